@@ -1,0 +1,96 @@
+# keybridge: one GNU Makefile (DESIGN.md "Components and layout").
+#   make            build build/keybridge
+#   make test       unit + integration tests, then the sanitizer build's tests
+#   make run        build, initialise ./data if missing, serve on loopback
+#   make deps       install missing Debian packages (apt-get as root)
+#   make bench      benchmarks beside their same-run references
+#   SANITIZE=address,undefined   build with ASan + UBSan (into build-san/)
+
+PKGS    := openssl libevent libevent_openssl libevent_pthreads sqlite3 libpq jansson
+CC      ?= cc
+SANITIZE ?=
+ifeq ($(SANITIZE),)
+BUILD   ?= build
+SANFLAGS :=
+else
+BUILD   ?= build-san
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+WERROR  := $(if $(CI),-Werror,)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wformat=2 -Wimplicit-fallthrough \
+           -Wshadow -Wno-unused-parameter $(WERROR) $(SANFLAGS) $(PKG_CFLAGS) \
+           -I. -MMD -MP
+LDFLAGS += $(SANFLAGS)
+LDLIBS  += $(PKG_LIBS) -lpthread
+
+LIB_SRC := $(wildcard ledger/*.c est/*.c ocsp/*.c) $(filter-out bridge/main.c,$(wildcard bridge/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB     := $(BUILD)/libkeybridge.a
+BIN     := $(BUILD)/keybridge
+UNIT_SRC := $(wildcard tests/*/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCH_SRC := $(wildcard tests/bench/*.c)
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+
+.PHONY: all test unit integration sanitize run deps bench clean check-deps
+all: check-deps $(BIN) $(TOOL_BIN)
+
+check-deps:
+	@scripts/deps.sh --check >/dev/null 2>&1 || scripts/deps.sh
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN): $(BUILD)/bridge/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/bench/%: tests/bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/tools/%: tests/tools/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+unit: all $(UNIT_BIN)
+	@scripts/run-unit.sh $(UNIT_BIN)
+
+integration: all
+	@KEYBRIDGE=$(abspath $(BIN)) TOOLS=$(abspath $(BUILD)/tools) scripts/run-integration.sh
+
+# The sanitizer build runs the unit tests and the integration tests again
+# under ASan + UBSan (a second tree, build-san/, so objects never mix).
+sanitize: check-deps
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined unit integration
+
+test: unit integration
+	@$(MAKE) --no-print-directory sanitize
+
+run: all
+	@scripts/run.sh $(abspath $(BIN))
+
+bench: all $(BENCH_BIN)
+	@KEYBRIDGE=$(abspath $(BIN)) BENCH=$(abspath $(BUILD)/bench) scripts/bench.sh
+
+clean:
+	rm -rf build build-san tests/out
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,172 @@
+/*
+ * bridge.h: shared by the files of bridge/ (the daemon and the CLI).  Only
+ * bridge/ wires the modules together (DESIGN.md "Components and layout").
+ */
+#ifndef KEYBRIDGE_BRIDGE_H
+#define KEYBRIDGE_BRIDGE_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+#include "ledger/ledger.h"
+
+#define KEYBRIDGE_VERSION "0.1.0"
+
+/* ---- log.c: leveled logging to stderr ---------------------------------- */
+
+enum log_level { LOGL_ERR = 0, LOGL_WARN, LOGL_INFO, LOGL_DEBUG };
+extern int log_verbosity;		/* the one mutable global besides signals */
+
+/* Parses "error|warn|info|debug"; returns the level or -1. */
+int log_level_parse(const char *s);
+/* "2026-11-21T14:07:08Z keybridge[pid] level: message\n" on stderr. */
+void log_msg(enum log_level lv, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+#define log_err(...)   log_msg(LOGL_ERR, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOGL_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(LOGL_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOGL_DEBUG, __VA_ARGS__)
+/* Logs the OpenSSL error queue at LOGL_WARN (with a prefix) and clears it. */
+void log_openssl(const char *prefix);
+
+/* ---- config.c: DIR/keybridge.conf -------------------------------------- */
+
+#define CONFIG_FILE "keybridge.conf"
+#define CONFIG_STR  256
+
+/* Every setting of keybridge.conf ("key = value" lines, '#' comments).
+ * Paths are stored as written; config_path() resolves them against dir. */
+struct bridge_config {
+	char dir[PATH_MAX];		/* the data directory */
+	char name[CONFIG_STR];		/* this bridge's name */
+	char origin[CONFIG_STR];	/* checkpoint origin line */
+	char est_listen[CONFIG_STR];	/* HTTPS: EST + API, ADDR:PORT */
+	char http_listen[CONFIG_STR];	/* HTTP: OCSP, CRL, metrics */
+	char public_https_url[CONFIG_STR];
+	char public_http_url[CONFIG_STR];
+	char db[CONFIG_STR];		/* sqlite file (relative to dir) */
+	char validator_name[CONFIG_STR];
+	char validator_key[CONFIG_STR];	/* node.key: signs checkpoints */
+	char validator_vkey[CONFIG_STR];	/* its signed-note verifier key */
+	char bridge_account[CONFIG_STR];	/* account of cert-issued entries */
+	char bridge_key[CONFIG_STR];
+	char admin_key[CONFIG_STR];	/* default --account for the CLI */
+	char tls_cert[CONFIG_STR];	/* server cert + issuing CA, PEM */
+	char tls_key[CONFIG_STR];
+	char ca_root[CONFIG_STR];
+	char ca_issuing[CONFIG_STR];
+	char ca_issuing_key[CONFIG_STR];
+	char ocsp_cert[CONFIG_STR];
+	char ocsp_key[CONFIG_STR];
+	char log_level[16];
+	long batch_max;			/* entries per block */
+	long max_body;			/* bytes of a request body */
+	long queue_max;			/* submissions waiting for the writer */
+};
+
+/* Fills c with the defaults for data directory dir. */
+void config_defaults(struct bridge_config *c, const char *dir);
+/* Loads DIR/keybridge.conf over the defaults.  Unknown keys, values out of
+ * bounds and malformed lines are errors naming the line.  0 or -1. */
+int config_load(struct bridge_config *c, const char *dir, char *err,
+    size_t errlen);
+/* Writes c to path (mode 0644).  0 or -1. */
+int config_write(const struct bridge_config *c, const char *path);
+/* Resolves a configured path against c->dir into out.  Returns out. */
+const char *config_path(const struct bridge_config *c, const char *p,
+    char *out, size_t outlen);
+
+/* ---- pki.c: the CA chain, OCSP signer and TLS certificate for init ----- */
+
+struct pki_init_opts {
+	const char *name;		/* CN prefix, e.g. "keybridge" */
+	const char *const *hostnames;	/* extra TLS SANs (DNS or IP) */
+	size_t nhostnames;
+	const char *key_type;		/* "ec-p256" (default) or "rsa-3072" */
+};
+
+/* Creates, under the paths of c (resolved against c->dir): a root CA, an
+ * issuing CA signed by it, a delegated OCSP signer (EKU OCSPSigning,
+ * id-pkix-ocsp-nocheck) and the bridge's TLS server certificate (SANs
+ * 127.0.0.1, ::1, localhost and every hostname), each key 0600, plus the
+ * TLS chain file (leaf then issuing).  Returns 0 or -1 with err set. */
+int pki_init(const struct bridge_config *c, const struct pki_init_opts *o,
+    char *err, size_t errlen);
+
+/* ---- server.c: HTTP(S) listeners on libevent evhttp -------------------- */
+
+struct server;
+typedef void (*server_handler)(struct evhttp_request *req, void *arg);
+
+/* A TLS server context for cert (chain PEM) and key: TLS 1.2 and 1.3,
+ * session resumption on.  NULL with err set on failure. */
+SSL_CTX *server_tls_ctx(const char *cert_chain, const char *key, char *err,
+    size_t errlen);
+/* Listens on "ADDR:PORT" ("[::1]:PORT" for IPv6).  With tls non-NULL every
+ * connection is TLS through bufferevent_openssl (tls is borrowed; the SSL
+ * objects are owned by their bufferevents).  NULL with err set. */
+struct server *server_new(struct event_base *base, const char *listen,
+    SSL_CTX *tls, size_t max_body, char *err, size_t errlen);
+/* Stops accepting and frees the listener and its connections. */
+void server_free(struct server *s);
+/* Routes requests whose path is `path` exactly, or starts with `path` when
+ * it ends in '/', to h.  The longest match wins; no match: 404 JSON error. */
+int server_route(struct server *s, const char *path, server_handler h,
+    void *arg);
+/* The bound port (useful with port 0). */
+int server_port(struct server *s);
+
+/* Replies with a JSON body (body is stolen: json_decref'd here). */
+void server_reply_json(struct evhttp_request *req, int status, json_t *body);
+/* Replies {"error":{"code":code,"message":...}} with status. */
+void server_reply_error(struct evhttp_request *req, int status,
+    const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Copies the request body (NUL-terminated) into a malloc'd buffer when it is
+ * at most max bytes.  Returns 0, 1 when too large, -1 on error. */
+int server_body(struct evhttp_request *req, size_t max, char **buf,
+    size_t *len);
+/* Parses query parameter `name` of req as an unsigned integer in [min,max].
+ * Returns 1 when absent (v untouched), 0 when valid, -1 when malformed or
+ * out of range. */
+int server_query_u64(struct evhttp_request *req, const char *name,
+    uint64_t min, uint64_t max, uint64_t *v);
+
+/* ---- client.c: the CLI's HTTPS client to a running bridge -------------- */
+
+struct client_response {
+	int status;		/* HTTP status */
+	char *body;		/* malloc'd, NUL-terminated */
+	size_t len;
+};
+
+/* Sends one request to base_url ("https://127.0.0.1:8443") + path,
+ * verifying the server against cafile (PEM).  body may be NULL.  Returns 0
+ * when a response arrived (any status), -1 when no connection could be made
+ * or TLS failed (err says which).  Free r->body. */
+int client_request(const char *base_url, const char *cafile,
+    const char *method, const char *path, const char *content_type,
+    const char *body, size_t len, struct client_response *r, char *err,
+    size_t errlen);
+
+/* ---- api.c: /api/v1 on the HTTPS listener ------------------------------ */
+
+struct api_ctx {
+	struct ledger *ledger;		/* borrowed */
+	const struct bridge_config *cfg;
+	time_t started;
+	const char *storage;		/* "sqlite" */
+	const char *consensus;		/* "solo" */
+};
+
+/* Registers every /api/v1 route on s.  Returns 0 or -1. */
+int api_register(struct server *s, struct api_ctx *ctx);
+
+#endif

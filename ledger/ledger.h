@@ -1,0 +1,282 @@
+/*
+ * ledger.h: the ledger module's public face (DESIGN.md "The ledger").
+ *
+ * The ledger is an append-only log of signed text entries (signed-note
+ * shape), hashed into one RFC 6962 Merkle tree, committed in blocks that each
+ * end in a C2SP tlog-checkpoint signed by the validator key, with the
+ * registry state (accounts, keys, certificates, configs) derived from it in
+ * indexed tables.  It uses libcrypto and sqlite3 only: no HTTP, no libevent,
+ * no libssl, no X.509 issuance.
+ *
+ * Threads: one struct ledger may be used from one "caller" thread (reads,
+ * ledger_append, ledger_submit, ledger_drain) while its writer thread, when
+ * started, commits batches.  Reads use their own database connection.
+ */
+#ifndef KEYBRIDGE_LEDGER_H
+#define KEYBRIDGE_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#define LEDGER_HASH_LEN      32
+#define LEDGER_ENTRY_MAX     16384	/* bytes of one entry, signatures included */
+#define LEDGER_PROOF_MAX     64		/* hashes in any proof (tree < 2^64) */
+#define LEDGER_NAME_MAX      64		/* account, device and group names */
+#define LEDGER_KEYID_LEN     64		/* hex SHA-256 of an SPKI */
+#define LEDGER_MAX_SANS      32		/* dns + ip lines in one registration */
+#define LEDGER_MAX_SIGS      16		/* signature lines in one entry */
+#define LEDGER_MAX_ACCT_KEYS 16		/* public keys of one account */
+#define LEDGER_BATCH_MAX     4096	/* entries in one block */
+#define LEDGER_LIST_MAX      1000	/* rows in one list call */
+
+/* Entry types; the wire names are in ledger_entry_type_name(). */
+enum ledger_entry_type {
+	LEDGER_ACCOUNT_CREATE = 1,
+	LEDGER_ACCOUNT_UPDATE,
+	LEDGER_KEY_REGISTER,
+	LEDGER_KEY_REVOKE,
+	LEDGER_CERT_ISSUED,
+	LEDGER_CERT_REVOKED,
+	LEDGER_CONFIG_PUBLISH,
+};
+
+/* Outcome of an append: which rule an entry broke.  Stable; the code strings
+ * from ledger_status_code() are part of the API. */
+enum ledger_status {
+	LEDGER_OK = 0,
+	LEDGER_ERR_MALFORMED,		/* not a well-formed entry */
+	LEDGER_ERR_TOO_LARGE,		/* over LEDGER_ENTRY_MAX */
+	LEDGER_ERR_UNKNOWN_ACCOUNT,	/* signing account does not exist */
+	LEDGER_ERR_SIGNATURE,		/* a signature line does not verify */
+	LEDGER_ERR_THRESHOLD,		/* fewer valid signers than m */
+	LEDGER_ERR_SEQUENCE,		/* seq is not the account's next */
+	LEDGER_ERR_TIME,		/* entry time too far from ledger time */
+	LEDGER_ERR_PERMISSION,		/* account role may not do this */
+	LEDGER_ERR_ACCOUNT_EXISTS,	/* account-create of an existing name */
+	LEDGER_ERR_DUPLICATE_KEY,	/* SPKI registered before, ever */
+	LEDGER_ERR_UNKNOWN_KEY,		/* key id not registered */
+	LEDGER_ERR_NOT_OWNER,		/* only the registering account may */
+	LEDGER_ERR_KEY_REVOKED,		/* key is revoked (and stays so) */
+	LEDGER_ERR_WINDOW,		/* outside the key's validity window */
+	LEDGER_ERR_DUPLICATE_SERIAL,	/* serial recorded before */
+	LEDGER_ERR_UNKNOWN_CERT,	/* serial not recorded */
+	LEDGER_ERR_CERT_REVOKED,	/* certificate already revoked */
+	LEDGER_ERR_DUPLICATE_CONFIG,	/* group+version published before */
+	LEDGER_ERR_STORAGE,		/* the database failed; nothing committed */
+	LEDGER_ERR_UNAVAILABLE,		/* shutting down or queue full; retry */
+};
+
+/* RFC 5280 5.3.1 CRLReason values used by key and certificate revocation. */
+enum ledger_reason {
+	LEDGER_REASON_UNSPECIFIED = 0,
+	LEDGER_REASON_KEY_COMPROMISE = 1,
+	LEDGER_REASON_CA_COMPROMISE = 2,
+	LEDGER_REASON_AFFILIATION_CHANGED = 3,
+	LEDGER_REASON_SUPERSEDED = 4,
+	LEDGER_REASON_CESSATION = 5,
+	LEDGER_REASON_PRIVILEGE_WITHDRAWN = 9,
+};
+
+const char *ledger_status_code(enum ledger_status st);	/* "signature_invalid" */
+const char *ledger_entry_type_name(enum ledger_entry_type t);	/* "key-register" */
+/* Returns the reason for its RFC 5280 name ("keyCompromise"), or -1. */
+int ledger_reason_parse(const char *name);
+/* Returns the RFC 5280 name of a reason, or NULL when not one we allow. */
+const char *ledger_reason_name(int reason);
+
+/* ---- opening ---------------------------------------------------------- */
+
+struct ledger;
+
+struct ledger_config {
+	const char *db;		/* sqlite file path */
+	const char *origin;	/* checkpoint origin line, e.g. "keybridge/ledger" */
+	const char *validator_name;	/* signed-note key name of the validator */
+	EVP_PKEY *validator_key;	/* borrowed; NULL opens read-only */
+	size_t batch_max;	/* 0: LEDGER_BATCH_MAX */
+};
+
+/* Opens (creating and migrating when validator_key is set) the ledger.
+ * Returns NULL with a one-line reason in err on failure. */
+struct ledger *ledger_open(const struct ledger_config *cfg, char *err,
+    size_t errlen);
+/* Stops the writer (committing what is queued) and frees everything. */
+void ledger_close(struct ledger *l);
+
+/* ---- appending --------------------------------------------------------- */
+
+struct ledger_receipt {
+	uint64_t index;				/* leaf index of the entry */
+	uint8_t leaf_hash[LEDGER_HASH_LEN];
+	uint64_t tree_size;			/* size of the checkpoint below */
+	char checkpoint[1024];			/* signed checkpoint note text */
+};
+
+/* Appends one entry as a block of its own, synchronously (the CLI's offline
+ * path and tests).  Same rules as ledger_submit.  On a refusal `why` gets one
+ * line naming the broken rule. */
+enum ledger_status ledger_append(struct ledger *l, const char *entry,
+    size_t len, struct ledger_receipt *r, char *why, size_t whylen);
+
+/* Called on the caller's thread from ledger_drain() with the outcome. */
+typedef void (*ledger_done_cb)(enum ledger_status st,
+    const struct ledger_receipt *r, const char *why, void *arg);
+
+/* Starts the group-commit writer thread.  `wake` is called from the writer
+ * thread whenever completions are ready; it must make the caller's thread
+ * call ledger_drain() soon (libevent: event_active on a thread-safe base). */
+int ledger_writer_start(struct ledger *l, void (*wake)(void *), void *wake_arg);
+/* Queues an entry (copied).  Returns 0, or -1 when the writer is stopped or
+ * the queue is full (the caller answers 503). */
+int ledger_submit(struct ledger *l, const char *entry, size_t len,
+    ledger_done_cb cb, void *arg);
+/* Runs the callbacks of completed submissions on the caller's thread. */
+void ledger_drain(struct ledger *l);
+/* Commits everything queued, stops and joins the writer, runs callbacks. */
+void ledger_writer_stop(struct ledger *l);
+
+/* ---- reading ----------------------------------------------------------- */
+
+/* Committed tree size. */
+uint64_t ledger_size(struct ledger *l);
+/* Latest signed checkpoint note (copied into buf); -1 when the log is empty. */
+int ledger_checkpoint(struct ledger *l, char *buf, size_t buflen,
+    uint64_t *size);
+/* RFC 9162 2.1.3 inclusion proof of leaf `index` in the tree of `size`.
+ * Returns 0, or -1 when index >= size or size > ledger_size(). */
+int ledger_inclusion_proof(struct ledger *l, uint64_t index, uint64_t size,
+    uint8_t proof[][LEDGER_HASH_LEN], size_t *n);
+/* RFC 9162 2.1.4 consistency proof between sizes m <= n. */
+int ledger_consistency_proof(struct ledger *l, uint64_t m, uint64_t n,
+    uint8_t proof[][LEDGER_HASH_LEN], size_t *nproof);
+/* Root hash of the tree of `size` (<= ledger_size). */
+int ledger_root(struct ledger *l, uint64_t size, uint8_t root[LEDGER_HASH_LEN]);
+
+struct ledger_entry_info {
+	uint64_t index;
+	uint64_t block;		/* height of the block that holds it */
+	time_t ledger_time;	/* that block's time */
+	enum ledger_entry_type type;
+	char account[LEDGER_NAME_MAX + 1];
+	uint64_t seq;
+	uint8_t leaf_hash[LEDGER_HASH_LEN];
+	const char *text;	/* borrowed for the callback's duration */
+	size_t len;
+};
+
+/* Calls cb for entries [from, from+limit) in order; limit is capped at
+ * LEDGER_LIST_MAX.  cb returning non-zero stops.  Returns 0 or -1. */
+int ledger_entries(struct ledger *l, uint64_t from, size_t limit,
+    int (*cb)(const struct ledger_entry_info *, void *), void *arg);
+
+struct ledger_account_info {
+	char name[LEDGER_NAME_MAX + 1];
+	char role[16];			/* "admin" or "bridge" */
+	int threshold;
+	int nkeys;
+	char keys[LEDGER_MAX_ACCT_KEYS][128];	/* base64 SPKI DER */
+	uint64_t seq;			/* last sequence number used */
+	uint64_t created_index;
+};
+
+/* Fills *a; returns 0, 1 when there is no such account, -1 on error. */
+int ledger_account_get(struct ledger *l, const char *name,
+    struct ledger_account_info *a);
+int ledger_accounts(struct ledger *l,
+    int (*cb)(const struct ledger_account_info *, void *), void *arg);
+
+enum ledger_key_status { LEDGER_KEY_ACTIVE = 1, LEDGER_KEY_REVOKED };
+
+struct ledger_key_info {
+	char key_id[LEDGER_KEYID_LEN + 1];
+	char account[LEDGER_NAME_MAX + 1];	/* owning account */
+	char name[LEDGER_NAME_MAX + 1];
+	char profile[16];			/* "device" or "server" */
+	char spki[2048];			/* base64 SPKI DER */
+	int ndns, nip;
+	char dns[LEDGER_MAX_SANS][254];
+	char ip[LEDGER_MAX_SANS][46];
+	time_t not_before, not_after;
+	enum ledger_key_status status;
+	time_t revoked_at;
+	int reason;
+	uint64_t registered_index;
+	uint64_t revoked_index;		/* 0 and status ACTIVE when not revoked */
+	int has_csr;
+};
+
+int ledger_key_get(struct ledger *l, const char *key_id,
+    struct ledger_key_info *k);		/* 0, 1 absent, -1 error */
+
+struct ledger_key_filter {
+	const char *status;	/* "active", "revoked" or NULL */
+	const char *after;	/* key id cursor (exclusive), or NULL */
+	size_t limit;		/* capped at LEDGER_LIST_MAX */
+};
+int ledger_keys(struct ledger *l, const struct ledger_key_filter *f,
+    int (*cb)(const struct ledger_key_info *, void *), void *arg);
+
+/* Counts for the status endpoint. */
+struct ledger_counts {
+	uint64_t entries, blocks, accounts, keys_active, keys_revoked;
+	uint64_t certs_good, certs_revoked, configs;
+	uint64_t by_type[LEDGER_CONFIG_PUBLISH + 1];
+	time_t last_block_time;
+};
+int ledger_counts(struct ledger *l, struct ledger_counts *c);
+
+/* Next sequence number for an account (its last + 1); 0 on error/absent. */
+uint64_t ledger_next_seq(struct ledger *l, const char *account);
+
+/* ---- building entries (the CLI and the bridge's own account) ----------- */
+
+/* A key/value field of an entry body. */
+struct ledger_field {
+	const char *key;
+	const char *value;
+};
+
+/* Formats the body of an entry: format line, type, account, seq, time, then
+ * the fields in order.  Returns a malloc'd NUL-terminated body or NULL. */
+char *ledger_entry_body(enum ledger_entry_type type, const char *account,
+    uint64_t seq, time_t t, const struct ledger_field *fields, size_t n);
+/* Appends a signature line by `key` (signer name = account) to a note.
+ * Returns the new malloc'd note (the old one is freed) or NULL. */
+char *ledger_entry_sign(char *note, const char *account, EVP_PKEY *key);
+
+/* ---- verifying (auditor) ----------------------------------------------- */
+
+struct ledger_verify_report {
+	uint64_t entries, blocks;
+	int ok;				/* 1: everything replayed and matched */
+	int64_t bad_index;		/* first broken entry, -1 if none */
+	int64_t bad_block;		/* first broken block, -1 if none */
+	char what[512];			/* the first broken point, one line */
+};
+
+/* Replays the whole log in `db` from genesis into a fresh state: every
+ * signature and rule, leaf hashes, every block's root and checkpoint
+ * signature (by `vkey`, a signed-note verifier key "name+hash+base64"),
+ * then compares the derived state with the stored tables.  `progress`
+ * (may be NULL) is called now and then with entries done / total.
+ * Returns 0 when the check ran (see report->ok), -1 when it could not. */
+int ledger_verify(const char *db, const char *vkey,
+    struct ledger_verify_report *report,
+    void (*progress)(uint64_t done, uint64_t total, void *), void *arg);
+
+/* ---- keys ------------------------------------------------------------- */
+
+/* Generates an Ed25519 ("ed25519") or ECDSA P-256 ("ec-p256") key. */
+EVP_PKEY *ledger_key_generate(const char *type);
+/* Writes a private key as PKCS#8 PEM, created with mode 0600 (refuses to
+ * overwrite).  Returns 0 or -1. */
+int ledger_key_save(EVP_PKEY *key, const char *path);
+/* Reads a PEM private key; refuses a file readable by group or others. */
+EVP_PKEY *ledger_key_load(const char *path, char *err, size_t errlen);
+/* The signed-note verifier key "name+hash+base64" of an Ed25519 key. */
+int ledger_key_vkey(EVP_PKEY *key, const char *name, char *out, size_t outlen);
+
+#endif
