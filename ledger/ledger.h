@@ -269,6 +269,28 @@ int ledger_verify(const char *db, const char *vkey,
 
 /* ---- keys ------------------------------------------------------------- */
 
+/* Parses a base64 SPKI DER public key; only Ed25519 and ECDSA P-256 are
+ * accepted as account keys.  Returns a new key or NULL. */
+EVP_PKEY *ledger_pubkey_from_b64(const char *b64);
+/* Base64 SPKI DER of a key (public part), NUL-terminated.  0 or -1. */
+int ledger_pubkey_to_b64(EVP_PKEY *key, char *out, size_t outlen);
+/* Base64 (no line breaks) with OpenSSL's EVP_Encode; 0 or -1. */
+int ledger_b64_encode(const uint8_t *in, size_t len, char *out,
+    size_t outlen);
+/* Strict base64 decode of a single line; returns the length or -1. */
+int ledger_b64_decode(const char *in, size_t inlen, uint8_t *out,
+    size_t outlen);
+/* RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" (UTC only) to time_t; 0 or -1. */
+int ledger_time_parse(const char *s, time_t *t);
+void ledger_time_format(time_t t, char out[21]);
+/* Hex SHA-256 of a DER SPKI (the key id of a registered key). */
+void ledger_spki_key_id(const uint8_t *der, size_t len,
+    char out[LEDGER_KEYID_LEN + 1]);
+/* Lowercase hex of in (out holds 2*len+1). */
+void ledger_hex(const uint8_t *in, size_t len, char *out);
+/* Parses exactly 2*len hex digits; 0 or -1. */
+int ledger_unhex(const char *hex, uint8_t *out, size_t len);
+
 /* Generates an Ed25519 ("ed25519") or ECDSA P-256 ("ec-p256") key. */
 EVP_PKEY *ledger_key_generate(const char *type);
 /* Writes a private key as PKCS#8 PEM, created with mode 0600 (refuses to

@@ -116,22 +116,144 @@ int ledger_checkpoint_parse(const char *text, size_t len, char *origin,
 
 /* ---- crypto.c: account keys -------------------------------------------- */
 
-/* Parses a base64 SPKI DER public key; only Ed25519 and ECDSA P-256 are
- * accepted as account keys.  Returns a new key or NULL. */
-EVP_PKEY *ledger_pubkey_from_b64(const char *b64);
-/* Base64 SPKI DER of a key (public part), NUL-terminated.  0 or -1. */
-int ledger_pubkey_to_b64(EVP_PKEY *key, char *out, size_t outlen);
-/* Hex SHA-256 of a DER SPKI (the key id of a registered key). */
-void ledger_spki_key_id(const uint8_t *der, size_t len,
-    char out[LEDGER_KEYID_LEN + 1]);
-/* Base64 (no line breaks) with OpenSSL's EVP_Encode; 0 or -1. */
-int ledger_b64_encode(const uint8_t *in, size_t len, char *out,
-    size_t outlen);
-/* Strict base64 decode of a single line; returns the length or -1. */
-int ledger_b64_decode(const char *in, size_t inlen, uint8_t *out,
-    size_t outlen);
-void ledger_hex(const uint8_t *in, size_t len, char *out);
-/* Parses exactly 2*len hex digits; 0 or -1. */
-int ledger_unhex(const char *hex, uint8_t *out, size_t len);
+
+/* ---- entry.c: parsing entries ------------------------------------------ */
+
+#define LEDGER_ENTRY_FORMAT  "keybridge-entry v1"
+#define LEDGER_ENTRY_FIELDS  96		/* lines in one entry body */
+#define LEDGER_MAX_SKEW      300	/* entry time may lead ledger time */
+#define LEDGER_MAX_AGE       86400	/* and may trail it by this much */
+
+/* A parsed entry.  Field keys/values point into buf (owned). */
+struct ledger_entry {
+	enum ledger_entry_type type;
+	char account[LEDGER_NAME_MAX + 1];
+	uint64_t seq;
+	time_t time;
+	const char *text;		/* borrowed: the whole note */
+	size_t len, body_len;
+	struct ledger_note_sig sigs[LEDGER_MAX_SIGS];
+	size_t nsigs;
+	struct ledger_field fields[LEDGER_ENTRY_FIELDS];
+	size_t nfields;
+	char *buf;
+};
+
+/* Parses and checks the shape of an entry: signed-note framing, the header
+ * lines, the fields allowed for its type with their counts and syntax.  No
+ * state is consulted.  Returns LEDGER_OK or MALFORMED/TOO_LARGE with why. */
+enum ledger_status ledger_entry_parse(const char *text, size_t len,
+    struct ledger_entry *e, char *why, size_t whylen);
+void ledger_entry_clear(struct ledger_entry *e);
+/* The value of a single-valued field, or NULL. */
+const char *ledger_entry_get(const struct ledger_entry *e, const char *key);
+/* Up to max values of a repeatable field, in order; returns the count. */
+size_t ledger_entry_all(const struct ledger_entry *e, const char *key,
+    const char **out, size_t max);
+
+/* ---- store: the storage interface --------------------------------------- */
+
+/*
+ * Everything the rules and the ledger need from a database, as operations
+ * rather than SQL, so a backend (sqlite3 now, libpq next) owns its dialect.
+ * Each returns 0 on success and -1 on a database error; getters return 1
+ * when the row does not exist.  Calls happen on one thread per store.
+ */
+struct ledger_store;
+
+struct ledger_cert_row {
+	char serial[41];		/* lowercase hex, no leading zeros */
+	char issuer[LEDGER_NAME_MAX + 1];
+	char key_id[LEDGER_KEYID_LEN + 1];
+	char profile[16];
+	time_t not_before, not_after;
+	char cert_sha256[65];
+	int revoked;
+	time_t revoked_at;
+	int reason;
+	uint64_t issued_index, revoked_index;
+};
+
+struct ledger_block_row {
+	uint64_t height, first, size;	/* entries [first, size) */
+	time_t time;
+	uint8_t root[LEDGER_HASH_LEN];
+	char checkpoint[1024];
+};
+
+struct ledger_store_ops {
+	const char *name;
+	void (*close)(struct ledger_store *);
+	int (*begin)(struct ledger_store *);
+	int (*commit)(struct ledger_store *);
+	int (*rollback)(struct ledger_store *);
+	int (*savepoint)(struct ledger_store *);
+	int (*release)(struct ledger_store *);
+	int (*rollback_to)(struct ledger_store *);
+	/* meta */
+	int (*meta_get)(struct ledger_store *, const char *k, char *v, size_t);
+	int (*meta_set)(struct ledger_store *, const char *k, const char *v);
+	/* log */
+	int (*entry_put)(struct ledger_store *, const struct ledger_entry_info *);
+	int (*entries)(struct ledger_store *, uint64_t from, size_t limit,
+	    int (*cb)(const struct ledger_entry_info *, void *), void *arg);
+	int (*block_put)(struct ledger_store *, const struct ledger_block_row *);
+	int (*block_last)(struct ledger_store *, struct ledger_block_row *);
+	int (*blocks)(struct ledger_store *, uint64_t from_height,
+	    int (*cb)(const struct ledger_block_row *, void *), void *arg);
+	int (*leaf_hashes)(struct ledger_store *,
+	    int (*cb)(uint64_t idx, const uint8_t *h, void *), void *arg);
+	/* registry */
+	int (*account_get)(struct ledger_store *, const char *name,
+	    struct ledger_account_info *);
+	int (*account_put)(struct ledger_store *,
+	    const struct ledger_account_info *);	/* insert or replace */
+	int (*accounts)(struct ledger_store *,
+	    int (*cb)(const struct ledger_account_info *, void *), void *arg);
+	int (*key_get)(struct ledger_store *, const char *key_id,
+	    struct ledger_key_info *, char *csr, size_t csrlen);
+	int (*key_put)(struct ledger_store *, const struct ledger_key_info *,
+	    const char *csr);
+	int (*key_revoke)(struct ledger_store *, const char *key_id,
+	    time_t at, int reason, uint64_t index);
+	int (*keys)(struct ledger_store *, const struct ledger_key_filter *,
+	    int (*cb)(const struct ledger_key_info *, void *), void *arg);
+	int (*cert_get)(struct ledger_store *, const char *serial,
+	    struct ledger_cert_row *);
+	int (*cert_put)(struct ledger_store *, const struct ledger_cert_row *);
+	int (*cert_revoke)(struct ledger_store *, const char *serial,
+	    time_t at, int reason, uint64_t index);
+	int (*config_exists)(struct ledger_store *, const char *group,
+	    const char *version);
+	int (*config_put)(struct ledger_store *, const char *group,
+	    const char *version, const char *sha256, int64_t size,
+	    const char *file, uint64_t index);
+	int (*counts)(struct ledger_store *, struct ledger_counts *);
+	/* verify: compares this store's registry with other's; 0 equal,
+	 * 1 different (what says the first difference), -1 error. */
+	int (*compare)(struct ledger_store *, const char *other_path,
+	    char *what, size_t whatlen);
+	const char *(*errmsg)(struct ledger_store *);
+};
+
+struct ledger_store {
+	const struct ledger_store_ops *ops;
+};
+
+/* Opens a sqlite3 store (":memory:" for replay).  flags: LEDGER_STORE_*. */
+#define LEDGER_STORE_CREATE   0x1	/* create and migrate the schema */
+#define LEDGER_STORE_READONLY 0x2
+struct ledger_store *ledger_store_sqlite_open(const char *path, int flags,
+    char *err, size_t errlen);
+
+/* ---- rules.c: the rules of the ledger ---------------------------------- */
+
+/* Checks entry e (index `index`, in a block of ledger time `now`) against
+ * every rule and, when it holds, applies its effect to the registry in s.
+ * The caller brackets it in a savepoint and stores the entry itself.
+ * Returns LEDGER_OK or the broken rule with `why`. */
+enum ledger_status ledger_rules_apply(struct ledger_store *s,
+    const struct ledger_entry *e, uint64_t index, time_t now, char *why,
+    size_t whylen);
 
 #endif

@@ -1,0 +1,392 @@
+/*
+ * cmd_key.c: `keybridge key register|revoke|show|list` and
+ * `keybridge config publish`.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+
+#include "bridge/bridge.h"
+
+#define KEY_DEFAULT_DAYS 365
+#define KEY_MAX_DAYS     36500
+#define CONFIG_FILE_MAX  (1LL << 40)	/* 1 TiB: a firmware image */
+
+/* Reads the public key of --pubkey (PEM) or --csr (PEM or DER; its
+ * signature must verify: it is the proof of possession).  On success *der
+ * holds the SPKI DER and, for a CSR, *csr_b64 its base64 DER. */
+static int
+key_read(struct cli *c, uint8_t **der, int *derlen, char **csr_b64)
+{
+	const char *path = c->o.csr != NULL ? c->o.csr : c->o.pubkey[0];
+	EVP_PKEY *pk = NULL;
+	X509_REQ *req = NULL;
+	BIO *bio = NULL;
+	uint8_t *csrder = NULL;
+	int n, rc = 1;
+
+	if ((bio = BIO_new_file(path, "rb")) == NULL) {
+		rc = cli_fail("usage", "cannot read %s", path);
+		goto out;
+	}
+	if (c->o.csr != NULL) {
+		if ((req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL)) ==
+		    NULL) {
+			BIO_reset(bio);
+			req = d2i_X509_REQ_bio(bio, NULL);
+		}
+		if (req == NULL) {
+			rc = cli_fail("bad_csr", "%s is not a PKCS#10 request",
+			    path);
+			goto out;
+		}
+		if (X509_REQ_verify(req, X509_REQ_get0_pubkey(req)) != 1) {
+			rc = cli_fail("bad_csr", "the signature of %s does not "
+			    "verify (no proof of possession)", path);
+			goto out;
+		}
+		if ((n = i2d_X509_REQ(req, &csrder)) <= 0 ||
+		    (*csr_b64 = malloc((size_t)n * 4 / 3 + 8)) == NULL ||
+		    ledger_b64_encode(csrder, (size_t)n, *csr_b64,
+		    (size_t)n * 4 / 3 + 8) != 0)
+			goto out;
+		if ((pk = X509_REQ_get_pubkey(req)) == NULL)
+			goto out;
+	} else if ((pk = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL)) == NULL) {
+		rc = cli_fail("bad_key", "%s is not a PEM public key (make one "
+		    "with: openssl pkey -in KEY -pubout)", path);
+		goto out;
+	}
+	*der = NULL;
+	if ((*derlen = i2d_PUBKEY(pk, der)) <= 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0 && *csr_b64 != NULL) {
+		free(*csr_b64);
+		*csr_b64 = NULL;
+	}
+	OPENSSL_free(csrder);
+	EVP_PKEY_free(pk);
+	X509_REQ_free(req);
+	BIO_free(bio);
+	return rc;
+}
+
+static int
+key_register(struct cli *c)
+{
+	struct ledger_field f[8 + 2 * CLI_MAX_REPEAT];
+	struct ledger_receipt r;
+	uint8_t *der = NULL;
+	char *spki = NULL, *csr = NULL, id[LEDGER_KEYID_LEN + 1], nb[21],
+	    na[21], what[128];
+	time_t not_before = time(NULL), not_after;
+	size_t n = 0;
+	int derlen = 0, rc = 1;
+	long days = KEY_DEFAULT_DAYS;
+
+	if (cli_only(c, "as account json remote pubkey csr name profile dns "
+	    "ip not-before not-after days") != 0)
+		return 1;
+	if ((c->o.npubkey == 1) == (c->o.csr != NULL) || c->o.npubkey > 1)
+		return cli_fail("usage", "key register needs one of --pubkey "
+		    "FILE or --csr FILE");
+	if (c->o.name == NULL)
+		return cli_fail("usage", "key register needs --name (the "
+		    "device or host name)");
+	if (c->o.not_before != NULL &&
+	    ledger_time_parse(c->o.not_before, &not_before) != 0)
+		return cli_fail("usage", "--not-before must be like "
+		    "2026-11-21T14:07:08Z");
+	if (c->o.days != NULL) {
+		char *end;
+
+		days = strtol(c->o.days, &end, 10);
+		if (*end != '\0' || days < 1 || days > KEY_MAX_DAYS)
+			return cli_fail("usage", "--days must be 1 to %d",
+			    KEY_MAX_DAYS);
+	}
+	not_after = not_before + days * 86400;
+	if (c->o.not_after != NULL &&
+	    (c->o.days != NULL ||
+	    ledger_time_parse(c->o.not_after, &not_after) != 0))
+		return cli_fail("usage", "--not-after must be like "
+		    "2026-11-21T14:07:08Z (and not given with --days)");
+	if (key_read(c, &der, &derlen, &csr) != 0)
+		goto out;
+	ledger_spki_key_id(der, (size_t)derlen, id);
+	if ((spki = malloc((size_t)derlen * 2 + 8)) == NULL ||
+	    ledger_b64_encode(der, (size_t)derlen, spki,
+	    (size_t)derlen * 2 + 8) != 0)
+		goto out;
+	ledger_time_format(not_before, nb);
+	ledger_time_format(not_after, na);
+	f[n++] = (struct ledger_field){ "key-id", id };
+	f[n++] = (struct ledger_field){ "spki", spki };
+	f[n++] = (struct ledger_field){ "name", c->o.name };
+	f[n++] = (struct ledger_field){ "profile",
+	    c->o.profile != NULL ? c->o.profile : "device" };
+	for (int i = 0; i < c->o.ndns; i++)
+		f[n++] = (struct ledger_field){ "dns", c->o.dns[i] };
+	for (int i = 0; i < c->o.nip; i++)
+		f[n++] = (struct ledger_field){ "ip", c->o.ip[i] };
+	f[n++] = (struct ledger_field){ "not-before", nb };
+	f[n++] = (struct ledger_field){ "not-after", na };
+	if (csr != NULL)
+		f[n++] = (struct ledger_field){ "csr", csr };
+	if ((rc = cli_submit(c, LEDGER_KEY_REGISTER, f, n, &r)) != 0)
+		goto out;
+	snprintf(what, sizeof(what), "registered key %s", id);
+	cli_print_receipt(c, &r, what, id);
+out:
+	OPENSSL_free(der);
+	free(spki);
+	free(csr);
+	return rc;
+}
+
+static int
+key_revoke(struct cli *c)
+{
+	struct ledger_field f[2];
+	struct ledger_receipt r;
+	char what[128];
+	const char *reason = c->o.reason != NULL ? c->o.reason : "unspecified";
+
+	if (cli_only(c, "as account json remote key-id reason") != 0)
+		return 1;
+	if (c->o.key_id == NULL)
+		return cli_fail("usage", "key revoke needs --key-id ID");
+	if (ledger_reason_parse(reason) < 0)
+		return cli_fail("usage", "--reason must be one of unspecified, "
+		    "keyCompromise, cACompromise, affiliationChanged, "
+		    "superseded, cessationOfOperation, privilegeWithdrawn");
+	f[0] = (struct ledger_field){ "key-id", c->o.key_id };
+	f[1] = (struct ledger_field){ "reason", reason };
+	if (cli_submit(c, LEDGER_KEY_REVOKE, f, 2, &r) != 0)
+		return 1;
+	snprintf(what, sizeof(what), "revoked key %s (%s)", c->o.key_id,
+	    reason);
+	cli_print_receipt(c, &r, what, c->o.key_id);
+	return 0;
+}
+
+/* A key as JSON, the shape the API uses too. */
+static json_t *
+key_json(const struct ledger_key_info *k)
+{
+	json_t *dns = json_array(), *ip = json_array(), *j;
+	char nb[21], na[21], ra[21];
+	const char *reason = ledger_reason_name(k->reason);
+
+	for (int i = 0; i < k->ndns; i++)
+		json_array_append_new(dns, json_string(k->dns[i]));
+	for (int i = 0; i < k->nip; i++)
+		json_array_append_new(ip, json_string(k->ip[i]));
+	ledger_time_format(k->not_before, nb);
+	ledger_time_format(k->not_after, na);
+	ledger_time_format(k->revoked_at, ra);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:I}",
+	    "key_id", k->key_id, "account", k->account, "name", k->name,
+	    "profile", k->profile, "dns", dns, "ip", ip, "not_before", nb,
+	    "not_after", na, "status", k->status == LEDGER_KEY_REVOKED ?
+	    "revoked" : "active", "registered_index",
+	    (json_int_t)k->registered_index);
+	if (j != NULL && k->status == LEDGER_KEY_REVOKED) {
+		json_object_set_new(j, "revoked_at", json_string(ra));
+		json_object_set_new(j, "reason", json_string(reason != NULL ?
+		    reason : "unspecified"));
+		json_object_set_new(j, "revoked_index",
+		    json_integer((json_int_t)k->revoked_index));
+	}
+	return j;
+}
+
+static void
+key_print(struct cli *c, const struct ledger_key_info *k, int verbose)
+{
+	json_t *j;
+
+	if (c->json) {
+		if ((j = key_json(k)) != NULL) {
+			json_dumpf(j, stdout, JSON_COMPACT);
+			putchar('\n');
+		}
+		json_decref(j);
+		return;
+	}
+	printf("%s  %-7s  %-6s  %s", k->key_id, k->status == LEDGER_KEY_REVOKED
+	    ? "revoked" : "active", k->profile, k->name);
+	if (verbose) {
+		char nb[21], na[21];
+
+		ledger_time_format(k->not_before, nb);
+		ledger_time_format(k->not_after, na);
+		printf("\n  account %s, registered at leaf %llu\n  valid %s to "
+		    "%s", k->account, (unsigned long long)k->registered_index,
+		    nb, na);
+		for (int i = 0; i < k->ndns; i++)
+			printf("\n  dns %s", k->dns[i]);
+		for (int i = 0; i < k->nip; i++)
+			printf("\n  ip %s", k->ip[i]);
+		if (k->status == LEDGER_KEY_REVOKED)
+			printf("\n  revoked at leaf %llu, reason %s",
+			    (unsigned long long)k->revoked_index,
+			    ledger_reason_name(k->reason) != NULL ?
+			    ledger_reason_name(k->reason) : "unspecified");
+	}
+	putchar('\n');
+}
+
+static int
+key_list_cb(const struct ledger_key_info *k, void *arg)
+{
+	key_print(arg, k, 0);
+	return 0;
+}
+
+static int
+key_show_list(struct cli *c, int show)
+{
+	struct ledger_key_info *k = NULL;
+	struct ledger_key_filter f;
+	struct ledger *l;
+	char *end;
+	int rc = 1, found;
+
+	if (cli_only(c, show ? "json key-id" : "json status after limit") != 0)
+		return 1;
+	if (show && c->o.key_id == NULL)
+		return cli_fail("usage", "key show needs --key-id ID");
+	memset(&f, 0, sizeof(f));
+	f.status = c->o.status;
+	f.after = c->o.after;
+	f.limit = LEDGER_LIST_MAX;
+	if (f.status != NULL && strcmp(f.status, "active") != 0 &&
+	    strcmp(f.status, "revoked") != 0)
+		return cli_fail("usage", "--status must be active or revoked");
+	if (c->o.limit != NULL && ((f.limit = strtoul(c->o.limit, &end, 10)) <
+	    1 || *end != '\0' || f.limit > LEDGER_LIST_MAX))
+		return cli_fail("usage", "--limit must be 1 to %d",
+		    LEDGER_LIST_MAX);
+	if ((l = cli_ledger_open(c, 0)) == NULL)
+		return 1;
+	if (show) {
+		if ((k = malloc(sizeof(*k))) == NULL)
+			goto out;
+		found = ledger_key_get(l, c->o.key_id, k);
+		if (found == 1)
+			rc = cli_fail("key_not_found", "no key %s on the ledger",
+			    c->o.key_id);
+		else if (found == 0) {
+			key_print(c, k, 1);
+			rc = 0;
+		}
+	} else if (ledger_keys(l, &f, key_list_cb, c) == 0)
+		rc = 0;
+	if (rc != 0 && !show)
+		cli_fail("ledger", "cannot list keys");
+out:
+	free(k);
+	cli_ledger_close(c, l);
+	return rc;
+}
+
+int
+cmd_key(struct cli *c, const char *sub)
+{
+	if (cli_load_config(c) != 0)
+		return 1;
+	c->cmd = "key";
+	if (strcmp(sub, "register") == 0)
+		return key_register(c);
+	if (strcmp(sub, "revoke") == 0)
+		return key_revoke(c);
+	if (strcmp(sub, "show") == 0)
+		return key_show_list(c, 1);
+	if (strcmp(sub, "list") == 0)
+		return key_show_list(c, 0);
+	return cli_fail("usage", "key register|revoke|show|list");
+}
+
+/* Hex SHA-256 and size of a file. */
+static int
+file_sha256(const char *path, char hex[65], long long *size)
+{
+	uint8_t buf[65536], md[SHA256_DIGEST_LENGTH];
+	EVP_MD_CTX *ctx = NULL;
+	FILE *fp = NULL;
+	size_t n;
+	int rc = -1;
+
+	*size = 0;
+	if ((fp = fopen(path, "rb")) == NULL ||
+	    (ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
+		if (EVP_DigestUpdate(ctx, buf, n) != 1)
+			goto out;
+		*size += (long long)n;
+	}
+	if (ferror(fp) || EVP_DigestFinal_ex(ctx, md, NULL) != 1)
+		goto out;
+	ledger_hex(md, sizeof(md), hex);
+	rc = 0;
+out:
+	EVP_MD_CTX_free(ctx);
+	if (fp != NULL)
+		fclose(fp);
+	return rc;
+}
+
+int
+cmd_config(struct cli *c, const char *sub)
+{
+	struct ledger_field f[5];
+	struct ledger_receipt r;
+	char hex[65], version[32], size[24], what[256];
+	const char *base;
+	long long len;
+	size_t n = 0;
+
+	if (cli_load_config(c) != 0)
+		return 1;
+	c->cmd = "config publish";
+	if (strcmp(sub, "publish") != 0)
+		return cli_fail("usage", "config publish -d DIR --group G "
+		    "--file F [--version V]");
+	if (cli_only(c, "as account json remote group file version") != 0)
+		return 1;
+	if (c->o.group == NULL || c->o.file == NULL)
+		return cli_fail("usage", "config publish needs --group and "
+		    "--file");
+	if (file_sha256(c->o.file, hex, &len) != 0)
+		return cli_fail("usage", "cannot read %s", c->o.file);
+	if (len > CONFIG_FILE_MAX)
+		return cli_fail("usage", "%s is too large", c->o.file);
+	/* Default version: the content's own hash, so publishing the same
+	 * file twice is refused as the same version. */
+	snprintf(version, sizeof(version), "sha256-%.16s", hex);
+	snprintf(size, sizeof(size), "%lld", len);
+	base = strrchr(c->o.file, '/') != NULL ? strrchr(c->o.file, '/') + 1 :
+	    c->o.file;
+	f[n++] = (struct ledger_field){ "group", c->o.group };
+	f[n++] = (struct ledger_field){ "version",
+	    c->o.version != NULL ? c->o.version : version };
+	f[n++] = (struct ledger_field){ "sha256", hex };
+	f[n++] = (struct ledger_field){ "size", size };
+	f[n++] = (struct ledger_field){ "file", base };
+	if (cli_submit(c, LEDGER_CONFIG_PUBLISH, f, n, &r) != 0)
+		return 1;
+	snprintf(what, sizeof(what), "published %s version %s (sha256 %s)",
+	    c->o.group, f[1].value, hex);
+	cli_print_receipt(c, &r, what, NULL);
+	return 0;
+}

@@ -1,0 +1,274 @@
+/*
+ * main.c: `keybridge COMMAND [SUBCOMMAND] [OPTIONS]` (DESIGN.md "The command
+ * line", a contract that tests and operators rely on).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+#include "bridge/bridge.h"
+
+enum {
+	O_DIR = 'd', O_AS = 256, O_ACCOUNT, O_JSON, O_REMOTE, O_NAME,
+	O_HOSTNAME, O_KEY_TYPE, O_EST_LISTEN, O_HTTP_LISTEN, O_DB,
+	O_LOG_LEVEL, O_PUBKEY, O_CSR, O_PROFILE, O_DNS, O_IP, O_NOT_BEFORE,
+	O_NOT_AFTER, O_DAYS, O_KEY_ID, O_REASON, O_STATUS, O_LIMIT, O_AFTER,
+	O_THRESHOLD, O_ROLE, O_OUT, O_TYPE, O_GROUP, O_FILE, O_VERSION,
+	O_FROM, O_VKEY, O_HELP,
+};
+
+static const struct option long_opts[] = {
+	{ "dir", required_argument, NULL, O_DIR },
+	{ "as", required_argument, NULL, O_AS },
+	{ "account", required_argument, NULL, O_ACCOUNT },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "remote", no_argument, NULL, O_REMOTE },
+	{ "name", required_argument, NULL, O_NAME },
+	{ "hostname", required_argument, NULL, O_HOSTNAME },
+	{ "key-type", required_argument, NULL, O_KEY_TYPE },
+	{ "est-listen", required_argument, NULL, O_EST_LISTEN },
+	{ "http-listen", required_argument, NULL, O_HTTP_LISTEN },
+	{ "db", required_argument, NULL, O_DB },
+	{ "log-level", required_argument, NULL, O_LOG_LEVEL },
+	{ "pubkey", required_argument, NULL, O_PUBKEY },
+	{ "csr", required_argument, NULL, O_CSR },
+	{ "profile", required_argument, NULL, O_PROFILE },
+	{ "dns", required_argument, NULL, O_DNS },
+	{ "ip", required_argument, NULL, O_IP },
+	{ "not-before", required_argument, NULL, O_NOT_BEFORE },
+	{ "not-after", required_argument, NULL, O_NOT_AFTER },
+	{ "days", required_argument, NULL, O_DAYS },
+	{ "key-id", required_argument, NULL, O_KEY_ID },
+	{ "reason", required_argument, NULL, O_REASON },
+	{ "status", required_argument, NULL, O_STATUS },
+	{ "limit", required_argument, NULL, O_LIMIT },
+	{ "after", required_argument, NULL, O_AFTER },
+	{ "threshold", required_argument, NULL, O_THRESHOLD },
+	{ "role", required_argument, NULL, O_ROLE },
+	{ "out", required_argument, NULL, O_OUT },
+	{ "type", required_argument, NULL, O_TYPE },
+	{ "group", required_argument, NULL, O_GROUP },
+	{ "file", required_argument, NULL, O_FILE },
+	{ "version", required_argument, NULL, O_VERSION },
+	{ "from", required_argument, NULL, O_FROM },
+	{ "vkey", required_argument, NULL, O_VKEY },
+	{ "help", no_argument, NULL, O_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char usage[] =
+"usage: keybridge COMMAND ...\n"
+"  init DIR [--name NAME] [--hostname H]... [--key-type ec-p256|rsa-3072]\n"
+"           [--est-listen ADDR:PORT] [--http-listen ADDR:PORT]\n"
+"  serve -d DIR [--est-listen ADDR:PORT] [--http-listen ADDR:PORT] [--db PATH]\n"
+"           [--log-level error|warn|info|debug]\n"
+"  account keygen --out FILE [--type ed25519|ec-p256]\n"
+"  account create -d DIR --name N --pubkey FILE... [--threshold M] [--role admin|bridge]\n"
+"  account update -d DIR --name N --pubkey FILE... [--threshold M]\n"
+"  account show -d DIR --name N | account list -d DIR\n"
+"  key register -d DIR (--pubkey FILE | --csr FILE) --name NAME [--profile device|server]\n"
+"           [--dns N]... [--ip A]... [--not-before T] [--not-after T | --days N]\n"
+"  key revoke -d DIR --key-id ID [--reason R]\n"
+"  key show -d DIR --key-id ID | key list -d DIR [--status active|revoked]\n"
+"  config publish -d DIR --group G --file F [--version V]\n"
+"  ledger verify -d DIR [--vkey VKEY] | ledger log -d DIR [--from N] [--limit N]\n"
+"  ledger checkpoint -d DIR\n"
+"signing options (commands that write): --as ACCOUNT (default admin),\n"
+"  --account KEYFILE (repeatable; default DIR/admin.key), --json, --remote\n"
+"times are RFC 3339 UTC: 2026-11-21T14:07:08Z\n";
+
+static const char *const opt_names[] = {
+	[O_AS - 256] = "as", [O_ACCOUNT - 256] = "account",
+	[O_JSON - 256] = "json", [O_REMOTE - 256] = "remote",
+	[O_NAME - 256] = "name", [O_HOSTNAME - 256] = "hostname",
+	[O_KEY_TYPE - 256] = "key-type", [O_EST_LISTEN - 256] = "est-listen",
+	[O_HTTP_LISTEN - 256] = "http-listen", [O_DB - 256] = "db",
+	[O_LOG_LEVEL - 256] = "log-level", [O_PUBKEY - 256] = "pubkey",
+	[O_CSR - 256] = "csr", [O_PROFILE - 256] = "profile",
+	[O_DNS - 256] = "dns", [O_IP - 256] = "ip",
+	[O_NOT_BEFORE - 256] = "not-before", [O_NOT_AFTER - 256] = "not-after",
+	[O_DAYS - 256] = "days", [O_KEY_ID - 256] = "key-id",
+	[O_REASON - 256] = "reason", [O_STATUS - 256] = "status",
+	[O_LIMIT - 256] = "limit", [O_AFTER - 256] = "after",
+	[O_THRESHOLD - 256] = "threshold", [O_ROLE - 256] = "role",
+	[O_OUT - 256] = "out", [O_TYPE - 256] = "type",
+	[O_GROUP - 256] = "group", [O_FILE - 256] = "file",
+	[O_VERSION - 256] = "version", [O_FROM - 256] = "from",
+	[O_VKEY - 256] = "vkey",
+};
+
+int
+cli_only(struct cli *c, const char *allowed)
+{
+	for (int o = O_AS; o < O_HELP; o++) {
+		const char *n = opt_names[o - 256], *p;
+		size_t len = strlen(n);
+		int ok = 0;
+
+		if (!(c->o.seen & (1ULL << (o - 256))))
+			continue;
+		for (p = allowed; (p = strstr(p, n)) != NULL; p += len)
+			if ((p == allowed || p[-1] == ' ') &&
+			    (p[len] == ' ' || p[len] == '\0'))
+				ok = 1;
+		if (!ok)
+			return cli_fail("usage", "%s does not take --%s", c->cmd,
+			    n);
+	}
+	return 0;
+}
+
+static int
+add_repeat(const char **arr, int *n, const char *v, const char *opt)
+{
+	if (*n >= CLI_MAX_REPEAT) {
+		cli_fail("usage", "--%s given more than %d times", opt,
+		    CLI_MAX_REPEAT);
+		return -1;
+	}
+	arr[(*n)++] = v;
+	return 0;
+}
+
+/* Parses every option into c->o; returns 0, or 1 after a message. */
+static int
+parse_opts(struct cli *c, int argc, char **argv)
+{
+	struct cli_opts *o = &c->o;
+	int ch;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "d:h", long_opts, NULL)) != -1) {
+		if (ch >= 256 && ch < O_HELP)
+			o->seen |= 1ULL << (ch - 256);
+		switch (ch) {
+		case O_DIR: o->dir = optarg; break;
+		case O_AS: c->as = optarg; break;
+		case O_ACCOUNT:
+			if (c->nkeyfiles >= CLI_MAX_KEYS)
+				return cli_fail("usage", "too many --account");
+			c->keyfiles[c->nkeyfiles++] = optarg;
+			break;
+		case O_JSON: c->json = 1; break;
+		case O_REMOTE: c->remote = 1; break;
+		case O_NAME: o->name = optarg; break;
+		case O_HOSTNAME:
+			if (add_repeat(o->hostname, &o->nhostname, optarg,
+			    "hostname") != 0)
+				return 1;
+			break;
+		case O_KEY_TYPE: o->key_type = optarg; break;
+		case O_EST_LISTEN: o->est_listen = optarg; break;
+		case O_HTTP_LISTEN: o->http_listen = optarg; break;
+		case O_DB: o->db = optarg; break;
+		case O_LOG_LEVEL: o->log_level = optarg; break;
+		case O_PUBKEY:
+			if (add_repeat(o->pubkey, &o->npubkey, optarg,
+			    "pubkey") != 0)
+				return 1;
+			break;
+		case O_CSR: o->csr = optarg; break;
+		case O_PROFILE: o->profile = optarg; break;
+		case O_DNS:
+			if (add_repeat(o->dns, &o->ndns, optarg, "dns") != 0)
+				return 1;
+			break;
+		case O_IP:
+			if (add_repeat(o->ip, &o->nip, optarg, "ip") != 0)
+				return 1;
+			break;
+		case O_NOT_BEFORE: o->not_before = optarg; break;
+		case O_NOT_AFTER: o->not_after = optarg; break;
+		case O_DAYS: o->days = optarg; break;
+		case O_KEY_ID: o->key_id = optarg; break;
+		case O_REASON: o->reason = optarg; break;
+		case O_STATUS: o->status = optarg; break;
+		case O_LIMIT: o->limit = optarg; break;
+		case O_AFTER: o->after = optarg; break;
+		case O_THRESHOLD: o->threshold = optarg; break;
+		case O_ROLE: o->role = optarg; break;
+		case O_OUT: o->out = optarg; break;
+		case O_TYPE: o->type = optarg; break;
+		case O_GROUP: o->group = optarg; break;
+		case O_FILE: o->file = optarg; break;
+		case O_VERSION: o->version = optarg; break;
+		case O_FROM: o->from = optarg; break;
+		case O_VKEY: o->vkey = optarg; break;
+		case 'h':
+		case O_HELP:
+			fputs(usage, stdout);
+			exit(0);
+		default:
+			return cli_fail("usage", "unknown option %s (see "
+			    "keybridge --help)", argv[optind - 1]);
+		}
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct cli c;	/* large: keep it off the stack */
+	const char *cmd, *sub = NULL;
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 1 : 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("keybridge %s\n", KEYBRIDGE_VERSION);
+		return 0;
+	}
+	cmd = argv[1];
+	argc--;
+	argv++;
+	/* "init DIR": the directory is positional. */
+	if (strcmp(cmd, "init") == 0 && argc > 1 && argv[1][0] != '-') {
+		c.o.dir = argv[1];
+		argc--;
+		argv++;
+	} else if (strcmp(cmd, "init") != 0 && strcmp(cmd, "serve") != 0) {
+		if (argc < 2 || argv[1][0] == '-')
+			return cli_fail("usage", "%s needs a subcommand (see "
+			    "keybridge --help)", cmd);
+		sub = argv[1];
+		argc--;
+		argv++;
+	}
+	if (parse_opts(&c, argc, argv) != 0)
+		return 1;
+	if (optind < argc)
+		return cli_fail("usage", "unexpected argument \"%s\"",
+		    argv[optind]);
+	if (c.o.log_level != NULL &&
+	    (log_verbosity = log_level_parse(c.o.log_level)) < 0)
+		return cli_fail("usage", "--log-level must be error, warn, info "
+		    "or debug");
+	if (c.as == NULL)
+		c.as = "admin";
+	c.cmd = cmd;
+	if (strcmp(cmd, "init") == 0)
+		rc = cmd_init(&c);
+	else if (strcmp(cmd, "serve") == 0)
+		rc = cli_only(&c, "est-listen http-listen db log-level") ? 1 :
+		    cli_load_config(&c) ? 1 : cmd_serve(&c);
+	else if (strcmp(cmd, "account") == 0)
+		rc = cmd_account(&c, sub);
+	else if (strcmp(cmd, "key") == 0)
+		rc = cmd_key(&c, sub);
+	else if (strcmp(cmd, "config") == 0)
+		rc = cmd_config(&c, sub);
+	else if (strcmp(cmd, "ledger") == 0)
+		rc = cmd_ledger(&c, sub);
+	else
+		rc = cli_fail("usage", "unknown command \"%s\" (see keybridge "
+		    "--help)", cmd);
+	ERR_clear_error();
+	return rc;
+}

@@ -1,0 +1,179 @@
+/*
+ * serve.c: `keybridge serve`, the daemon.
+ *
+ * One libevent loop serves every listener.  The ledger's writer thread
+ * commits blocks and wakes the loop through an event made active from
+ * that thread (libevent is set up for pthreads), and the loop answers the
+ * waiting requests.  SIGTERM/SIGINT: the writer commits what is queued, the
+ * answers are flushed, then the process exits; no acknowledged entry and
+ * no queued entry is lost.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <event2/thread.h>
+
+#include "bridge/bridge.h"
+
+#define SERVE_FLUSH_USEC 300000		/* time to flush answers on exit */
+
+struct serve_ctx {
+	struct event_base *base;
+	struct ledger *ledger;
+	struct event *wake;
+	int stopping;
+};
+
+/* From the writer thread: make the loop drain completions. */
+static void
+serve_wake(void *arg)
+{
+	event_active(arg, EV_READ, 0);
+}
+
+static void
+serve_drain(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve_ctx *sc = arg;
+
+	ledger_drain(sc->ledger);
+}
+
+static void
+serve_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve_ctx *sc = arg;
+	struct timeval flush = { 0, SERVE_FLUSH_USEC };
+
+	if (sc->stopping)
+		return;
+	sc->stopping = 1;
+	log_info("signal %d: committing queued entries and stopping",
+	    (int)sig);
+	/* Commits everything queued and runs the callbacks, which queue the
+	 * answers; then the loop runs a little longer to send them. */
+	ledger_writer_stop(sc->ledger);
+	event_base_loopexit(sc->base, &flush);
+}
+
+int
+cli_lock(const struct bridge_config *cfg, int *fd)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/keybridge.lock", cfg->dir);
+	if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+		int busy = errno == EWOULDBLOCK;
+
+		close(*fd);
+		*fd = -1;
+		return busy ? 1 : -1;
+	}
+	return 0;
+}
+
+int
+cmd_serve(struct cli *c)
+{
+	struct serve_ctx sc;
+	struct api_ctx api;
+	struct ledger_config lc;
+	struct bridge_config *cfg = &c->cfg;
+	struct server *https = NULL;
+	struct event *sigterm = NULL, *sigint = NULL;
+	SSL_CTX *tls = NULL;
+	EVP_PKEY *vkey = NULL;
+	char err[512], p1[PATH_MAX], p2[PATH_MAX];
+	int lockfd = -1, rc = 1;
+
+	memset(&sc, 0, sizeof(sc));
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() != 0) {
+		log_err("libevent has no thread support");
+		return 1;
+	}
+	if (cli_lock(cfg, &lockfd) != 0) {
+		log_err("%s is in use by another keybridge serve (or cannot "
+		    "be locked)", cfg->dir);
+		return 1;
+	}
+	if ((vkey = ledger_key_load(config_path(cfg, cfg->validator_key, p1,
+	    sizeof(p1)), err, sizeof(err))) == NULL) {
+		log_err("validator key: %s", err);
+		goto out;
+	}
+	memset(&lc, 0, sizeof(lc));
+	lc.db = config_path(cfg, cfg->db, p2, sizeof(p2));
+	lc.origin = cfg->origin;
+	lc.validator_name = cfg->validator_name;
+	lc.validator_key = vkey;
+	lc.batch_max = (size_t)cfg->batch_max;
+	if ((sc.ledger = ledger_open(&lc, err, sizeof(err))) == NULL) {
+		log_err("ledger: %s", err);
+		goto out;
+	}
+	if ((sc.base = event_base_new()) == NULL ||
+	    (sc.wake = event_new(sc.base, -1, 0, serve_drain, &sc)) == NULL)
+		goto out;
+	if (ledger_writer_start(sc.ledger, serve_wake, sc.wake) != 0) {
+		log_err("cannot start the ledger writer");
+		goto out;
+	}
+	if ((tls = server_tls_ctx(config_path(cfg, cfg->tls_cert, p1,
+	    sizeof(p1)), config_path(cfg, cfg->tls_key, p2, sizeof(p2)), err,
+	    sizeof(err))) == NULL) {
+		log_err("TLS: %s", err);
+		goto out;
+	}
+	if ((https = server_new(sc.base, cfg->est_listen, tls,
+	    (size_t)cfg->max_body, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		goto out;
+	}
+	memset(&api, 0, sizeof(api));
+	api.ledger = sc.ledger;
+	api.cfg = cfg;
+	api.started = time(NULL);
+	api.storage = "sqlite";
+	api.consensus = "solo";
+	if (api_register(https, &api) != 0)
+		goto out;
+	sigterm = evsignal_new(sc.base, SIGTERM, serve_signal, &sc);
+	sigint = evsignal_new(sc.base, SIGINT, serve_signal, &sc);
+	if (sigterm == NULL || sigint == NULL ||
+	    evsignal_add(sigterm, NULL) != 0 || evsignal_add(sigint, NULL) != 0)
+		goto out;
+	log_info("keybridge %s serving %s: API and EST on https://%s "
+	    "(tree size %llu)", KEYBRIDGE_VERSION, cfg->dir, cfg->est_listen,
+	    (unsigned long long)ledger_size(sc.ledger));
+	if (event_base_dispatch(sc.base) < 0)
+		goto out;
+	log_info("stopped cleanly at tree size %llu",
+	    (unsigned long long)ledger_size(sc.ledger));
+	rc = 0;
+out:
+	if (sc.ledger != NULL)
+		ledger_writer_stop(sc.ledger);
+	server_free(https);
+	if (sigterm != NULL)
+		event_free(sigterm);
+	if (sigint != NULL)
+		event_free(sigint);
+	if (sc.wake != NULL)
+		event_free(sc.wake);
+	ledger_close(sc.ledger);
+	if (sc.base != NULL)
+		event_base_free(sc.base);
+	SSL_CTX_free(tls);
+	EVP_PKEY_free(vkey);
+	if (lockfd >= 0)
+		close(lockfd);
+	return rc;
+}

@@ -1,0 +1,574 @@
+/*
+ * ledger.c: opening the ledger, committing blocks (group commit) and the
+ * read side.
+ *
+ * A block is one database transaction: the entries that passed the rules,
+ * the registry changes they made and the block's signed checkpoint are
+ * committed together, with one fsync.  Many concurrent submissions are
+ * queued to one writer thread, which takes everything waiting (up to
+ * batch_max) into the next block, so N clients cost one fsync per block,
+ * not one each.  Nothing is acknowledged before its block is committed.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger/ledger_int.h"
+
+#define LEDGER_QUEUE_MAX 65536		/* submissions waiting */
+#define LEDGER_WHY_MAX   256
+
+struct ledger_sub {
+	char *text;
+	size_t len;
+	ledger_done_cb cb;
+	void *arg;
+	enum ledger_status st;
+	struct ledger_receipt r;
+	char why[LEDGER_WHY_MAX];
+	struct ledger_sub *next;
+};
+
+struct ledger {
+	char *origin, *vname;
+	EVP_PKEY *vkey;			/* borrowed; NULL: read-only */
+	size_t batch_max;
+	struct ledger_store *w;		/* writer's connection */
+	struct ledger_store *r;		/* caller thread's connection */
+
+	/* The tree and the last commit, read by the caller thread. */
+	pthread_rwlock_t tree_lock;
+	struct ledger_merkle *tree;
+	uint64_t committed;		/* entries in committed blocks */
+	uint64_t height;		/* next block height */
+	time_t last_time;		/* ledger time of the last block */
+	char checkpoint[1024];
+
+	pthread_mutex_t commit_mu;	/* one committer at a time */
+
+	/* Group-commit queue. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	int running, stopping;
+	struct ledger_sub *pending, **pending_tail;
+	size_t npending;
+	struct ledger_sub *done, **done_tail;
+	void (*wake)(void *);
+	void *wake_arg;
+};
+
+static int
+load_leaf(uint64_t idx, const uint8_t *h, void *arg)
+{
+	struct ledger_merkle *t = arg;
+
+	if (idx != ledger_merkle_size(t))
+		return -1;
+	return ledger_merkle_append(t, h);
+}
+
+/* Loads the tree from the stored leaf hashes and checks it against the
+ * last block: a database whose log and blocks disagree is not served. */
+static int
+ledger_load(struct ledger *l, char *err, size_t errlen)
+{
+	struct ledger_block_row b;
+	uint8_t root[LEDGER_HASH_LEN];
+	int rc;
+
+	if (l->r->ops->leaf_hashes(l->r, load_leaf, l->tree) != 0) {
+		snprintf(err, errlen, "reading the log: entries are missing or "
+		    "damaged (run `keybridge ledger verify`)");
+		return -1;
+	}
+	if ((rc = l->r->ops->block_last(l->r, &b)) < 0) {
+		snprintf(err, errlen, "reading blocks: %s",
+		    l->r->ops->errmsg(l->r));
+		return -1;
+	}
+	if (rc == 1) {
+		if (ledger_merkle_size(l->tree) != 0) {
+			snprintf(err, errlen, "entries without a block");
+			return -1;
+		}
+		return 0;
+	}
+	if (b.size != ledger_merkle_size(l->tree) ||
+	    ledger_merkle_root(l->tree, b.size, root) != 0 ||
+	    memcmp(root, b.root, LEDGER_HASH_LEN) != 0) {
+		snprintf(err, errlen, "the log does not match block %llu's "
+		    "root hash (run `keybridge ledger verify`)",
+		    (unsigned long long)b.height);
+		return -1;
+	}
+	l->committed = b.size;
+	l->height = b.height + 1;
+	l->last_time = b.time;
+	snprintf(l->checkpoint, sizeof(l->checkpoint), "%s", b.checkpoint);
+	return 0;
+}
+
+struct ledger *
+ledger_open(const struct ledger_config *cfg, char *err, size_t errlen)
+{
+	struct ledger *l;
+	int wflags = LEDGER_STORE_CREATE;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_rwlock_init(&l->tree_lock, NULL);
+	pthread_mutex_init(&l->commit_mu, NULL);
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->cv, NULL);
+	l->pending_tail = &l->pending;
+	l->done_tail = &l->done;
+	l->vkey = cfg->validator_key;
+	l->batch_max = cfg->batch_max > 0 && cfg->batch_max <= LEDGER_BATCH_MAX
+	    ? cfg->batch_max : LEDGER_BATCH_MAX;
+	if ((l->origin = strdup(cfg->origin != NULL ? cfg->origin :
+	    "keybridge/ledger")) == NULL ||
+	    (l->vname = strdup(cfg->validator_name != NULL ?
+	    cfg->validator_name : "keybridge")) == NULL ||
+	    (l->tree = ledger_merkle_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (l->vkey == NULL)
+		wflags = LEDGER_STORE_READONLY;
+	if ((l->w = ledger_store_sqlite_open(cfg->db, wflags, err,
+	    errlen)) == NULL)
+		goto fail;
+	if ((l->r = ledger_store_sqlite_open(cfg->db, l->vkey == NULL ?
+	    LEDGER_STORE_READONLY : 0, err, errlen)) == NULL)
+		goto fail;
+	if (ledger_load(l, err, errlen) != 0)
+		goto fail;
+	return l;
+fail:
+	ledger_close(l);
+	return NULL;
+}
+
+/* ---- committing a block ------------------------------------------------ */
+
+/*
+ * Commits subs[0..n) as one block: parses each, applies the rules inside a
+ * savepoint (a refused entry leaves no trace), appends the accepted ones to
+ * the log and the tree, signs the checkpoint and commits.  On a failed
+ * commit the tree is truncated back and every accepted entry is answered
+ * LEDGER_ERR_STORAGE: nothing is acknowledged that is not durable.
+ */
+static void
+ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n)
+{
+	struct ledger_store *s = l->w;
+	struct ledger_entry *e = NULL;
+	struct ledger_block_row b;
+	struct ledger_entry_info info;
+	uint64_t base, size;
+	size_t accepted = 0;
+	time_t now = time(NULL);
+	char line[256], body[512];
+
+	pthread_mutex_lock(&l->commit_mu);
+	if (now < l->last_time)
+		now = l->last_time;	/* ledger time never goes back */
+	base = size = l->committed;
+	if ((e = calloc(1, sizeof(*e))) == NULL || s->ops->begin(s) != 0) {
+		for (size_t i = 0; i < n; i++) {
+			subs[i]->st = LEDGER_ERR_STORAGE;
+			snprintf(subs[i]->why, LEDGER_WHY_MAX, "cannot start a "
+			    "transaction: %s", s->ops->errmsg(s));
+		}
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct ledger_sub *sub = subs[i];
+
+		sub->st = ledger_entry_parse(sub->text, sub->len, e, sub->why,
+		    LEDGER_WHY_MAX);
+		if (sub->st != LEDGER_OK)
+			continue;
+		if (s->ops->savepoint(s) != 0) {
+			sub->st = LEDGER_ERR_STORAGE;
+			goto next;
+		}
+		sub->st = ledger_rules_apply(s, e, size, now, sub->why,
+		    LEDGER_WHY_MAX);
+		if (sub->st == LEDGER_OK) {
+			memset(&info, 0, sizeof(info));
+			info.index = size;
+			info.block = l->height;
+			info.type = e->type;
+			snprintf(info.account, sizeof(info.account), "%s",
+			    e->account);
+			info.seq = e->seq;
+			info.text = sub->text;
+			info.len = sub->len;
+			ledger_merkle_leaf_hash(sub->text, sub->len,
+			    info.leaf_hash);
+			if (s->ops->entry_put(s, &info) != 0) {
+				sub->st = LEDGER_ERR_STORAGE;
+				snprintf(sub->why, LEDGER_WHY_MAX, "storage: %s",
+				    s->ops->errmsg(s));
+			} else {
+				sub->r.index = size++;
+				memcpy(sub->r.leaf_hash, info.leaf_hash,
+				    LEDGER_HASH_LEN);
+			}
+		}
+		if (sub->st != LEDGER_OK)
+			s->ops->rollback_to(s);
+		s->ops->release(s);
+next:
+		ledger_entry_clear(e);
+	}
+	accepted = size - base;
+	if (accepted == 0) {
+		s->ops->rollback(s);
+		goto out;
+	}
+
+	/* The block: tree, checkpoint, commit. */
+	pthread_rwlock_wrlock(&l->tree_lock);
+	for (size_t i = 0; i < n; i++)
+		if (subs[i]->st == LEDGER_OK)
+			ledger_merkle_append(l->tree, subs[i]->r.leaf_hash);
+	pthread_rwlock_unlock(&l->tree_lock);
+	memset(&b, 0, sizeof(b));
+	b.height = l->height;
+	b.first = base;
+	b.size = size;
+	b.time = now;
+	if (ledger_merkle_size(l->tree) != size ||
+	    ledger_merkle_root(l->tree, size, b.root) != 0 ||
+	    ledger_checkpoint_body(l->origin, size, b.root, now, body,
+	    sizeof(body)) != 0 ||
+	    ledger_note_sign_line(body, strlen(body), l->vname, l->vkey, line,
+	    sizeof(line)) != 0)
+		goto fail;
+	snprintf(b.checkpoint, sizeof(b.checkpoint), "%s\n%s", body, line);
+	if (s->ops->block_put(s, &b) != 0 || s->ops->commit(s) != 0)
+		goto fail;
+
+	pthread_rwlock_wrlock(&l->tree_lock);
+	l->committed = size;
+	l->height++;
+	l->last_time = now;
+	memcpy(l->checkpoint, b.checkpoint, sizeof(l->checkpoint));
+	pthread_rwlock_unlock(&l->tree_lock);
+	for (size_t i = 0; i < n; i++) {
+		if (subs[i]->st != LEDGER_OK)
+			continue;
+		subs[i]->r.tree_size = size;
+		memcpy(subs[i]->r.checkpoint, b.checkpoint,
+		    sizeof(b.checkpoint));
+	}
+	goto out;
+fail:
+	s->ops->rollback(s);
+	pthread_rwlock_wrlock(&l->tree_lock);
+	ledger_merkle_truncate(l->tree, base);
+	pthread_rwlock_unlock(&l->tree_lock);
+	for (size_t i = 0; i < n; i++)
+		if (subs[i]->st == LEDGER_OK) {
+			subs[i]->st = LEDGER_ERR_STORAGE;
+			snprintf(subs[i]->why, LEDGER_WHY_MAX, "the block could "
+			    "not be committed: %s", s->ops->errmsg(s));
+		}
+out:
+	pthread_mutex_unlock(&l->commit_mu);
+	free(e);
+}
+
+enum ledger_status
+ledger_append(struct ledger *l, const char *entry, size_t len,
+    struct ledger_receipt *r, char *why, size_t whylen)
+{
+	struct ledger_sub sub, *p = &sub;
+
+	memset(&sub, 0, sizeof(sub));
+	if (l->vkey == NULL) {
+		snprintf(why, whylen, "the ledger is open read-only");
+		return LEDGER_ERR_UNAVAILABLE;
+	}
+	sub.text = (char *)entry;
+	sub.len = len;
+	ledger_commit(l, &p, 1);
+	if (r != NULL)
+		*r = sub.r;
+	snprintf(why, whylen, "%s", sub.why);
+	return sub.st;
+}
+
+static void *
+ledger_writer_main(void *arg)
+{
+	struct ledger *l = arg;
+	struct ledger_sub **batch;
+
+	if ((batch = calloc(l->batch_max, sizeof(*batch))) == NULL)
+		abort();	/* startup allocation; nothing to answer yet */
+	pthread_mutex_lock(&l->mu);
+	for (;;) {
+		size_t n = 0;
+
+		while (l->pending == NULL && !l->stopping)
+			pthread_cond_wait(&l->cv, &l->mu);
+		if (l->pending == NULL && l->stopping)
+			break;
+		while (l->pending != NULL && n < l->batch_max) {
+			batch[n++] = l->pending;
+			l->pending = l->pending->next;
+			l->npending--;
+		}
+		if (l->pending == NULL)
+			l->pending_tail = &l->pending;
+		pthread_mutex_unlock(&l->mu);
+
+		ledger_commit(l, batch, n);
+
+		pthread_mutex_lock(&l->mu);
+		for (size_t i = 0; i < n; i++) {
+			batch[i]->next = NULL;
+			*l->done_tail = batch[i];
+			l->done_tail = &batch[i]->next;
+		}
+		if (l->wake != NULL)
+			l->wake(l->wake_arg);
+	}
+	pthread_mutex_unlock(&l->mu);
+	free(batch);
+	return NULL;
+}
+
+int
+ledger_writer_start(struct ledger *l, void (*wake)(void *), void *wake_arg)
+{
+	if (l->vkey == NULL || l->running)
+		return -1;
+	l->wake = wake;
+	l->wake_arg = wake_arg;
+	l->stopping = 0;
+	if (pthread_create(&l->thread, NULL, ledger_writer_main, l) != 0)
+		return -1;
+	l->running = 1;
+	return 0;
+}
+
+int
+ledger_submit(struct ledger *l, const char *entry, size_t len,
+    ledger_done_cb cb, void *arg)
+{
+	struct ledger_sub *sub;
+	int rc = -1;
+
+	if ((sub = calloc(1, sizeof(*sub))) == NULL)
+		return -1;
+	if ((sub->text = malloc(len + 1)) == NULL) {
+		free(sub);
+		return -1;
+	}
+	memcpy(sub->text, entry, len);
+	sub->text[len] = '\0';
+	sub->len = len;
+	sub->cb = cb;
+	sub->arg = arg;
+	pthread_mutex_lock(&l->mu);
+	if (l->running && !l->stopping && l->npending < LEDGER_QUEUE_MAX) {
+		*l->pending_tail = sub;
+		l->pending_tail = &sub->next;
+		l->npending++;
+		pthread_cond_signal(&l->cv);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&l->mu);
+	if (rc != 0) {
+		free(sub->text);
+		free(sub);
+	}
+	return rc;
+}
+
+void
+ledger_drain(struct ledger *l)
+{
+	struct ledger_sub *list, *next;
+
+	pthread_mutex_lock(&l->mu);
+	list = l->done;
+	l->done = NULL;
+	l->done_tail = &l->done;
+	pthread_mutex_unlock(&l->mu);
+	for (; list != NULL; list = next) {
+		next = list->next;
+		if (list->cb != NULL)
+			list->cb(list->st, list->st == LEDGER_OK ? &list->r :
+			    NULL, list->why, list->arg);
+		free(list->text);
+		free(list);
+	}
+}
+
+void
+ledger_writer_stop(struct ledger *l)
+{
+	if (!l->running)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->stopping = 1;
+	pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+	pthread_join(l->thread, NULL);
+	l->running = 0;
+	ledger_drain(l);
+}
+
+void
+ledger_close(struct ledger *l)
+{
+	if (l == NULL)
+		return;
+	ledger_writer_stop(l);
+	if (l->r != NULL)
+		l->r->ops->close(l->r);
+	if (l->w != NULL)
+		l->w->ops->close(l->w);
+	ledger_merkle_free(l->tree);
+	pthread_rwlock_destroy(&l->tree_lock);
+	pthread_mutex_destroy(&l->commit_mu);
+	pthread_mutex_destroy(&l->mu);
+	pthread_cond_destroy(&l->cv);
+	free(l->origin);
+	free(l->vname);
+	free(l);
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+uint64_t
+ledger_size(struct ledger *l)
+{
+	uint64_t n;
+
+	pthread_rwlock_rdlock(&l->tree_lock);
+	n = l->committed;
+	pthread_rwlock_unlock(&l->tree_lock);
+	return n;
+}
+
+int
+ledger_checkpoint(struct ledger *l, char *buf, size_t buflen, uint64_t *size)
+{
+	int rc = -1;
+
+	pthread_rwlock_rdlock(&l->tree_lock);
+	if (l->committed > 0 && strlen(l->checkpoint) < buflen) {
+		memcpy(buf, l->checkpoint, strlen(l->checkpoint) + 1);
+		if (size != NULL)
+			*size = l->committed;
+		rc = 0;
+	}
+	pthread_rwlock_unlock(&l->tree_lock);
+	return rc;
+}
+
+int
+ledger_inclusion_proof(struct ledger *l, uint64_t index, uint64_t size,
+    uint8_t proof[][LEDGER_HASH_LEN], size_t *n)
+{
+	int rc = -1;
+
+	pthread_rwlock_rdlock(&l->tree_lock);
+	if (size <= l->committed && index < size)
+		rc = ledger_merkle_inclusion(l->tree, index, size, proof, n);
+	pthread_rwlock_unlock(&l->tree_lock);
+	return rc;
+}
+
+int
+ledger_consistency_proof(struct ledger *l, uint64_t m, uint64_t n,
+    uint8_t proof[][LEDGER_HASH_LEN], size_t *nproof)
+{
+	int rc = -1;
+
+	pthread_rwlock_rdlock(&l->tree_lock);
+	if (m > 0 && m <= n && n <= l->committed)
+		rc = ledger_merkle_consistency(l->tree, m, n, proof, nproof);
+	pthread_rwlock_unlock(&l->tree_lock);
+	return rc;
+}
+
+int
+ledger_root(struct ledger *l, uint64_t size, uint8_t root[LEDGER_HASH_LEN])
+{
+	int rc = -1;
+
+	pthread_rwlock_rdlock(&l->tree_lock);
+	if (size <= l->committed)
+		rc = ledger_merkle_root(l->tree, size, root);
+	pthread_rwlock_unlock(&l->tree_lock);
+	return rc;
+}
+
+int
+ledger_entries(struct ledger *l, uint64_t from, size_t limit,
+    int (*cb)(const struct ledger_entry_info *, void *), void *arg)
+{
+	uint64_t committed = ledger_size(l);
+
+	if (limit > LEDGER_LIST_MAX)
+		limit = LEDGER_LIST_MAX;
+	if (from >= committed)
+		return 0;
+	if (limit > committed - from)
+		limit = (size_t)(committed - from);
+	return l->r->ops->entries(l->r, from, limit, cb, arg);
+}
+
+int
+ledger_account_get(struct ledger *l, const char *name,
+    struct ledger_account_info *a)
+{
+	return l->r->ops->account_get(l->r, name, a);
+}
+
+int
+ledger_accounts(struct ledger *l,
+    int (*cb)(const struct ledger_account_info *, void *), void *arg)
+{
+	return l->r->ops->accounts(l->r, cb, arg);
+}
+
+int
+ledger_key_get(struct ledger *l, const char *key_id, struct ledger_key_info *k)
+{
+	return l->r->ops->key_get(l->r, key_id, k, NULL, 0);
+}
+
+int
+ledger_keys(struct ledger *l, const struct ledger_key_filter *f,
+    int (*cb)(const struct ledger_key_info *, void *), void *arg)
+{
+	return l->r->ops->keys(l->r, f, cb, arg);
+}
+
+int
+ledger_counts(struct ledger *l, struct ledger_counts *c)
+{
+	return l->r->ops->counts(l->r, c);
+}
+
+uint64_t
+ledger_next_seq(struct ledger *l, const char *account)
+{
+	struct ledger_account_info a;
+
+	if (ledger_account_get(l, account, &a) != 0)
+		return 0;
+	return a.seq + 1;
+}

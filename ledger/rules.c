@@ -1,0 +1,544 @@
+/*
+ * rules.c: the rules of the ledger, applied on every append and on replay.
+ *
+ * One function decides whether an entry may join the log and applies its
+ * effect on the registry: the daemon's group commit, the CLI's offline
+ * append and the auditor's replay all go through ledger_rules_apply(), so
+ * the three can never disagree.  The rules (DESIGN.md "The trust rule"):
+ *
+ *  - the entry is signed by at least `threshold` distinct keys of its
+ *    account, and every signature line by that account verifies;
+ *  - seq is exactly the account's last seq + 1 (a replayed entry fails);
+ *  - the entry's time is within LEDGER_MAX_SKEW ahead / LEDGER_MAX_AGE
+ *    behind the ledger time of the block that takes it;
+ *  - the account's role allows the entry type;
+ *  - a public key (SPKI hash) is registered once, ever;
+ *  - only the registering account revokes a key; a revoked key stays so;
+ *  - certificates are recorded only for active keys inside their window.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509.h>
+
+#include "ledger/ledger_int.h"
+
+#define RULES_FAIL(st_, ...) do {			\
+	snprintf(why, whylen, __VA_ARGS__);		\
+	st = (st_);					\
+	goto out;					\
+} while (0)
+
+/* Signature check: distinct keys of `keys` (base64 SPKI) that signed. */
+static enum ledger_status
+rules_signatures(const struct ledger_entry *e, const char *name,
+    char keys[][128], int nkeys, int threshold, char *why, size_t whylen)
+{
+	enum ledger_status st = LEDGER_OK;
+	EVP_PKEY *pk[LEDGER_MAX_ACCT_KEYS] = { NULL };
+	uint8_t kh[LEDGER_MAX_ACCT_KEYS][4];
+	int used[LEDGER_MAX_ACCT_KEYS] = { 0 }, valid = 0;
+
+	for (int i = 0; i < nkeys; i++) {
+		if ((pk[i] = ledger_pubkey_from_b64(keys[i])) == NULL ||
+		    ledger_note_key_hash(name, pk[i], kh[i]) != 0)
+			RULES_FAIL(LEDGER_ERR_MALFORMED, "account %s has an "
+			    "unusable key", name);
+	}
+	for (size_t s = 0; s < e->nsigs; s++) {
+		const struct ledger_note_sig *sig = &e->sigs[s];
+		int matched = 0;
+
+		if (strcmp(sig->name, name) != 0)
+			RULES_FAIL(LEDGER_ERR_SIGNATURE, "signature line %zu "
+			    "is by \"%s\", not by the entry's account %s",
+			    s + 1, sig->name, name);
+		for (int i = 0; i < nkeys && !matched; i++) {
+			if (memcmp(kh[i], sig->key_hash, 4) != 0)
+				continue;
+			if (ledger_note_verify_sig(e->text, e->body_len, sig,
+			    pk[i]) == 0) {
+				matched = 1;
+				if (!used[i]) {
+					used[i] = 1;
+					valid++;
+				}
+			}
+		}
+		if (!matched)
+			RULES_FAIL(LEDGER_ERR_SIGNATURE, "signature line %zu "
+			    "does not verify with any key of account %s",
+			    s + 1, name);
+	}
+	if (valid < threshold)
+		RULES_FAIL(LEDGER_ERR_THRESHOLD, "%d valid signature%s of "
+		    "account %s, %d required", valid, valid == 1 ? "" : "s",
+		    name, threshold);
+out:
+	for (int i = 0; i < nkeys; i++)
+		EVP_PKEY_free(pk[i]);
+	return st;
+}
+
+/* Fills an account row from an account-create/update entry. */
+static enum ledger_status
+rules_account_fields(const struct ledger_entry *e,
+    struct ledger_account_info *a, char *why, size_t whylen)
+{
+	const char *keys[LEDGER_MAX_ACCT_KEYS];
+	size_t n = ledger_entry_all(e, "pubkey", keys, LEDGER_MAX_ACCT_KEYS);
+
+	snprintf(a->name, sizeof(a->name), "%s", ledger_entry_get(e, "name"));
+	a->threshold = atoi(ledger_entry_get(e, "threshold"));
+	a->nkeys = (int)n;
+	for (size_t i = 0; i < n; i++) {
+		EVP_PKEY *pk = ledger_pubkey_from_b64(keys[i]);
+
+		if (pk == NULL || strlen(keys[i]) >= sizeof(a->keys[i])) {
+			EVP_PKEY_free(pk);
+			snprintf(why, whylen, "pubkey %zu is not an Ed25519 or "
+			    "ECDSA P-256 SubjectPublicKeyInfo", i + 1);
+			return LEDGER_ERR_MALFORMED;
+		}
+		EVP_PKEY_free(pk);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(keys[i], keys[j]) == 0) {
+				snprintf(why, whylen, "pubkey %zu repeats "
+				    "pubkey %zu", i + 1, j + 1);
+				return LEDGER_ERR_MALFORMED;
+			}
+		snprintf(a->keys[i], sizeof(a->keys[i]), "%s", keys[i]);
+	}
+	if (a->threshold > a->nkeys) {
+		snprintf(why, whylen, "threshold %d is more than the %d keys",
+		    a->threshold, a->nkeys);
+		return LEDGER_ERR_MALFORMED;
+	}
+	return LEDGER_OK;
+}
+
+static enum ledger_status
+rules_account_create(struct ledger_store *s, const struct ledger_entry *e,
+    uint64_t index, char *why, size_t whylen)
+{
+	struct ledger_account_info a;
+	enum ledger_status st;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	if ((st = rules_account_fields(e, &a, why, whylen)) != LEDGER_OK)
+		return st;
+	snprintf(a.role, sizeof(a.role), "%s", ledger_entry_get(e, "role"));
+	a.created_index = index;
+	/* The account an entry creates for itself has done its first seq. */
+	a.seq = strcmp(a.name, e->account) == 0 ? e->seq : 0;
+	if ((rc = s->ops->account_get(s, a.name, &(struct ledger_account_info)
+	    { 0 })) < 0)
+		goto storage;
+	if (rc == 0) {
+		snprintf(why, whylen, "account %s exists", a.name);
+		return LEDGER_ERR_ACCOUNT_EXISTS;
+	}
+	if (s->ops->account_put(s, &a) != 0)
+		goto storage;
+	return LEDGER_OK;
+storage:
+	snprintf(why, whylen, "storage: %s", s->ops->errmsg(s));
+	return LEDGER_ERR_STORAGE;
+}
+
+static enum ledger_status
+rules_account_update(struct ledger_store *s, const struct ledger_entry *e,
+    struct ledger_account_info *actor, char *why, size_t whylen)
+{
+	struct ledger_account_info a = *actor;
+	enum ledger_status st;
+
+	/* An account changes only its own keys and threshold, signed by its
+	 * current keys: an admin cannot take another account over. */
+	if (strcmp(ledger_entry_get(e, "name"), e->account) != 0) {
+		snprintf(why, whylen, "account %s may update only itself",
+		    e->account);
+		return LEDGER_ERR_PERMISSION;
+	}
+	memset(a.keys, 0, sizeof(a.keys));
+	if ((st = rules_account_fields(e, &a, why, whylen)) != LEDGER_OK)
+		return st;
+	if (s->ops->account_put(s, &a) != 0) {
+		snprintf(why, whylen, "storage: %s", s->ops->errmsg(s));
+		return LEDGER_ERR_STORAGE;
+	}
+	return LEDGER_OK;
+}
+
+/* A key-register entry: the SPKI must parse and hash to key-id, a CSR (when
+ * given) must verify and carry the same key, the window must be sane and
+ * not already over, and the key must never have been registered. */
+static enum ledger_status
+rules_key_register(struct ledger_store *s, const struct ledger_entry *e,
+    uint64_t index, time_t now, char *why, size_t whylen)
+{
+	enum ledger_status st = LEDGER_OK;
+	struct ledger_key_info k;
+	uint8_t *der = NULL, *csrder = NULL;
+	const unsigned char *p;
+	EVP_PKEY *pk = NULL;
+	X509_REQ *req = NULL;
+	const char *spki = ledger_entry_get(e, "spki");
+	const char *csr = ledger_entry_get(e, "csr");
+	const char *names[LEDGER_MAX_SANS];
+	char id[LEDGER_KEYID_LEN + 1];
+	int len, rc;
+
+	memset(&k, 0, sizeof(k));
+	if (strlen(spki) >= sizeof(k.spki) ||
+	    (der = malloc(strlen(spki))) == NULL ||
+	    (len = ledger_b64_decode(spki, strlen(spki), der,
+	    strlen(spki))) <= 0)
+		RULES_FAIL(LEDGER_ERR_MALFORMED, "spki is not base64 DER");
+	p = der;
+	if ((pk = d2i_PUBKEY(NULL, &p, len)) == NULL || p != der + len)
+		RULES_FAIL(LEDGER_ERR_MALFORMED, "spki is not a "
+		    "SubjectPublicKeyInfo");
+	ledger_spki_key_id(der, (size_t)len, id);
+	if (strcmp(id, ledger_entry_get(e, "key-id")) != 0)
+		RULES_FAIL(LEDGER_ERR_MALFORMED, "key-id is not the SHA-256 "
+		    "of spki (%s)", id);
+	if (csr != NULL) {
+		size_t cl = strlen(csr);
+		int n;
+
+		if ((csrder = malloc(cl)) == NULL ||
+		    (n = ledger_b64_decode(csr, cl, csrder, cl)) <= 0)
+			RULES_FAIL(LEDGER_ERR_MALFORMED, "csr is not base64");
+		p = csrder;
+		if ((req = d2i_X509_REQ(NULL, &p, n)) == NULL ||
+		    p != csrder + n)
+			RULES_FAIL(LEDGER_ERR_MALFORMED, "csr is not a "
+			    "PKCS#10 request");
+		/* The CSR signature is the proof of possession. */
+		if (X509_REQ_verify(req, X509_REQ_get0_pubkey(req)) != 1)
+			RULES_FAIL(LEDGER_ERR_MALFORMED, "csr signature does "
+			    "not verify");
+		if (EVP_PKEY_eq(X509_REQ_get0_pubkey(req), pk) != 1)
+			RULES_FAIL(LEDGER_ERR_MALFORMED, "csr is for another "
+			    "key than spki");
+	}
+	snprintf(k.key_id, sizeof(k.key_id), "%s", id);
+	snprintf(k.account, sizeof(k.account), "%s", e->account);
+	snprintf(k.name, sizeof(k.name), "%s", ledger_entry_get(e, "name"));
+	snprintf(k.profile, sizeof(k.profile), "%s",
+	    ledger_entry_get(e, "profile"));
+	snprintf(k.spki, sizeof(k.spki), "%s", spki);
+	k.ndns = (int)ledger_entry_all(e, "dns", names, LEDGER_MAX_SANS);
+	for (int i = 0; i < k.ndns; i++)
+		snprintf(k.dns[i], sizeof(k.dns[i]), "%s", names[i]);
+	k.nip = (int)ledger_entry_all(e, "ip", names, LEDGER_MAX_SANS);
+	for (int i = 0; i < k.nip; i++)
+		snprintf(k.ip[i], sizeof(k.ip[i]), "%s", names[i]);
+	ledger_time_parse(ledger_entry_get(e, "not-before"), &k.not_before);
+	ledger_time_parse(ledger_entry_get(e, "not-after"), &k.not_after);
+	if (k.not_after <= k.not_before)
+		RULES_FAIL(LEDGER_ERR_WINDOW, "not-after is not after "
+		    "not-before");
+	if (k.not_after <= now)
+		RULES_FAIL(LEDGER_ERR_WINDOW, "the validity window ended "
+		    "before the ledger time");
+	k.status = LEDGER_KEY_ACTIVE;
+	k.registered_index = index;
+	k.has_csr = csr != NULL;
+	if ((rc = s->ops->key_get(s, id, &(struct ledger_key_info){ 0 }, NULL,
+	    0)) < 0)
+		RULES_FAIL(LEDGER_ERR_STORAGE, "storage: %s",
+		    s->ops->errmsg(s));
+	if (rc == 0)
+		RULES_FAIL(LEDGER_ERR_DUPLICATE_KEY, "key %s is already "
+		    "registered (a key is registered once, ever)", id);
+	if (s->ops->key_put(s, &k, csr) != 0)
+		RULES_FAIL(LEDGER_ERR_STORAGE, "storage: %s",
+		    s->ops->errmsg(s));
+out:
+	X509_REQ_free(req);
+	EVP_PKEY_free(pk);
+	free(der);
+	free(csrder);
+	return st;
+}
+
+/* Fetches the key an entry names; sets st/why when absent. */
+static enum ledger_status
+rules_key_lookup(struct ledger_store *s, const struct ledger_entry *e,
+    struct ledger_key_info *k, char *why, size_t whylen)
+{
+	const char *id = ledger_entry_get(e, "key-id");
+	int rc = s->ops->key_get(s, id, k, NULL, 0);
+
+	if (rc < 0) {
+		snprintf(why, whylen, "storage: %s", s->ops->errmsg(s));
+		return LEDGER_ERR_STORAGE;
+	}
+	if (rc == 1) {
+		snprintf(why, whylen, "key %s is not registered", id);
+		return LEDGER_ERR_UNKNOWN_KEY;
+	}
+	return LEDGER_OK;
+}
+
+static enum ledger_status
+rules_key_revoke(struct ledger_store *s, const struct ledger_entry *e,
+    uint64_t index, time_t now, char *why, size_t whylen)
+{
+	struct ledger_key_info k;
+	enum ledger_status st;
+
+	if ((st = rules_key_lookup(s, e, &k, why, whylen)) != LEDGER_OK)
+		return st;
+	if (strcmp(k.account, e->account) != 0) {
+		snprintf(why, whylen, "key %s belongs to account %s; only it "
+		    "may revoke the key", k.key_id, k.account);
+		return LEDGER_ERR_NOT_OWNER;
+	}
+	if (k.status == LEDGER_KEY_REVOKED) {
+		snprintf(why, whylen, "key %s was revoked at entry %llu",
+		    k.key_id, (unsigned long long)k.revoked_index);
+		return LEDGER_ERR_KEY_REVOKED;
+	}
+	if (s->ops->key_revoke(s, k.key_id, now,
+	    ledger_reason_parse(ledger_entry_get(e, "reason")), index) != 0) {
+		snprintf(why, whylen, "storage: %s", s->ops->errmsg(s));
+		return LEDGER_ERR_STORAGE;
+	}
+	return LEDGER_OK;
+}
+
+/* The bridge records a certificate it issued: the key must be active, the
+ * ledger time and the certificate's validity inside the key's window. */
+static enum ledger_status
+rules_cert_issued(struct ledger_store *s, const struct ledger_entry *e,
+    uint64_t index, time_t now, char *why, size_t whylen)
+{
+	struct ledger_key_info k;
+	struct ledger_cert_row c;
+	enum ledger_status st;
+	int rc;
+
+	if ((st = rules_key_lookup(s, e, &k, why, whylen)) != LEDGER_OK)
+		return st;
+	if (k.status == LEDGER_KEY_REVOKED) {
+		snprintf(why, whylen, "key %s is revoked", k.key_id);
+		return LEDGER_ERR_KEY_REVOKED;
+	}
+	memset(&c, 0, sizeof(c));
+	snprintf(c.serial, sizeof(c.serial), "%s",
+	    ledger_entry_get(e, "serial"));
+	snprintf(c.issuer, sizeof(c.issuer), "%s",
+	    ledger_entry_get(e, "issuer"));
+	snprintf(c.key_id, sizeof(c.key_id), "%s", k.key_id);
+	snprintf(c.profile, sizeof(c.profile), "%s",
+	    ledger_entry_get(e, "profile"));
+	snprintf(c.cert_sha256, sizeof(c.cert_sha256), "%s",
+	    ledger_entry_get(e, "cert-sha256"));
+	ledger_time_parse(ledger_entry_get(e, "not-before"), &c.not_before);
+	ledger_time_parse(ledger_entry_get(e, "not-after"), &c.not_after);
+	c.issued_index = index;
+	if (strcmp(c.profile, k.profile) != 0) {
+		snprintf(why, whylen, "key %s may enroll for profile %s only",
+		    k.key_id, k.profile);
+		return LEDGER_ERR_PERMISSION;
+	}
+	if (now < k.not_before || now >= k.not_after ||
+	    c.not_before < k.not_before || c.not_after > k.not_after ||
+	    c.not_after <= c.not_before) {
+		snprintf(why, whylen, "certificate or ledger time is outside "
+		    "the validity window of key %s", k.key_id);
+		return LEDGER_ERR_WINDOW;
+	}
+	if ((rc = s->ops->cert_get(s, c.serial, &(struct ledger_cert_row)
+	    { 0 })) < 0)
+		goto storage;
+	if (rc == 0) {
+		snprintf(why, whylen, "serial %s is already recorded",
+		    c.serial);
+		return LEDGER_ERR_DUPLICATE_SERIAL;
+	}
+	if (s->ops->cert_put(s, &c) != 0)
+		goto storage;
+	return LEDGER_OK;
+storage:
+	snprintf(why, whylen, "storage: %s", s->ops->errmsg(s));
+	return LEDGER_ERR_STORAGE;
+}
+
+/* A certificate is revoked on its own by the bridge (superseded on re-key)
+ * or by the account that owns its key. */
+static enum ledger_status
+rules_cert_revoked(struct ledger_store *s, const struct ledger_entry *e,
+    const struct ledger_account_info *actor, uint64_t index, time_t now,
+    char *why, size_t whylen)
+{
+	struct ledger_cert_row c;
+	struct ledger_key_info k;
+	const char *serial = ledger_entry_get(e, "serial");
+	int rc;
+
+	if ((rc = s->ops->cert_get(s, serial, &c)) < 0)
+		goto storage;
+	if (rc == 1) {
+		snprintf(why, whylen, "serial %s is not recorded", serial);
+		return LEDGER_ERR_UNKNOWN_CERT;
+	}
+	if (strcmp(actor->role, "bridge") != 0) {
+		if ((rc = s->ops->key_get(s, c.key_id, &k, NULL, 0)) != 0)
+			goto storage;
+		if (strcmp(k.account, e->account) != 0) {
+			snprintf(why, whylen, "certificate %s belongs to a key "
+			    "of account %s", serial, k.account);
+			return LEDGER_ERR_NOT_OWNER;
+		}
+	}
+	if (c.revoked) {
+		snprintf(why, whylen, "certificate %s is already revoked",
+		    serial);
+		return LEDGER_ERR_CERT_REVOKED;
+	}
+	if (s->ops->cert_revoke(s, serial, now,
+	    ledger_reason_parse(ledger_entry_get(e, "reason")), index) != 0)
+		goto storage;
+	return LEDGER_OK;
+storage:
+	snprintf(why, whylen, "storage: %s", s->ops->errmsg(s));
+	return LEDGER_ERR_STORAGE;
+}
+
+static enum ledger_status
+rules_config_publish(struct ledger_store *s, const struct ledger_entry *e,
+    uint64_t index, char *why, size_t whylen)
+{
+	const char *group = ledger_entry_get(e, "group");
+	const char *version = ledger_entry_get(e, "version");
+	const char *size = ledger_entry_get(e, "size");
+	int rc;
+
+	if ((rc = s->ops->config_exists(s, group, version)) < 0)
+		goto storage;
+	if (rc == 0) {
+		snprintf(why, whylen, "group %s already has version %s", group,
+		    version);
+		return LEDGER_ERR_DUPLICATE_CONFIG;
+	}
+	if (s->ops->config_put(s, group, version,
+	    ledger_entry_get(e, "sha256"),
+	    size != NULL ? strtoll(size, NULL, 10) : -1,
+	    ledger_entry_get(e, "file"), index) != 0)
+		goto storage;
+	return LEDGER_OK;
+storage:
+	snprintf(why, whylen, "storage: %s", s->ops->errmsg(s));
+	return LEDGER_ERR_STORAGE;
+}
+
+/* Which role may write which entry type. */
+static int
+rules_role_allows(const char *role, enum ledger_entry_type t)
+{
+	if (t == LEDGER_ACCOUNT_UPDATE || t == LEDGER_CERT_REVOKED)
+		return 1;
+	if (strcmp(role, "bridge") == 0)
+		return t == LEDGER_CERT_ISSUED;
+	return t != LEDGER_CERT_ISSUED;		/* admin */
+}
+
+/* The genesis entry: at index 0 an account-create of itself, signed by the
+ * keys it creates.  Nothing else may create itself. */
+static enum ledger_status
+rules_genesis(const struct ledger_entry *e, struct ledger_account_info *a,
+    char *why, size_t whylen)
+{
+	enum ledger_status st;
+
+	if (e->type != LEDGER_ACCOUNT_CREATE ||
+	    strcmp(ledger_entry_get(e, "name"), e->account) != 0 ||
+	    strcmp(ledger_entry_get(e, "role"), "admin") != 0 || e->seq != 1) {
+		snprintf(why, whylen, "entry 0 must be the admin account "
+		    "creating itself with seq 1");
+		return LEDGER_ERR_MALFORMED;
+	}
+	memset(a, 0, sizeof(*a));
+	if ((st = rules_account_fields(e, a, why, whylen)) != LEDGER_OK)
+		return st;
+	snprintf(a->role, sizeof(a->role), "admin");
+	a->seq = 0;
+	return LEDGER_OK;
+}
+
+enum ledger_status
+ledger_rules_apply(struct ledger_store *s, const struct ledger_entry *e,
+    uint64_t index, time_t now, char *why, size_t whylen)
+{
+	struct ledger_account_info actor;
+	enum ledger_status st;
+	int rc;
+
+	if (index == 0) {
+		if ((st = rules_genesis(e, &actor, why, whylen)) != LEDGER_OK)
+			return st;
+	} else if ((rc = s->ops->account_get(s, e->account, &actor)) != 0) {
+		if (rc < 0) {
+			snprintf(why, whylen, "storage: %s", s->ops->errmsg(s));
+			return LEDGER_ERR_STORAGE;
+		}
+		snprintf(why, whylen, "account %s does not exist", e->account);
+		return LEDGER_ERR_UNKNOWN_ACCOUNT;
+	}
+	if ((st = rules_signatures(e, e->account, actor.keys, actor.nkeys,
+	    actor.threshold, why, whylen)) != LEDGER_OK)
+		return st;
+	if (e->seq != actor.seq + 1) {
+		snprintf(why, whylen, "seq %llu of account %s: expected %llu "
+		    "(a replayed or out-of-order entry)",
+		    (unsigned long long)e->seq, e->account,
+		    (unsigned long long)actor.seq + 1);
+		return LEDGER_ERR_SEQUENCE;
+	}
+	if (e->time > now + LEDGER_MAX_SKEW || e->time < now - LEDGER_MAX_AGE) {
+		snprintf(why, whylen, "entry time is more than %ds ahead of or "
+		    "%ds behind the ledger time", LEDGER_MAX_SKEW,
+		    LEDGER_MAX_AGE);
+		return LEDGER_ERR_TIME;
+	}
+	if (!rules_role_allows(actor.role, e->type)) {
+		snprintf(why, whylen, "account %s (role %s) may not write %s "
+		    "entries", e->account, actor.role,
+		    ledger_entry_type_name(e->type));
+		return LEDGER_ERR_PERMISSION;
+	}
+	/* Advance the actor's sequence first; the effect below may rewrite
+	 * the same account (account-update) and must keep the new seq. */
+	if (index != 0) {
+		actor.seq = e->seq;
+		if (s->ops->account_put(s, &actor) != 0) {
+			snprintf(why, whylen, "storage: %s", s->ops->errmsg(s));
+			return LEDGER_ERR_STORAGE;
+		}
+	}
+	switch (e->type) {
+	case LEDGER_ACCOUNT_CREATE:
+		return rules_account_create(s, e, index, why, whylen);
+	case LEDGER_ACCOUNT_UPDATE:
+		return rules_account_update(s, e, &actor, why, whylen);
+	case LEDGER_KEY_REGISTER:
+		return rules_key_register(s, e, index, now, why, whylen);
+	case LEDGER_KEY_REVOKE:
+		return rules_key_revoke(s, e, index, now, why, whylen);
+	case LEDGER_CERT_ISSUED:
+		return rules_cert_issued(s, e, index, now, why, whylen);
+	case LEDGER_CERT_REVOKED:
+		return rules_cert_revoked(s, e, &actor, index, now, why,
+		    whylen);
+	case LEDGER_CONFIG_PUBLISH:
+		return rules_config_publish(s, e, index, why, whylen);
+	}
+	snprintf(why, whylen, "unknown entry type");
+	return LEDGER_ERR_MALFORMED;
+}

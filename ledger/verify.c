@@ -1,0 +1,252 @@
+/*
+ * verify.c: the auditor's replay (`keybridge ledger verify`).
+ *
+ * Trusts nothing in the database but the validator's verifier key given by
+ * the caller: every entry is re-parsed and re-checked by the same rules the
+ * daemon applies (ledger_rules_apply) into a fresh in-memory registry, leaf
+ * hashes and the tree are recomputed, every block's root, time and
+ * checkpoint signature are checked, and finally the stored registry tables
+ * must equal the replayed ones.  The first broken point is reported with
+ * its entry index (or block height) and what failed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger/ledger_int.h"
+
+#define VERIFY_PROGRESS_EVERY 10000
+
+struct verify_ctx {
+	struct ledger_store *stored, *replay;
+	struct ledger_merkle *tree;
+	const char *vkey;
+	struct ledger_verify_report *rep;
+	const struct ledger_block_row *block;
+	uint64_t next_index, next_height, total;
+	time_t last_time;
+	char origin[256];
+	void (*progress)(uint64_t, uint64_t, void *);
+	void *arg;
+	int broken;
+};
+
+#define VERIFY_BREAK(ctx_, idx_, blk_, ...) do {			\
+	(ctx_)->broken = 1;						\
+	(ctx_)->rep->bad_index = (idx_);				\
+	(ctx_)->rep->bad_block = (blk_);				\
+	snprintf((ctx_)->rep->what, sizeof((ctx_)->rep->what),		\
+	    __VA_ARGS__);						\
+	return 1;							\
+} while (0)
+
+static int
+verify_entry(const struct ledger_entry_info *info, void *arg)
+{
+	struct verify_ctx *v = arg;
+	struct ledger_store *rs = v->replay;
+	struct ledger_entry e;
+	struct ledger_entry_info copy;
+	uint8_t leaf[LEDGER_HASH_LEN];
+	enum ledger_status st;
+	char why[256];
+	int64_t idx = (int64_t)info->index, blk = (int64_t)v->block->height;
+
+	if (info->index != v->next_index)
+		VERIFY_BREAK(v, (int64_t)v->next_index, blk, "entry %llu is "
+		    "missing from the log", (unsigned long long)v->next_index);
+	if (info->block != v->block->height)
+		VERIFY_BREAK(v, idx, blk, "entry %lld: stored in block %llu "
+		    "but block %lld covers it", (long long)idx,
+		    (unsigned long long)info->block, (long long)blk);
+	ledger_merkle_leaf_hash(info->text, info->len, leaf);
+	if (memcmp(leaf, info->leaf_hash, LEDGER_HASH_LEN) != 0)
+		VERIFY_BREAK(v, idx, blk, "entry %lld: its bytes do not match "
+		    "its stored leaf hash (the entry was altered)",
+		    (long long)idx);
+	st = ledger_entry_parse(info->text, info->len, &e, why, sizeof(why));
+	if (st != LEDGER_OK)
+		VERIFY_BREAK(v, idx, blk, "entry %lld: %s: %s", (long long)idx,
+		    ledger_status_code(st), why);
+	if (e.type != info->type || e.seq != info->seq ||
+	    strcmp(e.account, info->account) != 0) {
+		ledger_entry_clear(&e);
+		VERIFY_BREAK(v, idx, blk, "entry %lld: stored type, account "
+		    "or seq columns differ from the entry text",
+		    (long long)idx);
+	}
+	if (rs->ops->savepoint(rs) != 0)
+		goto storage;
+	st = ledger_rules_apply(rs, &e, info->index, v->block->time, why,
+	    sizeof(why));
+	ledger_entry_clear(&e);
+	if (st != LEDGER_OK)
+		VERIFY_BREAK(v, idx, blk, "entry %lld: %s: %s", (long long)idx,
+		    ledger_status_code(st), why);
+	copy = *info;
+	memcpy(copy.leaf_hash, leaf, LEDGER_HASH_LEN);
+	if (rs->ops->entry_put(rs, &copy) != 0 || rs->ops->release(rs) != 0 ||
+	    ledger_merkle_append(v->tree, leaf) != 0)
+		goto storage;
+	v->next_index++;
+	v->rep->entries++;
+	if (v->progress != NULL && v->next_index % VERIFY_PROGRESS_EVERY == 0)
+		v->progress(v->next_index, v->total, v->arg);
+	return 0;
+storage:
+	VERIFY_BREAK(v, idx, blk, "replaying entry %lld: %s", (long long)idx,
+	    rs->ops->errmsg(rs));
+}
+
+static int
+verify_block(const struct ledger_block_row *b, void *arg)
+{
+	struct verify_ctx *v = arg;
+	uint8_t root[LEDGER_HASH_LEN], croot[LEDGER_HASH_LEN];
+	char origin[256];
+	uint64_t csize;
+	time_t ctime;
+	int64_t h = (int64_t)b->height, first = (int64_t)b->first;
+
+	if (b->height != v->next_height)
+		VERIFY_BREAK(v, (int64_t)v->next_index, (int64_t)v->next_height,
+		    "block %llu is missing", (unsigned long long)v->next_height);
+	if (b->first != v->next_index || b->size <= b->first)
+		VERIFY_BREAK(v, first, h, "block %lld covers entries [%llu, "
+		    "%llu) but the log is at %llu", (long long)h,
+		    (unsigned long long)b->first, (unsigned long long)b->size,
+		    (unsigned long long)v->next_index);
+	if (b->time < v->last_time)
+		VERIFY_BREAK(v, first, h, "block %lld: ledger time goes "
+		    "backwards", (long long)h);
+	v->block = b;
+	if (v->stored->ops->entries(v->stored, b->first,
+	    (size_t)(b->size - b->first), verify_entry, v) != 0 && !v->broken)
+		VERIFY_BREAK(v, (int64_t)v->next_index, h, "entry %llu cannot "
+		    "be read: %s", (unsigned long long)v->next_index,
+		    v->stored->ops->errmsg(v->stored));
+	if (v->broken)
+		return 1;
+	if (v->next_index != b->size)
+		VERIFY_BREAK(v, (int64_t)v->next_index, h, "entry %llu is "
+		    "missing from the log", (unsigned long long)v->next_index);
+	if (ledger_merkle_root(v->tree, b->size, root) != 0 ||
+	    memcmp(root, b->root, LEDGER_HASH_LEN) != 0)
+		VERIFY_BREAK(v, (int64_t)b->size - 1, h, "block %lld: stored "
+		    "root hash does not match the entries", (long long)h);
+	if (ledger_checkpoint_parse(b->checkpoint, strlen(b->checkpoint),
+	    origin, sizeof(origin), &csize, croot, &ctime) != 0 ||
+	    csize != b->size || memcmp(croot, root, LEDGER_HASH_LEN) != 0 ||
+	    ctime != b->time)
+		VERIFY_BREAK(v, (int64_t)b->size - 1, h, "block %lld: "
+		    "checkpoint does not state the block's size, root and time",
+		    (long long)h);
+	if (v->origin[0] == '\0')
+		snprintf(v->origin, sizeof(v->origin), "%s", origin);
+	else if (strcmp(origin, v->origin) != 0)
+		VERIFY_BREAK(v, (int64_t)b->size - 1, h, "block %lld: "
+		    "checkpoint origin changes", (long long)h);
+	if (ledger_note_verify_vkey(b->checkpoint, strlen(b->checkpoint),
+	    v->vkey) != 0)
+		VERIFY_BREAK(v, (int64_t)b->size - 1, h, "block %lld: "
+		    "checkpoint is not signed by the validator key",
+		    (long long)h);
+	v->last_time = b->time;
+	v->next_height++;
+	v->rep->blocks++;
+	return 0;
+}
+
+static int
+count_cb(uint64_t idx, const uint8_t *h, void *arg)
+{
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
+int
+ledger_verify(const char *db, const char *vkey,
+    struct ledger_verify_report *rep,
+    void (*progress)(uint64_t, uint64_t, void *), void *arg)
+{
+	struct verify_ctx v;
+	char err[256], name[LEDGER_NAME_MAX + 1];
+	EVP_PKEY *pk = NULL;
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	memset(&v, 0, sizeof(v));
+	rep->bad_index = rep->bad_block = -1;
+	v.rep = rep;
+	v.vkey = vkey;
+	v.progress = progress;
+	v.arg = arg;
+	if ((pk = ledger_note_vkey_parse(vkey, name, sizeof(name))) == NULL) {
+		snprintf(rep->what, sizeof(rep->what), "the validator key "
+		    "\"%s\" is not a signed-note verifier key", vkey);
+		goto out;
+	}
+	if ((v.stored = ledger_store_sqlite_open(db, LEDGER_STORE_READONLY, err,
+	    sizeof(err))) == NULL) {
+		snprintf(rep->what, sizeof(rep->what), "%s", err);
+		goto out;
+	}
+	if ((v.replay = ledger_store_sqlite_open(":memory:",
+	    LEDGER_STORE_CREATE, err, sizeof(err))) == NULL ||
+	    (v.tree = ledger_merkle_new()) == NULL) {
+		snprintf(rep->what, sizeof(rep->what), "%s", err);
+		rc = -1;
+		goto done;
+	}
+	/* Counting first gives progress a total and finds a damaged file
+	 * before the long part. */
+	if (v.stored->ops->leaf_hashes(v.stored, count_cb, &v.total) != 0) {
+		snprintf(rep->what, sizeof(rep->what), "the log cannot be read: "
+		    "%s", v.stored->ops->errmsg(v.stored));
+		goto out;
+	}
+	if (v.replay->ops->begin(v.replay) != 0)
+		goto out;
+	rc = v.stored->ops->blocks(v.stored, 0, verify_block, &v);
+	if (!v.broken && rc != 0) {
+		snprintf(rep->what, sizeof(rep->what), "block %llu cannot be "
+		    "read: %s", (unsigned long long)v.next_height,
+		    v.stored->ops->errmsg(v.stored));
+		rep->bad_block = (int64_t)v.next_height;
+		goto out;
+	}
+	if (v.broken)
+		goto out;
+	if (v.total != v.next_index) {
+		rep->bad_index = (int64_t)v.next_index;
+		snprintf(rep->what, sizeof(rep->what), "entry %llu and after "
+		    "are in no block (%llu entries, blocks cover %llu)",
+		    (unsigned long long)v.next_index,
+		    (unsigned long long)v.total,
+		    (unsigned long long)v.next_index);
+		goto out;
+	}
+	if (v.total == 0) {
+		snprintf(rep->what, sizeof(rep->what), "the ledger is empty");
+		goto out;
+	}
+	if (v.replay->ops->commit(v.replay) != 0)
+		goto out;
+	rc = v.replay->ops->compare(v.replay, db, rep->what,
+	    sizeof(rep->what));
+	if (rc != 0)
+		goto out;
+	rep->ok = 1;
+out:
+	rc = 0;
+done:
+	if (progress != NULL && rep->ok)
+		progress(v.next_index, v.total, arg);
+	if (v.replay != NULL)
+		v.replay->ops->close(v.replay);
+	if (v.stored != NULL)
+		v.stored->ops->close(v.stored);
+	ledger_merkle_free(v.tree);
+	EVP_PKEY_free(pk);
+	return rc;
+}
