@@ -1,0 +1,472 @@
+/*
+ * config.c: DIR/keybridge.conf, driven by one declarative table.
+ *
+ * Like Redis's config.c, every setting is one row of config_table: its name,
+ * its type, where it lives in struct bridge_config, its bounds, its default
+ * and a one-line help text.  Parsing, defaults and config_write() all walk
+ * the same table, so adding a setting is one line here and one field in
+ * bridge.h, and the written file can never drift from what the parser
+ * accepts.
+ *
+ * The format is deliberately small:
+ *
+ *	# a comment (only at the start of a line)
+ *	batch_max = 1024
+ *	public_https_url = https://bridge.example:8443
+ *
+ * Values run from the first non-blank after '=' to the end of the line,
+ * trailing blanks removed; there is no quoting and no inline comment (a '#'
+ * inside a value is part of it).  An unknown key, a key given twice, a value
+ * out of bounds and a line without '=' are errors that name the file, the
+ * line and the key, so a typo never silently falls back to a default.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bridge/bridge.h"
+
+/* Bounds of the numeric settings. */
+#define CONFIG_BATCH_MIN	1L
+#define CONFIG_BATCH_MAX	4096L	/* = LEDGER_BATCH_MAX */
+#define CONFIG_BATCH_DEF	1024L
+#define CONFIG_BODY_MIN		1024L
+#define CONFIG_BODY_MAX		1048576L
+#define CONFIG_BODY_DEF		65536L
+#define CONFIG_QUEUE_MIN	16L
+#define CONFIG_QUEUE_MAX	1048576L
+#define CONFIG_QUEUE_DEF	65536L
+
+#define CONFIG_FILE_MODE	0644	/* no secrets in here, only key paths */
+
+enum config_type {
+	CONFIG_T_STR,		/* char[]; min/max bound the length */
+	CONFIG_T_LONG,		/* long; min/max bound the value */
+	CONFIG_T_LOGLEVEL,	/* char[]; one of log_level_parse()'s names */
+};
+
+struct config_field {
+	const char *name;
+	enum config_type type;
+	size_t offset;		/* into struct bridge_config */
+	size_t size;		/* of the field, bytes */
+	long min, max;
+	const char *def_str;	/* default of a string or log level */
+	long def_long;		/* default of a long */
+	const char *help;	/* written above the key by config_write() */
+};
+
+#define CONFIG_FSIZE(f) sizeof(((struct bridge_config *)NULL)->f)
+/* A string that must not be empty. */
+#define CSTR(f, def, help) { #f, CONFIG_T_STR, \
+	offsetof(struct bridge_config, f), CONFIG_FSIZE(f), \
+	1, (long)CONFIG_FSIZE(f) - 1, def, 0, help }
+/* A string that may be empty. */
+#define CSTR0(f, def, help) { #f, CONFIG_T_STR, \
+	offsetof(struct bridge_config, f), CONFIG_FSIZE(f), \
+	0, (long)CONFIG_FSIZE(f) - 1, def, 0, help }
+#define CLONG(f, lo, hi, def, help) { #f, CONFIG_T_LONG, \
+	offsetof(struct bridge_config, f), CONFIG_FSIZE(f), \
+	lo, hi, NULL, def, help }
+#define CLEVEL(f, def, help) { #f, CONFIG_T_LOGLEVEL, \
+	offsetof(struct bridge_config, f), CONFIG_FSIZE(f), \
+	0, 0, def, 0, help }
+
+static const struct config_field config_table[] = {
+	CSTR(name, "keybridge",
+	    "This bridge's name: the prefix of its CA and certificate names."),
+	CSTR(origin, "keybridge/ledger",
+	    "First line of every checkpoint (C2SP tlog-checkpoint origin)."),
+	CSTR(est_listen, "127.0.0.1:8443",
+	    "HTTPS listener for EST and the JSON API, ADDR:PORT ([::1]:PORT)."),
+	CSTR(http_listen, "127.0.0.1:8080",
+	    "Plain HTTP listener for OCSP, CRLs and /metrics, ADDR:PORT."),
+	CSTR(public_https_url, "https://127.0.0.1:8443",
+	    "How clients reach est_listen (written into certificates)."),
+	CSTR(public_http_url, "http://127.0.0.1:8080",
+	    "How clients reach http_listen (OCSP URL and CRL point in certs)."),
+	CSTR(db, "ledger.db",
+	    "Ledger database: an sqlite file, or a postgresql:// URL."),
+	CSTR(validator_name, "keybridge-node",
+	    "Name of this node's validator key in checkpoint signatures."),
+	CSTR(validator_key, "node.key",
+	    "Validator private key (signs checkpoints), mode 0600."),
+	CSTR0(validator_vkey, "",
+	    "Signed-note verifier key of validator_key (set by init)."),
+	CSTR(bridge_account, "bridge",
+	    "Ledger account that signs certificate-issued entries."),
+	CSTR(bridge_key, "bridge.key",
+	    "Private key of bridge_account, mode 0600."),
+	CSTR(admin_key, "admin.key",
+	    "Default --account key of the admin commands, mode 0600."),
+	CSTR(tls_cert, "tls/server.pem",
+	    "TLS server certificate followed by the issuing CA, PEM."),
+	CSTR(tls_key, "tls/server.key",
+	    "TLS server private key, mode 0600."),
+	CSTR(ca_root, "ca/root.pem",
+	    "Root CA certificate: the trust anchor clients install."),
+	CSTR(ca_issuing, "ca/issuing.pem",
+	    "Issuing CA certificate (signs device and server certificates)."),
+	CSTR(ca_issuing_key, "ca/issuing.key",
+	    "Issuing CA private key, mode 0600; used only by the signer."),
+	CSTR(ocsp_cert, "ca/ocsp.pem",
+	    "Delegated OCSP signer certificate (id-kp-OCSPSigning)."),
+	CSTR(ocsp_key, "ca/ocsp.key",
+	    "OCSP signer private key, mode 0600; used only by the signer."),
+	CLEVEL(log_level, "info",
+	    "error, warn, info or debug."),
+	CLONG(batch_max, CONFIG_BATCH_MIN, CONFIG_BATCH_MAX, CONFIG_BATCH_DEF,
+	    "Most entries committed in one ledger block."),
+	CLONG(max_body, CONFIG_BODY_MIN, CONFIG_BODY_MAX, CONFIG_BODY_DEF,
+	    "Largest accepted HTTP request body, bytes."),
+	CLONG(queue_max, CONFIG_QUEUE_MIN, CONFIG_QUEUE_MAX, CONFIG_QUEUE_DEF,
+	    "Most submitted entries waiting for the ledger writer."),
+};
+#define CONFIG_NFIELDS (sizeof(config_table) / sizeof(config_table[0]))
+
+static char *
+config_str(struct bridge_config *c, const struct config_field *f)
+{
+	return (char *)c + f->offset;
+}
+
+static const char *
+config_cstr(const struct bridge_config *c, const struct config_field *f)
+{
+	return (const char *)c + f->offset;
+}
+
+static long *
+config_long(struct bridge_config *c, const struct config_field *f)
+{
+	return (long *)(void *)((char *)c + f->offset);
+}
+
+/* Fills c with the defaults of config_table for data directory dir (cut
+ * at PATH_MAX - 1 bytes; config_load() refuses such a dir). */
+void
+config_defaults(struct bridge_config *c, const char *dir)
+{
+	const struct config_field *f;
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->dir, sizeof(c->dir), "%s", dir != NULL ? dir : ".");
+	for (i = 0; i < CONFIG_NFIELDS; i++) {
+		f = &config_table[i];
+		if (f->type == CONFIG_T_LONG)
+			*config_long(c, f) = f->def_long;
+		else
+			snprintf(config_str(c, f), f->size, "%s", f->def_str);
+	}
+}
+
+/* Checks that string value v fits field f and survives a write/parse round
+ * trip (no control characters, no blanks at either end).  Returns NULL when
+ * it does, or the complaint, to follow "<key> ". */
+static const char *
+config_check_str(const struct config_field *f, const char *v, char *why,
+    size_t whylen)
+{
+	size_t i, len = strlen(v);
+
+	if (f->type == CONFIG_T_LOGLEVEL) {
+		if (log_level_parse(v) < 0)
+			return "must be one of error, warn, info, debug";
+		return NULL;
+	}
+	if ((long)len < f->min)
+		return "must not be empty";
+	if ((long)len > f->max) {
+		snprintf(why, whylen, "is too long (at most %ld bytes)",
+		    f->max);
+		return why;
+	}
+	for (i = 0; i < len; i++)
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] == 0x7f)
+			return "must not contain control characters";
+	if (len > 0 && (v[0] == ' ' || v[0] == '\t' || v[len - 1] == ' ' ||
+	    v[len - 1] == '\t'))
+		return "must not begin or end with blanks";
+	return NULL;
+}
+
+/* Sets field f of c from the text v.  Returns 0, or -1 with the complaint
+ * about the value in why (to follow "<key> "). */
+static int
+config_set(struct bridge_config *c, const struct config_field *f,
+    const char *v, char *why, size_t whylen)
+{
+	const char *bad;
+	char *end;
+	long n;
+
+	if (f->type == CONFIG_T_LONG) {
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (v[0] == '\0' || *end != '\0') {
+			snprintf(why, whylen, "must be a whole number between "
+			    "%ld and %ld", f->min, f->max);
+			return -1;
+		}
+		if (errno == ERANGE || n < f->min || n > f->max) {
+			snprintf(why, whylen, "must be between %ld and %ld",
+			    f->min, f->max);
+			return -1;
+		}
+		*config_long(c, f) = n;
+		return 0;
+	}
+	if ((bad = config_check_str(f, v, why, whylen)) != NULL) {
+		if (bad != why)
+			snprintf(why, whylen, "%s", bad);
+		return -1;
+	}
+	memcpy(config_str(c, f), v, strlen(v) + 1);
+	return 0;
+}
+
+static const struct config_field *
+config_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_NFIELDS; i++)
+		if (strcmp(config_table[i].name, name) == 0)
+			return &config_table[i];
+	return NULL;
+}
+
+static int
+config_blank(int ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+/* Parses one line (modified in place) into c.  seen[] holds the line on
+ * which each field was set, 0 when it was not.  Returns 0, or -1 with err
+ * set to "path:lineno: ...". */
+static int
+config_parse_line(struct bridge_config *c, char *line, const char *path,
+    unsigned long lineno, unsigned long *seen, char *err, size_t errlen)
+{
+	const struct config_field *f;
+	char why[CONFIG_STR];
+	char *key, *val, *eq, *p;
+
+	key = line;
+	while (config_blank((unsigned char)*key))
+		key++;
+	p = key + strlen(key);
+	while (p > key && config_blank((unsigned char)p[-1]))
+		*--p = '\0';
+	if (*key == '\0' || *key == '#')
+		return 0;
+
+	if ((eq = strchr(key, '=')) == NULL) {
+		snprintf(err, errlen, "%s:%lu: expected \"key = value\"",
+		    path, lineno);
+		return -1;
+	}
+	val = eq + 1;
+	while (config_blank((unsigned char)*val))
+		val++;
+	for (p = eq; p > key && config_blank((unsigned char)p[-1]); p--)
+		;
+	*p = '\0';
+	if (*key == '\0') {
+		snprintf(err, errlen, "%s:%lu: missing key before '='", path,
+		    lineno);
+		return -1;
+	}
+
+	if ((f = config_find(key)) == NULL) {
+		snprintf(err, errlen, "%s:%lu: unknown key \"%.64s\"", path,
+		    lineno, key);
+		return -1;
+	}
+	if (seen[f - config_table] != 0) {
+		snprintf(err, errlen, "%s:%lu: %s is already set on line %lu",
+		    path, lineno, f->name, seen[f - config_table]);
+		return -1;
+	}
+	if (config_set(c, f, val, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s:%lu: %s %s", path, lineno, f->name,
+		    why);
+		return -1;
+	}
+	seen[f - config_table] = lineno;
+	return 0;
+}
+
+/* Fills c with the defaults for dir, then reads dir/keybridge.conf over
+ * them.  The first bad line stops the load.  Returns 0, or -1 with err set
+ * to one line ("DIR/keybridge.conf:7: batch_max must be between 1 and
+ * 4096"); c then holds a partial result and must not be used. */
+int
+config_load(struct bridge_config *c, const char *dir, char *err,
+    size_t errlen)
+{
+	unsigned long seen[CONFIG_NFIELDS] = { 0 };
+	char path[PATH_MAX];
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned long lineno = 0;
+	FILE *fp = NULL;
+	int n, rc = -1;
+
+	if (dir == NULL || strlen(dir) >= sizeof(c->dir)) {
+		snprintf(err, errlen, "data directory name is too long");
+		goto out;
+	}
+	config_defaults(c, dir);
+	n = snprintf(path, sizeof(path), "%s/%s", dir, CONFIG_FILE);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		snprintf(err, errlen, "%s/%s: path too long", dir,
+		    CONFIG_FILE);
+		goto out;
+	}
+	if ((fp = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT)
+			snprintf(err, errlen, "%s: %s (create the data "
+			    "directory with `keybridge init %s`)", path,
+			    strerror(errno), dir);
+		else
+			snprintf(err, errlen, "%s: %s", path,
+			    strerror(errno));
+		goto out;
+	}
+	while (getline(&line, &cap, fp) != -1) {
+		lineno++;
+		if (config_parse_line(c, line, path, lineno, seen, err,
+		    errlen) == -1)
+			goto out;
+	}
+	if (ferror(fp) != 0) {
+		snprintf(err, errlen, "%s: read error", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(line);
+	if (fp != NULL)
+		fclose(fp);
+	return rc;
+}
+
+/* Writes every setting of c to fp, each under its help comment.  Returns
+ * 0, or -1 (logged) when a value would not read back the same. */
+static int
+config_emit(const struct bridge_config *c, FILE *fp)
+{
+	const struct config_field *f;
+	const char *bad;
+	char why[CONFIG_STR];
+	size_t i;
+
+	fprintf(fp, "# keybridge.conf: written by keybridge %s.\n"
+	    "# One \"key = value\" per line; '#' starts a comment line.\n"
+	    "# Relative paths are resolved against the data directory.\n",
+	    KEYBRIDGE_VERSION);
+	for (i = 0; i < CONFIG_NFIELDS; i++) {
+		f = &config_table[i];
+		fprintf(fp, "\n# %s\n", f->help);
+		if (f->type == CONFIG_T_LONG) {
+			fprintf(fp, "%s = %ld\n", f->name,
+			    *(const long *)(const void *)config_cstr(c, f));
+			continue;
+		}
+		if ((bad = config_check_str(f, config_cstr(c, f), why,
+		    sizeof(why))) != NULL) {
+			log_err("config: %s %s", f->name, bad);
+			return -1;
+		}
+		fprintf(fp, "%s = %s\n", f->name, config_cstr(c, f));
+	}
+	return 0;
+}
+
+/* Writes c to path, mode 0644, atomically: a temporary file in the same
+ * directory, fsync'd, then renamed over path, so a crash leaves either the
+ * old file or the new one.  Returns 0, or -1 (logged). */
+int
+config_write(const struct bridge_config *c, const char *path)
+{
+	char tmp[PATH_MAX];
+	FILE *fp = NULL;
+	int n, fd = -1, rc = -1;
+
+	tmp[0] = '\0';
+	n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		log_err("config: %s: path too long", path);
+		tmp[0] = '\0';
+		goto out;
+	}
+	if ((fd = mkstemp(tmp)) == -1) {
+		log_err("config: %s: %s", tmp, strerror(errno));
+		tmp[0] = '\0';
+		goto out;
+	}
+	if (fchmod(fd, CONFIG_FILE_MODE) == -1 ||
+	    (fp = fdopen(fd, "w")) == NULL) {
+		log_err("config: %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;		/* owned by fp now */
+	if (config_emit(c, fp) == -1)
+		goto out;
+	if (fflush(fp) != 0 || ferror(fp) != 0 || fsync(fileno(fp)) == -1) {
+		log_err("config: %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	n = fclose(fp);
+	fp = NULL;
+	if (n != 0) {
+		log_err("config: %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (rename(tmp, path) == -1) {
+		log_err("config: %s: %s", path, strerror(errno));
+		goto out;
+	}
+	tmp[0] = '\0';		/* renamed: nothing to remove */
+	rc = 0;
+out:
+	if (fp != NULL)
+		fclose(fp);
+	if (fd != -1)
+		close(fd);
+	if (tmp[0] != '\0')
+		unlink(tmp);
+	return rc;
+}
+
+/* Resolves p against c->dir into out (outlen bytes): an absolute p is
+ * copied, a relative one becomes "dir/p", an empty one stays empty.  When
+ * the result does not fit, out is set to "" (so that opening it fails
+ * rather than opening a truncated path).  Returns out. */
+const char *
+config_path(const struct bridge_config *c, const char *p, char *out,
+    size_t outlen)
+{
+	int n;
+
+	if (out == NULL || outlen == 0)
+		return out;
+	if (p == NULL || p[0] == '\0')
+		n = snprintf(out, outlen, "%s", "");
+	else if (p[0] == '/')
+		n = snprintf(out, outlen, "%s", p);
+	else
+		n = snprintf(out, outlen, "%s/%s", c->dir, p);
+	if (n < 0 || (size_t)n >= outlen)
+		out[0] = '\0';
+	return out;
+}

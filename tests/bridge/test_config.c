@@ -1,0 +1,375 @@
+/*
+ * test_config.c: bridge/config.c, keybridge.conf parsing and writing.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bridge/bridge.h"
+
+#ifndef KEYBRIDGE_SRCDIR
+#define KEYBRIDGE_SRCDIR "."
+#endif
+
+#define ERRLEN 512
+
+/* A fresh temporary data directory per test (state). */
+static int
+setup_dir(void **state)
+{
+	char *dir = strdup("/tmp/kb-test-config-XXXXXX");
+
+	if (dir == NULL || mkdtemp(dir) == NULL) {
+		free(dir);
+		return -1;
+	}
+	*state = dir;
+	return 0;
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int
+teardown_dir(void **state)
+{
+	char *dir = *state;
+
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(dir);
+	return 0;
+}
+
+/* Writes text as dir/keybridge.conf. */
+static void
+write_conf(const char *dir, const char *text)
+{
+	char path[PATH_MAX];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, CONFIG_FILE);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void
+assert_configs_equal(const struct bridge_config *a,
+    const struct bridge_config *b)
+{
+	assert_string_equal(a->dir, b->dir);
+	assert_string_equal(a->name, b->name);
+	assert_string_equal(a->origin, b->origin);
+	assert_string_equal(a->est_listen, b->est_listen);
+	assert_string_equal(a->http_listen, b->http_listen);
+	assert_string_equal(a->public_https_url, b->public_https_url);
+	assert_string_equal(a->public_http_url, b->public_http_url);
+	assert_string_equal(a->db, b->db);
+	assert_string_equal(a->validator_name, b->validator_name);
+	assert_string_equal(a->validator_key, b->validator_key);
+	assert_string_equal(a->validator_vkey, b->validator_vkey);
+	assert_string_equal(a->bridge_account, b->bridge_account);
+	assert_string_equal(a->bridge_key, b->bridge_key);
+	assert_string_equal(a->admin_key, b->admin_key);
+	assert_string_equal(a->tls_cert, b->tls_cert);
+	assert_string_equal(a->tls_key, b->tls_key);
+	assert_string_equal(a->ca_root, b->ca_root);
+	assert_string_equal(a->ca_issuing, b->ca_issuing);
+	assert_string_equal(a->ca_issuing_key, b->ca_issuing_key);
+	assert_string_equal(a->ocsp_cert, b->ocsp_cert);
+	assert_string_equal(a->ocsp_key, b->ocsp_key);
+	assert_string_equal(a->log_level, b->log_level);
+	assert_int_equal(a->batch_max, b->batch_max);
+	assert_int_equal(a->max_body, b->max_body);
+	assert_int_equal(a->queue_max, b->queue_max);
+}
+
+static void
+test_defaults_are_the_documented_ones(void **state)
+{
+	struct bridge_config c;
+
+	config_defaults(&c, "/var/lib/keybridge");
+	assert_string_equal(c.dir, "/var/lib/keybridge");
+	assert_string_equal(c.name, "keybridge");
+	assert_string_equal(c.origin, "keybridge/ledger");
+	assert_string_equal(c.est_listen, "127.0.0.1:8443");
+	assert_string_equal(c.http_listen, "127.0.0.1:8080");
+	assert_string_equal(c.public_https_url, "https://127.0.0.1:8443");
+	assert_string_equal(c.public_http_url, "http://127.0.0.1:8080");
+	assert_string_equal(c.db, "ledger.db");
+	assert_string_equal(c.validator_name, "keybridge-node");
+	assert_string_equal(c.validator_key, "node.key");
+	assert_string_equal(c.validator_vkey, "");
+	assert_string_equal(c.bridge_account, "bridge");
+	assert_string_equal(c.bridge_key, "bridge.key");
+	assert_string_equal(c.admin_key, "admin.key");
+	assert_string_equal(c.tls_cert, "tls/server.pem");
+	assert_string_equal(c.tls_key, "tls/server.key");
+	assert_string_equal(c.ca_root, "ca/root.pem");
+	assert_string_equal(c.ca_issuing, "ca/issuing.pem");
+	assert_string_equal(c.ca_issuing_key, "ca/issuing.key");
+	assert_string_equal(c.ocsp_cert, "ca/ocsp.pem");
+	assert_string_equal(c.ocsp_key, "ca/ocsp.key");
+	assert_string_equal(c.log_level, "info");
+	assert_int_equal(c.batch_max, 1024);
+	assert_int_equal(c.max_body, 65536);
+	assert_int_equal(c.queue_max, 65536);
+}
+
+static void
+test_write_then_load_round_trips(void **state)
+{
+	const char *dir = *state;
+	struct bridge_config a, b;
+	char path[PATH_MAX], err[ERRLEN] = "";
+	struct stat st;
+
+	config_defaults(&a, dir);
+	snprintf(a.name, sizeof(a.name), "acme");
+	snprintf(a.origin, sizeof(a.origin), "acme.example/ledger");
+	snprintf(a.est_listen, sizeof(a.est_listen), "[::1]:9443");
+	snprintf(a.public_https_url, sizeof(a.public_https_url),
+	    "https://bridge.acme.example:9443/#frag");
+	snprintf(a.validator_vkey, sizeof(a.validator_vkey),
+	    "acme-node+1a2b3c4d+AbCdEf0123456789abcdef=");
+	snprintf(a.tls_key, sizeof(a.tls_key), "/etc/keybridge/tls key.pem");
+	snprintf(a.log_level, sizeof(a.log_level), "debug");
+	a.batch_max = 4096;
+	a.max_body = 1024;
+	a.queue_max = 16;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, CONFIG_FILE);
+	assert_int_equal(config_write(&a, path), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+
+	memset(&b, 0x5a, sizeof(b));
+	assert_int_equal(config_load(&b, dir, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_configs_equal(&a, &b);
+
+	/* Defaults written and read back are the defaults. */
+	config_defaults(&a, dir);
+	assert_int_equal(config_write(&a, path), 0);
+	assert_int_equal(config_load(&b, dir, err, sizeof(err)), 0);
+	assert_configs_equal(&a, &b);
+}
+
+static void
+test_write_refuses_a_value_that_would_not_read_back(void **state)
+{
+	const char *dir = *state;
+	struct bridge_config a;
+	char path[PATH_MAX];
+
+	config_defaults(&a, dir);
+	snprintf(a.name, sizeof(a.name), "evil\nadmin_key = /tmp/x");
+	snprintf(path, sizeof(path), "%s/%s", dir, CONFIG_FILE);
+	assert_int_equal(config_write(&a, path), -1);
+	assert_int_equal(access(path, F_OK), -1);	/* nothing left */
+}
+
+static void
+test_comments_blanks_and_spacing_are_accepted(void **state)
+{
+	const char *dir = *state;
+	struct bridge_config c;
+	char err[ERRLEN] = "";
+
+	write_conf(dir,
+	    "# a comment\n"
+	    "\n"
+	    "   # an indented comment\n"
+	    "name=acme\n"
+	    "\tbatch_max   =   7  \r\n"
+	    "public_http_url = http://ocsp.acme.example/#x\n"
+	    "validator_vkey =\n");
+	assert_int_equal(config_load(&c, dir, err, sizeof(err)), 0);
+	assert_string_equal(c.name, "acme");
+	assert_int_equal(c.batch_max, 7);
+	assert_string_equal(c.public_http_url, "http://ocsp.acme.example/#x");
+	assert_string_equal(c.validator_vkey, "");
+	assert_string_equal(c.db, "ledger.db");		/* untouched default */
+}
+
+/* Loads text and checks that it fails with an error ending in want. */
+static void
+assert_load_fails(const char *dir, const char *text, const char *want)
+{
+	struct bridge_config c;
+	char err[ERRLEN] = "";
+	size_t el, wl;
+
+	write_conf(dir, text);
+	assert_int_equal(config_load(&c, dir, err, sizeof(err)), -1);
+	el = strlen(err);
+	wl = strlen(want);
+	if (el < wl || strcmp(err + el - wl, want) != 0)
+		fail_msg("error \"%s\" does not end in \"%s\"", err, want);
+	/* And it names the file with its full path. */
+	assert_int_equal(strncmp(err, dir, strlen(dir)), 0);
+}
+
+static void
+test_unknown_key_is_an_error(void **state)
+{
+	assert_load_fails(*state, "name = a\nbatch_maxx = 10\n",
+	    "keybridge.conf:2: unknown key \"batch_maxx\"");
+}
+
+static void
+test_out_of_range_value_names_file_line_and_key(void **state)
+{
+	const char *dir = *state;
+
+	assert_load_fails(dir,
+	    "# 1\n# 2\n# 3\n\nname = a\n\nbatch_max = 5000\n",
+	    "keybridge.conf:7: batch_max must be between 1 and 4096");
+	assert_load_fails(dir, "batch_max = 0\n",
+	    "keybridge.conf:1: batch_max must be between 1 and 4096");
+	assert_load_fails(dir, "max_body = 1023\n",
+	    "keybridge.conf:1: max_body must be between 1024 and 1048576");
+	assert_load_fails(dir, "queue_max = 99999999999999999999999\n",
+	    "keybridge.conf:1: queue_max must be between 16 and 1048576");
+}
+
+static void
+test_malformed_values_and_lines_are_errors(void **state)
+{
+	const char *dir = *state;
+
+	assert_load_fails(dir, "batch_max = 10 # ten\n",
+	    "keybridge.conf:1: batch_max must be a whole number between 1 "
+	    "and 4096");
+	assert_load_fails(dir, "batch_max =\n",
+	    "keybridge.conf:1: batch_max must be a whole number between 1 "
+	    "and 4096");
+	assert_load_fails(dir, "name\n",
+	    "keybridge.conf:1: expected \"key = value\"");
+	assert_load_fails(dir, " = x\n",
+	    "keybridge.conf:1: missing key before '='");
+	assert_load_fails(dir, "name =\n",
+	    "keybridge.conf:1: name must not be empty");
+	assert_load_fails(dir, "log_level = verbose\n",
+	    "keybridge.conf:1: log_level must be one of error, warn, info, "
+	    "debug");
+	assert_load_fails(dir, "name = a\nname = b\n",
+	    "keybridge.conf:2: name is already set on line 1");
+}
+
+static void
+test_value_longer_than_its_field_is_an_error(void **state)
+{
+	char text[CONFIG_STR + 32];
+
+	snprintf(text, sizeof(text), "origin = %0*d\n", CONFIG_STR, 0);
+	assert_load_fails(*state, text,
+	    "keybridge.conf:1: origin is too long (at most 255 bytes)");
+}
+
+static void
+test_missing_file_is_an_error_that_says_what_to_do(void **state)
+{
+	const char *dir = *state;
+	struct bridge_config c;
+	char err[ERRLEN] = "";
+
+	assert_int_equal(config_load(&c, dir, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "keybridge.conf: No such file"));
+	assert_non_null(strstr(err, "keybridge init"));
+}
+
+static void
+test_config_path_joins_relative_and_keeps_absolute(void **state)
+{
+	struct bridge_config c;
+	char out[PATH_MAX], small[8];
+
+	config_defaults(&c, "/srv/kb");
+	assert_string_equal(config_path(&c, c.tls_cert, out, sizeof(out)),
+	    "/srv/kb/tls/server.pem");
+	assert_string_equal(config_path(&c, "/etc/kb/server.pem", out,
+	    sizeof(out)), "/etc/kb/server.pem");
+	assert_string_equal(config_path(&c, "", out, sizeof(out)), "");
+	/* Never a truncated path. */
+	assert_ptr_equal(config_path(&c, c.tls_cert, small, sizeof(small)),
+	    small);
+	assert_string_equal(small, "");
+}
+
+static void
+test_example_config_loads(void **state)
+{
+	struct bridge_config c, d;
+	char err[ERRLEN] = "";
+
+	assert_int_equal(config_load(&c, KEYBRIDGE_SRCDIR "/examples", err,
+	    sizeof(err)), 0);
+	/* The example documents the defaults. */
+	config_defaults(&d, KEYBRIDGE_SRCDIR "/examples");
+	assert_configs_equal(&c, &d);
+}
+
+static void
+test_log_level_parse(void **state)
+{
+	assert_int_equal(log_level_parse("error"), LOGL_ERR);
+	assert_int_equal(log_level_parse("warn"), LOGL_WARN);
+	assert_int_equal(log_level_parse("info"), LOGL_INFO);
+	assert_int_equal(log_level_parse("debug"), LOGL_DEBUG);
+	assert_int_equal(log_level_parse("Info"), -1);
+	assert_int_equal(log_level_parse(""), -1);
+	assert_int_equal(log_level_parse(NULL), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults_are_the_documented_ones),
+		cmocka_unit_test_setup_teardown(
+		    test_write_then_load_round_trips, setup_dir,
+		    teardown_dir),
+		cmocka_unit_test_setup_teardown(
+		    test_write_refuses_a_value_that_would_not_read_back,
+		    setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(
+		    test_comments_blanks_and_spacing_are_accepted, setup_dir,
+		    teardown_dir),
+		cmocka_unit_test_setup_teardown(test_unknown_key_is_an_error,
+		    setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(
+		    test_out_of_range_value_names_file_line_and_key,
+		    setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(
+		    test_malformed_values_and_lines_are_errors, setup_dir,
+		    teardown_dir),
+		cmocka_unit_test_setup_teardown(
+		    test_value_longer_than_its_field_is_an_error, setup_dir,
+		    teardown_dir),
+		cmocka_unit_test_setup_teardown(
+		    test_missing_file_is_an_error_that_says_what_to_do,
+		    setup_dir, teardown_dir),
+		cmocka_unit_test(
+		    test_config_path_joins_relative_and_keeps_absolute),
+		cmocka_unit_test(test_example_config_loads),
+		cmocka_unit_test(test_log_level_parse),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,575 @@
+/*
+ * test_rules.c: every ledger rule, each with its negative case, through the
+ * public API (ledger_append, ledger_submit, ledger_verify) on a real SQLite
+ * file in a temporary directory.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "ledger/ledger_int.h"
+
+struct fx {
+	char dir[64], db[128], vkey[256];
+	EVP_PKEY *node, *admin, *ops[3], *other;
+	struct ledger *l;
+	uint64_t seq_admin, seq_ops, seq_other;
+};
+
+/* Signs and appends an entry; returns the status. */
+static enum ledger_status
+put(struct fx *f, enum ledger_entry_type t, const char *as, uint64_t seq,
+    time_t when, EVP_PKEY **keys, int nkeys, const struct ledger_field *fl,
+    size_t n, struct ledger_receipt *r)
+{
+	struct ledger_receipt rr;
+	enum ledger_status st;
+	char why[256], *note = ledger_entry_body(t, as, seq, when, fl, n);
+
+	for (int i = 0; i < nkeys; i++)
+		note = ledger_entry_sign(note, as, keys[i]);
+	assert_non_null(note);
+	st = ledger_append(f->l, note, strlen(note), r != NULL ? r : &rr, why,
+	    sizeof(why));
+	free(note);
+	return st;
+}
+
+static void
+b64key(EVP_PKEY *k, char *out)
+{
+	assert_int_equal(ledger_pubkey_to_b64(k, out, 256), 0);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct ledger_config lc;
+	struct ledger_field fl[6];
+	char k[4][256], err[256];
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/kbtest.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db, sizeof(f->db), "%s/ledger.db", f->dir);
+	f->node = ledger_key_generate("ed25519");
+	f->admin = ledger_key_generate("ed25519");
+	f->other = ledger_key_generate("ec-p256");
+	for (int i = 0; i < 3; i++)
+		f->ops[i] = ledger_key_generate(i == 1 ? "ec-p256" : "ed25519");
+	assert_int_equal(ledger_key_vkey(f->node, "test-node", f->vkey,
+	    sizeof(f->vkey)), 0);
+	memset(&lc, 0, sizeof(lc));
+	lc.db = f->db;
+	lc.origin = "test/ledger";
+	lc.validator_name = "test-node";
+	lc.validator_key = f->node;
+	f->l = ledger_open(&lc, err, sizeof(err));
+	assert_non_null(f->l);
+
+	b64key(f->admin, k[0]);
+	fl[0] = (struct ledger_field){ "name", "admin" };
+	fl[1] = (struct ledger_field){ "role", "admin" };
+	fl[2] = (struct ledger_field){ "threshold", "1" };
+	fl[3] = (struct ledger_field){ "pubkey", k[0] };
+	assert_int_equal(put(f, LEDGER_ACCOUNT_CREATE, "admin", 1, time(NULL),
+	    &f->admin, 1, fl, 4, NULL), LEDGER_OK);
+	/* ops: a 2-of-3 multi-signature admin account (Ed25519 + P-256). */
+	for (int i = 0; i < 3; i++)
+		b64key(f->ops[i], k[i + 1]);
+	fl[0] = (struct ledger_field){ "name", "ops" };
+	fl[2] = (struct ledger_field){ "threshold", "2" };
+	fl[3] = (struct ledger_field){ "pubkey", k[1] };
+	fl[4] = (struct ledger_field){ "pubkey", k[2] };
+	fl[5] = (struct ledger_field){ "pubkey", k[3] };
+	assert_int_equal(put(f, LEDGER_ACCOUNT_CREATE, "admin", 2, time(NULL),
+	    &f->admin, 1, fl, 6, NULL), LEDGER_OK);
+	b64key(f->other, k[0]);
+	fl[0] = (struct ledger_field){ "name", "other" };
+	fl[2] = (struct ledger_field){ "threshold", "1" };
+	fl[3] = (struct ledger_field){ "pubkey", k[0] };
+	assert_int_equal(put(f, LEDGER_ACCOUNT_CREATE, "admin", 3, time(NULL),
+	    &f->admin, 1, fl, 4, NULL), LEDGER_OK);
+	f->seq_admin = 4;
+	f->seq_ops = 1;
+	f->seq_other = 1;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	ledger_close(f->l);
+	EVP_PKEY_free(f->node);
+	EVP_PKEY_free(f->admin);
+	EVP_PKEY_free(f->other);
+	for (int i = 0; i < 3; i++)
+		EVP_PKEY_free(f->ops[i]);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* Fields of a key-register entry for a fresh key; id gets its key id. */
+struct reg {
+	char spki[256], id[LEDGER_KEYID_LEN + 1], nb[21], na[21];
+	struct ledger_field fl[6];
+};
+
+static void
+reg_fields(struct reg *r, EVP_PKEY *k, time_t nb, time_t na)
+{
+	uint8_t der[256];
+	int len;
+
+	if (k == NULL)
+		k = ledger_key_generate("ec-p256");
+	else
+		EVP_PKEY_up_ref(k);
+	b64key(k, r->spki);
+	len = ledger_b64_decode(r->spki, strlen(r->spki), der, sizeof(der));
+	assert_true(len > 0);
+	ledger_spki_key_id(der, (size_t)len, r->id);
+	EVP_PKEY_free(k);
+	ledger_time_format(nb, r->nb);
+	ledger_time_format(na, r->na);
+	r->fl[0] = (struct ledger_field){ "key-id", r->id };
+	r->fl[1] = (struct ledger_field){ "spki", r->spki };
+	r->fl[2] = (struct ledger_field){ "name", "cam-1" };
+	r->fl[3] = (struct ledger_field){ "profile", "device" };
+	r->fl[4] = (struct ledger_field){ "not-before", r->nb };
+	r->fl[5] = (struct ledger_field){ "not-after", r->na };
+}
+
+static enum ledger_status
+register_as_admin(struct fx *f, struct reg *r)
+{
+	enum ledger_status st = put(f, LEDGER_KEY_REGISTER, "admin",
+	    f->seq_admin, time(NULL), &f->admin, 1, r->fl, 6, NULL);
+
+	if (st == LEDGER_OK)
+		f->seq_admin++;
+	return st;
+}
+
+static void
+test_registered_key_gets_a_receipt_that_proves_inclusion(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_receipt rc;
+	struct reg r;
+	uint8_t proof[LEDGER_PROOF_MAX][LEDGER_HASH_LEN], root[32], cr[32];
+	char origin[64];
+	uint64_t size;
+	time_t t;
+	size_t n;
+
+	reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "admin", f->seq_admin,
+	    time(NULL), &f->admin, 1, r.fl, 6, &rc), LEDGER_OK);
+	assert_int_equal(rc.index, 3);
+	assert_int_equal(rc.tree_size, 4);
+	assert_int_equal(ledger_note_verify_vkey(rc.checkpoint,
+	    strlen(rc.checkpoint), f->vkey), 0);
+	assert_int_equal(ledger_checkpoint_parse(rc.checkpoint,
+	    strlen(rc.checkpoint), origin, sizeof(origin), &size, cr, &t), 0);
+	assert_string_equal(origin, "test/ledger");
+	assert_int_equal(size, 4);
+	assert_int_equal(ledger_inclusion_proof(f->l, rc.index, size, proof,
+	    &n), 0);
+	assert_int_equal(ledger_merkle_verify_inclusion(rc.leaf_hash, rc.index,
+	    size, (const uint8_t (*)[32])proof, n, cr), 0);
+	assert_int_equal(ledger_root(f->l, size, root), 0);
+	assert_memory_equal(root, cr, 32);
+	/* negative control: another leaf does not verify */
+	rc.leaf_hash[0] ^= 1;
+	assert_int_equal(ledger_merkle_verify_inclusion(rc.leaf_hash, rc.index,
+	    size, (const uint8_t (*)[32])proof, n, cr), -1);
+}
+
+static void
+test_wrong_signature_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct reg r;
+	char why[256], *note, *p;
+	enum ledger_status st;
+
+	reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
+	note = ledger_entry_body(LEDGER_KEY_REGISTER, "admin", f->seq_admin,
+	    time(NULL), r.fl, 6);
+	note = ledger_entry_sign(note, "admin", f->admin);
+	p = strstr(note, "cam-1");
+	p[4] = '2';		/* the body changes after signing */
+	st = ledger_append(f->l, note, strlen(note), NULL, why, sizeof(why));
+	assert_int_equal(st, LEDGER_ERR_SIGNATURE);
+	free(note);
+	/* signed by a key that is not the account's */
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "admin", f->seq_admin,
+	    time(NULL), &f->other, 1, r.fl, 6, NULL), LEDGER_ERR_SIGNATURE);
+	assert_int_equal(ledger_size(f->l), 3);
+	/* positive control */
+	assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+}
+
+static void
+test_multisig_below_threshold_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct reg r;
+	EVP_PKEY *two[2] = { f->ops[0], f->ops[1] };
+	EVP_PKEY *dup[2] = { f->ops[2], f->ops[2] };
+
+	reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "ops", f->seq_ops,
+	    time(NULL), &f->ops[0], 1, r.fl, 6, NULL), LEDGER_ERR_THRESHOLD);
+	/* the same key twice counts once */
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "ops", f->seq_ops,
+	    time(NULL), dup, 2, r.fl, 6, NULL), LEDGER_ERR_THRESHOLD);
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "ops", f->seq_ops,
+	    time(NULL), two, 2, r.fl, 6, NULL), LEDGER_OK);
+}
+
+static void
+test_replayed_sequence_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct reg r1, r2;
+	char why[256], *note;
+
+	reg_fields(&r1, NULL, time(NULL), time(NULL) + 86400);
+	note = ledger_entry_body(LEDGER_KEY_REGISTER, "admin", f->seq_admin,
+	    time(NULL), r1.fl, 6);
+	note = ledger_entry_sign(note, "admin", f->admin);
+	assert_int_equal(ledger_append(f->l, note, strlen(note), NULL, why,
+	    sizeof(why)), LEDGER_OK);
+	/* the very same bytes again */
+	assert_int_equal(ledger_append(f->l, note, strlen(note), NULL, why,
+	    sizeof(why)), LEDGER_ERR_SEQUENCE);
+	free(note);
+	/* a new entry with an old seq, and one that skips ahead */
+	reg_fields(&r2, NULL, time(NULL), time(NULL) + 86400);
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "admin", f->seq_admin,
+	    time(NULL), &f->admin, 1, r2.fl, 6, NULL), LEDGER_ERR_SEQUENCE);
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "admin", f->seq_admin + 2,
+	    time(NULL), &f->admin, 1, r2.fl, 6, NULL), LEDGER_ERR_SEQUENCE);
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "admin", f->seq_admin + 1,
+	    time(NULL), &f->admin, 1, r2.fl, 6, NULL), LEDGER_OK);
+}
+
+static void
+test_key_is_registered_once_ever(void **state)
+{
+	struct fx *f = *state;
+	EVP_PKEY *k = ledger_key_generate("ed25519");
+	struct reg r;
+	struct ledger_field rv[2];
+	EVP_PKEY *two[2] = { f->ops[0], f->ops[2] };
+
+	reg_fields(&r, k, time(NULL), time(NULL) + 86400);
+	assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+	assert_int_equal(register_as_admin(f, &r), LEDGER_ERR_DUPLICATE_KEY);
+	/* by another account too */
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "ops", f->seq_ops,
+	    time(NULL), two, 2, r.fl, 6, NULL), LEDGER_ERR_DUPLICATE_KEY);
+	/* and after revocation */
+	rv[0] = (struct ledger_field){ "key-id", r.id };
+	rv[1] = (struct ledger_field){ "reason", "keyCompromise" };
+	assert_int_equal(put(f, LEDGER_KEY_REVOKE, "admin", f->seq_admin++,
+	    time(NULL), &f->admin, 1, rv, 2, NULL), LEDGER_OK);
+	assert_int_equal(register_as_admin(f, &r), LEDGER_ERR_DUPLICATE_KEY);
+	EVP_PKEY_free(k);
+}
+
+static void
+test_only_owner_revokes_and_revoked_stays_revoked(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_key_info ki;
+	struct ledger_field rv[2];
+	struct reg r;
+	EVP_PKEY *two[2] = { f->ops[1], f->ops[2] };
+
+	reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
+	assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+	rv[0] = (struct ledger_field){ "key-id", r.id };
+	rv[1] = (struct ledger_field){ "reason", "superseded" };
+	/* ops is an admin too, but not the owner */
+	assert_int_equal(put(f, LEDGER_KEY_REVOKE, "ops", f->seq_ops,
+	    time(NULL), two, 2, rv, 2, NULL), LEDGER_ERR_NOT_OWNER);
+	assert_int_equal(ledger_key_get(f->l, r.id, &ki), 0);
+	assert_int_equal(ki.status, LEDGER_KEY_ACTIVE);
+	assert_int_equal(put(f, LEDGER_KEY_REVOKE, "admin", f->seq_admin++,
+	    time(NULL), &f->admin, 1, rv, 2, NULL), LEDGER_OK);
+	assert_int_equal(ledger_key_get(f->l, r.id, &ki), 0);
+	assert_int_equal(ki.status, LEDGER_KEY_REVOKED);
+	assert_int_equal(ki.reason, LEDGER_REASON_SUPERSEDED);
+	assert_int_equal(put(f, LEDGER_KEY_REVOKE, "admin", f->seq_admin,
+	    time(NULL), &f->admin, 1, rv, 2, NULL), LEDGER_ERR_KEY_REVOKED);
+	/* unknown key */
+	rv[0] = (struct ledger_field){ "key-id", "00000000000000000000000000000"
+	    "00000000000000000000000000000000000" };
+	assert_int_equal(put(f, LEDGER_KEY_REVOKE, "admin", f->seq_admin,
+	    time(NULL), &f->admin, 1, rv, 2, NULL), LEDGER_ERR_UNKNOWN_KEY);
+}
+
+static void
+test_windows_and_times_are_checked_against_ledger_time(void **state)
+{
+	struct fx *f = *state;
+	struct reg r;
+	time_t now = time(NULL);
+
+	/* a window that is already over */
+	reg_fields(&r, NULL, now - 7200, now - 3600);
+	assert_int_equal(register_as_admin(f, &r), LEDGER_ERR_WINDOW);
+	/* not-after before not-before */
+	reg_fields(&r, NULL, now + 7200, now + 3600);
+	assert_int_equal(register_as_admin(f, &r), LEDGER_ERR_WINDOW);
+	/* an entry from the far future or the far past */
+	reg_fields(&r, NULL, now, now + 86400);
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "admin", f->seq_admin,
+	    now + 3600, &f->admin, 1, r.fl, 6, NULL), LEDGER_ERR_TIME);
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "admin", f->seq_admin,
+	    now - 2 * 86400, &f->admin, 1, r.fl, 6, NULL), LEDGER_ERR_TIME);
+	assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+}
+
+static void
+test_roles_limit_entry_types(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_field c[7];
+	char nb[21], na[21];
+	struct reg r;
+
+	reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
+	assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+	ledger_time_format(time(NULL), nb);
+	ledger_time_format(time(NULL) + 3600, na);
+	c[0] = (struct ledger_field){ "serial", "1f2e3d" };
+	c[1] = (struct ledger_field){ "issuer", "issuing-1" };
+	c[2] = (struct ledger_field){ "key-id", r.id };
+	c[3] = (struct ledger_field){ "profile", "device" };
+	c[4] = (struct ledger_field){ "not-before", nb };
+	c[5] = (struct ledger_field){ "not-after", na };
+	c[6] = (struct ledger_field){ "cert-sha256", r.id };
+	/* certificate entries are the bridge role's, not an admin's */
+	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "admin", f->seq_admin,
+	    time(NULL), &f->admin, 1, c, 7, NULL), LEDGER_ERR_PERMISSION);
+	/* an unknown account */
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "nobody", 1, time(NULL),
+	    &f->admin, 1, r.fl, 6, NULL), LEDGER_ERR_UNKNOWN_ACCOUNT);
+}
+
+static void
+test_malformed_entries_are_refused_with_a_reason(void **state)
+{
+	struct fx *f = *state;
+	static const char *const bad[] = {
+		"",
+		"garbage\n",
+		"keybridge-entry v1\ntype key-register\n\n",
+		"keybridge-entry v2\ntype key-register\naccount admin\nseq 1\n"
+		    "time 2026-11-21T00:00:00Z\n\n\xe2\x80\x94 admin AAAA\n",
+	};
+	char why[256] = "", big[LEDGER_ENTRY_MAX + 10];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		assert_int_equal(ledger_append(f->l, bad[i], strlen(bad[i]),
+		    NULL, why, sizeof(why)), LEDGER_ERR_MALFORMED);
+		assert_true(strlen(why) > 0);
+	}
+	memset(big, 'a', sizeof(big));
+	assert_int_equal(ledger_append(f->l, big, sizeof(big), NULL, why,
+	    sizeof(why)), LEDGER_ERR_TOO_LARGE);
+	assert_int_equal(ledger_size(f->l), 3);
+}
+
+static void
+done_cb(enum ledger_status st, const struct ledger_receipt *r,
+    const char *why, void *arg)
+{
+	int *ok = arg;
+
+	if (st == LEDGER_OK && r != NULL && r->tree_size > r->index)
+		(*ok)++;
+}
+
+/* Many submissions queued at once land in few blocks (group commit), all
+ * acknowledged, and the result verifies. */
+static void
+test_group_commit_batches_submissions(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_counts c;
+	struct ledger_verify_report rep;
+	enum { N = 200 };
+	int ok = 0;
+
+	assert_int_equal(ledger_writer_start(f->l, NULL, NULL), 0);
+	for (int i = 0; i < N; i++) {
+		struct reg r;
+		char *note;
+
+		reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
+		note = ledger_entry_body(LEDGER_KEY_REGISTER, "admin",
+		    f->seq_admin++, time(NULL), r.fl, 6);
+		note = ledger_entry_sign(note, "admin", f->admin);
+		assert_int_equal(ledger_submit(f->l, note, strlen(note),
+		    done_cb, &ok), 0);
+		free(note);
+	}
+	ledger_writer_stop(f->l);
+	assert_int_equal(ok, N);
+	assert_int_equal(ledger_size(f->l), 3 + N);
+	assert_int_equal(ledger_counts(f->l, &c), 0);
+	assert_true(c.blocks < 3 + N);		/* batched */
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	assert_true(rep.ok);
+	assert_int_equal(rep.entries, 3 + N);
+}
+
+static void
+db_exec(const char *db, const char *sql)
+{
+	sqlite3 *h;
+
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
+static void
+test_verify_names_the_tampered_entry(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_verify_report rep;
+	struct reg r;
+
+	for (int i = 0; i < 5; i++) {
+		reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
+		assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+	}
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	assert_true(rep.ok);
+	/* a wrong validator key: every checkpoint fails */
+	assert_int_equal(ledger_verify(f->db, "x+00000000+AQ", &rep, NULL,
+	    NULL), 0);
+	assert_false(rep.ok);
+	/* change one byte of entry 5 (and its stored hash, to hide it) */
+	db_exec(f->db, "UPDATE entries SET data = CAST(replace(CAST(data AS "
+	    "TEXT), 'cam-1', 'cam-9') AS BLOB) WHERE idx = 5");
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	assert_false(rep.ok);
+	assert_int_equal(rep.bad_index, 5);
+	assert_non_null(strstr(rep.what, "entry 5"));
+	db_exec(f->db, "UPDATE entries SET leaf_hash = zeroblob(32) WHERE "
+	    "idx = 5");
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	assert_false(rep.ok);
+	assert_int_equal(rep.bad_index, 5);
+}
+
+static void
+test_verify_finds_a_missing_entry_and_edited_state(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_verify_report rep;
+	struct reg r;
+
+	for (int i = 0; i < 3; i++) {
+		reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
+		assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+	}
+	db_exec(f->db, "UPDATE keys SET status = 1, name = 'evil'");
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	assert_false(rep.ok);
+	assert_non_null(strstr(rep.what, "keys"));
+	db_exec(f->db, "DELETE FROM entries WHERE idx = 4");
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	assert_false(rep.ok);
+	assert_int_equal(rep.bad_index, 4);
+}
+
+static void
+test_truncated_database_is_reported_not_crashed_on(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_verify_report rep;
+	struct reg r;
+	char cmd[512], copy[160];
+	struct stat st;
+
+	for (int i = 0; i < 50; i++) {
+		reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
+		assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+	}
+	ledger_close(f->l);	/* checkpoint the WAL into the file */
+	f->l = NULL;
+	snprintf(copy, sizeof(copy), "%s/copy.db", f->dir);
+	snprintf(cmd, sizeof(cmd), "cp %s %s", f->db, copy);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(stat(copy, &st), 0);
+	assert_true(st.st_size > 8192);
+	assert_int_equal(truncate(copy, st.st_size / 2), 0);
+	assert_int_equal(ledger_verify(copy, f->vkey, &rep, NULL, NULL), 0);
+	assert_false(rep.ok);
+	assert_true(strlen(rep.what) > 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_registered_key_gets_a_receipt_that_proves_inclusion,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_signature_is_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_multisig_below_threshold_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_replayed_sequence_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_key_is_registered_once_ever, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_only_owner_revokes_and_revoked_stays_revoked, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_windows_and_times_are_checked_against_ledger_time,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_roles_limit_entry_types,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_malformed_entries_are_refused_with_a_reason, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_group_commit_batches_submissions, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_verify_names_the_tampered_entry, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_verify_finds_a_missing_entry_and_edited_state, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_truncated_database_is_reported_not_crashed_on, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
