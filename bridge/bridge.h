@@ -166,6 +166,9 @@ struct api_ctx {
 	const char *consensus;		/* "solo" */
 };
 
+/* The HTTP status that answers a ledger refusal (409 for a duplicate key,
+ * 403 for a bad signature, ...). */
+int api_http_status(enum ledger_status st);
 /* Registers every /api/v1 route on s.  Returns 0 or -1. */
 int api_register(struct server *s, struct api_ctx *ctx);
 

@@ -3,6 +3,7 @@
  * line", a contract that tests and operators rely on).
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +217,8 @@ main(int argc, char **argv)
 	const char *cmd, *sub = NULL;
 	int rc;
 
+	/* A bridge that hangs up must not kill the CLI mid-request. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
 		fputs(usage, argc < 2 ? stderr : stdout);

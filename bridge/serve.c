@@ -21,6 +21,9 @@
 #include "bridge/bridge.h"
 
 #define SERVE_FLUSH_USEC 300000		/* time to flush answers on exit */
+/* evhttp refuses bodies past this multiple of max_body before any handler
+ * runs (with an HTML page); between the two the API answers a JSON 413. */
+#define SERVE_HARD_BODY_FACTOR 4
 
 struct serve_ctx {
 	struct event_base *base;
@@ -64,7 +67,7 @@ serve_signal(evutil_socket_t sig, short what, void *arg)
 int
 cli_lock(const struct bridge_config *cfg, int *fd)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX + 32];
 
 	snprintf(path, sizeof(path), "%s/keybridge.lock", cfg->dir);
 	if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
@@ -133,7 +136,8 @@ cmd_serve(struct cli *c)
 		goto out;
 	}
 	if ((https = server_new(sc.base, cfg->est_listen, tls,
-	    (size_t)cfg->max_body, err, sizeof(err))) == NULL) {
+	    (size_t)cfg->max_body * SERVE_HARD_BODY_FACTOR, err,
+	    sizeof(err))) == NULL) {
 		log_err("%s", err);
 		goto out;
 	}

@@ -1,0 +1,880 @@
+/*
+ * api.c: the JSON API under /api/v1 (DESIGN.md "JSON API and dashboard").
+ *
+ * Read handlers answer from the ledger's indexed state on the event loop
+ * (the ledger reads on its own connection).  POST /api/v1/entries queues the
+ * entry for the ledger's group-commit writer and answers from its callback,
+ * which ledger_drain() runs on the event loop thread.
+ *
+ * Every error is {"error":{"code":..., "message":...}} with a stable code:
+ * ledger refusals use ledger_status_code(); the API's own are bad_parameter,
+ * bad_request, invalid_json, body_too_large, unsupported_media_type,
+ * method_not_allowed, account_not_found, key_not_found, empty_ledger and
+ * internal.
+ */
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "bridge/bridge.h"
+
+
+#define API_LIMIT_DEFAULT	100
+#define API_LIMIT_MAX		LEDGER_LIST_MAX
+#define API_TIME_LEN		sizeof("YYYY-MM-DDTHH:MM:SSZ")
+#define API_HEX_LEN		(2 * LEDGER_HASH_LEN + 1)
+#define API_CHECKPOINT_MAX	4096
+
+/* Which methods a route takes (HEAD goes with GET: evhttp drops the body). */
+#define API_GET		0x1
+#define API_POST	0x2
+
+/* ---- helpers ----------------------------------------------------------- */
+
+/* RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" of t into buf (API_TIME_LEN bytes). */
+static const char *
+api_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "1970-01-01T00:00:00Z");
+	return buf;
+}
+
+/* A new JSON string of the RFC 3339 time t. */
+static json_t *
+api_json_time(time_t t)
+{
+	char buf[API_TIME_LEN];
+
+	return json_string(api_time(t, buf, sizeof(buf)));
+}
+
+/* A new JSON string of the lowercase hex of a hash. */
+static json_t *
+api_json_hash(const uint8_t h[LEDGER_HASH_LEN])
+{
+	char hex[API_HEX_LEN];
+
+	ledger_hex(h, LEDGER_HASH_LEN, hex);
+	return json_string(hex);
+}
+
+/* JSON integers are signed 64-bit (and JavaScript's exact range is 2^53):
+ * every count and index here is far below either. */
+static json_t *
+api_json_u64(uint64_t v)
+{
+	return json_integer((json_int_t)v);
+}
+
+/* Answers 405 with Allow unless req's method is in `methods`.  Returns 0
+ * when the handler should go on, -1 when it has been answered. */
+static int
+api_method(struct evhttp_request *req, int methods)
+{
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+
+	if (((methods & API_GET) &&
+	    (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)) ||
+	    ((methods & API_POST) && cmd == EVHTTP_REQ_POST))
+		return 0;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+	    methods == API_POST ? "POST" : "GET, HEAD");
+	server_reply_error(req, 405, "method_not_allowed",
+	    "use %s on this resource", methods == API_POST ? "POST" : "GET");
+	return -1;
+}
+
+/* Reads query parameter `name` in [min,max] into *v (default def when
+ * absent).  Answers 400 and returns -1 when it is malformed. */
+static int
+api_param_u64(struct evhttp_request *req, const char *name, uint64_t min,
+    uint64_t max, uint64_t def, uint64_t *v)
+{
+	int rc = server_query_u64(req, name, min, max, v);
+
+	if (rc == 1)
+		*v = def;
+	if (rc >= 0)
+		return 0;
+	server_reply_error(req, 400, "bad_parameter", "%s must be a decimal "
+	    "integer from %llu to %llu", name, (unsigned long long)min,
+	    (unsigned long long)max);
+	return -1;
+}
+
+/* Query parameter `name` as a string (copied into buf); 1 when absent, 0
+ * when present, -1 when the query is malformed or the value too long. */
+static int
+api_param_str(struct evhttp_request *req, const char *name, char *buf,
+    size_t len)
+{
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *q = u ? evhttp_uri_get_query(u) : NULL;
+	const char *v;
+	struct evkeyvalq kv;
+	int ret = -1;
+
+	TAILQ_INIT(&kv);
+	if (q == NULL)
+		return 1;
+	if (evhttp_parse_query_str(q, &kv) != 0)
+		goto out;
+	if ((v = evhttp_find_header(&kv, name)) == NULL) {
+		ret = 1;
+		goto out;
+	}
+	if ((size_t)snprintf(buf, len, "%s", v) >= len)
+		goto out;
+	ret = 0;
+out:
+	evhttp_clear_headers(&kv);
+	return ret;
+}
+
+/* 1 when s is a key id: exactly 64 lowercase hex digits. */
+static int
+api_is_key_id(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < LEDGER_KEYID_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[i] == '\0';
+}
+
+/* The part of the request path after `prefix` (a registered prefix route,
+ * so it is there). */
+static const char *
+api_path_rest(struct evhttp_request *req, const char *prefix)
+{
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *p = u ? evhttp_uri_get_path(u) : NULL;
+
+	if (p == NULL || strncmp(p, prefix, strlen(prefix)) != 0)
+		return "";
+	return p + strlen(prefix);
+}
+
+/* A read of the ledger failed: the database is the only way it can. */
+static void
+api_reply_storage(struct evhttp_request *req, const char *what)
+{
+	server_reply_error(req, 503, ledger_status_code(LEDGER_ERR_STORAGE),
+	    "cannot read %s from the ledger", what);
+}
+
+/* Answers text/plain (the checkpoint note for transparency-log tools). */
+static void
+api_reply_text(struct evhttp_request *req, const char *text)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *buf = evbuffer_new();
+
+	if (buf == NULL || evbuffer_add(buf, text, strlen(text)) != 0) {
+		if (buf != NULL)
+			evbuffer_free(buf);
+		server_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	evhttp_add_header(h, "Content-Type", "text/plain; charset=utf-8");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply(req, 200, "OK", buf);
+	evbuffer_free(buf);
+}
+
+/* ---- status ------------------------------------------------------------ */
+
+static void
+api_status(struct evhttp_request *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	struct ledger_counts c;
+	char note[API_CHECKPOINT_MAX];
+	json_t *j = NULL, *bytype = NULL, *cp = NULL;
+	uint64_t cpsize = 0;
+	time_t now = time(NULL);
+	int t;
+
+	if (api_method(req, API_GET) != 0)
+		return;
+	memset(&c, 0, sizeof(c));
+	if (ledger_counts(ctx->ledger, &c) != 0) {
+		api_reply_storage(req, "counts");
+		return;
+	}
+	if ((bytype = json_object()) == NULL)
+		goto oom;
+	for (t = LEDGER_ACCOUNT_CREATE; t <= LEDGER_CONFIG_PUBLISH; t++)
+		/* json_object_set_new steals the value, also on failure */
+		if (json_object_set_new(bytype, ledger_entry_type_name(t),
+		    api_json_u64(c.by_type[t])) != 0)
+			goto oom;
+	if (ledger_checkpoint(ctx->ledger, note, sizeof(note), &cpsize) == 0)
+		cp = json_pack("{s:o,s:o,s:I,s:s}", "tree_size",
+		    api_json_u64(cpsize), "time", api_json_time(c.last_block_time),
+		    "age_seconds", (json_int_t)(now - c.last_block_time),
+		    "note", note);
+	else
+		cp = json_null();
+	if (cp == NULL)
+		goto oom;
+	/* "o" steals bytype and cp, also when json_pack fails. */
+	j = json_pack("{s:s,s:I,s:o,s:o,s:o,s:{s:o,s:o},s:o,s:{s:o,s:o},s:o,"
+	    "s:s?,s:s?,s:{s:s,s:s}}",
+	    "version", KEYBRIDGE_VERSION,
+	    "uptime_seconds", (json_int_t)(now - ctx->started),
+	    "tree_size", api_json_u64(ledger_size(ctx->ledger)),
+	    "checkpoint", cp,
+	    "entries_by_type", bytype,
+	    "keys", "active", api_json_u64(c.keys_active),
+	    "revoked", api_json_u64(c.keys_revoked),
+	    "accounts", api_json_u64(c.accounts),
+	    "certificates", "good", api_json_u64(c.certs_good),
+	    "revoked", api_json_u64(c.certs_revoked),
+	    "configs", api_json_u64(c.configs),
+	    "storage", ctx->storage,
+	    "consensus", ctx->consensus,
+	    "listeners", "https", ctx->cfg->est_listen,
+	    "http", ctx->cfg->http_listen);
+	bytype = cp = NULL;
+	if (j == NULL)
+		goto oom;
+	server_reply_json(req, 200, j);		/* steals j */
+	return;
+oom:
+	json_decref(bytype);
+	json_decref(cp);
+	server_reply_error(req, 500, "internal", "cannot build the status");
+}
+
+/* ---- accounts ---------------------------------------------------------- */
+
+/* A new JSON object for an account. */
+static json_t *
+api_account_json(const struct ledger_account_info *a)
+{
+	json_t *keys = json_array();
+	int i;
+
+	if (keys == NULL)
+		return NULL;
+	for (i = 0; i < a->nkeys && i < LEDGER_MAX_ACCT_KEYS; i++)
+		if (json_array_append_new(keys, json_string(a->keys[i])) != 0) {
+			json_decref(keys);
+			return NULL;
+		}
+	return json_pack("{s:s,s:s,s:i,s:o,s:o,s:o,s:o}", "name", a->name,
+	    "role", a->role, "threshold", a->threshold, "keys", keys,
+	    "seq", api_json_u64(a->seq), "next_seq", api_json_u64(a->seq + 1),
+	    "created_index", api_json_u64(a->created_index));
+}
+
+static int
+api_accounts_cb(const struct ledger_account_info *a, void *arg)
+{
+	json_t *arr = arg;
+
+	/* append_new steals; a NULL (no memory) is refused and stops us */
+	return json_array_append_new(arr, api_account_json(a)) != 0;
+}
+
+static void
+api_accounts(struct evhttp_request *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	json_t *arr;
+
+	if (api_method(req, API_GET) != 0)
+		return;
+	if ((arr = json_array()) == NULL) {
+		server_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	if (ledger_accounts(ctx->ledger, api_accounts_cb, arr) != 0) {
+		json_decref(arr);
+		api_reply_storage(req, "accounts");
+		return;
+	}
+	server_reply_json(req, 200, json_pack("{s:o}", "accounts", arr));
+}
+
+static void
+api_account(struct evhttp_request *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	struct ledger_account_info a;
+	const char *rest;
+	char *name = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (api_method(req, API_GET) != 0)
+		return;
+	rest = api_path_rest(req, "/api/v1/accounts/");
+	/* Names are percent-decoded; a NUL or '/' inside is not a name. */
+	if ((name = evhttp_uridecode(rest, 0, &n)) == NULL) {
+		server_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	if (n == 0 || n > LEDGER_NAME_MAX || strlen(name) != n ||
+	    strchr(name, '/') != NULL) {
+		server_reply_error(req, 400, "bad_parameter", "an account "
+		    "name is 1 to %d characters", LEDGER_NAME_MAX);
+		goto out;
+	}
+	memset(&a, 0, sizeof(a));
+	if ((rc = ledger_account_get(ctx->ledger, name, &a)) < 0)
+		api_reply_storage(req, "the account");
+	else if (rc == 1)
+		server_reply_error(req, 404, "account_not_found",
+		    "no account named %s", name);
+	else
+		server_reply_json(req, 200, api_account_json(&a));
+out:
+	free(name);
+}
+
+/* ---- keys -------------------------------------------------------------- */
+
+/* A new JSON array of n strings from a fixed-width table. */
+static json_t *
+api_strings(const char *tab, size_t width, int n)
+{
+	json_t *arr = json_array();
+	int i;
+
+	for (i = 0; arr != NULL && i < n && i < LEDGER_MAX_SANS; i++)
+		if (json_array_append_new(arr,
+		    json_string(tab + (size_t)i * width)) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	return arr;
+}
+
+/* A new JSON object for a registered key. */
+static json_t *
+api_key_json(const struct ledger_key_info *k)
+{
+	int revoked = k->status == LEDGER_KEY_REVOKED;
+	const char *reason = revoked ? ledger_reason_name(k->reason) : NULL;
+
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:s,s:o,"
+	    "s:s?,s:o,s:o,s:b}",
+	    "key_id", k->key_id,
+	    "account", k->account,
+	    "name", k->name,
+	    "profile", k->profile,
+	    "spki", k->spki,
+	    "dns", api_strings(&k->dns[0][0], sizeof(k->dns[0]), k->ndns),
+	    "ip", api_strings(&k->ip[0][0], sizeof(k->ip[0]), k->nip),
+	    "not_before", api_json_time(k->not_before),
+	    "not_after", api_json_time(k->not_after),
+	    "status", revoked ? "revoked" : "active",
+	    "revoked_at", revoked ? api_json_time(k->revoked_at) : json_null(),
+	    "reason", reason,
+	    "registered_index", api_json_u64(k->registered_index),
+	    "revoked_index", revoked ? api_json_u64(k->revoked_index) :
+	    json_null(),
+	    "has_csr", k->has_csr != 0);
+}
+
+struct api_key_page {
+	json_t *arr;
+	size_t limit;
+	char last[LEDGER_KEYID_LEN + 1];
+	int more;
+	int oom;
+};
+
+static int
+api_keys_cb(const struct ledger_key_info *k, void *arg)
+{
+	struct api_key_page *pg = arg;
+
+	if (json_array_size(pg->arr) >= pg->limit) {
+		pg->more = 1;			/* the probe row */
+		return 1;
+	}
+	if (json_array_append_new(pg->arr, api_key_json(k)) != 0) {
+		pg->oom = 1;
+		return 1;
+	}
+	snprintf(pg->last, sizeof(pg->last), "%s", k->key_id);
+	return 0;
+}
+
+static void
+api_keys(struct evhttp_request *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	struct ledger_key_filter f;
+	struct api_key_page pg;
+	char status[16], after[LEDGER_KEYID_LEN + 2];
+	uint64_t limit;
+	int rc;
+
+	if (api_method(req, API_GET) != 0)
+		return;
+	memset(&f, 0, sizeof(f));
+	memset(&pg, 0, sizeof(pg));
+	if (api_param_u64(req, "limit", 1, API_LIMIT_MAX, API_LIMIT_DEFAULT,
+	    &limit) != 0)
+		return;
+	if ((rc = api_param_str(req, "status", status, sizeof(status))) < 0 ||
+	    (rc == 0 && strcmp(status, "active") != 0 &&
+	    strcmp(status, "revoked") != 0)) {
+		server_reply_error(req, 400, "bad_parameter",
+		    "status must be active or revoked");
+		return;
+	}
+	f.status = rc == 0 ? status : NULL;
+	if ((rc = api_param_str(req, "after", after, sizeof(after))) < 0 ||
+	    (rc == 0 && !api_is_key_id(after))) {
+		server_reply_error(req, 400, "bad_parameter", "after must be a "
+		    "key id (64 lowercase hex digits)");
+		return;
+	}
+	f.after = rc == 0 ? after : NULL;
+	/* One row more than asked tells whether there is a next page; at the
+	 * ledger's cap a full page gets a cursor (the next may be empty). */
+	pg.limit = (size_t)limit;
+	f.limit = limit < LEDGER_LIST_MAX ? (size_t)limit + 1 : (size_t)limit;
+	if ((pg.arr = json_array()) == NULL) {
+		server_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	if (ledger_keys(ctx->ledger, &f, api_keys_cb, &pg) != 0 && !pg.more &&
+	    !pg.oom) {
+		json_decref(pg.arr);
+		api_reply_storage(req, "keys");
+		return;
+	}
+	if (pg.oom) {
+		json_decref(pg.arr);
+		server_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	if (limit >= LEDGER_LIST_MAX && json_array_size(pg.arr) == limit)
+		pg.more = 1;
+	server_reply_json(req, 200, json_pack("{s:o,s:s?}", "keys", pg.arr,
+	    "next", pg.more ? pg.last : NULL));
+}
+
+static void
+api_key(struct evhttp_request *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	struct ledger_key_info *k = NULL;	/* ~10 KiB: not on the stack */
+	const char *id;
+	int rc;
+
+	if (api_method(req, API_GET) != 0)
+		return;
+	id = api_path_rest(req, "/api/v1/keys/");
+	if (!api_is_key_id(id)) {
+		server_reply_error(req, 400, "bad_parameter", "a key id is 64 "
+		    "lowercase hex digits (SHA-256 of the SPKI)");
+		return;
+	}
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		server_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	if ((rc = ledger_key_get(ctx->ledger, id, k)) < 0)
+		api_reply_storage(req, "the key");
+	else if (rc == 1)
+		server_reply_error(req, 404, "key_not_found", "no key %s", id);
+	else
+		server_reply_json(req, 200, api_key_json(k));
+	free(k);
+}
+
+/* ---- ledger ------------------------------------------------------------ */
+
+static int
+api_entries_cb(const struct ledger_entry_info *e, void *arg)
+{
+	json_t *arr = arg;
+	json_t *o;
+
+	o = json_pack("{s:o,s:o,s:o,s:s,s:s,s:o,s:o,s:s%}",
+	    "index", api_json_u64(e->index),
+	    "block", api_json_u64(e->block),
+	    "ledger_time", api_json_time(e->ledger_time),
+	    "type", ledger_entry_type_name(e->type),
+	    "account", e->account,
+	    "seq", api_json_u64(e->seq),
+	    "leaf_hash", api_json_hash(e->leaf_hash),
+	    "entry", e->text, e->len);
+	return json_array_append_new(arr, o) != 0;
+}
+
+static void
+api_entries(struct evhttp_request *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	uint64_t from, limit, size;
+	json_t *arr;
+
+	if (api_method(req, API_GET) != 0)
+		return;
+	if (api_param_u64(req, "from", 0, UINT64_MAX, 0, &from) != 0 ||
+	    api_param_u64(req, "limit", 1, API_LIMIT_MAX, API_LIMIT_DEFAULT,
+	    &limit) != 0)
+		return;
+	size = ledger_size(ctx->ledger);
+	if ((arr = json_array()) == NULL) {
+		server_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	if (from < size && ledger_entries(ctx->ledger, from, (size_t)limit,
+	    api_entries_cb, arr) != 0) {
+		json_decref(arr);
+		api_reply_storage(req, "entries");
+		return;
+	}
+	/* A callback that stopped early (no memory, or an entry that is not
+	 * UTF-8) leaves a short page: say so rather than hide entries. */
+	if (from < size && json_array_size(arr) < limit &&
+	    json_array_size(arr) < size - from) {
+		json_decref(arr);
+		server_reply_error(req, 500, "internal", "cannot encode entry "
+		    "%llu", (unsigned long long)(from + json_array_size(arr)));
+		return;
+	}
+	server_reply_json(req, 200, json_pack("{s:o,s:o}", "tree_size",
+	    api_json_u64(size), "entries", arr));
+}
+
+/* 1 when the request prefers text/plain (transparency-log tooling). */
+static int
+api_wants_text(struct evhttp_request *req)
+{
+	const char *a = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Accept");
+
+	return a != NULL && strcasestr(a, "text/plain") != NULL &&
+	    strcasestr(a, "application/json") == NULL;
+}
+
+static void
+api_checkpoint(struct evhttp_request *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	struct ledger_counts c;
+	char note[API_CHECKPOINT_MAX];
+	uint8_t root[LEDGER_HASH_LEN];
+	uint64_t size = 0;
+
+	if (api_method(req, API_GET) != 0)
+		return;
+	if (ledger_checkpoint(ctx->ledger, note, sizeof(note), &size) != 0) {
+		if (ledger_size(ctx->ledger) == 0)
+			server_reply_error(req, 404, "empty_ledger",
+			    "the ledger has no checkpoint yet");
+		else
+			api_reply_storage(req, "the checkpoint");
+		return;
+	}
+	if (api_wants_text(req)) {
+		api_reply_text(req, note);
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	if (ledger_root(ctx->ledger, size, root) != 0 ||
+	    ledger_counts(ctx->ledger, &c) != 0) {
+		api_reply_storage(req, "the checkpoint");
+		return;
+	}
+	server_reply_json(req, 200, json_pack("{s:o,s:o,s:o,s:s}",
+	    "tree_size", api_json_u64(size), "root_hash", api_json_hash(root),
+	    "time", api_json_time(c.last_block_time), "checkpoint", note));
+}
+
+/* A new JSON array of n hex hashes. */
+static json_t *
+api_proof_json(uint8_t proof[][LEDGER_HASH_LEN], size_t n)
+{
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; arr != NULL && i < n; i++)
+		if (json_array_append_new(arr, api_json_hash(proof[i])) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	return arr;
+}
+
+static int
+api_leaf_cb(const struct ledger_entry_info *e, void *arg)
+{
+	memcpy(arg, e->leaf_hash, LEDGER_HASH_LEN);
+	return 1;
+}
+
+static void
+api_inclusion(struct evhttp_request *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	uint8_t proof[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
+	uint8_t leaf[LEDGER_HASH_LEN], root[LEDGER_HASH_LEN];
+	uint64_t index, size, cur;
+	size_t n = 0;
+	int rc;
+
+	if (api_method(req, API_GET) != 0)
+		return;
+	cur = ledger_size(ctx->ledger);
+	if ((rc = server_query_u64(req, "index", 0, UINT64_MAX, &index)) != 0) {
+		server_reply_error(req, 400, "bad_parameter", "index %s",
+		    rc == 1 ? "is required" : "must be a decimal integer");
+		return;
+	}
+	if (api_param_u64(req, "size", 1, UINT64_MAX, cur, &size) != 0)
+		return;
+	if (size > cur) {
+		server_reply_error(req, 400, "bad_parameter", "size %llu is "
+		    "larger than the tree (%llu)", (unsigned long long)size,
+		    (unsigned long long)cur);
+		return;
+	}
+	if (index >= size) {
+		server_reply_error(req, 400, "bad_parameter", "index %llu is "
+		    "not in a tree of size %llu", (unsigned long long)index,
+		    (unsigned long long)size);
+		return;
+	}
+	memset(leaf, 0, sizeof(leaf));
+	if (ledger_inclusion_proof(ctx->ledger, index, size, proof, &n) != 0 ||
+	    n > LEDGER_PROOF_MAX ||
+	    ledger_entries(ctx->ledger, index, 1, api_leaf_cb, leaf) != 0 ||
+	    ledger_root(ctx->ledger, size, root) != 0) {
+		api_reply_storage(req, "the inclusion proof");
+		return;
+	}
+	server_reply_json(req, 200, json_pack("{s:o,s:o,s:o,s:o,s:o}",
+	    "index", api_json_u64(index), "tree_size", api_json_u64(size),
+	    "leaf_hash", api_json_hash(leaf), "root_hash", api_json_hash(root),
+	    "proof", api_proof_json(proof, n)));
+}
+
+static void
+api_consistency(struct evhttp_request *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	uint8_t proof[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
+	uint8_t r1[LEDGER_HASH_LEN], r2[LEDGER_HASH_LEN];
+	uint64_t from, to, cur;
+	size_t n = 0;
+	int rc;
+
+	if (api_method(req, API_GET) != 0)
+		return;
+	cur = ledger_size(ctx->ledger);
+	/* RFC 9162 2.1.4: a proof from the empty tree is meaningless. */
+	if ((rc = server_query_u64(req, "from", 1, UINT64_MAX, &from)) != 0) {
+		server_reply_error(req, 400, "bad_parameter", "from %s",
+		    rc == 1 ? "is required" : "must be a decimal integer >= 1");
+		return;
+	}
+	if (api_param_u64(req, "to", 1, UINT64_MAX, cur, &to) != 0)
+		return;
+	if (to > cur) {
+		server_reply_error(req, 400, "bad_parameter", "to %llu is "
+		    "larger than the tree (%llu)", (unsigned long long)to,
+		    (unsigned long long)cur);
+		return;
+	}
+	if (from > to) {
+		server_reply_error(req, 400, "bad_parameter", "from %llu is "
+		    "larger than to %llu", (unsigned long long)from,
+		    (unsigned long long)to);
+		return;
+	}
+	if (ledger_consistency_proof(ctx->ledger, from, to, proof, &n) != 0 ||
+	    n > LEDGER_PROOF_MAX || ledger_root(ctx->ledger, from, r1) != 0 ||
+	    ledger_root(ctx->ledger, to, r2) != 0) {
+		api_reply_storage(req, "the consistency proof");
+		return;
+	}
+	server_reply_json(req, 200, json_pack("{s:o,s:o,s:o,s:o,s:o}",
+	    "from", api_json_u64(from), "to", api_json_u64(to),
+	    "root_from", api_json_hash(r1), "root_to", api_json_hash(r2),
+	    "proof", api_proof_json(proof, n)));
+}
+
+/* ---- submitting -------------------------------------------------------- */
+
+int
+api_http_status(enum ledger_status st)
+{
+	switch (st) {
+	case LEDGER_OK:			return 201;
+	case LEDGER_ERR_MALFORMED:	return 400;
+	case LEDGER_ERR_TOO_LARGE:	return 413;
+	case LEDGER_ERR_UNKNOWN_ACCOUNT:
+	case LEDGER_ERR_SIGNATURE:
+	case LEDGER_ERR_THRESHOLD:
+	case LEDGER_ERR_PERMISSION:
+	case LEDGER_ERR_NOT_OWNER:	return 403;
+	case LEDGER_ERR_SEQUENCE:
+	case LEDGER_ERR_ACCOUNT_EXISTS:
+	case LEDGER_ERR_DUPLICATE_KEY:
+	case LEDGER_ERR_KEY_REVOKED:
+	case LEDGER_ERR_DUPLICATE_SERIAL:
+	case LEDGER_ERR_CERT_REVOKED:
+	case LEDGER_ERR_DUPLICATE_CONFIG: return 409;
+	case LEDGER_ERR_TIME:
+	case LEDGER_ERR_WINDOW:		return 422;
+	case LEDGER_ERR_UNKNOWN_KEY:
+	case LEDGER_ERR_UNKNOWN_CERT:	return 404;
+	case LEDGER_ERR_STORAGE:
+	case LEDGER_ERR_UNAVAILABLE:	return 503;	/* + Retry-After */
+	}
+	return 500;
+}
+
+/*
+ * ledger_submit's completion, on the event loop thread (ledger_drain).
+ * arg is the deferred request: libevent 2.1 keeps it alive even when the
+ * client has gone (req->evcon = NULL) and frees it in the reply, so it is
+ * answered exactly once here and not touched after.
+ */
+static void
+api_submit_done(enum ledger_status st, const struct ledger_receipt *r,
+    const char *why, void *arg)
+{
+	struct evhttp_request *req = arg;
+
+	if (st != LEDGER_OK) {
+		server_reply_error(req, api_http_status(st),
+		    ledger_status_code(st), "%s",
+		    why != NULL && *why != '\0' ? why : ledger_status_code(st));
+		return;
+	}
+	server_reply_json(req, 201, json_pack("{s:o,s:o,s:o,s:s}",
+	    "index", api_json_u64(r->index),
+	    "leaf_hash", api_json_hash(r->leaf_hash),
+	    "tree_size", api_json_u64(r->tree_size),
+	    "checkpoint", r->checkpoint));
+}
+
+/* 1 when the Content-Type (parameters ignored) is type. */
+static int
+api_ctype_is(const char *ct, const char *type)
+{
+	size_t n = strlen(type);
+
+	return strncasecmp(ct, type, n) == 0 &&
+	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static void
+api_submit(struct evhttp_request *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	const char *ct, *entry;
+	char *body = NULL;
+	size_t len = 0, elen;
+	json_t *j = NULL, *e;
+	json_error_t jerr;
+	int rc;
+
+	if (api_method(req, API_POST) != 0)
+		return;
+	ct = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Content-Type");
+	if (ct != NULL && !api_ctype_is(ct, "text/plain") &&
+	    !api_ctype_is(ct, "application/json")) {
+		server_reply_error(req, 415, "unsupported_media_type",
+		    "send the entry as text/plain or as application/json "
+		    "{\"entry\": ...}");
+		return;
+	}
+	if ((rc = server_body(req, (size_t)ctx->cfg->max_body, &body,
+	    &len)) == 1) {
+		server_reply_error(req, 413, "body_too_large", "the body is "
+		    "over %ld bytes", ctx->cfg->max_body);
+		return;
+	} else if (rc != 0) {
+		server_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	entry = body;
+	elen = len;
+	if (ct != NULL && api_ctype_is(ct, "application/json")) {
+		if ((j = json_loadb(body, len, JSON_REJECT_DUPLICATES,
+		    &jerr)) == NULL) {
+			server_reply_error(req, 400, "invalid_json",
+			    "line %d column %d: %s", jerr.line, jerr.column,
+			    jerr.text);
+			goto out;
+		}
+		if (!json_is_string(e = json_object_get(j, "entry"))) {
+			server_reply_error(req, 400, "bad_request", "the JSON "
+			    "body needs a string field \"entry\"");
+			goto out;
+		}
+		entry = json_string_value(e);
+		elen = json_string_length(e);
+	}
+	if (elen == 0) {
+		server_reply_error(req, 400, "bad_request", "the body is empty: "
+		    "send a signed entry");
+		goto out;
+	}
+	/* The ledger copies the entry; req is answered in api_submit_done. */
+	if (ledger_submit(ctx->ledger, entry, elen, api_submit_done,
+	    req) != 0)
+		server_reply_error(req, 503,
+		    ledger_status_code(LEDGER_ERR_UNAVAILABLE), "the ledger "
+		    "is not accepting entries right now; retry");
+out:
+	json_decref(j);
+	free(body);
+}
+
+/* ---- routes ------------------------------------------------------------ */
+
+int
+api_register(struct server *s, struct api_ctx *ctx)
+{
+	static const struct {
+		const char *path;
+		server_handler h;
+	} routes[] = {
+		{ "/api/v1/status", api_status },
+		{ "/api/v1/accounts", api_accounts },
+		{ "/api/v1/accounts/", api_account },
+		{ "/api/v1/keys", api_keys },
+		{ "/api/v1/keys/", api_key },
+		{ "/api/v1/ledger/entries", api_entries },
+		{ "/api/v1/ledger/checkpoint", api_checkpoint },
+		{ "/api/v1/ledger/proof/inclusion", api_inclusion },
+		{ "/api/v1/ledger/proof/consistency", api_consistency },
+		{ "/api/v1/entries", api_submit },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (server_route(s, routes[i].path, routes[i].h, ctx) != 0)
+			return -1;
+	return 0;
+}

@@ -1,0 +1,665 @@
+/*
+ * server.c: the HTTP(S) listeners, on libevent's evhttp.
+ *
+ * One struct server is one listening socket with its evhttp.  TLS follows
+ * libevent's sample/https-server.c: evhttp_set_bevcb() hands evhttp a
+ * bufferevent_openssl in the accepting state for every new connection, and
+ * that bufferevent owns (and frees) the SSL object.
+ *
+ * Routing is a small table with longest-prefix match, served from one
+ * evhttp "generic" callback so that an unknown path gets our JSON 404 rather
+ * than evhttp's HTML one.  Every request that reaches the dispatcher is
+ * logged once, after its reply has been written (evhttp's on-complete
+ * callback), or when its connection closes before that.
+ *
+ * Framing limits are evhttp's own: a body over max_body is answered 413 by
+ * evhttp before any handler runs, headers over SERVER_MAX_HEADERS 400, a
+ * method other than GET, POST and HEAD 501.  Those answers come from inside
+ * evhttp (libevent 2.1 has no per-request hook before the handler) and are
+ * therefore not in the request log.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "bridge/bridge.h"
+
+#define SERVER_MAX_HEADERS	(16 * 1024)	/* bytes of request headers */
+#define SERVER_TIMEOUT		30		/* seconds: read, write, idle */
+#define SERVER_MAX_ROUTES	64
+#define SERVER_LOG_PATH		256		/* bytes of path kept for the log */
+#define SERVER_ERRMSG		512		/* bytes of an error message */
+#define SERVER_SESSION_CTX	"keybridge"	/* TLS session id context */
+/* TLS 1.2 suites: forward secrecy and AEAD only (TLS 1.3 suites are
+ * OpenSSL's defaults, which are all AEAD). */
+#define SERVER_TLS12_CIPHERS \
+	"ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL"
+
+struct server_route_ent {
+	char *path;
+	size_t len;
+	int prefix;		/* path ends in '/': match as a prefix */
+	server_handler h;
+	void *arg;
+};
+
+/* One in-flight request, from dispatch to its log line. */
+struct server_reqlog {
+	TAILQ_ENTRY(server_reqlog) next;
+	struct server *s;
+	struct evhttp_connection *evcon;	/* to sweep on close */
+	struct timespec t0;
+	const char *method;			/* static string */
+	char path[SERVER_LOG_PATH];
+	char peer[64];
+};
+
+static int server_parse_u64(const char *s, uint64_t *v);
+
+struct server {
+	struct event_base *base;	/* borrowed */
+	struct evhttp *http;
+	struct evhttp_bound_socket *bound;	/* owned by http */
+	SSL_CTX *tls;			/* borrowed */
+	struct server_route_ent routes[SERVER_MAX_ROUTES];
+	size_t nroutes;
+	TAILQ_HEAD(, server_reqlog) inflight;
+};
+
+/* ---- TLS --------------------------------------------------------------- */
+
+/* Writes the first OpenSSL error (or fallback) into err and clears the
+ * queue. */
+static void
+server_ssl_err(char *err, size_t errlen, const char *what, const char *path)
+{
+	unsigned long e = ERR_peek_last_error();
+	char buf[256] = "";
+
+	if (e != 0)
+		ERR_error_string_n(e, buf, sizeof(buf));
+	snprintf(err, errlen, "%s%s%s%s%s", what, path ? " " : "",
+	    path ? path : "", e ? ": " : "", buf);
+	ERR_clear_error();
+}
+
+SSL_CTX *
+server_tls_ctx(const char *cert_chain, const char *key, char *err,
+    size_t errlen)
+{
+	SSL_CTX *ctx = NULL, *ret = NULL;
+
+	ERR_clear_error();
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		server_ssl_err(err, errlen, "cannot create TLS context", NULL);
+		goto out;
+	}
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
+		server_ssl_err(err, errlen, "cannot set TLS versions", NULL);
+		goto out;
+	}
+	if (SSL_CTX_set_cipher_list(ctx, SERVER_TLS12_CIPHERS) != 1) {
+		server_ssl_err(err, errlen, "cannot set TLS 1.2 ciphers", NULL);
+		goto out;
+	}
+	/* Renegotiation is a DoS lever and unused by any client we serve;
+	 * let the client pick among our (all strong) suites. */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_NO_COMPRESSION);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_chain) != 1) {
+		server_ssl_err(err, errlen, "cannot load TLS certificate chain",
+		    cert_chain);
+		goto out;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		server_ssl_err(err, errlen, "cannot load TLS key", key);
+		goto out;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		server_ssl_err(err, errlen, "TLS key does not match certificate",
+		    key);
+		goto out;
+	}
+	/* Resumption: server-side session cache (TLS 1.2 session ids) and
+	 * tickets (OpenSSL's default, left on).  The id context must be set
+	 * or resumed sessions fail once client certificates are requested. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	if (SSL_CTX_set_session_id_context(ctx,
+	    (const unsigned char *)SERVER_SESSION_CTX,
+	    sizeof(SERVER_SESSION_CTX) - 1) != 1) {
+		server_ssl_err(err, errlen, "cannot set session id context",
+		    NULL);
+		goto out;
+	}
+	/*
+	 * Client certificates: hook for EST re-enrollment (issue 3, RFC 7030
+	 * 3.3.2).  There the certificate will be requested but optional:
+	 * SSL_VERIFY_PEER without SSL_VERIFY_FAIL_IF_NO_PEER_CERT, a verify
+	 * callback that records the outcome instead of failing the handshake,
+	 * and SSL_CTX_set_client_CA_list() with the issuing CA, so that
+	 * /cacerts and the API keep working for clients without one.  Until
+	 * then no certificate is requested.
+	 */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	ret = ctx;
+	ctx = NULL;
+out:
+	SSL_CTX_free(ctx);
+	return ret;
+}
+
+/*
+ * evhttp's bevcb: a fresh TLS bufferevent for an accepted connection.  The
+ * bufferevent takes ownership of the SSL (freed with it, BEV_OPT_CLOSE_ON_FREE
+ * also closes the socket that evhttp sets on it).
+ *
+ * Returning NULL is not an option: evhttp 2.1 then falls back to a plain
+ * socket bufferevent and would speak cleartext HTTP on the TLS port.  The
+ * only failure here is memory exhaustion, so we stop rather than fail open.
+ */
+static struct bufferevent *
+server_bevcb(struct event_base *base, void *arg)
+{
+	struct server *s = arg;
+	struct bufferevent *bev = NULL;
+	SSL *ssl = NULL;
+
+	if ((ssl = SSL_new(s->tls)) == NULL)
+		goto fail;
+	bev = bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		goto fail;
+	return bev;			/* owns ssl now */
+fail:
+	SSL_free(ssl);
+	log_openssl("server: cannot set up TLS for a connection");
+	log_err("server: out of memory accepting a TLS connection");
+	abort();
+}
+
+/* ---- request log ------------------------------------------------------- */
+
+static const char *
+server_method_name(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET:	 return "GET";
+	case EVHTTP_REQ_POST:	 return "POST";
+	case EVHTTP_REQ_HEAD:	 return "HEAD";
+	case EVHTTP_REQ_PUT:	 return "PUT";
+	case EVHTTP_REQ_DELETE:	 return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_TRACE:	 return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
+	case EVHTTP_REQ_PATCH:	 return "PATCH";
+	}
+	return "?";
+}
+
+/* Copies s into dst for a log line: printable ASCII only, truncated. */
+static void
+server_log_copy(char *dst, size_t dstlen, const char *src)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < dstlen && src[i] != '\0'; i++)
+		dst[i] = (src[i] > 0x20 && src[i] < 0x7f) ? src[i] : '?';
+	dst[i] = '\0';
+}
+
+static long
+server_elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (long)(t1.tv_sec - t0->tv_sec) * 1000 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static void
+server_reqlog_free(struct server_reqlog *rl)
+{
+	TAILQ_REMOVE(&rl->s->inflight, rl, next);
+	free(rl);
+}
+
+/* evhttp on-complete callback: the reply has been written.  req is still
+ * valid here; evhttp frees it right after. */
+static void
+server_log_complete(struct evhttp_request *req, void *arg)
+{
+	struct server_reqlog *rl = arg;
+	const char *cl;
+
+	cl = evhttp_find_header(evhttp_request_get_output_headers(req),
+	    "Content-Length");
+	log_info("%s \"%s %s\" %d %s bytes %ld ms", rl->peer, rl->method,
+	    rl->path, evhttp_request_get_response_code(req), cl ? cl : "0",
+	    server_elapsed_ms(&rl->t0));
+	server_reqlog_free(rl);
+}
+
+/*
+ * evhttp close callback of an incoming connection.  Requests on it that
+ * have not completed never will: evhttp frees them without calling the
+ * on-complete callback (a deferred request is detached, req->evcon = NULL,
+ * and freed by its eventual evhttp_send_reply).  Log and forget them here;
+ * their evhttp_request must not be touched.
+ */
+static void
+server_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct server *s = arg;
+	struct server_reqlog *rl, *tmp;
+
+	for (rl = TAILQ_FIRST(&s->inflight); rl != NULL; rl = tmp) {
+		tmp = TAILQ_NEXT(rl, next);
+		if (rl->evcon != evcon)
+			continue;
+		log_info("%s \"%s %s\" - connection closed before reply, "
+		    "%ld ms", rl->peer, rl->method, rl->path,
+		    server_elapsed_ms(&rl->t0));
+		server_reqlog_free(rl);
+	}
+}
+
+/* Starts the log record of req.  Without memory the request is served
+ * unlogged. */
+static void
+server_reqlog_start(struct server *s, struct evhttp_request *req,
+    const char *path)
+{
+	struct server_reqlog *rl;
+	struct evhttp_connection *evcon;
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	if ((evcon = evhttp_request_get_connection(req)) == NULL)
+		return;
+	if ((rl = calloc(1, sizeof(*rl))) == NULL)
+		return;
+	rl->s = s;
+	rl->evcon = evcon;
+	clock_gettime(CLOCK_MONOTONIC, &rl->t0);
+	rl->method = server_method_name(evhttp_request_get_command(req));
+	server_log_copy(rl->path, sizeof(rl->path), path);
+	evhttp_connection_get_peer(evcon, &addr, &port);
+	snprintf(rl->peer, sizeof(rl->peer), "%s", addr ? addr : "-");
+	TAILQ_INSERT_TAIL(&s->inflight, rl, next);
+	evhttp_request_set_on_complete_cb(req, server_log_complete, rl);
+	evhttp_connection_set_closecb(evcon, server_conn_closed, s);
+}
+
+/* ---- routing ----------------------------------------------------------- */
+
+/* The request's path without query; never NULL. */
+static const char *
+server_req_path(struct evhttp_request *req)
+{
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *p = u ? evhttp_uri_get_path(u) : NULL;
+
+	return (p != NULL && *p != '\0') ? p : "/";
+}
+
+/* The longest registered path matching p, or NULL. */
+static const struct server_route_ent *
+server_match(const struct server *s, const char *p)
+{
+	const struct server_route_ent *best = NULL, *r;
+	size_t i;
+
+	for (i = 0; i < s->nroutes; i++) {
+		r = &s->routes[i];
+		if (r->prefix ? strncmp(p, r->path, r->len) != 0 :
+		    strcmp(p, r->path) != 0)
+			continue;
+		if (best == NULL || r->len > best->len)
+			best = r;
+	}
+	return best;
+}
+
+static void
+server_dispatch(struct evhttp_request *req, void *arg)
+{
+	struct server *s = arg;
+	const struct server_route_ent *r;
+	const char *path = server_req_path(req);
+
+	server_reqlog_start(s, req, path);
+	if ((r = server_match(s, path)) == NULL) {
+		server_reply_error(req, HTTP_NOTFOUND, "not_found",
+		    "no route for %.200s", path);
+		return;
+	}
+	r->h(req, r->arg);
+}
+
+int
+server_route(struct server *s, const char *path, server_handler h,
+    void *arg)
+{
+	struct server_route_ent *r;
+	size_t len = strlen(path);
+
+	if (s->nroutes >= SERVER_MAX_ROUTES || len == 0 || path[0] != '/')
+		return -1;
+	r = &s->routes[s->nroutes];
+	if ((r->path = strdup(path)) == NULL)
+		return -1;
+	r->len = len;
+	r->prefix = path[len - 1] == '/';
+	r->h = h;
+	r->arg = arg;
+	s->nroutes++;
+	return 0;
+}
+
+/* ---- listener ---------------------------------------------------------- */
+
+/*
+ * Parses "ADDR:PORT" or "[V6ADDR]:PORT" with a numeric address and a port
+ * in 0..65535 (0: any free port).  evutil_parse_sockaddr_port() parses the
+ * address but refuses port 0, so the port is split off and parsed here.
+ */
+static int
+server_parse_listen(const char *listen, struct sockaddr_storage *ss,
+    int *sslen)
+{
+	char addr[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(listen, ':');
+	uint64_t port;
+	size_t alen;
+
+	memset(ss, 0, sizeof(*ss));
+	*sslen = sizeof(*ss);
+	if (colon == NULL || (alen = (size_t)(colon - listen)) == 0 ||
+	    alen >= sizeof(addr) || server_parse_u64(colon + 1, &port) != 0 ||
+	    port > 65535)
+		return -1;
+	memcpy(addr, listen, alen);
+	addr[alen] = '\0';
+	/* "::1:8443" is ambiguous: IPv6 needs brackets. */
+	if (strchr(addr, ':') != NULL && addr[0] != '[')
+		return -1;
+	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)ss,
+	    sslen) != 0)
+		return -1;
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+	else
+		return -1;
+	return 0;
+}
+
+struct server *
+server_new(struct event_base *base, const char *listen, SSL_CTX *tls,
+    size_t max_body, char *err, size_t errlen)
+{
+	struct server *s = NULL, *ret = NULL;
+	struct evconnlistener *lev = NULL;
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+
+	if (server_parse_listen(listen, &ss, &sslen) != 0) {
+		snprintf(err, errlen, "bad listen address \"%s\": want "
+		    "ADDR:PORT or [IPv6]:PORT with a numeric address", listen);
+		goto out;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	s->base = base;
+	s->tls = tls;
+	TAILQ_INIT(&s->inflight);
+	if ((s->http = evhttp_new(base)) == NULL) {
+		snprintf(err, errlen, "cannot create HTTP server");
+		goto out;
+	}
+	evhttp_set_max_body_size(s->http, (ev_ssize_t)max_body);
+	evhttp_set_max_headers_size(s->http, SERVER_MAX_HEADERS);
+	evhttp_set_timeout(s->http, SERVER_TIMEOUT);
+	evhttp_set_allowed_methods(s->http,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+	/* Read (and discard) an oversized body before answering 413, so the
+	 * client is not reset mid-upload and actually sees the 413. */
+	evhttp_set_flags(s->http, EVHTTP_SERVER_LINGERING_CLOSE);
+	evhttp_set_gencb(s->http, server_dispatch, s);
+	if (tls != NULL)
+		evhttp_set_bevcb(s->http, server_bevcb, s);
+
+	lev = evconnlistener_new_bind(base, NULL, NULL,
+	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+	    -1, (struct sockaddr *)&ss, sslen);
+	if (lev == NULL) {
+		snprintf(err, errlen, "cannot listen on %s: %s", listen,
+		    strerror(errno));
+		goto out;
+	}
+	/* evhttp owns the listener from here (freed by evhttp_free). */
+	if ((s->bound = evhttp_bind_listener(s->http, lev)) == NULL) {
+		snprintf(err, errlen, "cannot listen on %s", listen);
+		goto out;
+	}
+	lev = NULL;
+	ret = s;
+	s = NULL;
+out:
+	if (lev != NULL)
+		evconnlistener_free(lev);
+	server_free(s);
+	return ret;
+}
+
+void
+server_free(struct server *s)
+{
+	struct server_reqlog *rl;
+	size_t i;
+
+	if (s == NULL)
+		return;
+	/* evhttp_free closes the connections (running server_conn_closed). */
+	if (s->http != NULL)
+		evhttp_free(s->http);
+	while ((rl = TAILQ_FIRST(&s->inflight)) != NULL)
+		server_reqlog_free(rl);
+	for (i = 0; i < s->nroutes; i++)
+		free(s->routes[i].path);
+	free(s);
+}
+
+int
+server_port(struct server *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	evutil_socket_t fd = evhttp_bound_socket_get_fd(s->bound);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return -1;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return -1;
+}
+
+/* ---- replies ----------------------------------------------------------- */
+
+/* Reason phrases evhttp 2.1 does not know (it says "Unknown Status"). */
+static const char *
+server_reason(int status)
+{
+	switch (status) {
+	case 201: return "Created";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 503: return "Service Unavailable";
+	}
+	return NULL;		/* evhttp's own phrase */
+}
+
+/* Sends len bytes of JSON text as the reply; every JSON reply ends here. */
+static void
+server_send_json(struct evhttp_request *req, int status, const char *text,
+    size_t len)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *buf;
+
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	if (status == HTTP_SERVUNAVAIL)
+		evhttp_add_header(h, "Retry-After", "1");
+	if ((buf = evbuffer_new()) == NULL ||
+	    evbuffer_add(buf, text, len) != 0 ||
+	    evbuffer_add(buf, "\n", 1) != 0) {
+		/* No memory for a body: say so in the status line alone. */
+		evhttp_send_reply(req, HTTP_INTERNAL, NULL, NULL);
+		goto out;
+	}
+	/* evhttp adds Content-Length itself. */
+	evhttp_send_reply(req, status, server_reason(status), buf);
+out:
+	if (buf != NULL)
+		evbuffer_free(buf);
+}
+
+static const char server_oom_json[] =
+    "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+
+void
+server_reply_json(struct evhttp_request *req, int status, json_t *body)
+{
+	char *text = NULL;
+
+	if (body != NULL)
+		text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);		/* stolen */
+	if (text == NULL)
+		server_send_json(req, HTTP_INTERNAL, server_oom_json,
+		    sizeof(server_oom_json) - 1);
+	else
+		server_send_json(req, status, text, strlen(text));
+	free(text);
+}
+
+void
+server_reply_error(struct evhttp_request *req, int status, const char *code,
+    const char *fmt, ...)
+{
+	char msg[SERVER_ERRMSG];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* "s?" would make a NULL message null; json_pack fails (NULL) on
+	 * invalid UTF-8, which server_reply_json turns into a 500. */
+	server_reply_json(req, status, json_pack("{s:{s:s,s:s}}", "error",
+	    "code", code, "message", msg));
+}
+
+int
+server_body(struct evhttp_request *req, size_t max, char **buf, size_t *len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t n = evbuffer_get_length(in);
+	char *b;
+
+	*buf = NULL;
+	*len = 0;
+	if (n > max)
+		return 1;
+	if ((b = malloc(n + 1)) == NULL)
+		return -1;
+	if (n > 0 && evbuffer_copyout(in, b, n) != (ev_ssize_t)n) {
+		free(b);
+		return -1;
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+/* Strict unsigned decimal: digits only, at least one, no overflow. */
+static int
+server_parse_u64(const char *s, uint64_t *v)
+{
+	uint64_t x = 0;
+	unsigned d;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		d = (unsigned)(*s - '0');
+		if (x > (UINT64_MAX - d) / 10)
+			return -1;
+		x = x * 10 + d;
+	}
+	*v = x;
+	return 0;
+}
+
+int
+server_query_u64(struct evhttp_request *req, const char *name,
+    uint64_t min, uint64_t max, uint64_t *v)
+{
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *q = u ? evhttp_uri_get_query(u) : NULL;
+	const char *val;
+	struct evkeyvalq kv;
+	uint64_t x;
+	int ret = -1;
+
+	TAILQ_INIT(&kv);
+	if (q == NULL)
+		return 1;
+	if (evhttp_parse_query_str(q, &kv) != 0)
+		goto out;
+	if ((val = evhttp_find_header(&kv, name)) == NULL) {
+		ret = 1;
+		goto out;
+	}
+	if (server_parse_u64(val, &x) != 0 || x < min || x > max)
+		goto out;
+	*v = x;
+	ret = 0;
+out:
+	evhttp_clear_headers(&kv);
+	return ret;
+}

@@ -1,0 +1,403 @@
+/*
+ * crypto.c: account keys and the small encodings around them (base64, hex,
+ * SubjectPublicKeyInfo), all through libcrypto.
+ *
+ * Account keys are Ed25519 or ECDSA P-256 only.  A public key travels as the
+ * base64 of its DER SubjectPublicKeyInfo and is identified by the SHA-256 of
+ * that DER (DESIGN.md "Entries": a key can be registered once, ever, by SPKI
+ * hash).  For that rule to hold, one key must have exactly one accepted
+ * encoding, so ledger_pubkey_from_b64() takes only canonical DER: a named
+ * curve, an uncompressed point, nothing after the SPKI, and canonical base64.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "ledger/ledger_int.h"
+
+#define CRYPTO_PUBKEY_B64_MAX	512	/* P-256 SPKI is 124 chars, Ed25519 60 */
+#define CRYPTO_SPKI_MAX		384	/* decoded SPKI bytes we accept */
+#define CRYPTO_B64_IN_MAX	(INT_MAX / 4 * 3)	/* EVP_EncodeBlock takes int */
+#define CRYPTO_KEY_MODE		0600	/* key files: owner read/write only */
+#define CRYPTO_KEY_GROUP_OTHER	077	/* bits that make a key file shared */
+#define CRYPTO_GROUP_NAME_MAX	64
+
+static const char hexdigits[] = "0123456789abcdef";
+
+/* RFC 4648 4 alphabet, without the pad. */
+static int
+b64_alphabet(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+/* Base64 (no line breaks) with OpenSSL's EVP_Encode; 0 or -1. */
+int
+ledger_b64_encode(const uint8_t *in, size_t len, char *out, size_t outlen)
+{
+	size_t need;
+
+	if (out == NULL || (in == NULL && len > 0) || len > CRYPTO_B64_IN_MAX)
+		return -1;
+	need = (len + 2) / 3 * 4 + 1;
+	if (outlen < need)
+		return -1;
+	/* EVP_EncodeBlock writes the pad and a NUL; it never fails. */
+	if (EVP_EncodeBlock((unsigned char *)out, in, (int)len) !=
+	    (int)(need - 1))
+		return -1;
+	return 0;
+}
+
+/*
+ * Strict base64 decode of a single line; returns the length or -1.
+ * EVP_DecodeBlock skips surrounding whitespace, accepts a stray '=' in the
+ * middle and returns the padded length, so the text is checked here first:
+ * a multiple of 4 characters from the RFC 4648 alphabet, at most two '='
+ * and only at the end, and canonical (unused bits zero, checked by
+ * re-encoding), so that one byte string has exactly one accepted encoding.
+ */
+int
+ledger_b64_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen)
+{
+	uint8_t *tmp = NULL, *dst;
+	char *again = NULL;
+	size_t i, npad = 0, padded, n;
+	int rc = -1;
+
+	if (in == NULL || out == NULL || inlen % 4 != 0 ||
+	    inlen > (size_t)INT_MAX)
+		return -1;
+	if (inlen == 0)
+		return 0;
+	while (npad < 2 && in[inlen - 1 - npad] == '=')
+		npad++;
+	for (i = 0; i < inlen - npad; i++)
+		if (!b64_alphabet((unsigned char)in[i]))
+			return -1;
+	padded = inlen / 4 * 3;
+	n = padded - npad;
+	if (n > outlen)
+		return -1;
+	if (padded <= outlen)
+		dst = out;
+	else if ((dst = tmp = malloc(padded)) == NULL)
+		goto out;
+	if (EVP_DecodeBlock(dst, (const unsigned char *)in, (int)inlen) !=
+	    (int)padded)
+		goto out;
+	if ((again = malloc(inlen + 1)) == NULL)
+		goto out;
+	if (ledger_b64_encode(dst, n, again, inlen + 1) == -1 ||
+	    memcmp(again, in, inlen) != 0)
+		goto out;
+	if (dst != out)
+		memcpy(out, dst, n);
+	rc = (int)n;
+out:
+	free(tmp);
+	free(again);
+	return rc;
+}
+
+void
+ledger_hex(const uint8_t *in, size_t len, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hexdigits[in[i] >> 4];
+		out[2 * i + 1] = hexdigits[in[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Parses exactly 2*len hex digits (a NUL must follow them); 0 or -1. */
+int
+ledger_unhex(const char *hex, uint8_t *out, size_t len)
+{
+	size_t i;
+	int hi, lo;
+
+	if (hex == NULL || out == NULL || len > SIZE_MAX / 2 - 1 ||
+	    strnlen(hex, 2 * len + 1) != 2 * len)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if ((hi = hexval(hex[2 * i])) < 0 ||
+		    (lo = hexval(hex[2 * i + 1])) < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* Hex SHA-256 of a DER SPKI (the key id of a registered key). */
+void
+ledger_spki_key_id(const uint8_t *der, size_t len,
+    char out[LEDGER_KEYID_LEN + 1])
+{
+	uint8_t md[LEDGER_HASH_LEN];
+
+	if (EVP_Digest(der, len, md, NULL, EVP_sha256(), NULL) != 1) {
+		/* Never hand out an id we did not compute. */
+		out[0] = '\0';
+		ERR_clear_error();
+		return;
+	}
+	ledger_hex(md, sizeof(md), out);
+}
+
+/* 1 when key is an EC key on P-256 with a named curve and an uncompressed
+ * point (the one encoding we accept), 0 otherwise. */
+static int
+pubkey_is_canonical_p256(EVP_PKEY *key)
+{
+	char s[CRYPTO_GROUP_NAME_MAX];
+
+	if (EVP_PKEY_is_a(key, "EC") != 1)
+		return 0;
+	if (EVP_PKEY_get_group_name(key, s, sizeof(s), NULL) != 1 ||
+	    strcmp(s, SN_X9_62_prime256v1) != 0)
+		return 0;
+	if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_EC_ENCODING,
+	    s, sizeof(s), NULL) != 1 ||
+	    strcmp(s, OSSL_PKEY_EC_ENCODING_GROUP) != 0)
+		return 0;
+	if (EVP_PKEY_get_utf8_string_param(key,
+	    OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, s, sizeof(s),
+	    NULL) != 1 ||
+	    strcmp(s, OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED) != 0)
+		return 0;
+	return 1;
+}
+
+/*
+ * Parses a base64 SPKI DER public key; only Ed25519 and ECDSA P-256 are
+ * accepted as account keys, in their canonical DER only.  Returns a new key
+ * (the caller frees it) or NULL.
+ */
+EVP_PKEY *
+ledger_pubkey_from_b64(const char *b64)
+{
+	uint8_t der[CRYPTO_SPKI_MAX];
+	unsigned char *again = NULL;
+	const unsigned char *p = der;
+	EVP_PKEY *key = NULL;
+	size_t len;
+	int n, alen;
+
+	if (b64 == NULL || (len = strnlen(b64, CRYPTO_PUBKEY_B64_MAX + 1)) >
+	    CRYPTO_PUBKEY_B64_MAX)
+		goto fail;
+	if ((n = ledger_b64_decode(b64, len, der, sizeof(der))) <= 0)
+		goto fail;
+	if ((key = d2i_PUBKEY(NULL, &p, n)) == NULL || p != der + n)
+		goto fail;
+	if (EVP_PKEY_is_a(key, "ED25519") != 1 &&
+	    !pubkey_is_canonical_p256(key))
+		goto fail;
+	/* One key, one DER: the key id must not depend on the encoding. */
+	if ((alen = i2d_PUBKEY(key, &again)) != n ||
+	    memcmp(again, der, (size_t)n) != 0)
+		goto fail;
+	OPENSSL_free(again);
+	return key;
+fail:
+	OPENSSL_free(again);
+	EVP_PKEY_free(key);
+	ERR_clear_error();
+	return NULL;
+}
+
+/* Base64 SPKI DER of a key (public part), NUL-terminated.  0 or -1. */
+int
+ledger_pubkey_to_b64(EVP_PKEY *key, char *out, size_t outlen)
+{
+	unsigned char *der = NULL;
+	int len, rc = -1;
+
+	if (key == NULL || out == NULL)
+		return -1;
+	if ((len = i2d_PUBKEY(key, &der)) <= 0)
+		goto out;
+	rc = ledger_b64_encode(der, (size_t)len, out, outlen);
+out:
+	OPENSSL_free(der);
+	if (rc == -1)
+		ERR_clear_error();
+	return rc;
+}
+
+/* Generates an Ed25519 ("ed25519") or ECDSA P-256 ("ec-p256") key; a new
+ * key or NULL. */
+EVP_PKEY *
+ledger_key_generate(const char *type)
+{
+	EVP_PKEY *key = NULL;
+
+	if (type == NULL)
+		return NULL;
+	if (strcmp(type, "ed25519") == 0)
+		key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	else if (strcmp(type, "ec-p256") == 0)
+		key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	if (key == NULL)
+		ERR_clear_error();
+	return key;
+}
+
+/*
+ * Writes a private key as PKCS#8 PEM (unencrypted: the file mode is the
+ * protection), created with mode 0600; refuses to overwrite an existing file
+ * or follow a symlink.  A partly written file is removed.  Returns 0 or -1
+ * (errno says why when the file could not be created).
+ */
+int
+ledger_key_save(EVP_PKEY *key, const char *path)
+{
+	FILE *fp = NULL;
+	int fd = -1, rc = -1, created = 0, saved;
+
+	if (key == NULL || path == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    CRYPTO_KEY_MODE);
+	if (fd == -1)
+		goto out;
+	created = 1;
+	/* umask can only remove bits; make the mode exact anyway. */
+	if (fchmod(fd, CRYPTO_KEY_MODE) == -1)
+		goto out;
+	if ((fp = fdopen(fd, "w")) == NULL)
+		goto out;
+	fd = -1;
+	if (PEM_write_PKCS8PrivateKey(fp, key, NULL, NULL, 0, NULL, NULL) != 1)
+		goto out;
+	if (fflush(fp) != 0 || fsync(fileno(fp)) == -1)
+		goto out;
+	rc = 0;
+out:
+	saved = errno;
+	if (fp != NULL && fclose(fp) != 0)
+		rc = -1;
+	if (fd != -1)
+		close(fd);
+	if (rc == -1) {
+		if (created)
+			unlink(path);
+		ERR_clear_error();
+	}
+	errno = saved;
+	return rc;
+}
+
+/* Never prompt on a terminal for a passphrase: encrypted keys are refused. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	return -1;
+}
+
+/*
+ * Reads a PEM private key; refuses a file that is not a regular file or is
+ * readable or writable by group or others.  Returns a new key or NULL with
+ * one line in err that says what to do.
+ */
+EVP_PKEY *
+ledger_key_load(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	EVP_PKEY *key = NULL;
+	FILE *fp = NULL;
+	int fd = -1;
+	unsigned long e;
+	char ebuf[256];
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (path == NULL) {
+		snprintf(err, err ? errlen : 0, "no key file given");
+		return NULL;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, err ? errlen : 0, "%s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	/* fstat the open file, not the name: no window to swap it. */
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, err ? errlen : 0, "%s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, err ? errlen : 0, "%s: not a regular file",
+		    path);
+		goto out;
+	}
+	if ((st.st_mode & CRYPTO_KEY_GROUP_OTHER) != 0) {
+		snprintf(err, err ? errlen : 0,
+		    "%s: key file is accessible by group or others (mode "
+		    "%04o): run chmod 600 %s", path,
+		    (unsigned)(st.st_mode & 07777), path);
+		goto out;
+	}
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		snprintf(err, err ? errlen : 0, "%s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if ((key = PEM_read_PrivateKey(fp, NULL, no_passphrase, NULL)) ==
+	    NULL) {
+		e = ERR_peek_last_error();
+		ERR_error_string_n(e, ebuf, sizeof(ebuf));
+		snprintf(err, err ? errlen : 0,
+		    "%s: not an unencrypted PEM private key (%s)", path,
+		    e != 0 ? ebuf : "no key found");
+	}
+out:
+	if (fp != NULL)
+		fclose(fp);
+	if (fd != -1)
+		close(fd);
+	ERR_clear_error();
+	return key;
+}
+
+/* The signed-note verifier key "name+hash+base64" of an Ed25519 key (or of
+ * a P-256 key, in our ECDSA variant).  0 or -1. */
+int
+ledger_key_vkey(EVP_PKEY *key, const char *name, char *out, size_t outlen)
+{
+	return ledger_note_vkey_format(key, name, out, outlen);
+}
