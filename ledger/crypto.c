@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +30,9 @@
 
 #include "ledger/ledger_int.h"
 
-#define CRYPTO_PUBKEY_B64_MAX	512	/* P-256 SPKI is 124 chars, Ed25519 60 */
+#define CRYPTO_PUBKEY_B64_MAX	512	/* P-256 SPKI: 124 chars; Ed25519: 60 */
 #define CRYPTO_SPKI_MAX		384	/* decoded SPKI bytes we accept */
-#define CRYPTO_B64_IN_MAX	(INT_MAX / 4 * 3)	/* EVP_EncodeBlock takes int */
+#define CRYPTO_B64_IN_MAX	(INT_MAX / 4 * 3) /* EVP_EncodeBlock: int */
 #define CRYPTO_KEY_MODE		0600	/* key files: owner read/write only */
 #define CRYPTO_KEY_GROUP_OTHER	077	/* bits that make a key file shared */
 #define CRYPTO_GROUP_NAME_MAX	64
@@ -115,6 +116,7 @@ out:
 	return rc;
 }
 
+/* Lowercase hex of in[0..len) into out (2*len + 1 bytes, NUL-terminated). */
 void
 ledger_hex(const uint8_t *in, size_t len, char *out)
 {
@@ -320,6 +322,19 @@ out:
 	return rc;
 }
 
+/* Writes one line into err (which may be NULL). */
+static void __attribute__((format(printf, 3, 4)))
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
 /* Never prompt on a terminal for a passphrase: encrypted keys are refused. */
 static int
 no_passphrase(char *buf, int size, int rwflag, void *u)
@@ -345,35 +360,31 @@ ledger_key_load(const char *path, char *err, size_t errlen)
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (path == NULL) {
-		snprintf(err, err ? errlen : 0, "no key file given");
+		set_err(err, errlen, "no key file given");
 		return NULL;
 	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, err ? errlen : 0, "%s: %s", path,
-		    strerror(errno));
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	/* fstat the open file, not the name: no window to swap it. */
 	if (fstat(fd, &st) == -1) {
-		snprintf(err, err ? errlen : 0, "%s: %s", path,
-		    strerror(errno));
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, err ? errlen : 0, "%s: not a regular file",
-		    path);
+		set_err(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
 	if ((st.st_mode & CRYPTO_KEY_GROUP_OTHER) != 0) {
-		snprintf(err, err ? errlen : 0,
+		set_err(err, errlen,
 		    "%s: key file is accessible by group or others (mode "
 		    "%04o): run chmod 600 %s", path,
 		    (unsigned)(st.st_mode & 07777), path);
 		goto out;
 	}
 	if ((fp = fdopen(fd, "r")) == NULL) {
-		snprintf(err, err ? errlen : 0, "%s: %s", path,
-		    strerror(errno));
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	fd = -1;
@@ -381,7 +392,7 @@ ledger_key_load(const char *path, char *err, size_t errlen)
 	    NULL) {
 		e = ERR_peek_last_error();
 		ERR_error_string_n(e, ebuf, sizeof(ebuf));
-		snprintf(err, err ? errlen : 0,
+		set_err(err, errlen,
 		    "%s: not an unencrypted PEM private key (%s)", path,
 		    e != 0 ? ebuf : "no key found");
 	}

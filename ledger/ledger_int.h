@@ -238,7 +238,18 @@ struct ledger_store_ops {
 
 struct ledger_store {
 	const struct ledger_store_ops *ops;
+	struct ledger_keycache *keys;	/* parsed account keys (rules.c) */
 };
+
+/* ---- keycache.c: parsed account keys ----------------------------------- */
+
+struct ledger_keycache *ledger_keycache_new(void);
+void ledger_keycache_free(struct ledger_keycache *kc);
+/* The parsed key for base64 SPKI b64 of account name, with its signed-note
+ * key hash.  get0: the cache keeps the key; valid until the next call.
+ * NULL when b64 is not a usable account key. */
+EVP_PKEY *ledger_keycache_get(struct ledger_keycache *kc, const char *name,
+    const char *b64, uint8_t key_hash[4]);
 
 /* Opens a sqlite3 store (":memory:" for replay).  flags: LEDGER_STORE_*. */
 #define LEDGER_STORE_CREATE   0x1	/* create and migrate the schema */

@@ -92,12 +92,14 @@ merkle_split(uint64_t n)
 	return (uint64_t)1 << (63 - __builtin_clzll(n - 1));
 }
 
+/* A new empty tree, or NULL (out of memory); ledger_merkle_free() it. */
 struct ledger_merkle *
 ledger_merkle_new(void)
 {
 	return calloc(1, sizeof(struct ledger_merkle));
 }
 
+/* Frees the tree and its levels; NULL is fine. */
 void
 ledger_merkle_free(struct ledger_merkle *m)
 {
@@ -181,6 +183,7 @@ ledger_merkle_truncate(struct ledger_merkle *m, uint64_t size)
 	return 0;
 }
 
+/* Number of leaves (0 for NULL). */
 uint64_t
 ledger_merkle_size(const struct ledger_merkle *m)
 {
@@ -397,9 +400,12 @@ ledger_merkle_verify_consistency(uint64_t m, uint64_t n,
 	if (root_m == NULL || root_n == NULL || (proof == NULL && nproof > 0) ||
 	    m > n || nproof > LEDGER_PROOF_MAX)
 		return -1;
-	if (m == n)
-		return nproof == 0 &&
-		    CRYPTO_memcmp(root_m, root_n, LEDGER_HASH_LEN) == 0 ? 0 : -1;
+	if (m == n) {
+		if (nproof != 0 ||
+		    CRYPTO_memcmp(root_m, root_n, LEDGER_HASH_LEN) != 0)
+			return -1;
+		return 0;
+	}
 	if (m == 0)
 		return nproof == 0 ? 0 : -1;
 	/* 1. an empty path fails. */

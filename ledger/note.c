@@ -30,7 +30,7 @@
 
 #include "ledger/ledger_int.h"
 
-#define NOTE_MAX_LEN		65536	/* bytes of one note (entries: 16 KiB) */
+#define NOTE_MAX_LEN		65536	/* one note; entries are 16 KiB */
 #define NOTE_SIG_PREFIX		"\xe2\x80\x94 "	/* U+2014, space */
 #define NOTE_SIG_PREFIX_LEN	4
 #define NOTE_KEY_HASH_LEN	4
@@ -309,7 +309,8 @@ ledger_note_split(const char *note, size_t len, size_t *body_len,
 		return -1;
 	}
 	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p));	/* found: end[-1] */
+		/* Always found: the note ends in '\n'. */
+		nl = memchr(p, '\n', (size_t)(end - p));
 		if (count == maxsigs) {
 			WHY("more than %zu signatures", maxsigs);
 			return -1;

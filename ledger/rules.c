@@ -32,33 +32,42 @@
 
 /* Signature check: distinct keys of `keys` (base64 SPKI) that signed. */
 static enum ledger_status
-rules_signatures(const struct ledger_entry *e, const char *name,
-    char keys[][128], int nkeys, int threshold, char *why, size_t whylen)
+rules_signatures(struct ledger_store *s, const struct ledger_entry *e,
+    const char *name, char keys[][128], int nkeys, int threshold, char *why,
+    size_t whylen)
 {
-	enum ledger_status st = LEDGER_OK;
 	EVP_PKEY *pk[LEDGER_MAX_ACCT_KEYS] = { NULL };
 	uint8_t kh[LEDGER_MAX_ACCT_KEYS][4];
 	int used[LEDGER_MAX_ACCT_KEYS] = { 0 }, valid = 0;
 
-	for (int i = 0; i < nkeys; i++) {
-		if ((pk[i] = ledger_pubkey_from_b64(keys[i])) == NULL ||
-		    ledger_note_key_hash(name, pk[i], kh[i]) != 0)
-			RULES_FAIL(LEDGER_ERR_MALFORMED, "account %s has an "
-			    "unusable key", name);
-	}
-	for (size_t s = 0; s < e->nsigs; s++) {
-		const struct ledger_note_sig *sig = &e->sigs[s];
+	/* get0 from the cache; the slots of one account's keys cannot
+	 * evict each other within this call unless they collide, so each
+	 * key is re-fetched right before use. */
+	for (int i = 0; i < nkeys; i++)
+		if ((pk[i] = ledger_keycache_get(s->keys, name, keys[i],
+		    kh[i])) == NULL) {
+			snprintf(why, whylen, "account %s has an unusable key",
+			    name);
+			return LEDGER_ERR_MALFORMED;
+		}
+	for (size_t n = 0; n < e->nsigs; n++) {
+		const struct ledger_note_sig *sig = &e->sigs[n];
 		int matched = 0;
 
-		if (strcmp(sig->name, name) != 0)
-			RULES_FAIL(LEDGER_ERR_SIGNATURE, "signature line %zu "
-			    "is by \"%s\", not by the entry's account %s",
-			    s + 1, sig->name, name);
+		if (strcmp(sig->name, name) != 0) {
+			snprintf(why, whylen, "signature line %zu is by \"%s\", "
+			    "not by the entry's account %s", n + 1, sig->name,
+			    name);
+			return LEDGER_ERR_SIGNATURE;
+		}
 		for (int i = 0; i < nkeys && !matched; i++) {
+			EVP_PKEY *k;
+
 			if (memcmp(kh[i], sig->key_hash, 4) != 0)
 				continue;
-			if (ledger_note_verify_sig(e->text, e->body_len, sig,
-			    pk[i]) == 0) {
+			k = ledger_keycache_get(s->keys, name, keys[i], kh[i]);
+			if (k != NULL && ledger_note_verify_sig(e->text,
+			    e->body_len, sig, k) == 0) {
 				matched = 1;
 				if (!used[i]) {
 					used[i] = 1;
@@ -66,19 +75,18 @@ rules_signatures(const struct ledger_entry *e, const char *name,
 				}
 			}
 		}
-		if (!matched)
-			RULES_FAIL(LEDGER_ERR_SIGNATURE, "signature line %zu "
-			    "does not verify with any key of account %s",
-			    s + 1, name);
+		if (!matched) {
+			snprintf(why, whylen, "signature line %zu does not "
+			    "verify with any key of account %s", n + 1, name);
+			return LEDGER_ERR_SIGNATURE;
+		}
 	}
-	if (valid < threshold)
-		RULES_FAIL(LEDGER_ERR_THRESHOLD, "%d valid signature%s of "
-		    "account %s, %d required", valid, valid == 1 ? "" : "s",
-		    name, threshold);
-out:
-	for (int i = 0; i < nkeys; i++)
-		EVP_PKEY_free(pk[i]);
-	return st;
+	if (valid < threshold) {
+		snprintf(why, whylen, "%d valid signature%s of account %s, %d "
+		    "required", valid, valid == 1 ? "" : "s", name, threshold);
+		return LEDGER_ERR_THRESHOLD;
+	}
+	return LEDGER_OK;
 }
 
 /* Fills an account row from an account-create/update entry. */
@@ -182,6 +190,7 @@ rules_key_register(struct ledger_store *s, const struct ledger_entry *e,
 	enum ledger_status st = LEDGER_OK;
 	struct ledger_key_info k;
 	uint8_t *der = NULL, *csrder = NULL;
+	unsigned char *reder = NULL;
 	const unsigned char *p;
 	EVP_PKEY *pk = NULL;
 	X509_REQ *req = NULL;
@@ -189,7 +198,7 @@ rules_key_register(struct ledger_store *s, const struct ledger_entry *e,
 	const char *csr = ledger_entry_get(e, "csr");
 	const char *names[LEDGER_MAX_SANS];
 	char id[LEDGER_KEYID_LEN + 1];
-	int len, rc;
+	int len, relen, rc;
 
 	memset(&k, 0, sizeof(k));
 	if (strlen(spki) >= sizeof(k.spki) ||
@@ -201,6 +210,12 @@ rules_key_register(struct ledger_store *s, const struct ledger_entry *e,
 	if ((pk = d2i_PUBKEY(NULL, &p, len)) == NULL || p != der + len)
 		RULES_FAIL(LEDGER_ERR_MALFORMED, "spki is not a "
 		    "SubjectPublicKeyInfo");
+	/* One key, one encoding: a BER variant of the same key (long-form
+	 * lengths, say) would hash to another key id and slip past "a key is
+	 * registered once, ever".  The DER re-encoding must be the input. */
+	if ((relen = i2d_PUBKEY(pk, &reder)) != len ||
+	    memcmp(reder, der, (size_t)len) != 0)
+		RULES_FAIL(LEDGER_ERR_MALFORMED, "spki is not in canonical DER");
 	ledger_spki_key_id(der, (size_t)len, id);
 	if (strcmp(id, ledger_entry_get(e, "key-id")) != 0)
 		RULES_FAIL(LEDGER_ERR_MALFORMED, "key-id is not the SHA-256 "
@@ -261,6 +276,7 @@ rules_key_register(struct ledger_store *s, const struct ledger_entry *e,
 out:
 	X509_REQ_free(req);
 	EVP_PKEY_free(pk);
+	OPENSSL_free(reder);
 	free(der);
 	free(csrder);
 	return st;
@@ -491,7 +507,7 @@ ledger_rules_apply(struct ledger_store *s, const struct ledger_entry *e,
 		snprintf(why, whylen, "account %s does not exist", e->account);
 		return LEDGER_ERR_UNKNOWN_ACCOUNT;
 	}
-	if ((st = rules_signatures(e, e->account, actor.keys, actor.nkeys,
+	if ((st = rules_signatures(s, e, e->account, actor.keys, actor.nkeys,
 	    actor.threshold, why, whylen)) != LEDGER_OK)
 		return st;
 	if (e->seq != actor.seq + 1) {

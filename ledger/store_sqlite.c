@@ -827,6 +827,7 @@ ss_close(struct ledger_store *s)
 		return;
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(ss->st[i]);
+	ledger_keycache_free(ss->base.keys);
 	sqlite3_close(ss->db);
 	free(ss);
 }
@@ -919,6 +920,11 @@ ledger_store_sqlite_open(const char *path, int flags, char *err,
 		return NULL;
 	}
 	ss->base.ops = &sqlite_ops;
+	if ((ss->base.keys = ledger_keycache_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(ss);
+		return NULL;
+	}
 	oflags = (flags & LEDGER_STORE_READONLY) ? SQLITE_OPEN_READONLY :
 	    SQLITE_OPEN_READWRITE | ((flags & LEDGER_STORE_CREATE) ?
 	    SQLITE_OPEN_CREATE : 0);

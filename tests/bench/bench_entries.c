@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <event2/bufferevent_ssl.h>
 #include <event2/buffer.h>
@@ -30,6 +32,7 @@ struct bclient {
 	char **notes;
 	int next, n;
 	double sent_at;
+	int nodelay;
 };
 
 struct bench {
@@ -70,6 +73,17 @@ bclient_done(struct evhttp_request *req, void *arg)
 		}
 	} else
 		b->lat[b->nlat++] = now_s() - c->sent_at;
+	/* The socket exists once connected: no Nagle wait on our request's
+	 * header and body records from now on. */
+	if (!c->nodelay) {
+		evutil_socket_t fd = bufferevent_getfd(
+		    evhttp_connection_get_bufferevent(c->conn));
+
+		if (fd >= 0)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
+			    sizeof(int));
+		c->nodelay = 1;
+	}
 	if (++c->next < c->n)
 		bclient_send(c);
 	else if (--b->running == 0)
@@ -143,7 +157,7 @@ main(int argc, char **argv)
 	struct bridge_config cfg;
 	struct bench b;
 	struct evhttp_uri *uri;
-	char err[512], ca[PATH_MAX], adminp[PATH_MAX], name[64], b64[256];
+	char err[512], ca[PATH_MAX], adminp[PATH_MAX], name[48], b64[256];
 	EVP_PKEY *admin;
 	int nclients, per;
 	double t0, t1;

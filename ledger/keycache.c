@@ -1,0 +1,97 @@
+/*
+ * keycache.c: parsed account keys, so that checking an entry's signatures
+ * does not run OpenSSL 3's decoder (d2i_PUBKEY) and encoder for every entry:
+ * those cost more than the Ed25519 verification itself.
+ *
+ * The cache is content-addressed: an entry is found by the account name and
+ * the base64 SPKI text exactly as stored, so a key that changes is simply a
+ * different entry and nothing can go stale.  One cache per store, used by
+ * that store's thread only: no locking.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger/ledger_int.h"
+
+#define KEYCACHE_SLOTS 1024		/* power of two */
+
+struct keycache_slot {
+	char *name;
+	char *b64;
+	EVP_PKEY *pk;
+	uint8_t key_hash[4];
+};
+
+struct ledger_keycache {
+	struct keycache_slot slot[KEYCACHE_SLOTS];
+};
+
+struct ledger_keycache *
+ledger_keycache_new(void)
+{
+	return calloc(1, sizeof(struct ledger_keycache));
+}
+
+static void
+slot_clear(struct keycache_slot *s)
+{
+	free(s->name);
+	free(s->b64);
+	EVP_PKEY_free(s->pk);
+	memset(s, 0, sizeof(*s));
+}
+
+void
+ledger_keycache_free(struct ledger_keycache *kc)
+{
+	if (kc == NULL)
+		return;
+	for (size_t i = 0; i < KEYCACHE_SLOTS; i++)
+		slot_clear(&kc->slot[i]);
+	free(kc);
+}
+
+/* FNV-1a over name, NUL, b64: only picks a slot; the slot's content is
+ * compared exactly, so collisions cost a re-parse, never a wrong key. */
+static size_t
+keycache_hash(const char *name, const char *b64)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const char *p = name; ; p++) {
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		if (*p == '\0')
+			break;
+	}
+	for (const char *p = b64; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return (size_t)(h ^ (h >> 32));
+}
+
+EVP_PKEY *
+ledger_keycache_get(struct ledger_keycache *kc, const char *name,
+    const char *b64, uint8_t key_hash[4])
+{
+	struct keycache_slot *s;
+	EVP_PKEY *pk;
+
+	s = &kc->slot[keycache_hash(name, b64) & (KEYCACHE_SLOTS - 1)];
+	if (s->pk != NULL && strcmp(s->name, name) == 0 &&
+	    strcmp(s->b64, b64) == 0) {
+		memcpy(key_hash, s->key_hash, 4);
+		return s->pk;
+	}
+	if ((pk = ledger_pubkey_from_b64(b64)) == NULL)
+		return NULL;
+	slot_clear(s);
+	if ((s->name = strdup(name)) == NULL ||
+	    (s->b64 = strdup(b64)) == NULL ||
+	    ledger_note_key_hash(name, pk, s->key_hash) != 0) {
+		EVP_PKEY_free(pk);
+		slot_clear(s);
+		return NULL;
+	}
+	s->pk = pk;
+	memcpy(key_hash, s->key_hash, 4);
+	return pk;
+}

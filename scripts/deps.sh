@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# scripts/deps.sh: the Debian 12 packages keybridge needs to build and test.
+#
+#   scripts/deps.sh --check   exit 0 when all are installed, else 1 and list
+#                             the missing ones on stdout
+#   scripts/deps.sh           install the missing ones (apt-get as root, or
+#                             through sudo when it works without a password;
+#                             otherwise print the exact command and exit 1)
+#
+# The list lives in one variable: later work adds to it (nginx, postgresql,
+# chromium, ...).
+set -euo pipefail
+
+PACKAGES="build-essential pkg-config libssl-dev openssl libevent-dev \
+libsqlite3-dev sqlite3 libpq-dev libjansson-dev libcmocka-dev curl jq \
+python3 wrk clang libclang-rt-14-dev"
+
+# missing: prints the packages of $PACKAGES that are not fully installed.
+missing() {
+	local p st
+	for p in $PACKAGES; do
+		st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+		if [ "$st" != "install ok installed" ]; then
+			printf '%s\n' "$p"
+		fi
+	done
+}
+
+case "${1:-}" in
+--check)
+	miss=$(missing)
+	if [ -n "$miss" ]; then
+		echo "missing packages: $(echo "$miss" | paste -sd' ')"
+		exit 1
+	fi
+	exit 0
+	;;
+"")
+	;;
+-h|--help)
+	sed -n '2,11p' "$0"
+	exit 0
+	;;
+*)
+	echo "usage: $0 [--check]" >&2
+	exit 2
+	;;
+esac
+
+miss=$(missing)
+if [ -z "$miss" ]; then
+	echo "deps: all packages installed"
+	exit 0
+fi
+# shellcheck disable=SC2086 # word splitting of the package list is wanted
+set -- $miss
+echo "deps: installing: $*"
+
+if [ "$(id -u)" -eq 0 ]; then
+	SUDO=()
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+	SUDO=(sudo -n)
+else
+	echo "deps: not root and sudo needs a password; run as root:" >&2
+	echo "  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $*" >&2
+	exit 1
+fi
+
+"${SUDO[@]}" apt-get update
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+	apt-get install -y --no-install-recommends "$@"
+
+miss=$(missing)
+if [ -n "$miss" ]; then
+	echo "deps: still missing after install: $(echo "$miss" | paste -sd' ')" >&2
+	exit 1
+fi
+echo "deps: done"

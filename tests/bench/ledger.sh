@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# tests/bench/ledger.sh: ledger append and verify rates beside the
+# single-core Ed25519 verify rate of `openssl speed`, measured in the same
+# run (these machines are shared: the ratio is the figure, not the rate).
+#
+#   1. entries accepted per second through POST /api/v1/entries with 16
+#      concurrent keep-alive TLS clients (each entry signature-checked and
+#      acknowledged only after its block is committed with fsync);
+#   2. `keybridge ledger verify` over 100,000 entries.
+# Env: BENCH_CLIENTS (16), BENCH_PER_CLIENT (400), BENCH_VERIFY_N (100000).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+: "${OUT:=$root/tests/out/bench/ledger}"
+: "${KEYBRIDGE:=$root/build/keybridge}"
+: "${BENCH:=$root/build/bench}"
+mkdir -p "$OUT"
+# shellcheck source=../integration/lib.sh
+. "$root/tests/integration/lib.sh"
+
+clients=${BENCH_CLIENTS:-16}
+per=${BENCH_PER_CLIENT:-400}
+nverify=${BENCH_VERIFY_N:-100000}
+
+ed_verify_rate() {
+	openssl speed -seconds 3 ed25519 2>/dev/null |
+	    awk '/Ed25519/ && $NF ~ /^[0-9.]+$/ { print $NF }' | tail -n 1
+}
+
+echo "reference: openssl speed -seconds 3 ed25519 (one core)"
+ref1=$(ed_verify_rate)
+echo "  Ed25519 verify/s: $ref1"
+
+echo "append: $clients clients x $per entries through POST /api/v1/entries"
+kb_init "$OUT/append" >/dev/null
+kb_start "$OUT/append"
+"$BENCH/bench_entries" "$OUT/append" "$clients" "$per" | tee "$OUT/append.txt"
+kb_stop
+rate=$(awk '/^entries_per_second/ { print $2 }' "$OUT/append.txt")
+"$KEYBRIDGE" ledger verify -d "$OUT/append" >/dev/null 2>&1 ||
+    fail "ledger verify failed after the append benchmark"
+echo "  every acknowledged entry durable and ledger verify OK"
+
+echo "verify: $nverify entries"
+kb_init "$OUT/verify" >/dev/null
+"$BENCH/bench_fill" "$OUT/verify" "$nverify"
+start=$(date +%s.%N)
+"$KEYBRIDGE" ledger verify -d "$OUT/verify" 2>/dev/null | tail -n 1
+end=$(date +%s.%N)
+ref2=$(ed_verify_rate)
+echo "  Ed25519 verify/s again: $ref2"
+ref=$(echo "$ref1 $ref2" | awk '{ print ($1 + $2) / 2 }')
+
+awk -v rate="$rate" -v ref="$ref" -v n="$nverify" -v s="$start" -v e="$end" '
+BEGIN {
+	secs = e - s
+	printf "RESULT append: %.0f entries/s = %.2f x single-core Ed25519 verify rate (%.0f/s); target >= 0.50\n", rate, rate / ref, ref
+	printf "RESULT verify: %d entries in %.2f s = %.0f entries/s = %.2f x Ed25519 verify rate (signature checks alone would take %.2f s)\n", n, secs, n / secs, (n / secs) / ref, n / ref
+}' | tee "$OUT/result.txt"

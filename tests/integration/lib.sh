@@ -1,0 +1,369 @@
+# shellcheck shell=bash
+# tests/integration/lib.sh: helpers for the integration tests.
+#
+# Sourced by tests/integration/test_*.sh, which scripts/run-integration.sh
+# runs with OUT (the test's own output folder, already empty), KEYBRIDGE (the
+# binary, absolute) and TOOLS (the test tools folder).  Every process a test
+# starts is recorded by PID and stopped by PID when the test ends, however it
+# ends.  Everything listens on 127.0.0.1 only.
+#
+# Failures: `fail MSG` prints "FAIL: MSG" and exits 1.  Inside $(...) it only
+# ends the subshell, but the tests run under `set -e`, so `x=$(cmd)` then
+# ends the test too (never write `local x=$(cmd)`: `local` hides the status).
+
+set -euo pipefail
+
+: "${OUT:?OUT must be set (run through scripts/run-integration.sh)}"
+: "${KEYBRIDGE:?KEYBRIDGE must be set to the absolute path of the binary}"
+TOOLS=${TOOLS:-}
+export OUT KEYBRIDGE TOOLS
+mkdir -p "$OUT"
+
+KB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export VERIFY_PROOF="$KB_LIB_DIR/verify_proof.py"
+API_BODY="$OUT/api_body"	# body of the last api_call
+KB_STDOUT="$OUT/kb.stdout"	# output of the last kb_run / kb_ok / kb_fail
+KB_STDERR="$OUT/kb.stderr"
+KB_RC=0
+
+KB_PIDS=()		# every background process started (serve, loops)
+KB_SERVE_PID=""		# the running `keybridge serve`, if any
+KB_DIR=""		# data directory of the last kb_init / kb_start
+KB_URL=""		# https://127.0.0.1:PORT of that bridge
+KB_EST_PORT=""
+KB_HTTP_PORT=""
+KB_USED_PORTS=""
+
+# ---- reporting -----------------------------------------------------------
+
+log() {
+	printf '%s %s\n' "$(date +%H:%M:%S)" "$*"
+}
+
+fail() {
+	printf 'FAIL: %s\n' "$*" >&2
+	exit 1
+}
+
+# assert_eq EXPECTED GOT WHAT
+assert_eq() {
+	if [ "$1" != "$2" ]; then
+		fail "$3: expected '$1', got '$2'"
+	fi
+}
+
+# assert_ne UNEXPECTED GOT WHAT
+assert_ne() {
+	if [ "$1" = "$2" ]; then
+		fail "$3: expected anything but '$1'"
+	fi
+}
+
+# assert_contains HAYSTACK NEEDLE WHAT (fixed string)
+assert_contains() {
+	case "$1" in
+	*"$2"*) ;;
+	*) fail "$3: expected to contain '$2', got: $(printf '%s' "$1" | head -c 2000)" ;;
+	esac
+}
+
+# assert_not_contains HAYSTACK NEEDLE WHAT (fixed string)
+assert_not_contains() {
+	case "$1" in
+	*"$2"*) fail "$3: expected not to contain '$2', got: $(printf '%s' "$1" | head -c 2000)" ;;
+	*) ;;
+	esac
+}
+
+# assert_match STRING ERE WHAT
+assert_match() {
+	if ! printf '%s' "$1" | grep -Eq -- "$2"; then
+		fail "$3: expected to match /$2/, got: $(printf '%s' "$1" | head -c 2000)"
+	fi
+}
+
+# assert_file_mode FILE MODE (octal, as stat %a prints it)
+assert_file_mode() {
+	[ -e "$1" ] || fail "expected file $1 to exist"
+	assert_eq "$2" "$(stat -c %a "$1")" "mode of $1"
+}
+
+# ---- processes -------------------------------------------------------------
+
+# kb_track PID: stop PID (by PID) when the test ends.
+kb_track() {
+	KB_PIDS+=("$1")
+}
+
+# kb_untrack PID: PID has been reaped; never signal it again (PIDs recycle).
+kb_untrack() {
+	local keep=() p
+	for p in "${KB_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	KB_PIDS=("${keep[@]}")
+}
+
+# kb_wait_gone PID SECONDS: 0 when PID exited within SECONDS, 1 otherwise.
+kb_wait_gone() {
+	local deadline=$((SECONDS + $2))
+	while kill -0 "$1" 2>/dev/null; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+kb_cleanup() {
+	local rc=$? p
+	trap - EXIT
+	for p in "${KB_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in "${KB_PIDS[@]}"; do
+		if ! kb_wait_gone "$p" 5; then
+			echo "cleanup: pid $p ignored SIGTERM, sending SIGKILL" >&2
+			kill -KILL "$p" 2>/dev/null || true
+		fi
+		wait "$p" 2>/dev/null || true
+	done
+	if [ "$rc" -ne 0 ] && [ -s "$OUT/serve.log" ]; then
+		echo "--- last 25 lines of $OUT/serve.log" >&2
+		tail -n 25 "$OUT/serve.log" >&2
+	fi
+	exit "$rc"
+}
+trap kb_cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+# ---- ports -------------------------------------------------------------------
+
+# kb_free_ports N: N distinct loopback ports that can be bound now, searched
+# from a start derived from $$ in 20000-39999 and not handed out before in
+# this test.
+kb_free_ports() {
+	python3 - "$1" "$$" "$KB_USED_PORTS" <<'EOF'
+import socket, sys
+n, seed, used = int(sys.argv[1]), int(sys.argv[2]), set(sys.argv[3].split())
+start, got = (seed * 7919) % 20000, []
+for i in range(20000):
+    p = 20000 + (start + i) % 20000
+    if str(p) in used:
+        continue
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    got.append(str(p))
+    if len(got) == n:
+        break
+if len(got) != n:
+    sys.exit("no free loopback ports")
+print(" ".join(got))
+EOF
+}
+
+# ---- the bridge ---------------------------------------------------------------
+
+# kb_conf_get DIR KEY: a value from DIR/keybridge.conf ("key = value").
+kb_conf_get() {
+	sed -n "s/^[[:space:]]*$2[[:space:]]*=[[:space:]]*\\(.*[^[:space:]]\\)[[:space:]]*\$/\\1/p" \
+	    "$1/keybridge.conf" | tail -n 1
+}
+
+# kb_init DIR [ARGS...]: `keybridge init DIR` on two fresh loopback ports.
+kb_init() {
+	local dir=$1 ports
+	shift
+	ports=$(kb_free_ports 2)
+	KB_EST_PORT=${ports% *}
+	KB_HTTP_PORT=${ports#* }
+	KB_USED_PORTS="$KB_USED_PORTS $ports"
+	log "+ keybridge init $dir --est-listen 127.0.0.1:$KB_EST_PORT --http-listen 127.0.0.1:$KB_HTTP_PORT $*"
+	kb_run init "$dir" --est-listen "127.0.0.1:$KB_EST_PORT" \
+	    --http-listen "127.0.0.1:$KB_HTTP_PORT" "$@"
+	if [ "$KB_RC" -ne 0 ]; then
+		fail "keybridge init exited $KB_RC: $(cat "$KB_STDERR")"
+	fi
+	KB_DIR=$dir
+	KB_URL="https://127.0.0.1:$KB_EST_PORT"
+}
+
+# kb_start DIR [ARGS...]: `keybridge serve -d DIR` in the background, logging
+# to $OUT/serve.log; returns once GET /api/v1/status answers (20 s at most).
+kb_start() {
+	local dir=$1 listen deadline rc
+	shift
+	[ -z "$KB_SERVE_PID" ] || fail "kb_start: a bridge is already running (pid $KB_SERVE_PID)"
+	listen=$(kb_conf_get "$dir" est_listen)
+	[ -n "$listen" ] || fail "kb_start: no est_listen in $dir/keybridge.conf"
+	KB_DIR=$dir
+	KB_URL="https://$listen"
+	printf -- '--- %s keybridge serve -d %s %s\n' "$(date +%T)" "$dir" "$*" >>"$OUT/serve.log"
+	"$KEYBRIDGE" serve -d "$dir" "$@" >>"$OUT/serve.log" 2>&1 &
+	KB_SERVE_PID=$!
+	kb_track "$KB_SERVE_PID"
+	log "started keybridge serve (pid $KB_SERVE_PID) on $KB_URL"
+	deadline=$((SECONDS + 20))
+	until curl -sf -o /dev/null --max-time 2 --cacert "$dir/ca/root.pem" \
+	    "$KB_URL/api/v1/status"; do
+		if ! kill -0 "$KB_SERVE_PID" 2>/dev/null; then
+			rc=0
+			wait "$KB_SERVE_PID" || rc=$?
+			kb_untrack "$KB_SERVE_PID"
+			KB_SERVE_PID=""
+			fail "keybridge serve exited with status $rc before answering on $KB_URL/api/v1/status (see $OUT/serve.log)"
+		fi
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			fail "keybridge serve (pid $KB_SERVE_PID) did not answer $KB_URL/api/v1/status within 20 s (see $OUT/serve.log)"
+		fi
+		sleep 0.1
+	done
+}
+
+# kb_check_sanitizers: fails when a sanitizer reported into serve.log.
+kb_check_sanitizers() {
+	if grep -Eq 'ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:' \
+	    "$OUT/serve.log" 2>/dev/null; then
+		grep -E -m 5 -A 10 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$OUT/serve.log" >&2 || true
+		fail "a sanitizer reported an error in $OUT/serve.log"
+	fi
+}
+
+# kb_stop: SIGTERM to the bridge; it must exit with status 0 within 10 s.
+kb_stop() {
+	local pid=$KB_SERVE_PID rc=0
+	[ -n "$pid" ] || fail "kb_stop: no bridge running"
+	kill -TERM "$pid"
+	if ! kb_wait_gone "$pid" 10; then
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		kb_untrack "$pid"
+		KB_SERVE_PID=""
+		fail "keybridge serve (pid $pid) did not exit within 10 s of SIGTERM"
+	fi
+	wait "$pid" || rc=$?
+	kb_untrack "$pid"
+	KB_SERVE_PID=""
+	log "stopped keybridge serve (pid $pid): exit status $rc"
+	kb_check_sanitizers
+	assert_eq 0 "$rc" "exit status of keybridge serve after SIGTERM"
+}
+
+# kb_kill9: SIGKILL to the bridge (a crash), and reap it.
+kb_kill9() {
+	local pid=$KB_SERVE_PID rc=0
+	[ -n "$pid" ] || fail "kb_kill9: no bridge running"
+	kill -KILL "$pid"
+	wait "$pid" || rc=$?
+	kb_untrack "$pid"
+	KB_SERVE_PID=""
+	log "killed keybridge serve (pid $pid) with SIGKILL: exit status $rc"
+	kb_check_sanitizers
+}
+
+# ---- the command line ----------------------------------------------------------
+
+# kb_run ARGS...: runs keybridge; stdout in $KB_STDOUT, stderr in $KB_STDERR,
+# exit status in KB_RC.  Never fails by itself.
+kb_run() {
+	KB_RC=0
+	"$KEYBRIDGE" "$@" >"$KB_STDOUT" 2>"$KB_STDERR" || KB_RC=$?
+}
+
+# kb_ok ARGS...: runs keybridge, which must exit 0; prints its stdout.
+kb_ok() {
+	kb_run "$@"
+	if [ "$KB_RC" -ne 0 ]; then
+		fail "keybridge $* exited $KB_RC, expected 0; stderr: $(head -c 2000 "$KB_STDERR")"
+	fi
+	cat "$KB_STDOUT"
+}
+
+# kb_fail CODE ARGS...: runs keybridge, which must refuse with exit status 1
+# and the stderr line "keybridge: CODE: <message>".
+kb_fail() {
+	local code=$1
+	shift
+	kb_run "$@"
+	if [ "$KB_RC" -ne 1 ]; then
+		fail "keybridge $* exited $KB_RC, expected 1 with '$code'; stderr: $(head -c 2000 "$KB_STDERR"); stdout: $(head -c 500 "$KB_STDOUT")"
+	fi
+	if ! grep -Eq "^keybridge: $code: .+" "$KB_STDERR"; then
+		fail "keybridge $*: expected a stderr line 'keybridge: $code: <message>', got: $(head -c 2000 "$KB_STDERR")"
+	fi
+	log "refused as expected ($code): keybridge $*"
+}
+
+# ---- the HTTPS API --------------------------------------------------------------
+
+# api METHOD PATH [CURL ARGS...]: the response body; fails unless 2xx.
+api() {
+	local method=$1 path=$2 code
+	shift 2
+	code=$(api_call "$method" "$path" "$@")
+	case "$code" in
+	2??) ;;
+	*) fail "$method $path: expected 2xx, got HTTP $code: $(head -c 1000 "$API_BODY")" ;;
+	esac
+	cat "$API_BODY"
+}
+
+# api_call METHOD PATH [CURL ARGS...]: prints the HTTP status; the body is in
+# $API_BODY.  Fails only when no HTTP response arrived.
+api_call() {
+	local method=$1 path=$2 code
+	shift 2
+	[ -n "$KB_URL" ] || fail "api_call: no bridge (kb_init or kb_start first)"
+	code=$(curl -sS -o "$API_BODY" -w '%{http_code}' --max-time 30 \
+	    --cacert "$KB_DIR/ca/root.pem" -X "$method" "$@" "$KB_URL$path") ||
+		fail "$method $path: curl failed (HTTP '$code')"
+	printf '%s\n' "$code"
+}
+
+# api_expect_error STATUS CODE METHOD PATH [CURL ARGS...]: the request must be
+# answered with HTTP STATUS and a JSON body {"error":{"code":CODE,...}}.
+# CODE "-" checks the status only.
+api_expect_error() {
+	local want_status=$1 want_code=$2 method=$3 path=$4 code got
+	shift 4
+	code=$(api_call "$method" "$path" "$@")
+	if [ "$code" != "$want_status" ]; then
+		fail "$method $path: expected HTTP $want_status $want_code, got HTTP $code: $(head -c 1000 "$API_BODY")"
+	fi
+	if [ "$want_code" != "-" ]; then
+		got=$(jq -r '.error.code // "(no error.code)"' "$API_BODY" 2>/dev/null) ||
+			got="(body is not JSON: $(head -c 300 "$API_BODY"))"
+		if [ "$got" != "$want_code" ]; then
+			fail "$method $path: expected error code '$want_code', got '$got'; body: $(head -c 1000 "$API_BODY")"
+		fi
+		jq -e '.error.message | type == "string" and length > 0' "$API_BODY" >/dev/null ||
+			fail "$method $path: error without a message: $(head -c 1000 "$API_BODY")"
+	fi
+	log "HTTP $code ${want_code} as expected: $method $path"
+}
+
+# ---- keys --------------------------------------------------------------------------
+
+# new_device_key NAME TYPE: OUT/keys/NAME.key and NAME.pub with openssl;
+# TYPE is ed25519 or p256.
+new_device_key() {
+	mkdir -p "$OUT/keys"
+	case "$2" in
+	ed25519) openssl genpkey -algorithm ed25519 -out "$OUT/keys/$1.key" 2>/dev/null ;;
+	p256) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+	    -out "$OUT/keys/$1.key" 2>/dev/null ;;
+	*) fail "new_device_key: unknown type $2" ;;
+	esac
+	openssl pkey -in "$OUT/keys/$1.key" -pubout -out "$OUT/keys/$1.pub"
+}
+
+# spki_key_id PUBKEY_PEM: hex SHA-256 of the SubjectPublicKeyInfo DER, the
+# key id as DESIGN.md defines it (computed here independently).
+spki_key_id() {
+	openssl pkey -pubin -in "$1" -outform DER | sha256sum | cut -d' ' -f1
+}
