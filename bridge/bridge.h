@@ -209,6 +209,7 @@ struct cli {
 	int json;			/* --json */
 	int remote;			/* --remote */
 	EVP_PKEY *vkey;			/* validator key while appending */
+	struct ledger_consensus *cons;	/* solo, sealing with vkey */
 	char admin[PATH_MAX];		/* resolved default --account */
 };
 

@@ -71,10 +71,14 @@ cli_ledger_open(struct cli *c, int writable)
 		cli_fail("key", "validator key: %s", err);
 		return NULL;
 	}
+	if (writable && (c->cons = ledger_consensus_solo_new(c->vkey,
+	    c->cfg.validator_name)) == NULL) {
+		cli_fail("key", "validator key: unusable for signing");
+		return NULL;
+	}
 	lc.db = config_path(&c->cfg, c->cfg.db, p2, sizeof(p2));
 	lc.origin = c->cfg.origin;
-	lc.validator_name = c->cfg.validator_name;
-	lc.validator_key = c->vkey;
+	lc.consensus = c->cons;
 	lc.batch_max = 1;
 	if ((l = ledger_open(&lc, err, sizeof(err))) == NULL)
 		cli_fail("ledger", "%s", err);
@@ -85,6 +89,8 @@ void
 cli_ledger_close(struct cli *c, struct ledger *l)
 {
 	ledger_close(l);
+	ledger_consensus_free(c->cons);
+	c->cons = NULL;
 	EVP_PKEY_free(c->vkey);
 	c->vkey = NULL;
 }

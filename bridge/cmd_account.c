@@ -248,7 +248,8 @@ init_genesis(struct bridge_config *cfg, EVP_PKEY *node, EVP_PKEY *admin,
     EVP_PKEY *bridge, char *err, size_t errlen)
 {
 	struct ledger_config lc;
-	struct ledger *l;
+	struct ledger *l = NULL;
+	struct ledger_consensus *cons;
 	struct ledger_field f[4];
 	char akey[256], bkey[256], db[PATH_MAX];
 	int rc = 1;
@@ -256,10 +257,12 @@ init_genesis(struct bridge_config *cfg, EVP_PKEY *node, EVP_PKEY *admin,
 	memset(&lc, 0, sizeof(lc));
 	lc.db = config_path(cfg, cfg->db, db, sizeof(db));
 	lc.origin = cfg->origin;
-	lc.validator_name = cfg->validator_name;
-	lc.validator_key = node;
-	if ((l = ledger_open(&lc, err, errlen)) == NULL)
+	if ((cons = ledger_consensus_solo_new(node, cfg->validator_name)) ==
+	    NULL)
 		return 1;
+	lc.consensus = cons;
+	if ((l = ledger_open(&lc, err, errlen)) == NULL)
+		goto out;
 	if (ledger_pubkey_to_b64(admin, akey, sizeof(akey)) != 0 ||
 	    ledger_pubkey_to_b64(bridge, bkey, sizeof(bkey)) != 0)
 		goto out;
@@ -277,6 +280,7 @@ init_genesis(struct bridge_config *cfg, EVP_PKEY *node, EVP_PKEY *admin,
 	rc = 0;
 out:
 	ledger_close(l);
+	ledger_consensus_free(cons);
 	return rc;
 }
 

@@ -93,6 +93,7 @@ cmd_serve(struct cli *c)
 	struct event *sigterm = NULL, *sigint = NULL;
 	SSL_CTX *tls = NULL;
 	EVP_PKEY *vkey = NULL;
+	struct ledger_consensus *cons = NULL;
 	char err[512], p1[PATH_MAX], p2[PATH_MAX];
 	int lockfd = -1, rc = 1;
 
@@ -115,8 +116,12 @@ cmd_serve(struct cli *c)
 	memset(&lc, 0, sizeof(lc));
 	lc.db = config_path(cfg, cfg->db, p2, sizeof(p2));
 	lc.origin = cfg->origin;
-	lc.validator_name = cfg->validator_name;
-	lc.validator_key = vkey;
+	if ((cons = ledger_consensus_solo_new(vkey, cfg->validator_name)) ==
+	    NULL) {
+		log_err("validator key: unusable for signing");
+		goto out;
+	}
+	lc.consensus = cons;
 	lc.batch_max = (size_t)cfg->batch_max;
 	if ((sc.ledger = ledger_open(&lc, err, sizeof(err))) == NULL) {
 		log_err("ledger: %s", err);
@@ -146,7 +151,7 @@ cmd_serve(struct cli *c)
 	api.cfg = cfg;
 	api.started = time(NULL);
 	api.storage = "sqlite";
-	api.consensus = "solo";
+	api.consensus = cons->ops->name;
 	if (api_register(https, &api) != 0)
 		goto out;
 	sigterm = evsignal_new(sc.base, SIGTERM, serve_signal, &sc);
@@ -173,6 +178,7 @@ out:
 	if (sc.wake != NULL)
 		event_free(sc.wake);
 	ledger_close(sc.ledger);
+	ledger_consensus_free(cons);
 	if (sc.base != NULL)
 		event_base_free(sc.base);
 	SSL_CTX_free(tls);

@@ -31,8 +31,8 @@ struct ledger_sub {
 };
 
 struct ledger {
-	char *origin, *vname;
-	EVP_PKEY *vkey;			/* borrowed; NULL: read-only */
+	char *origin;
+	struct ledger_consensus *cons;	/* borrowed; NULL: read-only */
 	size_t batch_max;
 	struct ledger_store *w;		/* writer's connection */
 	struct ledger_store *r;		/* caller thread's connection */
@@ -126,23 +126,21 @@ ledger_open(const struct ledger_config *cfg, char *err, size_t errlen)
 	pthread_cond_init(&l->cv, NULL);
 	l->pending_tail = &l->pending;
 	l->done_tail = &l->done;
-	l->vkey = cfg->validator_key;
+	l->cons = cfg->consensus;
 	l->batch_max = cfg->batch_max > 0 && cfg->batch_max <= LEDGER_BATCH_MAX
 	    ? cfg->batch_max : LEDGER_BATCH_MAX;
 	if ((l->origin = strdup(cfg->origin != NULL ? cfg->origin :
 	    "keybridge/ledger")) == NULL ||
-	    (l->vname = strdup(cfg->validator_name != NULL ?
-	    cfg->validator_name : "keybridge")) == NULL ||
 	    (l->tree = ledger_merkle_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (l->vkey == NULL)
+	if (l->cons == NULL)
 		wflags = LEDGER_STORE_READONLY;
 	if ((l->w = ledger_store_sqlite_open(cfg->db, wflags, err,
 	    errlen)) == NULL)
 		goto fail;
-	if ((l->r = ledger_store_sqlite_open(cfg->db, l->vkey == NULL ?
+	if ((l->r = ledger_store_sqlite_open(cfg->db, l->cons == NULL ?
 	    LEDGER_STORE_READONLY : 0, err, errlen)) == NULL)
 		goto fail;
 	if (ledger_load(l, err, errlen) != 0)
@@ -171,12 +169,11 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n)
 	struct ledger_entry_info info;
 	uint64_t base, size;
 	size_t accepted = 0;
-	time_t now = time(NULL);
-	char line[256], body[512];
+	time_t now;
+	char body[512];
 
 	pthread_mutex_lock(&l->commit_mu);
-	if (now < l->last_time)
-		now = l->last_time;	/* ledger time never goes back */
+	now = l->cons->ops->block_time(l->cons, l->last_time);
 	base = size = l->committed;
 	if ((e = calloc(1, sizeof(*e))) == NULL || s->ops->begin(s) != 0) {
 		for (size_t i = 0; i < n; i++) {
@@ -248,10 +245,9 @@ next:
 	    ledger_merkle_root(l->tree, size, b.root) != 0 ||
 	    ledger_checkpoint_body(l->origin, size, b.root, now, body,
 	    sizeof(body)) != 0 ||
-	    ledger_note_sign_line(body, strlen(body), l->vname, l->vkey, line,
-	    sizeof(line)) != 0)
+	    l->cons->ops->seal(l->cons, b.height, body, b.checkpoint,
+	    sizeof(b.checkpoint)) != 0)
 		goto fail;
-	snprintf(b.checkpoint, sizeof(b.checkpoint), "%s\n%s", body, line);
 	if (s->ops->block_put(s, &b) != 0 || s->ops->commit(s) != 0)
 		goto fail;
 
@@ -292,7 +288,7 @@ ledger_append(struct ledger *l, const char *entry, size_t len,
 	struct ledger_sub sub, *p = &sub;
 
 	memset(&sub, 0, sizeof(sub));
-	if (l->vkey == NULL) {
+	if (l->cons == NULL) {
 		snprintf(why, whylen, "the ledger is open read-only");
 		return LEDGER_ERR_UNAVAILABLE;
 	}
@@ -349,7 +345,7 @@ ledger_writer_main(void *arg)
 int
 ledger_writer_start(struct ledger *l, void (*wake)(void *), void *wake_arg)
 {
-	if (l->vkey == NULL || l->running)
+	if (l->cons == NULL || l->running)
 		return -1;
 	l->wake = wake;
 	l->wake_arg = wake_arg;
@@ -444,7 +440,6 @@ ledger_close(struct ledger *l)
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->cv);
 	free(l->origin);
-	free(l->vname);
 	free(l);
 }
 

@@ -91,11 +91,47 @@ const char *ledger_reason_name(int reason);
 
 struct ledger;
 
+/* ---- consensus -------------------------------------------------------- */
+
+/*
+ * How blocks are ordered and sealed.  The writer checks a block's entries,
+ * writes them inside the open transaction, then asks the consensus to seal
+ * the block's checkpoint body; it commits only once seal() returned the
+ * signed checkpoint note, and rolls back otherwise.  `solo`: this node is
+ * the only validator and signs alone.  A `pbft` implementation runs the
+ * pre-prepare / prepare / commit rounds among 3f+1 validators inside seal()
+ * and returns the note with 2f+1 cosignatures (or -1 without a quorum, so
+ * nothing is acknowledged); the ledger and its callers do not change.
+ */
+struct ledger_consensus;
+
+struct ledger_consensus_ops {
+	const char *name;			/* "solo" */
+	/* Ledger time of the next block; never before last. */
+	time_t (*block_time)(struct ledger_consensus *, time_t last);
+	/* Seals block `height` whose checkpoint body is `body`: writes the
+	 * signed checkpoint note into note.  0, or -1 (not sealed). */
+	int (*seal)(struct ledger_consensus *, uint64_t height,
+	    const char *body, char *note, size_t notelen);
+	/* One line for the status API. */
+	void (*describe)(struct ledger_consensus *, char *buf, size_t len);
+	void (*free)(struct ledger_consensus *);
+};
+
+struct ledger_consensus {
+	const struct ledger_consensus_ops *ops;
+};
+
+/* The solo consensus: key (up-ref'd: get1) signs every checkpoint as the
+ * signed-note key `name`.  NULL on error. */
+struct ledger_consensus *ledger_consensus_solo_new(EVP_PKEY *key,
+    const char *name);
+void ledger_consensus_free(struct ledger_consensus *c);
+
 struct ledger_config {
 	const char *db;		/* sqlite file path */
 	const char *origin;	/* checkpoint origin line, e.g. "keybridge/ledger" */
-	const char *validator_name;	/* signed-note key name of the validator */
-	EVP_PKEY *validator_key;	/* borrowed; NULL opens read-only */
+	struct ledger_consensus *consensus;	/* borrowed; NULL: read-only */
 	size_t batch_max;	/* 0: LEDGER_BATCH_MAX */
 };
 

@@ -55,8 +55,7 @@ main(int argc, char **argv)
 	memset(&lc, 0, sizeof(lc));
 	lc.db = config_path(&cfg, cfg.db, p3, sizeof(p3));
 	lc.origin = cfg.origin;
-	lc.validator_name = cfg.validator_name;
-	lc.validator_key = node;
+	lc.consensus = ledger_consensus_solo_new(node, cfg.validator_name);
 	lc.batch_max = 1024;
 	if ((l = ledger_open(&lc, err, sizeof(err))) == NULL ||
 	    ledger_writer_start(l, NULL, NULL) != 0) {

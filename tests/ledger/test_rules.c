@@ -21,6 +21,7 @@
 struct fx {
 	char dir[64], db[128], vkey[256];
 	EVP_PKEY *node, *admin, *ops[3], *other;
+	struct ledger_consensus *cons;
 	struct ledger *l;
 	uint64_t seq_admin, seq_ops, seq_other;
 };
@@ -71,8 +72,8 @@ setup(void **state)
 	memset(&lc, 0, sizeof(lc));
 	lc.db = f->db;
 	lc.origin = "test/ledger";
-	lc.validator_name = "test-node";
-	lc.validator_key = f->node;
+	f->cons = ledger_consensus_solo_new(f->node, "test-node");
+	lc.consensus = f->cons;
 	f->l = ledger_open(&lc, err, sizeof(err));
 	assert_non_null(f->l);
 
@@ -113,6 +114,7 @@ teardown(void **state)
 	char cmd[128];
 
 	ledger_close(f->l);
+	ledger_consensus_free(f->cons);
 	EVP_PKEY_free(f->node);
 	EVP_PKEY_free(f->admin);
 	EVP_PKEY_free(f->other);
@@ -533,6 +535,58 @@ test_truncated_database_is_reported_not_crashed_on(void **state)
 	assert_true(strlen(rep.what) > 0);
 }
 
+/* A consensus that never reaches a quorum (a PBFT with too few live
+ * validators, say): nothing may be acknowledged or kept. */
+static time_t
+noq_time(struct ledger_consensus *c, time_t last)
+{
+	return time(NULL) < last ? last : time(NULL);
+}
+
+static int
+noq_seal(struct ledger_consensus *c, uint64_t h, const char *body,
+    char *note, size_t len)
+{
+	return -1;
+}
+
+static void
+test_unsealed_block_is_not_acknowledged_or_kept(void **state)
+{
+	struct fx *f = *state;
+	static const struct ledger_consensus_ops noq_ops = {
+		.name = "noquorum", .block_time = noq_time, .seal = noq_seal,
+	};
+	struct ledger_consensus noq = { &noq_ops };
+	struct ledger_config lc;
+	struct ledger_verify_report rep;
+	struct ledger *good = f->l;
+	struct reg r;
+	char err[256];
+
+	memset(&lc, 0, sizeof(lc));
+	lc.db = f->db;
+	lc.origin = "test/ledger";
+	lc.consensus = &noq;
+	ledger_close(good);
+	f->l = ledger_open(&lc, err, sizeof(err));
+	assert_non_null(f->l);
+	reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
+	assert_int_equal(register_as_admin(f, &r), LEDGER_ERR_STORAGE);
+	assert_int_equal(ledger_size(f->l), 3);
+	assert_int_equal(ledger_key_get(f->l, r.id,
+	    &(struct ledger_key_info){ 0 }), 1);
+	ledger_close(f->l);
+	/* with a working consensus the same entry goes in at index 3 */
+	lc.consensus = f->cons;
+	f->l = ledger_open(&lc, err, sizeof(err));
+	assert_non_null(f->l);
+	assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+	assert_int_equal(ledger_size(f->l), 4);
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	assert_true(rep.ok);
+}
+
 int
 main(void)
 {
@@ -568,6 +622,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_truncated_database_is_reported_not_crashed_on, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unsealed_block_is_not_acknowledged_or_kept, setup,
 		    teardown),
 	};
 

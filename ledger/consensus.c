@@ -1,0 +1,90 @@
+/*
+ * consensus.c: how blocks are sealed.  `solo`, the embedded default: this
+ * node is the only validator and signs each block's checkpoint alone with
+ * its validator key (DESIGN.md "The log, blocks and checkpoints").
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger/ledger_int.h"
+
+struct consensus_solo {
+	struct ledger_consensus base;	/* first: the interface */
+	EVP_PKEY *key;
+	char name[LEDGER_NAME_MAX + 1];
+	uint64_t sealed;
+};
+
+#define SOLO(c) ((struct consensus_solo *)(c))
+
+static time_t
+solo_block_time(struct ledger_consensus *c, time_t last)
+{
+	time_t now = time(NULL);
+
+	return now < last ? last : now;	/* ledger time never goes back */
+}
+
+static int
+solo_seal(struct ledger_consensus *c, uint64_t height, const char *body,
+    char *note, size_t notelen)
+{
+	char line[256];
+
+	if (ledger_note_sign_line(body, strlen(body), SOLO(c)->name,
+	    SOLO(c)->key, line, sizeof(line)) != 0 ||
+	    (size_t)snprintf(note, notelen, "%s\n%s", body, line) >= notelen)
+		return -1;
+	SOLO(c)->sealed = height;
+	return 0;
+}
+
+static void
+solo_describe(struct ledger_consensus *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "solo: %s is the only validator, last sealed "
+	    "block %llu", SOLO(c)->name, (unsigned long long)SOLO(c)->sealed);
+}
+
+static void
+solo_free(struct ledger_consensus *c)
+{
+	if (c == NULL)
+		return;
+	EVP_PKEY_free(SOLO(c)->key);
+	free(c);
+}
+
+static const struct ledger_consensus_ops solo_ops = {
+	.name = "solo",
+	.block_time = solo_block_time,
+	.seal = solo_seal,
+	.describe = solo_describe,
+	.free = solo_free,
+};
+
+struct ledger_consensus *
+ledger_consensus_solo_new(EVP_PKEY *key, const char *name)
+{
+	struct consensus_solo *s;
+
+	if (key == NULL || strlen(name) > LEDGER_NAME_MAX ||
+	    (s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->base.ops = &solo_ops;
+	if (EVP_PKEY_up_ref(key) != 1) {
+		free(s);
+		return NULL;
+	}
+	s->key = key;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	return &s->base;
+}
+
+void
+ledger_consensus_free(struct ledger_consensus *c)
+{
+	if (c != NULL)
+		c->ops->free(c);
+}
