@@ -208,6 +208,8 @@ struct ledger_store_ops {
 	    struct ledger_account_info *);
 	int (*account_put)(struct ledger_store *,
 	    const struct ledger_account_info *);	/* insert or replace */
+	int (*account_seq)(struct ledger_store *, const char *name,
+	    uint64_t seq);
 	int (*accounts)(struct ledger_store *,
 	    int (*cb)(const struct ledger_account_info *, void *), void *arg);
 	int (*key_get)(struct ledger_store *, const char *key_id,
@@ -250,6 +252,11 @@ void ledger_keycache_free(struct ledger_keycache *kc);
  * NULL when b64 is not a usable account key. */
 EVP_PKEY *ledger_keycache_get(struct ledger_keycache *kc, const char *name,
     const char *b64, uint8_t key_hash[4]);
+/* Verifies sig over body[0..len) with the cached key (same key hash
+ * required).  0 when valid, -1 otherwise. */
+int ledger_keycache_verify(struct ledger_keycache *kc, const char *name,
+    const char *b64, const char *body, size_t len,
+    const struct ledger_note_sig *sig);
 
 /* Opens a sqlite3 store (":memory:" for replay).  flags: LEDGER_STORE_*. */
 #define LEDGER_STORE_CREATE   0x1	/* create and migrate the schema */
@@ -264,7 +271,16 @@ struct ledger_store *ledger_store_sqlite_open(const char *path, int flags,
  * The caller brackets it in a savepoint and stores the entry itself.
  * Returns LEDGER_OK or the broken rule with `why`. */
 enum ledger_status ledger_rules_apply(struct ledger_store *s,
-    const struct ledger_entry *e, uint64_t index, time_t now, char *why,
+    const struct ledger_entry *e, uint64_t index, time_t now,
+    const struct ledger_account_info *verified, char *why, size_t whylen);
+/* Checks e's signatures against its account as s holds it now, filling
+ * *a with that account.  LEDGER_OK means: with exactly a's keys and
+ * threshold, the signatures hold.  ledger_rules_apply() given that `a` as
+ * `verified` skips re-verifying only when the account it reads inside the
+ * block is byte-identical; the rule itself is unchanged.  This lets the
+ * submitting thread verify while the writer commits the previous block. */
+enum ledger_status ledger_rules_presign_check(struct ledger_store *s,
+    const struct ledger_entry *e, struct ledger_account_info *a, char *why,
     size_t whylen);
 
 #endif

@@ -36,16 +36,15 @@ rules_signatures(struct ledger_store *s, const struct ledger_entry *e,
     const char *name, char keys[][128], int nkeys, int threshold, char *why,
     size_t whylen)
 {
-	EVP_PKEY *pk[LEDGER_MAX_ACCT_KEYS] = { NULL };
 	uint8_t kh[LEDGER_MAX_ACCT_KEYS][4];
 	int used[LEDGER_MAX_ACCT_KEYS] = { 0 }, valid = 0;
 
-	/* get0 from the cache; the slots of one account's keys cannot
-	 * evict each other within this call unless they collide, so each
-	 * key is re-fetched right before use. */
+	/* Every key must be usable, and its key hash selects the signature
+	 * lines to try.  The cache is looked up by content again when
+	 * verifying, so two keys sharing a slot only cost a re-parse. */
 	for (int i = 0; i < nkeys; i++)
-		if ((pk[i] = ledger_keycache_get(s->keys, name, keys[i],
-		    kh[i])) == NULL) {
+		if (ledger_keycache_get(s->keys, name, keys[i], kh[i]) ==
+		    NULL) {
 			snprintf(why, whylen, "account %s has an unusable key",
 			    name);
 			return LEDGER_ERR_MALFORMED;
@@ -61,13 +60,10 @@ rules_signatures(struct ledger_store *s, const struct ledger_entry *e,
 			return LEDGER_ERR_SIGNATURE;
 		}
 		for (int i = 0; i < nkeys && !matched; i++) {
-			EVP_PKEY *k;
-
 			if (memcmp(kh[i], sig->key_hash, 4) != 0)
 				continue;
-			k = ledger_keycache_get(s->keys, name, keys[i], kh[i]);
-			if (k != NULL && ledger_note_verify_sig(e->text,
-			    e->body_len, sig, k) == 0) {
+			if (ledger_keycache_verify(s->keys, name, keys[i],
+			    e->text, e->body_len, sig) == 0) {
 				matched = 1;
 				if (!used[i]) {
 					used[i] = 1;
@@ -488,9 +484,38 @@ rules_genesis(const struct ledger_entry *e, struct ledger_account_info *a,
 	return LEDGER_OK;
 }
 
+/* Same account, same keys in the same order, same threshold. */
+static int
+rules_same_account(const struct ledger_account_info *a,
+    const struct ledger_account_info *b)
+{
+	if (strcmp(a->name, b->name) != 0 || a->threshold != b->threshold ||
+	    a->nkeys != b->nkeys)
+		return 0;
+	for (int i = 0; i < a->nkeys; i++)
+		if (strcmp(a->keys[i], b->keys[i]) != 0)
+			return 0;
+	return 1;
+}
+
+enum ledger_status
+ledger_rules_presign_check(struct ledger_store *s, const struct ledger_entry *e,
+    struct ledger_account_info *a, char *why, size_t whylen)
+{
+	int rc = s->ops->account_get(s, e->account, a);
+
+	if (rc != 0) {
+		snprintf(why, whylen, "account %s not readable", e->account);
+		return rc < 0 ? LEDGER_ERR_STORAGE : LEDGER_ERR_UNKNOWN_ACCOUNT;
+	}
+	return rules_signatures(s, e, e->account, a->keys, a->nkeys,
+	    a->threshold, why, whylen);
+}
+
 enum ledger_status
 ledger_rules_apply(struct ledger_store *s, const struct ledger_entry *e,
-    uint64_t index, time_t now, char *why, size_t whylen)
+    uint64_t index, time_t now, const struct ledger_account_info *verified,
+    char *why, size_t whylen)
 {
 	struct ledger_account_info actor;
 	enum ledger_status st;
@@ -507,7 +532,9 @@ ledger_rules_apply(struct ledger_store *s, const struct ledger_entry *e,
 		snprintf(why, whylen, "account %s does not exist", e->account);
 		return LEDGER_ERR_UNKNOWN_ACCOUNT;
 	}
-	if ((st = rules_signatures(s, e, e->account, actor.keys, actor.nkeys,
+	if ((verified == NULL || index == 0 ||
+	    !rules_same_account(verified, &actor)) &&
+	    (st = rules_signatures(s, e, e->account, actor.keys, actor.nkeys,
 	    actor.threshold, why, whylen)) != LEDGER_OK)
 		return st;
 	if (e->seq != actor.seq + 1) {
@@ -533,7 +560,7 @@ ledger_rules_apply(struct ledger_store *s, const struct ledger_entry *e,
 	 * the same account (account-update) and must keep the new seq. */
 	if (index != 0) {
 		actor.seq = e->seq;
-		if (s->ops->account_put(s, &actor) != 0) {
+		if (s->ops->account_seq(s, actor.name, actor.seq) != 0) {
 			snprintf(why, whylen, "storage: %s", s->ops->errmsg(s));
 			return LEDGER_ERR_STORAGE;
 		}

@@ -62,7 +62,7 @@ enum stmt_id {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE,
 	ST_ROLLBACK_TO, ST_META_GET, ST_META_SET, ST_ENTRY_PUT, ST_ENTRIES,
 	ST_BLOCK_PUT, ST_BLOCK_LAST, ST_BLOCKS, ST_LEAVES, ST_ACCOUNT_GET,
-	ST_ACCOUNT_PUT, ST_ACCOUNTS, ST_KEY_GET, ST_KEY_PUT, ST_KEY_REVOKE,
+	ST_ACCOUNT_PUT, ST_ACCOUNT_SEQ, ST_ACCOUNTS, ST_KEY_GET, ST_KEY_PUT, ST_KEY_REVOKE,
 	ST_KEYS, ST_KEYS_STATUS, ST_CERT_GET, ST_CERT_PUT, ST_CERT_REVOKE,
 	ST_CONFIG_GET, ST_CONFIG_PUT,
 	ST_COUNT
@@ -94,6 +94,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " keys FROM accounts WHERE name = ?1",
 	[ST_ACCOUNT_PUT] = "INSERT OR REPLACE INTO accounts(name, role,"
 	    " threshold, seq, created_idx, keys) VALUES (?1,?2,?3,?4,?5,?6)",
+	[ST_ACCOUNT_SEQ] = "UPDATE accounts SET seq = ?2 WHERE name = ?1",
 	[ST_ACCOUNTS] = "SELECT name, role, threshold, seq, created_idx, keys"
 	    " FROM accounts ORDER BY name",
 	[ST_KEY_GET] = "SELECT key_id, account, name, profile, spki, dns, ip,"
@@ -426,6 +427,20 @@ ss_account_put(struct ledger_store *s, const struct ledger_account_info *a)
 	sqlite3_bind_int64(q, 5, (sqlite3_int64)a->created_index);
 	sqlite3_bind_text(q, 6, keys, -1, SQLITE_TRANSIENT);
 	return run(q);
+}
+
+static int
+ss_account_seq(struct ledger_store *s, const char *name, uint64_t seq)
+{
+	sqlite3_stmt *q = stmt(s, ST_ACCOUNT_SEQ);
+
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
+	if (run(q) != 0 || sqlite3_changes(SS(s)->db) != 1)
+		return -1;
+	return 0;
 }
 
 static int
@@ -851,6 +866,7 @@ static const struct ledger_store_ops sqlite_ops = {
 	.leaf_hashes = ss_leaf_hashes,
 	.account_get = ss_account_get,
 	.account_put = ss_account_put,
+	.account_seq = ss_account_seq,
 	.accounts = ss_accounts,
 	.key_get = ss_key_get,
 	.key_put = ss_key_put,
