@@ -73,13 +73,16 @@ $(BUILD)/tools/%: tests/tools/%.c $(LIB)
 unit: all $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
 
+# `make integration T="foundation badinput"` runs some of them.
 integration: all
-	@KEYBRIDGE=$(abspath $(BIN)) TOOLS=$(abspath $(BUILD)/tools) scripts/run-integration.sh
+	@KEYBRIDGE=$(abspath $(BIN)) TOOLS=$(abspath $(BUILD)/tools) scripts/run-integration.sh $(T)
 
 # The sanitizer build runs the unit tests and the integration tests again
 # under ASan + UBSan (a second tree, build-san/, so objects never mix).
 sanitize: check-deps
-	@$(MAKE) --no-print-directory SANITIZE=address,undefined unit integration
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(MAKE) --no-print-directory SANITIZE=address,undefined unit integration
 
 test: unit integration
 	@$(MAKE) --no-print-directory sanitize

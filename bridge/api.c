@@ -115,35 +115,6 @@ api_param_u64(struct evhttp_request *req, const char *name, uint64_t min,
 	return -1;
 }
 
-/* Query parameter `name` as a string (copied into buf); 1 when absent, 0
- * when present, -1 when the query is malformed or the value too long. */
-static int
-api_param_str(struct evhttp_request *req, const char *name, char *buf,
-    size_t len)
-{
-	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
-	const char *q = u ? evhttp_uri_get_query(u) : NULL;
-	const char *v;
-	struct evkeyvalq kv;
-	int ret = -1;
-
-	TAILQ_INIT(&kv);
-	if (q == NULL)
-		return 1;
-	if (evhttp_parse_query_str(q, &kv) != 0)
-		goto out;
-	if ((v = evhttp_find_header(&kv, name)) == NULL) {
-		ret = 1;
-		goto out;
-	}
-	if ((size_t)snprintf(buf, len, "%s", v) >= len)
-		goto out;
-	ret = 0;
-out:
-	evhttp_clear_headers(&kv);
-	return ret;
-}
-
 /* 1 when s is a key id: exactly 64 lowercase hex digits. */
 static int
 api_is_key_id(const char *s)
@@ -264,8 +235,7 @@ oom:
 
 /* ---- accounts ---------------------------------------------------------- */
 
-/* A new JSON object for an account. */
-static json_t *
+json_t *
 api_account_json(const struct ledger_account_info *a)
 {
 	json_t *keys = json_array();
@@ -367,8 +337,7 @@ api_strings(const char *tab, size_t width, int n)
 	return arr;
 }
 
-/* A new JSON object for a registered key. */
-static json_t *
+json_t *
 api_key_json(const struct ledger_key_info *k)
 {
 	int revoked = k->status == LEDGER_KEY_REVOKED;
@@ -436,7 +405,7 @@ api_keys(struct evhttp_request *req, void *arg)
 	if (api_param_u64(req, "limit", 1, API_LIMIT_MAX, API_LIMIT_DEFAULT,
 	    &limit) != 0)
 		return;
-	if ((rc = api_param_str(req, "status", status, sizeof(status))) < 0 ||
+	if ((rc = server_query_str(req, "status", status, sizeof(status))) < 0 ||
 	    (rc == 0 && strcmp(status, "active") != 0 &&
 	    strcmp(status, "revoked") != 0)) {
 		server_reply_error(req, 400, "bad_parameter",
@@ -444,7 +413,7 @@ api_keys(struct evhttp_request *req, void *arg)
 		return;
 	}
 	f.status = rc == 0 ? status : NULL;
-	if ((rc = api_param_str(req, "after", after, sizeof(after))) < 0 ||
+	if ((rc = server_query_str(req, "after", after, sizeof(after))) < 0 ||
 	    (rc == 0 && !api_is_key_id(after))) {
 		server_reply_error(req, 400, "bad_parameter", "after must be a "
 		    "key id (64 lowercase hex digits)");

@@ -133,6 +133,10 @@ void server_reply_error(struct evhttp_request *req, int status,
  * at most max bytes.  Returns 0, 1 when too large, -1 on error. */
 int server_body(struct evhttp_request *req, size_t max, char **buf,
     size_t *len);
+/* Query parameter `name` of req, copied into buf.  Returns 1 when absent,
+ * 0 when present, -1 when the query is malformed or the value too long. */
+int server_query_str(struct evhttp_request *req, const char *name, char *buf,
+    size_t len);
 /* Parses query parameter `name` of req as an unsigned integer in [min,max].
  * Returns 1 when absent (v untouched), 0 when valid, -1 when malformed or
  * out of range. */
@@ -169,6 +173,10 @@ struct api_ctx {
 /* The HTTP status that answers a ledger refusal (409 for a duplicate key,
  * 403 for a bad signature, ...). */
 int api_http_status(enum ledger_status st);
+/* The JSON shapes of the API, shared with the CLI's --json output: a new
+ * reference, or NULL when out of memory. */
+json_t *api_account_json(const struct ledger_account_info *a);
+json_t *api_key_json(const struct ledger_key_info *k);
 /* Registers every /api/v1 route on s.  Returns 0 or -1. */
 int api_register(struct server *s, struct api_ctx *ctx);
 

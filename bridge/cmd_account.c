@@ -107,19 +107,6 @@ account_write(struct cli *c, enum ledger_entry_type type)
 	return 0;
 }
 
-static json_t *
-account_json(const struct ledger_account_info *a)
-{
-	json_t *keys = json_array();
-
-	for (int i = 0; i < a->nkeys; i++)
-		json_array_append_new(keys, json_string(a->keys[i]));
-	return json_pack("{s:s, s:s, s:i, s:o, s:I, s:I}", "name", a->name,
-	    "role", a->role, "threshold", a->threshold, "keys", keys, "seq",
-	    (json_int_t)a->seq, "created_index",
-	    (json_int_t)a->created_index);
-}
-
 static int
 account_print(const struct ledger_account_info *a, void *arg)
 {
@@ -133,7 +120,7 @@ account_print(const struct ledger_account_info *a, void *arg)
 		    (unsigned long long)a->created_index);
 		return 0;
 	}
-	if ((j = account_json(a)) != NULL) {
+	if ((j = api_account_json(a)) != NULL) {
 		json_dumpf(j, stdout, JSON_COMPACT);
 		putchar('\n');
 	}

@@ -177,44 +177,13 @@ key_revoke(struct cli *c)
 	return 0;
 }
 
-/* A key as JSON, the shape the API uses too. */
-static json_t *
-key_json(const struct ledger_key_info *k)
-{
-	json_t *dns = json_array(), *ip = json_array(), *j;
-	char nb[21], na[21], ra[21];
-	const char *reason = ledger_reason_name(k->reason);
-
-	for (int i = 0; i < k->ndns; i++)
-		json_array_append_new(dns, json_string(k->dns[i]));
-	for (int i = 0; i < k->nip; i++)
-		json_array_append_new(ip, json_string(k->ip[i]));
-	ledger_time_format(k->not_before, nb);
-	ledger_time_format(k->not_after, na);
-	ledger_time_format(k->revoked_at, ra);
-	j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:I}",
-	    "key_id", k->key_id, "account", k->account, "name", k->name,
-	    "profile", k->profile, "dns", dns, "ip", ip, "not_before", nb,
-	    "not_after", na, "status", k->status == LEDGER_KEY_REVOKED ?
-	    "revoked" : "active", "registered_index",
-	    (json_int_t)k->registered_index);
-	if (j != NULL && k->status == LEDGER_KEY_REVOKED) {
-		json_object_set_new(j, "revoked_at", json_string(ra));
-		json_object_set_new(j, "reason", json_string(reason != NULL ?
-		    reason : "unspecified"));
-		json_object_set_new(j, "revoked_index",
-		    json_integer((json_int_t)k->revoked_index));
-	}
-	return j;
-}
-
 static void
 key_print(struct cli *c, const struct ledger_key_info *k, int verbose)
 {
 	json_t *j;
 
 	if (c->json) {
-		if ((j = key_json(k)) != NULL) {
+		if ((j = api_key_json(k)) != NULL) {
 			json_dumpf(j, stdout, JSON_COMPACT);
 			putchar('\n');
 		}

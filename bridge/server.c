@@ -645,14 +645,13 @@ server_parse_u64(const char *s, uint64_t *v)
 }
 
 int
-server_query_u64(struct evhttp_request *req, const char *name,
-    uint64_t min, uint64_t max, uint64_t *v)
+server_query_str(struct evhttp_request *req, const char *name, char *buf,
+    size_t len)
 {
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
 	const char *q = u ? evhttp_uri_get_query(u) : NULL;
 	const char *val;
 	struct evkeyvalq kv;
-	uint64_t x;
 	int ret = -1;
 
 	TAILQ_INIT(&kv);
@@ -664,11 +663,26 @@ server_query_u64(struct evhttp_request *req, const char *name,
 		ret = 1;
 		goto out;
 	}
-	if (server_parse_u64(val, &x) != 0 || x < min || x > max)
+	if ((size_t)snprintf(buf, len, "%s", val) >= len)
 		goto out;
-	*v = x;
 	ret = 0;
 out:
 	evhttp_clear_headers(&kv);
 	return ret;
+}
+
+int
+server_query_u64(struct evhttp_request *req, const char *name,
+    uint64_t min, uint64_t max, uint64_t *v)
+{
+	char buf[32];
+	uint64_t x;
+	int rc = server_query_str(req, name, buf, sizeof(buf));
+
+	if (rc != 0)
+		return rc;
+	if (server_parse_u64(buf, &x) != 0 || x < min || x > max)
+		return -1;
+	*v = x;
+	return 0;
 }

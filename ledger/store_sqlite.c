@@ -566,21 +566,30 @@ ss_key_put(struct ledger_store *s, const struct ledger_key_info *k,
 	return run(q);
 }
 
+/* Marks one row revoked (key or certificate): the UPDATE matches only a
+ * row not yet revoked, so exactly one row must change. */
 static int
-ss_key_revoke(struct ledger_store *s, const char *key_id, time_t at,
-    int reason, uint64_t index)
+revoke_row(struct ledger_store *s, enum stmt_id id, const char *key,
+    time_t at, int reason, uint64_t index)
 {
-	sqlite3_stmt *q = stmt(s, ST_KEY_REVOKE);
+	sqlite3_stmt *q = stmt(s, id);
 
 	if (q == NULL)
 		return -1;
-	sqlite3_bind_text(q, 1, key_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)at);
 	sqlite3_bind_int(q, 3, reason);
 	sqlite3_bind_int64(q, 4, (sqlite3_int64)index);
 	if (run(q) != 0 || sqlite3_changes(SS(s)->db) != 1)
 		return -1;
 	return 0;
+}
+
+static int
+ss_key_revoke(struct ledger_store *s, const char *key_id, time_t at,
+    int reason, uint64_t index)
+{
+	return revoke_row(s, ST_KEY_REVOKE, key_id, at, reason, index);
 }
 
 static int
@@ -667,17 +676,7 @@ static int
 ss_cert_revoke(struct ledger_store *s, const char *serial, time_t at,
     int reason, uint64_t index)
 {
-	sqlite3_stmt *q = stmt(s, ST_CERT_REVOKE);
-
-	if (q == NULL)
-		return -1;
-	sqlite3_bind_text(q, 1, serial, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, (sqlite3_int64)at);
-	sqlite3_bind_int(q, 3, reason);
-	sqlite3_bind_int64(q, 4, (sqlite3_int64)index);
-	if (run(q) != 0 || sqlite3_changes(SS(s)->db) != 1)
-		return -1;
-	return 0;
+	return revoke_row(s, ST_CERT_REVOKE, serial, at, reason, index);
 }
 
 static int

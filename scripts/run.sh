@@ -28,7 +28,6 @@ conf_get() {
 	printf '%s\n' "${v:-$2}"
 }
 https=$(conf_get est_listen 127.0.0.1:8443)
-http=$(conf_get http_listen 127.0.0.1:8080)
 api="https://$https/api/v1"
 # A wildcard listener is reached on loopback.
 case "$https" in 0.0.0.0:*) api="https://127.0.0.1:${https##*:}/api/v1" ;; esac
@@ -38,8 +37,6 @@ cat <<EOF
 keybridge is starting with data directory $data
   API status      $api/status
   checkpoint      $api/ledger/checkpoint
-  EST             https://$https/.well-known/est/cacerts
-  OCSP, CRL       http://$http/
 
 Try, in another terminal:
   curl --cacert $data/ca/root.pem $api/status
