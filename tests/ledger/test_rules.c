@@ -20,7 +20,7 @@
 
 struct fx {
 	char dir[64], db[128], vkey[256];
-	EVP_PKEY *node, *admin, *ops[3], *other;
+	EVP_PKEY *node, *admin, *ops[3], *other, *bridge;
 	struct ledger_consensus *cons;
 	struct ledger *l;
 	uint64_t seq_admin, seq_ops, seq_other;
@@ -101,6 +101,7 @@ setup(void **state)
 	assert_int_equal(put(f, LEDGER_ACCOUNT_CREATE, "admin", 3, time(NULL),
 	    &f->admin, 1, fl, 4, NULL), LEDGER_OK);
 	f->seq_admin = 4;
+	f->bridge = ledger_key_generate("ed25519");
 	f->seq_ops = 1;
 	f->seq_other = 1;
 	*state = f;
@@ -118,6 +119,7 @@ teardown(void **state)
 	EVP_PKEY_free(f->node);
 	EVP_PKEY_free(f->admin);
 	EVP_PKEY_free(f->other);
+	EVP_PKEY_free(f->bridge);
 	for (int i = 0; i < 3; i++)
 		EVP_PKEY_free(f->ops[i]);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
@@ -535,6 +537,87 @@ test_truncated_database_is_reported_not_crashed_on(void **state)
 	assert_true(strlen(rep.what) > 0);
 }
 
+/* Fields of a cert-issued entry for key id, valid [nb, na). */
+struct cert {
+	char nb[21], na[21], serial[41];
+	struct ledger_field fl[7];
+};
+
+static void
+cert_fields(struct cert *c, const char *serial, const char *key_id,
+    time_t nb, time_t na)
+{
+	snprintf(c->serial, sizeof(c->serial), "%s", serial);
+	ledger_time_format(nb, c->nb);
+	ledger_time_format(na, c->na);
+	c->fl[0] = (struct ledger_field){ "serial", c->serial };
+	c->fl[1] = (struct ledger_field){ "issuer", "issuing-1" };
+	c->fl[2] = (struct ledger_field){ "key-id", key_id };
+	c->fl[3] = (struct ledger_field){ "profile", "device" };
+	c->fl[4] = (struct ledger_field){ "not-before", c->nb };
+	c->fl[5] = (struct ledger_field){ "not-after", c->na };
+	c->fl[6] = (struct ledger_field){ "cert-sha256", key_id };
+}
+
+/* Certificates are recorded by the bridge role only, for an active key,
+ * inside its window, once per serial; then revoked on their own once. */
+static void
+test_certificate_entries_follow_the_key(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_field fl[4], rv[2];
+	struct ledger_counts cnt;
+	char bk[256];
+	struct reg r;
+	struct cert c;
+	time_t now = time(NULL);
+	uint64_t bseq = 1;
+
+	b64key(f->bridge, bk);
+	fl[0] = (struct ledger_field){ "name", "bridge" };
+	fl[1] = (struct ledger_field){ "role", "bridge" };
+	fl[2] = (struct ledger_field){ "threshold", "1" };
+	fl[3] = (struct ledger_field){ "pubkey", bk };
+	assert_int_equal(put(f, LEDGER_ACCOUNT_CREATE, "admin", f->seq_admin++,
+	    now, &f->admin, 1, fl, 4, NULL), LEDGER_OK);
+	reg_fields(&r, NULL, now - 60, now + 86400);
+	assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+
+	cert_fields(&c, "1f2e3d", r.id, now, now + 3600);
+	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq++, now,
+	    &f->bridge, 1, c.fl, 7, NULL), LEDGER_OK);
+	/* the same serial again */
+	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq, now,
+	    &f->bridge, 1, c.fl, 7, NULL), LEDGER_ERR_DUPLICATE_SERIAL);
+	/* a certificate that outlives the key's window */
+	cert_fields(&c, "2a", r.id, now, now + 2 * 86400);
+	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq, now,
+	    &f->bridge, 1, c.fl, 7, NULL), LEDGER_ERR_WINDOW);
+	/* an unregistered key */
+	cert_fields(&c, "2b", "00000000000000000000000000000000000000000000000"
+	    "00000000000000000", now, now + 3600);
+	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq, now,
+	    &f->bridge, 1, c.fl, 7, NULL), LEDGER_ERR_UNKNOWN_KEY);
+	/* revoked on its own (superseded), once */
+	rv[0] = (struct ledger_field){ "serial", "1f2e3d" };
+	rv[1] = (struct ledger_field){ "reason", "superseded" };
+	assert_int_equal(put(f, LEDGER_CERT_REVOKED, "bridge", bseq++, now,
+	    &f->bridge, 1, rv, 2, NULL), LEDGER_OK);
+	assert_int_equal(put(f, LEDGER_CERT_REVOKED, "bridge", bseq, now,
+	    &f->bridge, 1, rv, 2, NULL), LEDGER_ERR_CERT_REVOKED);
+	/* after the key is revoked, no new certificate for it */
+	rv[0] = (struct ledger_field){ "key-id", r.id };
+	rv[1] = (struct ledger_field){ "reason", "keyCompromise" };
+	assert_int_equal(put(f, LEDGER_KEY_REVOKE, "admin", f->seq_admin++,
+	    now, &f->admin, 1, rv, 2, NULL), LEDGER_OK);
+	cert_fields(&c, "3c", r.id, now, now + 3600);
+	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq, now,
+	    &f->bridge, 1, c.fl, 7, NULL), LEDGER_ERR_KEY_REVOKED);
+	assert_int_equal(ledger_counts(f->l, &cnt), 0);
+	assert_int_equal(cnt.certs_good, 0);
+	assert_int_equal(cnt.certs_revoked, 1);
+}
+
 /* A consensus that never reaches a quorum (a PBFT with too few live
  * validators, say): nothing may be acknowledged or kept. */
 static time_t
@@ -626,6 +709,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_unsealed_block_is_not_acknowledged_or_kept, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_certificate_entries_follow_the_key, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
