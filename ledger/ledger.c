@@ -27,7 +27,6 @@ struct ledger_sub {
 	enum ledger_status st;
 	struct ledger_receipt r;
 	char why[LEDGER_WHY_MAX];
-	struct ledger_account_info *verified;	/* pre-checked against */
 	struct ledger_sub *next;
 };
 
@@ -195,8 +194,8 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n)
 			sub->st = LEDGER_ERR_STORAGE;
 			goto next;
 		}
-		sub->st = ledger_rules_apply(s, e, size, now, sub->verified,
-		    sub->why, LEDGER_WHY_MAX);
+		sub->st = ledger_rules_apply(s, e, size, now, sub->why,
+		    LEDGER_WHY_MAX);
 		if (sub->st == LEDGER_OK) {
 			memset(&info, 0, sizeof(info));
 			info.index = size;
@@ -357,36 +356,9 @@ ledger_writer_start(struct ledger *l, void (*wake)(void *), void *wake_arg)
 	return 0;
 }
 
-/* Verifies a submission's signatures on the caller's thread, against the
- * account as committed now, so the writer need not (see
- * ledger_rules_presign_check).  A failure here decides nothing: the writer
- * checks again inside the block, where an account update queued ahead
- * may have changed the keys. */
-static void
-ledger_presign(struct ledger *l, struct ledger_sub *sub)
-{
-	struct ledger_entry *e = malloc(sizeof(*e));
-	struct ledger_account_info *a = malloc(sizeof(*a));
-	char why[LEDGER_WHY_MAX];
-
-	if (e != NULL && a != NULL &&
-	    ledger_entry_parse(sub->text, sub->len, e, why, sizeof(why)) ==
-	    LEDGER_OK) {
-		if (ledger_rules_presign_check(l->r, e, a, why, sizeof(why)) ==
-		    LEDGER_OK) {
-			sub->verified = a;
-			a = NULL;
-		}
-		ledger_entry_clear(e);
-	}
-	free(a);
-	free(e);
-}
-
 static void
 ledger_sub_free(struct ledger_sub *sub)
 {
-	free(sub->verified);
 	free(sub->text);
 	free(sub);
 }
@@ -409,7 +381,6 @@ ledger_submit(struct ledger *l, const char *entry, size_t len,
 	sub->len = len;
 	sub->cb = cb;
 	sub->arg = arg;
-	ledger_presign(l, sub);
 	pthread_mutex_lock(&l->mu);
 	if (l->running && !l->stopping && l->npending < LEDGER_QUEUE_MAX) {
 		*l->pending_tail = sub;

@@ -271,16 +271,7 @@ struct ledger_store *ledger_store_sqlite_open(const char *path, int flags,
  * The caller brackets it in a savepoint and stores the entry itself.
  * Returns LEDGER_OK or the broken rule with `why`. */
 enum ledger_status ledger_rules_apply(struct ledger_store *s,
-    const struct ledger_entry *e, uint64_t index, time_t now,
-    const struct ledger_account_info *verified, char *why, size_t whylen);
-/* Checks e's signatures against its account as s holds it now, filling
- * *a with that account.  LEDGER_OK means: with exactly a's keys and
- * threshold, the signatures hold.  ledger_rules_apply() given that `a` as
- * `verified` skips re-verifying only when the account it reads inside the
- * block is byte-identical; the rule itself is unchanged.  This lets the
- * submitting thread verify while the writer commits the previous block. */
-enum ledger_status ledger_rules_presign_check(struct ledger_store *s,
-    const struct ledger_entry *e, struct ledger_account_info *a, char *why,
+    const struct ledger_entry *e, uint64_t index, time_t now, char *why,
     size_t whylen);
 
 #endif

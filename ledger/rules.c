@@ -484,38 +484,9 @@ rules_genesis(const struct ledger_entry *e, struct ledger_account_info *a,
 	return LEDGER_OK;
 }
 
-/* Same account, same keys in the same order, same threshold. */
-static int
-rules_same_account(const struct ledger_account_info *a,
-    const struct ledger_account_info *b)
-{
-	if (strcmp(a->name, b->name) != 0 || a->threshold != b->threshold ||
-	    a->nkeys != b->nkeys)
-		return 0;
-	for (int i = 0; i < a->nkeys; i++)
-		if (strcmp(a->keys[i], b->keys[i]) != 0)
-			return 0;
-	return 1;
-}
-
-enum ledger_status
-ledger_rules_presign_check(struct ledger_store *s, const struct ledger_entry *e,
-    struct ledger_account_info *a, char *why, size_t whylen)
-{
-	int rc = s->ops->account_get(s, e->account, a);
-
-	if (rc != 0) {
-		snprintf(why, whylen, "account %s not readable", e->account);
-		return rc < 0 ? LEDGER_ERR_STORAGE : LEDGER_ERR_UNKNOWN_ACCOUNT;
-	}
-	return rules_signatures(s, e, e->account, a->keys, a->nkeys,
-	    a->threshold, why, whylen);
-}
-
 enum ledger_status
 ledger_rules_apply(struct ledger_store *s, const struct ledger_entry *e,
-    uint64_t index, time_t now, const struct ledger_account_info *verified,
-    char *why, size_t whylen)
+    uint64_t index, time_t now, char *why, size_t whylen)
 {
 	struct ledger_account_info actor;
 	enum ledger_status st;
@@ -532,9 +503,7 @@ ledger_rules_apply(struct ledger_store *s, const struct ledger_entry *e,
 		snprintf(why, whylen, "account %s does not exist", e->account);
 		return LEDGER_ERR_UNKNOWN_ACCOUNT;
 	}
-	if ((verified == NULL || index == 0 ||
-	    !rules_same_account(verified, &actor)) &&
-	    (st = rules_signatures(s, e, e->account, actor.keys, actor.nkeys,
+	if ((st = rules_signatures(s, e, e->account, actor.keys, actor.nkeys,
 	    actor.threshold, why, whylen)) != LEDGER_OK)
 		return st;
 	if (e->seq != actor.seq + 1) {

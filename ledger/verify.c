@@ -77,7 +77,7 @@ verify_entry(const struct ledger_entry_info *info, void *arg)
 	}
 	if (rs->ops->savepoint(rs) != 0)
 		goto storage;
-	st = ledger_rules_apply(rs, &e, info->index, v->block->time, NULL, why,
+	st = ledger_rules_apply(rs, &e, info->index, v->block->time, why,
 	    sizeof(why));
 	ledger_entry_clear(&e);
 	if (st != LEDGER_OK)

@@ -7,7 +7,7 @@
 #      concurrent keep-alive TLS clients (each entry signature-checked and
 #      acknowledged only after its block is committed with fsync);
 #   2. `keybridge ledger verify` over 100,000 entries.
-# Env: BENCH_CLIENTS (16), BENCH_PER_CLIENT (400), BENCH_VERIFY_N (100000).
+# Env: BENCH_CLIENTS (16), BENCH_PER_CLIENT (1000), BENCH_VERIFY_N (100000).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 : "${OUT:=$root/tests/out/bench/ledger}"
@@ -18,7 +18,7 @@ mkdir -p "$OUT"
 . "$root/tests/integration/lib.sh"
 
 clients=${BENCH_CLIENTS:-16}
-per=${BENCH_PER_CLIENT:-400}
+per=${BENCH_PER_CLIENT:-1000}
 nverify=${BENCH_VERIFY_N:-100000}
 
 ed_verify_rate() {
