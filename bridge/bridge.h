@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <openssl/ssl.h>
 
+#include "est/est.h"
 #include "ledger/ledger.h"
 
 #define KEYBRIDGE_VERSION "0.1.0"
@@ -99,6 +100,66 @@ struct pki_init_opts {
  * TLS chain file (leaf then issuing).  Returns 0 or -1 with err set. */
 int pki_init(const struct bridge_config *c, const struct pki_init_opts *o,
     char *err, size_t errlen);
+
+/* ---- signer.c: the private keys, behind an interface ------------------- */
+
+/*
+ * Every use of the issuing CA key and of the bridge account's ledger key
+ * goes through a signer; network-facing code holds a struct signer * and
+ * never key bytes.  This implementation keeps the keys in-process; the
+ * interface is shaped so it can move into a key process reached over a
+ * socketpair (as OpenBSD acme-client's keyproc) or a PKCS#11 token: each
+ * call hands over what to sign and gets the signed object back.
+ */
+struct signer;
+
+/* Loads the issuing CA (cert + key) and the bridge account key named in
+ * cfg.  NULL with err set. */
+struct signer *signer_open(const struct bridge_config *cfg, char *err,
+    size_t errlen);
+void signer_free(struct signer *s);
+/* Signs cert (issuer name, validity, extensions already set) with the
+ * issuing CA key: ECDSA with SHA-256, or RSA PKCS#1 v1.5 with SHA-256.
+ * 0 or -1. */
+int signer_sign_cert(struct signer *s, X509 *cert);
+/* Appends the bridge account's signature line to an entry note (as
+ * ledger_entry_sign does).  Returns the new malloc'd note (note is freed)
+ * or NULL. */
+char *signer_sign_entry(struct signer *s, char *note);
+/* The issuing CA certificate (get0) and its issuer id: lowercase hex of
+ * its subjectKeyIdentifier (the <issuer> of CRL URLs and ledger entries). */
+X509 *signer_issuer(struct signer *s);
+const char *signer_issuer_id(struct signer *s);
+
+/* ---- issue.c: certificates from a registration ------------------------- */
+
+#define ISSUE_DEVICE_DAYS 365
+#define ISSUE_SERVER_DAYS 90
+#define ISSUE_BACKDATE    300	/* notBefore this far back: clock skew */
+
+struct issue_params {
+	enum est_profile profile;
+	const char *cn;			/* subject CN: the registered name */
+	const struct est_names *names;	/* SANs: the registered names */
+	EVP_PKEY *pubkey;		/* the CSR's key (borrowed) */
+	X509 *issuer;			/* issuing CA certificate (borrowed) */
+	time_t now;
+	time_t key_not_before, key_not_after;	/* the key's ledger window */
+	const char *ocsp_url;		/* AIA OCSP */
+	const char *ca_issuers_url;	/* AIA caIssuers */
+	const char *crl_url;		/* CRL distribution point */
+};
+
+/* Builds the unsigned certificate: v3, a fresh 128-bit positive serial
+ * from the CSPRNG, validity [now - ISSUE_BACKDATE, now + profile days]
+ * capped to the key's window, basicConstraints CA:FALSE (critical),
+ * keyUsage and extendedKeyUsage from the profile (device: clientAuth,
+ * server: serverAuth), SKI, AKI, SAN, AIA, CRL DP.  Returns a new X509
+ * (get1) or NULL with err set. */
+X509 *issue_build(const struct issue_params *p, char *err, size_t errlen);
+/* Lowercase hex of a certificate's serial without leading zeros (the
+ * ledger's form).  out holds 41 bytes.  0 or -1. */
+int issue_serial_hex(const X509 *cert, char out[41]);
 
 /* ---- server.c: HTTP(S) listeners on libevent evhttp -------------------- */
 
