@@ -43,6 +43,7 @@ enum field_syntax {
 	SYN_DNS,	/* DNS name, optional leading "*." */
 	SYN_IP,		/* IPv4 or IPv6 literal */
 	SYN_TEXT,	/* printable ASCII, 1..200 */
+	SYN_PREAUTH,	/* 32 lowercase hex */
 };
 
 struct field_rule {
@@ -70,6 +71,16 @@ static const struct field_rule field_rules[] = {
 	{ LEDGER_KEY_REGISTER, "not-before", 1, 1, SYN_TIME },
 	{ LEDGER_KEY_REGISTER, "not-after", 1, 1, SYN_TIME },
 	{ LEDGER_KEY_REGISTER, "csr", 0, 1, SYN_B64 },
+	{ LEDGER_KEY_REGISTER, "preauth", 0, 1, SYN_PREAUTH },
+	{ LEDGER_KEY_PREAUTH, "preauth-id", 1, 1, SYN_PREAUTH },
+	{ LEDGER_KEY_PREAUTH, "name", 1, 1, SYN_NAME },
+	{ LEDGER_KEY_PREAUTH, "profile", 1, 1, SYN_PROFILE },
+	{ LEDGER_KEY_PREAUTH, "dns", 0, LEDGER_MAX_SANS, SYN_DNS },
+	{ LEDGER_KEY_PREAUTH, "ip", 0, LEDGER_MAX_SANS, SYN_IP },
+	{ LEDGER_KEY_PREAUTH, "not-before", 1, 1, SYN_TIME },
+	{ LEDGER_KEY_PREAUTH, "not-after", 1, 1, SYN_TIME },
+	{ LEDGER_KEY_PREAUTH, "expires", 1, 1, SYN_TIME },
+	{ LEDGER_KEY_PREAUTH, "secret-sha256", 1, 1, SYN_HEX64 },
 	{ LEDGER_KEY_REVOKE, "key-id", 1, 1, SYN_HEX64 },
 	{ LEDGER_KEY_REVOKE, "reason", 1, 1, SYN_REASON },
 	{ LEDGER_CERT_ISSUED, "serial", 1, 1, SYN_SERIAL },
@@ -96,6 +107,7 @@ static const char *const type_names[] = {
 	[LEDGER_CERT_ISSUED] = "cert-issued",
 	[LEDGER_CERT_REVOKED] = "cert-revoked",
 	[LEDGER_CONFIG_PUBLISH] = "config-publish",
+	[LEDGER_KEY_PREAUTH] = "key-preauth",
 };
 
 static const char *const status_codes[] = {
@@ -118,6 +130,8 @@ static const char *const status_codes[] = {
 	[LEDGER_ERR_UNKNOWN_CERT] = "cert_not_found",
 	[LEDGER_ERR_CERT_REVOKED] = "cert_revoked",
 	[LEDGER_ERR_DUPLICATE_CONFIG] = "config_version_exists",
+	[LEDGER_ERR_PREAUTH_EXISTS] = "preauth_exists",
+	[LEDGER_ERR_PREAUTH] = "preauth_invalid",
 	[LEDGER_ERR_STORAGE] = "storage_error",
 	[LEDGER_ERR_UNAVAILABLE] = "unavailable",
 };
@@ -146,7 +160,7 @@ ledger_status_code(enum ledger_status st)
 const char *
 ledger_entry_type_name(enum ledger_entry_type t)
 {
-	if (t < LEDGER_ACCOUNT_CREATE || t > LEDGER_CONFIG_PUBLISH)
+	if (t < LEDGER_ACCOUNT_CREATE || t > LEDGER_TYPE_MAX)
 		return "unknown";
 	return type_names[t];
 }
@@ -154,7 +168,7 @@ ledger_entry_type_name(enum ledger_entry_type t)
 static int
 entry_type_parse(const char *s)
 {
-	for (int t = LEDGER_ACCOUNT_CREATE; t <= LEDGER_CONFIG_PUBLISH; t++)
+	for (int t = LEDGER_ACCOUNT_CREATE; t <= LEDGER_TYPE_MAX; t++)
 		if (strcmp(s, type_names[t]) == 0)
 			return t;
 	return -1;
@@ -344,6 +358,8 @@ syntax_ok(enum field_syntax syn, const char *v)
 		return is_dns(v);
 	case SYN_IP:
 		return is_ip(v);
+	case SYN_PREAUTH:
+		return is_hex(v, LEDGER_PREAUTH_ID_LEN, LEDGER_PREAUTH_ID_LEN);
 	case SYN_TEXT:
 		for (const char *p = v; *p != '\0'; p++)
 			if (*p < 0x20 || *p > 0x7e)

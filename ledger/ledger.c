@@ -562,6 +562,27 @@ ledger_counts(struct ledger *l, struct ledger_counts *c)
 	return l->r->ops->counts(l->r, c);
 }
 
+int
+ledger_cert_get(struct ledger *l, const char *serial,
+    struct ledger_cert_info *c)
+{
+	return l->r->ops->cert_get(l->r, serial, c);
+}
+
+int
+ledger_key_certs(struct ledger *l, const char *key_id,
+    int (*cb)(const struct ledger_cert_info *, void *), void *arg)
+{
+	return l->r->ops->key_certs(l->r, key_id, cb, arg);
+}
+
+int
+ledger_preauth_get(struct ledger *l, const char *id,
+    struct ledger_preauth_info *p)
+{
+	return l->r->ops->preauth_get(l->r, id, p);
+}
+
 uint64_t
 ledger_next_seq(struct ledger *l, const char *account)
 {

@@ -41,7 +41,9 @@ enum ledger_entry_type {
 	LEDGER_CERT_ISSUED,
 	LEDGER_CERT_REVOKED,
 	LEDGER_CONFIG_PUBLISH,
+	LEDGER_KEY_PREAUTH,		/* a one-time slot for serverkeygen */
 };
+#define LEDGER_TYPE_MAX LEDGER_KEY_PREAUTH
 
 /* Outcome of an append: which rule an entry broke.  Stable; the code strings
  * from ledger_status_code() are part of the API. */
@@ -65,6 +67,8 @@ enum ledger_status {
 	LEDGER_ERR_UNKNOWN_CERT,	/* serial not recorded */
 	LEDGER_ERR_CERT_REVOKED,	/* certificate already revoked */
 	LEDGER_ERR_DUPLICATE_CONFIG,	/* group+version published before */
+	LEDGER_ERR_PREAUTH_EXISTS,	/* pre-authorisation id used before */
+	LEDGER_ERR_PREAUTH,		/* no usable pre-authorisation */
 	LEDGER_ERR_STORAGE,		/* the database failed; nothing committed */
 	LEDGER_ERR_UNAVAILABLE,		/* shutting down or queue full; retry */
 };
@@ -255,11 +259,61 @@ struct ledger_key_filter {
 int ledger_keys(struct ledger *l, const struct ledger_key_filter *f,
     int (*cb)(const struct ledger_key_info *, void *), void *arg);
 
+/* A certificate the bridge recorded (cert-issued), and its own revocation
+ * (cert-revoked); the key's status is separate (ledger_key_get). */
+struct ledger_cert_info {
+	char serial[41];		/* lowercase hex, no leading zeros */
+	char issuer[LEDGER_NAME_MAX + 1];
+	char key_id[LEDGER_KEYID_LEN + 1];
+	char profile[16];
+	time_t not_before, not_after;
+	char cert_sha256[65];
+	int revoked;
+	time_t revoked_at;
+	int reason;
+	uint64_t issued_index, revoked_index;
+};
+
+/* Fills *c for a serial (lowercase hex); 0, 1 absent, -1 error. */
+int ledger_cert_get(struct ledger *l, const char *serial,
+    struct ledger_cert_info *c);
+/* Calls cb for every certificate of a key, oldest first. 0 or -1. */
+int ledger_key_certs(struct ledger *l, const char *key_id,
+    int (*cb)(const struct ledger_cert_info *, void *), void *arg);
+
+/*
+ * A pre-authorisation (key-preauth): an admin account allows the bridge to
+ * register one key it generates for a device that cannot (EST
+ * serverkeygen).  The slot fixes everything the registration will say;
+ * the device proves it holds the slot with a secret whose SHA-256 is here.
+ */
+#define LEDGER_PREAUTH_ID_LEN 32	/* hex of 16 random bytes */
+
+struct ledger_preauth_info {
+	char id[LEDGER_PREAUTH_ID_LEN + 1];
+	char account[LEDGER_NAME_MAX + 1];	/* owner of the future key */
+	char name[LEDGER_NAME_MAX + 1];
+	char profile[16];
+	int ndns, nip;
+	char dns[LEDGER_MAX_SANS][254];
+	char ip[LEDGER_MAX_SANS][46];
+	time_t not_before, not_after;		/* the key's window */
+	time_t expires;				/* the slot's own end */
+	char secret_sha256[65];
+	uint64_t created_index;
+	char used_key[LEDGER_KEYID_LEN + 1];	/* "" while unused */
+	uint64_t used_index;
+};
+
+/* Fills *p; 0, 1 absent, -1 error. */
+int ledger_preauth_get(struct ledger *l, const char *id,
+    struct ledger_preauth_info *p);
+
 /* Counts for the status endpoint. */
 struct ledger_counts {
 	uint64_t entries, blocks, accounts, keys_active, keys_revoked;
 	uint64_t certs_good, certs_revoked, configs;
-	uint64_t by_type[LEDGER_CONFIG_PUBLISH + 1];
+	uint64_t by_type[LEDGER_TYPE_MAX + 1];
 	time_t last_block_time;
 };
 int ledger_counts(struct ledger *l, struct ledger_counts *c);

@@ -161,18 +161,6 @@ size_t ledger_entry_all(const struct ledger_entry *e, const char *key,
  */
 struct ledger_store;
 
-struct ledger_cert_row {
-	char serial[41];		/* lowercase hex, no leading zeros */
-	char issuer[LEDGER_NAME_MAX + 1];
-	char key_id[LEDGER_KEYID_LEN + 1];
-	char profile[16];
-	time_t not_before, not_after;
-	char cert_sha256[65];
-	int revoked;
-	time_t revoked_at;
-	int reason;
-	uint64_t issued_index, revoked_index;
-};
 
 struct ledger_block_row {
 	uint64_t height, first, size;	/* entries [first, size) */
@@ -221,8 +209,10 @@ struct ledger_store_ops {
 	int (*keys)(struct ledger_store *, const struct ledger_key_filter *,
 	    int (*cb)(const struct ledger_key_info *, void *), void *arg);
 	int (*cert_get)(struct ledger_store *, const char *serial,
-	    struct ledger_cert_row *);
-	int (*cert_put)(struct ledger_store *, const struct ledger_cert_row *);
+	    struct ledger_cert_info *);
+	int (*cert_put)(struct ledger_store *, const struct ledger_cert_info *);
+	int (*key_certs)(struct ledger_store *, const char *key_id,
+	    int (*cb)(const struct ledger_cert_info *, void *), void *arg);
 	int (*cert_revoke)(struct ledger_store *, const char *serial,
 	    time_t at, int reason, uint64_t index);
 	int (*config_exists)(struct ledger_store *, const char *group,
@@ -230,6 +220,12 @@ struct ledger_store_ops {
 	int (*config_put)(struct ledger_store *, const char *group,
 	    const char *version, const char *sha256, int64_t size,
 	    const char *file, uint64_t index);
+	int (*preauth_get)(struct ledger_store *, const char *id,
+	    struct ledger_preauth_info *);
+	int (*preauth_put)(struct ledger_store *,
+	    const struct ledger_preauth_info *);
+	int (*preauth_use)(struct ledger_store *, const char *id,
+	    const char *key_id, uint64_t index);
 	int (*counts)(struct ledger_store *, struct ledger_counts *);
 	/* verify: compares this store's registry with other's; 0 equal,
 	 * 1 different (what says the first difference), -1 error. */

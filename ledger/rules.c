@@ -8,7 +8,9 @@
  *
  *  - the entry is signed by at least `threshold` distinct keys of its
  *    account, and every signature line by that account verifies;
- *  - seq is exactly the account's last seq + 1 (a replayed entry fails);
+ *  - seq is greater than the account's last seq (a replayed or older entry
+ *    fails; gaps are allowed so a submitter may have several entries in
+ *    flight and one refusal does not invalidate the rest);
  *  - the entry's time is within LEDGER_MAX_SKEW ahead / LEDGER_MAX_AGE
  *    behind the ledger time of the block that takes it;
  *  - the account's role allows the entry type;
@@ -176,13 +178,112 @@ rules_account_update(struct ledger_store *s, const struct ledger_entry *e,
 	return LEDGER_OK;
 }
 
+/* Same lists, same order. */
+static int
+rules_same_names(const char *a, size_t wa, int na, const char *b, size_t wb,
+    int nb)
+{
+	if (na != nb)
+		return 0;
+	for (int i = 0; i < na; i++)
+		if (strcmp(a + (size_t)i * wa, b + (size_t)i * wb) != 0)
+			return 0;
+	return 1;
+}
+
+/* The pre-authorisation `id` must exist, be unused and unexpired, and fix
+ * exactly what the registration k says. */
+static enum ledger_status
+rules_preauth_match(struct ledger_store *s, const char *id,
+    const struct ledger_key_info *k, time_t now,
+    struct ledger_preauth_info *pa, char *why, size_t whylen)
+{
+	int rc = s->ops->preauth_get(s, id, pa);
+
+	if (rc < 0) {
+		snprintf(why, whylen, "storage: %s", s->ops->errmsg(s));
+		return LEDGER_ERR_STORAGE;
+	}
+	if (rc == 1)
+		snprintf(why, whylen, "no pre-authorisation %s", id);
+	else if (pa->used_key[0] != '\0')
+		snprintf(why, whylen, "pre-authorisation %s was used at entry "
+		    "%llu", id, (unsigned long long)pa->used_index);
+	else if (now > pa->expires)
+		snprintf(why, whylen, "pre-authorisation %s has expired", id);
+	else if (strcmp(pa->name, k->name) != 0 ||
+	    strcmp(pa->profile, k->profile) != 0 ||
+	    pa->not_before != k->not_before || pa->not_after != k->not_after ||
+	    !rules_same_names(&pa->dns[0][0], sizeof(pa->dns[0]), pa->ndns,
+	    &k->dns[0][0], sizeof(k->dns[0]), k->ndns) ||
+	    !rules_same_names(&pa->ip[0][0], sizeof(pa->ip[0]), pa->nip,
+	    &k->ip[0][0], sizeof(k->ip[0]), k->nip))
+		snprintf(why, whylen, "the registration differs from "
+		    "pre-authorisation %s", id);
+	else
+		return LEDGER_OK;
+	return LEDGER_ERR_PREAUTH;
+}
+
+/* An admin pre-authorises the bridge to register one generated key. */
+static enum ledger_status
+rules_key_preauth(struct ledger_store *s, const struct ledger_entry *e,
+    uint64_t index, time_t now, char *why, size_t whylen)
+{
+	struct ledger_preauth_info *pa = calloc(1, sizeof(*pa));
+	const char *names[LEDGER_MAX_SANS];
+	enum ledger_status st = LEDGER_OK;
+	int rc;
+
+	if (pa == NULL)
+		RULES_FAIL(LEDGER_ERR_STORAGE, "out of memory");
+	snprintf(pa->id, sizeof(pa->id), "%s", ledger_entry_get(e,
+	    "preauth-id"));
+	snprintf(pa->account, sizeof(pa->account), "%s", e->account);
+	snprintf(pa->name, sizeof(pa->name), "%s", ledger_entry_get(e, "name"));
+	snprintf(pa->profile, sizeof(pa->profile), "%s",
+	    ledger_entry_get(e, "profile"));
+	pa->ndns = (int)ledger_entry_all(e, "dns", names, LEDGER_MAX_SANS);
+	for (int i = 0; i < pa->ndns; i++)
+		snprintf(pa->dns[i], sizeof(pa->dns[i]), "%s", names[i]);
+	pa->nip = (int)ledger_entry_all(e, "ip", names, LEDGER_MAX_SANS);
+	for (int i = 0; i < pa->nip; i++)
+		snprintf(pa->ip[i], sizeof(pa->ip[i]), "%s", names[i]);
+	ledger_time_parse(ledger_entry_get(e, "not-before"), &pa->not_before);
+	ledger_time_parse(ledger_entry_get(e, "not-after"), &pa->not_after);
+	ledger_time_parse(ledger_entry_get(e, "expires"), &pa->expires);
+	snprintf(pa->secret_sha256, sizeof(pa->secret_sha256), "%s",
+	    ledger_entry_get(e, "secret-sha256"));
+	pa->created_index = index;
+	if (pa->not_after <= pa->not_before || pa->not_after <= now)
+		RULES_FAIL(LEDGER_ERR_WINDOW, "the key's window is empty or "
+		    "over");
+	if (pa->expires <= now)
+		RULES_FAIL(LEDGER_ERR_WINDOW, "the pre-authorisation expires "
+		    "before the ledger time");
+	if ((rc = s->ops->preauth_get(s, pa->id,
+	    &(struct ledger_preauth_info){ 0 })) < 0 ||
+	    (rc == 1 && s->ops->preauth_put(s, pa) != 0))
+		RULES_FAIL(LEDGER_ERR_STORAGE, "storage: %s",
+		    s->ops->errmsg(s));
+	if (rc == 0)
+		RULES_FAIL(LEDGER_ERR_PREAUTH_EXISTS, "pre-authorisation %s "
+		    "exists", pa->id);
+out:
+	free(pa);
+	return st;
+}
+
 /* A key-register entry: the SPKI must parse and hash to key-id, a CSR (when
  * given) must verify and carry the same key, the window must be sane and
  * not already over, and the key must never have been registered. */
 static enum ledger_status
 rules_key_register(struct ledger_store *s, const struct ledger_entry *e,
-    uint64_t index, time_t now, char *why, size_t whylen)
+    const struct ledger_account_info *actor, uint64_t index, time_t now,
+    char *why, size_t whylen)
 {
+	const char *preauth = ledger_entry_get(e, "preauth");
+	struct ledger_preauth_info *pa = NULL;
 	enum ledger_status st = LEDGER_OK;
 	struct ledger_key_info k;
 	uint8_t *der = NULL, *csrder = NULL;
@@ -238,6 +339,12 @@ rules_key_register(struct ledger_store *s, const struct ledger_entry *e,
 	}
 	snprintf(k.key_id, sizeof(k.key_id), "%s", id);
 	snprintf(k.account, sizeof(k.account), "%s", e->account);
+	/* The bridge registers only keys it generated under an admin's
+	 * pre-authorisation, which then owns the key; admins never cite one. */
+	if ((strcmp(actor->role, "bridge") == 0) != (preauth != NULL))
+		RULES_FAIL(LEDGER_ERR_PERMISSION, "%s", preauth != NULL ?
+		    "only the bridge registers a key under a pre-authorisation" :
+		    "the bridge registers keys only under a pre-authorisation");
 	snprintf(k.name, sizeof(k.name), "%s", ledger_entry_get(e, "name"));
 	snprintf(k.profile, sizeof(k.profile), "%s",
 	    ledger_entry_get(e, "profile"));
@@ -259,6 +366,14 @@ rules_key_register(struct ledger_store *s, const struct ledger_entry *e,
 	k.status = LEDGER_KEY_ACTIVE;
 	k.registered_index = index;
 	k.has_csr = csr != NULL;
+	if (preauth != NULL) {
+		if ((pa = malloc(sizeof(*pa))) == NULL)
+			RULES_FAIL(LEDGER_ERR_STORAGE, "out of memory");
+		if ((st = rules_preauth_match(s, preauth, &k, now, pa, why,
+		    whylen)) != LEDGER_OK)
+			goto out;
+		snprintf(k.account, sizeof(k.account), "%s", pa->account);
+	}
 	if ((rc = s->ops->key_get(s, id, &(struct ledger_key_info){ 0 }, NULL,
 	    0)) < 0)
 		RULES_FAIL(LEDGER_ERR_STORAGE, "storage: %s",
@@ -266,10 +381,12 @@ rules_key_register(struct ledger_store *s, const struct ledger_entry *e,
 	if (rc == 0)
 		RULES_FAIL(LEDGER_ERR_DUPLICATE_KEY, "key %s is already "
 		    "registered (a key is registered once, ever)", id);
-	if (s->ops->key_put(s, &k, csr) != 0)
+	if (s->ops->key_put(s, &k, csr) != 0 || (preauth != NULL &&
+	    s->ops->preauth_use(s, preauth, id, index) != 0))
 		RULES_FAIL(LEDGER_ERR_STORAGE, "storage: %s",
 		    s->ops->errmsg(s));
 out:
+	free(pa);
 	X509_REQ_free(req);
 	EVP_PKEY_free(pk);
 	OPENSSL_free(reder);
@@ -331,7 +448,7 @@ rules_cert_issued(struct ledger_store *s, const struct ledger_entry *e,
     uint64_t index, time_t now, char *why, size_t whylen)
 {
 	struct ledger_key_info k;
-	struct ledger_cert_row c;
+	struct ledger_cert_info c;
 	enum ledger_status st;
 	int rc;
 
@@ -366,7 +483,7 @@ rules_cert_issued(struct ledger_store *s, const struct ledger_entry *e,
 		    "the validity window of key %s", k.key_id);
 		return LEDGER_ERR_WINDOW;
 	}
-	if ((rc = s->ops->cert_get(s, c.serial, &(struct ledger_cert_row)
+	if ((rc = s->ops->cert_get(s, c.serial, &(struct ledger_cert_info)
 	    { 0 })) < 0)
 		goto storage;
 	if (rc == 0) {
@@ -389,7 +506,7 @@ rules_cert_revoked(struct ledger_store *s, const struct ledger_entry *e,
     const struct ledger_account_info *actor, uint64_t index, time_t now,
     char *why, size_t whylen)
 {
-	struct ledger_cert_row c;
+	struct ledger_cert_info c;
 	struct ledger_key_info k;
 	const char *serial = ledger_entry_get(e, "serial");
 	int rc;
@@ -457,7 +574,7 @@ rules_role_allows(const char *role, enum ledger_entry_type t)
 	if (t == LEDGER_ACCOUNT_UPDATE || t == LEDGER_CERT_REVOKED)
 		return 1;
 	if (strcmp(role, "bridge") == 0)
-		return t == LEDGER_CERT_ISSUED;
+		return t == LEDGER_CERT_ISSUED || t == LEDGER_KEY_REGISTER;
 	return t != LEDGER_CERT_ISSUED;		/* admin */
 }
 
@@ -506,11 +623,11 @@ ledger_rules_apply(struct ledger_store *s, const struct ledger_entry *e,
 	if ((st = rules_signatures(s, e, e->account, actor.keys, actor.nkeys,
 	    actor.threshold, why, whylen)) != LEDGER_OK)
 		return st;
-	if (e->seq != actor.seq + 1) {
-		snprintf(why, whylen, "seq %llu of account %s: expected %llu "
-		    "(a replayed or out-of-order entry)",
+	if (e->seq <= actor.seq) {
+		snprintf(why, whylen, "seq %llu of account %s: must be above "
+		    "%llu (a replayed or out-of-order entry)",
 		    (unsigned long long)e->seq, e->account,
-		    (unsigned long long)actor.seq + 1);
+		    (unsigned long long)actor.seq);
 		return LEDGER_ERR_SEQUENCE;
 	}
 	if (e->time > now + LEDGER_MAX_SKEW || e->time < now - LEDGER_MAX_AGE) {
@@ -540,7 +657,10 @@ ledger_rules_apply(struct ledger_store *s, const struct ledger_entry *e,
 	case LEDGER_ACCOUNT_UPDATE:
 		return rules_account_update(s, e, &actor, why, whylen);
 	case LEDGER_KEY_REGISTER:
-		return rules_key_register(s, e, index, now, why, whylen);
+		return rules_key_register(s, e, &actor, index, now, why,
+		    whylen);
+	case LEDGER_KEY_PREAUTH:
+		return rules_key_preauth(s, e, index, now, why, whylen);
 	case LEDGER_KEY_REVOKE:
 		return rules_key_revoke(s, e, index, now, why, whylen);
 	case LEDGER_CERT_ISSUED:

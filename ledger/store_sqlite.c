@@ -47,6 +47,13 @@ static const char *const migrations[] = {
 	"CREATE TABLE configs(grp TEXT NOT NULL, version TEXT NOT NULL,"
 	" sha256 TEXT NOT NULL, size INTEGER, file TEXT, idx INTEGER NOT NULL,"
 	" PRIMARY KEY(grp, version));",
+	/* 2: pre-authorisations for keys the bridge generates (serverkeygen). */
+	"CREATE TABLE preauths(id TEXT PRIMARY KEY, account TEXT NOT NULL,"
+	" name TEXT NOT NULL, profile TEXT NOT NULL, dns TEXT NOT NULL,"
+	" ip TEXT NOT NULL, not_before INTEGER NOT NULL,"
+	" not_after INTEGER NOT NULL, expires INTEGER NOT NULL,"
+	" secret_sha256 TEXT NOT NULL, created_idx INTEGER NOT NULL,"
+	" used_key TEXT, used_idx INTEGER);",
 };
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -56,6 +63,7 @@ static const char *const registry_tables[][2] = {
 	{ "keys", "key_id" },
 	{ "certs", "serial" },
 	{ "configs", "grp, version" },
+	{ "preauths", "id" },
 };
 
 enum stmt_id {
@@ -64,7 +72,8 @@ enum stmt_id {
 	ST_BLOCK_PUT, ST_BLOCK_LAST, ST_BLOCKS, ST_LEAVES, ST_ACCOUNT_GET,
 	ST_ACCOUNT_PUT, ST_ACCOUNT_SEQ, ST_ACCOUNTS, ST_KEY_GET, ST_KEY_PUT, ST_KEY_REVOKE,
 	ST_KEYS, ST_KEYS_STATUS, ST_CERT_GET, ST_CERT_PUT, ST_CERT_REVOKE,
-	ST_CONFIG_GET, ST_CONFIG_PUT,
+	ST_KEY_CERTS, ST_CONFIG_GET, ST_CONFIG_PUT, ST_PREAUTH_GET,
+	ST_PREAUTH_PUT, ST_PREAUTH_USE,
 	ST_COUNT
 };
 
@@ -116,11 +125,22 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CERT_GET] = "SELECT serial, issuer, key_id, profile, not_before,"
 	    " not_after, cert_sha256, revoked, revoked_at, reason, issued_idx,"
 	    " revoked_idx FROM certs WHERE serial = ?1",
+	[ST_KEY_CERTS] = "SELECT serial, issuer, key_id, profile, not_before,"
+	    " not_after, cert_sha256, revoked, revoked_at, reason, issued_idx,"
+	    " revoked_idx FROM certs WHERE key_id = ?1 ORDER BY issued_idx",
 	[ST_CERT_PUT] = "INSERT INTO certs(serial, issuer, key_id, profile,"
 	    " not_before, not_after, cert_sha256, revoked, issued_idx)"
 	    " VALUES (?1,?2,?3,?4,?5,?6,?7,0,?8)",
 	[ST_CERT_REVOKE] = "UPDATE certs SET revoked = 1, revoked_at = ?2,"
 	    " reason = ?3, revoked_idx = ?4 WHERE serial = ?1 AND revoked = 0",
+	[ST_PREAUTH_GET] = "SELECT id, account, name, profile, dns, ip,"
+	    " not_before, not_after, expires, secret_sha256, created_idx,"
+	    " used_key, used_idx FROM preauths WHERE id = ?1",
+	[ST_PREAUTH_PUT] = "INSERT INTO preauths(id, account, name, profile,"
+	    " dns, ip, not_before, not_after, expires, secret_sha256,"
+	    " created_idx) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+	[ST_PREAUTH_USE] = "UPDATE preauths SET used_key = ?2, used_idx = ?3"
+	    " WHERE id = ?1 AND used_key IS NULL",
 	[ST_CONFIG_GET] = "SELECT 1 FROM configs WHERE grp = ?1 AND"
 	    " version = ?2",
 	[ST_CONFIG_PUT] = "INSERT INTO configs(grp, version, sha256, size,"
@@ -624,9 +644,27 @@ ss_keys(struct ledger_store *s, const struct ledger_key_filter *f,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+static void
+cert_row(sqlite3_stmt *q, struct ledger_cert_info *c)
+{
+	memset(c, 0, sizeof(*c));
+	col_text(q, 0, c->serial, sizeof(c->serial));
+	col_text(q, 1, c->issuer, sizeof(c->issuer));
+	col_text(q, 2, c->key_id, sizeof(c->key_id));
+	col_text(q, 3, c->profile, sizeof(c->profile));
+	c->not_before = (time_t)sqlite3_column_int64(q, 4);
+	c->not_after = (time_t)sqlite3_column_int64(q, 5);
+	col_text(q, 6, c->cert_sha256, sizeof(c->cert_sha256));
+	c->revoked = sqlite3_column_int(q, 7);
+	c->revoked_at = (time_t)sqlite3_column_int64(q, 8);
+	c->reason = sqlite3_column_int(q, 9);
+	c->issued_index = (uint64_t)sqlite3_column_int64(q, 10);
+	c->revoked_index = (uint64_t)sqlite3_column_int64(q, 11);
+}
+
 static int
 ss_cert_get(struct ledger_store *s, const char *serial,
-    struct ledger_cert_row *c)
+    struct ledger_cert_info *c)
 {
 	sqlite3_stmt *q = stmt(s, ST_CERT_GET);
 	int rc;
@@ -635,27 +673,36 @@ ss_cert_get(struct ledger_store *s, const char *serial,
 		return -1;
 	sqlite3_bind_text(q, 1, serial, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		memset(c, 0, sizeof(*c));
-		col_text(q, 0, c->serial, sizeof(c->serial));
-		col_text(q, 1, c->issuer, sizeof(c->issuer));
-		col_text(q, 2, c->key_id, sizeof(c->key_id));
-		col_text(q, 3, c->profile, sizeof(c->profile));
-		c->not_before = (time_t)sqlite3_column_int64(q, 4);
-		c->not_after = (time_t)sqlite3_column_int64(q, 5);
-		col_text(q, 6, c->cert_sha256, sizeof(c->cert_sha256));
-		c->revoked = sqlite3_column_int(q, 7);
-		c->revoked_at = (time_t)sqlite3_column_int64(q, 8);
-		c->reason = sqlite3_column_int(q, 9);
-		c->issued_index = (uint64_t)sqlite3_column_int64(q, 10);
-		c->revoked_index = (uint64_t)sqlite3_column_int64(q, 11);
-	}
+	if (rc == SQLITE_ROW)
+		cert_row(q, c);
 	sqlite3_reset(q);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
 static int
-ss_cert_put(struct ledger_store *s, const struct ledger_cert_row *c)
+ss_key_certs(struct ledger_store *s, const char *key_id,
+    int (*cb)(const struct ledger_cert_info *, void *), void *arg)
+{
+	sqlite3_stmt *q = stmt(s, ST_KEY_CERTS);
+	struct ledger_cert_info c;
+	int rc;
+
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, key_id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		cert_row(q, &c);
+		if (cb(&c, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+ss_cert_put(struct ledger_store *s, const struct ledger_cert_info *c)
 {
 	sqlite3_stmt *q = stmt(s, ST_CERT_PUT);
 
@@ -718,6 +765,79 @@ ss_config_put(struct ledger_store *s, const char *group, const char *version,
 	return run(q);
 }
 
+static int
+ss_preauth_get(struct ledger_store *s, const char *id,
+    struct ledger_preauth_info *p)
+{
+	sqlite3_stmt *q = stmt(s, ST_PREAUTH_GET);
+	int rc;
+
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		memset(p, 0, sizeof(*p));
+		col_text(q, 0, p->id, sizeof(p->id));
+		col_text(q, 1, p->account, sizeof(p->account));
+		col_text(q, 2, p->name, sizeof(p->name));
+		col_text(q, 3, p->profile, sizeof(p->profile));
+		p->ndns = split_list((const char *)sqlite3_column_text(q, 4),
+		    &p->dns[0][0], sizeof(p->dns[0]), LEDGER_MAX_SANS);
+		p->nip = split_list((const char *)sqlite3_column_text(q, 5),
+		    &p->ip[0][0], sizeof(p->ip[0]), LEDGER_MAX_SANS);
+		p->not_before = (time_t)sqlite3_column_int64(q, 6);
+		p->not_after = (time_t)sqlite3_column_int64(q, 7);
+		p->expires = (time_t)sqlite3_column_int64(q, 8);
+		col_text(q, 9, p->secret_sha256, sizeof(p->secret_sha256));
+		p->created_index = (uint64_t)sqlite3_column_int64(q, 10);
+		col_text(q, 11, p->used_key, sizeof(p->used_key));
+		p->used_index = (uint64_t)sqlite3_column_int64(q, 12);
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+static int
+ss_preauth_put(struct ledger_store *s, const struct ledger_preauth_info *p)
+{
+	sqlite3_stmt *q = stmt(s, ST_PREAUTH_PUT);
+	char dns[LEDGER_MAX_SANS * 255], ip[LEDGER_MAX_SANS * 47];
+
+	if (q == NULL)
+		return -1;
+	join_list(dns, sizeof(dns), &p->dns[0][0], sizeof(p->dns[0]), p->ndns);
+	join_list(ip, sizeof(ip), &p->ip[0][0], sizeof(p->ip[0]), p->nip);
+	sqlite3_bind_text(q, 1, p->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, p->account, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, p->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, p->profile, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, dns, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 6, ip, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 7, (sqlite3_int64)p->not_before);
+	sqlite3_bind_int64(q, 8, (sqlite3_int64)p->not_after);
+	sqlite3_bind_int64(q, 9, (sqlite3_int64)p->expires);
+	sqlite3_bind_text(q, 10, p->secret_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 11, (sqlite3_int64)p->created_index);
+	return run(q);
+}
+
+static int
+ss_preauth_use(struct ledger_store *s, const char *id, const char *key_id,
+    uint64_t index)
+{
+	sqlite3_stmt *q = stmt(s, ST_PREAUTH_USE);
+
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, key_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)index);
+	if (run(q) != 0 || sqlite3_changes(SS(s)->db) != 1)
+		return -1;
+	return 0;
+}
+
 /* One-off aggregate queries (not prepared: the status endpoint only). */
 static int
 count_query(sqlite3 *db, const char *sql, uint64_t *out)
@@ -766,7 +886,7 @@ ss_counts(struct ledger_store *s, struct ledger_counts *c)
 		int type = sqlite3_column_int(q, 0);
 
 		if (type >= LEDGER_ACCOUNT_CREATE &&
-		    type <= LEDGER_CONFIG_PUBLISH)
+		    type <= LEDGER_TYPE_MAX)
 			c->by_type[type] = (uint64_t)sqlite3_column_int64(q, 1);
 	}
 	sqlite3_finalize(q);
@@ -874,8 +994,12 @@ static const struct ledger_store_ops sqlite_ops = {
 	.cert_get = ss_cert_get,
 	.cert_put = ss_cert_put,
 	.cert_revoke = ss_cert_revoke,
+	.key_certs = ss_key_certs,
 	.config_exists = ss_config_exists,
 	.config_put = ss_config_put,
+	.preauth_get = ss_preauth_get,
+	.preauth_put = ss_preauth_put,
+	.preauth_use = ss_preauth_use,
 	.counts = ss_counts,
 	.compare = ss_compare,
 	.errmsg = ss_errmsg,
@@ -965,7 +1089,9 @@ ledger_store_sqlite_open(const char *path, int flags, char *err,
 	} else if (ss_meta_get(&ss->base, "schema", v, sizeof(v)) != 0 ||
 	    strtol(v, NULL, 10) != (long)SCHEMA_VERSION) {
 		snprintf(err, errlen, "%s is not a keybridge ledger of schema "
-		    "%zu: %s", path, SCHEMA_VERSION, sqlite3_errmsg(ss->db));
+		    "%zu (an older one is migrated by any writing command, "
+		    "e.g. keybridge serve): %s", path, SCHEMA_VERSION,
+		    sqlite3_errmsg(ss->db));
 		goto fail;
 	}
 	return &ss->base;

@@ -265,14 +265,16 @@ test_replayed_sequence_is_refused(void **state)
 	assert_int_equal(ledger_append(f->l, note, strlen(note), NULL, why,
 	    sizeof(why)), LEDGER_ERR_SEQUENCE);
 	free(note);
-	/* a new entry with an old seq, and one that skips ahead */
+	/* a new entry with an old seq is refused; one that skips ahead is
+	 * taken (gaps allowed), after which the skipped seq is old too */
 	reg_fields(&r2, NULL, time(NULL), time(NULL) + 86400);
 	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "admin", f->seq_admin,
 	    time(NULL), &f->admin, 1, r2.fl, 6, NULL), LEDGER_ERR_SEQUENCE);
 	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "admin", f->seq_admin + 2,
-	    time(NULL), &f->admin, 1, r2.fl, 6, NULL), LEDGER_ERR_SEQUENCE);
-	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "admin", f->seq_admin + 1,
 	    time(NULL), &f->admin, 1, r2.fl, 6, NULL), LEDGER_OK);
+	reg_fields(&r2, NULL, time(NULL), time(NULL) + 86400);
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "admin", f->seq_admin + 1,
+	    time(NULL), &f->admin, 1, r2.fl, 6, NULL), LEDGER_ERR_SEQUENCE);
 }
 
 static void
@@ -537,6 +539,23 @@ test_truncated_database_is_reported_not_crashed_on(void **state)
 	assert_true(strlen(rep.what) > 0);
 }
 
+/* Creates the bridge account (role bridge); returns its next seq. */
+static uint64_t
+make_bridge(struct fx *f)
+{
+	struct ledger_field fl[4];
+	char bk[256];
+
+	b64key(f->bridge, bk);
+	fl[0] = (struct ledger_field){ "name", "bridge" };
+	fl[1] = (struct ledger_field){ "role", "bridge" };
+	fl[2] = (struct ledger_field){ "threshold", "1" };
+	fl[3] = (struct ledger_field){ "pubkey", bk };
+	assert_int_equal(put(f, LEDGER_ACCOUNT_CREATE, "admin", f->seq_admin++,
+	    time(NULL), &f->admin, 1, fl, 4, NULL), LEDGER_OK);
+	return 1;
+}
+
 /* Fields of a cert-issued entry for key id, valid [nb, na). */
 struct cert {
 	char nb[21], na[21], serial[41];
@@ -565,21 +584,13 @@ static void
 test_certificate_entries_follow_the_key(void **state)
 {
 	struct fx *f = *state;
-	struct ledger_field fl[4], rv[2];
+	struct ledger_field rv[2];
 	struct ledger_counts cnt;
-	char bk[256];
 	struct reg r;
 	struct cert c;
 	time_t now = time(NULL);
-	uint64_t bseq = 1;
+	uint64_t bseq = make_bridge(f);
 
-	b64key(f->bridge, bk);
-	fl[0] = (struct ledger_field){ "name", "bridge" };
-	fl[1] = (struct ledger_field){ "role", "bridge" };
-	fl[2] = (struct ledger_field){ "threshold", "1" };
-	fl[3] = (struct ledger_field){ "pubkey", bk };
-	assert_int_equal(put(f, LEDGER_ACCOUNT_CREATE, "admin", f->seq_admin++,
-	    now, &f->admin, 1, fl, 4, NULL), LEDGER_OK);
 	reg_fields(&r, NULL, now - 60, now + 86400);
 	assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
 
@@ -616,6 +627,112 @@ test_certificate_entries_follow_the_key(void **state)
 	assert_int_equal(ledger_counts(f->l, &cnt), 0);
 	assert_int_equal(cnt.certs_good, 0);
 	assert_int_equal(cnt.certs_revoked, 1);
+}
+
+/* An admin pre-authorises one generated key; the bridge registers it once,
+ * only with exactly the pre-authorised fields, and the admin owns it. */
+static void
+test_preauth_lets_the_bridge_register_one_matching_key(void **state)
+{
+	struct fx *f = *state;
+	static const char id[] = "00112233445566778899aabbccddeeff";
+	struct ledger_field pf[7], kf[7], rv[2];
+	struct ledger_key_info ki;
+	struct ledger_verify_report rep;
+	char nb[21], na[21], ex[21];
+	time_t now = time(NULL);
+	uint64_t bseq = make_bridge(f);
+	struct reg r, other;
+
+	ledger_time_format(now, nb);
+	ledger_time_format(now + 86400, na);
+	ledger_time_format(now + 3600, ex);
+	pf[0] = (struct ledger_field){ "preauth-id", id };
+	pf[1] = (struct ledger_field){ "name", "cam-1" };
+	pf[2] = (struct ledger_field){ "profile", "device" };
+	pf[3] = (struct ledger_field){ "not-before", nb };
+	pf[4] = (struct ledger_field){ "not-after", na };
+	pf[5] = (struct ledger_field){ "expires", ex };
+	pf[6] = (struct ledger_field){ "secret-sha256", "aa00000000000000000000"
+	    "00000000000000000000000000000000000000000a" };
+	/* only admins pre-authorise */
+	assert_int_equal(put(f, LEDGER_KEY_PREAUTH, "bridge", bseq, now,
+	    &f->bridge, 1, pf, 7, NULL), LEDGER_ERR_PERMISSION);
+	assert_int_equal(put(f, LEDGER_KEY_PREAUTH, "admin", f->seq_admin++,
+	    now, &f->admin, 1, pf, 7, NULL), LEDGER_OK);
+	assert_int_equal(put(f, LEDGER_KEY_PREAUTH, "admin", f->seq_admin,
+	    now, &f->admin, 1, pf, 7, NULL), LEDGER_ERR_PREAUTH_EXISTS);
+
+	reg_fields(&r, NULL, now, now + 86400);
+	memcpy(kf, r.fl, sizeof(r.fl));
+	kf[6] = (struct ledger_field){ "preauth", id };
+	/* the bridge without a pre-authorisation, an admin citing one */
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "bridge", bseq, now,
+	    &f->bridge, 1, r.fl, 6, NULL), LEDGER_ERR_PERMISSION);
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "admin", f->seq_admin,
+	    now, &f->admin, 1, kf, 7, NULL), LEDGER_ERR_PERMISSION);
+	/* a field that differs from the slot */
+	kf[2] = (struct ledger_field){ "name", "cam-2" };
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "bridge", bseq, now,
+	    &f->bridge, 1, kf, 7, NULL), LEDGER_ERR_PREAUTH);
+	kf[2] = (struct ledger_field){ "name", "cam-1" };
+	/* an unknown slot */
+	kf[6] = (struct ledger_field){ "preauth",
+	    "ffffffffffffffffffffffffffffffff" };
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "bridge", bseq, now,
+	    &f->bridge, 1, kf, 7, NULL), LEDGER_ERR_PREAUTH);
+	kf[6] = (struct ledger_field){ "preauth", id };
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "bridge", bseq++, now,
+	    &f->bridge, 1, kf, 7, NULL), LEDGER_OK);
+	assert_int_equal(ledger_key_get(f->l, r.id, &ki), 0);
+	assert_string_equal(ki.account, "admin");	/* the admin owns it */
+	/* used up: a second key under the same slot */
+	reg_fields(&other, NULL, now, now + 86400);
+	memcpy(kf, other.fl, sizeof(other.fl));
+	kf[6] = (struct ledger_field){ "preauth", id };
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "bridge", bseq, now,
+	    &f->bridge, 1, kf, 7, NULL), LEDGER_ERR_PREAUTH);
+	/* the owning admin revokes it */
+	rv[0] = (struct ledger_field){ "key-id", r.id };
+	rv[1] = (struct ledger_field){ "reason", "keyCompromise" };
+	assert_int_equal(put(f, LEDGER_KEY_REVOKE, "admin", f->seq_admin++,
+	    now, &f->admin, 1, rv, 2, NULL), LEDGER_OK);
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	assert_true(rep.ok);
+}
+
+/* A schema-1 database (before pre-authorisations) is migrated forward
+ * when opened for writing, keeping everything. */
+static void
+test_old_schema_is_migrated_forward(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_verify_report rep;
+	struct ledger_config lc;
+	char err[256];
+	struct reg r;
+
+	ledger_close(f->l);
+	f->l = NULL;
+	db_exec(f->db, "DROP TABLE preauths; UPDATE meta SET v = '1' WHERE "
+	    "k = 'schema'");
+	memset(&lc, 0, sizeof(lc));
+	lc.db = f->db;
+	lc.origin = "test/ledger";
+	/* read-only cannot migrate: a clear refusal */
+	assert_null(ledger_open(&lc, err, sizeof(err)));
+	assert_non_null(strstr(err, "schema"));
+	lc.consensus = f->cons;
+	f->l = ledger_open(&lc, err, sizeof(err));
+	assert_non_null(f->l);
+	assert_int_equal(ledger_size(f->l), 3);
+	reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
+	assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+	assert_int_equal(ledger_preauth_get(f->l,
+	    "00000000000000000000000000000000",
+	    &(struct ledger_preauth_info){ 0 }), 1);
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	assert_true(rep.ok);
 }
 
 /* A consensus that never reaches a quorum (a PBFT with too few live
@@ -711,6 +828,11 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_certificate_entries_follow_the_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_preauth_lets_the_bridge_register_one_matching_key,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_old_schema_is_migrated_forward, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
