@@ -100,7 +100,7 @@ int est_authorize(const struct est_registration *reg, enum est_profile
 /* ---- pkcs7.c, csrattrs.c, keygen.c: answers ---------------------------- */
 
 /* A degenerate PKCS#7 SignedData carrying certs (certs-only, RFC 7030
- * 4.1.3), DER, base64 in lines of 64 characters each ending in CRLF.
+ * 4.1.3), DER, base64 in lines of 64 characters each ending in LF.
  * Returns a malloc'd NUL-terminated string (length in *len) or NULL. */
 char *est_pkcs7_certs_b64(STACK_OF(X509) *certs, size_t *len);
 /* The CsrAttrs (RFC 7030 4.5.2) a profile wants, DER via OpenSSL ASN.1
@@ -121,6 +121,12 @@ int est_serverkeygen_body(EVP_PKEY *key, STACK_OF(X509) *certs,
 int est_basic_check(const char *authorization, const char *user,
     const char *pass);
 
+/* Splits an Authorization value "Basic base64(user:pass)" into user and
+ * pass (NUL-terminated; pass is secret: the caller cleanses it).  0, or -1
+ * when absent, malformed or too long. */
+int est_basic_parse(const char *authorization, char *user, size_t userlen,
+    char *pass, size_t passlen);
+
 /* ---- routes.c: /.well-known/est ---------------------------------------- */
 
 enum est_op {
@@ -132,11 +138,14 @@ enum est_op {
  * is called). */
 struct est_enroll {
 	enum est_op op;
-	enum est_profile profile;
+	enum est_profile profile;	/* from the label; 0: no label */
 	X509_REQ *csr;			/* checked: PoP, policy */
 	char key_id[65];
 	struct est_names asked;
 	X509 *client_cert;		/* TLS client certificate, or NULL */
+	/* serverkeygen: the Authorization header (the pre-authorisation's
+	 * "Basic id:secret"), or NULL. */
+	const char *authorization;
 };
 
 /* bridge/ answers an enrollment: status 200 with the issued certificate

@@ -1,0 +1,365 @@
+/*
+ * csr.c: decoding and checking the PKCS#10 request of an EST enrollment
+ * (RFC 7030 4.2.1; DESIGN.md "Issuance").
+ *
+ * Tolerant on the framing (RFC 8951: base64 with or without line breaks),
+ * strict on the content: the DER must be one CertificationRequest and
+ * nothing after it, the signature must verify with the request's own key
+ * (proof of possession, RFC 7030 3.4), the key must be RSA of 2048 to 8192
+ * bits or EC on P-256 / P-384, and the signature hash SHA-256 or stronger.
+ * Each refusal carries one line that tells the client what to change.
+ */
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "est/est.h"
+#include "est/est_int.h"
+
+#define EST_CSR_GROUP_NAME_MAX 64
+#define EST_CSR_IPV4_LEN       4
+#define EST_CSR_IPV6_LEN       16
+#define EST_CSR_BITS_ALIGN     8	/* RSA modulus: whole bytes */
+
+static void
+est_csr_why(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+est_csr_why(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whylen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
+/* Decodes base64 (blanks allowed) of exactly one DER PKCS#10; see est.h. */
+X509_REQ *
+est_csr_decode(const char *body, size_t len, enum est_csr_status *st,
+    char *why, size_t whylen)
+{
+	enum est_csr_status dummy;
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	X509_REQ *req = NULL;
+	size_t derlen = 0, cap;
+
+	if (st == NULL)
+		st = &dummy;
+	*st = EST_CSR_BAD_BASE64;
+	if (body == NULL || len == 0) {
+		est_csr_why(why, whylen, "the body is empty: it must be a "
+		    "base64 PKCS#10 request");
+		goto out;
+	}
+	if (len > EST_MAX_BODY) {
+		est_csr_why(why, whylen, "the body is %zu bytes, at most %d "
+		    "are accepted", len, EST_MAX_BODY);
+		goto out;
+	}
+	cap = len / 4 * 3 + 3;
+	if ((der = malloc(cap)) == NULL) {
+		est_csr_why(why, whylen, "out of memory");
+		goto out;
+	}
+	if (est_b64_decode(body, len, 1, der, cap, &derlen) != 0) {
+		est_csr_why(why, whylen, "the body is not base64 (RFC 7030 "
+		    "4.2.1: a base64 DER PKCS#10 request, not PEM or binary)");
+		goto out;
+	}
+	*st = EST_CSR_NOT_CSR;
+	p = der;
+	if ((req = d2i_X509_REQ(NULL, &p, (long)derlen)) == NULL) {
+		est_csr_why(why, whylen, "the decoded body is not a DER "
+		    "PKCS#10 certification request");
+		goto out;
+	}
+	if (p != der + derlen) {
+		est_csr_why(why, whylen, "%zu bytes follow the PKCS#10 "
+		    "request", (size_t)(der + derlen - p));
+		X509_REQ_free(req);
+		req = NULL;
+		goto out;
+	}
+	*st = EST_CSR_OK;
+out:
+	free(der);
+	if (req == NULL)
+		ERR_clear_error();	/* bad input, not a fault: no log */
+	return req;
+}
+
+/* RSA: EST_MIN_RSA_BITS..EST_MAX_RSA_BITS, whole bytes.  EC: P-256 or
+ * P-384 by name.  Anything else is refused. */
+static enum est_csr_status
+est_csr_check_key(EVP_PKEY *pk, char *why, size_t whylen)
+{
+	char group[EST_CSR_GROUP_NAME_MAX];
+	int bits, nid;
+
+	switch (EVP_PKEY_get_base_id(pk)) {
+	case EVP_PKEY_RSA:
+		bits = EVP_PKEY_get_bits(pk);
+		if (bits < EST_MIN_RSA_BITS) {
+			est_csr_why(why, whylen, "RSA key of %d bits: at least "
+			    "%d required", bits, EST_MIN_RSA_BITS);
+			return EST_CSR_WEAK_KEY;
+		}
+		if (bits > EST_MAX_RSA_BITS) {
+			est_csr_why(why, whylen, "RSA key of %d bits: at most "
+			    "%d accepted", bits, EST_MAX_RSA_BITS);
+			return EST_CSR_WEAK_KEY;
+		}
+		if (bits % EST_CSR_BITS_ALIGN != 0) {
+			est_csr_why(why, whylen, "RSA key of %d bits: the "
+			    "size must be a multiple of %d", bits,
+			    EST_CSR_BITS_ALIGN);
+			return EST_CSR_WEAK_KEY;
+		}
+		return EST_CSR_OK;
+	case EVP_PKEY_EC:
+		if (EVP_PKEY_get_utf8_string_param(pk,
+		    OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+		    NULL) != 1) {
+			est_csr_why(why, whylen, "EC key without a named "
+			    "curve: use P-256 or P-384");
+			return EST_CSR_BAD_CURVE;
+		}
+		if ((nid = OBJ_txt2nid(group)) == NID_undef)
+			nid = EC_curve_nist2nid(group);
+		if (nid != NID_X9_62_prime256v1 && nid != NID_secp384r1) {
+			est_csr_why(why, whylen, "EC key on curve %s: use "
+			    "P-256 or P-384", group);
+			return EST_CSR_BAD_CURVE;
+		}
+		return EST_CSR_OK;
+	default:
+		est_csr_why(why, whylen, "%s key: use RSA (2048 bits or "
+		    "more) or EC P-256 / P-384",
+		    EVP_PKEY_get0_type_name(pk) != NULL ?
+		    EVP_PKEY_get0_type_name(pk) : "unknown");
+		return EST_CSR_BAD_KEY_TYPE;
+	}
+}
+
+/* RSASSA-PSS names its hash in the parameters (RFC 4055 3.1; absent means
+ * SHA-1).  Returns the hash NID or NID_undef. */
+static int
+est_csr_pss_md(X509_REQ *req)
+{
+	const X509_ALGOR *alg = NULL;
+	const ASN1_OBJECT *obj = NULL;
+	const void *pval = NULL;
+	RSA_PSS_PARAMS *pss = NULL;
+	int ptype = 0, md = NID_undef;
+
+	X509_REQ_get0_signature(req, NULL, &alg);
+	if (alg == NULL)
+		return NID_undef;
+	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
+	if (ptype != V_ASN1_SEQUENCE || pval == NULL)
+		return NID_undef;
+	pss = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(RSA_PSS_PARAMS),
+	    alg->parameter);
+	if (pss == NULL)
+		return NID_undef;
+	if (pss->hashAlgorithm == NULL)
+		md = NID_sha1;
+	else
+		md = OBJ_obj2nid(pss->hashAlgorithm->algorithm);
+	RSA_PSS_PARAMS_free(pss);
+	return md;
+}
+
+/* The signature's hash must be SHA-256, SHA-384 or SHA-512. */
+static enum est_csr_status
+est_csr_check_hash(X509_REQ *req, char *why, size_t whylen)
+{
+	int sig = X509_REQ_get_signature_nid(req), md = NID_undef, pk;
+
+	if (sig == NID_rsassaPss)
+		md = est_csr_pss_md(req);
+	else if (OBJ_find_sigid_algs(sig, &md, &pk) != 1)
+		md = NID_undef;
+	if (md == NID_sha256 || md == NID_sha384 || md == NID_sha512)
+		return EST_CSR_OK;
+	est_csr_why(why, whylen, "signed with %s: sign with SHA-256, SHA-384 "
+	    "or SHA-512", md != NID_undef ? OBJ_nid2sn(md) :
+	    sig != NID_undef ? OBJ_nid2sn(sig) : "an unknown algorithm");
+	return EST_CSR_WEAK_HASH;
+}
+
+/* PoP, key policy, hash, subject; see est.h. */
+enum est_csr_status
+est_csr_check(X509_REQ *req, char *why, size_t whylen)
+{
+	enum est_csr_status st = EST_CSR_NOT_CSR;
+	EVP_PKEY *pk;
+
+	if (req == NULL) {
+		est_csr_why(why, whylen, "no request");
+		goto out;
+	}
+	st = EST_CSR_BAD_KEY_TYPE;
+	if ((pk = X509_REQ_get0_pubkey(req)) == NULL) {
+		est_csr_why(why, whylen, "the request's public key cannot be "
+		    "read: use RSA (2048 bits or more) or EC P-256 / P-384");
+		goto out;
+	}
+	/* RFC 7030 3.4: the request is signed by the key it certifies. */
+	st = EST_CSR_BAD_SIGNATURE;
+	if (X509_REQ_verify(req, pk) != 1) {
+		est_csr_why(why, whylen, "the request's signature does not "
+		    "verify with its own key (no proof of possession)");
+		goto out;
+	}
+	if ((st = est_csr_check_key(pk, why, whylen)) != EST_CSR_OK)
+		goto out;
+	if ((st = est_csr_check_hash(req, why, whylen)) != EST_CSR_OK)
+		goto out;
+	st = EST_CSR_EMPTY_SUBJECT;
+	if (X509_REQ_get_subject_name(req) == NULL ||
+	    X509_NAME_entry_count(X509_REQ_get_subject_name(req)) == 0) {
+		est_csr_why(why, whylen, "the request's subject is empty: put "
+		    "at least a CN in it");
+		goto out;
+	}
+	st = EST_CSR_OK;
+out:
+	if (st != EST_CSR_OK)
+		ERR_clear_error();
+	return st;
+}
+
+/* Lowercase hex SHA-256 of i2d_PUBKEY (as the ledger computes key ids). */
+int
+est_csr_key_id(X509_REQ *req, char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char *der = NULL, md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	EVP_PKEY *pk;
+	int derlen, rc = -1;
+
+	if (req == NULL || out == NULL ||
+	    (pk = X509_REQ_get0_pubkey(req)) == NULL)
+		goto out;
+	if ((derlen = i2d_PUBKEY(pk, &der)) <= 0)
+		goto out;
+	if (EVP_Digest(der, (size_t)derlen, md, &mdlen, EVP_sha256(),
+	    NULL) != 1 || mdlen * 2 + 1 > 65)
+		goto out;
+	for (i = 0; i < mdlen; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0xf];
+	}
+	out[2 * mdlen] = '\0';
+	rc = 0;
+out:
+	OPENSSL_free(der);
+	if (rc != 0)
+		ERR_clear_error();
+	return rc;
+}
+
+/* One GeneralName into n: DNS (lowercased) or IP (printable). */
+static int
+est_csr_add_name(const GENERAL_NAME *gn, struct est_names *n)
+{
+	const unsigned char *d;
+	int len, i, af;
+
+	if (n->ndns + n->nip >= EST_MAX_NAMES)
+		return -1;
+	switch (gn->type) {
+	case GEN_DNS:
+		d = ASN1_STRING_get0_data(gn->d.dNSName);
+		len = ASN1_STRING_length(gn->d.dNSName);
+		if (d == NULL || len <= 0 || len > EST_NAME_MAX)
+			return -1;
+		for (i = 0; i < len; i++) {
+			/* Printable ASCII only: the name ends up in reasons
+			 * and logs, and an IA5String may hold controls. */
+			if (d[i] <= ' ' || d[i] > '~')
+				return -1;
+			n->dns[n->ndns][i] = (char)tolower(d[i]);
+		}
+		n->dns[n->ndns][len] = '\0';
+		n->ndns++;
+		return 0;
+	case GEN_IPADD:
+		d = ASN1_STRING_get0_data(gn->d.iPAddress);
+		len = ASN1_STRING_length(gn->d.iPAddress);
+		if (len == EST_CSR_IPV4_LEN)
+			af = AF_INET;
+		else if (len == EST_CSR_IPV6_LEN)
+			af = AF_INET6;
+		else
+			return -1;
+		if (inet_ntop(af, d, n->ip[n->nip], sizeof(n->ip[0])) == NULL)
+			return -1;
+		n->nip++;
+		return 0;
+	default:
+		return -1;	/* email, URI, otherName...: never granted */
+	}
+}
+
+/* DNS and IP names of the subjectAltName extension request; see est.h. */
+int
+est_csr_names(X509_REQ *req, struct est_names *n)
+{
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	GENERAL_NAMES *gens = NULL;
+	int crit = -1, i, rc = -1;
+
+	if (n == NULL)
+		return -1;
+	memset(n, 0, sizeof(*n));
+	if (req == NULL)
+		goto out;
+	/* PKCS#9 extensionRequest (RFC 2985 5.4.2). */
+	if ((exts = X509_REQ_get_extensions(req)) == NULL) {
+		/* NULL means "none" or "unreadable": tell them apart. */
+		if (X509_REQ_get_attr_by_NID(req, NID_ext_req, -1) >= 0)
+			goto out;
+		rc = 0;
+		goto out;
+	}
+	gens = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
+	if (gens == NULL) {
+		rc = crit == -1 ? 0 : -1;	/* absent; or twice, or bad */
+		goto out;
+	}
+	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++)
+		if (est_csr_add_name(sk_GENERAL_NAME_value(gens, i), n) != 0)
+			goto out;
+	rc = 0;
+out:
+	GENERAL_NAMES_free(gens);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	if (rc != 0) {
+		memset(n, 0, sizeof(*n));
+		ERR_clear_error();
+	}
+	return rc;
+}
