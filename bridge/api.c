@@ -190,7 +190,7 @@ api_status(struct evhttp_request *req, void *arg)
 	}
 	if ((bytype = json_object()) == NULL)
 		goto oom;
-	for (t = LEDGER_ACCOUNT_CREATE; t <= LEDGER_CONFIG_PUBLISH; t++)
+	for (t = LEDGER_ACCOUNT_CREATE; t <= LEDGER_TYPE_MAX; t++)
 		/* json_object_set_new steals the value, also on failure */
 		if (json_object_set_new(bytype, ledger_entry_type_name(t),
 		    api_json_u64(c.by_type[t])) != 0)
@@ -702,6 +702,7 @@ api_http_status(enum ledger_status st)
 	case LEDGER_ERR_SIGNATURE:
 	case LEDGER_ERR_THRESHOLD:
 	case LEDGER_ERR_PERMISSION:
+	case LEDGER_ERR_PREAUTH:
 	case LEDGER_ERR_NOT_OWNER:	return 403;
 	case LEDGER_ERR_SEQUENCE:
 	case LEDGER_ERR_ACCOUNT_EXISTS:
@@ -709,6 +710,7 @@ api_http_status(enum ledger_status st)
 	case LEDGER_ERR_KEY_REVOKED:
 	case LEDGER_ERR_DUPLICATE_SERIAL:
 	case LEDGER_ERR_CERT_REVOKED:
+	case LEDGER_ERR_PREAUTH_EXISTS:
 	case LEDGER_ERR_DUPLICATE_CONFIG: return 409;
 	case LEDGER_ERR_TIME:
 	case LEDGER_ERR_WINDOW:		return 422;

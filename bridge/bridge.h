@@ -66,6 +66,10 @@ struct bridge_config {
 	char ca_issuing_key[CONFIG_STR];
 	char ocsp_cert[CONFIG_STR];
 	char ocsp_key[CONFIG_STR];
+	char ca_chain[CONFIG_STR];	/* issuing then root */
+	char est_basic_auth[CONFIG_STR];	/* "user:pass" or "" */
+	char est_device_basic_auth[CONFIG_STR];
+	char est_server_basic_auth[CONFIG_STR];
 	char log_level[16];
 	long batch_max;			/* entries per block */
 	long max_body;			/* bytes of a request body */
@@ -161,15 +165,29 @@ X509 *issue_build(const struct issue_params *p, char *err, size_t errlen);
  * ledger's form).  out holds 41 bytes.  0 or -1. */
 int issue_serial_hex(const X509 *cert, char out[41]);
 
+/* ---- enroll.c: EST answered from the ledger ---------------------------- */
+
+struct enroll_ctx;
+
+/* The EST side of the bridge over ledger l and signer s (both borrowed;
+ * cfg too).  Reads the CA chain for cacerts.  NULL with err set. */
+struct enroll_ctx *enroll_new(struct ledger *l, struct signer *s,
+    const struct bridge_config *cfg, char *err, size_t errlen);
+void enroll_free(struct enroll_ctx *ctx);
+/* server_handler for "/.well-known/est/". */
+void enroll_handle(struct evhttp_request *req, void *arg);
+
 /* ---- server.c: HTTP(S) listeners on libevent evhttp -------------------- */
 
 struct server;
 typedef void (*server_handler)(struct evhttp_request *req, void *arg);
 
 /* A TLS server context for cert (chain PEM) and key: TLS 1.2 and 1.3,
- * session resumption on.  NULL with err set on failure. */
-SSL_CTX *server_tls_ctx(const char *cert_chain, const char *key, char *err,
-    size_t errlen);
+ * session resumption on.  With client_ca (a PEM bundle) a client
+ * certificate is requested but optional; its verification outcome is left
+ * in SSL_get_verify_result().  NULL with err set on failure. */
+SSL_CTX *server_tls_ctx(const char *cert_chain, const char *key,
+    const char *client_ca, char *err, size_t errlen);
 /* Listens on "ADDR:PORT" ("[::1]:PORT" for IPv6).  With tls non-NULL every
  * connection is TLS through bufferevent_openssl (tls is borrowed; the SSL
  * objects are owned by their bufferevents).  NULL with err set. */
@@ -254,7 +272,7 @@ struct cli_opts {
 	const char *log_level, *csr, *profile, *not_before, *not_after;
 	const char *days, *key_id, *reason, *status, *limit, *after;
 	const char *threshold, *role, *out, *type, *group, *file, *version;
-	const char *from, *vkey;
+	const char *from, *vkey, *expires;
 	const char *hostname[CLI_MAX_REPEAT];
 	int nhostname;
 	const char *pubkey[CLI_MAX_REPEAT];

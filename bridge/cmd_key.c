@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
@@ -78,30 +79,16 @@ out:
 	return rc;
 }
 
+/* The key window of --not-before / --not-after / --days (default: now
+ * for a year).  0, or 1 after a message. */
 static int
-key_register(struct cli *c)
+key_window(struct cli *c, time_t *nb, time_t *na)
 {
-	struct ledger_field f[8 + 2 * CLI_MAX_REPEAT];
-	struct ledger_receipt r;
-	uint8_t *der = NULL;
-	char *spki = NULL, *csr = NULL, id[LEDGER_KEYID_LEN + 1], nb[21],
-	    na[21], what[128];
-	time_t not_before = time(NULL), not_after;
-	size_t n = 0;
-	int derlen = 0, rc = 1;
 	long days = KEY_DEFAULT_DAYS;
 
-	if (cli_only(c, "as account json remote pubkey csr name profile dns "
-	    "ip not-before not-after days") != 0)
-		return 1;
-	if ((c->o.npubkey == 1) == (c->o.csr != NULL) || c->o.npubkey > 1)
-		return cli_fail("usage", "key register needs one of --pubkey "
-		    "FILE or --csr FILE");
-	if (c->o.name == NULL)
-		return cli_fail("usage", "key register needs --name (the "
-		    "device or host name)");
-	if (c->o.not_before != NULL &&
-	    ledger_time_parse(c->o.not_before, &not_before) != 0)
+	*nb = time(NULL);
+	if (c->o.not_before != NULL && ledger_time_parse(c->o.not_before,
+	    nb) != 0)
 		return cli_fail("usage", "--not-before must be like "
 		    "2026-11-21T14:07:08Z");
 	if (c->o.days != NULL) {
@@ -112,12 +99,126 @@ key_register(struct cli *c)
 			return cli_fail("usage", "--days must be 1 to %d",
 			    KEY_MAX_DAYS);
 	}
-	not_after = not_before + days * 86400;
-	if (c->o.not_after != NULL &&
-	    (c->o.days != NULL ||
-	    ledger_time_parse(c->o.not_after, &not_after) != 0))
+	*na = *nb + days * 86400;
+	if (c->o.not_after != NULL && (c->o.days != NULL ||
+	    ledger_time_parse(c->o.not_after, na) != 0))
 		return cli_fail("usage", "--not-after must be like "
 		    "2026-11-21T14:07:08Z (and not given with --days)");
+	return 0;
+}
+
+/* Appends the name, profile, names and window fields shared by
+ * key-register and key-preauth. */
+static size_t
+key_common_fields(struct cli *c, struct ledger_field *f, size_t n,
+    const char *nb, const char *na)
+{
+	f[n++] = (struct ledger_field){ "name", c->o.name };
+	f[n++] = (struct ledger_field){ "profile",
+	    c->o.profile != NULL ? c->o.profile : "device" };
+	for (int i = 0; i < c->o.ndns; i++)
+		f[n++] = (struct ledger_field){ "dns", c->o.dns[i] };
+	for (int i = 0; i < c->o.nip; i++)
+		f[n++] = (struct ledger_field){ "ip", c->o.ip[i] };
+	f[n++] = (struct ledger_field){ "not-before", nb };
+	f[n++] = (struct ledger_field){ "not-after", na };
+	return n;
+}
+
+#define PREAUTH_SECRET_BYTES 24
+#define PREAUTH_DEFAULT_DAYS 7
+
+/* key preauth: a one-time slot for a key the bridge will generate (EST
+ * serverkeygen).  The secret is printed once and only its SHA-256 goes on
+ * the ledger. */
+static int
+key_preauth(struct cli *c)
+{
+	struct ledger_field f[8 + 2 * CLI_MAX_REPEAT];
+	struct ledger_receipt r;
+	uint8_t rnd[PREAUTH_SECRET_BYTES], md[32];
+	char id[LEDGER_PREAUTH_ID_LEN + 1], secret[2 * PREAUTH_SECRET_BYTES + 1],
+	    sha[65], nb[21], na[21], ex[21], what[256];
+	time_t tnb, tna, tex = time(NULL) + PREAUTH_DEFAULT_DAYS * 86400;
+	size_t n = 0;
+	json_t *j;
+
+	if (cli_only(c, "as account json remote name profile dns ip "
+	    "not-before not-after days expires") != 0)
+		return 1;
+	if (c->o.name == NULL)
+		return cli_fail("usage", "key preauth needs --name (the device "
+		    "or host name)");
+	if (key_window(c, &tnb, &tna) != 0)
+		return 1;
+	if (c->o.expires != NULL && ledger_time_parse(c->o.expires, &tex) != 0)
+		return cli_fail("usage", "--expires must be like "
+		    "2026-11-28T14:07:08Z");
+	if (RAND_bytes(rnd, LEDGER_PREAUTH_ID_LEN / 2) != 1)
+		return cli_fail("random", "no randomness");
+	ledger_hex(rnd, LEDGER_PREAUTH_ID_LEN / 2, id);
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return cli_fail("random", "no randomness");
+	ledger_hex(rnd, sizeof(rnd), secret);
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+	if (EVP_Digest(secret, strlen(secret), md, NULL, EVP_sha256(), NULL) !=
+	    1)
+		return cli_fail("hash", "cannot hash the secret");
+	ledger_hex(md, sizeof(md), sha);
+	ledger_time_format(tnb, nb);
+	ledger_time_format(tna, na);
+	ledger_time_format(tex, ex);
+	f[n++] = (struct ledger_field){ "preauth-id", id };
+	n = key_common_fields(c, f, n, nb, na);
+	f[n++] = (struct ledger_field){ "expires", ex };
+	f[n++] = (struct ledger_field){ "secret-sha256", sha };
+	if (cli_submit(c, LEDGER_KEY_PREAUTH, f, n, &r) != 0) {
+		OPENSSL_cleanse(secret, sizeof(secret));
+		return 1;
+	}
+	if (c->json) {
+		cli_print_receipt(c, &r, "", NULL);
+		j = json_pack("{s:s, s:s, s:s}", "preauth_id", id, "secret",
+		    secret, "expires", ex);
+		if (j != NULL)
+			json_dumpf(j, stdout, JSON_COMPACT);
+		putchar('\n');
+		json_decref(j);
+	} else {
+		snprintf(what, sizeof(what), "pre-authorised %s", c->o.name);
+		cli_print_receipt(c, &r, what, NULL);
+		printf("preauth id %s\nsecret     %s  (shown once)\n"
+		    "valid until %s.  The device enrolls with HTTP Basic "
+		    "\"id:secret\" on /.well-known/est/serverkeygen.\n", id,
+		    secret, ex);
+	}
+	OPENSSL_cleanse(secret, sizeof(secret));
+	return 0;
+}
+
+static int
+key_register(struct cli *c)
+{
+	struct ledger_field f[8 + 2 * CLI_MAX_REPEAT];
+	struct ledger_receipt r;
+	uint8_t *der = NULL;
+	char *spki = NULL, *csr = NULL, id[LEDGER_KEYID_LEN + 1], nb[21],
+	    na[21], what[128];
+	time_t not_before, not_after;
+	size_t n = 0;
+	int derlen = 0, rc = 1;
+
+	if (cli_only(c, "as account json remote pubkey csr name profile dns "
+	    "ip not-before not-after days") != 0)
+		return 1;
+	if ((c->o.npubkey == 1) == (c->o.csr != NULL) || c->o.npubkey > 1)
+		return cli_fail("usage", "key register needs one of --pubkey "
+		    "FILE or --csr FILE");
+	if (c->o.name == NULL)
+		return cli_fail("usage", "key register needs --name (the "
+		    "device or host name)");
+	if (key_window(c, &not_before, &not_after) != 0)
+		return 1;
 	if (key_read(c, &der, &derlen, &csr) != 0)
 		goto out;
 	ledger_spki_key_id(der, (size_t)derlen, id);
@@ -129,15 +230,7 @@ key_register(struct cli *c)
 	ledger_time_format(not_after, na);
 	f[n++] = (struct ledger_field){ "key-id", id };
 	f[n++] = (struct ledger_field){ "spki", spki };
-	f[n++] = (struct ledger_field){ "name", c->o.name };
-	f[n++] = (struct ledger_field){ "profile",
-	    c->o.profile != NULL ? c->o.profile : "device" };
-	for (int i = 0; i < c->o.ndns; i++)
-		f[n++] = (struct ledger_field){ "dns", c->o.dns[i] };
-	for (int i = 0; i < c->o.nip; i++)
-		f[n++] = (struct ledger_field){ "ip", c->o.ip[i] };
-	f[n++] = (struct ledger_field){ "not-before", nb };
-	f[n++] = (struct ledger_field){ "not-after", na };
+	n = key_common_fields(c, f, n, nb, na);
 	if (csr != NULL)
 		f[n++] = (struct ledger_field){ "csr", csr };
 	if ((rc = cli_submit(c, LEDGER_KEY_REGISTER, f, n, &r)) != 0)
@@ -277,11 +370,13 @@ cmd_key(struct cli *c, const char *sub)
 		return key_register(c);
 	if (strcmp(sub, "revoke") == 0)
 		return key_revoke(c);
+	if (strcmp(sub, "preauth") == 0)
+		return key_preauth(c);
 	if (strcmp(sub, "show") == 0)
 		return key_show_list(c, 1);
 	if (strcmp(sub, "list") == 0)
 		return key_show_list(c, 0);
-	return cli_fail("usage", "key register|revoke|show|list");
+	return cli_fail("usage", "key register|revoke|preauth|show|list");
 }
 
 /* Hex SHA-256 and size of a file. */

@@ -18,7 +18,7 @@ enum {
 	O_LOG_LEVEL, O_PUBKEY, O_CSR, O_PROFILE, O_DNS, O_IP, O_NOT_BEFORE,
 	O_NOT_AFTER, O_DAYS, O_KEY_ID, O_REASON, O_STATUS, O_LIMIT, O_AFTER,
 	O_THRESHOLD, O_ROLE, O_OUT, O_TYPE, O_GROUP, O_FILE, O_VERSION,
-	O_FROM, O_VKEY, O_HELP,
+	O_FROM, O_VKEY, O_EXPIRES, O_HELP,
 };
 
 static const struct option long_opts[] = {
@@ -56,6 +56,7 @@ static const struct option long_opts[] = {
 	{ "version", required_argument, NULL, O_VERSION },
 	{ "from", required_argument, NULL, O_FROM },
 	{ "vkey", required_argument, NULL, O_VKEY },
+	{ "expires", required_argument, NULL, O_EXPIRES },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -73,6 +74,8 @@ static const char usage[] =
 "  key register -d DIR (--pubkey FILE | --csr FILE) --name NAME [--profile device|server]\n"
 "           [--dns N]... [--ip A]... [--not-before T] [--not-after T | --days N]\n"
 "  key revoke -d DIR --key-id ID [--reason R]\n"
+"  key preauth -d DIR --name NAME [--profile P] [--dns N]... [--ip A]...\n"
+"           [--not-before T] [--not-after T | --days N] [--expires T]\n"
 "  key show -d DIR --key-id ID | key list -d DIR [--status active|revoked]\n"
 "  config publish -d DIR --group G --file F [--version V]\n"
 "  ledger verify -d DIR [--vkey VKEY] | ledger log -d DIR [--from N] [--limit N]\n"
@@ -98,7 +101,7 @@ static const char *const opt_names[] = {
 	[O_OUT - 256] = "out", [O_TYPE - 256] = "type",
 	[O_GROUP - 256] = "group", [O_FILE - 256] = "file",
 	[O_VERSION - 256] = "version", [O_FROM - 256] = "from",
-	[O_VKEY - 256] = "vkey",
+	[O_VKEY - 256] = "vkey", [O_EXPIRES - 256] = "expires",
 };
 
 int
@@ -198,6 +201,7 @@ parse_opts(struct cli *c, int argc, char **argv)
 		case O_VERSION: o->version = optarg; break;
 		case O_FROM: o->from = optarg; break;
 		case O_VKEY: o->vkey = optarg; break;
+		case O_EXPIRES: o->expires = optarg; break;
 		case 'h':
 		case O_HELP:
 			fputs(usage, stdout);

@@ -94,7 +94,9 @@ cmd_serve(struct cli *c)
 	SSL_CTX *tls = NULL;
 	EVP_PKEY *vkey = NULL;
 	struct ledger_consensus *cons = NULL;
-	char err[512], p1[PATH_MAX], p2[PATH_MAX];
+	char err[512], p1[PATH_MAX], p2[PATH_MAX], p3[PATH_MAX];
+	struct signer *signer = NULL;
+	struct enroll_ctx *enroll = NULL;
 	int lockfd = -1, rc = 1;
 
 	memset(&sc, 0, sizeof(sc));
@@ -134,8 +136,18 @@ cmd_serve(struct cli *c)
 		log_err("cannot start the ledger writer");
 		goto out;
 	}
+	if ((signer = signer_open(cfg, err, sizeof(err))) == NULL) {
+		log_err("signer: %s", err);
+		goto out;
+	}
+	if ((enroll = enroll_new(sc.ledger, signer, cfg, err,
+	    sizeof(err))) == NULL) {
+		log_err("EST: %s", err);
+		goto out;
+	}
 	if ((tls = server_tls_ctx(config_path(cfg, cfg->tls_cert, p1,
-	    sizeof(p1)), config_path(cfg, cfg->tls_key, p2, sizeof(p2)), err,
+	    sizeof(p1)), config_path(cfg, cfg->tls_key, p2, sizeof(p2)),
+	    config_path(cfg, cfg->ca_chain, p3, sizeof(p3)), err,
 	    sizeof(err))) == NULL) {
 		log_err("TLS: %s", err);
 		goto out;
@@ -152,7 +164,9 @@ cmd_serve(struct cli *c)
 	api.started = time(NULL);
 	api.storage = "sqlite";
 	api.consensus = cons->ops->name;
-	if (api_register(https, &api) != 0)
+	if (api_register(https, &api) != 0 ||
+	    server_route(https, "/.well-known/est/", enroll_handle,
+	    enroll) != 0)
 		goto out;
 	sigterm = evsignal_new(sc.base, SIGTERM, serve_signal, &sc);
 	sigint = evsignal_new(sc.base, SIGINT, serve_signal, &sc);
@@ -171,6 +185,8 @@ out:
 	if (sc.ledger != NULL)
 		ledger_writer_stop(sc.ledger);
 	server_free(https);
+	enroll_free(enroll);
+	signer_free(signer);
 	if (sigterm != NULL)
 		event_free(sigterm);
 	if (sigint != NULL)

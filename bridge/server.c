@@ -104,10 +104,22 @@ server_ssl_err(char *err, size_t errlen, const char *what, const char *path)
 	ERR_clear_error();
 }
 
-SSL_CTX *
-server_tls_ctx(const char *cert_chain, const char *key, char *err,
-    size_t errlen)
+/* Client certificates are requested but optional, and a certificate that
+ * does not verify does not fail the handshake: the outcome stays in
+ * SSL_get_verify_result() for the handler that cares (EST re-enrollment
+ * needs X509_V_OK), while /cacerts and the API keep working for clients
+ * that present some unrelated certificate. */
+static int
+server_verify_cb(int ok, X509_STORE_CTX *store)
 {
+	return 1;
+}
+
+SSL_CTX *
+server_tls_ctx(const char *cert_chain, const char *key, const char *client_ca,
+    char *err, size_t errlen)
+{
+	STACK_OF(X509_NAME) *names = NULL;
 	SSL_CTX *ctx = NULL, *ret = NULL;
 
 	ERR_clear_error();
@@ -153,16 +165,19 @@ server_tls_ctx(const char *cert_chain, const char *key, char *err,
 		    NULL);
 		goto out;
 	}
-	/*
-	 * Client certificates: hook for EST re-enrollment (issue 3, RFC 7030
-	 * 3.3.2).  There the certificate will be requested but optional:
-	 * SSL_VERIFY_PEER without SSL_VERIFY_FAIL_IF_NO_PEER_CERT, a verify
-	 * callback that records the outcome instead of failing the handshake,
-	 * and SSL_CTX_set_client_CA_list() with the issuing CA, so that
-	 * /cacerts and the API keep working for clients without one.  Until
-	 * then no certificate is requested.
-	 */
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	/* RFC 7030 3.3.2: requested, optional (see server_verify_cb). */
+	if (client_ca == NULL)
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	else {
+		if (SSL_CTX_load_verify_locations(ctx, client_ca, NULL) != 1 ||
+		    (names = SSL_load_client_CA_file(client_ca)) == NULL) {
+			server_ssl_err(err, errlen, "cannot load client CAs",
+			    client_ca);
+			goto out;
+		}
+		SSL_CTX_set_client_CA_list(ctx, names);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, server_verify_cb);
+	}
 	ret = ctx;
 	ctx = NULL;
 out:

@@ -173,7 +173,7 @@ setup(void **state)
 	if (evthread_use_pthreads() != 0 ||
 	    (fx->base = event_base_new()) == NULL)
 		return -1;
-	if ((fx->tls = server_tls_ctx(fx->cert, fx->key, err,
+	if ((fx->tls = server_tls_ctx(fx->cert, fx->key, NULL, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "server_tls_ctx: %s\n", err);
 		return -1;
@@ -563,11 +563,11 @@ test_tls_ctx_reports_bad_files(void **state)
 	struct fixture *fx = *state;
 	char err[256] = "";
 
-	assert_null(server_tls_ctx("/nonexistent/cert.pem", fx->key, err,
+	assert_null(server_tls_ctx("/nonexistent/cert.pem", fx->key, NULL, err,
 	    sizeof(err)));
 	assert_non_null(strstr(err, "/nonexistent/cert.pem"));
 	/* key of another certificate */
-	assert_null(server_tls_ctx(fx->cert, fx->other_key, err,
+	assert_null(server_tls_ctx(fx->cert, fx->other_key, NULL, err,
 	    sizeof(err)));
 	assert_non_null(strstr(err, fx->other_key));
 	assert_non_null(strstr(err, "mismatch"));

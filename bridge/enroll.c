@@ -1,0 +1,679 @@
+/*
+ * enroll.c: what EST asks of the ledger, and issuance (DESIGN.md
+ * "Issuance", "The trust rule").
+ *
+ * est/ decodes and checks the request; here the ledger decides: the CSR's
+ * key must be registered, active, inside its window and allowed the
+ * profile and names (est_authorize over a view of the registration); for
+ * re-enrollment the TLS client certificate must be the exact certificate
+ * the ledger recorded, still good.  The certificate is built from the
+ * registration (issue_build), signed through the signer, and recorded by a
+ * cert-issued entry signed by the bridge's account; the answer leaves only
+ * once that entry's block is committed.  A failed commit answers 503 with
+ * Retry-After and no certificate.  After a re-enrollment the previous
+ * certificate is recorded as superseded.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509v3.h>
+
+#include "bridge/bridge.h"
+
+#define ENROLL_RETRY_AFTER 1	/* seconds, on 503 */
+
+struct enroll_ctx {
+	struct ledger *ledger;		/* borrowed */
+	struct signer *signer;		/* borrowed */
+	const struct bridge_config *cfg;
+	STACK_OF(X509) *cacerts;	/* issuing, root */
+	uint64_t next_seq;		/* the bridge account's next seq */
+	char ocsp_url[CONFIG_STR + 16];
+	char ca_issuers_url[CONFIG_STR + 32];
+	char crl_url[CONFIG_STR + 96];
+	/* HTTP Basic per label: none, device, server; user "" = none. */
+	char auth_user[3][CONFIG_STR], auth_pass[3][CONFIG_STR];
+	struct est_ops ops;
+};
+
+/* One issuance between submission and commit. */
+struct enroll_job {
+	struct enroll_ctx *ctx;
+	X509 *cert;
+	est_done_fn done;
+	void *token;
+	char old_serial[41];		/* re-enrollment: to supersede */
+	EVP_PKEY *key;			/* serverkeygen: the generated key */
+	enum ledger_status first_st;	/* serverkeygen: key-register's */
+	char first_why[256];
+	int no_cert;			/* serverkeygen: nothing follows */
+};
+
+static void
+enroll_job_free(struct enroll_job *j)
+{
+	if (j == NULL)
+		return;
+	X509_free(j->cert);
+	EVP_PKEY_free(j->key);
+	free(j);
+}
+
+/* Answers the job with its certificate, and frees it. */
+static void
+enroll_answer(struct enroll_job *j)
+{
+	STACK_OF(X509) *certs = sk_X509_new_null();
+
+	if (certs == NULL || sk_X509_push(certs, j->cert) <= 0)
+		j->done(j->token, 503, "out of memory", ENROLL_RETRY_AFTER,
+		    NULL, NULL);
+	else
+		j->done(j->token, 200, NULL, 0, certs, j->key);
+	sk_X509_free(certs);		/* the stack only; j owns the cert */
+	enroll_job_free(j);
+}
+
+/* The HTTP answer for a ledger refusal of the bridge's own entry. */
+static void
+enroll_refused(struct enroll_job *j, enum ledger_status st, const char *why)
+{
+	struct enroll_ctx *ctx = j->ctx;
+	uint64_t next;
+
+	switch (st) {
+	case LEDGER_ERR_KEY_REVOKED:
+	case LEDGER_ERR_WINDOW:
+	case LEDGER_ERR_UNKNOWN_KEY:
+	case LEDGER_ERR_PERMISSION:
+		j->done(j->token, 403, why, 0, NULL, NULL);
+		break;
+	case LEDGER_ERR_SEQUENCE:
+		/* Someone else used our account's seq: catch up, retry. */
+		next = ledger_next_seq(ctx->ledger, ctx->cfg->bridge_account);
+		if (next > ctx->next_seq)
+			ctx->next_seq = next;
+		/* FALLTHROUGH */
+	default:
+		log_warn("enroll: the ledger refused the bridge's entry: %s: "
+		    "%s", ledger_status_code(st), why);
+		j->done(j->token, 503, "the issuance could not be recorded on "
+		    "the ledger; retry", ENROLL_RETRY_AFTER, NULL, NULL);
+		break;
+	}
+	enroll_job_free(j);
+}
+
+/* Signs and submits an entry of the bridge's account.  0 or -1. */
+static int
+enroll_submit(struct enroll_ctx *ctx, enum ledger_entry_type type,
+    const struct ledger_field *f, size_t n, ledger_done_cb cb, void *arg)
+{
+	char *note = ledger_entry_body(type, ctx->cfg->bridge_account,
+	    ctx->next_seq, time(NULL), f, n);
+	int rc = -1;
+
+	if (note != NULL && (note = signer_sign_entry(ctx->signer, note)) !=
+	    NULL && ledger_submit(ctx->ledger, note, strlen(note), cb,
+	    arg) == 0) {
+		ctx->next_seq++;
+		rc = 0;
+	}
+	free(note);
+	return rc;
+}
+
+static void
+enroll_superseded(enum ledger_status st, const struct ledger_receipt *r,
+    const char *why, void *arg)
+{
+	struct enroll_job *j = arg;
+
+	/* The new certificate is on the ledger already; a failure here
+	 * leaves the old one good until it expires, so say so loudly. */
+	if (st != LEDGER_OK)
+		log_warn("enroll: certificate %s could not be marked "
+		    "superseded: %s: %s", j->old_serial,
+		    ledger_status_code(st), why);
+	enroll_answer(j);
+}
+
+static void
+enroll_committed(enum ledger_status st, const struct ledger_receipt *r,
+    const char *why, void *arg)
+{
+	struct enroll_job *j = arg;
+	struct ledger_field f[2];
+
+	/* serverkeygen: the key-register entry ahead of this one failed, so
+	 * this one did too; its reason is the one to give. */
+	if (j->first_st != LEDGER_OK) {
+		enroll_refused(j, j->first_st, j->first_why);
+		return;
+	}
+	if (st != LEDGER_OK) {
+		enroll_refused(j, st, why);
+		return;
+	}
+	if (j->old_serial[0] == '\0') {
+		enroll_answer(j);
+		return;
+	}
+	f[0] = (struct ledger_field){ "serial", j->old_serial };
+	f[1] = (struct ledger_field){ "reason", "superseded" };
+	if (enroll_submit(j->ctx, LEDGER_CERT_REVOKED, f, 2,
+	    enroll_superseded, j) != 0)
+		enroll_superseded(LEDGER_ERR_UNAVAILABLE, NULL, "queue full",
+		    j);
+}
+
+/* The ledger's view of a key, for est_authorize. */
+static int
+enroll_registration(struct enroll_ctx *ctx, const char *key_id,
+    struct est_registration *reg)
+{
+	struct ledger_key_info *k = malloc(sizeof(*k));
+	int rc;
+
+	memset(reg, 0, sizeof(*reg));
+	if (k == NULL || (rc = ledger_key_get(ctx->ledger, key_id, k)) < 0) {
+		free(k);
+		return -1;
+	}
+	if (rc == 0) {
+		reg->found = 1;
+		reg->revoked = k->status == LEDGER_KEY_REVOKED;
+		reg->profile = (enum est_profile)est_profile_parse(k->profile);
+		snprintf(reg->name, sizeof(reg->name), "%s", k->name);
+		reg->not_before = k->not_before;
+		reg->not_after = k->not_after;
+		for (int i = 0; i < k->ndns && i < EST_MAX_NAMES; i++)
+			snprintf(reg->names.dns[reg->names.ndns++],
+			    sizeof(reg->names.dns[0]), "%s", k->dns[i]);
+		for (int i = 0; i < k->nip && i < EST_MAX_NAMES; i++)
+			snprintf(reg->names.ip[reg->names.nip++],
+			    sizeof(reg->names.ip[0]), "%s", k->ip[i]);
+	}
+	free(k);
+	return 0;
+}
+
+struct good_cert {
+	time_t now;
+	char serial[41];
+};
+
+static int
+enroll_good_cb(const struct ledger_cert_info *c, void *arg)
+{
+	struct good_cert *g = arg;
+
+	if (!c->revoked && g->now < c->not_after) {
+		snprintf(g->serial, sizeof(g->serial), "%s", c->serial);
+		return 1;
+	}
+	return 0;
+}
+
+/* Lowercase hex SHA-256 of a certificate's DER. */
+static int
+enroll_cert_sha256(X509 *cert, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if (X509_digest(cert, EVP_sha256(), md, &n) != 1 || n != 32)
+		return -1;
+	ledger_hex(md, n, out);
+	return 0;
+}
+
+/*
+ * Re-enrollment: the TLS client certificate must be the very certificate
+ * the ledger recorded (serial and SHA-256 of its DER), not revoked on its
+ * own, its key not revoked, and not expired.  Returns 0 with the serial,
+ * or the HTTP status with why.
+ */
+static int
+enroll_check_current(struct enroll_ctx *ctx, X509 *cert, time_t now,
+    char serial[41], enum est_profile *profile, char *why, size_t whylen)
+{
+	struct ledger_cert_info c;
+	struct ledger_key_info *k = NULL;
+	char sha[65];
+	int rc = 403;
+
+	if (issue_serial_hex(cert, serial) != 0 ||
+	    enroll_cert_sha256(cert, sha) != 0) {
+		snprintf(why, whylen, "the client certificate is unreadable");
+		return 400;
+	}
+	if (ledger_cert_get(ctx->ledger, serial, &c) != 0 ||
+	    strcmp(c.cert_sha256, sha) != 0) {
+		snprintf(why, whylen, "the client certificate (serial %s) is "
+		    "not one the ledger recorded", serial);
+		return 403;
+	}
+	if ((k = malloc(sizeof(*k))) == NULL)
+		return 503;
+	if (c.revoked)
+		snprintf(why, whylen, "the client certificate %s is revoked "
+		    "on the ledger (%s)", serial, ledger_reason_name(c.reason) ?
+		    ledger_reason_name(c.reason) : "unspecified");
+	else if (now >= c.not_after)
+		snprintf(why, whylen, "the client certificate %s has expired; "
+		    "enroll anew", serial);
+	else if (ledger_key_get(ctx->ledger, c.key_id, k) != 0 ||
+	    k->status == LEDGER_KEY_REVOKED)
+		snprintf(why, whylen, "the key of the client certificate is "
+		    "revoked on the ledger");
+	else {
+		*profile = (enum est_profile)est_profile_parse(c.profile);
+		rc = 0;
+	}
+	free(k);
+	return rc;
+}
+
+/* Builds, signs and records the certificate; the job answers later. */
+static int
+enroll_issue(struct enroll_ctx *ctx, EVP_PKEY *pubkey, const char *key_id,
+    const struct est_registration *reg, enum est_profile profile,
+    time_t now, struct enroll_job *j, char *why, size_t whylen)
+{
+	struct issue_params ip;
+	struct ledger_field f[7];
+	char serial[41], sha[65], nb[21], na[21];
+	const ASN1_TIME *t;
+	struct tm tm;
+	time_t tnb, tna;
+
+	memset(&ip, 0, sizeof(ip));
+	ip.profile = profile;
+	ip.cn = reg->name;
+	ip.names = &reg->names;
+	ip.pubkey = pubkey;
+	ip.issuer = signer_issuer(ctx->signer);
+	ip.now = now;
+	ip.key_not_before = reg->not_before;
+	ip.key_not_after = reg->not_after;
+	ip.ocsp_url = ctx->ocsp_url;
+	ip.ca_issuers_url = ctx->ca_issuers_url;
+	ip.crl_url = ctx->crl_url;
+	if ((j->cert = issue_build(&ip, why, whylen)) == NULL)
+		return 403;
+	if (signer_sign_cert(ctx->signer, j->cert) != 0 ||
+	    issue_serial_hex(j->cert, serial) != 0 ||
+	    enroll_cert_sha256(j->cert, sha) != 0) {
+		snprintf(why, whylen, "the certificate could not be signed");
+		return 503;
+	}
+	t = X509_get0_notBefore(j->cert);
+	if (ASN1_TIME_to_tm(t, &tm) != 1 || (tnb = timegm(&tm)) == -1)
+		return 503;
+	t = X509_get0_notAfter(j->cert);
+	if (ASN1_TIME_to_tm(t, &tm) != 1 || (tna = timegm(&tm)) == -1)
+		return 503;
+	ledger_time_format(tnb, nb);
+	ledger_time_format(tna, na);
+	f[0] = (struct ledger_field){ "serial", serial };
+	f[1] = (struct ledger_field){ "issuer",
+	    signer_issuer_id(ctx->signer) };
+	f[2] = (struct ledger_field){ "key-id", key_id };
+	f[3] = (struct ledger_field){ "profile", est_profile_name(profile) };
+	f[4] = (struct ledger_field){ "not-before", nb };
+	f[5] = (struct ledger_field){ "not-after", na };
+	f[6] = (struct ledger_field){ "cert-sha256", sha };
+	if (enroll_submit(ctx, LEDGER_CERT_ISSUED, f, 7, enroll_committed,
+	    j) != 0) {
+		snprintf(why, whylen, "the ledger is busy; retry");
+		return 503;
+	}
+	return 0;
+}
+
+static void
+enroll_registered(enum ledger_status st, const struct ledger_receipt *r,
+    const char *why, void *arg)
+{
+	struct enroll_job *j = arg;
+
+	/* The cert-issued entry queued behind this one answers the job,
+	 * unless building it failed: then this is the last word. */
+	j->first_st = st;
+	if (st != LEDGER_OK || !j->no_cert)
+		snprintf(j->first_why, sizeof(j->first_why), "%s",
+		    st != LEDGER_OK ? why : "");
+	if (j->no_cert) {
+		j->done(j->token, 503, j->first_why, ENROLL_RETRY_AFTER, NULL,
+		    NULL);
+		enroll_job_free(j);
+	}
+}
+
+/* The registration a pre-authorisation fixes, as est_authorize sees it. */
+static void
+enroll_preauth_view(const struct ledger_preauth_info *pa,
+    struct est_registration *reg)
+{
+	memset(reg, 0, sizeof(*reg));
+	reg->found = 1;
+	reg->profile = (enum est_profile)est_profile_parse(pa->profile);
+	snprintf(reg->name, sizeof(reg->name), "%s", pa->name);
+	reg->not_before = pa->not_before;
+	reg->not_after = pa->not_after;
+	for (int i = 0; i < pa->ndns && i < EST_MAX_NAMES; i++)
+		snprintf(reg->names.dns[reg->names.ndns++],
+		    sizeof(reg->names.dns[0]), "%s", pa->dns[i]);
+	for (int i = 0; i < pa->nip && i < EST_MAX_NAMES; i++)
+		snprintf(reg->names.ip[reg->names.nip++],
+		    sizeof(reg->names.ip[0]), "%s", pa->ip[i]);
+}
+
+/* Checks "Basic id:secret" against the pre-authorisation: it exists, is
+ * unused and unexpired, and SHA-256(secret) matches in constant time.
+ * Returns 0, or the HTTP status with why. */
+static int
+enroll_preauth_check(struct enroll_ctx *ctx, const char *authz, time_t now,
+    struct ledger_preauth_info *pa, char *why, size_t whylen)
+{
+	char id[LEDGER_PREAUTH_ID_LEN + 2], secret[256], hex[65];
+	unsigned char md[32];
+	int rc = 401;
+
+	if (est_basic_parse(authz, id, sizeof(id), secret,
+	    sizeof(secret)) != 0 || strlen(id) != LEDGER_PREAUTH_ID_LEN) {
+		snprintf(why, whylen, "serverkeygen needs HTTP Basic with the "
+		    "pre-authorisation id and secret");
+		goto out;
+	}
+	rc = 403;
+	if (ledger_preauth_get(ctx->ledger, id, pa) != 0)
+		snprintf(why, whylen, "no pre-authorisation %s on the ledger",
+		    id);
+	else if (pa->used_key[0] != '\0')
+		snprintf(why, whylen, "pre-authorisation %s was used already",
+		    id);
+	else if (now > pa->expires)
+		snprintf(why, whylen, "pre-authorisation %s has expired", id);
+	else if (EVP_Digest(secret, strlen(secret), md, NULL, EVP_sha256(),
+	    NULL) != 1)
+		rc = 503;
+	else {
+		ledger_hex(md, sizeof(md), hex);
+		if (CRYPTO_memcmp(hex, pa->secret_sha256, 64) != 0) {
+			rc = 401;
+			snprintf(why, whylen, "wrong secret for "
+			    "pre-authorisation %s", id);
+		} else
+			rc = 0;
+	}
+out:
+	OPENSSL_cleanse(secret, sizeof(secret));
+	return rc;
+}
+
+/*
+ * serverkeygen (RFC 7030 4.4): for a device that cannot make keys.  Under
+ * an admin's pre-authorisation the bridge generates the key, registers it
+ * with a key-register entry citing the pre-authorisation (the ledger's
+ * rules check the entry matches it exactly and consume it; the key is the
+ * admin's), records the certificate, and answers both.  The two entries
+ * are queued back to back; the second answers.
+ */
+static int
+enroll_keygen(struct enroll_ctx *ctx, const struct est_enroll *e, time_t now,
+    struct enroll_job *j, char *why, size_t whylen)
+{
+	struct ledger_preauth_info *pa = malloc(sizeof(*pa));
+	struct est_registration reg;
+	struct ledger_field f[8 + 2 * EST_MAX_NAMES];
+	char spki[256], id[LEDGER_KEYID_LEN + 1], nb[21], na[21];
+	unsigned char *der = NULL;
+	enum est_profile profile;
+	size_t n = 0;
+	int len, rc = 503;
+
+	if (pa == NULL)
+		goto out;
+	if ((rc = enroll_preauth_check(ctx, e->authorization, now, pa, why,
+	    whylen)) != 0)
+		goto out;
+	enroll_preauth_view(pa, &reg);
+	profile = e->profile != 0 ? e->profile : reg.profile;
+	if ((rc = est_authorize(&reg, profile, &e->asked, now, why,
+	    whylen)) != 0)
+		goto out;
+	rc = 503;
+	snprintf(why, whylen, "cannot generate a key; retry");
+	if ((j->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
+	    (len = i2d_PUBKEY(j->key, &der)) <= 0 ||
+	    ledger_b64_encode(der, (size_t)len, spki, sizeof(spki)) != 0)
+		goto out;
+	ledger_spki_key_id(der, (size_t)len, id);
+	ledger_time_format(pa->not_before, nb);
+	ledger_time_format(pa->not_after, na);
+	f[n++] = (struct ledger_field){ "key-id", id };
+	f[n++] = (struct ledger_field){ "spki", spki };
+	f[n++] = (struct ledger_field){ "name", pa->name };
+	f[n++] = (struct ledger_field){ "profile", pa->profile };
+	for (int i = 0; i < pa->ndns; i++)
+		f[n++] = (struct ledger_field){ "dns", pa->dns[i] };
+	for (int i = 0; i < pa->nip; i++)
+		f[n++] = (struct ledger_field){ "ip", pa->ip[i] };
+	f[n++] = (struct ledger_field){ "not-before", nb };
+	f[n++] = (struct ledger_field){ "not-after", na };
+	f[n++] = (struct ledger_field){ "preauth", pa->id };
+	if (enroll_submit(ctx, LEDGER_KEY_REGISTER, f, n, enroll_registered,
+	    j) != 0) {
+		snprintf(why, whylen, "the ledger is busy; retry");
+		goto out;
+	}
+	/* From here the queued key-register holds j: the cert-issued entry
+	 * must follow it, and its callback frees j. */
+	if ((rc = enroll_issue(ctx, j->key, id, &reg, profile, now, j, why,
+	    whylen)) != 0) {
+		log_warn("serverkeygen: pre-authorisation %s: %s", pa->id,
+		    why);
+		snprintf(j->first_why, sizeof(j->first_why), "%s", why);
+		j->no_cert = 1;
+		rc = 0;		/* enroll_registered answers */
+	}
+out:
+	OPENSSL_free(der);
+	free(pa);
+	return rc;
+}
+
+/* est_ops.enroll: decide, issue, record, answer. */
+static void
+enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
+    void *token)
+{
+	struct enroll_ctx *ctx = arg;
+	struct est_registration reg;
+	struct enroll_job *j = NULL;
+	struct good_cert g;
+	enum est_profile profile = e->profile, cur = 0;
+	char why[256] = "";
+	time_t now = time(NULL);
+	int status;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		done(token, 503, "out of memory", ENROLL_RETRY_AFTER, NULL,
+		    NULL);
+		return;
+	}
+	j->ctx = ctx;
+	j->done = done;
+	j->token = token;
+	if (e->op == EST_OP_SERVERKEYGEN) {
+		if ((status = enroll_keygen(ctx, e, now, j, why,
+		    sizeof(why))) != 0)
+			goto refuse;
+		return;
+	}
+	if (e->op == EST_OP_SIMPLEREENROLL &&
+	    (status = enroll_check_current(ctx, e->client_cert, now,
+	    j->old_serial, &cur, why, sizeof(why))) != 0)
+		goto refuse;
+	if (enroll_registration(ctx, e->key_id, &reg) != 0) {
+		status = 503;
+		snprintf(why, sizeof(why), "the ledger cannot be read; retry");
+		goto refuse;
+	}
+	if (profile == 0)
+		profile = e->op == EST_OP_SIMPLEREENROLL ? cur : reg.profile;
+	if (profile == 0)
+		profile = EST_PROFILE_DEVICE;
+	if ((status = est_authorize(&reg, profile, &e->asked, now, why,
+	    sizeof(why))) != 0)
+		goto refuse;
+	/* One good certificate per key: a second simpleenroll is a
+	 * duplicate; renewing goes through simplereenroll. */
+	memset(&g, 0, sizeof(g));
+	g.now = now;
+	if (ledger_key_certs(ctx->ledger, e->key_id, enroll_good_cb, &g) != 0) {
+		status = 503;
+		snprintf(why, sizeof(why), "the ledger cannot be read; retry");
+		goto refuse;
+	}
+	if (g.serial[0] != '\0' && (e->op == EST_OP_SIMPLEENROLL ||
+	    strcmp(g.serial, j->old_serial) != 0)) {
+		status = 409;
+		snprintf(why, sizeof(why), "the key already has the good "
+		    "certificate %s; renew it with simplereenroll", g.serial);
+		goto refuse;
+	}
+	if ((status = enroll_issue(ctx, X509_REQ_get0_pubkey(e->csr),
+	    e->key_id, &reg, profile, now, j, why, sizeof(why))) != 0)
+		goto refuse;
+	return;
+refuse:
+	done(token, status, why, status == 503 ? ENROLL_RETRY_AFTER : 0, NULL,
+	    NULL);
+	enroll_job_free(j);
+}
+
+static STACK_OF(X509) *
+enroll_cacerts(void *arg)
+{
+	return ((struct enroll_ctx *)arg)->cacerts;
+}
+
+/* est_ops.basic_auth: the credentials of a label, split at start. */
+static void
+enroll_basic_auth(void *arg, const char *label, const char **user,
+    const char **pass)
+{
+	struct enroll_ctx *ctx = arg;
+	int i = strcmp(label, "device") == 0 ? 1 :
+	    strcmp(label, "server") == 0 ? 2 : 0;
+
+	*user = *pass = NULL;
+	if (ctx->auth_user[i][0] != '\0') {
+		*user = ctx->auth_user[i];
+		*pass = ctx->auth_pass[i];
+	}
+}
+
+/* Splits "user:pass" (empty: no authentication).  0 or -1. */
+static int
+enroll_split_auth(const char *v, char *user, char *pass)
+{
+	const char *colon = strchr(v, ':');
+
+	user[0] = pass[0] = '\0';
+	if (v[0] == '\0')
+		return 0;
+	if (colon == NULL || colon == v || colon[1] == '\0')
+		return -1;
+	snprintf(user, CONFIG_STR, "%.*s", (int)(colon - v), v);
+	snprintf(pass, CONFIG_STR, "%s", colon + 1);
+	return 0;
+}
+
+void
+enroll_handle(struct evhttp_request *req, void *arg)
+{
+	est_handle(req, &((struct enroll_ctx *)arg)->ops);
+}
+
+struct enroll_ctx *
+enroll_new(struct ledger *l, struct signer *s, const struct bridge_config *cfg,
+    char *err, size_t errlen)
+{
+	struct enroll_ctx *ctx = calloc(1, sizeof(*ctx));
+	char path[PATH_MAX];
+	STACK_OF(X509_INFO) *infos = NULL;
+	BIO *bio = NULL;
+
+	if (ctx == NULL)
+		goto fail;
+	ctx->ledger = l;
+	ctx->signer = s;
+	ctx->cfg = cfg;
+	ctx->next_seq = ledger_next_seq(l, cfg->bridge_account);
+	if (ctx->next_seq == 0) {
+		snprintf(err, errlen, "the ledger has no account %s for the "
+		    "bridge", cfg->bridge_account);
+		goto fail;
+	}
+	snprintf(ctx->ocsp_url, sizeof(ctx->ocsp_url), "%s/ocsp",
+	    cfg->public_http_url);
+	snprintf(ctx->ca_issuers_url, sizeof(ctx->ca_issuers_url),
+	    "%s/ca/issuing.der", cfg->public_http_url);
+	snprintf(ctx->crl_url, sizeof(ctx->crl_url), "%s/crl/%s.crl",
+	    cfg->public_http_url, signer_issuer_id(s));
+	/* cacerts: issuing then root, as ca/chain.pem holds them. */
+	if ((bio = BIO_new_file(config_path(cfg, cfg->ca_chain, path,
+	    sizeof(path)), "r")) == NULL ||
+	    (infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL)) == NULL ||
+	    (ctx->cacerts = sk_X509_new_null()) == NULL) {
+		snprintf(err, errlen, "cannot read the CA chain %s", path);
+		goto fail;
+	}
+	for (int i = 0; i < sk_X509_INFO_num(infos); i++) {
+		X509_INFO *xi = sk_X509_INFO_value(infos, i);
+
+		if (xi->x509 != NULL && sk_X509_push(ctx->cacerts,
+		    xi->x509) > 0)
+			xi->x509 = NULL;	/* moved */
+	}
+	if (sk_X509_num(ctx->cacerts) < 2) {
+		snprintf(err, errlen, "%s must hold the issuing CA and the root",
+		    path);
+		goto fail;
+	}
+	if (enroll_split_auth(cfg->est_basic_auth, ctx->auth_user[0],
+	    ctx->auth_pass[0]) != 0 ||
+	    enroll_split_auth(cfg->est_device_basic_auth, ctx->auth_user[1],
+	    ctx->auth_pass[1]) != 0 ||
+	    enroll_split_auth(cfg->est_server_basic_auth, ctx->auth_user[2],
+	    ctx->auth_pass[2]) != 0) {
+		snprintf(err, errlen, "est_*basic_auth must be user:password");
+		goto fail;
+	}
+	ctx->ops.arg = ctx;
+	ctx->ops.cacerts = enroll_cacerts;
+	ctx->ops.basic_auth = enroll_basic_auth;
+	ctx->ops.enroll = enroll_start;
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	BIO_free(bio);
+	return ctx;
+fail:
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	BIO_free(bio);
+	enroll_free(ctx);
+	return NULL;
+}
+
+void
+enroll_free(struct enroll_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	sk_X509_pop_free(ctx->cacerts, X509_free);
+	free(ctx);
+}
