@@ -367,3 +367,202 @@ new_device_key() {
 spki_key_id() {
 	openssl pkey -pubin -in "$1" -outform DER | sha256sum | cut -d' ' -f1
 }
+
+# ---- EST (RFC 7030) helpers ----------------------------------------------------------
+
+EST_HEADERS="$OUT/est_headers"	# response headers of the last est_call
+
+# kb_conf_set DIR KEY VALUE: sets KEY in DIR/keybridge.conf, replacing its
+# line (a key given twice is an error for the bridge) or appending one.
+kb_conf_set() {
+	local conf="$1/keybridge.conf" tmp
+	tmp=$(mktemp "$conf.XXXXXX")
+	awk -v k="$2" -v v="$3" '
+		BEGIN { done = 0 }
+		$0 ~ "^[[:space:]]*" k "[[:space:]]*=" { print k " = " v; done = 1; next }
+		{ print }
+		END { if (!done) print k " = " v }' "$conf" >"$tmp"
+	chmod --reference="$conf" "$tmp"
+	mv "$tmp" "$conf"
+	assert_eq "$3" "$(kb_conf_get "$1" "$2")" "$2 in $conf after kb_conf_set"
+}
+
+# kb_tree_size: tree_size from GET /api/v1/status (leaves $API_BODY alone).
+kb_tree_size() {
+	local s
+	s=$(curl -sS --max-time 30 --cacert "$KB_DIR/ca/root.pem" "$KB_URL/api/v1/status") ||
+		fail "GET /api/v1/status: curl failed"
+	jq -er '.tree_size' <<<"$s" || fail "GET /api/v1/status: no tree_size in: $(head -c 500 <<<"$s")"
+}
+
+# new_key NAME TYPE: OUT/keys/NAME.key and NAME.pub; TYPE is p256, p384,
+# p521, secp256k1, rsa1024, rsa2048 or ed25519.
+new_key() {
+	local k="$OUT/keys/$1.key"
+	mkdir -p "$OUT/keys"
+	case "$2" in
+	p256) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$k" 2>/dev/null ;;
+	p384) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$k" 2>/dev/null ;;
+	p521) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521 -out "$k" 2>/dev/null ;;
+	secp256k1) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:secp256k1 -out "$k" 2>/dev/null ;;
+	rsa1024) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out "$k" 2>/dev/null ;;
+	rsa2048) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$k" 2>/dev/null ;;
+	ed25519) openssl genpkey -algorithm ed25519 -out "$k" 2>/dev/null ;;
+	*) fail "new_key: unknown type $2" ;;
+	esac
+	openssl pkey -in "$k" -pubout -out "$OUT/keys/$1.pub"
+}
+
+# est_csr KEYNAME OUTNAME [OPENSSL REQ ARGS...]: a PKCS#10 for OUT/keys/KEYNAME.key
+# as base64 DER in 64-column lines in OUT/csr/OUTNAME.b64 (DER in .der);
+# prints the .b64 path.  Without -subj in the args the subject is
+# /CN=OUTNAME.
+est_csr() {
+	local key="$OUT/keys/$1.key" base="$OUT/csr/$2" a subj=1
+	shift 2
+	mkdir -p "$OUT/csr"
+	for a in "$@"; do
+		[ "$a" != "-subj" ] || subj=0
+	done
+	if [ "$subj" = 1 ]; then
+		set -- -subj "/CN=$(basename "$base")" "$@"
+	fi
+	openssl req -new -key "$key" "$@" -outform DER -out "$base.der" ||
+		fail "est_csr: openssl req failed for $key"
+	base64 -w64 "$base.der" >"$base.b64"
+	printf '%s\n' "$base.b64"
+}
+
+# est_call METHOD PATH [CURL ARGS...]: like api_call (status printed, body in
+# $API_BODY), with the response headers in $EST_HEADERS.
+est_call() {
+	local method=$1 path=$2 code
+	shift 2
+	[ -n "$KB_URL" ] || fail "est_call: no bridge (kb_init or kb_start first)"
+	code=$(curl -sS -o "$API_BODY" -D "$EST_HEADERS" -w '%{http_code}' --max-time 30 \
+	    --cacert "$KB_DIR/ca/root.pem" -X "$method" "$@" "$KB_URL$path") ||
+		fail "$method $path: curl failed (HTTP '$code')"
+	printf '%s\n' "$code"
+}
+
+# est_header NAME: the value of response header NAME of the last est_call
+# (case-insensitive name, CR removed; empty when absent).
+est_header() {
+	tr -d '\r' <"$EST_HEADERS" | awk -v n="$1" '
+		BEGIN { n = tolower(n) }
+		{ i = index($0, ":"); if (i > 0 && tolower(substr($0, 1, i - 1)) == n) {
+			v = substr($0, i + 1); sub(/^[ \t]+/, "", v); print v } }' | tail -n 1
+}
+
+# est_p7_certs B64FILE PEMFILE: decodes a base64 certs-only PKCS#7 (lines
+# ending in LF or CRLF) into the PEM certificates it holds; prints how many.
+est_p7_certs() {
+	tr -d '\r' <"$1" | base64 -d >"$1.der" 2>/dev/null || fail "$1 is not base64: $(head -c 300 "$1")"
+	openssl pkcs7 -inform DER -in "$1.der" -print_certs -out "$2" ||
+		fail "$1 does not decode as a DER PKCS#7: $(head -c 300 "$1")"
+	grep -c -- '-----BEGIN CERTIFICATE-----' "$2" || true
+}
+
+# est_check_b64_lines FILE WHAT: base64 in lines of at most 64 characters
+# (all but the last exactly 64), CRLF or LF.
+est_check_b64_lines() {
+	local bad
+	bad=$(tr -d '\r' <"$1" | awk '
+		{ if ($0 !~ /^[A-Za-z0-9+\/=]*$/) { print NR ": not base64: " substr($0, 1, 80); exit }
+		  len[NR] = length($0) }
+		END { for (i = 1; i < NR; i++) if (len[i] != 64) { print i ": " len[i] " columns"; exit }
+		      if (NR == 0 || len[NR] == 0 || len[NR] > 64) print NR ": last line of " len[NR] " columns" }')
+	[ -z "$bad" ] || fail "$2: base64 lines of 64 columns expected, line $bad"
+}
+
+# est_enroll PATH CSRB64 OUTPEM [CURL ARGS...]: POSTs the CSR to PATH; the
+# answer must be 200, application/pkcs7-mime; smime-type=certs-only,
+# Content-Transfer-Encoding: base64, base64 in 64-column lines, of a PKCS#7
+# holding exactly one certificate, written to OUTPEM.
+est_enroll() {
+	local path=$1 csr=$2 pem=$3 code ct n
+	shift 3
+	code=$(est_call POST "$path" -H 'Content-Type: application/pkcs10' \
+	    --data-binary "@$csr" "$@")
+	[ "$code" = 200 ] || fail "POST $path ($csr): expected HTTP 200, got $code: $(head -c 1000 "$API_BODY")"
+	ct=$(est_header Content-Type)
+	assert_match "$ct" '^application/pkcs7-mime; *smime-type=certs-only$' "Content-Type of POST $path"
+	assert_eq base64 "$(est_header Content-Transfer-Encoding)" "Content-Transfer-Encoding of POST $path"
+	cp "$API_BODY" "$pem.b64"
+	est_check_b64_lines "$pem.b64" "body of POST $path"
+	n=$(est_p7_certs "$pem.b64" "$pem")
+	assert_eq 1 "$n" "certificates in the PKCS#7 answered by POST $path"
+	log "enrolled at $path: $(openssl x509 -in "$pem" -noout -subject -serial | paste -sd' ')"
+}
+
+# est_refused STATUS METHOD PATH [CURL ARGS...]: the request must be refused
+# with HTTP STATUS, a text/plain body of one non-empty line, and nothing
+# appended to the ledger (tree_size unchanged).
+est_refused() {
+	local want=$1 method=$2 path=$3 before after code ct lines
+	shift 3
+	before=$(kb_tree_size)
+	code=$(est_call "$method" "$path" "$@")
+	if [ "$code" != "$want" ]; then
+		fail "$method $path: expected HTTP $want, got HTTP $code: $(head -c 1000 "$API_BODY")"
+	fi
+	ct=$(est_header Content-Type)
+	assert_match "$ct" '^text/plain' "Content-Type of the HTTP $want refusal of $method $path"
+	lines=$(grep -c . "$API_BODY" || true)
+	assert_eq 1 "$lines" "non-empty lines in the HTTP $want refusal of $method $path (body: $(head -c 500 "$API_BODY"))"
+	after=$(kb_tree_size)
+	assert_eq "$before" "$after" "tree_size after the HTTP $want refusal of $method $path"
+	log "HTTP $code as expected: $method $path: $(head -n 1 "$API_BODY")"
+}
+
+# cert_serial_hex PEM: the serial as the ledger writes it (lowercase hex,
+# no leading zeros).
+cert_serial_hex() {
+	local s
+	s=$(openssl x509 -in "$1" -noout -serial) || fail "cert_serial_hex: $1 is not a certificate"
+	s=${s#serial=}
+	s=$(tr 'A-F' 'a-f' <<<"$s" | sed 's/^0*//')
+	printf '%s\n' "${s:-0}"
+}
+
+# cert_sha256 PEM: hex SHA-256 of the certificate's DER.
+cert_sha256() {
+	openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1
+}
+
+# cert_key_id PEM: hex SHA-256 of the certificate's SubjectPublicKeyInfo DER.
+cert_key_id() {
+	openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1
+}
+
+# kb_entries_from FROM OUTFILE: every ledger entry from index FROM to the
+# end, as one JSON array of the API's entry objects, paged through
+# GET /api/v1/ledger/entries.
+kb_entries_from() {
+	local from=$1 out=$2 page="$OUT/entries_page.json" size n
+	size=$(kb_tree_size)
+	echo '[]' >"$out"
+	while [ "$from" -lt "$size" ]; do
+		curl -sS --max-time 30 --cacert "$KB_DIR/ca/root.pem" -o "$page" \
+		    "$KB_URL/api/v1/ledger/entries?from=$from&limit=100" ||
+			fail "GET /api/v1/ledger/entries?from=$from: curl failed"
+		n=$(jq -er '.entries | length' "$page") ||
+			fail "GET /api/v1/ledger/entries?from=$from: $(head -c 500 "$page")"
+		[ "$n" -gt 0 ] || break
+		jq -s '.[0] + .[1].entries' "$out" "$page" >"$out.tmp"
+		mv "$out.tmp" "$out"
+		from=$((from + n))
+	done
+}
+
+# kb_entries_with FILE TYPE LINE...: indexes (one per line) of the entries in
+# FILE (from kb_entries_from) of TYPE whose text has every LINE as a whole line.
+kb_entries_with() {
+	local file=$1 type=$2
+	shift 2
+	jq -r --arg t "$type" '
+		$ARGS.positional as $want
+		| .[] | select(.type == $t)
+		| select((.entry | split("\n")) as $l | all($want[]; . as $w | any($l[]; . == $w)))
+		| .index' --args "$@" <"$file"
+}

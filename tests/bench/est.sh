@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# tests/bench/est.sh: EST enrollments per second through POST
+# /.well-known/est/simpleenroll beside references measured in the same run
+# (these machines are shared: the ratio is the figure, not the rate):
+#
+#   - `openssl speed -seconds 3 ecdsap256`: ECDSA P-256 sign/s and verify/s
+#     on one core (the CA signs every certificate with P-256, and checks
+#     every CSR's P-256 signature);
+#   - `openssl s_time -new -time 5` against the running bridge's HTTPS
+#     listener: full TLS handshakes per second (wall clock), and the same
+#     against `openssl s_server` with the bridge's certificate and key.
+#
+# Then, on one bridge: N = 2 x CLIENTS x PER_CLIENT keys registered on the
+# ledger (bench_register, bridge stopped), and
+#   1. keepalive: CLIENTS clients, one TLS connection each, PER_CLIENT
+#      enrollments each, one after the other (the first half of the CSRs);
+#   2. newconn: the same, with a new TCP connection and full TLS handshake
+#      per enrollment (the second half).
+# Every enrollment must be answered 200, which means its cert-issued entry
+# was committed with fsync first; the ledger's good-certificate count must
+# match, and `keybridge ledger verify` must pass afterwards.
+# Env: BENCH_EST_CLIENTS (16), BENCH_EST_PER_CLIENT (250).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+: "${OUT:=$root/tests/out/bench/est}"
+: "${KEYBRIDGE:=$root/build/keybridge}"
+: "${BENCH:=$root/build/bench}"
+mkdir -p "$OUT"
+# shellcheck source=../integration/lib.sh
+. "$root/tests/integration/lib.sh"
+
+clients=${BENCH_EST_CLIENTS:-16}
+per=${BENCH_EST_PER_CLIENT:-250}
+half=$((clients * per))
+nkeys=$((2 * half))
+dir="$OUT/est"
+
+# ECDSA P-256 "sign/s verify/s" of one core.
+ecdsa_rates() {
+	openssl speed -seconds 3 ecdsap256 2>/dev/null |
+	    awk '/nistp256/ && $NF ~ /^[0-9.]+$/ { print $(NF - 1), $NF }' |
+	    tail -n 1
+}
+
+# handshake_rate HOST:PORT CAFILE: full TLS handshakes per wall-clock second
+# over 5 s (s_time's own "real seconds" are whole seconds, so the wall time
+# of the run is measured here).
+handshake_rate() {
+	local s e out
+	s=$(date +%s.%N)
+	out=$(openssl s_time -connect "$1" -new -time 5 -CAfile "$2" 2>&1) ||
+	    fail "openssl s_time -connect $1 failed: $(printf '%s' "$out" | tail -n 3)"
+	e=$(date +%s.%N)
+	printf '%s\n' "$out" | awk -v s="$s" -v e="$e" '
+	    /connections in .* real seconds/ { n = $1 }
+	    END { if (n > 0) printf "%.0f\n", n / (e - s); else exit 1 }' ||
+	    fail "openssl s_time -connect $1: no connection count: $(printf '%s' "$out" | tail -n 3)"
+}
+
+# conf_path DIR KEY: a path from DIR/keybridge.conf, resolved against DIR.
+conf_path() {
+	local p
+	p=$(kb_conf_get "$1" "$2")
+	case "$p" in
+	/*) printf '%s\n' "$p" ;;
+	*) printf '%s/%s\n' "$1" "$p" ;;
+	esac
+}
+
+echo "reference: openssl speed -seconds 3 ecdsap256 (one core)"
+read -r sign1 verify1 <<<"$(ecdsa_rates)"
+[ -n "${verify1:-}" ] || fail "openssl speed ecdsap256 printed no rates"
+echo "  ECDSA P-256 sign/s: $sign1  verify/s: $verify1"
+
+echo "setup: $nkeys P-256 keys registered on the ledger, one CSR each"
+kb_init "$dir" >/dev/null
+"$BENCH/bench_register" "$dir" "$nkeys" "$OUT/csrs"
+head -n "$half" "$OUT/csrs/csrs.txt" >"$OUT/csrs/keepalive.txt"
+tail -n +"$((half + 1))" "$OUT/csrs/csrs.txt" >"$OUT/csrs/newconn.txt"
+[ "$(wc -l <"$OUT/csrs/newconn.txt")" -eq "$half" ] ||
+    fail "bench_register wrote $(wc -l <"$OUT/csrs/csrs.txt") CSRs, expected $nkeys"
+
+kb_start "$dir"
+root_pem="$dir/ca/root.pem"
+echo "reference: openssl s_time -new -time 5 against the bridge ($KB_URL)"
+hs_bridge=$(handshake_rate "${KB_URL#https://}" "$root_pem")
+echo "  full TLS handshakes/s (bridge): $hs_bridge"
+
+ss_port=$(kb_free_ports 1)
+KB_USED_PORTS="$KB_USED_PORTS $ss_port"
+openssl s_server -quiet -accept "127.0.0.1:$ss_port" \
+    -cert "$(conf_path "$dir" tls_cert)" -key "$(conf_path "$dir" tls_key)" \
+    -cert_chain "$(conf_path "$dir" ca_issuing)" \
+    </dev/null >"$OUT/s_server.log" 2>&1 &
+ss_pid=$!
+kb_track "$ss_pid"
+deadline=$((SECONDS + 10))
+until openssl s_client -connect "127.0.0.1:$ss_port" -CAfile "$root_pem" \
+    </dev/null >/dev/null 2>&1; do
+	kill -0 "$ss_pid" 2>/dev/null || fail "openssl s_server exited: $(tail -n 3 "$OUT/s_server.log")"
+	[ "$SECONDS" -lt "$deadline" ] || fail "openssl s_server did not answer"
+	sleep 0.1
+done
+echo "reference: openssl s_time -new -time 5 against openssl s_server (same certificate and key)"
+hs_sserver=$(handshake_rate "127.0.0.1:$ss_port" "$root_pem")
+echo "  full TLS handshakes/s (s_server): $hs_sserver"
+kill -TERM "$ss_pid" 2>/dev/null || true
+wait "$ss_pid" 2>/dev/null || true
+kb_untrack "$ss_pid"
+
+echo "keepalive: $clients clients x $per enrollments, one TLS connection each"
+"$BENCH/bench_enroll" "$dir" "$clients" "$per" "$OUT/csrs/keepalive.txt" \
+    keepalive | tee "$OUT/keepalive.txt"
+echo "newconn: $clients clients x $per enrollments, a new TLS connection each"
+"$BENCH/bench_enroll" "$dir" "$clients" "$per" "$OUT/csrs/newconn.txt" \
+    newconn | tee "$OUT/newconn.txt"
+
+ok1=$(awk '/^enrollments_ok/ { print $2 }' "$OUT/keepalive.txt")
+ok2=$(awk '/^enrollments_ok/ { print $2 }' "$OUT/newconn.txt")
+good=$(api GET /api/v1/status | jq -r '.certificates.good')
+assert_eq "$((ok1 + ok2))" "$good" "good certificates on the ledger after $((ok1 + ok2)) enrollments answered 200"
+kb_stop
+"$KEYBRIDGE" ledger verify -d "$dir" >"$OUT/verify.txt" 2>&1 ||
+    fail "ledger verify failed after the EST benchmark: $(tail -n 3 "$OUT/verify.txt")"
+echo "  $good certificates on the ledger, one per 200; ledger verify OK"
+
+read -r sign2 verify2 <<<"$(ecdsa_rates)"
+echo "reference again: ECDSA P-256 sign/s: $sign2  verify/s: $verify2"
+
+awk -v sign1="$sign1" -v sign2="$sign2" -v verify1="$verify1" \
+    -v verify2="$verify2" -v hs="$hs_bridge" -v hss="$hs_sserver" \
+    -v ka="$OUT/keepalive.txt" -v nc="$OUT/newconn.txt" '
+function get(file, key,    line, f) {
+	while ((getline line < file) > 0) {
+		split(line, f, " ")
+		if (f[1] == key) { close(file); return f[2] }
+	}
+	close(file)
+	return 0
+}
+BEGIN {
+	sign = (sign1 + sign2) / 2
+	verify = (verify1 + verify2) / 2
+	r1 = get(ka, "enrollments_per_second")
+	r2 = get(nc, "enrollments_per_second")
+	printf "RESULT est keepalive: %.0f enrollments/s (p50 %s ms, p99 %s ms) = %.3f x ECDSA P-256 sign rate (%.0f/s; verify %.0f/s); target >= 1000/s\n", r1, get(ka, "p50_ms"), get(ka, "p99_ms"), r1 / sign, sign, verify
+	printf "RESULT est newconn: %.0f enrollments/s (p50 %s ms, p99 %s ms) = %.2f x TLS handshake rate (%.0f/s: openssl s_time -new against the bridge; %.0f/s against openssl s_server)\n", r2, get(nc, "p50_ms"), get(nc, "p99_ms"), r2 / hs, hs, hss
+}' | tee "$OUT/result.txt"
