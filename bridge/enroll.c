@@ -278,7 +278,8 @@ enroll_check_current(struct enroll_ctx *ctx, X509 *cert, time_t now,
 
 /* Builds, signs and records the certificate; the job answers later. */
 static int
-enroll_issue(struct enroll_ctx *ctx, EVP_PKEY *pubkey, const char *key_id,
+enroll_issue(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
+    const X509_PUBKEY *spki, const char *key_id,
     const struct est_registration *reg, enum est_profile profile,
     time_t now, struct enroll_job *j, char *why, size_t whylen)
 {
@@ -294,6 +295,7 @@ enroll_issue(struct enroll_ctx *ctx, EVP_PKEY *pubkey, const char *key_id,
 	ip.cn = reg->name;
 	ip.names = &reg->names;
 	ip.pubkey = pubkey;
+	ip.spki = spki;
 	ip.issuer = signer_issuer(ctx->signer);
 	ip.now = now;
 	ip.key_not_before = reg->not_before;
@@ -472,7 +474,7 @@ enroll_keygen(struct enroll_ctx *ctx, const struct est_enroll *e, time_t now,
 	}
 	/* From here the queued key-register holds j: the cert-issued entry
 	 * must follow it, and its callback frees j. */
-	if ((rc = enroll_issue(ctx, j->key, id, &reg, profile, now, j, why,
+	if ((rc = enroll_issue(ctx, j->key, NULL, id, &reg, profile, now, j, why,
 	    whylen)) != 0) {
 		log_warn("serverkeygen: pre-authorisation %s: %s", pa->id,
 		    why);
@@ -547,7 +549,7 @@ enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
 		goto refuse;
 	}
 	if ((status = enroll_issue(ctx, X509_REQ_get0_pubkey(e->csr),
-	    e->key_id, &reg, profile, now, j, why, sizeof(why))) != 0)
+	    X509_REQ_get_X509_PUBKEY(e->csr), e->key_id, &reg, profile, now, j, why, sizeof(why))) != 0)
 		goto refuse;
 	return;
 refuse:

@@ -391,6 +391,60 @@ out:
 	return rc;
 }
 
+/* Copies src (algorithm, parameters, key bits) into the certificate's
+ * own SubjectPublicKeyInfo.  The parameters a policy-checked key can carry
+ * are an OID (a named curve), NULL or absent (RSA), or a SEQUENCE.
+ * 0 or -1. */
+static int
+issue_copy_spki(X509 *x, const X509_PUBKEY *src)
+{
+	const ASN1_OBJECT *alg = NULL;
+	const unsigned char *bits = NULL;
+	const X509_ALGOR *a = NULL;
+	const void *pval = NULL;
+	ASN1_OBJECT *alg2 = NULL;
+	unsigned char *bits2 = NULL;
+	void *pval2 = NULL;
+	int ptype = V_ASN1_UNDEF, nbits = 0;
+
+	if (X509_PUBKEY_get0_param((ASN1_OBJECT **)&alg, &bits, &nbits,
+	    (X509_ALGOR **)&a, (X509_PUBKEY *)src) != 1 || bits == NULL ||
+	    nbits <= 0 || a == NULL)
+		return -1;
+	X509_ALGOR_get0(NULL, &ptype, &pval, a);
+	switch (ptype) {
+	case V_ASN1_OBJECT:
+		if ((pval2 = OBJ_dup(pval)) == NULL)
+			goto fail;
+		break;
+	case V_ASN1_SEQUENCE:
+		if ((pval2 = ASN1_STRING_dup(pval)) == NULL)
+			goto fail;
+		break;
+	case V_ASN1_NULL:
+	case V_ASN1_UNDEF:
+		break;
+	default:
+		return -1;
+	}
+	if ((alg2 = OBJ_dup(alg)) == NULL ||
+	    (bits2 = OPENSSL_memdup(bits, (size_t)nbits)) == NULL)
+		goto fail;
+	/* set0: on success the public key owns alg2, pval2 and bits2. */
+	if (X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), alg2, ptype,
+	    pval2, bits2, nbits) != 1)
+		goto fail;
+	return 0;
+fail:
+	ASN1_OBJECT_free(alg2);
+	OPENSSL_free(bits2);
+	if (ptype == V_ASN1_OBJECT)
+		ASN1_OBJECT_free(pval2);
+	else if (ptype == V_ASN1_SEQUENCE)
+		ASN1_STRING_free(pval2);
+	return -1;
+}
+
 /* Checks what issue_build needs from p.  0, or -1 with err set. */
 static int
 issue_check_params(const struct issue_params *p, int *rsa, char *err,
@@ -454,7 +508,8 @@ issue_build(const struct issue_params *p, char *err, size_t errlen)
 	}
 	if (issue_validity(x, p, err, errlen) != 0)
 		goto out;
-	if (X509_set_pubkey(x, p->pubkey) != 1) {
+	if (p->spki != NULL ? issue_copy_spki(x, p->spki) != 0 :
+	    X509_set_pubkey(x, p->pubkey) != 1) {
 		issue_fail(err, errlen, "cannot set the public key");
 		goto out;
 	}

@@ -250,20 +250,23 @@ out:
 	return st;
 }
 
-/* Lowercase hex SHA-256 of i2d_PUBKEY (as the ledger computes key ids). */
+/* Lowercase hex SHA-256 of the CSR's SubjectPublicKeyInfo DER, the ledger's
+ * key id.  The parsed structure is re-encoded (i2d_X509_PUBKEY), not the
+ * EVP_PKEY (i2d_PUBKEY): the same DER for every conforming encoder, without
+ * OpenSSL 3.0's per-call encoder setup. */
 int
 est_csr_key_id(X509_REQ *req, char out[65])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char *der = NULL, md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
-	EVP_PKEY *pk;
+	X509_PUBKEY *spki;
 	int derlen, rc = -1;
 
 	if (req == NULL || out == NULL ||
-	    (pk = X509_REQ_get0_pubkey(req)) == NULL)
+	    (spki = X509_REQ_get_X509_PUBKEY(req)) == NULL)
 		goto out;
-	if ((derlen = i2d_PUBKEY(pk, &der)) <= 0)
+	if ((derlen = i2d_X509_PUBKEY(spki, &der)) <= 0)
 		goto out;
 	if (EVP_Digest(der, (size_t)derlen, md, &mdlen, EVP_sha256(),
 	    NULL) != 1 || mdlen * 2 + 1 > 65)

@@ -21,6 +21,7 @@
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -635,6 +636,94 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A CSR for key, through DER, as the EST route parses it. */
+static X509_REQ *
+csr_for(EVP_PKEY *key)
+{
+	X509_REQ *r = X509_REQ_new(), *y;
+	unsigned char *der = NULL;
+	const unsigned char *q;
+	int len;
+
+	assert_non_null(r);
+	assert_int_equal(X509_REQ_set_pubkey(r, key), 1);
+	assert_true(X509_REQ_sign(r, key, EVP_sha256()) > 0);
+	len = i2d_X509_REQ(r, &der);
+	assert_true(len > 0);
+	q = der;
+	y = d2i_X509_REQ(NULL, &q, len);
+	assert_non_null(y);
+	OPENSSL_free(der);
+	X509_REQ_free(r);
+	return y;
+}
+
+/* The SubjectPublicKeyInfo copied from a parsed CSR (issue_params.spki)
+ * is the CSR's, byte for byte, for EC and RSA: the certificate carries
+ * the key, its SKI is the SHA-1 of the key bits (RFC 5280 4.2.1.2 (1)),
+ * and the chain verifies.  Negative control: a different key's CSR gives a
+ * certificate that is not for f->ec. */
+static void
+test_spki_from_the_csr_is_copied_exactly(void **state)
+{
+	struct fixture *f = *state;
+	EVP_PKEY *keys[2] = { f->ec, f->rsa }, *other;
+	unsigned char *a = NULL, *b = NULL, md[SHA_DIGEST_LENGTH];
+	const ASN1_OCTET_STRING *ski;
+	const ASN1_BIT_STRING *bits;
+	int alen, blen;
+
+	for (int i = 0; i < 2; i++) {
+		X509_REQ *r = csr_for(keys[i]);
+		struct issue_params p = params(f, i == 0 ? EST_PROFILE_DEVICE :
+		    EST_PROFILE_SERVER, X509_REQ_get0_pubkey(r),
+		    names_sample());
+		X509 *x;
+
+		p.spki = X509_REQ_get_X509_PUBKEY(r);
+		x = issue(f, &p);
+		assert_common(f, x, "dev1");
+		assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x), keys[i]), 1);
+		alen = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &a);
+		blen = i2d_X509_PUBKEY(p.spki, &b);
+		assert_true(alen > 0);
+		assert_int_equal(alen, blen);
+		assert_memory_equal(a, b, (size_t)alen);
+		bits = X509_get0_pubkey_bitstr(x);
+		assert_non_null(SHA1(ASN1_STRING_get0_data(bits),
+		    (size_t)ASN1_STRING_length(bits), md));
+		ski = X509_get0_subject_key_id(x);
+		assert_non_null(ski);
+		assert_int_equal(ASN1_STRING_length(ski), SHA_DIGEST_LENGTH);
+		assert_memory_equal(ASN1_STRING_get0_data(ski), md,
+		    SHA_DIGEST_LENGTH);
+		assert_int_equal(verify_chain(f, x, i == 0 ? X509_PURPOSE_SSL_CLIENT
+		    : X509_PURPOSE_SSL_SERVER), X509_V_OK);
+		OPENSSL_free(a);
+		OPENSSL_free(b);
+		a = b = NULL;
+		X509_free(x);
+		X509_REQ_free(r);
+	}
+
+	other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	assert_non_null(other);
+	{
+		X509_REQ *r = csr_for(other);
+		struct issue_params p = params(f, EST_PROFILE_DEVICE,
+		    X509_REQ_get0_pubkey(r), names_sample());
+		X509 *x;
+
+		p.spki = X509_REQ_get_X509_PUBKEY(r);
+		x = issue(f, &p);
+		assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x), f->ec), 0);
+		assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x), other), 1);
+		X509_free(x);
+		X509_REQ_free(r);
+	}
+	EVP_PKEY_free(other);
+}
+
 static void
 test_serials_are_unique_positive_and_128_bits(void **state)
 {
@@ -729,6 +818,7 @@ main(void)
 		cmocka_unit_test(
 		    test_serials_are_unique_positive_and_128_bits),
 		cmocka_unit_test(test_serial_hex_is_the_ledger_form),
+		cmocka_unit_test(test_spki_from_the_csr_is_copied_exactly),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
