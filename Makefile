@@ -7,6 +7,21 @@
 #   SANITIZE=address,undefined   build with ASan + UBSan (into build-san/)
 
 PKGS    := openssl libevent libevent_openssl libevent_pthreads sqlite3 libpq jansson
+
+# On a fresh machine the Debian packages must be there before the pkg-config
+# lines below are expanded, and before any compiler runs (a prerequisite
+# target would race the compilations under -j).  So the check runs while
+# the Makefile is read, and installs what is missing (its output goes to
+# the terminal).  `make deps`, `make clean` and `make help` skip it.
+NODEPS_GOALS := deps clean help
+ifeq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+else ifeq ($(KB_DEPS_CHECKED),)
+DEPS_RC := $(shell scripts/deps.sh --check >/dev/null 2>&1 || scripts/deps.sh >&2; echo $$?)
+ifneq ($(DEPS_RC),0)
+$(error scripts/deps.sh could not install the Debian packages (see above))
+endif
+export KB_DEPS_CHECKED := 1
+endif
 CC      ?= cc
 SANITIZE ?=
 ifeq ($(SANITIZE),)
@@ -38,11 +53,8 @@ BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all test unit integration sanitize run deps bench clean check-deps
-all: check-deps $(BIN) $(TOOL_BIN)
-
-check-deps:
-	@scripts/deps.sh --check >/dev/null 2>&1 || scripts/deps.sh
+.PHONY: all test unit integration sanitize run deps bench clean
+all: $(BIN) $(TOOL_BIN)
 
 deps:
 	@scripts/deps.sh
@@ -79,7 +91,7 @@ integration: all
 
 # The sanitizer build runs the unit tests and the integration tests again
 # under ASan + UBSan (a second tree, build-san/, so objects never mix).
-sanitize: check-deps
+sanitize:
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    $(MAKE) --no-print-directory SANITIZE=address,undefined unit integration
