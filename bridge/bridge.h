@@ -97,6 +97,12 @@ struct pki_init_opts {
 	const char *key_type;		/* "ec-p256" (default) or "rsa-3072" */
 };
 
+/* Sets serial to PKI_SERIAL_BYTES (16) from the CSPRNG with the top bit
+ * cleared (a positive INTEGER of at most 16 octets, RFC 5280 4.1.2.2; 127
+ * bits of entropy, well above the CA/B Forum's 64) and not zero.  Every
+ * certificate keybridge makes takes its serial from here.  0 or -1. */
+int pki_serial(ASN1_INTEGER *serial);
+
 /* Creates, under the paths of c (resolved against c->dir): a root CA, an
  * issuing CA signed by it, a delegated OCSP signer (EKU OCSPSigning,
  * id-pkix-ocsp-nocheck) and the bridge's TLS server certificate (SANs

@@ -168,6 +168,26 @@ enroll_committed(enum ledger_status st, const struct ledger_receipt *r,
 		    j);
 }
 
+/* Fills the found registration reg from the ledger's fields (a key's
+ * or a pre-authorisation's: the same names, profile and window). */
+static void
+enroll_view(struct est_registration *reg, const char *name,
+    const char *profile, time_t not_before, time_t not_after,
+    const char (*dns)[254], int ndns, const char (*ip)[46], int nip)
+{
+	reg->found = 1;
+	reg->profile = (enum est_profile)est_profile_parse(profile);
+	snprintf(reg->name, sizeof(reg->name), "%s", name);
+	reg->not_before = not_before;
+	reg->not_after = not_after;
+	for (int i = 0; i < ndns && i < EST_MAX_NAMES; i++)
+		snprintf(reg->names.dns[reg->names.ndns++],
+		    sizeof(reg->names.dns[0]), "%s", dns[i]);
+	for (int i = 0; i < nip && i < EST_MAX_NAMES; i++)
+		snprintf(reg->names.ip[reg->names.nip++],
+		    sizeof(reg->names.ip[0]), "%s", ip[i]);
+}
+
 /* The ledger's view of a key, for est_authorize. */
 static int
 enroll_registration(struct enroll_ctx *ctx, const char *key_id,
@@ -182,18 +202,9 @@ enroll_registration(struct enroll_ctx *ctx, const char *key_id,
 		return -1;
 	}
 	if (rc == 0) {
-		reg->found = 1;
+		enroll_view(reg, k->name, k->profile, k->not_before,
+		    k->not_after, k->dns, k->ndns, k->ip, k->nip);
 		reg->revoked = k->status == LEDGER_KEY_REVOKED;
-		reg->profile = (enum est_profile)est_profile_parse(k->profile);
-		snprintf(reg->name, sizeof(reg->name), "%s", k->name);
-		reg->not_before = k->not_before;
-		reg->not_after = k->not_after;
-		for (int i = 0; i < k->ndns && i < EST_MAX_NAMES; i++)
-			snprintf(reg->names.dns[reg->names.ndns++],
-			    sizeof(reg->names.dns[0]), "%s", k->dns[i]);
-		for (int i = 0; i < k->nip && i < EST_MAX_NAMES; i++)
-			snprintf(reg->names.ip[reg->names.nip++],
-			    sizeof(reg->names.ip[0]), "%s", k->ip[i]);
 	}
 	free(k);
 	return 0;
@@ -360,17 +371,8 @@ enroll_preauth_view(const struct ledger_preauth_info *pa,
     struct est_registration *reg)
 {
 	memset(reg, 0, sizeof(*reg));
-	reg->found = 1;
-	reg->profile = (enum est_profile)est_profile_parse(pa->profile);
-	snprintf(reg->name, sizeof(reg->name), "%s", pa->name);
-	reg->not_before = pa->not_before;
-	reg->not_after = pa->not_after;
-	for (int i = 0; i < pa->ndns && i < EST_MAX_NAMES; i++)
-		snprintf(reg->names.dns[reg->names.ndns++],
-		    sizeof(reg->names.dns[0]), "%s", pa->dns[i]);
-	for (int i = 0; i < pa->nip && i < EST_MAX_NAMES; i++)
-		snprintf(reg->names.ip[reg->names.nip++],
-		    sizeof(reg->names.ip[0]), "%s", pa->ip[i]);
+	enroll_view(reg, pa->name, pa->profile, pa->not_before, pa->not_after,
+	    pa->dns, pa->ndns, pa->ip, pa->nip);
 }
 
 /* Checks "Basic id:secret" against the pre-authorisation: it exists, is

@@ -53,32 +53,6 @@ issue_fail(char *err, size_t errlen, const char *what)
 		snprintf(err, errlen, "%s", what);
 }
 
-/* Sets serial to EST_SERIAL_BYTES from the CSPRNG with the top bit cleared
- * (a positive INTEGER of at most 16 octets, RFC 5280 4.1.2.2; 127 bits of
- * entropy, well above the CA/B Forum's 64) and not zero.  0 or -1. */
-static int
-issue_serial(ASN1_INTEGER *serial)
-{
-	unsigned char buf[EST_SERIAL_BYTES];
-	BIGNUM *bn = NULL;
-	int rc = -1;
-
-	do {
-		if (RAND_bytes(buf, sizeof(buf)) != 1)
-			goto out;
-		buf[0] &= 0x7f;
-		if ((bn = BN_bin2bn(buf, sizeof(buf), bn)) == NULL)
-			goto out;
-	} while (BN_is_zero(bn));
-	if (BN_to_ASN1_INTEGER(bn, serial) == NULL)
-		goto out;
-	rc = 0;
-out:
-	OPENSSL_cleanse(buf, sizeof(buf));
-	BN_free(bn);
-	return rc;
-}
-
 /* notBefore = max(now - ISSUE_BACKDATE, key window start), notAfter =
  * min(now + profile days, key window end).  0, or -1 with err set when
  * nothing of the window is left. */
@@ -492,7 +466,7 @@ issue_build(const struct issue_params *p, char *err, size_t errlen)
 		goto out;
 	if ((x = X509_new()) == NULL ||
 	    X509_set_version(x, X509_VERSION_3) != 1 ||
-	    issue_serial(X509_get_serialNumber(x)) != 0) {
+	    pki_serial(X509_get_serialNumber(x)) != 0) {
 		issue_fail(err, errlen, "cannot create the certificate");
 		goto out;
 	}

@@ -130,10 +130,8 @@ pki_keygen(const char *key_type, char *err, size_t errlen)
 	return k;
 }
 
-/* Sets serial to 128 bits from the CSPRNG with the top bit cleared (a
- * positive INTEGER of at most 16 octets, RFC 5280 4.1.2.2) and not zero.
- * Returns 0 or -1. */
-static int
+/* See bridge.h. */
+int
 pki_serial(ASN1_INTEGER *serial)
 {
 	unsigned char buf[PKI_SERIAL_BYTES];

@@ -10,33 +10,17 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
 #include "est/est.h"
+#include "est/est_int.h"
 
 #define EST_AUTH_REFUSED  403
 #define EST_AUTH_TIME_MAX 32	/* "2026-11-21T14:18:36Z" */
 #define EST_AUTH_IP_MAX   16	/* struct in6_addr */
-
-static void
-est_authorize_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-est_authorize_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 /* RFC 3339 UTC, as the ledger writes times. */
 static void
@@ -106,23 +90,23 @@ est_authorize(const struct est_registration *reg, enum est_profile
 	int i;
 
 	if (reg == NULL || !reg->found) {
-		est_authorize_why(why, whylen, "the CSR's key is not "
+		est_why(why, whylen, "the CSR's key is not "
 		    "registered on the ledger");
 		return EST_AUTH_REFUSED;
 	}
 	if (reg->revoked) {
-		est_authorize_why(why, whylen, "key is revoked on the ledger");
+		est_why(why, whylen, "key is revoked on the ledger");
 		return EST_AUTH_REFUSED;
 	}
 	if (now < reg->not_before || now >= reg->not_after) {
 		est_authorize_time(reg->not_before, nb, sizeof(nb));
 		est_authorize_time(reg->not_after, na, sizeof(na));
-		est_authorize_why(why, whylen, "outside the key's validity "
+		est_why(why, whylen, "outside the key's validity "
 		    "window (%s to %s)", nb, na);
 		return EST_AUTH_REFUSED;
 	}
 	if (profile != 0 && profile != reg->profile) {
-		est_authorize_why(why, whylen, "registered for profile %s, "
+		est_why(why, whylen, "registered for profile %s, "
 		    "not %s", est_profile_name(reg->profile),
 		    est_profile_name(profile));
 		return EST_AUTH_REFUSED;
@@ -131,13 +115,13 @@ est_authorize(const struct est_registration *reg, enum est_profile
 		return 0;
 	for (i = 0; i < asked->ndns && i < EST_MAX_NAMES; i++)
 		if (!est_authorize_has_dns(&reg->names, asked->dns[i])) {
-			est_authorize_why(why, whylen, "name %s not "
+			est_why(why, whylen, "name %s not "
 			    "registered for this key", asked->dns[i]);
 			return EST_AUTH_REFUSED;
 		}
 	for (i = 0; i < asked->nip && i < EST_MAX_NAMES; i++)
 		if (!est_authorize_has_ip(&reg->names, asked->ip[i])) {
-			est_authorize_why(why, whylen, "name %s not "
+			est_why(why, whylen, "name %s not "
 			    "registered for this key", asked->ip[i]);
 			return EST_AUTH_REFUSED;
 		}

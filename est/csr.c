@@ -13,7 +13,6 @@
 #include <sys/socket.h>
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,22 +35,6 @@
 #define EST_CSR_IPV6_LEN       16
 #define EST_CSR_BITS_ALIGN     8	/* RSA modulus: whole bytes */
 
-static void
-est_csr_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-est_csr_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
 /* Decodes base64 (blanks allowed) of exactly one DER PKCS#10; see est.h. */
 X509_REQ *
 est_csr_decode(const char *body, size_t len, enum est_csr_status *st,
@@ -67,34 +50,34 @@ est_csr_decode(const char *body, size_t len, enum est_csr_status *st,
 		st = &dummy;
 	*st = EST_CSR_BAD_BASE64;
 	if (body == NULL || len == 0) {
-		est_csr_why(why, whylen, "the body is empty: it must be a "
+		est_why(why, whylen, "the body is empty: it must be a "
 		    "base64 PKCS#10 request");
 		goto out;
 	}
 	if (len > EST_MAX_BODY) {
-		est_csr_why(why, whylen, "the body is %zu bytes, at most %d "
+		est_why(why, whylen, "the body is %zu bytes, at most %d "
 		    "are accepted", len, EST_MAX_BODY);
 		goto out;
 	}
 	cap = len / 4 * 3 + 3;
 	if ((der = malloc(cap)) == NULL) {
-		est_csr_why(why, whylen, "out of memory");
+		est_why(why, whylen, "out of memory");
 		goto out;
 	}
 	if (est_b64_decode(body, len, 1, der, cap, &derlen) != 0) {
-		est_csr_why(why, whylen, "the body is not base64 (RFC 7030 "
+		est_why(why, whylen, "the body is not base64 (RFC 7030 "
 		    "4.2.1: a base64 DER PKCS#10 request, not PEM or binary)");
 		goto out;
 	}
 	*st = EST_CSR_NOT_CSR;
 	p = der;
 	if ((req = d2i_X509_REQ(NULL, &p, (long)derlen)) == NULL) {
-		est_csr_why(why, whylen, "the decoded body is not a DER "
+		est_why(why, whylen, "the decoded body is not a DER "
 		    "PKCS#10 certification request");
 		goto out;
 	}
 	if (p != der + derlen) {
-		est_csr_why(why, whylen, "%zu bytes follow the PKCS#10 "
+		est_why(why, whylen, "%zu bytes follow the PKCS#10 "
 		    "request", (size_t)(der + derlen - p));
 		X509_REQ_free(req);
 		req = NULL;
@@ -120,17 +103,17 @@ est_csr_check_key(EVP_PKEY *pk, char *why, size_t whylen)
 	case EVP_PKEY_RSA:
 		bits = EVP_PKEY_get_bits(pk);
 		if (bits < EST_MIN_RSA_BITS) {
-			est_csr_why(why, whylen, "RSA key of %d bits: at least "
+			est_why(why, whylen, "RSA key of %d bits: at least "
 			    "%d required", bits, EST_MIN_RSA_BITS);
 			return EST_CSR_WEAK_KEY;
 		}
 		if (bits > EST_MAX_RSA_BITS) {
-			est_csr_why(why, whylen, "RSA key of %d bits: at most "
+			est_why(why, whylen, "RSA key of %d bits: at most "
 			    "%d accepted", bits, EST_MAX_RSA_BITS);
 			return EST_CSR_WEAK_KEY;
 		}
 		if (bits % EST_CSR_BITS_ALIGN != 0) {
-			est_csr_why(why, whylen, "RSA key of %d bits: the "
+			est_why(why, whylen, "RSA key of %d bits: the "
 			    "size must be a multiple of %d", bits,
 			    EST_CSR_BITS_ALIGN);
 			return EST_CSR_WEAK_KEY;
@@ -140,20 +123,20 @@ est_csr_check_key(EVP_PKEY *pk, char *why, size_t whylen)
 		if (EVP_PKEY_get_utf8_string_param(pk,
 		    OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
 		    NULL) != 1) {
-			est_csr_why(why, whylen, "EC key without a named "
+			est_why(why, whylen, "EC key without a named "
 			    "curve: use P-256 or P-384");
 			return EST_CSR_BAD_CURVE;
 		}
 		if ((nid = OBJ_txt2nid(group)) == NID_undef)
 			nid = EC_curve_nist2nid(group);
 		if (nid != NID_X9_62_prime256v1 && nid != NID_secp384r1) {
-			est_csr_why(why, whylen, "EC key on curve %s: use "
+			est_why(why, whylen, "EC key on curve %s: use "
 			    "P-256 or P-384", group);
 			return EST_CSR_BAD_CURVE;
 		}
 		return EST_CSR_OK;
 	default:
-		est_csr_why(why, whylen, "%s key: use RSA (2048 bits or "
+		est_why(why, whylen, "%s key: use RSA (2048 bits or "
 		    "more) or EC P-256 / P-384",
 		    EVP_PKEY_get0_type_name(pk) != NULL ?
 		    EVP_PKEY_get0_type_name(pk) : "unknown");
@@ -202,7 +185,7 @@ est_csr_check_hash(X509_REQ *req, char *why, size_t whylen)
 		md = NID_undef;
 	if (md == NID_sha256 || md == NID_sha384 || md == NID_sha512)
 		return EST_CSR_OK;
-	est_csr_why(why, whylen, "signed with %s: sign with SHA-256, SHA-384 "
+	est_why(why, whylen, "signed with %s: sign with SHA-256, SHA-384 "
 	    "or SHA-512", md != NID_undef ? OBJ_nid2sn(md) :
 	    sig != NID_undef ? OBJ_nid2sn(sig) : "an unknown algorithm");
 	return EST_CSR_WEAK_HASH;
@@ -216,19 +199,19 @@ est_csr_check(X509_REQ *req, char *why, size_t whylen)
 	EVP_PKEY *pk;
 
 	if (req == NULL) {
-		est_csr_why(why, whylen, "no request");
+		est_why(why, whylen, "no request");
 		goto out;
 	}
 	st = EST_CSR_BAD_KEY_TYPE;
 	if ((pk = X509_REQ_get0_pubkey(req)) == NULL) {
-		est_csr_why(why, whylen, "the request's public key cannot be "
+		est_why(why, whylen, "the request's public key cannot be "
 		    "read: use RSA (2048 bits or more) or EC P-256 / P-384");
 		goto out;
 	}
 	/* RFC 7030 3.4: the request is signed by the key it certifies. */
 	st = EST_CSR_BAD_SIGNATURE;
 	if (X509_REQ_verify(req, pk) != 1) {
-		est_csr_why(why, whylen, "the request's signature does not "
+		est_why(why, whylen, "the request's signature does not "
 		    "verify with its own key (no proof of possession)");
 		goto out;
 	}
@@ -239,7 +222,7 @@ est_csr_check(X509_REQ *req, char *why, size_t whylen)
 	st = EST_CSR_EMPTY_SUBJECT;
 	if (X509_REQ_get_subject_name(req) == NULL ||
 	    X509_NAME_entry_count(X509_REQ_get_subject_name(req)) == 0) {
-		est_csr_why(why, whylen, "the request's subject is empty: put "
+		est_why(why, whylen, "the request's subject is empty: put "
 		    "at least a CN in it");
 		goto out;
 	}

@@ -21,7 +21,6 @@
 #include <openssl/x509.h>
 
 #define EST_MAX_BODY     65536	/* bytes of a request body (base64 CSR) */
-#define EST_SERIAL_BYTES 16	/* 128-bit serials from the CSPRNG */
 #define EST_MIN_RSA_BITS 2048
 #define EST_MAX_RSA_BITS 8192
 #define EST_MAX_NAMES    32	/* DNS + IP names in a CSR or registration */

@@ -37,4 +37,9 @@ void est_b64_lines_free(char *b64);
 int est_b64_decode(const char *in, size_t inlen, int skip_ws,
     unsigned char *out, size_t outcap, size_t *outlen);
 
+/* Formats a refusal's reason into why (whylen bytes, truncated); nothing
+ * when why is NULL or whylen 0.  One place for every check of est/. */
+void est_why(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif
