@@ -16,6 +16,7 @@
 #include <openssl/ssl.h>
 
 #include "est/est.h"
+#include "ocsp/ocsp.h"
 #include "ledger/ledger.h"
 
 #define KEYBRIDGE_VERSION "0.1.0"
@@ -74,6 +75,9 @@ struct bridge_config {
 	long batch_max;			/* entries per block */
 	long max_body;			/* bytes of a request body */
 	long queue_max;			/* submissions waiting for the writer */
+	long ocsp_validity;		/* s, thisUpdate to nextUpdate */
+	long ocsp_max_age;		/* s, HTTP max-age cap */
+	long crl_validity;		/* s, CRL thisUpdate to nextUpdate */
 };
 
 /* Fills c with the defaults for data directory dir. */
@@ -136,6 +140,15 @@ int signer_sign_cert(struct signer *s, X509 *cert);
  * ledger_entry_sign does).  Returns the new malloc'd note (note is freed)
  * or NULL. */
 char *signer_sign_entry(struct signer *s, char *note);
+/* Signs an OCSP basic response with the delegated OCSP signer (ECDSA or
+ * RSA with SHA-256, responderID byKey, the signer certificate in certs).
+ * Safe to call from another thread than the other calls.  0 or -1. */
+int signer_sign_ocsp(struct signer *s, OCSP_BASICRESP *bs);
+/* Signs a CRL naming the issuing CA with its key (SHA-256).  Safe to call
+ * from another thread.  0 or -1. */
+int signer_sign_crl(struct signer *s, X509_CRL *crl);
+/* The delegated OCSP signer's certificate (get0). */
+X509 *signer_ocsp_cert(struct signer *s);
 /* The issuing CA certificate (get0) and its issuer id: lowercase hex of
  * its subjectKeyIdentifier (the <issuer> of CRL URLs and ledger entries). */
 X509 *signer_issuer(struct signer *s);
@@ -188,6 +201,26 @@ struct enroll_ctx *enroll_new(struct ledger *l, struct signer *s,
 void enroll_free(struct enroll_ctx *ctx);
 /* server_handler for "/.well-known/est/". */
 void enroll_handle(struct evhttp_request *req, void *arg);
+
+/* ---- status.c: OCSP and CRLs answered from the ledger ------------------ */
+
+struct status_ctx;
+struct server;
+
+/* The OCSP responder and CRLs over ledger l and signer s (borrowed), on
+ * base.  Pre-signs every certificate's responses in the background.
+ * NULL with err set. */
+struct status_ctx *status_new(struct event_base *base, struct ledger *l,
+    struct signer *s, const struct bridge_config *cfg, char *err,
+    size_t errlen);
+void status_free(struct status_ctx *st);
+/* Reads the entries committed since the last call and refreshes what
+ * they change (call after ledger_drain). */
+void status_sync(struct status_ctx *st);
+/* Routes /ocsp, /, /crl/ and /ca/issuing.der on the plain-HTTP server. */
+int status_register(struct status_ctx *st, struct server *http);
+/* The responder (get0), for stats. */
+struct ocspr *status_responder(struct status_ctx *st);
 
 /* ---- server.c: HTTP(S) listeners on libevent evhttp -------------------- */
 

@@ -135,6 +135,12 @@ static const struct config_field config_table[] = {
 	    "Largest accepted HTTP request body, bytes."),
 	CLONG(queue_max, CONFIG_QUEUE_MIN, CONFIG_QUEUE_MAX, CONFIG_QUEUE_DEF,
 	    "Most submitted entries waiting for the ledger writer."),
+	CLONG(ocsp_validity, 300, 7 * 86400, 3600,
+	    "Seconds from an OCSP response's thisUpdate to its nextUpdate."),
+	CLONG(ocsp_max_age, 0, 86400, 60,
+	    "Most seconds HTTP caches may keep an OCSP response or CRL."),
+	CLONG(crl_validity, 7200, 30 * 86400, 86400,
+	    "Seconds from a CRL's thisUpdate to its nextUpdate."),
 };
 #define CONFIG_NFIELDS (sizeof(config_table) / sizeof(config_table[0]))
 

@@ -28,6 +28,7 @@
 struct serve_ctx {
 	struct event_base *base;
 	struct ledger *ledger;
+	struct status_ctx *status;
 	struct event *wake;
 	int stopping;
 };
@@ -45,6 +46,8 @@ serve_drain(evutil_socket_t fd, short what, void *arg)
 	struct serve_ctx *sc = arg;
 
 	ledger_drain(sc->ledger);
+	if (sc->status != NULL)
+		status_sync(sc->status);
 }
 
 static void
@@ -89,7 +92,7 @@ cmd_serve(struct cli *c)
 	struct api_ctx api;
 	struct ledger_config lc;
 	struct bridge_config *cfg = &c->cfg;
-	struct server *https = NULL;
+	struct server *https = NULL, *http = NULL;
 	struct event *sigterm = NULL, *sigint = NULL;
 	SSL_CTX *tls = NULL;
 	EVP_PKEY *vkey = NULL;
@@ -158,6 +161,19 @@ cmd_serve(struct cli *c)
 		log_err("%s", err);
 		goto out;
 	}
+	if ((sc.status = status_new(sc.base, sc.ledger, signer, cfg, err,
+	    sizeof(err))) == NULL) {
+		log_err("OCSP: %s", err);
+		goto out;
+	}
+	if ((http = server_new(sc.base, cfg->http_listen, NULL,
+	    (size_t)cfg->max_body * SERVE_HARD_BODY_FACTOR, err,
+	    sizeof(err))) == NULL) {
+		log_err("%s", err);
+		goto out;
+	}
+	if (status_register(sc.status, http) != 0)
+		goto out;
 	memset(&api, 0, sizeof(api));
 	api.ledger = sc.ledger;
 	api.cfg = cfg;
@@ -173,8 +189,9 @@ cmd_serve(struct cli *c)
 	if (sigterm == NULL || sigint == NULL ||
 	    evsignal_add(sigterm, NULL) != 0 || evsignal_add(sigint, NULL) != 0)
 		goto out;
-	log_info("keybridge %s serving %s: API and EST on https://%s "
-	    "(tree size %llu)", KEYBRIDGE_VERSION, cfg->dir, cfg->est_listen,
+	log_info("keybridge %s serving %s: API and EST on https://%s, OCSP "
+	    "and CRLs on http://%s (tree size %llu)", KEYBRIDGE_VERSION,
+	    cfg->dir, cfg->est_listen, cfg->http_listen,
 	    (unsigned long long)ledger_size(sc.ledger));
 	if (event_base_dispatch(sc.base) < 0)
 		goto out;
@@ -184,7 +201,11 @@ cmd_serve(struct cli *c)
 out:
 	if (sc.ledger != NULL)
 		ledger_writer_stop(sc.ledger);
+	/* The responder first: requests waiting for a signature are
+	 * answered while their connections still exist. */
+	status_free(sc.status);
 	server_free(https);
+	server_free(http);
 	enroll_free(enroll);
 	signer_free(signer);
 	if (sigterm != NULL)

@@ -36,6 +36,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -51,6 +52,8 @@ struct signer {
 	X509 *issuer;			/* issuing CA certificate */
 	EVP_PKEY *ca_key;		/* its private key */
 	EVP_PKEY *ledger_key;		/* the bridge account's key */
+	X509 *ocsp_cert;		/* the delegated OCSP responder */
+	EVP_PKEY *ocsp_key;
 	char account[CONFIG_STR];	/* cfg->bridge_account */
 	char issuer_id[LEDGER_NAME_MAX + 1];	/* lowercase hex SKI */
 };
@@ -126,6 +129,40 @@ signer_check_issuer(struct signer *s, const char *path, char *err,
 	return 0;
 }
 
+/* Loads the delegated OCSP signer and checks it is fit to answer for
+ * our issuer (RFC 6960 4.2.2.2): issued by the issuing CA, EKU
+ * OCSPSigning, and its key matches.  0, or -1 with err set. */
+static int
+signer_load_ocsp(struct signer *s, const struct bridge_config *cfg,
+    char *err, size_t errlen)
+{
+	char path[PATH_MAX], why[512];
+
+	if (signer_path(cfg, "ocsp_cert", cfg->ocsp_cert, path, sizeof(path),
+	    err, errlen) == -1 ||
+	    (s->ocsp_cert = signer_read_cert(path, err, errlen)) == NULL)
+		return -1;
+	if (X509_check_issued(s->issuer, s->ocsp_cert) != X509_V_OK ||
+	    !(X509_get_extended_key_usage(s->ocsp_cert) & XKU_OCSP_SIGN)) {
+		snprintf(err, errlen, "%s is not an OCSP signer (EKU "
+		    "OCSPSigning) issued by the issuing CA", path);
+		return -1;
+	}
+	if (signer_path(cfg, "ocsp_key", cfg->ocsp_key, path, sizeof(path),
+	    err, errlen) == -1)
+		return -1;
+	if ((s->ocsp_key = ledger_key_load(path, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "OCSP signer key: %s", why);
+		return -1;
+	}
+	if (X509_check_private_key(s->ocsp_cert, s->ocsp_key) != 1) {
+		snprintf(err, errlen, "the OCSP signer key does not match its "
+		    "certificate");
+		return -1;
+	}
+	return 0;
+}
+
 /* See bridge.h.  Both private key files must be mode 0600 or stricter
  * (ledger_key_load refuses group- or other-readable files). */
 struct signer *
@@ -167,6 +204,8 @@ signer_open(const struct bridge_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "bridge account key: %s", why);
 		goto out;
 	}
+	if (signer_load_ocsp(s, cfg, err, errlen) != 0)
+		goto out;
 	ret = s;
 	s = NULL;
 out:
@@ -186,6 +225,8 @@ signer_free(struct signer *s)
 	X509_free(s->issuer);
 	EVP_PKEY_free(s->ca_key);	/* OpenSSL cleanses key material */
 	EVP_PKEY_free(s->ledger_key);
+	X509_free(s->ocsp_cert);
+	EVP_PKEY_free(s->ocsp_key);
 	free(s);
 }
 
@@ -243,6 +284,43 @@ signer_sign_entry(struct signer *s, char *note)
 	    NULL)
 		log_openssl("signer");
 	return out;
+}
+
+/* See bridge.h.  responderID byKey (RFC 6960 4.2.2.3), the signer's
+ * certificate in certs so that clients can check the delegation. */
+int
+signer_sign_ocsp(struct signer *s, OCSP_BASICRESP *bs)
+{
+	if (s == NULL || bs == NULL ||
+	    OCSP_basic_sign(bs, s->ocsp_cert, s->ocsp_key, EVP_sha256(), NULL,
+	    OCSP_RESPID_KEY) != 1) {
+		log_openssl("signer");
+		return -1;
+	}
+	return 0;
+}
+
+/* See bridge.h.  Only CRLs naming our issuing CA are signed. */
+int
+signer_sign_crl(struct signer *s, X509_CRL *crl)
+{
+	if (s == NULL || crl == NULL ||
+	    X509_NAME_cmp(X509_CRL_get_issuer(crl),
+	    X509_get_subject_name(s->issuer)) != 0) {
+		log_warn("signer: refusing a CRL for another issuer");
+		return -1;
+	}
+	if (X509_CRL_sign(crl, s->ca_key, EVP_sha256()) <= 0) {
+		log_openssl("signer");
+		return -1;
+	}
+	return 0;
+}
+
+X509 *
+signer_ocsp_cert(struct signer *s)
+{
+	return s->ocsp_cert;
 }
 
 X509 *

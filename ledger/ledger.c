@@ -577,6 +577,99 @@ ledger_key_certs(struct ledger *l, const char *key_id,
 }
 
 int
+ledger_cert_revoked(const struct ledger_cert_info *c, time_t *at, int *reason)
+{
+	int rc = 0;
+
+	if (c->revoked) {
+		*at = c->revoked_at;
+		*reason = c->reason;
+		rc = 1;
+	}
+	if (c->key_revoked && (!rc || c->key_revoked_at < *at)) {
+		*at = c->key_revoked_at;
+		*reason = c->key_reason;
+		rc = 1;
+	}
+	return rc;
+}
+
+int
+ledger_certs(struct ledger *l, const char *after, size_t limit,
+    int (*cb)(const struct ledger_cert_info *, void *), void *arg)
+{
+	if (limit > LEDGER_LIST_MAX)
+		limit = LEDGER_LIST_MAX;
+	return l->r->ops->certs(l->r, after, limit, cb, arg);
+}
+
+int
+ledger_certs_revoked(struct ledger *l, const char *issuer, time_t now,
+    int (*cb)(const struct ledger_cert_info *, void *), void *arg)
+{
+	return l->r->ops->certs_revoked(l->r, issuer, now, cb, arg);
+}
+
+struct changes_arg {
+	int (*cb)(const struct ledger_change *, void *);
+	void *arg;
+	uint64_t next;
+	int failed;
+};
+
+static int
+ledger_changes_one(const struct ledger_entry_info *ei, void *arg)
+{
+	struct changes_arg *a = arg;
+	struct ledger_entry *e = calloc(1, sizeof(*e));
+	struct ledger_change ch;
+	const char *v;
+	char why[LEDGER_WHY_MAX];
+	int rc = 0;
+
+	a->next = ei->index + 1;
+	if (ei->type != LEDGER_CERT_ISSUED && ei->type != LEDGER_CERT_REVOKED &&
+	    ei->type != LEDGER_KEY_REVOKE) {
+		free(e);
+		return 0;
+	}
+	if (e == NULL || ledger_entry_parse(ei->text, ei->len, e, why,
+	    sizeof(why)) != LEDGER_OK) {
+		a->failed = 1;
+		rc = 1;
+		goto out;
+	}
+	memset(&ch, 0, sizeof(ch));
+	ch.index = ei->index;
+	ch.type = ei->type;
+	if ((v = ledger_entry_get(e, "serial")) != NULL)
+		snprintf(ch.serial, sizeof(ch.serial), "%s", v);
+	if ((v = ledger_entry_get(e, "key-id")) != NULL)
+		snprintf(ch.key_id, sizeof(ch.key_id), "%s", v);
+	if ((v = ledger_entry_get(e, "issuer")) != NULL)
+		snprintf(ch.issuer, sizeof(ch.issuer), "%s", v);
+	rc = a->cb(&ch, a->arg);
+out:
+	if (e != NULL)
+		ledger_entry_clear(e);
+	free(e);
+	return rc;
+}
+
+int
+ledger_changes(struct ledger *l, uint64_t from, size_t limit, uint64_t *next,
+    int (*cb)(const struct ledger_change *, void *), void *arg)
+{
+	struct changes_arg a = { cb, arg, from, 0 };
+
+	if (ledger_entries(l, from, limit, ledger_changes_one, &a) != 0 ||
+	    a.failed)
+		return -1;
+	*next = a.next;
+	return 0;
+}
+
+int
 ledger_preauth_get(struct ledger *l, const char *id,
     struct ledger_preauth_info *p)
 {

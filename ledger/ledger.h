@@ -272,7 +272,43 @@ struct ledger_cert_info {
 	time_t revoked_at;
 	int reason;
 	uint64_t issued_index, revoked_index;
+	/* The key's own revocation, which revokes all its certificates. */
+	int key_revoked;
+	time_t key_revoked_at;
+	int key_reason;
 };
+
+/* The status OCSP and the CRL give c (DESIGN.md trust rule 2 and 4):
+ * revoked when the certificate or its key was, at the earlier of the two
+ * times with that one's reason.  Returns 1 revoked (*at, *reason set) or
+ * 0 good. */
+int ledger_cert_revoked(const struct ledger_cert_info *c, time_t *at,
+    int *reason);
+/* Every certificate with a serial after `after` ("" from the start), in
+ * serial order, at most limit (capped at LEDGER_LIST_MAX).  0 or -1. */
+int ledger_certs(struct ledger *l, const char *after, size_t limit,
+    int (*cb)(const struct ledger_cert_info *, void *), void *arg);
+/* Every unexpired (not_after > now) certificate of issuer that is revoked,
+ * on its own or through its key: the CRL.  0 or -1. */
+int ledger_certs_revoked(struct ledger *l, const char *issuer, time_t now,
+    int (*cb)(const struct ledger_cert_info *, void *), void *arg);
+
+/* An entry that changes what OCSP and the CRL say (cert-issued,
+ * cert-revoked, key-revoke), from ledger_changes. */
+struct ledger_change {
+	uint64_t index;
+	enum ledger_entry_type type;
+	char serial[41];			/* cert-issued, cert-revoked */
+	char key_id[LEDGER_KEYID_LEN + 1];	/* key-revoke, cert-issued */
+	char issuer[LEDGER_NAME_MAX + 1];	/* cert-issued */
+};
+
+/* Calls cb for the status-changing entries among [from, from + limit)
+ * (limit capped at LEDGER_LIST_MAX) and sets *next to the index after the
+ * last entry read.  0 or -1. */
+int ledger_changes(struct ledger *l, uint64_t from, size_t limit,
+    uint64_t *next, int (*cb)(const struct ledger_change *, void *),
+    void *arg);
 
 /* Fills *c for a serial (lowercase hex); 0, 1 absent, -1 error. */
 int ledger_cert_get(struct ledger *l, const char *serial,

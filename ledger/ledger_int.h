@@ -213,6 +213,11 @@ struct ledger_store_ops {
 	int (*cert_put)(struct ledger_store *, const struct ledger_cert_info *);
 	int (*key_certs)(struct ledger_store *, const char *key_id,
 	    int (*cb)(const struct ledger_cert_info *, void *), void *arg);
+	int (*certs)(struct ledger_store *, const char *after, size_t limit,
+	    int (*cb)(const struct ledger_cert_info *, void *), void *arg);
+	int (*certs_revoked)(struct ledger_store *, const char *issuer,
+	    time_t now, int (*cb)(const struct ledger_cert_info *, void *),
+	    void *arg);
 	int (*cert_revoke)(struct ledger_store *, const char *serial,
 	    time_t at, int reason, uint64_t index);
 	int (*config_exists)(struct ledger_store *, const char *group,

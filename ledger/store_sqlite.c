@@ -54,6 +54,9 @@ static const char *const migrations[] = {
 	" not_after INTEGER NOT NULL, expires INTEGER NOT NULL,"
 	" secret_sha256 TEXT NOT NULL, created_idx INTEGER NOT NULL,"
 	" used_key TEXT, used_idx INTEGER);",
+	/* 3: the CRL's revoked set without a scan of every certificate. */
+	"CREATE INDEX certs_revoked ON certs(issuer, not_after)"
+	" WHERE revoked = 1;",
 };
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -73,9 +76,15 @@ enum stmt_id {
 	ST_ACCOUNT_PUT, ST_ACCOUNT_SEQ, ST_ACCOUNTS, ST_KEY_GET, ST_KEY_PUT, ST_KEY_REVOKE,
 	ST_KEYS, ST_KEYS_STATUS, ST_CERT_GET, ST_CERT_PUT, ST_CERT_REVOKE,
 	ST_KEY_CERTS, ST_CONFIG_GET, ST_CONFIG_PUT, ST_PREAUTH_GET,
-	ST_PREAUTH_PUT, ST_PREAUTH_USE,
+	ST_PREAUTH_PUT, ST_PREAUTH_USE, ST_CERTS, ST_CERTS_REVOKED,
 	ST_COUNT
 };
+
+/* A certificate with its key's revocation (ledger_cert_info). */
+#define CERT_COLS "SELECT c.serial, c.issuer, c.key_id, c.profile," \
+	" c.not_before, c.not_after, c.cert_sha256, c.revoked, c.revoked_at," \
+	" c.reason, c.issued_idx, c.revoked_idx, k.status, k.revoked_at," \
+	" k.reason FROM certs c LEFT JOIN keys k ON k.key_id = c.key_id"
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -122,12 +131,16 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " ip, not_before, not_after, status, revoked_at, reason,"
 	    " registered_idx, revoked_idx, csr FROM keys WHERE status = ?3"
 	    " AND key_id > ?1 ORDER BY key_id LIMIT ?2",
-	[ST_CERT_GET] = "SELECT serial, issuer, key_id, profile, not_before,"
-	    " not_after, cert_sha256, revoked, revoked_at, reason, issued_idx,"
-	    " revoked_idx FROM certs WHERE serial = ?1",
-	[ST_KEY_CERTS] = "SELECT serial, issuer, key_id, profile, not_before,"
-	    " not_after, cert_sha256, revoked, revoked_at, reason, issued_idx,"
-	    " revoked_idx FROM certs WHERE key_id = ?1 ORDER BY issued_idx",
+	[ST_CERT_GET] = CERT_COLS " WHERE c.serial = ?1",
+	[ST_KEY_CERTS] = CERT_COLS " WHERE c.key_id = ?1 ORDER BY c.issued_idx",
+	[ST_CERTS] = CERT_COLS " WHERE c.serial > ?1 ORDER BY c.serial"
+	    " LIMIT ?2",
+	/* Revoked on their own (partial index certs_revoked), then through
+	 * their key (keys_by_status, certs_by_key); unexpired only. */
+	[ST_CERTS_REVOKED] = CERT_COLS " WHERE c.issuer = ?1 AND"
+	    " c.not_after > ?2 AND c.revoked = 1"
+	    " UNION ALL " CERT_COLS " WHERE k.status = 2 AND c.revoked = 0"
+	    " AND c.issuer = ?1 AND c.not_after > ?2",
 	[ST_CERT_PUT] = "INSERT INTO certs(serial, issuer, key_id, profile,"
 	    " not_before, not_after, cert_sha256, revoked, issued_idx)"
 	    " VALUES (?1,?2,?3,?4,?5,?6,?7,0,?8)",
@@ -660,6 +673,9 @@ cert_row(sqlite3_stmt *q, struct ledger_cert_info *c)
 	c->reason = sqlite3_column_int(q, 9);
 	c->issued_index = (uint64_t)sqlite3_column_int64(q, 10);
 	c->revoked_index = (uint64_t)sqlite3_column_int64(q, 11);
+	c->key_revoked = sqlite3_column_int(q, 12) == 2;
+	c->key_revoked_at = (time_t)sqlite3_column_int64(q, 13);
+	c->key_reason = sqlite3_column_int(q, 14);
 }
 
 static int
@@ -699,6 +715,51 @@ ss_key_certs(struct ledger_store *s, const char *key_id,
 	}
 	sqlite3_reset(q);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Runs q (bound) and calls cb per row until it returns non-zero. */
+static int
+cert_rows(sqlite3_stmt *q, int (*cb)(const struct ledger_cert_info *, void *),
+    void *arg)
+{
+	struct ledger_cert_info c;
+	int rc;
+
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		cert_row(q, &c);
+		if (cb(&c, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+ss_certs(struct ledger_store *s, const char *after, size_t limit,
+    int (*cb)(const struct ledger_cert_info *, void *), void *arg)
+{
+	sqlite3_stmt *q = stmt(s, ST_CERTS);
+
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, after, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)limit);
+	return cert_rows(q, cb, arg);
+}
+
+static int
+ss_certs_revoked(struct ledger_store *s, const char *issuer, time_t now,
+    int (*cb)(const struct ledger_cert_info *, void *), void *arg)
+{
+	sqlite3_stmt *q = stmt(s, ST_CERTS_REVOKED);
+
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, issuer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)now);
+	return cert_rows(q, cb, arg);
 }
 
 static int
@@ -995,6 +1056,8 @@ static const struct ledger_store_ops sqlite_ops = {
 	.cert_put = ss_cert_put,
 	.cert_revoke = ss_cert_revoke,
 	.key_certs = ss_key_certs,
+	.certs = ss_certs,
+	.certs_revoked = ss_certs_revoked,
 	.config_exists = ss_config_exists,
 	.config_put = ss_config_put,
 	.preauth_get = ss_preauth_get,

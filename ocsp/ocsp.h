@@ -1,16 +1,130 @@
 /*
- * ocsp.h: the OCSP responder's public face (RFC 6960, RFC 5019; DESIGN.md
- * "Status").
+ * ocsp.h: the OCSP responder (RFC 6960, RFC 5019 profile) and the CRLs
+ * (RFC 5280 5), the module's public face (DESIGN.md "Status").
  *
- * Not built yet: this header fixes the module's limits and its boundary.
- * ocsp/ will read certificate status through a read-only view that bridge/
- * fills from the ledger, keep pre-signed responses, and sign through the
- * signer interface; it never includes ledger/ or est/.
+ * ocsp/ knows nothing of the ledger: bridge/ hands it callbacks that read
+ * a certificate's status and the revoked set, and one that signs.  It
+ * keeps a signed response for every issued certificate (SHA-1 and SHA-256
+ * CertIDs), so that a GET is answered from memory without a signature;
+ * signatures are made on a worker thread, never on the event loop.
+ *
+ * Threads: every function here is called on the event loop's thread; only
+ * the sign callbacks run on the worker thread.
  */
 #ifndef KEYBRIDGE_OCSP_H
 #define KEYBRIDGE_OCSP_H
 
-#define OCSPR_MAX_BODY    10240	/* bytes of a POSTed request */
-#define OCSPR_MAX_CERTIDS 16	/* CertIDs answered in one request */
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <openssl/ocsp.h>
+#include <openssl/x509.h>
+
+#define OCSPR_MAX_BODY      10240	/* bytes of a POSTed request */
+#define OCSPR_MAX_URI       16384	/* bytes of a GET request-URI */
+#define OCSPR_MAX_CERTIDS   16		/* CertIDs answered in one request */
+#define OCSPR_MAX_ISSUERS   8		/* issuing CAs one responder serves */
+#define OCSPR_ISSUER_ID_MAX 64		/* hex of the issuer's SKI */
+#define OCSPR_SERIAL_MAX    40		/* hex digits of a serial we issue */
+
+/* What the ledger says of one serial of one of our issuers. */
+enum ocspr_state {
+	OCSPR_GOOD = 1,
+	OCSPR_REVOKED,		/* revoked_at and reason hold */
+	OCSPR_NOT_ISSUED,	/* the ledger never recorded it */
+};
+
+struct ocspr_status {
+	enum ocspr_state state;
+	time_t revoked_at;
+	int reason;		/* RFC 5280 CRLReason; 0 unspecified */
+	time_t not_after;	/* the certificate's, for GOOD and REVOKED */
+};
+
+/* One entry of a CRL, as the revoked-set callback reports it. */
+struct ocspr_revoked {
+	char serial[OCSPR_SERIAL_MAX + 1];	/* lowercase hex */
+	time_t at;
+	int reason;
+};
+
+struct ocspr_ops {
+	/* The status of serial (lowercase hex, no leading zeros) of issuer
+	 * i.  0, or -1 when the ledger cannot be read (the client gets
+	 * tryLater). */
+	int (*status)(void *arg, int issuer, const char *serial,
+	    struct ocspr_status *st);
+	/* Calls add for every certificate of issuer i that is revoked and
+	 * not yet expired.  0 or -1. */
+	int (*revoked)(void *arg, int issuer,
+	    int (*add)(const struct ocspr_revoked *, void *), void *add_arg);
+	/* Sign with the delegated OCSP signer / with the issuing CA (worker
+	 * thread).  0 or -1. */
+	int (*sign_ocsp)(void *arg, OCSP_BASICRESP *bs);
+	int (*sign_crl)(void *arg, int issuer, X509_CRL *crl);
+	void *arg;
+};
+
+struct ocspr_config {
+	struct event_base *base;		/* borrowed; thread-enabled */
+	X509 *issuers[OCSPR_MAX_ISSUERS];	/* borrowed */
+	const char *issuer_ids[OCSPR_MAX_ISSUERS];	/* CRL names */
+	int nissuers;
+	long validity;		/* s from thisUpdate to nextUpdate */
+	long max_age;		/* s, cap of HTTP Cache-Control max-age */
+	long crl_validity;	/* s from a CRL's thisUpdate to nextUpdate */
+	size_t live_max;	/* signatures queued for waiting clients */
+	struct ocspr_ops ops;
+};
+
+struct ocspr;
+
+/* The responder over cfg (copied; the certificates stay borrowed).  Starts
+ * its worker thread.  NULL with err set. */
+struct ocspr *ocspr_new(const struct ocspr_config *cfg, char *err,
+    size_t errlen);
+/* Stops the worker (waiting for the job it runs) and frees everything;
+ * waiting requests get tryLater.  NULL-safe. */
+void ocspr_free(struct ocspr *r);
+
+/* HTTP handlers (server_handler shape, arg is the struct ocspr):
+ * OCSP at "/ocsp", "/ocsp/..." and the root "/..." (POST, GET, HEAD), the
+ * CRLs at "/crl/<issuer-id>.crl". */
+void ocspr_handle(struct evhttp_request *req, void *arg);
+void ocspr_crl_handle(struct evhttp_request *req, void *arg);
+
+/* The status of serial of issuer i may have changed, or it was just
+ * issued: its cached responses are dropped and signed again in the
+ * background.  0, or -1 on a malformed serial. */
+int ocspr_refresh(struct ocspr *r, int issuer, const char *serial);
+/* Issuer i's revoked set changed: a new CRL is made within a second. */
+void ocspr_crl_changed(struct ocspr *r, int issuer);
+
+/* Counters for the status API and metrics. */
+struct ocspr_stats {
+	uint64_t requests, cache_hits, cache_misses, signatures;
+	uint64_t malformed, unauthorized, try_later;
+	uint64_t cached, pending;	/* responses kept; queued re-signs */
+	uint64_t crls;			/* CRLs made */
+};
+void ocspr_stats(struct ocspr *r, struct ocspr_stats *st);
+
+/* ---- parts exposed for the unit tests ---------------------------------- */
+
+/* Decodes the base64 of a GET request path (after "/ocsp/" or "/"):
+ * percent-decoding, '+' that arrived as a space, leading slashes, with or
+ * without padding.  Returns the DER length in *len (out holds outcap
+ * bytes).  0 or -1. */
+int ocspr_get_decode(const char *path, unsigned char *out, size_t outcap,
+    size_t *len);
+
+/* The lowercase hex of a positive serial without leading zeros, as the
+ * ledger writes it; -1 for zero, negative or longer than
+ * OCSPR_SERIAL_MAX digits. */
+int ocspr_serial_hex(const ASN1_INTEGER *serial,
+    char out[OCSPR_SERIAL_MAX + 1]);
 
 #endif

@@ -1,0 +1,286 @@
+/*
+ * status.c: OCSP and CRLs answered from the ledger (DESIGN.md "Status").
+ *
+ * ocsp/ asks; this file answers from the ledger's registry: a serial's
+ * status (trust rules 2-4: the certificate was recorded, neither it nor
+ * its key is revoked), the revoked set of the CRL, and signatures through
+ * the signer.  After every commit status_sync() reads the new entries and
+ * tells the responder what changed, so a revocation reaches OCSP and the
+ * CRL within the commit plus one signature.
+ *
+ * At start every certificate's responses are signed in the background, a
+ * page of certificates per loop turn, so that GETs are answered from the
+ * cache; a request that comes first is signed for on demand.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <openssl/x509.h>
+
+#include "bridge/bridge.h"
+
+#define STATUS_PAGE 500		/* certificates per pre-signing turn */
+#define STATUS_ISSUING_DER "/ca/issuing.der"
+
+struct status_ctx {
+	struct ledger *ledger;		/* borrowed */
+	struct signer *signer;		/* borrowed */
+	struct ocspr *r;
+	uint64_t seen;			/* entries read by status_sync */
+	char cursor[41];		/* pre-signing: last serial queued */
+	struct event *presign;
+	unsigned char *issuing_der;	/* GET /ca/issuing.der */
+	size_t issuing_len;
+};
+
+static int
+status_lookup(void *arg, int issuer, const char *serial,
+    struct ocspr_status *st)
+{
+	struct status_ctx *sc = arg;
+	struct ledger_cert_info c;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if ((rc = ledger_cert_get(sc->ledger, serial, &c)) < 0)
+		return -1;
+	if (rc == 1 || strcmp(c.issuer, signer_issuer_id(sc->signer)) != 0) {
+		st->state = OCSPR_NOT_ISSUED;
+		return 0;
+	}
+	st->not_after = c.not_after;
+	st->state = ledger_cert_revoked(&c, &st->revoked_at, &st->reason) ?
+	    OCSPR_REVOKED : OCSPR_GOOD;
+	return 0;
+}
+
+struct status_revoked_arg {
+	int (*add)(const struct ocspr_revoked *, void *);
+	void *arg;
+};
+
+static int
+status_revoked_one(const struct ledger_cert_info *c, void *arg)
+{
+	struct status_revoked_arg *a = arg;
+	struct ocspr_revoked rv;
+
+	memset(&rv, 0, sizeof(rv));
+	snprintf(rv.serial, sizeof(rv.serial), "%s", c->serial);
+	if (!ledger_cert_revoked(c, &rv.at, &rv.reason))
+		return 0;
+	return a->add(&rv, a->arg) != 0;
+}
+
+static int
+status_revoked(void *arg, int issuer,
+    int (*add)(const struct ocspr_revoked *, void *), void *add_arg)
+{
+	struct status_ctx *sc = arg;
+	struct status_revoked_arg a = { add, add_arg };
+
+	return ledger_certs_revoked(sc->ledger, signer_issuer_id(sc->signer),
+	    time(NULL), status_revoked_one, &a);
+}
+
+static int
+status_sign_ocsp(void *arg, OCSP_BASICRESP *bs)
+{
+	struct status_ctx *sc = arg;
+
+	return signer_sign_ocsp(sc->signer, bs);
+}
+
+static int
+status_sign_crl(void *arg, int issuer, X509_CRL *crl)
+{
+	struct status_ctx *sc = arg;
+
+	return signer_sign_crl(sc->signer, crl);
+}
+
+static int
+status_key_cert(const struct ledger_cert_info *c, void *arg)
+{
+	struct status_ctx *sc = arg;
+
+	ocspr_refresh(sc->r, 0, c->serial);
+	return 0;
+}
+
+static int
+status_change(const struct ledger_change *ch, void *arg)
+{
+	struct status_ctx *sc = arg;
+
+	switch (ch->type) {
+	case LEDGER_CERT_ISSUED:
+		if (strcmp(ch->issuer, signer_issuer_id(sc->signer)) == 0)
+			ocspr_refresh(sc->r, 0, ch->serial);
+		break;
+	case LEDGER_CERT_REVOKED:
+		ocspr_refresh(sc->r, 0, ch->serial);
+		ocspr_crl_changed(sc->r, 0);
+		break;
+	case LEDGER_KEY_REVOKE:
+		if (ledger_key_certs(sc->ledger, ch->key_id, status_key_cert,
+		    sc) != 0)
+			log_warn("status: cannot read the certificates of "
+			    "key %s", ch->key_id);
+		ocspr_crl_changed(sc->r, 0);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* See bridge.h. */
+void
+status_sync(struct status_ctx *sc)
+{
+	uint64_t size = ledger_size(sc->ledger), next;
+
+	while (sc->seen < size) {
+		if (ledger_changes(sc->ledger, sc->seen, LEDGER_LIST_MAX,
+		    &next, status_change, sc) != 0 || next <= sc->seen) {
+			log_warn("status: cannot read ledger entries from %llu",
+			    (unsigned long long)sc->seen);
+			return;
+		}
+		sc->seen = next;
+	}
+}
+
+static int
+status_presign_one(const struct ledger_cert_info *c, void *arg)
+{
+	struct status_ctx *sc = arg;
+	time_t at;
+	int reason;
+
+	snprintf(sc->cursor, sizeof(sc->cursor), "%s", c->serial);
+	/* Expired ones are answered on demand only. */
+	if (c->not_after > time(NULL) || ledger_cert_revoked(c, &at, &reason))
+		ocspr_refresh(sc->r, 0, c->serial);
+	return 0;
+}
+
+/* One page of certificates into the pre-signing queue per loop turn. */
+static void
+status_presign(evutil_socket_t fd, short what, void *arg)
+{
+	struct status_ctx *sc = arg;
+	char before[41];
+
+	memcpy(before, sc->cursor, sizeof(before));
+	if (ledger_certs(sc->ledger, sc->cursor, STATUS_PAGE,
+	    status_presign_one, sc) != 0) {
+		log_warn("status: cannot list certificates to pre-sign");
+		return;
+	}
+	if (strcmp(before, sc->cursor) != 0)
+		event_active(sc->presign, EV_TIMEOUT, 0);
+	else
+		log_info("status: OCSP responses queued for every "
+		    "certificate");
+}
+
+/* GET /ca/issuing.der: the AIA caIssuers URL of issued certificates. */
+static void
+status_issuing(struct evhttp_request *req, void *arg)
+{
+	struct status_ctx *sc = arg;
+	struct evbuffer *body = evbuffer_new();
+
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "application/pkix-cert");
+	if (body == NULL || evbuffer_add(body, sc->issuing_der,
+	    sc->issuing_len) != 0)
+		evhttp_send_error(req, 500, "out of memory");
+	else
+		evhttp_send_reply(req, 200, "OK", body);
+	if (body != NULL)
+		evbuffer_free(body);
+}
+
+/* See bridge.h. */
+struct status_ctx *
+status_new(struct event_base *base, struct ledger *l, struct signer *s,
+    const struct bridge_config *cfg, char *err, size_t errlen)
+{
+	struct status_ctx *sc = calloc(1, sizeof(*sc));
+	struct ocspr_config oc;
+	int len;
+
+	if (sc == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	sc->ledger = l;
+	sc->signer = s;
+	sc->seen = ledger_size(l);
+	memset(&oc, 0, sizeof(oc));
+	oc.base = base;
+	oc.issuers[0] = signer_issuer(s);
+	oc.issuer_ids[0] = signer_issuer_id(s);
+	oc.nissuers = 1;
+	oc.validity = cfg->ocsp_validity;
+	oc.max_age = cfg->ocsp_max_age;
+	oc.crl_validity = cfg->crl_validity;
+	oc.ops.status = status_lookup;
+	oc.ops.revoked = status_revoked;
+	oc.ops.sign_ocsp = status_sign_ocsp;
+	oc.ops.sign_crl = status_sign_crl;
+	oc.ops.arg = sc;
+	if ((len = i2d_X509(signer_issuer(s), &sc->issuing_der)) <= 0) {
+		snprintf(err, errlen, "cannot encode the issuing CA");
+		goto fail;
+	}
+	sc->issuing_len = (size_t)len;
+	if ((sc->r = ocspr_new(&oc, err, errlen)) == NULL)
+		goto fail;
+	if ((sc->presign = event_new(base, -1, 0, status_presign, sc)) ==
+	    NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	event_active(sc->presign, EV_TIMEOUT, 0);
+	return sc;
+fail:
+	status_free(sc);
+	return NULL;
+}
+
+void
+status_free(struct status_ctx *sc)
+{
+	if (sc == NULL)
+		return;
+	if (sc->presign != NULL)
+		event_free(sc->presign);
+	ocspr_free(sc->r);
+	OPENSSL_free(sc->issuing_der);
+	free(sc);
+}
+
+/* See bridge.h. */
+int
+status_register(struct status_ctx *sc, struct server *http)
+{
+	if (server_route(http, "/ocsp", ocspr_handle, sc->r) != 0 ||
+	    server_route(http, "/ocsp/", ocspr_handle, sc->r) != 0 ||
+	    server_route(http, "/", ocspr_handle, sc->r) != 0 ||
+	    server_route(http, "/crl/", ocspr_crl_handle, sc->r) != 0 ||
+	    server_route(http, STATUS_ISSUING_DER, status_issuing, sc) != 0)
+		return -1;
+	return 0;
+}
+
+struct ocspr *
+status_responder(struct status_ctx *sc)
+{
+	return sc->r;
+}

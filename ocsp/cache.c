@@ -1,0 +1,147 @@
+/*
+ * cache.c: the pre-signed responses, one per (issuer, CertID hash,
+ * serial), in an OpenSSL LHASH.  Only the event loop's thread touches it:
+ * the worker hands finished entries back through the loop.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "ocsp/ocsp_int.h"
+
+struct ocspr_cache {
+	LHASH_OF(ocspr_entry) *lh;
+};
+
+static unsigned long
+ocspr_entry_hash(const struct ocspr_entry *e)
+{
+	return OPENSSL_LH_strhash(e->serial) ^
+	    ((unsigned long)e->issuer << 1 | (unsigned long)e->md);
+}
+
+static int
+ocspr_entry_cmp(const struct ocspr_entry *a, const struct ocspr_entry *b)
+{
+	if (a->issuer != b->issuer)
+		return a->issuer - b->issuer;
+	if (a->md != b->md)
+		return a->md - b->md;
+	return strcmp(a->serial, b->serial);
+}
+
+void
+ocspr_entry_free(struct ocspr_entry *e)
+{
+	if (e == NULL)
+		return;
+	OPENSSL_free(e->der);
+	free(e);
+}
+
+struct ocspr_cache *
+ocspr_cache_new(void)
+{
+	struct ocspr_cache *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	if ((c->lh = lh_ocspr_entry_new(ocspr_entry_hash,
+	    ocspr_entry_cmp)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void
+ocspr_cache_free_one(struct ocspr_entry *e)
+{
+	ocspr_entry_free(e);
+}
+
+void
+ocspr_cache_free(struct ocspr_cache *c)
+{
+	if (c == NULL)
+		return;
+	lh_ocspr_entry_doall(c->lh, ocspr_cache_free_one);
+	lh_ocspr_entry_free(c->lh);
+	free(c);
+}
+
+const struct ocspr_entry *
+ocspr_cache_get(struct ocspr_cache *c, int issuer, int md, const char *serial)
+{
+	struct ocspr_entry key;
+
+	memset(&key, 0, sizeof(key));
+	key.issuer = issuer;
+	key.md = md;
+	if (strlen(serial) > OCSPR_SERIAL_MAX)
+		return NULL;
+	strcpy(key.serial, serial);
+	return lh_ocspr_entry_retrieve(c->lh, &key);
+}
+
+int
+ocspr_cache_put(struct ocspr_cache *c, struct ocspr_entry *e)
+{
+	struct ocspr_entry *old;
+
+	old = lh_ocspr_entry_insert(c->lh, e);
+	if (old == NULL && lh_ocspr_entry_error(c->lh) > 0) {
+		ocspr_entry_free(e);
+		return -1;
+	}
+	ocspr_entry_free(old);
+	return 0;
+}
+
+void
+ocspr_cache_drop(struct ocspr_cache *c, int issuer, const char *serial)
+{
+	struct ocspr_entry key;
+
+	memset(&key, 0, sizeof(key));
+	key.issuer = issuer;
+	if (strlen(serial) > OCSPR_SERIAL_MAX)
+		return;
+	strcpy(key.serial, serial);
+	for (key.md = 0; key.md < OCSPR_NMD; key.md++)
+		ocspr_entry_free(lh_ocspr_entry_delete(c->lh, &key));
+}
+
+size_t
+ocspr_cache_count(struct ocspr_cache *c)
+{
+	return (size_t)lh_ocspr_entry_num_items(c->lh);
+}
+
+struct ocspr_stale_arg {
+	time_t now;
+	void (*fn)(int, const char *, void *);
+	void *arg;
+};
+
+static void
+ocspr_cache_stale_one(struct ocspr_entry *e, void *arg)
+{
+	struct ocspr_stale_arg *a = arg;
+
+	/* RFC 5019 and DESIGN.md: re-signed when half the validity has
+	 * passed.  Both hashes are signed together: report the SHA-1 one. */
+	if (e->md == 0 && a->now >= e->this_update +
+	    (e->next_update - e->this_update) / 2)
+		a->fn(e->issuer, e->serial, a->arg);
+}
+
+void
+ocspr_cache_stale(struct ocspr_cache *c, time_t now,
+    void (*fn)(int issuer, const char *serial, void *), void *arg)
+{
+	struct ocspr_stale_arg a = { now, fn, arg };
+
+	lh_ocspr_entry_doall_arg(c->lh, ocspr_cache_stale_one, &a);
+}

@@ -1,0 +1,350 @@
+/*
+ * ocsp.c: the responder's state: its issuers, the pre-signed cache kept
+ * fresh in the background, and the jobs that go through the worker.
+ *
+ * Freshness: a serial whose status may have changed (ocspr_refresh, from
+ * bridge/ after every ledger commit that touches it) loses its cached
+ * responses at once, so the next request reads the ledger; it is queued
+ * to be signed again.  A pre-signing job read the status before it was
+ * signed: when any refresh happened meanwhile (the epoch moved), the
+ * status is read again before the result is cached, and a changed status
+ * sends the serial back to the queue instead.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <openssl/err.h>
+
+#include "ocsp/ocsp_int.h"
+
+#define OCSPR_DEFAULT_LIVE_MAX 256
+
+static void ocspr_work(struct ocspr_job *j);
+static void ocspr_done(struct ocspr_job *j);
+
+static struct ocspr_entry *
+ocspr_entry_new(const struct ocspr_job *j, int md, unsigned char *der,
+    size_t len)
+{
+	struct ocspr_entry *e = calloc(1, sizeof(*e));
+	unsigned char h[EVP_MAX_MD_SIZE];
+	unsigned int hl = 0, i;
+	char *p;
+
+	if (e == NULL) {
+		OPENSSL_free(der);
+		return NULL;
+	}
+	e->issuer = j->issuer;
+	e->md = md;
+	memcpy(e->serial, j->serial, sizeof(e->serial));
+	e->der = der;
+	e->len = len;
+	e->this_update = j->now;
+	e->next_update = j->now + j->r->cfg.validity;
+	/* ETag: a strong validator of these exact bytes (RFC 9110 8.8.3). */
+	EVP_Digest(der, len, h, &hl, EVP_sha256(), NULL);
+	p = e->etag;
+	*p++ = '"';
+	for (i = 0; i < 16 && i < hl; i++, p += 2)
+		snprintf(p, 3, "%02x", h[i]);
+	*p++ = '"';
+	*p = '\0';
+	return e;
+}
+
+/* Worker thread. */
+static void
+ocspr_work(struct ocspr_job *j)
+{
+	struct ocspr *r = j->r;
+	OCSP_CERTID *cids[OCSPR_MAX_CERTIDS];
+	unsigned char *der;
+	size_t len;
+	int md, i;
+
+	j->now = time(NULL);
+	switch (j->kind) {
+	case OCSPR_JOB_PRESIGN:
+		for (md = 0; md < OCSPR_NMD; md++) {
+			OCSP_CERTID *cid = ocspr_certid(r, j->issuer, md,
+			    j->serial);
+
+			der = NULL;
+			if (cid == NULL || ocspr_build(r, NULL, &cid, &j->st,
+			    1, j->now, &der, &len) != 0) {
+				OCSP_CERTID_free(cid);
+				j->failed = 1;
+				return;
+			}
+			OCSP_CERTID_free(cid);
+			if ((j->out[md] = ocspr_entry_new(j, md, der, len)) ==
+			    NULL) {
+				j->failed = 1;
+				return;
+			}
+		}
+		break;
+	case OCSPR_JOB_LIVE:
+		for (i = 0; i < j->ncid; i++)
+			cids[i] = OCSP_onereq_get0_id(OCSP_request_onereq_get0(
+			    j->oreq, i));
+		if (ocspr_build(r, j->oreq, cids, j->cid_st, j->ncid, j->now,
+		    &j->der, &j->len) != 0)
+			j->failed = 1;
+		break;
+	case OCSPR_JOB_CRL:
+		if (ocspr_crl_build(r, j) != 0)
+			j->failed = 1;
+		break;
+	}
+	ERR_clear_error();
+}
+
+static void
+ocspr_job_free(struct ocspr_job *j)
+{
+	if (j == NULL)
+		return;
+	for (int md = 0; md < OCSPR_NMD; md++)
+		ocspr_entry_free(j->out[md]);
+	OCSP_REQUEST_free(j->oreq);
+	OPENSSL_free(j->der);
+	free(j->revoked);
+	free(j);
+}
+
+static int
+ocspr_same_status(const struct ocspr_status *a, const struct ocspr_status *b)
+{
+	return a->state == b->state && (a->state != OCSPR_REVOKED ||
+	    (a->revoked_at == b->revoked_at && a->reason == b->reason));
+}
+
+/* Queues (issuer, serial) for background signing. */
+static void
+ocspr_pend(struct ocspr *r, int issuer, const char *serial)
+{
+	struct ocspr_pend *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return;
+	p->issuer = issuer;
+	snprintf(p->serial, sizeof(p->serial), "%s", serial);
+	TAILQ_INSERT_TAIL(&r->pending, p, link);
+	r->npending++;
+}
+
+/* Loop thread: a job is finished (or failed at shutdown). */
+static void
+ocspr_done(struct ocspr_job *j)
+{
+	struct ocspr *r = j->r;
+	struct ocspr_status now;
+	size_t len;
+
+	switch (j->kind) {
+	case OCSPR_JOB_PRESIGN:
+		if (j->failed)
+			break;
+		if (j->epoch != r->epoch) {
+			if (r->cfg.ops.status(r->cfg.ops.arg, j->issuer,
+			    j->serial, &now) != 0)
+				break;
+			if (!ocspr_same_status(&now, &j->st)) {
+				ocspr_pend(r, j->issuer, j->serial);
+				break;
+			}
+		}
+		for (int md = 0; md < OCSPR_NMD; md++) {
+			ocspr_cache_put(r->cache, j->out[md]);
+			j->out[md] = NULL;
+		}
+		r->stats.signatures += OCSPR_NMD;
+		break;
+	case OCSPR_JOB_LIVE:
+		if (j->failed) {
+			r->stats.try_later++;
+			ocspr_reply_der(j->req, r->errder[
+			    OCSP_RESPONSE_STATUS_TRYLATER], r->errlen[
+			    OCSP_RESPONSE_STATUS_TRYLATER], NULL, 0);
+		} else {
+			r->stats.signatures++;
+			ocspr_reply_der(j->req, j->der, j->len, NULL, 0);
+		}
+		j->req = NULL;
+		break;
+	case OCSPR_JOB_CRL:
+		ocspr_crl_done(r->crls, j);
+		break;
+	}
+	(void)len;
+	ocspr_job_free(j);
+	if (r->worker != NULL)
+		ocspr_feed(r);
+}
+
+/* See ocsp_int.h.  The status is read here, on the loop, just before the
+ * job goes to the worker. */
+void
+ocspr_feed(struct ocspr *r)
+{
+	struct ocspr_pend *p;
+	struct ocspr_job *j;
+	time_t now = time(NULL);
+
+	while ((p = TAILQ_FIRST(&r->pending)) != NULL &&
+	    ocspr_worker_load(r->worker, OCSPR_JOB_PRESIGN) < OCSPR_FEED_MAX) {
+		TAILQ_REMOVE(&r->pending, p, link);
+		r->npending--;
+		if ((j = calloc(1, sizeof(*j))) == NULL) {
+			free(p);
+			break;
+		}
+		j->kind = OCSPR_JOB_PRESIGN;
+		j->r = r;
+		j->epoch = r->epoch;
+		j->issuer = p->issuer;
+		memcpy(j->serial, p->serial, sizeof(j->serial));
+		free(p);
+		/* Not issued (never cached), or expired for longer than a
+		 * response lives: nothing to keep. */
+		if (r->cfg.ops.status(r->cfg.ops.arg, j->issuer, j->serial,
+		    &j->st) != 0 || j->st.state == OCSPR_NOT_ISSUED ||
+		    j->st.not_after + r->cfg.validity < now) {
+			ocspr_cache_drop(r->cache, j->issuer, j->serial);
+			ocspr_job_free(j);
+			continue;
+		}
+		ocspr_worker_push(r->worker, j);
+	}
+}
+
+/* See ocsp.h. */
+int
+ocspr_refresh(struct ocspr *r, int issuer, const char *serial)
+{
+	if (issuer < 0 || issuer >= r->nissuers || serial == NULL ||
+	    serial[0] == '\0' || strlen(serial) > OCSPR_SERIAL_MAX ||
+	    strspn(serial, "0123456789abcdef") != strlen(serial))
+		return -1;
+	r->epoch++;
+	ocspr_cache_drop(r->cache, issuer, serial);
+	ocspr_pend(r, issuer, serial);
+	ocspr_feed(r);
+	return 0;
+}
+
+static void
+ocspr_stale_cb(int issuer, const char *serial, void *arg)
+{
+	ocspr_pend(arg, issuer, serial);
+}
+
+/* Every OCSPR_SWEEP_SEC: responses past half their validity are signed
+ * again (RFC 5019 / DESIGN.md). */
+static void
+ocspr_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct ocspr *r = arg;
+
+	ocspr_cache_stale(r->cache, time(NULL), ocspr_stale_cb, r);
+	ocspr_feed(r);
+}
+
+/* See ocsp.h. */
+struct ocspr *
+ocspr_new(const struct ocspr_config *cfg, char *err, size_t errlen)
+{
+	struct ocspr *r = calloc(1, sizeof(*r));
+	struct timeval tv = { OCSPR_SWEEP_SEC, 0 };
+	int i, md;
+
+	if (r == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->cfg = *cfg;
+	TAILQ_INIT(&r->pending);
+	if (cfg->nissuers < 1 || cfg->nissuers > OCSPR_MAX_ISSUERS ||
+	    cfg->validity < 60 || cfg->max_age < 0 ||
+	    cfg->crl_validity < 60 || cfg->ops.status == NULL ||
+	    cfg->ops.revoked == NULL || cfg->ops.sign_ocsp == NULL ||
+	    cfg->ops.sign_crl == NULL) {
+		snprintf(err, errlen, "OCSP: bad configuration");
+		goto fail;
+	}
+	if (r->cfg.live_max == 0)
+		r->cfg.live_max = OCSPR_DEFAULT_LIVE_MAX;
+	for (i = 0; i < cfg->nissuers; i++) {
+		struct ocspr_issuer *is = &r->issuers[i];
+
+		is->cert = cfg->issuers[i];
+		if (cfg->issuer_ids[i] == NULL ||
+		    strlen(cfg->issuer_ids[i]) > OCSPR_ISSUER_ID_MAX) {
+			snprintf(err, errlen, "OCSP: bad issuer id");
+			goto fail;
+		}
+		strcpy(is->id, cfg->issuer_ids[i]);
+		for (md = 0; md < OCSPR_NMD; md++)
+			if ((is->cid[md] = OCSP_cert_to_id(md == 0 ?
+			    EVP_sha1() : EVP_sha256(), NULL, is->cert)) ==
+			    NULL) {
+				snprintf(err, errlen, "OCSP: cannot hash the "
+				    "issuer");
+				goto fail;
+			}
+		r->nissuers++;
+	}
+	if (ocspr_errors_init(r) != 0 ||
+	    (r->cache = ocspr_cache_new()) == NULL ||
+	    (r->crls = ocspr_crls_new(r)) == NULL ||
+	    (r->sweep = event_new(cfg->base, -1, EV_PERSIST, ocspr_sweep,
+	    r)) == NULL || event_add(r->sweep, &tv) != 0 ||
+	    (r->worker = ocspr_worker_new(cfg->base, ocspr_work,
+	    ocspr_done)) == NULL) {
+		snprintf(err, errlen, "OCSP: out of memory");
+		goto fail;
+	}
+	return r;
+fail:
+	ocspr_free(r);
+	return NULL;
+}
+
+void
+ocspr_free(struct ocspr *r)
+{
+	struct ocspr_pend *p;
+	struct ocspr_worker *w;
+
+	if (r == NULL)
+		return;
+	/* Jobs still queued come back through ocspr_done; nothing new is
+	 * fed once worker is NULL. */
+	w = r->worker;
+	r->worker = NULL;
+	ocspr_worker_free(w);
+	while ((p = TAILQ_FIRST(&r->pending)) != NULL) {
+		TAILQ_REMOVE(&r->pending, p, link);
+		free(p);
+	}
+	if (r->sweep != NULL)
+		event_free(r->sweep);
+	ocspr_crls_free(r->crls);
+	ocspr_cache_free(r->cache);
+	for (int i = 0; i < r->nissuers; i++)
+		for (int md = 0; md < OCSPR_NMD; md++)
+			OCSP_CERTID_free(r->issuers[i].cid[md]);
+	free(r);
+}
+
+/* See ocsp.h. */
+void
+ocspr_stats(struct ocspr *r, struct ocspr_stats *st)
+{
+	*st = r->stats;
+	st->cached = ocspr_cache_count(r->cache);
+	st->pending = r->npending;
+}

@@ -1,0 +1,171 @@
+/*
+ * ocsp_int.h: what the files of ocsp/ share (never included from outside
+ * the folder).
+ */
+#ifndef KEYBRIDGE_OCSP_INT_H
+#define KEYBRIDGE_OCSP_INT_H
+
+#include <pthread.h>
+#include <sys/queue.h>
+
+#include <openssl/lhash.h>
+
+#include "ocsp/ocsp.h"
+
+#define OCSPR_NSTATUS        7		/* OCSPResponseStatus 0..6 */
+#define OCSPR_NMD            2		/* CertID hashes kept: SHA-1, SHA-256 */
+#define OCSPR_ETAG_MAX       48
+#define OCSPR_FEED_MAX       64		/* background jobs in the worker */
+#define OCSPR_SWEEP_SEC      30		/* re-sign check interval */
+#define OCSPR_CRL_DELAY_USEC 100000	/* coalesce revocations into a CRL */
+#define OCSPR_CRL_MIN_SEC    3600	/* a CRL is remade at least this often */
+
+/* ---- cache.c: pre-signed responses -------------------------------------- */
+
+/* One signed OCSPResponse for one (issuer, hash, serial). */
+struct ocspr_entry {
+	int issuer, md;			/* md: 0 SHA-1, 1 SHA-256 */
+	char serial[OCSPR_SERIAL_MAX + 1];
+	unsigned char *der;
+	size_t len;
+	time_t this_update, next_update;
+	char etag[OCSPR_ETAG_MAX];	/* "\"hex\"" */
+};
+
+/* OpenSSL's LHASH macros paste the element type's name: a typedef is
+ * the only way in (the one typedef of the module). */
+typedef struct ocspr_entry ocspr_entry;
+DEFINE_LHASH_OF(ocspr_entry);
+
+struct ocspr_cache;
+
+struct ocspr_cache *ocspr_cache_new(void);
+void ocspr_cache_free(struct ocspr_cache *c);
+/* The entry for the key (get0; valid until the next put/drop), or NULL. */
+const struct ocspr_entry *ocspr_cache_get(struct ocspr_cache *c, int issuer,
+    int md, const char *serial);
+/* Takes e (add0): replaces any entry of its key.  0 or -1 (e freed). */
+int ocspr_cache_put(struct ocspr_cache *c, struct ocspr_entry *e);
+/* Drops both hashes' entries of (issuer, serial). */
+void ocspr_cache_drop(struct ocspr_cache *c, int issuer, const char *serial);
+size_t ocspr_cache_count(struct ocspr_cache *c);
+/* Calls fn for every entry whose re-sign time (half its validity) has
+ * come by now, once per (issuer, serial). */
+void ocspr_cache_stale(struct ocspr_cache *c, time_t now,
+    void (*fn)(int issuer, const char *serial, void *), void *arg);
+void ocspr_entry_free(struct ocspr_entry *e);
+
+/* ---- worker.c: one thread that signs ------------------------------------ */
+
+enum ocspr_job_kind { OCSPR_JOB_PRESIGN, OCSPR_JOB_LIVE, OCSPR_JOB_CRL };
+
+struct ocspr_job {
+	TAILQ_ENTRY(ocspr_job) link;
+	enum ocspr_job_kind kind;
+	struct ocspr *r;
+	uint64_t epoch;			/* r->epoch when the status was read */
+	int failed;
+	time_t now;
+	/* PRESIGN: one serial, both hashes. */
+	int issuer;
+	char serial[OCSPR_SERIAL_MAX + 1];
+	struct ocspr_status st;
+	struct ocspr_entry *out[OCSPR_NMD];
+	/* LIVE: a waiting request answered by a fresh signature. */
+	struct evhttp_request *req;
+	OCSP_REQUEST *oreq;
+	int ncid;
+	int cid_issuer[OCSPR_MAX_CERTIDS];
+	struct ocspr_status cid_st[OCSPR_MAX_CERTIDS];
+	unsigned char *der;
+	size_t len;
+	/* CRL: the revoked set of issuer, its number. */
+	struct ocspr_revoked *revoked;
+	size_t nrevoked, caprevoked;
+	uint64_t crl_number;
+};
+
+TAILQ_HEAD(ocspr_jobq, ocspr_job);
+
+struct ocspr_worker;
+
+/* Starts the thread; done jobs go back to done() on the loop of base. */
+struct ocspr_worker *ocspr_worker_new(struct event_base *base,
+    void (*work)(struct ocspr_job *), void (*done)(struct ocspr_job *));
+/* Queues j (add0).  Live and CRL jobs go before background ones. */
+void ocspr_worker_push(struct ocspr_worker *w, struct ocspr_job *j);
+/* Jobs queued or running. */
+size_t ocspr_worker_load(struct ocspr_worker *w, enum ocspr_job_kind k);
+/* Stops the thread after its current job; every job not done is handed
+ * to done() with failed set.  NULL-safe. */
+void ocspr_worker_free(struct ocspr_worker *w);
+
+/* ---- respond.c: building responses --------------------------------------- */
+
+/* The single response of (cid, st) signed, DER in *der.  Runs on the
+ * worker thread.  0 or -1. */
+int ocspr_build(struct ocspr *r, OCSP_REQUEST *req, OCSP_CERTID **cids,
+    const struct ocspr_status *sts, int n, time_t now, unsigned char **der,
+    size_t *len);
+/* The CertID of serial for issuer i with hash md (0 SHA-1, 1 SHA-256). */
+OCSP_CERTID *ocspr_certid(struct ocspr *r, int issuer, int md,
+    const char *serial);
+/* Encodes the unsigned error responses (malformedRequest, internalError,
+ * tryLater, sigRequired, unauthorized) into r->errder.  0 or -1. */
+int ocspr_errors_init(struct ocspr *r);
+long ocspr_validity(const struct ocspr *r);
+
+/* ---- crl.c --------------------------------------------------------------- */
+
+struct ocspr_crls;
+struct ocspr_crls *ocspr_crls_new(struct ocspr *r);
+void ocspr_crls_free(struct ocspr_crls *c);
+/* Worker thread: builds and signs the CRL of job j.  0 or -1. */
+int ocspr_crl_build(struct ocspr *r, struct ocspr_job *j);
+/* Loop thread: the CRL job is done. */
+void ocspr_crl_done(struct ocspr_crls *c, struct ocspr_job *j);
+
+/* ---- ocsp.c: the responder's state, shared by the files ----------------- */
+
+struct ocspr_pend {
+	TAILQ_ENTRY(ocspr_pend) link;
+	int issuer;
+	char serial[OCSPR_SERIAL_MAX + 1];
+};
+
+struct ocspr_issuer {
+	X509 *cert;
+	char id[OCSPR_ISSUER_ID_MAX + 1];
+	OCSP_CERTID *cid[OCSPR_NMD];	/* serial-less templates to match */
+};
+
+struct ocspr {
+	struct ocspr_config cfg;
+	struct ocspr_issuer issuers[OCSPR_MAX_ISSUERS];
+	int nissuers;
+	struct ocspr_cache *cache;
+	struct ocspr_worker *worker;
+	struct ocspr_crls *crls;
+	uint64_t epoch;			/* bumped by every refresh */
+	/* Serials waiting to be (re-)signed in the background. */
+	TAILQ_HEAD(, ocspr_pend) pending;
+	size_t npending;
+	struct event *sweep;
+	struct ocspr_stats stats;
+	unsigned char errder[OCSPR_NSTATUS][8];
+	size_t errlen[OCSPR_NSTATUS];
+};
+
+/* ---- routes.c ------------------------------------------------------------ */
+
+/* Sends an application/ocsp-response 200 with der (copied); with e set
+ * (a cached response to a GET) the RFC 5019 6.2 caching headers too. */
+void ocspr_reply_der(struct evhttp_request *req, const unsigned char *der,
+    size_t len, const struct ocspr_entry *e, long max_age);
+
+/* Moves pending serials into the worker while it has room. */
+void ocspr_feed(struct ocspr *r);
+/* The issuer index a CertID names, or -1. */
+int ocspr_issuer_of(struct ocspr *r, OCSP_CERTID *cid, int *md);
+
+#endif
