@@ -462,8 +462,13 @@ server_new(struct event_base *base, const char *listen, SSL_CTX *tls,
 	evhttp_set_max_body_size(s->http, (ev_ssize_t)max_body);
 	evhttp_set_max_headers_size(s->http, SERVER_MAX_HEADERS);
 	evhttp_set_timeout(s->http, SERVER_TIMEOUT);
+	/* The methods a client may plausibly send reach the handlers, which
+	 * answer 405 with Allow (RFC 9110 15.5.6); evhttp itself answers 501
+	 * to the rest (TRACE, CONNECT). */
 	evhttp_set_allowed_methods(s->http,
-	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
+	    EVHTTP_REQ_OPTIONS);
 	/* Read (and discard) an oversized body before answering 413, so the
 	 * client is not reset mid-upload and actually sees the 413. */
 	evhttp_set_flags(s->http, EVHTTP_SERVER_LINGERING_CLOSE);

@@ -193,8 +193,16 @@ static void
 status_issuing(struct evhttp_request *req, void *arg)
 {
 	struct status_ctx *sc = arg;
-	struct evbuffer *body = evbuffer_new();
+	struct evbuffer *body = NULL;
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
 
+	if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "GET, HEAD");
+		evhttp_send_error(req, 405, "Method Not Allowed");
+		return;
+	}
+	body = evbuffer_new();
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "application/pkix-cert");
 	if (body == NULL || evbuffer_add(body, sc->issuing_der,

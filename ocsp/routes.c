@@ -53,6 +53,18 @@ ocspr_get_decode(const char *path, unsigned char *out, size_t outcap,
 		else if (dec[i] == '\0')
 			goto out;
 	}
+	/* Padding some clients leave out (evhttp_uridecode's buffer has room
+	 * for n + 1 bytes: grow it for the two '=' at most). */
+	if (n % 4 == 2 || n % 4 == 3) {
+		char *g = realloc(dec, n + 3);
+
+		if (g == NULL)
+			goto out;
+		dec = g;
+		while (n % 4 != 0)
+			dec[n++] = '=';
+		dec[n] = '\0';
+	}
 	/* EVP_DecodeUpdate needs the output room of 3/4 of the input. */
 	if (n / 4 * 3 + 3 > outcap || (ctx = EVP_ENCODE_CTX_new()) == NULL)
 		goto out;
