@@ -240,6 +240,9 @@ struct server *server_new(struct event_base *base, const char *listen,
     SSL_CTX *tls, size_t max_body, char *err, size_t errlen);
 /* Stops accepting and frees the listener and its connections. */
 void server_free(struct server *s);
+/* With quiet set, requests are logged only at log level debug (the OCSP
+ * listener: tens of thousands of lines a second say nothing useful). */
+void server_set_quiet(struct server *s, int quiet);
 /* Routes requests whose path is `path` exactly, or starts with `path` when
  * it ends in '/', to h.  The longest match wins; no match: 404 JSON error. */
 int server_route(struct server *s, const char *path, server_handler h,

@@ -84,6 +84,7 @@ struct server {
 	SSL_CTX *tls;			/* borrowed */
 	struct server_route_ent routes[SERVER_MAX_ROUTES];
 	size_t nroutes;
+	int quiet;			/* request lines at debug only */
 	TAILQ_HEAD(, server_reqlog) inflight;
 };
 
@@ -366,13 +367,20 @@ server_dispatch(struct evhttp_request *req, void *arg)
 	const struct server_route_ent *r;
 	const char *path = server_req_path(req);
 
-	server_reqlog_start(s, req, path);
+	if (!s->quiet || log_verbosity >= LOGL_DEBUG)
+		server_reqlog_start(s, req, path);
 	if ((r = server_match(s, path)) == NULL) {
 		server_reply_error(req, HTTP_NOTFOUND, "not_found",
 		    "no route for %.200s", path);
 		return;
 	}
 	r->h(req, r->arg);
+}
+
+void
+server_set_quiet(struct server *s, int quiet)
+{
+	s->quiet = quiet;
 }
 
 int

@@ -3,6 +3,7 @@
  * serial), in an OpenSSL LHASH.  Only the event loop's thread touches it:
  * the worker hands finished entries back through the loop.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,60 @@
 
 struct ocspr_cache {
 	LHASH_OF(ocspr_entry) *lh;
+	LHASH_OF(ocspr_alias) *aliases;
 };
+
+static unsigned long
+ocspr_alias_hash(const struct ocspr_alias *a)
+{
+	return OPENSSL_LH_strhash(a->path);
+}
+
+static int
+ocspr_alias_cmp(const struct ocspr_alias *a, const struct ocspr_alias *b)
+{
+	return strcmp(a->path, b->path);
+}
+
+static void
+ocspr_alias_free(struct ocspr_alias *a)
+{
+	if (a == NULL)
+		return;
+	free(a->path);
+	free(a);
+}
+
+const struct ocspr_alias *
+ocspr_cache_alias_get(struct ocspr_cache *c, const char *path)
+{
+	struct ocspr_alias key;
+
+	key.path = (char *)path;
+	return lh_ocspr_alias_retrieve(c->aliases, &key);
+}
+
+void
+ocspr_cache_alias_put(struct ocspr_cache *c, const char *path, int issuer,
+    int md, const char *serial)
+{
+	struct ocspr_alias *a;
+
+	if (lh_ocspr_alias_num_items(c->aliases) >= OCSPR_ALIAS_MAX) {
+		lh_ocspr_alias_doall(c->aliases, ocspr_alias_free);
+		lh_ocspr_alias_flush(c->aliases);
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL ||
+	    (a->path = strdup(path)) == NULL) {
+		ocspr_alias_free(a);
+		return;
+	}
+	a->issuer = issuer;
+	a->md = md;
+	snprintf(a->serial, sizeof(a->serial), "%s", serial);
+	a = lh_ocspr_alias_insert(c->aliases, a);
+	ocspr_alias_free(a);	/* the one replaced, if any */
+}
 
 static unsigned long
 ocspr_entry_hash(const struct ocspr_entry *e)
@@ -34,7 +88,7 @@ ocspr_entry_cmp(const struct ocspr_entry *a, const struct ocspr_entry *b)
 void
 ocspr_entry_free(struct ocspr_entry *e)
 {
-	if (e == NULL)
+	if (e == NULL || --e->refs > 0)
 		return;
 	OPENSSL_free(e->der);
 	free(e);
@@ -48,7 +102,10 @@ ocspr_cache_new(void)
 	if (c == NULL)
 		return NULL;
 	if ((c->lh = lh_ocspr_entry_new(ocspr_entry_hash,
-	    ocspr_entry_cmp)) == NULL) {
+	    ocspr_entry_cmp)) == NULL ||
+	    (c->aliases = lh_ocspr_alias_new(ocspr_alias_hash,
+	    ocspr_alias_cmp)) == NULL) {
+		lh_ocspr_entry_free(c->lh);
 		free(c);
 		return NULL;
 	}
@@ -68,6 +125,8 @@ ocspr_cache_free(struct ocspr_cache *c)
 		return;
 	lh_ocspr_entry_doall(c->lh, ocspr_cache_free_one);
 	lh_ocspr_entry_free(c->lh);
+	lh_ocspr_alias_doall(c->aliases, ocspr_alias_free);
+	lh_ocspr_alias_free(c->aliases);
 	free(c);
 }
 

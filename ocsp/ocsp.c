@@ -41,8 +41,12 @@ ocspr_entry_new(const struct ocspr_job *j, int md, unsigned char *der,
 	memcpy(e->serial, j->serial, sizeof(e->serial));
 	e->der = der;
 	e->len = len;
+	e->refs = 1;
 	e->this_update = j->now;
 	e->next_update = j->now + j->r->cfg.validity;
+	ocspr_http_date(e->this_update, e->last_modified,
+	    sizeof(e->last_modified));
+	ocspr_http_date(e->next_update, e->expires, sizeof(e->expires));
 	/* ETag: a strong validator of these exact bytes (RFC 9110 8.8.3). */
 	EVP_Digest(der, len, h, &hl, EVP_sha256(), NULL);
 	p = e->etag;

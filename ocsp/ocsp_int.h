@@ -15,6 +15,8 @@
 #define OCSPR_NSTATUS        7		/* OCSPResponseStatus 0..6 */
 #define OCSPR_NMD            2		/* CertID hashes kept: SHA-1, SHA-256 */
 #define OCSPR_ETAG_MAX       48
+#define OCSPR_DATE_MAX       40		/* an HTTP-date */
+#define OCSPR_ALIAS_MAX      100000	/* GET paths remembered */
 #define OCSPR_FEED_MAX       64		/* background jobs in the worker */
 #define OCSPR_SWEEP_SEC      30		/* re-sign check interval */
 #define OCSPR_CRL_DELAY_USEC 100000	/* coalesce revocations into a CRL */
@@ -30,6 +32,10 @@ struct ocspr_entry {
 	size_t len;
 	time_t this_update, next_update;
 	char etag[OCSPR_ETAG_MAX];	/* "\"hex\"" */
+	char last_modified[OCSPR_DATE_MAX], expires[OCSPR_DATE_MAX];
+	/* References: the cache's, plus one per reply whose body still
+	 * points at der (evbuffer_add_reference).  Loop thread only. */
+	int refs;
 };
 
 /* OpenSSL's LHASH macros paste the element type's name: a typedef is
@@ -53,7 +59,27 @@ size_t ocspr_cache_count(struct ocspr_cache *c);
  * come by now, once per (issuer, serial). */
 void ocspr_cache_stale(struct ocspr_cache *c, time_t now,
     void (*fn)(int issuer, const char *serial, void *), void *arg);
+/* Drops a reference; frees e with the last.  NULL-safe. */
 void ocspr_entry_free(struct ocspr_entry *e);
+/* The HTTP-date of t (RFC 9110 5.6.7) into buf. */
+void ocspr_http_date(time_t t, char *buf, size_t len);
+
+/* A GET path already seen, and the CertID it asked for: the next GET of
+ * the same bytes skips decoding and parsing. */
+struct ocspr_alias {
+	char *path;
+	int issuer, md;
+	char serial[OCSPR_SERIAL_MAX + 1];
+};
+typedef struct ocspr_alias ocspr_alias;
+DEFINE_LHASH_OF(ocspr_alias);
+
+/* The CertID remembered for path, or NULL. */
+const struct ocspr_alias *ocspr_cache_alias_get(struct ocspr_cache *c,
+    const char *path);
+/* Remembers path (copied); past OCSPR_ALIAS_MAX the memory starts over. */
+void ocspr_cache_alias_put(struct ocspr_cache *c, const char *path,
+    int issuer, int md, const char *serial);
 
 /* ---- worker.c: one thread that signs ------------------------------------ */
 

@@ -28,7 +28,6 @@
 
 #define OCSPR_PREFIX "/ocsp"
 #define OCSPR_CTYPE  "application/ocsp-response"
-#define OCSPR_DATE_MAX 64
 
 /* See ocsp.h. */
 int
@@ -80,7 +79,7 @@ out:
 	return rc;
 }
 
-static void
+void
 ocspr_http_date(time_t t, char *buf, size_t len)
 {
 	struct tm tm;
@@ -90,36 +89,41 @@ ocspr_http_date(time_t t, char *buf, size_t len)
 		buf[0] = '\0';
 }
 
-/* See ocsp_int.h. */
+/* evbuffer_add_reference's cleanup: the reply no longer needs e->der. */
+static void
+ocspr_entry_release(const void *data, size_t len, void *arg)
+{
+	ocspr_entry_free(arg);
+}
+
+/* See ocsp_int.h.  A cached entry's bytes are sent by reference (one
+ * more reference on the entry until they are written), its headers were
+ * formatted when it was signed. */
 void
 ocspr_reply_der(struct evhttp_request *req, const unsigned char *der,
-    size_t len, const struct ocspr_entry *e, long max_age)
+    size_t len, const struct ocspr_entry *ce, long max_age)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	struct evbuffer *body = evbuffer_new();
-	char date[OCSPR_DATE_MAX], cc[96];
+	struct evbuffer *body = evhttp_request_get_output_buffer(req);
+	struct ocspr_entry *e = (struct ocspr_entry *)ce;
+	char buf[96];
 	const char *inm;
-	time_t now = time(NULL);
 	long age;
-	int code = 200;
+	int code = 200, rc;
 
 	evhttp_add_header(h, "Content-Type", OCSPR_CTYPE);
-	snprintf(cc, sizeof(cc), "%zu", len);
-	evhttp_add_header(h, "Content-Length", cc);
 	if (e != NULL) {
 		/* RFC 5019 6.2: max-age below nextUpdate - now. */
-		age = (long)(e->next_update - now);
+		age = (long)(e->next_update - time(NULL));
 		if (age > max_age)
 			age = max_age;
 		if (age < 0)
 			age = 0;
-		snprintf(cc, sizeof(cc), "max-age=%ld, public, no-transform, "
+		snprintf(buf, sizeof(buf), "max-age=%ld, public, no-transform, "
 		    "must-revalidate", age);
-		evhttp_add_header(h, "Cache-Control", cc);
-		ocspr_http_date(e->this_update, date, sizeof(date));
-		evhttp_add_header(h, "Last-Modified", date);
-		ocspr_http_date(e->next_update, date, sizeof(date));
-		evhttp_add_header(h, "Expires", date);
+		evhttp_add_header(h, "Cache-Control", buf);
+		evhttp_add_header(h, "Last-Modified", e->last_modified);
+		evhttp_add_header(h, "Expires", e->expires);
 		evhttp_add_header(h, "ETag", e->etag);
 		inm = evhttp_find_header(evhttp_request_get_input_headers(req),
 		    "If-None-Match");
@@ -127,14 +131,22 @@ ocspr_reply_der(struct evhttp_request *req, const unsigned char *der,
 			code = 304;
 	} else
 		evhttp_add_header(h, "Cache-Control", "no-cache");
-	if (body == NULL || (code == 200 && evbuffer_add(body, der, len) != 0)) {
-		evhttp_send_error(req, 500, "out of memory");
-		goto out;
+	if (code == 200) {
+		if (e != NULL) {
+			e->refs++;
+			rc = evbuffer_add_reference(body, e->der, e->len,
+			    ocspr_entry_release, e);
+			if (rc != 0)
+				e->refs--;
+		} else
+			rc = evbuffer_add(body, der, len);
+		if (rc != 0) {
+			evhttp_send_error(req, 500, "out of memory");
+			return;
+		}
 	}
-	evhttp_send_reply(req, code, code == 304 ? "Not Modified" : "OK", body);
-out:
-	if (body != NULL)
-		evbuffer_free(body);
+	evhttp_send_reply(req, code, code == 304 ? "Not Modified" : "OK",
+	    NULL);
 }
 
 static void
@@ -261,7 +273,8 @@ ocspr_handle(struct evhttp_request *req, void *arg)
 	struct ocspr *r = arg;
 	unsigned char buf[OCSPR_MAX_URI];
 	const unsigned char *p = buf;
-	const struct ocspr_entry *e;
+	const struct ocspr_entry *e = NULL;
+	const struct ocspr_alias *a;
 	char serial[OCSPR_SERIAL_MAX + 1] = "";
 	struct ocspr_job *j = NULL;
 	OCSP_REQUEST *oreq = NULL;
@@ -270,6 +283,15 @@ ocspr_handle(struct evhttp_request *req, void *arg)
 
 	r->stats.requests++;
 	get = evhttp_request_get_command(req) != EVHTTP_REQ_POST;
+	/* The fastest path: these exact GET bytes were parsed before. */
+	if (get && (a = ocspr_cache_alias_get(r->cache,
+	    ocspr_raw_path(req))) != NULL &&
+	    (e = ocspr_cache_get(r->cache, a->issuer, a->md, a->serial)) !=
+	    NULL && e->next_update > time(NULL)) {
+		r->stats.cache_hits++;
+		ocspr_reply_der(req, e->der, e->len, e, r->cfg.max_age);
+		return;		/* nothing allocated, no OpenSSL call made */
+	}
 	if (ocspr_read(r, req, buf, sizeof(buf), &len) != 0)
 		goto out;
 	if (len == 0 || (oreq = d2i_OCSP_REQUEST(NULL, &p, (long)len)) ==
@@ -289,9 +311,13 @@ ocspr_handle(struct evhttp_request *req, void *arg)
 
 		if (is >= 0 && md >= 0 &&
 		    OCSP_id_get0_info(NULL, NULL, NULL, &ai, cid) == 1 &&
-		    ocspr_serial_hex(ai, serial) == 0 &&
-		    (e = ocspr_cache_get(r->cache, is, md, serial)) != NULL &&
-		    e->next_update > time(NULL)) {
+		    ocspr_serial_hex(ai, serial) == 0) {
+			if (get)
+				ocspr_cache_alias_put(r->cache,
+				    ocspr_raw_path(req), is, md, serial);
+			e = ocspr_cache_get(r->cache, is, md, serial);
+		}
+		if (e != NULL && e->next_update > time(NULL)) {
 			r->stats.cache_hits++;
 			ocspr_reply_der(req, e->der, e->len, get ? e : NULL,
 			    r->cfg.max_age);
