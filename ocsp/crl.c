@@ -318,8 +318,15 @@ ocspr_crl_handle(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (c->der == NULL) {
+		/* only in the first moments after start */
 		evhttp_add_header(h, "Retry-After", "1");
-		evhttp_send_error(req, 503, "the CRL is being made");
+		evhttp_add_header(h, "Content-Type", "text/plain; charset=utf-8");
+		if ((body = evbuffer_new()) != NULL)
+			evbuffer_add_printf(body, "the CRL is being made; "
+			    "retry\n");
+		evhttp_send_reply(req, 503, "Service Unavailable", body);
+		if (body != NULL)
+			evbuffer_free(body);
 		return;
 	}
 	snprintf(cc, sizeof(cc), "max-age=%ld, public, no-transform",

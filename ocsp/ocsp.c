@@ -47,6 +47,8 @@ ocspr_entry_new(const struct ocspr_job *j, int md, unsigned char *der,
 	ocspr_http_date(e->this_update, e->last_modified,
 	    sizeof(e->last_modified));
 	ocspr_http_date(e->next_update, e->expires, sizeof(e->expires));
+	snprintf(e->cache_control, sizeof(e->cache_control), "max-age=%ld, "
+	    "public, no-transform, must-revalidate", j->r->cfg.max_age);
 	/* ETag: a strong validator of these exact bytes (RFC 9110 8.8.3). */
 	EVP_Digest(der, len, h, &hl, EVP_sha256(), NULL);
 	p = e->etag;

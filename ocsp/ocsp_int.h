@@ -33,6 +33,7 @@ struct ocspr_entry {
 	time_t this_update, next_update;
 	char etag[OCSPR_ETAG_MAX];	/* "\"hex\"" */
 	char last_modified[OCSPR_DATE_MAX], expires[OCSPR_DATE_MAX];
+	char cache_control[80];		/* with max-age = the configured cap */
 	/* References: the cache's, plus one per reply whose body still
 	 * points at der (evbuffer_add_reference).  Loop thread only. */
 	int refs;

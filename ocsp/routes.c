@@ -111,17 +111,18 @@ ocspr_reply_der(struct evhttp_request *req, const unsigned char *der,
 	long age;
 	int code = 200, rc;
 
+	/* evhttp adds Content-Length itself (never chunked here). */
 	evhttp_add_header(h, "Content-Type", OCSPR_CTYPE);
 	if (e != NULL) {
 		/* RFC 5019 6.2: max-age below nextUpdate - now. */
 		age = (long)(e->next_update - time(NULL));
-		if (age > max_age)
-			age = max_age;
-		if (age < 0)
-			age = 0;
-		snprintf(buf, sizeof(buf), "max-age=%ld, public, no-transform, "
-		    "must-revalidate", age);
-		evhttp_add_header(h, "Cache-Control", buf);
+		if (age >= max_age && e->cache_control[0] != '\0')
+			evhttp_add_header(h, "Cache-Control", e->cache_control);
+		else {
+			snprintf(buf, sizeof(buf), "max-age=%ld, public, "
+			    "no-transform, must-revalidate", age < 0 ? 0 : age);
+			evhttp_add_header(h, "Cache-Control", buf);
+		}
 		evhttp_add_header(h, "Last-Modified", e->last_modified);
 		evhttp_add_header(h, "Expires", e->expires);
 		evhttp_add_header(h, "ETag", e->etag);
