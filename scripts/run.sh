@@ -31,19 +31,28 @@ https=$(conf_get est_listen 127.0.0.1:8443)
 api="https://$https/api/v1"
 # A wildcard listener is reached on loopback.
 case "$https" in 0.0.0.0:*) api="https://127.0.0.1:${https##*:}/api/v1" ;; esac
+plain=$(conf_get public_http_url http://127.0.0.1:8080)
+est="https://$https/.well-known/est"
+case "$https" in 0.0.0.0:*) est="https://127.0.0.1:${https##*:}/.well-known/est" ;; esac
 
 cat <<EOF
 
 keybridge is starting with data directory $data
   API status      $api/status
   checkpoint      $api/ledger/checkpoint
+  EST             $est/simpleenroll
+  OCSP            $plain/ocsp
+  CRL             $plain/crl/<issuer>.crl (the URL is in every issued certificate)
 
 Try, in another terminal:
   curl --cacert $data/ca/root.pem $api/status
-  curl --cacert $data/ca/root.pem $api/ledger/checkpoint
-  openssl genpkey -algorithm ed25519 -out device.key && openssl pkey -in device.key -pubout -out device.pub
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out device.key
+  openssl pkey -in device.key -pubout -out device.pub
   $bin key register -d $data --pubkey device.pub --name cam-001
-  $bin key list -d $data
+  openssl req -new -key device.key -subj /CN=cam-001 -outform DER | base64 -w64 > device.csr
+  curl --cacert $data/ca/root.pem -H 'Content-Type: application/pkcs10' --data-binary @device.csr \\
+       $est/simpleenroll | base64 -d | openssl pkcs7 -inform DER -print_certs > device.pem
+  openssl ocsp -issuer $data/ca/issuing.pem -cert device.pem -url $plain/ocsp -CAfile $data/ca/root.pem
   $bin ledger verify -d $data
 
 EOF
