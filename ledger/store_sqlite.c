@@ -55,7 +55,7 @@ static const char *const migrations[] = {
 	" secret_sha256 TEXT NOT NULL, created_idx INTEGER NOT NULL,"
 	" used_key TEXT, used_idx INTEGER);",
 	/* 3: the CRL's revoked set without a scan of every certificate. */
-	"CREATE INDEX certs_revoked ON certs(issuer, not_after)"
+	"CREATE INDEX IF NOT EXISTS certs_revoked ON certs(issuer, not_after)"
 	" WHERE revoked = 1;",
 };
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))

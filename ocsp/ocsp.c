@@ -148,7 +148,6 @@ ocspr_done(struct ocspr_job *j)
 {
 	struct ocspr *r = j->r;
 	struct ocspr_status now;
-	size_t len;
 
 	switch (j->kind) {
 	case OCSPR_JOB_PRESIGN:
@@ -185,7 +184,6 @@ ocspr_done(struct ocspr_job *j)
 		ocspr_crl_done(r->crls, j);
 		break;
 	}
-	(void)len;
 	ocspr_job_free(j);
 	if (r->worker != NULL)
 		ocspr_feed(r);

@@ -629,6 +629,138 @@ test_certificate_entries_follow_the_key(void **state)
 	assert_int_equal(cnt.certs_revoked, 1);
 }
 
+/* What OCSP and the CRL read: a certificate is revoked on its own or
+ * through its key (the earlier revocation wins), the revoked set of an
+ * issuer lists exactly those, and ledger_changes reports the entries that
+ * change a status with their serial and key. */
+struct seen_changes {
+	int issued, revoked, key_revoked, other;
+	char last_serial[41];
+};
+
+static int
+collect_change(const struct ledger_change *ch, void *arg)
+{
+	struct seen_changes *s = arg;
+
+	if (ch->type == LEDGER_CERT_ISSUED) {
+		s->issued++;
+		assert_string_equal(ch->issuer, "issuing-1");
+		assert_int_equal(strlen(ch->key_id), 64);
+	} else if (ch->type == LEDGER_CERT_REVOKED)
+		s->revoked++;
+	else if (ch->type == LEDGER_KEY_REVOKE)
+		s->key_revoked++;
+	else
+		s->other++;
+	snprintf(s->last_serial, sizeof(s->last_serial), "%s", ch->serial);
+	return 0;
+}
+
+struct seen_revoked {
+	int n;
+	char serial[4][41];
+	int reason[4];
+};
+
+static int
+collect_revoked(const struct ledger_cert_info *c, void *arg)
+{
+	struct seen_revoked *s = arg;
+	time_t at;
+	int reason;
+
+	assert_true(s->n < 4);
+	assert_int_equal(ledger_cert_revoked(c, &at, &reason), 1);
+	snprintf(s->serial[s->n], sizeof(s->serial[0]), "%s", c->serial);
+	s->reason[s->n++] = reason;
+	return 0;
+}
+
+static void
+test_revocation_reaches_certificates_and_changes(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_field rv[2];
+	struct ledger_cert_info ci;
+	struct seen_changes ch;
+	struct seen_revoked sr;
+	struct reg a, b;
+	struct cert c;
+	time_t now = time(NULL), at;
+	uint64_t bseq = make_bridge(f), from, next;
+	int reason;
+
+	reg_fields(&a, NULL, now - 60, now + 86400);
+	assert_int_equal(register_as_admin(f, &a), LEDGER_OK);
+	reg_fields(&b, NULL, now - 60, now + 86400);
+	assert_int_equal(register_as_admin(f, &b), LEDGER_OK);
+	from = ledger_size(f->l);
+	cert_fields(&c, "a1", a.id, now, now + 3600);
+	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq++, now,
+	    &f->bridge, 1, c.fl, 7, NULL), LEDGER_OK);
+	cert_fields(&c, "a2", a.id, now, now + 3600);
+	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq++, now,
+	    &f->bridge, 1, c.fl, 7, NULL), LEDGER_OK);
+	cert_fields(&c, "b1", b.id, now, now + 3600);
+	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq++, now,
+	    &f->bridge, 1, c.fl, 7, NULL), LEDGER_OK);
+	assert_int_equal(ledger_cert_get(f->l, "a2", &ci), 0);
+	assert_int_equal(ledger_cert_revoked(&ci, &at, &reason), 0);
+
+	rv[0] = (struct ledger_field){ "serial", "a1" };
+	rv[1] = (struct ledger_field){ "reason", "superseded" };
+	assert_int_equal(put(f, LEDGER_CERT_REVOKED, "bridge", bseq++, now,
+	    &f->bridge, 1, rv, 2, NULL), LEDGER_OK);
+	rv[0] = (struct ledger_field){ "key-id", a.id };
+	rv[1] = (struct ledger_field){ "reason", "keyCompromise" };
+	assert_int_equal(put(f, LEDGER_KEY_REVOKE, "admin", f->seq_admin++,
+	    now, &f->admin, 1, rv, 2, NULL), LEDGER_OK);
+
+	/* a2 is revoked through its key, a1 keeps its own earlier reason */
+	assert_int_equal(ledger_cert_get(f->l, "a2", &ci), 0);
+	assert_int_equal(ledger_cert_revoked(&ci, &at, &reason), 1);
+	assert_int_equal(reason, LEDGER_REASON_KEY_COMPROMISE);
+	assert_int_equal(ledger_cert_get(f->l, "a1", &ci), 0);
+	assert_int_equal(ledger_cert_revoked(&ci, &at, &reason), 1);
+	assert_int_equal(reason, LEDGER_REASON_SUPERSEDED);
+	/* negative control: b1 stays good */
+	assert_int_equal(ledger_cert_get(f->l, "b1", &ci), 0);
+	assert_int_equal(ledger_cert_revoked(&ci, &at, &reason), 0);
+
+	memset(&sr, 0, sizeof(sr));
+	assert_int_equal(ledger_certs_revoked(f->l, "issuing-1", now,
+	    collect_revoked, &sr), 0);
+	assert_int_equal(sr.n, 2);
+	assert_true((strcmp(sr.serial[0], "a1") == 0 &&
+	    strcmp(sr.serial[1], "a2") == 0) ||
+	    (strcmp(sr.serial[0], "a2") == 0 &&
+	    strcmp(sr.serial[1], "a1") == 0));
+	/* expired certificates leave the CRL; another issuer has none */
+	memset(&sr, 0, sizeof(sr));
+	assert_int_equal(ledger_certs_revoked(f->l, "issuing-1", now + 7200,
+	    collect_revoked, &sr), 0);
+	assert_int_equal(sr.n, 0);
+	assert_int_equal(ledger_certs_revoked(f->l, "issuing-2", now,
+	    collect_revoked, &sr), 0);
+	assert_int_equal(sr.n, 0);
+
+	memset(&ch, 0, sizeof(ch));
+	assert_int_equal(ledger_changes(f->l, from, LEDGER_LIST_MAX, &next,
+	    collect_change, &ch), 0);
+	assert_int_equal(next, ledger_size(f->l));
+	assert_int_equal(ch.issued, 3);
+	assert_int_equal(ch.revoked, 1);
+	assert_int_equal(ch.key_revoked, 1);
+	assert_int_equal(ch.other, 0);
+	/* the key registrations before `from` are not changes */
+	memset(&ch, 0, sizeof(ch));
+	assert_int_equal(ledger_changes(f->l, 0, LEDGER_LIST_MAX, &next,
+	    collect_change, &ch), 0);
+	assert_int_equal(ch.issued, 3);
+	assert_int_equal(ch.other, 0);
+}
+
 /* An admin pre-authorises one generated key; the bridge registers it once,
  * only with exactly the pre-authorised fields, and the admin owns it. */
 static void
@@ -701,8 +833,8 @@ test_preauth_lets_the_bridge_register_one_matching_key(void **state)
 	assert_true(rep.ok);
 }
 
-/* A schema-1 database (before pre-authorisations) is migrated forward
- * when opened for writing, keeping everything. */
+/* A schema-1 database (before pre-authorisations and the CRL's index) is
+ * migrated forward when opened for writing, keeping everything. */
 static void
 test_old_schema_is_migrated_forward(void **state)
 {
@@ -714,8 +846,8 @@ test_old_schema_is_migrated_forward(void **state)
 
 	ledger_close(f->l);
 	f->l = NULL;
-	db_exec(f->db, "DROP TABLE preauths; UPDATE meta SET v = '1' WHERE "
-	    "k = 'schema'");
+	db_exec(f->db, "DROP TABLE preauths; DROP INDEX certs_revoked; "
+	    "UPDATE meta SET v = '1' WHERE k = 'schema'");
 	memset(&lc, 0, sizeof(lc));
 	lc.db = f->db;
 	lc.origin = "test/ledger";
@@ -833,6 +965,9 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_old_schema_is_migrated_forward, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_revocation_reaches_certificates_and_changes, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
