@@ -57,15 +57,6 @@ handshake_rate() {
 	    fail "openssl s_time -connect $1: no connection count: $(printf '%s' "$out" | tail -n 3)"
 }
 
-# conf_path DIR KEY: a path from DIR/keybridge.conf, resolved against DIR.
-conf_path() {
-	local p
-	p=$(kb_conf_get "$1" "$2")
-	case "$p" in
-	/*) printf '%s\n' "$p" ;;
-	*) printf '%s/%s\n' "$1" "$p" ;;
-	esac
-}
 
 echo "reference: openssl speed -seconds 3 ecdsap256 (one core)"
 read -r sign1 verify1 <<<"$(ecdsa_rates)"
@@ -89,8 +80,8 @@ echo "  full TLS handshakes/s (bridge): $hs_bridge"
 ss_port=$(kb_free_ports 1)
 KB_USED_PORTS="$KB_USED_PORTS $ss_port"
 openssl s_server -quiet -accept "127.0.0.1:$ss_port" \
-    -cert "$(conf_path "$dir" tls_cert)" -key "$(conf_path "$dir" tls_key)" \
-    -cert_chain "$(conf_path "$dir" ca_issuing)" \
+    -cert "$(kb_conf_path "$dir" tls_cert)" -key "$(kb_conf_path "$dir" tls_key)" \
+    -cert_chain "$(kb_conf_path "$dir" ca_issuing)" \
     </dev/null >"$OUT/s_server.log" 2>&1 &
 ss_pid=$!
 kb_track "$ss_pid"

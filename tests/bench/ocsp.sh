@@ -41,15 +41,6 @@ dir="$OUT/ocsp"
 command -v wrk >/dev/null || fail "wrk is not installed (scripts/deps.sh installs it)"
 command -v nginx >/dev/null || fail "nginx is not installed (scripts/deps.sh installs it)"
 
-# conf_path DIR KEY: a path from DIR/keybridge.conf, resolved against DIR.
-conf_path() {
-	local p
-	p=$(kb_conf_get "$1" "$2")
-	case "$p" in
-	/*) printf '%s\n' "$p" ;;
-	*) printf '%s/%s\n' "$1" "$p" ;;
-	esac
-}
 
 # wait_url URL PID WHAT: until URL answers over HTTP (10 s), PID alive.
 wait_url() {
@@ -102,17 +93,8 @@ kb_start "$dir" >/dev/null
 ROOT="$dir/ca/root.pem"
 ISSUING="$dir/ca/issuing.pem"
 BASE="http://127.0.0.1:$KB_HTTP_PORT"
-wait_url "$BASE/ca/issuing.der" "$KB_SERVE_PID" "keybridge serve (HTTP listener)"
 
-# enroll NAME: prints the key id; the certificate in OUT/NAME.pem.
-enroll() {
-	local r
-	new_key "$1" p256
-	r=$(kb_ok key register -d "$dir" --pubkey "$OUT/keys/$1.pub" --name "$1" --json)
-	est_enroll /.well-known/est/simpleenroll "$(est_csr "$1" "$1")" "$OUT/$1.pem" >/dev/null
-	jq -er .key_id <<<"$r"
-}
-enroll bench >/dev/null
+kb_enroll bench >/dev/null
 LEAF="$OUT/bench.pem"
 OCSP_URL=$(openssl x509 -in "$LEAF" -noout -ocsp_uri)
 assert_eq "$BASE/ocsp" "$OCSP_URL" "OCSP URL of the certificate"
@@ -261,8 +243,8 @@ kill -TERM $ossl 2>/dev/null
 wait $ossl
 exit 0
 NS
-SIGNER=$(conf_path "$dir" ocsp_cert)
-SIGNER_KEY=$(conf_path "$dir" ocsp_key)
+SIGNER=$(kb_conf_path "$dir" ocsp_cert)
+SIGNER_KEY=$(kb_conf_path "$dir" ocsp_key)
 export ISSUING SIGNER SIGNER_KEY
 OSSL_NS=yes
 unshare -n true 2>/dev/null || OSSL_NS=no
@@ -316,7 +298,8 @@ CRL_URL=$(openssl x509 -in "$LEAF" -noout -ext crlDistributionPoints | grep -o '
 [ -n "$CRL_URL" ] || fail "no CRL distribution point in the certificate"
 declare -a RKID RSER
 for ((i = 0; i < nrev; i++)); do
-	RKID[i]=$(enroll "rev$i")
+	kb_enroll "rev$i" >/dev/null
+	RKID[i]=$KB_KEY_ID
 	RSER[i]=$(cert_serial_hex "$OUT/rev$i.pem")
 	openssl ocsp -issuer "$ISSUING" -cert "$OUT/rev$i.pem" -no_nonce -reqout "$OUT/rev$i.req" 2>/dev/null
 done

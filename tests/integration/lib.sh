@@ -223,6 +223,23 @@ kb_start() {
 		fi
 		sleep 0.1
 	done
+	# ... and the plain-HTTP listener (OCSP, CRLs)
+	KB_HTTP_URL="http://$(kb_conf_get "$dir" http_listen)"
+	until curl -s -o /dev/null --max-time 2 "$KB_HTTP_URL/ca/issuing.der"; do
+		kill -0 "$KB_SERVE_PID" 2>/dev/null || fail "keybridge serve exited before answering on $KB_HTTP_URL (see $OUT/serve.log)"
+		[ "$SECONDS" -lt "$deadline" ] || fail "keybridge serve did not answer on $KB_HTTP_URL within 20 s (see $OUT/serve.log)"
+		sleep 0.05
+	done
+}
+
+# kb_conf_path DIR KEY: a path from DIR/keybridge.conf, resolved against DIR.
+kb_conf_path() {
+	local p
+	p=$(kb_conf_get "$1" "$2")
+	case "$p" in
+	/*) printf '%s\n' "$p" ;;
+	*) printf '%s/%s\n' "$1" "$p" ;;
+	esac
 }
 
 # kb_check_sanitizers: fails when a sanitizer reported into serve.log.
@@ -493,6 +510,17 @@ est_enroll() {
 	n=$(est_p7_certs "$pem.b64" "$pem")
 	assert_eq 1 "$n" "certificates in the PKCS#7 answered by POST $path"
 	log "enrolled at $path: $(openssl x509 -in "$pem" -noout -subject -serial | paste -sd' ')"
+}
+
+# kb_enroll NAME: a new P-256 key OUT/keys/NAME.key registered (name NAME,
+# device profile) on the running bridge and enrolled over EST into
+# OUT/NAME.pem; its key id in KB_KEY_ID (call it directly, not in $(...)).
+kb_enroll() {
+	local r
+	new_key "$1" p256
+	r=$(kb_ok key register -d "$KB_DIR" --pubkey "$OUT/keys/$1.pub" --name "$1" --json)
+	KB_KEY_ID=$(jq -er .key_id <<<"$r") || fail "key register --json printed no key_id: $r"
+	est_enroll /.well-known/est/simpleenroll "$(est_csr "$1" "$1")" "$OUT/$1.pem"
 }
 
 # est_refused STATUS METHOD PATH [CURL ARGS...]: the request must be refused

@@ -27,14 +27,6 @@ BASE="http://127.0.0.1:$KB_HTTP_PORT"
 
 declare -A KID
 
-# enroll NAME: a P-256 device key registered and enrolled into OUT/NAME.pem.
-enroll() {
-	local r
-	new_key "$1" p256
-	r=$(kb_ok key register -d "$DIR" --pubkey "$OUT/keys/$1.pub" --name "$1" --json)
-	KID[$1]=$(jq -er .key_id <<<"$r")
-	est_enroll "$EST/simpleenroll" "$(est_csr "$1" "$1")" "$OUT/$1.pem"
-}
 
 ms_since() {
 	echo $((($(date +%s%N) - $1) / 1000000))
@@ -108,16 +100,6 @@ ledger_time() {
 
 cat "$ISSUING" "$ROOT" >"$OUT/chain.pem"
 
-# wait_http: until the plain-HTTP listener answers (kb_start waits for the
-# HTTPS API only), 10 s at most.
-wait_http() {
-	local deadline=$((SECONDS + 10))
-	until curl -s -o /dev/null --max-time 2 "$BASE/ca/issuing.der"; do
-		[ "$SECONDS" -lt "$deadline" ] || fail "nothing answers on $BASE within 10 s of the start"
-		sleep 0.05
-	done
-}
-wait_http
 
 # wait_crl: until GET of the CRL answers 200, 2 s at most (right after a
 # start the bridge may still be building it: 503 meanwhile).
@@ -135,10 +117,10 @@ wait_crl() {
 }
 
 # ---- certificates, the distribution point --------------------------------------------
-enroll dev1
-enroll dev2
-enroll dev3
-enroll dev4
+kb_enroll dev1; KID[dev1]=$KB_KEY_ID
+kb_enroll dev2; KID[dev2]=$KB_KEY_ID
+kb_enroll dev3; KID[dev3]=$KB_KEY_ID
+kb_enroll dev4; KID[dev4]=$KB_KEY_ID
 cdp=$(openssl x509 -in "$OUT/dev1.pem" -noout -ext crlDistributionPoints)
 CRL_URL=$(grep -o 'URI:[^ ]*' <<<"$cdp" | head -n 1 | cut -c5-)
 assert_match "$CRL_URL" "^$BASE/crl/[0-9a-f]+\\.crl\$" "CRL DP of dev1"
@@ -272,7 +254,6 @@ log "GET /ca/issuing.der: the issuing CA (Content-Type $(content_type issuing))"
 # ---- across a restart: the same list, the number keeps increasing ------------------------------------
 kb_stop
 kb_start "$DIR"
-wait_http
 wait_crl
 get_crl c3
 assert_eq "$(revoked_serials c2)" "$(revoked_serials c3)" "serials in the CRL after a restart"

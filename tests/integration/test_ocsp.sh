@@ -30,37 +30,10 @@ ROOT="$DIR/ca/root.pem"
 ISSUING="$DIR/ca/issuing.pem"
 BASE="http://127.0.0.1:$KB_HTTP_PORT"
 
-# wait_http: until the plain-HTTP listener answers (kb_start waits for the
-# HTTPS API only), 10 s at most.
-wait_http() {
-	local deadline=$((SECONDS + 10))
-	until curl -s -o /dev/null --max-time 2 "$BASE/ca/issuing.der"; do
-		[ "$SECONDS" -lt "$deadline" ] || fail "nothing answers on $BASE within 10 s of the start"
-		sleep 0.05
-	done
-}
-wait_http
 
 declare -A KID
 
-# enroll NAME: a P-256 device key registered and enrolled into OUT/NAME.pem.
-enroll() {
-	local r
-	new_key "$1" p256
-	r=$(kb_ok key register -d "$DIR" --pubkey "$OUT/keys/$1.pub" --name "$1" --json)
-	KID[$1]=$(jq -er .key_id <<<"$r")
-	est_enroll "$EST/simpleenroll" "$(est_csr "$1" "$1")" "$OUT/$1.pem"
-}
 
-# conf_path KEY: a path from keybridge.conf, resolved against DIR.
-conf_path() {
-	local p
-	p=$(kb_conf_get "$DIR" "$1")
-	case "$p" in
-	/*) printf '%s\n' "$p" ;;
-	*) printf '%s/%s\n' "$DIR" "$p" ;;
-	esac
-}
 
 # ms_since START_NS: milliseconds from START_NS (date +%s%N) to now.
 ms_since() {
@@ -147,10 +120,10 @@ MALFORMED=30030a0101
 UNAUTHORIZED=30030a0106
 
 # ---- certificates and their URLs ----------------------------------------------------
-enroll dev1
-enroll dev2
-enroll dev3
-enroll dev4
+kb_enroll dev1; KID[dev1]=$KB_KEY_ID
+kb_enroll dev2; KID[dev2]=$KB_KEY_ID
+kb_enroll dev3; KID[dev3]=$KB_KEY_ID
+kb_enroll dev4; KID[dev4]=$KB_KEY_ID
 OCSP_URL=$(openssl x509 -in "$OUT/dev1.pem" -noout -ocsp_uri)
 assert_eq "$BASE/ocsp" "$OCSP_URL" "OCSP URL (AIA) of dev1"
 aia=$(openssl x509 -in "$OUT/dev1.pem" -noout -ext authorityInfoAccess)
@@ -158,7 +131,7 @@ assert_contains "$aia" "CA Issuers - URI:$BASE/ca/issuing.der" "AIA caIssuers of
 for n in dev2 dev3 dev4; do
 	assert_eq "$OCSP_URL" "$(openssl x509 -in "$OUT/$n.pem" -noout -ocsp_uri)" "OCSP URL of $n"
 done
-SIGNER="$(conf_path ocsp_cert)"
+SIGNER="$(kb_conf_path "$DIR" ocsp_cert)"
 [ -s "$SIGNER" ] || fail "no OCSP signer certificate at $SIGNER (ocsp_cert in keybridge.conf)"
 
 # ---- good, the delegated signer ---------------------------------------------------------
@@ -493,7 +466,7 @@ code=$(post_ocsp body-10241-root "$OUT/q/10241" "$BASE/")
 assert_eq 413 "$code" "POST / of 10241 bytes"
 
 # methods
-for m in PUT DELETE; do
+for m in PUT DELETE PATCH; do
 	code=$(http "method-$m" "$m" "$OCSP_URL" -H 'Content-Type: application/ocsp-request' \
 	    --data-binary "@$OUT/q/dev1.der")
 	assert_eq 405 "$code" "$m /ocsp"

@@ -23,16 +23,6 @@ ROOT="$DIR/ca/root.pem"
 ISSUING="$DIR/ca/issuing.pem"
 BASE="http://127.0.0.1:$KB_HTTP_PORT"
 
-# wait_http: until the plain-HTTP listener answers (kb_start waits for the
-# HTTPS API only), 10 s at most.
-wait_http() {
-	local deadline=$((SECONDS + 10))
-	until curl -s -o /dev/null --max-time 2 "$BASE/ca/issuing.der"; do
-		[ "$SECONDS" -lt "$deadline" ] || fail "nothing answers on $BASE within 10 s of the start"
-		sleep 0.05
-	done
-}
-wait_http
 
 declare -A KID
 
