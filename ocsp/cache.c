@@ -52,6 +52,8 @@ ocspr_cache_alias_put(struct ocspr_cache *c, const char *path, int issuer,
 {
 	struct ocspr_alias *a;
 
+	if (strlen(path) > OCSPR_ALIAS_PATH_MAX)
+		return;
 	if (lh_ocspr_alias_num_items(c->aliases) >= OCSPR_ALIAS_MAX) {
 		lh_ocspr_alias_doall(c->aliases, ocspr_alias_free);
 		lh_ocspr_alias_flush(c->aliases);

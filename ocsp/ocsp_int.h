@@ -16,7 +16,11 @@
 #define OCSPR_NMD            2		/* CertID hashes kept: SHA-1, SHA-256 */
 #define OCSPR_ETAG_MAX       48
 #define OCSPR_DATE_MAX       40		/* an HTTP-date */
-#define OCSPR_ALIAS_MAX      100000	/* GET paths remembered */
+#define OCSPR_ALIAS_MAX      65536	/* GET paths remembered */
+/* Longer paths are answered but not remembered: base64 decoding skips
+ * whitespace, so one CertID has endless spellings, and memory for them
+ * must stay bounded (65536 x 512 bytes at most). */
+#define OCSPR_ALIAS_PATH_MAX 512
 #define OCSPR_FEED_MAX       64		/* background jobs in the worker */
 #define OCSPR_SWEEP_SEC      30		/* re-sign check interval */
 #define OCSPR_CRL_DELAY_USEC 100000	/* coalesce revocations into a CRL */
