@@ -202,6 +202,35 @@ void enroll_free(struct enroll_ctx *ctx);
 /* server_handler for "/.well-known/est/". */
 void enroll_handle(struct evhttp_request *req, void *arg);
 
+/* ---- metrics.c: /metrics in the Prometheus text format ----------------- */
+
+/* Endpoint groups of the request metrics (label "endpoint"). */
+enum metrics_group {
+	METRICS_EST, METRICS_OCSP, METRICS_CRL, METRICS_API, METRICS_OTHER,
+	METRICS_NGROUPS
+};
+
+struct metrics;
+struct server;
+
+/* What /metrics reads besides its own counters (all borrowed; any may be
+ * NULL). */
+struct metrics_sources {
+	struct ledger *ledger;
+	struct status_ctx *status;
+	struct server *https, *http;
+	time_t started;
+};
+
+struct metrics *metrics_new(const struct metrics_sources *src);
+void metrics_free(struct metrics *m);
+/* The group of a route path ("/.well-known/est/": METRICS_EST, ...). */
+int metrics_group_of(const char *route);
+/* One answered request (loop thread). */
+void metrics_observe(struct metrics *m, int group, int code, double seconds);
+/* server_handler for GET /metrics (arg: the struct metrics). */
+void metrics_handle(struct evhttp_request *req, void *arg);
+
 /* ---- status.c: OCSP and CRLs answered from the ledger ------------------ */
 
 struct status_ctx;
@@ -243,6 +272,8 @@ void server_free(struct server *s);
 /* With quiet set, requests are logged only at log level debug (the OCSP
  * listener: tens of thousands of lines a second say nothing useful). */
 void server_set_quiet(struct server *s, int quiet);
+/* Every answered request is counted and timed into m (borrowed). */
+void server_set_metrics(struct server *s, struct metrics *m);
 /* Routes requests whose path is `path` exactly, or starts with `path` when
  * it ends in '/', to h.  The longest match wins; no match: 404 JSON error. */
 int server_route(struct server *s, const char *path, server_handler h,

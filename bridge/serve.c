@@ -117,9 +117,12 @@ cmd_serve(struct cli *c)
 	char err[512], p1[PATH_MAX], p2[PATH_MAX], p3[PATH_MAX];
 	struct signer *signer = NULL;
 	struct enroll_ctx *enroll = NULL;
+	struct metrics_sources msrc;
+	struct metrics *metrics = NULL;
 	int lockfd = -1, rc = 1;
 
 	memset(&sc, 0, sizeof(sc));
+	memset(&msrc, 0, sizeof(msrc));
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() != 0) {
 		log_err("libevent has no thread support");
@@ -198,6 +201,17 @@ cmd_serve(struct cli *c)
 	api.started = time(NULL);
 	api.storage = "sqlite";
 	api.consensus = cons->ops->name;
+	msrc.ledger = sc.ledger;
+	msrc.status = sc.status;
+	msrc.https = https;
+	msrc.http = http;
+	msrc.started = api.started;
+	if ((metrics = metrics_new(&msrc)) == NULL)
+		goto out;
+	server_set_metrics(https, metrics);
+	server_set_metrics(http, metrics);
+	if (server_route(http, "/metrics", metrics_handle, metrics) != 0)
+		goto out;
 	if (api_register(https, &api) != 0 ||
 	    server_route(https, "/.well-known/est/", enroll_handle,
 	    enroll) != 0)
@@ -224,6 +238,7 @@ out:
 	status_free(sc.status);
 	server_free(https);
 	server_free(http);
+	metrics_free(metrics);
 	enroll_free(enroll);
 	signer_free(signer);
 	if (sigterm != NULL)

@@ -60,6 +60,7 @@ struct server_route_ent {
 	char *path;
 	size_t len;
 	int prefix;		/* path ends in '/': match as a prefix */
+	int group;		/* metrics_group_of(path) */
 	server_handler h;
 	void *arg;
 };
@@ -71,6 +72,8 @@ struct server_reqlog {
 	struct evhttp_connection *evcon;	/* to sweep on close */
 	struct timespec t0;
 	const char *method;			/* static string */
+	int group;				/* the route's metrics group */
+	int log;				/* write the request line */
 	char path[SERVER_LOG_PATH];
 	char peer[64];
 };
@@ -85,6 +88,7 @@ struct server {
 	struct server_route_ent routes[SERVER_MAX_ROUTES];
 	size_t nroutes;
 	int quiet;			/* request lines at debug only */
+	struct metrics *metrics;	/* borrowed, or NULL */
 	TAILQ_HEAD(, server_reqlog) inflight;
 };
 
@@ -246,6 +250,16 @@ server_log_copy(char *dst, size_t dstlen, const char *src)
 	dst[i] = '\0';
 }
 
+static double
+server_elapsed_s(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 static long
 server_elapsed_ms(const struct timespec *t0)
 {
@@ -271,11 +285,17 @@ server_log_complete(struct evhttp_request *req, void *arg)
 	struct server_reqlog *rl = arg;
 	const char *cl;
 
-	cl = evhttp_find_header(evhttp_request_get_output_headers(req),
-	    "Content-Length");
-	log_info("%s \"%s %s\" %d %s bytes %ld ms", rl->peer, rl->method,
-	    rl->path, evhttp_request_get_response_code(req), cl ? cl : "0",
-	    server_elapsed_ms(&rl->t0));
+	if (rl->s->metrics != NULL)
+		metrics_observe(rl->s->metrics, rl->group,
+		    evhttp_request_get_response_code(req),
+		    server_elapsed_s(&rl->t0));
+	if (rl->log) {
+		cl = evhttp_find_header(evhttp_request_get_output_headers(req),
+		    "Content-Length");
+		log_info("%s \"%s %s\" %d %s bytes %ld ms", rl->peer,
+		    rl->method, rl->path, evhttp_request_get_response_code(req),
+		    cl ? cl : "0", server_elapsed_ms(&rl->t0));
+	}
 	server_reqlog_free(rl);
 }
 
@@ -296,9 +316,10 @@ server_conn_closed(struct evhttp_connection *evcon, void *arg)
 		tmp = TAILQ_NEXT(rl, next);
 		if (rl->evcon != evcon)
 			continue;
-		log_info("%s \"%s %s\" - connection closed before reply, "
-		    "%ld ms", rl->peer, rl->method, rl->path,
-		    server_elapsed_ms(&rl->t0));
+		if (rl->log)
+			log_info("%s \"%s %s\" - connection closed before "
+			    "reply, %ld ms", rl->peer, rl->method, rl->path,
+			    server_elapsed_ms(&rl->t0));
 		server_reqlog_free(rl);
 	}
 }
@@ -307,7 +328,7 @@ server_conn_closed(struct evhttp_connection *evcon, void *arg)
  * unlogged. */
 static void
 server_reqlog_start(struct server *s, struct evhttp_request *req,
-    const char *path)
+    const char *path, int group, int log)
 {
 	struct server_reqlog *rl;
 	struct evhttp_connection *evcon;
@@ -321,10 +342,14 @@ server_reqlog_start(struct server *s, struct evhttp_request *req,
 	rl->s = s;
 	rl->evcon = evcon;
 	clock_gettime(CLOCK_MONOTONIC, &rl->t0);
+	rl->group = group;
+	rl->log = log;
 	rl->method = server_method_name(evhttp_request_get_command(req));
-	server_log_copy(rl->path, sizeof(rl->path), path);
-	evhttp_connection_get_peer(evcon, &addr, &port);
-	snprintf(rl->peer, sizeof(rl->peer), "%s", addr ? addr : "-");
+	if (log) {
+		server_log_copy(rl->path, sizeof(rl->path), path);
+		evhttp_connection_get_peer(evcon, &addr, &port);
+		snprintf(rl->peer, sizeof(rl->peer), "%s", addr ? addr : "-");
+	}
 	TAILQ_INSERT_TAIL(&s->inflight, rl, next);
 	evhttp_request_set_on_complete_cb(req, server_log_complete, rl);
 	evhttp_connection_set_closecb(evcon, server_conn_closed, s);
@@ -366,10 +391,15 @@ server_dispatch(struct evhttp_request *req, void *arg)
 	struct server *s = arg;
 	const struct server_route_ent *r;
 	const char *path = server_req_path(req);
+	int log = !s->quiet || log_verbosity >= LOGL_DEBUG;
 
-	if (!s->quiet || log_verbosity >= LOGL_DEBUG)
-		server_reqlog_start(s, req, path);
-	if ((r = server_match(s, path)) == NULL) {
+	r = server_match(s, path);
+	/* A record per request for the log line and the metrics; a quiet
+	 * listener without metrics needs none. */
+	if (log || s->metrics != NULL)
+		server_reqlog_start(s, req, path, r != NULL ? r->group :
+		    METRICS_OTHER, log);
+	if (r == NULL) {
 		server_reply_error(req, HTTP_NOTFOUND, "not_found",
 		    "no route for %.200s", path);
 		return;
@@ -381,6 +411,12 @@ void
 server_set_quiet(struct server *s, int quiet)
 {
 	s->quiet = quiet;
+}
+
+void
+server_set_metrics(struct server *s, struct metrics *m)
+{
+	s->metrics = m;
 }
 
 int
@@ -397,6 +433,7 @@ server_route(struct server *s, const char *path, server_handler h,
 		return -1;
 	r->len = len;
 	r->prefix = path[len - 1] == '/';
+	r->group = metrics_group_of(path);
 	r->h = h;
 	r->arg = arg;
 	s->nroutes++;

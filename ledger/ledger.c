@@ -57,7 +57,66 @@ struct ledger {
 	struct ledger_sub *done, **done_tail;
 	void (*wake)(void *);
 	void *wake_arg;
+
+	/* Statistics, under mu. */
+	struct ledger_stats stats;
 };
+
+const unsigned LEDGER_BATCH_BOUNDS[LEDGER_STAT_BATCH_N] = {
+	1, 2, 4, 8, 16, 32, 64, 128, 256, 512,
+};
+const unsigned LEDGER_COMMIT_BOUNDS_US[LEDGER_STAT_COMMIT_N] = {
+	500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000,
+};
+
+/* Index of the first bound >= v (n: above them all). */
+static size_t
+ledger_bucket(const unsigned *bounds, size_t n, uint64_t v)
+{
+	size_t i;
+
+	for (i = 0; i < n && v > bounds[i]; i++)
+		;
+	return i;
+}
+
+/* Under l->mu: one block's worth of statistics. */
+static void
+ledger_count_block(struct ledger *l, struct ledger_sub **subs, size_t n,
+    uint64_t us)
+{
+	struct ledger_stats *st = &l->stats;
+	size_t ok = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (subs[i]->st == LEDGER_OK)
+			ok++;
+		else if (subs[i]->st == LEDGER_ERR_STORAGE)
+			st->failed++;
+		else
+			st->refused++;
+	}
+	if (ok == 0)
+		return;
+	st->blocks++;
+	st->entries += ok;
+	st->batch[ledger_bucket(LEDGER_BATCH_BOUNDS, LEDGER_STAT_BATCH_N,
+	    ok)]++;
+	st->batch_sum += ok;
+	st->commit_us[ledger_bucket(LEDGER_COMMIT_BOUNDS_US,
+	    LEDGER_STAT_COMMIT_N, us)]++;
+	st->commit_seconds_sum += (double)us / 1e6;
+	st->last_block_time = time(NULL);
+}
+
+void
+ledger_stats(struct ledger *l, struct ledger_stats *st)
+{
+	pthread_mutex_lock(&l->mu);
+	*st = l->stats;
+	st->pending = l->npending;
+	pthread_mutex_unlock(&l->mu);
+}
 
 static int
 load_leaf(uint64_t idx, const uint8_t *h, void *arg)
@@ -306,6 +365,7 @@ ledger_writer_main(void *arg)
 {
 	struct ledger *l = arg;
 	struct ledger_sub **batch;
+	struct timespec t0, t1;
 
 	if ((batch = calloc(l->batch_max, sizeof(*batch))) == NULL)
 		abort();	/* startup allocation; nothing to answer yet */
@@ -326,9 +386,13 @@ ledger_writer_main(void *arg)
 			l->pending_tail = &l->pending;
 		pthread_mutex_unlock(&l->mu);
 
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		ledger_commit(l, batch, n);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
 
 		pthread_mutex_lock(&l->mu);
+		ledger_count_block(l, batch, n, (uint64_t)((t1.tv_sec -
+		    t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
 		for (size_t i = 0; i < n; i++) {
 			batch[i]->next = NULL;
 			*l->done_tail = batch[i];

@@ -354,6 +354,26 @@ struct ledger_counts {
 };
 int ledger_counts(struct ledger *l, struct ledger_counts *c);
 
+/* What the writer did since the ledger was opened, for /metrics: blocks
+ * and entries committed, refusals, submissions waiting, block sizes (a
+ * histogram: bucket i counts blocks of at most LEDGER_BATCH_BOUNDS[i]
+ * entries, the last bucket the rest) and commit times (bucket i: at most
+ * LEDGER_COMMIT_BOUNDS_US[i] microseconds). */
+#define LEDGER_STAT_BATCH_N  10
+#define LEDGER_STAT_COMMIT_N 10
+extern const unsigned LEDGER_BATCH_BOUNDS[LEDGER_STAT_BATCH_N];
+extern const unsigned LEDGER_COMMIT_BOUNDS_US[LEDGER_STAT_COMMIT_N];
+struct ledger_stats {
+	uint64_t blocks, entries, refused, failed, pending;
+	uint64_t batch[LEDGER_STAT_BATCH_N + 1];
+	uint64_t batch_sum;
+	uint64_t commit_us[LEDGER_STAT_COMMIT_N + 1];
+	double commit_seconds_sum;
+	time_t last_block_time;
+};
+/* A consistent copy of the writer's statistics (any thread). */
+void ledger_stats(struct ledger *l, struct ledger_stats *st);
+
 /* Next sequence number for an account (its last + 1); 0 on error/absent. */
 uint64_t ledger_next_seq(struct ledger *l, const char *account);
 

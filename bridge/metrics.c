@@ -1,0 +1,368 @@
+/*
+ * metrics.c: GET /metrics in the Prometheus text exposition format
+ * (version 0.0.4), on the plain-HTTP listener.
+ *
+ * Request counters and latency histograms are kept here, fed by server.c
+ * when a reply has been written (the loop's thread only, so no locks);
+ * everything else is read at scrape time from its owner: the ledger's
+ * writer statistics and registry counts, the OCSP responder's counters,
+ * and the kernel's table of established TCP connections per listener
+ * port (evhttp has no hook for a connection's end, the kernel knows).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "bridge/bridge.h"
+
+#define METRICS_CODES    500		/* status codes 100..599 */
+#define METRICS_NBUCKETS 14
+#define METRICS_CTYPE    "text/plain; version=0.0.4; charset=utf-8"
+#define METRICS_TCP_LINE 512
+#define METRICS_TCP_ESTABLISHED 1	/* st column of /proc/net/tcp */
+
+/* Request latency bucket bounds, seconds. */
+static const double metrics_bounds[METRICS_NBUCKETS] = {
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+	0.1, 0.25, 0.5, 1, 2.5,
+};
+
+static const char *const metrics_group_names[METRICS_NGROUPS] = {
+	[METRICS_EST] = "est", [METRICS_OCSP] = "ocsp", [METRICS_CRL] = "crl",
+	[METRICS_API] = "api", [METRICS_OTHER] = "other",
+};
+
+struct metrics_hist {
+	uint64_t bucket[METRICS_NBUCKETS + 1];	/* last: +Inf only */
+	uint64_t count;
+	double sum;
+};
+
+struct metrics {
+	struct metrics_sources src;
+	uint64_t requests[METRICS_NGROUPS][METRICS_CODES];
+	struct metrics_hist latency[METRICS_NGROUPS];
+};
+
+struct metrics *
+metrics_new(const struct metrics_sources *src)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+
+	if (m != NULL && src != NULL)
+		m->src = *src;
+	return m;
+}
+
+void
+metrics_free(struct metrics *m)
+{
+	free(m);
+}
+
+int
+metrics_group_of(const char *route)
+{
+	if (strncmp(route, "/.well-known/est", 16) == 0)
+		return METRICS_EST;
+	if (strncmp(route, "/api/", 5) == 0)
+		return METRICS_API;
+	if (strncmp(route, "/crl/", 5) == 0)
+		return METRICS_CRL;
+	if (strcmp(route, "/ocsp") == 0 || strcmp(route, "/ocsp/") == 0 ||
+	    strcmp(route, "/") == 0)
+		return METRICS_OCSP;
+	return METRICS_OTHER;
+}
+
+void
+metrics_observe(struct metrics *m, int group, int code, double seconds)
+{
+	struct metrics_hist *h;
+	size_t i;
+
+	if (group < 0 || group >= METRICS_NGROUPS)
+		group = METRICS_OTHER;
+	if (code >= 100 && code < 100 + METRICS_CODES)
+		m->requests[group][code - 100]++;
+	h = &m->latency[group];
+	for (i = 0; i < METRICS_NBUCKETS && seconds > metrics_bounds[i]; i++)
+		;
+	h->bucket[i]++;
+	h->count++;
+	h->sum += seconds;
+}
+
+/* Established TCP connections whose local port is port (IPv4 and IPv6),
+ * from the kernel's tables; -1 when they cannot be read. */
+static long
+metrics_tcp_established(int port)
+{
+	static const char *const tables[] = { "/proc/net/tcp",
+	    "/proc/net/tcp6" };
+	char line[METRICS_TCP_LINE], local[64];
+	unsigned lport, st;
+	long n = 0;
+	int readable = 0;
+	FILE *fp;
+
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		if ((fp = fopen(tables[t], "re")) == NULL)
+			continue;
+		readable = 1;
+		while (fgets(line, sizeof(line), fp) != NULL) {
+			char *colon;
+
+			/* "sl local_address rem_address st ..." */
+			if (sscanf(line, " %*s %63s %*s %x", local, &st) != 2 ||
+			    (colon = strrchr(local, ':')) == NULL ||
+			    sscanf(colon + 1, "%x", &lport) != 1)
+				continue;
+			if ((int)lport == port && st == METRICS_TCP_ESTABLISHED)
+				n++;
+		}
+		fclose(fp);
+	}
+	return readable ? n : -1;
+}
+
+static void
+metrics_head(struct evbuffer *b, const char *name, const char *type,
+    const char *help)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+	    name, type);
+}
+
+static void
+metrics_hist_out(struct evbuffer *b, const char *name, const char *labels,
+    const double *bounds, const char *const *bound_text, size_t nb,
+    const uint64_t *bucket, uint64_t count, double sum)
+{
+	uint64_t cum = 0;
+	char le[32];
+
+	for (size_t i = 0; i < nb; i++) {
+		cum += bucket[i];
+		if (bound_text != NULL)
+			snprintf(le, sizeof(le), "%s", bound_text[i]);
+		else
+			snprintf(le, sizeof(le), "%g", bounds[i]);
+		evbuffer_add_printf(b, "%s_bucket{%s%sle=\"%s\"} %llu\n", name,
+		    labels, labels[0] ? "," : "", le,
+		    (unsigned long long)cum);
+	}
+	evbuffer_add_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name,
+	    labels, labels[0] ? "," : "", (unsigned long long)count);
+	evbuffer_add_printf(b, "%s_sum%s%s%s %.9g\n", name, labels[0] ? "{" :
+	    "", labels, labels[0] ? "}" : "", sum);
+	evbuffer_add_printf(b, "%s_count%s%s%s %llu\n", name, labels[0] ?
+	    "{" : "", labels, labels[0] ? "}" : "", (unsigned long long)count);
+}
+
+static void
+metrics_http(struct metrics *m, struct evbuffer *b)
+{
+	char labels[64];
+	int g, c;
+
+	metrics_head(b, "keybridge_http_requests_total", "counter",
+	    "HTTP requests answered, by endpoint group and status code.");
+	for (g = 0; g < METRICS_NGROUPS; g++)
+		for (c = 0; c < METRICS_CODES; c++)
+			if (m->requests[g][c] != 0)
+				evbuffer_add_printf(b, "keybridge_http_requests_"
+				    "total{endpoint=\"%s\",code=\"%d\"} %llu\n",
+				    metrics_group_names[g], c + 100,
+				    (unsigned long long)m->requests[g][c]);
+	metrics_head(b, "keybridge_http_request_duration_seconds",
+	    "histogram", "Time from a request's dispatch to its reply "
+	    "written, by endpoint group.");
+	for (g = 0; g < METRICS_NGROUPS; g++) {
+		snprintf(labels, sizeof(labels), "endpoint=\"%s\"",
+		    metrics_group_names[g]);
+		metrics_hist_out(b, "keybridge_http_request_duration_seconds",
+		    labels, metrics_bounds, NULL, METRICS_NBUCKETS,
+		    m->latency[g].bucket, m->latency[g].count,
+		    m->latency[g].sum);
+	}
+	metrics_head(b, "keybridge_http_open_connections", "gauge",
+	    "Established TCP connections on each listener.");
+	if (m->src.https != NULL)
+		evbuffer_add_printf(b, "keybridge_http_open_connections{"
+		    "listener=\"https\"} %ld\n", metrics_tcp_established(
+		    server_port(m->src.https)));
+	if (m->src.http != NULL)
+		evbuffer_add_printf(b, "keybridge_http_open_connections{"
+		    "listener=\"http\"} %ld\n", metrics_tcp_established(
+		    server_port(m->src.http)));
+}
+
+static void
+metrics_ocsp(struct metrics *m, struct evbuffer *b)
+{
+	struct ocspr_stats st;
+
+	if (m->src.status == NULL)
+		return;
+	ocspr_stats(status_responder(m->src.status), &st);
+	metrics_head(b, "keybridge_ocsp_requests_total", "counter",
+	    "OCSP requests received.");
+	evbuffer_add_printf(b, "keybridge_ocsp_requests_total %llu\n",
+	    (unsigned long long)st.requests);
+	metrics_head(b, "keybridge_ocsp_cache_hits_total", "counter",
+	    "OCSP requests answered from a pre-signed response.");
+	evbuffer_add_printf(b, "keybridge_ocsp_cache_hits_total %llu\n",
+	    (unsigned long long)st.cache_hits);
+	metrics_head(b, "keybridge_ocsp_cache_misses_total", "counter",
+	    "OCSP requests that needed the ledger or a live signature.");
+	evbuffer_add_printf(b, "keybridge_ocsp_cache_misses_total %llu\n",
+	    (unsigned long long)st.cache_misses);
+	metrics_head(b, "keybridge_ocsp_signatures_total", "counter",
+	    "OCSP responses signed (pre-signed and live).");
+	evbuffer_add_printf(b, "keybridge_ocsp_signatures_total %llu\n",
+	    (unsigned long long)st.signatures);
+	metrics_head(b, "keybridge_ocsp_errors_total", "counter",
+	    "Unsigned OCSP error answers, by responseStatus.");
+	evbuffer_add_printf(b, "keybridge_ocsp_errors_total{status=\""
+	    "malformedRequest\"} %llu\n", (unsigned long long)st.malformed);
+	evbuffer_add_printf(b, "keybridge_ocsp_errors_total{status=\""
+	    "unauthorized\"} %llu\n", (unsigned long long)st.unauthorized);
+	evbuffer_add_printf(b, "keybridge_ocsp_errors_total{status=\""
+	    "tryLater\"} %llu\n", (unsigned long long)st.try_later);
+	metrics_head(b, "keybridge_ocsp_responses_cached", "gauge",
+	    "Pre-signed OCSP responses kept (one per certificate and hash).");
+	evbuffer_add_printf(b, "keybridge_ocsp_responses_cached %llu\n",
+	    (unsigned long long)st.cached);
+	metrics_head(b, "keybridge_ocsp_resign_pending", "gauge",
+	    "Certificates waiting for their responses to be signed again.");
+	evbuffer_add_printf(b, "keybridge_ocsp_resign_pending %llu\n",
+	    (unsigned long long)st.pending);
+	metrics_head(b, "keybridge_crls_made_total", "counter",
+	    "CRLs made and signed.");
+	evbuffer_add_printf(b, "keybridge_crls_made_total %llu\n",
+	    (unsigned long long)st.crls);
+}
+
+static void
+metrics_ledger(struct metrics *m, struct evbuffer *b, time_t now)
+{
+	static const char *const ctr[][3] = {
+		{ "keybridge_ledger_blocks_total", "counter",
+		    "Blocks committed by this bridge's writer." },
+		{ "keybridge_ledger_entries_appended_total", "counter",
+		    "Entries committed by this bridge's writer." },
+		{ "keybridge_ledger_entries_refused_total", "counter",
+		    "Submitted entries refused by the ledger's rules." },
+		{ "keybridge_ledger_commit_failures_total", "counter",
+		    "Entries not committed because the database failed." },
+	};
+	char text[LEDGER_STAT_COMMIT_N][24];
+	const char *bt[LEDGER_STAT_COMMIT_N];
+	double bounds[LEDGER_STAT_BATCH_N];
+	struct ledger_stats st;
+	struct ledger_counts c;
+	uint64_t vals[4];
+	size_t i;
+
+	if (m->src.ledger == NULL)
+		return;
+	ledger_stats(m->src.ledger, &st);
+	vals[0] = st.blocks;
+	vals[1] = st.entries;
+	vals[2] = st.refused;
+	vals[3] = st.failed;
+	for (i = 0; i < 4; i++) {
+		metrics_head(b, ctr[i][0], ctr[i][1], ctr[i][2]);
+		evbuffer_add_printf(b, "%s %llu\n", ctr[i][0],
+		    (unsigned long long)vals[i]);
+	}
+	metrics_head(b, "keybridge_ledger_queue_entries", "gauge",
+	    "Submitted entries waiting for the writer.");
+	evbuffer_add_printf(b, "keybridge_ledger_queue_entries %llu\n",
+	    (unsigned long long)st.pending);
+	for (i = 0; i < LEDGER_STAT_BATCH_N; i++)
+		bounds[i] = LEDGER_BATCH_BOUNDS[i];
+	metrics_head(b, "keybridge_ledger_block_entries", "histogram",
+	    "Entries per committed block (group commit).");
+	metrics_hist_out(b, "keybridge_ledger_block_entries", "", bounds,
+	    NULL, LEDGER_STAT_BATCH_N, st.batch, st.blocks,
+	    (double)st.batch_sum);
+	for (i = 0; i < LEDGER_STAT_COMMIT_N; i++) {
+		snprintf(text[i], sizeof(text[i]), "%g",
+		    LEDGER_COMMIT_BOUNDS_US[i] / 1e6);
+		bt[i] = text[i];
+	}
+	metrics_head(b, "keybridge_ledger_commit_duration_seconds",
+	    "histogram", "Time to commit a block: rules, tree, checkpoint "
+	    "signature, fsync.");
+	metrics_hist_out(b, "keybridge_ledger_commit_duration_seconds", "",
+	    NULL, bt, LEDGER_STAT_COMMIT_N, st.commit_us, st.blocks,
+	    st.commit_seconds_sum);
+	metrics_head(b, "keybridge_ledger_tree_size", "gauge",
+	    "Entries in the ledger.");
+	evbuffer_add_printf(b, "keybridge_ledger_tree_size %llu\n",
+	    (unsigned long long)ledger_size(m->src.ledger));
+	if (ledger_counts(m->src.ledger, &c) != 0)
+		return;
+	metrics_head(b, "keybridge_ledger_entries", "gauge",
+	    "Entries in the ledger by type.");
+	for (i = 0; i <= LEDGER_TYPE_MAX; i++)
+		if (ledger_entry_type_name((enum ledger_entry_type)i) != NULL)
+			evbuffer_add_printf(b, "keybridge_ledger_entries{type="
+			    "\"%s\"} %llu\n", ledger_entry_type_name(
+			    (enum ledger_entry_type)i),
+			    (unsigned long long)c.by_type[i]);
+	metrics_head(b, "keybridge_keys", "gauge",
+	    "Registered keys by status.");
+	evbuffer_add_printf(b, "keybridge_keys{status=\"active\"} %llu\n"
+	    "keybridge_keys{status=\"revoked\"} %llu\n",
+	    (unsigned long long)c.keys_active,
+	    (unsigned long long)c.keys_revoked);
+	metrics_head(b, "keybridge_certificates", "gauge",
+	    "Recorded certificates by status.");
+	evbuffer_add_printf(b, "keybridge_certificates{status=\"good\"} %llu\n"
+	    "keybridge_certificates{status=\"revoked\"} %llu\n",
+	    (unsigned long long)c.certs_good,
+	    (unsigned long long)c.certs_revoked);
+	metrics_head(b, "keybridge_checkpoint_age_seconds", "gauge",
+	    "Seconds since the latest checkpoint's block time.");
+	evbuffer_add_printf(b, "keybridge_checkpoint_age_seconds %lld\n",
+	    c.last_block_time > 0 ? (long long)(now - c.last_block_time) : 0);
+}
+
+/* See bridge.h. */
+void
+metrics_handle(struct evhttp_request *req, void *arg)
+{
+	struct metrics *m = arg;
+	struct evbuffer *b = evhttp_request_get_output_buffer(req);
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	time_t now = time(NULL);
+
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "GET, HEAD");
+		evhttp_send_error(req, 405, "Method Not Allowed");
+		return;
+	}
+	metrics_head(b, "keybridge_build_info", "gauge",
+	    "The running version (always 1).");
+	evbuffer_add_printf(b, "keybridge_build_info{version=\"%s\"} 1\n",
+	    KEYBRIDGE_VERSION);
+	metrics_head(b, "keybridge_start_time_seconds", "gauge",
+	    "When this process started, seconds since 1970.");
+	evbuffer_add_printf(b, "keybridge_start_time_seconds %lld\n",
+	    (long long)m->src.started);
+	metrics_http(m, b);
+	metrics_ocsp(m, b);
+	metrics_ledger(m, b, now);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", METRICS_CTYPE);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Cache-Control", "no-store");
+	evhttp_send_reply(req, 200, "OK", NULL);
+}

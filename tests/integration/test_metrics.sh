@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# GET /metrics on the plain-HTTP listener: the text passes `promtool check
+# metrics` (Prometheus's own parser and linter) before and after traffic,
+# and the counters move by exactly what was done in between: OCSP GETs
+# (requests, cache hits, the ocsp endpoint's 200s and its latency
+# histogram), one EST enrollment (est 200, entries appended, certificates
+# good), one refused enrollment (est 403), API reads (api 200), the
+# ledger's tree size and the open-connections gauge while a connection is
+# held.  POST /metrics is a 405.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+command -v promtool >/dev/null || fail "promtool is not installed (scripts/deps.sh installs the prometheus package)"
+DIR="$OUT/data"
+kb_init "$DIR"
+kb_start "$DIR"
+METRICS="$KB_HTTP_URL/metrics"
+
+# scrape NAME: GET /metrics into OUT/NAME.txt; must be 200 text/plain and
+# pass promtool.
+scrape() {
+	local code ct
+	code=$(curl -sS -o "$OUT/$1.txt" -D "$OUT/$1.hdr" -w '%{http_code}' --max-time 10 "$METRICS") ||
+		fail "GET /metrics: curl failed"
+	assert_eq 200 "$code" "GET /metrics status"
+	ct=$(tr -d '\r' <"$OUT/$1.hdr" | awk -F': ' 'tolower($1) == "content-type" { print $2 }')
+	assert_match "$ct" '^text/plain; version=0\.0\.4' "Content-Type of /metrics"
+	promtool check metrics <"$OUT/$1.txt" >"$OUT/$1.promtool" 2>&1 ||
+		fail "promtool check metrics ($1): $(head -n 20 "$OUT/$1.promtool")"
+	[ ! -s "$OUT/$1.promtool" ] || fail "promtool lint ($1): $(head -n 20 "$OUT/$1.promtool")"
+}
+
+# value NAME SERIES: the sample value of SERIES (exact name with labels)
+# in OUT/NAME.txt, 0 when absent.
+value() {
+	awk -v s="$2" '$1 == s { v = $2 } END { print (v == "" ? 0 : v) }' "$OUT/$1.txt"
+}
+
+# moved SERIES DELTA WHAT: the sample grew by exactly DELTA from a to b.
+moved() {
+	local a b
+	a=$(value a "$1")
+	b=$(value b "$1")
+	assert_eq "$2" "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.0f", b - a }')" "$3 ($1: $a -> $b)"
+}
+
+# a first certificate, so that OCSP has something cached
+kb_enroll dev1
+openssl ocsp -issuer "$DIR/ca/issuing.pem" -cert "$OUT/dev1.pem" -no_nonce \
+    -reqout "$OUT/req.der" >/dev/null 2>&1
+ENC=$(base64 -w0 "$OUT/req.der" | sed 's/+/%2B/g; s/\//%2F/g; s/=/%3D/g')
+# the response is pre-signed in the background: wait until a GET is a hit
+deadline=$((SECONDS + 10))
+until curl -s -o /dev/null "$KB_HTTP_URL/ocsp/$ENC" && scrape warm &&
+    [ "$(value warm keybridge_ocsp_cache_hits_total)" -gt 0 ]; do
+	[ "$SECONDS" -lt "$deadline" ] || fail "no OCSP cache hit within 10 s"
+	sleep 0.1
+done
+
+scrape a
+NGET=25
+for ((i = 0; i < NGET; i++)); do
+	curl -s -o /dev/null "$KB_HTTP_URL/ocsp/$ENC" || fail "OCSP GET $i failed"
+done
+kb_enroll dev2
+est_refused 403 POST /.well-known/est/simpleenroll -H 'Content-Type: application/pkcs10' \
+    --data-binary "@$(new_key stranger p256; est_csr stranger stranger)"
+api GET /api/v1/status >/dev/null
+# hold one connection open on the plain-HTTP listener while scraping
+exec 7<>/dev/tcp/127.0.0.1/"$KB_HTTP_PORT"
+scrape b
+exec 7<&- 7>&-
+
+moved 'keybridge_ocsp_requests_total' "$NGET" "OCSP requests"
+moved 'keybridge_ocsp_cache_hits_total' "$NGET" "OCSP cache hits"
+moved 'keybridge_ocsp_signatures_total' 2 "OCSP signatures (the new certificate, both hashes)"
+moved 'keybridge_http_requests_total{endpoint="ocsp",code="200"}' "$NGET" "OCSP 200s"
+moved 'keybridge_http_request_duration_seconds_count{endpoint="ocsp"}' "$NGET" "OCSP latency observations"
+moved 'keybridge_http_requests_total{endpoint="est",code="200"}' 1 "EST 200s"
+moved 'keybridge_http_requests_total{endpoint="est",code="403"}' 1 "EST 403s"
+moved 'keybridge_ledger_entries_appended_total' 2 "entries appended (key-register, cert-issued)"
+moved 'keybridge_ledger_tree_size' 2 "tree size"
+moved 'keybridge_certificates{status="good"}' 1 "good certificates"
+moved 'keybridge_keys{status="active"}' 1 "active keys"
+# the API calls of this script between the scrapes (status, accounts, entries)
+api_b=$(value b 'keybridge_http_requests_total{endpoint="api",code="200"}')
+api_a=$(value a 'keybridge_http_requests_total{endpoint="api",code="200"}')
+[ "$api_b" -gt "$api_a" ] || fail "API 200s did not move: $api_a -> $api_b"
+# histograms are cumulative: +Inf equals _count
+assert_eq "$(value b 'keybridge_http_request_duration_seconds_count{endpoint="ocsp"}')" \
+    "$(value b 'keybridge_http_request_duration_seconds_bucket{endpoint="ocsp",le="+Inf"}')" "OCSP histogram +Inf vs count"
+assert_eq "$(value b keybridge_ledger_blocks_total)" \
+    "$(value b 'keybridge_ledger_block_entries_bucket{le="+Inf"}')" "block histogram +Inf vs blocks"
+conns=$(value b 'keybridge_http_open_connections{listener="http"}')
+[ "$conns" -ge 2 ] || fail "open connections on the HTTP listener while one is held and one scrapes: $conns"
+age=$(value b keybridge_checkpoint_age_seconds)
+[ "$age" -ge 0 ] && [ "$age" -lt 60 ] || fail "checkpoint age after a commit: $age"
+
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$METRICS")
+assert_eq 405 "$code" "POST /metrics"
+
+kb_stop
+log "OK"
