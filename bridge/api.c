@@ -26,22 +26,16 @@
 #include <jansson.h>
 
 #include "bridge/bridge.h"
+#include "bridge/api_int.h"
 
 
-#define API_LIMIT_DEFAULT	100
-#define API_LIMIT_MAX		LEDGER_LIST_MAX
-#define API_TIME_LEN		sizeof("YYYY-MM-DDTHH:MM:SSZ")
 #define API_HEX_LEN		(2 * LEDGER_HASH_LEN + 1)
 #define API_CHECKPOINT_MAX	4096
-
-/* Which methods a route takes (HEAD goes with GET: evhttp drops the body). */
-#define API_GET		0x1
-#define API_POST	0x2
 
 /* ---- helpers ----------------------------------------------------------- */
 
 /* RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" of t into buf (API_TIME_LEN bytes). */
-static const char *
+const char *
 api_time(time_t t, char *buf, size_t len)
 {
 	struct tm tm;
@@ -53,7 +47,7 @@ api_time(time_t t, char *buf, size_t len)
 }
 
 /* A new JSON string of the RFC 3339 time t. */
-static json_t *
+json_t *
 api_json_time(time_t t)
 {
 	char buf[API_TIME_LEN];
@@ -73,7 +67,7 @@ api_json_hash(const uint8_t h[LEDGER_HASH_LEN])
 
 /* JSON integers are signed 64-bit (and JavaScript's exact range is 2^53):
  * every count and index here is far below either. */
-static json_t *
+json_t *
 api_json_u64(uint64_t v)
 {
 	return json_integer((json_int_t)v);
@@ -81,7 +75,7 @@ api_json_u64(uint64_t v)
 
 /* Answers 405 with Allow unless req's method is in `methods`.  Returns 0
  * when the handler should go on, -1 when it has been answered. */
-static int
+int
 api_method(struct evhttp_request *req, int methods)
 {
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
@@ -99,7 +93,7 @@ api_method(struct evhttp_request *req, int methods)
 
 /* Reads query parameter `name` in [min,max] into *v (default def when
  * absent).  Answers 400 and returns -1 when it is malformed. */
-static int
+int
 api_param_u64(struct evhttp_request *req, const char *name, uint64_t min,
     uint64_t max, uint64_t def, uint64_t *v)
 {
@@ -116,7 +110,7 @@ api_param_u64(struct evhttp_request *req, const char *name, uint64_t min,
 }
 
 /* 1 when s is a key id: exactly 64 lowercase hex digits. */
-static int
+int
 api_is_key_id(const char *s)
 {
 	size_t i;
@@ -130,7 +124,7 @@ api_is_key_id(const char *s)
 
 /* The part of the request path after `prefix` (a registered prefix route,
  * so it is there). */
-static const char *
+const char *
 api_path_rest(struct evhttp_request *req, const char *prefix)
 {
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
@@ -142,7 +136,7 @@ api_path_rest(struct evhttp_request *req, const char *prefix)
 }
 
 /* A read of the ledger failed: the database is the only way it can. */
-static void
+void
 api_reply_storage(struct evhttp_request *req, const char *what)
 {
 	server_reply_error(req, 503, ledger_status_code(LEDGER_ERR_STORAGE),
@@ -469,8 +463,21 @@ api_key(struct evhttp_request *req, void *arg)
 		api_reply_storage(req, "the key");
 	else if (rc == 1)
 		server_reply_error(req, 404, "key_not_found", "no key %s", id);
-	else
-		server_reply_json(req, 200, api_key_json(k));
+	else {
+		json_t *j = api_key_json(k), *certs = api_key_certs_json(
+		    ctx->ledger, id, time(NULL));
+
+		/* json_object_set_new steals certs, also when it fails */
+		if (j == NULL || certs == NULL) {
+			json_decref(j);
+			json_decref(certs);
+			api_reply_storage(req, "the key's certificates");
+		} else if (json_object_set_new(j, "certificates", certs) != 0) {
+			json_decref(j);
+			server_reply_error(req, 500, "internal", "out of memory");
+		} else
+			server_reply_json(req, 200, j);
+	}
 	free(k);
 }
 
@@ -836,6 +843,8 @@ api_register(struct server *s, struct api_ctx *ctx)
 		{ "/api/v1/accounts/", api_account },
 		{ "/api/v1/keys", api_keys },
 		{ "/api/v1/keys/", api_key },
+		{ "/api/v1/certs", api_certs },
+		{ "/api/v1/certs/", api_cert },
 		{ "/api/v1/ledger/entries", api_entries },
 		{ "/api/v1/ledger/checkpoint", api_checkpoint },
 		{ "/api/v1/ledger/proof/inclusion", api_inclusion },

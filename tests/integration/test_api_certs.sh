@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# GET /api/v1/certs[/SERIAL] and a key's certificates in /api/v1/keys/ID:
+# every certificate the bridge issued is listed once across pages of every
+# size (no serial skipped or repeated), filters by status and key select
+# exactly the right ones, and each certificate's status is the one
+# `openssl ocsp` gets from the responder (good; revoked through its key,
+# keyCompromise; superseded after a re-enrollment).  Bad parameters
+# (negative, huge, non-numeric, injection strings, malformed serials and
+# key ids) get a 400 JSON error, an unknown serial a 404 cert_not_found.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+DIR="$OUT/data"
+kb_init "$DIR"
+kb_start "$DIR"
+ROOT="$DIR/ca/root.pem"
+ISSUING="$DIR/ca/issuing.pem"
+
+declare -A KID SERIAL
+for n in a b c d e; do
+	kb_enroll "$n"
+	KID[$n]=$KB_KEY_ID
+	SERIAL[$n]=$(cert_serial_hex "$OUT/$n.pem")
+done
+# e re-enrolls (same key) over mutual TLS: its first certificate is superseded
+est_enroll /.well-known/est/simplereenroll "$(est_csr e e2)" "$OUT/e2.pem" \
+    --cert "$OUT/e.pem" --key "$OUT/keys/e.key"
+SERIAL[e2]=$(cert_serial_hex "$OUT/e2.pem")
+kb_ok key revoke -d "$DIR" --key-id "${KID[b]}" --reason keyCompromise >/dev/null
+
+# ---- one certificate, and what OCSP says of it -----------------------------------------------
+ocsp_status() {
+	openssl ocsp -issuer "$ISSUING" -cert "$1" -url "$KB_HTTP_URL/ocsp" -CAfile "$ROOT" -no_nonce 2>&1 |
+	    awk -v f="$1:" '$1 == f { print $2 }'
+}
+for n in a b c d e e2; do
+	j=$(api GET "/api/v1/certs/${SERIAL[$n]}")
+	assert_eq "${SERIAL[$n]}" "$(jq -r .serial <<<"$j")" "serial of $n"
+	assert_eq "$(cert_sha256 "$OUT/$n.pem")" "$(jq -r .cert_sha256 <<<"$j")" "cert_sha256 of $n"
+	assert_eq "$(ocsp_status "$OUT/$n.pem")" "$(jq -r .status <<<"$j")" "API status of $n vs openssl ocsp"
+	assert_eq false "$(jq -r .expired <<<"$j")" "expired of $n"
+done
+assert_eq revoked "$(api GET "/api/v1/certs/${SERIAL[b]}" | jq -r .status)" "b (key revoked)"
+assert_eq keyCompromise "$(api GET "/api/v1/certs/${SERIAL[b]}" | jq -r .reason)" "reason of b"
+assert_eq superseded "$(api GET "/api/v1/certs/${SERIAL[e]}" | jq -r .reason)" "reason of e's first certificate"
+assert_eq good "$(api GET "/api/v1/certs/${SERIAL[e2]}" | jq -r .status)" "e's new certificate"
+
+# ---- the key shows its certificates, oldest first -----------------------------------------------
+j=$(api GET "/api/v1/keys/${KID[e]}")
+assert_eq "${SERIAL[e]} ${SERIAL[e2]}" "$(jq -r '[.certificates[].serial] | join(" ")' <<<"$j")" "certificates of key e"
+assert_eq "revoked good" "$(jq -r '[.certificates[].status] | join(" ")' <<<"$j")" "their statuses"
+
+# ---- lists: every page size gives each certificate exactly once ------------------------------------
+all=$(printf '%s\n' "${SERIAL[@]}" | sort)
+for limit in 1 2 3 6 100; do
+	got="" after=""
+	for ((p = 0; p < 20; p++)); do
+		j=$(api GET "/api/v1/certs?limit=$limit${after:+&after=$after}")
+		n=$(jq '.certificates | length' <<<"$j")
+		[ "$n" -le "$limit" ] || fail "page of $n certificates with limit=$limit"
+		got+=$(jq -r '.certificates[].serial' <<<"$j")$'\n'
+		after=$(jq -r '.next // empty' <<<"$j")
+		[ -n "$after" ] || break
+	done
+	assert_eq "$all" "$(grep . <<<"$got" | sort)" "certificates listed with limit=$limit"
+done
+assert_eq "$(printf '%s\n' "${SERIAL[b]}" "${SERIAL[e]}" | sort)" \
+    "$(api GET '/api/v1/certs?status=revoked' | jq -r '.certificates[].serial' | sort)" "status=revoked"
+assert_eq 4 "$(api GET '/api/v1/certs?status=good' | jq '.certificates | length')" "status=good"
+assert_eq "$(printf '%s\n' "${SERIAL[e]}" "${SERIAL[e2]}" | sort)" \
+    "$(api GET "/api/v1/certs?key_id=${KID[e]}" | jq -r '.certificates[].serial' | sort)" "key_id filter"
+
+# ---- refusals ---------------------------------------------------------------------------------------
+api_expect_error 404 cert_not_found GET /api/v1/certs/abcdef
+for q in 'limit=-1' 'limit=0' 'limit=99999999999999999999' 'limit=abc' "limit=1%27%20OR%201%3D1" \
+    'status=expired' 'status=%27%3B%20DROP%20TABLE%20certs%3B--' 'key_id=xyz' 'after=0abc' \
+    "after=$(printf 'f%.0s' {1..41})"; do
+	api_expect_error 400 bad_parameter GET "/api/v1/certs?$q"
+done
+for s in 0abc ABCDEF 'ab%20cd' "$(printf 'f%.0s' {1..41})" "1'%20OR%20'1'='1"; do
+	api_expect_error 400 bad_parameter GET "/api/v1/certs/$s"
+done
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ROOT" -X POST "$KB_URL/api/v1/certs")
+assert_eq 405 "$code" "POST /api/v1/certs"
+
+kb_stop
+log "OK"
