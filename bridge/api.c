@@ -845,6 +845,8 @@ api_register(struct server *s, struct api_ctx *ctx)
 		{ "/api/v1/keys/", api_key },
 		{ "/api/v1/certs", api_certs },
 		{ "/api/v1/certs/", api_cert },
+		{ "/api/v1/configs", api_configs },
+		{ "/api/v1/configs/", api_config },
 		{ "/api/v1/ledger/entries", api_entries },
 		{ "/api/v1/ledger/checkpoint", api_checkpoint },
 		{ "/api/v1/ledger/proof/inclusion", api_inclusion },

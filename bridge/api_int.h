@@ -43,4 +43,9 @@ json_t *api_key_certs_json(struct ledger *l, const char *key_id, time_t now);
 void api_certs(struct evhttp_request *req, void *arg);
 void api_cert(struct evhttp_request *req, void *arg);
 
+/* ---- api_configs.c ------------------------------------------------------ */
+
+void api_configs(struct evhttp_request *req, void *arg);
+void api_config(struct evhttp_request *req, void *arg);
+
 #endif

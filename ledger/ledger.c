@@ -734,6 +734,13 @@ ledger_changes(struct ledger *l, uint64_t from, size_t limit, uint64_t *next,
 }
 
 int
+ledger_configs(struct ledger *l, const char *group,
+    int (*cb)(const struct ledger_config_info *, void *), void *arg)
+{
+	return l->r->ops->configs(l->r, group, cb, arg);
+}
+
+int
 ledger_preauth_get(struct ledger *l, const char *id,
     struct ledger_preauth_info *p)
 {

@@ -345,6 +345,22 @@ struct ledger_preauth_info {
 int ledger_preauth_get(struct ledger *l, const char *id,
     struct ledger_preauth_info *p);
 
+/* A published configuration or firmware hash (config-publish). */
+struct ledger_config_info {
+	char group[LEDGER_NAME_MAX + 1];
+	char version[LEDGER_NAME_MAX + 1];
+	char sha256[65];
+	int64_t size;			/* -1 when not given */
+	char file[201];			/* "" when not given (SYN_TEXT) */
+	uint64_t index;			/* its entry's leaf index */
+};
+
+/* The published versions of group, newest first (the first is the
+ * current one), or with group NULL every group's, by group then newest
+ * first.  cb returning non-zero stops.  0 or -1. */
+int ledger_configs(struct ledger *l, const char *group,
+    int (*cb)(const struct ledger_config_info *, void *), void *arg);
+
 /* Counts for the status endpoint. */
 struct ledger_counts {
 	uint64_t entries, blocks, accounts, keys_active, keys_revoked;

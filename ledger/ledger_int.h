@@ -225,6 +225,8 @@ struct ledger_store_ops {
 	int (*config_put)(struct ledger_store *, const char *group,
 	    const char *version, const char *sha256, int64_t size,
 	    const char *file, uint64_t index);
+	int (*configs)(struct ledger_store *, const char *group,
+	    int (*cb)(const struct ledger_config_info *, void *), void *arg);
 	int (*preauth_get)(struct ledger_store *, const char *id,
 	    struct ledger_preauth_info *);
 	int (*preauth_put)(struct ledger_store *,

@@ -76,7 +76,8 @@ enum stmt_id {
 	ST_ACCOUNT_PUT, ST_ACCOUNT_SEQ, ST_ACCOUNTS, ST_KEY_GET, ST_KEY_PUT, ST_KEY_REVOKE,
 	ST_KEYS, ST_KEYS_STATUS, ST_CERT_GET, ST_CERT_PUT, ST_CERT_REVOKE,
 	ST_KEY_CERTS, ST_CONFIG_GET, ST_CONFIG_PUT, ST_PREAUTH_GET,
-	ST_PREAUTH_PUT, ST_PREAUTH_USE, ST_CERTS, ST_CERTS_REVOKED,
+	ST_PREAUTH_PUT, ST_PREAUTH_USE, ST_CERTS, ST_CERTS_REVOKED, ST_CONFIGS,
+	ST_CONFIGS_GROUP,
 	ST_COUNT
 };
 
@@ -137,6 +138,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " LIMIT ?2",
 	/* Revoked on their own (partial index certs_revoked), then through
 	 * their key (keys_by_status, certs_by_key); unexpired only. */
+	/* newest first within a group: the current version leads */
+	[ST_CONFIGS] = "SELECT grp, version, sha256, size, file, idx FROM"
+	    " configs WHERE grp > ?1 ORDER BY grp, idx DESC",
+	[ST_CONFIGS_GROUP] = "SELECT grp, version, sha256, size, file, idx"
+	    " FROM configs WHERE grp = ?1 ORDER BY idx DESC",
 	[ST_CERTS_REVOKED] = CERT_COLS " WHERE c.issuer = ?1 AND"
 	    " c.not_after > ?2 AND c.revoked = 1"
 	    " UNION ALL " CERT_COLS " WHERE k.status = 2 AND c.revoked = 0"
@@ -827,6 +833,37 @@ ss_config_put(struct ledger_store *s, const char *group, const char *version,
 }
 
 static int
+ss_configs(struct ledger_store *s, const char *group,
+    int (*cb)(const struct ledger_config_info *, void *), void *arg)
+{
+	sqlite3_stmt *q = stmt(s, group != NULL ? ST_CONFIGS_GROUP :
+	    ST_CONFIGS);
+	struct ledger_config_info c;
+	int rc;
+
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, group != NULL ? group : "", -1,
+	    SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		memset(&c, 0, sizeof(c));
+		col_text(q, 0, c.group, sizeof(c.group));
+		col_text(q, 1, c.version, sizeof(c.version));
+		col_text(q, 2, c.sha256, sizeof(c.sha256));
+		c.size = sqlite3_column_type(q, 3) == SQLITE_NULL ? -1 :
+		    sqlite3_column_int64(q, 3);
+		col_text(q, 4, c.file, sizeof(c.file));
+		c.index = (uint64_t)sqlite3_column_int64(q, 5);
+		if (cb(&c, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
 ss_preauth_get(struct ledger_store *s, const char *id,
     struct ledger_preauth_info *p)
 {
@@ -1060,6 +1097,7 @@ static const struct ledger_store_ops sqlite_ops = {
 	.certs_revoked = ss_certs_revoked,
 	.config_exists = ss_config_exists,
 	.config_put = ss_config_put,
+	.configs = ss_configs,
 	.preauth_get = ss_preauth_get,
 	.preauth_put = ss_preauth_put,
 	.preauth_use = ss_preauth_use,
