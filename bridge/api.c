@@ -483,13 +483,10 @@ api_key(struct evhttp_request *req, void *arg)
 
 /* ---- ledger ------------------------------------------------------------ */
 
-static int
-api_entries_cb(const struct ledger_entry_info *e, void *arg)
+json_t *
+api_entry_json(const struct ledger_entry_info *e)
 {
-	json_t *arr = arg;
-	json_t *o;
-
-	o = json_pack("{s:o,s:o,s:o,s:s,s:s,s:o,s:o,s:s%}",
+	return json_pack("{s:o,s:o,s:o,s:s,s:s,s:o,s:o,s:s%}",
 	    "index", api_json_u64(e->index),
 	    "block", api_json_u64(e->block),
 	    "ledger_time", api_json_time(e->ledger_time),
@@ -498,7 +495,12 @@ api_entries_cb(const struct ledger_entry_info *e, void *arg)
 	    "seq", api_json_u64(e->seq),
 	    "leaf_hash", api_json_hash(e->leaf_hash),
 	    "entry", e->text, e->len);
-	return json_array_append_new(arr, o) != 0;
+}
+
+static int
+api_entries_cb(const struct ledger_entry_info *e, void *arg)
+{
+	return json_array_append_new(arg, api_entry_json(e)) != 0;
 }
 
 static void

@@ -34,6 +34,9 @@ void api_reply_storage(struct evhttp_request *req, const char *what);
 /* 1 when s is 64 lowercase hex digits. */
 int api_is_key_id(const char *s);
 
+/* An entry as GET /api/v1/ledger/entries shows it (a new object). */
+json_t *api_entry_json(const struct ledger_entry_info *e);
+
 /* ---- api_certs.c -------------------------------------------------------- */
 
 /* A certificate as the API shows it, its status as OCSP answers it. */

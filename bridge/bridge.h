@@ -231,6 +231,21 @@ void metrics_observe(struct metrics *m, int group, int code, double seconds);
 /* server_handler for GET /metrics (arg: the struct metrics). */
 void metrics_handle(struct evhttp_request *req, void *arg);
 
+/* ---- events.c: GET /api/v1/events (Server-Sent Events) ----------------- */
+
+struct events;
+
+/* The event streams of ledger l served through https (both borrowed).
+ * NULL on failure. */
+struct events *events_new(struct event_base *base, struct ledger *l,
+    struct server *https);
+/* Ends every stream and frees; before https is freed.  NULL-safe. */
+void events_free(struct events *ev);
+/* Sends the entries committed since the last call (after ledger_drain). */
+void events_sync(struct events *ev);
+/* server_handler for /api/v1/events (arg: the struct events). */
+void events_handle(struct evhttp_request *req, void *arg);
+
 /* ---- status.c: OCSP and CRLs answered from the ledger ------------------ */
 
 struct status_ctx;
@@ -272,6 +287,11 @@ void server_free(struct server *s);
 /* With quiet set, requests are logged only at log level debug (the OCSP
  * listener: tens of thousands of lines a second say nothing useful). */
 void server_set_quiet(struct server *s, int quiet);
+/* fn(arg) runs if req's connection closes before its reply is complete
+ * (a long-lived reply such as an event stream); req must not be touched
+ * after.  0, or -1 when req is not one of s's requests in flight. */
+int server_req_on_close(struct server *s, struct evhttp_request *req,
+    void (*fn)(void *), void *arg);
 /* Every answered request is counted and timed into m (borrowed). */
 void server_set_metrics(struct server *s, struct metrics *m);
 /* Routes requests whose path is `path` exactly, or starts with `path` when

@@ -29,6 +29,7 @@ struct serve_ctx {
 	struct event_base *base;
 	struct ledger *ledger;
 	struct status_ctx *status;
+	struct events *events;
 	struct event *wake;
 	int stopping;
 };
@@ -48,6 +49,8 @@ serve_drain(evutil_socket_t fd, short what, void *arg)
 	ledger_drain(sc->ledger);
 	if (sc->status != NULL)
 		status_sync(sc->status);
+	if (sc->events != NULL)
+		events_sync(sc->events);
 }
 
 /* The loop's base: with epoll's changelist, a descriptor that evhttp
@@ -212,6 +215,10 @@ cmd_serve(struct cli *c)
 	server_set_metrics(http, metrics);
 	if (server_route(http, "/metrics", metrics_handle, metrics) != 0)
 		goto out;
+	if ((sc.events = events_new(sc.base, sc.ledger, https)) == NULL ||
+	    server_route(https, "/api/v1/events", events_handle,
+	    sc.events) != 0)
+		goto out;
 	if (api_register(https, &api) != 0 ||
 	    server_route(https, "/.well-known/est/", enroll_handle,
 	    enroll) != 0)
@@ -236,6 +243,7 @@ out:
 	/* The responder first: requests waiting for a signature are
 	 * answered while their connections still exist. */
 	status_free(sc.status);
+	events_free(sc.events);
 	server_free(https);
 	server_free(http);
 	metrics_free(metrics);

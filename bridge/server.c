@@ -74,6 +74,9 @@ struct server_reqlog {
 	const char *method;			/* static string */
 	int group;				/* the route's metrics group */
 	int log;				/* write the request line */
+	struct evhttp_request *req;
+	void (*on_close)(void *);		/* server_req_on_close */
+	void *on_close_arg;
 	char path[SERVER_LOG_PATH];
 	char peer[64];
 };
@@ -316,6 +319,8 @@ server_conn_closed(struct evhttp_connection *evcon, void *arg)
 		tmp = TAILQ_NEXT(rl, next);
 		if (rl->evcon != evcon)
 			continue;
+		if (rl->on_close != NULL)
+			rl->on_close(rl->on_close_arg);
 		if (rl->log)
 			log_info("%s \"%s %s\" - connection closed before "
 			    "reply, %ld ms", rl->peer, rl->method, rl->path,
@@ -341,6 +346,7 @@ server_reqlog_start(struct server *s, struct evhttp_request *req,
 		return;
 	rl->s = s;
 	rl->evcon = evcon;
+	rl->req = req;
 	clock_gettime(CLOCK_MONOTONIC, &rl->t0);
 	rl->group = group;
 	rl->log = log;
@@ -411,6 +417,21 @@ void
 server_set_quiet(struct server *s, int quiet)
 {
 	s->quiet = quiet;
+}
+
+int
+server_req_on_close(struct server *s, struct evhttp_request *req,
+    void (*fn)(void *), void *arg)
+{
+	struct server_reqlog *rl;
+
+	TAILQ_FOREACH(rl, &s->inflight, next)
+		if (rl->req == req) {
+			rl->on_close = fn;
+			rl->on_close_arg = arg;
+			return 0;
+		}
+	return -1;
 }
 
 void
