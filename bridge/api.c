@@ -164,6 +164,41 @@ api_reply_text(struct evhttp_request *req, const char *text)
 
 /* ---- status ------------------------------------------------------------ */
 
+/* One CA certificate for the status: its subject, notAfter, days left. */
+static json_t *
+api_ca_json(X509 *x, const char *role, const char *id, time_t now)
+{
+	char subject[256];
+	struct tm tm;
+	time_t na;
+
+	if (X509_NAME_oneline(X509_get_subject_name(x), subject,
+	    sizeof(subject)) == NULL ||
+	    ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1 ||
+	    (na = timegm(&tm)) == -1)
+		return NULL;
+	return json_pack("{s:s,s:s?,s:s,s:o,s:I}", "role", role, "id", id,
+	    "subject", subject, "not_after", api_json_time(na),
+	    "days_left", (json_int_t)((na - now) / 86400));
+}
+
+/* The CA chain the bridge issues from, with expiry (an array). */
+static json_t *
+api_issuers_json(const struct api_ctx *ctx, time_t now)
+{
+	json_t *arr = json_array();
+
+	if (arr == NULL)
+		return NULL;
+	if (ctx->issuer != NULL)
+		json_array_append_new(arr, api_ca_json(ctx->issuer, "issuing",
+		    ctx->issuer_id, now));
+	if (ctx->root != NULL)
+		json_array_append_new(arr, api_ca_json(ctx->root, "root", NULL,
+		    now));
+	return arr;
+}
+
 static void
 api_status(struct evhttp_request *req, void *arg)
 {
@@ -219,8 +254,14 @@ api_status(struct evhttp_request *req, void *arg)
 	bytype = cp = NULL;
 	if (j == NULL)
 		goto oom;
+	if (json_object_set_new(json_object_get(j, "certificates"),
+	    "expiring_30d", api_json_u64(c.certs_expiring_30d)) != 0 ||
+	    json_object_set_new(j, "issuers", api_issuers_json(ctx, now)) != 0)
+		goto oom_j;
 	server_reply_json(req, 200, j);		/* steals j */
 	return;
+oom_j:
+	json_decref(j);
 oom:
 	json_decref(bytype);
 	json_decref(cp);

@@ -5,6 +5,7 @@
  * of its own revocation or its key's, whichever came first); "expired"
  * says whether its notAfter has passed.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,12 +176,25 @@ api_cert(struct evhttp_request *req, void *arg)
 {
 	struct api_ctx *ctx = arg;
 	struct ledger_cert_info c;
+	char norm[API_SERIAL_MAX + 2];
 	const char *serial;
+	size_t n;
 	int rc;
 
 	if (api_method(req, API_GET) != 0)
 		return;
+	/* openssl prints serials in uppercase with whole octets ("0E09..."):
+	 * take that spelling too */
 	serial = api_path_rest(req, "/api/v1/certs/");
+	n = strspn(serial, "0123456789abcdefABCDEF");
+	if (serial[n] == '\0' && n <= API_SERIAL_MAX + 1) {
+		while (*serial == '0' && serial[1] != '\0')
+			serial++;
+		for (n = 0; serial[n] != '\0'; n++)
+			norm[n] = (char)tolower((unsigned char)serial[n]);
+		norm[n] = '\0';
+		serial = norm;
+	}
 	if (!api_is_serial(serial)) {
 		server_reply_error(req, 400, "bad_parameter", "a serial is 1 to "
 		    "40 lowercase hex digits without leading zeros");

@@ -346,6 +346,8 @@ struct api_ctx {
 	time_t started;
 	const char *storage;		/* "sqlite" */
 	const char *consensus;		/* "solo" */
+	X509 *issuer, *root;		/* borrowed: the CA chain, or NULL */
+	const char *issuer_id;
 };
 
 /* The HTTP status that answers a ledger refusal (409 for a duplicate key,

@@ -384,7 +384,7 @@ enroll_preauth_check(struct enroll_ctx *ctx, const char *authz, time_t now,
 {
 	char id[LEDGER_PREAUTH_ID_LEN + 2], secret[256], hex[65];
 	unsigned char md[32];
-	int rc = 401;
+	int rc = 401, got;
 
 	if (est_basic_parse(authz, id, sizeof(id), secret,
 	    sizeof(secret)) != 0 || strlen(id) != LEDGER_PREAUTH_ID_LEN) {
@@ -392,27 +392,35 @@ enroll_preauth_check(struct enroll_ctx *ctx, const char *authz, time_t now,
 		    "pre-authorisation id and secret");
 		goto out;
 	}
+	/* Nothing about a pre-authorisation (whether it exists, is used or
+	 * expired) is told before its secret is shown: an unknown id and a
+	 * wrong secret get the same 401. */
+	if ((got = ledger_preauth_get(ctx->ledger, id, pa)) < 0 ||
+	    EVP_Digest(secret, strlen(secret), md, NULL, EVP_sha256(),
+	    NULL) != 1) {
+		rc = 503;
+		snprintf(why, whylen, "the ledger cannot be read; retry");
+		goto out;
+	}
+	if (got == 1) {
+		snprintf(why, whylen, "unknown pre-authorisation or wrong "
+		    "secret");
+		goto out;
+	}
+	ledger_hex(md, sizeof(md), hex);
+	if (CRYPTO_memcmp(hex, pa->secret_sha256, 64) != 0) {
+		snprintf(why, whylen, "unknown pre-authorisation or wrong "
+		    "secret");
+		goto out;
+	}
 	rc = 403;
-	if (ledger_preauth_get(ctx->ledger, id, pa) != 0)
-		snprintf(why, whylen, "no pre-authorisation %s on the ledger",
-		    id);
-	else if (pa->used_key[0] != '\0')
+	if (pa->used_key[0] != '\0')
 		snprintf(why, whylen, "pre-authorisation %s was used already",
 		    id);
 	else if (now > pa->expires)
 		snprintf(why, whylen, "pre-authorisation %s has expired", id);
-	else if (EVP_Digest(secret, strlen(secret), md, NULL, EVP_sha256(),
-	    NULL) != 1)
-		rc = 503;
-	else {
-		ledger_hex(md, sizeof(md), hex);
-		if (CRYPTO_memcmp(hex, pa->secret_sha256, 64) != 0) {
-			rc = 401;
-			snprintf(why, whylen, "wrong secret for "
-			    "pre-authorisation %s", id);
-		} else
-			rc = 0;
-	}
+	else
+		rc = 0;
 out:
 	OPENSSL_cleanse(secret, sizeof(secret));
 	return rc;

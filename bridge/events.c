@@ -134,6 +134,9 @@ events_end(struct events_sub *s)
 {
 	struct evhttp_request *req = s->req;
 
+	/* The reply completes once its last bytes are written, maybe after
+	 * the connection is gone: s must not be called back then. */
+	server_req_on_close(s->ev->server, req, NULL, NULL);
 	events_sub_free(s);
 	evhttp_send_reply_end(req);
 }
@@ -260,7 +263,7 @@ events_handle(struct evhttp_request *req, void *arg)
 	if (events_start_index(req, size, &next) != 0)
 		return;
 	if (ev->nsubs >= EVENTS_MAX_SUBS) {
-		evhttp_add_header(h, "Retry-After", "5");
+		/* server_reply_error adds Retry-After to a 503 */
 		server_reply_error(req, 503, "unavailable", "too many event "
 		    "streams (%d)", EVENTS_MAX_SUBS);
 		return;

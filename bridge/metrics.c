@@ -310,9 +310,8 @@ metrics_ledger(struct metrics *m, struct evbuffer *b, time_t now)
 		return;
 	metrics_head(b, "keybridge_ledger_entries", "gauge",
 	    "Entries in the ledger by type.");
-	for (i = 0; i <= LEDGER_TYPE_MAX; i++)
-		if (ledger_entry_type_name((enum ledger_entry_type)i) != NULL)
-			evbuffer_add_printf(b, "keybridge_ledger_entries{type="
+	for (i = LEDGER_ACCOUNT_CREATE; i <= LEDGER_TYPE_MAX; i++)
+		evbuffer_add_printf(b, "keybridge_ledger_entries{type="
 			    "\"%s\"} %llu\n", ledger_entry_type_name(
 			    (enum ledger_entry_type)i),
 			    (unsigned long long)c.by_type[i]);
@@ -346,7 +345,8 @@ metrics_handle(struct evhttp_request *req, void *arg)
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", "GET, HEAD");
-		evhttp_send_error(req, 405, "Method Not Allowed");
+		server_reply_error(req, 405, "method_not_allowed",
+		    "use GET on /metrics");
 		return;
 	}
 	metrics_head(b, "keybridge_build_info", "gauge",

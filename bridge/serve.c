@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <event2/thread.h>
+#include <openssl/pem.h>
 
 #include "bridge/bridge.h"
 
@@ -51,6 +52,23 @@ serve_drain(evutil_socket_t fd, short what, void *arg)
 		status_sync(sc->status);
 	if (sc->events != NULL)
 		events_sync(sc->events);
+}
+
+/* The first certificate of a PEM file, or NULL (the status shows what it
+ * can). */
+static X509 *
+serve_read_cert(const char *path)
+{
+	X509 *x = NULL;
+	FILE *fp;
+
+	if ((fp = fopen(path, "re")) != NULL) {
+		x = PEM_read_X509(fp, NULL, NULL, NULL);
+		fclose(fp);
+	}
+	if (x == NULL)
+		log_warn("cannot read the root CA certificate %s", path);
+	return x;
 }
 
 /* The loop's base: with epoll's changelist, a descriptor that evhttp
@@ -122,6 +140,7 @@ cmd_serve(struct cli *c)
 	struct enroll_ctx *enroll = NULL;
 	struct metrics_sources msrc;
 	struct metrics *metrics = NULL;
+	X509 *root = NULL;
 	int lockfd = -1, rc = 1;
 
 	memset(&sc, 0, sizeof(sc));
@@ -204,6 +223,10 @@ cmd_serve(struct cli *c)
 	api.started = time(NULL);
 	api.storage = "sqlite";
 	api.consensus = cons->ops->name;
+	api.issuer = signer_issuer(signer);
+	api.issuer_id = signer_issuer_id(signer);
+	api.root = root = serve_read_cert(config_path(cfg, cfg->ca_root, p1,
+	    sizeof(p1)));
 	msrc.ledger = sc.ledger;
 	msrc.status = sc.status;
 	msrc.https = https;
@@ -260,6 +283,7 @@ out:
 	if (sc.base != NULL)
 		event_base_free(sc.base);
 	SSL_CTX_free(tls);
+	X509_free(root);
 	EVP_PKEY_free(vkey);
 	if (lockfd >= 0)
 		close(lockfd);

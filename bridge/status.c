@@ -199,12 +199,15 @@ status_issuing(struct evhttp_request *req, void *arg)
 	if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", "GET, HEAD");
-		evhttp_send_error(req, 405, "Method Not Allowed");
+		server_reply_error(req, 405, "method_not_allowed",
+		    "use GET on /ca/issuing.der");
 		return;
 	}
 	body = evbuffer_new();
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "application/pkix-cert");
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Cache-Control", "max-age=86400, public");
 	if (body == NULL || evbuffer_add(body, sc->issuing_der,
 	    sc->issuing_len) != 0)
 		evhttp_send_error(req, 500, "out of memory");

@@ -288,14 +288,15 @@ ocspr_crl_handle(struct evhttp_request *req, void *arg)
 	const char *p = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	struct evbuffer *body = NULL;
 	struct ocspr_crl *c = NULL;
-	char id[OCSPR_ISSUER_ID_MAX + 1], cc[64];
+	char id[OCSPR_ISSUER_ID_MAX + 1], cc[64], date[OCSPR_DATE_MAX];
 	size_t n;
 	int i;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
 	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(h, "Allow", "GET, HEAD");
-		evhttp_send_error(req, 405, "Method Not Allowed");
+		ocspr_http_refuse(req, 405, "Method Not Allowed",
+		    "CRLs take GET");
 		return;
 	}
 	if (p != NULL && strncmp(p, OCSPR_CRL_PREFIX,
@@ -314,7 +315,8 @@ ocspr_crl_handle(struct evhttp_request *req, void *arg)
 		}
 	}
 	if (c == NULL) {
-		evhttp_send_error(req, 404, "no such CRL");
+		ocspr_http_refuse(req, 404, "Not Found", "no such CRL: GET "
+		    "/crl/<issuer id>.crl, the URL in issued certificates");
 		return;
 	}
 	if (c->der == NULL) {
@@ -333,9 +335,14 @@ ocspr_crl_handle(struct evhttp_request *req, void *arg)
 	    r->cfg.max_age);
 	evhttp_add_header(h, "Content-Type", "application/pkix-crl");
 	evhttp_add_header(h, "Cache-Control", cc);
+	ocspr_http_date(c->this_update, date, sizeof(date));
+	evhttp_add_header(h, "Last-Modified", date);
+	ocspr_http_date(c->next_update, date, sizeof(date));
+	evhttp_add_header(h, "Expires", date);
 	if ((body = evbuffer_new()) == NULL ||
 	    evbuffer_add(body, c->der, c->len) != 0) {
-		evhttp_send_error(req, 500, "out of memory");
+		ocspr_http_refuse(req, 500, "Internal Server Error",
+		    "out of memory");
 	} else
 		evhttp_send_reply(req, 200, "OK", body);
 	if (body != NULL)

@@ -194,6 +194,10 @@ struct ocspr {
 void ocspr_reply_der(struct evhttp_request *req, const unsigned char *der,
     size_t len, const struct ocspr_entry *e, long max_age);
 
+/* An HTTP-level refusal: status code, reason and one line of text. */
+void ocspr_http_refuse(struct evhttp_request *req, int code,
+    const char *reason, const char *line);
+
 /* Moves pending serials into the worker while it has room. */
 void ocspr_feed(struct ocspr *r);
 /* The issuer index a CertID names, or -1. */

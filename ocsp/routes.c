@@ -156,8 +156,8 @@ ocspr_reply_error(struct ocspr *r, struct evhttp_request *req, int status)
 	ocspr_reply_der(req, r->errder[status], r->errlen[status], NULL, 0);
 }
 
-/* An HTTP-level refusal: one line of text. */
-static void
+/* See ocsp_int.h. */
+void
 ocspr_http_refuse(struct evhttp_request *req, int code, const char *reason,
     const char *line)
 {
@@ -193,6 +193,7 @@ ocspr_read(struct ocspr *r, struct evhttp_request *req, unsigned char *buf,
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	const char *p;
+	int prefixed;
 
 	switch (evhttp_request_get_command(req)) {
 	case EVHTTP_REQ_POST:
@@ -208,13 +209,23 @@ ocspr_read(struct ocspr *r, struct evhttp_request *req, unsigned char *buf,
 	case EVHTTP_REQ_GET:
 	case EVHTTP_REQ_HEAD:
 		p = ocspr_raw_path(req);
-		if (strncmp(p, OCSPR_PREFIX, strlen(OCSPR_PREFIX)) == 0 &&
-		    (p[strlen(OCSPR_PREFIX)] == '/' ||
-		    p[strlen(OCSPR_PREFIX)] == '\0'))
+		if ((prefixed = strncmp(p, OCSPR_PREFIX,
+		    strlen(OCSPR_PREFIX)) == 0 && (p[strlen(OCSPR_PREFIX)] ==
+		    '/' || p[strlen(OCSPR_PREFIX)] == '\0')))
 			p += strlen(OCSPR_PREFIX);
 		if (strspn(p, "/") == strlen(p)) {
 			ocspr_http_refuse(req, 400, "Bad Request", "OCSP: GET "
 			    "/ocsp/<base64 request> or POST /ocsp");
+			return -1;
+		}
+		/* At the root, a path that is not base64 even URL-encoded
+		 * (a '.', a '?'...) is some other resource, which this
+		 * listener does not have; under /ocsp/ it is a malformed
+		 * request. */
+		if (!prefixed && strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxy"
+		    "z0123456789+/=%") != strlen(p)) {
+			ocspr_http_refuse(req, 404, "Not Found", "no such "
+			    "resource (OCSP: GET /ocsp/<base64 request>)");
 			return -1;
 		}
 		if (ocspr_get_decode(p, buf, cap, len) != 0)

@@ -77,7 +77,11 @@ for q in 'limit=-1' 'limit=0' 'limit=99999999999999999999' 'limit=abc' "limit=1%
     "after=$(printf 'f%.0s' {1..41})"; do
 	api_expect_error 400 bad_parameter GET "/api/v1/certs?$q"
 done
-for s in 0abc ABCDEF 'ab%20cd' "$(printf 'f%.0s' {1..41})" "1'%20OR%20'1'='1"; do
+# the spelling openssl prints (uppercase, a leading zero) is taken too
+up=$(openssl x509 -in "$OUT/a.pem" -noout -serial | cut -d= -f2)
+assert_eq "${SERIAL[a]}" "$(api GET "/api/v1/certs/$up" | jq -r .serial)" "GET /api/v1/certs/$up (openssl's spelling)"
+assert_eq "${SERIAL[a]}" "$(api GET "/api/v1/certs/00${SERIAL[a]}" | jq -r .serial)" "leading zeros"
+for s in 0 'ab%20cd' "$(printf 'f%.0s' {1..42})" "1'%20OR%20'1'='1" 'xyz'; do
 	api_expect_error 400 bad_parameter GET "/api/v1/certs/$s"
 done
 code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ROOT" -X POST "$KB_URL/api/v1/certs")

@@ -6,7 +6,7 @@
 # cert_issued) plus checkpoint events; a client that disconnects and
 # resumes with Last-Event-ID gets every entry it missed, none twice; ?from
 # replays from an index; a bad Last-Event-ID is a 400 JSON error; POST is
-# a 405.
+# a 405; the bridge stops cleanly (exit 0) with streams open.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -130,5 +130,10 @@ api_expect_error 400 bad_parameter GET /api/v1/events -H 'Last-Event-ID: 9999999
 api_expect_error 400 bad_parameter GET '/api/v1/events?from=-1'
 api_expect_error 405 method_not_allowed POST /api/v1/events
 
+# ---- shutdown with streams open: they end, the bridge exits cleanly -----------------------------------
+listen z 1000
+listen y 1000
+ZPID=$LPID
 kb_stop
+kb_wait_gone "$ZPID" 10 || fail "an SSE client was not released at shutdown"
 log "OK"

@@ -7,9 +7,10 @@
 # certificate carries that key and verifies to the root.  The ledger then
 # holds a key-register entry citing the pre-authorisation (the key belongs
 # to the admin, who can revoke it) and the cert-issued entry.  Negative
-# controls: no credentials, a wrong secret, an unknown id, a spent
-# pre-authorisation and a label whose profile the slot does not allow are
-# each refused with their status and append nothing; `ledger verify` replays
+# controls: no credentials, a wrong secret, an unknown id (the same 401 as
+# a wrong secret), a spent pre-authorisation and a label whose profile the
+# slot does not allow are each refused with their status and append
+# nothing; `ledger verify` replays
 # it all.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -127,7 +128,12 @@ assert_contains "$(cat "$API_BODY")" "used already" "reason for a spent pre-auth
 read -r PID2 SECRET2 <<<"$(preauth kg-002 --profile device)"
 est_refused 401 POST "$EST/serverkeygen" "${CT[@]}" --data-binary "@$csr"
 est_refused 401 POST "$EST/serverkeygen" "${CT[@]}" --data-binary "@$csr" -u "$PID2:${SECRET2%?}0"
-est_refused 403 POST "$EST/serverkeygen" "${CT[@]}" --data-binary "@$csr" -u "0123456789abcdef0123456789abcdef:$SECRET2"
+# an unknown id looks exactly like a wrong secret: nothing about slots is
+# told to whoever does not hold one
+est_refused 401 POST "$EST/serverkeygen" "${CT[@]}" --data-binary "@$csr" -u "0123456789abcdef0123456789abcdef:$SECRET2"
+assert_contains "$(cat "$API_BODY")" "unknown pre-authorisation or wrong secret" "reason for an unknown id"
+# a spent slot with a wrong secret: 401, not "used already"
+est_refused 401 POST "$EST/serverkeygen" "${CT[@]}" --data-binary "@$csr" -u "$PID:${SECRET%?}0"
 est_refused 403 POST "$EST/server/serverkeygen" "${CT[@]}" --data-binary "@$csr" -u "$PID2:$SECRET2"
 est_refused 400 POST "$EST/serverkeygen" "${CT[@]}" --data-binary 'not base64 at all!' -u "$PID2:$SECRET2"
 # the refusals did not spend the slot: it still works once

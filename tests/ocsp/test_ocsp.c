@@ -621,6 +621,17 @@ test_garbage_and_truncated_requests_are_malformed(void **state)
 		free(body);
 		free(b);
 	}
+	/* at the root, a path that is no base64 is another resource: 404;
+	 * under /ocsp/ it is a malformed OCSP request */
+	assert_int_equal(get(f, "/favicon.ico", &body, &blen), 404);
+	free(body);
+	assert_int_equal(get(f, "/ocsp/favicon.ico", &body, &blen), 200);
+	p = body;
+	assert_non_null(resp = d2i_OCSP_RESPONSE(NULL, &p, (long)blen));
+	assert_int_equal(OCSP_response_status(resp),
+	    OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+	OCSP_RESPONSE_free(resp);
+	free(body);
 	/* a method OCSP does not take */
 	{
 		struct client_response r;
