@@ -365,6 +365,7 @@ int ledger_configs(struct ledger *l, const char *group,
 struct ledger_counts {
 	uint64_t entries, blocks, accounts, keys_active, keys_revoked;
 	uint64_t certs_good, certs_revoked, configs;
+	uint64_t certs_expiring_30d;	/* good, notAfter within 30 days */
 	uint64_t by_type[LEDGER_TYPE_MAX + 1];
 	time_t last_block_time;
 };

@@ -974,6 +974,11 @@ ss_counts(struct ledger_store *s, struct ledger_counts *c)
 	rc |= count_query(db, "SELECT count(*) FROM certs c JOIN keys k ON"
 	    " k.key_id = c.key_id WHERE c.revoked = 1 OR k.status = 2",
 	    &c->certs_revoked);
+	rc |= count_query(db, "SELECT count(*) FROM certs c JOIN keys k ON"
+	    " k.key_id = c.key_id WHERE c.revoked = 0 AND k.status = 1 AND"
+	    " c.not_after > CAST(strftime('%s', 'now') AS INTEGER) AND"
+	    " c.not_after <= CAST(strftime('%s', 'now') AS INTEGER) + 2592000",
+	    &c->certs_expiring_30d);
 	rc |= count_query(db, "SELECT count(*) FROM configs", &c->configs);
 	rc |= count_query(db, "SELECT coalesce(max(time), 0) FROM blocks", &t);
 	c->last_block_time = (time_t)t;
