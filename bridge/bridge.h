@@ -239,7 +239,10 @@ struct events;
  * NULL on failure. */
 struct events *events_new(struct event_base *base, struct ledger *l,
     struct server *https);
-/* Ends every stream and frees; before https is freed.  NULL-safe. */
+/* Ends every stream now, and takes no new one: at shutdown, while the
+ * loop still runs to write their last bytes.  NULL-safe. */
+void events_end_all(struct events *ev);
+/* Ends what streams are left and frees; before https is freed. */
 void events_free(struct events *ev);
 /* Sends the entries committed since the last call (after ledger_drain). */
 void events_sync(struct events *ev);

@@ -49,6 +49,7 @@ struct events {
 	size_t nsubs;
 	uint64_t seen;			/* tree size the live stream is at */
 	struct event *ping;
+	int closing;			/* shutting down: no new streams */
 };
 
 static const char *
@@ -121,11 +122,19 @@ events_sub_free(struct events_sub *s)
 	free(s);
 }
 
-/* The connection went away: the request is gone with it. */
+/* The connection went away.  When the client closed it, libevent has
+ * detached the request (its reply was not finished) and leaves freeing it
+ * to the reply's end, which frees a detached request; when the server
+ * frees the connection, the request goes with it. */
 static void
 events_closed(void *arg)
 {
-	events_sub_free(arg);
+	struct events_sub *s = arg;
+	struct evhttp_request *req = s->req;
+
+	events_sub_free(s);
+	if (evhttp_request_get_connection(req) == NULL)
+		evhttp_send_reply_end(req);
 }
 
 /* Ends a stream (a slow client, or shutdown): the reply completes. */
@@ -262,7 +271,7 @@ events_handle(struct evhttp_request *req, void *arg)
 	size = ev->seen;
 	if (events_start_index(req, size, &next) != 0)
 		return;
-	if (ev->nsubs >= EVENTS_MAX_SUBS) {
+	if (ev->nsubs >= EVENTS_MAX_SUBS || ev->closing) {
 		/* server_reply_error adds Retry-After to a 503 */
 		server_reply_error(req, 503, "unavailable", "too many event "
 		    "streams (%d)", EVENTS_MAX_SUBS);
@@ -315,17 +324,27 @@ events_new(struct event_base *base, struct ledger *l, struct server *https)
 	return ev;
 }
 
-/* Ends every stream (their replies complete) and frees.  Call before the
- * HTTPS server is freed. */
+/* See bridge.h. */
 void
-events_free(struct events *ev)
+events_end_all(struct events *ev)
 {
 	struct events_sub *s;
 
 	if (ev == NULL)
 		return;
+	ev->closing = 1;
 	while ((s = TAILQ_FIRST(&ev->subs)) != NULL)
 		events_end(s);
+}
+
+/* Ends what streams are left (their replies complete) and frees.  Call
+ * before the HTTPS server is freed. */
+void
+events_free(struct events *ev)
+{
+	if (ev == NULL)
+		return;
+	events_end_all(ev);
 	if (ev->ping != NULL)
 		event_free(ev->ping);
 	free(ev);

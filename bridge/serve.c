@@ -102,6 +102,8 @@ serve_signal(evutil_socket_t sig, short what, void *arg)
 	/* Commits everything queued and runs the callbacks, which queue the
 	 * answers; then the loop runs a little longer to send them. */
 	ledger_writer_stop(sc->ledger);
+	/* event streams end now, so their last bytes go out in the flush */
+	events_end_all(sc->events);
 	event_base_loopexit(sc->base, &flush);
 }
 
