@@ -59,6 +59,14 @@ print(n)
 EOF
 }
 
+# wrong SECRET: the secret with its last digit changed (never equal to it)
+wrong() {
+	case "$1" in
+	*0) printf '%s1\n' "${1%?}" ;;
+	*) printf '%s0\n' "${1%?}" ;;
+	esac
+}
+
 new_key probe p256
 csr=$(est_csr probe kg-csr)
 
@@ -127,13 +135,13 @@ est_refused 403 POST "$EST/serverkeygen" "${CT[@]}" --data-binary "@$csr" -u "$P
 assert_contains "$(cat "$API_BODY")" "used already" "reason for a spent pre-authorisation"
 read -r PID2 SECRET2 <<<"$(preauth kg-002 --profile device)"
 est_refused 401 POST "$EST/serverkeygen" "${CT[@]}" --data-binary "@$csr"
-est_refused 401 POST "$EST/serverkeygen" "${CT[@]}" --data-binary "@$csr" -u "$PID2:${SECRET2%?}0"
+est_refused 401 POST "$EST/serverkeygen" "${CT[@]}" --data-binary "@$csr" -u "$PID2:$(wrong "$SECRET2")"
 # an unknown id looks exactly like a wrong secret: nothing about slots is
 # told to whoever does not hold one
 est_refused 401 POST "$EST/serverkeygen" "${CT[@]}" --data-binary "@$csr" -u "0123456789abcdef0123456789abcdef:$SECRET2"
 assert_contains "$(cat "$API_BODY")" "unknown pre-authorisation or wrong secret" "reason for an unknown id"
 # a spent slot with a wrong secret: 401, not "used already"
-est_refused 401 POST "$EST/serverkeygen" "${CT[@]}" --data-binary "@$csr" -u "$PID:${SECRET%?}0"
+est_refused 401 POST "$EST/serverkeygen" "${CT[@]}" --data-binary "@$csr" -u "$PID:$(wrong "$SECRET")"
 est_refused 403 POST "$EST/server/serverkeygen" "${CT[@]}" --data-binary "@$csr" -u "$PID2:$SECRET2"
 est_refused 400 POST "$EST/serverkeygen" "${CT[@]}" --data-binary 'not base64 at all!' -u "$PID2:$SECRET2"
 # the refusals did not spend the slot: it still works once
