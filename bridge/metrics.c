@@ -137,6 +137,15 @@ metrics_head(struct evbuffer *b, const char *name, const char *type,
 	    name, type);
 }
 
+/* One unlabelled sample with its HELP and TYPE. */
+static void
+metrics_one(struct evbuffer *b, const char *name, const char *type,
+    const char *help, uint64_t v)
+{
+	metrics_head(b, name, type, help);
+	evbuffer_add_printf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
 static void
 metrics_hist_out(struct evbuffer *b, const char *name, const char *labels,
     const double *bounds, const char *const *bound_text, size_t nb,
@@ -209,22 +218,16 @@ metrics_ocsp(struct metrics *m, struct evbuffer *b)
 	if (m->src.status == NULL)
 		return;
 	ocspr_stats(status_responder(m->src.status), &st);
-	metrics_head(b, "keybridge_ocsp_requests_total", "counter",
-	    "OCSP requests received.");
-	evbuffer_add_printf(b, "keybridge_ocsp_requests_total %llu\n",
-	    (unsigned long long)st.requests);
-	metrics_head(b, "keybridge_ocsp_cache_hits_total", "counter",
-	    "OCSP requests answered from a pre-signed response.");
-	evbuffer_add_printf(b, "keybridge_ocsp_cache_hits_total %llu\n",
-	    (unsigned long long)st.cache_hits);
-	metrics_head(b, "keybridge_ocsp_cache_misses_total", "counter",
-	    "OCSP requests that needed the ledger or a live signature.");
-	evbuffer_add_printf(b, "keybridge_ocsp_cache_misses_total %llu\n",
-	    (unsigned long long)st.cache_misses);
-	metrics_head(b, "keybridge_ocsp_signatures_total", "counter",
-	    "OCSP responses signed (pre-signed and live).");
-	evbuffer_add_printf(b, "keybridge_ocsp_signatures_total %llu\n",
-	    (unsigned long long)st.signatures);
+	metrics_one(b, "keybridge_ocsp_requests_total", "counter",
+	    "OCSP requests received.", st.requests);
+	metrics_one(b, "keybridge_ocsp_cache_hits_total", "counter",
+	    "OCSP requests answered from a pre-signed response.",
+	    st.cache_hits);
+	metrics_one(b, "keybridge_ocsp_cache_misses_total", "counter",
+	    "OCSP requests that needed the ledger or a live signature.",
+	    st.cache_misses);
+	metrics_one(b, "keybridge_ocsp_signatures_total", "counter",
+	    "OCSP responses signed (pre-signed and live).", st.signatures);
 	metrics_head(b, "keybridge_ocsp_errors_total", "counter",
 	    "Unsigned OCSP error answers, by responseStatus.");
 	evbuffer_add_printf(b, "keybridge_ocsp_errors_total{status=\""
@@ -233,18 +236,14 @@ metrics_ocsp(struct metrics *m, struct evbuffer *b)
 	    "unauthorized\"} %llu\n", (unsigned long long)st.unauthorized);
 	evbuffer_add_printf(b, "keybridge_ocsp_errors_total{status=\""
 	    "tryLater\"} %llu\n", (unsigned long long)st.try_later);
-	metrics_head(b, "keybridge_ocsp_responses_cached", "gauge",
-	    "Pre-signed OCSP responses kept (one per certificate and hash).");
-	evbuffer_add_printf(b, "keybridge_ocsp_responses_cached %llu\n",
-	    (unsigned long long)st.cached);
-	metrics_head(b, "keybridge_ocsp_resign_pending", "gauge",
-	    "Certificates waiting for their responses to be signed again.");
-	evbuffer_add_printf(b, "keybridge_ocsp_resign_pending %llu\n",
-	    (unsigned long long)st.pending);
-	metrics_head(b, "keybridge_crls_made_total", "counter",
-	    "CRLs made and signed.");
-	evbuffer_add_printf(b, "keybridge_crls_made_total %llu\n",
-	    (unsigned long long)st.crls);
+	metrics_one(b, "keybridge_ocsp_responses_cached", "gauge",
+	    "Pre-signed OCSP responses kept (one per certificate and hash).",
+	    st.cached);
+	metrics_one(b, "keybridge_ocsp_resign_pending", "gauge",
+	    "Certificates waiting for their responses to be signed again.",
+	    st.pending);
+	metrics_one(b, "keybridge_crls_made_total", "counter",
+	    "CRLs made and signed.", st.crls);
 }
 
 static void
@@ -275,15 +274,10 @@ metrics_ledger(struct metrics *m, struct evbuffer *b, time_t now)
 	vals[1] = st.entries;
 	vals[2] = st.refused;
 	vals[3] = st.failed;
-	for (i = 0; i < 4; i++) {
-		metrics_head(b, ctr[i][0], ctr[i][1], ctr[i][2]);
-		evbuffer_add_printf(b, "%s %llu\n", ctr[i][0],
-		    (unsigned long long)vals[i]);
-	}
-	metrics_head(b, "keybridge_ledger_queue_entries", "gauge",
-	    "Submitted entries waiting for the writer.");
-	evbuffer_add_printf(b, "keybridge_ledger_queue_entries %llu\n",
-	    (unsigned long long)st.pending);
+	for (i = 0; i < 4; i++)
+		metrics_one(b, ctr[i][0], ctr[i][1], ctr[i][2], vals[i]);
+	metrics_one(b, "keybridge_ledger_queue_entries", "gauge",
+	    "Submitted entries waiting for the writer.", st.pending);
 	for (i = 0; i < LEDGER_STAT_BATCH_N; i++)
 		bounds[i] = LEDGER_BATCH_BOUNDS[i];
 	metrics_head(b, "keybridge_ledger_block_entries", "histogram",

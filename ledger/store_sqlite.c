@@ -684,6 +684,25 @@ cert_row(sqlite3_stmt *q, struct ledger_cert_info *c)
 	c->key_reason = sqlite3_column_int(q, 14);
 }
 
+/* Runs q (bound) and calls cb per row until it returns non-zero. */
+static int
+cert_rows(sqlite3_stmt *q, int (*cb)(const struct ledger_cert_info *, void *),
+    void *arg)
+{
+	struct ledger_cert_info c;
+	int rc;
+
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		cert_row(q, &c);
+		if (cb(&c, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int
 ss_cert_get(struct ledger_store *s, const char *serial,
     struct ledger_cert_info *c)
@@ -706,41 +725,13 @@ ss_key_certs(struct ledger_store *s, const char *key_id,
     int (*cb)(const struct ledger_cert_info *, void *), void *arg)
 {
 	sqlite3_stmt *q = stmt(s, ST_KEY_CERTS);
-	struct ledger_cert_info c;
-	int rc;
 
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_text(q, 1, key_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		cert_row(q, &c);
-		if (cb(&c, arg) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return cert_rows(q, cb, arg);
 }
 
-/* Runs q (bound) and calls cb per row until it returns non-zero. */
-static int
-cert_rows(sqlite3_stmt *q, int (*cb)(const struct ledger_cert_info *, void *),
-    void *arg)
-{
-	struct ledger_cert_info c;
-	int rc;
-
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		cert_row(q, &c);
-		if (cb(&c, arg) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
 
 static int
 ss_certs(struct ledger_store *s, const char *after, size_t limit,
