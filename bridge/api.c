@@ -429,7 +429,8 @@ api_keys(struct evhttp_request *req, void *arg)
 	struct api_ctx *ctx = arg;
 	struct ledger_key_filter f;
 	struct api_key_page pg;
-	char status[16], after[LEDGER_KEYID_LEN + 2];
+	char status[16], after[LEDGER_KEYID_LEN + 2], profile[16];
+	char name[LEDGER_NAME_MAX + 1];
 	uint64_t limit;
 	int rc;
 
@@ -448,6 +449,23 @@ api_keys(struct evhttp_request *req, void *arg)
 		return;
 	}
 	f.status = rc == 0 ? status : NULL;
+	if ((rc = server_query_str(req, "profile", profile,
+	    sizeof(profile))) < 0 || (rc == 0 && strcmp(profile, "device") != 0 &&
+	    strcmp(profile, "server") != 0)) {
+		server_reply_error(req, 400, "bad_parameter",
+		    "profile must be device or server");
+		return;
+	}
+	f.profile = rc == 0 ? profile : NULL;
+	if ((rc = server_query_str(req, "name", name, sizeof(name))) < 0 ||
+	    (rc == 0 && (name[0] == '\0' || strspn(name, "ABCDEFGHIJKLMNOPQRS"
+	    "TUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@-") !=
+	    strlen(name)))) {
+		server_reply_error(req, 400, "bad_parameter", "name is a prefix "
+		    "of device names: 1 to 64 of A-Z a-z 0-9 . _ @ -");
+		return;
+	}
+	f.name_prefix = rc == 0 ? name : NULL;
 	if ((rc = server_query_str(req, "after", after, sizeof(after))) < 0 ||
 	    (rc == 0 && !api_is_key_id(after))) {
 		server_reply_error(req, 400, "bad_parameter", "after must be a "

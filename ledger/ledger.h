@@ -253,6 +253,8 @@ int ledger_key_get(struct ledger *l, const char *key_id,
 
 struct ledger_key_filter {
 	const char *status;	/* "active", "revoked" or NULL */
+	const char *profile;	/* "device", "server" or NULL */
+	const char *name_prefix;	/* names starting with it, or NULL */
 	const char *after;	/* key id cursor (exclusive), or NULL */
 	size_t limit;		/* capped at LEDGER_LIST_MAX */
 };

@@ -74,7 +74,7 @@ enum stmt_id {
 	ST_ROLLBACK_TO, ST_META_GET, ST_META_SET, ST_ENTRY_PUT, ST_ENTRIES,
 	ST_BLOCK_PUT, ST_BLOCK_LAST, ST_BLOCKS, ST_LEAVES, ST_ACCOUNT_GET,
 	ST_ACCOUNT_PUT, ST_ACCOUNT_SEQ, ST_ACCOUNTS, ST_KEY_GET, ST_KEY_PUT, ST_KEY_REVOKE,
-	ST_KEYS, ST_KEYS_STATUS, ST_CERT_GET, ST_CERT_PUT, ST_CERT_REVOKE,
+	ST_KEYS, ST_CERT_GET, ST_CERT_PUT, ST_CERT_REVOKE,
 	ST_KEY_CERTS, ST_CONFIG_GET, ST_CONFIG_PUT, ST_PREAUTH_GET,
 	ST_PREAUTH_PUT, ST_PREAUTH_USE, ST_CERTS, ST_CERTS_REVOKED, ST_CONFIGS,
 	ST_CONFIGS_GROUP,
@@ -124,14 +124,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
 	[ST_KEY_REVOKE] = "UPDATE keys SET status = 2, revoked_at = ?2,"
 	    " reason = ?3, revoked_idx = ?4 WHERE key_id = ?1 AND status = 1",
+	/* filters: ?3 status, ?4 profile, ?5 name prefix; NULL: any */
 	[ST_KEYS] = "SELECT key_id, account, name, profile, spki, dns, ip,"
 	    " not_before, not_after, status, revoked_at, reason,"
 	    " registered_idx, revoked_idx, csr FROM keys WHERE key_id > ?1"
+	    " AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR profile = ?4)"
+	    " AND (?5 IS NULL OR substr(name, 1, length(?5)) = ?5)"
 	    " ORDER BY key_id LIMIT ?2",
-	[ST_KEYS_STATUS] = "SELECT key_id, account, name, profile, spki, dns,"
-	    " ip, not_before, not_after, status, revoked_at, reason,"
-	    " registered_idx, revoked_idx, csr FROM keys WHERE status = ?3"
-	    " AND key_id > ?1 ORDER BY key_id LIMIT ?2",
 	[ST_CERT_GET] = CERT_COLS " WHERE c.serial = ?1",
 	[ST_KEY_CERTS] = CERT_COLS " WHERE c.key_id = ?1 ORDER BY c.issued_idx",
 	[ST_CERTS] = CERT_COLS " WHERE c.serial > ?1 ORDER BY c.serial"
@@ -635,8 +634,7 @@ static int
 ss_keys(struct ledger_store *s, const struct ledger_key_filter *f,
     int (*cb)(const struct ledger_key_info *, void *), void *arg)
 {
-	int by_status = f != NULL && f->status != NULL;
-	sqlite3_stmt *q = stmt(s, by_status ? ST_KEYS_STATUS : ST_KEYS);
+	sqlite3_stmt *q = stmt(s, ST_KEYS);
 	size_t limit = f != NULL && f->limit > 0 ? f->limit : LEDGER_LIST_MAX;
 	struct ledger_key_info *k;
 	int rc;
@@ -648,9 +646,19 @@ ss_keys(struct ledger_store *s, const struct ledger_key_filter *f,
 	sqlite3_bind_text(q, 1, f != NULL && f->after != NULL ? f->after : "",
 	    -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)limit);
-	if (by_status)
+	if (f != NULL && f->status != NULL)
 		sqlite3_bind_int(q, 3, strcmp(f->status, "revoked") == 0 ?
 		    LEDGER_KEY_REVOKED : LEDGER_KEY_ACTIVE);
+	else
+		sqlite3_bind_null(q, 3);
+	if (f != NULL && f->profile != NULL)
+		sqlite3_bind_text(q, 4, f->profile, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 4);
+	if (f != NULL && f->name_prefix != NULL)
+		sqlite3_bind_text(q, 5, f->name_prefix, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 5);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		key_row(q, k, NULL, 0);
 		if (cb(k, arg) != 0) {

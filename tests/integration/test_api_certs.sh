@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# GET /api/v1/certs[/SERIAL] and a key's certificates in /api/v1/keys/ID:
+# GET /api/v1/certs[/SERIAL], a key's certificates in /api/v1/keys/ID and
+# the key list's filters (status, profile, name prefix):
 # every certificate the bridge issued is listed once across pages of every
 # size (no serial skipped or repeated), filters by status and key select
 # exactly the right ones, and each certificate's status is the one
@@ -69,6 +70,29 @@ assert_eq "$(printf '%s\n' "${SERIAL[b]}" "${SERIAL[e]}" | sort)" \
 assert_eq 4 "$(api GET '/api/v1/certs?status=good' | jq '.certificates | length')" "status=good"
 assert_eq "$(printf '%s\n' "${SERIAL[e]}" "${SERIAL[e2]}" | sort)" \
     "$(api GET "/api/v1/certs?key_id=${KID[e]}" | jq -r '.certificates[].serial' | sort)" "key_id filter"
+
+# ---- key lists filter by status, profile and name prefix ---------------------------------------------
+new_key web-1 p256
+kb_ok key register -d "$DIR" --pubkey "$OUT/keys/web-1.pub" --name web-1 --profile server --dns web-1.example >/dev/null
+new_key web-2 p256
+kb_ok key register -d "$DIR" --pubkey "$OUT/keys/web-2.pub" --name web-2 --profile server >/dev/null
+names() { api GET "/api/v1/keys?$1" | jq -r '[.keys[].name] | sort | join(" ")'; }
+assert_eq "web-1 web-2" "$(names profile=server)" "keys?profile=server"
+assert_eq "a b c d e" "$(names profile=device)" "keys?profile=device"
+assert_eq "web-1 web-2" "$(names name=web)" "keys?name=web"
+assert_eq "web-1" "$(names name=web-1)" "keys?name=web-1"
+assert_eq "" "$(names name=web-3)" "keys?name=web-3"
+assert_eq "b" "$(names status=revoked)" "keys?status=revoked"
+assert_eq "a c d e" "$(names 'status=active&profile=device')" "active device keys"
+# the filters page like the rest: limit=1 walks web-1 then web-2
+p1=$(api GET '/api/v1/keys?profile=server&limit=1')
+assert_eq 1 "$(jq '.keys | length' <<<"$p1")" "one server key per page"
+p2=$(api GET "/api/v1/keys?profile=server&limit=1&after=$(jq -r .next <<<"$p1")")
+assert_eq "web-1 web-2" "$( (jq -r '.keys[].name' <<<"$p1"; jq -r '.keys[].name' <<<"$p2") | sort | paste -sd' ')" \
+    "server keys across two pages"
+for q in 'profile=admin' 'profile=' 'name=' 'name=%25' 'name=a%27%20OR%201%3D1' "name=$(printf 'n%.0s' {1..65})"; do
+	api_expect_error 400 bad_parameter GET "/api/v1/keys?$q"
+done
 
 # ---- refusals ---------------------------------------------------------------------------------------
 api_expect_error 404 cert_not_found GET /api/v1/certs/abcdef
