@@ -68,7 +68,13 @@ est_refused 403 POST /.well-known/est/simpleenroll -H 'Content-Type: application
 api GET /api/v1/status >/dev/null
 # hold one connection open on the plain-HTTP listener while scraping
 exec 7<>/dev/tcp/127.0.0.1/"$KB_HTTP_PORT"
-scrape b
+# dev2's responses are signed in the background: scrape until they are
+sig_a=$(value a keybridge_ocsp_signatures_total)
+deadline=$((SECONDS + 10))
+until scrape b && [ "$(value b keybridge_ocsp_signatures_total)" -ge $((sig_a + 2)) ]; do
+	[ "$SECONDS" -lt "$deadline" ] || fail "dev2's OCSP responses were not signed within 10 s"
+	sleep 0.1
+done
 exec 7<&- 7>&-
 
 moved 'keybridge_ocsp_requests_total' "$NGET" "OCSP requests"
