@@ -14,6 +14,8 @@
  */
 #include <sys/queue.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "bridge/bridge.h"
 #include "bridge/api_int.h"
@@ -892,6 +895,67 @@ out:
 
 /* ---- routes ------------------------------------------------------------ */
 
+/* 1 when req carries "Authorization: Bearer <ctx->token>"; the token is
+ * compared in constant time (over the longer of the two lengths). */
+static int
+api_bearer_ok(const struct api_ctx *ctx, struct evhttp_request *req)
+{
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(
+	    req), "Authorization");
+	size_t want, got;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 ||
+	    ctx->token == NULL || ctx->token[0] == '\0')
+		return 0;
+	h += 7;
+	want = strlen(ctx->token);
+	got = strlen(h);
+	return got == want && CRYPTO_memcmp(h, ctx->token, want) == 0;
+}
+
+/* Every API route goes through here: reads need the bearer token when
+ * the configuration asks for it (writes are signed entries, checked by
+ * the ledger's rules whoever sends them). */
+static void
+api_guard(struct evhttp_request *req, void *arg)
+{
+	struct api_route *r = arg;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+
+	if (r->ctx->need_token && cmd != EVHTTP_REQ_POST &&
+	    !api_bearer_ok(r->ctx, req)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", "Bearer realm=\"keybridge API\"");
+		server_reply_error(req, 401, "unauthorized", "reads of the API "
+		    "need Authorization: Bearer <api_token>");
+		return;
+	}
+	r->h(req, r->arg);
+}
+
+int
+api_listen_is_loopback(const char *listen)
+{
+	char addr[64];
+	const char *colon = strrchr(listen, ':');
+	size_t n = colon != NULL ? (size_t)(colon - listen) : 0;
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (n == 0 || n >= sizeof(addr))
+		return 0;
+	memcpy(addr, listen, n);
+	addr[n] = '\0';
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (addr[0] == '[' && n > 2 && addr[n - 1] == ']') {
+		addr[n - 1] = '\0';
+		if (inet_pton(AF_INET6, addr + 1, &a6) == 1)
+			return IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	return 0;
+}
+
 int
 api_register(struct server *s, struct api_ctx *ctx)
 {
@@ -913,11 +977,23 @@ api_register(struct server *s, struct api_ctx *ctx)
 		{ "/api/v1/ledger/proof/inclusion", api_inclusion },
 		{ "/api/v1/ledger/proof/consistency", api_consistency },
 		{ "/api/v1/entries", api_submit },
+		{ "/api/v1/events", events_handle },	/* arg: ctx->events */
 	};
-	size_t i;
+	size_t i, n = sizeof(routes) / sizeof(routes[0]);
 
-	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (server_route(s, routes[i].path, routes[i].h, ctx) != 0)
+	if (n > sizeof(ctx->routes) / sizeof(ctx->routes[0]))
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct api_route *r = &ctx->routes[i];
+
+		r->h = routes[i].h;
+		r->arg = routes[i].h == events_handle ? (void *)ctx->events :
+		    (void *)ctx;
+		r->ctx = ctx;
+		if (r->arg == NULL)
+			continue;	/* no event streams */
+		if (server_route(s, routes[i].path, api_guard, r) != 0)
 			return -1;
+	}
 	return 0;
 }

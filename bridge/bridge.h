@@ -69,6 +69,8 @@ struct bridge_config {
 	char ocsp_key[CONFIG_STR];
 	char ca_chain[CONFIG_STR];	/* issuing then root */
 	char est_basic_auth[CONFIG_STR];	/* "user:pass" or "" */
+	char api_token[CONFIG_STR];	/* bearer token for API reads, or "" */
+	char api_auth[16];		/* "auto", "token" or "open" */
 	char est_device_basic_auth[CONFIG_STR];
 	char est_server_basic_auth[CONFIG_STR];
 	char log_level[16];
@@ -340,6 +342,12 @@ int client_request(const char *base_url, const char *cafile,
     const char *method, const char *path, const char *content_type,
     const char *body, size_t len, struct client_response *r, char *err,
     size_t errlen);
+/* The same with "Authorization: Bearer <bearer>" when bearer is set (the
+ * API's api_token). */
+int client_request_auth(const char *base_url, const char *cafile,
+    const char *bearer, const char *method, const char *path,
+    const char *content_type, const char *body, size_t len,
+    struct client_response *r, char *err, size_t errlen);
 
 /* ---- api.c: /api/v1 on the HTTPS listener ------------------------------ */
 
@@ -351,7 +359,19 @@ struct api_ctx {
 	const char *consensus;		/* "solo" */
 	X509 *issuer, *root;		/* borrowed: the CA chain, or NULL */
 	const char *issuer_id;
+	/* Reads need "Authorization: Bearer <token>" when need_token. */
+	int need_token;
+	const char *token;
+	struct events *events;		/* /api/v1/events, or NULL */
+	struct api_route {
+		server_handler h;
+		void *arg;
+		struct api_ctx *ctx;
+	} routes[24];
 };
+
+/* 1 when "ADDR:PORT" is a loopback address (127.0.0.0/8, ::1). */
+int api_listen_is_loopback(const char *listen);
 
 /* The HTTP status that answers a ledger refusal (409 for a duplicate key,
  * 403 for a bad signature, ...). */

@@ -37,6 +37,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <openssl/crypto.h>
+
 #include "bridge/bridge.h"
 
 #define CLIENT_TIMEOUT	30		/* seconds, connect to last byte */
@@ -310,6 +312,17 @@ client_request(const char *base_url, const char *cafile,
     const char *body, size_t len, struct client_response *r, char *err,
     size_t errlen)
 {
+	return client_request_auth(base_url, cafile, NULL, method, path,
+	    content_type, body, len, r, err, errlen);
+}
+
+/* See bridge.h. */
+int
+client_request_auth(const char *base_url, const char *cafile,
+    const char *bearer, const char *method, const char *path,
+    const char *content_type, const char *body, size_t len,
+    struct client_response *r, char *err, size_t errlen)
+{
 	struct client_state st;
 	struct evhttp_uri *u = NULL;
 	struct event_base *base = NULL;
@@ -420,6 +433,13 @@ client_request(const char *base_url, const char *cafile,
 	evhttp_add_header(h, "Connection", "close");
 	if (content_type != NULL)
 		evhttp_add_header(h, "Content-Type", content_type);
+	if (bearer != NULL && bearer[0] != '\0') {
+		char auth[CONFIG_STR + 16];
+
+		snprintf(auth, sizeof(auth), "Bearer %s", bearer);
+		evhttp_add_header(h, "Authorization", auth);
+		OPENSSL_cleanse(auth, sizeof(auth));
+	}
 	if (body != NULL && evbuffer_add(evhttp_request_get_output_buffer(req),
 	    body, len) != 0) {
 		snprintf(err, errlen, "out of memory");

@@ -43,7 +43,9 @@
 #define CONFIG_QUEUE_MAX	1048576L
 #define CONFIG_QUEUE_DEF	65536L
 
-#define CONFIG_FILE_MODE	0644	/* no secrets in here, only key paths */
+/* 0600: the file may hold secrets (est_*_basic_auth passwords,
+ * api_token), not only key paths. */
+#define CONFIG_FILE_MODE	0600
 
 enum config_type {
 	CONFIG_T_STR,		/* char[]; min/max bound the length */
@@ -127,6 +129,11 @@ static const struct config_field config_table[] = {
 	    "user:password required under the device label (empty: none)."),
 	CSTR0(est_server_basic_auth, "",
 	    "user:password required under the server label (empty: none)."),
+	CSTR0(api_token, "",
+	    "Bearer token that reads of /api/v1 need (see api_auth), or empty."),
+	CSTR(api_auth, "auto",
+	    "auto: API reads need api_token unless est_listen is loopback; "
+	    "token: always; open: never."),
 	CLEVEL(log_level, "info",
 	    "error, warn, info or debug."),
 	CLONG(batch_max, CONFIG_BATCH_MIN, CONFIG_BATCH_MAX, CONFIG_BATCH_DEF,
@@ -406,7 +413,7 @@ config_emit(const struct bridge_config *c, FILE *fp)
 	return 0;
 }
 
-/* Writes c to path, mode 0644, atomically: a temporary file in the same
+/* Writes c to path, mode 0600, atomically: a temporary file in the same
  * directory, fsync'd, then renamed over path, so a crash leaves either the
  * old file or the new one.  Returns 0, or -1 (logged). */
 int

@@ -54,6 +54,35 @@ serve_drain(evutil_socket_t fd, short what, void *arg)
 		events_sync(sc->events);
 }
 
+/* Whether API reads need the bearer token (api_auth: auto = unless
+ * est_listen is loopback).  -1 after a message when the configuration
+ * cannot be served safely. */
+static int
+serve_api_auth(const struct bridge_config *cfg, int *need)
+{
+	if (strcmp(cfg->api_auth, "open") == 0)
+		*need = 0;
+	else if (strcmp(cfg->api_auth, "token") == 0)
+		*need = 1;
+	else if (strcmp(cfg->api_auth, "auto") == 0)
+		*need = !api_listen_is_loopback(cfg->est_listen);
+	else {
+		log_err("api_auth must be auto, token or open, not \"%s\"",
+		    cfg->api_auth);
+		return -1;
+	}
+	if (*need && cfg->api_token[0] == '\0') {
+		log_err("est_listen %s %s: set api_token in %s/keybridge.conf "
+		    "(reads of /api/v1 then need \"Authorization: Bearer "
+		    "<api_token>\"), or api_auth = open behind a proxy that "
+		    "authenticates", cfg->est_listen,
+		    strcmp(cfg->api_auth, "token") == 0 ? "with api_auth = "
+		    "token" : "is not a loopback address", cfg->dir);
+		return -1;
+	}
+	return 0;
+}
+
 /* The first certificate of a PEM file, or NULL (the status shows what it
  * can). */
 static X509 *
@@ -143,7 +172,7 @@ cmd_serve(struct cli *c)
 	struct metrics_sources msrc;
 	struct metrics *metrics = NULL;
 	X509 *root = NULL;
-	int lockfd = -1, rc = 1;
+	int lockfd = -1, rc = 1, need_token = 0;
 
 	memset(&sc, 0, sizeof(sc));
 	memset(&msrc, 0, sizeof(msrc));
@@ -152,6 +181,8 @@ cmd_serve(struct cli *c)
 		log_err("libevent has no thread support");
 		return 1;
 	}
+	if (serve_api_auth(cfg, &need_token) != 0)
+		return 1;
 	if (cli_lock(cfg, &lockfd) != 0) {
 		log_err("%s is in use by another keybridge serve (or cannot "
 		    "be locked)", cfg->dir);
@@ -225,6 +256,8 @@ cmd_serve(struct cli *c)
 	api.started = time(NULL);
 	api.storage = "sqlite";
 	api.consensus = cons->ops->name;
+	api.need_token = need_token;
+	api.token = cfg->api_token;
 	api.issuer = signer_issuer(signer);
 	api.issuer_id = signer_issuer_id(signer);
 	api.root = root = serve_read_cert(config_path(cfg, cfg->ca_root, p1,
@@ -240,10 +273,9 @@ cmd_serve(struct cli *c)
 	server_set_metrics(http, metrics);
 	if (server_route(http, "/metrics", metrics_handle, metrics) != 0)
 		goto out;
-	if ((sc.events = events_new(sc.base, sc.ledger, https)) == NULL ||
-	    server_route(https, "/api/v1/events", events_handle,
-	    sc.events) != 0)
+	if ((sc.events = events_new(sc.base, sc.ledger, https)) == NULL)
 		goto out;
+	api.events = sc.events;
 	if (api_register(https, &api) != 0 ||
 	    server_route(https, "/.well-known/est/", enroll_handle,
 	    enroll) != 0)

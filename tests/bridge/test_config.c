@@ -156,7 +156,7 @@ test_write_then_load_round_trips(void **state)
 	snprintf(path, sizeof(path), "%s/%s", dir, CONFIG_FILE);
 	assert_int_equal(config_write(&a, path), 0);
 	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(st.st_mode & 07777, 0600);	/* may hold secrets */
 
 	memset(&b, 0x5a, sizeof(b));
 	assert_int_equal(config_load(&b, dir, err, sizeof(err)), 0);

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Access to the API: with api_auth = token, reads of /api/v1 (and the event
+# stream) need "Authorization: Bearer <api_token>": none or a wrong token
+# is a 401 with a Bearer challenge, the right one a 200.  Writes are
+# signed entries and go through without it (the CLI, which reads the
+# token from keybridge.conf, registers a key); EST and OCSP are not
+# affected.  The bridge refuses to start when the API would be open off
+# loopback (api_auth = auto with a non-loopback est_listen and no token),
+# or when api_auth = token has no token, or api_auth is unknown; nothing
+# is bound then.  keybridge.conf, which may hold secrets, is mode 0600.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+DIR="$OUT/data"
+kb_init "$DIR"
+assert_file_mode "$DIR/keybridge.conf" 600
+TOKEN=$(openssl rand -hex 24)
+kb_conf_set "$DIR" api_auth token
+kb_conf_set "$DIR" api_token "$TOKEN"
+# kb_start polls /api/v1/status without a token: start by hand
+"$KEYBRIDGE" serve -d "$DIR" >>"$OUT/serve.log" 2>&1 &
+KB_SERVE_PID=$!
+kb_track "$KB_SERVE_PID"
+KB_DIR=$DIR
+KB_URL="https://127.0.0.1:$KB_EST_PORT"
+deadline=$((SECONDS + 20))
+until curl -s -o /dev/null --max-time 2 --cacert "$DIR/ca/root.pem" "$KB_URL/.well-known/est/cacerts"; do
+	kill -0 "$KB_SERVE_PID" 2>/dev/null || fail "keybridge serve exited: $(tail -n 5 "$OUT/serve.log")"
+	[ "$SECONDS" -lt "$deadline" ] || fail "keybridge serve did not start"
+	sleep 0.1
+done
+
+api_expect_error 401 unauthorized GET /api/v1/status
+assert_match "$(curl -sS -D - -o /dev/null --cacert "$DIR/ca/root.pem" "$KB_URL/api/v1/status" | tr -d '\r' |
+    grep -i '^WWW-Authenticate:')" 'Bearer realm=' "challenge of the 401"
+api_expect_error 401 unauthorized GET /api/v1/status -H "Authorization: Bearer wrong$TOKEN"
+api_expect_error 401 unauthorized GET /api/v1/status -H "Authorization: Bearer ${TOKEN%?}"
+api_expect_error 401 unauthorized GET /api/v1/keys -H "Authorization: Basic $(printf 'x:%s' "$TOKEN" | base64 -w0)"
+api_expect_error 401 unauthorized GET /api/v1/events
+code=$(api_call GET /api/v1/status -H "Authorization: Bearer $TOKEN")
+assert_eq 200 "$code" "GET /api/v1/status with the token"
+assert_eq 2 "$(jq -r .tree_size "$API_BODY")" "tree size read with the token"
+
+# writes: the CLI signs, reads the account with the token, posts the entry
+kb_enroll dev1		# key register through the API, then EST without any token
+code=$(api_call GET "/api/v1/keys/$KB_KEY_ID" -H "Authorization: Bearer $TOKEN")
+assert_eq 200 "$code" "the registered key, read with the token"
+# OCSP does not need it either
+openssl ocsp -issuer "$DIR/ca/issuing.pem" -cert "$OUT/dev1.pem" -url "http://127.0.0.1:$KB_HTTP_PORT/ocsp" \
+    -CAfile "$DIR/ca/root.pem" >"$OUT/ocsp.txt" 2>&1
+assert_contains "$(cat "$OUT/ocsp.txt")" "dev1.pem: good" "OCSP without a token"
+kb_stop
+
+# ---- configurations that would leave the API open are refused -------------------------------------
+refused() {
+	local rc=0
+	"$KEYBRIDGE" serve -d "$DIR" >"$OUT/refused.log" 2>&1 || rc=$?
+	assert_eq 1 "$rc" "exit status of serve with $1"
+	assert_contains "$(cat "$OUT/refused.log")" "$2" "message for $1"
+	log "refused as expected ($1): $(grep -m1 error "$OUT/refused.log")"
+}
+kb_conf_set "$DIR" api_token ""
+refused "api_auth = token and no token" "api_token"
+kb_conf_set "$DIR" api_auth auto
+kb_conf_set "$DIR" est_listen "0.0.0.0:$KB_EST_PORT"
+refused "a wildcard est_listen and no token" "is not a loopback address"
+kb_conf_set "$DIR" api_auth sometimes
+refused "an unknown api_auth" "api_auth must be auto, token or open"
+log "OK"
