@@ -23,7 +23,6 @@
 
 #include "bridge/api_int.h"
 
-#define API_CHECKPOINT_MAX 4096
 #define API_CONFIGS_MAX    LEDGER_LIST_MAX	/* groups in one answer */
 
 static json_t *
@@ -74,13 +73,8 @@ api_proof_of(struct ledger *l, uint64_t index)
 	    ledger_inclusion_proof(l, index, size, proof, &n) != 0 ||
 	    n > LEDGER_PROOF_MAX || ledger_root(l, size, root) != 0 ||
 	    ledger_entries(l, index, 1, api_entry_text_cb, &t) != 0 ||
-	    t.text == NULL || (arr = json_array()) == NULL)
+	    t.text == NULL || (arr = api_proof_json(proof, n)) == NULL)
 		goto fail;
-	for (size_t i = 0; i < n; i++) {
-		ledger_hex(proof[i], LEDGER_HASH_LEN, hex);
-		if (json_array_append_new(arr, json_string(hex)) != 0)
-			goto fail;
-	}
 	ledger_hex(t.leaf, LEDGER_HASH_LEN, hex);
 	ledger_hex(root, LEDGER_HASH_LEN, rhex);
 	/* "o" steals t.text and arr, also when json_pack fails */

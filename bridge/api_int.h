@@ -10,6 +10,7 @@
 #define API_LIMIT_DEFAULT	100
 #define API_LIMIT_MAX		LEDGER_LIST_MAX
 #define API_TIME_LEN		sizeof("YYYY-MM-DDTHH:MM:SSZ")
+#define API_CHECKPOINT_MAX	4096	/* a signed checkpoint note */
 
 /* Which methods a route takes (HEAD goes with GET: evhttp drops the body). */
 #define API_GET		0x1
@@ -31,11 +32,25 @@ int api_param_u64(struct evhttp_request *req, const char *name, uint64_t min,
 const char *api_path_rest(struct evhttp_request *req, const char *prefix);
 /* 503 storage_error: the ledger could not be read. */
 void api_reply_storage(struct evhttp_request *req, const char *what);
+/* A new JSON string of the lowercase hex of a hash. */
+json_t *api_json_hash(const uint8_t h[LEDGER_HASH_LEN]);
+/* A new JSON array of the hex of proof[0..n). */
+json_t *api_proof_json(uint8_t proof[][LEDGER_HASH_LEN], size_t n);
+/* Answers 200 text/plain (the checkpoint note for transparency-log
+ * tools). */
+void api_reply_text(struct evhttp_request *req, const char *text);
 /* 1 when s is 64 lowercase hex digits. */
 int api_is_key_id(const char *s);
 
 /* An entry as GET /api/v1/ledger/entries shows it (a new object). */
 json_t *api_entry_json(const struct ledger_entry_info *e);
+
+/* ---- api_ledger.c ------------------------------------------------------- */
+
+void api_entries(struct evhttp_request *req, void *arg);
+void api_checkpoint(struct evhttp_request *req, void *arg);
+void api_inclusion(struct evhttp_request *req, void *arg);
+void api_consistency(struct evhttp_request *req, void *arg);
 
 /* ---- api_certs.c -------------------------------------------------------- */
 
