@@ -19,6 +19,8 @@
 #include <strings.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <openssl/err.h>
@@ -96,6 +98,41 @@ ocspr_entry_release(const void *data, size_t len, void *arg)
 	ocspr_entry_free(arg);
 }
 
+/*
+ * evhttp_send_reply, then the write itself, now.  evhttp only queues the
+ * reply and turns write interest on; the socket is written on the next
+ * loop turn and the interest turned off again after it: two epoll_ctl
+ * calls and a loop turn per request, a third of the cached-GET cost.  A
+ * reply this small almost always fits the socket buffer, so it is
+ * written here, and when nothing is left evhttp's own write-done
+ * callback (public through bufferevent_getcb) is run at once: the
+ * connection goes back to reading within this loop turn and the epoll
+ * changelist sees the write interest come and go without a system call.
+ * A partial or failed write leaves the rest to evhttp as before.  Plain
+ * HTTP only; req must not be touched by the caller afterwards.
+ */
+static void
+ocspr_send_now(struct evhttp_request *req, int code, const char *reason)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev;
+	struct evbuffer *out;
+	bufferevent_data_cb wcb = NULL;
+	void *arg = NULL;
+
+	bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	evhttp_send_reply(req, code, reason, NULL);
+	if (bev == NULL || bufferevent_openssl_get_ssl(bev) != NULL)
+		return;
+	out = bufferevent_get_output(bev);
+	if (evbuffer_write(out, bufferevent_getfd(bev)) <= 0 ||
+	    evbuffer_get_length(out) != 0)
+		return;
+	bufferevent_getcb(bev, NULL, &wcb, NULL, &arg);
+	if (wcb != NULL)
+		wcb(bev, arg);
+}
+
 /* See ocsp_int.h.  A cached entry's bytes are sent by reference (one
  * more reference on the entry until they are written), its headers were
  * formatted when it was signed. */
@@ -146,8 +183,7 @@ ocspr_reply_der(struct evhttp_request *req, const unsigned char *der,
 			return;
 		}
 	}
-	evhttp_send_reply(req, code, code == 304 ? "Not Modified" : "OK",
-	    NULL);
+	ocspr_send_now(req, code, code == 304 ? "Not Modified" : "OK");
 }
 
 static void

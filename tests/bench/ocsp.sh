@@ -23,7 +23,7 @@
 # lists the serial.  Prints p50/p99 (nearest rank) of both.
 # Every answer must be HTTP 200 (wrk's non-2xx and socket errors fail the
 # benchmark), and the answers are checked with `openssl ocsp -respin`.
-# Env: BENCH_OCSP_SECONDS (5 per wrk run), BENCH_OCSP_ROUNDS (3),
+# Env: BENCH_OCSP_SECONDS (5 per wrk run), BENCH_OCSP_ROUNDS (5),
 # BENCH_OCSP_REVOKES (20), BENCH_OCSP_SEQ (2000).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -34,7 +34,7 @@ mkdir -p "$OUT"
 . "$root/tests/integration/lib.sh"
 
 secs=${BENCH_OCSP_SECONDS:-5}
-rounds=${BENCH_OCSP_ROUNDS:-3}
+rounds=${BENCH_OCSP_ROUNDS:-5}
 nrev=${BENCH_OCSP_REVOKES:-20}
 seq_n=${BENCH_OCSP_SEQ:-2000}
 dir="$OUT/ocsp"
