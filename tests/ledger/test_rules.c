@@ -833,20 +833,27 @@ test_preauth_lets_the_bridge_register_one_matching_key(void **state)
 	assert_true(rep.ok);
 }
 
-/* A schema-1 database (before pre-authorisations and the CRL's index) is
- * migrated forward when opened for writing, keeping everything. */
+/* A schema-1 database (before pre-authorisations, the CRL's index and the
+ * kept counts) is migrated forward when opened for writing, keeping
+ * everything; the counts are seeded from the rows and then kept. */
 static void
 test_old_schema_is_migrated_forward(void **state)
 {
 	struct fx *f = *state;
 	struct ledger_verify_report rep;
 	struct ledger_config lc;
+	struct ledger_counts c;
 	char err[256];
 	struct reg r;
 
 	ledger_close(f->l);
 	f->l = NULL;
 	db_exec(f->db, "DROP TABLE preauths; DROP INDEX certs_revoked; "
+	    "DROP TABLE counters; DROP TRIGGER count_entries; "
+	    "DROP TRIGGER count_blocks; DROP TRIGGER count_keys; "
+	    "DROP TRIGGER count_key_revoked; DROP TRIGGER count_certs; "
+	    "DROP TRIGGER count_cert_revoked; "
+	    "DROP INDEX certs_good_by_expiry; "
 	    "UPDATE meta SET v = '1' WHERE k = 'schema'");
 	memset(&lc, 0, sizeof(lc));
 	lc.db = f->db;
@@ -858,8 +865,15 @@ test_old_schema_is_migrated_forward(void **state)
 	f->l = ledger_open(&lc, err, sizeof(err));
 	assert_non_null(f->l);
 	assert_int_equal(ledger_size(f->l), 3);
+	assert_int_equal(ledger_counts(f->l, &c), 0);
+	assert_int_equal(c.entries, 3);
+	assert_int_equal(c.by_type[LEDGER_ACCOUNT_CREATE], 3);
+	assert_int_equal(c.keys_active, 0);
 	reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
 	assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+	assert_int_equal(ledger_counts(f->l, &c), 0);
+	assert_int_equal(c.entries, 4);
+	assert_int_equal(c.keys_active, 1);
 	assert_int_equal(ledger_preauth_get(f->l,
 	    "00000000000000000000000000000000",
 	    &(struct ledger_preauth_info){ 0 }), 1);
