@@ -13,7 +13,7 @@ set -euo pipefail
 
 PACKAGES="build-essential pkg-config libssl-dev openssl libevent-dev \
 libsqlite3-dev sqlite3 libpq-dev libjansson-dev libcmocka-dev curl jq \
-python3 wrk clang libclang-rt-14-dev nginx prometheus"
+python3 wrk clang libclang-rt-14-dev nginx prometheus postgresql"
 
 # missing: prints the packages of $PACKAGES that are not fully installed.
 missing() {
