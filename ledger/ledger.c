@@ -173,7 +173,7 @@ struct ledger *
 ledger_open(const struct ledger_config *cfg, char *err, size_t errlen)
 {
 	struct ledger *l;
-	int wflags = LEDGER_STORE_CREATE;
+	int wflags = LEDGER_STORE_CREATE, aflag = 0;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -196,11 +196,13 @@ ledger_open(const struct ledger_config *cfg, char *err, size_t errlen)
 	}
 	if (l->cons == NULL)
 		wflags = LEDGER_STORE_READONLY;
-	if ((l->w = ledger_store_sqlite_open(cfg->db, wflags, err,
+	if (cfg->allow_async_commit)
+		aflag = LEDGER_STORE_ASYNC_OK;
+	if ((l->w = ledger_store_open(cfg->db, wflags | aflag, err,
 	    errlen)) == NULL)
 		goto fail;
-	if ((l->r = ledger_store_sqlite_open(cfg->db, l->cons == NULL ?
-	    LEDGER_STORE_READONLY : 0, err, errlen)) == NULL)
+	if ((l->r = ledger_store_open(cfg->db, (l->cons == NULL ?
+	    LEDGER_STORE_READONLY : 0) | aflag, err, errlen)) == NULL)
 		goto fail;
 	if (ledger_load(l, err, errlen) != 0)
 		goto fail;

@@ -5,8 +5,8 @@
  * shape), hashed into one RFC 6962 Merkle tree, committed in blocks that each
  * end in a C2SP tlog-checkpoint signed by the validator key, with the
  * registry state (accounts, keys, certificates, configs) derived from it in
- * indexed tables.  It uses libcrypto and sqlite3 only: no HTTP, no libevent,
- * no libssl, no X.509 issuance.
+ * indexed tables.  It uses libcrypto, sqlite3 and libpq only: no HTTP, no
+ * libevent, no libssl, no X.509 issuance.
  *
  * Threads: one struct ledger may be used from one "caller" thread (reads,
  * ledger_append, ledger_submit, ledger_drain) while its writer thread, when
@@ -133,10 +133,14 @@ struct ledger_consensus *ledger_consensus_solo_new(EVP_PKEY *key,
 void ledger_consensus_free(struct ledger_consensus *c);
 
 struct ledger_config {
-	const char *db;		/* sqlite file path */
+	const char *db;		/* sqlite file path, or a postgresql:// URL */
 	const char *origin;	/* checkpoint origin line, e.g. "keybridge/ledger" */
 	struct ledger_consensus *consensus;	/* borrowed; NULL: read-only */
 	size_t batch_max;	/* 0: LEDGER_BATCH_MAX */
+	/* PostgreSQL: run even when the server's synchronous_commit or
+	 * fsync is off (acknowledged entries may then be lost in a crash);
+	 * without it ledger_open refuses such a server. */
+	int allow_async_commit;
 };
 
 /* Opens (creating and migrating when validator_key is set) the ledger.

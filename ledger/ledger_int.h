@@ -234,10 +234,14 @@ struct ledger_store_ops {
 	int (*preauth_use)(struct ledger_store *, const char *id,
 	    const char *key_id, uint64_t index);
 	int (*counts)(struct ledger_store *, struct ledger_counts *);
-	/* verify: compares this store's registry with other's; 0 equal,
-	 * 1 different (what says the first difference), -1 error. */
-	int (*compare)(struct ledger_store *, const char *other_path,
-	    char *what, size_t whatlen);
+	/* verify: the rows of registry table t (enum ledger_reg_table) whose
+	 * key sorts after `after` ("" from the start) in byte order, at most
+	 * limit, in that order: cb gets the key and the row rendered by
+	 * ledger_store_row_add (every column of LEDGER_REG_COLS_*), and
+	 * stops the walk by returning non-zero.  0 or -1. */
+	int (*registry_rows)(struct ledger_store *, int t, const char *after,
+	    size_t limit, int (*cb)(const char *key, const char *row, void *),
+	    void *arg);
 	const char *(*errmsg)(struct ledger_store *);
 };
 
@@ -261,11 +265,63 @@ int ledger_keycache_verify(struct ledger_keycache *kc, const char *name,
     const char *b64, const char *body, size_t len,
     const struct ledger_note_sig *sig);
 
-/* Opens a sqlite3 store (":memory:" for replay).  flags: LEDGER_STORE_*. */
+/* ---- store.c, store_sqlite.c, store_pg.c: opening a store -------------- */
+
 #define LEDGER_STORE_CREATE   0x1	/* create and migrate the schema */
 #define LEDGER_STORE_READONLY 0x2
+#define LEDGER_STORE_ASYNC_OK 0x4	/* PostgreSQL: accept synchronous_commit
+					 * or fsync off (the operator said so) */
+
+/* Opens the store named by db: a postgresql:// or postgres:// URL opens
+ * the PostgreSQL backend, anything else is an sqlite3 file (":memory:"
+ * for replay).  flags: LEDGER_STORE_*.  NULL with a reason in err. */
+struct ledger_store *ledger_store_open(const char *db, int flags, char *err,
+    size_t errlen);
+/* 1 when db names a PostgreSQL database (a libpq URL), else 0. */
+int ledger_store_is_pg(const char *db);
 struct ledger_store *ledger_store_sqlite_open(const char *path, int flags,
     char *err, size_t errlen);
+struct ledger_store *ledger_store_pg_open(const char *url, int flags,
+    char *err, size_t errlen);
+
+/* Space-separated list columns (SANs): split into at most max strings of
+ * width bytes each (returns the count), and join n of them back. */
+int ledger_store_split_list(const char *s, char *out, size_t width, int max);
+void ledger_store_join_list(char *out, size_t outlen, const char *items,
+    size_t width, int n);
+
+/*
+ * The registry tables that `ledger verify` compares between the replayed
+ * and the stored state, and the columns each backend renders for it, in
+ * this order (one list for both backends, so the renderings match).
+ */
+enum ledger_reg_table {
+	LEDGER_REG_ACCOUNTS, LEDGER_REG_KEYS, LEDGER_REG_CERTS,
+	LEDGER_REG_CONFIGS, LEDGER_REG_PREAUTHS, LEDGER_REG_N
+};
+#define LEDGER_REG_COLS_ACCOUNTS "name, role, threshold, seq, created_idx, keys"
+#define LEDGER_REG_COLS_KEYS "key_id, account, name, profile, spki, dns," \
+	" ip, not_before, not_after, status, revoked_at, reason," \
+	" registered_idx, revoked_idx, csr"
+#define LEDGER_REG_COLS_CERTS "serial, issuer, key_id, profile, not_before," \
+	" not_after, cert_sha256, revoked, revoked_at, reason, issued_idx," \
+	" revoked_idx"
+#define LEDGER_REG_COLS_CONFIGS "grp, version, sha256, size, file, idx"
+#define LEDGER_REG_COLS_PREAUTHS "id, account, name, profile, dns, ip," \
+	" not_before, not_after, expires, secret_sha256, created_idx," \
+	" used_key, used_idx"
+#define LEDGER_REG_ROW_MAX 65536	/* bytes of one rendered row */
+
+/* Appends one column value to a rendered row at *off: "LEN:VALUE;", or
+ * "~;" for NULL (v NULL), so that no two rows render alike.  0, or -1 when
+ * it does not fit in rowlen. */
+int ledger_store_row_add(char *row, size_t rowlen, size_t *off,
+    const char *v, size_t len);
+/* Compares the registry of the replayed store with the stored one, table
+ * by table in key order, through registry_rows.  0 equal, 1 different
+ * (what names the table and the key of the first difference), -1 error. */
+int ledger_store_compare(struct ledger_store *replayed,
+    struct ledger_store *stored, char *what, size_t whatlen);
 
 /* ---- rules.c: the rules of the ledger ---------------------------------- */
 

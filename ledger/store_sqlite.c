@@ -114,15 +114,6 @@ static const char *const migrations[] = {
 };
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
 
-/* The registry tables verify compares, with their ordering key. */
-static const char *const registry_tables[][2] = {
-	{ "accounts", "name" },
-	{ "keys", "key_id" },
-	{ "certs", "serial" },
-	{ "configs", "grp, version" },
-	{ "preauths", "id" },
-};
-
 enum stmt_id {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE,
 	ST_ROLLBACK_TO, ST_META_GET, ST_META_SET, ST_ENTRY_PUT, ST_ENTRIES,
@@ -131,8 +122,8 @@ enum stmt_id {
 	ST_KEYS, ST_CERT_GET, ST_CERT_PUT, ST_CERT_REVOKE,
 	ST_KEY_CERTS, ST_CONFIG_GET, ST_CONFIG_PUT, ST_PREAUTH_GET,
 	ST_PREAUTH_PUT, ST_PREAUTH_USE, ST_CERTS, ST_CERTS_REVOKED, ST_CONFIGS,
-	ST_CONFIGS_GROUP,
-	ST_COUNT
+	ST_CONFIGS_GROUP, ST_REG_FIRST,
+	ST_COUNT = ST_REG_FIRST + LEDGER_REG_N
 };
 
 /* A certificate with its key's revocation (ledger_cert_info). */
@@ -217,6 +208,22 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " version = ?2",
 	[ST_CONFIG_PUT] = "INSERT INTO configs(grp, version, sha256, size,"
 	    " file, idx) VALUES (?1,?2,?3,?4,?5,?6)",
+	/* verify's walk: the key, then every column (ledger_int.h) */
+	[ST_REG_FIRST + LEDGER_REG_ACCOUNTS] = "SELECT name, "
+	    LEDGER_REG_COLS_ACCOUNTS " FROM accounts WHERE name > ?1"
+	    " ORDER BY name LIMIT ?2",
+	[ST_REG_FIRST + LEDGER_REG_KEYS] = "SELECT key_id, "
+	    LEDGER_REG_COLS_KEYS " FROM keys WHERE key_id > ?1"
+	    " ORDER BY key_id LIMIT ?2",
+	[ST_REG_FIRST + LEDGER_REG_CERTS] = "SELECT serial, "
+	    LEDGER_REG_COLS_CERTS " FROM certs WHERE serial > ?1"
+	    " ORDER BY serial LIMIT ?2",
+	[ST_REG_FIRST + LEDGER_REG_CONFIGS] = "SELECT grp || char(1) ||"
+	    " version, " LEDGER_REG_COLS_CONFIGS " FROM configs WHERE"
+	    " grp || char(1) || version > ?1 ORDER BY 1 LIMIT ?2",
+	[ST_REG_FIRST + LEDGER_REG_PREAUTHS] = "SELECT id, "
+	    LEDGER_REG_COLS_PREAUTHS " FROM preauths WHERE id > ?1"
+	    " ORDER BY id LIMIT ?2",
 };
 
 struct store_sqlite {
@@ -556,26 +563,6 @@ ss_accounts(struct ledger_store *s,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Splits a space-separated list column into at most max strings. */
-static int
-split_list(const char *s, char *out, size_t width, int max)
-{
-	int n = 0;
-
-	while (s != NULL && *s != '\0' && n < max) {
-		const char *sp = strchr(s, ' ');
-		size_t len = sp != NULL ? (size_t)(sp - s) : strlen(s);
-
-		if (len >= width)
-			len = width - 1;
-		memcpy(out + (size_t)n * width, s, len);
-		out[(size_t)n * width + len] = '\0';
-		n++;
-		s = sp != NULL ? sp + 1 : NULL;
-	}
-	return n;
-}
-
 static void
 key_row(sqlite3_stmt *q, struct ledger_key_info *k, char *csr, size_t csrlen)
 {
@@ -585,9 +572,9 @@ key_row(sqlite3_stmt *q, struct ledger_key_info *k, char *csr, size_t csrlen)
 	col_text(q, 2, k->name, sizeof(k->name));
 	col_text(q, 3, k->profile, sizeof(k->profile));
 	col_text(q, 4, k->spki, sizeof(k->spki));
-	k->ndns = split_list((const char *)sqlite3_column_text(q, 5),
+	k->ndns = ledger_store_split_list((const char *)sqlite3_column_text(q, 5),
 	    &k->dns[0][0], sizeof(k->dns[0]), LEDGER_MAX_SANS);
-	k->nip = split_list((const char *)sqlite3_column_text(q, 6),
+	k->nip = ledger_store_split_list((const char *)sqlite3_column_text(q, 6),
 	    &k->ip[0][0], sizeof(k->ip[0]), LEDGER_MAX_SANS);
 	k->not_before = (time_t)sqlite3_column_int64(q, 7);
 	k->not_after = (time_t)sqlite3_column_int64(q, 8);
@@ -618,17 +605,6 @@ ss_key_get(struct ledger_store *s, const char *key_id,
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
-static void
-join_list(char *out, size_t outlen, const char *items, size_t width, int n)
-{
-	size_t off = 0;
-
-	out[0] = '\0';
-	for (int i = 0; i < n && off < outlen; i++)
-		off += (size_t)snprintf(out + off, outlen - off, "%s%s",
-		    i > 0 ? " " : "", items + (size_t)i * width);
-}
-
 static int
 ss_key_put(struct ledger_store *s, const struct ledger_key_info *k,
     const char *csr)
@@ -638,8 +614,8 @@ ss_key_put(struct ledger_store *s, const struct ledger_key_info *k,
 
 	if (q == NULL)
 		return -1;
-	join_list(dns, sizeof(dns), &k->dns[0][0], sizeof(k->dns[0]), k->ndns);
-	join_list(ip, sizeof(ip), &k->ip[0][0], sizeof(k->ip[0]), k->nip);
+	ledger_store_join_list(dns, sizeof(dns), &k->dns[0][0], sizeof(k->dns[0]), k->ndns);
+	ledger_store_join_list(ip, sizeof(ip), &k->ip[0][0], sizeof(k->ip[0]), k->nip);
 	sqlite3_bind_text(q, 1, k->key_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, k->account, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 3, k->name, -1, SQLITE_STATIC);
@@ -933,9 +909,9 @@ ss_preauth_get(struct ledger_store *s, const char *id,
 		col_text(q, 1, p->account, sizeof(p->account));
 		col_text(q, 2, p->name, sizeof(p->name));
 		col_text(q, 3, p->profile, sizeof(p->profile));
-		p->ndns = split_list((const char *)sqlite3_column_text(q, 4),
+		p->ndns = ledger_store_split_list((const char *)sqlite3_column_text(q, 4),
 		    &p->dns[0][0], sizeof(p->dns[0]), LEDGER_MAX_SANS);
-		p->nip = split_list((const char *)sqlite3_column_text(q, 5),
+		p->nip = ledger_store_split_list((const char *)sqlite3_column_text(q, 5),
 		    &p->ip[0][0], sizeof(p->ip[0]), LEDGER_MAX_SANS);
 		p->not_before = (time_t)sqlite3_column_int64(q, 6);
 		p->not_after = (time_t)sqlite3_column_int64(q, 7);
@@ -957,8 +933,8 @@ ss_preauth_put(struct ledger_store *s, const struct ledger_preauth_info *p)
 
 	if (q == NULL)
 		return -1;
-	join_list(dns, sizeof(dns), &p->dns[0][0], sizeof(p->dns[0]), p->ndns);
-	join_list(ip, sizeof(ip), &p->ip[0][0], sizeof(p->ip[0]), p->nip);
+	ledger_store_join_list(dns, sizeof(dns), &p->dns[0][0], sizeof(p->dns[0]), p->ndns);
+	ledger_store_join_list(ip, sizeof(ip), &p->ip[0][0], sizeof(p->ip[0]), p->nip);
 	sqlite3_bind_text(q, 1, p->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, p->account, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 3, p->name, -1, SQLITE_STATIC);
@@ -1057,63 +1033,47 @@ ss_counts(struct ledger_store *s, struct ledger_counts *c)
 	return rc != 0 ? -1 : 0;
 }
 
-/*
- * Compares the registry tables of this store with those of the database at
- * other_path, row by row in key order, through ATTACH: the replayed state
- * (this, in memory) against the stored state (the file).
- */
 static int
-ss_compare(struct ledger_store *s, const char *other_path, char *what,
-    size_t whatlen)
+ss_registry_rows(struct ledger_store *s, int t, const char *after,
+    size_t limit, int (*cb)(const char *, const char *, void *), void *arg)
 {
-	sqlite3 *db = SS(s)->db;
-	sqlite3_stmt *q = NULL;
-	char sql[512];
-	int rc = -1;
+	sqlite3_stmt *q;
+	char *row = NULL;
+	size_t off;
+	int rc = SQLITE_ERROR;
 
-	if (sqlite3_prepare_v2(db, "ATTACH DATABASE ?1 AS stored", -1, &q,
-	    NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(q, 1, other_path, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) != SQLITE_DONE)
-		goto out;
-	sqlite3_finalize(q);
-	q = NULL;
-	for (size_t t = 0; t < sizeof(registry_tables) /
-	    sizeof(registry_tables[0]); t++) {
-		const char *tab = registry_tables[t][0];
+	if (t < 0 || t >= LEDGER_REG_N ||
+	    (q = stmt(s, (enum stmt_id)(ST_REG_FIRST + t))) == NULL ||
+	    (row = malloc(LEDGER_REG_ROW_MAX)) == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, after, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(q, 0);
 
-		/* Table names come from the constant list above, not data. */
-		snprintf(sql, sizeof(sql), "SELECT * FROM (SELECT * FROM main.%s"
-		    " EXCEPT SELECT * FROM stored.%s) UNION ALL SELECT * FROM"
-		    " (SELECT * FROM stored.%s EXCEPT SELECT * FROM main.%s)"
-		    " LIMIT 1", tab, tab, tab, tab);
-		if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
-			goto out;
-		rc = sqlite3_step(q);
-		if (rc == SQLITE_ROW) {
-			snprintf(what, whatlen, "stored %s table differs from "
-			    "the replayed state at %s = %s", tab,
-			    registry_tables[t][1],
-			    (const char *)sqlite3_column_text(q, 0));
-			rc = 1;
-			goto out;
+		off = 0;
+		row[0] = '\0';
+		for (int c = 1; c < sqlite3_column_count(q); c++) {
+			const char *v = sqlite3_column_type(q, c) ==
+			    SQLITE_NULL ? NULL :
+			    (const char *)sqlite3_column_text(q, c);
+
+			if (ledger_store_row_add(row, LEDGER_REG_ROW_MAX, &off,
+			    v, v != NULL ? (size_t)sqlite3_column_bytes(q, c) :
+			    0) != 0) {
+				rc = SQLITE_TOOBIG;
+				goto out;
+			}
 		}
-		if (rc != SQLITE_DONE) {
-			rc = -1;
-			goto out;
+		if (cb(key != NULL ? key : "", row, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
 		}
-		sqlite3_finalize(q);
-		q = NULL;
 	}
-	rc = 0;
 out:
-	if (rc < 0)
-		snprintf(what, whatlen, "comparing state: %s",
-		    sqlite3_errmsg(db));
-	sqlite3_finalize(q);
-	sqlite3_exec(db, "DETACH DATABASE stored", NULL, NULL, NULL);
-	return rc;
+	sqlite3_reset(q);
+	free(row);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static void
@@ -1168,7 +1128,7 @@ static const struct ledger_store_ops sqlite_ops = {
 	.preauth_put = ss_preauth_put,
 	.preauth_use = ss_preauth_use,
 	.counts = ss_counts,
-	.compare = ss_compare,
+	.registry_rows = ss_registry_rows,
 	.errmsg = ss_errmsg,
 };
 

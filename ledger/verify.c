@@ -186,7 +186,7 @@ ledger_verify(const char *db, const char *vkey,
 		    "\"%s\" is not a signed-note verifier key", vkey);
 		goto out;
 	}
-	if ((v.stored = ledger_store_sqlite_open(db, LEDGER_STORE_READONLY, err,
+	if ((v.stored = ledger_store_open(db, LEDGER_STORE_READONLY, err,
 	    sizeof(err))) == NULL) {
 		snprintf(rep->what, sizeof(rep->what), "%s", err);
 		goto out;
@@ -232,7 +232,7 @@ ledger_verify(const char *db, const char *vkey,
 	}
 	if (v.replay->ops->commit(v.replay) != 0)
 		goto out;
-	rc = v.replay->ops->compare(v.replay, db, rep->what,
+	rc = ledger_store_compare(v.replay, v.stored, rep->what,
 	    sizeof(rep->what));
 	if (rc != 0)
 		goto out;

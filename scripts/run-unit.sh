@@ -6,13 +6,41 @@
 # summary (a crash, a sanitizer abort) counts the tests it did not finish
 # as failed, at least one.  The output of a failing binary is shown whole.
 # Last line: "N passed, N failed".  Exit 1 when anything failed.
+#
+# The storage tests run on SQLite and on PostgreSQL: unless KB_TEST_PG_URL
+# already names a server, a throwaway one is started for the run with
+# scripts/pg.sh (in a temporary directory) and stopped after it.
 set -uo pipefail
 
+root=$(cd "$(dirname "$0")/.." && pwd)
 passed=0
 failed=0
 bad_bins=()
 tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
+pgdir=""
+cleanup() {
+	rm -f "$tmp"
+	if [ -n "$pgdir" ]; then
+		"$root/scripts/pg.sh" stop "$pgdir"
+		rm -rf "$pgdir"
+	fi
+}
+trap cleanup EXIT
+
+if [ -z "${KB_TEST_PG_URL:-}" ]; then
+	pgdir=$(mktemp -d /tmp/kb-unit-pg.XXXXXX)
+	pgstart=$(date +%s.%N)
+	if ! KB_TEST_PG_URL=$("$root/scripts/pg.sh" start "$pgdir"); then
+		echo "FAIL: cannot start PostgreSQL for the unit tests (scripts/pg.sh start $pgdir)"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+	export KB_TEST_PG_URL
+	echo "PostgreSQL for the unit tests: $KB_TEST_PG_URL ($(awk -v s="$pgstart" -v e="$(date +%s.%N)" 'BEGIN{printf "%.2f", e-s}')s to start)"
+fi
+
+# sum: the sum of the numbers on stdin, one a line; nothing when none.
+sum() { awk '{ s += $1 } END { if (NR) print s }'; }
 
 for bin in "$@"; do
 	start=$(date +%s.%N)
@@ -22,9 +50,11 @@ for bin in "$@"; do
 	rc=$?
 	secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.2f", e-s}')
 
-	p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test(s)\..*/\1/p' "$tmp" | tail -n1)
-	f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test(s).*/\1/p' "$tmp" | tail -n1)
-	total=$(sed -n 's/^\[==========\] Running \([0-9][0-9]*\) test(s)\..*/\1/p' "$tmp" | head -n1)
+	# A binary may run several groups (one per storage backend): each
+	# prints its own summary, and they add up.
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test(s)\..*/\1/p' "$tmp" | sum)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test(s).*/\1/p' "$tmp" | sum)
+	total=$(sed -n 's/^\[==========\] Running \([0-9][0-9]*\) test(s)\..*/\1/p' "$tmp" | sum)
 	why=""
 	if [ -z "$p" ] && [ -z "$f" ]; then
 		# No summary: the binary died (or is not a cmocka binary).
@@ -36,7 +66,11 @@ for bin in "$@"; do
 	else
 		p=${p:-0}
 		f=${f:-0}
-		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		if [ "${total:-0}" -gt $((p + f)) ]; then
+			# A later group died before its summary.
+			f=$(( total - p ))
+			why="died in a later group, exit status $rc"
+		elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 			# Summary says all passed but the exit status disagrees
 			# (a leak report at exit, for example).
 			f=1

@@ -1,7 +1,9 @@
 /*
  * test_rules.c: every ledger rule, each with its negative case, through the
- * public API (ledger_append, ledger_submit, ledger_verify) on a real SQLite
- * file in a temporary directory.
+ * public API (ledger_append, ledger_submit, ledger_verify), on both storage
+ * backends: a real SQLite file in a temporary directory always, and a real
+ * PostgreSQL server when KB_TEST_PG_URL names one (scripts/run-unit.sh
+ * starts one with scripts/pg.sh), each test in a fresh schema of its own.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,12 +16,21 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "ledger/ledger_int.h"
 
+/* The backend a group of tests runs on (the tests' prestate). */
+struct backend {
+	const char *name;
+	const char *pg_url;	/* NULL: SQLite */
+};
+
 struct fx {
-	char dir[64], db[128], vkey[256];
+	const struct backend *be;
+	char dir[64], db[1024], vkey[256];
+	char schema[64];	/* PostgreSQL: this test's schema */
 	EVP_PKEY *node, *admin, *ops[3], *other, *bridge;
 	struct ledger_consensus *cons;
 	struct ledger *l;
@@ -51,6 +62,41 @@ b64key(EVP_PKEY *k, char *out)
 	assert_int_equal(ledger_pubkey_to_b64(k, out, 256), 0);
 }
 
+/* Runs sql on the server of url; asserts it worked. */
+static void
+pg_exec_url(const char *url, const char *sql)
+{
+	PGconn *c = PQconnectdb(url);
+	PGresult *r;
+
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+	    PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* PostgreSQL: a fresh schema for this test, and a URL whose connections
+ * use it (search_path), so every test starts from an empty database. */
+static void
+pg_fresh_schema(struct fx *f)
+{
+	static unsigned n;
+	const char *url = f->be->pg_url;
+	char sql[128];
+
+	snprintf(f->schema, sizeof(f->schema), "kbt_%ld_%u", (long)getpid(),
+	    n++);
+	/* The name is made of numbers above, not of data. */
+	snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", f->schema);
+	pg_exec_url(url, sql);
+	snprintf(f->db, sizeof(f->db), "%s%coptions=-csearch_path%%3D%s", url,
+	    strchr(url, '?') != NULL ? '&' : '?', f->schema);
+}
+
 static int
 setup(void **state)
 {
@@ -59,9 +105,13 @@ setup(void **state)
 	struct ledger_field fl[6];
 	char k[4][256], err[256];
 
+	f->be = *state;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/kbtest.XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof(f->db), "%s/ledger.db", f->dir);
+	if (f->be->pg_url != NULL)
+		pg_fresh_schema(f);
+	else
+		snprintf(f->db, sizeof(f->db), "%s/ledger.db", f->dir);
 	f->node = ledger_key_generate("ed25519");
 	f->admin = ledger_key_generate("ed25519");
 	f->other = ledger_key_generate("ec-p256");
@@ -75,7 +125,8 @@ setup(void **state)
 	f->cons = ledger_consensus_solo_new(f->node, "test-node");
 	lc.consensus = f->cons;
 	f->l = ledger_open(&lc, err, sizeof(err));
-	assert_non_null(f->l);
+	if (f->l == NULL)
+		fail_msg("ledger_open(%s): %s", f->be->name, err);
 
 	b64key(f->admin, k[0]);
 	fl[0] = (struct ledger_field){ "name", "admin" };
@@ -124,6 +175,10 @@ teardown(void **state)
 		EVP_PKEY_free(f->ops[i]);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
 	assert_int_equal(system(cmd), 0);
+	if (f->schema[0] != '\0') {
+		snprintf(cmd, sizeof(cmd), "DROP SCHEMA %s CASCADE", f->schema);
+		pg_exec_url(f->be->pg_url, cmd);
+	}
 	free(f);
 	return 0;
 }
@@ -451,13 +506,19 @@ test_group_commit_batches_submissions(void **state)
 	assert_int_equal(rep.entries, 3 + N);
 }
 
+/* Edits the test's database behind the ledger's back: sqlite on SQLite,
+ * pg on PostgreSQL (their dialects differ). */
 static void
-db_exec(const char *db, const char *sql)
+db_exec(struct fx *f, const char *sqlite, const char *pg)
 {
 	sqlite3 *h;
 
-	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	if (f->be->pg_url != NULL) {
+		pg_exec_url(f->db, pg);
+		return;
+	}
+	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, sqlite, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);
 }
 
@@ -479,14 +540,17 @@ test_verify_names_the_tampered_entry(void **state)
 	    NULL), 0);
 	assert_false(rep.ok);
 	/* change one byte of entry 5 (and its stored hash, to hide it) */
-	db_exec(f->db, "UPDATE entries SET data = CAST(replace(CAST(data AS "
-	    "TEXT), 'cam-1', 'cam-9') AS BLOB) WHERE idx = 5");
+	db_exec(f, "UPDATE entries SET data = CAST(replace(CAST(data AS "
+	    "TEXT), 'cam-1', 'cam-9') AS BLOB) WHERE idx = 5",
+	    "UPDATE entries SET data = convert_to(replace(convert_from(data, "
+	    "'UTF8'), 'cam-1', 'cam-9'), 'UTF8') WHERE idx = 5");
 	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
 	assert_false(rep.ok);
 	assert_int_equal(rep.bad_index, 5);
 	assert_non_null(strstr(rep.what, "entry 5"));
-	db_exec(f->db, "UPDATE entries SET leaf_hash = zeroblob(32) WHERE "
-	    "idx = 5");
+	db_exec(f, "UPDATE entries SET leaf_hash = zeroblob(32) WHERE idx = 5",
+	    "UPDATE entries SET leaf_hash = decode(repeat('00', 32), 'hex') "
+	    "WHERE idx = 5");
 	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
 	assert_false(rep.ok);
 	assert_int_equal(rep.bad_index, 5);
@@ -503,11 +567,13 @@ test_verify_finds_a_missing_entry_and_edited_state(void **state)
 		reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
 		assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
 	}
-	db_exec(f->db, "UPDATE keys SET status = 1, name = 'evil'");
+	db_exec(f, "UPDATE keys SET status = 1, name = 'evil'",
+	    "UPDATE keys SET status = 1, name = 'evil'");
 	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
 	assert_false(rep.ok);
 	assert_non_null(strstr(rep.what, "keys"));
-	db_exec(f->db, "DELETE FROM entries WHERE idx = 4");
+	db_exec(f, "DELETE FROM entries WHERE idx = 4",
+	    "DELETE FROM entries WHERE idx = 4");
 	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
 	assert_false(rep.ok);
 	assert_int_equal(rep.bad_index, 4);
@@ -519,7 +585,7 @@ test_truncated_database_is_reported_not_crashed_on(void **state)
 	struct fx *f = *state;
 	struct ledger_verify_report rep;
 	struct reg r;
-	char cmd[512], copy[160];
+	char cmd[1400], copy[160];
 	struct stat st;
 
 	for (int i = 0; i < 50; i++) {
@@ -528,6 +594,15 @@ test_truncated_database_is_reported_not_crashed_on(void **state)
 	}
 	ledger_close(f->l);	/* checkpoint the WAL into the file */
 	f->l = NULL;
+	if (f->be->pg_url != NULL) {
+		/* PostgreSQL's files are the server's: lose a table instead. */
+		db_exec(f, NULL, "DROP TABLE blocks");
+		assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL,
+		    NULL), 0);
+		assert_false(rep.ok);
+		assert_non_null(strstr(rep.what, "blocks"));
+		return;
+	}
 	snprintf(copy, sizeof(copy), "%s/copy.db", f->dir);
 	snprintf(cmd, sizeof(cmd), "cp %s %s", f->db, copy);
 	assert_int_equal(system(cmd), 0);
@@ -848,12 +923,18 @@ test_old_schema_is_migrated_forward(void **state)
 
 	ledger_close(f->l);
 	f->l = NULL;
-	db_exec(f->db, "DROP TABLE preauths; DROP INDEX certs_revoked; "
+	db_exec(f, "DROP TABLE preauths; DROP INDEX certs_revoked; "
 	    "DROP TABLE counters; DROP TRIGGER count_entries; "
 	    "DROP TRIGGER count_blocks; DROP TRIGGER count_keys; "
 	    "DROP TRIGGER count_key_revoked; DROP TRIGGER count_certs; "
 	    "DROP TRIGGER count_cert_revoked; "
 	    "DROP INDEX certs_good_by_expiry; "
+	    "UPDATE meta SET v = '1' WHERE k = 'schema'",
+	    /* the triggers go with their functions */
+	    "DROP TABLE preauths; DROP INDEX certs_revoked; "
+	    "DROP TABLE counters; DROP FUNCTION count_entries, count_blocks, "
+	    "count_keys, count_key_revoked, count_certs, count_cert_revoked "
+	    "CASCADE; DROP INDEX certs_good_by_expiry; "
 	    "UPDATE meta SET v = '1' WHERE k = 'schema'");
 	memset(&lc, 0, sizeof(lc));
 	lc.db = f->db;
@@ -933,56 +1014,47 @@ test_unsealed_block_is_not_acknowledged_or_kept(void **state)
 	assert_true(rep.ok);
 }
 
+#define T(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, \
+	(void *)be)
+#define ALL_TESTS \
+	T(test_registered_key_gets_a_receipt_that_proves_inclusion), \
+	T(test_wrong_signature_is_refused), \
+	T(test_multisig_below_threshold_is_refused), \
+	T(test_replayed_sequence_is_refused), \
+	T(test_key_is_registered_once_ever), \
+	T(test_only_owner_revokes_and_revoked_stays_revoked), \
+	T(test_windows_and_times_are_checked_against_ledger_time), \
+	T(test_roles_limit_entry_types), \
+	T(test_malformed_entries_are_refused_with_a_reason), \
+	T(test_group_commit_batches_submissions), \
+	T(test_verify_names_the_tampered_entry), \
+	T(test_verify_finds_a_missing_entry_and_edited_state), \
+	T(test_truncated_database_is_reported_not_crashed_on), \
+	T(test_unsealed_block_is_not_acknowledged_or_kept), \
+	T(test_certificate_entries_follow_the_key), \
+	T(test_preauth_lets_the_bridge_register_one_matching_key), \
+	T(test_old_schema_is_migrated_forward), \
+	T(test_revocation_reaches_certificates_and_changes)
+/* The whole suite once per backend: SQLite always, PostgreSQL when
+ * KB_TEST_PG_URL is set (scripts/run-unit.sh sets it). */
+static int
+run_suite(const struct backend *be)
+{
+	const struct CMUnitTest tests[] = { ALL_TESTS };
+	char name[64];
+
+	snprintf(name, sizeof(name), "ledger/rules (%s)", be->name);
+	return cmocka_run_group_tests_name(name, tests, NULL, NULL);
+}
+
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    test_registered_key_gets_a_receipt_that_proves_inclusion,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_signature_is_refused,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_multisig_below_threshold_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_replayed_sequence_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_key_is_registered_once_ever, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_only_owner_revokes_and_revoked_stays_revoked, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_windows_and_times_are_checked_against_ledger_time,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_roles_limit_entry_types,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_malformed_entries_are_refused_with_a_reason, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_group_commit_batches_submissions, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_verify_names_the_tampered_entry, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_verify_finds_a_missing_entry_and_edited_state, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_truncated_database_is_reported_not_crashed_on, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_unsealed_block_is_not_acknowledged_or_kept, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_certificate_entries_follow_the_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_preauth_lets_the_bridge_register_one_matching_key,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_old_schema_is_migrated_forward, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_revocation_reaches_certificates_and_changes, setup,
-		    teardown),
-	};
+	static const struct backend sqlite = { "sqlite", NULL };
+	struct backend pg = { "postgresql", getenv("KB_TEST_PG_URL") };
+	int rc = run_suite(&sqlite);
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	if (pg.pg_url != NULL && pg.pg_url[0] != '\0')
+		rc |= run_suite(&pg);
+	return rc;
 }
