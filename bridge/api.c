@@ -201,19 +201,32 @@ api_issuers_json(const struct api_ctx *ctx, time_t now)
 	return arr;
 }
 
+/*
+ * GET /api/v1/status.  Dashboards and monitors poll it, many at once: the
+ * answer is built at most once per second and per tree size (the counts
+ * change only with the tree, the ages and uptime only with the second)
+ * and the text reused in between.
+ */
 static void
 api_status(struct evhttp_request *req, void *arg)
 {
 	struct api_ctx *ctx = arg;
 	struct ledger_counts c;
-	char note[API_CHECKPOINT_MAX];
+	char note[API_CHECKPOINT_MAX], *text;
 	json_t *j = NULL, *bytype = NULL, *cp = NULL;
-	uint64_t cpsize = 0;
+	uint64_t cpsize = 0, tree = ledger_size(ctx->ledger);
 	time_t now = time(NULL);
+	size_t len;
 	int t;
 
 	if (api_method(req, API_GET) != 0)
 		return;
+	if (ctx->status_len > 0 && ctx->status_tree == tree &&
+	    ctx->status_at == now) {
+		server_reply_json_text(req, 200, ctx->status_text,
+		    ctx->status_len);
+		return;
+	}
 	memset(&c, 0, sizeof(c));
 	if (ledger_counts(ctx->ledger, &c) != 0) {
 		api_reply_storage(req, "counts");
@@ -240,7 +253,7 @@ api_status(struct evhttp_request *req, void *arg)
 	    "s:s?,s:s?,s:{s:s,s:s}}",
 	    "version", KEYBRIDGE_VERSION,
 	    "uptime_seconds", (json_int_t)(now - ctx->started),
-	    "tree_size", api_json_u64(ledger_size(ctx->ledger)),
+	    "tree_size", api_json_u64(tree),
 	    "checkpoint", cp,
 	    "entries_by_type", bytype,
 	    "keys", "active", api_json_u64(c.keys_active),
@@ -260,7 +273,20 @@ api_status(struct evhttp_request *req, void *arg)
 	    "expiring_30d", api_json_u64(c.certs_expiring_30d)) != 0 ||
 	    json_object_set_new(j, "issuers", api_issuers_json(ctx, now)) != 0)
 		goto oom_j;
-	server_reply_json(req, 200, j);		/* steals j */
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (text == NULL)
+		goto oom;
+	len = strlen(text);
+	ctx->status_len = 0;
+	if (len < sizeof(ctx->status_text)) {
+		memcpy(ctx->status_text, text, len + 1);
+		ctx->status_len = len;
+		ctx->status_tree = tree;
+		ctx->status_at = now;
+	}
+	server_reply_json_text(req, 200, text, len);
+	free(text);
 	return;
 oom_j:
 	json_decref(j);

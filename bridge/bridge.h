@@ -71,6 +71,7 @@ struct bridge_config {
 	char est_basic_auth[CONFIG_STR];	/* "user:pass" or "" */
 	char api_token[CONFIG_STR];	/* bearer token for API reads, or "" */
 	char api_auth[16];		/* "auto", "token" or "open" */
+	char dashboard[8];		/* "on" or "off": /dashboard/ */
 	char est_device_basic_auth[CONFIG_STR];
 	char est_server_basic_auth[CONFIG_STR];
 	char log_level[16];
@@ -308,6 +309,13 @@ int server_port(struct server *s);
 
 /* Replies with a JSON body (body is stolen: json_decref'd here). */
 void server_reply_json(struct evhttp_request *req, int status, json_t *body);
+/* The same with the JSON already as text (len bytes; a newline is added). */
+void server_reply_json_text(struct evhttp_request *req, int status,
+    const char *text, size_t len);
+/* evhttp_send_reply, with the reply made one TLS record on a TLS
+ * connection.  req must not be used afterwards. */
+void server_send_reply(struct evhttp_request *req, int status,
+    const char *reason, struct evbuffer *body);
 /* Replies {"error":{"code":code,"message":...}} with status. */
 void server_reply_error(struct evhttp_request *req, int status,
     const char *code, const char *fmt, ...)
@@ -363,6 +371,12 @@ struct api_ctx {
 	int need_token;
 	const char *token;
 	struct events *events;		/* /api/v1/events, or NULL */
+	/* The last status answer, reused while the tree size and the second
+	 * are the same (every field is a function of those two). */
+	char status_text[8192];
+	size_t status_len;
+	uint64_t status_tree;
+	time_t status_at;
 	struct api_route {
 		server_handler h;
 		void *arg;

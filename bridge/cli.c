@@ -80,6 +80,7 @@ cli_ledger_open(struct cli *c, int writable)
 	lc.origin = c->cfg.origin;
 	lc.consensus = c->cons;
 	lc.batch_max = 1;
+	lc.allow_async_commit = c->cfg.db_allow_async_commit != 0;
 	if ((l = ledger_open(&lc, err, sizeof(err))) == NULL)
 		cli_fail("ledger", "%s", err);
 	return l;

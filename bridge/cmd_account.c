@@ -69,8 +69,8 @@ account_write(struct cli *c, enum ledger_entry_type type)
 	size_t n = 0;
 
 	if (cli_only(c, type == LEDGER_ACCOUNT_CREATE ?
-	    "as account json remote name pubkey threshold role" :
-	    "as account json remote name pubkey threshold") != 0)
+	    "as account json remote name pubkey threshold role db" :
+	    "as account json remote name pubkey threshold db") != 0)
 		return 1;
 	if (c->o.name == NULL || c->o.npubkey == 0)
 		return cli_fail("usage", "account %s needs --name and at least "
@@ -135,7 +135,7 @@ account_read(struct cli *c, int show)
 	struct ledger *l;
 	int rc = 1, found;
 
-	if (cli_only(c, show ? "json name" : "json") != 0)
+	if (cli_only(c, show ? "json name db" : "json db") != 0)
 		return 1;
 	if (show && c->o.name == NULL)
 		return cli_fail("usage", "account show needs --name");
@@ -244,12 +244,21 @@ init_genesis(struct bridge_config *cfg, EVP_PKEY *node, EVP_PKEY *admin,
 	memset(&lc, 0, sizeof(lc));
 	lc.db = config_path(cfg, cfg->db, db, sizeof(db));
 	lc.origin = cfg->origin;
+	lc.allow_async_commit = cfg->db_allow_async_commit != 0;
 	if ((cons = ledger_consensus_solo_new(node, cfg->validator_name)) ==
 	    NULL)
 		return 1;
 	lc.consensus = cons;
 	if ((l = ledger_open(&lc, err, errlen)) == NULL)
 		goto out;
+	/* A PostgreSQL database outlives data directories: never mix two
+	 * ledgers in one. */
+	if (ledger_size(l) > 0) {
+		snprintf(err, errlen, "the database already holds a ledger "
+		    "(%llu entries); give init an empty one",
+		    (unsigned long long)ledger_size(l));
+		goto out;
+	}
 	if (ledger_pubkey_to_b64(admin, akey, sizeof(akey)) != 0 ||
 	    ledger_pubkey_to_b64(bridge, bkey, sizeof(bkey)) != 0)
 		goto out;
@@ -307,7 +316,8 @@ cmd_init(struct cli *c)
 	struct stat st;
 	int rc = 1;
 
-	if (cli_only(c, "name hostname key-type est-listen http-listen") != 0)
+	if (cli_only(c, "name hostname key-type est-listen http-listen db") !=
+	    0)
 		return 1;
 	if (c->o.dir == NULL)
 		return cli_fail("usage", "keybridge init DIR");
@@ -333,6 +343,13 @@ cmd_init(struct cli *c)
 		    c->o.est_listen);
 		init_url(cfg->public_https_url, sizeof(cfg->public_https_url),
 		    "https", c->o.est_listen);
+	}
+	if (c->o.db != NULL &&
+	    (size_t)snprintf(cfg->db, sizeof(cfg->db), "%s", c->o.db) >=
+	    sizeof(cfg->db)) {
+		rmdir(c->o.dir);
+		return cli_fail("usage", "--db is longer than %zu bytes",
+		    sizeof(cfg->db) - 1);
 	}
 	if (c->o.http_listen != NULL) {
 		snprintf(cfg->http_listen, sizeof(cfg->http_listen), "%s",

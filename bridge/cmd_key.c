@@ -144,7 +144,7 @@ key_preauth(struct cli *c)
 	json_t *j;
 
 	if (cli_only(c, "as account json remote name profile dns ip "
-	    "not-before not-after days expires") != 0)
+	    "not-before not-after days expires db") != 0)
 		return 1;
 	if (c->o.name == NULL)
 		return cli_fail("usage", "key preauth needs --name (the device "
@@ -209,7 +209,7 @@ key_register(struct cli *c)
 	int derlen = 0, rc = 1;
 
 	if (cli_only(c, "as account json remote pubkey csr name profile dns "
-	    "ip not-before not-after days") != 0)
+	    "ip not-before not-after days db") != 0)
 		return 1;
 	if ((c->o.npubkey == 1) == (c->o.csr != NULL) || c->o.npubkey > 1)
 		return cli_fail("usage", "key register needs one of --pubkey "
@@ -252,7 +252,7 @@ key_revoke(struct cli *c)
 	char what[128];
 	const char *reason = c->o.reason != NULL ? c->o.reason : "unspecified";
 
-	if (cli_only(c, "as account json remote key-id reason") != 0)
+	if (cli_only(c, "as account json remote key-id reason db") != 0)
 		return 1;
 	if (c->o.key_id == NULL)
 		return cli_fail("usage", "key revoke needs --key-id ID");
@@ -322,7 +322,8 @@ key_show_list(struct cli *c, int show)
 	char *end;
 	int rc = 1, found;
 
-	if (cli_only(c, show ? "json key-id" : "json status after limit") != 0)
+	if (cli_only(c, show ? "json key-id db" : "json status after limit db")
+	    != 0)
 		return 1;
 	if (show && c->o.key_id == NULL)
 		return cli_fail("usage", "key show needs --key-id ID");
@@ -426,7 +427,7 @@ cmd_config(struct cli *c, const char *sub)
 	if (strcmp(sub, "publish") != 0)
 		return cli_fail("usage", "config publish -d DIR --group G "
 		    "--file F [--version V]");
-	if (cli_only(c, "as account json remote group file version") != 0)
+	if (cli_only(c, "as account json remote group file version db") != 0)
 		return 1;
 	if (c->o.group == NULL || c->o.file == NULL)
 		return cli_fail("usage", "config publish needs --group and "

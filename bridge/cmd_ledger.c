@@ -29,7 +29,7 @@ ledger_cmd_verify(struct cli *c)
 	if (cli_only(c, "vkey db json") != 0)
 		return 1;
 	config_path(&c->cfg, c->cfg.db, db, sizeof(db));
-	if (access(db, R_OK) != 0)
+	if (!ledger_db_is_postgres(db) && access(db, R_OK) != 0)
 		return cli_fail("verify", "cannot read %s", db);
 	if (ledger_verify(db, vkey, &rep, verify_progress, NULL) != 0)
 		return cli_fail("verify", "%s", rep.what);
@@ -93,7 +93,7 @@ cmd_ledger(struct cli *c, const char *sub)
 	if (strcmp(sub, "verify") == 0)
 		return ledger_cmd_verify(c);
 	if (strcmp(sub, "log") == 0) {
-		if (cli_only(c, "json from limit") != 0)
+		if (cli_only(c, "json from limit db") != 0)
 			return 1;
 		if (c->o.from != NULL && ((from = strtoull(c->o.from, &end,
 		    10)), *end != '\0' || c->o.from[0] == '-'))
@@ -111,7 +111,8 @@ cmd_ledger(struct cli *c, const char *sub)
 		return rc;
 	}
 	if (strcmp(sub, "checkpoint") == 0) {
-		if (cli_only(c, "") != 0 || (l = cli_ledger_open(c, 0)) == NULL)
+		if (cli_only(c, "db") != 0 ||
+		    (l = cli_ledger_open(c, 0)) == NULL)
 			return 1;
 		if (ledger_checkpoint(l, cp, sizeof(cp), NULL) == 0) {
 			fputs(cp, stdout);

@@ -95,6 +95,9 @@ static const struct config_field config_table[] = {
 	    "How clients reach http_listen (OCSP URL and CRL point in certs)."),
 	CSTR(db, "ledger.db",
 	    "Ledger database: an sqlite file, or a postgresql:// URL."),
+	CLONG(db_allow_async_commit, 0, 1, 0,
+	    "1: run on a PostgreSQL whose synchronous_commit or fsync is off "
+	    "(acknowledged entries may be lost in a crash); 0: refuse."),
 	CSTR(validator_name, "keybridge-node",
 	    "Name of this node's validator key in checkpoint signatures."),
 	CSTR(validator_key, "node.key",
@@ -483,7 +486,7 @@ config_path(const struct bridge_config *c, const char *p, char *out,
 		return out;
 	if (p == NULL || p[0] == '\0')
 		n = snprintf(out, outlen, "%s", "");
-	else if (p[0] == '/')
+	else if (p[0] == '/' || ledger_db_is_postgres(p))	/* db URL */
 		n = snprintf(out, outlen, "%s", p);
 	else
 		n = snprintf(out, outlen, "%s/%s", c->dir, p);

@@ -64,8 +64,9 @@ static const struct option long_opts[] = {
 static const char usage[] =
 "usage: keybridge COMMAND ...\n"
 "  init DIR [--name NAME] [--hostname H]... [--key-type ec-p256|rsa-3072]\n"
-"           [--est-listen ADDR:PORT] [--http-listen ADDR:PORT]\n"
-"  serve -d DIR [--est-listen ADDR:PORT] [--http-listen ADDR:PORT] [--db PATH]\n"
+"           [--est-listen ADDR:PORT] [--http-listen ADDR:PORT] [--db PATH|URL]\n"
+"  serve -d DIR [--est-listen ADDR:PORT] [--http-listen ADDR:PORT]\n"
+"           [--db PATH|URL]\n"
 "           [--log-level error|warn|info|debug]\n"
 "  account keygen --out FILE [--type ed25519|ec-p256]\n"
 "  account create -d DIR --name N --pubkey FILE... [--threshold M] [--role admin|bridge]\n"
@@ -82,6 +83,8 @@ static const char usage[] =
 "  ledger checkpoint -d DIR\n"
 "signing options (commands that write): --as ACCOUNT (default admin),\n"
 "  --account KEYFILE (repeatable; default DIR/admin.key), --json, --remote\n"
+"database: --db PATH|URL (every -d DIR command): an sqlite file, or a\n"
+"  postgresql://user@host:port/dbname URL (default: db in keybridge.conf)\n"
 "times are RFC 3339 UTC: 2026-11-21T14:07:08Z\n";
 
 static const char *const opt_names[] = {

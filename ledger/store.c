@@ -25,6 +25,12 @@ ledger_store_is_pg(const char *db)
 	    strncmp(db, "postgres://", 11) == 0);
 }
 
+int
+ledger_db_is_postgres(const char *db)
+{
+	return ledger_store_is_pg(db);
+}
+
 struct ledger_store *
 ledger_store_open(const char *db, int flags, char *err, size_t errlen)
 {

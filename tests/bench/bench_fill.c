@@ -1,16 +1,24 @@
 /*
- * bench_fill.c: appends N signed config-publish entries to the ledger of a
- * stopped bridge's data directory, through the group-commit writer (the
- * same path the daemon uses), for the `ledger verify` benchmark.
+ * bench_fill.c: appends N signed entries to the ledger of a stopped
+ * bridge's data directory, through the group-commit writer (the same path
+ * the daemon uses), for the benchmarks that need a big ledger.
  *
- *   bench_fill DIR N
+ *   bench_fill DIR N           N config-publish entries (ledger verify)
+ *   bench_fill DIR N certs     N device keys, each registered by the admin
+ *                              with a fresh P-256 key, and one certificate
+ *                              record per key signed by the bridge, as EST
+ *                              would write it (2N entries; the API
+ *                              benchmark).  Prints the serials, one a line,
+ *                              to DIR/fill-serials.txt.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include "bridge/bridge.h"
 
@@ -26,6 +34,75 @@ done(enum ledger_status st, const struct ledger_receipt *r, const char *why,
 	(*(long *)arg)++;
 }
 
+/* Submits a signed note; a full queue is drained first. */
+static void
+submit(struct ledger *l, char *note, long *ok)
+{
+	if (note == NULL) {
+		fprintf(stderr, "bench_fill: could not sign an entry\n");
+		exit(1);
+	}
+	while (ledger_submit(l, note, strlen(note), done, ok) != 0)
+		ledger_drain(l);	/* queue full: wait */
+	free(note);
+}
+
+/* One device key registered by the admin and one certificate record for
+ * it by the bridge; the serial goes to out. */
+static void
+fill_cert(struct ledger *l, struct signer *sg, EVP_PKEY *admin,
+    const char *bridge_account, uint64_t *aseq, uint64_t *bseq, long i,
+    FILE *out, long *ok)
+{
+	struct ledger_field f[7];
+	EVP_PKEY *k;
+	unsigned char *der = NULL;
+	char id[LEDGER_KEYID_LEN + 1], spki[256], name[32], nb[21], na[21],
+	    serial[33], sha[65];
+	uint8_t rnd[32];
+	time_t now = time(NULL);
+	int len;
+
+	if ((k = EVP_EC_gen("P-256")) == NULL ||
+	    (len = i2d_PUBKEY(k, &der)) <= 0 ||
+	    ledger_b64_encode(der, (size_t)len, spki, sizeof(spki)) != 0) {
+		fprintf(stderr, "bench_fill: key generation failed\n");
+		exit(1);
+	}
+	ledger_spki_key_id(der, (size_t)len, id);
+	OPENSSL_free(der);
+	EVP_PKEY_free(k);
+	snprintf(name, sizeof(name), "fill-%06ld", i);
+	ledger_time_format(now - 60, nb);
+	ledger_time_format(now + 365 * 86400, na);
+	f[0] = (struct ledger_field){ "key-id", id };
+	f[1] = (struct ledger_field){ "spki", spki };
+	f[2] = (struct ledger_field){ "name", name };
+	f[3] = (struct ledger_field){ "profile", "device" };
+	f[4] = (struct ledger_field){ "not-before", nb };
+	f[5] = (struct ledger_field){ "not-after", na };
+	submit(l, ledger_entry_sign(ledger_entry_body(LEDGER_KEY_REGISTER,
+	    "admin", (*aseq)++, now, f, 6), "admin", admin), ok);
+
+	RAND_bytes(rnd, sizeof(rnd));
+	rnd[0] &= 0x7f;			/* a positive serial, as issue.c */
+	rnd[0] |= 0x10;			/* and 16 bytes long in hex */
+	ledger_hex(rnd, 16, serial);
+	ledger_hex(rnd, 32, sha);
+	ledger_time_format(now, nb);
+	ledger_time_format(now + 90 * 86400, na);
+	f[0] = (struct ledger_field){ "serial", serial };
+	f[1] = (struct ledger_field){ "issuer", signer_issuer_id(sg) };
+	f[2] = (struct ledger_field){ "key-id", id };
+	f[3] = (struct ledger_field){ "profile", "device" };
+	f[4] = (struct ledger_field){ "not-before", nb };
+	f[5] = (struct ledger_field){ "not-after", na };
+	f[6] = (struct ledger_field){ "cert-sha256", sha };
+	submit(l, signer_sign_entry(sg, ledger_entry_body(LEDGER_CERT_ISSUED,
+	    bridge_account, (*bseq)++, now, f, 7)), ok);
+	fprintf(out, "%s\n", serial);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -37,13 +114,19 @@ main(int argc, char **argv)
 	char err[512], p1[PATH_MAX], p2[PATH_MAX], p3[PATH_MAX], hex[65],
 	    ver[32], *note;
 	uint8_t rnd[32];
-	uint64_t seq;
-	long n, ok = 0;
+	uint64_t seq, bseq;
+	long n, ok = 0, want;
+	int certs;
+	struct signer *sg = NULL;
+	FILE *out = NULL;
 
-	if (argc != 3 || (n = atol(argv[2])) < 1) {
-		fprintf(stderr, "usage: bench_fill DIR N\n");
+	if ((argc != 3 && argc != 4) || (n = atol(argv[2])) < 1 ||
+	    (argc == 4 && strcmp(argv[3], "certs") != 0)) {
+		fprintf(stderr, "usage: bench_fill DIR N [certs]\n");
 		return 1;
 	}
+	certs = argc == 4;
+	want = certs ? 2 * n : n;
 	if (config_load(&cfg, argv[1], err, sizeof(err)) != 0 ||
 	    (node = ledger_key_load(config_path(&cfg, cfg.validator_key, p1,
 	    sizeof(p1)), err, sizeof(err))) == NULL ||
@@ -63,6 +146,26 @@ main(int argc, char **argv)
 		return 1;
 	}
 	seq = ledger_next_seq(l, "admin");
+	if (certs) {
+		snprintf(p1, sizeof(p1), "%s/fill-serials.txt", argv[1]);
+		if ((sg = signer_open(&cfg, err, sizeof(err))) == NULL ||
+		    (out = fopen(p1, "w")) == NULL) {
+			fprintf(stderr, "bench_fill: %s\n", sg == NULL ? err :
+			    "cannot write fill-serials.txt");
+			return 1;
+		}
+		bseq = ledger_next_seq(l, cfg.bridge_account);
+		for (long i = 0; i < n; i++) {
+			fill_cert(l, sg, admin, cfg.bridge_account, &seq,
+			    &bseq, i, out, &ok);
+			if (i % 2048 == 0)
+				ledger_drain(l);
+			if (i > 0 && i % 20000 == 0)
+				fprintf(stderr, "bench_fill: %ld of %ld keys "
+				    "and certificates\n", i, n);
+		}
+		n = 0;			/* skip the config entries */
+	}
 	for (long i = 0; i < n; i++) {
 		RAND_bytes(rnd, sizeof(rnd));
 		ledger_hex(rnd, sizeof(rnd), hex);
@@ -81,7 +184,10 @@ main(int argc, char **argv)
 	ledger_writer_stop(l);
 	ledger_close(l);
 	printf("appended %ld entries\n", ok);
+	if (out != NULL && fclose(out) != 0)
+		ok = -1;
+	signer_free(sg);
 	EVP_PKEY_free(node);
 	EVP_PKEY_free(admin);
-	return ok == n ? 0 : 1;
+	return ok == want ? 0 : 1;
 }

@@ -32,6 +32,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$OUT"
 # shellcheck source=../integration/lib.sh
 . "$root/tests/integration/lib.sh"
+# shellcheck source=common.bash
+. "$root/tests/bench/common.bash"
 
 secs=${BENCH_OCSP_SECONDS:-5}
 rounds=${BENCH_OCSP_ROUNDS:-5}
@@ -40,52 +42,6 @@ seq_n=${BENCH_OCSP_SEQ:-2000}
 dir="$OUT/ocsp"
 command -v wrk >/dev/null || fail "wrk is not installed (scripts/deps.sh installs it)"
 command -v nginx >/dev/null || fail "nginx is not installed (scripts/deps.sh installs it)"
-
-
-# wait_url URL PID WHAT: until URL answers over HTTP (10 s), PID alive.
-wait_url() {
-	local deadline=$((SECONDS + 10))
-	until curl -s -o /dev/null --max-time 2 "$1"; do
-		kill -0 "$2" 2>/dev/null || fail "$3 (pid $2) exited before answering $1"
-		[ "$SECONDS" -lt "$deadline" ] || fail "$3 (pid $2) does not answer $1 after 10 s"
-		sleep 0.05
-	done
-}
-
-# stop_pid PID WHAT: SIGTERM, wait (10 s), untrack.
-stop_pid() {
-	kill -TERM "$1" 2>/dev/null || true
-	kb_wait_gone "$1" 10 || kill -KILL "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-	kb_untrack "$1"
-}
-
-# run_wrk NAME WRK ARGS...: runs wrk into OUT/wrk-NAME.txt; fails on socket
-# errors or non-2xx answers; prints "rate p50_ms p99_ms".
-run_wrk() {
-	local name=$1 f="$OUT/wrk-$1.txt"
-	shift
-	wrk "$@" >"$f" 2>&1 || fail "wrk $* failed: $(tail -n 5 "$f")"
-	if grep -Eq 'Socket errors|Non-2xx' "$f"; then
-		fail "wrk against $name: errors: $(grep -E 'Socket errors|Non-2xx' "$f")"
-	fi
-	awk '
-	function ms(v) {
-		if (v ~ /us$/) return v * 0.001
-		if (v ~ /ms$/) return v + 0
-		if (v ~ /m$/) return v * 60000
-		if (v ~ /s$/) return v * 1000
-		return v
-	}
-	/^Requests\/sec:/ { rate = $2 }
-	$1 == "50%" { p50 = ms($2) }
-	$1 == "99%" { p99 = ms($2) }
-	END {
-		if (rate == "" || p99 == "") exit 1
-		printf "%.0f %.3f %.3f\n", rate, p50, p99
-	}' "$f" || fail "wrk against $name: no rate or latency in $f: $(tail -n 12 "$f")"
-}
-
 # ---- the bridge and one certificate --------------------------------------------------------
 echo "setup: a bridge, one enrolled device certificate"
 kb_init "$dir" >/dev/null
@@ -125,40 +81,12 @@ KB_USED_PORTS="$KB_USED_PORTS $ports"
 nport=${ports% *}
 oport=${ports#* }
 NGX="$OUT/nginx"
-mkdir -p "$NGX/www" "$NGX/tmp"
+mkdir -p "$NGX/www"
 cp "$OUT/resp.der" "$NGX/www/resp"
-user_line=""
-[ "$(id -u)" -ne 0 ] || user_line="user root root;"
-cat >"$NGX/nginx.conf" <<EOF
-$user_line
-daemon off;
-master_process on;
-worker_processes 1;
-pid $NGX/nginx.pid;
-error_log $NGX/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    client_body_temp_path $NGX/tmp/client_body;
-    proxy_temp_path $NGX/tmp/proxy;
-    fastcgi_temp_path $NGX/tmp/fastcgi;
-    uwsgi_temp_path $NGX/tmp/uwsgi;
-    scgi_temp_path $NGX/tmp/scgi;
-    types { }
-    default_type application/ocsp-response;
-    server {
-        listen 127.0.0.1:$nport;
-        root $NGX/www;
-        location /ocsp/ { try_files /resp =404; }
-    }
-}
-EOF
-nginx -t -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/error.log" >"$NGX/test.out" 2>&1 ||
-	fail "nginx -t: $(cat "$NGX/test.out")"
-nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/error.log" >"$NGX/stdout.log" 2>&1 &
-ngx_pid=$!
-kb_track "$ngx_pid"
+nginx_start "$NGX" "        listen 127.0.0.1:$nport;
+        default_type application/ocsp-response;
+        location /ocsp/ { try_files /resp =404; }"
+ngx_pid=$NGX_PID
 wait_url "http://127.0.0.1:$nport/ocsp/x" "$ngx_pid" nginx
 code=$(curl -sS -o "$OUT/resp-nginx.der" -w '%{http_code}' --max-time 10 "http://127.0.0.1:$nport$PATH_Q") ||
 	fail "GET from nginx: no answer"
@@ -254,17 +182,8 @@ unshare -n true 2>/dev/null || OSSL_NS=no
 # and the round with the median ratio is the one reported.
 echo "load: $rounds rounds of wrk -t2 -c64 -d${secs}s --latency GET $PATH_Q (keep-alive), bridge then nginx"
 echo "  nginx runs worker_processes 1, like the bridge's one event loop"
-: >"$OUT/rounds.txt"
-for ((k = 1; k <= rounds; k++)); do
-	r=$(run_wrk bridge -t2 -c64 -d"${secs}s" --latency "$BASE$PATH_Q")
-	read -r b_rate b_p50 b_p99 <<<"$r"
-	r=$(run_wrk nginx -t2 -c64 -d"${secs}s" --latency "http://127.0.0.1:$nport$PATH_Q")
-	read -r n_rate n_p50 n_p99 <<<"$r"
-	echo "  round $k: bridge $b_rate req/s (p50 $b_p50 ms, p99 $b_p99 ms), nginx $n_rate req/s (p50 $n_p50 ms, p99 $n_p99 ms)"
-	echo "$(awk -v b="$b_rate" -v n="$n_rate" 'BEGIN { printf "%.4f", b / n }') $b_rate $b_p50 $b_p99 $n_rate $n_p50 $n_p99" >>"$OUT/rounds.txt"
-done
-read -r _ b_rate b_p50 b_p99 n_rate n_p50 n_p99 <<<"$(sort -n "$OUT/rounds.txt" | awk -v m=$(((rounds + 1) / 2)) 'NR == m')"
-echo "  median round: bridge $b_rate req/s, nginx $n_rate req/s"
+wrk_rounds ocsp "$rounds" "$secs" "$BASE$PATH_Q" "http://127.0.0.1:$nport$PATH_Q"
+b_rate=$MED_B b_p50=$MED_B50 b_p99=$MED_B99 n_rate=$MED_N n_p50=$MED_N50 n_p99=$MED_N99
 stop_pid "$ngx_pid"
 echo "load: one curl, $seq_n POSTs of the same request one after the other (openssl ocsp serves one at a time)"
 if [ "$OSSL_NS" = yes ]; then

@@ -1,0 +1,108 @@
+# tests/bench/common.bash: helpers the benchmark scripts share (sourced
+# after tests/integration/lib.sh; not a benchmark itself: scripts/bench.sh
+# runs *.sh only).
+
+# wait_url URL PID WHAT: until URL answers (10 s), PID alive.
+wait_url() {
+	local deadline=$((SECONDS + 10))
+	until curl -sk -o /dev/null --max-time 2 "$1"; do
+		kill -0 "$2" 2>/dev/null || fail "$3 (pid $2) exited before answering $1"
+		[ "$SECONDS" -lt "$deadline" ] || fail "$3 (pid $2) does not answer $1 after 10 s"
+		sleep 0.05
+	done
+}
+
+# stop_pid PID: SIGTERM, wait (10 s, then SIGKILL), untrack.
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null || true
+	kb_wait_gone "$1" 10 || kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	kb_untrack "$1"
+}
+
+# run_wrk NAME WRK-ARGS...: runs wrk and prints "rate p50_ms p99_ms"; fails
+# the benchmark on wrk errors, socket errors or non-2xx answers.  wrk's
+# output is kept in OUT/wrk-NAME.txt.
+run_wrk() {
+	local name=$1 f="$OUT/wrk-$1.txt"
+	shift
+	wrk "$@" >"$f" 2>&1 || fail "wrk $* failed: $(tail -n 5 "$f")"
+	if grep -Eq 'Socket errors|Non-2xx' "$f"; then
+		fail "wrk against $name: errors: $(grep -E 'Socket errors|Non-2xx' "$f")"
+	fi
+	awk '
+	function ms(v) {
+		if (v ~ /us$/) return v * 0.001
+		if (v ~ /ms$/) return v + 0
+		if (v ~ /m$/) return v * 60000
+		if (v ~ /s$/) return v * 1000
+		return v
+	}
+	/^Requests\/sec:/ { rate = $2 }
+	$1 == "50%" { p50 = ms($2) }
+	$1 == "99%" { p99 = ms($2) }
+	END {
+		if (rate == "" || p99 == "") exit 1
+		printf "%.0f %.3f %.3f\n", rate, p50, p99
+	}' "$f" || fail "wrk against $name: no rate or latency in $f: $(tail -n 12 "$f")"
+}
+
+# wrk_rounds TAG ROUNDS SECS URL_BRIDGE URL_REF: ROUNDS alternating wrk
+# runs (-t2 -c64, keep-alive) against the bridge and the reference (the
+# machine is shared and noisy), one line per round; the round with the
+# median ratio is the one reported, in MED_RATIO MED_B MED_B50 MED_B99
+# MED_N MED_N50 MED_N99.  WRK_SCRIPT, when set, is passed as wrk -s.
+wrk_rounds() {
+	local tag=$1 rounds=$2 secs=$3 ub=$4 un=$5 k r b_rate b_p50 b_p99 n_rate n_p50 n_p99
+	local -a extra=()
+	[ -z "${WRK_SCRIPT:-}" ] || extra=(-s "$WRK_SCRIPT")
+	: >"$OUT/rounds-$tag.txt"
+	for ((k = 1; k <= rounds; k++)); do
+		r=$(run_wrk "$tag-bridge" -t2 -c64 -d"${secs}s" --latency "${extra[@]}" "$ub")
+		read -r b_rate b_p50 b_p99 <<<"$r"
+		r=$(run_wrk "$tag-nginx" -t2 -c64 -d"${secs}s" --latency "${extra[@]}" "$un")
+		read -r n_rate n_p50 n_p99 <<<"$r"
+		echo "  round $k: bridge $b_rate req/s (p50 $b_p50 ms, p99 $b_p99 ms), nginx $n_rate req/s (p50 $n_p50 ms, p99 $n_p99 ms)"
+		echo "$(awk -v b="$b_rate" -v n="$n_rate" 'BEGIN { printf "%.4f", b / n }') $b_rate $b_p50 $b_p99 $n_rate $n_p50 $n_p99" >>"$OUT/rounds-$tag.txt"
+	done
+	read -r MED_RATIO MED_B MED_B50 MED_B99 MED_N MED_N50 MED_N99 <<<"$(sort -n "$OUT/rounds-$tag.txt" | awk -v m=$(((rounds + 1) / 2)) 'NR == m')"
+	echo "  median round: bridge $MED_B req/s, nginx $MED_N req/s"
+}
+
+# nginx_start DIR SERVER-BLOCK: nginx with one worker (like the bridge's one
+# event loop), no access log, long keep-alive, everything under DIR (DIR/www
+# is its root), the given server { } body; sets NGX_PID (tracked: stopped
+# with the test).  Waits until nginx answers on WAIT_URL when that is set.
+nginx_start() {
+	local ngx=$1 body=$2 user_line=""
+	mkdir -p "$ngx/www" "$ngx/tmp"
+	[ "$(id -u)" -ne 0 ] || user_line="user root root;"
+	cat >"$ngx/nginx.conf" <<NGX
+$user_line
+daemon off;
+master_process on;
+worker_processes 1;
+pid $ngx/nginx.pid;
+error_log $ngx/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    client_body_temp_path $ngx/tmp/client_body;
+    proxy_temp_path $ngx/tmp/proxy;
+    fastcgi_temp_path $ngx/tmp/fastcgi;
+    uwsgi_temp_path $ngx/tmp/uwsgi;
+    scgi_temp_path $ngx/tmp/scgi;
+    types { }
+    server {
+        root $ngx/www;
+$body
+    }
+}
+NGX
+	nginx -t -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/error.log" >"$ngx/test.out" 2>&1 ||
+		fail "nginx -t: $(cat "$ngx/test.out")"
+	nginx -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/error.log" >"$ngx/stdout.log" 2>&1 &
+	NGX_PID=$!
+	kb_track "$NGX_PID"
+}
