@@ -53,7 +53,9 @@ struct bridge_config {
 	char http_listen[CONFIG_STR];	/* HTTP: OCSP, CRL, metrics */
 	char public_https_url[CONFIG_STR];
 	char public_http_url[CONFIG_STR];
-	char db[CONFIG_STR];		/* sqlite file (relative to dir) */
+	char db[CONFIG_STR];		/* sqlite file (relative to dir) or URL */
+	long db_allow_async_commit;	/* PostgreSQL may lose acknowledged
+					 * commits: run anyway */
 	char validator_name[CONFIG_STR];
 	char validator_key[CONFIG_STR];	/* node.key: signs checkpoints */
 	char validator_vkey[CONFIG_STR];	/* its signed-note verifier key */
