@@ -208,6 +208,7 @@ cmd_serve(struct cli *c)
 	}
 	lc.consensus = cons;
 	lc.batch_max = (size_t)cfg->batch_max;
+	lc.allow_async_commit = cfg->db_allow_async_commit != 0;
 	if ((sc.ledger = ledger_open(&lc, err, sizeof(err))) == NULL) {
 		log_err("ledger: %s", err);
 		goto out;
@@ -259,7 +260,7 @@ cmd_serve(struct cli *c)
 	api.ledger = sc.ledger;
 	api.cfg = cfg;
 	api.started = time(NULL);
-	api.storage = "sqlite";
+	api.storage = ledger_db_is_postgres(cfg->db) ? "postgresql" : "sqlite";
 	api.consensus = cons->ops->name;
 	api.need_token = need_token;
 	api.token = cfg->api_token;
