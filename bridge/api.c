@@ -23,10 +23,15 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "bridge/bridge.h"
 #include "bridge/api_int.h"
@@ -721,9 +726,48 @@ api_bearer_ok(const struct api_ctx *ctx, struct evhttp_request *req)
 	return got == want && CRYPTO_memcmp(h, ctx->token, want) == 0;
 }
 
-/* Every API route goes through here: reads need the bearer token when
- * the configuration asks for it (writes are signed entries, checked by
- * the ledger's rules whoever sends them). */
+/*
+ * 1 when the TLS client presented a certificate of the admin profile that
+ * OCSP would answer good for now: the listener verified its chain to our
+ * CA, and the ledger holds a record of exactly this certificate (serial
+ * and SHA-256) with the admin profile, neither it nor its key revoked,
+ * inside its validity.  The alternative to the bearer token for
+ * operators (DESIGN.md: keys registered on the ledger, not secrets in a
+ * file).
+ */
+static int
+api_admin_cert_ok(const struct api_ctx *ctx, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev;
+	struct ledger_cert_info c;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char serial[41], hex[2 * EVP_MAX_MD_SIZE + 1];
+	X509 *peer;
+	SSL *ssl;
+	time_t now = time(NULL), at;
+	int reason;
+
+	if (evcon == NULL ||
+	    (bev = evhttp_connection_get_bufferevent(evcon)) == NULL ||
+	    (ssl = bufferevent_openssl_get_ssl(bev)) == NULL ||
+	    (peer = SSL_get0_peer_certificate(ssl)) == NULL ||
+	    SSL_get_verify_result(ssl) != X509_V_OK ||
+	    issue_serial_hex(peer, serial) != 0 ||
+	    X509_digest(peer, EVP_sha256(), md, &mdlen) != 1 ||
+	    ledger_cert_get(ctx->ledger, serial, &c) != 0)
+		return 0;
+	ledger_hex(md, mdlen, hex);
+	return strcmp(c.profile, "admin") == 0 &&
+	    strcmp(c.cert_sha256, hex) == 0 &&
+	    !ledger_cert_revoked(&c, &at, &reason) &&
+	    now >= c.not_before && now < c.not_after;
+}
+
+/* Every API route goes through here: reads need the bearer token or an
+ * admin client certificate when the configuration asks for it (writes
+ * are signed entries, checked by the ledger's rules whoever sends them). */
 static void
 api_guard(struct evhttp_request *req, void *arg)
 {
@@ -731,11 +775,12 @@ api_guard(struct evhttp_request *req, void *arg)
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 
 	if (r->ctx->need_token && cmd != EVHTTP_REQ_POST &&
-	    !api_bearer_ok(r->ctx, req)) {
+	    !api_bearer_ok(r->ctx, req) && !api_admin_cert_ok(r->ctx, req)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "WWW-Authenticate", "Bearer realm=\"keybridge API\"");
 		server_reply_error(req, 401, "unauthorized", "reads of the API "
-		    "need Authorization: Bearer <api_token>");
+		    "need Authorization: Bearer <api_token> or a client "
+		    "certificate of the admin profile");
 		return;
 	}
 	r->h(req, r->arg);

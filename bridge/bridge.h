@@ -163,6 +163,7 @@ const char *signer_issuer_id(struct signer *s);
 
 #define ISSUE_DEVICE_DAYS 365
 #define ISSUE_SERVER_DAYS 90
+#define ISSUE_ADMIN_DAYS 30		/* operators' API client certs */
 #define ISSUE_BACKDATE    300	/* notBefore this far back: clock skew */
 
 struct issue_params {

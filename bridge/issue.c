@@ -63,6 +63,7 @@ issue_validity(X509 *x, const struct issue_params *p, char *err,
 	time_t days, nb, na;
 
 	days = p->profile == EST_PROFILE_SERVER ? ISSUE_SERVER_DAYS :
+	    p->profile == EST_PROFILE_ADMIN ? ISSUE_ADMIN_DAYS :
 	    ISSUE_DEVICE_DAYS;
 	nb = p->now - ISSUE_BACKDATE;
 	if (nb < p->key_not_before)
@@ -432,7 +433,8 @@ issue_check_params(const struct issue_params *p, int *rsa, char *err,
 		return -1;
 	}
 	if (p->profile != EST_PROFILE_DEVICE &&
-	    p->profile != EST_PROFILE_SERVER) {
+	    p->profile != EST_PROFILE_SERVER &&
+	    p->profile != EST_PROFILE_ADMIN) {
 		snprintf(err, errlen, "unknown profile %d", (int)p->profile);
 		return -1;
 	}

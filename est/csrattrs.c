@@ -117,7 +117,8 @@ est_csrattrs_b64(enum est_profile p, size_t *len)
 	char *b64 = NULL;
 	int derlen;
 
-	if (p != EST_PROFILE_DEVICE && p != EST_PROFILE_SERVER)
+	if (p != EST_PROFILE_DEVICE && p != EST_PROFILE_SERVER &&
+	    p != EST_PROFILE_ADMIN)
 		goto out;
 	if ((attrs = EST_CSRATTRS_new()) == NULL)
 		goto out;

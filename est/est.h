@@ -30,9 +30,10 @@
 enum est_profile {
 	EST_PROFILE_DEVICE = 1,	/* clientAuth */
 	EST_PROFILE_SERVER,	/* serverAuth, registered DNS/IP names */
+	EST_PROFILE_ADMIN,	/* clientAuth; opens the API's reads */
 };
 
-/* "device" / "server" -> profile; -1 when unknown. */
+/* "device" / "server" / "admin" -> profile; -1 when unknown. */
 int est_profile_parse(const char *name);
 const char *est_profile_name(enum est_profile p);
 

@@ -12,9 +12,10 @@ static const struct {
 } est_profiles[] = {
 	{ "device", EST_PROFILE_DEVICE },
 	{ "server", EST_PROFILE_SERVER },
+	{ "admin", EST_PROFILE_ADMIN },
 };
 
-/* "device" / "server" (exact, lowercase: RFC 7030 3.2.2 labels are
+/* "device" / "server" / "admin" (exact, lowercase: RFC 7030 3.2.2 labels are
  * case-sensitive path segments) -> profile; -1 when unknown or NULL. */
 int
 est_profile_parse(const char *name)

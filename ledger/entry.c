@@ -38,7 +38,7 @@ enum field_syntax {
 	SYN_UINT,	/* decimal, no leading zero */
 	SYN_THRESHOLD,	/* 1..LEDGER_MAX_ACCT_KEYS */
 	SYN_ROLE,	/* admin | bridge */
-	SYN_PROFILE,	/* device | server */
+	SYN_PROFILE,	/* device | server | admin */
 	SYN_REASON,	/* RFC 5280 reason name */
 	SYN_DNS,	/* DNS name, optional leading "*." */
 	SYN_IP,		/* IPv4 or IPv6 literal */
@@ -351,7 +351,8 @@ syntax_ok(enum field_syntax syn, const char *v)
 	case SYN_ROLE:
 		return strcmp(v, "admin") == 0 || strcmp(v, "bridge") == 0;
 	case SYN_PROFILE:
-		return strcmp(v, "device") == 0 || strcmp(v, "server") == 0;
+		return strcmp(v, "device") == 0 || strcmp(v, "server") == 0 ||
+		    strcmp(v, "admin") == 0;
 	case SYN_REASON:
 		return ledger_reason_parse(v) >= 0;
 	case SYN_DNS:

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Access to the API with a client certificate instead of the bearer token:
+# with api_auth = token, a TLS client certificate of the admin profile
+# (a key registered on the ledger with --profile admin, enrolled over EST
+# at /.well-known/est/admin/simpleenroll) opens the reads, as the token
+# does.  A device certificate does not, nor an admin certificate that is
+# revoked (by itself being superseded, or through its key), nor a
+# certificate for the same key that the ledger never recorded (signed by
+# another CA).  The admin certificate is 30 days, clientAuth.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+DIR="$OUT/data"
+kb_init "$DIR"
+TOKEN=$(openssl rand -hex 24)
+kb_conf_set "$DIR" api_auth token
+kb_conf_set "$DIR" api_token "$TOKEN"
+# kb_start polls /api/v1/status without credentials: start by hand
+"$KEYBRIDGE" serve -d "$DIR" >>"$OUT/serve.log" 2>&1 &
+KB_SERVE_PID=$!
+kb_track "$KB_SERVE_PID"
+KB_DIR=$DIR
+KB_URL="https://127.0.0.1:$KB_EST_PORT"
+deadline=$((SECONDS + 20))
+until curl -s -o /dev/null --max-time 2 --cacert "$DIR/ca/root.pem" "$KB_URL/.well-known/est/cacerts"; do
+	kill -0 "$KB_SERVE_PID" 2>/dev/null || fail "keybridge serve exited: $(tail -n 5 "$OUT/serve.log")"
+	[ "$SECONDS" -lt "$deadline" ] || fail "keybridge serve did not start"
+	sleep 0.1
+done
+
+# enroll_as NAME PROFILE: a P-256 key registered with PROFILE and enrolled
+# over EST at that profile's label; the certificate in OUT/NAME.pem.
+enroll_as() {
+	local r label=""
+	new_key "$1" p256
+	r=$(kb_ok key register -d "$DIR" --pubkey "$OUT/keys/$1.pub" --name "$1" --profile "$2" --json)
+	KB_KEY_ID=$(jq -er .key_id <<<"$r") || fail "key register --json printed no key_id: $r"
+	[ "$2" = device ] || label="$2/"
+	est_enroll "/.well-known/est/${label}simpleenroll" "$(est_csr "$1" "$1")" "$OUT/$1.pem"
+}
+
+# read_as NAME: HTTP status of GET /api/v1/status with NAME's certificate.
+read_as() {
+	api_call GET /api/v1/status --cert "$OUT/$1.pem" --key "$OUT/keys/$1.key"
+}
+
+enroll_as ops admin
+ADMIN_KEY=$KB_KEY_ID
+ext=$(openssl x509 -in "$OUT/ops.pem" -noout -ext extendedKeyUsage)
+assert_contains "$ext" "TLS Web Client Authentication" "EKU of the admin certificate"
+assert_not_contains "$ext" "Server Authentication" "EKU of the admin certificate"
+days=$(( ($(date -d "$(openssl x509 -in "$OUT/ops.pem" -noout -enddate | cut -d= -f2)" +%s) - $(date +%s)) / 86400 ))
+[ "$days" -ge 29 ] && [ "$days" -le 30 ] || fail "admin certificate valid for $days days, want 30"
+enroll_as cam1 device
+
+api_expect_error 401 unauthorized GET /api/v1/status
+assert_eq 200 "$(read_as ops)" "GET /api/v1/status with the admin certificate"
+assert_eq 2 "$(jq -r '.keys.active' "$API_BODY")" "active keys (ops, cam1) read with the admin certificate"
+code=$(api_call GET "/api/v1/keys/$ADMIN_KEY" --cert "$OUT/ops.pem" --key "$OUT/keys/ops.key")
+assert_eq 200 "$code" "GET /api/v1/keys/ID with the admin certificate"
+assert_eq admin "$(jq -r .profile "$API_BODY")" "profile of the admin key"
+api_expect_error 401 unauthorized GET /api/v1/status --cert "$OUT/cam1.pem" --key "$OUT/keys/cam1.key"
+
+# the same admin key in a certificate the ledger never recorded: a
+# self-signed one (the TLS layer refuses it or the API does)
+openssl req -new -x509 -key "$OUT/keys/ops.key" -subj /CN=ops -days 1 \
+    -addext extendedKeyUsage=clientAuth -out "$OUT/ops-self.pem" 2>/dev/null
+code=$(curl -sS -o "$API_BODY" -w '%{http_code}' --max-time 10 --cacert "$DIR/ca/root.pem" \
+    --cert "$OUT/ops-self.pem" --key "$OUT/keys/ops.key" "$KB_URL/api/v1/status" 2>/dev/null || true)
+[ "$code" != 200 ] || fail "a self-signed certificate of the admin key opened the API"
+log "self-signed certificate of the admin key: HTTP '$code' (not 200)"
+
+# the bridge's issuing CA signed it, but another serial: the ledger never saw it
+openssl x509 -req -in "$OUT/csr/ops.der" -inform DER -CA "$DIR/ca/issuing.pem" \
+    -CAkey "$(kb_conf_path "$DIR" ca_issuing_key)" -set_serial 0x7e57 -days 1 \
+    -extfile <(printf 'extendedKeyUsage=clientAuth\n') -out "$OUT/ops-forged.pem" 2>/dev/null ||
+	fail "could not sign the unrecorded certificate"
+api_expect_error 401 unauthorized GET /api/v1/status --cert "$OUT/ops-forged.pem" --key "$OUT/keys/ops.key"
+
+# revoked through its key: closed at once
+kb_ok key revoke -d "$DIR" --key-id "$ADMIN_KEY" --reason keyCompromise >/dev/null
+api_expect_error 401 unauthorized GET /api/v1/status --cert "$OUT/ops.pem" --key "$OUT/keys/ops.key"
+# the token still works
+assert_eq 200 "$(api_call GET /api/v1/status -H "Authorization: Bearer $TOKEN")" "the token after the revocation"
+kb_stop
