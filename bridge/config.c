@@ -137,6 +137,8 @@ static const struct config_field config_table[] = {
 	CSTR(api_auth, "auto",
 	    "auto: API reads need api_token unless est_listen is loopback; "
 	    "token: always; open: never."),
+	CSTR(dashboard, "on",
+	    "on: serve the dashboard at /dashboard/ on est_listen; off: not."),
 	CLEVEL(log_level, "info",
 	    "error, warn, info or debug."),
 	CLONG(batch_max, CONFIG_BATCH_MIN, CONFIG_BATCH_MAX, CONFIG_BATCH_DEF,

@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "bridge/bridge.h"
+#include "bridge/dashboard.h"
 
 #define SERVE_FLUSH_USEC 300000		/* time to flush answers on exit */
 /* evhttp refuses bodies past this multiple of max_body before any handler
@@ -283,6 +284,7 @@ cmd_serve(struct cli *c)
 		goto out;
 	api.events = sc.events;
 	if (api_register(https, &api) != 0 ||
+	    dashboard_register(https, cfg) != 0 ||
 	    server_route(https, "/.well-known/est/", enroll_handle,
 	    enroll) != 0)
 		goto out;

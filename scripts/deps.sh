@@ -14,6 +14,12 @@ set -euo pipefail
 PACKAGES="build-essential pkg-config libssl-dev openssl libevent-dev \
 libsqlite3-dev sqlite3 libpq-dev libjansson-dev libcmocka-dev curl jq \
 python3 wrk clang libclang-rt-14-dev nginx prometheus postgresql"
+# The dashboard: xxd embeds its files at build time; its browser test runs
+# Debian's Chromium under Node.js (playwright-core from npm).  NodeSource's
+# nodejs carries its own npm, which Debian's npm package (made for
+# Debian's nodejs) must not replace: npm is added only when missing.
+PACKAGES="$PACKAGES xxd chromium nodejs"
+command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 
 # missing: prints the packages of $PACKAGES that are not fully installed.
 missing() {
