@@ -6,11 +6,19 @@
  * entry for the ledger's group-commit writer and answers from its callback,
  * which ledger_drain() runs on the event loop thread.
  *
- * Every error is {"error":{"code":..., "message":...}} with a stable code:
- * ledger refusals use ledger_status_code(); the API's own are bad_parameter,
- * bad_request, invalid_json, body_too_large, unsupported_media_type,
- * method_not_allowed, account_not_found, key_not_found, empty_ledger and
- * internal.
+ * Every error is {"error":{"code":..., "message":...}} with a stable code
+ * (docs/api.md "Errors" lists them all): ledger refusals use
+ * api_status_code(); the API's own are bad_parameter, bad_request,
+ * invalid_json, body_too_large, unsupported_media_type, not_acceptable,
+ * method_not_allowed, not_found, unauthorized, account_not_found,
+ * key_not_found, cert_not_found, config_not_found, entry_not_found,
+ * empty_ledger, storage_error, unavailable and internal.  Messages say
+ * what was wrong with the request in the API's words: never SQL, a path
+ * or a trace.
+ *
+ * Every read handler first refuses a query that is malformed or has a
+ * parameter it does not take (api_params, server.h's rules): a typo in a
+ * filter must not silently list everything.
  */
 #include <sys/queue.h>
 
@@ -116,6 +124,57 @@ api_param_u64(struct evhttp_request *req, const char *name, uint64_t min,
 	return -1;
 }
 
+/* See api_int.h. */
+int
+api_params(struct evhttp_request *req, const char *const *names)
+{
+	char msg[512];
+
+	if (server_query_check(req, names, msg, sizeof(msg)) == 0)
+		return 0;
+	server_reply_error(req, 400, "bad_parameter", "%s", msg);
+	return -1;
+}
+
+/* See api_int.h. */
+int
+api_cursor(struct evhttp_request *req, int (*valid)(const char *),
+    const char *what, uint64_t cur, char *id, size_t idlen, uint64_t *size)
+{
+	char buf[SERVER_QUERY_VALUE_MAX + 1], *at;
+	uint64_t snap = cur;
+	int rc = server_query_str(req, "after", buf, sizeof(buf));
+
+	id[0] = '\0';
+	*size = cur;
+	if (rc == 1)
+		return 0;
+	if (rc == 0 && (at = strchr(buf, '@')) != NULL) {
+		*at++ = '\0';
+		if (server_parse_u64(at, &snap) != 0 || snap == 0 || snap > cur)
+			rc = -1;
+	}
+	if (rc != 0 || !valid(buf) || strlen(buf) >= idlen) {
+		server_reply_error(req, 400, "bad_parameter", "after must be %s, "
+		    "or that and @TREE_SIZE (1 to %llu) as a page's \"next\" "
+		    "gives it", what, (unsigned long long)cur);
+		return -1;
+	}
+	memcpy(id, buf, strlen(buf) + 1);
+	*size = snap;
+	return 0;
+}
+
+/* See api_int.h. */
+json_t *
+api_json_cursor(const char *id, uint64_t size)
+{
+	char buf[128];
+
+	snprintf(buf, sizeof(buf), "%s@%llu", id, (unsigned long long)size);
+	return json_string(buf);
+}
+
 /* 1 when s is a key id: exactly 64 lowercase hex digits. */
 int
 api_is_key_id(const char *s)
@@ -127,6 +186,16 @@ api_is_key_id(const char *s)
 		    (s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return s[i] == '\0';
+}
+
+/* See api_int.h. */
+int
+api_is_name(const char *s)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
+	    "wxyz0123456789._@-");
+
+	return n > 0 && n <= LEDGER_NAME_MAX && s[n] == '\0';
 }
 
 /* The part of the request path after `prefix` (a registered prefix route,
@@ -224,7 +293,7 @@ api_status(struct evhttp_request *req, void *arg)
 	size_t len;
 	int t;
 
-	if (api_method(req, API_GET) != 0)
+	if (api_method(req, API_GET) != 0 || api_params(req, NULL) != 0)
 		return;
 	if (ctx->status_len > 0 && ctx->status_tree == tree &&
 	    ctx->status_at == now) {
@@ -337,7 +406,7 @@ api_accounts(struct evhttp_request *req, void *arg)
 	struct api_ctx *ctx = arg;
 	json_t *arr;
 
-	if (api_method(req, API_GET) != 0)
+	if (api_method(req, API_GET) != 0 || api_params(req, NULL) != 0)
 		return;
 	if ((arr = json_array()) == NULL) {
 		server_reply_error(req, 500, "internal", "out of memory");
@@ -361,7 +430,7 @@ api_account(struct evhttp_request *req, void *arg)
 	size_t n = 0;
 	int rc;
 
-	if (api_method(req, API_GET) != 0)
+	if (api_method(req, API_GET) != 0 || api_params(req, NULL) != 0)
 		return;
 	rest = api_path_rest(req, "/api/v1/accounts/");
 	/* Names are percent-decoded; a NUL or '/' inside is not a name. */
@@ -369,10 +438,9 @@ api_account(struct evhttp_request *req, void *arg)
 		server_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	if (n == 0 || n > LEDGER_NAME_MAX || strlen(name) != n ||
-	    strchr(name, '/') != NULL) {
+	if (strlen(name) != n || !api_is_name(name)) {
 		server_reply_error(req, 400, "bad_parameter", "an account "
-		    "name is 1 to %d characters", LEDGER_NAME_MAX);
+		    "name is 1 to %d of A-Z a-z 0-9 . _ @ -", LEDGER_NAME_MAX);
 		goto out;
 	}
 	memset(&a, 0, sizeof(a));
@@ -405,10 +473,19 @@ api_strings(const char *tab, size_t width, int n)
 	return arr;
 }
 
-json_t *
-api_key_json(const struct ledger_key_info *k)
+/* 1 when k was revoked by an entry before index size (the snapshot). */
+static int
+api_key_revoked_at(const struct ledger_key_info *k, uint64_t size)
 {
-	int revoked = k->status == LEDGER_KEY_REVOKED;
+	return k->status == LEDGER_KEY_REVOKED && k->revoked_index < size;
+}
+
+/* k as it stood when the ledger held entries [0, size): a revocation
+ * from size on is not shown yet. */
+static json_t *
+api_key_json_at(const struct ledger_key_info *k, uint64_t size)
+{
+	int revoked = api_key_revoked_at(k, size);
 	const char *reason = revoked ? ledger_reason_name(k->reason) : NULL;
 
 	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:s,s:o,"
@@ -431,11 +508,22 @@ api_key_json(const struct ledger_key_info *k)
 	    "has_csr", k->has_csr != 0);
 }
 
+json_t *
+api_key_json(const struct ledger_key_info *k)
+{
+	return api_key_json_at(k, UINT64_MAX);
+}
+
+/* One page of GET /api/v1/keys, read at a snapshot of the ledger. */
 struct api_key_page {
 	json_t *arr;
-	size_t limit;
-	char last[LEDGER_KEYID_LEN + 1];
-	int more;
+	uint64_t size;			/* the snapshot: entries [0, size) */
+	const char *status;		/* as of the snapshot, or NULL */
+	size_t limit;			/* keys wanted on the page */
+	size_t rows;			/* rows read by this ledger_keys call */
+	char pos[LEDGER_KEYID_LEN + 1];	/* the last row read */
+	char last[LEDGER_KEYID_LEN + 1];	/* the last key on the page */
+	int more;			/* a match follows the page */
 	int oom;
 };
 
@@ -444,11 +532,19 @@ api_keys_cb(const struct ledger_key_info *k, void *arg)
 {
 	struct api_key_page *pg = arg;
 
+	pg->rows++;
+	snprintf(pg->pos, sizeof(pg->pos), "%s", k->key_id);
+	if (k->registered_index >= pg->size)
+		return 0;		/* registered after the snapshot */
+	if (pg->status != NULL && strcmp(pg->status,
+	    api_key_revoked_at(k, pg->size) ? "revoked" : "active") != 0)
+		return 0;
 	if (json_array_size(pg->arr) >= pg->limit) {
-		pg->more = 1;			/* the probe row */
+		pg->more = 1;		/* one match past the page: stop */
 		return 1;
 	}
-	if (json_array_append_new(pg->arr, api_key_json(k)) != 0) {
+	if (json_array_append_new(pg->arr, api_key_json_at(k, pg->size)) !=
+	    0) {
 		pg->oom = 1;
 		return 1;
 	}
@@ -456,18 +552,32 @@ api_keys_cb(const struct ledger_key_info *k, void *arg)
 	return 0;
 }
 
+/*
+ * GET /api/v1/keys?status&profile&name&after&limit: keys in key id order,
+ * as the ledger stood at one tree size (the snapshot: "tree_size" of the
+ * answer, carried by "next" as ID@SIZE), so that paging while entries are
+ * appended neither skips nor repeats a key: keys registered later are
+ * not listed, revocations made later not shown.  profile and name are
+ * filtered by the ledger, status here (a key revoked after the snapshot
+ * is still active in it); pages are read until the page is full and one
+ * more match is seen, or the end, or API_SCAN_MAX rows.  "next" is null
+ * exactly when nothing more matches (short of that scan bound).
+ */
 static void
 api_keys(struct evhttp_request *req, void *arg)
 {
+	static const char *const params[] = { "status", "profile", "name",
+	    "after", "limit", NULL };
 	struct api_ctx *ctx = arg;
 	struct ledger_key_filter f;
 	struct api_key_page pg;
-	char status[16], after[LEDGER_KEYID_LEN + 2], profile[16];
-	char name[LEDGER_NAME_MAX + 1];
-	uint64_t limit;
-	int rc;
+	char status[16], profile[16], name[LEDGER_NAME_MAX + 1];
+	char after[LEDGER_KEYID_LEN + 1];
+	uint64_t limit, size;
+	size_t scanned = 0;
+	int rc, end = 0;
 
-	if (api_method(req, API_GET) != 0)
+	if (api_method(req, API_GET) != 0 || api_params(req, params) != 0)
 		return;
 	memset(&f, 0, sizeof(f));
 	memset(&pg, 0, sizeof(pg));
@@ -481,7 +591,11 @@ api_keys(struct evhttp_request *req, void *arg)
 		    "status must be active or revoked");
 		return;
 	}
-	f.status = rc == 0 ? status : NULL;
+	pg.status = rc == 0 ? status : NULL;
+	/* Revoked in the snapshot implies revoked now: the ledger may narrow
+	 * that; active in the snapshot may be revoked now. */
+	f.status = pg.status != NULL && strcmp(pg.status, "revoked") == 0 ?
+	    pg.status : NULL;
 	if ((rc = server_query_str(req, "profile", profile,
 	    sizeof(profile))) < 0 || (rc == 0 && strcmp(profile, "device") != 0 &&
 	    strcmp(profile, "server") != 0)) {
@@ -491,55 +605,60 @@ api_keys(struct evhttp_request *req, void *arg)
 	}
 	f.profile = rc == 0 ? profile : NULL;
 	if ((rc = server_query_str(req, "name", name, sizeof(name))) < 0 ||
-	    (rc == 0 && (name[0] == '\0' || strspn(name, "ABCDEFGHIJKLMNOPQRS"
-	    "TUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@-") !=
-	    strlen(name)))) {
+	    (rc == 0 && !api_is_name(name))) {
 		server_reply_error(req, 400, "bad_parameter", "name is a prefix "
 		    "of device names: 1 to 64 of A-Z a-z 0-9 . _ @ -");
 		return;
 	}
 	f.name_prefix = rc == 0 ? name : NULL;
-	if ((rc = server_query_str(req, "after", after, sizeof(after))) < 0 ||
-	    (rc == 0 && !api_is_key_id(after))) {
-		server_reply_error(req, 400, "bad_parameter", "after must be a "
-		    "key id (64 lowercase hex digits)");
+	if (api_cursor(req, api_is_key_id, "a key id (64 lowercase hex "
+	    "digits)", ledger_size(ctx->ledger), after, sizeof(after),
+	    &size) != 0)
 		return;
-	}
-	f.after = rc == 0 ? after : NULL;
-	/* One row more than asked tells whether there is a next page; at the
-	 * ledger's cap a full page gets a cursor (the next may be empty). */
+	pg.size = size;
 	pg.limit = (size_t)limit;
-	f.limit = limit < LEDGER_LIST_MAX ? (size_t)limit + 1 : (size_t)limit;
+	snprintf(pg.pos, sizeof(pg.pos), "%s", after);
 	if ((pg.arr = json_array()) == NULL) {
 		server_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	if (ledger_keys(ctx->ledger, &f, api_keys_cb, &pg) != 0 && !pg.more &&
-	    !pg.oom) {
-		json_decref(pg.arr);
-		api_reply_storage(req, "keys");
-		return;
+	while (!pg.more && !pg.oom && !end && scanned < API_SCAN_MAX) {
+		pg.rows = 0;
+		f.after = pg.pos[0] != '\0' ? pg.pos : NULL;
+		f.limit = LEDGER_LIST_MAX;
+		if (ledger_keys(ctx->ledger, &f, api_keys_cb, &pg) != 0 &&
+		    !pg.more && !pg.oom) {
+			json_decref(pg.arr);
+			api_reply_storage(req, "keys");
+			return;
+		}
+		scanned += pg.rows;
+		end = pg.rows < LEDGER_LIST_MAX;
 	}
 	if (pg.oom) {
 		json_decref(pg.arr);
 		server_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	if (limit >= LEDGER_LIST_MAX && json_array_size(pg.arr) == limit)
-		pg.more = 1;
-	server_reply_json(req, 200, json_pack("{s:o,s:s?}", "keys", pg.arr,
-	    "next", pg.more ? pg.last : NULL));
+	/* more: resume after the page's last key; the scan bound: after the
+	 * last row read (the rows between did not match) */
+	server_reply_json(req, 200, json_pack("{s:o,s:o,s:o}", "tree_size",
+	    api_json_u64(size), "keys", pg.arr, "next", pg.more ?
+	    api_json_cursor(pg.last, size) : !end && !pg.more ?
+	    api_json_cursor(pg.pos, size) : json_null()));
 }
 
+/* GET /api/v1/keys/ID: the key and its certificates. */
 static void
 api_key(struct evhttp_request *req, void *arg)
 {
 	struct api_ctx *ctx = arg;
 	struct ledger_key_info *k = NULL;	/* ~10 KiB: not on the stack */
+	json_t *j, *certs;
 	const char *id;
 	int rc;
 
-	if (api_method(req, API_GET) != 0)
+	if (api_method(req, API_GET) != 0 || api_params(req, NULL) != 0)
 		return;
 	id = api_path_rest(req, "/api/v1/keys/");
 	if (!api_is_key_id(id)) {
@@ -551,25 +670,27 @@ api_key(struct evhttp_request *req, void *arg)
 		server_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	if ((rc = ledger_key_get(ctx->ledger, id, k)) < 0)
+	if ((rc = ledger_key_get(ctx->ledger, id, k)) < 0) {
 		api_reply_storage(req, "the key");
-	else if (rc == 1)
-		server_reply_error(req, 404, "key_not_found", "no key %s", id);
-	else {
-		json_t *j = api_key_json(k), *certs = api_key_certs_json(
-		    ctx->ledger, id, time(NULL));
-
-		/* json_object_set_new steals certs, also when it fails */
-		if (j == NULL || certs == NULL) {
-			json_decref(j);
-			json_decref(certs);
-			api_reply_storage(req, "the key's certificates");
-		} else if (json_object_set_new(j, "certificates", certs) != 0) {
-			json_decref(j);
-			server_reply_error(req, 500, "internal", "out of memory");
-		} else
-			server_reply_json(req, 200, j);
+		goto out;
 	}
+	if (rc == 1) {
+		server_reply_error(req, 404, "key_not_found", "no key %s", id);
+		goto out;
+	}
+	j = api_key_json(k);
+	certs = api_key_certs_json(ctx->ledger, k, time(NULL));
+	/* json_object_set_new steals certs, also when it fails */
+	if (j == NULL || certs == NULL) {
+		json_decref(j);
+		json_decref(certs);
+		api_reply_storage(req, "the key's certificates");
+	} else if (json_object_set_new(j, "certificates", certs) != 0) {
+		json_decref(j);
+		server_reply_error(req, 500, "internal", "out of memory");
+	} else
+		server_reply_json(req, 200, j);
+out:
 	free(k);
 }
 
@@ -607,6 +728,22 @@ api_http_status(enum ledger_status st)
 }
 
 /*
+ * The API's code for a ledger refusal: ledger_status_code(), except that
+ * an entry naming an account that does not exist is account_not_found,
+ * the code GET /api/v1/accounts/NAME gives for the same fact (one
+ * spelling for one meaning, like key_not_found and cert_not_found); the
+ * ledger still says unknown_account (ledger/entry.c, not the API's to
+ * change), so the offline command line does too.
+ */
+static const char *
+api_status_code(enum ledger_status st)
+{
+	if (st == LEDGER_ERR_UNKNOWN_ACCOUNT)
+		return "account_not_found";
+	return ledger_status_code(st);
+}
+
+/*
  * ledger_submit's completion, on the event loop thread (ledger_drain).
  * arg is the deferred request: libevent 2.1 keeps it alive even when the
  * client has gone (req->evcon = NULL) and frees it in the reply, so it is
@@ -620,8 +757,8 @@ api_submit_done(enum ledger_status st, const struct ledger_receipt *r,
 
 	if (st != LEDGER_OK) {
 		server_reply_error(req, api_http_status(st),
-		    ledger_status_code(st), "%s",
-		    why != NULL && *why != '\0' ? why : ledger_status_code(st));
+		    api_status_code(st), "%s",
+		    why != NULL && *why != '\0' ? why : api_status_code(st));
 		return;
 	}
 	server_reply_json(req, 201, json_pack("{s:o,s:o,s:o,s:s}",
@@ -652,7 +789,7 @@ api_submit(struct evhttp_request *req, void *arg)
 	json_error_t jerr;
 	int rc;
 
-	if (api_method(req, API_POST) != 0)
+	if (api_method(req, API_POST) != 0 || api_params(req, NULL) != 0)
 		return;
 	ct = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Content-Type");
@@ -826,6 +963,7 @@ api_register(struct server *s, struct api_ctx *ctx)
 		{ "/api/v1/configs", api_configs },
 		{ "/api/v1/configs/", api_config },
 		{ "/api/v1/ledger/entries", api_entries },
+		{ "/api/v1/ledger/entries/", api_entry },
 		{ "/api/v1/ledger/checkpoint", api_checkpoint },
 		{ "/api/v1/ledger/proof/inclusion", api_inclusion },
 		{ "/api/v1/ledger/proof/consistency", api_consistency },

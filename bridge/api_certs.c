@@ -2,8 +2,14 @@
  * api_certs.c: GET /api/v1/certs and /api/v1/certs/SERIAL, and a key's
  * certificates in /api/v1/keys/ID.  A certificate's "status" is what the
  * OCSP responder answers for it (good, or revoked with the time and reason
- * of its own revocation or its key's, whichever came first); "expired"
+ * of its own revocation or its key's, whichever came first; "revoked_by"
+ * says which, "revoked_index" is that revocation's leaf index); "expired"
  * says whether its notAfter has passed.
+ *
+ * The list is read at a snapshot of the ledger, like the key list (see
+ * api_keys in api.c): the certificates recorded before tree size N, with
+ * the revocations made before N.  "next" (SERIAL@N) carries N, so paging
+ * while certificates are issued and revoked neither skips nor repeats one.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -15,17 +21,27 @@
 
 #include "bridge/api_int.h"
 
-#define API_SERIAL_MAX 40	/* hex digits of our serials */
+#define API_SERIAL_MAX	40	/* hex digits of our serials */
+#define API_CERT_BATCH	100	/* rows read per ledger_certs call, at least */
 
 /* See api_int.h. */
 json_t *
-api_cert_json(const struct ledger_cert_info *c, time_t now)
+api_cert_json(const struct ledger_cert_info *c, uint64_t key_rev, time_t now)
 {
 	time_t at = 0;
 	int reason = 0, revoked = ledger_cert_revoked(c, &at, &reason);
+	/* the revocation ledger_cert_revoked() took: the key's when it is
+	 * the only one or the earlier one */
+	int by_key = revoked && c->key_revoked && (!c->revoked ||
+	    c->key_revoked_at < c->revoked_at);
+	json_t *idx = json_null();
 
+	if (revoked && !by_key)
+		idx = api_json_u64(c->revoked_index);
+	else if (by_key && key_rev != UINT64_MAX)
+		idx = api_json_u64(key_rev);
 	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:s,s:o,s:s?,"
-	    "s:o,s:b}",
+	    "s:o,s:s?,s:b}",
 	    "serial", c->serial,
 	    "issuer", c->issuer,
 	    "key_id", c->key_id,
@@ -37,42 +53,85 @@ api_cert_json(const struct ledger_cert_info *c, time_t now)
 	    "status", revoked ? "revoked" : "good",
 	    "revoked_at", revoked ? api_json_time(at) : json_null(),
 	    "reason", revoked ? ledger_reason_name(reason) : NULL,
-	    "revoked_index", c->revoked ? api_json_u64(c->revoked_index) :
-	    json_null(),
+	    "revoked_index", idx,
+	    "revoked_by", !revoked ? NULL : by_key ? "key" : "certificate",
 	    "expired", c->not_after <= now);
 }
 
-struct api_cert_list {
-	json_t *arr;
-	time_t now;
-	const char *status;		/* filter, or NULL */
-	const char *key_id;		/* filter, or NULL */
-	size_t limit, scanned;
-	char last[API_SERIAL_MAX + 1];
-	int more, oom;
+/* *v: c as it stood when the ledger held entries [0, size); key_rev is
+ * the leaf index of its key's revocation (UINT64_MAX: none). */
+static void
+api_cert_at(const struct ledger_cert_info *c, uint64_t key_rev,
+    uint64_t size, struct ledger_cert_info *v)
+{
+	*v = *c;
+	if (v->revoked && v->revoked_index >= size) {
+		v->revoked = 0;
+		v->revoked_at = 0;
+		v->reason = 0;
+		v->revoked_index = 0;
+	}
+	if (v->key_revoked && key_rev >= size) {
+		v->key_revoked = 0;
+		v->key_revoked_at = 0;
+		v->key_reason = 0;
+	}
+}
+
+/* 1 when v's status (as OCSP answers) is status ("good" or "revoked"). */
+static int
+api_cert_status_is(const struct ledger_cert_info *v, const char *status)
+{
+	time_t at;
+	int reason;
+
+	return strcmp(status, ledger_cert_revoked(v, &at, &reason) ?
+	    "revoked" : "good") == 0;
+}
+
+/* Looks up the leaf index of key_id's revocation into *idx (UINT64_MAX
+ * when it is not revoked), through a one-key cache.  0, or -1 when the
+ * ledger cannot be read. */
+struct api_key_rev {
+	struct ledger_key_info *k;	/* owned scratch, ~10 KiB */
+	char key_id[LEDGER_KEYID_LEN + 1];
+	uint64_t idx;
 };
 
 static int
-api_cert_cb(const struct ledger_cert_info *c, void *arg)
+api_key_rev(struct ledger *l, struct api_key_rev *kr, const char *key_id,
+    uint64_t *idx)
 {
-	struct api_cert_list *pl = arg;
-	time_t at;
-	int reason, revoked;
+	int rc;
 
-	if (pl->scanned == pl->limit) {
-		pl->more = 1;			/* the probe row */
-		return 1;
+	if (kr->key_id[0] == '\0' || strcmp(kr->key_id, key_id) != 0) {
+		if (kr->k == NULL && (kr->k = malloc(sizeof(*kr->k))) == NULL)
+			return -1;
+		if ((rc = ledger_key_get(l, key_id, kr->k)) < 0)
+			return -1;
+		kr->idx = rc == 0 && kr->k->status == LEDGER_KEY_REVOKED ?
+		    kr->k->revoked_index : UINT64_MAX;
+		snprintf(kr->key_id, sizeof(kr->key_id), "%s", key_id);
 	}
-	pl->scanned++;
-	snprintf(pl->last, sizeof(pl->last), "%s", c->serial);
-	revoked = ledger_cert_revoked(c, &at, &reason);
-	if (pl->status != NULL && strcmp(pl->status, revoked ? "revoked" :
-	    "good") != 0)
-		return 0;
-	if (pl->key_id != NULL && strcmp(pl->key_id, c->key_id) != 0)
-		return 0;
-	if (json_array_append_new(pl->arr, api_cert_json(c, pl->now)) != 0) {
-		pl->oom = 1;
+	*idx = kr->idx;
+	return 0;
+}
+
+struct api_key_certs {
+	json_t *arr;
+	uint64_t key_rev;
+	time_t now;
+	int oom;
+};
+
+static int
+api_key_certs_cb(const struct ledger_cert_info *c, void *arg)
+{
+	struct api_key_certs *kc = arg;
+
+	if (json_array_append_new(kc->arr, api_cert_json(c, kc->key_rev,
+	    kc->now)) != 0) {
+		kc->oom = 1;
 		return 1;
 	}
 	return 0;
@@ -80,20 +139,23 @@ api_cert_cb(const struct ledger_cert_info *c, void *arg)
 
 /* See api_int.h. */
 json_t *
-api_key_certs_json(struct ledger *l, const char *key_id, time_t now)
+api_key_certs_json(struct ledger *l, const struct ledger_key_info *k,
+    time_t now)
 {
-	struct api_cert_list pl;
+	struct api_key_certs kc;
 
-	memset(&pl, 0, sizeof(pl));
-	pl.now = now;
-	pl.limit = (size_t)-1;
-	if ((pl.arr = json_array()) == NULL)
+	memset(&kc, 0, sizeof(kc));
+	kc.now = now;
+	kc.key_rev = k->status == LEDGER_KEY_REVOKED ? k->revoked_index :
+	    UINT64_MAX;
+	if ((kc.arr = json_array()) == NULL)
 		return NULL;
-	if (ledger_key_certs(l, key_id, api_cert_cb, &pl) != 0 || pl.oom) {
-		json_decref(pl.arr);
+	if (ledger_key_certs(l, k->key_id, api_key_certs_cb, &kc) != 0 ||
+	    kc.oom) {
+		json_decref(kc.arr);
 		return NULL;
 	}
-	return pl.arr;
+	return kc.arr;
 }
 
 /* 1 when s is a serial as the ledger writes it: 1 to 40 lowercase hex
@@ -106,24 +168,190 @@ api_is_serial(const char *s)
 	return n > 0 && n <= API_SERIAL_MAX && s[n] == '\0' && s[0] != '0';
 }
 
+/* One page of the certificate list being built. */
+struct api_cert_page {
+	json_t *arr;
+	struct ledger *ledger;
+	struct api_key_rev kr;
+	uint64_t size;			/* the snapshot: entries [0, size) */
+	const char *status;		/* filter, or NULL */
+	size_t limit;
+	time_t now;
+	char last[API_SERIAL_MAX + 1];	/* the last certificate on the page */
+	int more;			/* a match follows the page */
+};
+
+/* Puts c on the page when it matches in the snapshot; sets pg->more at
+ * the first match past a full page.  0, -1 when the key's revocation
+ * cannot be read, -2 without memory. */
+static int
+api_cert_page_add(struct api_cert_page *pg, const struct ledger_cert_info *c,
+    uint64_t key_rev)
+{
+	struct ledger_cert_info v;
+
+	if (c->issued_index >= pg->size)
+		return 0;		/* recorded after the snapshot */
+	if (c->key_revoked && key_rev == UINT64_MAX &&
+	    api_key_rev(pg->ledger, &pg->kr, c->key_id, &key_rev) != 0)
+		return -1;
+	api_cert_at(c, key_rev, pg->size, &v);
+	if (pg->status != NULL && !api_cert_status_is(&v, pg->status))
+		return 0;
+	if (json_array_size(pg->arr) >= pg->limit) {
+		pg->more = 1;
+		return 0;
+	}
+	if (json_array_append_new(pg->arr, api_cert_json(&v, key_rev,
+	    pg->now)) != 0)
+		return -2;
+	snprintf(pg->last, sizeof(pg->last), "%s", c->serial);
+	return 0;
+}
+
+/* Rows of one ledger_certs call, copied out so that the key lookups run
+ * after the ledger's statement, not inside it. */
+struct api_cert_rows {
+	struct ledger_cert_info *row;
+	size_t n, cap;
+};
+
+static int
+api_cert_rows_cb(const struct ledger_cert_info *c, void *arg)
+{
+	struct api_cert_rows *r = arg;
+
+	if (r->n < r->cap)
+		r->row[r->n++] = *c;
+	return r->n == r->cap;
+}
+
+/* The page from every certificate after `after` in serial order.  Sets
+ * *end when the ledger has no more rows; *pos is the last row read.  0,
+ * -1 storage, -2 no memory. */
+static int
+api_cert_scan(struct api_cert_page *pg, const char *after, int *end,
+    char pos[API_SERIAL_MAX + 1])
+{
+	struct api_cert_rows r;
+	size_t scanned = 0, i;
+	int rc = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.cap = pg->limit + 1 > API_CERT_BATCH ? pg->limit + 1 : API_CERT_BATCH;
+	if (r.cap > LEDGER_LIST_MAX)
+		r.cap = LEDGER_LIST_MAX;
+	if ((r.row = calloc(r.cap, sizeof(*r.row))) == NULL)
+		return -2;
+	snprintf(pos, API_SERIAL_MAX + 1, "%s", after);
+	*end = 0;
+	while (!pg->more && !*end && scanned < API_SCAN_MAX) {
+		r.n = 0;
+		if (ledger_certs(pg->ledger, pos, r.cap, api_cert_rows_cb,
+		    &r) != 0) {
+			rc = -1;
+			break;
+		}
+		*end = r.n < r.cap;
+		for (i = 0; i < r.n && !pg->more; i++) {
+			snprintf(pos, API_SERIAL_MAX + 1, "%s", r.row[i].serial);
+			if ((rc = api_cert_page_add(pg, &r.row[i],
+			    UINT64_MAX)) != 0)
+				break;
+		}
+		scanned += r.n;
+		if (rc != 0)
+			break;
+	}
+	free(r.row);
+	return rc;
+}
+
+/* The certificates of one key with a serial after `after`, the
+ * smallest limit + 1 of those that match, in serial order. */
+struct api_cert_pick {
+	struct ledger_cert_info *row;	/* sorted by serial */
+	size_t n, cap;
+	const char *after;
+	uint64_t size, key_rev;
+	const char *status;
+};
+
+static int
+api_cert_pick_cb(const struct ledger_cert_info *c, void *arg)
+{
+	struct api_cert_pick *p = arg;
+	struct ledger_cert_info v;
+	size_t i;
+
+	if (strcmp(c->serial, p->after) <= 0 || c->issued_index >= p->size)
+		return 0;
+	api_cert_at(c, p->key_rev, p->size, &v);
+	if (p->status != NULL && !api_cert_status_is(&v, p->status))
+		return 0;
+	if (p->n == p->cap && strcmp(c->serial, p->row[p->n - 1].serial) > 0)
+		return 0;
+	if (p->n == p->cap)
+		p->n--;			/* the largest makes room */
+	for (i = p->n; i > 0 && strcmp(p->row[i - 1].serial, c->serial) > 0;
+	    i--)
+		p->row[i] = p->row[i - 1];
+	p->row[i] = *c;
+	p->n++;
+	return 0;
+}
+
+/* The page of key_id's certificates (a key has few; ledger_key_certs
+ * reads them by key, not the whole table).  0, -1 storage, -2 memory. */
+static int
+api_cert_key_page(struct api_cert_page *pg, const char *key_id,
+    const char *after)
+{
+	struct api_cert_pick p;
+	size_t i;
+	int rc = 0;
+
+	memset(&p, 0, sizeof(p));
+	p.cap = pg->limit + 1;
+	p.after = after;
+	p.size = pg->size;
+	p.status = pg->status;
+	if (api_key_rev(pg->ledger, &pg->kr, key_id, &p.key_rev) != 0)
+		return -1;
+	if ((p.row = calloc(p.cap, sizeof(*p.row))) == NULL)
+		return -2;
+	if (ledger_key_certs(pg->ledger, key_id, api_cert_pick_cb, &p) != 0)
+		rc = -1;
+	for (i = 0; rc == 0 && i < p.n && !pg->more; i++)
+		rc = api_cert_page_add(pg, &p.row[i], p.key_rev);
+	free(p.row);
+	return rc;
+}
+
 /*
- * GET /api/v1/certs?status=good|revoked&key_id=ID&after=SERIAL&limit=N:
- * certificates in serial order.  The filters apply within the scanned
- * page, so a page may hold fewer than limit; "next" (the last serial
- * scanned) is there while more certificates follow.
+ * GET /api/v1/certs?status=good|revoked&key_id=ID&after=CURSOR&limit=N:
+ * certificates in serial order, read at a snapshot (see the top of this
+ * file).  A page holds limit matches unless the list ends, and "next" is
+ * null exactly when no match follows; only when API_SCAN_MAX rows in a
+ * row do not match (a status filter over many certificates) is a page
+ * cut short, possibly empty, with a "next" that goes on from there.
  */
 void
 api_certs(struct evhttp_request *req, void *arg)
 {
+	static const char *const params[] = { "status", "key_id", "after",
+	    "limit", NULL };
 	struct api_ctx *ctx = arg;
-	struct api_cert_list pl;
-	char status[16], key_id[LEDGER_KEYID_LEN + 2], after[API_SERIAL_MAX + 2];
+	struct api_cert_page pg;
+	char status[16], key_id[LEDGER_KEYID_LEN + 1];
+	char after[API_SERIAL_MAX + 1], pos[API_SERIAL_MAX + 1];
+	json_t *next;
 	uint64_t limit;
-	int rc;
+	int rc, end = 1;
 
-	if (api_method(req, API_GET) != 0)
+	if (api_method(req, API_GET) != 0 || api_params(req, params) != 0)
 		return;
-	memset(&pl, 0, sizeof(pl));
+	memset(&pg, 0, sizeof(pg));
 	if (api_param_u64(req, "limit", 1, API_LIMIT_MAX, API_LIMIT_DEFAULT,
 	    &limit) != 0)
 		return;
@@ -134,40 +362,49 @@ api_certs(struct evhttp_request *req, void *arg)
 		    "status must be good or revoked");
 		return;
 	}
-	pl.status = rc == 0 ? status : NULL;
+	pg.status = rc == 0 ? status : NULL;
 	if ((rc = server_query_str(req, "key_id", key_id, sizeof(key_id))) < 0 ||
 	    (rc == 0 && !api_is_key_id(key_id))) {
 		server_reply_error(req, 400, "bad_parameter", "key_id must be "
 		    "64 lowercase hex digits");
 		return;
 	}
-	pl.key_id = rc == 0 ? key_id : NULL;
-	if ((rc = server_query_str(req, "after", after, sizeof(after))) < 0 ||
-	    (rc == 0 && !api_is_serial(after))) {
-		server_reply_error(req, 400, "bad_parameter", "after must be a "
-		    "serial: lowercase hex without leading zeros");
+	if (rc != 0)
+		key_id[0] = '\0';
+	if (api_cursor(req, api_is_serial, "a serial (lowercase hex without "
+	    "leading zeros)", ledger_size(ctx->ledger), after, sizeof(after),
+	    &pg.size) != 0)
+		return;
+	pg.ledger = ctx->ledger;
+	pg.now = time(NULL);
+	pg.limit = (size_t)limit;
+	pos[0] = '\0';
+	if ((pg.arr = json_array()) == NULL)
+		rc = -2;
+	else if (key_id[0] != '\0')
+		rc = api_cert_key_page(&pg, key_id, after);
+	else
+		rc = api_cert_scan(&pg, after, &end, pos);
+	free(pg.kr.k);
+	if (rc != 0) {
+		json_decref(pg.arr);
+		if (rc == -1)
+			api_reply_storage(req, "certificates");
+		else
+			server_reply_error(req, 500, "internal",
+			    "out of memory");
 		return;
 	}
-	pl.now = time(NULL);
-	pl.limit = (size_t)limit;
-	if ((pl.arr = json_array()) == NULL) {
-		server_reply_error(req, 500, "internal", "out of memory");
-		return;
-	}
-	/* one row more than the page tells whether another page follows */
-	if (ledger_certs(ctx->ledger, rc == 0 ? after : "", (size_t)limit + 1,
-	    api_cert_cb, &pl) != 0 && !pl.more && !pl.oom) {
-		json_decref(pl.arr);
-		api_reply_storage(req, "certificates");
-		return;
-	}
-	if (pl.oom) {
-		json_decref(pl.arr);
-		server_reply_error(req, 500, "internal", "out of memory");
-		return;
-	}
-	server_reply_json(req, 200, json_pack("{s:o,s:s?}", "certificates",
-	    pl.arr, "next", pl.more ? pl.last : NULL));
+	/* more: resume after the page's last certificate; the scan bound:
+	 * after the last row read (the rows between did not match) */
+	if (pg.more)
+		next = api_json_cursor(pg.last, pg.size);
+	else if (!end && pos[0] != '\0')
+		next = api_json_cursor(pos, pg.size);
+	else
+		next = json_null();
+	server_reply_json(req, 200, json_pack("{s:o,s:o,s:o}", "tree_size",
+	    api_json_u64(pg.size), "certificates", pg.arr, "next", next));
 }
 
 /* GET /api/v1/certs/SERIAL. */
@@ -176,12 +413,14 @@ api_cert(struct evhttp_request *req, void *arg)
 {
 	struct api_ctx *ctx = arg;
 	struct ledger_cert_info c;
+	struct api_key_rev kr;
 	char norm[API_SERIAL_MAX + 2];
 	const char *serial;
+	uint64_t key_rev = UINT64_MAX;
 	size_t n;
 	int rc;
 
-	if (api_method(req, API_GET) != 0)
+	if (api_method(req, API_GET) != 0 || api_params(req, NULL) != 0)
 		return;
 	/* openssl prints serials in uppercase with whole octets ("0E09..."):
 	 * take that spelling too */
@@ -200,11 +439,16 @@ api_cert(struct evhttp_request *req, void *arg)
 		    "40 lowercase hex digits without leading zeros");
 		return;
 	}
-	if ((rc = ledger_cert_get(ctx->ledger, serial, &c)) < 0)
+	memset(&kr, 0, sizeof(kr));
+	if ((rc = ledger_cert_get(ctx->ledger, serial, &c)) < 0 ||
+	    (rc == 0 && c.key_revoked &&
+	    api_key_rev(ctx->ledger, &kr, c.key_id, &key_rev) != 0))
 		api_reply_storage(req, "the certificate");
 	else if (rc == 1)
 		server_reply_error(req, 404, "cert_not_found",
 		    "no certificate %s on the ledger", serial);
 	else
-		server_reply_json(req, 200, api_cert_json(&c, time(NULL)));
+		server_reply_json(req, 200, api_cert_json(&c, key_rev,
+		    time(NULL)));
+	free(kr.k);
 }

@@ -89,17 +89,6 @@ fail:
 	return NULL;
 }
 
-/* 1 when s is a group name as the ledger takes it ([A-Za-z0-9._@-],
- * 1..64: SYN_NAME). */
-static int
-api_is_group(const char *s)
-{
-	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
-	    "wxyz0123456789._@-");
-
-	return n > 0 && n <= LEDGER_NAME_MAX && s[n] == '\0';
-}
-
 struct api_groups {
 	json_t *arr;
 	char last[LEDGER_NAME_MAX + 1];
@@ -156,7 +145,7 @@ api_configs(struct evhttp_request *req, void *arg)
 	struct api_ctx *ctx = arg;
 	struct api_groups g;
 
-	if (api_method(req, API_GET) != 0)
+	if (api_method(req, API_GET) != 0 || api_params(req, NULL) != 0)
 		return;
 	memset(&g, 0, sizeof(g));
 	if ((g.arr = json_array()) == NULL) {
@@ -217,8 +206,9 @@ api_config_check(struct evhttp_request *req, struct api_ctx *ctx,
 
 	if ((rc = server_query_str(req, "sha256", sha, sizeof(sha))) != 0 ||
 	    strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64) {
-		server_reply_error(req, 400, "bad_parameter", "sha256 must be "
-		    "64 lowercase hex digits");
+		server_reply_error(req, 400, "bad_parameter", "sha256 %s 64 "
+		    "lowercase hex digits", rc == 1 ? "is required:" :
+		    "must be");
 		return;
 	}
 	memset(&v, 0, sizeof(v));
@@ -254,6 +244,7 @@ api_config_check(struct evhttp_request *req, struct api_ctx *ctx,
 void
 api_config(struct evhttp_request *req, void *arg)
 {
+	static const char *const check_params[] = { "sha256", NULL };
 	struct api_ctx *ctx = arg;
 	struct api_versions v;
 	char group[LEDGER_NAME_MAX + 2];
@@ -266,25 +257,28 @@ api_config(struct evhttp_request *req, void *arg)
 	rest = api_path_rest(req, "/api/v1/configs/");
 	slash = strchr(rest, '/');
 	n = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
-	if (n >= sizeof(group) || (slash != NULL &&
-	    strcmp(slash, "/check") != 0)) {
-		server_reply_error(req, slash != NULL && n < sizeof(group) ?
-		    404 : 400, slash != NULL && n < sizeof(group) ?
-		    "not_found" : "bad_parameter", "want /api/v1/configs/GROUP "
-		    "or /api/v1/configs/GROUP/check?sha256=HEX");
+	if (slash != NULL && strcmp(slash, "/check") != 0) {
+		server_reply_error(req, 404, "not_found", "want "
+		    "/api/v1/configs/GROUP or /api/v1/configs/GROUP/check"
+		    "?sha256=HEX");
 		return;
 	}
-	memcpy(group, rest, n);
-	group[n] = '\0';
-	if (!api_is_group(group)) {
+	if (n < sizeof(group)) {
+		memcpy(group, rest, n);
+		group[n] = '\0';
+	}
+	if (n >= sizeof(group) || !api_is_name(group)) {
 		server_reply_error(req, 400, "bad_parameter", "a group name is "
 		    "1 to 64 of A-Z a-z 0-9 . _ @ -");
 		return;
 	}
 	if (slash != NULL) {
-		api_config_check(req, ctx, group);
+		if (api_params(req, check_params) == 0)
+			api_config_check(req, ctx, group);
 		return;
 	}
+	if (api_params(req, NULL) != 0)
+		return;
 	memset(&v, 0, sizeof(v));
 	if ((v.arr = json_array()) == NULL) {
 		server_reply_error(req, 500, "internal", "out of memory");

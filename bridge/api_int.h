@@ -1,16 +1,21 @@
 /*
  * api_int.h: helpers shared by the files of the JSON API (api.c,
- * api_certs.c); not for the rest of the bridge.
+ * api_ledger.c, api_certs.c, api_configs.c, events.c); not for the rest
+ * of the bridge.
  */
 #ifndef KEYBRIDGE_API_INT_H
 #define KEYBRIDGE_API_INT_H
 
 #include "bridge/bridge.h"
+#include "bridge/server.h"
 
 #define API_LIMIT_DEFAULT	100
 #define API_LIMIT_MAX		LEDGER_LIST_MAX
 #define API_TIME_LEN		sizeof("YYYY-MM-DDTHH:MM:SSZ")
 #define API_CHECKPOINT_MAX	4096	/* a signed checkpoint note */
+/* Rows one list request reads at most while it looks for matches: a
+ * filtered page stops there (short, maybe empty, with "next"). */
+#define API_SCAN_MAX		(10 * LEDGER_LIST_MAX)
 
 /* Which methods a route takes (HEAD goes with GET: evhttp drops the body). */
 #define API_GET		0x1
@@ -24,6 +29,19 @@ json_t *api_json_u64(uint64_t v);
 /* Answers 405 with Allow unless req's method is in methods: 0 go on, -1
  * answered. */
 int api_method(struct evhttp_request *req, int methods);
+/* Refuses (400 bad_parameter, -1) a query that breaks server.h's rules or
+ * has a parameter not in names (NULL-terminated; NULL: none); 0 when it
+ * passes.  Every handler calls it first. */
+int api_params(struct evhttp_request *req, const char *const *names);
+/* The list cursor "after": ID, or ID@SIZE as a page's "next" gives it.
+ * valid() checks ID; what says what ID is, for the message.  Fills id
+ * (idlen bytes; "" without a cursor) and *size, the snapshot the list is
+ * read at (cur, the tree size now, without "@SIZE").  Answers 400 and
+ * returns -1 when it is malformed or SIZE is not in 1..cur. */
+int api_cursor(struct evhttp_request *req, int (*valid)(const char *),
+    const char *what, uint64_t cur, char *id, size_t idlen, uint64_t *size);
+/* The "next" of a page: "ID@SIZE", a new JSON string. */
+json_t *api_json_cursor(const char *id, uint64_t size);
 /* Query parameter name in [min,max] into *v (def when absent); answers
  * 400 and returns -1 when malformed. */
 int api_param_u64(struct evhttp_request *req, const char *name, uint64_t min,
@@ -41,6 +59,9 @@ json_t *api_proof_json(uint8_t proof[][LEDGER_HASH_LEN], size_t n);
 void api_reply_text(struct evhttp_request *req, const char *text);
 /* 1 when s is 64 lowercase hex digits. */
 int api_is_key_id(const char *s);
+/* 1 when s is a name as the ledger takes it for accounts, devices and
+ * groups: 1 to LEDGER_NAME_MAX of A-Z a-z 0-9 . _ @ - (SYN_NAME). */
+int api_is_name(const char *s);
 
 /* An entry as GET /api/v1/ledger/entries shows it (a new object). */
 json_t *api_entry_json(const struct ledger_entry_info *e);
@@ -48,16 +69,21 @@ json_t *api_entry_json(const struct ledger_entry_info *e);
 /* ---- api_ledger.c ------------------------------------------------------- */
 
 void api_entries(struct evhttp_request *req, void *arg);
+void api_entry(struct evhttp_request *req, void *arg);
 void api_checkpoint(struct evhttp_request *req, void *arg);
 void api_inclusion(struct evhttp_request *req, void *arg);
 void api_consistency(struct evhttp_request *req, void *arg);
 
 /* ---- api_certs.c -------------------------------------------------------- */
 
-/* A certificate as the API shows it, its status as OCSP answers it. */
-json_t *api_cert_json(const struct ledger_cert_info *c, time_t now);
-/* The certificates of a key, oldest first (a new array), or NULL. */
-json_t *api_key_certs_json(struct ledger *l, const char *key_id, time_t now);
+/* A certificate as the API shows it, its status as OCSP answers it;
+ * key_rev is the leaf index of its key's revocation when c->key_revoked
+ * (revoked_index and revoked_by say which revocation counts). */
+json_t *api_cert_json(const struct ledger_cert_info *c, uint64_t key_rev,
+    time_t now);
+/* The certificates of key k, oldest first (a new array), or NULL. */
+json_t *api_key_certs_json(struct ledger *l, const struct ledger_key_info *k,
+    time_t now);
 void api_certs(struct evhttp_request *req, void *arg);
 void api_cert(struct evhttp_request *req, void *arg);
 

@@ -34,14 +34,22 @@ api_entries_cb(const struct ledger_entry_info *e, void *arg)
 	return json_array_append_new(arg, api_entry_json(e)) != 0;
 }
 
+/*
+ * GET /api/v1/ledger/entries?from=N&limit=N: entries [from, from+limit)
+ * of the tree as it is now.  The log only grows, so paging by index is
+ * stable by itself: "next" is the index to ask for next, null once the
+ * page reaches the end of this answer's tree_size (entries appended later
+ * follow from there, in order).
+ */
 void
 api_entries(struct evhttp_request *req, void *arg)
 {
+	static const char *const params[] = { "from", "limit", NULL };
 	struct api_ctx *ctx = arg;
-	uint64_t from, limit, size;
+	uint64_t from, limit, size, next;
 	json_t *arr;
 
-	if (api_method(req, API_GET) != 0)
+	if (api_method(req, API_GET) != 0 || api_params(req, params) != 0)
 		return;
 	if (api_param_u64(req, "from", 0, UINT64_MAX, 0, &from) != 0 ||
 	    api_param_u64(req, "limit", 1, API_LIMIT_MAX, API_LIMIT_DEFAULT,
@@ -67,19 +75,154 @@ api_entries(struct evhttp_request *req, void *arg)
 		    "%llu", (unsigned long long)(from + json_array_size(arr)));
 		return;
 	}
-	server_reply_json(req, 200, json_pack("{s:o,s:o}", "tree_size",
-	    api_json_u64(size), "entries", arr));
+	next = from + json_array_size(arr);
+	server_reply_json(req, 200, json_pack("{s:o,s:o,s:o}", "tree_size",
+	    api_json_u64(size), "entries", arr, "next", from < size &&
+	    next < size ? api_json_u64(next) : json_null()));
 }
 
-/* 1 when the request prefers text/plain (transparency-log tooling). */
+static int
+api_entry_cb(const struct ledger_entry_info *e, void *arg)
+{
+	json_t **j = arg;
+
+	*j = api_entry_json(e);
+	return 1;
+}
+
+/* GET /api/v1/ledger/entries/INDEX: one entry, as the list shows it. */
+void
+api_entry(struct evhttp_request *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	const char *rest;
+	uint64_t index, size;
+	json_t *j = NULL;
+
+	if (api_method(req, API_GET) != 0 || api_params(req, NULL) != 0)
+		return;
+	rest = api_path_rest(req, "/api/v1/ledger/entries/");
+	if (server_parse_u64(rest, &index) != 0) {
+		server_reply_error(req, 400, "bad_parameter", "an entry index "
+		    "is a decimal integer from 0 to 18446744073709551615");
+		return;
+	}
+	size = ledger_size(ctx->ledger);
+	if (index >= size) {
+		server_reply_error(req, 404, "entry_not_found", "no entry %llu: "
+		    "the ledger holds entries 0 to %llu",
+		    (unsigned long long)index, (unsigned long long)size - 1);
+		return;
+	}
+	if (ledger_entries(ctx->ledger, index, 1, api_entry_cb, &j) != 0) {
+		json_decref(j);
+		api_reply_storage(req, "the entry");
+		return;
+	}
+	if (j == NULL) {
+		server_reply_error(req, 500, "internal", "cannot encode entry "
+		    "%llu", (unsigned long long)index);
+		return;
+	}
+	server_reply_json(req, 200, j);
+}
+
+/* A weight of RFC 9110 12.4.2, qvalue = ("0" ["." 0*3DIGIT]) /
+ * ("1" ["." 0*3("0")]), in thousandths; -1 when malformed. */
+static int
+api_qvalue(const char *s, size_t n)
+{
+	int q = 0, scale = 100;
+	size_t i;
+
+	if (n == 0 || (s[0] != '0' && s[0] != '1') || n > 5 ||
+	    (n > 1 && s[1] != '.'))
+		return -1;
+	for (i = 2; i < n; i++, scale /= 10) {
+		if (s[i] < '0' || s[i] > '9' || (s[0] == '1' && s[i] != '0'))
+			return -1;
+		q += (s[i] - '0') * scale;
+	}
+	return s[0] == '1' ? 1000 : q;
+}
+
+/* How specifically the media range r[0..n) matches type: 2 exactly, 1 as
+ * "type/ *", 0 as "* / *" (without the spaces), -1 not at all. */
+static int
+api_range_match(const char *r, size_t n, const char *type)
+{
+	size_t major = (size_t)(strchr(type, '/') - type);
+
+	if (n == 3 && strncmp(r, "*/*", 3) == 0)
+		return 0;
+	if (n == major + 2 && strncasecmp(r, type, major + 1) == 0 &&
+	    r[major + 1] == '*')
+		return 1;
+	if (n == strlen(type) && strncasecmp(r, type, n) == 0)
+		return 2;
+	return -1;
+}
+
+/*
+ * The weight, in thousandths, that the Accept header a gives type: that
+ * of its most specific matching media range (RFC 9110 12.5.1), or -1
+ * when no range matches.  A range with a malformed weight is skipped;
+ * media type parameters other than q are not compared.
+ */
+static int
+api_accept_q(const char *a, const char *type)
+{
+	const char *end, *p, *semi;
+	size_t n;
+	int best = -1, bestspec = -1, spec, q;
+
+	for (; *a != '\0'; a = *end != '\0' ? end + 1 : end) {
+		end = a + strcspn(a, ",");
+		a += strspn(a, " \t");
+		n = strcspn(a, ";,");
+		while (n > 0 && (a[n - 1] == ' ' || a[n - 1] == '\t'))
+			n--;
+		spec = api_range_match(a, n, type);
+		q = 1000;
+		for (p = a + strcspn(a, ";,"); p < end && *p == ';'; p = semi) {
+			p++;
+			p += strspn(p, " \t");
+			semi = p + strcspn(p, ";,");
+			if ((p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+				n = (size_t)(semi - p - 2);
+				while (n > 0 && (p[2 + n - 1] == ' ' ||
+				    p[2 + n - 1] == '\t'))
+					n--;
+				q = api_qvalue(p + 2, n);
+			}
+		}
+		if (spec < 0 || q < 0)
+			continue;
+		if (spec > bestspec || (spec == bestspec && q > best)) {
+			bestspec = spec;
+			best = q;
+		}
+	}
+	return best;
+}
+
+/* Which answer the request's Accept header prefers: 1 the checkpoint
+ * note as text/plain (transparency-log tooling), 0 JSON (also without
+ * the header, and on a tie), -1 neither is acceptable. */
 static int
 api_wants_text(struct evhttp_request *req)
 {
 	const char *a = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Accept");
+	int qt, qj;
 
-	return a != NULL && strcasestr(a, "text/plain") != NULL &&
-	    strcasestr(a, "application/json") == NULL;
+	if (a == NULL)
+		return 0;
+	qt = api_accept_q(a, "text/plain");
+	qj = api_accept_q(a, "application/json");
+	if (qt <= 0 && qj <= 0)
+		return -1;
+	return qt > qj;
 }
 
 void
@@ -90,9 +233,15 @@ api_checkpoint(struct evhttp_request *req, void *arg)
 	char note[API_CHECKPOINT_MAX];
 	uint8_t root[LEDGER_HASH_LEN];
 	uint64_t size = 0;
+	int text;
 
-	if (api_method(req, API_GET) != 0)
+	if (api_method(req, API_GET) != 0 || api_params(req, NULL) != 0)
 		return;
+	if ((text = api_wants_text(req)) < 0) {
+		server_reply_error(req, 406, "not_acceptable", "the checkpoint "
+		    "is application/json or text/plain (the signed note)");
+		return;
+	}
 	if (ledger_checkpoint(ctx->ledger, note, sizeof(note), &size) != 0) {
 		if (ledger_size(ctx->ledger) == 0)
 			server_reply_error(req, 404, "empty_ledger",
@@ -101,7 +250,7 @@ api_checkpoint(struct evhttp_request *req, void *arg)
 			api_reply_storage(req, "the checkpoint");
 		return;
 	}
-	if (api_wants_text(req)) {
+	if (text) {
 		api_reply_text(req, note);
 		return;
 	}
@@ -141,6 +290,7 @@ api_leaf_cb(const struct ledger_entry_info *e, void *arg)
 void
 api_inclusion(struct evhttp_request *req, void *arg)
 {
+	static const char *const params[] = { "index", "size", NULL };
 	struct api_ctx *ctx = arg;
 	uint8_t proof[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
 	uint8_t leaf[LEDGER_HASH_LEN], root[LEDGER_HASH_LEN];
@@ -148,12 +298,13 @@ api_inclusion(struct evhttp_request *req, void *arg)
 	size_t n = 0;
 	int rc;
 
-	if (api_method(req, API_GET) != 0)
+	if (api_method(req, API_GET) != 0 || api_params(req, params) != 0)
 		return;
 	cur = ledger_size(ctx->ledger);
 	if ((rc = server_query_u64(req, "index", 0, UINT64_MAX, &index)) != 0) {
 		server_reply_error(req, 400, "bad_parameter", "index %s",
-		    rc == 1 ? "is required" : "must be a decimal integer");
+		    rc == 1 ? "is required" : "must be a decimal integer from "
+		    "0 to 18446744073709551615");
 		return;
 	}
 	if (api_param_u64(req, "size", 1, UINT64_MAX, cur, &size) != 0)
@@ -187,6 +338,7 @@ api_inclusion(struct evhttp_request *req, void *arg)
 void
 api_consistency(struct evhttp_request *req, void *arg)
 {
+	static const char *const params[] = { "from", "to", NULL };
 	struct api_ctx *ctx = arg;
 	uint8_t proof[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
 	uint8_t r1[LEDGER_HASH_LEN], r2[LEDGER_HASH_LEN];
@@ -194,13 +346,14 @@ api_consistency(struct evhttp_request *req, void *arg)
 	size_t n = 0;
 	int rc;
 
-	if (api_method(req, API_GET) != 0)
+	if (api_method(req, API_GET) != 0 || api_params(req, params) != 0)
 		return;
 	cur = ledger_size(ctx->ledger);
 	/* RFC 9162 2.1.4: a proof from the empty tree is meaningless. */
 	if ((rc = server_query_u64(req, "from", 1, UINT64_MAX, &from)) != 0) {
 		server_reply_error(req, 400, "bad_parameter", "from %s",
-		    rc == 1 ? "is required" : "must be a decimal integer >= 1");
+		    rc == 1 ? "is required" : "must be a decimal integer from "
+		    "1 to 18446744073709551615");
 		return;
 	}
 	if (api_param_u64(req, "to", 1, UINT64_MAX, cur, &to) != 0)

@@ -258,13 +258,14 @@ events_start_index(struct evhttp_request *req, uint64_t size, uint64_t *next)
 void
 events_handle(struct evhttp_request *req, void *arg)
 {
+	static const char *const params[] = { "from", NULL };
 	struct events *ev = arg;
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct events_sub *s = NULL;
 	struct evbuffer *b = NULL;
 	uint64_t size = ledger_size(ev->ledger), next;
 
-	if (api_method(req, API_GET) != 0)
+	if (api_method(req, API_GET) != 0 || api_params(req, params) != 0)
 		return;
 	/* the live stream is at ev->seen; a new stream joins it there */
 	events_sync(ev);
