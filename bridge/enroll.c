@@ -295,11 +295,13 @@ enroll_issue(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
     time_t now, struct enroll_job *j, char *why, size_t whylen)
 {
 	struct issue_params ip;
-	struct ledger_field f[7];
-	char serial[41], sha[65], nb[21], na[21];
+	struct ledger_field f[8];
+	char serial[41], sha[65], nb[21], na[21], *b64 = NULL;
+	unsigned char *der = NULL;
 	const ASN1_TIME *t;
 	struct tm tm;
 	time_t tnb, tna;
+	int derlen, rc;
 
 	memset(&ip, 0, sizeof(ip));
 	ip.profile = profile;
@@ -338,8 +340,23 @@ enroll_issue(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
 	f[4] = (struct ledger_field){ "not-before", nb };
 	f[5] = (struct ledger_field){ "not-after", na };
 	f[6] = (struct ledger_field){ "cert-sha256", sha };
-	if (enroll_submit(ctx, LEDGER_CERT_ISSUED, f, 7, enroll_committed,
-	    j) != 0) {
+	/* The certificate itself, so that the ledger alone shows what was
+	 * issued for each key (and the API can hand it out). */
+	if ((derlen = i2d_X509(j->cert, &der)) <= 0 ||
+	    (b64 = malloc((size_t)derlen * 4 / 3 + 8)) == NULL ||
+	    ledger_b64_encode(der, (size_t)derlen, b64,
+	    (size_t)derlen * 4 / 3 + 8) != 0) {
+		OPENSSL_free(der);
+		free(b64);
+		snprintf(why, whylen, "the certificate could not be encoded");
+		return 503;
+	}
+	OPENSSL_free(der);
+	f[7] = (struct ledger_field){ "cert", b64 };
+	rc = enroll_submit(ctx, LEDGER_CERT_ISSUED, f, 8, enroll_committed,
+	    j);
+	free(b64);
+	if (rc != 0) {
 		snprintf(why, whylen, "the ledger is busy; retry");
 		return 503;
 	}

@@ -90,6 +90,7 @@ static const struct field_rule field_rules[] = {
 	{ LEDGER_CERT_ISSUED, "not-before", 1, 1, SYN_TIME },
 	{ LEDGER_CERT_ISSUED, "not-after", 1, 1, SYN_TIME },
 	{ LEDGER_CERT_ISSUED, "cert-sha256", 1, 1, SYN_HEX64 },
+	{ LEDGER_CERT_ISSUED, "cert", 0, 1, SYN_B64 },
 	{ LEDGER_CERT_REVOKED, "serial", 1, 1, SYN_SERIAL },
 	{ LEDGER_CERT_REVOKED, "reason", 1, 1, SYN_REASON },
 	{ LEDGER_CONFIG_PUBLISH, "group", 1, 1, SYN_NAME },

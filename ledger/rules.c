@@ -21,8 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <openssl/bn.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "ledger/ledger_int.h"
 
@@ -441,6 +445,92 @@ rules_key_revoke(struct ledger_store *s, const struct ledger_entry *e,
 	return LEDGER_OK;
 }
 
+/*
+ * The certificate itself, when the entry carries it ("cert", base64 DER;
+ * older entries have only its hash): it must be exactly what the other
+ * fields say, so that an auditor can check every certificate against its
+ * registered key from the ledger alone.  Its SHA-256 is cert-sha256, its
+ * serial (lowercase hex, no leading zeros) serial, its validity
+ * not-before/not-after, its public key the key's registered SPKI, and its
+ * authority key identifier the issuer.
+ */
+static enum ledger_status
+rules_cert_der(const struct ledger_entry *e, const struct ledger_key_info *k,
+    char *why, size_t whylen)
+{
+	const char *b64 = ledger_entry_get(e, "cert");
+	uint8_t der[9000], spki[1600], md[32];
+	const unsigned char *p = der;
+	unsigned char *kd = NULL;
+	char hex[65], *ser = NULL, *h;
+	const ASN1_OCTET_STRING *aki;
+	const char *fail = NULL;
+	X509 *x = NULL;
+	BIGNUM *bn = NULL;
+	int n, sn, kn;
+	time_t nb, na;
+	struct tm tm;
+
+	if (b64 == NULL)
+		return LEDGER_OK;
+	if ((n = ledger_b64_decode(b64, strlen(b64), der, sizeof(der))) <= 0 ||
+	    (x = d2i_X509(NULL, &p, n)) == NULL || p != der + n) {
+		fail = "is not one DER certificate";
+		goto out;
+	}
+	SHA256(der, (size_t)n, md);
+	ledger_hex(md, sizeof(md), hex);
+	if (strcmp(hex, ledger_entry_get(e, "cert-sha256")) != 0) {
+		fail = "does not hash to cert-sha256";
+		goto out;
+	}
+	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) ==
+	    NULL || (ser = BN_bn2hex(bn)) == NULL) {
+		fail = "has no readable serial";
+		goto out;
+	}
+	for (h = ser; *h == '0' && h[1] != '\0'; h++)
+		;
+	for (char *q = h; *q != '\0'; q++)
+		if (*q >= 'A' && *q <= 'F')
+			*q = (char)(*q - 'A' + 'a');
+	if (strcmp(h, ledger_entry_get(e, "serial")) != 0) {
+		fail = "has another serial";
+		goto out;
+	}
+	ledger_time_parse(ledger_entry_get(e, "not-before"), &nb);
+	ledger_time_parse(ledger_entry_get(e, "not-after"), &na);
+	if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) != 1 ||
+	    timegm(&tm) != nb ||
+	    ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1 ||
+	    timegm(&tm) != na) {
+		fail = "has another validity than not-before/not-after";
+		goto out;
+	}
+	sn = ledger_b64_decode(k->spki, strlen(k->spki), spki, sizeof(spki));
+	kn = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &kd);
+	if (sn <= 0 || kn != sn || memcmp(kd, spki, (size_t)sn) != 0) {
+		fail = "is not for the registered key";
+		goto out;
+	}
+	aki = X509_get0_authority_key_id(x);
+	if (aki == NULL || aki->length <= 0 || aki->length > 32) {
+		fail = "has no authority key identifier";
+		goto out;
+	}
+	ledger_hex(aki->data, (size_t)aki->length, hex);
+	if (strcmp(hex, ledger_entry_get(e, "issuer")) != 0)
+		fail = "is not from the issuer the entry names";
+out:
+	if (fail != NULL)
+		snprintf(why, whylen, "the recorded certificate %s", fail);
+	OPENSSL_free(kd);
+	OPENSSL_free(ser);
+	BN_free(bn);
+	X509_free(x);
+	return fail != NULL ? LEDGER_ERR_MALFORMED : LEDGER_OK;
+}
+
 /* The bridge records a certificate it issued: the key must be active, the
  * ledger time and the certificate's validity inside the key's window. */
 static enum ledger_status
@@ -476,6 +566,8 @@ rules_cert_issued(struct ledger_store *s, const struct ledger_entry *e,
 		    k.key_id, k.profile);
 		return LEDGER_ERR_PERMISSION;
 	}
+	if ((st = rules_cert_der(e, &k, why, whylen)) != LEDGER_OK)
+		return st;
 	if (now < k.not_before || now >= k.not_after ||
 	    c.not_before < k.not_before || c.not_after > k.not_after ||
 	    c.not_after <= c.not_before) {
