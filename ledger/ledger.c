@@ -8,6 +8,14 @@
  * queued to one writer thread, which takes everything waiting (up to
  * batch_max) into the next block, so N clients cost one fsync per block,
  * not one each.  Nothing is acknowledged before its block is committed.
+ *
+ * Several processes on one database (bridges on PostgreSQL): the store's
+ * begin holds the writers' lock of the database, and the writer first
+ * loads the blocks the others committed since its last one (catch-up), so
+ * every block extends the one tree, without a gap or a fork.  A follower
+ * thread waits for the others' commits (the store's wait_change: LISTEN /
+ * NOTIFY) and catches up too, then wakes the caller's thread like the
+ * writer does, so that OCSP, the CRL and the event stream see them.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -18,6 +26,9 @@
 
 #define LEDGER_QUEUE_MAX 65536		/* submissions waiting */
 #define LEDGER_WHY_MAX   256
+#define LEDGER_FOLLOW_WAIT_MS 250	/* follower: one wait, and stop delay */
+#define LEDGER_FOLLOW_IDLE_N  4		/* look anyway after this many waits:
+					 * a NOTIFY lost in a reconnection */
 
 struct ledger_sub {
 	char *text;
@@ -32,10 +43,13 @@ struct ledger_sub {
 
 struct ledger {
 	char *origin;
+	char *db;			/* the db string, for the follower */
+	int store_flags;		/* LEDGER_STORE_ASYNC_OK or 0 */
 	struct ledger_consensus *cons;	/* borrowed; NULL: read-only */
 	size_t batch_max;
 	struct ledger_store *w;		/* writer's connection */
 	struct ledger_store *r;		/* caller thread's connection */
+	struct ledger_store *f;		/* follower's connection, or NULL */
 
 	/* The tree and the last commit, read by the caller thread. */
 	pthread_rwlock_t tree_lock;
@@ -50,8 +64,8 @@ struct ledger {
 	/* Group-commit queue. */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	pthread_t thread;
-	int running, stopping;
+	pthread_t thread, follower;
+	int running, stopping, following;
 	struct ledger_sub *pending, **pending_tail;
 	size_t npending;
 	struct ledger_sub *done, **done_tail;
@@ -137,7 +151,7 @@ ledger_load(struct ledger *l, char *err, size_t errlen)
 	uint8_t root[LEDGER_HASH_LEN];
 	int rc;
 
-	if (l->r->ops->leaf_hashes(l->r, load_leaf, l->tree) != 0) {
+	if (l->r->ops->leaf_hashes(l->r, 0, load_leaf, l->tree) != 0) {
 		snprintf(err, errlen, "reading the log: entries are missing or "
 		    "damaged (run `keybridge ledger verify`)");
 		return -1;
@@ -190,6 +204,7 @@ ledger_open(const struct ledger_config *cfg, char *err, size_t errlen)
 	    ? cfg->batch_max : LEDGER_BATCH_MAX;
 	if ((l->origin = strdup(cfg->origin != NULL ? cfg->origin :
 	    "keybridge/ledger")) == NULL ||
+	    (l->db = strdup(cfg->db != NULL ? cfg->db : "")) == NULL ||
 	    (l->tree = ledger_merkle_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -198,6 +213,7 @@ ledger_open(const struct ledger_config *cfg, char *err, size_t errlen)
 		wflags = LEDGER_STORE_READONLY;
 	if (cfg->allow_async_commit)
 		aflag = LEDGER_STORE_ASYNC_OK;
+	l->store_flags = aflag;
 	if ((l->w = ledger_store_open(cfg->db, wflags | aflag, err,
 	    errlen)) == NULL)
 		goto fail;
@@ -210,6 +226,93 @@ ledger_open(const struct ledger_config *cfg, char *err, size_t errlen)
 fail:
 	ledger_close(l);
 	return NULL;
+}
+
+/* ---- other writers' blocks --------------------------------------------- */
+
+/* Leaf hashes read for a catch-up, before they join the tree. */
+struct catch_up {
+	uint8_t (*h)[LEDGER_HASH_LEN];
+	size_t n, cap;
+	uint64_t next, end;	/* indexes [next, end) wanted, in order */
+	int bad;
+};
+
+static int
+catch_up_leaf(uint64_t idx, const uint8_t *h, void *arg)
+{
+	struct catch_up *c = arg;
+	void *p;
+
+	if (idx >= c->end)	/* committed after the block we read */
+		return 0;
+	if (idx != c->next) {
+		c->bad = 1;
+		return -1;
+	}
+	if (c->n == c->cap) {
+		c->cap = c->cap == 0 ? 64 : c->cap * 2;
+		if ((p = realloc(c->h, c->cap * sizeof(*c->h))) == NULL) {
+			c->bad = 1;
+			return -1;
+		}
+		c->h = p;
+	}
+	memcpy(c->h[c->n++], h, LEDGER_HASH_LEN);
+	c->next++;
+	return 0;
+}
+
+/*
+ * Under commit_mu: loads from store s the blocks that another process
+ * committed after ours, once they prove to extend our tree (the root of
+ * their last block over our leaves and theirs is the stored one).  The
+ * tree lock is taken only to append, not while reading.  Returns the
+ * number of entries added (0: none), or -1 when they could not be read or
+ * do not extend the tree (nothing changes then).
+ */
+static int64_t
+ledger_catch_up(struct ledger *l, struct ledger_store *s)
+{
+	struct ledger_block_row b;
+	struct catch_up c;
+	uint8_t root[LEDGER_HASH_LEN];
+	uint64_t base = l->committed;
+	int64_t rc = -1;
+	int st;
+
+	if ((st = s->ops->block_last(s, &b)) != 0)
+		return st == 1 ? 0 : -1;
+	if (b.height < l->height)
+		return 0;
+	if (b.size < base)
+		return -1;	/* the stored log shrank: not ours to follow */
+	memset(&c, 0, sizeof(c));
+	c.next = base;
+	c.end = b.size;
+	if (s->ops->leaf_hashes(s, base, catch_up_leaf, &c) != 0 || c.bad ||
+	    c.next != b.size)
+		goto out;
+	pthread_rwlock_wrlock(&l->tree_lock);
+	for (size_t i = 0; i < c.n; i++)
+		if (ledger_merkle_append(l->tree, c.h[i]) != 0)
+			break;
+	if (ledger_merkle_size(l->tree) != b.size ||
+	    ledger_merkle_root(l->tree, b.size, root) != 0 ||
+	    memcmp(root, b.root, LEDGER_HASH_LEN) != 0) {
+		ledger_merkle_truncate(l->tree, base);
+		pthread_rwlock_unlock(&l->tree_lock);
+		goto out;
+	}
+	l->committed = b.size;
+	l->height = b.height + 1;
+	l->last_time = b.time;
+	snprintf(l->checkpoint, sizeof(l->checkpoint), "%s", b.checkpoint);
+	pthread_rwlock_unlock(&l->tree_lock);
+	rc = (int64_t)(b.size - base);
+out:
+	free(c.h);
+	return rc;
 }
 
 /* ---- committing a block ------------------------------------------------ */
@@ -234,8 +337,6 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n)
 	char body[512];
 
 	pthread_mutex_lock(&l->commit_mu);
-	now = l->cons->ops->block_time(l->cons, l->last_time);
-	base = size = l->committed;
 	if ((e = calloc(1, sizeof(*e))) == NULL || s->ops->begin(s) != 0) {
 		for (size_t i = 0; i < n; i++) {
 			subs[i]->st = LEDGER_ERR_STORAGE;
@@ -244,6 +345,18 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n)
 		}
 		goto out;
 	}
+	/* The writers' lock is ours: what others committed is final. */
+	if (ledger_catch_up(l, s) < 0) {
+		for (size_t i = 0; i < n; i++) {
+			subs[i]->st = LEDGER_ERR_STORAGE;
+			snprintf(subs[i]->why, LEDGER_WHY_MAX, "the stored log "
+			    "cannot be followed: %s", s->ops->errmsg(s));
+		}
+		s->ops->rollback(s);
+		goto out;
+	}
+	now = l->cons->ops->block_time(l->cons, l->last_time);
+	base = size = l->committed;
 	for (size_t i = 0; i < n; i++) {
 		struct ledger_sub *sub = subs[i];
 
@@ -408,17 +521,63 @@ ledger_writer_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Follows the blocks other processes commit: waits for the store's
+ * notification (or LEDGER_FOLLOW_IDLE_N waits at most), catches up, and
+ * wakes the caller's thread when entries arrived.
+ */
+static void *
+ledger_follower_main(void *arg)
+{
+	struct ledger *l = arg;
+	int idle = 0, stop, rc;
+	int64_t added;
+
+	for (;;) {
+		pthread_mutex_lock(&l->mu);
+		stop = l->stopping;
+		pthread_mutex_unlock(&l->mu);
+		if (stop)
+			break;
+		rc = l->f->ops->wait_change(l->f, LEDGER_FOLLOW_WAIT_MS);
+		if (rc != 1 && ++idle < LEDGER_FOLLOW_IDLE_N)
+			continue;
+		idle = 0;
+		pthread_mutex_lock(&l->commit_mu);
+		added = ledger_catch_up(l, l->f);
+		pthread_mutex_unlock(&l->commit_mu);
+		if (added > 0 && l->wake != NULL)
+			l->wake(l->wake_arg);
+	}
+	return NULL;
+}
+
 int
 ledger_writer_start(struct ledger *l, void (*wake)(void *), void *wake_arg)
 {
+	char err[256];
+
 	if (l->cons == NULL || l->running)
 		return -1;
 	l->wake = wake;
 	l->wake_arg = wake_arg;
 	l->stopping = 0;
+	/* Only a backend that other processes write to needs a follower. */
+	if (l->w->ops->wait_change != NULL && l->f == NULL &&
+	    (l->f = ledger_store_open(l->db, LEDGER_STORE_READONLY |
+	    l->store_flags, err, sizeof(err))) == NULL)
+		return -1;
 	if (pthread_create(&l->thread, NULL, ledger_writer_main, l) != 0)
 		return -1;
 	l->running = 1;
+	if (l->f != NULL) {
+		if (pthread_create(&l->follower, NULL, ledger_follower_main,
+		    l) != 0) {
+			ledger_writer_stop(l);
+			return -1;
+		}
+		l->following = 1;
+	}
 	return 0;
 }
 
@@ -490,7 +649,9 @@ ledger_writer_stop(struct ledger *l)
 	pthread_cond_signal(&l->cv);
 	pthread_mutex_unlock(&l->mu);
 	pthread_join(l->thread, NULL);
-	l->running = 0;
+	if (l->following)
+		pthread_join(l->follower, NULL);
+	l->running = l->following = 0;
 	ledger_drain(l);
 }
 
@@ -504,12 +665,15 @@ ledger_close(struct ledger *l)
 		l->r->ops->close(l->r);
 	if (l->w != NULL)
 		l->w->ops->close(l->w);
+	if (l->f != NULL)
+		l->f->ops->close(l->f);
 	ledger_merkle_free(l->tree);
 	pthread_rwlock_destroy(&l->tree_lock);
 	pthread_mutex_destroy(&l->commit_mu);
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->cv);
 	free(l->origin);
+	free(l->db);
 	free(l);
 }
 

@@ -189,7 +189,8 @@ struct ledger_store_ops {
 	int (*block_last)(struct ledger_store *, struct ledger_block_row *);
 	int (*blocks)(struct ledger_store *, uint64_t from_height,
 	    int (*cb)(const struct ledger_block_row *, void *), void *arg);
-	int (*leaf_hashes)(struct ledger_store *,
+	/* leaf hashes of entries from index `from` on, in order */
+	int (*leaf_hashes)(struct ledger_store *, uint64_t from,
 	    int (*cb)(uint64_t idx, const uint8_t *h, void *), void *arg);
 	/* registry */
 	int (*account_get)(struct ledger_store *, const char *name,
@@ -243,6 +244,10 @@ struct ledger_store_ops {
 	    size_t limit, int (*cb)(const char *key, const char *row, void *),
 	    void *arg);
 	const char *(*errmsg)(struct ledger_store *);
+	/* Waits at most timeout_ms for another process to commit a block
+	 * (PostgreSQL: LISTEN/NOTIFY): 1 notified, 0 timed out, -1 error.
+	 * NULL for a backend with one writer process (sqlite3). */
+	int (*wait_change)(struct ledger_store *, int timeout_ms);
 };
 
 struct ledger_store {

@@ -18,9 +18,14 @@
  *
  * Writers: begin takes a transaction-level advisory lock, so one block is
  * written at a time across every process on the database, and migrations
- * take the same lock.  A lost connection is re-established with backoff
- * by the next call outside a transaction; calls fail meanwhile.
+ * take the same lock.  A transaction that wrote a block sends NOTIFY on
+ * PG_CHANNEL, delivered at its commit: the other bridges' followers
+ * (wait_change, LISTEN) learn of it at once.  A lost connection is
+ * re-established with backoff by the next call outside a transaction;
+ * calls fail meanwhile.
  */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +42,7 @@
 #define PG_BACKOFF_MAX_MS 5000
 /* pg_advisory_xact_lock key of the ledger's writers: "kbridge1". */
 #define PG_WRITER_LOCK   "7720773228669159729"
+#define PG_CHANNEL       "keybridge_ledger"	/* NOTIFY of a new block */
 
 /* Schema migrations, applied in order; index + 1 is the version.  They
  * follow store_sqlite.c's one for one. */
@@ -167,7 +173,7 @@ enum stmt_id {
 	ST_KEY_REVOKE, ST_KEYS, ST_CERT_GET, ST_CERT_PUT, ST_CERT_REVOKE,
 	ST_KEY_CERTS, ST_CONFIG_GET, ST_CONFIG_PUT, ST_PREAUTH_GET,
 	ST_PREAUTH_PUT, ST_PREAUTH_USE, ST_CERTS, ST_CERTS_REVOKED, ST_CONFIGS,
-	ST_CONFIGS_GROUP, ST_COUNTERS, ST_COUNT_AGG, ST_REG_FIRST,
+	ST_CONFIGS_GROUP, ST_COUNTERS, ST_COUNT_AGG, ST_NOTIFY, ST_REG_FIRST,
 	ST_COUNT = ST_REG_FIRST + LEDGER_REG_N
 };
 
@@ -257,6 +263,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CONFIG_PUT] = "INSERT INTO configs(grp, version, sha256, size,"
 	    " file, idx) VALUES ($1,$2,$3,$4,$5,$6)",
 	[ST_COUNTERS] = "SELECT name, n FROM counters",
+	[ST_NOTIFY] = "NOTIFY " PG_CHANNEL,
 	/* Small tables, the expiring range of a partial index, the last
 	 * block's time; $1 is now. */
 	[ST_COUNT_AGG] = "SELECT (SELECT count(*) FROM accounts),"
@@ -291,6 +298,8 @@ struct store_pg {
 	unsigned char prepared[ST_COUNT];
 	struct timespec retry_at;	/* next reconnect attempt */
 	long backoff_ms;
+	int wrote_block;		/* this transaction: NOTIFY at commit */
+	int listening;			/* LISTEN PG_CHANNEL on this session */
 	char err[512];
 };
 
@@ -378,6 +387,7 @@ static int
 pg_session(struct store_pg *sp)
 {
 	memset(sp->prepared, 0, sizeof(sp->prepared));
+	sp->listening = 0;
 	if (pg_simple(sp, "SET bytea_output = 'hex'") != 0 ||
 	    pg_simple(sp, "SET client_encoding = 'UTF8'") != 0 ||
 	    pg_simple(sp, "SET client_min_messages = warning") != 0)
@@ -547,6 +557,7 @@ sp_begin(struct ledger_store *s)
 {
 	struct store_pg *sp = SP(s);
 
+	sp->wrote_block = 0;
 	if (pg_cmd(sp, ST_BEGIN, NULL, 0) != 0)
 		return -1;
 	if (!(sp->flags & LEDGER_STORE_READONLY) &&
@@ -563,10 +574,14 @@ static int
 sp_commit(struct ledger_store *s)
 {
 	struct store_pg *sp = SP(s);
-	PGresult *res = pg_run(sp, ST_COMMIT, NULL);
+	PGresult *res;
 	int rc = -1;
 
-	if (res == NULL)
+	/* Inside the transaction: sent to the listeners at its commit. */
+	if (sp->wrote_block && pg_cmd(sp, ST_NOTIFY, NULL, 0) != 0)
+		return -1;
+	sp->wrote_block = 0;
+	if ((res = pg_run(sp, ST_COMMIT, NULL)) == NULL)
 		return -1;
 	if (strcmp(PQcmdStatus(res), "COMMIT") == 0)
 		rc = 0;
@@ -707,7 +722,10 @@ sp_block_put(struct ledger_store *s, const struct ledger_block_row *b)
 	p_i64(&p, (int64_t)b->time);
 	p_blob(&p, b->root, LEDGER_HASH_LEN);
 	p_text(&p, b->checkpoint);
-	return pg_cmd(SP(s), ST_BLOCK_PUT, &p, 0);
+	if (pg_cmd(SP(s), ST_BLOCK_PUT, &p, 0) != 0)
+		return -1;
+	SP(s)->wrote_block = 1;
+	return 0;
 }
 
 static void
@@ -766,11 +784,11 @@ sp_blocks(struct ledger_store *s, uint64_t from,
 }
 
 static int
-sp_leaf_hashes(struct ledger_store *s,
+sp_leaf_hashes(struct ledger_store *s, uint64_t from,
     int (*cb)(uint64_t, const uint8_t *, void *), void *arg)
 {
 	uint8_t h[LEDGER_HASH_LEN];
-	uint64_t from = 0, idx;
+	uint64_t idx = from;
 
 	for (;;) {
 		struct pg_params p = { 0 };
@@ -1348,6 +1366,58 @@ sp_registry_rows(struct ledger_store *s, int t, const char *after,
 	return rc;
 }
 
+/* Drains the notifications that arrived; 1 when there was one, 0 when
+ * none, -1 when the connection failed. */
+static int
+pg_notified(struct store_pg *sp)
+{
+	PGnotify *n;
+	int got = 0;
+
+	if (PQconsumeInput(sp->conn) != 1) {
+		pg_seterr(sp, NULL);
+		return -1;
+	}
+	while ((n = PQnotifies(sp->conn)) != NULL) {
+		got = 1;
+		PQfreemem(n);
+	}
+	return got;
+}
+
+/* LISTENs on the first call (and after a reconnection), then waits for a
+ * NOTIFY from a committing writer.  A failure waits out timeout_ms, so
+ * that a caller looping on it does not spin while the server is away. */
+static int
+sp_wait_change(struct ledger_store *s, int timeout_ms)
+{
+	struct store_pg *sp = SP(s);
+	struct pollfd pfd;
+	int rc;
+
+	if (pg_ready(sp) != 0 || (!sp->listening &&
+	    pg_simple(sp, "LISTEN " PG_CHANNEL) != 0)) {
+		(void)poll(NULL, 0, timeout_ms);
+		return -1;
+	}
+	if (!sp->listening) {
+		sp->listening = 1;
+		return 1;	/* a block may have come before we listened */
+	}
+	if ((rc = pg_notified(sp)) != 0)
+		return rc;
+	pfd.fd = PQsocket(sp->conn);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (pfd.fd < 0) {
+		(void)poll(NULL, 0, timeout_ms);
+		return -1;
+	}
+	if (poll(&pfd, 1, timeout_ms) < 0)
+		return errno == EINTR ? 0 : -1;
+	return pfd.revents != 0 ? pg_notified(sp) : 0;
+}
+
 static void
 sp_close(struct ledger_store *s)
 {
@@ -1400,6 +1470,7 @@ static const struct ledger_store_ops pg_ops = {
 	.counts = sp_counts,
 	.registry_rows = sp_registry_rows,
 	.errmsg = sp_errmsg,
+	.wait_change = sp_wait_change,
 };
 
 /* The stored schema version: 0 when there is no meta table yet, -1 on

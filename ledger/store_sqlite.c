@@ -153,7 +153,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " FROM blocks ORDER BY height DESC LIMIT 1",
 	[ST_BLOCKS] = "SELECT height, first, size, time, root, checkpoint"
 	    " FROM blocks WHERE height >= ?1 ORDER BY height",
-	[ST_LEAVES] = "SELECT idx, leaf_hash FROM entries ORDER BY idx",
+	[ST_LEAVES] = "SELECT idx, leaf_hash FROM entries WHERE idx >= ?1"
+	    " ORDER BY idx",
 	[ST_ACCOUNT_GET] = "SELECT name, role, threshold, seq, created_idx,"
 	    " keys FROM accounts WHERE name = ?1",
 	[ST_ACCOUNT_PUT] = "INSERT OR REPLACE INTO accounts(name, role,"
@@ -450,7 +451,7 @@ ss_blocks(struct ledger_store *s, uint64_t from,
 }
 
 static int
-ss_leaf_hashes(struct ledger_store *s,
+ss_leaf_hashes(struct ledger_store *s, uint64_t from,
     int (*cb)(uint64_t, const uint8_t *, void *), void *arg)
 {
 	sqlite3_stmt *q = stmt(s, ST_LEAVES);
@@ -458,6 +459,7 @@ ss_leaf_hashes(struct ledger_store *s,
 
 	if (q == NULL)
 		return -1;
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)from);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		if (sqlite3_column_bytes(q, 1) != LEDGER_HASH_LEN ||
 		    cb((uint64_t)sqlite3_column_int64(q, 0),

@@ -200,7 +200,7 @@ ledger_verify(const char *db, const char *vkey,
 	}
 	/* Counting first gives progress a total and finds a damaged file
 	 * before the long part. */
-	if (v.stored->ops->leaf_hashes(v.stored, count_cb, &v.total) != 0) {
+	if (v.stored->ops->leaf_hashes(v.stored, 0, count_cb, &v.total) != 0) {
 		snprintf(rep->what, sizeof(rep->what), "the log cannot be read: "
 		    "%s", v.stored->ops->errmsg(v.stored));
 		goto out;

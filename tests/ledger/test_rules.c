@@ -1014,6 +1014,92 @@ test_unsealed_block_is_not_acknowledged_or_kept(void **state)
 	assert_true(rep.ok);
 }
 
+/* Queues n key registrations signed by account `as` (key k, seqs from
+ * *seq on) on ledger l; ok counts the acknowledged ones. */
+static void
+submit_regs(struct ledger *l, const char *as, EVP_PKEY *k, uint64_t *seq,
+    int n, int *ok)
+{
+	for (int i = 0; i < n; i++) {
+		struct reg r;
+		char *note;
+
+		reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
+		note = ledger_entry_body(LEDGER_KEY_REGISTER, as, (*seq)++,
+		    time(NULL), r.fl, 6);
+		note = ledger_entry_sign(note, as, k);
+		assert_int_equal(ledger_submit(l, note, strlen(note), done_cb,
+		    ok), 0);
+		free(note);
+	}
+}
+
+static uint64_t
+ms_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* PostgreSQL: two ledgers on one database (two bridges) append at once.
+ * Every entry is acknowledged, lands in one tree without a gap or a fork,
+ * each ledger sees the other's entries within a second without writing
+ * (its follower), their roots agree and the whole verifies. */
+static void
+test_two_writers_share_one_tree(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_config lc;
+	struct ledger_verify_report rep;
+	struct ledger *b;
+	uint8_t ra[LEDGER_HASH_LEN], rb[LEDGER_HASH_LEN];
+	uint64_t t0, total, seq_other = 1;
+	enum { N = 300 };
+	char err[256];
+	int ok = 0;
+
+	memset(&lc, 0, sizeof(lc));
+	lc.db = f->db;
+	lc.origin = "test/ledger";
+	lc.consensus = f->cons;
+	b = ledger_open(&lc, err, sizeof(err));
+	if (b == NULL)
+		fail_msg("second ledger: %s", err);
+	assert_int_equal(ledger_size(b), 3);
+	assert_int_equal(ledger_writer_start(f->l, NULL, NULL), 0);
+	assert_int_equal(ledger_writer_start(b, NULL, NULL), 0);
+	/* admin writes through one, other through the other, interleaved */
+	for (int i = 0; i < 10; i++) {
+		submit_regs(f->l, "admin", f->admin, &f->seq_admin, N / 10,
+		    &ok);
+		submit_regs(b, "other", f->other, &seq_other, N / 10, &ok);
+	}
+	total = 3 + 2 * N;
+	for (t0 = ms_now(); ok < 2 * N && ms_now() - t0 < 60000;
+	    usleep(5000)) {
+		ledger_drain(f->l);
+		ledger_drain(b);
+	}
+	assert_int_equal(ok, 2 * N);
+	/* the last block of one reaches the other through its follower */
+	for (t0 = ms_now(); (ledger_size(f->l) != total ||
+	    ledger_size(b) != total) && ms_now() - t0 < 1000; usleep(5000))
+		;
+	assert_int_equal(ledger_size(f->l), total);
+	assert_int_equal(ledger_size(b), total);
+	assert_int_equal(ledger_root(f->l, total, ra), 0);
+	assert_int_equal(ledger_root(b, total, rb), 0);
+	assert_memory_equal(ra, rb, LEDGER_HASH_LEN);
+	ledger_close(b);
+	ledger_writer_stop(f->l);
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	if (!rep.ok)
+		fail_msg("verify: %s", rep.what);
+	assert_int_equal(rep.entries, total);
+}
+
 #define T(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, \
 	(void *)be)
 #define ALL_TESTS \
@@ -1041,10 +1127,19 @@ static int
 run_suite(const struct backend *be)
 {
 	const struct CMUnitTest tests[] = { ALL_TESTS };
+	const struct CMUnitTest pg_tests[] = {
+		T(test_two_writers_share_one_tree),
+	};
 	char name[64];
+	int rc;
 
 	snprintf(name, sizeof(name), "ledger/rules (%s)", be->name);
-	return cmocka_run_group_tests_name(name, tests, NULL, NULL);
+	rc = cmocka_run_group_tests_name(name, tests, NULL, NULL);
+	/* Several writers on one database: PostgreSQL only. */
+	if (be->pg_url != NULL)
+		rc |= cmocka_run_group_tests_name("ledger/rules (postgresql, "
+		    "several bridges)", pg_tests, NULL, NULL);
+	return rc;
 }
 
 int
