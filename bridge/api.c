@@ -598,9 +598,9 @@ api_keys(struct evhttp_request *req, void *arg)
 	    pg.status : NULL;
 	if ((rc = server_query_str(req, "profile", profile,
 	    sizeof(profile))) < 0 || (rc == 0 && strcmp(profile, "device") != 0 &&
-	    strcmp(profile, "server") != 0)) {
+	    strcmp(profile, "server") != 0 && strcmp(profile, "admin") != 0)) {
 		server_reply_error(req, 400, "bad_parameter",
-		    "profile must be device or server");
+		    "profile must be device, server or admin");
 		return;
 	}
 	f.profile = rc == 0 ? profile : NULL;

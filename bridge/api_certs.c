@@ -16,8 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <openssl/buffer.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "bridge/api_int.h"
 
@@ -408,9 +413,92 @@ api_certs(struct evhttp_request *req, void *arg)
 }
 
 /* GET /api/v1/certs/SERIAL. */
+/*
+ * Whether the certificate itself is wanted instead of its status: 1 for
+ * ?format=pem, or an Accept header that prefers
+ * application/pem-certificate-chain (RFC 8555 9.1) to JSON; 0 for JSON;
+ * -1 after a 400 for a bad format.
+ */
+static int
+api_cert_wants_pem(struct evhttp_request *req)
+{
+	char f[8];
+	const char *a;
+	int rc = server_query_str(req, "format", f, sizeof(f)), qp;
+
+	if (rc == 0 && strcmp(f, "pem") == 0)
+		return 1;
+	if (rc == 0 && strcmp(f, "json") == 0)
+		return 0;
+	if (rc != 1) {
+		server_reply_error(req, 400, "bad_parameter",
+		    "format must be json or pem");
+		return -1;
+	}
+	a = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Accept");
+	if (a == NULL ||
+	    (qp = api_accept_q(a, "application/pem-certificate-chain")) <= 0)
+		return 0;
+	return qp > api_accept_q(a, "application/json");
+}
+
+/*
+ * The certificate as recorded on the ledger, with the issuing CA after it
+ * (application/pem-certificate-chain).  It never changes, so it may be
+ * cached for long; its status is the JSON answer's business.
+ */
+static void
+api_cert_pem(struct api_ctx *ctx, struct evhttp_request *req,
+    const char *serial)
+{
+	uint8_t der[9000];
+	const unsigned char *p = der;
+	size_t len = 0;
+	X509 *x = NULL;
+	BIO *bio = NULL;
+	BUF_MEM *mem;
+	struct evbuffer *body = NULL;
+	struct evkeyvalq *h;
+	int rc = ledger_cert_der(ctx->ledger, serial, der, sizeof(der), &len);
+
+	if (rc < 0) {
+		api_reply_storage(req, "the certificate");
+		return;
+	}
+	if (rc == 1) {
+		server_reply_error(req, 404, "cert_pem_not_recorded",
+		    "certificate %s was recorded by its hash only (before "
+		    "certificates were kept on the ledger)", serial);
+		return;
+	}
+	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL ||
+	    (bio = BIO_new(BIO_s_mem())) == NULL ||
+	    PEM_write_bio_X509(bio, x) != 1 ||
+	    (ctx->issuer != NULL && PEM_write_bio_X509(bio, ctx->issuer) !=
+	    1) || BIO_get_mem_ptr(bio, &mem) != 1 ||
+	    (body = evbuffer_new()) == NULL ||
+	    evbuffer_add(body, mem->data, mem->length) != 0) {
+		server_reply_error(req, 500, "internal", "cannot encode the "
+		    "certificate");
+		goto out;
+	}
+	h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "Content-Type",
+	    "application/pem-certificate-chain");
+	evhttp_add_header(h, "Cache-Control", "public, max-age=86400");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	server_send_reply(req, 200, "OK", body);
+out:
+	evbuffer_free(body);
+	BIO_free(bio);
+	X509_free(x);
+}
+
 void
 api_cert(struct evhttp_request *req, void *arg)
 {
+	static const char *const params[] = { "format", NULL };
 	struct api_ctx *ctx = arg;
 	struct ledger_cert_info c;
 	struct api_key_rev kr;
@@ -418,9 +506,10 @@ api_cert(struct evhttp_request *req, void *arg)
 	const char *serial;
 	uint64_t key_rev = UINT64_MAX;
 	size_t n;
-	int rc;
+	int rc, pem;
 
-	if (api_method(req, API_GET) != 0 || api_params(req, NULL) != 0)
+	if (api_method(req, API_GET) != 0 || api_params(req, params) != 0 ||
+	    (pem = api_cert_wants_pem(req)) < 0)
 		return;
 	/* openssl prints serials in uppercase with whole octets ("0E09..."):
 	 * take that spelling too */
@@ -447,6 +536,8 @@ api_cert(struct evhttp_request *req, void *arg)
 	else if (rc == 1)
 		server_reply_error(req, 404, "cert_not_found",
 		    "no certificate %s on the ledger", serial);
+	else if (pem)
+		api_cert_pem(ctx, req, serial);
 	else
 		server_reply_json(req, 200, api_cert_json(&c, key_rev,
 		    time(NULL)));

@@ -33,6 +33,13 @@ int api_method(struct evhttp_request *req, int methods);
  * has a parameter not in names (NULL-terminated; NULL: none); 0 when it
  * passes.  Every handler calls it first. */
 int api_params(struct evhttp_request *req, const char *const *names);
+/*
+ * The weight, in thousandths, that the Accept header a gives type: that
+ * of its most specific matching media range (RFC 9110 12.5.1), or -1
+ * when no range matches.  A range with a malformed weight is skipped;
+ * media type parameters other than q are not compared.
+ */
+int api_accept_q(const char *a, const char *type);
 /* The list cursor "after": ID, or ID@SIZE as a page's "next" gives it.
  * valid() checks ID; what says what ID is, for the message.  Fills id
  * (idlen bytes; "" without a cursor) and *size, the snapshot the list is

@@ -163,13 +163,8 @@ api_range_match(const char *r, size_t n, const char *type)
 	return -1;
 }
 
-/*
- * The weight, in thousandths, that the Accept header a gives type: that
- * of its most specific matching media range (RFC 9110 12.5.1), or -1
- * when no range matches.  A range with a malformed weight is skipped;
- * media type parameters other than q are not compared.
- */
-static int
+/* See api_int.h. */
+int
 api_accept_q(const char *a, const char *type)
 {
 	const char *end, *p, *semi;

@@ -799,6 +799,50 @@ ledger_cert_get(struct ledger *l, const char *serial,
 	return l->r->ops->cert_get(l->r, serial, c);
 }
 
+struct cert_der_arg {
+	uint8_t *der;
+	size_t cap, len;
+	int found;
+};
+
+static int
+cert_der_cb(const struct ledger_entry_info *ei, void *arg)
+{
+	struct cert_der_arg *a = arg;
+	struct ledger_entry e;
+	const char *b64;
+	char why[64];
+	int n;
+
+	if (ledger_entry_parse(ei->text, ei->len, &e, why, sizeof(why)) !=
+	    LEDGER_OK)
+		return 1;
+	if (e.type == LEDGER_CERT_ISSUED &&
+	    (b64 = ledger_entry_get(&e, "cert")) != NULL &&
+	    (n = ledger_b64_decode(b64, strlen(b64), a->der, a->cap)) > 0) {
+		a->len = (size_t)n;
+		a->found = 1;
+	}
+	ledger_entry_clear(&e);
+	return 0;
+}
+
+int
+ledger_cert_der(struct ledger *l, const char *serial, uint8_t *der,
+    size_t cap, size_t *len)
+{
+	struct ledger_cert_info c;
+	struct cert_der_arg a = { der, cap, 0, 0 };
+	int rc;
+
+	if ((rc = ledger_cert_get(l, serial, &c)) != 0)
+		return rc;
+	if (l->r->ops->entries(l->r, c.issued_index, 1, cert_der_cb, &a) != 0)
+		return -1;
+	*len = a.len;
+	return a.found ? 0 : 1;
+}
+
 int
 ledger_key_certs(struct ledger *l, const char *key_id,
     int (*cb)(const struct ledger_cert_info *, void *), void *arg)

@@ -90,7 +90,7 @@ assert_eq 1 "$(jq '.keys | length' <<<"$p1")" "one server key per page"
 p2=$(api GET "/api/v1/keys?profile=server&limit=1&after=$(jq -r .next <<<"$p1")")
 assert_eq "web-1 web-2" "$( (jq -r '.keys[].name' <<<"$p1"; jq -r '.keys[].name' <<<"$p2") | sort | paste -sd' ')" \
     "server keys across two pages"
-for q in 'profile=admin' 'profile=' 'name=' 'name=%25' 'name=a%27%20OR%201%3D1' "name=$(printf 'n%.0s' {1..65})"; do
+for q in 'profile=operator' 'profile=' 'name=' 'name=%25' 'name=a%27%20OR%201%3D1' "name=$(printf 'n%.0s' {1..65})"; do
 	api_expect_error 400 bad_parameter GET "/api/v1/keys?$q"
 done
 
@@ -110,6 +110,30 @@ for s in 0 'ab%20cd' "$(printf 'f%.0s' {1..42})" "1'%20OR%20'1'='1" 'xyz'; do
 done
 code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ROOT" -X POST "$KB_URL/api/v1/certs")
 assert_eq 405 "$code" "POST /api/v1/certs"
+
+# ---- the certificate itself (PEM on request) --------------------------------------------------------
+# ?format=pem, or Accept: application/pem-certificate-chain: the very
+# certificate EST handed out, then the issuing CA; it verifies to the root.
+for how in '?format=pem' ''; do
+	hdr=()
+	[ -n "$how" ] || hdr=(-H 'Accept: application/json;q=0.5, application/pem-certificate-chain')
+	code=$(curl -sS -D "$OUT/pem.hdr" -o "$OUT/a-api.pem" -w '%{http_code}' --cacert "$ROOT" "${hdr[@]}" \
+	    "$KB_URL/api/v1/certs/${SERIAL[a]}$how")
+	assert_eq 200 "$code" "GET /api/v1/certs/SERIAL$how ${hdr[*]}"
+	assert_match "$(tr -d '\r' <"$OUT/pem.hdr" | grep -i '^content-type:')" 'application/pem-certificate-chain' \
+	    "Content-Type of the PEM answer"
+	assert_eq 2 "$(grep -c 'BEGIN CERTIFICATE' "$OUT/a-api.pem")" "certificates in the PEM chain"
+	assert_eq "$(openssl x509 -in "$OUT/a.pem" -outform DER | sha256sum)" \
+	    "$(openssl x509 -in "$OUT/a-api.pem" -outform DER | sha256sum)" "the API's PEM is the enrolled certificate"
+	openssl verify -CAfile "$ROOT" -untrusted "$OUT/a-api.pem" "$OUT/a-api.pem" >/dev/null ||
+		fail "the PEM chain from the API does not verify to the root"
+done
+# JSON stays the default, also when PEM is only acceptable, not preferred
+assert_eq "${SERIAL[a]}" "$(curl -sS --cacert "$ROOT" -H 'Accept: application/json, application/pem-certificate-chain;q=0.1' \
+    "$KB_URL/api/v1/certs/${SERIAL[a]}" | jq -r .serial)" "JSON when it is preferred"
+assert_eq "${SERIAL[a]}" "$(api GET "/api/v1/certs/${SERIAL[a]}?format=json" | jq -r .serial)" "format=json"
+api_expect_error 400 bad_parameter GET "/api/v1/certs/${SERIAL[a]}?format=der"
+api_expect_error 404 cert_not_found GET "/api/v1/certs/abcdef?format=pem"
 
 kb_stop
 log "OK"

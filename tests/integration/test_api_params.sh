@@ -366,7 +366,7 @@ SERIAL_AFTER_BAD = ["", "-1", "0", "0abc", "f" * 41, "XYZ", "ab%20", "ABC", "ab@
                     "ab@"] + INJ + NUL + ESC + LONG
 ENDPOINTS = {
     "/api/v1/keys": {"limit": INT_BAD + ["0", "1001"], "status": WORD_BAD + ["good"],
-                     "profile": WORD_BAD + ["admin", "Device"], "name": NAME_BAD,
+                     "profile": WORD_BAD + ["operator", "Device"], "name": NAME_BAD,
                      "after": KEY_AFTER_BAD},
     "/api/v1/certs": {"limit": INT_BAD + ["0", "1001"], "status": WORD_BAD + ["active"],
                       "key_id": HEX_BAD, "after": SERIAL_AFTER_BAD},
