@@ -39,7 +39,7 @@
 #define PG_PAGE          1000		/* log rows fetched per statement */
 #define PG_CONNECT_TIMEOUT "10"		/* seconds, unless the URL says */
 #define PG_BACKOFF_MIN_MS 100		/* reconnect backoff, doubling */
-#define PG_BACKOFF_MAX_MS 5000
+#define PG_BACKOFF_MAX_MS 2000
 /* pg_advisory_xact_lock key of the ledger's writers: "kbridge1". */
 #define PG_WRITER_LOCK   "7720773228669159729"
 #define PG_CHANNEL       "keybridge_ledger"	/* NOTIFY of a new block */

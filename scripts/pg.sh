@@ -114,7 +114,8 @@ start)
 	if ! running; then
 		# A SIGKILLed server leaves its pid file: pg_ctl checks it.
 		as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$dir/log" -w \
-			-t "$PG_START_TIMEOUT" start >/dev/null || {
+			-t "$PG_START_TIMEOUT" start >"$dir/pg_ctl.log" 2>&1 || {
+			cat "$dir/pg_ctl.log" >&2
 			tail -n 20 "$dir/log" >&2
 			exit 1
 		}
