@@ -234,7 +234,7 @@ api_reply_text(struct evhttp_request *req, const char *text)
 	}
 	evhttp_add_header(h, "Content-Type", "text/plain; charset=utf-8");
 	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_send_reply(req, 200, "OK", buf);
+	server_send_reply(req, 200, "OK", buf);
 	evbuffer_free(buf);
 }
 
@@ -983,7 +983,7 @@ api_register(struct server *s, struct api_ctx *ctx)
 		r->ctx = ctx;
 		if (r->arg == NULL)
 			continue;	/* no event streams */
-		if (server_route(s, routes[i].path, api_guard, r) != 0)
+		if (server_route_head(s, routes[i].path, api_guard, r) != 0)
 			return -1;
 	}
 	return 0;

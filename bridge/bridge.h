@@ -307,6 +307,10 @@ void server_set_metrics(struct server *s, struct metrics *m);
  * it ends in '/', to h.  The longest match wins; no match: 404 JSON error. */
 int server_route(struct server *s, const char *path, server_handler h,
     void *arg);
+/* server_route for a route that answers HEAD too (its replies go through
+ * server_send_reply); HEAD elsewhere is a 405. */
+int server_route_head(struct server *s, const char *path, server_handler h,
+    void *arg);
 /* The bound port (useful with port 0). */
 int server_port(struct server *s);
 

@@ -198,8 +198,9 @@ dashboard_register(struct server *https, const struct bridge_config *cfg)
 		log_err("dashboard: this build holds no %s", DASHBOARD_INDEX);
 		return -1;
 	}
-	if (server_route(https, DASHBOARD_ROOT, dashboard_handle, NULL) != 0 ||
-	    server_route(https, DASHBOARD_PREFIX, dashboard_handle,
+	if (server_route_head(https, DASHBOARD_ROOT, dashboard_handle,
+	    NULL) != 0 ||
+	    server_route_head(https, DASHBOARD_PREFIX, dashboard_handle,
 	    NULL) != 0) {
 		log_err("dashboard: cannot add its routes");
 		return -1;

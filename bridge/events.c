@@ -272,6 +272,14 @@ events_handle(struct evhttp_request *req, void *arg)
 	size = ev->seen;
 	if (events_start_index(req, size, &next) != 0)
 		return;
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		/* the headers a stream would start with; no stream */
+		evhttp_add_header(h, "Content-Type",
+		    "text/event-stream; charset=utf-8");
+		evhttp_add_header(h, "Cache-Control", "no-store");
+		server_send_reply(req, 200, "OK", NULL);
+		return;
+	}
 	if (ev->nsubs >= EVENTS_MAX_SUBS || ev->closing) {
 		/* server_reply_error adds Retry-After to a 503 */
 		server_reply_error(req, 503, "unavailable", "too many event "

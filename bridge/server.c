@@ -71,6 +71,7 @@ struct server_route_ent {
 	size_t len;
 	int prefix;		/* path ends in '/': match as a prefix */
 	int group;		/* metrics_group_of(path) */
+	int head;		/* answers HEAD itself (server_route_head) */
 	server_handler h;
 	void *arg;
 };
@@ -418,6 +419,17 @@ server_dispatch(struct evhttp_request *req, void *arg)
 		    "no route for %.200s", path);
 		return;
 	}
+	/* evhttp 2.1 sends a HEAD reply's body (and no Content-Length):
+	 * only routes whose replies go through server_send_reply, which
+	 * strips it, take HEAD; the others say so instead of desyncing a
+	 * kept-alive connection. */
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD && !r->head) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "GET, POST");
+		server_reply_error(req, 405, "method_not_allowed",
+		    "HEAD is not served here; use GET");
+		return;
+	}
 	r->h(req, r->arg);
 }
 
@@ -466,6 +478,16 @@ server_route(struct server *s, const char *path, server_handler h,
 	r->h = h;
 	r->arg = arg;
 	s->nroutes++;
+	return 0;
+}
+
+int
+server_route_head(struct server *s, const char *path, server_handler h,
+    void *arg)
+{
+	if (server_route(s, path, h, arg) != 0)
+		return -1;
+	s->routes[s->nroutes - 1].head = 1;
 	return 0;
 }
 
@@ -644,8 +666,20 @@ server_send_reply(struct evhttp_request *req, int status, const char *reason,
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct bufferevent *bev;
+	char cl[24];
 
 	bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		/* The length GET would have, no body (RFC 9110 9.3.2). */
+		snprintf(cl, sizeof(cl), "%zu", body != NULL ?
+		    evbuffer_get_length(body) : (size_t)0);
+		evhttp_remove_header(evhttp_request_get_output_headers(req),
+		    "Content-Length");
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Content-Length", cl);
+		if (body != NULL)
+			evbuffer_drain(body, evbuffer_get_length(body));
+	}
 	evhttp_send_reply(req, status, reason, body);
 	/* req may be gone; evcon and bev live until the write is done. */
 	if (bev != NULL && bufferevent_openssl_get_ssl(bev) != NULL)
