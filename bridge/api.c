@@ -8,7 +8,7 @@
  *
  * Every error is {"error":{"code":..., "message":...}} with a stable code
  * (docs/api.md "Errors" lists them all): ledger refusals use
- * api_status_code(); the API's own are bad_parameter, bad_request,
+ * ledger_status_code(); the API's own are bad_parameter, bad_request,
  * invalid_json, body_too_large, unsupported_media_type, not_acceptable,
  * method_not_allowed, not_found, unauthorized, account_not_found,
  * key_not_found, cert_not_found, config_not_found, entry_not_found,
@@ -728,22 +728,6 @@ api_http_status(enum ledger_status st)
 }
 
 /*
- * The API's code for a ledger refusal: ledger_status_code(), except that
- * an entry naming an account that does not exist is account_not_found,
- * the code GET /api/v1/accounts/NAME gives for the same fact (one
- * spelling for one meaning, like key_not_found and cert_not_found); the
- * ledger still says unknown_account (ledger/entry.c, not the API's to
- * change), so the offline command line does too.
- */
-static const char *
-api_status_code(enum ledger_status st)
-{
-	if (st == LEDGER_ERR_UNKNOWN_ACCOUNT)
-		return "account_not_found";
-	return ledger_status_code(st);
-}
-
-/*
  * ledger_submit's completion, on the event loop thread (ledger_drain).
  * arg is the deferred request: libevent 2.1 keeps it alive even when the
  * client has gone (req->evcon = NULL) and frees it in the reply, so it is
@@ -757,8 +741,8 @@ api_submit_done(enum ledger_status st, const struct ledger_receipt *r,
 
 	if (st != LEDGER_OK) {
 		server_reply_error(req, api_http_status(st),
-		    api_status_code(st), "%s",
-		    why != NULL && *why != '\0' ? why : api_status_code(st));
+		    ledger_status_code(st), "%s",
+		    why != NULL && *why != '\0' ? why : ledger_status_code(st));
 		return;
 	}
 	server_reply_json(req, 201, json_pack("{s:o,s:o,s:o,s:s}",

@@ -115,7 +115,7 @@ static const char *const status_codes[] = {
 	[LEDGER_OK] = "ok",
 	[LEDGER_ERR_MALFORMED] = "malformed_entry",
 	[LEDGER_ERR_TOO_LARGE] = "entry_too_large",
-	[LEDGER_ERR_UNKNOWN_ACCOUNT] = "unknown_account",
+	[LEDGER_ERR_UNKNOWN_ACCOUNT] = "account_not_found",
 	[LEDGER_ERR_SIGNATURE] = "signature_invalid",
 	[LEDGER_ERR_THRESHOLD] = "threshold_not_met",
 	[LEDGER_ERR_SEQUENCE] = "bad_sequence",
@@ -154,7 +154,7 @@ const char *
 ledger_status_code(enum ledger_status st)
 {
 	if ((size_t)st >= sizeof(status_codes) / sizeof(status_codes[0]))
-		return "internal_error";
+		return "internal";
 	return status_codes[st];
 }
 
