@@ -10,12 +10,16 @@
 #                              pid in DIR/data/postmaster.pid
 #   scripts/pg.sh url DIR      print the URL of the server in DIR
 #   scripts/pg.sh psql DIR ... run psql against it (extra arguments passed on)
+#   scripts/pg.sh destroy DIR  stop it and remove its files
 #
 # The server is this directory's alone: stop and kill act on the postmaster
 # whose pid file is in DIR/data, never on other PostgreSQL servers.  fsync
 # and synchronous_commit are on, as in production: an acknowledged commit
 # must survive a crash.  Run as root, initdb and the server run as the
 # `postgres` user (the package creates it); DIR is handed to that user.
+# When that user cannot reach DIR (a parent such as /root is closed to it),
+# the server's files go to a directory of their own under /tmp instead,
+# named by the symbolic link DIR/server.
 set -euo pipefail
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -23,7 +27,7 @@ PG_MAX_CONNECTIONS=200		# 4 bridges x (writer + reader + listener) + tests
 PG_START_TIMEOUT=60		# seconds for pg_ctl -w
 
 usage() {
-	sed -n '2,12p' "$0" >&2
+	sed -n '2,13p' "$0" >&2
 	exit 2
 }
 
@@ -35,7 +39,6 @@ case "$dir" in
 /*) ;;
 *) dir="$(pwd)/$dir" ;;
 esac
-data="$dir/data"
 
 # as_pg CMD...: runs CMD as the server's owner.
 as_pg() {
@@ -67,12 +70,23 @@ sys.exit("pg.sh: no free loopback port")
 EOF
 }
 
+# srv: the directory that holds the server's files: DIR, or where
+# DIR/server points.
+srv() {
+	if [ -L "$dir/server" ]; then
+		readlink -f "$dir/server"
+	else
+		printf '%s\n' "$dir"
+	fi
+}
+
 url() {
-	echo "postgresql://postgres@127.0.0.1:$(cat "$dir/port")/postgres"
+	echo "postgresql://postgres@127.0.0.1:$(cat "$(srv)/port")/postgres"
 }
 
 running() {
-	[ -f "$data/postmaster.pid" ] && as_pg "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1
+	[ -f "$(srv)/data/postmaster.pid" ] &&
+		as_pg "$PG_BIN/pg_ctl" -D "$(srv)/data" status >/dev/null 2>&1
 }
 
 init() {
@@ -80,27 +94,31 @@ init() {
 		echo "pg.sh: $PG_BIN/initdb not found: install the postgresql package (scripts/deps.sh)" >&2
 		exit 1
 	fi
+	local s
 	mkdir -p "$dir"
 	if [ "$(id -u)" -eq 0 ]; then
 		chown postgres: "$dir"
 		if ! runuser -u postgres -- test -w "$dir"; then
-			echo "pg.sh: the postgres user cannot reach $dir (a parent is not searchable)" >&2
-			exit 1
+			s=$(mktemp -d /tmp/kb-pg.XXXXXX)
+			chown postgres: "$s"
+			ln -s "$s" "$dir/server"
 		fi
 	fi
+	s=$(srv)
+	data="$s/data"
 	# --no-sync: the throwaway cluster's files need not be synced at
 	# creation; the server itself runs with fsync on.
 	as_pg "$PG_BIN/initdb" -D "$data" -U postgres -A trust -E UTF8 \
-		--locale=C --no-sync --no-instructions >"$dir/initdb.log" 2>&1 || {
-		cat "$dir/initdb.log" >&2
+		--locale=C --no-sync --no-instructions >"$s/initdb.log" 2>&1 || {
+		cat "$s/initdb.log" >&2
 		exit 1
 	}
-	free_port >"$dir/port"
+	free_port >"$s/port"
 	cat >>"$data/postgresql.conf" <<EOF
 # scripts/pg.sh
-port = $(cat "$dir/port")
+port = $(cat "$s/port")
 listen_addresses = '127.0.0.1'
-unix_socket_directories = '$dir'
+unix_socket_directories = '$s'
 fsync = on
 synchronous_commit = on
 max_connections = $PG_MAX_CONNECTIONS
@@ -108,26 +126,40 @@ shared_buffers = 64MB
 EOF
 }
 
+# stop: a fast shutdown of the server, if it runs.
+stop() {
+	if [ -f "$(srv)/data/postmaster.pid" ]; then
+		as_pg "$PG_BIN/pg_ctl" -D "$(srv)/data" -m fast -w stop >/dev/null 2>&1 || true
+	fi
+}
+
 case "$cmd" in
 start)
-	[ -f "$data/PG_VERSION" ] || init
+	[ -f "$(srv)/data/PG_VERSION" ] || init
+	data="$(srv)/data"
 	if ! running; then
 		# A SIGKILLed server leaves its pid file: pg_ctl checks it.
-		as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$dir/log" -w \
-			-t "$PG_START_TIMEOUT" start >"$dir/pg_ctl.log" 2>&1 || {
-			cat "$dir/pg_ctl.log" >&2
-			tail -n 20 "$dir/log" >&2
+		as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$(srv)/log" -w \
+			-t "$PG_START_TIMEOUT" start >"$(srv)/pg_ctl.log" 2>&1 || {
+			cat "$(srv)/pg_ctl.log" >&2
+			tail -n 20 "$(srv)/log" >&2
 			exit 1
 		}
 	fi
 	url
 	;;
 stop)
-	if [ -f "$data/postmaster.pid" ]; then
-		as_pg "$PG_BIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+	stop
+	;;
+destroy)
+	stop
+	if [ -L "$dir/server" ]; then
+		rm -rf "$(srv)"
 	fi
+	rm -rf "$dir"
 	;;
 kill)
+	data="$(srv)/data"
 	if [ -f "$data/postmaster.pid" ]; then
 		pid=$(head -n1 "$data/postmaster.pid")
 		kill -9 "$pid" 2>/dev/null || true
@@ -140,7 +172,7 @@ kill)
 	fi
 	;;
 url)
-	[ -f "$dir/port" ] || { echo "pg.sh: no server in $dir" >&2; exit 1; }
+	[ -f "$(srv)/port" ] || { echo "pg.sh: no server in $dir" >&2; exit 1; }
 	url
 	;;
 psql)

@@ -21,8 +21,7 @@ pgdir=""
 cleanup() {
 	rm -f "$tmp"
 	if [ -n "$pgdir" ]; then
-		"$root/scripts/pg.sh" stop "$pgdir"
-		rm -rf "$pgdir"
+		"$root/scripts/pg.sh" destroy "$pgdir"
 	fi
 }
 trap cleanup EXIT

@@ -24,7 +24,12 @@ pg_exit() {
 	for p in "${KB_PIDS[@]}"; do
 		kb_wait_gone "$p" 10 || kill -KILL "$p" 2>/dev/null || true
 	done
-	"$PGSH" stop "$PG" >/dev/null 2>&1 || true
+	# the server's files stay for a look when the test failed
+	if [ "$rc" -eq 0 ]; then
+		"$PGSH" destroy "$PG" >/dev/null 2>&1 || true
+	else
+		"$PGSH" stop "$PG" >/dev/null 2>&1 || true
+	fi
 	(exit "$rc")
 	kb_cleanup
 }

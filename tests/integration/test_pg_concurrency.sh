@@ -18,7 +18,12 @@ ENTRIES=2500	# each
 
 pg_exit() {
 	local rc=$?
-	"$PGSH" stop "$PG" >/dev/null 2>&1 || true
+	# the server's files stay for a look when the test failed
+	if [ "$rc" -eq 0 ]; then
+		"$PGSH" destroy "$PG" >/dev/null 2>&1 || true
+	else
+		"$PGSH" stop "$PG" >/dev/null 2>&1 || true
+	fi
 	(exit "$rc")
 	kb_cleanup
 }
