@@ -172,6 +172,8 @@ struct ledger_block_row {
 struct ledger_store_ops {
 	const char *name;
 	void (*close)(struct ledger_store *);
+	/* A write transaction that holds the writers' lock of the database;
+	 * on a read-only store, a read snapshot (verify reads one state). */
 	int (*begin)(struct ledger_store *);
 	int (*commit)(struct ledger_store *);
 	int (*rollback)(struct ledger_store *);

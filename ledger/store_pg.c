@@ -166,7 +166,7 @@ static const char *const migrations[] = {
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
 
 enum stmt_id {
-	ST_BEGIN, ST_LOCK, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE,
+	ST_BEGIN, ST_BEGIN_READ, ST_LOCK, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE,
 	ST_ROLLBACK_TO, ST_META_GET, ST_META_SET, ST_ENTRY_PUT, ST_ENTRIES,
 	ST_BLOCK_PUT, ST_BLOCK_LAST, ST_BLOCKS, ST_LEAVES, ST_ACCOUNT_GET,
 	ST_ACCOUNT_PUT, ST_ACCOUNT_SEQ, ST_ACCOUNTS, ST_KEY_GET, ST_KEY_PUT,
@@ -188,6 +188,7 @@ enum stmt_id {
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN",
+	[ST_BEGIN_READ] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	[ST_LOCK] = "SELECT pg_advisory_xact_lock(" PG_WRITER_LOCK ")",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
@@ -551,17 +552,19 @@ col_blob_dup(const PGresult *r, int row, int col, size_t *len)
 /* ---- transactions ------------------------------------------------------- */
 
 /* BEGIN, then the writers' advisory lock: one block at a time on this
- * database, whichever process writes it. */
+ * database, whichever process writes it.  A read-only store begins a
+ * snapshot instead: every read until the rollback sees one state. */
 static int
 sp_begin(struct ledger_store *s)
 {
 	struct store_pg *sp = SP(s);
 
 	sp->wrote_block = 0;
+	if (sp->flags & LEDGER_STORE_READONLY)
+		return pg_cmd(sp, ST_BEGIN_READ, NULL, 0);
 	if (pg_cmd(sp, ST_BEGIN, NULL, 0) != 0)
 		return -1;
-	if (!(sp->flags & LEDGER_STORE_READONLY) &&
-	    pg_cmd(sp, ST_LOCK, NULL, 0) != 0) {
+	if (pg_cmd(sp, ST_LOCK, NULL, 0) != 0) {
 		pg_simple(sp, "ROLLBACK");
 		return -1;
 	}

@@ -115,7 +115,7 @@ static const char *const migrations[] = {
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
 
 enum stmt_id {
-	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE,
+	ST_BEGIN, ST_BEGIN_READ, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE,
 	ST_ROLLBACK_TO, ST_META_GET, ST_META_SET, ST_ENTRY_PUT, ST_ENTRIES,
 	ST_BLOCK_PUT, ST_BLOCK_LAST, ST_BLOCKS, ST_LEAVES, ST_ACCOUNT_GET,
 	ST_ACCOUNT_PUT, ST_ACCOUNT_SEQ, ST_ACCOUNTS, ST_KEY_GET, ST_KEY_PUT, ST_KEY_REVOKE,
@@ -134,6 +134,7 @@ enum stmt_id {
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_BEGIN_READ] = "BEGIN",	/* the snapshot starts at the first read */
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_SAVEPOINT] = "SAVEPOINT entry",
@@ -231,6 +232,7 @@ struct store_sqlite {
 	struct ledger_store base;	/* first: the interface */
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
+	int readonly;			/* LEDGER_STORE_READONLY */
 };
 
 #define SS(s) ((struct store_sqlite *)(s))
@@ -271,7 +273,12 @@ run_id(struct ledger_store *s, enum stmt_id id)
 	return run(stmt(s, id));
 }
 
-static int ss_begin(struct ledger_store *s) { return run_id(s, ST_BEGIN); }
+static int
+ss_begin(struct ledger_store *s)
+{
+	return run_id(s, SS(s)->readonly ? ST_BEGIN_READ : ST_BEGIN);
+}
+
 static int ss_commit(struct ledger_store *s) { return run_id(s, ST_COMMIT); }
 static int ss_savepoint(struct ledger_store *s)
 { return run_id(s, ST_SAVEPOINT); }
@@ -1188,6 +1195,7 @@ ledger_store_sqlite_open(const char *path, int flags, char *err,
 		return NULL;
 	}
 	ss->base.ops = &sqlite_ops;
+	ss->readonly = (flags & LEDGER_STORE_READONLY) != 0;
 	if ((ss->base.keys = ledger_keycache_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		free(ss);

@@ -191,6 +191,13 @@ ledger_verify(const char *db, const char *vkey,
 		snprintf(rep->what, sizeof(rep->what), "%s", err);
 		goto out;
 	}
+	/* One state of a database that bridges may be appending to: the
+	 * log and the registry compared must be of the same moment. */
+	if (v.stored->ops->begin(v.stored) != 0) {
+		snprintf(rep->what, sizeof(rep->what), "cannot read a snapshot: "
+		    "%s", v.stored->ops->errmsg(v.stored));
+		goto out;
+	}
 	if ((v.replay = ledger_store_sqlite_open(":memory:",
 	    LEDGER_STORE_CREATE, err, sizeof(err))) == NULL ||
 	    (v.tree = ledger_merkle_new()) == NULL) {
@@ -244,8 +251,10 @@ done:
 		progress(v.next_index, v.total, arg);
 	if (v.replay != NULL)
 		v.replay->ops->close(v.replay);
-	if (v.stored != NULL)
+	if (v.stored != NULL) {
+		v.stored->ops->rollback(v.stored);
 		v.stored->ops->close(v.stored);
+	}
 	ledger_merkle_free(v.tree);
 	EVP_PKEY_free(pk);
 	return rc;

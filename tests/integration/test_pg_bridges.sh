@@ -145,6 +145,11 @@ register_many A "$N" &
 ra=$!
 register_many B "$N" &
 rb=$!
+# an auditor's replay meanwhile reads one snapshot of the database
+sleep 1
+"$KEYBRIDGE" ledger verify -d "$A" >"$OUT/q/verify-live.txt" 2>&1 ||
+	fail "ledger verify while both bridges append: $(cat "$OUT/q/verify-live.txt")"
+log "verify while both bridges append: $(head -n1 "$OUT/q/verify-live.txt")"
 wait "$ra" || fail "registrations through A failed: $(tail -n 3 "$OUT/q/register-A.log")"
 wait "$rb" || fail "registrations through B failed: $(tail -n 3 "$OUT/q/register-B.log")"
 want=$((before + 2 * N))
