@@ -145,7 +145,7 @@ load_leaf(uint64_t idx, const uint8_t *h, void *arg)
 /* Loads the tree from the stored leaf hashes and checks it against the
  * last block: a database whose log and blocks disagree is not served. */
 static int
-ledger_load(struct ledger *l, char *err, size_t errlen)
+ledger_load_state(struct ledger *l, char *err, size_t errlen)
 {
 	struct ledger_block_row b;
 	uint8_t root[LEDGER_HASH_LEN];
@@ -181,6 +181,23 @@ ledger_load(struct ledger *l, char *err, size_t errlen)
 	l->last_time = b.time;
 	snprintf(l->checkpoint, sizeof(l->checkpoint), "%s", b.checkpoint);
 	return 0;
+}
+
+/* ledger_load_state inside one transaction: the log and the last block
+ * of one moment, while other processes may be appending (PostgreSQL). */
+static int
+ledger_load(struct ledger *l, char *err, size_t errlen)
+{
+	int rc;
+
+	if (l->r->ops->begin(l->r) != 0) {
+		snprintf(err, errlen, "reading the log: %s",
+		    l->r->ops->errmsg(l->r));
+		return -1;
+	}
+	rc = ledger_load_state(l, err, errlen);
+	l->r->ops->rollback(l->r);
+	return rc;
 }
 
 struct ledger *
