@@ -72,7 +72,7 @@ static const char usage[] =
 "  account create -d DIR --name N --pubkey FILE... [--threshold M] [--role admin|bridge]\n"
 "  account update -d DIR --name N --pubkey FILE... [--threshold M]\n"
 "  account show -d DIR --name N | account list -d DIR\n"
-"  key register -d DIR (--pubkey FILE | --csr FILE) --name NAME [--profile device|server]\n"
+"  key register -d DIR (--pubkey FILE | --csr FILE) --name NAME [--profile device|server|admin]\n"
 "           [--dns N]... [--ip A]... [--not-before T] [--not-after T | --days N]\n"
 "  key revoke -d DIR --key-id ID [--reason R]\n"
 "  key preauth -d DIR --name NAME [--profile P] [--dns N]... [--ip A]...\n"

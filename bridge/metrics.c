@@ -338,7 +338,7 @@ metrics_handle(struct evhttp_request *req, void *arg)
 
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", "GET, HEAD");
+		    "Allow", "GET");
 		server_reply_error(req, 405, "method_not_allowed",
 		    "use GET on /metrics");
 		return;

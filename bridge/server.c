@@ -425,7 +425,8 @@ server_dispatch(struct evhttp_request *req, void *arg)
 	 * kept-alive connection. */
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD && !r->head) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", "GET, POST");
+		    "Allow", r->group == METRICS_OCSP ||
+		    r->group == METRICS_EST ? "GET, POST" : "GET");
 		server_reply_error(req, 405, "method_not_allowed",
 		    "HEAD is not served here; use GET");
 		return;
@@ -738,17 +739,30 @@ server_json_sink(const char *buf, size_t len, void *arg)
 	return evbuffer_add(arg, buf, len);
 }
 
+/* A reply this long or shorter is dumped into the stack and added to the
+ * reply at once; longer ones go through json_dump_callback, piece by
+ * piece (a few dozen evbuffer_add calls for a small object otherwise). */
+#define SERVER_JSON_STACK 4096
+
 void
 server_reply_json(struct evhttp_request *req, int status, json_t *body)
 {
 	struct evbuffer *buf = evbuffer_new();
+	char tmp[SERVER_JSON_STACK];
+	size_t n = 0;
 	int rc = -1;
 
-	if (body != NULL && buf != NULL)
-		rc = json_dump_callback(body, server_json_sink, buf,
-		    JSON_COMPACT);
+	if (body != NULL && buf != NULL) {
+		n = json_dumpb(body, tmp, sizeof(tmp) - 1, JSON_COMPACT);
+		if (n > 0 && n < sizeof(tmp) - 1) {
+			tmp[n++] = '\n';
+			rc = evbuffer_add(buf, tmp, n);
+		} else if (json_dump_callback(body, server_json_sink, buf,
+		    JSON_COMPACT) == 0)
+			rc = evbuffer_add(buf, "\n", 1);
+	}
 	json_decref(body);		/* stolen */
-	if (rc != 0 || evbuffer_add(buf, "\n", 1) != 0) {
+	if (rc != 0) {
 		if (buf != NULL)
 			evbuffer_free(buf);
 		server_send_json(req, HTTP_INTERNAL, server_oom_json,

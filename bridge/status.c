@@ -198,7 +198,7 @@ status_issuing(struct evhttp_request *req, void *arg)
 
 	if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", "GET, HEAD");
+		    "Allow", "GET");
 		server_reply_error(req, 405, "method_not_allowed",
 		    "use GET on /ca/issuing.der");
 		return;

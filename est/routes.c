@@ -293,14 +293,14 @@ est_handle(struct evhttp_request *req, const struct est_ops *ops)
 		return;
 	}
 	if (label[0] != '\0' && (profile = est_profile_parse(label)) < 0) {
-		est_refuse(req, 404, 0, "unknown EST label \"%s\" (device or "
-		    "server)", label);
+		est_refuse(req, 404, 0, "unknown EST label \"%s\" (device, "
+		    "server or admin)", label);
 		return;
 	}
 	if (est_ops_table[i].post ? method != EVHTTP_REQ_POST :
 	    (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", est_ops_table[i].post ? "POST" : "GET, HEAD");
+		    "Allow", est_ops_table[i].post ? "POST" : "GET");
 		est_refuse(req, 405, 0, "%s takes %s", est_ops_table[i].name,
 		    est_ops_table[i].post ? "POST" : "GET");
 		return;

@@ -294,7 +294,7 @@ ocspr_crl_handle(struct evhttp_request *req, void *arg)
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
 	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
-		evhttp_add_header(h, "Allow", "GET, HEAD");
+		evhttp_add_header(h, "Allow", "GET");
 		ocspr_http_refuse(req, 405, "Method Not Allowed",
 		    "CRLs take GET");
 		return;

@@ -269,7 +269,7 @@ ocspr_read(struct ocspr *r, struct evhttp_request *req, unsigned char *buf,
 		return 0;
 	default:
 		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", "GET, HEAD, POST");
+		    "Allow", "GET, POST");
 		ocspr_http_refuse(req, 405, "Method Not Allowed",
 		    "OCSP takes GET and POST");
 		return -1;
