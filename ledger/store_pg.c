@@ -299,6 +299,7 @@ struct store_pg {
 	unsigned char prepared[ST_COUNT];
 	struct timespec retry_at;	/* next reconnect attempt */
 	long backoff_ms;
+	int in_tx;			/* begin succeeded, no commit/rollback */
 	int wrote_block;		/* this transaction: NOTIFY at commit */
 	int listening;			/* LISTEN PG_CHANNEL on this session */
 	char err[512];
@@ -419,6 +420,14 @@ pg_ready(struct store_pg *sp)
 
 	if (PQstatus(sp->conn) == CONNECTION_OK)
 		return 0;
+	/* A new session would run the rest of the transaction's statements
+	 * each on its own, committed outside the block: the caller must roll
+	 * back first. */
+	if (sp->in_tx) {
+		snprintf(sp->err, sizeof(sp->err), "the connection to "
+		    "PostgreSQL was lost in a transaction");
+		return -1;
+	}
 	if (ms_until(&sp->retry_at) > 0) {
 		snprintf(sp->err, sizeof(sp->err), "the connection to "
 		    "PostgreSQL is lost; reconnecting");
@@ -551,6 +560,8 @@ col_blob_dup(const PGresult *r, int row, int col, size_t *len)
 
 /* ---- transactions ------------------------------------------------------- */
 
+static int sp_rollback(struct ledger_store *);
+
 /* BEGIN, then the writers' advisory lock: one block at a time on this
  * database, whichever process writes it.  A read-only store begins a
  * snapshot instead: every read until the rollback sees one state. */
@@ -560,12 +571,13 @@ sp_begin(struct ledger_store *s)
 	struct store_pg *sp = SP(s);
 
 	sp->wrote_block = 0;
-	if (sp->flags & LEDGER_STORE_READONLY)
-		return pg_cmd(sp, ST_BEGIN_READ, NULL, 0);
-	if (pg_cmd(sp, ST_BEGIN, NULL, 0) != 0)
+	if (pg_cmd(sp, (sp->flags & LEDGER_STORE_READONLY) ? ST_BEGIN_READ :
+	    ST_BEGIN, NULL, 0) != 0)
 		return -1;
-	if (pg_cmd(sp, ST_LOCK, NULL, 0) != 0) {
-		pg_simple(sp, "ROLLBACK");
+	sp->in_tx = 1;
+	if (!(sp->flags & LEDGER_STORE_READONLY) &&
+	    pg_cmd(sp, ST_LOCK, NULL, 0) != 0) {
+		sp_rollback(s);
 		return -1;
 	}
 	return 0;
@@ -584,7 +596,9 @@ sp_commit(struct ledger_store *s)
 	if (sp->wrote_block && pg_cmd(sp, ST_NOTIFY, NULL, 0) != 0)
 		return -1;
 	sp->wrote_block = 0;
-	if ((res = pg_run(sp, ST_COMMIT, NULL)) == NULL)
+	res = pg_run(sp, ST_COMMIT, NULL);
+	sp->in_tx = 0;		/* committed, rolled back, or lost */
+	if (res == NULL)
 		return -1;
 	if (strcmp(PQcmdStatus(res), "COMMIT") == 0)
 		rc = 0;
@@ -600,6 +614,7 @@ sp_rollback(struct ledger_store *s)
 {
 	struct store_pg *sp = SP(s);
 
+	sp->in_tx = 0;
 	/* A failed COMMIT or a lost connection has already ended it. */
 	if (PQstatus(sp->conn) != CONNECTION_OK ||
 	    PQtransactionStatus(sp->conn) == PQTRANS_IDLE)
@@ -1522,11 +1537,11 @@ store_migrate(struct store_pg *sp, char *err, size_t errlen)
 		if (have > (long)SCHEMA_VERSION) {
 			snprintf(err, errlen, "database schema %ld is newer "
 			    "than this keybridge (%zu)", have, SCHEMA_VERSION);
-			pg_simple(sp, "ROLLBACK");
+			sp_rollback(&sp->base);
 			return -1;
 		}
 		if ((size_t)have > i) {
-			pg_simple(sp, "ROLLBACK");
+			sp_rollback(&sp->base);
 			continue;
 		}
 		snprintf(v, sizeof(v), "%zu", i + 1);

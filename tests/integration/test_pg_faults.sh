@@ -4,9 +4,10 @@
 # is killed with SIGKILL in the middle, kept down for a while and started
 # again.  Meanwhile writes are answered 503 (nothing acknowledged that is
 # not committed) and OCSP still answers from the bridge's cache; after the
-# restart the bridge reconnects by itself and the clients carry on.  Every
-# acknowledged registration is in the database afterwards, and `ledger
-# verify` passes.
+# restart the bridge reconnects by itself and the clients carry on.  Then
+# the bridge's connections are cut again and again with the server up.
+# Every acknowledged registration is in the database afterwards, and
+# `ledger verify` passes.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -125,6 +126,22 @@ until [ "$(acked)" -ge $((n_down + 40)) ]; do
 	sleep 0.1
 done
 log "the bridge took registrations again $((SECONDS - t0)) s after the restart"
+
+# ---- connections cut with the server up: a transaction cut in the middle
+# must not go on in a new session (its statements would commit one by one,
+# outside any block); verify below would see such rows.
+n_cut=$(acked)
+for _ in $(seq 30); do
+	psql_q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	    WHERE application_name = 'keybridge' AND pid <> pg_backend_pid()" >/dev/null
+	sleep 0.1
+done
+t0=$SECONDS
+until [ "$(acked)" -ge $((n_cut + 20)) ]; do
+	[ $((SECONDS - t0)) -lt 60 ] || fail "no progress after the cut connections: $(acked) acknowledged"
+	sleep 0.1
+done
+log "connections cut 30 times: $((n_cut)) -> $(acked) acknowledged"
 touch "$OUT/stop"
 for c in $(seq "$CLIENTS"); do
 	:
