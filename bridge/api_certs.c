@@ -495,6 +495,27 @@ out:
 	X509_free(x);
 }
 
+/* The JSON answer for c, kept in the cache until it would change on its
+ * own (its notAfter; an expired one for good). */
+static void
+api_cert_reply(struct api_ctx *ctx, struct evhttp_request *req,
+    const struct ledger_cert_info *c, uint64_t key_rev, time_t now)
+{
+	json_t *j = api_cert_json(c, key_rev, now);
+	char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	json_decref(j);
+	if (text == NULL) {
+		server_reply_error(req, 500, "internal", "cannot build the "
+		    "answer");
+		return;
+	}
+	api_cert_cache_put(ctx->certs, c->serial, text, strlen(text),
+	    c->not_after > now ? c->not_after : API_CACHE_FOREVER);
+	server_reply_json_text(req, 200, text, strlen(text));
+	free(text);
+}
+
 void
 api_cert(struct evhttp_request *req, void *arg)
 {
@@ -505,6 +526,8 @@ api_cert(struct evhttp_request *req, void *arg)
 	char norm[API_SERIAL_MAX + 2];
 	const char *serial;
 	uint64_t key_rev = UINT64_MAX;
+	time_t now = time(NULL);
+	const char *text;
 	size_t n;
 	int rc, pem;
 
@@ -528,6 +551,11 @@ api_cert(struct evhttp_request *req, void *arg)
 		    "40 lowercase hex digits without leading zeros");
 		return;
 	}
+	if (!pem && (text = api_cert_cache_get(ctx->certs, serial, now,
+	    &n)) != NULL) {
+		server_reply_json_text(req, 200, text, n);
+		return;
+	}
 	memset(&kr, 0, sizeof(kr));
 	if ((rc = ledger_cert_get(ctx->ledger, serial, &c)) < 0 ||
 	    (rc == 0 && c.key_revoked &&
@@ -539,7 +567,6 @@ api_cert(struct evhttp_request *req, void *arg)
 	else if (pem)
 		api_cert_pem(ctx, req, serial);
 	else
-		server_reply_json(req, 200, api_cert_json(&c, key_rev,
-		    time(NULL)));
+		api_cert_reply(ctx, req, &c, key_rev, now);
 	free(kr.k);
 }

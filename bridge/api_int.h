@@ -81,6 +81,18 @@ void api_checkpoint(struct evhttp_request *req, void *arg);
 void api_inclusion(struct evhttp_request *req, void *arg);
 void api_consistency(struct evhttp_request *req, void *arg);
 
+/* ---- api_cache.c: GET /api/v1/certs/SERIAL answers as text ------------- */
+
+#define API_CACHE_TEXT_MAX 4096		/* longer answers are not kept */
+#define API_CACHE_FOREVER ((time_t)INT64_MAX)
+
+/* The kept answer for serial, valid at now, or NULL. */
+const char *api_cert_cache_get(struct api_cert_cache *c, const char *serial,
+    time_t now, size_t *len);
+/* Keeps text (len bytes) as serial's answer while now < until. */
+void api_cert_cache_put(struct api_cert_cache *c, const char *serial,
+    const char *text, size_t len, time_t until);
+
 /* ---- api_certs.c -------------------------------------------------------- */
 
 /* A certificate as the API shows it, its status as OCSP answers it;

@@ -80,6 +80,7 @@ struct bridge_config {
 	long batch_max;			/* entries per block */
 	long max_body;			/* bytes of a request body */
 	long queue_max;			/* submissions waiting for the writer */
+	long api_cache_entries;		/* certs/SERIAL answers kept */
 	long ocsp_validity;		/* s, thisUpdate to nextUpdate */
 	long ocsp_max_age;		/* s, HTTP max-age cap */
 	long crl_validity;		/* s, CRL thisUpdate to nextUpdate */
@@ -267,6 +268,11 @@ struct status_ctx *status_new(struct event_base *base, struct ledger *l,
     struct signer *s, const struct bridge_config *cfg, char *err,
     size_t errlen);
 void status_free(struct status_ctx *st);
+/* fn(arg, serial) for every certificate whose status a new ledger entry
+ * changes (issued, revoked on its own or through its key), after the
+ * OCSP answers were told: the API's cached answers follow. */
+void status_on_change(struct status_ctx *st,
+    void (*fn)(void *arg, const char *serial), void *arg);
 /* Reads the entries committed since the last call and refreshes what
  * they change (call after ledger_drain). */
 void status_sync(struct status_ctx *st);
@@ -378,6 +384,7 @@ struct api_ctx {
 	int need_token;
 	const char *token;
 	struct events *events;		/* /api/v1/events, or NULL */
+	struct api_cert_cache *certs;	/* certs/SERIAL answers, or NULL */
 	/* The last status answer, reused while the tree size and the second
 	 * are the same (every field is a function of those two). */
 	char status_text[8192];
@@ -390,6 +397,15 @@ struct api_ctx {
 		struct api_ctx *ctx;
 	} routes[24];
 };
+
+/* The cache of GET /api/v1/certs/SERIAL answers (api_cache.c): a table of
+ * at most max answers; NULL when max is 0 (no cache) or out of memory
+ * (every call takes NULL and does nothing).  _forget drops serial's
+ * answer, or every answer when serial is NULL; status.c has it called for
+ * every certificate a ledger entry issues or revokes. */
+struct api_cert_cache *api_cert_cache_new(size_t max);
+void api_cert_cache_free(struct api_cert_cache *c);
+void api_cert_cache_forget(struct api_cert_cache *c, const char *serial);
 
 /* 1 when "ADDR:PORT" is a loopback address (127.0.0.0/8, ::1). */
 int api_listen_is_loopback(const char *listen);

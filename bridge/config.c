@@ -147,6 +147,9 @@ static const struct config_field config_table[] = {
 	    "Largest accepted HTTP request body, bytes."),
 	CLONG(queue_max, CONFIG_QUEUE_MIN, CONFIG_QUEUE_MAX, CONFIG_QUEUE_DEF,
 	    "Most submitted entries waiting for the ledger writer."),
+	CLONG(api_cache_entries, 0, 4194304, 131072,
+	    "GET /api/v1/certs/SERIAL answers kept in memory (about 600 "
+	    "bytes each; 0: none)."),
 	CLONG(ocsp_validity, 300, 7 * 86400, 3600,
 	    "Seconds from an OCSP response's thisUpdate to its nextUpdate."),
 	CLONG(ocsp_max_age, 0, 86400, 60,

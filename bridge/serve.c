@@ -57,6 +57,13 @@ serve_drain(evutil_socket_t fd, short what, void *arg)
 		events_sync(sc->events);
 }
 
+/* status.c: a ledger entry changed serial's status. */
+static void
+serve_cert_changed(void *arg, const char *serial)
+{
+	api_cert_cache_forget(arg, serial);
+}
+
 /* Whether API reads need the bearer token (api_auth: auto = unless
  * est_listen is loopback).  -1 after a message when the configuration
  * cannot be served safely. */
@@ -283,6 +290,13 @@ cmd_serve(struct cli *c)
 	if ((sc.events = events_new(sc.base, sc.ledger, https)) == NULL)
 		goto out;
 	api.events = sc.events;
+	if (cfg->api_cache_entries > 0 && (api.certs =
+	    api_cert_cache_new((size_t)cfg->api_cache_entries)) == NULL) {
+		log_err("out of memory for api_cache_entries = %ld",
+		    cfg->api_cache_entries);
+		goto out;
+	}
+	status_on_change(sc.status, serve_cert_changed, api.certs);
 	if (api_register(https, &api) != 0 ||
 	    dashboard_register(https, cfg) != 0 ||
 	    server_route(https, "/.well-known/est/", enroll_handle,
@@ -308,6 +322,7 @@ out:
 	/* The responder first: requests waiting for a signature are
 	 * answered while their connections still exist. */
 	status_free(sc.status);
+	api_cert_cache_free(api.certs);
 	events_free(sc.events);
 	server_free(https);
 	server_free(http);

@@ -29,6 +29,8 @@ struct status_ctx {
 	struct signer *signer;		/* borrowed */
 	struct ocspr *r;
 	uint64_t seen;			/* entries read by status_sync */
+	void (*on_change)(void *, const char *);
+	void *on_change_arg;
 	char cursor[41];		/* pre-signing: last serial queued */
 	struct event *presign;
 	unsigned char *issuing_der;	/* GET /ca/issuing.der */
@@ -107,6 +109,8 @@ status_key_cert(const struct ledger_cert_info *c, void *arg)
 	struct status_ctx *sc = arg;
 
 	ocspr_refresh(sc->r, 0, c->serial);
+	if (sc->on_change != NULL)
+		sc->on_change(sc->on_change_arg, c->serial);
 	return 0;
 }
 
@@ -119,10 +123,14 @@ status_change(const struct ledger_change *ch, void *arg)
 	case LEDGER_CERT_ISSUED:
 		if (strcmp(ch->issuer, signer_issuer_id(sc->signer)) == 0)
 			ocspr_refresh(sc->r, 0, ch->serial);
+		if (sc->on_change != NULL)
+			sc->on_change(sc->on_change_arg, ch->serial);
 		break;
 	case LEDGER_CERT_REVOKED:
 		ocspr_refresh(sc->r, 0, ch->serial);
 		ocspr_crl_changed(sc->r, 0);
+		if (sc->on_change != NULL)
+			sc->on_change(sc->on_change_arg, ch->serial);
 		break;
 	case LEDGER_KEY_REVOKE:
 		if (ledger_key_certs(sc->ledger, ch->key_id, status_key_cert,
@@ -263,6 +271,15 @@ status_new(struct event_base *base, struct ledger *l, struct signer *s,
 fail:
 	status_free(sc);
 	return NULL;
+}
+
+/* See bridge.h. */
+void
+status_on_change(struct status_ctx *sc,
+    void (*fn)(void *arg, const char *serial), void *arg)
+{
+	sc->on_change = fn;
+	sc->on_change_arg = arg;
 }
 
 void

@@ -22,6 +22,9 @@ for n in a b c d e; do
 	kb_enroll "$n"
 	KID[$n]=$KB_KEY_ID
 	SERIAL[$n]=$(cert_serial_hex "$OUT/$n.pem")
+	# read once while good: the bridge keeps this answer (api_cache_entries)
+	# and must drop it when b's key or e's first certificate is revoked below
+	assert_eq good "$(api GET "/api/v1/certs/${SERIAL[$n]}" | jq -r .status)" "$n before any revocation"
 done
 # e re-enrolls (same key) over mutual TLS: its first certificate is superseded
 est_enroll /.well-known/est/simplereenroll "$(est_csr e e2)" "$OUT/e2.pem" \
