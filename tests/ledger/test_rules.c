@@ -19,6 +19,11 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include <openssl/bn.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
 #include "ledger/ledger_int.h"
 
 /* The backend a group of tests runs on (the tests' prestate). */
@@ -704,6 +709,167 @@ test_certificate_entries_follow_the_key(void **state)
 	assert_int_equal(cnt.certs_revoked, 1);
 }
 
+/* ---- certificates carried by cert-issued entries ----------------------- */
+
+/* A CA (key and self-signed certificate with a subject key identifier)
+ * and a leaf for key k signed by it: serial, validity nb..na. */
+static X509 *
+make_cert(EVP_PKEY *cakey, X509 *ca, EVP_PKEY *k, uint64_t serial, time_t nb,
+    time_t na)
+{
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+
+	assert_non_null(x);
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	    (const unsigned char *)(ca == NULL ? "ca" : "leaf"), -1, -1, 0), 1);
+	assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
+	assert_int_equal(ASN1_INTEGER_set_uint64(X509_get_serialNumber(x),
+	    serial), 1);
+	assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), nb));
+	assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), na));
+	assert_int_equal(X509_set_subject_name(x, n), 1);
+	assert_int_equal(X509_set_issuer_name(x, ca == NULL ? n :
+	    X509_get_subject_name(ca)), 1);
+	assert_int_equal(X509_set_pubkey(x, k), 1);
+	X509V3_set_ctx(&ctx, ca == NULL ? x : ca, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, ca == NULL ?
+	    NID_subject_key_identifier : NID_authority_key_identifier,
+	    ca == NULL ? "hash" : "keyid:always");
+	assert_non_null(ext);
+	assert_int_equal(X509_add_ext(x, ext, -1), 1);
+	X509_EXTENSION_free(ext);
+	assert_true(X509_sign(x, cakey, EVP_sha256()) > 0);
+	X509_NAME_free(n);
+	return x;
+}
+
+/* Fields of a cert-issued entry that carries x (DER, base64); c's text
+ * buffers hold the values. */
+struct certrec {
+	char serial[41], issuer[65], sha[65], nb[21], na[21], b64[4096];
+	struct ledger_field fl[8];
+};
+
+static void
+certrec_fields(struct certrec *c, X509 *x, X509 *ca, const char *key_id)
+{
+	unsigned char *der = NULL, md[32];
+	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(ca);
+	struct tm tm;
+	int len = i2d_X509(x, &der);
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = BN_bn2hex(bn);
+
+	assert_true(len > 0 && ski != NULL && hex != NULL);
+	for (char *p = hex; *p != '\0'; p++)
+		*p = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
+	snprintf(c->serial, sizeof(c->serial), "%s", hex + (hex[0] == '0'));
+	ledger_hex(ski->data, (size_t)ski->length, c->issuer);
+	SHA256(der, (size_t)len, md);
+	ledger_hex(md, sizeof(md), c->sha);
+	assert_int_equal(ledger_b64_encode(der, (size_t)len, c->b64,
+	    sizeof(c->b64)), 0);
+	assert_int_equal(ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm), 1);
+	ledger_time_format(timegm(&tm), c->nb);
+	assert_int_equal(ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm), 1);
+	ledger_time_format(timegm(&tm), c->na);
+	c->fl[0] = (struct ledger_field){ "serial", c->serial };
+	c->fl[1] = (struct ledger_field){ "issuer", c->issuer };
+	c->fl[2] = (struct ledger_field){ "key-id", key_id };
+	c->fl[3] = (struct ledger_field){ "profile", "device" };
+	c->fl[4] = (struct ledger_field){ "not-before", c->nb };
+	c->fl[5] = (struct ledger_field){ "not-after", c->na };
+	c->fl[6] = (struct ledger_field){ "cert-sha256", c->sha };
+	c->fl[7] = (struct ledger_field){ "cert", c->b64 };
+	OPENSSL_free(der);
+	OPENSSL_free(hex);
+	BN_free(bn);
+}
+
+/* A cert-issued entry may carry the certificate; then it must be exactly
+ * what the entry says: its hash, serial, validity, the registered key and
+ * the issuer.  The ledger hands the recorded DER back. */
+static void
+test_recorded_certificate_must_match_its_entry(void **state)
+{
+	struct fx *f = *state;
+	struct reg r, r2;
+	struct certrec c;
+	EVP_PKEY *k = ledger_key_generate("ec-p256"), *other =
+	    ledger_key_generate("ec-p256"), *cakey =
+	    ledger_key_generate("ec-p256");
+	time_t now = time(NULL);
+	uint64_t bseq = make_bridge(f);
+	X509 *ca = make_cert(cakey, NULL, cakey, 1, now - 60, now + 86400);
+	X509 *x = make_cert(cakey, ca, k, 0x1f2e3d4c5b, now, now + 3600);
+	uint8_t der[4096], want[4096], *p = want;
+	struct cert h;
+	size_t len = 0;
+	int wantlen;
+	char bad[65];
+
+	reg_fields(&r, k, now - 60, now + 86400);
+	assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+	reg_fields(&r2, other, now - 60, now + 86400);
+	r2.fl[2] = (struct ledger_field){ "name", "cam-2" };
+	assert_int_equal(register_as_admin(f, &r2), LEDGER_OK);
+
+	/* each field in turn made wrong: refused, nothing recorded */
+	certrec_fields(&c, x, ca, r.id);
+	snprintf(bad, sizeof(bad), "%s", c.sha);
+	bad[0] = bad[0] == '0' ? '1' : '0';
+	c.fl[6].value = bad;
+	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq, now,
+	    &f->bridge, 1, c.fl, 8, NULL), LEDGER_ERR_MALFORMED);
+	certrec_fields(&c, x, ca, r.id);
+	c.fl[0].value = "1f2e3d4c5c";
+	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq, now,
+	    &f->bridge, 1, c.fl, 8, NULL), LEDGER_ERR_MALFORMED);
+	certrec_fields(&c, x, ca, r.id);
+	c.fl[1].value = "issuing-1";
+	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq, now,
+	    &f->bridge, 1, c.fl, 8, NULL), LEDGER_ERR_MALFORMED);
+	certrec_fields(&c, x, ca, r2.id);	/* the other key's entry */
+	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq, now,
+	    &f->bridge, 1, c.fl, 8, NULL), LEDGER_ERR_MALFORMED);
+	certrec_fields(&c, x, ca, r.id);
+	ledger_time_format(now + 1800, c.na);
+	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq, now,
+	    &f->bridge, 1, c.fl, 8, NULL), LEDGER_ERR_MALFORMED);
+	certrec_fields(&c, x, ca, r.id);
+	c.fl[7].value = "MAMCAQA=";		/* DER, but no certificate */
+	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq, now,
+	    &f->bridge, 1, c.fl, 8, NULL), LEDGER_ERR_MALFORMED);
+	assert_int_equal(ledger_cert_der(f->l, c.serial, der, sizeof(der),
+	    &len), 1);
+
+	/* the right one: recorded, and its DER comes back */
+	certrec_fields(&c, x, ca, r.id);
+	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq++, now,
+	    &f->bridge, 1, c.fl, 8, NULL), LEDGER_OK);
+	assert_int_equal(ledger_cert_der(f->l, c.serial, der, sizeof(der),
+	    &len), 0);
+	wantlen = i2d_X509(x, &p);
+	assert_int_equal(len, (size_t)wantlen);
+	assert_memory_equal(der, want, len);
+	/* a record by hash only (older entries) has no DER to give */
+	cert_fields(&h, "77", r2.id, now, now + 3600);
+	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq++, now,
+	    &f->bridge, 1, h.fl, 7, NULL), LEDGER_OK);
+	assert_int_equal(ledger_cert_der(f->l, "77", der, sizeof(der), &len),
+	    1);
+	assert_int_equal(ledger_cert_der(f->l, "78", der, sizeof(der), &len),
+	    1);
+	X509_free(x);
+	X509_free(ca);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(other);
+	EVP_PKEY_free(cakey);
+}
+
 /* What OCSP and the CRL read: a certificate is revoked on its own or
  * through its key (the earlier revocation wins), the revoked set of an
  * issuer lists exactly those, and ledger_changes reports the entries that
@@ -1158,6 +1324,7 @@ test_writers_share_one_tree(void **state)
 	T(test_truncated_database_is_reported_not_crashed_on), \
 	T(test_unsealed_block_is_not_acknowledged_or_kept), \
 	T(test_certificate_entries_follow_the_key), \
+	T(test_recorded_certificate_must_match_its_entry), \
 	T(test_preauth_lets_the_bridge_register_one_matching_key), \
 	T(test_old_schema_is_migrated_forward), \
 	T(test_revocation_reaches_certificates_and_changes)
