@@ -23,7 +23,21 @@
  * (wait_change, LISTEN) learn of it at once.  A lost connection is
  * re-established with backoff by the next call outside a transaction;
  * calls fail meanwhile.
+ *
+ * Round trips: a write transaction runs in libpq's pipeline mode.  A
+ * statement whose answer the caller does not need (savepoints, INSERTs,
+ * UPDATEs: every write) is only queued; a read sends the queue with it
+ * and waits for the one round trip; COMMIT sends the rest, and its answer
+ * is checked as before.  Each entry of a block then costs its rules'
+ * reads (an account, a config or key lookup), not 7-8 round trips.  A
+ * queued statement that fails aborts the transaction on the server (the
+ * pipeline skips the statements after it): the next read, or COMMIT,
+ * reports it, and the whole block is rolled back and answered as a
+ * storage failure, where a failing write used to fail its own entry
+ * only (writes are checked by the rules' reads first: such a failure
+ * means a broken server or connection, not a refused entry).
  */
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -43,6 +57,7 @@
 /* pg_advisory_xact_lock key of the ledger's writers: "kbridge1". */
 #define PG_WRITER_LOCK   "7720773228669159729"
 #define PG_CHANNEL       "keybridge_ledger"	/* NOTIFY of a new block */
+#define PG_PIPE_MAX      256		/* queued statements, then read back */
 
 /* Schema migrations, applied in order; index + 1 is the version.  They
  * follow store_sqlite.c's one for one. */
@@ -302,6 +317,16 @@ struct store_pg {
 	int in_tx;			/* begin succeeded, no commit/rollback */
 	int wrote_block;		/* this transaction: NOTIFY at commit */
 	int listening;			/* LISTEN PG_CHANNEL on this session */
+	/* Pipeline mode (a write transaction): what was sent and whose
+	 * answer is still to be read, in order. */
+	int pipe;			/* in pipeline mode */
+	int pipe_failed;		/* a statement failed: err says why */
+	size_t npend;
+	struct pg_pending {
+		enum stmt_id id;
+		unsigned char prepare;	/* PQsendPrepare of id */
+		unsigned char one;	/* exactly one row must change */
+	} pend[PG_PIPE_MAX];
 	char err[512];
 };
 
@@ -370,9 +395,13 @@ sp_errmsg(struct ledger_store *s)
 static int
 pg_simple(struct store_pg *sp, const char *sql)
 {
-	PGresult *res = PQexec(sp->conn, sql);
-	ExecStatusType st = PQresultStatus(res);
+	PGresult *res;
+	ExecStatusType st;
 	int rc = 0;
+
+	assert(!sp->pipe);	/* PQexec is not allowed in pipeline mode */
+	res = PQexec(sp->conn, sql);
+	st = PQresultStatus(res);
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		pg_seterr(sp, res);
@@ -453,9 +482,163 @@ pg_ready(struct store_pg *sp)
 	return -1;
 }
 
+/* Sends prepared statement id (preparing it on first use) with p (may be
+ * NULL) in pipeline mode, queued behind the others: 0, or -1 (the
+ * connection failed; the transaction is lost). */
+static int
+pg_send(struct store_pg *sp, enum stmt_id id, const struct pg_params *p,
+    int one)
+{
+	char name[16];
+
+	/* room for a PQsendPrepare and the statement */
+	assert(sp->npend + 2 <= PG_PIPE_MAX);
+	snprintf(name, sizeof(name), "kb%d", (int)id);
+	if (!sp->prepared[id]) {
+		if (PQsendPrepare(sp->conn, name, stmt_sql[id], 0, NULL) != 1)
+			goto fail;
+		sp->pend[sp->npend++] = (struct pg_pending){ id, 1, 0 };
+		sp->prepared[id] = 1;	/* undone if the answer says so */
+	}
+	if (PQsendQueryPrepared(sp->conn, name, p != NULL ? p->n : 0,
+	    p != NULL ? p->v : NULL, p != NULL ? p->len : NULL,
+	    p != NULL ? p->fmt : NULL, 0) != 1)
+		goto fail;
+	sp->pend[sp->npend++] = (struct pg_pending){ id, 0, (unsigned char)one };
+	return 0;
+fail:
+	pg_seterr(sp, NULL);
+	sp->pipe_failed = 1;
+	return -1;
+}
+
+/* Pipeline mode: the first failure of the transaction is the one kept. */
+static void
+pg_pipe_fail(struct store_pg *sp, const PGresult *res, const char *why)
+{
+	if (sp->pipe_failed)
+		return;
+	sp->pipe_failed = 1;
+	if (why != NULL)
+		snprintf(sp->err, sizeof(sp->err), "%s", why);
+	else
+		pg_seterr(sp, res);
+}
+
+/* Pipeline mode: reads the answers of the queued statements in order,
+ * checking each, but the last one's when keep_last, which is returned
+ * (the caller PQclears it; NULL when it failed, with the reason in
+ * errmsg).  The queue is empty after. */
+static PGresult *
+pg_drain(struct store_pg *sp, int keep_last)
+{
+	PGresult *res, *kept = NULL;
+	ExecStatusType st;
+
+	for (size_t i = 0; i < sp->npend; i++) {
+		const struct pg_pending *q = &sp->pend[i];
+
+		if ((res = PQgetResult(sp->conn)) == NULL) {
+			/* the connection is gone: no more answers */
+			pg_pipe_fail(sp, NULL, NULL);
+			for (size_t j = i; j < sp->npend; j++)
+				if (sp->pend[j].prepare)
+					sp->prepared[sp->pend[j].id] = 0;
+			break;
+		}
+		st = PQresultStatus(res);
+		if (q->prepare) {
+			if (st != PGRES_COMMAND_OK) {
+				sp->prepared[q->id] = 0;
+				pg_pipe_fail(sp, res, NULL);
+			}
+		} else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+			pg_pipe_fail(sp, res, NULL);
+		else if (q->one && strcmp(PQcmdTuples(res), "1") != 0)
+			pg_pipe_fail(sp, res, "no row to change");
+		if (keep_last && i + 1 == sp->npend && !sp->pipe_failed)
+			kept = res;
+		else
+			PQclear(res);
+		/* the end of this statement's answers */
+		while ((res = PQgetResult(sp->conn)) != NULL)
+			PQclear(res);
+	}
+	sp->npend = 0;
+	return kept;
+}
+
+/* Pipeline mode: sends what is queued and waits for its answers (one
+ * round trip); 0, or -1 when a statement failed. */
+static int
+pg_pipe_flush(struct store_pg *sp)
+{
+	if (PQsendFlushRequest(sp->conn) != 1 || PQflush(sp->conn) != 0) {
+		pg_seterr(sp, NULL);
+		sp->pipe_failed = 1;
+	}
+	(void)pg_drain(sp, 0);
+	return sp->pipe_failed ? -1 : 0;
+}
+
+/* Leaves pipeline mode: a Sync (which ends the skipping of statements
+ * after a failed one), every answer read, back to one statement at a
+ * time.  With last, the last queued statement's result is kept there
+ * (as pg_drain(sp, 1) returns it).  The transaction itself is not ended
+ * by this.  A connection that cannot leave it is reset (its transaction
+ * is gone with it). */
+static void
+pg_pipe_end(struct store_pg *sp, PGresult **last)
+{
+	PGresult *res;
+	int synced = 0;
+
+	if (last != NULL)
+		*last = NULL;
+	if (!sp->pipe)
+		return;
+	sp->pipe = 0;
+	if (PQstatus(sp->conn) != CONNECTION_OK) {
+		/* PQreset leaves pipeline mode (pg_ready, outside the
+		 * transaction) */
+		pg_pipe_fail(sp, NULL, NULL);
+		sp->npend = 0;
+		return;
+	}
+	if (PQpipelineSync(sp->conn) != 1)
+		pg_pipe_fail(sp, NULL, NULL);
+	else {
+		res = pg_drain(sp, last != NULL);
+		if (last != NULL)
+			*last = res;
+		/* the Sync's own answer */
+		for (int i = 0; i < 4 && !synced; i++) {
+			if ((res = PQgetResult(sp->conn)) == NULL) {
+				if (PQstatus(sp->conn) != CONNECTION_OK)
+					break;
+				continue;
+			}
+			synced = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+			PQclear(res);
+		}
+	}
+	sp->npend = 0;
+	if (PQstatus(sp->conn) != CONNECTION_OK)
+		return;		/* lost: pg_ready resets it, with backoff */
+	if (!synced || PQexitPipelineMode(sp->conn) != 1) {
+		/* Not expected of a live connection; a fresh one is in a
+		 * known state. */
+		pg_pipe_fail(sp, NULL, NULL);
+		PQreset(sp->conn);
+		if (PQstatus(sp->conn) != CONNECTION_OK || pg_session(sp) != 0)
+			memset(sp->prepared, 0, sizeof(sp->prepared));
+	}
+}
+
 /* Runs prepared statement id (preparing it on first use) with p (may be
  * NULL).  Returns the result of a successful command or query (the caller
- * PQclears it), or NULL with the reason in errmsg. */
+ * PQclears it), or NULL with the reason in errmsg.  In pipeline mode the
+ * queued statements go with it, and fail it when one of them failed. */
 static PGresult *
 pg_run(struct store_pg *sp, enum stmt_id id, const struct pg_params *p)
 {
@@ -463,6 +646,16 @@ pg_run(struct store_pg *sp, enum stmt_id id, const struct pg_params *p)
 	ExecStatusType st;
 	char name[16];
 
+	if (sp->pipe) {
+		if (sp->pipe_failed || pg_send(sp, id, p, 0) != 0)
+			return NULL;
+		if (PQsendFlushRequest(sp->conn) != 1 ||
+		    PQflush(sp->conn) != 0) {
+			pg_seterr(sp, NULL);
+			sp->pipe_failed = 1;
+		}
+		return pg_drain(sp, 1);
+	}
 	if (pg_ready(sp) != 0)
 		return NULL;
 	snprintf(name, sizeof(name), "kb%d", (int)id);
@@ -489,15 +682,23 @@ pg_run(struct store_pg *sp, enum stmt_id id, const struct pg_params *p)
 }
 
 /* Runs a statement that returns no rows; 0 or -1.  With `one`, exactly
- * one row must have changed. */
+ * one row must have changed.  In pipeline mode it is only queued (and
+ * checked when the answers are read): 0 means sent. */
 static int
 pg_cmd(struct store_pg *sp, enum stmt_id id, const struct pg_params *p,
     int one)
 {
-	PGresult *res = pg_run(sp, id, p);
+	PGresult *res;
 	int rc = 0;
 
-	if (res == NULL)
+	if (sp->pipe) {
+		if (sp->pipe_failed || pg_send(sp, id, p, one) != 0)
+			return -1;
+		if (sp->npend + 2 > PG_PIPE_MAX)
+			return pg_pipe_flush(sp);
+		return 0;
+	}
+	if ((res = pg_run(sp, id, p)) == NULL)
 		return -1;
 	if (one && strcmp(PQcmdTuples(res), "1") != 0) {
 		snprintf(sp->err, sizeof(sp->err), "no row to change");
@@ -563,40 +764,79 @@ col_blob_dup(const PGresult *r, int row, int col, size_t *len)
 static int sp_rollback(struct ledger_store *);
 
 /* BEGIN, then the writers' advisory lock: one block at a time on this
- * database, whichever process writes it.  A read-only store begins a
- * snapshot instead: every read until the rollback sees one state. */
+ * database, whichever process writes it; with pipe, in pipeline mode
+ * until the commit or rollback (one round trip for both, and none for
+ * the writes that follow).  A read-only store begins a snapshot instead:
+ * every read until the rollback sees one state. */
 static int
-sp_begin(struct ledger_store *s)
+pg_begin(struct store_pg *sp, int pipe)
 {
-	struct store_pg *sp = SP(s);
-
 	sp->wrote_block = 0;
-	if (pg_cmd(sp, (sp->flags & LEDGER_STORE_READONLY) ? ST_BEGIN_READ :
-	    ST_BEGIN, NULL, 0) != 0)
+	if (sp->flags & LEDGER_STORE_READONLY) {
+		if (pg_cmd(sp, ST_BEGIN_READ, NULL, 0) != 0)
+			return -1;
+		sp->in_tx = 1;
+		return 0;
+	}
+	if (pipe) {
+		/* reconnects here, outside a transaction, if need be */
+		if (pg_ready(sp) != 0)
+			return -1;
+		if (PQenterPipelineMode(sp->conn) != 1) {
+			pg_seterr(sp, NULL);
+			return -1;
+		}
+		sp->pipe = 1;
+		sp->pipe_failed = 0;
+		sp->npend = 0;
+		sp->in_tx = 1;
+		if (pg_cmd(sp, ST_BEGIN, NULL, 0) != 0 ||
+		    pg_cmd(sp, ST_LOCK, NULL, 0) != 0 ||
+		    pg_pipe_flush(sp) != 0) {
+			sp_rollback(&sp->base);
+			return -1;
+		}
+		return 0;
+	}
+	if (pg_cmd(sp, ST_BEGIN, NULL, 0) != 0)
 		return -1;
 	sp->in_tx = 1;
-	if (!(sp->flags & LEDGER_STORE_READONLY) &&
-	    pg_cmd(sp, ST_LOCK, NULL, 0) != 0) {
-		sp_rollback(s);
+	if (pg_cmd(sp, ST_LOCK, NULL, 0) != 0) {
+		sp_rollback(&sp->base);
 		return -1;
 	}
 	return 0;
 }
 
+static int
+sp_begin(struct ledger_store *s)
+{
+	return pg_begin(SP(s), 1);
+}
+
 /* Committed only when the server answers with the COMMIT tag: a COMMIT
- * of a transaction that failed earlier answers ROLLBACK, without error. */
+ * of a transaction that failed earlier answers ROLLBACK, without error
+ * (in pipeline mode, it is skipped after a failed statement). */
 static int
 sp_commit(struct ledger_store *s)
 {
 	struct store_pg *sp = SP(s);
-	PGresult *res;
+	PGresult *res = NULL;
 	int rc = -1;
 
+	if (sp->pipe && sp->pipe_failed)
+		return -1;	/* the caller rolls back */
 	/* Inside the transaction: sent to the listeners at its commit. */
 	if (sp->wrote_block && pg_cmd(sp, ST_NOTIFY, NULL, 0) != 0)
 		return -1;
 	sp->wrote_block = 0;
-	res = pg_run(sp, ST_COMMIT, NULL);
+	if (sp->pipe) {
+		if (pg_send(sp, ST_COMMIT, NULL, 0) == 0)
+			pg_pipe_end(sp, &res);
+		else
+			pg_pipe_end(sp, NULL);
+	} else
+		res = pg_run(sp, ST_COMMIT, NULL);
 	sp->in_tx = 0;		/* committed, rolled back, or lost */
 	if (res == NULL)
 		return -1;
@@ -614,6 +854,7 @@ sp_rollback(struct ledger_store *s)
 {
 	struct store_pg *sp = SP(s);
 
+	pg_pipe_end(sp, NULL);
 	sp->in_tx = 0;
 	/* A failed COMMIT or a lost connection has already ended it. */
 	if (PQstatus(sp->conn) != CONNECTION_OK ||
@@ -1530,7 +1771,8 @@ store_migrate(struct store_pg *sp, char *err, size_t errlen)
 	char v[32];
 
 	for (size_t i = 0; i < SCHEMA_VERSION; i++) {
-		if (sp_begin(&sp->base) != 0)
+		/* not in pipeline mode: the migrations are PQexec'd */
+		if (pg_begin(sp, 0) != 0)
 			goto fail;
 		if ((have = schema_version(sp)) < 0)
 			goto fail;
