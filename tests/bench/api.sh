@@ -17,6 +17,8 @@
 #   3. nginx: one worker (like the bridge's one event loop), the bridge's
 #      own TLS certificate and key, serving the bridge's answer saved to a
 #      file (so the same number of bytes) at the same paths.
+# Every round also reports the CPU time each server spent per answer
+# (from /proc: steadier than the rates when other work shares the cores).
 # Every answer must be 200 (wrk's non-2xx and socket errors fail it).
 # Env: BENCH_API_CERTS (100000), BENCH_API_SECONDS (5), BENCH_API_ROUNDS (5).
 set -euo pipefail
@@ -129,10 +131,11 @@ for what in status cert; do
 		desc="/api/v1/certs/SERIAL ($(wc -l <"$OUT/serials.txt") serials in turn)"
 	fi
 	echo "load: $rounds rounds of wrk -t2 -c64 -d${secs}s --latency GET $desc (keep-alive HTTPS), bridge then nginx"
-	wrk_rounds "$what" "$rounds" "$secs" "$BASE$path" "$NBASE$path"
+	CPU_PIDS="$KB_SERVE_PID $(pgrep -P "$NGX_PID" | head -n 1)" \
+	    wrk_rounds "$what" "$rounds" "$secs" "$BASE$path" "$NBASE$path"
 	awk -v w="$desc" -v n="$ncerts" -v r="$MED_RATIO" -v b="$MED_B" -v b50="$MED_B50" -v b99="$MED_B99" \
-	    -v nr="$MED_N" -v n99="$MED_N99" 'BEGIN {
-		printf "RESULT api GET %s with %d certificates: %.0f answers/s (p50 %.2f ms, p99 %.2f ms, wrk 64 keep-alive HTTPS connections) = %.2f x nginx serving the same bytes over the same TLS (%.0f/s, p99 %.2f ms); target >= 0.5, p99 < 10 ms\n", w, n, b, b50, b99, r, nr, n99
+	    -v nr="$MED_N" -v n99="$MED_N99" -v bc="$MED_BCPU" -v nc="$MED_NCPU" 'BEGIN {
+		printf "RESULT api GET %s with %d certificates: %.0f answers/s (p50 %.2f ms, p99 %.2f ms, wrk 64 keep-alive HTTPS connections) = %.2f x nginx serving the same bytes over the same TLS (%.0f/s, p99 %.2f ms); CPU per answer (medians) bridge %.1f us, nginx %.1f us = %.2f; target >= 0.5, p99 < 10 ms\n", w, n, b, b50, b99, r, nr, n99, bc, nc, nc / bc
 	}' | tee -a "$OUT/result.txt"
 done
 stop_pid "$NGX_PID"

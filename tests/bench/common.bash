@@ -47,25 +47,47 @@ run_wrk() {
 	}' "$f" || fail "wrk against $name: no rate or latency in $f: $(tail -n 12 "$f")"
 }
 
+# cpu_ticks PID: user + system clock ticks PID (all its threads) used.
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
 # wrk_rounds TAG ROUNDS SECS URL_BRIDGE URL_REF: ROUNDS alternating wrk
 # runs (-t2 -c64, keep-alive) against the bridge and the reference (the
 # machine is shared and noisy), one line per round; the round with the
 # median ratio is the one reported, in MED_RATIO MED_B MED_B50 MED_B99
 # MED_N MED_N50 MED_N99.  WRK_SCRIPT, when set, is passed as wrk -s.
+# With CPU_PIDS="BRIDGE_PID NGINX_WORKER_PID" each round also reports the
+# CPU time each server spent per answer (steadier than rates when other
+# work shares the cores); their medians in MED_BCPU MED_NCPU (us).
 wrk_rounds() {
 	local tag=$1 rounds=$2 secs=$3 ub=$4 un=$5 k r b_rate b_p50 b_p99 n_rate n_p50 n_p99
+	local bpid npid t0 bcpu=0 ncpu=0 hz cpu=""
 	local -a extra=()
 	[ -z "${WRK_SCRIPT:-}" ] || extra=(-s "$WRK_SCRIPT")
+	read -r bpid npid <<<"${CPU_PIDS:-}"
+	hz=$(getconf CLK_TCK)
 	: >"$OUT/rounds-$tag.txt"
+	: >"$OUT/cpu-$tag.txt"
 	for ((k = 1; k <= rounds; k++)); do
+		[ -z "$bpid" ] || t0=$(cpu_ticks "$bpid")
 		r=$(run_wrk "$tag-bridge" -t2 -c64 -d"${secs}s" --latency "${extra[@]}" "$ub")
 		read -r b_rate b_p50 b_p99 <<<"$r"
+		[ -z "$bpid" ] || bcpu=$(awk -v a="$t0" -v b="$(cpu_ticks "$bpid")" -v hz="$hz" -v r="$b_rate" -v s="$secs" \
+		    'BEGIN { printf "%.1f", (b - a) / hz * 1e6 / (r * s) }')
+		[ -z "$npid" ] || t0=$(cpu_ticks "$npid")
 		r=$(run_wrk "$tag-nginx" -t2 -c64 -d"${secs}s" --latency "${extra[@]}" "$un")
 		read -r n_rate n_p50 n_p99 <<<"$r"
-		echo "  round $k: bridge $b_rate req/s (p50 $b_p50 ms, p99 $b_p99 ms), nginx $n_rate req/s (p50 $n_p50 ms, p99 $n_p99 ms)"
+		[ -z "$npid" ] || ncpu=$(awk -v a="$t0" -v b="$(cpu_ticks "$npid")" -v hz="$hz" -v r="$n_rate" -v s="$secs" \
+		    'BEGIN { printf "%.1f", (b - a) / hz * 1e6 / (r * s) }')
+		[ -z "$bpid" ] || cpu="; CPU per answer: bridge $bcpu us, nginx $ncpu us"
+		echo "  round $k: bridge $b_rate req/s (p50 $b_p50 ms, p99 $b_p99 ms), nginx $n_rate req/s (p50 $n_p50 ms, p99 $n_p99 ms)$cpu"
 		echo "$(awk -v b="$b_rate" -v n="$n_rate" 'BEGIN { printf "%.4f", b / n }') $b_rate $b_p50 $b_p99 $n_rate $n_p50 $n_p99" >>"$OUT/rounds-$tag.txt"
+		echo "$bcpu $ncpu" >>"$OUT/cpu-$tag.txt"
 	done
 	read -r MED_RATIO MED_B MED_B50 MED_B99 MED_N MED_N50 MED_N99 <<<"$(sort -n "$OUT/rounds-$tag.txt" | awk -v m=$(((rounds + 1) / 2)) 'NR == m')"
+	MED_BCPU=$(sort -n -k1,1 "$OUT/cpu-$tag.txt" | awk -v m=$(((rounds + 1) / 2)) 'NR == m { print $1 }')
+	MED_NCPU=$(sort -n -k2,2 "$OUT/cpu-$tag.txt" | awk -v m=$(((rounds + 1) / 2)) 'NR == m { print $2 }')
 	echo "  median round: bridge $MED_B req/s, nginx $MED_N req/s"
 }
 
