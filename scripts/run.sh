@@ -38,6 +38,7 @@ case "$https" in 0.0.0.0:*) est="https://127.0.0.1:${https##*:}/.well-known/est"
 cat <<EOF
 
 keybridge is starting with data directory $data
+  dashboard       ${api%/api/v1}/dashboard/ (a browser: trust $data/ca/root.pem or accept the warning)
   API status      $api/status
   checkpoint      $api/ledger/checkpoint
   EST             $est/simpleenroll
