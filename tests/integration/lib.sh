@@ -594,3 +594,47 @@ kb_entries_with() {
 		| select((.entry | split("\n")) as $l | all($want[]; . as $w | any($l[]; . == $w)))
 		| .index' --args "$@" <"$file"
 }
+
+# ---- PostgreSQL (scripts/pg.sh) ---------------------------------------------------------
+
+PGSH="$(cd "$KB_LIB_DIR/../.." && pwd)/scripts/pg.sh"
+
+# kb_pg_exit: the EXIT trap of a test with a PostgreSQL server: the test's
+# bridges stop first, then the server (its files stay for a look when the
+# test failed), then kb_cleanup.
+kb_pg_exit() {
+	local rc=$? p
+	for p in "${KB_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in "${KB_PIDS[@]}"; do
+		kb_wait_gone "$p" 10 || kill -KILL "$p" 2>/dev/null || true
+	done
+	if [ "$rc" -eq 0 ]; then
+		"$PGSH" destroy "$PG" >/dev/null 2>&1 || true
+	else
+		"$PGSH" stop "$PG" >/dev/null 2>&1 || true
+	fi
+	(exit "$rc")
+	kb_cleanup
+}
+
+# kb_pg_start [DBNAME...]: a throwaway PostgreSQL server in OUT/pg
+# (scripts/pg.sh) with the databases named; sets PG (its folder), URL (the
+# server's postgres database) and DB (the first database's URL), and
+# makes kb_pg_exit the EXIT trap.
+kb_pg_start() {
+	local d
+	PG="$OUT/pg"
+	trap kb_pg_exit EXIT
+	URL=$("$PGSH" start "$PG") || fail "scripts/pg.sh start $PG failed"
+	for d in "$@"; do
+		"$PGSH" psql "$PG" -c "CREATE DATABASE $d" || fail "CREATE DATABASE $d"
+	done
+	DB="${URL%/postgres}/${1:-postgres}"
+}
+
+# psql_q SQL: runs SQL on the database DB; prints the values.
+psql_q() {
+	PGCONNECT_TIMEOUT=10 psql -X -q -v ON_ERROR_STOP=1 -At "$DB" -c "$1"
+}

@@ -10,41 +10,12 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-PGSH="$(cd "$KB_LIB_DIR/../.." && pwd)/scripts/pg.sh"
-PG="$OUT/pg"
 DIR="$OUT/data"
 mkdir -p "$OUT/q"
 
-# The bridges stop before the server they use, whatever ends the test.
-pg_exit() {
-	local rc=$? p
-	for p in "${KB_PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null || true
-	done
-	for p in "${KB_PIDS[@]}"; do
-		kb_wait_gone "$p" 10 || kill -KILL "$p" 2>/dev/null || true
-	done
-	# the server's files stay for a look when the test failed
-	if [ "$rc" -eq 0 ]; then
-		"$PGSH" destroy "$PG" >/dev/null 2>&1 || true
-	else
-		"$PGSH" stop "$PG" >/dev/null 2>&1 || true
-	fi
-	(exit "$rc")
-	kb_cleanup
-}
-trap pg_exit EXIT
-
-# psql_q SQL: runs SQL on the test's database; prints the values.
-psql_q() {
-	PGCONNECT_TIMEOUT=10 psql -X -q -v ON_ERROR_STOP=1 -At "$DB" -c "$1"
-}
-
 t0=$(date +%s%N)
-URL=$("$PGSH" start "$PG") || fail "scripts/pg.sh start $PG failed"
+kb_pg_start kb
 log "PostgreSQL up in $((($(date +%s%N) - t0) / 1000000)) ms: $URL"
-"$PGSH" psql "$PG" -c "CREATE DATABASE kb" || fail "CREATE DATABASE kb"
-DB="${URL%/postgres}/kb"
 
 # ---- init and serve on PostgreSQL ------------------------------------------------
 kb_init "$DIR" --db "$DB"

@@ -10,42 +10,15 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-PGSH="$(cd "$KB_LIB_DIR/../.." && pwd)/scripts/pg.sh"
-PG="$OUT/pg"
 A="$OUT/a"
 B="$OUT/b"
 mkdir -p "$OUT/q"
-
-pg_exit() {
-	local rc=$? p
-	for p in "${KB_PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null || true
-	done
-	for p in "${KB_PIDS[@]}"; do
-		kb_wait_gone "$p" 10 || kill -KILL "$p" 2>/dev/null || true
-	done
-	# the server's files stay for a look when the test failed
-	if [ "$rc" -eq 0 ]; then
-		"$PGSH" destroy "$PG" >/dev/null 2>&1 || true
-	else
-		"$PGSH" stop "$PG" >/dev/null 2>&1 || true
-	fi
-	(exit "$rc")
-	kb_cleanup
-}
-trap pg_exit EXIT
-
-psql_q() {
-	PGCONNECT_TIMEOUT=10 psql -X -q -v ON_ERROR_STOP=1 -At "$DB" -c "$1"
-}
 
 ms_since() {
 	echo $((($(date +%s%N) - $1) / 1000000))
 }
 
-URL=$("$PGSH" start "$PG") || fail "scripts/pg.sh start $PG failed"
-"$PGSH" psql "$PG" -c "CREATE DATABASE kb" || fail "CREATE DATABASE kb"
-DB="${URL%/postgres}/kb"
+kb_pg_start kb
 
 # ---- two bridges, one identity, one database ---------------------------------------
 kb_init "$A" --db "$DB"

@@ -10,27 +10,12 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-PGSH="$(cd "$KB_LIB_DIR/../.." && pwd)/scripts/pg.sh"
-PG="$OUT/pg"
 BIN="$(dirname "$KEYBRIDGE")/tests/ledger/test_rules"
 WRITERS=4
 ENTRIES=2500	# each
 
-pg_exit() {
-	local rc=$?
-	# the server's files stay for a look when the test failed
-	if [ "$rc" -eq 0 ]; then
-		"$PGSH" destroy "$PG" >/dev/null 2>&1 || true
-	else
-		"$PGSH" stop "$PG" >/dev/null 2>&1 || true
-	fi
-	(exit "$rc")
-	kb_cleanup
-}
-trap pg_exit EXIT
-
 [ -x "$BIN" ] || fail "$BIN is missing: build it with make unit (make test does)"
-URL=$("$PGSH" start "$PG") || fail "scripts/pg.sh start $PG failed"
+kb_pg_start
 t0=$(date +%s%N)
 rc=0
 CMOCKA_MESSAGE_OUTPUT=stdout KB_TEST_PG_URL="$URL" KB_TEST_PG_WRITERS=$WRITERS \
