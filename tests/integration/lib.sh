@@ -196,7 +196,7 @@ kb_init() {
 # kb_start DIR [ARGS...]: `keybridge serve -d DIR` in the background, logging
 # to $OUT/serve.log; returns once GET /api/v1/status answers (20 s at most).
 kb_start() {
-	local dir=$1 listen deadline rc
+	local dir=$1 listen deadline rc probe
 	shift
 	[ -z "$KB_SERVE_PID" ] || fail "kb_start: a bridge is already running (pid $KB_SERVE_PID)"
 	listen=$(kb_conf_get "$dir" est_listen)
@@ -209,17 +209,20 @@ kb_start() {
 	kb_track "$KB_SERVE_PID"
 	log "started keybridge serve (pid $KB_SERVE_PID) on $KB_URL"
 	deadline=$((SECONDS + 20))
+	# with api_auth = token the API's reads are closed: EST's cacerts is not
+	probe=/api/v1/status
+	[ "$(kb_conf_get "$dir" api_auth)" != token ] || probe=/.well-known/est/cacerts
 	until curl -sf -o /dev/null --max-time 2 --cacert "$dir/ca/root.pem" \
-	    "$KB_URL/api/v1/status"; do
+	    "$KB_URL$probe"; do
 		if ! kill -0 "$KB_SERVE_PID" 2>/dev/null; then
 			rc=0
 			wait "$KB_SERVE_PID" || rc=$?
 			kb_untrack "$KB_SERVE_PID"
 			KB_SERVE_PID=""
-			fail "keybridge serve exited with status $rc before answering on $KB_URL/api/v1/status (see $OUT/serve.log)"
+			fail "keybridge serve exited with status $rc before answering on $KB_URL$probe (see $OUT/serve.log)"
 		fi
 		if [ "$SECONDS" -ge "$deadline" ]; then
-			fail "keybridge serve (pid $KB_SERVE_PID) did not answer $KB_URL/api/v1/status within 20 s (see $OUT/serve.log)"
+			fail "keybridge serve (pid $KB_SERVE_PID) did not answer $KB_URL$probe within 20 s (see $OUT/serve.log)"
 		fi
 		sleep 0.1
 	done

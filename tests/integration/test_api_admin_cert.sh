@@ -15,18 +15,7 @@ kb_init "$DIR"
 TOKEN=$(openssl rand -hex 24)
 kb_conf_set "$DIR" api_auth token
 kb_conf_set "$DIR" api_token "$TOKEN"
-# kb_start polls /api/v1/status without credentials: start by hand
-"$KEYBRIDGE" serve -d "$DIR" >>"$OUT/serve.log" 2>&1 &
-KB_SERVE_PID=$!
-kb_track "$KB_SERVE_PID"
-KB_DIR=$DIR
-KB_URL="https://127.0.0.1:$KB_EST_PORT"
-deadline=$((SECONDS + 20))
-until curl -s -o /dev/null --max-time 2 --cacert "$DIR/ca/root.pem" "$KB_URL/.well-known/est/cacerts"; do
-	kill -0 "$KB_SERVE_PID" 2>/dev/null || fail "keybridge serve exited: $(tail -n 5 "$OUT/serve.log")"
-	[ "$SECONDS" -lt "$deadline" ] || fail "keybridge serve did not start"
-	sleep 0.1
-done
+kb_start "$DIR"
 
 # enroll_as NAME PROFILE: a P-256 key registered with PROFILE and enrolled
 # over EST at that profile's label; the certificate in OUT/NAME.pem.

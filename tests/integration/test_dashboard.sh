@@ -131,16 +131,7 @@ kb_stop
 TOKEN=$(openssl rand -hex 24)
 kb_conf_set "$DIR" api_auth token
 kb_conf_set "$DIR" api_token "$TOKEN"
-# kb_start polls /api/v1/status without the token: start by hand
-"$KEYBRIDGE" serve -d "$DIR" >>"$OUT/serve.log" 2>&1 &
-KB_SERVE_PID=$!
-kb_track "$KB_SERVE_PID"
-deadline=$((SECONDS + 20))
-until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$CA" "$KB_URL/dashboard/")" = 200 ]; do
-	kill -0 "$KB_SERVE_PID" 2>/dev/null || fail "keybridge serve exited: $(tail -n 5 "$OUT/serve.log")"
-	[ "$SECONDS" -lt "$deadline" ] || fail "keybridge serve did not start"
-	sleep 0.1
-done
+kb_start "$DIR"
 api_expect_error 401 unauthorized GET /api/v1/status
 log "the page is served without the token; the API asks for it"
 log "+ node dashboard_test.mjs token"
