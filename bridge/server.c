@@ -849,18 +849,6 @@ struct server_query {
 	size_t n;
 };
 
-static int
-server_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes src[0..n) ('+' is a space, %XX an octet) into dst, dstlen
  * bytes with the NUL.  Returns 0; -1 for a '%' that does not start an
  * escape or a decoded control character (NUL included); -2 when the
@@ -878,8 +866,8 @@ server_qdecode(const char *src, size_t n, char *dst, size_t dstlen)
 		else if (c == '%') {
 			if (n - i < 3)
 				return -1;
-			if ((hi = server_hexval((unsigned char)src[i + 1])) < 0 ||
-			    (lo = server_hexval((unsigned char)src[i + 2])) < 0)
+			if ((hi = ledger_hexval((unsigned char)src[i + 1])) < 0 ||
+			    (lo = ledger_hexval((unsigned char)src[i + 2])) < 0)
 				return -1;
 			c = hi << 4 | lo;
 			i += 2;

@@ -129,8 +129,9 @@ ledger_hex(const uint8_t *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-static int
-hexval(char c)
+/* See ledger.h. */
+int
+ledger_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -152,8 +153,8 @@ ledger_unhex(const char *hex, uint8_t *out, size_t len)
 	    strnlen(hex, 2 * len + 1) != 2 * len)
 		return -1;
 	for (i = 0; i < len; i++) {
-		if ((hi = hexval(hex[2 * i])) < 0 ||
-		    (lo = hexval(hex[2 * i + 1])) < 0)
+		if ((hi = ledger_hexval((unsigned char)hex[2 * i])) < 0 ||
+		    (lo = ledger_hexval((unsigned char)hex[2 * i + 1])) < 0)
 			return -1;
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}

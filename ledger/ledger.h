@@ -467,6 +467,8 @@ void ledger_spki_key_id(const uint8_t *der, size_t len,
     char out[LEDGER_KEYID_LEN + 1]);
 /* Lowercase hex of in (out holds 2*len+1). */
 void ledger_hex(const uint8_t *in, size_t len, char *out);
+/* The value of hex digit c (either case), or -1. */
+int ledger_hexval(int c);
 /* Parses exactly 2*len hex digits; 0 or -1. */
 int ledger_unhex(const char *hex, uint8_t *out, size_t len);
 
