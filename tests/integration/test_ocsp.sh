@@ -36,6 +36,15 @@ declare -A KID
 
 
 # ms_since START_NS: milliseconds from START_NS (date +%s%N) to now.
+# assert_time_near ENTRY_TIME LEDGER_TIME WHAT: LEDGER_TIME (RFC 3339) is
+# ENTRY_TIME or at most 5 s later.
+assert_time_near() {
+	local e l
+	e=$(date -u -d "$1" +%s) || fail "$3: '$1' is not a time"
+	l=$(date -u -d "$2" +%s) || fail "$3: '$2' is not a time"
+	[ "$l" -ge "$e" ] && [ "$l" -le $((e + 5)) ] || fail "$3: $2, entry written at $1"
+}
+
 ms_since() {
 	echo $((($(date +%s%N) - $1) / 1000000))
 }
@@ -317,8 +326,13 @@ idx=$(kb_entries_with "$OUT/entries.json" key-revoke "key-id ${KID[dev2]}")
 assert_eq 1 "$(grep -c . <<<"$idx" || true)" "key-revoke entries for dev2"
 rtime=$(jq -r --argjson i "$idx" '.[] | select(.index == $i) | .entry' "$OUT/entries.json" |
     sed -n 's/^time //p')
-want=$(date -u -d "$rtime" '+%b %e %H:%M:%S %Y GMT') || fail "ledger time '$rtime' is not a date"
-assert_contains "$t" "Revocation Time: $want" "revocation time of dev2 (ledger: $rtime)"
+# revocationTime is the ledger's time of the block that took the entry (as
+# the registry records it), not the time the revoking account wrote in the
+# entry: the same or a little later
+ktime=$(api GET "/api/v1/keys/${KID[dev2]}" | jq -r .revoked_at)
+assert_time_near "$rtime" "$ktime" "the registry's revocation time of dev2's key"
+want=$(date -u -d "$ktime" '+%b %e %H:%M:%S %Y GMT') || fail "registry time '$ktime' is not a date"
+assert_contains "$t" "Revocation Time: $want" "revocation time of dev2 (registry: $ktime, entry: $rtime)"
 # the others are untouched; two CertIDs: one good, one revoked
 ocsp_ok "$OUT/q/two-after.txt" -cert "$OUT/dev1.pem" -cert "$OUT/dev2.pem"
 assert_eq good "$(cert_status "$OUT/q/two-after.txt" "$OUT/dev1.pem")" "dev1 after dev2's revocation"
@@ -351,8 +365,10 @@ idx=$(kb_entries_with "$OUT/entries.json" cert-revoked "serial $(cert_serial_hex
 assert_eq 1 "$(grep -c . <<<"$idx" || true)" "cert-revoked entries for the superseded dev3"
 rtime=$(jq -r --argjson i "$idx" '.[] | select(.index == $i) | .entry' "$OUT/entries.json" |
     sed -n 's/^time //p')
-assert_contains "$(cat "$OUT/q/superseded.txt")" "Revocation Time: $(date -u -d "$rtime" '+%b %e %H:%M:%S %Y GMT')" \
-    "revocation time of the superseded dev3 (ledger: $rtime)"
+ctime=$(api GET "/api/v1/certs/$(cert_serial_hex "$OUT/dev3.pem")" | jq -r .revoked_at)
+assert_time_near "$rtime" "$ctime" "the registry's revocation time of the superseded dev3"
+assert_contains "$(cat "$OUT/q/superseded.txt")" "Revocation Time: $(date -u -d "$ctime" '+%b %e %H:%M:%S %Y GMT')" \
+    "revocation time of the superseded dev3 (registry: $ctime, entry: $rtime)"
 
 # ---- a serial never issued -------------------------------------------------------------------
 NEVER="0x7$(openssl rand -hex 15)"
