@@ -86,16 +86,25 @@ revoked_serials() {
 	awk '/^    Serial Number:/ { v = tolower($3); sub(/^0+/, "", v); print v }' "$OUT/crl/$1.txt" | sort
 }
 
-# ledger_time TYPE LINE...: the time line of the one ledger entry of TYPE
-# with every LINE, as openssl prints times ("Dec  1 21:41:32 2026 GMT").
+# ledger_time TYPE LINE...: the revocation time the registry records for
+# the one ledger entry of TYPE (key-revoke or cert-revoked) with every LINE
+# ("key-id ID" or "serial S" first), as openssl prints times ("Dec  1
+# 21:41:32 2026 GMT").  That is the time of the block that took the entry:
+# the time written in the entry or at most 5 s later (checked).
 ledger_time() {
-	local type=$1 idx t
+	local type=$1 idx t r e l
 	shift
 	kb_entries_from 0 "$OUT/entries.json"
 	idx=$(kb_entries_with "$OUT/entries.json" "$type" "$@")
 	assert_eq 1 "$(grep -c . <<<"$idx" || true)" "$type entries with $*"
 	t=$(jq -r --argjson i "$idx" '.[] | select(.index == $i) | .entry' "$OUT/entries.json" | sed -n 's/^time //p')
-	date -u -d "$t" '+%b %e %H:%M:%S %Y GMT'
+	case "$type" in
+	key-revoke) r=$(api GET "/api/v1/keys/${1#key-id }" | jq -r .revoked_at) ;;
+	*) r=$(api GET "/api/v1/certs/${1#serial }" | jq -r .revoked_at) ;;
+	esac
+	e=$(date -u -d "$t" +%s) && l=$(date -u -d "$r" +%s) || fail "$type: times '$t' / '$r'"
+	[ "$l" -ge "$e" ] && [ "$l" -le $((e + 5)) ] || fail "$type: registry time $r, entry written at $t"
+	date -u -d "$r" '+%b %e %H:%M:%S %Y GMT'
 }
 
 cat "$ISSUING" "$ROOT" >"$OUT/chain.pem"
