@@ -345,16 +345,19 @@ static void
 ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n)
 {
 	struct ledger_store *s = l->w;
-	struct ledger_entry *e = NULL;
+	struct ledger_entry *es = NULL, *e;
+	const struct ledger_entry **parsed = NULL;
 	struct ledger_block_row b;
 	struct ledger_entry_info info;
 	uint64_t base, size;
-	size_t accepted = 0;
+	size_t accepted = 0, nparsed = 0;
 	time_t now;
 	char body[512];
 
 	pthread_mutex_lock(&l->commit_mu);
-	if ((e = calloc(1, sizeof(*e))) == NULL || s->ops->begin(s) != 0) {
+	if ((es = calloc(n, sizeof(*es))) == NULL ||
+	    (parsed = calloc(n, sizeof(*parsed))) == NULL ||
+	    s->ops->begin(s) != 0) {
 		for (size_t i = 0; i < n; i++) {
 			subs[i]->st = LEDGER_ERR_STORAGE;
 			snprintf(subs[i]->why, LEDGER_WHY_MAX, "cannot start a "
@@ -374,16 +377,26 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n)
 	}
 	now = l->cons->ops->block_time(l->cons, l->last_time);
 	base = size = l->committed;
+	/* Parsed first, so that the store can read what the rules will look
+	 * up for the whole block at once (PostgreSQL: a round trip per
+	 * block instead of one per lookup). */
+	for (size_t i = 0; i < n; i++) {
+		subs[i]->st = ledger_entry_parse(subs[i]->text, subs[i]->len,
+		    &es[i], subs[i]->why, LEDGER_WHY_MAX);
+		if (subs[i]->st == LEDGER_OK)
+			parsed[nparsed++] = &es[i];
+	}
+	if (s->ops->prefetch != NULL && nparsed > 0)
+		s->ops->prefetch(s, parsed, nparsed);
 	for (size_t i = 0; i < n; i++) {
 		struct ledger_sub *sub = subs[i];
 
-		sub->st = ledger_entry_parse(sub->text, sub->len, e, sub->why,
-		    LEDGER_WHY_MAX);
 		if (sub->st != LEDGER_OK)
 			continue;
+		e = &es[i];
 		if (s->ops->savepoint(s) != 0) {
 			sub->st = LEDGER_ERR_STORAGE;
-			goto next;
+			continue;
 		}
 		sub->st = ledger_rules_apply(s, e, size, now, sub->why,
 		    LEDGER_WHY_MAX);
@@ -412,8 +425,6 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n)
 		if (sub->st != LEDGER_OK)
 			s->ops->rollback_to(s);
 		s->ops->release(s);
-next:
-		ledger_entry_clear(e);
 	}
 	accepted = size - base;
 	if (accepted == 0) {
@@ -469,7 +480,11 @@ fail:
 		}
 out:
 	pthread_mutex_unlock(&l->commit_mu);
-	free(e);
+	/* parsed entries, whether or not the block got that far */
+	for (size_t i = 0; es != NULL && i < n; i++)
+		ledger_entry_clear(&es[i]);
+	free(es);
+	free(parsed);
 }
 
 enum ledger_status

@@ -246,6 +246,15 @@ struct ledger_store_ops {
 	    size_t limit, int (*cb)(const char *key, const char *row, void *),
 	    void *arg);
 	const char *(*errmsg)(struct ledger_store *);
+	/* Optional (NULL: nothing to do), in a write transaction: the writer
+	 * is about to apply e[0..n) (parsed entries, borrowed for the call),
+	 * so the store may read ahead, in one round trip, what their rules
+	 * will look up (PostgreSQL: each entry's account, each config
+	 * version), and answer those lookups from it until a write changes
+	 * the row or the transaction ends.  A hint: a failure shows in the
+	 * reads that follow. */
+	void (*prefetch)(struct ledger_store *,
+	    const struct ledger_entry *const *e, size_t n);
 	/* Waits at most timeout_ms for another process to commit a block
 	 * (PostgreSQL: LISTEN/NOTIFY): 1 notified, 0 timed out, -1 error.
 	 * NULL for a backend with one writer process (sqlite3). */

@@ -36,6 +36,14 @@
  * storage failure, where a failing write used to fail its own entry
  * only (writes are checked by the rules' reads first: such a failure
  * means a broken server or connection, not a refused entry).
+ *
+ * The reads themselves: before applying a block's entries the writer
+ * hands them to prefetch, which reads every entry's account and every
+ * config version they publish in one round trip (the transaction holds
+ * the writers' lock: no one else changes them meanwhile).  account_get
+ * and config_exists answer from that until this transaction writes the
+ * same row (the cached row is dropped then, and the next lookup reads
+ * the server); the cache ends with the transaction.
  */
 #include <assert.h>
 #include <errno.h>
@@ -58,6 +66,8 @@
 #define PG_WRITER_LOCK   "7720773228669159729"
 #define PG_CHANNEL       "keybridge_ledger"	/* NOTIFY of a new block */
 #define PG_PIPE_MAX      256		/* queued statements, then read back */
+#define PG_CACHE_MAX     128		/* rows one prefetch reads ahead */
+#define PG_CACHE_KEY     (2 * LEDGER_NAME_MAX + 2)
 
 /* Schema migrations, applied in order; index + 1 is the version.  They
  * follow store_sqlite.c's one for one. */
@@ -326,7 +336,16 @@ struct store_pg {
 		enum stmt_id id;
 		unsigned char prepare;	/* PQsendPrepare of id */
 		unsigned char one;	/* exactly one row must change */
+		short slot;		/* its answer fills cache[slot]; -1 */
 	} pend[PG_PIPE_MAX];
+	/* Rows read ahead by prefetch in this transaction (see the top). */
+	struct pg_cached {
+		enum stmt_id id;	/* ST_ACCOUNT_GET or ST_CONFIG_GET */
+		char key[PG_CACHE_KEY];	/* name, or group \1 version */
+		int state;		/* 0 unknown, 1 found, 2 absent */
+		struct ledger_account_info a;
+	} *cache;
+	size_t ncache;
 	char err[512];
 };
 
@@ -486,8 +505,8 @@ pg_ready(struct store_pg *sp)
  * NULL) in pipeline mode, queued behind the others: 0, or -1 (the
  * connection failed; the transaction is lost). */
 static int
-pg_send(struct store_pg *sp, enum stmt_id id, const struct pg_params *p,
-    int one)
+pg_send_slot(struct store_pg *sp, enum stmt_id id, const struct pg_params *p,
+    int one, int slot)
 {
 	char name[16];
 
@@ -497,19 +516,44 @@ pg_send(struct store_pg *sp, enum stmt_id id, const struct pg_params *p,
 	if (!sp->prepared[id]) {
 		if (PQsendPrepare(sp->conn, name, stmt_sql[id], 0, NULL) != 1)
 			goto fail;
-		sp->pend[sp->npend++] = (struct pg_pending){ id, 1, 0 };
+		sp->pend[sp->npend++] = (struct pg_pending){ id, 1, 0, -1 };
 		sp->prepared[id] = 1;	/* undone if the answer says so */
 	}
 	if (PQsendQueryPrepared(sp->conn, name, p != NULL ? p->n : 0,
 	    p != NULL ? p->v : NULL, p != NULL ? p->len : NULL,
 	    p != NULL ? p->fmt : NULL, 0) != 1)
 		goto fail;
-	sp->pend[sp->npend++] = (struct pg_pending){ id, 0, (unsigned char)one };
+	sp->pend[sp->npend++] = (struct pg_pending){ id, 0, (unsigned char)one,
+	    (short)slot };
 	return 0;
 fail:
 	pg_seterr(sp, NULL);
 	sp->pipe_failed = 1;
 	return -1;
+}
+
+static int
+pg_send(struct store_pg *sp, enum stmt_id id, const struct pg_params *p,
+    int one)
+{
+	return pg_send_slot(sp, id, p, one, -1);
+}
+
+static void account_row(const PGresult *, int, struct ledger_account_info *);
+
+/* A prefetched row's answer into its cache slot. */
+static void
+pg_cache_fill(struct store_pg *sp, int slot, const PGresult *res)
+{
+	struct pg_cached *c = &sp->cache[slot];
+
+	if (PQntuples(res) == 0)
+		c->state = 2;
+	else {
+		if (c->id == ST_ACCOUNT_GET)
+			account_row(res, 0, &c->a);
+		c->state = 1;
+	}
 }
 
 /* Pipeline mode: the first failure of the transaction is the one kept. */
@@ -556,6 +600,8 @@ pg_drain(struct store_pg *sp, int keep_last)
 			pg_pipe_fail(sp, res, NULL);
 		else if (q->one && strcmp(PQcmdTuples(res), "1") != 0)
 			pg_pipe_fail(sp, res, "no row to change");
+		else if (q->slot >= 0 && !sp->pipe_failed)
+			pg_cache_fill(sp, q->slot, res);
 		if (keep_last && i + 1 == sp->npend && !sp->pipe_failed)
 			kept = res;
 		else
@@ -598,6 +644,7 @@ pg_pipe_end(struct store_pg *sp, PGresult **last)
 	if (!sp->pipe)
 		return;
 	sp->pipe = 0;
+	sp->ncache = 0;		/* the transaction's reads end with it */
 	if (PQstatus(sp->conn) != CONNECTION_OK) {
 		/* PQreset leaves pipeline mode (pg_ready, outside the
 		 * transaction) */
@@ -759,6 +806,109 @@ col_blob_dup(const PGresult *r, int row, int col, size_t *len)
 	return out;
 }
 
+/* ---- the prefetched rows of a write transaction ---------------------- */
+
+/* The cache key of a row: a name, or group \1 version.  0, or -1 when it
+ * cannot be one (too long, or holding \1): such a row is never cached. */
+static int
+pg_cache_key(char *key, const char *a, const char *b)
+{
+	int n;
+
+	if (a == NULL || strchr(a, '\1') != NULL || (b != NULL &&
+	    strchr(b, '\1') != NULL))
+		return -1;
+	n = b == NULL ? snprintf(key, PG_CACHE_KEY, "%s", a) :
+	    snprintf(key, PG_CACHE_KEY, "%s\1%s", a, b);
+	return n < 0 || n >= PG_CACHE_KEY ? -1 : 0;
+}
+
+static struct pg_cached *
+pg_cache_find(struct store_pg *sp, enum stmt_id id, const char *key)
+{
+	for (size_t i = 0; i < sp->ncache; i++)
+		if (sp->cache[i].id == id && strcmp(sp->cache[i].key, key) == 0)
+			return &sp->cache[i];
+	return NULL;
+}
+
+/* The prefetched answer for row (id, a, b), or NULL: read the server. */
+static const struct pg_cached *
+pg_cache_get(struct store_pg *sp, enum stmt_id id, const char *a,
+    const char *b)
+{
+	char key[PG_CACHE_KEY];
+	const struct pg_cached *c;
+
+	if (!sp->pipe || sp->pipe_failed || sp->ncache == 0 ||
+	    pg_cache_key(key, a, b) != 0)
+		return NULL;
+	c = pg_cache_find(sp, id, key);
+	return c != NULL && c->state != 0 ? c : NULL;
+}
+
+/* This transaction writes row (id, a, b): a prefetched answer is stale
+ * (even once the write is rolled back to a savepoint: dropping is always
+ * safe, the next lookup reads the server). */
+static void
+pg_cache_drop(struct store_pg *sp, enum stmt_id id, const char *a,
+    const char *b)
+{
+	char key[PG_CACHE_KEY];
+	struct pg_cached *c;
+
+	if (sp->ncache > 0 && pg_cache_key(key, a, b) == 0 &&
+	    (c = pg_cache_find(sp, id, key)) != NULL)
+		c->state = 0;
+}
+
+/* Queues the read of row (id, a, b) into the next cache slot (once). */
+static void
+pg_prefetch_one(struct store_pg *sp, enum stmt_id id, const char *a,
+    const char *b)
+{
+	struct pg_params p = { 0 };
+	struct pg_cached *c;
+	char key[PG_CACHE_KEY];
+
+	if (sp->pipe_failed || sp->ncache >= PG_CACHE_MAX ||
+	    pg_cache_key(key, a, b) != 0 || pg_cache_find(sp, id, key) != NULL)
+		return;
+	if (sp->npend + 2 > PG_PIPE_MAX && pg_pipe_flush(sp) != 0)
+		return;
+	c = &sp->cache[sp->ncache];
+	c->id = id;
+	memcpy(c->key, key, sizeof(c->key));
+	c->state = 0;
+	p_text(&p, a);
+	if (b != NULL)
+		p_text(&p, b);
+	if (pg_send_slot(sp, id, &p, 0, (int)sp->ncache) == 0)
+		sp->ncache++;
+}
+
+/* ledger_store_ops.prefetch: every entry's account and every config
+ * version published, read in one round trip (rules.c looks up both). */
+static void
+sp_prefetch(struct ledger_store *s, const struct ledger_entry *const *e,
+    size_t n)
+{
+	struct store_pg *sp = SP(s);
+
+	sp->ncache = 0;
+	if (!sp->pipe || sp->pipe_failed || (sp->cache == NULL &&
+	    (sp->cache = calloc(PG_CACHE_MAX, sizeof(*sp->cache))) == NULL))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		pg_prefetch_one(sp, ST_ACCOUNT_GET, e[i]->account, NULL);
+		if (e[i]->type == LEDGER_CONFIG_PUBLISH)
+			pg_prefetch_one(sp, ST_CONFIG_GET,
+			    ledger_entry_get(e[i], "group"),
+			    ledger_entry_get(e[i], "version"));
+	}
+	(void)pg_pipe_flush(sp);	/* a failure shows in the next read */
+}
+
 /* ---- transactions ------------------------------------------------------- */
 
 static int sp_rollback(struct ledger_store *);
@@ -789,6 +939,7 @@ pg_begin(struct store_pg *sp, int pipe)
 		sp->pipe = 1;
 		sp->pipe_failed = 0;
 		sp->npend = 0;
+		sp->ncache = 0;
 		sp->in_tx = 1;
 		if (pg_cmd(sp, ST_BEGIN, NULL, 0) != 0 ||
 		    pg_cmd(sp, ST_LOCK, NULL, 0) != 0 ||
@@ -1101,10 +1252,17 @@ static int
 sp_account_get(struct ledger_store *s, const char *name,
     struct ledger_account_info *a)
 {
+	const struct pg_cached *c;
 	struct pg_params p = { 0 };
 	PGresult *res;
 	int rc = 1;
 
+	if ((c = pg_cache_get(SP(s), ST_ACCOUNT_GET, name, NULL)) != NULL) {
+		if (c->state == 2)
+			return 1;
+		*a = c->a;
+		return 0;
+	}
 	p_text(&p, name);
 	if ((res = pg_run(SP(s), ST_ACCOUNT_GET, &p)) == NULL)
 		return -1;
@@ -1123,6 +1281,7 @@ sp_account_put(struct ledger_store *s, const struct ledger_account_info *a)
 	char keys[LEDGER_MAX_ACCT_KEYS * 130];
 	size_t off = 0;
 
+	pg_cache_drop(SP(s), ST_ACCOUNT_GET, a->name, NULL);
 	keys[0] = '\0';
 	for (int i = 0; i < a->nkeys && off < sizeof(keys); i++)
 		off += (size_t)snprintf(keys + off, sizeof(keys) - off, "%s%s",
@@ -1141,6 +1300,7 @@ sp_account_seq(struct ledger_store *s, const char *name, uint64_t seq)
 {
 	struct pg_params p = { 0 };
 
+	pg_cache_drop(SP(s), ST_ACCOUNT_GET, name, NULL);
 	p_text(&p, name);
 	p_i64(&p, (int64_t)seq);
 	return pg_cmd(SP(s), ST_ACCOUNT_SEQ, &p, 1);
@@ -1412,10 +1572,13 @@ static int
 sp_config_exists(struct ledger_store *s, const char *group,
     const char *version)
 {
+	const struct pg_cached *c;
 	struct pg_params p = { 0 };
 	PGresult *res;
 	int rc;
 
+	if ((c = pg_cache_get(SP(s), ST_CONFIG_GET, group, version)) != NULL)
+		return c->state == 1 ? 0 : 1;
 	p_text(&p, group);
 	p_text(&p, version);
 	if ((res = pg_run(SP(s), ST_CONFIG_GET, &p)) == NULL)
@@ -1431,6 +1594,7 @@ sp_config_put(struct ledger_store *s, const char *group, const char *version,
 {
 	struct pg_params p = { 0 };
 
+	pg_cache_drop(SP(s), ST_CONFIG_GET, group, version);
 	p_text(&p, group);
 	p_text(&p, version);
 	p_text(&p, sha256);
@@ -1685,6 +1849,7 @@ sp_close(struct ledger_store *s)
 	if (sp == NULL)
 		return;
 	ledger_keycache_free(sp->base.keys);
+	free(sp->cache);
 	PQfinish(sp->conn);
 	free(sp);
 }
@@ -1729,6 +1894,7 @@ static const struct ledger_store_ops pg_ops = {
 	.counts = sp_counts,
 	.registry_rows = sp_registry_rows,
 	.errmsg = sp_errmsg,
+	.prefetch = sp_prefetch,
 	.wait_change = sp_wait_change,
 };
 
