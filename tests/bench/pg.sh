@@ -23,7 +23,7 @@
 #      PostgreSQL and the bridge on SQLite.
 # Every answer must be 201 (entries) or 200 (OCSP): failures fail it.
 # Env: BENCH_PG_CLIENTS (16), BENCH_PG_PER_CLIENT (250), BENCH_PG_ROUNDS (3),
-# BENCH_PG_SECONDS (5 per wrk run), BENCH_PG_WINDOW (12: seconds the four
+# BENCH_PG_SECONDS (5 per wrk run), BENCH_PG_WINDOW (30: seconds the four
 # bridges' loads are sized for, from the one-bridge rate),
 # BENCH_PG_PER_CLIENT4 (per-client entries with four bridges; overrides
 # the sizing).
@@ -42,7 +42,7 @@ clients=${BENCH_PG_CLIENTS:-16}
 per=${BENCH_PG_PER_CLIENT:-250}
 rounds=${BENCH_PG_ROUNDS:-3}
 secs=${BENCH_PG_SECONDS:-5}
-window=${BENCH_PG_WINDOW:-12}
+window=${BENCH_PG_WINDOW:-30}
 NBRIDGES=4
 PGSH="$root/scripts/pg.sh"
 PG="$OUT/pg"
@@ -148,7 +148,8 @@ for ((i = 1; i <= NBRIDGES; i++)); do
 	start_bridge "b$i" "$OUT/b$i"
 done
 # Sized so that the four loads last about WINDOW seconds together at the
-# one-bridge rate.
+# one-bridge rate: the setups take a second or more each, and the first
+# load must still run when the last one starts.
 per4=${BENCH_PG_PER_CLIENT4:-$(awk -v r="$A_PG" -v w="$window" -v n=$((NBRIDGES * clients)) \
     'BEGIN { p = int(r * w / n); if (p < 50) p = 50; print p }')}
 echo "append, $NBRIDGES bridges on one database: bench_entries ($clients clients x $per4 entries) against each at once"
