@@ -1,5 +1,5 @@
 /*
- * server.h: the strict query strings of bridge/server.c.
+ * server.h: the strict query strings (bridge/query.c).
  *
  * The rest of the server's interface (listeners, routes, replies,
  * server_query_str and server_query_u64) is declared in bridge.h; this
