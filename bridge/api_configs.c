@@ -51,11 +51,8 @@ api_entry_text_cb(const struct ledger_entry_info *e, void *arg)
 	return 1;
 }
 
-/* {"entry", "index", "leaf_hash", "tree_size", "root_hash", "proof",
- * "checkpoint"} (the shape of /api/v1/ledger/proof/inclusion plus the
- * entry and the checkpoint note)
- * for the entry at index against the latest checkpoint, or NULL. */
-static json_t *
+/* See api_int.h. */
+json_t *
 api_proof_of(struct ledger *l, uint64_t index)
 {
 	uint8_t proof[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];

@@ -61,6 +61,11 @@ void api_reply_storage(struct evhttp_request *req, const char *what);
 json_t *api_json_hash(const uint8_t h[LEDGER_HASH_LEN]);
 /* A new JSON array of the hex of proof[0..n). */
 json_t *api_proof_json(uint8_t proof[][LEDGER_HASH_LEN], size_t n);
+/* {"entry", "index", "leaf_hash", "tree_size", "root_hash", "proof",
+ * "checkpoint"} (the shape of /api/v1/ledger/proof/inclusion plus the
+ * entry and the checkpoint note) for the entry at index against the
+ * latest checkpoint, or NULL (api_configs.c). */
+json_t *api_proof_of(struct ledger *l, uint64_t index);
 /* Answers 200 text/plain (the checkpoint note for transparency-log
  * tools). */
 void api_reply_text(struct evhttp_request *req, const char *text);

@@ -97,7 +97,7 @@ api_entry(struct evhttp_request *req, void *arg)
 	struct api_ctx *ctx = arg;
 	const char *rest;
 	uint64_t index, size;
-	json_t *j = NULL;
+	json_t *j = NULL, *proof;
 
 	if (api_method(req, API_GET) != 0 || api_params(req, NULL) != 0)
 		return;
@@ -122,6 +122,18 @@ api_entry(struct evhttp_request *req, void *arg)
 	if (j == NULL) {
 		server_reply_error(req, 500, "internal", "cannot encode entry "
 		    "%llu", (unsigned long long)index);
+		return;
+	}
+	/* with its inclusion proof against the latest signed checkpoint, so
+	 * that one answer is enough to check the entry */
+	if ((proof = api_proof_of(ctx->ledger, index)) == NULL) {
+		json_decref(j);
+		api_reply_storage(req, "the inclusion proof");
+		return;
+	}
+	if (json_object_set_new(j, "inclusion", proof) != 0) {
+		json_decref(j);
+		server_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
 	server_reply_json(req, 200, j);

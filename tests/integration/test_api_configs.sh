@@ -81,5 +81,10 @@ for g in 'a%20b' "$(printf 'g%.0s' {1..65})" '%27%3B%20DROP%20TABLE%20configs'; 
 	api_expect_error 400 bad_parameter GET "/api/v1/configs/$g"
 done
 
+# GET /api/v1/ledger/entries/INDEX carries the same proof of the entry
+# ("inclusion"), checked by the same independent verifier
+j=$(api GET /api/v1/ledger/entries/3)
+verified entry-3 "$(jq '{proof: .inclusion}' <<<"$j")"
+assert_eq "$(jq -r .entry <<<"$j")" "$(jq -r .inclusion.entry <<<"$j")" "the entry beside its proof"
 kb_stop
 log "OK"

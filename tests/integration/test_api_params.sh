@@ -262,9 +262,12 @@ if len(j["entries"]) != 1 or j["next"] is not None:
 j = get_json("/api/v1/ledger/entries?from=%d" % (size + 5), ENTRIES)
 if j["entries"] != [] or j["next"] is not None:
     fail("entries past the end: %r" % j)
-e = get_json("/api/v1/ledger/entries/1", ENTRY)
+e = get_json("/api/v1/ledger/entries/1", dict(ENTRY, inclusion=PROOF))
 if e["index"] != 1 or e["type"] != "account-create":
     fail("entries/1 %r" % e)
+if e["inclusion"]["index"] != 1 or e["inclusion"]["entry"] != e["entry"] or \
+        e["inclusion"]["leaf_hash"] != e["leaf_hash"]:
+    fail("entries/1: its inclusion proof is for another entry: %r" % e)
 CP = {"tree_size": "int", "root_hash": "hex64", "time": "time", "checkpoint": "str"}
 cp = get_json("/api/v1/ledger/checkpoint", CP)
 get_json("/api/v1/ledger/proof/inclusion?index=0&size=%d" % size,
