@@ -23,7 +23,7 @@
 #      PostgreSQL and the bridge on SQLite.
 # Every answer must be 201 (entries) or 200 (OCSP): failures fail it.
 # Env: BENCH_PG_CLIENTS (16), BENCH_PG_PER_CLIENT (250), BENCH_PG_ROUNDS (3),
-# BENCH_PG_SECONDS (5 per wrk run), BENCH_PG_WINDOW (15: seconds the four
+# BENCH_PG_SECONDS (5 per wrk run), BENCH_PG_WINDOW (25: seconds the four
 # bridges' loads are sized for, from the one-bridge rate),
 # BENCH_PG_PER_CLIENT4 (per-client entries with four bridges; overrides
 # the sizing).
@@ -42,7 +42,7 @@ clients=${BENCH_PG_CLIENTS:-16}
 per=${BENCH_PG_PER_CLIENT:-250}
 rounds=${BENCH_PG_ROUNDS:-3}
 secs=${BENCH_PG_SECONDS:-5}
-window=${BENCH_PG_WINDOW:-15}
+window=${BENCH_PG_WINDOW:-25}
 NBRIDGES=4
 PGSH="$root/scripts/pg.sh"
 PG="$OUT/pg"
