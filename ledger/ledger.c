@@ -365,6 +365,17 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n)
 		}
 		goto out;
 	}
+	/* Parsed first, so that the store can read what the rules will look
+	 * up for the whole block at once (PostgreSQL: with the last block's
+	 * read of the catch-up, in the round trip after BEGIN). */
+	for (size_t i = 0; i < n; i++) {
+		subs[i]->st = ledger_entry_parse(subs[i]->text, subs[i]->len,
+		    &es[i], subs[i]->why, LEDGER_WHY_MAX);
+		if (subs[i]->st == LEDGER_OK)
+			parsed[nparsed++] = &es[i];
+	}
+	if (s->ops->prefetch != NULL && nparsed > 0)
+		s->ops->prefetch(s, parsed, nparsed);
 	/* The writers' lock is ours: what others committed is final. */
 	if (ledger_catch_up(l, s) < 0) {
 		for (size_t i = 0; i < n; i++) {
@@ -377,17 +388,6 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n)
 	}
 	now = l->cons->ops->block_time(l->cons, l->last_time);
 	base = size = l->committed;
-	/* Parsed first, so that the store can read what the rules will look
-	 * up for the whole block at once (PostgreSQL: a round trip per
-	 * block instead of one per lookup). */
-	for (size_t i = 0; i < n; i++) {
-		subs[i]->st = ledger_entry_parse(subs[i]->text, subs[i]->len,
-		    &es[i], subs[i]->why, LEDGER_WHY_MAX);
-		if (subs[i]->st == LEDGER_OK)
-			parsed[nparsed++] = &es[i];
-	}
-	if (s->ops->prefetch != NULL && nparsed > 0)
-		s->ops->prefetch(s, parsed, nparsed);
 	for (size_t i = 0; i < n; i++) {
 		struct ledger_sub *sub = subs[i];
 

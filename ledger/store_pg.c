@@ -38,10 +38,13 @@
  * means a broken server or connection, not a refused entry).
  *
  * The reads themselves: before applying a block's entries the writer
- * hands them to prefetch, which reads every entry's account and every
- * config version they publish in one round trip (the transaction holds
- * the writers' lock: no one else changes them meanwhile).  account_get
- * and config_exists answer from that until this transaction writes the
+ * hands them to prefetch, which queues the reads of every entry's
+ * account and every config version they publish behind BEGIN and the
+ * advisory lock (so they see every other writer's commits, and no one
+ * changes them meanwhile); they go with the writer's read of the last
+ * block.  A block costs two round trips whatever its size: that one,
+ * and COMMIT with the block's writes.  account_get and config_exists
+ * answer from the rows read ahead until this transaction writes the
  * same row (the cached row is dropped then, and the next lookup reads
  * the server); the cache ends with the transaction.
  */
@@ -888,7 +891,8 @@ pg_prefetch_one(struct store_pg *sp, enum stmt_id id, const char *a,
 }
 
 /* ledger_store_ops.prefetch: every entry's account and every config
- * version published, read in one round trip (rules.c looks up both). */
+ * version published (rules.c looks up both), queued: their answers come
+ * with the next read's round trip (the writer's catch-up). */
 static void
 sp_prefetch(struct ledger_store *s, const struct ledger_entry *const *e,
     size_t n)
@@ -906,7 +910,6 @@ sp_prefetch(struct ledger_store *s, const struct ledger_entry *const *e,
 			    ledger_entry_get(e[i], "group"),
 			    ledger_entry_get(e[i], "version"));
 	}
-	(void)pg_pipe_flush(sp);	/* a failure shows in the next read */
 }
 
 /* ---- transactions ------------------------------------------------------- */
@@ -915,8 +918,8 @@ static int sp_rollback(struct ledger_store *);
 
 /* BEGIN, then the writers' advisory lock: one block at a time on this
  * database, whichever process writes it; with pipe, in pipeline mode
- * until the commit or rollback (one round trip for both, and none for
- * the writes that follow).  A read-only store begins a snapshot instead:
+ * until the commit or rollback (both go with the first read, and the
+ * writes that follow with the next read or COMMIT).  A read-only store begins a snapshot instead:
  * every read until the rollback sees one state. */
 static int
 pg_begin(struct store_pg *sp, int pipe)
@@ -941,9 +944,10 @@ pg_begin(struct store_pg *sp, int pipe)
 		sp->npend = 0;
 		sp->ncache = 0;
 		sp->in_tx = 1;
+		/* Sent with the first read (the caller's catch-up): their
+		 * failure, or the wait for the lock, shows there. */
 		if (pg_cmd(sp, ST_BEGIN, NULL, 0) != 0 ||
-		    pg_cmd(sp, ST_LOCK, NULL, 0) != 0 ||
-		    pg_pipe_flush(sp) != 0) {
+		    pg_cmd(sp, ST_LOCK, NULL, 0) != 0) {
 			sp_rollback(&sp->base);
 			return -1;
 		}
