@@ -99,8 +99,9 @@ $(BUILD)/tools/%: tests/tools/%.c $(LIB)
 unit: all $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
 
-# `make integration T="foundation badinput"` runs some of them.
-integration: all
+# `make integration T="foundation badinput"` runs some of them.  The
+# PostgreSQL concurrency test drives four bridges with bench_entries.
+integration: all $(BUILD)/bench/bench_entries
 	@KEYBRIDGE=$(abspath $(BIN)) TOOLS=$(abspath $(BUILD)/tools) scripts/run-integration.sh $(T)
 
 # The sanitizer build runs the unit tests and the integration tests again

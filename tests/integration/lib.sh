@@ -637,6 +637,21 @@ kb_pg_start() {
 	DB="${URL%/postgres}/${1:-postgres}"
 }
 
+# kb_copy_dir FROM TO: a copy of bridge data directory FROM (one CA, one
+# validator key, one db: a second bridge of the same deployment) on
+# listeners of its own.
+kb_copy_dir() {
+	local ports
+	cp -a "$1" "$2"
+	rm -f "$2/keybridge.lock"
+	ports=$(kb_free_ports 2)
+	KB_USED_PORTS="$KB_USED_PORTS $ports"
+	kb_conf_set "$2" est_listen "127.0.0.1:${ports% *}"
+	kb_conf_set "$2" http_listen "127.0.0.1:${ports#* }"
+	kb_conf_set "$2" public_https_url "https://127.0.0.1:${ports% *}"
+	kb_conf_set "$2" public_http_url "http://127.0.0.1:${ports#* }"
+}
+
 # psql_q SQL: runs SQL on the database DB; prints the values.
 psql_q() {
 	PGCONNECT_TIMEOUT=10 psql -X -q -v ON_ERROR_STOP=1 -At "$DB" -c "$1"
