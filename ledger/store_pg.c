@@ -877,8 +877,6 @@ pg_prefetch_one(struct store_pg *sp, enum stmt_id id, const char *a,
 	if (sp->pipe_failed || sp->ncache >= PG_CACHE_MAX ||
 	    pg_cache_key(key, a, b) != 0 || pg_cache_find(sp, id, key) != NULL)
 		return;
-	if (sp->npend + 2 > PG_PIPE_MAX && pg_pipe_flush(sp) != 0)
-		return;
 	c = &sp->cache[sp->ncache];
 	c->id = id;
 	memcpy(c->key, key, sizeof(c->key));
@@ -886,8 +884,12 @@ pg_prefetch_one(struct store_pg *sp, enum stmt_id id, const char *a,
 	p_text(&p, a);
 	if (b != NULL)
 		p_text(&p, b);
-	if (pg_send_slot(sp, id, &p, 0, (int)sp->ncache) == 0)
-		sp->ncache++;
+	if (pg_send_slot(sp, id, &p, 0, (int)sp->ncache) != 0)
+		return;
+	sp->ncache++;
+	/* as pg_cmd: room for the next statement and its preparation */
+	if (sp->npend + 2 > PG_PIPE_MAX)
+		(void)pg_pipe_flush(sp);
 }
 
 /* ledger_store_ops.prefetch: every entry's account and every config
