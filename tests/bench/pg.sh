@@ -44,39 +44,12 @@ rounds=${BENCH_PG_ROUNDS:-3}
 secs=${BENCH_PG_SECONDS:-5}
 window=${BENCH_PG_WINDOW:-25}
 NBRIDGES=4
-PGSH="$root/scripts/pg.sh"
-PG="$OUT/pg"
 command -v wrk >/dev/null || fail "wrk is not installed (scripts/deps.sh installs it)"
 
-# The server stops with the benchmark, however it ends; its files stay
-# for a look when it failed.
-pg_exit() {
-	local rc=$? p
-	for p in "${KB_PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null || true
-	done
-	for p in "${KB_PIDS[@]}"; do
-		kb_wait_gone "$p" 10 || kill -KILL "$p" 2>/dev/null || true
-	done
-	if [ "$rc" -eq 0 ]; then
-		"$PGSH" destroy "$PG" >/dev/null 2>&1 || true
-	else
-		"$PGSH" stop "$PG" >/dev/null 2>&1 || true
-	fi
-	(exit "$rc")
-	kb_cleanup
-}
-trap pg_exit EXIT
-
-psql_q() {
-	PGCONNECT_TIMEOUT=10 psql -X -q -v ON_ERROR_STOP=1 -At "$1" -c "$2"
-}
-
-echo "setup: PostgreSQL 15 (scripts/pg.sh) in $PG, databases kb1 and kb$NBRIDGES"
-URL=$("$PGSH" start "$PG") || fail "scripts/pg.sh start $PG failed"
-"$PGSH" psql "$PG" -c "CREATE DATABASE kb1" -c "CREATE DATABASE kb$NBRIDGES" ||
-	fail "CREATE DATABASE"
-DB1="${URL%/postgres}/kb1"
+echo "setup: PostgreSQL 15 (scripts/pg.sh) in $OUT/pg, databases kb1 and kb$NBRIDGES"
+# stopped with the benchmark, however it ends (kb_pg_exit)
+kb_pg_start kb1 "kb$NBRIDGES"
+DB1=$DB
 DB4="${URL%/postgres}/kb$NBRIDGES"
 
 # Bridges by name: directory, pid, HTTPS and HTTP URLs.
@@ -96,17 +69,6 @@ stop_bridge() {
 	KB_SERVE_PID=${BPID[$1]}
 	kb_stop >/dev/null
 	BPID[$1]=""
-}
-# copy_bridge FROM TO: a copy of data directory FROM on ports of its own.
-copy_bridge() {
-	local ports
-	cp -a "$1" "$2"
-	ports=$(kb_free_ports 2)
-	KB_USED_PORTS="$KB_USED_PORTS $ports"
-	kb_conf_set "$2" est_listen "127.0.0.1:${ports% *}"
-	kb_conf_set "$2" http_listen "127.0.0.1:${ports#* }"
-	kb_conf_set "$2" public_https_url "https://127.0.0.1:${ports% *}"
-	kb_conf_set "$2" public_http_url "http://127.0.0.1:${ports#* }"
 }
 # verify_ledger DIR WHAT: keybridge ledger verify must pass.
 verify_ledger() {
@@ -142,7 +104,7 @@ echo "  median round: PostgreSQL $A_PG entries/s, SQLite $A_SQ entries/s"
 # ---- 2. four bridges on one database --------------------------------------------------------
 kb_init "$OUT/b1" --db "$DB4" >/dev/null
 for ((i = 2; i <= NBRIDGES; i++)); do
-	copy_bridge "$OUT/b1" "$OUT/b$i"
+	kb_copy_dir "$OUT/b1" "$OUT/b$i"
 done
 for ((i = 1; i <= NBRIDGES; i++)); do
 	start_bridge "b$i" "$OUT/b$i"
@@ -153,7 +115,7 @@ done
 per4=${BENCH_PG_PER_CLIENT4:-$(awk -v r="$A_PG" -v w="$window" -v n=$((NBRIDGES * clients)) \
     'BEGIN { p = int(r * w / n); if (p < 50) p = 50; print p }')}
 echo "append, $NBRIDGES bridges on one database: bench_entries ($clients clients x $per4 entries) against each at once"
-accounts0=$(psql_q "$DB4" "SELECT count(*) FROM accounts")
+accounts0=$(DB=$DB4 psql_q "SELECT count(*) FROM accounts")
 declare -a EPID
 for ((i = 1; i <= NBRIDGES; i++)); do
 	f="$OUT/entries-b$i.txt"
@@ -165,7 +127,7 @@ for ((i = 1; i <= NBRIDGES; i++)); do
 	# its accounts made (setup done), and a new second for the next
 	# one's account names
 	deadline=$((SECONDS + 60))
-	until [ "$(psql_q "$DB4" "SELECT count(*) FROM accounts")" -ge $((accounts0 + i * clients)) ]; do
+	until [ "$(DB=$DB4 psql_q "SELECT count(*) FROM accounts")" -ge $((accounts0 + i * clients)) ]; do
 		kill -0 "${EPID[i]}" 2>/dev/null || fail "bench_entries against b$i ended in its setup: $(tail -n 5 "$f")"
 		[ "$SECONDS" -lt "$deadline" ] || fail "bench_entries against b$i: no accounts after 60 s"
 		sleep 0.02
@@ -176,7 +138,7 @@ for ((i = 1; i <= NBRIDGES; i++)); do
 	fi
 done
 t_all=$(date +%s.%N)
-size_all=$(psql_q "$DB4" "SELECT size FROM blocks ORDER BY height DESC LIMIT 1")
+size_all=$(DB=$DB4 psql_q "SELECT size FROM blocks ORDER BY height DESC LIMIT 1")
 # wait for the first one to finish, then the rest
 t_first="" size_first=""
 while :; do
@@ -186,7 +148,7 @@ while :; do
 	done
 	if [ "$n_done" -gt 0 ] && [ -z "$t_first" ]; then
 		t_first=$(date +%s.%N)
-		size_first=$(psql_q "$DB4" "SELECT size FROM blocks ORDER BY height DESC LIMIT 1")
+		size_first=$(DB=$DB4 psql_q "SELECT size FROM blocks ORDER BY height DESC LIMIT 1")
 	fi
 	[ "$n_done" -lt "$NBRIDGES" ] || break
 	sleep 0.02
