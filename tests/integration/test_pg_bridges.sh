@@ -22,13 +22,7 @@ kb_pg_start kb
 
 # ---- two bridges, one identity, one database ---------------------------------------
 kb_init "$A" --db "$DB"
-cp -a "$A" "$B"
-ports=$(kb_free_ports 2)
-KB_USED_PORTS="$KB_USED_PORTS $ports"
-kb_conf_set "$B" est_listen "127.0.0.1:${ports% *}"
-kb_conf_set "$B" http_listen "127.0.0.1:${ports#* }"
-kb_conf_set "$B" public_https_url "https://127.0.0.1:${ports% *}"
-kb_conf_set "$B" public_http_url "http://127.0.0.1:${ports#* }"
+kb_copy_dir "$A" "$B"
 
 # use_bridge NAME: the lib's helpers (api, est_enroll, kb_tree_size) talk
 # to bridge A or B.
