@@ -312,9 +312,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_REG_FIRST + LEDGER_REG_CERTS] = "SELECT serial, "
 	    LEDGER_REG_COLS_CERTS " FROM certs WHERE serial > $1"
 	    " ORDER BY serial LIMIT $2",
+	/* configs: the key "grp\1version" orders as (grp, version); the row
+	 * value walks the primary key's index (see store_sqlite.c) */
 	[ST_REG_FIRST + LEDGER_REG_CONFIGS] = "SELECT grp || chr(1) ||"
 	    " version, " LEDGER_REG_COLS_CONFIGS " FROM configs WHERE"
-	    " grp || chr(1) || version > $1 ORDER BY 1 LIMIT $2",
+	    " (grp, version) > ($1, $3) ORDER BY grp, version LIMIT $2",
 	[ST_REG_FIRST + LEDGER_REG_PREAUTHS] = "SELECT id, "
 	    LEDGER_REG_COLS_PREAUTHS " FROM preauths WHERE id > $1"
 	    " ORDER BY id LIMIT $2",
@@ -1762,14 +1764,24 @@ sp_registry_rows(struct ledger_store *s, int t, const char *after,
 {
 	struct pg_params p = { 0 };
 	PGresult *res;
-	char *row;
+	char *row, grp[LEDGER_NAME_MAX + 1];
+	const char *v = NULL;
 	size_t off;
 	int rc = 0;
 
 	if (t < 0 || t >= LEDGER_REG_N)
 		return -1;
-	p_text(&p, after);
+	if (t == LEDGER_REG_CONFIGS && (v = strchr(after, '\1')) != NULL) {
+		if ((size_t)(v - after) >= sizeof(grp))
+			return -1;
+		memcpy(grp, after, (size_t)(v - after));
+		grp[v - after] = '\0';
+		v++;
+	}
+	p_text(&p, v != NULL ? grp : after);
 	p_i64(&p, (int64_t)limit);
+	if (t == LEDGER_REG_CONFIGS)
+		p_text(&p, v != NULL ? v : "");
 	if ((res = pg_run(SP(s), (enum stmt_id)(ST_REG_FIRST + t), &p)) ==
 	    NULL)
 		return -1;

@@ -220,9 +220,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_REG_FIRST + LEDGER_REG_CERTS] = "SELECT serial, "
 	    LEDGER_REG_COLS_CERTS " FROM certs WHERE serial > ?1"
 	    " ORDER BY serial LIMIT ?2",
+	/* configs: the key "grp\1version" orders as (grp, version) (names
+	 * hold no control character), and the row value walks the primary
+	 * key's index instead of sorting the table for every page */
 	[ST_REG_FIRST + LEDGER_REG_CONFIGS] = "SELECT grp || char(1) ||"
 	    " version, " LEDGER_REG_COLS_CONFIGS " FROM configs WHERE"
-	    " grp || char(1) || version > ?1 ORDER BY 1 LIMIT ?2",
+	    " (grp, version) > (?1, ?3) ORDER BY grp, version LIMIT ?2",
 	[ST_REG_FIRST + LEDGER_REG_PREAUTHS] = "SELECT id, "
 	    LEDGER_REG_COLS_PREAUTHS " FROM preauths WHERE id > ?1"
 	    " ORDER BY id LIMIT ?2",
@@ -1055,7 +1058,15 @@ ss_registry_rows(struct ledger_store *s, int t, const char *after,
 	    (q = stmt(s, (enum stmt_id)(ST_REG_FIRST + t))) == NULL ||
 	    (row = malloc(LEDGER_REG_ROW_MAX)) == NULL)
 		return -1;
-	sqlite3_bind_text(q, 1, after, -1, SQLITE_STATIC);
+	if (t == LEDGER_REG_CONFIGS) {
+		const char *v = strchr(after, '\1');
+
+		sqlite3_bind_text(q, 1, after, v != NULL ? (int)(v - after) :
+		    -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, v != NULL ? v + 1 : "", -1,
+		    SQLITE_STATIC);
+	} else
+		sqlite3_bind_text(q, 1, after, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)limit);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *key = (const char *)sqlite3_column_text(q, 0);

@@ -652,6 +652,41 @@ test_verify_finds_a_missing_entry_and_edited_state(void **state)
 	assert_int_equal(rep.bad_index, 4);
 }
 
+/* verify walks the configs table in pages ordered by (group, version),
+ * past the page size, and names an edited row by its group and version. */
+static void
+test_verify_names_an_edited_config_row(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_verify_report rep;
+	struct ledger_field fl[3];
+	char grp[16], ver[16];
+	int i;
+
+	for (i = 0; i < 300; i++) {		/* more than one page */
+		snprintf(grp, sizeof(grp), "g%d", i % 3);
+		snprintf(ver, sizeof(ver), "v%03d", i);
+		fl[0] = (struct ledger_field){ "group", grp };
+		fl[1] = (struct ledger_field){ "version", ver };
+		fl[2] = (struct ledger_field){ "sha256", "2222222222222222222222"
+		    "222222222222222222222222222222222222222222" };
+		assert_int_equal(put(f, LEDGER_CONFIG_PUBLISH, "admin",
+		    f->seq_admin++, time(NULL), &f->admin, 1, fl, 3, NULL),
+		    LEDGER_OK);
+	}
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	assert_true(rep.ok);
+	db_exec(f, "UPDATE configs SET sha256 = '3333333333333333333333333333"
+	    "333333333333333333333333333333333333' WHERE grp = 'g2' AND"
+	    " version = 'v299'", "UPDATE configs SET sha256 = '3333333333333"
+	    "333333333333333333333333333333333333333333333333333' WHERE grp ="
+	    " 'g2' AND version = 'v299'");
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	assert_false(rep.ok);
+	assert_non_null(strstr(rep.what, "configs"));
+	assert_non_null(strstr(rep.what, "g2,v299"));
+}
+
 static void
 test_truncated_database_is_reported_not_crashed_on(void **state)
 {
@@ -1390,6 +1425,7 @@ test_writers_share_one_tree(void **state)
 	T(test_rows_written_in_a_block_are_read_again), \
 	T(test_verify_names_the_tampered_entry), \
 	T(test_verify_finds_a_missing_entry_and_edited_state), \
+	T(test_verify_names_an_edited_config_row), \
 	T(test_truncated_database_is_reported_not_crashed_on), \
 	T(test_unsealed_block_is_not_acknowledged_or_kept), \
 	T(test_certificate_entries_follow_the_key), \
