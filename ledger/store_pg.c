@@ -190,6 +190,19 @@ static const char *const migrations[] = {
 	/* Certificates expiring soon: a range of this index, not a scan. */
 	"CREATE INDEX certs_good_by_expiry ON certs(not_after)"
 	" WHERE revoked = 0;",
+	/* 5: one counter statement per appended entry, none per block (see
+	 * store_sqlite.c's migration 5). */
+	"DROP TRIGGER count_entries ON entries;"
+	"DROP TRIGGER count_blocks ON blocks;"
+	"DROP FUNCTION count_blocks();"
+	"DELETE FROM counters WHERE name IN ('entries', 'blocks');"
+	"CREATE OR REPLACE FUNCTION count_entries() RETURNS trigger"
+	" LANGUAGE plpgsql AS $$ BEGIN"
+	" INSERT INTO counters(name, n) VALUES ('type:' || NEW.type, 1)"
+	"  ON CONFLICT(name) DO UPDATE SET n = counters.n + 1;"
+	" RETURN NULL; END $$;"
+	"CREATE TRIGGER count_entries AFTER INSERT ON entries FOR EACH ROW"
+	" EXECUTE FUNCTION count_entries();",
 };
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -301,7 +314,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "  WHERE c.revoked = 0 AND k.status = 1 AND c.not_after > $1"
 	    "  AND c.not_after <= $1 + 2592000),"
 	    " coalesce((SELECT time FROM blocks ORDER BY height DESC LIMIT 1),"
-	    "  0)",
+	    "  0),"
+	    " coalesce((SELECT height FROM blocks ORDER BY height DESC LIMIT 1)"
+	    "  + 1, 0)",
 	/* verify's walk: the key, then every column (ledger_int.h) */
 	[ST_REG_FIRST + LEDGER_REG_ACCOUNTS] = "SELECT name, "
 	    LEDGER_REG_COLS_ACCOUNTS " FROM accounts WHERE name > $1"
@@ -1727,11 +1742,7 @@ sp_counts(struct ledger_store *s, struct ledger_counts *c)
 		uint64_t n = (uint64_t)col_i64(res, i, 1);
 		int type;
 
-		if (strcmp(name, "entries") == 0)
-			c->entries = n;
-		else if (strcmp(name, "blocks") == 0)
-			c->blocks = n;
-		else if (strcmp(name, "keys_active") == 0)
+		if (strcmp(name, "keys_active") == 0)
 			c->keys_active = n;
 		else if (strcmp(name, "keys_revoked") == 0)
 			c->keys_revoked = n;
@@ -1745,6 +1756,8 @@ sp_counts(struct ledger_store *s, struct ledger_counts *c)
 			c->by_type[type] = n;
 	}
 	PQclear(res);
+	for (int t = LEDGER_ACCOUNT_CREATE; t <= LEDGER_TYPE_MAX; t++)
+		c->entries += c->by_type[t];
 	p_i64(&p, (int64_t)time(NULL));
 	if ((res = pg_run(SP(s), ST_COUNT_AGG, &p)) == NULL)
 		return -1;
@@ -1753,6 +1766,7 @@ sp_counts(struct ledger_store *s, struct ledger_counts *c)
 		c->configs = (uint64_t)col_i64(res, 0, 1);
 		c->certs_expiring_30d = (uint64_t)col_i64(res, 0, 2);
 		c->last_block_time = (time_t)col_i64(res, 0, 3);
+		c->blocks = (uint64_t)col_i64(res, 0, 4);
 	}
 	PQclear(res);
 	return 0;

@@ -1194,16 +1194,16 @@ test_old_schema_is_migrated_forward(void **state)
 	f->l = NULL;
 	db_exec(f, "DROP TABLE preauths; DROP INDEX certs_revoked; "
 	    "DROP TABLE counters; DROP TRIGGER count_entries; "
-	    "DROP TRIGGER count_blocks; DROP TRIGGER count_keys; "
+	    "DROP TRIGGER IF EXISTS count_blocks; DROP TRIGGER count_keys; "
 	    "DROP TRIGGER count_key_revoked; DROP TRIGGER count_certs; "
 	    "DROP TRIGGER count_cert_revoked; "
 	    "DROP INDEX certs_good_by_expiry; "
 	    "UPDATE meta SET v = '1' WHERE k = 'schema'",
 	    /* the triggers go with their functions */
 	    "DROP TABLE preauths; DROP INDEX certs_revoked; "
-	    "DROP TABLE counters; DROP FUNCTION count_entries, count_blocks, "
-	    "count_keys, count_key_revoked, count_certs, count_cert_revoked "
-	    "CASCADE; DROP INDEX certs_good_by_expiry; "
+	    "DROP TABLE counters; DROP FUNCTION IF EXISTS count_entries, "
+	    "count_blocks, count_keys, count_key_revoked, count_certs, "
+	    "count_cert_revoked CASCADE; DROP INDEX certs_good_by_expiry; "
 	    "UPDATE meta SET v = '1' WHERE k = 'schema'");
 	memset(&lc, 0, sizeof(lc));
 	lc.db = f->db;
