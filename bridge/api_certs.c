@@ -450,7 +450,7 @@ api_cert_wants_pem(struct evhttp_request *req)
  */
 static void
 api_cert_pem(struct api_ctx *ctx, struct evhttp_request *req,
-    const char *serial)
+    const struct ledger_cert_info *c)
 {
 	uint8_t der[9000];
 	const unsigned char *p = der;
@@ -460,7 +460,7 @@ api_cert_pem(struct api_ctx *ctx, struct evhttp_request *req,
 	BUF_MEM *mem;
 	struct evbuffer *body = NULL;
 	struct evkeyvalq *h;
-	int rc = ledger_cert_der(ctx->ledger, serial, der, sizeof(der), &len);
+	int rc = ledger_cert_der(ctx->ledger, c, der, sizeof(der), &len);
 
 	if (rc < 0) {
 		api_reply_storage(req, "the certificate");
@@ -469,7 +469,7 @@ api_cert_pem(struct api_ctx *ctx, struct evhttp_request *req,
 	if (rc == 1) {
 		server_reply_error(req, 404, "cert_pem_not_recorded",
 		    "certificate %s was recorded by its hash only (before "
-		    "certificates were kept on the ledger)", serial);
+		    "certificates were kept on the ledger)", c->serial);
 		return;
 	}
 	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL ||
@@ -565,7 +565,7 @@ api_cert(struct evhttp_request *req, void *arg)
 		server_reply_error(req, 404, "cert_not_found",
 		    "no certificate %s on the ledger", serial);
 	else if (pem)
-		api_cert_pem(ctx, req, serial);
+		api_cert_pem(ctx, req, &c);
 	else
 		api_cert_reply(ctx, req, &c, key_rev, now);
 	free(kr.k);

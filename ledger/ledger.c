@@ -860,16 +860,12 @@ cert_der_cb(const struct ledger_entry_info *ei, void *arg)
 }
 
 int
-ledger_cert_der(struct ledger *l, const char *serial, uint8_t *der,
-    size_t cap, size_t *len)
+ledger_cert_der(struct ledger *l, const struct ledger_cert_info *c,
+    uint8_t *der, size_t cap, size_t *len)
 {
-	struct ledger_cert_info c;
 	struct cert_der_arg a = { der, cap, 0, 0 };
-	int rc;
 
-	if ((rc = ledger_cert_get(l, serial, &c)) != 0)
-		return rc;
-	if (l->r->ops->entries(l->r, c.issued_index, 1, cert_der_cb, &a) != 0)
+	if (l->r->ops->entries(l->r, c->issued_index, 1, cert_der_cb, &a) != 0)
 		return -1;
 	*len = a.len;
 	return a.found ? 0 : 1;

@@ -323,12 +323,12 @@ int ledger_changes(struct ledger *l, uint64_t from, size_t limit,
 /* Fills *c for a serial (lowercase hex); 0, 1 absent, -1 error. */
 int ledger_cert_get(struct ledger *l, const char *serial,
     struct ledger_cert_info *c);
-/* The DER of a recorded certificate, from its cert-issued entry, into
- * der[0..cap) with its length in *len: 0, 1 when the serial is not
- * recorded or its entry predates certificates on the ledger (hash only),
- * -1 on error. */
-int ledger_cert_der(struct ledger *l, const char *serial, uint8_t *der,
-    size_t cap, size_t *len);
+/* The DER of recorded certificate c (from ledger_cert_get), read from its
+ * cert-issued entry into der[0..cap) with its length in *len: 0, 1 when
+ * the entry predates certificates on the ledger (hash only), -1 on
+ * error. */
+int ledger_cert_der(struct ledger *l, const struct ledger_cert_info *c,
+    uint8_t *der, size_t cap, size_t *len);
 /* Calls cb for every certificate of a key, oldest first. 0 or -1. */
 int ledger_key_certs(struct ledger *l, const char *key_id,
     int (*cb)(const struct ledger_cert_info *, void *), void *arg);
