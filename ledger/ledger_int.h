@@ -123,6 +123,17 @@ int ledger_checkpoint_parse(const char *text, size_t len, char *origin,
 #define LEDGER_ENTRY_FIELDS  96		/* lines in one entry body */
 #define LEDGER_MAX_SKEW      300	/* entry time may lead ledger time */
 #define LEDGER_MAX_AGE       86400	/* and may trail it by this much */
+/*
+ * Entries dated from this time on (2026-12-03T00:00:00Z) follow the wave-2
+ * rules: they name the ledger's origin, and a key has at most one current
+ * certificate.  Older entries keep the rules they were written under, so a
+ * ledger from before replays as it did.  The cut is by the entry's own
+ * signed time, which the ledger accepts only within LEDGER_MAX_AGE of its
+ * monotonic block time: a day after this instant no entry in the old form
+ * can join any ledger, whoever writes it.  ledger_rules_v2() tells.
+ */
+#define LEDGER_RULES_V2_TIME ((time_t)1796256000)
+#define ledger_rules_v2(e)   ((e)->time >= LEDGER_RULES_V2_TIME)
 
 /* A parsed entry.  Field keys/values point into buf (owned). */
 struct ledger_entry {
