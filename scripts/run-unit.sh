@@ -26,6 +26,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# KB_TEST_PG_WRITERS makes test_rules run its scaled writers' test alone
+# (test_pg_concurrency.sh): inherited here it would skip the whole suite.
+unset KB_TEST_PG_WRITERS KB_TEST_PG_ENTRIES KB_TEST_SQLITE_ONLY
+
 if [ -z "${KB_TEST_PG_URL:-}" ]; then
 	pgdir=$(mktemp -d /tmp/kb-unit-pg.XXXXXX)
 	pgstart=$(date +%s.%N)

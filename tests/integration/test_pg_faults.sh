@@ -21,6 +21,9 @@ kb_start "$DIR"
 
 # a certificate whose OCSP answer the bridge has cached before the fault
 kb_enroll dev1
+# a key registered before the fault, to enroll while the server is away
+new_key late p256
+kb_ok key register -d "$DIR" --pubkey "$OUT/keys/late.pub" --name late >/dev/null
 ocsp_status() {
 	local f="$OUT/q/ocsp-$1.txt"
 	timeout 20 openssl ocsp -issuer "$DIR/ca/issuing.pem" -url "$KB_HTTP_URL/ocsp" \
@@ -80,10 +83,16 @@ new_key probe p256
 kb_run key register -d "$DIR" --remote --pubkey "$OUT/keys/probe.pub" --name probe
 assert_eq 1 "$KB_RC" "exit status of a registration with the server down"
 assert_contains "$(cat "$KB_STDERR")" "HTTP 503" "a registration with the server down"
-code=$(curl -s -o /dev/null -D "$OUT/q/503.h" -w '%{http_code}' --max-time 20 \
-    --cacert "$DIR/ca/root.pem" -H 'Content-Type: text/plain' \
-    --data-binary @"$OUT/keys/probe.pub" "$KB_URL/api/v1/entries" || true)
-log "POST /api/v1/entries (not an entry) with the server down: HTTP $code"
+# The API's own answer: 503 with Retry-After and the stable code.
+code=$(est_call GET /api/v1/keys)
+assert_eq 503 "$code" "GET /api/v1/keys with the server down"
+assert_eq 1 "$(est_header Retry-After)" "Retry-After of the API's 503"
+assert_eq storage_error "$(jq -r .error.code "$API_BODY")" "error code of the API's 503"
+# An enrollment needs the ledger too: 503 with Retry-After, no certificate.
+code=$(est_call POST /.well-known/est/simpleenroll \
+    -H 'Content-Type: application/pkcs10' --data-binary @"$(est_csr late late)")
+assert_eq 503 "$code" "simpleenroll with the server down: $(head -c 300 "$API_BODY")"
+assert_match "$(est_header Retry-After)" '^[0-9]+$' "Retry-After of the EST 503"
 # OCSP answers from the bridge's cache
 assert_eq good "$(ocsp_status down dev1)" "OCSP for dev1 with the server down"
 n_down=$(acked)
