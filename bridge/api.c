@@ -17,7 +17,7 @@
  * or a trace.
  *
  * Every read handler first refuses a query that is malformed or has a
- * parameter it does not take (api_params, server.h's rules): a typo in a
+ * parameter it does not take (api_params, http.h's query rules): a typo in a
  * filter must not silently list everything.
  */
 #include <sys/queue.h>

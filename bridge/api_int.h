@@ -7,7 +7,7 @@
 #define KEYBRIDGE_API_INT_H
 
 #include "bridge/bridge.h"
-#include "bridge/server.h"
+#include "bridge/http/http.h"
 
 #define API_LIMIT_DEFAULT	100
 #define API_LIMIT_MAX		LEDGER_LIST_MAX
@@ -29,7 +29,7 @@ json_t *api_json_u64(uint64_t v);
 /* Answers 405 with Allow unless req's method is in methods: 0 go on, -1
  * answered. */
 int api_method(struct evhttp_request *req, int methods);
-/* Refuses (400 bad_parameter, -1) a query that breaks server.h's rules or
+/* Refuses (400 bad_parameter, -1) a query that breaks http.h's query rules or
  * has a parameter not in names (NULL-terminated; NULL: none); 0 when it
  * passes.  Every handler calls it first. */
 int api_params(struct evhttp_request *req, const char *const *names);

@@ -18,25 +18,10 @@
 #include "est/est.h"
 #include "ocsp/ocsp.h"
 #include "ledger/ledger.h"
+#include "common/log.h"
+#include "bridge/http/http.h"
 
 #define KEYBRIDGE_VERSION "0.1.0"
-
-/* ---- log.c: leveled logging to stderr ---------------------------------- */
-
-enum log_level { LOGL_ERR = 0, LOGL_WARN, LOGL_INFO, LOGL_DEBUG };
-extern int log_verbosity;		/* the one mutable global besides signals */
-
-/* Parses "error|warn|info|debug"; returns the level or -1. */
-int log_level_parse(const char *s);
-/* "2026-11-21T14:07:08Z keybridge[pid] level: message\n" on stderr. */
-void log_msg(enum log_level lv, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-#define log_err(...)   log_msg(LOGL_ERR, __VA_ARGS__)
-#define log_warn(...)  log_msg(LOGL_WARN, __VA_ARGS__)
-#define log_info(...)  log_msg(LOGL_INFO, __VA_ARGS__)
-#define log_debug(...) log_msg(LOGL_DEBUG, __VA_ARGS__)
-/* Logs the OpenSSL error queue at LOGL_WARN (with a prefix) and clears it. */
-void log_openssl(const char *prefix);
 
 /* ---- config.c: DIR/keybridge.conf -------------------------------------- */
 
@@ -211,12 +196,6 @@ void enroll_handle(struct evhttp_request *req, void *arg);
 
 /* ---- metrics.c: /metrics in the Prometheus text format ----------------- */
 
-/* Endpoint groups of the request metrics (label "endpoint"). */
-enum metrics_group {
-	METRICS_EST, METRICS_OCSP, METRICS_CRL, METRICS_API, METRICS_OTHER,
-	METRICS_NGROUPS
-};
-
 struct metrics;
 struct server;
 
@@ -231,10 +210,10 @@ struct metrics_sources {
 
 struct metrics *metrics_new(const struct metrics_sources *src);
 void metrics_free(struct metrics *m);
-/* The group of a route path ("/.well-known/est/": METRICS_EST, ...). */
-int metrics_group_of(const char *route);
-/* One answered request (loop thread). */
-void metrics_observe(struct metrics *m, int group, int code, double seconds);
+/* One answered request of a route family (enum server_family), on the
+ * loop thread: a server observer (server_set_observer, arg: the struct
+ * metrics). */
+void metrics_observe(void *m, int family, int code, double seconds);
 /* server_handler for GET /metrics (arg: the struct metrics). */
 void metrics_handle(struct evhttp_request *req, void *arg);
 
@@ -280,72 +259,6 @@ void status_sync(struct status_ctx *st);
 int status_register(struct status_ctx *st, struct server *http);
 /* The responder (get0), for stats. */
 struct ocspr *status_responder(struct status_ctx *st);
-
-/* ---- server.c: HTTP(S) listeners on libevent evhttp -------------------- */
-
-struct server;
-typedef void (*server_handler)(struct evhttp_request *req, void *arg);
-
-/* A TLS server context for cert (chain PEM) and key: TLS 1.2 and 1.3,
- * session resumption on.  With client_ca (a PEM bundle) a client
- * certificate is requested but optional; its verification outcome is left
- * in SSL_get_verify_result().  NULL with err set on failure. */
-SSL_CTX *server_tls_ctx(const char *cert_chain, const char *key,
-    const char *client_ca, char *err, size_t errlen);
-/* Listens on "ADDR:PORT" ("[::1]:PORT" for IPv6).  With tls non-NULL every
- * connection is TLS through bufferevent_openssl (tls is borrowed; the SSL
- * objects are owned by their bufferevents).  NULL with err set. */
-struct server *server_new(struct event_base *base, const char *listen,
-    SSL_CTX *tls, size_t max_body, char *err, size_t errlen);
-/* Stops accepting and frees the listener and its connections. */
-void server_free(struct server *s);
-/* With quiet set, requests are logged only at log level debug (the OCSP
- * listener: tens of thousands of lines a second say nothing useful). */
-void server_set_quiet(struct server *s, int quiet);
-/* fn(arg) runs if req's connection closes before its reply is complete
- * (a long-lived reply such as an event stream); req must not be touched
- * after.  0, or -1 when req is not one of s's requests in flight. */
-int server_req_on_close(struct server *s, struct evhttp_request *req,
-    void (*fn)(void *), void *arg);
-/* Every answered request is counted and timed into m (borrowed). */
-void server_set_metrics(struct server *s, struct metrics *m);
-/* Routes requests whose path is `path` exactly, or starts with `path` when
- * it ends in '/', to h.  The longest match wins; no match: 404 JSON error. */
-int server_route(struct server *s, const char *path, server_handler h,
-    void *arg);
-/* server_route for a route that answers HEAD too (its replies go through
- * server_send_reply); HEAD elsewhere is a 405. */
-int server_route_head(struct server *s, const char *path, server_handler h,
-    void *arg);
-/* The bound port (useful with port 0). */
-int server_port(struct server *s);
-
-/* Replies with a JSON body (body is stolen: json_decref'd here). */
-void server_reply_json(struct evhttp_request *req, int status, json_t *body);
-/* The same with the JSON already as text (len bytes; a newline is added). */
-void server_reply_json_text(struct evhttp_request *req, int status,
-    const char *text, size_t len);
-/* evhttp_send_reply, with the reply made one TLS record on a TLS
- * connection.  req must not be used afterwards. */
-void server_send_reply(struct evhttp_request *req, int status,
-    const char *reason, struct evbuffer *body);
-/* Replies {"error":{"code":code,"message":...}} with status. */
-void server_reply_error(struct evhttp_request *req, int status,
-    const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-/* Copies the request body (NUL-terminated) into a malloc'd buffer when it is
- * at most max bytes.  Returns 0, 1 when too large, -1 on error. */
-int server_body(struct evhttp_request *req, size_t max, char **buf,
-    size_t *len);
-/* Query parameter `name` of req, copied into buf.  Returns 1 when absent,
- * 0 when present, -1 when the query is malformed or the value too long. */
-int server_query_str(struct evhttp_request *req, const char *name, char *buf,
-    size_t len);
-/* Parses query parameter `name` of req as an unsigned integer in [min,max].
- * Returns 1 when absent (v untouched), 0 when valid, -1 when malformed or
- * out of range. */
-int server_query_u64(struct evhttp_request *req, const char *name,
-    uint64_t min, uint64_t max, uint64_t *v);
 
 /* ---- client.c: the CLI's HTTPS client to a running bridge -------------- */
 

@@ -30,9 +30,9 @@ static const double metrics_bounds[METRICS_NBUCKETS] = {
 	0.1, 0.25, 0.5, 1, 2.5,
 };
 
-static const char *const metrics_group_names[METRICS_NGROUPS] = {
-	[METRICS_EST] = "est", [METRICS_OCSP] = "ocsp", [METRICS_CRL] = "crl",
-	[METRICS_API] = "api", [METRICS_OTHER] = "other",
+static const char *const metrics_group_names[SERVER_NFAMILIES] = {
+	[SERVER_EST] = "est", [SERVER_OCSP] = "ocsp", [SERVER_CRL] = "crl",
+	[SERVER_API] = "api", [SERVER_OTHER] = "other",
 };
 
 struct metrics_hist {
@@ -43,8 +43,8 @@ struct metrics_hist {
 
 struct metrics {
 	struct metrics_sources src;
-	uint64_t requests[METRICS_NGROUPS][METRICS_CODES];
-	struct metrics_hist latency[METRICS_NGROUPS];
+	uint64_t requests[SERVER_NFAMILIES][METRICS_CODES];
+	struct metrics_hist latency[SERVER_NFAMILIES];
 };
 
 struct metrics *
@@ -63,29 +63,15 @@ metrics_free(struct metrics *m)
 	free(m);
 }
 
-int
-metrics_group_of(const char *route)
-{
-	if (strncmp(route, "/.well-known/est", 16) == 0)
-		return METRICS_EST;
-	if (strncmp(route, "/api/", 5) == 0)
-		return METRICS_API;
-	if (strncmp(route, "/crl/", 5) == 0)
-		return METRICS_CRL;
-	if (strcmp(route, "/ocsp") == 0 || strcmp(route, "/ocsp/") == 0 ||
-	    strcmp(route, "/") == 0)
-		return METRICS_OCSP;
-	return METRICS_OTHER;
-}
-
 void
-metrics_observe(struct metrics *m, int group, int code, double seconds)
+metrics_observe(void *arg, int group, int code, double seconds)
 {
+	struct metrics *m = arg;
 	struct metrics_hist *h;
 	size_t i;
 
-	if (group < 0 || group >= METRICS_NGROUPS)
-		group = METRICS_OTHER;
+	if (group < 0 || group >= SERVER_NFAMILIES)
+		group = SERVER_OTHER;
 	if (code >= 100 && code < 100 + METRICS_CODES)
 		m->requests[group][code - 100]++;
 	h = &m->latency[group];
@@ -180,7 +166,7 @@ metrics_http(struct metrics *m, struct evbuffer *b)
 
 	metrics_head(b, "keybridge_http_requests_total", "counter",
 	    "HTTP requests answered, by endpoint group and status code.");
-	for (g = 0; g < METRICS_NGROUPS; g++)
+	for (g = 0; g < SERVER_NFAMILIES; g++)
 		for (c = 0; c < METRICS_CODES; c++)
 			if (m->requests[g][c] != 0)
 				evbuffer_add_printf(b, "keybridge_http_requests_"
@@ -190,7 +176,7 @@ metrics_http(struct metrics *m, struct evbuffer *b)
 	metrics_head(b, "keybridge_http_request_duration_seconds",
 	    "histogram", "Time from a request's dispatch to its reply "
 	    "written, by endpoint group.");
-	for (g = 0; g < METRICS_NGROUPS; g++) {
+	for (g = 0; g < SERVER_NFAMILIES; g++) {
 		snprintf(labels, sizeof(labels), "endpoint=\"%s\"",
 		    metrics_group_names[g]);
 		metrics_hist_out(b, "keybridge_http_request_duration_seconds",

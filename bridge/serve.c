@@ -283,8 +283,8 @@ cmd_serve(struct cli *c)
 	msrc.started = api.started;
 	if ((metrics = metrics_new(&msrc)) == NULL)
 		goto out;
-	server_set_metrics(https, metrics);
-	server_set_metrics(http, metrics);
+	server_set_observer(https, metrics_observe, metrics);
+	server_set_observer(http, metrics_observe, metrics);
 	if (server_route(http, "/metrics", metrics_handle, metrics) != 0)
 		goto out;
 	if ((sc.events = events_new(sc.base, sc.ledger, https)) == NULL)

@@ -16,7 +16,7 @@
 
 #include <openssl/err.h>
 
-#include "bridge/bridge.h"
+#include "common/log.h"
 
 #define LOG_LINE_MAX	2048	/* bytes of one line, newline included */
 #define LOG_TRUNC_MARK	"..."	/* ends a line cut at LOG_LINE_MAX */

@@ -25,7 +25,7 @@
  * serve.c therefore sets it well above the handlers' own limits (which
  * answer 413 in JSON), so only bodies far too large see the HTML.
  *
- * Query strings are parsed here, strictly (server.h), for every handler.
+ * Query strings are parsed here, strictly (http.h), for every handler.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -52,8 +52,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "bridge/bridge.h"
-#include "bridge/server.h"
+#include "common/log.h"
+#include "bridge/http/http.h"
 
 #define SERVER_MAX_HEADERS	(16 * 1024)	/* bytes of request headers */
 #define SERVER_TIMEOUT		30		/* seconds: read, write, idle */
@@ -70,7 +70,7 @@ struct server_route_ent {
 	char *path;
 	size_t len;
 	int prefix;		/* path ends in '/': match as a prefix */
-	int group;		/* metrics_group_of(path) */
+	int group;		/* server_family_of(path) */
 	int head;		/* answers HEAD itself (server_route_head) */
 	server_handler h;
 	void *arg;
@@ -83,7 +83,7 @@ struct server_reqlog {
 	struct evhttp_connection *evcon;	/* to sweep on close */
 	struct timespec t0;
 	const char *method;			/* static string */
-	int group;				/* the route's metrics group */
+	int group;				/* the route's family */
 	int log;				/* write the request line */
 	struct evhttp_request *req;
 	void (*on_close)(void *);		/* server_req_on_close */
@@ -100,7 +100,9 @@ struct server {
 	struct server_route_ent routes[SERVER_MAX_ROUTES];
 	size_t nroutes;
 	int quiet;			/* request lines at debug only */
-	struct metrics *metrics;	/* borrowed, or NULL */
+	/* server_set_observer: told of every answered request */
+	void (*observe)(void *, int, int, double);
+	void *observe_arg;
 	TAILQ_HEAD(, server_reqlog) inflight;
 };
 
@@ -297,8 +299,8 @@ server_log_complete(struct evhttp_request *req, void *arg)
 	struct server_reqlog *rl = arg;
 	const char *cl;
 
-	if (rl->s->metrics != NULL)
-		metrics_observe(rl->s->metrics, rl->group,
+	if (rl->s->observe != NULL)
+		rl->s->observe(rl->s->observe_arg, rl->group,
 		    evhttp_request_get_response_code(req),
 		    server_elapsed_s(&rl->t0));
 	if (rl->log) {
@@ -409,11 +411,11 @@ server_dispatch(struct evhttp_request *req, void *arg)
 	int log = !s->quiet || log_verbosity >= LOGL_DEBUG;
 
 	r = server_match(s, path);
-	/* A record per request for the log line and the metrics; a quiet
-	 * listener without metrics needs none. */
-	if (log || s->metrics != NULL)
+	/* A record per request for the log line and the observer; a quiet
+	 * listener without an observer needs none. */
+	if (log || s->observe != NULL)
 		server_reqlog_start(s, req, path, r != NULL ? r->group :
-		    METRICS_OTHER, log);
+		    SERVER_OTHER, log);
 	if (r == NULL) {
 		server_reply_error(req, HTTP_NOTFOUND, "not_found",
 		    "no route for %.200s", path);
@@ -425,8 +427,8 @@ server_dispatch(struct evhttp_request *req, void *arg)
 	 * kept-alive connection. */
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD && !r->head) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", r->group == METRICS_OCSP ||
-		    r->group == METRICS_EST ? "GET, POST" : "GET");
+		    "Allow", r->group == SERVER_OCSP ||
+		    r->group == SERVER_EST ? "GET, POST" : "GET");
 		server_reply_error(req, 405, "method_not_allowed",
 		    "HEAD is not served here; use GET");
 		return;
@@ -455,10 +457,27 @@ server_req_on_close(struct server *s, struct evhttp_request *req,
 	return -1;
 }
 
-void
-server_set_metrics(struct server *s, struct metrics *m)
+int
+server_family_of(const char *route)
 {
-	s->metrics = m;
+	if (strncmp(route, "/.well-known/est", 16) == 0)
+		return SERVER_EST;
+	if (strncmp(route, "/api/", 5) == 0)
+		return SERVER_API;
+	if (strncmp(route, "/crl/", 5) == 0)
+		return SERVER_CRL;
+	if (strcmp(route, "/ocsp") == 0 || strcmp(route, "/ocsp/") == 0 ||
+	    strcmp(route, "/") == 0)
+		return SERVER_OCSP;
+	return SERVER_OTHER;
+}
+
+void
+server_set_observer(struct server *s,
+    void (*fn)(void *arg, int family, int code, double seconds), void *arg)
+{
+	s->observe = fn;
+	s->observe_arg = arg;
 }
 
 int
@@ -475,7 +494,7 @@ server_route(struct server *s, const char *path, server_handler h,
 		return -1;
 	r->len = len;
 	r->prefix = path[len - 1] == '/';
-	r->group = metrics_group_of(path);
+	r->group = server_family_of(path);
 	r->h = h;
 	r->arg = arg;
 	s->nroutes++;

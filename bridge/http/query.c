@@ -1,5 +1,5 @@
 /*
- * query.c: the strict query strings of the API (see server.h): parsing
+ * query.c: the strict query strings of the API (see http.h): parsing
  * application/x-www-form-urlencoded queries with every length bounded,
  * refusing what is malformed, repeated or unknown by name, and reading
  * one parameter as text or as an unsigned integer.
@@ -10,12 +10,12 @@
 
 #include <event2/http.h>
 
-#include "bridge/bridge.h"
-#include "bridge/server.h"
+#include "ledger/ledger.h"
+#include "bridge/http/http.h"
 
 #define QUERY_ERRMSG 512	/* bytes of a refusal's reason */
 
-/* See server.h. */
+/* See http.h. */
 int
 server_parse_u64(const char *s, uint64_t *v)
 {
@@ -36,7 +36,7 @@ server_parse_u64(const char *s, uint64_t *v)
 	return 0;
 }
 
-/* ---- query strings (server.h) ------------------------------------------ */
+/* ---- query strings (http.h) ------------------------------------------ */
 
 #define SERVER_QSHOW	48	/* bytes of a parameter name in a message */
 
@@ -109,7 +109,7 @@ server_qshow(const char *s, size_t n, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-/* Splits and decodes req's query into q (server.h has the rules).
+/* Splits and decodes req's query into q (http.h has the rules).
  * Returns 0, or -1 with a message naming the offending pair in msg. */
 static int
 server_query_parse(struct evhttp_request *req, struct server_query *q,
@@ -180,7 +180,7 @@ server_query_parse(struct evhttp_request *req, struct server_query *q,
 	return 0;
 }
 
-/* See server.h. */
+/* See http.h. */
 int
 server_query_check(struct evhttp_request *req, const char *const *names,
     char *msg, size_t msglen)

@@ -1,0 +1,126 @@
+/*
+ * http.h: the HTTP front door (bridge/http/): listeners, TLS, routing,
+ * limits, replies (server.c) and the strict query strings (query.c).  The
+ * one place where connections are accepted and timed.  It knows nothing of
+ * the ledger, the API or the metrics: a server reports each answered
+ * request to an observer (server_set_observer).
+ *
+ * Query strings:
+ * A query is application/x-www-form-urlencoded (WHATWG URL, "urlencoded
+ * parsing"): name=value pairs joined by '&', '+' for a space, %XX escapes;
+ * empty pairs ("a=1&&b=2", a trailing '&') are skipped and a pair without
+ * '=' is a name with an empty value.  Stricter than WHATWG: a '%' must
+ * start a two-hex-digit escape, a decoded name or value holds no NUL or
+ * other control character, a value is at most SERVER_QUERY_VALUE_MAX
+ * bytes, a name SERVER_QUERY_NAME_MAX, the whole query
+ * SERVER_QUERY_MAX bytes in SERVER_QUERY_PARAMS pairs at most, and a
+ * name appears once.
+ */
+#ifndef KEYBRIDGE_HTTP_H
+#define KEYBRIDGE_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+#define SERVER_QUERY_MAX	2048	/* bytes of the raw query string */
+#define SERVER_QUERY_PARAMS	16	/* name=value pairs in one query */
+#define SERVER_QUERY_NAME_MAX	32	/* bytes of a decoded name */
+#define SERVER_QUERY_VALUE_MAX	256	/* bytes of a decoded value */
+
+/*
+ * Checks the whole query of req against the rules above and the parameter
+ * names a resource takes (names: NULL-terminated; NULL or empty: none).
+ * Returns 0 when it passes; -1 with a one-line message in msg (msglen
+ * bytes) that names the offending parameter (undecodable bytes shown as
+ * %XX), for a 400.
+ */
+int server_query_check(struct evhttp_request *req, const char *const *names,
+    char *msg, size_t msglen);
+
+/* Strict unsigned decimal: digits only, at least one, no sign, no
+ * overflow.  Returns 0 with *v set, or -1. */
+int server_parse_u64(const char *s, uint64_t *v);
+
+/* ---- server.c: HTTP(S) listeners on libevent evhttp -------------------- */
+
+/* The families of routes, by path (server_family_of): what the metrics
+ * label a request with, and which methods a route takes. */
+enum server_family {
+	SERVER_EST, SERVER_OCSP, SERVER_CRL, SERVER_API, SERVER_OTHER,
+	SERVER_NFAMILIES
+};
+/* The family of a route path ("/.well-known/est/": SERVER_EST, ...). */
+int server_family_of(const char *route);
+
+struct server;
+typedef void (*server_handler)(struct evhttp_request *req, void *arg);
+
+/* A TLS server context for cert (chain PEM) and key: TLS 1.2 and 1.3,
+ * session resumption on.  With client_ca (a PEM bundle) a client
+ * certificate is requested but optional; its verification outcome is left
+ * in SSL_get_verify_result().  NULL with err set on failure. */
+SSL_CTX *server_tls_ctx(const char *cert_chain, const char *key,
+    const char *client_ca, char *err, size_t errlen);
+/* Listens on "ADDR:PORT" ("[::1]:PORT" for IPv6).  With tls non-NULL every
+ * connection is TLS through bufferevent_openssl (tls is borrowed; the SSL
+ * objects are owned by their bufferevents).  NULL with err set. */
+struct server *server_new(struct event_base *base, const char *listen,
+    SSL_CTX *tls, size_t max_body, char *err, size_t errlen);
+/* Stops accepting and frees the listener and its connections. */
+void server_free(struct server *s);
+/* With quiet set, requests are logged only at log level debug (the OCSP
+ * listener: tens of thousands of lines a second say nothing useful). */
+void server_set_quiet(struct server *s, int quiet);
+/* fn(arg) runs if req's connection closes before its reply is complete
+ * (a long-lived reply such as an event stream); req must not be touched
+ * after.  0, or -1 when req is not one of s's requests in flight. */
+int server_req_on_close(struct server *s, struct evhttp_request *req,
+    void (*fn)(void *), void *arg);
+/* fn(arg, family, status, seconds) runs for every answered request of s
+ * (on the loop thread); arg is borrowed.  NULL fn: none. */
+void server_set_observer(struct server *s,
+    void (*fn)(void *arg, int family, int code, double seconds), void *arg);
+/* Routes requests whose path is `path` exactly, or starts with `path` when
+ * it ends in '/', to h.  The longest match wins; no match: 404 JSON error. */
+int server_route(struct server *s, const char *path, server_handler h,
+    void *arg);
+/* server_route for a route that answers HEAD too (its replies go through
+ * server_send_reply); HEAD elsewhere is a 405. */
+int server_route_head(struct server *s, const char *path, server_handler h,
+    void *arg);
+/* The bound port (useful with port 0). */
+int server_port(struct server *s);
+
+/* Replies with a JSON body (body is stolen: json_decref'd here). */
+void server_reply_json(struct evhttp_request *req, int status, json_t *body);
+/* The same with the JSON already as text (len bytes; a newline is added). */
+void server_reply_json_text(struct evhttp_request *req, int status,
+    const char *text, size_t len);
+/* evhttp_send_reply, with the reply made one TLS record on a TLS
+ * connection.  req must not be used afterwards. */
+void server_send_reply(struct evhttp_request *req, int status,
+    const char *reason, struct evbuffer *body);
+/* Replies {"error":{"code":code,"message":...}} with status. */
+void server_reply_error(struct evhttp_request *req, int status,
+    const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Copies the request body (NUL-terminated) into a malloc'd buffer when it is
+ * at most max bytes.  Returns 0, 1 when too large, -1 on error. */
+int server_body(struct evhttp_request *req, size_t max, char **buf,
+    size_t *len);
+/* Query parameter `name` of req, copied into buf.  Returns 1 when absent,
+ * 0 when present, -1 when the query is malformed or the value too long. */
+int server_query_str(struct evhttp_request *req, const char *name, char *buf,
+    size_t len);
+/* Parses query parameter `name` of req as an unsigned integer in [min,max].
+ * Returns 1 when absent (v untouched), 0 when valid, -1 when malformed or
+ * out of range. */
+int server_query_u64(struct evhttp_request *req, const char *name,
+    uint64_t min, uint64_t max, uint64_t *v);
+
+#endif
