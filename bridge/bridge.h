@@ -19,168 +19,12 @@
 #include "ocsp/ocsp.h"
 #include "ledger/ledger.h"
 #include "common/log.h"
+#include "common/version.h"
+#include "bridge/config.h"
+#include "bridge/ca/ca.h"
 #include "bridge/http/http.h"
-
-#define KEYBRIDGE_VERSION "0.1.0"
-
-/* ---- config.c: DIR/keybridge.conf -------------------------------------- */
-
-#define CONFIG_FILE "keybridge.conf"
-#define CONFIG_STR  256
-
-/* Every setting of keybridge.conf ("key = value" lines, '#' comments).
- * Paths are stored as written; config_path() resolves them against dir. */
-struct bridge_config {
-	char dir[PATH_MAX];		/* the data directory */
-	char name[CONFIG_STR];		/* this bridge's name */
-	char origin[CONFIG_STR];	/* checkpoint origin line */
-	char est_listen[CONFIG_STR];	/* HTTPS: EST + API, ADDR:PORT */
-	char http_listen[CONFIG_STR];	/* HTTP: OCSP, CRL, metrics */
-	char public_https_url[CONFIG_STR];
-	char public_http_url[CONFIG_STR];
-	char db[CONFIG_STR];		/* sqlite file (relative to dir) or URL */
-	long db_allow_async_commit;	/* PostgreSQL may lose acknowledged
-					 * commits: run anyway */
-	char validator_name[CONFIG_STR];
-	char validator_key[CONFIG_STR];	/* node.key: signs checkpoints */
-	char validator_vkey[CONFIG_STR];	/* its signed-note verifier key */
-	char bridge_account[CONFIG_STR];	/* account of cert-issued entries */
-	char bridge_key[CONFIG_STR];
-	char admin_key[CONFIG_STR];	/* default --account for the CLI */
-	char tls_cert[CONFIG_STR];	/* server cert + issuing CA, PEM */
-	char tls_key[CONFIG_STR];
-	char ca_root[CONFIG_STR];
-	char ca_issuing[CONFIG_STR];
-	char ca_issuing_key[CONFIG_STR];
-	char ocsp_cert[CONFIG_STR];
-	char ocsp_key[CONFIG_STR];
-	char ca_chain[CONFIG_STR];	/* issuing then root */
-	char est_basic_auth[CONFIG_STR];	/* "user:pass" or "" */
-	char api_token[CONFIG_STR];	/* bearer token for API reads, or "" */
-	char api_auth[16];		/* "auto", "token" or "open" */
-	char dashboard[8];		/* "on" or "off": /dashboard/ */
-	char est_device_basic_auth[CONFIG_STR];
-	char est_server_basic_auth[CONFIG_STR];
-	char log_level[16];
-	long batch_max;			/* entries per block */
-	long max_body;			/* bytes of a request body */
-	long queue_max;			/* submissions waiting for the writer */
-	long api_cache_entries;		/* certs/SERIAL answers kept */
-	long ocsp_validity;		/* s, thisUpdate to nextUpdate */
-	long ocsp_max_age;		/* s, HTTP max-age cap */
-	long crl_validity;		/* s, CRL thisUpdate to nextUpdate */
-};
-
-/* Fills c with the defaults for data directory dir. */
-void config_defaults(struct bridge_config *c, const char *dir);
-/* Loads DIR/keybridge.conf over the defaults.  Unknown keys, values out of
- * bounds and malformed lines are errors naming the line.  0 or -1. */
-int config_load(struct bridge_config *c, const char *dir, char *err,
-    size_t errlen);
-/* Writes c to path (mode 0644).  0 or -1. */
-int config_write(const struct bridge_config *c, const char *path);
-/* Resolves a configured path against c->dir into out.  Returns out. */
-const char *config_path(const struct bridge_config *c, const char *p,
-    char *out, size_t outlen);
-
-/* ---- pki.c: the CA chain, OCSP signer and TLS certificate for init ----- */
-
-struct pki_init_opts {
-	const char *name;		/* CN prefix, e.g. "keybridge" */
-	const char *const *hostnames;	/* extra TLS SANs (DNS or IP) */
-	size_t nhostnames;
-	const char *key_type;		/* "ec-p256" (default) or "rsa-3072" */
-};
-
-/* Sets serial to PKI_SERIAL_BYTES (16) from the CSPRNG with the top bit
- * cleared (a positive INTEGER of at most 16 octets, RFC 5280 4.1.2.2; 127
- * bits of entropy, well above the CA/B Forum's 64) and not zero.  Every
- * certificate keybridge makes takes its serial from here.  0 or -1. */
-int pki_serial(ASN1_INTEGER *serial);
-
-/* Creates, under the paths of c (resolved against c->dir): a root CA, an
- * issuing CA signed by it, a delegated OCSP signer (EKU OCSPSigning,
- * id-pkix-ocsp-nocheck) and the bridge's TLS server certificate (SANs
- * 127.0.0.1, ::1, localhost and every hostname), each key 0600, plus the
- * TLS chain file (leaf then issuing).  Returns 0 or -1 with err set. */
-int pki_init(const struct bridge_config *c, const struct pki_init_opts *o,
-    char *err, size_t errlen);
-
-/* ---- signer.c: the private keys, behind an interface ------------------- */
-
-/*
- * Every use of the issuing CA key and of the bridge account's ledger key
- * goes through a signer; network-facing code holds a struct signer * and
- * never key bytes.  This implementation keeps the keys in-process; the
- * interface is shaped so it can move into a key process reached over a
- * socketpair (as OpenBSD acme-client's keyproc) or a PKCS#11 token: each
- * call hands over what to sign and gets the signed object back.
- */
-struct signer;
-
-/* Loads the issuing CA (cert + key) and the bridge account key named in
- * cfg.  NULL with err set. */
-struct signer *signer_open(const struct bridge_config *cfg, char *err,
-    size_t errlen);
-void signer_free(struct signer *s);
-/* Signs cert (issuer name, validity, extensions already set) with the
- * issuing CA key: ECDSA with SHA-256, or RSA PKCS#1 v1.5 with SHA-256.
- * 0 or -1. */
-int signer_sign_cert(struct signer *s, X509 *cert);
-/* Appends the bridge account's signature line to an entry note (as
- * ledger_entry_sign does).  Returns the new malloc'd note (note is freed)
- * or NULL. */
-char *signer_sign_entry(struct signer *s, char *note);
-/* Signs an OCSP basic response with the delegated OCSP signer (ECDSA or
- * RSA with SHA-256, responderID byKey, the signer certificate in certs).
- * Safe to call from another thread than the other calls.  0 or -1. */
-int signer_sign_ocsp(struct signer *s, OCSP_BASICRESP *bs);
-/* Signs a CRL naming the issuing CA with its key (SHA-256).  Safe to call
- * from another thread.  0 or -1. */
-int signer_sign_crl(struct signer *s, X509_CRL *crl);
-/* The delegated OCSP signer's certificate (get0). */
-X509 *signer_ocsp_cert(struct signer *s);
-/* The issuing CA certificate (get0) and its issuer id: lowercase hex of
- * its subjectKeyIdentifier (the <issuer> of CRL URLs and ledger entries). */
-X509 *signer_issuer(struct signer *s);
-const char *signer_issuer_id(struct signer *s);
-
-/* ---- issue.c: certificates from a registration ------------------------- */
-
-#define ISSUE_DEVICE_DAYS 365
-#define ISSUE_SERVER_DAYS 90
-#define ISSUE_ADMIN_DAYS 30		/* operators' API client certs */
-#define ISSUE_BACKDATE    300	/* notBefore this far back: clock skew */
-
-struct issue_params {
-	enum est_profile profile;
-	const char *cn;			/* subject CN: the registered name */
-	const struct est_names *names;	/* SANs: the registered names */
-	EVP_PKEY *pubkey;		/* the CSR's key (borrowed) */
-	/* The CSR's SubjectPublicKeyInfo as parsed (borrowed), or NULL.
-	 * When set it is copied into the certificate field by field: the
-	 * same key as pubkey, without OpenSSL 3.0's encoder and decoder
-	 * round trip that X509_set_pubkey() makes (a third of an
-	 * enrollment's CPU time on the event loop). */
-	const X509_PUBKEY *spki;
-	X509 *issuer;			/* issuing CA certificate (borrowed) */
-	time_t now;
-	time_t key_not_before, key_not_after;	/* the key's ledger window */
-	const char *ocsp_url;		/* AIA OCSP */
-	const char *ca_issuers_url;	/* AIA caIssuers */
-	const char *crl_url;		/* CRL distribution point */
-};
-
-/* Builds the unsigned certificate: v3, a fresh 128-bit positive serial
- * from the CSPRNG, validity [now - ISSUE_BACKDATE, now + profile days]
- * capped to the key's window, basicConstraints CA:FALSE (critical),
- * keyUsage and extendedKeyUsage from the profile (device: clientAuth,
- * server: serverAuth), SKI, AKI, SAN, AIA, CRL DP.  Returns a new X509
- * (get1) or NULL with err set. */
-X509 *issue_build(const struct issue_params *p, char *err, size_t errlen);
-/* Lowercase hex of a certificate's serial without leading zeros (the
- * ledger's form).  out holds 41 bytes.  0 or -1. */
-int issue_serial_hex(const X509 *cert, char out[41]);
+#include "bridge/render.h"
+#include "bridge/api/api.h"
 
 /* ---- enroll.c: EST answered from the ledger ---------------------------- */
 
@@ -216,24 +60,6 @@ void metrics_free(struct metrics *m);
 void metrics_observe(void *m, int family, int code, double seconds);
 /* server_handler for GET /metrics (arg: the struct metrics). */
 void metrics_handle(struct evhttp_request *req, void *arg);
-
-/* ---- events.c: GET /api/v1/events (Server-Sent Events) ----------------- */
-
-struct events;
-
-/* The event streams of ledger l served through https (both borrowed).
- * NULL on failure. */
-struct events *events_new(struct event_base *base, struct ledger *l,
-    struct server *https);
-/* Ends every stream now, and takes no new one: at shutdown, while the
- * loop still runs to write their last bytes.  NULL-safe. */
-void events_end_all(struct events *ev);
-/* Ends what streams are left and frees; before https is freed. */
-void events_free(struct events *ev);
-/* Sends the entries committed since the last call (after ledger_drain). */
-void events_sync(struct events *ev);
-/* server_handler for /api/v1/events (arg: the struct events). */
-void events_handle(struct evhttp_request *req, void *arg);
 
 /* ---- status.c: OCSP and CRLs answered from the ledger ------------------ */
 
@@ -282,56 +108,6 @@ int client_request_auth(const char *base_url, const char *cafile,
     const char *bearer, const char *method, const char *path,
     const char *content_type, const char *body, size_t len,
     struct client_response *r, char *err, size_t errlen);
-
-/* ---- api.c: /api/v1 on the HTTPS listener ------------------------------ */
-
-struct api_ctx {
-	struct ledger *ledger;		/* borrowed */
-	const struct bridge_config *cfg;
-	time_t started;
-	const char *storage;		/* "sqlite" */
-	const char *consensus;		/* "solo" */
-	X509 *issuer, *root;		/* borrowed: the CA chain, or NULL */
-	const char *issuer_id;
-	/* Reads need "Authorization: Bearer <token>" when need_token. */
-	int need_token;
-	const char *token;
-	struct events *events;		/* /api/v1/events, or NULL */
-	struct api_cert_cache *certs;	/* certs/SERIAL answers, or NULL */
-	/* The last status answer, reused while the tree size and the second
-	 * are the same (every field is a function of those two). */
-	char status_text[8192];
-	size_t status_len;
-	uint64_t status_tree;
-	time_t status_at;
-	struct api_route {
-		server_handler h;
-		void *arg;
-		struct api_ctx *ctx;
-	} routes[24];
-};
-
-/* The cache of GET /api/v1/certs/SERIAL answers (api_cache.c): a table of
- * at most max answers; NULL when max is 0 (no cache) or out of memory
- * (every call takes NULL and does nothing).  _forget drops serial's
- * answer, or every answer when serial is NULL; status.c has it called for
- * every certificate a ledger entry issues or revokes. */
-struct api_cert_cache *api_cert_cache_new(size_t max);
-void api_cert_cache_free(struct api_cert_cache *c);
-void api_cert_cache_forget(struct api_cert_cache *c, const char *serial);
-
-/* 1 when "ADDR:PORT" is a loopback address (127.0.0.0/8, ::1). */
-int api_listen_is_loopback(const char *listen);
-
-/* The HTTP status that answers a ledger refusal (409 for a duplicate key,
- * 403 for a bad signature, ...). */
-int api_http_status(enum ledger_status st);
-/* The JSON shapes of the API, shared with the CLI's --json output: a new
- * reference, or NULL when out of memory. */
-json_t *api_account_json(const struct ledger_account_info *a);
-json_t *api_key_json(const struct ledger_key_info *k);
-/* Registers every /api/v1 route on s.  Returns 0 or -1. */
-int api_register(struct server *s, struct api_ctx *ctx);
 
 /* ---- cli.c, serve.c: the command line ---------------------------------- */
 

@@ -120,7 +120,7 @@ account_print(const struct ledger_account_info *a, void *arg)
 		    (unsigned long long)a->created_index);
 		return 0;
 	}
-	if ((j = api_account_json(a)) != NULL) {
+	if ((j = render_account_json(a)) != NULL) {
 		json_dumpf(j, stdout, JSON_COMPACT);
 		putchar('\n');
 	}

@@ -276,7 +276,7 @@ key_print(struct cli *c, const struct ledger_key_info *k, int verbose)
 	json_t *j;
 
 	if (c->json) {
-		if ((j = api_key_json(k)) != NULL) {
+		if ((j = render_key_json(k)) != NULL) {
 			json_dumpf(j, stdout, JSON_COMPACT);
 			putchar('\n');
 		}

@@ -22,7 +22,6 @@
 #include <sqlite3.h>
 
 #include "bridge/bridge.h"
-#include "bridge/dashboard.h"
 
 #define SERVE_FLUSH_USEC 300000		/* time to flush answers on exit */
 /* evhttp refuses bodies past this multiple of max_body before any handler
@@ -266,7 +265,9 @@ cmd_serve(struct cli *c)
 		goto out;
 	memset(&api, 0, sizeof(api));
 	api.ledger = sc.ledger;
-	api.cfg = cfg;
+	api.est_listen = cfg->est_listen;
+	api.http_listen = cfg->http_listen;
+	api.max_body = cfg->max_body;
 	api.started = time(NULL);
 	api.storage = ledger_db_is_postgres(cfg->db) ? "postgresql" : "sqlite";
 	api.consensus = cons->ops->name;
@@ -298,7 +299,7 @@ cmd_serve(struct cli *c)
 	}
 	status_on_change(sc.status, serve_cert_changed, api.certs);
 	if (api_register(https, &api) != 0 ||
-	    dashboard_register(https, cfg) != 0 ||
+	    dashboard_register(https, cfg->dashboard) != 0 ||
 	    server_route(https, "/.well-known/est/", enroll_handle,
 	    enroll) != 0)
 		goto out;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/embed-dashboard.sh OUT.c FILE...: writes a C file that holds the
-# dashboard's files (examples/dashboard/*) as the table of bridge/dashboard.h:
+# dashboard's files (examples/dashboard/*) as the table of bridge/api/dashboard.h:
 # each file's name (its base name), bytes (xxd -i), length and ETag (the
 # quoted hex SHA-256 of its bytes).  Run by the Makefile; the file is
 # written under a temporary name and renamed, so a failed run leaves no
@@ -30,7 +30,7 @@ trap 'rm -f "$tmp"' EXIT
 	echo " * do not edit. */"
 	echo "#include <stddef.h>"
 	echo
-	echo "#include \"bridge/dashboard.h\""
+	echo "#include \"bridge/api/dashboard.h\""
 	i=0
 	names=()
 	for f in "$@"; do

@@ -6,12 +6,14 @@
 #ifndef KEYBRIDGE_API_INT_H
 #define KEYBRIDGE_API_INT_H
 
-#include "bridge/bridge.h"
+#include "common/log.h"
+#include "ledger/ledger.h"
 #include "bridge/http/http.h"
+#include "bridge/render.h"
+#include "bridge/api/api.h"
 
 #define API_LIMIT_DEFAULT	100
 #define API_LIMIT_MAX		LEDGER_LIST_MAX
-#define API_TIME_LEN		sizeof("YYYY-MM-DDTHH:MM:SSZ")
 #define API_CHECKPOINT_MAX	4096	/* a signed checkpoint note */
 /* Rows one list request reads at most while it looks for matches: a
  * filtered page stops there (short, maybe empty, with "next"). */
@@ -21,11 +23,6 @@
 #define API_GET		0x1
 #define API_POST	0x2
 
-/* RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" of t into buf (API_TIME_LEN bytes). */
-const char *api_time(time_t t, char *buf, size_t len);
-/* New JSON values (jansson: the caller owns the reference). */
-json_t *api_json_time(time_t t);
-json_t *api_json_u64(uint64_t v);
 /* Answers 405 with Allow unless req's method is in methods: 0 go on, -1
  * answered. */
 int api_method(struct evhttp_request *req, int methods);
@@ -57,8 +54,6 @@ int api_param_u64(struct evhttp_request *req, const char *name, uint64_t min,
 const char *api_path_rest(struct evhttp_request *req, const char *prefix);
 /* 503 storage_error: the ledger could not be read. */
 void api_reply_storage(struct evhttp_request *req, const char *what);
-/* A new JSON string of the lowercase hex of a hash. */
-json_t *api_json_hash(const uint8_t h[LEDGER_HASH_LEN]);
 /* A new JSON array of the hex of proof[0..n). */
 json_t *api_proof_json(uint8_t proof[][LEDGER_HASH_LEN], size_t n);
 /* {"entry", "index", "leaf_hash", "tree_size", "root_hash", "proof",
@@ -100,11 +95,6 @@ void api_cert_cache_put(struct api_cert_cache *c, const char *serial,
 
 /* ---- api_certs.c -------------------------------------------------------- */
 
-/* A certificate as the API shows it, its status as OCSP answers it;
- * key_rev is the leaf index of its key's revocation when c->key_revoked
- * (revoked_index and revoked_by say which revocation counts). */
-json_t *api_cert_json(const struct ledger_cert_info *c, uint64_t key_rev,
-    time_t now);
 /* The certificates of key k, oldest first (a new array), or NULL. */
 json_t *api_key_certs_json(struct ledger *l, const struct ledger_key_info *k,
     time_t now);
@@ -115,5 +105,14 @@ void api_cert(struct evhttp_request *req, void *arg);
 
 void api_configs(struct evhttp_request *req, void *arg);
 void api_config(struct evhttp_request *req, void *arg);
+
+/* ---- the handlers of api_status.c, api_keys.c, api_entries.c ------------ */
+
+void api_status(struct evhttp_request *req, void *arg);
+void api_accounts(struct evhttp_request *req, void *arg);
+void api_account(struct evhttp_request *req, void *arg);
+void api_keys(struct evhttp_request *req, void *arg);
+void api_key(struct evhttp_request *req, void *arg);
+void api_submit(struct evhttp_request *req, void *arg);
 
 #endif

@@ -42,7 +42,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "bridge/bridge.h"
+#include "common/log.h"
+#include "bridge/ca/ca.h"
 
 #define PKI_ROOT_KEY	"ca/root.key"	/* no setting: only init uses it */
 #define PKI_CHAIN	"ca/chain.pem"	/* issuing then root */

@@ -27,7 +27,7 @@
 #include <event2/http.h>
 #include <jansson.h>
 
-#include "bridge/api_int.h"
+#include "bridge/api/api_int.h"
 
 #define EVENTS_MAX_SUBS    256
 #define EVENTS_BACKLOG_MAX 10000
@@ -110,7 +110,7 @@ events_format(struct events *ev, uint64_t from, uint64_t to,
 	}
 	if (ledger_checkpoint(ev->ledger, note, sizeof(note), &size) == 0)
 		events_add(b, "checkpoint", NULL, json_pack("{s:o,s:s}",
-		    "tree_size", api_json_u64(size), "checkpoint", note));
+		    "tree_size", render_json_u64(size), "checkpoint", note));
 	return 0;
 }
 

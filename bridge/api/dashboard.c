@@ -27,8 +27,10 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#include "bridge/bridge.h"
-#include "bridge/dashboard.h"
+#include "common/log.h"
+#include "bridge/http/http.h"
+#include "bridge/api/api.h"
+#include "bridge/api/dashboard.h"
 
 #define DASHBOARD_ROOT		"/dashboard"
 #define DASHBOARD_PREFIX	"/dashboard/"
@@ -185,13 +187,13 @@ dashboard_handle(struct evhttp_request *req, void *arg)
 }
 
 int
-dashboard_register(struct server *https, const struct bridge_config *cfg)
+dashboard_register(struct server *https, const char *setting)
 {
-	if (strcmp(cfg->dashboard, "off") == 0)
+	if (strcmp(setting, "off") == 0)
 		return 0;
-	if (strcmp(cfg->dashboard, "on") != 0) {
+	if (strcmp(setting, "on") != 0) {
 		log_err("dashboard must be on or off, not \"%s\"",
-		    cfg->dashboard);
+		    setting);
 		return -1;
 	}
 	if (dashboard_find(DASHBOARD_INDEX) == NULL) {

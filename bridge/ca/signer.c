@@ -41,7 +41,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "bridge/bridge.h"
+#include "common/log.h"
+#include "bridge/ca/ca.h"
 
 /* The issuer id is a ledger name (SYN_NAME, at most LEDGER_NAME_MAX
  * characters), so the issuing CA's key identifier may have at most half as

@@ -12,7 +12,8 @@
 #include <cmocka.h>
 
 #include "bridge/bridge.h"
-#include "bridge/dashboard.h"
+#include "bridge/api/api.h"
+#include "bridge/api/dashboard.h"
 
 #ifndef KEYBRIDGE_SRCDIR
 #define KEYBRIDGE_SRCDIR "."
@@ -119,12 +120,12 @@ test_the_setting_is_on_or_off(void **state)
 	assert_string_equal(c.dashboard, "on");
 	/* off: nothing is routed (no server needed) */
 	snprintf(c.dashboard, sizeof(c.dashboard), "off");
-	assert_int_equal(dashboard_register(NULL, &c), 0);
+	assert_int_equal(dashboard_register(NULL, c.dashboard), 0);
 	/* anything else refuses to serve */
 	snprintf(c.dashboard, sizeof(c.dashboard), "yes");
-	assert_int_equal(dashboard_register(NULL, &c), -1);
+	assert_int_equal(dashboard_register(NULL, c.dashboard), -1);
 	snprintf(c.dashboard, sizeof(c.dashboard), "On");
-	assert_int_equal(dashboard_register(NULL, &c), -1);
+	assert_int_equal(dashboard_register(NULL, c.dashboard), -1);
 }
 
 int

@@ -26,7 +26,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "bridge/bridge.h"
+#include "common/log.h"
+#include "bridge/ca/ca.h"
 
 #define ISSUE_DAY_SECS	((time_t)24 * 60 * 60)
 #define ISSUE_IP4_LEN	4

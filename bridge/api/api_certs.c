@@ -24,44 +24,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "bridge/api_int.h"
+#include "bridge/api/api_int.h"
 
 #define API_SERIAL_MAX	40	/* hex digits of our serials */
 #define API_CERT_BATCH	100	/* rows read per ledger_certs call, at least */
-
-/* See api_int.h. */
-json_t *
-api_cert_json(const struct ledger_cert_info *c, uint64_t key_rev, time_t now)
-{
-	time_t at = 0;
-	int reason = 0, revoked = ledger_cert_revoked(c, &at, &reason);
-	/* the revocation ledger_cert_revoked() took: the key's when it is
-	 * the only one or the earlier one */
-	int by_key = revoked && c->key_revoked && (!c->revoked ||
-	    c->key_revoked_at < c->revoked_at);
-	json_t *idx = json_null();
-
-	if (revoked && !by_key)
-		idx = api_json_u64(c->revoked_index);
-	else if (by_key && key_rev != UINT64_MAX)
-		idx = api_json_u64(key_rev);
-	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:s,s:o,s:s?,"
-	    "s:o,s:s?,s:b}",
-	    "serial", c->serial,
-	    "issuer", c->issuer,
-	    "key_id", c->key_id,
-	    "profile", c->profile,
-	    "not_before", api_json_time(c->not_before),
-	    "not_after", api_json_time(c->not_after),
-	    "cert_sha256", c->cert_sha256,
-	    "issued_index", api_json_u64(c->issued_index),
-	    "status", revoked ? "revoked" : "good",
-	    "revoked_at", revoked ? api_json_time(at) : json_null(),
-	    "reason", revoked ? ledger_reason_name(reason) : NULL,
-	    "revoked_index", idx,
-	    "revoked_by", !revoked ? NULL : by_key ? "key" : "certificate",
-	    "expired", c->not_after <= now);
-}
 
 /* *v: c as it stood when the ledger held entries [0, size); key_rev is
  * the leaf index of its key's revocation (UINT64_MAX: none). */
@@ -134,7 +100,7 @@ api_key_certs_cb(const struct ledger_cert_info *c, void *arg)
 {
 	struct api_key_certs *kc = arg;
 
-	if (json_array_append_new(kc->arr, api_cert_json(c, kc->key_rev,
+	if (json_array_append_new(kc->arr, render_cert_json(c, kc->key_rev,
 	    kc->now)) != 0) {
 		kc->oom = 1;
 		return 1;
@@ -207,7 +173,7 @@ api_cert_page_add(struct api_cert_page *pg, const struct ledger_cert_info *c,
 		pg->more = 1;
 		return 0;
 	}
-	if (json_array_append_new(pg->arr, api_cert_json(&v, key_rev,
+	if (json_array_append_new(pg->arr, render_cert_json(&v, key_rev,
 	    pg->now)) != 0)
 		return -2;
 	snprintf(pg->last, sizeof(pg->last), "%s", c->serial);
@@ -409,7 +375,7 @@ api_certs(struct evhttp_request *req, void *arg)
 	else
 		next = json_null();
 	server_reply_json(req, 200, json_pack("{s:o,s:o,s:o}", "tree_size",
-	    api_json_u64(pg.size), "certificates", pg.arr, "next", next));
+	    render_json_u64(pg.size), "certificates", pg.arr, "next", next));
 }
 
 /* GET /api/v1/certs/SERIAL. */
@@ -501,7 +467,7 @@ static void
 api_cert_reply(struct api_ctx *ctx, struct evhttp_request *req,
     const struct ledger_cert_info *c, uint64_t key_rev, time_t now)
 {
-	json_t *j = api_cert_json(c, key_rev, now);
+	json_t *j = render_cert_json(c, key_rev, now);
 	char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 
 	json_decref(j);

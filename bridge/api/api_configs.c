@@ -21,7 +21,7 @@
 #include <event2/http.h>
 #include <jansson.h>
 
-#include "bridge/api_int.h"
+#include "bridge/api/api_int.h"
 
 #define API_CONFIGS_MAX    LEDGER_LIST_MAX	/* groups in one answer */
 
@@ -33,7 +33,7 @@ api_config_json(const struct ledger_config_info *c)
 	    "sha256", c->sha256,
 	    "size", c->size >= 0 ? json_integer(c->size) : json_null(),
 	    "file", c->file[0] != '\0' ? c->file : NULL,
-	    "index", api_json_u64(c->index));
+	    "index", render_json_u64(c->index));
 }
 
 struct api_entry_text {
@@ -76,8 +76,8 @@ api_proof_of(struct ledger *l, uint64_t index)
 	ledger_hex(root, LEDGER_HASH_LEN, rhex);
 	/* "o" steals t.text and arr, also when json_pack fails */
 	j = json_pack("{s:o,s:o,s:s,s:o,s:s,s:o,s:s}", "entry", t.text,
-	    "index", api_json_u64(index), "leaf_hash", hex, "tree_size",
-	    api_json_u64(size), "root_hash", rhex, "proof", arr,
+	    "index", render_json_u64(index), "leaf_hash", hex, "tree_size",
+	    render_json_u64(size), "root_hash", rhex, "proof", arr,
 	    "checkpoint", note);
 	return j;
 fail:
@@ -233,7 +233,7 @@ api_config_check(struct evhttp_request *req, struct api_ctx *ctx,
 	    "sha256", sha, "match", v.match.index == v.first.index ?
 	    "current" : "older", "version", v.match.version,
 	    "current_version", v.first.version, "index",
-	    api_json_u64(v.match.index), "proof", proof);
+	    render_json_u64(v.match.index), "proof", proof);
 	server_reply_json(req, 200, j);
 }
 

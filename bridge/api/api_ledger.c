@@ -12,19 +12,19 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
-#include "bridge/api_int.h"
+#include "bridge/api/api_int.h"
 
 json_t *
 api_entry_json(const struct ledger_entry_info *e)
 {
 	return json_pack("{s:o,s:o,s:o,s:s,s:s,s:o,s:o,s:s%}",
-	    "index", api_json_u64(e->index),
-	    "block", api_json_u64(e->block),
-	    "ledger_time", api_json_time(e->ledger_time),
+	    "index", render_json_u64(e->index),
+	    "block", render_json_u64(e->block),
+	    "ledger_time", render_json_time(e->ledger_time),
 	    "type", ledger_entry_type_name(e->type),
 	    "account", e->account,
-	    "seq", api_json_u64(e->seq),
-	    "leaf_hash", api_json_hash(e->leaf_hash),
+	    "seq", render_json_u64(e->seq),
+	    "leaf_hash", render_json_hash(e->leaf_hash),
 	    "entry", e->text, e->len);
 }
 
@@ -77,8 +77,8 @@ api_entries(struct evhttp_request *req, void *arg)
 	}
 	next = from + json_array_size(arr);
 	server_reply_json(req, 200, json_pack("{s:o,s:o,s:o}", "tree_size",
-	    api_json_u64(size), "entries", arr, "next", from < size &&
-	    next < size ? api_json_u64(next) : json_null()));
+	    render_json_u64(size), "entries", arr, "next", from < size &&
+	    next < size ? render_json_u64(next) : json_null()));
 }
 
 static int
@@ -268,8 +268,8 @@ api_checkpoint(struct evhttp_request *req, void *arg)
 		return;
 	}
 	server_reply_json(req, 200, json_pack("{s:o,s:o,s:o,s:s}",
-	    "tree_size", api_json_u64(size), "root_hash", api_json_hash(root),
-	    "time", api_json_time(c.last_block_time), "checkpoint", note));
+	    "tree_size", render_json_u64(size), "root_hash", render_json_hash(root),
+	    "time", render_json_time(c.last_block_time), "checkpoint", note));
 }
 
 /* A new JSON array of n hex hashes. */
@@ -280,7 +280,7 @@ api_proof_json(uint8_t proof[][LEDGER_HASH_LEN], size_t n)
 	size_t i;
 
 	for (i = 0; arr != NULL && i < n; i++)
-		if (json_array_append_new(arr, api_json_hash(proof[i])) != 0) {
+		if (json_array_append_new(arr, render_json_hash(proof[i])) != 0) {
 			json_decref(arr);
 			arr = NULL;
 		}
@@ -337,8 +337,8 @@ api_inclusion(struct evhttp_request *req, void *arg)
 		return;
 	}
 	server_reply_json(req, 200, json_pack("{s:o,s:o,s:o,s:o,s:o}",
-	    "index", api_json_u64(index), "tree_size", api_json_u64(size),
-	    "leaf_hash", api_json_hash(leaf), "root_hash", api_json_hash(root),
+	    "index", render_json_u64(index), "tree_size", render_json_u64(size),
+	    "leaf_hash", render_json_hash(leaf), "root_hash", render_json_hash(root),
 	    "proof", api_proof_json(proof, n)));
 }
 
@@ -384,8 +384,8 @@ api_consistency(struct evhttp_request *req, void *arg)
 		return;
 	}
 	server_reply_json(req, 200, json_pack("{s:o,s:o,s:o,s:o,s:o}",
-	    "from", api_json_u64(from), "to", api_json_u64(to),
-	    "root_from", api_json_hash(r1), "root_to", api_json_hash(r2),
+	    "from", render_json_u64(from), "to", render_json_u64(to),
+	    "root_from", render_json_hash(r1), "root_to", render_json_hash(r2),
 	    "proof", api_proof_json(proof, n)));
 }
 

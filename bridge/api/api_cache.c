@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bridge/api_int.h"
+#include "bridge/api/api_int.h"
 
 #define API_CACHE_BUCKETS_MIN 1024
 

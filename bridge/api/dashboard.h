@@ -21,16 +21,10 @@ struct dashboard_file {
 extern const struct dashboard_file dashboard_files[];
 extern const size_t dashboard_nfiles;
 
-struct server;
-struct bridge_config;
 
 /* The embedded file called name (exact match), or NULL. */
 const struct dashboard_file *dashboard_find(const char *name);
 /* The Content-Type of a file name, by its extension (a static string). */
 const char *dashboard_mime(const char *name);
-/* Routes /dashboard and /dashboard/ on https when cfg's `dashboard` is
- * "on"; nothing when "off".  Returns 0, or -1 (logged) for another value
- * or when a route cannot be added. */
-int dashboard_register(struct server *https, const struct bridge_config *cfg);
 
 #endif

@@ -1,0 +1,121 @@
+/*
+ * ca.h: the certificate authority's room (bridge/ca/): the CA chain made
+ * at init (pki.c), certificates built from a registration (issue.c) and
+ * the signer that holds the private keys (signer.c), which the next step
+ * moves into a process of its own.  It includes the ledger and the EST
+ * module's views and the configuration, never bridge.h.
+ */
+#ifndef KEYBRIDGE_CA_H
+#define KEYBRIDGE_CA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/ocsp.h>
+#include <openssl/x509.h>
+
+#include "est/est.h"
+#include "ledger/ledger.h"
+#include "bridge/config.h"
+
+/* ---- pki.c: the CA chain, OCSP signer and TLS certificate for init ----- */
+
+struct pki_init_opts {
+	const char *name;		/* CN prefix, e.g. "keybridge" */
+	const char *const *hostnames;	/* extra TLS SANs (DNS or IP) */
+	size_t nhostnames;
+	const char *key_type;		/* "ec-p256" (default) or "rsa-3072" */
+};
+
+/* Sets serial to PKI_SERIAL_BYTES (16) from the CSPRNG with the top bit
+ * cleared (a positive INTEGER of at most 16 octets, RFC 5280 4.1.2.2; 127
+ * bits of entropy, well above the CA/B Forum's 64) and not zero.  Every
+ * certificate keybridge makes takes its serial from here.  0 or -1. */
+int pki_serial(ASN1_INTEGER *serial);
+
+/* Creates, under the paths of c (resolved against c->dir): a root CA, an
+ * issuing CA signed by it, a delegated OCSP signer (EKU OCSPSigning,
+ * id-pkix-ocsp-nocheck) and the bridge's TLS server certificate (SANs
+ * 127.0.0.1, ::1, localhost and every hostname), each key 0600, plus the
+ * TLS chain file (leaf then issuing).  Returns 0 or -1 with err set. */
+int pki_init(const struct bridge_config *c, const struct pki_init_opts *o,
+    char *err, size_t errlen);
+
+/* ---- signer.c: the private keys, behind an interface ------------------- */
+
+/*
+ * Every use of the issuing CA key and of the bridge account's ledger key
+ * goes through a signer; network-facing code holds a struct signer * and
+ * never key bytes.  This implementation keeps the keys in-process; the
+ * interface is shaped so it can move into a key process reached over a
+ * socketpair (as OpenBSD acme-client's keyproc) or a PKCS#11 token: each
+ * call hands over what to sign and gets the signed object back.
+ */
+struct signer;
+
+/* Loads the issuing CA (cert + key) and the bridge account key named in
+ * cfg.  NULL with err set. */
+struct signer *signer_open(const struct bridge_config *cfg, char *err,
+    size_t errlen);
+void signer_free(struct signer *s);
+/* Signs cert (issuer name, validity, extensions already set) with the
+ * issuing CA key: ECDSA with SHA-256, or RSA PKCS#1 v1.5 with SHA-256.
+ * 0 or -1. */
+int signer_sign_cert(struct signer *s, X509 *cert);
+/* Appends the bridge account's signature line to an entry note (as
+ * ledger_entry_sign does).  Returns the new malloc'd note (note is freed)
+ * or NULL. */
+char *signer_sign_entry(struct signer *s, char *note);
+/* Signs an OCSP basic response with the delegated OCSP signer (ECDSA or
+ * RSA with SHA-256, responderID byKey, the signer certificate in certs).
+ * Safe to call from another thread than the other calls.  0 or -1. */
+int signer_sign_ocsp(struct signer *s, OCSP_BASICRESP *bs);
+/* Signs a CRL naming the issuing CA with its key (SHA-256).  Safe to call
+ * from another thread.  0 or -1. */
+int signer_sign_crl(struct signer *s, X509_CRL *crl);
+/* The delegated OCSP signer's certificate (get0). */
+X509 *signer_ocsp_cert(struct signer *s);
+/* The issuing CA certificate (get0) and its issuer id: lowercase hex of
+ * its subjectKeyIdentifier (the <issuer> of CRL URLs and ledger entries). */
+X509 *signer_issuer(struct signer *s);
+const char *signer_issuer_id(struct signer *s);
+
+/* ---- issue.c: certificates from a registration ------------------------- */
+
+#define ISSUE_DEVICE_DAYS 365
+#define ISSUE_SERVER_DAYS 90
+#define ISSUE_ADMIN_DAYS 30		/* operators' API client certs */
+#define ISSUE_BACKDATE    300	/* notBefore this far back: clock skew */
+
+struct issue_params {
+	enum est_profile profile;
+	const char *cn;			/* subject CN: the registered name */
+	const struct est_names *names;	/* SANs: the registered names */
+	EVP_PKEY *pubkey;		/* the CSR's key (borrowed) */
+	/* The CSR's SubjectPublicKeyInfo as parsed (borrowed), or NULL.
+	 * When set it is copied into the certificate field by field: the
+	 * same key as pubkey, without OpenSSL 3.0's encoder and decoder
+	 * round trip that X509_set_pubkey() makes (a third of an
+	 * enrollment's CPU time on the event loop). */
+	const X509_PUBKEY *spki;
+	X509 *issuer;			/* issuing CA certificate (borrowed) */
+	time_t now;
+	time_t key_not_before, key_not_after;	/* the key's ledger window */
+	const char *ocsp_url;		/* AIA OCSP */
+	const char *ca_issuers_url;	/* AIA caIssuers */
+	const char *crl_url;		/* CRL distribution point */
+};
+
+/* Builds the unsigned certificate: v3, a fresh 128-bit positive serial
+ * from the CSPRNG, validity [now - ISSUE_BACKDATE, now + profile days]
+ * capped to the key's window, basicConstraints CA:FALSE (critical),
+ * keyUsage and extendedKeyUsage from the profile (device: clientAuth,
+ * server: serverAuth), SKI, AKI, SAN, AIA, CRL DP.  Returns a new X509
+ * (get1) or NULL with err set. */
+X509 *issue_build(const struct issue_params *p, char *err, size_t errlen);
+/* Lowercase hex of a certificate's serial without leading zeros (the
+ * ledger's form).  out holds 41 bytes.  0 or -1. */
+int issue_serial_hex(const X509 *cert, char out[41]);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * config.h: the settings of DIR/keybridge.conf (bridge/config.c).  A leaf
+ * header, which every room of bridge/ may include without the rest of
+ * bridge.h.
+ */
+#ifndef KEYBRIDGE_CONFIG_H
+#define KEYBRIDGE_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#define CONFIG_FILE "keybridge.conf"
+#define CONFIG_STR  256
+
+/* Every setting of keybridge.conf ("key = value" lines, '#' comments).
+ * Paths are stored as written; config_path() resolves them against dir. */
+struct bridge_config {
+	char dir[PATH_MAX];		/* the data directory */
+	char name[CONFIG_STR];		/* this bridge's name */
+	char origin[CONFIG_STR];	/* checkpoint origin line */
+	char est_listen[CONFIG_STR];	/* HTTPS: EST + API, ADDR:PORT */
+	char http_listen[CONFIG_STR];	/* HTTP: OCSP, CRL, metrics */
+	char public_https_url[CONFIG_STR];
+	char public_http_url[CONFIG_STR];
+	char db[CONFIG_STR];		/* sqlite file (relative to dir) or URL */
+	long db_allow_async_commit;	/* PostgreSQL may lose acknowledged
+					 * commits: run anyway */
+	char validator_name[CONFIG_STR];
+	char validator_key[CONFIG_STR];	/* node.key: signs checkpoints */
+	char validator_vkey[CONFIG_STR];	/* its signed-note verifier key */
+	char bridge_account[CONFIG_STR];	/* account of cert-issued entries */
+	char bridge_key[CONFIG_STR];
+	char admin_key[CONFIG_STR];	/* default --account for the CLI */
+	char tls_cert[CONFIG_STR];	/* server cert + issuing CA, PEM */
+	char tls_key[CONFIG_STR];
+	char ca_root[CONFIG_STR];
+	char ca_issuing[CONFIG_STR];
+	char ca_issuing_key[CONFIG_STR];
+	char ocsp_cert[CONFIG_STR];
+	char ocsp_key[CONFIG_STR];
+	char ca_chain[CONFIG_STR];	/* issuing then root */
+	char est_basic_auth[CONFIG_STR];	/* "user:pass" or "" */
+	char api_token[CONFIG_STR];	/* bearer token for API reads, or "" */
+	char api_auth[16];		/* "auto", "token" or "open" */
+	char dashboard[8];		/* "on" or "off": /dashboard/ */
+	char est_device_basic_auth[CONFIG_STR];
+	char est_server_basic_auth[CONFIG_STR];
+	char log_level[16];
+	long batch_max;			/* entries per block */
+	long max_body;			/* bytes of a request body */
+	long queue_max;			/* submissions waiting for the writer */
+	long api_cache_entries;		/* certs/SERIAL answers kept */
+	long ocsp_validity;		/* s, thisUpdate to nextUpdate */
+	long ocsp_max_age;		/* s, HTTP max-age cap */
+	long crl_validity;		/* s, CRL thisUpdate to nextUpdate */
+};
+
+/* Fills c with the defaults for data directory dir. */
+void config_defaults(struct bridge_config *c, const char *dir);
+/* Loads DIR/keybridge.conf over the defaults.  Unknown keys, values out of
+ * bounds and malformed lines are errors naming the line.  0 or -1. */
+int config_load(struct bridge_config *c, const char *dir, char *err,
+    size_t errlen);
+/* Writes c to path (mode 0644).  0 or -1. */
+int config_write(const struct bridge_config *c, const char *path);
+/* Resolves a configured path against c->dir into out.  Returns out. */
+const char *config_path(const struct bridge_config *c, const char *p,
+    char *out, size_t outlen);
+
+#endif
