@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "bridge/bridge.h"
+#include "bridge/cli/cli.h"
 
 #define SERVE_FLUSH_USEC 300000		/* time to flush answers on exit */
 /* evhttp refuses bodies past this multiple of max_body before any handler

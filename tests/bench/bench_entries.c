@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "bridge/bridge.h"
+#include "bridge/cli/cli.h"
 
 #define BENCH_MAX_CLIENTS 256
 

@@ -28,6 +28,7 @@
 #include <openssl/x509v3.h>
 
 #include "bridge/bridge.h"
+#include "bridge/cli/cli.h"
 
 #define ERRLEN		512
 #define NSERIALS	4

@@ -29,6 +29,7 @@
 #include <openssl/x509v3.h>
 
 #include "bridge/bridge.h"
+#include "bridge/cli/cli.h"
 #include "bridge/http/http.h"
 
 #define TEST_MAX_BODY 1024

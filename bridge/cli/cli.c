@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bridge/bridge.h"
+#include "bridge/cli/cli.h"
 
 #define CLI_SEQ_RETRIES 5	/* another client took our seq: re-sign */
 

@@ -10,7 +10,7 @@
 
 #include <openssl/err.h>
 
-#include "bridge/bridge.h"
+#include "bridge/cli/cli.h"
 
 enum {
 	O_DIR = 'd', O_AS = 256, O_ACCOUNT, O_JSON, O_REMOTE, O_NAME,

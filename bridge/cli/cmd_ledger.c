@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bridge/bridge.h"
+#include "bridge/cli/cli.h"
 
 static void
 verify_progress(uint64_t done, uint64_t total, void *arg)

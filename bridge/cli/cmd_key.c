@@ -12,7 +12,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
-#include "bridge/bridge.h"
+#include "bridge/cli/cli.h"
 
 #define KEY_DEFAULT_DAYS 365
 #define KEY_MAX_DAYS     36500

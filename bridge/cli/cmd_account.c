@@ -10,7 +10,7 @@
 
 #include <openssl/pem.h>
 
-#include "bridge/bridge.h"
+#include "bridge/cli/cli.h"
 
 /* Writes the public half of key as PEM to path (0644). */
 static int

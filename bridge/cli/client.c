@@ -39,7 +39,7 @@
 
 #include <openssl/crypto.h>
 
-#include "bridge/bridge.h"
+#include "bridge/cli/cli.h"
 
 #define CLIENT_TIMEOUT	30		/* seconds, connect to last byte */
 #define CLIENT_MAX_URI	2048

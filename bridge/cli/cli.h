@@ -1,0 +1,109 @@
+/*
+ * cli.h: the command line's room (bridge/cli/): main.c parses the options,
+ * cli.c holds what every command shares (the data directory, signing and
+ * submitting entries, errors), cmd_*.c the commands, client.c the HTTPS
+ * client to a running bridge.  It never calls into the API's handlers:
+ * what both show (a key, an account, a certificate as JSON) is
+ * bridge/render.h's.
+ */
+#ifndef KEYBRIDGE_CLI_H
+#define KEYBRIDGE_CLI_H
+
+#include "bridge/bridge.h"
+
+/* ---- client.c: the CLI's HTTPS client to a running bridge -------------- */
+
+struct client_response {
+	int status;		/* HTTP status */
+	char *body;		/* malloc'd, NUL-terminated */
+	size_t len;
+};
+
+/* Sends one request to base_url ("https://127.0.0.1:8443") + path,
+ * verifying the server against cafile (PEM).  body may be NULL.  Returns 0
+ * when a response arrived (any status), -1 when no connection could be made
+ * or TLS failed (err says which).  Free r->body. */
+int client_request(const char *base_url, const char *cafile,
+    const char *method, const char *path, const char *content_type,
+    const char *body, size_t len, struct client_response *r, char *err,
+    size_t errlen);
+/* The same with "Authorization: Bearer <bearer>" when bearer is set (the
+ * API's api_token). */
+int client_request_auth(const char *base_url, const char *cafile,
+    const char *bearer, const char *method, const char *path,
+    const char *content_type, const char *body, size_t len,
+    struct client_response *r, char *err, size_t errlen);
+
+/* ---- cli.c, serve.c: the command line ---------------------------------- */
+
+#define CLI_MAX_KEYS 16			/* --account files */
+
+#define CLI_MAX_REPEAT 32		/* --dns, --ip, --pubkey, --hostname */
+
+/* Every option of every command, as parsed by main.c; each command says
+ * which it accepts (cli_only()). */
+struct cli_opts {
+	const char *dir, *name, *key_type, *est_listen, *http_listen, *db;
+	const char *log_level, *csr, *profile, *not_before, *not_after;
+	const char *days, *key_id, *reason, *status, *limit, *after;
+	const char *threshold, *role, *out, *type, *group, *file, *version;
+	const char *from, *vkey, *expires;
+	const char *hostname[CLI_MAX_REPEAT];
+	int nhostname;
+	const char *pubkey[CLI_MAX_REPEAT];
+	int npubkey;
+	const char *dns[CLI_MAX_REPEAT];
+	int ndns;
+	const char *ip[CLI_MAX_REPEAT];
+	int nip;
+	unsigned long long seen;	/* bit per option given */
+};
+
+/* What every command has: the loaded config and the signing options. */
+struct cli {
+	struct cli_opts o;
+	const char *cmd;		/* "key register", for messages */
+	struct bridge_config cfg;
+	int have_dir;
+	const char *as;			/* --as: the signing account */
+	const char *keyfiles[CLI_MAX_KEYS];	/* --account */
+	int nkeyfiles;
+	int json;			/* --json */
+	int remote;			/* --remote */
+	EVP_PKEY *vkey;			/* validator key while appending */
+	struct ledger_consensus *cons;	/* solo, sealing with vkey */
+	char admin[PATH_MAX];		/* resolved default --account */
+};
+
+/* Takes DIR/keybridge.lock.  0 locked (caller closes *fd), 1 when another
+ * process holds it (a bridge is running), -1 on error. */
+int cli_lock(const struct bridge_config *cfg, int *fd);
+int cmd_serve(struct cli *c);
+int cmd_init(struct cli *c);
+int cmd_account(struct cli *c, const char *sub);
+int cmd_key(struct cli *c, const char *sub);
+int cmd_config(struct cli *c, const char *sub);
+int cmd_ledger(struct cli *c, const char *sub);
+/* Fails (returns 1 after a message) when an option outside the
+ * space-separated list `allowed` was given. */
+int cli_only(struct cli *c, const char *allowed);
+/* Loads DIR/keybridge.conf (-d); returns 0 or 1 after a message. */
+int cli_load_config(struct cli *c);
+/* Opens the data directory's ledger (writable: with the validator key). */
+struct ledger *cli_ledger_open(struct cli *c, int writable);
+void cli_ledger_close(struct cli *c, struct ledger *l);
+/* GET path from the running bridge; a new JSON reference or NULL. */
+json_t *cli_api_get(struct cli *c, const char *path, int *status);
+/* Signs an entry of type with fields as c->as with every --account key and
+ * appends it, through the running bridge or directly (one set of rules).
+ * Returns 0 with r filled, or 1 after a message. */
+int cli_submit(struct cli *c, enum ledger_entry_type type,
+    const struct ledger_field *f, size_t nf, struct ledger_receipt *r);
+/* Prints a receipt: one human line, or JSON with --json. */
+void cli_print_receipt(struct cli *c, const struct ledger_receipt *r,
+    const char *what, const char *key_id);
+/* Prints "keybridge: code: message" on stderr; returns 1 (exit status). */
+int cli_fail(const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif
