@@ -314,65 +314,45 @@ ocspr_classify(struct ocspr *r, OCSP_REQUEST *oreq, struct ocspr_job *j,
 	return 0;
 }
 
-/* See ocsp.h. */
-void
-ocspr_handle(struct evhttp_request *req, void *arg)
+/* The fast path: the pre-signed answer for oreq's one CertID (SHA-1 or
+ * SHA-256) when oreq has no nonce and the answer is fresh, remembering a
+ * GET's exact bytes for next time; NULL when it must be signed live. */
+static const struct ocspr_entry *
+ocspr_cached(struct ocspr *r, struct evhttp_request *req, OCSP_REQUEST *oreq,
+    int get)
 {
-	struct ocspr *r = arg;
-	unsigned char buf[OCSPR_MAX_URI];
-	const unsigned char *p = buf;
 	const struct ocspr_entry *e = NULL;
-	const struct ocspr_alias *a;
+	char serial[OCSPR_SERIAL_MAX + 1];
+	ASN1_INTEGER *ai = NULL;
+	OCSP_CERTID *cid;
+	int is, md = -1;
+
+	if (OCSP_REQUEST_get_ext_by_NID(oreq, NID_id_pkix_OCSP_Nonce, -1) >=
+	    0 || OCSP_request_onereq_count(oreq) != 1)
+		return NULL;
+	cid = OCSP_onereq_get0_id(OCSP_request_onereq_get0(oreq, 0));
+	is = ocspr_issuer_of(r, cid, &md);
+	if (is >= 0 && md >= 0 &&
+	    OCSP_id_get0_info(NULL, NULL, NULL, &ai, cid) == 1 &&
+	    ocspr_serial_hex(ai, serial) == 0) {
+		if (get)
+			ocspr_cache_alias_put(r->cache, ocspr_raw_path(req), is,
+			    md, serial);
+		e = ocspr_cache_get(r->cache, is, md, serial);
+	}
+	return e != NULL && e->next_update > time(NULL) ? e : NULL;
+}
+
+/* Signs oreq live on the worker (nonces, several CertIDs, a miss), or
+ * answers why not (unauthorized, malformedRequest, tryLater).  Takes
+ * oreq. */
+static void
+ocspr_live(struct ocspr *r, struct evhttp_request *req, OCSP_REQUEST *oreq)
+{
 	char serial[OCSPR_SERIAL_MAX + 1] = "";
-	struct ocspr_job *j = NULL;
-	OCSP_REQUEST *oreq = NULL;
-	size_t len = 0;
-	int md = -1, st, nonce, get;
+	struct ocspr_job *j;
+	int md = -1, st;
 
-	r->stats.requests++;
-	get = evhttp_request_get_command(req) != EVHTTP_REQ_POST;
-	/* The fastest path: these exact GET bytes were parsed before. */
-	if (get && (a = ocspr_cache_alias_get(r->cache,
-	    ocspr_raw_path(req))) != NULL &&
-	    (e = ocspr_cache_get(r->cache, a->issuer, a->md, a->serial)) !=
-	    NULL && e->next_update > time(NULL)) {
-		r->stats.cache_hits++;
-		ocspr_reply_der(req, e->der, e->len, e, r->cfg.max_age);
-		return;		/* nothing allocated, no OpenSSL call made */
-	}
-	if (ocspr_read(r, req, buf, sizeof(buf), &len) != 0)
-		goto out;
-	if (len == 0 || (oreq = d2i_OCSP_REQUEST(NULL, &p, (long)len)) ==
-	    NULL || p != buf + len) {
-		r->stats.malformed++;
-		ocspr_reply_error(r, req, OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
-		goto out;
-	}
-	nonce = OCSP_REQUEST_get_ext_by_NID(oreq, NID_id_pkix_OCSP_Nonce,
-	    -1) >= 0;
-	/* The fast path: one CertID, SHA-1 or SHA-256, no nonce, cached. */
-	if (!nonce && OCSP_request_onereq_count(oreq) == 1) {
-		ASN1_INTEGER *ai = NULL;
-		OCSP_CERTID *cid = OCSP_onereq_get0_id(
-		    OCSP_request_onereq_get0(oreq, 0));
-		int is = ocspr_issuer_of(r, cid, &md);
-
-		if (is >= 0 && md >= 0 &&
-		    OCSP_id_get0_info(NULL, NULL, NULL, &ai, cid) == 1 &&
-		    ocspr_serial_hex(ai, serial) == 0) {
-			if (get)
-				ocspr_cache_alias_put(r->cache,
-				    ocspr_raw_path(req), is, md, serial);
-			e = ocspr_cache_get(r->cache, is, md, serial);
-		}
-		if (e != NULL && e->next_update > time(NULL)) {
-			r->stats.cache_hits++;
-			ocspr_reply_der(req, e->der, e->len, get ? e : NULL,
-			    r->cfg.max_age);
-			goto out;
-		}
-	}
-	r->stats.cache_misses++;
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		ocspr_reply_error(r, req, OCSP_RESPONSE_STATUS_INTERNALERROR);
 		goto out;
@@ -407,6 +387,51 @@ ocspr_handle(struct evhttp_request *req, void *arg)
 	j = NULL;
 out:
 	free(j);
+	OCSP_REQUEST_free(oreq);
+}
+
+/* See ocsp.h. */
+void
+ocspr_handle(struct evhttp_request *req, void *arg)
+{
+	struct ocspr *r = arg;
+	unsigned char buf[OCSPR_MAX_URI];
+	const unsigned char *p = buf;
+	const struct ocspr_entry *e;
+	const struct ocspr_alias *a;
+	OCSP_REQUEST *oreq = NULL;
+	size_t len = 0;
+	int get;
+
+	r->stats.requests++;
+	get = evhttp_request_get_command(req) != EVHTTP_REQ_POST;
+	/* The fastest path: these exact GET bytes were parsed before. */
+	if (get && (a = ocspr_cache_alias_get(r->cache,
+	    ocspr_raw_path(req))) != NULL &&
+	    (e = ocspr_cache_get(r->cache, a->issuer, a->md, a->serial)) !=
+	    NULL && e->next_update > time(NULL)) {
+		r->stats.cache_hits++;
+		ocspr_reply_der(req, e->der, e->len, e, r->cfg.max_age);
+		return;		/* nothing allocated, no OpenSSL call made */
+	}
+	if (ocspr_read(r, req, buf, sizeof(buf), &len) != 0)
+		goto out;
+	if (len == 0 || (oreq = d2i_OCSP_REQUEST(NULL, &p, (long)len)) ==
+	    NULL || p != buf + len) {
+		r->stats.malformed++;
+		ocspr_reply_error(r, req, OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+		goto out;
+	}
+	if ((e = ocspr_cached(r, req, oreq, get)) != NULL) {
+		r->stats.cache_hits++;
+		ocspr_reply_der(req, e->der, e->len, get ? e : NULL,
+		    r->cfg.max_age);
+		goto out;
+	}
+	r->stats.cache_misses++;
+	ocspr_live(r, req, oreq);
+	oreq = NULL;
+out:
 	OCSP_REQUEST_free(oreq);
 	ERR_clear_error();
 }
