@@ -294,6 +294,49 @@ api_leaf_cb(const struct ledger_entry_info *e, void *arg)
 	return 1;
 }
 
+/*
+ * The two sizes of a proof request: lo (required, from lo_min) and hi
+ * (default: the tree's size cur), hi at most cur, and lo below hi
+ * (inclusion: an index in a tree of size hi) or at most hi (consistency:
+ * from <= to).  0, or -1 after a 400 that names the parameter.
+ */
+static int
+api_proof_range(struct evhttp_request *req, uint64_t cur, const char *lo_name,
+    uint64_t lo_min, const char *hi_name, int lo_is_index, uint64_t *lo,
+    uint64_t *hi)
+{
+	int rc;
+
+	if ((rc = server_query_u64(req, lo_name, lo_min, UINT64_MAX, lo)) != 0) {
+		server_reply_error(req, 400, "bad_parameter", "%s %s", lo_name,
+		    rc == 1 ? "is required" : lo_min == 0 ? "must be a decimal "
+		    "integer from 0 to 18446744073709551615" : "must be a "
+		    "decimal integer from 1 to 18446744073709551615");
+		return -1;
+	}
+	if (api_param_u64(req, hi_name, 1, UINT64_MAX, cur, hi) != 0)
+		return -1;
+	if (*hi > cur) {
+		server_reply_error(req, 400, "bad_parameter", "%s %llu is "
+		    "larger than the tree (%llu)", hi_name,
+		    (unsigned long long)*hi, (unsigned long long)cur);
+		return -1;
+	}
+	if (lo_is_index && *lo >= *hi) {
+		server_reply_error(req, 400, "bad_parameter", "%s %llu is "
+		    "not in a tree of size %llu", lo_name,
+		    (unsigned long long)*lo, (unsigned long long)*hi);
+		return -1;
+	}
+	if (!lo_is_index && *lo > *hi) {
+		server_reply_error(req, 400, "bad_parameter", "%s %llu is "
+		    "larger than %s %llu", lo_name, (unsigned long long)*lo,
+		    hi_name, (unsigned long long)*hi);
+		return -1;
+	}
+	return 0;
+}
+
 void
 api_inclusion(struct evhttp_request *req, void *arg)
 {
@@ -301,33 +344,15 @@ api_inclusion(struct evhttp_request *req, void *arg)
 	struct api_ctx *ctx = arg;
 	uint8_t proof[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
 	uint8_t leaf[LEDGER_HASH_LEN], root[LEDGER_HASH_LEN];
-	uint64_t index, size, cur;
+	uint64_t index, size;
 	size_t n = 0;
-	int rc;
 
 	if (api_method(req, API_GET) != 0 || api_params(req, params) != 0)
 		return;
-	cur = ledger_size(ctx->ledger);
-	if ((rc = server_query_u64(req, "index", 0, UINT64_MAX, &index)) != 0) {
-		server_reply_error(req, 400, "bad_parameter", "index %s",
-		    rc == 1 ? "is required" : "must be a decimal integer from "
-		    "0 to 18446744073709551615");
+	/* RFC 9162 2.1.3: a leaf of a tree no larger than ours. */
+	if (api_proof_range(req, ledger_size(ctx->ledger), "index", 0, "size",
+	    1, &index, &size) != 0)
 		return;
-	}
-	if (api_param_u64(req, "size", 1, UINT64_MAX, cur, &size) != 0)
-		return;
-	if (size > cur) {
-		server_reply_error(req, 400, "bad_parameter", "size %llu is "
-		    "larger than the tree (%llu)", (unsigned long long)size,
-		    (unsigned long long)cur);
-		return;
-	}
-	if (index >= size) {
-		server_reply_error(req, 400, "bad_parameter", "index %llu is "
-		    "not in a tree of size %llu", (unsigned long long)index,
-		    (unsigned long long)size);
-		return;
-	}
 	memset(leaf, 0, sizeof(leaf));
 	if (ledger_inclusion_proof(ctx->ledger, index, size, proof, &n) != 0 ||
 	    n > LEDGER_PROOF_MAX ||
@@ -349,34 +374,15 @@ api_consistency(struct evhttp_request *req, void *arg)
 	struct api_ctx *ctx = arg;
 	uint8_t proof[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
 	uint8_t r1[LEDGER_HASH_LEN], r2[LEDGER_HASH_LEN];
-	uint64_t from, to, cur;
+	uint64_t from, to;
 	size_t n = 0;
-	int rc;
 
 	if (api_method(req, API_GET) != 0 || api_params(req, params) != 0)
 		return;
-	cur = ledger_size(ctx->ledger);
 	/* RFC 9162 2.1.4: a proof from the empty tree is meaningless. */
-	if ((rc = server_query_u64(req, "from", 1, UINT64_MAX, &from)) != 0) {
-		server_reply_error(req, 400, "bad_parameter", "from %s",
-		    rc == 1 ? "is required" : "must be a decimal integer from "
-		    "1 to 18446744073709551615");
+	if (api_proof_range(req, ledger_size(ctx->ledger), "from", 1, "to", 0,
+	    &from, &to) != 0)
 		return;
-	}
-	if (api_param_u64(req, "to", 1, UINT64_MAX, cur, &to) != 0)
-		return;
-	if (to > cur) {
-		server_reply_error(req, 400, "bad_parameter", "to %llu is "
-		    "larger than the tree (%llu)", (unsigned long long)to,
-		    (unsigned long long)cur);
-		return;
-	}
-	if (from > to) {
-		server_reply_error(req, 400, "bad_parameter", "from %llu is "
-		    "larger than to %llu", (unsigned long long)from,
-		    (unsigned long long)to);
-		return;
-	}
 	if (ledger_consistency_proof(ctx->ledger, from, to, proof, &n) != 0 ||
 	    n > LEDGER_PROOF_MAX || ledger_root(ctx->ledger, from, r1) != 0 ||
 	    ledger_root(ctx->ledger, to, r2) != 0) {
