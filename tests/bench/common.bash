@@ -12,14 +12,6 @@ wait_url() {
 	done
 }
 
-# stop_pid PID: SIGTERM, wait (10 s, then SIGKILL), untrack.
-stop_pid() {
-	kill -TERM "$1" 2>/dev/null || true
-	kb_wait_gone "$1" 10 || kill -KILL "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-	kb_untrack "$1"
-}
-
 # run_wrk NAME WRK-ARGS...: runs wrk and prints "rate p50_ms p99_ms"; fails
 # the benchmark on wrk errors, socket errors or non-2xx answers.  wrk's
 # output is kept in OUT/wrk-NAME.txt.
@@ -93,37 +85,18 @@ wrk_rounds() {
 
 # nginx_start DIR SERVER-BLOCK: nginx with one worker (like the bridge's one
 # event loop), no access log, long keep-alive, everything under DIR (DIR/www
-# is its root), the given server { } body; sets NGX_PID (tracked: stopped
-# with the test).  Waits until nginx answers on WAIT_URL when that is set.
+# is its root), the given server { } body (lib.sh's nginx_conf); sets
+# NGX_PID (tracked: stopped with the test).  The caller waits for it.
 nginx_start() {
-	local ngx=$1 body=$2 user_line=""
-	mkdir -p "$ngx/www" "$ngx/tmp"
-	[ "$(id -u)" -ne 0 ] || user_line="user root root;"
-	cat >"$ngx/nginx.conf" <<NGX
-$user_line
-daemon off;
-master_process on;
-worker_processes 1;
-pid $ngx/nginx.pid;
-error_log $ngx/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
+	local ngx=$1 body=$2
+	mkdir -p "$ngx/www"
+	NGX_ERROR_LEVEL=warn nginx_conf "$ngx" "    access_log off;
     keepalive_requests 1000000;
-    client_body_temp_path $ngx/tmp/client_body;
-    proxy_temp_path $ngx/tmp/proxy;
-    fastcgi_temp_path $ngx/tmp/fastcgi;
-    uwsgi_temp_path $ngx/tmp/uwsgi;
-    scgi_temp_path $ngx/tmp/scgi;
     types { }
     server {
         root $ngx/www;
 $body
-    }
-}
-NGX
-	nginx -t -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/error.log" >"$ngx/test.out" 2>&1 ||
-		fail "nginx -t: $(cat "$ngx/test.out")"
+    }"
 	nginx -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/error.log" >"$ngx/stdout.log" 2>&1 &
 	NGX_PID=$!
 	kb_track "$NGX_PID"

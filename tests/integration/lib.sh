@@ -656,3 +656,70 @@ kb_copy_dir() {
 psql_q() {
 	PGCONNECT_TIMEOUT=10 psql -X -q -v ON_ERROR_STOP=1 -At "$DB" -c "$1"
 }
+
+# ---- nginx -------------------------------------------------------------------
+
+# nginx_conf DIR HTTP-BODY: DIR/nginx.conf for one nginx worker in the
+# foreground (as root: user root), with its pid, error log and temporary
+# files under DIR and HTTP-BODY inside http { } (logs, server blocks);
+# checked with nginx -t.  NGX_ERROR_LEVEL: the error log's level (info).
+nginx_conf() {
+	local ngx=$1 body=$2 user_line=""
+	command -v nginx >/dev/null || fail "nginx is not installed (scripts/deps.sh installs it)"
+	mkdir -p "$ngx/tmp"
+	[ "$(id -u)" -ne 0 ] || user_line="user root root;"
+	cat >"$ngx/nginx.conf" <<NGX
+$user_line
+daemon off;
+master_process on;
+worker_processes 1;
+pid $ngx/nginx.pid;
+error_log $ngx/error.log ${NGX_ERROR_LEVEL:-info};
+events { worker_connections 1024; }
+http {
+    client_body_temp_path $ngx/tmp/client_body;
+    proxy_temp_path $ngx/tmp/proxy;
+    fastcgi_temp_path $ngx/tmp/fastcgi;
+    uwsgi_temp_path $ngx/tmp/uwsgi;
+    scgi_temp_path $ngx/tmp/scgi;
+$body
+}
+NGX
+	nginx -t -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/error.log" >"$ngx/test.out" 2>&1 ||
+		fail "nginx -t: $(cat "$ngx/test.out")"
+}
+
+# nginx_run DIR PORT...: starts nginx on DIR/nginx.conf, sets N_PID
+# (tracked: stopped with the test) and waits until it listens on every
+# 127.0.0.1:PORT.
+nginx_run() {
+	local ngx=$1 port
+	shift
+	nginx -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/error.log" >>"$ngx/stdout.log" 2>&1 &
+	N_PID=$!
+	kb_track "$N_PID"
+	for port in "$@"; do
+		wait_port "$port" "$N_PID" "nginx (see $ngx/error.log)"
+	done
+}
+
+# ---- helper processes ------------------------------------------------------------
+
+# wait_port PORT PID WHAT: until 127.0.0.1:PORT accepts (10 s), PID alive.
+wait_port() {
+	local deadline=$((SECONDS + 10))
+	until python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null; do
+		kill -0 "$2" 2>/dev/null || fail "$3 (pid $2) exited before listening on 127.0.0.1:$1"
+		[ "$SECONDS" -lt "$deadline" ] || fail "$3 (pid $2) does not listen on 127.0.0.1:$1 after 10 s"
+		sleep 0.1
+	done
+}
+
+# stop_pid PID [WHAT]: SIGTERM, wait (10 s, then SIGKILL), untrack.
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null || true
+	kb_wait_gone "$1" 10 || kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	kb_untrack "$1"
+	[ -z "${2:-}" ] || log "stopped $2 (pid $1)"
+}

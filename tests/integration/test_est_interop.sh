@@ -40,27 +40,6 @@ openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 openssl req -new -x509 -key "$DEV_KEY" -subj /CN=dev-interop -days 1 \
     -addext extendedKeyUsage=clientAuth -out "$OUT/dev-selfsigned.pem"
 
-# wait_port PORT PID WHAT: until 127.0.0.1:PORT accepts (10 s), PID alive.
-wait_port() {
-	local deadline=$((SECONDS + 10))
-	until python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null; do
-		kill -0 "$2" 2>/dev/null || fail "$3 (pid $2) exited before listening on 127.0.0.1:$1"
-		[ "$SECONDS" -lt "$deadline" ] || fail "$3 (pid $2) does not listen on 127.0.0.1:$1 after 10 s"
-		sleep 0.1
-	done
-}
-
-# stop_pid PID WHAT: SIGTERM, wait (5 s), untrack.
-stop_pid() {
-	kill -TERM "$1" 2>/dev/null || true
-	if ! kb_wait_gone "$1" 5; then
-		kill -KILL "$1" 2>/dev/null || true
-	fi
-	wait "$1" 2>/dev/null || true
-	kb_untrack "$1"
-	log "stopped $2 (pid $1)"
-}
-
 # ---- openssl s_server / s_client ------------------------------------------------------------
 PORTS=$(kb_free_ports 2)
 KB_USED_PORTS="$KB_USED_PORTS $PORTS"
@@ -149,26 +128,8 @@ assert_match "$(cat "$OUT/s_client-devsrv.out")" "(unsuitable|unsupported) certi
 stop_pid "$S_PID" "openssl s_server (device certificate)"
 
 # ---- nginx ------------------------------------------------------------------------------------
-command -v nginx >/dev/null || fail "nginx is not installed (scripts/deps.sh installs it)"
 NGX="$OUT/nginx"
-mkdir -p "$NGX/logs" "$NGX/tmp"
-user_line=""
-[ "$(id -u)" -ne 0 ] || user_line="user root root;"
-cat >"$NGX/nginx.conf" <<EOF
-$user_line
-daemon off;
-master_process on;
-worker_processes 1;
-pid $NGX/nginx.pid;
-error_log $NGX/error.log info;
-events { worker_connections 64; }
-http {
-    access_log $NGX/access.log;
-    client_body_temp_path $NGX/tmp/client_body;
-    proxy_temp_path $NGX/tmp/proxy;
-    fastcgi_temp_path $NGX/tmp/fastcgi;
-    uwsgi_temp_path $NGX/tmp/uwsgi;
-    scgi_temp_path $NGX/tmp/scgi;
+nginx_conf "$NGX" "    access_log $NGX/access.log;
     server {
         listen 127.0.0.1:$NPORT ssl;
         server_name localhost;
@@ -179,17 +140,10 @@ http {
         ssl_verify_depth 2;
         location / {
             default_type text/plain;
-            return 200 "client \$ssl_client_s_dn verify \$ssl_client_verify\n";
+            return 200 \"client \$ssl_client_s_dn verify \$ssl_client_verify\n\";
         }
-    }
-}
-EOF
-nginx -t -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/error.log" >"$NGX/test.out" 2>&1 ||
-	fail "nginx -t: $(cat "$NGX/test.out")"
-nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/error.log" >"$NGX/stdout.log" 2>&1 &
-N_PID=$!
-kb_track "$N_PID"
-wait_port "$NPORT" "$N_PID" nginx
+    }"
+nginx_run "$NGX" "$NPORT"
 log "nginx (pid $N_PID) on 127.0.0.1:$NPORT"
 
 NURL="https://localhost:$NPORT/"

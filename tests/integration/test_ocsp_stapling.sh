@@ -63,26 +63,9 @@ KB_USED_PORTS="$KB_USED_PORTS $PORTS"
 SPORT=${PORTS% *}	# stapling
 CPORT=${PORTS#* }	# client certificates checked over OCSP
 NGX="$OUT/nginx"
-mkdir -p "$NGX/tmp"
-user_line=""
-[ "$(id -u)" -ne 0 ] || user_line="user root root;"
 # ssl_ocsp leaf: only the client's own certificate has an OCSP URL (the
 # issuing CA certificate carries no AIA, and the root is the anchor).
-cat >"$NGX/nginx.conf" <<EOF
-$user_line
-daemon off;
-master_process on;
-worker_processes 1;
-pid $NGX/nginx.pid;
-error_log $NGX/error.log info;
-events { worker_connections 64; }
-http {
-    access_log $NGX/access.log;
-    client_body_temp_path $NGX/tmp/client_body;
-    proxy_temp_path $NGX/tmp/proxy;
-    fastcgi_temp_path $NGX/tmp/fastcgi;
-    uwsgi_temp_path $NGX/tmp/uwsgi;
-    scgi_temp_path $NGX/tmp/scgi;
+nginx_conf "$NGX" "    access_log $NGX/access.log;
     server {
         listen 127.0.0.1:$SPORT ssl;
         server_name localhost;
@@ -93,7 +76,7 @@ http {
         ssl_trusted_certificate $OUT/trusted.pem;
         location / {
             default_type text/plain;
-            return 200 "stapling server\n";
+            return 200 \"stapling server\n\";
         }
     }
     server {
@@ -107,30 +90,12 @@ http {
         ssl_ocsp leaf;
         location / {
             default_type text/plain;
-            return 200 "client \$ssl_client_s_dn verify \$ssl_client_verify\n";
+            return 200 \"client \$ssl_client_s_dn verify \$ssl_client_verify\n\";
         }
-    }
-}
-EOF
-nginx -t -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/error.log" >"$NGX/test.out" 2>&1 ||
-	fail "nginx -t: $(cat "$NGX/test.out")"
-
-# wait_port PORT PID WHAT: until 127.0.0.1:PORT accepts (10 s), PID alive.
-wait_port() {
-	local deadline=$((SECONDS + 10))
-	until python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null; do
-		kill -0 "$2" 2>/dev/null || fail "$3 (pid $2) exited before listening on 127.0.0.1:$1: $(tail -n 5 "$NGX/error.log")"
-		[ "$SECONDS" -lt "$deadline" ] || fail "$3 (pid $2) does not listen on 127.0.0.1:$1 after 10 s"
-		sleep 0.1
-	done
-}
+    }"
 
 start_nginx() {
-	nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/error.log" >>"$NGX/stdout.log" 2>&1 &
-	N_PID=$!
-	kb_track "$N_PID"
-	wait_port "$SPORT" "$N_PID" nginx
-	wait_port "$CPORT" "$N_PID" nginx
+	nginx_run "$NGX" "$SPORT" "$CPORT"
 	log "nginx (pid $N_PID) on 127.0.0.1:$SPORT (stapling) and 127.0.0.1:$CPORT (ssl_ocsp)"
 }
 
