@@ -234,6 +234,7 @@ ledger_open(const struct ledger_config *cfg, char *err, size_t errlen)
 	if ((l->w = ledger_store_open(cfg->db, wflags | aflag, err,
 	    errlen)) == NULL)
 		goto fail;
+	l->w->origin = l->origin;	/* the rules bind entries to it */
 	if ((l->r = ledger_store_open(cfg->db, (l->cons == NULL ?
 	    LEDGER_STORE_READONLY : 0) | aflag, err, errlen)) == NULL)
 		goto fail;

@@ -275,6 +275,11 @@ struct ledger_store_ops {
 struct ledger_store {
 	const struct ledger_store_ops *ops;
 	struct ledger_keycache *keys;	/* parsed account keys (rules.c) */
+	/* The origin of the ledger whose rules are applied in this store
+	 * (borrowed; rules.c: entries from LEDGER_RULES_V2_TIME on must
+	 * name it).  Set by ledger_open for its writer, by ledger_verify
+	 * for its replay. */
+	const char *origin;
 };
 
 /* ---- keycache.c: parsed account keys ----------------------------------- */

@@ -26,6 +26,8 @@
 
 #include "ledger/ledger_int.h"
 
+#define TEST_ORIGIN "test/ledger"	/* the origin of every test ledger */
+
 /* The backend a group of tests runs on (the tests' prestate). */
 struct backend {
 	const char *name;
@@ -50,7 +52,7 @@ put(struct fx *f, enum ledger_entry_type t, const char *as, uint64_t seq,
 {
 	struct ledger_receipt rr;
 	enum ledger_status st;
-	char why[256], *note = ledger_entry_body(t, as, seq, when, fl, n);
+	char why[256], *note = ledger_entry_body(t, as, seq, when, TEST_ORIGIN, fl, n);
 
 	for (int i = 0; i < nkeys; i++)
 		note = ledger_entry_sign(note, as, keys[i]);
@@ -126,7 +128,7 @@ setup(void **state)
 	    sizeof(f->vkey)), 0);
 	memset(&lc, 0, sizeof(lc));
 	lc.db = f->db;
-	lc.origin = "test/ledger";
+	lc.origin = TEST_ORIGIN;
 	f->cons = ledger_consensus_solo_new(f->node, "test-node");
 	lc.consensus = f->cons;
 	f->l = ledger_open(&lc, err, sizeof(err));
@@ -275,7 +277,7 @@ test_wrong_signature_is_refused(void **state)
 
 	reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
 	note = ledger_entry_body(LEDGER_KEY_REGISTER, "admin", f->seq_admin,
-	    time(NULL), r.fl, 6);
+	    time(NULL), TEST_ORIGIN, r.fl, 6);
 	note = ledger_entry_sign(note, "admin", f->admin);
 	p = strstr(note, "cam-1");
 	p[4] = '2';		/* the body changes after signing */
@@ -317,7 +319,7 @@ test_replayed_sequence_is_refused(void **state)
 
 	reg_fields(&r1, NULL, time(NULL), time(NULL) + 86400);
 	note = ledger_entry_body(LEDGER_KEY_REGISTER, "admin", f->seq_admin,
-	    time(NULL), r1.fl, 6);
+	    time(NULL), TEST_ORIGIN, r1.fl, 6);
 	note = ledger_entry_sign(note, "admin", f->admin);
 	assert_int_equal(ledger_append(f->l, note, strlen(note), NULL, why,
 	    sizeof(why)), LEDGER_OK);
@@ -495,7 +497,7 @@ test_group_commit_batches_submissions(void **state)
 
 		reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
 		note = ledger_entry_body(LEDGER_KEY_REGISTER, "admin",
-		    f->seq_admin++, time(NULL), r.fl, 6);
+		    f->seq_admin++, time(NULL), TEST_ORIGIN, r.fl, 6);
 		note = ledger_entry_sign(note, "admin", f->admin);
 		assert_int_equal(ledger_submit(f->l, note, strlen(note),
 		    done_cb, &ok), 0);
@@ -557,7 +559,7 @@ test_rows_written_in_a_block_are_read_again(void **state)
 			    "2222222222222222222222222222222222222222222222222222222222222222" };
 			notes[i] = ledger_entry_sign(ledger_entry_body(
 			    LEDGER_CONFIG_PUBLISH, "admin", seqs[i], time(NULL),
-			    fl, 3), "admin", f->admin);
+			    TEST_ORIGIN, fl, 3), "admin", f->admin);
 			assert_non_null(notes[i]);
 		}
 		assert_int_equal(ledger_counts(f->l, &c0), 0);
@@ -1218,7 +1220,7 @@ test_old_schema_is_migrated_forward(void **state)
 	    "UPDATE meta SET v = '1' WHERE k = 'schema'");
 	memset(&lc, 0, sizeof(lc));
 	lc.db = f->db;
-	lc.origin = "test/ledger";
+	lc.origin = TEST_ORIGIN;
 	/* read-only cannot migrate: a clear refusal */
 	assert_null(ledger_open(&lc, err, sizeof(err)));
 	assert_non_null(strstr(err, "schema"));
@@ -1273,7 +1275,7 @@ test_unsealed_block_is_not_acknowledged_or_kept(void **state)
 
 	memset(&lc, 0, sizeof(lc));
 	lc.db = f->db;
-	lc.origin = "test/ledger";
+	lc.origin = TEST_ORIGIN;
 	lc.consensus = &noq;
 	ledger_close(good);
 	f->l = ledger_open(&lc, err, sizeof(err));
@@ -1306,7 +1308,7 @@ submit_regs(struct ledger *l, const char *as, EVP_PKEY *k, uint64_t *seq,
 
 		reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
 		note = ledger_entry_body(LEDGER_KEY_REGISTER, as, (*seq)++,
-		    time(NULL), r.fl, 6);
+		    time(NULL), TEST_ORIGIN, r.fl, 6);
 		note = ledger_entry_sign(note, as, k);
 		assert_int_equal(ledger_submit(l, note, strlen(note), done_cb,
 		    ok), 0);
@@ -1375,7 +1377,7 @@ test_writers_share_one_tree(void **state)
 	}
 	memset(&lc, 0, sizeof(lc));
 	lc.db = f->db;
-	lc.origin = "test/ledger";
+	lc.origin = TEST_ORIGIN;
 	lc.consensus = f->cons;
 	w[0] = f->l;
 	for (int i = 1; i < nw; i++)
