@@ -34,6 +34,7 @@ pubkey_file_b64(const char *path, char *out, size_t outlen)
 {
 	FILE *fp = fopen(path, "r");
 	EVP_PKEY *pk = NULL;
+	char why[160];
 	int rc = -1;
 
 	if (fp == NULL) {
@@ -48,9 +49,9 @@ pubkey_file_b64(const char *path, char *out, size_t outlen)
 	}
 	EVP_PKEY_free(pk);
 	/* Only the account key types the ledger verifies. */
-	if ((pk = ledger_pubkey_from_b64(out)) == NULL) {
-		cli_fail("bad_key", "%s: account keys are Ed25519 or ECDSA "
-		    "P-256", path);
+	if ((pk = ledger_account_key_parse(out, why, sizeof(why))) == NULL) {
+		cli_fail("bad_key", "%s: %s (account keys are Ed25519 or "
+		    "ECDSA P-256)", path, why);
 		goto out;
 	}
 	rc = 0;

@@ -7,7 +7,8 @@
  *   type key-register
  *   account admin
  *   seq 7
- *   time 2026-11-21T14:07:08Z
+ *   time 2026-12-03T14:07:08Z
+ *   origin keybridge/ledger
  *   key-id 3b1f...
  *   spki MCowBQYDK2VwAyEA...
  *   name cam-042
