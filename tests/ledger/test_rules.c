@@ -1678,6 +1678,30 @@ apply_at(struct ledger_store *s, uint64_t index, time_t now,
 	return st;
 }
 
+/* Every entry names the origin on a "key value" line: a ledger whose
+ * origin such a line cannot carry (a space, a control character, empty)
+ * is refused when opened, not entry by entry. */
+static void
+test_origin_an_entry_cannot_carry_is_refused_at_open(void **state)
+{
+	struct fx *f = *state;
+	static const char *const bad[] = { "key bridge/ledger", "", "a\tb",
+	    "caf\xc3\xa9/ledger" };
+	struct ledger_config lc;
+	char err[256];
+
+	memset(&lc, 0, sizeof(lc));
+	lc.db = f->db;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		lc.origin = bad[i];
+		err[0] = '\0';
+		assert_null(ledger_open(&lc, err, sizeof(err)));
+		assert_non_null(strstr(err, "origin"));
+	}
+	lc.origin = TEST_ORIGIN;
+	assert_non_null(f->l);
+}
+
 /* A genesis with an Ed25519 key of small order is refused, at any time. */
 static void
 test_genesis_with_a_small_order_key_is_refused(void **state)
@@ -1998,6 +2022,7 @@ test_only_the_key_owner_revokes_its_certificate(void **state)
 	T(test_small_order_ed25519_account_keys_are_refused), \
 	T(test_genesis_with_a_small_order_key_is_refused), \
 	T(test_entry_for_another_ledger_is_refused), \
+	T(test_origin_an_entry_cannot_carry_is_refused_at_open), \
 	T(test_key_register_csr_must_verify_and_be_for_the_key), \
 	T(test_account_update_is_by_the_account_itself_at_its_threshold), \
 	T(test_only_the_key_owner_revokes_its_certificate)
