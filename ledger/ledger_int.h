@@ -358,7 +358,9 @@ int ledger_store_compare(struct ledger_store *replayed,
 /* ---- rules.c: the rules of the ledger ---------------------------------- */
 
 /* Checks entry e (index `index`, in a block of ledger time `now`) against
- * every rule and, when it holds, applies its effect to the registry in s.
+ * every rule and, when it holds, applies its effect to the registry in s
+ * (whose `origin` is the ledger's: entries from LEDGER_RULES_V2_TIME on
+ * must name it).
  * The caller brackets it in a savepoint and stores the entry itself.
  * Returns LEDGER_OK or the broken rule with `why`. */
 enum ledger_status ledger_rules_apply(struct ledger_store *s,
