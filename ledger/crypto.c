@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,15 +204,6 @@ pubkey_is_canonical_p256(EVP_PKEY *key)
 	return 1;
 }
 
-static pthread_once_t crypto_sodium_once = PTHREAD_ONCE_INIT;
-static int crypto_sodium_ready;
-
-static void
-crypto_sodium_init(void)
-{
-	crypto_sodium_ready = sodium_init() >= 0;
-}
-
 /*
  * 1 when key is an Ed25519 public key that a private key can have: the
  * canonical encoding of a point of the prime-order subgroup, not of small
@@ -229,8 +219,9 @@ pubkey_is_valid_ed25519(EVP_PKEY *key)
 	unsigned char raw[CRYPTO_ED25519_LEN];
 	size_t len = sizeof(raw);
 
-	if (pthread_once(&crypto_sodium_once, crypto_sodium_init) != 0 ||
-	    !crypto_sodium_ready)
+	/* sodium_init() may be called from any thread, any number of times:
+	 * after the first it only answers 1, so no state is kept here. */
+	if (sodium_init() < 0)
 		return 0;
 	if (EVP_PKEY_get_raw_public_key(key, raw, &len) != 1 ||
 	    len != sizeof(raw))
