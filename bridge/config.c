@@ -84,7 +84,8 @@ static const struct config_field config_table[] = {
 	CSTR(name, "keybridge",
 	    "This bridge's name: the prefix of its CA and certificate names."),
 	CSTR(origin, "keybridge/ledger",
-	    "First line of every checkpoint (C2SP tlog-checkpoint origin)."),
+	    "First line of every checkpoint (C2SP tlog-checkpoint origin); "
+	    "every entry names it (origin line).  No spaces."),
 	CSTR(est_listen, "127.0.0.1:8443",
 	    "HTTPS listener for EST and the JSON API, ADDR:PORT ([::1]:PORT)."),
 	CSTR(http_listen, "127.0.0.1:8080",

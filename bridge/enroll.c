@@ -111,7 +111,7 @@ enroll_submit(struct enroll_ctx *ctx, enum ledger_entry_type type,
     const struct ledger_field *f, size_t n, ledger_done_cb cb, void *arg)
 {
 	char *note = ledger_entry_body(type, ctx->cfg->bridge_account,
-	    ctx->next_seq, time(NULL), f, n);
+	    ctx->next_seq, time(NULL), ctx->cfg->origin, f, n);
 	int rc = -1;
 
 	if (note != NULL && (note = signer_sign_entry(ctx->signer, note)) !=

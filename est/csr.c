@@ -6,7 +6,10 @@
  * strict on the content: the DER must be one CertificationRequest and
  * nothing after it, the signature must verify with the request's own key
  * (proof of possession, RFC 7030 3.4), the key must be RSA of 2048 to 8192
- * bits or EC on P-256 / P-384, and the signature hash SHA-256 or stronger.
+ * bits or EC on P-256 / P-384 in the one encoding the ledger registers (a
+ * named curve and an uncompressed point: the certificate copies the CSR's
+ * SubjectPublicKeyInfo, and the ledger records it only when it is the
+ * registered one), and the signature hash SHA-256 or stronger.
  * Each refusal carries one line that tells the client what to change.
  */
 #include <arpa/inet.h>
@@ -92,11 +95,11 @@ out:
 }
 
 /* RSA: EST_MIN_RSA_BITS..EST_MAX_RSA_BITS, whole bytes.  EC: P-256 or
- * P-384 by name.  Anything else is refused. */
+ * P-384, named and uncompressed.  Anything else is refused. */
 static enum est_csr_status
 est_csr_check_key(EVP_PKEY *pk, char *why, size_t whylen)
 {
-	char group[EST_CSR_GROUP_NAME_MAX];
+	char group[EST_CSR_GROUP_NAME_MAX], enc[EST_CSR_GROUP_NAME_MAX];
 	int bits, nid;
 
 	switch (EVP_PKEY_get_base_id(pk)) {
@@ -133,6 +136,27 @@ est_csr_check_key(EVP_PKEY *pk, char *why, size_t whylen)
 			est_why(why, whylen, "EC key on curve %s: use "
 			    "P-256 or P-384", group);
 			return EST_CSR_BAD_CURVE;
+		}
+		/* One key, one encoding (RFC 5480 2.1.1, 2.2): the ledger
+		 * knows a key by the hash of its named-curve, uncompressed
+		 * SubjectPublicKeyInfo, and refuses any other form of it. */
+		if (EVP_PKEY_get_utf8_string_param(pk,
+		    OSSL_PKEY_PARAM_EC_ENCODING, enc, sizeof(enc), NULL) != 1 ||
+		    strcmp(enc, OSSL_PKEY_EC_ENCODING_GROUP) != 0) {
+			est_why(why, whylen, "EC key with explicit curve "
+			    "parameters: name the curve (%s) in the request",
+			    group);
+			return EST_CSR_KEY_ENCODING;
+		}
+		snprintf(enc, sizeof(enc), "an unknown");
+		if (EVP_PKEY_get_utf8_string_param(pk,
+		    OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, enc,
+		    sizeof(enc), NULL) != 1 || strcmp(enc,
+		    OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED) != 0) {
+			est_why(why, whylen, "EC public key in %s form: "
+			    "send the uncompressed point, the form the key "
+			    "is registered in", enc);
+			return EST_CSR_KEY_ENCODING;
 		}
 		return EST_CSR_OK;
 	default:

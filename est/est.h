@@ -50,6 +50,8 @@ enum est_csr_status {
 	EST_CSR_BAD_KEY_TYPE,	/* neither RSA nor EC */
 	EST_CSR_WEAK_HASH,	/* signature hash weaker than SHA-256 */
 	EST_CSR_EMPTY_SUBJECT,
+	EST_CSR_KEY_ENCODING,	/* EC key with explicit curve parameters, or
+				 * a compressed or hybrid point */
 };
 
 /* Decodes an EST body: base64 with or without line breaks (CR, LF, spaces

@@ -28,6 +28,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <sodium.h>
+
 #include "ledger/ledger_int.h"
 
 #define CRYPTO_PUBKEY_B64_MAX	512	/* P-256 SPKI: 124 chars; Ed25519: 60 */
@@ -36,6 +38,7 @@
 #define CRYPTO_KEY_MODE		0600	/* key files: owner read/write only */
 #define CRYPTO_KEY_GROUP_OTHER	077	/* bits that make a key file shared */
 #define CRYPTO_GROUP_NAME_MAX	64
+#define CRYPTO_ED25519_LEN	32	/* RFC 8032 5.1.5: a public key */
 
 static const char hexdigits[] = "0123456789abcdef";
 
@@ -202,16 +205,38 @@ pubkey_is_canonical_p256(EVP_PKEY *key)
 }
 
 /*
- * Parses a base64 SPKI DER public key; only Ed25519 and ECDSA P-256 are
- * accepted as account keys, in their canonical DER only.  Returns a new key
- * (the caller frees it) or NULL.
+ * 1 when key is an Ed25519 public key that a private key can have: the
+ * canonical encoding of a point of the prime-order subgroup, not of small
+ * order (libsodium's crypto_core_ed25519_is_valid_point).  The identity
+ * point 01 00..00 and the other small-order points verify a signature
+ * (R, S) = (that point, 0) over any message under a lax verifier, so such
+ * a "key" lets anyone sign; a non-canonical encoding (y >= p) is a second
+ * name for a key.  0 otherwise, and when libsodium cannot start.
  */
+static int
+pubkey_is_valid_ed25519(EVP_PKEY *key)
+{
+	unsigned char raw[CRYPTO_ED25519_LEN];
+	size_t len = sizeof(raw);
+
+	/* sodium_init() may be called from any thread, any number of times:
+	 * after the first it only answers 1, so no state is kept here. */
+	if (sodium_init() < 0)
+		return 0;
+	if (EVP_PKEY_get_raw_public_key(key, raw, &len) != 1 ||
+	    len != sizeof(raw))
+		return 0;
+	return crypto_core_ed25519_is_valid_point(raw) == 1;
+}
+
+/* See ledger.h. */
 EVP_PKEY *
-ledger_pubkey_from_b64(const char *b64)
+ledger_account_key_parse(const char *b64, char *why, size_t whylen)
 {
 	uint8_t der[CRYPTO_SPKI_MAX];
 	unsigned char *again = NULL;
 	const unsigned char *p = der;
+	const char *fail = "is not base64 of a DER SubjectPublicKeyInfo";
 	EVP_PKEY *key = NULL;
 	size_t len;
 	int n, alen;
@@ -223,20 +248,151 @@ ledger_pubkey_from_b64(const char *b64)
 		goto fail;
 	if ((key = d2i_PUBKEY(NULL, &p, n)) == NULL || p != der + n)
 		goto fail;
-	if (EVP_PKEY_is_a(key, "ED25519") != 1 &&
-	    !pubkey_is_canonical_p256(key))
+	if (EVP_PKEY_is_a(key, "ED25519") == 1) {
+		if (!pubkey_is_valid_ed25519(key)) {
+			fail = "is an Ed25519 key of small order or in a "
+			    "non-canonical encoding (no private key has it)";
+			goto fail;
+		}
+	} else if (!pubkey_is_canonical_p256(key)) {
+		fail = "is not an Ed25519 or ECDSA P-256 key (named curve, "
+		    "uncompressed point)";
 		goto fail;
+	}
 	/* One key, one DER: the key id must not depend on the encoding. */
 	if ((alen = i2d_PUBKEY(key, &again)) != n ||
-	    memcmp(again, der, (size_t)n) != 0)
+	    memcmp(again, der, (size_t)n) != 0) {
+		fail = "is not in canonical DER";
 		goto fail;
+	}
 	OPENSSL_free(again);
 	return key;
 fail:
+	if (why != NULL && whylen > 0)
+		snprintf(why, whylen, "%s", fail);
 	OPENSSL_free(again);
 	EVP_PKEY_free(key);
 	ERR_clear_error();
 	return NULL;
+}
+
+/*
+ * Parses a base64 SPKI DER public key; only Ed25519 and ECDSA P-256 are
+ * accepted as account keys, in their canonical DER only.  Returns a new key
+ * (the caller frees it) or NULL.
+ */
+EVP_PKEY *
+ledger_pubkey_from_b64(const char *b64)
+{
+	return ledger_account_key_parse(b64, NULL, 0);
+}
+
+/* 1 when key is EC on P-256 or P-384 (by name), the curves EST issues
+ * for; 0 otherwise, with why. */
+static int
+spki_ec_curve_ok(EVP_PKEY *key, char *why, size_t whylen)
+{
+	char g[CRYPTO_GROUP_NAME_MAX];
+
+	if (EVP_PKEY_get_group_name(key, g, sizeof(g), NULL) != 1) {
+		snprintf(why, whylen, "the EC key's curve is not a named one: "
+		    "use P-256 or P-384");
+		return 0;
+	}
+	if (strcmp(g, SN_X9_62_prime256v1) != 0 &&
+	    strcmp(g, SN_secp384r1) != 0) {
+		snprintf(why, whylen, "the EC key is on curve %s: use P-256 "
+		    "or P-384", g);
+		return 0;
+	}
+	return 1;
+}
+
+/* See ledger.h. */
+int
+ledger_spki_canonical(EVP_PKEY *key, unsigned char **der, char *why,
+    size_t whylen)
+{
+	EVP_PKEY *dup = NULL;
+	int len = -1;
+
+	*der = NULL;
+	if (key == NULL) {
+		snprintf(why, whylen, "no key");
+		return -1;
+	}
+	if (EVP_PKEY_is_a(key, "EC") != 1) {
+		if ((len = i2d_PUBKEY(key, der)) <= 0) {
+			snprintf(why, whylen, "the key cannot be encoded");
+			len = -1;
+		}
+		goto out;
+	}
+	if (!spki_ec_curve_ok(key, why, whylen))
+		goto out;
+	/* The same key, named curve and uncompressed point (SEC 1 2.3.3),
+	 * re-encoded: OpenSSL keeps both forms of the input otherwise. */
+	if ((dup = EVP_PKEY_dup(key)) == NULL ||
+	    EVP_PKEY_set_utf8_string_param(dup, OSSL_PKEY_PARAM_EC_ENCODING,
+	    OSSL_PKEY_EC_ENCODING_GROUP) != 1 ||
+	    EVP_PKEY_set_utf8_string_param(dup,
+	    OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+	    OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED) != 1 ||
+	    (len = i2d_PUBKEY(dup, der)) <= 0) {
+		snprintf(why, whylen, "the EC key cannot be re-encoded");
+		len = -1;
+	}
+out:
+	if (len < 0) {
+		OPENSSL_free(*der);
+		*der = NULL;
+	}
+	EVP_PKEY_free(dup);
+	ERR_clear_error();
+	return len;
+}
+
+/* See ledger.h. */
+int
+ledger_spki_check(EVP_PKEY *key, const uint8_t *der, size_t len, char *why,
+    size_t whylen)
+{
+	unsigned char *canon = NULL;
+	char s[CRYPTO_GROUP_NAME_MAX];
+	int n, rc = -1;
+
+	if (EVP_PKEY_is_a(key, "EC") == 1) {
+		if (!spki_ec_curve_ok(key, why, whylen))
+			goto out;
+		if (EVP_PKEY_get_utf8_string_param(key,
+		    OSSL_PKEY_PARAM_EC_ENCODING, s, sizeof(s), NULL) != 1 ||
+		    strcmp(s, OSSL_PKEY_EC_ENCODING_GROUP) != 0) {
+			snprintf(why, whylen, "the EC key carries explicit "
+			    "curve parameters: name the curve (namedCurve, "
+			    "RFC 5480 2.1.1)");
+			goto out;
+		}
+		if (EVP_PKEY_get_utf8_string_param(key,
+		    OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, s, sizeof(s),
+		    NULL) != 1 || strcmp(s,
+		    OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED) != 0) {
+			snprintf(why, whylen, "the EC point is %s: use the "
+			    "uncompressed form (RFC 5480 2.2)", s);
+			goto out;
+		}
+	}
+	if ((n = ledger_spki_canonical(key, &canon, why, whylen)) < 0)
+		goto out;
+	if ((size_t)n != len || memcmp(canon, der, len) != 0) {
+		snprintf(why, whylen, "the SubjectPublicKeyInfo is not in "
+		    "canonical DER");
+		goto out;
+	}
+	rc = 0;
+out:
+	OPENSSL_free(canon);
+	ERR_clear_error();
+	return rc;
 }
 
 /* Base64 SPKI DER of a key (public part), NUL-terminated.  0 or -1. */

@@ -7,7 +7,8 @@
  *   type key-register
  *   account admin
  *   seq 7
- *   time 2026-11-21T14:07:08Z
+ *   time 2026-12-03T14:07:08Z
+ *   origin keybridge/ledger
  *   key-id 3b1f...
  *   spki MCowBQYDK2VwAyEA...
  *   name cam-042
@@ -44,7 +45,12 @@ enum field_syntax {
 	SYN_IP,		/* IPv4 or IPv6 literal */
 	SYN_TEXT,	/* printable ASCII, 1..200 */
 	SYN_PREAUTH,	/* 32 lowercase hex */
+	SYN_ORIGIN,	/* printable ASCII but space, 1..LEDGER_ORIGIN_MAX */
 };
+
+/* Every type may carry one "origin" line: the ledger the entry is for
+ * (rules.c requires it from LEDGER_RULES_V2_TIME on). */
+#define ENTRY_ORIGIN_KEY "origin"
 
 struct field_rule {
 	enum ledger_entry_type type;
@@ -135,6 +141,8 @@ static const char *const status_codes[] = {
 	[LEDGER_ERR_PREAUTH] = "preauth_invalid",
 	[LEDGER_ERR_STORAGE] = "storage_error",
 	[LEDGER_ERR_UNAVAILABLE] = "unavailable",
+	[LEDGER_ERR_KEY_NOT_CANONICAL] = "key_not_canonical",
+	[LEDGER_ERR_WRONG_ORIGIN] = "wrong_origin",
 };
 
 static const struct {
@@ -362,6 +370,11 @@ syntax_ok(enum field_syntax syn, const char *v)
 		return is_ip(v);
 	case SYN_PREAUTH:
 		return is_hex(v, LEDGER_PREAUTH_ID_LEN, LEDGER_PREAUTH_ID_LEN);
+	case SYN_ORIGIN:
+		for (const char *p = v; *p != '\0'; p++)
+			if (*p <= 0x20 || *p > 0x7e)
+				return 0;
+		return strlen(v) >= 1 && strlen(v) <= LEDGER_ORIGIN_MAX;
 	case SYN_TEXT:
 		for (const char *p = v; *p != '\0'; p++)
 			if (*p < 0x20 || *p > 0x7e)
@@ -462,10 +475,22 @@ entry_fields_check(struct ledger_entry *e, char *why, size_t whylen)
 {
 	size_t nrules = sizeof(field_rules) / sizeof(field_rules[0]);
 	int count[sizeof(field_rules) / sizeof(field_rules[0])] = { 0 };
+	int norigin = 0;
 
 	for (size_t i = 5; i < e->nfields; i++) {
 		size_t r;
 
+		if (strcmp(e->fields[i].key, ENTRY_ORIGIN_KEY) == 0) {
+			if (!syntax_ok(SYN_ORIGIN, e->fields[i].value) ||
+			    ++norigin > 1) {
+				snprintf(why, whylen, "field \"origin\" must "
+				    "appear at most once, 1 to %d printable "
+				    "characters without spaces",
+				    LEDGER_ORIGIN_MAX);
+				return LEDGER_ERR_MALFORMED;
+			}
+			continue;
+		}
 		for (r = 0; r < nrules; r++)
 			if (field_rules[r].type == e->type &&
 			    strcmp(field_rules[r].key, e->fields[i].key) == 0)
@@ -567,13 +592,14 @@ ledger_entry_all(const struct ledger_entry *e, const char *key,
 
 char *
 ledger_entry_body(enum ledger_entry_type type, const char *account,
-    uint64_t seq, time_t t, const struct ledger_field *fields, size_t n)
+    uint64_t seq, time_t t, const char *origin,
+    const struct ledger_field *fields, size_t n)
 {
 	char ts[21], *out = NULL;
 	size_t len, off;
 
 	ledger_time_format(t, ts);
-	len = 128 + strlen(account);
+	len = 128 + strlen(account) + (origin != NULL ? strlen(origin) + 8 : 0);
 	for (size_t i = 0; i < n; i++)
 		len += strlen(fields[i].key) + strlen(fields[i].value) + 2;
 	if ((out = malloc(len)) == NULL)
@@ -581,6 +607,9 @@ ledger_entry_body(enum ledger_entry_type type, const char *account,
 	off = (size_t)snprintf(out, len, "%s\ntype %s\naccount %s\nseq %llu\n"
 	    "time %s\n", LEDGER_ENTRY_FORMAT, ledger_entry_type_name(type),
 	    account, (unsigned long long)seq, ts);
+	if (origin != NULL)
+		off += (size_t)snprintf(out + off, len - off, "%s %s\n",
+		    ENTRY_ORIGIN_KEY, origin);
 	for (size_t i = 0; i < n; i++)
 		off += (size_t)snprintf(out + off, len - off, "%s %s\n",
 		    fields[i].key, fields[i].value);

@@ -219,6 +219,20 @@ ledger_open(const struct ledger_config *cfg, char *err, size_t errlen)
 	l->cons = cfg->consensus;
 	l->batch_max = cfg->batch_max > 0 && cfg->batch_max <= LEDGER_BATCH_MAX
 	    ? cfg->batch_max : LEDGER_BATCH_MAX;
+	/* Every entry carries the origin on an "origin" line (rules.c):
+	 * one token of printable ASCII, as C2SP asks of checkpoint origins. */
+	for (const char *p = cfg->origin; p != NULL && *p != '\0'; p++)
+		if (*p <= ' ' || *p > '~' || p - cfg->origin >=
+		    LEDGER_ORIGIN_MAX) {
+			snprintf(err, errlen, "the ledger origin must be 1 to %d "
+			    "printable characters without spaces",
+			    LEDGER_ORIGIN_MAX);
+			goto fail;
+		}
+	if (cfg->origin != NULL && cfg->origin[0] == '\0') {
+		snprintf(err, errlen, "the ledger origin is empty");
+		goto fail;
+	}
 	if ((l->origin = strdup(cfg->origin != NULL ? cfg->origin :
 	    "keybridge/ledger")) == NULL ||
 	    (l->db = strdup(cfg->db != NULL ? cfg->db : "")) == NULL ||
@@ -234,6 +248,7 @@ ledger_open(const struct ledger_config *cfg, char *err, size_t errlen)
 	if ((l->w = ledger_store_open(cfg->db, wflags | aflag, err,
 	    errlen)) == NULL)
 		goto fail;
+	l->w->origin = l->origin;	/* the rules bind entries to it */
 	if ((l->r = ledger_store_open(cfg->db, (l->cons == NULL ?
 	    LEDGER_STORE_READONLY : 0) | aflag, err, errlen)) == NULL)
 		goto fail;

@@ -25,6 +25,7 @@
 #define LEDGER_ENTRY_MAX     16384	/* bytes of one entry, signatures included */
 #define LEDGER_PROOF_MAX     64		/* hashes in any proof (tree < 2^64) */
 #define LEDGER_NAME_MAX      64		/* account, device and group names */
+#define LEDGER_ORIGIN_MAX    255	/* a ledger's (checkpoint) origin */
 #define LEDGER_KEYID_LEN     64		/* hex SHA-256 of an SPKI */
 #define LEDGER_MAX_SANS      32		/* dns + ip lines in one registration */
 #define LEDGER_MAX_SIGS      16		/* signature lines in one entry */
@@ -71,6 +72,8 @@ enum ledger_status {
 	LEDGER_ERR_PREAUTH,		/* no usable pre-authorisation */
 	LEDGER_ERR_STORAGE,		/* the database failed; nothing committed */
 	LEDGER_ERR_UNAVAILABLE,		/* shutting down or queue full; retry */
+	LEDGER_ERR_KEY_NOT_CANONICAL,	/* spki not in the one encoding */
+	LEDGER_ERR_WRONG_ORIGIN,	/* entry not for this ledger's origin */
 };
 
 /* RFC 5280 5.3.1 CRLReason values used by key and certificate revocation. */
@@ -418,10 +421,14 @@ struct ledger_field {
 	const char *value;
 };
 
-/* Formats the body of an entry: format line, type, account, seq, time, then
- * the fields in order.  Returns a malloc'd NUL-terminated body or NULL. */
+/* Formats the body of an entry: format line, type, account, seq, time,
+ * "origin ORIGIN" (the origin of the ledger the entry is for, its
+ * checkpoints' first line; NULL writes no origin line, which only entries
+ * dated before LEDGER_RULES_V2_TIME may lack), then the fields in order.
+ * Returns a malloc'd NUL-terminated body or NULL. */
 char *ledger_entry_body(enum ledger_entry_type type, const char *account,
-    uint64_t seq, time_t t, const struct ledger_field *fields, size_t n);
+    uint64_t seq, time_t t, const char *origin,
+    const struct ledger_field *fields, size_t n);
 /* Appends a signature line by `key` (signer name = account) to a note.
  * Returns the new malloc'd note (the old one is freed) or NULL. */
 char *ledger_entry_sign(char *note, const char *account, EVP_PKEY *key);
@@ -451,6 +458,26 @@ int ledger_verify(const char *db, const char *vkey,
 /* Parses a base64 SPKI DER public key; only Ed25519 and ECDSA P-256 are
  * accepted as account keys.  Returns a new key or NULL. */
 EVP_PKEY *ledger_pubkey_from_b64(const char *b64);
+/* The same, saying why a key is refused (why may be NULL): not canonical
+ * DER, not Ed25519 or P-256 with a named curve and an uncompressed point,
+ * or an Ed25519 point of small order or in a non-canonical encoding. */
+EVP_PKEY *ledger_account_key_parse(const char *b64, char *why,
+    size_t whylen);
+/*
+ * A registered key has one encoding, and its key id is the SHA-256 of it:
+ * the DER SubjectPublicKeyInfo that i2d_PUBKEY writes, for EC keys with the
+ * named curve (P-256 or P-384 only) and the uncompressed point.
+ * ledger_spki_canonical() writes that DER for any encoding of key into
+ * *der (a new buffer: OPENSSL_free it) and returns its length, or -1 with
+ * why (an EC key on another curve).  key is not changed.
+ */
+int ledger_spki_canonical(EVP_PKEY *key, unsigned char **der, char *why,
+    size_t whylen);
+/* 0 when der[0..len), from which key was parsed, is that canonical
+ * encoding; -1 with why naming what is not (explicit curve parameters, a
+ * compressed or hybrid point, another curve, a non-DER encoding). */
+int ledger_spki_check(EVP_PKEY *key, const uint8_t *der, size_t len,
+    char *why, size_t whylen);
 /* Base64 SPKI DER of a key (public part), NUL-terminated.  0 or -1. */
 int ledger_pubkey_to_b64(EVP_PKEY *key, char *out, size_t outlen);
 /* Base64 (no line breaks) with OpenSSL's EVP_Encode; 0 or -1. */

@@ -275,6 +275,11 @@ struct ledger_store_ops {
 struct ledger_store {
 	const struct ledger_store_ops *ops;
 	struct ledger_keycache *keys;	/* parsed account keys (rules.c) */
+	/* The origin of the ledger whose rules are applied in this store
+	 * (borrowed; rules.c: entries from LEDGER_RULES_V2_TIME on must
+	 * name it).  Set by ledger_open for its writer, by ledger_verify
+	 * for its replay. */
+	const char *origin;
 };
 
 /* ---- keycache.c: parsed account keys ----------------------------------- */
@@ -353,7 +358,9 @@ int ledger_store_compare(struct ledger_store *replayed,
 /* ---- rules.c: the rules of the ledger ---------------------------------- */
 
 /* Checks entry e (index `index`, in a block of ledger time `now`) against
- * every rule and, when it holds, applies its effect to the registry in s.
+ * every rule and, when it holds, applies its effect to the registry in s
+ * (whose `origin` is the ledger's: entries from LEDGER_RULES_V2_TIME on
+ * must name it).
  * The caller brackets it in a savepoint and stores the entry itself.
  * Returns LEDGER_OK or the broken rule with `why`. */
 enum ledger_status ledger_rules_apply(struct ledger_store *s,

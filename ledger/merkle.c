@@ -385,7 +385,8 @@ ledger_merkle_verify_inclusion(const uint8_t leaf[LEDGER_HASH_LEN],
 /*
  * RFC 9162 2.1.4.2: returns 0 when the proof verifies, -1 otherwise.
  * Beyond the RFC (which has 0 < m < n): m == n holds with an empty proof
- * and equal roots, and m == 0 (the empty tree) with an empty proof.
+ * and equal roots, and m == 0 with an empty proof and, as the old root,
+ * the empty tree's (SHA-256 of the empty string).
  */
 int
 ledger_merkle_verify_consistency(uint64_t m, uint64_t n,
@@ -400,6 +401,16 @@ ledger_merkle_verify_consistency(uint64_t m, uint64_t n,
 	if (root_m == NULL || root_n == NULL || (proof == NULL && nproof > 0) ||
 	    m > n || nproof > LEDGER_PROOF_MAX)
 		return -1;
+	/* RFC 9162 2.1.4.2 starts at m > 0: the tree of size 0 has one root,
+	 * MTH({}) = SHA-256() (2.1.1), and no proof.  Any other "old root"
+	 * of size 0 was never a root of this log. */
+	if (m == 0) {
+		uint8_t empty[LEDGER_HASH_LEN];
+
+		if (EVP_Digest("", 0, empty, NULL, EVP_sha256(), NULL) != 1 ||
+		    CRYPTO_memcmp(root_m, empty, LEDGER_HASH_LEN) != 0)
+			return -1;
+	}
 	if (m == n) {
 		if (nproof != 0 ||
 		    CRYPTO_memcmp(root_m, root_n, LEDGER_HASH_LEN) != 0)

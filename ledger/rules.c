@@ -14,7 +14,12 @@
  *  - the entry's time is within LEDGER_MAX_SKEW ahead / LEDGER_MAX_AGE
  *    behind the ledger time of the block that takes it;
  *  - the account's role allows the entry type;
- *  - a public key (SPKI hash) is registered once, ever;
+ *  - an entry dated from LEDGER_RULES_V2_TIME on names the ledger's origin
+ *    (an entry signed for one ledger cannot be replayed into another);
+ *  - account keys are usable (ledger_account_key_parse: no small-order
+ *    Ed25519 point);
+ *  - a registered key is in its one canonical encoding (ledger_spki_check)
+ *    and (its SPKI hash, the key id) is registered once, ever;
  *  - only the registering account revokes a key; a revoked key stays so;
  *  - certificates are recorded only for active keys inside their window.
  */
@@ -103,12 +108,14 @@ rules_account_fields(const struct ledger_entry *e,
 	a->threshold = atoi(ledger_entry_get(e, "threshold"));
 	a->nkeys = (int)n;
 	for (size_t i = 0; i < n; i++) {
-		EVP_PKEY *pk = ledger_pubkey_from_b64(keys[i]);
+		char kwhy[128];
+		EVP_PKEY *pk = ledger_account_key_parse(keys[i], kwhy,
+		    sizeof(kwhy));
 
 		if (pk == NULL || strlen(keys[i]) >= sizeof(a->keys[i])) {
 			EVP_PKEY_free(pk);
-			snprintf(why, whylen, "pubkey %zu is not an Ed25519 or "
-			    "ECDSA P-256 SubjectPublicKeyInfo", i + 1);
+			snprintf(why, whylen, "pubkey %zu %s", i + 1, pk == NULL ?
+			    kwhy : "is too long");
 			return LEDGER_ERR_MALFORMED;
 		}
 		EVP_PKEY_free(pk);
@@ -291,15 +298,14 @@ rules_key_register(struct ledger_store *s, const struct ledger_entry *e,
 	enum ledger_status st = LEDGER_OK;
 	struct ledger_key_info k;
 	uint8_t *der = NULL, *csrder = NULL;
-	unsigned char *reder = NULL;
 	const unsigned char *p;
 	EVP_PKEY *pk = NULL;
 	X509_REQ *req = NULL;
 	const char *spki = ledger_entry_get(e, "spki");
 	const char *csr = ledger_entry_get(e, "csr");
 	const char *names[LEDGER_MAX_SANS];
-	char id[LEDGER_KEYID_LEN + 1];
-	int len, relen, rc;
+	char id[LEDGER_KEYID_LEN + 1], kwhy[160];
+	int len, rc;
 
 	memset(&k, 0, sizeof(k));
 	if (strlen(spki) >= sizeof(k.spki) ||
@@ -312,11 +318,13 @@ rules_key_register(struct ledger_store *s, const struct ledger_entry *e,
 		RULES_FAIL(LEDGER_ERR_MALFORMED, "spki is not a "
 		    "SubjectPublicKeyInfo");
 	/* One key, one encoding: a BER variant of the same key (long-form
-	 * lengths, say) would hash to another key id and slip past "a key is
-	 * registered once, ever".  The DER re-encoding must be the input. */
-	if ((relen = i2d_PUBKEY(pk, &reder)) != len ||
-	    memcmp(reder, der, (size_t)len) != 0)
-		RULES_FAIL(LEDGER_ERR_MALFORMED, "spki is not in canonical DER");
+	 * lengths, say), its EC point compressed or hybrid, or its curve
+	 * spelt out as explicit parameters would hash to another key id and
+	 * slip past "a key is registered once, ever".  Every entry, v1 too:
+	 * no honest ledger holds a second encoding of a key. */
+	if (ledger_spki_check(pk, der, (size_t)len, kwhy, sizeof(kwhy)) != 0)
+		RULES_FAIL(LEDGER_ERR_KEY_NOT_CANONICAL, "spki is not the "
+		    "canonical encoding of its key: %s", kwhy);
 	ledger_spki_key_id(der, (size_t)len, id);
 	if (strcmp(id, ledger_entry_get(e, "key-id")) != 0)
 		RULES_FAIL(LEDGER_ERR_MALFORMED, "key-id is not the SHA-256 "
@@ -393,7 +401,6 @@ out:
 	free(pa);
 	X509_REQ_free(req);
 	EVP_PKEY_free(pk);
-	OPENSSL_free(reder);
 	free(der);
 	free(csrder);
 	return st;
@@ -693,6 +700,32 @@ rules_genesis(const struct ledger_entry *e, struct ledger_account_info *a,
 	return LEDGER_OK;
 }
 
+/* An entry is for one ledger: from LEDGER_RULES_V2_TIME on it names the
+ * ledger's origin (its checkpoints' first line), so that an entry signed
+ * for one ledger cannot be replayed into another that shares an account
+ * name and key.  Older entries replay without it. */
+static enum ledger_status
+rules_origin(struct ledger_store *s, const struct ledger_entry *e, char *why,
+    size_t whylen)
+{
+	const char *origin = ledger_entry_get(e, "origin");
+
+	if (!ledger_rules_v2(e))
+		return LEDGER_OK;
+	if (origin == NULL) {
+		snprintf(why, whylen, "the entry names no origin: entries "
+		    "dated from 2026-12-03 carry \"origin %s\"",
+		    s->origin != NULL ? s->origin : "ORIGIN");
+		return LEDGER_ERR_WRONG_ORIGIN;
+	}
+	if (s->origin == NULL || strcmp(origin, s->origin) != 0) {
+		snprintf(why, whylen, "the entry is for ledger \"%s\", this is "
+		    "\"%s\"", origin, s->origin != NULL ? s->origin : "");
+		return LEDGER_ERR_WRONG_ORIGIN;
+	}
+	return LEDGER_OK;
+}
+
 enum ledger_status
 ledger_rules_apply(struct ledger_store *s, const struct ledger_entry *e,
     uint64_t index, time_t now, char *why, size_t whylen)
@@ -701,6 +734,8 @@ ledger_rules_apply(struct ledger_store *s, const struct ledger_entry *e,
 	enum ledger_status st;
 	int rc;
 
+	if ((st = rules_origin(s, e, why, whylen)) != LEDGER_OK)
+		return st;
 	if (index == 0) {
 		if ((st = rules_genesis(e, &actor, why, whylen)) != LEDGER_OK)
 			return st;

@@ -119,6 +119,12 @@ verify_block(const struct ledger_block_row *b, void *arg)
 	if (b->time < v->last_time)
 		VERIFY_BREAK(v, first, h, "block %lld: ledger time goes "
 		    "backwards", (long long)h);
+	/* The rules bind entries to the origin the checkpoints name (checked
+	 * below, block by block): the first block's, before its entries. */
+	if (v->origin[0] == '\0' && ledger_checkpoint_parse(b->checkpoint,
+	    strlen(b->checkpoint), v->origin, sizeof(v->origin), &csize, croot,
+	    &ctime) != 0)
+		v->origin[0] = '\0';
 	v->block = b;
 	if (v->stored->ops->entries(v->stored, b->first,
 	    (size_t)(b->size - b->first), verify_entry, v) != 0 && !v->broken)
@@ -205,6 +211,7 @@ ledger_verify(const char *db, const char *vkey,
 		rc = -1;
 		goto done;
 	}
+	v.replay->origin = v.origin;
 	/* Counting first gives progress a total and finds a damaged file
 	 * before the long part. */
 	if (v.stored->ops->leaf_hashes(v.stored, 0, count_cb, &v.total) != 0) {

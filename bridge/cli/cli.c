@@ -126,7 +126,10 @@ static char *
 cli_build(struct cli *c, enum ledger_entry_type type, uint64_t seq,
     const struct ledger_field *f, size_t nf, EVP_PKEY **keys, int nkeys)
 {
-	char *note = ledger_entry_body(type, c->as, seq, time(NULL), f, nf);
+	/* The data directory's origin: a running bridge (--remote) serves
+	 * the same directory, so it is its ledger's origin too. */
+	char *note = ledger_entry_body(type, c->as, seq, time(NULL),
+	    c->cfg.origin, f, nf);
 
 	for (int i = 0; i < nkeys && note != NULL; i++)
 		note = ledger_entry_sign(note, c->as, keys[i]);

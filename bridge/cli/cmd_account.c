@@ -34,6 +34,7 @@ pubkey_file_b64(const char *path, char *out, size_t outlen)
 {
 	FILE *fp = fopen(path, "r");
 	EVP_PKEY *pk = NULL;
+	char why[160];
 	int rc = -1;
 
 	if (fp == NULL) {
@@ -48,9 +49,9 @@ pubkey_file_b64(const char *path, char *out, size_t outlen)
 	}
 	EVP_PKEY_free(pk);
 	/* Only the account key types the ledger verifies. */
-	if ((pk = ledger_pubkey_from_b64(out)) == NULL) {
-		cli_fail("bad_key", "%s: account keys are Ed25519 or ECDSA "
-		    "P-256", path);
+	if ((pk = ledger_account_key_parse(out, why, sizeof(why))) == NULL) {
+		cli_fail("bad_key", "%s: %s (account keys are Ed25519 or "
+		    "ECDSA P-256)", path, why);
 		goto out;
 	}
 	rc = 0;
@@ -208,15 +209,15 @@ cmd_account(struct cli *c, const char *sub)
 
 /* Appends one genesis entry signed by key as account `as`. */
 static int
-init_append(struct ledger *l, const char *as, uint64_t seq, EVP_PKEY *key,
-    const struct ledger_field *f, size_t n)
+init_append(struct ledger *l, const char *origin, const char *as,
+    uint64_t seq, EVP_PKEY *key, const struct ledger_field *f, size_t n)
 {
 	struct ledger_receipt r;
 	enum ledger_status st;
 	char why[256], *note;
 
-	note = ledger_entry_body(LEDGER_ACCOUNT_CREATE, as, seq, time(NULL), f,
-	    n);
+	note = ledger_entry_body(LEDGER_ACCOUNT_CREATE, as, seq, time(NULL),
+	    origin, f, n);
 	if (note != NULL)
 		note = ledger_entry_sign(note, as, key);
 	if (note == NULL)
@@ -266,12 +267,12 @@ init_genesis(struct bridge_config *cfg, EVP_PKEY *node, EVP_PKEY *admin,
 	f[1] = (struct ledger_field){ "role", "admin" };
 	f[2] = (struct ledger_field){ "threshold", "1" };
 	f[3] = (struct ledger_field){ "pubkey", akey };
-	if (init_append(l, "admin", 1, admin, f, 4) != 0)
+	if (init_append(l, cfg->origin, "admin", 1, admin, f, 4) != 0)
 		goto out;
 	f[0] = (struct ledger_field){ "name", cfg->bridge_account };
 	f[1] = (struct ledger_field){ "role", "bridge" };
 	f[3] = (struct ledger_field){ "pubkey", bkey };
-	if (init_append(l, "admin", 2, admin, f, 4) != 0)
+	if (init_append(l, cfg->origin, "admin", 2, admin, f, 4) != 0)
 		goto out;
 	rc = 0;
 out:

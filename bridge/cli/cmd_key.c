@@ -20,7 +20,10 @@
 
 /* Reads the public key of --pubkey (PEM) or --csr (PEM or DER; its
  * signature must verify: it is the proof of possession).  On success *der
- * holds the SPKI DER and, for a CSR, *csr_b64 its base64 DER. */
+ * holds the key's canonical SPKI DER (ledger_spki_canonical: an EC key in
+ * any encoding, compressed or with explicit curve parameters, becomes its
+ * named curve and uncompressed point, so one key has one key id) and, for
+ * a CSR, *csr_b64 its base64 DER. */
 static int
 key_read(struct cli *c, uint8_t **der, int *derlen, char **csr_b64)
 {
@@ -29,6 +32,7 @@ key_read(struct cli *c, uint8_t **der, int *derlen, char **csr_b64)
 	X509_REQ *req = NULL;
 	BIO *bio = NULL;
 	uint8_t *csrder = NULL;
+	char why[160];
 	int n, rc = 1;
 
 	if ((bio = BIO_new_file(path, "rb")) == NULL) {
@@ -63,9 +67,11 @@ key_read(struct cli *c, uint8_t **der, int *derlen, char **csr_b64)
 		    "with: openssl pkey -in KEY -pubout)", path);
 		goto out;
 	}
-	*der = NULL;
-	if ((*derlen = i2d_PUBKEY(pk, der)) <= 0)
+	if ((*derlen = ledger_spki_canonical(pk, der, why, sizeof(why))) <
+	    0) {
+		rc = cli_fail("bad_key", "%s: %s", path, why);
 		goto out;
+	}
 	rc = 0;
 out:
 	if (rc != 0 && *csr_b64 != NULL) {

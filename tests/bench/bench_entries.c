@@ -138,7 +138,7 @@ post_admin(struct bridge_config *cfg, const char *ca, EVP_PKEY *admin,
 	json_decref(j);
 	free(r.body);
 	note = ledger_entry_sign(ledger_entry_body(t, "admin", (uint64_t)seq,
-	    time(NULL), f, n), "admin", admin);
+	    time(NULL), cfg->origin, f, n), "admin", admin);
 	memset(&r, 0, sizeof(r));
 	if (client_request(cfg->public_https_url, ca, "POST", "/api/v1/entries",
 	    "text/plain", note, strlen(note), &r, err, sizeof(err)) != 0 ||
@@ -216,7 +216,7 @@ main(int argc, char **argv)
 			f[2] = (struct ledger_field){ "sha256", hex };
 			cl[i].notes[s] = ledger_entry_sign(ledger_entry_body(
 			    LEDGER_CONFIG_PUBLISH, name, (uint64_t)s + 1,
-			    time(NULL), f, 3), name, k);
+			    time(NULL), cfg.origin, f, 3), name, k);
 		}
 		EVP_PKEY_free(k);
 		cl[i].conn = evhttp_connection_base_bufferevent_new(b.base, NULL,

@@ -51,7 +51,7 @@ submit(struct ledger *l, char *note, long *ok)
  * it by the bridge; the serial goes to out. */
 static void
 fill_cert(struct ledger *l, struct signer *sg, EVP_PKEY *admin,
-    const char *bridge_account, uint64_t *aseq, uint64_t *bseq, long i,
+    const char *origin, const char *bridge_account, uint64_t *aseq, uint64_t *bseq, long i,
     FILE *out, long *ok)
 {
 	struct ledger_field f[7];
@@ -82,7 +82,7 @@ fill_cert(struct ledger *l, struct signer *sg, EVP_PKEY *admin,
 	f[4] = (struct ledger_field){ "not-before", nb };
 	f[5] = (struct ledger_field){ "not-after", na };
 	submit(l, ledger_entry_sign(ledger_entry_body(LEDGER_KEY_REGISTER,
-	    "admin", (*aseq)++, now, f, 6), "admin", admin), ok);
+	    "admin", (*aseq)++, now, origin, f, 6), "admin", admin), ok);
 
 	RAND_bytes(rnd, sizeof(rnd));
 	rnd[0] &= 0x7f;			/* a positive serial, as issue.c */
@@ -99,7 +99,7 @@ fill_cert(struct ledger *l, struct signer *sg, EVP_PKEY *admin,
 	f[5] = (struct ledger_field){ "not-after", na };
 	f[6] = (struct ledger_field){ "cert-sha256", sha };
 	submit(l, signer_sign_entry(sg, ledger_entry_body(LEDGER_CERT_ISSUED,
-	    bridge_account, (*bseq)++, now, f, 7)), ok);
+	    bridge_account, (*bseq)++, now, origin, f, 7)), ok);
 	fprintf(out, "%s\n", serial);
 }
 
@@ -156,7 +156,7 @@ main(int argc, char **argv)
 		}
 		bseq = ledger_next_seq(l, cfg.bridge_account);
 		for (long i = 0; i < n; i++) {
-			fill_cert(l, sg, admin, cfg.bridge_account, &seq,
+			fill_cert(l, sg, admin, cfg.origin, cfg.bridge_account, &seq,
 			    &bseq, i, out, &ok);
 			if (i % 2048 == 0)
 				ledger_drain(l);
@@ -174,7 +174,7 @@ main(int argc, char **argv)
 		f[1] = (struct ledger_field){ "version", ver };
 		f[2] = (struct ledger_field){ "sha256", hex };
 		note = ledger_entry_sign(ledger_entry_body(LEDGER_CONFIG_PUBLISH,
-		    "admin", seq++, time(NULL), f, 3), "admin", admin);
+		    "admin", seq++, time(NULL), cfg.origin, f, 3), "admin", admin);
 		while (ledger_submit(l, note, strlen(note), done, &ok) != 0)
 			ledger_drain(l);	/* queue full: wait */
 		free(note);

@@ -145,7 +145,7 @@ main(int argc, char **argv)
 		f[4] = (struct ledger_field){ "not-before", nb };
 		f[5] = (struct ledger_field){ "not-after", na };
 		note = ledger_entry_sign(ledger_entry_body(LEDGER_KEY_REGISTER,
-		    "admin", seq++, time(NULL), f, 6), "admin", admin);
+		    "admin", seq++, time(NULL), cfg.origin, f, 6), "admin", admin);
 		if (note == NULL) {
 			fprintf(stderr, "bench_register: cannot sign entry\n");
 			return 1;

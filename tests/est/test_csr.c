@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -358,6 +359,47 @@ test_secp256k1_and_p521_are_unsupported_curves(void **state)
 	expect(k->p521, EVP_sha512(), "x", EST_CSR_BAD_CURVE, "secp521r1");
 }
 
+/* A copy of the P-256 key whose SubjectPublicKeyInfo OpenSSL writes with
+ * the EC parameter `param` set to `value` (point form or curve encoding). */
+static EVP_PKEY *
+p256_encoded(EVP_PKEY *p256, const char *param, const char *value)
+{
+	EVP_PKEY *pk = EVP_PKEY_dup(p256);
+
+	assert_non_null(pk);
+	assert_int_equal(EVP_PKEY_set_utf8_string_param(pk, param, value), 1);
+	return pk;
+}
+
+/* The ledger knows a key by the hash of its one encoding (named curve,
+ * uncompressed point); the certificate copies the CSR's, so a CSR in
+ * another encoding of a registered key is refused, saying which. */
+static void
+test_ec_key_not_named_and_uncompressed_is_refused(void **state)
+{
+	struct keys *k = *state;
+	EVP_PKEY *pk;
+
+	pk = p256_encoded(k->p256, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+	    OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED);
+	expect(pk, EVP_sha256(), "x", EST_CSR_KEY_ENCODING, "compressed");
+	EVP_PKEY_free(pk);
+	pk = p256_encoded(k->p256, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+	    OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_HYBRID);
+	expect(pk, EVP_sha256(), "x", EST_CSR_KEY_ENCODING, "hybrid");
+	EVP_PKEY_free(pk);
+	pk = p256_encoded(k->p256, OSSL_PKEY_PARAM_EC_ENCODING,
+	    OSSL_PKEY_EC_ENCODING_EXPLICIT);
+	expect(pk, EVP_sha256(), "x", EST_CSR_KEY_ENCODING,
+	    "explicit curve parameters");
+	EVP_PKEY_free(pk);
+	/* The control: the same key, named and uncompressed. */
+	pk = p256_encoded(k->p256, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+	    OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED);
+	expect(pk, EVP_sha256(), "x", EST_CSR_OK, NULL);
+	EVP_PKEY_free(pk);
+}
+
 static void
 test_ed25519_is_an_unsupported_key_type(void **state)
 {
@@ -569,6 +611,8 @@ main(void)
 		    test_rsa_of_2050_bits_is_refused_as_not_whole_bytes),
 		cmocka_unit_test(
 		    test_secp256k1_and_p521_are_unsupported_curves),
+		cmocka_unit_test(
+		    test_ec_key_not_named_and_uncompressed_is_refused),
 		cmocka_unit_test(test_ed25519_is_an_unsupported_key_type),
 		cmocka_unit_test(test_sha1_and_md5_signatures_are_weak_hashes),
 		cmocka_unit_test(test_empty_subject_is_refused),

@@ -490,7 +490,11 @@ test_verifiers_refuse_impossible_arguments(void **state)
 	    p, LEDGER_PROOF_MAX + 1, root), -1);
 	assert_int_equal(ledger_merkle_verify_consistency(1, 2, root, root, p,
 	    LEDGER_PROOF_MAX + 1), -1);
-	/* From the empty tree: consistent only with an empty proof. */
+	/* From the empty tree: consistent only with the empty tree's root
+	 * and an empty proof. */
+	assert_int_equal(ledger_merkle_verify_consistency(0, 5, root, leaf, p,
+	    0), -1);
+	SHA256((const unsigned char *)"", 0, root);
 	assert_int_equal(ledger_merkle_verify_consistency(0, 5, root, leaf, p,
 	    0), 0);
 	assert_int_equal(ledger_merkle_verify_consistency(0, 5, root, leaf, p,
@@ -631,6 +635,48 @@ test_million_leaves_roots_and_proofs_stay_cheap(void **state)
 	ledger_merkle_free(m);
 }
 
+/* From the empty tree only its own root (RFC 9162 2.1.1: SHA-256 of the
+ * empty string) is consistent, with an empty proof: any other "root of
+ * size 0" must be refused, or a forged history could start anywhere. */
+static void
+test_consistency_from_size_zero_needs_the_empty_root(void **state)
+{
+	uint8_t leaf[H], empty[H], r1[H], r3[H], other[H];
+	const uint8_t (*none)[H] = NULL;
+	struct ledger_merkle *m = ledger_merkle_new();
+
+	assert_non_null(m);
+	for (uint64_t i = 0; i < 3; i++) {
+		gen_leaf(i, leaf);
+		assert_int_equal(ledger_merkle_append(m, leaf), 0);
+	}
+	assert_int_equal(ledger_merkle_root(m, 0, empty), 0);
+	assert_int_equal(ledger_merkle_root(m, 1, r1), 0);
+	assert_int_equal(ledger_merkle_root(m, 3, r3), 0);
+	SHA256((const unsigned char *)"", 0, other);
+	assert_memory_equal(empty, other, H);
+	assert_int_equal(ledger_merkle_verify_consistency(0, 3, empty, r3,
+	    none, 0), 0);
+	assert_int_equal(ledger_merkle_verify_consistency(0, 0, empty, empty,
+	    none, 0), 0);
+	/* Any other old root of size 0: the new root, another tree's root,
+	 * a root with one bit flipped. */
+	assert_int_equal(ledger_merkle_verify_consistency(0, 3, r3, r3, none,
+	    0), -1);
+	assert_int_equal(ledger_merkle_verify_consistency(0, 3, r1, r3, none,
+	    0), -1);
+	memcpy(other, empty, H);
+	other[31] ^= 1;
+	assert_int_equal(ledger_merkle_verify_consistency(0, 3, other, r3,
+	    none, 0), -1);
+	assert_int_equal(ledger_merkle_verify_consistency(0, 0, other, other,
+	    none, 0), -1);
+	/* The empty root with a proof is still refused. */
+	assert_int_equal(ledger_merkle_verify_consistency(0, 3, empty, r3,
+	    (const uint8_t (*)[H])r1, 1), -1);
+	ledger_merkle_free(m);
+}
+
 int
 main(void)
 {
@@ -646,6 +692,8 @@ main(void)
 		cmocka_unit_test(
 		 test_consistency_round_trip_and_tampering_for_all_sizes_to_64),
 		cmocka_unit_test(test_verifiers_refuse_impossible_arguments),
+		cmocka_unit_test(
+		    test_consistency_from_size_zero_needs_the_empty_root),
 		cmocka_unit_test(
 		    test_truncate_then_reappend_gives_the_same_roots),
 		cmocka_unit_test(

@@ -20,11 +20,14 @@
 #include <sqlite3.h>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "ledger/ledger_int.h"
+
+#define TEST_ORIGIN "test/ledger"	/* the origin of every test ledger */
 
 /* The backend a group of tests runs on (the tests' prestate). */
 struct backend {
@@ -50,7 +53,7 @@ put(struct fx *f, enum ledger_entry_type t, const char *as, uint64_t seq,
 {
 	struct ledger_receipt rr;
 	enum ledger_status st;
-	char why[256], *note = ledger_entry_body(t, as, seq, when, fl, n);
+	char why[256], *note = ledger_entry_body(t, as, seq, when, TEST_ORIGIN, fl, n);
 
 	for (int i = 0; i < nkeys; i++)
 		note = ledger_entry_sign(note, as, keys[i]);
@@ -126,7 +129,7 @@ setup(void **state)
 	    sizeof(f->vkey)), 0);
 	memset(&lc, 0, sizeof(lc));
 	lc.db = f->db;
-	lc.origin = "test/ledger";
+	lc.origin = TEST_ORIGIN;
 	f->cons = ledger_consensus_solo_new(f->node, "test-node");
 	lc.consensus = f->cons;
 	f->l = ledger_open(&lc, err, sizeof(err));
@@ -275,7 +278,7 @@ test_wrong_signature_is_refused(void **state)
 
 	reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
 	note = ledger_entry_body(LEDGER_KEY_REGISTER, "admin", f->seq_admin,
-	    time(NULL), r.fl, 6);
+	    time(NULL), TEST_ORIGIN, r.fl, 6);
 	note = ledger_entry_sign(note, "admin", f->admin);
 	p = strstr(note, "cam-1");
 	p[4] = '2';		/* the body changes after signing */
@@ -317,7 +320,7 @@ test_replayed_sequence_is_refused(void **state)
 
 	reg_fields(&r1, NULL, time(NULL), time(NULL) + 86400);
 	note = ledger_entry_body(LEDGER_KEY_REGISTER, "admin", f->seq_admin,
-	    time(NULL), r1.fl, 6);
+	    time(NULL), TEST_ORIGIN, r1.fl, 6);
 	note = ledger_entry_sign(note, "admin", f->admin);
 	assert_int_equal(ledger_append(f->l, note, strlen(note), NULL, why,
 	    sizeof(why)), LEDGER_OK);
@@ -495,7 +498,7 @@ test_group_commit_batches_submissions(void **state)
 
 		reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
 		note = ledger_entry_body(LEDGER_KEY_REGISTER, "admin",
-		    f->seq_admin++, time(NULL), r.fl, 6);
+		    f->seq_admin++, time(NULL), TEST_ORIGIN, r.fl, 6);
 		note = ledger_entry_sign(note, "admin", f->admin);
 		assert_int_equal(ledger_submit(f->l, note, strlen(note),
 		    done_cb, &ok), 0);
@@ -557,7 +560,7 @@ test_rows_written_in_a_block_are_read_again(void **state)
 			    "2222222222222222222222222222222222222222222222222222222222222222" };
 			notes[i] = ledger_entry_sign(ledger_entry_body(
 			    LEDGER_CONFIG_PUBLISH, "admin", seqs[i], time(NULL),
-			    fl, 3), "admin", f->admin);
+			    TEST_ORIGIN, fl, 3), "admin", f->admin);
 			assert_non_null(notes[i]);
 		}
 		assert_int_equal(ledger_counts(f->l, &c0), 0);
@@ -1218,7 +1221,7 @@ test_old_schema_is_migrated_forward(void **state)
 	    "UPDATE meta SET v = '1' WHERE k = 'schema'");
 	memset(&lc, 0, sizeof(lc));
 	lc.db = f->db;
-	lc.origin = "test/ledger";
+	lc.origin = TEST_ORIGIN;
 	/* read-only cannot migrate: a clear refusal */
 	assert_null(ledger_open(&lc, err, sizeof(err)));
 	assert_non_null(strstr(err, "schema"));
@@ -1273,7 +1276,7 @@ test_unsealed_block_is_not_acknowledged_or_kept(void **state)
 
 	memset(&lc, 0, sizeof(lc));
 	lc.db = f->db;
-	lc.origin = "test/ledger";
+	lc.origin = TEST_ORIGIN;
 	lc.consensus = &noq;
 	ledger_close(good);
 	f->l = ledger_open(&lc, err, sizeof(err));
@@ -1306,7 +1309,7 @@ submit_regs(struct ledger *l, const char *as, EVP_PKEY *k, uint64_t *seq,
 
 		reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
 		note = ledger_entry_body(LEDGER_KEY_REGISTER, as, (*seq)++,
-		    time(NULL), r.fl, 6);
+		    time(NULL), TEST_ORIGIN, r.fl, 6);
 		note = ledger_entry_sign(note, as, k);
 		assert_int_equal(ledger_submit(l, note, strlen(note), done_cb,
 		    ok), 0);
@@ -1375,7 +1378,7 @@ test_writers_share_one_tree(void **state)
 	}
 	memset(&lc, 0, sizeof(lc));
 	lc.db = f->db;
-	lc.origin = "test/ledger";
+	lc.origin = TEST_ORIGIN;
 	lc.consensus = f->cons;
 	w[0] = f->l;
 	for (int i = 1; i < nw; i++)
@@ -1420,6 +1423,574 @@ test_writers_share_one_tree(void **state)
 	assert_int_equal(rep.entries, total);
 }
 
+/* ---- wave-2 rules: one encoding per key, usable account keys, origin ---- */
+
+/* The SPKI of k as OpenSSL writes it with EC parameter param = value (a
+ * point form or the curve encoding), base64 into b64, its hash into id. */
+static void
+spki_in_form(EVP_PKEY *k, const char *param, const char *value, char *b64,
+    char id[LEDGER_KEYID_LEN + 1])
+{
+	EVP_PKEY *d = EVP_PKEY_dup(k);
+	unsigned char *der = NULL;
+	int len;
+
+	assert_non_null(d);
+	if (param != NULL)
+		assert_int_equal(EVP_PKEY_set_utf8_string_param(d, param,
+		    value), 1);
+	len = i2d_PUBKEY(d, &der);
+	assert_true(len > 0);
+	assert_int_equal(ledger_b64_encode(der, (size_t)len, b64, 1024), 0);
+	ledger_spki_key_id(der, (size_t)len, id);
+	OPENSSL_free(der);
+	EVP_PKEY_free(d);
+}
+
+/* A key-register of the SPKI b64 (hash id) by admin: the status. */
+static enum ledger_status
+register_spki(struct fx *f, const char *b64, const char *id, time_t when)
+{
+	struct reg r;
+
+	reg_fields(&r, NULL, when, when + 86400);
+	r.fl[0] = (struct ledger_field){ "key-id", id };
+	r.fl[1] = (struct ledger_field){ "spki", b64 };
+	return put(f, LEDGER_KEY_REGISTER, "admin", f->seq_admin, when,
+	    &f->admin, 1, r.fl, 6, NULL);
+}
+
+/* The issue's reproduction: a P-256 key registered, revoked for
+ * keyCompromise, then offered again compressed, hybrid and with explicit
+ * curve parameters (each its own SHA-256, so "registered once, ever" by
+ * hash would let it in): each is refused as not canonical.  The canonical
+ * form again is a duplicate; P-384 named and uncompressed is fine;
+ * another curve is refused. */
+static void
+test_key_in_another_encoding_is_refused_as_not_canonical(void **state)
+{
+	struct fx *f = *state;
+	static const struct {
+		const char *param, *value, *why;
+	} forms[] = {
+		{ OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+		    OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED,
+		    "compressed" },
+		{ OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+		    OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_HYBRID, "hybrid" },
+		{ OSSL_PKEY_PARAM_EC_ENCODING, OSSL_PKEY_EC_ENCODING_EXPLICIT,
+		    "explicit curve parameters" },
+	};
+	EVP_PKEY *k = ledger_key_generate("ec-p256");
+	EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	EVP_PKEY *k1 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp256k1");
+	char b64[1024], id[LEDGER_KEYID_LEN + 1], cid[LEDGER_KEYID_LEN + 1];
+	char why[256], *note;
+	struct ledger_field rv[2];
+	struct reg r;
+	time_t now = time(NULL);
+
+	spki_in_form(k, NULL, NULL, b64, cid);
+	assert_int_equal(register_spki(f, b64, cid, now), LEDGER_OK);
+	f->seq_admin++;
+	rv[0] = (struct ledger_field){ "key-id", cid };
+	rv[1] = (struct ledger_field){ "reason", "keyCompromise" };
+	assert_int_equal(put(f, LEDGER_KEY_REVOKE, "admin", f->seq_admin++,
+	    now, &f->admin, 1, rv, 2, NULL), LEDGER_OK);
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		spki_in_form(k, forms[i].param, forms[i].value, b64, id);
+		assert_string_not_equal(id, cid);
+		reg_fields(&r, NULL, now, now + 86400);
+		r.fl[0] = (struct ledger_field){ "key-id", id };
+		r.fl[1] = (struct ledger_field){ "spki", b64 };
+		note = ledger_entry_sign(ledger_entry_body(LEDGER_KEY_REGISTER,
+		    "admin", f->seq_admin, now, TEST_ORIGIN, r.fl, 6), "admin",
+		    f->admin);
+		why[0] = '\0';
+		assert_int_equal(ledger_append(f->l, note, strlen(note), NULL,
+		    why, sizeof(why)), LEDGER_ERR_KEY_NOT_CANONICAL);
+		free(note);
+		if (strstr(why, forms[i].why) == NULL)
+			fail_msg("form %s: why is \"%s\"", forms[i].value, why);
+		assert_string_equal(ledger_status_code(
+		    LEDGER_ERR_KEY_NOT_CANONICAL), "key_not_canonical");
+	}
+	spki_in_form(k, NULL, NULL, b64, id);
+	assert_int_equal(register_spki(f, b64, id, now),
+	    LEDGER_ERR_DUPLICATE_KEY);
+	spki_in_form(k1, NULL, NULL, b64, id);
+	assert_int_equal(register_spki(f, b64, id, now),
+	    LEDGER_ERR_KEY_NOT_CANONICAL);
+	spki_in_form(p384, NULL, NULL, b64, id);
+	assert_int_equal(register_spki(f, b64, id, now), LEDGER_OK);
+	f->seq_admin++;
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(p384);
+	EVP_PKEY_free(k1);
+}
+
+/* The canonical DER of any encoding of a key is the one the rule takes,
+ * so the CLI can register a compressed PEM under the one key id. */
+static void
+test_spki_canonical_gives_one_der_for_every_encoding(void **state)
+{
+	EVP_PKEY *k = ledger_key_generate("ec-p256"), *d;
+	const char *forms[] = { OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED,
+	    OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_HYBRID };
+	unsigned char *want = NULL, *got = NULL;
+	char why[160];
+	int wl, gl;
+
+	(void)state;
+	wl = i2d_PUBKEY(k, &want);
+	for (size_t i = 0; i < 3; i++) {
+		d = EVP_PKEY_dup(k);
+		assert_non_null(d);
+		if (i < 2)
+			assert_int_equal(EVP_PKEY_set_utf8_string_param(d,
+			    OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+			    forms[i]), 1);
+		else
+			assert_int_equal(EVP_PKEY_set_utf8_string_param(d,
+			    OSSL_PKEY_PARAM_EC_ENCODING,
+			    OSSL_PKEY_EC_ENCODING_EXPLICIT), 1);
+		gl = ledger_spki_canonical(d, &got, why, sizeof(why));
+		assert_int_equal(gl, wl);
+		assert_memory_equal(got, want, (size_t)wl);
+		OPENSSL_free(got);
+		got = NULL;
+		EVP_PKEY_free(d);
+	}
+	OPENSSL_free(want);
+	EVP_PKEY_free(k);
+}
+
+/* An SPKI of an Ed25519 "public key" from 32 raw bytes given in hex. */
+static void
+ed25519_spki_hex(const char *hex, char *b64)
+{
+	uint8_t raw[32];
+	EVP_PKEY *k;
+
+	assert_int_equal(ledger_unhex(hex, raw, sizeof(raw)), 0);
+	k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw,
+	    sizeof(raw));
+	assert_non_null(k);
+	b64key(k, b64);
+	EVP_PKEY_free(k);
+}
+
+/* Ed25519 points no private key has: the identity (01 00..00), which
+ * verifies a forged signature over anything, other small-order points,
+ * and non-canonical encodings (y >= p).  Refused when an account is
+ * created, updated, or at genesis; a real key is the control. */
+static const char *const weak_ed25519[] = {
+	"0100000000000000000000000000000000000000000000000000000000000000",
+	"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+	"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+	"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+	"0000000000000000000000000000000000000000000000000000000000000080",
+	"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+	"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+};
+
+static void
+test_small_order_ed25519_account_keys_are_refused(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_field fl[4];
+	EVP_PKEY *two[2] = { f->ops[0], f->ops[1] };
+	char k[256], why[256], *note;
+	enum ledger_status st;
+
+	fl[0] = (struct ledger_field){ "name", "weak" };
+	fl[1] = (struct ledger_field){ "role", "admin" };
+	fl[2] = (struct ledger_field){ "threshold", "1" };
+	fl[3] = (struct ledger_field){ "pubkey", k };
+	for (size_t i = 0; i < sizeof(weak_ed25519) / sizeof(*weak_ed25519);
+	    i++) {
+		ed25519_spki_hex(weak_ed25519[i], k);
+		note = ledger_entry_sign(ledger_entry_body(
+		    LEDGER_ACCOUNT_CREATE, "admin", f->seq_admin, time(NULL),
+		    TEST_ORIGIN, fl, 4), "admin", f->admin);
+		why[0] = '\0';
+		st = ledger_append(f->l, note, strlen(note), NULL, why,
+		    sizeof(why));
+		free(note);
+		if (st != LEDGER_ERR_MALFORMED || strstr(why, "small order") ==
+		    NULL)
+			fail_msg("point %s: %s: %s", weak_ed25519[i],
+			    ledger_status_code(st), why);
+		/* ... and an account may not take one by an update. */
+		fl[0] = (struct ledger_field){ "name", "ops" };
+		fl[1] = (struct ledger_field){ "threshold", "1" };
+		fl[2] = (struct ledger_field){ "pubkey", k };
+		assert_int_equal(put(f, LEDGER_ACCOUNT_UPDATE, "ops",
+		    f->seq_ops, time(NULL), two, 2, fl, 3, NULL),
+		    LEDGER_ERR_MALFORMED);
+		fl[0] = (struct ledger_field){ "name", "weak" };
+		fl[1] = (struct ledger_field){ "role", "admin" };
+		fl[2] = (struct ledger_field){ "threshold", "1" };
+	}
+	/* The control: a real Ed25519 key. */
+	b64key(f->bridge, k);
+	assert_int_equal(put(f, LEDGER_ACCOUNT_CREATE, "admin", f->seq_admin,
+	    time(NULL), &f->admin, 1, fl, 4, NULL), LEDGER_OK);
+	f->seq_admin++;
+}
+
+/* A fresh in-memory registry, as `ledger verify` replays into, for the
+ * ledger of origin TEST_ORIGIN; in a transaction. */
+static struct ledger_store *
+replay_store(void)
+{
+	char err[256];
+	struct ledger_store *s = ledger_store_sqlite_open(":memory:",
+	    LEDGER_STORE_CREATE, err, sizeof(err));
+
+	if (s == NULL)
+		fail_msg("replay store: %s", err);
+	s->origin = TEST_ORIGIN;
+	assert_int_equal(s->ops->begin(s), 0);
+	return s;
+}
+
+/* Applies the entry (signed by key as `as`, dated when, with origin
+ * line origin or none) at index, in a block of ledger time now. */
+static enum ledger_status
+apply_at(struct ledger_store *s, uint64_t index, time_t now,
+    enum ledger_entry_type t, const char *as, uint64_t seq, time_t when,
+    const char *origin, EVP_PKEY *key, const struct ledger_field *fl,
+    size_t n, char *why, size_t whylen)
+{
+	struct ledger_entry e;
+	enum ledger_status st;
+	char *note = ledger_entry_sign(ledger_entry_body(t, as, seq, when,
+	    origin, fl, n), as, key);
+
+	assert_non_null(note);
+	why[0] = '\0';
+	st = ledger_entry_parse(note, strlen(note), &e, why, whylen);
+	assert_int_equal(st, LEDGER_OK);
+	st = ledger_rules_apply(s, &e, index, now, why, whylen);
+	ledger_entry_clear(&e);
+	free(note);
+	return st;
+}
+
+/* Every entry names the origin on a "key value" line: a ledger whose
+ * origin such a line cannot carry (a space, a control character, empty)
+ * is refused when opened, not entry by entry. */
+static void
+test_origin_an_entry_cannot_carry_is_refused_at_open(void **state)
+{
+	struct fx *f = *state;
+	static const char *const bad[] = { "key bridge/ledger", "", "a\tb",
+	    "caf\xc3\xa9/ledger" };
+	struct ledger_config lc;
+	char err[256];
+
+	memset(&lc, 0, sizeof(lc));
+	lc.db = f->db;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		lc.origin = bad[i];
+		err[0] = '\0';
+		assert_null(ledger_open(&lc, err, sizeof(err)));
+		assert_non_null(strstr(err, "origin"));
+	}
+	lc.origin = TEST_ORIGIN;
+	assert_non_null(f->l);
+}
+
+/* A genesis with an Ed25519 key of small order is refused, at any time. */
+static void
+test_genesis_with_a_small_order_key_is_refused(void **state)
+{
+	struct ledger_store *s = replay_store();
+	struct ledger_field fl[4];
+	EVP_PKEY *admin = ledger_key_generate("ed25519");
+	char k[256], why[256];
+	time_t old = LEDGER_RULES_V2_TIME - 30 * 86400;
+
+	(void)state;
+	ed25519_spki_hex(weak_ed25519[0], k);
+	fl[0] = (struct ledger_field){ "name", "admin" };
+	fl[1] = (struct ledger_field){ "role", "admin" };
+	fl[2] = (struct ledger_field){ "threshold", "1" };
+	fl[3] = (struct ledger_field){ "pubkey", k };
+	assert_int_equal(apply_at(s, 0, time(NULL), LEDGER_ACCOUNT_CREATE,
+	    "admin", 1, time(NULL), TEST_ORIGIN, admin, fl, 4, why,
+	    sizeof(why)), LEDGER_ERR_MALFORMED);
+	assert_non_null(strstr(why, "small order"));
+	assert_int_equal(apply_at(s, 0, old, LEDGER_ACCOUNT_CREATE, "admin", 1,
+	    old, NULL, admin, fl, 4, why, sizeof(why)), LEDGER_ERR_MALFORMED);
+	b64key(admin, k);
+	assert_int_equal(apply_at(s, 0, time(NULL), LEDGER_ACCOUNT_CREATE,
+	    "admin", 1, time(NULL), TEST_ORIGIN, admin, fl, 4, why,
+	    sizeof(why)), LEDGER_OK);
+	s->ops->rollback(s);
+	s->ops->close(s);
+	EVP_PKEY_free(admin);
+}
+
+/* An entry names the ledger it is for: another origin, or none, is
+ * refused as wrong_origin from the v2 cut on; an entry from before the
+ * cut replays without one (a ledger written then verifies as it did). */
+static void
+test_entry_for_another_ledger_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_store *s;
+	struct ledger_field fl[4];
+	struct reg r;
+	char k[256], why[256], *note;
+	time_t old = LEDGER_RULES_V2_TIME - 30 * 86400;
+	EVP_PKEY *admin = ledger_key_generate("ed25519");
+
+	reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
+	note = ledger_entry_sign(ledger_entry_body(LEDGER_KEY_REGISTER,
+	    "admin", f->seq_admin, time(NULL), "other/ledger", r.fl, 6),
+	    "admin", f->admin);
+	assert_int_equal(ledger_append(f->l, note, strlen(note), NULL, why,
+	    sizeof(why)), LEDGER_ERR_WRONG_ORIGIN);
+	free(note);
+	assert_non_null(strstr(why, "other/ledger"));
+	assert_string_equal(ledger_status_code(LEDGER_ERR_WRONG_ORIGIN),
+	    "wrong_origin");
+	note = ledger_entry_sign(ledger_entry_body(LEDGER_KEY_REGISTER,
+	    "admin", f->seq_admin, time(NULL), NULL, r.fl, 6), "admin",
+	    f->admin);
+	assert_int_equal(ledger_append(f->l, note, strlen(note), NULL, why,
+	    sizeof(why)), LEDGER_ERR_WRONG_ORIGIN);
+	free(note);
+	assert_non_null(strstr(why, "names no origin"));
+	/* Nothing was used up: the same entry for this ledger is taken. */
+	assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+
+	/* Replay of a ledger from before the cut: no origin lines. */
+	s = replay_store();
+	b64key(admin, k);
+	fl[0] = (struct ledger_field){ "name", "admin" };
+	fl[1] = (struct ledger_field){ "role", "admin" };
+	fl[2] = (struct ledger_field){ "threshold", "1" };
+	fl[3] = (struct ledger_field){ "pubkey", k };
+	assert_int_equal(apply_at(s, 0, old, LEDGER_ACCOUNT_CREATE, "admin", 1,
+	    old, NULL, admin, fl, 4, why, sizeof(why)), LEDGER_OK);
+	reg_fields(&r, NULL, old, old + 86400);
+	assert_int_equal(apply_at(s, 1, old, LEDGER_KEY_REGISTER, "admin", 2,
+	    old, NULL, admin, r.fl, 6, why, sizeof(why)), LEDGER_OK);
+	/* ... and a v2 entry in it must carry the origin. */
+	reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
+	assert_int_equal(apply_at(s, 2, time(NULL), LEDGER_KEY_REGISTER,
+	    "admin", 3, time(NULL), NULL, admin, r.fl, 6, why, sizeof(why)),
+	    LEDGER_ERR_WRONG_ORIGIN);
+	assert_int_equal(apply_at(s, 2, time(NULL), LEDGER_KEY_REGISTER,
+	    "admin", 3, time(NULL), TEST_ORIGIN, admin, r.fl, 6, why,
+	    sizeof(why)), LEDGER_OK);
+	s->ops->rollback(s);
+	s->ops->close(s);
+	EVP_PKEY_free(admin);
+}
+
+/* ---- checks that had no test that could fail --------------------------- */
+
+/* Base64 DER of a PKCS#10 request for `pub` signed by `signer`; with
+ * badsig, one bit of its signature flipped. */
+static void
+csr_b64(EVP_PKEY *pub, EVP_PKEY *signer, int badsig, char *out, size_t len)
+{
+	X509_REQ *req = X509_REQ_new();
+	unsigned char *der = NULL;
+	int n;
+
+	assert_non_null(req);
+	assert_int_equal(X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(
+	    req), "CN", MBSTRING_ASC, (const unsigned char *)"cam-1", -1, -1,
+	    0), 1);
+	assert_int_equal(X509_REQ_set_pubkey(req, pub), 1);
+	assert_true(X509_REQ_sign(req, signer, EVP_sha256()) > 0);
+	n = i2d_X509_REQ(req, &der);
+	assert_true(n > 0);
+	if (badsig)
+		der[n - 3] ^= 0x01;	/* inside the signature's BIT STRING */
+	assert_int_equal(ledger_b64_encode(der, (size_t)n, out, len), 0);
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+}
+
+/* A key-register entry by admin for key k with a csr line, seq `seq`. */
+static char *
+register_with_csr(struct fx *f, EVP_PKEY *k, const char *csr, uint64_t seq)
+{
+	struct ledger_field fl[7];
+	struct reg r;
+	char *note;
+
+	reg_fields(&r, k, time(NULL), time(NULL) + 86400);
+	memcpy(fl, r.fl, sizeof(r.fl));
+	fl[6] = (struct ledger_field){ "csr", csr };
+	note = ledger_entry_sign(ledger_entry_body(LEDGER_KEY_REGISTER,
+	    "admin", seq, time(NULL), TEST_ORIGIN, fl, 7), "admin", f->admin);
+	assert_non_null(note);
+	return note;
+}
+
+/* Hex of s, for SQL literals. */
+static char *
+hex_of(const void *s, size_t n)
+{
+	char *h = malloc(2 * n + 1);
+
+	assert_non_null(h);
+	ledger_hex(s, n, h);
+	return h;
+}
+
+/* The CSR of a key-register entry is its proof of possession: the rule
+ * (not only the CLI, which checks first) refuses one whose signature does
+ * not verify or that is for another key, on append and on replay: a
+ * ledger whose entry was swapped for such an entry (leaf hash rewritten to
+ * match, so verify gets as far as the rules) fails `ledger verify` at that
+ * entry, naming the CSR. */
+static void
+test_key_register_csr_must_verify_and_be_for_the_key(void **state)
+{
+	struct fx *f = *state;
+	EVP_PKEY *k = ledger_key_generate("ec-p256");
+	EVP_PKEY *other = ledger_key_generate("ec-p256");
+	struct ledger_verify_report rep;
+	struct ledger_receipt rc;
+	uint8_t leaf[LEDGER_HASH_LEN];
+	char csr[2048], why[256], *note, *bad, *hd, *hl, *sq, *pg;
+	size_t sl;
+	uint64_t idx;
+
+	csr_b64(k, k, 1, csr, sizeof(csr));
+	note = register_with_csr(f, k, csr, f->seq_admin);
+	assert_int_equal(ledger_append(f->l, note, strlen(note), NULL, why,
+	    sizeof(why)), LEDGER_ERR_MALFORMED);
+	assert_non_null(strstr(why, "csr signature does not verify"));
+	free(note);
+	csr_b64(other, other, 0, csr, sizeof(csr));
+	note = register_with_csr(f, k, csr, f->seq_admin);
+	assert_int_equal(ledger_append(f->l, note, strlen(note), NULL, why,
+	    sizeof(why)), LEDGER_ERR_MALFORMED);
+	assert_non_null(strstr(why, "csr is for another key"));
+	bad = note;
+	/* The control: k's own CSR. */
+	csr_b64(k, k, 0, csr, sizeof(csr));
+	note = register_with_csr(f, k, csr, f->seq_admin);
+	assert_int_equal(ledger_append(f->l, note, strlen(note), &rc, why,
+	    sizeof(why)), LEDGER_OK);
+	free(note);
+	idx = rc.index;
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	assert_true(rep.ok);
+	/* Swap in the refused entry (same seq, signed by admin). */
+	ledger_merkle_leaf_hash(bad, strlen(bad), leaf);
+	hd = hex_of(bad, strlen(bad));
+	hl = hex_of(leaf, sizeof(leaf));
+	sl = strlen(hd) + 256;
+	sq = malloc(sl);
+	pg = malloc(sl);
+	assert_non_null(sq);
+	assert_non_null(pg);
+	snprintf(sq, sl, "UPDATE entries SET data = X'%s', leaf_hash = X'%s' "
+	    "WHERE idx = %llu", hd, hl, (unsigned long long)idx);
+	snprintf(pg, sl, "UPDATE entries SET data = decode('%s', 'hex'), "
+	    "leaf_hash = decode('%s', 'hex') WHERE idx = %llu", hd, hl,
+	    (unsigned long long)idx);
+	db_exec(f, sq, pg);
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	assert_false(rep.ok);
+	assert_int_equal(rep.bad_index, (int64_t)idx);
+	if (strstr(rep.what, "csr is for another key") == NULL)
+		fail_msg("verify: %s", rep.what);
+	free(sq);
+	free(pg);
+	free(hd);
+	free(hl);
+	free(bad);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(other);
+}
+
+/* account-update: an account changes only itself, signed with its current
+ * threshold of its current keys; then its new keys sign and its old ones
+ * no longer do. */
+static void
+test_account_update_is_by_the_account_itself_at_its_threshold(void **state)
+{
+	struct fx *f = *state;
+	EVP_PKEY *fresh = ledger_key_generate("ed25519");
+	EVP_PKEY *two[2] = { f->ops[0], f->ops[2] };
+	struct ledger_account_info a;
+	struct ledger_field fl[3];
+	struct reg r;
+	char k[256];
+
+	b64key(fresh, k);
+	fl[0] = (struct ledger_field){ "name", "ops" };
+	fl[1] = (struct ledger_field){ "threshold", "1" };
+	fl[2] = (struct ledger_field){ "pubkey", k };
+	/* admin may not take ops over, though it is an admin */
+	assert_int_equal(put(f, LEDGER_ACCOUNT_UPDATE, "admin", f->seq_admin,
+	    time(NULL), &f->admin, 1, fl, 3, NULL), LEDGER_ERR_PERMISSION);
+	/* one signature of ops's 2-of-3, though the update asks for 1 */
+	assert_int_equal(put(f, LEDGER_ACCOUNT_UPDATE, "ops", f->seq_ops,
+	    time(NULL), &f->ops[1], 1, fl, 3, NULL), LEDGER_ERR_THRESHOLD);
+	assert_int_equal(ledger_account_get(f->l, "ops", &a), 0);
+	assert_int_equal(a.threshold, 2);
+	assert_int_equal(a.nkeys, 3);
+	/* two of its keys: the update is taken */
+	assert_int_equal(put(f, LEDGER_ACCOUNT_UPDATE, "ops", f->seq_ops++,
+	    time(NULL), two, 2, fl, 3, NULL), LEDGER_OK);
+	assert_int_equal(ledger_account_get(f->l, "ops", &a), 0);
+	assert_int_equal(a.threshold, 1);
+	assert_int_equal(a.nkeys, 1);
+	assert_string_equal(a.keys[0], k);
+	/* the old keys no longer sign for ops, the new one does */
+	reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "ops", f->seq_ops,
+	    time(NULL), two, 2, r.fl, 6, NULL), LEDGER_ERR_SIGNATURE);
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "ops", f->seq_ops,
+	    time(NULL), &f->ops[0], 1, r.fl, 6, NULL), LEDGER_ERR_SIGNATURE);
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "ops", f->seq_ops++,
+	    time(NULL), &fresh, 1, r.fl, 6, NULL), LEDGER_OK);
+	EVP_PKEY_free(fresh);
+}
+
+/* cert-revoked by an admin account: only the account that owns the
+ * certificate's key may revoke it (the bridge may, on re-key). */
+static void
+test_only_the_key_owner_revokes_its_certificate(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_cert_info ci;
+	struct ledger_field rv[2];
+	struct reg r;
+	struct cert c;
+	time_t now = time(NULL);
+	uint64_t bseq = make_bridge(f);
+
+	reg_fields(&r, NULL, now - 60, now + 86400);
+	assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+	cert_fields(&c, "5e", r.id, now, now + 3600);
+	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq++, now,
+	    &f->bridge, 1, c.fl, 7, NULL), LEDGER_OK);
+	rv[0] = (struct ledger_field){ "serial", "5e" };
+	rv[1] = (struct ledger_field){ "reason", "cessationOfOperation" };
+	/* "other" is an admin account, but not the key's owner */
+	assert_int_equal(put(f, LEDGER_CERT_REVOKED, "other", f->seq_other,
+	    now, &f->other, 1, rv, 2, NULL), LEDGER_ERR_NOT_OWNER);
+	assert_int_equal(ledger_cert_get(f->l, "5e", &ci), 0);
+	assert_int_equal(ci.revoked, 0);
+	assert_int_equal(put(f, LEDGER_CERT_REVOKED, "admin", f->seq_admin++,
+	    now, &f->admin, 1, rv, 2, NULL), LEDGER_OK);
+	assert_int_equal(ledger_cert_get(f->l, "5e", &ci), 0);
+	assert_int_equal(ci.revoked, 1);
+}
+
 #define T(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, \
 	(void *)be)
 #define ALL_TESTS \
@@ -1444,12 +2015,23 @@ test_writers_share_one_tree(void **state)
 	T(test_preauth_lets_the_bridge_register_one_matching_key), \
 	T(test_old_schema_is_migrated_forward), \
 	T(test_revocation_reaches_certificates_and_changes)
+/* The wave-2 rules, and checks that had no test able to fail. */
+#define RULES_TESTS \
+	T(test_key_in_another_encoding_is_refused_as_not_canonical), \
+	T(test_spki_canonical_gives_one_der_for_every_encoding), \
+	T(test_small_order_ed25519_account_keys_are_refused), \
+	T(test_genesis_with_a_small_order_key_is_refused), \
+	T(test_entry_for_another_ledger_is_refused), \
+	T(test_origin_an_entry_cannot_carry_is_refused_at_open), \
+	T(test_key_register_csr_must_verify_and_be_for_the_key), \
+	T(test_account_update_is_by_the_account_itself_at_its_threshold), \
+	T(test_only_the_key_owner_revokes_its_certificate)
 /* The whole suite once per backend: SQLite always, PostgreSQL when
  * KB_TEST_PG_URL is set (scripts/run-unit.sh sets it). */
 static int
 run_suite(const struct backend *be)
 {
-	const struct CMUnitTest tests[] = { ALL_TESTS };
+	const struct CMUnitTest tests[] = { ALL_TESTS, RULES_TESTS };
 	const struct CMUnitTest pg_tests[] = {
 		T(test_writers_share_one_tree),
 	};

@@ -292,7 +292,7 @@ test_signs_entries_as_the_bridge_account(void **state)
 	uint8_t kh[4];
 
 	body = ledger_entry_body(LEDGER_CERT_ISSUED, c->bridge_account, 1,
-	    time(NULL), fl, sizeof(fl) / sizeof(fl[0]));
+	    time(NULL), c->origin, fl, sizeof(fl) / sizeof(fl[0]));
 	assert_non_null(body);
 	note = signer_sign_entry(s, strdup(body));
 	assert_non_null(note);
