@@ -19,6 +19,11 @@ verify_progress(uint64_t done, uint64_t total, void *arg)
 /* Trusted checkpoints of one verify: --checkpoint, --receipt and the
  * remembered one. */
 #define VERIFY_TRUSTED_MAX (2 * CLI_MAX_REPEAT + 1)
+/* What to do when the remembered checkpoint cannot be read. */
+#define VERIFY_TRUST_HINT "(the checkpoint remembered by serve and " \
+	"verify: restore it from a copy, or move it away and verify with " \
+	"--checkpoint FILE of a checkpoint you trust; verify then remembers " \
+	"that one)"
 
 struct verify_trust {
 	struct ledger_trusted t[VERIFY_TRUSTED_MAX];
@@ -163,11 +168,8 @@ ledger_cmd_verify(struct cli *c)
 	if (remember && (r = trust_read(path, vt->note[vt->n],
 	    TRUST_NOTE_MAX, err, sizeof(err))) != 1) {
 		if (r < 0) {
-			cli_fail("trusted_checkpoint", "%s (the checkpoint "
-			    "remembered by serve and verify: restore it from "
-			    "a copy, or move it away and verify with "
-			    "--checkpoint FILE of a checkpoint you trust; "
-			    "verify then remembers that one)", err);
+			cli_fail("trusted_checkpoint", "%s %s", err,
+			    VERIFY_TRUST_HINT);
 			goto out;
 		}
 		vt->t[vt->n].source = path;
@@ -177,11 +179,8 @@ ledger_cmd_verify(struct cli *c)
 	if (ledger_verify_trusted(db, vkey, vt->t, vt->n, &rep,
 	    verify_progress, NULL) != 0) {
 		if (rep.bad_trusted >= 0 && rep.bad_trusted == vt->remembered)
-			cli_fail("trusted_checkpoint", "%s (the checkpoint "
-			    "remembered by serve and verify: restore it from "
-			    "a copy, or move it away and verify with "
-			    "--checkpoint FILE of a checkpoint you trust; "
-			    "verify then remembers that one)", rep.what);
+			cli_fail("trusted_checkpoint", "%s %s", rep.what,
+			    VERIFY_TRUST_HINT);
 		else
 			cli_fail(rep.bad_trusted >= 0 ? "checkpoint" :
 			    "verify", "%s", rep.what);

@@ -316,6 +316,61 @@ count_cb(uint64_t idx, const uint8_t *h, void *arg)
 	return 0;
 }
 
+/* A trusted checkpoint that does not parse is a bad argument, told before
+ * the long replay, not a broken ledger: 0, or -1 with rep's what and
+ * bad_trusted set. */
+static int
+trust_parse_all(const struct ledger_trusted *t, size_t n,
+    struct ledger_verify_report *rep)
+{
+	uint8_t root[LEDGER_HASH_LEN];
+	char origin[256];
+	uint64_t size;
+	time_t ct;
+
+	for (size_t i = 0; i < n; i++)
+		if (t[i].note == NULL || ledger_checkpoint_parse(t[i].note,
+		    strlen(t[i].note), origin, sizeof(origin), &size, root,
+		    &ct) != 0) {
+			snprintf(rep->what, sizeof(rep->what), "%s: not a "
+			    "checkpoint note (C2SP tlog-checkpoint: origin, "
+			    "tree size and base64 root lines, a blank line, "
+			    "signatures)", t[i].source);
+			rep->bad_trusted = (int)i;
+			return -1;
+		}
+	return 0;
+}
+
+/* Checks trusted t[0..n) against the replayed tree: 0, or -1 with the
+ * report's what and bad_trusted set. */
+static int
+trust_check_tree(struct verify_ctx *v, const struct ledger_trusted *t,
+    size_t n)
+{
+	struct trust_tree tt;
+
+	memset(&tt, 0, sizeof(tt));
+	tt.origin = v->origin;
+	tt.size = v->total;
+	tt.consistency = tree_consistency;
+	tt.inclusion = tree_inclusion;
+	tt.arg = v->tree;
+	if (ledger_merkle_root(v->tree, v->total, tt.root) != 0) {
+		snprintf(v->rep->what, sizeof(v->rep->what), "the replayed "
+		    "tree has no root at size %llu",
+		    (unsigned long long)v->total);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (trust_check(&tt, v->vkey, &t[i], v->rep->what,
+		    sizeof(v->rep->what)) != 0) {
+			v->rep->bad_trusted = (int)i;
+			return -1;
+		}
+	return 0;
+}
+
 int
 ledger_verify(const char *db, const char *vkey,
     struct ledger_verify_report *rep,
@@ -331,7 +386,6 @@ ledger_verify_trusted(const char *db, const char *vkey,
     void (*progress)(uint64_t, uint64_t, void *), void *arg)
 {
 	struct verify_ctx v;
-	struct trust_tree tt;
 	char err[256], name[LEDGER_NAME_MAX + 1];
 	EVP_PKEY *pk = NULL;
 	int rc;
@@ -349,25 +403,9 @@ ledger_verify_trusted(const char *db, const char *vkey,
 		    "\"%s\" is not a signed-note verifier key", vkey);
 		goto out;
 	}
-	/* A trusted checkpoint that does not parse is a bad argument, told
-	 * before the long replay, not a broken ledger. */
-	for (size_t i = 0; i < ntrusted; i++) {
-		uint8_t r[LEDGER_HASH_LEN];
-		char o[256];
-		uint64_t sz;
-		time_t t;
-
-		if (trusted[i].note == NULL ||
-		    ledger_checkpoint_parse(trusted[i].note,
-		    strlen(trusted[i].note), o, sizeof(o), &sz, r, &t) != 0) {
-			snprintf(rep->what, sizeof(rep->what), "%s: not a "
-			    "checkpoint note (C2SP tlog-checkpoint: origin, "
-			    "tree size and base64 root lines, a blank line, "
-			    "signatures)", trusted[i].source);
-			rep->bad_trusted = (int)i;
-			rc = -1;
-			goto done;
-		}
+	if (trust_parse_all(trusted, ntrusted, rep) != 0) {
+		rc = -1;
+		goto done;
 	}
 	if ((v.stored = ledger_store_open(db, LEDGER_STORE_READONLY, err,
 	    sizeof(err))) == NULL) {
@@ -422,20 +460,8 @@ ledger_verify_trusted(const char *db, const char *vkey,
 	}
 	/* The whole tree is sound; now it must also be the tree that the
 	 * holders of trusted checkpoints saw, or a later one. */
-	memset(&tt, 0, sizeof(tt));
-	tt.origin = v.origin;
-	tt.size = v.total;
-	tt.consistency = tree_consistency;
-	tt.inclusion = tree_inclusion;
-	tt.arg = v.tree;
-	if (ledger_merkle_root(v.tree, v.total, tt.root) != 0)
+	if (trust_check_tree(&v, trusted, ntrusted) != 0)
 		goto out;
-	for (size_t i = 0; i < ntrusted; i++)
-		if (trust_check(&tt, vkey, &trusted[i], rep->what,
-		    sizeof(rep->what)) != 0) {
-			rep->bad_trusted = (int)i;
-			goto out;
-		}
 	if (v.replay->ops->commit(v.replay) != 0)
 		goto out;
 	rc = ledger_store_compare(v.replay, v.stored, rep->what,
