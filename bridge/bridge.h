@@ -86,4 +86,23 @@ int status_register(struct status_ctx *st, struct server *http);
 /* The responder (get0), for stats. */
 struct ocspr *status_responder(struct status_ctx *st);
 
+/* ---- trust.c: the checkpoint remembered beside the data directory ------ */
+
+#define TRUST_FILE      "checkpoint.trusted"
+#define TRUST_FILE_MODE 0644	/* public, as the API serves it */
+#define TRUST_NOTE_MAX  1024	/* a checkpoint note (ledger_receipt's) */
+
+/* DIR/checkpoint.trusted of cfg into out.  Returns out. */
+const char *trust_path(const struct bridge_config *cfg, char *out,
+    size_t outlen);
+/* Reads the note in path into note (NUL-terminated): 0, 1 when there is
+ * no such file, -1 with err (naming path) when it cannot be read or is
+ * not a short text. */
+int trust_read(const char *path, char *note, size_t notelen, char *err,
+    size_t errlen);
+/* Replaces path with note atomically (a temp file, fsync, rename, then
+ * the directory synced), mode TRUST_FILE_MODE.  0, or -1 with err. */
+int trust_write(const char *path, const char *note, char *err,
+    size_t errlen);
+
 #endif

@@ -28,6 +28,10 @@
 /* evhttp refuses bodies past this multiple of max_body before any handler
  * runs (with an HTML page); between the two the API answers a JSON 413. */
 #define SERVE_HARD_BODY_FACTOR 4
+/* The remembered checkpoint is written at most this often: an fsync and
+ * a rename per block would cost more than the block under the EST and
+ * ledger benchmarks (README "The remembered checkpoint"). */
+#define SERVE_TRUST_SEC 1
 
 struct serve_ctx {
 	struct event_base *base;
@@ -36,6 +40,12 @@ struct serve_ctx {
 	struct events *events;
 	struct event *wake;
 	int stopping;
+	/* DIR/checkpoint.trusted (trust.c), rewritten at most every
+	 * SERVE_TRUST_SEC when the tree grew, and at a clean stop. */
+	struct event *trust_ev;
+	char trust_path[PATH_MAX + 32];
+	uint64_t trust_size;		/* tree size of the note written */
+	int trust_on;
 };
 
 /* From the writer thread: make the loop drain completions. */
@@ -62,6 +72,71 @@ static void
 serve_cert_changed(void *arg, const char *serial)
 {
 	api_cert_cache_forget(arg, serial);
+}
+
+/* Writes the latest checkpoint to DIR/checkpoint.trusted when the tree
+ * grew since the last write. */
+static void
+serve_trust_save(struct serve_ctx *sc)
+{
+	char note[TRUST_NOTE_MAX], err[PATH_MAX + 128];
+	uint64_t size;
+
+	if (!sc->trust_on || ledger_checkpoint(sc->ledger, note, sizeof(note),
+	    &size) != 0 || size <= sc->trust_size)
+		return;
+	if (trust_write(sc->trust_path, note, err, sizeof(err)) != 0) {
+		log_warn("cannot remember the checkpoint: %s", err);
+		return;
+	}
+	sc->trust_size = size;
+}
+
+static void
+serve_trust_tick(evutil_socket_t fd, short what, void *arg)
+{
+	serve_trust_save(arg);
+}
+
+/*
+ * Starts remembering checkpoints, unless DIR/checkpoint.trusted holds one
+ * this ledger does not extend (the database was rolled back or replaced
+ * while the bridge was stopped): that file is the evidence, so it is kept
+ * as it is and `ledger verify` reports it.  0, or -1 on an internal error.
+ */
+static int
+serve_trust_start(struct serve_ctx *sc, const struct bridge_config *cfg,
+    EVP_PKEY *node)
+{
+	struct timeval every = { SERVE_TRUST_SEC, 0 };
+	struct ledger_trusted t;
+	char note[TRUST_NOTE_MAX], vkey[512], why[PATH_MAX + 512];
+	int r;
+
+	trust_path(cfg, sc->trust_path, sizeof(sc->trust_path));
+	if ((r = trust_read(sc->trust_path, note, sizeof(note), why,
+	    sizeof(why))) < 0) {
+		log_err("%s: not replacing it (keybridge ledger verify -d %s "
+		    "reports it)", why, cfg->dir);
+		return 0;
+	}
+	memset(&t, 0, sizeof(t));
+	t.source = sc->trust_path;
+	t.note = note;
+	if (r == 0 && (ledger_key_vkey(node, cfg->validator_name, vkey,
+	    sizeof(vkey)) != 0 || ledger_trusted_check(sc->ledger, vkey, &t,
+	    why, sizeof(why)) != 0)) {
+		log_err("%s; keeping that checkpoint as it is (keybridge "
+		    "ledger verify -d %s reports it)", why, cfg->dir);
+		return 0;
+	}
+	sc->trust_on = 1;
+	if ((sc->trust_ev = event_new(sc->base, -1, EV_PERSIST,
+	    serve_trust_tick, sc)) == NULL ||
+	    event_add(sc->trust_ev, &every) != 0)
+		return -1;
+	serve_trust_save(sc);
+	return 0;
 }
 
 /* Whether API reads need the bearer token (api_auth: auto = unless
@@ -228,6 +303,8 @@ cmd_serve(struct cli *c)
 		log_err("cannot start the ledger writer");
 		goto out;
 	}
+	if (serve_trust_start(&sc, cfg, vkey) != 0)
+		goto out;
 	if ((signer = signer_open(cfg, err, sizeof(err))) == NULL) {
 		log_err("signer: %s", err);
 		goto out;
@@ -319,8 +396,10 @@ cmd_serve(struct cli *c)
 	    (unsigned long long)ledger_size(sc.ledger));
 	rc = 0;
 out:
-	if (sc.ledger != NULL)
+	if (sc.ledger != NULL) {
 		ledger_writer_stop(sc.ledger);
+		serve_trust_save(&sc);
+	}
 	/* The responder first: requests waiting for a signature are
 	 * answered while their connections still exist. */
 	status_free(sc.status);
@@ -337,6 +416,8 @@ out:
 		event_free(sigint);
 	if (sc.wake != NULL)
 		event_free(sc.wake);
+	if (sc.trust_ev != NULL)
+		event_free(sc.trust_ev);
 	ledger_close(sc.ledger);
 	ledger_consensus_free(cons);
 	if (sc.base != NULL)

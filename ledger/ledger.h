@@ -440,7 +440,27 @@ struct ledger_verify_report {
 	int ok;				/* 1: everything replayed and matched */
 	int64_t bad_index;		/* first broken entry, -1 if none */
 	int64_t bad_block;		/* first broken block, -1 if none */
+	int bad_trusted;		/* the trusted[] item that failed, or -1 */
 	char what[512];			/* the first broken point, one line */
+	char checkpoint[1024];		/* ok: the verified tree's checkpoint */
+};
+
+/*
+ * A checkpoint the auditor trusts from outside the database: one kept
+ * from an earlier look at the ledger (`--checkpoint FILE`, the remembered
+ * one), or the checkpoint of a receipt a client holds, in which case the
+ * entry at `index` must have `leaf_hash` and be included in it.  The
+ * stored tree must not be smaller than it and must be consistent with it
+ * (RFC 9162 2.1.4): a ledger whose last blocks were deleted, or rewritten,
+ * fails here even when it is whole in itself.
+ */
+struct ledger_trusted {
+	const char *source;		/* its file, for messages */
+	const char *note;		/* the signed checkpoint note */
+	int receipt;			/* 1: index, leaf_hash, tree_size set */
+	uint64_t index;
+	uint8_t leaf_hash[LEDGER_HASH_LEN];
+	uint64_t tree_size;		/* the receipt's; its checkpoint's size */
 };
 
 /* Replays the whole log in `db` from genesis into a fresh state: every
@@ -452,6 +472,19 @@ struct ledger_verify_report {
 int ledger_verify(const char *db, const char *vkey,
     struct ledger_verify_report *report,
     void (*progress)(uint64_t done, uint64_t total, void *), void *arg);
+/* ledger_verify, and then every trusted[0..ntrusted) checkpoint must be
+ * signed by `vkey`, name the ledger's origin and be consistent with the
+ * replayed tree (report->bad_trusted names the first that is not).  On
+ * success report->checkpoint holds the verified tree's latest checkpoint. */
+int ledger_verify_trusted(const char *db, const char *vkey,
+    const struct ledger_trusted *trusted, size_t ntrusted,
+    struct ledger_verify_report *report,
+    void (*progress)(uint64_t done, uint64_t total, void *), void *arg);
+/* The same checks of one trusted checkpoint against the open ledger l
+ * (`serve` before it replaces the remembered checkpoint).  0 when it
+ * holds, -1 with the reason in why. */
+int ledger_trusted_check(struct ledger *l, const char *vkey,
+    const struct ledger_trusted *t, char *why, size_t whylen);
 
 /* ---- keys ------------------------------------------------------------- */
 

@@ -15,6 +15,7 @@
 #include "ledger/ledger_int.h"
 
 #define SQLITE_BUSY_MS 10000
+#define STORE_SYNC_FULL 2	/* PRAGMA synchronous: 0 OFF, 1 NORMAL, 2 FULL */
 
 /* Schema migrations, applied in order; index + 1 is the version. */
 static const char *const migrations[] = {
@@ -1205,6 +1206,19 @@ fail:
 	return -1;
 }
 
+int
+ledger_store_sqlite_synchronous(struct ledger_store *s)
+{
+	sqlite3_stmt *q = NULL;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(SS(s)->db, "PRAGMA synchronous", -1, &q,
+	    NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
 struct ledger_store *
 ledger_store_sqlite_open(const char *path, int flags, char *err,
     size_t errlen)
@@ -1243,11 +1257,20 @@ ledger_store_sqlite_open(const char *path, int flags, char *err,
 	(void)sqlite3_exec(ss->db, "PRAGMA cache_size=-16384", NULL, NULL,
 	    NULL);
 	if (!(flags & LEDGER_STORE_READONLY) &&
-	    (sqlite3_exec(ss->db, "PRAGMA journal_mode=WAL", NULL, NULL,
-	    NULL) != SQLITE_OK ||
-	    sqlite3_exec(ss->db, "PRAGMA synchronous=FULL", NULL, NULL,
-	    NULL) != SQLITE_OK)) {
+	    sqlite3_exec(ss->db, "PRAGMA journal_mode=WAL", NULL, NULL,
+	    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(ss->db));
+		goto fail;
+	}
+	/* Every connection, readers too: in WAL mode the last one to close
+	 * checkpoints the log into the file, with its own setting.  Read
+	 * back, since a build's defaults or a later edit could leave less:
+	 * kill -9 cannot show a missing fsync, only a power cut can. */
+	if (sqlite3_exec(ss->db, "PRAGMA synchronous=FULL", NULL, NULL,
+	    NULL) != SQLITE_OK ||
+	    ledger_store_sqlite_synchronous(&ss->base) < STORE_SYNC_FULL) {
+		snprintf(err, errlen, "%s: cannot run with PRAGMA synchronous="
+		    "FULL: %s", path, sqlite3_errmsg(ss->db));
 		goto fail;
 	}
 	if (flags & LEDGER_STORE_CREATE) {

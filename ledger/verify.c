@@ -8,10 +8,20 @@
  * checkpoint signature are checked, and finally the stored registry tables
  * must equal the replayed ones.  The first broken point is reported with
  * its entry index (or block height) and what failed.
+ *
+ * A database is whole in itself after its last blocks were deleted (and
+ * the registry rows put back to match): that undoes revocations and no
+ * replay can see it.  Checkpoints kept from outside the database can
+ * (struct ledger_trusted): the stored tree must be at least as large as
+ * each and consistent with it, which is the RFC 9162 consistency proof a
+ * remote client would check.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "ledger/ledger_int.h"
 
@@ -157,10 +167,152 @@ verify_block(const struct ledger_block_row *b, void *arg)
 		VERIFY_BREAK(v, (int64_t)b->size - 1, h, "block %lld: "
 		    "checkpoint is not signed by the validator key",
 		    (long long)h);
+	memcpy(v->rep->checkpoint, b->checkpoint, sizeof(v->rep->checkpoint));
 	v->last_time = b->time;
 	v->next_height++;
 	v->rep->blocks++;
 	return 0;
+}
+
+/*
+ * The tree a trusted checkpoint is checked against: its origin, size and
+ * root, and the proofs of it (the replayed tree in verify, the open
+ * ledger's in serve), so both ask what a remote client would ask.
+ */
+struct trust_tree {
+	const char *origin;		/* "" when the ledger is empty */
+	uint64_t size;
+	uint8_t root[LEDGER_HASH_LEN];
+	int (*consistency)(void *, uint64_t m, uint64_t n,
+	    uint8_t proof[][LEDGER_HASH_LEN], size_t *np);
+	int (*inclusion)(void *, uint64_t index, uint64_t n,
+	    uint8_t proof[][LEDGER_HASH_LEN], size_t *np);
+	void *arg;
+};
+
+/* Checks trusted checkpoint t against tree tt: 0, or -1 with why. */
+static int
+trust_check(const struct trust_tree *tt, const char *vkey,
+    const struct ledger_trusted *t, char *why, size_t whylen)
+{
+	uint8_t root[LEDGER_HASH_LEN], proof[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
+	uint8_t empty[LEDGER_HASH_LEN];
+	char origin[256];
+	uint64_t size;
+	time_t ct;
+	size_t np = 0;
+	int bad;
+
+	if (t->note == NULL || ledger_checkpoint_parse(t->note,
+	    strlen(t->note), origin, sizeof(origin), &size, root, &ct) != 0) {
+		snprintf(why, whylen, "%s: not a checkpoint note (C2SP "
+		    "tlog-checkpoint: origin, size, base64 root)", t->source);
+		return -1;
+	}
+	if (ledger_note_verify_vkey(t->note, strlen(t->note), vkey) != 0) {
+		snprintf(why, whylen, "%s: the trusted checkpoint is not signed "
+		    "by the validator key", t->source);
+		return -1;
+	}
+	if (tt->origin[0] != '\0' && strcmp(origin, tt->origin) != 0) {
+		snprintf(why, whylen, "%s: the trusted checkpoint is of ledger "
+		    "\"%s\", not of this ledger (\"%s\")", t->source, origin,
+		    tt->origin);
+		return -1;
+	}
+	if (size > tt->size) {
+		snprintf(why, whylen, "the stored ledger has %llu entries, "
+		    "fewer than the trusted checkpoint's %llu (%s): it was "
+		    "rolled back", (unsigned long long)tt->size,
+		    (unsigned long long)size, t->source);
+		return -1;
+	}
+	/* RFC 9162 2.1.4.2; the empty tree has one root, SHA-256 of the
+	 * empty string (RFC 9162 2.1.1), which no proof can stand for. */
+	if (size == 0) {
+		SHA256((const unsigned char *)"", 0, empty);
+		bad = CRYPTO_memcmp(root, empty, LEDGER_HASH_LEN) != 0;
+	} else
+		bad = (size < tt->size && tt->consistency(tt->arg, size,
+		    tt->size, proof, &np) != 0) ||
+		    ledger_merkle_verify_consistency(size, tt->size, root,
+		    tt->root, proof, np) != 0;
+	if (bad) {
+		snprintf(why, whylen, "root at size %llu differs from the "
+		    "trusted checkpoint (%s): the ledger was rewritten",
+		    (unsigned long long)size, t->source);
+		return -1;
+	}
+	if (!t->receipt)
+		return 0;
+	if (t->tree_size != size || t->index >= size) {
+		snprintf(why, whylen, "%s: the receipt's index %llu and "
+		    "tree_size %llu do not fit its checkpoint of size %llu",
+		    t->source, (unsigned long long)t->index,
+		    (unsigned long long)t->tree_size, (unsigned long long)size);
+		return -1;
+	}
+	/* RFC 9162 2.1.3.2: the stored leaf at index is the receipt's. */
+	if (tt->inclusion(tt->arg, t->index, size, proof, &np) != 0 ||
+	    ledger_merkle_verify_inclusion(t->leaf_hash, t->index, size,
+	    proof, np, root) != 0) {
+		snprintf(why, whylen, "%s: entry %llu of the stored ledger is "
+		    "not the receipt's (its leaf hash differs)", t->source,
+		    (unsigned long long)t->index);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+tree_consistency(void *arg, uint64_t m, uint64_t n,
+    uint8_t proof[][LEDGER_HASH_LEN], size_t *np)
+{
+	return ledger_merkle_consistency(arg, m, n, proof, np);
+}
+
+static int
+tree_inclusion(void *arg, uint64_t index, uint64_t n,
+    uint8_t proof[][LEDGER_HASH_LEN], size_t *np)
+{
+	return ledger_merkle_inclusion(arg, index, n, proof, np);
+}
+
+static int
+ledger_consistency(void *arg, uint64_t m, uint64_t n,
+    uint8_t proof[][LEDGER_HASH_LEN], size_t *np)
+{
+	return ledger_consistency_proof(arg, m, n, proof, np);
+}
+
+static int
+ledger_inclusion(void *arg, uint64_t index, uint64_t n,
+    uint8_t proof[][LEDGER_HASH_LEN], size_t *np)
+{
+	return ledger_inclusion_proof(arg, index, n, proof, np);
+}
+
+int
+ledger_trusted_check(struct ledger *l, const char *vkey,
+    const struct ledger_trusted *t, char *why, size_t whylen)
+{
+	struct trust_tree tt;
+	char note[1024], origin[256] = "";
+	time_t ct;
+
+	memset(&tt, 0, sizeof(tt));
+	tt.origin = origin;
+	tt.consistency = ledger_consistency;
+	tt.inclusion = ledger_inclusion;
+	tt.arg = l;
+	if (ledger_checkpoint(l, note, sizeof(note), NULL) == 0 &&
+	    ledger_checkpoint_parse(note, strlen(note), origin,
+	    sizeof(origin), &tt.size, tt.root, &ct) != 0) {
+		snprintf(why, whylen, "the ledger's own checkpoint cannot be "
+		    "read");
+		return -1;
+	}
+	return trust_check(&tt, vkey, t, why, whylen);
 }
 
 static int
@@ -170,8 +322,72 @@ count_cb(uint64_t idx, const uint8_t *h, void *arg)
 	return 0;
 }
 
+/* A trusted checkpoint that does not parse is a bad argument, told before
+ * the long replay, not a broken ledger: 0, or -1 with rep's what and
+ * bad_trusted set. */
+static int
+trust_parse_all(const struct ledger_trusted *t, size_t n,
+    struct ledger_verify_report *rep)
+{
+	uint8_t root[LEDGER_HASH_LEN];
+	char origin[256];
+	uint64_t size;
+	time_t ct;
+
+	for (size_t i = 0; i < n; i++)
+		if (t[i].note == NULL || ledger_checkpoint_parse(t[i].note,
+		    strlen(t[i].note), origin, sizeof(origin), &size, root,
+		    &ct) != 0) {
+			snprintf(rep->what, sizeof(rep->what), "%s: not a "
+			    "checkpoint note (C2SP tlog-checkpoint: origin, "
+			    "tree size and base64 root lines, a blank line, "
+			    "signatures)", t[i].source);
+			rep->bad_trusted = (int)i;
+			return -1;
+		}
+	return 0;
+}
+
+/* Checks trusted t[0..n) against the replayed tree: 0, or -1 with the
+ * report's what and bad_trusted set. */
+static int
+trust_check_tree(struct verify_ctx *v, const struct ledger_trusted *t,
+    size_t n)
+{
+	struct trust_tree tt;
+
+	memset(&tt, 0, sizeof(tt));
+	tt.origin = v->origin;
+	tt.size = v->total;
+	tt.consistency = tree_consistency;
+	tt.inclusion = tree_inclusion;
+	tt.arg = v->tree;
+	if (ledger_merkle_root(v->tree, v->total, tt.root) != 0) {
+		snprintf(v->rep->what, sizeof(v->rep->what), "the replayed "
+		    "tree has no root at size %llu",
+		    (unsigned long long)v->total);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (trust_check(&tt, v->vkey, &t[i], v->rep->what,
+		    sizeof(v->rep->what)) != 0) {
+			v->rep->bad_trusted = (int)i;
+			return -1;
+		}
+	return 0;
+}
+
 int
 ledger_verify(const char *db, const char *vkey,
+    struct ledger_verify_report *rep,
+    void (*progress)(uint64_t, uint64_t, void *), void *arg)
+{
+	return ledger_verify_trusted(db, vkey, NULL, 0, rep, progress, arg);
+}
+
+int
+ledger_verify_trusted(const char *db, const char *vkey,
+    const struct ledger_trusted *trusted, size_t ntrusted,
     struct ledger_verify_report *rep,
     void (*progress)(uint64_t, uint64_t, void *), void *arg)
 {
@@ -183,6 +399,7 @@ ledger_verify(const char *db, const char *vkey,
 	memset(rep, 0, sizeof(*rep));
 	memset(&v, 0, sizeof(v));
 	rep->bad_index = rep->bad_block = -1;
+	rep->bad_trusted = -1;
 	v.rep = rep;
 	v.vkey = vkey;
 	v.progress = progress;
@@ -191,6 +408,10 @@ ledger_verify(const char *db, const char *vkey,
 		snprintf(rep->what, sizeof(rep->what), "the validator key "
 		    "\"%s\" is not a signed-note verifier key", vkey);
 		goto out;
+	}
+	if (trust_parse_all(trusted, ntrusted, rep) != 0) {
+		rc = -1;
+		goto done;
 	}
 	if ((v.stored = ledger_store_open(db, LEDGER_STORE_READONLY, err,
 	    sizeof(err))) == NULL) {
@@ -244,6 +465,10 @@ ledger_verify(const char *db, const char *vkey,
 		snprintf(rep->what, sizeof(rep->what), "the ledger is empty");
 		goto out;
 	}
+	/* The whole tree is sound; now it must also be the tree that the
+	 * holders of trusted checkpoints saw, or a later one. */
+	if (trust_check_tree(&v, trusted, ntrusted) != 0)
+		goto out;
 	if (v.replay->ops->commit(v.replay) != 0)
 		goto out;
 	rc = ledger_store_compare(v.replay, v.stored, rep->what,
@@ -254,6 +479,8 @@ ledger_verify(const char *db, const char *vkey,
 out:
 	rc = 0;
 done:
+	if (!rep->ok)
+		rep->checkpoint[0] = '\0';
 	if (progress != NULL && rep->ok)
 		progress(v.next_index, v.total, arg);
 	if (v.replay != NULL)

@@ -38,7 +38,9 @@ api_http_status(enum ledger_status st)
 {
 	switch (st) {
 	case LEDGER_OK:			return 201;
-	case LEDGER_ERR_MALFORMED:	return 400;
+	case LEDGER_ERR_MALFORMED:
+	case LEDGER_ERR_KEY_NOT_CANONICAL:
+	case LEDGER_ERR_WRONG_ORIGIN:	return 400;
 	case LEDGER_ERR_TOO_LARGE:	return 413;
 	case LEDGER_ERR_UNKNOWN_ACCOUNT:
 	case LEDGER_ERR_SIGNATURE:

@@ -56,6 +56,11 @@ struct cli_opts {
 	int ndns;
 	const char *ip[CLI_MAX_REPEAT];
 	int nip;
+	const char *checkpoint[CLI_MAX_REPEAT];	/* ledger verify */
+	int ncheckpoint;
+	const char *receipt[CLI_MAX_REPEAT];
+	int nreceipt;
+	int no_remember;
 	unsigned long long seen;	/* bit per option given */
 };
 

@@ -16,23 +16,176 @@ verify_progress(uint64_t done, uint64_t total, void *arg)
 		    (unsigned long long)done, (unsigned long long)total);
 }
 
-/* Replays the whole ledger; exit 0 when it all holds, 1 at the first
- * broken point, named by entry index and block. */
+/* Trusted checkpoints of one verify: --checkpoint, --receipt and the
+ * remembered one. */
+#define VERIFY_TRUSTED_MAX (2 * CLI_MAX_REPEAT + 1)
+/* What to do when the remembered checkpoint cannot be read. */
+#define VERIFY_TRUST_HINT "(the checkpoint remembered by serve and " \
+	"verify: restore it from a copy, or move it away and verify with " \
+	"--checkpoint FILE of a checkpoint you trust; verify then remembers " \
+	"that one)"
+
+struct verify_trust {
+	struct ledger_trusted t[VERIFY_TRUSTED_MAX];
+	char note[VERIFY_TRUSTED_MAX][TRUST_NOTE_MAX];
+	size_t n;
+	int remembered;			/* t[] index of the remembered one, -1 */
+};
+
+/* Adds the checkpoint note in file path.  0, or 1 after a message. */
+static int
+verify_add_checkpoint(struct verify_trust *vt, const char *path)
+{
+	struct ledger_trusted *t = &vt->t[vt->n];
+	char err[PATH_MAX + 128];
+	int r = trust_read(path, vt->note[vt->n], TRUST_NOTE_MAX, err,
+	    sizeof(err));
+
+	if (r == 1)
+		return cli_fail("checkpoint", "%s: no such file", path);
+	if (r != 0)
+		return cli_fail("checkpoint", "%s", err);
+	t->source = path;
+	t->note = vt->note[vt->n++];
+	return 0;
+}
+
+/* Adds the receipt in file path: the JSON `--json` prints after a write,
+ * {"index", "leaf_hash", "tree_size", "checkpoint"}.  0, or 1 after a
+ * message. */
+static int
+verify_add_receipt(struct verify_trust *vt, const char *path)
+{
+	struct ledger_trusted *t = &vt->t[vt->n];
+	json_error_t jerr;
+	json_t *j;
+	json_int_t index, size;
+	const char *leaf, *cp;
+	int rc = 1;
+
+	if ((j = json_load_file(path, 0, &jerr)) == NULL)
+		return cli_fail("receipt", "%s: %s", path, jerr.text);
+	if (json_unpack(j, "{s:I, s:s, s:I, s:s}", "index", &index,
+	    "leaf_hash", &leaf, "tree_size", &size, "checkpoint", &cp) != 0 ||
+	    index < 0 || size < 0 ||
+	    ledger_unhex(leaf, t->leaf_hash, LEDGER_HASH_LEN) != 0 ||
+	    strlen(leaf) != 2 * LEDGER_HASH_LEN ||
+	    strlen(cp) >= TRUST_NOTE_MAX) {
+		rc = cli_fail("receipt", "%s: not a receipt ({\"index\": N, "
+		    "\"leaf_hash\": 64 hex digits, \"tree_size\": N, "
+		    "\"checkpoint\": the signed note}, as --json prints it)",
+		    path);
+		goto out;
+	}
+	snprintf(vt->note[vt->n], TRUST_NOTE_MAX, "%s", cp);
+	t->source = path;
+	t->note = vt->note[vt->n++];
+	t->receipt = 1;
+	t->index = (uint64_t)index;
+	t->tree_size = (uint64_t)size;
+	rc = 0;
+out:
+	json_decref(j);
+	return rc;
+}
+
+/* 1 when verify reads the data directory's own database (no --db, or
+ * --db naming the configured one): only that one's checkpoint is
+ * remembered in DIR. */
+static int
+verify_db_is_dirs(struct cli *c, const char *db)
+{
+	struct bridge_config *conf;
+	char err[512], p[PATH_MAX];
+	int same = 0;
+
+	if (c->o.db == NULL)
+		return 1;
+	if ((conf = calloc(1, sizeof(*conf))) == NULL)
+		return 0;
+	if (config_load(conf, c->o.dir, err, sizeof(err)) == 0)
+		same = strcmp(config_path(conf, conf->db, p, sizeof(p)),
+		    db) == 0;
+	free(conf);
+	return same;
+}
+
+/* After a verify that held: DIR/checkpoint.trusted advances to the
+ * verified tree, unless serve replaced it meanwhile (with a later one). */
+static void
+verify_remember(const char *path, const struct verify_trust *vt,
+    const struct ledger_verify_report *rep)
+{
+	char now[TRUST_NOTE_MAX], err[PATH_MAX + 128];
+	const char *before = vt->remembered >= 0 ?
+	    vt->note[vt->remembered] : NULL;
+	int r = trust_read(path, now, sizeof(now), err, sizeof(err));
+
+	if (before != NULL && strcmp(before, rep->checkpoint) == 0)
+		return;
+	if (r < 0 || (r == 1) != (before == NULL) ||
+	    (before != NULL && strcmp(now, before) != 0))
+		return;
+	if (trust_write(path, rep->checkpoint, err, sizeof(err)) != 0)
+		fprintf(stderr, "keybridge: warning: cannot remember the "
+		    "verified checkpoint: %s\n", err);
+	else
+		fprintf(stderr, "verify: %s now holds the checkpoint of tree "
+		    "size %llu\n", path, (unsigned long long)rep->entries);
+}
+
+/* Replays the whole ledger and checks it against the trusted checkpoints;
+ * exit 0 when it all holds, 1 at the first broken point, named by entry
+ * index and block, or by the checkpoint it breaks. */
 static int
 ledger_cmd_verify(struct cli *c)
 {
 	struct ledger_verify_report rep;
+	struct verify_trust *vt = NULL;
 	const char *vkey = c->o.vkey != NULL ? c->o.vkey :
 	    c->cfg.validator_vkey;
-	char db[PATH_MAX];
+	char db[PATH_MAX], path[PATH_MAX + 32], err[PATH_MAX + 128];
+	int remember, r, rc = 1;
 
-	if (cli_only(c, "vkey db json") != 0)
+	if (cli_only(c, "vkey db json checkpoint receipt no-remember") != 0)
 		return 1;
 	config_path(&c->cfg, c->cfg.db, db, sizeof(db));
 	if (!ledger_db_is_postgres(db) && access(db, R_OK) != 0)
 		return cli_fail("verify", "cannot read %s", db);
-	if (ledger_verify(db, vkey, &rep, verify_progress, NULL) != 0)
-		return cli_fail("verify", "%s", rep.what);
+	if ((vt = calloc(1, sizeof(*vt))) == NULL)
+		return cli_fail("verify", "out of memory");
+	vt->remembered = -1;
+	for (int i = 0; i < c->o.ncheckpoint; i++)
+		if (verify_add_checkpoint(vt, c->o.checkpoint[i]) != 0)
+			goto out;
+	for (int i = 0; i < c->o.nreceipt; i++)
+		if (verify_add_receipt(vt, c->o.receipt[i]) != 0)
+			goto out;
+	/* Read before the database: serve writes it only after a commit,
+	 * so it never runs ahead of the snapshot verify reads. */
+	remember = !c->o.no_remember && verify_db_is_dirs(c, db);
+	trust_path(&c->cfg, path, sizeof(path));
+	if (remember && (r = trust_read(path, vt->note[vt->n],
+	    TRUST_NOTE_MAX, err, sizeof(err))) != 1) {
+		if (r < 0) {
+			cli_fail("trusted_checkpoint", "%s %s", err,
+			    VERIFY_TRUST_HINT);
+			goto out;
+		}
+		vt->t[vt->n].source = path;
+		vt->t[vt->n].note = vt->note[vt->n];
+		vt->remembered = (int)vt->n++;
+	}
+	if (ledger_verify_trusted(db, vkey, vt->t, vt->n, &rep,
+	    verify_progress, NULL) != 0) {
+		if (rep.bad_trusted >= 0 && rep.bad_trusted == vt->remembered)
+			cli_fail("trusted_checkpoint", "%s %s", rep.what,
+			    VERIFY_TRUST_HINT);
+		else
+			cli_fail(rep.bad_trusted >= 0 ? "checkpoint" :
+			    "verify", "%s", rep.what);
+		goto out;
+	}
 	if (!rep.ok) {
 		if (rep.bad_index >= 0)
 			printf("ledger BROKEN at entry %lld (block %lld): %s\n",
@@ -40,13 +193,28 @@ ledger_cmd_verify(struct cli *c)
 			    rep.what);
 		else
 			printf("ledger BROKEN: %s\n", rep.what);
-		return 1;
+		if (rep.bad_trusted >= 0 && rep.bad_trusted == vt->remembered)
+			fprintf(stderr, "keybridge: %s is the checkpoint this "
+			    "ledger was last seen at (by serve or verify); if "
+			    "the database was restored from a backup on "
+			    "purpose, move it away once you have checked the "
+			    "ledger otherwise\n", path);
+		goto out;
 	}
 	printf("ledger OK: %llu entries in %llu blocks replayed; every "
 	    "signature, rule, root and checkpoint holds and the registry "
-	    "matches\n", (unsigned long long)rep.entries,
+	    "matches", (unsigned long long)rep.entries,
 	    (unsigned long long)rep.blocks);
-	return 0;
+	if (vt->n > 0)
+		printf("; it extends %zu trusted checkpoint%s", vt->n,
+		    vt->n == 1 ? "" : "s");
+	putchar('\n');
+	if (remember)
+		verify_remember(path, vt, &rep);
+	rc = 0;
+out:
+	free(vt);
+	return rc;
 }
 
 static int

@@ -18,7 +18,8 @@ enum {
 	O_LOG_LEVEL, O_PUBKEY, O_CSR, O_PROFILE, O_DNS, O_IP, O_NOT_BEFORE,
 	O_NOT_AFTER, O_DAYS, O_KEY_ID, O_REASON, O_STATUS, O_LIMIT, O_AFTER,
 	O_THRESHOLD, O_ROLE, O_OUT, O_TYPE, O_GROUP, O_FILE, O_VERSION,
-	O_FROM, O_VKEY, O_EXPIRES, O_HELP,
+	O_FROM, O_VKEY, O_EXPIRES, O_CHECKPOINT, O_RECEIPT, O_NO_REMEMBER,
+	O_HELP,
 };
 
 static const struct option long_opts[] = {
@@ -57,6 +58,9 @@ static const struct option long_opts[] = {
 	{ "from", required_argument, NULL, O_FROM },
 	{ "vkey", required_argument, NULL, O_VKEY },
 	{ "expires", required_argument, NULL, O_EXPIRES },
+	{ "checkpoint", required_argument, NULL, O_CHECKPOINT },
+	{ "receipt", required_argument, NULL, O_RECEIPT },
+	{ "no-remember", no_argument, NULL, O_NO_REMEMBER },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -79,7 +83,9 @@ static const char usage[] =
 "           [--not-before T] [--not-after T | --days N] [--expires T]\n"
 "  key show -d DIR --key-id ID | key list -d DIR [--status active|revoked]\n"
 "  config publish -d DIR --group G --file F [--version V]\n"
-"  ledger verify -d DIR [--vkey VKEY] | ledger log -d DIR [--from N] [--limit N]\n"
+"  ledger verify -d DIR [--vkey VKEY] [--checkpoint FILE]... [--receipt FILE]...\n"
+"           [--no-remember]  (checks DIR/checkpoint.trusted too, then advances it)\n"
+"  ledger log -d DIR [--from N] [--limit N]\n"
 "  ledger checkpoint -d DIR\n"
 "signing options (commands that write): --as ACCOUNT (default admin),\n"
 "  --account KEYFILE (repeatable; default DIR/admin.key), --json, --remote\n"
@@ -105,6 +111,8 @@ static const char *const opt_names[] = {
 	[O_GROUP - 256] = "group", [O_FILE - 256] = "file",
 	[O_VERSION - 256] = "version", [O_FROM - 256] = "from",
 	[O_VKEY - 256] = "vkey", [O_EXPIRES - 256] = "expires",
+	[O_CHECKPOINT - 256] = "checkpoint", [O_RECEIPT - 256] = "receipt",
+	[O_NO_REMEMBER - 256] = "no-remember",
 };
 
 int
@@ -205,6 +213,17 @@ parse_opts(struct cli *c, int argc, char **argv)
 		case O_FROM: o->from = optarg; break;
 		case O_VKEY: o->vkey = optarg; break;
 		case O_EXPIRES: o->expires = optarg; break;
+		case O_CHECKPOINT:
+			if (add_repeat(o->checkpoint, &o->ncheckpoint, optarg,
+			    "checkpoint") != 0)
+				return 1;
+			break;
+		case O_RECEIPT:
+			if (add_repeat(o->receipt, &o->nreceipt, optarg,
+			    "receipt") != 0)
+				return 1;
+			break;
+		case O_NO_REMEMBER: o->no_remember = 1; break;
 		case 'h':
 		case O_HELP:
 			fputs(usage, stdout);
