@@ -88,7 +88,8 @@ put(struct fx *f, enum ledger_entry_type t, uint64_t seq, time_t when,
 {
 	struct ledger_receipt rr;
 	enum ledger_status st;
-	char why[256], *note = ledger_entry_body(t, "admin", seq, when, fl, n);
+	char why[256], *note = ledger_entry_body(t, "admin", seq, when, ORIGIN,
+	    fl, n);
 
 	note = ledger_entry_sign(note, "admin", f->admin);
 	assert_non_null(note);
@@ -116,7 +117,7 @@ reg_note(struct fx *f, int i, const char *name)
 	fl[4] = (struct ledger_field){ "not-before", nb };
 	fl[5] = (struct ledger_field){ "not-after", na };
 	note = ledger_entry_body(LEDGER_KEY_REGISTER, "admin", 4 + (uint64_t)i,
-	    f->when[i], fl, 6);
+	    f->when[i], ORIGIN, fl, 6);
 	note = ledger_entry_sign(note, "admin", f->admin);
 	assert_non_null(note);
 	return note;
