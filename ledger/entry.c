@@ -91,6 +91,7 @@ static const struct field_rule field_rules[] = {
 	{ LEDGER_CERT_ISSUED, "not-after", 1, 1, SYN_TIME },
 	{ LEDGER_CERT_ISSUED, "cert-sha256", 1, 1, SYN_HEX64 },
 	{ LEDGER_CERT_ISSUED, "cert", 0, 1, SYN_B64 },
+	{ LEDGER_CERT_ISSUED, "supersedes", 0, 1, SYN_SERIAL },
 	{ LEDGER_CERT_REVOKED, "serial", 1, 1, SYN_SERIAL },
 	{ LEDGER_CERT_REVOKED, "reason", 1, 1, SYN_REASON },
 	{ LEDGER_CONFIG_PUBLISH, "group", 1, 1, SYN_NAME },
@@ -135,6 +136,7 @@ static const char *const status_codes[] = {
 	[LEDGER_ERR_PREAUTH] = "preauth_invalid",
 	[LEDGER_ERR_STORAGE] = "storage_error",
 	[LEDGER_ERR_UNAVAILABLE] = "unavailable",
+	[LEDGER_ERR_CERT_CURRENT] = "current_cert_exists",
 };
 
 static const struct {
