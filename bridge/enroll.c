@@ -405,13 +405,13 @@ enroll_cert_entry(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
 	f[n++] = (struct ledger_field){ "not-before", nb };
 	f[n++] = (struct ledger_field){ "not-after", na };
 	f[n++] = (struct ledger_field){ "cert-sha256", sha };
-	/* The certificate itself, so that the ledger alone shows what was
-	 * issued for each key (and the API can hand it out). */
-	f[n++] = (struct ledger_field){ "cert", b64 };
 	/* Re-enrollment: the ledger revokes the client certificate as
 	 * superseded when it records this one. */
 	if (j->old_serial[0] != '\0')
 		f[n++] = (struct ledger_field){ "supersedes", j->old_serial };
+	/* The certificate itself, last, so that the ledger alone shows what
+	 * was issued for each key (and the API can hand it out). */
+	f[n++] = (struct ledger_field){ "cert", b64 };
 	snprintf(why, whylen, "the entry could not be signed; retry");
 	if ((*note = enroll_note(ctx, LEDGER_CERT_ISSUED, f, n, k)) == NULL)
 		goto out;
