@@ -574,21 +574,21 @@ ledger_key_same_device(const struct ledger_key_info *a,
 	const char *diff = NULL;
 
 	if (strcmp(a->account, b->account) != 0)
-		diff = "owning account";
+		diff = "another owning account";
 	else if (strcmp(a->name, b->name) != 0)
-		diff = "name";
+		diff = "another name";
 	else if (strcmp(a->profile, b->profile) != 0)
-		diff = "profile";
+		diff = "another profile";
 	else if (a->ndns != b->ndns || !rules_same_name_set(a->dns[0],
 	    b->dns[0], sizeof(a->dns[0]), a->ndns))
-		diff = "DNS names";
+		diff = "other DNS names";
 	else if (a->nip != b->nip || !rules_same_name_set(a->ip[0],
 	    b->ip[0], sizeof(a->ip[0]), a->nip))
-		diff = "IP addresses";
+		diff = "other IP addresses";
 	if (diff != NULL)
-		snprintf(why, whylen, "key %.16s... is registered with another "
-		    "%s than key %.16s... (not the same device)", b->key_id,
-		    diff, a->key_id);
+		snprintf(why, whylen, "key %.16s... is registered with %s "
+		    "than key %.16s... (not the same device)", b->key_id, diff,
+		    a->key_id);
 	return diff == NULL;
 }
 

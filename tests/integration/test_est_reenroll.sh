@@ -164,7 +164,7 @@ still_good a2
 # The same name but other names (a DNS name more): refused too.
 register dev-a-dns dev-a --dns dev-a.example
 reenroll_refused 403 not_same_device a2 dev-a dev-a-dns
-assert_contains "$(cat "$API_BODY")" "another DNS names" "reason for the rekey onto dev-a-dns"
+assert_contains "$(cat "$API_BODY")" "other DNS names" "reason for the rekey onto dev-a-dns"
 still_good a2
 # The same device: a new key registered with dev-a's registration.
 register dev-a-new dev-a
