@@ -10,8 +10,20 @@
  * registration (issue_build), signed through the signer, and recorded by a
  * cert-issued entry signed by the bridge's account; the answer leaves only
  * once that entry's block is committed.  A failed commit answers 503 with
- * Retry-After and no certificate.  After a re-enrollment the previous
- * certificate is recorded as superseded.
+ * Retry-After and no certificate.
+ *
+ * A key has one current certificate (ledger/rules.c): simpleenroll for a
+ * key that has one is a 409, and so is the loser of racing enrollments,
+ * whose entry the ledger refuses.  simplereenroll (RFC 7030 4.2.2) names
+ * the client certificate in the new entry's `supersedes`, and the ledger
+ * revokes it in the same step.  Its CSR is for the client certificate's
+ * own key (a renewal) or for another key registered as the same device (a
+ * rekey: the same account, name, profile and names); anything else is
+ * refused before issuance.
+ *
+ * The refusals decided here that have a code of their own start with it
+ * ("current_cert_exists: ..."); a refusal by the ledger starts with the
+ * ledger's code.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +34,12 @@
 #include "bridge/bridge.h"
 
 #define ENROLL_RETRY_AFTER 1	/* seconds, on 503 */
+#define ENROLL_WHY_MAX     320	/* a refusal line: code, then why */
+
+/* A registration may hold LEDGER_MAX_SANS DNS names and as many IP
+ * addresses, and issuance takes them all (est_names holds as many). */
+_Static_assert(EST_MAX_NAMES == LEDGER_MAX_SANS,
+    "issuance must take every name a registration may hold");
 
 struct enroll_ctx {
 	struct ledger *ledger;		/* borrowed */
@@ -44,10 +62,8 @@ struct enroll_job {
 	est_done_fn done;
 	void *token;
 	char old_serial[41];		/* re-enrollment: to supersede */
+	char old_key_id[LEDGER_KEYID_LEN + 1];	/* and its key */
 	EVP_PKEY *key;			/* serverkeygen: the generated key */
-	enum ledger_status first_st;	/* serverkeygen: key-register's */
-	char first_why[256];
-	int no_cert;			/* serverkeygen: nothing follows */
 };
 
 static void
@@ -75,19 +91,27 @@ enroll_answer(struct enroll_job *j)
 	enroll_job_free(j);
 }
 
-/* The HTTP answer for a ledger refusal of the bridge's own entry. */
+/* The HTTP answer for a ledger refusal of the bridge's own entries:
+ * "code: why" with the ledger's code. */
 static void
 enroll_refused(struct enroll_job *j, enum ledger_status st, const char *why)
 {
 	struct enroll_ctx *ctx = j->ctx;
+	char line[ENROLL_WHY_MAX];
 	uint64_t next;
 
+	snprintf(line, sizeof(line), "%s: %s", ledger_status_code(st), why);
 	switch (st) {
 	case LEDGER_ERR_KEY_REVOKED:
 	case LEDGER_ERR_WINDOW:
 	case LEDGER_ERR_UNKNOWN_KEY:
 	case LEDGER_ERR_PERMISSION:
-		j->done(j->token, 403, why, 0, NULL, NULL);
+	case LEDGER_ERR_PREAUTH:	/* serverkeygen: the slot went meanwhile */
+		j->done(j->token, 403, line, 0, NULL, NULL);
+		break;
+	case LEDGER_ERR_CERT_CURRENT:	/* a racing enrollment won */
+	case LEDGER_ERR_CERT_REVOKED:	/* a racing renewal superseded it */
+		j->done(j->token, 409, line, 0, NULL, NULL);
 		break;
 	case LEDGER_ERR_SEQUENCE:
 		/* Someone else used our account's seq: catch up, retry. */
@@ -96,8 +120,8 @@ enroll_refused(struct enroll_job *j, enum ledger_status st, const char *why)
 			ctx->next_seq = next;
 		/* FALLTHROUGH */
 	default:
-		log_warn("enroll: the ledger refused the bridge's entry: %s: "
-		    "%s", ledger_status_code(st), why);
+		log_warn("enroll: the ledger refused the bridge's entry: %s",
+		    line);
 		j->done(j->token, 503, "the issuance could not be recorded on "
 		    "the ledger; retry", ENROLL_RETRY_AFTER, NULL, NULL);
 		break;
@@ -105,38 +129,16 @@ enroll_refused(struct enroll_job *j, enum ledger_status st, const char *why)
 	enroll_job_free(j);
 }
 
-/* Signs and submits an entry of the bridge's account.  0 or -1. */
-static int
-enroll_submit(struct enroll_ctx *ctx, enum ledger_entry_type type,
-    const struct ledger_field *f, size_t n, ledger_done_cb cb, void *arg)
+/* The bridge account's entry of type with seq ctx->next_seq + k, signed:
+ * a malloc'd note, or NULL. */
+static char *
+enroll_note(struct enroll_ctx *ctx, enum ledger_entry_type type,
+    const struct ledger_field *f, size_t n, uint64_t k)
 {
 	char *note = ledger_entry_body(type, ctx->cfg->bridge_account,
-	    ctx->next_seq, time(NULL), ctx->cfg->origin, f, n);
-	int rc = -1;
+	    ctx->next_seq + k, time(NULL), ctx->cfg->origin, f, n);
 
-	if (note != NULL && (note = signer_sign_entry(ctx->signer, note)) !=
-	    NULL && ledger_submit(ctx->ledger, note, strlen(note), cb,
-	    arg) == 0) {
-		ctx->next_seq++;
-		rc = 0;
-	}
-	free(note);
-	return rc;
-}
-
-static void
-enroll_superseded(enum ledger_status st, const struct ledger_receipt *r,
-    const char *why, void *arg)
-{
-	struct enroll_job *j = arg;
-
-	/* The new certificate is on the ledger already; a failure here
-	 * leaves the old one good until it expires, so say so loudly. */
-	if (st != LEDGER_OK)
-		log_warn("enroll: certificate %s could not be marked "
-		    "superseded: %s: %s", j->old_serial,
-		    ledger_status_code(st), why);
-	enroll_answer(j);
+	return note != NULL ? signer_sign_entry(ctx->signer, note) : NULL;
 }
 
 static void
@@ -144,28 +146,31 @@ enroll_committed(enum ledger_status st, const struct ledger_receipt *r,
     const char *why, void *arg)
 {
 	struct enroll_job *j = arg;
-	struct ledger_field f[2];
 
-	/* serverkeygen: the key-register entry ahead of this one failed, so
-	 * this one did too; its reason is the one to give. */
-	if (j->first_st != LEDGER_OK) {
-		enroll_refused(j, j->first_st, j->first_why);
-		return;
-	}
-	if (st != LEDGER_OK) {
+	if (st != LEDGER_OK)
 		enroll_refused(j, st, why);
-		return;
-	}
-	if (j->old_serial[0] == '\0') {
+	else
 		enroll_answer(j);
-		return;
+}
+
+/* Submits notes[0..n) (from enroll_note, seqs next_seq on) to commit
+ * together or not at all; enroll_committed answers j.  0 or -1. */
+static int
+enroll_submit(struct enroll_ctx *ctx, char *const *notes, size_t n,
+    struct enroll_job *j)
+{
+	const char *t[LEDGER_GROUP_MAX];
+	size_t len[LEDGER_GROUP_MAX];
+
+	for (size_t i = 0; i < n && i < LEDGER_GROUP_MAX; i++) {
+		t[i] = notes[i];
+		len[i] = strlen(notes[i]);
 	}
-	f[0] = (struct ledger_field){ "serial", j->old_serial };
-	f[1] = (struct ledger_field){ "reason", "superseded" };
-	if (enroll_submit(j->ctx, LEDGER_CERT_REVOKED, f, 2,
-	    enroll_superseded, j) != 0)
-		enroll_superseded(LEDGER_ERR_UNAVAILABLE, NULL, "queue full",
-		    j);
+	if (ledger_submit_group(ctx->ledger, t, len, n, enroll_committed,
+	    j) != 0)
+		return -1;
+	ctx->next_seq += n;
+	return 0;
 }
 
 /* Fills the found registration reg from the ledger's fields (a key's
@@ -210,17 +215,20 @@ enroll_registration(struct enroll_ctx *ctx, const char *key_id,
 	return 0;
 }
 
-struct good_cert {
+/* The key's current certificate of a profile (ledger_cert_current). */
+struct current_cert {
 	time_t now;
+	const char *profile;
 	char serial[41];
 };
 
 static int
-enroll_good_cb(const struct ledger_cert_info *c, void *arg)
+enroll_current_cb(const struct ledger_cert_info *c, void *arg)
 {
-	struct good_cert *g = arg;
+	struct current_cert *g = arg;
 
-	if (!c->revoked && g->now < c->not_after) {
+	if (ledger_cert_current(c, g->now) && strcmp(c->profile,
+	    g->profile) == 0) {
 		snprintf(g->serial, sizeof(g->serial), "%s", c->serial);
 		return 1;
 	}
@@ -243,12 +251,13 @@ enroll_cert_sha256(X509 *cert, char out[65])
 /*
  * Re-enrollment: the TLS client certificate must be the very certificate
  * the ledger recorded (serial and SHA-256 of its DER), not revoked on its
- * own, its key not revoked, and not expired.  Returns 0 with the serial,
- * or the HTTP status with why.
+ * own, its key not revoked, and not expired.  Returns 0 with its serial,
+ * its key id and its profile, or the HTTP status with why.
  */
 static int
 enroll_check_current(struct enroll_ctx *ctx, X509 *cert, time_t now,
-    char serial[41], enum est_profile *profile, char *why, size_t whylen)
+    char serial[41], char key_id[LEDGER_KEYID_LEN + 1],
+    enum est_profile *profile, char *why, size_t whylen)
 {
 	struct ledger_cert_info c;
 	struct ledger_key_info *k = NULL;
@@ -281,28 +290,68 @@ enroll_check_current(struct enroll_ctx *ctx, X509 *cert, time_t now,
 		    "revoked on the ledger");
 	else {
 		*profile = (enum est_profile)est_profile_parse(c.profile);
+		snprintf(key_id, LEDGER_KEYID_LEN + 1, "%s", c.key_id);
 		rc = 0;
 	}
 	free(k);
 	return rc;
 }
 
-/* Builds, signs and records the certificate; the job answers later. */
+/*
+ * RFC 7030 4.2.2: a re-enrollment keeps the subject and names.  With a
+ * CSR for another key than the client certificate's (a rekey), that key's
+ * registration must be the same device as the old key's
+ * (ledger_key_same_device, which the ledger's rules also apply to the
+ * entry).  0, or the HTTP status with why.
+ */
 static int
-enroll_issue(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
+enroll_same_device(struct enroll_ctx *ctx, const char *old_id,
+    const char *new_id, char *why, size_t whylen)
+{
+	struct ledger_key_info *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	char diff[200];
+	int rc = 503;
+
+	snprintf(why, whylen, "the ledger cannot be read; retry");
+	if (a == NULL || b == NULL || ledger_key_get(ctx->ledger, old_id,
+	    a) != 0 || ledger_key_get(ctx->ledger, new_id, b) != 0)
+		goto out;
+	rc = 0;
+	if (!ledger_key_same_device(a, b, diff, sizeof(diff))) {
+		rc = 403;
+		snprintf(why, whylen, "not_same_device: a re-enrollment onto "
+		    "another key must keep the registration: %s", diff);
+	}
+out:
+	free(a);
+	free(b);
+	return rc;
+}
+
+/*
+ * Builds and signs the certificate for a registration into j->cert, and
+ * its cert-issued entry (seq ctx->next_seq + k; `supersedes` j->old_serial
+ * when set) into *note (malloc'd).  Nothing is submitted.  0, or the HTTP
+ * status with why.
+ */
+static int
+enroll_cert_entry(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
     const X509_PUBKEY *spki, const char *key_id,
     const struct est_registration *reg, enum est_profile profile,
-    time_t now, struct enroll_job *j, char *why, size_t whylen)
+    time_t now, struct enroll_job *j, uint64_t k, char **note, char *why,
+    size_t whylen)
 {
 	struct issue_params ip;
-	struct ledger_field f[8];
+	struct ledger_field f[9];
 	char serial[41], sha[65], nb[21], na[21], *b64 = NULL;
 	unsigned char *der = NULL;
 	const ASN1_TIME *t;
 	struct tm tm;
 	time_t tnb, tna;
-	int derlen, rc;
+	size_t n = 0;
+	int derlen, rc = 503;
 
+	*note = NULL;
 	memset(&ip, 0, sizeof(ip));
 	ip.profile = profile;
 	ip.cn = reg->name;
@@ -318,68 +367,59 @@ enroll_issue(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
 	ip.crl_url = ctx->crl_url;
 	if ((j->cert = issue_build(&ip, why, whylen)) == NULL)
 		return 403;
+	snprintf(why, whylen, "the certificate could not be signed");
 	if (signer_sign_cert(ctx->signer, j->cert) != 0 ||
 	    issue_serial_hex(j->cert, serial) != 0 ||
-	    enroll_cert_sha256(j->cert, sha) != 0) {
-		snprintf(why, whylen, "the certificate could not be signed");
-		return 503;
-	}
+	    enroll_cert_sha256(j->cert, sha) != 0)
+		goto out;
 	t = X509_get0_notBefore(j->cert);
 	if (ASN1_TIME_to_tm(t, &tm) != 1 || (tnb = timegm(&tm)) == -1)
-		return 503;
+		goto out;
 	t = X509_get0_notAfter(j->cert);
 	if (ASN1_TIME_to_tm(t, &tm) != 1 || (tna = timegm(&tm)) == -1)
-		return 503;
+		goto out;
+	snprintf(why, whylen, "the certificate could not be encoded");
+	if ((derlen = i2d_X509(j->cert, &der)) <= 0)
+		goto out;
+	/* The ledger keeps the certificate itself in the entry, which
+	 * bounds its size: a registration whose names (with the URLs and
+	 * the key) make a larger one cannot be issued. */
+	if (derlen > LEDGER_CERT_DER_MAX) {
+		snprintf(why, whylen, "certificate_too_large: the registration's "
+		    "names make a certificate of %d bytes; the ledger records "
+		    "at most %d", derlen, LEDGER_CERT_DER_MAX);
+		rc = 403;
+		goto out;
+	}
+	if ((b64 = malloc((size_t)derlen * 4 / 3 + 8)) == NULL ||
+	    ledger_b64_encode(der, (size_t)derlen, b64,
+	    (size_t)derlen * 4 / 3 + 8) != 0)
+		goto out;
 	ledger_time_format(tnb, nb);
 	ledger_time_format(tna, na);
-	f[0] = (struct ledger_field){ "serial", serial };
-	f[1] = (struct ledger_field){ "issuer",
+	f[n++] = (struct ledger_field){ "serial", serial };
+	f[n++] = (struct ledger_field){ "issuer",
 	    signer_issuer_id(ctx->signer) };
-	f[2] = (struct ledger_field){ "key-id", key_id };
-	f[3] = (struct ledger_field){ "profile", est_profile_name(profile) };
-	f[4] = (struct ledger_field){ "not-before", nb };
-	f[5] = (struct ledger_field){ "not-after", na };
-	f[6] = (struct ledger_field){ "cert-sha256", sha };
-	/* The certificate itself, so that the ledger alone shows what was
-	 * issued for each key (and the API can hand it out). */
-	if ((derlen = i2d_X509(j->cert, &der)) <= 0 ||
-	    (b64 = malloc((size_t)derlen * 4 / 3 + 8)) == NULL ||
-	    ledger_b64_encode(der, (size_t)derlen, b64,
-	    (size_t)derlen * 4 / 3 + 8) != 0) {
-		OPENSSL_free(der);
-		free(b64);
-		snprintf(why, whylen, "the certificate could not be encoded");
-		return 503;
-	}
+	f[n++] = (struct ledger_field){ "key-id", key_id };
+	f[n++] = (struct ledger_field){ "profile", est_profile_name(profile) };
+	f[n++] = (struct ledger_field){ "not-before", nb };
+	f[n++] = (struct ledger_field){ "not-after", na };
+	f[n++] = (struct ledger_field){ "cert-sha256", sha };
+	/* Re-enrollment: the ledger revokes the client certificate as
+	 * superseded when it records this one. */
+	if (j->old_serial[0] != '\0')
+		f[n++] = (struct ledger_field){ "supersedes", j->old_serial };
+	/* The certificate itself, last, so that the ledger alone shows what
+	 * was issued for each key (and the API can hand it out). */
+	f[n++] = (struct ledger_field){ "cert", b64 };
+	snprintf(why, whylen, "the entry could not be signed; retry");
+	if ((*note = enroll_note(ctx, LEDGER_CERT_ISSUED, f, n, k)) == NULL)
+		goto out;
+	rc = 0;
+out:
 	OPENSSL_free(der);
-	f[7] = (struct ledger_field){ "cert", b64 };
-	rc = enroll_submit(ctx, LEDGER_CERT_ISSUED, f, 8, enroll_committed,
-	    j);
 	free(b64);
-	if (rc != 0) {
-		snprintf(why, whylen, "the ledger is busy; retry");
-		return 503;
-	}
-	return 0;
-}
-
-static void
-enroll_registered(enum ledger_status st, const struct ledger_receipt *r,
-    const char *why, void *arg)
-{
-	struct enroll_job *j = arg;
-
-	/* The cert-issued entry queued behind this one answers the job,
-	 * unless building it failed: then this is the last word. */
-	j->first_st = st;
-	if (st != LEDGER_OK || !j->no_cert)
-		snprintf(j->first_why, sizeof(j->first_why), "%s",
-		    st != LEDGER_OK ? why : "");
-	if (j->no_cert) {
-		j->done(j->token, 503, j->first_why, ENROLL_RETRY_AFTER, NULL,
-		    NULL);
-		enroll_job_free(j);
-	}
+	return rc;
 }
 
 /* The registration a pre-authorisation fixes, as est_authorize sees it. */
@@ -448,8 +488,12 @@ out:
  * an admin's pre-authorisation the bridge generates the key, registers it
  * with a key-register entry citing the pre-authorisation (the ledger's
  * rules check the entry matches it exactly and consume it; the key is the
- * admin's), records the certificate, and answers both.  The two entries
- * are queued back to back; the second answers.
+ * admin's), records the certificate, and answers both.  All or nothing:
+ * every check of issuance is done and the certificate built and signed
+ * before anything is submitted, and the two entries go as one group that
+ * the ledger commits together or refuses together, so a failure never
+ * leaves a registered key whose private half was thrown away, nor a spent
+ * pre-authorisation.
  */
 static int
 enroll_keygen(struct enroll_ctx *ctx, const struct est_enroll *e, time_t now,
@@ -459,6 +503,7 @@ enroll_keygen(struct enroll_ctx *ctx, const struct est_enroll *e, time_t now,
 	struct est_registration reg;
 	struct ledger_field f[8 + 2 * EST_MAX_NAMES];
 	char spki[256], id[LEDGER_KEYID_LEN + 1], nb[21], na[21];
+	char *notes[2] = { NULL, NULL };
 	unsigned char *der = NULL;
 	enum est_profile profile;
 	size_t n = 0;
@@ -494,22 +539,25 @@ enroll_keygen(struct enroll_ctx *ctx, const struct est_enroll *e, time_t now,
 	f[n++] = (struct ledger_field){ "not-before", nb };
 	f[n++] = (struct ledger_field){ "not-after", na };
 	f[n++] = (struct ledger_field){ "preauth", pa->id };
-	if (enroll_submit(ctx, LEDGER_KEY_REGISTER, f, n, enroll_registered,
-	    j) != 0) {
+	snprintf(why, whylen, "the entry could not be signed; retry");
+	if ((notes[0] = enroll_note(ctx, LEDGER_KEY_REGISTER, f, n, 0)) ==
+	    NULL)
+		goto out;
+	if ((rc = enroll_cert_entry(ctx, j->key, NULL, id, &reg, profile, now,
+	    j, 1, &notes[1], why, whylen)) != 0) {
+		log_warn("serverkeygen: pre-authorisation %s: %s", pa->id,
+		    why);
+		goto out;
+	}
+	rc = 503;
+	if (enroll_submit(ctx, notes, 2, j) != 0) {
 		snprintf(why, whylen, "the ledger is busy; retry");
 		goto out;
 	}
-	/* From here the queued key-register holds j: the cert-issued entry
-	 * must follow it, and its callback frees j. */
-	if ((rc = enroll_issue(ctx, j->key, NULL, id, &reg, profile, now, j, why,
-	    whylen)) != 0) {
-		log_warn("serverkeygen: pre-authorisation %s: %s", pa->id,
-		    why);
-		snprintf(j->first_why, sizeof(j->first_why), "%s", why);
-		j->no_cert = 1;
-		rc = 0;		/* enroll_registered answers */
-	}
+	rc = 0;		/* enroll_committed answers */
 out:
+	free(notes[0]);
+	free(notes[1]);
 	OPENSSL_free(der);
 	free(pa);
 	return rc;
@@ -523,9 +571,9 @@ enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
 	struct enroll_ctx *ctx = arg;
 	struct est_registration reg;
 	struct enroll_job *j = NULL;
-	struct good_cert g;
+	struct current_cert g;
 	enum est_profile profile = e->profile, cur = 0;
-	char why[256] = "";
+	char why[ENROLL_WHY_MAX] = "", *note = NULL;
 	time_t now = time(NULL);
 	int status;
 
@@ -545,7 +593,7 @@ enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
 	}
 	if (e->op == EST_OP_SIMPLEREENROLL &&
 	    (status = enroll_check_current(ctx, e->client_cert, now,
-	    j->old_serial, &cur, why, sizeof(why))) != 0)
+	    j->old_serial, j->old_key_id, &cur, why, sizeof(why))) != 0)
 		goto refuse;
 	if (enroll_registration(ctx, e->key_id, &reg) != 0) {
 		status = 503;
@@ -559,27 +607,43 @@ enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
 	if ((status = est_authorize(&reg, profile, &e->asked, now, why,
 	    sizeof(why))) != 0)
 		goto refuse;
-	/* One good certificate per key: a second simpleenroll is a
-	 * duplicate; renewing goes through simplereenroll. */
+	if (e->op == EST_OP_SIMPLEREENROLL &&
+	    strcmp(e->key_id, j->old_key_id) != 0 &&
+	    (status = enroll_same_device(ctx, j->old_key_id, e->key_id, why,
+	    sizeof(why))) != 0)
+		goto refuse;
+	/* One current certificate per key and profile: a second
+	 * simpleenroll is a duplicate; renewing goes through simplereenroll.
+	 * Racing enrollments all pass here; the ledger takes one. */
 	memset(&g, 0, sizeof(g));
 	g.now = now;
-	if (ledger_key_certs(ctx->ledger, e->key_id, enroll_good_cb, &g) != 0) {
+	g.profile = est_profile_name(profile);
+	if (ledger_key_certs(ctx->ledger, e->key_id, enroll_current_cb,
+	    &g) != 0) {
 		status = 503;
 		snprintf(why, sizeof(why), "the ledger cannot be read; retry");
 		goto refuse;
 	}
-	if (g.serial[0] != '\0' && (e->op == EST_OP_SIMPLEENROLL ||
-	    strcmp(g.serial, j->old_serial) != 0)) {
+	if (g.serial[0] != '\0' && strcmp(g.serial, j->old_serial) != 0) {
 		status = 409;
-		snprintf(why, sizeof(why), "the key already has the good "
-		    "certificate %s; renew it with simplereenroll", g.serial);
+		snprintf(why, sizeof(why), "%s: the key already has the current "
+		    "certificate %s; renew it with simplereenroll",
+		    ledger_status_code(LEDGER_ERR_CERT_CURRENT), g.serial);
 		goto refuse;
 	}
-	if ((status = enroll_issue(ctx, X509_REQ_get0_pubkey(e->csr),
-	    X509_REQ_get_X509_PUBKEY(e->csr), e->key_id, &reg, profile, now, j, why, sizeof(why))) != 0)
+	if ((status = enroll_cert_entry(ctx, X509_REQ_get0_pubkey(e->csr),
+	    X509_REQ_get_X509_PUBKEY(e->csr), e->key_id, &reg, profile, now,
+	    j, 0, &note, why, sizeof(why))) != 0)
 		goto refuse;
+	if (enroll_submit(ctx, &note, 1, j) != 0) {
+		status = 503;
+		snprintf(why, sizeof(why), "the ledger is busy; retry");
+		goto refuse;
+	}
+	free(note);
 	return;
 refuse:
+	free(note);
 	done(token, status, why, status == 503 ? ENROLL_RETRY_AFTER : 0, NULL,
 	    NULL);
 	enroll_job_free(j);

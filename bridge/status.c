@@ -125,6 +125,15 @@ status_change(const struct ledger_change *ch, void *arg)
 			ocspr_refresh(sc->r, 0, ch->serial);
 		if (sc->on_change != NULL)
 			sc->on_change(sc->on_change_arg, ch->serial);
+		/* A renewal or rekey revokes the certificate it supersedes
+		 * in the same entry: a revocation like cert-revoked's. */
+		if (ch->supersedes[0] != '\0') {
+			ocspr_refresh(sc->r, 0, ch->supersedes);
+			ocspr_crl_changed(sc->r, 0);
+			if (sc->on_change != NULL)
+				sc->on_change(sc->on_change_arg,
+				    ch->supersedes);
+		}
 		break;
 	case LEDGER_CERT_REVOKED:
 		ocspr_refresh(sc->r, 0, ch->serial);

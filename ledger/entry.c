@@ -97,6 +97,7 @@ static const struct field_rule field_rules[] = {
 	{ LEDGER_CERT_ISSUED, "not-after", 1, 1, SYN_TIME },
 	{ LEDGER_CERT_ISSUED, "cert-sha256", 1, 1, SYN_HEX64 },
 	{ LEDGER_CERT_ISSUED, "cert", 0, 1, SYN_B64 },
+	{ LEDGER_CERT_ISSUED, "supersedes", 0, 1, SYN_SERIAL },
 	{ LEDGER_CERT_REVOKED, "serial", 1, 1, SYN_SERIAL },
 	{ LEDGER_CERT_REVOKED, "reason", 1, 1, SYN_REASON },
 	{ LEDGER_CONFIG_PUBLISH, "group", 1, 1, SYN_NAME },
@@ -143,6 +144,7 @@ static const char *const status_codes[] = {
 	[LEDGER_ERR_UNAVAILABLE] = "unavailable",
 	[LEDGER_ERR_KEY_NOT_CANONICAL] = "key_not_canonical",
 	[LEDGER_ERR_WRONG_ORIGIN] = "wrong_origin",
+	[LEDGER_ERR_CERT_CURRENT] = "current_cert_exists",
 };
 
 static const struct {

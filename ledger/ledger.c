@@ -38,6 +38,10 @@ struct ledger_sub {
 	enum ledger_status st;
 	struct ledger_receipt r;
 	char why[LEDGER_WHY_MAX];
+	/* ledger_submit_group: on its first entry, the number of entries
+	 * that commit together (0 or 1: a single entry); cb is set on the
+	 * last one only. */
+	size_t group_n;
 	struct ledger_sub *next;
 };
 
@@ -349,6 +353,79 @@ out:
 
 /* ---- committing a block ------------------------------------------------ */
 
+/* Applies sub's parsed entry e at leaf index *size: the rules, then the
+ * log row.  On success its receipt's index and leaf hash are set and
+ * *size advances; otherwise sub->st and sub->why say why. */
+static void
+ledger_apply(struct ledger *l, struct ledger_store *s, struct ledger_sub *sub,
+    const struct ledger_entry *e, uint64_t *size, time_t now)
+{
+	struct ledger_entry_info info;
+
+	sub->st = ledger_rules_apply(s, e, *size, now, sub->why,
+	    LEDGER_WHY_MAX);
+	if (sub->st != LEDGER_OK)
+		return;
+	memset(&info, 0, sizeof(info));
+	info.index = *size;
+	info.block = l->height;
+	info.type = e->type;
+	snprintf(info.account, sizeof(info.account), "%s", e->account);
+	info.seq = e->seq;
+	info.text = sub->text;
+	info.len = sub->len;
+	ledger_merkle_leaf_hash(sub->text, sub->len, info.leaf_hash);
+	if (s->ops->entry_put(s, &info) != 0) {
+		sub->st = LEDGER_ERR_STORAGE;
+		snprintf(sub->why, LEDGER_WHY_MAX, "storage: %s",
+		    s->ops->errmsg(s));
+		return;
+	}
+	sub->r.index = (*size)++;
+	memcpy(sub->r.leaf_hash, info.leaf_hash, LEDGER_HASH_LEN);
+}
+
+/*
+ * Applies subs[0..g) (a single entry, or a group that commits together)
+ * inside one savepoint: when one is refused (or did not parse), the
+ * savepoint is rolled back, *size returns to where it was, and every
+ * entry of the group gets that refusal.
+ */
+static void
+ledger_apply_group(struct ledger *l, struct ledger_store *s,
+    struct ledger_sub **subs, const struct ledger_entry *es, size_t g,
+    uint64_t *size, time_t now)
+{
+	uint64_t first = *size;
+	size_t bad = g;
+
+	if (s->ops->savepoint(s) != 0) {
+		for (size_t j = 0; j < g; j++) {
+			subs[j]->st = LEDGER_ERR_STORAGE;
+			snprintf(subs[j]->why, LEDGER_WHY_MAX, "storage: %s",
+			    s->ops->errmsg(s));
+		}
+		return;
+	}
+	for (size_t j = 0; j < g && bad == g; j++) {
+		if (subs[j]->st == LEDGER_OK)
+			ledger_apply(l, s, subs[j], &es[j], size, now);
+		if (subs[j]->st != LEDGER_OK)
+			bad = j;
+	}
+	if (bad < g) {
+		s->ops->rollback_to(s);
+		*size = first;
+		for (size_t j = 0; j < g; j++)
+			if (j != bad) {
+				subs[j]->st = subs[bad]->st;
+				memcpy(subs[j]->why, subs[bad]->why,
+				    LEDGER_WHY_MAX);
+			}
+	}
+	s->ops->release(s);
+}
+
 /*
  * Commits subs[0..n) as one block: parses each, applies the rules inside a
  * savepoint (a refused entry leaves no trace), appends the accepted ones to
@@ -360,10 +437,9 @@ static void
 ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n)
 {
 	struct ledger_store *s = l->w;
-	struct ledger_entry *es = NULL, *e;
+	struct ledger_entry *es = NULL;
 	const struct ledger_entry **parsed = NULL;
 	struct ledger_block_row b;
-	struct ledger_entry_info info;
 	uint64_t base, size;
 	size_t accepted = 0, nparsed = 0;
 	time_t now;
@@ -403,43 +479,13 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n)
 	}
 	now = l->cons->ops->block_time(l->cons, l->last_time);
 	base = size = l->committed;
-	for (size_t i = 0; i < n; i++) {
-		struct ledger_sub *sub = subs[i];
-
-		if (sub->st != LEDGER_OK)
+	for (size_t i = 0, g; i < n; i += g) {
+		g = subs[i]->group_n > 1 ? subs[i]->group_n : 1;
+		if (g > n - i)
+			g = n - i;	/* never: groups are taken whole */
+		if (g == 1 && subs[i]->st != LEDGER_OK)
 			continue;
-		e = &es[i];
-		if (s->ops->savepoint(s) != 0) {
-			sub->st = LEDGER_ERR_STORAGE;
-			continue;
-		}
-		sub->st = ledger_rules_apply(s, e, size, now, sub->why,
-		    LEDGER_WHY_MAX);
-		if (sub->st == LEDGER_OK) {
-			memset(&info, 0, sizeof(info));
-			info.index = size;
-			info.block = l->height;
-			info.type = e->type;
-			snprintf(info.account, sizeof(info.account), "%s",
-			    e->account);
-			info.seq = e->seq;
-			info.text = sub->text;
-			info.len = sub->len;
-			ledger_merkle_leaf_hash(sub->text, sub->len,
-			    info.leaf_hash);
-			if (s->ops->entry_put(s, &info) != 0) {
-				sub->st = LEDGER_ERR_STORAGE;
-				snprintf(sub->why, LEDGER_WHY_MAX, "storage: %s",
-				    s->ops->errmsg(s));
-			} else {
-				sub->r.index = size++;
-				memcpy(sub->r.leaf_hash, info.leaf_hash,
-				    LEDGER_HASH_LEN);
-			}
-		}
-		if (sub->st != LEDGER_OK)
-			s->ops->rollback_to(s);
-		s->ops->release(s);
+		ledger_apply_group(l, s, subs + i, es + i, g, &size, now);
 	}
 	accepted = size - base;
 	if (accepted == 0) {
@@ -529,7 +575,9 @@ ledger_writer_main(void *arg)
 	struct ledger_sub **batch;
 	struct timespec t0, t1;
 
-	if ((batch = calloc(l->batch_max, sizeof(*batch))) == NULL)
+	/* A group is taken whole: it may run past batch_max. */
+	if ((batch = calloc(l->batch_max + LEDGER_GROUP_MAX,
+	    sizeof(*batch))) == NULL)
 		abort();	/* startup allocation; nothing to answer yet */
 	pthread_mutex_lock(&l->mu);
 	for (;;) {
@@ -539,10 +587,17 @@ ledger_writer_main(void *arg)
 			pthread_cond_wait(&l->cv, &l->mu);
 		if (l->pending == NULL && l->stopping)
 			break;
-		while (l->pending != NULL && n < l->batch_max) {
-			batch[n++] = l->pending;
-			l->pending = l->pending->next;
-			l->npending--;
+		while (l->pending != NULL) {
+			size_t g = l->pending->group_n > 1 ?
+			    l->pending->group_n : 1;
+
+			if (n > 0 && n + g > l->batch_max)
+				break;
+			for (size_t k = 0; k < g && l->pending != NULL; k++) {
+				batch[n++] = l->pending;
+				l->pending = l->pending->next;
+				l->npending--;
+			}
 		}
 		if (l->pending == NULL)
 			l->pending_tail = &l->pending;
@@ -639,31 +694,48 @@ int
 ledger_submit(struct ledger *l, const char *entry, size_t len,
     ledger_done_cb cb, void *arg)
 {
-	struct ledger_sub *sub;
+	return ledger_submit_group(l, &entry, &len, 1, cb, arg);
+}
+
+int
+ledger_submit_group(struct ledger *l, const char *const *entries,
+    const size_t *lens, size_t n, ledger_done_cb cb, void *arg)
+{
+	struct ledger_sub *subs[LEDGER_GROUP_MAX] = { NULL };
+	size_t i;
 	int rc = -1;
 
-	if ((sub = calloc(1, sizeof(*sub))) == NULL)
+	if (n == 0 || n > LEDGER_GROUP_MAX)
 		return -1;
-	if ((sub->text = malloc(len + 1)) == NULL) {
-		free(sub);
-		return -1;
+	for (i = 0; i < n; i++) {
+		if ((subs[i] = calloc(1, sizeof(*subs[i]))) == NULL ||
+		    (subs[i]->text = malloc(lens[i] + 1)) == NULL)
+			goto out;
+		memcpy(subs[i]->text, entries[i], lens[i]);
+		subs[i]->text[lens[i]] = '\0';
+		subs[i]->len = lens[i];
+		if (i > 0)
+			subs[i - 1]->next = subs[i];
 	}
-	memcpy(sub->text, entry, len);
-	sub->text[len] = '\0';
-	sub->len = len;
-	sub->cb = cb;
-	sub->arg = arg;
+	subs[0]->group_n = n;
+	subs[n - 1]->cb = cb;
+	subs[n - 1]->arg = arg;
 	pthread_mutex_lock(&l->mu);
-	if (l->running && !l->stopping && l->npending < LEDGER_QUEUE_MAX) {
-		*l->pending_tail = sub;
-		l->pending_tail = &sub->next;
-		l->npending++;
+	if (l->running && !l->stopping &&
+	    l->npending + n <= LEDGER_QUEUE_MAX) {
+		/* Queued back to back, so the writer takes them together. */
+		*l->pending_tail = subs[0];
+		l->pending_tail = &subs[n - 1]->next;
+		l->npending += n;
 		pthread_cond_signal(&l->cv);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&l->mu);
+out:
 	if (rc != 0)
-		ledger_sub_free(sub);
+		for (i = 0; i < n; i++)
+			if (subs[i] != NULL)
+				ledger_sub_free(subs[i]);
 	return rc;
 }
 
@@ -965,6 +1037,8 @@ ledger_changes_one(const struct ledger_entry_info *ei, void *arg)
 		snprintf(ch.key_id, sizeof(ch.key_id), "%s", v);
 	if ((v = ledger_entry_get(e, "issuer")) != NULL)
 		snprintf(ch.issuer, sizeof(ch.issuer), "%s", v);
+	if ((v = ledger_entry_get(e, "supersedes")) != NULL)
+		snprintf(ch.supersedes, sizeof(ch.supersedes), "%s", v);
 	rc = a->cb(&ch, a->arg);
 out:
 	if (e != NULL)

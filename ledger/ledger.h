@@ -27,7 +27,11 @@
 #define LEDGER_NAME_MAX      64		/* account, device and group names */
 #define LEDGER_ORIGIN_MAX    255	/* a ledger's (checkpoint) origin */
 #define LEDGER_KEYID_LEN     64		/* hex SHA-256 of an SPKI */
-#define LEDGER_MAX_SANS      32		/* dns + ip lines in one registration */
+#define LEDGER_MAX_SANS      32		/* dns lines, and ip lines, in one
+					 * registration: 32 of each */
+#define LEDGER_CERT_DER_MAX  9000	/* bytes of the certificate a
+					 * cert-issued entry carries (its
+					 * base64 is a field of at most 12000) */
 #define LEDGER_MAX_SIGS      16		/* signature lines in one entry */
 #define LEDGER_MAX_ACCT_KEYS 16		/* public keys of one account */
 #define LEDGER_BATCH_MAX     4096	/* entries in one block */
@@ -74,6 +78,8 @@ enum ledger_status {
 	LEDGER_ERR_UNAVAILABLE,		/* shutting down or queue full; retry */
 	LEDGER_ERR_KEY_NOT_CANONICAL,	/* spki not in the one encoding */
 	LEDGER_ERR_WRONG_ORIGIN,	/* entry not for this ledger's origin */
+	LEDGER_ERR_CERT_CURRENT,	/* the key has a current certificate
+					 * the entry does not supersede */
 };
 
 /* RFC 5280 5.3.1 CRLReason values used by key and certificate revocation. */
@@ -184,6 +190,14 @@ int ledger_writer_start(struct ledger *l, void (*wake)(void *), void *wake_arg);
  * the queue is full (the caller answers 503). */
 int ledger_submit(struct ledger *l, const char *entry, size_t len,
     ledger_done_cb cb, void *arg);
+/* Queues n entries (copied; 1 <= n <= LEDGER_GROUP_MAX) that commit
+ * together or not at all: the writer puts them in one block, in order, and
+ * when the rules refuse one of them, none is kept.  cb runs once, with the
+ * last entry's receipt, or with the first refusal's status and why (every
+ * entry of a refused group is refused).  0, or -1 as ledger_submit. */
+#define LEDGER_GROUP_MAX 4
+int ledger_submit_group(struct ledger *l, const char *const *entries,
+    const size_t *lens, size_t n, ledger_done_cb cb, void *arg);
 /* Runs the callbacks of completed submissions on the caller's thread. */
 void ledger_drain(struct ledger *l);
 /* Commits everything queued, stops and joins the writer, runs callbacks. */
@@ -314,6 +328,9 @@ struct ledger_change {
 	char serial[41];			/* cert-issued, cert-revoked */
 	char key_id[LEDGER_KEYID_LEN + 1];	/* key-revoke, cert-issued */
 	char issuer[LEDGER_NAME_MAX + 1];	/* cert-issued */
+	/* cert-issued: the certificate it revoked as superseded in the same
+	 * step ("" when none): a status change of its own. */
+	char supersedes[41];
 };
 
 /* Calls cb for the status-changing entries among [from, from + limit)
@@ -335,6 +352,16 @@ int ledger_cert_der(struct ledger *l, const struct ledger_cert_info *c,
 /* Calls cb for every certificate of a key, oldest first. 0 or -1. */
 int ledger_key_certs(struct ledger *l, const char *key_id,
     int (*cb)(const struct ledger_cert_info *, void *), void *arg);
+/* 1 when certificate c is current at ledger time now: not revoked on its
+ * own and not expired (not_after > now).  A key has at most one current
+ * certificate (ledger/rules.c); its key's own revocation is separate. */
+int ledger_cert_current(const struct ledger_cert_info *c, time_t now);
+/* 1 when registrations a and b are the same device: the same owning
+ * account, name, profile, and the same sets of DNS and IP names (a rekey
+ * may move a certificate from a's key to b's, RFC 7030 4.2.2).  0 with
+ * why naming the first difference otherwise. */
+int ledger_key_same_device(const struct ledger_key_info *a,
+    const struct ledger_key_info *b, char *why, size_t whylen);
 
 /*
  * A pre-authorisation (key-preauth): an admin account allows the bridge to

@@ -21,7 +21,10 @@
  *  - a registered key is in its one canonical encoding (ledger_spki_check)
  *    and (its SPKI hash, the key id) is registered once, ever;
  *  - only the registering account revokes a key; a revoked key stays so;
- *  - certificates are recorded only for active keys inside their window.
+ *  - certificates are recorded only for active keys inside their window;
+ *  - a key has at most one current certificate per profile: a new one
+ *    names the current one in `supersedes`, which it revokes (wave-2
+ *    entries, ledger_rules_v2).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -466,7 +469,7 @@ rules_cert_der(const struct ledger_entry *e, const struct ledger_key_info *k,
     char *why, size_t whylen)
 {
 	const char *b64 = ledger_entry_get(e, "cert");
-	uint8_t der[9000], spki[1600], md[32];
+	uint8_t der[LEDGER_CERT_DER_MAX], spki[1600], md[32];
 	const unsigned char *p = der;
 	unsigned char *kd = NULL;
 	char hex[65], *ser = NULL, *h;
@@ -538,15 +541,155 @@ out:
 	return fail != NULL ? LEDGER_ERR_MALFORMED : LEDGER_OK;
 }
 
-/* The bridge records a certificate it issued: the key must be active, the
- * ledger time and the certificate's validity inside the key's window. */
+/* See ledger.h. */
+int
+ledger_cert_current(const struct ledger_cert_info *c, time_t now)
+{
+	return !c->revoked && c->not_after > now;
+}
+
+/* 1 when every one of the n names of a (width bytes apart) is among the
+ * n names of b. */
+static int
+rules_names_within(const char *a, const char *b, size_t width, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int found = 0;
+
+		for (int j = 0; j < n && !found; j++)
+			found = strcmp(a + (size_t)i * width,
+			    b + (size_t)j * width) == 0;
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+/* 1 when a and b hold the same set of n names each, in any order. */
+static int
+rules_same_name_set(const char *a, const char *b, size_t width, int n)
+{
+	return rules_names_within(a, b, width, n) &&
+	    rules_names_within(b, a, width, n);
+}
+
+/* See ledger.h. */
+int
+ledger_key_same_device(const struct ledger_key_info *a,
+    const struct ledger_key_info *b, char *why, size_t whylen)
+{
+	const char *diff = NULL;
+
+	if (strcmp(a->account, b->account) != 0)
+		diff = "another owning account";
+	else if (strcmp(a->name, b->name) != 0)
+		diff = "another name";
+	else if (strcmp(a->profile, b->profile) != 0)
+		diff = "another profile";
+	else if (a->ndns != b->ndns || !rules_same_name_set(a->dns[0],
+	    b->dns[0], sizeof(a->dns[0]), a->ndns))
+		diff = "other DNS names";
+	else if (a->nip != b->nip || !rules_same_name_set(a->ip[0],
+	    b->ip[0], sizeof(a->ip[0]), a->nip))
+		diff = "other IP addresses";
+	if (diff != NULL)
+		snprintf(why, whylen, "key %.16s... is registered with %s "
+		    "than key %.16s... (not the same device)", b->key_id, diff,
+		    a->key_id);
+	return diff == NULL;
+}
+
+/* A key's current certificates of one profile, but `except`. */
+struct rules_current {
+	time_t now;
+	const char *profile, *except;
+	char serial[41];
+};
+
+static int
+rules_current_cb(const struct ledger_cert_info *c, void *arg)
+{
+	struct rules_current *a = arg;
+
+	if (ledger_cert_current(c, a->now) && strcmp(c->profile,
+	    a->profile) == 0 && (a->except == NULL ||
+	    strcmp(c->serial, a->except) != 0)) {
+		snprintf(a->serial, sizeof(a->serial), "%s", c->serial);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The certificate a cert-issued entry supersedes (`supersedes SERIAL`,
+ * renewal or rekey, RFC 7030 4.2.2): recorded, current at ledger time,
+ * and for key k itself or for a key registered as the same device
+ * (ledger_key_same_device) and not revoked.  Applying the entry revokes
+ * it, reason superseded, at the same ledger time and index: there is no
+ * moment with two good certificates, and no cert-revoked entry is needed.
+ */
+static enum ledger_status
+rules_supersede(struct ledger_store *s, const char *serial,
+    const struct ledger_key_info *k, uint64_t index, time_t now, char *why,
+    size_t whylen)
+{
+	struct ledger_cert_info old;
+	struct ledger_key_info *ok = NULL;
+	enum ledger_status st = LEDGER_OK;
+	int rc;
+
+	if ((rc = s->ops->cert_get(s, serial, &old)) < 0)
+		RULES_FAIL(LEDGER_ERR_STORAGE, "storage: %s",
+		    s->ops->errmsg(s));
+	if (rc == 1)
+		RULES_FAIL(LEDGER_ERR_UNKNOWN_CERT, "the superseded serial %s "
+		    "is not recorded", serial);
+	if (old.revoked)
+		RULES_FAIL(LEDGER_ERR_CERT_REVOKED, "the superseded "
+		    "certificate %s is already revoked", serial);
+	if (!ledger_cert_current(&old, now))
+		RULES_FAIL(LEDGER_ERR_WINDOW, "the superseded certificate %s "
+		    "has expired", serial);
+	if (strcmp(old.key_id, k->key_id) != 0) {
+		if ((ok = malloc(sizeof(*ok))) == NULL)
+			RULES_FAIL(LEDGER_ERR_STORAGE, "out of memory");
+		if (s->ops->key_get(s, old.key_id, ok, NULL, 0) != 0)
+			RULES_FAIL(LEDGER_ERR_STORAGE, "storage: %s",
+			    s->ops->errmsg(s));
+		if (ok->status == LEDGER_KEY_REVOKED)
+			RULES_FAIL(LEDGER_ERR_KEY_REVOKED, "the key of the "
+			    "superseded certificate %s is revoked", serial);
+		if (!ledger_key_same_device(ok, k, why, whylen)) {
+			st = LEDGER_ERR_PERMISSION;
+			goto out;
+		}
+	}
+	if (s->ops->cert_revoke(s, serial, now, LEDGER_REASON_SUPERSEDED,
+	    index) != 0)
+		RULES_FAIL(LEDGER_ERR_STORAGE, "storage: %s",
+		    s->ops->errmsg(s));
+out:
+	free(ok);
+	return st;
+}
+
+/*
+ * The bridge records a certificate it issued: the key must be active, the
+ * ledger time and the certificate's validity inside the key's window.
+ * Entries of the wave-2 rules (ledger_rules_v2) also keep one current
+ * certificate per key and profile: when the key has one, the entry must
+ * name it in `supersedes`.  Older entries renewed with a cert-issued and
+ * then a cert-revoked entry, and replay as they were written.
+ */
 static enum ledger_status
 rules_cert_issued(struct ledger_store *s, const struct ledger_entry *e,
     uint64_t index, time_t now, char *why, size_t whylen)
 {
 	struct ledger_key_info k;
 	struct ledger_cert_info c;
+	struct rules_current cur;
 	enum ledger_status st;
+	const char *sup;
 	int rc;
 
 	if ((st = rules_key_lookup(s, e, &k, why, whylen)) != LEDGER_OK)
@@ -590,6 +733,24 @@ rules_cert_issued(struct ledger_store *s, const struct ledger_entry *e,
 		    c.serial);
 		return LEDGER_ERR_DUPLICATE_SERIAL;
 	}
+	sup = ledger_entry_get(e, "supersedes");
+	if (ledger_rules_v2(e)) {
+		memset(&cur, 0, sizeof(cur));
+		cur.now = now;
+		cur.profile = c.profile;
+		cur.except = sup;
+		if (s->ops->key_certs(s, k.key_id, rules_current_cb, &cur) != 0)
+			goto storage;
+		if (cur.serial[0] != '\0') {
+			snprintf(why, whylen, "key %s already has the current "
+			    "certificate %s (profile %s); a new one must "
+			    "supersede it", k.key_id, cur.serial, c.profile);
+			return LEDGER_ERR_CERT_CURRENT;
+		}
+	}
+	if (sup != NULL && (st = rules_supersede(s, sup, &k, index, now, why,
+	    whylen)) != LEDGER_OK)
+		return st;
 	if (s->ops->cert_put(s, &c) != 0)
 		goto storage;
 	return LEDGER_OK;

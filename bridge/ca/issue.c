@@ -188,10 +188,12 @@ issue_san(const struct est_names *n, char *err, size_t errlen)
 		goto fail;
 	if (n == NULL)
 		return gens;
+	/* As many as a registration may hold (LEDGER_MAX_SANS of each
+	 * kind): a registration the ledger accepted must be issuable. */
 	if (n->ndns < 0 || n->ndns > EST_MAX_NAMES || n->nip < 0 ||
-	    n->nip > EST_MAX_NAMES || n->ndns + n->nip > EST_MAX_NAMES) {
+	    n->nip > EST_MAX_NAMES) {
 		snprintf(err, errlen, "too many names (%d DNS, %d IP; at most "
-		    "%d)", n->ndns, n->nip, EST_MAX_NAMES);
+		    "%d of each)", n->ndns, n->nip, EST_MAX_NAMES);
 		goto out;
 	}
 	for (i = 0; i < n->ndns; i++) {

@@ -565,7 +565,9 @@ function entryWhat(e) {
     if (f['key-id'] && f.name) state.keyNames.set(f['key-id'], f.name);
     return `${f.name || '?'} (${f.profile || 'device'}) ${shortId(f['key-id'])}`;
   case 'key-revoke': return `${key(f['key-id'])}: ${f.reason || 'unspecified'}`;
-  case 'cert-issued': return `serial ${shortId(f.serial, 16)} for ${key(f['key-id'])}`;
+  case 'cert-issued':
+    return `serial ${shortId(f.serial, 16)} for ${key(f['key-id'])}` +
+      (f.supersedes ? `, supersedes ${shortId(f.supersedes, 16)}` : '');
   case 'cert-revoked': return `serial ${shortId(f.serial, 16)}: ${f.reason || 'unspecified'}`;
   case 'account-create':
   case 'account-update': return `${f.name || e.account} (${f.role || '?'}, ${f.threshold || 1} of n)`;

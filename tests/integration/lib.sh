@@ -77,7 +77,9 @@ assert_not_contains() {
 
 # assert_match STRING ERE WHAT
 assert_match() {
-	if ! printf '%s' "$1" | grep -Eq -- "$2"; then
+	# a here-string, not a pipe: grep -q may exit before printf has
+	# written, and under pipefail printf's SIGPIPE failed the assertion
+	if ! grep -Eq -- "$2" <<<"$1"; then
 		fail "$3: expected to match /$2/, got: $(printf '%s' "$1" | head -c 2000)"
 	fi
 }

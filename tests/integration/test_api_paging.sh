@@ -151,6 +151,9 @@ def oracle(size):
             krev.add(f["key-id"])
         elif e["type"] == "cert-issued":
             certs[f["serial"]] = f["key-id"]
+            # a renewal revokes the certificate it supersedes
+            if "supersedes" in f:
+                crev.add(f["supersedes"])
         elif e["type"] == "cert-revoked":
             crev.add(f["serial"])
     k = {kid: dict(name=n, profile=p, status="revoked" if kid in krev else "active")

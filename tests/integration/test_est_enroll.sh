@@ -233,12 +233,30 @@ csr=$(est_csr srv-san srv-san-a -addext 'subjectAltName=DNS:a.test')
 enroll_ok srv-san "$EST/server/simpleenroll" "$csr" "$OUT/srv-san.pem"
 assert_eq "DNS:a.test" "$(san "$OUT/srv-san.pem")" "SAN of srv-san"
 
-# A second simpleenroll of a key that has a good certificate.
+# A second simpleenroll of a key that has a good (current) certificate.
 csr=$(est_csr dev-001 dev-001-again)
 est_refused 409 POST "$EST/simpleenroll" "${CT[@]}" --data-binary "@$csr"
+assert_match "$(cat "$API_BODY")" '^current_cert_exists: ' "the 409 of dev-001's second simpleenroll"
 est_refused 409 POST "$EST/device/simpleenroll" "${CT[@]}" --data-binary "@$csr"
 csr=$(est_csr srv-001 srv-001-again -addext 'subjectAltName=DNS:srv.test')
 est_refused 409 POST "$EST/server/simpleenroll" "${CT[@]}" --data-binary "@$csr"
+assert_match "$(cat "$API_BODY")" '^current_cert_exists: ' "the 409 of srv-001's second simpleenroll"
+
+# As many names as a registration may hold (32 DNS and 32 IP): 20 + 20 is
+# issued with every one of them, DNS first, then IP.
+args=() want=()
+for i in $(seq 1 20); do
+	args+=(--dns "n$i.many.test")
+	want+=("DNS:n$i.many.test")
+done
+for i in $(seq 1 20); do
+	args+=(--ip "10.20.0.$i")
+	want+=("IP Address:10.20.0.$i")
+done
+register srv-many p256 server "${args[@]}"
+csr=$(est_csr srv-many srv-many)
+enroll_ok srv-many "$EST/server/simpleenroll" "$csr" "$OUT/srv-many.pem"
+assert_eq "$(IFS=,; sed 's/,/, /g' <<<"${want[*]}")" "$(san "$OUT/srv-many.pem")" "SAN of srv-many (20 DNS + 20 IP)"
 
 # ---- csrattrs -------------------------------------------------------------------------------
 code=$(est_call GET "$EST/csrattrs")

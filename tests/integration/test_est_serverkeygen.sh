@@ -10,8 +10,9 @@
 # controls: no credentials, a wrong secret, an unknown id (the same 401 as
 # a wrong secret), a spent pre-authorisation and a label whose profile the
 # slot does not allow are each refused with their status and append
-# nothing; `ledger verify` replays
-# it all.
+# nothing.  All or nothing: a serverkeygen whose certificate cannot be
+# recorded (too large for a cert-issued entry) registers no key and leaves
+# the slot usable.  `ledger verify` replays it all.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -147,6 +148,40 @@ est_refused 400 POST "$EST/serverkeygen" "${CT[@]}" --data-binary 'not base64 at
 # the refusals did not spend the slot: it still works once
 code=$(est_call POST "$EST/device/serverkeygen" "${CT[@]}" --data-binary "@$csr" -u "$PID2:$SECRET2")
 assert_eq 200 "$code" "serverkeygen with the second pre-authorisation after refusals (body: $(head -c 300 "$API_BODY"))"
+
+# ---- a serverkeygen that fails at issuance leaves nothing behind ------------------------
+# A slot for 32 DNS names of 253 characters: their certificate fits in a
+# cert-issued entry (LEDGER_CERT_DER_MAX, 9000 bytes) with short URLs in it,
+# not with a public_http_url of 150 characters.  With that URL the
+# certificate is refused before anything is submitted: no key-register,
+# and the slot still works once the URL is short again.
+big=()
+for i in $(seq 10 41); do
+	l=$(printf 'x%.0s' $(seq 1 60))
+	big+=(--dns "n$i$l.$l-ab.$l-cd.$(printf 'z%.0s' $(seq 1 61))")
+done
+assert_eq 253 "$(printf '%s' "${big[1]}" | wc -c)" "length of a long DNS name"
+read -r PID3 SECRET3 <<<"$(preauth kg-big --profile server "${big[@]}")"
+URL0=$(kb_conf_get "$DIR" public_http_url)
+kb_stop
+kb_conf_set "$DIR" public_http_url "$URL0/$(printf 'p%.0s' $(seq 1 $((149 - ${#URL0}))))"
+kb_start "$DIR"
+csr3=$(est_csr probe kg-big-csr)
+est_refused 403 POST "$EST/server/serverkeygen" "${CT[@]}" --data-binary "@$csr3" -u "$PID3:$SECRET3"
+assert_match "$(cat "$API_BODY")" '^certificate_too_large: ' "refusal of a certificate too large for the ledger"
+kb_entries_from 0 "$OUT/entries3.json"
+assert_eq "" "$(kb_entries_with "$OUT/entries3.json" key-register "preauth $PID3")" \
+    "key-register entries citing the slot after the failed issuance"
+kb_stop
+kb_conf_set "$DIR" public_http_url "$URL0"
+kb_start "$DIR"
+T3=$(kb_tree_size)
+code=$(est_call POST "$EST/server/serverkeygen" "${CT[@]}" --data-binary "@$csr3" -u "$PID3:$SECRET3")
+assert_eq 200 "$code" "serverkeygen with the slot after the failed issuance (body: $(head -c 300 "$API_BODY"))"
+assert_eq $((T3 + 2)) "$(kb_tree_size)" "tree size after it (key-register + cert-issued)"
+kb_entries_from "$T3" "$OUT/entries4.json"
+assert_eq 1 "$(kb_entries_with "$OUT/entries4.json" key-register "preauth $PID3" | wc -l)" \
+    "key-register entries citing the slot"
 
 # ---- the admin revokes the generated key like any other --------------------------------
 kb_ok key revoke -d "$DIR" --key-id "$KID" --reason keyCompromise >/dev/null

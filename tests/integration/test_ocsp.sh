@@ -9,8 +9,8 @@
 # and POST (at /ocsp and /) give the same answer; GET answers carry RFC 5019
 # caching headers and honour If-None-Match while the status is unchanged.
 # `key revoke` is visible as revoked (keyCompromise, the ledger's time) within
-# 1 s; a re-enrolled certificate's predecessor is revoked (superseded) while
-# the new one stays good; a serial never issued is revoked (certificateHold,
+# 1 s; a re-enrolled certificate's predecessor is revoked (superseded, by
+# the new certificate's own cert-issued entry) while the new one stays good; a serial never issued is revoked (certificateHold,
 # 1970-01-01, extended-revoke extension), never good; a foreign issuer gets
 # an unsigned `unauthorized`; garbage, truncated DER and more than 16 CertIDs
 # get `malformedRequest`; bodies over 10 KiB get 413, other methods 405.
@@ -360,9 +360,14 @@ done
 log "superseded dev3 revoked over OCSP $(ms_since "$t0") ms after the re-enrollment answer"
 assert_contains "$(cat "$OUT/q/superseded.txt")" "Reason: superseded" "the superseded dev3"
 assert_eq good "$(cert_status "$OUT/q/superseded.txt" "$OUT/dev3-new.pem")" "the re-enrolled dev3"
+# the new certificate's cert-issued entry revoked dev3 (supersedes), no
+# cert-revoked entry did
 kb_entries_from 0 "$OUT/entries.json"
-idx=$(kb_entries_with "$OUT/entries.json" cert-revoked "serial $(cert_serial_hex "$OUT/dev3.pem")" "reason superseded")
-assert_eq 1 "$(grep -c . <<<"$idx" || true)" "cert-revoked entries for the superseded dev3"
+assert_eq "" "$(kb_entries_with "$OUT/entries.json" cert-revoked "serial $(cert_serial_hex "$OUT/dev3.pem")")" \
+    "cert-revoked entries for the superseded dev3"
+idx=$(kb_entries_with "$OUT/entries.json" cert-issued "serial $(cert_serial_hex "$OUT/dev3-new.pem")" \
+    "supersedes $(cert_serial_hex "$OUT/dev3.pem")")
+assert_eq 1 "$(grep -c . <<<"$idx" || true)" "cert-issued entries of dev3-new superseding dev3"
 rtime=$(jq -r --argjson i "$idx" '.[] | select(.index == $i) | .entry' "$OUT/entries.json" |
     sed -n 's/^time //p')
 ctime=$(api GET "/api/v1/certs/$(cert_serial_hex "$OUT/dev3.pem")" | jq -r .revoked_at)

@@ -745,7 +745,7 @@ make_bridge(struct fx *f)
 /* Fields of a cert-issued entry for key id, valid [nb, na). */
 struct cert {
 	char nb[21], na[21], serial[41];
-	struct ledger_field fl[7];
+	struct ledger_field fl[8];	/* 7, and 8 with cert_supersedes */
 };
 
 static void
@@ -762,6 +762,13 @@ cert_fields(struct cert *c, const char *serial, const char *key_id,
 	c->fl[4] = (struct ledger_field){ "not-before", c->nb };
 	c->fl[5] = (struct ledger_field){ "not-after", c->na };
 	c->fl[6] = (struct ledger_field){ "cert-sha256", key_id };
+}
+
+/* Makes c name the certificate it supersedes (its 8th field). */
+static void
+cert_supersedes(struct cert *c, const char *serial)
+{
+	c->fl[7] = (struct ledger_field){ "supersedes", serial };
 }
 
 /* Certificates are recorded by the bridge role only, for an active key,
@@ -992,8 +999,8 @@ test_recorded_certificate_must_match_its_entry(void **state)
  * issuer lists exactly those, and ledger_changes reports the entries that
  * change a status with their serial and key. */
 struct seen_changes {
-	int issued, revoked, key_revoked, other;
-	char last_serial[41];
+	int issued, revoked, key_revoked, other, superseded;
+	char last_serial[41], supersedes[41];
 };
 
 static int
@@ -1005,6 +1012,11 @@ collect_change(const struct ledger_change *ch, void *arg)
 		s->issued++;
 		assert_string_equal(ch->issuer, "issuing-1");
 		assert_int_equal(strlen(ch->key_id), 64);
+		if (ch->supersedes[0] != '\0') {
+			s->superseded++;
+			snprintf(s->supersedes, sizeof(s->supersedes), "%s",
+			    ch->supersedes);
+		}
 	} else if (ch->type == LEDGER_CERT_REVOKED)
 		s->revoked++;
 	else if (ch->type == LEDGER_KEY_REVOKE)
@@ -1043,7 +1055,7 @@ test_revocation_reaches_certificates_and_changes(void **state)
 	struct ledger_cert_info ci;
 	struct seen_changes ch;
 	struct seen_revoked sr;
-	struct reg a, b;
+	struct reg a, b, d;
 	struct cert c;
 	time_t now = time(NULL), at;
 	uint64_t bseq = make_bridge(f), from, next;
@@ -1053,21 +1065,28 @@ test_revocation_reaches_certificates_and_changes(void **state)
 	assert_int_equal(register_as_admin(f, &a), LEDGER_OK);
 	reg_fields(&b, NULL, now - 60, now + 86400);
 	assert_int_equal(register_as_admin(f, &b), LEDGER_OK);
+	reg_fields(&d, NULL, now - 60, now + 86400);
+	assert_int_equal(register_as_admin(f, &d), LEDGER_OK);
 	from = ledger_size(f->l);
 	cert_fields(&c, "a1", a.id, now, now + 3600);
 	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq++, now,
 	    &f->bridge, 1, c.fl, 7, NULL), LEDGER_OK);
+	/* a renewal: a2 supersedes a1, which is revoked in the same entry */
 	cert_fields(&c, "a2", a.id, now, now + 3600);
+	cert_supersedes(&c, "a1");
+	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq++, now,
+	    &f->bridge, 1, c.fl, 8, NULL), LEDGER_OK);
+	cert_fields(&c, "b1", b.id, now, now + 3600);
 	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq++, now,
 	    &f->bridge, 1, c.fl, 7, NULL), LEDGER_OK);
-	cert_fields(&c, "b1", b.id, now, now + 3600);
+	cert_fields(&c, "d1", d.id, now, now + 3600);
 	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq++, now,
 	    &f->bridge, 1, c.fl, 7, NULL), LEDGER_OK);
 	assert_int_equal(ledger_cert_get(f->l, "a2", &ci), 0);
 	assert_int_equal(ledger_cert_revoked(&ci, &at, &reason), 0);
 
-	rv[0] = (struct ledger_field){ "serial", "a1" };
-	rv[1] = (struct ledger_field){ "reason", "superseded" };
+	rv[0] = (struct ledger_field){ "serial", "d1" };
+	rv[1] = (struct ledger_field){ "reason", "cessationOfOperation" };
 	assert_int_equal(put(f, LEDGER_CERT_REVOKED, "bridge", bseq++, now,
 	    &f->bridge, 1, rv, 2, NULL), LEDGER_OK);
 	rv[0] = (struct ledger_field){ "key-id", a.id };
@@ -1089,11 +1108,11 @@ test_revocation_reaches_certificates_and_changes(void **state)
 	memset(&sr, 0, sizeof(sr));
 	assert_int_equal(ledger_certs_revoked(f->l, "issuing-1", now,
 	    collect_revoked, &sr), 0);
-	assert_int_equal(sr.n, 2);
-	assert_true((strcmp(sr.serial[0], "a1") == 0 &&
-	    strcmp(sr.serial[1], "a2") == 0) ||
-	    (strcmp(sr.serial[0], "a2") == 0 &&
-	    strcmp(sr.serial[1], "a1") == 0));
+	assert_int_equal(sr.n, 3);
+	for (int i = 0; i < 3; i++)
+		assert_true(strcmp(sr.serial[i], "a1") == 0 ||
+		    strcmp(sr.serial[i], "a2") == 0 ||
+		    strcmp(sr.serial[i], "d1") == 0);
 	/* expired certificates leave the CRL; another issuer has none */
 	memset(&sr, 0, sizeof(sr));
 	assert_int_equal(ledger_certs_revoked(f->l, "issuing-1", now + 7200,
@@ -1107,15 +1126,18 @@ test_revocation_reaches_certificates_and_changes(void **state)
 	assert_int_equal(ledger_changes(f->l, from, LEDGER_LIST_MAX, &next,
 	    collect_change, &ch), 0);
 	assert_int_equal(next, ledger_size(f->l));
-	assert_int_equal(ch.issued, 3);
+	assert_int_equal(ch.issued, 4);
 	assert_int_equal(ch.revoked, 1);
 	assert_int_equal(ch.key_revoked, 1);
 	assert_int_equal(ch.other, 0);
+	/* the renewal reports the certificate it revoked */
+	assert_int_equal(ch.superseded, 1);
+	assert_string_equal(ch.supersedes, "a1");
 	/* the key registrations before `from` are not changes */
 	memset(&ch, 0, sizeof(ch));
 	assert_int_equal(ledger_changes(f->l, 0, LEDGER_LIST_MAX, &next,
 	    collect_change, &ch), 0);
-	assert_int_equal(ch.issued, 3);
+	assert_int_equal(ch.issued, 4);
 	assert_int_equal(ch.other, 0);
 }
 
@@ -1991,6 +2013,363 @@ test_only_the_key_owner_revokes_its_certificate(void **state)
 	assert_int_equal(ci.revoked, 1);
 }
 
+
+/* ---- one current certificate per key ----------------------------------- */
+
+/* The cert-issued entry for serial with fields c (n of them) at `now`;
+ * its receipt in *r.  Returns the status. */
+static enum ledger_status
+put_cert(struct fx *f, uint64_t *bseq, struct cert *c, size_t n,
+    struct ledger_receipt *r)
+{
+	enum ledger_status st = put(f, LEDGER_CERT_ISSUED, "bridge", *bseq,
+	    time(NULL), &f->bridge, 1, c->fl, n, r);
+
+	if (st == LEDGER_OK)
+		(*bseq)++;
+	return st;
+}
+
+/* 1 when serial is recorded and good (neither it nor its key revoked). */
+static int
+cert_good(struct fx *f, const char *serial)
+{
+	struct ledger_cert_info ci;
+	time_t at;
+	int reason;
+
+	if (ledger_cert_get(f->l, serial, &ci) != 0)
+		return 0;
+	return !ledger_cert_revoked(&ci, &at, &reason);
+}
+
+/* A key has at most one current certificate (not revoked on its own,
+ * not expired at ledger time): another is recorded only by an entry that
+ * names the current one in `supersedes`, and that entry revokes it
+ * (superseded, at its own index).  A superseded, revoked, expired or
+ * unknown certificate cannot be superseded. */
+static void
+test_a_key_has_one_current_certificate(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_cert_info ci;
+	struct ledger_field rv[2];
+	struct ledger_verify_report rep;
+	struct ledger_receipt r2;
+	struct reg r;
+	struct cert c;
+	time_t now = time(NULL);
+	uint64_t bseq = make_bridge(f);
+
+	reg_fields(&r, NULL, now - 86400, now + 86400);
+	assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+	cert_fields(&c, "c1", r.id, now, now + 3600);
+	assert_int_equal(put_cert(f, &bseq, &c, 7, NULL), LEDGER_OK);
+	/* a second one that does not name it: refused, nothing recorded */
+	cert_fields(&c, "c2", r.id, now, now + 3600);
+	assert_int_equal(put_cert(f, &bseq, &c, 7, NULL),
+	    LEDGER_ERR_CERT_CURRENT);
+	cert_supersedes(&c, "dead");
+	assert_int_equal(put_cert(f, &bseq, &c, 8, NULL),
+	    LEDGER_ERR_CERT_CURRENT);
+	assert_int_equal(ledger_cert_get(f->l, "c2", &ci), 1);
+	assert_true(cert_good(f, "c1"));
+	/* naming it: c2 recorded, c1 revoked as superseded by that entry */
+	cert_supersedes(&c, "c1");
+	assert_int_equal(put_cert(f, &bseq, &c, 8, &r2), LEDGER_OK);
+	assert_int_equal(ledger_cert_get(f->l, "c1", &ci), 0);
+	assert_int_equal(ci.revoked, 1);
+	assert_int_equal(ci.reason, LEDGER_REASON_SUPERSEDED);
+	assert_int_equal(ci.revoked_index, r2.index);
+	assert_true(cert_good(f, "c2"));
+	/* a renewal that lost a race names the certificate already gone */
+	cert_fields(&c, "c3", r.id, now, now + 3600);
+	cert_supersedes(&c, "c1");
+	assert_int_equal(put_cert(f, &bseq, &c, 8, NULL),
+	    LEDGER_ERR_CERT_CURRENT);
+	/* with no current certificate left, a revoked one cannot be named */
+	rv[0] = (struct ledger_field){ "serial", "c2" };
+	rv[1] = (struct ledger_field){ "reason", "cessationOfOperation" };
+	assert_int_equal(put(f, LEDGER_CERT_REVOKED, "bridge", bseq++, now,
+	    &f->bridge, 1, rv, 2, NULL), LEDGER_OK);
+	assert_int_equal(put_cert(f, &bseq, &c, 8, NULL),
+	    LEDGER_ERR_CERT_REVOKED);
+	cert_supersedes(&c, "c2");
+	assert_int_equal(put_cert(f, &bseq, &c, 8, NULL),
+	    LEDGER_ERR_CERT_REVOKED);
+	cert_supersedes(&c, "beef");
+	assert_int_equal(put_cert(f, &bseq, &c, 8, NULL),
+	    LEDGER_ERR_UNKNOWN_CERT);
+	/* an expired certificate is not current, and cannot be superseded */
+	cert_fields(&c, "e1", r.id, now - 7200, now - 3600);
+	assert_int_equal(put_cert(f, &bseq, &c, 7, NULL), LEDGER_OK);
+	cert_fields(&c, "c3", r.id, now, now + 3600);
+	cert_supersedes(&c, "e1");
+	assert_int_equal(put_cert(f, &bseq, &c, 8, NULL), LEDGER_ERR_WINDOW);
+	assert_int_equal(put_cert(f, &bseq, &c, 7, NULL), LEDGER_OK);
+	assert_true(cert_good(f, "c3"));
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	if (!rep.ok)
+		fail_msg("verify: %s", rep.what);
+}
+
+/* A certificate may be superseded by one for another key only when that
+ * key is registered as the same device (RFC 7030 4.2.2 rekey): the same
+ * owning account, name, profile and names, and not revoked. */
+static void
+test_rekey_supersedes_only_the_same_device(void **state)
+{
+	struct fx *f = *state;
+	struct reg a, b, c2, d, o;
+	struct ledger_field rv[2];
+	struct ledger_verify_report rep;
+	struct cert c;
+	time_t now = time(NULL);
+	uint64_t bseq = make_bridge(f);
+	enum ledger_status st;
+
+	reg_fields(&a, NULL, now - 60, now + 86400);	/* "cam-1" */
+	assert_int_equal(register_as_admin(f, &a), LEDGER_OK);
+	reg_fields(&b, NULL, now - 60, now + 86400);	/* the same device */
+	assert_int_equal(register_as_admin(f, &b), LEDGER_OK);
+	reg_fields(&c2, NULL, now - 60, now + 86400);	/* another name */
+	c2.fl[2] = (struct ledger_field){ "name", "cam-2" };
+	assert_int_equal(register_as_admin(f, &c2), LEDGER_OK);
+	reg_fields(&d, NULL, now - 60, now + 86400);	/* another name set */
+	d.fl[4] = (struct ledger_field){ "dns", "cam-1.example" };
+	d.fl[5] = (struct ledger_field){ "not-before", d.nb };
+	st = put(f, LEDGER_KEY_REGISTER, "admin", f->seq_admin, now,
+	    &f->admin, 1, (struct ledger_field[]){ d.fl[0], d.fl[1], d.fl[2],
+	    d.fl[3], d.fl[4], d.fl[5], { "not-after", d.na } }, 7, NULL);
+	assert_int_equal(st, LEDGER_OK);
+	f->seq_admin++;
+	reg_fields(&o, NULL, now - 60, now + 86400);	/* another owner */
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "other", f->seq_other++,
+	    now, &f->other, 1, o.fl, 6, NULL), LEDGER_OK);
+
+	cert_fields(&c, "a1", a.id, now, now + 3600);
+	assert_int_equal(put_cert(f, &bseq, &c, 7, NULL), LEDGER_OK);
+	cert_fields(&c, "f1", c2.id, now, now + 3600);
+	cert_supersedes(&c, "a1");
+	assert_int_equal(put_cert(f, &bseq, &c, 8, NULL),
+	    LEDGER_ERR_PERMISSION);
+	cert_fields(&c, "f2", d.id, now, now + 3600);
+	cert_supersedes(&c, "a1");
+	assert_int_equal(put_cert(f, &bseq, &c, 8, NULL),
+	    LEDGER_ERR_PERMISSION);
+	cert_fields(&c, "f3", o.id, now, now + 3600);
+	cert_supersedes(&c, "a1");
+	assert_int_equal(put_cert(f, &bseq, &c, 8, NULL),
+	    LEDGER_ERR_PERMISSION);
+	assert_true(cert_good(f, "a1"));
+	/* the same device: b1 takes over, a1 is superseded */
+	cert_fields(&c, "b1", b.id, now, now + 3600);
+	cert_supersedes(&c, "a1");
+	assert_int_equal(put_cert(f, &bseq, &c, 8, NULL), LEDGER_OK);
+	assert_false(cert_good(f, "a1"));
+	assert_true(cert_good(f, "b1"));
+	/* from a key revoked since: refused */
+	rv[0] = (struct ledger_field){ "key-id", b.id };
+	rv[1] = (struct ledger_field){ "reason", "keyCompromise" };
+	assert_int_equal(put(f, LEDGER_KEY_REVOKE, "admin", f->seq_admin++,
+	    now, &f->admin, 1, rv, 2, NULL), LEDGER_OK);
+	cert_fields(&c, "a2", a.id, now, now + 3600);
+	cert_supersedes(&c, "b1");
+	assert_int_equal(put_cert(f, &bseq, &c, 8, NULL),
+	    LEDGER_ERR_KEY_REVOKED);
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	if (!rep.ok)
+		fail_msg("verify: %s", rep.what);
+}
+
+/* A signed note of account `as` (malloc'd). */
+static char *
+signed_note(enum ledger_entry_type t, const char *as, uint64_t seq,
+    time_t when, EVP_PKEY *key, const struct ledger_field *fl, size_t n)
+{
+	/* entries from the wave-2 cut name the ledger's origin */
+	char *note = ledger_entry_body(t, as, seq, when,
+	    when >= LEDGER_RULES_V2_TIME ? TEST_ORIGIN : NULL, fl, n);
+
+	note = ledger_entry_sign(note, as, key);
+	assert_non_null(note);
+	return note;
+}
+
+/* ledger_rules_apply of note (freed) at index, in a block of time now. */
+static enum ledger_status
+apply_note(struct ledger_store *s, char *note, uint64_t index, time_t now)
+{
+	struct ledger_entry e;
+	enum ledger_status st;
+	char why[256];
+
+	assert_int_equal(ledger_entry_parse(note, strlen(note), &e, why,
+	    sizeof(why)), LEDGER_OK);
+	st = ledger_rules_apply(s, &e, index, now, why, sizeof(why));
+	ledger_entry_clear(&e);
+	free(note);
+	return st;
+}
+
+/* Entries dated before the wave-2 cut renewed with a cert-issued entry
+ * and then a cert-revoked one: such a ledger still replays.  The same
+ * pair dated after the cut is refused.  (The rules run on the store
+ * directly, with the old ledger time.) */
+static void
+test_v1_entries_may_renew_in_two_steps(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_store *s;
+	struct ledger_field rv[2];
+	struct reg r;
+	struct cert c;
+	time_t v1 = LEDGER_RULES_V2_TIME - 3600, v2 = LEDGER_RULES_V2_TIME + 60;
+	uint64_t bseq = make_bridge(f), idx = ledger_size(f->l);
+	char err[256];
+
+	reg_fields(&r, NULL, v1 - 60, v1 + 30 * 86400);
+	s = ledger_store_open(f->db, 0, err, sizeof(err));
+	if (s == NULL)
+		fail_msg("%s", err);
+	s->origin = TEST_ORIGIN;
+	assert_int_equal(s->ops->begin(s), 0);
+	assert_int_equal(apply_note(s, signed_note(LEDGER_KEY_REGISTER, "admin",
+	    f->seq_admin, v1, f->admin, r.fl, 6), idx++, v1), LEDGER_OK);
+	cert_fields(&c, "71", r.id, v1, v1 + 86400);
+	assert_int_equal(apply_note(s, signed_note(LEDGER_CERT_ISSUED, "bridge",
+	    bseq++, v1, f->bridge, c.fl, 7), idx++, v1), LEDGER_OK);
+	cert_fields(&c, "72", r.id, v1, v1 + 86400);
+	assert_int_equal(apply_note(s, signed_note(LEDGER_CERT_ISSUED, "bridge",
+	    bseq++, v1, f->bridge, c.fl, 7), idx++, v1), LEDGER_OK);
+	rv[0] = (struct ledger_field){ "serial", "71" };
+	rv[1] = (struct ledger_field){ "reason", "superseded" };
+	assert_int_equal(apply_note(s, signed_note(LEDGER_CERT_REVOKED,
+	    "bridge", bseq++, v1, f->bridge, rv, 2), idx++, v1), LEDGER_OK);
+	/* after the cut: 72 is current, a new one must name it (no
+	 * savepoint here: the refused entry's seq stays used) */
+	cert_fields(&c, "73", r.id, v2, v2 + 86400);
+	assert_int_equal(apply_note(s, signed_note(LEDGER_CERT_ISSUED, "bridge",
+	    bseq++, v2, f->bridge, c.fl, 7), idx, v2),
+	    LEDGER_ERR_CERT_CURRENT);
+	cert_supersedes(&c, "72");
+	assert_int_equal(apply_note(s, signed_note(LEDGER_CERT_ISSUED, "bridge",
+	    bseq++, v2, f->bridge, c.fl, 8), idx++, v2), LEDGER_OK);
+	assert_int_equal(s->ops->rollback(s), 0);
+	s->ops->close(s);
+}
+
+/* ---- groups that commit together --------------------------------------- */
+
+struct group_result {
+	int calls;
+	enum ledger_status st;
+	struct ledger_receipt r;
+};
+
+static void
+group_cb(enum ledger_status st, const struct ledger_receipt *r,
+    const char *why, void *arg)
+{
+	struct group_result *g = arg;
+
+	g->calls++;
+	g->st = st;
+	if (r != NULL)
+		g->r = *r;
+}
+
+/* serverkeygen's two entries (the bridge's key-register under a
+ * pre-authorisation, and the cert-issued) go as one group: when the
+ * second is refused, the first is not kept either (no key, the slot still
+ * unused), and the group succeeds whole once both are right.  One
+ * callback per group. */
+static void
+test_group_commits_together_or_not_at_all(void **state)
+{
+	struct fx *f = *state;
+	static const char id[] = "00112233445566778899aabbccddeeff";
+	struct ledger_field pf[7], kf[7];
+	struct ledger_key_info ki;
+	struct ledger_preauth_info pa;
+	struct ledger_verify_report rep;
+	struct group_result g;
+	struct reg r;
+	struct cert c;
+	char nb[21], na[21], ex[21], *notes[2];
+	size_t lens[2];
+	time_t now = time(NULL);
+	uint64_t bseq = make_bridge(f), size;
+
+	ledger_time_format(now - 60, nb);
+	ledger_time_format(now + 86400, na);
+	ledger_time_format(now + 3600, ex);
+	pf[0] = (struct ledger_field){ "preauth-id", id };
+	pf[1] = (struct ledger_field){ "name", "cam-1" };
+	pf[2] = (struct ledger_field){ "profile", "device" };
+	pf[3] = (struct ledger_field){ "not-before", nb };
+	pf[4] = (struct ledger_field){ "not-after", na };
+	pf[5] = (struct ledger_field){ "expires", ex };
+	pf[6] = (struct ledger_field){ "secret-sha256", "aa00000000000000000000"
+	    "00000000000000000000000000000000000000000a" };
+	assert_int_equal(put(f, LEDGER_KEY_PREAUTH, "admin", f->seq_admin++,
+	    now, &f->admin, 1, pf, 7, NULL), LEDGER_OK);
+	reg_fields(&r, NULL, now - 60, now + 86400);
+	memcpy(kf, r.fl, sizeof(r.fl));
+	kf[6] = (struct ledger_field){ "preauth", id };
+	assert_int_equal(ledger_writer_start(f->l, NULL, NULL), 0);
+
+	/* the certificate outlives the key's window: both refused */
+	size = ledger_size(f->l);
+	notes[0] = signed_note(LEDGER_KEY_REGISTER, "bridge", bseq, now,
+	    f->bridge, kf, 7);
+	cert_fields(&c, "91", r.id, now, now + 2 * 86400);
+	notes[1] = signed_note(LEDGER_CERT_ISSUED, "bridge", bseq + 1, now,
+	    f->bridge, c.fl, 7);
+	lens[0] = strlen(notes[0]);
+	lens[1] = strlen(notes[1]);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(ledger_submit_group(f->l, (const char *const *)notes,
+	    lens, 2, group_cb, &g), 0);
+	while (g.calls == 0) {
+		usleep(1000);
+		ledger_drain(f->l);
+	}
+	assert_int_equal(g.calls, 1);
+	assert_int_equal(g.st, LEDGER_ERR_WINDOW);
+	assert_int_equal(ledger_size(f->l), size);
+	assert_int_equal(ledger_key_get(f->l, r.id, &ki), 1);
+	assert_int_equal(ledger_preauth_get(f->l, id, &pa), 0);
+	assert_string_equal(pa.used_key, "");
+	free(notes[1]);
+
+	/* right: both committed, in order, in one block; the slot used */
+	cert_fields(&c, "91", r.id, now, now + 3600);
+	notes[1] = signed_note(LEDGER_CERT_ISSUED, "bridge", bseq + 1, now,
+	    f->bridge, c.fl, 7);
+	lens[1] = strlen(notes[1]);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(ledger_submit_group(f->l, (const char *const *)notes,
+	    lens, 2, group_cb, &g), 0);
+	ledger_writer_stop(f->l);
+	assert_int_equal(g.calls, 1);
+	assert_int_equal(g.st, LEDGER_OK);
+	assert_int_equal(g.r.index, size + 1);
+	assert_int_equal(g.r.tree_size, size + 2);
+	assert_int_equal(ledger_key_get(f->l, r.id, &ki), 0);
+	assert_true(cert_good(f, "91"));
+	assert_int_equal(ledger_preauth_get(f->l, id, &pa), 0);
+	assert_string_equal(pa.used_key, r.id);
+	/* an empty group is not taken */
+	assert_int_equal(ledger_submit_group(f->l, (const char *const *)notes,
+	    lens, 0, group_cb, &g), -1);
+	free(notes[0]);
+	free(notes[1]);
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	if (!rep.ok)
+		fail_msg("verify: %s", rep.what);
+}
+
 #define T(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, \
 	(void *)be)
 #define ALL_TESTS \
@@ -2014,7 +2393,11 @@ test_only_the_key_owner_revokes_its_certificate(void **state)
 	T(test_recorded_certificate_must_match_its_entry), \
 	T(test_preauth_lets_the_bridge_register_one_matching_key), \
 	T(test_old_schema_is_migrated_forward), \
-	T(test_revocation_reaches_certificates_and_changes)
+	T(test_revocation_reaches_certificates_and_changes), \
+	T(test_a_key_has_one_current_certificate), \
+	T(test_rekey_supersedes_only_the_same_device), \
+	T(test_v1_entries_may_renew_in_two_steps), \
+	T(test_group_commits_together_or_not_at_all)
 /* The wave-2 rules, and checks that had no test able to fail. */
 #define RULES_TESTS \
 	T(test_key_in_another_encoding_is_refused_as_not_canonical), \

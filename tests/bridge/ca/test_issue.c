@@ -464,6 +464,39 @@ test_cert_without_names_has_only_the_cn(void **state)
 	X509_free(x);
 }
 
+/* A registration may hold LEDGER_MAX_SANS DNS names and as many IP
+ * addresses: all of them are issued, DNS first, then IP. */
+static void
+test_every_name_a_registration_may_hold_is_issued(void **state)
+{
+	struct fixture *f = *state;
+	struct est_names *n = calloc(1, sizeof(*n));
+	struct issue_params p;
+	char err[ERRLEN] = "";
+	X509 *x;
+
+	assert_non_null(n);
+	for (int i = 0; i < EST_MAX_NAMES; i++) {
+		snprintf(n->dns[i], sizeof(n->dns[i]), "n%d.example", i);
+		snprintf(n->ip[i], sizeof(n->ip[i]), "10.0.%d.1", i);
+	}
+	n->ndns = n->nip = EST_MAX_NAMES;
+	p = params(f, EST_PROFILE_SERVER, f->ec, n);
+	x = issue(f, &p);
+	assert_san(x, n);
+	X509_free(x);
+	/* one more of either kind is more than a registration holds */
+	n->ndns = EST_MAX_NAMES + 1;
+	assert_null(issue_build(&p, err, sizeof(err)));
+	assert_non_null(strstr(err, "too many names"));
+	n->ndns = EST_MAX_NAMES;
+	n->nip = EST_MAX_NAMES + 1;
+	assert_null(issue_build(&p, err, sizeof(err)));
+	assert_non_null(strstr(err, "too many names"));
+	ERR_clear_error();
+	free(n);
+}
+
 static void
 test_unset_urls_are_left_out(void **state)
 {
@@ -810,6 +843,8 @@ main(void)
 		cmocka_unit_test(test_device_rsa_and_server_ec_key_usage),
 		cmocka_unit_test(test_cert_without_names_has_only_the_cn),
 		cmocka_unit_test(test_unset_urls_are_left_out),
+		cmocka_unit_test(
+		    test_every_name_a_registration_may_hold_is_issued),
 		cmocka_unit_test(test_validity_is_capped_by_the_key_window),
 		cmocka_unit_test(test_window_that_is_over_is_refused),
 		cmocka_unit_test(
