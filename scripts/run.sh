@@ -75,7 +75,7 @@ keybridge is starting with data directory $data
   OCSP            $plain/ocsp
   CRL             $plain/crl/<issuer>.crl (the URL is in every issued certificate)
 
-Try, in another terminal:
+Try, in another terminal (README.md, "First session", explains each step):
   curl --cacert $data/ca/root.pem $api/status
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out device.key
   openssl pkey -in device.key -pubout -out device.pub
