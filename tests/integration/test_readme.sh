@@ -73,6 +73,7 @@ until curl -sf -o /dev/null --max-time 2 --cacert "$KB_DIR/ca/root.pem" \
 	sleep 0.1
 done
 log "scripts/run.sh serving (pid $KB_SERVE_PID) on $KB_URL and http://127.0.0.1:$http_port"
+grep -q "^run: initialising $session/data\$" "$OUT/serve.log" || fail "scripts/run.sh did not initialise $session/data (see $OUT/serve.log)"
 assert_eq "127.0.0.1:$est_port" "$(kb_conf_get "$KB_DIR" est_listen)" "est_listen written by run.sh's init"
 assert_eq "127.0.0.1:$http_port" "$(kb_conf_get "$KB_DIR" http_listen)" "http_listen written by run.sh's init"
 
