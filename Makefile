@@ -60,7 +60,7 @@ BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all test unit integration sanitize run deps bench clean
+.PHONY: all test unit integration sanitize run deps bench clean help
 all: $(BIN) $(TOOL_BIN)
 
 deps:
@@ -123,5 +123,20 @@ bench: all $(BENCH_BIN)
 
 clean:
 	rm -rf build build-san tests/out
+
+# One line per target (README.md and docs/operations.md say more).
+help:
+	@echo 'make                 build build/keybridge and the test tools'
+	@echo 'make run             build, initialise ./data if missing, serve on loopback (Ctrl-C stops it)'
+	@echo '                     KEYBRIDGE_DATA=DIR, KEYBRIDGE_EST_LISTEN=ADDR:PORT, KEYBRIDGE_HTTP_LISTEN=ADDR:PORT'
+	@echo 'make test            unit + integration tests, then both again under ASan + UBSan'
+	@echo 'make unit            the cmocka unit tests (SQLite and a throwaway PostgreSQL)'
+	@echo 'make integration     the integration tests; T="readme ocsp" runs some of them'
+	@echo 'make sanitize        unit + integration tests of the ASan + UBSan build (build-san/)'
+	@echo 'make bench           benchmarks, each beside a reference measured in the same run'
+	@echo 'make deps            install the missing Debian packages (apt-get, as root)'
+	@echo 'make clean           remove build/, build-san/ and tests/out/'
+	@echo 'make help            this list'
+	@echo 'make SANITIZE=address,undefined unit   (or integration, ...) the same with ASan + UBSan, in build-san/'
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
