@@ -38,6 +38,13 @@ void enroll_free(struct enroll_ctx *ctx);
 /* server_handler for "/.well-known/est/". */
 void enroll_handle(struct evhttp_request *req, void *arg);
 
+/* ---- serve.c: the daemon ---------------------------------------------- */
+
+/* `keybridge serve`: runs the bridge of cfg (borrowed) until SIGTERM or
+ * SIGINT, committing what is queued before it returns.  The exit status:
+ * 0 after a clean stop, 1 when it could not start (logged). */
+int serve_run(const struct bridge_config *cfg);
+
 /* ---- metrics.c: /metrics in the Prometheus text format ----------------- */
 
 struct metrics;

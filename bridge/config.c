@@ -27,10 +27,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bridge/bridge.h"
+#include "common/log.h"
+#include "common/version.h"
+#include "ledger/ledger.h"
+#include "bridge/config.h"
 
 /* Bounds of the numeric settings. */
 #define CONFIG_BATCH_MIN	1L
@@ -499,4 +503,23 @@ config_path(const struct bridge_config *c, const char *p, char *out,
 	if (n < 0 || (size_t)n >= outlen)
 		out[0] = '\0';
 	return out;
+}
+
+/* See config.h. */
+int
+config_lock(const struct bridge_config *cfg, int *fd)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/keybridge.lock", cfg->dir);
+	if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+		int busy = errno == EWOULDBLOCK;
+
+		close(*fd);
+		*fd = -1;
+		return busy ? 1 : -1;
+	}
+	return 0;
 }

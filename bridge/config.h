@@ -67,4 +67,9 @@ int config_write(const struct bridge_config *c, const char *path);
 const char *config_path(const struct bridge_config *c, const char *p,
     char *out, size_t outlen);
 
+/* Takes DIR/keybridge.lock: held by a running `serve` for its lifetime.
+ * 0 locked (the caller closes *fd), 1 when another process holds it (a
+ * bridge is running), -1 on error. */
+int config_lock(const struct bridge_config *cfg, int *fd);
+
 #endif

@@ -9,11 +9,10 @@
  * no queued entry is lost.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <event2/thread.h>
@@ -22,7 +21,6 @@
 #include <sqlite3.h>
 
 #include "bridge/bridge.h"
-#include "bridge/cli/cli.h"
 
 #define SERVE_FLUSH_USEC 300000		/* time to flush answers on exit */
 /* evhttp refuses bodies past this multiple of max_body before any handler
@@ -221,46 +219,223 @@ serve_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(sc->base, &flush);
 }
 
-int
-cli_lock(const struct bridge_config *cfg, int *fd)
+/* Everything the daemon holds, zeroed before the first step so that the
+ * one cleanup path (serve_close) may run after any of them. */
+struct serve {
+	struct serve_ctx sc;
+	struct api_ctx api;
+	struct server *https, *http;
+	struct event *sigterm, *sigint;
+	SSL_CTX *tls;
+	EVP_PKEY *vkey;
+	struct ledger_consensus *cons;
+	struct signer *signer;
+	struct enroll_ctx *enroll;
+	struct metrics *metrics;
+	X509 *root;
+	int lockfd;
+};
+
+/* The node's key, the consensus, the ledger and its writer, the loop and
+ * the remembered checkpoint.  0, or -1 after a message. */
+static int
+serve_open_ledger(struct serve *s, const struct bridge_config *cfg)
 {
-	char path[PATH_MAX + 32];
+	struct ledger_config lc;
+	char err[512], p1[PATH_MAX], p2[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/keybridge.lock", cfg->dir);
-	if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+	if ((s->vkey = ledger_key_load(config_path(cfg, cfg->validator_key,
+	    p1, sizeof(p1)), err, sizeof(err))) == NULL) {
+		log_err("validator key: %s", err);
 		return -1;
-	if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
-		int busy = errno == EWOULDBLOCK;
+	}
+	if ((s->cons = ledger_consensus_solo_new(s->vkey,
+	    cfg->validator_name)) == NULL) {
+		log_err("validator key: unusable for signing");
+		return -1;
+	}
+	memset(&lc, 0, sizeof(lc));
+	lc.db = config_path(cfg, cfg->db, p2, sizeof(p2));
+	lc.origin = cfg->origin;
+	lc.consensus = s->cons;
+	lc.batch_max = (size_t)cfg->batch_max;
+	lc.allow_async_commit = cfg->db_allow_async_commit != 0;
+	if ((s->sc.ledger = ledger_open(&lc, err, sizeof(err))) == NULL) {
+		log_err("ledger: %s", err);
+		return -1;
+	}
+	if ((s->sc.base = serve_base()) == NULL || (s->sc.wake =
+	    event_new(s->sc.base, -1, 0, serve_drain, &s->sc)) == NULL) {
+		log_err("cannot set up the event loop");
+		return -1;
+	}
+	if (ledger_writer_start(s->sc.ledger, serve_wake, s->sc.wake) != 0) {
+		log_err("cannot start the ledger writer");
+		return -1;
+	}
+	return serve_trust_start(&s->sc, cfg, s->vkey);
+}
 
-		close(*fd);
-		*fd = -1;
-		return busy ? 1 : -1;
+/* The signer, EST, OCSP and CRLs, and both listeners.  0, or -1 after a
+ * message. */
+static int
+serve_open_listeners(struct serve *s, const struct bridge_config *cfg)
+{
+	char err[512], p1[PATH_MAX], p2[PATH_MAX], p3[PATH_MAX];
+	size_t hard = (size_t)cfg->max_body * SERVE_HARD_BODY_FACTOR;
+
+	if ((s->signer = signer_open(cfg, err, sizeof(err))) == NULL) {
+		log_err("signer: %s", err);
+		return -1;
+	}
+	if ((s->enroll = enroll_new(s->sc.ledger, s->signer, cfg, err,
+	    sizeof(err))) == NULL) {
+		log_err("EST: %s", err);
+		return -1;
+	}
+	if ((s->tls = server_tls_ctx(config_path(cfg, cfg->tls_cert, p1,
+	    sizeof(p1)), config_path(cfg, cfg->tls_key, p2, sizeof(p2)),
+	    config_path(cfg, cfg->ca_chain, p3, sizeof(p3)), err,
+	    sizeof(err))) == NULL) {
+		log_err("TLS: %s", err);
+		return -1;
+	}
+	if ((s->https = server_new(s->sc.base, cfg->est_listen, s->tls, hard,
+	    err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		return -1;
+	}
+	if ((s->sc.status = status_new(s->sc.base, s->sc.ledger, s->signer,
+	    cfg, err, sizeof(err))) == NULL) {
+		log_err("OCSP: %s", err);
+		return -1;
+	}
+	if ((s->http = server_new(s->sc.base, cfg->http_listen, NULL, hard,
+	    err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		return -1;
+	}
+	server_set_quiet(s->http, 1);
+	return status_register(s->sc.status, s->http);
+}
+
+/* The API, the event stream, /metrics, the dashboard and EST's routes.
+ * 0, or -1 after a message. */
+static int
+serve_routes(struct serve *s, const struct bridge_config *cfg,
+    int need_token)
+{
+	struct metrics_sources msrc;
+	struct api_ctx *api = &s->api;
+	char p1[PATH_MAX];
+
+	api->ledger = s->sc.ledger;
+	api->est_listen = cfg->est_listen;
+	api->http_listen = cfg->http_listen;
+	api->max_body = cfg->max_body;
+	api->started = time(NULL);
+	api->storage = ledger_db_is_postgres(cfg->db) ? "postgresql" :
+	    "sqlite";
+	api->consensus = s->cons->ops->name;
+	api->need_token = need_token;
+	api->token = cfg->api_token;
+	api->issuer = signer_issuer(s->signer);
+	api->issuer_id = signer_issuer_id(s->signer);
+	api->root = s->root = serve_read_cert(config_path(cfg, cfg->ca_root,
+	    p1, sizeof(p1)));
+	memset(&msrc, 0, sizeof(msrc));
+	msrc.ledger = s->sc.ledger;
+	msrc.status = s->sc.status;
+	msrc.https = s->https;
+	msrc.http = s->http;
+	msrc.started = api->started;
+	if ((s->metrics = metrics_new(&msrc)) == NULL ||
+	    (s->sc.events = events_new(s->sc.base, s->sc.ledger,
+	    s->https)) == NULL) {
+		log_err("out of memory for the metrics and event streams");
+		return -1;
+	}
+	server_set_observer(s->https, metrics_observe, s->metrics);
+	server_set_observer(s->http, metrics_observe, s->metrics);
+	api->events = s->sc.events;
+	if (cfg->api_cache_entries > 0 && (api->certs =
+	    api_cert_cache_new((size_t)cfg->api_cache_entries)) == NULL) {
+		log_err("out of memory for api_cache_entries = %ld",
+		    cfg->api_cache_entries);
+		return -1;
+	}
+	status_on_change(s->sc.status, serve_cert_changed, api->certs);
+	if (server_route(s->http, "/metrics", metrics_handle,
+	    s->metrics) != 0 || api_register(s->https, api) != 0 ||
+	    dashboard_register(s->https, cfg->dashboard) != 0 ||
+	    server_route(s->https, "/.well-known/est/", enroll_handle,
+	    s->enroll) != 0) {
+		log_err("cannot add the routes");
+		return -1;
 	}
 	return 0;
 }
 
-int
-cmd_serve(struct cli *c)
+/* SIGTERM and SIGINT stop the loop cleanly.  0 or -1. */
+static int
+serve_signals(struct serve *s)
 {
-	struct serve_ctx sc;
-	struct api_ctx api;
-	struct ledger_config lc;
-	struct bridge_config *cfg = &c->cfg;
-	struct server *https = NULL, *http = NULL;
-	struct event *sigterm = NULL, *sigint = NULL;
-	SSL_CTX *tls = NULL;
-	EVP_PKEY *vkey = NULL;
-	struct ledger_consensus *cons = NULL;
-	char err[512], p1[PATH_MAX], p2[PATH_MAX], p3[PATH_MAX];
-	struct signer *signer = NULL;
-	struct enroll_ctx *enroll = NULL;
-	struct metrics_sources msrc;
-	struct metrics *metrics = NULL;
-	X509 *root = NULL;
-	int lockfd = -1, rc = 1, need_token = 0;
+	s->sigterm = evsignal_new(s->sc.base, SIGTERM, serve_signal, &s->sc);
+	s->sigint = evsignal_new(s->sc.base, SIGINT, serve_signal, &s->sc);
+	if (s->sigterm == NULL || s->sigint == NULL ||
+	    evsignal_add(s->sigterm, NULL) != 0 ||
+	    evsignal_add(s->sigint, NULL) != 0) {
+		log_err("cannot catch SIGTERM and SIGINT");
+		return -1;
+	}
+	return 0;
+}
 
-	memset(&sc, 0, sizeof(sc));
-	memset(&msrc, 0, sizeof(msrc));
+/* Commits what is queued, remembers the checkpoint and frees everything
+ * s holds, whichever step it reached. */
+static void
+serve_close(struct serve *s)
+{
+	if (s->sc.ledger != NULL) {
+		ledger_writer_stop(s->sc.ledger);
+		serve_trust_save(&s->sc);
+	}
+	/* The responder first: requests waiting for a signature are
+	 * answered while their connections still exist. */
+	status_free(s->sc.status);
+	api_cert_cache_free(s->api.certs);
+	events_free(s->sc.events);
+	server_free(s->https);
+	server_free(s->http);
+	metrics_free(s->metrics);
+	enroll_free(s->enroll);
+	signer_free(s->signer);
+	if (s->sigterm != NULL)
+		event_free(s->sigterm);
+	if (s->sigint != NULL)
+		event_free(s->sigint);
+	if (s->sc.wake != NULL)
+		event_free(s->sc.wake);
+	if (s->sc.trust_ev != NULL)
+		event_free(s->sc.trust_ev);
+	ledger_close(s->sc.ledger);
+	ledger_consensus_free(s->cons);
+	if (s->sc.base != NULL)
+		event_base_free(s->sc.base);
+	SSL_CTX_free(s->tls);
+	X509_free(s->root);
+	EVP_PKEY_free(s->vkey);
+	if (s->lockfd >= 0)
+		close(s->lockfd);
+}
+
+/* See bridge.h. */
+int
+serve_run(const struct bridge_config *cfg)
+{
+	struct serve *s;
+	int rc = 1, need_token = 0;
+
 	signal(SIGPIPE, SIG_IGN);
 	/* SQLite's allocation statistics take a global mutex on every
 	 * malloc; nothing reads them.  Before the first database opens. */
@@ -271,161 +446,32 @@ cmd_serve(struct cli *c)
 	}
 	if (serve_api_auth(cfg, &need_token) != 0)
 		return 1;
-	if (cli_lock(cfg, &lockfd) != 0) {
-		log_err("%s is in use by another keybridge serve (or cannot "
-		    "be locked)", cfg->dir);
+	/* ~9 KiB of answers kept by the status endpoint: not on the stack */
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_err("out of memory");
 		return 1;
 	}
-	if ((vkey = ledger_key_load(config_path(cfg, cfg->validator_key, p1,
-	    sizeof(p1)), err, sizeof(err))) == NULL) {
-		log_err("validator key: %s", err);
+	s->lockfd = -1;
+	if (config_lock(cfg, &s->lockfd) != 0) {
+		log_err("%s is in use by another keybridge serve (or cannot "
+		    "be locked)", cfg->dir);
 		goto out;
 	}
-	memset(&lc, 0, sizeof(lc));
-	lc.db = config_path(cfg, cfg->db, p2, sizeof(p2));
-	lc.origin = cfg->origin;
-	if ((cons = ledger_consensus_solo_new(vkey, cfg->validator_name)) ==
-	    NULL) {
-		log_err("validator key: unusable for signing");
-		goto out;
-	}
-	lc.consensus = cons;
-	lc.batch_max = (size_t)cfg->batch_max;
-	lc.allow_async_commit = cfg->db_allow_async_commit != 0;
-	if ((sc.ledger = ledger_open(&lc, err, sizeof(err))) == NULL) {
-		log_err("ledger: %s", err);
-		goto out;
-	}
-	if ((sc.base = serve_base()) == NULL ||
-	    (sc.wake = event_new(sc.base, -1, 0, serve_drain, &sc)) == NULL)
-		goto out;
-	if (ledger_writer_start(sc.ledger, serve_wake, sc.wake) != 0) {
-		log_err("cannot start the ledger writer");
-		goto out;
-	}
-	if (serve_trust_start(&sc, cfg, vkey) != 0)
-		goto out;
-	if ((signer = signer_open(cfg, err, sizeof(err))) == NULL) {
-		log_err("signer: %s", err);
-		goto out;
-	}
-	if ((enroll = enroll_new(sc.ledger, signer, cfg, err,
-	    sizeof(err))) == NULL) {
-		log_err("EST: %s", err);
-		goto out;
-	}
-	if ((tls = server_tls_ctx(config_path(cfg, cfg->tls_cert, p1,
-	    sizeof(p1)), config_path(cfg, cfg->tls_key, p2, sizeof(p2)),
-	    config_path(cfg, cfg->ca_chain, p3, sizeof(p3)), err,
-	    sizeof(err))) == NULL) {
-		log_err("TLS: %s", err);
-		goto out;
-	}
-	if ((https = server_new(sc.base, cfg->est_listen, tls,
-	    (size_t)cfg->max_body * SERVE_HARD_BODY_FACTOR, err,
-	    sizeof(err))) == NULL) {
-		log_err("%s", err);
-		goto out;
-	}
-	if ((sc.status = status_new(sc.base, sc.ledger, signer, cfg, err,
-	    sizeof(err))) == NULL) {
-		log_err("OCSP: %s", err);
-		goto out;
-	}
-	if ((http = server_new(sc.base, cfg->http_listen, NULL,
-	    (size_t)cfg->max_body * SERVE_HARD_BODY_FACTOR, err,
-	    sizeof(err))) == NULL) {
-		log_err("%s", err);
-		goto out;
-	}
-	server_set_quiet(http, 1);
-	if (status_register(sc.status, http) != 0)
-		goto out;
-	memset(&api, 0, sizeof(api));
-	api.ledger = sc.ledger;
-	api.est_listen = cfg->est_listen;
-	api.http_listen = cfg->http_listen;
-	api.max_body = cfg->max_body;
-	api.started = time(NULL);
-	api.storage = ledger_db_is_postgres(cfg->db) ? "postgresql" : "sqlite";
-	api.consensus = cons->ops->name;
-	api.need_token = need_token;
-	api.token = cfg->api_token;
-	api.issuer = signer_issuer(signer);
-	api.issuer_id = signer_issuer_id(signer);
-	api.root = root = serve_read_cert(config_path(cfg, cfg->ca_root, p1,
-	    sizeof(p1)));
-	msrc.ledger = sc.ledger;
-	msrc.status = sc.status;
-	msrc.https = https;
-	msrc.http = http;
-	msrc.started = api.started;
-	if ((metrics = metrics_new(&msrc)) == NULL)
-		goto out;
-	server_set_observer(https, metrics_observe, metrics);
-	server_set_observer(http, metrics_observe, metrics);
-	if (server_route(http, "/metrics", metrics_handle, metrics) != 0)
-		goto out;
-	if ((sc.events = events_new(sc.base, sc.ledger, https)) == NULL)
-		goto out;
-	api.events = sc.events;
-	if (cfg->api_cache_entries > 0 && (api.certs =
-	    api_cert_cache_new((size_t)cfg->api_cache_entries)) == NULL) {
-		log_err("out of memory for api_cache_entries = %ld",
-		    cfg->api_cache_entries);
-		goto out;
-	}
-	status_on_change(sc.status, serve_cert_changed, api.certs);
-	if (api_register(https, &api) != 0 ||
-	    dashboard_register(https, cfg->dashboard) != 0 ||
-	    server_route(https, "/.well-known/est/", enroll_handle,
-	    enroll) != 0)
-		goto out;
-	sigterm = evsignal_new(sc.base, SIGTERM, serve_signal, &sc);
-	sigint = evsignal_new(sc.base, SIGINT, serve_signal, &sc);
-	if (sigterm == NULL || sigint == NULL ||
-	    evsignal_add(sigterm, NULL) != 0 || evsignal_add(sigint, NULL) != 0)
+	if (serve_open_ledger(s, cfg) != 0 ||
+	    serve_open_listeners(s, cfg) != 0 ||
+	    serve_routes(s, cfg, need_token) != 0 || serve_signals(s) != 0)
 		goto out;
 	log_info("keybridge %s serving %s: API and EST on https://%s, OCSP "
 	    "and CRLs on http://%s (tree size %llu)", KEYBRIDGE_VERSION,
 	    cfg->dir, cfg->est_listen, cfg->http_listen,
-	    (unsigned long long)ledger_size(sc.ledger));
-	if (event_base_dispatch(sc.base) < 0)
+	    (unsigned long long)ledger_size(s->sc.ledger));
+	if (event_base_dispatch(s->sc.base) < 0)
 		goto out;
 	log_info("stopped cleanly at tree size %llu",
-	    (unsigned long long)ledger_size(sc.ledger));
+	    (unsigned long long)ledger_size(s->sc.ledger));
 	rc = 0;
 out:
-	if (sc.ledger != NULL) {
-		ledger_writer_stop(sc.ledger);
-		serve_trust_save(&sc);
-	}
-	/* The responder first: requests waiting for a signature are
-	 * answered while their connections still exist. */
-	status_free(sc.status);
-	api_cert_cache_free(api.certs);
-	events_free(sc.events);
-	server_free(https);
-	server_free(http);
-	metrics_free(metrics);
-	enroll_free(enroll);
-	signer_free(signer);
-	if (sigterm != NULL)
-		event_free(sigterm);
-	if (sigint != NULL)
-		event_free(sigint);
-	if (sc.wake != NULL)
-		event_free(sc.wake);
-	if (sc.trust_ev != NULL)
-		event_free(sc.trust_ev);
-	ledger_close(sc.ledger);
-	ledger_consensus_free(cons);
-	if (sc.base != NULL)
-		event_base_free(sc.base);
-	SSL_CTX_free(tls);
-	X509_free(root);
-	EVP_PKEY_free(vkey);
-	if (lockfd >= 0)
-		close(lockfd);
+	serve_close(s);
+	free(s);
 	return rc;
 }

@@ -13,7 +13,7 @@ set -euo pipefail
 
 PACKAGES="build-essential pkg-config libssl-dev openssl libevent-dev \
 libsqlite3-dev sqlite3 libpq-dev libjansson-dev libcmocka-dev curl jq \
-python3 wrk clang libclang-rt-14-dev nginx prometheus postgresql libsodium-dev"
+python3 wrk clang libclang-rt-14-dev nginx prometheus postgresql libsodium-dev valgrind"
 # The dashboard: xxd embeds its files at build time; its browser test runs
 # Debian's Chromium under Node.js (playwright-core from npm).  NodeSource's
 # nodejs carries its own npm, which Debian's npm package (made for

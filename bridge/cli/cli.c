@@ -285,7 +285,7 @@ cli_submit(struct cli *c, enum ledger_entry_type type,
 	memset(r, 0, sizeof(*r));
 	if (cli_signers(c, keys, &nkeys) != 0)
 		return 1;
-	locked = cli_lock(&c->cfg, &lockfd);
+	locked = config_lock(&c->cfg, &lockfd);
 	if (locked < 0)
 		rc = cli_fail("lock", "cannot lock %s/keybridge.lock", c->cfg.dir);
 	else if (locked == 1)

@@ -80,10 +80,6 @@ struct cli {
 	char admin[PATH_MAX];		/* resolved default --account */
 };
 
-/* Takes DIR/keybridge.lock.  0 locked (caller closes *fd), 1 when another
- * process holds it (a bridge is running), -1 on error. */
-int cli_lock(const struct bridge_config *cfg, int *fd);
-int cmd_serve(struct cli *c);
 int cmd_init(struct cli *c);
 int cmd_account(struct cli *c, const char *sub);
 int cmd_key(struct cli *c, const char *sub);

@@ -286,7 +286,7 @@ main(int argc, char **argv)
 		rc = cmd_init(&c);
 	else if (strcmp(cmd, "serve") == 0)
 		rc = cli_only(&c, "est-listen http-listen db log-level") ? 1 :
-		    cli_load_config(&c) ? 1 : cmd_serve(&c);
+		    cli_load_config(&c) ? 1 : serve_run(&c.cfg);
 	else if (strcmp(cmd, "account") == 0)
 		rc = cmd_account(&c, sub);
 	else if (strcmp(cmd, "key") == 0)
