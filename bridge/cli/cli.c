@@ -191,10 +191,12 @@ cli_api_get(struct cli *c, const char *path, int *status)
 	char err[512], ca[PATH_MAX];
 	json_t *j = NULL;
 
-	memset(&resp, 0, sizeof(resp));
-	if (client_request_auth(c->cfg.public_https_url, config_path(&c->cfg,
+	struct client_req q = { c->cfg.public_https_url, config_path(&c->cfg,
 	    c->cfg.ca_root, ca, sizeof(ca)), c->cfg.api_token, "GET", path,
-	    NULL, NULL, 0, &resp, err, sizeof(err)) != 0) {
+	    NULL, NULL, 0 };
+
+	memset(&resp, 0, sizeof(resp));
+	if (client_send(&q, &resp, err, sizeof(err)) != 0) {
 		cli_fail("unavailable", "%s", err);
 		return NULL;
 	}

@@ -27,12 +27,23 @@ int client_request(const char *base_url, const char *cafile,
     const char *method, const char *path, const char *content_type,
     const char *body, size_t len, struct client_response *r, char *err,
     size_t errlen);
-/* The same with "Authorization: Bearer <bearer>" when bearer is set (the
- * API's api_token). */
-int client_request_auth(const char *base_url, const char *cafile,
-    const char *bearer, const char *method, const char *path,
-    const char *content_type, const char *body, size_t len,
-    struct client_response *r, char *err, size_t errlen);
+/* One request to a bridge: base_url + path, the server verified against
+ * cafile (PEM), with "Authorization: Bearer <bearer>" when bearer is set
+ * (the API's api_token); content_type, body may be NULL. */
+struct client_req {
+	const char *base_url;		/* "https://127.0.0.1:8443" */
+	const char *cafile;
+	const char *bearer;
+	const char *method, *path;
+	const char *content_type;
+	const char *body;
+	size_t len;
+};
+/* Sends q and waits for its answer: 0 when a response arrived (any
+ * status; free r->body), -1 with err when no connection could be made or
+ * TLS failed (err says which, with what to do). */
+int client_send(const struct client_req *q, struct client_response *r,
+    char *err, size_t errlen);
 
 /* ---- cli.c, serve.c: the command line ---------------------------------- */
 

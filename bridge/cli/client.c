@@ -312,42 +312,31 @@ client_request(const char *base_url, const char *cafile,
     const char *body, size_t len, struct client_response *r, char *err,
     size_t errlen)
 {
-	return client_request_auth(base_url, cafile, NULL, method, path,
-	    content_type, body, len, r, err, errlen);
+	struct client_req q = { base_url, cafile, NULL, method, path,
+	    content_type, body, len };
+
+	return client_send(&q, r, err, errlen);
 }
 
-/* See bridge.h. */
-int
-client_request_auth(const char *base_url, const char *cafile,
-    const char *bearer, const char *method, const char *path,
-    const char *content_type, const char *body, size_t len,
-    struct client_response *r, char *err, size_t errlen)
-{
-	struct client_state st;
-	struct evhttp_uri *u = NULL;
-	struct event_base *base = NULL;
-	struct bufferevent *bev = NULL;
-	struct evhttp_connection *evcon = NULL;
-	struct evhttp_request *req = NULL;
-	struct evkeyvalq *h;
-	SSL_CTX *ctx = NULL;
-	SSL *ssl = NULL;
-	enum evhttp_cmd_type cmd;
-	const char *scheme, *uhost, *upath;
-	char host[CLIENT_HOST_MAX], hosthdr[CLIENT_HOST_MAX + 8];
-	char uri[CLIENT_MAX_URI];
-	size_t hl, pl;
-	int port, tls, ret = -1;
-	time_t t0;
+/* Where a request goes: base_url + path taken apart. */
+struct client_target {
+	char host[CLIENT_HOST_MAX];		/* no IPv6 brackets */
+	char hosthdr[CLIENT_HOST_MAX + 8];	/* Host: header */
+	char uri[CLIENT_MAX_URI];		/* base path + path */
+	int port, tls;
+};
 
-	memset(&st, 0, sizeof(st));
-	st.verify_error = X509_V_OK;
-	st.r = r;
-	memset(r, 0, sizeof(*r));
-	if (client_method(method, &cmd) != 0) {
-		snprintf(err, errlen, "unsupported HTTP method %s", method);
-		goto out;
-	}
+/* Parses base_url ("https://HOST[:PORT][/prefix]") and path into t.
+ * 0, or -1 with err. */
+static int
+client_target(const char *base_url, const char *path,
+    struct client_target *t, char *err, size_t errlen)
+{
+	struct evhttp_uri *u;
+	const char *scheme, *uhost, *upath;
+	size_t hl, pl;
+	int ret = -1;
+
 	if ((u = evhttp_uri_parse(base_url)) == NULL ||
 	    (scheme = evhttp_uri_get_scheme(u)) == NULL ||
 	    (uhost = evhttp_uri_get_host(u)) == NULL || *uhost == '\0') {
@@ -356,111 +345,173 @@ client_request_auth(const char *base_url, const char *cafile,
 		goto out;
 	}
 	if (strcasecmp(scheme, "https") == 0)
-		tls = 1;
+		t->tls = 1;
 	else if (strcasecmp(scheme, "http") == 0)
-		tls = 0;
+		t->tls = 0;
 	else {
 		snprintf(err, errlen, "bad URL \"%s\": scheme must be https or "
 		    "http", base_url);
 		goto out;
 	}
-	if ((port = evhttp_uri_get_port(u)) == -1)
-		port = tls ? 443 : 80;
+	if ((t->port = evhttp_uri_get_port(u)) == -1)
+		t->port = t->tls ? 443 : 80;
 	/* libevent keeps an IPv6 literal's brackets in the host. */
 	hl = strlen(uhost);
 	if (uhost[0] == '[' && hl > 2 && uhost[hl - 1] == ']')
-		snprintf(host, sizeof(host), "%.*s", (int)(hl - 2), uhost + 1);
+		snprintf(t->host, sizeof(t->host), "%.*s", (int)(hl - 2),
+		    uhost + 1);
 	else
-		snprintf(host, sizeof(host), "%s", uhost);
-	if (strchr(host, ':') != NULL)
-		snprintf(hosthdr, sizeof(hosthdr), "[%s]:%d", host, port);
+		snprintf(t->host, sizeof(t->host), "%s", uhost);
+	if (strchr(t->host, ':') != NULL)
+		snprintf(t->hosthdr, sizeof(t->hosthdr), "[%s]:%d", t->host,
+		    t->port);
 	else
-		snprintf(hosthdr, sizeof(hosthdr), "%s:%d", host, port);
+		snprintf(t->hosthdr, sizeof(t->hosthdr), "%s:%d", t->host,
+		    t->port);
 	/* base path ("https://h/prefix/") + path, one slash between. */
 	upath = evhttp_uri_get_path(u);
 	upath = upath ? upath : "";
 	pl = strlen(upath);
 	if (pl > 0 && upath[pl - 1] == '/' && path[0] == '/')
 		pl--;
-	if ((size_t)snprintf(uri, sizeof(uri), "%.*s%s", (int)pl, upath,
-	    path) >= sizeof(uri) || uri[0] != '/') {
+	if ((size_t)snprintf(t->uri, sizeof(t->uri), "%.*s%s", (int)pl, upath,
+	    path) >= sizeof(t->uri) || t->uri[0] != '/') {
 		snprintf(err, errlen, "bad request path %s", path);
 		goto out;
 	}
+	ret = 0;
+out:
+	if (u != NULL)
+		evhttp_uri_free(u);
+	return ret;
+}
 
-	if ((base = event_base_new()) == NULL) {
-		snprintf(err, errlen, "cannot create event base");
-		goto out;
-	}
-	st.base = base;
-	if (tls) {
-		if ((ctx = client_tls_ctx(cafile, err, errlen)) == NULL)
-			goto out;
-		if ((ssl = client_ssl(ctx, host, &st, err, errlen)) == NULL)
-			goto out;
+/* A connection to t on base, over TLS verified against cafile when t says
+ * https (*ctx is set: the caller frees it after the connection).  NULL
+ * with err. */
+static struct evhttp_connection *
+client_connect(struct event_base *base, const struct client_target *t,
+    const char *cafile, struct client_state *st, SSL_CTX **ctx, char *err,
+    size_t errlen)
+{
+	struct bufferevent *bev = NULL;
+	struct evhttp_connection *evcon;
+	SSL *ssl;
+
+	if (t->tls) {
+		if ((*ctx = client_tls_ctx(cafile, err, errlen)) == NULL ||
+		    (ssl = client_ssl(*ctx, t->host, st, err, errlen)) == NULL)
+			return NULL;
 		bev = bufferevent_openssl_socket_new(base, -1, ssl,
 		    BUFFEREVENT_SSL_CONNECTING,
 		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 		if (bev == NULL) {
+			SSL_free(ssl);
 			snprintf(err, errlen, "cannot create TLS bufferevent");
-			goto out;
+			return NULL;
 		}
-		ssl = NULL;		/* owned by bev */
 		/* Framing comes from Content-Length; a missing close_notify
 		 * after the response is not an error. */
 		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	}
 	/* evcon takes bev (NULL: a plain socket bufferevent of its own). */
-	evcon = evhttp_connection_base_bufferevent_new(base, NULL, bev, host,
-	    (unsigned short)port);
-	if (evcon == NULL) {
+	if ((evcon = evhttp_connection_base_bufferevent_new(base, NULL, bev,
+	    t->host, (unsigned short)t->port)) == NULL) {
+		if (bev != NULL)
+			bufferevent_free(bev);	/* frees its SSL */
 		snprintf(err, errlen, "cannot create HTTP connection");
-		goto out;
+		return NULL;
 	}
-	bev = NULL;
 	evhttp_connection_set_timeout(evcon, CLIENT_TIMEOUT);
 	evhttp_connection_set_retries(evcon, 0);
+	return evcon;
+}
 
-	if ((req = evhttp_request_new(client_done_cb, &st)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
+/* The request q for t, with its headers and body; NULL when out of
+ * memory. */
+static struct evhttp_request *
+client_build(const struct client_req *q, const struct client_target *t,
+    struct client_state *st)
+{
+	struct evhttp_request *req;
+	struct evkeyvalq *h;
+
+	if ((req = evhttp_request_new(client_done_cb, st)) == NULL)
+		return NULL;
 	evhttp_request_set_error_cb(req, client_error_cb);
 	h = evhttp_request_get_output_headers(req);
-	evhttp_add_header(h, "Host", hosthdr);
+	evhttp_add_header(h, "Host", t->hosthdr);
 	evhttp_add_header(h, "User-Agent", "keybridge/" KEYBRIDGE_VERSION);
 	evhttp_add_header(h, "Accept", "application/json");
 	evhttp_add_header(h, "Connection", "close");
-	if (content_type != NULL)
-		evhttp_add_header(h, "Content-Type", content_type);
-	if (bearer != NULL && bearer[0] != '\0') {
+	if (q->content_type != NULL)
+		evhttp_add_header(h, "Content-Type", q->content_type);
+	if (q->bearer != NULL && q->bearer[0] != '\0') {
 		char auth[CONFIG_STR + 16];
 
-		snprintf(auth, sizeof(auth), "Bearer %s", bearer);
+		snprintf(auth, sizeof(auth), "Bearer %s", q->bearer);
 		evhttp_add_header(h, "Authorization", auth);
 		OPENSSL_cleanse(auth, sizeof(auth));
 	}
-	if (body != NULL && evbuffer_add(evhttp_request_get_output_buffer(req),
-	    body, len) != 0) {
+	if (q->body != NULL && evbuffer_add(evhttp_request_get_output_buffer(
+	    req), q->body, q->len) != 0) {
+		evhttp_request_free(req);
+		return NULL;
+	}
+	return req;
+}
+
+/* See cli.h. */
+int
+client_send(const struct client_req *q, struct client_response *r,
+    char *err, size_t errlen)
+{
+	struct client_state st;
+	struct client_target t;
+	struct event_base *base = NULL;
+	struct evhttp_connection *evcon = NULL;
+	struct evhttp_request *req;
+	SSL_CTX *ctx = NULL;
+	enum evhttp_cmd_type cmd;
+	int ret = -1;
+	time_t t0;
+
+	memset(&st, 0, sizeof(st));
+	memset(&t, 0, sizeof(t));
+	st.verify_error = X509_V_OK;
+	st.r = r;
+	memset(r, 0, sizeof(*r));
+	if (client_method(q->method, &cmd) != 0) {
+		snprintf(err, errlen, "unsupported HTTP method %s", q->method);
+		goto out;
+	}
+	if (client_target(q->base_url, q->path, &t, err, errlen) != 0)
+		goto out;
+	if ((base = event_base_new()) == NULL) {
+		snprintf(err, errlen, "cannot create event base");
+		goto out;
+	}
+	st.base = base;
+	if ((evcon = client_connect(base, &t, q->cafile, &st, &ctx, err,
+	    errlen)) == NULL)
+		goto out;
+	if ((req = client_build(q, &t, &st)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	t0 = time(NULL);
 	/* evcon owns req from here, even when this fails. */
-	if (evhttp_make_request(evcon, req, cmd, uri) != 0) {
-		req = NULL;
-		snprintf(err, errlen, "cannot send request to %s", base_url);
+	if (evhttp_make_request(evcon, req, cmd, t.uri) != 0) {
+		snprintf(err, errlen, "cannot send request to %s", q->base_url);
 		goto out;
 	}
-	req = NULL;
 	event_base_dispatch(base);
-
 	if (st.oom) {
 		snprintf(err, errlen, "out of memory reading the response");
 		goto out;
 	}
 	if (!st.done) {
-		client_explain(&st, base_url, host, port, tls, t0, err,
+		client_explain(&st, q->base_url, t.host, t.port, t.tls, t0, err,
 		    errlen);
 		goto out;
 	}
@@ -470,18 +521,11 @@ out:
 		free(r->body);
 		memset(r, 0, sizeof(*r));
 	}
-	if (req != NULL)
-		evhttp_request_free(req);
 	if (evcon != NULL)
 		evhttp_connection_free(evcon);	/* frees its bufferevent, SSL */
-	if (bev != NULL)
-		bufferevent_free(bev);
-	SSL_free(ssl);
 	SSL_CTX_free(ctx);			/* the SSL holds its own ref */
 	if (base != NULL)
 		event_base_free(base);
-	if (u != NULL)
-		evhttp_uri_free(u);
 	ERR_clear_error();
 	return ret;
 }
