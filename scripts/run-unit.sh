@@ -26,7 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# KB_TEST_PG_WRITERS makes test_rules run its scaled writers' test alone
+# KB_TEST_PG_WRITERS makes test_ledger run its scaled writers' test alone
 # (test_pg_concurrency.sh): inherited here it would skip the whole suite.
 unset KB_TEST_PG_WRITERS KB_TEST_PG_ENTRIES KB_TEST_SQLITE_ONLY
 

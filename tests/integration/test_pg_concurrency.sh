@@ -4,7 +4,7 @@
 # connections, each signing as an account of its own), append 2,000
 # entries together; every one is acknowledged, the tree has no gap or fork
 # (every writer ends with the same root) and `ledger verify` passes.  It
-# runs the scaled test_writers_share_one_tree of tests/ledger/test_rules.c
+# runs the scaled test_writers_share_one_tree of tests/ledger/test_ledger.c
 # (built by `make unit`, beside the keybridge binary) against a throwaway
 # server from scripts/pg.sh.
 #
@@ -17,7 +17,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-BIN="$(dirname "$KEYBRIDGE")/tests/ledger/test_rules"
+BIN="$(dirname "$KEYBRIDGE")/tests/ledger/test_ledger"
 WRITERS=4
 ENTRIES=500	# each (the four bridge processes below append 10,000)
 
