@@ -17,7 +17,7 @@ pg_cache_fill(struct store_pg *sp, int slot, const PGresult *res)
 		c->state = 2;
 	else {
 		if (c->id == ST_ACCOUNT_GET)
-			pg_account_row(res, 0, &c->a);
+			ledger_store_read_account(PG_ROW(res, 0), &c->a);
 		c->state = 1;
 	}
 }

@@ -325,6 +325,40 @@ pg_col_blob_dup(const PGresult *r, int row, int col, size_t *len)
 
 /* ---- the prefetched rows of a write transaction ---------------------- */
 
+/* ---- store_read.h's columns of a result row ------------------------- */
+
+static const char *
+pg_col_text(const struct ledger_store_cols *r, int col)
+{
+	return PQgetvalue(r->res, r->row, col);
+}
+
+static int64_t
+pg_col_i64(const struct ledger_store_cols *r, int col)
+{
+	return col_i64(r->res, r->row, col);
+}
+
+static int
+pg_col_null(const struct ledger_store_cols *r, int col)
+{
+	return PQgetisnull(r->res, r->row, col);
+}
+
+static int
+pg_col_blob_of(const struct ledger_store_cols *r, int col, uint8_t *out,
+    size_t len)
+{
+	return pg_col_blob(r->res, r->row, col, out, len);
+}
+
+const struct ledger_store_cols_ops pg_cols_ops = {
+	.text = pg_col_text,
+	.i64 = pg_col_i64,
+	.null = pg_col_null,
+	.blob = pg_col_blob_of,
+};
+
 /* ---- transactions ------------------------------------------------------- */
 
 int sp_rollback(struct ledger_store *);

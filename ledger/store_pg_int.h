@@ -20,6 +20,7 @@
 #include <libpq-fe.h>
 
 #include "ledger/ledger_int.h"
+#include "ledger/store_read.h"
 
 #define PG_MAX_PARAMS    16
 #define PG_PAGE          1000		/* log rows fetched per statement */
@@ -161,6 +162,10 @@ PGresult *pg_run(struct store_pg *sp, enum stmt_id id,
  * `one`, exactly one row must change.  0 or -1. */
 int pg_cmd(struct store_pg *sp, enum stmt_id id, const struct pg_params *p,
     int one);
+/* Row i of result res, for the readers of store_read.h (valid in the
+ * enclosing block). */
+extern const struct ledger_store_cols_ops pg_cols_ops;
+#define PG_ROW(res, i) (&(struct ledger_store_cols){ &pg_cols_ops, (res), (i) })
 /* A bytea column of exactly len bytes; 0, or -1. */
 int pg_col_blob(const PGresult *r, int row, int col, uint8_t *out,
     size_t len);
@@ -205,7 +210,6 @@ int sp_leaf_hashes(struct ledger_store *s, uint64_t from,
 
 /* ---- store_pg_registry.c: the registry ---------------------------------- */
 
-void pg_account_row(const PGresult *r, int i, struct ledger_account_info *a);
 int sp_account_get(struct ledger_store *s, const char *name,
     struct ledger_account_info *a);
 int sp_account_put(struct ledger_store *s,

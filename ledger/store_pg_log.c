@@ -77,14 +77,8 @@ sp_entries(struct ledger_store *s, uint64_t from, size_t limit,
 		for (int i = 0; i < n && !stop; i++) {
 			char *text;
 
-			memset(&e, 0, sizeof(e));
-			e.index = (uint64_t)col_i64(res, i, 0);
-			e.block = (uint64_t)col_i64(res, i, 1);
-			e.type = (enum ledger_entry_type)col_i64(res, i, 2);
-			col_text(res, i, 3, e.account, sizeof(e.account));
-			e.seq = (uint64_t)col_i64(res, i, 4);
 			/* A damaged hash stays zero: verify reports it. */
-			(void)pg_col_blob(res, i, 5, e.leaf_hash, LEDGER_HASH_LEN);
+			ledger_store_read_entry(PG_ROW(res, i), &e);
 			if ((text = pg_col_blob_dup(res, i, 6, &e.len)) == NULL) {
 				snprintf(SP(s)->err, sizeof(SP(s)->err),
 				    "entry %llu: unreadable data",
@@ -93,7 +87,6 @@ sp_entries(struct ledger_store *s, uint64_t from, size_t limit,
 				return -1;
 			}
 			e.text = text;
-			e.ledger_time = (time_t)col_i64(res, i, 7);
 			stop = cb(&e, arg) != 0;
 			free(text);
 		}
@@ -122,18 +115,6 @@ sp_block_put(struct ledger_store *s, const struct ledger_block_row *b)
 	return 0;
 }
 
-static void
-block_row(const PGresult *r, int i, struct ledger_block_row *b)
-{
-	memset(b, 0, sizeof(*b));
-	b->height = (uint64_t)col_i64(r, i, 0);
-	b->first = (uint64_t)col_i64(r, i, 1);
-	b->size = (uint64_t)col_i64(r, i, 2);
-	b->time = (time_t)col_i64(r, i, 3);
-	(void)pg_col_blob(r, i, 4, b->root, LEDGER_HASH_LEN);
-	col_text(r, i, 5, b->checkpoint, sizeof(b->checkpoint));
-}
-
 int
 sp_block_last(struct ledger_store *s, struct ledger_block_row *b)
 {
@@ -143,7 +124,7 @@ sp_block_last(struct ledger_store *s, struct ledger_block_row *b)
 	if ((res = pg_run(SP(s), ST_BLOCK_LAST, NULL)) == NULL)
 		return -1;
 	if (PQntuples(res) > 0) {
-		block_row(res, 0, b);
+		ledger_store_read_block(PG_ROW(res, 0), b);
 		rc = 0;
 	}
 	PQclear(res);
@@ -167,7 +148,7 @@ sp_blocks(struct ledger_store *s, uint64_t from,
 			return -1;
 		n = PQntuples(res);
 		for (int i = 0; i < n && !stop; i++) {
-			block_row(res, i, &b);
+			ledger_store_read_block(PG_ROW(res, i), &b);
 			from = b.height + 1;
 			stop = cb(&b, arg) != 0;
 		}

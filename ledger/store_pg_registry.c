@@ -9,24 +9,6 @@
 
 /* ---- registry ----------------------------------------------------------- */
 
-/* Account keys are one space-separated column, as in store_sqlite.c. */
-void
-pg_account_row(const PGresult *r, int i, struct ledger_account_info *a)
-{
-	char keys[LEDGER_MAX_ACCT_KEYS * 130], *tok, *save = NULL;
-
-	memset(a, 0, sizeof(*a));
-	col_text(r, i, 0, a->name, sizeof(a->name));
-	col_text(r, i, 1, a->role, sizeof(a->role));
-	a->threshold = (int)col_i64(r, i, 2);
-	a->seq = (uint64_t)col_i64(r, i, 3);
-	a->created_index = (uint64_t)col_i64(r, i, 4);
-	col_text(r, i, 5, keys, sizeof(keys));
-	for (tok = strtok_r(keys, " ", &save); tok != NULL &&
-	    a->nkeys < LEDGER_MAX_ACCT_KEYS; tok = strtok_r(NULL, " ", &save))
-		snprintf(a->keys[a->nkeys++], sizeof(a->keys[0]), "%s", tok);
-}
-
 int
 sp_account_get(struct ledger_store *s, const char *name,
     struct ledger_account_info *a)
@@ -46,7 +28,7 @@ sp_account_get(struct ledger_store *s, const char *name,
 	if ((res = pg_run(SP(s), ST_ACCOUNT_GET, &p)) == NULL)
 		return -1;
 	if (PQntuples(res) > 0) {
-		pg_account_row(res, 0, a);
+		ledger_store_read_account(PG_ROW(res, 0), a);
 		rc = 0;
 	}
 	PQclear(res);
@@ -57,14 +39,10 @@ int
 sp_account_put(struct ledger_store *s, const struct ledger_account_info *a)
 {
 	struct pg_params p = { 0 };
-	char keys[LEDGER_MAX_ACCT_KEYS * 130];
-	size_t off = 0;
+	char keys[LEDGER_STORE_ACCT_KEYS_LEN];
 
 	pg_cache_drop(SP(s), ST_ACCOUNT_GET, a->name, NULL);
-	keys[0] = '\0';
-	for (int i = 0; i < a->nkeys && off < sizeof(keys); i++)
-		off += (size_t)snprintf(keys + off, sizeof(keys) - off, "%s%s",
-		    i > 0 ? " " : "", a->keys[i]);
+	ledger_store_account_keys(a, keys, sizeof(keys));
 	p_text(&p, a->name);
 	p_text(&p, a->role);
 	p_i64(&p, a->threshold);
@@ -95,38 +73,12 @@ sp_accounts(struct ledger_store *s,
 	if ((res = pg_run(SP(s), ST_ACCOUNTS, NULL)) == NULL)
 		return -1;
 	for (int i = 0; i < PQntuples(res); i++) {
-		pg_account_row(res, i, &a);
+		ledger_store_read_account(PG_ROW(res, i), &a);
 		if (cb(&a, arg) != 0)
 			break;
 	}
 	PQclear(res);
 	return 0;
-}
-
-static void
-key_row(const PGresult *r, int i, struct ledger_key_info *k, char *csr,
-    size_t csrlen)
-{
-	memset(k, 0, sizeof(*k));
-	col_text(r, i, 0, k->key_id, sizeof(k->key_id));
-	col_text(r, i, 1, k->account, sizeof(k->account));
-	col_text(r, i, 2, k->name, sizeof(k->name));
-	col_text(r, i, 3, k->profile, sizeof(k->profile));
-	col_text(r, i, 4, k->spki, sizeof(k->spki));
-	k->ndns = ledger_store_split_list(PQgetvalue(r, i, 5), &k->dns[0][0],
-	    sizeof(k->dns[0]), LEDGER_MAX_SANS);
-	k->nip = ledger_store_split_list(PQgetvalue(r, i, 6), &k->ip[0][0],
-	    sizeof(k->ip[0]), LEDGER_MAX_SANS);
-	k->not_before = (time_t)col_i64(r, i, 7);
-	k->not_after = (time_t)col_i64(r, i, 8);
-	k->status = (enum ledger_key_status)col_i64(r, i, 9);
-	k->revoked_at = (time_t)col_i64(r, i, 10);
-	k->reason = (int)col_i64(r, i, 11);
-	k->registered_index = (uint64_t)col_i64(r, i, 12);
-	k->revoked_index = (uint64_t)col_i64(r, i, 13);
-	k->has_csr = !PQgetisnull(r, i, 14);
-	if (csr != NULL && csrlen > 0)
-		col_text(r, i, 14, csr, csrlen);
 }
 
 int
@@ -141,7 +93,7 @@ sp_key_get(struct ledger_store *s, const char *key_id,
 	if ((res = pg_run(SP(s), ST_KEY_GET, &p)) == NULL)
 		return -1;
 	if (PQntuples(res) > 0) {
-		key_row(res, 0, k, csr, csrlen);
+		ledger_store_read_key(PG_ROW(res, 0), k, csr, csrlen);
 		rc = 0;
 	}
 	PQclear(res);
@@ -223,34 +175,13 @@ sp_keys(struct ledger_store *s, const struct ledger_key_filter *f,
 		return -1;
 	}
 	for (int i = 0; i < PQntuples(res); i++) {
-		key_row(res, i, k, NULL, 0);
+		ledger_store_read_key(PG_ROW(res, i), k, NULL, 0);
 		if (cb(k, arg) != 0)
 			break;
 	}
 	PQclear(res);
 	free(k);
 	return 0;
-}
-
-static void
-cert_row(const PGresult *r, int i, struct ledger_cert_info *c)
-{
-	memset(c, 0, sizeof(*c));
-	col_text(r, i, 0, c->serial, sizeof(c->serial));
-	col_text(r, i, 1, c->issuer, sizeof(c->issuer));
-	col_text(r, i, 2, c->key_id, sizeof(c->key_id));
-	col_text(r, i, 3, c->profile, sizeof(c->profile));
-	c->not_before = (time_t)col_i64(r, i, 4);
-	c->not_after = (time_t)col_i64(r, i, 5);
-	col_text(r, i, 6, c->cert_sha256, sizeof(c->cert_sha256));
-	c->revoked = (int)col_i64(r, i, 7);
-	c->revoked_at = (time_t)col_i64(r, i, 8);
-	c->reason = (int)col_i64(r, i, 9);
-	c->issued_index = (uint64_t)col_i64(r, i, 10);
-	c->revoked_index = (uint64_t)col_i64(r, i, 11);
-	c->key_revoked = col_i64(r, i, 12) == 2;
-	c->key_revoked_at = (time_t)col_i64(r, i, 13);
-	c->key_reason = (int)col_i64(r, i, 14);
 }
 
 /* Runs statement id with p and calls cb per certificate row until it
@@ -265,7 +196,7 @@ cert_rows(struct ledger_store *s, enum stmt_id id, const struct pg_params *p,
 	if ((res = pg_run(SP(s), id, p)) == NULL)
 		return -1;
 	for (int i = 0; i < PQntuples(res); i++) {
-		cert_row(res, i, &c);
+		ledger_store_read_cert(PG_ROW(res, i), &c);
 		if (cb(&c, arg) != 0)
 			break;
 	}
@@ -285,7 +216,7 @@ sp_cert_get(struct ledger_store *s, const char *serial,
 	if ((res = pg_run(SP(s), ST_CERT_GET, &p)) == NULL)
 		return -1;
 	if (PQntuples(res) > 0) {
-		cert_row(res, 0, c);
+		ledger_store_read_cert(PG_ROW(res, 0), c);
 		rc = 0;
 	}
 	PQclear(res);
@@ -399,13 +330,7 @@ sp_configs(struct ledger_store *s, const char *group,
 	    &p)) == NULL)
 		return -1;
 	for (int i = 0; i < PQntuples(res); i++) {
-		memset(&c, 0, sizeof(c));
-		col_text(res, i, 0, c.group, sizeof(c.group));
-		col_text(res, i, 1, c.version, sizeof(c.version));
-		col_text(res, i, 2, c.sha256, sizeof(c.sha256));
-		c.size = PQgetisnull(res, i, 3) ? -1 : col_i64(res, i, 3);
-		col_text(res, i, 4, c.file, sizeof(c.file));
-		c.index = (uint64_t)col_i64(res, i, 5);
+		ledger_store_read_config(PG_ROW(res, i), &c);
 		if (cb(&c, arg) != 0)
 			break;
 	}
@@ -425,23 +350,7 @@ sp_preauth_get(struct ledger_store *s, const char *id,
 	if ((res = pg_run(SP(s), ST_PREAUTH_GET, &p)) == NULL)
 		return -1;
 	if (PQntuples(res) > 0) {
-		memset(pa, 0, sizeof(*pa));
-		col_text(res, 0, 0, pa->id, sizeof(pa->id));
-		col_text(res, 0, 1, pa->account, sizeof(pa->account));
-		col_text(res, 0, 2, pa->name, sizeof(pa->name));
-		col_text(res, 0, 3, pa->profile, sizeof(pa->profile));
-		pa->ndns = ledger_store_split_list(PQgetvalue(res, 0, 4),
-		    &pa->dns[0][0], sizeof(pa->dns[0]), LEDGER_MAX_SANS);
-		pa->nip = ledger_store_split_list(PQgetvalue(res, 0, 5),
-		    &pa->ip[0][0], sizeof(pa->ip[0]), LEDGER_MAX_SANS);
-		pa->not_before = (time_t)col_i64(res, 0, 6);
-		pa->not_after = (time_t)col_i64(res, 0, 7);
-		pa->expires = (time_t)col_i64(res, 0, 8);
-		col_text(res, 0, 9, pa->secret_sha256,
-		    sizeof(pa->secret_sha256));
-		pa->created_index = (uint64_t)col_i64(res, 0, 10);
-		col_text(res, 0, 11, pa->used_key, sizeof(pa->used_key));
-		pa->used_index = (uint64_t)col_i64(res, 0, 12);
+		ledger_store_read_preauth(PG_ROW(res, 0), pa);
 		rc = 0;
 	}
 	PQclear(res);
@@ -494,26 +403,11 @@ sp_counts(struct ledger_store *s, struct ledger_counts *c)
 	if ((res = pg_run(SP(s), ST_COUNTERS, NULL)) == NULL)
 		return -1;
 	for (int i = 0; i < PQntuples(res); i++) {
-		const char *name = PQgetvalue(res, i, 0);
-		uint64_t n = (uint64_t)col_i64(res, i, 1);
-		int type;
-
-		if (strcmp(name, "keys_active") == 0)
-			c->keys_active = n;
-		else if (strcmp(name, "keys_revoked") == 0)
-			c->keys_revoked = n;
-		else if (strcmp(name, "certs_good") == 0)
-			c->certs_good = n;
-		else if (strcmp(name, "certs_revoked") == 0)
-			c->certs_revoked = n;
-		else if (strncmp(name, "type:", 5) == 0 &&
-		    (type = atoi(name + 5)) >= LEDGER_ACCOUNT_CREATE &&
-		    type <= LEDGER_TYPE_MAX)
-			c->by_type[type] = n;
+		ledger_store_read_counter(c, PQgetvalue(res, i, 0),
+		    (uint64_t)col_i64(res, i, 1));
 	}
 	PQclear(res);
-	for (int t = LEDGER_ACCOUNT_CREATE; t <= LEDGER_TYPE_MAX; t++)
-		c->entries += c->by_type[t];
+	ledger_store_read_counters_end(c);
 	p_i64(&p, (int64_t)time(NULL));
 	if ((res = pg_run(SP(s), ST_COUNT_AGG, &p)) == NULL)
 		return -1;

@@ -46,6 +46,49 @@ ss_run(sqlite3_stmt *q)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* ---- store_read.h's columns of a stepped statement ------------------ */
+
+static const char *
+ss_col_text(const struct ledger_store_cols *r, int col)
+{
+	const unsigned char *t = sqlite3_column_text((sqlite3_stmt *)r->res,
+	    col);
+
+	return t != NULL ? (const char *)t : "";
+}
+
+static int64_t
+ss_col_i64(const struct ledger_store_cols *r, int col)
+{
+	return sqlite3_column_int64((sqlite3_stmt *)r->res, col);
+}
+
+static int
+ss_col_null(const struct ledger_store_cols *r, int col)
+{
+	return sqlite3_column_type((sqlite3_stmt *)r->res, col) ==
+	    SQLITE_NULL;
+}
+
+static int
+ss_col_blob(const struct ledger_store_cols *r, int col, uint8_t *out,
+    size_t len)
+{
+	sqlite3_stmt *q = (sqlite3_stmt *)r->res;
+
+	if ((size_t)sqlite3_column_bytes(q, col) != len)
+		return -1;
+	memcpy(out, sqlite3_column_blob(q, col), len);
+	return 0;
+}
+
+const struct ledger_store_cols_ops ss_cols_ops = {
+	.text = ss_col_text,
+	.i64 = ss_col_i64,
+	.null = ss_col_null,
+	.blob = ss_col_blob,
+};
+
 static int
 run_id(struct ledger_store *s, enum stmt_id id)
 {

@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "ledger/ledger_int.h"
+#include "ledger/store_read.h"
 
 enum stmt_id {
 	ST_BEGIN, ST_BEGIN_READ, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE,
@@ -54,6 +55,10 @@ col_text(sqlite3_stmt *q, int col, char *out, size_t outlen)
 sqlite3_stmt *ss_stmt(struct ledger_store *s, enum stmt_id id);
 /* Steps a statement that returns no rows; 0 or -1. */
 int ss_run(sqlite3_stmt *q);
+/* The current row of stepped statement q, for the readers of
+ * store_read.h (valid in the enclosing block). */
+extern const struct ledger_store_cols_ops ss_cols_ops;
+#define SS_ROW(q) (&(struct ledger_store_cols){ &ss_cols_ops, (q), 0 })
 
 /* ---- store_sqlite_schema.c: migrations and statements ------------------- */
 

@@ -64,20 +64,11 @@ ss_entries(struct ledger_store *s, uint64_t from, size_t limit,
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)from);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)limit);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		memset(&e, 0, sizeof(e));
-		e.index = (uint64_t)sqlite3_column_int64(q, 0);
-		e.block = (uint64_t)sqlite3_column_int64(q, 1);
-		e.type = (enum ledger_entry_type)sqlite3_column_int(q, 2);
-		col_text(q, 3, e.account, sizeof(e.account));
-		e.seq = (uint64_t)sqlite3_column_int64(q, 4);
-		if (sqlite3_column_bytes(q, 5) == LEDGER_HASH_LEN)
-			memcpy(e.leaf_hash, sqlite3_column_blob(q, 5),
-			    LEDGER_HASH_LEN);
+		ledger_store_read_entry(SS_ROW(q), &e);
 		e.text = sqlite3_column_blob(q, 6);
 		e.len = (size_t)sqlite3_column_bytes(q, 6);
 		if (e.text == NULL)
 			e.text = "";
-		e.ledger_time = (time_t)sqlite3_column_int64(q, 7);
 		if (cb(&e, arg) != 0) {
 			rc = SQLITE_DONE;
 			break;
@@ -103,19 +94,6 @@ ss_block_put(struct ledger_store *s, const struct ledger_block_row *b)
 	return ss_run(q);
 }
 
-static void
-block_row(sqlite3_stmt *q, struct ledger_block_row *b)
-{
-	memset(b, 0, sizeof(*b));
-	b->height = (uint64_t)sqlite3_column_int64(q, 0);
-	b->first = (uint64_t)sqlite3_column_int64(q, 1);
-	b->size = (uint64_t)sqlite3_column_int64(q, 2);
-	b->time = (time_t)sqlite3_column_int64(q, 3);
-	if (sqlite3_column_bytes(q, 4) == LEDGER_HASH_LEN)
-		memcpy(b->root, sqlite3_column_blob(q, 4), LEDGER_HASH_LEN);
-	col_text(q, 5, b->checkpoint, sizeof(b->checkpoint));
-}
-
 int
 ss_block_last(struct ledger_store *s, struct ledger_block_row *b)
 {
@@ -126,7 +104,7 @@ ss_block_last(struct ledger_store *s, struct ledger_block_row *b)
 		return -1;
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW)
-		block_row(q, b);
+		ledger_store_read_block(SS_ROW(q), b);
 	sqlite3_reset(q);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
@@ -143,7 +121,7 @@ ss_blocks(struct ledger_store *s, uint64_t from,
 		return -1;
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)from);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		block_row(q, &b);
+		ledger_store_read_block(SS_ROW(q), &b);
 		if (cb(&b, arg) != 0) {
 			rc = SQLITE_DONE;
 			break;

@@ -8,25 +8,6 @@
 
 #include "ledger/store_sqlite_int.h"
 
-/* Account keys are stored as one space-separated column: they are only
- * ever read and written together. */
-static void
-account_row(sqlite3_stmt *q, struct ledger_account_info *a)
-{
-	char keys[LEDGER_MAX_ACCT_KEYS * 130], *tok, *save = NULL;
-
-	memset(a, 0, sizeof(*a));
-	col_text(q, 0, a->name, sizeof(a->name));
-	col_text(q, 1, a->role, sizeof(a->role));
-	a->threshold = sqlite3_column_int(q, 2);
-	a->seq = (uint64_t)sqlite3_column_int64(q, 3);
-	a->created_index = (uint64_t)sqlite3_column_int64(q, 4);
-	col_text(q, 5, keys, sizeof(keys));
-	for (tok = strtok_r(keys, " ", &save); tok != NULL &&
-	    a->nkeys < LEDGER_MAX_ACCT_KEYS; tok = strtok_r(NULL, " ", &save))
-		snprintf(a->keys[a->nkeys++], sizeof(a->keys[0]), "%s", tok);
-}
-
 int
 ss_account_get(struct ledger_store *s, const char *name,
     struct ledger_account_info *a)
@@ -39,7 +20,7 @@ ss_account_get(struct ledger_store *s, const char *name,
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW)
-		account_row(q, a);
+		ledger_store_read_account(SS_ROW(q), a);
 	sqlite3_reset(q);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
@@ -48,15 +29,11 @@ int
 ss_account_put(struct ledger_store *s, const struct ledger_account_info *a)
 {
 	sqlite3_stmt *q = ss_stmt(s, ST_ACCOUNT_PUT);
-	char keys[LEDGER_MAX_ACCT_KEYS * 130];
-	size_t off = 0;
+	char keys[LEDGER_STORE_ACCT_KEYS_LEN];
 
 	if (q == NULL)
 		return -1;
-	keys[0] = '\0';
-	for (int i = 0; i < a->nkeys; i++)
-		off += (size_t)snprintf(keys + off, sizeof(keys) - off, "%s%s",
-		    i > 0 ? " " : "", a->keys[i]);
+	ledger_store_account_keys(a, keys, sizeof(keys));
 	sqlite3_bind_text(q, 1, a->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, a->role, -1, SQLITE_STATIC);
 	sqlite3_bind_int(q, 3, a->threshold);
@@ -91,7 +68,7 @@ ss_accounts(struct ledger_store *s,
 	if (q == NULL)
 		return -1;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		account_row(q, &a);
+		ledger_store_read_account(SS_ROW(q), &a);
 		if (cb(&a, arg) != 0) {
 			rc = SQLITE_DONE;
 			break;
@@ -99,31 +76,6 @@ ss_accounts(struct ledger_store *s,
 	}
 	sqlite3_reset(q);
 	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-static void
-key_row(sqlite3_stmt *q, struct ledger_key_info *k, char *csr, size_t csrlen)
-{
-	memset(k, 0, sizeof(*k));
-	col_text(q, 0, k->key_id, sizeof(k->key_id));
-	col_text(q, 1, k->account, sizeof(k->account));
-	col_text(q, 2, k->name, sizeof(k->name));
-	col_text(q, 3, k->profile, sizeof(k->profile));
-	col_text(q, 4, k->spki, sizeof(k->spki));
-	k->ndns = ledger_store_split_list((const char *)sqlite3_column_text(q, 5),
-	    &k->dns[0][0], sizeof(k->dns[0]), LEDGER_MAX_SANS);
-	k->nip = ledger_store_split_list((const char *)sqlite3_column_text(q, 6),
-	    &k->ip[0][0], sizeof(k->ip[0]), LEDGER_MAX_SANS);
-	k->not_before = (time_t)sqlite3_column_int64(q, 7);
-	k->not_after = (time_t)sqlite3_column_int64(q, 8);
-	k->status = (enum ledger_key_status)sqlite3_column_int(q, 9);
-	k->revoked_at = (time_t)sqlite3_column_int64(q, 10);
-	k->reason = sqlite3_column_int(q, 11);
-	k->registered_index = (uint64_t)sqlite3_column_int64(q, 12);
-	k->revoked_index = (uint64_t)sqlite3_column_int64(q, 13);
-	k->has_csr = sqlite3_column_type(q, 14) != SQLITE_NULL;
-	if (csr != NULL && csrlen > 0)
-		col_text(q, 14, csr, csrlen);
 }
 
 int
@@ -138,7 +90,7 @@ ss_key_get(struct ledger_store *s, const char *key_id,
 	sqlite3_bind_text(q, 1, key_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW)
-		key_row(q, k, csr, csrlen);
+		ledger_store_read_key(SS_ROW(q), k, csr, csrlen);
 	sqlite3_reset(q);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
@@ -228,7 +180,7 @@ ss_keys(struct ledger_store *s, const struct ledger_key_filter *f,
 	else
 		sqlite3_bind_null(q, 5);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		key_row(q, k, NULL, 0);
+		ledger_store_read_key(SS_ROW(q), k, NULL, 0);
 		if (cb(k, arg) != 0) {
 			rc = SQLITE_DONE;
 			break;
@@ -237,27 +189,6 @@ ss_keys(struct ledger_store *s, const struct ledger_key_filter *f,
 	sqlite3_reset(q);
 	free(k);
 	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-static void
-cert_row(sqlite3_stmt *q, struct ledger_cert_info *c)
-{
-	memset(c, 0, sizeof(*c));
-	col_text(q, 0, c->serial, sizeof(c->serial));
-	col_text(q, 1, c->issuer, sizeof(c->issuer));
-	col_text(q, 2, c->key_id, sizeof(c->key_id));
-	col_text(q, 3, c->profile, sizeof(c->profile));
-	c->not_before = (time_t)sqlite3_column_int64(q, 4);
-	c->not_after = (time_t)sqlite3_column_int64(q, 5);
-	col_text(q, 6, c->cert_sha256, sizeof(c->cert_sha256));
-	c->revoked = sqlite3_column_int(q, 7);
-	c->revoked_at = (time_t)sqlite3_column_int64(q, 8);
-	c->reason = sqlite3_column_int(q, 9);
-	c->issued_index = (uint64_t)sqlite3_column_int64(q, 10);
-	c->revoked_index = (uint64_t)sqlite3_column_int64(q, 11);
-	c->key_revoked = sqlite3_column_int(q, 12) == 2;
-	c->key_revoked_at = (time_t)sqlite3_column_int64(q, 13);
-	c->key_reason = sqlite3_column_int(q, 14);
 }
 
 /* Runs q (bound) and calls cb per row until it returns non-zero. */
@@ -269,7 +200,7 @@ cert_rows(sqlite3_stmt *q, int (*cb)(const struct ledger_cert_info *, void *),
 	int rc;
 
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		cert_row(q, &c);
+		ledger_store_read_cert(SS_ROW(q), &c);
 		if (cb(&c, arg) != 0) {
 			rc = SQLITE_DONE;
 			break;
@@ -291,7 +222,7 @@ ss_cert_get(struct ledger_store *s, const char *serial,
 	sqlite3_bind_text(q, 1, serial, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW)
-		cert_row(q, c);
+		ledger_store_read_cert(SS_ROW(q), c);
 	sqlite3_reset(q);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
@@ -413,14 +344,7 @@ ss_configs(struct ledger_store *s, const char *group,
 	sqlite3_bind_text(q, 1, group != NULL ? group : "", -1,
 	    SQLITE_STATIC);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		memset(&c, 0, sizeof(c));
-		col_text(q, 0, c.group, sizeof(c.group));
-		col_text(q, 1, c.version, sizeof(c.version));
-		col_text(q, 2, c.sha256, sizeof(c.sha256));
-		c.size = sqlite3_column_type(q, 3) == SQLITE_NULL ? -1 :
-		    sqlite3_column_int64(q, 3);
-		col_text(q, 4, c.file, sizeof(c.file));
-		c.index = (uint64_t)sqlite3_column_int64(q, 5);
+		ledger_store_read_config(SS_ROW(q), &c);
 		if (cb(&c, arg) != 0) {
 			rc = SQLITE_DONE;
 			break;
@@ -441,24 +365,8 @@ ss_preauth_get(struct ledger_store *s, const char *id,
 		return -1;
 	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		memset(p, 0, sizeof(*p));
-		col_text(q, 0, p->id, sizeof(p->id));
-		col_text(q, 1, p->account, sizeof(p->account));
-		col_text(q, 2, p->name, sizeof(p->name));
-		col_text(q, 3, p->profile, sizeof(p->profile));
-		p->ndns = ledger_store_split_list((const char *)sqlite3_column_text(q, 4),
-		    &p->dns[0][0], sizeof(p->dns[0]), LEDGER_MAX_SANS);
-		p->nip = ledger_store_split_list((const char *)sqlite3_column_text(q, 5),
-		    &p->ip[0][0], sizeof(p->ip[0]), LEDGER_MAX_SANS);
-		p->not_before = (time_t)sqlite3_column_int64(q, 6);
-		p->not_after = (time_t)sqlite3_column_int64(q, 7);
-		p->expires = (time_t)sqlite3_column_int64(q, 8);
-		col_text(q, 9, p->secret_sha256, sizeof(p->secret_sha256));
-		p->created_index = (uint64_t)sqlite3_column_int64(q, 10);
-		col_text(q, 11, p->used_key, sizeof(p->used_key));
-		p->used_index = (uint64_t)sqlite3_column_int64(q, 12);
-	}
+	if (rc == SQLITE_ROW)
+		ledger_store_read_preauth(SS_ROW(q), p);
 	sqlite3_reset(q);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
@@ -532,28 +440,11 @@ ss_counts(struct ledger_store *s, struct ledger_counts *c)
 	    NULL) != SQLITE_OK)
 		return -1;
 	while (sqlite3_step(q) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(q, 0);
-		uint64_t n = (uint64_t)sqlite3_column_int64(q, 1);
-		int type;
-
-		if (name == NULL)
-			continue;
-		if (strcmp(name, "keys_active") == 0)
-			c->keys_active = n;
-		else if (strcmp(name, "keys_revoked") == 0)
-			c->keys_revoked = n;
-		else if (strcmp(name, "certs_good") == 0)
-			c->certs_good = n;
-		else if (strcmp(name, "certs_revoked") == 0)
-			c->certs_revoked = n;
-		else if (strncmp(name, "type:", 5) == 0 &&
-		    (type = atoi(name + 5)) >= LEDGER_ACCOUNT_CREATE &&
-		    type <= LEDGER_TYPE_MAX)
-			c->by_type[type] = n;
+		ledger_store_read_counter(c, (const char *)
+		    sqlite3_column_text(q, 0), (uint64_t)sqlite3_column_int64(q, 1));
 	}
 	sqlite3_finalize(q);
-	for (int ty = LEDGER_ACCOUNT_CREATE; ty <= LEDGER_TYPE_MAX; ty++)
-		c->entries += c->by_type[ty];
+	ledger_store_read_counters_end(c);
 	/* Small tables, and the expiring range of a partial index. */
 	rc |= count_query(db, "SELECT count(*) FROM accounts", &c->accounts);
 	rc |= count_query(db, "SELECT count(*) FROM configs", &c->configs);
