@@ -153,21 +153,19 @@ sp_keys(struct ledger_store *s, const struct ledger_key_filter *f,
     int (*cb)(const struct ledger_key_info *, void *), void *arg)
 {
 	struct pg_params p = { 0 };
-	size_t limit = f != NULL && f->limit > 0 ? f->limit : LEDGER_LIST_MAX;
+	struct ledger_store_key_query kq;
 	struct ledger_key_info *k;
 	PGresult *res;
 
-	if (limit > LEDGER_LIST_MAX)
-		limit = LEDGER_LIST_MAX;
-	p_text(&p, f != NULL && f->after != NULL ? f->after : "");
-	p_i64(&p, (int64_t)limit);
-	if (f != NULL && f->status != NULL)
-		p_i64(&p, strcmp(f->status, "revoked") == 0 ?
-		    LEDGER_KEY_REVOKED : LEDGER_KEY_ACTIVE);
+	ledger_store_read_key_filter(f, &kq);
+	p_text(&p, kq.after);
+	p_i64(&p, kq.limit);
+	if (kq.status != 0)
+		p_i64(&p, kq.status);
 	else
 		p_text(&p, NULL);
-	p_text(&p, f != NULL ? f->profile : NULL);
-	p_text(&p, f != NULL ? f->name_prefix : NULL);
+	p_text(&p, kq.profile);
+	p_text(&p, kq.name_prefix);
 	if ((k = malloc(sizeof(*k))) == NULL)
 		return -1;
 	if ((res = pg_run(SP(s), ST_KEYS, &p)) == NULL) {

@@ -101,6 +101,24 @@ ledger_store_read_key(const struct ledger_store_cols *r,
 		col_copy(r, 14, csr, csrlen);
 }
 
+void
+ledger_store_read_key_filter(const struct ledger_key_filter *f,
+    struct ledger_store_key_query *kq)
+{
+	size_t limit = f != NULL && f->limit > 0 ? f->limit : LEDGER_LIST_MAX;
+
+	memset(kq, 0, sizeof(*kq));
+	kq->after = f != NULL && f->after != NULL ? f->after : "";
+	kq->limit = (int64_t)(limit > LEDGER_LIST_MAX ? LEDGER_LIST_MAX : limit);
+	if (f != NULL && f->status != NULL)
+		kq->status = strcmp(f->status, "revoked") == 0 ?
+		    LEDGER_KEY_REVOKED : LEDGER_KEY_ACTIVE;
+	if (f != NULL) {
+		kq->profile = f->profile;
+		kq->name_prefix = f->name_prefix;
+	}
+}
+
 /* A certificate with its key's revocation (the backends' CERT_COLS). */
 void
 ledger_store_read_cert(const struct ledger_store_cols *r,

@@ -71,6 +71,19 @@ void ledger_store_read_counter(struct ledger_counts *c, const char *name,
     uint64_t n);
 void ledger_store_read_counters_end(struct ledger_counts *c);
 
+/* The bind values of the keys listing (ST_KEYS in both backends) for
+ * filter f (may be NULL): after "" from the start, limit within
+ * LEDGER_LIST_MAX, status a LEDGER_KEY_* or 0 (any), profile and
+ * name_prefix NULL (any); strings borrowed from f. */
+struct ledger_store_key_query {
+	const char *after;
+	int64_t limit;
+	int status;
+	const char *profile, *name_prefix;
+};
+void ledger_store_read_key_filter(const struct ledger_key_filter *f,
+    struct ledger_store_key_query *kq);
+
 /* An account's keys joined into the column value (out of
  * LEDGER_STORE_ACCT_KEYS_LEN bytes). */
 void ledger_store_account_keys(const struct ledger_account_info *a,

@@ -8,6 +8,16 @@
 
 #include "ledger/store_sqlite_int.h"
 
+/* Steps an UPDATE that must change exactly one row (as pg_cmd's `one`);
+ * 0 or -1. */
+static int
+run_one(struct ledger_store *s, sqlite3_stmt *q)
+{
+	if (ss_run(q) != 0 || sqlite3_changes(SS(s)->db) != 1)
+		return -1;
+	return 0;
+}
+
 int
 ss_account_get(struct ledger_store *s, const char *name,
     struct ledger_account_info *a)
@@ -52,9 +62,7 @@ ss_account_seq(struct ledger_store *s, const char *name, uint64_t seq)
 		return -1;
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
-	if (ss_run(q) != 0 || sqlite3_changes(SS(s)->db) != 1)
-		return -1;
-	return 0;
+	return run_one(s, q);
 }
 
 int
@@ -138,9 +146,7 @@ revoke_row(struct ledger_store *s, enum stmt_id id, const char *key,
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)at);
 	sqlite3_bind_int(q, 3, reason);
 	sqlite3_bind_int64(q, 4, (sqlite3_int64)index);
-	if (ss_run(q) != 0 || sqlite3_changes(SS(s)->db) != 1)
-		return -1;
-	return 0;
+	return run_one(s, q);
 }
 
 int
@@ -155,28 +161,25 @@ ss_keys(struct ledger_store *s, const struct ledger_key_filter *f,
     int (*cb)(const struct ledger_key_info *, void *), void *arg)
 {
 	sqlite3_stmt *q = ss_stmt(s, ST_KEYS);
-	size_t limit = f != NULL && f->limit > 0 ? f->limit : LEDGER_LIST_MAX;
+	struct ledger_store_key_query kq;
 	struct ledger_key_info *k;
 	int rc;
 
 	if (q == NULL || (k = malloc(sizeof(*k))) == NULL)
 		return -1;
-	if (limit > LEDGER_LIST_MAX)
-		limit = LEDGER_LIST_MAX;
-	sqlite3_bind_text(q, 1, f != NULL && f->after != NULL ? f->after : "",
-	    -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, (sqlite3_int64)limit);
-	if (f != NULL && f->status != NULL)
-		sqlite3_bind_int(q, 3, strcmp(f->status, "revoked") == 0 ?
-		    LEDGER_KEY_REVOKED : LEDGER_KEY_ACTIVE);
+	ledger_store_read_key_filter(f, &kq);
+	sqlite3_bind_text(q, 1, kq.after, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, kq.limit);
+	if (kq.status != 0)
+		sqlite3_bind_int(q, 3, kq.status);
 	else
 		sqlite3_bind_null(q, 3);
-	if (f != NULL && f->profile != NULL)
-		sqlite3_bind_text(q, 4, f->profile, -1, SQLITE_STATIC);
+	if (kq.profile != NULL)
+		sqlite3_bind_text(q, 4, kq.profile, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(q, 4);
-	if (f != NULL && f->name_prefix != NULL)
-		sqlite3_bind_text(q, 5, f->name_prefix, -1, SQLITE_STATIC);
+	if (kq.name_prefix != NULL)
+		sqlite3_bind_text(q, 5, kq.name_prefix, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(q, 5);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -406,9 +409,7 @@ ss_preauth_use(struct ledger_store *s, const char *id, const char *key_id,
 	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, key_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 3, (sqlite3_int64)index);
-	if (ss_run(q) != 0 || sqlite3_changes(SS(s)->db) != 1)
-		return -1;
-	return 0;
+	return run_one(s, q);
 }
 
 /* One-off aggregate queries (not prepared: the status endpoint only). */
