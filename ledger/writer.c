@@ -175,6 +175,21 @@ out:
 
 /* ---- committing a block ------------------------------------------------ */
 
+/* Answers subs[0..n) (with only_ok, those still LEDGER_OK) with
+ * LEDGER_ERR_STORAGE: "what: the store's message". */
+static void
+commit_fail(struct ledger_sub **subs, size_t n, int only_ok,
+    const char *what, struct ledger_store *s)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (only_ok && subs[i]->st != LEDGER_OK)
+			continue;
+		subs[i]->st = LEDGER_ERR_STORAGE;
+		snprintf(subs[i]->why, LEDGER_WHY_MAX, "%s: %s", what,
+		    s->ops->errmsg(s));
+	}
+}
+
 /* Applies sub's parsed entry e at leaf index *size: the rules, then the
  * log row.  On success its receipt's index and leaf hash are set and
  * *size advances; otherwise sub->st and sub->why say why. */
@@ -198,9 +213,7 @@ ledger_apply(struct ledger *l, struct ledger_store *s, struct ledger_sub *sub,
 	info.len = sub->len;
 	ledger_merkle_leaf_hash(sub->text, sub->len, info.leaf_hash);
 	if (s->ops->entry_put(s, &info) != 0) {
-		sub->st = LEDGER_ERR_STORAGE;
-		snprintf(sub->why, LEDGER_WHY_MAX, "storage: %s",
-		    s->ops->errmsg(s));
+		commit_fail(&sub, 1, 0, "storage", s);
 		return;
 	}
 	sub->r.index = (*size)++;
@@ -222,11 +235,7 @@ ledger_apply_group(struct ledger *l, struct ledger_store *s,
 	size_t bad = g;
 
 	if (s->ops->savepoint(s) != 0) {
-		for (size_t j = 0; j < g; j++) {
-			subs[j]->st = LEDGER_ERR_STORAGE;
-			snprintf(subs[j]->why, LEDGER_WHY_MAX, "storage: %s",
-			    s->ops->errmsg(s));
-		}
+		commit_fail(subs, g, 0, "storage", s);
 		return;
 	}
 	for (size_t j = 0; j < g && bad == g; j++) {
@@ -248,6 +257,117 @@ ledger_apply_group(struct ledger *l, struct ledger_store *s,
 	s->ops->release(s);
 }
 
+/* In the block's transaction: parses each entry, lets the store read
+ * ahead what their rules will look up, and catches up with the blocks
+ * other processes committed.  0, or -1 with every entry answered and the
+ * transaction rolled back. */
+static int
+commit_prepare(struct ledger *l, struct ledger_store *s,
+    struct ledger_sub **subs, struct ledger_entry *es,
+    const struct ledger_entry **parsed, size_t n)
+{
+	size_t nparsed = 0;
+
+	/* Parsed first, so that the store can read what the rules will look
+	 * up for the whole block at once (PostgreSQL: with the last block's
+	 * read of the catch-up, in the round trip after BEGIN). */
+	for (size_t i = 0; i < n; i++) {
+		subs[i]->st = ledger_entry_parse(subs[i]->text, subs[i]->len,
+		    &es[i], subs[i]->why, LEDGER_WHY_MAX);
+		if (subs[i]->st == LEDGER_OK)
+			parsed[nparsed++] = &es[i];
+	}
+	if (s->ops->prefetch != NULL && nparsed > 0)
+		s->ops->prefetch(s, parsed, nparsed);
+	/* The writers' lock is ours: what others committed is final. */
+	if (ledger_catch_up(l, s) < 0) {
+		commit_fail(subs, n, 0, "the stored log cannot be followed", s);
+		s->ops->rollback(s);
+		return -1;
+	}
+	return 0;
+}
+
+/* Applies subs[0..n), group by group, from leaf index *size on. */
+static void
+commit_apply(struct ledger *l, struct ledger_store *s,
+    struct ledger_sub **subs, struct ledger_entry *es, size_t n,
+    uint64_t *size, time_t now)
+{
+	for (size_t i = 0, g; i < n; i += g) {
+		g = subs[i]->group_n > 1 ? subs[i]->group_n : 1;
+		if (g > n - i)
+			g = n - i;	/* never: groups are taken whole */
+		if (g == 1 && subs[i]->st != LEDGER_OK)
+			continue;
+		ledger_apply_group(l, s, subs + i, es + i, g, size, now);
+	}
+}
+
+/* The block of the accepted entries, leaves [base, size): appends them
+ * to the tree and fills *b with its root and signed checkpoint.  0, or
+ * -1 (the caller truncates the tree back to base). */
+static int
+commit_seal(struct ledger *l, struct ledger_sub **subs, size_t n,
+    uint64_t base, uint64_t size, time_t now, struct ledger_block_row *b)
+{
+	char body[512];
+
+	pthread_rwlock_wrlock(&l->tree_lock);
+	for (size_t i = 0; i < n; i++)
+		if (subs[i]->st == LEDGER_OK)
+			ledger_merkle_append(l->tree, subs[i]->r.leaf_hash);
+	pthread_rwlock_unlock(&l->tree_lock);
+	memset(b, 0, sizeof(*b));
+	b->height = l->height;
+	b->first = base;
+	b->size = size;
+	b->time = now;
+	if (ledger_merkle_size(l->tree) != size ||
+	    ledger_merkle_root(l->tree, size, b->root) != 0 ||
+	    ledger_checkpoint_body(l->origin, size, b->root, now, body,
+	    sizeof(body)) != 0 ||
+	    l->cons->ops->seal(l->cons, b->height, body, b->checkpoint,
+	    sizeof(b->checkpoint)) != 0)
+		return -1;
+	return 0;
+}
+
+/* The block b is committed: the ledger's state moves to it and every
+ * accepted entry's receipt gets its tree size and checkpoint. */
+static void
+commit_publish(struct ledger *l, struct ledger_sub **subs, size_t n,
+    const struct ledger_block_row *b)
+{
+	pthread_rwlock_wrlock(&l->tree_lock);
+	l->committed = b->size;
+	l->height++;
+	l->last_time = b->time;
+	memcpy(l->checkpoint, b->checkpoint, sizeof(l->checkpoint));
+	pthread_rwlock_unlock(&l->tree_lock);
+	for (size_t i = 0; i < n; i++) {
+		if (subs[i]->st != LEDGER_OK)
+			continue;
+		subs[i]->r.tree_size = b->size;
+		memcpy(subs[i]->r.checkpoint, b->checkpoint,
+		    sizeof(b->checkpoint));
+	}
+}
+
+/* The block could not be sealed or committed: rolled back, the tree
+ * truncated to base, and every accepted entry answered with the
+ * store's reason. */
+static void
+commit_undo(struct ledger *l, struct ledger_store *s,
+    struct ledger_sub **subs, size_t n, uint64_t base)
+{
+	s->ops->rollback(s);
+	pthread_rwlock_wrlock(&l->tree_lock);
+	ledger_merkle_truncate(l->tree, base);
+	pthread_rwlock_unlock(&l->tree_lock);
+	commit_fail(subs, n, 1, "the block could not be committed", s);
+}
+
 /*
  * Commits subs[0..n) as one block: parses each, applies the rules inside a
  * savepoint (a refused entry leaves no trace), appends the accepted ones to
@@ -263,104 +383,30 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n)
 	const struct ledger_entry **parsed = NULL;
 	struct ledger_block_row b;
 	uint64_t base, size;
-	size_t accepted = 0, nparsed = 0;
 	time_t now;
-	char body[512];
 
 	pthread_mutex_lock(&l->commit_mu);
 	if ((es = calloc(n, sizeof(*es))) == NULL ||
 	    (parsed = calloc(n, sizeof(*parsed))) == NULL ||
 	    s->ops->begin(s) != 0) {
-		for (size_t i = 0; i < n; i++) {
-			subs[i]->st = LEDGER_ERR_STORAGE;
-			snprintf(subs[i]->why, LEDGER_WHY_MAX, "cannot start a "
-			    "transaction: %s", s->ops->errmsg(s));
-		}
+		commit_fail(subs, n, 0, "cannot start a transaction", s);
 		goto out;
 	}
-	/* Parsed first, so that the store can read what the rules will look
-	 * up for the whole block at once (PostgreSQL: with the last block's
-	 * read of the catch-up, in the round trip after BEGIN). */
-	for (size_t i = 0; i < n; i++) {
-		subs[i]->st = ledger_entry_parse(subs[i]->text, subs[i]->len,
-		    &es[i], subs[i]->why, LEDGER_WHY_MAX);
-		if (subs[i]->st == LEDGER_OK)
-			parsed[nparsed++] = &es[i];
-	}
-	if (s->ops->prefetch != NULL && nparsed > 0)
-		s->ops->prefetch(s, parsed, nparsed);
-	/* The writers' lock is ours: what others committed is final. */
-	if (ledger_catch_up(l, s) < 0) {
-		for (size_t i = 0; i < n; i++) {
-			subs[i]->st = LEDGER_ERR_STORAGE;
-			snprintf(subs[i]->why, LEDGER_WHY_MAX, "the stored log "
-			    "cannot be followed: %s", s->ops->errmsg(s));
-		}
-		s->ops->rollback(s);
+	if (commit_prepare(l, s, subs, es, parsed, n) != 0)
 		goto out;
-	}
 	now = l->cons->ops->block_time(l->cons, l->last_time);
 	base = size = l->committed;
-	for (size_t i = 0, g; i < n; i += g) {
-		g = subs[i]->group_n > 1 ? subs[i]->group_n : 1;
-		if (g > n - i)
-			g = n - i;	/* never: groups are taken whole */
-		if (g == 1 && subs[i]->st != LEDGER_OK)
-			continue;
-		ledger_apply_group(l, s, subs + i, es + i, g, &size, now);
-	}
-	accepted = size - base;
-	if (accepted == 0) {
+	commit_apply(l, s, subs, es, n, &size, now);
+	if (size == base) {		/* nothing accepted */
 		s->ops->rollback(s);
 		goto out;
 	}
-
-	/* The block: tree, checkpoint, commit. */
-	pthread_rwlock_wrlock(&l->tree_lock);
-	for (size_t i = 0; i < n; i++)
-		if (subs[i]->st == LEDGER_OK)
-			ledger_merkle_append(l->tree, subs[i]->r.leaf_hash);
-	pthread_rwlock_unlock(&l->tree_lock);
-	memset(&b, 0, sizeof(b));
-	b.height = l->height;
-	b.first = base;
-	b.size = size;
-	b.time = now;
-	if (ledger_merkle_size(l->tree) != size ||
-	    ledger_merkle_root(l->tree, size, b.root) != 0 ||
-	    ledger_checkpoint_body(l->origin, size, b.root, now, body,
-	    sizeof(body)) != 0 ||
-	    l->cons->ops->seal(l->cons, b.height, body, b.checkpoint,
-	    sizeof(b.checkpoint)) != 0)
-		goto fail;
-	if (s->ops->block_put(s, &b) != 0 || s->ops->commit(s) != 0)
-		goto fail;
-
-	pthread_rwlock_wrlock(&l->tree_lock);
-	l->committed = size;
-	l->height++;
-	l->last_time = now;
-	memcpy(l->checkpoint, b.checkpoint, sizeof(l->checkpoint));
-	pthread_rwlock_unlock(&l->tree_lock);
-	for (size_t i = 0; i < n; i++) {
-		if (subs[i]->st != LEDGER_OK)
-			continue;
-		subs[i]->r.tree_size = size;
-		memcpy(subs[i]->r.checkpoint, b.checkpoint,
-		    sizeof(b.checkpoint));
+	if (commit_seal(l, subs, n, base, size, now, &b) != 0 ||
+	    s->ops->block_put(s, &b) != 0 || s->ops->commit(s) != 0) {
+		commit_undo(l, s, subs, n, base);
+		goto out;
 	}
-	goto out;
-fail:
-	s->ops->rollback(s);
-	pthread_rwlock_wrlock(&l->tree_lock);
-	ledger_merkle_truncate(l->tree, base);
-	pthread_rwlock_unlock(&l->tree_lock);
-	for (size_t i = 0; i < n; i++)
-		if (subs[i]->st == LEDGER_OK) {
-			subs[i]->st = LEDGER_ERR_STORAGE;
-			snprintf(subs[i]->why, LEDGER_WHY_MAX, "the block could "
-			    "not be committed: %s", s->ops->errmsg(s));
-		}
+	commit_publish(l, subs, n, &b);
 out:
 	pthread_mutex_unlock(&l->commit_mu);
 	/* parsed entries, whether or not the block got that far */
