@@ -366,8 +366,9 @@ int sp_rollback(struct ledger_store *);
 /* BEGIN, then the writers' advisory lock: one block at a time on this
  * database, whichever process writes it; with pipe, in pipeline mode
  * until the commit or rollback (both go with the first read, and the
- * writes that follow with the next read or COMMIT).  A read-only store begins a snapshot instead:
- * every read until the rollback sees one state. */
+ * writes that follow with the next read or COMMIT).  A read-only store
+ * begins a snapshot instead: every read until the rollback sees one
+ * state. */
 int
 pg_begin(struct store_pg *sp, int pipe)
 {

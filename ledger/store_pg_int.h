@@ -34,10 +34,11 @@
 #define PG_CACHE_MAX     128		/* rows one prefetch reads ahead */
 #define PG_CACHE_KEY     (2 * LEDGER_NAME_MAX + 2)
 
+/* The prepared statements; their SQL in the backend's *_schema.c. */
 enum stmt_id {
-	ST_BEGIN, ST_BEGIN_READ, ST_LOCK, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE,
-	ST_ROLLBACK_TO, ST_META_GET, ST_META_SET, ST_ENTRY_PUT, ST_ENTRIES,
-	ST_BLOCK_PUT, ST_BLOCK_LAST, ST_BLOCKS, ST_LEAVES, ST_ACCOUNT_GET,
+	ST_BEGIN, ST_BEGIN_READ, ST_LOCK, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT,
+	ST_RELEASE, ST_ROLLBACK_TO, ST_META_GET, ST_META_SET, ST_ENTRY_PUT,
+	ST_ENTRIES, ST_BLOCK_PUT, ST_BLOCK_LAST, ST_BLOCKS, ST_LEAVES, ST_ACCOUNT_GET,
 	ST_ACCOUNT_PUT, ST_ACCOUNT_SEQ, ST_ACCOUNTS, ST_KEY_GET, ST_KEY_PUT,
 	ST_KEY_REVOKE, ST_KEYS, ST_CERT_GET, ST_CERT_PUT, ST_CERT_REVOKE,
 	ST_KEY_CERTS, ST_CONFIG_GET, ST_CONFIG_PUT, ST_PREAUTH_GET,
@@ -46,7 +47,7 @@ enum stmt_id {
 	ST_COUNT = ST_REG_FIRST + LEDGER_REG_N
 };
 
-
+/* A PostgreSQL store: one connection and its session's state. */
 struct store_pg {
 	struct ledger_store base;	/* first: the interface */
 	PGconn *conn;
@@ -68,7 +69,8 @@ struct store_pg {
 		unsigned char one;	/* exactly one row must change */
 		short slot;		/* its answer fills cache[slot]; -1 */
 	} pend[PG_PIPE_MAX];
-	/* Rows read ahead by prefetch in this transaction (see the top). */
+	/* Rows read ahead by prefetch in this transaction (see
+	 * store_pg.c's top). */
 	struct pg_cached {
 		enum stmt_id id;	/* ST_ACCOUNT_GET or ST_CONFIG_GET */
 		char key[PG_CACHE_KEY];	/* name, or group \1 version */
@@ -90,6 +92,7 @@ struct pg_params {
 	char num[PG_MAX_PARAMS][24];
 };
 
+/* Appends a text parameter (NULL binds SQL NULL), an integer, a blob. */
 static inline void
 p_text(struct pg_params *p, const char *s)
 {
@@ -113,6 +116,7 @@ p_blob(struct pg_params *p, const void *b, size_t len)
 	p->fmt[p->n++] = 1;
 }
 
+/* A text column ("" for NULL) into out; an integer column (0 for NULL). */
 static inline void
 col_text(const PGresult *r, int row, int col, char *out, size_t outlen)
 {

@@ -7,7 +7,7 @@
 #include "ledger/store_pg_int.h"
 
 /* Schema migrations, applied in order; index + 1 is the version.  They
- * follow store_sqlite.c's one for one. */
+ * follow store_sqlite_schema.c's one for one. */
 static const char *const migrations[] = {
 	/* 1: the log, its blocks and the registry derived from it. */
 	"CREATE TABLE meta(k TEXT COLLATE \"C\" PRIMARY KEY, v TEXT NOT NULL);"
@@ -52,8 +52,8 @@ static const char *const migrations[] = {
 	"CREATE INDEX IF NOT EXISTS certs_revoked ON certs(issuer, not_after)"
 	" WHERE revoked = 1;",
 	/*
-	 * 4: counts kept as the rows change (store_sqlite.c migration 4, the
-	 * same counter and trigger names).  PostgreSQL triggers call a
+	 * 4: counts kept as the rows change (store_sqlite_schema.c migration
+	 * 4, the same counter and trigger names).  PostgreSQL triggers call a
 	 * function, and a trigger's WHEN may not hold a subquery: those
 	 * conditions move into the function.  The triggers run inside the
 	 * block's transaction: the counts are those of the committed rows.
@@ -125,7 +125,7 @@ static const char *const migrations[] = {
 	"CREATE INDEX certs_good_by_expiry ON certs(not_after)"
 	" WHERE revoked = 0;",
 	/* 5: one counter statement per appended entry, none per block (see
-	 * store_sqlite.c's migration 5). */
+	 * store_sqlite_schema.c's migration 5). */
 	"DROP TRIGGER count_entries ON entries;"
 	"DROP TRIGGER count_blocks ON blocks;"
 	"DROP FUNCTION count_blocks();"
@@ -250,7 +250,7 @@ const char *const pg_stmt_sql[ST_COUNT] = {
 	    LEDGER_REG_COLS_CERTS " FROM certs WHERE serial > $1"
 	    " ORDER BY serial LIMIT $2",
 	/* configs: the key "grp\1version" orders as (grp, version); the row
-	 * value walks the primary key's index (see store_sqlite.c) */
+	 * value walks the primary key's index (see store_sqlite_schema.c) */
 	[ST_REG_FIRST + LEDGER_REG_CONFIGS] = "SELECT grp || chr(1) ||"
 	    " version, " LEDGER_REG_COLS_CONFIGS " FROM configs WHERE"
 	    " (grp, version) > ($1, $3) ORDER BY grp, version LIMIT $2",

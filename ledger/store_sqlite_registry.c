@@ -112,8 +112,10 @@ ss_key_put(struct ledger_store *s, const struct ledger_key_info *k,
 
 	if (q == NULL)
 		return -1;
-	ledger_store_join_list(dns, sizeof(dns), &k->dns[0][0], sizeof(k->dns[0]), k->ndns);
-	ledger_store_join_list(ip, sizeof(ip), &k->ip[0][0], sizeof(k->ip[0]), k->nip);
+	ledger_store_join_list(dns, sizeof(dns), &k->dns[0][0],
+	    sizeof(k->dns[0]), k->ndns);
+	ledger_store_join_list(ip, sizeof(ip), &k->ip[0][0], sizeof(k->ip[0]),
+	    k->nip);
 	sqlite3_bind_text(q, 1, k->key_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, k->account, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 3, k->name, -1, SQLITE_STATIC);
@@ -382,8 +384,10 @@ ss_preauth_put(struct ledger_store *s, const struct ledger_preauth_info *p)
 
 	if (q == NULL)
 		return -1;
-	ledger_store_join_list(dns, sizeof(dns), &p->dns[0][0], sizeof(p->dns[0]), p->ndns);
-	ledger_store_join_list(ip, sizeof(ip), &p->ip[0][0], sizeof(p->ip[0]), p->nip);
+	ledger_store_join_list(dns, sizeof(dns), &p->dns[0][0],
+	    sizeof(p->dns[0]), p->ndns);
+	ledger_store_join_list(ip, sizeof(ip), &p->ip[0][0], sizeof(p->ip[0]),
+	    p->nip);
 	sqlite3_bind_text(q, 1, p->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, p->account, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 3, p->name, -1, SQLITE_STATIC);
