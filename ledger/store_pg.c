@@ -132,6 +132,7 @@ pg_ready(struct store_pg *sp)
 	sp->retry_at = now;
 	return -1;
 }
+
 /* Drains the notifications that arrived; 1 when there was one, 0 when
  * none, -1 when the connection failed. */
 static int

@@ -87,7 +87,6 @@ pg_send(struct store_pg *sp, enum stmt_id id, const struct pg_params *p,
 	return pg_send_slot(sp, id, p, one, -1);
 }
 
-
 /* Pipeline mode: the first failure of the transaction is the one kept. */
 static void
 pg_pipe_fail(struct store_pg *sp, const PGresult *res, const char *why)

@@ -198,6 +198,8 @@ void pg_cache_drop(struct store_pg *sp, enum stmt_id id, const char *a,
 void sp_prefetch(struct ledger_store *s, const struct ledger_entry *const *e,
     size_t n);
 
+/* The ledger_store_ops below do what ledger_int.h says of each. */
+
 /* ---- store_pg_log.c: meta, the log, blocks ------------------------------ */
 
 int sp_meta_get(struct ledger_store *s, const char *k, char *v, size_t vlen);

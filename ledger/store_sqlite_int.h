@@ -71,6 +71,8 @@ extern const char *const ss_stmt_sql[ST_COUNT];
 int ss_schema_open(struct store_sqlite *ss, const char *path, int flags,
     char *err, size_t errlen);
 
+/* The ledger_store_ops below do what ledger_int.h says of each. */
+
 /* ---- store_sqlite_log.c: meta, the log, blocks -------------------------- */
 
 int ss_meta_get(struct ledger_store *s, const char *k, char *v, size_t vlen);

@@ -244,7 +244,6 @@ ss_key_certs(struct ledger_store *s, const char *key_id,
 	return cert_rows(q, cb, arg);
 }
 
-
 int
 ss_certs(struct ledger_store *s, const char *after, size_t limit,
     int (*cb)(const struct ledger_cert_info *, void *), void *arg)
