@@ -447,4 +447,3 @@ ledger_next_seq(struct ledger *l, const char *account)
 		return 0;
 	return a.seq + 1;
 }
-
