@@ -641,4 +641,3 @@ ledger_writer_stop(struct ledger *l)
 	l->running = l->following = 0;
 	ledger_drain(l);
 }
-
