@@ -1,0 +1,66 @@
+/*
+ * ledger_state.h: struct ledger, the handle that ledger.c (opening,
+ * closing, reading) and writer.c (the writer and follower threads, group
+ * commit) share.  ledger/ only.
+ */
+#ifndef KEYBRIDGE_LEDGER_STATE_H
+#define KEYBRIDGE_LEDGER_STATE_H
+
+#include <pthread.h>
+
+#include "ledger/ledger_int.h"
+
+#define LEDGER_WHY_MAX   256
+
+/* One submitted entry, from the queue to its answer. */
+struct ledger_sub {
+	char *text;
+	size_t len;
+	ledger_done_cb cb;
+	void *arg;
+	enum ledger_status st;
+	struct ledger_receipt r;
+	char why[LEDGER_WHY_MAX];
+	/* ledger_submit_group: on its first entry, the number of entries
+	 * that commit together (0 or 1: a single entry); cb is set on the
+	 * last one only. */
+	size_t group_n;
+	struct ledger_sub *next;
+};
+
+struct ledger {
+	char *origin;
+	char *db;			/* the db string, for the follower */
+	int store_flags;		/* LEDGER_STORE_ASYNC_OK or 0 */
+	struct ledger_consensus *cons;	/* borrowed; NULL: read-only */
+	size_t batch_max;
+	struct ledger_store *w;		/* writer's connection */
+	struct ledger_store *r;		/* caller thread's connection */
+	struct ledger_store *f;		/* follower's connection, or NULL */
+
+	/* The tree and the last commit, read by the caller thread. */
+	pthread_rwlock_t tree_lock;
+	struct ledger_merkle *tree;
+	uint64_t committed;		/* entries in committed blocks */
+	uint64_t height;		/* next block height */
+	time_t last_time;		/* ledger time of the last block */
+	char checkpoint[1024];
+
+	pthread_mutex_t commit_mu;	/* one committer at a time */
+
+	/* Group-commit queue. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread, follower;
+	int running, stopping, following;
+	struct ledger_sub *pending, **pending_tail;
+	size_t npending;
+	struct ledger_sub *done, **done_tail;
+	void (*wake)(void *);
+	void *wake_arg;
+
+	/* Statistics, under mu. */
+	struct ledger_stats stats;
+};
+
+#endif
