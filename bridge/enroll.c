@@ -311,6 +311,28 @@ enroll_client_cert(struct enroll_ctx *ctx, X509 *cert, time_t now,
 	return rc;
 }
 
+/* What issue_build makes the certificate from: the registration, never
+ * the CSR, but for its public key. */
+static void
+enroll_params(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
+    const X509_PUBKEY *spki, const struct est_registration *reg,
+    enum est_profile profile, time_t now, struct issue_params *ip)
+{
+	memset(ip, 0, sizeof(*ip));
+	ip->profile = profile;
+	ip->cn = reg->name;
+	ip->names = &reg->names;
+	ip->pubkey = pubkey;
+	ip->spki = spki;
+	ip->issuer = signer_issuer(ctx->signer);
+	ip->now = now;
+	ip->key_not_before = reg->not_before;
+	ip->key_not_after = reg->not_after;
+	ip->ocsp_url = ctx->ocsp_url;
+	ip->ca_issuers_url = ctx->ca_issuers_url;
+	ip->crl_url = ctx->crl_url;
+}
+
 /*
  * Builds and signs the certificate for a registration into j->cert, and
  * its cert-issued entry (seq ctx->next_seq + k; `supersedes` j->old_serial
@@ -335,19 +357,7 @@ enroll_cert_entry(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
 	int derlen, rc = 503;
 
 	*note = NULL;
-	memset(&ip, 0, sizeof(ip));
-	ip.profile = profile;
-	ip.cn = reg->name;
-	ip.names = &reg->names;
-	ip.pubkey = pubkey;
-	ip.spki = spki;
-	ip.issuer = signer_issuer(ctx->signer);
-	ip.now = now;
-	ip.key_not_before = reg->not_before;
-	ip.key_not_after = reg->not_after;
-	ip.ocsp_url = ctx->ocsp_url;
-	ip.ca_issuers_url = ctx->ca_issuers_url;
-	ip.crl_url = ctx->crl_url;
+	enroll_params(ctx, pubkey, spki, reg, profile, now, &ip);
 	if ((j->cert = issue_build(&ip, why, whylen)) == NULL)
 		return 403;
 	snprintf(why, whylen, "the certificate could not be signed");
