@@ -393,6 +393,29 @@ test_rekey_only_onto_the_same_device(void **state)
 	assert_false(cert_good(f, "1a"));
 }
 
+/* The bridge registers a fresh key under pre-authorisation id (name,
+ * profile device, window nb..na as the slot fixes them). */
+static void
+preauth_register(struct fx *f, const char *id, const char *name,
+    const char *nb, const char *na)
+{
+	EVP_PKEY *k = ledger_key_generate("ec-p256");
+	char spki[256], kid[LEDGER_KEYID_LEN + 1];
+	uint8_t der[256];
+	int len;
+
+	assert_int_equal(ledger_pubkey_to_b64(k, spki, sizeof(spki)), 0);
+	EVP_PKEY_free(k);
+	len = ledger_b64_decode(spki, strlen(spki), der, sizeof(der));
+	assert_true(len > 0);
+	ledger_spki_key_id(der, (size_t)len, kid);
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "bridge", &f->seq_bridge,
+	    f->bridge, (struct ledger_field[]){ { "key-id", kid },
+	    { "spki", spki }, { "name", name }, { "profile", "device" },
+	    { "not-before", nb }, { "not-after", na }, { "preauth", id } },
+	    7), LEDGER_OK);
+}
+
 /* serverkeygen asks for the key a pre-authorisation will register: the
  * slot must be usable and the profile its own.  (Its entry, a group with
  * the key-register, is in tests/integration/test_est_serverkeygen.sh.) */
@@ -433,6 +456,11 @@ test_preauth_key_is_asked_by_its_slot(void **state)
 	assert_int_equal(ledger_check_issue(f->l, &a, now + 7200, f->why,
 	    sizeof(f->why)), LEDGER_ERR_PREAUTH);
 	assert_non_null(strstr(f->why, "has expired"));
+	/* once the bridge registered its key: used */
+	preauth_register(f, id, "cam-9", nb, na);
+	assert_int_equal(ledger_check_issue(f->l, &a, now, f->why,
+	    sizeof(f->why)), LEDGER_ERR_PREAUTH);
+	assert_non_null(strstr(f->why, "was used already"));
 	/* a question with neither a key nor a slot, or both */
 	a.key_id = NO_KEY;
 	assert_int_equal(ledger_check_issue(f->l, &a, now, f->why,
