@@ -1,29 +1,32 @@
 /*
- * enroll.c: what EST asks of the ledger, and issuance (DESIGN.md
+ * enroll.c: what EST asks of the ledger, and issuance (docs/design.md
  * "Issuance", "The trust rule").
  *
- * est/ decodes and checks the request; here the ledger decides: the CSR's
- * key must be registered, active, inside its window and allowed the
- * profile and names (est_authorize over a view of the registration); for
+ * est/ decodes and checks the request; the ledger decides.  Before
+ * anything is built or signed the bridge asks the ledger's trust rule
+ * (ledger_check_issue: the same function that decides the cert-issued
+ * entry on append and replay) whether the CSR's key may get a certificate
+ * of the profile, superseding the client certificate on re-enrollment,
+ * and maps a refusal to EST's status (enroll_status) with the ledger's
+ * code first ("current_cert_exists: ...").  est/ then checks what is its
+ * own: the CSR asks only for registered names (est_authorize over a view
+ * of the registration).  What stays here is authentication: for
  * re-enrollment the TLS client certificate must be the exact certificate
- * the ledger recorded, still good.  The certificate is built from the
- * registration (issue_build), signed through the signer, and recorded by a
- * cert-issued entry signed by the bridge's account; the answer leaves only
- * once that entry's block is committed.  A failed commit answers 503 with
- * Retry-After and no certificate.
+ * the ledger recorded, still good; for serverkeygen the pre-authorisation's
+ * secret must match.
  *
- * A key has one current certificate (ledger/rules.c): simpleenroll for a
- * key that has one is a 409, and so is the loser of racing enrollments,
- * whose entry the ledger refuses.  simplereenroll (RFC 7030 4.2.2) names
- * the client certificate in the new entry's `supersedes`, and the ledger
- * revokes it in the same step.  Its CSR is for the client certificate's
- * own key (a renewal) or for another key registered as the same device (a
- * rekey: the same account, name, profile and names); anything else is
- * refused before issuance.
+ * The certificate is built from the registration (issue_build), signed
+ * through the signer, and recorded by a cert-issued entry signed by the
+ * bridge's account; the answer leaves only once that entry's block is
+ * committed.  The ledger applies the same rule again at commit: the loser
+ * of racing enrollments gets 409 from there.  A failed commit answers 503
+ * with Retry-After and no certificate.
  *
- * The refusals decided here that have a code of their own start with it
- * ("current_cert_exists: ..."); a refusal by the ledger starts with the
- * ledger's code.
+ * simplereenroll (RFC 7030 4.2.2) names the client certificate in the new
+ * entry's `supersedes`, and the ledger revokes it in the same step.  Its
+ * CSR is for the client certificate's own key (a renewal) or for another
+ * key registered as the same device (a rekey); the ledger's rule says
+ * which (not_same_device).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +38,7 @@
 
 #define ENROLL_RETRY_AFTER 1	/* seconds, on 503 */
 #define ENROLL_WHY_MAX     320	/* a refusal line: code, then why */
+#define ENROLL_LEDGER_WHY  256	/* the why, as the ledger says it */
 
 /* A registration may hold LEDGER_MAX_SANS DNS names and as many IP
  * addresses, and issuance takes them all (est_names holds as many). */
@@ -62,7 +66,6 @@ struct enroll_job {
 	est_done_fn done;
 	void *token;
 	char old_serial[41];		/* re-enrollment: to supersede */
-	char old_key_id[LEDGER_KEYID_LEN + 1];	/* and its key */
 	EVP_PKEY *key;			/* serverkeygen: the generated key */
 };
 
@@ -91,6 +94,31 @@ enroll_answer(struct enroll_job *j)
 	enroll_job_free(j);
 }
 
+/* The EST status of a ledger refusal (ledger_check_issue before issuance,
+ * or the commit of the bridge's entry): the key may not have this
+ * certificate, 403; another enrollment got there first (a current
+ * certificate, or the superseded one revoked meanwhile), 409; anything
+ * else is the ledger failing, 503. */
+static int
+enroll_status(enum ledger_status st)
+{
+	switch (st) {
+	case LEDGER_ERR_UNKNOWN_KEY:
+	case LEDGER_ERR_KEY_REVOKED:
+	case LEDGER_ERR_WINDOW:
+	case LEDGER_ERR_PERMISSION:	/* another profile */
+	case LEDGER_ERR_NOT_SAME_DEVICE:
+	case LEDGER_ERR_UNKNOWN_CERT:
+	case LEDGER_ERR_PREAUTH:	/* unknown, used or expired */
+		return 403;
+	case LEDGER_ERR_CERT_CURRENT:
+	case LEDGER_ERR_CERT_REVOKED:
+		return 409;
+	default:
+		return 503;
+	}
+}
+
 /* The HTTP answer for a ledger refusal of the bridge's own entries:
  * "code: why" with the ledger's code. */
 static void
@@ -99,34 +127,44 @@ enroll_refused(struct enroll_job *j, enum ledger_status st, const char *why)
 	struct enroll_ctx *ctx = j->ctx;
 	char line[ENROLL_WHY_MAX];
 	uint64_t next;
+	int status = enroll_status(st);
 
 	snprintf(line, sizeof(line), "%s: %s", ledger_status_code(st), why);
-	switch (st) {
-	case LEDGER_ERR_KEY_REVOKED:
-	case LEDGER_ERR_WINDOW:
-	case LEDGER_ERR_UNKNOWN_KEY:
-	case LEDGER_ERR_PERMISSION:
-	case LEDGER_ERR_PREAUTH:	/* serverkeygen: the slot went meanwhile */
-		j->done(j->token, 403, line, 0, NULL, NULL);
-		break;
-	case LEDGER_ERR_CERT_CURRENT:	/* a racing enrollment won */
-	case LEDGER_ERR_CERT_REVOKED:	/* a racing renewal superseded it */
-		j->done(j->token, 409, line, 0, NULL, NULL);
-		break;
-	case LEDGER_ERR_SEQUENCE:
+	if (status != 503) {
+		j->done(j->token, status, line, 0, NULL, NULL);
+	} else {
 		/* Someone else used our account's seq: catch up, retry. */
-		next = ledger_next_seq(ctx->ledger, ctx->cfg->bridge_account);
-		if (next > ctx->next_seq)
+		if (st == LEDGER_ERR_SEQUENCE && (next = ledger_next_seq(
+		    ctx->ledger, ctx->cfg->bridge_account)) > ctx->next_seq)
 			ctx->next_seq = next;
-		/* FALLTHROUGH */
-	default:
 		log_warn("enroll: the ledger refused the bridge's entry: %s",
 		    line);
 		j->done(j->token, 503, "the issuance could not be recorded on "
 		    "the ledger; retry", ENROLL_RETRY_AFTER, NULL, NULL);
-		break;
 	}
 	enroll_job_free(j);
+}
+
+/* Asks the ledger's trust rule (ledger_check_issue) before issuance: 0,
+ * or the EST status with "code: why". */
+static int
+enroll_ask(struct enroll_ctx *ctx, const struct ledger_issue_ask *a,
+    time_t now, char *why, size_t whylen)
+{
+	char lwhy[ENROLL_LEDGER_WHY];
+	enum ledger_status st = ledger_check_issue(ctx->ledger, a, now, lwhy,
+	    sizeof(lwhy));
+	int status = enroll_status(st);
+
+	if (st == LEDGER_OK)
+		return 0;
+	if (status == 503) {
+		log_warn("enroll: the ledger cannot answer: %s: %s",
+		    ledger_status_code(st), lwhy);
+		snprintf(why, whylen, "the ledger cannot be read; retry");
+	} else
+		snprintf(why, whylen, "%s: %s", ledger_status_code(st), lwhy);
+	return status;
 }
 
 /* The bridge account's entry of type with seq ctx->next_seq + k, signed:
@@ -173,14 +211,13 @@ enroll_submit(struct enroll_ctx *ctx, char *const *notes, size_t n,
 	return 0;
 }
 
-/* Fills the found registration reg from the ledger's fields (a key's
- * or a pre-authorisation's: the same names, profile and window). */
+/* Fills the view reg from the ledger's fields (a key's or a
+ * pre-authorisation's: the same names, profile and window). */
 static void
 enroll_view(struct est_registration *reg, const char *name,
     const char *profile, time_t not_before, time_t not_after,
     const char (*dns)[254], int ndns, const char (*ip)[46], int nip)
 {
-	reg->found = 1;
 	reg->profile = (enum est_profile)est_profile_parse(profile);
 	snprintf(reg->name, sizeof(reg->name), "%s", name);
 	reg->not_before = not_before;
@@ -193,7 +230,8 @@ enroll_view(struct est_registration *reg, const char *name,
 		    sizeof(reg->names.ip[0]), "%s", ip[i]);
 }
 
-/* The ledger's view of a key, for est_authorize. */
+/* The ledger's view of a key, for est_authorize and issue_build; left
+ * empty when the key is not registered (ledger_check_issue says so). */
 static int
 enroll_registration(struct enroll_ctx *ctx, const char *key_id,
     struct est_registration *reg)
@@ -206,32 +244,10 @@ enroll_registration(struct enroll_ctx *ctx, const char *key_id,
 		free(k);
 		return -1;
 	}
-	if (rc == 0) {
+	if (rc == 0)
 		enroll_view(reg, k->name, k->profile, k->not_before,
 		    k->not_after, k->dns, k->ndns, k->ip, k->nip);
-		reg->revoked = k->status == LEDGER_KEY_REVOKED;
-	}
 	free(k);
-	return 0;
-}
-
-/* The key's current certificate of a profile (ledger_cert_current). */
-struct current_cert {
-	time_t now;
-	const char *profile;
-	char serial[41];
-};
-
-static int
-enroll_current_cb(const struct ledger_cert_info *c, void *arg)
-{
-	struct current_cert *g = arg;
-
-	if (ledger_cert_current(c, g->now) && strcmp(c->profile,
-	    g->profile) == 0) {
-		snprintf(g->serial, sizeof(g->serial), "%s", c->serial);
-		return 1;
-	}
 	return 0;
 }
 
@@ -249,18 +265,19 @@ enroll_cert_sha256(X509 *cert, char out[65])
 }
 
 /*
- * Re-enrollment: the TLS client certificate must be the very certificate
- * the ledger recorded (serial and SHA-256 of its DER), not revoked on its
- * own, its key not revoked, and not expired.  Returns 0 with its serial,
- * its key id and its profile, or the HTTP status with why.
+ * Re-enrollment is authenticated by the TLS client certificate (RFC 7030
+ * 3.3.2): it must be the very certificate the ledger recorded (serial and
+ * SHA-256 of its DER), revoked neither on its own nor through its key,
+ * and not expired.  Returns 0 with its serial and profile, or the HTTP
+ * status with why.  Whether it may be superseded, and by which key, is
+ * the ledger's trust rule (ledger_check_issue).
  */
 static int
-enroll_check_current(struct enroll_ctx *ctx, X509 *cert, time_t now,
-    char serial[41], char key_id[LEDGER_KEYID_LEN + 1],
-    enum est_profile *profile, char *why, size_t whylen)
+enroll_client_cert(struct enroll_ctx *ctx, X509 *cert, time_t now,
+    char serial[41], enum est_profile *profile, char *why, size_t whylen)
 {
 	struct ledger_cert_info c;
-	struct ledger_key_info *k = NULL;
+	const char *reason;
 	char sha[65];
 	int rc = 403;
 
@@ -275,57 +292,45 @@ enroll_check_current(struct enroll_ctx *ctx, X509 *cert, time_t now,
 		    "not one the ledger recorded", serial);
 		return 403;
 	}
-	if ((k = malloc(sizeof(*k))) == NULL)
-		return 503;
+	reason = ledger_reason_name(c.revoked ? c.reason : c.key_reason);
+	if (reason == NULL)
+		reason = "unspecified";
 	if (c.revoked)
 		snprintf(why, whylen, "the client certificate %s is revoked "
-		    "on the ledger (%s)", serial, ledger_reason_name(c.reason) ?
-		    ledger_reason_name(c.reason) : "unspecified");
+		    "on the ledger (%s)", serial, reason);
+	else if (c.key_revoked)
+		snprintf(why, whylen, "the key of the client certificate is "
+		    "revoked on the ledger (%s)", reason);
 	else if (now >= c.not_after)
 		snprintf(why, whylen, "the client certificate %s has expired; "
 		    "enroll anew", serial);
-	else if (ledger_key_get(ctx->ledger, c.key_id, k) != 0 ||
-	    k->status == LEDGER_KEY_REVOKED)
-		snprintf(why, whylen, "the key of the client certificate is "
-		    "revoked on the ledger");
 	else {
 		*profile = (enum est_profile)est_profile_parse(c.profile);
-		snprintf(key_id, LEDGER_KEYID_LEN + 1, "%s", c.key_id);
 		rc = 0;
 	}
-	free(k);
 	return rc;
 }
 
-/*
- * RFC 7030 4.2.2: a re-enrollment keeps the subject and names.  With a
- * CSR for another key than the client certificate's (a rekey), that key's
- * registration must be the same device as the old key's
- * (ledger_key_same_device, which the ledger's rules also apply to the
- * entry).  0, or the HTTP status with why.
- */
-static int
-enroll_same_device(struct enroll_ctx *ctx, const char *old_id,
-    const char *new_id, char *why, size_t whylen)
+/* What issue_build makes the certificate from: the registration, never
+ * the CSR, but for its public key. */
+static void
+enroll_params(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
+    const X509_PUBKEY *spki, const struct est_registration *reg,
+    enum est_profile profile, time_t now, struct issue_params *ip)
 {
-	struct ledger_key_info *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
-	char diff[200];
-	int rc = 503;
-
-	snprintf(why, whylen, "the ledger cannot be read; retry");
-	if (a == NULL || b == NULL || ledger_key_get(ctx->ledger, old_id,
-	    a) != 0 || ledger_key_get(ctx->ledger, new_id, b) != 0)
-		goto out;
-	rc = 0;
-	if (!ledger_key_same_device(a, b, diff, sizeof(diff))) {
-		rc = 403;
-		snprintf(why, whylen, "not_same_device: a re-enrollment onto "
-		    "another key must keep the registration: %s", diff);
-	}
-out:
-	free(a);
-	free(b);
-	return rc;
+	memset(ip, 0, sizeof(*ip));
+	ip->profile = profile;
+	ip->cn = reg->name;
+	ip->names = &reg->names;
+	ip->pubkey = pubkey;
+	ip->spki = spki;
+	ip->issuer = signer_issuer(ctx->signer);
+	ip->now = now;
+	ip->key_not_before = reg->not_before;
+	ip->key_not_after = reg->not_after;
+	ip->ocsp_url = ctx->ocsp_url;
+	ip->ca_issuers_url = ctx->ca_issuers_url;
+	ip->crl_url = ctx->crl_url;
 }
 
 /*
@@ -352,19 +357,7 @@ enroll_cert_entry(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
 	int derlen, rc = 503;
 
 	*note = NULL;
-	memset(&ip, 0, sizeof(ip));
-	ip.profile = profile;
-	ip.cn = reg->name;
-	ip.names = &reg->names;
-	ip.pubkey = pubkey;
-	ip.spki = spki;
-	ip.issuer = signer_issuer(ctx->signer);
-	ip.now = now;
-	ip.key_not_before = reg->not_before;
-	ip.key_not_after = reg->not_after;
-	ip.ocsp_url = ctx->ocsp_url;
-	ip.ca_issuers_url = ctx->ca_issuers_url;
-	ip.crl_url = ctx->crl_url;
+	enroll_params(ctx, pubkey, spki, reg, profile, now, &ip);
 	if ((j->cert = issue_build(&ip, why, whylen)) == NULL)
 		return 403;
 	snprintf(why, whylen, "the certificate could not be signed");
@@ -432,11 +425,12 @@ enroll_preauth_view(const struct ledger_preauth_info *pa,
 	    pa->dns, pa->ndns, pa->ip, pa->nip);
 }
 
-/* Checks "Basic id:secret" against the pre-authorisation: it exists, is
- * unused and unexpired, and SHA-256(secret) matches in constant time.
- * Returns 0, or the HTTP status with why. */
+/* Authenticates "Basic id:secret" against the pre-authorisation: it
+ * exists and SHA-256(secret) matches in constant time; fills *pa.  Whether
+ * it is still usable (unused, unexpired) is the ledger's rule, asked
+ * next.  Returns 0, or the HTTP status with why. */
 static int
-enroll_preauth_check(struct enroll_ctx *ctx, const char *authz, time_t now,
+enroll_preauth_auth(struct enroll_ctx *ctx, const char *authz,
     struct ledger_preauth_info *pa, char *why, size_t whylen)
 {
 	char id[LEDGER_PREAUTH_ID_LEN + 2], secret[256], hex[65];
@@ -459,25 +453,13 @@ enroll_preauth_check(struct enroll_ctx *ctx, const char *authz, time_t now,
 		snprintf(why, whylen, "the ledger cannot be read; retry");
 		goto out;
 	}
-	if (got == 1) {
-		snprintf(why, whylen, "unknown pre-authorisation or wrong "
-		    "secret");
-		goto out;
-	}
 	ledger_hex(md, sizeof(md), hex);
-	if (CRYPTO_memcmp(hex, pa->secret_sha256, 64) != 0) {
+	if (got == 1 || CRYPTO_memcmp(hex, pa->secret_sha256, 64) != 0) {
 		snprintf(why, whylen, "unknown pre-authorisation or wrong "
 		    "secret");
 		goto out;
 	}
-	rc = 403;
-	if (pa->used_key[0] != '\0')
-		snprintf(why, whylen, "pre-authorisation %s was used already",
-		    id);
-	else if (now > pa->expires)
-		snprintf(why, whylen, "pre-authorisation %s has expired", id);
-	else
-		rc = 0;
+	rc = 0;
 out:
 	OPENSSL_cleanse(secret, sizeof(secret));
 	return rc;
@@ -489,7 +471,9 @@ out:
  * with a key-register entry citing the pre-authorisation (the ledger's
  * rules check the entry matches it exactly and consume it; the key is the
  * admin's), records the certificate, and answers both.  All or nothing:
- * every check of issuance is done and the certificate built and signed
+ * the ledger's trust rule is asked for the key the pre-authorisation will
+ * register (still unused, unexpired, inside its window, its profile) and
+ * the certificate built and signed
  * before anything is submitted, and the two entries go as one group that
  * the ledger commits together or refuses together, so a failure never
  * leaves a registered key whose private half was thrown away, nor a spent
@@ -501,6 +485,7 @@ enroll_keygen(struct enroll_ctx *ctx, const struct est_enroll *e, time_t now,
 {
 	struct ledger_preauth_info *pa = malloc(sizeof(*pa));
 	struct est_registration reg;
+	struct ledger_issue_ask ask;
 	struct ledger_field f[8 + 2 * EST_MAX_NAMES];
 	char spki[256], id[LEDGER_KEYID_LEN + 1], nb[21], na[21];
 	char *notes[2] = { NULL, NULL };
@@ -511,13 +496,16 @@ enroll_keygen(struct enroll_ctx *ctx, const struct est_enroll *e, time_t now,
 
 	if (pa == NULL)
 		goto out;
-	if ((rc = enroll_preauth_check(ctx, e->authorization, now, pa, why,
+	if ((rc = enroll_preauth_auth(ctx, e->authorization, pa, why,
 	    whylen)) != 0)
 		goto out;
 	enroll_preauth_view(pa, &reg);
 	profile = e->profile != 0 ? e->profile : reg.profile;
-	if ((rc = est_authorize(&reg, profile, &e->asked, now, why,
-	    whylen)) != 0)
+	memset(&ask, 0, sizeof(ask));
+	ask.preauth = pa->id;
+	ask.profile = est_profile_name(profile);
+	if ((rc = enroll_ask(ctx, &ask, now, why, whylen)) != 0 ||
+	    (rc = est_authorize(&reg, &e->asked, why, whylen)) != 0)
 		goto out;
 	rc = 503;
 	snprintf(why, whylen, "cannot generate a key; retry");
@@ -563,15 +551,16 @@ out:
 	return rc;
 }
 
-/* est_ops.enroll: decide, issue, record, answer. */
+/* est_ops.enroll: authenticate, ask the ledger, check the names, issue,
+ * record, answer. */
 static void
 enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
     void *token)
 {
 	struct enroll_ctx *ctx = arg;
 	struct est_registration reg;
+	struct ledger_issue_ask ask;
 	struct enroll_job *j = NULL;
-	struct current_cert g;
 	enum est_profile profile = e->profile, cur = 0;
 	char why[ENROLL_WHY_MAX] = "", *note = NULL;
 	time_t now = time(NULL);
@@ -592,8 +581,8 @@ enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
 		return;
 	}
 	if (e->op == EST_OP_SIMPLEREENROLL &&
-	    (status = enroll_check_current(ctx, e->client_cert, now,
-	    j->old_serial, j->old_key_id, &cur, why, sizeof(why))) != 0)
+	    (status = enroll_client_cert(ctx, e->client_cert, now,
+	    j->old_serial, &cur, why, sizeof(why))) != 0)
 		goto refuse;
 	if (enroll_registration(ctx, e->key_id, &reg) != 0) {
 		status = 503;
@@ -604,33 +593,15 @@ enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
 		profile = e->op == EST_OP_SIMPLEREENROLL ? cur : reg.profile;
 	if (profile == 0)
 		profile = EST_PROFILE_DEVICE;
-	if ((status = est_authorize(&reg, profile, &e->asked, now, why,
-	    sizeof(why))) != 0)
+	/* The trust rule, before anything is built or signed.  Racing
+	 * enrollments all pass here; the ledger takes one at commit. */
+	memset(&ask, 0, sizeof(ask));
+	ask.key_id = e->key_id;
+	ask.profile = est_profile_name(profile);
+	ask.supersedes = j->old_serial[0] != '\0' ? j->old_serial : NULL;
+	if ((status = enroll_ask(ctx, &ask, now, why, sizeof(why))) != 0 ||
+	    (status = est_authorize(&reg, &e->asked, why, sizeof(why))) != 0)
 		goto refuse;
-	if (e->op == EST_OP_SIMPLEREENROLL &&
-	    strcmp(e->key_id, j->old_key_id) != 0 &&
-	    (status = enroll_same_device(ctx, j->old_key_id, e->key_id, why,
-	    sizeof(why))) != 0)
-		goto refuse;
-	/* One current certificate per key and profile: a second
-	 * simpleenroll is a duplicate; renewing goes through simplereenroll.
-	 * Racing enrollments all pass here; the ledger takes one. */
-	memset(&g, 0, sizeof(g));
-	g.now = now;
-	g.profile = est_profile_name(profile);
-	if (ledger_key_certs(ctx->ledger, e->key_id, enroll_current_cb,
-	    &g) != 0) {
-		status = 503;
-		snprintf(why, sizeof(why), "the ledger cannot be read; retry");
-		goto refuse;
-	}
-	if (g.serial[0] != '\0' && strcmp(g.serial, j->old_serial) != 0) {
-		status = 409;
-		snprintf(why, sizeof(why), "%s: the key already has the current "
-		    "certificate %s; renew it with simplereenroll",
-		    ledger_status_code(LEDGER_ERR_CERT_CURRENT), g.serial);
-		goto refuse;
-	}
 	if ((status = enroll_cert_entry(ctx, X509_REQ_get0_pubkey(e->csr),
 	    X509_REQ_get_X509_PUBKEY(e->csr), e->key_id, &reg, profile, now,
 	    j, 0, &note, why, sizeof(why))) != 0)

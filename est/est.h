@@ -78,26 +78,25 @@ struct est_names {
 };
 int est_csr_names(X509_REQ *req, struct est_names *n);
 
-/* ---- authorize.c: may this registration enroll? ------------------------ */
+/* ---- authorize.c: may this CSR ask for these names? -------------------- */
 
-/* What the ledger says about the CSR's key, filled by bridge/. */
+/* The registration of the CSR's key, a read-only view filled by bridge/
+ * once the ledger has allowed the key a certificate (ledger_check_issue):
+ * what the certificate is built from. */
 struct est_registration {
-	int found;		/* 0: the key was never registered */
-	int revoked;
-	enum est_profile profile;
+	enum est_profile profile;	/* the registered profile */
 	char name[65];		/* becomes the certificate subject CN */
 	struct est_names names;	/* registered DNS / IP names */
 	time_t not_before, not_after;
 };
 
-/* The decision for an enrollment of `req` (already est_csr_check'ed) under
- * `profile` at time now: 0 when allowed, else the HTTP status (403) with a
- * one-line reason: key not registered, revoked, outside its window,
- * profile not allowed, names not allowed (the CSR's names must be a subset
- * of the registered ones). */
-int est_authorize(const struct est_registration *reg, enum est_profile
-    profile, const struct est_names *asked, time_t now, char *why,
-    size_t whylen);
+/* The names a CSR (already est_csr_check'ed) asks for, against its key's
+ * registration: 0 when every asked name is registered (none asked is
+ * fine: the certificate carries the registered names), else 403 with a
+ * one-line reason naming the first name that is not.  DNS names compare
+ * case-insensitively, IP addresses as addresses. */
+int est_authorize(const struct est_registration *reg,
+    const struct est_names *asked, char *why, size_t whylen);
 
 /* ---- pkcs7.c, csrattrs.c, keygen.c: answers ---------------------------- */
 

@@ -438,6 +438,13 @@ ledger_preauth_get(struct ledger *l, const char *id,
 	return l->r->ops->preauth_get(l->r, id, p);
 }
 
+enum ledger_status
+ledger_check_issue(struct ledger *l, const struct ledger_issue_ask *a,
+    time_t now, char *why, size_t whylen)
+{
+	return ledger_rules_check_issue(l->r, a, now, why, whylen);
+}
+
 uint64_t
 ledger_next_seq(struct ledger *l, const char *account)
 {

@@ -80,6 +80,8 @@ enum ledger_status {
 	LEDGER_ERR_WRONG_ORIGIN,	/* entry not for this ledger's origin */
 	LEDGER_ERR_CERT_CURRENT,	/* the key has a current certificate
 					 * the entry does not supersede */
+	LEDGER_ERR_NOT_SAME_DEVICE,	/* supersedes a certificate of a key
+					 * registered as another device */
 };
 
 /* RFC 5280 5.3.1 CRLReason values used by key and certificate revocation. */
@@ -362,6 +364,30 @@ int ledger_cert_current(const struct ledger_cert_info *c, time_t now);
  * why naming the first difference otherwise. */
 int ledger_key_same_device(const struct ledger_key_info *a,
     const struct ledger_key_info *b, char *why, size_t whylen);
+
+/* A question for the trust rule: may this key get a certificate? */
+struct ledger_issue_ask {
+	const char *key_id;	/* the registered key; NULL with preauth */
+	const char *preauth;	/* or: the pre-authorisation whose key
+				 * (EST serverkeygen) is registered in the
+				 * same group as its certificate */
+	const char *profile;	/* "device" or "server" */
+	const char *supersedes;	/* the serial it replaces, or NULL */
+};
+
+/*
+ * The trust rule for a certificate, asked before building and signing it,
+ * read-only on the caller thread's connection: the very function that
+ * decides a cert-issued entry on append and replay (ledger/rules.c), for
+ * an entry made at ledger time now.  LEDGER_OK, or the rule it would break
+ * with why: LEDGER_ERR_UNKNOWN_KEY, _KEY_REVOKED, _WINDOW, _PERMISSION
+ * (another profile), _CERT_CURRENT (a current certificate not superseded),
+ * _UNKNOWN_CERT, _CERT_REVOKED, _NOT_SAME_DEVICE (about `supersedes`),
+ * _PREAUTH (unknown, used or expired), _STORAGE.  A LEDGER_OK may still be
+ * refused at commit when another entry is committed meanwhile.
+ */
+enum ledger_status ledger_check_issue(struct ledger *l,
+    const struct ledger_issue_ask *a, time_t now, char *why, size_t whylen);
 
 /*
  * A pre-authorisation (key-preauth): an admin account allows the bridge to

@@ -371,5 +371,9 @@ int ledger_store_compare(struct ledger_store *replayed,
 enum ledger_status ledger_rules_apply(struct ledger_store *s,
     const struct ledger_entry *e, uint64_t index, time_t now, char *why,
     size_t whylen);
+/* ledger_check_issue on store s: the rule rules_cert_issued applies to a
+ * wave-2 cert-issued entry, without writing. */
+enum ledger_status ledger_rules_check_issue(struct ledger_store *s,
+    const struct ledger_issue_ask *a, time_t now, char *why, size_t whylen);
 
 #endif

@@ -21,28 +21,28 @@
  *  - a registered key is in its one canonical encoding (ledger_spki_check)
  *    and (its SPKI hash, the key id) is registered once, ever;
  *  - only the registering account revokes a key; a revoked key stays so;
- *  - certificates are recorded only for active keys inside their window;
+ *  - certificates are recorded only for active keys inside their window,
+ *    of the key's own profile;
  *  - a key has at most one current certificate per profile: a new one
  *    names the current one in `supersedes`, which it revokes (wave-2
- *    entries, ledger_rules_v2).
+ *    entries, ledger_rules_v2); a certificate of another key is
+ *    superseded only when that key is the same device.
+ *
+ * Whether a key may get a certificate is decided in one function,
+ * rules_may_issue (rules_cert.c): for cert-issued entries, and for the
+ * bridge before it signs one (ledger_check_issue, read-only).  est/ checks
+ * only the CSR's own request against the registration the bridge shows it.
+ * This file has the entry's common checks and the accounts' and keys'
+ * rules; rules_cert.c the certificates'.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <openssl/bn.h>
-#include <openssl/sha.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
-#include "ledger/ledger_int.h"
-
-#define RULES_FAIL(st_, ...) do {			\
-	snprintf(why, whylen, __VA_ARGS__);		\
-	st = (st_);					\
-	goto out;					\
-} while (0)
+#include "ledger/rules_int.h"
 
 /* Signature check: distinct keys of `keys` (base64 SPKI) that signed. */
 static enum ledger_status
@@ -205,11 +205,9 @@ rules_same_names(const char *a, size_t wa, int na, const char *b, size_t wb,
 	return 1;
 }
 
-/* The pre-authorisation `id` must exist, be unused and unexpired, and fix
- * exactly what the registration k says. */
-static enum ledger_status
-rules_preauth_match(struct ledger_store *s, const char *id,
-    const struct ledger_key_info *k, time_t now,
+/* See rules_int.h. */
+enum ledger_status
+rules_preauth_usable(struct ledger_store *s, const char *id, time_t now,
     struct ledger_preauth_info *pa, char *why, size_t whylen)
 {
 	int rc = s->ops->preauth_get(s, id, pa);
@@ -221,22 +219,39 @@ rules_preauth_match(struct ledger_store *s, const char *id,
 	if (rc == 1)
 		snprintf(why, whylen, "no pre-authorisation %s", id);
 	else if (pa->used_key[0] != '\0')
-		snprintf(why, whylen, "pre-authorisation %s was used at entry "
-		    "%llu", id, (unsigned long long)pa->used_index);
+		snprintf(why, whylen, "pre-authorisation %s was used already "
+		    "(at entry %llu)", id, (unsigned long long)pa->used_index);
 	else if (now > pa->expires)
 		snprintf(why, whylen, "pre-authorisation %s has expired", id);
-	else if (strcmp(pa->name, k->name) != 0 ||
+	else
+		return LEDGER_OK;
+	return LEDGER_ERR_PREAUTH;
+}
+
+/* The pre-authorisation `id` must be usable and fix exactly what the
+ * registration k says. */
+static enum ledger_status
+rules_preauth_match(struct ledger_store *s, const char *id,
+    const struct ledger_key_info *k, time_t now,
+    struct ledger_preauth_info *pa, char *why, size_t whylen)
+{
+	enum ledger_status st = rules_preauth_usable(s, id, now, pa, why,
+	    whylen);
+
+	if (st != LEDGER_OK)
+		return st;
+	if (strcmp(pa->name, k->name) != 0 ||
 	    strcmp(pa->profile, k->profile) != 0 ||
 	    pa->not_before != k->not_before || pa->not_after != k->not_after ||
 	    !rules_same_names(&pa->dns[0][0], sizeof(pa->dns[0]), pa->ndns,
 	    &k->dns[0][0], sizeof(k->dns[0]), k->ndns) ||
 	    !rules_same_names(&pa->ip[0][0], sizeof(pa->ip[0]), pa->nip,
-	    &k->ip[0][0], sizeof(k->ip[0]), k->nip))
+	    &k->ip[0][0], sizeof(k->ip[0]), k->nip)) {
 		snprintf(why, whylen, "the registration differs from "
 		    "pre-authorisation %s", id);
-	else
-		return LEDGER_OK;
-	return LEDGER_ERR_PREAUTH;
+		return LEDGER_ERR_PREAUTH;
+	}
+	return LEDGER_OK;
 }
 
 /* An admin pre-authorises the bridge to register one generated key. */
@@ -288,36 +303,28 @@ out:
 	return st;
 }
 
-/* A key-register entry: the SPKI must parse and hash to key-id, a CSR (when
- * given) must verify and carry the same key, the window must be sane and
- * not already over, and the key must never have been registered. */
+/* Step 1 of a key-register: the SPKI must be base64 DER of one
+ * SubjectPublicKeyInfo in its canonical encoding, and key-id its SHA-256.
+ * Sets *pk (the caller frees it) and id. */
 static enum ledger_status
-rules_key_register(struct ledger_store *s, const struct ledger_entry *e,
-    const struct ledger_account_info *actor, uint64_t index, time_t now,
-    char *why, size_t whylen)
+rules_key_spki(const struct ledger_entry *e, EVP_PKEY **pk,
+    char id[LEDGER_KEYID_LEN + 1], char *why, size_t whylen)
 {
-	const char *preauth = ledger_entry_get(e, "preauth");
-	struct ledger_preauth_info *pa = NULL;
-	enum ledger_status st = LEDGER_OK;
-	struct ledger_key_info k;
-	uint8_t *der = NULL, *csrder = NULL;
-	const unsigned char *p;
-	EVP_PKEY *pk = NULL;
-	X509_REQ *req = NULL;
 	const char *spki = ledger_entry_get(e, "spki");
-	const char *csr = ledger_entry_get(e, "csr");
-	const char *names[LEDGER_MAX_SANS];
-	char id[LEDGER_KEYID_LEN + 1], kwhy[160];
-	int len, rc;
+	size_t sl = strlen(spki);
+	enum ledger_status st = LEDGER_OK;
+	uint8_t *der = NULL;
+	const unsigned char *p;
+	char kwhy[160];
+	int len;
 
-	memset(&k, 0, sizeof(k));
-	if (strlen(spki) >= sizeof(k.spki) ||
-	    (der = malloc(strlen(spki))) == NULL ||
-	    (len = ledger_b64_decode(spki, strlen(spki), der,
-	    strlen(spki))) <= 0)
+	*pk = NULL;
+	if (sl >= sizeof(((struct ledger_key_info *)0)->spki) ||
+	    (der = malloc(sl)) == NULL ||
+	    (len = ledger_b64_decode(spki, sl, der, sl)) <= 0)
 		RULES_FAIL(LEDGER_ERR_MALFORMED, "spki is not base64 DER");
 	p = der;
-	if ((pk = d2i_PUBKEY(NULL, &p, len)) == NULL || p != der + len)
+	if ((*pk = d2i_PUBKEY(NULL, &p, len)) == NULL || p != der + len)
 		RULES_FAIL(LEDGER_ERR_MALFORMED, "spki is not a "
 		    "SubjectPublicKeyInfo");
 	/* One key, one encoding: a BER variant of the same key (long-form
@@ -325,92 +332,155 @@ rules_key_register(struct ledger_store *s, const struct ledger_entry *e,
 	 * spelt out as explicit parameters would hash to another key id and
 	 * slip past "a key is registered once, ever".  Every entry, v1 too:
 	 * no honest ledger holds a second encoding of a key. */
-	if (ledger_spki_check(pk, der, (size_t)len, kwhy, sizeof(kwhy)) != 0)
+	if (ledger_spki_check(*pk, der, (size_t)len, kwhy, sizeof(kwhy)) != 0)
 		RULES_FAIL(LEDGER_ERR_KEY_NOT_CANONICAL, "spki is not the "
 		    "canonical encoding of its key: %s", kwhy);
 	ledger_spki_key_id(der, (size_t)len, id);
 	if (strcmp(id, ledger_entry_get(e, "key-id")) != 0)
 		RULES_FAIL(LEDGER_ERR_MALFORMED, "key-id is not the SHA-256 "
 		    "of spki (%s)", id);
-	if (csr != NULL) {
-		size_t cl = strlen(csr);
-		int n;
+out:
+	free(der);
+	return st;
+}
 
-		if ((csrder = malloc(cl)) == NULL ||
-		    (n = ledger_b64_decode(csr, cl, csrder, cl)) <= 0)
-			RULES_FAIL(LEDGER_ERR_MALFORMED, "csr is not base64");
-		p = csrder;
-		if ((req = d2i_X509_REQ(NULL, &p, n)) == NULL ||
-		    p != csrder + n)
-			RULES_FAIL(LEDGER_ERR_MALFORMED, "csr is not a "
-			    "PKCS#10 request");
-		/* The CSR signature is the proof of possession. */
-		if (X509_REQ_verify(req, X509_REQ_get0_pubkey(req)) != 1)
-			RULES_FAIL(LEDGER_ERR_MALFORMED, "csr signature does "
-			    "not verify");
-		if (EVP_PKEY_eq(X509_REQ_get0_pubkey(req), pk) != 1)
-			RULES_FAIL(LEDGER_ERR_MALFORMED, "csr is for another "
-			    "key than spki");
-	}
-	snprintf(k.key_id, sizeof(k.key_id), "%s", id);
-	snprintf(k.account, sizeof(k.account), "%s", e->account);
+/* Step 2: a CSR, when the entry carries one, is the proof of possession:
+ * one PKCS#10 request whose signature verifies, for the key pk. */
+static enum ledger_status
+rules_key_csr(const struct ledger_entry *e, EVP_PKEY *pk, char *why,
+    size_t whylen)
+{
+	const char *csr = ledger_entry_get(e, "csr");
+	enum ledger_status st = LEDGER_OK;
+	uint8_t *der = NULL;
+	const unsigned char *p;
+	X509_REQ *req = NULL;
+	size_t cl;
+	int n;
+
+	if (csr == NULL)
+		return LEDGER_OK;
+	cl = strlen(csr);
+	if ((der = malloc(cl)) == NULL ||
+	    (n = ledger_b64_decode(csr, cl, der, cl)) <= 0)
+		RULES_FAIL(LEDGER_ERR_MALFORMED, "csr is not base64");
+	p = der;
+	if ((req = d2i_X509_REQ(NULL, &p, n)) == NULL || p != der + n)
+		RULES_FAIL(LEDGER_ERR_MALFORMED, "csr is not a PKCS#10 request");
+	if (X509_REQ_verify(req, X509_REQ_get0_pubkey(req)) != 1)
+		RULES_FAIL(LEDGER_ERR_MALFORMED, "csr signature does not "
+		    "verify");
+	if (EVP_PKEY_eq(X509_REQ_get0_pubkey(req), pk) != 1)
+		RULES_FAIL(LEDGER_ERR_MALFORMED, "csr is for another key than "
+		    "spki");
+out:
+	X509_REQ_free(req);
+	free(der);
+	return st;
+}
+
+/* Step 3: the registration k the entry makes (key id k->key_id set by the
+ * caller): who may register it, its name, profile, names and window, which
+ * must be sane and not already over at ledger time now. */
+static enum ledger_status
+rules_key_fields(const struct ledger_entry *e,
+    const struct ledger_account_info *actor, uint64_t index, time_t now,
+    struct ledger_key_info *k, char *why, size_t whylen)
+{
+	const char *preauth = ledger_entry_get(e, "preauth");
+	const char *names[LEDGER_MAX_SANS];
+
 	/* The bridge registers only keys it generated under an admin's
 	 * pre-authorisation, which then owns the key; admins never cite one. */
-	if ((strcmp(actor->role, "bridge") == 0) != (preauth != NULL))
-		RULES_FAIL(LEDGER_ERR_PERMISSION, "%s", preauth != NULL ?
+	if ((strcmp(actor->role, "bridge") == 0) != (preauth != NULL)) {
+		snprintf(why, whylen, "%s", preauth != NULL ?
 		    "only the bridge registers a key under a pre-authorisation" :
 		    "the bridge registers keys only under a pre-authorisation");
-	snprintf(k.name, sizeof(k.name), "%s", ledger_entry_get(e, "name"));
-	snprintf(k.profile, sizeof(k.profile), "%s",
+		return LEDGER_ERR_PERMISSION;
+	}
+	snprintf(k->account, sizeof(k->account), "%s", e->account);
+	snprintf(k->name, sizeof(k->name), "%s", ledger_entry_get(e, "name"));
+	snprintf(k->profile, sizeof(k->profile), "%s",
 	    ledger_entry_get(e, "profile"));
-	snprintf(k.spki, sizeof(k.spki), "%s", spki);
-	k.ndns = (int)ledger_entry_all(e, "dns", names, LEDGER_MAX_SANS);
-	for (int i = 0; i < k.ndns; i++)
-		snprintf(k.dns[i], sizeof(k.dns[i]), "%s", names[i]);
-	k.nip = (int)ledger_entry_all(e, "ip", names, LEDGER_MAX_SANS);
-	for (int i = 0; i < k.nip; i++)
-		snprintf(k.ip[i], sizeof(k.ip[i]), "%s", names[i]);
-	ledger_time_parse(ledger_entry_get(e, "not-before"), &k.not_before);
-	ledger_time_parse(ledger_entry_get(e, "not-after"), &k.not_after);
-	if (k.not_after <= k.not_before)
-		RULES_FAIL(LEDGER_ERR_WINDOW, "not-after is not after "
-		    "not-before");
-	if (k.not_after <= now)
-		RULES_FAIL(LEDGER_ERR_WINDOW, "the validity window ended "
-		    "before the ledger time");
-	k.status = LEDGER_KEY_ACTIVE;
-	k.registered_index = index;
-	k.has_csr = csr != NULL;
+	snprintf(k->spki, sizeof(k->spki), "%s", ledger_entry_get(e, "spki"));
+	k->ndns = (int)ledger_entry_all(e, "dns", names, LEDGER_MAX_SANS);
+	for (int i = 0; i < k->ndns; i++)
+		snprintf(k->dns[i], sizeof(k->dns[i]), "%s", names[i]);
+	k->nip = (int)ledger_entry_all(e, "ip", names, LEDGER_MAX_SANS);
+	for (int i = 0; i < k->nip; i++)
+		snprintf(k->ip[i], sizeof(k->ip[i]), "%s", names[i]);
+	ledger_time_parse(ledger_entry_get(e, "not-before"), &k->not_before);
+	ledger_time_parse(ledger_entry_get(e, "not-after"), &k->not_after);
+	k->status = LEDGER_KEY_ACTIVE;
+	k->registered_index = index;
+	k->has_csr = ledger_entry_get(e, "csr") != NULL;
+	if (k->not_after <= k->not_before) {
+		snprintf(why, whylen, "not-after is not after not-before");
+		return LEDGER_ERR_WINDOW;
+	}
+	if (k->not_after <= now) {
+		snprintf(why, whylen, "the validity window ended before the "
+		    "ledger time");
+		return LEDGER_ERR_WINDOW;
+	}
+	return LEDGER_OK;
+}
+
+/*
+ * A key-register entry, step by step: the SPKI (rules_key_spki), the CSR
+ * (rules_key_csr), the registration (rules_key_fields), the
+ * pre-authorisation it cites, which must fix exactly that registration and
+ * then owns the key (rules_preauth_match), and the key must never have been
+ * registered.  Applying it stores the key and spends the slot.
+ */
+static enum ledger_status
+rules_key_register(struct ledger_store *s, const struct ledger_entry *e,
+    const struct ledger_account_info *actor, uint64_t index, time_t now,
+    char *why, size_t whylen)
+{
+	const char *preauth = ledger_entry_get(e, "preauth");
+	struct ledger_key_info *k = calloc(1, sizeof(*k));
+	struct ledger_preauth_info *pa = NULL;
+	enum ledger_status st = LEDGER_OK;
+	EVP_PKEY *pk = NULL;
+	int rc;
+
+	if (k == NULL)
+		RULES_FAIL(LEDGER_ERR_STORAGE, "out of memory");
+	if ((st = rules_key_spki(e, &pk, k->key_id, why, whylen)) !=
+	    LEDGER_OK || (st = rules_key_csr(e, pk, why, whylen)) !=
+	    LEDGER_OK || (st = rules_key_fields(e, actor, index, now, k, why,
+	    whylen)) != LEDGER_OK)
+		goto out;
 	if (preauth != NULL) {
 		if ((pa = malloc(sizeof(*pa))) == NULL)
 			RULES_FAIL(LEDGER_ERR_STORAGE, "out of memory");
-		if ((st = rules_preauth_match(s, preauth, &k, now, pa, why,
+		if ((st = rules_preauth_match(s, preauth, k, now, pa, why,
 		    whylen)) != LEDGER_OK)
 			goto out;
-		snprintf(k.account, sizeof(k.account), "%s", pa->account);
+		snprintf(k->account, sizeof(k->account), "%s", pa->account);
 	}
-	if ((rc = s->ops->key_get(s, id, &(struct ledger_key_info){ 0 }, NULL,
-	    0)) < 0)
+	if ((rc = s->ops->key_get(s, k->key_id, &(struct ledger_key_info)
+	    { 0 }, NULL, 0)) < 0)
 		RULES_FAIL(LEDGER_ERR_STORAGE, "storage: %s",
 		    s->ops->errmsg(s));
 	if (rc == 0)
 		RULES_FAIL(LEDGER_ERR_DUPLICATE_KEY, "key %s is already "
-		    "registered (a key is registered once, ever)", id);
-	if (s->ops->key_put(s, &k, csr) != 0 || (preauth != NULL &&
-	    s->ops->preauth_use(s, preauth, id, index) != 0))
+		    "registered (a key is registered once, ever)", k->key_id);
+	if (s->ops->key_put(s, k, ledger_entry_get(e, "csr")) != 0 ||
+	    (preauth != NULL && s->ops->preauth_use(s, preauth, k->key_id,
+	    index) != 0))
 		RULES_FAIL(LEDGER_ERR_STORAGE, "storage: %s",
 		    s->ops->errmsg(s));
 out:
 	free(pa);
-	X509_REQ_free(req);
+	free(k);
 	EVP_PKEY_free(pk);
-	free(der);
-	free(csrder);
 	return st;
 }
 
-/* Fetches the key an entry names; sets st/why when absent. */
-static enum ledger_status
+/* See rules_int.h. */
+enum ledger_status
 rules_key_lookup(struct ledger_store *s, const struct ledger_entry *e,
     struct ledger_key_info *k, char *why, size_t whylen)
 {
@@ -453,351 +523,6 @@ rules_key_revoke(struct ledger_store *s, const struct ledger_entry *e,
 		return LEDGER_ERR_STORAGE;
 	}
 	return LEDGER_OK;
-}
-
-/*
- * The certificate itself, when the entry carries it ("cert", base64 DER;
- * older entries have only its hash): it must be exactly what the other
- * fields say, so that an auditor can check every certificate against its
- * registered key from the ledger alone.  Its SHA-256 is cert-sha256, its
- * serial (lowercase hex, no leading zeros) serial, its validity
- * not-before/not-after, its public key the key's registered SPKI, and its
- * authority key identifier the issuer.
- */
-static enum ledger_status
-rules_cert_der(const struct ledger_entry *e, const struct ledger_key_info *k,
-    char *why, size_t whylen)
-{
-	const char *b64 = ledger_entry_get(e, "cert");
-	uint8_t der[LEDGER_CERT_DER_MAX], spki[1600], md[32];
-	const unsigned char *p = der;
-	unsigned char *kd = NULL;
-	char hex[65], *ser = NULL, *h;
-	const ASN1_OCTET_STRING *aki;
-	const char *fail = NULL;
-	X509 *x = NULL;
-	BIGNUM *bn = NULL;
-	int n, sn, kn;
-	time_t nb, na;
-	struct tm tm;
-
-	if (b64 == NULL)
-		return LEDGER_OK;
-	if ((n = ledger_b64_decode(b64, strlen(b64), der, sizeof(der))) <= 0 ||
-	    (x = d2i_X509(NULL, &p, n)) == NULL || p != der + n) {
-		fail = "is not one DER certificate";
-		goto out;
-	}
-	SHA256(der, (size_t)n, md);
-	ledger_hex(md, sizeof(md), hex);
-	if (strcmp(hex, ledger_entry_get(e, "cert-sha256")) != 0) {
-		fail = "does not hash to cert-sha256";
-		goto out;
-	}
-	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) ==
-	    NULL || (ser = BN_bn2hex(bn)) == NULL) {
-		fail = "has no readable serial";
-		goto out;
-	}
-	for (h = ser; *h == '0' && h[1] != '\0'; h++)
-		;
-	for (char *q = h; *q != '\0'; q++)
-		if (*q >= 'A' && *q <= 'F')
-			*q = (char)(*q - 'A' + 'a');
-	if (strcmp(h, ledger_entry_get(e, "serial")) != 0) {
-		fail = "has another serial";
-		goto out;
-	}
-	ledger_time_parse(ledger_entry_get(e, "not-before"), &nb);
-	ledger_time_parse(ledger_entry_get(e, "not-after"), &na);
-	if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) != 1 ||
-	    timegm(&tm) != nb ||
-	    ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1 ||
-	    timegm(&tm) != na) {
-		fail = "has another validity than not-before/not-after";
-		goto out;
-	}
-	sn = ledger_b64_decode(k->spki, strlen(k->spki), spki, sizeof(spki));
-	kn = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &kd);
-	if (sn <= 0 || kn != sn || memcmp(kd, spki, (size_t)sn) != 0) {
-		fail = "is not for the registered key";
-		goto out;
-	}
-	aki = X509_get0_authority_key_id(x);
-	if (aki == NULL || aki->length <= 0 || aki->length > 32) {
-		fail = "has no authority key identifier";
-		goto out;
-	}
-	ledger_hex(aki->data, (size_t)aki->length, hex);
-	if (strcmp(hex, ledger_entry_get(e, "issuer")) != 0)
-		fail = "is not from the issuer the entry names";
-out:
-	if (fail != NULL)
-		snprintf(why, whylen, "the recorded certificate %s", fail);
-	OPENSSL_free(kd);
-	OPENSSL_free(ser);
-	BN_free(bn);
-	X509_free(x);
-	return fail != NULL ? LEDGER_ERR_MALFORMED : LEDGER_OK;
-}
-
-/* See ledger.h. */
-int
-ledger_cert_current(const struct ledger_cert_info *c, time_t now)
-{
-	return !c->revoked && c->not_after > now;
-}
-
-/* 1 when every one of the n names of a (width bytes apart) is among the
- * n names of b. */
-static int
-rules_names_within(const char *a, const char *b, size_t width, int n)
-{
-	for (int i = 0; i < n; i++) {
-		int found = 0;
-
-		for (int j = 0; j < n && !found; j++)
-			found = strcmp(a + (size_t)i * width,
-			    b + (size_t)j * width) == 0;
-		if (!found)
-			return 0;
-	}
-	return 1;
-}
-
-/* 1 when a and b hold the same set of n names each, in any order. */
-static int
-rules_same_name_set(const char *a, const char *b, size_t width, int n)
-{
-	return rules_names_within(a, b, width, n) &&
-	    rules_names_within(b, a, width, n);
-}
-
-/* See ledger.h. */
-int
-ledger_key_same_device(const struct ledger_key_info *a,
-    const struct ledger_key_info *b, char *why, size_t whylen)
-{
-	const char *diff = NULL;
-
-	if (strcmp(a->account, b->account) != 0)
-		diff = "another owning account";
-	else if (strcmp(a->name, b->name) != 0)
-		diff = "another name";
-	else if (strcmp(a->profile, b->profile) != 0)
-		diff = "another profile";
-	else if (a->ndns != b->ndns || !rules_same_name_set(a->dns[0],
-	    b->dns[0], sizeof(a->dns[0]), a->ndns))
-		diff = "other DNS names";
-	else if (a->nip != b->nip || !rules_same_name_set(a->ip[0],
-	    b->ip[0], sizeof(a->ip[0]), a->nip))
-		diff = "other IP addresses";
-	if (diff != NULL)
-		snprintf(why, whylen, "key %.16s... is registered with %s "
-		    "than key %.16s... (not the same device)", b->key_id, diff,
-		    a->key_id);
-	return diff == NULL;
-}
-
-/* A key's current certificates of one profile, but `except`. */
-struct rules_current {
-	time_t now;
-	const char *profile, *except;
-	char serial[41];
-};
-
-static int
-rules_current_cb(const struct ledger_cert_info *c, void *arg)
-{
-	struct rules_current *a = arg;
-
-	if (ledger_cert_current(c, a->now) && strcmp(c->profile,
-	    a->profile) == 0 && (a->except == NULL ||
-	    strcmp(c->serial, a->except) != 0)) {
-		snprintf(a->serial, sizeof(a->serial), "%s", c->serial);
-		return 1;
-	}
-	return 0;
-}
-
-/*
- * The certificate a cert-issued entry supersedes (`supersedes SERIAL`,
- * renewal or rekey, RFC 7030 4.2.2): recorded, current at ledger time,
- * and for key k itself or for a key registered as the same device
- * (ledger_key_same_device) and not revoked.  Applying the entry revokes
- * it, reason superseded, at the same ledger time and index: there is no
- * moment with two good certificates, and no cert-revoked entry is needed.
- */
-static enum ledger_status
-rules_supersede(struct ledger_store *s, const char *serial,
-    const struct ledger_key_info *k, uint64_t index, time_t now, char *why,
-    size_t whylen)
-{
-	struct ledger_cert_info old;
-	struct ledger_key_info *ok = NULL;
-	enum ledger_status st = LEDGER_OK;
-	int rc;
-
-	if ((rc = s->ops->cert_get(s, serial, &old)) < 0)
-		RULES_FAIL(LEDGER_ERR_STORAGE, "storage: %s",
-		    s->ops->errmsg(s));
-	if (rc == 1)
-		RULES_FAIL(LEDGER_ERR_UNKNOWN_CERT, "the superseded serial %s "
-		    "is not recorded", serial);
-	if (old.revoked)
-		RULES_FAIL(LEDGER_ERR_CERT_REVOKED, "the superseded "
-		    "certificate %s is already revoked", serial);
-	if (!ledger_cert_current(&old, now))
-		RULES_FAIL(LEDGER_ERR_WINDOW, "the superseded certificate %s "
-		    "has expired", serial);
-	if (strcmp(old.key_id, k->key_id) != 0) {
-		if ((ok = malloc(sizeof(*ok))) == NULL)
-			RULES_FAIL(LEDGER_ERR_STORAGE, "out of memory");
-		if (s->ops->key_get(s, old.key_id, ok, NULL, 0) != 0)
-			RULES_FAIL(LEDGER_ERR_STORAGE, "storage: %s",
-			    s->ops->errmsg(s));
-		if (ok->status == LEDGER_KEY_REVOKED)
-			RULES_FAIL(LEDGER_ERR_KEY_REVOKED, "the key of the "
-			    "superseded certificate %s is revoked", serial);
-		if (!ledger_key_same_device(ok, k, why, whylen)) {
-			st = LEDGER_ERR_PERMISSION;
-			goto out;
-		}
-	}
-	if (s->ops->cert_revoke(s, serial, now, LEDGER_REASON_SUPERSEDED,
-	    index) != 0)
-		RULES_FAIL(LEDGER_ERR_STORAGE, "storage: %s",
-		    s->ops->errmsg(s));
-out:
-	free(ok);
-	return st;
-}
-
-/*
- * The bridge records a certificate it issued: the key must be active, the
- * ledger time and the certificate's validity inside the key's window.
- * Entries of the wave-2 rules (ledger_rules_v2) also keep one current
- * certificate per key and profile: when the key has one, the entry must
- * name it in `supersedes`.  Older entries renewed with a cert-issued and
- * then a cert-revoked entry, and replay as they were written.
- */
-static enum ledger_status
-rules_cert_issued(struct ledger_store *s, const struct ledger_entry *e,
-    uint64_t index, time_t now, char *why, size_t whylen)
-{
-	struct ledger_key_info k;
-	struct ledger_cert_info c;
-	struct rules_current cur;
-	enum ledger_status st;
-	const char *sup;
-	int rc;
-
-	if ((st = rules_key_lookup(s, e, &k, why, whylen)) != LEDGER_OK)
-		return st;
-	if (k.status == LEDGER_KEY_REVOKED) {
-		snprintf(why, whylen, "key %s is revoked", k.key_id);
-		return LEDGER_ERR_KEY_REVOKED;
-	}
-	memset(&c, 0, sizeof(c));
-	snprintf(c.serial, sizeof(c.serial), "%s",
-	    ledger_entry_get(e, "serial"));
-	snprintf(c.issuer, sizeof(c.issuer), "%s",
-	    ledger_entry_get(e, "issuer"));
-	snprintf(c.key_id, sizeof(c.key_id), "%s", k.key_id);
-	snprintf(c.profile, sizeof(c.profile), "%s",
-	    ledger_entry_get(e, "profile"));
-	snprintf(c.cert_sha256, sizeof(c.cert_sha256), "%s",
-	    ledger_entry_get(e, "cert-sha256"));
-	ledger_time_parse(ledger_entry_get(e, "not-before"), &c.not_before);
-	ledger_time_parse(ledger_entry_get(e, "not-after"), &c.not_after);
-	c.issued_index = index;
-	if (strcmp(c.profile, k.profile) != 0) {
-		snprintf(why, whylen, "key %s may enroll for profile %s only",
-		    k.key_id, k.profile);
-		return LEDGER_ERR_PERMISSION;
-	}
-	if ((st = rules_cert_der(e, &k, why, whylen)) != LEDGER_OK)
-		return st;
-	if (now < k.not_before || now >= k.not_after ||
-	    c.not_before < k.not_before || c.not_after > k.not_after ||
-	    c.not_after <= c.not_before) {
-		snprintf(why, whylen, "certificate or ledger time is outside "
-		    "the validity window of key %s", k.key_id);
-		return LEDGER_ERR_WINDOW;
-	}
-	if ((rc = s->ops->cert_get(s, c.serial, &(struct ledger_cert_info)
-	    { 0 })) < 0)
-		goto storage;
-	if (rc == 0) {
-		snprintf(why, whylen, "serial %s is already recorded",
-		    c.serial);
-		return LEDGER_ERR_DUPLICATE_SERIAL;
-	}
-	sup = ledger_entry_get(e, "supersedes");
-	if (ledger_rules_v2(e)) {
-		memset(&cur, 0, sizeof(cur));
-		cur.now = now;
-		cur.profile = c.profile;
-		cur.except = sup;
-		if (s->ops->key_certs(s, k.key_id, rules_current_cb, &cur) != 0)
-			goto storage;
-		if (cur.serial[0] != '\0') {
-			snprintf(why, whylen, "key %s already has the current "
-			    "certificate %s (profile %s); a new one must "
-			    "supersede it", k.key_id, cur.serial, c.profile);
-			return LEDGER_ERR_CERT_CURRENT;
-		}
-	}
-	if (sup != NULL && (st = rules_supersede(s, sup, &k, index, now, why,
-	    whylen)) != LEDGER_OK)
-		return st;
-	if (s->ops->cert_put(s, &c) != 0)
-		goto storage;
-	return LEDGER_OK;
-storage:
-	snprintf(why, whylen, "storage: %s", s->ops->errmsg(s));
-	return LEDGER_ERR_STORAGE;
-}
-
-/* A certificate is revoked on its own by the bridge (superseded on re-key)
- * or by the account that owns its key. */
-static enum ledger_status
-rules_cert_revoked(struct ledger_store *s, const struct ledger_entry *e,
-    const struct ledger_account_info *actor, uint64_t index, time_t now,
-    char *why, size_t whylen)
-{
-	struct ledger_cert_info c;
-	struct ledger_key_info k;
-	const char *serial = ledger_entry_get(e, "serial");
-	int rc;
-
-	if ((rc = s->ops->cert_get(s, serial, &c)) < 0)
-		goto storage;
-	if (rc == 1) {
-		snprintf(why, whylen, "serial %s is not recorded", serial);
-		return LEDGER_ERR_UNKNOWN_CERT;
-	}
-	if (strcmp(actor->role, "bridge") != 0) {
-		if ((rc = s->ops->key_get(s, c.key_id, &k, NULL, 0)) != 0)
-			goto storage;
-		if (strcmp(k.account, e->account) != 0) {
-			snprintf(why, whylen, "certificate %s belongs to a key "
-			    "of account %s", serial, k.account);
-			return LEDGER_ERR_NOT_OWNER;
-		}
-	}
-	if (c.revoked) {
-		snprintf(why, whylen, "certificate %s is already revoked",
-		    serial);
-		return LEDGER_ERR_CERT_REVOKED;
-	}
-	if (s->ops->cert_revoke(s, serial, now,
-	    ledger_reason_parse(ledger_entry_get(e, "reason")), index) != 0)
-		goto storage;
-	return LEDGER_OK;
-storage:
-	snprintf(why, whylen, "storage: %s", s->ops->errmsg(s));
-	return LEDGER_ERR_STORAGE;
 }
 
 static enum ledger_status

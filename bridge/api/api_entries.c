@@ -47,6 +47,7 @@ api_http_status(enum ledger_status st)
 	case LEDGER_ERR_THRESHOLD:
 	case LEDGER_ERR_PERMISSION:
 	case LEDGER_ERR_PREAUTH:
+	case LEDGER_ERR_NOT_SAME_DEVICE:
 	case LEDGER_ERR_NOT_OWNER:	return 403;
 	case LEDGER_ERR_SEQUENCE:
 	case LEDGER_ERR_ACCOUNT_EXISTS:

@@ -197,10 +197,13 @@ assert_eq "" "$(kb_entries_with "$OUT/entries-enroll.json" cert-issued "serial $
     "cert-issued entries for a serial never issued"
 
 # ---- refusals: nothing appended -------------------------------------------------------
+# The ledger's trust rule (ledger_check_issue) refuses with its code first;
+# the CSR's names are EST's own check.
 # A key that was never registered.
 new_key unreg p256
 csr=$(est_csr unreg unreg)
 est_refused 403 POST "$EST/simpleenroll" "${CT[@]}" --data-binary "@$csr"
+assert_match "$(cat "$API_BODY")" '^key_not_found: key [0-9a-f]{64} is not registered$' "refusal of an unregistered key"
 est_refused 403 POST "$EST/device/simpleenroll" "${CT[@]}" --data-binary "@$csr"
 
 # A revoked key.
@@ -208,23 +211,27 @@ register revoked-1 p256 device
 kb_ok key revoke -d "$DIR" --key-id "${KID[revoked-1]}" --reason keyCompromise >/dev/null
 csr=$(est_csr revoked-1 revoked-1)
 est_refused 403 POST "$EST/simpleenroll" "${CT[@]}" --data-binary "@$csr"
+assert_eq "key_revoked: key ${KID[revoked-1]} is revoked" "$(cat "$API_BODY")" "refusal of a revoked key"
 est_refused 403 POST "$EST/device/simpleenroll" "${CT[@]}" --data-binary "@$csr"
 
 # A key whose window opens in two days.
 register future-1 p256 device --not-before "$(date -u -d '+2 days' +%Y-%m-%dT%H:%M:%SZ)"
 csr=$(est_csr future-1 future-1)
 est_refused 403 POST "$EST/simpleenroll" "${CT[@]}" --data-binary "@$csr"
+assert_match "$(cat "$API_BODY")" "^outside_validity_window: the ledger time is outside the validity window of key ${KID[future-1]} \\(" "refusal of a key before its window"
 
 # A device key at the server label; then (control) at the device label.
 register dev-wrong p256 device
 csr=$(est_csr dev-wrong dev-wrong)
 est_refused 403 POST "$EST/server/simpleenroll" "${CT[@]}" --data-binary "@$csr"
+assert_eq "permission_denied: key ${KID[dev-wrong]} may enroll for profile device only, not server" "$(cat "$API_BODY")" "refusal of a device key at the server label"
 enroll_ok dev-wrong "$EST/device/simpleenroll" "$csr" "$OUT/dev-wrong.pem"
 
 # Names that were not registered; then (control) the registered one.
 register srv-san p256 server --dns a.test
 csr=$(est_csr srv-san srv-san-b -addext 'subjectAltName=DNS:b.test')
 est_refused 403 POST "$EST/server/simpleenroll" "${CT[@]}" --data-binary "@$csr"
+assert_eq "name b.test not registered for this key" "$(cat "$API_BODY")" "refusal of an unregistered name"
 csr=$(est_csr srv-san srv-san-ab -addext 'subjectAltName=DNS:a.test,DNS:b.test')
 est_refused 403 POST "$EST/server/simpleenroll" "${CT[@]}" --data-binary "@$csr"
 csr=$(est_csr srv-san srv-san-ip -addext 'subjectAltName=DNS:a.test,IP:10.9.9.9')

@@ -25,7 +25,8 @@ OCSP_URL="http://127.0.0.1:$KB_HTTP_PORT/ocsp"
 # exactly one 200 (its certificate in OUT/NAME.pem) and N-1 409s whose
 # one line starts with "current_cert_exists: ".
 race() {
-	local name=$1 path=$2 csr=$3 i won=0 lost=0 byledger=0 code pids=()
+	local name=$1 path=$2 csr=$3 i won=0 lost=0 code pids=() r0
+	r0=$(refused_total)
 	shift 3
 	mkdir -p "$OUT/$name"
 	for ((i = 1; i <= N; i++)); do
@@ -46,18 +47,22 @@ race() {
 		409)
 			lost=$((lost + 1))
 			assert_eq 1 "$(grep -c . "$OUT/$name/$i.body")" "lines in a 409 of $name"
-			assert_match "$(cat "$OUT/$name/$i.body")" '^current_cert_exists: ' "409 of $name"
-			# the ledger's refusal names the rule; the bridge's check
-			# says "the key already has ..."
-			! grep -q 'a new one must supersede it' "$OUT/$name/$i.body" ||
-				byledger=$((byledger + 1))
+			# the bridge's question (ledger_check_issue) and the
+			# commit refuse in the same words: one rule decides both
+			assert_match "$(cat "$OUT/$name/$i.body")" '^current_cert_exists: key [0-9a-f]{64} already has the current certificate [0-9a-f]+ \(profile device\); a new one must supersede it$' "409 of $name"
 			;;
 		*) fail "$name request $i: HTTP $code: $(head -c 300 "$OUT/$name/$i.body") $(cat "$OUT/$name/$i.err")" ;;
 		esac
 	done
 	assert_eq 1 "$won" "200s among the $N simultaneous requests of $name"
 	assert_eq $((N - 1)) "$lost" "409s among the $N simultaneous requests of $name"
-	log "$name: 1 x 200, $lost x 409 current_cert_exists ($byledger refused by the ledger after passing the bridge's check)"
+	log "$name: 1 x 200, $lost x 409 current_cert_exists ($(($(refused_total) - r0)) refused at commit after passing the bridge's question)"
+}
+
+# refused_total: the bridge's count of submitted entries the ledger refused.
+refused_total() {
+	curl -sS --max-time 10 "$KB_HTTP_URL/metrics" |
+	    awk '$1 == "keybridge_ledger_entries_refused_total" { print $2 }'
 }
 
 # ocsp_status PEM: "good" or "revoked" from the bridge's OCSP.
@@ -92,16 +97,21 @@ assert_eq $((T0 + 1)) "$(kb_tree_size)" "tree size after the first race"
 assert_eq "$(cert_serial_hex "$OUT/first.pem")" "$(recorded "$KID")" "the key's recorded certificates after the first race"
 assert_eq good "$(ocsp_status "$OUT/first.pem")" "OCSP status of the winner"
 
-# Again, with a certificate current: all refused by the bridge's own check.
+# Again, with a certificate current: all refused by the ledger's rule, which
+# the bridge asks before it signs (nothing is appended).
 before=$(kb_tree_size)
+refused_before=$(refused_total)
 codes=""
 for i in 1 2 3; do
 	code=$(est_call POST "$EST/device/simpleenroll" "${CT[@]}" --data-binary "@$csr")
 	codes="$codes$code "
-	assert_match "$(cat "$API_BODY")" "^current_cert_exists: the key already has the current certificate $(cert_serial_hex "$OUT/first.pem");" "409 with a current certificate"
+	assert_match "$(cat "$API_BODY")" "^current_cert_exists: key $KID already has the current certificate $(cert_serial_hex "$OUT/first.pem") \(profile device\); a new one must supersede it$" "409 with a current certificate"
 done
 assert_eq "409 409 409 " "$codes" "simpleenroll with a current certificate"
 assert_eq "$before" "$(kb_tree_size)" "tree size after the refused simpleenrolls"
+# refused before anything was signed or submitted
+assert_match "$refused_before" '^[0-9]+$' "keybridge_ledger_entries_refused_total"
+assert_eq "$refused_before" "$(refused_total)" "entries the ledger refused at commit for those simpleenrolls"
 
 # A renewal supersedes it; then one more race: still one wins (the renewed
 # certificate is current, so none does: all 409).

@@ -537,15 +537,15 @@ test_rekey_supersedes_only_the_same_device(void **state)
 	cert_fields(&c, "f1", c2.id, now, now + 3600);
 	cert_supersedes(&c, "a1");
 	assert_int_equal(put_cert(f, &bseq, &c, 8, NULL),
-	    LEDGER_ERR_PERMISSION);
+	    LEDGER_ERR_NOT_SAME_DEVICE);
 	cert_fields(&c, "f2", d.id, now, now + 3600);
 	cert_supersedes(&c, "a1");
 	assert_int_equal(put_cert(f, &bseq, &c, 8, NULL),
-	    LEDGER_ERR_PERMISSION);
+	    LEDGER_ERR_NOT_SAME_DEVICE);
 	cert_fields(&c, "f3", o.id, now, now + 3600);
 	cert_supersedes(&c, "a1");
 	assert_int_equal(put_cert(f, &bseq, &c, 8, NULL),
-	    LEDGER_ERR_PERMISSION);
+	    LEDGER_ERR_NOT_SAME_DEVICE);
 	assert_true(cert_good(f, "a1"));
 	/* the same device: b1 takes over, a1 is superseded */
 	cert_fields(&c, "b1", b.id, now, now + 3600);
