@@ -1,4 +1,4 @@
-# keybridge: one GNU Makefile (DESIGN.md "Components and layout").
+# keybridge: one GNU Makefile (docs/design.md "Components and layout").
 #   make            build build/keybridge
 #   make test       unit + integration tests, then the sanitizer build's tests
 #   make run        build, initialise ./data if missing, serve on loopback

@@ -1,6 +1,6 @@
 /*
  * bridge.h: shared by the files of bridge/ (the daemon and the CLI).  Only
- * bridge/ wires the modules together (DESIGN.md "Components and layout").
+ * bridge/ wires the modules together (docs/design.md "Components and layout").
  */
 #ifndef KEYBRIDGE_BRIDGE_H
 #define KEYBRIDGE_BRIDGE_H

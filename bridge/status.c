@@ -1,5 +1,5 @@
 /*
- * status.c: OCSP and CRLs answered from the ledger (DESIGN.md "Status").
+ * status.c: OCSP and CRLs answered from the ledger (docs/design.md "Status").
  *
  * ocsp/ asks; this file answers from the ledger's registry: a serial's
  * status (trust rules 2-4: the certificate was recorded, neither it nor

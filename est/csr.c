@@ -1,6 +1,6 @@
 /*
  * csr.c: decoding and checking the PKCS#10 request of an EST enrollment
- * (RFC 7030 4.2.1; DESIGN.md "Issuance").
+ * (RFC 7030 4.2.1; docs/design.md "Issuance").
  *
  * Tolerant on the framing (RFC 8951: base64 with or without line breaks),
  * strict on the content: the DER must be one CertificationRequest and

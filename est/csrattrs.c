@@ -5,7 +5,7 @@
  *   CsrAttrs  ::= SEQUENCE SIZE (0..MAX) OF AttrOrOID
  *   AttrOrOID ::= CHOICE { oid OBJECT IDENTIFIER, attribute Attribute }
  *
- * The types are OpenSSL ASN.1 templates (DESIGN.md: no hand-written DER),
+ * The types are OpenSSL ASN.1 templates (docs/design.md: no hand-written DER),
  * so the same definitions encode here and decode in the tests.  What a
  * profile asks for:
  *   - ecdsa-with-SHA256, and an id-ecPublicKey attribute whose value is

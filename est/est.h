@@ -1,5 +1,5 @@
 /*
- * est.h: the EST module's public face (RFC 7030, RFC 8951; DESIGN.md
+ * est.h: the EST module's public face (RFC 7030, RFC 8951; docs/design.md
  * "Issuance").
  *
  * est/ speaks the protocol: it decodes and checks CSRs, decides whether a

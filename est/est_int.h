@@ -1,5 +1,5 @@
 /*
- * est_int.h: helpers shared by the files of est/ only (DESIGN.md layout
+ * est_int.h: helpers shared by the files of est/ only (docs/design.md layout
  * rules: never included from outside the folder).
  */
 #ifndef KEYBRIDGE_EST_INT_H

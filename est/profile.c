@@ -1,5 +1,5 @@
 /*
- * profile.c: the certificate profiles a URL label selects (DESIGN.md
+ * profile.c: the certificate profiles a URL label selects (docs/design.md
  * "Issuance": /.well-known/est/[label/]op).
  */
 #include <string.h>

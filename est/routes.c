@@ -1,7 +1,7 @@
 /*
  * routes.c: /.well-known/est/[label/]operation (RFC 7030 3.2.2).
  *
- * Strict on output, tolerant on input (DESIGN.md "Issuance"): answers carry
+ * Strict on output, tolerant on input (docs/design.md "Issuance"): answers carry
  * Content-Length (evhttp adds it; never chunked), PKCS#7 certs-only in
  * base64 lines of 64 with Content-Transfer-Encoding: base64; a CSR is taken
  * with or without line breaks and with or without that header (RFC 8951).

@@ -1,7 +1,7 @@
 /*
  * consensus.c: how blocks are sealed.  `solo`, the embedded default: this
  * node is the only validator and signs each block's checkpoint alone with
- * its validator key (DESIGN.md "The log, blocks and checkpoints").
+ * its validator key (docs/design.md "The log, blocks and checkpoints").
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  *
  * Account keys are Ed25519 or ECDSA P-256 only.  A public key travels as the
  * base64 of its DER SubjectPublicKeyInfo and is identified by the SHA-256 of
- * that DER (DESIGN.md "Entries": a key can be registered once, ever, by SPKI
+ * that DER (docs/design.md "Entries": a key can be registered once, ever, by SPKI
  * hash).  For that rule to hold, one key must have exactly one accepted
  * encoding, so ledger_pubkey_from_b64() takes only canonical DER: a named
  * curve, an uncompressed point, nothing after the SPKI, and canonical base64.

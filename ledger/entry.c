@@ -59,7 +59,7 @@ struct field_rule {
 	enum field_syntax syn;
 };
 
-/* The fields each entry type carries (DESIGN.md "Entries"). */
+/* The fields each entry type carries (docs/design.md "Entries"). */
 static const struct field_rule field_rules[] = {
 	{ LEDGER_ACCOUNT_CREATE, "name", 1, 1, SYN_NAME },
 	{ LEDGER_ACCOUNT_CREATE, "role", 1, 1, SYN_ROLE },

@@ -1,5 +1,5 @@
 /*
- * ledger.h: the ledger module's public face (DESIGN.md "The ledger").
+ * ledger.h: the ledger module's public face (docs/design.md "The ledger").
  *
  * The ledger is an append-only log of signed text entries (signed-note
  * shape), hashed into one RFC 6962 Merkle tree, committed in blocks that each
@@ -307,7 +307,7 @@ struct ledger_cert_info {
 	int key_reason;
 };
 
-/* The status OCSP and the CRL give c (DESIGN.md trust rule 2 and 4):
+/* The status OCSP and the CRL give c (docs/design.md trust rule 2 and 4):
  * revoked when the certificate or its key was, at the earlier of the two
  * times with that one's reason.  Returns 1 revoked (*at, *reason set) or
  * 0 good. */

@@ -315,7 +315,7 @@ struct ledger_store *ledger_store_sqlite_open(const char *path, int flags,
     char *err, size_t errlen);
 /* PRAGMA synchronous of sqlite store s's connection (2 FULL, 3 EXTRA),
  * or -1.  Every connection the store opens runs with FULL or refuses to
- * open (DESIGN.md "Storage": an acknowledged entry survives a power
+ * open (docs/design.md "Storage": an acknowledged entry survives a power
  * cut). */
 int ledger_store_sqlite_synchronous(struct ledger_store *s);
 struct ledger_store *ledger_store_pg_open(const char *url, int flags,

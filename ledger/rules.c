@@ -4,7 +4,7 @@
  * One function decides whether an entry may join the log and applies its
  * effect on the registry: the daemon's group commit, the CLI's offline
  * append and the auditor's replay all go through ledger_rules_apply(), so
- * the three can never disagree.  The rules (DESIGN.md "The trust rule"):
+ * the three can never disagree.  The rules (docs/design.md "The trust rule"):
  *
  *  - the entry is signed by at least `threshold` distinct keys of its
  *    account, and every signature line by that account verifies;

@@ -1,5 +1,5 @@
 /*
- * store.c: what the storage backends share (DESIGN.md "Storage"): the
+ * store.c: what the storage backends share (docs/design.md "Storage"): the
  * choice of backend from the db string, the list columns, and the
  * comparison of two registries that `ledger verify` makes between the
  * replayed state (always an in-memory sqlite3 store) and the stored one

@@ -1,5 +1,5 @@
 /*
- * store_pg.c: the PostgreSQL storage backend over libpq (DESIGN.md
+ * store_pg.c: the PostgreSQL storage backend over libpq (docs/design.md
  * "Storage"), selected by a postgresql:// or postgres:// URL: its
  * connection set-up, reconnection and LISTEN, and its operations table
  * (the other jobs: store_pg_int.h lists the files).

@@ -1,6 +1,6 @@
 /*
  * store_pg_int.h: the PostgreSQL backend's store and what its files
- * share (store_pg*.c only; DESIGN.md "Storage").
+ * share (store_pg*.c only; docs/design.md "Storage").
  *
  *   store_pg.c           connection set-up, reconnection, LISTEN, the ops
  *   store_pg_exec.c      running statements: pipeline mode, transactions

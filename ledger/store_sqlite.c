@@ -1,5 +1,5 @@
 /*
- * store_sqlite.c: the embedded storage backend (DESIGN.md "Storage"):
+ * store_sqlite.c: the embedded storage backend (docs/design.md "Storage"):
  * opening the file, running statements, transactions, the operations
  * table (the other jobs: store_sqlite_int.h lists the files).
  *

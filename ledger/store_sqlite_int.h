@@ -1,6 +1,6 @@
 /*
  * store_sqlite_int.h: the SQLite backend's store and what its files
- * share (store_sqlite*.c only; DESIGN.md "Storage").
+ * share (store_sqlite*.c only; docs/design.md "Storage").
  *
  *   store_sqlite.c           opening, statements, transactions, the ops
  *   store_sqlite_schema.c    migrations and the statements' SQL

@@ -191,7 +191,7 @@ ocspr_cache_stale_one(struct ocspr_entry *e, void *arg)
 {
 	struct ocspr_stale_arg *a = arg;
 
-	/* RFC 5019 and DESIGN.md: re-signed when half the validity has
+	/* RFC 5019 and docs/design.md: re-signed when half the validity has
 	 * passed.  Both hashes are signed together: report the SHA-1 one. */
 	if (e->md == 0 && a->now >= e->this_update +
 	    (e->next_update - e->this_update) / 2)

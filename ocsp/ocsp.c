@@ -247,7 +247,7 @@ ocspr_stale_cb(int issuer, const char *serial, void *arg)
 }
 
 /* Every OCSPR_SWEEP_SEC: responses past half their validity are signed
- * again (RFC 5019 / DESIGN.md). */
+ * again (RFC 5019 / docs/design.md). */
 static void
 ocspr_sweep(evutil_socket_t fd, short what, void *arg)
 {

@@ -1,6 +1,6 @@
 /*
  * ocsp.h: the OCSP responder (RFC 6960, RFC 5019 profile) and the CRLs
- * (RFC 5280 5), the module's public face (DESIGN.md "Status").
+ * (RFC 5280 5), the module's public face (docs/design.md "Status").
  *
  * ocsp/ knows nothing of the ledger: bridge/ hands it callbacks that read
  * a certificate's status and the revoked set, and one that signs.  It

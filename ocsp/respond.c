@@ -7,7 +7,7 @@
  * "revoked" with reason certificateHold and revocationTime 1970-01-01
  * plus the extended-revoke extension (RFC 6960 2.2, 4.4.8).  "unknown"
  * was the other choice: most TLS clients treat unknown as a soft failure
- * and go on, while the trust rule (DESIGN.md 3) says a certificate the
+ * and go on, while the trust rule (docs/design.md 3) says a certificate the
  * ledger does not know is never good, so it is answered as revoked.
  */
 #include <string.h>

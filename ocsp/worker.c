@@ -1,6 +1,6 @@
 /*
  * worker.c: the thread that signs OCSP responses and CRLs, so that no
- * signature ever runs on the event loop (DESIGN.md "Status": cached
+ * signature ever runs on the event loop (docs/design.md "Status": cached
  * answers are never delayed by signing work).
  *
  * Two queues: urgent (a client waits, or a CRL after a revocation) and

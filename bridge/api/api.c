@@ -227,7 +227,7 @@ api_bearer_ok(const struct api_ctx *ctx, struct evhttp_request *req)
  * CA, and the ledger holds a record of exactly this certificate (serial
  * and SHA-256) with the admin profile, neither it nor its key revoked,
  * inside its validity.  The alternative to the bearer token for
- * operators (DESIGN.md: keys registered on the ledger, not secrets in a
+ * operators (docs/design.md: keys registered on the ledger, not secrets in a
  * file).
  */
 static int

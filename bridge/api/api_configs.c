@@ -1,6 +1,6 @@
 /*
  * api_configs.c: published configuration and firmware hashes, and the
- * check a device makes of a file it downloaded (DESIGN.md "config
+ * check a device makes of a file it downloaded (docs/design.md "config
  * published").
  *
  *   GET /api/v1/configs                      every group, its current version

@@ -1,5 +1,5 @@
 /*
- * dashboard.c: GET /dashboard/ (DESIGN.md "JSON API and dashboard").
+ * dashboard.c: GET /dashboard/ (docs/design.md "JSON API and dashboard").
  *
  * The page is static HTML, CSS and JavaScript (examples/dashboard/) that
  * reads only the public API.  Its files are compiled into the binary

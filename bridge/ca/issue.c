@@ -1,6 +1,6 @@
 /*
  * issue.c: the unsigned end-entity certificate for a registration
- * (DESIGN.md "Issuance").
+ * (docs/design.md "Issuance").
  *
  * The subject and names come from the ledger registration, the extensions
  * from the profile, the validity from the profile capped to the key's

@@ -12,7 +12,7 @@
  * issuing CA can be made later; an operator may move it offline, nothing in
  * the daemon reads it.
  *
- * Everything is built with OpenSSL's X509 and X509V3 APIs (DESIGN.md: no
+ * Everything is built with OpenSSL's X509 and X509V3 APIs (docs/design.md: no
  * hand-written DER).  Extensions use the X509V3_set_ctx() +
  * X509V3_EXT_conf_nid() pattern of openssl(1)'s own x509/ca code, except
  * subjectAltName, which is built as GENERAL_NAMES from validated hostnames

@@ -1,6 +1,6 @@
 /*
  * signer.c: the issuing CA key and the bridge account's ledger key, behind
- * the signer interface of bridge.h (DESIGN.md "Processes").
+ * the signer interface of bridge.h (docs/design.md "Processes").
  *
  * Network-facing code (enroll.c, the EST routes) holds a struct signer *
  * and asks it to sign; it never sees key bytes.  This first implementation

@@ -1,5 +1,5 @@
 /*
- * main.c: `keybridge COMMAND [SUBCOMMAND] [OPTIONS]` (DESIGN.md "The command
+ * main.c: `keybridge COMMAND [SUBCOMMAND] [OPTIONS]` (docs/design.md "The command
  * line", a contract that tests and operators rely on).
  */
 #include <getopt.h>

@@ -385,7 +385,7 @@ new_device_key() {
 }
 
 # spki_key_id PUBKEY_PEM: hex SHA-256 of the SubjectPublicKeyInfo DER, the
-# key id as DESIGN.md defines it (computed here independently).
+# key id as docs/design.md defines it (computed here independently).
 spki_key_id() {
 	openssl pkey -pubin -in "$1" -outform DER | sha256sum | cut -d' ' -f1
 }

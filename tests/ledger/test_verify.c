@@ -617,7 +617,7 @@ test_receipt_must_name_the_stored_entry(void **state)
 	assert_non_null(strstr(rep.what, "receipt: not a checkpoint note"));
 }
 
-/* DESIGN.md "Storage": synchronous=FULL on every SQLite connection the
+/* docs/design.md "Storage": synchronous=FULL on every SQLite connection the
  * store opens, writer, reader and verify's read-only one (a missing fsync
  * shows only in a power cut, so the setting itself is asserted). */
 static void

@@ -305,7 +305,7 @@ test_serials_are_positive_random_and_distinct(void **state)
 		assert_false(BN_is_negative(bn[i]));
 		assert_false(BN_is_zero(bn[i]));
 		assert_true(BN_num_bits(bn[i]) <= SERIAL_BITS_MAX);
-		/* 64 bits of entropy at least (DESIGN.md); 2^-64 flake. */
+		/* 64 bits of entropy at least (docs/design.md); 2^-64 flake. */
 		assert_true(BN_num_bits(bn[i]) > 64);
 		for (j = 0; j < i; j++)
 			assert_int_not_equal(BN_cmp(bn[i], bn[j]), 0);
