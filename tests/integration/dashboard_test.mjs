@@ -38,7 +38,8 @@ const URL = `${env('KB_URL')}/dashboard/`;
 const OUT = env('OUT');
 const WAIT = 15000;	// ms for any one condition
 
-// The flags of shared/INTEROP.md "Browser tests", a fresh profile.
+// Headless Chromium on a closed network: no background networking, no
+// updates, no sync, a fresh profile.
 const profile = path.join(OUT, `chromium-${MODE}`);
 mkdirSync(profile, { recursive: true });
 const ctx = await chromium.launchPersistentContext(profile, {
