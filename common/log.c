@@ -148,3 +148,16 @@ log_openssl(const char *prefix)
 		    func != NULL ? func : "?");
 	}
 }
+
+/* See log.h. */
+void
+log_openssl_why(char *err, size_t errlen, const char *what)
+{
+	unsigned long e = ERR_peek_error();
+	const char *reason = e != 0 ? ERR_reason_error_string(e) : NULL;
+
+	if (reason != NULL)
+		snprintf(err, errlen, "%s: %s", what, reason);
+	else
+		snprintf(err, errlen, "%s", what);
+}

@@ -7,6 +7,8 @@
 #ifndef KEYBRIDGE_COMMON_LOG_H
 #define KEYBRIDGE_COMMON_LOG_H
 
+#include <stddef.h>
+
 enum log_level { LOGL_ERR = 0, LOGL_WARN, LOGL_INFO, LOGL_DEBUG };
 extern int log_verbosity;		/* the one mutable global besides signals */
 
@@ -21,5 +23,9 @@ void log_msg(enum log_level lv, const char *fmt, ...)
 #define log_debug(...) log_msg(LOGL_DEBUG, __VA_ARGS__)
 /* Logs the OpenSSL error queue at LOGL_WARN (with a prefix) and clears it. */
 void log_openssl(const char *prefix);
+/* Sets err to "what: <the first OpenSSL reason queued>" (or just what, when
+ * the queue is empty), for an error a caller reports; the queue is left
+ * as it is. */
+void log_openssl_why(char *err, size_t errlen, const char *what);
 
 #endif

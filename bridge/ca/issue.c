@@ -41,19 +41,6 @@ struct issue_ext {
 	const char *value;
 };
 
-/* Sets err to "what: <first OpenSSL reason>" (or just what). */
-static void
-issue_fail(char *err, size_t errlen, const char *what)
-{
-	unsigned long e = ERR_peek_error();
-	const char *reason = e != 0 ? ERR_reason_error_string(e) : NULL;
-
-	if (reason != NULL)
-		snprintf(err, errlen, "%s: %s", what, reason);
-	else
-		snprintf(err, errlen, "%s", what);
-}
-
 /* notBefore = max(now - ISSUE_BACKDATE, key window start), notAfter =
  * min(now + profile days, key window end).  0, or -1 with err set when
  * nothing of the window is left. */
@@ -81,7 +68,7 @@ issue_validity(X509 *x, const struct issue_params *p, char *err,
 	 * (RFC 5280 4.1.2.5). */
 	if (ASN1_TIME_set(X509_getm_notBefore(x), nb) == NULL ||
 	    ASN1_TIME_set(X509_getm_notAfter(x), na) == NULL) {
-		issue_fail(err, errlen, "cannot set the validity");
+		log_openssl_why(err, errlen, "cannot set the validity");
 		return -1;
 	}
 	return 0;
@@ -219,7 +206,7 @@ issue_san(const struct est_names *n, char *err, size_t errlen)
 	}
 	return gens;
 fail:
-	issue_fail(err, errlen, "cannot build the subjectAltName");
+	log_openssl_why(err, errlen, "cannot build the subjectAltName");
 out:
 	GENERAL_NAMES_free(gens);
 	return NULL;
@@ -303,7 +290,7 @@ issue_urls(X509 *x, const struct issue_params *p, char *err, size_t errlen)
 	rc = 0;
 	goto out;
 fail:
-	issue_fail(err, errlen, "cannot build the AIA or CRL distribution "
+	log_openssl_why(err, errlen, "cannot build the AIA or CRL distribution "
 	    "point");
 out:
 	GENERAL_NAMES_free(full);
@@ -363,7 +350,7 @@ issue_exts(X509 *x, const struct issue_params *p, int rsa, char *err,
 	rc = 0;
 	goto out;
 fail:
-	issue_fail(err, errlen, "cannot build the extensions");
+	log_openssl_why(err, errlen, "cannot build the extensions");
 out:
 	GENERAL_NAMES_free(san);
 	return rc;
@@ -472,7 +459,7 @@ issue_build(const struct issue_params *p, char *err, size_t errlen)
 	if ((x = X509_new()) == NULL ||
 	    X509_set_version(x, X509_VERSION_3) != 1 ||
 	    pki_serial(X509_get_serialNumber(x)) != 0) {
-		issue_fail(err, errlen, "cannot create the certificate");
+		log_openssl_why(err, errlen, "cannot create the certificate");
 		goto out;
 	}
 	/* The CN is the registered name; OpenSSL refuses one longer than
@@ -482,14 +469,14 @@ issue_build(const struct issue_params *p, char *err, size_t errlen)
 	    (const unsigned char *)p->cn, -1, -1, 0) != 1 ||
 	    X509_set_subject_name(x, subj) != 1 ||
 	    X509_set_issuer_name(x, X509_get_subject_name(p->issuer)) != 1) {
-		issue_fail(err, errlen, "cannot set the subject name");
+		log_openssl_why(err, errlen, "cannot set the subject name");
 		goto out;
 	}
 	if (issue_validity(x, p, err, errlen) != 0)
 		goto out;
 	if (p->spki != NULL ? issue_copy_spki(x, p->spki) != 0 :
 	    X509_set_pubkey(x, p->pubkey) != 1) {
-		issue_fail(err, errlen, "cannot set the public key");
+		log_openssl_why(err, errlen, "cannot set the public key");
 		goto out;
 	}
 	if (issue_exts(x, p, rsa, err, errlen) != 0)

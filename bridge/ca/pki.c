@@ -103,19 +103,6 @@ struct pki_cert_spec {
 	GENERAL_NAMES *san;		/* NULL: none */
 };
 
-/* Sets err to "what: <first OpenSSL reason>" (or just what). */
-static void
-pki_fail(char *err, size_t errlen, const char *what)
-{
-	unsigned long e = ERR_peek_error();
-	const char *reason = e != 0 ? ERR_reason_error_string(e) : NULL;
-
-	if (reason != NULL)
-		snprintf(err, errlen, "%s: %s", what, reason);
-	else
-		snprintf(err, errlen, "%s", what);
-}
-
 /* A new key of type key_type, or NULL with err set. */
 static EVP_PKEY *
 pki_keygen(const char *key_type, char *err, size_t errlen)
@@ -127,7 +114,7 @@ pki_keygen(const char *key_type, char *err, size_t errlen)
 	else
 		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", PKI_EC_CURVE);
 	if (k == NULL)
-		pki_fail(err, errlen, "cannot generate a key");
+		log_openssl_why(err, errlen, "cannot generate a key");
 	return k;
 }
 
@@ -234,7 +221,7 @@ fail:
 
 		snprintf(what, sizeof(what), "cannot create the %s "
 		    "certificate", s->what);
-		pki_fail(err, errlen, what);
+		log_openssl_why(err, errlen, what);
 	}
 out:
 	X509_NAME_free(subj);
@@ -333,7 +320,7 @@ pki_san_add(GENERAL_NAMES *gens, const char *h, char *err, size_t errlen)
 	rc = 0;
 	goto out;
 fail:
-	pki_fail(err, errlen, "cannot build the subjectAltName");
+	log_openssl_why(err, errlen, "cannot build the subjectAltName");
 out:
 	ASN1_OCTET_STRING_free(oct);
 	ASN1_IA5STRING_free(ia5);
@@ -351,7 +338,7 @@ pki_tls_sans(const struct pki_init_opts *o, char *err, size_t errlen)
 	size_t i;
 
 	if ((gens = GENERAL_NAMES_new()) == NULL) {
-		pki_fail(err, errlen, "cannot build the subjectAltName");
+		log_openssl_why(err, errlen, "cannot build the subjectAltName");
 		return NULL;
 	}
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
@@ -486,13 +473,13 @@ pki_write(struct pki_files *pf, enum pki_file f, EVP_PKEY *key,
 		 * (the file mode and the signer process protect it). */
 		if (PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL,
 		    NULL) != 1) {
-			pki_fail(err, errlen, "cannot write the key");
+			log_openssl_why(err, errlen, "cannot write the key");
 			goto out;
 		}
 	}
 	for (i = 0; i < n; i++)
 		if (PEM_write_X509(fp, certs[i]) != 1) {
-			pki_fail(err, errlen, "cannot write a certificate");
+			log_openssl_why(err, errlen, "cannot write a certificate");
 			goto out;
 		}
 	if (fflush(fp) != 0 || fsync(fileno(fp)) == -1) {
