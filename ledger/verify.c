@@ -385,6 +385,81 @@ ledger_verify(const char *db, const char *vkey,
 	return ledger_verify_trusted(db, vkey, NULL, 0, rep, progress, arg);
 }
 
+/* Opens the stored ledger read-only at one snapshot, and an empty
+ * in-memory registry and tree to replay into.  0; 1 with the reason in
+ * v->rep; -1 on an internal error. */
+static int
+verify_open(struct verify_ctx *v, const char *db)
+{
+	struct ledger_verify_report *rep = v->rep;
+	char err[256];
+
+	if ((v->stored = ledger_store_open(db, LEDGER_STORE_READONLY, err,
+	    sizeof(err))) == NULL) {
+		snprintf(rep->what, sizeof(rep->what), "%s", err);
+		return 1;
+	}
+	/* One state of a database that bridges may be appending to: the
+	 * log and the registry compared must be of the same moment. */
+	if (v->stored->ops->begin(v->stored) != 0) {
+		snprintf(rep->what, sizeof(rep->what), "cannot read a snapshot: "
+		    "%s", v->stored->ops->errmsg(v->stored));
+		return 1;
+	}
+	if ((v->replay = ledger_store_sqlite_open(":memory:",
+	    LEDGER_STORE_CREATE, err, sizeof(err))) == NULL ||
+	    (v->tree = ledger_merkle_new()) == NULL) {
+		snprintf(rep->what, sizeof(rep->what), "%s", err);
+		return -1;
+	}
+	v->replay->origin = v->origin;
+	return 0;
+}
+
+/* Replays every block of the stored log into v's registry and tree.  0
+ * when the whole log is sound, 1 with the first broken point in v->rep. */
+static int
+verify_replay(struct verify_ctx *v)
+{
+	struct ledger_verify_report *rep = v->rep;
+	int rc;
+
+	/* Counting first gives progress a total and finds a damaged file
+	 * before the long part. */
+	if (v->stored->ops->leaf_hashes(v->stored, 0, count_cb,
+	    &v->total) != 0) {
+		snprintf(rep->what, sizeof(rep->what), "the log cannot be read: "
+		    "%s", v->stored->ops->errmsg(v->stored));
+		return 1;
+	}
+	if (v->replay->ops->begin(v->replay) != 0)
+		return 1;
+	rc = v->stored->ops->blocks(v->stored, 0, verify_block, v);
+	if (!v->broken && rc != 0) {
+		snprintf(rep->what, sizeof(rep->what), "block %llu cannot be "
+		    "read: %s", (unsigned long long)v->next_height,
+		    v->stored->ops->errmsg(v->stored));
+		rep->bad_block = (int64_t)v->next_height;
+		return 1;
+	}
+	if (v->broken)
+		return 1;
+	if (v->total != v->next_index) {
+		rep->bad_index = (int64_t)v->next_index;
+		snprintf(rep->what, sizeof(rep->what), "entry %llu and after "
+		    "are in no block (%llu entries, blocks cover %llu)",
+		    (unsigned long long)v->next_index,
+		    (unsigned long long)v->total,
+		    (unsigned long long)v->next_index);
+		return 1;
+	}
+	if (v->total == 0) {
+		snprintf(rep->what, sizeof(rep->what), "the ledger is empty");
+		return 1;
+	}
+	return 0;
+}
+
 int
 ledger_verify_trusted(const char *db, const char *vkey,
     const struct ledger_trusted *trusted, size_t ntrusted,
@@ -392,7 +467,7 @@ ledger_verify_trusted(const char *db, const char *vkey,
     void (*progress)(uint64_t, uint64_t, void *), void *arg)
 {
 	struct verify_ctx v;
-	char err[256], name[LEDGER_NAME_MAX + 1];
+	char name[LEDGER_NAME_MAX + 1];
 	EVP_PKEY *pk = NULL;
 	int rc;
 
@@ -413,58 +488,12 @@ ledger_verify_trusted(const char *db, const char *vkey,
 		rc = -1;
 		goto done;
 	}
-	if ((v.stored = ledger_store_open(db, LEDGER_STORE_READONLY, err,
-	    sizeof(err))) == NULL) {
-		snprintf(rep->what, sizeof(rep->what), "%s", err);
-		goto out;
-	}
-	/* One state of a database that bridges may be appending to: the
-	 * log and the registry compared must be of the same moment. */
-	if (v.stored->ops->begin(v.stored) != 0) {
-		snprintf(rep->what, sizeof(rep->what), "cannot read a snapshot: "
-		    "%s", v.stored->ops->errmsg(v.stored));
-		goto out;
-	}
-	if ((v.replay = ledger_store_sqlite_open(":memory:",
-	    LEDGER_STORE_CREATE, err, sizeof(err))) == NULL ||
-	    (v.tree = ledger_merkle_new()) == NULL) {
-		snprintf(rep->what, sizeof(rep->what), "%s", err);
-		rc = -1;
+	if ((rc = verify_open(&v, db)) != 0) {
+		rc = rc < 0 ? -1 : 0;
 		goto done;
 	}
-	v.replay->origin = v.origin;
-	/* Counting first gives progress a total and finds a damaged file
-	 * before the long part. */
-	if (v.stored->ops->leaf_hashes(v.stored, 0, count_cb, &v.total) != 0) {
-		snprintf(rep->what, sizeof(rep->what), "the log cannot be read: "
-		    "%s", v.stored->ops->errmsg(v.stored));
+	if (verify_replay(&v) != 0)
 		goto out;
-	}
-	if (v.replay->ops->begin(v.replay) != 0)
-		goto out;
-	rc = v.stored->ops->blocks(v.stored, 0, verify_block, &v);
-	if (!v.broken && rc != 0) {
-		snprintf(rep->what, sizeof(rep->what), "block %llu cannot be "
-		    "read: %s", (unsigned long long)v.next_height,
-		    v.stored->ops->errmsg(v.stored));
-		rep->bad_block = (int64_t)v.next_height;
-		goto out;
-	}
-	if (v.broken)
-		goto out;
-	if (v.total != v.next_index) {
-		rep->bad_index = (int64_t)v.next_index;
-		snprintf(rep->what, sizeof(rep->what), "entry %llu and after "
-		    "are in no block (%llu entries, blocks cover %llu)",
-		    (unsigned long long)v.next_index,
-		    (unsigned long long)v.total,
-		    (unsigned long long)v.next_index);
-		goto out;
-	}
-	if (v.total == 0) {
-		snprintf(rep->what, sizeof(rep->what), "the ledger is empty");
-		goto out;
-	}
 	/* The whole tree is sound; now it must also be the tree that the
 	 * holders of trusted checkpoints saw, or a later one. */
 	if (trust_check_tree(&v, trusted, ntrusted) != 0)

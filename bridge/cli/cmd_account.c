@@ -307,6 +307,42 @@ init_url(char *out, size_t outlen, const char *scheme, const char *listen)
 		snprintf(out, outlen, "%s://%s", scheme, listen);
 }
 
+/* The configuration init writes: the defaults, then --name, --est-listen,
+ * --http-listen and --db.  0, or 1 after a message (the new directory
+ * removed). */
+static int
+init_settings(struct cli *c)
+{
+	struct bridge_config *cfg = &c->cfg;
+
+	config_defaults(cfg, c->o.dir);
+	if (c->o.name != NULL) {
+		snprintf(cfg->name, sizeof(cfg->name), "%s", c->o.name);
+		snprintf(cfg->validator_name, sizeof(cfg->validator_name),
+		    "%s-node", c->o.name);
+	}
+	if (c->o.est_listen != NULL) {
+		snprintf(cfg->est_listen, sizeof(cfg->est_listen), "%s",
+		    c->o.est_listen);
+		init_url(cfg->public_https_url, sizeof(cfg->public_https_url),
+		    "https", c->o.est_listen);
+	}
+	if (c->o.db != NULL &&
+	    (size_t)snprintf(cfg->db, sizeof(cfg->db), "%s", c->o.db) >=
+	    sizeof(cfg->db)) {
+		rmdir(c->o.dir);
+		return cli_fail("usage", "--db is longer than %zu bytes",
+		    sizeof(cfg->db) - 1);
+	}
+	if (c->o.http_listen != NULL) {
+		snprintf(cfg->http_listen, sizeof(cfg->http_listen), "%s",
+		    c->o.http_listen);
+		init_url(cfg->public_http_url, sizeof(cfg->public_http_url),
+		    "http", c->o.http_listen);
+	}
+	return 0;
+}
+
 int
 cmd_init(struct cli *c)
 {
@@ -333,31 +369,8 @@ cmd_init(struct cli *c)
 	if (mkdir(c->o.dir, 0700) != 0)
 		return cli_fail("init", "cannot create %s: %s", c->o.dir,
 		    strerror(errno));
-	config_defaults(cfg, c->o.dir);
-	if (c->o.name != NULL) {
-		snprintf(cfg->name, sizeof(cfg->name), "%s", c->o.name);
-		snprintf(cfg->validator_name, sizeof(cfg->validator_name),
-		    "%s-node", c->o.name);
-	}
-	if (c->o.est_listen != NULL) {
-		snprintf(cfg->est_listen, sizeof(cfg->est_listen), "%s",
-		    c->o.est_listen);
-		init_url(cfg->public_https_url, sizeof(cfg->public_https_url),
-		    "https", c->o.est_listen);
-	}
-	if (c->o.db != NULL &&
-	    (size_t)snprintf(cfg->db, sizeof(cfg->db), "%s", c->o.db) >=
-	    sizeof(cfg->db)) {
-		rmdir(c->o.dir);
-		return cli_fail("usage", "--db is longer than %zu bytes",
-		    sizeof(cfg->db) - 1);
-	}
-	if (c->o.http_listen != NULL) {
-		snprintf(cfg->http_listen, sizeof(cfg->http_listen), "%s",
-		    c->o.http_listen);
-		init_url(cfg->public_http_url, sizeof(cfg->public_http_url),
-		    "http", c->o.http_listen);
-	}
+	if (init_settings(c) != 0)
+		return 1;
 	if ((node = init_key(cfg, cfg->validator_key)) == NULL ||
 	    (admin = init_key(cfg, cfg->admin_key)) == NULL ||
 	    (bridge = init_key(cfg, cfg->bridge_key)) == NULL)
