@@ -60,11 +60,6 @@
 #define SERVER_MAX_ROUTES	64
 #define SERVER_LOG_PATH		256		/* bytes of path kept for the log */
 #define SERVER_ERRMSG		512		/* bytes of an error message */
-#define SERVER_SESSION_CTX	"keybridge"	/* TLS session id context */
-/* TLS 1.2 suites: forward secrecy and AEAD only (TLS 1.3 suites are
- * OpenSSL's defaults, which are all AEAD). */
-#define SERVER_TLS12_CIPHERS \
-	"ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL"
 
 struct server_route_ent {
 	char *path;
@@ -106,103 +101,7 @@ struct server {
 	TAILQ_HEAD(, server_reqlog) inflight;
 };
 
-/* ---- TLS --------------------------------------------------------------- */
-
-/* Writes the first OpenSSL error (or fallback) into err and clears the
- * queue. */
-static void
-server_ssl_err(char *err, size_t errlen, const char *what, const char *path)
-{
-	unsigned long e = ERR_peek_last_error();
-	char buf[256] = "";
-
-	if (e != 0)
-		ERR_error_string_n(e, buf, sizeof(buf));
-	snprintf(err, errlen, "%s%s%s%s%s", what, path ? " " : "",
-	    path ? path : "", e ? ": " : "", buf);
-	ERR_clear_error();
-}
-
-/* Client certificates are requested but optional, and a certificate that
- * does not verify does not fail the handshake: the outcome stays in
- * SSL_get_verify_result() for the handler that cares (EST re-enrollment
- * needs X509_V_OK), while /cacerts and the API keep working for clients
- * that present some unrelated certificate. */
-static int
-server_verify_cb(int ok, X509_STORE_CTX *store)
-{
-	return 1;
-}
-
-SSL_CTX *
-server_tls_ctx(const char *cert_chain, const char *key, const char *client_ca,
-    char *err, size_t errlen)
-{
-	STACK_OF(X509_NAME) *names = NULL;
-	SSL_CTX *ctx = NULL, *ret = NULL;
-
-	ERR_clear_error();
-	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
-		server_ssl_err(err, errlen, "cannot create TLS context", NULL);
-		goto out;
-	}
-	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
-	    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
-		server_ssl_err(err, errlen, "cannot set TLS versions", NULL);
-		goto out;
-	}
-	if (SSL_CTX_set_cipher_list(ctx, SERVER_TLS12_CIPHERS) != 1) {
-		server_ssl_err(err, errlen, "cannot set TLS 1.2 ciphers", NULL);
-		goto out;
-	}
-	/* Renegotiation is a DoS lever and unused by any client we serve;
-	 * let the client pick among our (all strong) suites. */
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
-	    SSL_OP_NO_COMPRESSION);
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert_chain) != 1) {
-		server_ssl_err(err, errlen, "cannot load TLS certificate chain",
-		    cert_chain);
-		goto out;
-	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-		server_ssl_err(err, errlen, "cannot load TLS key", key);
-		goto out;
-	}
-	if (SSL_CTX_check_private_key(ctx) != 1) {
-		server_ssl_err(err, errlen, "TLS key does not match certificate",
-		    key);
-		goto out;
-	}
-	/* Resumption: server-side session cache (TLS 1.2 session ids) and
-	 * tickets (OpenSSL's default, left on).  The id context must be set
-	 * or resumed sessions fail once client certificates are requested. */
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-	if (SSL_CTX_set_session_id_context(ctx,
-	    (const unsigned char *)SERVER_SESSION_CTX,
-	    sizeof(SERVER_SESSION_CTX) - 1) != 1) {
-		server_ssl_err(err, errlen, "cannot set session id context",
-		    NULL);
-		goto out;
-	}
-	/* RFC 7030 3.3.2: requested, optional (see server_verify_cb). */
-	if (client_ca == NULL)
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	else {
-		if (SSL_CTX_load_verify_locations(ctx, client_ca, NULL) != 1 ||
-		    (names = SSL_load_client_CA_file(client_ca)) == NULL) {
-			server_ssl_err(err, errlen, "cannot load client CAs",
-			    client_ca);
-			goto out;
-		}
-		SSL_CTX_set_client_CA_list(ctx, names);
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, server_verify_cb);
-	}
-	ret = ctx;
-	ctx = NULL;
-out:
-	SSL_CTX_free(ctx);
-	return ret;
-}
+/* ---- TLS (server_tls_ctx is in server_tls.c) --------------------------- */
 
 /*
  * evhttp's bevcb: a fresh TLS bufferevent for an accepted connection.  The
