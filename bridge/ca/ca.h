@@ -81,6 +81,93 @@ X509 *signer_ocsp_cert(struct signer *s);
 X509 *signer_issuer(struct signer *s);
 const char *signer_issuer_id(struct signer *s);
 
+/* ---- token.c: where a private key lives -------------------------------- */
+
+/* Loads the private key a configuration value names: a file path
+ * (resolved against cfg->dir; mode 0600 or stricter, as ledger_key_load)
+ * or an RFC 7512 `pkcs11:` URI, reached through cfg's PKCS#11 module and
+ * PIN file; then the key's bytes never leave the token and the EVP_PKEY
+ * only refers to it.  what names the key in errors ("issuing CA key").
+ * Called only in the key process.  A new EVP_PKEY or NULL with err set. */
+EVP_PKEY *ca_key_load(const struct bridge_config *cfg, const char *value,
+    const char *what, char *err, size_t errlen);
+
+/* ---- lint.c: checks before the CA key signs a certificate ---------------- */
+
+/* What a certificate for one registration must be exactly (RFC 5280 and
+ * the profile); everything comes from the ledger's entries and the
+ * configuration, nothing from the requester. */
+struct ca_lint_want {
+	X509 *issuer;			/* issuing CA: name, key type, SKI */
+	enum est_profile profile;
+	const char *cn;			/* registered name: the subject CN */
+	const struct est_names *names;	/* registered SANs, exactly */
+	const uint8_t *spki;		/* registered key, canonical DER */
+	size_t spki_len;
+	time_t key_not_before, key_not_after;	/* the key's window */
+	time_t now;
+	const char *ocsp_url;		/* AIA OCSP */
+	const char *ca_issuers_url;	/* AIA caIssuers */
+	const char *crl_url;		/* CRL distribution point */
+};
+
+/* Pre-issuance lint of a DER TBSCertificate: 0, or -1 with why naming
+ * the failed check ("lint: <check>: <detail>", one line). */
+int ca_lint_tbs(const uint8_t *tbs, size_t len, const struct ca_lint_want *w,
+    char *why, size_t whylen);
+/* Network side: the DER TBSCertificate of an unsigned certificate from
+ * issue_build, its inner signature AlgorithmIdentifier set for the
+ * issuer's key type (what the ledger records).  0 or -1. */
+int ca_tbs_der(X509 *cert, X509 *issuer, uint8_t **der, size_t *len);
+/* Key side: signs exactly the bytes tbs (whose inner AlgorithmIdentifier
+ * must be the one key signs with) and returns the certificate: that TBS,
+ * the algorithm, the signature.  NULL with why set. */
+X509 *ca_sign_tbs(const uint8_t *tbs, size_t len, EVP_PKEY *key, char *why,
+    size_t whylen);
+
+/* ---- admit.c: the CA signs only what the ledger committed ----------------- */
+
+/* What the key process is shown before it signs a certificate: the
+ * cert-issued entry recording the TBS and the key-register entry of its
+ * key, each with its RFC 9162 inclusion proof in the tree of checkpoint. */
+struct ca_cert_req {
+	const char *checkpoint;		/* the signed checkpoint note */
+	const char *entry;		/* the cert-issued entry note */
+	uint64_t entry_index;
+	const uint8_t (*entry_proof)[LEDGER_HASH_LEN];
+	size_t entry_nproof;
+	const char *reg;		/* the key-register entry note */
+	uint64_t reg_index;
+	const uint8_t (*reg_proof)[LEDGER_HASH_LEN];
+	size_t reg_nproof;
+};
+
+/* The key process's side of ca_cert_admit. */
+struct ca_admit_ctx {
+	X509 *issuer;
+	const char *issuer_id;		/* lowercase hex SKI */
+	const char *origin;		/* the ledger's origin line */
+	/* Is this checkpoint note signed as the configured trust requires
+	 * (today the node's checkpoint key; with validators, a quorum of
+	 * cosignatures)?  Fills its size and root.  The one function the
+	 * validators issue replaces.  0, or -1 with why set. */
+	int (*checkpoint_ok)(void *arg, const char *note, uint64_t *size,
+	    uint8_t root[LEDGER_HASH_LEN], char *why, size_t whylen);
+	void *checkpoint_arg;
+	const char *ocsp_url, *ca_issuers_url, *crl_url;
+	time_t now;
+	/* Entries below this index were signed (or given up) before: each
+	 * committed TBS is signed at most once. */
+	uint64_t min_index;
+};
+
+/* Checks r all the way (checkpoint, both inclusion proofs, entry types
+ * and fields, the key-register entry is the TBS's key, lint) and hands
+ * back the TBS bytes to sign (malloc'd).  0, or -1 with why naming the
+ * refusal. */
+int ca_cert_admit(const struct ca_cert_req *r, const struct ca_admit_ctx *c,
+    uint8_t **tbs, size_t *tbslen, char *why, size_t whylen);
+
 /* ---- issue.c: certificates from a registration ------------------------- */
 
 #define ISSUE_DEVICE_DAYS 365
