@@ -55,6 +55,10 @@ LIB     := $(BUILD)/libkeybridge.a
 BIN     := $(BUILD)/keybridge
 UNIT_SRC := $(wildcard tests/*/test_*.c tests/*/*/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
+# Fixtures several tests share (tests/**/*_fx.c), in an archive: a test
+# links only those it uses.
+FX_SRC  := $(wildcard tests/*/*_fx.c tests/*/*/*_fx.c)
+FX_LIB  := $(BUILD)/libtestfx.a
 BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
@@ -85,9 +89,13 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(BUILD)/bridge/cli/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(LIB)
+$(FX_LIB): $(FX_SRC:%.c=$(BUILD)/%.o)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/tests/%: tests/%.c $(LIB) $(FX_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(CMOCKA_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(FX_LIB) $(LIB) $(LDLIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/bench/%: tests/bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
