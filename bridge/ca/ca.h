@@ -119,9 +119,17 @@ int ca_lint_tbs(const uint8_t *tbs, size_t len, const struct ca_lint_want *w,
  * issue_build, its inner signature AlgorithmIdentifier set for the
  * issuer's key type (what the ledger records).  0 or -1. */
 int ca_tbs_der(X509 *cert, X509 *issuer, uint8_t **der, size_t *len);
-/* Key side: signs exactly the bytes tbs (whose inner AlgorithmIdentifier
- * must be the one key signs with) and returns the certificate: that TBS,
- * the algorithm, the signature.  NULL with why set. */
+/* Key side: signs exactly the bytes tbs (DER, whose inner
+ * AlgorithmIdentifier must be the one key signs with), verifies the
+ * signature with key's public half, and writes the certificate's DER
+ * (that TBS byte for byte, the algorithm, the signature) into *cert
+ * (OPENSSL_free it).  It checks no content: ca_lint_tbs (through
+ * ca_cert_admit) does, before.  Never decodes the key in the TBS (what
+ * d2i_X509 costs in OpenSSL 3.0).  0, or -1 with why set. */
+int ca_sign_tbs_der(const uint8_t *tbs, size_t len, EVP_PKEY *key,
+    uint8_t **cert, size_t *certlen, char *why, size_t whylen);
+/* ca_sign_tbs_der, parsed: the certificate, whose TBS (i2d_re_X509_tbs)
+ * is checked to be the bytes tbs.  NULL with why set. */
 X509 *ca_sign_tbs(const uint8_t *tbs, size_t len, EVP_PKEY *key, char *why,
     size_t whylen);
 

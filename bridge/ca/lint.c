@@ -3,7 +3,7 @@
  * lint, docs/design.md "Checks before every signature"), and the two ends
  * of a signature over a TBSCertificate: the network side's DER TBS
  * (ca_tbs_der) and the key side's signature over exactly those bytes
- * (ca_sign_tbs).
+ * (ca_sign_tbs_der, ca_sign_tbs).
  *
  * ca_lint_tbs refuses a TBSCertificate unless it is, field by field, the
  * certificate issue_build makes for the registration described by a
@@ -14,9 +14,14 @@
  * DER is re-encoded to make sure the bytes the CA signs say only what the
  * parsed fields say (X.690 11: one encoding per value).
  *
- * OpenSSL keeps two parts of a parsed certificate as they arrived: an
- * X509_NAME returns its original bytes, and an extension value is an
- * OCTET STRING it never looks into.  So the names are compared byte for
+ * The TBS is parsed with a template of its own (lint_int.h), OpenSSL's
+ * X509_CINF but for the SubjectPublicKeyInfo, which stays bytes: OpenSSL
+ * 3.0 decodes the key of an X509_PUBKEY as it parses it, which would cost
+ * the key process four times the rest of the lint (docs/benchmarks.md).
+ *
+ * OpenSSL keeps two parts of a parsed TBS as they arrived: an X509_NAME
+ * returns its original bytes, and an extension value is an OCTET STRING
+ * it never looks into.  So the names are compared byte for
  * byte with the expected names, and each extension value is parsed and
  * re-encoded on its own.  A BOOLEAN (the critical flag) is re-encoded with
  * the octet it arrived with, so each extension is also rebuilt from its
@@ -47,21 +52,41 @@
 #define LINT_GEN_FIRST_YEAR	2050	/* RFC 5280 4.1.2.5 */
 
 /*
- * A Certificate (RFC 5280 4.1) around a parsed TBSCertificate, encoded by
- * OpenSSL's templates: X509_CINF keeps the encoding it was parsed from
- * (ASN1_SEQUENCE_enc), so the TBS goes in byte for byte, and d2i_X509 of
- * the result gives an X509 whose TBS is exactly the input.  The macros
- * need a typedef'd name.
+ * The TBSCertificate of lint_int.h, and a Certificate (RFC 5280 4.1)
+ * around it.  The TBS keeps the encoding it was parsed from
+ * (ASN1_SEQUENCE_enc), so a Certificate encoded from it holds the bytes
+ * that were signed exactly.  The macros need typedef'd names.
  */
+typedef struct lint_spki LINT_SPKI;
+typedef struct lint_tbs LINT_TBS;
+
+ASN1_SEQUENCE(LINT_SPKI) = {
+	ASN1_SIMPLE(LINT_SPKI, alg, X509_ALGOR),
+	ASN1_SIMPLE(LINT_SPKI, key, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END(LINT_SPKI)
+
+ASN1_SEQUENCE_enc(LINT_TBS, enc, 0) = {
+	ASN1_EXP_OPT(LINT_TBS, version, ASN1_INTEGER, 0),
+	ASN1_SIMPLE(LINT_TBS, serial, ASN1_INTEGER),
+	ASN1_SIMPLE(LINT_TBS, sigalg, X509_ALGOR),
+	ASN1_SIMPLE(LINT_TBS, issuer, X509_NAME),
+	ASN1_SIMPLE(LINT_TBS, validity, X509_VAL),
+	ASN1_SIMPLE(LINT_TBS, subject, X509_NAME),
+	ASN1_SIMPLE(LINT_TBS, spki, LINT_SPKI),
+	ASN1_IMP_OPT(LINT_TBS, iuid, ASN1_BIT_STRING, 1),
+	ASN1_IMP_OPT(LINT_TBS, suid, ASN1_BIT_STRING, 2),
+	ASN1_EXP_SEQUENCE_OF_OPT(LINT_TBS, exts, X509_EXTENSION, 3),
+} static_ASN1_SEQUENCE_END_ref(LINT_TBS, LINT_TBS)
+
 struct lint_cert {
-	X509_CINF *tbs;
+	struct lint_tbs *tbs;
 	X509_ALGOR *alg;
 	ASN1_BIT_STRING *sig;
 };
 typedef struct lint_cert LINT_CERT;
 
 ASN1_SEQUENCE(LINT_CERT) = {
-	ASN1_SIMPLE(LINT_CERT, tbs, X509_CINF),
+	ASN1_SIMPLE(LINT_CERT, tbs, LINT_TBS),
 	ASN1_SIMPLE(LINT_CERT, alg, X509_ALGOR),
 	ASN1_SIMPLE(LINT_CERT, sig, ASN1_BIT_STRING),
 } static_ASN1_SEQUENCE_END(LINT_CERT)
@@ -100,28 +125,32 @@ lint_sigalg(const EVP_PKEY *key, X509_ALGOR *alg)
 	}
 }
 
-/*
- * Parses tbs (all len bytes) as a TBSCertificate and returns it inside a
- * certificate with outer algorithm alg and signature sig (both only
- * copied in).  The TBS must be DER: re-encoding its fields (i2d_re) must
- * give the same bytes.  NULL with why set ("lint: der: ...").
- */
-static X509 *
-lint_wrap(const uint8_t *tbs, size_t len, const X509_ALGOR *alg,
-    const ASN1_BIT_STRING *sig, char *why, size_t whylen)
+static void
+lint_tbs_free(struct lint_tbs *t)
 {
-	struct lint_cert c = { NULL, NULL, NULL };
+	ASN1_item_free((ASN1_VALUE *)t, ASN1_ITEM_rptr(LINT_TBS));
+}
+
+/*
+ * Parses tbs (all len bytes) as a TBSCertificate in DER: re-encoding its
+ * fields must give the same bytes.  Returns it (free with lint_tbs_free)
+ * or NULL with why set ("lint: der: ...").
+ */
+static struct lint_tbs *
+lint_parse(const uint8_t *tbs, size_t len, char *why, size_t whylen)
+{
 	const unsigned char *p = tbs;
-	unsigned char *der = NULL, *re = NULL;
-	X509 *x = NULL, *ret = NULL;
-	int derlen, relen;
+	unsigned char *re = NULL;
+	struct lint_tbs *t = NULL, *ret = NULL;
+	int relen;
 
 	if (tbs == NULL || len == 0 || len > LINT_TBS_MAX) {
 		lint_refuse(why, whylen, "der", "%zu bytes (1 to %d)", len,
 		    LINT_TBS_MAX);
 		goto out;
 	}
-	if ((c.tbs = d2i_X509_CINF(NULL, &p, (long)len)) == NULL) {
+	if ((t = (struct lint_tbs *)ASN1_item_d2i(NULL, &p, (long)len,
+	    ASN1_ITEM_rptr(LINT_TBS))) == NULL) {
 		lint_refuse(why, whylen, "der", "not a TBSCertificate");
 		goto out;
 	}
@@ -130,32 +159,20 @@ lint_wrap(const uint8_t *tbs, size_t len, const X509_ALGOR *alg,
 		    "TBSCertificate", len - (size_t)(p - tbs));
 		goto out;
 	}
-	c.alg = (X509_ALGOR *)alg;
-	c.sig = (ASN1_BIT_STRING *)sig;
-	if ((derlen = ASN1_item_i2d((ASN1_VALUE *)&c, &der,
-	    ASN1_ITEM_rptr(LINT_CERT))) <= 0) {
-		lint_refuse(why, whylen, "der", "cannot be encoded");
-		goto out;
-	}
-	p = der;
-	if ((x = d2i_X509(NULL, &p, derlen)) == NULL ||
-	    p != der + derlen) {
-		lint_refuse(why, whylen, "der", "not a certificate's TBS");
-		goto out;
-	}
-	if ((relen = i2d_re_X509_tbs(x, &re)) <= 0 || (size_t)relen != len ||
-	    memcmp(re, tbs, len) != 0) {
+	/* Encoded from its fields, not from the bytes it keeps. */
+	t->enc.modified = 1;
+	relen = ASN1_item_i2d((ASN1_VALUE *)t, &re, ASN1_ITEM_rptr(LINT_TBS));
+	t->enc.modified = 0;
+	if (relen <= 0 || (size_t)relen != len || memcmp(re, tbs, len) != 0) {
 		lint_refuse(why, whylen, "der", "not DER: re-encoding gives "
 		    "other bytes (%d, not %zu)", relen, len);
 		goto out;
 	}
-	ret = x;
-	x = NULL;
+	ret = t;
+	t = NULL;
 out:
-	X509_CINF_free(c.tbs);
-	OPENSSL_free(der);
+	lint_tbs_free(t);
 	OPENSSL_free(re);
-	X509_free(x);
 	ERR_clear_error();
 	return ret;
 }
@@ -166,7 +183,7 @@ static int
 lint_signature(struct lint_ctx *c)
 {
 	X509_ALGOR *want = X509_ALGOR_new();
-	const X509_ALGOR *got = X509_get0_tbs_sigalg(c->x);
+	const X509_ALGOR *got = c->t->sigalg;
 	const ASN1_OBJECT *oid = NULL;
 	char name[LINT_NAME_MAX] = "";
 	int rc = -1;
@@ -205,7 +222,7 @@ out:
 static int
 lint_serial(struct lint_ctx *c)
 {
-	const ASN1_INTEGER *s = X509_get0_serialNumber(c->x);
+	const ASN1_INTEGER *s = c->t->serial;
 	const unsigned char *d = ASN1_STRING_get0_data(s);
 	int n = ASN1_STRING_length(s), i, octets;
 
@@ -245,7 +262,7 @@ lint_name_eq(const X509_NAME *a, const X509_NAME *b)
 static int
 lint_issuer(struct lint_ctx *c)
 {
-	if (!lint_name_eq(X509_get_issuer_name(c->x),
+	if (!lint_name_eq(c->t->issuer,
 	    X509_get_subject_name(c->w->issuer)))
 		return lint_refuse(c->why, c->whylen, "issuer", "not the "
 		    "issuing CA's subject");
@@ -314,8 +331,8 @@ lint_validity(struct lint_ctx *c)
 	const struct ca_lint_want *w = c->w;
 	time_t nb, na;
 
-	if (lint_time(c, X509_get0_notBefore(c->x), "notBefore", &nb) != 0 ||
-	    lint_time(c, X509_get0_notAfter(c->x), "notAfter", &na) != 0)
+	if (lint_time(c, c->t->validity->notBefore, "notBefore", &nb) != 0 ||
+	    lint_time(c, c->t->validity->notAfter, "notAfter", &na) != 0)
 		return -1;
 	if (na <= nb)
 		return lint_refuse(c->why, c->whylen, "validity", "notAfter "
@@ -347,7 +364,7 @@ lint_validity(struct lint_ctx *c)
 static int
 lint_subject(struct lint_ctx *c)
 {
-	const X509_NAME *got = X509_get_subject_name(c->x);
+	const X509_NAME *got = c->t->subject;
 	const ASN1_STRING *cn;
 	X509_NAME *want = NULL;
 	size_t n = strlen(c->w->cn);
@@ -392,21 +409,21 @@ out:
 static int
 lint_spki(struct lint_ctx *c)
 {
-	X509_PUBKEY *pk = X509_get_X509_PUBKEY(c->x);
 	const ASN1_OBJECT *alg = NULL;
 	unsigned char *der = NULL;
 	int len, rc = -1, nid;
 
-	if ((len = i2d_X509_PUBKEY(pk, &der)) <= 0 ||
+	if ((len = ASN1_item_i2d((ASN1_VALUE *)c->t->spki, &der,
+	    ASN1_ITEM_rptr(LINT_SPKI))) <= 0 ||
 	    (size_t)len != c->w->spki_len ||
 	    memcmp(der, c->w->spki, c->w->spki_len) != 0) {
 		lint_refuse(c->why, c->whylen, "spki", "not the registered "
 		    "key");
 		goto out;
 	}
-	if (X509_PUBKEY_get0_param((ASN1_OBJECT **)&alg, NULL, NULL, NULL,
-	    pk) != 1 || ((nid = OBJ_obj2nid(alg)) != NID_rsaEncryption &&
-	    nid != NID_X9_62_id_ecPublicKey)) {
+	X509_ALGOR_get0(&alg, NULL, NULL, c->t->spki->alg);
+	if ((nid = OBJ_obj2nid(alg)) != NID_rsaEncryption &&
+	    nid != NID_X9_62_id_ecPublicKey) {
 		lint_refuse(c->why, c->whylen, "spki", "neither EC nor RSA");
 		goto out;
 	}
@@ -421,12 +438,9 @@ out:
 static int
 lint_uid(struct lint_ctx *c)
 {
-	const ASN1_BIT_STRING *iuid = NULL, *suid = NULL;
-
-	X509_get0_uids(c->x, &iuid, &suid);
-	if (iuid != NULL || suid != NULL)
+	if (c->t->iuid != NULL || c->t->suid != NULL)
 		return lint_refuse(c->why, c->whylen, "uid", "%s present",
-		    iuid != NULL ? "issuerUniqueID" : "subjectUniqueID");
+		    c->t->iuid != NULL ? "issuerUniqueID" : "subjectUniqueID");
 	return 0;
 }
 
@@ -436,8 +450,7 @@ ca_lint_tbs(const uint8_t *tbs, size_t len, const struct ca_lint_want *w,
     char *why, size_t whylen)
 {
 	struct lint_ctx c = { w, NULL, 0, why, whylen };
-	X509_ALGOR *alg = NULL;
-	ASN1_BIT_STRING *sig = NULL;
+	long version;
 	int rc = -1;
 
 	if (w == NULL || w->issuer == NULL || w->cn == NULL ||
@@ -446,33 +459,24 @@ ca_lint_tbs(const uint8_t *tbs, size_t len, const struct ca_lint_want *w,
 		    "profile to check against");
 		goto out;
 	}
-	/* The outer algorithm and signature are placeholders: only the TBS
-	 * is looked at. */
-	if ((alg = X509_ALGOR_new()) == NULL ||
-	    (sig = ASN1_BIT_STRING_new()) == NULL ||
-	    lint_sigalg(X509_get0_pubkey(w->issuer), alg) != 0) {
-		lint_refuse(why, whylen, "signature", "the issuing CA's key is "
-		    "neither EC nor RSA");
+	if ((c.t = lint_parse(tbs, len, why, whylen)) == NULL)
 		goto out;
-	}
-	if ((c.x = lint_wrap(tbs, len, alg, sig, why, whylen)) == NULL)
-		goto out;
-	if (X509_get_version(c.x) != X509_VERSION_3) {
+	/* RFC 5280 4.1.2.1: v3 (2) when there are extensions. */
+	version = c.t->version == NULL ? X509_VERSION_1 :
+	    ASN1_INTEGER_get(c.t->version);
+	if (version != X509_VERSION_3) {
 		lint_refuse(why, whylen, "version", "v%ld, not v3",
-		    X509_get_version(c.x) + 1);
+		    version + 1);
 		goto out;
 	}
 	if (lint_signature(&c) != 0 || lint_serial(&c) != 0 ||
 	    lint_issuer(&c) != 0 || lint_validity(&c) != 0 ||
-	    lint_subject(&c) != 0 || lint_spki(&c) != 0 || lint_uid(&c) != 0)
-		goto out;
-	if (lint_exts(&c) != 0)
+	    lint_subject(&c) != 0 || lint_spki(&c) != 0 || lint_uid(&c) != 0 ||
+	    lint_exts(&c) != 0)
 		goto out;
 	rc = 0;
 out:
-	X509_free(c.x);
-	X509_ALGOR_free(alg);
-	ASN1_BIT_STRING_free(sig);
+	lint_tbs_free(c.t);
 	ERR_clear_error();
 	return rc;
 }
@@ -504,40 +508,96 @@ ca_tbs_der(X509 *cert, X509 *issuer, uint8_t **der, size_t *len)
 	return 0;
 }
 
-/* The certificate {tbs, alg, sig} parsed back, its TBS the bytes tbs and
- * its signature checked with key.  NULL with why set. */
-static X509 *
-lint_signed(const uint8_t *tbs, size_t len, const X509_ALGOR *alg,
-    const ASN1_BIT_STRING *sig, EVP_PKEY *key, char *why, size_t whylen)
+/* The signature of key over exactly the bytes tbs (RFC 5280 4.1.1.3):
+ * ECDSA, or RSA PKCS#1 v1.5 (the default padding), with SHA-256; then
+ * verified with the key's public half, so that a faulty signature
+ * (a token's, a glitch's) never leaves.  A new BIT STRING or NULL. */
+static ASN1_BIT_STRING *
+lint_signature_of(const uint8_t *tbs, size_t len, EVP_PKEY *key,
+    char *why, size_t whylen)
 {
-	X509 *x = NULL, *ret = NULL;
-	unsigned char *re = NULL;
-	int n;
+	EVP_MD_CTX *md = NULL;
+	ASN1_BIT_STRING *sig = NULL, *ret = NULL;
+	unsigned char *s = NULL;
+	size_t slen = 0;
 
-	if ((x = lint_wrap(tbs, len, alg, sig, why, whylen)) == NULL)
-		goto out;
-	if (X509_ALGOR_cmp(X509_get0_tbs_sigalg(x), alg) != 0) {
-		lint_refuse(why, whylen, "signature", "the TBS's algorithm is "
-		    "not the key's");
-		goto out;
-	}
-	if ((n = i2d_re_X509_tbs(x, &re)) <= 0 || (size_t)n != len ||
-	    memcmp(re, tbs, len) != 0) {
-		lint_refuse(why, whylen, "der", "the certificate's TBS is not "
-		    "the bytes signed");
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+	    EVP_DigestSign(md, NULL, &slen, tbs, len) != 1 ||
+	    (s = OPENSSL_malloc(slen)) == NULL ||
+	    EVP_DigestSign(md, s, &slen, tbs, len) != 1 || slen > INT_MAX) {
+		lint_refuse(why, whylen, "signature", "the key cannot sign");
 		goto out;
 	}
-	if (X509_verify(x, key) != 1) {
+	EVP_MD_CTX_free(md);
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+	    EVP_DigestVerify(md, s, slen, tbs, len) != 1) {
 		lint_refuse(why, whylen, "signature", "does not verify with "
 		    "the key's public half");
 		goto out;
 	}
-	ret = x;
-	x = NULL;
+	if ((sig = ASN1_BIT_STRING_new()) == NULL ||
+	    ASN1_BIT_STRING_set(sig, s, (int)slen) != 1) {
+		lint_refuse(why, whylen, "signature", "out of memory");
+		goto out;
+	}
+	/* Whole octets: no unused bits (X.690 8.6.2.2). */
+	sig->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+	sig->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+	ret = sig;
+	sig = NULL;
 out:
-	OPENSSL_free(re);
-	X509_free(x);
+	EVP_MD_CTX_free(md);
+	OPENSSL_free(s);
+	ASN1_BIT_STRING_free(sig);
 	return ret;
+}
+
+/* See ca.h. */
+int
+ca_sign_tbs_der(const uint8_t *tbs, size_t len, EVP_PKEY *key,
+    uint8_t **cert, size_t *certlen, char *why, size_t whylen)
+{
+	struct lint_cert c = { NULL, NULL, NULL };
+	unsigned char *der = NULL;
+	int n, rc = -1;
+
+	*cert = NULL;
+	*certlen = 0;
+	if ((c.tbs = lint_parse(tbs, len, why, whylen)) == NULL)
+		goto out;
+	/* RFC 5280 4.1.1.2: the algorithm outside is the TBS's own. */
+	if ((c.alg = X509_ALGOR_new()) == NULL || lint_sigalg(key, c.alg) != 0) {
+		lint_refuse(why, whylen, "signature", "the key is neither EC "
+		    "nor RSA");
+		goto out;
+	}
+	if (X509_ALGOR_cmp(c.tbs->sigalg, c.alg) != 0) {
+		lint_refuse(why, whylen, "signature", "the TBS's algorithm is "
+		    "not the key's");
+		goto out;
+	}
+	if ((c.sig = lint_signature_of(tbs, len, key, why, whylen)) == NULL)
+		goto out;
+	/* The TBS goes in as the bytes it was parsed from. */
+	if ((n = ASN1_item_i2d((ASN1_VALUE *)&c, &der,
+	    ASN1_ITEM_rptr(LINT_CERT))) <= 0) {
+		lint_refuse(why, whylen, "der", "the certificate cannot be "
+		    "encoded");
+		goto out;
+	}
+	*cert = der;
+	*certlen = (size_t)n;
+	der = NULL;
+	rc = 0;
+out:
+	lint_tbs_free(c.tbs);
+	X509_ALGOR_free(c.alg);
+	ASN1_BIT_STRING_free(c.sig);
+	OPENSSL_free(der);
+	ERR_clear_error();
+	return rc;
 }
 
 /* See ca.h. */
@@ -545,44 +605,34 @@ X509 *
 ca_sign_tbs(const uint8_t *tbs, size_t len, EVP_PKEY *key, char *why,
     size_t whylen)
 {
-	EVP_MD_CTX *md = NULL;
-	X509_ALGOR *alg = NULL;
-	ASN1_BIT_STRING *sig = NULL;
-	unsigned char *s = NULL;
-	size_t slen = 0;
-	X509 *ret = NULL;
+	const unsigned char *p;
+	unsigned char *der = NULL, *re = NULL;
+	size_t n = 0;
+	X509 *x = NULL, *ret = NULL;
+	int relen;
 
-	if (tbs == NULL || len == 0 || len > LINT_TBS_MAX) {
-		lint_refuse(why, whylen, "der", "%zu bytes (1 to %d)", len,
-		    LINT_TBS_MAX);
+	if (ca_sign_tbs_der(tbs, len, key, &der, &n, why, whylen) != 0)
+		goto out;
+	p = der;
+	if ((x = d2i_X509(NULL, &p, (long)n)) == NULL || p != der + n) {
+		lint_refuse(why, whylen, "der", "the certificate does not "
+		    "parse");
 		goto out;
 	}
-	if ((alg = X509_ALGOR_new()) == NULL || lint_sigalg(key, alg) != 0) {
-		lint_refuse(why, whylen, "signature", "the key is neither EC "
-		    "nor RSA");
+	/* The certificate's TBS, encoded anew, is the input: the signature
+	 * ca_sign_tbs_der verified over the input is this certificate's. */
+	if ((relen = i2d_re_X509_tbs(x, &re)) <= 0 || (size_t)relen != len ||
+	    memcmp(re, tbs, len) != 0) {
+		lint_refuse(why, whylen, "der", "the certificate's TBS is not "
+		    "the bytes signed");
 		goto out;
 	}
-	/* The signature over exactly the bytes tbs (RFC 5280 4.1.1.3):
-	 * ECDSA, or RSA PKCS#1 v1.5 (the default padding), with SHA-256. */
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
-	    EVP_DigestSign(md, NULL, &slen, tbs, len) != 1 ||
-	    (s = OPENSSL_malloc(slen)) == NULL ||
-	    EVP_DigestSign(md, s, &slen, tbs, len) != 1 ||
-	    (sig = ASN1_BIT_STRING_new()) == NULL ||
-	    slen > INT_MAX || ASN1_BIT_STRING_set(sig, s, (int)slen) != 1) {
-		lint_refuse(why, whylen, "signature", "the key cannot sign");
-		goto out;
-	}
-	/* A signature is whole octets: no unused bits (X.690 8.6.2.2). */
-	sig->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
-	sig->flags |= ASN1_STRING_FLAG_BITS_LEFT;
-	ret = lint_signed(tbs, len, alg, sig, key, why, whylen);
+	ret = x;
+	x = NULL;
 out:
-	EVP_MD_CTX_free(md);
-	OPENSSL_free(s);
-	ASN1_BIT_STRING_free(sig);
-	X509_ALGOR_free(alg);
+	OPENSSL_free(der);
+	OPENSSL_free(re);
+	X509_free(x);
 	ERR_clear_error();
 	return ret;
 }

@@ -174,9 +174,9 @@ lint_ski(struct lint_ctx *c, void *val, const ASN1_OCTET_STRING *raw)
 	unsigned int mdlen = 0;
 	int pklen = 0;
 
-	if (X509_PUBKEY_get0_param(NULL, &pk, &pklen, NULL,
-	    X509_get_X509_PUBKEY(c->x)) != 1 ||
-	    EVP_Digest(pk, (size_t)pklen, md, &mdlen, EVP_sha1(), NULL) != 1 ||
+	pk = ASN1_STRING_get0_data(c->t->spki->key);
+	pklen = ASN1_STRING_length(c->t->spki->key);
+	if (EVP_Digest(pk, (size_t)pklen, md, &mdlen, EVP_sha1(), NULL) != 1 ||
 	    mdlen != SHA_DIGEST_LENGTH)
 		return lint_refuse(c->why, c->whylen, "subjectKeyIdentifier",
 		    "cannot hash the subject key");
@@ -465,11 +465,11 @@ lint_exts(struct lint_ctx *c)
 	const char *absent;
 	X509_EXTENSION *ex;
 	size_t k;
-	int i, n = X509_get_ext_count(c->x);
+	int i, n = X509v3_get_ext_count(c->t->exts);
 
 	memset(seen, 0, sizeof(seen));
 	for (i = 0; i < n; i++) {
-		ex = X509_get_ext(c->x, i);
+		ex = X509v3_get_ext(c->t->exts, i);
 		if ((e = lint_ext_find(OBJ_obj2nid(
 		    X509_EXTENSION_get_object(ex)))) == NULL) {
 			OBJ_obj2txt(oid, sizeof(oid),
@@ -491,7 +491,7 @@ lint_exts(struct lint_ctx *c)
 			    "missing %s", e->name);
 	}
 	for (i = 0; i < n; i++) {
-		ex = X509_get_ext(c->x, i);
+		ex = X509v3_get_ext(c->t->exts, i);
 		e = lint_ext_find(OBJ_obj2nid(X509_EXTENSION_get_object(ex)));
 		if (lint_ext_one(c, e, ex) != 0)
 			return -1;

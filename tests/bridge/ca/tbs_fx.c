@@ -112,6 +112,8 @@ static const struct tbs_fx_info fx_info[TBS_FX_NCASES] = {
 	    "lint: extKeyUsage: 2 purposes, want clientAuth alone" },
 	[TBS_FX_SKI_METHOD_2] = { "SKI by RFC 5280 method 2",
 	    "lint: subjectKeyIdentifier: not the SHA-1 of the subject key" },
+	[TBS_FX_SKI_CRITICAL] = { "SKI critical",
+	    "lint: subjectKeyIdentifier: critical" },
 	[TBS_FX_AKI_OTHER] = { "AKI of the root",
 	    "lint: authorityKeyIdentifier: keyIdentifier is not the issuing "
 	    "CA's" },
@@ -563,6 +565,8 @@ fx_mutate(const struct tbs_fx *f, enum tbs_fx_case c, X509 *x)
 		    "clientAuth,serverAuth");
 	case TBS_FX_SKI_METHOD_2:
 		return fx_ski_method2(x);
+	case TBS_FX_SKI_CRITICAL:
+		return fx_crit(x, NID_subject_key_identifier, 1);
 	case TBS_FX_AKI_OTHER:
 		return fx_aki(f, x, X509_get0_subject_key_id(f->root), 0);
 	case TBS_FX_AKI_ISSUER_SERIAL:

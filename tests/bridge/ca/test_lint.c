@@ -97,6 +97,7 @@ assert_passes_and_signs(const struct tbs_fx *f, enum tbs_fx_case c)
 	unsigned char *tbs = NULL, *re = NULL, *der = NULL;
 	const unsigned char *q;
 	X509 *x, *y;
+	size_t len = 0;
 	int n;
 
 	assert_int_equal(tbs_fx_build(f, c, &t), 0);
@@ -129,6 +130,19 @@ assert_passes_and_signs(const struct tbs_fx *f, enum tbs_fx_case c)
 	OPENSSL_free(re);
 	OPENSSL_free(der);
 	X509_free(x);
+	X509_free(y);
+
+	/* What the key process sends: the DER, holding the input as its
+	 * TBS, signed by the issuer. */
+	der = NULL;
+	assert_int_equal(ca_sign_tbs_der(t.der, t.len, t.sign_key, &der,
+	    &len, why, sizeof(why)), 0);
+	assert_non_null(memmem(der, len, t.der, t.len));
+	q = der;
+	assert_non_null(y = d2i_X509(NULL, &q, (long)len));
+	assert_ptr_equal(q, der + len);
+	assert_int_equal(X509_verify(y, X509_get0_pubkey(t.want.issuer)), 1);
+	OPENSSL_free(der);
 	X509_free(y);
 	tbs_fx_tbs_free(&t);
 }
@@ -200,6 +214,7 @@ REFUSED(test_key_usage_not_in_der_is_refused, TBS_FX_KU_NOT_DER)
 REFUSED(test_wrong_eku_is_refused, TBS_FX_EKU_WRONG)
 REFUSED(test_two_ekus_are_refused, TBS_FX_EKU_TWO)
 REFUSED(test_ski_by_method_2_is_refused, TBS_FX_SKI_METHOD_2)
+REFUSED(test_ski_critical_is_refused, TBS_FX_SKI_CRITICAL)
 REFUSED(test_aki_not_the_issuers_ski_is_refused, TBS_FX_AKI_OTHER)
 REFUSED(test_aki_with_issuer_and_serial_is_refused, TBS_FX_AKI_ISSUER_SERIAL)
 REFUSED(test_other_ocsp_url_is_refused, TBS_FX_AIA_OCSP_URL)
@@ -341,6 +356,7 @@ main(void)
 		cmocka_unit_test(test_wrong_eku_is_refused),
 		cmocka_unit_test(test_two_ekus_are_refused),
 		cmocka_unit_test(test_ski_by_method_2_is_refused),
+		cmocka_unit_test(test_ski_critical_is_refused),
 		cmocka_unit_test(test_aki_not_the_issuers_ski_is_refused),
 		cmocka_unit_test(test_aki_with_issuer_and_serial_is_refused),
 		cmocka_unit_test(test_other_ocsp_url_is_refused),
