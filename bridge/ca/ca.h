@@ -106,6 +106,7 @@ struct ca_lint_want {
 	size_t spki_len;
 	time_t key_not_before, key_not_after;	/* the key's window */
 	time_t now;
+	/* As issue_build writes them; NULL: the certificate has none. */
 	const char *ocsp_url;		/* AIA OCSP */
 	const char *ca_issuers_url;	/* AIA caIssuers */
 	const char *crl_url;		/* CRL distribution point */
@@ -182,6 +183,8 @@ int ca_cert_admit(const struct ca_cert_req *r, const struct ca_admit_ctx *c,
 #define ISSUE_SERVER_DAYS 90
 #define ISSUE_ADMIN_DAYS 30		/* operators' API client certs */
 #define ISSUE_BACKDATE    300	/* notBefore this far back: clock skew */
+#define ISSUE_FUTURE_MAX  60	/* notBefore at most this far ahead (the
+				 * lint refuses more) */
 
 struct issue_params {
 	enum est_profile profile;

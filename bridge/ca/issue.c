@@ -43,7 +43,8 @@ struct issue_ext {
 
 /* notBefore = max(now - ISSUE_BACKDATE, key window start), notAfter =
  * min(now + profile days, key window end).  0, or -1 with err set when
- * nothing of the window is left. */
+ * nothing of the window is left or it begins later than
+ * ISSUE_FUTURE_MAX. */
 static int
 issue_validity(X509 *x, const struct issue_params *p, char *err,
     size_t errlen)
@@ -62,6 +63,13 @@ issue_validity(X509 *x, const struct issue_params *p, char *err,
 	if (na <= nb) {
 		snprintf(err, errlen, "the key's validity window leaves no "
 		    "time for a certificate");
+		return -1;
+	}
+	/* The pre-issuance lint refuses a notBefore further ahead (the
+	 * ledger's rules refuse a key whose window has not begun too). */
+	if (nb > p->now + ISSUE_FUTURE_MAX) {
+		snprintf(err, errlen, "the key's validity window has not "
+		    "begun");
 		return -1;
 	}
 	/* ASN1_TIME_set picks UTCTime up to 2049 and GeneralizedTime after

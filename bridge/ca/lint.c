@@ -43,7 +43,7 @@
 #include "bridge/ca/lint_int.h"
 
 #define LINT_TBS_MAX		65536	/* bytes; a TBS is ~1 KiB */
-#define LINT_FUTURE_MAX		60	/* notBefore at most this far ahead */
+#define LINT_FUTURE_MAX		ISSUE_FUTURE_MAX	/* notBefore ahead */
 #define LINT_SERIAL_MIN		8	/* octets: at least 2^56, not small */
 #define LINT_SERIAL_MAX		20	/* octets, RFC 5280 4.1.2.2 */
 #define LINT_DAY_SECS		((time_t)24 * 60 * 60)

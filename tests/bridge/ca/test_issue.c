@@ -576,6 +576,28 @@ test_window_that_is_over_is_refused(void **state)
 	X509_free(issue(f, &p));
 }
 
+/* A window beginning later than the lint's ISSUE_FUTURE_MAX makes no
+ * certificate: its TBS would be refused after the ledger recorded it. */
+static void
+test_window_that_has_not_begun_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct issue_params p = params(f, EST_PROFILE_DEVICE, f->ec, NULL);
+	char err[ERRLEN] = "";
+	X509 *x;
+
+	p.key_not_before = f->now + ISSUE_FUTURE_MAX + 1;
+	assert_null(issue_build(&p, err, sizeof(err)));
+	assert_string_equal(err, "the key's validity window has not begun");
+
+	/* At the bound it is a certificate from then on. */
+	p.key_not_before = f->now + ISSUE_FUTURE_MAX;
+	x = issue(f, &p);
+	assert_int_equal(asn1_time(X509_get0_notBefore(x)),
+	    f->now + ISSUE_FUTURE_MAX);
+	X509_free(x);
+}
+
 static void
 test_chain_verifies_for_the_profile_purpose_only(void **state)
 {
@@ -847,6 +869,7 @@ main(void)
 		    test_every_name_a_registration_may_hold_is_issued),
 		cmocka_unit_test(test_validity_is_capped_by_the_key_window),
 		cmocka_unit_test(test_window_that_is_over_is_refused),
+		cmocka_unit_test(test_window_that_has_not_begun_is_refused),
 		cmocka_unit_test(
 		    test_chain_verifies_for_the_profile_purpose_only),
 		cmocka_unit_test(test_hostile_names_are_refused_not_parsed),
