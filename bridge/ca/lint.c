@@ -112,17 +112,16 @@ lint_sigalg(const EVP_PKEY *key, X509_ALGOR *alg)
 {
 	/* RFC 5758 3.2: ecdsa-with-SHA256 without parameters; RFC 4055 5:
 	 * sha256WithRSAEncryption with NULL parameters. */
-	switch (key == NULL ? EVP_PKEY_NONE : EVP_PKEY_get_base_id(key)) {
-	case EVP_PKEY_EC:
+	/* By name: a key in a token (an engine's or a provider's) is one
+	 * too. */
+	if (key != NULL && EVP_PKEY_is_a(key, "EC"))
 		return X509_ALGOR_set0(alg, OBJ_nid2obj(NID_ecdsa_with_SHA256),
 		    V_ASN1_UNDEF, NULL) == 1 ? 0 : -1;
-	case EVP_PKEY_RSA:
+	if (key != NULL && EVP_PKEY_is_a(key, "RSA"))
 		return X509_ALGOR_set0(alg,
 		    OBJ_nid2obj(NID_sha256WithRSAEncryption), V_ASN1_NULL,
 		    NULL) == 1 ? 0 : -1;
-	default:
-		return -1;
-	}
+	return -1;
 }
 
 static void
