@@ -226,6 +226,67 @@ REFUSED(test_bytes_after_the_tbs_are_refused, TBS_FX_DER_TRAILING)
 REFUSED(test_extension_value_not_in_der_is_refused, TBS_FX_DER_EXT_VALUE)
 REFUSED(test_whole_certificate_as_tbs_is_refused, TBS_FX_NOT_TBS)
 
+/* Offset of the content of the n-th (0, 1) UTCTime at or after from in
+ * der, or 0. */
+static size_t
+utctime_at(const uint8_t *der, size_t len, size_t from, int n)
+{
+	size_t i;
+
+	for (i = from; i + 2 < len; i++)
+		if (der[i] == V_ASN1_UTCTIME && der[i + 1] == 13 && n-- == 0)
+			return i + 2;
+	return 0;
+}
+
+/*
+ * Every truncation of a good TBS is refused as DER, and every one-bit
+ * flip of it is answered without a crash (the sanitizer build runs this
+ * too): refused, but where the bit is free: inside the serial's random
+ * octets and the digits of the validity's times (a flip that keeps a
+ * digit a digit moves the time by a little).
+ */
+static void
+test_truncated_and_flipped_tbs_are_answered(void **state)
+{
+	const struct tbs_fx *f = *state;
+	struct tbs_fx_tbs t;
+	char why[WHYLEN];
+	size_t i, serial, serlen, nb, na;
+	int bit, in_serial = 0;
+
+	assert_int_equal(tbs_fx_build(f, TBS_FX_GOOD_DEVICE_EC, &t), 0);
+	for (i = 1; i < t.len; i++) {
+		assert_int_equal(ca_lint_tbs(t.der, i, &t.want, why,
+		    sizeof(why)), -1);
+		assert_int_equal(strncmp(why, "lint: der: ", 11), 0);
+	}
+	/* 30 82 hi lo, version a0 03 02 01 02, serial 02 len content. */
+	assert_int_equal(t.der[9], V_ASN1_INTEGER);
+	serlen = t.der[10];
+	serial = 11;
+	nb = utctime_at(t.der, t.len, serial + serlen, 0);
+	na = utctime_at(t.der, t.len, serial + serlen, 1);
+	assert_true(nb > 0 && na > nb);
+	for (i = 0; i < t.len; i++)
+		for (bit = 0; bit < 8; bit++) {
+			t.der[i] ^= (uint8_t)(1 << bit);
+			if (ca_lint_tbs(t.der, t.len, &t.want, why,
+			    sizeof(why)) == 0) {
+				if (i >= serial && i < serial + serlen)
+					in_serial++;
+				else if (!(i >= nb && i < nb + 12) &&
+				    !(i >= na && i < na + 12))
+					fail_msg("a flip of bit %d of byte %zu "
+					    "passed", bit, i);
+			}
+			t.der[i] ^= (uint8_t)(1 << bit);
+		}
+	/* All but the sign bit, and a first octet flipped to 0x00. */
+	assert_true(in_serial >= (int)(8 * serlen) - 2);
+	tbs_fx_tbs_free(&t);
+}
+
 /* ca_sign_tbs signs only with a key of the TBS's algorithm, and only a
  * TBS in DER with nothing after it. */
 static void
@@ -367,6 +428,7 @@ main(void)
 		cmocka_unit_test(test_bytes_after_the_tbs_are_refused),
 		cmocka_unit_test(test_extension_value_not_in_der_is_refused),
 		cmocka_unit_test(test_whole_certificate_as_tbs_is_refused),
+		cmocka_unit_test(test_truncated_and_flipped_tbs_are_answered),
 		cmocka_unit_test(test_sign_refuses_what_it_cannot_sign_exactly),
 		cmocka_unit_test(
 		    test_tbs_der_refuses_an_issuer_neither_ec_nor_rsa),
