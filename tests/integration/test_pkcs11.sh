@@ -122,6 +122,32 @@ serve_refused ocsp_key "pkcs11:token=kbt;type=private" "names no key: add object
 serve_refused ocsp_key "pkcs11:token=kbt;object=ocsp-signer;type=cert" "does not name a private key"
 serve_refused ocsp_key "pkcs11:token=kbt;object=ocsp-signer;pin-value=1234567" "carries a PIN"
 serve_refused pkcs11_module "$OUT/no-such-module.so" "cannot load the PKCS#11 module"
+# two private keys of one label: the URI is ambiguous, not "the first one"
+for i in 1 2; do
+	pkcs11-tool "${P11[@]}" --token-label probe --login --pin "$KB_P11_PIN" --keypairgen \
+	    --key-type EC:prime256v1 --label twin --id "0$i" >/dev/null 2>&1 ||
+		fail "pkcs11-tool could not make twin key $i"
+done
+serve_refused ocsp_key "pkcs11:token=probe;object=twin;type=private" \
+    "2 private keys of token \"probe\" match pkcs11:token=probe;object=twin;type=private: name one"
+
+# ---- init --key-type rsa-3072 --pkcs11-*: RSA keys made in the token --------------
+RDIR="$OUT/rsa"
+kb_token kbr
+kb_init "$RDIR" --key-type rsa-3072 --pkcs11-module "$KB_P11_MODULE" --pkcs11-token kbr \
+    --pkcs11-pin-file "$KB_P11_PINFILE"
+assert_guarded kbr issuing-ca
+assert_contains "$(p11_objects kbr)" "Private Key Object; RSA" "key type in token kbr"
+assert_contains "$(openssl x509 -in "$RDIR/ca/issuing.pem" -noout -text)" "Public-Key: (3072 bit)" "issuing CA key size"
+kb_start "$RDIR"
+kb_enroll devr
+assert_contains "$(openssl x509 -in "$OUT/devr.pem" -noout -text)" "sha256WithRSAEncryption" "signature of a certificate the RSA token key signed"
+openssl verify -CAfile "$RDIR/ca/root.pem" -untrusted "$RDIR/ca/issuing.pem" "$OUT/devr.pem" >/dev/null ||
+	fail "the certificate the RSA token key signed does not verify"
+r=$(openssl ocsp -issuer "$RDIR/ca/issuing.pem" -cert "$OUT/devr.pem" -CAfile "$RDIR/ca/root.pem" \
+    -url "$KB_HTTP_URL/ocsp" 2>&1) || fail "openssl ocsp: $r"
+assert_contains "$r" "devr.pem: good" "OCSP answer signed by the token's RSA OCSP key"
+kb_stop
 
 # ---- ca move-to-token --------------------------------------------------------------------
 MDIR="$OUT/move"
