@@ -43,6 +43,41 @@ assert_guarded() {
 	log "$1/$2: $acc"
 }
 
+# kb_pkey_scan PID KEYFILE...: KB_SCAN_HITS, how many times the private
+# scalar of each EC key file (big-endian, and byte-reversed as the
+# little-endian limbs of an OpenSSL BIGNUM) or its PKCS#8 DER occurs in
+# the readable mappings of PID (/proc/PID/mem).
+kb_pkey_scan() {
+	local pid=$1 k d args=()
+	shift
+	for k in "$@"; do
+		d=$(openssl pkey -in "$k" -text -noout | awk '/priv:/ { f = 1; next } /pub:/ { f = 0 } f' |
+		    tr -d ' :\n' | tail -c 64)
+		[ "${#d}" -eq 64 ] || fail "kb_pkey_scan: no P-256 scalar in $k"
+		args+=("$d" "$(fold -w2 <<<"$d" | tac | tr -d '\n')"
+		    "$(openssl pkey -in "$k" -outform DER | xxd -p | tr -d '\n')")
+	done
+	KB_SCAN_HITS=$(python3 - "$pid" "${args[@]}" <<'PY'
+import sys
+pid, needles = int(sys.argv[1]), [bytes.fromhex(h) for h in sys.argv[2:]]
+hits = 0
+with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+    for line in maps:
+        f = line.split()
+        if "r" not in f[1]:
+            continue
+        a, b = (int(x, 16) for x in f[0].split("-"))
+        try:
+            mem.seek(a)
+            data = mem.read(b - a)
+        except (OSError, ValueError, OverflowError):
+            continue
+        hits += sum(data.count(n) for n in needles)
+print(hits)
+PY
+) || fail "kb_pkey_scan: cannot read the memory of pid $pid"
+}
+
 # ---- the negative control: the check sees an extractable key -----------------
 kb_token probe
 pkcs11-tool "${P11[@]}" --token-label probe --login --pin "$KB_P11_PIN" --keypairgen \
@@ -192,7 +227,24 @@ assert_eq "$ISS_SPKI" "$(openssl x509 -in "$MDIR/ca/issuing.pem" -noout -pubkey)
 r=$(openssl ocsp -issuer "$MDIR/ca/issuing.pem" -cert "$OUT/dev2.pem" -CAfile "$MDIR/ca/root.pem" \
     -url "$KB_HTTP_URL/ocsp" 2>&1) || fail "openssl ocsp: $r"
 assert_contains "$r" "dev2.pem: good" "OCSP after the move"
+# Neither the bridge process nor SoftHSM2 inside it keeps the moved keys'
+# bytes: its readable memory, after token signatures, holds no private
+# scalar (big-endian, or as BIGNUM limbs) or PKCS#8 DER of them.
+kb_enroll dev2b
+kb_pkey_scan "$KB_SERVE_PID" "$OUT/old-keys/issuing.key" "$OUT/old-keys/ocsp.key" "$OUT/old-keys/bridge.key"
+assert_eq 0 "$KB_SCAN_HITS" "copies of the token's private keys in the memory of serve (pid $KB_SERVE_PID)"
 kb_stop
+# the negative control: the same scan finds a key the bridge read from a file
+cp "$OUT/old-keys/issuing.key" "$MDIR/ca/issuing.key"
+kb_conf_set "$MDIR" ca_issuing_key ca/issuing.key
+kb_start "$MDIR"
+kb_enroll dev2c
+kb_pkey_scan "$KB_SERVE_PID" "$OUT/old-keys/issuing.key"
+[ "$KB_SCAN_HITS" -gt 0 ] || fail "the memory scan did not find the issuing key serve read from its file: it proves nothing"
+log "negative control: $KB_SCAN_HITS copies of the file key in serve's memory"
+kb_stop
+rm "$MDIR/ca/issuing.key"
+kb_conf_set "$MDIR" ca_issuing_key "pkcs11:token=kbm;object=issuing-ca;type=private"
 kb_ok ledger verify -d "$MDIR"
 assert_contains "$(cat "$KB_STDOUT")" "ledger OK" "ledger verify after entries signed by the token's bridge key"
 kb_ok ca move-to-token -d "$MDIR" --pkcs11-module "$KB_P11_MODULE" --pkcs11-token kbm \
