@@ -214,6 +214,23 @@ kb_token() {
 		fail "softhsm2-util --init-token $1: $(cat "$KB_P11_DIR/init-$1.log")"
 }
 
+# kb_cakey_args DIR KEY: the openssl options that sign with DIR's key KEY
+# (ca_issuing_key, ocsp_key), in KB_CAKEY (an array): -CAkey FILE, or for
+# a pkcs11: URI libp11's OpenSSL engine (Debian libengine-pkcs11-openssl)
+# signing in the token; PKCS11_MODULE_PATH is then exported.
+kb_cakey_args() {
+	local v
+	v=$(kb_conf_get "$1" "$2")
+	case "$v" in
+	pkcs11:*)
+		export PKCS11_MODULE_PATH
+		PKCS11_MODULE_PATH=$(kb_conf_get "$1" pkcs11_module)
+		KB_CAKEY=(-engine pkcs11 -CAkeyform engine
+		    -CAkey "$v?pin-value=$(cat "$(kb_conf_get "$1" pkcs11_pin_file)")") ;;
+	*) KB_CAKEY=(-CAkey "$(kb_conf_path "$1" "$2")") ;;
+	esac
+}
+
 # kb_init_token_args: with KB_TEST_PKCS11=1, a new token and the init
 # options naming it, in KB_INIT_P11 (an array; empty otherwise).
 kb_init_token_args() {
