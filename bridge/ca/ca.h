@@ -26,10 +26,6 @@ struct pki_init_opts {
 	const char *const *hostnames;	/* extra TLS SANs (DNS or IP) */
 	size_t nhostnames;
 	const char *key_type;		/* "ec-p256" (default) or "rsa-3072" */
-	/* Borrowed, or NULL: the issuing CA and OCSP signer keys already
-	 * made in a PKCS#11 token (c's ca_issuing_key and ocsp_key are then
-	 * their pkcs11: URIs and no key file is written for them). */
-	EVP_PKEY *iss_key, *ocsp_key;
 };
 
 /* Sets serial to PKI_SERIAL_BYTES (16) from the CSPRNG with the top bit
@@ -45,6 +41,12 @@ int pki_serial(ASN1_INTEGER *serial);
  * TLS chain file (leaf then issuing).  Returns 0 or -1 with err set. */
 int pki_init(const struct bridge_config *c, const struct pki_init_opts *o,
     char *err, size_t errlen);
+/* pki_init with the issuing CA and OCSP signer keys already made in a
+ * PKCS#11 token (borrowed; NULL: generated as pki_init does): c's
+ * ca_issuing_key and ocsp_key are then their pkcs11: URIs and no key file
+ * is written for them.  0, or -1 with err set. */
+int pki_init_token(const struct bridge_config *c, const struct pki_init_opts *o,
+    EVP_PKEY *iss_key, EVP_PKEY *ocsp_key, char *err, size_t errlen);
 
 /* ---- signer.c: the private keys, behind an interface ------------------- */
 

@@ -538,7 +538,7 @@ pki_set_free(struct pki_set *p)
 /* Generates the keys and certificates of p.  0, or -1 with err set. */
 static int
 pki_make(struct pki_set *p, const char *name, const char *key_type,
-    const struct pki_init_opts *o, GENERAL_NAMES *san, char *err,
+    EVP_PKEY *iss_key, EVP_PKEY *ocsp_key, GENERAL_NAMES *san, char *err,
     size_t errlen)
 {
 	/* RFC 5280 4.2.1.9, 4.2.1.3: a CA that signs certificates and CRLs. */
@@ -579,10 +579,10 @@ pki_make(struct pki_set *p, const char *name, const char *key_type,
 	struct pki_cert_spec s;
 
 	if ((p->root_key = pki_keygen(key_type, err, errlen)) == NULL ||
-	    (p->iss_key = pki_token_or_keygen(o != NULL ? o->iss_key : NULL,
-	    key_type, err, errlen)) == NULL ||
-	    (p->ocsp_key = pki_token_or_keygen(o != NULL ? o->ocsp_key : NULL,
-	    key_type, err, errlen)) == NULL ||
+	    (p->iss_key = pki_token_or_keygen(iss_key, key_type, err,
+	    errlen)) == NULL ||
+	    (p->ocsp_key = pki_token_or_keygen(ocsp_key, key_type, err,
+	    errlen)) == NULL ||
 	    (p->tls_key = pki_keygen(key_type, err, errlen)) == NULL)
 		return -1;
 
@@ -631,11 +631,20 @@ pki_write_all(struct pki_files *pf, const struct pki_set *p, char *err,
 	return 0;
 }
 
-/* See bridge.h.  o may be NULL (name from c, no extra hostnames, EC
- * P-256).  Nothing is left behind on failure except the directories. */
+/* See ca.h. */
 int
 pki_init(const struct bridge_config *c, const struct pki_init_opts *o,
     char *err, size_t errlen)
+{
+	return pki_init_token(c, o, NULL, NULL, err, errlen);
+}
+
+/* See ca.h.  o may be NULL (name from c, no extra hostnames, EC P-256).
+ * Nothing is left behind on failure except the directories (and the
+ * token's keys, which the caller made). */
+int
+pki_init_token(const struct bridge_config *c, const struct pki_init_opts *o,
+    EVP_PKEY *iss_key, EVP_PKEY *ocsp_key, char *err, size_t errlen)
 {
 	struct pki_set set = { 0 };
 	struct pki_files *pf = NULL;
@@ -666,14 +675,14 @@ pki_init(const struct bridge_config *c, const struct pki_init_opts *o,
 	}
 	if (pki_files_plan(c, pf, err, errlen) == -1)
 		goto out;
-	if ((o == NULL || o->iss_key == NULL) !=
-	    !ca_is_token_uri(c->ca_issuing_key) ||
-	    (o == NULL || o->ocsp_key == NULL) != !ca_is_token_uri(c->ocsp_key)) {
+	if ((iss_key == NULL) != !ca_is_token_uri(c->ca_issuing_key) ||
+	    (ocsp_key == NULL) != !ca_is_token_uri(c->ocsp_key)) {
 		snprintf(err, errlen, "a key in a token must be configured "
 		    "by its pkcs11: URI");
 		goto out;
 	}
-	if (pki_make(&set, name, key_type, o, san, err, errlen) == -1)
+	if (pki_make(&set, name, key_type, iss_key, ocsp_key, san, err,
+	    errlen) == -1)
 		goto out;
 	if (pki_dirs(c, err, errlen) == -1)
 		goto out;

@@ -350,6 +350,7 @@ cmd_init(struct cli *c)
 	struct bridge_config *cfg = &c->cfg;
 	struct pki_init_opts po;
 	EVP_PKEY *node = NULL, *admin = NULL, *bridge = NULL;
+	EVP_PKEY *iss = NULL, *ocsp = NULL;	/* keys in a PKCS#11 token */
 	char err[512], path[PATH_MAX], pin[CA_PIN_MAX + 1] = "";
 	struct stat st;
 	int rc = 1;
@@ -378,7 +379,7 @@ cmd_init(struct cli *c)
 	if (init_settings(c) != 0)
 		goto out;
 	if (pin[0] != '\0' && cli_token_init(c, c->o.key_type != NULL ?
-	    c->o.key_type : "ec-p256", pin, &po.iss_key, &po.ocsp_key) != 0)
+	    c->o.key_type : "ec-p256", pin, &iss, &ocsp) != 0)
 		goto out;
 	if ((node = init_key(cfg, cfg->validator_key)) == NULL ||
 	    (admin = init_key(cfg, cfg->admin_key)) == NULL ||
@@ -393,7 +394,7 @@ cmd_init(struct cli *c)
 	po.hostnames = c->o.hostname;
 	po.nhostnames = (size_t)c->o.nhostname;
 	po.key_type = c->o.key_type != NULL ? c->o.key_type : "ec-p256";
-	if (pki_init(cfg, &po, err, sizeof(err)) != 0) {
+	if (pki_init_token(cfg, &po, iss, ocsp, err, sizeof(err)) != 0) {
 		cli_fail("init", "%s", err);
 		goto out;
 	}
@@ -417,8 +418,8 @@ cmd_init(struct cli *c)
 	rc = 0;
 out:
 	OPENSSL_cleanse(pin, sizeof(pin));
-	EVP_PKEY_free(po.iss_key);
-	EVP_PKEY_free(po.ocsp_key);
+	EVP_PKEY_free(iss);
+	EVP_PKEY_free(ocsp);
 	EVP_PKEY_free(node);
 	EVP_PKEY_free(admin);
 	EVP_PKEY_free(bridge);
