@@ -264,8 +264,9 @@ kb_init() {
 	if [ "$KB_TEST_PKCS11" = 1 ]; then
 		assert_match "$(kb_conf_get "$dir" ca_issuing_key)" '^pkcs11:token=kb[0-9]+;object=issuing-ca;type=private$' "ca_issuing_key of $dir"
 		assert_match "$(kb_conf_get "$dir" ocsp_key)" '^pkcs11:token=kb[0-9]+;object=ocsp-signer;type=private$' "ocsp_key of $dir"
-		[ ! -e "$dir/ca/issuing.key" ] && [ ! -e "$dir/ca/ocsp.key" ] ||
+		if [ -e "$dir/ca/issuing.key" ] || [ -e "$dir/ca/ocsp.key" ]; then
 			fail "init --pkcs11-* left a CA key file in $dir/ca"
+		fi
 	fi
 }
 

@@ -12,7 +12,6 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-EST=/.well-known/est
 kb_softhsm
 P11=(--module "$KB_P11_MODULE")
 
@@ -115,7 +114,7 @@ kb_init "$DIR" "${INIT_P11[@]}"
 assert_eq "pkcs11:token=kbt;object=issuing-ca;type=private" "$(kb_conf_get "$DIR" ca_issuing_key)" ca_issuing_key
 assert_eq "pkcs11:token=kbt;object=ocsp-signer;type=private" "$(kb_conf_get "$DIR" ocsp_key)" ocsp_key
 assert_eq "$(realpath "$KB_P11_PINFILE")" "$(kb_conf_get "$DIR" pkcs11_pin_file)" pkcs11_pin_file
-[ ! -e "$DIR/ca/issuing.key" ] && [ ! -e "$DIR/ca/ocsp.key" ] || fail "init wrote a CA key file"
+if [ -e "$DIR/ca/issuing.key" ] || [ -e "$DIR/ca/ocsp.key" ]; then fail "init wrote a CA key file"; fi
 assert_guarded kbt issuing-ca
 assert_guarded kbt ocsp-signer
 # the certificates carry the token's public keys
@@ -258,8 +257,8 @@ kb_token kbs
 kb_ok ca move-to-token -d "$SDIR" --pkcs11-module "$KB_P11_MODULE" --pkcs11-token kbs \
     --pkcs11-pin-file "$KB_P11_PINFILE" --shred
 assert_contains "$(cat "$KB_STDOUT")" "shredded $SDIR/ca/issuing.key" "move-to-token --shred"
-[ ! -e "$SDIR/ca/issuing.key" ] && [ ! -e "$SDIR/ca/ocsp.key" ] || fail "--shred left a key file"
-[ -e "$SDIR/bridge.key" ] && [ -e "$SDIR/node.key" ] || fail "--shred removed an Ed25519 key that stayed"
+if [ -e "$SDIR/ca/issuing.key" ] || [ -e "$SDIR/ca/ocsp.key" ]; then fail "--shred left a key file"; fi
+if [ ! -e "$SDIR/bridge.key" ] || [ ! -e "$SDIR/node.key" ]; then fail "--shred removed an Ed25519 key that stayed"; fi
 kb_start "$SDIR"
 kb_enroll dev3
 kb_stop
