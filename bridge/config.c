@@ -106,13 +106,15 @@ static const struct config_field config_table[] = {
 	CSTR(validator_name, "keybridge-node",
 	    "Name of this node's validator key in checkpoint signatures."),
 	CSTR(validator_key, "node.key",
-	    "Validator private key (signs checkpoints), mode 0600."),
+	    "Validator private key (signs checkpoints): a file, mode 0600, "
+	    "or a pkcs11: URI."),
 	CSTR0(validator_vkey, "",
 	    "Signed-note verifier key of validator_key (set by init)."),
 	CSTR(bridge_account, "bridge",
 	    "Ledger account that signs certificate-issued entries."),
 	CSTR(bridge_key, "bridge.key",
-	    "Private key of bridge_account, mode 0600."),
+	    "Private key of bridge_account: a file, mode 0600, or a pkcs11: "
+	    "URI."),
 	CSTR(admin_key, "admin.key",
 	    "Default --account key of the admin commands, mode 0600."),
 	CSTR(tls_cert, "tls/server.pem",
@@ -124,13 +126,21 @@ static const struct config_field config_table[] = {
 	CSTR(ca_issuing, "ca/issuing.pem",
 	    "Issuing CA certificate (signs device and server certificates)."),
 	CSTR(ca_issuing_key, "ca/issuing.key",
-	    "Issuing CA private key, mode 0600; used only by the signer."),
+	    "Issuing CA private key: a file, mode 0600, or a pkcs11: URI; "
+	    "used only by the signer."),
 	CSTR(ocsp_cert, "ca/ocsp.pem",
 	    "Delegated OCSP signer certificate (id-kp-OCSPSigning)."),
 	CSTR(ocsp_key, "ca/ocsp.key",
-	    "OCSP signer private key, mode 0600; used only by the signer."),
+	    "OCSP signer private key: a file, mode 0600, or a pkcs11: URI; "
+	    "used only by the signer."),
 	CSTR0(ca_chain, "ca/chain.pem",
 	    "Issuing CA then root, PEM: cacerts and client-certificate trust."),
+	CSTR0(pkcs11_module, "",
+	    "PKCS#11 module (a .so path) of the keys given as pkcs11: URIs "
+	    "(RFC 7512) above, or empty."),
+	CSTR0(pkcs11_pin_file, "",
+	    "File holding that token's user PIN, mode 0600 (refused "
+	    "otherwise), or empty."),
 	CSTR0(est_basic_auth, "",
 	    "user:password required on /.well-known/est/ (empty: none)."),
 	CSTR0(est_device_basic_auth, "",

@@ -39,6 +39,8 @@ struct bridge_config {
 	char ocsp_cert[CONFIG_STR];
 	char ocsp_key[CONFIG_STR];
 	char ca_chain[CONFIG_STR];	/* issuing then root */
+	char pkcs11_module[CONFIG_STR];	/* PKCS#11 module path, or "" */
+	char pkcs11_pin_file[CONFIG_STR];	/* its PIN, mode 0600, or "" */
 	char est_basic_auth[CONFIG_STR];	/* "user:pass" or "" */
 	char api_token[CONFIG_STR];	/* bearer token for API reads, or "" */
 	char api_auth[16];		/* "auto", "token" or "open" */

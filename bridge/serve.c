@@ -242,11 +242,11 @@ static int
 serve_open_ledger(struct serve *s, const struct bridge_config *cfg)
 {
 	struct ledger_config lc;
-	char err[512], p1[PATH_MAX], p2[PATH_MAX];
+	char err[512], p2[PATH_MAX];
 
-	if ((s->vkey = ledger_key_load(config_path(cfg, cfg->validator_key,
-	    p1, sizeof(p1)), err, sizeof(err))) == NULL) {
-		log_err("validator key: %s", err);
+	if ((s->vkey = ca_key_load(cfg, cfg->validator_key, "validator key",
+	    err, sizeof(err))) == NULL) {
+		log_err("%s", err);
 		return -1;
 	}
 	if ((s->cons = ledger_consensus_solo_new(s->vkey,

@@ -14,6 +14,9 @@ set -euo pipefail
 PACKAGES="build-essential pkg-config libssl-dev openssl libevent-dev \
 libsqlite3-dev sqlite3 libpq-dev libjansson-dev libcmocka-dev curl jq \
 python3 wrk clang libclang-rt-14-dev nginx prometheus postgresql libsodium-dev valgrind"
+# PKCS#11 keys: libp11 (the EVP_PKEY in a token) and p11-kit (URIs, the
+# module loader) to build; SoftHSM2 and OpenSC's pkcs11-tool to test.
+PACKAGES="$PACKAGES libp11-dev libp11-kit-dev softhsm2 opensc"
 # The dashboard: xxd embeds its files at build time; its browser test runs
 # Debian's Chromium under Node.js (playwright-core from npm).  NodeSource's
 # nodejs carries its own npm, which Debian's npm package (made for

@@ -41,6 +41,12 @@ int pki_serial(ASN1_INTEGER *serial);
  * TLS chain file (leaf then issuing).  Returns 0 or -1 with err set. */
 int pki_init(const struct bridge_config *c, const struct pki_init_opts *o,
     char *err, size_t errlen);
+/* pki_init with the issuing CA and OCSP signer keys already made in a
+ * PKCS#11 token (borrowed; NULL: generated as pki_init does): c's
+ * ca_issuing_key and ocsp_key are then their pkcs11: URIs and no key file
+ * is written for them.  0, or -1 with err set. */
+int pki_init_token(const struct bridge_config *c, const struct pki_init_opts *o,
+    EVP_PKEY *iss_key, EVP_PKEY *ocsp_key, char *err, size_t errlen);
 
 /* ---- signer.c: the private keys, behind an interface ------------------- */
 
@@ -91,6 +97,63 @@ const char *signer_issuer_id(struct signer *s);
  * Called only in the key process.  A new EVP_PKEY or NULL with err set. */
 EVP_PKEY *ca_key_load(const struct bridge_config *cfg, const char *value,
     const char *what, char *err, size_t errlen);
+
+#define CA_TOKEN_SCHEME	"pkcs11:"	/* RFC 7512 */
+#define CA_PIN_MAX	256		/* bytes of a PIN file's PIN */
+#define CA_TOKEN_ID_LEN	16		/* CKA_ID of the keys init makes */
+#define CA_LABEL_ISSUING "issuing-ca"	/* CKA_LABEL of the token's keys */
+#define CA_LABEL_OCSP	"ocsp-signer"
+#define CA_LABEL_BRIDGE	"bridge-account"
+#define CA_LABEL_NODE	"node-checkpoint"
+
+/* 1 when a configured key value is a `pkcs11:` URI (not a file path). */
+int ca_is_token_uri(const char *value);
+/* Reads the PIN of a token from the file path: a regular file of mode
+ * 0600 or stricter (refused otherwise, saying how to fix it), holding
+ * the PIN and at most one trailing newline.  0 with pin set (the caller
+ * wipes it with OPENSSL_cleanse), or -1 with err set. */
+int ca_token_pin(const char *path, char pin[CA_PIN_MAX + 1], char *err,
+    size_t errlen);
+
+/* ---- p11load.c: a token's private key through libp11 ------------------- */
+
+/* The private key RFC 7512 URI text names, in the token of
+ * cfg->pkcs11_module, logged in with cfg->pkcs11_pin_file: an EVP_PKEY
+ * (get1: the caller frees it) whose private operations run in the token.
+ * The module stays loaded until the process exits.  NULL with err set
+ * (no such module, token or key, a wrong PIN: each its own message). */
+EVP_PKEY *p11load_key(const struct bridge_config *cfg, const char *text,
+    char *err, size_t errlen);
+
+/* ---- p11make.c: keys made in or moved into a token ---------------------- */
+
+/* One read-write, logged-in session on the token labelled token of the
+ * PKCS#11 module (a path), opened through p11-kit.  NULL with err set. */
+struct p11make;
+struct p11make *p11make_open(const char *module, const char *token,
+    const char *pin, char *err, size_t errlen);
+/* Logs out, closes the session and finalises the module.  NULL-safe. */
+void p11make_close(struct p11make *m);
+/* How many objects of the token carry CKA_LABEL label.  0 or -1. */
+int p11make_count(struct p11make *m, const char *label, int *count,
+    char *err, size_t errlen);
+/* Generates a key pair in the token (C_GenerateKeyPair): key_type
+ * "ec-p256" or "rsa-3072"; the private key sensitive, not extractable,
+ * sign only; both halves labelled label with CKA_ID id.  0 or -1. */
+int p11make_generate(struct p11make *m, const char *key_type,
+    const char *label, const unsigned char *id, size_t idlen, char *err,
+    size_t errlen);
+/* Copies key (RSA or ECDSA P-256, borrowed) into the token as
+ * p11make_generate's objects (C_CreateObject); the copies of its
+ * private parts made on the way are wiped.  0 or -1 with err set. */
+int p11make_import(struct p11make *m, EVP_PKEY *key, const char *label,
+    const unsigned char *id, size_t idlen, char *err, size_t errlen);
+/* The RFC 7512 URI of the private key labelled label in m's token
+ * (token=, object=, type=private), formatted by p11-kit.  0 or -1. */
+int p11make_uri(const struct p11make *m, const char *label, char *out,
+    size_t outlen);
+/* A fresh CKA_ID from the CSPRNG.  0 or -1. */
+int p11make_new_id(unsigned char id[CA_TOKEN_ID_LEN]);
 
 /* ---- lint.c: checks before the CA key signs a certificate ---------------- */
 

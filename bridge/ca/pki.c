@@ -118,6 +118,21 @@ pki_keygen(const char *key_type, char *err, size_t errlen)
 	return k;
 }
 
+/* token (a key made in a PKCS#11 token, its reference taken), or a new
+ * key of key_type.  NULL with err set. */
+static EVP_PKEY *
+pki_token_or_keygen(EVP_PKEY *token, const char *key_type, char *err,
+    size_t errlen)
+{
+	if (token == NULL)
+		return pki_keygen(key_type, err, errlen);
+	if (EVP_PKEY_up_ref(token) != 1) {
+		snprintf(err, errlen, "cannot reference the token's key");
+		return NULL;
+	}
+	return token;
+}
+
 /* See bridge.h. */
 int
 pki_serial(ASN1_INTEGER *serial)
@@ -379,6 +394,10 @@ pki_files_plan(const struct bridge_config *c, struct pki_files *pf,
 	int i, j;
 
 	for (i = 0; i < PF_COUNT; i++) {
+		/* A key in a PKCS#11 token has no file: its path stays "". */
+		if ((i == PF_ISS_KEY || i == PF_OCSP_KEY) &&
+		    ca_is_token_uri(conf[i]))
+			continue;
 		if (config_path(c, conf[i], pf->path[i],
 		    sizeof(pf->path[i]))[0] == '\0') {
 			snprintf(err, errlen, "path of \"%.64s\" is empty or "
@@ -450,6 +469,8 @@ pki_write(struct pki_files *pf, enum pki_file f, EVP_PKEY *key,
 	size_t i;
 	int fd, rc = -1;
 
+	if (path[0] == '\0')		/* a key kept in a PKCS#11 token */
+		return 0;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    mode);
 	if (fd == -1) {
@@ -517,7 +538,8 @@ pki_set_free(struct pki_set *p)
 /* Generates the keys and certificates of p.  0, or -1 with err set. */
 static int
 pki_make(struct pki_set *p, const char *name, const char *key_type,
-    GENERAL_NAMES *san, char *err, size_t errlen)
+    EVP_PKEY *iss_key, EVP_PKEY *ocsp_key, GENERAL_NAMES *san, char *err,
+    size_t errlen)
 {
 	/* RFC 5280 4.2.1.9, 4.2.1.3: a CA that signs certificates and CRLs. */
 	static const struct pki_ext root_exts[] = {
@@ -557,8 +579,10 @@ pki_make(struct pki_set *p, const char *name, const char *key_type,
 	struct pki_cert_spec s;
 
 	if ((p->root_key = pki_keygen(key_type, err, errlen)) == NULL ||
-	    (p->iss_key = pki_keygen(key_type, err, errlen)) == NULL ||
-	    (p->ocsp_key = pki_keygen(key_type, err, errlen)) == NULL ||
+	    (p->iss_key = pki_token_or_keygen(iss_key, key_type, err,
+	    errlen)) == NULL ||
+	    (p->ocsp_key = pki_token_or_keygen(ocsp_key, key_type, err,
+	    errlen)) == NULL ||
 	    (p->tls_key = pki_keygen(key_type, err, errlen)) == NULL)
 		return -1;
 
@@ -607,11 +631,20 @@ pki_write_all(struct pki_files *pf, const struct pki_set *p, char *err,
 	return 0;
 }
 
-/* See bridge.h.  o may be NULL (name from c, no extra hostnames, EC
- * P-256).  Nothing is left behind on failure except the directories. */
+/* See ca.h. */
 int
 pki_init(const struct bridge_config *c, const struct pki_init_opts *o,
     char *err, size_t errlen)
+{
+	return pki_init_token(c, o, NULL, NULL, err, errlen);
+}
+
+/* See ca.h.  o may be NULL (name from c, no extra hostnames, EC P-256).
+ * Nothing is left behind on failure except the directories (and the
+ * token's keys, which the caller made). */
+int
+pki_init_token(const struct bridge_config *c, const struct pki_init_opts *o,
+    EVP_PKEY *iss_key, EVP_PKEY *ocsp_key, char *err, size_t errlen)
 {
 	struct pki_set set = { 0 };
 	struct pki_files *pf = NULL;
@@ -642,7 +675,14 @@ pki_init(const struct bridge_config *c, const struct pki_init_opts *o,
 	}
 	if (pki_files_plan(c, pf, err, errlen) == -1)
 		goto out;
-	if (pki_make(&set, name, key_type, san, err, errlen) == -1)
+	if ((iss_key == NULL) != !ca_is_token_uri(c->ca_issuing_key) ||
+	    (ocsp_key == NULL) != !ca_is_token_uri(c->ocsp_key)) {
+		snprintf(err, errlen, "a key in a token must be configured "
+		    "by its pkcs11: URI");
+		goto out;
+	}
+	if (pki_make(&set, name, key_type, iss_key, ocsp_key, san, err,
+	    errlen) == -1)
 		goto out;
 	if (pki_dirs(c, err, errlen) == -1)
 		goto out;

@@ -137,7 +137,7 @@ static int
 signer_load_ocsp(struct signer *s, const struct bridge_config *cfg,
     char *err, size_t errlen)
 {
-	char path[PATH_MAX], why[512];
+	char path[PATH_MAX];
 
 	if (signer_path(cfg, "ocsp_cert", cfg->ocsp_cert, path, sizeof(path),
 	    err, errlen) == -1 ||
@@ -149,13 +149,9 @@ signer_load_ocsp(struct signer *s, const struct bridge_config *cfg,
 		    "OCSPSigning) issued by the issuing CA", path);
 		return -1;
 	}
-	if (signer_path(cfg, "ocsp_key", cfg->ocsp_key, path, sizeof(path),
-	    err, errlen) == -1)
+	if ((s->ocsp_key = ca_key_load(cfg, cfg->ocsp_key, "OCSP signer key",
+	    err, errlen)) == NULL)
 		return -1;
-	if ((s->ocsp_key = ledger_key_load(path, why, sizeof(why))) == NULL) {
-		snprintf(err, errlen, "OCSP signer key: %s", why);
-		return -1;
-	}
 	if (X509_check_private_key(s->ocsp_cert, s->ocsp_key) != 1) {
 		snprintf(err, errlen, "the OCSP signer key does not match its "
 		    "certificate");
@@ -164,12 +160,12 @@ signer_load_ocsp(struct signer *s, const struct bridge_config *cfg,
 	return 0;
 }
 
-/* See bridge.h.  Both private key files must be mode 0600 or stricter
- * (ledger_key_load refuses group- or other-readable files). */
+/* See bridge.h.  Each key is a file of mode 0600 or stricter or a
+ * pkcs11: URI (ca_key_load). */
 struct signer *
 signer_open(const struct bridge_config *cfg, char *err, size_t errlen)
 {
-	char path[PATH_MAX], why[512];
+	char path[PATH_MAX];
 	struct signer *s = NULL, *ret = NULL;
 	int n;
 
@@ -187,24 +183,15 @@ signer_open(const struct bridge_config *cfg, char *err, size_t errlen)
 	    sizeof(path), err, errlen) == -1 ||
 	    (s->issuer = signer_read_cert(path, err, errlen)) == NULL)
 		goto out;
-	if (signer_path(cfg, "ca_issuing_key", cfg->ca_issuing_key, path,
-	    sizeof(path), err, errlen) == -1)
+	if ((s->ca_key = ca_key_load(cfg, cfg->ca_issuing_key,
+	    "issuing CA key", err, errlen)) == NULL)
 		goto out;
-	if ((s->ca_key = ledger_key_load(path, why, sizeof(why))) == NULL) {
-		snprintf(err, errlen, "issuing CA key: %s", why);
-		goto out;
-	}
 	if (signer_check_issuer(s, config_path(cfg, cfg->ca_issuing, path,
 	    sizeof(path)), err, errlen) == -1)
 		goto out;
-	if (signer_path(cfg, "bridge_key", cfg->bridge_key, path,
-	    sizeof(path), err, errlen) == -1)
+	if ((s->ledger_key = ca_key_load(cfg, cfg->bridge_key,
+	    "bridge account key", err, errlen)) == NULL)
 		goto out;
-	if ((s->ledger_key = ledger_key_load(path, why, sizeof(why))) ==
-	    NULL) {
-		snprintf(err, errlen, "bridge account key: %s", why);
-		goto out;
-	}
 	if (signer_load_ocsp(s, cfg, err, errlen) != 0)
 		goto out;
 	ret = s;

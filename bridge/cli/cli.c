@@ -63,12 +63,12 @@ cli_ledger_open(struct cli *c, int writable)
 {
 	struct ledger_config lc;
 	struct ledger *l;
-	char err[512], p1[PATH_MAX], p2[PATH_MAX];
+	char err[512], p2[PATH_MAX];
 
 	memset(&lc, 0, sizeof(lc));
-	if (writable && (c->vkey = ledger_key_load(config_path(&c->cfg,
-	    c->cfg.validator_key, p1, sizeof(p1)), err, sizeof(err))) == NULL) {
-		cli_fail("key", "validator key: %s", err);
+	if (writable && (c->vkey = ca_key_load(&c->cfg, c->cfg.validator_key,
+	    "validator key", err, sizeof(err))) == NULL) {
+		cli_fail("key", "%s", err);
 		return NULL;
 	}
 	if (writable && (c->cons = ledger_consensus_solo_new(c->vkey,

@@ -59,6 +59,8 @@ struct cli_opts {
 	const char *days, *key_id, *reason, *status, *limit, *after;
 	const char *threshold, *role, *out, *type, *group, *file, *version;
 	const char *from, *vkey, *expires;
+	const char *pkcs11_module, *pkcs11_token, *pkcs11_pin_file;
+	int shred;			/* ca move-to-token --shred */
 	const char *hostname[CLI_MAX_REPEAT];
 	int nhostname;
 	const char *pubkey[CLI_MAX_REPEAT];
@@ -96,6 +98,16 @@ int cmd_account(struct cli *c, const char *sub);
 int cmd_key(struct cli *c, const char *sub);
 int cmd_config(struct cli *c, const char *sub);
 int cmd_ledger(struct cli *c, const char *sub);
+int cmd_ca(struct cli *c, const char *sub);
+/* init --pkcs11-*: checks the three options (all or none) and reads the
+ * PIN file before anything is created.  0 (pin set when the options were
+ * given, "" otherwise), or 1 after a message. */
+int cli_token_check(struct cli *c, char pin[CA_PIN_MAX + 1]);
+/* init --pkcs11-*: generates the issuing CA and OCSP signer keys in the
+ * token, points c->cfg at them (URIs, module, PIN file) and loads them
+ * into *iss and *ocsp (get1).  0, or 1 after a message. */
+int cli_token_init(struct cli *c, const char *key_type, const char *pin,
+    EVP_PKEY **iss, EVP_PKEY **ocsp);
 /* Fails (returns 1 after a message) when an option outside the
  * space-separated list `allowed` was given. */
 int cli_only(struct cli *c, const char *allowed);

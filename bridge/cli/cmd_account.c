@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
 
 #include "bridge/cli/cli.h"
@@ -349,12 +350,14 @@ cmd_init(struct cli *c)
 	struct bridge_config *cfg = &c->cfg;
 	struct pki_init_opts po;
 	EVP_PKEY *node = NULL, *admin = NULL, *bridge = NULL;
-	char err[512], path[PATH_MAX];
+	EVP_PKEY *iss = NULL, *ocsp = NULL;	/* keys in a PKCS#11 token */
+	char err[512], path[PATH_MAX], pin[CA_PIN_MAX + 1] = "";
 	struct stat st;
 	int rc = 1;
 
-	if (cli_only(c, "name hostname key-type est-listen http-listen db") !=
-	    0)
+	memset(&po, 0, sizeof(po));
+	if (cli_only(c, "name hostname key-type est-listen http-listen db "
+	    "pkcs11-module pkcs11-token pkcs11-pin-file") != 0)
 		return 1;
 	if (c->o.dir == NULL)
 		return cli_fail("usage", "keybridge init DIR");
@@ -366,11 +369,18 @@ cmd_init(struct cli *c)
 	    strcmp(c->o.key_type, "rsa-3072") != 0)
 		return cli_fail("usage", "--key-type must be ec-p256 or "
 		    "rsa-3072");
-	if (mkdir(c->o.dir, 0700) != 0)
+	if (cli_token_check(c, pin) != 0)
+		return 1;
+	if (mkdir(c->o.dir, 0700) != 0) {
+		OPENSSL_cleanse(pin, sizeof(pin));
 		return cli_fail("init", "cannot create %s: %s", c->o.dir,
 		    strerror(errno));
+	}
 	if (init_settings(c) != 0)
-		return 1;
+		goto out;
+	if (pin[0] != '\0' && cli_token_init(c, c->o.key_type != NULL ?
+	    c->o.key_type : "ec-p256", pin, &iss, &ocsp) != 0)
+		goto out;
 	if ((node = init_key(cfg, cfg->validator_key)) == NULL ||
 	    (admin = init_key(cfg, cfg->admin_key)) == NULL ||
 	    (bridge = init_key(cfg, cfg->bridge_key)) == NULL)
@@ -380,12 +390,11 @@ cmd_init(struct cli *c)
 		cli_fail("init", "cannot format the validator key");
 		goto out;
 	}
-	memset(&po, 0, sizeof(po));
 	po.name = cfg->name;
 	po.hostnames = c->o.hostname;
 	po.nhostnames = (size_t)c->o.nhostname;
 	po.key_type = c->o.key_type != NULL ? c->o.key_type : "ec-p256";
-	if (pki_init(cfg, &po, err, sizeof(err)) != 0) {
+	if (pki_init_token(cfg, &po, iss, ocsp, err, sizeof(err)) != 0) {
 		cli_fail("init", "%s", err);
 		goto out;
 	}
@@ -408,6 +417,9 @@ cmd_init(struct cli *c)
 	    c->o.dir, cfg->ca_root, cfg->validator_vkey, c->o.dir);
 	rc = 0;
 out:
+	OPENSSL_cleanse(pin, sizeof(pin));
+	EVP_PKEY_free(iss);
+	EVP_PKEY_free(ocsp);
 	EVP_PKEY_free(node);
 	EVP_PKEY_free(admin);
 	EVP_PKEY_free(bridge);

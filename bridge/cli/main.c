@@ -19,6 +19,7 @@ enum {
 	O_NOT_AFTER, O_DAYS, O_KEY_ID, O_REASON, O_STATUS, O_LIMIT, O_AFTER,
 	O_THRESHOLD, O_ROLE, O_OUT, O_TYPE, O_GROUP, O_FILE, O_VERSION,
 	O_FROM, O_VKEY, O_EXPIRES, O_CHECKPOINT, O_RECEIPT, O_NO_REMEMBER,
+	O_PKCS11_MODULE, O_PKCS11_TOKEN, O_PKCS11_PIN_FILE, O_SHRED,
 	O_HELP,
 };
 
@@ -61,6 +62,10 @@ static const struct option long_opts[] = {
 	{ "checkpoint", required_argument, NULL, O_CHECKPOINT },
 	{ "receipt", required_argument, NULL, O_RECEIPT },
 	{ "no-remember", no_argument, NULL, O_NO_REMEMBER },
+	{ "pkcs11-module", required_argument, NULL, O_PKCS11_MODULE },
+	{ "pkcs11-token", required_argument, NULL, O_PKCS11_TOKEN },
+	{ "pkcs11-pin-file", required_argument, NULL, O_PKCS11_PIN_FILE },
+	{ "shred", no_argument, NULL, O_SHRED },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -69,6 +74,7 @@ static const char usage[] =
 "usage: keybridge COMMAND ...\n"
 "  init DIR [--name NAME] [--hostname H]... [--key-type ec-p256|rsa-3072]\n"
 "           [--est-listen ADDR:PORT] [--http-listen ADDR:PORT] [--db PATH|URL]\n"
+"           [--pkcs11-module SO --pkcs11-token LABEL --pkcs11-pin-file FILE]\n"
 "  serve -d DIR [--est-listen ADDR:PORT] [--http-listen ADDR:PORT]\n"
 "           [--db PATH|URL]\n"
 "           [--log-level error|warn|info|debug]\n"
@@ -87,6 +93,8 @@ static const char usage[] =
 "           [--no-remember]  (checks DIR/checkpoint.trusted too, then advances it)\n"
 "  ledger log -d DIR [--from N] [--limit N]\n"
 "  ledger checkpoint -d DIR\n"
+"  ca move-to-token -d DIR --pkcs11-module SO --pkcs11-token LABEL\n"
+"           --pkcs11-pin-file FILE [--shred]\n"
 "signing options (commands that write): --as ACCOUNT (default admin),\n"
 "  --account KEYFILE (repeatable; default DIR/admin.key), --json, --remote\n"
 "database: --db PATH|URL (every -d DIR command): an sqlite file, or a\n"
@@ -113,6 +121,10 @@ static const char *const opt_names[] = {
 	[O_VKEY - 256] = "vkey", [O_EXPIRES - 256] = "expires",
 	[O_CHECKPOINT - 256] = "checkpoint", [O_RECEIPT - 256] = "receipt",
 	[O_NO_REMEMBER - 256] = "no-remember",
+	[O_PKCS11_MODULE - 256] = "pkcs11-module",
+	[O_PKCS11_TOKEN - 256] = "pkcs11-token",
+	[O_PKCS11_PIN_FILE - 256] = "pkcs11-pin-file",
+	[O_SHRED - 256] = "shred",
 };
 
 int
@@ -224,6 +236,10 @@ parse_opts(struct cli *c, int argc, char **argv)
 				return 1;
 			break;
 		case O_NO_REMEMBER: o->no_remember = 1; break;
+		case O_PKCS11_MODULE: o->pkcs11_module = optarg; break;
+		case O_PKCS11_TOKEN: o->pkcs11_token = optarg; break;
+		case O_PKCS11_PIN_FILE: o->pkcs11_pin_file = optarg; break;
+		case O_SHRED: o->shred = 1; break;
 		case 'h':
 		case O_HELP:
 			fputs(usage, stdout);
@@ -295,6 +311,8 @@ main(int argc, char **argv)
 		rc = cmd_config(&c, sub);
 	else if (strcmp(cmd, "ledger") == 0)
 		rc = cmd_ledger(&c, sub);
+	else if (strcmp(cmd, "ca") == 0)
+		rc = cmd_ca(&c, sub);
 	else
 		rc = cli_fail("usage", "unknown command \"%s\" (see keybridge "
 		    "--help)", cmd);

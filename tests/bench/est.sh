@@ -19,7 +19,12 @@
 # Every enrollment must be answered 200, which means its cert-issued entry
 # was committed with fsync first; the ledger's good-certificate count must
 # match, and `keybridge ledger verify` must pass afterwards.
-# Env: BENCH_EST_CLIENTS (16), BENCH_EST_PER_CLIENT (250).
+# Then (BENCH_EST_PKCS11=1, the default) a second bridge whose issuing CA
+# and OCSP signer keys are in a SoftHSM2 token (KB_TEST_PKCS11=1 of
+# tests/integration/lib.sh) runs the keepalive round again: the rate with
+# token keys beside the file-key rate of the same run.
+# Env: BENCH_EST_CLIENTS (16), BENCH_EST_PER_CLIENT (250),
+# BENCH_EST_PKCS11 (1).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 : "${OUT:=$root/tests/out/bench/est}"
@@ -115,12 +120,33 @@ kb_stop
     fail "ledger verify failed after the EST benchmark: $(tail -n 3 "$OUT/verify.txt")"
 echo "  $good certificates on the ledger, one per 200; ledger verify OK"
 
+# keepalive_token: the keepalive round on a bridge whose CA and OCSP keys
+# are in a SoftHSM2 token; its bench_enroll output in OUT/keepalive-p11.txt.
+keepalive_token() {
+	local tdir="$OUT/est-p11"
+	KB_TEST_PKCS11=1 kb_init "$tdir" >/dev/null
+	"$BENCH/bench_register" "$tdir" "$half" "$OUT/csrs-p11"
+	kb_start "$tdir"
+	echo "keepalive, keys in SoftHSM2: $clients clients x $per enrollments, one TLS connection each"
+	"$BENCH/bench_enroll" "$tdir" "$clients" "$per" "$OUT/csrs-p11/csrs.txt" \
+	    keepalive | tee "$OUT/keepalive-p11.txt"
+	ok1=$(awk '/^enrollments_ok/ { print $2 }' "$OUT/keepalive-p11.txt")
+	good=$(api GET /api/v1/status | jq -r '.certificates.good')
+	assert_eq "$ok1" "$good" "good certificates on the token bridge's ledger after $ok1 enrollments answered 200"
+	kb_stop
+	"$KEYBRIDGE" ledger verify -d "$tdir" >"$OUT/verify-p11.txt" 2>&1 ||
+	    fail "ledger verify failed after the SoftHSM2 EST benchmark: $(tail -n 3 "$OUT/verify-p11.txt")"
+}
+: >"$OUT/keepalive-p11.txt"
+[ "${BENCH_EST_PKCS11:-1}" != 1 ] || keepalive_token
+
 read -r sign2 verify2 <<<"$(ecdsa_rates)"
 echo "reference again: ECDSA P-256 sign/s: $sign2  verify/s: $verify2"
 
 awk -v sign1="$sign1" -v sign2="$sign2" -v verify1="$verify1" \
     -v verify2="$verify2" -v hs="$hs_bridge" -v hss="$hs_sserver" \
-    -v ka="$OUT/keepalive.txt" -v nc="$OUT/newconn.txt" '
+    -v ka="$OUT/keepalive.txt" -v nc="$OUT/newconn.txt" \
+    -v kp="$OUT/keepalive-p11.txt" '
 function get(file, key,    line, f) {
 	while ((getline line < file) > 0) {
 		split(line, f, " ")
@@ -135,5 +161,8 @@ BEGIN {
 	r1 = get(ka, "enrollments_per_second")
 	r2 = get(nc, "enrollments_per_second")
 	printf "RESULT est keepalive: %.0f enrollments/s (p50 %s ms, p99 %s ms) = %.3f x ECDSA P-256 sign rate (%.0f/s; verify %.0f/s); target >= 1000/s\n", r1, get(ka, "p50_ms"), get(ka, "p99_ms"), r1 / sign, sign, verify
+	r3 = get(kp, "enrollments_per_second")
+	if (r3 > 0)
+		printf "RESULT est keepalive, CA and OCSP keys in SoftHSM2: %.0f enrollments/s (p50 %s ms, p99 %s ms) = %.2f x the file-key rate (%.0f/s)\n", r3, get(kp, "p50_ms"), get(kp, "p99_ms"), r3 / r1, r1
 	printf "RESULT est newconn: %.0f enrollments/s (p50 %s ms, p99 %s ms) = %.2f x TLS handshake rate (%.0f/s: openssl s_time -new against the bridge; %.0f/s against openssl s_server)\n", r2, get(nc, "p50_ms"), get(nc, "p99_ms"), r2 / hs, hs, hss
 }' | tee "$OUT/result.txt"

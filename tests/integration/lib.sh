@@ -177,10 +177,78 @@ kb_conf_get() {
 	    "$1/keybridge.conf" | tail -n 1
 }
 
-# kb_init DIR [ARGS...]: `keybridge init DIR` on two fresh loopback ports.
+# ---- PKCS#11 tokens (SoftHSM2) ---------------------------------------------------
+
+# KB_TEST_PKCS11=1: every kb_init makes a SoftHSM2 token of its own and
+# inits with --pkcs11-*, so the issuing CA and OCSP signer keys live in
+# it (tests/integration/test_pkcs11_*.sh run four tests so; any other
+# test can: KB_TEST_PKCS11=1 make integration T=...).
+KB_TEST_PKCS11=${KB_TEST_PKCS11:-0}
+KB_P11_MODULE=${KB_P11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+KB_P11_PIN=1234567		# the user PIN of the tests' tokens
+KB_P11_SO_PIN=87654321
+KB_P11_DIR=""			# OUT/softhsm once kb_softhsm has run
+KB_P11_PINFILE=""
+KB_P11_N=0			# tokens made by kb_init
+
+# kb_softhsm: SoftHSM2 for this test alone: SOFTHSM2_CONF names a conf in
+# OUT/softhsm whose tokendir is OUT/softhsm/tokens, and
+# OUT/softhsm/pin (mode 0600) holds KB_P11_PIN.
+kb_softhsm() {
+	[ -z "$KB_P11_DIR" ] || return 0
+	[ -r "$KB_P11_MODULE" ] || fail "no PKCS#11 module $KB_P11_MODULE (scripts/deps.sh installs softhsm2)"
+	KB_P11_DIR="$OUT/softhsm"
+	mkdir -p "$KB_P11_DIR/tokens"
+	printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
+	    "$KB_P11_DIR" >"$KB_P11_DIR/softhsm2.conf"
+	export SOFTHSM2_CONF="$KB_P11_DIR/softhsm2.conf"
+	KB_P11_PINFILE="$KB_P11_DIR/pin"
+	(umask 077 && printf '%s\n' "$KB_P11_PIN" >"$KB_P11_PINFILE")
+}
+
+# kb_token LABEL: a new, empty SoftHSM2 token labelled LABEL.
+kb_token() {
+	kb_softhsm
+	softhsm2-util --init-token --free --label "$1" --pin "$KB_P11_PIN" \
+	    --so-pin "$KB_P11_SO_PIN" >"$KB_P11_DIR/init-$1.log" 2>&1 ||
+		fail "softhsm2-util --init-token $1: $(cat "$KB_P11_DIR/init-$1.log")"
+}
+
+# kb_cakey_args DIR KEY: the openssl options that sign with DIR's key KEY
+# (ca_issuing_key, ocsp_key), in KB_CAKEY (an array): -CAkey FILE, or for
+# a pkcs11: URI libp11's OpenSSL engine (Debian libengine-pkcs11-openssl)
+# signing in the token; PKCS11_MODULE_PATH is then exported.
+kb_cakey_args() {
+	local v
+	v=$(kb_conf_get "$1" "$2")
+	case "$v" in
+	pkcs11:*)
+		export PKCS11_MODULE_PATH
+		PKCS11_MODULE_PATH=$(kb_conf_get "$1" pkcs11_module)
+		KB_CAKEY=(-engine pkcs11 -CAkeyform engine
+		    -CAkey "$v?pin-value=$(cat "$(kb_conf_get "$1" pkcs11_pin_file)")") ;;
+	*) KB_CAKEY=(-CAkey "$(kb_conf_path "$1" "$2")") ;;
+	esac
+}
+
+# kb_init_token_args: with KB_TEST_PKCS11=1, a new token and the init
+# options naming it, in KB_INIT_P11 (an array; empty otherwise).
+kb_init_token_args() {
+	KB_INIT_P11=()
+	[ "$KB_TEST_PKCS11" = 1 ] || return 0
+	KB_P11_N=$((KB_P11_N + 1))
+	kb_token "kb$KB_P11_N"
+	KB_INIT_P11=(--pkcs11-module "$KB_P11_MODULE" --pkcs11-token "kb$KB_P11_N"
+	    --pkcs11-pin-file "$KB_P11_PINFILE")
+}
+
+# kb_init DIR [ARGS...]: `keybridge init DIR` on two fresh loopback ports
+# (with KB_TEST_PKCS11=1: its CA and OCSP keys in a new SoftHSM2 token).
 kb_init() {
 	local dir=$1 ports
 	shift
+	kb_init_token_args
+	set -- "$@" "${KB_INIT_P11[@]}"
 	ports=$(kb_free_ports 2)
 	KB_EST_PORT=${ports% *}
 	KB_HTTP_PORT=${ports#* }
@@ -193,6 +261,13 @@ kb_init() {
 	fi
 	KB_DIR=$dir
 	KB_URL="https://127.0.0.1:$KB_EST_PORT"
+	if [ "$KB_TEST_PKCS11" = 1 ]; then
+		assert_match "$(kb_conf_get "$dir" ca_issuing_key)" '^pkcs11:token=kb[0-9]+;object=issuing-ca;type=private$' "ca_issuing_key of $dir"
+		assert_match "$(kb_conf_get "$dir" ocsp_key)" '^pkcs11:token=kb[0-9]+;object=ocsp-signer;type=private$' "ocsp_key of $dir"
+		if [ -e "$dir/ca/issuing.key" ] || [ -e "$dir/ca/ocsp.key" ]; then
+			fail "init --pkcs11-* left a CA key file in $dir/ca"
+		fi
+	fi
 }
 
 # kb_start DIR [ARGS...]: `keybridge serve -d DIR` in the background, logging

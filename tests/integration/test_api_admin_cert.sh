@@ -59,8 +59,9 @@ openssl req -new -x509 -key "$OUT/keys/ops.key" -subj /CN=ops -days 1 \
 api_expect_error 401 unauthorized GET /api/v1/status --cert "$OUT/ops-self.pem" --key "$OUT/keys/ops.key"
 
 # the bridge's issuing CA signed it, but another serial: the ledger never saw it
+kb_cakey_args "$DIR" ca_issuing_key
 openssl x509 -req -in "$OUT/csr/ops.der" -inform DER -CA "$DIR/ca/issuing.pem" \
-    -CAkey "$(kb_conf_path "$DIR" ca_issuing_key)" -set_serial 0x7e57 -days 1 \
+    "${KB_CAKEY[@]}" -set_serial 0x7e57 -days 1 \
     -extfile <(printf 'extendedKeyUsage=clientAuth\n') -out "$OUT/ops-forged.pem" 2>/dev/null ||
 	fail "could not sign the unrecorded certificate"
 api_expect_error 401 unauthorized GET /api/v1/status --cert "$OUT/ops-forged.pem" --key "$OUT/keys/ops.key"
