@@ -6,7 +6,7 @@
 #   make bench      benchmarks beside their same-run references
 #   SANITIZE=address,undefined   build with ASan + UBSan (into build-san/)
 
-PKGS    := openssl libevent libevent_openssl libevent_pthreads sqlite3 libpq jansson libsodium
+PKGS    := openssl libevent libevent_openssl libevent_pthreads sqlite3 libpq jansson libsodium libseccomp
 
 # On a fresh machine the Debian packages must be there before the pkg-config
 # lines below are expanded, and before any compiler runs (a prerequisite

@@ -146,6 +146,11 @@ static const struct config_field config_table[] = {
 	    "on: serve the dashboard at /dashboard/ on est_listen; off: not."),
 	CLEVEL(log_level, "info",
 	    "error, warn, info or debug."),
+	CSTR(user, "keybridge",
+	    "Started as root, serve drops to this user once its keys are "
+	    "read and its ports bound (create it: useradd --system "
+	    "--home-dir /var/lib/keybridge --shell /usr/sbin/nologin "
+	    "keybridge)."),
 	CLONG(batch_max, CONFIG_BATCH_MIN, CONFIG_BATCH_MAX, CONFIG_BATCH_DEF,
 	    "Most entries committed in one ledger block."),
 	CLONG(max_body, CONFIG_BODY_MIN, CONFIG_BODY_MAX, CONFIG_BODY_DEF,
