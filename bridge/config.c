@@ -35,6 +35,7 @@
 #include "common/version.h"
 #include "ledger/ledger.h"
 #include "bridge/config.h"
+#include "bridge/keyproc/sandbox.h"
 
 /* Bounds of the numeric settings. */
 #define CONFIG_BATCH_MIN	1L
@@ -516,9 +517,15 @@ config_lock(const struct bridge_config *cfg, int *fd)
 {
 	char path[PATH_MAX + 32];
 
+	char why[PATH_MAX + 64];
+
 	snprintf(path, sizeof(path), "%s/keybridge.lock", cfg->dir);
 	if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
 		return -1;
+	/* Created by a root command, it stays openable by the user a
+	 * dropped `serve` runs as (the data directory's owner). */
+	if (sandbox_adopt_dir_owner(*fd, cfg->dir, why, sizeof(why)) != 0)
+		log_warn("%s", why);
 	if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
 		int busy = errno == EWOULDBLOCK;
 

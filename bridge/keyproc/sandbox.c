@@ -239,9 +239,21 @@ sandbox_drop_user(const char *user, char *err, size_t errlen)
 int
 sandbox_network(const struct bridge_config *cfg, char *err, size_t errlen)
 {
-	if (sandbox_undumpable(err, errlen) != 0)
+	if (sandbox_undumpable(err, errlen) != 0 ||
+	    sandbox_drop_user(cfg->user, err, errlen) != 0)
 		return -1;
-	return sandbox_drop_user(cfg->user, err, errlen);
+	/* Dropped, the bridge still creates files in the data directory:
+	 * a parent closed to the user (/root) fails here, not at the first
+	 * checkpoint it cannot remember. */
+	if (access(cfg->dir, R_OK | W_OK | X_OK) != 0) {
+		snprintf(err, errlen, "the data directory %s is not writable "
+		    "by user \"%s\" (%s): it, and every parent, must let "
+		    "that user in; move it (e.g. /var/lib/keybridge) or set "
+		    "user in keybridge.conf", cfg->dir, cfg->user,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* The filter of sandbox_keyproc_calls[], loaded.  0, or -1 with err. */
@@ -320,7 +332,12 @@ sandbox_give(int dfd, const char *dir, const char *name, uid_t uid,
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
-		snprintf(err, errlen, "%s/%s: %s", dir, name, strerror(errno));
+		if (errno == ELOOP)
+			snprintf(err, errlen, "%s/%s: a symbolic link; not "
+			    "handing it to the bridge's user", dir, name);
+		else
+			snprintf(err, errlen, "%s/%s: %s", dir, name,
+			    strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) != 0)

@@ -48,7 +48,9 @@ int sandbox_drop_user(const char *user, char *err, size_t errlen);
 /*
  * For the network process, after its ports are bound and every key file
  * it reads (the TLS key) has been read: no core dumps (RLIMIT_CORE 0,
- * PR_SET_DUMPABLE 0), then sandbox_drop_user(cfg->user).
+ * PR_SET_DUMPABLE 0), then sandbox_drop_user(cfg->user), then checks
+ * that the data directory is still writable (a parent such as /root may
+ * be closed to the user).
  */
 int sandbox_network(const struct bridge_config *cfg, char *err,
     size_t errlen);
