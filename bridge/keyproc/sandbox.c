@@ -13,8 +13,11 @@
  * The key process's list (sandbox_keyproc_calls[]) was written from what
  * a key process really calls: strace -f of tests/bridge/keyproc/
  * test_sandbox.c's signing loop (ECDSA P-256, Ed25519 and RSA signatures,
- * socketpair messages, a state file replaced atomically, a log line).
- * docs/operations.md "The sandbox" explains how to see a kill.
+ * socketpair messages, a state file replaced atomically, a log line) and
+ * of a SoftHSM2 key signing through libp11 after the filter.  The table
+ * says which calls strace saw and why the others are kept.
+ * docs/operations.md "The bridge's user and the sandbox" explains how to
+ * see a kill.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,7 +55,7 @@ static const char *const sandbox_db_suffixes[] = {
 /*
  * The key process's system calls, each with why.  Names, not numbers:
  * libseccomp resolves them for the running architecture and a name the
- * architecture lacks (open, poll and rename on arm64) is skipped.
+ * architecture lacks (poll, rename and unlink on arm64) is skipped.
  */
 struct sandbox_call {
 	const char *name;
