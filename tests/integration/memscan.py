@@ -22,7 +22,8 @@ Every readable mapping of /proc/PID/maps is read through /proc/PID/mem
 (root, or the process's own user while it is dumpable) and searched.
 Prints one JSON object: {"NAME": {"KEY": ["form", ...], ...}, ...}, the
 forms found per process and key, plus "_bytes" per process (how much was
-read: a scan that read nothing proves nothing).  Exit status 0, or 2 on a
+read: a scan that read nothing proves nothing) and "_skipped" (bytes of
+mappings over 4 GiB, reservations such as AddressSanitizer's shadow).  Exit status 0, or 2 on a
 usage or read error.
 """
 import json
@@ -31,6 +32,9 @@ import subprocess
 import sys
 
 CHUNK = 1 << 20			# bytes read from /proc/PID/mem at a time
+# Larger mappings are reservations, not data: AddressSanitizer's shadow
+# (terabytes of MAP_NORESERVE).  Skipped, and counted in "_skipped".
+MAX_REGION = 1 << 32
 MIN_NEEDLE = 16			# shorter needles could match by chance
 # Mappings that cannot be read through /proc/PID/mem, or are the
 # kernel's, not the process's.
@@ -116,10 +120,14 @@ def regions(pid):
 
 
 def read_memory(pid):
-    """All readable memory of pid, region by region (a list of bytes)."""
-    blobs = []
+    """All readable memory of pid, region by region (a list of bytes), and
+    how many bytes of oversized mappings were skipped."""
+    blobs, skipped = [], 0
     with open("/proc/%d/mem" % pid, "rb", buffering=0) as mem:
         for lo, hi in regions(pid):
+            if hi - lo > MAX_REGION:
+                skipped += hi - lo
+                continue
             parts, at = [], lo
             while at < hi:
                 n = min(CHUNK, hi - at)
@@ -134,7 +142,7 @@ def read_memory(pid):
                 at += len(b)
             if parts:
                 blobs.append(b"".join(parts))
-    return blobs
+    return blobs, skipped
 
 
 def main(argv):
@@ -157,12 +165,13 @@ def main(argv):
         want = {k: needles(p) for k, p in keys.items()}
         result = {}
         for pname, pid in pids.items():
-            blobs = read_memory(pid)
+            blobs, skipped = read_memory(pid)
             found = {}
             for k, ns in want.items():
                 forms = sorted({f for f, n in ns if any(n in b for b in blobs)})
                 found[k] = forms
             found["_bytes"] = sum(len(b) for b in blobs)
+            found["_skipped"] = skipped
             result[pname] = found
     except (OSError, RuntimeError) as e:
         sys.stderr.write("memscan: %s\n" % e)
