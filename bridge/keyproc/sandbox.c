@@ -263,6 +263,7 @@ sandbox_network(const struct bridge_config *cfg, char *err, size_t errlen)
 static int
 sandbox_load_filter(char *err, size_t errlen)
 {
+	struct scmp_arg_cmp self;
 	scmp_filter_ctx ctx;
 	size_t i;
 	int nr, rc = -1, e;
@@ -289,8 +290,12 @@ sandbox_load_filter(char *err, size_t errlen)
 		}
 	}
 	/* raise() after abort(): only a signal to this process itself */
+	self.arg = 0;
+	self.op = SCMP_CMP_EQ;
+	self.datum_a = (scmp_datum_t)getpid();
+	self.datum_b = 0;
 	if ((e = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()))) != 0) {
+	    self)) != 0) {
 		snprintf(err, errlen, "seccomp rule for tgkill: %s",
 		    strerror(-e));
 		goto out;

@@ -443,6 +443,31 @@ test_setuid_kills_the_key_process(void **state)
 	expect_sigsys(call_setuid, "setuid(0)");
 }
 
+/* abort() inside the filter: SIGABRT (tgkill to itself is allowed),
+ * not SIGSYS, so a broken invariant still reads as one. */
+static int
+child_abort(void *arg, int fd)
+{
+	int rc;
+
+	if ((rc = child_narrow()) != 0)
+		return rc;
+	abort();
+}
+
+static void
+test_abort_in_the_key_process_is_sigabrt(void **state)
+{
+	int fd, ws;
+
+	ws = reap(spawn(child_abort, NULL, &fd));
+	close(fd);
+	if (WIFEXITED(ws))
+		fail_msg("the key process exited %d", WEXITSTATUS(ws));
+	assert_true(WIFSIGNALED(ws));
+	assert_int_equal(WTERMSIG(ws), SIGABRT);
+}
+
 /* Root drops for good: ids all changed, setuid(0) refused. */
 static int
 child_drop(void *arg, int fd)
@@ -536,6 +561,7 @@ main(void)
 		cmocka_unit_test(test_becoming_dumpable_kills_the_key_process),
 		cmocka_unit_test(test_signalling_another_process_kills_the_key_process),
 		cmocka_unit_test(test_setuid_kills_the_key_process),
+		cmocka_unit_test(test_abort_in_the_key_process_is_sigabrt),
 		cmocka_unit_test(test_root_drops_to_the_user_for_good),
 		cmocka_unit_test(test_missing_user_is_refused_with_how_to_create_it),
 		cmocka_unit_test(test_user_with_uid_0_is_refused),
