@@ -35,6 +35,7 @@
 #include "common/version.h"
 #include "ledger/ledger.h"
 #include "bridge/config.h"
+#include "bridge/keyproc/sandbox.h"
 
 /* Bounds of the numeric settings. */
 #define CONFIG_BATCH_MIN	1L
@@ -156,6 +157,11 @@ static const struct config_field config_table[] = {
 	    "on: serve the dashboard at /dashboard/ on est_listen; off: not."),
 	CLEVEL(log_level, "info",
 	    "error, warn, info or debug."),
+	CSTR(user, "keybridge",
+	    "Started as root, serve drops to this user once its keys are "
+	    "read and its ports bound (create it: useradd --system "
+	    "--home-dir /var/lib/keybridge --shell /usr/sbin/nologin "
+	    "keybridge)."),
 	CLONG(batch_max, CONFIG_BATCH_MIN, CONFIG_BATCH_MAX, CONFIG_BATCH_DEF,
 	    "Most entries committed in one ledger block."),
 	CLONG(max_body, CONFIG_BODY_MIN, CONFIG_BODY_MAX, CONFIG_BODY_DEF,
@@ -521,9 +527,15 @@ config_lock(const struct bridge_config *cfg, int *fd)
 {
 	char path[PATH_MAX + 32];
 
+	char why[PATH_MAX + 64];
+
 	snprintf(path, sizeof(path), "%s/keybridge.lock", cfg->dir);
 	if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
 		return -1;
+	/* Created by a root command, it stays openable by the user a
+	 * dropped `serve` runs as (the data directory's owner). */
+	if (sandbox_adopt_dir_owner(*fd, cfg->dir, why, sizeof(why)) != 0)
+		log_warn("%s", why);
 	if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
 		int busy = errno == EWOULDBLOCK;
 

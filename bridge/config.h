@@ -48,6 +48,7 @@ struct bridge_config {
 	char est_device_basic_auth[CONFIG_STR];
 	char est_server_basic_auth[CONFIG_STR];
 	char log_level[16];
+	char user[CONFIG_STR];		/* unprivileged user a root start drops to */
 	long batch_max;			/* entries per block */
 	long max_body;			/* bytes of a request body */
 	long queue_max;			/* submissions waiting for the writer */

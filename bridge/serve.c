@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "bridge/bridge.h"
+#include "bridge/keyproc/sandbox.h"
 
 #define SERVE_FLUSH_USEC 300000		/* time to flush answers on exit */
 /* evhttp refuses bodies past this multiple of max_body before any handler
@@ -434,6 +435,7 @@ int
 serve_run(const struct bridge_config *cfg)
 {
 	struct serve *s;
+	char err[1024];
 	int rc = 1, need_token = 0;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -457,10 +459,21 @@ serve_run(const struct bridge_config *cfg)
 		    "be locked)", cfg->dir);
 		goto out;
 	}
+	/* Started as root: what the bridge writes becomes the user's before
+	 * anything opens it (docs/operations.md "The bridge's user"). */
+	if (sandbox_hand_over(cfg, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		goto out;
+	}
 	if (serve_open_ledger(s, cfg) != 0 ||
 	    serve_open_listeners(s, cfg) != 0 ||
 	    serve_routes(s, cfg, need_token) != 0 || serve_signals(s) != 0)
 		goto out;
+	/* Ports bound and every key read: undumpable, and root no more. */
+	if (sandbox_network(cfg, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		goto out;
+	}
 	log_info("keybridge %s serving %s: API and EST on https://%s, OCSP "
 	    "and CRLs on http://%s (tree size %llu)", KEYBRIDGE_VERSION,
 	    cfg->dir, cfg->est_listen, cfg->http_listen,

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "bridge/bridge.h"
+#include "bridge/keyproc/sandbox.h"
 
 const char *
 trust_path(const struct bridge_config *cfg, char *out, size_t outlen)
@@ -63,10 +64,23 @@ trust_write(const char *path, const char *note, char *err, size_t errlen)
 	size_t len = strlen(note);
 	int fd = -1, dfd = -1, rc = -1;
 
-	/* A name of our own: serve and verify may both be writing. */
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	/* A name of our own: serve and verify may both be writing.  Written
+	 * by root (`ledger verify`), the file takes the data directory's
+	 * owner, the user a dropped `serve` runs as. */
 	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    TRUST_FILE_MODE)) < 0 || fchmod(fd, TRUST_FILE_MODE) != 0 ||
+	    TRUST_FILE_MODE)) >= 0 &&
+	    sandbox_adopt_dir_owner(fd, dir, err, errlen) != 0) {
+		(void)close(fd);
+		(void)unlink(tmp);
+		return -1;
+	}
+	if (fd < 0 || fchmod(fd, TRUST_FILE_MODE) != 0 ||
 	    write(fd, note, len) != (ssize_t)len || fsync(fd) != 0 ||
 	    close(fd) != 0) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
@@ -82,11 +96,6 @@ trust_write(const char *path, const char *note, char *err, size_t errlen)
 		return -1;
 	}
 	/* The rename itself survives a crash once the directory is synced. */
-	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) != NULL)
-		*slash = '\0';
-	else
-		snprintf(dir, sizeof(dir), ".");
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    fsync(dfd) != 0)
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));

@@ -7,6 +7,10 @@
 #                             through sudo when it works without a password;
 #                             otherwise print the exact command and exit 1)
 #
+# Run as root, both also want the system user a root-started `keybridge
+# serve` drops to (KB_USER, default keybridge; docs/operations.md "The
+# bridge's user"): --check reports it missing, the install creates it.
+#
 # The list lives in one variable: later work adds to it (nginx, postgresql,
 # chromium, ...).
 set -euo pipefail
@@ -16,7 +20,10 @@ libsqlite3-dev sqlite3 libpq-dev libjansson-dev libcmocka-dev curl jq \
 python3 wrk clang libclang-rt-14-dev nginx prometheus postgresql libsodium-dev valgrind"
 # PKCS#11 keys: libp11 (the EVP_PKEY in a token) and p11-kit (URIs, the
 # module loader) to build; SoftHSM2 and OpenSC's pkcs11-tool to test.
-PACKAGES="$PACKAGES libp11-dev libp11-kit-dev softhsm2 opensc"
+PACKAGES="$PACKAGES libp11-dev libp11-kit-dev softhsm2 opensc \
+libengine-pkcs11-openssl"
+# The key process's seccomp filter (bridge/keyproc/sandbox.c).
+PACKAGES="$PACKAGES libseccomp-dev"
 # The dashboard: xxd embeds its files at build time; its browser test runs
 # Debian's Chromium under Node.js (playwright-core from npm).  NodeSource's
 # nodejs carries its own npm, which Debian's npm package (made for
@@ -35,8 +42,26 @@ missing() {
 	done
 }
 
+KB_USER=${KB_USER:-keybridge}
+# user_missing: 0 when run as root and KB_USER does not exist (as anyone
+# else, serve never drops and needs no user).
+user_missing() {
+	[ "$(id -u)" -eq 0 ] && ! id -u "$KB_USER" >/dev/null 2>&1
+}
+
+# make_user: creates KB_USER as a system user without a login.
+make_user() {
+	echo "deps: creating the system user $KB_USER"
+	useradd --system --home-dir /var/lib/keybridge --no-create-home \
+	    --shell /usr/sbin/nologin "$KB_USER"
+}
+
 case "${1:-}" in
 --check)
+	if user_missing; then
+		echo "missing user: $KB_USER"
+		exit 1
+	fi
 	miss=$(missing)
 	if [ -n "$miss" ]; then
 		echo "missing packages: $(echo "$miss" | paste -sd' ')"
@@ -47,7 +72,7 @@ case "${1:-}" in
 "")
 	;;
 -h|--help)
-	sed -n '2,11p' "$0"
+	sed -n '2,15p' "$0"
 	exit 0
 	;;
 *)
@@ -56,6 +81,9 @@ case "${1:-}" in
 	;;
 esac
 
+if user_missing; then
+	make_user
+fi
 miss=$(missing)
 if [ -z "$miss" ]; then
 	echo "deps: all packages installed"

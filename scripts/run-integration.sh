@@ -4,7 +4,8 @@
 # Environment: KEYBRIDGE (absolute path of the binary), TOOLS (absolute path
 # of the test tools folder).  With NAME arguments (test_foundation, or
 # foundation) only those tests run.  Each test runs with its own output
-# folder tests/out/<name>/ (wiped first), exported as OUT with KEYBRIDGE and
+# folder tests/out/<name>/ (wiped first; under /tmp when the bridge's user
+# cannot reach tests/out, see below), exported as OUT with KEYBRIDGE and
 # TOOLS; its stdout and stderr go to tests/out/<name>/test.log.  A test that
 # runs longer than KB_TEST_TIMEOUT seconds (default 600) is stopped and fails.
 # Prints PASS/FAIL per test with its duration, the last 40 lines of the log
@@ -48,13 +49,41 @@ else
 	done
 fi
 
+# Run as root, `keybridge serve` drops to KB_USER (keybridge.conf `user`,
+# default keybridge), which must reach the data directories under OUT.
+# When a parent of tests/out is closed to it (a checkout under /root),
+# each test's OUT is a directory of its own under /tmp instead, named by
+# the symbolic link tests/out/<name> (as scripts/pg.sh does for postgres).
+kb_user=${KB_USER:-keybridge}
+relocate=0
+if [ "$(id -u)" -eq 0 ] && id -u "$kb_user" >/dev/null 2>&1; then
+	mkdir -p "$root/tests/out"
+	if ! setpriv --reuid="$kb_user" --regid="$(id -g "$kb_user")" \
+	    --clear-groups test -x "$root/tests/out" 2>/dev/null; then
+		relocate=1
+		echo "run-integration: user $kb_user cannot reach $root/tests/out;" \
+		    "test folders go under /tmp (linked from tests/out/)"
+	fi
+fi
+
 passed=0
 failed=0
 failed_names=()
 for f in "${tests[@]}"; do
 	name=$(basename "$f" .sh)
 	out="$root/tests/out/$name"
+	if [ -L "$out" ]; then
+		case "$(readlink "$out")" in
+		/tmp/kb-out-"$name".*) rm -rf "$(readlink "$out")" ;;
+		esac
+	fi
 	rm -rf "$out"
+	if [ "$relocate" = 1 ]; then
+		real=$(mktemp -d "/tmp/kb-out-$name.XXXXXX")
+		chmod 755 "$real"
+		ln -s "$real" "$out"
+		out=$real
+	fi
 	mkdir -p "$out"
 	start=$(date +%s.%N)
 	# -k: a test that ignores SIGTERM is killed 10 s later.

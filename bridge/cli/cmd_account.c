@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 
 #include "bridge/cli/cli.h"
+#include "bridge/keyproc/sandbox.h"
 
 /* Writes the public half of key as PEM to path (0644). */
 static int
@@ -407,6 +408,12 @@ cmd_init(struct cli *c)
 		cli_fail("init", "%s", err);
 		goto out;
 	}
+	/* Run as root: the directory and the database become the bridge's
+	 * user's; the keys stay root's (serve reads them before it drops). */
+	if (sandbox_hand_over(cfg, err, sizeof(err)) != 0)
+		fprintf(stderr, "keybridge: warning: %s; until then %s stays "
+		    "root's (serve hands it over when it starts)\n", err,
+		    c->o.dir);
 	printf("initialised %s\n"
 	    "  ledger     %s (genesis: accounts admin and %s)\n"
 	    "  admin key  %s/%s (mode 0600: keep it safe)\n"

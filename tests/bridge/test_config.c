@@ -93,6 +93,7 @@ assert_configs_equal(const struct bridge_config *a,
 	assert_string_equal(a->ocsp_cert, b->ocsp_cert);
 	assert_string_equal(a->ocsp_key, b->ocsp_key);
 	assert_string_equal(a->log_level, b->log_level);
+	assert_string_equal(a->user, b->user);
 	assert_int_equal(a->batch_max, b->batch_max);
 	assert_int_equal(a->max_body, b->max_body);
 	assert_int_equal(a->queue_max, b->queue_max);
@@ -126,6 +127,7 @@ test_defaults_are_the_documented_ones(void **state)
 	assert_string_equal(c.ocsp_cert, "ca/ocsp.pem");
 	assert_string_equal(c.ocsp_key, "ca/ocsp.key");
 	assert_string_equal(c.log_level, "info");
+	assert_string_equal(c.user, "keybridge");
 	assert_int_equal(c.batch_max, 1024);
 	assert_int_equal(c.max_body, 65536);
 	assert_int_equal(c.queue_max, 65536);
@@ -149,6 +151,7 @@ test_write_then_load_round_trips(void **state)
 	    "acme-node+1a2b3c4d+AbCdEf0123456789abcdef=");
 	snprintf(a.tls_key, sizeof(a.tls_key), "/etc/keybridge/tls key.pem");
 	snprintf(a.log_level, sizeof(a.log_level), "debug");
+	snprintf(a.user, sizeof(a.user), "_keybridge");
 	a.batch_max = 4096;
 	a.max_body = 1024;
 	a.queue_max = 16;
