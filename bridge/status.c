@@ -88,7 +88,7 @@ status_revoked(void *arg, int issuer,
 }
 
 static int
-status_sign_ocsp(void *arg, OCSP_BASICRESP *bs)
+status_sign_ocsp(void *arg, OCSP_BASICRESP **bs)
 {
 	struct status_ctx *sc = arg;
 
@@ -96,7 +96,7 @@ status_sign_ocsp(void *arg, OCSP_BASICRESP *bs)
 }
 
 static int
-status_sign_crl(void *arg, int issuer, X509_CRL *crl)
+status_sign_crl(void *arg, int issuer, X509_CRL **crl)
 {
 	struct status_ctx *sc = arg;
 

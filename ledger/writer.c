@@ -304,6 +304,23 @@ commit_apply(struct ledger *l, struct ledger_store *s,
 	}
 }
 
+/* ledger_seal's consistency: under commit_mu, the only writer of the
+ * tree, so it is read without the tree lock. */
+static int
+commit_consistency(const struct ledger_seal *sl, uint64_t m,
+    uint8_t root_m[LEDGER_HASH_LEN], uint8_t proof[][LEDGER_HASH_LEN],
+    size_t *nproof)
+{
+	const struct ledger_merkle *t = sl->tree;
+
+	*nproof = 0;
+	if (m == 0 || m > sl->size || ledger_merkle_root(t, m, root_m) != 0)
+		return -1;
+	if (m == sl->size)
+		return 0;
+	return ledger_merkle_consistency(t, m, sl->size, proof, nproof);
+}
+
 /* The block of the accepted entries, leaves [base, size): appends them
  * to the tree and fills *b with its root and signed checkpoint.  0, or
  * -1 (the caller truncates the tree back to base). */
@@ -311,6 +328,7 @@ static int
 commit_seal(struct ledger *l, struct ledger_sub **subs, size_t n,
     uint64_t base, uint64_t size, time_t now, struct ledger_block_row *b)
 {
+	struct ledger_seal sl;
 	char body[512];
 
 	pthread_rwlock_wrlock(&l->tree_lock);
@@ -326,11 +344,17 @@ commit_seal(struct ledger *l, struct ledger_sub **subs, size_t n,
 	if (ledger_merkle_size(l->tree) != size ||
 	    ledger_merkle_root(l->tree, size, b->root) != 0 ||
 	    ledger_checkpoint_body(l->origin, size, b->root, now, body,
-	    sizeof(body)) != 0 ||
-	    l->cons->ops->seal(l->cons, b->height, body, b->checkpoint,
-	    sizeof(b->checkpoint)) != 0)
+	    sizeof(body)) != 0)
 		return -1;
-	return 0;
+	memset(&sl, 0, sizeof(sl));
+	sl.height = b->height;
+	sl.body = body;
+	sl.size = size;
+	sl.root = b->root;
+	sl.consistency = commit_consistency;
+	sl.tree = l->tree;
+	return l->cons->ops->seal(l->cons, &sl, b->checkpoint,
+	    sizeof(b->checkpoint));
 }
 
 /* The block b is committed: the ledger's state moves to it and every

@@ -62,9 +62,11 @@ struct ocspr_ops {
 	int (*revoked)(void *arg, int issuer,
 	    int (*add)(const struct ocspr_revoked *, void *), void *add_arg);
 	/* Sign with the delegated OCSP signer / with the issuing CA (worker
-	 * thread).  0 or -1. */
-	int (*sign_ocsp)(void *arg, OCSP_BASICRESP *bs);
-	int (*sign_crl)(void *arg, int issuer, X509_CRL *crl);
+	 * thread): the object is replaced by the signed one (the old one
+	 * freed), as a signer in another process hands back a new one.
+	 * 0 or -1. */
+	int (*sign_ocsp)(void *arg, OCSP_BASICRESP **bs);
+	int (*sign_crl)(void *arg, int issuer, X509_CRL **crl);
 	void *arg;
 };
 

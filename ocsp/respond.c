@@ -198,7 +198,7 @@ ocspr_build(struct ocspr *r, OCSP_REQUEST *req, OCSP_CERTID **cids,
 	if (req != NULL && OCSP_REQUEST_get_ext_by_NID(req,
 	    NID_id_pkix_OCSP_Nonce, -1) >= 0 && OCSP_copy_nonce(bs, req) <= 0)
 		goto out;
-	if (r->cfg.ops.sign_ocsp(r->cfg.ops.arg, bs) != 0)
+	if (r->cfg.ops.sign_ocsp(r->cfg.ops.arg, &bs) != 0)
 		goto out;
 	if ((resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL,
 	    bs)) == NULL || (l = i2d_OCSP_RESPONSE(resp, der)) <= 0)

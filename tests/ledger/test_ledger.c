@@ -429,7 +429,7 @@ noq_time(struct ledger_consensus *c, time_t last)
 }
 
 static int
-noq_seal(struct ledger_consensus *c, uint64_t h, const char *body,
+noq_seal(struct ledger_consensus *c, const struct ledger_seal *sl,
     char *note, size_t len)
 {
 	return -1;

@@ -98,13 +98,13 @@ fx_revoked(void *arg, int issuer,
 }
 
 static int
-fx_sign_ocsp(void *arg, OCSP_BASICRESP *bs)
+fx_sign_ocsp(void *arg, OCSP_BASICRESP **bs)
 {
 	return signer_sign_ocsp(((struct fixture *)arg)->signer, bs);
 }
 
 static int
-fx_sign_crl(void *arg, int issuer, X509_CRL *crl)
+fx_sign_crl(void *arg, int issuer, X509_CRL **crl)
 {
 	return signer_sign_crl(((struct fixture *)arg)->signer, crl);
 }
