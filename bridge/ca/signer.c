@@ -104,10 +104,15 @@ signer_new(struct keyproc *kp, char *err, size_t errlen)
 		goto out;
 	}
 	s->kp = kp;
-	if (keyproc_call(kp, KEYPROC_CHAN_LOOP, KEYPROC_OP_INFO, NULL, &ans,
-	    &len, why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "the key process did not start (its "
-		    "error is logged above): %s", why);
+	switch (keyproc_call(kp, KEYPROC_CHAN_LOOP, KEYPROC_OP_INFO, NULL,
+	    &ans, &len, why, sizeof(why))) {
+	case 0:
+		break;
+	case -1:		/* its start-up error */
+		snprintf(err, errlen, "%s", why);
+		goto out;
+	default:
+		snprintf(err, errlen, "the key process did not start");
 		goto out;
 	}
 	if (signer_info(s, ans, len, err, errlen) != 0)

@@ -133,6 +133,23 @@ serve_loop(struct keyproc_keys *k, int *fds, size_t n)
 	}
 }
 
+/* The key process could not start: err answers the first request on the
+ * loop's channel (signer_new's INFO), so the parent can say why. */
+static void
+start_failed(int fd, const char *err)
+{
+	char why[KEYPROC_WHY_MAX];
+	uint16_t op = 0, status;
+	uint8_t *req = NULL;
+	size_t len;
+
+	if (keyproc_recv(fd, &op, &status, &req, &len, why, sizeof(why)) ==
+	    0)
+		(void)keyproc_send(fd, op, KEYPROC_REFUSED, err, strnlen(err,
+		    KEYPROC_WHY_MAX - 1));
+	free(req);
+}
+
 /* The child: never returns. */
 static void
 keyproc_main(const struct bridge_config *cfg, int *fds, size_t n)
@@ -155,11 +172,12 @@ keyproc_main(const struct bridge_config *cfg, int *fds, size_t n)
 	}
 	if (keyproc_keys_load(k, cfg, err, sizeof(err)) != 0) {
 		log_openssl("keyproc");
-		log_err("key process: %s", err);
+		start_failed(fds[KEYPROC_CHAN_LOOP], err);
 		goto out;
 	}
 	if (sandbox_keyproc(err, sizeof(err)) != 0) {
 		log_err("key process: sandbox: %s", err);
+		start_failed(fds[KEYPROC_CHAN_LOOP], err);
 		goto out;
 	}
 	serve_loop(k, fds, n);

@@ -61,10 +61,15 @@ keys_check(struct keyproc_keys *k, char *err, size_t errlen)
 		    "RSA");
 		return -1;
 	}
-	if (X509_check_private_key(k->issuer, k->ca_key) != 1 ||
-	    X509_check_ca(k->issuer) != 1) {
-		snprintf(err, errlen, "the issuing CA certificate is not a CA "
-		    "(basicConstraints CA:TRUE) for the issuing CA key");
+	if (X509_check_private_key(k->issuer, k->ca_key) != 1) {
+		snprintf(err, errlen, "the issuing CA key does not match the "
+		    "certificate %s", k->cfg.ca_issuing);
+		return -1;
+	}
+	/* 1: CA:TRUE (3, 4, 5 are v1 / keyUsage-only / Netscape forms). */
+	if (X509_check_ca(k->issuer) != 1) {
+		snprintf(err, errlen, "%s is not a CA certificate "
+		    "(basicConstraints CA:TRUE)", k->cfg.ca_issuing);
 		return -1;
 	}
 	ski = X509_get0_subject_key_id(k->issuer);

@@ -168,13 +168,15 @@ setup(void **state)
 		fprintf(stderr, "pki_init: %s\n", err);
 		return -1;
 	}
-	/* signer_open wants the bridge account key too: any key will do */
-	{
+	/* The key process loads the bridge account key and the node's
+	 * checkpoint key too: any keys will do */
+	for (int i = 0; i < 2; i++) {
 		char path[PATH_MAX];
 		EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 
 		if (k == NULL || ledger_key_save(k, config_path(&f->cfg,
-		    f->cfg.bridge_key, path, sizeof(path))) != 0)
+		    i == 0 ? f->cfg.bridge_key : f->cfg.validator_key, path,
+		    sizeof(path))) != 0)
 			return -1;
 		EVP_PKEY_free(k);
 	}
