@@ -20,7 +20,7 @@
 
 #define OCSPR_DEFAULT_LIVE_MAX 256
 
-static void ocspr_work(struct ocspr_job *j);
+static void ocspr_work(struct ocspr_job **js, size_t n);
 static void ocspr_done(struct ocspr_job *j);
 
 static struct ocspr_entry *
@@ -60,37 +60,78 @@ ocspr_entry_new(const struct ocspr_job *j, int md, unsigned char *der,
 	return e;
 }
 
-/* Worker thread. */
-static void
-ocspr_work(struct ocspr_job *j)
+/* Signs bs[0..n): at once when the signer can (one round trip to the key
+ * process), else one by one.  0 or -1. */
+static int
+ocspr_sign_all(struct ocspr *r, OCSP_BASICRESP **bs, int n)
 {
+	if (r->cfg.ops.sign_ocsp_batch != NULL)
+		return r->cfg.ops.sign_ocsp_batch(r->cfg.ops.arg, bs, n);
+	for (int i = 0; i < n; i++)
+		if (r->cfg.ops.sign_ocsp(r->cfg.ops.arg, &bs[i]) != 0)
+			return -1;
+	return 0;
+}
+
+/* Worker thread: pre-signs the answers of js[0..n), both hashes each,
+ * with one batch of signatures.  A job whose answers could not be made
+ * is failed (and pre-signed again later). */
+static void
+ocspr_presign(struct ocspr_job **js, size_t n)
+{
+	OCSP_BASICRESP *bs[OCSPR_PRESIGN_BATCH * OCSPR_NMD];
+	struct ocspr *r = js[0]->r;
+	unsigned char *der;
+	size_t len, i;
+	int md, k, nbs = 0, ok = 0;
+
+	memset(bs, 0, sizeof(bs));
+	for (i = 0; i < n; i++) {
+		js[i]->now = time(NULL);
+		for (md = 0; md < OCSPR_NMD; md++) {
+			OCSP_CERTID *cid = ocspr_certid(r, js[i]->issuer, md,
+			    js[i]->serial);
+
+			if (cid != NULL)
+				bs[nbs] = ocspr_basic_new(r, NULL, &cid,
+				    &js[i]->st, 1, js[i]->now);
+			OCSP_CERTID_free(cid);
+			if (bs[nbs++] == NULL)
+				goto out;
+		}
+	}
+	if (ocspr_sign_all(r, bs, nbs) != 0)
+		goto out;
+	for (i = 0, k = 0; i < n; i++)
+		for (md = 0; md < OCSPR_NMD; md++, k++) {
+			if (ocspr_encode(bs[k], &der, &len) != 0 ||
+			    (js[i]->out[md] = ocspr_entry_new(js[i], md, der,
+			    len)) == NULL)
+				js[i]->failed = 1;
+		}
+	ok = 1;
+out:
+	for (k = 0; k < (int)(n * OCSPR_NMD); k++)
+		OCSP_BASICRESP_free(bs[k]);
+	for (i = 0; !ok && i < n; i++)
+		js[i]->failed = 1;
+	ERR_clear_error();
+}
+
+/* Worker thread: js[0..n) are one urgent job, or background
+ * (pre-signing) jobs. */
+static void
+ocspr_work(struct ocspr_job **js, size_t n)
+{
+	struct ocspr_job *j = js[0];
 	struct ocspr *r = j->r;
 	OCSP_CERTID *cids[OCSPR_MAX_CERTIDS];
-	unsigned char *der;
-	size_t len;
-	int md, i;
+	int i;
 
 	j->now = time(NULL);
 	switch (j->kind) {
 	case OCSPR_JOB_PRESIGN:
-		for (md = 0; md < OCSPR_NMD; md++) {
-			OCSP_CERTID *cid = ocspr_certid(r, j->issuer, md,
-			    j->serial);
-
-			der = NULL;
-			if (cid == NULL || ocspr_build(r, NULL, &cid, &j->st,
-			    1, j->now, &der, &len) != 0) {
-				OCSP_CERTID_free(cid);
-				j->failed = 1;
-				return;
-			}
-			OCSP_CERTID_free(cid);
-			if ((j->out[md] = ocspr_entry_new(j, md, der, len)) ==
-			    NULL) {
-				j->failed = 1;
-				return;
-			}
-		}
+		ocspr_presign(js, n);
 		break;
 	case OCSPR_JOB_LIVE:
 		for (i = 0; i < j->ncid; i++)

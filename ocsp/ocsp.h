@@ -68,6 +68,10 @@ struct ocspr_ops {
 	int (*sign_ocsp)(void *arg, OCSP_BASICRESP **bs);
 	int (*sign_crl)(void *arg, int issuer, X509_CRL **crl);
 	void *arg;
+	/* Optional: signs bs[0..n) at once, each replaced as sign_ocsp does
+	 * (pre-signing at start: one round trip to a key process for a
+	 * batch of OCSPR_PRESIGN_BATCH serials).  0, or -1 (none signed). */
+	int (*sign_ocsp_batch)(void *arg, OCSP_BASICRESP **bs, int n);
 };
 
 struct ocspr_config {

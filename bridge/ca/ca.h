@@ -82,6 +82,9 @@ char *signer_sign_entry(struct signer *s, char *note);
  * responderID byKey, its certificate in certs): *bs is replaced by the
  * signed one (the old freed).  OCSP worker thread.  0 or -1. */
 int signer_sign_ocsp(struct signer *s, OCSP_BASICRESP **bs);
+/* Signs bs[0..n) (n <= KEYPROC_OCSP_BATCH_MAX) in one request, each
+ * replaced as by signer_sign_ocsp.  0, or -1 (none signed). */
+int signer_sign_ocsp_batch(struct signer *s, OCSP_BASICRESP **bs, int n);
 /* Signs the CRL *crl of the issuing CA (SHA-256); *crl is replaced.  The
  * key process refuses a number not above the last.  OCSP worker.  0/-1. */
 int signer_sign_crl(struct signer *s, X509_CRL **crl);

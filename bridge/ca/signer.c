@@ -290,7 +290,7 @@ signer_put_single(struct keyproc_buf *b, OCSP_SINGLERESP *one)
 	    one), &der)) <= 0)
 		return -1;
 	a = signer_time(t1);
-	z = signer_time(t2);
+	z = t2 != NULL ? signer_time(t2) : 0;	/* 0: no nextUpdate */
 	if (st == V_OCSP_CERTSTATUS_REVOKED)
 		r = signer_time(rev);
 	keyproc_put_bytes(b, der, (size_t)len);
@@ -307,62 +307,89 @@ signer_put_single(struct keyproc_buf *b, OCSP_SINGLERESP *one)
 	return 0;
 }
 
-/* See ca.h.  *bs is replaced by the signed response, with the OCSP
- * signer's certificate in certs (RFC 6960 4.2.2.2). */
+/* Puts one response's single responses and extensions (ops.c
+ * ocsp_one).  0 or -1. */
+static int
+signer_put_ocsp(struct keyproc_buf *b, OCSP_BASICRESP *bs)
+{
+	unsigned char *der = NULL;
+	int n, m, i, dlen;
+
+	if ((n = OCSP_resp_count(bs)) <= 0)
+		return -1;
+	keyproc_put_u64(b, (uint64_t)n);
+	for (i = 0; i < n; i++)
+		if (signer_put_single(b, OCSP_resp_get0(bs, i)) != 0)
+			return -1;
+	m = OCSP_BASICRESP_get_ext_count(bs);
+	keyproc_put_u64(b, (uint64_t)m);
+	for (i = 0; i < m; i++) {
+		if ((dlen = i2d_X509_EXTENSION(OCSP_BASICRESP_get_ext(bs, i),
+		    &der)) <= 0)
+			return -1;
+		keyproc_put_bytes(b, der, (size_t)dlen);
+		OPENSSL_free(der);
+		der = NULL;
+	}
+	return 0;
+}
+
+/* See ca.h.  Each bs[i] is replaced by the signed response, with the
+ * OCSP signer's certificate in certs (RFC 6960 4.2.2.2). */
 int
-signer_sign_ocsp(struct signer *s, OCSP_BASICRESP **bs)
+signer_sign_ocsp_batch(struct signer *s, OCSP_BASICRESP **bs, int n)
 {
 	struct keyproc_buf req = { 0 };
 	char why[KEYPROC_WHY_MAX];
-	unsigned char *der = NULL;
-	OCSP_BASICRESP *out = NULL;
+	OCSP_BASICRESP *out[KEYPROC_OCSP_BATCH_MAX];
 	uint8_t *ans = NULL;
 	const uint8_t *p;
 	size_t len;
-	int n, m, i, dlen, rc = -1;
+	int i, rc = -1;
 
-	if (s == NULL || bs == NULL || *bs == NULL ||
-	    (n = OCSP_resp_count(*bs)) <= 0)
+	memset(out, 0, sizeof(out));
+	if (s == NULL || n <= 0 || n > KEYPROC_OCSP_BATCH_MAX)
 		goto out;
 	keyproc_put_bytes(&req, s->responder, sizeof(s->responder));
 	keyproc_put_u64(&req, (uint64_t)n);
 	for (i = 0; i < n; i++)
-		if (signer_put_single(&req, OCSP_resp_get0(*bs, i)) != 0)
+		if (signer_put_ocsp(&req, bs[i]) != 0)
 			goto out;
-	m = OCSP_BASICRESP_get_ext_count(*bs);
-	keyproc_put_u64(&req, (uint64_t)m);
-	for (i = 0; i < m; i++) {
-		if ((dlen = i2d_X509_EXTENSION(OCSP_BASICRESP_get_ext(*bs, i),
-		    &der)) <= 0)
-			goto out;
-		keyproc_put_bytes(&req, der, (size_t)dlen);
-		OPENSSL_free(der);
-		der = NULL;
-	}
 	if (signer_call(s, KEYPROC_CHAN_OCSP, KEYPROC_OP_SIGN_OCSP, &req,
 	    &ans, &len, why, sizeof(why)) != 0)
 		goto out;
 	{
 		struct keyproc_rd r = { ans, len, 0, 0 };
 
-		p = keyproc_get_bytes(&r, &len);
-		if (r.err)
-			goto out;
+		for (i = 0; i < n; i++) {
+			p = keyproc_get_bytes(&r, &len);
+			if (r.err || (out[i] = d2i_OCSP_BASICRESP(NULL, &p,
+			    (long)len)) == NULL ||
+			    OCSP_basic_add1_cert(out[i], s->ocsp_cert) != 1)
+				goto out;
+		}
 	}
-	if ((out = d2i_OCSP_BASICRESP(NULL, &p, (long)len)) == NULL ||
-	    OCSP_basic_add1_cert(out, s->ocsp_cert) != 1)
-		goto out;
-	OCSP_BASICRESP_free(*bs);
-	*bs = out;
-	out = NULL;
+	for (i = 0; i < n; i++) {
+		OCSP_BASICRESP_free(bs[i]);
+		bs[i] = out[i];
+		out[i] = NULL;
+	}
 	rc = 0;
 out:
 	keyproc_buf_free(&req);
-	OCSP_BASICRESP_free(out);
-	OPENSSL_free(der);
+	for (i = 0; i < KEYPROC_OCSP_BATCH_MAX; i++)
+		OCSP_BASICRESP_free(out[i]);
 	free(ans);
 	ERR_clear_error();
 	return rc;
+}
+
+/* See ca.h. */
+int
+signer_sign_ocsp(struct signer *s, OCSP_BASICRESP **bs)
+{
+	return bs == NULL || *bs == NULL ? -1 :
+	    signer_sign_ocsp_batch(s, bs, 1);
 }
 
 /* See ca.h.  *crl is replaced by the signed CRL. */

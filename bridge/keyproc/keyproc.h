@@ -32,6 +32,11 @@
 #define KEYPROC_MSG_MAX		(16u << 20)
 #define KEYPROC_HDR_LEN		8	/* u32 length, u16 op, u16 status */
 #define KEYPROC_WHY_MAX		256	/* a refusal's reason, one line */
+/* SIGN_OCSP: responses in one request (OCSP pre-signing at start sends
+ * OCSPR_PRESIGN_BATCH serials x 2 hashes), single responses in one
+ * (OCSPR_MAX_CERTIDS). */
+#define KEYPROC_OCSP_BATCH_MAX	64
+#define KEYPROC_OCSP_SINGLES_MAX	64
 /* After the key process died, serve keeps answering (EST 503, OCSP from
  * its cache) this long, then exits non-zero for its supervisor. */
 #define KEYPROC_DEATH_GRACE_SEC	5
@@ -48,8 +53,9 @@ enum keyproc_op {
 	 * (only cert-issued, key-register, cert-revoked), another account,
 	 * another origin. */
 	KEYPROC_OP_SIGN_ENTRY,
-	/* -> responder key hash (SHA-1, RFC 6960 ResponderID byKey), times,
-	 * extensions, single responses.  <- BasicOCSPResponse DER, signed,
+	/* -> responder key hash (SHA-1, RFC 6960 ResponderID byKey), then a
+	 * batch of responses, each its single responses (CertID, status,
+	 * times) and extensions.  <- each BasicOCSPResponse DER, signed,
 	 * without certs.  Refused: another responder, a CertID of another
 	 * issuer, an extension other than nonce and extended-revoke. */
 	KEYPROC_OP_SIGN_OCSP,

@@ -254,8 +254,8 @@ out:
 }
 
 /* One SingleResponse: CertID DER, state (0 good, 1 revoked, 2 unknown),
- * revocation time, reason + 1 (0: no reason), thisUpdate, nextUpdate.
- * 0 or -1. */
+ * revocation time, reason + 1 (0: no reason), thisUpdate, nextUpdate (0:
+ * none).  0 or -1. */
 static int
 ocsp_single(struct keyproc_keys *k, struct keyproc_rd *r, OCSP_BASICRESP *bs,
     char *why, size_t whylen)
@@ -282,7 +282,8 @@ ocsp_single(struct keyproc_keys *k, struct keyproc_rd *r, OCSP_BASICRESP *bs,
 	if (certid_ours(k, cid) != 0)
 		REFUSE("OCSP response for a CertID of another issuer");
 	if ((thisupd = ASN1_TIME_set(NULL, (time_t)t1)) == NULL ||
-	    (nextupd = ASN1_TIME_set(NULL, (time_t)t2)) == NULL ||
+	    (t2 != 0 && (nextupd = ASN1_TIME_set(NULL, (time_t)t2)) ==
+	    NULL) ||
 	    (state == 1 && (rev = ASN1_TIME_set(NULL, (time_t)revt)) ==
 	    NULL) || OCSP_basic_add1_status(bs, cid, states[state],
 	    state == 1 ? (int)reason - 1 : -1, rev, thisupd, nextupd) == NULL)
@@ -322,27 +323,22 @@ out:
 	return rc;
 }
 
-/* Request: responder key hash, n single responses, m extensions, each
- * as in ocsp_single and ocsp_ext.  Answer: the signed BasicOCSPResponse
- * DER without certs (the network process adds the signer's certificate:
- * certs are not under the signature). */
+/* One response of a SIGN_OCSP request: n single responses, m
+ * extensions, each as in ocsp_single and ocsp_ext.  Puts the signed
+ * BasicOCSPResponse DER without certs (the network process adds the
+ * signer's certificate: certs are not under the signature). */
 static int
-op_sign_ocsp(struct keyproc_keys *k, struct keyproc_rd *r,
+ocsp_one(struct keyproc_keys *k, struct keyproc_rd *r,
     struct keyproc_buf *ans, char *why, size_t whylen)
 {
 	OCSP_BASICRESP *bs = NULL;
 	unsigned char *der = NULL;
-	const uint8_t *rid;
-	size_t len;
 	uint64_t n, m;
 	int dlen, rc = -1;
 
-	rid = keyproc_get_bytes(r, &len);
 	n = keyproc_get_u64(r);
-	if (r->err || len != sizeof(k->responder) || n == 0 || n > 64)
-		REFUSE("malformed SIGN_OCSP request");
-	if (memcmp(rid, k->responder, len) != 0)
-		REFUSE("OCSP response of another responder");
+	if (r->err || n == 0 || n > KEYPROC_OCSP_SINGLES_MAX)
+		REFUSE("malformed SIGN_OCSP response");
 	if ((bs = OCSP_BASICRESP_new()) == NULL)
 		REFUSE("out of memory");
 	for (uint64_t i = 0; i < n; i++)
@@ -354,8 +350,6 @@ op_sign_ocsp(struct keyproc_keys *k, struct keyproc_rd *r,
 	for (uint64_t i = 0; i < m; i++)
 		if (ocsp_ext(r, bs, why, whylen) != 0)
 			goto out;
-	if (r->off != r->len)
-		REFUSE("malformed SIGN_OCSP request: trailing bytes");
 	if (OCSP_basic_sign(bs, k->ocsp_cert, k->ocsp_key, EVP_sha256(), NULL,
 	    OCSP_RESPID_KEY | OCSP_NOCERTS) != 1 ||
 	    (dlen = i2d_OCSP_BASICRESP(bs, &der)) <= 0)
@@ -365,6 +359,34 @@ op_sign_ocsp(struct keyproc_keys *k, struct keyproc_rd *r,
 out:
 	OCSP_BASICRESP_free(bs);
 	OPENSSL_free(der);
+	return rc;
+}
+
+/* Request: responder key hash, then a batch of responses (ocsp_one).
+ * Answer: each one's DER, in order.  One refusal refuses the batch. */
+static int
+op_sign_ocsp(struct keyproc_keys *k, struct keyproc_rd *r,
+    struct keyproc_buf *ans, char *why, size_t whylen)
+{
+	const uint8_t *rid;
+	size_t len;
+	uint64_t n;
+	int rc = -1;
+
+	rid = keyproc_get_bytes(r, &len);
+	n = keyproc_get_u64(r);
+	if (r->err || len != sizeof(k->responder) || n == 0 ||
+	    n > KEYPROC_OCSP_BATCH_MAX)
+		REFUSE("malformed SIGN_OCSP request");
+	if (memcmp(rid, k->responder, len) != 0)
+		REFUSE("OCSP response of another responder");
+	for (uint64_t i = 0; i < n; i++)
+		if (ocsp_one(k, r, ans, why, whylen) != 0)
+			goto out;
+	if (r->off != r->len)
+		REFUSE("malformed SIGN_OCSP request: trailing bytes");
+	rc = 0;
+out:
 	return rc;
 }
 
