@@ -68,10 +68,13 @@ struct ocspr_ops {
 	int (*sign_ocsp)(void *arg, OCSP_BASICRESP **bs);
 	int (*sign_crl)(void *arg, int issuer, X509_CRL **crl);
 	void *arg;
-	/* Optional: signs bs[0..n) at once, each replaced as sign_ocsp does
-	 * (pre-signing at start: one round trip to a key process for a
-	 * batch of OCSPR_PRESIGN_BATCH serials).  0, or -1 (none signed). */
-	int (*sign_ocsp_batch)(void *arg, OCSP_BASICRESP **bs, int n);
+	/* Optional, both or neither: pre-signing at start sends bs[0..n)
+	 * to be signed at once (one round trip to a key process for a
+	 * slice of serials), and the worker builds the next slice before
+	 * it receives them (oldest first, at most two in flight), each
+	 * replaced as sign_ocsp does.  0 or -1 each. */
+	int (*sign_ocsp_send)(void *arg, OCSP_BASICRESP **bs, int n);
+	int (*sign_ocsp_recv)(void *arg, OCSP_BASICRESP **bs, int n);
 };
 
 struct ocspr_config {

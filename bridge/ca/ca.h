@@ -85,6 +85,12 @@ int signer_sign_ocsp(struct signer *s, OCSP_BASICRESP **bs);
 /* Signs bs[0..n) (n <= KEYPROC_OCSP_BATCH_MAX) in one request, each
  * replaced as by signer_sign_ocsp.  0, or -1 (none signed). */
 int signer_sign_ocsp_batch(struct signer *s, OCSP_BASICRESP **bs, int n);
+/* signer_sign_ocsp_batch in two halves, so the OCSP worker builds the
+ * next batch while the key process signs this one: send the request
+ * (at most KEYPROC_PIPELINE in flight), later receive its answer into
+ * the same bs[0..n), oldest first.  0 or -1 each. */
+int signer_ocsp_send(struct signer *s, OCSP_BASICRESP **bs, int n);
+int signer_ocsp_recv(struct signer *s, OCSP_BASICRESP **bs, int n);
 /* Signs the CRL *crl of the issuing CA (SHA-256); *crl is replaced.  The
  * key process refuses a number not above the last.  OCSP worker.  0/-1. */
 int signer_sign_crl(struct signer *s, X509_CRL **crl);

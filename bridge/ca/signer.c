@@ -334,40 +334,41 @@ signer_put_ocsp(struct keyproc_buf *b, OCSP_BASICRESP *bs)
 	return 0;
 }
 
-/* See ca.h.  Each bs[i] is replaced by the signed response, with the
- * OCSP signer's certificate in certs (RFC 6960 4.2.2.2). */
-int
-signer_sign_ocsp_batch(struct signer *s, OCSP_BASICRESP **bs, int n)
+/* The SIGN_OCSP request for bs[0..n) into req.  0 or -1. */
+static int
+signer_ocsp_req(struct signer *s, OCSP_BASICRESP **bs, int n,
+    struct keyproc_buf *req)
 {
-	struct keyproc_buf req = { 0 };
-	char why[KEYPROC_WHY_MAX];
+	if (s == NULL || n <= 0 || n > KEYPROC_OCSP_BATCH_MAX)
+		return -1;
+	keyproc_put_bytes(req, s->responder, sizeof(s->responder));
+	keyproc_put_u64(req, (uint64_t)n);
+	for (int i = 0; i < n; i++)
+		if (signer_put_ocsp(req, bs[i]) != 0)
+			return -1;
+	return req->err ? -1 : 0;
+}
+
+/* Replaces bs[0..n) by the signed responses of answer ans, each with
+ * the OCSP signer's certificate in certs (RFC 6960 4.2.2.2); nothing
+ * changes unless all parse.  0 or -1. */
+static int
+signer_ocsp_ans(struct signer *s, const uint8_t *ans, size_t len,
+    OCSP_BASICRESP **bs, int n)
+{
+	struct keyproc_rd r = { ans, len, 0, 0 };
 	OCSP_BASICRESP *out[KEYPROC_OCSP_BATCH_MAX];
-	uint8_t *ans = NULL;
 	const uint8_t *p;
-	size_t len;
+	size_t dlen;
 	int i, rc = -1;
 
 	memset(out, 0, sizeof(out));
-	if (s == NULL || n <= 0 || n > KEYPROC_OCSP_BATCH_MAX)
-		goto out;
-	keyproc_put_bytes(&req, s->responder, sizeof(s->responder));
-	keyproc_put_u64(&req, (uint64_t)n);
-	for (i = 0; i < n; i++)
-		if (signer_put_ocsp(&req, bs[i]) != 0)
+	for (i = 0; i < n; i++) {
+		p = keyproc_get_bytes(&r, &dlen);
+		if (r.err || (out[i] = d2i_OCSP_BASICRESP(NULL, &p,
+		    (long)dlen)) == NULL ||
+		    OCSP_basic_add1_cert(out[i], s->ocsp_cert) != 1)
 			goto out;
-	if (signer_call(s, KEYPROC_CHAN_OCSP, KEYPROC_OP_SIGN_OCSP, &req,
-	    &ans, &len, why, sizeof(why)) != 0)
-		goto out;
-	{
-		struct keyproc_rd r = { ans, len, 0, 0 };
-
-		for (i = 0; i < n; i++) {
-			p = keyproc_get_bytes(&r, &len);
-			if (r.err || (out[i] = d2i_OCSP_BASICRESP(NULL, &p,
-			    (long)len)) == NULL ||
-			    OCSP_basic_add1_cert(out[i], s->ocsp_cert) != 1)
-				goto out;
-		}
 	}
 	for (i = 0; i < n; i++) {
 		OCSP_BASICRESP_free(bs[i]);
@@ -376,11 +377,68 @@ signer_sign_ocsp_batch(struct signer *s, OCSP_BASICRESP **bs, int n)
 	}
 	rc = 0;
 out:
-	keyproc_buf_free(&req);
-	for (i = 0; i < KEYPROC_OCSP_BATCH_MAX; i++)
+	for (i = 0; i < n; i++)
 		OCSP_BASICRESP_free(out[i]);
-	free(ans);
 	ERR_clear_error();
+	return rc;
+}
+
+/* See ca.h. */
+int
+signer_sign_ocsp_batch(struct signer *s, OCSP_BASICRESP **bs, int n)
+{
+	struct keyproc_buf req = { 0 };
+	char why[KEYPROC_WHY_MAX];
+	uint8_t *ans = NULL;
+	size_t len;
+	int rc = -1;
+
+	if (signer_ocsp_req(s, bs, n, &req) != 0) {
+		keyproc_buf_free(&req);
+		return -1;
+	}
+	if (signer_call(s, KEYPROC_CHAN_OCSP, KEYPROC_OP_SIGN_OCSP, &req,
+	    &ans, &len, why, sizeof(why)) == 0)
+		rc = signer_ocsp_ans(s, ans, len, bs, n);
+	free(ans);
+	return rc;
+}
+
+/* See ca.h. */
+int
+signer_ocsp_send(struct signer *s, OCSP_BASICRESP **bs, int n)
+{
+	struct keyproc_buf req = { 0 };
+	char why[KEYPROC_WHY_MAX];
+	int rc = -1;
+
+	if (signer_ocsp_req(s, bs, n, &req) == 0 &&
+	    keyproc_send_req(s->kp, KEYPROC_CHAN_OCSP, KEYPROC_OP_SIGN_OCSP,
+	    &req, why, sizeof(why)) == 0)
+		rc = 0;
+	keyproc_buf_free(&req);
+	return rc;
+}
+
+/* See ca.h. */
+int
+signer_ocsp_recv(struct signer *s, OCSP_BASICRESP **bs, int n)
+{
+	char why[KEYPROC_WHY_MAX];
+	uint8_t *ans = NULL;
+	size_t len;
+	int rc = -1;
+
+	switch (keyproc_recv_ans(s->kp, KEYPROC_CHAN_OCSP,
+	    KEYPROC_OP_SIGN_OCSP, &ans, &len, why, sizeof(why))) {
+	case 0:
+		rc = signer_ocsp_ans(s, ans, len, bs, n);
+		break;
+	case -1:
+		log_warn("signer: the key process refused: %s", why);
+		break;
+	}
+	free(ans);
 	return rc;
 }
 

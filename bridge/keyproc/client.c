@@ -57,34 +57,37 @@ keyproc_gone(struct keyproc *kp, const char *how)
 		    "signatures are unavailable", (long)kp->pid, how);
 }
 
-int
-keyproc_call(struct keyproc *kp, enum keyproc_chan ch, enum keyproc_op op,
-    const struct keyproc_buf *req, uint8_t **ans, size_t *anslen,
-    char *why, size_t whylen)
+/* Writes a request on channel ch; the caller holds its lock.  0, -1
+ * (a request too big), -2 (the key process is gone). */
+static int
+chan_send(struct keyproc *kp, enum keyproc_chan ch, enum keyproc_op op,
+    const struct keyproc_buf *req, char *why, size_t whylen)
+{
+	if (req != NULL && req->err) {
+		snprintf(why, whylen, "the request does not fit a message");
+		return -1;
+	}
+	if (keyproc_send(kp->fd[ch], (uint16_t)op, KEYPROC_OK,
+	    req != NULL ? req->p : NULL, req != NULL ? req->len : 0) != 0) {
+		keyproc_gone(kp, strerror(errno));
+		snprintf(why, whylen, "the key process is unavailable");
+		return -2;
+	}
+	return 0;
+}
+
+/* Reads the answer to op on channel ch; the caller holds its lock.  As
+ * keyproc_call. */
+static int
+chan_recv(struct keyproc *kp, enum keyproc_chan ch, enum keyproc_op op,
+    uint8_t **ans, size_t *anslen, char *why, size_t whylen)
 {
 	char rwhy[KEYPROC_WHY_MAX];
 	uint16_t aop = 0, status = 0;
 	uint8_t *p = NULL;
 	size_t len = 0;
-	int rc = -2, r;
+	int r;
 
-	*ans = NULL;
-	*anslen = 0;
-	if (kp == NULL || ch >= KEYPROC_NCHAN || atomic_load(&kp->dead)) {
-		snprintf(why, whylen, "the key process is unavailable");
-		return -2;
-	}
-	if (req != NULL && req->err) {
-		snprintf(why, whylen, "the request does not fit a message");
-		return -1;
-	}
-	pthread_mutex_lock(&kp->mu[ch]);
-	if (keyproc_send(kp->fd[ch], (uint16_t)op, KEYPROC_OK,
-	    req != NULL ? req->p : NULL, req != NULL ? req->len : 0) != 0) {
-		keyproc_gone(kp, strerror(errno));
-		snprintf(why, whylen, "the key process is unavailable");
-		goto out;
-	}
 	r = keyproc_recv(kp->fd[ch], &aop, &status, &p, &len, rwhy,
 	    sizeof(rwhy));
 	if (r != 0 || aop != (uint16_t)op) {
@@ -92,19 +95,79 @@ keyproc_call(struct keyproc *kp, enum keyproc_chan ch, enum keyproc_op op,
 		    "an answer to another operation");
 		snprintf(why, whylen, "the key process is unavailable");
 		free(p);
-		goto out;
+		return -2;
 	}
 	if (status != KEYPROC_OK) {
 		snprintf(why, whylen, "%.*s", (int)(len < KEYPROC_WHY_MAX ?
 		    len : KEYPROC_WHY_MAX), p != NULL ? (const char *)p : "");
 		free(p);
-		rc = -1;
-		goto out;
+		return -1;
 	}
 	*ans = p;
 	*anslen = len;
-	rc = 0;
-out:
+	return 0;
+}
+
+/* 0 when ch of kp can be used, else -2 with why set. */
+static int
+chan_ok(struct keyproc *kp, enum keyproc_chan ch, char *why, size_t whylen)
+{
+	if (kp == NULL || ch >= KEYPROC_NCHAN || atomic_load(&kp->dead)) {
+		snprintf(why, whylen, "the key process is unavailable");
+		return -2;
+	}
+	return 0;
+}
+
+int
+keyproc_call(struct keyproc *kp, enum keyproc_chan ch, enum keyproc_op op,
+    const struct keyproc_buf *req, uint8_t **ans, size_t *anslen,
+    char *why, size_t whylen)
+{
+	int rc;
+
+	*ans = NULL;
+	*anslen = 0;
+	if ((rc = chan_ok(kp, ch, why, whylen)) != 0)
+		return rc;
+	pthread_mutex_lock(&kp->mu[ch]);
+	if ((rc = chan_send(kp, ch, op, req, why, whylen)) == 0)
+		rc = chan_recv(kp, ch, op, ans, anslen, why, whylen);
+	pthread_mutex_unlock(&kp->mu[ch]);
+	return rc;
+}
+
+int
+keyproc_send_req(struct keyproc *kp, enum keyproc_chan ch, enum keyproc_op op,
+    const struct keyproc_buf *req, char *why, size_t whylen)
+{
+	int rc;
+
+	if ((rc = chan_ok(kp, ch, why, whylen)) != 0)
+		return rc;
+	if (req != NULL && req->len > KEYPROC_PIPELINE_MAX) {
+		snprintf(why, whylen, "a pipelined request of %zu bytes (at "
+		    "most %u)", req->len, KEYPROC_PIPELINE_MAX);
+		return -1;
+	}
+	pthread_mutex_lock(&kp->mu[ch]);
+	rc = chan_send(kp, ch, op, req, why, whylen);
+	pthread_mutex_unlock(&kp->mu[ch]);
+	return rc;
+}
+
+int
+keyproc_recv_ans(struct keyproc *kp, enum keyproc_chan ch, enum keyproc_op op,
+    uint8_t **ans, size_t *anslen, char *why, size_t whylen)
+{
+	int rc;
+
+	*ans = NULL;
+	*anslen = 0;
+	if ((rc = chan_ok(kp, ch, why, whylen)) != 0)
+		return rc;
+	pthread_mutex_lock(&kp->mu[ch]);
+	rc = chan_recv(kp, ch, op, ans, anslen, why, whylen);
 	pthread_mutex_unlock(&kp->mu[ch]);
 	return rc;
 }

@@ -37,6 +37,10 @@
  * (OCSPR_MAX_CERTIDS). */
 #define KEYPROC_OCSP_BATCH_MAX	64
 #define KEYPROC_OCSP_SINGLES_MAX	64
+/* Pipelined requests (keyproc_send_req): two in flight, each well under
+ * the smallest AF_UNIX socket buffer. */
+#define KEYPROC_PIPELINE	2
+#define KEYPROC_PIPELINE_MAX	(32u << 10)
 /* After the key process died, serve keeps answering (EST 503, OCSP from
  * its cache) this long, then exits non-zero for its supervisor. */
 #define KEYPROC_DEATH_GRACE_SEC	5
@@ -156,6 +160,19 @@ struct keyproc;
 int keyproc_call(struct keyproc *kp, enum keyproc_chan ch,
     enum keyproc_op op, const struct keyproc_buf *req, uint8_t **ans,
     size_t *anslen, char *why, size_t whylen);
+/* Pipelining on a channel that one thread owns (the OCSP worker's
+ * pre-signing): keyproc_send_req writes a request without waiting for
+ * its answer, keyproc_recv_ans reads the oldest outstanding answer.  At
+ * most KEYPROC_PIPELINE requests in flight, each of at most
+ * KEYPROC_PIPELINE_MAX bytes, so that neither side can block writing
+ * while the other writes (socket buffers hold them).  Returns as
+ * keyproc_call. */
+int keyproc_send_req(struct keyproc *kp, enum keyproc_chan ch,
+    enum keyproc_op op, const struct keyproc_buf *req, char *why,
+    size_t whylen);
+int keyproc_recv_ans(struct keyproc *kp, enum keyproc_chan ch,
+    enum keyproc_op op, uint8_t **ans, size_t *anslen, char *why,
+    size_t whylen);
 pid_t keyproc_pid(const struct keyproc *kp);
 /* 1 once the key process is known gone, else 0. */
 int keyproc_dead(struct keyproc *kp);

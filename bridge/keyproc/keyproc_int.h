@@ -33,6 +33,7 @@ struct keyproc_keys {
 	X509 *ocsp_cert;
 	EVP_PKEY *ocsp_key;
 	uint8_t responder[SHA_DIGEST_LENGTH];	/* SHA-1 of its key bits */
+	OCSP_CERTID *ours[2];		/* our issuer's, SHA-1 and SHA-256 */
 	EVP_PKEY *ledger_key;
 	EVP_PKEY *node_key;
 	char vkey[KEYPROC_VKEY_MAX];

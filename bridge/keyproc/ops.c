@@ -88,6 +88,15 @@ keys_check(struct keyproc_keys *k, char *err, size_t errlen)
 		    "certificate of the issuing CA for the OCSP key");
 		return -1;
 	}
+	/* The issuer part of our CertIDs in the two hashes clients use
+	 * (RFC 5019 2.1.1 SHA-1, and SHA-256), computed once. */
+	if ((k->ours[0] = OCSP_cert_to_id(EVP_sha1(), NULL, k->issuer)) ==
+	    NULL || (k->ours[1] = OCSP_cert_to_id(EVP_sha256(), NULL,
+	    k->issuer)) == NULL) {
+		snprintf(err, errlen, "cannot hash the issuing CA's name and "
+		    "key");
+		return -1;
+	}
 	/* RFC 6960 4.2.2.3: ResponderID byKey, SHA-1 of the key's bits. */
 	bits = X509_get0_pubkey_bitstr(k->ocsp_cert);
 	if (bits == NULL || EVP_Digest(bits->data, (size_t)bits->length,
@@ -145,6 +154,8 @@ keyproc_keys_clear(struct keyproc_keys *k)
 {
 	X509_free(k->issuer);
 	X509_free(k->ocsp_cert);
+	OCSP_CERTID_free(k->ours[0]);
+	OCSP_CERTID_free(k->ours[1]);
 	/* EVP_PKEY_free cleanses the key material. */
 	EVP_PKEY_free(k->ca_key);
 	EVP_PKEY_free(k->ocsp_key);
@@ -241,10 +252,15 @@ certid_ours(struct keyproc_keys *k, OCSP_CERTID *cid)
 	ASN1_OBJECT *alg = NULL;
 	OCSP_CERTID *ours = NULL;
 	const EVP_MD *md;
-	int rc = -1;
+	int rc = -1, nid;
 
-	if (OCSP_id_get0_info(NULL, &alg, NULL, NULL, cid) != 1 ||
-	    (md = EVP_get_digestbyobj(alg)) == NULL ||
+	if (OCSP_id_get0_info(NULL, &alg, NULL, NULL, cid) != 1)
+		return -1;
+	nid = OBJ_obj2nid(alg);
+	if (nid == NID_sha1 || nid == NID_sha256)
+		return OCSP_id_issuer_cmp(k->ours[nid == NID_sha256], cid) ==
+		    0 ? 0 : -1;
+	if ((md = EVP_get_digestbyobj(alg)) == NULL ||
 	    (ours = OCSP_cert_to_id(md, NULL, k->issuer)) == NULL)
 		goto out;
 	rc = OCSP_id_issuer_cmp(ours, cid) == 0 ? 0 : -1;

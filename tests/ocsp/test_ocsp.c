@@ -198,7 +198,7 @@ setup(void **state)
 	oc.max_age = 60;
 	oc.crl_validity = 86400;
 	oc.ops = (struct ocspr_ops){ fx_status, fx_revoked, fx_sign_ocsp,
-	    fx_sign_crl, f, NULL };
+	    fx_sign_crl, f, NULL, NULL };
 	if ((f->r = ocspr_new(&oc, err, sizeof(err))) == NULL ||
 	    (f->http = server_new(f->base, "127.0.0.1:0", NULL, 4 * 10240,
 	    err, sizeof(err))) == NULL ||
