@@ -265,9 +265,11 @@ test_entry_of_another_account_or_origin_is_refused(void **state)
 
 /* ---- SIGN_OCSP ----------------------------------------------------------------------- */
 
-/* A good-status request for serial 5 of issuer's CertID, as responder. */
+/* A good-status request for serial 5 of issuer's CertID, as responder,
+ * with the response extension ext (DER) when not NULL. */
 static struct keyproc_buf
-ocsp_req(struct fixture *f, X509 *issuer, const uint8_t *responder)
+ocsp_req_ext(struct fixture *f, X509 *issuer, const uint8_t *responder,
+    const unsigned char *ext, int extlen)
 {
 	struct keyproc_buf b = { 0 };
 	ASN1_INTEGER *sn = ASN1_INTEGER_new();
@@ -291,11 +293,19 @@ ocsp_req(struct fixture *f, X509 *issuer, const uint8_t *responder)
 	keyproc_put_u64(&b, 0);
 	keyproc_put_u64(&b, (uint64_t)now);
 	keyproc_put_u64(&b, (uint64_t)now + 3600);
-	keyproc_put_u64(&b, 0);		/* no extensions */
+	keyproc_put_u64(&b, ext != NULL);
+	if (ext != NULL)
+		keyproc_put_bytes(&b, ext, (size_t)extlen);
 	OPENSSL_free(der);
 	OCSP_CERTID_free(cid);
 	ASN1_INTEGER_free(sn);
 	return b;
+}
+
+static struct keyproc_buf
+ocsp_req(struct fixture *f, X509 *issuer, const uint8_t *responder)
+{
+	return ocsp_req_ext(f, issuer, responder, NULL, 0);
 }
 
 static void
@@ -333,6 +343,44 @@ test_ocsp_of_another_responder_is_refused(void **state)
 	b = ocsp_req(f, signer_issuer(f->s), rid);
 	assert_int_equal(call(f, KEYPROC_OP_SIGN_OCSP, &b,
 	    "another responder"), -1);
+}
+
+/* Only the nonce and the extended revoked definition go into a
+ * response: here an OCSP CRL reference (RFC 6960 4.4.2). */
+static void
+test_ocsp_with_another_extension_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t rid[SHA_DIGEST_LENGTH];
+	struct keyproc_buf b;
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *ext;
+	unsigned char *der = NULL;
+	int len;
+
+	key_hash(signer_ocsp_cert(f->s), rid);
+	assert_int_equal(ASN1_OCTET_STRING_set(os, (unsigned char *)"\x30\x00",
+	    2), 1);
+	ext = X509_EXTENSION_create_by_NID(NULL, NID_id_pkix_OCSP_CrlID, 0,
+	    os);
+	assert_non_null(ext);
+	len = i2d_X509_EXTENSION(ext, &der);
+	assert_true(len > 0);
+	b = ocsp_req_ext(f, signer_issuer(f->s), rid, der, len);
+	assert_int_equal(call(f, KEYPROC_OP_SIGN_OCSP, &b, "neither a nonce"),
+	    -1);
+	X509_EXTENSION_free(ext);
+	OPENSSL_free(der);
+	/* Positive control: the extended revoked definition. */
+	ext = X509_EXTENSION_create_by_NID(NULL, NID_id_pkix_OCSP_valid, 0,
+	    os);
+	der = NULL;
+	len = i2d_X509_EXTENSION(ext, &der);
+	b = ocsp_req_ext(f, signer_issuer(f->s), rid, der, len);
+	assert_int_equal(call(f, KEYPROC_OP_SIGN_OCSP, &b, NULL), 0);
+	X509_EXTENSION_free(ext);
+	OPENSSL_free(der);
+	ASN1_OCTET_STRING_free(os);
 }
 
 /* The signer's path end to end: the answer verifies as the delegated
@@ -679,6 +727,7 @@ main(void)
 		T(test_entry_of_another_account_or_origin_is_refused),
 		T(test_ocsp_for_another_issuer_is_refused),
 		T(test_ocsp_of_another_responder_is_refused),
+		T(test_ocsp_with_another_extension_is_refused),
 		T(test_ocsp_response_is_signed_by_the_delegated_responder),
 		T(test_crl_for_another_issuer_is_refused),
 		T(test_crl_number_not_above_the_last_is_refused),
