@@ -585,6 +585,7 @@ test_restart_keeps_the_promise(void **state)
 	struct stat st;
 
 	memset(other, 0xcd, sizeof(other));
+	/* Each in turn the last thing written before the restart. */
 	assert_int_equal(cp_call(f, 7, NULL, 0, 0, 0, NULL), 0);
 	assert_int_equal(sign_crl(f, X509_get_subject_name(
 	    signer_issuer(f->s)), 500), 0);
@@ -594,12 +595,18 @@ test_restart_keeps_the_promise(void **state)
 	kp_down(f);
 	kp_up(f);
 	ours = X509_get_subject_name(signer_issuer(f->s));
-	assert_int_equal(cp_call(f, 7, other, 7, 0, 0, "another root"), -1);
-	assert_int_equal(cp_call(f, 6, NULL, 7, 0, 0, "smaller"), -1);
 	assert_int_equal(sign_crl(f, ours, 500), -1);
-	/* Positive controls: what extends the promise is signed. */
+	assert_int_equal(sign_crl(f, ours, 600), 0);
 	assert_int_equal(cp_call(f, 10, NULL, 7, 1, 0, NULL), 0);
-	assert_int_equal(sign_crl(f, ours, 501), 0);
+	kp_down(f);
+	kp_up(f);
+	ours = X509_get_subject_name(signer_issuer(f->s));
+	assert_int_equal(cp_call(f, 10, other, 10, 0, 0, "another root"), -1);
+	assert_int_equal(cp_call(f, 9, NULL, 10, 0, 0, "smaller"), -1);
+	assert_int_equal(sign_crl(f, ours, 600), -1);
+	/* Positive controls: what extends the promise is signed. */
+	assert_int_equal(cp_call(f, 12, NULL, 10, 1, 0, NULL), 0);
+	assert_int_equal(sign_crl(f, ours, 601), 0);
 }
 
 /* ---- SIGN_X509 (legacy) and SIGN_CERT ------------------------------------------------------------- */
@@ -702,6 +709,26 @@ test_unknown_operation_is_refused(void **state)
 	assert_int_equal(call(f, KEYPROC_OP_INFO, NULL, NULL), 0);
 }
 
+/* proto.c's reader never reads past the payload. */
+static void
+test_field_longer_than_the_payload_is_an_error(void **state)
+{
+	const uint8_t buf[9] = { 0, 0, 0, 100, 'a', 'b', 'c', 'd', 'e' };
+	struct keyproc_rd r = { buf, sizeof(buf), 0, 0 };
+	size_t len;
+
+	assert_null(keyproc_get_bytes(&r, &len));
+	assert_int_equal(r.err, 1);
+	r = (struct keyproc_rd){ buf, 7, 0, 0 };
+	(void)keyproc_get_u64(&r);
+	assert_int_equal(r.err, 1);
+	/* Positive control: a length that fits. */
+	r = (struct keyproc_rd){ (const uint8_t *)"\0\0\0\5abcde", 9, 0, 0 };
+	assert_non_null(keyproc_get_bytes(&r, &len));
+	assert_int_equal(len, 5);
+	assert_int_equal(r.err, 0);
+}
+
 static void
 test_malformed_fields_are_refused(void **state)
 {
@@ -741,6 +768,7 @@ main(void)
 		T(test_truncated_message_is_refused),
 		T(test_unknown_operation_is_refused),
 		T(test_malformed_fields_are_refused),
+		cmocka_unit_test(test_field_longer_than_the_payload_is_an_error),
 #undef T
 	};
 
