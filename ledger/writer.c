@@ -20,10 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ledger/ledger_state.h"
 
 #define LEDGER_QUEUE_MAX 65536		/* submissions waiting */
+/* A signed block whose commit failed is built again this many times,
+ * this far apart (ledger_commit). */
+#define LEDGER_RESEAL_TRIES   50
+#define LEDGER_RESEAL_WAIT_MS 200
 #define LEDGER_FOLLOW_WAIT_MS 250	/* follower: one wait, and stop delay */
 #define LEDGER_FOLLOW_IDLE_N  4		/* look anyway after this many waits:
 					 * a NOTIFY lost in a reconnection */
@@ -392,12 +397,51 @@ commit_undo(struct ledger *l, struct ledger_store *s,
 	commit_fail(subs, n, 1, "the block could not be committed", s);
 }
 
+/* 1 when the database failed under one of subs[0..n) (a block built on
+ * it would not commit: it is not sealed). */
+static int
+commit_storage_failed(struct ledger_sub **subs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (subs[i]->st == LEDGER_ERR_STORAGE)
+			return 1;
+	return 0;
+}
+
+/* A sealed block whose commit failed: rolled back and the tree truncated,
+ * the entries kept for the same block to be built again (see
+ * ledger_commit).  Waits a little before the next attempt. */
+static void
+commit_retry(struct ledger *l, struct ledger_store *s,
+    struct ledger_entry *es, size_t n, uint64_t base, int attempt)
+{
+	struct timespec ts = { 0, LEDGER_RESEAL_WAIT_MS * 1000000L };
+
+	s->ops->rollback(s);
+	pthread_rwlock_wrlock(&l->tree_lock);
+	ledger_merkle_truncate(l->tree, base);
+	pthread_rwlock_unlock(&l->tree_lock);
+	for (size_t i = 0; i < n; i++)
+		ledger_entry_clear(&es[i]);
+	memset(es, 0, n * sizeof(*es));
+	if (attempt > 0)
+		nanosleep(&ts, NULL);
+}
+
 /*
  * Commits subs[0..n) as one block: parses each, applies the rules inside a
  * savepoint (a refused entry leaves no trace), appends the accepted ones to
  * the log and the tree, signs the checkpoint and commits.  On a failed
  * commit the tree is truncated back and every accepted entry is answered
  * LEDGER_ERR_STORAGE: nothing is acknowledged that is not durable.
+ *
+ * A block whose checkpoint was signed but whose commit failed (a
+ * connection cut at COMMIT) is built again from the same entries, up to
+ * LEDGER_RESEAL_TRIES times: its signer (the key process, a validator)
+ * has promised that checkpoint's size and root and signs no other tree
+ * of that size, so only the same block may follow it.  The database is
+ * as it was before the attempt, the rules are deterministic: the same
+ * entries give the same tree, and its checkpoint is signed again.
  */
 static void
 ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n)
@@ -406,29 +450,46 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n)
 	struct ledger_entry *es = NULL;
 	const struct ledger_entry **parsed = NULL;
 	struct ledger_block_row b;
-	uint64_t base, size;
-	time_t now;
+	uint64_t base = 0, size;
+	time_t now = 0;
+	int attempt;
 
 	pthread_mutex_lock(&l->commit_mu);
 	if ((es = calloc(n, sizeof(*es))) == NULL ||
-	    (parsed = calloc(n, sizeof(*parsed))) == NULL ||
-	    s->ops->begin(s) != 0) {
+	    (parsed = calloc(n, sizeof(*parsed))) == NULL) {
 		commit_fail(subs, n, 0, "cannot start a transaction", s);
 		goto out;
 	}
-	if (commit_prepare(l, s, subs, es, parsed, n) != 0)
-		goto out;
-	now = l->cons->ops->block_time(l->cons, l->last_time);
-	base = size = l->committed;
-	commit_apply(l, s, subs, es, n, &size, now);
-	if (size == base) {		/* nothing accepted */
-		s->ops->rollback(s);
-		goto out;
-	}
-	if (commit_seal(l, subs, n, base, size, now, &b) != 0 ||
-	    s->ops->block_put(s, &b) != 0 || s->ops->commit(s) != 0) {
-		commit_undo(l, s, subs, n, base);
-		goto out;
+	for (attempt = 0;; attempt++) {
+		if (s->ops->begin(s) != 0) {
+			commit_fail(subs, n, 0, "cannot start a transaction",
+			    s);
+			goto out;
+		}
+		if (commit_prepare(l, s, subs, es, parsed, n) != 0)
+			goto out;
+		if (attempt == 0)
+			now = l->cons->ops->block_time(l->cons, l->last_time);
+		base = size = l->committed;
+		commit_apply(l, s, subs, es, n, &size, now);
+		if (size == base) {		/* nothing accepted */
+			s->ops->rollback(s);
+			goto out;
+		}
+		if (commit_storage_failed(subs, n) ||
+		    commit_seal(l, subs, n, base, size, now, &b) != 0) {
+			commit_undo(l, s, subs, n, base);
+			goto out;
+		}
+		if (s->ops->block_put(s, &b) == 0 && s->ops->commit(s) == 0)
+			break;
+		if (attempt + 1 >= LEDGER_RESEAL_TRIES) {
+			/* Given up: the signer will refuse the next blocks
+			 * (it says why: the key process logs it). */
+			commit_undo(l, s, subs, n, base);
+			goto out;
+		}
+		commit_retry(l, s, es, n, base, attempt);
 	}
 	commit_publish(l, subs, n, &b);
 out:
