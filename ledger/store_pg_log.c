@@ -116,6 +116,19 @@ sp_block_put(struct ledger_store *s, const struct ledger_block_row *b)
 }
 
 int
+sp_block_sign(struct ledger_store *s, uint64_t height, const char *checkpoint)
+{
+	struct pg_params p = { 0 };
+
+	p_i64(&p, (int64_t)height);
+	p_text(&p, checkpoint);
+	if (pg_cmd(SP(s), ST_BLOCK_SIGN, &p, 0) != 0)
+		return -1;
+	SP(s)->wrote_block = 1;		/* followers read the signature */
+	return 0;
+}
+
+int
 sp_block_last(struct ledger_store *s, struct ledger_block_row *b)
 {
 	PGresult *res;

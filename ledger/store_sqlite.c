@@ -152,6 +152,7 @@ static const struct ledger_store_ops sqlite_ops = {
 	.entry_put = ss_entry_put,
 	.entries = ss_entries,
 	.block_put = ss_block_put,
+	.block_sign = ss_block_sign,
 	.block_last = ss_block_last,
 	.blocks = ss_blocks,
 	.leaf_hashes = ss_leaf_hashes,
