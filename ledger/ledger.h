@@ -110,10 +110,14 @@ struct ledger;
 
 /*
  * How blocks are ordered and sealed.  The writer checks a block's entries,
- * writes them inside the open transaction, then asks the consensus to seal
- * the block's checkpoint body; it commits only once seal() returned the
- * signed checkpoint note, and rolls back otherwise.  `solo`: this node is
- * the only validator and signs alone.  A `pbft` implementation runs the
+ * writes and commits them with the block (its checkpoint empty), then asks
+ * the consensus to seal the block's checkpoint body, and saves the signed
+ * note; entries are acknowledged only once it is signed.  Committing
+ * first means a signer that keeps promises about what it signed (the key
+ * process, a validator) is never asked for a tree the database may lose;
+ * a block left unsigned (a crash, a refusal) is sealed again before any
+ * other (writer.c commit_sign_last).  `solo`: this node is the only
+ * validator and signs alone.  A `pbft` implementation runs the
  * pre-prepare / prepare / commit rounds among 3f+1 validators inside seal()
  * and returns the note with 2f+1 cosignatures (or -1 without a quorum, so
  * nothing is acknowledged); the ledger and its callers do not change.
