@@ -122,9 +122,17 @@ sp_block_sign(struct ledger_store *s, uint64_t height, const char *checkpoint)
 
 	p_i64(&p, (int64_t)height);
 	p_text(&p, checkpoint);
-	if (pg_cmd(SP(s), ST_BLOCK_SIGN, &p, 0) != 0)
+	if (sp_begin(s) != 0)
 		return -1;
+	if (pg_cmd(SP(s), ST_BLOCK_SIGN, &p, 0) != 0) {
+		sp_rollback(s);
+		return -1;
+	}
 	SP(s)->wrote_block = 1;		/* followers read the signature */
+	if (sp_commit(s) != 0) {
+		sp_rollback(s);
+		return -1;
+	}
 	return 0;
 }
 

@@ -95,18 +95,6 @@ ss_block_put(struct ledger_store *s, const struct ledger_block_row *b)
 }
 
 int
-ss_block_sign(struct ledger_store *s, uint64_t height, const char *checkpoint)
-{
-	sqlite3_stmt *q = ss_stmt(s, ST_BLOCK_SIGN);
-
-	if (q == NULL)
-		return -1;
-	sqlite3_bind_int64(q, 1, (sqlite3_int64)height);
-	sqlite3_bind_text(q, 2, checkpoint, -1, SQLITE_STATIC);
-	return ss_run(q);
-}
-
-int
 ss_block_last(struct ledger_store *s, struct ledger_block_row *b)
 {
 	sqlite3_stmt *q = ss_stmt(s, ST_BLOCK_LAST);

@@ -395,14 +395,7 @@ commit_sign(struct ledger *l, struct ledger_store *s,
 		b->checkpoint[0] = '\0';
 		return -1;
 	}
-	if (s->ops->begin(s) != 0)
-		return 1;
-	if (s->ops->block_sign(s, b->height, b->checkpoint) != 0 ||
-	    s->ops->commit(s) != 0) {
-		s->ops->rollback(s);
-		return 1;
-	}
-	return 0;
+	return s->ops->block_sign(s, b->height, b->checkpoint) != 0 ? 1 : 0;
 }
 
 /* Under commit_mu: signs and saves our last block if it is stored
