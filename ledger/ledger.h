@@ -516,6 +516,9 @@ char *ledger_entry_sign(char *note, const char *account, EVP_PKEY *key);
 
 struct ledger_verify_report {
 	uint64_t entries, blocks;
+	/* Blocks stored without a signed checkpoint yet (the writer
+	 * commits a block, then signs it): checked by their root only. */
+	uint64_t unsigned_blocks;
 	int ok;				/* 1: everything replayed and matched */
 	int64_t bad_index;		/* first broken entry, -1 if none */
 	int64_t bad_block;		/* first broken block, -1 if none */
