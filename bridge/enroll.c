@@ -35,6 +35,7 @@
 #include <openssl/x509v3.h>
 
 #include "bridge/bridge.h"
+#include "bridge/keyproc/keyproc.h"
 
 #define ENROLL_RETRY_AFTER 1	/* seconds, on 503 */
 #define ENROLL_WHY_MAX     320	/* a refusal line: code, then why */
@@ -574,6 +575,14 @@ enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
 	j->ctx = ctx;
 	j->done = done;
 	j->token = token;
+	/* The key process died: nothing can be signed until the supervisor
+	 * has restarted keybridge (docs/design.md "Processes"). */
+	if (!signer_available(ctx->signer)) {
+		done(token, 503, "the key process is unavailable; retry",
+		    KEYPROC_RETRY_AFTER, NULL, NULL);
+		enroll_job_free(j);
+		return;
+	}
 	if (e->op == EST_OP_SERVERKEYGEN) {
 		if ((status = enroll_keygen(ctx, e, now, j, why,
 		    sizeof(why))) != 0)

@@ -7,6 +7,12 @@
  * waiting requests.  SIGTERM/SIGINT: the writer commits what is queued, the
  * answers are flushed, then the process exits; no acknowledged entry and
  * no queued entry is lost.
+ *
+ * The private keys are in the key process (bridge/keyproc/), forked
+ * before anything else; this process asks it through the signer.  When
+ * the key process dies, this one answers EST with 503 and OCSP from its
+ * cache for KEYPROC_DEATH_GRACE_SEC, then stops and exits non-zero so
+ * its supervisor restarts both (docs/design.md "Processes").
  */
 #include <errno.h>
 #include <signal.h>
@@ -14,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include <event2/thread.h>
 #include <openssl/pem.h>
@@ -22,6 +29,7 @@
 
 #include "bridge/bridge.h"
 #include "bridge/keyproc/sandbox.h"
+#include "bridge/keyproc/keyproc.h"
 
 #define SERVE_FLUSH_USEC 300000		/* time to flush answers on exit */
 /* evhttp refuses bodies past this multiple of max_body before any handler
@@ -45,6 +53,10 @@ struct serve_ctx {
 	char trust_path[PATH_MAX + 32];
 	uint64_t trust_size;		/* tree size of the note written */
 	int trust_on;
+	/* The key process died: stop after the grace, exit non-zero. */
+	struct keyproc *kp;
+	struct event *kp_grace;
+	int kp_lost;
 };
 
 /* From the writer thread: make the loop drain completions. */
@@ -105,11 +117,11 @@ serve_trust_tick(evutil_socket_t fd, short what, void *arg)
  */
 static int
 serve_trust_start(struct serve_ctx *sc, const struct bridge_config *cfg,
-    EVP_PKEY *node)
+    const char *vkey)
 {
 	struct timeval every = { SERVE_TRUST_SEC, 0 };
 	struct ledger_trusted t;
-	char note[TRUST_NOTE_MAX], vkey[512], why[PATH_MAX + 512];
+	char note[TRUST_NOTE_MAX], why[PATH_MAX + 512];
 	int r;
 
 	trust_path(cfg, sc->trust_path, sizeof(sc->trust_path));
@@ -122,9 +134,8 @@ serve_trust_start(struct serve_ctx *sc, const struct bridge_config *cfg,
 	memset(&t, 0, sizeof(t));
 	t.source = sc->trust_path;
 	t.note = note;
-	if (r == 0 && (ledger_key_vkey(node, cfg->validator_name, vkey,
-	    sizeof(vkey)) != 0 || ledger_trusted_check(sc->ledger, vkey, &t,
-	    why, sizeof(why)) != 0)) {
+	if (r == 0 && ledger_trusted_check(sc->ledger, vkey, &t, why,
+	    sizeof(why)) != 0) {
 		log_err("%s; keeping that checkpoint as it is (keybridge "
 		    "ledger verify -d %s reports it)", why, cfg->dir);
 		return 0;
@@ -201,17 +212,13 @@ serve_base(void)
 	return b != NULL ? b : event_base_new();
 }
 
+/* Commits what is queued, ends the event streams and stops the loop once
+ * the answers are flushed. */
 static void
-serve_signal(evutil_socket_t sig, short what, void *arg)
+serve_stop(struct serve_ctx *sc)
 {
-	struct serve_ctx *sc = arg;
 	struct timeval flush = { 0, SERVE_FLUSH_USEC };
 
-	if (sc->stopping)
-		return;
-	sc->stopping = 1;
-	log_info("signal %d: committing queued entries and stopping",
-	    (int)sig);
 	/* Commits everything queued and runs the callbacks, which queue the
 	 * answers; then the loop runs a little longer to send them. */
 	ledger_writer_stop(sc->ledger);
@@ -220,15 +227,66 @@ serve_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(sc->base, &flush);
 }
 
+static void
+serve_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve_ctx *sc = arg;
+
+	if (sc->stopping)
+		return;
+	sc->stopping = 1;
+	log_info("signal %d: committing queued entries and stopping",
+	    (int)sig);
+	serve_stop(sc);
+}
+
+/* The grace after the key process's death is over. */
+static void
+serve_kp_grace(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve_ctx *sc = arg;
+
+	if (sc->stopping)
+		return;
+	sc->stopping = 1;
+	log_err("stopping: the key process is gone; exiting non-zero so "
+	    "the supervisor restarts keybridge");
+	serve_stop(sc);
+}
+
+/* SIGCHLD: the key process is the only child.  Its death is logged at
+ * once (keyproc_reap); EST answers 503 from then on (signer_available),
+ * OCSP answers from its cache, and after KEYPROC_DEATH_GRACE_SEC serve
+ * stops and exits non-zero (docs/design.md "Processes": why not a new
+ * key process). */
+static void
+serve_sigchld(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve_ctx *sc = arg;
+	struct timeval grace = { KEYPROC_DEATH_GRACE_SEC, 0 };
+	int st;
+
+	if (sc->kp_lost || keyproc_reap(sc->kp, &st) == 0)
+		return;
+	sc->kp_lost = 1;
+	log_err("the key process (pid %ld) %s %d: answering EST with 503 "
+	    "and OCSP from the cache for %d s, then exiting",
+	    (long)keyproc_pid(sc->kp), WIFSIGNALED(st) ? "was killed by "
+	    "signal" : "exited with status", WIFSIGNALED(st) ? WTERMSIG(st) :
+	    WEXITSTATUS(st), KEYPROC_DEATH_GRACE_SEC);
+	if ((sc->kp_grace = evtimer_new(sc->base, serve_kp_grace, sc)) ==
+	    NULL || evtimer_add(sc->kp_grace, &grace) != 0)
+		serve_kp_grace(-1, 0, sc);
+}
+
 /* Everything the daemon holds, zeroed before the first step so that the
  * one cleanup path (serve_close) may run after any of them. */
 struct serve {
 	struct serve_ctx sc;
 	struct api_ctx api;
 	struct server *https, *http;
-	struct event *sigterm, *sigint;
+	struct event *sigterm, *sigint, *sigchld;
 	SSL_CTX *tls;
-	EVP_PKEY *vkey;
 	struct ledger_consensus *cons;
 	struct signer *signer;
 	struct enroll_ctx *enroll;
@@ -237,22 +295,18 @@ struct serve {
 	int lockfd;
 };
 
-/* The node's key, the consensus, the ledger and its writer, the loop and
- * the remembered checkpoint.  0, or -1 after a message. */
+/* The consensus (checkpoints signed by the key process), the ledger and
+ * its writer, the loop and the remembered checkpoint.  0, or -1 after a
+ * message. */
 static int
 serve_open_ledger(struct serve *s, const struct bridge_config *cfg)
 {
 	struct ledger_config lc;
 	char err[512], p2[PATH_MAX];
 
-	if ((s->vkey = ca_key_load(cfg, cfg->validator_key, "validator key",
-	    err, sizeof(err))) == NULL) {
-		log_err("%s", err);
-		return -1;
-	}
-	if ((s->cons = ledger_consensus_solo_new(s->vkey,
-	    cfg->validator_name)) == NULL) {
-		log_err("validator key: unusable for signing");
+	if ((s->cons = ledger_consensus_solo_signer(cfg->validator_name,
+	    signer_sign_checkpoint, s->signer)) == NULL) {
+		log_err("validator_name: unusable for signing");
 		return -1;
 	}
 	memset(&lc, 0, sizeof(lc));
@@ -274,21 +328,16 @@ serve_open_ledger(struct serve *s, const struct bridge_config *cfg)
 		log_err("cannot start the ledger writer");
 		return -1;
 	}
-	return serve_trust_start(&s->sc, cfg, s->vkey);
+	return serve_trust_start(&s->sc, cfg, signer_vkey(s->signer));
 }
 
-/* The signer, EST, OCSP and CRLs, and both listeners.  0, or -1 after a
- * message. */
+/* EST, OCSP and CRLs, and both listeners.  0, or -1 after a message. */
 static int
 serve_open_listeners(struct serve *s, const struct bridge_config *cfg)
 {
 	char err[512], p1[PATH_MAX], p2[PATH_MAX], p3[PATH_MAX];
 	size_t hard = (size_t)cfg->max_body * SERVE_HARD_BODY_FACTOR;
 
-	if ((s->signer = signer_open(cfg, err, sizeof(err))) == NULL) {
-		log_err("signer: %s", err);
-		return -1;
-	}
 	if ((s->enroll = enroll_new(s->sc.ledger, s->signer, cfg, err,
 	    sizeof(err))) == NULL) {
 		log_err("EST: %s", err);
@@ -377,18 +426,23 @@ serve_routes(struct serve *s, const struct bridge_config *cfg,
 	return 0;
 }
 
-/* SIGTERM and SIGINT stop the loop cleanly.  0 or -1. */
+/* SIGTERM and SIGINT stop the loop cleanly; SIGCHLD is the key
+ * process's death.  0 or -1. */
 static int
 serve_signals(struct serve *s)
 {
 	s->sigterm = evsignal_new(s->sc.base, SIGTERM, serve_signal, &s->sc);
 	s->sigint = evsignal_new(s->sc.base, SIGINT, serve_signal, &s->sc);
-	if (s->sigterm == NULL || s->sigint == NULL ||
+	s->sigchld = evsignal_new(s->sc.base, SIGCHLD, serve_sigchld, &s->sc);
+	if (s->sigterm == NULL || s->sigint == NULL || s->sigchld == NULL ||
 	    evsignal_add(s->sigterm, NULL) != 0 ||
-	    evsignal_add(s->sigint, NULL) != 0) {
-		log_err("cannot catch SIGTERM and SIGINT");
+	    evsignal_add(s->sigint, NULL) != 0 ||
+	    evsignal_add(s->sigchld, NULL) != 0) {
+		log_err("cannot catch SIGTERM, SIGINT and SIGCHLD");
 		return -1;
 	}
+	/* It may have died before the handler was there. */
+	serve_sigchld(SIGCHLD, 0, &s->sc);
 	return 0;
 }
 
@@ -415,6 +469,10 @@ serve_close(struct serve *s)
 		event_free(s->sigterm);
 	if (s->sigint != NULL)
 		event_free(s->sigint);
+	if (s->sigchld != NULL)
+		event_free(s->sigchld);
+	if (s->sc.kp_grace != NULL)
+		event_free(s->sc.kp_grace);
 	if (s->sc.wake != NULL)
 		event_free(s->sc.wake);
 	if (s->sc.trust_ev != NULL)
@@ -425,7 +483,8 @@ serve_close(struct serve *s)
 		event_base_free(s->sc.base);
 	SSL_CTX_free(s->tls);
 	X509_free(s->root);
-	EVP_PKEY_free(s->vkey);
+	/* Last: the writer's final checkpoint was signed above. */
+	keyproc_free(s->sc.kp);
 	if (s->lockfd >= 0)
 		close(s->lockfd);
 }
@@ -439,13 +498,6 @@ serve_run(const struct bridge_config *cfg)
 	int rc = 1, need_token = 0;
 
 	signal(SIGPIPE, SIG_IGN);
-	/* SQLite's allocation statistics take a global mutex on every
-	 * malloc; nothing reads them.  Before the first database opens. */
-	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	if (evthread_use_pthreads() != 0) {
-		log_err("libevent has no thread support");
-		return 1;
-	}
 	if (serve_api_auth(cfg, &need_token) != 0)
 		return 1;
 	/* ~9 KiB of answers kept by the status endpoint: not on the stack */
@@ -460,9 +512,24 @@ serve_run(const struct bridge_config *cfg)
 		goto out;
 	}
 	/* Started as root: what the bridge writes becomes the user's before
-	 * anything opens it (docs/operations.md "The bridge's user"). */
+	 * anything (the key process too) opens it (docs/operations.md "The bridge's user"). */
 	if (sandbox_hand_over(cfg, err, sizeof(err)) != 0) {
 		log_err("%s", err);
+		goto out;
+	}
+	/* The key process next: before any thread, listener or database,
+	 * so it inherits none of them (docs/design.md "Processes"). */
+	if ((s->sc.kp = keyproc_start(cfg, KEYPROC_DROP_USER, err,
+	    sizeof(err))) == NULL ||
+	    (s->signer = signer_new(s->sc.kp, err, sizeof(err))) == NULL) {
+		log_err("key process: %s", err);
+		goto out;
+	}
+	/* SQLite's allocation statistics take a global mutex on every
+	 * malloc; nothing reads them.  Before the first database opens. */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	if (evthread_use_pthreads() != 0) {
+		log_err("libevent has no thread support");
 		goto out;
 	}
 	if (serve_open_ledger(s, cfg) != 0 ||
@@ -480,6 +547,8 @@ serve_run(const struct bridge_config *cfg)
 	    (unsigned long long)ledger_size(s->sc.ledger));
 	if (event_base_dispatch(s->sc.base) < 0)
 		goto out;
+	if (s->sc.kp_lost)
+		goto out;	/* non-zero: the supervisor restarts us */
 	log_info("stopped cleanly at tree size %llu",
 	    (unsigned long long)ledger_size(s->sc.ledger));
 	rc = 0;

@@ -88,7 +88,7 @@ status_revoked(void *arg, int issuer,
 }
 
 static int
-status_sign_ocsp(void *arg, OCSP_BASICRESP *bs)
+status_sign_ocsp(void *arg, OCSP_BASICRESP **bs)
 {
 	struct status_ctx *sc = arg;
 
@@ -96,7 +96,23 @@ status_sign_ocsp(void *arg, OCSP_BASICRESP *bs)
 }
 
 static int
-status_sign_crl(void *arg, int issuer, X509_CRL *crl)
+status_sign_ocsp_send(void *arg, OCSP_BASICRESP **bs, int n)
+{
+	struct status_ctx *sc = arg;
+
+	return signer_ocsp_send(sc->signer, bs, n);
+}
+
+static int
+status_sign_ocsp_recv(void *arg, OCSP_BASICRESP **bs, int n)
+{
+	struct status_ctx *sc = arg;
+
+	return signer_ocsp_recv(sc->signer, bs, n);
+}
+
+static int
+status_sign_crl(void *arg, int issuer, X509_CRL **crl)
 {
 	struct status_ctx *sc = arg;
 
@@ -262,6 +278,8 @@ status_new(struct event_base *base, struct ledger *l, struct signer *s,
 	oc.ops.revoked = status_revoked;
 	oc.ops.sign_ocsp = status_sign_ocsp;
 	oc.ops.sign_crl = status_sign_crl;
+	oc.ops.sign_ocsp_send = status_sign_ocsp_send;
+	oc.ops.sign_ocsp_recv = status_sign_ocsp_recv;
 	oc.ops.arg = sc;
 	if ((len = i2d_X509(signer_issuer(s), &sc->issuing_der)) <= 0) {
 		snprintf(err, errlen, "cannot encode the issuing CA");

@@ -11,7 +11,9 @@
 
 struct consensus_solo {
 	struct ledger_consensus base;	/* first: the interface */
-	EVP_PKEY *key;
+	EVP_PKEY *key;			/* NULL: sign() holds it */
+	int (*sign)(void *, const struct ledger_seal *, char *, size_t);
+	void *sign_arg;
 	char name[LEDGER_NAME_MAX + 1];
 	uint64_t sealed;
 };
@@ -27,16 +29,22 @@ solo_block_time(struct ledger_consensus *c, time_t last)
 }
 
 static int
-solo_seal(struct ledger_consensus *c, uint64_t height, const char *body,
+solo_seal(struct ledger_consensus *c, const struct ledger_seal *sl,
     char *note, size_t notelen)
 {
+	struct consensus_solo *s = SOLO(c);
 	char line[256];
 
-	if (ledger_note_sign_line(body, strlen(body), SOLO(c)->name,
-	    SOLO(c)->key, line, sizeof(line)) != 0 ||
-	    (size_t)snprintf(note, notelen, "%s\n%s", body, line) >= notelen)
+	if (s->key != NULL) {
+		if (ledger_note_sign_line(sl->body, strlen(sl->body), s->name,
+		    s->key, line, sizeof(line)) != 0)
+			return -1;
+	} else if (s->sign(s->sign_arg, sl, line, sizeof(line)) != 0)
 		return -1;
-	SOLO(c)->sealed = height;
+	if ((size_t)snprintf(note, notelen, "%s\n%s", sl->body, line) >=
+	    notelen)
+		return -1;
+	s->sealed = sl->height;
 	return 0;
 }
 
@@ -78,6 +86,23 @@ ledger_consensus_solo_new(EVP_PKEY *key, const char *name)
 		return NULL;
 	}
 	s->key = key;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	return &s->base;
+}
+
+struct ledger_consensus *
+ledger_consensus_solo_signer(const char *name,
+    int (*sign)(void *, const struct ledger_seal *, char *, size_t),
+    void *arg)
+{
+	struct consensus_solo *s;
+
+	if (sign == NULL || strlen(name) > LEDGER_NAME_MAX ||
+	    (s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->base.ops = &solo_ops;
+	s->sign = sign;
+	s->sign_arg = arg;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	return &s->base;
 }

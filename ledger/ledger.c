@@ -58,6 +58,12 @@ ledger_load_state(struct ledger *l, char *err, size_t errlen)
 	l->height = b.height + 1;
 	l->last_time = b.time;
 	snprintf(l->checkpoint, sizeof(l->checkpoint), "%s", b.checkpoint);
+	/* Stored, but the process stopped before it signed it: the writer
+	 * signs it when it starts (the same size and root it committed). */
+	if (b.checkpoint[0] == '\0') {
+		l->unsigned_blk = b;
+		l->has_unsigned = 1;
+	}
 	return 0;
 }
 
@@ -179,7 +185,8 @@ ledger_checkpoint(struct ledger *l, char *buf, size_t buflen, uint64_t *size)
 	int rc = -1;
 
 	pthread_rwlock_rdlock(&l->tree_lock);
-	if (l->committed > 0 && strlen(l->checkpoint) < buflen) {
+	if (l->committed > 0 && l->checkpoint[0] != '\0' &&
+	    strlen(l->checkpoint) < buflen) {
 		memcpy(buf, l->checkpoint, strlen(l->checkpoint) + 1);
 		if (size != NULL)
 			*size = l->committed;

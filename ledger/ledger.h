@@ -110,24 +110,44 @@ struct ledger;
 
 /*
  * How blocks are ordered and sealed.  The writer checks a block's entries,
- * writes them inside the open transaction, then asks the consensus to seal
- * the block's checkpoint body; it commits only once seal() returned the
- * signed checkpoint note, and rolls back otherwise.  `solo`: this node is
- * the only validator and signs alone.  A `pbft` implementation runs the
+ * writes and commits them with the block (its checkpoint empty), then asks
+ * the consensus to seal the block's checkpoint body, and saves the signed
+ * note; entries are acknowledged only once it is signed.  Committing
+ * first means a signer that keeps promises about what it signed (the key
+ * process, a validator) is never asked for a tree the database may lose;
+ * a block left unsigned (a crash, a refusal) is sealed again before any
+ * other (writer.c commit_sign_last).  `solo`: this node is the only
+ * validator and signs alone.  A `pbft` implementation runs the
  * pre-prepare / prepare / commit rounds among 3f+1 validators inside seal()
  * and returns the note with 2f+1 cosignatures (or -1 without a quorum, so
  * nothing is acknowledged); the ledger and its callers do not change.
  */
 struct ledger_consensus;
 
+/* A block to seal: its checkpoint body, and the tree it commits to, so a
+ * signer that only signs checkpoints extending its last one (the key
+ * process, a validator) can be shown a consistency proof. */
+struct ledger_seal {
+	uint64_t height;
+	const char *body;		/* the checkpoint body */
+	uint64_t size;
+	const uint8_t *root;		/* LEDGER_HASH_LEN bytes */
+	/* RFC 9162 2.1.4 consistency proof from size m (0 < m <= size) to
+	 * size in this block's tree, and the root of size m.  0 or -1. */
+	int (*consistency)(const struct ledger_seal *s, uint64_t m,
+	    uint8_t root_m[LEDGER_HASH_LEN],
+	    uint8_t proof[][LEDGER_HASH_LEN], size_t *nproof);
+	void *tree;			/* the writer's, for consistency */
+};
+
 struct ledger_consensus_ops {
 	const char *name;			/* "solo" */
 	/* Ledger time of the next block; never before last. */
 	time_t (*block_time)(struct ledger_consensus *, time_t last);
-	/* Seals block `height` whose checkpoint body is `body`: writes the
-	 * signed checkpoint note into note.  0, or -1 (not sealed). */
-	int (*seal)(struct ledger_consensus *, uint64_t height,
-	    const char *body, char *note, size_t notelen);
+	/* Seals the block s describes: writes the signed checkpoint note
+	 * into note.  0, or -1 (not sealed). */
+	int (*seal)(struct ledger_consensus *, const struct ledger_seal *s,
+	    char *note, size_t notelen);
 	/* One line for the status API. */
 	void (*describe)(struct ledger_consensus *, char *buf, size_t len);
 	void (*free)(struct ledger_consensus *);
@@ -141,6 +161,12 @@ struct ledger_consensus {
  * signed-note key `name`.  NULL on error. */
 struct ledger_consensus *ledger_consensus_solo_new(EVP_PKEY *key,
     const char *name);
+/* The solo consensus whose checkpoint key is elsewhere (the key process):
+ * sign(arg, s, line, linelen) writes the signature line "— name ...\n"
+ * for s->body.  NULL on error. */
+struct ledger_consensus *ledger_consensus_solo_signer(const char *name,
+    int (*sign)(void *arg, const struct ledger_seal *s, char *line,
+    size_t linelen), void *arg);
 void ledger_consensus_free(struct ledger_consensus *c);
 
 struct ledger_config {
@@ -490,6 +516,9 @@ char *ledger_entry_sign(char *note, const char *account, EVP_PKEY *key);
 
 struct ledger_verify_report {
 	uint64_t entries, blocks;
+	/* Blocks stored without a signed checkpoint yet (the writer
+	 * commits a block, then signs it): checked by their root only. */
+	uint64_t unsigned_blocks;
 	int ok;				/* 1: everything replayed and matched */
 	int64_t bad_index;		/* first broken entry, -1 if none */
 	int64_t bad_block;		/* first broken block, -1 if none */
@@ -594,5 +623,32 @@ int ledger_key_save(EVP_PKEY *key, const char *path);
 EVP_PKEY *ledger_key_load(const char *path, char *err, size_t errlen);
 /* The signed-note verifier key "name+hash+base64" of an Ed25519 key. */
 int ledger_key_vkey(EVP_PKEY *key, const char *name, char *out, size_t outlen);
+
+/* ---- keyside.c: for the key process (bridge/keyproc/) ----------------- */
+
+/* The head of an unsigned entry body (text ending in '\n', no blank
+ * line): its type, account and origin line ("" when none).  0, or -1
+ * with why set. */
+int ledger_entry_head(const char *body, size_t len, enum ledger_entry_type *type,
+    char account[LEDGER_NAME_MAX + 1], char *origin, size_t originlen,
+    char *why, size_t whylen);
+/* The signed-note signature line "— name base64\n" of body[0..len) by
+ * key (an entry's, as ledger_entry_sign appends it; a checkpoint's).
+ * 0 or -1. */
+int ledger_sign_line(const char *body, size_t len, const char *account,
+    EVP_PKEY *key, char *line, size_t linelen);
+/* Parses a checkpoint body or note.  0 or -1. */
+int ledger_checkpoint_read(const char *text, size_t len, char *origin,
+    size_t originlen, uint64_t *size, uint8_t root[LEDGER_HASH_LEN]);
+/* 0 when note carries a valid signature by vkey, else -1. */
+int ledger_checkpoint_verify(const char *note, size_t len, const char *vkey);
+/* RFC 9162 2.1.4.2 and 2.1.3.2: 0 when the proof verifies, else -1. */
+int ledger_consistency_verify(uint64_t m, uint64_t n,
+    const uint8_t root_m[LEDGER_HASH_LEN],
+    const uint8_t root_n[LEDGER_HASH_LEN],
+    const uint8_t proof[][LEDGER_HASH_LEN], size_t nproof);
+int ledger_inclusion_verify(const uint8_t leaf[LEDGER_HASH_LEN],
+    uint64_t index, uint64_t size, const uint8_t proof[][LEDGER_HASH_LEN],
+    size_t n, const uint8_t root[LEDGER_HASH_LEN]);
 
 #endif

@@ -199,6 +199,12 @@ struct ledger_store_ops {
 	int (*entries)(struct ledger_store *, uint64_t from, size_t limit,
 	    int (*cb)(const struct ledger_entry_info *, void *), void *arg);
 	int (*block_put)(struct ledger_store *, const struct ledger_block_row *);
+	/* Sets the signed checkpoint of a block stored without one, in a
+	 * transaction of its own (durable like every other: a signature
+	 * lost with a database crash while the bridge runs on would leave
+	 * a block in the middle of the log unsigned). */
+	int (*block_sign)(struct ledger_store *, uint64_t height,
+	    const char *checkpoint);
 	int (*block_last)(struct ledger_store *, struct ledger_block_row *);
 	int (*blocks)(struct ledger_store *, uint64_t from_height,
 	    int (*cb)(const struct ledger_block_row *, void *), void *arg);

@@ -44,7 +44,13 @@ struct ledger {
 	uint64_t committed;		/* entries in committed blocks */
 	uint64_t height;		/* next block height */
 	time_t last_time;		/* ledger time of the last block */
-	char checkpoint[1024];
+	char checkpoint[1024];		/* "": the last block is unsigned */
+	/* Our last block, stored without its signed checkpoint (the
+	 * signature failed, or a crash came between commit and signature),
+	 * or signed but not yet saved (checkpoint set): no block is built
+	 * on it until both are done (writer.c commit_sign). */
+	struct ledger_block_row unsigned_blk;
+	int has_unsigned;
 
 	pthread_mutex_t commit_mu;	/* one committer at a time */
 

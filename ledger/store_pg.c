@@ -212,6 +212,7 @@ static const struct ledger_store_ops pg_ops = {
 	.entry_put = sp_entry_put,
 	.entries = sp_entries,
 	.block_put = sp_block_put,
+	.block_sign = sp_block_sign,
 	.block_last = sp_block_last,
 	.blocks = sp_blocks,
 	.leaf_hashes = sp_leaf_hashes,

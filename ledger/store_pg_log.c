@@ -116,6 +116,27 @@ sp_block_put(struct ledger_store *s, const struct ledger_block_row *b)
 }
 
 int
+sp_block_sign(struct ledger_store *s, uint64_t height, const char *checkpoint)
+{
+	struct pg_params p = { 0 };
+
+	p_i64(&p, (int64_t)height);
+	p_text(&p, checkpoint);
+	if (sp_begin(s) != 0)
+		return -1;
+	if (pg_cmd(SP(s), ST_BLOCK_SIGN, &p, 0) != 0) {
+		sp_rollback(s);
+		return -1;
+	}
+	SP(s)->wrote_block = 1;		/* followers read the signature */
+	if (sp_commit(s) != 0) {
+		sp_rollback(s);
+		return -1;
+	}
+	return 0;
+}
+
+int
 sp_block_last(struct ledger_store *s, struct ledger_block_row *b)
 {
 	PGresult *res;

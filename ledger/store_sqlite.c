@@ -95,6 +95,27 @@ run_id(struct ledger_store *s, enum stmt_id id)
 	return ss_run(ss_stmt(s, id));
 }
 
+/* See ledger_int.h. */
+int
+ss_block_sign(struct ledger_store *s, uint64_t height, const char *checkpoint)
+{
+	sqlite3_stmt *q;
+	int rc = -1;
+
+	if (run_id(s, ST_BEGIN) == 0) {
+		if ((q = ss_stmt(s, ST_BLOCK_SIGN)) != NULL) {
+			sqlite3_bind_int64(q, 1, (sqlite3_int64)height);
+			sqlite3_bind_text(q, 2, checkpoint, -1, SQLITE_STATIC);
+			rc = ss_run(q);
+		}
+		if (rc != 0 || run_id(s, ST_COMMIT) != 0) {
+			(void)run_id(s, ST_ROLLBACK);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
 static int
 ss_begin(struct ledger_store *s)
 {
@@ -152,6 +173,7 @@ static const struct ledger_store_ops sqlite_ops = {
 	.entry_put = ss_entry_put,
 	.entries = ss_entries,
 	.block_put = ss_block_put,
+	.block_sign = ss_block_sign,
 	.block_last = ss_block_last,
 	.blocks = ss_blocks,
 	.leaf_hashes = ss_leaf_hashes,

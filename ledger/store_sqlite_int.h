@@ -23,7 +23,7 @@
 enum stmt_id {
 	ST_BEGIN, ST_BEGIN_READ, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE,
 	ST_ROLLBACK_TO, ST_META_GET, ST_META_SET, ST_ENTRY_PUT, ST_ENTRIES,
-	ST_BLOCK_PUT, ST_BLOCK_LAST, ST_BLOCKS, ST_LEAVES, ST_ACCOUNT_GET,
+	ST_BLOCK_PUT, ST_BLOCK_SIGN, ST_BLOCK_LAST, ST_BLOCKS, ST_LEAVES, ST_ACCOUNT_GET,
 	ST_ACCOUNT_PUT, ST_ACCOUNT_SEQ, ST_ACCOUNTS, ST_KEY_GET, ST_KEY_PUT,
 	ST_KEY_REVOKE, ST_KEYS, ST_CERT_GET, ST_CERT_PUT, ST_CERT_REVOKE,
 	ST_KEY_CERTS, ST_CONFIG_GET, ST_CONFIG_PUT, ST_PREAUTH_GET,
@@ -81,6 +81,8 @@ int ss_entry_put(struct ledger_store *s, const struct ledger_entry_info *e);
 int ss_entries(struct ledger_store *s, uint64_t from, size_t limit,
     int (*cb)(const struct ledger_entry_info *, void *), void *arg);
 int ss_block_put(struct ledger_store *s, const struct ledger_block_row *b);
+int ss_block_sign(struct ledger_store *s, uint64_t height,
+    const char *checkpoint);
 int ss_block_last(struct ledger_store *s, struct ledger_block_row *b);
 int ss_blocks(struct ledger_store *s, uint64_t from,
     int (*cb)(const struct ledger_block_row *, void *), void *arg);

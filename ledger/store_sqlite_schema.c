@@ -141,6 +141,7 @@ const char *const ss_stmt_sql[ST_COUNT] = {
 	    " WHERE e.idx >= ?1 ORDER BY e.idx LIMIT ?2",
 	[ST_BLOCK_PUT] = "INSERT INTO blocks(height, first, size, time, root,"
 	    " checkpoint) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_BLOCK_SIGN] = "UPDATE blocks SET checkpoint = ?2 WHERE height = ?1",
 	[ST_BLOCK_LAST] = "SELECT height, first, size, time, root, checkpoint"
 	    " FROM blocks ORDER BY height DESC LIMIT 1",
 	[ST_BLOCKS] = "SELECT height, first, size, time, root, checkpoint"

@@ -141,6 +141,14 @@ ledger_catch_up(struct ledger *l, struct ledger_store *s)
 
 	if ((st = s->ops->block_last(s, &b)) != 0)
 		return st == 1 ? 0 : -1;
+	/* The last block we know, signed since by its writer. */
+	if (b.height + 1 == l->height && b.size == l->committed &&
+	    l->checkpoint[0] == '\0' && b.checkpoint[0] != '\0') {
+		pthread_rwlock_wrlock(&l->tree_lock);
+		snprintf(l->checkpoint, sizeof(l->checkpoint), "%s",
+		    b.checkpoint);
+		pthread_rwlock_unlock(&l->tree_lock);
+	}
 	if (b.height < l->height)
 		return 0;
 	if (b.size < base)
@@ -165,6 +173,8 @@ ledger_catch_up(struct ledger *l, struct ledger_store *s)
 	l->committed = b.size;
 	l->height = b.height + 1;
 	l->last_time = b.time;
+	/* Another process's block may not be signed yet (commit_sign):
+	 * then no checkpoint until it is. */
 	snprintf(l->checkpoint, sizeof(l->checkpoint), "%s", b.checkpoint);
 	pthread_rwlock_unlock(&l->tree_lock);
 	rc = (int64_t)(b.size - base);
@@ -304,15 +314,30 @@ commit_apply(struct ledger *l, struct ledger_store *s,
 	}
 }
 
-/* The block of the accepted entries, leaves [base, size): appends them
- * to the tree and fills *b with its root and signed checkpoint.  0, or
- * -1 (the caller truncates the tree back to base). */
+/* ledger_seal's consistency: under commit_mu, the only writer of the
+ * tree, so it is read without the tree lock. */
 static int
-commit_seal(struct ledger *l, struct ledger_sub **subs, size_t n,
+commit_consistency(const struct ledger_seal *sl, uint64_t m,
+    uint8_t root_m[LEDGER_HASH_LEN], uint8_t proof[][LEDGER_HASH_LEN],
+    size_t *nproof)
+{
+	const struct ledger_merkle *t = sl->tree;
+
+	*nproof = 0;
+	if (m == 0 || m > sl->size || ledger_merkle_root(t, m, root_m) != 0)
+		return -1;
+	if (m == sl->size)
+		return 0;
+	return ledger_merkle_consistency(t, m, sl->size, proof, nproof);
+}
+
+/* The block of the accepted entries, leaves [base, size): appends them
+ * to the tree and fills *b with its root, without a checkpoint yet.  0,
+ * or -1 (the caller truncates the tree back to base). */
+static int
+commit_tree(struct ledger *l, struct ledger_sub **subs, size_t n,
     uint64_t base, uint64_t size, time_t now, struct ledger_block_row *b)
 {
-	char body[512];
-
 	pthread_rwlock_wrlock(&l->tree_lock);
 	for (size_t i = 0; i < n; i++)
 		if (subs[i]->st == LEDGER_OK)
@@ -324,12 +349,73 @@ commit_seal(struct ledger *l, struct ledger_sub **subs, size_t n,
 	b->size = size;
 	b->time = now;
 	if (ledger_merkle_size(l->tree) != size ||
-	    ledger_merkle_root(l->tree, size, b->root) != 0 ||
-	    ledger_checkpoint_body(l->origin, size, b->root, now, body,
-	    sizeof(body)) != 0 ||
-	    l->cons->ops->seal(l->cons, b->height, body, b->checkpoint,
-	    sizeof(b->checkpoint)) != 0)
+	    ledger_merkle_root(l->tree, size, b->root) != 0)
 		return -1;
+	return 0;
+}
+
+/* Signs committed block b's checkpoint through the consensus into
+ * b->checkpoint.  0 or -1. */
+static int
+commit_seal(struct ledger *l, struct ledger_block_row *b)
+{
+	struct ledger_seal sl;
+	char body[512];
+
+	if (ledger_checkpoint_body(l->origin, b->size, b->root, b->time, body,
+	    sizeof(body)) != 0)
+		return -1;
+	memset(&sl, 0, sizeof(sl));
+	sl.height = b->height;
+	sl.body = body;
+	sl.size = b->size;
+	sl.root = b->root;
+	sl.consistency = commit_consistency;
+	sl.tree = l->tree;
+	return l->cons->ops->seal(l->cons, &sl, b->checkpoint,
+	    sizeof(b->checkpoint));
+}
+
+/*
+ * Signs committed block b (unless b->checkpoint already holds its
+ * signature) and saves the signature in its own transaction.  The block
+ * is committed before its checkpoint is signed, so a signer that keeps a
+ * promise about what it signed (the key process: never two roots for a
+ * size, never a smaller size) is never asked for a tree the database
+ * may lose: a crash between the two leaves a stored block without its
+ * signature, which the same signer signs again when the writer starts
+ * (the same size and root).  0 signed and saved; 1 signed, not saved;
+ * -1 not signed.
+ */
+static int
+commit_sign(struct ledger *l, struct ledger_store *s,
+    struct ledger_block_row *b)
+{
+	if (b->checkpoint[0] == '\0' && commit_seal(l, b) != 0) {
+		b->checkpoint[0] = '\0';
+		return -1;
+	}
+	return s->ops->block_sign(s, b->height, b->checkpoint) != 0 ? 1 : 0;
+}
+
+/* Under commit_mu: signs and saves our last block if it is stored
+ * without its signature.  0 when there is none (left), else -1. */
+static int
+commit_sign_last(struct ledger *l, struct ledger_store *s)
+{
+	struct ledger_block_row *b = &l->unsigned_blk;
+	int rc;
+
+	if (!l->has_unsigned)
+		return 0;
+	if ((rc = commit_sign(l, s, b)) < 0)
+		return -1;
+	pthread_rwlock_wrlock(&l->tree_lock);
+	memcpy(l->checkpoint, b->checkpoint, sizeof(l->checkpoint));
+	pthread_rwlock_unlock(&l->tree_lock);
+	if (rc > 0)
+		return -1;
+	l->has_unsigned = 0;
 	return 0;
 }
 
@@ -371,9 +457,12 @@ commit_undo(struct ledger *l, struct ledger_store *s,
 /*
  * Commits subs[0..n) as one block: parses each, applies the rules inside a
  * savepoint (a refused entry leaves no trace), appends the accepted ones to
- * the log and the tree, signs the checkpoint and commits.  On a failed
- * commit the tree is truncated back and every accepted entry is answered
- * LEDGER_ERR_STORAGE: nothing is acknowledged that is not durable.
+ * the log and the tree, commits, then signs the checkpoint (commit_sign).
+ * On a failed commit the tree is truncated back and every accepted entry
+ * is answered LEDGER_ERR_STORAGE: nothing is acknowledged that is not
+ * durable, and nothing is signed that is not.  A block stored but not
+ * signed is answered LEDGER_ERR_STORAGE too (its entries are on the
+ * ledger; the writer builds nothing on it until it is signed).
  */
 static void
 ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n)
@@ -384,8 +473,14 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n)
 	struct ledger_block_row b;
 	uint64_t base, size;
 	time_t now;
+	int rc;
 
 	pthread_mutex_lock(&l->commit_mu);
+	if (commit_sign_last(l, s) != 0) {
+		commit_fail(subs, n, 0, "the last block's checkpoint is not "
+		    "signed yet", s);
+		goto out;
+	}
 	if ((es = calloc(n, sizeof(*es))) == NULL ||
 	    (parsed = calloc(n, sizeof(*parsed))) == NULL ||
 	    s->ops->begin(s) != 0) {
@@ -401,12 +496,19 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n)
 		s->ops->rollback(s);
 		goto out;
 	}
-	if (commit_seal(l, subs, n, base, size, now, &b) != 0 ||
+	if (commit_tree(l, subs, n, base, size, now, &b) != 0 ||
 	    s->ops->block_put(s, &b) != 0 || s->ops->commit(s) != 0) {
 		commit_undo(l, s, subs, n, base);
 		goto out;
 	}
+	if ((rc = commit_sign(l, s, &b)) != 0) {
+		l->unsigned_blk = b;
+		l->has_unsigned = 1;
+	}
 	commit_publish(l, subs, n, &b);
+	if (rc < 0)
+		commit_fail(subs, n, 1, "the block was stored but its "
+		    "checkpoint could not be signed", s);
 out:
 	pthread_mutex_unlock(&l->commit_mu);
 	/* parsed entries, whether or not the block got that far */
@@ -529,6 +631,11 @@ ledger_writer_start(struct ledger *l, void (*wake)(void *), void *wake_arg)
 
 	if (l->cons == NULL || l->running)
 		return -1;
+	/* A block stored before a crash, without its signature: signed now
+	 * (when that fails, every block waits for it: ledger_commit). */
+	pthread_mutex_lock(&l->commit_mu);
+	(void)commit_sign_last(l, l->w);
+	pthread_mutex_unlock(&l->commit_mu);
 	l->wake = wake;
 	l->wake_arg = wake_arg;
 	l->stopping = 0;

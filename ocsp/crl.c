@@ -242,7 +242,7 @@ ocspr_crl_build(struct ocspr *r, struct ocspr_job *j)
 	    X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) != 1)
 		goto out;
 	if (X509_CRL_sort(crl) != 1 ||
-	    r->cfg.ops.sign_crl(r->cfg.ops.arg, j->issuer, crl) != 0 ||
+	    r->cfg.ops.sign_crl(r->cfg.ops.arg, j->issuer, &crl) != 0 ||
 	    (len = i2d_X509_CRL(crl, &j->der)) <= 0)
 		goto out;
 	j->len = (size_t)len;

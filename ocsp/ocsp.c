@@ -20,7 +20,7 @@
 
 #define OCSPR_DEFAULT_LIVE_MAX 256
 
-static void ocspr_work(struct ocspr_job *j);
+static void ocspr_work(struct ocspr_job **js, size_t n);
 static void ocspr_done(struct ocspr_job *j);
 
 static struct ocspr_entry *
@@ -60,37 +60,147 @@ ocspr_entry_new(const struct ocspr_job *j, int md, unsigned char *der,
 	return e;
 }
 
-/* Worker thread. */
-static void
-ocspr_work(struct ocspr_job *j)
+/* Jobs per SIGN_OCSP request when pre-signing (two answers each). */
+#define OCSPR_PRESIGN_SLICE 8
+
+/* One slice of a pre-signing batch: jobs [lo, hi) and their answers
+ * bs[(lo..hi) * OCSPR_NMD], built, then sent to be signed. */
+struct ocspr_slice {
+	size_t lo, hi;
+	int sent;
+};
+
+/* Builds the unsigned answers of slice sl into bs.  0 or -1. */
+static int
+ocspr_slice_build(struct ocspr_job **js, const struct ocspr_slice *sl,
+    OCSP_BASICRESP **bs)
 {
-	struct ocspr *r = j->r;
-	OCSP_CERTID *cids[OCSPR_MAX_CERTIDS];
+	struct ocspr *r = js[0]->r;
+
+	for (size_t i = sl->lo; i < sl->hi; i++) {
+		js[i]->now = time(NULL);
+		for (int md = 0; md < OCSPR_NMD; md++) {
+			OCSP_CERTID *cid = ocspr_certid(r, js[i]->issuer, md,
+			    js[i]->serial);
+			size_t k = i * OCSPR_NMD + (size_t)md;
+
+			if (cid != NULL)
+				bs[k] = ocspr_basic_new(r, NULL, &cid,
+				    &js[i]->st, 1, js[i]->now);
+			OCSP_CERTID_free(cid);
+			if (bs[k] == NULL)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Encodes the signed answers of slice sl into its jobs' entries. */
+static void
+ocspr_slice_done(struct ocspr_job **js, const struct ocspr_slice *sl,
+    OCSP_BASICRESP **bs)
+{
 	unsigned char *der;
 	size_t len;
-	int md, i;
+
+	for (size_t i = sl->lo; i < sl->hi; i++)
+		for (int md = 0; md < OCSPR_NMD; md++)
+			if (ocspr_encode(bs[i * OCSPR_NMD + (size_t)md], &der,
+			    &len) != 0 || (js[i]->out[md] = ocspr_entry_new(
+			    js[i], md, der, len)) == NULL)
+				js[i]->failed = 1;
+}
+
+static void
+ocspr_slice_fail(struct ocspr_job **js, const struct ocspr_slice *sl)
+{
+	for (size_t i = sl->lo; i < sl->hi; i++)
+		js[i]->failed = 1;
+}
+
+/* Signs slice sl's answers one by one (a signer without batches).  0 or
+ * -1. */
+static int
+ocspr_slice_sign(struct ocspr *r, const struct ocspr_slice *sl,
+    OCSP_BASICRESP **bs)
+{
+	OCSP_BASICRESP **b = bs + sl->lo * OCSPR_NMD;
+	int n = (int)((sl->hi - sl->lo) * OCSPR_NMD);
+
+	for (int i = 0; i < n; i++)
+		if (r->cfg.ops.sign_ocsp(r->cfg.ops.arg, &b[i]) != 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * Worker thread: pre-signs the answers of js[0..n), both hashes each, in
+ * slices of OCSPR_PRESIGN_SLICE jobs.  With a signer in another process
+ * (sign_ocsp_send/recv) slice s+1 is built and sent before slice s's
+ * signatures are read, so this thread and the key process work at the
+ * same time.  A job whose answers could not be made is failed (and
+ * pre-signed again later).
+ */
+static void
+ocspr_presign(struct ocspr_job **js, size_t n)
+{
+	OCSP_BASICRESP *bs[OCSPR_PRESIGN_BATCH * OCSPR_NMD];
+	struct ocspr_slice sl[(OCSPR_PRESIGN_BATCH + OCSPR_PRESIGN_SLICE - 1) /
+	    OCSPR_PRESIGN_SLICE];
+	struct ocspr *r = js[0]->r;
+	size_t ns = (n + OCSPR_PRESIGN_SLICE - 1) / OCSPR_PRESIGN_SLICE, s;
+	int pipe = r->cfg.ops.sign_ocsp_send != NULL &&
+	    r->cfg.ops.sign_ocsp_recv != NULL, cnt;
+
+	memset(bs, 0, sizeof(bs));
+	for (s = 0; s <= ns; s++) {
+		if (s < ns) {
+			sl[s].lo = s * OCSPR_PRESIGN_SLICE;
+			sl[s].hi = sl[s].lo + OCSPR_PRESIGN_SLICE < n ?
+			    sl[s].lo + OCSPR_PRESIGN_SLICE : n;
+			sl[s].sent = 0;
+			cnt = (int)((sl[s].hi - sl[s].lo) * OCSPR_NMD);
+			if (ocspr_slice_build(js, &sl[s], bs) != 0)
+				ocspr_slice_fail(js, &sl[s]);
+			else if (!pipe) {
+				if (ocspr_slice_sign(r, &sl[s], bs) != 0)
+					ocspr_slice_fail(js, &sl[s]);
+				else
+					ocspr_slice_done(js, &sl[s], bs);
+			} else if (r->cfg.ops.sign_ocsp_send(r->cfg.ops.arg,
+			    bs + sl[s].lo * OCSPR_NMD, cnt) != 0)
+				ocspr_slice_fail(js, &sl[s]);
+			else
+				sl[s].sent = 1;
+		}
+		if (!pipe || s == 0 || !sl[s - 1].sent)
+			continue;
+		cnt = (int)((sl[s - 1].hi - sl[s - 1].lo) * OCSPR_NMD);
+		if (r->cfg.ops.sign_ocsp_recv(r->cfg.ops.arg,
+		    bs + sl[s - 1].lo * OCSPR_NMD, cnt) != 0)
+			ocspr_slice_fail(js, &sl[s - 1]);
+		else
+			ocspr_slice_done(js, &sl[s - 1], bs);
+	}
+	for (size_t k = 0; k < n * OCSPR_NMD; k++)
+		OCSP_BASICRESP_free(bs[k]);
+	ERR_clear_error();
+}
+
+/* Worker thread: js[0..n) are one urgent job, or background
+ * (pre-signing) jobs. */
+static void
+ocspr_work(struct ocspr_job **js, size_t n)
+{
+	struct ocspr_job *j = js[0];
+	struct ocspr *r = j->r;
+	OCSP_CERTID *cids[OCSPR_MAX_CERTIDS];
+	int i;
 
 	j->now = time(NULL);
 	switch (j->kind) {
 	case OCSPR_JOB_PRESIGN:
-		for (md = 0; md < OCSPR_NMD; md++) {
-			OCSP_CERTID *cid = ocspr_certid(r, j->issuer, md,
-			    j->serial);
-
-			der = NULL;
-			if (cid == NULL || ocspr_build(r, NULL, &cid, &j->st,
-			    1, j->now, &der, &len) != 0) {
-				OCSP_CERTID_free(cid);
-				j->failed = 1;
-				return;
-			}
-			OCSP_CERTID_free(cid);
-			if ((j->out[md] = ocspr_entry_new(j, md, der, len)) ==
-			    NULL) {
-				j->failed = 1;
-				return;
-			}
-		}
+		ocspr_presign(js, n);
 		break;
 	case OCSPR_JOB_LIVE:
 		for (i = 0; i < j->ncid; i++)

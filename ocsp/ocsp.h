@@ -62,10 +62,19 @@ struct ocspr_ops {
 	int (*revoked)(void *arg, int issuer,
 	    int (*add)(const struct ocspr_revoked *, void *), void *add_arg);
 	/* Sign with the delegated OCSP signer / with the issuing CA (worker
-	 * thread).  0 or -1. */
-	int (*sign_ocsp)(void *arg, OCSP_BASICRESP *bs);
-	int (*sign_crl)(void *arg, int issuer, X509_CRL *crl);
+	 * thread): the object is replaced by the signed one (the old one
+	 * freed), as a signer in another process hands back a new one.
+	 * 0 or -1. */
+	int (*sign_ocsp)(void *arg, OCSP_BASICRESP **bs);
+	int (*sign_crl)(void *arg, int issuer, X509_CRL **crl);
 	void *arg;
+	/* Optional, both or neither: pre-signing at start sends bs[0..n)
+	 * to be signed at once (one round trip to a key process for a
+	 * slice of serials), and the worker builds the next slice before
+	 * it receives them (oldest first, at most two in flight), each
+	 * replaced as sign_ocsp does.  0 or -1 each. */
+	int (*sign_ocsp_send)(void *arg, OCSP_BASICRESP **bs, int n);
+	int (*sign_ocsp_recv)(void *arg, OCSP_BASICRESP **bs, int n);
 };
 
 struct ocspr_config {

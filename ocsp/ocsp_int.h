@@ -120,9 +120,15 @@ TAILQ_HEAD(ocspr_jobq, ocspr_job);
 
 struct ocspr_worker;
 
-/* Starts the thread; done jobs go back to done() on the loop of base. */
+/* Background jobs the worker hands to work() at once (pre-signing: one
+ * batch of signatures, one round trip to a key process). */
+#define OCSPR_PRESIGN_BATCH 32
+
+/* Starts the thread; work(js, n) runs one urgent job, or up to
+ * OCSPR_PRESIGN_BATCH background ones; done jobs go back to done() on
+ * the loop of base. */
 struct ocspr_worker *ocspr_worker_new(struct event_base *base,
-    void (*work)(struct ocspr_job *), void (*done)(struct ocspr_job *));
+    void (*work)(struct ocspr_job **, size_t), void (*done)(struct ocspr_job *));
 /* Queues j (add0).  Live and CRL jobs go before background ones. */
 void ocspr_worker_push(struct ocspr_worker *w, struct ocspr_job *j);
 /* Jobs queued or running. */
@@ -138,6 +144,11 @@ void ocspr_worker_free(struct ocspr_worker *w);
 int ocspr_build(struct ocspr *r, OCSP_REQUEST *req, OCSP_CERTID **cids,
     const struct ocspr_status *sts, int n, time_t now, unsigned char **der,
     size_t *len);
+/* ocspr_build's two halves: the unsigned basic response (a new one, or
+ * NULL), and the DER of the OCSPResponse of a signed one.  0 or -1. */
+OCSP_BASICRESP *ocspr_basic_new(struct ocspr *r, OCSP_REQUEST *req,
+    OCSP_CERTID **cids, const struct ocspr_status *sts, int n, time_t now);
+int ocspr_encode(OCSP_BASICRESP *bs, unsigned char **der, size_t *len);
 /* The CertID of serial for issuer i with hash md (0 SHA-1, 1 SHA-256). */
 OCSP_CERTID *ocspr_certid(struct ocspr *r, int issuer, int md,
     const char *serial);

@@ -172,17 +172,14 @@ out:
 
 /* See ocsp_int.h.  thisUpdate = now, nextUpdate = now + validity (RFC
  * 5019 2.2.4: both present); the nonce is copied when req has one. */
-int
-ocspr_build(struct ocspr *r, OCSP_REQUEST *req, OCSP_CERTID **cids,
-    const struct ocspr_status *sts, int n, time_t now, unsigned char **der,
-    size_t *len)
+OCSP_BASICRESP *
+ocspr_basic_new(struct ocspr *r, OCSP_REQUEST *req, OCSP_CERTID **cids,
+    const struct ocspr_status *sts, int n, time_t now)
 {
-	OCSP_BASICRESP *bs = NULL;
-	OCSP_RESPONSE *resp = NULL;
+	OCSP_BASICRESP *bs = NULL, *ret = NULL;
 	ASN1_TIME *thisupd = NULL, *nextupd = NULL;
-	int i, l, not_issued = 0, rc = -1;
+	int i, not_issued = 0;
 
-	*der = NULL;
 	if ((bs = OCSP_BASICRESP_new()) == NULL ||
 	    (thisupd = ASN1_TIME_set(NULL, now)) == NULL ||
 	    (nextupd = ASN1_TIME_set(NULL, now + r->cfg.validity)) == NULL)
@@ -198,18 +195,48 @@ ocspr_build(struct ocspr *r, OCSP_REQUEST *req, OCSP_CERTID **cids,
 	if (req != NULL && OCSP_REQUEST_get_ext_by_NID(req,
 	    NID_id_pkix_OCSP_Nonce, -1) >= 0 && OCSP_copy_nonce(bs, req) <= 0)
 		goto out;
-	if (r->cfg.ops.sign_ocsp(r->cfg.ops.arg, bs) != 0)
-		goto out;
-	if ((resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL,
-	    bs)) == NULL || (l = i2d_OCSP_RESPONSE(resp, der)) <= 0)
-		goto out;
-	*len = (size_t)l;
-	rc = 0;
+	ret = bs;
+	bs = NULL;
 out:
 	ASN1_TIME_free(thisupd);
 	ASN1_TIME_free(nextupd);
 	OCSP_BASICRESP_free(bs);
+	return ret;
+}
+
+/* See ocsp_int.h. */
+int
+ocspr_encode(OCSP_BASICRESP *bs, unsigned char **der, size_t *len)
+{
+	OCSP_RESPONSE *resp;
+	int l = -1;
+
+	*der = NULL;
+	if ((resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL,
+	    bs)) != NULL)
+		l = i2d_OCSP_RESPONSE(resp, der);
 	OCSP_RESPONSE_free(resp);
+	if (l <= 0)
+		return -1;
+	*len = (size_t)l;
+	return 0;
+}
+
+/* See ocsp_int.h. */
+int
+ocspr_build(struct ocspr *r, OCSP_REQUEST *req, OCSP_CERTID **cids,
+    const struct ocspr_status *sts, int n, time_t now, unsigned char **der,
+    size_t *len)
+{
+	OCSP_BASICRESP *bs;
+	int rc = -1;
+
+	*der = NULL;
+	if ((bs = ocspr_basic_new(r, req, cids, sts, n, now)) != NULL &&
+	    r->cfg.ops.sign_ocsp(r->cfg.ops.arg, &bs) == 0 &&
+	    ocspr_encode(bs, der, len) == 0)
+		rc = 0;
+	OCSP_BASICRESP_free(bs);
 	ERR_clear_error();
 	return rc;
 }

@@ -23,7 +23,7 @@ struct ocspr_worker {
 	size_t load[OCSPR_JOB_CRL + 1];		/* queued or running */
 	int stop, started;
 	struct event *wake;
-	void (*work)(struct ocspr_job *);
+	void (*work)(struct ocspr_job **, size_t);
 	void (*donefn)(struct ocspr_job *);
 };
 
@@ -31,7 +31,8 @@ static void *
 ocspr_worker_main(void *arg)
 {
 	struct ocspr_worker *w = arg;
-	struct ocspr_job *j;
+	struct ocspr_job *js[OCSPR_PRESIGN_BATCH], *j;
+	size_t n;
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
@@ -40,16 +41,21 @@ ocspr_worker_main(void *arg)
 			pthread_cond_wait(&w->cv, &w->mu);
 		if (w->stop)
 			break;
-		if ((j = TAILQ_FIRST(&w->urgent)) != NULL)
+		n = 0;
+		if ((j = TAILQ_FIRST(&w->urgent)) != NULL) {
 			TAILQ_REMOVE(&w->urgent, j, link);
-		else {
-			j = TAILQ_FIRST(&w->background);
-			TAILQ_REMOVE(&w->background, j, link);
-		}
+			js[n++] = j;
+		} else
+			while (n < OCSPR_PRESIGN_BATCH &&
+			    (j = TAILQ_FIRST(&w->background)) != NULL) {
+				TAILQ_REMOVE(&w->background, j, link);
+				js[n++] = j;
+			}
 		pthread_mutex_unlock(&w->mu);
-		w->work(j);
+		w->work(js, n);
 		pthread_mutex_lock(&w->mu);
-		TAILQ_INSERT_TAIL(&w->done, j, link);
+		for (size_t i = 0; i < n; i++)
+			TAILQ_INSERT_TAIL(&w->done, js[i], link);
 		event_active(w->wake, EV_READ, 0);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -78,8 +84,8 @@ ocspr_worker_drain(evutil_socket_t fd, short what, void *arg)
 }
 
 struct ocspr_worker *
-ocspr_worker_new(struct event_base *base, void (*work)(struct ocspr_job *),
-    void (*done)(struct ocspr_job *))
+ocspr_worker_new(struct event_base *base,
+    void (*work)(struct ocspr_job **, size_t), void (*done)(struct ocspr_job *))
 {
 	struct ocspr_worker *w = calloc(1, sizeof(*w));
 

@@ -48,44 +48,71 @@ int pki_init(const struct bridge_config *c, const struct pki_init_opts *o,
 int pki_init_token(const struct bridge_config *c, const struct pki_init_opts *o,
     EVP_PKEY *iss_key, EVP_PKEY *ocsp_key, char *err, size_t errlen);
 
-/* ---- signer.c: the private keys, behind an interface ------------------- */
+/* ---- signer.c: the key process's client ------------------------------- */
 
 /*
- * Every use of the issuing CA key and of the bridge account's ledger key
- * goes through a signer; network-facing code holds a struct signer * and
- * never key bytes.  This implementation keeps the keys in-process; the
- * interface is shaped so it can move into a key process reached over a
- * socketpair (as OpenBSD acme-client's keyproc) or a PKCS#11 token: each
- * call hands over what to sign and gets the signed object back.
+ * Every use of a private key goes through a signer; the keys are in the
+ * key process (bridge/keyproc/keyproc.h), which checks each request on
+ * its side.  Each call sends one typed request on the calling thread's
+ * channel and waits for the answer.
  */
 struct signer;
+struct keyproc;
+struct ca_cert_req;
 
-/* Loads the issuing CA (cert + key) and the bridge account key named in
- * cfg.  NULL with err set. */
+/* A signer for the key process kp (borrowed): asks it INFO (the
+ * certificates, issuer id, vkey, last checkpoint).  NULL with err set. */
+struct signer *signer_new(struct keyproc *kp, char *err, size_t errlen);
+/* Starts a key process of its own for cfg (tools and tests: call before
+ * any thread starts) and a signer for it.  NULL with err set. */
 struct signer *signer_open(const struct bridge_config *cfg, char *err,
     size_t errlen);
 void signer_free(struct signer *s);
-/* Signs cert (issuer name, validity, extensions already set) with the
- * issuing CA key: ECDSA with SHA-256, or RSA PKCS#1 v1.5 with SHA-256.
- * 0 or -1. */
+/* 1 while the key process answers, 0 once it is gone. */
+int signer_available(struct signer *s);
+struct keyproc *signer_keyproc(struct signer *s);
+/* Legacy, until enroll.c uses signer_sign_committed: signs cert (issuer
+ * name, validity, extensions set) with the issuing CA key, in place.  The
+ * key process refuses another issuer or a CA certificate.  0 or -1. */
 int signer_sign_cert(struct signer *s, X509 *cert);
-/* Appends the bridge account's signature line to an entry note (as
+/* The committed-TBS issuance: the key process signs r's TBS only once
+ * ca_cert_admit accepts r.  0 with *cert (get1), -1 refused (why), -2
+ * the key process is unavailable. */
+int signer_sign_committed(struct signer *s, const struct ca_cert_req *r,
+    X509 **cert, char *why, size_t whylen);
+/* Appends the bridge account's signature line to an entry body (as
  * ledger_entry_sign does).  Returns the new malloc'd note (note is freed)
- * or NULL. */
+ * or NULL (refused, or the key process is gone). */
 char *signer_sign_entry(struct signer *s, char *note);
-/* Signs an OCSP basic response with the delegated OCSP signer (ECDSA or
- * RSA with SHA-256, responderID byKey, the signer certificate in certs).
- * Safe to call from another thread than the other calls.  0 or -1. */
-int signer_sign_ocsp(struct signer *s, OCSP_BASICRESP *bs);
-/* Signs a CRL naming the issuing CA with its key (SHA-256).  Safe to call
- * from another thread.  0 or -1. */
-int signer_sign_crl(struct signer *s, X509_CRL *crl);
+/* Signs the OCSP basic response *bs as the delegated responder (SHA-256,
+ * responderID byKey, its certificate in certs): *bs is replaced by the
+ * signed one (the old freed).  OCSP worker thread.  0 or -1. */
+int signer_sign_ocsp(struct signer *s, OCSP_BASICRESP **bs);
+/* Signs bs[0..n) (n <= KEYPROC_OCSP_BATCH_MAX) in one request, each
+ * replaced as by signer_sign_ocsp.  0, or -1 (none signed). */
+int signer_sign_ocsp_batch(struct signer *s, OCSP_BASICRESP **bs, int n);
+/* signer_sign_ocsp_batch in two halves, so the OCSP worker builds the
+ * next batch while the key process signs this one: send the request
+ * (at most KEYPROC_PIPELINE in flight), later receive its answer into
+ * the same bs[0..n), oldest first.  0 or -1 each. */
+int signer_ocsp_send(struct signer *s, OCSP_BASICRESP **bs, int n);
+int signer_ocsp_recv(struct signer *s, OCSP_BASICRESP **bs, int n);
+/* Signs the CRL *crl of the issuing CA (SHA-256); *crl is replaced.  The
+ * key process refuses a number not above the last.  OCSP worker.  0/-1. */
+int signer_sign_crl(struct signer *s, X509_CRL **crl);
+/* ledger_consensus_solo_signer's sign (arg: the signer): the node's
+ * signature line for sl->body, with a consistency proof from the last
+ * checkpoint the key process signed.  Writer thread.  0 or -1. */
+int signer_sign_checkpoint(void *arg, const struct ledger_seal *sl,
+    char *line, size_t linelen);
 /* The delegated OCSP signer's certificate (get0). */
 X509 *signer_ocsp_cert(struct signer *s);
 /* The issuing CA certificate (get0) and its issuer id: lowercase hex of
  * its subjectKeyIdentifier (the <issuer> of CRL URLs and ledger entries). */
 X509 *signer_issuer(struct signer *s);
 const char *signer_issuer_id(struct signer *s);
+/* The node's signed-note verifier key (checkpoints). */
+const char *signer_vkey(struct signer *s);
 
 /* ---- token.c: where a private key lives -------------------------------- */
 

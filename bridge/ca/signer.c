@@ -1,208 +1,150 @@
 /*
- * signer.c: the issuing CA key and the bridge account's ledger key, behind
- * the signer interface of bridge.h (docs/design.md "Processes").
+ * signer.c: the network process's signer, the client of the key process
+ * (bridge/keyproc/keyproc.h; docs/design.md "Processes").
  *
- * Network-facing code (enroll.c, the EST routes) holds a struct signer *
- * and asks it to sign; it never sees key bytes.  This first implementation
- * keeps both keys in the daemon's address space.  The calls are shaped so
- * that they can move into a key process without changing any caller, the
- * way OpenBSD acme-client's netproc asks keyproc over a socketpair:
+ * Network-facing code (enroll.c, status.c, the ledger writer) holds a
+ * struct signer * and asks it to sign; the private keys are in the key
+ * process, which checks every request on its side.  This file turns each
+ * call into one typed request on the calling thread's channel:
  *
- *	signer_open      the parent forks the key process before the network
- *	                 process starts listening; the key process loads the
- *	                 keys and sends back only the issuing certificate
- *	                 (PEM) and its issuer id, which this struct caches.
- *	signer_sign_cert the network process sends i2d_X509 of the unsigned
- *	                 certificate; the key process d2i's it, checks that it
- *	                 names our issuer and is not a CA (it signs nothing
- *	                 else), signs, and returns the signed DER, which
- *	                 replaces cert's signature fields here.
- *	signer_sign_entry the network process sends the entry body; the key
- *	                 process returns the "— bridge base64" signature line,
- *	                 which is appended here exactly as ledger_entry_sign()
- *	                 does.
+ *	signer_sign_entry      loop    entry body -> signature line
+ *	signer_sign_committed  loop    struct ca_cert_req -> certificate
+ *	signer_sign_cert       loop    legacy: X509 -> signed X509
+ *	signer_sign_ocsp       OCSP    the responses' typed fields -> signed
+ *	                               BasicOCSPResponse (certs added here)
+ *	signer_sign_crl        OCSP    CRL -> signed CRL
+ *	signer_sign_checkpoint writer  checkpoint body + consistency proof
+ *	                               from the last signed one -> signature
  *
- * Each request is one length-prefixed message and one answer, so a
- * PKCS#11 token (SoftHSM2 in tests) can take the key process's place by
- * swapping X509_sign() for an EVP_PKEY from a provider.  Checks that
- * protect the key (the issuer-name check in signer_sign_cert) live here,
- * on the key's side of that boundary, for the same reason.
+ * What the network process needs to know (the certificates, the issuer
+ * id, the node's vkey, the bridge account's public key, the last signed
+ * checkpoint) comes from INFO once at start.  The SIGN_X509 and SIGN_CRL
+ * requests carry DER that OpenSSL can only encode signed: they are signed
+ * here first with a throwaway Ed25519 key made at start (a placeholder,
+ * no secret: the key process replaces that signature).
  */
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "common/log.h"
 #include "bridge/ca/ca.h"
-
-/* The issuer id is a ledger name (SYN_NAME, at most LEDGER_NAME_MAX
- * characters), so the issuing CA's key identifier may have at most half as
- * many bytes.  SHA-1 ("hash", RFC 5280 4.2.1.2 method 1) gives 20. */
-#define SIGNER_SKI_MAX	(LEDGER_NAME_MAX / 2)
+#include "bridge/keyproc/keyproc.h"
 
 struct signer {
+	struct keyproc *kp;
+	int own_kp;			/* signer_open started it */
 	X509 *issuer;			/* issuing CA certificate */
-	EVP_PKEY *ca_key;		/* its private key */
-	EVP_PKEY *ledger_key;		/* the bridge account's key */
 	X509 *ocsp_cert;		/* the delegated OCSP responder */
-	EVP_PKEY *ocsp_key;
-	char account[CONFIG_STR];	/* cfg->bridge_account */
-	char issuer_id[LEDGER_NAME_MAX + 1];	/* lowercase hex SKI */
+	uint8_t responder[SHA_DIGEST_LENGTH];	/* its key hash */
+	EVP_PKEY *placeholder;		/* throwaway, see above */
+	char issuer_id[LEDGER_NAME_MAX + 1];
+	char vkey[512];
+	char account[LEDGER_NAME_MAX + 1];
+	char account_pub[512];
+	/* The last checkpoint the key process signed (writer thread). */
+	uint64_t cp_size;
+	uint8_t cp_root[LEDGER_HASH_LEN];
 };
 
-/* Reads the first certificate of PEM file path.  A new X509 or NULL with
- * err set. */
-static X509 *
-signer_read_cert(const char *path, char *err, size_t errlen)
-{
-	X509 *x = NULL;
-	FILE *fp;
-
-	if ((fp = fopen(path, "re")) == NULL) {
-		snprintf(err, errlen, "cannot open the issuing CA certificate "
-		    "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if ((x = PEM_read_X509(fp, NULL, NULL, NULL)) == NULL)
-		snprintf(err, errlen, "%s holds no PEM certificate", path);
-	fclose(fp);
-	return x;
-}
-
-/* Resolves configured path p against cfg->dir into out.  0, or -1 with
- * err set. */
+/* Reads INFO's answer into s.  0, or -1 with err set. */
 static int
-signer_path(const struct bridge_config *cfg, const char *what, const char *p,
-    char *out, size_t outlen, char *err, size_t errlen)
-{
-	if (config_path(cfg, p, out, outlen)[0] == '\0') {
-		snprintf(err, errlen, "the %s path is empty or too long", what);
-		return -1;
-	}
-	return 0;
-}
-
-/* Checks that s->issuer is a CA certificate for s->ca_key whose key type
- * signer_sign_cert() can use, and fills s->issuer_id from its SKI.  0, or
- * -1 with err set. */
-static int
-signer_check_issuer(struct signer *s, const char *path, char *err,
+signer_info(struct signer *s, const uint8_t *p, size_t len, char *err,
     size_t errlen)
 {
-	const ASN1_OCTET_STRING *ski;
-	int type = EVP_PKEY_get_base_id(s->ca_key);
+	struct keyproc_rd r = { p, len, 0, 0 };
+	const ASN1_BIT_STRING *bits;
+	const uint8_t *der, *root;
+	size_t dlen, rlen;
 
-	if (type != EVP_PKEY_EC && type != EVP_PKEY_RSA) {
-		snprintf(err, errlen, "the issuing CA key is neither EC nor "
-		    "RSA");
-		return -1;
-	}
-	if (X509_check_private_key(s->issuer, s->ca_key) != 1) {
-		snprintf(err, errlen, "the issuing CA key does not match the "
-		    "certificate %s", path);
-		return -1;
-	}
-	/* 1: CA:TRUE (3, 4, 5 are v1 / keyUsage-only / Netscape forms). */
-	if (X509_check_ca(s->issuer) != 1) {
-		snprintf(err, errlen, "%s is not a CA certificate "
-		    "(basicConstraints CA:TRUE)", path);
-		return -1;
-	}
-	ski = X509_get0_subject_key_id(s->issuer);
-	if (ski == NULL || ASN1_STRING_length(ski) <= 0 ||
-	    ASN1_STRING_length(ski) > SIGNER_SKI_MAX) {
-		snprintf(err, errlen, "%s has no subjectKeyIdentifier of 1 to "
-		    "%d bytes (it names the issuer on the ledger)", path,
-		    SIGNER_SKI_MAX);
-		return -1;
-	}
-	ledger_hex(ASN1_STRING_get0_data(ski), (size_t)ASN1_STRING_length(ski),
-	    s->issuer_id);
+	der = keyproc_get_bytes(&r, &dlen);
+	if (r.err || (s->issuer = d2i_X509(NULL, &der, (long)dlen)) == NULL)
+		goto bad;
+	der = keyproc_get_bytes(&r, &dlen);
+	if (r.err || (s->ocsp_cert = d2i_X509(NULL, &der, (long)dlen)) ==
+	    NULL)
+		goto bad;
+	if (keyproc_get_str(&r, s->issuer_id, sizeof(s->issuer_id)) != 0 ||
+	    keyproc_get_str(&r, s->vkey, sizeof(s->vkey)) != 0 ||
+	    keyproc_get_str(&r, s->account, sizeof(s->account)) != 0 ||
+	    keyproc_get_str(&r, s->account_pub, sizeof(s->account_pub)) != 0)
+		goto bad;
+	s->cp_size = keyproc_get_u64(&r);
+	root = keyproc_get_bytes(&r, &rlen);
+	if (r.err || rlen != LEDGER_HASH_LEN || r.off != r.len)
+		goto bad;
+	memcpy(s->cp_root, root, LEDGER_HASH_LEN);
+	bits = X509_get0_pubkey_bitstr(s->ocsp_cert);
+	if (bits == NULL || EVP_Digest(bits->data, (size_t)bits->length,
+	    s->responder, NULL, EVP_sha1(), NULL) != 1)
+		goto bad;
 	return 0;
+bad:
+	snprintf(err, errlen, "the key process's INFO answer is malformed");
+	return -1;
 }
 
-/* Loads the delegated OCSP signer and checks it is fit to answer for
- * our issuer (RFC 6960 4.2.2.2): issued by the issuing CA, EKU
- * OCSPSigning, and its key matches.  0, or -1 with err set. */
-static int
-signer_load_ocsp(struct signer *s, const struct bridge_config *cfg,
-    char *err, size_t errlen)
-{
-	char path[PATH_MAX];
-
-	if (signer_path(cfg, "ocsp_cert", cfg->ocsp_cert, path, sizeof(path),
-	    err, errlen) == -1 ||
-	    (s->ocsp_cert = signer_read_cert(path, err, errlen)) == NULL)
-		return -1;
-	if (X509_check_issued(s->issuer, s->ocsp_cert) != X509_V_OK ||
-	    !(X509_get_extended_key_usage(s->ocsp_cert) & XKU_OCSP_SIGN)) {
-		snprintf(err, errlen, "%s is not an OCSP signer (EKU "
-		    "OCSPSigning) issued by the issuing CA", path);
-		return -1;
-	}
-	if ((s->ocsp_key = ca_key_load(cfg, cfg->ocsp_key, "OCSP signer key",
-	    err, errlen)) == NULL)
-		return -1;
-	if (X509_check_private_key(s->ocsp_cert, s->ocsp_key) != 1) {
-		snprintf(err, errlen, "the OCSP signer key does not match its "
-		    "certificate");
-		return -1;
-	}
-	return 0;
-}
-
-/* See bridge.h.  Each key is a file of mode 0600 or stricter or a
- * pkcs11: URI (ca_key_load). */
 struct signer *
-signer_open(const struct bridge_config *cfg, char *err, size_t errlen)
+signer_new(struct keyproc *kp, char *err, size_t errlen)
 {
-	char path[PATH_MAX];
 	struct signer *s = NULL, *ret = NULL;
-	int n;
+	char why[KEYPROC_WHY_MAX];
+	uint8_t *ans = NULL;
+	size_t len;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	n = snprintf(s->account, sizeof(s->account), "%s",
-	    cfg->bridge_account);
-	if (n <= 0 || (size_t)n >= sizeof(s->account)) {
-		snprintf(err, errlen, "bridge_account is empty or too long");
+	s->kp = kp;
+	switch (keyproc_call(kp, KEYPROC_CHAN_LOOP, KEYPROC_OP_INFO, NULL,
+	    &ans, &len, why, sizeof(why))) {
+	case 0:
+		break;
+	case -1:		/* its start-up error */
+		snprintf(err, errlen, "%s", why);
+		goto out;
+	default:
+		snprintf(err, errlen, "the key process did not start");
 		goto out;
 	}
-	if (signer_path(cfg, "ca_issuing", cfg->ca_issuing, path,
-	    sizeof(path), err, errlen) == -1 ||
-	    (s->issuer = signer_read_cert(path, err, errlen)) == NULL)
+	if (signer_info(s, ans, len, err, errlen) != 0)
 		goto out;
-	if ((s->ca_key = ca_key_load(cfg, cfg->ca_issuing_key,
-	    "issuing CA key", err, errlen)) == NULL)
+	if ((s->placeholder = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) ==
+	    NULL) {
+		snprintf(err, errlen, "cannot make the placeholder key");
 		goto out;
-	if (signer_check_issuer(s, config_path(cfg, cfg->ca_issuing, path,
-	    sizeof(path)), err, errlen) == -1)
-		goto out;
-	if ((s->ledger_key = ca_key_load(cfg, cfg->bridge_key,
-	    "bridge account key", err, errlen)) == NULL)
-		goto out;
-	if (signer_load_ocsp(s, cfg, err, errlen) != 0)
-		goto out;
+	}
 	ret = s;
 	s = NULL;
 out:
-	if (ret == NULL)
-		log_openssl("signer");
-	else
-		ERR_clear_error();
+	free(ans);
 	signer_free(s);
+	ERR_clear_error();
 	return ret;
+}
+
+struct signer *
+signer_open(const struct bridge_config *cfg, char *err, size_t errlen)
+{
+	struct keyproc *kp;
+	struct signer *s;
+
+	if ((kp = keyproc_start(cfg, 0, err, errlen)) == NULL)
+		return NULL;
+	if ((s = signer_new(kp, err, errlen)) == NULL) {
+		keyproc_free(kp);
+		return NULL;
+	}
+	s->own_kp = 1;
+	return s;
 }
 
 void
@@ -211,98 +153,436 @@ signer_free(struct signer *s)
 	if (s == NULL)
 		return;
 	X509_free(s->issuer);
-	EVP_PKEY_free(s->ca_key);	/* OpenSSL cleanses key material */
-	EVP_PKEY_free(s->ledger_key);
 	X509_free(s->ocsp_cert);
-	EVP_PKEY_free(s->ocsp_key);
+	EVP_PKEY_free(s->placeholder);
+	if (s->own_kp)
+		keyproc_free(s->kp);
 	free(s);
 }
 
-/* See bridge.h.  The certificate must name our issuing CA as its issuer
- * and must not be a CA itself: the key signs end-entity certificates of
- * this issuer and nothing else, whatever a caller hands over. */
 int
-signer_sign_cert(struct signer *s, X509 *cert)
+signer_available(struct signer *s)
 {
-	BASIC_CONSTRAINTS *bc = NULL;
-	int crit = -1, rc = -1;
+	return s != NULL && !keyproc_dead(s->kp);
+}
 
-	if (s == NULL || cert == NULL)
-		goto out;
-	if (X509_NAME_cmp(X509_get_issuer_name(cert),
-	    X509_get_subject_name(s->issuer)) != 0) {
-		log_warn("signer: refusing a certificate for another issuer");
-		goto out;
-	}
-	bc = X509_get_ext_d2i(cert, NID_basic_constraints, &crit, NULL);
-	if (bc == NULL && crit != -1) {
-		/* present but undecodable, or present twice (-2) */
-		log_warn("signer: refusing a certificate with a malformed "
-		    "basicConstraints");
-		goto out;
-	}
-	if (bc != NULL && bc->ca != 0) {
-		log_warn("signer: refusing to sign a CA certificate");
-		goto out;
-	}
-	/* ECDSA with SHA-256, or RSA PKCS#1 v1.5 with SHA-256 (the key type
-	 * was checked in signer_open). */
-	if (X509_sign(cert, s->ca_key, EVP_sha256()) <= 0)
-		goto out;
-	rc = 0;
-out:
+struct keyproc *
+signer_keyproc(struct signer *s)
+{
+	return s->kp;
+}
+
+/* One call; logs a refusal.  0, -1 refused, -2 unavailable. */
+static int
+signer_call(struct signer *s, enum keyproc_chan ch, enum keyproc_op op,
+    struct keyproc_buf *req, uint8_t **ans, size_t *len, char *why,
+    size_t whylen)
+{
+	int rc = keyproc_call(s->kp, ch, op, req, ans, len, why, whylen);
+
 	if (rc == -1)
-		log_openssl("signer");
-	BASIC_CONSTRAINTS_free(bc);
+		log_warn("signer: the key process refused: %s", why);
+	keyproc_buf_free(req);
 	return rc;
 }
 
-/* See bridge.h.  note is freed in every case (ledger_entry_sign's
+/* See ca.h.  The certificate is re-read in place from the signed DER
+ * (d2i reuses the X509: callers keep their pointer), once the DER is
+ * known to parse. */
+int
+signer_sign_cert(struct signer *s, X509 *cert)
+{
+	struct keyproc_buf req = { 0 };
+	char why[KEYPROC_WHY_MAX];
+	unsigned char *der = NULL;
+	uint8_t *ans = NULL;
+	const uint8_t *p;
+	const unsigned char *q;
+	size_t len;
+	X509 *chk = NULL, *in = cert;
+	int dlen, rc = -1;
+
+	if (s == NULL || cert == NULL ||
+	    X509_sign(cert, s->placeholder, NULL) <= 0 ||
+	    (dlen = i2d_X509(cert, &der)) <= 0)
+		goto out;
+	keyproc_put_bytes(&req, der, (size_t)dlen);
+	if (signer_call(s, KEYPROC_CHAN_LOOP, KEYPROC_OP_SIGN_X509, &req,
+	    &ans, &len, why, sizeof(why)) != 0)
+		goto out;
+	{
+		struct keyproc_rd r = { ans, len, 0, 0 };
+
+		p = keyproc_get_bytes(&r, &len);
+		if (r.err)
+			goto out;
+	}
+	q = p;
+	if ((chk = d2i_X509(NULL, &q, (long)len)) == NULL)
+		goto out;
+	q = p;
+	if (d2i_X509(&in, &q, (long)len) != cert)
+		goto out;	/* never: the same bytes parsed above */
+	rc = 0;
+out:
+	X509_free(chk);
+	OPENSSL_free(der);
+	free(ans);
+	ERR_clear_error();
+	return rc;
+}
+
+/* See ca.h.  note is freed in every case (ledger_entry_sign's
  * contract). */
 char *
 signer_sign_entry(struct signer *s, char *note)
 {
-	char *out;
+	struct keyproc_buf req = { 0 };
+	char why[KEYPROC_WHY_MAX], line[256];
+	uint8_t *ans = NULL;
+	size_t len, nlen;
+	char *out = NULL;
 
-	if (s == NULL || note == NULL) {
-		free(note);
-		return NULL;
+	if (s == NULL || note == NULL)
+		goto out;
+	nlen = strlen(note);
+	keyproc_put_bytes(&req, note, nlen);
+	if (signer_call(s, KEYPROC_CHAN_LOOP, KEYPROC_OP_SIGN_ENTRY, &req,
+	    &ans, &len, why, sizeof(why)) != 0)
+		goto out;
+	{
+		struct keyproc_rd r = { ans, len, 0, 0 };
+
+		if (keyproc_get_str(&r, line, sizeof(line)) != 0)
+			goto out;
 	}
-	if ((out = ledger_entry_sign(note, s->account, s->ledger_key)) ==
-	    NULL)
-		log_openssl("signer");
+	/* As ledger_entry_sign: the blank line, then the signature line. */
+	if ((out = malloc(nlen + strlen(line) + 2)) != NULL)
+		snprintf(out, nlen + strlen(line) + 2, "%s\n%s", note, line);
+out:
+	free(ans);
+	free(note);
 	return out;
 }
 
-/* See bridge.h.  responderID byKey (RFC 6960 4.2.2.3), the signer's
- * certificate in certs so that clients can check the delegation. */
-int
-signer_sign_ocsp(struct signer *s, OCSP_BASICRESP *bs)
+/* time_t of an ASN1_TIME, or -1. */
+static int64_t
+signer_time(const ASN1_GENERALIZEDTIME *t)
 {
-	if (s == NULL || bs == NULL ||
-	    OCSP_basic_sign(bs, s->ocsp_cert, s->ocsp_key, EVP_sha256(), NULL,
-	    OCSP_RESPID_KEY) != 1) {
-		log_openssl("signer");
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
 		return -1;
+	return (int64_t)timegm(&tm);
+}
+
+/* Puts one SingleResponse's typed fields (ops.c ocsp_single). */
+static int
+signer_put_single(struct keyproc_buf *b, OCSP_SINGLERESP *one)
+{
+	ASN1_GENERALIZEDTIME *rev = NULL, *t1 = NULL, *t2 = NULL;
+	unsigned char *der = NULL;
+	int st, reason = -1, len;
+	int64_t r = 0, a, z;
+
+	st = OCSP_single_get0_status(one, &reason, &rev, &t1, &t2);
+	if ((len = i2d_OCSP_CERTID((OCSP_CERTID *)OCSP_SINGLERESP_get0_id(
+	    one), &der)) <= 0)
+		return -1;
+	a = signer_time(t1);
+	z = t2 != NULL ? signer_time(t2) : 0;	/* 0: no nextUpdate */
+	if (st == V_OCSP_CERTSTATUS_REVOKED)
+		r = signer_time(rev);
+	keyproc_put_bytes(b, der, (size_t)len);
+	OPENSSL_free(der);
+	if (a < 0 || z < 0 || r < 0 || reason < -1 || reason > 10)
+		return -1;
+	keyproc_put_u64(b, st == V_OCSP_CERTSTATUS_GOOD ? 0 :
+	    st == V_OCSP_CERTSTATUS_REVOKED ? 1 : 2);
+	keyproc_put_u64(b, (uint64_t)r);
+	keyproc_put_u64(b, st == V_OCSP_CERTSTATUS_REVOKED ?
+	    (uint64_t)(reason + 1) : 0);
+	keyproc_put_u64(b, (uint64_t)a);
+	keyproc_put_u64(b, (uint64_t)z);
+	return 0;
+}
+
+/* Puts one response's single responses and extensions (ops.c
+ * ocsp_one).  0 or -1. */
+static int
+signer_put_ocsp(struct keyproc_buf *b, OCSP_BASICRESP *bs)
+{
+	unsigned char *der = NULL;
+	int n, m, i, dlen;
+
+	if ((n = OCSP_resp_count(bs)) <= 0)
+		return -1;
+	keyproc_put_u64(b, (uint64_t)n);
+	for (i = 0; i < n; i++)
+		if (signer_put_single(b, OCSP_resp_get0(bs, i)) != 0)
+			return -1;
+	m = OCSP_BASICRESP_get_ext_count(bs);
+	keyproc_put_u64(b, (uint64_t)m);
+	for (i = 0; i < m; i++) {
+		if ((dlen = i2d_X509_EXTENSION(OCSP_BASICRESP_get_ext(bs, i),
+		    &der)) <= 0)
+			return -1;
+		keyproc_put_bytes(b, der, (size_t)dlen);
+		OPENSSL_free(der);
+		der = NULL;
 	}
 	return 0;
 }
 
-/* See bridge.h.  Only CRLs naming our issuing CA are signed. */
-int
-signer_sign_crl(struct signer *s, X509_CRL *crl)
+/* The SIGN_OCSP request for bs[0..n) into req.  0 or -1. */
+static int
+signer_ocsp_req(struct signer *s, OCSP_BASICRESP **bs, int n,
+    struct keyproc_buf *req)
 {
-	if (s == NULL || crl == NULL ||
-	    X509_NAME_cmp(X509_CRL_get_issuer(crl),
-	    X509_get_subject_name(s->issuer)) != 0) {
-		log_warn("signer: refusing a CRL for another issuer");
+	if (s == NULL || n <= 0 || n > KEYPROC_OCSP_BATCH_MAX)
+		return -1;
+	keyproc_put_bytes(req, s->responder, sizeof(s->responder));
+	keyproc_put_u64(req, (uint64_t)n);
+	for (int i = 0; i < n; i++)
+		if (signer_put_ocsp(req, bs[i]) != 0)
+			return -1;
+	return req->err ? -1 : 0;
+}
+
+/* Replaces bs[0..n) by the signed responses of answer ans, each with
+ * the OCSP signer's certificate in certs (RFC 6960 4.2.2.2); nothing
+ * changes unless all parse.  0 or -1. */
+static int
+signer_ocsp_ans(struct signer *s, const uint8_t *ans, size_t len,
+    OCSP_BASICRESP **bs, int n)
+{
+	struct keyproc_rd r = { ans, len, 0, 0 };
+	OCSP_BASICRESP *out[KEYPROC_OCSP_BATCH_MAX];
+	const uint8_t *p;
+	size_t dlen;
+	int i, rc = -1;
+
+	memset(out, 0, sizeof(out));
+	for (i = 0; i < n; i++) {
+		p = keyproc_get_bytes(&r, &dlen);
+		if (r.err || (out[i] = d2i_OCSP_BASICRESP(NULL, &p,
+		    (long)dlen)) == NULL ||
+		    OCSP_basic_add1_cert(out[i], s->ocsp_cert) != 1)
+			goto out;
+	}
+	for (i = 0; i < n; i++) {
+		OCSP_BASICRESP_free(bs[i]);
+		bs[i] = out[i];
+		out[i] = NULL;
+	}
+	rc = 0;
+out:
+	for (i = 0; i < n; i++)
+		OCSP_BASICRESP_free(out[i]);
+	ERR_clear_error();
+	return rc;
+}
+
+/* See ca.h. */
+int
+signer_sign_ocsp_batch(struct signer *s, OCSP_BASICRESP **bs, int n)
+{
+	struct keyproc_buf req = { 0 };
+	char why[KEYPROC_WHY_MAX];
+	uint8_t *ans = NULL;
+	size_t len;
+	int rc = -1;
+
+	if (signer_ocsp_req(s, bs, n, &req) != 0) {
+		keyproc_buf_free(&req);
 		return -1;
 	}
-	if (X509_CRL_sign(crl, s->ca_key, EVP_sha256()) <= 0) {
-		log_openssl("signer");
-		return -1;
+	if (signer_call(s, KEYPROC_CHAN_OCSP, KEYPROC_OP_SIGN_OCSP, &req,
+	    &ans, &len, why, sizeof(why)) == 0)
+		rc = signer_ocsp_ans(s, ans, len, bs, n);
+	free(ans);
+	return rc;
+}
+
+/* See ca.h. */
+int
+signer_ocsp_send(struct signer *s, OCSP_BASICRESP **bs, int n)
+{
+	struct keyproc_buf req = { 0 };
+	char why[KEYPROC_WHY_MAX];
+	int rc = -1;
+
+	if (signer_ocsp_req(s, bs, n, &req) == 0 &&
+	    keyproc_send_req(s->kp, KEYPROC_CHAN_OCSP, KEYPROC_OP_SIGN_OCSP,
+	    &req, why, sizeof(why)) == 0)
+		rc = 0;
+	keyproc_buf_free(&req);
+	return rc;
+}
+
+/* See ca.h. */
+int
+signer_ocsp_recv(struct signer *s, OCSP_BASICRESP **bs, int n)
+{
+	char why[KEYPROC_WHY_MAX];
+	uint8_t *ans = NULL;
+	size_t len;
+	int rc = -1;
+
+	switch (keyproc_recv_ans(s->kp, KEYPROC_CHAN_OCSP,
+	    KEYPROC_OP_SIGN_OCSP, &ans, &len, why, sizeof(why))) {
+	case 0:
+		rc = signer_ocsp_ans(s, ans, len, bs, n);
+		break;
+	case -1:
+		log_warn("signer: the key process refused: %s", why);
+		break;
 	}
-	return 0;
+	free(ans);
+	return rc;
+}
+
+/* See ca.h. */
+int
+signer_sign_ocsp(struct signer *s, OCSP_BASICRESP **bs)
+{
+	return bs == NULL || *bs == NULL ? -1 :
+	    signer_sign_ocsp_batch(s, bs, 1);
+}
+
+/* See ca.h.  *crl is replaced by the signed CRL. */
+int
+signer_sign_crl(struct signer *s, X509_CRL **crl)
+{
+	struct keyproc_buf req = { 0 };
+	char why[KEYPROC_WHY_MAX];
+	unsigned char *der = NULL;
+	X509_CRL *out = NULL;
+	uint8_t *ans = NULL;
+	const uint8_t *p;
+	size_t len;
+	int dlen, rc = -1;
+
+	if (s == NULL || crl == NULL || *crl == NULL ||
+	    X509_CRL_sign(*crl, s->placeholder, NULL) <= 0 ||
+	    (dlen = i2d_X509_CRL(*crl, &der)) <= 0)
+		goto out;
+	keyproc_put_str(&req, s->issuer_id);
+	keyproc_put_bytes(&req, der, (size_t)dlen);
+	if (signer_call(s, KEYPROC_CHAN_OCSP, KEYPROC_OP_SIGN_CRL, &req, &ans,
+	    &len, why, sizeof(why)) != 0)
+		goto out;
+	{
+		struct keyproc_rd r = { ans, len, 0, 0 };
+
+		p = keyproc_get_bytes(&r, &len);
+		if (r.err)
+			goto out;
+	}
+	if ((out = d2i_X509_CRL(NULL, &p, (long)len)) == NULL)
+		goto out;
+	X509_CRL_free(*crl);
+	*crl = out;
+	rc = 0;
+out:
+	keyproc_buf_free(&req);
+	OPENSSL_free(der);
+	free(ans);
+	ERR_clear_error();
+	return rc;
+}
+
+/* See ca.h.  Writer thread only (s->cp_* are its own). */
+int
+signer_sign_checkpoint(void *arg, const struct ledger_seal *sl, char *line,
+    size_t linelen)
+{
+	struct signer *s = arg;
+	struct keyproc_buf req = { 0 };
+	uint8_t proof[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
+	uint8_t root_m[LEDGER_HASH_LEN], *ans = NULL;
+	char why[KEYPROC_WHY_MAX];
+	size_t n = 0, len;
+	int rc = -1;
+
+	/* The proof goes from the key process's last checkpoint; when this
+	 * tree does not hold it, the key process refuses and says why. */
+	if (s->cp_size > 0 && s->cp_size <= sl->size) {
+		if (sl->consistency(sl, s->cp_size, root_m, proof, &n) != 0)
+			n = 0;
+		else if (memcmp(root_m, s->cp_root, LEDGER_HASH_LEN) != 0)
+			log_err("signer: the key process's last checkpoint "
+			    "(size %llu) is not in this ledger's tree",
+			    (unsigned long long)s->cp_size);
+	}
+	keyproc_put_str(&req, sl->body);
+	keyproc_put_u64(&req, s->cp_size);
+	keyproc_put_bytes(&req, proof, n * LEDGER_HASH_LEN);
+	if (signer_call(s, KEYPROC_CHAN_WRITER, KEYPROC_OP_SIGN_CHECKPOINT,
+	    &req, &ans, &len, why, sizeof(why)) != 0)
+		goto out;
+	{
+		struct keyproc_rd r = { ans, len, 0, 0 };
+
+		if (keyproc_get_str(&r, line, linelen) != 0)
+			goto out;
+	}
+	s->cp_size = sl->size;
+	memcpy(s->cp_root, sl->root, LEDGER_HASH_LEN);
+	rc = 0;
+out:
+	free(ans);
+	return rc;
+}
+
+/* Puts a proof as one byte string. */
+static void
+signer_put_proof(struct keyproc_buf *b, const uint8_t (*p)[LEDGER_HASH_LEN],
+    size_t n)
+{
+	keyproc_put_bytes(b, p, n * LEDGER_HASH_LEN);
+}
+
+/* See ca.h. */
+int
+signer_sign_committed(struct signer *s, const struct ca_cert_req *q,
+    X509 **cert, char *why, size_t whylen)
+{
+	struct keyproc_buf req = { 0 };
+	uint8_t *ans = NULL;
+	const uint8_t *p;
+	size_t len;
+	int rc;
+
+	*cert = NULL;
+	keyproc_put_str(&req, q->checkpoint);
+	keyproc_put_str(&req, q->entry);
+	keyproc_put_u64(&req, q->entry_index);
+	signer_put_proof(&req, q->entry_proof, q->entry_nproof);
+	keyproc_put_str(&req, q->reg);
+	keyproc_put_u64(&req, q->reg_index);
+	signer_put_proof(&req, q->reg_proof, q->reg_nproof);
+	if ((rc = signer_call(s, KEYPROC_CHAN_LOOP, KEYPROC_OP_SIGN_CERT, &req,
+	    &ans, &len, why, whylen)) != 0)
+		goto out;
+	rc = -1;
+	{
+		struct keyproc_rd r = { ans, len, 0, 0 };
+
+		p = keyproc_get_bytes(&r, &len);
+		if (r.err)
+			goto out;
+	}
+	if ((*cert = d2i_X509(NULL, &p, (long)len)) == NULL) {
+		snprintf(why, whylen, "the key process's certificate does "
+		    "not parse");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(ans);
+	ERR_clear_error();
+	return rc;
 }
 
 X509 *
@@ -321,4 +601,10 @@ const char *
 signer_issuer_id(struct signer *s)
 {
 	return s->issuer_id;
+}
+
+const char *
+signer_vkey(struct signer *s)
+{
+	return s->vkey;
 }

@@ -208,6 +208,10 @@ ledger_cmd_verify(struct cli *c)
 	if (vt->n > 0)
 		printf("; it extends %zu trusted checkpoint%s", vt->n,
 		    vt->n == 1 ? "" : "s");
+	if (rep.unsigned_blocks > 0)
+		printf("; %llu block%s committed but not signed yet",
+		    (unsigned long long)rep.unsigned_blocks,
+		    rep.unsigned_blocks == 1 ? " is" : "s are");
 	putchar('\n');
 	if (remember)
 		verify_remember(path, vt, &rep);

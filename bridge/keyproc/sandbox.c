@@ -46,6 +46,7 @@
 static const char *const sandbox_state_files[] = {
 	"checkpoint.trusted",		/* TRUST_FILE (bridge.h) */
 	"keybridge.lock",		/* config_lock() */
+	"keyproc.state",		/* KEYPROC_STATE_FILE (keyproc.h) */
 };
 /* SQLite's companions of a database file. */
 static const char *const sandbox_db_suffixes[] = {

@@ -23,7 +23,7 @@
 # In both, the network process must hold the TLS key (a positive control
 # of its scan), and neither admin.key nor ca/root.key; it must be
 # undumpable, without core dumps and, started as root, run as the user.
-KEYPROC_MERGED=0
+KEYPROC_MERGED=1
 
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"

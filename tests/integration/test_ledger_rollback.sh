@@ -113,15 +113,28 @@ rollback_case() {
 	expect_refused "--receipt with another leaf hash" "$OUT/$BE-badleaf.json: entry $(jq -r .index "$OUT/$BE-k1.json") of the stored ledger is not the receipt's" \
 	    --no-remember --receipt "$OUT/$BE-badleaf.json"
 
-	# ---- a fork: the bridge goes on from the rolled-back database --------------------
+	# ---- a fork: the bridge refuses to sign the rolled-back database's next tree ----------
+	# Its key process signed the checkpoint of size s1 and keeps that promise
+	# (DIR/keyproc.state): it signs no smaller tree and no other root of that
+	# size.  The registration is stored (the block is committed before its
+	# checkpoint is signed) but not acknowledged, and no checkpoint of the
+	# fork is served.
 	kb_start "$DIR"
 	grep -q "it was rolled back; keeping that checkpoint as it is" "$OUT/serve.log" ||
 		fail "serve did not report the rolled-back database (see $OUT/serve.log)"
-	register k4
-	register k5
-	size=$(kb_tree_size)
-	assert_eq "$s1" "$size" "tree size of the fork"
+	new_key "$BE-k4" p256
+	kb_fail storage_error key register -d "$DIR" --pubkey "$OUT/keys/$BE-k4.pub" --name k4 --json
+	grep -q "keyproc: refused operation 5: checkpoint of size $((s0 + 1)) is smaller than the last signed one ($s1)" \
+	    "$OUT/serve.log" || fail "the key process did not refuse the rolled-back ledger's checkpoint (see $OUT/serve.log)"
+	code=$(api_call GET /api/v1/ledger/checkpoint)
+	[ "$code" != 200 ] || fail "a checkpoint of the fork is served: $(head -c 300 "$API_BODY")"
 	kb_stop
+	# The fork made offline: the command line holds node.key itself (it is
+	# not the network process; it signs the stored block), which is what
+	# verify must catch.
+	register k5
+	size=$(kb_ok ledger verify -d "$DIR" --no-remember | sed -n 's/^ledger OK: \([0-9]*\) entries.*/\1/p')
+	assert_eq "$s1" "$size" "tree size of the fork"
 	cmp -s "$DIR/checkpoint.trusted" "$OUT/$BE-cp-new.txt" ||
 		fail "serve replaced the checkpoint that the fork does not extend"
 	out=$(kb_ok ledger verify -d "$DIR" --no-remember)

@@ -98,13 +98,13 @@ fx_revoked(void *arg, int issuer,
 }
 
 static int
-fx_sign_ocsp(void *arg, OCSP_BASICRESP *bs)
+fx_sign_ocsp(void *arg, OCSP_BASICRESP **bs)
 {
 	return signer_sign_ocsp(((struct fixture *)arg)->signer, bs);
 }
 
 static int
-fx_sign_crl(void *arg, int issuer, X509_CRL *crl)
+fx_sign_crl(void *arg, int issuer, X509_CRL **crl)
 {
 	return signer_sign_crl(((struct fixture *)arg)->signer, crl);
 }
@@ -168,13 +168,15 @@ setup(void **state)
 		fprintf(stderr, "pki_init: %s\n", err);
 		return -1;
 	}
-	/* signer_open wants the bridge account key too: any key will do */
-	{
+	/* The key process loads the bridge account key and the node's
+	 * checkpoint key too: any keys will do */
+	for (int i = 0; i < 2; i++) {
 		char path[PATH_MAX];
 		EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 
 		if (k == NULL || ledger_key_save(k, config_path(&f->cfg,
-		    f->cfg.bridge_key, path, sizeof(path))) != 0)
+		    i == 0 ? f->cfg.bridge_key : f->cfg.validator_key, path,
+		    sizeof(path))) != 0)
 			return -1;
 		EVP_PKEY_free(k);
 	}
@@ -196,7 +198,7 @@ setup(void **state)
 	oc.max_age = 60;
 	oc.crl_validity = 86400;
 	oc.ops = (struct ocspr_ops){ fx_status, fx_revoked, fx_sign_ocsp,
-	    fx_sign_crl, f };
+	    fx_sign_crl, f, NULL, NULL };
 	if ((f->r = ocspr_new(&oc, err, sizeof(err))) == NULL ||
 	    (f->http = server_new(f->base, "127.0.0.1:0", NULL, 4 * 10240,
 	    err, sizeof(err))) == NULL ||

@@ -74,6 +74,12 @@ dir_init(struct dir *d, const char *key_type)
 	rc = ledger_key_save(k, config_path(&d->cfg, d->cfg.bridge_key, path,
 	    sizeof(path)));
 	EVP_PKEY_free(k);
+	/* The node's checkpoint key: the key process loads it too. */
+	if (rc != 0 || (k = ledger_key_generate("ed25519")) == NULL)
+		return -1;
+	rc = ledger_key_save(k, config_path(&d->cfg, d->cfg.validator_key,
+	    path, sizeof(path)));
+	EVP_PKEY_free(k);
 	return rc;
 }
 
@@ -208,6 +214,9 @@ sign_and_verify(const struct dir *d, int sig_nid)
 	assert_true(X509_verify(x, X509_get0_pubkey(root)) <= 0);
 	assert_int_equal(X509_set_subject_name(x,
 	    X509_get_subject_name(root)), 1);
+	/* The signed certificate comes back parsed from the key process's
+	 * DER, whose encoding OpenSSL keeps: re-encode the changed TBS. */
+	assert_true(i2d_re_X509_tbs(x, NULL) > 0);
 	assert_true(X509_verify(x, X509_get0_pubkey(signer_issuer(s))) <= 0);
 	ERR_clear_error();
 	X509_free(x);

@@ -1,0 +1,746 @@
+/*
+ * ops.c: what the key process signs, and what it refuses (keyproc.h lists
+ * the refusals per operation; docs/design.md "Processes").
+ *
+ * Each handler decodes its request's typed fields, checks them against
+ * what the key process itself holds (its issuer, its responder, its
+ * account and origin, its promise in keyproc.state), and only then uses
+ * a key.  Nothing the network process says about itself is trusted: an
+ * issuer is compared by its hashes, a checkpoint by its proof.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "common/log.h"
+#include "bridge/ca/ca.h"
+#include "bridge/keyproc/keyproc_int.h"
+
+/* Refusal with a one-line reason. */
+#define REFUSE(...) do { snprintf(why, whylen, __VA_ARGS__); goto out; } \
+	while (0)
+
+/* ---- loading -------------------------------------------------------------- */
+
+static X509 *
+read_cert(const struct bridge_config *cfg, const char *value, const char *what,
+    char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	X509 *x = NULL;
+	FILE *fp;
+
+	if (config_path(cfg, value, path, sizeof(path))[0] == '\0' ||
+	    (fp = fopen(path, "re")) == NULL) {
+		snprintf(err, errlen, "cannot open the %s %s", what, value);
+		return NULL;
+	}
+	if ((x = PEM_read_X509(fp, NULL, NULL, NULL)) == NULL)
+		snprintf(err, errlen, "%s holds no PEM certificate", path);
+	fclose(fp);
+	return x;
+}
+
+/* The issuing CA fits its key, is a CA, and has an SKI that names it on
+ * the ledger; the OCSP signer is issued by it for OCSPSigning (RFC 6960
+ * 4.2.2.2) and fits its key.  0, or -1 with err set. */
+static int
+keys_check(struct keyproc_keys *k, char *err, size_t errlen)
+{
+	const ASN1_OCTET_STRING *ski;
+	const ASN1_BIT_STRING *bits;
+	int type = EVP_PKEY_get_base_id(k->ca_key);
+
+	if (type != EVP_PKEY_EC && type != EVP_PKEY_RSA) {
+		snprintf(err, errlen, "the issuing CA key is neither EC nor "
+		    "RSA");
+		return -1;
+	}
+	if (X509_check_private_key(k->issuer, k->ca_key) != 1) {
+		snprintf(err, errlen, "the issuing CA key does not match the "
+		    "certificate %s", k->cfg.ca_issuing);
+		return -1;
+	}
+	/* 1: CA:TRUE (3, 4, 5 are v1 / keyUsage-only / Netscape forms). */
+	if (X509_check_ca(k->issuer) != 1) {
+		snprintf(err, errlen, "%s is not a CA certificate "
+		    "(basicConstraints CA:TRUE)", k->cfg.ca_issuing);
+		return -1;
+	}
+	ski = X509_get0_subject_key_id(k->issuer);
+	if (ski == NULL || ASN1_STRING_length(ski) <= 0 ||
+	    ASN1_STRING_length(ski) > KEYPROC_SKI_MAX) {
+		snprintf(err, errlen, "the issuing CA has no subjectKey"
+		    "Identifier of 1 to %d bytes", KEYPROC_SKI_MAX);
+		return -1;
+	}
+	ledger_hex(ASN1_STRING_get0_data(ski), (size_t)ASN1_STRING_length(ski),
+	    k->issuer_id);
+	if (X509_check_issued(k->issuer, k->ocsp_cert) != X509_V_OK ||
+	    !(X509_get_extended_key_usage(k->ocsp_cert) & XKU_OCSP_SIGN) ||
+	    X509_check_private_key(k->ocsp_cert, k->ocsp_key) != 1) {
+		snprintf(err, errlen, "the OCSP signer is not an OCSPSigning "
+		    "certificate of the issuing CA for the OCSP key");
+		return -1;
+	}
+	/* The issuer part of our CertIDs in the two hashes clients use
+	 * (RFC 5019 2.1.1 SHA-1, and SHA-256), computed once. */
+	if ((k->ours[0] = OCSP_cert_to_id(EVP_sha1(), NULL, k->issuer)) ==
+	    NULL || (k->ours[1] = OCSP_cert_to_id(EVP_sha256(), NULL,
+	    k->issuer)) == NULL) {
+		snprintf(err, errlen, "cannot hash the issuing CA's name and "
+		    "key");
+		return -1;
+	}
+	/* RFC 6960 4.2.2.3: ResponderID byKey, SHA-1 of the key's bits. */
+	bits = X509_get0_pubkey_bitstr(k->ocsp_cert);
+	if (bits == NULL || EVP_Digest(bits->data, (size_t)bits->length,
+	    k->responder, NULL, EVP_sha1(), NULL) != 1) {
+		snprintf(err, errlen, "cannot hash the OCSP signer's key");
+		return -1;
+	}
+	return 0;
+}
+
+int
+keyproc_keys_load(struct keyproc_keys *k, const struct bridge_config *cfg,
+    char *err, size_t errlen)
+{
+	const struct bridge_config *c = &k->cfg;
+
+	k->cfg = *cfg;
+	if ((k->issuer = read_cert(c, c->ca_issuing, "issuing CA certificate",
+	    err, errlen)) == NULL ||
+	    (k->ocsp_cert = read_cert(c, c->ocsp_cert, "OCSP signer "
+	    "certificate", err, errlen)) == NULL ||
+	    (k->ca_key = ca_key_load(c, c->ca_issuing_key, "issuing CA key",
+	    err, errlen)) == NULL ||
+	    (k->ocsp_key = ca_key_load(c, c->ocsp_key, "OCSP signer key", err,
+	    errlen)) == NULL ||
+	    (k->ledger_key = ca_key_load(c, c->bridge_key, "bridge account "
+	    "key", err, errlen)) == NULL ||
+	    (k->node_key = ca_key_load(c, c->validator_key, "validator key",
+	    err, errlen)) == NULL)
+		return -1;
+	if (keys_check(k, err, errlen) != 0)
+		return -1;
+	if (ledger_key_vkey(k->node_key, c->validator_name, k->vkey,
+	    sizeof(k->vkey)) != 0) {
+		snprintf(err, errlen, "the validator key cannot sign "
+		    "checkpoints as %s", c->validator_name);
+		return -1;
+	}
+	snprintf(k->ocsp_url, sizeof(k->ocsp_url), "%s/ocsp",
+	    c->public_http_url);
+	snprintf(k->ca_issuers_url, sizeof(k->ca_issuers_url),
+	    "%s/ca/issuing.der", c->public_http_url);
+	snprintf(k->crl_url, sizeof(k->crl_url), "%s/crl/%s.crl",
+	    c->public_http_url, k->issuer_id);
+	snprintf(k->state_path, sizeof(k->state_path), "%s/%s", c->dir,
+	    KEYPROC_STATE_FILE);
+	if (keyproc_state_read(k->state_path, &k->st, err, errlen) != 0)
+		return -1;
+	k->min_index = k->st.have_cp ? k->st.cp_size : 0;
+	return 0;
+}
+
+void
+keyproc_keys_clear(struct keyproc_keys *k)
+{
+	X509_free(k->issuer);
+	X509_free(k->ocsp_cert);
+	OCSP_CERTID_free(k->ours[0]);
+	OCSP_CERTID_free(k->ours[1]);
+	/* EVP_PKEY_free cleanses the key material. */
+	EVP_PKEY_free(k->ca_key);
+	EVP_PKEY_free(k->ocsp_key);
+	EVP_PKEY_free(k->ledger_key);
+	EVP_PKEY_free(k->node_key);
+	memset(k, 0, sizeof(*k));
+}
+
+/* ---- INFO ------------------------------------------------------------------- */
+
+static int
+op_info(struct keyproc_keys *k, struct keyproc_buf *ans, char *why,
+    size_t whylen)
+{
+	unsigned char *der = NULL;
+	char pub[512];
+	int len, rc = -1;
+
+	if ((len = i2d_X509(k->issuer, &der)) <= 0)
+		REFUSE("cannot encode the issuing CA certificate");
+	keyproc_put_bytes(ans, der, (size_t)len);
+	OPENSSL_free(der);
+	der = NULL;
+	if ((len = i2d_X509(k->ocsp_cert, &der)) <= 0)
+		REFUSE("cannot encode the OCSP signer certificate");
+	keyproc_put_bytes(ans, der, (size_t)len);
+	if (ledger_pubkey_to_b64(k->ledger_key, pub, sizeof(pub)) != 0)
+		REFUSE("cannot encode the bridge account's public key");
+	keyproc_put_str(ans, k->issuer_id);
+	keyproc_put_str(ans, k->vkey);
+	keyproc_put_str(ans, k->cfg.bridge_account);
+	keyproc_put_str(ans, pub);
+	keyproc_put_u64(ans, k->st.have_cp ? k->st.cp_size : 0);
+	keyproc_put_bytes(ans, k->st.cp_root, LEDGER_HASH_LEN);
+	rc = 0;
+out:
+	OPENSSL_free(der);
+	return rc;
+}
+
+/* ---- SIGN_ENTRY --------------------------------------------------------------- */
+
+/* The entry types the bridge account writes (ledger/rules.c
+ * rules_role_allows, minus account-update: a network process must not
+ * change the bridge account's own keys). */
+static int
+entry_type_ok(enum ledger_entry_type t)
+{
+	return t == LEDGER_CERT_ISSUED || t == LEDGER_KEY_REGISTER ||
+	    t == LEDGER_CERT_REVOKED;
+}
+
+static int
+op_sign_entry(struct keyproc_keys *k, struct keyproc_rd *r,
+    struct keyproc_buf *ans, char *why, size_t whylen)
+{
+	enum ledger_entry_type type;
+	char account[LEDGER_NAME_MAX + 1], origin[CONFIG_STR], line[256];
+	const uint8_t *body;
+	size_t len;
+	int rc = -1;
+
+	body = keyproc_get_bytes(r, &len);
+	if (r->err || r->off != r->len)
+		REFUSE("malformed SIGN_ENTRY request");
+	if (ledger_entry_head((const char *)body, len, &type, account, origin,
+	    sizeof(origin), why, whylen) != 0)
+		goto out;
+	if (!entry_type_ok(type))
+		REFUSE("the bridge account does not sign %s entries",
+		    ledger_entry_type_name(type));
+	if (strcmp(account, k->cfg.bridge_account) != 0)
+		REFUSE("entry of account %s: this key process signs only as "
+		    "%s", account, k->cfg.bridge_account);
+	if (strcmp(origin, k->cfg.origin) != 0)
+		REFUSE("entry for origin \"%s\", not this ledger's \"%s\"",
+		    origin, k->cfg.origin);
+	if (ledger_sign_line((const char *)body, len, account,
+	    k->ledger_key, line, sizeof(line)) != 0)
+		REFUSE("cannot sign the entry");
+	keyproc_put_str(ans, line);
+	rc = 0;
+out:
+	return rc;
+}
+
+/* ---- SIGN_OCSP ----------------------------------------------------------------- */
+
+/* 0 when cid names our issuing CA under its own hash algorithm (RFC 6960
+ * 4.1.1: issuerNameHash and issuerKeyHash). */
+static int
+certid_ours(struct keyproc_keys *k, OCSP_CERTID *cid)
+{
+	ASN1_OBJECT *alg = NULL;
+	OCSP_CERTID *ours = NULL;
+	const EVP_MD *md;
+	int rc = -1, nid;
+
+	if (OCSP_id_get0_info(NULL, &alg, NULL, NULL, cid) != 1)
+		return -1;
+	nid = OBJ_obj2nid(alg);
+	if (nid == NID_sha1 || nid == NID_sha256)
+		return OCSP_id_issuer_cmp(k->ours[nid == NID_sha256], cid) ==
+		    0 ? 0 : -1;
+	if ((md = EVP_get_digestbyobj(alg)) == NULL ||
+	    (ours = OCSP_cert_to_id(md, NULL, k->issuer)) == NULL)
+		goto out;
+	rc = OCSP_id_issuer_cmp(ours, cid) == 0 ? 0 : -1;
+out:
+	OCSP_CERTID_free(ours);
+	return rc;
+}
+
+/* One SingleResponse: CertID DER, state (0 good, 1 revoked, 2 unknown),
+ * revocation time, reason + 1 (0: no reason), thisUpdate, nextUpdate (0:
+ * none).  0 or -1. */
+static int
+ocsp_single(struct keyproc_keys *k, struct keyproc_rd *r, OCSP_BASICRESP *bs,
+    char *why, size_t whylen)
+{
+	static const int states[] = { V_OCSP_CERTSTATUS_GOOD,
+	    V_OCSP_CERTSTATUS_REVOKED, V_OCSP_CERTSTATUS_UNKNOWN };
+	OCSP_CERTID *cid = NULL;
+	ASN1_TIME *rev = NULL, *thisupd = NULL, *nextupd = NULL;
+	const uint8_t *der;
+	size_t len;
+	uint64_t state, revt, reason, t1, t2;
+	int rc = -1;
+
+	der = keyproc_get_bytes(r, &len);
+	state = keyproc_get_u64(r);
+	revt = keyproc_get_u64(r);
+	reason = keyproc_get_u64(r);
+	t1 = keyproc_get_u64(r);
+	t2 = keyproc_get_u64(r);
+	if (r->err || state > 2 || reason > 11 || (int64_t)t1 < 0 ||
+	    (int64_t)t2 < 0 || (int64_t)revt < 0 ||
+	    (cid = d2i_OCSP_CERTID(NULL, &der, (long)len)) == NULL)
+		REFUSE("malformed SIGN_OCSP single response");
+	if (certid_ours(k, cid) != 0)
+		REFUSE("OCSP response for a CertID of another issuer");
+	if ((thisupd = ASN1_TIME_set(NULL, (time_t)t1)) == NULL ||
+	    (t2 != 0 && (nextupd = ASN1_TIME_set(NULL, (time_t)t2)) ==
+	    NULL) ||
+	    (state == 1 && (rev = ASN1_TIME_set(NULL, (time_t)revt)) ==
+	    NULL) || OCSP_basic_add1_status(bs, cid, states[state],
+	    state == 1 ? (int)reason - 1 : -1, rev, thisupd, nextupd) == NULL)
+		REFUSE("cannot build the OCSP response");
+	rc = 0;
+out:
+	OCSP_CERTID_free(cid);
+	ASN1_TIME_free(rev);
+	ASN1_TIME_free(thisupd);
+	ASN1_TIME_free(nextupd);
+	return rc;
+}
+
+/* Extensions of a response: only the request's nonce (RFC 6960 4.4.1)
+ * and the extended revoked definition (4.4.8). */
+static int
+ocsp_ext(struct keyproc_rd *r, OCSP_BASICRESP *bs, char *why, size_t whylen)
+{
+	X509_EXTENSION *ext = NULL;
+	const uint8_t *der;
+	size_t len;
+	int nid, rc = -1;
+
+	der = keyproc_get_bytes(r, &len);
+	if (r->err || (ext = d2i_X509_EXTENSION(NULL, &der, (long)len)) ==
+	    NULL)
+		REFUSE("malformed SIGN_OCSP extension");
+	nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+	if (nid != NID_id_pkix_OCSP_Nonce && nid != NID_id_pkix_OCSP_valid)
+		REFUSE("OCSP response extension %d is neither a nonce nor "
+		    "the extended revoked definition", nid);
+	if (OCSP_BASICRESP_add_ext(bs, ext, -1) != 1)
+		REFUSE("cannot add the OCSP extension");
+	rc = 0;
+out:
+	X509_EXTENSION_free(ext);
+	return rc;
+}
+
+/* One response of a SIGN_OCSP request: n single responses, m
+ * extensions, each as in ocsp_single and ocsp_ext.  Puts the signed
+ * BasicOCSPResponse DER without certs (the network process adds the
+ * signer's certificate: certs are not under the signature). */
+static int
+ocsp_one(struct keyproc_keys *k, struct keyproc_rd *r,
+    struct keyproc_buf *ans, char *why, size_t whylen)
+{
+	OCSP_BASICRESP *bs = NULL;
+	unsigned char *der = NULL;
+	uint64_t n, m;
+	int dlen, rc = -1;
+
+	n = keyproc_get_u64(r);
+	if (r->err || n == 0 || n > KEYPROC_OCSP_SINGLES_MAX)
+		REFUSE("malformed SIGN_OCSP response");
+	if ((bs = OCSP_BASICRESP_new()) == NULL)
+		REFUSE("out of memory");
+	for (uint64_t i = 0; i < n; i++)
+		if (ocsp_single(k, r, bs, why, whylen) != 0)
+			goto out;
+	m = keyproc_get_u64(r);
+	if (r->err || m > 2)
+		REFUSE("malformed SIGN_OCSP extensions");
+	for (uint64_t i = 0; i < m; i++)
+		if (ocsp_ext(r, bs, why, whylen) != 0)
+			goto out;
+	if (OCSP_basic_sign(bs, k->ocsp_cert, k->ocsp_key, EVP_sha256(), NULL,
+	    OCSP_RESPID_KEY | OCSP_NOCERTS) != 1 ||
+	    (dlen = i2d_OCSP_BASICRESP(bs, &der)) <= 0)
+		REFUSE("cannot sign the OCSP response");
+	keyproc_put_bytes(ans, der, (size_t)dlen);
+	rc = 0;
+out:
+	OCSP_BASICRESP_free(bs);
+	OPENSSL_free(der);
+	return rc;
+}
+
+/* Request: responder key hash, then a batch of responses (ocsp_one).
+ * Answer: each one's DER, in order.  One refusal refuses the batch. */
+static int
+op_sign_ocsp(struct keyproc_keys *k, struct keyproc_rd *r,
+    struct keyproc_buf *ans, char *why, size_t whylen)
+{
+	const uint8_t *rid;
+	size_t len;
+	uint64_t n;
+	int rc = -1;
+
+	rid = keyproc_get_bytes(r, &len);
+	n = keyproc_get_u64(r);
+	if (r->err || len != sizeof(k->responder) || n == 0 ||
+	    n > KEYPROC_OCSP_BATCH_MAX)
+		REFUSE("malformed SIGN_OCSP request");
+	if (memcmp(rid, k->responder, len) != 0)
+		REFUSE("OCSP response of another responder");
+	for (uint64_t i = 0; i < n; i++)
+		if (ocsp_one(k, r, ans, why, whylen) != 0)
+			goto out;
+	if (r->off != r->len)
+		REFUSE("malformed SIGN_OCSP request: trailing bytes");
+	rc = 0;
+out:
+	return rc;
+}
+
+/* ---- SIGN_CRL ------------------------------------------------------------------- */
+
+/* The CRL number extension's value, or -1 when absent or not a u64. */
+static int
+crl_number(X509_CRL *crl, uint64_t *num)
+{
+	ASN1_INTEGER *ai;
+	int crit = -1, rc;
+
+	if ((ai = X509_CRL_get_ext_d2i(crl, NID_crl_number, &crit, NULL)) ==
+	    NULL)
+		return -1;
+	rc = ASN1_INTEGER_get_uint64(num, ai) == 1 ? 0 : -1;
+	ASN1_INTEGER_free(ai);
+	return rc;
+}
+
+/* Request: issuer id, CRL DER with a placeholder signature.  The number
+ * is persisted before the answer. */
+static int
+op_sign_crl(struct keyproc_keys *k, struct keyproc_rd *r,
+    struct keyproc_buf *ans, char *why, size_t whylen)
+{
+	struct keyproc_state st = k->st;
+	X509_CRL *crl = NULL;
+	unsigned char *out = NULL;
+	char issuer[LEDGER_NAME_MAX + 1], err[512];
+	const uint8_t *der;
+	size_t len;
+	uint64_t num;
+	int olen, rc = -1;
+
+	if (keyproc_get_str(r, issuer, sizeof(issuer)) != 0)
+		REFUSE("malformed SIGN_CRL request");
+	der = keyproc_get_bytes(r, &len);
+	if (r->err || r->off != r->len ||
+	    (crl = d2i_X509_CRL(NULL, &der, (long)len)) == NULL)
+		REFUSE("malformed SIGN_CRL request");
+	if (strcmp(issuer, k->issuer_id) != 0 ||
+	    X509_NAME_cmp(X509_CRL_get_issuer(crl),
+	    X509_get_subject_name(k->issuer)) != 0)
+		REFUSE("CRL of another issuer");
+	if (crl_number(crl, &num) != 0)
+		REFUSE("CRL without a CRL number");
+	if (num <= k->st.crl_number)
+		REFUSE("CRL number %llu is not above the last signed one "
+		    "(%llu)", (unsigned long long)num,
+		    (unsigned long long)k->st.crl_number);
+	st.crl_number = num;
+	if (keyproc_state_write(k->state_path, &st, err, sizeof(err)) != 0) {
+		log_err("keyproc: %s", err);
+		REFUSE("cannot persist the CRL number");
+	}
+	k->st = st;
+	if (X509_CRL_sign(crl, k->ca_key, EVP_sha256()) <= 0 ||
+	    (olen = i2d_X509_CRL(crl, &out)) <= 0)
+		REFUSE("cannot sign the CRL");
+	keyproc_put_bytes(ans, out, (size_t)olen);
+	rc = 0;
+out:
+	X509_CRL_free(crl);
+	OPENSSL_free(out);
+	return rc;
+}
+
+/* ---- SIGN_CHECKPOINT --------------------------------------------------------------- */
+
+/* Does (size, root) extend the last signed checkpoint?  old is the size
+ * the request's proof starts from.  0, or -1 with why set. */
+static int
+cp_extends(const struct keyproc_state *st, uint64_t size,
+    const uint8_t root[LEDGER_HASH_LEN], uint64_t old,
+    const uint8_t (*proof)[LEDGER_HASH_LEN], size_t nproof, char *why,
+    size_t whylen)
+{
+	int rc = -1;
+
+	if (!st->have_cp || st->cp_size == 0)
+		return 0;
+	if (size < st->cp_size)
+		REFUSE("checkpoint of size %llu is smaller than the last "
+		    "signed one (%llu)", (unsigned long long)size,
+		    (unsigned long long)st->cp_size);
+	if (size == st->cp_size) {
+		if (memcmp(root, st->cp_root, LEDGER_HASH_LEN) != 0)
+			REFUSE("checkpoint of size %llu with another root than "
+			    "the one signed for that size",
+			    (unsigned long long)size);
+		return 0;
+	}
+	if (old != st->cp_size)
+		REFUSE("the consistency proof starts at size %llu, not at "
+		    "the last signed checkpoint's %llu",
+		    (unsigned long long)old, (unsigned long long)st->cp_size);
+	if (ledger_consistency_verify(st->cp_size, size, st->cp_root, root,
+	    proof, nproof) != 0)
+		REFUSE("the consistency proof from size %llu to %llu does not "
+		    "verify", (unsigned long long)st->cp_size,
+		    (unsigned long long)size);
+	rc = 0;
+out:
+	return rc;
+}
+
+/* Request: checkpoint body, proof start size, proof hashes (one byte
+ * string of n * 32 bytes).  The new (size, root) is persisted before the
+ * answer, the signature line. */
+static int
+op_sign_checkpoint(struct keyproc_keys *k, struct keyproc_rd *r,
+    struct keyproc_buf *ans, char *why, size_t whylen)
+{
+	struct keyproc_state st = k->st;
+	char *body = NULL, origin[CONFIG_STR], line[256], err[512];
+	uint8_t root[LEDGER_HASH_LEN];
+	const uint8_t *proof;
+	size_t plen, blen;
+	uint64_t size, old;
+	int rc = -1;
+
+	body = keyproc_get_strdup(r);
+	old = keyproc_get_u64(r);
+	proof = keyproc_get_bytes(r, &plen);
+	if (r->err || r->off != r->len || plen % LEDGER_HASH_LEN != 0 ||
+	    plen / LEDGER_HASH_LEN > LEDGER_PROOF_MAX)
+		REFUSE("malformed SIGN_CHECKPOINT request");
+	blen = strlen(body);
+	if (blen == 0 || body[blen - 1] != '\n' || strstr(body, "\n\n") !=
+	    NULL || ledger_checkpoint_read(body, blen, origin, sizeof(origin),
+	    &size, root) != 0)
+		REFUSE("not a checkpoint body");
+	if (strcmp(origin, k->cfg.origin) != 0)
+		REFUSE("checkpoint of origin \"%s\", not \"%s\"", origin,
+		    k->cfg.origin);
+	if (cp_extends(&k->st, size, root, old,
+	    (const uint8_t (*)[LEDGER_HASH_LEN])proof,
+	    plen / LEDGER_HASH_LEN, why, whylen) != 0)
+		goto out;
+	st.have_cp = 1;
+	st.cp_size = size;
+	memcpy(st.cp_root, root, LEDGER_HASH_LEN);
+	if (memcmp(&st, &k->st, sizeof(st)) != 0) {
+		if (keyproc_state_write(k->state_path, &st, err,
+		    sizeof(err)) != 0) {
+			log_err("keyproc: %s", err);
+			REFUSE("cannot persist the checkpoint");
+		}
+		k->st = st;
+	}
+	if (ledger_sign_line(body, blen, k->cfg.validator_name,
+	    k->node_key, line, sizeof(line)) != 0)
+		REFUSE("cannot sign the checkpoint");
+	keyproc_put_str(ans, line);
+	rc = 0;
+out:
+	free(body);
+	return rc;
+}
+
+/* ---- SIGN_X509 (legacy) --------------------------------------------------------------- */
+
+/* The certificate names our issuer and is not a CA. */
+static int
+op_sign_x509(struct keyproc_keys *k, struct keyproc_rd *r,
+    struct keyproc_buf *ans, char *why, size_t whylen)
+{
+	BASIC_CONSTRAINTS *bc = NULL;
+	X509 *x = NULL;
+	unsigned char *out = NULL;
+	const uint8_t *der;
+	size_t len;
+	int crit = -1, olen, rc = -1;
+
+	der = keyproc_get_bytes(r, &len);
+	if (r->err || r->off != r->len ||
+	    (x = d2i_X509(NULL, &der, (long)len)) == NULL)
+		REFUSE("malformed SIGN_X509 request");
+	if (X509_NAME_cmp(X509_get_issuer_name(x),
+	    X509_get_subject_name(k->issuer)) != 0)
+		REFUSE("certificate for another issuer");
+	bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL);
+	if (bc == NULL && crit != -1)
+		REFUSE("certificate with a malformed basicConstraints");
+	if (bc != NULL && bc->ca != 0)
+		REFUSE("a CA certificate");
+	if (X509_sign(x, k->ca_key, EVP_sha256()) <= 0 ||
+	    (olen = i2d_X509(x, &out)) <= 0)
+		REFUSE("cannot sign the certificate");
+	keyproc_put_bytes(ans, out, (size_t)olen);
+	rc = 0;
+out:
+	BASIC_CONSTRAINTS_free(bc);
+	X509_free(x);
+	OPENSSL_free(out);
+	return rc;
+}
+
+/* ---- SIGN_CERT: the CA signs only what the ledger committed ------------------------- */
+
+/* ca_admit_ctx's checkpoint_ok: the note is signed by the node's
+ * checkpoint key this process holds.  The one function the validators
+ * issue replaces with a quorum check. */
+static int
+cert_checkpoint_ok(void *arg, const char *note, uint64_t *size,
+    uint8_t root[LEDGER_HASH_LEN], char *why, size_t whylen)
+{
+	struct keyproc_keys *k = arg;
+	char origin[CONFIG_STR];
+
+	if (ledger_checkpoint_verify(note, strlen(note), k->vkey) != 0) {
+		snprintf(why, whylen, "the checkpoint is not signed by %s",
+		    k->cfg.validator_name);
+		return -1;
+	}
+	if (ledger_checkpoint_read(note, strlen(note), origin,
+	    sizeof(origin), size, root) != 0 ||
+	    strcmp(origin, k->cfg.origin) != 0) {
+		snprintf(why, whylen, "not a checkpoint of %s", k->cfg.origin);
+		return -1;
+	}
+	return 0;
+}
+
+/* A proof: one byte string of n * LEDGER_HASH_LEN bytes (borrowed). */
+static const uint8_t (*
+cert_proof(struct keyproc_rd *r, size_t *n))[LEDGER_HASH_LEN]
+{
+	const uint8_t *p;
+	size_t len;
+
+	p = keyproc_get_bytes(r, &len);
+	*n = len / LEDGER_HASH_LEN;
+	if (r->err || len % LEDGER_HASH_LEN != 0 || *n > LEDGER_PROOF_MAX) {
+		r->err = 1;
+		return NULL;
+	}
+	return (const uint8_t (*)[LEDGER_HASH_LEN])p;
+}
+
+/* Request: checkpoint, entry, entry index, entry proof, key-register
+ * entry, its index, its proof (struct ca_cert_req in that order). */
+static int
+op_sign_cert(struct keyproc_keys *k, struct keyproc_rd *r,
+    struct keyproc_buf *ans, char *why, size_t whylen)
+{
+	struct ca_cert_req q;
+	struct ca_admit_ctx c;
+	char *cp = NULL, *entry = NULL, *reg = NULL;
+	uint8_t *tbs = NULL;
+	unsigned char *out = NULL;
+	size_t tbslen;
+	X509 *x = NULL;
+	int olen, rc = -1;
+
+	memset(&q, 0, sizeof(q));
+	q.checkpoint = cp = keyproc_get_strdup(r);
+	q.entry = entry = keyproc_get_strdup(r);
+	q.entry_index = keyproc_get_u64(r);
+	q.entry_proof = cert_proof(r, &q.entry_nproof);
+	q.reg = reg = keyproc_get_strdup(r);
+	q.reg_index = keyproc_get_u64(r);
+	q.reg_proof = cert_proof(r, &q.reg_nproof);
+	if (r->err || r->off != r->len)
+		REFUSE("malformed SIGN_CERT request");
+	memset(&c, 0, sizeof(c));
+	c.issuer = k->issuer;
+	c.issuer_id = k->issuer_id;
+	c.origin = k->cfg.origin;
+	c.checkpoint_ok = cert_checkpoint_ok;
+	c.checkpoint_arg = k;
+	c.ocsp_url = k->ocsp_url;
+	c.ca_issuers_url = k->ca_issuers_url;
+	c.crl_url = k->crl_url;
+	c.now = time(NULL);
+	c.min_index = k->min_index;
+	if (ca_cert_admit(&q, &c, &tbs, &tbslen, why, whylen) != 0)
+		goto out;
+	/* Each committed TBS is signed at most once, even if signing fails
+	 * now: it is given up, and a new TBS is committed for a retry. */
+	if (q.entry_index >= k->min_index)
+		k->min_index = q.entry_index + 1;
+	if ((x = ca_sign_tbs(tbs, tbslen, k->ca_key, why, whylen)) == NULL)
+		goto out;
+	if ((olen = i2d_X509(x, &out)) <= 0)
+		REFUSE("cannot encode the certificate");
+	keyproc_put_bytes(ans, out, (size_t)olen);
+	rc = 0;
+out:
+	free(cp);
+	free(entry);
+	free(reg);
+	free(tbs);
+	X509_free(x);
+	OPENSSL_free(out);
+	return rc;
+}
+
+/* ---- dispatch ------------------------------------------------------------------------- */
+
+int
+keyproc_handle(struct keyproc_keys *k, uint16_t op, const uint8_t *req,
+    size_t len, struct keyproc_buf *ans, char *why, size_t whylen)
+{
+	struct keyproc_rd r = { req, len, 0, 0 };
+	int rc = -1;
+
+	switch (op) {
+	case KEYPROC_OP_INFO:
+		rc = op_info(k, ans, why, whylen);
+		break;
+	case KEYPROC_OP_SIGN_ENTRY:
+		rc = op_sign_entry(k, &r, ans, why, whylen);
+		break;
+	case KEYPROC_OP_SIGN_OCSP:
+		rc = op_sign_ocsp(k, &r, ans, why, whylen);
+		break;
+	case KEYPROC_OP_SIGN_CRL:
+		rc = op_sign_crl(k, &r, ans, why, whylen);
+		break;
+	case KEYPROC_OP_SIGN_CHECKPOINT:
+		rc = op_sign_checkpoint(k, &r, ans, why, whylen);
+		break;
+	case KEYPROC_OP_SIGN_CERT:
+		rc = op_sign_cert(k, &r, ans, why, whylen);
+		break;
+	case KEYPROC_OP_SIGN_X509:
+		rc = op_sign_x509(k, &r, ans, why, whylen);
+		break;
+	default:
+		snprintf(why, whylen, "unknown operation %u", op);
+		break;
+	}
+	if (rc == 0 && ans->err) {
+		snprintf(why, whylen, "the answer does not fit a message");
+		rc = -1;
+	}
+	ERR_clear_error();
+	return rc;
+}

@@ -1,0 +1,777 @@
+/*
+ * test_keyproc.c: the key process (bridge/keyproc/), a real forked
+ * process with the keys `keybridge init` makes (pki_init, an Ed25519
+ * bridge account key and node key) in a temporary data directory, driven
+ * through its typed protocol: every operation's refusals, each beside the
+ * positive control that the same request, put right, is signed; the
+ * promise kept across a restart; malformed messages.
+ */
+#include <ftw.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <signal.h>
+
+#include <cmocka.h>
+#include <openssl/err.h>
+#include <openssl/ocsp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "bridge/bridge.h"
+#include "bridge/keyproc/keyproc.h"
+#include "ledger/ledger_int.h"
+
+#define ERRLEN		512
+#define DAY		(24L * 60 * 60)
+#define NLEAVES		12
+
+struct fixture {
+	char dir[PATH_MAX];
+	struct bridge_config cfg;
+	struct keyproc *kp;
+	struct signer *s;
+	X509 *root;
+	struct ledger_merkle *tree;	/* NLEAVES leaves */
+};
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int
+save_key(struct fixture *f, const char *rel)
+{
+	char path[PATH_MAX];
+	EVP_PKEY *k = ledger_key_generate("ed25519");
+	int rc;
+
+	if (k == NULL)
+		return -1;
+	rc = ledger_key_save(k, config_path(&f->cfg, rel, path, sizeof(path)));
+	EVP_PKEY_free(k);
+	return rc;
+}
+
+static int
+group_setup(void **state)
+{
+	struct pki_init_opts o = { "keybridge", NULL, 0, NULL };
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[ERRLEN] = "", path[PATH_MAX];
+	uint8_t leaf[LEDGER_HASH_LEN];
+	FILE *fp;
+
+	log_verbosity = LOGL_ERR;
+	*state = f;
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/kb-test-keyproc-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	config_defaults(&f->cfg, f->dir);
+	if (config_write(&f->cfg, config_path(&f->cfg, CONFIG_FILE, path,
+	    sizeof(path))) != 0 ||
+	    config_load(&f->cfg, f->dir, err, sizeof(err)) != 0 ||
+	    pki_init(&f->cfg, &o, err, sizeof(err)) != 0 ||
+	    save_key(f, f->cfg.bridge_key) != 0 ||
+	    save_key(f, f->cfg.validator_key) != 0) {
+		fprintf(stderr, "init %s: %s\n", f->dir, err);
+		return -1;
+	}
+	if ((fp = fopen(config_path(&f->cfg, f->cfg.ca_root, path,
+	    sizeof(path)), "r")) == NULL)
+		return -1;
+	f->root = PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	if (f->root == NULL || (f->tree = ledger_merkle_new()) == NULL)
+		return -1;
+	for (int i = 0; i < NLEAVES; i++) {
+		memset(leaf, i + 1, sizeof(leaf));
+		if (ledger_merkle_append(f->tree, leaf) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	if (f != NULL) {
+		X509_free(f->root);
+		ledger_merkle_free(f->tree);
+		if (f->dir[0] != '\0')
+			nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	}
+	free(f);
+	return 0;
+}
+
+/* A key process and its signer. */
+static void
+kp_up(struct fixture *f)
+{
+	char err[ERRLEN] = "";
+
+	f->kp = keyproc_start(&f->cfg, 0, err, sizeof(err));
+	if (f->kp == NULL)
+		fail_msg("keyproc_start: %s", err);
+	if ((f->s = signer_new(f->kp, err, sizeof(err))) == NULL)
+		fail_msg("signer_new: %s", err);
+}
+
+static void
+kp_down(struct fixture *f)
+{
+	signer_free(f->s);
+	keyproc_free(f->kp);
+	f->s = NULL;
+	f->kp = NULL;
+}
+
+/* Each test starts a key process with no promise yet. */
+static int
+setup(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, KEYPROC_STATE_FILE);
+	(void)unlink(path);
+	kp_up(f);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	kp_down(*state);
+	return 0;
+}
+
+/* One request on the spare channel: 0 signed, -1 refused (why must
+ * contain want), -2 gone.  The answer is freed. */
+static int
+call(struct fixture *f, enum keyproc_op op, struct keyproc_buf *req,
+    const char *want)
+{
+	char why[KEYPROC_WHY_MAX] = "";
+	uint8_t *ans = NULL;
+	size_t len;
+	int rc;
+
+	rc = keyproc_call(f->kp, KEYPROC_CHAN_SPARE, op, req, &ans, &len, why,
+	    sizeof(why));
+	keyproc_buf_free(req);
+	free(ans);
+	if (rc == -1 && want != NULL && strstr(why, want) == NULL)
+		fail_msg("refused for another reason: %s (want \"%s\")", why,
+		    want);
+	return rc;
+}
+
+/* ---- INFO ------------------------------------------------------------------------ */
+
+static void
+test_info_gives_the_issuer_and_the_node_vkey(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX], err[ERRLEN], vkey[512];
+	EVP_PKEY *node;
+
+	node = ledger_key_load(config_path(&f->cfg, f->cfg.validator_key, path,
+	    sizeof(path)), err, sizeof(err));
+	assert_non_null(node);
+	assert_int_equal(ledger_key_vkey(node, f->cfg.validator_name, vkey,
+	    sizeof(vkey)), 0);
+	assert_string_equal(signer_vkey(f->s), vkey);
+	assert_int_equal(strlen(signer_issuer_id(f->s)), 40);
+	assert_int_equal(X509_check_issued(signer_issuer(f->s),
+	    signer_ocsp_cert(f->s)), X509_V_OK);
+	EVP_PKEY_free(node);
+}
+
+/* ---- SIGN_ENTRY --------------------------------------------------------------------- */
+
+static struct keyproc_buf
+entry_req(enum ledger_entry_type t, const char *account, const char *origin)
+{
+	struct keyproc_buf b = { 0 };
+	struct ledger_field fl[] = { { "serial", "7f01" } };
+	char *body = ledger_entry_body(t, account, 1, time(NULL), origin, fl,
+	    1);
+
+	assert_non_null(body);
+	keyproc_put_bytes(&b, body, strlen(body));
+	free(body);
+	return b;
+}
+
+static void
+test_entry_of_a_type_the_bridge_may_not_sign_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	const char *acct = f->cfg.bridge_account, *org = f->cfg.origin;
+	enum ledger_entry_type no[] = { LEDGER_ACCOUNT_CREATE,
+	    LEDGER_ACCOUNT_UPDATE, LEDGER_KEY_REVOKE, LEDGER_CONFIG_PUBLISH,
+	    LEDGER_KEY_PREAUTH };
+	enum ledger_entry_type yes[] = { LEDGER_CERT_ISSUED,
+	    LEDGER_KEY_REGISTER, LEDGER_CERT_REVOKED };
+	struct keyproc_buf b;
+
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		b = entry_req(no[i], acct, org);
+		assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b,
+		    "does not sign"), -1);
+	}
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		b = entry_req(yes[i], acct, org);
+		assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b, NULL), 0);
+	}
+}
+
+static void
+test_entry_of_another_account_or_origin_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct keyproc_buf b;
+
+	b = entry_req(LEDGER_CERT_ISSUED, "admin", f->cfg.origin);
+	assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b, "account admin"),
+	    -1);
+	b = entry_req(LEDGER_CERT_ISSUED, f->cfg.bridge_account,
+	    "other/ledger");
+	assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b, "origin"), -1);
+	b = entry_req(LEDGER_CERT_ISSUED, f->cfg.bridge_account, NULL);
+	assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b, "origin"), -1);
+	/* A signed note is not a body to sign. */
+	keyproc_put_str(&b, "keybridge-entry v1\ntype cert-issued\n\n— x y\n");
+	assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b, "unsigned"), -1);
+}
+
+/* ---- SIGN_OCSP ----------------------------------------------------------------------- */
+
+/* A good-status request for serial 5 of issuer's CertID, as responder,
+ * with the response extension ext (DER) when not NULL. */
+static struct keyproc_buf
+ocsp_req_ext(struct fixture *f, X509 *issuer, const uint8_t *responder,
+    const unsigned char *ext, int extlen)
+{
+	struct keyproc_buf b = { 0 };
+	ASN1_INTEGER *sn = ASN1_INTEGER_new();
+	OCSP_CERTID *cid;
+	unsigned char *der = NULL;
+	time_t now = time(NULL);
+	int len;
+
+	assert_int_equal(ASN1_INTEGER_set(sn, 5), 1);
+	cid = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(issuer),
+	    X509_get0_pubkey_bitstr(issuer), sn);
+	assert_non_null(cid);
+	len = i2d_OCSP_CERTID(cid, &der);
+	assert_true(len > 0);
+	keyproc_put_bytes(&b, responder, SHA_DIGEST_LENGTH);
+	keyproc_put_u64(&b, 1);		/* one response */
+	keyproc_put_u64(&b, 1);		/* of one single response */
+	keyproc_put_bytes(&b, der, (size_t)len);
+	keyproc_put_u64(&b, 0);		/* good */
+	keyproc_put_u64(&b, 0);
+	keyproc_put_u64(&b, 0);
+	keyproc_put_u64(&b, (uint64_t)now);
+	keyproc_put_u64(&b, (uint64_t)now + 3600);
+	keyproc_put_u64(&b, ext != NULL);
+	if (ext != NULL)
+		keyproc_put_bytes(&b, ext, (size_t)extlen);
+	OPENSSL_free(der);
+	OCSP_CERTID_free(cid);
+	ASN1_INTEGER_free(sn);
+	return b;
+}
+
+static struct keyproc_buf
+ocsp_req(struct fixture *f, X509 *issuer, const uint8_t *responder)
+{
+	return ocsp_req_ext(f, issuer, responder, NULL, 0);
+}
+
+static void
+key_hash(X509 *x, uint8_t out[SHA_DIGEST_LENGTH])
+{
+	const ASN1_BIT_STRING *bits = X509_get0_pubkey_bitstr(x);
+
+	assert_int_equal(EVP_Digest(bits->data, (size_t)bits->length, out,
+	    NULL, EVP_sha1(), NULL), 1);
+}
+
+static void
+test_ocsp_for_another_issuer_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t rid[SHA_DIGEST_LENGTH];
+	struct keyproc_buf b;
+
+	key_hash(signer_ocsp_cert(f->s), rid);
+	b = ocsp_req(f, f->root, rid);
+	assert_int_equal(call(f, KEYPROC_OP_SIGN_OCSP, &b, "another issuer"),
+	    -1);
+	b = ocsp_req(f, signer_issuer(f->s), rid);
+	assert_int_equal(call(f, KEYPROC_OP_SIGN_OCSP, &b, NULL), 0);
+}
+
+static void
+test_ocsp_of_another_responder_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t rid[SHA_DIGEST_LENGTH];
+	struct keyproc_buf b;
+
+	key_hash(signer_issuer(f->s), rid);	/* the CA's own key */
+	b = ocsp_req(f, signer_issuer(f->s), rid);
+	assert_int_equal(call(f, KEYPROC_OP_SIGN_OCSP, &b,
+	    "another responder"), -1);
+}
+
+/* Only the nonce and the extended revoked definition go into a
+ * response: here an OCSP CRL reference (RFC 6960 4.4.2). */
+static void
+test_ocsp_with_another_extension_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t rid[SHA_DIGEST_LENGTH];
+	struct keyproc_buf b;
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *ext;
+	unsigned char *der = NULL;
+	int len;
+
+	key_hash(signer_ocsp_cert(f->s), rid);
+	assert_int_equal(ASN1_OCTET_STRING_set(os, (unsigned char *)"\x30\x00",
+	    2), 1);
+	ext = X509_EXTENSION_create_by_NID(NULL, NID_id_pkix_OCSP_CrlID, 0,
+	    os);
+	assert_non_null(ext);
+	len = i2d_X509_EXTENSION(ext, &der);
+	assert_true(len > 0);
+	b = ocsp_req_ext(f, signer_issuer(f->s), rid, der, len);
+	assert_int_equal(call(f, KEYPROC_OP_SIGN_OCSP, &b, "neither a nonce"),
+	    -1);
+	X509_EXTENSION_free(ext);
+	OPENSSL_free(der);
+	/* Positive control: the extended revoked definition. */
+	ext = X509_EXTENSION_create_by_NID(NULL, NID_id_pkix_OCSP_valid, 0,
+	    os);
+	der = NULL;
+	len = i2d_X509_EXTENSION(ext, &der);
+	b = ocsp_req_ext(f, signer_issuer(f->s), rid, der, len);
+	assert_int_equal(call(f, KEYPROC_OP_SIGN_OCSP, &b, NULL), 0);
+	X509_EXTENSION_free(ext);
+	OPENSSL_free(der);
+	ASN1_OCTET_STRING_free(os);
+}
+
+/* The signer's path end to end: the answer verifies as the delegated
+ * responder's, byKey. */
+static void
+test_ocsp_response_is_signed_by_the_delegated_responder(void **state)
+{
+	struct fixture *f = *state;
+	OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
+	OCSP_CERTID *cid;
+	ASN1_INTEGER *sn = ASN1_INTEGER_new();
+	ASN1_TIME *t = ASN1_TIME_set(NULL, time(NULL));
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	X509_STORE *st = X509_STORE_new();
+
+	assert_int_equal(ASN1_INTEGER_set(sn, 9), 1);
+	cid = OCSP_cert_id_new(EVP_sha256(), X509_get_subject_name(
+	    signer_issuer(f->s)), X509_get0_pubkey_bitstr(signer_issuer(f->s)),
+	    sn);
+	assert_non_null(OCSP_basic_add1_status(bs, cid,
+	    V_OCSP_CERTSTATUS_REVOKED, 1, t, t, NULL));
+	assert_int_equal(signer_sign_ocsp(f->s, &bs), 0);
+	assert_int_equal(X509_STORE_add_cert(st, f->root), 1);
+	assert_true(sk_X509_push(chain, signer_issuer(f->s)) > 0);
+	assert_int_equal(OCSP_basic_verify(bs, chain, st, 0), 1);
+	sk_X509_free(chain);
+	X509_STORE_free(st);
+	ASN1_TIME_free(t);
+	ASN1_INTEGER_free(sn);
+	OCSP_CERTID_free(cid);
+	OCSP_BASICRESP_free(bs);
+}
+
+/* ---- SIGN_CRL --------------------------------------------------------------------------- */
+
+/* A CRL naming name with number num, as the signer would send it. */
+static X509_CRL *
+crl_new(X509_NAME *name, uint64_t num)
+{
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_INTEGER *n = ASN1_INTEGER_new();
+	ASN1_TIME *t = ASN1_TIME_set(NULL, time(NULL));
+
+	assert_non_null(crl);
+	assert_int_equal(X509_CRL_set_version(crl, X509_CRL_VERSION_2), 1);
+	assert_int_equal(X509_CRL_set_issuer_name(crl, name), 1);
+	assert_int_equal(X509_CRL_set1_lastUpdate(crl, t), 1);
+	assert_int_equal(ASN1_INTEGER_set_uint64(n, num), 1);
+	assert_int_equal(X509_CRL_add1_ext_i2d(crl, NID_crl_number, n, 0, 0),
+	    1);
+	ASN1_INTEGER_free(n);
+	ASN1_TIME_free(t);
+	return crl;
+}
+
+static int
+sign_crl(struct fixture *f, X509_NAME *name, uint64_t num)
+{
+	X509_CRL *crl = crl_new(name, num);
+	int rc = signer_sign_crl(f->s, &crl);
+
+	if (rc == 0)
+		assert_int_equal(X509_CRL_verify(crl,
+		    X509_get0_pubkey(signer_issuer(f->s))), 1);
+	X509_CRL_free(crl);
+	return rc;
+}
+
+static void
+test_crl_for_another_issuer_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct keyproc_buf b = { 0 };
+	X509_CRL *crl = crl_new(X509_get_subject_name(signer_issuer(f->s)),
+	    10);
+	EVP_PKEY *tmp = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	unsigned char *der = NULL;
+	int len;
+
+	/* The root's name. */
+	assert_int_equal(sign_crl(f, X509_get_subject_name(f->root), 10), -1);
+	/* Our name, another issuer id. */
+	assert_true(X509_CRL_sign(crl, tmp, NULL) > 0);
+	len = i2d_X509_CRL(crl, &der);
+	assert_true(len > 0);
+	keyproc_put_str(&b, "00112233445566778899aabbccddeeff00112233");
+	keyproc_put_bytes(&b, der, (size_t)len);
+	assert_int_equal(call(f, KEYPROC_OP_SIGN_CRL, &b, "another issuer"),
+	    -1);
+	/* Positive control. */
+	assert_int_equal(sign_crl(f, X509_get_subject_name(
+	    signer_issuer(f->s)), 10), 0);
+	OPENSSL_free(der);
+	X509_CRL_free(crl);
+	EVP_PKEY_free(tmp);
+}
+
+static void
+test_crl_number_not_above_the_last_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	X509_NAME *ours = X509_get_subject_name(signer_issuer(f->s));
+
+	assert_int_equal(sign_crl(f, ours, 100), 0);
+	assert_int_equal(sign_crl(f, ours, 100), -1);
+	assert_int_equal(sign_crl(f, ours, 99), -1);
+	assert_int_equal(sign_crl(f, ours, 101), 0);
+}
+
+/* ---- SIGN_CHECKPOINT ------------------------------------------------------------------------ */
+
+/* A checkpoint request for the first size leaves of the tree, proven
+ * from old (proof NULL: none; bad: one hash flipped). */
+static int
+cp_call(struct fixture *f, uint64_t size, const uint8_t *root_override,
+    uint64_t old, int with_proof, int bad, const char *want)
+{
+	struct keyproc_buf b = { 0 };
+	uint8_t root[LEDGER_HASH_LEN], proof[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
+	char body[512];
+	size_t n = 0;
+
+	assert_int_equal(ledger_merkle_root(f->tree, size, root), 0);
+	if (root_override != NULL)
+		memcpy(root, root_override, LEDGER_HASH_LEN);
+	assert_int_equal(ledger_checkpoint_body(f->cfg.origin, size, root,
+	    time(NULL), body, sizeof(body)), 0);
+	if (with_proof && old > 0 && old < size)
+		assert_int_equal(ledger_merkle_consistency(f->tree, old, size,
+		    proof, &n), 0);
+	if (bad && n > 0)
+		proof[n - 1][0] ^= 1;
+	keyproc_put_str(&b, body);
+	keyproc_put_u64(&b, old);
+	keyproc_put_bytes(&b, proof, n * LEDGER_HASH_LEN);
+	return call(f, KEYPROC_OP_SIGN_CHECKPOINT, &b, want);
+}
+
+static void
+test_checkpoint_smaller_than_the_last_is_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(cp_call(f, 6, NULL, 0, 0, 0, NULL), 0);
+	assert_int_equal(cp_call(f, 5, NULL, 6, 0, 0, "smaller"), -1);
+	/* Positive control: the same checkpoint again (idempotent). */
+	assert_int_equal(cp_call(f, 6, NULL, 6, 0, 0, NULL), 0);
+}
+
+static void
+test_checkpoint_of_the_same_size_with_another_root_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t other[LEDGER_HASH_LEN];
+
+	memset(other, 0xab, sizeof(other));
+	assert_int_equal(cp_call(f, 6, NULL, 0, 0, 0, NULL), 0);
+	assert_int_equal(cp_call(f, 6, other, 6, 0, 0, "another root"), -1);
+}
+
+static void
+test_checkpoint_without_a_valid_consistency_proof_is_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(cp_call(f, 5, NULL, 0, 0, 0, NULL), 0);
+	/* A flipped hash, no proof, a proof from another size. */
+	assert_int_equal(cp_call(f, 9, NULL, 5, 1, 1, "does not verify"), -1);
+	assert_int_equal(cp_call(f, 9, NULL, 5, 0, 0, "does not verify"), -1);
+	assert_int_equal(cp_call(f, 9, NULL, 4, 1, 0, "starts at size 4"),
+	    -1);
+	/* Positive control: the right proof. */
+	assert_int_equal(cp_call(f, 9, NULL, 5, 1, 0, NULL), 0);
+}
+
+static void
+test_checkpoint_of_another_origin_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct keyproc_buf b = { 0 };
+	uint8_t root[LEDGER_HASH_LEN];
+	char body[512];
+
+	assert_int_equal(ledger_merkle_root(f->tree, 3, root), 0);
+	assert_int_equal(ledger_checkpoint_body("other/ledger", 3, root,
+	    time(NULL), body, sizeof(body)), 0);
+	keyproc_put_str(&b, body);
+	keyproc_put_u64(&b, 0);
+	keyproc_put_bytes(&b, NULL, 0);
+	assert_int_equal(call(f, KEYPROC_OP_SIGN_CHECKPOINT, &b, "origin"),
+	    -1);
+}
+
+/* The promise survives a new key process on the same data directory. */
+static void
+test_restart_keeps_the_promise(void **state)
+{
+	struct fixture *f = *state;
+	X509_NAME *ours;
+	uint8_t other[LEDGER_HASH_LEN];
+	char path[PATH_MAX + 32];
+	struct stat st;
+
+	memset(other, 0xcd, sizeof(other));
+	/* Each in turn the last thing written before the restart. */
+	assert_int_equal(cp_call(f, 7, NULL, 0, 0, 0, NULL), 0);
+	assert_int_equal(sign_crl(f, X509_get_subject_name(
+	    signer_issuer(f->s)), 500), 0);
+	snprintf(path, sizeof(path), "%s/%s", f->dir, KEYPROC_STATE_FILE);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	kp_down(f);
+	kp_up(f);
+	ours = X509_get_subject_name(signer_issuer(f->s));
+	assert_int_equal(sign_crl(f, ours, 500), -1);
+	assert_int_equal(sign_crl(f, ours, 600), 0);
+	assert_int_equal(cp_call(f, 10, NULL, 7, 1, 0, NULL), 0);
+	kp_down(f);
+	kp_up(f);
+	ours = X509_get_subject_name(signer_issuer(f->s));
+	assert_int_equal(cp_call(f, 10, other, 10, 0, 0, "another root"), -1);
+	assert_int_equal(cp_call(f, 9, NULL, 10, 0, 0, "smaller"), -1);
+	assert_int_equal(sign_crl(f, ours, 600), -1);
+	/* Positive controls: what extends the promise is signed. */
+	assert_int_equal(cp_call(f, 12, NULL, 10, 1, 0, NULL), 0);
+	assert_int_equal(sign_crl(f, ours, 601), 0);
+}
+
+/* ---- SIGN_X509 (legacy) and SIGN_CERT ------------------------------------------------------------- */
+
+static void
+test_committed_issuance_goes_through_ca_cert_admit(void **state)
+{
+	struct fixture *f = *state;
+	struct ca_cert_req q;
+	uint8_t proof[1][LEDGER_HASH_LEN];
+	char why[KEYPROC_WHY_MAX] = "";
+	X509 *x = NULL;
+
+	memset(&q, 0, sizeof(q));
+	memset(proof, 0, sizeof(proof));
+	q.checkpoint = "keybridge/ledger\n1\nAAAA\n\n— node x\n";
+	q.entry = "not an entry";
+	q.entry_proof = proof;
+	q.entry_nproof = 1;
+	q.reg = "not an entry either";
+	assert_int_equal(signer_sign_committed(f->s, &q, &x, why,
+	    sizeof(why)), -1);
+	assert_null(x);
+	assert_true(why[0] != '\0');
+}
+
+/* ---- malformed messages ---------------------------------------------------------------------------- */
+
+/* Reads one answer on fd: its status, its text in why. */
+static int
+raw_answer(int fd, char *why, size_t whylen)
+{
+	uint16_t op, status;
+	uint8_t *p = NULL;
+	size_t len;
+	char rwhy[KEYPROC_WHY_MAX];
+
+	if (keyproc_recv(fd, &op, &status, &p, &len, rwhy, sizeof(rwhy)) !=
+	    0)
+		return -1;
+	snprintf(why, whylen, "%.*s", (int)len, p != NULL ? (char *)p : "");
+	free(p);
+	return status;
+}
+
+static void
+raw_header(int fd, uint32_t len, uint16_t op)
+{
+	uint8_t h[KEYPROC_HDR_LEN] = { (uint8_t)(len >> 24),
+	    (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len,
+	    (uint8_t)(op >> 8), (uint8_t)op, 0, 0 };
+
+	assert_int_equal(write(fd, h, sizeof(h)), sizeof(h));
+}
+
+static void
+test_oversize_message_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	int fd = keyproc_fd(f->kp, KEYPROC_CHAN_SPARE);
+	char why[KEYPROC_WHY_MAX], buf[1];
+
+	raw_header(fd, KEYPROC_MSG_MAX + 1, KEYPROC_OP_SIGN_ENTRY);
+	assert_int_equal(raw_answer(fd, why, sizeof(why)), KEYPROC_REFUSED);
+	assert_non_null(strstr(why, "oversize"));
+	/* The stream cannot be followed: that channel is closed ... */
+	assert_int_equal(read(fd, buf, 1), 0);
+	/* ... the others still answer. */
+	assert_int_equal(signer_available(f->s), 1);
+	assert_non_null(signer_sign_entry(f->s, strdup("x")) == NULL ?
+	    "refused, as a body must be" : NULL);
+}
+
+static void
+test_truncated_message_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	int fd = keyproc_fd(f->kp, KEYPROC_CHAN_SPARE);
+	char why[KEYPROC_WHY_MAX];
+
+	raw_header(fd, 100, KEYPROC_OP_SIGN_ENTRY);
+	assert_int_equal(write(fd, "0123456789", 10), 10);
+	assert_int_equal(shutdown(fd, SHUT_WR), 0);
+	assert_int_equal(raw_answer(fd, why, sizeof(why)), KEYPROC_REFUSED);
+	assert_non_null(strstr(why, "truncated"));
+}
+
+static void
+test_unknown_operation_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct keyproc_buf b = { 0 };
+
+	keyproc_put_u64(&b, 1);
+	assert_int_equal(call(f, (enum keyproc_op)99, &b,
+	    "unknown operation 99"), -1);
+	assert_int_equal(call(f, (enum keyproc_op)0, NULL,
+	    "unknown operation 0"), -1);
+	/* The channel goes on: INFO answers. */
+	assert_int_equal(call(f, KEYPROC_OP_INFO, NULL, NULL), 0);
+}
+
+/* proto.c's reader never reads past the payload. */
+static void
+test_field_longer_than_the_payload_is_an_error(void **state)
+{
+	const uint8_t buf[9] = { 0, 0, 0, 100, 'a', 'b', 'c', 'd', 'e' };
+	struct keyproc_rd r = { buf, sizeof(buf), 0, 0 };
+	size_t len;
+
+	assert_null(keyproc_get_bytes(&r, &len));
+	assert_int_equal(r.err, 1);
+	r = (struct keyproc_rd){ buf, 7, 0, 0 };
+	(void)keyproc_get_u64(&r);
+	assert_int_equal(r.err, 1);
+	/* Positive control: a length that fits. */
+	r = (struct keyproc_rd){ (const uint8_t *)"\0\0\0\5abcde", 9, 0, 0 };
+	assert_non_null(keyproc_get_bytes(&r, &len));
+	assert_int_equal(len, 5);
+	assert_int_equal(r.err, 0);
+}
+
+static void
+test_malformed_fields_are_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct keyproc_buf b = { 0 };
+
+	/* A byte string announcing more than the payload holds. */
+	keyproc_put_u64(&b, 0xffffffffffffffffULL);
+	assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b, "malformed"), -1);
+	assert_int_equal(call(f, KEYPROC_OP_SIGN_OCSP, NULL, "malformed"), -1);
+	assert_int_equal(call(f, KEYPROC_OP_SIGN_CHECKPOINT, NULL,
+	    "malformed"), -1);
+	assert_int_equal(call(f, KEYPROC_OP_SIGN_CRL, NULL, "malformed"), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+		T(test_info_gives_the_issuer_and_the_node_vkey),
+		T(test_entry_of_a_type_the_bridge_may_not_sign_is_refused),
+		T(test_entry_of_another_account_or_origin_is_refused),
+		T(test_ocsp_for_another_issuer_is_refused),
+		T(test_ocsp_of_another_responder_is_refused),
+		T(test_ocsp_with_another_extension_is_refused),
+		T(test_ocsp_response_is_signed_by_the_delegated_responder),
+		T(test_crl_for_another_issuer_is_refused),
+		T(test_crl_number_not_above_the_last_is_refused),
+		T(test_checkpoint_smaller_than_the_last_is_refused),
+		T(test_checkpoint_of_the_same_size_with_another_root_is_refused),
+		T(test_checkpoint_without_a_valid_consistency_proof_is_refused),
+		T(test_checkpoint_of_another_origin_is_refused),
+		T(test_restart_keeps_the_promise),
+		T(test_committed_issuance_goes_through_ca_cert_admit),
+		T(test_oversize_message_is_refused),
+		T(test_truncated_message_is_refused),
+		T(test_unknown_operation_is_refused),
+		T(test_malformed_fields_are_refused),
+		cmocka_unit_test(test_field_longer_than_the_payload_is_an_error),
+#undef T
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
