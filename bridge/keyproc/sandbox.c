@@ -79,6 +79,7 @@ static const struct sandbox_call sandbox_keyproc_calls[] = {
 	{ "lseek", "stdio; the time zone file of the first log line" },
 	{ "fsync", "the state file and its directory reach the disk" },
 	{ "rename", "the temporary replaces the state file" },
+	{ "fchmod", "the state file's temporary is 0600 whatever umask and an old copy said" },
 	{ "fcntl", "SoftHSM2 locks its token files at every signature" },
 	{ "getrandom", "OpenSSL's DRBG (ECDSA nonces, RSA blinding)" },
 	{ "getpid", "OpenSSL's fork check; the log line's [pid]" },
