@@ -15,12 +15,20 @@
  * the ledger recorded, still good; for serverkeygen the pre-authorisation's
  * secret must match.
  *
- * The certificate is built from the registration (issue_build), signed
- * through the signer, and recorded by a cert-issued entry signed by the
- * bridge's account; the answer leaves only once that entry's block is
- * committed.  The ledger applies the same rule again at commit: the loser
- * of racing enrollments gets 409 from there.  A failed commit answers 503
- * with Retry-After and no certificate.
+ * The CA signs only what the ledger committed (docs/design.md): the
+ * certificate is built from the registration (issue_build) and its TBS
+ * recorded by a cert-issued entry signed by the bridge's account.  Once
+ * that entry's block and its signed checkpoint are committed, the signer
+ * is shown the entry, the key's key-register entry, their inclusion
+ * proofs in the checkpoint's tree (from the ledger's in-memory tree:
+ * O(log n) hashes, no database read) and the checkpoint, and signs the
+ * TBS only if all of it holds (signer_sign_committed, ca_cert_admit).
+ * The signed certificate is kept beside its registry row
+ * (ledger_cert_store) before the answer leaves.  The ledger applies the
+ * trust rule again at commit: the loser of racing enrollments gets 409
+ * from there.  A failed commit, or a key process that cannot answer,
+ * answers 503 with Retry-After and no certificate; a refusal to sign, 500
+ * with its reason.
  *
  * simplereenroll (RFC 7030 4.2.2) names the client certificate in the new
  * entry's `supersedes`, and the ledger revokes it in the same step.  Its
@@ -59,14 +67,21 @@ struct enroll_ctx {
 	struct est_ops ops;
 };
 
-/* One issuance between submission and commit. */
+/* One issuance from submission to the answer. */
 struct enroll_job {
 	struct enroll_ctx *ctx;
-	X509 *cert;
+	X509 *cert;			/* signed, once committed */
 	est_done_fn done;
 	void *token;
 	char old_serial[41];		/* re-enrollment: to supersede */
+	char serial[41];
 	EVP_PKEY *key;			/* serverkeygen: the generated key */
+	char *entry;			/* the cert-issued note submitted */
+	/* The key's key-register entry: serverkeygen submits it in the
+	 * same group, just before (reg set); otherwise it is read at
+	 * reg_index once the entry is committed. */
+	char *reg;
+	uint64_t reg_index;
 };
 
 static void
@@ -76,6 +91,8 @@ enroll_job_free(struct enroll_job *j)
 		return;
 	X509_free(j->cert);
 	EVP_PKEY_free(j->key);
+	free(j->entry);
+	free(j->reg);
 	free(j);
 }
 
@@ -179,6 +196,96 @@ enroll_note(struct enroll_ctx *ctx, enum ledger_entry_type type,
 	return note != NULL ? signer_sign_entry(ctx->signer, note) : NULL;
 }
 
+/* ledger_cert_store's answer: the certificate is kept beside its row
+ * (or could not be: the ledger holds its TBS all the same). */
+static void
+enroll_stored(enum ledger_status st, const struct ledger_receipt *r,
+    const char *why, void *arg)
+{
+	struct enroll_job *j = arg;
+
+	if (st != LEDGER_OK)
+		log_warn("enroll: certificate %s: not kept beside the ledger: "
+		    "%s", j->serial, why);
+	enroll_answer(j);
+}
+
+/* ledger_entries: copies the one entry's text into *(char **)arg. */
+static int
+enroll_reg_cb(const struct ledger_entry_info *ei, void *arg)
+{
+	char **out = arg;
+
+	if ((*out = malloc(ei->len + 1)) != NULL) {
+		memcpy(*out, ei->text, ei->len);
+		(*out)[ei->len] = '\0';
+	}
+	return 1;
+}
+
+/*
+ * The cert-issued entry is committed (r): shows the signer the entry,
+ * the key-register entry, their inclusion proofs in r's checkpoint and
+ * the checkpoint, keeps the signed certificate beside its row and
+ * answers.  Frees j, one way or another.
+ */
+static void
+enroll_sign(struct enroll_job *j, const struct ledger_receipt *r)
+{
+	struct enroll_ctx *ctx = j->ctx;
+	uint8_t ep[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
+	uint8_t rp[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
+	struct ca_cert_req req;
+	char why[ENROLL_WHY_MAX] = "";
+	unsigned char *der = NULL;
+	int rc, len;
+
+	memset(&req, 0, sizeof(req));
+	req.checkpoint = r->checkpoint;
+	req.entry = j->entry;
+	req.entry_index = r->index;
+	if (j->reg != NULL)		/* serverkeygen: just before */
+		j->reg_index = r->index - 1;
+	else if (ledger_entries(ctx->ledger, j->reg_index, 1, enroll_reg_cb,
+	    &j->reg) != 0 || j->reg == NULL)
+		goto unavailable;
+	req.reg = j->reg;
+	req.reg_index = j->reg_index;
+	req.entry_proof = (const uint8_t (*)[LEDGER_HASH_LEN])ep;
+	req.reg_proof = (const uint8_t (*)[LEDGER_HASH_LEN])rp;
+	if (ledger_inclusion_proof(ctx->ledger, r->index, r->tree_size, ep,
+	    &req.entry_nproof) != 0 || ledger_inclusion_proof(ctx->ledger,
+	    j->reg_index, r->tree_size, rp, &req.reg_nproof) != 0)
+		goto unavailable;
+	rc = signer_sign_committed(ctx->signer, &req, &j->cert, why,
+	    sizeof(why));
+	if (rc == -2)
+		goto unavailable;
+	if (rc != 0) {
+		/* The ledger holds a TBS the CA refused: a bug, or someone
+		 * else's hand in the network process.  Never a certificate. */
+		log_warn("enroll: the CA refused the committed TBS %s: %s",
+		    j->serial, why);
+		j->done(j->token, 500, why, 0, NULL, NULL);
+		enroll_job_free(j);
+		return;
+	}
+	if ((len = i2d_X509(j->cert, &der)) <= 0 ||
+	    ledger_cert_store(ctx->ledger, j->serial, der, (size_t)len,
+	    enroll_stored, j) != 0) {
+		log_warn("enroll: certificate %s: cannot be kept beside the "
+		    "ledger (busy)", j->serial);
+		enroll_answer(j);
+	}
+	OPENSSL_free(der);
+	return;
+unavailable:
+	log_warn("enroll: certificate %s: the CA cannot sign now", j->serial);
+	j->done(j->token, 503, "the certificate was recorded but could not "
+	    "be signed; retry", ENROLL_RETRY_AFTER, NULL, NULL);
+	enroll_job_free(j);
+}
+
 static void
 enroll_committed(enum ledger_status st, const struct ledger_receipt *r,
     const char *why, void *arg)
@@ -188,13 +295,13 @@ enroll_committed(enum ledger_status st, const struct ledger_receipt *r,
 	if (st != LEDGER_OK)
 		enroll_refused(j, st, why);
 	else
-		enroll_answer(j);
+		enroll_sign(j, r);
 }
 
 /* Submits notes[0..n) (from enroll_note, seqs next_seq on) to commit
  * together or not at all; enroll_committed answers j.  0 or -1. */
 static int
-enroll_submit(struct enroll_ctx *ctx, char *const *notes, size_t n,
+enroll_submit(struct enroll_ctx *ctx, const char *const *notes, size_t n,
     struct enroll_job *j)
 {
 	const char *t[LEDGER_GROUP_MAX];
@@ -230,11 +337,12 @@ enroll_view(struct est_registration *reg, const char *name,
 		    sizeof(reg->names.ip[0]), "%s", ip[i]);
 }
 
-/* The ledger's view of a key, for est_authorize and issue_build; left
- * empty when the key is not registered (ledger_check_issue says so). */
+/* The ledger's view of a key, for est_authorize and issue_build, and the
+ * index of its key-register entry; left empty when the key is not
+ * registered (ledger_check_issue says so). */
 static int
 enroll_registration(struct enroll_ctx *ctx, const char *key_id,
-    struct est_registration *reg)
+    struct est_registration *reg, uint64_t *reg_index)
 {
 	struct ledger_key_info *k = malloc(sizeof(*k));
 	int rc;
@@ -244,30 +352,20 @@ enroll_registration(struct enroll_ctx *ctx, const char *key_id,
 		free(k);
 		return -1;
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		enroll_view(reg, k->name, k->profile, k->not_before,
 		    k->not_after, k->dns, k->ndns, k->ip, k->nip);
+		*reg_index = k->registered_index;
+	}
 	free(k);
-	return 0;
-}
-
-/* Lowercase hex SHA-256 of a certificate's DER. */
-static int
-enroll_cert_sha256(X509 *cert, char out[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	if (X509_digest(cert, EVP_sha256(), md, &n) != 1 || n != 32)
-		return -1;
-	ledger_hex(md, n, out);
 	return 0;
 }
 
 /*
  * Re-enrollment is authenticated by the TLS client certificate (RFC 7030
  * 3.3.2): it must be the very certificate the ledger recorded (serial and
- * SHA-256 of its DER), revoked neither on its own nor through its key,
+ * its TBS, byte for byte: the TLS handshake checked the CA's signature),
+ * revoked neither on its own nor through its key,
  * and not expired.  Returns 0 with its serial and profile, or the HTTP
  * status with why.  Whether it may be superseded, and by which key, is
  * the ledger's trust rule (ledger_check_issue).
@@ -278,16 +376,22 @@ enroll_client_cert(struct enroll_ctx *ctx, X509 *cert, time_t now,
 {
 	struct ledger_cert_info c;
 	const char *reason;
-	char sha[65];
-	int rc = 403;
+	unsigned char *der = NULL;
+	int rc = 403, len, match = 0;
 
 	if (issue_serial_hex(cert, serial) != 0 ||
-	    enroll_cert_sha256(cert, sha) != 0) {
+	    (len = i2d_X509(cert, &der)) <= 0) {
 		snprintf(why, whylen, "the client certificate is unreadable");
 		return 400;
 	}
-	if (ledger_cert_get(ctx->ledger, serial, &c) != 0 ||
-	    strcmp(c.cert_sha256, sha) != 0) {
+	if (ledger_cert_get(ctx->ledger, serial, &c) == 0)
+		match = ledger_cert_matches(ctx->ledger, &c, der, (size_t)len);
+	OPENSSL_free(der);
+	if (match < 0) {
+		snprintf(why, whylen, "the ledger cannot be read; retry");
+		return 503;
+	}
+	if (match == 0) {
 		snprintf(why, whylen, "the client certificate (serial %s) is "
 		    "not one the ledger recorded", serial);
 		return 403;
@@ -334,83 +438,79 @@ enroll_params(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
 }
 
 /*
- * Builds and signs the certificate for a registration into j->cert, and
- * its cert-issued entry (seq ctx->next_seq + k; `supersedes` j->old_serial
- * when set) into *note (malloc'd).  Nothing is submitted.  0, or the HTTP
- * status with why.
+ * Builds the certificate for a registration, unsigned, and its cert-issued
+ * entry carrying the TBS (seq ctx->next_seq + k; `supersedes`
+ * j->old_serial when set) into j->entry (malloc'd), its serial into
+ * j->serial.  Nothing is signed by the CA and nothing is submitted.  0, or
+ * the HTTP status with why.
  */
 static int
 enroll_cert_entry(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
     const X509_PUBKEY *spki, const char *key_id,
     const struct est_registration *reg, enum est_profile profile,
-    time_t now, struct enroll_job *j, uint64_t k, char **note, char *why,
-    size_t whylen)
+    time_t now, struct enroll_job *j, uint64_t k, char *why, size_t whylen)
 {
 	struct issue_params ip;
 	struct ledger_field f[9];
-	char serial[41], sha[65], nb[21], na[21], *b64 = NULL;
-	unsigned char *der = NULL;
+	char nb[21], na[21], *b64 = NULL;
+	uint8_t *tbs = NULL;
+	size_t tbslen = 0, n = 0, cap;
+	X509 *cert = NULL;
 	const ASN1_TIME *t;
 	struct tm tm;
 	time_t tnb, tna;
-	size_t n = 0;
-	int derlen, rc = 503;
+	int rc = 503;
 
-	*note = NULL;
 	enroll_params(ctx, pubkey, spki, reg, profile, now, &ip);
-	if ((j->cert = issue_build(&ip, why, whylen)) == NULL)
+	if ((cert = issue_build(&ip, why, whylen)) == NULL)
 		return 403;
-	snprintf(why, whylen, "the certificate could not be signed");
-	if (signer_sign_cert(ctx->signer, j->cert) != 0 ||
-	    issue_serial_hex(j->cert, serial) != 0 ||
-	    enroll_cert_sha256(j->cert, sha) != 0)
+	snprintf(why, whylen, "the certificate could not be encoded");
+	if (issue_serial_hex(cert, j->serial) != 0 ||
+	    ca_tbs_der(cert, signer_issuer(ctx->signer), &tbs, &tbslen) != 0)
 		goto out;
-	t = X509_get0_notBefore(j->cert);
+	t = X509_get0_notBefore(cert);
 	if (ASN1_TIME_to_tm(t, &tm) != 1 || (tnb = timegm(&tm)) == -1)
 		goto out;
-	t = X509_get0_notAfter(j->cert);
+	t = X509_get0_notAfter(cert);
 	if (ASN1_TIME_to_tm(t, &tm) != 1 || (tna = timegm(&tm)) == -1)
 		goto out;
-	snprintf(why, whylen, "the certificate could not be encoded");
-	if ((derlen = i2d_X509(j->cert, &der)) <= 0)
-		goto out;
-	/* The ledger keeps the certificate itself in the entry, which
-	 * bounds its size: a registration whose names (with the URLs and
-	 * the key) make a larger one cannot be issued. */
-	if (derlen > LEDGER_CERT_DER_MAX) {
+	/* The ledger keeps the TBS in the entry, which bounds its size: a
+	 * registration whose names (with the URLs and the key) make a
+	 * larger one cannot be issued. */
+	if (tbslen > LEDGER_CERT_DER_MAX) {
 		snprintf(why, whylen, "certificate_too_large: the registration's "
-		    "names make a certificate of %d bytes; the ledger records "
-		    "at most %d", derlen, LEDGER_CERT_DER_MAX);
+		    "names make a certificate of %zu bytes; the ledger records "
+		    "at most %d", tbslen, LEDGER_CERT_DER_MAX);
 		rc = 403;
 		goto out;
 	}
-	if ((b64 = malloc((size_t)derlen * 4 / 3 + 8)) == NULL ||
-	    ledger_b64_encode(der, (size_t)derlen, b64,
-	    (size_t)derlen * 4 / 3 + 8) != 0)
+	cap = tbslen * 4 / 3 + 8;
+	if ((b64 = malloc(cap)) == NULL ||
+	    ledger_b64_encode(tbs, tbslen, b64, cap) != 0)
 		goto out;
 	ledger_time_format(tnb, nb);
 	ledger_time_format(tna, na);
-	f[n++] = (struct ledger_field){ "serial", serial };
+	f[n++] = (struct ledger_field){ "serial", j->serial };
 	f[n++] = (struct ledger_field){ "issuer",
 	    signer_issuer_id(ctx->signer) };
 	f[n++] = (struct ledger_field){ "key-id", key_id };
 	f[n++] = (struct ledger_field){ "profile", est_profile_name(profile) };
 	f[n++] = (struct ledger_field){ "not-before", nb };
 	f[n++] = (struct ledger_field){ "not-after", na };
-	f[n++] = (struct ledger_field){ "cert-sha256", sha };
 	/* Re-enrollment: the ledger revokes the client certificate as
 	 * superseded when it records this one. */
 	if (j->old_serial[0] != '\0')
 		f[n++] = (struct ledger_field){ "supersedes", j->old_serial };
-	/* The certificate itself, last, so that the ledger alone shows what
-	 * was issued for each key (and the API can hand it out). */
-	f[n++] = (struct ledger_field){ "cert", b64 };
+	/* The TBS itself, last: the CA signs these bytes once the entry is
+	 * committed, and anyone can check the certificate against them. */
+	f[n++] = (struct ledger_field){ "tbs", b64 };
 	snprintf(why, whylen, "the entry could not be signed; retry");
-	if ((*note = enroll_note(ctx, LEDGER_CERT_ISSUED, f, n, k)) == NULL)
+	if ((j->entry = enroll_note(ctx, LEDGER_CERT_ISSUED, f, n, k)) == NULL)
 		goto out;
 	rc = 0;
 out:
-	OPENSSL_free(der);
+	X509_free(cert);
+	OPENSSL_free(tbs);
 	free(b64);
 	return rc;
 }
@@ -473,8 +573,9 @@ out:
  * admin's), records the certificate, and answers both.  All or nothing:
  * the ledger's trust rule is asked for the key the pre-authorisation will
  * register (still unused, unexpired, inside its window, its profile) and
- * the certificate built and signed
- * before anything is submitted, and the two entries go as one group that
+ * the TBS built before anything is submitted, and the two entries (the
+ * key-register entry, then the cert-issued one with the TBS, which the CA
+ * signs once both are committed) go as one group that
  * the ledger commits together or refuses together, so a failure never
  * leaves a registered key whose private half was thrown away, nor a spent
  * pre-authorisation.
@@ -488,7 +589,7 @@ enroll_keygen(struct enroll_ctx *ctx, const struct est_enroll *e, time_t now,
 	struct ledger_issue_ask ask;
 	struct ledger_field f[8 + 2 * EST_MAX_NAMES];
 	char spki[256], id[LEDGER_KEYID_LEN + 1], nb[21], na[21];
-	char *notes[2] = { NULL, NULL };
+	const char *notes[2];
 	unsigned char *der = NULL;
 	enum est_profile profile;
 	size_t n = 0;
@@ -528,24 +629,23 @@ enroll_keygen(struct enroll_ctx *ctx, const struct est_enroll *e, time_t now,
 	f[n++] = (struct ledger_field){ "not-after", na };
 	f[n++] = (struct ledger_field){ "preauth", pa->id };
 	snprintf(why, whylen, "the entry could not be signed; retry");
-	if ((notes[0] = enroll_note(ctx, LEDGER_KEY_REGISTER, f, n, 0)) ==
-	    NULL)
+	if ((j->reg = enroll_note(ctx, LEDGER_KEY_REGISTER, f, n, 0)) == NULL)
 		goto out;
 	if ((rc = enroll_cert_entry(ctx, j->key, NULL, id, &reg, profile, now,
-	    j, 1, &notes[1], why, whylen)) != 0) {
+	    j, 1, why, whylen)) != 0) {
 		log_warn("serverkeygen: pre-authorisation %s: %s", pa->id,
 		    why);
 		goto out;
 	}
 	rc = 503;
+	notes[0] = j->reg;
+	notes[1] = j->entry;
 	if (enroll_submit(ctx, notes, 2, j) != 0) {
 		snprintf(why, whylen, "the ledger is busy; retry");
 		goto out;
 	}
 	rc = 0;		/* enroll_committed answers */
 out:
-	free(notes[0]);
-	free(notes[1]);
 	OPENSSL_free(der);
 	free(pa);
 	return rc;
@@ -562,7 +662,8 @@ enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
 	struct ledger_issue_ask ask;
 	struct enroll_job *j = NULL;
 	enum est_profile profile = e->profile, cur = 0;
-	char why[ENROLL_WHY_MAX] = "", *note = NULL;
+	char why[ENROLL_WHY_MAX] = "";
+	const char *note;
 	time_t now = time(NULL);
 	int status;
 
@@ -584,7 +685,7 @@ enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
 	    (status = enroll_client_cert(ctx, e->client_cert, now,
 	    j->old_serial, &cur, why, sizeof(why))) != 0)
 		goto refuse;
-	if (enroll_registration(ctx, e->key_id, &reg) != 0) {
+	if (enroll_registration(ctx, e->key_id, &reg, &j->reg_index) != 0) {
 		status = 503;
 		snprintf(why, sizeof(why), "the ledger cannot be read; retry");
 		goto refuse;
@@ -604,17 +705,16 @@ enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
 		goto refuse;
 	if ((status = enroll_cert_entry(ctx, X509_REQ_get0_pubkey(e->csr),
 	    X509_REQ_get_X509_PUBKEY(e->csr), e->key_id, &reg, profile, now,
-	    j, 0, &note, why, sizeof(why))) != 0)
+	    j, 0, why, sizeof(why))) != 0)
 		goto refuse;
+	note = j->entry;
 	if (enroll_submit(ctx, &note, 1, j) != 0) {
 		status = 503;
 		snprintf(why, sizeof(why), "the ledger is busy; retry");
 		goto refuse;
 	}
-	free(note);
 	return;
 refuse:
-	free(note);
 	done(token, status, why, status == 503 ? ENROLL_RETRY_AFTER : 0, NULL,
 	    NULL);
 	enroll_job_free(j);

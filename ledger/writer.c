@@ -57,6 +57,8 @@ ledger_count_block(struct ledger *l, struct ledger_sub **subs, size_t n,
 	size_t ok = 0;
 
 	for (size_t i = 0; i < n; i++) {
+		if (subs[i]->signed_cert)
+			continue;
 		if (subs[i]->st == LEDGER_OK)
 			ok++;
 		else if (subs[i]->st == LEDGER_ERR_STORAGE)
@@ -375,38 +377,75 @@ commit_undo(struct ledger *l, struct ledger_store *s,
  * commit the tree is truncated back and every accepted entry is answered
  * LEDGER_ERR_STORAGE: nothing is acknowledged that is not durable.
  */
+/* Moves the signed certificates of subs[0..n) after the entries, both in
+ * their order, and returns how many entries lead. */
+static size_t
+commit_partition(struct ledger_sub **subs, size_t n)
+{
+	size_t k = 0, j = 0;
+	struct ledger_sub *tmp[LEDGER_BATCH_MAX + LEDGER_GROUP_MAX];
+
+	if (n > sizeof(tmp) / sizeof(tmp[0]))
+		return n;	/* never: the writer's batches are smaller */
+	for (size_t i = 0; i < n; i++)
+		if (subs[i]->signed_cert)
+			tmp[j++] = subs[i];
+		else
+			subs[k++] = subs[i];
+	memcpy(subs + k, tmp, j * sizeof(*tmp));
+	return k;
+}
+
+/* In the block's transaction: keeps certs[0..n)'s signed certificates.
+ * 0, or -1 (the caller rolls back and answers). */
+static int
+commit_signed(struct ledger_store *s, struct ledger_sub **certs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s->ops->cert_signed_put(s, certs[i]->serial, certs[i]->text,
+		    certs[i]->sha256) != 0)
+			return -1;
+	return 0;
+}
+
 static void
-ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n)
+ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t nall)
 {
 	struct ledger_store *s = l->w;
 	struct ledger_entry *es = NULL;
 	const struct ledger_entry **parsed = NULL;
 	struct ledger_block_row b;
 	uint64_t base, size;
+	size_t n = commit_partition(subs, nall), ncerts = nall - n;
+	struct ledger_sub **certs = subs + n;
 	time_t now;
 
 	pthread_mutex_lock(&l->commit_mu);
-	if ((es = calloc(n, sizeof(*es))) == NULL ||
-	    (parsed = calloc(n, sizeof(*parsed))) == NULL ||
+	if ((es = calloc(n + 1, sizeof(*es))) == NULL ||
+	    (parsed = calloc(n + 1, sizeof(*parsed))) == NULL ||
 	    s->ops->begin(s) != 0) {
-		commit_fail(subs, n, 0, "cannot start a transaction", s);
+		commit_fail(subs, nall, 0, "cannot start a transaction", s);
 		goto out;
 	}
-	if (commit_prepare(l, s, subs, es, parsed, n) != 0)
+	if (commit_prepare(l, s, subs, es, parsed, n) != 0) {
+		commit_fail(certs, ncerts, 0, "cannot prepare the block", s);
 		goto out;
+	}
 	now = l->cons->ops->block_time(l->cons, l->last_time);
 	base = size = l->committed;
 	commit_apply(l, s, subs, es, n, &size, now);
-	if (size == base) {		/* nothing accepted */
+	if (size == base && ncerts == 0) {	/* nothing accepted */
 		s->ops->rollback(s);
 		goto out;
 	}
-	if (commit_seal(l, subs, n, base, size, now, &b) != 0 ||
-	    s->ops->block_put(s, &b) != 0 || s->ops->commit(s) != 0) {
-		commit_undo(l, s, subs, n, base);
+	if (commit_signed(s, certs, ncerts) != 0 || (size > base &&
+	    (commit_seal(l, subs, n, base, size, now, &b) != 0 ||
+	    s->ops->block_put(s, &b) != 0)) || s->ops->commit(s) != 0) {
+		commit_undo(l, s, subs, nall, base);
 		goto out;
 	}
-	commit_publish(l, subs, n, &b);
+	if (size > base)
+		commit_publish(l, subs, n, &b);
 out:
 	pthread_mutex_unlock(&l->commit_mu);
 	/* parsed entries, whether or not the block got that far */
@@ -604,6 +643,43 @@ out:
 		for (i = 0; i < n; i++)
 			if (subs[i] != NULL)
 				ledger_sub_free(subs[i]);
+	return rc;
+}
+
+/* See ledger.h. */
+int
+ledger_cert_store(struct ledger *l, const char *serial, const uint8_t *der,
+    size_t len, ledger_done_cb cb, void *arg)
+{
+	struct ledger_sub *sub = NULL;
+	uint8_t md[LEDGER_HASH_LEN];
+	size_t cap = len * 4 / 3 + 8;
+	int rc = -1;
+
+	if (len == 0 || len > LEDGER_CERT_DER_MAX || strlen(serial) > 40 ||
+	    (sub = calloc(1, sizeof(*sub))) == NULL ||
+	    (sub->text = malloc(cap)) == NULL ||
+	    ledger_b64_encode(der, len, sub->text, cap) != 0 ||
+	    EVP_Digest(der, len, md, NULL, EVP_sha256(), NULL) != 1)
+		goto out;
+	sub->len = strlen(sub->text);
+	sub->signed_cert = 1;
+	snprintf(sub->serial, sizeof(sub->serial), "%s", serial);
+	ledger_hex(md, sizeof(md), sub->sha256);
+	sub->cb = cb;
+	sub->arg = arg;
+	pthread_mutex_lock(&l->mu);
+	if (l->running && !l->stopping && l->npending < LEDGER_QUEUE_MAX) {
+		*l->pending_tail = sub;
+		l->pending_tail = &sub->next;
+		l->npending++;
+		pthread_cond_signal(&l->cv);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&l->mu);
+out:
+	if (rc != 0 && sub != NULL)
+		ledger_sub_free(sub);
 	return rc;
 }
 

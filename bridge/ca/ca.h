@@ -53,6 +53,7 @@ int pki_init(const struct bridge_config *c, const struct pki_init_opts *o,
  * call hands over what to sign and gets the signed object back.
  */
 struct signer;
+struct ca_cert_req;		/* admit.c, below */
 
 /* Loads the issuing CA (cert + key) and the bridge account key named in
  * cfg.  NULL with err set. */
@@ -63,6 +64,15 @@ void signer_free(struct signer *s);
  * issuing CA key: ECDSA with SHA-256, or RSA PKCS#1 v1.5 with SHA-256.
  * 0 or -1. */
 int signer_sign_cert(struct signer *s, X509 *cert);
+/* The CA signs only what the ledger committed (admit.c): req shows the
+ * cert-issued entry recording the TBS and its key's key-register entry,
+ * each with its inclusion proof in the tree of req->checkpoint; when
+ * ca_cert_admit holds, the TBS is signed with the issuing CA key and
+ * *cert is the certificate (get1).  0; -1 refused (why says which check,
+ * one line); -2 the key process is unavailable (answer 503 with
+ * Retry-After).  Each committed TBS is signed at most once. */
+int signer_sign_committed(struct signer *s, const struct ca_cert_req *req,
+    X509 **cert, char *why, size_t whylen);
 /* Appends the bridge account's signature line to an entry note (as
  * ledger_entry_sign does).  Returns the new malloc'd note (note is freed)
  * or NULL. */
@@ -155,6 +165,9 @@ struct ca_admit_ctx {
 	    uint8_t root[LEDGER_HASH_LEN], char *why, size_t whylen);
 	void *checkpoint_arg;
 	const char *ocsp_url, *ca_issuers_url, *crl_url;
+	/* The bridge account whose cert-issued entries this CA signs (the
+	 * account whose ledger key the key process holds too). */
+	const char *account;
 	time_t now;
 	/* Entries below this index were signed (or given up) before: each
 	 * committed TBS is signed at most once. */

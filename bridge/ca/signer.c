@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -57,6 +58,7 @@ struct signer {
 	EVP_PKEY *ocsp_key;
 	char account[CONFIG_STR];	/* cfg->bridge_account */
 	char issuer_id[LEDGER_NAME_MAX + 1];	/* lowercase hex SKI */
+	struct signer_committed *committed;	/* signer_sign_committed */
 };
 
 /* Reads the first certificate of PEM file path.  A new X509 or NULL with
@@ -164,6 +166,137 @@ signer_load_ocsp(struct signer *s, const struct bridge_config *cfg,
 	return 0;
 }
 
+/* ---- signer_sign_committed: in-process until the key process lands ---- */
+
+/* What ca_cert_admit needs on the key's side, and what it remembers
+ * between calls: the last checkpoint verified (a block's enrollments all
+ * show the same one: one signature check per block, not per
+ * certificate), the largest tree size seen, and the next entry index
+ * that may be signed. */
+struct signer_committed {
+	char vkey[CONFIG_STR];		/* the node's checkpoint verifier key */
+	char origin[CONFIG_STR];
+	char ocsp_url[CONFIG_STR + 16];
+	char ca_issuers_url[CONFIG_STR + 32];
+	char crl_url[CONFIG_STR + 96];
+	char last[1024];		/* the last verified checkpoint note */
+	uint64_t last_size;
+	uint8_t last_root[LEDGER_HASH_LEN];
+	uint64_t min_index;
+};
+
+static struct signer_committed *
+signer_committed_new(struct signer *s, const struct bridge_config *cfg,
+    char *err, size_t errlen)
+{
+	struct signer_committed *sc = calloc(1, sizeof(*sc));
+	EVP_PKEY *node = NULL;
+	char path[PATH_MAX], why[512];
+
+	if (sc == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(sc->origin, sizeof(sc->origin), "%s", cfg->origin);
+	snprintf(sc->ocsp_url, sizeof(sc->ocsp_url), "%s/ocsp",
+	    cfg->public_http_url);
+	snprintf(sc->ca_issuers_url, sizeof(sc->ca_issuers_url),
+	    "%s/ca/issuing.der", cfg->public_http_url);
+	snprintf(sc->crl_url, sizeof(sc->crl_url), "%s/crl/%s.crl",
+	    cfg->public_http_url, s->issuer_id);
+	/* The verifier key of the node's checkpoint key: init writes it
+	 * into the config; older configs derive it from the key. */
+	if (cfg->validator_vkey[0] != '\0') {
+		snprintf(sc->vkey, sizeof(sc->vkey), "%s", cfg->validator_vkey);
+		return sc;
+	}
+	if ((node = ledger_key_load(config_path(cfg, cfg->validator_key, path,
+	    sizeof(path)), why, sizeof(why))) == NULL ||
+	    ledger_key_vkey(node, cfg->validator_name, sc->vkey,
+	    sizeof(sc->vkey)) != 0) {
+		snprintf(err, errlen, "validator key (to check checkpoints): %s",
+		    node == NULL ? why : "no verifier key");
+		free(sc);
+		sc = NULL;
+	}
+	EVP_PKEY_free(node);
+	return sc;
+}
+
+/* ca_admit_ctx.checkpoint_ok: signed by the node's checkpoint key (the
+ * one function the validators' quorum replaces), and no older than the
+ * largest tree seen. */
+static int
+signer_checkpoint_ok(void *arg, const char *note, uint64_t *size,
+    uint8_t root[LEDGER_HASH_LEN], char *why, size_t whylen)
+{
+	struct signer_committed *sc = arg;
+	char origin[LEDGER_ORIGIN_MAX + 1];
+	time_t t;
+
+	if (strcmp(note, sc->last) != 0) {
+		if (ledger_proof_checkpoint(note, sc->vkey, origin,
+		    sizeof(origin), size, root, &t, why, whylen) != 0)
+			return -1;
+		if (*size < sc->last_size) {
+			snprintf(why, whylen, "older than the last one seen "
+			    "(tree size %llu < %llu)", (unsigned long long)*size,
+			    (unsigned long long)sc->last_size);
+			return -1;
+		}
+		if (strlen(note) >= sizeof(sc->last)) {
+			snprintf(why, whylen, "too long");
+			return -1;
+		}
+		memcpy(sc->last, note, strlen(note) + 1);
+		sc->last_size = *size;
+		memcpy(sc->last_root, root, LEDGER_HASH_LEN);
+	}
+	*size = sc->last_size;
+	memcpy(root, sc->last_root, LEDGER_HASH_LEN);
+	return 0;
+}
+
+/* See ca.h.  In-process for now: the KEYPROC part moves this behind the
+ * key process's protocol with the same checks (ca_cert_admit). */
+int
+signer_sign_committed(struct signer *s, const struct ca_cert_req *req,
+    X509 **cert, char *why, size_t whylen)
+{
+	struct signer_committed *sc;
+	struct ca_admit_ctx c;
+	uint8_t *tbs = NULL;
+	size_t tbslen = 0;
+	int rc = -1;
+
+	*cert = NULL;
+	if (s == NULL || (sc = s->committed) == NULL)
+		return -2;
+	memset(&c, 0, sizeof(c));
+	c.issuer = s->issuer;
+	c.issuer_id = s->issuer_id;
+	c.origin = sc->origin;
+	c.checkpoint_ok = signer_checkpoint_ok;
+	c.checkpoint_arg = sc;
+	c.ocsp_url = sc->ocsp_url;
+	c.ca_issuers_url = sc->ca_issuers_url;
+	c.crl_url = sc->crl_url;
+	c.account = s->account;
+	c.now = time(NULL);
+	c.min_index = sc->min_index;
+	if (ca_cert_admit(req, &c, &tbs, &tbslen, why, whylen) != 0 ||
+	    (*cert = ca_sign_tbs(tbs, tbslen, s->ca_key, why, whylen)) ==
+	    NULL) {
+		log_warn("signer: refused to sign: %s", why);
+		goto out;
+	}
+	sc->min_index = req->entry_index + 1;
+	rc = 0;
+out:
+	free(tbs);
+	return rc;
+}
+
 /* See bridge.h.  Both private key files must be mode 0600 or stricter
  * (ledger_key_load refuses group- or other-readable files). */
 struct signer *
@@ -207,6 +340,8 @@ signer_open(const struct bridge_config *cfg, char *err, size_t errlen)
 	}
 	if (signer_load_ocsp(s, cfg, err, errlen) != 0)
 		goto out;
+	if ((s->committed = signer_committed_new(s, cfg, err, errlen)) == NULL)
+		goto out;
 	ret = s;
 	s = NULL;
 out:
@@ -228,6 +363,7 @@ signer_free(struct signer *s)
 	EVP_PKEY_free(s->ledger_key);
 	X509_free(s->ocsp_cert);
 	EVP_PKEY_free(s->ocsp_key);
+	free(s->committed);
 	free(s);
 }
 

@@ -563,6 +563,24 @@ cert_sha256() {
 	openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1
 }
 
+# cert_tbs_b64 PEM: base64 of the certificate's DER TBSCertificate exactly
+# as encoded: what its cert-issued entry records ("tbs"), the CA having
+# signed it only once that entry was committed.
+cert_tbs_b64() {
+	openssl x509 -in "$1" -outform DER | python3 -c '
+import base64, sys
+d = sys.stdin.buffer.read()
+def tlv(b, i):  # (header length, content length) of the DER element at i
+    n = b[i + 1]
+    if n < 0x80:
+        return 2, n
+    k = n & 0x7f
+    return 2 + k, int.from_bytes(b[i + 2:i + 2 + k], "big")
+h, _ = tlv(d, 0)
+th, tl = tlv(d, h)
+print(base64.b64encode(d[h:h + th + tl]).decode())'
+}
+
 # cert_key_id PEM: hex SHA-256 of the certificate's SubjectPublicKeyInfo DER.
 cert_key_id() {
 	openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1

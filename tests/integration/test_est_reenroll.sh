@@ -69,7 +69,7 @@ issued_entry() {
 	shift 2
 	kb_entries_from 0 "$OUT/entries.json"
 	idx=$(kb_entries_with "$OUT/entries.json" cert-issued "serial $(cert_serial_hex "$pem")" \
-	    "key-id $kid" "cert-sha256 $(cert_sha256 "$pem")" "profile device" "$@")
+	    "key-id $kid" "tbs $(cert_tbs_b64 "$pem")" "profile device" "$@")
 	assert_eq 1 "$(grep -c . <<<"$idx" || true)" "cert-issued entries for $pem with $*"
 	printf '%s\n' "$idx"
 }
