@@ -210,14 +210,17 @@ signer_committed_new(struct signer *s, const struct bridge_config *cfg,
 		snprintf(sc->vkey, sizeof(sc->vkey), "%s", cfg->validator_vkey);
 		return sc;
 	}
+	/* Without either, nothing committed can be shown to this signer
+	 * (signer_checkpoint_ok refuses every checkpoint), but it still
+	 * signs OCSP, CRLs and entries. */
 	if ((node = ledger_key_load(config_path(cfg, cfg->validator_key, path,
 	    sizeof(path)), why, sizeof(why))) == NULL ||
 	    ledger_key_vkey(node, cfg->validator_name, sc->vkey,
 	    sizeof(sc->vkey)) != 0) {
-		snprintf(err, errlen, "validator key (to check checkpoints): %s",
-		    node == NULL ? why : "no verifier key");
-		free(sc);
-		sc = NULL;
+		log_warn("signer: no checkpoint verifier key (%s): no "
+		    "certificate can be signed", node == NULL ? why :
+		    "validator key unusable");
+		sc->vkey[0] = '\0';
 	}
 	EVP_PKEY_free(node);
 	return sc;
