@@ -603,6 +603,15 @@ int ledger_verify_trusted(const char *db, const char *vkey,
     const struct ledger_trusted *trusted, size_t ntrusted,
     struct ledger_verify_report *report,
     void (*progress)(uint64_t done, uint64_t total, void *), void *arg);
+/* The signed certificates kept beside the ledger (ledger_cert_store):
+ * each must be exactly its cert-issued entry's TBS, and, when issuers[0..n)
+ * are given (the issuing CA certificates; n 0 skips this), carry a
+ * signature that verifies under the one the entry names.  *checked counts
+ * those that hold.  0 when the check ran (see report->ok, report->what and
+ * report->bad_index: the entry of the first that fails), -1 when it could
+ * not. */
+int ledger_verify_certs(const char *db, X509 *const *issuers, size_t n,
+    struct ledger_verify_report *report, uint64_t *checked);
 /* The same checks of one trusted checkpoint against the open ledger l
  * (`serve` before it replaces the remembered checkpoint).  0 when it
  * holds, -1 with the reason in why. */

@@ -234,12 +234,116 @@ test_ledgers_of_both_forms_replay_and_verify(void **state)
 	EVP_PKEY_free(k);
 }
 
+static void
+stored_cb(enum ledger_status st, const struct ledger_receipt *r,
+    const char *why, void *arg)
+{
+	*(enum ledger_status *)arg = st;
+}
+
+/* Replaces the kept certificate of serial with x, behind the ledger. */
+static void
+kept_replace(struct fx *f, const char *serial, X509 *x)
+{
+	unsigned char *der = NULL;
+	char b64[4096], sql[4400];
+	int len = i2d_X509(x, &der);
+
+	assert_true(len > 0);
+	assert_int_equal(ledger_b64_encode(der, (size_t)len, b64,
+	    sizeof(b64)), 0);
+	snprintf(sql, sizeof(sql), "UPDATE certs_signed SET cert = '%s' "
+	    "WHERE serial = '%s'", b64, serial);
+	db_exec(f, sql, sql);
+	OPENSSL_free(der);
+}
+
+/* The signed certificate kept beside its row (ledger_cert_store, through
+ * the writer) is what the API hands out and what its cert_sha256 is of;
+ * `ledger verify` checks it is its entry's TBS signed by the issuer: a
+ * certificate of another TBS, or the same TBS signed by another key, is
+ * found. */
+static void
+test_kept_certificates_are_verified_against_their_tbs(void **state)
+{
+	struct fx *f = *state;
+	EVP_PKEY *cakey = ledger_key_generate("ec-p256");
+	EVP_PKEY *forger = ledger_key_generate("ec-p256");
+	EVP_PKEY *k = ledger_key_generate("ec-p256");
+	X509 *ca = tbs_ca(cakey), *cert, *forged, *other;
+	struct ledger_verify_report rep;
+	struct ledger_cert_info ci;
+	enum ledger_status st = LEDGER_ERR_UNAVAILABLE;
+	struct tbsrec t, u;
+	struct reg r;
+	uint8_t got[4096], md[32];
+	unsigned char *der = NULL;
+	char why[256], hex[65];
+	size_t len = 0;
+	uint64_t n = 0, bseq = make_bridge(f);
+	time_t now = time(NULL);
+	int dlen;
+
+	reg_fields(&r, k, now - 60, now + 86400);
+	assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+	tbs_fields(&t, ca, k, r.id, "cam-1", EST_PROFILE_DEVICE, NULL);
+	assert_int_equal(tbs_put(f, bseq++, &t, 7), LEDGER_OK);
+	assert_non_null(cert = ca_sign_tbs(t.der, t.len, cakey, why,
+	    sizeof(why)));
+	assert_true((dlen = i2d_X509(cert, &der)) > 0);
+	assert_int_equal(ledger_writer_start(f->l, NULL, NULL), 0);
+	assert_int_equal(ledger_cert_store(f->l, t.serial, der, (size_t)dlen,
+	    stored_cb, &st), 0);
+	ledger_writer_stop(f->l);
+	assert_int_equal(st, LEDGER_OK);
+	assert_int_equal(ledger_cert_get(f->l, t.serial, &ci), 0);
+	SHA256(der, (size_t)dlen, md);
+	ledger_hex(md, sizeof(md), hex);
+	assert_string_equal(ci.cert_sha256, hex);
+	assert_int_equal(ledger_cert_der(f->l, &ci, got, sizeof(got), &len),
+	    0);
+	assert_int_equal(len, (size_t)dlen);
+	assert_memory_equal(got, der, len);
+	assert_int_equal(ledger_verify_certs(f->db, &ca, 1, &rep, &n), 0);
+	if (!rep.ok)
+		fail_msg("verify: %s", rep.what);
+	assert_int_equal(n, 1);
+
+	/* the same TBS signed by another key */
+	assert_non_null(forged = ca_sign_tbs(t.der, t.len, forger, why,
+	    sizeof(why)));
+	kept_replace(f, t.serial, forged);
+	assert_int_equal(ledger_verify_certs(f->db, &ca, 1, &rep, &n), 0);
+	assert_false(rep.ok);
+	assert_non_null(strstr(rep.what, "does not verify under its issuer"));
+	/* without the issuer, only the TBS is compared: it holds */
+	assert_int_equal(ledger_verify_certs(f->db, NULL, 0, &rep, &n), 0);
+	assert_true(rep.ok);
+	/* another TBS, properly signed by the CA, kept under this serial */
+	tbs_fields(&u, ca, k, r.id, "cam-1", EST_PROFILE_DEVICE, NULL);
+	assert_non_null(other = ca_sign_tbs(u.der, u.len, cakey, why,
+	    sizeof(why)));
+	kept_replace(f, t.serial, other);
+	assert_int_equal(ledger_verify_certs(f->db, &ca, 1, &rep, &n), 0);
+	assert_false(rep.ok);
+	assert_non_null(strstr(rep.what, "is not the TBS its entry recorded"));
+	OPENSSL_free(der);
+	X509_free(cert);
+	X509_free(forged);
+	X509_free(other);
+	X509_free(ca);
+	EVP_PKEY_free(cakey);
+	EVP_PKEY_free(forger);
+	EVP_PKEY_free(k);
+}
+
 static int
 run_suite(const struct backend *be)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_recorded_tbs_must_match_its_entry_and_registration),
 		T(test_ledgers_of_both_forms_replay_and_verify),
+		T(test_kept_certificates_are_verified_against_their_tbs),
 	};
 	char name[64];
 
