@@ -23,8 +23,8 @@
  * proofs in the checkpoint's tree (from the ledger's in-memory tree:
  * O(log n) hashes, no database read) and the checkpoint, and signs the
  * TBS only if all of it holds (signer_sign_committed, ca_cert_admit).
- * The signed certificate is kept beside its registry row
- * (ledger_cert_store) before the answer leaves.  The ledger applies the
+ * The signed certificate is answered, and kept beside its registry row
+ * (ledger_cert_store) in the writer's next transaction.  The ledger applies the
  * trust rule again at commit: the loser of racing enrollments gets 409
  * from there.  A failed commit, or a key process that cannot answer,
  * answers 503 with Retry-After and no certificate; a refusal to sign, 500
@@ -196,18 +196,63 @@ enroll_note(struct enroll_ctx *ctx, enum ledger_entry_type type,
 	return note != NULL ? signer_sign_entry(ctx->signer, note) : NULL;
 }
 
-/* ledger_cert_store's answer: the certificate is kept beside its row
- * (or could not be: the ledger holds its TBS all the same). */
+/* ledger_cert_store's answer (arg: the serial, malloc'd): the
+ * certificate is kept beside its row, or could not be (the ledger holds
+ * its TBS all the same, and the client the certificate). */
 static void
 enroll_stored(enum ledger_status st, const struct ledger_receipt *r,
     const char *why, void *arg)
 {
-	struct enroll_job *j = arg;
+	char *serial = arg;
 
 	if (st != LEDGER_OK)
 		log_warn("enroll: certificate %s: not kept beside the ledger: "
-		    "%s", j->serial, why);
-	enroll_answer(j);
+		    "%s", serial, why);
+	free(serial);
+}
+
+static void
+enroll_given_up(enum ledger_status st, const struct ledger_receipt *r,
+    const char *why, void *arg)
+{
+	char *serial = arg;
+
+	if (st != LEDGER_OK)
+		log_warn("enroll: the unsigned TBS %s stays current on the "
+		    "ledger: %s: %s", serial, ledger_status_code(st), why);
+	free(serial);
+}
+
+/*
+ * The CA could not sign (or refused) a TBS the ledger committed: the
+ * ledger shows a current certificate nobody holds, which would keep the
+ * key from enrolling again (current_cert_exists) and a re-enrolled device
+ * without any.  The bridge revokes it with a cert-revoked entry of its
+ * own, as a CA revokes a precertificate it did not issue (RFC 9162 3.1),
+ * so the device can enroll anew.
+ */
+static void
+enroll_give_up(struct enroll_ctx *ctx, const char *serial)
+{
+	struct ledger_field f[2];
+	char *note, *arg = strdup(serial);
+
+	f[0] = (struct ledger_field){ "serial", serial };
+	f[1] = (struct ledger_field){ "reason", "cessationOfOperation" };
+	if (arg == NULL || (note = enroll_note(ctx, LEDGER_CERT_REVOKED, f, 2,
+	    0)) == NULL) {
+		free(arg);
+		return;
+	}
+	if (ledger_submit(ctx->ledger, note, strlen(note), enroll_given_up,
+	    arg) == 0)
+		ctx->next_seq++;
+	else {
+		log_warn("enroll: the unsigned TBS %s stays current on the "
+		    "ledger: the ledger is busy", serial);
+		free(arg);
+	}
+	free(note);
 }
 
 /* ledger_entries: copies the one entry's text into *(char **)arg. */
@@ -236,7 +281,7 @@ enroll_sign(struct enroll_job *j, const struct ledger_receipt *r)
 	uint8_t ep[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
 	uint8_t rp[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
 	struct ca_cert_req req;
-	char why[ENROLL_WHY_MAX] = "";
+	char why[ENROLL_WHY_MAX] = "", *serial = NULL;
 	unsigned char *der = NULL;
 	int rc, len;
 
@@ -266,21 +311,29 @@ enroll_sign(struct enroll_job *j, const struct ledger_receipt *r)
 		 * else's hand in the network process.  Never a certificate. */
 		log_warn("enroll: the CA refused the committed TBS %s: %s",
 		    j->serial, why);
+		enroll_give_up(ctx, j->serial);
 		j->done(j->token, 500, why, 0, NULL, NULL);
 		enroll_job_free(j);
 		return;
 	}
-	if ((len = i2d_X509(j->cert, &der)) <= 0 ||
-	    ledger_cert_store(ctx->ledger, j->serial, der, (size_t)len,
-	    enroll_stored, j) != 0) {
+	/* Kept in the writer's next transaction, without waiting for it:
+	 * the answer leaves now (a second commit in every enrollment's
+	 * latency would halve what kept-alive clients get).  Until then the
+	 * API has no PEM for it and its cert_sha256 is empty. */
+	if ((serial = strdup(j->serial)) == NULL ||
+	    (len = i2d_X509(j->cert, &der)) <= 0 ||
+	    ledger_cert_store(ctx->ledger, serial, der, (size_t)len,
+	    enroll_stored, serial) != 0) {
 		log_warn("enroll: certificate %s: cannot be kept beside the "
 		    "ledger (busy)", j->serial);
-		enroll_answer(j);
+		free(serial);
 	}
 	OPENSSL_free(der);
+	enroll_answer(j);
 	return;
 unavailable:
 	log_warn("enroll: certificate %s: the CA cannot sign now", j->serial);
+	enroll_give_up(ctx, j->serial);
 	j->done(j->token, 503, "the certificate was recorded but could not "
 	    "be signed; retry", ENROLL_RETRY_AFTER, NULL, NULL);
 	enroll_job_free(j);

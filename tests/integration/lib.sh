@@ -581,6 +581,23 @@ th, tl = tlv(d, h)
 print(base64.b64encode(d[h:h + th + tl]).decode())'
 }
 
+# kb_wait_kept PEM: waits (5 s at most) until the bridge keeps PEM beside
+# the ledger: the answer of an enrollment leaves as soon as the CA signed
+# the committed TBS, and the signed certificate is kept in the writer's
+# next transaction; then GET /api/v1/certs/SERIAL has its cert_sha256.
+kb_wait_kept() {
+	local serial sha got i
+	serial=$(cert_serial_hex "$1")
+	sha=$(cert_sha256 "$1")
+	for ((i = 0; i < 100; i++)); do
+		got=$(curl -sS --max-time 10 --cacert "$KB_DIR/ca/root.pem" \
+		    "$KB_URL/api/v1/certs/$serial" | jq -r .cert_sha256) || got=""
+		[ "$got" != "$sha" ] || return 0
+		sleep 0.05
+	done
+	fail "the bridge did not keep $1 (serial $serial) within 5 s: cert_sha256 '$got'"
+}
+
 # cert_key_id PEM: hex SHA-256 of the certificate's SubjectPublicKeyInfo DER.
 cert_key_id() {
 	openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1

@@ -37,6 +37,8 @@ KID1=$KB_KEY_ID
 # a negative control that stays good
 kb_enroll dev2
 # the ledger holds their TBSs; the signed certificates are kept beside
+kb_wait_kept "$OUT/dev1.pem"
+kb_wait_kept "$OUT/dev2.pem"
 assert_eq 2 "$(psql_q "SELECT count(*) FROM certs c JOIN certs_signed s ON s.serial = c.serial WHERE c.cert_sha256 = ''")" \
     "signed certificates kept beside the TBS entries in PostgreSQL"
 
