@@ -145,7 +145,8 @@ sfx_record(struct sfx *f, int i, uint64_t aseq, uint64_t bseq)
 static int
 setup(void **state)
 {
-	struct pki_init_opts o = { "keybridge", NULL, 0, NULL };
+	/* the prestate: the CA's key type (NULL: EC P-256) */
+	struct pki_init_opts o = { "keybridge", NULL, 0, *state };
 	struct sfx *f = calloc(1, sizeof(*f));
 	struct ledger_config lc;
 	struct ledger_field fl[4];
@@ -317,6 +318,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_refuses_a_checkpoint_not_signed_by_the_node, setup,
 		    teardown),
+		/* an RSA issuing CA: sha256WithRSAEncryption inside and out */
+		cmocka_unit_test_prestate_setup_teardown(
+		    test_signs_a_committed_tbs_once, setup, teardown,
+		    (void *)"rsa-3072"),
 	};
 
 	return cmocka_run_group_tests_name("bridge/ca/sign_committed", tests,
