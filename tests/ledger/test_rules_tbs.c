@@ -13,6 +13,10 @@
 
 #define TBS_URL "http://127.0.0.1:1"
 
+/* The time the test registered its keys at: a TBS built a second later
+ * would end a second after their window. */
+static time_t tbs_now;
+
 /* A CA with a subject key identifier. */
 static X509 *
 tbs_ca(EVP_PKEY *key)
@@ -55,12 +59,13 @@ static void
 tbs_fields(struct tbsrec *t, X509 *ca, EVP_PKEY *k, const char *key_id,
     const char *cn, enum est_profile profile, const char *dns)
 {
+	/* the tests register keys for [now - 60, now + 86400) at start */
 	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(ca);
 	struct issue_params ip;
 	struct est_names names;
 	uint8_t *tbs = NULL;
 	char err[256];
-	time_t now = time(NULL);
+	time_t now = tbs_now;
 	struct tm tm;
 	X509 *x;
 
@@ -131,7 +136,7 @@ test_recorded_tbs_must_match_its_entry_and_registration(void **state)
 	char why[256];
 	int dlen, dlen2;
 	uint64_t bseq = make_bridge(f);
-	time_t now = time(NULL);
+	time_t now = tbs_now = time(NULL);
 
 	reg_fields(&r, k, now - 60, now + 86400);
 	r.fl[2] = (struct ledger_field){ "name", "cam-1" };
@@ -214,7 +219,7 @@ test_ledgers_of_both_forms_replay_and_verify(void **state)
 	struct cert h;
 	struct reg r, r2;
 	uint64_t bseq = make_bridge(f);
-	time_t now = time(NULL);
+	time_t now = tbs_now = time(NULL);
 
 	reg_fields(&r, k, now - 60, now + 86400);
 	assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
@@ -281,7 +286,7 @@ test_kept_certificates_are_verified_against_their_tbs(void **state)
 	char why[256], hex[65];
 	size_t len = 0;
 	uint64_t n = 0, bseq = make_bridge(f);
-	time_t now = time(NULL);
+	time_t now = tbs_now = time(NULL);
 	int dlen;
 
 	reg_fields(&r, k, now - 60, now + 86400);

@@ -29,6 +29,7 @@ struct afx {
 	struct ca_cert_req req;
 	struct ca_admit_ctx ctx;
 	const char *vkey;
+	time_t now;		/* of the keys' registration */
 };
 
 /* A CA certificate with a subject key identifier, CA:TRUE. */
@@ -91,13 +92,14 @@ static char *
 afx_cert_note(struct fx *f, struct afx *a, EVP_PKEY *k, uint64_t seq,
     const char *key_id, char serial[41])
 {
+	/* the key's window is [now - 60, now + 86400) of afx_new */
 	struct issue_params ip;
 	struct est_names names;
 	struct ledger_field fl[7];
 	char err[256], nb[21], na[21], b64[4096];
 	uint8_t *tbs = NULL;
 	size_t tbslen = 0;
-	time_t now = time(NULL);
+	time_t now = a->now;
 	X509 *x;
 	struct tm tm;
 	char *note;
@@ -164,6 +166,7 @@ afx_new(struct fx *f)
 	uint64_t bseq = make_bridge(f);
 
 	assert_non_null(a);
+	a->now = now;
 	assert_non_null(ki);
 	a->cakey = ledger_key_generate("ec-p256");
 	a->k = ledger_key_generate("ec-p256");
