@@ -61,6 +61,7 @@ struct ledger {
 	int running, stopping, following;
 	struct ledger_sub *pending, **pending_tail;
 	size_t npending;
+	size_t nkept;			/* of them, ledger_cert_store's */
 	struct ledger_sub *done, **done_tail;
 	void (*wake)(void *);
 	void *wake_arg;

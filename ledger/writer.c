@@ -16,6 +16,7 @@
  * NOTIFY) and catches up too, then wakes the caller's thread like the
  * writer does, so that OCSP, the CRL and the event stream see them.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@
 
 #define LEDGER_QUEUE_MAX 65536		/* submissions waiting */
 #define LEDGER_FOLLOW_WAIT_MS 250	/* follower: one wait, and stop delay */
+#define LEDGER_KEEP_WAIT_MS 25		/* signed certificates alone wait this
+					 * long for a block to ride with */
 #define LEDGER_FOLLOW_IDLE_N  4		/* look anyway after this many waits:
 					 * a NOTIFY lost in a reconnection */
 
@@ -475,6 +478,31 @@ ledger_append(struct ledger *l, const char *entry, size_t len,
 	return sub.st;
 }
 
+/*
+ * Under l->mu: when only signed certificates are waiting (ledger_cert_store,
+ * right after a block's enrollments were answered), waits at most
+ * LEDGER_KEEP_WAIT_MS for entries to put in the same transaction: a
+ * transaction (an fsync) of their own between every two blocks would
+ * double the latency, and halve what kept-alive clients get.
+ */
+static void
+writer_wait_for_entries(struct ledger *l)
+{
+	struct timespec until;
+
+	if (l->stopping || l->npending != l->nkept)
+		return;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (long)LEDGER_KEEP_WAIT_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!l->stopping && l->npending == l->nkept &&
+	    pthread_cond_timedwait(&l->cv, &l->mu, &until) != ETIMEDOUT)
+		;
+}
+
 static void *
 ledger_writer_main(void *arg)
 {
@@ -494,6 +522,7 @@ ledger_writer_main(void *arg)
 			pthread_cond_wait(&l->cv, &l->mu);
 		if (l->pending == NULL && l->stopping)
 			break;
+		writer_wait_for_entries(l);
 		while (l->pending != NULL) {
 			size_t g = l->pending->group_n > 1 ?
 			    l->pending->group_n : 1;
@@ -501,6 +530,8 @@ ledger_writer_main(void *arg)
 			if (n > 0 && n + g > l->batch_max)
 				break;
 			for (size_t k = 0; k < g && l->pending != NULL; k++) {
+				if (l->pending->signed_cert)
+					l->nkept--;
 				batch[n++] = l->pending;
 				l->pending = l->pending->next;
 				l->npending--;
@@ -673,6 +704,7 @@ ledger_cert_store(struct ledger *l, const char *serial, const uint8_t *der,
 		*l->pending_tail = sub;
 		l->pending_tail = &sub->next;
 		l->npending++;
+		l->nkept++;
 		pthread_cond_signal(&l->cv);
 		rc = 0;
 	}
