@@ -256,6 +256,8 @@ enroll_cert_entry(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
 	snprintf(why, whylen, "the entry could not be signed; retry");
 	if ((j->entry = enroll_note(ctx, LEDGER_CERT_ISSUED, f, n, k)) == NULL)
 		goto out;
+	j->unsigned_cert = cert;	/* its TBS is the entry's */
+	cert = NULL;
 	rc = 0;
 out:
 	X509_free(cert);

@@ -36,6 +36,7 @@ struct enroll_ctx {
 struct enroll_job {
 	struct enroll_ctx *ctx;
 	X509 *cert;			/* signed, once committed */
+	X509 *unsigned_cert;		/* as built: its TBS is recorded */
 	est_done_fn done;
 	void *token;
 	char old_serial[41];		/* re-enrollment: to supersede */

@@ -24,6 +24,7 @@ enroll_job_free(struct enroll_job *j)
 	if (j == NULL)
 		return;
 	X509_free(j->cert);
+	X509_free(j->unsigned_cert);
 	EVP_PKEY_free(j->key);
 	free(j->entry);
 	free(j->reg);
@@ -208,6 +209,7 @@ enroll_sign(struct enroll_job *j, const struct ledger_receipt *r)
 		goto unavailable;
 	req.reg = j->reg;
 	req.reg_index = j->reg_index;
+	req.cert = j->unsigned_cert;	/* the signer may sign it in place */
 	req.entry_proof = (const uint8_t (*)[LEDGER_HASH_LEN])ep;
 	req.reg_proof = (const uint8_t (*)[LEDGER_HASH_LEN])rp;
 	if (ledger_inclusion_proof(ctx->ledger, r->index, r->tree_size, ep,

@@ -260,6 +260,49 @@ signer_checkpoint_ok(void *arg, const char *note, uint64_t *size,
 	return 0;
 }
 
+/*
+ * Sets the signature of tbs[0..len), the admitted TBS, into x, the bridge's
+ * unsigned certificate of it: only when x's TBS encodes to exactly those
+ * bytes.  The CA signs the bytes, as ca_sign_tbs does; the outer
+ * AlgorithmIdentifier is the inner one.  0, or -1 (then the caller signs
+ * with ca_sign_tbs).
+ */
+static int
+signer_splice(struct signer *s, X509 *x, const uint8_t *tbs, size_t len)
+{
+	const ASN1_BIT_STRING *csig;
+	const X509_ALGOR *calg;
+	EVP_MD_CTX *md = NULL;
+	unsigned char *enc = NULL, *sig = NULL;
+	size_t siglen = 0;
+	int n, rc = -1;
+
+	X509_get0_signature(&csig, &calg, x);
+	if ((n = i2d_re_X509_tbs(x, &enc)) <= 0 || (size_t)n != len ||
+	    memcmp(enc, tbs, len) != 0)
+		goto out;
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, s->ca_key) != 1 ||
+	    EVP_DigestSign(md, NULL, &siglen, tbs, len) != 1 ||
+	    (sig = OPENSSL_malloc(siglen)) == NULL ||
+	    EVP_DigestSign(md, sig, &siglen, tbs, len) != 1)
+		goto out;
+	/* OpenSSL has no setter for a certificate's signature but signing;
+	 * these are x's own fields, outside its (cached) TBS. */
+	if (X509_ALGOR_copy((X509_ALGOR *)calg, X509_get0_tbs_sigalg(x)) != 1 ||
+	    ASN1_BIT_STRING_set((ASN1_BIT_STRING *)csig, sig,
+	    (int)siglen) != 1)
+		goto out;
+	((ASN1_BIT_STRING *)csig)->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+	((ASN1_BIT_STRING *)csig)->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+	rc = 0;
+out:
+	EVP_MD_CTX_free(md);
+	OPENSSL_free(enc);
+	OPENSSL_free(sig);
+	return rc;
+}
+
 /* See ca.h.  In-process for now: the KEYPROC part moves this behind the
  * key process's protocol with the same checks (ca_cert_admit). */
 int
@@ -287,10 +330,16 @@ signer_sign_committed(struct signer *s, const struct ca_cert_req *req,
 	c.account = s->account;
 	c.now = time(NULL);
 	c.min_index = sc->min_index;
-	if (ca_cert_admit(req, &c, &tbs, &tbslen, why, whylen) != 0 ||
-	    (*cert = ca_sign_tbs(tbs, tbslen, s->ca_key, why, whylen)) ==
-	    NULL) {
+	if (ca_cert_admit(req, &c, &tbs, &tbslen, why, whylen) != 0) {
 		log_warn("signer: refused to sign: %s", why);
+		goto out;
+	}
+	if (req->cert != NULL && signer_splice(s, req->cert, tbs, tbslen) ==
+	    0 && X509_up_ref(req->cert) == 1)
+		*cert = req->cert;
+	else if ((*cert = ca_sign_tbs(tbs, tbslen, s->ca_key, why,
+	    whylen)) == NULL) {
+		log_warn("signer: cannot sign: %s", why);
 		goto out;
 	}
 	sc->min_index = req->entry_index + 1;

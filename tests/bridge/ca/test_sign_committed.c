@@ -35,6 +35,7 @@ struct sfx {
 	struct ledger *l;
 	struct signer *s;
 	char *entry[NCERTS], *reg[NCERTS], *cp[NCERTS];
+	X509 *unsigned_cert[NCERTS];	/* as issue_build made them */
 	uint64_t idx[NCERTS], reg_idx[NCERTS], size[NCERTS];
 };
 
@@ -139,7 +140,7 @@ sfx_record(struct sfx *f, int i, uint64_t aseq, uint64_t bseq)
 	f->size[i] = r.tree_size;
 	assert_non_null(f->cp[i] = strdup(r.checkpoint));
 	OPENSSL_free(tbs);
-	X509_free(x);
+	f->unsigned_cert[i] = x;
 }
 
 static int
@@ -214,6 +215,7 @@ teardown(void **state)
 		free(f->entry[i]);
 		free(f->reg[i]);
 		free(f->cp[i]);
+		X509_free(f->unsigned_cert[i]);
 	}
 	nftw(f->path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
@@ -223,7 +225,20 @@ teardown(void **state)
 /* signer_sign_committed for certificate i shown with checkpoint c (its
  * tree of size size); the certificate (or NULL) in *cert. */
 static int
+sign_with(struct sfx *f, int i, int c, X509 *unsigned_cert, X509 **cert,
+    char *why, size_t whylen);
+
+static int
 sign(struct sfx *f, int i, int c, X509 **cert, char *why, size_t whylen)
+{
+	return sign_with(f, i, c, NULL, cert, why, whylen);
+}
+
+/* sign(), showing the signer unsigned_cert as the bridge's own unsigned
+ * certificate of the TBS (ca_cert_req.cert). */
+static int
+sign_with(struct sfx *f, int i, int c, X509 *unsigned_cert, X509 **cert,
+    char *why, size_t whylen)
 {
 	uint8_t ep[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
 	uint8_t rp[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
@@ -235,6 +250,7 @@ sign(struct sfx *f, int i, int c, X509 **cert, char *why, size_t whylen)
 	req.entry_index = f->idx[i];
 	req.reg = f->reg[i];
 	req.reg_index = f->reg_idx[i];
+	req.cert = unsigned_cert;
 	assert_int_equal(ledger_inclusion_proof(f->l, f->idx[i], f->size[c],
 	    ep, &req.entry_nproof), 0);
 	assert_int_equal(ledger_inclusion_proof(f->l, f->reg_idx[i],
@@ -306,6 +322,61 @@ test_refuses_a_checkpoint_not_signed_by_the_node(void **state)
 	EVP_PKEY_free(other);
 }
 
+/* The TBS of cert, as encoded, equals the one entry i records. */
+static void
+assert_tbs_of_entry(struct sfx *f, int i, X509 *cert)
+{
+	unsigned char *der = NULL;
+	const uint8_t *t;
+	uint8_t rec[4096];
+	size_t tlen;
+	char why[64];
+	struct ledger_entry *e;
+	int len = i2d_X509(cert, &der), n;
+
+	assert_true(len > 0);
+	assert_int_equal(ledger_tbs_of_cert(der, (size_t)len, &t, &tlen), 0);
+	assert_non_null(e = ledger_entry_new(f->entry[i], strlen(f->entry[i]),
+	    why, sizeof(why)));
+	n = ledger_b64_decode(ledger_entry_get(e, "tbs"),
+	    strlen(ledger_entry_get(e, "tbs")), rec, sizeof(rec));
+	assert_int_equal((size_t)n, tlen);
+	assert_memory_equal(rec, t, tlen);
+	ledger_entry_free(e);
+	OPENSSL_free(der);
+}
+
+/* Shown the bridge's unsigned certificate of the TBS, the signer signs it
+ * in place; shown another one (of another TBS), it signs the committed
+ * TBS anew and leaves that one alone. */
+static void
+test_signs_the_bridges_own_certificate_only_when_it_is_the_tbs(void **state)
+{
+	struct sfx *f = *state;
+	X509 *cert = NULL;
+	char why[ERRLEN] = "";
+
+	if (sign_with(f, 0, 0, f->unsigned_cert[0], &cert, why,
+	    sizeof(why)) != 0)
+		fail_msg("refused: %s", why);
+	assert_ptr_equal(cert, f->unsigned_cert[0]);
+	assert_int_equal(X509_verify(cert,
+	    X509_get0_pubkey(signer_issuer(f->s))), 1);
+	assert_tbs_of_entry(f, 0, cert);
+	X509_free(cert);
+	cert = NULL;
+	if (sign_with(f, 1, 2, f->unsigned_cert[2], &cert, why,
+	    sizeof(why)) != 0)
+		fail_msg("refused: %s", why);
+	assert_ptr_not_equal(cert, f->unsigned_cert[2]);
+	assert_int_equal(X509_verify(cert,
+	    X509_get0_pubkey(signer_issuer(f->s))), 1);
+	assert_tbs_of_entry(f, 1, cert);
+	assert_int_equal(X509_verify(f->unsigned_cert[2],
+	    X509_get0_pubkey(signer_issuer(f->s))), 0);
+	X509_free(cert);
+}
+
 int
 main(void)
 {
@@ -318,6 +389,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_refuses_a_checkpoint_not_signed_by_the_node, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_signs_the_bridges_own_certificate_only_when_it_is_the_tbs,
+		    setup, teardown),
+		cmocka_unit_test_prestate_setup_teardown(
+		    test_signs_the_bridges_own_certificate_only_when_it_is_the_tbs,
+		    setup, teardown, (void *)"rsa-3072"),
 		/* an RSA issuing CA: sha256WithRSAEncryption inside and out */
 		cmocka_unit_test_prestate_setup_teardown(
 		    test_signs_a_committed_tbs_once, setup, teardown,
