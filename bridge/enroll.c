@@ -15,12 +15,21 @@
  * the ledger recorded, still good; for serverkeygen the pre-authorisation's
  * secret must match.
  *
- * The certificate is built from the registration (issue_build), signed
- * through the signer, and recorded by a cert-issued entry signed by the
- * bridge's account; the answer leaves only once that entry's block is
- * committed.  The ledger applies the same rule again at commit: the loser
- * of racing enrollments gets 409 from there.  A failed commit answers 503
- * with Retry-After and no certificate.
+ * The CA signs only what the ledger committed (docs/design.md): the
+ * certificate is built from the registration (issue_build) and its TBS
+ * recorded by a cert-issued entry signed by the bridge's account.  Once
+ * that entry's block and its signed checkpoint are committed, the signer
+ * is shown the entry, the key's key-register entry, their inclusion
+ * proofs in the checkpoint's tree (from the ledger's in-memory tree:
+ * O(log n) hashes, no database read) and the checkpoint, and signs the
+ * TBS only if all of it holds (signer_sign_committed, ca_cert_admit):
+ * that part is enroll_sign.c's.
+ * The signed certificate is answered, and kept beside its registry row
+ * (ledger_cert_store) in the writer's next transaction.  The ledger applies the
+ * trust rule again at commit: the loser of racing enrollments gets 409
+ * from there.  A failed commit, or a key process that cannot answer,
+ * answers 503 with Retry-After and no certificate; a refusal to sign, 500
+ * with its reason.
  *
  * simplereenroll (RFC 7030 4.2.2) names the client certificate in the new
  * entry's `supersedes`, and the ledger revokes it in the same step.  Its
@@ -34,117 +43,8 @@
 
 #include <openssl/x509v3.h>
 
-#include "bridge/bridge.h"
+#include "bridge/enroll_int.h"
 #include "bridge/keyproc/keyproc.h"
-
-#define ENROLL_RETRY_AFTER 1	/* seconds, on 503 */
-#define ENROLL_WHY_MAX     320	/* a refusal line: code, then why */
-#define ENROLL_LEDGER_WHY  256	/* the why, as the ledger says it */
-
-/* A registration may hold LEDGER_MAX_SANS DNS names and as many IP
- * addresses, and issuance takes them all (est_names holds as many). */
-_Static_assert(EST_MAX_NAMES == LEDGER_MAX_SANS,
-    "issuance must take every name a registration may hold");
-
-struct enroll_ctx {
-	struct ledger *ledger;		/* borrowed */
-	struct signer *signer;		/* borrowed */
-	const struct bridge_config *cfg;
-	STACK_OF(X509) *cacerts;	/* issuing, root */
-	uint64_t next_seq;		/* the bridge account's next seq */
-	char ocsp_url[CONFIG_STR + 16];
-	char ca_issuers_url[CONFIG_STR + 32];
-	char crl_url[CONFIG_STR + 96];
-	/* HTTP Basic per label: none, device, server; user "" = none. */
-	char auth_user[3][CONFIG_STR], auth_pass[3][CONFIG_STR];
-	struct est_ops ops;
-};
-
-/* One issuance between submission and commit. */
-struct enroll_job {
-	struct enroll_ctx *ctx;
-	X509 *cert;
-	est_done_fn done;
-	void *token;
-	char old_serial[41];		/* re-enrollment: to supersede */
-	EVP_PKEY *key;			/* serverkeygen: the generated key */
-};
-
-static void
-enroll_job_free(struct enroll_job *j)
-{
-	if (j == NULL)
-		return;
-	X509_free(j->cert);
-	EVP_PKEY_free(j->key);
-	free(j);
-}
-
-/* Answers the job with its certificate, and frees it. */
-static void
-enroll_answer(struct enroll_job *j)
-{
-	STACK_OF(X509) *certs = sk_X509_new_null();
-
-	if (certs == NULL || sk_X509_push(certs, j->cert) <= 0)
-		j->done(j->token, 503, "out of memory", ENROLL_RETRY_AFTER,
-		    NULL, NULL);
-	else
-		j->done(j->token, 200, NULL, 0, certs, j->key);
-	sk_X509_free(certs);		/* the stack only; j owns the cert */
-	enroll_job_free(j);
-}
-
-/* The EST status of a ledger refusal (ledger_check_issue before issuance,
- * or the commit of the bridge's entry): the key may not have this
- * certificate, 403; another enrollment got there first (a current
- * certificate, or the superseded one revoked meanwhile), 409; anything
- * else is the ledger failing, 503. */
-static int
-enroll_status(enum ledger_status st)
-{
-	switch (st) {
-	case LEDGER_ERR_UNKNOWN_KEY:
-	case LEDGER_ERR_KEY_REVOKED:
-	case LEDGER_ERR_WINDOW:
-	case LEDGER_ERR_PERMISSION:	/* another profile */
-	case LEDGER_ERR_NOT_SAME_DEVICE:
-	case LEDGER_ERR_UNKNOWN_CERT:
-	case LEDGER_ERR_PREAUTH:	/* unknown, used or expired */
-		return 403;
-	case LEDGER_ERR_CERT_CURRENT:
-	case LEDGER_ERR_CERT_REVOKED:
-		return 409;
-	default:
-		return 503;
-	}
-}
-
-/* The HTTP answer for a ledger refusal of the bridge's own entries:
- * "code: why" with the ledger's code. */
-static void
-enroll_refused(struct enroll_job *j, enum ledger_status st, const char *why)
-{
-	struct enroll_ctx *ctx = j->ctx;
-	char line[ENROLL_WHY_MAX];
-	uint64_t next;
-	int status = enroll_status(st);
-
-	snprintf(line, sizeof(line), "%s: %s", ledger_status_code(st), why);
-	if (status != 503) {
-		j->done(j->token, status, line, 0, NULL, NULL);
-	} else {
-		/* Someone else used our account's seq: catch up, retry. */
-		if (st == LEDGER_ERR_SEQUENCE && (next = ledger_next_seq(
-		    ctx->ledger, ctx->cfg->bridge_account)) > ctx->next_seq)
-			ctx->next_seq = next;
-		log_warn("enroll: the ledger refused the bridge's entry: %s",
-		    line);
-		j->done(j->token, 503, "the issuance could not be recorded on "
-		    "the ledger; retry", ENROLL_RETRY_AFTER, NULL, NULL);
-	}
-	enroll_job_free(j);
-}
 
 /* Asks the ledger's trust rule (ledger_check_issue) before issuance: 0,
  * or the EST status with "code: why". */
@@ -168,50 +68,6 @@ enroll_ask(struct enroll_ctx *ctx, const struct ledger_issue_ask *a,
 	return status;
 }
 
-/* The bridge account's entry of type with seq ctx->next_seq + k, signed:
- * a malloc'd note, or NULL. */
-static char *
-enroll_note(struct enroll_ctx *ctx, enum ledger_entry_type type,
-    const struct ledger_field *f, size_t n, uint64_t k)
-{
-	char *note = ledger_entry_body(type, ctx->cfg->bridge_account,
-	    ctx->next_seq + k, time(NULL), ctx->cfg->origin, f, n);
-
-	return note != NULL ? signer_sign_entry(ctx->signer, note) : NULL;
-}
-
-static void
-enroll_committed(enum ledger_status st, const struct ledger_receipt *r,
-    const char *why, void *arg)
-{
-	struct enroll_job *j = arg;
-
-	if (st != LEDGER_OK)
-		enroll_refused(j, st, why);
-	else
-		enroll_answer(j);
-}
-
-/* Submits notes[0..n) (from enroll_note, seqs next_seq on) to commit
- * together or not at all; enroll_committed answers j.  0 or -1. */
-static int
-enroll_submit(struct enroll_ctx *ctx, char *const *notes, size_t n,
-    struct enroll_job *j)
-{
-	const char *t[LEDGER_GROUP_MAX];
-	size_t len[LEDGER_GROUP_MAX];
-
-	for (size_t i = 0; i < n && i < LEDGER_GROUP_MAX; i++) {
-		t[i] = notes[i];
-		len[i] = strlen(notes[i]);
-	}
-	if (ledger_submit_group(ctx->ledger, t, len, n, enroll_committed,
-	    j) != 0)
-		return -1;
-	ctx->next_seq += n;
-	return 0;
-}
-
 /* Fills the view reg from the ledger's fields (a key's or a
  * pre-authorisation's: the same names, profile and window). */
 static void
@@ -231,11 +87,12 @@ enroll_view(struct est_registration *reg, const char *name,
 		    sizeof(reg->names.ip[0]), "%s", ip[i]);
 }
 
-/* The ledger's view of a key, for est_authorize and issue_build; left
- * empty when the key is not registered (ledger_check_issue says so). */
+/* The ledger's view of a key, for est_authorize and issue_build, and the
+ * index of its key-register entry; left empty when the key is not
+ * registered (ledger_check_issue says so). */
 static int
 enroll_registration(struct enroll_ctx *ctx, const char *key_id,
-    struct est_registration *reg)
+    struct est_registration *reg, uint64_t *reg_index)
 {
 	struct ledger_key_info *k = malloc(sizeof(*k));
 	int rc;
@@ -245,30 +102,20 @@ enroll_registration(struct enroll_ctx *ctx, const char *key_id,
 		free(k);
 		return -1;
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		enroll_view(reg, k->name, k->profile, k->not_before,
 		    k->not_after, k->dns, k->ndns, k->ip, k->nip);
+		*reg_index = k->registered_index;
+	}
 	free(k);
-	return 0;
-}
-
-/* Lowercase hex SHA-256 of a certificate's DER. */
-static int
-enroll_cert_sha256(X509 *cert, char out[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	if (X509_digest(cert, EVP_sha256(), md, &n) != 1 || n != 32)
-		return -1;
-	ledger_hex(md, n, out);
 	return 0;
 }
 
 /*
  * Re-enrollment is authenticated by the TLS client certificate (RFC 7030
  * 3.3.2): it must be the very certificate the ledger recorded (serial and
- * SHA-256 of its DER), revoked neither on its own nor through its key,
+ * its TBS, byte for byte: the TLS handshake checked the CA's signature),
+ * revoked neither on its own nor through its key,
  * and not expired.  Returns 0 with its serial and profile, or the HTTP
  * status with why.  Whether it may be superseded, and by which key, is
  * the ledger's trust rule (ledger_check_issue).
@@ -279,16 +126,22 @@ enroll_client_cert(struct enroll_ctx *ctx, X509 *cert, time_t now,
 {
 	struct ledger_cert_info c;
 	const char *reason;
-	char sha[65];
-	int rc = 403;
+	unsigned char *der = NULL;
+	int rc = 403, len, match = 0;
 
 	if (issue_serial_hex(cert, serial) != 0 ||
-	    enroll_cert_sha256(cert, sha) != 0) {
+	    (len = i2d_X509(cert, &der)) <= 0) {
 		snprintf(why, whylen, "the client certificate is unreadable");
 		return 400;
 	}
-	if (ledger_cert_get(ctx->ledger, serial, &c) != 0 ||
-	    strcmp(c.cert_sha256, sha) != 0) {
+	if (ledger_cert_get(ctx->ledger, serial, &c) == 0)
+		match = ledger_cert_matches(ctx->ledger, &c, der, (size_t)len);
+	OPENSSL_free(der);
+	if (match < 0) {
+		snprintf(why, whylen, "the ledger cannot be read; retry");
+		return 503;
+	}
+	if (match == 0) {
 		snprintf(why, whylen, "the client certificate (serial %s) is "
 		    "not one the ledger recorded", serial);
 		return 403;
@@ -335,83 +188,81 @@ enroll_params(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
 }
 
 /*
- * Builds and signs the certificate for a registration into j->cert, and
- * its cert-issued entry (seq ctx->next_seq + k; `supersedes` j->old_serial
- * when set) into *note (malloc'd).  Nothing is submitted.  0, or the HTTP
- * status with why.
+ * Builds the certificate for a registration, unsigned, and its cert-issued
+ * entry carrying the TBS (seq ctx->next_seq + k; `supersedes`
+ * j->old_serial when set) into j->entry (malloc'd), its serial into
+ * j->serial.  Nothing is signed by the CA and nothing is submitted.  0, or
+ * the HTTP status with why.
  */
 static int
 enroll_cert_entry(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
     const X509_PUBKEY *spki, const char *key_id,
     const struct est_registration *reg, enum est_profile profile,
-    time_t now, struct enroll_job *j, uint64_t k, char **note, char *why,
-    size_t whylen)
+    time_t now, struct enroll_job *j, uint64_t k, char *why, size_t whylen)
 {
 	struct issue_params ip;
 	struct ledger_field f[9];
-	char serial[41], sha[65], nb[21], na[21], *b64 = NULL;
-	unsigned char *der = NULL;
+	char nb[21], na[21], *b64 = NULL;
+	uint8_t *tbs = NULL;
+	size_t tbslen = 0, n = 0, cap;
+	X509 *cert = NULL;
 	const ASN1_TIME *t;
 	struct tm tm;
 	time_t tnb, tna;
-	size_t n = 0;
-	int derlen, rc = 503;
+	int rc = 503;
 
-	*note = NULL;
 	enroll_params(ctx, pubkey, spki, reg, profile, now, &ip);
-	if ((j->cert = issue_build(&ip, why, whylen)) == NULL)
+	if ((cert = issue_build(&ip, why, whylen)) == NULL)
 		return 403;
-	snprintf(why, whylen, "the certificate could not be signed");
-	if (signer_sign_cert(ctx->signer, j->cert) != 0 ||
-	    issue_serial_hex(j->cert, serial) != 0 ||
-	    enroll_cert_sha256(j->cert, sha) != 0)
+	snprintf(why, whylen, "the certificate could not be encoded");
+	if (issue_serial_hex(cert, j->serial) != 0 ||
+	    ca_tbs_der(cert, signer_issuer(ctx->signer), &tbs, &tbslen) != 0)
 		goto out;
-	t = X509_get0_notBefore(j->cert);
+	t = X509_get0_notBefore(cert);
 	if (ASN1_TIME_to_tm(t, &tm) != 1 || (tnb = timegm(&tm)) == -1)
 		goto out;
-	t = X509_get0_notAfter(j->cert);
+	t = X509_get0_notAfter(cert);
 	if (ASN1_TIME_to_tm(t, &tm) != 1 || (tna = timegm(&tm)) == -1)
 		goto out;
-	snprintf(why, whylen, "the certificate could not be encoded");
-	if ((derlen = i2d_X509(j->cert, &der)) <= 0)
-		goto out;
-	/* The ledger keeps the certificate itself in the entry, which
-	 * bounds its size: a registration whose names (with the URLs and
-	 * the key) make a larger one cannot be issued. */
-	if (derlen > LEDGER_CERT_DER_MAX) {
+	/* The ledger keeps the TBS in the entry, which bounds its size: a
+	 * registration whose names (with the URLs and the key) make a
+	 * larger one cannot be issued. */
+	if (tbslen > LEDGER_CERT_DER_MAX) {
 		snprintf(why, whylen, "certificate_too_large: the registration's "
-		    "names make a certificate of %d bytes; the ledger records "
-		    "at most %d", derlen, LEDGER_CERT_DER_MAX);
+		    "names make a certificate of %zu bytes; the ledger records "
+		    "at most %d", tbslen, LEDGER_CERT_DER_MAX);
 		rc = 403;
 		goto out;
 	}
-	if ((b64 = malloc((size_t)derlen * 4 / 3 + 8)) == NULL ||
-	    ledger_b64_encode(der, (size_t)derlen, b64,
-	    (size_t)derlen * 4 / 3 + 8) != 0)
+	cap = tbslen * 4 / 3 + 8;
+	if ((b64 = malloc(cap)) == NULL ||
+	    ledger_b64_encode(tbs, tbslen, b64, cap) != 0)
 		goto out;
 	ledger_time_format(tnb, nb);
 	ledger_time_format(tna, na);
-	f[n++] = (struct ledger_field){ "serial", serial };
+	f[n++] = (struct ledger_field){ "serial", j->serial };
 	f[n++] = (struct ledger_field){ "issuer",
 	    signer_issuer_id(ctx->signer) };
 	f[n++] = (struct ledger_field){ "key-id", key_id };
 	f[n++] = (struct ledger_field){ "profile", est_profile_name(profile) };
 	f[n++] = (struct ledger_field){ "not-before", nb };
 	f[n++] = (struct ledger_field){ "not-after", na };
-	f[n++] = (struct ledger_field){ "cert-sha256", sha };
 	/* Re-enrollment: the ledger revokes the client certificate as
 	 * superseded when it records this one. */
 	if (j->old_serial[0] != '\0')
 		f[n++] = (struct ledger_field){ "supersedes", j->old_serial };
-	/* The certificate itself, last, so that the ledger alone shows what
-	 * was issued for each key (and the API can hand it out). */
-	f[n++] = (struct ledger_field){ "cert", b64 };
+	/* The TBS itself, last: the CA signs these bytes once the entry is
+	 * committed, and anyone can check the certificate against them. */
+	f[n++] = (struct ledger_field){ "tbs", b64 };
 	snprintf(why, whylen, "the entry could not be signed; retry");
-	if ((*note = enroll_note(ctx, LEDGER_CERT_ISSUED, f, n, k)) == NULL)
+	if ((j->entry = enroll_note(ctx, LEDGER_CERT_ISSUED, f, n, k)) == NULL)
 		goto out;
+	j->unsigned_cert = cert;	/* its TBS is the entry's */
+	cert = NULL;
 	rc = 0;
 out:
-	OPENSSL_free(der);
+	X509_free(cert);
+	OPENSSL_free(tbs);
 	free(b64);
 	return rc;
 }
@@ -474,8 +325,9 @@ out:
  * admin's), records the certificate, and answers both.  All or nothing:
  * the ledger's trust rule is asked for the key the pre-authorisation will
  * register (still unused, unexpired, inside its window, its profile) and
- * the certificate built and signed
- * before anything is submitted, and the two entries go as one group that
+ * the TBS built before anything is submitted, and the two entries (the
+ * key-register entry, then the cert-issued one with the TBS, which the CA
+ * signs once both are committed) go as one group that
  * the ledger commits together or refuses together, so a failure never
  * leaves a registered key whose private half was thrown away, nor a spent
  * pre-authorisation.
@@ -489,7 +341,7 @@ enroll_keygen(struct enroll_ctx *ctx, const struct est_enroll *e, time_t now,
 	struct ledger_issue_ask ask;
 	struct ledger_field f[8 + 2 * EST_MAX_NAMES];
 	char spki[256], id[LEDGER_KEYID_LEN + 1], nb[21], na[21];
-	char *notes[2] = { NULL, NULL };
+	const char *notes[2];
 	unsigned char *der = NULL;
 	enum est_profile profile;
 	size_t n = 0;
@@ -529,24 +381,23 @@ enroll_keygen(struct enroll_ctx *ctx, const struct est_enroll *e, time_t now,
 	f[n++] = (struct ledger_field){ "not-after", na };
 	f[n++] = (struct ledger_field){ "preauth", pa->id };
 	snprintf(why, whylen, "the entry could not be signed; retry");
-	if ((notes[0] = enroll_note(ctx, LEDGER_KEY_REGISTER, f, n, 0)) ==
-	    NULL)
+	if ((j->reg = enroll_note(ctx, LEDGER_KEY_REGISTER, f, n, 0)) == NULL)
 		goto out;
 	if ((rc = enroll_cert_entry(ctx, j->key, NULL, id, &reg, profile, now,
-	    j, 1, &notes[1], why, whylen)) != 0) {
+	    j, 1, why, whylen)) != 0) {
 		log_warn("serverkeygen: pre-authorisation %s: %s", pa->id,
 		    why);
 		goto out;
 	}
 	rc = 503;
+	notes[0] = j->reg;
+	notes[1] = j->entry;
 	if (enroll_submit(ctx, notes, 2, j) != 0) {
 		snprintf(why, whylen, "the ledger is busy; retry");
 		goto out;
 	}
 	rc = 0;		/* enroll_committed answers */
 out:
-	free(notes[0]);
-	free(notes[1]);
 	OPENSSL_free(der);
 	free(pa);
 	return rc;
@@ -563,7 +414,8 @@ enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
 	struct ledger_issue_ask ask;
 	struct enroll_job *j = NULL;
 	enum est_profile profile = e->profile, cur = 0;
-	char why[ENROLL_WHY_MAX] = "", *note = NULL;
+	char why[ENROLL_WHY_MAX] = "";
+	const char *note;
 	time_t now = time(NULL);
 	int status;
 
@@ -593,7 +445,7 @@ enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
 	    (status = enroll_client_cert(ctx, e->client_cert, now,
 	    j->old_serial, &cur, why, sizeof(why))) != 0)
 		goto refuse;
-	if (enroll_registration(ctx, e->key_id, &reg) != 0) {
+	if (enroll_registration(ctx, e->key_id, &reg, &j->reg_index) != 0) {
 		status = 503;
 		snprintf(why, sizeof(why), "the ledger cannot be read; retry");
 		goto refuse;
@@ -613,17 +465,16 @@ enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
 		goto refuse;
 	if ((status = enroll_cert_entry(ctx, X509_REQ_get0_pubkey(e->csr),
 	    X509_REQ_get_X509_PUBKEY(e->csr), e->key_id, &reg, profile, now,
-	    j, 0, &note, why, sizeof(why))) != 0)
+	    j, 0, why, sizeof(why))) != 0)
 		goto refuse;
+	note = j->entry;
 	if (enroll_submit(ctx, &note, 1, j) != 0) {
 		status = 503;
 		snprintf(why, sizeof(why), "the ledger is busy; retry");
 		goto refuse;
 	}
-	free(note);
 	return;
 refuse:
-	free(note);
 	done(token, status, why, status == 503 ? ENROLL_RETRY_AFTER : 0, NULL,
 	    NULL);
 	enroll_job_free(j);

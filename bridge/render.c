@@ -145,7 +145,7 @@ render_cert_json(const struct ledger_cert_info *c, uint64_t key_rev, time_t now)
 		idx = render_json_u64(c->revoked_index);
 	else if (by_key && key_rev != UINT64_MAX)
 		idx = render_json_u64(key_rev);
-	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:s,s:o,s:s?,"
+	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s?,s:o,s:s,s:o,s:s?,"
 	    "s:o,s:s?,s:b}",
 	    "serial", c->serial,
 	    "issuer", c->issuer,
@@ -153,7 +153,8 @@ render_cert_json(const struct ledger_cert_info *c, uint64_t key_rev, time_t now)
 	    "profile", c->profile,
 	    "not_before", render_json_time(c->not_before),
 	    "not_after", render_json_time(c->not_after),
-	    "cert_sha256", c->cert_sha256,
+	    /* null while a TBS entry's signed certificate is not kept */
+	    "cert_sha256", c->cert_sha256[0] != '\0' ? c->cert_sha256 : NULL,
 	    "issued_index", render_json_u64(c->issued_index),
 	    "status", revoked ? "revoked" : "good",
 	    "revoked_at", revoked ? render_json_time(at) : json_null(),

@@ -95,8 +95,13 @@ static const struct field_rule field_rules[] = {
 	{ LEDGER_CERT_ISSUED, "profile", 1, 1, SYN_PROFILE },
 	{ LEDGER_CERT_ISSUED, "not-before", 1, 1, SYN_TIME },
 	{ LEDGER_CERT_ISSUED, "not-after", 1, 1, SYN_TIME },
-	{ LEDGER_CERT_ISSUED, "cert-sha256", 1, 1, SYN_HEX64 },
+	/* Two forms (rules_cert.c): the certificate signed before it was
+	 * recorded (cert-sha256, and the certificate itself in later
+	 * entries), or, since the CA signs only what the ledger committed,
+	 * the TBSCertificate alone ("tbs", base64 DER), signed after. */
+	{ LEDGER_CERT_ISSUED, "cert-sha256", 0, 1, SYN_HEX64 },
 	{ LEDGER_CERT_ISSUED, "cert", 0, 1, SYN_B64 },
+	{ LEDGER_CERT_ISSUED, "tbs", 0, 1, SYN_B64 },
 	{ LEDGER_CERT_ISSUED, "supersedes", 0, 1, SYN_SERIAL },
 	{ LEDGER_CERT_REVOKED, "serial", 1, 1, SYN_SERIAL },
 	{ LEDGER_CERT_REVOKED, "reason", 1, 1, SYN_REASON },
@@ -591,6 +596,44 @@ ledger_entry_all(const struct ledger_entry *e, const char *key,
 		if (strcmp(e->fields[i].key, key) == 0)
 			out[n++] = e->fields[i].value;
 	return n;
+}
+
+/* See ledger.h. */
+struct ledger_entry *
+ledger_entry_new(const char *text, size_t len, char *why, size_t whylen)
+{
+	struct ledger_entry *e = malloc(sizeof(*e));
+
+	if (e == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	if (ledger_entry_parse(text, len, e, why, whylen) != LEDGER_OK) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+void
+ledger_entry_free(struct ledger_entry *e)
+{
+	if (e == NULL)
+		return;
+	ledger_entry_clear(e);
+	free(e);
+}
+
+enum ledger_entry_type
+ledger_entry_type_of(const struct ledger_entry *e)
+{
+	return e->type;
+}
+
+const char *
+ledger_entry_account_of(const struct ledger_entry *e)
+{
+	return e->account;
 }
 
 char *

@@ -289,7 +289,9 @@ ledger_cert_get(struct ledger *l, const char *serial,
 	return l->r->ops->cert_get(l->r, serial, c);
 }
 
+/* What cert_der_cb takes out of a cert-issued entry: "cert" or "tbs". */
 struct cert_der_arg {
+	const char *field;
 	uint8_t *der;
 	size_t cap, len;
 	int found;
@@ -308,7 +310,7 @@ cert_der_cb(const struct ledger_entry_info *ei, void *arg)
 	    LEDGER_OK)
 		return 1;
 	if (e.type == LEDGER_CERT_ISSUED &&
-	    (b64 = ledger_entry_get(&e, "cert")) != NULL &&
+	    (b64 = ledger_entry_get(&e, a->field)) != NULL &&
 	    (n = ledger_b64_decode(b64, strlen(b64), a->der, a->cap)) > 0) {
 		a->len = (size_t)n;
 		a->found = 1;
@@ -317,16 +319,88 @@ cert_der_cb(const struct ledger_entry_info *ei, void *arg)
 	return 0;
 }
 
-int
-ledger_cert_der(struct ledger *l, const struct ledger_cert_info *c,
-    uint8_t *der, size_t cap, size_t *len)
+/* The DER of field ("cert" or "tbs") of c's entry: 0, 1 absent, -1. */
+static int
+cert_entry_field(struct ledger *l, const struct ledger_cert_info *c,
+    const char *field, uint8_t *der, size_t cap, size_t *len)
 {
-	struct cert_der_arg a = { der, cap, 0, 0 };
+	struct cert_der_arg a = { field, der, cap, 0, 0 };
 
 	if (l->r->ops->entries(l->r, c->issued_index, 1, cert_der_cb, &a) != 0)
 		return -1;
 	*len = a.len;
 	return a.found ? 0 : 1;
+}
+
+int
+ledger_cert_der(struct ledger *l, const struct ledger_cert_info *c,
+    uint8_t *der, size_t cap, size_t *len)
+{
+	char *b64 = NULL;
+	size_t b64cap = LEDGER_CERT_DER_MAX * 4 / 3 + 8;
+	int rc, n;
+
+	if ((b64 = malloc(b64cap)) == NULL)
+		return -1;
+	rc = l->r->ops->cert_signed_get(l->r, c->serial, b64, b64cap);
+	if (rc == 0) {
+		n = ledger_b64_decode(b64, strlen(b64), der, cap);
+		*len = n > 0 ? (size_t)n : 0;
+		rc = n > 0 ? 0 : -1;
+	} else if (rc == 1)
+		rc = cert_entry_field(l, c, "cert", der, cap, len);
+	free(b64);
+	return rc;
+}
+
+int
+ledger_cert_tbs(struct ledger *l, const struct ledger_cert_info *c,
+    uint8_t *tbs, size_t cap, size_t *len)
+{
+	const uint8_t *t;
+	size_t tlen;
+	int rc;
+
+	if ((rc = cert_entry_field(l, c, "tbs", tbs, cap, len)) != 1)
+		return rc;
+	if ((rc = cert_entry_field(l, c, "cert", tbs, cap, len)) != 0)
+		return rc;
+	if (ledger_tbs_of_cert(tbs, *len, &t, &tlen) != 0)
+		return -1;
+	memmove(tbs, t, tlen);
+	*len = tlen;
+	return 0;
+}
+
+int
+ledger_cert_matches(struct ledger *l, const struct ledger_cert_info *c,
+    const uint8_t *der, size_t len)
+{
+	uint8_t *rec = NULL, md[LEDGER_HASH_LEN];
+	const uint8_t *t;
+	char hex[65];
+	size_t rlen = 0, tlen;
+	int rc = -1;
+
+	if ((rec = malloc(LEDGER_CERT_DER_MAX)) == NULL)
+		goto out;
+	switch (ledger_cert_tbs(l, c, rec, LEDGER_CERT_DER_MAX, &rlen)) {
+	case 0:
+		rc = ledger_tbs_of_cert(der, len, &t, &tlen) == 0 &&
+		    tlen == rlen && memcmp(t, rec, rlen) == 0;
+		break;
+	case 1:		/* an entry with the certificate's hash only */
+		if (EVP_Digest(der, len, md, NULL, EVP_sha256(), NULL) != 1)
+			goto out;
+		ledger_hex(md, sizeof(md), hex);
+		rc = strcmp(hex, c->cert_sha256) == 0;
+		break;
+	default:
+		break;
+	}
+out:
+	free(rec);
+	return rc;
 }
 
 int

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #define LEDGER_HASH_LEN      32
 #define LEDGER_ENTRY_MAX     16384	/* bytes of one entry, signatures included */
@@ -371,12 +372,31 @@ int ledger_changes(struct ledger *l, uint64_t from, size_t limit,
 /* Fills *c for a serial (lowercase hex); 0, 1 absent, -1 error. */
 int ledger_cert_get(struct ledger *l, const char *serial,
     struct ledger_cert_info *c);
-/* The DER of recorded certificate c (from ledger_cert_get), read from its
- * cert-issued entry into der[0..cap) with its length in *len: 0, 1 when
- * the entry predates certificates on the ledger (hash only), -1 on
- * error. */
+/* The DER of recorded certificate c (from ledger_cert_get) into
+ * der[0..cap) with its length in *len: the signed certificate kept beside
+ * the row of a TBS entry (ledger_cert_store), or the one an older
+ * cert-issued entry carries.  0, 1 when there is none (an entry with its
+ * hash only, or a TBS not signed or not kept yet), -1 on error. */
 int ledger_cert_der(struct ledger *l, const struct ledger_cert_info *c,
     uint8_t *der, size_t cap, size_t *len);
+/* The DER TBSCertificate the ledger recorded for c into tbs[0..cap): the
+ * entry's tbs, or the TBS of the certificate an older entry carries.  0,
+ * 1 when the entry has a hash only, -1 on error. */
+int ledger_cert_tbs(struct ledger *l, const struct ledger_cert_info *c,
+    uint8_t *tbs, size_t cap, size_t *len);
+/* Is certificate der[0..len) (whose CA signature the caller checked, as
+ * a TLS handshake does) the one the ledger recorded as c?  By its TBS,
+ * byte for byte (the ledger holds the TBS; the CA signed it after), or by
+ * SHA-256 for entries with a hash only.  1 yes, 0 no, -1 error. */
+int ledger_cert_matches(struct ledger *l, const struct ledger_cert_info *c,
+    const uint8_t *der, size_t len);
+/* Keeps the signed certificate der[0..len) of recorded serial beside its
+ * registry row (not an entry: the ledger holds its TBS), in the writer's
+ * next transaction.  cb runs on the caller's thread from ledger_drain
+ * with LEDGER_OK or LEDGER_ERR_STORAGE (r NULL).  0, or -1 when the
+ * writer is stopped or its queue full. */
+int ledger_cert_store(struct ledger *l, const char *serial,
+    const uint8_t *der, size_t len, ledger_done_cb cb, void *arg);
 /* Calls cb for every certificate of a key, oldest first. 0 or -1. */
 int ledger_key_certs(struct ledger *l, const char *key_id,
     int (*cb)(const struct ledger_cert_info *, void *), void *arg);
@@ -512,6 +532,56 @@ char *ledger_entry_body(enum ledger_entry_type type, const char *account,
  * Returns the new malloc'd note (the old one is freed) or NULL. */
 char *ledger_entry_sign(char *note, const char *account, EVP_PKEY *key);
 
+/* ---- an entry, a checkpoint and a proof without the database ----------- */
+
+/*
+ * What the key process (before the CA key signs a certificate), a device
+ * or an auditor checks with a checkpoint note, an entry's text, its leaf
+ * index and its inclusion proof alone (docs/design.md "The CA signs only
+ * what the ledger committed").
+ */
+struct ledger_entry;
+
+/* Parses an entry as the ledger does (ledger_entry_parse: shape, fields
+ * and their syntax; no signature or state is checked).  text must outlive
+ * the result.  A new entry (ledger_entry_free), or NULL with why. */
+struct ledger_entry *ledger_entry_new(const char *text, size_t len,
+    char *why, size_t whylen);
+void ledger_entry_free(struct ledger_entry *e);
+enum ledger_entry_type ledger_entry_type_of(const struct ledger_entry *e);
+/* The account line (the entry's signer). */
+const char *ledger_entry_account_of(const struct ledger_entry *e);
+/* The value of a single-valued field, or NULL. */
+const char *ledger_entry_get(const struct ledger_entry *e, const char *key);
+/* Up to max values of a repeatable field, in order; returns the count. */
+size_t ledger_entry_all(const struct ledger_entry *e, const char *key,
+    const char **out, size_t max);
+
+/* 0 when entry text[0..len) is leaf `index` of the tree of `size` whose
+ * root is root, by the RFC 9162 2.1.3.2 inclusion proof proof[0..n);
+ * -1 otherwise. */
+int ledger_proof_entry(const char *text, size_t len, uint64_t index,
+    uint64_t size, const uint8_t (*proof)[LEDGER_HASH_LEN], size_t n,
+    const uint8_t root[LEDGER_HASH_LEN]);
+/* 0 when checkpoint note carries a valid signature by the holder of
+ * vkey (a signed-note verifier key), with its origin, size, root and time
+ * (0 without a time line) filled; -1 with why otherwise. */
+int ledger_proof_checkpoint(const char *note, const char *vkey,
+    char *origin, size_t originlen, uint64_t *size,
+    uint8_t root[LEDGER_HASH_LEN], time_t *t, char *why, size_t whylen);
+
+/* ---- the TBS of a certificate (tbs.c) ---------------------------------- */
+
+/* The DER TBSCertificate inside certificate der[0..len), exactly as
+ * encoded: *tbs points into der.  0, or -1 when der is not one DER
+ * SEQUENCE whose first element is a SEQUENCE. */
+int ledger_tbs_of_cert(const uint8_t *der, size_t len, const uint8_t **tbs,
+    size_t *tbslen);
+/* A DER TBSCertificate as an X509 to read with OpenSSL's accessors (get1;
+ * its outer signature is empty: never to be used as a certificate), or
+ * NULL when it does not parse as exactly one TBSCertificate. */
+X509 *ledger_tbs_x509(const uint8_t *tbs, size_t len);
+
 /* ---- verifying (auditor) ----------------------------------------------- */
 
 struct ledger_verify_report {
@@ -562,6 +632,15 @@ int ledger_verify_trusted(const char *db, const char *vkey,
     const struct ledger_trusted *trusted, size_t ntrusted,
     struct ledger_verify_report *report,
     void (*progress)(uint64_t done, uint64_t total, void *), void *arg);
+/* The signed certificates kept beside the ledger (ledger_cert_store):
+ * each must be exactly its cert-issued entry's TBS, and, when issuers[0..n)
+ * are given (the issuing CA certificates; n 0 skips this), carry a
+ * signature that verifies under the one the entry names.  *checked counts
+ * those that hold.  0 when the check ran (see report->ok, report->what and
+ * report->bad_index: the entry of the first that fails), -1 when it could
+ * not. */
+int ledger_verify_certs(const char *db, X509 *const *issuers, size_t n,
+    struct ledger_verify_report *report, uint64_t *checked);
 /* The same checks of one trusted checkpoint against the open ledger l
  * (`serve` before it replaces the remembered checkpoint).  0 when it
  * holds, -1 with the reason in why. */

@@ -156,11 +156,6 @@ struct ledger_entry {
 enum ledger_status ledger_entry_parse(const char *text, size_t len,
     struct ledger_entry *e, char *why, size_t whylen);
 void ledger_entry_clear(struct ledger_entry *e);
-/* The value of a single-valued field, or NULL. */
-const char *ledger_entry_get(const struct ledger_entry *e, const char *key);
-/* Up to max values of a repeatable field, in order; returns the count. */
-size_t ledger_entry_all(const struct ledger_entry *e, const char *key,
-    const char **out, size_t max);
 
 /* ---- store: the storage interface --------------------------------------- */
 
@@ -240,6 +235,13 @@ struct ledger_store_ops {
 	    void *arg);
 	int (*cert_revoke)(struct ledger_store *, const char *serial,
 	    time_t at, int reason, uint64_t index);
+	/* The signed certificate of a TBS entry, kept beside its row
+	 * (base64 DER, its hex SHA-256): insert or replace; and read back
+	 * into b64[0..cap) (0, 1 none, -1). */
+	int (*cert_signed_put)(struct ledger_store *, const char *serial,
+	    const char *b64, const char *sha256);
+	int (*cert_signed_get)(struct ledger_store *, const char *serial,
+	    char *b64, size_t cap);
 	int (*config_exists)(struct ledger_store *, const char *group,
 	    const char *version);
 	int (*config_put)(struct ledger_store *, const char *group,

@@ -25,6 +25,12 @@ struct ledger_sub {
 	 * that commit together (0 or 1: a single entry); cb is set on the
 	 * last one only. */
 	size_t group_n;
+	/* ledger_cert_store: not an entry but a signed certificate to keep
+	 * beside its row (text: its base64 DER), in the writer's next
+	 * transaction. */
+	int signed_cert;
+	char serial[41];
+	char sha256[65];
 	struct ledger_sub *next;
 };
 
@@ -61,6 +67,7 @@ struct ledger {
 	int running, stopping, following;
 	struct ledger_sub *pending, **pending_tail;
 	size_t npending;
+	size_t nkept;			/* of them, ledger_cert_store's */
 	struct ledger_sub *done, **done_tail;
 	void (*wake)(void *);
 	void *wake_arg;

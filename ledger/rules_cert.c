@@ -20,9 +20,11 @@
  * exactly what the entry says, its validity inside the key's window, its
  * serial new.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/bn.h>
@@ -32,88 +34,233 @@
 
 #include "ledger/rules_int.h"
 
-/*
- * The certificate itself, when the entry carries it ("cert", base64 DER;
- * older entries have only its hash): it must be exactly what the other
- * fields say, so that an auditor can check every certificate against its
- * registered key from the ledger alone.  Its SHA-256 is cert-sha256, its
- * serial (lowercase hex, no leading zeros) serial, its validity
- * not-before/not-after, its public key the key's registered SPKI, and its
- * authority key identifier the issuer.
- */
-static enum ledger_status
-rules_cert_der(const struct ledger_entry *e, const struct ledger_key_info *k,
-    char *why, size_t whylen)
+/* The lowercase hex serial of x without leading zeros (the ledger's
+ * form) into out (41 bytes).  0 or -1. */
+static int
+rules_serial_hex(X509 *x, char out[41])
 {
-	const char *b64 = ledger_entry_get(e, "cert");
-	uint8_t der[LEDGER_CERT_DER_MAX], spki[1600], md[32];
-	const unsigned char *p = der;
-	unsigned char *kd = NULL;
-	char hex[65], *ser = NULL, *h;
-	const ASN1_OCTET_STRING *aki;
-	const char *fail = NULL;
-	X509 *x = NULL;
 	BIGNUM *bn = NULL;
-	int n, sn, kn;
-	time_t nb, na;
-	struct tm tm;
+	char *ser = NULL, *h;
+	int rc = -1;
 
-	if (b64 == NULL)
-		return LEDGER_OK;
-	if ((n = ledger_b64_decode(b64, strlen(b64), der, sizeof(der))) <= 0 ||
-	    (x = d2i_X509(NULL, &p, n)) == NULL || p != der + n) {
-		fail = "is not one DER certificate";
-		goto out;
-	}
-	SHA256(der, (size_t)n, md);
-	ledger_hex(md, sizeof(md), hex);
-	if (strcmp(hex, ledger_entry_get(e, "cert-sha256")) != 0) {
-		fail = "does not hash to cert-sha256";
-		goto out;
-	}
 	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) ==
-	    NULL || (ser = BN_bn2hex(bn)) == NULL) {
-		fail = "has no readable serial";
+	    NULL || (ser = BN_bn2hex(bn)) == NULL)
 		goto out;
-	}
 	for (h = ser; *h == '0' && h[1] != '\0'; h++)
 		;
 	for (char *q = h; *q != '\0'; q++)
 		if (*q >= 'A' && *q <= 'F')
 			*q = (char)(*q - 'A' + 'a');
-	if (strcmp(h, ledger_entry_get(e, "serial")) != 0) {
-		fail = "has another serial";
-		goto out;
+	if (strlen(h) < 41) {
+		memcpy(out, h, strlen(h) + 1);
+		rc = 0;
 	}
+out:
+	OPENSSL_free(ser);
+	BN_free(bn);
+	return rc;
+}
+
+/*
+ * What a recorded certificate or TBS says must be exactly what the entry
+ * says: its serial (lowercase hex, no leading zeros) serial, its validity
+ * not-before/not-after, its public key the key's registered SPKI, and its
+ * authority key identifier the issuer.  NULL, or what it fails.
+ */
+static const char *
+rules_cert_fields(X509 *x, const struct ledger_entry *e,
+    const struct ledger_key_info *k)
+{
+	uint8_t spki[1600];
+	unsigned char *kd = NULL;
+	char hex[65];
+	const ASN1_OCTET_STRING *aki;
+	const char *fail = NULL;
+	time_t nb, na;
+	struct tm tm;
+	int sn, kn;
+
+	if (rules_serial_hex(x, hex) != 0)
+		return "has no readable serial";
+	if (strcmp(hex, ledger_entry_get(e, "serial")) != 0)
+		return "has another serial";
 	ledger_time_parse(ledger_entry_get(e, "not-before"), &nb);
 	ledger_time_parse(ledger_entry_get(e, "not-after"), &na);
 	if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) != 1 ||
 	    timegm(&tm) != nb ||
 	    ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1 ||
-	    timegm(&tm) != na) {
-		fail = "has another validity than not-before/not-after";
-		goto out;
-	}
+	    timegm(&tm) != na)
+		return "has another validity than not-before/not-after";
 	sn = ledger_b64_decode(k->spki, strlen(k->spki), spki, sizeof(spki));
 	kn = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &kd);
-	if (sn <= 0 || kn != sn || memcmp(kd, spki, (size_t)sn) != 0) {
+	if (sn <= 0 || kn != sn || memcmp(kd, spki, (size_t)sn) != 0)
 		fail = "is not for the registered key";
-		goto out;
-	}
+	OPENSSL_free(kd);
+	if (fail != NULL)
+		return fail;
 	aki = X509_get0_authority_key_id(x);
-	if (aki == NULL || aki->length <= 0 || aki->length > 32) {
-		fail = "has no authority key identifier";
-		goto out;
-	}
+	if (aki == NULL || aki->length <= 0 || aki->length > 32)
+		return "has no authority key identifier";
 	ledger_hex(aki->data, (size_t)aki->length, hex);
 	if (strcmp(hex, ledger_entry_get(e, "issuer")) != 0)
-		fail = "is not from the issuer the entry names";
+		return "is not from the issuer the entry names";
+	return NULL;
+}
+
+/* 1 when GeneralName g is one of k's registered DNS names or IP
+ * addresses (DNS case-insensitively, IP as addresses), else 0. */
+static int
+rules_san_registered(const GENERAL_NAME *g, const struct ledger_key_info *k)
+{
+	unsigned char ip[16];
+	const unsigned char *d;
+	int len, af;
+
+	if (g->type == GEN_DNS) {
+		d = ASN1_STRING_get0_data(g->d.dNSName);
+		len = ASN1_STRING_length(g->d.dNSName);
+		for (int i = 0; i < k->ndns; i++)
+			if ((size_t)len == strlen(k->dns[i]) &&
+			    memchr(d, '\0', (size_t)len) == NULL &&
+			    strncasecmp((const char *)d, k->dns[i],
+			    (size_t)len) == 0)
+				return 1;
+		return 0;
+	}
+	if (g->type != GEN_IPADD)
+		return 0;
+	d = ASN1_STRING_get0_data(g->d.iPAddress);
+	len = ASN1_STRING_length(g->d.iPAddress);
+	for (int i = 0; i < k->nip; i++) {
+		af = strchr(k->ip[i], ':') != NULL ? AF_INET6 : AF_INET;
+		if (inet_pton(af, k->ip[i], ip) == 1 &&
+		    len == (af == AF_INET6 ? 16 : 4) &&
+		    memcmp(ip, d, (size_t)len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A TBS the CA has not signed yet asks for more than the certificates
+ * recorded before it: its subject is exactly CN=<registered name>, every
+ * subjectAltName is a registered DNS name or IP address, it is no CA, and
+ * its extended key usage is the entry's profile's (server: serverAuth;
+ * device and admin: clientAuth), so the ledger records nothing the
+ * registration does not allow.  NULL, or what it fails.
+ */
+static const char *
+rules_tbs_names(X509 *x, const struct ledger_entry *e,
+    const struct ledger_key_info *k)
+{
+	const X509_NAME *subj = X509_get_subject_name(x);
+	const X509_NAME_ENTRY *ne;
+	GENERAL_NAMES *san = NULL;
+	const char *fail = NULL;
+	const ASN1_STRING *cn;
+	int crit = -1, server;
+	uint32_t xku;
+
+	if (X509_NAME_entry_count(subj) != 1 ||
+	    (ne = X509_NAME_get_entry(subj, 0)) == NULL ||
+	    OBJ_obj2nid(X509_NAME_ENTRY_get_object(ne)) != NID_commonName ||
+	    (cn = X509_NAME_ENTRY_get_data(ne)) == NULL ||
+	    (size_t)ASN1_STRING_length(cn) != strlen(k->name) ||
+	    memcmp(ASN1_STRING_get0_data(cn), k->name,
+	    strlen(k->name)) != 0)
+		return "has another subject than CN=<the registered name>";
+	san = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
+	if (san == NULL && crit != -1)
+		return "has a malformed subjectAltName";
+	for (int i = 0; san != NULL && i < sk_GENERAL_NAME_num(san); i++)
+		if (!rules_san_registered(sk_GENERAL_NAME_value(san, i), k)) {
+			fail = "names a subjectAltName the key's registration "
+			    "does not hold";
+			break;
+		}
+	GENERAL_NAMES_free(san);
+	if (fail != NULL)
+		return fail;
+	if (X509_check_ca(x) != 0)
+		return "is a CA certificate";
+	xku = X509_get_extended_key_usage(x);
+	server = strcmp(ledger_entry_get(e, "profile"), "server") == 0;
+	if (xku != (server ? XKU_SSL_SERVER : XKU_SSL_CLIENT))
+		return "has another extended key usage than its profile's";
+	return NULL;
+}
+
+/*
+ * The certificate or the TBS an entry records must be exactly what the
+ * other fields say (rules_cert_fields), so that an auditor can check
+ * every certificate against its registered key from the ledger alone.
+ * Three forms, by when the entry was written:
+ *   - cert-sha256 alone: the oldest entries; nothing more to check;
+ *   - cert-sha256 and "cert" (base64 DER): a certificate signed before it
+ *     was recorded; it must hash to cert-sha256;
+ *   - "tbs" alone (base64 DER TBSCertificate): the CA signs it only once
+ *     this entry is committed (bridge/ca/admit.c); it must also keep to
+ *     the registration's names and the entry's profile (rules_tbs_names).
+ * Both older forms stay valid at any date: a cert-form entry records a
+ * certificate already signed, which the key process, signing only TBS
+ * entries it is shown committed, never produces.
+ */
+static enum ledger_status
+rules_cert_der(const struct ledger_entry *e, const struct ledger_key_info *k,
+    char *why, size_t whylen)
+{
+	const char *cert = ledger_entry_get(e, "cert");
+	const char *tbs = ledger_entry_get(e, "tbs");
+	const char *sha = ledger_entry_get(e, "cert-sha256");
+	const char *b64 = tbs != NULL ? tbs : cert;
+	const char *what = tbs != NULL ? "TBS" : "certificate";
+	uint8_t *der = NULL, md[32];
+	const unsigned char *p;
+	const char *fail = NULL;
+	char hex[65];
+	X509 *x = NULL;
+	int n;
+
+	if ((tbs == NULL) == (sha == NULL) || (tbs != NULL && cert != NULL)) {
+		snprintf(why, whylen, "a cert-issued entry carries either "
+		    "cert-sha256 (and cert) or tbs");
+		return LEDGER_ERR_MALFORMED;
+	}
+	if (b64 == NULL)
+		return LEDGER_OK;
+	if ((der = malloc(LEDGER_CERT_DER_MAX)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return LEDGER_ERR_STORAGE;
+	}
+	if ((n = ledger_b64_decode(b64, strlen(b64), der,
+	    LEDGER_CERT_DER_MAX)) <= 0) {
+		fail = "is not base64 DER";
+		goto out;
+	}
+	if (tbs != NULL) {
+		if ((x = ledger_tbs_x509(der, (size_t)n)) == NULL) {
+			fail = "is not one DER TBSCertificate";
+			goto out;
+		}
+	} else {
+		p = der;
+		if ((x = d2i_X509(NULL, &p, n)) == NULL || p != der + n) {
+			fail = "is not one DER certificate";
+			goto out;
+		}
+		SHA256(der, (size_t)n, md);
+		ledger_hex(md, sizeof(md), hex);
+		if (strcmp(hex, sha) != 0) {
+			fail = "does not hash to cert-sha256";
+			goto out;
+		}
+	}
+	if ((fail = rules_cert_fields(x, e, k)) == NULL && tbs != NULL)
+		fail = rules_tbs_names(x, e, k);
 out:
 	if (fail != NULL)
-		snprintf(why, whylen, "the recorded certificate %s", fail);
-	OPENSSL_free(kd);
-	OPENSSL_free(ser);
-	BN_free(bn);
+		snprintf(why, whylen, "the recorded %s %s", what, fail);
+	free(der);
 	X509_free(x);
 	return fail != NULL ? LEDGER_ERR_MALFORMED : LEDGER_OK;
 }
@@ -392,8 +539,11 @@ rules_cert_issued(struct ledger_store *s, const struct ledger_entry *e,
 	snprintf(c.key_id, sizeof(c.key_id), "%s", k.key_id);
 	snprintf(c.profile, sizeof(c.profile), "%s",
 	    ledger_entry_get(e, "profile"));
-	snprintf(c.cert_sha256, sizeof(c.cert_sha256), "%s",
-	    ledger_entry_get(e, "cert-sha256"));
+	/* "" for a TBS entry: its certificate is signed after (the
+	 * store keeps it beside the row, ledger_cert_signed). */
+	if (ledger_entry_get(e, "cert-sha256") != NULL)
+		snprintf(c.cert_sha256, sizeof(c.cert_sha256), "%s",
+		    ledger_entry_get(e, "cert-sha256"));
 	ledger_time_parse(ledger_entry_get(e, "not-before"), &c.not_before);
 	ledger_time_parse(ledger_entry_get(e, "not-after"), &c.not_after);
 	c.issued_index = index;

@@ -43,7 +43,7 @@ enum stmt_id {
 	ST_KEY_REVOKE, ST_KEYS, ST_CERT_GET, ST_CERT_PUT, ST_CERT_REVOKE,
 	ST_KEY_CERTS, ST_CONFIG_GET, ST_CONFIG_PUT, ST_PREAUTH_GET,
 	ST_PREAUTH_PUT, ST_PREAUTH_USE, ST_CERTS, ST_CERTS_REVOKED, ST_CONFIGS,
-	ST_CONFIGS_GROUP, ST_COUNTERS, ST_COUNT_AGG, ST_NOTIFY, ST_REG_FIRST,
+	ST_CONFIGS_GROUP, ST_CERT_SIGNED_PUT, ST_CERT_SIGNED_GET, ST_COUNTERS, ST_COUNT_AGG, ST_NOTIFY, ST_REG_FIRST,
 	ST_COUNT = ST_REG_FIRST + LEDGER_REG_N
 };
 
@@ -242,6 +242,10 @@ int sp_certs(struct ledger_store *s, const char *after, size_t limit,
 int sp_certs_revoked(struct ledger_store *s, const char *issuer, time_t now,
     int (*cb)(const struct ledger_cert_info *, void *), void *arg);
 int sp_cert_put(struct ledger_store *s, const struct ledger_cert_info *c);
+int sp_cert_signed_put(struct ledger_store *s, const char *serial,
+    const char *b64, const char *sha256);
+int sp_cert_signed_get(struct ledger_store *s, const char *serial, char *b64,
+    size_t cap);
 int sp_cert_revoke(struct ledger_store *s, const char *serial, time_t at,
     int reason, uint64_t index);
 int sp_config_exists(struct ledger_store *s, const char *group,

@@ -270,6 +270,38 @@ sp_cert_put(struct ledger_store *s, const struct ledger_cert_info *c)
 }
 
 int
+sp_cert_signed_put(struct ledger_store *s, const char *serial,
+    const char *b64, const char *sha256)
+{
+	struct pg_params p = { 0 };
+
+	p_text(&p, serial);
+	p_text(&p, b64);
+	p_text(&p, sha256);
+	return pg_cmd(SP(s), ST_CERT_SIGNED_PUT, &p, 0);
+}
+
+int
+sp_cert_signed_get(struct ledger_store *s, const char *serial, char *b64,
+    size_t cap)
+{
+	struct pg_params p = { 0 };
+	PGresult *res;
+	int rc = 1;
+
+	p_text(&p, serial);
+	if ((res = pg_run(SP(s), ST_CERT_SIGNED_GET, &p)) == NULL)
+		return -1;
+	if (PQntuples(res) > 0) {
+		rc = strlen(PQgetvalue(res, 0, 0)) < cap ? 0 : -1;
+		if (rc == 0)
+			snprintf(b64, cap, "%s", PQgetvalue(res, 0, 0));
+	}
+	PQclear(res);
+	return rc;
+}
+
+int
 sp_cert_revoke(struct ledger_store *s, const char *serial, time_t at,
     int reason, uint64_t index)
 {

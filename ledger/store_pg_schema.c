@@ -137,14 +137,23 @@ static const char *const migrations[] = {
 	" RETURN NULL; END $$;"
 	"CREATE TRIGGER count_entries AFTER INSERT ON entries FOR EACH ROW"
 	" EXECUTE FUNCTION count_entries();",
+	/* 6: the signed certificate beside its registry row (see
+	 * store_sqlite_schema.c's migration 6). */
+	"CREATE TABLE certs_signed(serial TEXT COLLATE \"C\" PRIMARY KEY,"
+	" cert TEXT NOT NULL, sha256 TEXT NOT NULL);",
 };
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
 
 /* A certificate with its key's revocation (ledger_cert_info). */
+/* cert_sha256: the entry's, or for a TBS entry the signed certificate's
+ * kept beside the row ("" until it is). */
 #define CERT_COLS "SELECT c.serial, c.issuer, c.key_id, c.profile," \
-	" c.not_before, c.not_after, c.cert_sha256, c.revoked, c.revoked_at," \
-	" c.reason, c.issued_idx, c.revoked_idx, k.status, k.revoked_at," \
-	" k.reason FROM certs c LEFT JOIN keys k ON k.key_id = c.key_id"
+	" c.not_before, c.not_after, CASE WHEN c.cert_sha256 <> '' THEN" \
+	" c.cert_sha256 ELSE coalesce(s.sha256, '') END, c.revoked," \
+	" c.revoked_at, c.reason, c.issued_idx, c.revoked_idx, k.status," \
+	" k.revoked_at, k.reason FROM certs c LEFT JOIN keys k" \
+	" ON k.key_id = c.key_id LEFT JOIN certs_signed s" \
+	" ON s.serial = c.serial"
 #define KEY_COLS "SELECT key_id, account, name, profile, spki, dns, ip," \
 	" not_before, not_after, status, revoked_at, reason," \
 	" registered_idx, revoked_idx, csr FROM keys"
@@ -213,6 +222,11 @@ const char *const pg_stmt_sql[ST_COUNT] = {
 	[ST_CERT_PUT] = "INSERT INTO certs(serial, issuer, key_id, profile,"
 	    " not_before, not_after, cert_sha256, revoked, issued_idx)"
 	    " VALUES ($1,$2,$3,$4,$5,$6,$7,0,$8)",
+	[ST_CERT_SIGNED_PUT] = "INSERT INTO certs_signed(serial, cert, sha256)"
+	    " VALUES ($1, $2, $3) ON CONFLICT(serial) DO UPDATE SET"
+	    " cert = EXCLUDED.cert, sha256 = EXCLUDED.sha256",
+	[ST_CERT_SIGNED_GET] = "SELECT cert FROM certs_signed WHERE"
+	    " serial = $1",
 	[ST_CERT_REVOKE] = "UPDATE certs SET revoked = 1, revoked_at = $2,"
 	    " reason = $3, revoked_idx = $4 WHERE serial = $1 AND revoked = 0",
 	[ST_PREAUTH_GET] = "SELECT id, account, name, profile, dns, ip,"

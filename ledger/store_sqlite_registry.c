@@ -289,6 +289,43 @@ ss_cert_put(struct ledger_store *s, const struct ledger_cert_info *c)
 }
 
 int
+ss_cert_signed_put(struct ledger_store *s, const char *serial,
+    const char *b64, const char *sha256)
+{
+	sqlite3_stmt *q = ss_stmt(s, ST_CERT_SIGNED_PUT);
+
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, serial, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, b64, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, sha256, -1, SQLITE_STATIC);
+	return ss_run(q);
+}
+
+int
+ss_cert_signed_get(struct ledger_store *s, const char *serial, char *b64,
+    size_t cap)
+{
+	sqlite3_stmt *q = ss_stmt(s, ST_CERT_SIGNED_GET);
+	const unsigned char *t;
+	int rc;
+
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, serial, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		t = sqlite3_column_text(q, 0);
+		if (t == NULL || strlen((const char *)t) >= cap)
+			rc = SQLITE_ERROR;
+		else
+			memcpy(b64, t, strlen((const char *)t) + 1);
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int
 ss_cert_revoke(struct ledger_store *s, const char *serial, time_t at,
     int reason, uint64_t index)
 {

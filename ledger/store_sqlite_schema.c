@@ -114,14 +114,29 @@ static const char *const migrations[] = {
 	" INSERT INTO counters(name, n) VALUES ('type:' || NEW.type, 1)"
 	"  ON CONFLICT(name) DO UPDATE SET n = n + 1;"
 	" END;",
+	/*
+	 * 6: the signed certificate beside its registry row.  The ledger
+	 * records the TBS, and the CA signs it only once that entry is
+	 * committed, so the signature is not on the ledger: the bridge
+	 * keeps the certificate here (base64 DER) for the API, and `ledger
+	 * verify` checks it against its entry's TBS and the issuing CA.
+	 * Not derived from the log, so not compared by verify's replay.
+	 */
+	"CREATE TABLE certs_signed(serial TEXT PRIMARY KEY,"
+	" cert TEXT NOT NULL, sha256 TEXT NOT NULL);",
 };
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
 
 /* A certificate with its key's revocation (ledger_cert_info). */
+/* cert_sha256: the entry's, or for a TBS entry the signed certificate's
+ * kept beside the row ("" until it is). */
 #define CERT_COLS "SELECT c.serial, c.issuer, c.key_id, c.profile," \
-	" c.not_before, c.not_after, c.cert_sha256, c.revoked, c.revoked_at," \
-	" c.reason, c.issued_idx, c.revoked_idx, k.status, k.revoked_at," \
-	" k.reason FROM certs c LEFT JOIN keys k ON k.key_id = c.key_id"
+	" c.not_before, c.not_after, CASE WHEN c.cert_sha256 <> '' THEN" \
+	" c.cert_sha256 ELSE coalesce(s.sha256, '') END, c.revoked," \
+	" c.revoked_at, c.reason, c.issued_idx, c.revoked_idx, k.status," \
+	" k.revoked_at, k.reason FROM certs c LEFT JOIN keys k" \
+	" ON k.key_id = c.key_id LEFT JOIN certs_signed s" \
+	" ON s.serial = c.serial"
 
 const char *const ss_stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -188,6 +203,10 @@ const char *const ss_stmt_sql[ST_COUNT] = {
 	[ST_CERT_PUT] = "INSERT INTO certs(serial, issuer, key_id, profile,"
 	    " not_before, not_after, cert_sha256, revoked, issued_idx)"
 	    " VALUES (?1,?2,?3,?4,?5,?6,?7,0,?8)",
+	[ST_CERT_SIGNED_PUT] = "INSERT OR REPLACE INTO certs_signed(serial,"
+	    " cert, sha256) VALUES (?1, ?2, ?3)",
+	[ST_CERT_SIGNED_GET] = "SELECT cert FROM certs_signed WHERE"
+	    " serial = ?1",
 	[ST_CERT_REVOKE] = "UPDATE certs SET revoked = 1, revoked_at = ?2,"
 	    " reason = ?3, revoked_idx = ?4 WHERE serial = ?1 AND revoked = 0",
 	[ST_PREAUTH_GET] = "SELECT id, account, name, profile, dns, ip,"

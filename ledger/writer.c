@@ -16,6 +16,7 @@
  * NOTIFY) and catches up too, then wakes the caller's thread like the
  * writer does, so that OCSP, the CRL and the event stream see them.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@
 
 #define LEDGER_QUEUE_MAX 65536		/* submissions waiting */
 #define LEDGER_FOLLOW_WAIT_MS 250	/* follower: one wait, and stop delay */
+#define LEDGER_KEEP_WAIT_MS 25		/* signed certificates alone wait this
+					 * long for a block to ride with */
 #define LEDGER_FOLLOW_IDLE_N  4		/* look anyway after this many waits:
 					 * a NOTIFY lost in a reconnection */
 
@@ -57,6 +60,8 @@ ledger_count_block(struct ledger *l, struct ledger_sub **subs, size_t n,
 	size_t ok = 0;
 
 	for (size_t i = 0; i < n; i++) {
+		if (subs[i]->signed_cert)
+			continue;
 		if (subs[i]->st == LEDGER_OK)
 			ok++;
 		else if (subs[i]->st == LEDGER_ERR_STORAGE)
@@ -454,6 +459,37 @@ commit_undo(struct ledger *l, struct ledger_store *s,
 	commit_fail(subs, n, 1, "the block could not be committed", s);
 }
 
+/* Moves the signed certificates of subs[0..n) after the entries, both in
+ * their order, and returns how many entries lead. */
+static size_t
+commit_partition(struct ledger_sub **subs, size_t n)
+{
+	size_t k = 0, j = 0;
+	struct ledger_sub *tmp[LEDGER_BATCH_MAX + LEDGER_GROUP_MAX];
+
+	if (n > sizeof(tmp) / sizeof(tmp[0]))
+		return n;	/* never: the writer's batches are smaller */
+	for (size_t i = 0; i < n; i++)
+		if (subs[i]->signed_cert)
+			tmp[j++] = subs[i];
+		else
+			subs[k++] = subs[i];
+	memcpy(subs + k, tmp, j * sizeof(*tmp));
+	return k;
+}
+
+/* In the block's transaction: keeps certs[0..n)'s signed certificates.
+ * 0, or -1 (the caller rolls back and answers). */
+static int
+commit_signed(struct ledger_store *s, struct ledger_sub **certs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s->ops->cert_signed_put(s, certs[i]->serial, certs[i]->text,
+		    certs[i]->sha256) != 0)
+			return -1;
+	return 0;
+}
+
 /*
  * Commits subs[0..n) as one block: parses each, applies the rules inside a
  * savepoint (a refused entry leaves no trace), appends the accepted ones to
@@ -465,42 +501,51 @@ commit_undo(struct ledger *l, struct ledger_store *s,
  * ledger; the writer builds nothing on it until it is signed).
  */
 static void
-ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n)
+ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t nall)
 {
 	struct ledger_store *s = l->w;
 	struct ledger_entry *es = NULL;
 	const struct ledger_entry **parsed = NULL;
 	struct ledger_block_row b;
 	uint64_t base, size;
+	size_t n = commit_partition(subs, nall), ncerts = nall - n;
+	struct ledger_sub **certs = subs + n;
 	time_t now;
 	int rc;
 
 	pthread_mutex_lock(&l->commit_mu);
 	if (commit_sign_last(l, s) != 0) {
-		commit_fail(subs, n, 0, "the last block's checkpoint is not "
+		commit_fail(subs, nall, 0, "the last block's checkpoint is not "
 		    "signed yet", s);
 		goto out;
 	}
-	if ((es = calloc(n, sizeof(*es))) == NULL ||
-	    (parsed = calloc(n, sizeof(*parsed))) == NULL ||
+	if ((es = calloc(n + 1, sizeof(*es))) == NULL ||
+	    (parsed = calloc(n + 1, sizeof(*parsed))) == NULL ||
 	    s->ops->begin(s) != 0) {
-		commit_fail(subs, n, 0, "cannot start a transaction", s);
+		commit_fail(subs, nall, 0, "cannot start a transaction", s);
 		goto out;
 	}
-	if (commit_prepare(l, s, subs, es, parsed, n) != 0)
+	if (commit_prepare(l, s, subs, es, parsed, n) != 0) {
+		commit_fail(certs, ncerts, 0, "cannot prepare the block", s);
 		goto out;
+	}
 	now = l->cons->ops->block_time(l->cons, l->last_time);
 	base = size = l->committed;
 	commit_apply(l, s, subs, es, n, &size, now);
-	if (size == base) {		/* nothing accepted */
+	if (size == base && ncerts == 0) {	/* nothing accepted */
 		s->ops->rollback(s);
 		goto out;
 	}
-	if (commit_tree(l, subs, n, base, size, now, &b) != 0 ||
-	    s->ops->block_put(s, &b) != 0 || s->ops->commit(s) != 0) {
-		commit_undo(l, s, subs, n, base);
+	/* The kept certificates ride in the block's transaction; a
+	 * transaction of kept certificates alone makes no block. */
+	if (commit_signed(s, certs, ncerts) != 0 || (size > base &&
+	    (commit_tree(l, subs, n, base, size, now, &b) != 0 ||
+	    s->ops->block_put(s, &b) != 0)) || s->ops->commit(s) != 0) {
+		commit_undo(l, s, subs, nall, base);
 		goto out;
 	}
+	if (size == base)
+		goto out;
 	if ((rc = commit_sign(l, s, &b)) != 0) {
 		l->unsigned_blk = b;
 		l->has_unsigned = 1;
@@ -538,6 +583,31 @@ ledger_append(struct ledger *l, const char *entry, size_t len,
 	return sub.st;
 }
 
+/*
+ * Under l->mu: when only signed certificates are waiting (ledger_cert_store,
+ * right after a block's enrollments were answered), waits at most
+ * LEDGER_KEEP_WAIT_MS for entries to put in the same transaction: a
+ * transaction (an fsync) of their own between every two blocks would
+ * double the latency, and halve what kept-alive clients get.
+ */
+static void
+writer_wait_for_entries(struct ledger *l)
+{
+	struct timespec until;
+
+	if (l->stopping || l->npending != l->nkept)
+		return;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (long)LEDGER_KEEP_WAIT_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!l->stopping && l->npending == l->nkept &&
+	    pthread_cond_timedwait(&l->cv, &l->mu, &until) != ETIMEDOUT)
+		;
+}
+
 static void *
 ledger_writer_main(void *arg)
 {
@@ -557,6 +627,7 @@ ledger_writer_main(void *arg)
 			pthread_cond_wait(&l->cv, &l->mu);
 		if (l->pending == NULL && l->stopping)
 			break;
+		writer_wait_for_entries(l);
 		while (l->pending != NULL) {
 			size_t g = l->pending->group_n > 1 ?
 			    l->pending->group_n : 1;
@@ -564,6 +635,8 @@ ledger_writer_main(void *arg)
 			if (n > 0 && n + g > l->batch_max)
 				break;
 			for (size_t k = 0; k < g && l->pending != NULL; k++) {
+				if (l->pending->signed_cert)
+					l->nkept--;
 				batch[n++] = l->pending;
 				l->pending = l->pending->next;
 				l->npending--;
@@ -711,6 +784,44 @@ out:
 		for (i = 0; i < n; i++)
 			if (subs[i] != NULL)
 				ledger_sub_free(subs[i]);
+	return rc;
+}
+
+/* See ledger.h. */
+int
+ledger_cert_store(struct ledger *l, const char *serial, const uint8_t *der,
+    size_t len, ledger_done_cb cb, void *arg)
+{
+	struct ledger_sub *sub = NULL;
+	uint8_t md[LEDGER_HASH_LEN];
+	size_t cap = len * 4 / 3 + 8;
+	int rc = -1;
+
+	if (len == 0 || len > LEDGER_CERT_DER_MAX || strlen(serial) > 40 ||
+	    (sub = calloc(1, sizeof(*sub))) == NULL ||
+	    (sub->text = malloc(cap)) == NULL ||
+	    ledger_b64_encode(der, len, sub->text, cap) != 0 ||
+	    EVP_Digest(der, len, md, NULL, EVP_sha256(), NULL) != 1)
+		goto out;
+	sub->len = strlen(sub->text);
+	sub->signed_cert = 1;
+	snprintf(sub->serial, sizeof(sub->serial), "%s", serial);
+	ledger_hex(md, sizeof(md), sub->sha256);
+	sub->cb = cb;
+	sub->arg = arg;
+	pthread_mutex_lock(&l->mu);
+	if (l->running && !l->stopping && l->npending < LEDGER_QUEUE_MAX) {
+		*l->pending_tail = sub;
+		l->pending_tail = &sub->next;
+		l->npending++;
+		l->nkept++;
+		pthread_cond_signal(&l->cv);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&l->mu);
+out:
+	if (rc != 0 && sub != NULL)
+		ledger_sub_free(sub);
 	return rc;
 }
 

@@ -224,11 +224,12 @@ api_bearer_ok(const struct api_ctx *ctx, struct evhttp_request *req)
 /*
  * 1 when the TLS client presented a certificate of the admin profile that
  * OCSP would answer good for now: the listener verified its chain to our
- * CA, and the ledger holds a record of exactly this certificate (serial
- * and SHA-256) with the admin profile, neither it nor its key revoked,
- * inside its validity.  The alternative to the bearer token for
- * operators (docs/design.md: keys registered on the ledger, not secrets in a
- * file).
+ * CA (so its signature), and the ledger holds a record of exactly this
+ * certificate (serial, and its TBS byte for byte: what the CA signed only
+ * once the ledger committed it; SHA-256 for entries with a hash only) with
+ * the admin profile, neither it nor its key revoked, inside its validity.
+ * The alternative to the bearer token for operators (docs/design.md: keys
+ * registered on the ledger, not secrets in a file).
  */
 static int
 api_admin_cert_ok(const struct api_ctx *ctx, struct evhttp_request *req)
@@ -236,13 +237,12 @@ api_admin_cert_ok(const struct api_ctx *ctx, struct evhttp_request *req)
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct bufferevent *bev;
 	struct ledger_cert_info c;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char serial[41], hex[2 * EVP_MAX_MD_SIZE + 1];
+	unsigned char *der = NULL;
+	char serial[41];
 	X509 *peer;
 	SSL *ssl;
 	time_t now = time(NULL), at;
-	int reason;
+	int reason, len, ok = 0;
 
 	if (evcon == NULL ||
 	    (bev = evhttp_connection_get_bufferevent(evcon)) == NULL ||
@@ -250,14 +250,16 @@ api_admin_cert_ok(const struct api_ctx *ctx, struct evhttp_request *req)
 	    (peer = SSL_get0_peer_certificate(ssl)) == NULL ||
 	    SSL_get_verify_result(ssl) != X509_V_OK ||
 	    issue_serial_hex(peer, serial) != 0 ||
-	    X509_digest(peer, EVP_sha256(), md, &mdlen) != 1 ||
-	    ledger_cert_get(ctx->ledger, serial, &c) != 0)
-		return 0;
-	ledger_hex(md, mdlen, hex);
-	return strcmp(c.profile, "admin") == 0 &&
-	    strcmp(c.cert_sha256, hex) == 0 &&
-	    !ledger_cert_revoked(&c, &at, &reason) &&
-	    now >= c.not_before && now < c.not_after;
+	    ledger_cert_get(ctx->ledger, serial, &c) != 0 ||
+	    strcmp(c.profile, "admin") != 0 ||
+	    ledger_cert_revoked(&c, &at, &reason) ||
+	    now < c.not_before || now >= c.not_after ||
+	    (len = i2d_X509(peer, &der)) <= 0)
+		goto out;
+	ok = ledger_cert_matches(ctx->ledger, &c, der, (size_t)len) == 1;
+out:
+	OPENSSL_free(der);
+	return ok;
 }
 
 /* Every API route goes through here: reads need the bearer token or an

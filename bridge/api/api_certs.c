@@ -476,8 +476,12 @@ api_cert_reply(struct api_ctx *ctx, struct evhttp_request *req,
 		    "answer");
 		return;
 	}
-	api_cert_cache_put(ctx->certs, c->serial, text, strlen(text),
-	    c->not_after > now ? c->not_after : API_CACHE_FOREVER);
+	/* Not while a TBS entry's signed certificate is not kept yet (an
+	 * empty cert_sha256, a moment after the enrollment's answer): that
+	 * changes without a ledger entry to forget the answer by. */
+	if (c->cert_sha256[0] != '\0')
+		api_cert_cache_put(ctx->certs, c->serial, text, strlen(text),
+		    c->not_after > now ? c->not_after : API_CACHE_FOREVER);
 	server_reply_json_text(req, 200, text, strlen(text));
 	free(text);
 }

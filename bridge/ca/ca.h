@@ -71,10 +71,6 @@ void signer_free(struct signer *s);
 /* 1 while the key process answers, 0 once it is gone. */
 int signer_available(struct signer *s);
 struct keyproc *signer_keyproc(struct signer *s);
-/* Legacy, until enroll.c uses signer_sign_committed: signs cert (issuer
- * name, validity, extensions set) with the issuing CA key, in place.  The
- * key process refuses another issuer or a CA certificate.  0 or -1. */
-int signer_sign_cert(struct signer *s, X509 *cert);
 /* The committed-TBS issuance: the key process signs r's TBS only once
  * ca_cert_admit accepts r.  0 with *cert (get1), -1 refused (why), -2
  * the key process is unavailable. */
@@ -239,6 +235,12 @@ struct ca_cert_req {
 	uint64_t reg_index;
 	const uint8_t (*reg_proof)[LEDGER_HASH_LEN];
 	size_t reg_nproof;
+	/* Optional (borrowed, may be NULL): the unsigned certificate the
+	 * bridge built, whose TBS the entry records.  A signer may set the
+	 * CA's signature into it and hand it back (up-ref'd) rather than
+	 * parse the signed DER anew: OpenSSL 3.0 builds a decoder chain for
+	 * every public key it parses (a tenth of an enrollment's CPU). */
+	X509 *cert;
 };
 
 /* The key process's side of ca_cert_admit. */
@@ -254,6 +256,9 @@ struct ca_admit_ctx {
 	    uint8_t root[LEDGER_HASH_LEN], char *why, size_t whylen);
 	void *checkpoint_arg;
 	const char *ocsp_url, *ca_issuers_url, *crl_url;
+	/* The bridge account whose cert-issued entries this CA signs (the
+	 * account whose ledger key the key process holds too). */
+	const char *account;
 	time_t now;
 	/* Entries below this index were signed (or given up) before: each
 	 * committed TBS is signed at most once. */

@@ -18,11 +18,12 @@
  *
  * What the network process needs to know (the certificates, the issuer
  * id, the node's vkey, the bridge account's public key, the last signed
- * checkpoint) comes from INFO once at start.  The SIGN_X509 and SIGN_CRL
- * requests carry DER that OpenSSL can only encode signed: they are signed
+ * checkpoint) comes from INFO once at start.  The SIGN_CRL request
+ * carries DER that OpenSSL can only encode signed: it is signed
  * here first with a throwaway Ed25519 key made at start (a placeholder,
  * no secret: the key process replaces that signature).
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,52 +184,6 @@ signer_call(struct signer *s, enum keyproc_chan ch, enum keyproc_op op,
 	if (rc == -1)
 		log_warn("signer: the key process refused: %s", why);
 	keyproc_buf_free(req);
-	return rc;
-}
-
-/* See ca.h.  The certificate is re-read in place from the signed DER
- * (d2i reuses the X509: callers keep their pointer), once the DER is
- * known to parse. */
-int
-signer_sign_cert(struct signer *s, X509 *cert)
-{
-	struct keyproc_buf req = { 0 };
-	char why[KEYPROC_WHY_MAX];
-	unsigned char *der = NULL;
-	uint8_t *ans = NULL;
-	const uint8_t *p;
-	const unsigned char *q;
-	size_t len;
-	X509 *chk = NULL, *in = cert;
-	int dlen, rc = -1;
-
-	if (s == NULL || cert == NULL ||
-	    X509_sign(cert, s->placeholder, NULL) <= 0 ||
-	    (dlen = i2d_X509(cert, &der)) <= 0)
-		goto out;
-	keyproc_put_bytes(&req, der, (size_t)dlen);
-	if (signer_call(s, KEYPROC_CHAN_LOOP, KEYPROC_OP_SIGN_X509, &req,
-	    &ans, &len, why, sizeof(why)) != 0)
-		goto out;
-	{
-		struct keyproc_rd r = { ans, len, 0, 0 };
-
-		p = keyproc_get_bytes(&r, &len);
-		if (r.err)
-			goto out;
-	}
-	q = p;
-	if ((chk = d2i_X509(NULL, &q, (long)len)) == NULL)
-		goto out;
-	q = p;
-	if (d2i_X509(&in, &q, (long)len) != cert)
-		goto out;	/* never: the same bytes parsed above */
-	rc = 0;
-out:
-	X509_free(chk);
-	OPENSSL_free(der);
-	free(ans);
-	ERR_clear_error();
 	return rc;
 }
 
@@ -543,6 +498,60 @@ signer_put_proof(struct keyproc_buf *b, const uint8_t (*p)[LEDGER_HASH_LEN],
 	keyproc_put_bytes(b, p, n * LEDGER_HASH_LEN);
 }
 
+/*
+ * Sets the signature of the certificate der[0..len) (the key process's
+ * answer) into x, the bridge's own unsigned certificate of the same TBS:
+ * only when der's TBSCertificate is byte for byte x's.  d2i_X509 of the
+ * answer would decode the subject's key again (OpenSSL 3.0 builds a
+ * decoder chain for it: a tenth of an enrollment's CPU); the TLV headers
+ * are read with ASN1_get_object and the signature with
+ * d2i_ASN1_BIT_STRING.  0, or -1 (then the caller parses der).
+ */
+static int
+signer_splice(X509 *x, const uint8_t *der, size_t len)
+{
+	const ASN1_BIT_STRING *csig;
+	const X509_ALGOR *calg;
+	ASN1_BIT_STRING *sig = NULL;
+	const unsigned char *p = der, *tbs, *end;
+	unsigned char *enc = NULL;
+	long clen;
+	int tag, cls, n, rc = -1;
+
+	if (len > LONG_MAX || (ASN1_get_object(&p, &clen, &tag, &cls,
+	    (long)len) & 0x80) != 0 || tag != V_ASN1_SEQUENCE)
+		goto out;
+	end = p + clen;
+	tbs = p;			/* TBSCertificate */
+	if ((ASN1_get_object(&p, &clen, &tag, &cls, end - p) & 0x80) != 0 ||
+	    tag != V_ASN1_SEQUENCE || clen > end - p)
+		goto out;
+	p += clen;
+	if ((n = i2d_re_X509_tbs(x, &enc)) <= 0 || n != p - tbs ||
+	    memcmp(enc, tbs, (size_t)n) != 0)
+		goto out;
+	/* signatureAlgorithm: the TBS's own (ca_sign_tbs_der checked it) */
+	if ((ASN1_get_object(&p, &clen, &tag, &cls, end - p) & 0x80) != 0 ||
+	    tag != V_ASN1_SEQUENCE || clen > end - p)
+		goto out;
+	p += clen;
+	if ((sig = d2i_ASN1_BIT_STRING(NULL, &p, end - p)) == NULL ||
+	    p != end)
+		goto out;
+	/* OpenSSL has no setter for a certificate's signature but signing;
+	 * these are x's own fields, outside its (cached) TBS. */
+	X509_get0_signature(&csig, &calg, x);
+	if (X509_ALGOR_copy((X509_ALGOR *)calg, X509_get0_tbs_sigalg(x)) != 1 ||
+	    ASN1_STRING_copy((ASN1_BIT_STRING *)csig, sig) != 1)
+		goto out;
+	rc = 0;
+out:
+	ASN1_BIT_STRING_free(sig);
+	OPENSSL_free(enc);
+	ERR_clear_error();
+	return rc;
+}
+
 /* See ca.h. */
 int
 signer_sign_committed(struct signer *s, const struct ca_cert_req *q,
@@ -573,7 +582,10 @@ signer_sign_committed(struct signer *s, const struct ca_cert_req *q,
 		if (r.err)
 			goto out;
 	}
-	if ((*cert = d2i_X509(NULL, &p, (long)len)) == NULL) {
+	if (q->cert != NULL && signer_splice(q->cert, p, len) == 0 &&
+	    X509_up_ref(q->cert) == 1) {
+		*cert = q->cert;
+	} else if ((*cert = d2i_X509(NULL, &p, (long)len)) == NULL) {
 		snprintf(why, whylen, "the key process's certificate does "
 		    "not parse");
 		goto out;

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "bridge/cli/cli.h"
 
 static void
@@ -134,6 +137,47 @@ verify_remember(const char *path, const struct verify_trust *vt,
 		    "size %llu\n", path, (unsigned long long)rep->entries);
 }
 
+/* The certificates kept beside the ledger: each its entry's TBS, signed
+ * by the issuing CA of the configuration (ledger_verify_certs).  0 when
+ * they hold (printing how many), 1 when one does not (printed), -1 when
+ * they cannot be read. */
+static int
+verify_kept_certs(struct cli *c, const char *db)
+{
+	struct ledger_verify_report rep;
+	char path[PATH_MAX];
+	uint64_t n = 0;
+	X509 *iss = NULL;
+	FILE *fp;
+	int rc = -1;
+
+	/* Without the issuing CA (an auditor's copy of the database), the
+	 * TBS is still compared; the signatures are not. */
+	if ((fp = fopen(config_path(&c->cfg, c->cfg.ca_issuing, path,
+	    sizeof(path)), "r")) != NULL) {
+		iss = PEM_read_X509(fp, NULL, NULL, NULL);
+		fclose(fp);
+	}
+	if (ledger_verify_certs(db, &iss, iss != NULL ? 1 : 0, &rep, &n) != 0) {
+		cli_fail("verify", "%s", rep.what);
+		goto out;
+	}
+	if (!rep.ok) {
+		printf("ledger BROKEN at entry %lld: %s\n",
+		    (long long)rep.bad_index, rep.what);
+		rc = 1;
+		goto out;
+	}
+	printf("%llu kept certificate%s: each its entry's TBS%s\n",
+	    (unsigned long long)n, n == 1 ? "" : "s", iss != NULL ?
+	    ", signed by the issuing CA" : " (no issuing CA to check the "
+	    "signatures)");
+	rc = 0;
+out:
+	X509_free(iss);
+	return rc;
+}
+
 /* Replays the whole ledger and checks it against the trusted checkpoints;
  * exit 0 when it all holds, 1 at the first broken point, named by entry
  * index and block, or by the checkpoint it breaks. */
@@ -201,6 +245,8 @@ ledger_cmd_verify(struct cli *c)
 			    "ledger otherwise\n", path);
 		goto out;
 	}
+	if (verify_kept_certs(c, db) != 0)
+		goto out;
 	printf("ledger OK: %llu entries in %llu blocks replayed; every "
 	    "signature, rule, root and checkpoint holds and the registry "
 	    "matches", (unsigned long long)rep.entries,

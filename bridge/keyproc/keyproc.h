@@ -74,12 +74,9 @@ enum keyproc_op {
 	 * before the answer). */
 	KEYPROC_OP_SIGN_CHECKPOINT,
 	/* -> struct ca_cert_req.  <- certificate DER.  Refused unless
-	 * ca_cert_admit() and ca_sign_tbs() accept it. */
+	 * ca_cert_admit() and ca_sign_tbs_der() accept it.  The only way
+	 * to the issuing CA key's signature on a certificate. */
 	KEYPROC_OP_SIGN_CERT,
-	/* Legacy, until enroll.c signs committed TBSs: -> X509 DER
-	 * (placeholder signature).  <- certificate DER.  Refused: another
-	 * issuer, a CA certificate. */
-	KEYPROC_OP_SIGN_X509,
 	KEYPROC_OP_MAX
 };
 

@@ -45,6 +45,12 @@ struct keyproc_keys {
 	struct keyproc_state st;
 	/* SIGN_CERT: entries below this index were signed or given up. */
 	uint64_t min_index;
+	/* The last checkpoint note whose signature checked out, with its
+	 * size and root: a block's enrollments all show the same one, and
+	 * one Ed25519 verification per block is enough. */
+	char *cp_ok;
+	uint64_t cp_ok_size;
+	uint8_t cp_ok_root[LEDGER_HASH_LEN];
 };
 
 /* ops.c: answers one request into ans.  0 (ans is the result), or -1

@@ -161,6 +161,7 @@ keyproc_keys_clear(struct keyproc_keys *k)
 	EVP_PKEY_free(k->ocsp_key);
 	EVP_PKEY_free(k->ledger_key);
 	EVP_PKEY_free(k->node_key);
+	free(k->cp_ok);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -564,48 +565,11 @@ out:
 	return rc;
 }
 
-/* ---- SIGN_X509 (legacy) --------------------------------------------------------------- */
-
-/* The certificate names our issuer and is not a CA. */
-static int
-op_sign_x509(struct keyproc_keys *k, struct keyproc_rd *r,
-    struct keyproc_buf *ans, char *why, size_t whylen)
-{
-	BASIC_CONSTRAINTS *bc = NULL;
-	X509 *x = NULL;
-	unsigned char *out = NULL;
-	const uint8_t *der;
-	size_t len;
-	int crit = -1, olen, rc = -1;
-
-	der = keyproc_get_bytes(r, &len);
-	if (r->err || r->off != r->len ||
-	    (x = d2i_X509(NULL, &der, (long)len)) == NULL)
-		REFUSE("malformed SIGN_X509 request");
-	if (X509_NAME_cmp(X509_get_issuer_name(x),
-	    X509_get_subject_name(k->issuer)) != 0)
-		REFUSE("certificate for another issuer");
-	bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL);
-	if (bc == NULL && crit != -1)
-		REFUSE("certificate with a malformed basicConstraints");
-	if (bc != NULL && bc->ca != 0)
-		REFUSE("a CA certificate");
-	if (X509_sign(x, k->ca_key, EVP_sha256()) <= 0 ||
-	    (olen = i2d_X509(x, &out)) <= 0)
-		REFUSE("cannot sign the certificate");
-	keyproc_put_bytes(ans, out, (size_t)olen);
-	rc = 0;
-out:
-	BASIC_CONSTRAINTS_free(bc);
-	X509_free(x);
-	OPENSSL_free(out);
-	return rc;
-}
-
 /* ---- SIGN_CERT: the CA signs only what the ledger committed ------------------------- */
 
 /* ca_admit_ctx's checkpoint_ok: the note is signed by the node's
- * checkpoint key this process holds.  The one function the validators
+ * checkpoint key this process holds, and no older than the largest tree
+ * seen (the last verified note is kept: one verification per block).  The one function the validators
  * issue replaces with a quorum check. */
 static int
 cert_checkpoint_ok(void *arg, const char *note, uint64_t *size,
@@ -614,6 +578,11 @@ cert_checkpoint_ok(void *arg, const char *note, uint64_t *size,
 	struct keyproc_keys *k = arg;
 	char origin[CONFIG_STR];
 
+	if (k->cp_ok != NULL && strcmp(k->cp_ok, note) == 0) {
+		*size = k->cp_ok_size;
+		memcpy(root, k->cp_ok_root, LEDGER_HASH_LEN);
+		return 0;
+	}
 	if (ledger_checkpoint_verify(note, strlen(note), k->vkey) != 0) {
 		snprintf(why, whylen, "the checkpoint is not signed by %s",
 		    k->cfg.validator_name);
@@ -624,6 +593,19 @@ cert_checkpoint_ok(void *arg, const char *note, uint64_t *size,
 	    strcmp(origin, k->cfg.origin) != 0) {
 		snprintf(why, whylen, "not a checkpoint of %s", k->cfg.origin);
 		return -1;
+	}
+	/* A network process that shows an older tree hides what was
+	 * committed since: never sign against one. */
+	if (k->cp_ok != NULL && *size < k->cp_ok_size) {
+		snprintf(why, whylen, "older than the last one seen (tree size "
+		    "%llu < %llu)", (unsigned long long)*size,
+		    (unsigned long long)k->cp_ok_size);
+		return -1;
+	}
+	free(k->cp_ok);
+	if ((k->cp_ok = strdup(note)) != NULL) {
+		k->cp_ok_size = *size;
+		memcpy(k->cp_ok_root, root, LEDGER_HASH_LEN);
 	}
 	return 0;
 }
@@ -653,11 +635,9 @@ op_sign_cert(struct keyproc_keys *k, struct keyproc_rd *r,
 	struct ca_cert_req q;
 	struct ca_admit_ctx c;
 	char *cp = NULL, *entry = NULL, *reg = NULL;
-	uint8_t *tbs = NULL;
-	unsigned char *out = NULL;
-	size_t tbslen;
-	X509 *x = NULL;
-	int olen, rc = -1;
+	uint8_t *tbs = NULL, *out = NULL;
+	size_t tbslen, olen;
+	int rc = -1;
 
 	memset(&q, 0, sizeof(q));
 	q.checkpoint = cp = keyproc_get_strdup(r);
@@ -678,6 +658,7 @@ op_sign_cert(struct keyproc_keys *k, struct keyproc_rd *r,
 	c.ocsp_url = k->ocsp_url;
 	c.ca_issuers_url = k->ca_issuers_url;
 	c.crl_url = k->crl_url;
+	c.account = k->cfg.bridge_account;
 	c.now = time(NULL);
 	c.min_index = k->min_index;
 	if (ca_cert_admit(&q, &c, &tbs, &tbslen, why, whylen) != 0)
@@ -686,18 +667,18 @@ op_sign_cert(struct keyproc_keys *k, struct keyproc_rd *r,
 	 * now: it is given up, and a new TBS is committed for a retry. */
 	if (q.entry_index >= k->min_index)
 		k->min_index = q.entry_index + 1;
-	if ((x = ca_sign_tbs(tbs, tbslen, k->ca_key, why, whylen)) == NULL)
+	/* The DER as signed, never parsed again here (d2i_X509 decodes the
+	 * subject's key: more than the signature costs). */
+	if (ca_sign_tbs_der(tbs, tbslen, k->ca_key, &out, &olen, why,
+	    whylen) != 0)
 		goto out;
-	if ((olen = i2d_X509(x, &out)) <= 0)
-		REFUSE("cannot encode the certificate");
-	keyproc_put_bytes(ans, out, (size_t)olen);
+	keyproc_put_bytes(ans, out, olen);
 	rc = 0;
 out:
 	free(cp);
 	free(entry);
 	free(reg);
 	free(tbs);
-	X509_free(x);
 	OPENSSL_free(out);
 	return rc;
 }
@@ -729,9 +710,6 @@ keyproc_handle(struct keyproc_keys *k, uint16_t op, const uint8_t *req,
 		break;
 	case KEYPROC_OP_SIGN_CERT:
 		rc = op_sign_cert(k, &r, ans, why, whylen);
-		break;
-	case KEYPROC_OP_SIGN_X509:
-		rc = op_sign_x509(k, &r, ans, why, whylen);
 		break;
 	default:
 		snprintf(why, whylen, "unknown operation %u", op);

@@ -638,6 +638,41 @@ cert_sha256() {
 	openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1
 }
 
+# cert_tbs_b64 PEM: base64 of the certificate's DER TBSCertificate exactly
+# as encoded: what its cert-issued entry records ("tbs"), the CA having
+# signed it only once that entry was committed.
+cert_tbs_b64() {
+	openssl x509 -in "$1" -outform DER | python3 -c '
+import base64, sys
+d = sys.stdin.buffer.read()
+def tlv(b, i):  # (header length, content length) of the DER element at i
+    n = b[i + 1]
+    if n < 0x80:
+        return 2, n
+    k = n & 0x7f
+    return 2 + k, int.from_bytes(b[i + 2:i + 2 + k], "big")
+h, _ = tlv(d, 0)
+th, tl = tlv(d, h)
+print(base64.b64encode(d[h:h + th + tl]).decode())'
+}
+
+# kb_wait_kept PEM: waits (5 s at most) until the bridge keeps PEM beside
+# the ledger: the answer of an enrollment leaves as soon as the CA signed
+# the committed TBS, and the signed certificate is kept in the writer's
+# next transaction; then GET /api/v1/certs/SERIAL has its cert_sha256.
+kb_wait_kept() {
+	local serial sha got i
+	serial=$(cert_serial_hex "$1")
+	sha=$(cert_sha256 "$1")
+	for ((i = 0; i < 100; i++)); do
+		got=$(curl -sS --max-time 10 --cacert "$KB_DIR/ca/root.pem" \
+		    "$KB_URL/api/v1/certs/$serial" | jq -r .cert_sha256) || got=""
+		[ "$got" != "$sha" ] || return 0
+		sleep 0.05
+	done
+	fail "the bridge did not keep $1 (serial $serial) within 5 s: cert_sha256 '$got'"
+}
+
 # cert_key_id PEM: hex SHA-256 of the certificate's SubjectPublicKeyInfo DER.
 cert_key_id() {
 	openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1

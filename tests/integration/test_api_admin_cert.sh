@@ -66,6 +66,16 @@ openssl x509 -req -in "$OUT/csr/ops.der" -inform DER -CA "$DIR/ca/issuing.pem" \
 	fail "could not sign the unrecorded certificate"
 api_expect_error 401 unauthorized GET /api/v1/status --cert "$OUT/ops-forged.pem" --key "$OUT/keys/ops.key"
 
+# signed by the issuing CA with the serial of the operator's recorded
+# certificate, but not the TBS the ledger committed (its own subject and
+# validity): compared with the ledger by its TBS, it is not that one
+openssl x509 -req -in "$OUT/csr/ops.der" -inform DER -CA "$DIR/ca/issuing.pem" \
+    -CAkey "$(kb_conf_path "$DIR" ca_issuing_key)" -set_serial "0x$(cert_serial_hex "$OUT/ops.pem")" -days 2 \
+    -extfile <(printf 'extendedKeyUsage=clientAuth\n') -out "$OUT/ops-twin.pem" 2>/dev/null ||
+	fail "could not sign the twin certificate"
+assert_eq "$(cert_serial_hex "$OUT/ops.pem")" "$(cert_serial_hex "$OUT/ops-twin.pem")" "serial of the twin"
+api_expect_error 401 unauthorized GET /api/v1/status --cert "$OUT/ops-twin.pem" --key "$OUT/keys/ops.key"
+
 # superseded: the operator renews (simplereenroll at the admin label with
 # the current certificate); the new certificate opens the API, the first,
 # revoked as superseded by the renewal's entry, no longer does

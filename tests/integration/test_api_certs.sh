@@ -30,6 +30,9 @@ done
 est_enroll /.well-known/est/simplereenroll "$(est_csr e e2)" "$OUT/e2.pem" \
     --cert "$OUT/e.pem" --key "$OUT/keys/e.key"
 SERIAL[e2]=$(cert_serial_hex "$OUT/e2.pem")
+for n in a b c d e e2; do
+	kb_wait_kept "$OUT/$n.pem"
+done
 kb_ok key revoke -d "$DIR" --key-id "${KID[b]}" --reason keyCompromise >/dev/null
 
 # ---- one certificate, and what OCSP says of it -----------------------------------------------

@@ -182,7 +182,7 @@ KEY = {"key_id": "hex64", "account": "str", "name": "str", "profile": "str",
        "reason": "str?", "registered_index": "int", "revoked_index": "int?",
        "has_csr": "bool"}
 CERT = {"serial": "str", "issuer": "str", "key_id": "hex64", "profile": "str",
-        "not_before": "time", "not_after": "time", "cert_sha256": "hex64",
+        "not_before": "time", "not_after": "time", "cert_sha256": "hex64?",
         "issued_index": "int", "status": "str", "revoked_at": "time?",
         "reason": "str?", "revoked_index": "int?", "revoked_by": "str?",
         "expired": "bool"}

@@ -187,7 +187,7 @@ assert_eq 6 "$(jq '[.[] | select(.type == "cert-issued")] | length' "$OUT/entrie
 for name in $ISSUED; do
 	idx=$(kb_entries_with "$OUT/entries-enroll.json" cert-issued \
 	    "serial ${SERIAL[$name]}" "key-id ${KID[$name]}" \
-	    "cert-sha256 $(cert_sha256 "$OUT/$name.pem")" "profile ${PROFILE[$name]}")
+	    "tbs $(cert_tbs_b64 "$OUT/$name.pem")" "profile ${PROFILE[$name]}")
 	assert_eq 1 "$(grep -c . <<<"$idx" || true)" "cert-issued entries for $name (serial ${SERIAL[$name]}, key-id ${KID[$name]}) in $(jq -c '[.[] | select(.type == "cert-issued") | .entry]' "$OUT/entries-enroll.json" | head -c 3000)"
 	assert_eq bridge "$(jq -r --argjson i "$idx" '.[] | select(.index == $i) | .account' "$OUT/entries-enroll.json")" \
 	    "account of the cert-issued entry of $name"

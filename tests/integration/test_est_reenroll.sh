@@ -69,7 +69,7 @@ issued_entry() {
 	shift 2
 	kb_entries_from 0 "$OUT/entries.json"
 	idx=$(kb_entries_with "$OUT/entries.json" cert-issued "serial $(cert_serial_hex "$pem")" \
-	    "key-id $kid" "cert-sha256 $(cert_sha256 "$pem")" "profile device" "$@")
+	    "key-id $kid" "tbs $(cert_tbs_b64 "$pem")" "profile device" "$@")
 	assert_eq 1 "$(grep -c . <<<"$idx" || true)" "cert-issued entries for $pem with $*"
 	printf '%s\n' "$idx"
 }
@@ -139,6 +139,20 @@ openssl req -new -x509 -key "$OUT/keys/dev-a.key" -subj /CN=dev-a -days 1 \
     -addext extendedKeyUsage=clientAuth -out "$OUT/selfsigned.pem"
 est_refused 401 POST "$EST/simplereenroll" "${CT[@]}" --data-binary "@$csr" \
     --cert "$OUT/selfsigned.pem" --key "$OUT/keys/dev-a.key"
+still_good a1
+
+# Signed by the issuing CA with a1's serial and key, but not the TBS the
+# ledger committed (its own subject and validity): the client certificate
+# is compared with the ledger by its TBS, so it is not a1: 403.
+openssl req -new -key "$OUT/keys/dev-a.key" -subj /CN=dev-a 2>/dev/null |
+    openssl x509 -req -CA "$ISSUING" -CAkey "$(kb_conf_path "$DIR" ca_issuing_key)" \
+	-set_serial "0x$(cert_serial_hex "$OUT/a1.pem")" -days 2 \
+	-extfile <(printf 'extendedKeyUsage=clientAuth\n') -out "$OUT/a1-twin.pem" 2>/dev/null ||
+	fail "could not sign the twin of a1"
+assert_eq "$(cert_serial_hex "$OUT/a1.pem")" "$(cert_serial_hex "$OUT/a1-twin.pem")" "serial of a1's twin"
+est_refused 403 POST "$EST/simplereenroll" "${CT[@]}" --data-binary "@$csr" \
+    --cert "$OUT/a1-twin.pem" --key "$OUT/keys/dev-a.key"
+assert_contains "$(cat "$API_BODY")" "is not one the ledger recorded" "refusal of a1's twin"
 still_good a1
 
 # ---- renewal: the same key ------------------------------------------------------------------

@@ -126,7 +126,7 @@ assert_eq 1 "$(kb_entries_with "$OUT/entries1.json" key-register "key-id $KID" "
     "key-register entry citing the pre-authorisation"
 serial=$(cert_serial_hex "$OUT/kg-001.pem")
 assert_eq 1 "$(kb_entries_with "$OUT/entries1.json" cert-issued "serial $serial" "key-id $KID" \
-    "cert-sha256 $(cert_sha256 "$OUT/kg-001.pem")" | wc -l)" "cert-issued entry of the serverkeygen certificate"
+    "tbs $(cert_tbs_b64 "$OUT/kg-001.pem")" | wc -l)" "cert-issued entry of the serverkeygen certificate"
 show=$(kb_ok key show -d "$DIR" --key-id "$KID" --json)
 assert_eq active "$(jq -r .status <<<"$show")" "status of the generated key"
 assert_eq admin "$(jq -r .account <<<"$show")" "owner of the generated key"

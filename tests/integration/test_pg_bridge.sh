@@ -22,7 +22,7 @@ kb_init "$DIR" --db "$DB"
 assert_eq "$DB" "$(kb_conf_get "$DIR" db)" "db in keybridge.conf"
 [ ! -e "$DIR/ledger.db" ] || fail "init --db URL wrote an SQLite file"
 assert_eq 2 "$(psql_q "SELECT count(*) FROM entries")" "genesis entries in PostgreSQL"
-assert_eq 5 "$(psql_q "SELECT v FROM meta WHERE k = 'schema'")" "schema version"
+assert_eq 6 "$(psql_q "SELECT v FROM meta WHERE k = 'schema'")" "schema version"
 # a second ledger never goes into a database that holds one
 kb_fail init init "$OUT/other" --db "$DB"
 assert_contains "$(cat "$KB_STDERR")" "already holds a ledger" "second init on one database"
@@ -36,6 +36,11 @@ kb_enroll dev1
 KID1=$KB_KEY_ID
 # a negative control that stays good
 kb_enroll dev2
+# the ledger holds their TBSs; the signed certificates are kept beside
+kb_wait_kept "$OUT/dev1.pem"
+kb_wait_kept "$OUT/dev2.pem"
+assert_eq 2 "$(psql_q "SELECT count(*) FROM certs c JOIN certs_signed s ON s.serial = c.serial WHERE c.cert_sha256 = ''")" \
+    "signed certificates kept beside the TBS entries in PostgreSQL"
 
 OCSP_URL="http://127.0.0.1:$KB_HTTP_PORT/ocsp"
 ocsp_status() {

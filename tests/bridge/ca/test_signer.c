@@ -155,24 +155,6 @@ open_ok(const struct bridge_config *c)
 	return s;
 }
 
-/* An unsigned device certificate from the signer's issuer. */
-static X509 *
-unsigned_cert(struct signer *s, EVP_PKEY *key)
-{
-	struct issue_params p = {
-		.profile = EST_PROFILE_DEVICE, .cn = "dev1", .pubkey = key,
-		.issuer = signer_issuer(s), .now = time(NULL),
-		.key_not_before = time(NULL) - DAY,
-		.key_not_after = time(NULL) + 30 * DAY,
-	};
-	char err[ERRLEN] = "";
-	X509 *x = issue_build(&p, err, sizeof(err));
-
-	if (x == NULL)
-		fail_msg("issue_build: %s", err);
-	return x;
-}
-
 static void
 test_issuer_id_is_the_hex_ski(void **state)
 {
@@ -192,87 +174,6 @@ test_issuer_id_is_the_hex_ski(void **state)
 	assert_int_equal(strspn(id, "0123456789abcdef"), ISSUER_ID_LEN);
 	assert_int_equal(X509_cmp(signer_issuer(s), iss), 0);
 	X509_free(iss);
-	signer_free(s);
-}
-
-/* Signs with the issuing key of d and checks the signature algorithm. */
-static void
-sign_and_verify(const struct dir *d, int sig_nid)
-{
-	struct signer *s = open_ok(&d->cfg);
-	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	X509 *root = load_cert(&d->cfg, d->cfg.ca_root);
-	X509 *x;
-
-	assert_non_null(key);
-	x = unsigned_cert(s, key);
-	assert_int_equal(signer_sign_cert(s, x), 0);
-	assert_int_equal(X509_verify(x, X509_get0_pubkey(signer_issuer(s))),
-	    1);
-	assert_int_equal(X509_get_signature_nid(x), sig_nid);
-	/* Negative controls: another key, and a changed certificate. */
-	assert_true(X509_verify(x, X509_get0_pubkey(root)) <= 0);
-	assert_int_equal(X509_set_subject_name(x,
-	    X509_get_subject_name(root)), 1);
-	/* The signed certificate comes back parsed from the key process's
-	 * DER, whose encoding OpenSSL keeps: re-encode the changed TBS. */
-	assert_true(i2d_re_X509_tbs(x, NULL) > 0);
-	assert_true(X509_verify(x, X509_get0_pubkey(signer_issuer(s))) <= 0);
-	ERR_clear_error();
-	X509_free(x);
-	X509_free(root);
-	EVP_PKEY_free(key);
-	signer_free(s);
-}
-
-static void
-test_signs_certificates_with_ecdsa_sha256(void **state)
-{
-	struct fixture *f = *state;
-
-	sign_and_verify(&f->ec, NID_ecdsa_with_SHA256);
-}
-
-static void
-test_signs_certificates_with_rsa_sha256(void **state)
-{
-	struct fixture *f = *state;
-
-	sign_and_verify(&f->rsa, NID_sha256WithRSAEncryption);
-}
-
-/* The key signs end-entity certificates of its own issuer, nothing else. */
-static void
-test_refuses_other_issuers_and_ca_certificates(void **state)
-{
-	struct fixture *f = *state;
-	struct signer *s = open_ok(&f->ec.cfg);
-	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	X509 *root = load_cert(&f->ec.cfg, f->ec.cfg.ca_root);
-	X509 *x = unsigned_cert(s, key);
-	BASIC_CONSTRAINTS *bc;
-
-	assert_int_equal(X509_set_issuer_name(x, X509_get_subject_name(root)),
-	    1);
-	assert_int_equal(signer_sign_cert(s, x), -1);
-	X509_free(x);
-
-	x = unsigned_cert(s, key);
-	bc = BASIC_CONSTRAINTS_new();
-	assert_non_null(bc);
-	bc->ca = 0xff;
-	assert_int_equal(X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1,
-	    X509V3_ADD_REPLACE), 1);
-	assert_int_equal(signer_sign_cert(s, x), -1);
-	BASIC_CONSTRAINTS_free(bc);
-	X509_free(x);
-
-	/* The positive control: the same certificate unchanged is signed. */
-	x = unsigned_cert(s, key);
-	assert_int_equal(signer_sign_cert(s, x), 0);
-	X509_free(x);
-	X509_free(root);
-	EVP_PKEY_free(key);
 	signer_free(s);
 }
 
@@ -423,10 +324,6 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_issuer_id_is_the_hex_ski),
-		cmocka_unit_test(test_signs_certificates_with_ecdsa_sha256),
-		cmocka_unit_test(test_signs_certificates_with_rsa_sha256),
-		cmocka_unit_test(
-		    test_refuses_other_issuers_and_ca_certificates),
 		cmocka_unit_test(test_signs_entries_as_the_bridge_account),
 		cmocka_unit_test(test_refuses_key_files_readable_by_others),
 		cmocka_unit_test(test_refuses_a_mismatched_issuing_key),

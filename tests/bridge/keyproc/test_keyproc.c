@@ -609,7 +609,7 @@ test_restart_keeps_the_promise(void **state)
 	assert_int_equal(sign_crl(f, ours, 601), 0);
 }
 
-/* ---- SIGN_X509 (legacy) and SIGN_CERT ------------------------------------------------------------- */
+/* ---- SIGN_CERT -------------------------------------------------------------------------------- */
 
 static void
 test_committed_issuance_goes_through_ca_cert_admit(void **state)

@@ -1,0 +1,67 @@
+/*
+ * enroll_int.h: between bridge/enroll.c (authenticating an enrollment,
+ * asking the ledger, recording the TBS) and bridge/enroll_sign.c (after
+ * the commit: the proofs, the CA's signature, the answer).  Nothing else
+ * includes it.
+ */
+#ifndef KEYBRIDGE_BRIDGE_ENROLL_INT_H
+#define KEYBRIDGE_BRIDGE_ENROLL_INT_H
+
+#include "bridge/bridge.h"
+
+#define ENROLL_RETRY_AFTER 1	/* seconds, on 503 */
+#define ENROLL_WHY_MAX     320	/* a refusal line: code, then why */
+#define ENROLL_LEDGER_WHY  256	/* the why, as the ledger says it */
+
+/* A registration may hold LEDGER_MAX_SANS DNS names and as many IP
+ * addresses, and issuance takes them all (est_names holds as many). */
+_Static_assert(EST_MAX_NAMES == LEDGER_MAX_SANS,
+    "issuance must take every name a registration may hold");
+
+struct enroll_ctx {
+	struct ledger *ledger;		/* borrowed */
+	struct signer *signer;		/* borrowed */
+	const struct bridge_config *cfg;
+	STACK_OF(X509) *cacerts;	/* issuing, root */
+	uint64_t next_seq;		/* the bridge account's next seq */
+	char ocsp_url[CONFIG_STR + 16];
+	char ca_issuers_url[CONFIG_STR + 32];
+	char crl_url[CONFIG_STR + 96];
+	/* HTTP Basic per label: none, device, server; user "" = none. */
+	char auth_user[3][CONFIG_STR], auth_pass[3][CONFIG_STR];
+	struct est_ops ops;
+};
+
+/* One issuance from submission to the answer. */
+struct enroll_job {
+	struct enroll_ctx *ctx;
+	X509 *cert;			/* signed, once committed */
+	X509 *unsigned_cert;		/* as built: its TBS is recorded */
+	est_done_fn done;
+	void *token;
+	char old_serial[41];		/* re-enrollment: to supersede */
+	char serial[41];
+	EVP_PKEY *key;			/* serverkeygen: the generated key */
+	char *entry;			/* the cert-issued note submitted */
+	/* The key's key-register entry: serverkeygen submits it in the
+	 * same group, just before (reg set); otherwise it is read at
+	 * reg_index once the entry is committed. */
+	char *reg;
+	uint64_t reg_index;
+};
+
+/* Frees j and what it holds. */
+void enroll_job_free(struct enroll_job *j);
+/* The EST status of a ledger refusal: 403, 409 or 503. */
+int enroll_status(enum ledger_status st);
+/* The bridge account's entry of type with seq ctx->next_seq + k, signed:
+ * a malloc'd note, or NULL. */
+char *enroll_note(struct enroll_ctx *ctx, enum ledger_entry_type type,
+    const struct ledger_field *f, size_t n, uint64_t k);
+/* Submits notes[0..n) (from enroll_note, seqs next_seq on) to commit
+ * together or not at all; once committed the CA signs j's TBS and j is
+ * answered (enroll_sign.c).  0 or -1. */
+int enroll_submit(struct enroll_ctx *ctx, const char *const *notes,
+    size_t n, struct enroll_job *j);
+
+#endif

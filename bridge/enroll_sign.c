@@ -1,0 +1,286 @@
+/*
+ * enroll_sign.c: an enrollment after its cert-issued entry is committed
+ * (docs/design.md "The life of an enrollment", "The CA signs only what
+ * the ledger committed").  The receipt gives the block's signed
+ * checkpoint; the inclusion proofs of the entry and of its key's
+ * key-register entry come from the ledger's in-memory tree; the signer
+ * checks it all (ca_cert_admit) and signs the TBS.  The answer leaves
+ * then, and the certificate is kept beside its row in the writer's next
+ * transaction.  A TBS the CA does not sign is revoked by the bridge, so
+ * that the key can enroll again; a ledger refusal maps to EST's status.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509.h>
+
+#include "bridge/enroll_int.h"
+
+
+void
+enroll_job_free(struct enroll_job *j)
+{
+	if (j == NULL)
+		return;
+	X509_free(j->cert);
+	X509_free(j->unsigned_cert);
+	EVP_PKEY_free(j->key);
+	free(j->entry);
+	free(j->reg);
+	free(j);
+}
+
+/* Answers the job with its certificate, and frees it. */
+static void
+enroll_answer(struct enroll_job *j)
+{
+	STACK_OF(X509) *certs = sk_X509_new_null();
+
+	if (certs == NULL || sk_X509_push(certs, j->cert) <= 0)
+		j->done(j->token, 503, "out of memory", ENROLL_RETRY_AFTER,
+		    NULL, NULL);
+	else
+		j->done(j->token, 200, NULL, 0, certs, j->key);
+	sk_X509_free(certs);		/* the stack only; j owns the cert */
+	enroll_job_free(j);
+}
+
+/* The EST status of a ledger refusal (ledger_check_issue before issuance,
+ * or the commit of the bridge's entry): the key may not have this
+ * certificate, 403; another enrollment got there first (a current
+ * certificate, or the superseded one revoked meanwhile), 409; anything
+ * else is the ledger failing, 503. */
+int
+enroll_status(enum ledger_status st)
+{
+	switch (st) {
+	case LEDGER_ERR_UNKNOWN_KEY:
+	case LEDGER_ERR_KEY_REVOKED:
+	case LEDGER_ERR_WINDOW:
+	case LEDGER_ERR_PERMISSION:	/* another profile */
+	case LEDGER_ERR_NOT_SAME_DEVICE:
+	case LEDGER_ERR_UNKNOWN_CERT:
+	case LEDGER_ERR_PREAUTH:	/* unknown, used or expired */
+		return 403;
+	case LEDGER_ERR_CERT_CURRENT:
+	case LEDGER_ERR_CERT_REVOKED:
+		return 409;
+	default:
+		return 503;
+	}
+}
+
+/* The HTTP answer for a ledger refusal of the bridge's own entries:
+ * "code: why" with the ledger's code. */
+static void
+enroll_refused(struct enroll_job *j, enum ledger_status st, const char *why)
+{
+	struct enroll_ctx *ctx = j->ctx;
+	char line[ENROLL_WHY_MAX];
+	uint64_t next;
+	int status = enroll_status(st);
+
+	snprintf(line, sizeof(line), "%s: %s", ledger_status_code(st), why);
+	if (status != 503) {
+		j->done(j->token, status, line, 0, NULL, NULL);
+	} else {
+		/* Someone else used our account's seq: catch up, retry. */
+		if (st == LEDGER_ERR_SEQUENCE && (next = ledger_next_seq(
+		    ctx->ledger, ctx->cfg->bridge_account)) > ctx->next_seq)
+			ctx->next_seq = next;
+		log_warn("enroll: the ledger refused the bridge's entry: %s",
+		    line);
+		j->done(j->token, 503, "the issuance could not be recorded on "
+		    "the ledger; retry", ENROLL_RETRY_AFTER, NULL, NULL);
+	}
+	enroll_job_free(j);
+}
+
+/* The bridge account's entry of type with seq ctx->next_seq + k, signed:
+ * a malloc'd note, or NULL. */
+char *
+enroll_note(struct enroll_ctx *ctx, enum ledger_entry_type type,
+    const struct ledger_field *f, size_t n, uint64_t k)
+{
+	char *note = ledger_entry_body(type, ctx->cfg->bridge_account,
+	    ctx->next_seq + k, time(NULL), ctx->cfg->origin, f, n);
+
+	return note != NULL ? signer_sign_entry(ctx->signer, note) : NULL;
+}
+
+/* ledger_cert_store's answer (arg: the serial, malloc'd): the
+ * certificate is kept beside its row, or could not be (the ledger holds
+ * its TBS all the same, and the client the certificate). */
+static void
+enroll_stored(enum ledger_status st, const struct ledger_receipt *r,
+    const char *why, void *arg)
+{
+	char *serial = arg;
+
+	if (st != LEDGER_OK)
+		log_warn("enroll: certificate %s: not kept beside the ledger: "
+		    "%s", serial, why);
+	free(serial);
+}
+
+static void
+enroll_given_up(enum ledger_status st, const struct ledger_receipt *r,
+    const char *why, void *arg)
+{
+	char *serial = arg;
+
+	if (st != LEDGER_OK)
+		log_warn("enroll: the unsigned TBS %s stays current on the "
+		    "ledger: %s: %s", serial, ledger_status_code(st), why);
+	free(serial);
+}
+
+/*
+ * The CA could not sign (or refused) a TBS the ledger committed: the
+ * ledger shows a current certificate nobody holds, which would keep the
+ * key from enrolling again (current_cert_exists) and a re-enrolled device
+ * without any.  The bridge revokes it with a cert-revoked entry of its
+ * own, as a CA revokes a precertificate it did not issue (RFC 9162 3.1),
+ * so the device can enroll anew.
+ */
+static void
+enroll_give_up(struct enroll_ctx *ctx, const char *serial)
+{
+	struct ledger_field f[2];
+	char *note, *arg = strdup(serial);
+
+	f[0] = (struct ledger_field){ "serial", serial };
+	f[1] = (struct ledger_field){ "reason", "cessationOfOperation" };
+	if (arg == NULL || (note = enroll_note(ctx, LEDGER_CERT_REVOKED, f, 2,
+	    0)) == NULL) {
+		free(arg);
+		return;
+	}
+	if (ledger_submit(ctx->ledger, note, strlen(note), enroll_given_up,
+	    arg) == 0)
+		ctx->next_seq++;
+	else {
+		log_warn("enroll: the unsigned TBS %s stays current on the "
+		    "ledger: the ledger is busy", serial);
+		free(arg);
+	}
+	free(note);
+}
+
+/* ledger_entries: copies the one entry's text into *(char **)arg. */
+static int
+enroll_reg_cb(const struct ledger_entry_info *ei, void *arg)
+{
+	char **out = arg;
+
+	if ((*out = malloc(ei->len + 1)) != NULL) {
+		memcpy(*out, ei->text, ei->len);
+		(*out)[ei->len] = '\0';
+	}
+	return 1;
+}
+
+/*
+ * The cert-issued entry is committed (r): shows the signer the entry,
+ * the key-register entry, their inclusion proofs in r's checkpoint and
+ * the checkpoint, keeps the signed certificate beside its row and
+ * answers.  Frees j, one way or another.
+ */
+static void
+enroll_sign(struct enroll_job *j, const struct ledger_receipt *r)
+{
+	struct enroll_ctx *ctx = j->ctx;
+	uint8_t ep[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
+	uint8_t rp[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
+	struct ca_cert_req req;
+	char why[ENROLL_WHY_MAX] = "", *serial = NULL;
+	unsigned char *der = NULL;
+	int rc, len;
+
+	memset(&req, 0, sizeof(req));
+	req.checkpoint = r->checkpoint;
+	req.entry = j->entry;
+	req.entry_index = r->index;
+	if (j->reg != NULL)		/* serverkeygen: just before */
+		j->reg_index = r->index - 1;
+	else if (ledger_entries(ctx->ledger, j->reg_index, 1, enroll_reg_cb,
+	    &j->reg) != 0 || j->reg == NULL)
+		goto unavailable;
+	req.reg = j->reg;
+	req.reg_index = j->reg_index;
+	req.cert = j->unsigned_cert;	/* the signer may sign it in place */
+	req.entry_proof = (const uint8_t (*)[LEDGER_HASH_LEN])ep;
+	req.reg_proof = (const uint8_t (*)[LEDGER_HASH_LEN])rp;
+	if (ledger_inclusion_proof(ctx->ledger, r->index, r->tree_size, ep,
+	    &req.entry_nproof) != 0 || ledger_inclusion_proof(ctx->ledger,
+	    j->reg_index, r->tree_size, rp, &req.reg_nproof) != 0)
+		goto unavailable;
+	rc = signer_sign_committed(ctx->signer, &req, &j->cert, why,
+	    sizeof(why));
+	if (rc == -2)
+		goto unavailable;
+	if (rc != 0) {
+		/* The ledger holds a TBS the CA refused: a bug, or someone
+		 * else's hand in the network process.  Never a certificate. */
+		log_warn("enroll: the CA refused the committed TBS %s: %s",
+		    j->serial, why);
+		enroll_give_up(ctx, j->serial);
+		j->done(j->token, 500, why, 0, NULL, NULL);
+		enroll_job_free(j);
+		return;
+	}
+	/* Kept in the writer's next transaction, without waiting for it:
+	 * the answer leaves now (a second commit in every enrollment's
+	 * latency would halve what kept-alive clients get).  Until then the
+	 * API has no PEM for it and its cert_sha256 is empty. */
+	if ((serial = strdup(j->serial)) == NULL ||
+	    (len = i2d_X509(j->cert, &der)) <= 0 ||
+	    ledger_cert_store(ctx->ledger, serial, der, (size_t)len,
+	    enroll_stored, serial) != 0) {
+		log_warn("enroll: certificate %s: cannot be kept beside the "
+		    "ledger (busy)", j->serial);
+		free(serial);
+	}
+	OPENSSL_free(der);
+	enroll_answer(j);
+	return;
+unavailable:
+	log_warn("enroll: certificate %s: the CA cannot sign now", j->serial);
+	enroll_give_up(ctx, j->serial);
+	j->done(j->token, 503, "the certificate was recorded but could not "
+	    "be signed; retry", ENROLL_RETRY_AFTER, NULL, NULL);
+	enroll_job_free(j);
+}
+
+static void
+enroll_committed(enum ledger_status st, const struct ledger_receipt *r,
+    const char *why, void *arg)
+{
+	struct enroll_job *j = arg;
+
+	if (st != LEDGER_OK)
+		enroll_refused(j, st, why);
+	else
+		enroll_sign(j, r);
+}
+
+/* Submits notes[0..n) (from enroll_note, seqs next_seq on) to commit
+ * together or not at all; enroll_committed answers j.  0 or -1. */
+int
+enroll_submit(struct enroll_ctx *ctx, const char *const *notes, size_t n,
+    struct enroll_job *j)
+{
+	const char *t[LEDGER_GROUP_MAX];
+	size_t len[LEDGER_GROUP_MAX];
+
+	for (size_t i = 0; i < n && i < LEDGER_GROUP_MAX; i++) {
+		t[i] = notes[i];
+		len[i] = strlen(notes[i]);
+	}
+	if (ledger_submit_group(ctx->ledger, t, len, n, enroll_committed,
+	    j) != 0)
+		return -1;
+	ctx->next_seq += n;
+	return 0;
+}

@@ -1,0 +1,363 @@
+/*
+ * test_rules_tbs.c: cert-issued entries that carry the TBSCertificate
+ * ("tbs") instead of the signed certificate (ledger/rules_cert.c; docs/
+ * design.md "The CA signs only what the ledger committed").  The rules
+ * check a TBS as they check a recorded certificate (serial, validity, the
+ * registered key, the issuer) and also that its subject, SANs and
+ * extended key usage keep to the registration and the entry's profile.
+ * Entries of the older forms still replay and verify beside them.
+ */
+#include "tests/ledger/rules_fx.h"
+
+#include "bridge/ca/ca.h"
+
+#define TBS_URL "http://127.0.0.1:1"
+
+/* The time the test registered its keys at: a TBS built a second later
+ * would end a second after their window. */
+static time_t tbs_now;
+
+/* A CA with a subject key identifier. */
+static X509 *
+tbs_ca(EVP_PKEY *key)
+{
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+	X509V3_CTX v;
+	X509_EXTENSION *e;
+	time_t now = time(NULL);
+
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"Test CA", -1, -1, 0), 1);
+	assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
+	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 1), 1);
+	assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), now - 3600));
+	assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), now + 864000));
+	assert_int_equal(X509_set_subject_name(x, n), 1);
+	assert_int_equal(X509_set_issuer_name(x, n), 1);
+	assert_int_equal(X509_set_pubkey(x, key), 1);
+	X509V3_set_ctx(&v, x, x, NULL, NULL, 0);
+	assert_non_null(e = X509V3_EXT_conf_nid(NULL, &v,
+	    NID_subject_key_identifier, "hash"));
+	assert_int_equal(X509_add_ext(x, e, -1), 1);
+	X509_EXTENSION_free(e);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	X509_NAME_free(n);
+	return x;
+}
+
+/* The fields of a cert-issued entry carrying the TBS issue_build makes
+ * for key k: name cn, profile, DNS names dns[0..ndns). */
+struct tbsrec {
+	char serial[41], issuer[65], nb[21], na[21], b64[4096];
+	uint8_t der[4096];
+	size_t len;
+	struct ledger_field fl[8];
+};
+
+static void
+tbs_fields(struct tbsrec *t, X509 *ca, EVP_PKEY *k, const char *key_id,
+    const char *cn, enum est_profile profile, const char *dns)
+{
+	/* the tests register keys for [now - 60, now + 86400) at start */
+	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(ca);
+	struct issue_params ip;
+	struct est_names names;
+	uint8_t *tbs = NULL;
+	char err[256];
+	time_t now = tbs_now;
+	struct tm tm;
+	X509 *x;
+
+	memset(&names, 0, sizeof(names));
+	if (dns != NULL) {
+		snprintf(names.dns[0], sizeof(names.dns[0]), "%s", dns);
+		names.ndns = 1;
+	}
+	memset(&ip, 0, sizeof(ip));
+	ip.profile = profile;
+	ip.cn = cn;
+	ip.names = &names;
+	ip.pubkey = k;
+	ip.issuer = ca;
+	ip.now = now;
+	ip.key_not_before = now - 60;
+	ip.key_not_after = now + 86400;
+	ip.ocsp_url = TBS_URL "/ocsp";
+	assert_non_null(x = issue_build(&ip, err, sizeof(err)));
+	assert_int_equal(issue_serial_hex(x, t->serial), 0);
+	assert_int_equal(ca_tbs_der(x, ca, &tbs, &t->len), 0);
+	memcpy(t->der, tbs, t->len);
+	assert_int_equal(ledger_b64_encode(tbs, t->len, t->b64,
+	    sizeof(t->b64)), 0);
+	ledger_hex(ski->data, (size_t)ski->length, t->issuer);
+	assert_int_equal(ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm), 1);
+	ledger_time_format(timegm(&tm), t->nb);
+	assert_int_equal(ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm), 1);
+	ledger_time_format(timegm(&tm), t->na);
+	t->fl[0] = (struct ledger_field){ "serial", t->serial };
+	t->fl[1] = (struct ledger_field){ "issuer", t->issuer };
+	t->fl[2] = (struct ledger_field){ "key-id", key_id };
+	t->fl[3] = (struct ledger_field){ "profile", "device" };
+	t->fl[4] = (struct ledger_field){ "not-before", t->nb };
+	t->fl[5] = (struct ledger_field){ "not-after", t->na };
+	t->fl[6] = (struct ledger_field){ "tbs", t->b64 };
+	OPENSSL_free(tbs);
+	X509_free(x);
+}
+
+/* Appends t's entry (n fields) as the bridge; its status. */
+static enum ledger_status
+tbs_put(struct fx *f, uint64_t seq, const struct tbsrec *t, size_t n)
+{
+	return put(f, LEDGER_CERT_ISSUED, "bridge", seq, time(NULL),
+	    &f->bridge, 1, t->fl, n, NULL);
+}
+
+/* A TBS must be exactly what its entry says, and keep to the
+ * registration: each field made wrong in turn is refused and nothing is
+ * recorded; the right one is recorded and its TBS comes back; the
+ * certificate the CA makes of it matches the ledger by its TBS, another
+ * certificate of the same serial does not. */
+static void
+test_recorded_tbs_must_match_its_entry_and_registration(void **state)
+{
+	struct fx *f = *state;
+	EVP_PKEY *cakey = ledger_key_generate("ec-p256");
+	EVP_PKEY *k = ledger_key_generate("ec-p256");
+	EVP_PKEY *k2 = ledger_key_generate("ec-p256");
+	X509 *ca = tbs_ca(cakey), *cert, *other;
+	struct ledger_cert_info ci;
+	struct tbsrec t, u;
+	struct reg r, r2;
+	uint8_t got[4096];
+	unsigned char *der = NULL, *der2 = NULL;
+	size_t len = 0;
+	char why[256];
+	int dlen, dlen2;
+	uint64_t bseq = make_bridge(f);
+	time_t now = tbs_now = time(NULL);
+
+	reg_fields(&r, k, now - 60, now + 86400);
+	r.fl[2] = (struct ledger_field){ "name", "cam-1" };
+	assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+	reg_fields(&r2, k2, now - 60, now + 86400);
+	r2.fl[2] = (struct ledger_field){ "name", "cam-2" };
+	assert_int_equal(register_as_admin(f, &r2), LEDGER_OK);
+
+	tbs_fields(&t, ca, k, r.id, "cam-1", EST_PROFILE_DEVICE, NULL);
+	t.fl[0].value = "1234";				/* serial */
+	assert_int_equal(tbs_put(f, bseq, &t, 7), LEDGER_ERR_MALFORMED);
+	tbs_fields(&t, ca, k, r.id, "cam-1", EST_PROFILE_DEVICE, NULL);
+	t.fl[1].value = "issuing-1";			/* issuer */
+	assert_int_equal(tbs_put(f, bseq, &t, 7), LEDGER_ERR_MALFORMED);
+	tbs_fields(&t, ca, k, r2.id, "cam-1", EST_PROFILE_DEVICE, NULL);
+	assert_int_equal(tbs_put(f, bseq, &t, 7), LEDGER_ERR_MALFORMED);
+	tbs_fields(&t, ca, k, r.id, "cam-1", EST_PROFILE_DEVICE, NULL);
+	ledger_time_format(now + 1800, t.na);		/* validity */
+	assert_int_equal(tbs_put(f, bseq, &t, 7), LEDGER_ERR_MALFORMED);
+	tbs_fields(&t, ca, k, r.id, "cam-2", EST_PROFILE_DEVICE, NULL);
+	assert_int_equal(tbs_put(f, bseq, &t, 7), LEDGER_ERR_MALFORMED);
+	tbs_fields(&t, ca, k, r.id, "cam-1", EST_PROFILE_DEVICE,
+	    "unregistered.example");			/* a SAN */
+	assert_int_equal(tbs_put(f, bseq, &t, 7), LEDGER_ERR_MALFORMED);
+	tbs_fields(&t, ca, k, r.id, "cam-1", EST_PROFILE_SERVER, NULL);
+	assert_int_equal(tbs_put(f, bseq, &t, 7), LEDGER_ERR_MALFORMED);
+	tbs_fields(&t, ca, k, r.id, "cam-1", EST_PROFILE_DEVICE, NULL);
+	t.fl[6].value = "MAMCAQA=";			/* DER, no TBS */
+	assert_int_equal(tbs_put(f, bseq, &t, 7), LEDGER_ERR_MALFORMED);
+	tbs_fields(&t, ca, k, r.id, "cam-1", EST_PROFILE_DEVICE, NULL);
+	t.fl[7] = (struct ledger_field){ "cert-sha256", r.id };	/* both */
+	assert_int_equal(tbs_put(f, bseq, &t, 8), LEDGER_ERR_MALFORMED);
+	t.fl[6] = t.fl[7];				/* neither */
+	t.fl[6] = (struct ledger_field){ "supersedes", "77" };
+	assert_int_equal(tbs_put(f, bseq, &t, 7), LEDGER_ERR_MALFORMED);
+	assert_int_equal(ledger_cert_get(f->l, t.serial, &ci), 1);
+
+	tbs_fields(&t, ca, k, r.id, "cam-1", EST_PROFILE_DEVICE, NULL);
+	assert_int_equal(tbs_put(f, bseq++, &t, 7), LEDGER_OK);
+	assert_int_equal(ledger_cert_get(f->l, t.serial, &ci), 0);
+	assert_string_equal(ci.cert_sha256, "");	/* not signed yet */
+	assert_int_equal(ledger_cert_tbs(f->l, &ci, got, sizeof(got), &len),
+	    0);
+	assert_int_equal(len, t.len);
+	assert_memory_equal(got, t.der, len);
+	assert_int_equal(ledger_cert_der(f->l, &ci, got, sizeof(got), &len),
+	    1);
+	assert_non_null(cert = ca_sign_tbs(t.der, t.len, cakey, why,
+	    sizeof(why)));
+	assert_true((dlen = i2d_X509(cert, &der)) > 0);
+	assert_int_equal(ledger_cert_matches(f->l, &ci, der, (size_t)dlen), 1);
+	/* another TBS signed by the same CA: not this record */
+	tbs_fields(&u, ca, k, r.id, "cam-1", EST_PROFILE_DEVICE, NULL);
+	assert_non_null(other = ca_sign_tbs(u.der, u.len, cakey, why,
+	    sizeof(why)));
+	assert_true((dlen2 = i2d_X509(other, &der2)) > 0);
+	assert_int_equal(ledger_cert_matches(f->l, &ci, der2, (size_t)dlen2),
+	    0);
+	OPENSSL_free(der);
+	OPENSSL_free(der2);
+	X509_free(cert);
+	X509_free(other);
+	X509_free(ca);
+	EVP_PKEY_free(cakey);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(k2);
+}
+
+/* A ledger holding both forms (a certificate recorded by its hash, before
+ * the TBS form, and a TBS) replays and verifies. */
+static void
+test_ledgers_of_both_forms_replay_and_verify(void **state)
+{
+	struct fx *f = *state;
+	EVP_PKEY *cakey = ledger_key_generate("ec-p256");
+	EVP_PKEY *k = ledger_key_generate("ec-p256");
+	X509 *ca = tbs_ca(cakey);
+	struct ledger_verify_report rep;
+	struct tbsrec t;
+	struct cert h;
+	struct reg r, r2;
+	uint64_t bseq = make_bridge(f);
+	time_t now = tbs_now = time(NULL);
+
+	reg_fields(&r, k, now - 60, now + 86400);
+	assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+	reg_fields(&r2, NULL, now - 60, now + 86400);
+	r2.fl[2] = (struct ledger_field){ "name", "cam-2" };
+	assert_int_equal(register_as_admin(f, &r2), LEDGER_OK);
+	cert_fields(&h, "77", r2.id, now, now + 3600);
+	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq++, now,
+	    &f->bridge, 1, h.fl, 7, NULL), LEDGER_OK);
+	tbs_fields(&t, ca, k, r.id, "cam-1", EST_PROFILE_DEVICE, NULL);
+	assert_int_equal(tbs_put(f, bseq++, &t, 7), LEDGER_OK);
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	if (!rep.ok)
+		fail_msg("verify: %s", rep.what);
+	X509_free(ca);
+	EVP_PKEY_free(cakey);
+	EVP_PKEY_free(k);
+}
+
+static void
+stored_cb(enum ledger_status st, const struct ledger_receipt *r,
+    const char *why, void *arg)
+{
+	*(enum ledger_status *)arg = st;
+}
+
+/* Replaces the kept certificate of serial with x, behind the ledger. */
+static void
+kept_replace(struct fx *f, const char *serial, X509 *x)
+{
+	unsigned char *der = NULL;
+	char b64[4096], sql[4400];
+	int len = i2d_X509(x, &der);
+
+	assert_true(len > 0);
+	assert_int_equal(ledger_b64_encode(der, (size_t)len, b64,
+	    sizeof(b64)), 0);
+	snprintf(sql, sizeof(sql), "UPDATE certs_signed SET cert = '%s' "
+	    "WHERE serial = '%s'", b64, serial);
+	db_exec(f, sql, sql);
+	OPENSSL_free(der);
+}
+
+/* The signed certificate kept beside its row (ledger_cert_store, through
+ * the writer) is what the API hands out and what its cert_sha256 is of;
+ * `ledger verify` checks it is its entry's TBS signed by the issuer: a
+ * certificate of another TBS, or the same TBS signed by another key, is
+ * found. */
+static void
+test_kept_certificates_are_verified_against_their_tbs(void **state)
+{
+	struct fx *f = *state;
+	EVP_PKEY *cakey = ledger_key_generate("ec-p256");
+	EVP_PKEY *forger = ledger_key_generate("ec-p256");
+	EVP_PKEY *k = ledger_key_generate("ec-p256");
+	X509 *ca = tbs_ca(cakey), *cert, *forged, *other;
+	struct ledger_verify_report rep;
+	struct ledger_cert_info ci;
+	enum ledger_status st = LEDGER_ERR_UNAVAILABLE;
+	struct tbsrec t, u;
+	struct reg r;
+	uint8_t got[4096], md[32];
+	unsigned char *der = NULL;
+	char why[256], hex[65];
+	size_t len = 0;
+	uint64_t n = 0, bseq = make_bridge(f);
+	time_t now = tbs_now = time(NULL);
+	int dlen;
+
+	reg_fields(&r, k, now - 60, now + 86400);
+	assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+	tbs_fields(&t, ca, k, r.id, "cam-1", EST_PROFILE_DEVICE, NULL);
+	assert_int_equal(tbs_put(f, bseq++, &t, 7), LEDGER_OK);
+	assert_non_null(cert = ca_sign_tbs(t.der, t.len, cakey, why,
+	    sizeof(why)));
+	assert_true((dlen = i2d_X509(cert, &der)) > 0);
+	assert_int_equal(ledger_writer_start(f->l, NULL, NULL), 0);
+	assert_int_equal(ledger_cert_store(f->l, t.serial, der, (size_t)dlen,
+	    stored_cb, &st), 0);
+	ledger_writer_stop(f->l);
+	assert_int_equal(st, LEDGER_OK);
+	assert_int_equal(ledger_cert_get(f->l, t.serial, &ci), 0);
+	SHA256(der, (size_t)dlen, md);
+	ledger_hex(md, sizeof(md), hex);
+	assert_string_equal(ci.cert_sha256, hex);
+	assert_int_equal(ledger_cert_der(f->l, &ci, got, sizeof(got), &len),
+	    0);
+	assert_int_equal(len, (size_t)dlen);
+	assert_memory_equal(got, der, len);
+	assert_int_equal(ledger_verify_certs(f->db, &ca, 1, &rep, &n), 0);
+	if (!rep.ok)
+		fail_msg("verify: %s", rep.what);
+	assert_int_equal(n, 1);
+
+	/* the same TBS signed by another key */
+	assert_non_null(forged = ca_sign_tbs(t.der, t.len, forger, why,
+	    sizeof(why)));
+	kept_replace(f, t.serial, forged);
+	assert_int_equal(ledger_verify_certs(f->db, &ca, 1, &rep, &n), 0);
+	assert_false(rep.ok);
+	assert_non_null(strstr(rep.what, "does not verify under its issuer"));
+	/* without the issuer, only the TBS is compared: it holds */
+	assert_int_equal(ledger_verify_certs(f->db, NULL, 0, &rep, &n), 0);
+	assert_true(rep.ok);
+	/* another TBS, properly signed by the CA, kept under this serial */
+	tbs_fields(&u, ca, k, r.id, "cam-1", EST_PROFILE_DEVICE, NULL);
+	assert_non_null(other = ca_sign_tbs(u.der, u.len, cakey, why,
+	    sizeof(why)));
+	kept_replace(f, t.serial, other);
+	assert_int_equal(ledger_verify_certs(f->db, &ca, 1, &rep, &n), 0);
+	assert_false(rep.ok);
+	assert_non_null(strstr(rep.what, "is not the TBS its entry recorded"));
+	OPENSSL_free(der);
+	X509_free(cert);
+	X509_free(forged);
+	X509_free(other);
+	X509_free(ca);
+	EVP_PKEY_free(cakey);
+	EVP_PKEY_free(forger);
+	EVP_PKEY_free(k);
+}
+
+static int
+run_suite(const struct backend *be)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_recorded_tbs_must_match_its_entry_and_registration),
+		T(test_ledgers_of_both_forms_replay_and_verify),
+		T(test_kept_certificates_are_verified_against_their_tbs),
+	};
+	char name[64];
+
+	snprintf(name, sizeof(name), "ledger/rules_tbs (%s)", be->name);
+	return cmocka_run_group_tests_name(name, tests, NULL, NULL);
+}
+
+int
+main(void)
+{
+	return fx_main("test_rules_tbs", run_suite, NULL);
+}
