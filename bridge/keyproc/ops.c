@@ -583,7 +583,12 @@ cert_checkpoint_ok(void *arg, const char *note, uint64_t *size,
 		memcpy(root, k->cp_ok_root, LEDGER_HASH_LEN);
 		return 0;
 	}
-	if (ledger_checkpoint_verify(note, strlen(note), k->vkey) != 0) {
+	/* The verifier key the configuration names (validator_vkey), as a
+	 * device or auditor would check it; the node's own key's when none
+	 * is set.  The validators issue makes this a quorum. */
+	if (ledger_checkpoint_verify(note, strlen(note),
+	    k->cfg.validator_vkey[0] != '\0' ? k->cfg.validator_vkey :
+	    k->vkey) != 0) {
 		snprintf(why, whylen, "the checkpoint is not signed by %s",
 		    k->cfg.validator_name);
 		return -1;
