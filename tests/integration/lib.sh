@@ -280,6 +280,12 @@ kb_start() {
 	[ -n "$listen" ] || fail "kb_start: no est_listen in $dir/keybridge.conf"
 	KB_DIR=$dir
 	KB_URL="https://$listen"
+	# The key process drops to the bridge's user and SoftHSM2 reopens
+	# its token files at every signature: as an operator would, give
+	# the user the token directory (docs/operations.md).
+	if [ -n "$KB_P11_DIR" ] && [ "$(id -u)" = 0 ] && id keybridge >/dev/null 2>&1; then
+		chown -R keybridge: "$KB_P11_DIR/tokens"
+	fi
 	printf -- '--- %s keybridge serve -d %s %s\n' "$(date +%T)" "$dir" "$*" >>"$OUT/serve.log"
 	"$KEYBRIDGE" serve -d "$dir" "$@" >>"$OUT/serve.log" 2>&1 &
 	KB_SERVE_PID=$!

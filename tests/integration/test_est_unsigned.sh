@@ -34,7 +34,7 @@ code=$(est_call POST "$EST/simpleenroll" -H 'Content-Type: application/pkcs10' \
 assert_eq 500 "$code" "simpleenroll with a signer that refuses the checkpoint ($(head -c 300 "$API_BODY"))"
 assert_contains "$(cat "$API_BODY")" "checkpoint: the checkpoint is not signed by" "reason of the 500"
 assert_not_contains "$(cat "$API_BODY")" "MII" "a certificate in the 500"
-grep -q "refused to sign" "$OUT/serve.log" || fail "no refusal logged in serve.log"
+grep -q "the CA refused the committed TBS" "$OUT/serve.log" || fail "no refusal logged in serve.log"
 
 # the TBS is on the ledger, and revoked by the bridge soon after
 for ((i = 0; i < 50; i++)); do

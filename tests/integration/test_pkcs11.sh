@@ -239,21 +239,28 @@ assert_eq "$ISS_SPKI" "$(openssl x509 -in "$MDIR/ca/issuing.pem" -noout -pubkey)
 r=$(openssl ocsp -issuer "$MDIR/ca/issuing.pem" -cert "$OUT/dev2.pem" -CAfile "$MDIR/ca/root.pem" \
     -url "$KB_HTTP_URL/ocsp" 2>&1) || fail "openssl ocsp: $r"
 assert_contains "$r" "dev2.pem: good" "OCSP after the move"
-# Neither the bridge process nor SoftHSM2 inside it keeps the moved keys'
-# bytes: its readable memory, after token signatures, holds no private
-# scalar (big-endian, or as BIGNUM limbs) or PKCS#8 DER of them.
+# Neither bridge process (the network process, the key process with
+# SoftHSM2 inside it) keeps the moved keys' bytes: their readable memory,
+# after token signatures, holds no private scalar (big-endian, or as
+# BIGNUM limbs) or PKCS#8 DER of them.
 kb_enroll dev2b
-kb_pkey_scan "$KB_SERVE_PID" "$OUT/old-keys/issuing.key" "$OUT/old-keys/ocsp.key" "$OUT/old-keys/bridge.key"
-assert_eq 0 "$KB_SCAN_HITS" "copies of the token's private keys in the memory of serve (pid $KB_SERVE_PID)"
+KP_PID=$(pgrep -P "$KB_SERVE_PID" | head -1)
+[ -n "$KP_PID" ] || fail "no key process under serve (pid $KB_SERVE_PID)"
+for pid in "$KB_SERVE_PID" "$KP_PID"; do
+	kb_pkey_scan "$pid" "$OUT/old-keys/issuing.key" "$OUT/old-keys/ocsp.key" "$OUT/old-keys/bridge.key"
+	assert_eq 0 "$KB_SCAN_HITS" "copies of the token's private keys in the memory of pid $pid"
+done
 kb_stop
-# the negative control: the same scan finds a key the bridge read from a file
+# the negative control: the same scan finds a key the key process read
+# from a file
 cp "$OUT/old-keys/issuing.key" "$MDIR/ca/issuing.key"
 kb_conf_set "$MDIR" ca_issuing_key ca/issuing.key
 kb_start "$MDIR"
 kb_enroll dev2c
-kb_pkey_scan "$KB_SERVE_PID" "$OUT/old-keys/issuing.key"
-[ "$KB_SCAN_HITS" -gt 0 ] || fail "the memory scan did not find the issuing key serve read from its file: it proves nothing"
-log "negative control: $KB_SCAN_HITS copies of the file key in serve's memory"
+KP_PID=$(pgrep -P "$KB_SERVE_PID" | head -1)
+kb_pkey_scan "$KP_PID" "$OUT/old-keys/issuing.key"
+[ "$KB_SCAN_HITS" -gt 0 ] || fail "the memory scan did not find the issuing key the key process read from its file: it proves nothing"
+log "negative control: $KB_SCAN_HITS copies of the file key in the key process's memory"
 kb_stop
 rm "$MDIR/ca/issuing.key"
 kb_conf_set "$MDIR" ca_issuing_key "pkcs11:token=kbm;object=issuing-ca;type=private"
