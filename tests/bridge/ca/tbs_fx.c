@@ -217,6 +217,9 @@ tbs_fx_setup(struct tbs_fx *f)
 		return -1;
 	}
 	f->now = time(NULL);
+	f->ocsp_url = FX_OCSP_URL;
+	f->ca_issuers_url = FX_CAISSUERS_URL;
+	f->crl_url = FX_CRL_URL;
 	f->root = fx_pem(&f->cfg, f->cfg.ca_root, 0);
 	f->iss = fx_pem(&f->cfg, f->cfg.ca_issuing, 0);
 	f->iss_key = fx_pem(&f->cfg, f->cfg.ca_issuing_key, 1);
@@ -277,8 +280,8 @@ fx_params(const struct tbs_fx *f, enum tbs_fx_case c, struct tbs_fx_tbs *t,
 		.names = &t->names, .now = f->now,
 		.key_not_before = f->now - 30 * FX_DAY,
 		.key_not_after = f->now + 3 * 365 * FX_DAY,
-		.ocsp_url = FX_OCSP_URL, .ca_issuers_url = FX_CAISSUERS_URL,
-		.crl_url = FX_CRL_URL,
+		.ocsp_url = f->ocsp_url, .ca_issuers_url = f->ca_issuers_url,
+		.crl_url = f->crl_url,
 	};
 	*key = f->ec;
 	t->sign_key = f->iss_key;

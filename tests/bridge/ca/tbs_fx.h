@@ -29,6 +29,9 @@ struct tbs_fx {
 	EVP_PKEY *rsa_iss_key;
 	EVP_PKEY *ec, *rsa, *other;	/* subject keys */
 	time_t now;
+	/* The URLs of every want (tbs_fx_setup's defaults; a key process
+	 * test sets the ones its key process derives from its config). */
+	const char *ocsp_url, *ca_issuers_url, *crl_url;
 };
 
 /* The TBSs: the good ones first, then one per way of being bad. */
