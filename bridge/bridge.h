@@ -56,6 +56,7 @@ struct metrics_sources {
 	struct ledger *ledger;
 	struct status_ctx *status;
 	struct server *https, *http;
+	struct signer *signer;		/* the key process's client */
 	time_t started;
 };
 

@@ -6,8 +6,9 @@
  * when a reply has been written (the loop's thread only, so no locks);
  * everything else is read at scrape time from its owner: the ledger's
  * writer statistics and registry counts, the OCSP responder's counters,
- * and the kernel's table of established TCP connections per listener
- * port (evhttp has no hook for a connection's end, the kernel knows).
+ * the kernel's table of established TCP connections per listener
+ * port (evhttp has no hook for a connection's end, the kernel knows),
+ * and the signer's count of the key process's refusals.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <event2/http.h>
 
 #include "bridge/bridge.h"
+#include "bridge/keyproc/keyproc.h"
 
 #define METRICS_CODES    500		/* status codes 100..599 */
 #define METRICS_NBUCKETS 14
@@ -313,6 +315,25 @@ metrics_ledger(struct metrics *m, struct evbuffer *b, time_t now)
 	    c.last_block_time > 0 ? (long long)(now - c.last_block_time) : 0);
 }
 
+/* The key process, as the network process sees it: whether it answers,
+ * and the requests it refused, per operation (each refusal is also
+ * logged with the failed check). */
+static void
+metrics_keyproc(struct metrics *m, struct evbuffer *b)
+{
+	if (m->src.signer == NULL)
+		return;
+	metrics_one(b, "keybridge_keyproc_up", "gauge",
+	    "1 while the key process answers, 0 once it is gone.",
+	    (uint64_t)signer_available(m->src.signer));
+	metrics_head(b, "keybridge_keyproc_refusals_total", "counter",
+	    "Requests the key process refused, by operation.");
+	for (int op = KEYPROC_OP_SIGN_ENTRY; op < KEYPROC_OP_MAX; op++)
+		evbuffer_add_printf(b, "keybridge_keyproc_refusals_total{op="
+		    "\"%s\"} %llu\n", signer_op_name(op),
+		    (unsigned long long)signer_refusals(m->src.signer, op));
+}
+
 /* See bridge.h. */
 void
 metrics_handle(struct evhttp_request *req, void *arg)
@@ -340,6 +361,7 @@ metrics_handle(struct evhttp_request *req, void *arg)
 	metrics_http(m, b);
 	metrics_ocsp(m, b);
 	metrics_ledger(m, b, now);
+	metrics_keyproc(m, b);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", METRICS_CTYPE);
 	evhttp_add_header(evhttp_request_get_output_headers(req),

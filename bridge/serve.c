@@ -398,6 +398,7 @@ serve_routes(struct serve *s, const struct bridge_config *cfg,
 	msrc.status = s->sc.status;
 	msrc.https = s->https;
 	msrc.http = s->http;
+	msrc.signer = s->signer;
 	msrc.started = api->started;
 	if ((s->metrics = metrics_new(&msrc)) == NULL ||
 	    (s->sc.events = events_new(s->sc.base, s->sc.ledger,

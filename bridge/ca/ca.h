@@ -70,6 +70,10 @@ struct signer *signer_open(const struct bridge_config *cfg, char *err,
 void signer_free(struct signer *s);
 /* 1 while the key process answers, 0 once it is gone. */
 int signer_available(struct signer *s);
+/* Requests of op the key process refused so far (/metrics), and the
+ * operation's name in metrics and logs ("sign_cert", ...). */
+uint64_t signer_refusals(struct signer *s, int op);	/* enum keyproc_op */
+const char *signer_op_name(int op);
 struct keyproc *signer_keyproc(struct signer *s);
 /* The committed-TBS issuance: the key process signs r's TBS only once
  * ca_cert_admit accepts r.  0 with *cert (get1), -1 refused (why), -2

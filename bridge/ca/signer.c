@@ -24,6 +24,7 @@
  * no secret: the key process replaces that signature).
  */
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,9 @@ struct signer {
 	/* The last checkpoint the key process signed (writer thread). */
 	uint64_t cp_size;
 	uint8_t cp_root[LEDGER_HASH_LEN];
+	/* Requests the key process refused, per operation (any thread;
+	 * /metrics reads them). */
+	atomic_uint_least64_t refused[KEYPROC_OP_MAX];
 };
 
 /* Reads INFO's answer into s.  0, or -1 with err set. */
@@ -173,7 +177,44 @@ signer_keyproc(struct signer *s)
 	return s->kp;
 }
 
-/* One call; logs a refusal.  0, -1 refused, -2 unavailable. */
+/* A refusal of op by the key process: logged with its reason (the
+ * failed check), counted for /metrics. */
+static void
+signer_refused(struct signer *s, int op, const char *why)
+{
+	log_warn("signer: the key process refused %s: %s",
+	    signer_op_name(op), why);
+	if (op > 0 && op < KEYPROC_OP_MAX)
+		atomic_fetch_add_explicit(&s->refused[op], 1,
+		    memory_order_relaxed);
+}
+
+/* See ca.h. */
+const char *
+signer_op_name(int op)
+{
+	static const char *const names[KEYPROC_OP_MAX] = {
+		[KEYPROC_OP_INFO] = "info",
+		[KEYPROC_OP_SIGN_ENTRY] = "sign_entry",
+		[KEYPROC_OP_SIGN_OCSP] = "sign_ocsp",
+		[KEYPROC_OP_SIGN_CRL] = "sign_crl",
+		[KEYPROC_OP_SIGN_CHECKPOINT] = "sign_checkpoint",
+		[KEYPROC_OP_SIGN_CERT] = "sign_cert",
+	};
+
+	return op > 0 && op < KEYPROC_OP_MAX && names[op] != NULL ?
+	    names[op] : "unknown";
+}
+
+/* See ca.h. */
+uint64_t
+signer_refusals(struct signer *s, int op)
+{
+	return s != NULL && op > 0 && op < KEYPROC_OP_MAX ?
+	    atomic_load_explicit(&s->refused[op], memory_order_relaxed) : 0;
+}
+
+/* One call; logs and counts a refusal.  0, -1 refused, -2 unavailable. */
 static int
 signer_call(struct signer *s, enum keyproc_chan ch, enum keyproc_op op,
     struct keyproc_buf *req, uint8_t **ans, size_t *len, char *why,
@@ -182,7 +223,7 @@ signer_call(struct signer *s, enum keyproc_chan ch, enum keyproc_op op,
 	int rc = keyproc_call(s->kp, ch, op, req, ans, len, why, whylen);
 
 	if (rc == -1)
-		log_warn("signer: the key process refused: %s", why);
+		signer_refused(s, op, why);
 	keyproc_buf_free(req);
 	return rc;
 }
@@ -390,7 +431,7 @@ signer_ocsp_recv(struct signer *s, OCSP_BASICRESP **bs, int n)
 		rc = signer_ocsp_ans(s, ans, len, bs, n);
 		break;
 	case -1:
-		log_warn("signer: the key process refused: %s", why);
+		signer_refused(s, KEYPROC_OP_SIGN_OCSP, why);
 		break;
 	}
 	free(ans);

@@ -3,7 +3,8 @@
 # not sign does not stay current.  With a checkpoint verifier key that is
 # not the node's (the validator_vkey of another ledger), the signer refuses
 # every checkpoint: the enrollment is answered 500 with the reason and no
-# certificate; the cert-issued entry of its TBS is on the ledger, and the
+# certificate, the refusal is logged with its check and counted in
+# /metrics (keybridge_keyproc_refusals_total{op="sign_cert"}, 0 before); the cert-issued entry of its TBS is on the ledger, and the
 # bridge revokes it (cert-revoked, cessationOfOperation) so that, once the
 # configuration is right again, the same key enrolls (no
 # current_cert_exists).  `ledger verify` replays it all.
@@ -28,6 +29,15 @@ kb_stop
 # ---- a signer that trusts another ledger's checkpoints -------------------------
 kb_conf_set "$DIR" validator_vkey "$OTHER_VKEY"
 kb_start "$DIR"
+# refusals_total SCRAPE: the key process's SIGN_CERT refusals in /metrics
+refusals_total() {
+	curl -sS --max-time 10 "$KB_HTTP_URL/metrics" >"$OUT/metrics-$1.txt" ||
+		fail "GET /metrics ($1)"
+	awk '$1 == "keybridge_keyproc_refusals_total{op=\"sign_cert\"}" { v = $2 }
+	    END { print (v == "" ? "absent" : v) }' "$OUT/metrics-$1.txt"
+}
+assert_eq 0 "$(refusals_total before)" "sign_cert refusals in /metrics before the enrollment"
+assert_eq 1 "$(awk '$1 == "keybridge_keyproc_up" { print $2 }' "$OUT/metrics-before.txt")" "keybridge_keyproc_up"
 csr=$(est_csr dev dev)
 code=$(est_call POST "$EST/simpleenroll" -H 'Content-Type: application/pkcs10' \
     --data-binary "@$csr")
@@ -35,6 +45,10 @@ assert_eq 500 "$code" "simpleenroll with a signer that refuses the checkpoint ($
 assert_contains "$(cat "$API_BODY")" "checkpoint: the checkpoint is not signed by" "reason of the 500"
 assert_not_contains "$(cat "$API_BODY")" "MII" "a certificate in the 500"
 grep -q "the CA refused the committed TBS" "$OUT/serve.log" || fail "no refusal logged in serve.log"
+grep -q "the key process refused sign_cert: admit: checkpoint: the checkpoint is not signed by" "$OUT/serve.log" ||
+	fail "the key process's refusal is not logged with its check in serve.log"
+n=$(refusals_total after)
+[ "$n" != absent ] && [ "$n" -ge 1 ] || fail "sign_cert refusals in /metrics after the refused enrollment: $n"
 
 # the TBS is on the ledger, and revoked by the bridge soon after
 for ((i = 0; i < 50; i++)); do

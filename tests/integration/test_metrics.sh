@@ -6,7 +6,8 @@
 # histogram), one EST enrollment (est 200, entries appended, certificates
 # good), one refused enrollment (est 403), API reads (api 200), the
 # ledger's tree size and the open-connections gauge while a connection is
-# held.  POST /metrics is a 405.
+# held; the key process is up and refused nothing.  POST /metrics is a
+# 405.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -88,6 +89,14 @@ moved 'keybridge_ledger_entries_appended_total' 2 "entries appended (key-registe
 moved 'keybridge_ledger_tree_size' 2 "tree size"
 moved 'keybridge_certificates{status="good"}' 1 "good certificates"
 moved 'keybridge_keys{status="active"}' 1 "active keys"
+# the key process answered and refused nothing (test_est_unsigned makes
+# it refuse)
+assert_eq 1 "$(value b keybridge_keyproc_up)" "keybridge_keyproc_up"
+for op in sign_entry sign_ocsp sign_crl sign_checkpoint sign_cert; do
+	grep -q "^keybridge_keyproc_refusals_total{op=\"$op\"} " "$OUT/b.txt" ||
+		fail "no keybridge_keyproc_refusals_total{op=\"$op\"} in /metrics"
+	assert_eq 0 "$(value b "keybridge_keyproc_refusals_total{op=\"$op\"}")" "key process refusals of $op"
+done
 # the API calls of this script between the scrapes (status, accounts, entries)
 api_b=$(value b 'keybridge_http_requests_total{endpoint="api",code="200"}')
 api_a=$(value a 'keybridge_http_requests_total{endpoint="api",code="200"}')
