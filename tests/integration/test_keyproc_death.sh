@@ -2,8 +2,8 @@
 # The key process dies (docs/design.md "Processes"): `keybridge serve` is
 # running with one enrolled certificate whose OCSP answer is cached; its
 # key process (the only child of serve) is killed with SIGKILL.  At once:
-# serve logs it; an EST enrollment gets 503 with Retry-After and nothing
-# is appended to the ledger; the cached OCSP GET still gets a good,
+# serve logs it; /metrics shows keybridge_keyproc_up 0 (1 before); an EST
+# enrollment gets 503 with Retry-After and nothing is appended to the ledger; the cached OCSP GET still gets a good,
 # verified answer.  Then serve stops by itself and exits non-zero within
 # the grace (KEYPROC_DEATH_GRACE_SEC, 5 s) plus 10 s, for its supervisor to
 # restart it; restarted, the same enrollment succeeds (the positive
@@ -50,6 +50,11 @@ assert_eq 1 "${#KIDS[@]}" "children of keybridge serve (the key process): '$kids
 KP=${KIDS[0]}
 assert_contains "$(tr '\0' ' ' <"/proc/$KP/cmdline")" keybridge "the child's command line"
 SERVE=$KB_SERVE_PID
+# keyproc_up: the keybridge_keyproc_up gauge in /metrics
+keyproc_up() {
+	curl -sS --max-time 10 "$BASE/metrics" | awk '$1 == "keybridge_keyproc_up" { print $2 }'
+}
+assert_eq 1 "$(keyproc_up)" "keybridge_keyproc_up before the kill"
 kill -KILL "$KP"
 log "killed the key process (pid $KP) with SIGKILL"
 t0=$(date +%s)
@@ -67,6 +72,7 @@ assert_eq 200 "$code" "OCSP GET with the key process gone"
 check_good "$OUT/after.der" "OCSP GET with the key process gone"
 cmp -s "$OUT/before.der" "$OUT/after.der" || fail "the OCSP answer after the kill is not the cached one"
 grep -q "key process (pid $KP)" "$OUT/serve.log" || fail "serve did not log the key process's death: $(tail -n 5 "$OUT/serve.log")"
+assert_eq 0 "$(keyproc_up)" "keybridge_keyproc_up with the key process gone"
 
 # ---- then serve exits non-zero, for the supervisor ---------------------------------------
 if ! kb_wait_gone "$SERVE" $((GRACE + 10)); then
