@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/crypto.h>
 #include <openssl/engine.h>
 #include <openssl/evp.h>
 
@@ -152,13 +153,15 @@ test_softhsm2_key_signs_inside_the_filter(void **state)
 	struct token *t = *state;
 	int st = 0;
 	pid_t pid;
-	ENGINE *e = ENGINE_by_id("pkcs11");
+	char engine[PATH_MAX];
 
-	if (e == NULL || !t->ready) {
-		ENGINE_free(e);
+	/* Whether the engine is installed, without loading it here: only
+	 * the child (which _exits) loads it, so LeakSanitizer does not count
+	 * what an engine keeps until exit. */
+	snprintf(engine, sizeof(engine), "%s/pkcs11.so",
+	    OPENSSL_info(OPENSSL_INFO_ENGINES_DIR));
+	if (access(engine, R_OK) != 0 || !t->ready)
 		skip();
-	}
-	ENGINE_free(e);
 	fflush(NULL);
 	if ((pid = fork()) == 0)
 		_exit(child());
