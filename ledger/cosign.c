@@ -232,17 +232,18 @@ out:
 	return rc;
 }
 
-/* Ed25519 verify of sig over msg.  0 or -1. */
-static int
-ed25519_verify(EVP_PKEY *pub, const uint8_t *sig, const char *msg,
-    size_t msglen)
+int
+ledger_cosign_ed25519_verify(void *arg, const struct ledger_cosigner *c,
+    const char *msg, size_t msglen,
+    const uint8_t sig[LEDGER_COSIGN_ED_SIG_LEN])
 {
 	EVP_MD_CTX *ctx;
 	int rc = -1;
 
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
+	(void)arg;
+	if (c == NULL || c->pub == NULL || (ctx = EVP_MD_CTX_new()) == NULL)
 		return -1;
-	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pub) == 1 &&
+	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, c->pub) == 1 &&
 	    EVP_DigestVerify(ctx, sig, LEDGER_COSIGN_ED_SIG_LEN,
 	    (const unsigned char *)msg, msglen) == 1)
 		rc = 0;
@@ -255,6 +256,16 @@ enum ledger_cosign_verdict
 ledger_cosign_check_line(const char *body, size_t body_len, const char *line,
     size_t len, const struct ledger_cosigner *policy, size_t npolicy,
     uint64_t not_before, size_t *who, uint64_t *ts)
+{
+	return ledger_cosign_check_line_fn(body, body_len, line, len, policy,
+	    npolicy, not_before, who, ts, ledger_cosign_ed25519_verify, NULL);
+}
+
+enum ledger_cosign_verdict
+ledger_cosign_check_line_fn(const char *body, size_t body_len,
+    const char *line, size_t len, const struct ledger_cosigner *policy,
+    size_t npolicy, uint64_t not_before, size_t *who, uint64_t *ts,
+    ledger_cosign_verify_fn verify, void *arg)
 {
 	struct ledger_note_sig sig;
 	char msg[LEDGER_COSIGN_NOTE_MAX + 64];
@@ -286,8 +297,8 @@ ledger_cosign_check_line(const char *body, size_t body_len, const char *line,
 	if (t > COSIGN_TS_MAX)
 		return LEDGER_COSIGN_STALE;
 	if (ledger_cosign_message(body, body_len, t, msg, sizeof(msg),
-	    &msglen) == -1 || ed25519_verify(policy[named].pub,
-	    sig.sig + LEDGER_COSIGN_TS_LEN, msg, msglen) == -1)
+	    &msglen) == -1 || verify == NULL || verify(arg, &policy[named],
+	    msg, msglen, sig.sig + LEDGER_COSIGN_TS_LEN) == -1)
 		return LEDGER_COSIGN_BAD_SIG;
 	if (t < not_before)
 		return LEDGER_COSIGN_STALE;

@@ -116,6 +116,21 @@ enum ledger_cosign_verdict ledger_cosign_check_line(const char *body,
     const struct ledger_cosigner *policy, size_t npolicy, uint64_t not_before,
     size_t *who, uint64_t *ts);
 
+/* The signature check itself, replaceable by a caller that brings its
+ * own primitive (the deterministic simulation's cheap stand-in): 0 when
+ * sig64 over msg[0..len) is c's.  ledger_cosign_ed25519_verify is the
+ * real one, which ledger_cosign_check_line uses. */
+typedef int (*ledger_cosign_verify_fn)(void *arg,
+    const struct ledger_cosigner *c, const char *msg, size_t len,
+    const uint8_t sig64[LEDGER_COSIGN_ED_SIG_LEN]);
+int ledger_cosign_ed25519_verify(void *arg, const struct ledger_cosigner *c,
+    const char *msg, size_t len,
+    const uint8_t sig64[LEDGER_COSIGN_ED_SIG_LEN]);
+enum ledger_cosign_verdict ledger_cosign_check_line_fn(const char *body,
+    size_t body_len, const char *line, size_t len,
+    const struct ledger_cosigner *policy, size_t npolicy, uint64_t not_before,
+    size_t *who, uint64_t *ts, ledger_cosign_verify_fn verify, void *arg);
+
 /*
  * Counts the distinct policy cosigners whose cosignature in `note` is
  * valid.  Lines of other signers (the log's own key), malformed lines,
@@ -132,6 +147,21 @@ int ledger_cosign_quorum(const char *note, size_t len,
 /* The length of a note's body (through the newline before the last blank
  * line), or 0 when there is none. */
 size_t ledger_cosign_body_len(const char *note, size_t len);
+
+/* For the validator room (validator/), which may not include
+ * ledger_int.h: the checkpoint parser of note.c and the RFC 6962 hashes
+ * and consistency check of merkle.c (the same declarations as there). */
+int ledger_checkpoint_parse(const char *text, size_t len, char *origin,
+    size_t originlen, uint64_t *size, uint8_t root[LEDGER_HASH_LEN],
+    time_t *t);
+void ledger_merkle_leaf_hash(const void *data, size_t len,
+    uint8_t out[LEDGER_HASH_LEN]);
+void ledger_merkle_node_hash(const uint8_t left[LEDGER_HASH_LEN],
+    const uint8_t right[LEDGER_HASH_LEN], uint8_t out[LEDGER_HASH_LEN]);
+int ledger_merkle_verify_consistency(uint64_t m, uint64_t n,
+    const uint8_t root_m[LEDGER_HASH_LEN],
+    const uint8_t root_n[LEDGER_HASH_LEN],
+    const uint8_t proof[][LEDGER_HASH_LEN], size_t nproof);
 
 /* From ledger/note.c (declared here to keep ledger_int.h untouched):
  * the key hash for any algorithm byte, and one signature line parsed on
