@@ -517,7 +517,7 @@ vcore_add(struct vcore_state *st, const struct vcore_ops *ops,
 		return refuse(st, ans, VCORE_NOT_SIGNED, "no valid signature "
 		    "of the log's key on the checkpoint");
 	if (req->old > o.size)
-		return refuse(st, ans, VCORE_NOT_EXTENDING, "old size %" PRIu64
+		return refuse(st, ans, VCORE_MALFORMED, "old size %" PRIu64
 		    " is past the checkpoint's %" PRIu64, req->old, o.size);
 	/* Another checkpoint of the size we cosigned: evidence, whatever
 	 * old says. */

@@ -53,11 +53,11 @@ enum vcore_mode {
 
 enum vcore_refusal {
 	VCORE_OK = 0,		/* 200: cosigned */
-	VCORE_MALFORMED,	/* 400: not a request */
+	VCORE_MALFORMED,	/* 400: not a request, or old > size */
 	VCORE_UNKNOWN_ORIGIN,	/* 404 */
 	VCORE_NOT_SIGNED,	/* 403: no valid signature of the log's key */
-	VCORE_NOT_EXTENDING,	/* 400 (old > size) / 409: smaller than the
-				 * last cosigned checkpoint (a rollback) */
+	VCORE_NOT_EXTENDING,	/* 409: smaller than the last cosigned
+				 * checkpoint (a rollback); body: our size */
 	VCORE_SIZE_MISMATCH,	/* 409: old is not our size; body: our size */
 	VCORE_INCONSISTENT,	/* 422: the consistency proof fails */
 	VCORE_EQUIVOCATION,	/* 409: another checkpoint of a size we
