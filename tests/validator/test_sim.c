@@ -4,7 +4,8 @@
  * manner of TigerBeetle's VOPR: messages delayed, dropped, duplicated and
  * reordered; honest validators crashed and restarted from their persisted
  * state (a copy of struct vcore_state and the registry they committed);
- * one Byzantine party per seed:
+ * on every third seed v2 is a plain C2SP witness (consistency proofs
+ * only, no replay); one Byzantine party per seed:
  *   odd seeds:  validator 3 cosigns everything and also answers with lines
  *               over another root, malformed, by a wrong key, or old ones;
  *   even seeds: the sequencer forks the log (two branches from entry F,
@@ -49,6 +50,7 @@
 #define NV		4		/* validators: n = 3f + 1, f = 1 */
 #define QUORUM		3		/* 2f + 1 */
 #define BYZ		3		/* the Byzantine validator */
+#define WITNESS		2		/* a witness on some seeds */
 #define NBR		2		/* branches of a forking sequencer */
 #define MAX_LEAVES	160
 #define MAX_CPS		48
@@ -587,8 +589,9 @@ node_init(struct sim *s, int i)
 	memset(n, 0, sizeof(*n));
 	n->idx = i;
 	n->up = 1;
-	vcore_state_init(&n->st, VCORE_VALIDATOR, policy[i].name, ORIGIN,
-	    600, 60);
+	/* every third seed, v2 is a plain tlog-witness (no replay) */
+	vcore_state_init(&n->st, i == WITNESS && s->seed % 3 == 0 ?
+	    VCORE_WITNESS : VCORE_VALIDATOR, policy[i].name, ORIGIN, 600, 60);
 	n->saved = n->st;
 	n->ops = (struct vcore_ops){ op_sign, op_log_verify, op_stage,
 	    op_abort, n };
@@ -615,7 +618,7 @@ honest(struct sim *s, struct node *n, struct msg *m)
 		    n->nstaged * LEDGER_HASH_LEN);
 		n->nreg += n->nstaged;
 		n->nstaged = 0;
-		if (n->nreg != n->st.size)
+		if (n->st.mode == VCORE_VALIDATOR && n->nreg != n->st.size)
 			sim_fail(s, "v%d: registry %zu entries, state %" PRIu64,
 			    n->idx, n->nreg, n->st.size);
 		if (n->has_cosigned[n->st.size] && memcmp(
@@ -780,6 +783,13 @@ check_healed(struct sim *s)
 		    br->tree, n->st.size, root) == -1 || memcmp(root,
 		    n->st.root, LEDGER_HASH_LEN) != 0))
 			continue;	/* it followed the losing branch */
+		if (n->st.mode == VCORE_WITNESS) {
+			if (n->st.size < fsize)
+				sim_fail(s, "healed, but witness v%d is at %"
+				    PRIu64 " of the %" PRIu64 " final", i,
+				    n->st.size, fsize);
+			continue;
+		}
 		if (n->nreg < fsize) {
 			sim_fail(s, "healed, but honest v%d has %zu entries of the "
 			    "%" PRIu64 " final ones", i, n->nreg, fsize);
