@@ -25,6 +25,8 @@
 #define HASH_B64_LEN		44
 #define U64_DIGITS_MAX		20
 #define MSG_MAX			(VCORE_NOTE_MAX + 64)
+/* The border holds one hash per bit of the size: keep the top bit free. */
+#define VCORE_REPLAY_SIZE_MAX	(UINT64_MAX >> 1)
 
 #define WHY(...)	do {						\
 	if (why != NULL && whylen > 0)					\
@@ -433,6 +435,11 @@ replay(struct vcore_state *st, const struct vcore_ops *ops,
 		refuse(st, ans, VCORE_NEEDS_ENTRIES, "a validator cosigns "
 		    "only what it replayed: send the %" PRIu64 " entries "
 		    "from %" PRIu64, o->size - st->size, st->size);
+		return -1;
+	}
+	if (o->size > VCORE_REPLAY_SIZE_MAX) {
+		refuse(st, ans, VCORE_MALFORMED, "size %" PRIu64 " is past what "
+		    "a replaying validator can hold", o->size);
 		return -1;
 	}
 	if (req->nentries != o->size - st->size) {
