@@ -10,7 +10,9 @@
  *               over another root, malformed, by a wrong key, or old ones;
  *   even seeds: the sequencer forks the log (two branches from entry F,
  *               routed to different validators, a rule-breaking entry now
- *               and then) and validator 3 colludes, cosigning everything.
+ *               and then, entries that are not the checkpoint's, a
+ *               checkpoint dated far ahead) and
+ *               validator 3 colludes, cosigning everything.
  * After every step: no two conflicting final checkpoints; no honest
  * validator ever cosigned two checkpoints of one size; no final checkpoint
  * covers a rule-breaking entry.  Then the network heals (no faults, every
@@ -69,6 +71,8 @@
 #define PCT_DUP		10
 #define PCT_CROSS	25		/* fork: a request from the other branch */
 #define PCT_BAD		8		/* fork: a rule-breaking entry */
+#define PCT_SWAP	5		/* fork: entries not the checkpoint's */
+#define PCT_FUTURE	3		/* fork: a checkpoint dated far ahead */
 #define MAX_DELAY	6
 
 enum msg_kind { MSG_REQ, MSG_ANS };
@@ -123,6 +127,9 @@ struct sim {
 	struct node nodes[NV];
 	int route[NV];			/* fork: each honest node's branch */
 	uint64_t known[NV][NBR];	/* sequencer's view of their sizes */
+	/* catch-up skips the checkpoints a node refused for their time */
+	uint8_t bad_time[NV][NBR][MAX_CPS];
+	uint64_t moved;			/* new marks in bad_time */
 	struct msg *q[MAX_MSGS];
 	size_t nq;
 	struct { int branch; size_t cp; } finals[NBR * MAX_CPS];
@@ -333,6 +340,7 @@ send_cp(struct sim *s, int i, int b, size_t c, int faults)
 	struct branch *br = &s->br[b];
 	struct cp *cp;
 	static char text[MAX_LEAVES * (ENTRY_LEN + 12) + 4096];
+	char swapped[48];
 	uint64_t old, k;
 	size_t np = 0, ne = 0;
 	int n;
@@ -351,6 +359,14 @@ send_cp(struct sim *s, int i, int b, size_t c, int faults)
 	for (k = old; k < cp->size; k++, ne++) {
 		ents[ne].text = br->ent[k];
 		ents[ne].len = strlen(br->ent[k]);
+	}
+	/* the forking sequencer also sends entries that are not the
+	 * checkpoint's (its root does not match them) */
+	if (s->fork && faults && ne > 0 && pct(s, PCT_SWAP)) {
+		snprintf(swapped, sizeof(swapped), "swapped.%" PRIu64 "\n",
+		    old);
+		ents[0].text = swapped;
+		ents[0].len = strlen(swapped);
 	}
 	n = vcore_request_format(old, (const uint8_t (*)[LEDGER_HASH_LEN])proof,
 	    np, ents, ne, cp->note, text, sizeof(text));
@@ -377,7 +393,8 @@ send_next(struct sim *s, int i, int b)
 	size_t c;
 
 	for (c = 0; c < s->br[b].ncp; c++)
-		if (s->br[b].cps[c].size > s->known[i][b]) {
+		if (s->br[b].cps[c].size > s->known[i][b] &&
+		    !s->bad_time[i][b][c]) {
 			send_cp(s, i, b, c, 0);
 			return;
 		}
@@ -436,14 +453,17 @@ seal(struct sim *s, int b)
 	struct branch *br = &s->br[b];
 	struct cp *cp;
 	char body[NOTE_LEN], line[LEDGER_COSIGN_LINE_MAX];
+	int64_t t;
 
 	if (br->ncp == MAX_CPS)
 		return;
 	cp = &br->cps[br->ncp];
 	cp->size = br->n;
 	cp->final = 0;
+	/* the forking sequencer now and then dates a checkpoint far ahead */
+	t = s->now + (s->fork && s->faults && pct(s, PCT_FUTURE) ? 1000 : 0);
 	if (ledger_merkle_root(br->tree, br->n, cp->root) == -1 ||
-	    ledger_checkpoint_body(ORIGIN, br->n, cp->root, s->now, body,
+	    ledger_checkpoint_body(ORIGIN, br->n, cp->root, t, body,
 	    sizeof(body)) == -1) {
 		sim_fail(s, "sequencer: cannot seal");
 		return;
@@ -569,6 +589,13 @@ seq_answer(struct sim *s, struct msg *m)
 			s->known[m->node][m->branch] = cp->size;
 		if (!cp->final && vgather_final(&cp->g))
 			became_final(s, m->branch, m->cp);
+	} else if (m->status == 422 &&
+	    strncmp(m->text, "time-out-of-bounds", 18) == 0) {
+		/* a checkpoint dated out of bounds stays so: catch up past
+		 * it (a later checkpoint carries its entries) */
+		if (!s->bad_time[m->node][m->branch][m->cp])
+			s->moved++;
+		s->bad_time[m->node][m->branch][m->cp] = 1;
 	} else if (m->status == 409 && m->len > 0 &&
 	    m->text[0] >= '0' && m->text[0] <= '9') {
 		size = strtoull(m->text, &end, 10);
@@ -835,6 +862,7 @@ sim_reset(struct sim *s, uint64_t seed, int tr)
 	s->fork_at = 1 + (int64_t)(rnd(s) % 8);
 	s->nfinal = 0;
 	memset(s->known, 0, sizeof(s->known));
+	memset(s->bad_time, 0, sizeof(s->bad_time));
 	for (i = 0; i < NV; i++) {
 		node_init(s, i);
 		s->route[i] = (int)(rnd(s) % NBR);
@@ -876,7 +904,7 @@ sim_run(struct sim *s, uint64_t seed, int tr)
 	if (!s->failed)
 		make_block(s, 0);
 	for (round = 0; round < HEAL_ROUNDS && !s->failed; round++) {
-		uint64_t known[NV][NBR];
+		uint64_t known[NV][NBR], moved = s->moved;
 		size_t nfinal = s->nfinal;
 
 		memcpy(known, s->known, sizeof(known));
@@ -884,7 +912,7 @@ sim_run(struct sim *s, uint64_t seed, int tr)
 		while (s->nq > 0 && !s->failed && deliver_one(s, 0))
 			;
 		/* quiet, and nothing moved in a whole round: healed */
-		if (round > 1 && nfinal == s->nfinal &&
+		if (round > 1 && nfinal == s->nfinal && moved == s->moved &&
 		    memcmp(known, s->known, sizeof(known)) == 0)
 			break;
 		/* a final checkpoint may have come in flight: follow it */
