@@ -375,3 +375,52 @@ ledger_cosign_quorum(const char *note, size_t len,
 		*nvalid = valid;
 	return valid >= quorum && quorum > 0 ? 0 : -1;
 }
+
+int
+ledger_cosign_checkpoint_ok(void *arg, const char *note, uint64_t *size,
+    uint8_t root[LEDGER_HASH_LEN], char *why, size_t whylen)
+{
+	const struct ledger_cosign_policy *p = arg;
+	struct ledger_cosign_result res[LEDGER_COSIGN_LINES_MAX];
+	char origin[LEDGER_ORIGIN_MAX + 1];
+	size_t len, body_len, nres = 0, nvalid = 0, i;
+	int off;
+	time_t t;
+
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
+	if (p == NULL || note == NULL || size == NULL || root == NULL ||
+	    (len = strnlen(note, LEDGER_COSIGN_NOTE_MAX + 1)) >
+	    LEDGER_COSIGN_NOTE_MAX ||
+	    (body_len = ledger_cosign_body_len(note, len)) == 0 ||
+	    ledger_checkpoint_parse(note, body_len, origin, sizeof(origin),
+	    size, root, &t) == -1) {
+		if (why != NULL)
+			snprintf(why, whylen, "not a checkpoint note");
+		return -1;
+	}
+	if (p->log_vkey != NULL &&
+	    ledger_note_verify_vkey(note, len, p->log_vkey) == -1) {
+		if (why != NULL)
+			snprintf(why, whylen, "the checkpoint is not signed by "
+			    "the log's key");
+		return -1;
+	}
+	if (ledger_cosign_quorum(note, len, p->cosigners, p->ncosigners,
+	    p->quorum, res, LEDGER_COSIGN_LINES_MAX, &nres, &nvalid) == 0)
+		return 0;
+	if (why == NULL || whylen == 0)
+		return -1;
+	off = snprintf(why, whylen, "%zu of %zu cosignatures", nvalid,
+	    p->quorum);
+	for (i = 0; i < nres && off > 0 && (size_t)off < whylen; i++) {
+		if (res[i].verdict == LEDGER_COSIGN_VALID ||
+		    res[i].verdict == LEDGER_COSIGN_UNKNOWN)
+			continue;
+		off += snprintf(why + off, whylen - (size_t)off, "%s %s %s",
+		    off > 0 && strchr(why, ':') == NULL ? ":" : ",",
+		    res[i].name[0] != '\0' ? res[i].name : "a line",
+		    ledger_cosign_verdict_name(res[i].verdict));
+	}
+	return -1;
+}

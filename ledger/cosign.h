@@ -144,6 +144,22 @@ int ledger_cosign_quorum(const char *note, size_t len,
     struct ledger_cosign_result *res, size_t maxres, size_t *nres,
     size_t *nvalid);
 
+/* A verification policy: the log's (node's) checkpoint key, the
+ * cosigners and the quorum (what `keybridge policy` will print). */
+struct ledger_cosign_policy {
+	const char *log_vkey;		/* signed-note vkey; NULL: not checked */
+	const struct ledger_cosigner *cosigners;
+	size_t ncosigners, quorum;
+};
+
+/* The shape of checkpoint_ok in bridge/ca/ca.h's struct ca_admit_ctx,
+ * with arg a struct ledger_cosign_policy: 0 when the note is a checkpoint
+ * signed by the log key that carries a quorum of valid cosignatures, with
+ * its size and root; -1 with why ("2 of 3 cosignatures: v2.test
+ * wrong-key, ..."). */
+int ledger_cosign_checkpoint_ok(void *arg, const char *note, uint64_t *size,
+    uint8_t root[LEDGER_HASH_LEN], char *why, size_t whylen);
+
 /* The length of a note's body (through the newline before the last blank
  * line), or 0 when there is none. */
 size_t ledger_cosign_body_len(const char *note, size_t len);

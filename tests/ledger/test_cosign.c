@@ -255,6 +255,41 @@ test_quorum_refuses_what_is_not_a_checkpoint(void **state)
 	fx_free(&f);
 }
 
+static void
+test_checkpoint_ok_wants_the_log_key_and_a_quorum(void **state)
+{
+	struct ledger_cosign_policy p;
+	struct fx f;
+	char vkey[256], why[256];
+	uint8_t root[LEDGER_HASH_LEN], want[LEDGER_HASH_LEN];
+	uint64_t size;
+
+	(void)state;
+	fx_setup(&f, 7);
+	memset(want, 7, sizeof(want));
+	assert_int_equal(ledger_note_vkey_format(f.log_key, LOG_NAME, vkey,
+	    sizeof(vkey)), 0);
+	p = (struct ledger_cosign_policy){ vkey, f.policy, NCOSIGNERS, 3 };
+	fx_cosign(&f, f.body, "v0.test", f.keys[0], CP_TIME);
+	fx_cosign(&f, f.body, "v1.test", f.keys[1], CP_TIME);
+	fx_cosign(&f, f.body, "v2.test", f.other, CP_TIME);
+	assert_int_equal(ledger_cosign_checkpoint_ok(&p, f.note, &size, root,
+	    why, sizeof(why)), -1);
+	assert_string_equal(why, "2 of 3 cosignatures: v2.test wrong-key");
+	fx_cosign(&f, f.body, "v3.test", f.keys[3], CP_TIME);
+	assert_int_equal(ledger_cosign_checkpoint_ok(&p, f.note, &size, root,
+	    why, sizeof(why)), 0);
+	assert_int_equal(size, 7);
+	assert_memory_equal(root, want, sizeof(want));
+	/* the same cosignatures on a checkpoint the log key did not sign */
+	assert_int_equal(ledger_note_vkey_format(f.other, LOG_NAME, vkey,
+	    sizeof(vkey)), 0);
+	assert_int_equal(ledger_cosign_checkpoint_ok(&p, f.note, &size, root,
+	    why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "not signed by the log's key"));
+	fx_free(&f);
+}
+
 /* Runs the independent Python checker on a note the C code made. */
 static int
 run_py(const char *note, const struct ledger_cosigner *policy, size_t n,
@@ -312,6 +347,7 @@ main(void)
 		cmocka_unit_test(test_cosigner_parse_refuses_other_types_and_bad_hashes),
 		cmocka_unit_test(test_quorum_counts_distinct_valid_and_names_each_discard),
 		cmocka_unit_test(test_quorum_refuses_what_is_not_a_checkpoint),
+		cmocka_unit_test(test_checkpoint_ok_wants_the_log_key_and_a_quorum),
 		cmocka_unit_test(test_independent_python_checker_agrees_on_c_notes),
 	};
 
