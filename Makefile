@@ -43,7 +43,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wformat=2 -Wimplicit-fallthroug
 LDFLAGS += $(SANFLAGS)
 LDLIBS  += $(PKG_LIBS) -lpthread
 
-LIB_SRC := $(wildcard common/*.c ledger/*.c est/*.c ocsp/*.c) \
+LIB_SRC := $(wildcard common/*.c ledger/*.c est/*.c ocsp/*.c validator/*.c) \
            $(filter-out bridge/cli/main.c,$(wildcard bridge/*.c bridge/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 # The dashboard's files (examples/dashboard/) compiled into the binary as

@@ -667,3 +667,31 @@ ledger_checkpoint_parse(const char *text, size_t len, char *origin,
 	*t = (time_t)tv;
 	return 0;
 }
+
+/* For ledger/cosign.c: the signed-note key hash for any algorithm byte
+ * (cosignature/v1 uses 0x04), and one signature line parsed on its own so
+ * that a malformed line among others can be set aside.  0 or -1. */
+int
+ledger_note_hash_alg(const char *name, uint8_t alg, const uint8_t *key,
+    size_t keylen, uint8_t out[4])
+{
+	if (name == NULL || key == NULL ||
+	    note_name_ok(name, strlen(name)) == -1)
+		return -1;
+	return note_hash(name, alg, key, keylen, out);
+}
+
+int
+ledger_note_sig_parse(const char *line, size_t len,
+    struct ledger_note_sig *sig, char *why, size_t whylen)
+{
+	if (line == NULL || sig == NULL) {
+		WHY("no signature line");
+		return -1;
+	}
+	if (note_text_ok(line, len) == -1) {
+		WHY("signature line is not UTF-8 text");
+		return -1;
+	}
+	return note_parse_sig(line, len, sig, why, whylen);
+}

@@ -24,6 +24,9 @@ PACKAGES="$PACKAGES libp11-dev libp11-kit-dev softhsm2 opensc \
 libengine-pkcs11-openssl"
 # The key process's seccomp filter (bridge/keyproc/sandbox.c).
 PACKAGES="$PACKAGES libseccomp-dev"
+# The validators' independent cosignature checker (tests/validator/
+# verify_cosig.py: Ed25519 from Python's cryptography).
+PACKAGES="$PACKAGES python3-cryptography"
 # The dashboard: xxd embeds its files at build time; its browser test runs
 # Debian's Chromium under Node.js (playwright-core from npm).  NodeSource's
 # nodejs carries its own npm, which Debian's npm package (made for
