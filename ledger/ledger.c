@@ -319,17 +319,26 @@ cert_der_cb(const struct ledger_entry_info *ei, void *arg)
 	return 0;
 }
 
+/* See ledger_int.h. */
+int
+ledger_store_cert_field(struct ledger_store *s, uint64_t index,
+    const char *field, uint8_t *der, size_t cap, size_t *len)
+{
+	struct cert_der_arg a = { field, der, cap, 0, 0 };
+
+	if (s->ops->entries(s, index, 1, cert_der_cb, &a) != 0)
+		return -1;
+	*len = a.len;
+	return a.found ? 0 : 1;
+}
+
 /* The DER of field ("cert" or "tbs") of c's entry: 0, 1 absent, -1. */
 static int
 cert_entry_field(struct ledger *l, const struct ledger_cert_info *c,
     const char *field, uint8_t *der, size_t cap, size_t *len)
 {
-	struct cert_der_arg a = { field, der, cap, 0, 0 };
-
-	if (l->r->ops->entries(l->r, c->issued_index, 1, cert_der_cb, &a) != 0)
-		return -1;
-	*len = a.len;
-	return a.found ? 0 : 1;
+	return ledger_store_cert_field(l->r, c->issued_index, field, der, cap,
+	    len);
 }
 
 int

@@ -384,4 +384,10 @@ enum ledger_status ledger_rules_apply(struct ledger_store *s,
 enum ledger_status ledger_rules_check_issue(struct ledger_store *s,
     const struct ledger_issue_ask *a, time_t now, char *why, size_t whylen);
 
+/* ledger.c: the DER of field ("cert" or "tbs", base64 in the entry) of
+ * the cert-issued entry at index in s, into der[0..cap).  0, 1 when the
+ * entry has no such field (or is not cert-issued), -1 on a read error. */
+int ledger_store_cert_field(struct ledger_store *s, uint64_t index,
+    const char *field, uint8_t *der, size_t cap, size_t *len);
+
 #endif

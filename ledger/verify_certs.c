@@ -32,33 +32,6 @@ vc_page_cb(const struct ledger_cert_info *c, void *arg)
 	return 0;
 }
 
-struct vc_entry {
-	const char *field;
-	uint8_t *der;
-	size_t len;
-};
-
-/* The DER of field ("tbs" or "cert") of the one entry read. */
-static int
-vc_entry_cb(const struct ledger_entry_info *ei, void *arg)
-{
-	struct vc_entry *a = arg;
-	struct ledger_entry e;
-	const char *b64;
-	char why[64];
-	int n;
-
-	if (ledger_entry_parse(ei->text, ei->len, &e, why, sizeof(why)) !=
-	    LEDGER_OK)
-		return 1;
-	if ((b64 = ledger_entry_get(&e, a->field)) != NULL &&
-	    (n = ledger_b64_decode(b64, strlen(b64), a->der,
-	    LEDGER_CERT_DER_MAX)) > 0)
-		a->len = (size_t)n;
-	ledger_entry_clear(&e);
-	return 1;
-}
-
 /* The issuer of issuers[0..n) whose SKI (lowercase hex) is id, or NULL. */
 static X509 *
 vc_issuer(X509 *const *issuers, size_t n, const char *id)
@@ -83,24 +56,24 @@ static const char *
 vc_check(struct ledger_store *s, const struct ledger_cert_info *c,
     X509 *const *issuers, size_t n, char *b64, uint8_t *der, uint8_t *rec)
 {
-	struct vc_entry a = { "tbs", rec, 0 };
 	const unsigned char *p = der;
 	const uint8_t *t;
-	size_t tlen;
+	size_t tlen, rlen = 0;
 	X509 *x = NULL, *iss;
 	const char *fail = NULL;
-	int len;
+	int len, rc;
 
 	if ((len = ledger_b64_decode(b64, strlen(b64), der,
 	    LEDGER_CERT_DER_MAX)) <= 0 || (x = d2i_X509(NULL, &p, len)) ==
 	    NULL || p != der + len ||
 	    ledger_tbs_of_cert(der, (size_t)len, &t, &tlen) != 0)
 		return "is not one DER certificate";
-	if (s->ops->entries(s, c->issued_index, 1, vc_entry_cb, &a) != 0)
+	if ((rc = ledger_store_cert_field(s, c->issued_index, "tbs", rec,
+	    LEDGER_CERT_DER_MAX, &rlen)) < 0)
 		fail = "has no readable entry";
-	else if (a.len == 0)
+	else if (rc == 1)
 		fail = "belongs to an entry without a TBS";
-	else if (a.len != tlen || memcmp(rec, t, tlen) != 0)
+	else if (rlen != tlen || memcmp(rec, t, tlen) != 0)
 		fail = "is not the TBS its entry recorded";
 	else if (n > 0 && (iss = vc_issuer(issuers, n, c->issuer)) == NULL)
 		fail = "names an issuer not given to verify";
