@@ -11,6 +11,15 @@
 
 #define CONFIG_FILE "keybridge.conf"
 #define CONFIG_STR  256
+#define CONFIG_VALIDATORS_MAX 32	/* validator/witness lines (issue 14) */
+
+/* One `validator = NAME VKEY URL` (or `witness = ...`) line. */
+struct config_validator {
+	char name[CONFIG_STR];
+	char vkey[CONFIG_STR];		/* C2SP cosignature/v1 verifier key */
+	char url[CONFIG_STR];		/* http://ADDR:PORT of its API */
+	int witness;			/* 1: add-checkpoint only, no replay */
+};
 
 /* Every setting of keybridge.conf ("key = value" lines, '#' comments).
  * Paths are stored as written; config_path() resolves them against dir. */
@@ -56,6 +65,11 @@ struct bridge_config {
 	long ocsp_validity;		/* s, thisUpdate to nextUpdate */
 	long ocsp_max_age;		/* s, HTTP max-age cap */
 	long crl_validity;		/* s, CRL thisUpdate to nextUpdate */
+	/* issue 14: none means solo */
+	struct config_validator validators[CONFIG_VALIDATORS_MAX];
+	size_t nvalidators;
+	long quorum;			/* 0: 2f+1 of nvalidators */
+	long validator_wait_ms;		/* seal() waits this long for quorum */
 };
 
 /* Fills c with the defaults for data directory dir. */
