@@ -38,6 +38,19 @@ void enroll_free(struct enroll_ctx *ctx);
 /* server_handler for "/.well-known/est/". */
 void enroll_handle(struct evhttp_request *req, void *arg);
 
+/* ---- heal.c: TBS entries committed and never signed ------------------- */
+
+/* At serve's start, with the writer running and before the loop takes
+ * requests: revokes (cert-revoked, cessationOfOperation, signed by the
+ * bridge account through sg) every current TBS certificate of
+ * cfg->bridge_account that a previous run committed below the key
+ * process's last signed tree size and never had signed, so that its key
+ * can enroll again; logs each.  Waits for the revocations' commit.  0
+ * (nothing to do, or done; a failure to sign one is logged), -1 when the
+ * registry cannot be read or the revocations are not committed. */
+int heal_unsigned(struct ledger *l, struct signer *sg,
+    const struct bridge_config *cfg);
+
 /* ---- serve.c: the daemon ---------------------------------------------- */
 
 /* `keybridge serve`: runs the bridge of cfg (borrowed) until SIGTERM or

@@ -533,7 +533,10 @@ serve_run(const struct bridge_config *cfg)
 		log_err("libevent has no thread support");
 		goto out;
 	}
+	/* The heal before EST's context reads the bridge account's next
+	 * seq, and before the loop takes any request. */
 	if (serve_open_ledger(s, cfg) != 0 ||
+	    heal_unsigned(s->sc.ledger, s->signer, cfg) != 0 ||
 	    serve_open_listeners(s, cfg) != 0 ||
 	    serve_routes(s, cfg, need_token) != 0 || serve_signals(s) != 0)
 		goto out;

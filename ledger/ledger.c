@@ -453,6 +453,14 @@ ledger_certs_revoked(struct ledger *l, const char *issuer, time_t now,
 	return l->r->ops->certs_revoked(l->r, issuer, now, cb, arg);
 }
 
+int
+ledger_certs_unsigned(struct ledger *l, const char *account, time_t now,
+    uint64_t below, int (*cb)(const struct ledger_cert_info *, void *),
+    void *arg)
+{
+	return l->r->ops->certs_unsigned(l->r, account, now, below, cb, arg);
+}
+
 struct changes_arg {
 	int (*cb)(const struct ledger_change *, void *);
 	void *arg;

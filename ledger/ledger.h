@@ -349,6 +349,15 @@ int ledger_certs(struct ledger *l, const char *after, size_t limit,
 int ledger_certs_revoked(struct ledger *l, const char *issuer, time_t now,
     int (*cb)(const struct ledger_cert_info *, void *), void *arg);
 
+/* The current certificates (not revoked, not_after > now) that account's
+ * cert-issued entries below index `below` recorded as a TBS, and whose
+ * signed certificate was never kept beside the row (ledger_cert_store):
+ * a TBS the CA may never have signed (bridge/heal.c).  Oldest first;
+ * cb returning non-zero stops.  0 or -1. */
+int ledger_certs_unsigned(struct ledger *l, const char *account, time_t now,
+    uint64_t below, int (*cb)(const struct ledger_cert_info *, void *),
+    void *arg);
+
 /* An entry that changes what OCSP and the CRL say (cert-issued,
  * cert-revoked, key-revoke), from ledger_changes. */
 struct ledger_change {

@@ -242,6 +242,12 @@ struct ledger_store_ops {
 	    const char *b64, const char *sha256);
 	int (*cert_signed_get)(struct ledger_store *, const char *serial,
 	    char *b64, size_t cap);
+	/* Current TBS certificates recorded by account's entries below index
+	 * `below` with no signed certificate kept (ledger_certs_unsigned),
+	 * oldest first; cb stops by returning non-zero.  0 or -1. */
+	int (*certs_unsigned)(struct ledger_store *, const char *account,
+	    time_t now, uint64_t below,
+	    int (*cb)(const struct ledger_cert_info *, void *), void *arg);
 	int (*config_exists)(struct ledger_store *, const char *group,
 	    const char *version);
 	int (*config_put)(struct ledger_store *, const char *group,

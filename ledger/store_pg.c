@@ -232,6 +232,7 @@ static const struct ledger_store_ops pg_ops = {
 	.key_certs = sp_key_certs,
 	.certs = sp_certs,
 	.certs_revoked = sp_certs_revoked,
+	.certs_unsigned = sp_certs_unsigned,
 	.config_exists = sp_config_exists,
 	.config_put = sp_config_put,
 	.configs = sp_configs,

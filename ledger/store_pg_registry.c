@@ -254,6 +254,19 @@ sp_certs_revoked(struct ledger_store *s, const char *issuer, time_t now,
 }
 
 int
+sp_certs_unsigned(struct ledger_store *s, const char *account, time_t now,
+    uint64_t below, int (*cb)(const struct ledger_cert_info *, void *),
+    void *arg)
+{
+	struct pg_params p = { 0 };
+
+	p_text(&p, account);
+	p_i64(&p, (int64_t)now);
+	p_i64(&p, (int64_t)below);
+	return cert_rows(s, ST_CERTS_UNSIGNED, &p, cb, arg);
+}
+
+int
 sp_cert_put(struct ledger_store *s, const struct ledger_cert_info *c)
 {
 	struct pg_params p = { 0 };

@@ -227,6 +227,16 @@ const char *const pg_stmt_sql[ST_COUNT] = {
 	    " cert = EXCLUDED.cert, sha256 = EXCLUDED.sha256",
 	[ST_CERT_SIGNED_GET] = "SELECT cert FROM certs_signed WHERE"
 	    " serial = $1",
+	/* The heal at serve's start (bridge/heal.c): current TBS entries of
+	 * account $1 below index $3 whose signed certificate was never
+	 * kept.  The condition matches the partial index
+	 * certs_good_by_expiry (current certificates, at most one per key);
+	 * certs_signed and entries by their primary keys. */
+	[ST_CERTS_UNSIGNED] = CERT_COLS " WHERE c.revoked = 0 AND"
+	    " c.not_after > $2 AND c.cert_sha256 = '' AND s.serial IS NULL"
+	    " AND c.issued_idx < $3 AND EXISTS (SELECT 1 FROM entries e"
+	    " WHERE e.idx = c.issued_idx AND e.account = $1)"
+	    " ORDER BY c.issued_idx",
 	[ST_CERT_REVOKE] = "UPDATE certs SET revoked = 1, revoked_at = $2,"
 	    " reason = $3, revoked_idx = $4 WHERE serial = $1 AND revoked = 0",
 	[ST_PREAUTH_GET] = "SELECT id, account, name, profile, dns, ip,"

@@ -193,6 +193,7 @@ static const struct ledger_store_ops sqlite_ops = {
 	.key_certs = ss_key_certs,
 	.certs = ss_certs,
 	.certs_revoked = ss_certs_revoked,
+	.certs_unsigned = ss_certs_unsigned,
 	.config_exists = ss_config_exists,
 	.config_put = ss_config_put,
 	.configs = ss_configs,

@@ -271,6 +271,21 @@ ss_certs_revoked(struct ledger_store *s, const char *issuer, time_t now,
 }
 
 int
+ss_certs_unsigned(struct ledger_store *s, const char *account, time_t now,
+    uint64_t below, int (*cb)(const struct ledger_cert_info *, void *),
+    void *arg)
+{
+	sqlite3_stmt *q = ss_stmt(s, ST_CERTS_UNSIGNED);
+
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, account, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)now);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)below);
+	return cert_rows(q, cb, arg);
+}
+
+int
 ss_cert_put(struct ledger_store *s, const struct ledger_cert_info *c)
 {
 	sqlite3_stmt *q = ss_stmt(s, ST_CERT_PUT);

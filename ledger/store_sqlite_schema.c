@@ -130,13 +130,15 @@ static const char *const migrations[] = {
 /* A certificate with its key's revocation (ledger_cert_info). */
 /* cert_sha256: the entry's, or for a TBS entry the signed certificate's
  * kept beside the row ("" until it is). */
-#define CERT_COLS "SELECT c.serial, c.issuer, c.key_id, c.profile," \
-	" c.not_before, c.not_after, CASE WHEN c.cert_sha256 <> '' THEN" \
-	" c.cert_sha256 ELSE coalesce(s.sha256, '') END, c.revoked," \
-	" c.revoked_at, c.reason, c.issued_idx, c.revoked_idx, k.status," \
-	" k.revoked_at, k.reason FROM certs c LEFT JOIN keys k" \
-	" ON k.key_id = c.key_id LEFT JOIN certs_signed s" \
+/* CERT_COLS_FROM(hint): with an index hint on certs ("" for none). */
+#define CERT_COLS_FROM(hint) "SELECT c.serial, c.issuer, c.key_id," \
+	" c.profile, c.not_before, c.not_after, CASE WHEN c.cert_sha256" \
+	" <> '' THEN c.cert_sha256 ELSE coalesce(s.sha256, '') END," \
+	" c.revoked, c.revoked_at, c.reason, c.issued_idx, c.revoked_idx," \
+	" k.status, k.revoked_at, k.reason FROM certs c" hint \
+	" LEFT JOIN keys k ON k.key_id = c.key_id LEFT JOIN certs_signed s" \
 	" ON s.serial = c.serial"
+#define CERT_COLS CERT_COLS_FROM("")
 
 const char *const ss_stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -207,6 +209,16 @@ const char *const ss_stmt_sql[ST_COUNT] = {
 	    " cert, sha256) VALUES (?1, ?2, ?3)",
 	[ST_CERT_SIGNED_GET] = "SELECT cert FROM certs_signed WHERE"
 	    " serial = ?1",
+	/* The heal at serve's start (bridge/heal.c): current TBS entries of
+	 * account ?1 below index ?3 whose signed certificate was never
+	 * kept.  A range of certs_good_by_expiry (current certificates,
+	 * at most one per key), not a scan of every certificate ever
+	 * issued; certs_signed and entries by their primary keys. */
+	[ST_CERTS_UNSIGNED] = CERT_COLS_FROM(" INDEXED BY certs_good_by_expiry")
+	    " WHERE c.revoked = 0 AND c.not_after > ?2 AND"
+	    " c.cert_sha256 = '' AND s.serial IS NULL AND c.issued_idx < ?3"
+	    " AND EXISTS (SELECT 1 FROM entries e WHERE e.idx = c.issued_idx"
+	    " AND e.account = ?1) ORDER BY c.issued_idx",
 	[ST_CERT_REVOKE] = "UPDATE certs SET revoked = 1, revoked_at = ?2,"
 	    " reason = ?3, revoked_idx = ?4 WHERE serial = ?1 AND revoked = 0",
 	[ST_PREAUTH_GET] = "SELECT id, account, name, profile, dns, ip,"

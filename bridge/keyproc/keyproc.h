@@ -183,6 +183,16 @@ int keyproc_reap(struct keyproc *kp, int *wstatus);
 /* Closes every channel (the key process exits at EOF) and waits for it
  * up to a second, then kills it. */
 void keyproc_free(struct keyproc *kp);
+
+/* ---- state.c: the key process's promise, read from outside ---------------- */
+
+/* The tree size of the last checkpoint the key process of cfg's data
+ * directory signed (its KEYPROC_STATE_FILE, persisted before each
+ * answer), into *size: 0 when it never signed one.  The network
+ * process's heal at start (bridge/heal.c) bounds itself by it.  0, or
+ * -1 with err set (a damaged file). */
+int keyproc_signed_size(const struct bridge_config *cfg, uint64_t *size,
+    char *err, size_t errlen);
 /* The raw descriptor of a channel (tests: malformed messages). */
 int keyproc_fd(const struct keyproc *kp, enum keyproc_chan ch);
 

@@ -103,3 +103,18 @@ out:
 		(void)unlink(tmp);
 	return rc;
 }
+
+/* See keyproc.h. */
+int
+keyproc_signed_size(const struct bridge_config *cfg, uint64_t *size,
+    char *err, size_t errlen)
+{
+	struct keyproc_state st;
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", cfg->dir, KEYPROC_STATE_FILE);
+	if (keyproc_state_read(path, &st, err, errlen) != 0)
+		return -1;
+	*size = st.have_cp ? st.cp_size : 0;
+	return 0;
+}
