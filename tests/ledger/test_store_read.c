@@ -2,7 +2,8 @@
  * test_store_read.c: every row type written through a store and read
  * back through it comes back field for field, on SQLite and on
  * PostgreSQL alike (store_read.c reads them for both), and the counts
- * follow the rows.  Runs on PostgreSQL when KB_TEST_PG_URL names a
+ * follow the rows; the heal's query (certs_unsigned) finds exactly the
+ * current TBS entries of one account never kept signed.  Runs on PostgreSQL when KB_TEST_PG_URL names a
  * server (scripts/run-unit.sh starts one), each test in a fresh schema.
  */
 #include <setjmp.h>
@@ -19,6 +20,7 @@
 #include <libpq-fe.h>
 
 #include "ledger/ledger_int.h"
+#include "ledger/store_sqlite_int.h"	/* the SQL, for its query plan */
 
 #define KEY_ID "k0000000000000000000000000000000000000000000000000000000000000a"
 
@@ -349,6 +351,120 @@ test_log_rows_read_back_as_written(void **state)
 	assert_memory_equal(&gb, &b, sizeof(b));
 }
 
+/* certs_unsigned: one cert-issued row and its entry at index idx. */
+static void
+unsigned_row(struct ledger_store *s, const char *serial, uint64_t idx,
+    const char *account, const char *sha256, time_t not_after)
+{
+	struct ledger_entry_info e;
+	struct ledger_cert_info c;
+
+	memset(&e, 0, sizeof(e));
+	e.index = idx;
+	e.type = LEDGER_CERT_ISSUED;
+	snprintf(e.account, sizeof(e.account), "%s", account);
+	e.seq = idx + 1;
+	e.text = "x";
+	e.len = 1;
+	memset(&c, 0, sizeof(c));
+	snprintf(c.serial, sizeof(c.serial), "%s", serial);
+	snprintf(c.issuer, sizeof(c.issuer), "issuer");
+	snprintf(c.key_id, sizeof(c.key_id), "k%s", serial);
+	snprintf(c.profile, sizeof(c.profile), "device");
+	snprintf(c.cert_sha256, sizeof(c.cert_sha256), "%s", sha256);
+	c.not_before = 1700000000;
+	c.not_after = not_after;
+	c.issued_index = idx;
+	assert_int_equal(s->ops->entry_put(s, &e), 0);
+	assert_int_equal(s->ops->cert_put(s, &c), 0);
+}
+
+struct serials {
+	char s[8][41];
+	int n;
+};
+
+static int
+serial_add(const struct ledger_cert_info *c, void *arg)
+{
+	struct serials *out = arg;
+
+	assert_true(out->n < 8);
+	snprintf(out->s[out->n++], sizeof(out->s[0]), "%s", c->serial);
+	return 0;
+}
+
+/* The heal's query (bridge/heal.c) lists the bridge account's current
+ * TBS certificates below the bound whose signed certificate was never
+ * kept, oldest first, and none of the look-alikes: kept, revoked,
+ * expired, a whole-certificate entry, another account's, at or above
+ * the bound.  On SQLite it reads the index of current certificates, not
+ * the whole table. */
+static void
+test_unsigned_tbs_certs_are_listed(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_store *s = f->s;
+	struct serials got;
+	time_t now = 1800000000, later = 1900000000;
+	char hash[65];
+
+	memset(hash, 'a', 64);
+	hash[64] = '\0';
+	assert_int_equal(s->ops->begin(s), 0);
+	unsigned_row(s, "a1", 5, "bridge", "", later);	/* listed, 2nd */
+	unsigned_row(s, "a0", 1, "bridge", "", later);	/* listed, 1st */
+	unsigned_row(s, "b0", 2, "bridge", "", later);	/* kept */
+	assert_int_equal(s->ops->cert_signed_put(s, "b0", "MAA=", hash), 0);
+	unsigned_row(s, "c0", 3, "bridge", "", later);	/* revoked */
+	assert_int_equal(s->ops->cert_revoke(s, "c0", now, 5, 4), 0);
+	unsigned_row(s, "d0", 6, "bridge", "", now - 1);	/* expired */
+	unsigned_row(s, "e0", 7, "bridge", hash, later);	/* whole cert */
+	unsigned_row(s, "f0", 8, "admin", "", later);	/* another account */
+	unsigned_row(s, "g0", 9, "bridge", "", later);	/* at the bound */
+	assert_int_equal(s->ops->commit(s), 0);
+
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(s->ops->certs_unsigned(s, "bridge", now, 9,
+	    serial_add, &got), 0);
+	assert_int_equal(got.n, 2);
+	assert_string_equal(got.s[0], "a0");
+	assert_string_equal(got.s[1], "a1");
+	memset(&got, 0, sizeof(got));	/* the bound: index 9 < 10 */
+	assert_int_equal(s->ops->certs_unsigned(s, "bridge", now, 10,
+	    serial_add, &got), 0);
+	assert_int_equal(got.n, 3);
+	assert_string_equal(got.s[2], "g0");
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(s->ops->certs_unsigned(s, "admin", now, 10,
+	    serial_add, &got), 0);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.s[0], "f0");
+
+	if (f->be->pg_url == NULL) {
+		sqlite3 *db = NULL;
+		sqlite3_stmt *q = NULL;
+		char sql[4096], plan[2048] = "";
+		size_t used = 0;
+
+		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s",
+		    ss_stmt_sql[ST_CERTS_UNSIGNED]);
+		assert_int_equal(sqlite3_open_v2(f->db, &db,
+		    SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL),
+		    SQLITE_OK);
+		while (sqlite3_step(q) == SQLITE_ROW && used < sizeof(plan))
+			used += (size_t)snprintf(plan + used, sizeof(plan) -
+			    used, "%s;", (const char *)sqlite3_column_text(q,
+			    3));
+		sqlite3_finalize(q);
+		sqlite3_close(db);
+		if (strstr(plan, "USING INDEX certs_good_by_expiry") ==
+		    NULL || strstr(plan, "SCAN c ") != NULL)
+			fail_msg("the heal's query scans certs: %s", plan);
+	}
+}
+
 #define T(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, \
     (void *)be)
 
@@ -359,6 +475,7 @@ run(const struct backend *be)
 		T(test_registry_rows_read_back_as_written),
 		T(test_counts_and_key_revocation_follow_the_rows),
 		T(test_log_rows_read_back_as_written),
+		T(test_unsigned_tbs_certs_are_listed),
 	};
 	char name[64];
 
