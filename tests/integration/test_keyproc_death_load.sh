@@ -6,7 +6,9 @@
 # certificate that verifies (signed before the kill), or 503 with
 # Retry-After; nothing else.  serve then exits non-zero, and restarted,
 # `ledger verify` passes: whatever was committed before the kill is intact,
-# and a certificate answered 200 is on the ledger.
+# and a certificate answered 200 is on the ledger.  The restart revokes
+# each TBS committed and never signed (bridge/heal.c), and every key
+# answered 503 enrolls again: 200, a certificate that verifies.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -76,15 +78,34 @@ KB_SERVE_PID=""
 [ "$rc" -ne 0 ] || fail "keybridge serve exited 0 after its key process died"
 kb_check_sanitizers
 
-# restarted: the ledger is whole, and every 200's certificate is on it
+# The 503s whose TBS the ledger committed before the kill: current, and
+# no certificate kept (nobody has one).  The restart heals them.
+DB=$(kb_conf_path "$DIR" db)
+unsigned=$(sqlite3 -readonly "$DB" "SELECT count(*) FROM certs c LEFT JOIN certs_signed s
+    ON s.serial = c.serial WHERE c.revoked = 0 AND c.cert_sha256 = '' AND s.serial IS NULL")
+log "$unsigned TBS entries committed and never signed before the restart"
+
+# restarted: the ledger is whole, every 200's certificate is on it and
+# good, and every key answered 503 enrolls again
 kb_start "$DIR"
+healed=$(grep -c "heal: revoked certificate" "$OUT/serve.log" || true)
+assert_eq "$unsigned" "$healed" "TBS entries the restart's heal revoked"
 for ((i = 0; i < N; i++)); do
 	[ -f "$OUT/ans/$i.pem" ] || continue
 	serial=$(cert_serial_hex "$OUT/ans/$i.pem")
-	code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$DIR/ca/root.pem" \
-	    "$KB_URL/api/v1/certs/$serial")
-	assert_eq 200 "$code" "certificate $serial (answered 200 before the kill) on the ledger"
+	c=$(curl -sS --max-time 10 --cacert "$DIR/ca/root.pem" "$KB_URL/api/v1/certs/$serial")
+	assert_eq good "$(jq -r .status <<<"$c")" "certificate $serial (answered 200 before the kill) on the ledger ($c)"
 done
+again=0
+for ((i = 0; i < N; i++)); do
+	[ "$(cat "$OUT/ans/$i.code")" = 503 ] || continue
+	est_enroll "$EST/simpleenroll" "$OUT/csr/d$i.b64" "$OUT/again$i.pem" >/dev/null
+	openssl verify -CAfile "$DIR/ca/root.pem" -untrusted "$DIR/ca/issuing.pem" \
+	    "$OUT/again$i.pem" >/dev/null 2>&1 || fail "d$i's certificate after the restart does not verify"
+	assert_eq "$(spki_key_id "$OUT/keys/d$i.pub")" "$(cert_key_id "$OUT/again$i.pem")" "key of d$i's certificate after the restart"
+	again=$((again + 1))
+done
+log "$again keys answered 503 before the kill enrolled again after the restart"
 kb_stop
 out=$(kb_ok ledger verify -d "$DIR")
 assert_match "$out" '^ledger OK:' "ledger verify after the restart"
