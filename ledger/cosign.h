@@ -164,20 +164,9 @@ int ledger_cosign_checkpoint_ok(void *arg, const char *note, uint64_t *size,
  * line), or 0 when there is none. */
 size_t ledger_cosign_body_len(const char *note, size_t len);
 
-/* For the validator room (validator/), which may not include
- * ledger_int.h: the checkpoint parser of note.c and the RFC 6962 hashes
- * and consistency check of merkle.c (the same declarations as there). */
-int ledger_checkpoint_parse(const char *text, size_t len, char *origin,
-    size_t originlen, uint64_t *size, uint8_t root[LEDGER_HASH_LEN],
-    time_t *t);
-void ledger_merkle_leaf_hash(const void *data, size_t len,
-    uint8_t out[LEDGER_HASH_LEN]);
-void ledger_merkle_node_hash(const uint8_t left[LEDGER_HASH_LEN],
-    const uint8_t right[LEDGER_HASH_LEN], uint8_t out[LEDGER_HASH_LEN]);
-int ledger_merkle_verify_consistency(uint64_t m, uint64_t n,
-    const uint8_t root_m[LEDGER_HASH_LEN],
-    const uint8_t root_n[LEDGER_HASH_LEN],
-    const uint8_t proof[][LEDGER_HASH_LEN], size_t nproof);
+/* The checkpoint parser and the RFC 6962 hashes and consistency check
+ * the validator room uses are in ledger.h ("checkpoints and Merkle
+ * hashes"). */
 
 /* From ledger/note.c (declared here to keep ledger_int.h untouched):
  * the key hash for any algorithm byte, and one signature line parsed on

@@ -107,6 +107,25 @@ const char *ledger_reason_name(int reason);
 
 struct ledger;
 
+/* ---- checkpoints and Merkle hashes (also the validator room's) ------- */
+
+/* note.c: parses a checkpoint body (or a whole note: stops at the blank
+ * line).  t is 0 when there is no time line.  Returns 0 or -1. */
+int ledger_checkpoint_parse(const char *text, size_t len, char *origin,
+    size_t originlen, uint64_t *size, uint8_t root[LEDGER_HASH_LEN],
+    time_t *t);
+/* merkle.c, RFC 9162 2.1.1: leaf hash = SHA-256(0x00 || data). */
+void ledger_merkle_leaf_hash(const void *data, size_t len,
+    uint8_t out[LEDGER_HASH_LEN]);
+/* RFC 9162 2.1.1: node hash = SHA-256(0x01 || left || right). */
+void ledger_merkle_node_hash(const uint8_t left[LEDGER_HASH_LEN],
+    const uint8_t right[LEDGER_HASH_LEN], uint8_t out[LEDGER_HASH_LEN]);
+/* RFC 9162 2.1.4.2: returns 0 when the proof verifies, -1 otherwise. */
+int ledger_merkle_verify_consistency(uint64_t m, uint64_t n,
+    const uint8_t root_m[LEDGER_HASH_LEN],
+    const uint8_t root_n[LEDGER_HASH_LEN],
+    const uint8_t proof[][LEDGER_HASH_LEN], size_t nproof);
+
 /* ---- consensus -------------------------------------------------------- */
 
 /*

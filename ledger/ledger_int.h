@@ -15,12 +15,8 @@
 
 /* ---- merkle.c: RFC 6962 / RFC 9162 Merkle tree ------------------------- */
 
-/* RFC 9162 2.1.1: leaf hash = SHA-256(0x00 || data). */
-void ledger_merkle_leaf_hash(const void *data, size_t len,
-    uint8_t out[LEDGER_HASH_LEN]);
-/* RFC 9162 2.1.1: node hash = SHA-256(0x01 || left || right). */
-void ledger_merkle_node_hash(const uint8_t left[LEDGER_HASH_LEN],
-    const uint8_t right[LEDGER_HASH_LEN], uint8_t out[LEDGER_HASH_LEN]);
+/* ledger_merkle_leaf_hash, _node_hash and _verify_consistency are in
+ * ledger.h (the validator room uses them). */
 
 /* An in-memory tree that keeps the hash of every complete (perfect, aligned)
  * subtree, level by level, so roots and proofs for any size <= the current
@@ -53,11 +49,6 @@ int ledger_merkle_consistency(const struct ledger_merkle *t, uint64_t m,
 int ledger_merkle_verify_inclusion(const uint8_t leaf[LEDGER_HASH_LEN],
     uint64_t index, uint64_t size, const uint8_t proof[][LEDGER_HASH_LEN],
     size_t n, const uint8_t root[LEDGER_HASH_LEN]);
-/* RFC 9162 2.1.4.2: returns 0 when the proof verifies, -1 otherwise. */
-int ledger_merkle_verify_consistency(uint64_t m, uint64_t n,
-    const uint8_t root_m[LEDGER_HASH_LEN],
-    const uint8_t root_n[LEDGER_HASH_LEN],
-    const uint8_t proof[][LEDGER_HASH_LEN], size_t nproof);
 
 /* ---- note.c: C2SP signed-note and tlog-checkpoint ---------------------- */
 
@@ -108,11 +99,7 @@ int ledger_note_verify_vkey(const char *note, size_t len, const char *vkey);
  * We always write the "time" extension line: it is the block's ledger time. */
 int ledger_checkpoint_body(const char *origin, uint64_t size,
     const uint8_t root[LEDGER_HASH_LEN], time_t t, char *out, size_t outlen);
-/* Parses a checkpoint body (or a whole note: stops at the blank line).
- * t is 0 when there is no time line.  Returns 0 or -1. */
-int ledger_checkpoint_parse(const char *text, size_t len, char *origin,
-    size_t originlen, uint64_t *size, uint8_t root[LEDGER_HASH_LEN],
-    time_t *t);
+/* ledger_checkpoint_parse: ledger.h. */
 
 /* ---- crypto.c: account keys -------------------------------------------- */
 

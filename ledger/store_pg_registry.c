@@ -9,6 +9,25 @@
 
 /* ---- registry ----------------------------------------------------------- */
 
+/* The one row iterator of this backend's listings: runs statement id
+ * with p and visits each row until the visit returns non-zero.  0 or
+ * -1. */
+static int
+pg_each(struct ledger_store *s, enum stmt_id id, const struct pg_params *p,
+    const struct ledger_store_each *e)
+{
+	PGresult *res;
+
+	if ((res = pg_run(SP(s), id, p)) == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		if (e->visit(e, PG_ROW(res, i)) != 0)
+			break;
+	}
+	PQclear(res);
+	return 0;
+}
+
 int
 sp_account_get(struct ledger_store *s, const char *name,
     struct ledger_account_info *a)
@@ -68,17 +87,10 @@ sp_accounts(struct ledger_store *s,
     int (*cb)(const struct ledger_account_info *, void *), void *arg)
 {
 	struct ledger_account_info a;
-	PGresult *res;
+	struct ledger_store_each e;
 
-	if ((res = pg_run(SP(s), ST_ACCOUNTS, NULL)) == NULL)
-		return -1;
-	for (int i = 0; i < PQntuples(res); i++) {
-		ledger_store_read_account(PG_ROW(res, i), &a);
-		if (cb(&a, arg) != 0)
-			break;
-	}
-	PQclear(res);
-	return 0;
+	ledger_store_each_account(&e, cb, arg, &a);
+	return pg_each(s, ST_ACCOUNTS, NULL, &e);
 }
 
 int
@@ -154,8 +166,9 @@ sp_keys(struct ledger_store *s, const struct ledger_key_filter *f,
 {
 	struct pg_params p = { 0 };
 	struct ledger_store_key_query kq;
+	struct ledger_store_each e;
 	struct ledger_key_info *k;
-	PGresult *res;
+	int rc;
 
 	ledger_store_read_key_filter(f, &kq);
 	p_text(&p, kq.after);
@@ -168,18 +181,10 @@ sp_keys(struct ledger_store *s, const struct ledger_key_filter *f,
 	p_text(&p, kq.name_prefix);
 	if ((k = malloc(sizeof(*k))) == NULL)
 		return -1;
-	if ((res = pg_run(SP(s), ST_KEYS, &p)) == NULL) {
-		free(k);
-		return -1;
-	}
-	for (int i = 0; i < PQntuples(res); i++) {
-		ledger_store_read_key(PG_ROW(res, i), k, NULL, 0);
-		if (cb(k, arg) != 0)
-			break;
-	}
-	PQclear(res);
+	ledger_store_each_key(&e, cb, arg, k);
+	rc = pg_each(s, ST_KEYS, &p, &e);
 	free(k);
-	return 0;
+	return rc;
 }
 
 /* Runs statement id with p and calls cb per certificate row until it
@@ -189,17 +194,10 @@ cert_rows(struct ledger_store *s, enum stmt_id id, const struct pg_params *p,
     int (*cb)(const struct ledger_cert_info *, void *), void *arg)
 {
 	struct ledger_cert_info c;
-	PGresult *res;
+	struct ledger_store_each e;
 
-	if ((res = pg_run(SP(s), id, p)) == NULL)
-		return -1;
-	for (int i = 0; i < PQntuples(res); i++) {
-		ledger_store_read_cert(PG_ROW(res, i), &c);
-		if (cb(&c, arg) != 0)
-			break;
-	}
-	PQclear(res);
-	return 0;
+	ledger_store_each_cert(&e, cb, arg, &c);
+	return pg_each(s, id, p, &e);
 }
 
 int
@@ -366,19 +364,12 @@ sp_configs(struct ledger_store *s, const char *group,
 {
 	struct pg_params p = { 0 };
 	struct ledger_config_info c;
-	PGresult *res;
+	struct ledger_store_each e;
 
 	p_text(&p, group != NULL ? group : "");
-	if ((res = pg_run(SP(s), group != NULL ? ST_CONFIGS_GROUP : ST_CONFIGS,
-	    &p)) == NULL)
-		return -1;
-	for (int i = 0; i < PQntuples(res); i++) {
-		ledger_store_read_config(PG_ROW(res, i), &c);
-		if (cb(&c, arg) != 0)
-			break;
-	}
-	PQclear(res);
-	return 0;
+	ledger_store_each_config(&e, cb, arg, &c);
+	return pg_each(s, group != NULL ? ST_CONFIGS_GROUP : ST_CONFIGS, &p,
+	    &e);
 }
 
 int

@@ -208,3 +208,71 @@ ledger_store_read_counters_end(struct ledger_counts *c)
 	for (int t = LEDGER_ACCOUNT_CREATE; t <= LEDGER_TYPE_MAX; t++)
 		c->entries += c->by_type[t];
 }
+
+/* ---- the listings' visits (ledger_store_each) ------------------------------ */
+
+static int
+visit_account(const struct ledger_store_each *e,
+    const struct ledger_store_cols *r)
+{
+	ledger_store_read_account(r, e->buf);
+	return e->cb.account(e->buf, e->arg);
+}
+
+static int
+visit_key(const struct ledger_store_each *e, const struct ledger_store_cols *r)
+{
+	ledger_store_read_key(r, e->buf, NULL, 0);
+	return e->cb.key(e->buf, e->arg);
+}
+
+static int
+visit_cert(const struct ledger_store_each *e, const struct ledger_store_cols *r)
+{
+	ledger_store_read_cert(r, e->buf);
+	return e->cb.cert(e->buf, e->arg);
+}
+
+static int
+visit_config(const struct ledger_store_each *e,
+    const struct ledger_store_cols *r)
+{
+	ledger_store_read_config(r, e->buf);
+	return e->cb.config(e->buf, e->arg);
+}
+
+void
+ledger_store_each_account(struct ledger_store_each *e,
+    int (*cb)(const struct ledger_account_info *, void *), void *arg,
+    struct ledger_account_info *buf)
+{
+	*e = (struct ledger_store_each){ .visit = visit_account,
+	    .cb.account = cb, .arg = arg, .buf = buf };
+}
+
+void
+ledger_store_each_key(struct ledger_store_each *e,
+    int (*cb)(const struct ledger_key_info *, void *), void *arg,
+    struct ledger_key_info *buf)
+{
+	*e = (struct ledger_store_each){ .visit = visit_key, .cb.key = cb,
+	    .arg = arg, .buf = buf };
+}
+
+void
+ledger_store_each_cert(struct ledger_store_each *e,
+    int (*cb)(const struct ledger_cert_info *, void *), void *arg,
+    struct ledger_cert_info *buf)
+{
+	*e = (struct ledger_store_each){ .visit = visit_cert, .cb.cert = cb,
+	    .arg = arg, .buf = buf };
+}
+
+void
+ledger_store_each_config(struct ledger_store_each *e,
+    int (*cb)(const struct ledger_config_info *, void *), void *arg,
+    struct ledger_config_info *buf)
+{
+	*e = (struct ledger_store_each){ .visit = visit_config,
+	    .cb.config = cb, .arg = arg, .buf = buf };
+}

@@ -64,6 +64,39 @@ void ledger_store_read_config(const struct ledger_store_cols *r,
 void ledger_store_read_preauth(const struct ledger_store_cols *r,
     struct ledger_preauth_info *p);
 
+/*
+ * A listing's rows, each read into buf (owned by the caller) and handed
+ * to the caller's callback, which stops the listing by returning
+ * non-zero: what every backend's one row iterator (ss_each, pg_each)
+ * calls per row.  Set up by ledger_store_each_account / _key / _cert /
+ * _config.
+ */
+struct ledger_store_each {
+	int (*visit)(const struct ledger_store_each *e,
+	    const struct ledger_store_cols *r);
+	union {
+		int (*account)(const struct ledger_account_info *, void *);
+		int (*key)(const struct ledger_key_info *, void *);
+		int (*cert)(const struct ledger_cert_info *, void *);
+		int (*config)(const struct ledger_config_info *, void *);
+	} cb;
+	void *arg;
+	void *buf;		/* the struct the row is read into */
+};
+void ledger_store_each_account(struct ledger_store_each *e,
+    int (*cb)(const struct ledger_account_info *, void *), void *arg,
+    struct ledger_account_info *buf);
+/* Without the CSR (the listings never carry it). */
+void ledger_store_each_key(struct ledger_store_each *e,
+    int (*cb)(const struct ledger_key_info *, void *), void *arg,
+    struct ledger_key_info *buf);
+void ledger_store_each_cert(struct ledger_store_each *e,
+    int (*cb)(const struct ledger_cert_info *, void *), void *arg,
+    struct ledger_cert_info *buf);
+void ledger_store_each_config(struct ledger_store_each *e,
+    int (*cb)(const struct ledger_config_info *, void *), void *arg,
+    struct ledger_config_info *buf);
+
 /* One row (name, n) of the counters table into c (names it does not know
  * are skipped); after the last, ledger_store_read_counters_end sums the
  * entries of every type. */

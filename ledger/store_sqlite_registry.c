@@ -18,6 +18,24 @@ run_one(struct ledger_store *s, sqlite3_stmt *q)
 	return 0;
 }
 
+/* The one row iterator of this backend's listings: steps q (bound)
+ * and visits each row until the visit returns non-zero, then resets q.
+ * 0, or -1 on a step error. */
+static int
+ss_each(sqlite3_stmt *q, const struct ledger_store_each *e)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (e->visit(e, SS_ROW(q)) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int
 ss_account_get(struct ledger_store *s, const char *name,
     struct ledger_account_info *a)
@@ -71,19 +89,13 @@ ss_accounts(struct ledger_store *s,
 {
 	sqlite3_stmt *q = ss_stmt(s, ST_ACCOUNTS);
 	struct ledger_account_info a;
-	int rc;
+
+	struct ledger_store_each e;
 
 	if (q == NULL)
 		return -1;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		ledger_store_read_account(SS_ROW(q), &a);
-		if (cb(&a, arg) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? 0 : -1;
+	ledger_store_each_account(&e, cb, arg, &a);
+	return ss_each(q, &e);
 }
 
 int
@@ -164,6 +176,7 @@ ss_keys(struct ledger_store *s, const struct ledger_key_filter *f,
 {
 	sqlite3_stmt *q = ss_stmt(s, ST_KEYS);
 	struct ledger_store_key_query kq;
+	struct ledger_store_each e;
 	struct ledger_key_info *k;
 	int rc;
 
@@ -184,35 +197,23 @@ ss_keys(struct ledger_store *s, const struct ledger_key_filter *f,
 		sqlite3_bind_text(q, 5, kq.name_prefix, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(q, 5);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		ledger_store_read_key(SS_ROW(q), k, NULL, 0);
-		if (cb(k, arg) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	sqlite3_reset(q);
+	ledger_store_each_key(&e, cb, arg, k);
+	rc = ss_each(q, &e);
 	free(k);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc;
 }
 
-/* Runs q (bound) and calls cb per row until it returns non-zero. */
+/* Runs q (bound) and calls cb per certificate until it returns
+ * non-zero. */
 static int
 cert_rows(sqlite3_stmt *q, int (*cb)(const struct ledger_cert_info *, void *),
     void *arg)
 {
 	struct ledger_cert_info c;
-	int rc;
+	struct ledger_store_each e;
 
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		ledger_store_read_cert(SS_ROW(q), &c);
-		if (cb(&c, arg) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? 0 : -1;
+	ledger_store_each_cert(&e, cb, arg, &c);
+	return ss_each(q, &e);
 }
 
 int
@@ -393,21 +394,14 @@ ss_configs(struct ledger_store *s, const char *group,
 	sqlite3_stmt *q = ss_stmt(s, group != NULL ? ST_CONFIGS_GROUP :
 	    ST_CONFIGS);
 	struct ledger_config_info c;
-	int rc;
+	struct ledger_store_each e;
 
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_text(q, 1, group != NULL ? group : "", -1,
 	    SQLITE_STATIC);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		ledger_store_read_config(SS_ROW(q), &c);
-		if (cb(&c, arg) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? 0 : -1;
+	ledger_store_each_config(&e, cb, arg, &c);
+	return ss_each(q, &e);
 }
 
 int

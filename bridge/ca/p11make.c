@@ -208,46 +208,60 @@ p11make_ec_params(int nid, unsigned char out[P11MAKE_EC_PARAMS_MAX])
 	return i2d_ASN1_OBJECT(oid, &p);
 }
 
-/* The attributes both halves of a key pair carry: token, label, id. */
-static CK_ULONG
-p11make_common(CK_ATTRIBUTE *a, CK_ULONG n, const char *label,
-    const unsigned char *id, size_t idlen)
-{
-	static CK_BBOOL yes = CK_TRUE;
+/* A CK_BBOOL attribute of a template. */
+struct p11make_bool {
+	CK_ATTRIBUTE_TYPE type;
+	int on;
+};
 
-	a[n++] = (CK_ATTRIBUTE){ CKA_TOKEN, &yes, sizeof(yes) };
-	a[n++] = (CK_ATTRIBUTE){ CKA_LABEL, (void *)label, strlen(label) };
-	a[n++] = (CK_ATTRIBUTE){ CKA_ID, (void *)id, idlen };
-	return n;
-}
-
-/* The private key's protection: private, sensitive, not extractable,
- * signs and does nothing else. */
-static CK_ULONG
-p11make_guard(CK_ATTRIBUTE *a, CK_ULONG n)
-{
-	static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-
-	a[n++] = (CK_ATTRIBUTE){ CKA_PRIVATE, &yes, sizeof(yes) };
-	a[n++] = (CK_ATTRIBUTE){ CKA_SENSITIVE, &yes, sizeof(yes) };
-	a[n++] = (CK_ATTRIBUTE){ CKA_EXTRACTABLE, &no, sizeof(no) };
-	a[n++] = (CK_ATTRIBUTE){ CKA_SIGN, &yes, sizeof(yes) };
-	a[n++] = (CK_ATTRIBUTE){ CKA_DECRYPT, &no, sizeof(no) };
-	a[n++] = (CK_ATTRIBUTE){ CKA_UNWRAP, &no, sizeof(no) };
-	a[n++] = (CK_ATTRIBUTE){ CKA_DERIVE, &no, sizeof(no) };
-	return n;
-}
-
+/* The private key's protection: on the token, private, sensitive, not
+ * extractable, signs and does nothing else. */
+static const struct p11make_bool p11make_priv_bools[] = {
+	{ CKA_TOKEN, 1 }, { CKA_PRIVATE, 1 }, { CKA_SENSITIVE, 1 },
+	{ CKA_EXTRACTABLE, 0 }, { CKA_SIGN, 1 }, { CKA_DECRYPT, 0 },
+	{ CKA_UNWRAP, 0 }, { CKA_DERIVE, 0 },
+};
 /* The public key only verifies (SoftHSM2 would default encrypt, wrap). */
-static CK_ULONG
-p11make_pub(CK_ATTRIBUTE *a, CK_ULONG n)
+static const struct p11make_bool p11make_pub_bools[] = {
+	{ CKA_TOKEN, 1 }, { CKA_VERIFY, 1 }, { CKA_ENCRYPT, 0 },
+	{ CKA_WRAP, 0 },
+};
+
+/* Appends the class, key type, label, id and flags f[0..nf) of one half
+ * of a key pair to a[0..*n). */
+static void
+p11make_half(CK_ATTRIBUTE *a, CK_ULONG *n, CK_OBJECT_CLASS *cls,
+    CK_KEY_TYPE *kt, const char *label, const unsigned char *id,
+    size_t idlen, const struct p11make_bool *f, size_t nf)
 {
 	static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 
-	a[n++] = (CK_ATTRIBUTE){ CKA_VERIFY, &yes, sizeof(yes) };
-	a[n++] = (CK_ATTRIBUTE){ CKA_ENCRYPT, &no, sizeof(no) };
-	a[n++] = (CK_ATTRIBUTE){ CKA_WRAP, &no, sizeof(no) };
-	return n;
+	a[(*n)++] = (CK_ATTRIBUTE){ CKA_CLASS, cls, sizeof(*cls) };
+	a[(*n)++] = (CK_ATTRIBUTE){ CKA_KEY_TYPE, kt, sizeof(*kt) };
+	a[(*n)++] = (CK_ATTRIBUTE){ CKA_LABEL, (void *)label, strlen(label) };
+	a[(*n)++] = (CK_ATTRIBUTE){ CKA_ID, (void *)id, idlen };
+	for (size_t i = 0; i < nf; i++)
+		a[(*n)++] = (CK_ATTRIBUTE){ f[i].type, f[i].on ? &yes : &no,
+		    sizeof(CK_BBOOL) };
+}
+
+/* The templates of a new key pair (generated or imported), up to its
+ * key material: pub[0..*npub) and priv[0..*npriv). */
+static void
+p11make_pair(CK_ATTRIBUTE *pub, CK_ULONG *npub, CK_ATTRIBUTE *priv,
+    CK_ULONG *npriv, int rsa, const char *label, const unsigned char *id,
+    size_t idlen)
+{
+	static CK_OBJECT_CLASS pubc = CKO_PUBLIC_KEY, privc = CKO_PRIVATE_KEY;
+	static CK_KEY_TYPE kec = CKK_EC, krsa = CKK_RSA;
+
+	*npub = *npriv = 0;
+	p11make_half(pub, npub, &pubc, rsa ? &krsa : &kec, label, id, idlen,
+	    p11make_pub_bools, sizeof(p11make_pub_bools) /
+	    sizeof(p11make_pub_bools[0]));
+	p11make_half(priv, npriv, &privc, rsa ? &krsa : &kec, label, id,
+	    idlen, p11make_priv_bools, sizeof(p11make_priv_bools) /
+	    sizeof(p11make_priv_bools[0]));
 }
 
 /* See ca.h. */
@@ -255,8 +269,6 @@ int
 p11make_generate(struct p11make *m, const char *key_type, const char *label,
     const unsigned char *id, size_t idlen, char *err, size_t errlen)
 {
-	static CK_OBJECT_CLASS pubc = CKO_PUBLIC_KEY, privc = CKO_PRIVATE_KEY;
-	static CK_KEY_TYPE kec = CKK_EC, krsa = CKK_RSA;
 	static CK_BYTE e[] = { P11MAKE_RSA_E };
 	CK_ULONG bits = P11MAKE_RSA_BITS, npub = 0, npriv = 0;
 	CK_ATTRIBUTE pub[P11MAKE_ATTRS], priv[P11MAKE_ATTRS];
@@ -271,15 +283,7 @@ p11make_generate(struct p11make *m, const char *key_type, const char *label,
 		    "rsa-3072)", key_type);
 		return -1;
 	}
-	pub[npub++] = (CK_ATTRIBUTE){ CKA_CLASS, &pubc, sizeof(pubc) };
-	priv[npriv++] = (CK_ATTRIBUTE){ CKA_CLASS, &privc, sizeof(privc) };
-	pub[npub++] = (CK_ATTRIBUTE){ CKA_KEY_TYPE, rsa ? &krsa : &kec,
-	    sizeof(kec) };
-	priv[npriv++] = pub[npub - 1];
-	npub = p11make_common(pub, npub, label, id, idlen);
-	npriv = p11make_common(priv, npriv, label, id, idlen);
-	npriv = p11make_guard(priv, npriv);
-	npub = p11make_pub(pub, npub);
+	p11make_pair(pub, &npub, priv, &npriv, rsa, label, id, idlen);
 	if (rsa) {
 		mech.mechanism = CKM_RSA_PKCS_KEY_PAIR_GEN;
 		pub[npub++] = (CK_ATTRIBUTE){ CKA_MODULUS_BITS, &bits,
@@ -428,8 +432,6 @@ int
 p11make_import(struct p11make *m, EVP_PKEY *key, const char *label,
     const unsigned char *id, size_t idlen, char *err, size_t errlen)
 {
-	static CK_OBJECT_CLASS pubc = CKO_PUBLIC_KEY, privc = CKO_PRIVATE_KEY;
-	static CK_KEY_TYPE kec = CKK_EC, krsa = CKK_RSA;
 	CK_ATTRIBUTE pub[P11MAKE_ATTRS + P11MAKE_RSA_PARTS];
 	CK_ATTRIBUTE priv[P11MAKE_ATTRS + P11MAKE_RSA_PARTS];
 	CK_ULONG npub = 0, npriv = 0;
@@ -444,15 +446,7 @@ p11make_import(struct p11make *m, EVP_PKEY *key, const char *label,
 		ERR_clear_error();
 		return -1;
 	}
-	pub[npub++] = (CK_ATTRIBUTE){ CKA_CLASS, &pubc, sizeof(pubc) };
-	priv[npriv++] = (CK_ATTRIBUTE){ CKA_CLASS, &privc, sizeof(privc) };
-	pub[npub++] = (CK_ATTRIBUTE){ CKA_KEY_TYPE, rsa ? &krsa : &kec,
-	    sizeof(kec) };
-	priv[npriv++] = pub[npub - 1];
-	npub = p11make_common(pub, npub, label, id, idlen);
-	npriv = p11make_common(priv, npriv, label, id, idlen);
-	npriv = p11make_guard(priv, npriv);
-	npub = p11make_pub(pub, npub);
+	p11make_pair(pub, &npub, priv, &npriv, rsa, label, id, idlen);
 	if (rsa)
 		return p11make_put_rsa(m, key, priv, npriv, pub, npub, err,
 		    errlen);
