@@ -7,6 +7,8 @@
  * and sign entries; and fx_main(), which runs a binary's suite on both
  * backends.  Included by one .c file per binary: its functions are static
  * inline, so a binary that does not use one still builds with -Werror.
+ * rules_fx.c (in the fixtures' archive) holds the TBS fixture that
+ * test_rules_tbs.c and tests/bridge/ca/test_admit.c share.
  */
 #ifndef KEYBRIDGE_TESTS_LEDGER_RULES_FX_H
 #define KEYBRIDGE_TESTS_LEDGER_RULES_FX_H
@@ -333,6 +335,29 @@ signed_note(enum ledger_entry_type t, const char *as, uint64_t seq,
 /* ---- running a suite on both backends ---------------------------------- */
 
 /* A test of fn on the backend `be` in scope, each in a fresh ledger. */
+/* ---- rules_fx.c: cert-issued entries that carry a TBS ------------------- */
+
+#define FX_TBS_URL "http://127.0.0.1:1"	/* the OCSP, AIA and CRL URLs */
+
+/* A test issuing CA certificate for key: a subject key identifier (its
+ * issuer id), CA:TRUE.  The caller frees it. */
+X509 *fx_tbs_ca(EVP_PKEY *key);
+
+/* The fields of a cert-issued entry carrying the TBS issue_build makes
+ * under ca for key k (key id key_id; the key registered for [now - 60,
+ * now + 86400)): name cn, profile (an enum est_profile), one DNS name or
+ * NULL.  fl[0..7): serial, issuer, key-id, profile ("device"; a test
+ * may change it), not-before, not-after, tbs; der[0..len) the TBS. */
+struct fx_tbs {
+	char serial[41], issuer[65], nb[21], na[21], b64[4096];
+	uint8_t der[4096];
+	size_t len;
+	struct ledger_field fl[8];
+};
+void fx_tbs_fields(struct fx_tbs *t, X509 *ca, EVP_PKEY *k,
+    const char *key_id, const char *cn, int profile, const char *dns,
+    time_t now);
+
 #define T(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, \
 	(void *)be)
 

@@ -11,104 +11,21 @@
 
 #include "bridge/ca/ca.h"
 
-#define TBS_URL "http://127.0.0.1:1"
-
 /* The time the test registered its keys at: a TBS built a second later
  * would end a second after their window. */
 static time_t tbs_now;
 
-/* A CA with a subject key identifier. */
-static X509 *
-tbs_ca(EVP_PKEY *key)
-{
-	X509 *x = X509_new();
-	X509_NAME *n = X509_NAME_new();
-	X509V3_CTX v;
-	X509_EXTENSION *e;
-	time_t now = time(NULL);
-
-	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
-	    (const unsigned char *)"Test CA", -1, -1, 0), 1);
-	assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
-	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 1), 1);
-	assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), now - 3600));
-	assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), now + 864000));
-	assert_int_equal(X509_set_subject_name(x, n), 1);
-	assert_int_equal(X509_set_issuer_name(x, n), 1);
-	assert_int_equal(X509_set_pubkey(x, key), 1);
-	X509V3_set_ctx(&v, x, x, NULL, NULL, 0);
-	assert_non_null(e = X509V3_EXT_conf_nid(NULL, &v,
-	    NID_subject_key_identifier, "hash"));
-	assert_int_equal(X509_add_ext(x, e, -1), 1);
-	X509_EXTENSION_free(e);
-	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
-	X509_NAME_free(n);
-	return x;
-}
-
-/* The fields of a cert-issued entry carrying the TBS issue_build makes
- * for key k: name cn, profile, DNS names dns[0..ndns). */
-struct tbsrec {
-	char serial[41], issuer[65], nb[21], na[21], b64[4096];
-	uint8_t der[4096];
-	size_t len;
-	struct ledger_field fl[8];
-};
-
+/* fx_tbs_fields for the keys the test registered at tbs_now. */
 static void
-tbs_fields(struct tbsrec *t, X509 *ca, EVP_PKEY *k, const char *key_id,
+tbs_fields(struct fx_tbs *t, X509 *ca, EVP_PKEY *k, const char *key_id,
     const char *cn, enum est_profile profile, const char *dns)
 {
-	/* the tests register keys for [now - 60, now + 86400) at start */
-	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(ca);
-	struct issue_params ip;
-	struct est_names names;
-	uint8_t *tbs = NULL;
-	char err[256];
-	time_t now = tbs_now;
-	struct tm tm;
-	X509 *x;
-
-	memset(&names, 0, sizeof(names));
-	if (dns != NULL) {
-		snprintf(names.dns[0], sizeof(names.dns[0]), "%s", dns);
-		names.ndns = 1;
-	}
-	memset(&ip, 0, sizeof(ip));
-	ip.profile = profile;
-	ip.cn = cn;
-	ip.names = &names;
-	ip.pubkey = k;
-	ip.issuer = ca;
-	ip.now = now;
-	ip.key_not_before = now - 60;
-	ip.key_not_after = now + 86400;
-	ip.ocsp_url = TBS_URL "/ocsp";
-	assert_non_null(x = issue_build(&ip, err, sizeof(err)));
-	assert_int_equal(issue_serial_hex(x, t->serial), 0);
-	assert_int_equal(ca_tbs_der(x, ca, &tbs, &t->len), 0);
-	memcpy(t->der, tbs, t->len);
-	assert_int_equal(ledger_b64_encode(tbs, t->len, t->b64,
-	    sizeof(t->b64)), 0);
-	ledger_hex(ski->data, (size_t)ski->length, t->issuer);
-	assert_int_equal(ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm), 1);
-	ledger_time_format(timegm(&tm), t->nb);
-	assert_int_equal(ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm), 1);
-	ledger_time_format(timegm(&tm), t->na);
-	t->fl[0] = (struct ledger_field){ "serial", t->serial };
-	t->fl[1] = (struct ledger_field){ "issuer", t->issuer };
-	t->fl[2] = (struct ledger_field){ "key-id", key_id };
-	t->fl[3] = (struct ledger_field){ "profile", "device" };
-	t->fl[4] = (struct ledger_field){ "not-before", t->nb };
-	t->fl[5] = (struct ledger_field){ "not-after", t->na };
-	t->fl[6] = (struct ledger_field){ "tbs", t->b64 };
-	OPENSSL_free(tbs);
-	X509_free(x);
+	fx_tbs_fields(t, ca, k, key_id, cn, (int)profile, dns, tbs_now);
 }
 
 /* Appends t's entry (n fields) as the bridge; its status. */
 static enum ledger_status
-tbs_put(struct fx *f, uint64_t seq, const struct tbsrec *t, size_t n)
+tbs_put(struct fx *f, uint64_t seq, const struct fx_tbs *t, size_t n)
 {
 	return put(f, LEDGER_CERT_ISSUED, "bridge", seq, time(NULL),
 	    &f->bridge, 1, t->fl, n, NULL);
@@ -126,9 +43,9 @@ test_recorded_tbs_must_match_its_entry_and_registration(void **state)
 	EVP_PKEY *cakey = ledger_key_generate("ec-p256");
 	EVP_PKEY *k = ledger_key_generate("ec-p256");
 	EVP_PKEY *k2 = ledger_key_generate("ec-p256");
-	X509 *ca = tbs_ca(cakey), *cert, *other;
+	X509 *ca = fx_tbs_ca(cakey), *cert, *other;
 	struct ledger_cert_info ci;
-	struct tbsrec t, u;
+	struct fx_tbs t, u;
 	struct reg r, r2;
 	uint8_t got[4096];
 	unsigned char *der = NULL, *der2 = NULL;
@@ -213,9 +130,9 @@ test_ledgers_of_both_forms_replay_and_verify(void **state)
 	struct fx *f = *state;
 	EVP_PKEY *cakey = ledger_key_generate("ec-p256");
 	EVP_PKEY *k = ledger_key_generate("ec-p256");
-	X509 *ca = tbs_ca(cakey);
+	X509 *ca = fx_tbs_ca(cakey);
 	struct ledger_verify_report rep;
-	struct tbsrec t;
+	struct fx_tbs t;
 	struct cert h;
 	struct reg r, r2;
 	uint64_t bseq = make_bridge(f);
@@ -275,11 +192,11 @@ test_kept_certificates_are_verified_against_their_tbs(void **state)
 	EVP_PKEY *cakey = ledger_key_generate("ec-p256");
 	EVP_PKEY *forger = ledger_key_generate("ec-p256");
 	EVP_PKEY *k = ledger_key_generate("ec-p256");
-	X509 *ca = tbs_ca(cakey), *cert, *forged, *other;
+	X509 *ca = fx_tbs_ca(cakey), *cert, *forged, *other;
 	struct ledger_verify_report rep;
 	struct ledger_cert_info ci;
 	enum ledger_status st = LEDGER_ERR_UNAVAILABLE;
-	struct tbsrec t, u;
+	struct fx_tbs t, u;
 	struct reg r;
 	uint8_t got[4096], md[32];
 	unsigned char *der = NULL;

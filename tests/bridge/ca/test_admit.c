@@ -13,7 +13,7 @@
 
 #include "bridge/ca/ca.h"
 
-#define AFX_URL "http://127.0.0.1:1"
+#define AFX_URL FX_TBS_URL
 
 /* Everything a request is made of, from a real ledger. */
 struct afx {
@@ -31,39 +31,6 @@ struct afx {
 	const char *vkey;
 	time_t now;		/* of the keys' registration */
 };
-
-/* A CA certificate with a subject key identifier, CA:TRUE. */
-static X509 *
-afx_ca(EVP_PKEY *key)
-{
-	X509 *x = X509_new();
-	X509_NAME *n = X509_NAME_new();
-	X509V3_CTX v;
-	X509_EXTENSION *e;
-	time_t now = time(NULL);
-
-	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
-	    (const unsigned char *)"Test Issuing CA", -1, -1, 0), 1);
-	assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
-	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 1), 1);
-	assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), now - 3600));
-	assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), now + 864000));
-	assert_int_equal(X509_set_subject_name(x, n), 1);
-	assert_int_equal(X509_set_issuer_name(x, n), 1);
-	assert_int_equal(X509_set_pubkey(x, key), 1);
-	X509V3_set_ctx(&v, x, x, NULL, NULL, 0);
-	assert_non_null(e = X509V3_EXT_conf_nid(NULL, &v,
-	    NID_subject_key_identifier, "hash"));
-	assert_int_equal(X509_add_ext(x, e, -1), 1);
-	X509_EXTENSION_free(e);
-	assert_non_null(e = X509V3_EXT_conf_nid(NULL, &v,
-	    NID_basic_constraints, "critical,CA:TRUE"));
-	assert_int_equal(X509_add_ext(x, e, -1), 1);
-	X509_EXTENSION_free(e);
-	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
-	X509_NAME_free(n);
-	return x;
-}
 
 static int
 afx_copy_cb(const struct ledger_entry_info *ei, void *arg)
@@ -92,51 +59,18 @@ static char *
 afx_cert_note(struct fx *f, struct afx *a, EVP_PKEY *k, uint64_t seq,
     const char *key_id, char serial[41])
 {
-	/* the key's window is [now - 60, now + 86400) of afx_new */
-	struct issue_params ip;
-	struct est_names names;
-	struct ledger_field fl[7];
-	char err[256], nb[21], na[21], b64[4096];
-	uint8_t *tbs = NULL;
-	size_t tbslen = 0;
-	time_t now = a->now;
-	X509 *x;
-	struct tm tm;
+	struct fx_tbs *t = malloc(sizeof(*t));
 	char *note;
 
-	memset(&ip, 0, sizeof(ip));
-	memset(&names, 0, sizeof(names));
-	ip.profile = EST_PROFILE_DEVICE;
-	ip.cn = "cam-1";
-	ip.names = &names;
-	ip.pubkey = k;
-	ip.issuer = a->ca;
-	ip.now = now;
-	ip.key_not_before = now - 60;
-	ip.key_not_after = now + 86400;
-	ip.ocsp_url = AFX_URL "/ocsp";
-	ip.ca_issuers_url = AFX_URL "/ca/issuing.der";
-	ip.crl_url = AFX_URL "/crl/x.crl";
-	assert_non_null(x = issue_build(&ip, err, sizeof(err)));
-	assert_int_equal(issue_serial_hex(x, serial), 0);
-	assert_int_equal(ca_tbs_der(x, a->ca, &tbs, &tbslen), 0);
-	assert_int_equal(ledger_b64_encode(tbs, tbslen, b64, sizeof(b64)), 0);
-	assert_int_equal(ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm), 1);
-	ledger_time_format(timegm(&tm), nb);
-	assert_int_equal(ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm), 1);
-	ledger_time_format(timegm(&tm), na);
-	fl[0] = (struct ledger_field){ "serial", serial };
-	fl[1] = (struct ledger_field){ "issuer", a->issuer_id };
-	fl[2] = (struct ledger_field){ "key-id", key_id };
-	fl[3] = (struct ledger_field){ "profile", "device" };
-	fl[4] = (struct ledger_field){ "not-before", nb };
-	fl[5] = (struct ledger_field){ "not-after", na };
-	fl[6] = (struct ledger_field){ "tbs", b64 };
-	note = ledger_entry_body(LEDGER_CERT_ISSUED, "bridge", seq, now,
-	    TEST_ORIGIN, fl, 7);
+	assert_non_null(t);
+	fx_tbs_fields(t, a->ca, k, key_id, "cam-1", EST_PROFILE_DEVICE, NULL,
+	    a->now);
+	assert_string_equal(t->issuer, a->issuer_id);
+	memcpy(serial, t->serial, sizeof(t->serial));
+	note = ledger_entry_body(LEDGER_CERT_ISSUED, "bridge", seq, a->now,
+	    TEST_ORIGIN, t->fl, 7);
 	assert_non_null(note = ledger_entry_sign(note, "bridge", f->bridge));
-	OPENSSL_free(tbs);
-	X509_free(x);
+	free(t);
 	return note;
 }
 
@@ -171,7 +105,7 @@ afx_new(struct fx *f)
 	a->cakey = ledger_key_generate("ec-p256");
 	a->k = ledger_key_generate("ec-p256");
 	a->k2 = ledger_key_generate("ec-p256");
-	a->ca = afx_ca(a->cakey);
+	a->ca = fx_tbs_ca(a->cakey);
 	ski = X509_get0_subject_key_id(a->ca);
 	ledger_hex(ski->data, (size_t)ski->length, a->issuer_id);
 	reg_fields(&r, a->k, now - 60, now + 86400);
