@@ -34,6 +34,7 @@
 #include <openssl/x509v3.h>
 
 #include "ledger/ledger_int.h"
+#include "tests/ledger/db_fx.h"
 
 #define TEST_ORIGIN "test/ledger"	/* the origin of every test ledger */
 
@@ -45,8 +46,8 @@ struct backend {
 
 struct fx {
 	const struct backend *be;
-	char dir[64], db[1024], vkey[256];
-	char schema[64];	/* PostgreSQL: this test's schema */
+	char dir[FX_DIR_LEN], db[FX_DB_LEN], vkey[256];
+	char schema[FX_SCHEMA_LEN];	/* PostgreSQL: this test's schema */
 	EVP_PKEY *node, *admin, *ops[3], *other, *bridge;
 	struct ledger_consensus *cons;
 	struct ledger *l;
@@ -78,41 +79,6 @@ b64key(EVP_PKEY *k, char *out)
 	assert_int_equal(ledger_pubkey_to_b64(k, out, 256), 0);
 }
 
-/* Runs sql on the server of url; asserts it worked. */
-static inline void
-pg_exec_url(const char *url, const char *sql)
-{
-	PGconn *c = PQconnectdb(url);
-	PGresult *r;
-
-	assert_int_equal(PQstatus(c), CONNECTION_OK);
-	PQclear(PQexec(c, "SET client_min_messages = warning"));
-	r = PQexec(c, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
-	    PQresultStatus(r) != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-	PQclear(r);
-	PQfinish(c);
-}
-
-/* PostgreSQL: a fresh schema for this test, and a URL whose connections
- * use it (search_path), so every test starts from an empty database. */
-static inline void
-pg_fresh_schema(struct fx *f)
-{
-	static unsigned n;
-	const char *url = f->be->pg_url;
-	char sql[128];
-
-	snprintf(f->schema, sizeof(f->schema), "kbt_%ld_%u", (long)getpid(),
-	    n++);
-	/* The name is made of numbers above, not of data. */
-	snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", f->schema);
-	pg_exec_url(url, sql);
-	snprintf(f->db, sizeof(f->db), "%s%coptions=-csearch_path%%3D%s", url,
-	    strchr(url, '?') != NULL ? '&' : '?', f->schema);
-}
-
 static inline int
 setup(void **state)
 {
@@ -122,12 +88,7 @@ setup(void **state)
 	char k[4][256], err[256];
 
 	f->be = *state;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kbtest.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	if (f->be->pg_url != NULL)
-		pg_fresh_schema(f);
-	else
-		snprintf(f->db, sizeof(f->db), "%s/ledger.db", f->dir);
+	fx_db_new(f->be->pg_url, "test", f->dir, f->db, f->schema);
 	f->node = ledger_key_generate("ed25519");
 	f->admin = ledger_key_generate("ed25519");
 	f->other = ledger_key_generate("ec-p256");
@@ -179,7 +140,6 @@ static inline int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
 	ledger_close(f->l);
 	ledger_consensus_free(f->cons);
@@ -189,12 +149,7 @@ teardown(void **state)
 	EVP_PKEY_free(f->bridge);
 	for (int i = 0; i < 3; i++)
 		EVP_PKEY_free(f->ops[i]);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	if (f->schema[0] != '\0') {
-		snprintf(cmd, sizeof(cmd), "DROP SCHEMA %s CASCADE", f->schema);
-		pg_exec_url(f->be->pg_url, cmd);
-	}
+	fx_db_free(f->be->pg_url, f->dir, f->schema);
 	free(f);
 	return 0;
 }
@@ -249,7 +204,7 @@ db_exec(struct fx *f, const char *sqlite, const char *pg)
 	sqlite3 *h;
 
 	if (f->be->pg_url != NULL) {
-		pg_exec_url(f->db, pg);
+		fx_pg_exec(f->db, pg);
 		return;
 	}
 	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);

@@ -20,6 +20,7 @@
 #include <libpq-fe.h>
 
 #include "ledger/ledger.h"
+#include "tests/ledger/db_fx.h"
 
 #define TEST_ORIGIN "test/check"
 #define WHY_MAX     256
@@ -34,7 +35,7 @@ struct backend {
 
 struct fx {
 	const struct backend *be;
-	char dir[64], db[1024], schema[64];
+	char dir[FX_DIR_LEN], db[FX_DB_LEN], schema[FX_SCHEMA_LEN];
 	EVP_PKEY *node, *admin, *bridge;
 	struct ledger_consensus *cons;
 	struct ledger *l;
@@ -61,21 +62,6 @@ put(struct fx *f, enum ledger_entry_type t, const char *as, uint64_t *seq,
 	return st;
 }
 
-static void
-pg_exec(const char *url, const char *sql)
-{
-	PGconn *c = PQconnectdb(url);
-	PGresult *r;
-
-	assert_int_equal(PQstatus(c), CONNECTION_OK);
-	PQclear(PQexec(c, "SET client_min_messages = warning"));
-	r = PQexec(c, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-	PQclear(r);
-	PQfinish(c);
-}
-
 /* An account-create by admin (or admin itself at genesis). */
 static void
 account(struct fx *f, const char *name, const char *role, EVP_PKEY *k)
@@ -95,25 +81,13 @@ account(struct fx *f, const char *name, const char *role, EVP_PKEY *k)
 static int
 setup(void **state)
 {
-	static unsigned n;
 	struct fx *f = calloc(1, sizeof(*f));
 	struct ledger_config lc;
-	char err[256], sql[128];
+	char err[256];
 
 	assert_non_null(f);
 	f->be = *state;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kbcheck.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	if (f->be->pg_url != NULL) {
-		snprintf(f->schema, sizeof(f->schema), "kbc_%ld_%u",
-		    (long)getpid(), n++);
-		snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", f->schema);
-		pg_exec(f->be->pg_url, sql);
-		snprintf(f->db, sizeof(f->db), "%s%coptions=-csearch_path%%3D%s",
-		    f->be->pg_url, strchr(f->be->pg_url, '?') != NULL ? '&' :
-		    '?', f->schema);
-	} else
-		snprintf(f->db, sizeof(f->db), "%s/ledger.db", f->dir);
+	fx_db_new(f->be->pg_url, "check", f->dir, f->db, f->schema);
 	f->node = ledger_key_generate("ed25519");
 	f->admin = ledger_key_generate("ed25519");
 	f->bridge = ledger_key_generate("ed25519");
@@ -135,19 +109,13 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
 	ledger_close(f->l);
 	ledger_consensus_free(f->cons);
 	EVP_PKEY_free(f->node);
 	EVP_PKEY_free(f->admin);
 	EVP_PKEY_free(f->bridge);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	if (f->schema[0] != '\0') {
-		snprintf(cmd, sizeof(cmd), "DROP SCHEMA %s CASCADE", f->schema);
-		pg_exec(f->be->pg_url, cmd);
-	}
+	fx_db_free(f->be->pg_url, f->dir, f->schema);
 	free(f);
 	return 0;
 }

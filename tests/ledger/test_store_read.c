@@ -20,7 +20,8 @@
 #include <libpq-fe.h>
 
 #include "ledger/ledger_int.h"
-#include "ledger/store_sqlite_int.h"	/* the SQL, for its query plan */
+#include "ledger/store_sqlite_int.h"
+#include "tests/ledger/db_fx.h"	/* the SQL, for its query plan */
 
 #define KEY_ID "k0000000000000000000000000000000000000000000000000000000000000a"
 
@@ -31,31 +32,9 @@ struct backend {
 
 struct fx {
 	const struct backend *be;
-	char dir[64];
-	char db[512];
+	char dir[FX_DIR_LEN], db[FX_DB_LEN], schema[FX_SCHEMA_LEN];
 	struct ledger_store *s;
 };
-
-/* A schema of its own on the test server, named by numbers only. */
-static void
-pg_fresh_schema(struct fx *f)
-{
-	static unsigned n;
-	char schema[64], sql[128];
-	PGconn *c = PQconnectdb(f->be->pg_url);
-	PGresult *r;
-
-	assert_int_equal(PQstatus(c), CONNECTION_OK);
-	snprintf(schema, sizeof(schema), "kbs_%ld_%u", (long)getpid(), n++);
-	snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", schema);
-	r = PQexec(c, sql);
-	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-	PQclear(r);
-	PQfinish(c);
-	snprintf(f->db, sizeof(f->db), "%s%coptions=-csearch_path%%3D%s",
-	    f->be->pg_url, strchr(f->be->pg_url, '?') != NULL ? '&' : '?',
-	    schema);
-}
 
 static int
 setup(void **state)
@@ -64,12 +43,7 @@ setup(void **state)
 	char err[256];
 
 	f->be = *state;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kbstore.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	if (f->be->pg_url != NULL)
-		pg_fresh_schema(f);
-	else
-		snprintf(f->db, sizeof(f->db), "%s/ledger.db", f->dir);
+	fx_db_new(f->be->pg_url, "store", f->dir, f->db, f->schema);
 	f->s = ledger_store_open(f->db, LEDGER_STORE_CREATE |
 	    LEDGER_STORE_ASYNC_OK, err, sizeof(err));
 	if (f->s == NULL)
@@ -82,16 +56,9 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char path[128];
 
 	f->s->ops->close(f->s);
-	snprintf(path, sizeof(path), "%s/ledger.db", f->dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/ledger.db-wal", f->dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/ledger.db-shm", f->dir);
-	unlink(path);
-	rmdir(f->dir);
+	fx_db_free(f->be->pg_url, f->dir, f->schema);
 	free(f);
 	return 0;
 }

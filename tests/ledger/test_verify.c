@@ -25,6 +25,7 @@
 #include <openssl/sha.h>
 
 #include "ledger/ledger_int.h"
+#include "tests/ledger/db_fx.h"
 
 #define ORIGIN "test/ledger"
 #define NODE   "test-node"
@@ -37,8 +38,8 @@ struct backend {
 
 struct fx {
 	const struct backend *be;
-	char dir[64], db[1024], vkey[256];
-	char schema[64];
+	char dir[FX_DIR_LEN], db[FX_DB_LEN], vkey[256];
+	char schema[FX_SCHEMA_LEN];
 	EVP_PKEY *node, *admin, *foreign;
 	struct ledger_consensus *cons;
 	struct ledger *l;
@@ -48,22 +49,6 @@ struct fx {
 	time_t when[NREG];
 };
 
-static void
-pg_exec_url(const char *url, const char *sql)
-{
-	PGconn *c = PQconnectdb(url);
-	PGresult *r;
-
-	assert_int_equal(PQstatus(c), CONNECTION_OK);
-	PQclear(PQexec(c, "SET client_min_messages = warning"));
-	r = PQexec(c, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
-	    PQresultStatus(r) != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-	PQclear(r);
-	PQfinish(c);
-}
-
 /* Runs sqlite on SQLite, pg on PostgreSQL (dialects differ). */
 static void
 db_exec(struct fx *f, const char *sqlite, const char *pg)
@@ -72,7 +57,7 @@ db_exec(struct fx *f, const char *sqlite, const char *pg)
 	char *msg = NULL;
 
 	if (f->be->pg_url != NULL) {
-		pg_exec_url(f->db, pg);
+		fx_pg_exec(f->db, pg);
 		return;
 	}
 	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
@@ -126,27 +111,15 @@ reg_note(struct fx *f, int i, const char *name)
 static int
 setup(void **state)
 {
-	static unsigned nschema;
 	struct fx *f = calloc(1, sizeof(*f));
 	struct ledger_config lc;
 	struct ledger_field fl[4];
-	char k[256], err[256], sql[128], why[256];
+	char k[256], err[256], why[256];
 	uint8_t der[256];
 	int len;
 
 	f->be = *state;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kbverify.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	if (f->be->pg_url != NULL) {
-		snprintf(f->schema, sizeof(f->schema), "kbv_%ld_%u",
-		    (long)getpid(), nschema++);
-		snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", f->schema);
-		pg_exec_url(f->be->pg_url, sql);
-		snprintf(f->db, sizeof(f->db), "%s%coptions=-csearch_path%%3D%s",
-		    f->be->pg_url, strchr(f->be->pg_url, '?') != NULL ? '&' :
-		    '?', f->schema);
-	} else
-		snprintf(f->db, sizeof(f->db), "%s/ledger.db", f->dir);
+	fx_db_new(f->be->pg_url, "verify", f->dir, f->db, f->schema);
 	f->node = ledger_key_generate("ed25519");
 	f->admin = ledger_key_generate("ed25519");
 	f->foreign = ledger_key_generate("ed25519");
@@ -199,19 +172,13 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
 	ledger_close(f->l);
 	ledger_consensus_free(f->cons);
 	EVP_PKEY_free(f->node);
 	EVP_PKEY_free(f->admin);
 	EVP_PKEY_free(f->foreign);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	if (f->schema[0] != '\0') {
-		snprintf(cmd, sizeof(cmd), "DROP SCHEMA %s CASCADE", f->schema);
-		pg_exec_url(f->be->pg_url, cmd);
-	}
+	fx_db_free(f->be->pg_url, f->dir, f->schema);
 	free(f);
 	return 0;
 }
