@@ -1,7 +1,8 @@
 /*
  * sim_fx.c: the deterministic simulation's world (see sim_fx.h and
- * test_sim.c): the stand-in signature, the network, the sequencer, the
- * honest and Byzantine validators, one seed's run and its invariants.
+ * test_sim.c): the stand-in signature, the honest and Byzantine
+ * validators, one seed's run and its invariants; the network and the
+ * sequencer are in sim_net_fx.c.
  */
 #include <inttypes.h>
 #include <setjmp.h>
@@ -17,17 +18,17 @@
 
 #include <openssl/evp.h>
 
-#include "tests/validator/sim_fx.h"
+#include "tests/validator/sim_int.h"
 
 static uint8_t secrets[NV + 1][32];
-static struct ledger_cosigner policy[NV];
+struct ledger_cosigner sim_policy[NV];
 static EVP_PKEY *policy_keys[NV];
 static uint8_t log_kid[LEDGER_COSIGN_KEY_ID_LEN];
 
 /* ---- determinism: splitmix64 -------------------------------------------- */
 
-static uint64_t
-rnd(struct sim *s)
+uint64_t
+sim_rnd(struct sim *s)
 {
 	uint64_t z = (s->rng += 0x9e3779b97f4a7c15ULL);
 
@@ -36,17 +37,14 @@ rnd(struct sim *s)
 	return z ^ (z >> 31);
 }
 
-static int
-pct(struct sim *s, int p)
+int
+sim_pct(struct sim *s, int p)
 {
-	return (int)(rnd(s) % 100) < p;
+	return (int)(sim_rnd(s) % 100) < p;
 }
 
-static void
-trace(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-trace(struct sim *s, const char *fmt, ...)
+void
+sim_trace(struct sim *s, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -60,10 +58,7 @@ trace(struct sim *s, const char *fmt, ...)
 }
 
 /* Records the first broken invariant. */
-static void
-sim_fail(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
+void
 sim_fail(struct sim *s, const char *fmt, ...)
 {
 	va_list ap;
@@ -92,12 +87,12 @@ fake_sig(int who, const char *msg, size_t len, uint8_t sig[64])
 	EVP_Digest(sig, 32, sig + 32, &n, EVP_sha256(), NULL);
 }
 
-static int
-fake_verify(void *arg, const struct ledger_cosigner *c, const char *msg,
+int
+sim_fake_verify(void *arg, const struct ledger_cosigner *c, const char *msg,
     size_t len, const uint8_t sig[64])
 {
 	uint8_t want[64];
-	ptrdiff_t who = c - policy;
+	ptrdiff_t who = c - sim_policy;
 
 	(void)arg;
 	if (who < 0 || who >= NV)
@@ -107,8 +102,8 @@ fake_verify(void *arg, const struct ledger_cosigner *c, const char *msg,
 }
 
 /* The sequencer's line on a body. */
-static void
-log_line(const char *body, size_t len, char *line, size_t linelen)
+void
+sim_log_line(const char *body, size_t len, char *line, size_t linelen)
 {
 	uint8_t sig[64];
 
@@ -138,7 +133,7 @@ op_log_verify(void *arg, const char *note, size_t len)
 	(void)arg;
 	if (body == 0)
 		return -1;
-	log_line(note, body, line, sizeof(line));
+	sim_log_line(note, body, line, sizeof(line));
 	return len - body - 1 == strlen(line) &&
 	    memcmp(note + body + 1, line, strlen(line)) == 0 ? 0 : -1;
 }
@@ -171,319 +166,6 @@ op_abort(void *arg)
 	((struct node *)arg)->nstaged = 0;
 }
 
-/* ---- the network ---------------------------------------------------------- */
-
-static void
-msg_free(struct msg *m)
-{
-	if (m != NULL)
-		free(m->text);
-	free(m);
-}
-
-static void
-enqueue(struct sim *s, enum msg_kind kind, int node, int branch, size_t cp,
-    int status, const char *text, size_t len, int faults)
-{
-	struct msg *m;
-
-	if (s->nq == MAX_MSGS)
-		return;		/* a full network drops */
-	if ((m = calloc(1, sizeof(*m))) == NULL ||
-	    (m->text = malloc(len + 1)) == NULL) {
-		msg_free(m);
-		sim_fail(s, "out of memory");
-		return;
-	}
-	m->kind = kind;
-	m->node = node;
-	m->branch = branch;
-	m->cp = cp;
-	m->status = status;
-	memcpy(m->text, text, len);
-	m->text[len] = '\0';
-	m->len = len;
-	m->at = s->now + (faults && s->faults ?
-	    (int64_t)(rnd(s) % MAX_DELAY) : 0);
-	s->q[s->nq++] = m;
-}
-
-/* The request for branch b's checkpoint c to node i, from the size the
- * sequencer believes i has. */
-static void
-send_cp(struct sim *s, int i, int b, size_t c, int faults)
-{
-	uint8_t proof[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
-	struct vcore_entry ents[MAX_LEAVES];
-	struct branch *br = &s->br[b];
-	struct cp *cp;
-	static char text[MAX_LEAVES * (ENTRY_LEN + 12) + 4096];
-	char swapped[48];
-	uint64_t old, k;
-	size_t np = 0, ne = 0;
-	int n;
-
-	cp = &br->cps[c];
-	old = s->known[i][b];
-	if (old > cp->size)
-		old = 0;	/* our view is from the other branch */
-	if (old > 0 && old < cp->size &&
-	    ledger_merkle_consistency(br->tree, old, cp->size, proof,
-	    &np) == -1) {
-		sim_fail(s, "sequencer: no consistency proof %" PRIu64 "..%" PRIu64,
-		    old, cp->size);
-		return;
-	}
-	for (k = old; k < cp->size; k++, ne++) {
-		ents[ne].text = br->ent[k];
-		ents[ne].len = strlen(br->ent[k]);
-	}
-	/* the forking sequencer also sends entries that are not the
-	 * checkpoint's (its root does not match them) */
-	if (s->fork && faults && ne > 0 && pct(s, PCT_SWAP)) {
-		snprintf(swapped, sizeof(swapped), "swapped.%" PRIu64 "\n",
-		    old);
-		ents[0].text = swapped;
-		ents[0].len = strlen(swapped);
-	}
-	n = vcore_request_format(old, (const uint8_t (*)[LEDGER_HASH_LEN])proof,
-	    np, ents, ne, cp->note, text, sizeof(text));
-	if (n < 0) {
-		sim_fail(s, "sequencer: cannot format a request");
-		return;
-	}
-	trace(s, "seq -> v%d: branch %d size %" PRIu64 " old %" PRIu64, i, b,
-	    cp->size, old);
-	enqueue(s, MSG_REQ, i, b, c, 0, text, (size_t)n, faults);
-}
-
-static void
-send_latest(struct sim *s, int i, int b, int faults)
-{
-	if (s->br[b].ncp > 0)
-		send_cp(s, i, b, s->br[b].ncp - 1, faults);
-}
-
-/* Catch-up, block by block: the first checkpoint past what i has. */
-static void
-send_next(struct sim *s, int i, int b)
-{
-	size_t c;
-
-	for (c = 0; c < s->br[b].ncp; c++)
-		if (s->br[b].cps[c].size > s->known[i][b] &&
-		    !s->bad_time[i][b][c]) {
-			send_cp(s, i, b, c, 0);
-			return;
-		}
-}
-
-/* Honest node i's branch (fork seeds), or 0. */
-static int
-route(struct sim *s, int i, int faults)
-{
-	int b;
-
-	if (!s->fork || s->nbr == 1)
-		return 0;
-	b = s->route[i];
-	if (faults && pct(s, PCT_CROSS))
-		b = 1 - b;
-	return b;
-}
-
-static void
-broadcast(struct sim *s, int faults)
-{
-	int i;
-
-	for (i = 0; i < NV; i++) {
-		if (s->fork && i == BYZ && s->nbr == NBR) {
-			send_latest(s, i, 0, faults);
-			send_latest(s, i, 1, faults);
-		} else
-			send_latest(s, i, route(s, i, faults), faults);
-	}
-}
-
-/* ---- the sequencer ---------------------------------------------------------- */
-
-static void
-append(struct sim *s, struct branch *br, const char *text)
-{
-	uint8_t leaf[LEDGER_HASH_LEN];
-
-	if (br->n == MAX_LEAVES)
-		return;
-	snprintf(br->ent[br->n], ENTRY_LEN, "%s", text);
-	if (br->first_bad < 0 && strncmp(text, "bad", 3) == 0)
-		br->first_bad = (int64_t)br->n;
-	ledger_merkle_leaf_hash(text, strlen(text), leaf);
-	if (ledger_merkle_append(br->tree, leaf) == -1)
-		sim_fail(s, "out of memory");
-	br->n++;
-}
-
-/* Seals branch b at s->now: a checkpoint and its gatherer. */
-static void
-seal(struct sim *s, int b)
-{
-	struct branch *br = &s->br[b];
-	struct cp *cp;
-	char body[NOTE_LEN], line[LEDGER_COSIGN_LINE_MAX];
-	int64_t t;
-
-	if (br->ncp == MAX_CPS)
-		return;
-	cp = &br->cps[br->ncp];
-	cp->size = br->n;
-	cp->final = 0;
-	/* the forking sequencer now and then dates a checkpoint far ahead */
-	t = s->now + (s->fork && s->faults && pct(s, PCT_FUTURE) ? 1000 : 0);
-	if (ledger_merkle_root(br->tree, br->n, cp->root) == -1 ||
-	    ledger_checkpoint_body(ORIGIN, br->n, cp->root, t, body,
-	    sizeof(body)) == -1) {
-		sim_fail(s, "sequencer: cannot seal");
-		return;
-	}
-	log_line(body, strlen(body), line, sizeof(line));
-	snprintf(cp->note, sizeof(cp->note), "%s\n%s", body, line);
-	if (vgather_init(&cp->g, cp->note, strlen(cp->note), policy, NV,
-	    QUORUM) == -1) {
-		sim_fail(s, "sequencer: vgather_init");
-		return;
-	}
-	cp->g.verify = fake_verify;
-	br->ncp++;
-}
-
-/* A new block of 1..3 entries on every branch, sealed and sent. */
-static void
-make_block(struct sim *s, int faults)
-{
-	char text[ENTRY_LEN];
-	int b, k, nk = 1 + (int)(rnd(s) % 3);
-
-	if (s->fork && s->nbr == 1 && (int64_t)s->br[0].n >= s->fork_at) {
-		/* the fork: branch 1 starts as a copy of branch 0 */
-		s->nbr = NBR;
-		memcpy(s->br[1].ent, s->br[0].ent, sizeof(s->br[0].ent));
-		for (k = 0; k < (int)s->br[0].n; k++) {
-			uint8_t leaf[LEDGER_HASH_LEN];
-
-			ledger_merkle_leaf_hash(s->br[0].ent[k],
-			    strlen(s->br[0].ent[k]), leaf);
-			ledger_merkle_append(s->br[1].tree, leaf);
-		}
-		s->br[1].n = s->br[0].n;
-		s->br[1].first_bad = s->br[0].first_bad;
-		trace(s, "seq forks at %zu", s->br[0].n);
-	}
-	for (b = 0; b < s->nbr; b++) {
-		for (k = 0; k < nk; k++) {
-			if (s->fork && faults && pct(s, PCT_BAD))
-				snprintf(text, sizeof(text), "bad%d.%zu\n", b,
-				    s->br[b].n);
-			else if (s->nbr == NBR)
-				snprintf(text, sizeof(text), "e%d.%zu\n", b,
-				    s->br[b].n);
-			else
-				snprintf(text, sizeof(text), "e.%zu\n",
-				    s->br[b].n);
-			append(s, &s->br[b], text);
-		}
-		seal(s, b);
-	}
-	trace(s, "seq seals size %zu", s->br[0].n);
-	broadcast(s, faults);
-}
-
-/* 1 when final checkpoints a and b cannot both be true. */
-static int
-conflicting(struct sim *s, int ba, const struct cp *a, int bb,
-    const struct cp *b)
-{
-	uint8_t root[LEDGER_HASH_LEN];
-
-	if (a->size > b->size)
-		return conflicting(s, bb, b, ba, a);
-	/* a (the smaller) must be a prefix of b's branch */
-	if (ledger_merkle_root(s->br[bb].tree, a->size, root) == -1)
-		return 1;
-	return memcmp(root, a->root, LEDGER_HASH_LEN) != 0;
-}
-
-static void
-became_final(struct sim *s, int b, size_t c)
-{
-	struct cp *cp = &s->br[b].cps[c];
-	size_t i;
-
-	cp->final = 1;
-	trace(s, "FINAL branch %d size %" PRIu64, b, cp->size);
-	if (s->br[b].first_bad >= 0 && (uint64_t)s->br[b].first_bad <
-	    cp->size)
-		sim_fail(s, "final checkpoint of size %" PRIu64 " (branch %d) "
-		    "covers rule-breaking entry %" PRId64, cp->size, b,
-		    s->br[b].first_bad);
-	for (i = 0; i < s->nfinal; i++) {
-		int ob = s->finals[i].branch;
-		struct cp *o = &s->br[ob].cps[s->finals[i].cp];
-
-		if (conflicting(s, ob, o, b, cp))
-			sim_fail(s, "two conflicting final checkpoints: size %"
-			    PRIu64 " (branch %d) and size %" PRIu64
-			    " (branch %d)", o->size, ob, cp->size, b);
-	}
-	if (s->nfinal < sizeof(s->finals) / sizeof(s->finals[0])) {
-		s->finals[s->nfinal].branch = b;
-		s->finals[s->nfinal].cp = c;
-		s->nfinal++;
-	}
-}
-
-static void
-seq_answer(struct sim *s, struct msg *m)
-{
-	struct cp *cp = &s->br[m->branch].cps[m->cp];
-	enum vgather_verdict v;
-	uint64_t size;
-	char *end;
-
-	uint64_t before[LEDGER_COSIGN_VERDICTS];
-	int k;
-
-	memcpy(before, cp->g.counts.discarded, sizeof(before));
-	v = vgather_answer(&cp->g, (size_t)m->node, m->status, m->text,
-	    m->len, NULL, 0);
-	for (k = 0; k < LEDGER_COSIGN_VERDICTS; k++)
-		s->discarded[k] += cp->g.counts.discarded[k] - before[k];
-	trace(s, "seq <- v%d: %d for branch %d size %" PRIu64 ": %s",
-	    m->node, m->status, m->branch, cp->size,
-	    v == VGATHER_ACCEPTED ? "accepted" : v == VGATHER_REFUSED ?
-	    "refused" : "discarded");
-	if (v == VGATHER_ACCEPTED) {
-		if (s->known[m->node][m->branch] < cp->size)
-			s->known[m->node][m->branch] = cp->size;
-		if (!cp->final && vgather_final(&cp->g))
-			became_final(s, m->branch, m->cp);
-	} else if (m->status == 422 &&
-	    strncmp(m->text, "time-out-of-bounds", 18) == 0) {
-		/* a checkpoint dated out of bounds stays so: catch up past
-		 * it (a later checkpoint carries its entries) */
-		if (!s->bad_time[m->node][m->branch][m->cp])
-			s->moved++;
-		s->bad_time[m->node][m->branch][m->cp] = 1;
-	} else if (m->status == 409 && m->len > 0 &&
-	    m->text[0] >= '0' && m->text[0] <= '9') {
-		size = strtoull(m->text, &end, 10);
-		if (*end == '\n' && size != s->known[m->node][m->branch]) {
-			s->known[m->node][m->branch] = size;
-			send_latest(s, m->node, m->branch, 1);
-		}
-	}
-}
-
 /* ---- the validators ----------------------------------------------------------- */
 
 static void
@@ -496,7 +178,7 @@ node_init(struct sim *s, int i)
 	n->up = 1;
 	/* every third seed, v2 is a plain tlog-witness (no replay) */
 	vcore_state_init(&n->st, i == WITNESS && s->seed % 3 == 0 ?
-	    VCORE_WITNESS : VCORE_VALIDATOR, policy[i].name, ORIGIN, 600, 60);
+	    VCORE_WITNESS : VCORE_VALIDATOR, sim_policy[i].name, ORIGIN, 600, 60);
 	n->saved = n->st;
 	n->ops = (struct vcore_ops){ op_sign, op_log_verify, op_stage,
 	    op_abort, n };
@@ -513,7 +195,7 @@ honest(struct sim *s, struct node *n, struct msg *m)
 		sim_fail(s, "v%d: the sequencer's request does not parse", n->idx);
 		return;
 	}
-	if (vcore_add(&n->st, &n->ops, policy[n->idx].key_id, &req, s->now,
+	if (vcore_add(&n->st, &n->ops, sim_policy[n->idx].key_id, &req, s->now,
 	    &ans) == -1)
 		sim_fail(s, "v%d: vcore_add refused its arguments", n->idx);
 	vcore_request_free(&req);
@@ -538,9 +220,9 @@ honest(struct sim *s, struct node *n, struct msg *m)
 	s->refusals[ans.refusal]++;
 	if (ans.state_changed)
 		n->saved = n->st;	/* persisted before the answer */
-	trace(s, "v%d: %d %s %s", n->idx, ans.status,
+	sim_trace(s, "v%d: %d %s %s", n->idx, ans.status,
 	    vcore_refusal_name(ans.refusal), ans.reason);
-	enqueue(s, MSG_ANS, n->idx, m->branch, m->cp, ans.status, ans.body,
+	sim_enqueue(s, MSG_ANS, n->idx, m->branch, m->cp, ans.status, ans.body,
 	    strlen(ans.body), 1);
 }
 
@@ -553,7 +235,7 @@ byzantine(struct sim *s, struct node *n, struct msg *m)
 	uint8_t sig[64];
 	size_t blen, mlen;
 	uint64_t ts = (uint64_t)s->now;
-	int kind = s->fork ? 0 : (int)(rnd(s) % 6);
+	int kind = s->fork ? 0 : (int)(sim_rnd(s) % 6);
 	uint8_t kid[LEDGER_COSIGN_KEY_ID_LEN];
 
 	if (vcore_request_parse(m->text, m->len, &req, NULL, 0) == -1)
@@ -566,7 +248,7 @@ byzantine(struct sim *s, struct node *n, struct msg *m)
 	memcpy(body, req.note, blen);
 	body[blen] = '\0';
 	vcore_request_free(&req);
-	memcpy(kid, policy[BYZ].key_id, sizeof(kid));
+	memcpy(kid, sim_policy[BYZ].key_id, sizeof(kid));
 	if (kind == 1)		/* over another root */
 		body[strlen(ORIGIN) + 3] ^= 1;
 	if (kind == 2)		/* by another key */
@@ -575,35 +257,35 @@ byzantine(struct sim *s, struct node *n, struct msg *m)
 	    &mlen) == -1)
 		return;
 	fake_sig(BYZ, msgbuf, mlen, sig);
-	ledger_cosign_line_from_sig(policy[BYZ].name, kid, ts, sig, line,
+	ledger_cosign_line_from_sig(sim_policy[BYZ].name, kid, ts, sig, line,
 	    sizeof(line));
 	if (kind == 3)		/* malformed */
 		snprintf(line, sizeof(line), "\xe2\x80\x94 %s AAAA\n",
-		    policy[BYZ].name);
+		    sim_policy[BYZ].name);
 	if (kind == 4 && n->old_line[0] != '\0')	/* an old one */
 		snprintf(line, sizeof(line), "%s", n->old_line);
-	if (kind == 0 && pct(s, 30))
+	if (kind == 0 && sim_pct(s, 30))
 		snprintf(n->old_line, sizeof(n->old_line), "%s", line);
-	trace(s, "v%d (byzantine, kind %d) answers 200", n->idx, kind);
-	enqueue(s, MSG_ANS, n->idx, m->branch, m->cp, 200, line, strlen(line),
+	sim_trace(s, "v%d (byzantine, kind %d) answers 200", n->idx, kind);
+	sim_enqueue(s, MSG_ANS, n->idx, m->branch, m->cp, 200, line, strlen(line),
 	    1);
 }
 
 static void
 crash_or_restart(struct sim *s)
 {
-	int i = (int)(rnd(s) % (NV - 1));	/* an honest one */
+	int i = (int)(sim_rnd(s) % (NV - 1));	/* an honest one */
 	struct node *n = &s->nodes[i];
 
 	if (n->up) {
 		n->up = 0;
-		n->down_until = s->now + 2 + (int64_t)(rnd(s) % 12);
-		trace(s, "v%d crashes", i);
+		n->down_until = s->now + 2 + (int64_t)(sim_rnd(s) % 12);
+		sim_trace(s, "v%d crashes", i);
 	} else if (s->now >= n->down_until) {
 		n->up = 1;
 		n->st = n->saved;	/* restart from what was persisted */
 		n->nstaged = 0;
-		trace(s, "v%d restarts at size %" PRIu64, i, n->st.size);
+		sim_trace(s, "v%d restarts at size %" PRIu64, i, n->st.size);
 	}
 }
 
@@ -619,28 +301,28 @@ deliver_one(struct sim *s, int faults)
 		ready += s->q[i]->at <= s->now;
 	if (ready == 0)
 		return 0;
-	pick = (size_t)(rnd(s) % ready);
+	pick = (size_t)(sim_rnd(s) % ready);
 	for (i = 0; i < s->nq; i++)
 		if (s->q[i]->at <= s->now && pick-- == 0)
 			break;
 	m = s->q[i];
 	s->q[i] = s->q[--s->nq];
-	if (faults && pct(s, PCT_DROP)) {
-		trace(s, "drop");
-		msg_free(m);
+	if (faults && sim_pct(s, PCT_DROP)) {
+		sim_trace(s, "drop");
+		sim_msg_free(m);
 		return 1;
 	}
-	if (faults && pct(s, PCT_DUP))
-		enqueue(s, m->kind, m->node, m->branch, m->cp, m->status,
+	if (faults && sim_pct(s, PCT_DUP))
+		sim_enqueue(s, m->kind, m->node, m->branch, m->cp, m->status,
 		    m->text, m->len, 1);
 	s->delivered++;
 	if (m->kind == MSG_ANS)
-		seq_answer(s, m);
+		sim_seq_answer(s, m);
 	else if (m->node == BYZ)
 		byzantine(s, &s->nodes[m->node], m);
 	else if (s->nodes[m->node].up)
 		honest(s, &s->nodes[m->node], m);
-	msg_free(m);
+	sim_msg_free(m);
 	return 1;
 }
 
@@ -727,7 +409,7 @@ sim_reset(struct sim *s, uint64_t seed, int tr)
 		s->br[b].first_bad = -1;
 	}
 	while (s->nq > 0)
-		msg_free(s->q[--s->nq]);
+		sim_msg_free(s->q[--s->nq]);
 	s->seed = seed;
 	s->rng = seed * 0x2545f4914f6cdd1dULL + 1;
 	s->trace = tr;
@@ -737,13 +419,13 @@ sim_reset(struct sim *s, uint64_t seed, int tr)
 	s->fork = seed % 2 == 0;
 	s->faults = 1;
 	s->nbr = 1;
-	s->fork_at = 1 + (int64_t)(rnd(s) % 8);
+	s->fork_at = 1 + (int64_t)(sim_rnd(s) % 8);
 	s->nfinal = 0;
 	memset(s->known, 0, sizeof(s->known));
 	memset(s->bad_time, 0, sizeof(s->bad_time));
 	for (i = 0; i < NV; i++) {
 		node_init(s, i);
-		s->route[i] = (int)(rnd(s) % NBR);
+		s->route[i] = (int)(sim_rnd(s) % NBR);
 	}
 }
 
@@ -758,9 +440,9 @@ sim_run(struct sim *s, uint64_t seed, int tr)
 	for (step = 0; step < STEPS && !s->failed; step++) {
 		s->now++;
 		s->steps++;
-		r = (int)(rnd(s) % 100);
+		r = (int)(sim_rnd(s) % 100);
 		if (r < PCT_BLOCK)
-			make_block(s, 1);
+			sim_make_block(s, 1);
 		else if (r < PCT_BLOCK + PCT_CRASH)
 			crash_or_restart(s);
 		else
@@ -780,7 +462,7 @@ sim_run(struct sim *s, uint64_t seed, int tr)
 	s->now += MAX_DELAY;
 	s->faults = 0;
 	if (!s->failed)
-		make_block(s, 0);
+		sim_make_block(s, 0);
 	for (round = 0; round < HEAL_ROUNDS && !s->failed; round++) {
 		uint64_t known[NV][NBR], moved = s->moved;
 		size_t nfinal = s->nfinal;
@@ -796,7 +478,7 @@ sim_run(struct sim *s, uint64_t seed, int tr)
 		/* a final checkpoint may have come in flight: follow it */
 		b = final_branch(s, &fsize);
 		for (i = 0; i < NV - 1; i++)
-			send_next(s, i, b);
+			sim_send_next(s, i, b);
 	}
 	if (!s->failed)
 		check_healed(s);
@@ -842,7 +524,7 @@ sim_setup_policy(void)
 		}
 		snprintf(name, sizeof(name), "v%zu.sim.test", i);
 		assert_int_equal(ledger_cosigner_from_key(name, lk,
-		    &policy[i]), 0);
+		    &sim_policy[i]), 0);
 		policy_keys[i] = lk;
 	}
 }
@@ -853,7 +535,7 @@ sim_teardown_policy(void)
 	int i;
 
 	for (i = 0; i < NV; i++) {
-		ledger_cosigner_clear(&policy[i]);
+		ledger_cosigner_clear(&sim_policy[i]);
 		EVP_PKEY_free(policy_keys[i]);
 	}
 }
@@ -864,7 +546,7 @@ sim_release(struct sim *s)
 	int i;
 
 	while (s->nq > 0)
-		msg_free(s->q[--s->nq]);
+		sim_msg_free(s->q[--s->nq]);
 	for (i = 0; i < NBR; i++) {
 		ledger_merkle_free(s->br[i].tree);
 		s->br[i].tree = NULL;
