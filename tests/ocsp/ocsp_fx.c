@@ -2,6 +2,7 @@
  * ocsp_fx.c: the fixture of tests/ocsp/test_ocsp.c (ocsp_fx.h).
  */
 #include "tests/ocsp/ocsp_fx.h"
+#include "tests/bridge/ca/pki_fx.h"
 
 /* ---- the ledger's stand-in ---------------------------------------------- */
 
@@ -74,20 +75,6 @@ ofx_set_row(struct fixture *f, int i, const char *serial, enum ocspr_state s,
 
 /* ---- setup ---------------------------------------------------------------- */
 
-static X509 *
-load_cert(const struct bridge_config *c, const char *rel)
-{
-	char path[PATH_MAX];
-	X509 *x;
-	FILE *fp;
-
-	if ((fp = fopen(config_path(c, rel, path, sizeof(path)), "r")) == NULL)
-		return NULL;
-	x = PEM_read_X509(fp, NULL, NULL, NULL);
-	fclose(fp);
-	return x;
-}
-
 static void *
 loop_thread(void *arg)
 {
@@ -98,7 +85,6 @@ loop_thread(void *arg)
 int
 ofx_setup(void **state)
 {
-	struct pki_init_opts o = { "keybridge", NULL, 0, NULL };
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct ocspr_config oc;
 	char err[ERRLEN] = "";
@@ -107,14 +93,8 @@ ofx_setup(void **state)
 	if (f == NULL)
 		return -1;
 	pthread_mutex_init(&f->mu, NULL);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kb-test-ocsp-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (fx_pki_dir(&f->cfg, f->dir, "ocsp") != 0)
 		return -1;
-	config_defaults(&f->cfg, f->dir);
-	if (pki_init(&f->cfg, &o, err, sizeof(err)) != 0) {
-		fprintf(stderr, "pki_init: %s\n", err);
-		return -1;
-	}
 	/* The key process loads the bridge account key and the node's
 	 * checkpoint key too: any keys will do */
 	for (int i = 0; i < 2; i++) {
@@ -131,7 +111,7 @@ ofx_setup(void **state)
 		fprintf(stderr, "signer_open: %s\n", err);
 		return -1;
 	}
-	f->root = load_cert(&f->cfg, f->cfg.ca_root);
+	f->root = fx_pki_pem(&f->cfg, f->cfg.ca_root, 0);
 	f->iss = signer_issuer(f->signer);
 	if (f->root == NULL || evthread_use_pthreads() != 0 ||
 	    (f->base = event_base_new()) == NULL)
@@ -164,12 +144,6 @@ ofx_setup(void **state)
 	return 0;
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static void
 stop_loop(evutil_socket_t fd, short what, void *arg)
 {
@@ -192,7 +166,7 @@ ofx_teardown(void **state)
 	event_base_free(f->base);
 	signer_free(f->signer);
 	X509_free(f->root);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fx_pki_rm(f->dir);
 	pthread_mutex_destroy(&f->mu);
 	free(f);
 	return 0;

@@ -2,6 +2,7 @@
  * issue_fx.c: the fixture of tests/bridge/ca/test_issue.c (issue_fx.h).
  */
 #include "tests/bridge/ca/issue_fx.h"
+#include "tests/bridge/ca/pki_fx.h"
 
 /* The registered names of the tests that use some. */
 const struct est_names *
@@ -19,61 +20,17 @@ ifx_names_sample(void)
 	return &n;
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static X509 *
-load_cert(const struct bridge_config *c, const char *rel)
-{
-	char path[PATH_MAX];
-	X509 *x;
-	FILE *fp;
-
-	if ((fp = fopen(config_path(c, rel, path, sizeof(path)), "r")) == NULL)
-		return NULL;
-	x = PEM_read_X509(fp, NULL, NULL, NULL);
-	fclose(fp);
-	return x;
-}
-
-static EVP_PKEY *
-load_key(const struct bridge_config *c, const char *rel)
-{
-	char path[PATH_MAX];
-	EVP_PKEY *k;
-	FILE *fp;
-
-	if ((fp = fopen(config_path(c, rel, path, sizeof(path)), "r")) == NULL)
-		return NULL;
-	k = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
-	fclose(fp);
-	return k;
-}
-
 int
 ifx_group_setup(void **state)
 {
-	struct pki_init_opts o = { "keybridge", NULL, 0, NULL };
 	struct fixture *f = calloc(1, sizeof(*f));
-	char err[ERRLEN] = "";
 
 	log_verbosity = LOGL_ERR;
-	if (f == NULL)
+	if (f == NULL || fx_pki_dir(&f->cfg, f->dir, "issue") != 0)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kb-test-issue-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	config_defaults(&f->cfg, f->dir);
-	if (pki_init(&f->cfg, &o, err, sizeof(err)) != 0) {
-		fprintf(stderr, "pki_init: %s\n", err);
-		return -1;
-	}
-	f->root = load_cert(&f->cfg, f->cfg.ca_root);
-	f->iss = load_cert(&f->cfg, f->cfg.ca_issuing);
-	f->iss_key = load_key(&f->cfg, f->cfg.ca_issuing_key);
+	f->root = fx_pki_pem(&f->cfg, f->cfg.ca_root, 0);
+	f->iss = fx_pki_pem(&f->cfg, f->cfg.ca_issuing, 0);
+	f->iss_key = fx_pki_pem(&f->cfg, f->cfg.ca_issuing_key, 1);
 	f->ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	f->rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)RSA_BITS);
 	if (f->root == NULL || f->iss == NULL || f->iss_key == NULL ||
@@ -91,7 +48,7 @@ ifx_group_teardown(void **state)
 
 	if (f == NULL)
 		return 0;
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fx_pki_rm(f->dir);
 	X509_free(f->root);
 	X509_free(f->iss);
 	EVP_PKEY_free(f->iss_key);

@@ -17,6 +17,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "tests/bridge/ca/pki_fx.h"
 #include "tests/bridge/ca/tbs_fx.h"
 
 #define FX_DAY		(24L * 60 * 60)
@@ -145,28 +146,6 @@ tbs_fx_info(enum tbs_fx_case c)
 	return c >= 0 && c < TBS_FX_NCASES ? &fx_info[c] : NULL;
 }
 
-static int
-fx_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void *
-fx_pem(const struct bridge_config *c, const char *rel, int key)
-{
-	char path[PATH_MAX];
-	void *v;
-	FILE *fp;
-
-	if ((fp = fopen(config_path(c, rel, path, sizeof(path)), "r")) ==
-	    NULL)
-		return NULL;
-	v = key ? (void *)PEM_read_PrivateKey(fp, NULL, NULL, NULL) :
-	    (void *)PEM_read_X509(fp, NULL, NULL, NULL);
-	fclose(fp);
-	return v;
-}
-
 /* A self-signed RSA CA certificate with an SKI, as an issuer. */
 static X509 *
 fx_rsa_ca(EVP_PKEY *key, time_t now)
@@ -204,25 +183,16 @@ fail:
 int
 tbs_fx_setup(struct tbs_fx *f)
 {
-	struct pki_init_opts o = { "keybridge", NULL, 0, NULL };
-	char err[FX_ERRLEN] = "";
-
 	memset(f, 0, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kb-test-lint-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (fx_pki_dir(&f->cfg, f->dir, "lint") != 0)
 		return -1;
-	config_defaults(&f->cfg, f->dir);
-	if (pki_init(&f->cfg, &o, err, sizeof(err)) != 0) {
-		fprintf(stderr, "pki_init: %s\n", err);
-		return -1;
-	}
 	f->now = time(NULL);
 	f->ocsp_url = FX_OCSP_URL;
 	f->ca_issuers_url = FX_CAISSUERS_URL;
 	f->crl_url = FX_CRL_URL;
-	f->root = fx_pem(&f->cfg, f->cfg.ca_root, 0);
-	f->iss = fx_pem(&f->cfg, f->cfg.ca_issuing, 0);
-	f->iss_key = fx_pem(&f->cfg, f->cfg.ca_issuing_key, 1);
+	f->root = fx_pki_pem(&f->cfg, f->cfg.ca_root, 0);
+	f->iss = fx_pki_pem(&f->cfg, f->cfg.ca_issuing, 0);
+	f->iss_key = fx_pki_pem(&f->cfg, f->cfg.ca_issuing_key, 1);
 	f->ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	f->other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	f->rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)FX_RSA_BITS);
@@ -240,7 +210,7 @@ void
 tbs_fx_teardown(struct tbs_fx *f)
 {
 	if (f->dir[0] != '\0')
-		nftw(f->dir, fx_rm, 16, FTW_DEPTH | FTW_PHYS);
+		fx_pki_rm(f->dir);
 	X509_free(f->root);
 	X509_free(f->iss);
 	X509_free(f->rsa_iss);
