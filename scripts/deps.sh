@@ -27,6 +27,8 @@ PACKAGES="$PACKAGES libseccomp-dev"
 # The validators' independent cosignature checker (tests/validator/
 # verify_cosig.py: Ed25519 from Python's cryptography).
 PACKAGES="$PACKAGES python3-cryptography"
+# test_heal_unsigned stops the key process at one operation with gdb.
+PACKAGES="$PACKAGES gdb"
 # The dashboard: xxd embeds its files at build time; its browser test runs
 # Debian's Chromium under Node.js (playwright-core from npm).  NodeSource's
 # nodejs carries its own npm, which Debian's npm package (made for
