@@ -16,11 +16,13 @@ tlog-cosignature): no keybridge code.
         it is sent, with its own Ed25519 key (cosignature/v1).  Writes its
         vkey to FILE, then serves until killed.
     byzseq.py feed --db LEDGER.db --node-key PEM --node-name N --origin O
-                   --url URL --log FILE [--from-status]
+                   --url URL --log FILE [--kill-pid PID --kill-at N
+                   [--kill-delay-ms MS]]
         an honest sequencer: sends the ledger's entries one block of one
         entry at a time from the validator's size, appending "SIZE\\n" to
         FILE after every 200 (flushed); stops at the first refusal or
-        lost connection (the crash test kills the validator under it).
+        lost connection.  With --kill-pid, once size N is cosigned it
+        sends the next block and SIGKILLs PID MS later (the crash test).
     byzseq.py after-crash --db ... --node-key ... --node-name ... --origin ...
                    --url URL --log FILE
         after the restart: the validator's size is at least the last
@@ -41,9 +43,11 @@ import http.client
 import http.server
 import json
 import os
+import signal
 import sqlite3
 import struct
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -548,19 +552,31 @@ def opts(argv):
 
 
 def feed(o):
+    """Feeds one entry per block; with kill_pid and kill_at, right after
+    the 200 for size kill_at it sends the next block and SIGKILLs the
+    validator kill_delay_ms later, while that block is in flight."""
     entries = read_ledger(o["db"])
     leaves = [leaf_hash(e) for e in entries]
     log = LogKey.from_pem(o["node_key"], o["node_name"])
-    v = {"url": o["url"]}
-    size = get_json(v["url"], "/status")["size"]
+    url = o["url"]
+    kill_at = int(o.get("kill_at", "-1"))
+    size = get_json(url, "/status")["size"]
     with open(o["log"], "a") as out:
         while size < len(entries):
             note = checkpoint(log, o["origin"], leaves[:size + 1],
                               int(time.time()))
             body = request(size, entries[size:size + 1],
                            consistency(size, leaves[:size + 1]), note)
+            if size == kill_at:
+                t = threading.Thread(target=lambda: _quiet_post(url, body))
+                t.start()
+                time.sleep(float(o.get("kill_delay_ms", "0")) / 1000)
+                os.kill(int(o["kill_pid"]), signal.SIGKILL)
+                t.join()
+                print("feed: killed the validator after size %d" % size)
+                return 0
             try:
-                st, _, ans = post(v["url"], "/add-block", body)
+                st, _, ans = post(url, "/add-block", body)
             except OSError as e:
                 print("feed: connection lost at size %d: %s" % (size, e))
                 return 0
@@ -571,6 +587,13 @@ def feed(o):
             out.write("%d\n" % size)
             out.flush()
     return 0
+
+
+def _quiet_post(url, body):
+    try:
+        post(url, "/add-block", body)
+    except OSError:
+        pass
 
 
 def after_crash(o):
