@@ -164,15 +164,19 @@ vd_reply_json(struct evhttp_request *req, json_t *j)
 /* ---- the endpoints ------------------------------------------------------- */
 
 /* Records a refusal that changed nothing but last_refusal; best effort
- * (the answer does not depend on it). */
+ * (the answer does not depend on it), and at most once a second: a
+ * flood of refusals is not a flood of fsyncs.  A refusal that kept
+ * evidence is persisted by the caller, always. */
 static void
 vd_note_refusal(struct vd *d, const struct vcore_answer *ans)
 {
-	d->meta.last_refusal_at = time(NULL);
+	time_t now = time(NULL), before = d->meta.last_refusal_at;
+
+	d->meta.last_refusal_at = now;
 	d->meta.refusals++;
 	log_info("validator: refused (%d %s): %s", ans->status,
 	    vcore_refusal_name(ans->refusal), ans->reason);
-	if (!ans->state_changed && vd_persist(d) != 0)
+	if (!ans->state_changed && now != before && vd_persist(d) != 0)
 		log_warn("validator: cannot record the last refusal");
 }
 
