@@ -163,6 +163,17 @@ vd_reply_json(struct evhttp_request *req, json_t *j)
 
 /* ---- the endpoints ------------------------------------------------------- */
 
+/* Makes s printable ASCII in place: a refusal may quote what a client
+ * sent, and the state is JSON, which takes UTF-8 only (a byte it
+ * refused would stop every later commit of the state). */
+static void
+vd_ascii(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
+}
+
 /* Records a refusal that changed nothing but last_refusal; best effort
  * (the answer does not depend on it), and at most once a second: a
  * flood of refusals is not a flood of fsyncs.  A refusal that kept
@@ -229,6 +240,7 @@ vd_add(struct evhttp_request *req, void *arg)
 	}
 	if (ans.status != 200) {
 		ledger_replay_abort(d->r);	/* nothing staged survives */
+		vd_ascii(d->st.last_refusal);
 		vd_note_refusal(d, &ans);
 	}
 	if (ans.state_changed && vd_persist(d) != 0) {
