@@ -43,6 +43,7 @@ import http.client
 import http.server
 import json
 import os
+import random
 import signal
 import sqlite3
 import struct
@@ -428,6 +429,9 @@ class Attack:
             self.expect(v, "a growth without its entries", got, 422,
                         "needs-entries")
             self.bad_input(v)
+            self.mutated(v, request(p + 1, a[p + 1:p + 2], consistency(
+                p + 1, la[:p + 2]), checkpoint(self.log, self.origin,
+                                               la[:p + 2], int(time.time()))))
             # after every refusal, the honest block is still cosigned
             got = self.send(v, p + 1, a[p + 1:p + 2], la[:p + 2])
             self.cosig_ok(v, got, got[3])
@@ -480,6 +484,32 @@ class Attack:
         got = post(url, "/add-block", many)
         self.expect(v, "%d entries" % (ENTRIES_MAX + 1), got, 413,
                     "too-large")
+
+    def mutated(self, v, good, rounds=300):
+        """Seeded random damage to a good request (a byte changed, cut
+        short, a piece repeated or dropped): never a 5xx, and every
+        refusal is one line."""
+        rng = random.Random(1234)
+        worst, bad = 0, None
+        for _ in range(rounds):
+            b = bytearray(good)
+            k = rng.randrange(4)
+            i = rng.randrange(len(b))
+            if k == 0:
+                b[i] = rng.randrange(256)
+            elif k == 1:
+                del b[i:]
+            elif k == 2:
+                j = min(len(b), i + rng.randrange(1, 64))
+                b[i:i] = b[i:j]
+            else:
+                del b[i:i + rng.randrange(1, 64)]
+            st, _, body = post(v["url"], "/add-block", bytes(b))
+            lines = len(body.decode(errors="replace").splitlines())
+            if st >= 500 or (st != 200 and lines != 1):
+                worst, bad = st, body
+        check(bad is None, "%s: %d damaged requests, no 5xx and one line "
+              "each (worst %d %r)" % (v["name"], rounds, worst, bad))
 
     def too_large(self, url, max_body):
         v = {"name": url, "url": url}
