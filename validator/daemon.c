@@ -33,6 +33,7 @@
 #define VD_HEADERS_MAX		8192
 #define VD_TIMEOUT_S		30
 #define VD_TOO_MANY_PREFIX	"more than"	/* vcore_request_parse's why */
+#define VD_STORAGE_CODE		"storage_error"	/* ledger_status_code() */
 #define CT_TEXT			"text/plain; charset=utf-8"
 #define CT_SIZE			"text/x.tlog.size"	/* tlog-witness 409 */
 #define CT_JSON			"application/json"
@@ -236,6 +237,17 @@ vd_add(struct evhttp_request *req, void *arg)
 	memcpy(saved, &d->st, sizeof(*saved));
 	if (vcore_add(&d->st, &ops, d->me.key_id, &r, time(NULL), &ans) != 0) {
 		vd_reply_line(req, 500, "internal", "bad arguments to the core");
+		goto out;
+	}
+	if (ans.refusal == VCORE_RULE_BROKEN &&
+	    strcmp(ans.rule, VD_STORAGE_CODE) == 0) {
+		/* our registry failed, not the entry: say so (503), as a
+		 * failed commit does; the state did not change */
+		ledger_replay_abort(d->r);
+		memcpy(&d->st, saved, sizeof(d->st));
+		log_err("validator: the registry failed: %s", ans.reason);
+		vd_reply_line(req, 503, "storage", "the registry failed; try "
+		    "again");
 		goto out;
 	}
 	if (ans.status != 200) {

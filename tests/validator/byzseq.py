@@ -23,6 +23,10 @@ tlog-cosignature): no keybridge code.
         FILE after every 200 (flushed); stops at the first refusal or
         lost connection.  With --kill-pid, once size N is cosigned it
         sends the next block and SIGKILLs PID MS later (the crash test).
+    byzseq.py step --db ... --node-key ... --node-name ... --origin ...
+                   --url URL [--path /add-checkpoint]
+        sends the next block of one entry from the validator's size;
+        prints the status and the answer's first line.
     byzseq.py after-crash --db ... --node-key ... --node-name ... --origin ...
                    --url URL --log FILE
         after the restart: the validator's size is at least the last
@@ -665,6 +669,23 @@ def after_crash(o):
     return 0 if not FAILURES else 1
 
 
+def step(o):
+    """Sends the next block (one entry, or none with --path
+    /add-checkpoint on a witness) from the validator's size; prints the
+    status and the answer's first line."""
+    entries = read_ledger(o["db"])
+    leaves = [leaf_hash(e) for e in entries]
+    log = LogKey.from_pem(o["node_key"], o["node_name"])
+    path = o.get("path", "/add-block")
+    size = get_json(o["url"], "/status")["size"]
+    note = checkpoint(log, o["origin"], leaves[:size + 1], int(time.time()))
+    ents = entries[size:size + 1] if path == "/add-block" else []
+    st, _, body = post(o["url"], path, request(
+        size, ents, consistency(size, leaves[:size + 1]), note))
+    print(st, (body.decode(errors="replace").splitlines() or [""])[0])
+    return 0
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "attack":
         with open(argv[2]) as f:
@@ -677,6 +698,8 @@ def main(argv):
         return 0
     if len(argv) >= 2 and argv[1] == "feed":
         return feed(opts(argv[2:]))
+    if len(argv) >= 2 and argv[1] == "step":
+        return step(opts(argv[2:]))
     if len(argv) >= 2 and argv[1] == "after-crash":
         return after_crash(opts(argv[2:]))
     print(__doc__, file=sys.stderr)
