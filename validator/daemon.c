@@ -33,6 +33,7 @@
 #define VD_HEADERS_MAX		8192
 #define VD_TIMEOUT_S		30
 #define VD_TOO_MANY_PREFIX	"more than"	/* vcore_request_parse's why */
+#define VD_STORAGE_CODE		"storage_error"	/* ledger_status_code() */
 #define CT_TEXT			"text/plain; charset=utf-8"
 #define CT_SIZE			"text/x.tlog.size"	/* tlog-witness 409 */
 #define CT_JSON			"application/json"
@@ -163,16 +164,31 @@ vd_reply_json(struct evhttp_request *req, json_t *j)
 
 /* ---- the endpoints ------------------------------------------------------- */
 
+/* Makes s printable ASCII in place: a refusal may quote what a client
+ * sent, and the state is JSON, which takes UTF-8 only (a byte it
+ * refused would stop every later commit of the state). */
+static void
+vd_ascii(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
+}
+
 /* Records a refusal that changed nothing but last_refusal; best effort
- * (the answer does not depend on it). */
+ * (the answer does not depend on it), and at most once a second: a
+ * flood of refusals is not a flood of fsyncs.  A refusal that kept
+ * evidence is persisted by the caller, always. */
 static void
 vd_note_refusal(struct vd *d, const struct vcore_answer *ans)
 {
-	d->meta.last_refusal_at = time(NULL);
+	time_t now = time(NULL), before = d->meta.last_refusal_at;
+
+	d->meta.last_refusal_at = now;
 	d->meta.refusals++;
 	log_info("validator: refused (%d %s): %s", ans->status,
 	    vcore_refusal_name(ans->refusal), ans->reason);
-	if (!ans->state_changed && vd_persist(d) != 0)
+	if (!ans->state_changed && now != before && vd_persist(d) != 0)
 		log_warn("validator: cannot record the last refusal");
 }
 
@@ -223,8 +239,20 @@ vd_add(struct evhttp_request *req, void *arg)
 		vd_reply_line(req, 500, "internal", "bad arguments to the core");
 		goto out;
 	}
+	if (ans.refusal == VCORE_RULE_BROKEN &&
+	    strcmp(ans.rule, VD_STORAGE_CODE) == 0) {
+		/* our registry failed, not the entry: say so (503), as a
+		 * failed commit does; the state did not change */
+		ledger_replay_abort(d->r);
+		memcpy(&d->st, saved, sizeof(d->st));
+		log_err("validator: the registry failed: %s", ans.reason);
+		vd_reply_line(req, 503, "storage", "the registry failed; try "
+		    "again");
+		goto out;
+	}
 	if (ans.status != 200) {
 		ledger_replay_abort(d->r);	/* nothing staged survives */
+		vd_ascii(d->st.last_refusal);
 		vd_note_refusal(d, &ans);
 	}
 	if (ans.state_changed && vd_persist(d) != 0) {

@@ -23,6 +23,10 @@ tlog-cosignature): no keybridge code.
         FILE after every 200 (flushed); stops at the first refusal or
         lost connection.  With --kill-pid, once size N is cosigned it
         sends the next block and SIGKILLs PID MS later (the crash test).
+    byzseq.py step --db ... --node-key ... --node-name ... --origin ...
+                   --url URL [--path /add-checkpoint]
+        sends the next block of one entry from the validator's size;
+        prints the status and the answer's first line.
     byzseq.py after-crash --db ... --node-key ... --node-name ... --origin ...
                    --url URL --log FILE
         after the restart: the validator's size is at least the last
@@ -43,6 +47,7 @@ import http.client
 import http.server
 import json
 import os
+import random
 import signal
 import sqlite3
 import struct
@@ -428,6 +433,9 @@ class Attack:
             self.expect(v, "a growth without its entries", got, 422,
                         "needs-entries")
             self.bad_input(v)
+            self.mutated(v, request(p + 1, a[p + 1:p + 2], consistency(
+                p + 1, la[:p + 2]), checkpoint(self.log, self.origin,
+                                               la[:p + 2], int(time.time()))))
             # after every refusal, the honest block is still cosigned
             got = self.send(v, p + 1, a[p + 1:p + 2], la[:p + 2])
             self.cosig_ok(v, got, got[3])
@@ -458,6 +466,18 @@ class Attack:
             self.expect(v, what, got, 400, "malformed")
         got = post(url, "/add-checkpoint", b"")
         self.expect(v, "an empty body", got, 400, "malformed")
+        # bytes that are not UTF-8, or quotes and backslashes, where a
+        # refusal quotes them: the state (JSON) must still persist
+        for origin, status in ((b"\xff\xfe/log", 400),
+                               ("\u00e9\"\\/log".encode(), 404)):
+            bad = (origin + b"\n5\n" + base64.b64encode(sha(b"r")) +
+                   b"\ntime %d\n" % int(time.time()))
+            bad += b"\n" + self.log.sign(bad)
+            got = post(url, "/add-checkpoint", request(0, [], [], bad))
+            self.expect(v, "origin %r" % origin, got, status)
+            st = get_json(url, "/status")
+            check(st["size"] > 0, "%s: GET /status after it: %r" % (
+                v["name"], st["last_refusal"]))
         got = post(url, "/add-block", None, "GET")
         self.expect(v, "GET /add-block", got, 405)
         got = post(url, "/status", b"x", "PUT")
@@ -468,6 +488,32 @@ class Attack:
         got = post(url, "/add-block", many)
         self.expect(v, "%d entries" % (ENTRIES_MAX + 1), got, 413,
                     "too-large")
+
+    def mutated(self, v, good, rounds=300):
+        """Seeded random damage to a good request (a byte changed, cut
+        short, a piece repeated or dropped): never a 5xx, and every
+        refusal is one line."""
+        rng = random.Random(1234)
+        worst, bad = 0, None
+        for _ in range(rounds):
+            b = bytearray(good)
+            k = rng.randrange(4)
+            i = rng.randrange(len(b))
+            if k == 0:
+                b[i] = rng.randrange(256)
+            elif k == 1:
+                del b[i:]
+            elif k == 2:
+                j = min(len(b), i + rng.randrange(1, 64))
+                b[i:i] = b[i:j]
+            else:
+                del b[i:i + rng.randrange(1, 64)]
+            st, _, body = post(v["url"], "/add-block", bytes(b))
+            lines = len(body.decode(errors="replace").splitlines())
+            if st >= 500 or (st != 200 and lines != 1):
+                worst, bad = st, body
+        check(bad is None, "%s: %d damaged requests, no 5xx and one line "
+              "each (worst %d %r)" % (v["name"], rounds, worst, bad))
 
     def too_large(self, url, max_body):
         v = {"name": url, "url": url}
@@ -623,6 +669,23 @@ def after_crash(o):
     return 0 if not FAILURES else 1
 
 
+def step(o):
+    """Sends the next block (one entry, or none with --path
+    /add-checkpoint on a witness) from the validator's size; prints the
+    status and the answer's first line."""
+    entries = read_ledger(o["db"])
+    leaves = [leaf_hash(e) for e in entries]
+    log = LogKey.from_pem(o["node_key"], o["node_name"])
+    path = o.get("path", "/add-block")
+    size = get_json(o["url"], "/status")["size"]
+    note = checkpoint(log, o["origin"], leaves[:size + 1], int(time.time()))
+    ents = entries[size:size + 1] if path == "/add-block" else []
+    st, _, body = post(o["url"], path, request(
+        size, ents, consistency(size, leaves[:size + 1]), note))
+    print(st, (body.decode(errors="replace").splitlines() or [""])[0])
+    return 0
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "attack":
         with open(argv[2]) as f:
@@ -635,6 +698,8 @@ def main(argv):
         return 0
     if len(argv) >= 2 and argv[1] == "feed":
         return feed(opts(argv[2:]))
+    if len(argv) >= 2 and argv[1] == "step":
+        return step(opts(argv[2:]))
     if len(argv) >= 2 and argv[1] == "after-crash":
         return after_crash(opts(argv[2:]))
     print(__doc__, file=sys.stderr)
