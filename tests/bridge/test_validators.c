@@ -510,6 +510,38 @@ test_two_down_is_no_quorum_and_the_block_becomes_final_later(void **state)
 	free(e2);
 }
 
+/* The bridge restarts (a new consensus knows no validator's size): its
+ * first request to each is from the wrong size; the 409 names the
+ * validator's, and it is sent the block again from there. */
+static void
+test_bridge_restart_resumes_from_each_validators_size(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_receipt r;
+	struct ledger_config lc;
+	struct bval_peer_status ps[NV];
+	char err[512], db[PATH_MAX];
+
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(append(f, &r), LEDGER_OK);
+	ledger_close(f->l);
+	ledger_consensus_free(f->cons);
+	if ((f->cons = bval_consensus_new(&f->cfg, node_sign, f->node, &f->bv,
+	    err, sizeof(err))) == NULL)
+		fail_msg("bval_consensus_new: %s", err);
+	memset(&lc, 0, sizeof(lc));
+	lc.db = config_path(&f->cfg, f->cfg.db, db, sizeof(db));
+	lc.origin = ORIGIN;
+	lc.consensus = f->cons;
+	assert_non_null(f->l = ledger_open(&lc, err, sizeof(err)));
+	assert_int_equal(append(f, &r), LEDGER_OK);
+	assert_int_equal(r.tree_size, 6);
+	assert_true(cosigned_by(f, r.checkpoint) >= 3);
+	bval_peers(f->bv, ps, NV);
+	for (int i = 0; i < NV; i++)
+		assert_int_equal(ps[i].refused, 0);
+}
+
 struct answers {
 	pthread_mutex_t mu;
 	int n, ok, no_quorum, other;
@@ -608,6 +640,9 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_queued_submissions_are_answered_within_the_bound,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_bridge_restart_resumes_from_each_validators_size,
 		    setup, teardown),
 	};
 
