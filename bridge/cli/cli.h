@@ -59,6 +59,9 @@ struct cli_opts {
 	const char *days, *key_id, *reason, *status, *limit, *after;
 	const char *threshold, *role, *out, *type, *group, *file, *version;
 	const char *from, *vkey, *expires;
+	/* validator init */
+	const char *listen, *ledger, *ledger_ca, *origin, *log_vkey;
+	int witness;
 	const char *pkcs11_module, *pkcs11_token, *pkcs11_pin_file;
 	int shred;			/* ca move-to-token --shred */
 	const char *hostname[CLI_MAX_REPEAT];
@@ -99,6 +102,9 @@ int cmd_key(struct cli *c, const char *sub);
 int cmd_config(struct cli *c, const char *sub);
 int cmd_ledger(struct cli *c, const char *sub);
 int cmd_ca(struct cli *c, const char *sub);
+/* `validator init|serve|status` (cmd_validator.c); returns the exit status
+ * (status: 0, 1 error, 2 equivocation evidence kept, 3 ledger unreachable). */
+int cmd_validator(struct cli *c, const char *sub);
 /* init --pkcs11-*: checks the three options (all or none) and reads the
  * PIN file before anything is created.  0 (pin set when the options were
  * given, "" otherwise), or 1 after a message. */

@@ -20,6 +20,7 @@ enum {
 	O_THRESHOLD, O_ROLE, O_OUT, O_TYPE, O_GROUP, O_FILE, O_VERSION,
 	O_FROM, O_VKEY, O_EXPIRES, O_CHECKPOINT, O_RECEIPT, O_NO_REMEMBER,
 	O_PKCS11_MODULE, O_PKCS11_TOKEN, O_PKCS11_PIN_FILE, O_SHRED,
+	O_LISTEN, O_LEDGER, O_LEDGER_CA, O_ORIGIN, O_WITNESS, O_LOG_VKEY,
 	O_HELP,
 };
 
@@ -66,6 +67,12 @@ static const struct option long_opts[] = {
 	{ "pkcs11-token", required_argument, NULL, O_PKCS11_TOKEN },
 	{ "pkcs11-pin-file", required_argument, NULL, O_PKCS11_PIN_FILE },
 	{ "shred", no_argument, NULL, O_SHRED },
+	{ "listen", required_argument, NULL, O_LISTEN },
+	{ "ledger", required_argument, NULL, O_LEDGER },
+	{ "ledger-ca", required_argument, NULL, O_LEDGER_CA },
+	{ "origin", required_argument, NULL, O_ORIGIN },
+	{ "witness", no_argument, NULL, O_WITNESS },
+	{ "log-vkey", required_argument, NULL, O_LOG_VKEY },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -95,6 +102,11 @@ static const char usage[] =
 "  ledger checkpoint -d DIR\n"
 "  ca move-to-token -d DIR --pkcs11-module SO --pkcs11-token LABEL\n"
 "           --pkcs11-pin-file FILE [--shred]\n"
+"  validator init VDIR --name NAME --listen ADDR:PORT --ledger URL\n"
+"           --log-vkey VKEY [--ledger-ca FILE] [--origin ORIGIN] [--witness]\n"
+"  validator serve -d VDIR [--log-level L]\n"
+"  validator status -d VDIR   (exit 0, 1 error, 2 equivocation evidence,\n"
+"           3 ledger unreachable)\n"
 "signing options (commands that write): --as ACCOUNT (default admin),\n"
 "  --account KEYFILE (repeatable; default DIR/admin.key), --json, --remote\n"
 "database: --db PATH|URL (every -d DIR command): an sqlite file, or a\n"
@@ -125,6 +137,9 @@ static const char *const opt_names[] = {
 	[O_PKCS11_TOKEN - 256] = "pkcs11-token",
 	[O_PKCS11_PIN_FILE - 256] = "pkcs11-pin-file",
 	[O_SHRED - 256] = "shred",
+	[O_LISTEN - 256] = "listen", [O_LEDGER - 256] = "ledger",
+	[O_LEDGER_CA - 256] = "ledger-ca", [O_ORIGIN - 256] = "origin",
+	[O_WITNESS - 256] = "witness", [O_LOG_VKEY - 256] = "log-vkey",
 };
 
 int
@@ -240,6 +255,12 @@ parse_opts(struct cli *c, int argc, char **argv)
 		case O_PKCS11_TOKEN: o->pkcs11_token = optarg; break;
 		case O_PKCS11_PIN_FILE: o->pkcs11_pin_file = optarg; break;
 		case O_SHRED: o->shred = 1; break;
+		case O_LISTEN: o->listen = optarg; break;
+		case O_LEDGER: o->ledger = optarg; break;
+		case O_LEDGER_CA: o->ledger_ca = optarg; break;
+		case O_ORIGIN: o->origin = optarg; break;
+		case O_WITNESS: o->witness = 1; break;
+		case O_LOG_VKEY: o->log_vkey = optarg; break;
 		case 'h':
 		case O_HELP:
 			fputs(usage, stdout);
@@ -285,6 +306,13 @@ main(int argc, char **argv)
 		sub = argv[1];
 		argc--;
 		argv++;
+		/* "validator init VDIR": positional too */
+		if (strcmp(cmd, "validator") == 0 && strcmp(sub, "init") == 0 &&
+		    argc > 1 && argv[1][0] != '-') {
+			c.o.dir = argv[1];
+			argc--;
+			argv++;
+		}
 	}
 	if (parse_opts(&c, argc, argv) != 0)
 		return 1;
@@ -313,6 +341,8 @@ main(int argc, char **argv)
 		rc = cmd_ledger(&c, sub);
 	else if (strcmp(cmd, "ca") == 0)
 		rc = cmd_ca(&c, sub);
+	else if (strcmp(cmd, "validator") == 0)
+		rc = cmd_validator(&c, sub);
 	else
 		rc = cli_fail("usage", "unknown command \"%s\" (see keybridge "
 		    "--help)", cmd);
