@@ -20,6 +20,7 @@ enum {
 	O_THRESHOLD, O_ROLE, O_OUT, O_TYPE, O_GROUP, O_FILE, O_VERSION,
 	O_FROM, O_VKEY, O_EXPIRES, O_CHECKPOINT, O_RECEIPT, O_NO_REMEMBER,
 	O_PKCS11_MODULE, O_PKCS11_TOKEN, O_PKCS11_PIN_FILE, O_SHRED,
+	O_VALIDATOR, O_WITNESS, O_QUORUM, O_POLICY,
 	O_HELP,
 };
 
@@ -66,6 +67,10 @@ static const struct option long_opts[] = {
 	{ "pkcs11-token", required_argument, NULL, O_PKCS11_TOKEN },
 	{ "pkcs11-pin-file", required_argument, NULL, O_PKCS11_PIN_FILE },
 	{ "shred", no_argument, NULL, O_SHRED },
+	{ "validator", required_argument, NULL, O_VALIDATOR },
+	{ "witness", required_argument, NULL, O_WITNESS },
+	{ "quorum", required_argument, NULL, O_QUORUM },
+	{ "policy", required_argument, NULL, O_POLICY },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -75,6 +80,9 @@ static const char usage[] =
 "  init DIR [--name NAME] [--hostname H]... [--key-type ec-p256|rsa-3072]\n"
 "           [--est-listen ADDR:PORT] [--http-listen ADDR:PORT] [--db PATH|URL]\n"
 "           [--pkcs11-module SO --pkcs11-token LABEL --pkcs11-pin-file FILE]\n"
+"           [--validator NAME=VKEY@URL]... [--witness NAME=VKEY@URL]...\n"
+"           [--quorum N]  (cosigners of every checkpoint; default quorum:\n"
+"           n - floor((n-1)/3) of them, 3 of 4)\n"
 "  serve -d DIR [--est-listen ADDR:PORT] [--http-listen ADDR:PORT]\n"
 "           [--db PATH|URL]\n"
 "           [--log-level error|warn|info|debug]\n"
@@ -91,6 +99,10 @@ static const char usage[] =
 "  config publish -d DIR --group G --file F [--version V]\n"
 "  ledger verify -d DIR [--vkey VKEY] [--checkpoint FILE]... [--receipt FILE]...\n"
 "           [--no-remember]  (checks DIR/checkpoint.trusted too, then advances it)\n"
+"           [--policy FILE]  (every checkpoint needs a quorum of valid\n"
+"           cosignatures: FILE, or the validators of keybridge.conf)\n"
+"  policy -d DIR [--json]  (the verification policy: origin, node key,\n"
+"           validator and witness keys, quorum; docs/cli.md)\n"
 "  ledger log -d DIR [--from N] [--limit N]\n"
 "  ledger checkpoint -d DIR\n"
 "  ca move-to-token -d DIR --pkcs11-module SO --pkcs11-token LABEL\n"
@@ -125,6 +137,8 @@ static const char *const opt_names[] = {
 	[O_PKCS11_TOKEN - 256] = "pkcs11-token",
 	[O_PKCS11_PIN_FILE - 256] = "pkcs11-pin-file",
 	[O_SHRED - 256] = "shred",
+	[O_VALIDATOR - 256] = "validator", [O_WITNESS - 256] = "witness",
+	[O_QUORUM - 256] = "quorum", [O_POLICY - 256] = "policy",
 };
 
 int
@@ -240,6 +254,18 @@ parse_opts(struct cli *c, int argc, char **argv)
 		case O_PKCS11_TOKEN: o->pkcs11_token = optarg; break;
 		case O_PKCS11_PIN_FILE: o->pkcs11_pin_file = optarg; break;
 		case O_SHRED: o->shred = 1; break;
+		case O_VALIDATOR:
+			if (add_repeat(o->validator, &o->nvalidator, optarg,
+			    "validator") != 0)
+				return 1;
+			break;
+		case O_WITNESS:
+			if (add_repeat(o->witness, &o->nwitness, optarg,
+			    "witness") != 0)
+				return 1;
+			break;
+		case O_QUORUM: o->quorum = optarg; break;
+		case O_POLICY: o->policy = optarg; break;
 		case 'h':
 		case O_HELP:
 			fputs(usage, stdout);
@@ -278,7 +304,8 @@ main(int argc, char **argv)
 		c.o.dir = argv[1];
 		argc--;
 		argv++;
-	} else if (strcmp(cmd, "init") != 0 && strcmp(cmd, "serve") != 0) {
+	} else if (strcmp(cmd, "init") != 0 && strcmp(cmd, "serve") != 0 &&
+	    strcmp(cmd, "policy") != 0) {
 		if (argc < 2 || argv[1][0] == '-')
 			return cli_fail("usage", "%s needs a subcommand (see "
 			    "keybridge --help)", cmd);
@@ -313,6 +340,8 @@ main(int argc, char **argv)
 		rc = cmd_ledger(&c, sub);
 	else if (strcmp(cmd, "ca") == 0)
 		rc = cmd_ca(&c, sub);
+	else if (strcmp(cmd, "policy") == 0)
+		rc = cmd_policy(&c);
 	else
 		rc = cli_fail("usage", "unknown command \"%s\" (see keybridge "
 		    "--help)", cmd);
