@@ -161,6 +161,7 @@ ledger_close(struct ledger *l)
 	pthread_mutex_destroy(&l->commit_mu);
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->cv);
+	free(l->doubt);
 	free(l->origin);
 	free(l->db);
 	free(l);

@@ -83,6 +83,8 @@ enum ledger_status {
 					 * the entry does not supersede */
 	LEDGER_ERR_NOT_SAME_DEVICE,	/* supersedes a certificate of a key
 					 * registered as another device */
+	LEDGER_ERR_NO_QUORUM,		/* validators: no quorum cosigned the
+					 * block in time; retry (503) */
 };
 
 /* RFC 5280 5.3.1 CRLReason values used by key and certificate revocation. */
@@ -265,6 +267,19 @@ struct ledger_entry_info {
  * LEDGER_LIST_MAX.  cb returning non-zero stops.  Returns 0 or -1. */
 int ledger_entries(struct ledger *l, uint64_t from, size_t limit,
     int (*cb)(const struct ledger_entry_info *, void *), void *arg);
+
+/* A read connection of its own (ledger/reader.c), for a thread other than
+ * the caller's: the validators consensus reads a block's entries on the
+ * writer's thread, before ledger_size() counts them.  NULL with why in
+ * err.  Entries [from, from+limit) as ledger_entries, without its cap at
+ * the published size (what is committed is there).  0 or -1. */
+struct ledger_reader;
+struct ledger_reader *ledger_reader_open(const char *db, char *err,
+    size_t errlen);
+int ledger_reader_entries(struct ledger_reader *r, uint64_t from,
+    size_t limit, int (*cb)(const struct ledger_entry_info *, void *),
+    void *arg);
+void ledger_reader_close(struct ledger_reader *r);
 
 struct ledger_account_info {
 	char name[LEDGER_NAME_MAX + 1];
