@@ -611,8 +611,10 @@ struct ledger_verify_report {
 	char what[512];			/* the first broken point, one line */
 	char checkpoint[1024];		/* ok: the verified tree's checkpoint */
 	/* With a policy of cosigners (ledger_verify_policy): the signed
-	 * checkpoints found final (a quorum of valid cosignatures). */
-	uint64_t final_blocks;
+	 * checkpoints found final (a quorum of valid cosignatures), and
+	 * those before the first final one signed by the node alone (the
+	 * genesis `init` writes, a ledger from before its validators). */
+	uint64_t final_blocks, solo_blocks;
 };
 
 /*
@@ -658,7 +660,12 @@ int ledger_verify_trusted(const char *db, const char *vkey,
  * first that does not is the broken point (report->bad_block, and
  * report->what with its tree size and each cosigner's verdict: valid,
  * bad-signature, wrong-key, stale, missing; duplicates count once).
- * `vkey` is the log key; NULL takes the policy's.
+ * One exception: blocks before the first final checkpoint that carry no
+ * cosignature at all (signed by the node alone: the genesis, a ledger
+ * from before its validators) are counted in report->solo_blocks; the
+ * later final checkpoint covers their entries, and without one the
+ * latest checkpoint is the broken point.  `vkey` is the log key; NULL
+ * takes the policy's.
  */
 struct ledger_policy;
 int ledger_verify_policy(const char *db, const char *vkey,

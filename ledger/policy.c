@@ -23,7 +23,10 @@ enum policy_rank {
 size_t
 ledger_policy_default_quorum(size_t n)
 {
-	return n == 0 ? 0 : n - (n - 1) / 3;
+	size_t f = n > 0 ? (n - 1) / 3 : 0;
+
+	/* as bridge/config_validators.c's config_quorum_default */
+	return n == 0 ? 0 : (n + f) / 2 + 1;
 }
 
 void

@@ -44,9 +44,10 @@ struct ledger_policy {
 	size_t quorum;			/* 0: none given (solo) */
 };
 
-/* The default quorum of n cosigners: n - f with f = floor((n - 1) / 3)
- * the faults tolerated, 2f+1 when n = 3f+1 (3 of 4), so that any two
- * quorums share an honest cosigner.  0 for n = 0. */
+/* The default quorum of n cosigners: the smallest q with 2q - n > f,
+ * f = floor((n - 1) / 3) the faults tolerated, so that any two quorums
+ * share an honest cosigner; 2f+1 when n = 3f+1 (3 of 4).  0 for n = 0.
+ * The bridge's (config_quorum_default). */
 size_t ledger_policy_default_quorum(size_t n);
 
 /* An empty policy (no cosigners). */

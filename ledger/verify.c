@@ -33,6 +33,9 @@ struct verify_ctx {
 	struct ledger_merkle *tree;
 	const char *vkey;
 	const struct ledger_policy *policy;	/* NULL: no cosigners */
+	/* The latest solo block's verdicts, while no checkpoint is final. */
+	int64_t solo_height;
+	char solo_what[512];
 	struct ledger_verify_report *rep;
 	const struct ledger_block_row *block;
 	uint64_t next_index, next_height, total;
@@ -156,8 +159,9 @@ verify_final(struct verify_ctx *v, const struct ledger_block_row *b)
 {
 	const struct ledger_policy *p = v->policy;
 	struct ledger_cosign_result res[LEDGER_COSIGN_LINES_MAX];
-	size_t nres = 0, nvalid = 0, len = strlen(b->checkpoint);
+	size_t nres = 0, nvalid = 0, len = strlen(b->checkpoint), i, named;
 	int64_t h = (int64_t)b->height;
+	char *what = v->rep->what;
 
 	if (strcmp(v->origin, p->origin) != 0)
 		VERIFY_BREAK(v, (int64_t)b->size - 1, h, "block %lld: the "
@@ -171,18 +175,28 @@ verify_final(struct verify_ctx *v, const struct ledger_block_row *b)
 		v->rep->final_blocks++;
 		return 0;
 	}
-	v->broken = 1;
-	v->rep->bad_index = (int64_t)b->size - 1;
-	v->rep->bad_block = h;
-	snprintf(v->rep->what, sizeof(v->rep->what), "block %lld (tree size "
-	    "%llu): checkpoint is not final: %zu of the %zu cosignatures "
-	    "needed are valid (", (long long)h, (unsigned long long)b->size,
-	    nvalid, p->quorum);
-	verify_describe(p, res, nres, v->rep->what, sizeof(v->rep->what) - 1);
-	len = strlen(v->rep->what);
+	for (i = named = 0; i < nres; i++)
+		named += res[i].verdict != LEDGER_COSIGN_UNKNOWN;
+	/* Signed by the node alone before any final checkpoint: a later
+	 * final one must cover it (checked at the end). */
+	if (named == 0 && v->rep->final_blocks == 0) {
+		v->rep->solo_blocks++;
+		v->solo_height = h;
+		what = v->solo_what;
+	} else {
+		v->broken = 1;
+		v->rep->bad_index = (int64_t)b->size - 1;
+		v->rep->bad_block = h;
+	}
+	snprintf(what, sizeof(v->rep->what), "block %lld (tree size %llu): "
+	    "checkpoint is not final: %zu of the %zu cosignatures needed are "
+	    "valid (", (long long)h, (unsigned long long)b->size, nvalid,
+	    p->quorum);
+	verify_describe(p, res, nres, what, sizeof(v->rep->what) - 1);
+	len = strlen(what);
 	if (len + 1 < sizeof(v->rep->what))
-		memcpy(v->rep->what + len, ")", 2);
-	return 1;
+		memcpy(what + len, ")", 2);
+	return v->broken;
 }
 
 static int
@@ -600,6 +614,14 @@ ledger_verify_policy(const char *db, const char *vkey,
 	}
 	if (verify_replay(&v) != 0)
 		goto out;
+	/* No final checkpoint at all: the latest solo one is the point. */
+	if (policy != NULL && policy->ncosigners > 0 &&
+	    rep->final_blocks == 0 && rep->solo_blocks > 0) {
+		rep->bad_block = v.solo_height;
+		rep->bad_index = (int64_t)v.total - 1;
+		memcpy(rep->what, v.solo_what, sizeof(rep->what));
+		goto out;
+	}
 	/* The whole tree is sound; now it must also be the tree that the
 	 * holders of trusted checkpoints saw, or a later one. */
 	if (trust_check_tree(&v, trusted, ntrusted) != 0)

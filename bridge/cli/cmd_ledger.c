@@ -329,11 +329,12 @@ ledger_cmd_verify(struct cli *c)
 		    (unsigned long long)rep.unsigned_blocks,
 		    rep.unsigned_blocks == 1 ? " is" : "s are");
 	if (have_policy && pol->ncosigners > 0)
-		printf("; every checkpoint is final: %llu carry a quorum of "
-		    "%zu of the %zu cosigners (%s)",
-		    (unsigned long long)rep.final_blocks, pol->quorum,
+		printf("; %llu checkpoint%s final, with a quorum of %zu of the "
+		    "%zu cosigners of %s, the first after %llu signed by the "
+		    "node alone", (unsigned long long)rep.final_blocks,
+		    rep.final_blocks == 1 ? " is" : "s are", pol->quorum,
 		    pol->ncosigners, c->o.policy != NULL ? c->o.policy :
-		    "the validators of keybridge.conf");
+		    "keybridge.conf", (unsigned long long)rep.solo_blocks);
 	putchar('\n');
 	if (remember)
 		verify_remember(path, vt, &rep);

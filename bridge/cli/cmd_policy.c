@@ -11,9 +11,8 @@
 #include <string.h>
 
 #include "bridge/cli/cli.h"
+#include "bridge/validators.h"
 #include "ledger/policy.h"
-
-#define POLICY_URL_SCHEMES "http:// or https://"
 
 /* Splits "NAME=VKEY@URL" (arg, of option opt) into cfg's next cosigner
  * line.  0, or 1 after a message. */
@@ -23,7 +22,8 @@ init_cosigner(struct bridge_config *cfg, struct ledger_policy *p,
 {
 	struct config_validator *cv;
 	const char *eq = strchr(arg, '='), *at;
-	char why[512];
+	char why[512], host[BVAL_URL_MAX], prefix[BVAL_URL_MAX];
+	int port;
 
 	/* base64 ends a vkey with '=' padding: the name ends at the first
 	 * '=', the key at the first '@' after it (base64 has none). */
@@ -45,10 +45,12 @@ init_cosigner(struct bridge_config *cfg, struct ledger_policy *p,
 	memcpy(cv->name, arg, (size_t)(eq - arg));
 	memcpy(cv->vkey, eq + 1, (size_t)(at - eq - 1));
 	memcpy(cv->url, at + 1, strlen(at + 1) + 1);
-	if (strncmp(cv->url, "http://", 7) != 0 &&
-	    strncmp(cv->url, "https://", 8) != 0)
-		return cli_fail("usage", "--%s %s: the URL must start with "
-		    POLICY_URL_SCHEMES, opt, arg);
+	/* what serve will accept (bridge/validators.c) */
+	if (bval_url_parse(cv->url, host, sizeof(host), &port, prefix,
+	    sizeof(prefix)) != 0)
+		return cli_fail("usage", "--%s %s: the URL must be "
+		    "http://HOST:PORT[/PREFIX] (plain HTTP to validators for "
+		    "now)", opt, arg);
 	if (ledger_policy_add(p, cv->name, cv->vkey, cv->url, witness, why,
 	    sizeof(why)) != 0)
 		return cli_fail("usage", "--%s %s", opt, why);
@@ -62,7 +64,7 @@ cli_init_validators(struct cli *c)
 {
 	struct bridge_config *cfg = &c->cfg;
 	struct ledger_policy *p;
-	char *end;
+	char *end, why[512];
 	long q;
 	int rc = 1, i;
 
@@ -76,7 +78,7 @@ cli_init_validators(struct cli *c)
 	for (i = 0; i < c->o.nwitness; i++)
 		if (init_cosigner(cfg, p, c->o.witness[i], "witness", 1))
 			goto out;
-	cfg->quorum = (long)ledger_policy_default_quorum(cfg->nvalidators);
+	cfg->quorum = (long)config_quorum_default(cfg->nvalidators);
 	if (c->o.quorum != NULL) {
 		q = strtol(c->o.quorum, &end, 10);
 		if (cfg->nvalidators == 0) {
@@ -93,6 +95,12 @@ cli_init_validators(struct cli *c)
 			goto out;
 		}
 		cfg->quorum = q;
+		/* the same refusal as serve's config_load: two quorums must
+		 * share an honest cosigner */
+		if (config_validators_check(cfg, why, sizeof(why)) != 0) {
+			cli_fail("usage", "--quorum: %s", why);
+			goto out;
+		}
 	}
 	rc = 0;
 out:

@@ -82,7 +82,7 @@ static const char usage[] =
 "           [--pkcs11-module SO --pkcs11-token LABEL --pkcs11-pin-file FILE]\n"
 "           [--validator NAME=VKEY@URL]... [--witness NAME=VKEY@URL]...\n"
 "           [--quorum N]  (cosigners of every checkpoint; default quorum:\n"
-"           n - floor((n-1)/3) of them, 3 of 4)\n"
+"           the least q with 2q - n > f = floor((n-1)/3): 3 of 4)\n"
 "  serve -d DIR [--est-listen ADDR:PORT] [--http-listen ADDR:PORT]\n"
 "           [--db PATH|URL]\n"
 "           [--log-level error|warn|info|debug]\n"

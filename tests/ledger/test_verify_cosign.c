@@ -273,14 +273,55 @@ test_checkpoints_with_a_quorum_of_cosignatures_are_final(void **state)
 	assert_true(rep.ok);
 }
 
+/* Signed by the node alone throughout: no checkpoint is final, and the
+ * latest is named. */
 static void
 test_solo_checkpoints_are_not_final_under_a_policy(void **state)
 {
 	struct fx *f = *state;
+	struct ledger_verify_report rep;
 
-	expect_broken(f, "block 0 (tree size 1): checkpoint is not final: 0 "
+	expect_broken(f, "block 2 (tree size 3): checkpoint is not final: 0 "
 	    "of the 3 cosignatures needed are valid (v0.test missing, v1.test "
-	    "missing, v2.test missing, v3.test missing)", 0);
+	    "missing, v2.test missing, v3.test missing)", 2);
+	assert_int_equal(ledger_verify_policy(f->db, NULL, &f->policy, NULL,
+	    0, &rep, NULL, NULL), 0);
+	assert_int_equal(rep.solo_blocks, NBLOCKS);
+	assert_int_equal(rep.final_blocks, 0);
+}
+
+/* The genesis `init` writes (or a ledger from before its validators) is
+ * signed by the node alone; the final checkpoints after it cover it. */
+static void
+test_solo_blocks_before_the_first_final_checkpoint_are_covered(void **state)
+{
+	struct fx *f = *state;
+	static const int good[] = { 0, 2, 3 };
+	struct ledger_verify_report rep;
+
+	cosign_block(f, 1, good, 3);
+	cosign_block(f, 2, good, 3);
+	assert_int_equal(ledger_verify_policy(f->db, NULL, &f->policy, NULL,
+	    0, &rep, NULL, NULL), 0);
+	if (!rep.ok)
+		fail_msg("verify: %s", rep.what);
+	assert_int_equal(rep.solo_blocks, 1);
+	assert_int_equal(rep.final_blocks, 2);
+}
+
+/* ... but once a checkpoint is final, one signed by the node alone (a
+ * sequencer that stopped asking its validators) is the broken point. */
+static void
+test_solo_block_after_a_final_checkpoint_is_broken(void **state)
+{
+	struct fx *f = *state;
+	static const int good[] = { 0, 2, 3 };
+
+	cosign_block(f, 0, good, 3);
+	cosign_block(f, 2, good, 3);
+	expect_broken(f, "block 1 (tree size 2): checkpoint is not final: 0 "
+	    "of the 3 cosignatures needed are valid (v0.test missing, v1.test "
+	    "missing, v2.test missing, v3.test missing)", 1);
 }
 
 static void
@@ -424,6 +465,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_checkpoints_with_a_quorum_of_cosignatures_are_final),
 		T(test_solo_checkpoints_are_not_final_under_a_policy),
+		T(test_solo_blocks_before_the_first_final_checkpoint_are_covered),
+		T(test_solo_block_after_a_final_checkpoint_is_broken),
 		T(test_checkpoint_one_cosignature_short_is_named),
 		T(test_cosignature_over_another_root_is_a_bad_signature),
 		T(test_cosignature_by_a_wrong_key_is_not_counted),
