@@ -10,6 +10,9 @@ that must not count:
     wrong-key   a valid signature under its name by another key
     replay      the first cosignature it ever made, over an old checkpoint
     cycle       each of the above in turn, request after request
+    cosign      a valid cosignature of whatever it is sent, unchecked (a
+                colluding validator; also an honest one's stand-in where
+                only the bridge's side is tested)
 
 No keybridge code: only the specs (c2sp.org/signed-note, tlog-checkpoint,
 tlog-cosignature) and the `cryptography` package's Ed25519.
@@ -64,12 +67,22 @@ def cosign(name, key, body, ts):
 
 
 def checkpoint_body(req):
-    """The checkpoint body of a request: after the first blank line,
-    through the note's own blank line."""
-    i = req.find(b"\n\n")
-    if i < 0:
-        raise ValueError("no blank line")
-    note = req[i + 2:]
+    """The checkpoint body of a request (validator/core.h): "old N",
+    then "entry LEN" lines each followed by LEN bytes, proof lines, a
+    blank line, the checkpoint note; its body ends at its blank line."""
+    nl = req.index(b"\n")
+    if not req.startswith(b"old "):
+        raise ValueError("no old line")
+    pos = nl + 1
+    while req.startswith(b"entry ", pos):
+        nl = req.index(b"\n", pos)
+        n = int(req[pos + 6:nl])
+        if n < 0 or nl + 1 + n > len(req):
+            raise ValueError("entry past the end")
+        pos = nl + 1 + n
+    while not req.startswith(b"\n", pos):
+        pos = req.index(b"\n", pos) + 1
+    note = req[pos + 1:]
     j = note.rfind(b"\n\n")
     if j < 0:
         raise ValueError("no checkpoint note")
@@ -104,7 +117,9 @@ class Byzantine:
             mode = MODES[self.n % len(MODES)]
         self.n += 1
         lines = body.split(b"\n")
-        if mode == "other-root":
+        if mode == "cosign":
+            line = cosign(self.name, self.key, body, ts)
+        elif mode == "other-root":
             root = base64.b64decode(lines[2])
             lines[2] = base64.b64encode(bytes(b ^ 0xff for b in root))
             line = cosign(self.name, self.key, b"\n".join(lines), ts)
@@ -144,7 +159,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         try:
             body = checkpoint_body(req)
-        except ValueError as e:
+        except (ValueError, IndexError) as e:
             self.reply(400, "%s\n" % e)
             return
         self.reply(200, self.server.byz.answer(body))
@@ -159,7 +174,7 @@ def main(argv):
         print(vkey(argv[3], key))
         return 0
     if len(argv) in (6, 7) and argv[1] == "serve" and \
-            argv[5] in MODES + ("cycle",):
+            argv[5] in MODES + ("cycle", "cosign"):
         host, port = argv[4].rsplit(":", 1)
         srv = http.server.ThreadingHTTPServer((host, int(port)), Handler)
         srv.byz = Byzantine(argv[2], argv[3], argv[5],
