@@ -59,6 +59,9 @@ struct cli_opts {
 	const char *days, *key_id, *reason, *status, *limit, *after;
 	const char *threshold, *role, *out, *type, *group, *file, *version;
 	const char *from, *vkey, *expires;
+	/* validator init */
+	const char *listen, *ledger, *ledger_ca, *origin, *log_vkey;
+	int witness;
 	const char *pkcs11_module, *pkcs11_token, *pkcs11_pin_file;
 	int shred;			/* ca move-to-token --shred */
 	const char *hostname[CLI_MAX_REPEAT];
@@ -78,8 +81,8 @@ struct cli_opts {
 	 * verify --policy FILE (issue 14) */
 	const char *validator[CLI_MAX_REPEAT];
 	int nvalidator;
-	const char *witness[CLI_MAX_REPEAT];
-	int nwitness;
+	const char *witnesses[CLI_MAX_REPEAT];	/* init --witness SPEC */
+	int nwitnesses;
 	const char *quorum, *policy;
 	unsigned long long seen;	/* bit per option given */
 };
@@ -119,6 +122,9 @@ int cli_init_validators(struct cli *c);
  * (clear it with ledger_policy_clear).  0, or -1 with why. */
 int cli_config_policy(const struct bridge_config *cfg, const char *log_vkey,
     struct ledger_policy *p, char *why, size_t whylen);
+/* `validator init|serve|status` (cmd_validator.c); returns the exit status
+ * (status: 0, 1 error, 2 equivocation evidence kept, 3 ledger unreachable). */
+int cmd_validator(struct cli *c, const char *sub);
 /* init --pkcs11-*: checks the three options (all or none) and reads the
  * PIN file before anything is created.  0 (pin set when the options were
  * given, "" otherwise), or 1 after a message. */

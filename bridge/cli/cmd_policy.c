@@ -75,8 +75,8 @@ cli_init_validators(struct cli *c)
 	for (i = 0; i < c->o.nvalidator; i++)
 		if (init_cosigner(cfg, p, c->o.validator[i], "validator", 0))
 			goto out;
-	for (i = 0; i < c->o.nwitness; i++)
-		if (init_cosigner(cfg, p, c->o.witness[i], "witness", 1))
+	for (i = 0; i < c->o.nwitnesses; i++)
+		if (init_cosigner(cfg, p, c->o.witnesses[i], "witness", 1))
 			goto out;
 	cfg->quorum = (long)config_quorum_default(cfg->nvalidators);
 	if (c->o.quorum != NULL) {

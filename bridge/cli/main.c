@@ -20,11 +20,12 @@ enum {
 	O_THRESHOLD, O_ROLE, O_OUT, O_TYPE, O_GROUP, O_FILE, O_VERSION,
 	O_FROM, O_VKEY, O_EXPIRES, O_CHECKPOINT, O_RECEIPT, O_NO_REMEMBER,
 	O_PKCS11_MODULE, O_PKCS11_TOKEN, O_PKCS11_PIN_FILE, O_SHRED,
-	O_VALIDATOR, O_WITNESS, O_QUORUM, O_POLICY,
+	O_VALIDATOR, O_QUORUM, O_POLICY,
+	O_LISTEN, O_LEDGER, O_LEDGER_CA, O_ORIGIN, O_WITNESS, O_LOG_VKEY,
 	O_HELP,
 };
 
-static const struct option long_opts[] = {
+static struct option long_opts[] = {
 	{ "dir", required_argument, NULL, O_DIR },
 	{ "as", required_argument, NULL, O_AS },
 	{ "account", required_argument, NULL, O_ACCOUNT },
@@ -68,9 +69,16 @@ static const struct option long_opts[] = {
 	{ "pkcs11-pin-file", required_argument, NULL, O_PKCS11_PIN_FILE },
 	{ "shred", no_argument, NULL, O_SHRED },
 	{ "validator", required_argument, NULL, O_VALIDATOR },
-	{ "witness", required_argument, NULL, O_WITNESS },
 	{ "quorum", required_argument, NULL, O_QUORUM },
 	{ "policy", required_argument, NULL, O_POLICY },
+	{ "listen", required_argument, NULL, O_LISTEN },
+	{ "ledger", required_argument, NULL, O_LEDGER },
+	{ "ledger-ca", required_argument, NULL, O_LEDGER_CA },
+	{ "origin", required_argument, NULL, O_ORIGIN },
+	/* init --witness NAME=VKEY@URL; validator init --witness
+	 * (a flag): main() sets has_arg for the command */
+	{ "witness", required_argument, NULL, O_WITNESS },
+	{ "log-vkey", required_argument, NULL, O_LOG_VKEY },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -107,6 +115,11 @@ static const char usage[] =
 "  ledger checkpoint -d DIR\n"
 "  ca move-to-token -d DIR --pkcs11-module SO --pkcs11-token LABEL\n"
 "           --pkcs11-pin-file FILE [--shred]\n"
+"  validator init VDIR --name NAME --listen ADDR:PORT --ledger URL\n"
+"           --log-vkey VKEY [--ledger-ca FILE] [--origin ORIGIN] [--witness]\n"
+"  validator serve -d VDIR [--log-level L]\n"
+"  validator status -d VDIR   (exit 0, 1 error, 2 equivocation evidence,\n"
+"           3 ledger unreachable)\n"
 "signing options (commands that write): --as ACCOUNT (default admin),\n"
 "  --account KEYFILE (repeatable; default DIR/admin.key), --json, --remote\n"
 "database: --db PATH|URL (every -d DIR command): an sqlite file, or a\n"
@@ -137,8 +150,11 @@ static const char *const opt_names[] = {
 	[O_PKCS11_TOKEN - 256] = "pkcs11-token",
 	[O_PKCS11_PIN_FILE - 256] = "pkcs11-pin-file",
 	[O_SHRED - 256] = "shred",
-	[O_VALIDATOR - 256] = "validator", [O_WITNESS - 256] = "witness",
+	[O_VALIDATOR - 256] = "validator",
 	[O_QUORUM - 256] = "quorum", [O_POLICY - 256] = "policy",
+	[O_LISTEN - 256] = "listen", [O_LEDGER - 256] = "ledger",
+	[O_LEDGER_CA - 256] = "ledger-ca", [O_ORIGIN - 256] = "origin",
+	[O_WITNESS - 256] = "witness", [O_LOG_VKEY - 256] = "log-vkey",
 };
 
 int
@@ -259,13 +275,19 @@ parse_opts(struct cli *c, int argc, char **argv)
 			    "validator") != 0)
 				return 1;
 			break;
-		case O_WITNESS:
-			if (add_repeat(o->witness, &o->nwitness, optarg,
-			    "witness") != 0)
-				return 1;
-			break;
 		case O_QUORUM: o->quorum = optarg; break;
 		case O_POLICY: o->policy = optarg; break;
+		case O_LISTEN: o->listen = optarg; break;
+		case O_LEDGER: o->ledger = optarg; break;
+		case O_LEDGER_CA: o->ledger_ca = optarg; break;
+		case O_ORIGIN: o->origin = optarg; break;
+		case O_WITNESS:
+			o->witness = 1;
+			if (optarg != NULL && add_repeat(o->witnesses,
+			    &o->nwitnesses, optarg, "witness") != 0)
+				return 1;
+			break;
+		case O_LOG_VKEY: o->log_vkey = optarg; break;
 		case 'h':
 		case O_HELP:
 			fputs(usage, stdout);
@@ -312,7 +334,20 @@ main(int argc, char **argv)
 		sub = argv[1];
 		argc--;
 		argv++;
+		/* "validator init VDIR": positional too */
+		if (strcmp(cmd, "validator") == 0 && strcmp(sub, "init") == 0 &&
+		    argc > 1 && argv[1][0] != '-') {
+			c.o.dir = argv[1];
+			argc--;
+			argv++;
+		}
 	}
+	/* `validator init --witness` is a flag; `init --witness` takes
+	 * NAME=VKEY@URL */
+	if (strcmp(cmd, "validator") == 0)
+		for (struct option *lo = long_opts; lo->name != NULL; lo++)
+			if (lo->val == O_WITNESS)
+				lo->has_arg = no_argument;
 	if (parse_opts(&c, argc, argv) != 0)
 		return 1;
 	if (optind < argc)
@@ -342,6 +377,8 @@ main(int argc, char **argv)
 		rc = cmd_ca(&c, sub);
 	else if (strcmp(cmd, "policy") == 0)
 		rc = cmd_policy(&c);
+	else if (strcmp(cmd, "validator") == 0)
+		rc = cmd_validator(&c, sub);
 	else
 		rc = cli_fail("usage", "unknown command \"%s\" (see keybridge "
 		    "--help)", cmd);
