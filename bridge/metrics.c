@@ -437,11 +437,17 @@ metrics_validators(struct metrics *m, struct evbuffer *b)
 	metrics_one(b, "keybridge_seals_without_quorum_total", "counter",
 	    "Blocks that found no quorum in time (their writes got 503).",
 	    st.seal_failures);
-	metrics_head(b, "keybridge_finality_seconds", "gauge", "Time from a "
-	    "block's seal to its quorum, over the last seals, by quantile.");
-	evbuffer_add_printf(b, "keybridge_finality_seconds{quantile=\"0.5\"} "
-	    "%.9g\nkeybridge_finality_seconds{quantile=\"0.99\"} %.9g\n",
-	    st.finality_p50_ms / 1e3, st.finality_p99_ms / 1e3);
+	/* gauges, not a summary: the consensus keeps the last seals'
+	 * times, not their sum since start */
+	metrics_head(b, "keybridge_finality_p50_seconds", "gauge", "Median "
+	    "time from a block's seal to its quorum, over the last seals.");
+	evbuffer_add_printf(b, "keybridge_finality_p50_seconds %.9g\n",
+	    st.finality_p50_ms / 1e3);
+	metrics_head(b, "keybridge_finality_p99_seconds", "gauge", "99th "
+	    "percentile of the time from a block's seal to its quorum, over "
+	    "the last seals.");
+	evbuffer_add_printf(b, "keybridge_finality_p99_seconds %.9g\n",
+	    st.finality_p99_ms / 1e3);
 out:
 	free(peers);
 	free(lab);
