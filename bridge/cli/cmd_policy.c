@@ -78,7 +78,9 @@ cli_init_validators(struct cli *c)
 	for (i = 0; i < c->o.nwitnesses; i++)
 		if (init_cosigner(cfg, p, c->o.witnesses[i], "witness", 1))
 			goto out;
-	cfg->quorum = (long)config_quorum_default(cfg->nvalidators);
+	/* solo: no quorum line (config_load refuses one without validators) */
+	cfg->quorum = cfg->nvalidators > 0 ?
+	    (long)config_quorum_default(cfg->nvalidators) : 0;
 	if (c->o.quorum != NULL) {
 		q = strtol(c->o.quorum, &end, 10);
 		if (cfg->nvalidators == 0) {

@@ -52,6 +52,19 @@ refuse "quorum = 2 of 4 validators: two quorums would share 0" \
 refuse "--quorum must be 1 to 2" --validator "$(spec 0)" --validator "$(spec 1)" --quorum 3
 refuse "--quorum needs --validator or --witness" --quorum 1
 
+# ---- a solo init writes no validator and no quorum line (serve refuses a
+# quorum without validators), and its policy is solo -------------------------------
+kb_init "$OUT/solo"
+if grep -Eq '^(validator|witness|quorum) =' "$OUT/solo/keybridge.conf"; then
+	fail "a solo init wrote: $(grep -E '^(validator|witness|quorum) =' "$OUT/solo/keybridge.conf")"
+fi
+kb_ok policy -d "$OUT/solo" --json >"$OUT/solo.json"
+jq -e '.mode == "solo" and .quorum == 0 and .cosigners == []' "$OUT/solo.json" >/dev/null ||
+	fail "solo policy: $(cat "$OUT/solo.json")"
+kb_ok policy -d "$OUT/solo" >"$OUT/solo.txt"
+assert_not_contains "$(cat "$OUT/solo.txt")" "quorum" "the solo policy"
+kb_ok ledger verify -d "$OUT/solo" --no-remember --policy "$OUT/solo.txt" >/dev/null
+
 # ---- init writes the lines; policy prints them ---------------------------------
 kb_init "$DIR" --validator "$(spec 0)" --validator "$(spec 1)" \
     --validator "$(spec 2)" --witness "$(spec 3)"

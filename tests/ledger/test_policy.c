@@ -152,6 +152,19 @@ test_policy_that_would_weaken_the_check_is_refused(void **state)
 	snprintf(line, sizeof(line), "validator v1 %s\nquorum 3", f->vk[1]);
 	edit(f, "quorum 3", line, t, sizeof(t));
 	expect_refused(t, "line 10: v1: listed twice");
+	/* another key under v1's name: two lines, one name */
+	{
+		char vk[LEDGER_COSIGN_VKEY_MAX];
+		EVP_PKEY *k = ledger_key_generate("ed25519");
+
+		assert_non_null(k);
+		assert_int_equal(ledger_cosign_vkey_format(k, "v1", vk,
+		    sizeof(vk)), 0);
+		EVP_PKEY_free(k);
+		snprintf(line, sizeof(line), "validator v1 %s\nquorum 3", vk);
+		edit(f, "quorum 3", line, t, sizeof(t));
+		expect_refused(t, "line 10: v1: listed twice");
+	}
 	/* v1's key under another name: the name must be the key's */
 	snprintf(line, sizeof(line), "validator v9 %s\nquorum 3", f->vk[1]);
 	edit(f, "quorum 3", line, t, sizeof(t));
