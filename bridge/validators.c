@@ -341,7 +341,7 @@ bval_answer(struct evhttp_request *req, void *arg)
 	struct vgather_counts before;
 	char body[VCORE_ANSWER_MAX], why[BVAL_REASON_MAX], *nl;
 	int status = req != NULL ? evhttp_request_get_response_code(req) : 0;
-	int current = v->sl != NULL && p->out_seal == v->seal_id;
+	int current = v->sl != NULL && p->out_seal == v->seal_id, was_up;
 	size_t len = 0;
 	ev_ssize_t got;
 	uint64_t size;
@@ -355,12 +355,21 @@ bval_answer(struct evhttp_request *req, void *arg)
 		body[len] = '\0';
 	}
 	pthread_mutex_lock(&v->mu);
+	was_up = p->st.up;
 	p->st.up = status != 0;
 	if (status == 0)
 		p->st.unreachable++;
 	else
 		p->st.latency_ms = bval_ms_since(&p->out_at);
 	pthread_mutex_unlock(&v->mu);
+	/* A kept-alive connection the peer closed while we were not
+	 * looking (it restarted between two blocks) fails at once: one
+	 * new connection.  A peer that was down already is not retried. */
+	if (status == 0 && was_up && current && p->want &&
+	    p->resends++ < BVAL_RESENDS_MAX) {
+		(void)bval_send(v, p);
+		goto status;
+	}
 	if (status == 200) {
 		p->known = 1;
 		p->cosigned = p->out_size;
@@ -463,6 +472,9 @@ bval_seal(struct ledger_consensus *c, const struct ledger_seal *sl,
 		if (event_base_loop(v->evb, EVLOOP_ONCE) < 0)
 			break;
 	evtimer_del(v->deadline);
+	/* The answers already here (the stragglers'): their status is
+	 * current without waiting for them. */
+	(void)event_base_loop(v->evb, EVLOOP_NONBLOCK);
 	final = vgather_final(&v->g);
 	if (final && vgather_note(&v->g, note, notelen) != 0)
 		final = 0;

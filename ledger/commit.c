@@ -78,10 +78,11 @@ ledger_catch_up(struct ledger *l, struct ledger_store *s)
 		return st == 1 ? 0 : -1;
 	/* The last block we know, signed since by its writer. */
 	if (b.height + 1 == l->height && b.size == l->committed &&
-	    l->checkpoint[0] == '\0' && b.checkpoint[0] != '\0') {
+	    l->final_size < b.size && b.checkpoint[0] != '\0') {
 		pthread_rwlock_wrlock(&l->tree_lock);
 		snprintf(l->checkpoint, sizeof(l->checkpoint), "%s",
 		    b.checkpoint);
+		l->final_size = b.size;
 		pthread_rwlock_unlock(&l->tree_lock);
 	}
 	if (b.height < l->height)
@@ -109,8 +110,12 @@ ledger_catch_up(struct ledger *l, struct ledger_store *s)
 	l->height = b.height + 1;
 	l->last_time = b.time;
 	/* Another process's block may not be signed yet (commit_sign):
-	 * then no checkpoint until it is. */
-	snprintf(l->checkpoint, sizeof(l->checkpoint), "%s", b.checkpoint);
+	 * then the last final checkpoint stays until it is. */
+	if (b.checkpoint[0] != '\0') {
+		snprintf(l->checkpoint, sizeof(l->checkpoint), "%s",
+		    b.checkpoint);
+		l->final_size = b.size;
+	}
 	pthread_rwlock_unlock(&l->tree_lock);
 	rc = (int64_t)(b.size - base);
 out:
@@ -415,6 +420,7 @@ ledger_commit_sign_last(struct ledger *l, struct ledger_store *s)
 		return -1;
 	pthread_rwlock_wrlock(&l->tree_lock);
 	memcpy(l->checkpoint, b->checkpoint, sizeof(l->checkpoint));
+	l->final_size = b->size;
 	pthread_rwlock_unlock(&l->tree_lock);
 	if (rc > 0)
 		return -1;
@@ -432,7 +438,11 @@ commit_publish(struct ledger *l, struct ledger_sub **subs, size_t n,
 	l->committed = b->size;
 	l->height++;
 	l->last_time = b->time;
-	memcpy(l->checkpoint, b->checkpoint, sizeof(l->checkpoint));
+	if (b->checkpoint[0] != '\0') {	/* else: not final, the last
+						 * final one stays published */
+		memcpy(l->checkpoint, b->checkpoint, sizeof(l->checkpoint));
+		l->final_size = b->size;
+	}
 	pthread_rwlock_unlock(&l->tree_lock);
 	for (size_t i = 0; i < n; i++) {
 		if (subs[i]->st != LEDGER_OK)
@@ -453,7 +463,7 @@ commit_publish_resolved(struct ledger *l, struct ledger_sub **subs,
 		if (subs[i]->st != LEDGER_OK || !subs[i]->resolved)
 			continue;
 		pthread_rwlock_rdlock(&l->tree_lock);
-		subs[i]->r.tree_size = l->committed;
+		subs[i]->r.tree_size = l->final_size;
 		memcpy(subs[i]->r.checkpoint, l->checkpoint,
 		    sizeof(subs[i]->r.checkpoint));
 		pthread_rwlock_unlock(&l->tree_lock);

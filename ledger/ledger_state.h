@@ -63,7 +63,11 @@ struct ledger {
 	uint64_t committed;		/* entries in committed blocks */
 	uint64_t height;		/* next block height */
 	time_t last_time;		/* ledger time of the last block */
-	char checkpoint[1024];		/* "": the last block is unsigned */
+	/* The latest final (signed, with validators cosigned) checkpoint
+	 * and the tree size it covers: a block that is not final yet
+	 * (no quorum) leaves the previous one published.  "": none. */
+	char checkpoint[1024];
+	uint64_t final_size;
 	/* Our last block, stored without its signed checkpoint (the
 	 * signature failed, or a crash came between commit and signature),
 	 * or signed but not yet saved (checkpoint set): no block is built
