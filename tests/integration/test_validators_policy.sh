@@ -52,10 +52,10 @@ refuse "quorum = 2 of 4 validators: two quorums would share 0" \
 refuse "--quorum must be 1 to 2" --validator "$(spec 0)" --validator "$(spec 1)" --quorum 3
 refuse "--quorum needs --validator or --witness" --quorum 1
 
-# ---- a solo init writes no validator and no quorum line (serve refuses a
+# ---- a solo init writes no validator line and quorum 0 (serve refuses a
 # quorum without validators), and its policy is solo -------------------------------
 kb_init "$OUT/solo"
-if grep -Eq '^(validator|witness|quorum) =' "$OUT/solo/keybridge.conf"; then
+if grep -Eq '^(validator|witness) =|^quorum = [1-9]' "$OUT/solo/keybridge.conf"; then
 	fail "a solo init wrote: $(grep -E '^(validator|witness|quorum) =' "$OUT/solo/keybridge.conf")"
 fi
 kb_ok policy -d "$OUT/solo" --json >"$OUT/solo.json"
