@@ -30,7 +30,8 @@ api_peer_json(const struct bval_peer_status *p)
 			json_decref(disc);
 			return NULL;
 		}
-	/* "o" steals disc and the rendered values, also on failure */
+	/* "o" steals disc and the rendered values, also on failure; "s?"
+	 * gives null for NULL (no refusal yet) */
 	j = json_pack("{s:s,s:s,s:s,s:s,s:b,s:o,s:o,s:f,s:s?,s:o,s:o,s:o,"
 	    "s:o,s:o}", "name", p->name, "url", p->url, "vkey", p->vkey,
 	    "role", p->witness ? "witness" : "validator", "up", p->up,
@@ -43,11 +44,6 @@ api_peer_json(const struct bval_peer_status *p)
 	    "refused", render_json_u64(p->refused),
 	    "discarded", disc,
 	    "unreachable", render_json_u64(p->unreachable));
-	if (j != NULL && p->last_refusal[0] == '\0' &&
-	    json_object_set_new(j, "last_refusal", json_null()) != 0) {
-		json_decref(j);
-		j = NULL;
-	}
 	return j;
 }
 
