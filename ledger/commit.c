@@ -21,6 +21,21 @@
 
 #include "ledger/ledger_state.h"
 
+/*
+ * Whether a block that is not sealed yet leaves the last final checkpoint
+ * published.  With validators, yes: a missing quorum is an outage that
+ * passes, and reads (the checkpoint, proofs against it) go on meanwhile.
+ * Solo, no (as before): the key process refusing to sign is a fork or a
+ * rollback (test_ledger_rollback), and no older checkpoint is served as
+ * the ledger's.
+ */
+static int
+commit_keeps_final(const struct ledger *l)
+{
+	return l->cons != NULL && strcmp(l->cons->ops->name, "validators") ==
+	    0;
+}
+
 /* ---- other writers' blocks --------------------------------------------- */
 
 /* Leaf hashes read for a catch-up, before they join the tree. */
@@ -110,11 +125,15 @@ ledger_catch_up(struct ledger *l, struct ledger_store *s)
 	l->height = b.height + 1;
 	l->last_time = b.time;
 	/* Another process's block may not be signed yet (commit_sign):
-	 * then the last final checkpoint stays until it is. */
+	 * then no checkpoint until it is (validators: the last final one
+	 * stays, commit_keeps_final). */
 	if (b.checkpoint[0] != '\0') {
 		snprintf(l->checkpoint, sizeof(l->checkpoint), "%s",
 		    b.checkpoint);
 		l->final_size = b.size;
+	} else if (!commit_keeps_final(l)) {
+		l->checkpoint[0] = '\0';
+		l->final_size = 0;
 	}
 	pthread_rwlock_unlock(&l->tree_lock);
 	rc = (int64_t)(b.size - base);
@@ -438,10 +457,12 @@ commit_publish(struct ledger *l, struct ledger_sub **subs, size_t n,
 	l->committed = b->size;
 	l->height++;
 	l->last_time = b->time;
-	if (b->checkpoint[0] != '\0') {	/* else: not final, the last
-						 * final one stays published */
+	if (b->checkpoint[0] != '\0') {
 		memcpy(l->checkpoint, b->checkpoint, sizeof(l->checkpoint));
 		l->final_size = b->size;
+	} else if (!commit_keeps_final(l)) {
+		l->checkpoint[0] = '\0';
+		l->final_size = 0;
 	}
 	pthread_rwlock_unlock(&l->tree_lock);
 	for (size_t i = 0; i < n; i++) {

@@ -443,8 +443,13 @@ test_one_validator_down_then_back_catches_up(void **state)
 	assert_true(ps[3].unreachable > 0);
 	assert_true(ps[3].lag >= 10);
 	tv_start(&f->v[3]);
-	for (int i = 0; i < 3; i++)
+	/* one request out per validator: it is at most a block or two
+	 * behind the newest once its catch-up answer is in */
+	for (int i = 0; i < 10; i++) {
 		assert_int_equal(append(f, &r), LEDGER_OK);
+		if (i >= 2 && tv_size(&f->v[3]) >= r.tree_size - 1)
+			break;
+	}
 	assert_true(tv_size(&f->v[3]) >= r.tree_size - 1);
 	assert_true(tv_size(&f->v[3]) > before + 10);
 	bval_peers(f->bv, ps, NV);
