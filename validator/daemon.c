@@ -163,16 +163,31 @@ vd_reply_json(struct evhttp_request *req, json_t *j)
 
 /* ---- the endpoints ------------------------------------------------------- */
 
+/* Makes s printable ASCII in place: a refusal may quote what a client
+ * sent, and the state is JSON, which takes UTF-8 only (a byte it
+ * refused would stop every later commit of the state). */
+static void
+vd_ascii(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
+}
+
 /* Records a refusal that changed nothing but last_refusal; best effort
- * (the answer does not depend on it). */
+ * (the answer does not depend on it), and at most once a second: a
+ * flood of refusals is not a flood of fsyncs.  A refusal that kept
+ * evidence is persisted by the caller, always. */
 static void
 vd_note_refusal(struct vd *d, const struct vcore_answer *ans)
 {
-	d->meta.last_refusal_at = time(NULL);
+	time_t now = time(NULL), before = d->meta.last_refusal_at;
+
+	d->meta.last_refusal_at = now;
 	d->meta.refusals++;
 	log_info("validator: refused (%d %s): %s", ans->status,
 	    vcore_refusal_name(ans->refusal), ans->reason);
-	if (!ans->state_changed && vd_persist(d) != 0)
+	if (!ans->state_changed && now != before && vd_persist(d) != 0)
 		log_warn("validator: cannot record the last refusal");
 }
 
@@ -225,6 +240,7 @@ vd_add(struct evhttp_request *req, void *arg)
 	}
 	if (ans.status != 200) {
 		ledger_replay_abort(d->r);	/* nothing staged survives */
+		vd_ascii(d->st.last_refusal);
 		vd_note_refusal(d, &ans);
 	}
 	if (ans.state_changed && vd_persist(d) != 0) {

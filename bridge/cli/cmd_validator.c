@@ -28,6 +28,9 @@
 
 #define CHECKPOINT_PATH	"/api/v1/ledger/checkpoint"
 #define VDIR_MODE	0700
+/* the ledger's checkpoint with its cosignatures (32 at most) */
+#define FETCH_NOTE_MAX	(VCORE_NOTE_MAX + LEDGER_COSIGN_POLICY_MAX * \
+	LEDGER_COSIGN_LINE_MAX)
 
 /* Exit statuses of `validator status` (docs/cli.md). */
 #define ST_OK		0
@@ -98,7 +101,7 @@ make_vdir(const char *dir)
 static int
 init_origin(struct cli *c, struct vd_config *v)
 {
-	char note[VCORE_NOTE_MAX], why[512], *nl;
+	char note[FETCH_NOTE_MAX], why[512], *nl;
 	uint64_t size;
 
 	if (fetch_checkpoint(v->ledger, v->ledger_ca, note, sizeof(note),
@@ -259,7 +262,7 @@ validator_status(struct cli *c)
 	struct vcore_state *st = NULL;
 	struct vd_meta m;
 	char err[PATH_MAX + 256], root[64] = "", at[21];
-	char note[VCORE_NOTE_MAX], why[512];
+	char note[FETCH_NOTE_MAX], why[512];
 	uint64_t lsize;
 	int rc = ST_ERROR;
 

@@ -108,6 +108,21 @@ kb_start "$B"
 kb_run validator status -d "$OUT/v1"
 assert_eq 2 "$KB_RC" "status exit with the bridge up (evidence still kept)"
 assert_match "$(cat "$KB_STDOUT")" "lag +[0-9]+" "v1's lag"
+# init against the running bridge: the origin from its checkpoint, which
+# must verify under --log-vkey and name --origin when given
+port=$(kb_free_ports 1)
+INIT=(--name v9.test --listen "127.0.0.1:$port" --ledger "$KB_URL"
+    --ledger-ca "$B/ca/root.pem")
+kb_fail init validator init "$OUT/v9" "${INIT[@]}" --log-vkey "$(kb_conf_get "$OUT/bridge-a" validator_vkey | sed 's/+[0-9a-f]\{8\}+/+00000000+/')"
+kb_fail init validator init "$OUT/v9" "${INIT[@]}" --log-vkey "$(cat "$OUT/c4.vkey")"
+assert_contains "$(cat "$KB_STDERR")" "does not verify under --log-vkey" "init's reason"
+kb_fail init validator init "$OUT/v9" "${INIT[@]}" --log-vkey "$(kb_conf_get "$B" validator_vkey)" --origin other/log
+assert_contains "$(cat "$KB_STDERR")" "but the ledger's checkpoints say $(kb_conf_get "$B" origin)" "init's reason"
+[ ! -e "$OUT/v9" ] || fail "a refused init left $OUT/v9"
+kb_ok validator init "$OUT/v9" "${INIT[@]}" --log-vkey "$(kb_conf_get "$B" validator_vkey)" >/dev/null
+assert_eq "$(kb_conf_get "$B" origin)" "$(sed -n 's/^origin = //p' "$OUT/v9/validator.conf")" "the origin init took from the bridge"
+kb_fail init validator init "$OUT/v9" "${INIT[@]}" --log-vkey "$(kb_conf_get "$B" validator_vkey)"
+assert_contains "$(cat "$KB_STDERR")" "already a validator directory" "a second init's reason"
 kb_stop
 for v in v1 v2 v3 w1; do
 	vd_stop "$v"

@@ -458,6 +458,18 @@ class Attack:
             self.expect(v, what, got, 400, "malformed")
         got = post(url, "/add-checkpoint", b"")
         self.expect(v, "an empty body", got, 400, "malformed")
+        # bytes that are not UTF-8, or quotes and backslashes, where a
+        # refusal quotes them: the state (JSON) must still persist
+        for origin, status in ((b"\xff\xfe/log", 400),
+                               ("\u00e9\"\\/log".encode(), 404)):
+            bad = (origin + b"\n5\n" + base64.b64encode(sha(b"r")) +
+                   b"\ntime %d\n" % int(time.time()))
+            bad += b"\n" + self.log.sign(bad)
+            got = post(url, "/add-checkpoint", request(0, [], [], bad))
+            self.expect(v, "origin %r" % origin, got, status)
+            st = get_json(url, "/status")
+            check(st["size"] > 0, "%s: GET /status after it: %r" % (
+                v["name"], st["last_refusal"]))
         got = post(url, "/add-block", None, "GET")
         self.expect(v, "GET /add-block", got, 405)
         got = post(url, "/status", b"x", "PUT")
