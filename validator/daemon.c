@@ -186,8 +186,10 @@ vd_note_refusal(struct vd *d, const struct vcore_answer *ans)
 
 	d->meta.last_refusal_at = now;
 	d->meta.refusals++;
+	/* last_refusal, not the reason: it was made printable (a client's
+	 * bytes go into the log only so) */
 	log_info("validator: refused (%d %s): %s", ans->status,
-	    vcore_refusal_name(ans->refusal), ans->reason);
+	    vcore_refusal_name(ans->refusal), d->st.last_refusal);
 	if (!ans->state_changed && now != before && vd_persist(d) != 0)
 		log_warn("validator: cannot record the last refusal");
 }

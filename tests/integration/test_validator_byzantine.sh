@@ -92,7 +92,7 @@ done
 kb_run validator status -d "$OUT/w1"
 assert_eq 2 "$KB_RC" "validator status -d w1 exit status (evidence kept)"
 # the refusals were logged with their reasons
-grep -q 'refused (422 rule-broken): entry [0-9]* breaks key_revoked' "$OUT/v1.log" ||
+grep -q 'refused (422 rule-broken): rule-broken: entry [0-9]* breaks key_revoked' "$OUT/v1.log" ||
 	fail "v1.log has no key_revoked refusal"
 # the state and the registry agree after all that: restart each
 for v in v1 v2 v3 w1; do
