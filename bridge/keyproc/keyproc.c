@@ -4,15 +4,23 @@
  * Forked by keyproc_start() before the network process starts a thread:
  * the child keeps only its ends of the channels and stderr (the log),
  * loads the keys, narrows itself (sandbox_keyproc) and answers requests
- * until every channel is closed.  One thread; poll(2) over the channels,
- * one request per ready channel per pass, so that the OCSP worker's
- * burst of pre-signing and an enrollment on the loop's channel take
- * turns.
+ * until every channel is closed.  The main thread polls the loop's, the
+ * OCSP worker's and the spare channel, one request per ready channel per
+ * pass, so that the OCSP worker's burst of pre-signing and an enrollment
+ * on the loop's channel take turns.  The writer's channel has a thread
+ * of its own, started before the seccomp filter (which TSYNC puts on it
+ * too): a checkpoint's promise reaching the disk (an fdatasync) never
+ * holds up an enrollment's SIGN_ENTRY or SIGN_CERT, nor they the next
+ * block.  That thread answers SIGN_CHECKPOINT only: what else the key
+ * process keeps between requests (SIGN_CERT's last checkpoint and lowest
+ * index) is the main thread's alone, and the promise both threads touch
+ * is under a lock (ops.c).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +71,7 @@ close_others(const int *keep, size_t n)
  * (EOF, or a message that cannot be followed: truncated or oversize,
  * which is answered with a refusal first when the peer still reads). */
 static int
-serve_one(struct keyproc_keys *k, int fd)
+serve_one(struct keyproc_keys *k, int fd, int writer)
 {
 	struct keyproc_buf ans = { 0 };
 	char why[KEYPROC_WHY_MAX];
@@ -84,6 +92,10 @@ serve_one(struct keyproc_keys *k, int fd)
 	}
 	if (status != KEYPROC_OK) {
 		snprintf(why, sizeof(why), "a request carries no status");
+		rc = -1;
+	} else if (writer && op != KEYPROC_OP_SIGN_CHECKPOINT) {
+		snprintf(why, sizeof(why), "operation %u is not answered on "
+		    "the writer's channel", op);
 		rc = -1;
 	} else
 		rc = keyproc_handle(k, op, req, len, &ans, why, sizeof(why));
@@ -124,13 +136,39 @@ serve_loop(struct keyproc_keys *k, int *fds, size_t n)
 			i = (start + c) % n;
 			if (fds[i] < 0 || pfd[i].revents == 0)
 				continue;
-			if (serve_one(k, fds[i]) != 0) {
+			if (serve_one(k, fds[i], 0) != 0) {
 				close(fds[i]);
 				fds[i] = -1;
 			}
 		}
 		start = (start + 1) % n;
 	}
+}
+
+/* The writer channel's thread (see above). */
+struct writer_thread {
+	struct keyproc_keys *k;
+	int fd;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int running;
+};
+
+static void *
+writer_main(void *arg)
+{
+	struct writer_thread *w = arg;
+
+	/* glibc's start of a thread (set_robust_list, rseq) is behind us:
+	 * the filter may come now. */
+	pthread_mutex_lock(&w->mu);
+	w->running = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	while (serve_one(w->k, w->fd, 1) == 0)
+		;
+	close(w->fd);
+	return NULL;
 }
 
 /* The key process could not start: err answers the first request on the
@@ -155,8 +193,10 @@ static void
 keyproc_main(const struct bridge_config *cfg, int flags, int *fds, size_t n)
 {
 	struct keyproc_keys *k;
+	struct writer_thread w;
+	pthread_t wt;
 	char err[512];
-	int rc = 1;
+	int rc = 1, threaded = 0;
 
 	/* The network process stops it by closing the channels, after its
 	 * last checkpoint is signed: a terminal's ^C or a SIGTERM to the
@@ -182,14 +222,41 @@ keyproc_main(const struct bridge_config *cfg, int flags, int *fds, size_t n)
 		start_failed(fds[KEYPROC_CHAN_LOOP], err);
 		goto out;
 	}
+	/* Before the filter, which then covers it (TSYNC); without it the
+	 * main thread polls the writer's channel too. */
+	w.k = k;
+	w.fd = fds[KEYPROC_CHAN_WRITER];
+	w.running = 0;
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	if (pthread_create(&wt, NULL, writer_main, &w) == 0) {
+		threaded = 1;
+		fds[KEYPROC_CHAN_WRITER] = -1;
+		pthread_mutex_lock(&w.mu);
+		while (!w.running)
+			pthread_cond_wait(&w.cv, &w.mu);
+		pthread_mutex_unlock(&w.mu);
+	} else
+		log_warn("keyproc: no thread for the writer's channel: "
+		    "one thread answers all channels");
 	if (sandbox_keyproc(err, sizeof(err)) != 0) {
 		log_err("key process: sandbox: %s", err);
 		start_failed(fds[KEYPROC_CHAN_LOOP], err);
 		goto out;
 	}
 	serve_loop(k, fds, n);
+	/* Until the writer's channel is closed too. */
+	if (threaded)
+		pthread_join(wt, NULL);
+	threaded = 0;
 	rc = 0;
 out:
+	if (threaded) {
+		/* The start failed, before the filter: its read ends before
+		 * the keys are cleared. */
+		(void)shutdown(w.fd, SHUT_RDWR);
+		pthread_join(wt, NULL);
+	}
 	if (k != NULL)
 		keyproc_keys_clear(k);
 	free(k);
