@@ -577,13 +577,15 @@ test_checkpoint_of_another_origin_is_refused(void **state)
 	    -1);
 }
 
-/* The writer's channel has a thread of its own in the key process, which
- * answers checkpoints and nothing else; the promise is one for both
- * threads. */
+/* The OCSP worker's and the writer's channels each have a thread of
+ * their own in the key process, which answers their operations and
+ * nothing else; the promise is one for all threads. */
 static void
-test_the_writer_channel_answers_checkpoints_only(void **state)
+test_the_ocsp_and_writer_channels_answer_their_operations_only(
+    void **state)
 {
 	struct fixture *f = *state;
+	X509_NAME *ours = X509_get_subject_name(signer_issuer(f->s));
 	struct keyproc_buf b;
 	uint8_t other[LEDGER_HASH_LEN];
 
@@ -596,11 +598,22 @@ test_the_writer_channel_answers_checkpoints_only(void **state)
 	memset(&b, 0, sizeof(b));
 	assert_int_equal(call(f, KEYPROC_OP_INFO, &b,
 	    "not answered on the writer's channel"), -1);
-	/* The channel still answers what it is for. */
+	f->chan = KEYPROC_CHAN_OCSP;
+	b = entry_req(LEDGER_CERT_ISSUED, f->cfg.bridge_account,
+	    f->cfg.origin);
+	assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b,
+	    "not answered on the OCSP worker's channel"), -1);
+	assert_int_equal(cp_call(f, 8, NULL, 0, 0, 0,
+	    "not answered on the OCSP worker's channel"), -1);
+	/* The channels still answer what they are for (signer_sign_crl
+	 * and the checkpoints below go through OCSP and WRITER). */
+	assert_int_equal(sign_crl(f, ours, 5), 0);
+	f->chan = KEYPROC_CHAN_WRITER;
 	assert_int_equal(cp_call(f, 8, NULL, 0, 0, 0, NULL), 0);
 	f->chan = KEYPROC_CHAN_SPARE;
 	assert_int_equal(cp_call(f, 7, NULL, 8, 0, 0, "smaller"), -1);
 	assert_int_equal(cp_call(f, 8, other, 8, 0, 0, "another root"), -1);
+	assert_int_equal(sign_crl(f, ours, 5), -1);
 	b = entry_req(LEDGER_CERT_ISSUED, f->cfg.bridge_account,
 	    f->cfg.origin);
 	assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b, NULL), 0);
@@ -797,7 +810,7 @@ main(void)
 		T(test_checkpoint_of_the_same_size_with_another_root_is_refused),
 		T(test_checkpoint_without_a_valid_consistency_proof_is_refused),
 		T(test_checkpoint_of_another_origin_is_refused),
-		T(test_the_writer_channel_answers_checkpoints_only),
+		T(test_the_ocsp_and_writer_channels_answer_their_operations_only),
 		T(test_restart_keeps_the_promise),
 		T(test_committed_issuance_goes_through_ca_cert_admit),
 		T(test_oversize_message_is_refused),
