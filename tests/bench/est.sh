@@ -223,6 +223,6 @@ BEGIN {
 	printf "RESULT est keepalive CPU per enrollment: serve %s us, key process %s us, bench client %s us; the event loop waited %s us per enrollment on the key process (both rounds)\n", get(ka, "serve_cpu_us"), get(ka, "keyproc_cpu_us"), get(ka, "client_cpu_us"), loopus
 	r3 = get(kp, "enrollments_per_second")
 	if (r3 > 0)
-		printf "RESULT est keepalive, CA and OCSP keys in SoftHSM2: %.0f enrollments/s (p50 %s ms, p99 %s ms) = %.2f x the file-key rate (%.0f/s)\n", r3, get(kp, "p50_ms"), get(kp, "p99_ms"), r3 / r1, r1
+		printf "RESULT est keepalive, CA and OCSP keys in SoftHSM2: %.0f enrollments/s (p50 %s ms, p99 %s ms) = %.2f x the file-key rate (%.0f/s); CPU per enrollment: serve %s us, key process %s us\n", r3, get(kp, "p50_ms"), get(kp, "p99_ms"), r3 / r1, r1, get(kp, "serve_cpu_us"), get(kp, "keyproc_cpu_us")
 	printf "RESULT est newconn: %.0f enrollments/s (p50 %s ms, p99 %s ms) = %.2f x TLS handshake rate (%.0f/s: openssl s_time -new against the bridge; %.0f/s against openssl s_server)\n", r2, get(nc, "p50_ms"), get(nc, "p99_ms"), r2 / hs, hs, hss
 }' | tee "$OUT/result.txt"
