@@ -7,6 +7,11 @@
  * key process dead, once and for all: every later call answers -2 at
  * once, and the callers answer 503 (docs/design.md "Processes": serve
  * exits after KEYPROC_DEATH_GRACE_SEC for its supervisor to restart it).
+ *
+ * Each channel counts its blocking calls and the wall time its callers
+ * spent in them (lock, request, answer); keyproc_free logs them, so a
+ * benchmark can tell how long the event loop waited on the key process
+ * (tests/bench/est.sh).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -30,7 +35,25 @@ struct keyproc {
 	pthread_mutex_t mu[KEYPROC_NCHAN];
 	atomic_int dead;
 	int reaped;
+	atomic_uint_least64_t calls[KEYPROC_NCHAN];	/* keyproc_call */
+	atomic_uint_least64_t wait_ns[KEYPROC_NCHAN];	/* ... their time */
 };
+
+static const char *const chan_name[KEYPROC_NCHAN] = {
+	[KEYPROC_CHAN_LOOP] = "LOOP",
+	[KEYPROC_CHAN_OCSP] = "OCSP",
+	[KEYPROC_CHAN_WRITER] = "WRITER",
+	[KEYPROC_CHAN_SPARE] = "SPARE",
+};
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 struct keyproc *
 keyproc_client_new(pid_t pid, const int *fds)
@@ -43,6 +66,8 @@ keyproc_client_new(pid_t pid, const int *fds)
 	for (int i = 0; i < KEYPROC_NCHAN; i++) {
 		kp->fd[i] = fds[i];
 		pthread_mutex_init(&kp->mu[i], NULL);
+		atomic_init(&kp->calls[i], 0);
+		atomic_init(&kp->wait_ns[i], 0);
 	}
 	atomic_init(&kp->dead, 0);
 	return kp;
@@ -124,16 +149,20 @@ keyproc_call(struct keyproc *kp, enum keyproc_chan ch, enum keyproc_op op,
     const struct keyproc_buf *req, uint8_t **ans, size_t *anslen,
     char *why, size_t whylen)
 {
+	uint64_t t0;
 	int rc;
 
 	*ans = NULL;
 	*anslen = 0;
 	if ((rc = chan_ok(kp, ch, why, whylen)) != 0)
 		return rc;
+	t0 = mono_ns();
 	pthread_mutex_lock(&kp->mu[ch]);
 	if ((rc = chan_send(kp, ch, op, req, why, whylen)) == 0)
 		rc = chan_recv(kp, ch, op, ans, anslen, why, whylen);
 	pthread_mutex_unlock(&kp->mu[ch]);
+	atomic_fetch_add(&kp->calls[ch], 1);
+	atomic_fetch_add(&kp->wait_ns[ch], mono_ns() - t0);
 	return rc;
 }
 
@@ -211,6 +240,16 @@ keyproc_free(struct keyproc *kp)
 
 	if (kp == NULL)
 		return;
+	for (i = 0; i < KEYPROC_NCHAN; i++) {
+		uint64_t n = atomic_load(&kp->calls[i]);
+		uint64_t ns = atomic_load(&kp->wait_ns[i]);
+
+		if (n > 0)
+			log_info("keyproc: channel %s: %llu blocking calls, "
+			    "%.1f ms waited in them, %.0f us each", chan_name[i],
+			    (unsigned long long)n, (double)ns / 1e6,
+			    (double)ns / 1e3 / (double)n);
+	}
 	for (i = 0; i < KEYPROC_NCHAN; i++) {
 		pthread_mutex_lock(&kp->mu[i]);
 		if (kp->fd[i] >= 0)

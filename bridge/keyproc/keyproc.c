@@ -4,15 +4,23 @@
  * Forked by keyproc_start() before the network process starts a thread:
  * the child keeps only its ends of the channels and stderr (the log),
  * loads the keys, narrows itself (sandbox_keyproc) and answers requests
- * until every channel is closed.  One thread; poll(2) over the channels,
- * one request per ready channel per pass, so that the OCSP worker's
- * burst of pre-signing and an enrollment on the loop's channel take
- * turns.
+ * until every channel is closed.  The main thread polls the loop's and
+ * the spare channel, one request per ready channel per pass.  The OCSP
+ * worker's and the writer's channels have a thread each, started before
+ * the seccomp filter (which TSYNC puts on them too): a batch of OCSP
+ * pre-signing never holds up an enrollment's SIGN_ENTRY or SIGN_CERT on
+ * the loop's channel, nor a checkpoint's promise reaching the disk (an
+ * fdatasync), nor they the next block.  Each of those threads answers
+ * its channel's operations only (chan_ops): what else the key process
+ * keeps between requests (SIGN_CERT's last checkpoint and lowest index)
+ * is the main thread's alone, and the promise the threads share is under
+ * a lock (ops.c).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,11 +67,28 @@ close_others(const int *keep, size_t n)
 	closedir(d);
 }
 
-/* Answers one request on fd.  0, or -1 when the channel must be closed
- * (EOF, or a message that cannot be followed: truncated or oversize,
- * which is answered with a refusal first when the peer still reads). */
+/* The operations a channel with a thread of its own answers: a bit per
+ * operation; 0 for the main thread's channels, which answer all. */
+#define OP_BIT(op)	(1u << (op))
+static const unsigned chan_ops[KEYPROC_NCHAN] = {
+	[KEYPROC_CHAN_OCSP] = OP_BIT(KEYPROC_OP_SIGN_OCSP) |
+	    OP_BIT(KEYPROC_OP_SIGN_CRL),
+	[KEYPROC_CHAN_WRITER] = OP_BIT(KEYPROC_OP_SIGN_CHECKPOINT),
+};
+static const char *const chan_name[KEYPROC_NCHAN] = {
+	[KEYPROC_CHAN_LOOP] = "loop's",
+	[KEYPROC_CHAN_OCSP] = "OCSP worker's",
+	[KEYPROC_CHAN_WRITER] = "writer's",
+	[KEYPROC_CHAN_SPARE] = "spare",
+};
+
+/* Answers one request on channel ch's fd; ops is what it may answer (0:
+ * all).  0, or -1 when the channel must be closed (EOF, or a message
+ * that cannot be followed: truncated or oversize, which is answered with
+ * a refusal first when the peer still reads). */
 static int
-serve_one(struct keyproc_keys *k, int fd)
+serve_one(struct keyproc_keys *k, int fd, enum keyproc_chan ch,
+    unsigned ops)
 {
 	struct keyproc_buf ans = { 0 };
 	char why[KEYPROC_WHY_MAX];
@@ -84,6 +109,11 @@ serve_one(struct keyproc_keys *k, int fd)
 	}
 	if (status != KEYPROC_OK) {
 		snprintf(why, sizeof(why), "a request carries no status");
+		rc = -1;
+	} else if (ops != 0 && (op >= KEYPROC_OP_MAX ||
+	    (ops & OP_BIT(op)) == 0)) {
+		snprintf(why, sizeof(why), "operation %u is not answered on "
+		    "the %s channel", op, chan_name[ch]);
 		rc = -1;
 	} else
 		rc = keyproc_handle(k, op, req, len, &ans, why, sizeof(why));
@@ -124,13 +154,82 @@ serve_loop(struct keyproc_keys *k, int *fds, size_t n)
 			i = (start + c) % n;
 			if (fds[i] < 0 || pfd[i].revents == 0)
 				continue;
-			if (serve_one(k, fds[i]) != 0) {
+			if (serve_one(k, fds[i], (enum keyproc_chan)i, 0) !=
+			    0) {
 				close(fds[i]);
 				fds[i] = -1;
 			}
 		}
 		start = (start + 1) % n;
 	}
+}
+
+/* A channel's own thread (see above). */
+struct chan_thread {
+	struct keyproc_keys *k;
+	enum keyproc_chan ch;
+	int fd;
+	pthread_t t;
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int running;
+};
+
+static void *
+chan_main(void *arg)
+{
+	struct chan_thread *c = arg;
+
+	/* glibc's start of a thread (set_robust_list, rseq) is behind us:
+	 * the filter may come now. */
+	pthread_mutex_lock(&c->mu);
+	c->running = 1;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	while (serve_one(c->k, c->fd, c->ch, chan_ops[c->ch]) == 0)
+		;
+	close(c->fd);
+	return NULL;
+}
+
+/* Starts c's thread on channel ch (fds[ch], then -1 for the main loop)
+ * and waits until it runs.  Without a thread the main loop serves the
+ * channel, with every check all the same. */
+static void
+chan_thread_start(struct chan_thread *c, struct keyproc_keys *k, int *fds,
+    enum keyproc_chan ch)
+{
+	memset(c, 0, sizeof(*c));
+	c->k = k;
+	c->ch = ch;
+	c->fd = fds[ch];
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	if (pthread_create(&c->t, NULL, chan_main, c) != 0) {
+		log_warn("keyproc: no thread for the %s channel: the main "
+		    "thread answers it", chan_name[ch]);
+		return;
+	}
+	c->started = 1;
+	fds[ch] = -1;
+	pthread_mutex_lock(&c->mu);
+	while (!c->running)
+		pthread_cond_wait(&c->cv, &c->mu);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Waits for c's thread to end: its channel closed, or (wake, when the
+ * start failed before the filter) its read ended here. */
+static void
+chan_thread_join(struct chan_thread *c, int wake)
+{
+	if (!c->started)
+		return;
+	if (wake)
+		(void)shutdown(c->fd, SHUT_RDWR);
+	pthread_join(c->t, NULL);
+	c->started = 0;
 }
 
 /* The key process could not start: err answers the first request on the
@@ -155,6 +254,7 @@ static void
 keyproc_main(const struct bridge_config *cfg, int flags, int *fds, size_t n)
 {
 	struct keyproc_keys *k;
+	struct chan_thread ct[2];
 	char err[512];
 	int rc = 1;
 
@@ -165,6 +265,7 @@ keyproc_main(const struct bridge_config *cfg, int flags, int *fds, size_t n)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	memset(ct, 0, sizeof(ct));
 	close_others(fds, n);
 	if ((k = calloc(1, sizeof(*k))) == NULL) {
 		log_err("keyproc: out of memory");
@@ -182,14 +283,24 @@ keyproc_main(const struct bridge_config *cfg, int flags, int *fds, size_t n)
 		start_failed(fds[KEYPROC_CHAN_LOOP], err);
 		goto out;
 	}
+	/* Before the filter, which then covers them (TSYNC). */
+	chan_thread_start(&ct[0], k, fds, KEYPROC_CHAN_WRITER);
+	chan_thread_start(&ct[1], k, fds, KEYPROC_CHAN_OCSP);
 	if (sandbox_keyproc(err, sizeof(err)) != 0) {
 		log_err("key process: sandbox: %s", err);
 		start_failed(fds[KEYPROC_CHAN_LOOP], err);
 		goto out;
 	}
 	serve_loop(k, fds, n);
+	/* Until their channels are closed too. */
+	chan_thread_join(&ct[0], 0);
+	chan_thread_join(&ct[1], 0);
 	rc = 0;
 out:
+	/* The start failed (before the filter): their reads end before the
+	 * keys are cleared. */
+	chan_thread_join(&ct[0], 1);
+	chan_thread_join(&ct[1], 1);
 	if (k != NULL)
 		keyproc_keys_clear(k);
 	free(k);

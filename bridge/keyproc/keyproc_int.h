@@ -7,6 +7,7 @@
 #define KEYBRIDGE_KEYPROC_INT_H
 
 #include <limits.h>
+#include <pthread.h>
 
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
@@ -25,6 +26,7 @@ struct keyproc_state {
 	uint64_t cp_size;		/* the last signed checkpoint */
 	uint8_t cp_root[LEDGER_HASH_LEN];
 	uint64_t crl_number;		/* the last signed CRL's number */
+	uint64_t seq;			/* writes so far (state.c's slots) */
 };
 
 struct keyproc_keys {
@@ -43,7 +45,12 @@ struct keyproc_keys {
 	char ca_issuers_url[CONFIG_STR + 32];
 	char crl_url[CONFIG_STR + 96];
 	char state_path[PATH_MAX + 32];
+	/* The promise: SIGN_CHECKPOINT's (the writer channel's thread),
+	 * SIGN_CRL's and INFO's (the main thread), under state_mu.  The
+	 * rest is the main thread's alone. */
+	pthread_mutex_t state_mu;
 	struct keyproc_state st;
+	int state_fd;			/* state.c's, after the first write */
 	/* SIGN_CERT: entries below this index were signed or given up. */
 	uint64_t min_index;
 	/* The last checkpoint note whose signature checked out, with its
@@ -73,9 +80,12 @@ void keyproc_keys_clear(struct keyproc_keys *k);
  * 0, or -1 with err set (a damaged file: nothing is signed then). */
 int keyproc_state_read(const char *path, struct keyproc_state *st,
     char *err, size_t errlen);
-/* Writes st to path durably: a 0600 temporary file, fsync, rename, fsync
- * of the directory.  0, or -1 with err set. */
-int keyproc_state_write(const char *path, const struct keyproc_state *st,
+/* Writes st (its seq advanced) to path durably before it returns: the
+ * first time (*fd < 0) as a new file (a 0600 temporary, fsync, rename,
+ * fsync of the directory) then opened into *fd, and after that into the
+ * older of the file's two slots with pwrite and fdatasync.  0, or -1 with
+ * err set. */
+int keyproc_state_write(const char *path, int *fd, struct keyproc_state *st,
     char *err, size_t errlen);
 
 #endif

@@ -8,9 +8,11 @@
  * a key.  Nothing the network process says about itself is trusted: an
  * issuer is compared by its hashes, a checkpoint by its proof.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -141,6 +143,8 @@ keyproc_keys_load(struct keyproc_keys *k, const struct bridge_config *cfg,
 	const struct bridge_config *c = &k->cfg;
 
 	k->cfg = *cfg;
+	k->state_fd = -1;		/* keyproc_keys_clear may close it */
+	pthread_mutex_init(&k->state_mu, NULL);
 	if ((k->issuer = read_cert(c, c->ca_issuing, "issuing CA certificate",
 	    err, errlen)) == NULL ||
 	    (k->ocsp_cert = read_cert(c, c->ocsp_cert, "OCSP signer "
@@ -191,6 +195,9 @@ keyproc_keys_clear(struct keyproc_keys *k)
 	free(k->cp_ok);
 	for (size_t i = 0; i < k->ncosigners; i++)
 		ledger_cosigner_clear(&k->cosigners[i]);
+	if (k->state_fd >= 0)
+		close(k->state_fd);
+	pthread_mutex_destroy(&k->state_mu);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -485,7 +492,8 @@ op_sign_crl(struct keyproc_keys *k, struct keyproc_rd *r,
 		    "(%llu)", (unsigned long long)num,
 		    (unsigned long long)k->st.crl_number);
 	st.crl_number = num;
-	if (keyproc_state_write(k->state_path, &st, err, sizeof(err)) != 0) {
+	if (keyproc_state_write(k->state_path, &k->state_fd, &st, err,
+	    sizeof(err)) != 0) {
 		log_err("keyproc: %s", err);
 		REFUSE("cannot persist the CRL number");
 	}
@@ -577,7 +585,7 @@ op_sign_checkpoint(struct keyproc_keys *k, struct keyproc_rd *r,
 	st.cp_size = size;
 	memcpy(st.cp_root, root, LEDGER_HASH_LEN);
 	if (memcmp(&st, &k->st, sizeof(st)) != 0) {
-		if (keyproc_state_write(k->state_path, &st, err,
+		if (keyproc_state_write(k->state_path, &k->state_fd, &st, err,
 		    sizeof(err)) != 0) {
 			log_err("keyproc: %s", err);
 			REFUSE("cannot persist the checkpoint");
@@ -740,6 +748,11 @@ keyproc_handle(struct keyproc_keys *k, uint16_t op, const uint8_t *req,
 	struct keyproc_rd r = { req, len, 0, 0 };
 	int rc = -1;
 
+	/* The promise (k->st and its file) is the writer thread's
+	 * (SIGN_CHECKPOINT) and the main thread's (SIGN_CRL, INFO). */
+	if (op == KEYPROC_OP_INFO || op == KEYPROC_OP_SIGN_CRL ||
+	    op == KEYPROC_OP_SIGN_CHECKPOINT)
+		pthread_mutex_lock(&k->state_mu);
 	switch (op) {
 	case KEYPROC_OP_INFO:
 		rc = op_info(k, ans, why, whylen);
@@ -763,6 +776,9 @@ keyproc_handle(struct keyproc_keys *k, uint16_t op, const uint8_t *req,
 		snprintf(why, whylen, "unknown operation %u", op);
 		break;
 	}
+	if (op == KEYPROC_OP_INFO || op == KEYPROC_OP_SIGN_CRL ||
+	    op == KEYPROC_OP_SIGN_CHECKPOINT)
+		pthread_mutex_unlock(&k->state_mu);
 	if (rc == 0 && ans->err) {
 		snprintf(why, whylen, "the answer does not fit a message");
 		rc = -1;

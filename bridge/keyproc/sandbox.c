@@ -81,6 +81,7 @@ static const struct sandbox_call sandbox_keyproc_calls[] = {
 	{ "newfstatat", "stdio's fstat of a new FILE; SoftHSM2" },
 	{ "lseek", "stdio; the time zone file of the first log line" },
 	{ "fsync", "the state file and its directory reach the disk" },
+	{ "pwrite64", "a slot of the state file (bridge/keyproc/state.c)" },
 	{ "rename", "the temporary replaces the state file" },
 	{ "fchmod", "the state file's temporary is 0600 whatever umask and an old copy said" },
 	{ "fcntl", "SoftHSM2 locks its token files at every signature" },
@@ -100,7 +101,7 @@ static const struct sandbox_call sandbox_keyproc_calls[] = {
 	{ "renameat2", "rename() on architectures without rename" },
 	{ "unlink", "removing a temporary after a failed write" },
 	{ "unlinkat", "unlink() on architectures without unlink" },
-	{ "fdatasync", "fsync's data-only form" },
+	{ "fdatasync", "a slot of the state file reaches the disk" },
 	{ "clock_gettime", "time when the vDSO falls back to the kernel" },
 	{ "gettimeofday", "the same" },
 	{ "time", "the same" },
@@ -110,6 +111,7 @@ static const struct sandbox_call sandbox_keyproc_calls[] = {
 	{ "rt_sigreturn", "returning from a signal handler (SIGTERM)" },
 	{ "restart_syscall", "a poll interrupted by SIGSTOP and SIGCONT" },
 	{ "exit", "a thread's end" },
+	{ "rseq", "glibc unregisters a thread's restartable sequences at its end (the writer channel's thread)" },
 };
 #define SANDBOX_NCALLS \
 	(sizeof(sandbox_keyproc_calls) / sizeof(sandbox_keyproc_calls[0]))

@@ -21,8 +21,9 @@
  * Each client's first answer is also decoded: base64 of a certs-only
  * PKCS#7 holding a certificate.
  *
- * Prints enrollments_ok, failures, seconds, enrollments_per_second, p50_ms
- * and p99_ms on stdout (latency: request sent, or connection started, to
+ * Prints enrollments_ok, failures, seconds, enrollments_per_second, p50_ms,
+ * p99_ms and client_cpu_seconds (this process's user + system CPU time
+ * over the timed part) on stdout (latency: request sent, or connection started, to
  * answer); the first few failed answers go to stderr and the exit status is
  * then 1.
  */
@@ -31,6 +32,7 @@
 #include <string.h>
 #include <time.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <netinet/tcp.h>
 
 #include <event2/bufferevent_ssl.h>
@@ -200,6 +202,18 @@ bclient_send(struct bclient *c)
 		bench_nodelay(conn);
 }
 
+/* This process's CPU time (user + system), in seconds. */
+static double
+cpu_s(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0.0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -242,7 +256,7 @@ main(int argc, char **argv)
 	ssize_t got;
 	FILE *fp;
 	int nclients, per;
-	double t0, t1;
+	double t0, t1, c0, c1;
 
 	if (argc != 6 || (nclients = atoi(argv[2])) < 1 ||
 	    nclients > BENCH_MAX_CLIENTS || (per = atoi(argv[3])) < 1 ||
@@ -308,17 +322,21 @@ main(int argc, char **argv)
 	fclose(fp);
 
 	b.running = nclients;
+	c0 = cpu_s();
 	t0 = now_s();
 	for (int i = 0; i < nclients; i++)
 		bclient_send(&cl[i]);
 	event_base_dispatch(b.base);
 	t1 = now_s();
+	c1 = cpu_s();
 	qsort(b.lat, b.nlat, sizeof(double), cmp_double);
 	printf("mode %s\nenrollments_ok %zu\nfailures %d\nseconds %.3f\n"
-	    "enrollments_per_second %.0f\np50_ms %.2f\np99_ms %.2f\n",
+	    "enrollments_per_second %.0f\np50_ms %.2f\np99_ms %.2f\n"
+	    "client_cpu_seconds %.3f\n",
 	    argv[5], b.nlat, b.failures, t1 - t0, (double)b.nlat / (t1 - t0),
 	    b.nlat ? b.lat[b.nlat / 2] * 1e3 : 0.0,
-	    b.nlat ? b.lat[(size_t)((double)b.nlat * 0.99)] * 1e3 : 0.0);
+	    b.nlat ? b.lat[(size_t)((double)b.nlat * 0.99)] * 1e3 : 0.0,
+	    c1 - c0);
 	for (int i = 0; i < nclients; i++) {
 		if (cl[i].conn != NULL)
 			evhttp_connection_free(cl[i].conn);

@@ -23,6 +23,15 @@
 # and OCSP signer keys are in a SoftHSM2 token (KB_TEST_PKCS11=1 of
 # tests/integration/lib.sh) runs the keepalive round again: the rate with
 # token keys beside the file-key rate of the same run.
+# Around each keepalive round: the CPU time (user + system, all threads)
+# of `serve`, of its key process (from /proc/PID/stat) and of the bench
+# client (its getrusage over the timed part), each divided by the
+# enrollments: steadier than rates on a shared machine, and their sum
+# gives the rate the 2 cores could carry (2 / sum).
+# At its stop the bridge logs, per channel to the key process, the wall
+# time its threads spent in blocking calls (bridge/keyproc/client.c): the
+# event loop's wait on channel LOOP (SIGN_ENTRY and SIGN_CERT, both
+# rounds) is reported per enrollment.
 # Env: BENCH_EST_CLIENTS (16), BENCH_EST_PER_CLIENT (250),
 # BENCH_EST_PKCS11 (1).
 set -euo pipefail
@@ -62,6 +71,46 @@ handshake_rate() {
 	    fail "openssl s_time -connect $1: no connection count: $(printf '%s' "$out" | tail -n 3)"
 }
 
+# proc_cpu PID: the process's user + system CPU time, in clock ticks
+# (fields 14 and 15 of /proc/PID/stat, counted after the command's name).
+proc_cpu() {
+	sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+# keyproc_pid: the running bridge's key process (serve's one child).
+keyproc_pid() {
+	local p
+	p=$(cat /proc/"$KB_SERVE_PID"/task/*/children 2>/dev/null | tr ' ' '\n' |
+	    grep -m 1 '[0-9]') || fail "no key process under serve $KB_SERVE_PID"
+	echo "$p"
+}
+
+# keepalive_cpu LABEL OUTFILE: runs bench_enroll's keepalive round (ARGS
+# after OUTFILE) on the running bridge and appends to OUTFILE its CPU
+# time per enrollment of serve, the key process and the client, in us.
+keepalive_cpu() {
+	local label=$1 out=$2 kp s0 k0 s1 k1 tck
+	shift 2
+	tck=$(getconf CLK_TCK)
+	kp=$(keyproc_pid)
+	s0=$(proc_cpu "$KB_SERVE_PID")
+	k0=$(proc_cpu "$kp")
+	"$BENCH/bench_enroll" "$@" keepalive | tee "$out"
+	s1=$(proc_cpu "$KB_SERVE_PID")
+	k1=$(proc_cpu "$kp")
+	awk -v s="$((s1 - s0))" -v k="$((k1 - k0))" -v tck="$tck" \
+	    -v label="$label" '
+	    /^enrollments_ok/ { n = $2 }
+	    /^client_cpu_seconds/ { c = $2 }
+	    END {
+		if (n == 0) exit 0
+		us = 1e6 / tck / n
+		printf "serve_cpu_us %.0f\nkeyproc_cpu_us %.0f\nclient_cpu_us %.0f\n", s * us, k * us, c * 1e6 / n
+		t = s * us + k * us + c * 1e6 / n
+		printf "  CPU per enrollment (%s): serve %.0f us, key process %.0f us, bench client %.0f us; total %.0f us = at most %.0f/s on 2 cores\n", label, s * us, k * us, c * 1e6 / n, t, 2e6 / t > "/dev/stderr"
+	    }' "$out" >>"$out" 2>&1
+	grep '^  CPU per enrollment' "$out"
+}
 
 echo "reference: openssl speed -seconds 3 ecdsap256 (one core)"
 read -r sign1 verify1 <<<"$(ecdsa_rates)"
@@ -105,8 +154,8 @@ wait "$ss_pid" 2>/dev/null || true
 kb_untrack "$ss_pid"
 
 echo "keepalive: $clients clients x $per enrollments, one TLS connection each"
-"$BENCH/bench_enroll" "$dir" "$clients" "$per" "$OUT/csrs/keepalive.txt" \
-    keepalive | tee "$OUT/keepalive.txt"
+keepalive_cpu "key files" "$OUT/keepalive.txt" "$dir" "$clients" "$per" \
+    "$OUT/csrs/keepalive.txt"
 echo "newconn: $clients clients x $per enrollments, a new TLS connection each"
 "$BENCH/bench_enroll" "$dir" "$clients" "$per" "$OUT/csrs/newconn.txt" \
     newconn | tee "$OUT/newconn.txt"
@@ -119,6 +168,16 @@ kb_stop
 "$KEYBRIDGE" ledger verify -d "$dir" >"$OUT/verify.txt" 2>&1 ||
     fail "ledger verify failed after the EST benchmark: $(tail -n 3 "$OUT/verify.txt")"
 echo "  $good certificates on the ledger, one per 200; ledger verify OK"
+# "keyproc: channel LOOP: N blocking calls, X ms waited in them, Y us each"
+loop_wait=$(sed -n 's/.*keyproc: channel LOOP: \([0-9]*\) blocking calls, \([0-9.]*\) ms waited.*/\1 \2/p' \
+    "$OUT/serve.log" | tail -n 1)
+if [ -n "$loop_wait" ]; then
+	read -r loop_calls loop_ms <<<"$loop_wait"
+	loop_us=$(awk -v ms="$loop_ms" -v n="$((ok1 + ok2))" 'BEGIN { printf "%.0f", ms * 1000 / n }')
+	echo "  event loop waiting on the key process (channel LOOP): $loop_calls calls, $loop_ms ms, $loop_us us per enrollment"
+else
+	loop_us=0
+fi
 
 # keepalive_token: the keepalive round on a bridge whose CA and OCSP keys
 # are in a SoftHSM2 token; its bench_enroll output in OUT/keepalive-p11.txt.
@@ -128,8 +187,8 @@ keepalive_token() {
 	"$BENCH/bench_register" "$tdir" "$half" "$OUT/csrs-p11"
 	kb_start "$tdir"
 	echo "keepalive, keys in SoftHSM2: $clients clients x $per enrollments, one TLS connection each"
-	"$BENCH/bench_enroll" "$tdir" "$clients" "$per" "$OUT/csrs-p11/csrs.txt" \
-	    keepalive | tee "$OUT/keepalive-p11.txt"
+	keepalive_cpu "SoftHSM2" "$OUT/keepalive-p11.txt" "$tdir" "$clients" \
+	    "$per" "$OUT/csrs-p11/csrs.txt"
 	ok1=$(awk '/^enrollments_ok/ { print $2 }' "$OUT/keepalive-p11.txt")
 	good=$(api GET /api/v1/status | jq -r '.certificates.good')
 	assert_eq "$ok1" "$good" "good certificates on the token bridge's ledger after $ok1 enrollments answered 200"
@@ -146,7 +205,7 @@ echo "reference again: ECDSA P-256 sign/s: $sign2  verify/s: $verify2"
 awk -v sign1="$sign1" -v sign2="$sign2" -v verify1="$verify1" \
     -v verify2="$verify2" -v hs="$hs_bridge" -v hss="$hs_sserver" \
     -v ka="$OUT/keepalive.txt" -v nc="$OUT/newconn.txt" \
-    -v kp="$OUT/keepalive-p11.txt" '
+    -v kp="$OUT/keepalive-p11.txt" -v loopus="$loop_us" '
 function get(file, key,    line, f) {
 	while ((getline line < file) > 0) {
 		split(line, f, " ")
@@ -161,8 +220,9 @@ BEGIN {
 	r1 = get(ka, "enrollments_per_second")
 	r2 = get(nc, "enrollments_per_second")
 	printf "RESULT est keepalive: %.0f enrollments/s (p50 %s ms, p99 %s ms) = %.3f x ECDSA P-256 sign rate (%.0f/s; verify %.0f/s); target >= 1000/s\n", r1, get(ka, "p50_ms"), get(ka, "p99_ms"), r1 / sign, sign, verify
+	printf "RESULT est keepalive CPU per enrollment: serve %s us, key process %s us, bench client %s us; the event loop waited %s us per enrollment on the key process (both rounds)\n", get(ka, "serve_cpu_us"), get(ka, "keyproc_cpu_us"), get(ka, "client_cpu_us"), loopus
 	r3 = get(kp, "enrollments_per_second")
 	if (r3 > 0)
-		printf "RESULT est keepalive, CA and OCSP keys in SoftHSM2: %.0f enrollments/s (p50 %s ms, p99 %s ms) = %.2f x the file-key rate (%.0f/s)\n", r3, get(kp, "p50_ms"), get(kp, "p99_ms"), r3 / r1, r1
+		printf "RESULT est keepalive, CA and OCSP keys in SoftHSM2: %.0f enrollments/s (p50 %s ms, p99 %s ms) = %.2f x the file-key rate (%.0f/s); CPU per enrollment: serve %s us, key process %s us\n", r3, get(kp, "p50_ms"), get(kp, "p99_ms"), r3 / r1, r1, get(kp, "serve_cpu_us"), get(kp, "keyproc_cpu_us")
 	printf "RESULT est newconn: %.0f enrollments/s (p50 %s ms, p99 %s ms) = %.2f x TLS handshake rate (%.0f/s: openssl s_time -new against the bridge; %.0f/s against openssl s_server)\n", r2, get(nc, "p50_ms"), get(nc, "p99_ms"), r2 / hs, hs, hss
 }' | tee "$OUT/result.txt"

@@ -43,6 +43,7 @@ struct fixture {
 	struct signer *s;
 	X509 *root;
 	struct ledger_merkle *tree;	/* NLEAVES leaves */
+	enum keyproc_chan chan;		/* call()'s: the spare one */
 };
 
 static int
@@ -153,6 +154,7 @@ setup(void **state)
 	snprintf(path, sizeof(path), "%s/%s", f->dir, KEYPROC_STATE_FILE);
 	(void)unlink(path);
 	kp_up(f);
+	f->chan = KEYPROC_CHAN_SPARE;
 	return 0;
 }
 
@@ -163,8 +165,9 @@ teardown(void **state)
 	return 0;
 }
 
-/* One request on the spare channel: 0 signed, -1 refused (why must
- * contain want), -2 gone.  The answer is freed. */
+/* One request on f->chan (the spare channel unless a test says): 0
+ * signed, -1 refused (why must contain want), -2 gone.  The answer is
+ * freed. */
 static int
 call(struct fixture *f, enum keyproc_op op, struct keyproc_buf *req,
     const char *want)
@@ -174,7 +177,7 @@ call(struct fixture *f, enum keyproc_op op, struct keyproc_buf *req,
 	size_t len;
 	int rc;
 
-	rc = keyproc_call(f->kp, KEYPROC_CHAN_SPARE, op, req, &ans, &len, why,
+	rc = keyproc_call(f->kp, f->chan, op, req, &ans, &len, why,
 	    sizeof(why));
 	keyproc_buf_free(req);
 	free(ans);
@@ -574,6 +577,51 @@ test_checkpoint_of_another_origin_is_refused(void **state)
 	    -1);
 }
 
+/* The OCSP worker's and the writer's channels each have a thread of
+ * their own in the key process, which answers their operations and
+ * nothing else; the promise is one for all threads. */
+static void
+test_the_ocsp_and_writer_channels_answer_their_operations_only(
+    void **state)
+{
+	struct fixture *f = *state;
+	X509_NAME *ours = X509_get_subject_name(signer_issuer(f->s));
+	struct keyproc_buf b;
+	uint8_t other[LEDGER_HASH_LEN];
+
+	memset(other, 0xab, sizeof(other));
+	f->chan = KEYPROC_CHAN_WRITER;
+	b = entry_req(LEDGER_CERT_ISSUED, f->cfg.bridge_account,
+	    f->cfg.origin);
+	assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b,
+	    "not answered on the writer's channel"), -1);
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(call(f, KEYPROC_OP_INFO, &b,
+	    "not answered on the writer's channel"), -1);
+	f->chan = KEYPROC_CHAN_OCSP;
+	b = entry_req(LEDGER_CERT_ISSUED, f->cfg.bridge_account,
+	    f->cfg.origin);
+	assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b,
+	    "not answered on the OCSP worker's channel"), -1);
+	assert_int_equal(cp_call(f, 8, NULL, 0, 0, 0,
+	    "not answered on the OCSP worker's channel"), -1);
+	/* The channels still answer what they are for (signer_sign_crl
+	 * and the checkpoints below go through OCSP and WRITER). */
+	assert_int_equal(sign_crl(f, ours, 5), 0);
+	f->chan = KEYPROC_CHAN_WRITER;
+	assert_int_equal(cp_call(f, 8, NULL, 0, 0, 0, NULL), 0);
+	f->chan = KEYPROC_CHAN_SPARE;
+	assert_int_equal(cp_call(f, 7, NULL, 8, 0, 0, "smaller"), -1);
+	assert_int_equal(cp_call(f, 8, other, 8, 0, 0, "another root"), -1);
+	assert_int_equal(sign_crl(f, ours, 5), -1);
+	b = entry_req(LEDGER_CERT_ISSUED, f->cfg.bridge_account,
+	    f->cfg.origin);
+	assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b, NULL), 0);
+	f->chan = KEYPROC_CHAN_WRITER;
+	assert_int_equal(cp_call(f, 8, other, 8, 0, 0, "another root"), -1);
+	assert_int_equal(cp_call(f, 10, NULL, 8, 1, 0, NULL), 0);
+}
+
 /* The promise survives a new key process on the same data directory. */
 static void
 test_restart_keeps_the_promise(void **state)
@@ -762,6 +810,7 @@ main(void)
 		T(test_checkpoint_of_the_same_size_with_another_root_is_refused),
 		T(test_checkpoint_without_a_valid_consistency_proof_is_refused),
 		T(test_checkpoint_of_another_origin_is_refused),
+		T(test_the_ocsp_and_writer_channels_answer_their_operations_only),
 		T(test_restart_keeps_the_promise),
 		T(test_committed_issuance_goes_through_ca_cert_admit),
 		T(test_oversize_message_is_refused),
