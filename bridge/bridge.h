@@ -71,6 +71,9 @@ struct metrics_sources {
 	struct server *https, *http;
 	struct signer *signer;		/* the key process's client */
 	time_t started;
+	/* The validators consensus (bridge/validators.h: bval_peers,
+	 * bval_stats), or NULL when solo.  Borrowed. */
+	struct bval *validators;
 };
 
 struct metrics *metrics_new(const struct metrics_sources *src);

@@ -36,6 +36,7 @@
 #include "ledger/ledger.h"
 #include "bridge/config.h"
 #include "bridge/keyproc/sandbox.h"
+#include "bridge/config_int.h"
 
 /* Bounds of the numeric settings. */
 #define CONFIG_BATCH_MIN	1L
@@ -177,6 +178,12 @@ static const struct config_field config_table[] = {
 	    "Most seconds HTTP caches may keep an OCSP response or CRL."),
 	CLONG(crl_validity, 7200, 30 * 86400, 86400,
 	    "Seconds from a CRL's thisUpdate to its nextUpdate."),
+	CLONG(quorum, 0, CONFIG_VALIDATORS_MAX, 0,
+	    "Validators: cosignatures that make a checkpoint final (0: 2f+1 "
+	    "of the validator and witness lines, n = 3f+1)."),
+	CLONG(validator_wait_ms, 100, 600000, 5000,
+	    "Validators: how long a block waits for a quorum before its "
+	    "writes are answered 503 with Retry-After (milliseconds)."),
 };
 #define CONFIG_NFIELDS (sizeof(config_table) / sizeof(config_table[0]))
 
@@ -336,6 +343,16 @@ config_parse_line(struct bridge_config *c, char *line, const char *path,
 		return -1;
 	}
 
+	/* repeatable: one per validator (config_validators.c) */
+	if (strcmp(key, "validator") == 0 || strcmp(key, "witness") == 0) {
+		if (config_validator_line(c, val, key[0] == 'w', why,
+		    sizeof(why)) != 0) {
+			snprintf(err, errlen, "%s:%lu: %s %s", path, lineno,
+			    key, why);
+			return -1;
+		}
+		return 0;
+	}
 	if ((f = config_find(key)) == NULL) {
 		snprintf(err, errlen, "%s:%lu: unknown key \"%.64s\"", path,
 		    lineno, key);
@@ -402,6 +419,8 @@ config_load(struct bridge_config *c, const char *dir, char *err,
 		snprintf(err, errlen, "%s: read error", path);
 		goto out;
 	}
+	if (config_validators_check(c, err, errlen) != 0)
+		goto out;
 	rc = 0;
 out:
 	free(line);
@@ -439,7 +458,7 @@ config_emit(const struct bridge_config *c, FILE *fp)
 		}
 		fprintf(fp, "%s = %s\n", f->name, config_cstr(c, f));
 	}
-	return 0;
+	return config_validators_emit(c, fp);
 }
 
 /* Writes c to path, mode 0600, atomically: a temporary file in the same

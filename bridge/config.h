@@ -80,6 +80,17 @@ int config_load(struct bridge_config *c, const char *dir, char *err,
     size_t errlen);
 /* Writes c to path (mode 0644).  0 or -1. */
 int config_write(const struct bridge_config *c, const char *path);
+/* The default quorum of n cosigners (validator and witness lines): the
+ * smallest q with 2q - n > f, f = (n - 1) / 3; 2f+1 when n = 3f+1. */
+size_t config_quorum_default(size_t n);
+/* config_validators.c: a `validator =` or `witness =` value "NAME VKEY
+ * URL" into c (witness: 1 for a witness line).  0, or -1 with why. */
+int config_validator_line(struct bridge_config *c, const char *val,
+    int witness, char *why, size_t whylen);
+/* The quorum against the lines: at most n, and any two quorums share an
+ * honest cosigner (2q - n > f).  0, or -1 with why. */
+int config_validators_check(const struct bridge_config *c, char *why,
+    size_t whylen);
 /* Resolves a configured path against c->dir into out.  Returns out. */
 const char *config_path(const struct bridge_config *c, const char *p,
     char *out, size_t outlen);

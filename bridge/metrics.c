@@ -19,6 +19,7 @@
 
 #include "bridge/bridge.h"
 #include "bridge/keyproc/keyproc.h"
+#include "bridge/validators.h"
 
 #define METRICS_CODES    500		/* status codes 100..599 */
 #define METRICS_NBUCKETS 14
@@ -334,6 +335,124 @@ metrics_keyproc(struct metrics *m, struct evbuffer *b)
 		    (unsigned long long)signer_refusals(m->src.signer, op));
 }
 
+/* A label value as the text format wants it: \\, \" and \n escaped. */
+static void
+metrics_label(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (; *in != '\0' && o + 3 < outlen; in++) {
+		if (*in == '\\' || *in == '"' || *in == '\n')
+			out[o++] = '\\';
+		out[o++] = *in == '\n' ? 'n' : *in;
+	}
+	out[o] = '\0';
+}
+
+/* One gauge or counter per validator: its HELP and TYPE, then a sample
+ * for each of peers[0..n) from value(). */
+static void
+metrics_per_peer(struct evbuffer *b, const char *name, const char *type,
+    const char *help, const struct bval_peer_status *peers, size_t n,
+    char (*lab)[2 * LEDGER_NAME_MAX + 2],
+    double (*value)(const struct bval_peer_status *))
+{
+	metrics_head(b, name, type, help);
+	for (size_t i = 0; i < n; i++)
+		evbuffer_add_printf(b, "%s{validator=\"%s\"} %.9g\n", name,
+		    lab[i], value(&peers[i]));
+}
+
+static double pv_up(const struct bval_peer_status *p) { return p->up; }
+static double pv_size(const struct bval_peer_status *p)
+{ return (double)p->cosigned_size; }
+static double pv_lag(const struct bval_peer_status *p)
+{ return (double)p->lag; }
+static double pv_latency(const struct bval_peer_status *p)
+{ return p->latency_ms / 1e3; }
+static double pv_accepted(const struct bval_peer_status *p)
+{ return (double)p->accepted; }
+static double pv_refused(const struct bval_peer_status *p)
+{ return (double)p->refused; }
+static double pv_unreachable(const struct bval_peer_status *p)
+{ return (double)p->unreachable; }
+
+/* The validators consensus (issue 14): each validator's health and what
+ * the bridge discarded of its answers, and the time to finality.  Solo:
+ * the quorum is 0 and there is no validator line. */
+static void
+metrics_validators(struct metrics *m, struct evbuffer *b)
+{
+	struct bval_peer_status *peers = NULL;
+	char (*lab)[2 * LEDGER_NAME_MAX + 2] = NULL;
+	struct bval_stats st;
+	size_t n = 0, i;
+	int v;
+
+	bval_stats(m->src.validators, &st);
+	metrics_one(b, "keybridge_validators_quorum", "gauge",
+	    "Cosignatures that make a checkpoint final (0: solo).", st.quorum);
+	if (m->src.validators == NULL || st.npeers == 0)
+		return;
+	if ((peers = calloc(st.npeers, sizeof(*peers))) == NULL ||
+	    (lab = calloc(st.npeers, sizeof(*lab))) == NULL)
+		goto out;
+	n = bval_peers(m->src.validators, peers, st.npeers);
+	for (i = 0; i < n; i++)
+		metrics_label(peers[i].name, lab[i], sizeof(lab[i]));
+	metrics_one(b, "keybridge_ledger_final_size", "gauge",
+	    "Entries under the latest final checkpoint.", st.final_size);
+	metrics_per_peer(b, "keybridge_validator_up", "gauge", "1 when the "
+	    "validator's last exchange got an answer.", peers, n, lab, pv_up);
+	metrics_per_peer(b, "keybridge_validator_cosigned_size", "gauge",
+	    "Tree size of the last checkpoint the validator cosigned.", peers,
+	    n, lab, pv_size);
+	metrics_per_peer(b, "keybridge_validator_lag", "gauge", "Entries the "
+	    "validator is behind the ledger.", peers, n, lab, pv_lag);
+	metrics_per_peer(b, "keybridge_validator_latency_seconds", "gauge",
+	    "Round trip of the validator's last answer.", peers, n, lab,
+	    pv_latency);
+	metrics_per_peer(b, "keybridge_validator_cosignatures_total",
+	    "counter", "Cosignatures of the validator counted toward a "
+	    "quorum.", peers, n, lab, pv_accepted);
+	metrics_per_peer(b, "keybridge_validator_refusals_total", "counter",
+	    "Answers in which the validator refused to cosign.", peers, n, lab,
+	    pv_refused);
+	metrics_per_peer(b, "keybridge_validator_unreachable_total",
+	    "counter", "Requests the validator did not answer (connect, "
+	    "timeout).", peers, n, lab, pv_unreachable);
+	metrics_head(b, "keybridge_validator_cosignatures_discarded_total",
+	    "counter", "Cosignatures in 200 answers that did not count, by "
+	    "reason (ledger/cosign.h verdict).");
+	for (i = 0; i < n; i++)
+		for (v = LEDGER_COSIGN_VALID + 1; v < LEDGER_COSIGN_VERDICTS;
+		    v++)
+			evbuffer_add_printf(b, "keybridge_validator_cosignatures_"
+			    "discarded_total{validator=\"%s\",reason=\"%s\"} "
+			    "%llu\n", lab[i], ledger_cosign_verdict_name(
+			    (enum ledger_cosign_verdict)v),
+			    (unsigned long long)peers[i].discarded[v]);
+	metrics_one(b, "keybridge_seals_total", "counter", "Blocks sent to "
+	    "the validators for a quorum.", st.seals);
+	metrics_one(b, "keybridge_seals_without_quorum_total", "counter",
+	    "Blocks that found no quorum in time (their writes got 503).",
+	    st.seal_failures);
+	/* gauges, not a summary: the consensus keeps the last seals'
+	 * times, not their sum since start */
+	metrics_head(b, "keybridge_finality_p50_seconds", "gauge", "Median "
+	    "time from a block's seal to its quorum, over the last seals.");
+	evbuffer_add_printf(b, "keybridge_finality_p50_seconds %.9g\n",
+	    st.finality_p50_ms / 1e3);
+	metrics_head(b, "keybridge_finality_p99_seconds", "gauge", "99th "
+	    "percentile of the time from a block's seal to its quorum, over "
+	    "the last seals.");
+	evbuffer_add_printf(b, "keybridge_finality_p99_seconds %.9g\n",
+	    st.finality_p99_ms / 1e3);
+out:
+	free(peers);
+	free(lab);
+}
+
 /* See bridge.h. */
 void
 metrics_handle(struct evhttp_request *req, void *arg)
@@ -362,6 +481,7 @@ metrics_handle(struct evhttp_request *req, void *arg)
 	metrics_ocsp(m, b);
 	metrics_ledger(m, b, now);
 	metrics_keyproc(m, b);
+	metrics_validators(m, b);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", METRICS_CTYPE);
 	evhttp_add_header(evhttp_request_get_output_headers(req),

@@ -30,6 +30,7 @@
 #include "bridge/bridge.h"
 #include "bridge/keyproc/sandbox.h"
 #include "bridge/keyproc/keyproc.h"
+#include "bridge/validators.h"
 
 #define SERVE_FLUSH_USEC 300000		/* time to flush answers on exit */
 /* evhttp refuses bodies past this multiple of max_body before any handler
@@ -288,6 +289,7 @@ struct serve {
 	struct event *sigterm, *sigint, *sigchld;
 	SSL_CTX *tls;
 	struct ledger_consensus *cons;
+	struct bval *validators;	/* in cons, or NULL: solo */
 	struct signer *signer;
 	struct enroll_ctx *enroll;
 	struct metrics *metrics;
@@ -295,20 +297,45 @@ struct serve {
 	int lockfd;
 };
 
-/* The consensus (checkpoints signed by the key process), the ledger and
- * its writer, the loop and the remembered checkpoint.  0, or -1 after a
- * message. */
+/* The consensus: solo (the checkpoints signed by the key process), or
+ * with `validator =` lines the validators' (bridge/validators.c: the
+ * key process's signature, then a quorum of cosignatures).  0, or -1
+ * after a message. */
+static int
+serve_consensus(struct serve *s, const struct bridge_config *cfg)
+{
+	char err[512];
+
+	if (cfg->nvalidators > 0) {
+		if ((s->cons = bval_consensus_new(cfg, signer_sign_checkpoint,
+		    s->signer, &s->validators, err, sizeof(err))) == NULL) {
+			log_err("validators: %s", err);
+			return -1;
+		}
+		log_info("validators: %zu, quorum %ld%s, wait %ld ms",
+		    cfg->nvalidators, cfg->quorum > 0 ? cfg->quorum :
+		    (long)config_quorum_default(cfg->nvalidators),
+		    cfg->quorum > 0 ? "" : " (2f+1)", cfg->validator_wait_ms);
+		return 0;
+	}
+	if ((s->cons = ledger_consensus_solo_signer(cfg->validator_name,
+	    signer_sign_checkpoint, s->signer)) == NULL) {
+		log_err("validator_name: unusable for signing");
+		return -1;
+	}
+	return 0;
+}
+
+/* The consensus, the ledger and its writer, the loop and the remembered
+ * checkpoint.  0, or -1 after a message. */
 static int
 serve_open_ledger(struct serve *s, const struct bridge_config *cfg)
 {
 	struct ledger_config lc;
 	char err[512], p2[PATH_MAX];
 
-	if ((s->cons = ledger_consensus_solo_signer(cfg->validator_name,
-	    signer_sign_checkpoint, s->signer)) == NULL) {
-		log_err("validator_name: unusable for signing");
+	if (serve_consensus(s, cfg) != 0)
 		return -1;
-	}
 	memset(&lc, 0, sizeof(lc));
 	lc.db = config_path(cfg, cfg->db, p2, sizeof(p2));
 	lc.origin = cfg->origin;
@@ -400,6 +427,7 @@ serve_routes(struct serve *s, const struct bridge_config *cfg,
 	msrc.http = s->http;
 	msrc.signer = s->signer;
 	msrc.started = api->started;
+	msrc.validators = api->validators = s->validators;
 	if ((s->metrics = metrics_new(&msrc)) == NULL ||
 	    (s->sc.events = events_new(s->sc.base, s->sc.ledger,
 	    s->https)) == NULL) {

@@ -80,6 +80,11 @@ struct ledger_consensus *bval_consensus_new(const struct bridge_config *cfg,
     size_t linelen), void *node_arg, struct bval **out, char *err,
     size_t errlen);
 
+/* Splits a validator URL "http://HOST:PORT[/PREFIX]" (plain HTTP only for
+ * now: no TLS to validators yet).  0 or -1 (not of that form). */
+int bval_url_parse(const char *url, char *host, size_t hostlen, int *port,
+    char *prefix, size_t prefixlen);
+
 /* Snapshots (any thread).  bval_peers returns how many it filled. */
 void bval_stats(struct bval *v, struct bval_stats *st);
 size_t bval_peers(struct bval *v, struct bval_peer_status *out, size_t max);

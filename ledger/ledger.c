@@ -58,6 +58,7 @@ ledger_load_state(struct ledger *l, char *err, size_t errlen)
 	l->height = b.height + 1;
 	l->last_time = b.time;
 	snprintf(l->checkpoint, sizeof(l->checkpoint), "%s", b.checkpoint);
+	l->final_size = b.checkpoint[0] != '\0' ? b.size : 0;
 	/* Stored, but the process stopped before it signed it: the writer
 	 * signs it when it starts (the same size and root it committed). */
 	if (b.checkpoint[0] == '\0') {
@@ -161,6 +162,7 @@ ledger_close(struct ledger *l)
 	pthread_mutex_destroy(&l->commit_mu);
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->cv);
+	free(l->doubt);
 	free(l->origin);
 	free(l->db);
 	free(l);
@@ -185,11 +187,11 @@ ledger_checkpoint(struct ledger *l, char *buf, size_t buflen, uint64_t *size)
 	int rc = -1;
 
 	pthread_rwlock_rdlock(&l->tree_lock);
-	if (l->committed > 0 && l->checkpoint[0] != '\0' &&
+	if (l->final_size > 0 && l->checkpoint[0] != '\0' &&
 	    strlen(l->checkpoint) < buflen) {
 		memcpy(buf, l->checkpoint, strlen(l->checkpoint) + 1);
 		if (size != NULL)
-			*size = l->committed;
+			*size = l->final_size;
 		rc = 0;
 	}
 	pthread_rwlock_unlock(&l->tree_lock);

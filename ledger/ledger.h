@@ -83,6 +83,8 @@ enum ledger_status {
 					 * the entry does not supersede */
 	LEDGER_ERR_NOT_SAME_DEVICE,	/* supersedes a certificate of a key
 					 * registered as another device */
+	LEDGER_ERR_NO_QUORUM,		/* validators: no quorum cosigned the
+					 * block in time; retry (503) */
 };
 
 /* RFC 5280 5.3.1 CRLReason values used by key and certificate revocation. */
@@ -284,6 +286,19 @@ struct ledger_entry_info {
  * LEDGER_LIST_MAX.  cb returning non-zero stops.  Returns 0 or -1. */
 int ledger_entries(struct ledger *l, uint64_t from, size_t limit,
     int (*cb)(const struct ledger_entry_info *, void *), void *arg);
+
+/* A read connection of its own (ledger/reader.c), for a thread other than
+ * the caller's: the validators consensus reads a block's entries on the
+ * writer's thread, before ledger_size() counts them.  NULL with why in
+ * err.  Entries [from, from+limit) as ledger_entries, without its cap at
+ * the published size (what is committed is there).  0 or -1. */
+struct ledger_reader;
+struct ledger_reader *ledger_reader_open(const char *db, char *err,
+    size_t errlen);
+int ledger_reader_entries(struct ledger_reader *r, uint64_t from,
+    size_t limit, int (*cb)(const struct ledger_entry_info *, void *),
+    void *arg);
+void ledger_reader_close(struct ledger_reader *r);
 
 struct ledger_account_info {
 	char name[LEDGER_NAME_MAX + 1];
@@ -623,6 +638,11 @@ struct ledger_verify_report {
 	int bad_trusted;		/* the trusted[] item that failed, or -1 */
 	char what[512];			/* the first broken point, one line */
 	char checkpoint[1024];		/* ok: the verified tree's checkpoint */
+	/* With a policy of cosigners (ledger_verify_policy): the signed
+	 * checkpoints found final (a quorum of valid cosignatures), and
+	 * those before the first final one signed by the node alone (the
+	 * genesis `init` writes, a ledger from before its validators). */
+	uint64_t final_blocks, solo_blocks;
 };
 
 /*
@@ -659,6 +679,26 @@ int ledger_verify(const char *db, const char *vkey,
 int ledger_verify_trusted(const char *db, const char *vkey,
     const struct ledger_trusted *trusted, size_t ntrusted,
     struct ledger_verify_report *report,
+    void (*progress)(uint64_t done, uint64_t total, void *), void *arg);
+/*
+ * ledger_verify_trusted, and with a verification policy (ledger/policy.h;
+ * NULL: none) the checkpoints must name the policy's origin and every
+ * block's stored checkpoint must carry a quorum of valid cosignatures by
+ * the policy's cosigners (C2SP tlog-cosignature, ledger/cosign.h): the
+ * first that does not is the broken point (report->bad_block, and
+ * report->what with its tree size and each cosigner's verdict: valid,
+ * bad-signature, wrong-key, stale, missing; duplicates count once).
+ * One exception: blocks before the first final checkpoint that carry no
+ * cosignature at all (signed by the node alone: the genesis, a ledger
+ * from before its validators) are counted in report->solo_blocks; the
+ * later final checkpoint covers their entries, and without one the
+ * latest checkpoint is the broken point.  `vkey` is the log key; NULL
+ * takes the policy's.
+ */
+struct ledger_policy;
+int ledger_verify_policy(const char *db, const char *vkey,
+    const struct ledger_policy *policy, const struct ledger_trusted *trusted,
+    size_t ntrusted, struct ledger_verify_report *report,
     void (*progress)(uint64_t done, uint64_t total, void *), void *arg);
 /* The signed certificates kept beside the ledger (ledger_cert_store):
  * each must be exactly its cert-issued entry's TBS, and, when issuers[0..n)

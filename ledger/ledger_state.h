@@ -31,7 +31,20 @@ struct ledger_sub {
 	int signed_cert;
 	char serial[41];
 	char sha256[65];
+	/* A resubmission of an entry answered 503 whose block became final
+	 * since (commit_doubt_match): answered with its receipt, not
+	 * applied again. */
+	int resolved;
 	struct ledger_sub *next;
+};
+
+/* The entries of blocks whose seal failed (answered 503, on the ledger,
+ * final once the block is sealed): a byte-identical resubmission gets
+ * the receipt of the stored entry (docs/api.md "No quorum"). */
+#define LEDGER_DOUBT_MAX 4096
+struct ledger_doubt {
+	uint8_t leaf_hash[LEDGER_HASH_LEN];
+	uint64_t index;
 };
 
 struct ledger {
@@ -50,13 +63,23 @@ struct ledger {
 	uint64_t committed;		/* entries in committed blocks */
 	uint64_t height;		/* next block height */
 	time_t last_time;		/* ledger time of the last block */
-	char checkpoint[1024];		/* "": the last block is unsigned */
+	/* The latest final (signed, with validators cosigned) checkpoint
+	 * and the tree size it covers: a block that is not final yet
+	 * (no quorum) leaves the previous one published.  "": none. */
+	char checkpoint[1024];
+	uint64_t final_size;
 	/* Our last block, stored without its signed checkpoint (the
 	 * signature failed, or a crash came between commit and signature),
 	 * or signed but not yet saved (checkpoint set): no block is built
 	 * on it until both are done (writer.c commit_sign). */
 	struct ledger_block_row unsigned_blk;
 	int has_unsigned;
+	/* The last commit could not seal (writer thread): the queue is
+	 * answered with seal_status at once, not one seal wait per batch. */
+	int seal_failed;
+	enum ledger_status seal_status;
+	struct ledger_doubt *doubt;	/* ring of LEDGER_DOUBT_MAX */
+	size_t ndoubt, doubt_next;
 
 	pthread_mutex_t commit_mu;	/* one committer at a time */
 
@@ -75,5 +98,13 @@ struct ledger {
 	/* Statistics, under mu. */
 	struct ledger_stats stats;
 };
+
+/* commit.c, for writer.c: commits subs[0..n) as one block and seals it
+ * (every sub answered in place); seals our last block if it is stored
+ * without its signature (0 when none is left, else -1); loads the blocks
+ * other processes committed (entries added, or -1).  Under commit_mu. */
+void ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n);
+int ledger_commit_sign_last(struct ledger *l, struct ledger_store *s);
+int64_t ledger_catch_up(struct ledger *l, struct ledger_store *s);
 
 #endif

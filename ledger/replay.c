@@ -168,3 +168,60 @@ ledger_replay_size(const struct ledger_replay *r)
 {
 	return r->size;
 }
+
+int
+ledger_replay_commit_meta(struct ledger_replay *r, const char *k,
+    const char *v)
+{
+	struct ledger_store *s = r->s;
+
+	if (!r->open) {
+		if (s->ops->begin(s) != 0)
+			return -1;
+		r->open = 1;
+	}
+	if (s->ops->meta_set(s, k, v) != 0) {
+		ledger_replay_abort(r);
+		return -1;
+	}
+	return ledger_replay_commit(r);
+}
+
+/* The meta value of k in s into v: 0, 1 absent, -1 (an error, or a value
+ * that filled v: it may have been cut). */
+static int
+meta_get(struct ledger_store *s, const char *k, char *v, size_t vlen)
+{
+	int rc;
+
+	if (vlen < 2)
+		return -1;
+	v[0] = '\0';
+	if ((rc = s->ops->meta_get(s, k, v, vlen)) != 0)
+		return rc;
+	return strlen(v) >= vlen - 1 ? -1 : 0;
+}
+
+int
+ledger_replay_meta_get(struct ledger_replay *r, const char *k, char *v,
+    size_t vlen)
+{
+	return meta_get(r->s, k, v, vlen);
+}
+
+int
+ledger_replay_meta_read(const char *db, const char *k, char *v, size_t vlen,
+    char *err, size_t errlen)
+{
+	struct ledger_store *s;
+	int rc;
+
+	if ((s = ledger_store_sqlite_open(db, LEDGER_STORE_READONLY, err,
+	    errlen)) == NULL)
+		return -1;
+	if ((rc = meta_get(s, k, v, vlen)) == -1)
+		snprintf(err, errlen, "%s: cannot read %s: %s", db, k,
+		    s->ops->errmsg(s));
+	s->ops->close(s);
+	return rc;
+}

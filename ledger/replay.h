@@ -36,4 +36,20 @@ int ledger_replay_commit(struct ledger_replay *r);
 /* Entries committed so far. */
 uint64_t ledger_replay_size(const struct ledger_replay *r);
 
+/* The validator daemon's state beside its registry, so that the two can
+ * never disagree after a crash: sets meta key k to v in the transaction
+ * of what was staged (opening one if none) and commits both at once.
+ * 0, or -1 (nothing staged is kept).  k must not be one of the store's
+ * own keys ("schema", "origin", ...): the daemon uses "validator_state". */
+int ledger_replay_commit_meta(struct ledger_replay *r, const char *k,
+    const char *v);
+/* Reads meta key k into v[0..vlen): 0, 1 when absent, -1 on error (or a
+ * value that does not fit). */
+int ledger_replay_meta_get(struct ledger_replay *r, const char *k, char *v,
+    size_t vlen);
+/* The same from the registry file db opened read-only (for a status
+ * command beside a running daemon).  0, 1 absent, -1 with err. */
+int ledger_replay_meta_read(const char *db, const char *k, char *v,
+    size_t vlen, char *err, size_t errlen);
+
 #endif

@@ -24,6 +24,7 @@
 #include <openssl/sha.h>
 
 #include "ledger/ledger_int.h"
+#include "ledger/policy.h"
 
 #define VERIFY_PROGRESS_EVERY 10000
 
@@ -31,6 +32,10 @@ struct verify_ctx {
 	struct ledger_store *stored, *replay;
 	struct ledger_merkle *tree;
 	const char *vkey;
+	const struct ledger_policy *policy;	/* NULL: no cosigners */
+	/* The latest solo block's verdicts, while no checkpoint is final. */
+	int64_t solo_height;
+	char solo_what[512];
 	struct ledger_verify_report *rep;
 	const struct ledger_block_row *block;
 	uint64_t next_index, next_height, total;
@@ -108,6 +113,92 @@ storage:
 	    rs->ops->errmsg(rs));
 }
 
+/* Appends each cosigner's verdict on a checkpoint to out: "v1 valid,
+ * v2 bad-signature, v3 missing", with lines that name no cosigner
+ * (malformed) and duplicates counted after. */
+static void
+verify_describe(const struct ledger_policy *p,
+    const struct ledger_cosign_result *res, size_t nres, char *out,
+    size_t outlen)
+{
+	size_t off = strlen(out), i, j, dup = 0, malformed = 0;
+	const char *what;
+	int n;
+
+	for (i = 0; i < p->ncosigners && off < outlen; i++, off += (size_t)n) {
+		what = "missing";
+		for (j = 0; j < nres; j++) {
+			if (strcmp(res[j].name, p->cosigners[i].name) != 0)
+				continue;
+			if (res[j].verdict == LEDGER_COSIGN_DUPLICATE) {
+				dup++;
+				continue;
+			}
+			/* a valid line wins over a bad one of the same name */
+			if (strcmp(what, "valid") != 0)
+				what = ledger_cosign_verdict_name(
+				    res[j].verdict);
+		}
+		if ((n = snprintf(out + off, outlen - off, "%s%s %s",
+		    i > 0 ? ", " : "", p->cosigners[i].name, what)) < 0)
+			return;
+	}
+	for (j = 0; j < nres; j++)
+		if (res[j].verdict == LEDGER_COSIGN_MALFORMED)
+			malformed++;
+	if (off < outlen && (dup > 0 || malformed > 0))
+		snprintf(out + off, outlen - off, "; %zu duplicate and %zu "
+		    "malformed line%s not counted", dup, malformed,
+		    dup + malformed == 1 ? "" : "s");
+}
+
+/* Block b's checkpoint must be final under the policy: its origin, and
+ * a quorum of distinct cosigners (ledger/cosign.h).  0, or 1 broken. */
+static int
+verify_final(struct verify_ctx *v, const struct ledger_block_row *b)
+{
+	const struct ledger_policy *p = v->policy;
+	struct ledger_cosign_result res[LEDGER_COSIGN_LINES_MAX];
+	size_t nres = 0, nvalid = 0, len = strlen(b->checkpoint), i, named;
+	int64_t h = (int64_t)b->height;
+	char *what = v->rep->what;
+
+	if (strcmp(v->origin, p->origin) != 0)
+		VERIFY_BREAK(v, (int64_t)b->size - 1, h, "block %lld: the "
+		    "checkpoints are of ledger \"%.120s\", the policy's of "
+		    "\"%.120s\"", (long long)h, v->origin, p->origin);
+	if (p->ncosigners == 0)
+		return 0;
+	if (ledger_cosign_quorum(b->checkpoint, len, p->cosigners,
+	    p->ncosigners, p->quorum, res, LEDGER_COSIGN_LINES_MAX, &nres,
+	    &nvalid) == 0) {
+		v->rep->final_blocks++;
+		return 0;
+	}
+	for (i = named = 0; i < nres; i++)
+		named += res[i].verdict != LEDGER_COSIGN_UNKNOWN;
+	/* Signed by the node alone before any final checkpoint: a later
+	 * final one must cover it (checked at the end). */
+	if (named == 0 && v->rep->final_blocks == 0) {
+		v->rep->solo_blocks++;
+		v->solo_height = h;
+		what = v->solo_what;
+	} else {
+		v->broken = 1;
+		v->rep->bad_index = (int64_t)b->size - 1;
+		v->rep->bad_block = h;
+	}
+	snprintf(what, sizeof(v->rep->what), "block %lld (tree size %llu): "
+	    "checkpoint is not final: %zu of the %zu cosignatures needed are "
+	    "valid (", (long long)h, (unsigned long long)b->size, nvalid,
+	    p->quorum);
+	verify_describe(p, res, nres, what, sizeof(v->rep->what) - 1);
+	len = strlen(what);
+	if (len + 1 < sizeof(v->rep->what))
+		memcpy(what + len, ")", 2);
+	return v->broken;
+}
+
 static int
 verify_block(const struct ledger_block_row *b, void *arg)
 {
@@ -179,6 +270,8 @@ verify_block(const struct ledger_block_row *b, void *arg)
 		VERIFY_BREAK(v, (int64_t)b->size - 1, h, "block %lld: "
 		    "checkpoint is not signed by the validator key",
 		    (long long)h);
+	if (v->policy != NULL && verify_final(v, b) != 0)
+		return 1;
 	memcpy(v->rep->checkpoint, b->checkpoint, sizeof(v->rep->checkpoint));
 	v->last_time = b->time;
 	v->next_height++;
@@ -478,6 +571,16 @@ ledger_verify_trusted(const char *db, const char *vkey,
     struct ledger_verify_report *rep,
     void (*progress)(uint64_t, uint64_t, void *), void *arg)
 {
+	return ledger_verify_policy(db, vkey, NULL, trusted, ntrusted, rep,
+	    progress, arg);
+}
+
+int
+ledger_verify_policy(const char *db, const char *vkey,
+    const struct ledger_policy *policy, const struct ledger_trusted *trusted,
+    size_t ntrusted, struct ledger_verify_report *rep,
+    void (*progress)(uint64_t, uint64_t, void *), void *arg)
+{
 	struct verify_ctx v;
 	char name[LEDGER_NAME_MAX + 1];
 	EVP_PKEY *pk = NULL;
@@ -487,8 +590,13 @@ ledger_verify_trusted(const char *db, const char *vkey,
 	memset(&v, 0, sizeof(v));
 	rep->bad_index = rep->bad_block = -1;
 	rep->bad_trusted = -1;
+	if (vkey == NULL && policy != NULL)
+		vkey = policy->log_vkey;
+	if (vkey == NULL)
+		vkey = "";
 	v.rep = rep;
 	v.vkey = vkey;
+	v.policy = policy;
 	v.progress = progress;
 	v.arg = arg;
 	if ((pk = ledger_note_vkey_parse(vkey, name, sizeof(name))) == NULL) {
@@ -506,6 +614,14 @@ ledger_verify_trusted(const char *db, const char *vkey,
 	}
 	if (verify_replay(&v) != 0)
 		goto out;
+	/* No final checkpoint at all: the latest solo one is the point. */
+	if (policy != NULL && policy->ncosigners > 0 &&
+	    rep->final_blocks == 0 && rep->solo_blocks > 0) {
+		rep->bad_block = v.solo_height;
+		rep->bad_index = (int64_t)v.total - 1;
+		memcpy(rep->what, v.solo_what, sizeof(rep->what));
+		goto out;
+	}
 	/* The whole tree is sound; now it must also be the tree that the
 	 * holders of trusted checkpoints saw, or a later one. */
 	if (trust_check_tree(&v, trusted, ntrusted) != 0)

@@ -39,6 +39,8 @@ void events_handle(struct evhttp_request *req, void *arg);
 
 /* ---- api.c: /api/v1 on the HTTPS listener ------------------------------ */
 
+struct bval;
+
 struct api_ctx {
 	struct ledger *ledger;		/* borrowed */
 	const char *est_listen, *http_listen;	/* for the status */
@@ -53,6 +55,9 @@ struct api_ctx {
 	const char *token;
 	struct events *events;		/* /api/v1/events, or NULL */
 	struct api_cert_cache *certs;	/* certs/SERIAL answers, or NULL */
+	/* The validators consensus (bridge/validators.h: bval_peers,
+	 * bval_stats), or NULL when solo.  Borrowed. */
+	struct bval *validators;
 	/* The last status answer, reused while the tree size and the second
 	 * are the same (every field is a function of those two). */
 	char status_text[8192];

@@ -63,6 +63,7 @@ api_http_status(enum ledger_status st)
 	case LEDGER_ERR_UNKNOWN_KEY:
 	case LEDGER_ERR_UNKNOWN_CERT:	return 404;
 	case LEDGER_ERR_STORAGE:
+	case LEDGER_ERR_NO_QUORUM:	/* validators (issue 14) */
 	case LEDGER_ERR_UNAVAILABLE:	return 503;	/* + Retry-After */
 	}
 	return 500;

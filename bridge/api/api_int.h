@@ -73,6 +73,20 @@ int api_is_name(const char *s);
 /* An entry as GET /api/v1/ledger/entries shows it (a new object). */
 json_t *api_entry_json(const struct ledger_entry_info *e);
 
+/* ---- api_validators.c: the validators (issue 14) ------------------------ */
+
+struct bval;
+/* Sets "validators" (each one's health, [] when solo), "quorum" (0
+ * solo), "final_size" (solo_final when solo: every checkpoint is final)
+ * and "finality" ({p50_ms, p99_ms, seals, seals_without_quorum}, null
+ * solo) in the status object j.  0, or -1 out of memory. */
+int api_validators_status(struct bval *v, uint64_t solo_final, json_t *j);
+/* The cosignature lines of checkpoint note by the configured validators
+ * and witnesses: [{name, timestamp, verdict}] (a new array, [] solo, NULL
+ * out of memory); *nvalid the distinct valid ones. */
+json_t *api_cosignatures_json(struct bval *v, const char *note,
+    size_t *nvalid);
+
 /* ---- api_ledger.c ------------------------------------------------------- */
 
 void api_entries(struct evhttp_request *req, void *arg);

@@ -240,6 +240,8 @@ api_checkpoint(struct evhttp_request *req, void *arg)
 	char note[API_CHECKPOINT_MAX];
 	uint8_t root[LEDGER_HASH_LEN];
 	uint64_t size = 0;
+	size_t nvalid = 0;
+	json_t *cos;
 	int text;
 
 	if (api_method(req, API_GET) != 0 || api_params(req, NULL) != 0)
@@ -267,9 +269,20 @@ api_checkpoint(struct evhttp_request *req, void *arg)
 		api_reply_storage(req, "the checkpoint");
 		return;
 	}
-	server_reply_json(req, 200, json_pack("{s:o,s:o,s:o,s:s}",
+	/* With validators the stored checkpoint is the latest final one
+	 * (the writer stores a note only with its quorum): its cosigners,
+	 * as the bridge's own check counts them. */
+	if ((cos = api_cosignatures_json(ctx->validators, note,
+	    &nvalid)) == NULL) {
+		server_reply_error(req, 500, "internal", "cannot build the "
+		    "checkpoint");
+		return;
+	}
+	/* "o" steals cos, also when json_pack fails */
+	server_reply_json(req, 200, json_pack("{s:o,s:o,s:o,s:s,s:o,s:I}",
 	    "tree_size", render_json_u64(size), "root_hash", render_json_hash(root),
-	    "time", render_json_time(c.last_block_time), "checkpoint", note));
+	    "time", render_json_time(c.last_block_time), "checkpoint", note,
+	    "cosignatures", cos, "valid_cosignatures", (json_int_t)nvalid));
 }
 
 /* A new JSON array of n hex hashes. */

@@ -137,7 +137,8 @@ api_status(struct evhttp_request *req, void *arg)
 		goto oom;
 	if (json_object_set_new(json_object_get(j, "certificates"),
 	    "expiring_30d", render_json_u64(c.certs_expiring_30d)) != 0 ||
-	    json_object_set_new(j, "issuers", api_issuers_json(ctx, now)) != 0)
+	    json_object_set_new(j, "issuers", api_issuers_json(ctx, now)) != 0 ||
+	    api_validators_status(ctx->validators, cpsize, j) != 0)
 		goto oom_j;
 	text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);

@@ -59,6 +59,9 @@ struct cli_opts {
 	const char *days, *key_id, *reason, *status, *limit, *after;
 	const char *threshold, *role, *out, *type, *group, *file, *version;
 	const char *from, *vkey, *expires;
+	/* validator init */
+	const char *listen, *ledger, *ledger_ca, *origin, *log_vkey;
+	int witness;
 	const char *pkcs11_module, *pkcs11_token, *pkcs11_pin_file;
 	int shred;			/* ca move-to-token --shred */
 	const char *hostname[CLI_MAX_REPEAT];
@@ -74,6 +77,13 @@ struct cli_opts {
 	const char *receipt[CLI_MAX_REPEAT];
 	int nreceipt;
 	int no_remember;
+	/* init --validator/--witness NAME=VKEY@URL, --quorum N; ledger
+	 * verify --policy FILE (issue 14) */
+	const char *validator[CLI_MAX_REPEAT];
+	int nvalidator;
+	const char *witnesses[CLI_MAX_REPEAT];	/* init --witness SPEC */
+	int nwitnesses;
+	const char *quorum, *policy;
 	unsigned long long seen;	/* bit per option given */
 };
 
@@ -99,6 +109,22 @@ int cmd_key(struct cli *c, const char *sub);
 int cmd_config(struct cli *c, const char *sub);
 int cmd_ledger(struct cli *c, const char *sub);
 int cmd_ca(struct cli *c, const char *sub);
+/* ---- cmd_policy.c: validators and the verification policy (issue 14) -- */
+struct ledger_policy;
+/* `keybridge policy -d DIR [--json]`.  0, or 1 after a message. */
+int cmd_policy(struct cli *c);
+/* init: --validator/--witness NAME=VKEY@URL and --quorum N into c->cfg's
+ * validators[], nvalidators and quorum (the default n - f written out
+ * when --quorum is not given).  0, or 1 after a message. */
+int cli_init_validators(struct cli *c);
+/* The verification policy of cfg: its origin, log_vkey (NULL: cfg's
+ * validator_vkey), its validator and witness lines and quorum, into p
+ * (clear it with ledger_policy_clear).  0, or -1 with why. */
+int cli_config_policy(const struct bridge_config *cfg, const char *log_vkey,
+    struct ledger_policy *p, char *why, size_t whylen);
+/* `validator init|serve|status` (cmd_validator.c); returns the exit status
+ * (status: 0, 1 error, 2 equivocation evidence kept, 3 ledger unreachable). */
+int cmd_validator(struct cli *c, const char *sub);
 /* init --pkcs11-*: checks the three options (all or none) and reads the
  * PIN file before anything is created.  0 (pin set when the options were
  * given, "" otherwise), or 1 after a message. */

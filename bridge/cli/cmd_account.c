@@ -358,7 +358,8 @@ cmd_init(struct cli *c)
 
 	memset(&po, 0, sizeof(po));
 	if (cli_only(c, "name hostname key-type est-listen http-listen db "
-	    "pkcs11-module pkcs11-token pkcs11-pin-file") != 0)
+	    "pkcs11-module pkcs11-token pkcs11-pin-file validator witness "
+	    "quorum") != 0)
 		return 1;
 	if (c->o.dir == NULL)
 		return cli_fail("usage", "keybridge init DIR");
@@ -379,6 +380,10 @@ cmd_init(struct cli *c)
 	}
 	if (init_settings(c) != 0)
 		goto out;
+	if (cli_init_validators(c) != 0) {
+		rmdir(c->o.dir);
+		goto out;
+	}
 	if (pin[0] != '\0' && cli_token_init(c, c->o.key_type != NULL ?
 	    c->o.key_type : "ec-p256", pin, &iss, &ocsp) != 0)
 		goto out;
@@ -422,6 +427,10 @@ cmd_init(struct cli *c)
 	    "start it:    keybridge serve -d %s\n",
 	    c->o.dir, cfg->db, cfg->bridge_account, c->o.dir, cfg->admin_key,
 	    c->o.dir, cfg->ca_root, cfg->validator_vkey, c->o.dir);
+	if (cfg->nvalidators > 0)
+		printf("cosigners:   %zu, quorum %ld (`keybridge policy -d %s` "
+		    "prints the verification policy)\n", cfg->nvalidators,
+		    cfg->quorum, c->o.dir);
 	rc = 0;
 out:
 	OPENSSL_cleanse(pin, sizeof(pin));

@@ -1,6 +1,7 @@
 /*
  * cmd_ledger.c: `keybridge ledger verify|log|checkpoint`.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include "bridge/cli/cli.h"
+#include "ledger/policy.h"
 
 static void
 verify_progress(uint64_t done, uint64_t total, void *arg)
@@ -178,6 +180,63 @@ out:
 	return rc;
 }
 
+/* The policy verify checks the checkpoints' cosignatures against:
+ * --policy FILE, else the validators of keybridge.conf; *have 0 when
+ * there is none (solo).  The log key is --vkey's when given (it must
+ * then be the policy file's).  0, or 1 after a message. */
+static int
+verify_policy_load(struct cli *c, const char *vkey, struct ledger_policy *p,
+    int *have)
+{
+	char why[512], *text = NULL;
+	size_t len;
+	FILE *fp = NULL;
+	int rc = 1;
+
+	*have = 0;
+	if (c->o.policy == NULL) {
+		if (c->cfg.nvalidators == 0)
+			return 0;
+		if (cli_config_policy(&c->cfg, vkey, p, why, sizeof(why)) != 0)
+			return cli_fail("config", "%s", why);
+		*have = 1;
+		return 0;
+	}
+	if ((text = malloc(LEDGER_POLICY_TEXT_MAX + 1)) == NULL)
+		return cli_fail("policy", "out of memory");
+	if ((fp = fopen(c->o.policy, "r")) == NULL) {
+		cli_fail("policy", "cannot read %s: %s", c->o.policy,
+		    strerror(errno));
+		goto out;
+	}
+	len = fread(text, 1, LEDGER_POLICY_TEXT_MAX + 1, fp);
+	if (ferror(fp) || len > LEDGER_POLICY_TEXT_MAX) {
+		cli_fail("policy", "%s: %s", c->o.policy, ferror(fp) ?
+		    "read error" : "longer than the largest policy");
+		goto out;
+	}
+	if (ledger_policy_parse(text, len, p, why, sizeof(why)) != 0) {
+		cli_fail("policy", "%s: %s", c->o.policy, why);
+		goto out;
+	}
+	*have = 1;
+	if (c->o.vkey != NULL && strcmp(c->o.vkey, p->log_vkey) != 0) {
+		cli_fail("policy", "%s: its log key is not --vkey's",
+		    c->o.policy);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0 && *have)
+		ledger_policy_clear(p);
+	if (rc != 0)
+		*have = 0;
+	if (fp != NULL)
+		fclose(fp);
+	free(text);
+	return rc;
+}
+
 /* Replays the whole ledger and checks it against the trusted checkpoints;
  * exit 0 when it all holds, 1 at the first broken point, named by entry
  * index and block, or by the checkpoint it breaks. */
@@ -186,13 +245,24 @@ ledger_cmd_verify(struct cli *c)
 {
 	struct ledger_verify_report rep;
 	struct verify_trust *vt = NULL;
+	struct ledger_policy *pol = NULL;
 	const char *vkey = c->o.vkey != NULL ? c->o.vkey :
 	    c->cfg.validator_vkey;
 	char db[PATH_MAX], path[PATH_MAX + 32], err[PATH_MAX + 128];
-	int remember, r, rc = 1;
+	int remember, r, rc = 1, have_policy = 0;
 
-	if (cli_only(c, "vkey db json checkpoint receipt no-remember") != 0)
+	if (cli_only(c, "vkey db json checkpoint receipt no-remember "
+	    "policy") != 0)
 		return 1;
+	if ((pol = calloc(1, sizeof(*pol))) == NULL)
+		return cli_fail("verify", "out of memory");
+	if (verify_policy_load(c, c->o.vkey != NULL ? c->o.vkey :
+	    c->o.policy != NULL ? NULL : vkey, pol, &have_policy) != 0) {
+		free(pol);
+		return 1;
+	}
+	if (have_policy)
+		vkey = pol->log_vkey;
 	config_path(&c->cfg, c->cfg.db, db, sizeof(db));
 	if (!ledger_db_is_postgres(db) && access(db, R_OK) != 0)
 		return cli_fail("verify", "cannot read %s", db);
@@ -220,8 +290,8 @@ ledger_cmd_verify(struct cli *c)
 		vt->t[vt->n].note = vt->note[vt->n];
 		vt->remembered = (int)vt->n++;
 	}
-	if (ledger_verify_trusted(db, vkey, vt->t, vt->n, &rep,
-	    verify_progress, NULL) != 0) {
+	if (ledger_verify_policy(db, vkey, have_policy ? pol : NULL, vt->t,
+	    vt->n, &rep, verify_progress, NULL) != 0) {
 		if (rep.bad_trusted >= 0 && rep.bad_trusted == vt->remembered)
 			cli_fail("trusted_checkpoint", "%s %s", rep.what,
 			    VERIFY_TRUST_HINT);
@@ -258,11 +328,21 @@ ledger_cmd_verify(struct cli *c)
 		printf("; %llu block%s committed but not signed yet",
 		    (unsigned long long)rep.unsigned_blocks,
 		    rep.unsigned_blocks == 1 ? " is" : "s are");
+	if (have_policy && pol->ncosigners > 0)
+		printf("; %llu checkpoint%s final, with a quorum of %zu of the "
+		    "%zu cosigners of %s, the first after %llu signed by the "
+		    "node alone", (unsigned long long)rep.final_blocks,
+		    rep.final_blocks == 1 ? " is" : "s are", pol->quorum,
+		    pol->ncosigners, c->o.policy != NULL ? c->o.policy :
+		    "keybridge.conf", (unsigned long long)rep.solo_blocks);
 	putchar('\n');
 	if (remember)
 		verify_remember(path, vt, &rep);
 	rc = 0;
 out:
+	if (have_policy)
+		ledger_policy_clear(pol);
+	free(pol);
 	free(vt);
 	return rc;
 }

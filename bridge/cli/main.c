@@ -20,10 +20,12 @@ enum {
 	O_THRESHOLD, O_ROLE, O_OUT, O_TYPE, O_GROUP, O_FILE, O_VERSION,
 	O_FROM, O_VKEY, O_EXPIRES, O_CHECKPOINT, O_RECEIPT, O_NO_REMEMBER,
 	O_PKCS11_MODULE, O_PKCS11_TOKEN, O_PKCS11_PIN_FILE, O_SHRED,
+	O_VALIDATOR, O_QUORUM, O_POLICY,
+	O_LISTEN, O_LEDGER, O_LEDGER_CA, O_ORIGIN, O_WITNESS, O_LOG_VKEY,
 	O_HELP,
 };
 
-static const struct option long_opts[] = {
+static struct option long_opts[] = {
 	{ "dir", required_argument, NULL, O_DIR },
 	{ "as", required_argument, NULL, O_AS },
 	{ "account", required_argument, NULL, O_ACCOUNT },
@@ -66,6 +68,17 @@ static const struct option long_opts[] = {
 	{ "pkcs11-token", required_argument, NULL, O_PKCS11_TOKEN },
 	{ "pkcs11-pin-file", required_argument, NULL, O_PKCS11_PIN_FILE },
 	{ "shred", no_argument, NULL, O_SHRED },
+	{ "validator", required_argument, NULL, O_VALIDATOR },
+	{ "quorum", required_argument, NULL, O_QUORUM },
+	{ "policy", required_argument, NULL, O_POLICY },
+	{ "listen", required_argument, NULL, O_LISTEN },
+	{ "ledger", required_argument, NULL, O_LEDGER },
+	{ "ledger-ca", required_argument, NULL, O_LEDGER_CA },
+	{ "origin", required_argument, NULL, O_ORIGIN },
+	/* init --witness NAME=VKEY@URL; validator init --witness
+	 * (a flag): main() sets has_arg for the command */
+	{ "witness", required_argument, NULL, O_WITNESS },
+	{ "log-vkey", required_argument, NULL, O_LOG_VKEY },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -75,6 +88,9 @@ static const char usage[] =
 "  init DIR [--name NAME] [--hostname H]... [--key-type ec-p256|rsa-3072]\n"
 "           [--est-listen ADDR:PORT] [--http-listen ADDR:PORT] [--db PATH|URL]\n"
 "           [--pkcs11-module SO --pkcs11-token LABEL --pkcs11-pin-file FILE]\n"
+"           [--validator NAME=VKEY@URL]... [--witness NAME=VKEY@URL]...\n"
+"           [--quorum N]  (cosigners of every checkpoint; default quorum:\n"
+"           the least q with 2q - n > f = floor((n-1)/3): 3 of 4)\n"
 "  serve -d DIR [--est-listen ADDR:PORT] [--http-listen ADDR:PORT]\n"
 "           [--db PATH|URL]\n"
 "           [--log-level error|warn|info|debug]\n"
@@ -91,10 +107,19 @@ static const char usage[] =
 "  config publish -d DIR --group G --file F [--version V]\n"
 "  ledger verify -d DIR [--vkey VKEY] [--checkpoint FILE]... [--receipt FILE]...\n"
 "           [--no-remember]  (checks DIR/checkpoint.trusted too, then advances it)\n"
+"           [--policy FILE]  (every checkpoint needs a quorum of valid\n"
+"           cosignatures: FILE, or the validators of keybridge.conf)\n"
+"  policy -d DIR [--json]  (the verification policy: origin, node key,\n"
+"           validator and witness keys, quorum; docs/cli.md)\n"
 "  ledger log -d DIR [--from N] [--limit N]\n"
 "  ledger checkpoint -d DIR\n"
 "  ca move-to-token -d DIR --pkcs11-module SO --pkcs11-token LABEL\n"
 "           --pkcs11-pin-file FILE [--shred]\n"
+"  validator init VDIR --name NAME --listen ADDR:PORT --ledger URL\n"
+"           --log-vkey VKEY [--ledger-ca FILE] [--origin ORIGIN] [--witness]\n"
+"  validator serve -d VDIR [--log-level L]\n"
+"  validator status -d VDIR   (exit 0, 1 error, 2 equivocation evidence,\n"
+"           3 ledger unreachable)\n"
 "signing options (commands that write): --as ACCOUNT (default admin),\n"
 "  --account KEYFILE (repeatable; default DIR/admin.key), --json, --remote\n"
 "database: --db PATH|URL (every -d DIR command): an sqlite file, or a\n"
@@ -125,6 +150,11 @@ static const char *const opt_names[] = {
 	[O_PKCS11_TOKEN - 256] = "pkcs11-token",
 	[O_PKCS11_PIN_FILE - 256] = "pkcs11-pin-file",
 	[O_SHRED - 256] = "shred",
+	[O_VALIDATOR - 256] = "validator",
+	[O_QUORUM - 256] = "quorum", [O_POLICY - 256] = "policy",
+	[O_LISTEN - 256] = "listen", [O_LEDGER - 256] = "ledger",
+	[O_LEDGER_CA - 256] = "ledger-ca", [O_ORIGIN - 256] = "origin",
+	[O_WITNESS - 256] = "witness", [O_LOG_VKEY - 256] = "log-vkey",
 };
 
 int
@@ -240,6 +270,24 @@ parse_opts(struct cli *c, int argc, char **argv)
 		case O_PKCS11_TOKEN: o->pkcs11_token = optarg; break;
 		case O_PKCS11_PIN_FILE: o->pkcs11_pin_file = optarg; break;
 		case O_SHRED: o->shred = 1; break;
+		case O_VALIDATOR:
+			if (add_repeat(o->validator, &o->nvalidator, optarg,
+			    "validator") != 0)
+				return 1;
+			break;
+		case O_QUORUM: o->quorum = optarg; break;
+		case O_POLICY: o->policy = optarg; break;
+		case O_LISTEN: o->listen = optarg; break;
+		case O_LEDGER: o->ledger = optarg; break;
+		case O_LEDGER_CA: o->ledger_ca = optarg; break;
+		case O_ORIGIN: o->origin = optarg; break;
+		case O_WITNESS:
+			o->witness = 1;
+			if (optarg != NULL && add_repeat(o->witnesses,
+			    &o->nwitnesses, optarg, "witness") != 0)
+				return 1;
+			break;
+		case O_LOG_VKEY: o->log_vkey = optarg; break;
 		case 'h':
 		case O_HELP:
 			fputs(usage, stdout);
@@ -278,14 +326,28 @@ main(int argc, char **argv)
 		c.o.dir = argv[1];
 		argc--;
 		argv++;
-	} else if (strcmp(cmd, "init") != 0 && strcmp(cmd, "serve") != 0) {
+	} else if (strcmp(cmd, "init") != 0 && strcmp(cmd, "serve") != 0 &&
+	    strcmp(cmd, "policy") != 0) {
 		if (argc < 2 || argv[1][0] == '-')
 			return cli_fail("usage", "%s needs a subcommand (see "
 			    "keybridge --help)", cmd);
 		sub = argv[1];
 		argc--;
 		argv++;
+		/* "validator init VDIR": positional too */
+		if (strcmp(cmd, "validator") == 0 && strcmp(sub, "init") == 0 &&
+		    argc > 1 && argv[1][0] != '-') {
+			c.o.dir = argv[1];
+			argc--;
+			argv++;
+		}
 	}
+	/* `validator init --witness` is a flag; `init --witness` takes
+	 * NAME=VKEY@URL */
+	if (strcmp(cmd, "validator") == 0)
+		for (struct option *lo = long_opts; lo->name != NULL; lo++)
+			if (lo->val == O_WITNESS)
+				lo->has_arg = no_argument;
 	if (parse_opts(&c, argc, argv) != 0)
 		return 1;
 	if (optind < argc)
@@ -313,6 +375,10 @@ main(int argc, char **argv)
 		rc = cmd_ledger(&c, sub);
 	else if (strcmp(cmd, "ca") == 0)
 		rc = cmd_ca(&c, sub);
+	else if (strcmp(cmd, "policy") == 0)
+		rc = cmd_policy(&c);
+	else if (strcmp(cmd, "validator") == 0)
+		rc = cmd_validator(&c, sub);
 	else
 		rc = cli_fail("usage", "unknown command \"%s\" (see keybridge "
 		    "--help)", cmd);

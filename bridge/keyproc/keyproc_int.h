@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include "ledger/ledger.h"
+#include "ledger/cosign.h"
 #include "bridge/keyproc/keyproc.h"
 
 #define KEYPROC_VKEY_MAX	512
@@ -51,6 +52,11 @@ struct keyproc_keys {
 	char *cp_ok;
 	uint64_t cp_ok_size;
 	uint8_t cp_ok_root[LEDGER_HASH_LEN];
+	/* The validators of cfg's `validator =` lines and the quorum
+	 * (issue 14): SIGN_CERT needs a quorum of their cosignatures on
+	 * the entry's checkpoint.  ncosigners 0: solo. */
+	struct ledger_cosigner cosigners[LEDGER_COSIGN_POLICY_MAX];
+	size_t ncosigners, quorum;
 };
 
 /* ops.c: answers one request into ans.  0 (ans is the result), or -1

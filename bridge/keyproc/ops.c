@@ -107,6 +107,33 @@ keys_check(struct keyproc_keys *k, char *err, size_t errlen)
 	return 0;
 }
 
+/* The validators' policy from the `validator =` lines (issue 14): parsed
+ * here, at start-up, before the sandbox.  0, or -1 with err set. */
+static int
+keys_validators(struct keyproc_keys *k, char *err, size_t errlen)
+{
+	const struct bridge_config *c = &k->cfg;
+
+	if (c->nvalidators > LEDGER_COSIGN_POLICY_MAX) {
+		snprintf(err, errlen, "more than %d validators",
+		    LEDGER_COSIGN_POLICY_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < c->nvalidators; i++) {
+		if (ledger_cosigner_parse(c->validators[i].vkey,
+		    &k->cosigners[i]) != 0) {
+			snprintf(err, errlen, "validator %s: not a "
+			    "cosignature/v1 verifier key",
+			    c->validators[i].name);
+			return -1;
+		}
+		k->ncosigners++;
+	}
+	k->quorum = c->quorum > 0 ? (size_t)c->quorum :
+	    config_quorum_default(c->nvalidators);
+	return 0;
+}
+
 int
 keyproc_keys_load(struct keyproc_keys *k, const struct bridge_config *cfg,
     char *err, size_t errlen)
@@ -146,7 +173,7 @@ keyproc_keys_load(struct keyproc_keys *k, const struct bridge_config *cfg,
 	if (keyproc_state_read(k->state_path, &k->st, err, errlen) != 0)
 		return -1;
 	k->min_index = k->st.have_cp ? k->st.cp_size : 0;
-	return 0;
+	return keys_validators(k, err, errlen);
 }
 
 void
@@ -162,6 +189,8 @@ keyproc_keys_clear(struct keyproc_keys *k)
 	EVP_PKEY_free(k->ledger_key);
 	EVP_PKEY_free(k->node_key);
 	free(k->cp_ok);
+	for (size_t i = 0; i < k->ncosigners; i++)
+		ledger_cosigner_clear(&k->cosigners[i]);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -569,8 +598,8 @@ out:
 
 /* ca_admit_ctx's checkpoint_ok: the note is signed by the node's
  * checkpoint key this process holds, and no older than the largest tree
- * seen (the last verified note is kept: one verification per block).  The one function the validators
- * issue replaces with a quorum check. */
+ * seen (the last verified note is kept: one verification per block);
+ * with validators, it also carries a quorum of their cosignatures. */
 static int
 cert_checkpoint_ok(void *arg, const char *note, uint64_t *size,
     uint8_t root[LEDGER_HASH_LEN], char *why, size_t whylen)
@@ -606,6 +635,20 @@ cert_checkpoint_ok(void *arg, const char *note, uint64_t *size,
 		    "%llu < %llu)", (unsigned long long)*size,
 		    (unsigned long long)k->cp_ok_size);
 		return -1;
+	}
+	/* Validators (issue 14): only a final checkpoint, one a quorum of
+	 * them cosigned (the log key was checked above). */
+	if (k->ncosigners > 0) {
+		struct ledger_cosign_policy pol = { NULL, k->cosigners,
+		    k->ncosigners, k->quorum };
+		char qwhy[256];
+
+		if (ledger_cosign_checkpoint_ok(&pol, note, size, root, qwhy,
+		    sizeof(qwhy)) != 0) {
+			snprintf(why, whylen, "the checkpoint is not final: "
+			    "%s", qwhy);
+			return -1;
+		}
 	}
 	free(k->cp_ok);
 	if ((k->cp_ok = strdup(note)) != NULL) {

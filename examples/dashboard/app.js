@@ -383,6 +383,7 @@ async function loadStatus() {
     $('c-ca-days').classList.toggle('warn', ca.days_left < EXPIRING_DAYS);
     $('c-ca-note').textContent = `days left · until ${fmtDate(ca.not_after)}`;
   }
+  renderValidators(s);
   $('last-update').textContent = `updated ${new Date().toLocaleTimeString('en-GB')}`;
   renderHealth();
   if (exp !== state.lastExpiring) {
@@ -390,6 +391,40 @@ async function loadStatus() {
     debounce('expiring', 200, loadExpiring);
   }
   return s;
+}
+
+// ---- validators (issue 14) -------------------------------------------------------------
+
+function validatorRow(v) {
+  const discarded = Object.entries(v.discarded || {}).filter(([, n]) => n > 0);
+  const ndisc = discarded.reduce((a, [, n]) => a + n, 0);
+  const st = !v.up ? badge('down', 'bad', `no answer (${v.unreachable} unreachable)`)
+    : ndisc > 0 && v.accepted === 0 ? badge('discarded', 'bad', 'none of its cosignatures counted')
+    : v.lag > 0 ? badge('lagging', 'warn', `${v.lag} entries behind`)
+    : badge('up', 'good', `${v.accepted} cosignatures counted`);
+  return h('tr', { 'data-name': v.name },
+    h('td', { title: `${v.role} · ${v.url}\n${v.vkey}` }, v.name),
+    h('td', {}, st),
+    h('td', { class: 'num' }, v.cosigned_size),
+    h('td', { class: 'num' }, v.lag),
+    h('td', { class: 'num' }, `${Number(v.latency_ms).toFixed(1)} ms`),
+    h('td', { class: 'num', title: discarded.map(([r, n]) => `${r}: ${n}`).join('\n') || 'none' }, ndisc),
+    h('td', { title: v.last_refusal_at ? `at ${v.last_refusal_at}` : '' }, v.last_refusal || '–'));
+}
+
+// The validators panel: each one's health from the status, or "solo".
+function renderValidators(s) {
+  const vs = s.validators || [];
+  $('validators-solo').hidden = vs.length > 0;
+  $('validators').hidden = vs.length === 0;
+  if (vs.length === 0) {
+    $('validators-summary').textContent = 'solo';
+    return;
+  }
+  const f = s.finality;
+  $('validators-summary').textContent = `quorum ${s.quorum} of ${vs.length} · final ${s.final_size}` +
+    (f ? ` · finality p50 ${f.p50_ms.toFixed(1)} ms, p99 ${f.p99_ms.toFixed(1)} ms` : '');
+  $('validators').tBodies[0].replaceChildren(...vs.map(validatorRow));
 }
 
 // ---- keys ------------------------------------------------------------------------------------

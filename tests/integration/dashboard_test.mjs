@@ -111,6 +111,11 @@ async function live() {
       const li = [...document.querySelectorAll('#entries li')];
       return li.length === Math.min(n, 30) && li.every((l) => l.dataset.proof === 'verified');
     }, size0);
+  // a solo bridge: the validators panel says so (issue 14)
+  await waitFor(page, 'the validators panel shows a solo bridge',
+    () => !document.getElementById('validators-solo').hidden &&
+      document.getElementById('validators').hidden &&
+      document.getElementById('validators-summary').textContent === 'solo');
   // a marker that a reload would wipe
   await page.evaluate(() => { window.kbNoReload = 'still here'; });
 

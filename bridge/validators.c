@@ -1,0 +1,719 @@
+/*
+ * validators.c: the validators consensus (issue 14), the bridge's side.
+ *
+ * seal() runs on the ledger writer's thread (writer.c commit_seal), with
+ * the block already committed.  It asks the key process for the node's
+ * checkpoint signature (as solo does), then sends the block to every
+ * configured validator at once over a private event_base of its own (one
+ * evhttp_connection per peer), and runs that base, on this thread, until a
+ * quorum has cosigned (vgather) or wait_ms has passed.  The event loop of
+ * serve.c never waits for a validator.
+ *
+ * Each peer has at most one request out.  A request carries the entries
+ * from the size the peer last cosigned (validator/core.h's format); a 409
+ * with a size makes it start again from that size (a validator restarted
+ * from its own state, or one that was down), at most BVAL_RESENDS_MAX
+ * times per block.  A peer that does not answer in time keeps its request
+ * out: its answer is taken at the next seal (its cosigned size and lag
+ * stay current, and it is then sent the newest block), so a slow or dead
+ * validator never holds the writer past wait_ms.
+ *
+ * Example, four validators, quorum 3, v4 killed:
+ *   seal(size 120): v1..v3 answer 200 within ~2 ms: final, returns the
+ *   note with 3 cosignatures; v4's connection is refused: unreachable.
+ *   v4 restarted with its state at 100: at the next block (size 130) it
+ *   is sent entries from 100 (its last known size), cosigns 130.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "common/log.h"
+#include "bridge/validators.h"
+#include "validator/core.h"
+
+#define BVAL_RESENDS_MAX	4	/* 409 restarts of one peer per block */
+#define BVAL_LAT_N		1024	/* finality latencies kept */
+#define BVAL_PATH_MAX		(BVAL_URL_MAX + 32)
+#define BVAL_CACHE_MAX		(2 * VCORE_ENTRIES_MAX)	/* entries kept */
+#define BVAL_REQ_SLACK		4096	/* request bytes beyond the entries */
+
+struct bval_peer {
+	struct bval *v;
+	size_t idx;			/* in the policy */
+	struct bval_peer_status st;	/* under v->mu */
+	char host[BVAL_URL_MAX];
+	int port;
+	char prefix[BVAL_URL_MAX];	/* path before /add-block, "" */
+	struct evhttp_connection *conn;
+	/* writer thread only */
+	int known;			/* cosigned is its answer, not a guess */
+	uint64_t cosigned;
+	int inflight;			/* a request is out */
+	uint64_t out_seal;		/* the seal it belongs to */
+	uint64_t out_size;		/* the checkpoint size it asks for */
+	struct timespec out_at;
+	int want;			/* the current seal still needs it */
+	int resends;
+};
+
+struct bval {
+	struct ledger_consensus base;	/* first: the interface */
+	pthread_mutex_t mu;		/* status and stats */
+	struct event_base *evb;		/* private, writer thread only */
+	struct event *deadline;
+	int timed_out;
+	struct bval_peer *peers;
+	size_t npeers;
+	struct ledger_cosigner policy[LEDGER_COSIGN_POLICY_MAX];
+	size_t quorum;
+	long wait_ms;
+	int (*node_sign)(void *, const struct ledger_seal *, char *, size_t);
+	void *node_arg;
+	struct ledger_reader *rd;
+	/* the block being sealed (writer thread) */
+	uint64_t seal_id;
+	const struct ledger_seal *sl;
+	struct vgather g;
+	char note[VCORE_NOTE_MAX];
+	uint64_t prev_size;		/* last block sealed */
+	/* entries [efrom, efrom + ecount), texts owned */
+	char **etext;
+	size_t *elen;
+	uint64_t efrom;
+	size_t ecount;
+	/* under mu */
+	struct bval_stats stats;
+	double lat[BVAL_LAT_N];
+	size_t nlat, lat_next;
+};
+
+#define BVAL(c) ((struct bval *)(c))
+
+static double
+bval_ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* ---- the entries a validator replays ---------------------------------- */
+
+static void
+bval_cache_clear(struct bval *v)
+{
+	for (size_t i = 0; i < v->ecount; i++)
+		free(v->etext[i]);
+	free(v->etext);
+	free(v->elen);
+	v->etext = NULL;
+	v->elen = NULL;
+	v->ecount = 0;
+}
+
+struct bval_load {
+	struct bval *v;
+	uint64_t next;
+	int bad;
+};
+
+static int
+bval_load_one(const struct ledger_entry_info *e, void *arg)
+{
+	struct bval_load *ld = arg;
+	struct bval *v = ld->v;
+	size_t k = v->ecount;
+
+	if (e->index != ld->next || (v->etext[k] = malloc(e->len + 1)) ==
+	    NULL) {
+		ld->bad = 1;
+		return 1;
+	}
+	memcpy(v->etext[k], e->text, e->len);
+	v->etext[k][e->len] = '\0';
+	v->elen[k] = e->len;
+	v->ecount++;
+	ld->next++;
+	return 0;
+}
+
+/* Makes the cache hold entries [from, to) (to - from <=
+ * VCORE_ENTRIES_MAX), reading from the store what it lacks: usually the
+ * new block only, appended.  0 or -1. */
+static int
+bval_entries(struct bval *v, uint64_t from, uint64_t to)
+{
+	struct bval_load ld;
+	void *a, *b;
+
+	if (v->ecount > 0 && from >= v->efrom && to <= v->efrom + v->ecount)
+		return 0;
+	if (v->ecount == 0 || from < v->efrom ||
+	    from > v->efrom + v->ecount ||
+	    to - v->efrom > BVAL_CACHE_MAX) {
+		bval_cache_clear(v);
+		v->efrom = from;
+	}
+	a = realloc(v->etext, (size_t)(to - v->efrom) * sizeof(*v->etext));
+	if (a != NULL)
+		v->etext = a;
+	b = realloc(v->elen, (size_t)(to - v->efrom) * sizeof(*v->elen));
+	if (b != NULL)
+		v->elen = b;
+	if (a == NULL || b == NULL)
+		return -1;
+	memset(&ld, 0, sizeof(ld));
+	ld.v = v;
+	ld.next = v->efrom + v->ecount;
+	while (ld.next < to && !ld.bad) {
+		uint64_t before = ld.next;
+
+		if (ledger_reader_entries(v->rd, ld.next, (size_t)(to -
+		    ld.next), bval_load_one, &ld) != 0 || ld.next == before)
+			ld.bad = 1;
+	}
+	return ld.bad ? -1 : 0;
+}
+
+/* ---- one peer ----------------------------------------------------------- */
+
+static void bval_answer(struct evhttp_request *req, void *arg);
+
+/* Under nothing: records a refusal (or a reason it was not asked). */
+static void
+bval_refusal(struct bval_peer *p, const char *why)
+{
+	pthread_mutex_lock(&p->v->mu);
+	snprintf(p->st.last_refusal, sizeof(p->st.last_refusal), "%s", why);
+	p->st.last_refusal_at = time(NULL);
+	p->st.refused++;
+	pthread_mutex_unlock(&p->v->mu);
+}
+
+/*
+ * Builds peer p's request for the block being sealed: from the size it
+ * last cosigned (or, not known yet, the last block sealed), its entries
+ * (a validator) and the consistency proof.  Returns its length in *buf
+ * (malloc'd), or -1 with why.
+ */
+static int
+bval_request(struct bval *v, struct bval_peer *p, char **buf, char *why,
+    size_t whylen)
+{
+	const struct ledger_seal *sl = v->sl;
+	uint8_t proof[VCORE_PROOF_LINES_MAX][LEDGER_HASH_LEN];
+	uint8_t root_m[LEDGER_HASH_LEN];
+	struct vcore_entry *es = NULL;
+	size_t nproof = 0, n = 0, cap = BVAL_REQ_SLACK;
+	uint64_t from = p->known ? p->cosigned : v->prev_size;
+	int len = -1;
+
+	*buf = NULL;
+	if (from > sl->size) {
+		snprintf(why, whylen, "it cosigned size %" PRIu64 ", beyond "
+		    "the log's %" PRIu64, from, sl->size);
+		return -1;
+	}
+	/* Not known and far behind: ask without entries; its 409 says
+	 * where it is. */
+	if (!p->known && !p->st.witness && sl->size - from >
+	    VCORE_ENTRIES_MAX)
+		from = sl->size;
+	if (!p->st.witness && sl->size - from > VCORE_ENTRIES_MAX) {
+		snprintf(why, whylen, "%" PRIu64 " entries behind (more than "
+		    "%d in one request: not caught up yet)", sl->size - from,
+		    VCORE_ENTRIES_MAX);
+		return -1;
+	}
+	if (from > 0 && from < sl->size && sl->consistency(sl, from, root_m,
+	    proof, &nproof) != 0) {
+		snprintf(why, whylen, "no consistency proof from %" PRIu64,
+		    from);
+		return -1;
+	}
+	if (!p->st.witness && from < sl->size) {
+		n = (size_t)(sl->size - from);
+		if (bval_entries(v, from, sl->size) != 0 ||
+		    (es = calloc(n, sizeof(*es))) == NULL) {
+			snprintf(why, whylen, "cannot read entries %" PRIu64
+			    "..%" PRIu64 " of the ledger", from, sl->size);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			es[i].text = v->etext[from - v->efrom + i];
+			es[i].len = v->elen[from - v->efrom + i];
+			cap += es[i].len + 32;
+		}
+	}
+	if ((*buf = malloc(cap)) == NULL ||
+	    (len = vcore_request_format(from, (const uint8_t (*)[
+	    LEDGER_HASH_LEN])proof, nproof, es, n, v->note, *buf, cap)) < 0) {
+		snprintf(why, whylen, "cannot format the request");
+		free(*buf);
+		*buf = NULL;
+		len = -1;
+	}
+	free(es);
+	return len;
+}
+
+/* Sends the block being sealed to p.  0, or -1 (p is not asked). */
+static int
+bval_send(struct bval *v, struct bval_peer *p)
+{
+	struct evhttp_request *req = NULL;
+	struct evkeyvalq *h;
+	char *buf = NULL, why[BVAL_REASON_MAX], path[BVAL_PATH_MAX];
+	int len;
+
+	if ((len = bval_request(v, p, &buf, why, sizeof(why))) < 0) {
+		bval_refusal(p, why);
+		p->want = 0;
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", p->prefix, p->st.witness ?
+	    "add-checkpoint" : "add-block");
+	if ((req = evhttp_request_new(bval_answer, p)) == NULL)
+		goto fail;
+	h = evhttp_request_get_output_headers(req);
+	if (evhttp_add_header(h, "Host", p->host) != 0 ||
+	    evhttp_add_header(h, "Content-Type", "text/plain") != 0 ||
+	    evbuffer_add(evhttp_request_get_output_buffer(req), buf,
+	    (size_t)len) != 0)
+		goto fail;
+	p->out_seal = v->seal_id;
+	p->out_size = v->sl->size;
+	clock_gettime(CLOCK_MONOTONIC, &p->out_at);
+	p->inflight = 1;
+	/* evhttp_make_request owns req from here, even when it fails */
+	if (evhttp_make_request(p->conn, req, EVHTTP_REQ_POST, path) != 0) {
+		p->inflight = 0;
+		req = NULL;
+		goto fail;
+	}
+	free(buf);
+	return 0;
+fail:
+	if (req != NULL)
+		evhttp_request_free(req);
+	free(buf);
+	p->want = 0;
+	bval_refusal(p, "cannot send the request");
+	return -1;
+}
+
+/* "<size>\n": the size a 409 names.  0, or -1 when it is another 409
+ * (an equivocation). */
+static int
+bval_size_answer(const char *body, uint64_t *size)
+{
+	char *end;
+
+	if (body[0] < '0' || body[0] > '9')
+		return -1;
+	errno = 0;
+	*size = strtoull(body, &end, 10);
+	return errno == 0 && (*end == '\n' || *end == '\0') ? 0 : -1;
+}
+
+/* Peer p's answer (req NULL or status 0: no answer).  Updates its status;
+ * when it answers the block being sealed, gathers it (a 409 with a size:
+ * sent again from there); an answer to an older block lets p be sent the
+ * current one now. */
+static void
+bval_answer(struct evhttp_request *req, void *arg)
+{
+	struct bval_peer *p = arg;
+	struct bval *v = p->v;
+	struct evbuffer *in;
+	struct vgather_counts before;
+	char body[VCORE_ANSWER_MAX], why[BVAL_REASON_MAX], *nl;
+	int status = req != NULL ? evhttp_request_get_response_code(req) : 0;
+	int current = v->sl != NULL && p->out_seal == v->seal_id, was_up;
+	size_t len = 0;
+	ev_ssize_t got;
+	uint64_t size;
+
+	p->inflight = 0;
+	body[0] = '\0';
+	if (status != 0 && (in = evhttp_request_get_input_buffer(req)) !=
+	    NULL) {
+		got = evbuffer_copyout(in, body, sizeof(body) - 1);
+		len = got > 0 ? (size_t)got : 0;
+		body[len] = '\0';
+	}
+	pthread_mutex_lock(&v->mu);
+	was_up = p->st.up;
+	p->st.up = status != 0;
+	if (status == 0)
+		p->st.unreachable++;
+	else
+		p->st.latency_ms = bval_ms_since(&p->out_at);
+	pthread_mutex_unlock(&v->mu);
+	/* A kept-alive connection the peer closed while we were not
+	 * looking (it restarted between two blocks) fails at once: one
+	 * new connection.  A peer that was down already is not retried. */
+	if (status == 0 && was_up && current && p->want &&
+	    p->resends++ < BVAL_RESENDS_MAX) {
+		(void)bval_send(v, p);
+		goto status;
+	}
+	if (status == 200) {
+		p->known = 1;
+		p->cosigned = p->out_size;
+	} else if (status == 409 && bval_size_answer(body, &size) == 0) {
+		p->known = 1;
+		p->cosigned = size;
+		if (current && p->want && p->resends++ < BVAL_RESENDS_MAX) {
+			(void)bval_send(v, p);
+			goto status;
+		}
+	} else if (status != 0) {
+		if ((nl = strchr(body, '\n')) != NULL)
+			*nl = '\0';
+		snprintf(why, sizeof(why), "%d %s", status, body);
+		bval_refusal(p, why);
+	}
+	if (current && status != 0) {
+		before = v->g.counts;
+		(void)vgather_answer(&v->g, p->idx, status, body, len, why,
+		    sizeof(why));
+		pthread_mutex_lock(&v->mu);
+		p->st.accepted += v->g.counts.accepted - before.accepted;
+		for (size_t i = 0; i < LEDGER_COSIGN_VERDICTS; i++)
+			p->st.discarded[i] += v->g.counts.discarded[i] -
+			    before.discarded[i];
+		pthread_mutex_unlock(&v->mu);
+		if (status == 200 && v->g.counts.accepted == before.accepted)
+			bval_refusal(p, why);	/* a 200 that did not count */
+	}
+	if (current)
+		p->want = 0;
+	else if (p->want && v->sl != NULL)
+		(void)bval_send(v, p);	/* it was busy with an older block */
+status:
+	pthread_mutex_lock(&v->mu);
+	p->st.cosigned_size = p->cosigned;
+	pthread_mutex_unlock(&v->mu);
+}
+
+/* ---- seal --------------------------------------------------------------- */
+
+static void
+bval_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct bval *v = arg;
+
+	v->timed_out = 1;
+	event_base_loopbreak(v->evb);
+}
+
+/* Under mu: one seal's outcome in the statistics. */
+static void
+bval_count(struct bval *v, const struct ledger_seal *sl, int final,
+    double ms)
+{
+	v->stats.seals++;
+	if (!final) {
+		v->stats.seal_failures++;
+		return;
+	}
+	v->stats.final_size = sl->size;
+	v->lat[v->lat_next] = ms;
+	v->lat_next = (v->lat_next + 1) % BVAL_LAT_N;
+	if (v->nlat < BVAL_LAT_N)
+		v->nlat++;
+}
+
+static int
+bval_seal(struct ledger_consensus *c, const struct ledger_seal *sl,
+    char *note, size_t notelen)
+{
+	struct bval *v = BVAL(c);
+	struct timeval tv;
+	struct timespec t0;
+	char line[LEDGER_COSIGN_LINE_MAX + 64];
+	int final = 0, n;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (v->node_sign(v->node_arg, sl, line, sizeof(line)) != 0)
+		return -1;
+	n = snprintf(v->note, sizeof(v->note), "%s\n%s", sl->body, line);
+	if (n < 0 || (size_t)n >= sizeof(v->note) ||
+	    vgather_init(&v->g, v->note, (size_t)n, v->policy, v->npeers,
+	    v->quorum) != 0)
+		return -1;
+	v->seal_id++;
+	v->sl = sl;
+	v->timed_out = 0;
+	for (size_t i = 0; i < v->npeers; i++) {
+		v->peers[i].want = 1;
+		v->peers[i].resends = 0;
+		if (!v->peers[i].inflight)
+			(void)bval_send(v, &v->peers[i]);
+	}
+	tv.tv_sec = v->wait_ms / 1000;
+	tv.tv_usec = (v->wait_ms % 1000) * 1000;
+	if (evtimer_add(v->deadline, &tv) != 0)
+		v->timed_out = 1;
+	while (!vgather_final(&v->g) && !v->timed_out)
+		if (event_base_loop(v->evb, EVLOOP_ONCE) < 0)
+			break;
+	evtimer_del(v->deadline);
+	/* The answers already here (the stragglers'): their status is
+	 * current without waiting for them. */
+	(void)event_base_loop(v->evb, EVLOOP_NONBLOCK);
+	final = vgather_final(&v->g);
+	if (final && vgather_note(&v->g, note, notelen) != 0)
+		final = 0;
+	v->sl = NULL;
+	if (final)
+		v->prev_size = sl->size;
+	pthread_mutex_lock(&v->mu);
+	bval_count(v, sl, final, bval_ms_since(&t0));
+	for (size_t i = 0; i < v->npeers; i++)
+		v->peers[i].st.lag = sl->size > v->peers[i].cosigned ?
+		    sl->size - v->peers[i].cosigned : 0;
+	pthread_mutex_unlock(&v->mu);
+	if (!final)
+		log_warn("validators: block %" PRIu64 " (size %" PRIu64 "): "
+		    "%zu of %zu cosignatures in %ld ms, quorum %zu: not final",
+		    sl->height, sl->size, v->g.nhave, v->npeers, v->wait_ms,
+		    v->quorum);
+	return final ? 0 : -1;
+}
+
+static time_t
+bval_block_time(struct ledger_consensus *c, time_t last)
+{
+	time_t now = time(NULL);
+
+	return now < last ? last : now;	/* ledger time never goes back */
+}
+
+static void
+bval_describe(struct ledger_consensus *c, char *buf, size_t len)
+{
+	struct bval *v = BVAL(c);
+
+	pthread_mutex_lock(&v->mu);
+	snprintf(buf, len, "validators: %zu, quorum %zu, last final size "
+	    "%" PRIu64, v->npeers, v->quorum, v->stats.final_size);
+	pthread_mutex_unlock(&v->mu);
+}
+
+static void
+bval_free(struct ledger_consensus *c)
+{
+	struct bval *v = BVAL(c);
+
+	if (v == NULL)
+		return;
+	for (size_t i = 0; v->peers != NULL && i < v->npeers; i++)
+		if (v->peers[i].conn != NULL)
+			evhttp_connection_free(v->peers[i].conn);
+	free(v->peers);
+	for (size_t i = 0; i < LEDGER_COSIGN_POLICY_MAX; i++)
+		ledger_cosigner_clear(&v->policy[i]);
+	if (v->deadline != NULL)
+		event_free(v->deadline);
+	if (v->evb != NULL)
+		event_base_free(v->evb);
+	bval_cache_clear(v);
+	ledger_reader_close(v->rd);
+	pthread_mutex_destroy(&v->mu);
+	free(v);
+}
+
+static const struct ledger_consensus_ops bval_ops = {
+	.name = "validators",
+	.block_time = bval_block_time,
+	.seal = bval_seal,
+	.describe = bval_describe,
+	.free = bval_free,
+};
+
+/* ---- setting up --------------------------------------------------------- */
+
+/* See validators.h (bval_url_parse). */
+int
+bval_url_parse(const char *url, char *host, size_t hostlen, int *port,
+    char *prefix, size_t prefixlen)
+{
+	const char *p, *colon, *slash;
+	char *end;
+	long n;
+
+	if (strncmp(url, "http://", 7) != 0)
+		return -1;
+	p = url + 7;
+	slash = strchr(p, '/');
+	if ((colon = strchr(p, ':')) == NULL || (slash != NULL &&
+	    colon > slash) || colon == p || (size_t)(colon - p) >= hostlen)
+		return -1;
+	memcpy(host, p, (size_t)(colon - p));
+	host[colon - p] = '\0';
+	if (strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-") != strlen(host))
+		return -1;
+	errno = 0;
+	n = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || errno != 0 || n < 1 || n > 65535 ||
+	    (*end != '\0' && *end != '/'))
+		return -1;
+	*port = (int)n;
+	snprintf(prefix, prefixlen, "%s", *end == '/' ? end : "");
+	/* no trailing slash: the path is prefix "/add-block" */
+	for (size_t k = strlen(prefix); k > 0 && prefix[k - 1] == '/'; k--)
+		prefix[k - 1] = '\0';
+	return 0;
+}
+
+/* Peer i from cfg's line: its cosigner in the policy, its URL and its
+ * connection.  0 or -1 with why. */
+static int
+bval_peer_init(struct bval *v, size_t i, const struct config_validator *cv,
+    char *err, size_t errlen)
+{
+	struct bval_peer *p = &v->peers[i];
+	ev_uint32_t secs = (ev_uint32_t)((v->wait_ms + 999) / 1000);
+
+	p->v = v;
+	p->idx = i;
+	if (ledger_cosigner_parse(cv->vkey, &v->policy[i]) != 0 ||
+	    strcmp(v->policy[i].name, cv->name) != 0) {
+		snprintf(err, errlen, "validator %s: not a cosignature/v1 "
+		    "verifier key of that name", cv->name);
+		return -1;
+	}
+	if (bval_url_parse(cv->url, p->host, sizeof(p->host), &p->port,
+	    p->prefix, sizeof(p->prefix)) != 0) {
+		snprintf(err, errlen, "validator %s: %s is not "
+		    "http://HOST:PORT", cv->name, cv->url);
+		return -1;
+	}
+	snprintf(p->st.name, sizeof(p->st.name), "%s", cv->name);
+	snprintf(p->st.url, sizeof(p->st.url), "%s", cv->url);
+	snprintf(p->st.vkey, sizeof(p->st.vkey), "%s", cv->vkey);
+	p->st.witness = cv->witness;
+	if ((p->conn = evhttp_connection_base_new(v->evb, NULL, p->host,
+	    (ev_uint16_t)p->port)) == NULL) {
+		snprintf(err, errlen, "validator %s: cannot make a connection",
+		    cv->name);
+		return -1;
+	}
+	evhttp_connection_set_timeout(p->conn, secs > 0 ? (int)secs : 1);
+	evhttp_connection_set_retries(p->conn, 0);
+	return 0;
+}
+
+/* See validators.h. */
+struct ledger_consensus *
+bval_consensus_new(const struct bridge_config *cfg,
+    int (*node_sign)(void *arg, const struct ledger_seal *s, char *line,
+    size_t linelen), void *node_arg, struct bval **out, char *err,
+    size_t errlen)
+{
+	struct bval *v;
+	char db[PATH_MAX];
+
+	*out = NULL;
+	if (cfg->nvalidators == 0 || cfg->nvalidators >
+	    LEDGER_COSIGN_POLICY_MAX || node_sign == NULL) {
+		snprintf(err, errlen, "no validators (or more than %d)",
+		    LEDGER_COSIGN_POLICY_MAX);
+		return NULL;
+	}
+	if ((v = calloc(1, sizeof(*v))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&v->mu, NULL);
+	v->base.ops = &bval_ops;
+	v->node_sign = node_sign;
+	v->node_arg = node_arg;
+	v->npeers = cfg->nvalidators;
+	v->quorum = cfg->quorum > 0 ? (size_t)cfg->quorum :
+	    config_quorum_default(cfg->nvalidators);
+	v->wait_ms = cfg->validator_wait_ms > 0 ? cfg->validator_wait_ms :
+	    BVAL_WAIT_MS_DEFAULT;
+	v->stats.npeers = v->npeers;
+	v->stats.quorum = v->quorum;
+	if ((v->peers = calloc(v->npeers, sizeof(*v->peers))) == NULL ||
+	    (v->evb = event_base_new()) == NULL ||
+	    (v->deadline = evtimer_new(v->evb, bval_deadline, v)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < v->npeers; i++)
+		if (bval_peer_init(v, i, &cfg->validators[i], err, errlen) !=
+		    0)
+			goto fail;
+	if ((v->rd = ledger_reader_open(config_path(cfg, cfg->db, db,
+	    sizeof(db)), err, errlen)) == NULL)
+		goto fail;
+	*out = v;
+	return &v->base;
+fail:
+	bval_free(&v->base);
+	return NULL;
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+static int
+bval_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* See validators.h. */
+void
+bval_stats(struct bval *v, struct bval_stats *st)
+{
+	double sorted[BVAL_LAT_N];
+	size_t n;
+
+	memset(st, 0, sizeof(*st));
+	if (v == NULL)
+		return;
+	pthread_mutex_lock(&v->mu);
+	*st = v->stats;
+	n = v->nlat;
+	memcpy(sorted, v->lat, n * sizeof(*sorted));
+	pthread_mutex_unlock(&v->mu);
+	if (n == 0)
+		return;
+	qsort(sorted, n, sizeof(*sorted), bval_cmp_double);
+	st->finality_p50_ms = sorted[(n - 1) / 2];
+	st->finality_p99_ms = sorted[(n * 99 + 99) / 100 - 1];
+}
+
+/* See validators.h. */
+size_t
+bval_peers(struct bval *v, struct bval_peer_status *out, size_t max)
+{
+	size_t n = 0;
+
+	if (v == NULL)
+		return 0;
+	pthread_mutex_lock(&v->mu);
+	for (; n < v->npeers && n < max; n++)
+		out[n] = v->peers[n].st;
+	pthread_mutex_unlock(&v->mu);
+	return n;
+}

@@ -1,0 +1,650 @@
+/*
+ * commit.c: committing one block (split from writer.c, which keeps the
+ * queue and the threads).
+ *
+ * A block is one database transaction: the entries that passed the rules,
+ * the registry changes they made and the block's checkpoint row are
+ * committed together, with one fsync; then the consensus seals the
+ * checkpoint (solo: the key process signs; validators: a quorum
+ * cosigns) and the signature is saved.  Nothing is acknowledged before
+ * its block is committed and sealed.  A block stored but not sealed is
+ * sealed again before any other (ledger_commit_sign_last); its entries
+ * were answered 503 and become final with it (docs/design.md "Finality").
+ *
+ * Several processes on one database: ledger_catch_up loads the blocks the
+ * others committed since our last one, under the writers' lock.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger/ledger_state.h"
+
+/*
+ * Whether a block that is not sealed yet leaves the last final checkpoint
+ * published.  With validators, yes: a missing quorum is an outage that
+ * passes, and reads (the checkpoint, proofs against it) go on meanwhile.
+ * Solo, no (as before): the key process refusing to sign is a fork or a
+ * rollback (test_ledger_rollback), and no older checkpoint is served as
+ * the ledger's.
+ */
+static int
+commit_keeps_final(const struct ledger *l)
+{
+	return l->cons != NULL && strcmp(l->cons->ops->name, "validators") ==
+	    0;
+}
+
+/* ---- other writers' blocks --------------------------------------------- */
+
+/* Leaf hashes read for a catch-up, before they join the tree. */
+struct catch_up {
+	uint8_t (*h)[LEDGER_HASH_LEN];
+	size_t n, cap;
+	uint64_t next, end;	/* indexes [next, end) wanted, in order */
+	int bad;
+};
+
+static int
+catch_up_leaf(uint64_t idx, const uint8_t *h, void *arg)
+{
+	struct catch_up *c = arg;
+	void *p;
+
+	if (idx >= c->end)	/* committed after the block we read */
+		return 0;
+	if (idx != c->next) {
+		c->bad = 1;
+		return -1;
+	}
+	if (c->n == c->cap) {
+		c->cap = c->cap == 0 ? 64 : c->cap * 2;
+		if ((p = realloc(c->h, c->cap * sizeof(*c->h))) == NULL) {
+			c->bad = 1;
+			return -1;
+		}
+		c->h = p;
+	}
+	memcpy(c->h[c->n++], h, LEDGER_HASH_LEN);
+	c->next++;
+	return 0;
+}
+
+/*
+ * Under commit_mu: loads from store s the blocks that another process
+ * committed after ours, once they prove to extend our tree (the root of
+ * their last block over our leaves and theirs is the stored one).  The
+ * tree lock is taken only to append, not while reading.  Returns the
+ * number of entries added (0: none), or -1 when they could not be read or
+ * do not extend the tree (nothing changes then).
+ */
+int64_t
+ledger_catch_up(struct ledger *l, struct ledger_store *s)
+{
+	struct ledger_block_row b;
+	struct catch_up c;
+	uint8_t root[LEDGER_HASH_LEN];
+	uint64_t base = l->committed;
+	int64_t rc = -1;
+	int st;
+
+	if ((st = s->ops->block_last(s, &b)) != 0)
+		return st == 1 ? 0 : -1;
+	/* The last block we know, signed since by its writer. */
+	if (b.height + 1 == l->height && b.size == l->committed &&
+	    l->final_size < b.size && b.checkpoint[0] != '\0') {
+		pthread_rwlock_wrlock(&l->tree_lock);
+		snprintf(l->checkpoint, sizeof(l->checkpoint), "%s",
+		    b.checkpoint);
+		l->final_size = b.size;
+		pthread_rwlock_unlock(&l->tree_lock);
+	}
+	if (b.height < l->height)
+		return 0;
+	if (b.size < base)
+		return -1;	/* the stored log shrank: not ours to follow */
+	memset(&c, 0, sizeof(c));
+	c.next = base;
+	c.end = b.size;
+	if (s->ops->leaf_hashes(s, base, catch_up_leaf, &c) != 0 || c.bad ||
+	    c.next != b.size)
+		goto out;
+	pthread_rwlock_wrlock(&l->tree_lock);
+	for (size_t i = 0; i < c.n; i++)
+		if (ledger_merkle_append(l->tree, c.h[i]) != 0)
+			break;
+	if (ledger_merkle_size(l->tree) != b.size ||
+	    ledger_merkle_root(l->tree, b.size, root) != 0 ||
+	    memcmp(root, b.root, LEDGER_HASH_LEN) != 0) {
+		ledger_merkle_truncate(l->tree, base);
+		pthread_rwlock_unlock(&l->tree_lock);
+		goto out;
+	}
+	l->committed = b.size;
+	l->height = b.height + 1;
+	l->last_time = b.time;
+	/* Another process's block may not be signed yet (commit_sign):
+	 * then no checkpoint until it is (validators: the last final one
+	 * stays, commit_keeps_final). */
+	if (b.checkpoint[0] != '\0') {
+		snprintf(l->checkpoint, sizeof(l->checkpoint), "%s",
+		    b.checkpoint);
+		l->final_size = b.size;
+	} else if (!commit_keeps_final(l)) {
+		l->checkpoint[0] = '\0';
+		l->final_size = 0;
+	}
+	pthread_rwlock_unlock(&l->tree_lock);
+	rc = (int64_t)(b.size - base);
+out:
+	free(c.h);
+	return rc;
+}
+
+/* ---- committing a block ------------------------------------------------ */
+
+/* Answers subs[0..n) (with only_ok, those still LEDGER_OK) with
+ * LEDGER_ERR_STORAGE: "what: the store's message". */
+static void
+commit_fail(struct ledger_sub **subs, size_t n, int only_ok,
+    const char *what, struct ledger_store *s)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (only_ok && subs[i]->st != LEDGER_OK)
+			continue;
+		subs[i]->st = LEDGER_ERR_STORAGE;
+		snprintf(subs[i]->why, LEDGER_WHY_MAX, "%s: %s", what,
+		    s->ops->errmsg(s));
+	}
+}
+
+/* Answers subs[0..n) (with only_ok, those still LEDGER_OK) with st and
+ * why: a block that could not be sealed. */
+static void
+commit_refuse(struct ledger_sub **subs, size_t n, int only_ok,
+    enum ledger_status st, const char *why)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (only_ok && subs[i]->st != LEDGER_OK)
+			continue;
+		subs[i]->st = st;
+		snprintf(subs[i]->why, LEDGER_WHY_MAX, "%s", why);
+	}
+}
+
+/* What a submission gets when its block (or the one before it) cannot be
+ * sealed: with validators, no quorum (503, retry later); solo, the key
+ * process failed (storage, 503 too). */
+static enum ledger_status
+commit_seal_status(const struct ledger *l)
+{
+	return strcmp(l->cons->ops->name, "validators") == 0 ?
+	    LEDGER_ERR_NO_QUORUM : LEDGER_ERR_STORAGE;
+}
+
+/* Remembers the accepted entries of a block that could not be sealed:
+ * answered 503, they become final with it (commit_doubt_match). */
+static void
+commit_doubt_add(struct ledger *l, struct ledger_sub **subs, size_t n)
+{
+	if (l->doubt == NULL && (l->doubt = calloc(LEDGER_DOUBT_MAX,
+	    sizeof(*l->doubt))) == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (subs[i]->st != LEDGER_OK)
+			continue;
+		memcpy(l->doubt[l->doubt_next].leaf_hash, subs[i]->r.leaf_hash,
+		    LEDGER_HASH_LEN);
+		l->doubt[l->doubt_next].index = subs[i]->r.index;
+		l->doubt_next = (l->doubt_next + 1) % LEDGER_DOUBT_MAX;
+		if (l->ndoubt < LEDGER_DOUBT_MAX)
+			l->ndoubt++;
+	}
+}
+
+/* A single entry byte-identical to one answered 503 whose block is
+ * sealed now: resolved with that entry's index (its receipt), not
+ * applied again (the rules would refuse its sequence number).  1 when
+ * it matched. */
+static int
+commit_doubt_match(struct ledger *l, struct ledger_sub *sub)
+{
+	uint8_t h[LEDGER_HASH_LEN];
+
+	if (l->ndoubt == 0 || sub->st != LEDGER_OK)
+		return 0;
+	ledger_merkle_leaf_hash(sub->text, sub->len, h);
+	for (size_t i = 0; i < l->ndoubt; i++)
+		if (memcmp(l->doubt[i].leaf_hash, h, LEDGER_HASH_LEN) == 0 &&
+		    l->doubt[i].index < l->committed) {
+			sub->resolved = 1;
+			sub->r.index = l->doubt[i].index;
+			memcpy(sub->r.leaf_hash, h, LEDGER_HASH_LEN);
+			return 1;
+		}
+	return 0;
+}
+
+/* Applies sub's parsed entry e at leaf index *size: the rules, then the
+ * log row.  On success its receipt's index and leaf hash are set and
+ * *size advances; otherwise sub->st and sub->why say why. */
+static void
+ledger_apply(struct ledger *l, struct ledger_store *s, struct ledger_sub *sub,
+    const struct ledger_entry *e, uint64_t *size, time_t now)
+{
+	struct ledger_entry_info info;
+
+	sub->st = ledger_rules_apply(s, e, *size, now, sub->why,
+	    LEDGER_WHY_MAX);
+	if (sub->st != LEDGER_OK)
+		return;
+	memset(&info, 0, sizeof(info));
+	info.index = *size;
+	info.block = l->height;
+	info.type = e->type;
+	snprintf(info.account, sizeof(info.account), "%s", e->account);
+	info.seq = e->seq;
+	info.text = sub->text;
+	info.len = sub->len;
+	ledger_merkle_leaf_hash(sub->text, sub->len, info.leaf_hash);
+	if (s->ops->entry_put(s, &info) != 0) {
+		commit_fail(&sub, 1, 0, "storage", s);
+		return;
+	}
+	sub->r.index = (*size)++;
+	memcpy(sub->r.leaf_hash, info.leaf_hash, LEDGER_HASH_LEN);
+}
+
+/*
+ * Applies subs[0..g) (a single entry, or a group that commits together)
+ * inside one savepoint: when one is refused (or did not parse), the
+ * savepoint is rolled back, *size returns to where it was, and every
+ * entry of the group gets that refusal.
+ */
+static void
+ledger_apply_group(struct ledger *l, struct ledger_store *s,
+    struct ledger_sub **subs, const struct ledger_entry *es, size_t g,
+    uint64_t *size, time_t now)
+{
+	uint64_t first = *size;
+	size_t bad = g;
+
+	if (s->ops->savepoint(s) != 0) {
+		commit_fail(subs, g, 0, "storage", s);
+		return;
+	}
+	for (size_t j = 0; j < g && bad == g; j++) {
+		if (subs[j]->st == LEDGER_OK)
+			ledger_apply(l, s, subs[j], &es[j], size, now);
+		if (subs[j]->st != LEDGER_OK)
+			bad = j;
+	}
+	if (bad < g) {
+		s->ops->rollback_to(s);
+		*size = first;
+		for (size_t j = 0; j < g; j++)
+			if (j != bad) {
+				subs[j]->st = subs[bad]->st;
+				memcpy(subs[j]->why, subs[bad]->why,
+				    LEDGER_WHY_MAX);
+			}
+	}
+	s->ops->release(s);
+}
+
+/* In the block's transaction: parses each entry, lets the store read
+ * ahead what their rules will look up, and catches up with the blocks
+ * other processes committed.  0, or -1 with every entry answered and the
+ * transaction rolled back. */
+static int
+commit_prepare(struct ledger *l, struct ledger_store *s,
+    struct ledger_sub **subs, struct ledger_entry *es,
+    const struct ledger_entry **parsed, size_t n)
+{
+	size_t nparsed = 0;
+
+	/* Parsed first, so that the store can read what the rules will look
+	 * up for the whole block at once (PostgreSQL: with the last block's
+	 * read of the catch-up, in the round trip after BEGIN). */
+	for (size_t i = 0; i < n; i++) {
+		subs[i]->st = ledger_entry_parse(subs[i]->text, subs[i]->len,
+		    &es[i], subs[i]->why, LEDGER_WHY_MAX);
+		if (subs[i]->st == LEDGER_OK)
+			parsed[nparsed++] = &es[i];
+	}
+	if (s->ops->prefetch != NULL && nparsed > 0)
+		s->ops->prefetch(s, parsed, nparsed);
+	/* The writers' lock is ours: what others committed is final. */
+	if (ledger_catch_up(l, s) < 0) {
+		commit_fail(subs, n, 0, "the stored log cannot be followed", s);
+		s->ops->rollback(s);
+		return -1;
+	}
+	return 0;
+}
+
+/* Applies subs[0..n), group by group, from leaf index *size on. */
+static void
+commit_apply(struct ledger *l, struct ledger_store *s,
+    struct ledger_sub **subs, struct ledger_entry *es, size_t n,
+    uint64_t *size, time_t now)
+{
+	for (size_t i = 0, g; i < n; i += g) {
+		g = subs[i]->group_n > 1 ? subs[i]->group_n : 1;
+		if (g > n - i)
+			g = n - i;	/* never: groups are taken whole */
+		if (g == 1 && (subs[i]->st != LEDGER_OK ||
+		    commit_doubt_match(l, subs[i])))
+			continue;
+		ledger_apply_group(l, s, subs + i, es + i, g, size, now);
+	}
+}
+
+/* ledger_seal's consistency: under commit_mu, the only writer of the
+ * tree, so it is read without the tree lock. */
+static int
+commit_consistency(const struct ledger_seal *sl, uint64_t m,
+    uint8_t root_m[LEDGER_HASH_LEN], uint8_t proof[][LEDGER_HASH_LEN],
+    size_t *nproof)
+{
+	const struct ledger_merkle *t = sl->tree;
+
+	*nproof = 0;
+	if (m == 0 || m > sl->size || ledger_merkle_root(t, m, root_m) != 0)
+		return -1;
+	if (m == sl->size)
+		return 0;
+	return ledger_merkle_consistency(t, m, sl->size, proof, nproof);
+}
+
+/* The block of the accepted entries, leaves [base, size): appends them
+ * to the tree and fills *b with its root, without a checkpoint yet.  0,
+ * or -1 (the caller truncates the tree back to base). */
+static int
+commit_tree(struct ledger *l, struct ledger_sub **subs, size_t n,
+    uint64_t base, uint64_t size, time_t now, struct ledger_block_row *b)
+{
+	pthread_rwlock_wrlock(&l->tree_lock);
+	for (size_t i = 0; i < n; i++)
+		if (subs[i]->st == LEDGER_OK && !subs[i]->resolved)
+			ledger_merkle_append(l->tree, subs[i]->r.leaf_hash);
+	pthread_rwlock_unlock(&l->tree_lock);
+	memset(b, 0, sizeof(*b));
+	b->height = l->height;
+	b->first = base;
+	b->size = size;
+	b->time = now;
+	if (ledger_merkle_size(l->tree) != size ||
+	    ledger_merkle_root(l->tree, size, b->root) != 0)
+		return -1;
+	return 0;
+}
+
+/* Signs committed block b's checkpoint through the consensus into
+ * b->checkpoint.  0 or -1. */
+static int
+commit_seal(struct ledger *l, struct ledger_block_row *b)
+{
+	struct ledger_seal sl;
+	char body[512];
+
+	if (ledger_checkpoint_body(l->origin, b->size, b->root, b->time, body,
+	    sizeof(body)) != 0)
+		return -1;
+	memset(&sl, 0, sizeof(sl));
+	sl.height = b->height;
+	sl.body = body;
+	sl.size = b->size;
+	sl.root = b->root;
+	sl.consistency = commit_consistency;
+	sl.tree = l->tree;
+	return l->cons->ops->seal(l->cons, &sl, b->checkpoint,
+	    sizeof(b->checkpoint));
+}
+
+/*
+ * Signs committed block b (unless b->checkpoint already holds its
+ * signature) and saves the signature in its own transaction.  The block
+ * is committed before its checkpoint is signed, so a signer that keeps a
+ * promise about what it signed (the key process: never two roots for a
+ * size, never a smaller size) is never asked for a tree the database
+ * may lose: a crash between the two leaves a stored block without its
+ * signature, which the same signer signs again when the writer starts
+ * (the same size and root).  0 signed and saved; 1 signed, not saved;
+ * -1 not signed.
+ */
+static int
+commit_sign(struct ledger *l, struct ledger_store *s,
+    struct ledger_block_row *b)
+{
+	if (b->checkpoint[0] == '\0' && commit_seal(l, b) != 0) {
+		b->checkpoint[0] = '\0';
+		return -1;
+	}
+	return s->ops->block_sign(s, b->height, b->checkpoint) != 0 ? 1 : 0;
+}
+
+/* Under commit_mu: signs and saves our last block if it is stored
+ * without its signature.  0 when there is none (left), else -1. */
+int
+ledger_commit_sign_last(struct ledger *l, struct ledger_store *s)
+{
+	struct ledger_block_row *b = &l->unsigned_blk;
+	int rc;
+
+	if (!l->has_unsigned)
+		return 0;
+	if ((rc = commit_sign(l, s, b)) < 0)
+		return -1;
+	pthread_rwlock_wrlock(&l->tree_lock);
+	memcpy(l->checkpoint, b->checkpoint, sizeof(l->checkpoint));
+	l->final_size = b->size;
+	pthread_rwlock_unlock(&l->tree_lock);
+	if (rc > 0)
+		return -1;
+	l->has_unsigned = 0;
+	return 0;
+}
+
+/* The block b is committed: the ledger's state moves to it and every
+ * accepted entry's receipt gets its tree size and checkpoint. */
+static void
+commit_publish(struct ledger *l, struct ledger_sub **subs, size_t n,
+    const struct ledger_block_row *b)
+{
+	pthread_rwlock_wrlock(&l->tree_lock);
+	l->committed = b->size;
+	l->height++;
+	l->last_time = b->time;
+	if (b->checkpoint[0] != '\0') {
+		memcpy(l->checkpoint, b->checkpoint, sizeof(l->checkpoint));
+		l->final_size = b->size;
+	} else if (!commit_keeps_final(l)) {
+		l->checkpoint[0] = '\0';
+		l->final_size = 0;
+	}
+	pthread_rwlock_unlock(&l->tree_lock);
+	for (size_t i = 0; i < n; i++) {
+		if (subs[i]->st != LEDGER_OK)
+			continue;
+		subs[i]->r.tree_size = b->size;
+		memcpy(subs[i]->r.checkpoint, b->checkpoint,
+		    sizeof(b->checkpoint));
+	}
+}
+
+/* No block was made: the resolved resubmissions of subs[0..n) get the
+ * latest checkpoint (it covers their entries). */
+static void
+commit_publish_resolved(struct ledger *l, struct ledger_sub **subs,
+    size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (subs[i]->st != LEDGER_OK || !subs[i]->resolved)
+			continue;
+		pthread_rwlock_rdlock(&l->tree_lock);
+		subs[i]->r.tree_size = l->final_size;
+		memcpy(subs[i]->r.checkpoint, l->checkpoint,
+		    sizeof(subs[i]->r.checkpoint));
+		pthread_rwlock_unlock(&l->tree_lock);
+	}
+}
+
+/* The block could not be sealed or committed: rolled back, the tree
+ * truncated to base, and every accepted entry answered with the
+ * store's reason. */
+static void
+commit_undo(struct ledger *l, struct ledger_store *s,
+    struct ledger_sub **subs, size_t n, uint64_t base)
+{
+	s->ops->rollback(s);
+	pthread_rwlock_wrlock(&l->tree_lock);
+	ledger_merkle_truncate(l->tree, base);
+	pthread_rwlock_unlock(&l->tree_lock);
+	commit_fail(subs, n, 1, "the block could not be committed", s);
+}
+
+/* Moves the signed certificates of subs[0..n) after the entries, both in
+ * their order, and returns how many entries lead. */
+static size_t
+commit_partition(struct ledger_sub **subs, size_t n)
+{
+	size_t k = 0, j = 0;
+	struct ledger_sub *tmp[LEDGER_BATCH_MAX + LEDGER_GROUP_MAX];
+
+	if (n > sizeof(tmp) / sizeof(tmp[0]))
+		return n;	/* never: the writer's batches are smaller */
+	for (size_t i = 0; i < n; i++)
+		if (subs[i]->signed_cert)
+			tmp[j++] = subs[i];
+		else
+			subs[k++] = subs[i];
+	memcpy(subs + k, tmp, j * sizeof(*tmp));
+	return k;
+}
+
+/* In the block's transaction: keeps certs[0..n)'s signed certificates.
+ * 0, or -1 (the caller rolls back and answers). */
+static int
+commit_signed(struct ledger_store *s, struct ledger_sub **certs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s->ops->cert_signed_put(s, certs[i]->serial, certs[i]->text,
+		    certs[i]->sha256) != 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * Commits subs[0..n) as one block: parses each, applies the rules inside a
+ * savepoint (a refused entry leaves no trace), appends the accepted ones to
+ * the log and the tree, commits, then signs the checkpoint (commit_sign).
+ * On a failed commit the tree is truncated back and every accepted entry
+ * is answered LEDGER_ERR_STORAGE: nothing is acknowledged that is not
+ * durable, and nothing is signed that is not.  A block stored but not
+ * signed is answered LEDGER_ERR_STORAGE too (its entries are on the
+ * ledger; the writer builds nothing on it until it is signed).
+ */
+void
+ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t nall)
+{
+	struct ledger_store *s = l->w;
+	struct ledger_entry *es = NULL;
+	const struct ledger_entry **parsed = NULL;
+	struct ledger_block_row b;
+	uint64_t base, size;
+	size_t n = commit_partition(subs, nall), ncerts = nall - n;
+	struct ledger_sub **certs = subs + n;
+	time_t now;
+	int rc;
+
+	pthread_mutex_lock(&l->commit_mu);
+	if (ledger_commit_sign_last(l, s) != 0) {
+		l->seal_failed = 1;
+		l->seal_status = commit_seal_status(l);
+		commit_refuse(subs, nall, 0, l->seal_status, l->seal_status ==
+		    LEDGER_ERR_NO_QUORUM ? "no quorum: the block before this "
+		    "one is not final yet (its validators did not cosign in "
+		    "time); retry later" : "the last block's checkpoint is "
+		    "not signed yet");
+		goto out;
+	}
+	if ((es = calloc(n + 1, sizeof(*es))) == NULL ||
+	    (parsed = calloc(n + 1, sizeof(*parsed))) == NULL ||
+	    s->ops->begin(s) != 0) {
+		commit_fail(subs, nall, 0, "cannot start a transaction", s);
+		goto out;
+	}
+	if (commit_prepare(l, s, subs, es, parsed, n) != 0) {
+		commit_fail(certs, ncerts, 0, "cannot prepare the block", s);
+		goto out;
+	}
+	now = l->cons->ops->block_time(l->cons, l->last_time);
+	base = size = l->committed;
+	commit_apply(l, s, subs, es, n, &size, now);
+	if (size == base && ncerts == 0) {	/* nothing accepted */
+		s->ops->rollback(s);
+		commit_publish_resolved(l, subs, n);
+		goto out;
+	}
+	/* The kept certificates ride in the block's transaction; a
+	 * transaction of kept certificates alone makes no block. */
+	if (commit_signed(s, certs, ncerts) != 0 || (size > base &&
+	    (commit_tree(l, subs, n, base, size, now, &b) != 0 ||
+	    s->ops->block_put(s, &b) != 0)) || s->ops->commit(s) != 0) {
+		commit_undo(l, s, subs, nall, base);
+		goto out;
+	}
+	if (size == base) {
+		commit_publish_resolved(l, subs, n);
+		goto out;
+	}
+	if ((rc = commit_sign(l, s, &b)) != 0) {
+		l->unsigned_blk = b;
+		l->has_unsigned = 1;
+	}
+	commit_publish(l, subs, n, &b);
+	if (rc < 0) {
+		/* Stored, not final: answered 503; they become final with
+		 * the block, and a byte-identical resubmission then gets
+		 * its receipt (commit_doubt_match). */
+		commit_doubt_add(l, subs, n);
+		l->seal_failed = 1;
+		l->seal_status = commit_seal_status(l);
+		commit_refuse(subs, n, 1, l->seal_status, l->seal_status ==
+		    LEDGER_ERR_NO_QUORUM ? "no quorum: the block is stored "
+		    "but its validators did not cosign it in time; it becomes "
+		    "final when they do (resubmit the same entry to get its "
+		    "receipt then)" : "the block was stored but its "
+		    "checkpoint could not be signed");
+	}
+out:
+	pthread_mutex_unlock(&l->commit_mu);
+	/* parsed entries, whether or not the block got that far */
+	for (size_t i = 0; es != NULL && i < n; i++)
+		ledger_entry_clear(&es[i]);
+	free(es);
+	free(parsed);
+}
+
+enum ledger_status
+ledger_append(struct ledger *l, const char *entry, size_t len,
+    struct ledger_receipt *r, char *why, size_t whylen)
+{
+	struct ledger_sub sub, *p = &sub;
+
+	memset(&sub, 0, sizeof(sub));
+	if (l->cons == NULL) {
+		snprintf(why, whylen, "the ledger is open read-only");
+		return LEDGER_ERR_UNAVAILABLE;
+	}
+	sub.text = (char *)entry;
+	sub.len = len;
+	ledger_commit(l, &p, 1);
+	if (r != NULL)
+		*r = sub.r;
+	snprintf(why, whylen, "%s", sub.why);
+	return sub.st;
+}
+

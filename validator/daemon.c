@@ -1,0 +1,482 @@
+/*
+ * daemon.c: `keybridge validator serve` (daemon.h): libevent's evhttp at
+ * the edge, vcore_add in the middle, SQLite underneath.
+ *
+ * One request at a time: evhttp runs on one thread and a request goes
+ * through vcore_add, the registry's commit and the answer before the next
+ * one is read, so checking the old size and persisting the new
+ * checkpoint are one step (C2SP tlog-witness: "must be performed
+ * atomically").  The state (JSON) is committed in the same SQLite
+ * transaction as the replayed entries (WAL, synchronous=FULL) before a
+ * 200 leaves: after kill -9 the daemon restarts from what it answered.
+ * A failed commit puts the previous state back and answers 503: nothing
+ * is cosigned that is not on disk.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "common/log.h"
+#include "ledger/replay.h"
+#include "validator/daemon.h"
+
+#define VD_HEADERS_MAX		8192
+#define VD_TIMEOUT_S		30
+#define VD_TOO_MANY_PREFIX	"more than"	/* vcore_request_parse's why */
+#define CT_TEXT			"text/plain; charset=utf-8"
+#define CT_SIZE			"text/x.tlog.size"	/* tlog-witness 409 */
+#define CT_JSON			"application/json"
+
+struct vd {
+	const struct vd_config *cfg;
+	struct event_base *base;
+	struct evhttp *http;
+	struct ledger_replay *r;
+	EVP_PKEY *key;
+	struct ledger_cosigner me;	/* name, key ID, vkey */
+	struct vcore_state st;
+	struct vd_meta meta;
+	uint64_t cosigned;		/* 200s since start */
+};
+
+/* ---- the core's callbacks ------------------------------------------------ */
+
+static int
+vd_sign(void *arg, const char *msg, size_t len,
+    uint8_t sig[LEDGER_COSIGN_ED_SIG_LEN])
+{
+	struct vd *d = arg;
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	size_t siglen = LEDGER_COSIGN_ED_SIG_LEN;
+	int rc = -1;
+
+	if (m != NULL && EVP_DigestSignInit(m, NULL, NULL, NULL, d->key) == 1 &&
+	    EVP_DigestSign(m, sig, &siglen, (const unsigned char *)msg,
+	    len) == 1 && siglen == LEDGER_COSIGN_ED_SIG_LEN)
+		rc = 0;
+	else
+		log_openssl("validator: signing");
+	EVP_MD_CTX_free(m);
+	return rc;
+}
+
+static int
+vd_log_verify(void *arg, const char *note, size_t len)
+{
+	struct vd *d = arg;
+
+	return ledger_checkpoint_verify(note, len, d->cfg->log_vkey);
+}
+
+static int
+vd_stage(void *arg, uint64_t index, const char *text, size_t len, time_t t,
+    char *code, size_t codelen, char *why, size_t whylen)
+{
+	struct vd *d = arg;
+
+	return ledger_replay_stage(d->r, index, text, len, t, code, codelen,
+	    why, whylen);
+}
+
+static void
+vd_abort(void *arg)
+{
+	struct vd *d = arg;
+
+	ledger_replay_abort(d->r);
+}
+
+/* ---- persistence --------------------------------------------------------- */
+
+/* Commits what was staged with the state, in one transaction.  0 or -1. */
+static int
+vd_persist(struct vd *d)
+{
+	char *js = vd_state_to_json(&d->st, &d->meta);
+	int rc = -1;
+
+	if (js != NULL && strlen(js) < VD_STATE_JSON_MAX)
+		rc = ledger_replay_commit_meta(d->r, VD_STATE_KEY, js);
+	free(js);
+	return rc;
+}
+
+/* ---- answers ------------------------------------------------------------- */
+
+static void
+vd_reply(struct evhttp_request *req, int status, const char *ctype,
+    const char *body)
+{
+	struct evbuffer *b = evbuffer_new();
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	evhttp_add_header(h, "Content-Type", ctype);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (b != NULL)
+		evbuffer_add(b, body, strlen(body));
+	evhttp_send_reply(req, status, NULL, b);
+	evbuffer_free(b);
+}
+
+/* One line "code: why\n" with a status. */
+static void
+vd_reply_line(struct evhttp_request *req, int status, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+vd_reply_line(struct evhttp_request *req, int status, const char *code,
+    const char *fmt, ...)
+{
+	char why[VCORE_REASON_MAX], line[VCORE_REASON_MAX + 64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(line, sizeof(line), "%s: %s\n", code, why);
+	vd_reply(req, status, CT_TEXT, line);
+}
+
+static void
+vd_reply_json(struct evhttp_request *req, json_t *j)
+{
+	char *s = j != NULL ? json_dumps(j, JSON_INDENT(2)) : NULL;
+
+	if (s == NULL)
+		vd_reply_line(req, 500, "internal", "out of memory");
+	else {
+		vd_reply(req, 200, CT_JSON, s);
+		free(s);
+	}
+	json_decref(j);
+}
+
+/* ---- the endpoints ------------------------------------------------------- */
+
+/* Makes s printable ASCII in place: a refusal may quote what a client
+ * sent, and the state is JSON, which takes UTF-8 only (a byte it
+ * refused would stop every later commit of the state). */
+static void
+vd_ascii(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
+}
+
+/* Records a refusal that changed nothing but last_refusal; best effort
+ * (the answer does not depend on it), and at most once a second: a
+ * flood of refusals is not a flood of fsyncs.  A refusal that kept
+ * evidence is persisted by the caller, always. */
+static void
+vd_note_refusal(struct vd *d, const struct vcore_answer *ans)
+{
+	time_t now = time(NULL), before = d->meta.last_refusal_at;
+
+	d->meta.last_refusal_at = now;
+	d->meta.refusals++;
+	log_info("validator: refused (%d %s): %s", ans->status,
+	    vcore_refusal_name(ans->refusal), ans->reason);
+	if (!ans->state_changed && now != before && vd_persist(d) != 0)
+		log_warn("validator: cannot record the last refusal");
+}
+
+/* POST /add-checkpoint and /add-block: one request through the core. */
+static void
+vd_add(struct evhttp_request *req, void *arg)
+{
+	struct vd *d = arg;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	const char *text;
+	struct vcore_ops ops = { vd_sign, vd_log_verify, vd_stage, vd_abort,
+	    d };
+	struct vcore_request r;
+	struct vcore_answer ans;
+	struct vcore_state *saved = NULL;
+	char why[VCORE_REASON_MAX];
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		vd_reply_line(req, 405, "method", "POST only");
+		return;
+	}
+	if (len > d->cfg->max_body) {	/* evhttp stops most before here */
+		vd_reply_line(req, 413, "too-large", "the request is over %zu "
+		    "bytes", d->cfg->max_body);
+		return;
+	}
+	if (len == 0 || (text = (const char *)evbuffer_pullup(in, -1)) ==
+	    NULL) {
+		vd_reply_line(req, 400, "malformed", "empty request");
+		return;
+	}
+	if (vcore_request_parse(text, len, &r, why, sizeof(why)) != 0) {
+		if (strncmp(why, VD_TOO_MANY_PREFIX,
+		    strlen(VD_TOO_MANY_PREFIX)) == 0 && strstr(why, "entries"))
+			vd_reply_line(req, 413, "too-large", "%s", why);
+		else
+			vd_reply_line(req, 400, "malformed", "%s", why);
+		return;
+	}
+	if ((saved = malloc(sizeof(*saved))) == NULL) {
+		vcore_request_free(&r);
+		vd_reply_line(req, 503, "busy", "out of memory");
+		return;
+	}
+	memcpy(saved, &d->st, sizeof(*saved));
+	if (vcore_add(&d->st, &ops, d->me.key_id, &r, time(NULL), &ans) != 0) {
+		vd_reply_line(req, 500, "internal", "bad arguments to the core");
+		goto out;
+	}
+	if (ans.status != 200) {
+		ledger_replay_abort(d->r);	/* nothing staged survives */
+		vd_ascii(d->st.last_refusal);
+		vd_note_refusal(d, &ans);
+	}
+	if (ans.state_changed && vd_persist(d) != 0) {
+		/* not on disk: not said */
+		ledger_replay_abort(d->r);
+		memcpy(&d->st, saved, sizeof(d->st));
+		log_err("validator: cannot persist the state; answering 503");
+		vd_reply_line(req, 503, "storage", "the state could not be "
+		    "persisted; try again");
+		goto out;
+	}
+	if (ans.status == 200) {
+		d->cosigned++;
+		log_debug("validator: cosigned size %" PRIu64, d->st.size);
+	}
+	vd_reply(req, ans.status, ans.status == 409 &&
+	    ans.refusal != VCORE_EQUIVOCATION ? CT_SIZE : CT_TEXT, ans.body);
+out:
+	vcore_request_free(&r);
+	free(saved);
+}
+
+/* The kept evidence as a new JSON array, or NULL. */
+static json_t *
+vd_evidence_json(const struct vcore_state *st)
+{
+	json_t *a = json_array(), *e;
+	size_t i;
+
+	for (i = 0; a != NULL && i < st->nevidence; i++) {
+		e = json_pack("{s:I,s:s,s:s}", "size",
+		    (json_int_t)st->evidence[i].size, "cosigned",
+		    st->evidence[i].cosigned, "offered",
+		    st->evidence[i].offered);
+		if (e == NULL || json_array_append_new(a, e) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static void
+vd_status(struct evhttp_request *req, void *arg)
+{
+	struct vd *d = arg;
+	char root[64] = "", at[21] = "", now[21];
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		vd_reply_line(req, 405, "method", "GET only");
+		return;
+	}
+	ledger_b64_encode(d->st.root, LEDGER_HASH_LEN, root, sizeof(root));
+	ledger_time_format(time(NULL), now);
+	if (d->meta.last_refusal_at != 0)
+		ledger_time_format(d->meta.last_refusal_at, at);
+	vd_reply_json(req, json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:s?,"
+	    "s:s?,s:I,s:I,s:I,s:I,s:s}",
+	    "name", d->st.name, "vkey", d->me.vkey,
+	    "mode", d->st.mode == VCORE_WITNESS ? "witness" : "validator",
+	    "origin", d->st.origin,
+	    "size", (json_int_t)d->st.size, "root", root,
+	    "checkpoint", d->st.checkpoint,
+	    "last_refusal", d->st.last_refusal[0] ? d->st.last_refusal : NULL,
+	    "last_refusal_at", at[0] ? at : NULL,
+	    "refusals", (json_int_t)d->meta.refusals,
+	    "equivocations", (json_int_t)d->st.equivocations,
+	    "evidence_kept", (json_int_t)d->st.nevidence,
+	    "cosigned_since_start", (json_int_t)d->cosigned,
+	    "time", now));
+}
+
+static void
+vd_evidence(struct evhttp_request *req, void *arg)
+{
+	struct vd *d = arg;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		vd_reply_line(req, 405, "method", "GET only");
+		return;
+	}
+	vd_reply_json(req, json_pack("{s:s,s:I,s:o}", "origin", d->st.origin,
+	    "equivocations", (json_int_t)d->st.equivocations, "evidence",
+	    vd_evidence_json(&d->st)));
+}
+
+static void
+vd_notfound(struct evhttp_request *req, void *arg)
+{
+	vd_reply_line(req, 404, "not-found", "no such endpoint (POST "
+	    "/add-checkpoint, POST /add-block, GET /status, GET /evidence)");
+}
+
+/* ---- start and stop ------------------------------------------------------ */
+
+static void
+vd_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct vd *d = arg;
+
+	log_info("validator: signal %d, stopping", (int)sig);
+	event_base_loopexit(d->base, NULL);
+}
+
+/* Loads the key, the registry and the state, and checks they agree.
+ * 0, or -1 after a message. */
+static int
+vd_open(struct vd *d)
+{
+	const struct vd_config *c = d->cfg;
+	char err[512], *text = NULL;
+	int rc = -1, r;
+
+	if ((d->key = vd_key_load(c->key_path, err, sizeof(err))) == NULL) {
+		log_err("validator: %s", err);
+		goto out;
+	}
+	if (ledger_cosigner_from_key(c->name, d->key, &d->me) != 0) {
+		log_err("validator: no cosigner key ID for %s", c->name);
+		goto out;
+	}
+	if ((d->r = ledger_replay_open(c->db_path, c->origin, err,
+	    sizeof(err))) == NULL) {
+		log_err("validator: %s", err);
+		goto out;
+	}
+	if ((text = malloc(VD_STATE_JSON_MAX)) == NULL)
+		goto out;
+	if ((r = ledger_replay_meta_get(d->r, VD_STATE_KEY, text,
+	    VD_STATE_JSON_MAX)) != 0) {
+		log_err("validator: %s: %s (was it made by `keybridge "
+		    "validator init`?)", c->db_path, r == 1 ? "no state" :
+		    "the state cannot be read");
+		goto out;
+	}
+	if (vd_state_from_json(text, &d->st, &d->meta, err,
+	    sizeof(err)) != 0) {
+		log_err("validator: %s: %s", c->db_path, err);
+		goto out;
+	}
+	if (strcmp(d->st.name, c->name) != 0 ||
+	    strcmp(d->st.origin, c->origin) != 0 || d->st.mode != c->mode) {
+		log_err("validator: the state in %s is for %s of %s; "
+		    "validator.conf says %s of %s", c->db_path, d->st.name,
+		    d->st.origin, c->name, c->origin);
+		goto out;
+	}
+	if (d->st.mode == VCORE_VALIDATOR &&
+	    ledger_replay_size(d->r) != d->st.size) {
+		log_err("validator: the registry holds %" PRIu64 " entries "
+		    "but the state says %" PRIu64 " were cosigned",
+		    ledger_replay_size(d->r), d->st.size);
+		goto out;
+	}
+	/* the configuration's bounds win (an operator may widen them) */
+	d->st.max_past = c->max_past;
+	d->st.max_future = c->max_future;
+	rc = 0;
+out:
+	free(text);
+	return rc;
+}
+
+/* Binds the listener and the routes.  0 or -1 after a message. */
+static int
+vd_listen(struct vd *d)
+{
+	char host[VD_STR];
+	unsigned short port;
+
+	if (vd_listen_split(d->cfg->listen, host, sizeof(host), &port) != 0) {
+		log_err("validator: listen \"%s\" is not ADDR:PORT",
+		    d->cfg->listen);
+		return -1;
+	}
+	if ((d->http = evhttp_new(d->base)) == NULL)
+		return -1;
+	evhttp_set_max_body_size(d->http, (ev_ssize_t)d->cfg->max_body);
+	evhttp_set_max_headers_size(d->http, VD_HEADERS_MAX);
+	evhttp_set_timeout(d->http, VD_TIMEOUT_S);
+	/* every method reaches us (evhttp would answer 501 to the others):
+	 * a wrong one is the client's error, 405 */
+	evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
+	    EVHTTP_REQ_PATCH);
+	if (evhttp_set_cb(d->http, "/add-checkpoint", vd_add, d) != 0 ||
+	    evhttp_set_cb(d->http, "/add-block", vd_add, d) != 0 ||
+	    evhttp_set_cb(d->http, "/status", vd_status, d) != 0 ||
+	    evhttp_set_cb(d->http, "/evidence", vd_evidence, d) != 0)
+		return -1;
+	evhttp_set_gencb(d->http, vd_notfound, d);
+	if (evhttp_bind_socket(d->http, host, port) != 0) {
+		log_err("validator: cannot listen on %s: %s", d->cfg->listen,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+vd_serve(const struct vd_config *c)
+{
+	static struct vd d;	/* large (the state): off the stack */
+	struct event *sigterm = NULL, *sigint = NULL;
+	int rc = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.cfg = c;
+	signal(SIGPIPE, SIG_IGN);
+	if (vd_open(&d) != 0 || (d.base = event_base_new()) == NULL ||
+	    vd_listen(&d) != 0)
+		goto out;
+	if ((sigterm = evsignal_new(d.base, SIGTERM, vd_on_signal, &d)) ==
+	    NULL || (sigint = evsignal_new(d.base, SIGINT, vd_on_signal,
+	    &d)) == NULL || event_add(sigterm, NULL) != 0 ||
+	    event_add(sigint, NULL) != 0)
+		goto out;
+	log_info("validator %s (%s) of %s listening on %s, cosigned size %"
+	    PRIu64, c->name, c->mode == VCORE_WITNESS ? "witness" :
+	    "validator", c->origin, c->listen, d.st.size);
+	log_info("validator vkey %s", d.me.vkey);
+	if (event_base_dispatch(d.base) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (sigterm != NULL)
+		event_free(sigterm);
+	if (sigint != NULL)
+		event_free(sigint);
+	if (d.http != NULL)
+		evhttp_free(d.http);
+	if (d.base != NULL)
+		event_base_free(d.base);
+	ledger_replay_close(d.r);
+	ledger_cosigner_clear(&d.me);
+	EVP_PKEY_free(d.key);
+	return rc;
+}
