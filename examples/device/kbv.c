@@ -15,10 +15,10 @@
 #define ALG_COSIG	0x04		/* C2SP cosignature/v1 */
 #define BODY_MAX	4096		/* a checkpoint body */
 #define SIGS_MAX	64		/* signature lines looked at */
-#define FIELD_MAX	8		/* config fields read from an entry */
+#define HALVE(a, b)	((a) >>= 1, (b) >>= 1)
 
 static int
-fail(char *why, size_t len, const char *fmt, ...)
+whyf(char *why, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -103,17 +103,16 @@ b64_hash(const struct kbv_span *v, uint8_t out[KBV_HASH])
 
 /* SHA-256(name || '\n' || alg || pub)[:4]: a signed-note key ID. */
 static void
-key_id(const char *name, uint8_t alg, const uint8_t *pub, size_t publen,
-    uint8_t id[4])
+key_id(const char *name, uint8_t alg, const uint8_t pub[32], uint8_t id[4])
 {
-	crypto_hash_sha256_state st;
-	uint8_t h[KBV_HASH], sep[2] = { '\n', alg };
+	uint8_t in[KBV_NAME_MAX + 34], h[KBV_HASH];
+	size_t n = strlen(name);
 
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const uint8_t *)name, strlen(name));
-	crypto_hash_sha256_update(&st, sep, 2);
-	crypto_hash_sha256_update(&st, pub, publen);
-	crypto_hash_sha256_final(&st, h);
+	memcpy(in, name, n);
+	in[n] = '\n';
+	in[n + 1] = alg;
+	memcpy(in + n + 2, pub, 32);
+	crypto_hash_sha256(h, in, n + 34);
 	memcpy(id, h, 4);
 }
 
@@ -141,7 +140,7 @@ parse_vkey(const struct kbv_span *v, uint8_t alg, struct kbv_key *k)
 	if (raw[0] != alg || n != 33)
 		return alg == ALG_ED25519 && raw[0] != ALG_ED25519 ? 0 : -1;
 	memcpy(k->pub, raw + 1, 32);
-	key_id(k->name, alg, k->pub, 32, id);
+	key_id(k->name, alg, k->pub, id);
 	snprintf(hex, sizeof(hex), "%02x%02x%02x%02x", id[0], id[1], id[2],
 	    id[3]);
 	if (memcmp(hex, p1 + 1, 8) != 0)
@@ -208,11 +207,11 @@ kbv_policy_parse(const char *text, size_t len, struct kbv_policy *p,
 			have_q = 1;
 			stage = 4;
 		} else
-			return fail(why, whylen, "policy line %d is not what a "
+			return whyf(why, whylen, "policy line %d is not what a "
 			    "keybridge-policy v1 has there", n);
 	}
 	if (s.len != 0 || stage < 3 || (p->ncos > 0 && !have_q))
-		return fail(why, whylen, "the policy is incomplete (it needs "
+		return whyf(why, whylen, "the policy is incomplete (it needs "
 		    "its format line, origin, log%s)", p->ncos > 0 ?
 		    " and quorum" : "");
 	p->quorum = (unsigned)q;
@@ -269,13 +268,13 @@ parse_extra(struct kbv_span x, uint8_t *scratch, size_t cap, size_t *off,
 
 	if (next_line(&x, &line) != 0 || !is(&line, "keybridge-proof v1") ||
 	    b64_field(&x, "entry", scratch, cap, off, &b->entry) != 0)
-		return fail(why, whylen, "malformed bundle: extra is not a "
+		return whyf(why, whylen, "malformed bundle: extra is not a "
 		    "keybridge-proof v1 with its entry");
 	save = x;
 	if (next_line(&x, &line) == 0 && keyed(&line, "since", &v)) {
 		if (parse_u64(&v, &b->since) != 0 || b->since == 0 ||
 		    (n = hash_lines(&x, "consistency", b->cons)) < 0)
-			return fail(why, whylen, "malformed bundle: since or "
+			return whyf(why, whylen, "malformed bundle: since or "
 			    "consistency");
 		b->has_since = 1;
 		b->ncons = (size_t)n;
@@ -287,13 +286,13 @@ parse_extra(struct kbv_span x, uint8_t *scratch, size_t cap, size_t *off,
 		    b64_field(&x, "latest-entry", scratch, cap, off,
 		    &b->latest_entry) != 0 ||
 		    (n = hash_lines(&x, "latest-proof", b->lproof)) < 0)
-			return fail(why, whylen, "malformed bundle: latest");
+			return whyf(why, whylen, "malformed bundle: latest");
 		b->has_latest = 1;
 		b->nlproof = (size_t)n;
 	} else
 		x = save;
 	if (x.len != 0)
-		return fail(why, whylen, "malformed bundle: an unknown line "
+		return whyf(why, whylen, "malformed bundle: an unknown line "
 		    "in extra");
 	return 0;
 }
@@ -310,60 +309,26 @@ kbv_bundle_parse(const char *text, size_t len, uint8_t *scratch, size_t cap,
 	memset(b, 0, sizeof(*b));
 	if (len > KBV_BUNDLE_MAX || next_line(&s, &line) != 0 ||
 	    !is(&line, "c2sp.org/tlog-proof@v1"))
-		return fail(why, whylen, "malformed bundle: not a "
+		return whyf(why, whylen, "malformed bundle: not a "
 		    "c2sp.org/tlog-proof@v1");
 	if (next_line(&s, &line) != 0 || !keyed(&line, "extra", &v) ||
 	    (n = b64(&v, scratch, cap)) <= 0)
-		return fail(why, whylen, "malformed bundle: no keybridge extra");
+		return whyf(why, whylen, "malformed bundle: no keybridge extra");
 	x.p = (const char *)scratch;
 	x.len = (size_t)n;
 	off = (size_t)n;
 	if (next_line(&s, &line) != 0 || !keyed(&line, "index", &v) ||
 	    parse_u64(&v, &b->index) != 0)
-		return fail(why, whylen, "malformed bundle: no index line");
+		return whyf(why, whylen, "malformed bundle: no index line");
 	if ((n = hash_lines(&s, "", b->proof)) < 0)
-		return fail(why, whylen, "malformed bundle: an inclusion proof "
+		return whyf(why, whylen, "malformed bundle: an inclusion proof "
 		    "line is not a base64 SHA-256 hash");
 	b->nproof = (size_t)n;
 	if (next_line(&s, &line) != 0 || line.len != 0 || s.len == 0)
-		return fail(why, whylen, "malformed bundle: no checkpoint after "
+		return whyf(why, whylen, "malformed bundle: no checkpoint after "
 		    "the proof");
 	b->note = s;
 	return parse_extra(x, scratch, cap, &off, b, why, whylen);
-}
-
-/* RFC 9162 2.1.3.2: 0 when leaf is at index of the tree (size, root). */
-static int
-inclusion(const uint8_t leaf[KBV_HASH], uint64_t index, uint64_t size,
-    const uint8_t (*proof)[KBV_HASH], size_t n, const uint8_t root[KBV_HASH])
-{
-	uint8_t r[KBV_HASH], in[1 + 2 * KBV_HASH];
-	uint64_t fn = index, sn = size - 1;
-	size_t i;
-
-	if (index >= size)
-		return -1;
-	memcpy(r, leaf, KBV_HASH);
-	in[0] = 0x01;
-	for (i = 0; i < n; i++) {
-		if (sn == 0)
-			return -1;
-		if ((fn & 1) || fn == sn) {
-			memcpy(in + 1, proof[i], KBV_HASH);
-			memcpy(in + 1 + KBV_HASH, r, KBV_HASH);
-			while (!(fn & 1) && fn != 0) {
-				fn >>= 1;
-				sn >>= 1;
-			}
-		} else {
-			memcpy(in + 1, r, KBV_HASH);
-			memcpy(in + 1 + KBV_HASH, proof[i], KBV_HASH);
-		}
-		crypto_hash_sha256(r, in, sizeof(in));
-		fn >>= 1;
-		sn >>= 1;
-	}
-	return sn == 0 && sodium_memcmp(r, root, KBV_HASH) == 0 ? 0 : -1;
 }
 
 static void
@@ -375,6 +340,32 @@ node(uint8_t out[KBV_HASH], const uint8_t *l, const uint8_t *r)
 	memcpy(in + 1, l, KBV_HASH);
 	memcpy(in + 1 + KBV_HASH, r, KBV_HASH);
 	crypto_hash_sha256(out, in, sizeof(in));
+}
+
+/* RFC 9162 2.1.3.2: 0 when leaf is at index of the tree (size, root). */
+static int
+inclusion(const uint8_t leaf[KBV_HASH], uint64_t index, uint64_t size,
+    const uint8_t (*proof)[KBV_HASH], size_t n, const uint8_t root[KBV_HASH])
+{
+	uint8_t r[KBV_HASH];
+	uint64_t fn = index, sn = size - 1;
+	size_t i;
+
+	if (index >= size)
+		return -1;
+	memcpy(r, leaf, KBV_HASH);
+	for (i = 0; i < n; i++) {
+		if (sn == 0)
+			return -1;
+		if ((fn & 1) || fn == sn) {
+			node(r, proof[i], r);
+			while (!(fn & 1) && fn != 0)
+				HALVE(fn, sn);
+		} else
+			node(r, r, proof[i]);
+		HALVE(fn, sn);
+	}
+	return sn == 0 && sodium_memcmp(r, root, KBV_HASH) == 0 ? 0 : -1;
 }
 
 /* RFC 9162 2.1.4.2: 0 when the tree (m, r1) is a prefix of (n, r2). */
@@ -395,8 +386,7 @@ consistency(uint64_t m, uint64_t n, const uint8_t r1[KBV_HASH],
 	fn = m - 1;
 	sn = n - 1;
 	while (fn & 1) {
-		fn >>= 1;
-		sn >>= 1;
+		HALVE(fn, sn);
 	}
 	/* m a power of two: the path starts with r1 itself */
 	if ((m & (m - 1)) == 0) {
@@ -412,14 +402,11 @@ consistency(uint64_t m, uint64_t n, const uint8_t r1[KBV_HASH],
 		if ((fn & 1) || fn == sn) {
 			node(fr, proof[i], fr);
 			node(sr, proof[i], sr);
-			while (!(fn & 1) && fn != 0) {
-				fn >>= 1;
-				sn >>= 1;
-			}
+			while (!(fn & 1) && fn != 0)
+				HALVE(fn, sn);
 		} else
 			node(sr, sr, proof[i]);
-		fn >>= 1;
-		sn >>= 1;
+		HALVE(fn, sn);
 	}
 	return sn == 0 && sodium_memcmp(fr, r1, KBV_HASH) == 0 &&
 	    sodium_memcmp(sr, r2, KBV_HASH) == 0 ? 0 : -1;
@@ -444,7 +431,7 @@ parse_checkpoint(const struct kbv_policy *p, struct kbv_span note,
 		if (note.p[i] == '\n' && note.p[i + 1] == '\n')
 			break;
 	if (i + 1 >= note.len || i + 1 > BODY_MAX)
-		return fail(why, whylen, "malformed checkpoint: no signatures");
+		return whyf(why, whylen, "malformed checkpoint: no signatures");
 	c->body.p = note.p;
 	c->body.len = i + 1;
 	c->sigs.p = note.p + i + 2;
@@ -452,11 +439,11 @@ parse_checkpoint(const struct kbv_policy *p, struct kbv_span note,
 	s = c->body;
 	if (next_line(&s, &line) != 0 || line.len != strlen(p->origin) ||
 	    memcmp(line.p, p->origin, line.len) != 0)
-		return fail(why, whylen, "the checkpoint is not of origin %s",
+		return whyf(why, whylen, "the checkpoint is not of origin %s",
 		    p->origin);
 	if (next_line(&s, &v) != 0 || parse_u64(&v, &c->size) != 0 ||
 	    next_line(&s, &v) != 0 || b64_hash(&v, c->root) != 0)
-		return fail(why, whylen, "malformed checkpoint body");
+		return whyf(why, whylen, "malformed checkpoint body");
 	return 0;
 }
 
@@ -530,13 +517,13 @@ check_signatures(const struct kbv_policy *p, const struct checkpoint *c,
 		}
 	}
 	if (p->ncos > 0 && *nvalid < p->quorum)
-		return fail(why, whylen, "no quorum: %u valid cosignatures of "
+		return whyf(why, whylen, "no quorum: %u valid cosignatures of "
 		    "the %u the policy needs", *nvalid, p->quorum);
 	if (p->ncos == 0 && !p->log.ed25519)
-		return fail(why, whylen, "the policy's log key is not Ed25519 "
+		return whyf(why, whylen, "the policy's log key is not Ed25519 "
 		    "and it names no cosigners");
 	if (p->ncos == 0 && !log_ok)
-		return fail(why, whylen, "the checkpoint is not signed by the "
+		return whyf(why, whylen, "the checkpoint is not signed by the "
 		    "log key %s", p->log.name);
 	return 0;
 }
@@ -597,21 +584,21 @@ check_state(const struct kbv_bundle *b, const struct kbv_state *st,
 	if (st == NULL || st->size == 0)
 		return 0;
 	if (c->size < st->size)
-		return fail(why, whylen, "rollback: checkpoint size %llu is "
+		return whyf(why, whylen, "rollback: checkpoint size %llu is "
 		    "older than the remembered %llu",
 		    (unsigned long long)c->size, (unsigned long long)st->size);
 	if (c->size == st->size &&
 	    sodium_memcmp(c->root, st->root, KBV_HASH) != 0)
-		return fail(why, whylen, "fork: checkpoint size %llu has "
+		return whyf(why, whylen, "fork: checkpoint size %llu has "
 		    "another root than the remembered one",
 		    (unsigned long long)c->size);
 	if (b->has_since && b->since != st->size)
-		return fail(why, whylen, "the consistency proof starts at %llu, "
+		return whyf(why, whylen, "the consistency proof starts at %llu, "
 		    "the remembered checkpoint is %llu",
 		    (unsigned long long)b->since, (unsigned long long)st->size);
 	if (b->has_since && consistency(st->size, c->size, st->root, c->root,
 	    (const uint8_t (*)[KBV_HASH])b->cons, b->ncons) != 0)
-		return fail(why, whylen, "inconsistent: checkpoint %llu does "
+		return whyf(why, whylen, "inconsistent: checkpoint %llu does "
 		    "not extend the remembered %llu", (unsigned long long)c->size,
 		    (unsigned long long)st->size);
 	return 0;
@@ -636,24 +623,24 @@ kbv_verify(const struct kbv_policy *p, const struct kbv_bundle *b,
 	leaf_hash(&b->entry, leaf);
 	if (inclusion(leaf, b->index, c.size,
 	    (const uint8_t (*)[KBV_HASH])b->proof, b->nproof, c.root) != 0) {
-		fail(why, sizeof(why), "tampered: entry %llu is not in the "
+		whyf(why, sizeof(why), "tampered: entry %llu is not in the "
 		    "checkpoint's tree", (unsigned long long)b->index);
 		goto refused;
 	}
 	if (parse_config(&b->entry, &e) != 0) {
-		fail(why, sizeof(why), "the entry is not a config publication");
+		whyf(why, sizeof(why), "the entry is not a config publication");
 		goto refused;
 	}
 	g.p = ask->group;
 	g.len = ask->group != NULL ? strlen(ask->group) : 0;
 	if (ask->group != NULL && !same(&e.group, &g)) {
-		fail(why, sizeof(why), "wrong group: the entry publishes for "
+		whyf(why, sizeof(why), "wrong group: the entry publishes for "
 		    "%.*s", (int)e.group.len, e.group.p);
 		goto refused;
 	}
 	sodium_bin2hex(hex, sizeof(hex), ask->sha256, KBV_HASH);
 	if (memcmp(hex, e.sha256.p, 2 * KBV_HASH) != 0) {
-		fail(why, sizeof(why), "the file's SHA-256 %s is not the "
+		whyf(why, sizeof(why), "the file's SHA-256 %s is not the "
 		    "published %.*s", hex, (int)e.sha256.len, e.sha256.p);
 		goto refused;
 	}
@@ -665,7 +652,7 @@ kbv_verify(const struct kbv_policy *p, const struct kbv_bundle *b,
 		    (const uint8_t (*)[KBV_HASH])b->lproof, b->nlproof,
 		    c.root) != 0 || parse_config(&b->latest_entry, &l) != 0 ||
 		    !same(&l.group, &e.group)) {
-			fail(why, sizeof(why), "tampered: the bundle's latest "
+			whyf(why, sizeof(why), "tampered: the bundle's latest "
 			    "publication does not check");
 			goto refused;
 		}

@@ -108,63 +108,51 @@ state_write(const char *path, const struct kbv_state *st)
 int
 main(int argc, char **argv)
 {
-	const char *policy = NULL, *bundle = NULL, *file = NULL, *state = NULL;
+	const char *opt[5] = { NULL }, *names[5] = { "--policy", "--bundle",
+	    "--file", "--state", "--group" };
+	static struct kbv_bundle b;
 	struct kbv_policy p;
-	static struct kbv_bundle bs;
-	struct kbv_bundle *b = &bs;
 	struct kbv_state st, next;
-	struct kbv_ask ask;
+	struct kbv_ask ask = { { 0 }, NULL, NULL };
 	char why[KBV_WHY_MAX], msg[2 * KBV_WHY_MAX], stext[STATE_MAX];
-	uint8_t *ptext = mem, *btext = mem + POLICY_MAX;
-	uint8_t *scratch = btext + KBV_BUNDLE_MAX;
-	long plen, blen, slen;
+	uint8_t *btext = mem + POLICY_MAX, *scratch = btext + KBV_BUNDLE_MAX;
+	long plen, blen, slen = -1;
 	enum kbv_verdict v;
-	int i;
+	int i, k;
 
-	memset(&ask, 0, sizeof(ask));
 	for (i = 1; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "--policy") == 0)
-			policy = argv[i + 1];
-		else if (strcmp(argv[i], "--bundle") == 0)
-			bundle = argv[i + 1];
-		else if (strcmp(argv[i], "--file") == 0)
-			file = argv[i + 1];
-		else if (strcmp(argv[i], "--state") == 0)
-			state = argv[i + 1];
-		else if (strcmp(argv[i], "--group") == 0)
-			ask.group = argv[i + 1];
-		else
+		for (k = 0; k < 5 && strcmp(argv[i], names[k]) != 0; k++)
+			;
+		if (k == 5)
 			break;
+		opt[k] = argv[i + 1];
 	}
-	if (i != argc || policy == NULL || bundle == NULL || file == NULL)
+	ask.group = opt[4];
+	if (i != argc || opt[0] == NULL || opt[1] == NULL || opt[2] == NULL)
 		return out(1, "usage: kbverify --policy POLICY --bundle BUNDLE "
 		    "--file FILE [--state STATEFILE] [--group G]");
 	if (sodium_init() < 0)
 		return out(1, "libsodium did not start");
-	if ((plen = read_all(policy, ptext, POLICY_MAX)) < 0)
-		return out(1, "refused: cannot read the policy %s%s", policy,
-		    plen == -2 ? " (too large)" : "");
-	if (kbv_policy_parse((const char *)ptext, (size_t)plen, &p, why,
+	if ((plen = read_all(opt[0], mem, POLICY_MAX)) < 0 ||
+	    kbv_policy_parse((const char *)mem, (size_t)plen, &p, why,
 	    sizeof(why)) != 0)
-		return out(1, "refused: %s", why);
-	if ((blen = read_all(bundle, btext, KBV_BUNDLE_MAX)) < 0)
-		return out(1, "refused: cannot read the bundle %s%s", bundle,
-		    blen == -2 ? " (too large)" : "");
+		return out(1, "refused: policy %s: %s", opt[0], plen < 0 ?
+		    "unreadable or too large" : why);
+	if ((blen = read_all(opt[1], btext, KBV_BUNDLE_MAX)) < 0)
+		return out(1, "refused: cannot read the bundle %s", opt[1]);
 	if (kbv_bundle_parse((const char *)btext, (size_t)blen, scratch,
-	    KBV_SCRATCH_MAX, b, why, sizeof(why)) != 0)
+	    KBV_SCRATCH_MAX, &b, why, sizeof(why)) != 0)
 		return out(1, "refused: %s", why);
-	if (file_sha256(file, ask.sha256) != 0)
-		return out(1, "refused: cannot read the file %s", file);
-	if (state != NULL && (slen = read_all(state, (uint8_t *)stext,
+	if (file_sha256(opt[2], ask.sha256) != 0)
+		return out(1, "refused: cannot read the file %s", opt[2]);
+	if (opt[3] != NULL && (slen = read_all(opt[3], (uint8_t *)stext,
 	    sizeof(stext))) != -1) {
 		if (slen < 0 || kbv_state_parse(stext, (size_t)slen, &st) != 0)
-			return out(1, "refused: the state file %s is damaged",
-			    state);
+			return out(1, "refused: the state %s is damaged", opt[3]);
 		ask.state = &st;
 	}
-	v = kbv_verify(&p, b, &ask, &next, msg, sizeof(msg));
-	if (v != KBV_FAIL && state != NULL && state_write(state, &next) != 0)
-		return out(1, "refused: cannot write the state file %s",
-		    state);
+	v = kbv_verify(&p, &b, &ask, &next, msg, sizeof(msg));
+	if (v != KBV_FAIL && opt[3] != NULL && state_write(opt[3], &next) != 0)
+		return out(1, "refused: cannot write the state %s", opt[3]);
 	return out((int)v, "%s", msg);
 }
