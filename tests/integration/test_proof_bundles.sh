@@ -97,6 +97,12 @@ run_mode() {
 		grep '^— p[0-9]\.test ' "$D/b2" | head -n 2 >>"$D/b2-forged"
 		printf '%s\n' "$l" >>"$D/b2-forged"
 		kbv 1 "no quorum" --bundle "$D/b2-forged" --file "$D/c2.conf"
+		# one cosignature twice: counted once
+		{ keep 2; grep -m 1 '^— p[0-9]\.test ' "$D/b2"; } >"$D/b2-dup"
+		kbv 1 "no quorum: 2 valid" --bundle "$D/b2-dup" --file "$D/c2.conf"
+		# a signature byte changed in one of three: no quorum
+		keep 3 | awk '/^— p[0-9]\.test /{if (++k == 2) { c = substr($3, 30, 1); $3 = substr($3, 1, 29) (c == "A" ? "B" : "A") substr($3, 31) }} {print}' >"$D/b2-badsig"
+		kbv 1 "no quorum: 2 valid" --bundle "$D/b2-badsig" --file "$D/c2.conf"
 	fi
 	# an inclusion proof line replaced by another hash
 	awk -v h="$(head -c 32 /dev/zero | base64)" 'NR == 4 {print h; next} {print}' "$D/b2" >"$D/b2-proof"
@@ -106,12 +112,17 @@ run_mode() {
 	sed "s|^extra .*|extra $(cat "$D/bad.extra")|" "$D/b2" >"$D/b2-cons"
 	kbv 1 "refused: inconsistent" --bundle "$D/b2-cons" --file "$D/c2.conf" --state "$D/state-early"
 	assert_eq "$S1" "$(state_size "$D/state-early")" "a refused bundle leaves the state alone"
+	# a consistency proof from a size the device does not hold
+	kbv 1 "refused: the consistency proof starts at $S1, the remembered checkpoint is $S2" --bundle "$D/b2" --file "$D/c2.conf" --state "$D/state"
 	# rollback: the early bundle after the newer checkpoint was seen
 	kbv 1 "refused: rollback: checkpoint size $S1" --bundle "$D/b1-early" --file "$D/c1.conf" --state "$D/state"
 	assert_eq "$S2" "$(state_size "$D/state")" "the state after a refused rollback"
 	# fork: the remembered size with another root
 	sed "s|^root .*|root $(head -c 32 /dev/zero | base64)|" "$D/state" >"$D/state-fork"
 	kbv 1 "refused: fork" --bundle "$D/b2" --file "$D/c2.conf" --state "$D/state-fork"
+	# a policy for another log origin
+	sed 's/^origin .*/origin example.com\/other/' "$POLICY" >"$D/policy-other"
+	POLICY="$D/policy-other" kbv 1 "refused: the checkpoint is not of origin example.com/other" --bundle "$D/b2" --file "$D/c2.conf"
 	head -c 200 "$D/b2" >"$D/b2-short"
 	kbv 1 "refused: malformed bundle" --bundle "$D/b2-short" --file "$D/c2.conf"
 

@@ -195,6 +195,57 @@ test_every_flipped_bit_of_a_bundle_is_refused(void **state)
 	free(text);
 }
 
+static void
+test_latest_of_another_group_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_field fl[3] = { { "group", "h" }, { "version", "9" },
+	    { "sha256", SHA_B } };
+	struct ledger_bundle_ask a;
+	struct kbv_state next;
+	char msg[512], why[256], *text = NULL;
+	size_t len;
+
+	publish_two(f);
+	assert_int_equal(put(f, LEDGER_CONFIG_PUBLISH, "admin", f->seq_admin++,
+	    time(NULL), &f->admin, 1, fl, 3, NULL), LEDGER_OK);
+	/* a writer that names group h's publication as g's latest */
+	assert_int_equal(ledger_bundle_config(f->l, "g", SHA_A, NULL, &a), 0);
+	a.latest = ledger_size(f->l) - 1;
+	assert_int_equal(ledger_bundle(f->l, &a, &text, &len, why, sizeof(why)),
+	    0);
+	assert_int_equal(device_check(f, text, len, SHA_A, NULL, &next, msg,
+	    sizeof(msg)), KBV_FAIL);
+	assert_non_null(strstr(msg, "latest publication does not check"));
+	free(text);
+}
+
+static void
+test_only_config_publications_are_configs(void **state)
+{
+	static const char *const entries[] = {
+		"keybridge-entry v1\ntype key-register\ngroup g\nversion 1\n"
+		    "sha256 " SHA_A "\n\n",
+		"keybridge-entry v1\ntype config-publish\nversion 1\nsha256 "
+		    SHA_A "\n\n",
+		"keybridge-entry v1\ntype config-publish\ngroup g\nversion 1\n"
+		    "sha256 abc\n\n",
+	};
+	struct kbv_span e = { "keybridge-entry v1\ntype config-publish\n"
+	    "group g\nversion 1\nsha256 " SHA_A "\n\n", 0 };
+	struct config c;
+	size_t i;
+
+	(void)state;
+	e.len = strlen(e.p);
+	assert_int_equal(parse_config(&e, &c), 0);
+	for (i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
+		e.p = entries[i];
+		e.len = strlen(e.p);
+		assert_int_equal(parse_config(&e, &c), -1);
+	}
+}
+
 static int
 run_suite(const struct backend *be)
 {
@@ -203,6 +254,8 @@ run_suite(const struct backend *be)
 		T(test_older_publication_is_superseded_naming_the_current),
 		T(test_consistency_from_every_earlier_size_verifies),
 		T(test_every_flipped_bit_of_a_bundle_is_refused),
+		T(test_latest_of_another_group_is_refused),
+		T(test_only_config_publications_are_configs),
 	};
 	char name[64];
 
