@@ -669,11 +669,12 @@ kbv_verify(const struct kbv_policy *p, const struct kbv_bundle *b,
 		    (unsigned long long)b->latest, (unsigned long long)c.size);
 		return KBV_SUPERSEDED;
 	}
+	snprintf(hex, sizeof(hex), p->ncos == 0 ? "signed by the log key" :
+	    "%u valid cosignatures (quorum %u)", nvalid, p->quorum);
 	snprintf(msg, msglen, "current: %.*s version %.*s (index %llu), "
-	    "checkpoint %llu, %u valid cosignatures (quorum %u)%s", (int)e.group.len,
-	    e.group.p, (int)e.version.len, e.version.p,
-	    (unsigned long long)b->index, (unsigned long long)c.size, nvalid,
-	    p->quorum, p->ncos == 0 ? " (solo: the log key's signature)" : "");
+	    "checkpoint %llu, %s", (int)e.group.len, e.group.p,
+	    (int)e.version.len, e.version.p, (unsigned long long)b->index,
+	    (unsigned long long)c.size, hex);
 	return KBV_CURRENT;
 refused:
 	snprintf(msg, msglen, "refused: %s", why);

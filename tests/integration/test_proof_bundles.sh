@@ -141,6 +141,18 @@ run_mode() {
 	cmp -s "$D/bk" "$D/bk-api" || fail "proof key -o differs from the API's bundle"
 	kbv 1 "refused: the entry is not a config publication" --bundle "$D/bk" --file "$D/c2.conf"
 
+	# a certificate's bundle (an EST enrollment), by the API and the CLI
+	if [ "$mode" = solo ]; then
+		kb_enroll "cam-$mode"
+		SERIAL=$(openssl x509 -in "$OUT/cam-$mode.pem" -noout -serial | cut -d= -f2 | tr A-F a-f | sed 's/^0*//')
+		kb_ok proof cert -d "$B" --serial "$SERIAL" -o "$D/bc" >/dev/null
+		api GET "/api/v1/proofs/cert/$SERIAL" >"$D/bc-api"
+		cmp -s "$D/bc" "$D/bc-api" || fail "proof cert -o differs from the API's bundle"
+		base64 -d <<<"$(sed -n 's/^extra //p' "$D/bc")" | sed -n 's/^entry //p' | base64 -d >"$D/bc.entry"
+		assert_contains "$(cat "$D/bc.entry")" "type cert-issued" "the entry of a certificate's bundle"
+		assert_contains "$(cat "$D/bc.entry")" "serial $SERIAL" "its serial"
+	fi
+
 	# config bundle: the current file and its bundle, for a config server
 	mkdir -p "$D/www"
 	kb_ok config bundle -d "$B" --group cams --file "$D/c2.conf" -o "$D/www" >/dev/null
