@@ -23,13 +23,13 @@ $(KBVERIFY): $(DEVICE_SRC) examples/device/kbv.h
 $(FUZZ_DRIVER): examples/device/kbv.c examples/device/fuzz_bundle.c examples/device/kbv.h
 	@mkdir -p $(dir $@)
 	$(CC) $(DEVICE_CFLAGS) -DKBV_FUZZ_MAIN $(LDFLAGS) -o $@ \
-	    examples/device/kbv.c examples/device/fuzz_bundle.c $(DEVICE_LIBS)
+	    examples/device/fuzz_bundle.c $(DEVICE_LIBS)
 
 $(FUZZ_BIN): examples/device/kbv.c examples/device/fuzz_bundle.c examples/device/kbv.h
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 	    $(shell pkg-config --cflags libsodium) -o $@ \
-	    examples/device/kbv.c examples/device/fuzz_bundle.c $(DEVICE_LIBS)
+	    examples/device/fuzz_bundle.c $(DEVICE_LIBS)
 
 .PHONY: device-test fuzz
 device-test: $(FUZZ_DRIVER)

@@ -1,6 +1,8 @@
 /*
  * fuzz_bundle.c: libFuzzer target for the device's parsers (kbv.c):
- * a proof bundle, then the same bytes as a policy and as a state file.
+ * a proof bundle (and, when it parses, the checks past the signatures:
+ * the checkpoint body, both inclusion proofs, the consistency proof, the
+ * entries), then the same bytes as a policy and as a state file.
  * `make fuzz` runs it under clang -fsanitize=fuzzer,address; built with
  * -DKBV_FUZZ_MAIN it is a plain program that runs each file given once
  * (`make test`: the corpus as a regression test).
@@ -9,7 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kbv.h"
+/* kbv.c itself, so that its static checks are reached too */
+#include "kbv.c"
 
 static uint8_t scratch[KBV_SCRATCH_MAX];
 
@@ -21,7 +24,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	static struct kbv_bundle b;
 	static struct kbv_policy p;
 	struct kbv_state st;
+	struct checkpoint c;
+	struct config e;
 	char why[KBV_WHY_MAX];
+	uint8_t leaf[KBV_HASH];
 
 	if (kbv_bundle_parse((const char *)data, len, scratch, sizeof(scratch),
 	    &b, why, sizeof(why)) == 0) {
@@ -32,6 +38,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		    b.entry.p + b.entry.len > (const char *)scratch +
 		    sizeof(scratch) || b.nproof > KBV_PROOF_MAX)
 			__builtin_trap();
+		memset(&p, 0, sizeof(p));
+		p.origin[0] = '\0';
+		if (parse_checkpoint(&p, b.note, &c, why, sizeof(why)) == 0 ||
+		    (c.size = b.index + 1 + b.nproof) != 0) {
+			leaf_hash(&b.entry, leaf);
+			(void)inclusion(leaf, b.index, c.size,
+			    (const uint8_t (*)[KBV_HASH])b.proof, b.nproof,
+			    leaf);
+			(void)inclusion(leaf, b.latest, c.size,
+			    (const uint8_t (*)[KBV_HASH])b.lproof, b.nlproof,
+			    leaf);
+			(void)consistency(b.since, c.size, leaf, leaf,
+			    (const uint8_t (*)[KBV_HASH])b.cons, b.ncons);
+			(void)parse_config(&b.entry, &e);
+			(void)parse_config(&b.latest_entry, &e);
+		}
 	}
 	(void)kbv_policy_parse((const char *)data, len, &p, why, sizeof(why));
 	(void)kbv_state_parse((const char *)data, len, &st);
