@@ -106,7 +106,7 @@ $(BUILD)/tools/%: tests/tools/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-unit: all $(UNIT_BIN)
+unit: all $(UNIT_BIN) device-test
 	@scripts/run-unit.sh $(UNIT_BIN)
 
 # `make integration T="foundation badinput"` runs some of them.  The
@@ -145,7 +145,11 @@ help:
 	@echo 'make bench           benchmarks, each beside a reference measured in the same run'
 	@echo 'make deps            install the missing Debian packages (apt-get, as root)'
 	@echo 'make clean           remove build/, build-san/ and tests/out/'
+	@echo 'make fuzz            the device bundle parser under libFuzzer for FUZZ_SECONDS (60)'
 	@echo 'make help            this list'
 	@echo 'make SANITIZE=address,undefined unit   (or integration, ...) the same with ASan + UBSan, in build-san/'
+
+# The device-side verifier, its fuzz target (issue 15).
+include examples/device/device.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -327,6 +327,7 @@ api_register(struct server *s, struct api_ctx *ctx)
 		{ "/api/v1/ledger/checkpoint", api_checkpoint },
 		{ "/api/v1/ledger/proof/inclusion", api_inclusion },
 		{ "/api/v1/ledger/proof/consistency", api_consistency },
+		{ "/api/v1/proofs/", api_proof },
 		{ "/api/v1/entries", api_submit },
 		{ "/api/v1/events", events_handle },	/* arg: ctx->events */
 	};

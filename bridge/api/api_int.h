@@ -120,6 +120,10 @@ void api_cert(struct evhttp_request *req, void *arg);
 void api_configs(struct evhttp_request *req, void *arg);
 void api_config(struct evhttp_request *req, void *arg);
 
+/* ---- api_proofs.c: proof bundles (issue 15) ---------------------------- */
+
+void api_proof(struct evhttp_request *req, void *arg);
+
 /* ---- the handlers of api_status.c, api_keys.c, api_entries.c ------------ */
 
 void api_status(struct evhttp_request *req, void *arg);

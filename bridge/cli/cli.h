@@ -84,6 +84,7 @@ struct cli_opts {
 	const char *witnesses[CLI_MAX_REPEAT];	/* init --witness SPEC */
 	int nwitnesses;
 	const char *quorum, *policy;
+	const char *since, *serial, *sha256;	/* proof (issue 15) */
 	unsigned long long seen;	/* bit per option given */
 };
 
@@ -109,6 +110,9 @@ int cmd_key(struct cli *c, const char *sub);
 int cmd_config(struct cli *c, const char *sub);
 int cmd_ledger(struct cli *c, const char *sub);
 int cmd_ca(struct cli *c, const char *sub);
+/* cmd_proof.c (issue 15): `proof config|key|cert` and `config bundle`. */
+int cmd_proof(struct cli *c, const char *sub);
+int cmd_config_bundle(struct cli *c);
 /* ---- cmd_policy.c: validators and the verification policy (issue 14) -- */
 struct ledger_policy;
 /* `keybridge policy -d DIR [--json]`.  0, or 1 after a message. */

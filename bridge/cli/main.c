@@ -22,6 +22,7 @@ enum {
 	O_PKCS11_MODULE, O_PKCS11_TOKEN, O_PKCS11_PIN_FILE, O_SHRED,
 	O_VALIDATOR, O_QUORUM, O_POLICY,
 	O_LISTEN, O_LEDGER, O_LEDGER_CA, O_ORIGIN, O_WITNESS, O_LOG_VKEY,
+	O_SINCE, O_SERIAL, O_SHA256,
 	O_HELP,
 };
 
@@ -79,6 +80,9 @@ static struct option long_opts[] = {
 	 * (a flag): main() sets has_arg for the command */
 	{ "witness", required_argument, NULL, O_WITNESS },
 	{ "log-vkey", required_argument, NULL, O_LOG_VKEY },
+	{ "since", required_argument, NULL, O_SINCE },
+	{ "serial", required_argument, NULL, O_SERIAL },
+	{ "sha256", required_argument, NULL, O_SHA256 },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -105,6 +109,11 @@ static const char usage[] =
 "           [--not-before T] [--not-after T | --days N] [--expires T]\n"
 "  key show -d DIR --key-id ID | key list -d DIR [--status active|revoked]\n"
 "  config publish -d DIR --group G --file F [--version V]\n"
+"  config bundle -d DIR --group G --file F -o DIR2  (F must be the current\n"
+"           publication: writes DIR2/F and DIR2/F.tlog-proof)\n"
+"  proof config -d DIR --group G (--file F | --sha256 H | --version V) -o FILE\n"
+"  proof key -d DIR --key-id ID -o FILE | proof cert -d DIR --serial S -o FILE\n"
+"           [--since SIZE]  (adds a consistency proof from SIZE)\n"
 "  ledger verify -d DIR [--vkey VKEY] [--checkpoint FILE]... [--receipt FILE]...\n"
 "           [--no-remember]  (checks DIR/checkpoint.trusted too, then advances it)\n"
 "           [--policy FILE]  (every checkpoint needs a quorum of valid\n"
@@ -155,6 +164,8 @@ static const char *const opt_names[] = {
 	[O_LISTEN - 256] = "listen", [O_LEDGER - 256] = "ledger",
 	[O_LEDGER_CA - 256] = "ledger-ca", [O_ORIGIN - 256] = "origin",
 	[O_WITNESS - 256] = "witness", [O_LOG_VKEY - 256] = "log-vkey",
+	[O_SINCE - 256] = "since", [O_SERIAL - 256] = "serial",
+	[O_SHA256 - 256] = "sha256",
 };
 
 int
@@ -198,7 +209,7 @@ parse_opts(struct cli *c, int argc, char **argv)
 	int ch;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "d:h", long_opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:ho:", long_opts, NULL)) != -1) {
 		if (ch >= 256 && ch < O_HELP)
 			o->seen |= 1ULL << (ch - 256);
 		switch (ch) {
@@ -247,6 +258,9 @@ parse_opts(struct cli *c, int argc, char **argv)
 		case O_AFTER: o->after = optarg; break;
 		case O_THRESHOLD: o->threshold = optarg; break;
 		case O_ROLE: o->role = optarg; break;
+		case 'o':	/* -o FILE: --out */
+			o->seen |= 1ULL << (O_OUT - 256);
+			/* FALLTHROUGH */
 		case O_OUT: o->out = optarg; break;
 		case O_TYPE: o->type = optarg; break;
 		case O_GROUP: o->group = optarg; break;
@@ -288,6 +302,9 @@ parse_opts(struct cli *c, int argc, char **argv)
 				return 1;
 			break;
 		case O_LOG_VKEY: o->log_vkey = optarg; break;
+		case O_SINCE: o->since = optarg; break;
+		case O_SERIAL: o->serial = optarg; break;
+		case O_SHA256: o->sha256 = optarg; break;
 		case 'h':
 		case O_HELP:
 			fputs(usage, stdout);
@@ -369,8 +386,12 @@ main(int argc, char **argv)
 		rc = cmd_account(&c, sub);
 	else if (strcmp(cmd, "key") == 0)
 		rc = cmd_key(&c, sub);
+	else if (strcmp(cmd, "config") == 0 && strcmp(sub, "bundle") == 0)
+		rc = cmd_config_bundle(&c);
 	else if (strcmp(cmd, "config") == 0)
 		rc = cmd_config(&c, sub);
+	else if (strcmp(cmd, "proof") == 0)
+		rc = cmd_proof(&c, sub);
 	else if (strcmp(cmd, "ledger") == 0)
 		rc = cmd_ledger(&c, sub);
 	else if (strcmp(cmd, "ca") == 0)

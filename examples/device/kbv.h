@@ -1,0 +1,78 @@
+/*
+ * kbv.h: the device-side verifier of keybridge proof bundles (issue 15,
+ * examples/device/README.md): kbv.c parses a verification policy
+ * (`keybridge policy`) and a proof bundle (docs/api.md "Proof bundles":
+ * C2SP tlog-proof with keybridge's extra) and checks them.  Its only
+ * cryptography is libsodium's SHA-256 and Ed25519; no I/O, no allocation:
+ * parsed items point into the caller's text, decoded bytes into the
+ * caller's scratch buffer.
+ */
+#ifndef KBV_H
+#define KBV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KBV_HASH	32
+#define KBV_PROOF_MAX	64		/* hashes in a proof (tree < 2^64) */
+#define KBV_NAME_MAX	64
+#define KBV_ORIGIN_MAX	255
+#define KBV_COSIGNERS_MAX 32
+#define KBV_BUNDLE_MAX	(128 * 1024)	/* as LEDGER_BUNDLE_MAX */
+#define KBV_SCRATCH_MAX	(2 * KBV_BUNDLE_MAX)	/* decoded extra, entries */
+#define KBV_WHY_MAX	256
+
+enum kbv_verdict { KBV_CURRENT = 0, KBV_FAIL = 1, KBV_SUPERSEDED = 2 };
+
+struct kbv_span { const char *p; size_t len; };
+
+/* A signed-note key: name, key ID, Ed25519 key (ed25519 0: a P-256 log). */
+struct kbv_key {
+	char name[KBV_NAME_MAX + 1];
+	uint8_t id[4], pub[32];
+	int ed25519;
+};
+
+struct kbv_policy {
+	char origin[KBV_ORIGIN_MAX + 1];
+	struct kbv_key log, cos[KBV_COSIGNERS_MAX];	/* cosigners */
+	size_t ncos;
+	unsigned quorum;
+};
+
+struct kbv_bundle {
+	uint64_t index, since, latest;
+	int has_since, has_latest;
+	struct kbv_span entry, note, latest_entry;
+	uint8_t proof[KBV_PROOF_MAX][KBV_HASH], cons[KBV_PROOF_MAX][KBV_HASH];
+	uint8_t lproof[KBV_PROOF_MAX][KBV_HASH];
+	size_t nproof, ncons, nlproof;
+};
+
+/* The last checkpoint a device accepted (its state file). */
+struct kbv_state { uint64_t size; uint8_t root[KBV_HASH]; };
+
+/* The file's SHA-256, the group expected (NULL any), the state (NULL). */
+struct kbv_ask {
+	uint8_t sha256[KBV_HASH];
+	const char *group;
+	const struct kbv_state *state;
+};
+
+/* Policy text[0..len) into p.  0, or -1 with why. */
+int kbv_policy_parse(const char *text, size_t len, struct kbv_policy *p,
+    char *why, size_t whylen);
+/* Bundle text[0..len) into b, entries decoded into scratch[0..cap).  0,
+ * or -1 with why. */
+int kbv_bundle_parse(const char *text, size_t len, uint8_t *scratch,
+    size_t cap, struct kbv_bundle *b, char *why, size_t whylen);
+/* A state file's text: parse (0 or -1), format (its length, or -1). */
+int kbv_state_parse(const char *text, size_t len, struct kbv_state *s);
+int kbv_state_format(const struct kbv_state *s, char *out, size_t outlen);
+/* Checks b for ask against p: KBV_CURRENT or KBV_SUPERSEDED with *next
+ * the checkpoint to remember, or KBV_FAIL; msg gets the line to print. */
+enum kbv_verdict kbv_verify(const struct kbv_policy *p,
+    const struct kbv_bundle *b, const struct kbv_ask *ask,
+    struct kbv_state *next, char *msg, size_t msglen);
+
+#endif

@@ -1,0 +1,272 @@
+/*
+ * test_bundle.c: proof bundles (ledger/bundle.c) as the device reads
+ * them (examples/device/kbv.c, compiled in): a real ledger on each
+ * backend with two publications of a group; the bundle of the current
+ * one verifies as current, the older one as superseded naming the
+ * current, a consistency proof from every earlier size verifies against
+ * the state a device would hold, and every single-bit change of a bundle
+ * is refused.
+ */
+#include "tests/ledger/rules_fx.h"
+#include "ledger/bundle.h"
+
+#include <sodium.h>
+
+#include "examples/device/kbv.c"
+
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static uint8_t scratch[KBV_SCRATCH_MAX];
+
+/* Publishes version of group g with hash sha. */
+static void
+publish(struct fx *f, const char *version, const char *sha)
+{
+	struct ledger_field fl[3] = { { "group", "g" }, { "version", version },
+	    { "sha256", sha } };
+
+	assert_int_equal(put(f, LEDGER_CONFIG_PUBLISH, "admin", f->seq_admin++,
+	    time(NULL), &f->admin, 1, fl, 3, NULL), LEDGER_OK);
+}
+
+/* Publishes group g versions 1 (SHA_A) and 2 (SHA_B, current). */
+static void
+publish_two(struct fx *f)
+{
+	publish(f, "1", SHA_A);
+	publish(f, "2", SHA_B);
+}
+
+/* The solo policy of the fixture's ledger. */
+static void
+policy_of(struct fx *f, struct kbv_policy *p)
+{
+	char text[512], why[KBV_WHY_MAX];
+
+	snprintf(text, sizeof(text), "keybridge-policy v1\norigin %s\nlog %s\n",
+	    TEST_ORIGIN, f->vkey);
+	assert_int_equal(kbv_policy_parse(text, strlen(text), p, why,
+	    sizeof(why)), 0);
+}
+
+/* The device's verdict on the bundle of a for a file of hash hex. */
+static enum kbv_verdict
+device_check(struct fx *f, const char *text, size_t len, const char *hex,
+    const struct kbv_state *st, struct kbv_state *next, char *msg,
+    size_t msglen)
+{
+	static struct kbv_bundle b;
+	struct kbv_policy p;
+	struct kbv_ask ask;
+	char why[KBV_WHY_MAX];
+	size_t n;
+
+	policy_of(f, &p);
+	memset(&ask, 0, sizeof(ask));
+	assert_int_equal(sodium_hex2bin(ask.sha256, KBV_HASH, hex, 64, NULL,
+	    &n, NULL), 0);
+	ask.group = "g";
+	ask.state = st;
+	if (kbv_bundle_parse(text, len, scratch, sizeof(scratch), &b, why,
+	    sizeof(why)) != 0) {
+		snprintf(msg, msglen, "refused: %s", why);
+		return KBV_FAIL;
+	}
+	return kbv_verify(&p, &b, &ask, next, msg, msglen);
+}
+
+static char *
+bundle_of(struct fx *f, const char *sha, uint64_t since, size_t *len)
+{
+	struct ledger_bundle_ask a;
+	char why[256], *text = NULL;
+
+	assert_int_equal(ledger_bundle_config(f->l, "g", sha, NULL, &a), 0);
+	a.since = since;
+	assert_int_equal(ledger_bundle(f->l, &a, &text, len, why, sizeof(why)),
+	    0);
+	assert_int_equal(strncmp(text, LEDGER_BUNDLE_HEADER "\n", 23), 0);
+	return text;
+}
+
+static void
+test_current_publication_verifies_as_current(void **state)
+{
+	struct fx *f = *state;
+	struct kbv_state next;
+	char msg[512], *text;
+	size_t len;
+
+	publish_two(f);
+	text = bundle_of(f, SHA_B, 0, &len);
+	assert_int_equal(device_check(f, text, len, SHA_B, NULL, &next, msg,
+	    sizeof(msg)), KBV_CURRENT);
+	assert_non_null(strstr(msg, "current: g version 2"));
+	assert_int_equal(next.size, ledger_size(f->l));
+	/* the same bundle for another file's hash */
+	assert_int_equal(device_check(f, text, len, SHA_A, NULL, &next, msg,
+	    sizeof(msg)), KBV_FAIL);
+	free(text);
+}
+
+static void
+test_older_publication_is_superseded_naming_the_current(void **state)
+{
+	struct fx *f = *state;
+	struct kbv_state next;
+	char msg[512], *text;
+	size_t len;
+
+	publish_two(f);
+	text = bundle_of(f, SHA_A, 0, &len);
+	assert_int_equal(device_check(f, text, len, SHA_A, NULL, &next, msg,
+	    sizeof(msg)), KBV_SUPERSEDED);
+	assert_non_null(strstr(msg, "current is version 2 (sha256 " SHA_B));
+	free(text);
+}
+
+static void
+test_consistency_from_every_earlier_size_verifies(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_bundle_ask a;
+	struct kbv_state st, next;
+	char msg[512], why[256], *text;
+	uint64_t m, size;
+	size_t len;
+
+	char v[8], sha[65];
+	int i;
+
+	for (i = 0; i < 6; i++) {	/* a tree of 9: no power of two */
+		snprintf(v, sizeof(v), "0.%d", i);
+		memset(sha, 'c' + i % 3, 64);
+		sha[64] = '\0';
+		sha[0] = (char)('0' + i);
+		publish(f, v, sha);
+	}
+	publish_two(f);
+	size = ledger_size(f->l);
+	for (m = 1; m <= size; m++) {
+		text = bundle_of(f, SHA_B, m, &len);
+		st.size = m;
+		assert_int_equal(ledger_root(f->l, m, st.root), 0);
+		assert_int_equal(device_check(f, text, len, SHA_B, &st, &next,
+		    msg, sizeof(msg)), KBV_CURRENT);
+		/* the state of another tree of size m is not extended */
+		st.root[0] ^= 1;
+		assert_int_equal(device_check(f, text, len, SHA_B, &st, &next,
+		    msg, sizeof(msg)), KBV_FAIL);
+		free(text);
+	}
+	/* since above the checkpoint, an entry not in it: refused */
+	assert_int_equal(ledger_bundle_config(f->l, "g", SHA_B, NULL, &a), 0);
+	a.since = size + 1;
+	assert_int_equal(ledger_bundle(f->l, &a, &text, &len, why, sizeof(why)),
+	    1);
+	a.since = 0;
+	a.index = size;
+	assert_int_equal(ledger_bundle(f->l, &a, &text, &len, why, sizeof(why)),
+	    1);
+	assert_int_equal(ledger_bundle_config(f->l, "g", SHA_B "0", NULL, &a), 1);
+	assert_int_equal(ledger_bundle_config(f->l, "h", SHA_B, NULL, &a), 1);
+}
+
+static void
+test_every_flipped_bit_of_a_bundle_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct kbv_state next;
+	char msg[512], *text;
+	size_t len, i;
+
+	publish_two(f);
+	text = bundle_of(f, SHA_A, 0, &len);
+	for (i = 0; i < len; i++) {
+		text[i] ^= 1;
+		if (device_check(f, text, len, SHA_A, NULL, &next, msg,
+		    sizeof(msg)) != KBV_FAIL)
+			fail_msg("byte %zu flipped: %s", i, msg);
+		text[i] ^= 1;
+	}
+	assert_int_equal(device_check(f, text, len, SHA_A, NULL, &next, msg,
+	    sizeof(msg)), KBV_SUPERSEDED);
+	free(text);
+}
+
+static void
+test_latest_of_another_group_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_field fl[3] = { { "group", "h" }, { "version", "9" },
+	    { "sha256", SHA_B } };
+	struct ledger_bundle_ask a;
+	struct kbv_state next;
+	char msg[512], why[256], *text = NULL;
+	size_t len;
+
+	publish_two(f);
+	assert_int_equal(put(f, LEDGER_CONFIG_PUBLISH, "admin", f->seq_admin++,
+	    time(NULL), &f->admin, 1, fl, 3, NULL), LEDGER_OK);
+	/* a writer that names group h's publication as g's latest */
+	assert_int_equal(ledger_bundle_config(f->l, "g", SHA_A, NULL, &a), 0);
+	a.latest = ledger_size(f->l) - 1;
+	assert_int_equal(ledger_bundle(f->l, &a, &text, &len, why, sizeof(why)),
+	    0);
+	assert_int_equal(device_check(f, text, len, SHA_A, NULL, &next, msg,
+	    sizeof(msg)), KBV_FAIL);
+	assert_non_null(strstr(msg, "latest publication does not check"));
+	free(text);
+}
+
+static void
+test_only_config_publications_are_configs(void **state)
+{
+	static const char *const entries[] = {
+		"keybridge-entry v1\ntype key-register\ngroup g\nversion 1\n"
+		    "sha256 " SHA_A "\n\n",
+		"keybridge-entry v1\ntype config-publish\nversion 1\nsha256 "
+		    SHA_A "\n\n",
+		"keybridge-entry v1\ntype config-publish\ngroup g\nversion 1\n"
+		    "sha256 abc\n\n",
+	};
+	struct kbv_span e = { "keybridge-entry v1\ntype config-publish\n"
+	    "group g\nversion 1\nsha256 " SHA_A "\n\n", 0 };
+	struct config c;
+	size_t i;
+
+	(void)state;
+	e.len = strlen(e.p);
+	assert_int_equal(parse_config(&e, &c), 0);
+	for (i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
+		e.p = entries[i];
+		e.len = strlen(e.p);
+		assert_int_equal(parse_config(&e, &c), -1);
+	}
+}
+
+static int
+run_suite(const struct backend *be)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_current_publication_verifies_as_current),
+		T(test_older_publication_is_superseded_naming_the_current),
+		T(test_consistency_from_every_earlier_size_verifies),
+		T(test_every_flipped_bit_of_a_bundle_is_refused),
+		T(test_latest_of_another_group_is_refused),
+		T(test_only_config_publications_are_configs),
+	};
+	char name[64];
+
+	snprintf(name, sizeof(name), "ledger/bundle (%s)", be->name);
+	return cmocka_run_group_tests_name(name, tests, NULL, NULL);
+}
+
+int
+main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	return fx_main("test_bundle", run_suite, NULL);
+}
