@@ -100,6 +100,7 @@ def check(v, spec, where):
               "int": lambda x: isinstance(x, int) and not isinstance(x, bool) and x >= 0,
               "sint": lambda x: isinstance(x, int) and not isinstance(x, bool),
               "bool": lambda x: isinstance(x, bool),
+              "null": lambda x: x is None,
               "time": lambda x: isinstance(x, str) and TIME.match(x),
               "hex64": lambda x: isinstance(x, str) and HEX64.match(x)}[spec](v)
         if not ok:
@@ -203,7 +204,10 @@ STATUS = {"version": "str", "uptime_seconds": "int", "tree_size": "int",
           "configs": "int", "storage": "str", "consensus": "str",
           "listeners": {"https": "str", "http": "str"},
           "issuers": [{"role": "str", "id": "str?", "subject": "str",
-                       "not_after": "time", "days_left": "sint"}]}
+                       "not_after": "time", "days_left": "sint"}],
+          # solo: no validators, finality null, quorum 0
+          "validators": [{}], "finality": "null", "quorum": "int",
+          "final_size": "int"}
 
 kid_a, kid_b, kid_web = ids["kid_a"], ids["kid_b"], ids["kid_web"]
 serial_a, serial_b, fw = ids["serial_a"], ids["serial_b"], ids["fw_sha"]
@@ -268,7 +272,10 @@ if e["index"] != 1 or e["type"] != "account-create":
 if e["inclusion"]["index"] != 1 or e["inclusion"]["entry"] != e["entry"] or \
         e["inclusion"]["leaf_hash"] != e["leaf_hash"]:
     fail("entries/1: its inclusion proof is for another entry: %r" % e)
-CP = {"tree_size": "int", "root_hash": "hex64", "time": "time", "checkpoint": "str"}
+CP = {"tree_size": "int", "root_hash": "hex64", "time": "time", "checkpoint": "str",
+      # solo: the node's signature is not a cosignature
+      "cosignatures": [{"name": "str", "timestamp": "int", "verdict": "str"}],
+      "valid_cosignatures": "int"}
 cp = get_json("/api/v1/ledger/checkpoint", CP)
 get_json("/api/v1/ledger/proof/inclusion?index=0&size=%d" % size,
          {"index": "int", "tree_size": "int", "leaf_hash": "hex64",
