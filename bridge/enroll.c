@@ -415,7 +415,7 @@ enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
 	struct enroll_job *j = NULL;
 	enum est_profile profile = e->profile, cur = 0;
 	char why[ENROLL_WHY_MAX] = "";
-	const char *note;
+	const char *note, *doubt;
 	time_t now = time(NULL);
 	int status;
 
@@ -460,9 +460,26 @@ enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
 	ask.key_id = e->key_id;
 	ask.profile = est_profile_name(profile);
 	ask.supersedes = j->old_serial[0] != '\0' ? j->old_serial : NULL;
-	if ((status = enroll_ask(ctx, &ask, now, why, sizeof(why))) != 0 ||
+	if ((status = enroll_ask(ctx, &ask, now, why, sizeof(why))) == 409 &&
+	    ask.supersedes == NULL && (doubt = enroll_doubt_find(ctx,
+	    e->key_id)) != NULL) {
+		/* The current certificate is a TBS of ours no one got (it was
+		 * answered no_quorum): this enrollment supersedes it, if the
+		 * rule agrees that it is this key's current one. */
+		ask.supersedes = doubt;
+		if ((status = enroll_ask(ctx, &ask, now, why,
+		    sizeof(why))) == 0) {
+			log_info("enroll: key %s: superseding %s, recorded "
+			    "while the validators had no quorum and never "
+			    "delivered", e->key_id, doubt);
+			snprintf(j->old_serial, sizeof(j->old_serial), "%s",
+			    doubt);
+		}
+	}
+	if (status != 0 ||
 	    (status = est_authorize(&reg, &e->asked, why, sizeof(why))) != 0)
 		goto refuse;
+	snprintf(j->key_id, sizeof(j->key_id), "%s", e->key_id);
 	if ((status = enroll_cert_entry(ctx, X509_REQ_get0_pubkey(e->csr),
 	    X509_REQ_get_X509_PUBKEY(e->csr), e->key_id, &reg, profile, now,
 	    j, 0, why, sizeof(why))) != 0)

@@ -12,6 +12,7 @@
 #define ENROLL_RETRY_AFTER 1	/* seconds, on 503 */
 #define ENROLL_WHY_MAX     320	/* a refusal line: code, then why */
 #define ENROLL_LEDGER_WHY  256	/* the why, as the ledger says it */
+#define ENROLL_DOUBT_MAX   256	/* no_quorum TBSs remembered (see below) */
 
 /* A registration may hold LEDGER_MAX_SANS DNS names and as many IP
  * addresses, and issuance takes them all (est_names holds as many). */
@@ -30,7 +31,23 @@ struct enroll_ctx {
 	/* HTTP Basic per label: none, device, server; user "" = none. */
 	char auth_user[3][CONFIG_STR], auth_pass[3][CONFIG_STR];
 	struct est_ops ops;
+	/* Enrollments answered no_quorum (enroll_sign.c enroll_doubt_add):
+	 * their TBS may be in the block the validators had not cosigned,
+	 * and so become the key's current certificate although no one got
+	 * it.  A later enrollment of the same key supersedes it (a ring,
+	 * the oldest forgotten first; a restart's heal covers the rest). */
+	struct enroll_doubt {
+		char key_id[65];
+		char serial[41];
+	} doubt[ENROLL_DOUBT_MAX];
+	size_t doubt_next;
 };
+
+/* Look up the TBS an enrollment of key_id answered no_quorum left
+ * (enroll_doubt_add), or NULL; enroll_doubt_drop forgets it once an
+ * entry superseding it is committed. */
+const char *enroll_doubt_find(struct enroll_ctx *ctx, const char *key_id);
+void enroll_doubt_drop(struct enroll_ctx *ctx, const char *serial);
 
 /* One issuance from submission to the answer. */
 struct enroll_job {
@@ -41,6 +58,7 @@ struct enroll_job {
 	void *token;
 	char old_serial[41];		/* re-enrollment: to supersede */
 	char serial[41];
+	char key_id[65];		/* the enrolled key (not serverkeygen) */
 	EVP_PKEY *key;			/* serverkeygen: the generated key */
 	char *entry;			/* the cert-issued note submitted */
 	/* The key's key-register entry: serverkeygen submits it in the

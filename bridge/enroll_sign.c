@@ -253,12 +253,60 @@ unavailable:
 	enroll_job_free(j);
 }
 
+/*
+ * Without a quorum the writer answers the block it could not seal and the
+ * whole queue no_quorum: a TBS in that block stays stored and becomes
+ * final once the validators are back (docs/api.md "No quorum"), the key's
+ * current certificate although its client got 503.  Remembered here, the
+ * key's next enrollment supersedes it (enroll.c), which revokes it
+ * (reason superseded) in the same entry; a TBS that was only queued was
+ * never stored, and the next enrollment's ask simply passes.
+ */
+static void
+enroll_doubt_add(struct enroll_ctx *ctx, const char *key_id,
+    const char *serial)
+{
+	struct enroll_doubt *d = &ctx->doubt[ctx->doubt_next++ %
+	    ENROLL_DOUBT_MAX];
+
+	snprintf(d->key_id, sizeof(d->key_id), "%s", key_id);
+	snprintf(d->serial, sizeof(d->serial), "%s", serial);
+}
+
+/* See enroll_int.h. */
+const char *
+enroll_doubt_find(struct enroll_ctx *ctx, const char *key_id)
+{
+	/* the newest first: one key may have been tried more than once */
+	for (size_t i = 0; i < ENROLL_DOUBT_MAX; i++) {
+		struct enroll_doubt *d = &ctx->doubt[(ctx->doubt_next - 1 -
+		    i) % ENROLL_DOUBT_MAX];
+
+		if (d->key_id[0] != '\0' && strcmp(d->key_id, key_id) == 0)
+			return d->serial;
+	}
+	return NULL;
+}
+
+/* See enroll_int.h. */
+void
+enroll_doubt_drop(struct enroll_ctx *ctx, const char *serial)
+{
+	for (size_t i = 0; i < ENROLL_DOUBT_MAX; i++)
+		if (strcmp(ctx->doubt[i].serial, serial) == 0)
+			memset(&ctx->doubt[i], 0, sizeof(ctx->doubt[i]));
+}
+
 static void
 enroll_committed(enum ledger_status st, const struct ledger_receipt *r,
     const char *why, void *arg)
 {
 	struct enroll_job *j = arg;
 
+	if (st == LEDGER_ERR_NO_QUORUM && j->key_id[0] != '\0')
+		enroll_doubt_add(j->ctx, j->key_id, j->serial);
+	if (st == LEDGER_OK && j->old_serial[0] != '\0')
+		enroll_doubt_drop(j->ctx, j->old_serial);	/* superseded */
 	if (st != LEDGER_OK)
 		enroll_refused(j, st, why);
 	else
