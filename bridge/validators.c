@@ -82,6 +82,7 @@ struct bval {
 	struct ledger_reader *rd;
 	/* the block being sealed (writer thread) */
 	uint64_t seal_id;
+	int gathering;			/* g holds seal seal_id's answers */
 	const struct ledger_seal *sl;
 	struct vgather g;
 	char note[VCORE_NOTE_MAX];
@@ -341,7 +342,11 @@ bval_answer(struct evhttp_request *req, void *arg)
 	struct vgather_counts before;
 	char body[VCORE_ANSWER_MAX], why[BVAL_REASON_MAX], *nl;
 	int status = req != NULL ? evhttp_request_get_response_code(req) : 0;
+	/* current: the seal in progress asked it (resends and `want`);
+	 * counted: the last seal's gatherer, kept until the next seal,
+	 * takes it (an answer after the quorum is counted too) */
 	int current = v->sl != NULL && p->out_seal == v->seal_id, was_up;
+	int counted = p->out_seal == v->seal_id && v->gathering;
 	size_t len = 0;
 	ev_ssize_t got;
 	uint64_t size;
@@ -386,7 +391,7 @@ bval_answer(struct evhttp_request *req, void *arg)
 		snprintf(why, sizeof(why), "%d %s", status, body);
 		bval_refusal(p, why);
 	}
-	if (current && status != 0) {
+	if (counted && status != 0) {
 		before = v->g.counts;
 		(void)vgather_answer(&v->g, p->idx, status, body, len, why,
 		    sizeof(why));
@@ -448,6 +453,8 @@ bval_seal(struct ledger_consensus *c, const struct ledger_seal *sl,
 	int final = 0, n;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* the last seal's late answers, counted before its gatherer goes */
+	(void)event_base_loop(v->evb, EVLOOP_NONBLOCK);
 	if (v->node_sign(v->node_arg, sl, line, sizeof(line)) != 0)
 		return -1;
 	n = snprintf(v->note, sizeof(v->note), "%s\n%s", sl->body, line);
@@ -456,6 +463,7 @@ bval_seal(struct ledger_consensus *c, const struct ledger_seal *sl,
 	    v->quorum) != 0)
 		return -1;
 	v->seal_id++;
+	v->gathering = 1;
 	v->sl = sl;
 	v->timed_out = 0;
 	for (size_t i = 0; i < v->npeers; i++) {
@@ -493,6 +501,15 @@ bval_seal(struct ledger_consensus *c, const struct ledger_seal *sl,
 		    sl->height, sl->size, v->g.nhave, v->npeers, v->wait_ms,
 		    v->quorum);
 	return final ? 0 : -1;
+}
+
+/* The writer is idle: the answers that came after the last seal's
+ * quorum (the stragglers', a liar's) are taken and counted now, so the
+ * peers' status and the discard counts do not wait for the next block. */
+static void
+bval_idle(struct ledger_consensus *c)
+{
+	(void)event_base_loop(BVAL(c)->evb, EVLOOP_NONBLOCK);
 }
 
 static time_t
@@ -542,6 +559,7 @@ static const struct ledger_consensus_ops bval_ops = {
 	.block_time = bval_block_time,
 	.seal = bval_seal,
 	.describe = bval_describe,
+	.idle = bval_idle,
 	.free = bval_free,
 };
 

@@ -172,6 +172,10 @@ struct ledger_consensus_ops {
 	    char *note, size_t notelen);
 	/* One line for the status API. */
 	void (*describe)(struct ledger_consensus *, char *buf, size_t len);
+	/* Optional: called on the writer's thread about every
+	 * LEDGER_IDLE_MS while nothing is queued (the validators take the
+	 * answers that came after the last seal's quorum). */
+	void (*idle)(struct ledger_consensus *);
 	void (*free)(struct ledger_consensus *);
 };
 

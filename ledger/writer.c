@@ -27,6 +27,7 @@
 
 #define LEDGER_QUEUE_MAX 65536		/* submissions waiting */
 #define LEDGER_FOLLOW_WAIT_MS 250	/* follower: one wait, and stop delay */
+#define LEDGER_IDLE_MS 50		/* the consensus's idle step, while idle */
 #define LEDGER_KEEP_WAIT_MS 25		/* signed certificates alone wait this
 					 * long for a block to ride with */
 #define LEDGER_FOLLOW_IDLE_N  4		/* look anyway after this many waits:
@@ -148,6 +149,34 @@ writer_refuse_queue(struct ledger *l)
 	l->pending_tail = &l->pending;
 }
 
+/*
+ * Under l->mu, nothing queued: waits for a submission; a consensus with
+ * an idle step gets it about every LEDGER_IDLE_MS meanwhile (outside the
+ * lock: it may take answers off the network).
+ */
+static void
+writer_idle(struct ledger *l)
+{
+	struct timespec until;
+
+	if (l->cons == NULL || l->cons->ops->idle == NULL) {
+		pthread_cond_wait(&l->cv, &l->mu);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (long)LEDGER_IDLE_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	if (pthread_cond_timedwait(&l->cv, &l->mu, &until) == ETIMEDOUT &&
+	    l->pending == NULL && !l->stopping) {
+		pthread_mutex_unlock(&l->mu);
+		l->cons->ops->idle(l->cons);
+		pthread_mutex_lock(&l->mu);
+	}
+}
+
 static void *
 ledger_writer_main(void *arg)
 {
@@ -164,7 +193,7 @@ ledger_writer_main(void *arg)
 		size_t n = 0;
 
 		while (l->pending == NULL && !l->stopping)
-			pthread_cond_wait(&l->cv, &l->mu);
+			writer_idle(l);
 		if (l->pending == NULL && l->stopping)
 			break;
 		writer_wait_for_entries(l);
