@@ -797,6 +797,13 @@ int ledger_checkpoint_read(const char *text, size_t len, char *origin,
     size_t originlen, uint64_t *size, uint8_t root[LEDGER_HASH_LEN]);
 /* 0 when note carries a valid signature by vkey, else -1. */
 int ledger_checkpoint_verify(const char *note, size_t len, const char *vkey);
+/* The same with vkey parsed once (a validator checks the log's key on
+ * every block: OpenSSL's decoder costs more than the verification). */
+struct ledger_vkey;
+struct ledger_vkey *ledger_vkey_new(const char *vkey);	/* NULL: bad */
+void ledger_vkey_free(struct ledger_vkey *k);
+int ledger_checkpoint_verify_key(const char *note, size_t len,
+    const struct ledger_vkey *k);
 /* RFC 9162 2.1.4.2 and 2.1.3.2: 0 when the proof verifies, else -1. */
 int ledger_consistency_verify(uint64_t m, uint64_t n,
     const uint8_t root_m[LEDGER_HASH_LEN],
