@@ -114,7 +114,7 @@ struct ocspr *status_responder(struct status_ctx *st);
 
 #define TRUST_FILE      "checkpoint.trusted"
 #define TRUST_FILE_MODE 0644	/* public, as the API serves it */
-#define TRUST_NOTE_MAX  1024	/* a checkpoint note (ledger_receipt's) */
+#define TRUST_NOTE_MAX  LEDGER_NOTE_MAX	/* a checkpoint note (ledger_receipt's) */
 
 /* DIR/checkpoint.trusted of cfg into out.  Returns out. */
 const char *trust_path(const struct bridge_config *cfg, char *out,

@@ -89,6 +89,9 @@ int config_validator_line(struct bridge_config *c, const char *val,
     int witness, char *why, size_t whylen);
 /* The quorum against the lines: at most n, and any two quorums share an
  * honest cosigner (2q - n > f).  0, or -1 with why. */
+/* The longest checkpoint note c's validators could cosign: the body, the
+ * node's signature line and one cosignature line per validator. */
+size_t config_note_worst(const struct bridge_config *c);
 int config_validators_check(const struct bridge_config *c, char *why,
     size_t whylen);
 /* Resolves a configured path against c->dir into out.  Returns out. */

@@ -116,11 +116,33 @@ config_validator_line(struct bridge_config *c, const char *val,
 }
 
 /* See config.h. */
+size_t
+config_note_worst(const struct bridge_config *c)
+{
+	size_t len = LEDGER_NOTE_BODY_MAX + 1 +
+	    LEDGER_COSIGN_LINE_LEN(strlen(c->validator_name)) + 1;
+
+	for (size_t i = 0; i < c->nvalidators; i++)
+		len += LEDGER_COSIGN_LINE_LEN(strlen(c->validators[i].name));
+	return len;
+}
+
+/* See config.h. */
 int
 config_validators_check(const struct bridge_config *c, char *why,
     size_t whylen)
 {
 	size_t n = c->nvalidators, q = (size_t)c->quorum, f;
+
+	/* every buffer of a final checkpoint is LEDGER_NOTE_MAX: a list
+	 * whose cosignatures would not fit is refused here, not cut later */
+	if (config_note_worst(c) > LEDGER_NOTE_MAX) {
+		snprintf(why, whylen, "%zu validator lines: a checkpoint with "
+		    "all their cosignatures could take %zu bytes, over the "
+		    "%d a checkpoint note may have", n, config_note_worst(c),
+		    LEDGER_NOTE_MAX);
+		return -1;
+	}
 
 	if (n == 0) {
 		if (q != 0) {

@@ -438,7 +438,7 @@ ledger_commit_sign_last(struct ledger *l, struct ledger_store *s)
 	if ((rc = commit_sign(l, s, b)) < 0)
 		return -1;
 	pthread_rwlock_wrlock(&l->tree_lock);
-	memcpy(l->checkpoint, b->checkpoint, sizeof(l->checkpoint));
+	snprintf(l->checkpoint, sizeof(l->checkpoint), "%s", b->checkpoint);
 	l->final_size = b->size;
 	pthread_rwlock_unlock(&l->tree_lock);
 	if (rc > 0)
@@ -458,7 +458,7 @@ commit_publish(struct ledger *l, struct ledger_sub **subs, size_t n,
 	l->height++;
 	l->last_time = b->time;
 	if (b->checkpoint[0] != '\0') {
-		memcpy(l->checkpoint, b->checkpoint, sizeof(l->checkpoint));
+		snprintf(l->checkpoint, sizeof(l->checkpoint), "%s", b->checkpoint);
 		l->final_size = b->size;
 	} else if (!commit_keeps_final(l)) {
 		l->checkpoint[0] = '\0';
@@ -469,8 +469,8 @@ commit_publish(struct ledger *l, struct ledger_sub **subs, size_t n,
 		if (subs[i]->st != LEDGER_OK)
 			continue;
 		subs[i]->r.tree_size = b->size;
-		memcpy(subs[i]->r.checkpoint, b->checkpoint,
-		    sizeof(b->checkpoint));
+		snprintf(subs[i]->r.checkpoint, sizeof(subs[i]->r.checkpoint),
+		    "%s", b->checkpoint);
 	}
 }
 
@@ -485,8 +485,8 @@ commit_publish_resolved(struct ledger *l, struct ledger_sub **subs,
 			continue;
 		pthread_rwlock_rdlock(&l->tree_lock);
 		subs[i]->r.tree_size = l->final_size;
-		memcpy(subs[i]->r.checkpoint, l->checkpoint,
-		    sizeof(subs[i]->r.checkpoint));
+		snprintf(subs[i]->r.checkpoint, sizeof(subs[i]->r.checkpoint),
+		    "%s", l->checkpoint);
 		pthread_rwlock_unlock(&l->tree_lock);
 	}
 }

@@ -39,6 +39,17 @@
 #define LEDGER_COSIGN_NOTE_MAX	65536	/* as NOTE_MAX_LEN in note.c */
 #define LEDGER_COSIGN_POLICY_MAX 32	/* cosigners in one policy */
 #define LEDGER_COSIGN_LINES_MAX	64	/* signature lines looked at */
+/* A final checkpoint's worst case: the body, the blank line, the log's
+ * signature line (a name of LEDGER_NAME_MAX, base64 of at most 76 bytes,
+ * as a cosignature's) and LEDGER_COSIGN_POLICY_MAX cosignature lines. */
+#define LEDGER_COSIGN_NOTE_WORST						\
+	(LEDGER_NOTE_BODY_MAX + 1 +						\
+	(1 + LEDGER_COSIGN_POLICY_MAX) * (LEDGER_COSIGN_LINE_MAX - 1) + 1)
+_Static_assert(LEDGER_COSIGN_NOTE_WORST <= LEDGER_NOTE_MAX,
+    "LEDGER_NOTE_MAX holds a checkpoint cosigned by a full policy");
+/* The length of a signature line of a cosigner (or the log) named
+ * name_len bytes, newline included. */
+#define LEDGER_COSIGN_LINE_LEN(name_len) (4 + (name_len) + 1 + 104 + 1)
 
 /* One cosigner of a policy: name, Ed25519 public key, key ID. */
 struct ledger_cosigner {

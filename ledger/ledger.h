@@ -27,6 +27,14 @@
 #define LEDGER_PROOF_MAX     64		/* hashes in any proof (tree < 2^64) */
 #define LEDGER_NAME_MAX      64		/* account, device and group names */
 #define LEDGER_ORIGIN_MAX    255	/* a ledger's (checkpoint) origin */
+/* A checkpoint note with its signatures, NUL included: the body (origin,
+ * size, root, time: LEDGER_NOTE_BODY_MAX), the blank line, the log's
+ * signature line and one cosignature line per validator, up to 32 with
+ * names of LEDGER_NAME_MAX (ledger/cosign.h checks the sum: about 6.3
+ * KiB).  Every buffer, row and receipt that holds a final checkpoint
+ * uses it. */
+#define LEDGER_NOTE_MAX      8192
+#define LEDGER_NOTE_BODY_MAX (LEDGER_ORIGIN_MAX + 1 + 21 + 45 + 64)
 #define LEDGER_KEYID_LEN     64		/* hex SHA-256 of an SPKI */
 #define LEDGER_MAX_SANS      32		/* dns lines, and ip lines, in one
 					 * registration: 32 of each */
@@ -223,7 +231,7 @@ struct ledger_receipt {
 	uint64_t index;				/* leaf index of the entry */
 	uint8_t leaf_hash[LEDGER_HASH_LEN];
 	uint64_t tree_size;			/* size of the checkpoint below */
-	char checkpoint[1024];			/* signed checkpoint note text */
+	char checkpoint[LEDGER_NOTE_MAX];	/* signed checkpoint note text */
 };
 
 /* Appends one entry as a block of its own, synchronously (the CLI's offline
@@ -641,7 +649,7 @@ struct ledger_verify_report {
 	int64_t bad_block;		/* first broken block, -1 if none */
 	int bad_trusted;		/* the trusted[] item that failed, or -1 */
 	char what[512];			/* the first broken point, one line */
-	char checkpoint[1024];		/* ok: the verified tree's checkpoint */
+	char checkpoint[LEDGER_NOTE_MAX];	/* ok: the verified tree's */
 	/* With a policy of cosigners (ledger_verify_policy): the signed
 	 * checkpoints found final (a quorum of valid cosignatures), and
 	 * those before the first final one signed by the node alone (the
@@ -793,6 +801,13 @@ int ledger_checkpoint_read(const char *text, size_t len, char *origin,
     size_t originlen, uint64_t *size, uint8_t root[LEDGER_HASH_LEN]);
 /* 0 when note carries a valid signature by vkey, else -1. */
 int ledger_checkpoint_verify(const char *note, size_t len, const char *vkey);
+/* The same with vkey parsed once (a validator checks the log's key on
+ * every block: OpenSSL's decoder costs more than the verification). */
+struct ledger_vkey;
+struct ledger_vkey *ledger_vkey_new(const char *vkey);	/* NULL: bad */
+void ledger_vkey_free(struct ledger_vkey *k);
+int ledger_checkpoint_verify_key(const char *note, size_t len,
+    const struct ledger_vkey *k);
 /* RFC 9162 2.1.4.2 and 2.1.3.2: 0 when the proof verifies, else -1. */
 int ledger_consistency_verify(uint64_t m, uint64_t n,
     const uint8_t root_m[LEDGER_HASH_LEN],

@@ -159,7 +159,7 @@ struct ledger_block_row {
 	uint64_t height, first, size;	/* entries [first, size) */
 	time_t time;
 	uint8_t root[LEDGER_HASH_LEN];
-	char checkpoint[1024];
+	char checkpoint[LEDGER_NOTE_MAX];
 };
 
 struct ledger_store_ops {

@@ -66,7 +66,7 @@ struct ledger {
 	/* The latest final (signed, with validators cosigned) checkpoint
 	 * and the tree size it covers: a block that is not final yet
 	 * (no quorum) leaves the previous one published.  "": none. */
-	char checkpoint[1024];
+	char checkpoint[LEDGER_NOTE_MAX];
 	uint64_t final_size;
 	/* Our last block, stored without its signed checkpoint (the
 	 * signature failed, or a crash came between commit and signature),

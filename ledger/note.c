@@ -521,34 +521,65 @@ ledger_note_vkey_format(EVP_PKEY *pub, const char *name, char *out,
  * As signed-note asks, a signature line with the key's name and hash that
  * does not verify rejects the whole note.  Returns 0 when so, -1 otherwise.
  */
+/* A parsed verifier key (ledger.h): its name, key and key hash. */
+struct ledger_vkey {
+	char name[LEDGER_NAME_MAX + 1];
+	EVP_PKEY *pub;
+	uint8_t kh[NOTE_KEY_HASH_LEN];
+};
+
+struct ledger_vkey *
+ledger_vkey_new(const char *vkey)
+{
+	struct ledger_vkey *k = calloc(1, sizeof(*k));
+
+	if (k == NULL || (k->pub = ledger_note_vkey_parse(vkey, k->name,
+	    sizeof(k->name))) == NULL ||
+	    ledger_note_key_hash(k->name, k->pub, k->kh) == -1) {
+		ledger_vkey_free(k);
+		return NULL;
+	}
+	return k;
+}
+
+void
+ledger_vkey_free(struct ledger_vkey *k)
+{
+	if (k == NULL)
+		return;
+	EVP_PKEY_free(k->pub);
+	free(k);
+}
+
+int
+ledger_checkpoint_verify_key(const char *note, size_t len,
+    const struct ledger_vkey *k)
+{
+	struct ledger_note_sig sigs[LEDGER_MAX_SIGS];
+	size_t body_len, nsigs, i, good = 0;
+
+	if (k == NULL || ledger_note_split(note, len, &body_len, sigs,
+	    LEDGER_MAX_SIGS, &nsigs, NULL, 0) == -1)
+		return -1;
+	for (i = 0; i < nsigs; i++) {
+		if (strcmp(sigs[i].name, k->name) != 0 ||
+		    memcmp(sigs[i].key_hash, k->kh, sizeof(k->kh)) != 0)
+			continue;
+		if (ledger_note_verify_sig(note, body_len, &sigs[i],
+		    k->pub) == -1)
+			return -1;
+		good++;
+	}
+	return good > 0 ? 0 : -1;
+}
+
 int
 ledger_note_verify_vkey(const char *note, size_t len, const char *vkey)
 {
-	struct ledger_note_sig sigs[LEDGER_MAX_SIGS];
-	char name[LEDGER_NAME_MAX + 1];
-	uint8_t kh[NOTE_KEY_HASH_LEN];
-	EVP_PKEY *pub = NULL;
-	size_t body_len, nsigs, i, good = 0;
-	int rc = -1;
+	struct ledger_vkey *k = ledger_vkey_new(vkey);
+	int rc = ledger_checkpoint_verify_key(note, len, k);
 
-	if ((pub = ledger_note_vkey_parse(vkey, name, sizeof(name))) == NULL)
-		goto out;
-	if (ledger_note_key_hash(name, pub, kh) == -1)
-		goto out;
-	if (ledger_note_split(note, len, &body_len, sigs, LEDGER_MAX_SIGS,
-	    &nsigs, NULL, 0) == -1)
-		goto out;
-	for (i = 0; i < nsigs; i++) {
-		if (strcmp(sigs[i].name, name) != 0 ||
-		    memcmp(sigs[i].key_hash, kh, sizeof(kh)) != 0)
-			continue;
-		if (ledger_note_verify_sig(note, body_len, &sigs[i], pub) == -1)
-			goto out;
-		good++;
-	}
-	rc = good > 0 ? 0 : -1;
-out:
-	EVP_PKEY_free(pub);
+	ledger_vkey_free(k);
 	return rc;
 }
 

@@ -402,7 +402,7 @@ ledger_trusted_check(struct ledger *l, const char *vkey,
     const struct ledger_trusted *t, char *why, size_t whylen)
 {
 	struct trust_tree tt;
-	char note[1024], origin[256] = "";
+	char note[LEDGER_NOTE_MAX], origin[256] = "";
 	time_t ct;
 
 	memset(&tt, 0, sizeof(tt));

@@ -37,7 +37,7 @@
 #include "ledger/cosign.h"
 #include "ledger/ledger.h"
 
-#define VCORE_NOTE_MAX		1024	/* a checkpoint note with its signatures */
+#define VCORE_NOTE_MAX		LEDGER_NOTE_MAX	/* a note with its signatures */
 #define VCORE_EVIDENCE_MAX	4	/* equivocation pairs kept */
 #define VCORE_REASON_MAX	192
 #define VCORE_RULE_MAX		48	/* a rule's code ("key_revoked") */

@@ -25,6 +25,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <sodium.h>
 
 #include "common/log.h"
 #include "ledger/replay.h"
@@ -44,6 +45,11 @@ struct vd {
 	struct evhttp *http;
 	struct ledger_replay *r;
 	EVP_PKEY *key;
+	struct ledger_vkey *log_key;	/* cfg->log_vkey, parsed once */
+	/* key's libsodium form: one signature per block without OpenSSL's
+	 * context and provider fetch (Ed25519 is deterministic: the same
+	 * signature) */
+	unsigned char sk[crypto_sign_SECRETKEYBYTES];
 	struct ledger_cosigner me;	/* name, key ID, vkey */
 	struct vcore_state st;
 	struct vd_meta meta;
@@ -57,18 +63,13 @@ vd_sign(void *arg, const char *msg, size_t len,
     uint8_t sig[LEDGER_COSIGN_ED_SIG_LEN])
 {
 	struct vd *d = arg;
-	EVP_MD_CTX *m = EVP_MD_CTX_new();
-	size_t siglen = LEDGER_COSIGN_ED_SIG_LEN;
-	int rc = -1;
 
-	if (m != NULL && EVP_DigestSignInit(m, NULL, NULL, NULL, d->key) == 1 &&
-	    EVP_DigestSign(m, sig, &siglen, (const unsigned char *)msg,
-	    len) == 1 && siglen == LEDGER_COSIGN_ED_SIG_LEN)
-		rc = 0;
-	else
-		log_openssl("validator: signing");
-	EVP_MD_CTX_free(m);
-	return rc;
+	if (crypto_sign_detached(sig, NULL, (const unsigned char *)msg, len,
+	    d->sk) != 0) {
+		log_err("validator: signing failed");
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -76,7 +77,7 @@ vd_log_verify(void *arg, const char *note, size_t len)
 {
 	struct vd *d = arg;
 
-	return ledger_checkpoint_verify(note, len, d->cfg->log_vkey);
+	return ledger_checkpoint_verify_key(note, len, d->log_key);
 }
 
 static int
@@ -359,6 +360,27 @@ vd_on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+/* d->sk from d->key (its 32-byte seed).  0 or -1. */
+static int
+vd_sodium_key(struct vd *d)
+{
+	unsigned char seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char want[crypto_sign_PUBLICKEYBYTES];
+	size_t len = sizeof(seed), plen = sizeof(want);
+	int rc = -1;
+
+	if (sodium_init() >= 0 &&
+	    EVP_PKEY_get_raw_private_key(d->key, seed, &len) == 1 &&
+	    len == sizeof(seed) &&
+	    EVP_PKEY_get_raw_public_key(d->key, want, &plen) == 1 &&
+	    plen == sizeof(want) &&
+	    crypto_sign_seed_keypair(pk, d->sk, seed) == 0 &&
+	    memcmp(pk, want, sizeof(pk)) == 0)
+		rc = 0;
+	sodium_memzero(seed, sizeof(seed));
+	return rc;
+}
+
 /* Loads the key, the registry and the state, and checks they agree.
  * 0, or -1 after a message. */
 static int
@@ -374,6 +396,14 @@ vd_open(struct vd *d)
 	}
 	if (ledger_cosigner_from_key(c->name, d->key, &d->me) != 0) {
 		log_err("validator: no cosigner key ID for %s", c->name);
+		goto out;
+	}
+	if (vd_sodium_key(d) != 0) {
+		log_err("validator: %s is not an Ed25519 key", c->key_path);
+		goto out;
+	}
+	if ((d->log_key = ledger_vkey_new(c->log_vkey)) == NULL) {
+		log_err("validator: log_vkey is not a signed-note verifier key");
 		goto out;
 	}
 	if ((d->r = ledger_replay_open(c->db_path, c->origin, err,
@@ -491,6 +521,8 @@ out:
 		event_base_free(d.base);
 	ledger_replay_close(d.r);
 	ledger_cosigner_clear(&d.me);
+	ledger_vkey_free(d.log_key);
+	sodium_memzero(d.sk, sizeof(d.sk));
 	EVP_PKEY_free(d.key);
 	return rc;
 }

@@ -40,7 +40,8 @@
 #define VD_BODY_MAX_DEFAULT	(64u << 20)	/* one add-block request */
 #define VD_BODY_MAX_LIMIT	(1024u << 20)
 #define VD_STR			512
-#define VD_STATE_JSON_MAX	(64 * 1024)	/* the state as JSON */
+#define VD_STATE_JSON_MAX	(256 * 1024)	/* the state as JSON: 9 notes
+						 * of VCORE_NOTE_MAX, escaped */
 
 struct vd_config {
 	char dir[PATH_MAX];

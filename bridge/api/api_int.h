@@ -14,7 +14,7 @@
 
 #define API_LIMIT_DEFAULT	100
 #define API_LIMIT_MAX		LEDGER_LIST_MAX
-#define API_CHECKPOINT_MAX	4096	/* a signed checkpoint note */
+#define API_CHECKPOINT_MAX	LEDGER_NOTE_MAX	/* a signed checkpoint note */
 /* Rows one list request reads at most while it looks for matches: a
  * filtered page stops there (short, maybe empty, with "next"). */
 #define API_SCAN_MAX		(10 * LEDGER_LIST_MAX)

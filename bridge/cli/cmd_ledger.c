@@ -381,7 +381,7 @@ int
 cmd_ledger(struct cli *c, const char *sub)
 {
 	struct ledger *l;
-	char cp[1024], *end;
+	char cp[LEDGER_NOTE_MAX], *end;
 	unsigned long long from = 0, limit = 100;
 	int rc = 1;
 

@@ -13,7 +13,9 @@
 #      the clients' p50/p99 is the time from append to finality (target
 #      p99 < 50 ms);
 #   4. each validator's CPU time per entry (user + system, from /proc,
-#      over the validators' rounds).
+#      over the validators' rounds), and the same for both bridges (with
+#      their key process) and the bench client, and the blocks' average
+#      size: what bounds the ratio on one machine (docs/benchmarks.md).
 # Env: BENCH_CLIENTS (16), BENCH_PER_CLIENT (200), BENCH_ROUNDS (3).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -46,6 +48,14 @@ vb_setup "$V" 5000 v1 v2 v3 v4 >/dev/null
 kb_start "$V" --log-level warn >/dev/null
 VAL_PID=$KB_SERVE_PID
 hz=$(getconf CLK_TCK)
+# a bridge's CPU: serve and its key process (its child)
+bcpu() {
+	local t=0 p
+	for p in "$1" $(pgrep -P "$1" || true); do
+		t=$((t + $(cpu_ticks "$p")))
+	done
+	echo "$t"
+}
 
 vcpu() {
 	local n t=""
@@ -55,24 +65,33 @@ vcpu() {
 	echo "$t"
 }
 
-# run DIR TAG: one bench_entries run; prints "rate p50 p99".
+# run DIR TAG: one bench_entries run; prints "rate p50 p99 client_cpu_s"
+# (the client's user + system seconds, setup included).
 run() {
 	local f="$OUT/$2.txt"
-	"$ENTRIES_BIN" "$1" "$clients" "$per" >"$f" 2>&1 || fail "bench_entries $2: $(tail -n 3 "$f")"
+	/usr/bin/time -f 'client_cpu %U %S' -o "$OUT/$2.time" \
+	    "$ENTRIES_BIN" "$1" "$clients" "$per" >"$f" 2>&1 || fail "bench_entries $2: $(tail -n 3 "$f")"
 	awk '/^entries_per_second/ { r = $2 } /^p50_ms/ { a = $2 } /^p99_ms/ { b = $2 }
-	    END { printf "%s %s %s\n", r, a, b }' "$f"
+	    END { printf "%s %s %s ", r, a, b }' "$f"
+	awk '/^client_cpu/ { printf "%s\n", $2 + $3 }' "$OUT/$2.time"
 	sleep 1		# bench_entries names its accounts by the second
 }
 
 echo "$clients clients x $per entries, $rounds alternating rounds: solo, then four validators (quorum 3)"
 : >"$OUT/rounds.txt"
 declare -a cpu_sum=(0 0 0 0)
-ventries=0
+ventries=0 sb_sum=0 vb_sum=0 scl_sum=0 vcl_sum=0
 for ((k = 1; k <= rounds; k++)); do
-	read -r s_rate s50 s99 <<<"$(run "$S" "solo-$k")"
+	b0=$(bcpu "$SOLO_PID")
+	read -r s_rate s50 s99 s_cl <<<"$(run "$S" "solo-$k")"
+	sb_sum=$((sb_sum + $(bcpu "$SOLO_PID") - b0))
 	read -r -a c0 <<<"$(vcpu)"
-	read -r v_rate v50 v99 <<<"$(run "$V" "validators-$k")"
+	b0=$(bcpu "$VAL_PID")
+	read -r v_rate v50 v99 v_cl <<<"$(run "$V" "validators-$k")"
+	vb_sum=$((vb_sum + $(bcpu "$VAL_PID") - b0))
 	read -r -a c1 <<<"$(vcpu)"
+	scl_sum=$(awk -v a="$scl_sum" -v b="$s_cl" 'BEGIN { print a + b }')
+	vcl_sum=$(awk -v a="$vcl_sum" -v b="$v_cl" 'BEGIN { print a + b }')
 	for i in 0 1 2 3; do
 		cpu_sum[i]=$((cpu_sum[i] + c1[i] - c0[i]))
 	done
@@ -87,6 +106,16 @@ echo "append to finality: p50 $v50 ms, p99 $v99 ms (target p99 < 50 ms)"
 for i in 0 1 2 3; do
 	awk -v t="${cpu_sum[i]}" -v hz="$hz" -v n="$ventries" -v v="v$((i + 1))" \
 	    'BEGIN { printf "%s CPU per entry: %.1f us (%d entries)\n", v, t / hz * 1e6 / n, n }'
+done
+awk -v t="$sb_sum" -v hz="$hz" -v n="$ventries" \
+    'BEGIN { printf "solo bridge CPU per entry: %.1f us (serve + key process)\n", t / hz * 1e6 / n }'
+awk -v t="$vb_sum" -v hz="$hz" -v n="$ventries" \
+    'BEGIN { printf "validators bridge CPU per entry: %.1f us (serve + key process)\n", t / hz * 1e6 / n }'
+awk -v s="$scl_sum" -v v="$vcl_sum" -v n="$ventries" \
+    'BEGIN { printf "bench client CPU per entry: solo %.1f us, validators %.1f us (setup and signing included)\n", s * 1e6 / n, v * 1e6 / n }'
+for d in "$S" "$V"; do
+	sqlite3 "$d/ledger.db" "SELECT '$(basename "$d") blocks: ' || count(*) || ', ' ||
+	    printf('%.1f', 1.0 * max(size) / count(*)) || ' entries per block on average' FROM blocks"
 done
 for n in v1 v2 v3 v4; do
 	echo "$n cosigned size $(vb_status "$n" size)"

@@ -229,6 +229,39 @@ test_bad_validator_lines_are_refused_with_the_line(void **state)
 	assert_int_equal(load(f, &c, err, "validator_wait_ms = 5\n"), -1);
 }
 
+/* The longest list the lines allow (32 validators, names of
+ * LEDGER_NAME_MAX, the node's name of CONFIG_STR - 1) cosigns a note that
+ * fits LEDGER_NOTE_MAX; a list whose note would not (names the lines
+ * refuse, set directly) is refused by the check, not cut later. */
+static void
+test_validator_list_whose_checkpoint_would_not_fit_is_refused(void **state)
+{
+	static struct bridge_config c;
+	char why[ERRLEN];
+	size_t i;
+
+	config_defaults(&c, "/nonexistent");
+	memset(c.validator_name, 'n', CONFIG_STR - 1);
+	c.validator_name[CONFIG_STR - 1] = '\0';
+	for (i = 0; i < CONFIG_VALIDATORS_MAX; i++) {
+		snprintf(c.validators[i].name, sizeof(c.validators[i].name),
+		    "%02zu%0*d", i, LEDGER_NAME_MAX - 2, 0);
+		assert_int_equal(strlen(c.validators[i].name), LEDGER_NAME_MAX);
+	}
+	c.nvalidators = CONFIG_VALIDATORS_MAX;
+	c.quorum = 0;
+	assert_true(config_note_worst(&c) <= LEDGER_NOTE_MAX);
+	assert_true(config_note_worst(&c) > 6 * LEDGER_COSIGN_LINE_MAX);
+	assert_int_equal(config_validators_check(&c, why, sizeof(why)), 0);
+	for (i = 0; i < CONFIG_VALIDATORS_MAX; i++) {
+		memset(c.validators[i].name, 'a' + (int)(i % 26), CONFIG_STR - 1);
+		c.validators[i].name[CONFIG_STR - 1] = '\0';
+	}
+	assert_true(config_note_worst(&c) > LEDGER_NOTE_MAX);
+	assert_int_equal(config_validators_check(&c, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "over the 8192 a checkpoint note may have"));
+}
+
 static void
 test_url_parse(void **state)
 {
@@ -267,6 +300,8 @@ main(void)
 		    test_bad_validator_lines_are_refused_with_the_line, setup,
 		    teardown),
 		cmocka_unit_test(test_url_parse),
+		cmocka_unit_test(
+		    test_validator_list_whose_checkpoint_would_not_fit_is_refused),
 	};
 
 	log_verbosity = LOGL_ERR;
