@@ -53,6 +53,8 @@ struct api_ctx {
 	const char *token;
 	struct events *events;		/* /api/v1/events, or NULL */
 	struct api_cert_cache *certs;	/* certs/SERIAL answers, or NULL */
+	const char *blob_dir;		/* published bytes (ledger/blob.h) */
+	struct server *server;		/* the HTTPS listener (api_register) */
 	/* The last status answer, reused while the tree size and the second
 	 * are the same (every field is a function of those two). */
 	char status_text[8192];

@@ -20,6 +20,7 @@ enum {
 	O_THRESHOLD, O_ROLE, O_OUT, O_TYPE, O_GROUP, O_FILE, O_VERSION,
 	O_FROM, O_VKEY, O_EXPIRES, O_CHECKPOINT, O_RECEIPT, O_NO_REMEMBER,
 	O_PKCS11_MODULE, O_PKCS11_TOKEN, O_PKCS11_PIN_FILE, O_SHRED,
+	O_NOTE,
 	O_HELP,
 };
 
@@ -66,6 +67,7 @@ static const struct option long_opts[] = {
 	{ "pkcs11-token", required_argument, NULL, O_PKCS11_TOKEN },
 	{ "pkcs11-pin-file", required_argument, NULL, O_PKCS11_PIN_FILE },
 	{ "shred", no_argument, NULL, O_SHRED },
+	{ "note", required_argument, NULL, O_NOTE },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -88,7 +90,9 @@ static const char usage[] =
 "  key preauth -d DIR --name NAME [--profile P] [--dns N]... [--ip A]...\n"
 "           [--not-before T] [--not-after T | --days N] [--expires T]\n"
 "  key show -d DIR --key-id ID | key list -d DIR [--status active|revoked]\n"
-"  config publish -d DIR --group G --file F [--version V]\n"
+"  config publish -d DIR --group G --file F [--version V] [--note TEXT]\n"
+"  config history -d DIR --group G | config get -d DIR --group G [--version V] -o FILE\n"
+"  config diff -d DIR --group G V1 V2\n"
 "  ledger verify -d DIR [--vkey VKEY] [--checkpoint FILE]... [--receipt FILE]...\n"
 "           [--no-remember]  (checks DIR/checkpoint.trusted too, then advances it)\n"
 "  ledger log -d DIR [--from N] [--limit N]\n"
@@ -124,7 +128,7 @@ static const char *const opt_names[] = {
 	[O_PKCS11_MODULE - 256] = "pkcs11-module",
 	[O_PKCS11_TOKEN - 256] = "pkcs11-token",
 	[O_PKCS11_PIN_FILE - 256] = "pkcs11-pin-file",
-	[O_SHRED - 256] = "shred",
+	[O_SHRED - 256] = "shred", [O_NOTE - 256] = "note",
 };
 
 int
@@ -168,7 +172,7 @@ parse_opts(struct cli *c, int argc, char **argv)
 	int ch;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "d:h", long_opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:ho:", long_opts, NULL)) != -1) {
 		if (ch >= 256 && ch < O_HELP)
 			o->seen |= 1ULL << (ch - 256);
 		switch (ch) {
@@ -217,7 +221,9 @@ parse_opts(struct cli *c, int argc, char **argv)
 		case O_AFTER: o->after = optarg; break;
 		case O_THRESHOLD: o->threshold = optarg; break;
 		case O_ROLE: o->role = optarg; break;
+		case 'o':
 		case O_OUT: o->out = optarg; break;
+		case O_NOTE: o->note = optarg; break;
 		case O_TYPE: o->type = optarg; break;
 		case O_GROUP: o->group = optarg; break;
 		case O_FILE: o->file = optarg; break;
@@ -288,6 +294,10 @@ main(int argc, char **argv)
 	}
 	if (parse_opts(&c, argc, argv) != 0)
 		return 1;
+	/* "config diff V1 V2": the two versions are positional. */
+	while (strcmp(cmd, "config") == 0 && optind < argc &&
+	    c.o.nargs < CLI_MAX_ARGS)
+		c.o.args[c.o.nargs++] = argv[optind++];
 	if (optind < argc)
 		return cli_fail("usage", "unexpected argument \"%s\"",
 		    argv[optind]);
