@@ -125,6 +125,23 @@ blob_sync_dir(const char *dir)
 	}
 }
 
+/* Gives the written file out its name dst: links the unnamed file, or
+ * renames the named temporary tmp ("" when unnamed).  The same bytes
+ * stored before (EEXIST) are kept as they are.  0 or -1. */
+static int
+blob_name(int out, const char *tmp, const char *dst)
+{
+	char self[64];
+
+	if (tmp[0] != '\0')
+		return rename(tmp, dst);
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", out);
+	if (linkat(AT_FDCWD, self, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) != 0 &&
+	    errno != EEXIST)
+		return -1;
+	return 0;
+}
+
 int
 blob_put_file(const char *dir, const char *src, int64_t max,
     char hex[BLOB_HEX_LEN + 1], int64_t *size, int *is_text, char *err,
@@ -145,8 +162,12 @@ blob_put_file(const char *dir, const char *src, int64_t max,
 		    strerror(errno));
 		goto out;
 	}
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.tmp-XXXXXX", dir) >=
-	    sizeof(tmp) || (out = mkostemp(tmp, O_CLOEXEC)) < 0) {
+	/* An unnamed file (O_TMPFILE): a copy cut by anything, even
+	 * SIGKILL, leaves nothing in the folder.  A file system without it
+	 * gets a named temporary file instead. */
+	if ((out = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600)) < 0 &&
+	    ((size_t)snprintf(tmp, sizeof(tmp), "%s/.tmp-XXXXXX", dir) >=
+	    sizeof(tmp) || (out = mkostemp(tmp, O_CLOEXEC)) < 0)) {
 		snprintf(err, errlen, "cannot create a file in %s: %s", dir,
 		    strerror(errno));
 		tmp[0] = '\0';
@@ -164,20 +185,25 @@ blob_put_file(const char *dir, const char *src, int64_t max,
 		goto out;
 	}
 	ledger_hex(md, sizeof(md), hex);
-	if (fchmod(out, 0644) != 0 || fsync(out) != 0 || close(out) != 0) {
-		out = -1;
-		snprintf(err, errlen, "cannot write %s: %s", tmp,
+	if (fchmod(out, 0644) != 0 || fsync(out) != 0) {
+		snprintf(err, errlen, "cannot write into %s: %s", dir,
 		    strerror(errno));
 		goto out;
 	}
-	out = -1;
 	if (blob_path(dir, hex, dst, sizeof(dst)) != 0 ||
-	    rename(tmp, dst) != 0) {
+	    blob_name(out, tmp, dst) != 0) {
 		snprintf(err, errlen, "cannot store %s: %s", dst,
 		    strerror(errno));
 		goto out;
 	}
 	tmp[0] = '\0';
+	if (close(out) != 0) {
+		out = -1;
+		snprintf(err, errlen, "cannot write %s: %s", dst,
+		    strerror(errno));
+		goto out;
+	}
+	out = -1;
 	blob_sync_dir(dir);
 	rc = 0;
 out:

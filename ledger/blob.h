@@ -10,7 +10,8 @@
  * function streams in BLOB_CHUNK pieces: a 1 GiB firmware image is never
  * held in memory.  A blob is written to a temporary file in the folder,
  * hashed while it is copied, synced, and renamed into place only when
- * complete, so a cut copy leaves nothing under a hash name.
+ * complete (an unnamed O_TMPFILE file linked into place), so a cut copy
+ * leaves nothing in the folder.
  */
 #ifndef KEYBRIDGE_BLOB_H
 #define KEYBRIDGE_BLOB_H

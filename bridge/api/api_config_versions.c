@@ -183,6 +183,7 @@ api_version_content(struct evhttp_request *req, struct api_ctx *ctx,
 		close(fd);
 		snprintf(cr, sizeof(cr), "bytes */%" PRId64, size);
 		evhttp_add_header(out, "Content-Range", cr);
+		evhttp_remove_header(out, "Cache-Control");
 		server_reply_error(req, 416, "range_not_satisfiable", "the "
 		    "content is %" PRId64 " bytes", size);
 		return;
