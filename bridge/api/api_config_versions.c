@@ -51,12 +51,23 @@ api_stream_next(struct evhttp_connection *evcon, void *arg)
 {
 	struct api_stream *st = arg;
 	struct evhttp_request *req = st->req;
+	struct evbuffer_iovec v;
 	struct evbuffer *b;
-	int n;
+	size_t want = st->left < API_CONTENT_CHUNK ? (size_t)st->left :
+	    API_CONTENT_CHUNK;
+	ssize_t n = -1;
 
+	/* read() into the buffer's own space (evbuffer_read stops at 4 KiB
+	 * a call in libevent 2.1) */
 	if (st->left > 0 && (b = evbuffer_new()) != NULL) {
-		n = evbuffer_read(b, st->fd, st->left < API_CONTENT_CHUNK ?
-		    (int)st->left : API_CONTENT_CHUNK);
+		if (evbuffer_reserve_space(b, (ev_ssize_t)want, &v, 1) == 1) {
+			do
+				n = read(st->fd, v.iov_base, want);
+			while (n < 0 && errno == EINTR);
+			v.iov_len = n > 0 ? (size_t)n : 0;
+			if (n > 0 && evbuffer_commit_space(b, &v, 1) != 0)
+				n = -1;
+		}
 		if (n > 0) {
 			st->left -= n;
 			evhttp_send_reply_chunk_with_cb(req, b, api_stream_next,
