@@ -11,10 +11,11 @@
 #include "bridge/render.h"
 
 int
-config_blob_dir(const struct bridge_config *cfg, char *out, size_t n)
+config_blob_store(const struct bridge_config *cfg, char *out, size_t n)
 {
 	char p[PATH_MAX];
-	const char *d = config_path(cfg, cfg->blob_dir, p, sizeof(p));
+	const char *d = ledger_db_is_postgres(cfg->db) ? cfg->db :
+	    config_path(cfg, cfg->blob_dir, p, sizeof(p));
 	int len = snprintf(out, n, "%s", d);
 
 	return len < 0 || (size_t)len >= n ? -1 : 0;

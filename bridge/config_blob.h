@@ -29,9 +29,10 @@ struct config_version {
  * out (n bytes); 0, or -1 when it does not fit. */
 int config_note_encode(const char *text, char *out, size_t n);
 
-/* The blob folder of cfg (blob_dir resolved against the data directory)
- * into out.  0, or -1 when it does not fit. */
-int config_blob_dir(const struct bridge_config *cfg, char *out, size_t n);
+/* The blob store of cfg into out (ledger/blob.h): with a ledger in
+ * PostgreSQL its URL (large objects), else the blob folder (blob_dir
+ * resolved against the data directory).  0, or -1 when it does not fit. */
+int config_blob_store(const struct bridge_config *cfg, char *out, size_t n);
 
 /* Group's version (NULL: the current one) with its entry's fields into
  * *v.  0, 1 when there is no such version (or group), -1 on a storage

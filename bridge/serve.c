@@ -387,7 +387,7 @@ serve_routes(struct serve *s, const struct bridge_config *cfg,
 	{
 		static char blob_dir[PATH_MAX];	/* lives as long as serve */
 
-		api->blob_dir = config_blob_dir(cfg, blob_dir,
+		api->blob_dir = config_blob_store(cfg, blob_dir,
 		    sizeof(blob_dir)) == 0 ? blob_dir : NULL;
 	}
 	api->started = time(NULL);

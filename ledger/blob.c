@@ -238,43 +238,138 @@ blob_open(const char *dir, const char *hex, int64_t *size)
 	return fd;
 }
 
-enum blob_state
-blob_check(const char *dir, const char *hex, int64_t size)
+int
+blob_put(const char *where, const char *src, int64_t max,
+    char hex[BLOB_HEX_LEN + 1], int64_t *size, int *is_text, char *err,
+    size_t errlen)
 {
-	unsigned char md[SHA256_DIGEST_LENGTH];
-	char got[BLOB_HEX_LEN + 1];
-	int64_t have, n;
-	int fd, rc;
-
-	if ((fd = blob_open(dir, hex, &have)) < 0)
-		return errno == ENOENT ? BLOB_MISSING : BLOB_ERROR;
-	if (size >= 0 && have != size) {
-		close(fd);
-		return BLOB_ALTERED;
-	}
-	rc = blob_copy(fd, -1, -1, md, &n, NULL);
-	close(fd);
-	if (rc != 0)
-		return BLOB_ERROR;
-	ledger_hex(md, sizeof(md), got);
-	return strcmp(got, hex) == 0 ? BLOB_OK : BLOB_ALTERED;
+	if (ledger_db_is_postgres(where))
+		return blob_pg_put_file(where, src, max, hex, size, is_text,
+		    err, errlen);
+	return blob_put_file(where, src, max, hex, size, is_text, err,
+	    errlen);
 }
 
 int
-blob_get_file(const char *dir, const char *hex, const char *out,
+blob_reader_open(struct blob_reader *r, const char *where,
+    const char *hex, char *err, size_t errlen)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	r->lofd = -1;
+	if (!blob_hex_ok(hex)) {
+		snprintf(err, errlen, "not a SHA-256: %s", hex);
+		return -1;
+	}
+	if (ledger_db_is_postgres(where))
+		return blob_pg_open(r, where, hex, err, errlen);
+	if ((r->fd = blob_open(where, hex, &r->size)) >= 0)
+		return 0;
+	if (errno == ENOENT)
+		return 1;
+	snprintf(err, errlen, "blob %s: %s", hex, strerror(errno));
+	return -1;
+}
+
+ssize_t
+blob_reader_read(struct blob_reader *r, void *buf, size_t n)
+{
+	ssize_t got;
+
+	if (r->pg != NULL)
+		return blob_pg_read(r, buf, n);
+	while ((got = read(r->fd, buf, n)) < 0 && errno == EINTR)
+		;
+	return got;
+}
+
+int
+blob_reader_seek(struct blob_reader *r, int64_t off)
+{
+	if (r->pg != NULL)
+		return blob_pg_seek(r, off);
+	return lseek(r->fd, (off_t)off, SEEK_SET) == (off_t)off ? 0 : -1;
+}
+
+void
+blob_reader_close(struct blob_reader *r)
+{
+	if (r->pg != NULL)
+		blob_pg_close(r);
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+}
+
+/* Hashes the rest of r (and copies it to out >= 0).  0 or -1. */
+static int
+blob_reader_hash(struct blob_reader *r, int out,
+    unsigned char md[SHA256_DIGEST_LENGTH], int64_t *n)
+{
+	unsigned char *buf = malloc(BLOB_CHUNK);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	ssize_t got;
+	int rc = -1;
+
+	*n = 0;
+	if (buf == NULL || ctx == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	while ((got = blob_reader_read(r, buf, BLOB_CHUNK)) > 0) {
+		if (EVP_DigestUpdate(ctx, buf, (size_t)got) != 1 ||
+		    (out >= 0 && blob_write_all(out, buf, (size_t)got) != 0))
+			goto out;
+		*n += got;
+	}
+	if (got == 0 && EVP_DigestFinal_ex(ctx, md, NULL) == 1)
+		rc = 0;
+out:
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	return rc;
+}
+
+enum blob_state
+blob_check(const char *where, const char *hex, int64_t size)
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	char got[BLOB_HEX_LEN + 1], err[256];
+	struct blob_reader r;
+	int64_t n;
+	int rc;
+
+	if ((rc = blob_reader_open(&r, where, hex, err, sizeof(err))) != 0)
+		return rc > 0 ? BLOB_MISSING : BLOB_ERROR;
+	if (size >= 0 && r.size != size) {
+		blob_reader_close(&r);
+		return BLOB_ALTERED;
+	}
+	rc = blob_reader_hash(&r, -1, md, &n);
+	blob_reader_close(&r);
+	if (rc != 0)
+		return BLOB_ERROR;
+	ledger_hex(md, sizeof(md), got);
+	return strcmp(got, hex) == 0 && n == r.size ? BLOB_OK : BLOB_ALTERED;
+}
+
+int
+blob_get_file(const char *where, const char *hex, const char *out,
     char *err, size_t errlen)
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	char tmp[PATH_MAX], got[BLOB_HEX_LEN + 1];
-	int64_t size, n;
-	int in, fd = -1, rc = -1;
+	struct blob_reader r;
+	int64_t n;
+	int fd = -1, rc;
 
 	tmp[0] = '\0';
-	if ((in = blob_open(dir, hex, &size)) < 0) {
-		snprintf(err, errlen, "blob %s: %s", hex, errno == ENOENT ?
-		    "missing from the blob folder" : strerror(errno));
+	if ((rc = blob_reader_open(&r, where, hex, err, errlen)) != 0) {
+		if (rc > 0)
+			snprintf(err, errlen, "blob %s: missing from the blob "
+			    "store", hex);
 		return -1;
 	}
+	rc = -1;
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", out) >=
 	    sizeof(tmp) || (fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", out,
@@ -282,15 +377,15 @@ blob_get_file(const char *dir, const char *hex, const char *out,
 		tmp[0] = '\0';
 		goto done;
 	}
-	if (blob_copy(in, fd, -1, md, &n, NULL) != 0) {
+	if (blob_reader_hash(&r, fd, md, &n) != 0) {
 		snprintf(err, errlen, "cannot copy blob %s: %s", hex,
 		    strerror(errno));
 		goto done;
 	}
 	ledger_hex(md, sizeof(md), got);
-	if (strcmp(got, hex) != 0 || n != size) {
-		snprintf(err, errlen, "blob %s is altered on disk (its bytes "
-		    "hash to %s): run keybridge ledger verify", hex, got);
+	if (strcmp(got, hex) != 0 || n != r.size) {
+		snprintf(err, errlen, "blob %s is altered in the store (its "
+		    "bytes hash to %s): run keybridge ledger verify", hex, got);
 		goto done;
 	}
 	if (fchmod(fd, 0644) != 0 || close(fd) != 0) {
@@ -310,7 +405,7 @@ blob_get_file(const char *dir, const char *hex, const char *out,
 done:
 	if (fd >= 0)
 		close(fd);
-	close(in);
+	blob_reader_close(&r);
 	if (tmp[0] != '\0')
 		unlink(tmp);
 	return rc;

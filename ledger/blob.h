@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define BLOB_CHUNK	65536		/* bytes read or written at a time */
 #define BLOB_HEX_LEN	64		/* a SHA-256 in lowercase hex */
@@ -50,13 +51,52 @@ int blob_put_file(const char *dir, const char *src, int64_t max,
  * ENOENT when it is missing).  *size is its length. */
 int blob_open(const char *dir, const char *hex, int64_t *size);
 
+/*
+ * A store ("where") is a folder, or a postgresql:// URL (with a ledger in
+ * PostgreSQL, ledger_db_is_postgres): then the bytes are large objects
+ * named in table blobs (blob_pg.c), and every bridge of the database
+ * serves them.  The functions below take either.
+ */
+
+/* blob_put_file into the store where. */
+int blob_put(const char *where, const char *src, int64_t max,
+    char hex[BLOB_HEX_LEN + 1], int64_t *size, int *is_text, char *err,
+    size_t errlen);
+
+/* A blob open for reading, from a file or a large object. */
+struct blob_reader {
+	int fd;			/* the file, or -1 */
+	void *pg;		/* the PGconn of a large object, or NULL */
+	int lofd;		/* its large object descriptor */
+	int64_t size;		/* bytes */
+};
+
+/* Opens blob hex of store where: 0, 1 when it is not there, -1 with err. */
+int blob_reader_open(struct blob_reader *r, const char *where,
+    const char *hex, char *err, size_t errlen);
+/* Up to n bytes into buf: the count, 0 at the end, -1 on error. */
+ssize_t blob_reader_read(struct blob_reader *r, void *buf, size_t n);
+/* Moves to byte off.  0 or -1. */
+int blob_reader_seek(struct blob_reader *r, int64_t off);
+void blob_reader_close(struct blob_reader *r);
+
 /* Reads blob hex back and checks it is size bytes with that SHA-256
  * (size < 0: any size). */
-enum blob_state blob_check(const char *dir, const char *hex, int64_t size);
+enum blob_state blob_check(const char *where, const char *hex, int64_t size);
 
-/* Copies blob hex of folder dir to the file out (created 0644, replaced
+/* Copies blob hex of store where to the file out (created 0644, replaced
  * atomically), checking its SHA-256 on the way.  0, or -1 with err. */
-int blob_get_file(const char *dir, const char *hex, const char *out,
+int blob_get_file(const char *where, const char *hex, const char *out,
     char *err, size_t errlen);
+
+/* ---- blob_pg.c, for blob.c ------------------------------------------ */
+int blob_pg_put_file(const char *url, const char *src, int64_t max,
+    char hex[BLOB_HEX_LEN + 1], int64_t *size, int *is_text, char *err,
+    size_t errlen);
+int blob_pg_open(struct blob_reader *r, const char *url, const char *hex,
+    char *err, size_t errlen);
+ssize_t blob_pg_read(struct blob_reader *r, void *buf, size_t n);
+int blob_pg_seek(struct blob_reader *r, int64_t off);
+void blob_pg_close(struct blob_reader *r);
 
 #endif

@@ -32,7 +32,7 @@
 struct api_stream {
 	struct server *server;
 	struct evhttp_request *req;
-	int fd;
+	struct blob_reader r;		/* a file or a large object */
 	int64_t left;			/* bytes still to send */
 };
 
@@ -41,7 +41,7 @@ api_stream_free(void *arg)
 {
 	struct api_stream *st = arg;
 
-	close(st->fd);
+	blob_reader_close(&st->r);
 	free(st);
 }
 
@@ -61,9 +61,7 @@ api_stream_next(struct evhttp_connection *evcon, void *arg)
 	 * a call in libevent 2.1) */
 	if (st->left > 0 && (b = evbuffer_new()) != NULL) {
 		if (evbuffer_reserve_space(b, (ev_ssize_t)want, &v, 1) == 1) {
-			do
-				n = read(st->fd, v.iov_base, want);
-			while (n < 0 && errno == EINTR);
+			n = blob_reader_read(&st->r, v.iov_base, want);
 			v.iov_len = n > 0 ? (size_t)n : 0;
 			if (n > 0 && evbuffer_commit_space(b, &v, 1) != 0)
 				n = -1;
@@ -157,12 +155,20 @@ api_version_content(struct evhttp_request *req, struct api_ctx *ctx,
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	struct api_stream *st;
-	char etag[BLOB_HEX_LEN + 3], num[24], cr[80];
+	struct blob_reader br;
+	char etag[BLOB_HEX_LEN + 3], num[24], cr[80], err[256] = "no store";
 	int64_t size, from = 0, to, len;
-	int fd, r, code = 200;
+	int r, code = 200;
 
 	if (ctx->blob_dir == NULL ||
-	    (fd = blob_open(ctx->blob_dir, v->info.sha256, &size)) < 0) {
+	    (r = blob_reader_open(&br, ctx->blob_dir, v->info.sha256, err,
+	    sizeof(err))) < 0) {
+		log_warn("api: %s", err);
+		api_reply_storage(req, "the published bytes");
+		return;
+	}
+	size = br.size;
+	if (r > 0) {
 		server_reply_error(req, 404, "content_not_stored", "the bytes "
 		    "of %s version %s are not in this bridge's blob folder "
 		    "(published before it kept them, or removed)",
@@ -170,7 +176,7 @@ api_version_content(struct evhttp_request *req, struct api_ctx *ctx,
 		return;
 	}
 	if (v->info.size >= 0 && size != v->info.size) {
-		close(fd);
+		blob_reader_close(&br);
 		log_warn("api: blob %s is %" PRId64 " bytes, its entry says %"
 		    PRId64 " (run keybridge ledger verify)", v->info.sha256,
 		    size, v->info.size);
@@ -184,14 +190,14 @@ api_version_content(struct evhttp_request *req, struct api_ctx *ctx,
 	evhttp_add_header(out, "Accept-Ranges", "bytes");
 	evhttp_add_header(out, "Cache-Control", "no-cache");
 	if (api_etag_matches(evhttp_find_header(in, "If-None-Match"), etag)) {
-		close(fd);
+		blob_reader_close(&br);
 		evhttp_send_reply(req, 304, "Not Modified", NULL);
 		return;
 	}
 	to = size - 1;
 	if ((r = api_range(evhttp_find_header(in, "Range"), size, &from,
 	    &to)) < 0) {
-		close(fd);
+		blob_reader_close(&br);
 		snprintf(cr, sizeof(cr), "bytes */%" PRId64, size);
 		evhttp_add_header(out, "Content-Range", cr);
 		evhttp_remove_header(out, "Cache-Control");
@@ -211,8 +217,8 @@ api_version_content(struct evhttp_request *req, struct api_ctx *ctx,
 	snprintf(num, sizeof(num), "%" PRId64, len);
 	evhttp_add_header(out, "Content-Length", num);
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD || len == 0 ||
-	    lseek(fd, from, SEEK_SET) != from) {
-		close(fd);
+	    blob_reader_seek(&br, from) != 0) {
+		blob_reader_close(&br);
 		evhttp_send_reply(req, code, code == 206 ? "Partial Content" :
 		    "OK", NULL);
 		return;
@@ -220,7 +226,7 @@ api_version_content(struct evhttp_request *req, struct api_ctx *ctx,
 	if ((st = calloc(1, sizeof(*st))) == NULL ||
 	    server_req_on_close(ctx->server, req, api_stream_free, st) != 0) {
 		free(st);
-		close(fd);
+		blob_reader_close(&br);
 		evhttp_remove_header(out, "Content-Length");
 		server_reply_error(req, 500, "internal", "cannot start the "
 		    "content");
@@ -228,7 +234,7 @@ api_version_content(struct evhttp_request *req, struct api_ctx *ctx,
 	}
 	st->server = ctx->server;
 	st->req = req;
-	st->fd = fd;
+	st->r = br;
 	st->left = len;
 	/* With Content-Length set the reply is not chunked-encoded. */
 	evhttp_send_reply_start(req, code, code == 206 ? "Partial Content" :

@@ -46,9 +46,9 @@ config_publish(struct cli *c)
 	    config_note_encode(c->o.note, note, sizeof(note)) != 0))
 		return cli_fail("usage", "--note must be 1 to %d bytes once "
 		    "spaces and other bytes are written %%XX", CONFIG_TEXT_MAX - 1);
-	if (config_blob_dir(&c->cfg, dir, sizeof(dir)) != 0)
+	if (config_blob_store(&c->cfg, dir, sizeof(dir)) != 0)
 		return cli_fail("config", "blob_dir is too long");
-	if ((rc = blob_put_file(dir, c->o.file, c->cfg.blob_max_bytes, hex,
+	if ((rc = blob_put(dir, c->o.file, c->cfg.blob_max_bytes, hex,
 	    &len, &text, err, sizeof(err))) != 0)
 		return cli_fail(rc == -2 ? "too_large" : "usage", "%s", err);
 	/* Default version: the content's own hash, so publishing the same
@@ -159,22 +159,23 @@ static int
 config_is_text(const char *dir, const char *hex, long max)
 {
 	unsigned char buf[BLOB_SNIFF];
-	int64_t size;
+	struct blob_reader r;
+	char err[256];
 	ssize_t n;
-	int fd, text = 1;
+	int text = 1;
 
-	if ((fd = blob_open(dir, hex, &size)) < 0)
+	if (blob_reader_open(&r, dir, hex, err, sizeof(err)) != 0)
 		return 0;
-	if (size > max)
+	if (r.size > max)
 		text = 0;
-	else if ((n = read(fd, buf, sizeof(buf))) < 0)
+	else if ((n = blob_reader_read(&r, buf, sizeof(buf))) < 0)
 		text = 0;
 	else
 		for (ssize_t i = 0; i < n && text; i++)
 			if (buf[i] < 0x20 && buf[i] != '\t' && buf[i] != '\n' &&
 			    buf[i] != '\r' && buf[i] != '\f')
 				text = 0;
-	close(fd);
+	blob_reader_close(&r);
 	return text;
 }
 
@@ -287,7 +288,7 @@ cmd_config(struct cli *c, const char *sub)
 	if (c->o.nargs > 0 && strcmp(sub, "diff") != 0)
 		return cli_fail("usage", "unexpected argument \"%s\"",
 		    c->o.args[0]);
-	if (config_blob_dir(&c->cfg, dir, sizeof(dir)) != 0)
+	if (config_blob_store(&c->cfg, dir, sizeof(dir)) != 0)
 		return cli_fail("config", "blob_dir is too long");
 	if ((l = cli_ledger_open(c, 0)) == NULL)
 		return 1;
@@ -327,7 +328,8 @@ config_check_cb(const struct config_version *v, void *arg)
 	    "(sha256 %s) are %s in %s\n", (unsigned long long)v->info.index,
 	    v->info.group, v->info.version, v->info.sha256,
 	    s == BLOB_MISSING ? "missing" : s == BLOB_ALTERED ? "altered" :
-	    "unreadable", k->dir);
+	    "unreadable", ledger_db_is_postgres(k->dir) ? "the database's "
+	    "large objects" : k->dir);
 	return 0;
 }
 
@@ -341,7 +343,7 @@ config_verify_blobs(struct cli *c)
 	int rc;
 
 	memset(&k, 0, sizeof(k));
-	if (config_blob_dir(&c->cfg, dir, sizeof(dir)) != 0) {
+	if (config_blob_store(&c->cfg, dir, sizeof(dir)) != 0) {
 		cli_fail("config", "blob_dir is too long");
 		return -1;
 	}
@@ -357,7 +359,8 @@ config_verify_blobs(struct cli *c)
 	if (k.bad > 0)
 		return 1;
 	printf("%llu published file%s: each its entry's SHA-256 and size in "
-	    "%s", (unsigned long long)k.ok, k.ok == 1 ? "" : "s", dir);
+	    "%s", (unsigned long long)k.ok, k.ok == 1 ? "" : "s",
+	    ledger_db_is_postgres(dir) ? "the database's large objects" : dir);
 	if (k.unstored > 0)
 		printf(" (%llu published before the blob folder, hash only)",
 		    (unsigned long long)k.unstored);
