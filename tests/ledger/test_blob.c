@@ -5,7 +5,10 @@
  * (an endless one once the limit is passed),
  * an altered, a resized and a missing blob found by blob_check, a copy
  * out refused when the stored bytes were altered, text sniffed, and bad
- * hashes refused as names.
+ * hashes refused as names; and the same on PostgreSQL large objects (when
+ * KB_TEST_PG_URL names a server): stored and read back (a seek too),
+ * stored once, over the limit refused leaving no row, altered (lo_put)
+ * and missing found.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,10 +23,12 @@
 
 #include <cmocka.h>
 
+#include <libpq-fe.h>
 #include <openssl/evp.h>
 
 #include "ledger/blob.h"
 #include "ledger/ledger.h"
+#include "tests/ledger/db_fx.h"
 
 #define BIG_LEN	(3 * BLOB_CHUNK + 17)	/* spans several chunks */
 
@@ -258,6 +263,164 @@ test_names_that_are_not_a_sha256_are_refused(void **state)
 	}
 }
 
+/* ---- PostgreSQL large objects ---------------------------------------- */
+
+struct pgfx {
+	const char *url;		/* the server */
+	char dir[FX_DIR_LEN], db[FX_DB_LEN], schema[FX_SCHEMA_LEN];
+	char src[FX_DIR_LEN + 8];
+};
+
+static int
+pg_setup(void **state)
+{
+	struct pgfx *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	f->url = getenv("KB_TEST_PG_URL");
+	fx_db_new(f->url, "blob", f->dir, f->db, f->schema);
+	snprintf(f->src, sizeof(f->src), "%s/src", f->dir);
+	*state = f;
+	return 0;
+}
+
+/* One number from sql on the test's schema. */
+static long
+pg_count(struct pgfx *f, const char *sql)
+{
+	PGconn *c = PQconnectdbParams((const char *[]){ "dbname", NULL },
+	    (const char *[]){ f->db, NULL }, 1);
+	PGresult *r;
+	long n = -1;
+
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	PQfinish(c);
+	return n;
+}
+
+static int
+pg_teardown(void **state)
+{
+	struct pgfx *f = *state;
+
+	/* the large objects outlive the schema: unlink them first */
+	(void)pg_count(f, "SELECT count(lo_unlink(oid)) FROM blobs");
+	fx_db_free(f->url, f->dir, f->schema);
+	free(f);
+	return 0;
+}
+
+static void
+test_pg_a_file_is_a_large_object_read_back(void **state)
+{
+	struct pgfx *f = *state;
+	unsigned char *b = big_bytes(), *back;
+	char hex[BLOB_HEX_LEN + 1], want[BLOB_HEX_LEN + 1], err[256];
+	char out[FX_DIR_LEN + 8], part[16];
+	struct blob_reader r;
+	int64_t size;
+	int text;
+	FILE *fp;
+
+	write_file(f->src, b, BIG_LEN);
+	sha_hex(b, BIG_LEN, want);
+	assert_int_equal(blob_put(f->db, f->src, BIG_LEN, hex, &size, &text,
+	    err, sizeof(err)), 0);
+	assert_string_equal(hex, want);
+	assert_int_equal(size, BIG_LEN);
+	assert_int_equal(blob_check(f->db, hex, BIG_LEN), BLOB_OK);
+	snprintf(out, sizeof(out), "%s/out", f->dir);
+	assert_int_equal(blob_get_file(f->db, hex, out, err, sizeof(err)), 0);
+	assert_non_null(back = malloc(BIG_LEN + 1));
+	assert_non_null(fp = fopen(out, "rb"));
+	assert_int_equal(fread(back, 1, BIG_LEN + 1, fp), BIG_LEN);
+	fclose(fp);
+	assert_memory_equal(back, b, BIG_LEN);
+	/* a seek into the second chunk */
+	assert_int_equal(blob_reader_open(&r, f->db, hex, err, sizeof(err)),
+	    0);
+	assert_int_equal(r.size, BIG_LEN);
+	assert_int_equal(blob_reader_seek(&r, BLOB_CHUNK + 5), 0);
+	assert_int_equal(blob_reader_read(&r, part, sizeof(part)),
+	    sizeof(part));
+	assert_memory_equal(part, b + BLOB_CHUNK + 5, sizeof(part));
+	blob_reader_close(&r);
+	free(back);
+	free(b);
+}
+
+static void
+test_pg_the_same_bytes_are_one_large_object(void **state)
+{
+	struct pgfx *f = *state;
+	char hex[BLOB_HEX_LEN + 1], hex2[BLOB_HEX_LEN + 1], err[256];
+	int64_t size;
+	int text;
+
+	write_file(f->src, "mode = 1\n", 9);
+	assert_int_equal(blob_put(f->db, f->src, 1024, hex, &size, &text, err,
+	    sizeof(err)), 0);
+	assert_int_equal(text, 1);
+	assert_int_equal(blob_put(f->db, f->src, 1024, hex2, &size, &text, err,
+	    sizeof(err)), 0);
+	assert_string_equal(hex, hex2);
+	assert_int_equal(pg_count(f, "SELECT count(*) FROM blobs"), 1);
+}
+
+static void
+test_pg_over_the_limit_leaves_no_row(void **state)
+{
+	struct pgfx *f = *state;
+	char hex[BLOB_HEX_LEN + 1], err[256];
+	int64_t size;
+	int text;
+
+	assert_int_equal(blob_put(f->db, "/dev/zero", 1 << 20, hex, &size,
+	    &text, err, sizeof(err)), -2);
+	assert_int_equal(pg_count(f, "SELECT count(*) FROM blobs"), 0);
+}
+
+static void
+test_pg_altered_and_missing_objects_are_found(void **state)
+{
+	struct pgfx *f = *state;
+	char hex[BLOB_HEX_LEN + 1], err[256], out[FX_DIR_LEN + 8];
+	struct blob_reader r;
+	int64_t size;
+	int text;
+
+	write_file(f->src, "mode = 1\n", 9);
+	assert_int_equal(blob_put(f->db, f->src, 1024, hex, &size, &text, err,
+	    sizeof(err)), 0);
+	assert_int_equal(pg_count(f, "SELECT count(lo_put(oid, 2, "
+	    "'\\x58'::bytea)) FROM blobs"), 1);
+	assert_int_equal(blob_check(f->db, hex, 9), BLOB_ALTERED);
+	snprintf(out, sizeof(out), "%s/out", f->dir);
+	assert_int_equal(blob_get_file(f->db, hex, out, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "altered"));
+	assert_int_equal(access(out, F_OK), -1);
+	assert_int_equal(pg_count(f, "WITH d AS (DELETE FROM blobs RETURNING "
+	    "lo_unlink(oid)) SELECT count(*) FROM d"), 1);
+	assert_int_equal(blob_check(f->db, hex, 9), BLOB_MISSING);
+	assert_int_equal(blob_reader_open(&r, f->db, hex, err, sizeof(err)),
+	    1);
+}
+
+static void
+test_pg_nothing_published_yet_is_missing_not_an_error(void **state)
+{
+	struct pgfx *f = *state;
+
+	/* no table blobs in a fresh schema */
+	assert_int_equal(blob_check(f->db, "4a73850fde34aad40ff8649b93a66523"
+	    "a5fe744357a3931caea0f10609d0d930", -1), BLOB_MISSING);
+}
+
 int
 main(void)
 {
@@ -281,5 +444,29 @@ main(void)
 		    teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	const struct CMUnitTest pg_tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_pg_a_file_is_a_large_object_read_back, pg_setup,
+		    pg_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pg_the_same_bytes_are_one_large_object, pg_setup,
+		    pg_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pg_over_the_limit_leaves_no_row, pg_setup,
+		    pg_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pg_altered_and_missing_objects_are_found, pg_setup,
+		    pg_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pg_nothing_published_yet_is_missing_not_an_error,
+		    pg_setup, pg_teardown),
+	};
+	const char *pg = getenv("KB_TEST_PG_URL");
+	int rc = cmocka_run_group_tests_name("ledger/blob (folder)", tests,
+	    NULL, NULL);
+
+	if (pg != NULL && pg[0] != '\0')
+		rc |= cmocka_run_group_tests_name("ledger/blob (postgresql)",
+		    pg_tests, NULL, NULL);
+	return rc;
 }
