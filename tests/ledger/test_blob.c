@@ -360,16 +360,21 @@ test_pg_the_same_bytes_are_one_large_object(void **state)
 	struct pgfx *f = *state;
 	char hex[BLOB_HEX_LEN + 1], hex2[BLOB_HEX_LEN + 1], err[256];
 	int64_t size;
+	long los;
 	int text;
 
 	write_file(f->src, "mode = 1\n", 9);
 	assert_int_equal(blob_put(f->db, f->src, 1024, hex, &size, &text, err,
 	    sizeof(err)), 0);
 	assert_int_equal(text, 1);
+	los = pg_count(f, "SELECT count(*) FROM pg_largeobject_metadata");
 	assert_int_equal(blob_put(f->db, f->src, 1024, hex2, &size, &text, err,
 	    sizeof(err)), 0);
 	assert_string_equal(hex, hex2);
 	assert_int_equal(pg_count(f, "SELECT count(*) FROM blobs"), 1);
+	/* the second object was rolled back, not left behind */
+	assert_int_equal(pg_count(f, "SELECT count(*) FROM "
+	    "pg_largeobject_metadata"), los);
 }
 
 static void
