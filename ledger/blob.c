@@ -125,20 +125,34 @@ blob_sync_dir(const char *dir)
 	}
 }
 
-/* Gives the written file out its name dst: links the unnamed file, or
- * renames the named temporary tmp ("" when unnamed).  The same bytes
- * stored before (EEXIST) are kept as they are.  0 or -1. */
+/* Gives the written file out (hex, size bytes) its name dst in dir:
+ * links the unnamed file, or renames the named temporary tmp ("" when
+ * unnamed).  The same bytes stored before (EEXIST) are kept; a file of
+ * that name with other bytes (altered on disk) is replaced.  0 or -1. */
 static int
-blob_name(int out, const char *tmp, const char *dst)
+blob_name(int out, const char *tmp, const char *dir, const char *hex,
+    int64_t size, const char *dst)
 {
-	char self[64];
+	char self[64], fix[PATH_MAX];
 
 	if (tmp[0] != '\0')
 		return rename(tmp, dst);
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", out);
-	if (linkat(AT_FDCWD, self, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) != 0 &&
-	    errno != EEXIST)
+	if (linkat(AT_FDCWD, self, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno != EEXIST)
 		return -1;
+	if (blob_check(dir, hex, size) == BLOB_OK)
+		return 0;
+	/* a name of our own for the good copy, renamed over the bad one */
+	if ((size_t)snprintf(fix, sizeof(fix), "%s.fix-%ld", dst,
+	    (long)getpid()) >= sizeof(fix) ||
+	    linkat(AT_FDCWD, self, AT_FDCWD, fix, AT_SYMLINK_FOLLOW) != 0)
+		return -1;
+	if (rename(fix, dst) != 0) {
+		unlink(fix);
+		return -1;
+	}
 	return 0;
 }
 
@@ -191,7 +205,7 @@ blob_put_file(const char *dir, const char *src, int64_t max,
 		goto out;
 	}
 	if (blob_path(dir, hex, dst, sizeof(dst)) != 0 ||
-	    blob_name(out, tmp, dst) != 0) {
+	    blob_name(out, tmp, dir, hex, *size, dst) != 0) {
 		snprintf(err, errlen, "cannot store %s: %s", dst,
 		    strerror(errno));
 		goto out;

@@ -8,6 +8,7 @@
  *                                            the current one's proof
  *   GET /api/v1/configs/GROUP/check?sha256=H is H the current version, an
  *                                            older one, or unknown?
+ *   GET /api/v1/configs/GROUP/versions[/V[/content]]  api_config_versions.c
  *
  * A match carries everything a device needs to check it without trusting
  * the bridge: the entry's text, its leaf index, an RFC 9162 inclusion

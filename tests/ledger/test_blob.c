@@ -3,7 +3,8 @@
  * bytes: a file stored under its SHA-256 and read back byte for byte, the
  * same bytes stored once, a file over the limit refused leaving nothing
  * (an endless one once the limit is passed),
- * an altered, a resized and a missing blob found by blob_check, a copy
+ * an altered, a resized and a missing blob found by blob_check (an
+ * altered one repaired by publishing the same bytes again), a copy
  * out refused when the stored bytes were altered, text sniffed, and bad
  * hashes refused as names; and the same on PostgreSQL large objects (when
  * KB_TEST_PG_URL names a server): stored and read back (a seek too),
@@ -237,6 +238,15 @@ test_altered_resized_and_missing_blobs_are_found(void **state)
 	write_file(path, b, BIG_LEN);
 	assert_int_equal(blob_check(f->dir, hex, BIG_LEN), BLOB_OK);
 	assert_int_equal(blob_check(f->dir, hex, BIG_LEN + 1), BLOB_ALTERED);
+	/* publishing the same bytes again repairs an altered copy */
+	assert_true((fd = open(path, O_WRONLY)) >= 0);
+	assert_int_equal(pwrite(fd, "X", 1, 7), 1);
+	close(fd);
+	assert_int_equal(blob_check(f->dir, hex, BIG_LEN), BLOB_ALTERED);
+	assert_int_equal(blob_put_file(f->dir, f->src, BIG_LEN, hex, &size,
+	    &text, err, sizeof(err)), 0);
+	assert_int_equal(blob_check(f->dir, hex, BIG_LEN), BLOB_OK);
+	assert_int_equal(count_entries(f->dir), 1);
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(blob_check(f->dir, hex, BIG_LEN), BLOB_MISSING);
 	free(b);
