@@ -37,12 +37,25 @@ struct api_stream {
 };
 
 static void
-api_stream_free(void *arg)
+api_stream_free(struct api_stream *st)
 {
-	struct api_stream *st = arg;
-
 	blob_reader_close(&st->r);
 	free(st);
+}
+
+/* The connection went away mid-reply (server_req_on_close).  When the
+ * client closed it, libevent has detached the request and leaves freeing
+ * it to the reply's end (as events.c's streams); when the server frees
+ * the connection, the request goes with it. */
+static void
+api_stream_closed(void *arg)
+{
+	struct api_stream *st = arg;
+	struct evhttp_request *req = st->req;
+
+	api_stream_free(st);
+	if (evhttp_request_get_connection(req) == NULL)
+		evhttp_send_reply_end(req);
 }
 
 /* Sends the next piece, or ends the reply (the previous piece written). */
@@ -224,7 +237,7 @@ api_version_content(struct evhttp_request *req, struct api_ctx *ctx,
 		return;
 	}
 	if ((st = calloc(1, sizeof(*st))) == NULL ||
-	    server_req_on_close(ctx->server, req, api_stream_free, st) != 0) {
+	    server_req_on_close(ctx->server, req, api_stream_closed, st) != 0) {
 		free(st);
 		blob_reader_close(&br);
 		evhttp_remove_header(out, "Content-Length");
