@@ -45,6 +45,7 @@
 #define CONFIG_BODY_MIN		1024L
 #define CONFIG_BODY_MAX		1048576L
 #define CONFIG_BODY_DEF		65536L
+#define CONFIG_BLOB_MAX		(1L << 40)	/* 1 TiB: config/blob_max_bytes */
 #define CONFIG_QUEUE_MIN	16L
 #define CONFIG_QUEUE_MAX	1048576L
 #define CONFIG_QUEUE_DEF	65536L
@@ -184,6 +185,15 @@ static const struct config_field config_table[] = {
 	CLONG(validator_wait_ms, 100, 600000, 5000,
 	    "Validators: how long a block waits for a quorum before its "
 	    "writes are answered 503 with Retry-After (milliseconds)."),
+	/* BLOBS15: published configuration and firmware bytes */
+	CSTR(blob_dir, "blobs",
+	    "Folder of published configuration and firmware bytes, named by "
+	    "SHA-256."),
+	CLONG(config_max_bytes, 1024, CONFIG_BLOB_MAX, 16L << 20,
+	    "Largest version compared as text by config diff and the "
+	    "dashboard, bytes."),
+	CLONG(blob_max_bytes, 1024, CONFIG_BLOB_MAX, 1L << 30,
+	    "Largest file config publish stores, bytes."),
 };
 #define CONFIG_NFIELDS (sizeof(config_table) / sizeof(config_table[0]))
 

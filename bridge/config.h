@@ -65,6 +65,9 @@ struct bridge_config {
 	long ocsp_validity;		/* s, thisUpdate to nextUpdate */
 	long ocsp_max_age;		/* s, HTTP max-age cap */
 	long crl_validity;		/* s, CRL thisUpdate to nextUpdate */
+	char blob_dir[CONFIG_STR];	/* published bytes (ledger/blob.h) */
+	long config_max_bytes;		/* largest version diffed as text */
+	long blob_max_bytes;		/* largest file published */
 	/* issue 14: none means solo */
 	struct config_validator validators[CONFIG_VALIDATORS_MAX];
 	size_t nvalidators;

@@ -28,6 +28,7 @@
 #include <sqlite3.h>
 
 #include "bridge/bridge.h"
+#include "bridge/config_blob.h"
 #include "bridge/keyproc/sandbox.h"
 #include "bridge/keyproc/keyproc.h"
 #include "bridge/validators.h"
@@ -410,6 +411,12 @@ serve_routes(struct serve *s, const struct bridge_config *cfg,
 	api->est_listen = cfg->est_listen;
 	api->http_listen = cfg->http_listen;
 	api->max_body = cfg->max_body;
+	{
+		static char blob_dir[PATH_MAX];	/* lives as long as serve */
+
+		api->blob_dir = config_blob_store(cfg, blob_dir,
+		    sizeof(blob_dir)) == 0 ? blob_dir : NULL;
+	}
 	api->started = time(NULL);
 	api->storage = ledger_db_is_postgres(cfg->db) ? "postgresql" :
 	    "sqlite";

@@ -110,6 +110,10 @@ static const struct field_rule field_rules[] = {
 	{ LEDGER_CONFIG_PUBLISH, "sha256", 1, 1, SYN_HEX64 },
 	{ LEDGER_CONFIG_PUBLISH, "size", 0, 1, SYN_UINT },
 	{ LEDGER_CONFIG_PUBLISH, "file", 0, 1, SYN_TEXT },
+	/* Since the blob store (ledger/blob.h): optional, so older entries
+	 * replay as before; the rules never read the bytes. */
+	{ LEDGER_CONFIG_PUBLISH, "media-type", 0, 1, SYN_TEXT },
+	{ LEDGER_CONFIG_PUBLISH, "note", 0, 1, SYN_TEXT },
 };
 
 static const char *const type_names[] = {

@@ -335,6 +335,7 @@ api_register(struct server *s, struct api_ctx *ctx)
 
 	if (n > sizeof(ctx->routes) / sizeof(ctx->routes[0]))
 		return -1;
+	ctx->server = s;
 	for (i = 0; i < n; i++) {
 		struct api_route *r = &ctx->routes[i];
 

@@ -58,6 +58,8 @@ struct api_ctx {
 	/* The validators consensus (bridge/validators.h: bval_peers,
 	 * bval_stats), or NULL when solo.  Borrowed. */
 	struct bval *validators;
+	const char *blob_dir;		/* published bytes (ledger/blob.h) */
+	struct server *server;		/* the HTTPS listener (api_register) */
 	/* The last status answer, reused while the tree size and the second
 	 * are the same (every field is a function of those two). */
 	char status_text[8192];

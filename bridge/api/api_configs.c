@@ -8,6 +8,7 @@
  *                                            the current one's proof
  *   GET /api/v1/configs/GROUP/check?sha256=H is H the current version, an
  *                                            older one, or unknown?
+ *   GET /api/v1/configs/GROUP/versions[/V[/content]]  api_config_versions.c
  *
  * A match carries everything a device needs to check it without trusting
  * the bridge: the entry's text, its leaf index, an RFC 9162 inclusion
@@ -254,10 +255,11 @@ api_config(struct evhttp_request *req, void *arg)
 	rest = api_path_rest(req, "/api/v1/configs/");
 	slash = strchr(rest, '/');
 	n = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
-	if (slash != NULL && strcmp(slash, "/check") != 0) {
+	if (slash != NULL && strcmp(slash, "/check") != 0 &&
+	    strncmp(slash, "/versions", 9) != 0) {
 		server_reply_error(req, 404, "not_found", "want "
-		    "/api/v1/configs/GROUP or /api/v1/configs/GROUP/check"
-		    "?sha256=HEX");
+		    "/api/v1/configs/GROUP, /api/v1/configs/GROUP/check"
+		    "?sha256=HEX or /api/v1/configs/GROUP/versions[/V[/content]]");
 		return;
 	}
 	if (n < sizeof(group)) {
@@ -267,6 +269,10 @@ api_config(struct evhttp_request *req, void *arg)
 	if (n >= sizeof(group) || !api_is_name(group)) {
 		server_reply_error(req, 400, "bad_parameter", "a group name is "
 		    "1 to 64 of A-Z a-z 0-9 . _ @ -");
+		return;
+	}
+	if (slash != NULL && strncmp(slash, "/versions", 9) == 0) {
+		api_config_versions(req, ctx, group, slash + 9);
 		return;
 	}
 	if (slash != NULL) {

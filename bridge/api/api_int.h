@@ -50,6 +50,10 @@ json_t *api_json_cursor(const char *id, uint64_t size);
  * 400 and returns -1 when malformed. */
 int api_param_u64(struct evhttp_request *req, const char *name, uint64_t min,
     uint64_t max, uint64_t def, uint64_t *v);
+/* GET /api/v1/configs/GROUP/versions + rest ("", "/V", "/V/content"):
+ * api_config_versions.c. */
+void api_config_versions(struct evhttp_request *req, struct api_ctx *ctx,
+    const char *group, const char *rest);
 /* The path after a registered prefix. */
 const char *api_path_rest(struct evhttp_request *req, const char *prefix);
 /* 503 storage_error: the ledger could not be read. */

@@ -51,6 +51,8 @@ int client_send(const struct client_req *q, struct client_response *r,
 
 #define CLI_MAX_REPEAT 32		/* --dns, --ip, --pubkey, --hostname */
 
+#define CLI_MAX_ARGS 2			/* positional arguments (config diff) */
+
 /* Every option of every command, as parsed by main.c; each command says
  * which it accepts (cli_only()). */
 struct cli_opts {
@@ -85,6 +87,9 @@ struct cli_opts {
 	int nwitnesses;
 	const char *quorum, *policy;
 	const char *since, *serial, *sha256;	/* proof (issue 15) */
+	const char *note;		/* config publish --note */
+	const char *args[CLI_MAX_ARGS];	/* config diff V1 V2 */
+	int nargs;
 	unsigned long long seen;	/* bit per option given */
 };
 
@@ -129,6 +134,10 @@ int cli_config_policy(const struct bridge_config *cfg, const char *log_vkey,
 /* `validator init|serve|status` (cmd_validator.c); returns the exit status
  * (status: 0, 1 error, 2 equivocation evidence kept, 3 ledger unreachable). */
 int cmd_validator(struct cli *c, const char *sub);
+/* ledger verify: every published file's bytes in the blob folder against
+ * its entry's SHA-256 and size (cmd_config.c); 0 all hold, 1 one does not
+ * (each printed with its entry index), -1 after a message. */
+int config_verify_blobs(struct cli *c);
 /* init --pkcs11-*: checks the three options (all or none) and reads the
  * PIN file before anything is created.  0 (pin set when the options were
  * given, "" otherwise), or 1 after a message. */

@@ -1,6 +1,6 @@
 /*
- * cmd_key.c: `keybridge key register|revoke|show|list` and
- * `keybridge config publish`.
+ * cmd_key.c: `keybridge key register|revoke|show|list` (config publish
+ * is cmd_config.c's).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +16,6 @@
 
 #define KEY_DEFAULT_DAYS 365
 #define KEY_MAX_DAYS     36500
-#define CONFIG_FILE_MAX  (1LL << 40)	/* 1 TiB: a firmware image */
 
 /* Reads the public key of --pubkey (PEM) or --csr (PEM or DER; its
  * signature must verify: it is the proof of possession).  On success *der
@@ -384,80 +383,4 @@ cmd_key(struct cli *c, const char *sub)
 	if (strcmp(sub, "list") == 0)
 		return key_show_list(c, 0);
 	return cli_fail("usage", "key register|revoke|preauth|show|list");
-}
-
-/* Hex SHA-256 and size of a file. */
-static int
-file_sha256(const char *path, char hex[65], long long *size)
-{
-	uint8_t buf[65536], md[SHA256_DIGEST_LENGTH];
-	EVP_MD_CTX *ctx = NULL;
-	FILE *fp = NULL;
-	size_t n;
-	int rc = -1;
-
-	*size = 0;
-	if ((fp = fopen(path, "rb")) == NULL ||
-	    (ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		goto out;
-	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
-		if (EVP_DigestUpdate(ctx, buf, n) != 1)
-			goto out;
-		*size += (long long)n;
-	}
-	if (ferror(fp) || EVP_DigestFinal_ex(ctx, md, NULL) != 1)
-		goto out;
-	ledger_hex(md, sizeof(md), hex);
-	rc = 0;
-out:
-	EVP_MD_CTX_free(ctx);
-	if (fp != NULL)
-		fclose(fp);
-	return rc;
-}
-
-int
-cmd_config(struct cli *c, const char *sub)
-{
-	struct ledger_field f[5];
-	struct ledger_receipt r;
-	char hex[65], version[32], size[24], what[256];
-	const char *base;
-	long long len;
-	size_t n = 0;
-
-	if (cli_load_config(c) != 0)
-		return 1;
-	c->cmd = "config publish";
-	if (strcmp(sub, "publish") != 0)
-		return cli_fail("usage", "config publish -d DIR --group G "
-		    "--file F [--version V]");
-	if (cli_only(c, "as account json remote group file version db") != 0)
-		return 1;
-	if (c->o.group == NULL || c->o.file == NULL)
-		return cli_fail("usage", "config publish needs --group and "
-		    "--file");
-	if (file_sha256(c->o.file, hex, &len) != 0)
-		return cli_fail("usage", "cannot read %s", c->o.file);
-	if (len > CONFIG_FILE_MAX)
-		return cli_fail("usage", "%s is too large", c->o.file);
-	/* Default version: the content's own hash, so publishing the same
-	 * file twice is refused as the same version. */
-	snprintf(version, sizeof(version), "sha256-%.16s", hex);
-	snprintf(size, sizeof(size), "%lld", len);
-	base = strrchr(c->o.file, '/') != NULL ? strrchr(c->o.file, '/') + 1 :
-	    c->o.file;
-	f[n++] = (struct ledger_field){ "group", c->o.group };
-	f[n++] = (struct ledger_field){ "version",
-	    c->o.version != NULL ? c->o.version : version };
-	f[n++] = (struct ledger_field){ "sha256", hex };
-	f[n++] = (struct ledger_field){ "size", size };
-	f[n++] = (struct ledger_field){ "file", base };
-	if (cli_submit(c, LEDGER_CONFIG_PUBLISH, f, n, &r) != 0)
-		return 1;
-	snprintf(what, sizeof(what), "published %s version %s (sha256 %s)",
-	    c->o.group, f[1].value, hex);
-	cli_print_receipt(c, &r, what, NULL);
-	return 0;
 }

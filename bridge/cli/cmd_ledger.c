@@ -315,7 +315,7 @@ ledger_cmd_verify(struct cli *c)
 			    "ledger otherwise\n", path);
 		goto out;
 	}
-	if (verify_kept_certs(c, db) != 0)
+	if (verify_kept_certs(c, db) != 0 || config_verify_blobs(c) != 0)
 		goto out;
 	printf("ledger OK: %llu entries in %llu blocks replayed; every "
 	    "signature, rule, root and checkpoint holds and the registry "

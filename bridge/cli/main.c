@@ -23,6 +23,7 @@ enum {
 	O_VALIDATOR, O_QUORUM, O_POLICY,
 	O_LISTEN, O_LEDGER, O_LEDGER_CA, O_ORIGIN, O_WITNESS, O_LOG_VKEY,
 	O_SINCE, O_SERIAL, O_SHA256,
+	O_NOTE,
 	O_HELP,
 };
 
@@ -83,6 +84,7 @@ static struct option long_opts[] = {
 	{ "since", required_argument, NULL, O_SINCE },
 	{ "serial", required_argument, NULL, O_SERIAL },
 	{ "sha256", required_argument, NULL, O_SHA256 },
+	{ "note", required_argument, NULL, O_NOTE },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -108,12 +110,14 @@ static const char usage[] =
 "  key preauth -d DIR --name NAME [--profile P] [--dns N]... [--ip A]...\n"
 "           [--not-before T] [--not-after T | --days N] [--expires T]\n"
 "  key show -d DIR --key-id ID | key list -d DIR [--status active|revoked]\n"
-"  config publish -d DIR --group G --file F [--version V]\n"
 "  config bundle -d DIR --group G --file F -o DIR2  (F must be the current\n"
 "           publication: writes DIR2/F and DIR2/F.tlog-proof)\n"
 "  proof config -d DIR --group G (--file F | --sha256 H | --version V) -o FILE\n"
 "  proof key -d DIR --key-id ID -o FILE | proof cert -d DIR --serial S -o FILE\n"
 "           [--since SIZE]  (adds a consistency proof from SIZE)\n"
+"  config publish -d DIR --group G --file F [--version V] [--note TEXT]\n"
+"  config history -d DIR --group G | config get -d DIR --group G [--version V] -o FILE\n"
+"  config diff -d DIR --group G V1 V2\n"
 "  ledger verify -d DIR [--vkey VKEY] [--checkpoint FILE]... [--receipt FILE]...\n"
 "           [--no-remember]  (checks DIR/checkpoint.trusted too, then advances it)\n"
 "           [--policy FILE]  (every checkpoint needs a quorum of valid\n"
@@ -166,6 +170,7 @@ static const char *const opt_names[] = {
 	[O_WITNESS - 256] = "witness", [O_LOG_VKEY - 256] = "log-vkey",
 	[O_SINCE - 256] = "since", [O_SERIAL - 256] = "serial",
 	[O_SHA256 - 256] = "sha256",
+	[O_SHRED - 256] = "shred", [O_NOTE - 256] = "note",
 };
 
 int
@@ -262,6 +267,7 @@ parse_opts(struct cli *c, int argc, char **argv)
 			o->seen |= 1ULL << (O_OUT - 256);
 			/* FALLTHROUGH */
 		case O_OUT: o->out = optarg; break;
+		case O_NOTE: o->note = optarg; break;
 		case O_TYPE: o->type = optarg; break;
 		case O_GROUP: o->group = optarg; break;
 		case O_FILE: o->file = optarg; break;
@@ -367,6 +373,10 @@ main(int argc, char **argv)
 				lo->has_arg = no_argument;
 	if (parse_opts(&c, argc, argv) != 0)
 		return 1;
+	/* "config diff V1 V2": the two versions are positional. */
+	while (strcmp(cmd, "config") == 0 && optind < argc &&
+	    c.o.nargs < CLI_MAX_ARGS)
+		c.o.args[c.o.nargs++] = argv[optind++];
 	if (optind < argc)
 		return cli_fail("usage", "unexpected argument \"%s\"",
 		    argv[optind]);

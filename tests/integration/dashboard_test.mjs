@@ -189,6 +189,22 @@ async function live() {
   await waitFor(page, 'clearing the filters shows every key again',
     () => document.querySelectorAll('#keys tbody tr[data-key-id]').length > 1);
 
+  // the configurations view: the group's versions, and a side-by-side
+  // diff of its two text versions (jsdiff, vendored)
+  await waitFor(page, 'the configurations view lists group cams, its two versions newest first',
+    () => document.getElementById('configs-panel').dataset.group === 'cams' &&
+      [...document.querySelectorAll('#configs tbody tr')].map((r) => r.dataset.version).join(' ') === '2.0 1.0');
+  await page.click('#diff-run');
+  await waitFor(page, 'Compare shows 1.0 and 2.0 side by side: the changed line, the added one, the same ones',
+    () => {
+      const d = document.getElementById('config-diff');
+      const row = (k) => [...d.querySelectorAll(`tr.diff-${k}`)].map((r) =>
+        [...r.cells].map((c) => c.textContent).join('|'));
+      return d.dataset.versions === '1.0 2.0' && row('change').join(',') === 'level = 1|level = 2' &&
+        row('add').join(',') === '|extra = yes' && row('same').length === 2;
+    });
+  ok('configurations: versions listed, side-by-side diff of two text versions');
+
   await page.screenshot({ path: path.join(OUT, 'dashboard.png'), fullPage: true });
   ok(`screenshot ${path.join(OUT, 'dashboard.png')}`);
   if (problems.length) fail(`the page reported problems:\n  ${problems.join('\n  ')}`);

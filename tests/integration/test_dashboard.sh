@@ -110,6 +110,11 @@ new_key web-01 p256
 kb_ok key register -d "$DIR" --pubkey "$OUT/keys/web-01.pub" --name web-01 --profile server \
     --dns web-01.example >/dev/null
 kb_enroll cam-002
+# two text versions of a configuration, for the side-by-side diff
+printf 'mode = fast\nlevel = 1\nname = cams\n' >"$OUT/cams-1.conf"
+printf 'mode = fast\nlevel = 2\nname = cams\nextra = yes\n' >"$OUT/cams-2.conf"
+kb_ok config publish -d "$DIR" --group cams --file "$OUT/cams-1.conf" --version 1.0 >/dev/null
+kb_ok config publish -d "$DIR" --group cams --file "$OUT/cams-2.conf" --version 2.0 --note "level two" >/dev/null
 new_key live-cam p256
 new_key late-cam p256
 

@@ -329,6 +329,38 @@ test_verify_names_an_edited_config_row(void **state)
 	assert_non_null(strstr(rep.what, "g2,v299"));
 }
 
+/* config-publish with the blob store's optional media-type and note
+ * fields appends and replays beside one without them (an older ledger's
+ * form); a note with a space (not percent-encoded) is malformed. */
+static void
+test_config_publish_media_type_and_note_are_optional(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_verify_report rep;
+	struct ledger_field fl[6];
+	static const char sha[] = "2222222222222222222222222222222222222222"
+	    "222222222222222222222222";
+
+	fl[0] = (struct ledger_field){ "group", "cams" };
+	fl[1] = (struct ledger_field){ "version", "1" };
+	fl[2] = (struct ledger_field){ "sha256", sha };
+	assert_int_equal(put(f, LEDGER_CONFIG_PUBLISH, "admin",
+	    f->seq_admin++, time(NULL), &f->admin, 1, fl, 3, NULL), LEDGER_OK);
+	fl[1] = (struct ledger_field){ "version", "2" };
+	fl[3] = (struct ledger_field){ "size", "12" };
+	fl[4] = (struct ledger_field){ "media-type", "text/plain" };
+	fl[5] = (struct ledger_field){ "note", "level%20two,%25" };
+	assert_int_equal(put(f, LEDGER_CONFIG_PUBLISH, "admin",
+	    f->seq_admin++, time(NULL), &f->admin, 1, fl, 6, NULL), LEDGER_OK);
+	fl[1] = (struct ledger_field){ "version", "3" };
+	fl[5] = (struct ledger_field){ "note", "level two" };
+	assert_int_equal(put(f, LEDGER_CONFIG_PUBLISH, "admin",
+	    f->seq_admin, time(NULL), &f->admin, 1, fl, 6, NULL),
+	    LEDGER_ERR_MALFORMED);
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	assert_true(rep.ok);
+}
+
 static void
 test_truncated_database_is_reported_not_crashed_on(void **state)
 {
@@ -627,6 +659,7 @@ test_writers_share_one_tree(void **state)
 	T(test_verify_names_the_tampered_entry), \
 	T(test_verify_finds_a_missing_entry_and_edited_state), \
 	T(test_verify_names_an_edited_config_row), \
+	T(test_config_publish_media_type_and_note_are_optional), \
 	T(test_truncated_database_is_reported_not_crashed_on), \
 	T(test_old_schema_is_migrated_forward), \
 	T(test_unsigned_block_is_not_acknowledged_and_waits_for_its_signature)
