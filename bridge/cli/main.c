@@ -170,7 +170,7 @@ static const char *const opt_names[] = {
 	[O_WITNESS - 256] = "witness", [O_LOG_VKEY - 256] = "log-vkey",
 	[O_SINCE - 256] = "since", [O_SERIAL - 256] = "serial",
 	[O_SHA256 - 256] = "sha256",
-	[O_SHRED - 256] = "shred", [O_NOTE - 256] = "note",
+	[O_NOTE - 256] = "note",
 };
 
 int
