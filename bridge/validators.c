@@ -61,6 +61,7 @@ struct bval_peer {
 	int inflight;			/* a request is out */
 	uint64_t out_seal;		/* the seal it belongs to */
 	uint64_t out_size;		/* the checkpoint size it asks for */
+	int out_chunk;			/* a catch-up step, not the block */
 	struct timespec out_at;
 	int want;			/* the current seal still needs it */
 	int resends;
@@ -86,6 +87,8 @@ struct bval {
 	struct vgather g;
 	char note[VCORE_NOTE_MAX];
 	uint64_t prev_size;		/* last block sealed */
+	size_t chunk_max;		/* entries of one catch-up step */
+	char chunk_note[VCORE_NOTE_MAX];	/* its stored checkpoint */
 	/* entries [efrom, efrom + ecount), texts owned */
 	char **etext;
 	size_t *elen;
@@ -203,14 +206,51 @@ bval_refusal(struct bval_peer *p, const char *why)
 }
 
 /*
- * Builds peer p's request for the block being sealed: from the size it
- * last cosigned (or, not known yet, the last block sealed), its entries
- * (a validator) and the consistency proof.  Returns its length in *buf
- * (malloc'd), or -1 with why.
+ * Catch-up: a validator more than chunk_max entries behind is walked
+ * forward through the stored blocks, each step to the last block that
+ * ends at most chunk_max (or, when no block ends that close, at most
+ * VCORE_ENTRIES_MAX) entries past its size, with that block's stored
+ * checkpoint note (node-signed, with its cosignatures).  Sets *to and
+ * v->chunk_note.  0, 1 when the peer is within VCORE_ENTRIES_MAX of the
+ * block being sealed (send it that), -1 with why.
  */
 static int
-bval_request(struct bval *v, struct bval_peer *p, char **buf, char *why,
+bval_chunk(struct bval *v, uint64_t from, uint64_t *to, char *why,
     size_t whylen)
+{
+	uint64_t size = 0, bound = from + v->chunk_max;
+	int rc;
+
+	rc = ledger_reader_block_upto(v->rd, from, bound, &size,
+	    v->chunk_note, sizeof(v->chunk_note));
+	if (rc == 1 && v->sl->size - from <= VCORE_ENTRIES_MAX)
+		return 1;
+	if (rc == 1 && v->chunk_max < VCORE_ENTRIES_MAX)
+		rc = ledger_reader_block_upto(v->rd, from, from +
+		    VCORE_ENTRIES_MAX, &size, v->chunk_note,
+		    sizeof(v->chunk_note));
+	if (rc != 0 || size <= from || size >= v->sl->size) {
+		snprintf(why, whylen, "%" PRIu64 " entries behind, and %s",
+		    v->sl->size - from, rc < 0 ? "the stored blocks cannot "
+		    "be read" : "no signed stored block ends within 4096 "
+		    "entries of its size");
+		return -1;
+	}
+	*to = size;
+	return 0;
+}
+
+/*
+ * Builds peer p's request for the block being sealed: from the size it
+ * last cosigned (or, not known yet, the last block sealed), its entries
+ * (a validator) and the consistency proof; for a validator far behind,
+ * the next catch-up step instead (bval_chunk; *to is then that step's
+ * size, p->out_chunk set).  Returns its length in *buf (malloc'd), or -1
+ * with why.
+ */
+static int
+bval_request(struct bval *v, struct bval_peer *p, char **buf, uint64_t *to,
+    char *why, size_t whylen)
 {
 	const struct ledger_seal *sl = v->sl;
 	uint8_t proof[VCORE_PROOF_LINES_MAX][LEDGER_HASH_LEN];
@@ -218,9 +258,12 @@ bval_request(struct bval *v, struct bval_peer *p, char **buf, char *why,
 	struct vcore_entry *es = NULL;
 	size_t nproof = 0, n = 0, cap = BVAL_REQ_SLACK;
 	uint64_t from = p->known ? p->cosigned : v->prev_size;
-	int len = -1;
+	const char *note = v->note;
+	int len = -1, rc;
 
 	*buf = NULL;
+	*to = sl->size;
+	p->out_chunk = 0;
 	if (from > sl->size) {
 		snprintf(why, whylen, "it cosigned size %" PRIu64 ", beyond "
 		    "the log's %" PRIu64, from, sl->size);
@@ -231,24 +274,28 @@ bval_request(struct bval *v, struct bval_peer *p, char **buf, char *why,
 	if (!p->known && !p->st.witness && sl->size - from >
 	    VCORE_ENTRIES_MAX)
 		from = sl->size;
-	if (!p->st.witness && sl->size - from > VCORE_ENTRIES_MAX) {
-		snprintf(why, whylen, "%" PRIu64 " entries behind (more than "
-		    "%d in one request: not caught up yet)", sl->size - from,
-		    VCORE_ENTRIES_MAX);
+	if (!p->st.witness && sl->size - from > v->chunk_max) {
+		if ((rc = bval_chunk(v, from, to, why, whylen)) < 0)
+			return -1;
+		if (rc == 0) {
+			p->out_chunk = 1;
+			note = v->chunk_note;
+		}
+	}
+	if (from > 0 && from < *to && (*to == sl->size ?
+	    sl->consistency(sl, from, root_m, proof, &nproof) :
+	    sl->consistency_between(sl, from, *to, root_m, proof,
+	    &nproof)) != 0) {
+		snprintf(why, whylen, "no consistency proof from %" PRIu64
+		    " to %" PRIu64, from, *to);
 		return -1;
 	}
-	if (from > 0 && from < sl->size && sl->consistency(sl, from, root_m,
-	    proof, &nproof) != 0) {
-		snprintf(why, whylen, "no consistency proof from %" PRIu64,
-		    from);
-		return -1;
-	}
-	if (!p->st.witness && from < sl->size) {
-		n = (size_t)(sl->size - from);
-		if (bval_entries(v, from, sl->size) != 0 ||
+	if (!p->st.witness && from < *to) {
+		n = (size_t)(*to - from);
+		if (bval_entries(v, from, *to) != 0 ||
 		    (es = calloc(n, sizeof(*es))) == NULL) {
 			snprintf(why, whylen, "cannot read entries %" PRIu64
-			    "..%" PRIu64 " of the ledger", from, sl->size);
+			    "..%" PRIu64 " of the ledger", from, *to);
 			return -1;
 		}
 		for (size_t i = 0; i < n; i++) {
@@ -259,7 +306,7 @@ bval_request(struct bval *v, struct bval_peer *p, char **buf, char *why,
 	}
 	if ((*buf = malloc(cap)) == NULL ||
 	    (len = vcore_request_format(from, (const uint8_t (*)[
-	    LEDGER_HASH_LEN])proof, nproof, es, n, v->note, *buf, cap)) < 0) {
+	    LEDGER_HASH_LEN])proof, nproof, es, n, note, *buf, cap)) < 0) {
 		snprintf(why, whylen, "cannot format the request");
 		free(*buf);
 		*buf = NULL;
@@ -276,9 +323,10 @@ bval_send(struct bval *v, struct bval_peer *p)
 	struct evhttp_request *req = NULL;
 	struct evkeyvalq *h;
 	char *buf = NULL, why[BVAL_REASON_MAX], path[BVAL_PATH_MAX];
+	uint64_t to;
 	int len;
 
-	if ((len = bval_request(v, p, &buf, why, sizeof(why))) < 0) {
+	if ((len = bval_request(v, p, &buf, &to, why, sizeof(why))) < 0) {
 		bval_refusal(p, why);
 		p->want = 0;
 		return -1;
@@ -294,7 +342,7 @@ bval_send(struct bval *v, struct bval_peer *p)
 	    (size_t)len) != 0)
 		goto fail;
 	p->out_seal = v->seal_id;
-	p->out_size = v->sl->size;
+	p->out_size = to;
 	clock_gettime(CLOCK_MONOTONIC, &p->out_at);
 	p->inflight = 1;
 	/* evhttp_make_request owns req from here, even when it fails */
@@ -330,8 +378,9 @@ bval_size_answer(const char *body, uint64_t *size)
 
 /* Peer p's answer (req NULL or status 0: no answer).  Updates its status;
  * when it answers the block being sealed, gathers it (a 409 with a size:
- * sent again from there); an answer to an older block lets p be sent the
- * current one now. */
+ * sent again from there); an answer to an older block, or a catch-up
+ * step cosigned, lets p be sent the current one (or its next step) now;
+ * a catch-up step refused is not sent again for this block. */
 static void
 bval_answer(struct evhttp_request *req, void *arg)
 {
@@ -341,7 +390,8 @@ bval_answer(struct evhttp_request *req, void *arg)
 	struct vgather_counts before;
 	char body[VCORE_ANSWER_MAX], why[BVAL_REASON_MAX], *nl;
 	int status = req != NULL ? evhttp_request_get_response_code(req) : 0;
-	int current = v->sl != NULL && p->out_seal == v->seal_id, was_up;
+	int same = v->sl != NULL && p->out_seal == v->seal_id, was_up;
+	int current = same && !p->out_chunk;
 	size_t len = 0;
 	ev_ssize_t got;
 	uint64_t size;
@@ -365,7 +415,7 @@ bval_answer(struct evhttp_request *req, void *arg)
 	/* A kept-alive connection the peer closed while we were not
 	 * looking (it restarted between two blocks) fails at once: one
 	 * new connection.  A peer that was down already is not retried. */
-	if (status == 0 && was_up && current && p->want &&
+	if (status == 0 && was_up && same && p->want &&
 	    p->resends++ < BVAL_RESENDS_MAX) {
 		(void)bval_send(v, p);
 		goto status;
@@ -376,7 +426,7 @@ bval_answer(struct evhttp_request *req, void *arg)
 	} else if (status == 409 && bval_size_answer(body, &size) == 0) {
 		p->known = 1;
 		p->cosigned = size;
-		if (current && p->want && p->resends++ < BVAL_RESENDS_MAX) {
+		if (same && p->want && p->resends++ < BVAL_RESENDS_MAX) {
 			(void)bval_send(v, p);
 			goto status;
 		}
@@ -399,7 +449,7 @@ bval_answer(struct evhttp_request *req, void *arg)
 		if (status == 200 && v->g.counts.accepted == before.accepted)
 			bval_refusal(p, why);	/* a 200 that did not count */
 	}
-	if (current)
+	if (current || (same && status != 200))
 		p->want = 0;
 	else if (p->want && v->sl != NULL)
 		(void)bval_send(v, p);	/* it was busy with an older block */
@@ -649,6 +699,7 @@ bval_consensus_new(const struct bridge_config *cfg,
 	    config_quorum_default(cfg->nvalidators);
 	v->wait_ms = cfg->validator_wait_ms > 0 ? cfg->validator_wait_ms :
 	    BVAL_WAIT_MS_DEFAULT;
+	v->chunk_max = VCORE_ENTRIES_MAX;
 	v->stats.npeers = v->npeers;
 	v->stats.quorum = v->quorum;
 	if ((v->peers = calloc(v->npeers, sizeof(*v->peers))) == NULL ||
@@ -669,6 +720,15 @@ bval_consensus_new(const struct bridge_config *cfg,
 fail:
 	bval_free(&v->base);
 	return NULL;
+}
+
+/* See validators.h. */
+void
+bval_set_chunk_max(struct bval *v, size_t n)
+{
+	if (v != NULL)
+		v->chunk_max = n > 0 && n < VCORE_ENTRIES_MAX ? n :
+		    VCORE_ENTRIES_MAX;
 }
 
 /* ---- status ------------------------------------------------------------- */
