@@ -18,11 +18,20 @@
  * stay current, and it is then sent the newest block), so a slow or dead
  * validator never holds the writer past wait_ms.
  *
+ * Catch-up (bval_chunk): a validator more than chunk_max (4096) entries
+ * behind is sent a step instead: the entries up to the last stored block
+ * at most chunk_max further, with that block's stored checkpoint note and
+ * the consistency proof between the two past sizes; its 200 sends the
+ * next step at once while the seal waits (else at the next seal); a step
+ * refused is not sent again in the same seal.
+ *
  * Example, four validators, quorum 3, v4 killed:
  *   seal(size 120): v1..v3 answer 200 within ~2 ms: final, returns the
  *   note with 3 cosignatures; v4's connection is refused: unreachable.
  *   v4 restarted with its state at 100: at the next block (size 130) it
  *   is sent entries from 100 (its last known size), cosigns 130.
+ *   v4 down for 9,000 entries, at 100: steps to the blocks ending at (or
+ *   just below) 4196 and 8292, then the block being sealed.
  */
 #include <errno.h>
 #include <inttypes.h>
