@@ -332,9 +332,11 @@ bval_send(struct bval *v, struct bval_peer *p)
 	struct evhttp_request *req = NULL;
 	struct evkeyvalq *h;
 	char *buf = NULL, why[BVAL_REASON_MAX], path[BVAL_PATH_MAX];
+	struct timespec t0;
 	uint64_t to;
 	int len;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((len = bval_request(v, p, &buf, &to, why, sizeof(why))) < 0) {
 		bval_refusal(p, why);
 		p->want = 0;
@@ -350,6 +352,11 @@ bval_send(struct bval *v, struct bval_peer *p)
 	    evbuffer_add(evhttp_request_get_output_buffer(req), buf,
 	    (size_t)len) != 0)
 		goto fail;
+	if (p->out_chunk)
+		log_info("validators: %s catching up: entries %" PRIu64 "..%"
+		    PRIu64 " of %" PRIu64 " (%.1f ms to read and format)",
+		    p->st.name, p->known ? p->cosigned : v->prev_size, to,
+		    v->sl->size, bval_ms_since(&t0));
 	p->out_seal = v->seal_id;
 	p->out_size = to;
 	clock_gettime(CLOCK_MONOTONIC, &p->out_at);
@@ -517,16 +524,18 @@ bval_seal(struct ledger_consensus *c, const struct ledger_seal *sl,
 	v->seal_id++;
 	v->sl = sl;
 	v->timed_out = 0;
+	/* the wait counts from before the requests are built (a catch-up
+	 * step reads and formats up to 4096 entries) */
+	tv.tv_sec = v->wait_ms / 1000;
+	tv.tv_usec = (v->wait_ms % 1000) * 1000;
+	if (evtimer_add(v->deadline, &tv) != 0)
+		v->timed_out = 1;
 	for (size_t i = 0; i < v->npeers; i++) {
 		v->peers[i].want = 1;
 		v->peers[i].resends = 0;
 		if (!v->peers[i].inflight)
 			(void)bval_send(v, &v->peers[i]);
 	}
-	tv.tv_sec = v->wait_ms / 1000;
-	tv.tv_usec = (v->wait_ms % 1000) * 1000;
-	if (evtimer_add(v->deadline, &tv) != 0)
-		v->timed_out = 1;
 	while (!vgather_final(&v->g) && !v->timed_out)
 		if (event_base_loop(v->evb, EVLOOP_ONCE) < 0)
 			break;
