@@ -278,10 +278,12 @@ bval_request(struct bval *v, struct bval_peer *p, char **buf, uint64_t *to,
 		    "the log's %" PRIu64, from, sl->size);
 		return -1;
 	}
-	/* Not known and far behind: ask without entries; its 409 says
-	 * where it is. */
-	if (!p->known && !p->st.witness && sl->size - from >
-	    VCORE_ENTRIES_MAX)
+	/* Not known and far behind, or down and needing a catch-up step:
+	 * ask without entries (no step read while it is down); its 409
+	 * says where it is, and the step follows. */
+	if (!p->st.witness && ((!p->known && sl->size - from >
+	    VCORE_ENTRIES_MAX) || (!p->st.up && sl->size - from >
+	    v->chunk_max)))
 		from = sl->size;
 	if (!p->st.witness && sl->size - from > v->chunk_max) {
 		if ((rc = bval_chunk(v, from, to, why, whylen)) < 0)
@@ -293,6 +295,7 @@ bval_request(struct bval *v, struct bval_peer *p, char **buf, uint64_t *to,
 	}
 	if (from > 0 && from < *to && (*to == sl->size ?
 	    sl->consistency(sl, from, root_m, proof, &nproof) :
+	    sl->consistency_between == NULL ? -1 :
 	    sl->consistency_between(sl, from, *to, root_m, proof,
 	    &nproof)) != 0) {
 		snprintf(why, whylen, "no consistency proof from %" PRIu64
@@ -353,7 +356,7 @@ bval_send(struct bval *v, struct bval_peer *p)
 	    (size_t)len) != 0)
 		goto fail;
 	if (p->out_chunk)
-		log_info("validators: %s catching up: entries %" PRIu64 "..%"
+		log_debug("validators: %s catching up: entries %" PRIu64 "..%"
 		    PRIu64 " of %" PRIu64 " (%.1f ms to read and format)",
 		    p->st.name, p->known ? p->cosigned : v->prev_size, to,
 		    v->sl->size, bval_ms_since(&t0));
@@ -437,6 +440,10 @@ bval_answer(struct evhttp_request *req, void *arg)
 		goto status;
 	}
 	if (status == 200) {
+		if (p->out_chunk)
+			log_info("validators: %s caught up to %" PRIu64 " (a "
+			    "step of at most %zu entries)", p->st.name,
+			    p->out_size, v->chunk_max);
 		p->known = 1;
 		p->cosigned = p->out_size;
 	} else if (status == 409 && bval_size_answer(body, &size) == 0) {

@@ -20,8 +20,11 @@ vb_setup "$B" "$WAIT_MS" v1 v2 v3 v4
 kb_start "$B"
 
 # every validator in step first
-"$ENTRIES_BIN" "$B" 2 10 >"$OUT/warm.txt" 2>&1 || fail "bench_entries (warm-up): $(tail -n 3 "$OUT/warm.txt")"
-kb_ok key register -d "$B" --pubkey "$(new_key w0 p256 && echo "$OUT/keys/w0.pub")" --name w0 >/dev/null
+# (not bench_entries: its account names are per second, and it runs
+# again below)
+for w in w0 w1 w2; do
+	kb_ok key register -d "$B" --pubkey "$(new_key "$w" p256 && echo "$OUT/keys/$w.pub")" --name "$w" >/dev/null
+done
 
 # ---- 1. v4 down, more than 4,096 entries --------------------------------------------
 vd_kill9 v4
