@@ -18,11 +18,20 @@
  * stay current, and it is then sent the newest block), so a slow or dead
  * validator never holds the writer past wait_ms.
  *
+ * Catch-up (bval_chunk): a validator more than chunk_max (4096) entries
+ * behind is sent a step instead: the entries up to the last stored block
+ * at most chunk_max further, with that block's stored checkpoint note and
+ * the consistency proof between the two past sizes; its 200 sends the
+ * next step at once while the seal waits (else at the next seal); a step
+ * refused is not sent again in the same seal.
+ *
  * Example, four validators, quorum 3, v4 killed:
  *   seal(size 120): v1..v3 answer 200 within ~2 ms: final, returns the
  *   note with 3 cosignatures; v4's connection is refused: unreachable.
  *   v4 restarted with its state at 100: at the next block (size 130) it
  *   is sent entries from 100 (its last known size), cosigns 130.
+ *   v4 down for 9,000 entries, at 100: steps to the blocks ending at (or
+ *   just below) 4196 and 8292, then the block being sealed.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -61,6 +70,7 @@ struct bval_peer {
 	int inflight;			/* a request is out */
 	uint64_t out_seal;		/* the seal it belongs to */
 	uint64_t out_size;		/* the checkpoint size it asks for */
+	int out_chunk;			/* a catch-up step, not the block */
 	struct timespec out_at;
 	int want;			/* the current seal still needs it */
 	int resends;
@@ -87,6 +97,8 @@ struct bval {
 	struct vgather g;
 	char note[VCORE_NOTE_MAX];
 	uint64_t prev_size;		/* last block sealed */
+	size_t chunk_max;		/* entries of one catch-up step */
+	char chunk_note[VCORE_NOTE_MAX];	/* its stored checkpoint */
 	/* entries [efrom, efrom + ecount), texts owned */
 	char **etext;
 	size_t *elen;
@@ -204,14 +216,51 @@ bval_refusal(struct bval_peer *p, const char *why)
 }
 
 /*
- * Builds peer p's request for the block being sealed: from the size it
- * last cosigned (or, not known yet, the last block sealed), its entries
- * (a validator) and the consistency proof.  Returns its length in *buf
- * (malloc'd), or -1 with why.
+ * Catch-up: a validator more than chunk_max entries behind is walked
+ * forward through the stored blocks, each step to the last block that
+ * ends at most chunk_max (or, when no block ends that close, at most
+ * VCORE_ENTRIES_MAX) entries past its size, with that block's stored
+ * checkpoint note (node-signed, with its cosignatures).  Sets *to and
+ * v->chunk_note.  0, 1 when the peer is within VCORE_ENTRIES_MAX of the
+ * block being sealed (send it that), -1 with why.
  */
 static int
-bval_request(struct bval *v, struct bval_peer *p, char **buf, char *why,
+bval_chunk(struct bval *v, uint64_t from, uint64_t *to, char *why,
     size_t whylen)
+{
+	uint64_t size = 0, bound = from + v->chunk_max;
+	int rc;
+
+	rc = ledger_reader_block_upto(v->rd, from, bound, &size,
+	    v->chunk_note, sizeof(v->chunk_note));
+	if (rc == 1 && v->sl->size - from <= VCORE_ENTRIES_MAX)
+		return 1;
+	if (rc == 1 && v->chunk_max < VCORE_ENTRIES_MAX)
+		rc = ledger_reader_block_upto(v->rd, from, from +
+		    VCORE_ENTRIES_MAX, &size, v->chunk_note,
+		    sizeof(v->chunk_note));
+	if (rc != 0 || size <= from || size >= v->sl->size) {
+		snprintf(why, whylen, "%" PRIu64 " entries behind, and %s",
+		    v->sl->size - from, rc < 0 ? "the stored blocks cannot "
+		    "be read" : "no signed stored block ends within 4096 "
+		    "entries of its size");
+		return -1;
+	}
+	*to = size;
+	return 0;
+}
+
+/*
+ * Builds peer p's request for the block being sealed: from the size it
+ * last cosigned (or, not known yet, the last block sealed), its entries
+ * (a validator) and the consistency proof; for a validator far behind,
+ * the next catch-up step instead (bval_chunk; *to is then that step's
+ * size, p->out_chunk set).  Returns its length in *buf (malloc'd), or -1
+ * with why.
+ */
+static int
+bval_request(struct bval *v, struct bval_peer *p, char **buf, uint64_t *to,
+    char *why, size_t whylen)
 {
 	const struct ledger_seal *sl = v->sl;
 	uint8_t proof[VCORE_PROOF_LINES_MAX][LEDGER_HASH_LEN];
@@ -219,37 +268,47 @@ bval_request(struct bval *v, struct bval_peer *p, char **buf, char *why,
 	struct vcore_entry *es = NULL;
 	size_t nproof = 0, n = 0, cap = BVAL_REQ_SLACK;
 	uint64_t from = p->known ? p->cosigned : v->prev_size;
-	int len = -1;
+	const char *note = v->note;
+	int len = -1, rc;
 
 	*buf = NULL;
+	*to = sl->size;
+	p->out_chunk = 0;
 	if (from > sl->size) {
 		snprintf(why, whylen, "it cosigned size %" PRIu64 ", beyond "
 		    "the log's %" PRIu64, from, sl->size);
 		return -1;
 	}
-	/* Not known and far behind: ask without entries; its 409 says
-	 * where it is. */
-	if (!p->known && !p->st.witness && sl->size - from >
-	    VCORE_ENTRIES_MAX)
+	/* Not known and far behind, or down and needing a catch-up step:
+	 * ask without entries (no step read while it is down); its 409
+	 * says where it is, and the step follows. */
+	if (!p->st.witness && ((!p->known && sl->size - from >
+	    VCORE_ENTRIES_MAX) || (!p->st.up && sl->size - from >
+	    v->chunk_max)))
 		from = sl->size;
-	if (!p->st.witness && sl->size - from > VCORE_ENTRIES_MAX) {
-		snprintf(why, whylen, "%" PRIu64 " entries behind (more than "
-		    "%d in one request: not caught up yet)", sl->size - from,
-		    VCORE_ENTRIES_MAX);
+	if (!p->st.witness && sl->size - from > v->chunk_max) {
+		if ((rc = bval_chunk(v, from, to, why, whylen)) < 0)
+			return -1;
+		if (rc == 0) {
+			p->out_chunk = 1;
+			note = v->chunk_note;
+		}
+	}
+	if (from > 0 && from < *to && (*to == sl->size ?
+	    sl->consistency(sl, from, root_m, proof, &nproof) :
+	    sl->consistency_between == NULL ? -1 :
+	    sl->consistency_between(sl, from, *to, root_m, proof,
+	    &nproof)) != 0) {
+		snprintf(why, whylen, "no consistency proof from %" PRIu64
+		    " to %" PRIu64, from, *to);
 		return -1;
 	}
-	if (from > 0 && from < sl->size && sl->consistency(sl, from, root_m,
-	    proof, &nproof) != 0) {
-		snprintf(why, whylen, "no consistency proof from %" PRIu64,
-		    from);
-		return -1;
-	}
-	if (!p->st.witness && from < sl->size) {
-		n = (size_t)(sl->size - from);
-		if (bval_entries(v, from, sl->size) != 0 ||
+	if (!p->st.witness && from < *to) {
+		n = (size_t)(*to - from);
+		if (bval_entries(v, from, *to) != 0 ||
 		    (es = calloc(n, sizeof(*es))) == NULL) {
 			snprintf(why, whylen, "cannot read entries %" PRIu64
-			    "..%" PRIu64 " of the ledger", from, sl->size);
+			    "..%" PRIu64 " of the ledger", from, *to);
 			return -1;
 		}
 		for (size_t i = 0; i < n; i++) {
@@ -260,7 +319,7 @@ bval_request(struct bval *v, struct bval_peer *p, char **buf, char *why,
 	}
 	if ((*buf = malloc(cap)) == NULL ||
 	    (len = vcore_request_format(from, (const uint8_t (*)[
-	    LEDGER_HASH_LEN])proof, nproof, es, n, v->note, *buf, cap)) < 0) {
+	    LEDGER_HASH_LEN])proof, nproof, es, n, note, *buf, cap)) < 0) {
 		snprintf(why, whylen, "cannot format the request");
 		free(*buf);
 		*buf = NULL;
@@ -277,9 +336,12 @@ bval_send(struct bval *v, struct bval_peer *p)
 	struct evhttp_request *req = NULL;
 	struct evkeyvalq *h;
 	char *buf = NULL, why[BVAL_REASON_MAX], path[BVAL_PATH_MAX];
+	struct timespec t0;
+	uint64_t to;
 	int len;
 
-	if ((len = bval_request(v, p, &buf, why, sizeof(why))) < 0) {
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((len = bval_request(v, p, &buf, &to, why, sizeof(why))) < 0) {
 		bval_refusal(p, why);
 		p->want = 0;
 		return -1;
@@ -294,8 +356,13 @@ bval_send(struct bval *v, struct bval_peer *p)
 	    evbuffer_add(evhttp_request_get_output_buffer(req), buf,
 	    (size_t)len) != 0)
 		goto fail;
+	if (p->out_chunk)
+		log_debug("validators: %s catching up: entries %" PRIu64 "..%"
+		    PRIu64 " of %" PRIu64 " (%.1f ms to read and format)",
+		    p->st.name, p->known ? p->cosigned : v->prev_size, to,
+		    v->sl->size, bval_ms_since(&t0));
 	p->out_seal = v->seal_id;
-	p->out_size = v->sl->size;
+	p->out_size = to;
 	clock_gettime(CLOCK_MONOTONIC, &p->out_at);
 	p->inflight = 1;
 	/* evhttp_make_request owns req from here, even when it fails */
@@ -331,8 +398,9 @@ bval_size_answer(const char *body, uint64_t *size)
 
 /* Peer p's answer (req NULL or status 0: no answer).  Updates its status;
  * when it answers the block being sealed, gathers it (a 409 with a size:
- * sent again from there); an answer to an older block lets p be sent the
- * current one now. */
+ * sent again from there); an answer to an older block, or a catch-up
+ * step cosigned, lets p be sent the current one (or its next step) now;
+ * a catch-up step refused is not sent again for this block. */
 static void
 bval_answer(struct evhttp_request *req, void *arg)
 {
@@ -342,11 +410,14 @@ bval_answer(struct evhttp_request *req, void *arg)
 	struct vgather_counts before;
 	char body[VCORE_ANSWER_MAX], why[BVAL_REASON_MAX], *nl;
 	int status = req != NULL ? evhttp_request_get_response_code(req) : 0;
-	/* current: the seal in progress asked it (resends and `want`);
-	 * counted: the last seal's gatherer, kept until the next seal,
-	 * takes it (an answer after the quorum is counted too) */
-	int current = v->sl != NULL && p->out_seal == v->seal_id, was_up;
-	int counted = p->out_seal == v->seal_id && v->gathering;
+	/* same: the seal in progress asked it (resends and `want`);
+	 * current: and for its checkpoint, not a catch-up step; counted:
+	 * the last seal's gatherer, kept until the next seal, takes it (an
+	 * answer after the quorum is counted too) */
+	int same = v->sl != NULL && p->out_seal == v->seal_id, was_up;
+	int current = same && !p->out_chunk;
+	int counted = p->out_seal == v->seal_id && v->gathering &&
+	    !p->out_chunk;
 	size_t len = 0;
 	ev_ssize_t got;
 	uint64_t size;
@@ -370,18 +441,22 @@ bval_answer(struct evhttp_request *req, void *arg)
 	/* A kept-alive connection the peer closed while we were not
 	 * looking (it restarted between two blocks) fails at once: one
 	 * new connection.  A peer that was down already is not retried. */
-	if (status == 0 && was_up && current && p->want &&
+	if (status == 0 && was_up && same && p->want &&
 	    p->resends++ < BVAL_RESENDS_MAX) {
 		(void)bval_send(v, p);
 		goto status;
 	}
 	if (status == 200) {
+		if (p->out_chunk)
+			log_info("validators: %s caught up to %" PRIu64 " (a "
+			    "step of at most %zu entries)", p->st.name,
+			    p->out_size, v->chunk_max);
 		p->known = 1;
 		p->cosigned = p->out_size;
 	} else if (status == 409 && bval_size_answer(body, &size) == 0) {
 		p->known = 1;
 		p->cosigned = size;
-		if (current && p->want && p->resends++ < BVAL_RESENDS_MAX) {
+		if (same && p->want && p->resends++ < BVAL_RESENDS_MAX) {
 			(void)bval_send(v, p);
 			goto status;
 		}
@@ -404,7 +479,7 @@ bval_answer(struct evhttp_request *req, void *arg)
 		if (status == 200 && v->g.counts.accepted == before.accepted)
 			bval_refusal(p, why);	/* a 200 that did not count */
 	}
-	if (current)
+	if (current || (same && status != 200))
 		p->want = 0;
 	else if (p->want && v->sl != NULL)
 		(void)bval_send(v, p);	/* it was busy with an older block */
@@ -466,16 +541,18 @@ bval_seal(struct ledger_consensus *c, const struct ledger_seal *sl,
 	v->gathering = 1;
 	v->sl = sl;
 	v->timed_out = 0;
+	/* the wait counts from before the requests are built (a catch-up
+	 * step reads and formats up to 4096 entries) */
+	tv.tv_sec = v->wait_ms / 1000;
+	tv.tv_usec = (v->wait_ms % 1000) * 1000;
+	if (evtimer_add(v->deadline, &tv) != 0)
+		v->timed_out = 1;
 	for (size_t i = 0; i < v->npeers; i++) {
 		v->peers[i].want = 1;
 		v->peers[i].resends = 0;
 		if (!v->peers[i].inflight)
 			(void)bval_send(v, &v->peers[i]);
 	}
-	tv.tv_sec = v->wait_ms / 1000;
-	tv.tv_usec = (v->wait_ms % 1000) * 1000;
-	if (evtimer_add(v->deadline, &tv) != 0)
-		v->timed_out = 1;
 	while (!vgather_final(&v->g) && !v->timed_out)
 		if (event_base_loop(v->evb, EVLOOP_ONCE) < 0)
 			break;
@@ -667,6 +744,7 @@ bval_consensus_new(const struct bridge_config *cfg,
 	    config_quorum_default(cfg->nvalidators);
 	v->wait_ms = cfg->validator_wait_ms > 0 ? cfg->validator_wait_ms :
 	    BVAL_WAIT_MS_DEFAULT;
+	v->chunk_max = VCORE_ENTRIES_MAX;
 	v->stats.npeers = v->npeers;
 	v->stats.quorum = v->quorum;
 	if ((v->peers = calloc(v->npeers, sizeof(*v->peers))) == NULL ||
@@ -687,6 +765,15 @@ bval_consensus_new(const struct bridge_config *cfg,
 fail:
 	bval_free(&v->base);
 	return NULL;
+}
+
+/* See validators.h. */
+void
+bval_set_chunk_max(struct bval *v, size_t n)
+{
+	if (v != NULL)
+		v->chunk_max = n > 0 && n < VCORE_ENTRIES_MAX ? n :
+		    VCORE_ENTRIES_MAX;
 }
 
 /* ---- status ------------------------------------------------------------- */

@@ -85,6 +85,10 @@ struct ledger_consensus *bval_consensus_new(const struct bridge_config *cfg,
 int bval_url_parse(const char *url, char *host, size_t hostlen, int *port,
     char *prefix, size_t prefixlen);
 
+/* Entries of one catch-up step of a validator far behind (default and
+ * at most VCORE_ENTRIES_MAX; tests lower it to walk many steps over few
+ * entries).  Before the first seal. */
+void bval_set_chunk_max(struct bval *v, size_t n);
 /* Snapshots (any thread).  bval_peers returns how many it filled. */
 void bval_stats(struct bval *v, struct bval_stats *st);
 size_t bval_peers(struct bval *v, struct bval_peer_status *out, size_t max);

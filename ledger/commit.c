@@ -358,6 +358,24 @@ commit_consistency(const struct ledger_seal *sl, uint64_t m,
 	return ledger_merkle_consistency(t, m, sl->size, proof, nproof);
 }
 
+/* ledger_seal's consistency_between: as commit_consistency, from m to a
+ * past size n (<= the block's). */
+static int
+commit_consistency_between(const struct ledger_seal *sl, uint64_t m,
+    uint64_t n, uint8_t root_m[LEDGER_HASH_LEN],
+    uint8_t proof[][LEDGER_HASH_LEN], size_t *nproof)
+{
+	const struct ledger_merkle *t = sl->tree;
+
+	*nproof = 0;
+	if (m == 0 || m > n || n > sl->size ||
+	    ledger_merkle_root(t, m, root_m) != 0)
+		return -1;
+	if (m == n)
+		return 0;
+	return ledger_merkle_consistency(t, m, n, proof, nproof);
+}
+
 /* The block of the accepted entries, leaves [base, size): appends them
  * to the tree and fills *b with its root, without a checkpoint yet.  0,
  * or -1 (the caller truncates the tree back to base). */
@@ -398,6 +416,7 @@ commit_seal(struct ledger *l, struct ledger_block_row *b)
 	sl.size = b->size;
 	sl.root = b->root;
 	sl.consistency = commit_consistency;
+	sl.consistency_between = commit_consistency_between;
 	sl.tree = l->tree;
 	return l->cons->ops->seal(l->cons, &sl, b->checkpoint,
 	    sizeof(b->checkpoint));

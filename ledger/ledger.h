@@ -167,6 +167,12 @@ struct ledger_seal {
 	int (*consistency)(const struct ledger_seal *s, uint64_t m,
 	    uint8_t root_m[LEDGER_HASH_LEN],
 	    uint8_t proof[][LEDGER_HASH_LEN], size_t *nproof);
+	/* The same between two past sizes m <= n <= size (a lagging
+	 * validator's catch-up to a stored block): the proof from m to n
+	 * and the root of m.  0 or -1. */
+	int (*consistency_between)(const struct ledger_seal *s, uint64_t m,
+	    uint64_t n, uint8_t root_m[LEDGER_HASH_LEN],
+	    uint8_t proof[][LEDGER_HASH_LEN], size_t *nproof);
 	void *tree;			/* the writer's, for consistency */
 };
 
@@ -310,6 +316,12 @@ struct ledger_reader *ledger_reader_open(const char *db, char *err,
 int ledger_reader_entries(struct ledger_reader *r, uint64_t from,
     size_t limit, int (*cb)(const struct ledger_entry_info *, void *),
     void *arg);
+/* The last stored block whose size is in (from, to] and that carries its
+ * signed checkpoint: its size and note (copied, notelen >= 1024), for a
+ * lagging validator's next catch-up step.  0, 1 when there is none, -1
+ * on a database error. */
+int ledger_reader_block_upto(struct ledger_reader *r, uint64_t from,
+    uint64_t to, uint64_t *size, char *note, size_t notelen);
 void ledger_reader_close(struct ledger_reader *r);
 
 struct ledger_account_info {
