@@ -142,15 +142,19 @@ trap 'exit 130' INT
 # ---- ports -------------------------------------------------------------------
 
 # kb_free_ports N: N distinct loopback ports that can be bound now, searched
-# from a start derived from $$ in 20000-39999 and not handed out before in
-# this test.
+# from a start derived from $$ in 20000 up to the kernel's ephemeral range
+# (ip_local_port_range, at most 32768) and not handed out before in this
+# test.  Below the ephemeral range, so that a daemon restarted on its own
+# port never finds it taken by an outgoing connection.
 kb_free_ports() {
 	python3 - "$1" "$$" "$KB_USED_PORTS" <<'EOF'
 import socket, sys
 n, seed, used = int(sys.argv[1]), int(sys.argv[2]), set(sys.argv[3].split())
-start, got = (seed * 7919) % 20000, []
-for i in range(20000):
-    p = 20000 + (start + i) % 20000
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+span = min(lo, 32768) - 20000
+start, got = (seed * 7919) % span, []
+for i in range(span):
+    p = 20000 + (start + i) % span
     if str(p) in used:
         continue
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -164,7 +168,7 @@ for i in range(20000):
     if len(got) == n:
         break
 if len(got) != n:
-    sys.exit("no free loopback ports")
+    sys.exit("no free loopback ports below the ephemeral range")
 print(" ".join(got))
 EOF
 }

@@ -6,40 +6,6 @@ VERIFY_COSIG="$KB_LIB_DIR/../validator/verify_cosig.py"
 ENTRIES_BIN=${BENCH_ENTRIES:-"$(dirname "$KEYBRIDGE")/bench/bench_entries"}
 VB_NAMES=()
 
-# Validators are restarted on their port after a SIGKILL: a port from
-# lib.sh's 20000-39999 may meanwhile be taken as the local port of an
-# outgoing connection (the kernel's ephemeral range starts at
-# ip_local_port_range's first value, 32768 here), and the restart then
-# fails with "Address already in use".  These tests take their ports
-# below that range.
-kb_free_ports() {
-	python3 - "$1" "$$" "$KB_USED_PORTS" <<'PY'
-import socket, sys
-n, seed, used = int(sys.argv[1]), int(sys.argv[2]), set(sys.argv[3].split())
-lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-lo = min(lo, 32768)
-span = lo - 20000
-start, got = (seed * 7919) % span, []
-for i in range(span):
-    p = 20000 + (start + i) % span
-    if str(p) in used:
-        continue
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    got.append(str(p))
-    if len(got) == n:
-        break
-if len(got) != n:
-    sys.exit("no free loopback ports")
-print(" ".join(got))
-PY
-}
-
 # vb_setup DIR WAIT_MS NAME...: `keybridge init DIR`, a validator per NAME
 # (init and serve), their `validator =` lines and validator_wait_ms in
 # DIR/keybridge.conf.  The bridge is not started.

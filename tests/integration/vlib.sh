@@ -8,41 +8,13 @@ declare -A VD_PID=()
 declare -A VD_URL=()
 declare -A VD_VKEY=()
 
-# vd_free_port: one free loopback port below the kernel's ephemeral range
-# (ip_local_port_range's first value, at most 32768): a validator is
-# restarted on its port after SIGKILL, and a port in that range may
-# meanwhile be the local port of an outgoing connection.
-vd_free_port() {
-	python3 - "$$" "$KB_USED_PORTS" <<'PY'
-import socket, sys
-seed, used = int(sys.argv[1]), set(sys.argv[2].split())
-lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-span = min(lo, 32768) - 20000
-start = (seed * 7919) % span
-for i in range(span):
-    p = 20000 + (start + i) % span
-    if str(p) in used:
-        continue
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(p)
-    sys.exit(0)
-sys.exit("no free loopback port below the ephemeral range")
-PY
-}
-
 # vd_init NAME BRIDGE_DIR [ARGS...]: `keybridge validator init OUT/NAME`
 # on a free loopback port for the bridge in BRIDGE_DIR (its origin and
 # node vkey); its vkey (the last line printed) in VD_VKEY[NAME].
 vd_init() {
 	local name=$1 bdir=$2 port out
 	shift 2
-	port=$(vd_free_port)
+	port=$(kb_free_ports 1)
 	KB_USED_PORTS="$KB_USED_PORTS $port"
 	out=$(kb_ok validator init "$OUT/$name" --name "$name.test" \
 	    --listen "127.0.0.1:$port" \
