@@ -247,16 +247,11 @@ ledger_store_sqlite_open(const char *path, int flags, char *err,
 	}
 	sqlite3_busy_timeout(ss->db, SQLITE_BUSY_MS);
 	sqlite3_extended_result_codes(ss->db, 1);
-	/* Read-only connections (verify, replay, the validators' reader)
-	 * scan or look up anywhere in a file nobody grows under them: mapped
-	 * rather than read() a page at a time.  Not the bridge's writable
-	 * connections: after each commit that grows the file, their next
-	 * read transaction re-maps it (munmap, TLB shootdowns), which cost
-	 * more per enrollment than the 16 MB cache's reads (PERF2 in
-	 * docs/benchmarks.md).  Best effort: plain reads otherwise. */
-	if (flags & LEDGER_STORE_READONLY)
-		(void)sqlite3_exec(ss->db, "PRAGMA mmap_size=1073741824",
-		    NULL, NULL, NULL);
+	/* Registry reads are point lookups anywhere in the file (the API,
+	 * OCSP's misses): the file is mapped rather than read() a page at a
+	 * time through a 2 MB cache.  Best effort: plain reads otherwise. */
+	(void)sqlite3_exec(ss->db, "PRAGMA mmap_size=1073741824", NULL, NULL,
+	    NULL);
 	(void)sqlite3_exec(ss->db, "PRAGMA cache_size=-16384", NULL, NULL,
 	    NULL);
 	if (!(flags & LEDGER_STORE_READONLY) &&
