@@ -1,6 +1,8 @@
 /*
- * keyproc_fx.c: the key process and the network process of keyproc_fx.h.
+ * keyproc_fx.c: the key processes and the network process of
+ * keyproc_fx.h.
  */
+#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,9 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "tests/bridge/keyproc/keyproc_fx.h"
@@ -176,4 +181,176 @@ keyproc_fx_sign(struct keyproc_fx *k, enum tbs_fx_case c,
 	free(entry);
 	tbs_fx_tbs_free(&t);
 	return rc;
+}
+
+/* ---- test_keyproc*.c's key process (struct keyproc_fx_kp) ---- */
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int
+save_key(struct keyproc_fx_kp *f, const char *rel)
+{
+	char path[PATH_MAX];
+	EVP_PKEY *k = ledger_key_generate("ed25519");
+	int rc;
+
+	if (k == NULL)
+		return -1;
+	rc = ledger_key_save(k, config_path(&f->cfg, rel, path, sizeof(path)));
+	EVP_PKEY_free(k);
+	return rc;
+}
+
+int
+keyproc_fx_group_setup(void **state)
+{
+	struct pki_init_opts o = { "keybridge", NULL, 0, NULL };
+	struct keyproc_fx_kp *f = calloc(1, sizeof(*f));
+	char err[KL_ERRLEN] = "", path[PATH_MAX];
+	uint8_t leaf[LEDGER_HASH_LEN];
+	FILE *fp;
+
+	log_verbosity = LOGL_ERR;
+	*state = f;
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/kb-test-keyproc-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	config_defaults(&f->cfg, f->dir);
+	if (config_write(&f->cfg, config_path(&f->cfg, CONFIG_FILE, path,
+	    sizeof(path))) != 0 ||
+	    config_load(&f->cfg, f->dir, err, sizeof(err)) != 0 ||
+	    pki_init(&f->cfg, &o, err, sizeof(err)) != 0 ||
+	    save_key(f, f->cfg.bridge_key) != 0 ||
+	    save_key(f, f->cfg.validator_key) != 0) {
+		fprintf(stderr, "init %s: %s\n", f->dir, err);
+		return -1;
+	}
+	if ((fp = fopen(config_path(&f->cfg, f->cfg.ca_root, path,
+	    sizeof(path)), "r")) == NULL)
+		return -1;
+	f->root = PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	if (f->root == NULL || (f->tree = ledger_merkle_new()) == NULL)
+		return -1;
+	for (int i = 0; i < KEYPROC_FX_NLEAVES; i++) {
+		memset(leaf, i + 1, sizeof(leaf));
+		if (ledger_merkle_append(f->tree, leaf) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+keyproc_fx_group_teardown(void **state)
+{
+	struct keyproc_fx_kp *f = *state;
+
+	if (f != NULL) {
+		X509_free(f->root);
+		ledger_merkle_free(f->tree);
+		if (f->dir[0] != '\0')
+			nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	}
+	free(f);
+	return 0;
+}
+
+/* A key process and its signer. */
+void
+keyproc_fx_up(struct keyproc_fx_kp *f)
+{
+	char err[KL_ERRLEN] = "";
+
+	f->kp = keyproc_start(&f->cfg, 0, err, sizeof(err));
+	if (f->kp == NULL)
+		fail_msg("keyproc_start: %s", err);
+	if ((f->s = signer_new(f->kp, err, sizeof(err))) == NULL)
+		fail_msg("signer_new: %s", err);
+}
+
+void
+keyproc_fx_down(struct keyproc_fx_kp *f)
+{
+	signer_free(f->s);
+	keyproc_free(f->kp);
+	f->s = NULL;
+	f->kp = NULL;
+}
+
+/* Each test starts a key process with no promise yet. */
+int
+keyproc_fx_setup(void **state)
+{
+	struct keyproc_fx_kp *f = *state;
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, KEYPROC_STATE_FILE);
+	(void)unlink(path);
+	keyproc_fx_up(f);
+	f->chan = KEYPROC_CHAN_SPARE;
+	return 0;
+}
+
+int
+keyproc_fx_teardown(void **state)
+{
+	keyproc_fx_down(*state);
+	return 0;
+}
+
+/* One request on f->chan (the spare channel unless a test says): 0
+ * signed, -1 refused (why must contain want), -2 gone.  The answer is
+ * freed. */
+int
+keyproc_fx_call(struct keyproc_fx_kp *f, enum keyproc_op op,
+    struct keyproc_buf *req, const char *want)
+{
+	char why[KEYPROC_WHY_MAX] = "";
+	uint8_t *ans = NULL;
+	size_t len;
+	int rc;
+
+	rc = keyproc_call(f->kp, f->chan, op, req, &ans, &len, why,
+	    sizeof(why));
+	keyproc_buf_free(req);
+	free(ans);
+	if (rc == -1 && want != NULL && strstr(why, want) == NULL)
+		fail_msg("refused for another reason: %s (want \"%s\")", why,
+		    want);
+	return rc;
+}
+
+
+/* A checkpoint request for the first size leaves of the tree, proven
+ * from old (proof NULL: none; bad: one hash flipped). */
+int
+keyproc_fx_cp_call(struct keyproc_fx_kp *f, uint64_t size,
+    const uint8_t *root_override, uint64_t old, int with_proof, int bad, const char *want)
+{
+	struct keyproc_buf b = { 0 };
+	uint8_t root[LEDGER_HASH_LEN],
+	    proof[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
+	char body[512];
+	size_t n = 0;
+
+	assert_int_equal(ledger_merkle_root(f->tree, size, root), 0);
+	if (root_override != NULL)
+		memcpy(root, root_override, LEDGER_HASH_LEN);
+	assert_int_equal(ledger_checkpoint_body(f->cfg.origin, size, root,
+	    time(NULL), body, sizeof(body)), 0);
+	if (with_proof && old > 0 && old < size)
+		assert_int_equal(ledger_merkle_consistency(f->tree, old, size,
+		    proof, &n), 0);
+	if (bad && n > 0)
+		proof[n - 1][0] ^= 1;
+	keyproc_put_str(&b, body);
+	keyproc_put_u64(&b, old);
+	keyproc_put_bytes(&b, proof, n * LEDGER_HASH_LEN);
+	return keyproc_fx_call(f, KEYPROC_OP_SIGN_CHECKPOINT, &b, want);
 }

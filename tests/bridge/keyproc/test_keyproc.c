@@ -4,7 +4,9 @@
  * bridge account key and node key) in a temporary data directory, driven
  * through its typed protocol: every operation's refusals, each beside the
  * positive control that the same request, put right, is signed; the
- * promise kept across a restart; malformed messages.
+ * promise kept across a restart; malformed messages.  The fixture is
+ * keyproc_fx.h's struct keyproc_fx_kp; SIGN_CHECKPOINT's refusals are in
+ * test_keyproc_checkpoint.c.
  */
 #include <ftw.h>
 #include <limits.h>
@@ -31,168 +33,17 @@
 #include "bridge/bridge.h"
 #include "bridge/keyproc/keyproc.h"
 #include "ledger/ledger_int.h"
+#include "tests/bridge/keyproc/keyproc_fx.h"
 
 #define ERRLEN		512
 #define DAY		(24L * 60 * 60)
-#define NLEAVES		12
-
-struct fixture {
-	char dir[PATH_MAX];
-	struct bridge_config cfg;
-	struct keyproc *kp;
-	struct signer *s;
-	X509 *root;
-	struct ledger_merkle *tree;	/* NLEAVES leaves */
-	enum keyproc_chan chan;		/* call()'s: the spare one */
-};
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static int
-save_key(struct fixture *f, const char *rel)
-{
-	char path[PATH_MAX];
-	EVP_PKEY *k = ledger_key_generate("ed25519");
-	int rc;
-
-	if (k == NULL)
-		return -1;
-	rc = ledger_key_save(k, config_path(&f->cfg, rel, path, sizeof(path)));
-	EVP_PKEY_free(k);
-	return rc;
-}
-
-static int
-group_setup(void **state)
-{
-	struct pki_init_opts o = { "keybridge", NULL, 0, NULL };
-	struct fixture *f = calloc(1, sizeof(*f));
-	char err[ERRLEN] = "", path[PATH_MAX];
-	uint8_t leaf[LEDGER_HASH_LEN];
-	FILE *fp;
-
-	log_verbosity = LOGL_ERR;
-	*state = f;
-	if (f == NULL)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kb-test-keyproc-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	config_defaults(&f->cfg, f->dir);
-	if (config_write(&f->cfg, config_path(&f->cfg, CONFIG_FILE, path,
-	    sizeof(path))) != 0 ||
-	    config_load(&f->cfg, f->dir, err, sizeof(err)) != 0 ||
-	    pki_init(&f->cfg, &o, err, sizeof(err)) != 0 ||
-	    save_key(f, f->cfg.bridge_key) != 0 ||
-	    save_key(f, f->cfg.validator_key) != 0) {
-		fprintf(stderr, "init %s: %s\n", f->dir, err);
-		return -1;
-	}
-	if ((fp = fopen(config_path(&f->cfg, f->cfg.ca_root, path,
-	    sizeof(path)), "r")) == NULL)
-		return -1;
-	f->root = PEM_read_X509(fp, NULL, NULL, NULL);
-	fclose(fp);
-	if (f->root == NULL || (f->tree = ledger_merkle_new()) == NULL)
-		return -1;
-	for (int i = 0; i < NLEAVES; i++) {
-		memset(leaf, i + 1, sizeof(leaf));
-		if (ledger_merkle_append(f->tree, leaf) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	if (f != NULL) {
-		X509_free(f->root);
-		ledger_merkle_free(f->tree);
-		if (f->dir[0] != '\0')
-			nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	}
-	free(f);
-	return 0;
-}
-
-/* A key process and its signer. */
-static void
-kp_up(struct fixture *f)
-{
-	char err[ERRLEN] = "";
-
-	f->kp = keyproc_start(&f->cfg, 0, err, sizeof(err));
-	if (f->kp == NULL)
-		fail_msg("keyproc_start: %s", err);
-	if ((f->s = signer_new(f->kp, err, sizeof(err))) == NULL)
-		fail_msg("signer_new: %s", err);
-}
-
-static void
-kp_down(struct fixture *f)
-{
-	signer_free(f->s);
-	keyproc_free(f->kp);
-	f->s = NULL;
-	f->kp = NULL;
-}
-
-/* Each test starts a key process with no promise yet. */
-static int
-setup(void **state)
-{
-	struct fixture *f = *state;
-	char path[PATH_MAX + 32];
-
-	snprintf(path, sizeof(path), "%s/%s", f->dir, KEYPROC_STATE_FILE);
-	(void)unlink(path);
-	kp_up(f);
-	f->chan = KEYPROC_CHAN_SPARE;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	kp_down(*state);
-	return 0;
-}
-
-/* One request on f->chan (the spare channel unless a test says): 0
- * signed, -1 refused (why must contain want), -2 gone.  The answer is
- * freed. */
-static int
-call(struct fixture *f, enum keyproc_op op, struct keyproc_buf *req,
-    const char *want)
-{
-	char why[KEYPROC_WHY_MAX] = "";
-	uint8_t *ans = NULL;
-	size_t len;
-	int rc;
-
-	rc = keyproc_call(f->kp, f->chan, op, req, &ans, &len, why,
-	    sizeof(why));
-	keyproc_buf_free(req);
-	free(ans);
-	if (rc == -1 && want != NULL && strstr(why, want) == NULL)
-		fail_msg("refused for another reason: %s (want \"%s\")", why,
-		    want);
-	return rc;
-}
 
 /* ---- INFO ------------------------------------------------------------------------ */
 
 static void
 test_info_gives_the_issuer_and_the_node_vkey(void **state)
 {
-	struct fixture *f = *state;
+	struct keyproc_fx_kp *f = *state;
 	char path[PATH_MAX], err[ERRLEN], vkey[512];
 	EVP_PKEY *node;
 
@@ -227,7 +78,7 @@ entry_req(enum ledger_entry_type t, const char *account, const char *origin)
 static void
 test_entry_of_a_type_the_bridge_may_not_sign_is_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct keyproc_fx_kp *f = *state;
 	const char *acct = f->cfg.bridge_account, *org = f->cfg.origin;
 	enum ledger_entry_type no[] = { LEDGER_ACCOUNT_CREATE,
 	    LEDGER_ACCOUNT_UPDATE, LEDGER_KEY_REVOKE, LEDGER_CONFIG_PUBLISH,
@@ -238,32 +89,37 @@ test_entry_of_a_type_the_bridge_may_not_sign_is_refused(void **state)
 
 	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
 		b = entry_req(no[i], acct, org);
-		assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b,
+		assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_SIGN_ENTRY, &b,
 		    "does not sign"), -1);
 	}
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		b = entry_req(yes[i], acct, org);
-		assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b, NULL), 0);
+		assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_SIGN_ENTRY, &b,
+		    NULL), 0);
 	}
 }
 
 static void
 test_entry_of_another_account_or_origin_is_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct keyproc_fx_kp *f = *state;
 	struct keyproc_buf b;
 
 	b = entry_req(LEDGER_CERT_ISSUED, "admin", f->cfg.origin);
-	assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b, "account admin"),
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_SIGN_ENTRY, &b,
+	    "account admin"),
 	    -1);
 	b = entry_req(LEDGER_CERT_ISSUED, f->cfg.bridge_account,
 	    "other/ledger");
-	assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b, "origin"), -1);
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_SIGN_ENTRY, &b,
+	    "origin"), -1);
 	b = entry_req(LEDGER_CERT_ISSUED, f->cfg.bridge_account, NULL);
-	assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b, "origin"), -1);
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_SIGN_ENTRY, &b,
+	    "origin"), -1);
 	/* A signed note is not a body to sign. */
 	keyproc_put_str(&b, "keybridge-entry v1\ntype cert-issued\n\n— x y\n");
-	assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b, "unsigned"), -1);
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_SIGN_ENTRY, &b,
+	    "unsigned"), -1);
 }
 
 /* ---- SIGN_OCSP ----------------------------------------------------------------------- */
@@ -271,7 +127,7 @@ test_entry_of_another_account_or_origin_is_refused(void **state)
 /* A good-status request for serial 5 of issuer's CertID, as responder,
  * with the response extension ext (DER) when not NULL. */
 static struct keyproc_buf
-ocsp_req_ext(struct fixture *f, X509 *issuer, const uint8_t *responder,
+ocsp_req_ext(struct keyproc_fx_kp *f, X509 *issuer, const uint8_t *responder,
     const unsigned char *ext, int extlen)
 {
 	struct keyproc_buf b = { 0 };
@@ -306,7 +162,7 @@ ocsp_req_ext(struct fixture *f, X509 *issuer, const uint8_t *responder,
 }
 
 static struct keyproc_buf
-ocsp_req(struct fixture *f, X509 *issuer, const uint8_t *responder)
+ocsp_req(struct keyproc_fx_kp *f, X509 *issuer, const uint8_t *responder)
 {
 	return ocsp_req_ext(f, issuer, responder, NULL, 0);
 }
@@ -323,28 +179,30 @@ key_hash(X509 *x, uint8_t out[SHA_DIGEST_LENGTH])
 static void
 test_ocsp_for_another_issuer_is_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct keyproc_fx_kp *f = *state;
 	uint8_t rid[SHA_DIGEST_LENGTH];
 	struct keyproc_buf b;
 
 	key_hash(signer_ocsp_cert(f->s), rid);
 	b = ocsp_req(f, f->root, rid);
-	assert_int_equal(call(f, KEYPROC_OP_SIGN_OCSP, &b, "another issuer"),
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_SIGN_OCSP, &b,
+	    "another issuer"),
 	    -1);
 	b = ocsp_req(f, signer_issuer(f->s), rid);
-	assert_int_equal(call(f, KEYPROC_OP_SIGN_OCSP, &b, NULL), 0);
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_SIGN_OCSP, &b, NULL),
+	    0);
 }
 
 static void
 test_ocsp_of_another_responder_is_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct keyproc_fx_kp *f = *state;
 	uint8_t rid[SHA_DIGEST_LENGTH];
 	struct keyproc_buf b;
 
 	key_hash(signer_issuer(f->s), rid);	/* the CA's own key */
 	b = ocsp_req(f, signer_issuer(f->s), rid);
-	assert_int_equal(call(f, KEYPROC_OP_SIGN_OCSP, &b,
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_SIGN_OCSP, &b,
 	    "another responder"), -1);
 }
 
@@ -353,7 +211,7 @@ test_ocsp_of_another_responder_is_refused(void **state)
 static void
 test_ocsp_with_another_extension_is_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct keyproc_fx_kp *f = *state;
 	uint8_t rid[SHA_DIGEST_LENGTH];
 	struct keyproc_buf b;
 	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
@@ -370,7 +228,8 @@ test_ocsp_with_another_extension_is_refused(void **state)
 	len = i2d_X509_EXTENSION(ext, &der);
 	assert_true(len > 0);
 	b = ocsp_req_ext(f, signer_issuer(f->s), rid, der, len);
-	assert_int_equal(call(f, KEYPROC_OP_SIGN_OCSP, &b, "neither a nonce"),
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_SIGN_OCSP, &b,
+	    "neither a nonce"),
 	    -1);
 	X509_EXTENSION_free(ext);
 	OPENSSL_free(der);
@@ -380,7 +239,8 @@ test_ocsp_with_another_extension_is_refused(void **state)
 	der = NULL;
 	len = i2d_X509_EXTENSION(ext, &der);
 	b = ocsp_req_ext(f, signer_issuer(f->s), rid, der, len);
-	assert_int_equal(call(f, KEYPROC_OP_SIGN_OCSP, &b, NULL), 0);
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_SIGN_OCSP, &b, NULL),
+	    0);
 	X509_EXTENSION_free(ext);
 	OPENSSL_free(der);
 	ASN1_OCTET_STRING_free(os);
@@ -391,7 +251,7 @@ test_ocsp_with_another_extension_is_refused(void **state)
 static void
 test_ocsp_response_is_signed_by_the_delegated_responder(void **state)
 {
-	struct fixture *f = *state;
+	struct keyproc_fx_kp *f = *state;
 	OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
 	OCSP_CERTID *cid;
 	ASN1_INTEGER *sn = ASN1_INTEGER_new();
@@ -440,7 +300,7 @@ crl_new(X509_NAME *name, uint64_t num)
 }
 
 static int
-sign_crl(struct fixture *f, X509_NAME *name, uint64_t num)
+sign_crl(struct keyproc_fx_kp *f, X509_NAME *name, uint64_t num)
 {
 	X509_CRL *crl = crl_new(name, num);
 	int rc = signer_sign_crl(f->s, &crl);
@@ -455,7 +315,7 @@ sign_crl(struct fixture *f, X509_NAME *name, uint64_t num)
 static void
 test_crl_for_another_issuer_is_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct keyproc_fx_kp *f = *state;
 	struct keyproc_buf b = { 0 };
 	X509_CRL *crl = crl_new(X509_get_subject_name(signer_issuer(f->s)),
 	    10);
@@ -471,7 +331,8 @@ test_crl_for_another_issuer_is_refused(void **state)
 	assert_true(len > 0);
 	keyproc_put_str(&b, "00112233445566778899aabbccddeeff00112233");
 	keyproc_put_bytes(&b, der, (size_t)len);
-	assert_int_equal(call(f, KEYPROC_OP_SIGN_CRL, &b, "another issuer"),
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_SIGN_CRL, &b,
+	    "another issuer"),
 	    -1);
 	/* Positive control. */
 	assert_int_equal(sign_crl(f, X509_get_subject_name(
@@ -484,7 +345,7 @@ test_crl_for_another_issuer_is_refused(void **state)
 static void
 test_crl_number_not_above_the_last_is_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct keyproc_fx_kp *f = *state;
 	X509_NAME *ours = X509_get_subject_name(signer_issuer(f->s));
 
 	assert_int_equal(sign_crl(f, ours, 100), 0);
@@ -495,88 +356,6 @@ test_crl_number_not_above_the_last_is_refused(void **state)
 
 /* ---- SIGN_CHECKPOINT ------------------------------------------------------------------------ */
 
-/* A checkpoint request for the first size leaves of the tree, proven
- * from old (proof NULL: none; bad: one hash flipped). */
-static int
-cp_call(struct fixture *f, uint64_t size, const uint8_t *root_override,
-    uint64_t old, int with_proof, int bad, const char *want)
-{
-	struct keyproc_buf b = { 0 };
-	uint8_t root[LEDGER_HASH_LEN], proof[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
-	char body[512];
-	size_t n = 0;
-
-	assert_int_equal(ledger_merkle_root(f->tree, size, root), 0);
-	if (root_override != NULL)
-		memcpy(root, root_override, LEDGER_HASH_LEN);
-	assert_int_equal(ledger_checkpoint_body(f->cfg.origin, size, root,
-	    time(NULL), body, sizeof(body)), 0);
-	if (with_proof && old > 0 && old < size)
-		assert_int_equal(ledger_merkle_consistency(f->tree, old, size,
-		    proof, &n), 0);
-	if (bad && n > 0)
-		proof[n - 1][0] ^= 1;
-	keyproc_put_str(&b, body);
-	keyproc_put_u64(&b, old);
-	keyproc_put_bytes(&b, proof, n * LEDGER_HASH_LEN);
-	return call(f, KEYPROC_OP_SIGN_CHECKPOINT, &b, want);
-}
-
-static void
-test_checkpoint_smaller_than_the_last_is_refused(void **state)
-{
-	struct fixture *f = *state;
-
-	assert_int_equal(cp_call(f, 6, NULL, 0, 0, 0, NULL), 0);
-	assert_int_equal(cp_call(f, 5, NULL, 6, 0, 0, "smaller"), -1);
-	/* Positive control: the same checkpoint again (idempotent). */
-	assert_int_equal(cp_call(f, 6, NULL, 6, 0, 0, NULL), 0);
-}
-
-static void
-test_checkpoint_of_the_same_size_with_another_root_is_refused(void **state)
-{
-	struct fixture *f = *state;
-	uint8_t other[LEDGER_HASH_LEN];
-
-	memset(other, 0xab, sizeof(other));
-	assert_int_equal(cp_call(f, 6, NULL, 0, 0, 0, NULL), 0);
-	assert_int_equal(cp_call(f, 6, other, 6, 0, 0, "another root"), -1);
-}
-
-static void
-test_checkpoint_without_a_valid_consistency_proof_is_refused(void **state)
-{
-	struct fixture *f = *state;
-
-	assert_int_equal(cp_call(f, 5, NULL, 0, 0, 0, NULL), 0);
-	/* A flipped hash, no proof, a proof from another size. */
-	assert_int_equal(cp_call(f, 9, NULL, 5, 1, 1, "does not verify"), -1);
-	assert_int_equal(cp_call(f, 9, NULL, 5, 0, 0, "does not verify"), -1);
-	assert_int_equal(cp_call(f, 9, NULL, 4, 1, 0, "starts at size 4"),
-	    -1);
-	/* Positive control: the right proof. */
-	assert_int_equal(cp_call(f, 9, NULL, 5, 1, 0, NULL), 0);
-}
-
-static void
-test_checkpoint_of_another_origin_is_refused(void **state)
-{
-	struct fixture *f = *state;
-	struct keyproc_buf b = { 0 };
-	uint8_t root[LEDGER_HASH_LEN];
-	char body[512];
-
-	assert_int_equal(ledger_merkle_root(f->tree, 3, root), 0);
-	assert_int_equal(ledger_checkpoint_body("other/ledger", 3, root,
-	    time(NULL), body, sizeof(body)), 0);
-	keyproc_put_str(&b, body);
-	keyproc_put_u64(&b, 0);
-	keyproc_put_bytes(&b, NULL, 0);
-	assert_int_equal(call(f, KEYPROC_OP_SIGN_CHECKPOINT, &b, "origin"),
-	    -1);
-}
-
 /* The OCSP worker's and the writer's channels each have a thread of
  * their own in the key process, which answers their operations and
  * nothing else; the promise is one for all threads. */
@@ -584,7 +363,7 @@ static void
 test_the_ocsp_and_writer_channels_answer_their_operations_only(
     void **state)
 {
-	struct fixture *f = *state;
+	struct keyproc_fx_kp *f = *state;
 	X509_NAME *ours = X509_get_subject_name(signer_issuer(f->s));
 	struct keyproc_buf b;
 	uint8_t other[LEDGER_HASH_LEN];
@@ -593,40 +372,44 @@ test_the_ocsp_and_writer_channels_answer_their_operations_only(
 	f->chan = KEYPROC_CHAN_WRITER;
 	b = entry_req(LEDGER_CERT_ISSUED, f->cfg.bridge_account,
 	    f->cfg.origin);
-	assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b,
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_SIGN_ENTRY, &b,
 	    "not answered on the writer's channel"), -1);
 	memset(&b, 0, sizeof(b));
-	assert_int_equal(call(f, KEYPROC_OP_INFO, &b,
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_INFO, &b,
 	    "not answered on the writer's channel"), -1);
 	f->chan = KEYPROC_CHAN_OCSP;
 	b = entry_req(LEDGER_CERT_ISSUED, f->cfg.bridge_account,
 	    f->cfg.origin);
-	assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b,
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_SIGN_ENTRY, &b,
 	    "not answered on the OCSP worker's channel"), -1);
-	assert_int_equal(cp_call(f, 8, NULL, 0, 0, 0,
+	assert_int_equal(keyproc_fx_cp_call(f, 8, NULL, 0, 0, 0,
 	    "not answered on the OCSP worker's channel"), -1);
 	/* The channels still answer what they are for (signer_sign_crl
 	 * and the checkpoints below go through OCSP and WRITER). */
 	assert_int_equal(sign_crl(f, ours, 5), 0);
 	f->chan = KEYPROC_CHAN_WRITER;
-	assert_int_equal(cp_call(f, 8, NULL, 0, 0, 0, NULL), 0);
+	assert_int_equal(keyproc_fx_cp_call(f, 8, NULL, 0, 0, 0, NULL), 0);
 	f->chan = KEYPROC_CHAN_SPARE;
-	assert_int_equal(cp_call(f, 7, NULL, 8, 0, 0, "smaller"), -1);
-	assert_int_equal(cp_call(f, 8, other, 8, 0, 0, "another root"), -1);
+	assert_int_equal(keyproc_fx_cp_call(f, 7, NULL, 8, 0, 0, "smaller"),
+	    -1);
+	assert_int_equal(keyproc_fx_cp_call(f, 8, other, 8, 0, 0,
+	    "another root"), -1);
 	assert_int_equal(sign_crl(f, ours, 5), -1);
 	b = entry_req(LEDGER_CERT_ISSUED, f->cfg.bridge_account,
 	    f->cfg.origin);
-	assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b, NULL), 0);
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_SIGN_ENTRY, &b, NULL),
+	    0);
 	f->chan = KEYPROC_CHAN_WRITER;
-	assert_int_equal(cp_call(f, 8, other, 8, 0, 0, "another root"), -1);
-	assert_int_equal(cp_call(f, 10, NULL, 8, 1, 0, NULL), 0);
+	assert_int_equal(keyproc_fx_cp_call(f, 8, other, 8, 0, 0,
+	    "another root"), -1);
+	assert_int_equal(keyproc_fx_cp_call(f, 10, NULL, 8, 1, 0, NULL), 0);
 }
 
 /* The promise survives a new key process on the same data directory. */
 static void
 test_restart_keeps_the_promise(void **state)
 {
-	struct fixture *f = *state;
+	struct keyproc_fx_kp *f = *state;
 	X509_NAME *ours;
 	uint8_t other[LEDGER_HASH_LEN];
 	char path[PATH_MAX + 32];
@@ -634,26 +417,28 @@ test_restart_keeps_the_promise(void **state)
 
 	memset(other, 0xcd, sizeof(other));
 	/* Each in turn the last thing written before the restart. */
-	assert_int_equal(cp_call(f, 7, NULL, 0, 0, 0, NULL), 0);
+	assert_int_equal(keyproc_fx_cp_call(f, 7, NULL, 0, 0, 0, NULL), 0);
 	assert_int_equal(sign_crl(f, X509_get_subject_name(
 	    signer_issuer(f->s)), 500), 0);
 	snprintf(path, sizeof(path), "%s/%s", f->dir, KEYPROC_STATE_FILE);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	kp_down(f);
-	kp_up(f);
+	keyproc_fx_down(f);
+	keyproc_fx_up(f);
 	ours = X509_get_subject_name(signer_issuer(f->s));
 	assert_int_equal(sign_crl(f, ours, 500), -1);
 	assert_int_equal(sign_crl(f, ours, 600), 0);
-	assert_int_equal(cp_call(f, 10, NULL, 7, 1, 0, NULL), 0);
-	kp_down(f);
-	kp_up(f);
+	assert_int_equal(keyproc_fx_cp_call(f, 10, NULL, 7, 1, 0, NULL), 0);
+	keyproc_fx_down(f);
+	keyproc_fx_up(f);
 	ours = X509_get_subject_name(signer_issuer(f->s));
-	assert_int_equal(cp_call(f, 10, other, 10, 0, 0, "another root"), -1);
-	assert_int_equal(cp_call(f, 9, NULL, 10, 0, 0, "smaller"), -1);
+	assert_int_equal(keyproc_fx_cp_call(f, 10, other, 10, 0, 0,
+	    "another root"), -1);
+	assert_int_equal(keyproc_fx_cp_call(f, 9, NULL, 10, 0, 0, "smaller"),
+	    -1);
 	assert_int_equal(sign_crl(f, ours, 600), -1);
 	/* Positive controls: what extends the promise is signed. */
-	assert_int_equal(cp_call(f, 12, NULL, 10, 1, 0, NULL), 0);
+	assert_int_equal(keyproc_fx_cp_call(f, 12, NULL, 10, 1, 0, NULL), 0);
 	assert_int_equal(sign_crl(f, ours, 601), 0);
 }
 
@@ -662,7 +447,7 @@ test_restart_keeps_the_promise(void **state)
 static void
 test_committed_issuance_goes_through_ca_cert_admit(void **state)
 {
-	struct fixture *f = *state;
+	struct keyproc_fx_kp *f = *state;
 	struct ca_cert_req q;
 	uint8_t proof[1][LEDGER_HASH_LEN];
 	char why[KEYPROC_WHY_MAX] = "";
@@ -713,7 +498,7 @@ raw_header(int fd, uint32_t len, uint16_t op)
 static void
 test_oversize_message_is_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct keyproc_fx_kp *f = *state;
 	int fd = keyproc_fd(f->kp, KEYPROC_CHAN_SPARE);
 	char why[KEYPROC_WHY_MAX], buf[1];
 
@@ -731,7 +516,7 @@ test_oversize_message_is_refused(void **state)
 static void
 test_truncated_message_is_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct keyproc_fx_kp *f = *state;
 	int fd = keyproc_fd(f->kp, KEYPROC_CHAN_SPARE);
 	char why[KEYPROC_WHY_MAX];
 
@@ -745,16 +530,16 @@ test_truncated_message_is_refused(void **state)
 static void
 test_unknown_operation_is_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct keyproc_fx_kp *f = *state;
 	struct keyproc_buf b = { 0 };
 
 	keyproc_put_u64(&b, 1);
-	assert_int_equal(call(f, (enum keyproc_op)99, &b,
+	assert_int_equal(keyproc_fx_call(f, (enum keyproc_op)99, &b,
 	    "unknown operation 99"), -1);
-	assert_int_equal(call(f, (enum keyproc_op)0, NULL,
+	assert_int_equal(keyproc_fx_call(f, (enum keyproc_op)0, NULL,
 	    "unknown operation 0"), -1);
 	/* The channel goes on: INFO answers. */
-	assert_int_equal(call(f, KEYPROC_OP_INFO, NULL, NULL), 0);
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_INFO, NULL, NULL), 0);
 }
 
 /* proto.c's reader never reads past the payload. */
@@ -780,23 +565,27 @@ test_field_longer_than_the_payload_is_an_error(void **state)
 static void
 test_malformed_fields_are_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct keyproc_fx_kp *f = *state;
 	struct keyproc_buf b = { 0 };
 
 	/* A byte string announcing more than the payload holds. */
 	keyproc_put_u64(&b, 0xffffffffffffffffULL);
-	assert_int_equal(call(f, KEYPROC_OP_SIGN_ENTRY, &b, "malformed"), -1);
-	assert_int_equal(call(f, KEYPROC_OP_SIGN_OCSP, NULL, "malformed"), -1);
-	assert_int_equal(call(f, KEYPROC_OP_SIGN_CHECKPOINT, NULL,
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_SIGN_ENTRY, &b,
 	    "malformed"), -1);
-	assert_int_equal(call(f, KEYPROC_OP_SIGN_CRL, NULL, "malformed"), -1);
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_SIGN_OCSP, NULL,
+	    "malformed"), -1);
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_SIGN_CHECKPOINT, NULL,
+	    "malformed"), -1);
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_SIGN_CRL, NULL,
+	    "malformed"), -1);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+#define T(t) cmocka_unit_test_setup_teardown(t, keyproc_fx_setup, \
+	    keyproc_fx_teardown)
 		T(test_info_gives_the_issuer_and_the_node_vkey),
 		T(test_entry_of_a_type_the_bridge_may_not_sign_is_refused),
 		T(test_entry_of_another_account_or_origin_is_refused),
@@ -806,10 +595,6 @@ main(void)
 		T(test_ocsp_response_is_signed_by_the_delegated_responder),
 		T(test_crl_for_another_issuer_is_refused),
 		T(test_crl_number_not_above_the_last_is_refused),
-		T(test_checkpoint_smaller_than_the_last_is_refused),
-		T(test_checkpoint_of_the_same_size_with_another_root_is_refused),
-		T(test_checkpoint_without_a_valid_consistency_proof_is_refused),
-		T(test_checkpoint_of_another_origin_is_refused),
 		T(test_the_ocsp_and_writer_channels_answer_their_operations_only),
 		T(test_restart_keeps_the_promise),
 		T(test_committed_issuance_goes_through_ca_cert_admit),
@@ -822,5 +607,6 @@ main(void)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, keyproc_fx_group_setup,
+	    keyproc_fx_group_teardown);
 }
