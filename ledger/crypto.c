@@ -536,7 +536,7 @@ ledger_key_load(const char *path, char *err, size_t errlen)
 	if ((st.st_mode & CRYPTO_KEY_GROUP_OTHER) != 0) {
 		set_err(err, errlen,
 		    "%s: key file is accessible by group or others (mode "
-		    "%04o): run chmod 600 %s", path,
+		    "%04o): run chmod 600 %s (a key file must be 0600)", path,
 		    (unsigned)(st.st_mode & 07777), path);
 		goto out;
 	}

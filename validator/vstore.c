@@ -246,18 +246,9 @@ vd_state_read(const struct vd_config *c, struct vcore_state *st,
 EVP_PKEY *
 vd_key_load(const char *path, char *err, size_t errlen)
 {
-	struct stat sb;
 	EVP_PKEY *k;
 
-	if (stat(path, &sb) != 0) {
-		ERR("cannot read %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if ((sb.st_mode & 077) != 0) {
-		ERR("%s is mode %04o: a key file must be 0600 (chmod 600 %s)",
-		    path, (unsigned)(sb.st_mode & 07777), path);
-		return NULL;
-	}
+	/* ledger_key_load refuses a key file group or others can read */
 	if ((k = ledger_key_load(path, err, errlen)) == NULL)
 		return NULL;
 	if (EVP_PKEY_get_base_id(k) != EVP_PKEY_ED25519) {
