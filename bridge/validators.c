@@ -351,13 +351,15 @@ bval_answer(struct evhttp_request *req, void *arg)
 	char body[VCORE_ANSWER_MAX], why[BVAL_REASON_MAX], *nl;
 	int status = req != NULL ? evhttp_request_get_response_code(req) : 0;
 	/* same: the seal in progress asked it (resends and `want`);
-	 * current: and for its checkpoint, not a catch-up step; counted:
-	 * the last seal's gatherer, kept until the next seal, takes it (an
-	 * answer after the quorum is counted too) */
+	 * current: and for its checkpoint, not a catch-up step; g: the
+	 * gatherer of the seal it answers, the current one or the one
+	 * before, kept until the next seal (an answer after the quorum, or
+	 * during the next seal, is counted too) */
 	int same = v->sl != NULL && p->out_seal == v->seal_id, was_up;
 	int current = same && !p->out_chunk;
-	int counted = p->out_seal == v->seal_id && v->gathering &&
-	    !p->out_chunk;
+	struct vgather *g = p->out_chunk || !v->gathering ? NULL :
+	    p->out_seal == v->seal_id ? &v->g :
+	    v->have_prev && p->out_seal == v->prev_id ? &v->gprev : NULL;
 	size_t len = 0;
 	ev_ssize_t got;
 	uint64_t size;
@@ -406,17 +408,17 @@ bval_answer(struct evhttp_request *req, void *arg)
 		snprintf(why, sizeof(why), "%d %s", status, body);
 		bval_refusal(p, why);
 	}
-	if (counted && status != 0) {
-		before = v->g.counts;
-		(void)vgather_answer(&v->g, p->idx, status, body, len, why,
+	if (g != NULL && status != 0) {
+		before = g->counts;
+		(void)vgather_answer(g, p->idx, status, body, len, why,
 		    sizeof(why));
 		pthread_mutex_lock(&v->mu);
-		p->st.accepted += v->g.counts.accepted - before.accepted;
+		p->st.accepted += g->counts.accepted - before.accepted;
 		for (size_t i = 0; i < LEDGER_COSIGN_VERDICTS; i++)
-			p->st.discarded[i] += v->g.counts.discarded[i] -
+			p->st.discarded[i] += g->counts.discarded[i] -
 			    before.discarded[i];
 		pthread_mutex_unlock(&v->mu);
-		if (status == 200 && v->g.counts.accepted == before.accepted)
+		if (status == 200 && g->counts.accepted == before.accepted)
 			bval_refusal(p, why);	/* a 200 that did not count */
 	}
 	if (current || (same && status != 200))
@@ -472,6 +474,12 @@ bval_seal(struct ledger_consensus *c, const struct ledger_seal *sl,
 	(void)event_base_loop(v->evb, EVLOOP_NONBLOCK);
 	if (v->node_sign(v->node_arg, sl, line, sizeof(line)) != 0)
 		return -1;
+	/* the last seal's gatherer stays for its answers still out */
+	if (v->gathering) {
+		v->gprev = v->g;
+		v->prev_id = v->seal_id;
+		v->have_prev = 1;
+	}
 	n = snprintf(v->note, sizeof(v->note), "%s\n%s", sl->body, line);
 	if (n < 0 || (size_t)n >= sizeof(v->note) ||
 	    vgather_init(&v->g, v->note, (size_t)n, v->policy, v->npeers,

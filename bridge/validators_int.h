@@ -60,6 +60,9 @@ struct bval {
 	int gathering;			/* g holds seal seal_id's answers */
 	const struct ledger_seal *sl;
 	struct vgather g;
+	struct vgather gprev;		/* the seal before, for late answers */
+	uint64_t prev_id;		/* its seal_id */
+	int have_prev;
 	char note[VCORE_NOTE_MAX];
 	uint64_t prev_size;		/* last block sealed */
 	size_t chunk_max;		/* entries of one catch-up step */
