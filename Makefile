@@ -65,7 +65,7 @@ BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all test unit integration sanitize run deps bench clean help
+.PHONY: all test test-bins unit integration sanitize run deps bench clean help
 all: $(BIN) $(TOOL_BIN)
 
 deps:
@@ -116,12 +116,17 @@ integration: all $(BUILD)/bench/bench_entries
 
 # The sanitizer build runs the unit tests and the integration tests again
 # under ASan + UBSan (a second tree, build-san/, so objects never mix).
+# Both first build everything they run two jobs at a time (test-bins), then
+# run the tests (the integration runner runs two at a time itself).
 sanitize:
+	@$(MAKE) --no-print-directory -j2 SANITIZE=address,undefined test-bins
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    $(MAKE) --no-print-directory SANITIZE=address,undefined unit integration
 
-test: unit integration
+test:
+	@$(MAKE) --no-print-directory -j2 test-bins
+	@$(MAKE) --no-print-directory unit integration
 	@$(MAKE) --no-print-directory sanitize
 
 run: all
@@ -151,5 +156,9 @@ help:
 
 # The device-side verifier, its fuzz target (issue 15).
 include examples/device/device.mk
+
+# Every binary `make unit integration` runs (after the include: it names
+# the device verifier's fuzz driver).
+test-bins: all $(UNIT_BIN) $(FUZZ_DRIVER) $(BUILD)/bench/bench_entries
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

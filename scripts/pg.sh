@@ -49,14 +49,16 @@ as_pg() {
 	fi
 }
 
-# free_port: a loopback port that can be bound now, in 40000-49999 (the
-# integration tests hand out 20000-39999 for bridges).
+# free_port: a loopback port that can be bound now, in KB_PG_PORT_LO..HI
+# (default 40000-49999; the integration tests hand out 20000-32767 for
+# bridges, and their runner gives each job slot a part of both ranges).
 free_port() {
-	python3 - "$$" <<'EOF'
+	python3 - "$$" "${KB_PG_PORT_LO:-40000}" "${KB_PG_PORT_HI:-49999}" <<'EOF'
 import socket, sys
-start = (int(sys.argv[1]) * 7919) % 10000
-for i in range(10000):
-    p = 40000 + (start + i) % 10000
+lo, hi = int(sys.argv[2]), int(sys.argv[3])
+start = (int(sys.argv[1]) * 7919) % (hi - lo + 1)
+for i in range(hi - lo + 1):
+    p = lo + (start + i) % (hi - lo + 1)
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         s.bind(("127.0.0.1", p))

@@ -10,6 +10,15 @@
 # runs longer than KB_TEST_TIMEOUT seconds (default 600) is stopped and fails.
 # Prints PASS/FAIL per test with its duration, the last 40 lines of the log
 # of every failed test, and last "N passed, N failed".  Exit 1 on a failure.
+#
+# KB_TEST_JOBS tests run at once (default 2, one per core of the CI
+# machine: most tests wait on daemons more than they compute).  Each job
+# slot gets its own loopback port ranges (KB_PORT_LO..KB_PORT_HI for the
+# bridges and validators, lib.sh's kb_free_ports; KB_PG_PORT_LO..HI for
+# scripts/pg.sh), so two tests never pick the same free port.  A test that
+# asserts a time bound or a rate (a revocation visible within 1 s, an RSS
+# figure) says so with a line "# kb-test: alone" and runs with no other
+# test beside it.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -69,9 +78,25 @@ fi
 passed=0
 failed=0
 failed_names=()
-for f in "${tests[@]}"; do
-	name=$(basename "$f" .sh)
-	out="$root/tests/out/$name"
+jobs_max=${KB_TEST_JOBS:-2}
+case "$jobs_max" in
+''|*[!0-9]*|0) echo "run-integration: KB_TEST_JOBS must be a positive number: $jobs_max" >&2; exit 1 ;;
+esac
+
+# The bridges' port range 20000..min(ephemeral start, 32768) and pg.sh's
+# 40000..49999, cut into one part per job slot.
+eph=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range)
+[ "$eph" -gt 32768 ] && eph=32768
+bspan=$(( (eph - 20000) / jobs_max ))
+pspan=$(( 10000 / jobs_max ))
+
+declare -A job_name job_start job_out job_slot
+free_slots=()
+for ((i = 0; i < jobs_max; i++)); do free_slots+=("$i"); done
+
+# outdir NAME: makes (wipes) the test's output folder, prints its path.
+outdir() {
+	local name=$1 out="$root/tests/out/$1" real
 	if [ -L "$out" ]; then
 		case "$(readlink "$out")" in
 		/tmp/kb-out-"$name".*) rm -rf "$(readlink "$out")" ;;
@@ -85,11 +110,39 @@ for f in "${tests[@]}"; do
 		out=$real
 	fi
 	mkdir -p "$out"
-	start=$(date +%s.%N)
+	echo "$out"
+}
+
+# launch FILE: starts the test in the background in the first free slot.
+launch() {
+	local f=$1 name slot out pid
+	name=$(basename "$f" .sh)
+	slot=${free_slots[0]}
+	free_slots=("${free_slots[@]:1}")
+	out=$(outdir "$name")
 	# -k: a test that ignores SIGTERM is killed 10 s later.
-	OUT="$out" timeout -k 10 "$timeout_s" bash "$f" >"$out/test.log" 2>&1
+	OUT="$out" KB_PORT_LO=$((20000 + slot * bspan)) \
+	    KB_PORT_HI=$((20000 + (slot + 1) * bspan - 1)) \
+	    KB_PG_PORT_LO=$((40000 + slot * pspan)) \
+	    KB_PG_PORT_HI=$((40000 + (slot + 1) * pspan - 1)) \
+	    timeout -k 10 "$timeout_s" bash "$f" >"$out/test.log" 2>&1 &
+	pid=$!
+	job_name[$pid]=$name
+	job_start[$pid]=$(date +%s.%N)
+	job_out[$pid]=$out
+	job_slot[$pid]=$slot
+}
+
+# reap: waits for one running test and reports it.
+reap() {
+	local pid rc name out secs why
+	wait -n -p pid
 	rc=$?
-	secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}')
+	name=${job_name[$pid]}
+	out=${job_out[$pid]}
+	secs=$(awk -v s="${job_start[$pid]}" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}')
+	free_slots+=("${job_slot[$pid]}")
+	unset "job_name[$pid]" "job_start[$pid]" "job_out[$pid]" "job_slot[$pid]"
 	if [ "$rc" -eq 0 ]; then
 		passed=$((passed + 1))
 		echo "PASS $name (${secs}s)"
@@ -101,7 +154,21 @@ for f in "${tests[@]}"; do
 		echo "FAIL $name (${secs}s, $why); last 40 lines of $out/test.log:"
 		tail -n 40 "$out/test.log" | sed 's/^/    /'
 	fi
+}
+
+running() { echo "${#job_name[@]}"; }
+
+for f in "${tests[@]}"; do
+	if grep -q '^# kb-test: alone' "$f"; then
+		while [ "$(running)" -gt 0 ]; do reap; done
+		launch "$f"
+		reap
+		continue
+	fi
+	while [ "$(running)" -ge "$jobs_max" ]; do reap; done
+	launch "$f"
 done
+while [ "$(running)" -gt 0 ]; do reap; done
 
 if [ "$failed" -gt 0 ]; then
 	echo "failed: ${failed_names[*]}"

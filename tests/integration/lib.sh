@@ -142,19 +142,23 @@ trap 'exit 130' INT
 # ---- ports -------------------------------------------------------------------
 
 # kb_free_ports N: N distinct loopback ports that can be bound now, searched
-# from a start derived from $$ in 20000 up to the kernel's ephemeral range
-# (ip_local_port_range, at most 32768) and not handed out before in this
-# test.  Below the ephemeral range, so that a daemon restarted on its own
-# port never finds it taken by an outgoing connection.
+# from a start derived from $$ in KB_PORT_LO..KB_PORT_HI (default 20000 up
+# to the kernel's ephemeral range, ip_local_port_range, at most 32768; the
+# integration runner gives each of its job slots a part of it) and not
+# handed out before in this test.  Below the ephemeral range, so that a
+# daemon restarted on its own port never finds it taken by an outgoing
+# connection.
 kb_free_ports() {
-	python3 - "$1" "$$" "$KB_USED_PORTS" <<'EOF'
+	python3 - "$1" "$$" "$KB_USED_PORTS" "${KB_PORT_LO:-}" "${KB_PORT_HI:-}" <<'EOF'
 import socket, sys
 n, seed, used = int(sys.argv[1]), int(sys.argv[2]), set(sys.argv[3].split())
-lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-span = min(lo, 32768) - 20000
+eph = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+lo = int(sys.argv[4]) if sys.argv[4] else 20000
+hi = int(sys.argv[5]) if sys.argv[5] else min(eph, 32768) - 1
+span = hi - lo + 1
 start, got = (seed * 7919) % span, []
 for i in range(span):
-    p = 20000 + (start + i) % span
+    p = lo + (start + i) % span
     if str(p) in used:
         continue
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -168,7 +172,7 @@ for i in range(span):
     if len(got) == n:
         break
 if len(got) != n:
-    sys.exit("no free loopback ports below the ephemeral range")
+    sys.exit("no free loopback ports in %d-%d" % (lo, hi))
 print(" ".join(got))
 EOF
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# kb-test: alone (asserts a time bound or a resource figure: run with no other test beside it)
 # CRLs (RFC 5280 5) on the plain-HTTP listener: issued certificates carry a
 # CRL distribution point http://<http_listen>/crl/<issuer-id>.crl naming the
 # issuer of the ledger's cert-issued entries; GET there answers a DER CRL

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# kb-test: alone (asserts a time bound or a resource figure: run with no other test beside it)
 # EST re-enrollment (RFC 7030 4.2.2) over TLS client authentication with the
 # current certificate.  A renewal (the CSR for the client certificate's own
 # key) gets a new certificate (new serial) whose cert-issued entry names the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# kb-test: alone (asserts a time bound or a resource figure: run with no other test beside it)
 # OCSP responder (RFC 6960, RFC 5019 profile) on the plain-HTTP listener,
 # driven by `openssl ocsp` and curl: certificates carry AIA OCSP and
 # caIssuers URLs on http_listen; an issued certificate is good, signed by the

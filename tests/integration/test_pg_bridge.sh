@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# kb-test: alone (asserts a time bound or a resource figure: run with no other test beside it)
 # test_pg_bridge: the bridge on PostgreSQL (issue 6).  A throwaway server
 # started with scripts/pg.sh holds the ledger (`init --db URL`): a key
 # registered through the bridge, a certificate enrolled over EST, `openssl

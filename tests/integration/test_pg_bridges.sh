@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# kb-test: alone (asserts a time bound or a resource figure: run with no other test beside it)
 # test_pg_bridges: two bridges on one PostgreSQL database (issue 6).  Both
 # data directories are the same bridge (one CA, one validator key: a copy)
 # on their own ports.  A key registered through bridge A is enrolled over
