@@ -78,6 +78,10 @@ static const struct field_rule field_rules[] = {
 	{ LEDGER_KEY_REGISTER, "not-after", 1, 1, SYN_TIME },
 	{ LEDGER_KEY_REGISTER, "csr", 0, 1, SYN_B64 },
 	{ LEDGER_KEY_REGISTER, "preauth", 0, 1, SYN_PREAUTH },
+	/* The configuration groups its device may read (a group name as
+	 * config-publish writes it); rules.c: each once, device keys only. */
+	{ LEDGER_KEY_REGISTER, "config-group", 0, LEDGER_MAX_CONFIG_GROUPS,
+	    SYN_NAME },
 	{ LEDGER_KEY_PREAUTH, "preauth-id", 1, 1, SYN_PREAUTH },
 	{ LEDGER_KEY_PREAUTH, "name", 1, 1, SYN_NAME },
 	{ LEDGER_KEY_PREAUTH, "profile", 1, 1, SYN_PROFILE },

@@ -340,7 +340,7 @@ enum ledger_reg_table {
 #define LEDGER_REG_COLS_ACCOUNTS "name, role, threshold, seq, created_idx, keys"
 #define LEDGER_REG_COLS_KEYS "key_id, account, name, profile, spki, dns," \
 	" ip, not_before, not_after, status, revoked_at, reason," \
-	" registered_idx, revoked_idx, csr"
+	" registered_idx, revoked_idx, csr, groups"
 #define LEDGER_REG_COLS_CERTS "serial, issuer, key_id, profile, not_before," \
 	" not_after, cert_sha256, revoked, revoked_at, reason, issued_idx," \
 	" revoked_idx"

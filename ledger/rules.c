@@ -246,7 +246,8 @@ rules_preauth_match(struct ledger_store *s, const char *id,
 	    !rules_same_names(&pa->dns[0][0], sizeof(pa->dns[0]), pa->ndns,
 	    &k->dns[0][0], sizeof(k->dns[0]), k->ndns) ||
 	    !rules_same_names(&pa->ip[0][0], sizeof(pa->ip[0]), pa->nip,
-	    &k->ip[0][0], sizeof(k->ip[0]), k->nip)) {
+	    &k->ip[0][0], sizeof(k->ip[0]), k->nip) ||
+	    k->ngroups != 0) {	/* a pre-authorisation names no groups */
 		snprintf(why, whylen, "the registration differs from "
 		    "pre-authorisation %s", id);
 		return LEDGER_ERR_PREAUTH;
@@ -379,6 +380,35 @@ out:
 	return st;
 }
 
+/* The config-group lines of a registration into k (entry.c bounds their
+ * count and syntax): each group once, and only for a device key, the one
+ * profile whose certificate reads configurations as a device (bridge/api
+ * "device access").  0, or -1 with why. */
+static int
+rules_key_groups(const struct ledger_entry *e, struct ledger_key_info *k,
+    char *why, size_t whylen)
+{
+	const char *g[LEDGER_MAX_CONFIG_GROUPS];
+
+	k->ngroups = (int)ledger_entry_all(e, "config-group", g,
+	    LEDGER_MAX_CONFIG_GROUPS);
+	if (k->ngroups > 0 && strcmp(k->profile, "device") != 0) {
+		snprintf(why, whylen, "config-group is for device keys, not "
+		    "profile %s", k->profile);
+		return -1;
+	}
+	for (int i = 0; i < k->ngroups; i++) {
+		for (int j = 0; j < i; j++)
+			if (strcmp(g[i], g[j]) == 0) {
+				snprintf(why, whylen, "config-group %s is "
+				    "named twice", g[i]);
+				return -1;
+			}
+		snprintf(k->groups[i], sizeof(k->groups[i]), "%s", g[i]);
+	}
+	return 0;
+}
+
 /* Step 3: the registration k the entry makes (key id k->key_id set by the
  * caller): who may register it, its name, profile, names and window, which
  * must be sane and not already over at ledger time now. */
@@ -414,6 +444,8 @@ rules_key_fields(const struct ledger_entry *e,
 	k->status = LEDGER_KEY_ACTIVE;
 	k->registered_index = index;
 	k->has_csr = ledger_entry_get(e, "csr") != NULL;
+	if (rules_key_groups(e, k, why, whylen) != 0)
+		return LEDGER_ERR_MALFORMED;
 	if (k->not_after <= k->not_before) {
 		snprintf(why, whylen, "not-after is not after not-before");
 		return LEDGER_ERR_WINDOW;

@@ -99,6 +99,8 @@ ledger_store_read_key(const struct ledger_store_cols *r,
 	k->has_csr = !r->ops->null(r, 14);
 	if (csr != NULL && csrlen > 0)
 		col_copy(r, 14, csr, csrlen);
+	k->ngroups = ledger_store_split_list(TEXT(r, 15), &k->groups[0][0],
+	    sizeof(k->groups[0]), LEDGER_MAX_CONFIG_GROUPS);
 }
 
 void

@@ -121,6 +121,7 @@ ss_key_put(struct ledger_store *s, const struct ledger_key_info *k,
 {
 	sqlite3_stmt *q = ss_stmt(s, ST_KEY_PUT);
 	char dns[LEDGER_MAX_SANS * 255], ip[LEDGER_MAX_SANS * 47];
+	char groups[LEDGER_MAX_CONFIG_GROUPS * (LEDGER_NAME_MAX + 1)];
 
 	if (q == NULL)
 		return -1;
@@ -143,6 +144,9 @@ ss_key_put(struct ledger_store *s, const struct ledger_key_info *k,
 		sqlite3_bind_text(q, 12, csr, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(q, 12);
+	ledger_store_join_list(groups, sizeof(groups), &k->groups[0][0],
+	    sizeof(k->groups[0]), k->ngroups);
+	sqlite3_bind_text(q, 13, groups, -1, SQLITE_TRANSIENT);
 	return ss_run(q);
 }
 

@@ -204,7 +204,8 @@ key_preauth(struct cli *c)
 static int
 key_register(struct cli *c)
 {
-	struct ledger_field f[8 + 2 * CLI_MAX_REPEAT];
+	struct ledger_field f[8 + 2 * CLI_MAX_REPEAT +
+	    LEDGER_MAX_CONFIG_GROUPS];
 	struct ledger_receipt r;
 	uint8_t *der = NULL;
 	char *spki = NULL, *csr = NULL, id[LEDGER_KEYID_LEN + 1], nb[21],
@@ -214,8 +215,11 @@ key_register(struct cli *c)
 	int derlen = 0, rc = 1;
 
 	if (cli_only(c, "as account json remote pubkey csr name profile dns "
-	    "ip not-before not-after days db") != 0)
+	    "ip not-before not-after days config-group db") != 0)
 		return 1;
+	if (c->o.ngroups > LEDGER_MAX_CONFIG_GROUPS)
+		return cli_fail("usage", "--config-group given more than %d "
+		    "times", LEDGER_MAX_CONFIG_GROUPS);
 	if ((c->o.npubkey == 1) == (c->o.csr != NULL) || c->o.npubkey > 1)
 		return cli_fail("usage", "key register needs one of --pubkey "
 		    "FILE or --csr FILE");
@@ -238,6 +242,8 @@ key_register(struct cli *c)
 	n = key_common_fields(c, f, n, nb, na);
 	if (csr != NULL)
 		f[n++] = (struct ledger_field){ "csr", csr };
+	for (int i = 0; i < c->o.ngroups; i++)
+		f[n++] = (struct ledger_field){ "config-group", c->o.groups[i] };
 	if ((rc = cli_submit(c, LEDGER_KEY_REGISTER, f, n, &r)) != 0)
 		goto out;
 	snprintf(what, sizeof(what), "registered key %s", id);
@@ -302,6 +308,8 @@ key_print(struct cli *c, const struct ledger_key_info *k, int verbose)
 			printf("\n  dns %s", k->dns[i]);
 		for (int i = 0; i < k->nip; i++)
 			printf("\n  ip %s", k->ip[i]);
+		for (int i = 0; i < k->ngroups; i++)
+			printf("\n  config-group %s", k->groups[i]);
 		if (k->status == LEDGER_KEY_REVOKED)
 			printf("\n  revoked at leaf %llu, reason %s",
 			    (unsigned long long)k->revoked_index,
