@@ -116,6 +116,12 @@ openssl x509 -req -in "$OUT/csr/cam1.der" -inform DER -CA "$DIR/ca/issuing.pem" 
     -extfile <(printf 'extendedKeyUsage=clientAuth\n') -out "$OUT/cam1-forged.pem" 2>/dev/null ||
 	fail "could not sign the unrecorded certificate"
 api_expect_error 401 unauthorized GET /api/v1/configs/cams/versions/1/content --cert "$OUT/cam1-forged.pem" --key "$OUT/keys/cam1.key"
+# a certificate of the server profile is not a device's: not even the
+# proof bundles (its key may carry no group)
+new_key web p256
+kb_ok key register -d "$DIR" --pubkey "$OUT/keys/web.pub" --name web.example --profile server --dns web.example >/dev/null
+est_enroll /.well-known/est/server/simpleenroll "$(est_csr web web -subj /CN=web.example)" "$OUT/web.pem"
+api_expect_error 401 unauthorized GET "/api/v1/proofs/config/cams?sha256=$S" --cert "$OUT/web.pem" --key "$OUT/keys/web.key"
 # the token reads everything, a device's group or not
 assert_eq 200 "$(api_call GET /api/v1/configs/doors/versions/1/content "${AUTH[@]}")" "another group's content with the token"
 assert_eq 200 "$(api_call GET /api/v1/status "${AUTH[@]}")" "status with the token"
