@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# examples/device/enroll.sh against a real bridge (issue 15): run with
+# dash (a device's POSIX sh) and HTTP Basic on the device label
+# (est_device_basic_auth).  -k makes the key (0600) and key.pub; before
+# key.pub is registered the enrollment is refused with the bridge's
+# key_not_found and writes no certificate; registered, the first run
+# enrolls (simpleenroll) a certificate that `openssl verify` accepts
+# against the root with the chain enroll.sh fetched, for the device's key,
+# recorded on the ledger; a second run does nothing (outside the renewal
+# window: nothing appended); with a window longer than the certificate's
+# life it renews over mutual TLS (simplereenroll): a new serial, the old
+# one superseded on the ledger; -f renews too.  Wrong Basic credentials
+# are a 401 that leaves the certificate in place.  The systemd units pass
+# `systemd-analyze verify` (when it is installed) with no warning.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+ENROLL="$KB_LIB_DIR/../../examples/device/enroll.sh"
+SH=$(command -v dash || command -v sh)
+DIR="$OUT/data"
+DEV="$OUT/device"
+kb_init "$DIR"
+kb_conf_set "$DIR" est_device_basic_auth 'estdev:s3cr3t-pw'
+kb_start "$DIR"
+ROOT="$DIR/ca/root.pem"
+printf 'estdev:s3cr3t-pw\n' >"$OUT/basic"
+chmod 600 "$OUT/basic"
+
+# enroll WANT_RC ARGS...: runs enroll.sh (settings from the environment,
+# as the systemd unit gives them); its output in ENROLL_OUT.
+enroll() {
+	local want=$1 rc=0
+	shift
+	ENROLL_OUT=$(KB_EST_URL="$KB_URL" KB_ROOT_CA="$ROOT" KB_DEVICE_DIR="$DEV" \
+	    KB_NAME=cam-enroll KB_BASIC_FILE="$OUT/basic" "$SH" "$ENROLL" "$@" 2>&1) || rc=$?
+	log "enroll.sh $* -> $rc: $ENROLL_OUT"
+	[ "$rc" = "$want" ] || fail "enroll.sh $*: exit $rc, expected $want: $ENROLL_OUT"
+}
+serial() { cert_serial_hex "$1"; }
+
+# ---- the key, then a refusal until it is registered ------------------------
+enroll 0 -k
+assert_file_mode "$DEV/key.pem" 600
+assert_contains "$ENROLL_OUT" "the public key to register: $DEV/key.pub" "enroll.sh -k"
+[ ! -e "$DEV/cert.pem" ] || fail "enroll.sh -k wrote a certificate"
+enroll 1
+assert_contains "$ENROLL_OUT" "key_not_found" "the refusal of an unregistered key"
+[ ! -e "$DEV/cert.pem" ] || fail "a refused enrollment wrote a certificate"
+
+r=$(kb_ok key register -d "$DIR" --pubkey "$DEV/key.pub" --name cam-enroll --config-group cams --json)
+KID=$(jq -er .key_id <<<"$r")
+
+# ---- first enrollment -------------------------------------------------------
+enroll 0
+assert_contains "$ENROLL_OUT" "simpleenroll: serial=" "the first run"
+openssl verify -CAfile "$ROOT" -untrusted "$DIR/ca/issuing.pem" "$DEV/cert.pem" >/dev/null ||
+	fail "the enrolled certificate does not verify against the root"
+openssl verify -CAfile "$ROOT" -untrusted "$DEV/chain.pem" "$DEV/cert.pem" >/dev/null ||
+	fail "the enrolled certificate does not verify with the chain enroll.sh fetched"
+assert_eq "$(openssl pkey -in "$DEV/key.pem" -pubout)" "$(openssl x509 -in "$DEV/cert.pem" -noout -pubkey)" "the certificate's key"
+assert_file_mode "$DEV/key.pem" 600
+S1=$(serial "$DEV/cert.pem")
+assert_eq "$KID" "$(api GET "/api/v1/certs/$S1" | jq -r .key_id)" "the ledger's record of the certificate"
+assert_eq good "$(jq -r .status "$API_BODY")" "status of the first certificate"
+ls -A "$DEV" | grep -q '^\.enroll' && fail "enroll.sh left a temporary directory: $(ls -A "$DEV")"
+
+# ---- nothing to do outside the window ----------------------------------------
+T=$(kb_tree_size)
+enroll 0
+assert_contains "$ENROLL_OUT" "valid until" "a run outside the renewal window"
+assert_eq "$T" "$(kb_tree_size)" "entries after a run with nothing to do"
+assert_eq "$S1" "$(serial "$DEV/cert.pem")" "the certificate after a run with nothing to do"
+
+# ---- within the window: simplereenroll over mutual TLS ------------------------
+enroll 0 -w 400
+assert_contains "$ENROLL_OUT" "simplereenroll: serial=" "a run within the renewal window"
+S2=$(serial "$DEV/cert.pem")
+assert_ne "$S1" "$S2" "serial after the renewal"
+openssl verify -CAfile "$ROOT" -untrusted "$DIR/ca/issuing.pem" "$DEV/cert.pem" >/dev/null ||
+	fail "the renewed certificate does not verify against the root"
+assert_eq superseded "$(api GET "/api/v1/certs/$S1" | jq -r .reason)" "the first certificate after the renewal"
+assert_eq good "$(api GET "/api/v1/certs/$S2" | jq -r .status)" "the renewed certificate"
+enroll 0 -f
+S3=$(serial "$DEV/cert.pem")
+assert_ne "$S2" "$S3" "serial after enroll.sh -f"
+
+# ---- wrong credentials: refused, the certificate kept ---------------------------
+printf 'estdev:wrong\n' >"$OUT/basic"
+enroll 1 -f
+assert_contains "$ENROLL_OUT" "HTTP 401" "the refusal with wrong credentials"
+assert_eq "$S3" "$(serial "$DEV/cert.pem")" "the certificate after a refusal"
+
+# ---- the systemd units --------------------------------------------------------
+if command -v systemd-analyze >/dev/null; then
+	R="$OUT/sdroot"
+	mkdir -p "$R/etc/systemd/system" "$R/usr/local/sbin" "$R/usr/lib/systemd"
+	cp -a /usr/lib/systemd/system "$R/usr/lib/systemd/"
+	cp "$ENROLL" "$R/usr/local/sbin/keybridge-enroll"
+	cp "$KB_LIB_DIR"/../../examples/device/keybridge-enroll.{service,timer} "$R/etc/systemd/system/"
+	out=$(cd "$R" && systemd-analyze verify --root="$R" keybridge-enroll.service keybridge-enroll.timer 2>&1) ||
+		fail "systemd-analyze verify: $out"
+	assert_eq "" "$out" "systemd-analyze verify's warnings"
+	log "systemd-analyze verify: the service and the timer are clean"
+else
+	log "systemd-analyze is not installed: the units are not verified"
+fi
+kb_stop
