@@ -81,6 +81,9 @@ key_fill(struct ledger_key_info *k, const char *id, const char *name)
 	k->not_after = 1900000000;
 	k->status = LEDGER_KEY_ACTIVE;
 	k->registered_index = 7;
+	k->ngroups = 2;
+	snprintf(k->groups[0], sizeof(k->groups[0]), "cams");
+	snprintf(k->groups[1], sizeof(k->groups[1]), "doors.lobby");
 }
 
 static int
