@@ -10,7 +10,9 @@
 # window: nothing appended); with a window longer than the certificate's
 # life it renews over mutual TLS (simplereenroll): a new serial, the old
 # one superseded on the ledger; -f renews too.  Wrong Basic credentials
-# are a 401 that leaves the certificate in place.  The systemd units pass
+# are a 401 that leaves the certificate in place, and so is a lying EST
+# server (nginx) answering a certificate of another CA, or one of the
+# bridge's CA for another key.  The systemd units pass
 # `systemd-analyze verify` (when it is installed) with no warning.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -89,6 +91,53 @@ printf 'estdev:wrong\n' >"$OUT/basic"
 enroll 1 -f
 assert_contains "$ENROLL_OUT" "HTTP 401" "the refusal with wrong credentials"
 assert_eq "$S3" "$(serial "$DEV/cert.pem")" "the certificate after a refusal"
+
+# ---- a lying EST server: nothing it answers replaces the certificate ---------
+# nginx with the bridge's TLS certificate (so the root verifies it) answers
+# cacerts truly, and a renewal with a certificate of another CA for the
+# device's key (/device/) or one of the issuing CA for another key
+# (/server/, enroll.sh -l server)
+p7() { openssl crl2pkcs7 -nocrl -certfile "$1" -outform DER | base64 -w0; }
+openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$OUT/evil-ca.key" -subj /CN=evil-ca -days 2 -out "$OUT/evil-ca.pem" 2>/dev/null
+openssl x509 -new -force_pubkey "$DEV/key.pub" -subj /CN=cam-enroll -CA "$OUT/evil-ca.pem" \
+    -CAkey "$OUT/evil-ca.key" -days 1 -out "$OUT/evil-leaf.pem" 2>/dev/null ||
+	openssl x509 -req -in <(openssl req -new -key "$DEV/key.pem" -subj /CN=cam-enroll) \
+	    -CA "$OUT/evil-ca.pem" -CAkey "$OUT/evil-ca.key" -days 1 -out "$OUT/evil-leaf.pem" 2>/dev/null ||
+	fail "could not make the other CA's certificate"
+new_key other p256
+kb_cakey_args "$DIR" ca_issuing_key
+openssl x509 -req -in <(openssl req -new -key "$OUT/keys/other.key" -subj /CN=cam-enroll) \
+    -CA "$DIR/ca/issuing.pem" "${KB_CAKEY[@]}" -set_serial 0x7e57 -days 1 \
+    -extfile <(printf 'extendedKeyUsage=clientAuth\n') -out "$OUT/other-leaf.pem" 2>/dev/null ||
+	fail "could not make the certificate for another key"
+openssl verify -CAfile "$ROOT" -untrusted "$DIR/ca/issuing.pem" "$OUT/other-leaf.pem" >/dev/null ||
+	fail "the other key's certificate should verify (the negative control is the key)"
+CACERTS=$(p7 "$DEV/chain.pem")
+LPORT=$(kb_free_ports 1)
+KB_USED_PORTS="$KB_USED_PORTS $LPORT"
+nginx_conf "$OUT/nginx" "
+    access_log $OUT/nginx/access.log;
+    server {
+        listen 127.0.0.1:$LPORT ssl;
+        ssl_certificate $DIR/tls/server.pem;
+        ssl_certificate_key $DIR/tls/server.key;
+        default_type application/pkcs7-mime;
+        location ~ ^/.well-known/est/(device|server)/cacerts\$ { return 200 \"$CACERTS\"; }
+        location = /.well-known/est/device/simplereenroll { return 200 \"$(p7 "$OUT/evil-leaf.pem")\"; }
+        location = /.well-known/est/server/simplereenroll { return 200 \"$(p7 "$OUT/other-leaf.pem")\"; }
+    }"
+nginx_run "$OUT/nginx" "$LPORT"
+printf 'estdev:s3cr3t-pw\n' >"$OUT/basic"
+KB_URL_REAL=$KB_URL
+KB_URL="https://127.0.0.1:$LPORT"
+enroll 1 -f
+assert_contains "$ENROLL_OUT" "does not verify against" "a certificate of another CA"
+enroll 1 -f -l server
+assert_contains "$ENROLL_OUT" "is not for $DEV/key.pem" "a certificate for another key"
+KB_URL=$KB_URL_REAL
+assert_eq "$S3" "$(serial "$DEV/cert.pem")" "the certificate after the lying server"
+stop_pid "$N_PID" nginx
 
 # ---- the systemd units --------------------------------------------------------
 if command -v systemd-analyze >/dev/null; then
