@@ -4,7 +4,9 @@
 # validators (keybridge validator serve, quorum 3) publishes two versions
 # of a configuration; `keybridge config bundle` (and `proof config` for the
 # older version) write the files and their bundles into nginx's document
-# root; a "device", examples/device/fetch.sh, downloads from nginx only
+# root (a device key registered with --config-group is replayed into
+# every validator's registry); a "device", examples/device/fetch.sh,
+# downloads from nginx only
 # and runs kbverify with the `keybridge policy` text and its state file.
 # The current file verifies and is installed (0); the previous version
 # verifies as superseded (2); a file altered on nginx is refused (1); a
@@ -52,6 +54,20 @@ cp "$WWW/cams.conf.tlog-proof" "$WWW/altered/"
 { cat "$WWW/cams.conf"; printf 'evil=1\n'; } >"$WWW/altered/cams.conf"
 cp "$WWW/cams.conf" "$WWW/noquorum/"
 awk '/^— v[0-9]\.test /{if (++k > 2) next} {print}' "$WWW/cams.conf.tlog-proof" >"$WWW/noquorum/cams.conf.tlog-proof"
+
+# a device key naming its group: final only once a quorum of validators
+# replayed the registration through the same rules; each keeps its groups
+new_key cam p256
+KID=$(kb_ok key register -d "$B" --pubkey "$OUT/keys/cam.pub" --name cam --config-group cams --config-group lobby --json | jq -er .key_id)
+for v in v1 v2 v3 v4; do
+	# the quorum is 3: the fourth may still be replaying the block
+	deadline=$((SECONDS + 10))
+	until g=$(sqlite3 "file:$OUT/$v/validator.db?mode=ro" "SELECT groups FROM keys WHERE key_id = '$KID'" 2>/dev/null) &&
+	    [ -n "$g" ] || [ "$SECONDS" -ge "$deadline" ]; do
+		sleep 0.1
+	done
+	assert_eq "cams lobby" "$g" "the key's groups in validator $v's registry"
+done
 
 # ---- the configuration server ----------------------------------------------------
 PORT=$(kb_free_ports 1)
