@@ -91,6 +91,8 @@ static const struct field_rule field_rules[] = {
 	{ LEDGER_KEY_PREAUTH, "not-after", 1, 1, SYN_TIME },
 	{ LEDGER_KEY_PREAUTH, "expires", 1, 1, SYN_TIME },
 	{ LEDGER_KEY_PREAUTH, "secret-sha256", 1, 1, SYN_HEX64 },
+	{ LEDGER_KEY_PREAUTH, "config-group", 0, LEDGER_MAX_CONFIG_GROUPS,
+	    SYN_NAME },
 	{ LEDGER_KEY_REVOKE, "key-id", 1, 1, SYN_HEX64 },
 	{ LEDGER_KEY_REVOKE, "reason", 1, 1, SYN_REASON },
 	{ LEDGER_CERT_ISSUED, "serial", 1, 1, SYN_SERIAL },

@@ -532,6 +532,10 @@ struct ledger_preauth_info {
 	uint64_t created_index;
 	char used_key[LEDGER_KEYID_LEN + 1];	/* "" while unused */
 	uint64_t used_index;
+	/* The configuration groups the key's registration will name
+	 * (config-group lines, as ledger_key_info's). */
+	int ngroups;
+	char groups[LEDGER_MAX_CONFIG_GROUPS][LEDGER_NAME_MAX + 1];
 };
 
 /* Fills *p; 0, 1 absent, -1 error. */

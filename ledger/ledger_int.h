@@ -347,7 +347,7 @@ enum ledger_reg_table {
 #define LEDGER_REG_COLS_CONFIGS "grp, version, sha256, size, file, idx"
 #define LEDGER_REG_COLS_PREAUTHS "id, account, name, profile, dns, ip," \
 	" not_before, not_after, expires, secret_sha256, created_idx," \
-	" used_key, used_idx"
+	" used_key, used_idx, groups"
 #define LEDGER_REG_ROW_MAX 65536	/* bytes of one rendered row */
 
 /* Appends one column value to a rendered row at *off: "LEN:VALUE;", or

@@ -400,7 +400,10 @@ sp_preauth_put(struct ledger_store *s, const struct ledger_preauth_info *pa)
 {
 	struct pg_params p = { 0 };
 	char dns[LEDGER_MAX_SANS * 255], ip[LEDGER_MAX_SANS * 47];
+	char groups[LEDGER_MAX_CONFIG_GROUPS * (LEDGER_NAME_MAX + 1)];
 
+	ledger_store_join_list(groups, sizeof(groups), &pa->groups[0][0],
+	    sizeof(pa->groups[0]), pa->ngroups);
 	ledger_store_join_list(dns, sizeof(dns), &pa->dns[0][0],
 	    sizeof(pa->dns[0]), pa->ndns);
 	ledger_store_join_list(ip, sizeof(ip), &pa->ip[0][0],
@@ -416,6 +419,7 @@ sp_preauth_put(struct ledger_store *s, const struct ledger_preauth_info *pa)
 	p_i64(&p, (int64_t)pa->expires);
 	p_text(&p, pa->secret_sha256);
 	p_i64(&p, (int64_t)pa->created_index);
+	p_text(&p, groups);
 	return pg_cmd(SP(s), ST_PREAUTH_PUT, &p, 0);
 }
 

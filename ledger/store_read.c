@@ -177,6 +177,8 @@ ledger_store_read_preauth(const struct ledger_store_cols *r,
 	p->created_index = (uint64_t)I64(r, 10);
 	col_copy(r, 11, p->used_key, sizeof(p->used_key));
 	p->used_index = (uint64_t)I64(r, 12);
+	p->ngroups = ledger_store_split_list(TEXT(r, 13), &p->groups[0][0],
+	    sizeof(p->groups[0]), LEDGER_MAX_CONFIG_GROUPS);
 }
 
 /* The counter names of migration 4 (and 5) in both backends. */

@@ -430,6 +430,7 @@ ss_preauth_put(struct ledger_store *s, const struct ledger_preauth_info *p)
 {
 	sqlite3_stmt *q = ss_stmt(s, ST_PREAUTH_PUT);
 	char dns[LEDGER_MAX_SANS * 255], ip[LEDGER_MAX_SANS * 47];
+	char groups[LEDGER_MAX_CONFIG_GROUPS * (LEDGER_NAME_MAX + 1)];
 
 	if (q == NULL)
 		return -1;
@@ -448,6 +449,9 @@ ss_preauth_put(struct ledger_store *s, const struct ledger_preauth_info *p)
 	sqlite3_bind_int64(q, 9, (sqlite3_int64)p->expires);
 	sqlite3_bind_text(q, 10, p->secret_sha256, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 11, (sqlite3_int64)p->created_index);
+	ledger_store_join_list(groups, sizeof(groups), &p->groups[0][0],
+	    sizeof(p->groups[0]), p->ngroups);
+	sqlite3_bind_text(q, 12, groups, -1, SQLITE_TRANSIENT);
 	return ss_run(q);
 }
 

@@ -11,7 +11,9 @@
 # (401); after `key revoke` its certificate is 401; no certificate and no
 # token is 401; the token still reads everything.  `key show` and the key
 # JSON show the groups; the ledger refuses a group for a server key, a
-# group twice, 17 groups and a malformed group name.
+# group twice, 17 groups and a malformed group name.  A key the bridge
+# generates (EST serverkeygen) under `key preauth --config-group` carries
+# the slot's groups, and its certificate reads them.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -105,6 +107,32 @@ assert_contains "$(jq -r .error.message "$API_BODY")" "a device certificate read
 api_expect_error 403 forbidden GET /api/v1/configs/cams/versions/1/content --cert "$OUT/cam2.pem" --key "$OUT/keys/cam2.key"
 assert_contains "$(jq -r .error.message "$API_BODY")" "names no config-group" "the 403's message without groups"
 assert_eq 200 "$(as cam2 GET "/api/v1/proofs/config/cams?sha256=$S")" "a proof bundle without groups"
+
+# ---- a key the bridge generated (serverkeygen) under a pre-authorisation
+# naming the group: the registration carries it, the certificate reads it
+r=$(kb_ok key preauth -d "$DIR" --name kg-cam --config-group cams --json)
+read -r PA SECRET <<<"$(jq -ser '.[1] | "\(.preauth_id) \(.secret)"' <<<"$r")"
+code=$(est_call POST /.well-known/est/serverkeygen -H 'Content-Type: application/pkcs10' \
+    --data-binary "@$(est_csr cam2 kg-csr)" -u "$PA:$SECRET")
+assert_eq 200 "$code" "serverkeygen under a pre-authorisation with a group (body: $(head -c 300 "$API_BODY"))"
+mkdir -p "$OUT/mp"
+python3 - "$API_BODY" "$EST_HEADERS" "$OUT/mp" <<'PY'
+import email, email.policy, sys
+body, headers, out = sys.argv[1:4]
+ctype = [l.partition(":")[2].strip() for l in open(headers, encoding="latin-1")
+         if l.partition(":")[0].strip().lower() == "content-type"][-1]
+raw = b"Content-Type: " + ctype.encode() + b"\r\nMIME-Version: 1.0\r\n\r\n" + open(body, "rb").read()
+for n, part in enumerate(email.message_from_bytes(raw, policy=email.policy.default).iter_parts(), 1):
+    open("%s/part-%d.der" % (out, n), "wb").write(part.get_payload(decode=True))
+PY
+mkdir -p "$OUT/keys"
+openssl pkey -inform DER -in "$OUT/mp/part-1.der" -out "$OUT/keys/kg.key" || fail "serverkeygen: no PKCS#8 key"
+openssl pkcs7 -inform DER -in "$OUT/mp/part-2.der" -print_certs -out "$OUT/kg.pem" || fail "serverkeygen: no PKCS#7"
+KG=$(cert_key_id "$OUT/kg.pem")
+assert_eq '["cams"]' "$(api GET "/api/v1/keys/$KG" "${AUTH[@]}" | jq -c .config_groups)" "config_groups of the generated key"
+assert_eq 200 "$(as kg GET /api/v1/configs/cams/versions/1/content)" "its group's content with the generated key's certificate"
+api_expect_error 403 forbidden GET /api/v1/configs/doors/versions/1/content --cert "$OUT/kg.pem" --key "$OUT/keys/kg.key"
+kb_fail malformed_entry key preauth -d "$DIR" --name kg-srv --profile server --config-group cams
 
 # ---- who is not a device ----------------------------------------------------
 api_expect_error 401 unauthorized GET /api/v1/configs/cams/versions/1/content

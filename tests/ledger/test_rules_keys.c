@@ -501,6 +501,74 @@ test_config_groups_are_bounded_unique_for_devices_and_replayed(void **state)
 	free(k);
 }
 
+/* A pre-authorisation's config-group lines are checked as a
+ * registration's (device keys only, each once), and the registration the
+ * bridge makes under it must name exactly those groups. */
+static void
+test_preauth_fixes_the_config_groups_of_the_key(void **state)
+{
+	struct fx *f = *state;
+	static const char id[] = "0123456789abcdef0123456789abcdef";
+	struct ledger_field pf[10], kf[10];
+	struct ledger_key_info *ki = malloc(sizeof(*ki));
+	struct ledger_preauth_info *pa = malloc(sizeof(*pa));
+	char nb[21], na[21], ex[21];
+	time_t now = time(NULL);
+	uint64_t bseq = make_bridge(f);
+	struct reg r;
+
+	assert_non_null(ki);
+	assert_non_null(pa);
+	ledger_time_format(now, nb);
+	ledger_time_format(now + 86400, na);
+	ledger_time_format(now + 3600, ex);
+	pf[0] = (struct ledger_field){ "preauth-id", id };
+	pf[1] = (struct ledger_field){ "name", "cam-1" };
+	pf[2] = (struct ledger_field){ "profile", "server" };
+	pf[3] = (struct ledger_field){ "not-before", nb };
+	pf[4] = (struct ledger_field){ "not-after", na };
+	pf[5] = (struct ledger_field){ "expires", ex };
+	pf[6] = (struct ledger_field){ "secret-sha256", "aa00000000000000000000"
+	    "00000000000000000000000000000000000000000a" };
+	pf[7] = (struct ledger_field){ "config-group", "cams" };
+	pf[8] = (struct ledger_field){ "config-group", "cams" };
+	/* a server key, a group twice */
+	assert_int_equal(put(f, LEDGER_KEY_PREAUTH, "admin", f->seq_admin,
+	    now, &f->admin, 1, pf, 8, NULL), LEDGER_ERR_MALFORMED);
+	pf[2] = (struct ledger_field){ "profile", "device" };
+	assert_int_equal(put(f, LEDGER_KEY_PREAUTH, "admin", f->seq_admin,
+	    now, &f->admin, 1, pf, 9, NULL), LEDGER_ERR_MALFORMED);
+	pf[8] = (struct ledger_field){ "config-group", "lobby" };
+	assert_int_equal(put(f, LEDGER_KEY_PREAUTH, "admin", f->seq_admin++,
+	    now, &f->admin, 1, pf, 9, NULL), LEDGER_OK);
+	assert_int_equal(ledger_preauth_get(f->l, id, pa), 0);
+	assert_int_equal(pa->ngroups, 2);
+	assert_string_equal(pa->groups[1], "lobby");
+
+	reg_fields(&r, NULL, now, now + 86400);
+	memcpy(kf, r.fl, sizeof(r.fl));
+	kf[6] = (struct ledger_field){ "preauth", id };
+	/* none, one of the two, the two in another order: not the slot's */
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "bridge", bseq, now,
+	    &f->bridge, 1, kf, 7, NULL), LEDGER_ERR_PREAUTH);
+	kf[7] = (struct ledger_field){ "config-group", "cams" };
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "bridge", bseq, now,
+	    &f->bridge, 1, kf, 8, NULL), LEDGER_ERR_PREAUTH);
+	kf[7] = (struct ledger_field){ "config-group", "lobby" };
+	kf[8] = (struct ledger_field){ "config-group", "cams" };
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "bridge", bseq, now,
+	    &f->bridge, 1, kf, 9, NULL), LEDGER_ERR_PREAUTH);
+	kf[7] = (struct ledger_field){ "config-group", "cams" };
+	kf[8] = (struct ledger_field){ "config-group", "lobby" };
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "bridge", bseq, now,
+	    &f->bridge, 1, kf, 9, NULL), LEDGER_OK);
+	assert_int_equal(ledger_key_get(f->l, r.id, ki), 0);
+	assert_int_equal(ki->ngroups, 2);
+	assert_string_equal(ki->groups[0], "cams");
+	free(ki);
+	free(pa);
+}
+
 #define KEYS_TESTS \
 	T(test_key_is_registered_once_ever), \
 	T(test_only_owner_revokes_and_revoked_stays_revoked), \
@@ -508,7 +576,8 @@ test_config_groups_are_bounded_unique_for_devices_and_replayed(void **state)
 	T(test_spki_canonical_gives_one_der_for_every_encoding), \
 	T(test_preauth_lets_the_bridge_register_one_matching_key), \
 	T(test_key_register_csr_must_verify_and_be_for_the_key), \
-	T(test_config_groups_are_bounded_unique_for_devices_and_replayed)
+	T(test_config_groups_are_bounded_unique_for_devices_and_replayed), \
+	T(test_preauth_fixes_the_config_groups_of_the_key)
 
 static int
 run_suite(const struct backend *be)

@@ -161,6 +161,8 @@ test_registry_rows_read_back_as_written(void **state)
 	p.not_after = 1700000300;
 	p.expires = 1700000400;
 	memset(p.secret_sha256, 'e', 64);
+	p.ngroups = 1;
+	snprintf(p.groups[0], sizeof(p.groups[0]), "cams");
 	p.created_index = 11;
 
 	assert_int_equal(s->ops->begin(s), 0);
