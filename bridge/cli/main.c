@@ -111,6 +111,7 @@ static const char usage[] =
 "  key revoke -d DIR --key-id ID [--reason R]\n"
 "  key preauth -d DIR --name NAME [--profile P] [--dns N]... [--ip A]...\n"
 "           [--not-before T] [--not-after T | --days N] [--expires T]\n"
+"           [--config-group G]...\n"
 "  key show -d DIR --key-id ID | key list -d DIR [--status active|revoked]\n"
 "  config bundle -d DIR --group G --file F -o DIR2  (F must be the current\n"
 "           publication: writes DIR2/F and DIR2/F.tlog-proof)\n"
