@@ -339,7 +339,7 @@ enroll_keygen(struct enroll_ctx *ctx, const struct est_enroll *e, time_t now,
 	struct ledger_preauth_info *pa = malloc(sizeof(*pa));
 	struct est_registration reg;
 	struct ledger_issue_ask ask;
-	struct ledger_field f[8 + 2 * EST_MAX_NAMES];
+	struct ledger_field f[8 + 2 * EST_MAX_NAMES + LEDGER_MAX_CONFIG_GROUPS];
 	char spki[256], id[LEDGER_KEYID_LEN + 1], nb[21], na[21];
 	const char *notes[2];
 	unsigned char *der = NULL;
@@ -380,6 +380,8 @@ enroll_keygen(struct enroll_ctx *ctx, const struct est_enroll *e, time_t now,
 	f[n++] = (struct ledger_field){ "not-before", nb };
 	f[n++] = (struct ledger_field){ "not-after", na };
 	f[n++] = (struct ledger_field){ "preauth", pa->id };
+	for (int i = 0; i < pa->ngroups; i++)
+		f[n++] = (struct ledger_field){ "config-group", pa->groups[i] };
 	snprintf(why, whylen, "the entry could not be signed; retry");
 	if ((j->reg = enroll_note(ctx, LEDGER_KEY_REGISTER, f, n, 0)) == NULL)
 		goto out;

@@ -105,7 +105,7 @@ render_key_json_at(const struct ledger_key_info *k, uint64_t size)
 	const char *reason = revoked ? ledger_reason_name(k->reason) : NULL;
 
 	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:s,s:o,"
-	    "s:s?,s:o,s:o,s:b}",
+	    "s:s?,s:o,s:o,s:b,s:o}",
 	    "key_id", k->key_id,
 	    "account", k->account,
 	    "name", k->name,
@@ -121,7 +121,9 @@ render_key_json_at(const struct ledger_key_info *k, uint64_t size)
 	    "registered_index", render_json_u64(k->registered_index),
 	    "revoked_index", revoked ? render_json_u64(k->revoked_index) :
 	    json_null(),
-	    "has_csr", k->has_csr != 0);
+	    "has_csr", k->has_csr != 0,
+	    "config_groups", render_strings(&k->groups[0][0],
+	    sizeof(k->groups[0]), k->ngroups));
 }
 
 json_t *

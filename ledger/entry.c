@@ -78,6 +78,10 @@ static const struct field_rule field_rules[] = {
 	{ LEDGER_KEY_REGISTER, "not-after", 1, 1, SYN_TIME },
 	{ LEDGER_KEY_REGISTER, "csr", 0, 1, SYN_B64 },
 	{ LEDGER_KEY_REGISTER, "preauth", 0, 1, SYN_PREAUTH },
+	/* The configuration groups its device may read (a group name as
+	 * config-publish writes it); rules.c: each once, device keys only. */
+	{ LEDGER_KEY_REGISTER, "config-group", 0, LEDGER_MAX_CONFIG_GROUPS,
+	    SYN_NAME },
 	{ LEDGER_KEY_PREAUTH, "preauth-id", 1, 1, SYN_PREAUTH },
 	{ LEDGER_KEY_PREAUTH, "name", 1, 1, SYN_NAME },
 	{ LEDGER_KEY_PREAUTH, "profile", 1, 1, SYN_PROFILE },
@@ -87,6 +91,8 @@ static const struct field_rule field_rules[] = {
 	{ LEDGER_KEY_PREAUTH, "not-after", 1, 1, SYN_TIME },
 	{ LEDGER_KEY_PREAUTH, "expires", 1, 1, SYN_TIME },
 	{ LEDGER_KEY_PREAUTH, "secret-sha256", 1, 1, SYN_HEX64 },
+	{ LEDGER_KEY_PREAUTH, "config-group", 0, LEDGER_MAX_CONFIG_GROUPS,
+	    SYN_NAME },
 	{ LEDGER_KEY_REVOKE, "key-id", 1, 1, SYN_HEX64 },
 	{ LEDGER_KEY_REVOKE, "reason", 1, 1, SYN_REASON },
 	{ LEDGER_CERT_ISSUED, "serial", 1, 1, SYN_SERIAL },

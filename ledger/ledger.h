@@ -42,6 +42,9 @@
 					 * cert-issued entry carries (its
 					 * base64 is a field of at most 12000) */
 #define LEDGER_MAX_SIGS      16		/* signature lines in one entry */
+#define LEDGER_MAX_CONFIG_GROUPS 16	/* config-group lines in one
+					 * registration: the configuration
+					 * groups its device may read */
 #define LEDGER_MAX_ACCT_KEYS 16		/* public keys of one account */
 #define LEDGER_BATCH_MAX     4096	/* entries in one block */
 #define LEDGER_LIST_MAX      1000	/* rows in one list call */
@@ -358,6 +361,11 @@ struct ledger_key_info {
 	uint64_t registered_index;
 	uint64_t revoked_index;		/* 0 and status ACTIVE when not revoked */
 	int has_csr;
+	/* The configuration groups the key's device may read over the API
+	 * with its client certificate (config-group lines, in entry order,
+	 * each once). */
+	int ngroups;
+	char groups[LEDGER_MAX_CONFIG_GROUPS][LEDGER_NAME_MAX + 1];
 };
 
 int ledger_key_get(struct ledger *l, const char *key_id,
@@ -524,6 +532,10 @@ struct ledger_preauth_info {
 	uint64_t created_index;
 	char used_key[LEDGER_KEYID_LEN + 1];	/* "" while unused */
 	uint64_t used_index;
+	/* The configuration groups the key's registration will name
+	 * (config-group lines, as ledger_key_info's). */
+	int ngroups;
+	char groups[LEDGER_MAX_CONFIG_GROUPS][LEDGER_NAME_MAX + 1];
 };
 
 /* Fills *p; 0, 1 absent, -1 error. */

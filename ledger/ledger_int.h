@@ -340,14 +340,14 @@ enum ledger_reg_table {
 #define LEDGER_REG_COLS_ACCOUNTS "name, role, threshold, seq, created_idx, keys"
 #define LEDGER_REG_COLS_KEYS "key_id, account, name, profile, spki, dns," \
 	" ip, not_before, not_after, status, revoked_at, reason," \
-	" registered_idx, revoked_idx, csr"
+	" registered_idx, revoked_idx, csr, groups"
 #define LEDGER_REG_COLS_CERTS "serial, issuer, key_id, profile, not_before," \
 	" not_after, cert_sha256, revoked, revoked_at, reason, issued_idx," \
 	" revoked_idx"
 #define LEDGER_REG_COLS_CONFIGS "grp, version, sha256, size, file, idx"
 #define LEDGER_REG_COLS_PREAUTHS "id, account, name, profile, dns, ip," \
 	" not_before, not_after, expires, secret_sha256, created_idx," \
-	" used_key, used_idx"
+	" used_key, used_idx, groups"
 #define LEDGER_REG_ROW_MAX 65536	/* bytes of one rendered row */
 
 /* Appends one column value to a rendered row at *off: "LEN:VALUE;", or

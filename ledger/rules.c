@@ -246,12 +246,45 @@ rules_preauth_match(struct ledger_store *s, const char *id,
 	    !rules_same_names(&pa->dns[0][0], sizeof(pa->dns[0]), pa->ndns,
 	    &k->dns[0][0], sizeof(k->dns[0]), k->ndns) ||
 	    !rules_same_names(&pa->ip[0][0], sizeof(pa->ip[0]), pa->nip,
-	    &k->ip[0][0], sizeof(k->ip[0]), k->nip)) {
+	    &k->ip[0][0], sizeof(k->ip[0]), k->nip) ||
+	    !rules_same_names(&pa->groups[0][0], sizeof(pa->groups[0]),
+	    pa->ngroups, &k->groups[0][0], sizeof(k->groups[0]),
+	    k->ngroups)) {
 		snprintf(why, whylen, "the registration differs from "
 		    "pre-authorisation %s", id);
 		return LEDGER_ERR_PREAUTH;
 	}
 	return LEDGER_OK;
+}
+
+/* The config-group lines of a registration or a pre-authorisation of
+ * profile `profile` into groups[0..*n) (entry.c bounds their count and
+ * syntax): each group once, and only for a device key, the one profile
+ * whose certificate reads configurations as a device (bridge/api
+ * "device access").  0, or -1 with why. */
+static int
+rules_groups(const struct ledger_entry *e, const char *profile,
+    char groups[][LEDGER_NAME_MAX + 1], int *n, char *why, size_t whylen)
+{
+	const char *g[LEDGER_MAX_CONFIG_GROUPS];
+
+	*n = (int)ledger_entry_all(e, "config-group", g,
+	    LEDGER_MAX_CONFIG_GROUPS);
+	if (*n > 0 && strcmp(profile, "device") != 0) {
+		snprintf(why, whylen, "config-group is for device keys, not "
+		    "profile %s", profile);
+		return -1;
+	}
+	for (int i = 0; i < *n; i++) {
+		for (int j = 0; j < i; j++)
+			if (strcmp(g[i], g[j]) == 0) {
+				snprintf(why, whylen, "config-group %s is "
+				    "named twice", g[i]);
+				return -1;
+			}
+		snprintf(groups[i], sizeof(groups[i]), "%s", g[i]);
+	}
+	return 0;
 }
 
 /* An admin pre-authorises the bridge to register one generated key. */
@@ -284,6 +317,11 @@ rules_key_preauth(struct ledger_store *s, const struct ledger_entry *e,
 	snprintf(pa->secret_sha256, sizeof(pa->secret_sha256), "%s",
 	    ledger_entry_get(e, "secret-sha256"));
 	pa->created_index = index;
+	if (rules_groups(e, pa->profile, pa->groups, &pa->ngroups, why,
+	    whylen) != 0) {
+		st = LEDGER_ERR_MALFORMED;
+		goto out;
+	}
 	if (pa->not_after <= pa->not_before || pa->not_after <= now)
 		RULES_FAIL(LEDGER_ERR_WINDOW, "the key's window is empty or "
 		    "over");
@@ -414,6 +452,9 @@ rules_key_fields(const struct ledger_entry *e,
 	k->status = LEDGER_KEY_ACTIVE;
 	k->registered_index = index;
 	k->has_csr = ledger_entry_get(e, "csr") != NULL;
+	if (rules_groups(e, k->profile, k->groups, &k->ngroups, why,
+	    whylen) != 0)
+		return LEDGER_ERR_MALFORMED;
 	if (k->not_after <= k->not_before) {
 		snprintf(why, whylen, "not-after is not after not-before");
 		return LEDGER_ERR_WINDOW;

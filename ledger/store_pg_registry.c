@@ -118,11 +118,14 @@ sp_key_put(struct ledger_store *s, const struct ledger_key_info *k,
 {
 	struct pg_params p = { 0 };
 	char dns[LEDGER_MAX_SANS * 255], ip[LEDGER_MAX_SANS * 47];
+	char groups[LEDGER_MAX_CONFIG_GROUPS * (LEDGER_NAME_MAX + 1)];
 
 	ledger_store_join_list(dns, sizeof(dns), &k->dns[0][0],
 	    sizeof(k->dns[0]), k->ndns);
 	ledger_store_join_list(ip, sizeof(ip), &k->ip[0][0], sizeof(k->ip[0]),
 	    k->nip);
+	ledger_store_join_list(groups, sizeof(groups), &k->groups[0][0],
+	    sizeof(k->groups[0]), k->ngroups);
 	p_text(&p, k->key_id);
 	p_text(&p, k->account);
 	p_text(&p, k->name);
@@ -135,6 +138,7 @@ sp_key_put(struct ledger_store *s, const struct ledger_key_info *k,
 	p_i64(&p, (int64_t)k->status);
 	p_i64(&p, (int64_t)k->registered_index);
 	p_text(&p, csr);	/* NULL binds SQL NULL */
+	p_text(&p, groups);
 	return pg_cmd(SP(s), ST_KEY_PUT, &p, 0);
 }
 
@@ -396,7 +400,10 @@ sp_preauth_put(struct ledger_store *s, const struct ledger_preauth_info *pa)
 {
 	struct pg_params p = { 0 };
 	char dns[LEDGER_MAX_SANS * 255], ip[LEDGER_MAX_SANS * 47];
+	char groups[LEDGER_MAX_CONFIG_GROUPS * (LEDGER_NAME_MAX + 1)];
 
+	ledger_store_join_list(groups, sizeof(groups), &pa->groups[0][0],
+	    sizeof(pa->groups[0]), pa->ngroups);
 	ledger_store_join_list(dns, sizeof(dns), &pa->dns[0][0],
 	    sizeof(pa->dns[0]), pa->ndns);
 	ledger_store_join_list(ip, sizeof(ip), &pa->ip[0][0],
@@ -412,6 +419,7 @@ sp_preauth_put(struct ledger_store *s, const struct ledger_preauth_info *pa)
 	p_i64(&p, (int64_t)pa->expires);
 	p_text(&p, pa->secret_sha256);
 	p_i64(&p, (int64_t)pa->created_index);
+	p_text(&p, groups);
 	return pg_cmd(SP(s), ST_PREAUTH_PUT, &p, 0);
 }
 

@@ -141,6 +141,10 @@ static const char *const migrations[] = {
 	 * store_sqlite_schema.c's migration 6). */
 	"CREATE TABLE certs_signed(serial TEXT COLLATE \"C\" PRIMARY KEY,"
 	" cert TEXT NOT NULL, sha256 TEXT NOT NULL);",
+	/* 7: the configuration groups a device key may read (see
+	 * store_sqlite_schema.c's migration 7). */
+	"ALTER TABLE keys ADD COLUMN groups TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE preauths ADD COLUMN groups TEXT NOT NULL DEFAULT '';",
 };
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -156,7 +160,7 @@ static const char *const migrations[] = {
 	" ON s.serial = c.serial"
 #define KEY_COLS "SELECT key_id, account, name, profile, spki, dns, ip," \
 	" not_before, not_after, status, revoked_at, reason," \
-	" registered_idx, revoked_idx, csr FROM keys"
+	" registered_idx, revoked_idx, csr, groups FROM keys"
 
 const char *const pg_stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN",
@@ -197,8 +201,8 @@ const char *const pg_stmt_sql[ST_COUNT] = {
 	    " FROM accounts ORDER BY name",
 	[ST_KEY_GET] = KEY_COLS " WHERE key_id = $1",
 	[ST_KEY_PUT] = "INSERT INTO keys(key_id, account, name, profile, spki,"
-	    " dns, ip, not_before, not_after, status, registered_idx, csr)"
-	    " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+	    " dns, ip, not_before, not_after, status, registered_idx, csr,"
+	    " groups) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
 	[ST_KEY_REVOKE] = "UPDATE keys SET status = 2, revoked_at = $2,"
 	    " reason = $3, revoked_idx = $4 WHERE key_id = $1 AND status = 1",
 	/* filters: $3 status, $4 profile, $5 name prefix; NULL: any */
@@ -241,10 +245,11 @@ const char *const pg_stmt_sql[ST_COUNT] = {
 	    " reason = $3, revoked_idx = $4 WHERE serial = $1 AND revoked = 0",
 	[ST_PREAUTH_GET] = "SELECT id, account, name, profile, dns, ip,"
 	    " not_before, not_after, expires, secret_sha256, created_idx,"
-	    " used_key, used_idx FROM preauths WHERE id = $1",
+	    " used_key, used_idx, groups FROM preauths WHERE id = $1",
 	[ST_PREAUTH_PUT] = "INSERT INTO preauths(id, account, name, profile,"
 	    " dns, ip, not_before, not_after, expires, secret_sha256,"
-	    " created_idx) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+	    " created_idx, groups)"
+	    " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
 	[ST_PREAUTH_USE] = "UPDATE preauths SET used_key = $2, used_idx = $3"
 	    " WHERE id = $1 AND used_key IS NULL",
 	[ST_CONFIG_GET] = "SELECT 1 FROM configs WHERE grp = $1 AND"

@@ -99,6 +99,8 @@ ledger_store_read_key(const struct ledger_store_cols *r,
 	k->has_csr = !r->ops->null(r, 14);
 	if (csr != NULL && csrlen > 0)
 		col_copy(r, 14, csr, csrlen);
+	k->ngroups = ledger_store_split_list(TEXT(r, 15), &k->groups[0][0],
+	    sizeof(k->groups[0]), LEDGER_MAX_CONFIG_GROUPS);
 }
 
 void
@@ -175,6 +177,8 @@ ledger_store_read_preauth(const struct ledger_store_cols *r,
 	p->created_index = (uint64_t)I64(r, 10);
 	col_copy(r, 11, p->used_key, sizeof(p->used_key));
 	p->used_index = (uint64_t)I64(r, 12);
+	p->ngroups = ledger_store_split_list(TEXT(r, 13), &p->groups[0][0],
+	    sizeof(p->groups[0]), LEDGER_MAX_CONFIG_GROUPS);
 }
 
 /* The counter names of migration 4 (and 5) in both backends. */

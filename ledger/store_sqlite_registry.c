@@ -121,6 +121,7 @@ ss_key_put(struct ledger_store *s, const struct ledger_key_info *k,
 {
 	sqlite3_stmt *q = ss_stmt(s, ST_KEY_PUT);
 	char dns[LEDGER_MAX_SANS * 255], ip[LEDGER_MAX_SANS * 47];
+	char groups[LEDGER_MAX_CONFIG_GROUPS * (LEDGER_NAME_MAX + 1)];
 
 	if (q == NULL)
 		return -1;
@@ -143,6 +144,9 @@ ss_key_put(struct ledger_store *s, const struct ledger_key_info *k,
 		sqlite3_bind_text(q, 12, csr, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(q, 12);
+	ledger_store_join_list(groups, sizeof(groups), &k->groups[0][0],
+	    sizeof(k->groups[0]), k->ngroups);
+	sqlite3_bind_text(q, 13, groups, -1, SQLITE_TRANSIENT);
 	return ss_run(q);
 }
 
@@ -426,6 +430,7 @@ ss_preauth_put(struct ledger_store *s, const struct ledger_preauth_info *p)
 {
 	sqlite3_stmt *q = ss_stmt(s, ST_PREAUTH_PUT);
 	char dns[LEDGER_MAX_SANS * 255], ip[LEDGER_MAX_SANS * 47];
+	char groups[LEDGER_MAX_CONFIG_GROUPS * (LEDGER_NAME_MAX + 1)];
 
 	if (q == NULL)
 		return -1;
@@ -444,6 +449,9 @@ ss_preauth_put(struct ledger_store *s, const struct ledger_preauth_info *p)
 	sqlite3_bind_int64(q, 9, (sqlite3_int64)p->expires);
 	sqlite3_bind_text(q, 10, p->secret_sha256, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 11, (sqlite3_int64)p->created_index);
+	ledger_store_join_list(groups, sizeof(groups), &p->groups[0][0],
+	    sizeof(p->groups[0]), p->ngroups);
+	sqlite3_bind_text(q, 12, groups, -1, SQLITE_TRANSIENT);
 	return ss_run(q);
 }
 

@@ -124,6 +124,11 @@ static const char *const migrations[] = {
 	 */
 	"CREATE TABLE certs_signed(serial TEXT PRIMARY KEY,"
 	" cert TEXT NOT NULL, sha256 TEXT NOT NULL);",
+	/* 7: the configuration groups a device key may read (its
+	 * registration's config-group lines, space-separated as dns), and
+	 * those a pre-authorisation fixes for the key it allows. */
+	"ALTER TABLE keys ADD COLUMN groups TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE preauths ADD COLUMN groups TEXT NOT NULL DEFAULT '';",
 };
 #define SCHEMA_VERSION (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -174,16 +179,18 @@ const char *const ss_stmt_sql[ST_COUNT] = {
 	    " FROM accounts ORDER BY name",
 	[ST_KEY_GET] = "SELECT key_id, account, name, profile, spki, dns, ip,"
 	    " not_before, not_after, status, revoked_at, reason,"
-	    " registered_idx, revoked_idx, csr FROM keys WHERE key_id = ?1",
+	    " registered_idx, revoked_idx, csr, groups FROM keys"
+	    " WHERE key_id = ?1",
 	[ST_KEY_PUT] = "INSERT INTO keys(key_id, account, name, profile, spki,"
-	    " dns, ip, not_before, not_after, status, registered_idx, csr)"
-	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+	    " dns, ip, not_before, not_after, status, registered_idx, csr,"
+	    " groups) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
 	[ST_KEY_REVOKE] = "UPDATE keys SET status = 2, revoked_at = ?2,"
 	    " reason = ?3, revoked_idx = ?4 WHERE key_id = ?1 AND status = 1",
 	/* filters: ?3 status, ?4 profile, ?5 name prefix; NULL: any */
 	[ST_KEYS] = "SELECT key_id, account, name, profile, spki, dns, ip,"
 	    " not_before, not_after, status, revoked_at, reason,"
-	    " registered_idx, revoked_idx, csr FROM keys WHERE key_id > ?1"
+	    " registered_idx, revoked_idx, csr, groups FROM keys"
+	    " WHERE key_id > ?1"
 	    " AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR profile = ?4)"
 	    " AND (?5 IS NULL OR substr(name, 1, length(?5)) = ?5)"
 	    " ORDER BY key_id LIMIT ?2",
@@ -223,10 +230,11 @@ const char *const ss_stmt_sql[ST_COUNT] = {
 	    " reason = ?3, revoked_idx = ?4 WHERE serial = ?1 AND revoked = 0",
 	[ST_PREAUTH_GET] = "SELECT id, account, name, profile, dns, ip,"
 	    " not_before, not_after, expires, secret_sha256, created_idx,"
-	    " used_key, used_idx FROM preauths WHERE id = ?1",
+	    " used_key, used_idx, groups FROM preauths WHERE id = ?1",
 	[ST_PREAUTH_PUT] = "INSERT INTO preauths(id, account, name, profile,"
 	    " dns, ip, not_before, not_after, expires, secret_sha256,"
-	    " created_idx) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+	    " created_idx, groups)"
+	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
 	[ST_PREAUTH_USE] = "UPDATE preauths SET used_key = ?2, used_idx = ?3"
 	    " WHERE id = ?1 AND used_key IS NULL",
 	[ST_CONFIG_GET] = "SELECT 1 FROM configs WHERE grp = ?1 AND"

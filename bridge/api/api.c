@@ -11,7 +11,8 @@
  * (docs/api.md "Errors" lists them all): ledger refusals use
  * ledger_status_code(); the API's own are bad_parameter, bad_request,
  * invalid_json, body_too_large, unsupported_media_type, not_acceptable,
- * method_not_allowed, not_found, unauthorized, account_not_found,
+ * method_not_allowed, not_found, unauthorized, forbidden (a device
+ * certificate outside what it may read), account_not_found,
  * key_not_found, cert_not_found, config_not_found, entry_not_found,
  * empty_ledger, storage_error, unavailable and internal.  Messages say
  * what was wrong with the request in the API's words: never SQL, a path
@@ -29,21 +30,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include "common/version.h"
-#include "bridge/ca/ca.h"
 #include "bridge/api/api_int.h"
 
 
@@ -221,64 +215,36 @@ api_bearer_ok(const struct api_ctx *ctx, struct evhttp_request *req)
 	return got == want && CRYPTO_memcmp(h, ctx->token, want) == 0;
 }
 
-/*
- * 1 when the TLS client presented a certificate of the admin profile that
- * OCSP would answer good for now: the listener verified its chain to our
- * CA (so its signature), and the ledger holds a record of exactly this
- * certificate (serial, and its TBS byte for byte: what the CA signed only
- * once the ledger committed it; SHA-256 for entries with a hash only) with
- * the admin profile, neither it nor its key revoked, inside its validity.
- * The alternative to the bearer token for operators (docs/design.md: keys
- * registered on the ledger, not secrets in a file).
- */
-static int
-api_admin_cert_ok(const struct api_ctx *ctx, struct evhttp_request *req)
-{
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct bufferevent *bev;
-	struct ledger_cert_info c;
-	unsigned char *der = NULL;
-	char serial[41];
-	X509 *peer;
-	SSL *ssl;
-	time_t now = time(NULL), at;
-	int reason, len, ok = 0;
-
-	if (evcon == NULL ||
-	    (bev = evhttp_connection_get_bufferevent(evcon)) == NULL ||
-	    (ssl = bufferevent_openssl_get_ssl(bev)) == NULL ||
-	    (peer = SSL_get0_peer_certificate(ssl)) == NULL ||
-	    SSL_get_verify_result(ssl) != X509_V_OK ||
-	    issue_serial_hex(peer, serial) != 0 ||
-	    ledger_cert_get(ctx->ledger, serial, &c) != 0 ||
-	    strcmp(c.profile, "admin") != 0 ||
-	    ledger_cert_revoked(&c, &at, &reason) ||
-	    now < c.not_before || now >= c.not_after ||
-	    (len = i2d_X509(peer, &der)) <= 0)
-		goto out;
-	ok = ledger_cert_matches(ctx->ledger, &c, der, (size_t)len) == 1;
-out:
-	OPENSSL_free(der);
-	return ok;
-}
-
-/* Every API route goes through here: reads need the bearer token or an
- * admin client certificate when the configuration asks for it (writes
- * are signed entries, checked by the ledger's rules whoever sends them). */
+/* Every API route goes through here: reads need the bearer token, an
+ * admin client certificate, or a device's for what a device may read
+ * (api_access.c), when the configuration asks for it (writes are signed
+ * entries, checked by the ledger's rules whoever sends them). */
 static void
 api_guard(struct evhttp_request *req, void *arg)
 {
 	struct api_route *r = arg;
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	char why[256];
 
 	if (r->ctx->need_token && cmd != EVHTTP_REQ_POST &&
-	    !api_bearer_ok(r->ctx, req) && !api_admin_cert_ok(r->ctx, req)) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "WWW-Authenticate", "Bearer realm=\"keybridge API\"");
-		server_reply_error(req, 401, "unauthorized", "reads of the API "
-		    "need Authorization: Bearer <api_token> or a client "
-		    "certificate of the admin profile");
-		return;
+	    !api_bearer_ok(r->ctx, req)) {
+		switch (api_access_cert(r->ctx, req, why, sizeof(why))) {
+		case API_ACCESS_OK:
+			break;
+		case API_ACCESS_FORBIDDEN:
+			server_reply_error(req, 403, "forbidden", "%s", why);
+			return;
+		case API_ACCESS_NONE:
+		default:
+			evhttp_add_header(evhttp_request_get_output_headers(
+			    req), "WWW-Authenticate",
+			    "Bearer realm=\"keybridge API\"");
+			server_reply_error(req, 401, "unauthorized", "reads of "
+			    "the API need Authorization: Bearer <api_token>, "
+			    "or a client certificate of the admin profile (a "
+			    "device's for its configurations and proofs)");
+			return;
+		}
 	}
 	r->h(req, r->arg);
 }

@@ -77,6 +77,23 @@ int api_is_name(const char *s);
 /* An entry as GET /api/v1/ledger/entries shows it (a new object). */
 json_t *api_entry_json(const struct ledger_entry_info *e);
 
+/* ---- api_access.c: client certificates in place of the token ----------- */
+
+enum api_access {
+	API_ACCESS_NONE,	/* no certificate that counts: 401 */
+	API_ACCESS_OK,		/* an admin's, or a device's for this path */
+	API_ACCESS_FORBIDDEN,	/* a device's, not for this path: 403 */
+};
+/*
+ * What the TLS client certificate of req may read at req's path
+ * (api_access.c's comment: recorded on the ledger and good now; an admin
+ * certificate reads everything, a device certificate the configuration
+ * routes of its key's config-group lines and the proof bundles).  For
+ * API_ACCESS_FORBIDDEN, why says what it may not read.
+ */
+enum api_access api_access_cert(const struct api_ctx *ctx,
+    struct evhttp_request *req, char *why, size_t whylen);
+
 /* ---- api_validators.c: the validators (issue 14) ------------------------ */
 
 struct bval;

@@ -88,6 +88,8 @@ struct cli_opts {
 	const char *quorum, *policy;
 	const char *since, *serial, *sha256;	/* proof (issue 15) */
 	const char *note;		/* config publish --note */
+	const char *groups[CLI_MAX_REPEAT];	/* key register --config-group */
+	int ngroups;
 	const char *args[CLI_MAX_ARGS];	/* config diff V1 V2 */
 	int nargs;
 	unsigned long long seen;	/* bit per option given */

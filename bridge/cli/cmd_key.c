@@ -112,8 +112,8 @@ key_window(struct cli *c, time_t *nb, time_t *na)
 	return 0;
 }
 
-/* Appends the name, profile, names and window fields shared by
- * key-register and key-preauth. */
+/* Appends the name, profile, names, window and config-group fields
+ * shared by key-register and key-preauth. */
 static size_t
 key_common_fields(struct cli *c, struct ledger_field *f, size_t n,
     const char *nb, const char *na)
@@ -127,7 +127,20 @@ key_common_fields(struct cli *c, struct ledger_field *f, size_t n,
 		f[n++] = (struct ledger_field){ "ip", c->o.ip[i] };
 	f[n++] = (struct ledger_field){ "not-before", nb };
 	f[n++] = (struct ledger_field){ "not-after", na };
+	for (int i = 0; i < c->o.ngroups; i++)
+		f[n++] = (struct ledger_field){ "config-group", c->o.groups[i] };
 	return n;
+}
+
+/* --config-group at most LEDGER_MAX_CONFIG_GROUPS times (the ledger's
+ * bound; it checks the rest).  0, or 1 after a message. */
+static int
+key_groups_ok(struct cli *c)
+{
+	if (c->o.ngroups > LEDGER_MAX_CONFIG_GROUPS)
+		return cli_fail("usage", "--config-group given more than %d "
+		    "times", LEDGER_MAX_CONFIG_GROUPS);
+	return 0;
 }
 
 #define PREAUTH_SECRET_BYTES 24
@@ -139,7 +152,8 @@ key_common_fields(struct cli *c, struct ledger_field *f, size_t n,
 static int
 key_preauth(struct cli *c)
 {
-	struct ledger_field f[8 + 2 * CLI_MAX_REPEAT];
+	struct ledger_field f[8 + 2 * CLI_MAX_REPEAT +
+	    LEDGER_MAX_CONFIG_GROUPS];
 	struct ledger_receipt r;
 	uint8_t rnd[PREAUTH_SECRET_BYTES], md[32];
 	char id[LEDGER_PREAUTH_ID_LEN + 1], secret[2 * PREAUTH_SECRET_BYTES + 1],
@@ -149,7 +163,8 @@ key_preauth(struct cli *c)
 	json_t *j;
 
 	if (cli_only(c, "as account json remote name profile dns ip "
-	    "not-before not-after days expires db") != 0)
+	    "not-before not-after days expires config-group db") != 0 ||
+	    key_groups_ok(c) != 0)
 		return 1;
 	if (c->o.name == NULL)
 		return cli_fail("usage", "key preauth needs --name (the device "
@@ -204,7 +219,8 @@ key_preauth(struct cli *c)
 static int
 key_register(struct cli *c)
 {
-	struct ledger_field f[8 + 2 * CLI_MAX_REPEAT];
+	struct ledger_field f[8 + 2 * CLI_MAX_REPEAT +
+	    LEDGER_MAX_CONFIG_GROUPS];
 	struct ledger_receipt r;
 	uint8_t *der = NULL;
 	char *spki = NULL, *csr = NULL, id[LEDGER_KEYID_LEN + 1], nb[21],
@@ -214,7 +230,8 @@ key_register(struct cli *c)
 	int derlen = 0, rc = 1;
 
 	if (cli_only(c, "as account json remote pubkey csr name profile dns "
-	    "ip not-before not-after days db") != 0)
+	    "ip not-before not-after days config-group db") != 0 ||
+	    key_groups_ok(c) != 0)
 		return 1;
 	if ((c->o.npubkey == 1) == (c->o.csr != NULL) || c->o.npubkey > 1)
 		return cli_fail("usage", "key register needs one of --pubkey "
@@ -302,6 +319,8 @@ key_print(struct cli *c, const struct ledger_key_info *k, int verbose)
 			printf("\n  dns %s", k->dns[i]);
 		for (int i = 0; i < k->nip; i++)
 			printf("\n  ip %s", k->ip[i]);
+		for (int i = 0; i < k->ngroups; i++)
+			printf("\n  config-group %s", k->groups[i]);
 		if (k->status == LEDGER_KEY_REVOKED)
 			printf("\n  revoked at leaf %llu, reason %s",
 			    (unsigned long long)k->revoked_index,

@@ -23,7 +23,7 @@ enum {
 	O_VALIDATOR, O_QUORUM, O_POLICY,
 	O_LISTEN, O_LEDGER, O_LEDGER_CA, O_ORIGIN, O_WITNESS, O_LOG_VKEY,
 	O_SINCE, O_SERIAL, O_SHA256,
-	O_NOTE,
+	O_NOTE, O_CONFIG_GROUP,
 	O_HELP,
 };
 
@@ -85,6 +85,7 @@ static struct option long_opts[] = {
 	{ "serial", required_argument, NULL, O_SERIAL },
 	{ "sha256", required_argument, NULL, O_SHA256 },
 	{ "note", required_argument, NULL, O_NOTE },
+	{ "config-group", required_argument, NULL, O_CONFIG_GROUP },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -106,9 +107,11 @@ static const char usage[] =
 "  account show -d DIR --name N | account list -d DIR\n"
 "  key register -d DIR (--pubkey FILE | --csr FILE) --name NAME [--profile device|server|admin]\n"
 "           [--dns N]... [--ip A]... [--not-before T] [--not-after T | --days N]\n"
+"           [--config-group G]...  (groups its device may read, at most 16)\n"
 "  key revoke -d DIR --key-id ID [--reason R]\n"
 "  key preauth -d DIR --name NAME [--profile P] [--dns N]... [--ip A]...\n"
 "           [--not-before T] [--not-after T | --days N] [--expires T]\n"
+"           [--config-group G]...\n"
 "  key show -d DIR --key-id ID | key list -d DIR [--status active|revoked]\n"
 "  config bundle -d DIR --group G --file F -o DIR2  (F must be the current\n"
 "           publication: writes DIR2/F and DIR2/F.tlog-proof)\n"
@@ -171,6 +174,7 @@ static const char *const opt_names[] = {
 	[O_SINCE - 256] = "since", [O_SERIAL - 256] = "serial",
 	[O_SHA256 - 256] = "sha256",
 	[O_NOTE - 256] = "note",
+	[O_CONFIG_GROUP - 256] = "config-group",
 };
 
 int
@@ -268,6 +272,11 @@ parse_opts(struct cli *c, int argc, char **argv)
 			/* FALLTHROUGH */
 		case O_OUT: o->out = optarg; break;
 		case O_NOTE: o->note = optarg; break;
+		case O_CONFIG_GROUP:
+			if (add_repeat(o->groups, &o->ngroups, optarg,
+			    "config-group") != 0)
+				return 1;
+			break;
 		case O_TYPE: o->type = optarg; break;
 		case O_GROUP: o->group = optarg; break;
 		case O_FILE: o->file = optarg; break;

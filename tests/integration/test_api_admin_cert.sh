@@ -3,7 +3,8 @@
 # with api_auth = token, a TLS client certificate of the admin profile
 # (a key registered on the ledger with --profile admin, enrolled over EST
 # at /.well-known/est/admin/simpleenroll) opens the reads, as the token
-# does.  A device certificate does not, nor an admin certificate that is
+# does.  A device certificate does not (403: it reads a device's routes
+# only, test_device_access.sh), nor an admin certificate that is
 # revoked (by itself being superseded, or through its key), nor a
 # certificate for the same key that the ledger never recorded (signed by
 # another CA).  The admin certificate is 30 days, clientAuth.
@@ -48,7 +49,9 @@ assert_eq 2 "$(jq -r '.keys.active' "$API_BODY")" "active keys (ops, cam1) read 
 code=$(api_call GET "/api/v1/keys/$ADMIN_KEY" --cert "$OUT/ops.pem" --key "$OUT/keys/ops.key")
 assert_eq 200 "$code" "GET /api/v1/keys/ID with the admin certificate"
 assert_eq admin "$(jq -r .profile "$API_BODY")" "profile of the admin key"
-api_expect_error 401 unauthorized GET /api/v1/status --cert "$OUT/cam1.pem" --key "$OUT/keys/cam1.key"
+# a device's certificate is known, and reads a device's routes only
+# (test_device_access): the status is 403
+api_expect_error 403 forbidden GET /api/v1/status --cert "$OUT/cam1.pem" --key "$OUT/keys/cam1.key"
 
 # the same admin key in a certificate the ledger never recorded: a
 # self-signed one (the listener asks for a client certificate without

@@ -181,7 +181,7 @@ KEY = {"key_id": "hex64", "account": "str", "name": "str", "profile": "str",
        "spki": "str", "dns": ["str"], "ip": ["str"], "not_before": "time",
        "not_after": "time", "status": "str", "revoked_at": "time?",
        "reason": "str?", "registered_index": "int", "revoked_index": "int?",
-       "has_csr": "bool"}
+       "has_csr": "bool", "config_groups": ["str"]}
 CERT = {"serial": "str", "issuer": "str", "key_id": "hex64", "profile": "str",
         "not_before": "time", "not_after": "time", "cert_sha256": "hex64?",
         "issued_index": "int", "status": "str", "revoked_at": "time?",

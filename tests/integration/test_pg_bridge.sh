@@ -23,7 +23,7 @@ kb_init "$DIR" --db "$DB"
 assert_eq "$DB" "$(kb_conf_get "$DIR" db)" "db in keybridge.conf"
 [ ! -e "$DIR/ledger.db" ] || fail "init --db URL wrote an SQLite file"
 assert_eq 2 "$(psql_q "SELECT count(*) FROM entries")" "genesis entries in PostgreSQL"
-assert_eq 6 "$(psql_q "SELECT v FROM meta WHERE k = 'schema'")" "schema version"
+assert_eq 7 "$(psql_q "SELECT v FROM meta WHERE k = 'schema'")" "schema version"
 # a second ledger never goes into a database that holds one
 kb_fail init init "$OUT/other" --db "$DB"
 assert_contains "$(cat "$KB_STDERR")" "already holds a ledger" "second init on one database"

@@ -413,7 +413,7 @@ test_old_schema_is_migrated_forward(void **state)
 
 	ledger_close(f->l);
 	f->l = NULL;
-	db_exec(f, "DROP TABLE certs_signed; "
+	db_exec(f, "DROP TABLE certs_signed; ALTER TABLE keys DROP COLUMN groups; "
 	    "DROP TABLE preauths; DROP INDEX certs_revoked; "
 	    "DROP TABLE counters; DROP TRIGGER count_entries; "
 	    "DROP TRIGGER IF EXISTS count_blocks; DROP TRIGGER count_keys; "
@@ -422,7 +422,7 @@ test_old_schema_is_migrated_forward(void **state)
 	    "DROP INDEX certs_good_by_expiry; "
 	    "UPDATE meta SET v = '1' WHERE k = 'schema'",
 	    /* the triggers go with their functions */
-	    "DROP TABLE certs_signed; "
+	    "DROP TABLE certs_signed; ALTER TABLE keys DROP COLUMN groups; "
 	    "DROP TABLE preauths; DROP INDEX certs_revoked; "
 	    "DROP TABLE counters; DROP FUNCTION IF EXISTS count_entries, "
 	    "count_blocks, count_keys, count_key_revoked, count_certs, "

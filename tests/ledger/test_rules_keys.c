@@ -3,7 +3,9 @@
  * registered once ever, in one canonical encoding, with a CSR that proves
  * possession when it carries one; only its owner revokes it, and revoked
  * stays revoked; an admin's pre-authorisation lets the bridge register
- * one matching key.  Each with its negative case, on both storage
+ * one matching key; a registration's config-group lines are bounded,
+ * each once, for device keys only, and replayed alike.  Each with its
+ * negative case, on both storage
  * backends (rules_fx.h).
  */
 #include "rules_fx.h"
@@ -217,7 +219,7 @@ test_preauth_lets_the_bridge_register_one_matching_key(void **state)
 {
 	struct fx *f = *state;
 	static const char id[] = "00112233445566778899aabbccddeeff";
-	struct ledger_field pf[7], kf[7], rv[2];
+	struct ledger_field pf[7], kf[8], rv[2];
 	struct ledger_key_info ki;
 	struct ledger_verify_report rep;
 	char nb[21], na[21], ex[21];
@@ -263,6 +265,10 @@ test_preauth_lets_the_bridge_register_one_matching_key(void **state)
 	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "bridge", bseq, now,
 	    &f->bridge, 1, kf, 7, NULL), LEDGER_ERR_PREAUTH);
 	kf[6] = (struct ledger_field){ "preauth", id };
+	/* a configuration group the slot does not name */
+	kf[7] = (struct ledger_field){ "config-group", "cams" };
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "bridge", bseq, now,
+	    &f->bridge, 1, kf, 8, NULL), LEDGER_ERR_PREAUTH);
 	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "bridge", bseq++, now,
 	    &f->bridge, 1, kf, 7, NULL), LEDGER_OK);
 	assert_int_equal(ledger_key_get(f->l, r.id, &ki), 0);
@@ -405,13 +411,173 @@ test_key_register_csr_must_verify_and_be_for_the_key(void **state)
 	EVP_PKEY_free(other);
 }
 
+/* ---- the configuration groups a device may read ------------------------ */
+
+/* A key-register of a fresh key with profile and groups g[0..n): the
+ * status; *id its key id. */
+static enum ledger_status
+register_groups(struct fx *f, const char *profile, const char *const *g,
+    size_t n, char id[LEDGER_KEYID_LEN + 1])
+{
+	struct ledger_field fl[6 + LEDGER_MAX_CONFIG_GROUPS + 2];
+	enum ledger_status st;
+	struct reg r;
+
+	assert_true(n <= LEDGER_MAX_CONFIG_GROUPS + 2);
+	reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
+	memcpy(fl, r.fl, sizeof(r.fl));
+	fl[3].value = profile;
+	for (size_t i = 0; i < n; i++)
+		fl[6 + i] = (struct ledger_field){ "config-group", g[i] };
+	st = put(f, LEDGER_KEY_REGISTER, "admin", f->seq_admin, time(NULL),
+	    &f->admin, 1, fl, 6 + n, NULL);
+	if (st == LEDGER_OK)
+		f->seq_admin++;
+	memcpy(id, r.id, sizeof(r.id));
+	return st;
+}
+
+/* config-group lines: kept in order, shown by ledger_key_get, replayed
+ * alike by verify (whose comparison of the registry catches a stored
+ * list that differs); at most LEDGER_MAX_CONFIG_GROUPS, each once, a
+ * group name's syntax, device keys only. */
+static void
+test_config_groups_are_bounded_unique_for_devices_and_replayed(void **state)
+{
+	static const char *const two[] = { "cams", "doors.lobby" };
+	static const char *const twice[] = { "cams", "doors", "cams" };
+	static const char *const bad[] = { "cams/../doors" };
+	static const char *const many[] = { "g0", "g1", "g2", "g3", "g4",
+	    "g5", "g6", "g7", "g8", "g9", "g10", "g11", "g12", "g13", "g14",
+	    "g15", "g16" };
+	struct fx *f = *state;
+	struct ledger_verify_report rep;
+	struct ledger_key_info *k = malloc(sizeof(*k));
+	char id[LEDGER_KEYID_LEN + 1], none[LEDGER_KEYID_LEN + 1];
+	char sq[512], pg[512];
+
+	assert_non_null(k);
+	assert_int_equal(register_groups(f, "device", two, 2, id), LEDGER_OK);
+	assert_int_equal(ledger_key_get(f->l, id, k), 0);
+	assert_int_equal(k->ngroups, 2);
+	assert_string_equal(k->groups[0], "cams");
+	assert_string_equal(k->groups[1], "doors.lobby");
+	assert_int_equal(register_groups(f, "device", NULL, 0, none),
+	    LEDGER_OK);
+	assert_int_equal(ledger_key_get(f->l, none, k), 0);
+	assert_int_equal(k->ngroups, 0);
+	/* 16 is the most, 17 is malformed */
+	assert_int_equal(register_groups(f, "device", many, 16, none),
+	    LEDGER_OK);
+	assert_int_equal(ledger_key_get(f->l, none, k), 0);
+	assert_int_equal(k->ngroups, 16);
+	assert_string_equal(k->groups[15], "g15");
+	assert_int_equal(register_groups(f, "device", many, 17, none),
+	    LEDGER_ERR_MALFORMED);
+	assert_int_equal(register_groups(f, "device", twice, 3, none),
+	    LEDGER_ERR_MALFORMED);
+	assert_int_equal(register_groups(f, "device", bad, 1, none),
+	    LEDGER_ERR_MALFORMED);
+	assert_int_equal(register_groups(f, "server", two, 1, none),
+	    LEDGER_ERR_MALFORMED);
+	assert_int_equal(register_groups(f, "admin", two, 1, none),
+	    LEDGER_ERR_MALFORMED);
+	assert_int_equal(ledger_key_get(f->l, none, k), 1);
+	/* the replay derives the same lists */
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	if (!rep.ok)
+		fail_msg("verify: %s", rep.what);
+	/* a group added behind the ledger's back: the replay disagrees */
+	snprintf(sq, sizeof(sq), "UPDATE keys SET groups = 'cams doors.lobby "
+	    "vault' WHERE key_id = '%s'", id);
+	snprintf(pg, sizeof(pg), "%s", sq);
+	db_exec(f, sq, pg);
+	assert_int_equal(ledger_key_get(f->l, id, k), 0);
+	assert_int_equal(k->ngroups, 3);
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	assert_false(rep.ok);
+	if (strstr(rep.what, "keys") == NULL)
+		fail_msg("verify: %s", rep.what);
+	free(k);
+}
+
+/* A pre-authorisation's config-group lines are checked as a
+ * registration's (device keys only, each once), and the registration the
+ * bridge makes under it must name exactly those groups. */
+static void
+test_preauth_fixes_the_config_groups_of_the_key(void **state)
+{
+	struct fx *f = *state;
+	static const char id[] = "0123456789abcdef0123456789abcdef";
+	struct ledger_field pf[10], kf[10];
+	struct ledger_key_info *ki = malloc(sizeof(*ki));
+	struct ledger_preauth_info *pa = malloc(sizeof(*pa));
+	char nb[21], na[21], ex[21];
+	time_t now = time(NULL);
+	uint64_t bseq = make_bridge(f);
+	struct reg r;
+
+	assert_non_null(ki);
+	assert_non_null(pa);
+	ledger_time_format(now, nb);
+	ledger_time_format(now + 86400, na);
+	ledger_time_format(now + 3600, ex);
+	pf[0] = (struct ledger_field){ "preauth-id", id };
+	pf[1] = (struct ledger_field){ "name", "cam-1" };
+	pf[2] = (struct ledger_field){ "profile", "server" };
+	pf[3] = (struct ledger_field){ "not-before", nb };
+	pf[4] = (struct ledger_field){ "not-after", na };
+	pf[5] = (struct ledger_field){ "expires", ex };
+	pf[6] = (struct ledger_field){ "secret-sha256", "aa00000000000000000000"
+	    "00000000000000000000000000000000000000000a" };
+	pf[7] = (struct ledger_field){ "config-group", "cams" };
+	pf[8] = (struct ledger_field){ "config-group", "cams" };
+	/* a server key, a group twice */
+	assert_int_equal(put(f, LEDGER_KEY_PREAUTH, "admin", f->seq_admin,
+	    now, &f->admin, 1, pf, 8, NULL), LEDGER_ERR_MALFORMED);
+	pf[2] = (struct ledger_field){ "profile", "device" };
+	assert_int_equal(put(f, LEDGER_KEY_PREAUTH, "admin", f->seq_admin,
+	    now, &f->admin, 1, pf, 9, NULL), LEDGER_ERR_MALFORMED);
+	pf[8] = (struct ledger_field){ "config-group", "lobby" };
+	assert_int_equal(put(f, LEDGER_KEY_PREAUTH, "admin", f->seq_admin++,
+	    now, &f->admin, 1, pf, 9, NULL), LEDGER_OK);
+	assert_int_equal(ledger_preauth_get(f->l, id, pa), 0);
+	assert_int_equal(pa->ngroups, 2);
+	assert_string_equal(pa->groups[1], "lobby");
+
+	reg_fields(&r, NULL, now, now + 86400);
+	memcpy(kf, r.fl, sizeof(r.fl));
+	kf[6] = (struct ledger_field){ "preauth", id };
+	/* none, one of the two, the two in another order: not the slot's */
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "bridge", bseq, now,
+	    &f->bridge, 1, kf, 7, NULL), LEDGER_ERR_PREAUTH);
+	kf[7] = (struct ledger_field){ "config-group", "cams" };
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "bridge", bseq, now,
+	    &f->bridge, 1, kf, 8, NULL), LEDGER_ERR_PREAUTH);
+	kf[7] = (struct ledger_field){ "config-group", "lobby" };
+	kf[8] = (struct ledger_field){ "config-group", "cams" };
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "bridge", bseq, now,
+	    &f->bridge, 1, kf, 9, NULL), LEDGER_ERR_PREAUTH);
+	kf[7] = (struct ledger_field){ "config-group", "cams" };
+	kf[8] = (struct ledger_field){ "config-group", "lobby" };
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "bridge", bseq, now,
+	    &f->bridge, 1, kf, 9, NULL), LEDGER_OK);
+	assert_int_equal(ledger_key_get(f->l, r.id, ki), 0);
+	assert_int_equal(ki->ngroups, 2);
+	assert_string_equal(ki->groups[0], "cams");
+	free(ki);
+	free(pa);
+}
+
 #define KEYS_TESTS \
 	T(test_key_is_registered_once_ever), \
 	T(test_only_owner_revokes_and_revoked_stays_revoked), \
 	T(test_key_in_another_encoding_is_refused_as_not_canonical), \
 	T(test_spki_canonical_gives_one_der_for_every_encoding), \
 	T(test_preauth_lets_the_bridge_register_one_matching_key), \
-	T(test_key_register_csr_must_verify_and_be_for_the_key)
+	T(test_key_register_csr_must_verify_and_be_for_the_key), \
+	T(test_config_groups_are_bounded_unique_for_devices_and_replayed), \
+	T(test_preauth_fixes_the_config_groups_of_the_key)
 
 static int
 run_suite(const struct backend *be)

@@ -81,6 +81,9 @@ key_fill(struct ledger_key_info *k, const char *id, const char *name)
 	k->not_after = 1900000000;
 	k->status = LEDGER_KEY_ACTIVE;
 	k->registered_index = 7;
+	k->ngroups = 2;
+	snprintf(k->groups[0], sizeof(k->groups[0]), "cams");
+	snprintf(k->groups[1], sizeof(k->groups[1]), "doors.lobby");
 }
 
 static int
@@ -158,6 +161,8 @@ test_registry_rows_read_back_as_written(void **state)
 	p.not_after = 1700000300;
 	p.expires = 1700000400;
 	memset(p.secret_sha256, 'e', 64);
+	p.ngroups = 1;
+	snprintf(p.groups[0], sizeof(p.groups[0]), "cams");
 	p.created_index = 11;
 
 	assert_int_equal(s->ops->begin(s), 0);
