@@ -90,7 +90,7 @@ eph=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range)
 bspan=$(( (eph - 20000) / jobs_max ))
 pspan=$(( 10000 / jobs_max ))
 
-declare -A job_name job_start job_out job_slot
+declare -A job_name=() job_start=() job_out=() job_slot=()
 free_slots=()
 for ((i = 0; i < jobs_max; i++)); do free_slots+=("$i"); done
 
