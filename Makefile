@@ -7,7 +7,7 @@
 #   SANITIZE=address,undefined   build with ASan + UBSan (into build-san/)
 
 PKGS    := openssl libevent libevent_openssl libevent_pthreads sqlite3 libpq jansson libsodium \
-           libp11 p11-kit-1 libseccomp
+           libp11 p11-kit-1 libseccomp libsystemd
 
 # On a fresh machine the Debian packages must be there before the pkg-config
 # lines below are expanded, and before any compiler runs (a prerequisite
