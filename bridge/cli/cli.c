@@ -36,6 +36,8 @@ cli_load_config(struct cli *c)
 {
 	char err[512];
 
+	if (c->help)
+		return 0;	/* cli_only prints the usage next */
 	if (c->o.dir == NULL)
 		return cli_fail("usage", "%s needs -d DIR (the data directory)",
 		    c->cmd);
