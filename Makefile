@@ -156,11 +156,13 @@ INSTALL_FILES := $(BINDIR)/keybridge $(MANDIR)/man8/keybridge.8 \
 	$(MANDIR)/man5/keybridge.conf.5 $(DOCDIR)/keybridge.conf.example \
 	$(UNITS:%=$(UNITDIR)/%) $(BASHCOMPDIR)/keybridge
 
-install: $(BIN)
+# INSTALL_BIN: the binary to install (a test installs the one it tests).
+INSTALL_BIN ?= $(BIN)
+install: $(INSTALL_BIN)
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) \
 	    $(DESTDIR)$(BASHCOMPDIR)
-	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/keybridge
+	$(INSTALL) -m 0755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/keybridge
 	$(INSTALL) -m 0644 man/keybridge.8 $(DESTDIR)$(MANDIR)/man8/keybridge.8
 	$(INSTALL) -m 0644 man/keybridge.conf.5 $(DESTDIR)$(MANDIR)/man5/keybridge.conf.5
 	$(INSTALL) -m 0644 examples/keybridge.conf $(DESTDIR)$(DOCDIR)/keybridge.conf.example
