@@ -92,29 +92,6 @@ key_resolve_prefix(struct cli *c, struct ledger *l, const char *prefix,
 	return rc;
 }
 
-/* What key_name_cb looks for: an active key named name. */
-struct key_same_name {
-	const char *name;
-	const char *self;		/* the key being registered */
-	char id[LEDGER_KEYID_LEN + 1];	/* "" until found */
-	char last[LEDGER_KEYID_LEN + 1];	/* the paging cursor */
-	size_t rows;
-};
-
-static int
-key_name_cb(const struct ledger_key_info *k, void *arg)
-{
-	struct key_same_name *sn = arg;
-
-	snprintf(sn->last, sizeof(sn->last), "%s", k->key_id);
-	sn->rows++;
-	/* the same key again is the rules' key_already_registered */
-	if (sn->id[0] == '\0' && strcmp(k->name, sn->name) == 0 &&
-	    strcmp(k->key_id, sn->self) != 0)
-		snprintf(sn->id, sizeof(sn->id), "%s", k->key_id);
-	return 0;
-}
-
 /* key register: refuses (1 after a message) a name an active key already
  * has, unless --allow-same-name.  Names are in the signed entry and the
  * ledger's rules allow repeats (a replacement key may be registered before
@@ -124,34 +101,20 @@ key_name_cb(const struct ledger_key_info *k, void *arg)
 static int
 key_check_name(struct cli *c, const char *self)
 {
-	struct ledger_key_filter f;
-	struct key_same_name sn;
+	char id[LEDGER_KEYID_LEN + 1];
 	struct ledger *l;
-	int rc = 0;
+	int rc = 0, r;
 
 	if (c->o.allow_same_name)
 		return 0;
 	if ((l = cli_ledger_open(c, 0)) == NULL)
 		return 1;
-	memset(&sn, 0, sizeof(sn));
-	sn.name = c->o.name;
-	sn.self = self;
-	memset(&f, 0, sizeof(f));
-	f.status = "active";
-	f.name_prefix = c->o.name;
-	f.limit = LEDGER_LIST_MAX;
-	do {			/* page through the keys whose name starts so */
-		sn.rows = 0;
-		f.after = sn.last[0] != '\0' ? sn.last : NULL;
-		if (ledger_keys(l, &f, key_name_cb, &sn) != 0) {
-			rc = cli_fail("ledger", "cannot list keys");
-			break;
-		}
-	} while (sn.id[0] == '\0' && sn.rows == LEDGER_LIST_MAX);
-	if (rc == 0 && sn.id[0] != '\0')
+	if ((r = ledger_key_active_named(l, c->o.name, self, id)) < 0)
+		rc = cli_fail("ledger", "cannot list keys");
+	else if (r == 0)
 		rc = cli_fail("name_in_use", "the active key %s is already "
 		    "named %s: revoke it first, or register this one too with "
-		    "--allow-same-name", sn.id, c->o.name);
+		    "--allow-same-name", id, c->o.name);
 	cli_ledger_close(c, l);
 	return rc;
 }

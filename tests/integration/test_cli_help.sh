@@ -13,7 +13,9 @@
 # and on PostgreSQL (two keys made to share their first 4 hex digits).
 # key register refuses a name an active key has (name_in_use, naming it)
 # offline and through the running bridge, takes it with
-# --allow-same-name, and again once the old key is revoked; the same key
+# --allow-same-name, and again once the old key is revoked; POST
+# /api/v1/entries of a raw entry (mkentry.py) with a name in use is 409
+# name_in_use, nothing appended, and taken with ?allow_same_name=1; the same key
 # twice is still key_already_registered.  A missing --pubkey file says
 # "No such file or directory".  https://HOST:PORT/ answers 302 to
 # /dashboard/ (GET and HEAD; POST / stays a 404), and 404 with dashboard =
@@ -145,6 +147,24 @@ kb_fail name_in_use key register -d "$DATA" --pubkey "$OUT/keys/cam2.pub" --name
 kb_ok key register -d "$DATA" --pubkey "$OUT/keys/cam2.pub" --name cam-001 --allow-same-name --remote >/dev/null
 new_device_key cam4 p256
 kb_fail name_in_use key register -d "$DATA" --pubkey "$OUT/keys/cam4.pub" --name cam-001
+# the API's own check: an entry signed elsewhere (mkentry.py), posted raw
+new_device_key cam5 p256
+c5=$(spki_key_id "$OUT/keys/cam5.pub")
+raw_reg() {
+	python3 "$KB_LIB_DIR/mkentry.py" "$DATA/admin.key" admin \
+	    "$(api GET /api/v1/accounts/admin | jq -er .next_seq)" "$(kb_conf_get "$DATA" origin)" \
+	    key-register key-id="$c5" spki="$(openssl pkey -pubin -in "$OUT/keys/cam5.pub" -outform DER | base64 -w0)" \
+	    name=cam-001 profile=device not-before="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+	    not-after="$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)" >"$OUT/cam5.entry" || fail "mkentry.py"
+}
+raw_reg
+before=$(kb_tree_size)
+api_expect_error 409 name_in_use POST /api/v1/entries -H 'Content-Type: text/plain' --data-binary @"$OUT/cam5.entry"
+assert_contains "$(jq -r .error.message "$API_BODY")" "is already named cam-001" "the API's name_in_use message"
+assert_eq "$before" "$(kb_tree_size)" "tree size after the API's name_in_use"
+api_expect_error 400 bad_parameter POST "/api/v1/entries?allow_same_name=yes" -H 'Content-Type: text/plain' --data-binary @"$OUT/cam5.entry"
+assert_eq 201 "$(api_call POST "/api/v1/entries?allow_same_name=1" -H 'Content-Type: text/plain' --data-binary @"$OUT/cam5.entry")" "POST of the raw entry with ?allow_same_name=1 (body: $(head -c 300 "$API_BODY"))"
+kb_ok key revoke -d "$DATA" --key-id "$c5" >/dev/null
 kb_ok key revoke -d "$DATA" --key-id "$c1" >/dev/null
 kb_ok key revoke -d "$DATA" --key-id "$(spki_key_id "$OUT/keys/cam2.pub")" >/dev/null
 kb_ok key register -d "$DATA" --pubkey "$OUT/keys/cam4.pub" --name cam-001 >/dev/null
