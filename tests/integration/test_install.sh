@@ -20,7 +20,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 D="$OUT/dest"
 P=/opt/kb
 
-make -s -C "$REPO" install DESTDIR="$D" PREFIX="$P" INSTALL_BIN="$KEYBRIDGE" >"$OUT/install.log" 2>&1 ||
+KB_DEPS_CHECKED=1 make -s -C "$REPO" install DESTDIR="$D" PREFIX="$P" INSTALL_BIN="$KEYBRIDGE" >"$OUT/install.log" 2>&1 ||
 	fail "make install: $(tail -n 5 "$OUT/install.log")"
 got=$(cd "$D" && find . -type f -printf '%m %p\n' | sort)
 want=$(sort <<EOW
@@ -43,7 +43,7 @@ assert_contains "$("$D$P/bin/keybridge" --version)" "keybridge " "the installed 
 cmp -s "$REPO/man/keybridge.8" "$D$P/share/man/man8/keybridge.8" || fail "the installed keybridge.8 differs"
 log "make install: $(wc -l <<<"$got") files under DESTDIR$P"
 
-make -s -C "$REPO" uninstall DESTDIR="$D" PREFIX="$P" >"$OUT/uninstall.log" 2>&1 ||
+KB_DEPS_CHECKED=1 make -s -C "$REPO" uninstall DESTDIR="$D" PREFIX="$P" >"$OUT/uninstall.log" 2>&1 ||
 	fail "make uninstall: $(tail -n 5 "$OUT/uninstall.log")"
 left=$(cd "$D" && find . ! -type d)
 assert_eq "" "$left" "files left under DESTDIR after make uninstall"
