@@ -7,14 +7,14 @@
 #   SANITIZE=address,undefined   build with ASan + UBSan (into build-san/)
 
 PKGS    := openssl libevent libevent_openssl libevent_pthreads sqlite3 libpq jansson libsodium \
-           libp11 p11-kit-1 libseccomp
+           libp11 p11-kit-1 libseccomp libsystemd
 
 # On a fresh machine the Debian packages must be there before the pkg-config
 # lines below are expanded, and before any compiler runs (a prerequisite
 # target would race the compilations under -j).  So the check runs while
 # the Makefile is read, and installs what is missing (its output goes to
 # the terminal).  `make deps`, `make clean` and `make help` skip it.
-NODEPS_GOALS := deps clean help
+NODEPS_GOALS := deps clean help uninstall
 ifeq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 else ifeq ($(KB_DEPS_CHECKED),)
 DEPS_RC := $(shell scripts/deps.sh --check >/dev/null 2>&1 || scripts/deps.sh >&2; echo $$?)
@@ -65,7 +65,7 @@ BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all test test-bins unit integration sanitize run deps bench clean help
+.PHONY: all test test-bins unit integration sanitize run deps bench clean help install uninstall
 all: $(BIN) $(TOOL_BIN)
 
 deps:
@@ -138,6 +138,46 @@ bench: all $(BENCH_BIN)
 clean:
 	rm -rf build build-san tests/out
 
+# `make install` (issue 17; docs/operations.md "Installing"): the binary,
+# the man pages, the systemd units (ExecStart pointing at BINDIR), the bash
+# completion and the example configuration, under DESTDIR + PREFIX.  The
+# dashboard is inside the binary.  `make uninstall` removes exactly these
+# files (INSTALL_FILES, relative to DESTDIR).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DOCDIR  ?= $(PREFIX)/share/doc/keybridge
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALL ?= install
+UNITS   := keybridge.service keybridge-validator.service
+INSTALL_FILES := $(BINDIR)/keybridge $(MANDIR)/man8/keybridge.8 \
+	$(MANDIR)/man5/keybridge.conf.5 $(DOCDIR)/keybridge.conf.example \
+	$(UNITS:%=$(UNITDIR)/%) $(BASHCOMPDIR)/keybridge
+
+# INSTALL_BIN: the binary to install (a test installs the one it tests).
+INSTALL_BIN ?= $(BIN)
+install: $(INSTALL_BIN)
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(BASHCOMPDIR)
+	$(INSTALL) -m 0755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/keybridge
+	$(INSTALL) -m 0644 man/keybridge.8 $(DESTDIR)$(MANDIR)/man8/keybridge.8
+	$(INSTALL) -m 0644 man/keybridge.conf.5 $(DESTDIR)$(MANDIR)/man5/keybridge.conf.5
+	$(INSTALL) -m 0644 examples/keybridge.conf $(DESTDIR)$(DOCDIR)/keybridge.conf.example
+	for u in $(UNITS); do \
+	    sed 's|/usr/local/bin/keybridge|$(BINDIR)/keybridge|' examples/systemd/$$u \
+	        > $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+	    mv $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	$(INSTALL) -m 0644 examples/bash-completion/keybridge $(DESTDIR)$(BASHCOMPDIR)/keybridge
+
+uninstall:
+	rm -f $(INSTALL_FILES:%=$(DESTDIR)%)
+	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+
 # One line per target (README.md and docs/operations.md say more).
 help:
 	@echo 'make                 build build/keybridge and the test tools'
@@ -148,6 +188,8 @@ help:
 	@echo 'make integration     the integration tests; T="readme ocsp" runs some of them'
 	@echo 'make sanitize        unit + integration tests of the ASan + UBSan build (build-san/)'
 	@echo 'make bench           benchmarks, each beside a reference measured in the same run'
+	@echo 'make install         binary, man pages, systemd units, bash completion, example config'
+	@echo '                     under DESTDIR + PREFIX (/usr/local); make uninstall removes them'
 	@echo 'make deps            install the missing Debian packages (apt-get, as root)'
 	@echo 'make clean           remove build/, build-san/ and tests/out/'
 	@echo 'make fuzz            the device bundle parser under libFuzzer for FUZZ_SECONDS (60)'

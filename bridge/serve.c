@@ -32,6 +32,7 @@
 #include "bridge/keyproc/sandbox.h"
 #include "bridge/keyproc/keyproc.h"
 #include "bridge/validators.h"
+#include "common/notify.h"
 
 #define SERVE_FLUSH_USEC 300000		/* time to flush answers on exit */
 /* evhttp refuses bodies past this multiple of max_body before any handler
@@ -223,6 +224,7 @@ serve_stop(struct serve_ctx *sc)
 
 	/* Commits everything queued and runs the callbacks, which queue the
 	 * answers; then the loop runs a little longer to send them. */
+	notify_stopping();
 	ledger_writer_stop(sc->ledger);
 	/* event streams end now, so their last bytes go out in the flush */
 	events_end_all(sc->events);
@@ -584,6 +586,7 @@ serve_run(const struct bridge_config *cfg)
 	    "and CRLs on http://%s (tree size %llu)", KEYBRIDGE_VERSION,
 	    cfg->dir, cfg->est_listen, cfg->http_listen,
 	    (unsigned long long)ledger_size(s->sc.ledger));
+	notify_ready(NULL);	/* Type=notify: the listeners accept now */
 	if (event_base_dispatch(s->sc.base) < 0)
 		goto out;
 	if (s->sc.kp_lost)

@@ -278,6 +278,52 @@ ledger_keys(struct ledger *l, const struct ledger_key_filter *f,
 	return l->r->ops->keys(l->r, f, cb, arg);
 }
 
+/* What key_named_cb looks for, and the paging cursor. */
+struct key_named {
+	const char *name, *except;
+	char *id;			/* "" until found */
+	char last[LEDGER_KEYID_LEN + 1];
+	size_t rows;
+};
+
+static int
+key_named_cb(const struct ledger_key_info *k, void *arg)
+{
+	struct key_named *kn = arg;
+
+	snprintf(kn->last, sizeof(kn->last), "%s", k->key_id);
+	kn->rows++;
+	if (kn->id[0] == '\0' && strcmp(k->name, kn->name) == 0 &&
+	    (kn->except == NULL || strcmp(k->key_id, kn->except) != 0))
+		snprintf(kn->id, LEDGER_KEYID_LEN + 1, "%s", k->key_id);
+	return 0;
+}
+
+int
+ledger_key_active_named(struct ledger *l, const char *name,
+    const char *except, char id[LEDGER_KEYID_LEN + 1])
+{
+	struct ledger_key_filter f;
+	struct key_named kn;
+
+	memset(&kn, 0, sizeof(kn));
+	kn.name = name;
+	kn.except = except;
+	kn.id = id;
+	id[0] = '\0';
+	memset(&f, 0, sizeof(f));
+	f.status = "active";
+	f.name_prefix = name;
+	f.limit = LEDGER_LIST_MAX;
+	do {			/* page through the names that start so */
+		kn.rows = 0;
+		f.after = kn.last[0] != '\0' ? kn.last : NULL;
+		if (ledger_keys(l, &f, key_named_cb, &kn) != 0)
+			return -1;
+	} while (id[0] == '\0' && kn.rows == LEDGER_LIST_MAX);
+	return id[0] != '\0' ? 0 : 1;
+}
+
 int
 ledger_counts(struct ledger *l, struct ledger_counts *c)
 {

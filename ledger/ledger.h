@@ -380,6 +380,13 @@ struct ledger_key_filter {
 };
 int ledger_keys(struct ledger *l, const struct ledger_key_filter *f,
     int (*cb)(const struct ledger_key_info *, void *), void *arg);
+/* An active key named name other than key id `except` (NULL: none), its
+ * id into id: 0 found, 1 none, -1 error.  The registry's keys whose name
+ * starts with name, paged (issue 17: `key register` and POST
+ * /api/v1/entries refuse a name in use unless told otherwise; the rules
+ * allow it). */
+int ledger_key_active_named(struct ledger *l, const char *name,
+    const char *except, char id[LEDGER_KEYID_LEN + 1]);
 
 /* A certificate the bridge recorded (cert-issued), and its own revocation
  * (cert-revoked); the key's status is separate (ledger_key_get). */

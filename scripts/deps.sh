@@ -6,6 +6,8 @@
 #   scripts/deps.sh           install the missing ones (apt-get as root, or
 #                             through sudo when it works without a password;
 #                             otherwise print the exact command and exit 1)
+#   scripts/deps.sh --wait-lock   only wait for the apt lock (as the install
+#                             does first): KB_APT_LOCK_WAIT seconds (300)
 #
 # Run as root, both also want the system user a root-started `keybridge
 # serve` drops to (KB_USER, default keybridge; docs/operations.md "The
@@ -35,6 +37,13 @@ PACKAGES="$PACKAGES gdb"
 # Debian's nodejs) must not replace: npm is added only when missing.
 PACKAGES="$PACKAGES xxd chromium nodejs"
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
+# Running as a service (issue 17): sd_notify for Type=notify
+# (libsystemd-dev), mandoc to lint the man pages (the completion script's
+# test needs bash alone, not bash-completion).  test_systemd also needs systemd-analyze, from
+# the systemd package every Debian install but a bare container has; it
+# is not listed here (about 16 MB with its libraries): on such a container
+# the test says to install it.
+PACKAGES="$PACKAGES libsystemd-dev mandoc"
 
 # missing: prints the packages of $PACKAGES that are not fully installed.
 missing() {
@@ -61,7 +70,53 @@ make_user() {
 	    --shell /usr/sbin/nologin "$KB_USER"
 }
 
+KB_APT_LOCK_WAIT=${KB_APT_LOCK_WAIT:-300}
+# The locks apt and dpkg take (fcntl locks: flock(1) does not see them).
+KB_APT_LOCKS=${KB_APT_LOCKS:-"/var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock"}
+# lock_held: 0 when another process holds one of KB_APT_LOCKS.
+lock_held() {
+	python3 - $KB_APT_LOCKS <<'PY' 2>/dev/null
+import fcntl, os, sys
+for p in sys.argv[1:]:
+    try:
+        fd = os.open(p, os.O_RDWR)
+    except OSError:
+        continue
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        sys.exit(0)
+    finally:
+        os.close(fd)
+sys.exit(1)
+PY
+}
+# wait_apt_lock: waits (bounded by KB_APT_LOCK_WAIT, with a message every
+# 10 s) until no other process holds an apt or dpkg lock; 1 when it is
+# still held at the end (apt then waits no longer either and says why).
+wait_apt_lock() {
+	local waited=0
+	lock_held || return 0
+	echo "deps: another apt or dpkg process holds its lock; waiting up to" \
+	    "${KB_APT_LOCK_WAIT}s (KB_APT_LOCK_WAIT) for it to finish"
+	while lock_held; do
+		if [ "$waited" -ge "$KB_APT_LOCK_WAIT" ]; then
+			echo "deps: the apt lock is still held after ${waited}s" >&2
+			return 1
+		fi
+		sleep 1
+		waited=$((waited + 1))
+		[ $((waited % 10)) -ne 0 ] || echo "deps: still waiting for the apt lock (${waited}s)"
+	done
+	echo "deps: the apt lock is free after ${waited}s"
+}
+
 case "${1:-}" in
+--wait-lock)
+	# only the wait (tests/integration/test_install.sh, with KB_APT_LOCKS)
+	wait_apt_lock
+	exit $?
+	;;
 --check)
 	if user_missing; then
 		echo "missing user: $KB_USER"
@@ -77,7 +132,7 @@ case "${1:-}" in
 "")
 	;;
 -h|--help)
-	sed -n '2,15p' "$0"
+	sed -n '2,17p' "$0"
 	exit 0
 	;;
 *)
@@ -108,9 +163,15 @@ else
 	exit 1
 fi
 
-"${SUDO[@]}" apt-get update
+# Another apt or dpkg (unattended-upgrades, a second terminal) may hold
+# the lock: wait for it up to KB_APT_LOCK_WAIT seconds, saying so, then
+# let apt wait the rest (its DPkg::Lock::Timeout) instead of failing with
+# "Could not get lock /var/lib/dpkg/lock-frontend".
+wait_apt_lock || exit 1
+APT=(apt-get -o "DPkg::Lock::Timeout=$KB_APT_LOCK_WAIT")
+"${SUDO[@]}" "${APT[@]}" update
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-	apt-get install -y --no-install-recommends "$@"
+	"${APT[@]}" install -y --no-install-recommends "$@"
 
 miss=$(missing)
 if [ -n "$miss" ]; then

@@ -28,6 +28,7 @@
 #include <sodium.h>
 
 #include "common/log.h"
+#include "common/notify.h"
 #include "ledger/replay.h"
 #include "validator/daemon.h"
 
@@ -357,6 +358,7 @@ vd_on_signal(evutil_socket_t sig, short what, void *arg)
 	struct vd *d = arg;
 
 	log_info("validator: signal %d, stopping", (int)sig);
+	notify_stopping();
 	event_base_loopexit(d->base, NULL);
 }
 
@@ -507,6 +509,7 @@ vd_serve(const struct vd_config *c)
 	    PRIu64, c->name, c->mode == VCORE_WITNESS ? "witness" :
 	    "validator", c->origin, c->listen, d.st.size);
 	log_info("validator vkey %s", d.me.vkey);
+	notify_ready(NULL);	/* Type=notify: the listener accepts now */
 	if (event_base_dispatch(d.base) != 0)
 		goto out;
 	rc = 0;

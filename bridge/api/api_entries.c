@@ -115,7 +115,9 @@ api_submit(struct evhttp_request *req, void *arg)
 	json_error_t jerr;
 	int rc;
 
-	if (api_method(req, API_POST) != 0 || api_params(req, NULL) != 0)
+	static const char *const params[] = { "allow_same_name", NULL };
+
+	if (api_method(req, API_POST) != 0 || api_params(req, params) != 0)
 		return;
 	ct = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Content-Type");
@@ -158,6 +160,8 @@ api_submit(struct evhttp_request *req, void *arg)
 		    "send a signed entry");
 		goto out;
 	}
+	if (api_name_check(ctx, req, entry, elen) != 0)
+		goto out;
 	/* The ledger copies the entry; req is answered in api_submit_done. */
 	if (ledger_submit(ctx->ledger, entry, elen, api_submit_done,
 	    req) != 0)

@@ -56,6 +56,11 @@ void api_config_versions(struct evhttp_request *req, struct api_ctx *ctx,
     const char *group, const char *rest);
 /* The path after a registered prefix. */
 const char *api_path_rest(struct evhttp_request *req, const char *prefix);
+/* POST /api/v1/entries (api_names.c): 409 name_in_use for a key-register
+ * entry whose name an active key has, unless ?allow_same_name=1; 0 go on,
+ * -1 answered. */
+int api_name_check(struct api_ctx *ctx, struct evhttp_request *req,
+    const char *entry, size_t len);
 /* 503 storage_error: the ledger could not be read. */
 void api_reply_storage(struct evhttp_request *req, const char *what);
 /* A new JSON array of the hex of proof[0..n). */

@@ -203,7 +203,9 @@ dashboard_register(struct server *https, const char *setting)
 	if (server_route_head(https, DASHBOARD_ROOT, dashboard_handle,
 	    NULL) != 0 ||
 	    server_route_head(https, DASHBOARD_PREFIX, dashboard_handle,
-	    NULL) != 0) {
+	    NULL) != 0 ||
+	    /* https://HOST:PORT/ is where a first user looks */
+	    server_set_root_redirect(https, DASHBOARD_PREFIX) != 0) {
 		log_err("dashboard: cannot add its routes");
 		return -1;
 	}

@@ -36,6 +36,8 @@ cli_load_config(struct cli *c)
 {
 	char err[512];
 
+	if (c->help)
+		return 0;	/* cli_only prints the usage next */
 	if (c->o.dir == NULL)
 		return cli_fail("usage", "%s needs -d DIR (the data directory)",
 		    c->cmd);
@@ -240,7 +242,9 @@ cli_submit_remote(struct cli *c, enum ledger_entry_type type,
 			return cli_fail("sign", "cannot sign the entry");
 		free(resp.body);
 		memset(&resp, 0, sizeof(resp));
+		/* the API checks names too (api_names.c) */
 		if (client_request(c->cfg.public_https_url, ca, "POST",
+		    c->o.allow_same_name ? "/api/v1/entries?allow_same_name=1" :
 		    "/api/v1/entries", "text/plain", note, strlen(note), &resp,
 		    err, sizeof(err)) != 0) {
 			rc = cli_fail("unavailable", "%s", err);

@@ -79,6 +79,7 @@ struct cli_opts {
 	const char *receipt[CLI_MAX_REPEAT];
 	int nreceipt;
 	int no_remember;
+	int allow_same_name;		/* key register --allow-same-name */
 	/* init --validator/--witness NAME=VKEY@URL, --quorum N; ledger
 	 * verify --policy FILE (issue 14) */
 	const char *validator[CLI_MAX_REPEAT];
@@ -109,6 +110,8 @@ struct cli {
 	EVP_PKEY *vkey;			/* validator key while appending */
 	struct ledger_consensus *cons;	/* solo, sealing with vkey */
 	char admin[PATH_MAX];		/* resolved default --account */
+	int help;			/* --help, -h, `help COMMAND` */
+	const char *help_cmd, *help_sub;	/* the command as typed */
 };
 
 int cmd_init(struct cli *c);
@@ -120,6 +123,18 @@ int cmd_ca(struct cli *c, const char *sub);
 /* cmd_proof.c (issue 15): `proof config|key|cert` and `config bundle`. */
 int cmd_proof(struct cli *c, const char *sub);
 int cmd_config_bundle(struct cli *c);
+/* ---- help.c: usage texts (issue 17) ------------------------------------ */
+/* 1 when cmd is a command of the table / has subcommands. */
+int help_is_command(const char *cmd);
+int help_has_subcommands(const char *cmd);
+/* `keybridge CMD [SUB] --help` on stdout: synopsis, what it does, then
+ * -d when the synopsis has it, one line per option of `allowed` (the
+ * list the command gives cli_only) and -h. */
+void help_command(const char *cmd, const char *sub, const char *allowed);
+/* The subcommands of cmd, one line each, on f. */
+void help_subcommands(FILE *f, const char *cmd);
+/* `keybridge --help`: every command's synopsis, on f. */
+void help_overview(FILE *f);
 /* ---- cmd_policy.c: validators and the verification policy (issue 14) -- */
 struct ledger_policy;
 /* `keybridge policy -d DIR [--json]`.  0, or 1 after a message. */
@@ -150,7 +165,10 @@ int cli_token_check(struct cli *c, char pin[CA_PIN_MAX + 1]);
 int cli_token_init(struct cli *c, const char *key_type, const char *pin,
     EVP_PKEY **iss, EVP_PKEY **ocsp);
 /* Fails (returns 1 after a message) when an option outside the
- * space-separated list `allowed` was given. */
+ * space-separated list `allowed` was given.  With --help (c->help) it
+ * prints the command's usage with one line per option of `allowed`
+ * instead, and exits 0: every command calls it before doing anything
+ * else but cli_load_config (a no-op then). */
 int cli_only(struct cli *c, const char *allowed);
 /* Loads DIR/keybridge.conf (-d); returns 0 or 1 after a message. */
 int cli_load_config(struct cli *c);

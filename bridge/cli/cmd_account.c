@@ -40,7 +40,7 @@ pubkey_file_b64(const char *path, char *out, size_t outlen)
 	int rc = -1;
 
 	if (fp == NULL) {
-		cli_fail("usage", "cannot read %s", path);
+		cli_fail("usage", "cannot read %s: %s", path, strerror(errno));
 		return -1;
 	}
 	pk = PEM_read_PUBKEY(fp, NULL, NULL, NULL);

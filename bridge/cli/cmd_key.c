@@ -2,6 +2,7 @@
  * cmd_key.c: `keybridge key register|revoke|show|list` (config publish
  * is cmd_config.c's).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,107 @@
 
 #define KEY_DEFAULT_DAYS 365
 #define KEY_MAX_DAYS     36500
+/* key show --key-id PREFIX: the shortest prefix taken (the dashboard shows
+ * 12 hex digits), and how many matches an ambiguous one lists. */
+#define KEY_PREFIX_MIN   4
+#define KEY_PREFIX_LIST  10
+
+/* What key_prefix_cb collects: the keys whose id starts with prefix. */
+struct key_prefix {
+	const char *prefix;
+	size_t len;
+	int n;					/* matches seen */
+	char id[KEY_PREFIX_LIST][LEDGER_KEYID_LEN + 1];
+	char name[KEY_PREFIX_LIST][LEDGER_NAME_MAX + 1];
+};
+
+/* ledger_keys callback: rows come in key id order from the first id
+ * after the prefix, so the matches are the first rows. */
+static int
+key_prefix_cb(const struct ledger_key_info *k, void *arg)
+{
+	struct key_prefix *kp = arg;
+
+	if (strncmp(k->key_id, kp->prefix, kp->len) != 0)
+		return 1;	/* past the matches */
+	if (kp->n < KEY_PREFIX_LIST) {
+		snprintf(kp->id[kp->n], sizeof(kp->id[0]), "%s", k->key_id);
+		snprintf(kp->name[kp->n], sizeof(kp->name[0]), "%s", k->name);
+	}
+	kp->n++;
+	return 0;
+}
+
+/* The one key whose id starts with prefix (lowercase hex, at least
+ * KEY_PREFIX_MIN digits), into full: a bound range query (key_id > prefix
+ * in id order, ledger_keys), both backends.  0; 1 after a message (none,
+ * ambiguous: each match listed, not hex); -1 when the ledger fails. */
+static int
+key_resolve_prefix(struct cli *c, struct ledger *l, const char *prefix,
+    char full[LEDGER_KEYID_LEN + 1])
+{
+	struct ledger_key_filter f;
+	struct key_prefix *kp;
+	size_t len = strlen(prefix);
+	int rc = 1;
+
+	if (len < KEY_PREFIX_MIN || len > LEDGER_KEYID_LEN ||
+	    strspn(prefix, "0123456789abcdef") != len)
+		return cli_fail("usage", "--key-id must be a key id or a prefix "
+		    "of at least %d lowercase hex digits, not \"%.80s\"",
+		    KEY_PREFIX_MIN, prefix);
+	if ((kp = calloc(1, sizeof(*kp))) == NULL)
+		return -1;
+	kp->prefix = prefix;
+	kp->len = len;
+	memset(&f, 0, sizeof(f));
+	f.after = prefix;	/* every id with the prefix sorts after it */
+	f.limit = KEY_PREFIX_LIST + 1;
+	if (ledger_keys(l, &f, key_prefix_cb, kp) != 0) {
+		rc = -1;
+	} else if (kp->n == 0) {
+		rc = cli_fail("key_not_found", "no key %s on the ledger (nor "
+		    "one whose id starts with it)", prefix);
+	} else if (kp->n > 1) {
+		cli_fail("key_ambiguous", "%d%s keys start with %s: give more "
+		    "of the id", kp->n, kp->n > KEY_PREFIX_LIST ? " or more" :
+		    "", prefix);
+		for (int i = 0; i < kp->n && i < KEY_PREFIX_LIST; i++)
+			fprintf(stderr, "  %s  %s\n", kp->id[i], kp->name[i]);
+	} else {
+		snprintf(full, LEDGER_KEYID_LEN + 1, "%s", kp->id[0]);
+		rc = 0;
+	}
+	free(kp);
+	return rc;
+}
+
+/* key register: refuses (1 after a message) a name an active key already
+ * has, unless --allow-same-name.  Names are in the signed entry and the
+ * ledger's rules allow repeats (a replacement key may be registered before
+ * the old one is revoked), so this is the command line's check, not a
+ * rule.  self is the key being registered (its own row is not another).
+ * 0 when the name is free or allowed, 1 after a message. */
+static int
+key_check_name(struct cli *c, const char *self)
+{
+	char id[LEDGER_KEYID_LEN + 1];
+	struct ledger *l;
+	int rc = 0, r;
+
+	if (c->o.allow_same_name)
+		return 0;
+	if ((l = cli_ledger_open(c, 0)) == NULL)
+		return 1;
+	if ((r = ledger_key_active_named(l, c->o.name, self, id)) < 0)
+		rc = cli_fail("ledger", "cannot list keys");
+	else if (r == 0)
+		rc = cli_fail("name_in_use", "the active key %s is already "
+		    "named %s: revoke it first, or register this one too with "
+		    "--allow-same-name", id, c->o.name);
+	cli_ledger_close(c, l);
+	return rc;
+}
 
 /* Reads the public key of --pubkey (PEM) or --csr (PEM or DER; its
  * signature must verify: it is the proof of possession).  On success *der
@@ -35,7 +137,8 @@ key_read(struct cli *c, uint8_t **der, int *derlen, char **csr_b64)
 	int n, rc = 1;
 
 	if ((bio = BIO_new_file(path, "rb")) == NULL) {
-		rc = cli_fail("usage", "cannot read %s", path);
+		rc = cli_fail("usage", "cannot read %s: %s", path,
+		    strerror(errno));
 		goto out;
 	}
 	if (c->o.csr != NULL) {
@@ -230,7 +333,7 @@ key_register(struct cli *c)
 	int derlen = 0, rc = 1;
 
 	if (cli_only(c, "as account json remote pubkey csr name profile dns "
-	    "ip not-before not-after days config-group db") != 0 ||
+	    "ip not-before not-after days config-group db allow-same-name") != 0 ||
 	    key_groups_ok(c) != 0)
 		return 1;
 	if ((c->o.npubkey == 1) == (c->o.csr != NULL) || c->o.npubkey > 1)
@@ -244,6 +347,8 @@ key_register(struct cli *c)
 	if (key_read(c, &der, &derlen, &csr) != 0)
 		goto out;
 	ledger_spki_key_id(der, (size_t)derlen, id);
+	if (key_check_name(c, id) != 0)
+		goto out;
 	if ((spki = malloc((size_t)derlen * 2 + 8)) == NULL ||
 	    ledger_b64_encode(der, (size_t)derlen, spki,
 	    (size_t)derlen * 2 + 8) != 0)
@@ -343,7 +448,7 @@ key_show_list(struct cli *c, int show)
 	struct ledger_key_info *k = NULL;
 	struct ledger_key_filter f;
 	struct ledger *l;
-	char *end;
+	char *end, full[LEDGER_KEYID_LEN + 1];
 	int rc = 1, found;
 
 	if (cli_only(c, show ? "json key-id db" : "json status after limit db")
@@ -368,9 +473,13 @@ key_show_list(struct cli *c, int show)
 		if ((k = malloc(sizeof(*k))) == NULL)
 			goto out;
 		found = ledger_key_get(l, c->o.key_id, k);
+		/* not a whole id: a unique prefix of one (the dashboard
+		 * shows them cut short) */
+		if (found == 1 && (found = key_resolve_prefix(c, l,
+		    c->o.key_id, full)) == 0)
+			found = ledger_key_get(l, full, k);
 		if (found == 1)
-			rc = cli_fail("key_not_found", "no key %s on the ledger",
-			    c->o.key_id);
+			rc = 1;		/* said by key_resolve_prefix */
 		else if (found == 0) {
 			key_print(c, k, 1);
 			rc = 0;

@@ -154,8 +154,8 @@ proof_ask(struct cli *c, struct ledger *l, const char *sub,
 			    "one of --file, --sha256, --version");
 		if (c->o.file != NULL) {
 			if (proof_file_sha256(c->o.file, hex) != 0)
-				return cli_fail("usage", "cannot read %s",
-				    c->o.file);
+				return cli_fail("usage", "cannot read %s: %s",
+				    c->o.file, strerror(errno));
 			sha = hex;
 		}
 		rc = ledger_bundle_config(l, c->o.group, sha, c->o.version, a);
@@ -241,7 +241,8 @@ cmd_config_bundle(struct cli *c)
 		return cli_fail("usage", "config bundle needs --group, --file "
 		    "(the current file, until the bridge keeps it) and -o DIR");
 	if (proof_file_sha256(c->o.file, hex) != 0)
-		return cli_fail("usage", "cannot read %s", c->o.file);
+		return cli_fail("usage", "cannot read %s: %s", c->o.file,
+		    strerror(errno));
 	if ((l = cli_ledger_open(c, 0)) == NULL)
 		return 1;
 	memset(&a, 0, sizeof(a));

@@ -24,6 +24,7 @@ enum {
 	O_LISTEN, O_LEDGER, O_LEDGER_CA, O_ORIGIN, O_WITNESS, O_LOG_VKEY,
 	O_SINCE, O_SERIAL, O_SHA256,
 	O_NOTE, O_CONFIG_GROUP,
+	O_ALLOW_SAME_NAME,
 	O_HELP,
 };
 
@@ -86,61 +87,12 @@ static struct option long_opts[] = {
 	{ "sha256", required_argument, NULL, O_SHA256 },
 	{ "note", required_argument, NULL, O_NOTE },
 	{ "config-group", required_argument, NULL, O_CONFIG_GROUP },
+	{ "allow-same-name", no_argument, NULL, O_ALLOW_SAME_NAME },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
 
-static const char usage[] =
-"usage: keybridge COMMAND ...\n"
-"  init DIR [--name NAME] [--hostname H]... [--key-type ec-p256|rsa-3072]\n"
-"           [--est-listen ADDR:PORT] [--http-listen ADDR:PORT] [--db PATH|URL]\n"
-"           [--pkcs11-module SO --pkcs11-token LABEL --pkcs11-pin-file FILE]\n"
-"           [--validator NAME=VKEY@URL]... [--witness NAME=VKEY@URL]...\n"
-"           [--quorum N]  (cosigners of every checkpoint; default quorum:\n"
-"           the least q with 2q - n > f = floor((n-1)/3): 3 of 4)\n"
-"  serve -d DIR [--est-listen ADDR:PORT] [--http-listen ADDR:PORT]\n"
-"           [--db PATH|URL]\n"
-"           [--log-level error|warn|info|debug]\n"
-"  account keygen --out FILE [--type ed25519|ec-p256]\n"
-"  account create -d DIR --name N --pubkey FILE... [--threshold M] [--role admin|bridge]\n"
-"  account update -d DIR --name N --pubkey FILE... [--threshold M]\n"
-"  account show -d DIR --name N | account list -d DIR\n"
-"  key register -d DIR (--pubkey FILE | --csr FILE) --name NAME [--profile device|server|admin]\n"
-"           [--dns N]... [--ip A]... [--not-before T] [--not-after T | --days N]\n"
-"           [--config-group G]...  (groups its device may read, at most 16)\n"
-"  key revoke -d DIR --key-id ID [--reason R]\n"
-"  key preauth -d DIR --name NAME [--profile P] [--dns N]... [--ip A]...\n"
-"           [--not-before T] [--not-after T | --days N] [--expires T]\n"
-"           [--config-group G]...\n"
-"  key show -d DIR --key-id ID | key list -d DIR [--status active|revoked]\n"
-"  config bundle -d DIR --group G --file F -o DIR2  (F must be the current\n"
-"           publication: writes DIR2/F and DIR2/F.tlog-proof)\n"
-"  proof config -d DIR --group G (--file F | --sha256 H | --version V) -o FILE\n"
-"  proof key -d DIR --key-id ID -o FILE | proof cert -d DIR --serial S -o FILE\n"
-"           [--since SIZE]  (adds a consistency proof from SIZE)\n"
-"  config publish -d DIR --group G --file F [--version V] [--note TEXT]\n"
-"  config history -d DIR --group G | config get -d DIR --group G [--version V] -o FILE\n"
-"  config diff -d DIR --group G V1 V2\n"
-"  ledger verify -d DIR [--vkey VKEY] [--checkpoint FILE]... [--receipt FILE]...\n"
-"           [--no-remember]  (checks DIR/checkpoint.trusted too, then advances it)\n"
-"           [--policy FILE]  (every checkpoint needs a quorum of valid\n"
-"           cosignatures: FILE, or the validators of keybridge.conf)\n"
-"  policy -d DIR [--json]  (the verification policy: origin, node key,\n"
-"           validator and witness keys, quorum; docs/cli.md)\n"
-"  ledger log -d DIR [--from N] [--limit N]\n"
-"  ledger checkpoint -d DIR\n"
-"  ca move-to-token -d DIR --pkcs11-module SO --pkcs11-token LABEL\n"
-"           --pkcs11-pin-file FILE [--shred]\n"
-"  validator init VDIR --name NAME --listen ADDR:PORT --ledger URL\n"
-"           --log-vkey VKEY [--ledger-ca FILE] [--origin ORIGIN] [--witness]\n"
-"  validator serve -d VDIR [--log-level L]\n"
-"  validator status -d VDIR   (exit 0, 1 error, 2 equivocation evidence,\n"
-"           3 ledger unreachable)\n"
-"signing options (commands that write): --as ACCOUNT (default admin),\n"
-"  --account KEYFILE (repeatable; default DIR/admin.key), --json, --remote\n"
-"database: --db PATH|URL (every -d DIR command): an sqlite file, or a\n"
-"  postgresql://user@host:port/dbname URL (default: db in keybridge.conf)\n"
-"times are RFC 3339 UTC: 2026-11-21T14:07:08Z\n";
+/* The usage texts are help.c's (help_overview, help_command). */
 
 static const char *const opt_names[] = {
 	[O_AS - 256] = "as", [O_ACCOUNT - 256] = "account",
@@ -175,11 +127,19 @@ static const char *const opt_names[] = {
 	[O_SHA256 - 256] = "sha256",
 	[O_NOTE - 256] = "note",
 	[O_CONFIG_GROUP - 256] = "config-group",
+	[O_ALLOW_SAME_NAME - 256] = "allow-same-name",
 };
+/* c->o.seen has a bit per option */
+_Static_assert(O_HELP - 256 <= 64, "more options than bits in cli_opts.seen");
 
 int
 cli_only(struct cli *c, const char *allowed)
 {
+	/* --help: the command's own usage, one line per option it takes */
+	if (c->help) {
+		help_command(c->help_cmd, c->help_sub, allowed);
+		exit(0);
+	}
 	for (int o = O_AS; o < O_HELP; o++) {
 		const char *n = opt_names[o - 256], *p;
 		size_t len = strlen(n);
@@ -219,6 +179,8 @@ parse_opts(struct cli *c, int argc, char **argv)
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "d:ho:", long_opts, NULL)) != -1) {
+		if (c->help && ch == '?')
+			continue;	/* --help wins over a bad option */
 		if (ch >= 256 && ch < O_HELP)
 			o->seen |= 1ULL << (ch - 256);
 		switch (ch) {
@@ -295,6 +257,7 @@ parse_opts(struct cli *c, int argc, char **argv)
 				return 1;
 			break;
 		case O_NO_REMEMBER: o->no_remember = 1; break;
+		case O_ALLOW_SAME_NAME: o->allow_same_name = 1; break;
 		case O_PKCS11_MODULE: o->pkcs11_module = optarg; break;
 		case O_PKCS11_TOKEN: o->pkcs11_token = optarg; break;
 		case O_PKCS11_PIN_FILE: o->pkcs11_pin_file = optarg; break;
@@ -322,8 +285,8 @@ parse_opts(struct cli *c, int argc, char **argv)
 		case O_SHA256: o->sha256 = optarg; break;
 		case 'h':
 		case O_HELP:
-			fputs(usage, stdout);
-			exit(0);
+			c->help = 1;	/* cli_only prints the command's usage */
+			break;
 		default:
 			return cli_fail("usage", "unknown option %s (see "
 			    "keybridge --help)", argv[optind - 1]);
@@ -342,27 +305,45 @@ main(int argc, char **argv)
 	/* A bridge that hangs up must not kill the CLI mid-request. */
 	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
-		fputs(usage, argc < 2 ? stderr : stdout);
+	    strcmp(argv[1], "-h") == 0 ||
+	    (strcmp(argv[1], "help") == 0 && argc == 2)) {
+		help_overview(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 1 : 0;
 	}
-	if (strcmp(argv[1], "--version") == 0) {
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
 		printf("keybridge %s\n", KEYBRIDGE_VERSION);
 		return 0;
+	}
+	/* "help COMMAND [SUBCOMMAND]" is "COMMAND [SUBCOMMAND] --help" */
+	if (strcmp(argv[1], "help") == 0) {
+		if (!help_is_command(argv[2]))
+			return cli_fail("usage", "no command \"%s\" (keybridge "
+			    "--help lists them)", argv[2]);
+		c.help = 1;
+		argc--;
+		argv++;
 	}
 	cmd = argv[1];
 	argc--;
 	argv++;
+	for (int i = 1; i < argc && !c.help; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			c.help = 1;
 	/* "init DIR": the directory is positional. */
 	if (strcmp(cmd, "init") == 0 && argc > 1 && argv[1][0] != '-') {
 		c.o.dir = argv[1];
 		argc--;
 		argv++;
-	} else if (strcmp(cmd, "init") != 0 && strcmp(cmd, "serve") != 0 &&
-	    strcmp(cmd, "policy") != 0) {
-		if (argc < 2 || argv[1][0] == '-')
-			return cli_fail("usage", "%s needs a subcommand (see "
-			    "keybridge --help)", cmd);
+	} else if (help_has_subcommands(cmd)) {
+		if (argc < 2 || argv[1][0] == '-') {
+			if (c.help) {
+				help_subcommands(stdout, cmd);
+				return 0;
+			}
+			cli_fail("usage", "%s needs a subcommand", cmd);
+			help_subcommands(stderr, cmd);
+			return 1;
+		}
 		sub = argv[1];
 		argc--;
 		argv++;
@@ -374,6 +355,8 @@ main(int argc, char **argv)
 			argv++;
 		}
 	}
+	c.help_cmd = cmd;
+	c.help_sub = sub;
 	/* `validator init --witness` is a flag; `init --witness` takes
 	 * NAME=VKEY@URL */
 	if (strcmp(cmd, "validator") == 0)
@@ -382,6 +365,9 @@ main(int argc, char **argv)
 				lo->has_arg = no_argument;
 	if (parse_opts(&c, argc, argv) != 0)
 		return 1;
+	if (c.help && !help_is_command(cmd))
+		return cli_fail("usage", "unknown command \"%s\" (see keybridge "
+		    "--help)", cmd);
 	/* "config diff V1 V2": the two versions are positional. */
 	while (strcmp(cmd, "config") == 0 && optind < argc &&
 	    c.o.nargs < CLI_MAX_ARGS)

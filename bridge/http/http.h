@@ -76,6 +76,10 @@ void server_free(struct server *s);
 /* With quiet set, requests are logged only at log level debug (the OCSP
  * listener: tens of thousands of lines a second say nothing useful). */
 void server_set_quiet(struct server *s, int quiet);
+/* A GET or HEAD of "/" that no route takes is answered 302 Found to
+ * location (copied; NULL: the 404 as before).  The dashboard's redirect
+ * of https://HOST:PORT/ (issue 17).  0 or -1. */
+int server_set_root_redirect(struct server *s, const char *location);
 /* fn(arg) runs if req's connection closes before its reply is complete
  * (a long-lived reply such as an event stream); req must not be touched
  * after.  0, or -1 when req is not one of s's requests in flight. */

@@ -97,6 +97,7 @@ struct server {
 	int quiet;			/* request lines at debug only */
 	/* server_set_observer: told of every answered request */
 	void (*observe)(void *, int, int, double);
+	char *root_redirect;		/* server_set_root_redirect */
 	void *observe_arg;
 	TAILQ_HEAD(, server_reqlog) inflight;
 };
@@ -315,6 +316,16 @@ server_dispatch(struct evhttp_request *req, void *arg)
 	if (log || s->observe != NULL)
 		server_reqlog_start(s, req, path, r != NULL ? r->group :
 		    SERVER_OTHER, log);
+	if (r == NULL && s->root_redirect != NULL && strcmp(path, "/") == 0 &&
+	    (evhttp_request_get_command(req) == EVHTTP_REQ_GET ||
+	    evhttp_request_get_command(req) == EVHTTP_REQ_HEAD)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Location", s->root_redirect);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Cache-Control", "no-cache");
+		server_send_reply(req, HTTP_MOVETEMP, "Found", NULL);
+		return;
+	}
 	if (r == NULL) {
 		server_reply_error(req, HTTP_NOTFOUND, "not_found",
 		    "no route for %.200s", path);
@@ -339,6 +350,18 @@ void
 server_set_quiet(struct server *s, int quiet)
 {
 	s->quiet = quiet;
+}
+
+int
+server_set_root_redirect(struct server *s, const char *location)
+{
+	char *dup = NULL;
+
+	if (location != NULL && (dup = strdup(location)) == NULL)
+		return -1;
+	free(s->root_redirect);
+	s->root_redirect = dup;
+	return 0;
 }
 
 int
@@ -536,6 +559,7 @@ server_free(struct server *s)
 		server_reqlog_free(rl);
 	for (i = 0; i < s->nroutes; i++)
 		free(s->routes[i].path);
+	free(s->root_redirect);
 	free(s);
 }
 

@@ -567,6 +567,40 @@ test_preauth_fixes_the_config_groups_of_the_key(void **state)
 	assert_string_equal(ki->groups[0], "cams");
 	free(ki);
 	free(pa);
+/* Issue 17: a name twice is the rules' to allow (a replacement key before
+ * the old one is revoked); ledger_key_active_named, the check of `key
+ * register` and of POST /api/v1/entries, finds the active key of exactly
+ * that name, not the key itself, not a longer name, not a revoked one. */
+static void
+test_active_named_finds_another_active_key_of_that_exact_name(void **state)
+{
+	struct fx *f = *state;
+	struct reg a, b, c;
+	struct ledger_field rv[2];
+	char id[LEDGER_KEYID_LEN + 1];
+
+	reg_fields(&a, NULL, time(NULL), time(NULL) + 86400);
+	reg_fields(&b, NULL, time(NULL), time(NULL) + 86400);
+	reg_fields(&c, NULL, time(NULL), time(NULL) + 86400);
+	c.fl[2].value = "cam-10";
+	assert_int_equal(register_as_admin(f, &c), LEDGER_OK);
+	assert_int_equal(ledger_key_active_named(f->l, "cam-1", NULL, id), 1);
+	assert_int_equal(register_as_admin(f, &a), LEDGER_OK);
+	assert_int_equal(ledger_key_active_named(f->l, "cam-1", NULL, id), 0);
+	assert_string_equal(id, a.id);
+	assert_int_equal(ledger_key_active_named(f->l, "cam-1", a.id, id), 1);
+	assert_int_equal(ledger_key_active_named(f->l, "cam", NULL, id), 1);
+	/* the rules take the name twice */
+	assert_int_equal(register_as_admin(f, &b), LEDGER_OK);
+	assert_int_equal(ledger_key_active_named(f->l, "cam-1", b.id, id), 0);
+	assert_string_equal(id, a.id);
+	rv[0] = (struct ledger_field){ "key-id", a.id };
+	rv[1] = (struct ledger_field){ "reason", "superseded" };
+	assert_int_equal(put(f, LEDGER_KEY_REVOKE, "admin", f->seq_admin++,
+	    time(NULL), &f->admin, 1, rv, 2, NULL), LEDGER_OK);
+	assert_int_equal(ledger_key_active_named(f->l, "cam-1", b.id, id), 1);
+	assert_int_equal(ledger_key_active_named(f->l, "cam-1", NULL, id), 0);
+	assert_string_equal(id, b.id);
 }
 
 #define KEYS_TESTS \
@@ -577,7 +611,8 @@ test_preauth_fixes_the_config_groups_of_the_key(void **state)
 	T(test_preauth_lets_the_bridge_register_one_matching_key), \
 	T(test_key_register_csr_must_verify_and_be_for_the_key), \
 	T(test_config_groups_are_bounded_unique_for_devices_and_replayed), \
-	T(test_preauth_fixes_the_config_groups_of_the_key)
+	T(test_preauth_fixes_the_config_groups_of_the_key), \
+	T(test_active_named_finds_another_active_key_of_that_exact_name)
 
 static int
 run_suite(const struct backend *be)
