@@ -39,11 +39,10 @@ PACKAGES="$PACKAGES xxd chromium nodejs"
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 # Running as a service (issue 17): sd_notify for Type=notify
 # (libsystemd-dev), mandoc to lint the man pages (the completion script's
-# test needs bash alone, not bash-completion).  test_systemd also needs systemd-analyze, from
-# the systemd package every Debian install but a bare container has; it
-# is not listed here (about 16 MB with its libraries): on such a container
-# the test says to install it.
-PACKAGES="$PACKAGES libsystemd-dev mandoc"
+# test needs bash alone, not bash-completion), and systemd for
+# systemd-analyze (test_systemd, test_device_enroll verify the units): a
+# bare container lacks it, and a CI machine may be one.
+PACKAGES="$PACKAGES libsystemd-dev mandoc systemd"
 
 # missing: prints the packages of $PACKAGES that are not fully installed.
 missing() {

@@ -25,7 +25,7 @@ source "$(dirname "$0")/vlib.sh"
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 UNITS="$REPO/examples/systemd"
-command -v systemd-analyze >/dev/null || fail "systemd-analyze is missing: apt-get install systemd (scripts/deps.sh does not: it is large and every Debian install but a bare container has it)"
+command -v systemd-analyze >/dev/null || fail "systemd-analyze is missing: scripts/deps.sh installs it (package systemd)"
 
 # ---- systemd-analyze verify on the installed units ---------------------------
 PFX="$OUT/usr"
