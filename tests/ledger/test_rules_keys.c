@@ -567,6 +567,8 @@ test_preauth_fixes_the_config_groups_of_the_key(void **state)
 	assert_string_equal(ki->groups[0], "cams");
 	free(ki);
 	free(pa);
+}
+
 /* Issue 17: a name twice is the rules' to allow (a replacement key before
  * the old one is revoked); ledger_key_active_named, the check of `key
  * register` and of POST /api/v1/entries, finds the active key of exactly
