@@ -739,6 +739,23 @@ int ledger_inclusion_verify(const uint8_t leaf[LEDGER_HASH_LEN],
     uint64_t index, uint64_t size, const uint8_t proof[][LEDGER_HASH_LEN],
     size_t n, const uint8_t root[LEDGER_HASH_LEN]);
 
+/* ---- the status map (docs/design.md "The status map") ----------------- */
+
+enum ledger_map_kind { LEDGER_MAP_KEY, LEDGER_MAP_CERT };
+struct ledger_smt_proof;
+
+/*
+ * The status of key id or certificate serial `id` with its map proof
+ * against the latest final checkpoint (copied into note[0..notelen),
+ * its size into *size): the leaf's value text into value[0..vcap) with
+ * *vlen its length (0: never registered, a proof of absence).  0; 1 when
+ * the map is not final yet (a block is being sealed, or did not get its
+ * quorum); -1 on an error.
+ */
+int ledger_status_proof(struct ledger *l, enum ledger_map_kind kind,
+    const char *id, char *note, size_t notelen, uint64_t *size,
+    struct ledger_smt_proof *p, char *value, size_t vcap, size_t *vlen);
+
 /* The auditor's side (ledger verify, trusted checkpoints): verify.h. */
 #include "ledger/verify.h"
 
