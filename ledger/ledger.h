@@ -741,6 +741,12 @@ int ledger_inclusion_verify(const uint8_t leaf[LEDGER_HASH_LEN],
 
 /* ---- the status map (docs/design.md "The status map") ----------------- */
 
+/* The "map BASE64" extension line of a checkpoint body or note (the
+ * status map's root): 0 with root, 1 when it has none, -1 when
+ * malformed (two of them, or not a base64 SHA-256). */
+int ledger_checkpoint_map_root(const char *text, size_t len,
+    uint8_t root[LEDGER_HASH_LEN]);
+
 enum ledger_map_kind { LEDGER_MAP_KEY, LEDGER_MAP_CERT };
 struct ledger_smt_proof;
 

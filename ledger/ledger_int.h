@@ -331,10 +331,6 @@ int ledger_map_update(struct ledger_smt *m, struct ledger_store *s,
     struct ledger_map_touch *t);
 /* A new map of every key and certificate of s, or NULL. */
 struct ledger_smt *ledger_map_build(struct ledger_store *s);
-/* The "map BASE64" extension line of a checkpoint body or note: 0 with
- * root, 1 when it has none, -1 when malformed. */
-int ledger_checkpoint_map_root(const char *text, size_t len,
-    uint8_t root[LEDGER_SMT_HASH]);
 
 /* ---- keycache.c: parsed account keys ----------------------------------- */
 

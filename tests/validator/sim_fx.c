@@ -181,7 +181,7 @@ node_init(struct sim *s, int i)
 	    VCORE_WITNESS : VCORE_VALIDATOR, sim_policy[i].name, ORIGIN, 600, 60);
 	n->saved = n->st;
 	n->ops = (struct vcore_ops){ op_sign, op_log_verify, op_stage,
-	    op_abort, n };
+	    op_abort, n, NULL };
 }
 
 /* The honest validator: the core, then persist, then answer. */
