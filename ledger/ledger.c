@@ -207,15 +207,15 @@ ledger_status_proof(struct ledger *l, enum ledger_map_kind kind,
 		return -1;
 	ledger_map_path(kind, id, path);
 	pthread_rwlock_rdlock(&l->tree_lock);
-	if (l->final_size == 0 || l->checkpoint[0] == '\0' ||
-	    strlen(l->checkpoint) >= notelen)
+	if (strlen(l->checkpoint) >= notelen)
 		goto out;
 	/* The map is the last committed block's: it proves against the
-	 * final checkpoint only when that is the block's (a checkpoint from
-	 * before the map has no map line: not final for it either). */
+	 * final checkpoint only when that is the block's (none yet, or one
+	 * from before the map, without a map line: not final either). */
 	rc = 1;
 	ledger_smt_root(l->map, ours);
-	if (l->final_size != l->committed || ledger_checkpoint_map_root(
+	if (l->final_size == 0 || l->checkpoint[0] == '\0' ||
+	    l->final_size != l->committed || ledger_checkpoint_map_root(
 	    l->checkpoint, strlen(l->checkpoint), root) != 0 ||
 	    memcmp(root, ours, LEDGER_SMT_HASH) != 0)
 		goto out;
