@@ -1,11 +1,10 @@
 /*
  * kbv.h: the device-side verifier of keybridge proof bundles (issue 15,
- * examples/device/README.md): kbv.c parses a verification policy
- * (`keybridge policy`) and a proof bundle (docs/api.md "Proof bundles",
- * "Status proofs": C2SP tlog-proof with keybridge's extra) and checks
- * them.  Its only cryptography is libsodium's SHA-256 and Ed25519; no
- * I/O, no allocation: parsed items point into the caller's text, decoded
- * bytes into the caller's scratch buffer.
+ * examples/device/README.md): a verification policy (`keybridge policy`)
+ * and a bundle (docs/api.md "Proof bundles", "Status proofs": C2SP
+ * tlog-proof with keybridge's extra), parsed and checked with libsodium's
+ * SHA-256 and Ed25519 only; no I/O, no allocation: parsed items point
+ * into the caller's text, decoded bytes into the caller's scratch.
  */
 #ifndef KBV_H
 #define KBV_H
@@ -44,8 +43,8 @@ struct kbv_policy {
 	unsigned quorum;
 };
 
-/* A bundle: an entry's (status 0) or a status proof's (status 1: id,
- * value, len 0 when absent, bitmap and siblings of ledger/smt.h). */
+/* A file's bundle (status 0) or a status bundle (1: id, a serial with
+ * cert; value, len 0 when absent; bitmap and siblings of ledger/smt.h). */
 struct kbv_bundle {
 	uint64_t index, since, latest;
 	int has_since, has_latest, status, cert;
@@ -59,9 +58,9 @@ struct kbv_bundle {
 /* The last checkpoint a device accepted (its state file). */
 struct kbv_state { uint64_t size; uint8_t root[KBV_HASH]; };
 
-/* A file's check: its SHA-256, the group expected (NULL any).  A status
- * check (status 1): the key id, or serial with cert 1, expected (NULL
- * the bundle's).  Both: the remembered state (NULL none). */
+/* What to check: a file (its SHA-256, the group or NULL), or a status
+ * (the key id, or serial with cert, expected or NULL); the state or
+ * NULL. */
 struct kbv_ask {
 	uint8_t sha256[KBV_HASH];
 	const char *group, *id;
@@ -69,15 +68,14 @@ struct kbv_ask {
 	const struct kbv_state *state;
 };
 
-/* Policy text[0..len) into p.  0, or -1 with why. */
+/* Policy, bundle (decoded parts into scratch[0..cap)), state file text
+ * [0..len): 0, or -1 (with why). */
 int kbv_policy_parse(const char *text, size_t len, struct kbv_policy *p,
     char *why, size_t whylen);
-/* Bundle text[0..len) into b, entries decoded into scratch[0..cap).  0,
- * or -1 with why. */
 int kbv_bundle_parse(const char *text, size_t len, uint8_t *scratch,
     size_t cap, struct kbv_bundle *b, char *why, size_t whylen);
-/* A state file's text: parse (0 or -1), format (its length, or -1). */
 int kbv_state_parse(const char *text, size_t len, struct kbv_state *s);
+/* The state file's text of s into out: its length, or -1. */
 int kbv_state_format(const struct kbv_state *s, char *out, size_t outlen);
 /* Checks b for ask against p: KBV_CURRENT or KBV_SUPERSEDED with *next
  * the checkpoint to remember, or KBV_FAIL; msg gets the line to print. */
