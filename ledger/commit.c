@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ledger/ledger_state.h"
 
@@ -410,12 +411,21 @@ commit_tree(struct ledger *l, struct ledger_sub **subs, size_t n,
 static int
 commit_map(struct ledger *l, struct ledger_store *s)
 {
+	struct timespec t0, t1;
+	size_t n = l->touch.n;
 	int rc = 0;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pthread_rwlock_wrlock(&l->tree_lock);
 	if (ledger_map_update(l->map, s, &l->touch) != 0)
 		rc = ledger_map_reload(l, s);
 	pthread_rwlock_unlock(&l->tree_lock);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_mutex_lock(&l->mu);
+	l->stats.map_seconds_sum += (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	l->stats.map_leaves += n;
+	pthread_mutex_unlock(&l->mu);
 	return rc;
 }
 

@@ -180,12 +180,19 @@ ledger_close(struct ledger *l)
 int
 ledger_map_reload(struct ledger *l, struct ledger_store *s)
 {
-	struct ledger_smt *m = ledger_map_build(s);
+	struct timespec t0, t1;
+	struct ledger_smt *m;
 
-	if (m == NULL)
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((m = ledger_map_build(s)) == NULL)
 		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ledger_smt_free(l->map);
 	l->map = m;
+	pthread_mutex_lock(&l->mu);
+	l->stats.map_build_seconds = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	pthread_mutex_unlock(&l->mu);
 	return 0;
 }
 

@@ -572,6 +572,12 @@ struct ledger_stats {
 	uint64_t commit_us[LEDGER_STAT_COMMIT_N + 1];
 	double commit_seconds_sum;
 	time_t last_block_time;
+	/* The status map: time in its per-block updates (the rows read
+	 * back and the leaves hashed), the leaves they set, and how long
+	 * its last build from the whole registry took (at open, or after a
+	 * catch-up or a failed block). */
+	double map_seconds_sum, map_build_seconds;
+	uint64_t map_leaves;
 };
 /* A consistent copy of the writer's statistics (any thread). */
 void ledger_stats(struct ledger *l, struct ledger_stats *st);
