@@ -115,6 +115,8 @@ static const char usage[] =
 "  proof config -d DIR --group G (--file F | --sha256 H | --version V) -o FILE\n"
 "  proof key -d DIR --key-id ID -o FILE | proof cert -d DIR --serial S -o FILE\n"
 "           [--since SIZE]  (adds a consistency proof from SIZE)\n"
+"  proof status -d DIR (--key-id ID | --serial S) -o FILE  (a status and its\n"
+"           map proof, or the proof that it was never registered)\n"
 "  config publish -d DIR --group G --file F [--version V] [--note TEXT]\n"
 "  config history -d DIR --group G | config get -d DIR --group G [--version V] -o FILE\n"
 "  config diff -d DIR --group G V1 V2\n"
