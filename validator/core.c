@@ -420,10 +420,12 @@ check_time(struct vcore_state *st, const struct offered *o, time_t now,
 	return 0;
 }
 
-/* VCORE_VALIDATOR, after the entries were staged: the checkpoint's
+/* VCORE_VALIDATOR, after the entries were staged: a checkpoint's
  * status map root must be the one of our registry with them (the
- * cosignature then covers it: it is in the body).  0, or -1 with a
- * refusal (everything staged dropped). */
+ * cosignature then covers it: it is in the body).  A checkpoint without
+ * a map line claims no status (those from before the map, a sequencer
+ * that does not keep one): nothing to check, and nothing a device could
+ * prove with it.  0, or -1 with a refusal (everything staged dropped). */
 static int
 check_map(struct vcore_state *st, const struct vcore_ops *ops,
     const struct vcore_request *req, const struct offered *o,
@@ -442,13 +444,14 @@ check_map(struct vcore_state *st, const struct vcore_ops *ops,
 		return -1;
 	}
 	if ((rc = ledger_checkpoint_map_root(req->note, o->body_len,
-	    theirs)) == 0 && memcmp(ours, theirs, LEDGER_HASH_LEN) == 0)
+	    theirs)) == 1 || (rc == 0 && memcmp(ours, theirs,
+	    LEDGER_HASH_LEN) == 0))
 		return 0;
 	if (ops->abort != NULL)
 		ops->abort(ops->arg);
 	refuse(st, ans, VCORE_MAP_MISMATCH, rc == 0 ? "the checkpoint's "
 	    "status map root is not the one of the registry its entries "
-	    "make" : "the checkpoint has no (or a malformed) status map line");
+	    "make" : "the checkpoint's status map line is malformed");
 	return -1;
 }
 
