@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ledger/bundle.h"
+#include "ledger/smt.h"
 
 #define CHECKPOINT_MAX	8192	/* a note with up to 32 cosignatures */
 #define B64_HASH_LEN	45	/* 44 characters and a NUL */
@@ -281,5 +282,82 @@ ledger_bundle_cert(struct ledger *l, const char *serial,
 		a->since = 0;
 		a->latest = c.revoked ? c.revoked_index : LEDGER_BUNDLE_NONE;
 	}
+	return rc;
+}
+
+/* The value's "KEY N" line (key with its '\n' before and ' ' after), or
+ * 0 when it has none. */
+static uint64_t
+value_u64(const char *value, const char *key)
+{
+	const char *p = strstr(value, key);
+
+	return p != NULL ? strtoull(p + strlen(key), NULL, 10) : 0;
+}
+
+/* The status extra (bundle.h) of proof p into x. */
+static void
+status_extra(enum ledger_map_kind kind, const char *id, const char *value,
+    size_t vlen, const struct ledger_smt_proof *p, struct buf *x)
+{
+	buf_add(x, "%s\n%s %s\n", LEDGER_BUNDLE_STATUS, kind == LEDGER_MAP_KEY ?
+	    "key" : "cert", id);
+	if (vlen > 0)
+		buf_b64(x, "value", value, vlen);
+	buf_b64(x, "bitmap", p->bitmap, sizeof(p->bitmap));
+	buf_hashes(x, "sibling", (uint8_t (*)[LEDGER_HASH_LEN])p->sib,
+	    p->nsib);
+}
+
+/* See bundle.h. */
+int
+ledger_bundle_status(struct ledger *l, enum ledger_map_kind kind,
+    const char *id, char **out, size_t *outlen, char *why, size_t whylen)
+{
+	struct ledger_smt_proof *p = NULL;
+	struct buf b = { NULL, 0, LEDGER_BUNDLE_MAX, 0 };
+	struct buf x = { NULL, 0, LEDGER_BUNDLE_MAX, 0 };
+	char *note = NULL, value[LEDGER_SMT_VALUE_MAX + 1];
+	uint64_t size = 0, index;
+	size_t vlen = 0;
+	int rc = -1;
+
+	*out = NULL;
+	if ((note = malloc(CHECKPOINT_MAX)) == NULL ||
+	    (p = malloc(sizeof(*p))) == NULL ||
+	    (b.p = malloc(b.cap)) == NULL || (x.p = malloc(x.cap)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+	if ((rc = ledger_status_proof(l, kind, id, note, CHECKPOINT_MAX, &size,
+	    p, value, sizeof(value), &vlen)) != 0) {
+		snprintf(why, whylen, rc == 1 ? "the status map is not final "
+		    "yet (a block is being sealed or waits for its quorum); "
+		    "retry" : "the status map cannot be read");
+		goto out;
+	}
+	rc = -1;
+	index = value_u64(value, "\nrevoked-index ");
+	if (index == 0)
+		index = vlen > 0 ? value_u64(value, "\nindex ") : size;
+	status_extra(kind, id, value, vlen, p, &x);
+	buf_add(&b, "%s\n", LEDGER_BUNDLE_HEADER);
+	if (!x.full)
+		buf_b64(&b, "extra", x.p, x.len);
+	buf_add(&b, "index %llu\n\n%s", (unsigned long long)index, note);
+	if (x.full || b.full) {
+		snprintf(why, whylen, "the bundle is over %d bytes",
+		    LEDGER_BUNDLE_MAX);
+		goto out;
+	}
+	*out = b.p;
+	*outlen = b.len;
+	b.p = NULL;
+	rc = 0;
+out:
+	free(p);
+	free(note);
+	free(b.p);
+	free(x.p);
 	return rc;
 }

@@ -37,6 +37,7 @@
 #define LEDGER_BUNDLE_EXTRA	"keybridge-proof v1"
 #define LEDGER_BUNDLE_MAX	(128 * 1024)	/* bytes of a whole bundle */
 #define LEDGER_BUNDLE_NONE	UINT64_MAX	/* no latest entry */
+#define LEDGER_BUNDLE_STATUS	"keybridge-status v1"
 
 /* What a bundle says besides the checkpoint the ledger holds. */
 struct ledger_bundle_ask {
@@ -70,5 +71,26 @@ int ledger_bundle_key(struct ledger *l, const char *key_id,
     struct ledger_bundle_ask *a);
 int ledger_bundle_cert(struct ledger *l, const char *serial,
     struct ledger_bundle_ask *a);
+
+/*
+ * A status bundle (docs/api.md "Status proofs"): the status of key id or
+ * serial `id` in the status map, with its map proof, against the latest
+ * final checkpoint (whose "map" line is the map's root).  The same
+ * tlog-proof shape, with this extra:
+ *
+ *     keybridge-status v1
+ *     key KEYID | cert SERIAL
+ *     value BASE64(the leaf's text)       (none: never registered)
+ *     bitmap BASE64(32 bytes)             (ledger/smt.h: non-empty siblings)
+ *     sibling BASE64(hash)                (0..256 lines, deepest first)
+ *
+ * and as index the entry that set the status (its revocation, else its
+ * registration or issue; the checkpoint's size when absent), without an
+ * inclusion proof: the map proof is the proof.  0 with *out (malloc'd,
+ * NUL-terminated); 1 with why when the map is not final yet (a block is
+ * being sealed, or lacks its quorum: retry); -1 with why on an error.
+ */
+int ledger_bundle_status(struct ledger *l, enum ledger_map_kind kind,
+    const char *id, char **out, size_t *outlen, char *why, size_t whylen);
 
 #endif

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ledger/ledger_state.h"
 
@@ -121,6 +122,11 @@ ledger_catch_up(struct ledger *l, struct ledger_store *s)
 		pthread_rwlock_unlock(&l->tree_lock);
 		goto out;
 	}
+	/* Their registry changes, which our rules did not see: the map is
+	 * made again (a stale one would only refuse status proofs and our
+	 * next checkpoint; docs/design.md "The status map"). */
+	if (ledger_map_reload(l, s) != 0)
+		l->touch.failed = 1;
 	l->committed = b.size;
 	l->height = b.height + 1;
 	l->last_time = b.time;
@@ -399,16 +405,43 @@ commit_tree(struct ledger *l, struct ledger_sub **subs, size_t n,
 	return 0;
 }
 
+/* In the block's transaction: the status map takes the registry rows
+ * the block's rules changed (made again from them all when a change was
+ * lost).  0 or -1 (the block is undone). */
+static int
+commit_map(struct ledger *l, struct ledger_store *s)
+{
+	struct timespec t0, t1;
+	size_t n = l->touch.n;
+	int rc = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pthread_rwlock_wrlock(&l->tree_lock);
+	if (ledger_map_update(l->map, s, &l->touch) != 0)
+		rc = ledger_map_reload(l, s);
+	pthread_rwlock_unlock(&l->tree_lock);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_mutex_lock(&l->mu);
+	l->stats.map_seconds_sum += (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	l->stats.map_leaves += n;
+	pthread_mutex_unlock(&l->mu);
+	return rc;
+}
+
 /* Signs committed block b's checkpoint through the consensus into
- * b->checkpoint.  0 or -1. */
+ * b->checkpoint: its body carries the status map's root (the map is the
+ * last committed block's, which b is).  0 or -1. */
 static int
 commit_seal(struct ledger *l, struct ledger_block_row *b)
 {
 	struct ledger_seal sl;
+	uint8_t map[LEDGER_SMT_HASH];
 	char body[512];
 
-	if (ledger_checkpoint_body(l->origin, b->size, b->root, b->time, body,
-	    sizeof(body)) != 0)
+	ledger_smt_root(l->map, map);
+	if (ledger_checkpoint_body_map(l->origin, b->size, b->root, b->time,
+	    map, body, sizeof(body)) != 0)
 		return -1;
 	memset(&sl, 0, sizeof(sl));
 	sl.height = b->height;
@@ -520,6 +553,9 @@ commit_undo(struct ledger *l, struct ledger_store *s,
 	s->ops->rollback(s);
 	pthread_rwlock_wrlock(&l->tree_lock);
 	ledger_merkle_truncate(l->tree, base);
+	l->touch.n = 0;
+	if (ledger_map_reload(l, s) != 0)
+		l->touch.failed = 1;
 	pthread_rwlock_unlock(&l->tree_lock);
 	commit_fail(subs, n, 1, "the block could not be committed", s);
 }
@@ -604,13 +640,15 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t nall)
 	commit_apply(l, s, subs, es, n, &size, now);
 	if (size == base && ncerts == 0) {	/* nothing accepted */
 		s->ops->rollback(s);
+		l->touch.n = 0;
 		commit_publish_resolved(l, subs, n);
 		goto out;
 	}
 	/* The kept certificates ride in the block's transaction; a
 	 * transaction of kept certificates alone makes no block. */
 	if (commit_signed(s, certs, ncerts) != 0 || (size > base &&
-	    (commit_tree(l, subs, n, base, size, now, &b) != 0 ||
+	    (commit_map(l, s) != 0 ||
+	    commit_tree(l, subs, n, base, size, now, &b) != 0 ||
 	    s->ops->block_put(s, &b) != 0)) || s->ops->commit(s) != 0) {
 		commit_undo(l, s, subs, nall, base);
 		goto out;

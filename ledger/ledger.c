@@ -39,6 +39,11 @@ ledger_load_state(struct ledger *l, char *err, size_t errlen)
 		    l->r->ops->errmsg(l->r));
 		return -1;
 	}
+	if (ledger_map_reload(l, l->r) != 0) {
+		snprintf(err, errlen, "reading the registry for the status "
+		    "map: %s", l->r->ops->errmsg(l->r));
+		return -1;
+	}
 	if (rc == 1) {
 		if (ledger_merkle_size(l->tree) != 0) {
 			snprintf(err, errlen, "entries without a block");
@@ -134,6 +139,7 @@ ledger_open(const struct ledger_config *cfg, char *err, size_t errlen)
 	    errlen)) == NULL)
 		goto fail;
 	l->w->origin = l->origin;	/* the rules bind entries to it */
+	l->w->touch = &l->touch;	/* what they change, for the map */
 	if ((l->r = ledger_store_open(cfg->db, (l->cons == NULL ?
 	    LEDGER_STORE_READONLY : 0) | aflag, err, errlen)) == NULL)
 		goto fail;
@@ -158,6 +164,8 @@ ledger_close(struct ledger *l)
 	if (l->f != NULL)
 		l->f->ops->close(l->f);
 	ledger_merkle_free(l->tree);
+	ledger_smt_free(l->map);
+	ledger_map_touch_clear(&l->touch);
 	pthread_rwlock_destroy(&l->tree_lock);
 	pthread_mutex_destroy(&l->commit_mu);
 	pthread_mutex_destroy(&l->mu);
@@ -168,7 +176,70 @@ ledger_close(struct ledger *l)
 	free(l);
 }
 
+/* See ledger_state.h.  An empty ledger's map is empty. */
+int
+ledger_map_reload(struct ledger *l, struct ledger_store *s)
+{
+	struct timespec t0, t1;
+	struct ledger_smt *m;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((m = ledger_map_build(s)) == NULL)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ledger_smt_free(l->map);
+	l->map = m;
+	pthread_mutex_lock(&l->mu);
+	l->stats.map_build_seconds = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	pthread_mutex_unlock(&l->mu);
+	return 0;
+}
+
 /* ---- reading ----------------------------------------------------------- */
+
+/* See ledger.h. */
+int
+ledger_status_proof(struct ledger *l, enum ledger_map_kind kind,
+    const char *id, char *note, size_t notelen, uint64_t *size,
+    struct ledger_smt_proof *p, char *value, size_t vcap, size_t *vlen)
+{
+	uint8_t path[LEDGER_SMT_HASH], root[LEDGER_SMT_HASH],
+	    ours[LEDGER_SMT_HASH];
+	const char *v;
+	size_t len;
+	int rc = -1;
+
+	if (strlen(id) > LEDGER_MAP_ID_MAX)
+		return -1;
+	ledger_map_path(kind, id, path);
+	pthread_rwlock_rdlock(&l->tree_lock);
+	if (strlen(l->checkpoint) >= notelen)
+		goto out;
+	/* The map is the last committed block's: it proves against the
+	 * final checkpoint only when that is the block's (none yet, or one
+	 * from before the map, without a map line: not final either). */
+	rc = 1;
+	ledger_smt_root(l->map, ours);
+	if (l->final_size == 0 || l->checkpoint[0] == '\0' ||
+	    l->final_size != l->committed || ledger_checkpoint_map_root(
+	    l->checkpoint, strlen(l->checkpoint), root) != 0 ||
+	    memcmp(root, ours, LEDGER_SMT_HASH) != 0)
+		goto out;
+	rc = -1;
+	if (ledger_smt_prove(l->map, path, p, &v, &len) != 0 ||
+	    (v != NULL && len >= vcap))
+		goto out;
+	memcpy(value, v != NULL ? v : "", v != NULL ? len : 0);
+	value[v != NULL ? len : 0] = '\0';
+	*vlen = v != NULL ? len : 0;
+	memcpy(note, l->checkpoint, strlen(l->checkpoint) + 1);
+	*size = l->final_size;
+	rc = 0;
+out:
+	pthread_rwlock_unlock(&l->tree_lock);
+	return rc;
+}
 
 uint64_t
 ledger_size(struct ledger *l)

@@ -591,6 +591,12 @@ struct ledger_stats {
 	uint64_t commit_us[LEDGER_STAT_COMMIT_N + 1];
 	double commit_seconds_sum;
 	time_t last_block_time;
+	/* The status map: time in its per-block updates (the rows read
+	 * back and the leaves hashed), the leaves they set, and how long
+	 * its last build from the whole registry took (at open, or after a
+	 * catch-up or a failed block). */
+	double map_seconds_sum, map_build_seconds;
+	uint64_t map_leaves;
 };
 /* A consistent copy of the writer's statistics (any thread). */
 void ledger_stats(struct ledger *l, struct ledger_stats *st);
@@ -757,6 +763,29 @@ int ledger_consistency_verify(uint64_t m, uint64_t n,
 int ledger_inclusion_verify(const uint8_t leaf[LEDGER_HASH_LEN],
     uint64_t index, uint64_t size, const uint8_t proof[][LEDGER_HASH_LEN],
     size_t n, const uint8_t root[LEDGER_HASH_LEN]);
+
+/* ---- the status map (docs/design.md "The status map") ----------------- */
+
+/* The "map BASE64" extension line of a checkpoint body or note (the
+ * status map's root): 0 with root, 1 when it has none, -1 when
+ * malformed (two of them, or not a base64 SHA-256). */
+int ledger_checkpoint_map_root(const char *text, size_t len,
+    uint8_t root[LEDGER_HASH_LEN]);
+
+enum ledger_map_kind { LEDGER_MAP_KEY, LEDGER_MAP_CERT };
+struct ledger_smt_proof;
+
+/*
+ * The status of key id or certificate serial `id` with its map proof
+ * against the latest final checkpoint (copied into note[0..notelen),
+ * its size into *size): the leaf's value text into value[0..vcap) with
+ * *vlen its length (0: never registered, a proof of absence).  0; 1 when
+ * the map is not final yet (a block is being sealed, or did not get its
+ * quorum); -1 on an error.
+ */
+int ledger_status_proof(struct ledger *l, enum ledger_map_kind kind,
+    const char *id, char *note, size_t notelen, uint64_t *size,
+    struct ledger_smt_proof *p, char *value, size_t vcap, size_t *vlen);
 
 /* The auditor's side (ledger verify, trusted checkpoints): verify.h. */
 #include "ledger/verify.h"

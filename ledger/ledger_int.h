@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "ledger/ledger.h"
+#include "ledger/smt.h"
 
 /* ---- merkle.c: RFC 6962 / RFC 9162 Merkle tree ------------------------- */
 
@@ -99,6 +100,11 @@ int ledger_note_verify_vkey(const char *note, size_t len, const char *vkey);
  * We always write the "time" extension line: it is the block's ledger time. */
 int ledger_checkpoint_body(const char *origin, uint64_t size,
     const uint8_t root[LEDGER_HASH_LEN], time_t t, char *out, size_t outlen);
+/* The same with the status map's root as a "map BASE64" line after the
+ * time (map NULL: none). */
+int ledger_checkpoint_body_map(const char *origin, uint64_t size,
+    const uint8_t root[LEDGER_HASH_LEN], time_t t,
+    const uint8_t *map, char *out, size_t outlen);
 /* ledger_checkpoint_parse: ledger.h. */
 
 /* ---- crypto.c: account keys -------------------------------------------- */
@@ -281,7 +287,50 @@ struct ledger_store {
 	 * name it).  Set by ledger_open for its writer, by ledger_verify
 	 * for its replay. */
 	const char *origin;
+	/* What the rules changed in the registry, for the status map
+	 * (map.c); NULL: not tracked. */
+	struct ledger_map_touch *touch;
 };
+
+/* ---- map.c: the status map (docs/design.md "The status map") ---------- */
+
+#define LEDGER_MAP_FORMAT	"keybridge-status v1"	/* a leaf's first line */
+#define LEDGER_MAP_KEY_DOMAIN	"keybridge-map key"	/* path = SHA-256(.. */
+#define LEDGER_MAP_CERT_DOMAIN	"keybridge-map cert"	/*  "\n" id) */
+#define LEDGER_MAP_ID_MAX	LEDGER_KEYID_LEN	/* a key id or serial */
+
+struct ledger_map_id {
+	enum ledger_map_kind kind;
+	char id[LEDGER_MAP_ID_MAX + 1];
+};
+
+/* The key ids and serials a block changed (repeats allowed). */
+struct ledger_map_touch {
+	struct ledger_map_id *v;
+	size_t n, cap;
+	int failed;		/* one was lost (memory): rebuild */
+};
+
+/* The path of a key id or serial: SHA-256(domain || "\n" || id). */
+void ledger_map_path(enum ledger_map_kind kind, const char *id,
+    uint8_t path[LEDGER_SMT_HASH]);
+/* A leaf's value text for a key or certificate row (docs/api.md "Status
+ * proofs") into out: its length, or -1 when it does not fit. */
+int ledger_map_key_value(const struct ledger_key_info *k, char *out,
+    size_t outlen);
+int ledger_map_cert_value(const struct ledger_cert_info *c, char *out,
+    size_t outlen);
+/* The rules: a key's or certificate's row changed (nothing when s does
+ * not track). */
+void ledger_store_touch(struct ledger_store *s, enum ledger_map_kind kind,
+    const char *id);
+void ledger_map_touch_clear(struct ledger_map_touch *t);
+/* Sets the leaves t names from s's rows and empties t.  0, or -1 (the
+ * map is then partly updated: rebuild it). */
+int ledger_map_update(struct ledger_smt *m, struct ledger_store *s,
+    struct ledger_map_touch *t);
+/* A new map of every key and certificate of s, or NULL. */
+struct ledger_smt *ledger_map_build(struct ledger_store *s);
 
 /* ---- keycache.c: parsed account keys ----------------------------------- */
 

@@ -60,6 +60,11 @@ struct ledger {
 	/* The tree and the last commit, read by the caller thread. */
 	pthread_rwlock_t tree_lock;
 	struct ledger_merkle *tree;
+	/* The status map of the registry as of the last committed block
+	 * (map.c; under tree_lock), and what the writer's rules change in
+	 * the block being made (l->w->touch). */
+	struct ledger_smt *map;
+	struct ledger_map_touch touch;
 	uint64_t committed;		/* entries in committed blocks */
 	uint64_t height;		/* next block height */
 	time_t last_time;		/* ledger time of the last block */
@@ -106,5 +111,7 @@ struct ledger {
 void ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n);
 int ledger_commit_sign_last(struct ledger *l, struct ledger_store *s);
 int64_t ledger_catch_up(struct ledger *l, struct ledger_store *s);
+/* Under tree_lock (write): the map made again from s's registry.  0/-1. */
+int ledger_map_reload(struct ledger *l, struct ledger_store *s);
 
 #endif

@@ -46,6 +46,8 @@
 #define CHECKPOINT_TIME_KEY	"time "
 #define CHECKPOINT_TIME_KEY_LEN	5
 #define CHECKPOINT_ROOT_B64_LEN	44	/* base64 of 32 bytes */
+#define CHECKPOINT_MAP_KEY	"map "	/* the status map's root */
+#define CHECKPOINT_MAP_KEY_LEN	4
 
 #define WHY(...)	do {						\
 	if (why != NULL && whylen > 0)					\
@@ -604,14 +606,16 @@ parse_u64(const char *s, size_t len, uint64_t *out)
 }
 
 /* C2SP tlog-checkpoint body:
- *   origin\n size\n base64(root)\n time <unix seconds>\n
- * (we always write the "time" extension line: the block's ledger time).
+ *   origin\n size\n base64(root)\n time <unix seconds>\n [map base64\n]
+ * (we always write the "time" extension line: the block's ledger time;
+ * and the status map's root, docs/design.md "The status map").
  * Returns 0 or -1 (bad origin or time, or out too small). */
 int
-ledger_checkpoint_body(const char *origin, uint64_t size,
-    const uint8_t root[LEDGER_HASH_LEN], time_t t, char *out, size_t outlen)
+ledger_checkpoint_body_map(const char *origin, uint64_t size,
+    const uint8_t root[LEDGER_HASH_LEN], time_t t, const uint8_t *map,
+    char *out, size_t outlen)
 {
-	char b64[CHECKPOINT_ROOT_B64_LEN + 1];
+	char b64[CHECKPOINT_ROOT_B64_LEN + 1], mb64[CHECKPOINT_ROOT_B64_LEN + 1];
 	size_t olen;
 	int n;
 
@@ -621,13 +625,25 @@ ledger_checkpoint_body(const char *origin, uint64_t size,
 	if (olen == 0 || memchr(origin, '\n', olen) != NULL ||
 	    note_text_ok(origin, olen) == -1)
 		return -1;
-	if (ledger_b64_encode(root, LEDGER_HASH_LEN, b64, sizeof(b64)) == -1)
+	if (ledger_b64_encode(root, LEDGER_HASH_LEN, b64, sizeof(b64)) == -1 ||
+	    (map != NULL && ledger_b64_encode(map, LEDGER_HASH_LEN, mb64,
+	    sizeof(mb64)) == -1))
 		return -1;
 	n = snprintf(out, outlen, "%s\n%" PRIu64 "\n%s\n" CHECKPOINT_TIME_KEY
-	    "%" PRId64 "\n", origin, size, b64, (int64_t)t);
+	    "%" PRId64 "\n%s%s%s", origin, size, b64, (int64_t)t,
+	    map != NULL ? CHECKPOINT_MAP_KEY : "", map != NULL ? mb64 : "",
+	    map != NULL ? "\n" : "");
 	if (n < 0 || (size_t)n >= outlen)
 		return -1;
 	return 0;
+}
+
+int
+ledger_checkpoint_body(const char *origin, uint64_t size,
+    const uint8_t root[LEDGER_HASH_LEN], time_t t, char *out, size_t outlen)
+{
+	return ledger_checkpoint_body_map(origin, size, root, t, NULL, out,
+	    outlen);
 }
 
 /* Next line of [*p, end) without its '\n'; -1 when no '\n' ends it. */
@@ -697,6 +713,32 @@ ledger_checkpoint_parse(const char *text, size_t len, char *origin,
 	memcpy(root, r, LEDGER_HASH_LEN);
 	*t = (time_t)tv;
 	return 0;
+}
+
+/* See ledger_int.h.  Only the body is looked at (up to the blank line);
+ * two map lines are malformed. */
+int
+ledger_checkpoint_map_root(const char *text, size_t len,
+    uint8_t root[LEDGER_HASH_LEN])
+{
+	const char *p = text, *end = text + len, *line;
+	uint8_t r[LEDGER_HASH_LEN];
+	size_t llen;
+	int found = 0, n = 0;
+
+	while (next_line(&p, end, &line, &llen) == 0 && llen > 0) {
+		if (n++ < 3 || llen < CHECKPOINT_MAP_KEY_LEN || memcmp(line,
+		    CHECKPOINT_MAP_KEY, CHECKPOINT_MAP_KEY_LEN) != 0)
+			continue;
+		if (found || llen != CHECKPOINT_MAP_KEY_LEN +
+		    CHECKPOINT_ROOT_B64_LEN || ledger_b64_decode(line +
+		    CHECKPOINT_MAP_KEY_LEN, CHECKPOINT_ROOT_B64_LEN, r,
+		    sizeof(r)) != LEDGER_HASH_LEN)
+			return -1;
+		found = 1;
+		memcpy(root, r, LEDGER_HASH_LEN);
+	}
+	return found ? 0 : 1;
 }
 
 /* For ledger/cosign.c: the signed-note key hash for any algorithm byte

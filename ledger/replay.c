@@ -17,6 +17,12 @@ struct ledger_replay {
 	uint64_t size;		/* entries committed */
 	uint64_t staged;	/* entries staged in the open block */
 	int open;		/* a transaction is open */
+	/* The status map of what is committed (and, after
+	 * ledger_replay_map_root, of what is staged: map_staged), and what
+	 * the staged entries' rules changed. */
+	struct ledger_smt *map;
+	struct ledger_map_touch touch;
+	int map_staged;
 };
 
 static int
@@ -47,8 +53,10 @@ ledger_replay_open(const char *db, const char *origin, char *err,
 		return NULL;
 	}
 	r->s->origin = r->origin;
+	r->s->touch = &r->touch;
 	/* a registry kept from an earlier run: its entries so far */
-	if (r->s->ops->leaf_hashes(r->s, 0, count_cb, &r->size) != 0) {
+	if (r->s->ops->leaf_hashes(r->s, 0, count_cb, &r->size) != 0 ||
+	    (r->map = ledger_map_build(r->s)) == NULL) {
 		snprintf(err, errlen, "the registry cannot be read: %s",
 		    r->s->ops->errmsg(r->s));
 		r->s->ops->close(r->s);
@@ -65,6 +73,8 @@ ledger_replay_close(struct ledger_replay *r)
 		return;
 	ledger_replay_abort(r);
 	r->s->ops->close(r->s);
+	ledger_smt_free(r->map);
+	ledger_map_touch_clear(&r->touch);
 	free(r);
 }
 
@@ -142,10 +152,37 @@ ledger_replay_abort(void *arg)
 {
 	struct ledger_replay *r = arg;
 
+	struct ledger_smt *m;
+
 	if (r->open)
 		r->s->ops->rollback(r->s);
 	r->open = 0;
 	r->staged = 0;
+	r->touch.n = 0;
+	/* the map took what is dropped: made again from the committed rows
+	 * (a refusal is rare; keeping the old map on failure only makes
+	 * the next checkpoint refused, never a wrong one accepted) */
+	if (r->map_staged && (m = ledger_map_build(r->s)) != NULL) {
+		ledger_smt_free(r->map);
+		r->map = m;
+		r->map_staged = 0;
+	}
+}
+
+int
+ledger_replay_map_root(void *arg, uint8_t root[LEDGER_HASH_LEN])
+{
+	struct ledger_replay *r = arg;
+
+	if (r->map_staged)
+		return -1;	/* never: a refusal aborts first */
+	if (r->touch.n > 0 || r->touch.failed) {
+		r->map_staged = 1;
+		if (ledger_map_update(r->map, r->s, &r->touch) != 0)
+			return -1;
+	}
+	ledger_smt_root(r->map, root);
+	return 0;
 }
 
 int
@@ -160,6 +197,7 @@ ledger_replay_commit(struct ledger_replay *r)
 	r->open = 0;
 	r->size += r->staged;
 	r->staged = 0;
+	r->map_staged = 0;
 	return 0;
 }
 

@@ -30,6 +30,10 @@ int ledger_replay_stage(void *r, uint64_t index, const char *text,
     size_t whylen);
 /* Drops what was staged since the last commit. */
 void ledger_replay_abort(void *r);
+/* The status map root of the registry with what was staged (struct
+ * vcore_ops's map_root): the map takes the staged changes, which a
+ * commit keeps and an abort drops.  0 or -1. */
+int ledger_replay_map_root(void *r, uint8_t root[32]);
 /* Keeps what was staged (the caller persists its state in the same
  * step).  0 or -1. */
 int ledger_replay_commit(struct ledger_replay *r);

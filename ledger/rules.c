@@ -513,6 +513,7 @@ rules_key_register(struct ledger_store *s, const struct ledger_entry *e,
 	    index) != 0))
 		RULES_FAIL(LEDGER_ERR_STORAGE, "storage: %s",
 		    s->ops->errmsg(s));
+	ledger_store_touch(s, LEDGER_MAP_KEY, k->key_id);
 out:
 	free(pa);
 	free(k);
@@ -563,6 +564,7 @@ rules_key_revoke(struct ledger_store *s, const struct ledger_entry *e,
 		snprintf(why, whylen, "storage: %s", s->ops->errmsg(s));
 		return LEDGER_ERR_STORAGE;
 	}
+	ledger_store_touch(s, LEDGER_MAP_KEY, k.key_id);
 	return LEDGER_OK;
 }
 

@@ -571,6 +571,9 @@ rules_cert_issued(struct ledger_store *s, const struct ledger_entry *e,
 		goto storage;
 	if (s->ops->cert_put(s, &c) != 0)
 		goto storage;
+	if (sup != NULL)
+		ledger_store_touch(s, LEDGER_MAP_CERT, sup);
+	ledger_store_touch(s, LEDGER_MAP_CERT, c.serial);
 	return LEDGER_OK;
 storage:
 	snprintf(why, whylen, "storage: %s", s->ops->errmsg(s));
@@ -612,6 +615,7 @@ rules_cert_revoked(struct ledger_store *s, const struct ledger_entry *e,
 	if (s->ops->cert_revoke(s, serial, now,
 	    ledger_reason_parse(ledger_entry_get(e, "reason")), index) != 0)
 		goto storage;
+	ledger_store_touch(s, LEDGER_MAP_CERT, serial);
 	return LEDGER_OK;
 storage:
 	snprintf(why, whylen, "storage: %s", s->ops->errmsg(s));

@@ -31,6 +31,8 @@
 struct verify_ctx {
 	struct ledger_store *stored, *replay;
 	struct ledger_merkle *tree;
+	struct ledger_smt *map;			/* the replay's status map */
+	struct ledger_map_touch touch;
 	const char *vkey;
 	const struct ledger_policy *policy;	/* NULL: no cosigners */
 	/* The latest solo block's verdicts, while no checkpoint is final. */
@@ -199,6 +201,24 @@ verify_final(struct verify_ctx *v, const struct ledger_block_row *b)
 	return v->broken;
 }
 
+/* The checkpoint's status map line, when it has one (checkpoints from
+ * before the map have none), must be the root of the replayed registry's
+ * map.  0, or 1 broken. */
+static int
+verify_map(struct verify_ctx *v, const struct ledger_block_row *b)
+{
+	uint8_t ours[LEDGER_HASH_LEN], theirs[LEDGER_HASH_LEN];
+	int rc = ledger_checkpoint_map_root(b->checkpoint,
+	    strlen(b->checkpoint), theirs);
+
+	ledger_smt_root(v->map, ours);
+	if (rc == 1 || (rc == 0 && memcmp(ours, theirs, LEDGER_HASH_LEN) == 0))
+		return 0;
+	VERIFY_BREAK(v, (int64_t)b->size - 1, (int64_t)b->height, "block "
+	    "%llu: the checkpoint's status map root is not the one of the "
+	    "replayed registry", (unsigned long long)b->height);
+}
+
 static int
 verify_block(const struct ledger_block_row *b, void *arg)
 {
@@ -237,6 +257,9 @@ verify_block(const struct ledger_block_row *b, void *arg)
 	if (v->next_index != b->size)
 		VERIFY_BREAK(v, (int64_t)v->next_index, h, "entry %llu is "
 		    "missing from the log", (unsigned long long)v->next_index);
+	if (ledger_map_update(v->map, v->replay, &v->touch) != 0)
+		VERIFY_BREAK(v, (int64_t)b->size - 1, h, "block %lld: the "
+		    "status map cannot be computed", (long long)h);
 	if (ledger_merkle_root(v->tree, b->size, root) != 0 ||
 	    memcmp(root, b->root, LEDGER_HASH_LEN) != 0)
 		VERIFY_BREAK(v, (int64_t)b->size - 1, h, "block %lld: stored "
@@ -260,6 +283,8 @@ verify_block(const struct ledger_block_row *b, void *arg)
 		VERIFY_BREAK(v, (int64_t)b->size - 1, h, "block %lld: "
 		    "checkpoint does not state the block's size, root and time",
 		    (long long)h);
+	if (verify_map(v, b) != 0)
+		return 1;
 	if (v->origin[0] == '\0')
 		snprintf(v->origin, sizeof(v->origin), "%s", origin);
 	else if (strcmp(origin, v->origin) != 0)
@@ -513,11 +538,13 @@ verify_open(struct verify_ctx *v, const char *db)
 	}
 	if ((v->replay = ledger_store_sqlite_open(":memory:",
 	    LEDGER_STORE_CREATE, err, sizeof(err))) == NULL ||
-	    (v->tree = ledger_merkle_new()) == NULL) {
+	    (v->tree = ledger_merkle_new()) == NULL ||
+	    (v->map = ledger_smt_new()) == NULL) {
 		snprintf(rep->what, sizeof(rep->what), "%s", err);
 		return -1;
 	}
 	v->replay->origin = v->origin;
+	v->replay->touch = &v->touch;
 	return 0;
 }
 
@@ -647,6 +674,8 @@ done:
 		v.stored->ops->close(v.stored);
 	}
 	ledger_merkle_free(v.tree);
+	ledger_smt_free(v.map);
+	ledger_map_touch_clear(&v.touch);
 	EVP_PKEY_free(pk);
 	return rc;
 }

@@ -47,6 +47,7 @@ static const char *const refusal_names[VCORE_REFUSALS] = {
 	[VCORE_ROOT_MISMATCH] = "root-mismatch",
 	[VCORE_RULE_BROKEN] = "rule-broken",
 	[VCORE_INTERNAL] = "internal",
+	[VCORE_MAP_MISMATCH] = "map-mismatch",
 };
 
 static const int refusal_status[VCORE_REFUSALS] = {
@@ -63,6 +64,7 @@ static const int refusal_status[VCORE_REFUSALS] = {
 	[VCORE_ROOT_MISMATCH] = 422,
 	[VCORE_RULE_BROKEN] = 422,
 	[VCORE_INTERNAL] = 500,
+	[VCORE_MAP_MISMATCH] = 422,
 };
 
 const char *
@@ -418,6 +420,41 @@ check_time(struct vcore_state *st, const struct offered *o, time_t now,
 	return 0;
 }
 
+/* VCORE_VALIDATOR, after the entries were staged: a checkpoint's
+ * status map root must be the one of our registry with them (the
+ * cosignature then covers it: it is in the body).  A checkpoint without
+ * a map line claims no status (those from before the map, a sequencer
+ * that does not keep one): nothing to check, and nothing a device could
+ * prove with it.  0, or -1 with a refusal (everything staged dropped). */
+static int
+check_map(struct vcore_state *st, const struct vcore_ops *ops,
+    const struct vcore_request *req, const struct offered *o,
+    struct vcore_answer *ans)
+{
+	uint8_t ours[LEDGER_HASH_LEN], theirs[LEDGER_HASH_LEN];
+	int rc;
+
+	if (ops->map_root == NULL)
+		return 0;
+	if (ops->map_root(ops->arg, ours) != 0) {
+		if (ops->abort != NULL)
+			ops->abort(ops->arg);
+		refuse(st, ans, VCORE_INTERNAL, "the status map of the "
+		    "replayed registry cannot be computed");
+		return -1;
+	}
+	if ((rc = ledger_checkpoint_map_root(req->note, o->body_len,
+	    theirs)) == 1 || (rc == 0 && memcmp(ours, theirs,
+	    LEDGER_HASH_LEN) == 0))
+		return 0;
+	if (ops->abort != NULL)
+		ops->abort(ops->arg);
+	refuse(st, ans, VCORE_MAP_MISMATCH, rc == 0 ? "the checkpoint's "
+	    "status map root is not the one of the registry its entries "
+	    "make" : "the checkpoint's status map line is malformed");
+	return -1;
+}
+
 /* VCORE_VALIDATOR: the entries' root and rules.  0 with the new border in
  * fr, or -1 with a refusal in ans (everything staged dropped). */
 static int
@@ -475,7 +512,7 @@ replay(struct vcore_state *st, const struct vcore_ops *ops,
 		    "%s: %s", st->size + i, ans->rule, why);
 		return -1;
 	}
-	return 0;
+	return check_map(st, ops, req, o, ans);
 }
 
 /* Signs o at max(now, its time), writes the line into ans->body.  0/-1. */

@@ -69,6 +69,8 @@ enum vcore_refusal {
 	VCORE_ROOT_MISMATCH,	/* 422: the entries' root is another */
 	VCORE_RULE_BROKEN,	/* 422: entry N breaks a rule (its code) */
 	VCORE_INTERNAL,		/* 500: the signer failed; nothing changed */
+	VCORE_MAP_MISMATCH,	/* 422: the checkpoint's status map line is
+				 * not the replayed registry's map root */
 	VCORE_REFUSALS
 };
 
@@ -125,6 +127,11 @@ struct vcore_ops {
 	/* Drops everything staged since the last answer (a refusal). */
 	void (*abort)(void *arg);
 	void *arg;
+	/* VCORE_VALIDATOR, optional (NULL: not checked): the root of the
+	 * status map of the caller's registry with what was staged
+	 * (ledger_replay_map_root), which the checkpoint's "map" line, when
+	 * it has one, must carry (docs/design.md "The status map").  0/-1. */
+	int (*map_root)(void *arg, uint8_t root[LEDGER_HASH_LEN]);
 };
 
 /* One entry of an add-block request (borrowed from the request text). */

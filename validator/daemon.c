@@ -99,6 +99,14 @@ vd_abort(void *arg)
 	ledger_replay_abort(d->r);
 }
 
+static int
+vd_map_root(void *arg, uint8_t root[LEDGER_HASH_LEN])
+{
+	struct vd *d = arg;
+
+	return ledger_replay_map_root(d->r, root);
+}
+
 /* ---- persistence --------------------------------------------------------- */
 
 /* Commits what was staged with the state, in one transaction.  0 or -1. */
@@ -205,7 +213,7 @@ vd_add(struct evhttp_request *req, void *arg)
 	size_t len = evbuffer_get_length(in);
 	const char *text;
 	struct vcore_ops ops = { vd_sign, vd_log_verify, vd_stage, vd_abort,
-	    d };
+	    d, vd_map_root };
 	struct vcore_request r;
 	struct vcore_answer ans;
 	struct vcore_state *saved = NULL;

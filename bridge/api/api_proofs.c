@@ -4,6 +4,8 @@
  *   GET /api/v1/proofs/config/GROUP?sha256=HEX[&since=SIZE]
  *   GET /api/v1/proofs/key/KEYID[?since=SIZE]
  *   GET /api/v1/proofs/cert/SERIAL[?since=SIZE]
+ *   GET /api/v1/proofs/status/KEYID
+ *   GET /api/v1/proofs/status/cert/SERIAL
  *
  * Each answers text/plain: a C2SP tlog-proof (ledger/bundle.h) of the
  * entry against the latest final checkpoint with all its cosignatures,
@@ -96,6 +98,43 @@ api_proof_ask(struct evhttp_request *req, struct ledger *l,
 	return rc == 0 ? 0 : -1;
 }
 
+/* status/KEYID or status/cert/SERIAL (rest: after "status/"): the
+ * status bundle (ledger_bundle_status), a proof of absence for an id the
+ * registry never held. */
+static void
+api_proof_status(struct evhttp_request *req, struct ledger *l,
+    const char *rest)
+{
+	enum ledger_map_kind kind = LEDGER_MAP_KEY;
+	char why[256], *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (strncmp(rest, "cert/", 5) == 0 && api_proof_serial(rest + 5)) {
+		kind = LEDGER_MAP_CERT;
+		rest += 5;
+	} else if (!api_is_key_id(rest)) {
+		server_reply_error(req, 404, "not_found", "status proofs are "
+		    "status/KEYID (64 lowercase hex) or status/cert/SERIAL "
+		    "(lowercase hex)");
+		return;
+	}
+	if (server_query_str(req, "sha256", NULL, 0) != 1 ||
+	    server_query_str(req, "since", NULL, 0) != 1) {
+		server_reply_error(req, 400, "bad_parameter", "a status proof "
+		    "takes no parameters");
+		return;
+	}
+	rc = ledger_bundle_status(l, kind, rest, &text, &len, why, sizeof(why));
+	if (rc == 1)
+		server_reply_error(req, 409, "not_final", "%s", why);
+	else if (rc != 0)
+		api_reply_storage(req, "the status proof");
+	else
+		api_reply_text(req, text);
+	free(text);
+}
+
 void
 api_proof(struct evhttp_request *req, void *arg)
 {
@@ -111,6 +150,11 @@ api_proof(struct evhttp_request *req, void *arg)
 		return;
 	if (api_param_u64(req, "since", 1, UINT64_MAX, 0, &since) != 0)
 		return;
+	if (strncmp(api_path_rest(req, API_PROOFS_PREFIX), "status/", 7) == 0) {
+		api_proof_status(req, ctx->ledger,
+		    api_path_rest(req, API_PROOFS_PREFIX) + 7);
+		return;
+	}
 	memset(&a, 0, sizeof(a));
 	if (api_proof_ask(req, ctx->ledger, &a) != 0)
 		return;

@@ -6,6 +6,7 @@
  *                          --version V) [--since SIZE] -o FILE
  *   keybridge proof key -d DIR --key-id ID [--since SIZE] -o FILE
  *   keybridge proof cert -d DIR --serial S [--since SIZE] -o FILE
+ *   keybridge proof status -d DIR (--key-id ID | --serial S) -o FILE
  *   keybridge config bundle -d DIR --group G --file F -o DIR2
  *
  * They read the data directory's ledger (as the API does: the latest
@@ -187,6 +188,33 @@ proof_make(struct ledger *l, const struct ledger_bundle_ask *a, char **text,
 	return 0;
 }
 
+/* proof status: the status bundle of a key or certificate (a proof of
+ * absence for one the registry never held).  0, or 1 after a message. */
+static int
+proof_status(struct cli *c, struct ledger *l)
+{
+	char why[256], *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((c->o.key_id != NULL) + (c->o.serial != NULL) != 1 ||
+	    c->o.since != NULL)
+		return cli_fail("usage", "proof status needs --key-id ID or "
+		    "--serial S, and -o FILE");
+	if ((rc = ledger_bundle_status(l, c->o.key_id != NULL ?
+	    LEDGER_MAP_KEY : LEDGER_MAP_CERT, c->o.key_id != NULL ?
+	    c->o.key_id : c->o.serial, &text, &len, why, sizeof(why))) != 0)
+		return cli_fail(rc == 1 ? "not_final" : "ledger", "%s", why);
+	rc = proof_write(c->o.out, text, len) != 0 ?
+	    cli_fail("write", "cannot write %s", c->o.out) : 0;
+	if (rc == 0)
+		printf("wrote %s: status of %s %s\n", c->o.out, c->o.key_id !=
+		    NULL ? "key" : "certificate", c->o.key_id != NULL ?
+		    c->o.key_id : c->o.serial);
+	free(text);
+	return rc;
+}
+
 int
 cmd_proof(struct cli *c, const char *sub)
 {
@@ -206,6 +234,10 @@ cmd_proof(struct cli *c, const char *sub)
 		return cli_fail("usage", "proof needs -o FILE");
 	if ((l = cli_ledger_open(c, 0)) == NULL)
 		return 1;
+	if (strcmp(sub, "status") == 0) {
+		rc = proof_status(c, l);
+		goto out;
+	}
 	memset(&a, 0, sizeof(a));
 	if (proof_ask(c, l, sub, &a) != 0)
 		goto out;

@@ -75,6 +75,8 @@ static const struct help_cmd {
 	  "a proof bundle for a key's registration" },
 	{ "proof", "cert", "-d DIR --serial S -o FILE [--since SIZE]",
 	  "a proof bundle for a certificate" },
+	{ "proof", "status", "-d DIR (--key-id ID | --serial S) -o FILE",
+	  "a key's or certificate's status with its map proof (or its absence)" },
 	{ "ledger", "verify", "-d DIR [--vkey VKEY] [--checkpoint FILE]... "
 	  "[--receipt FILE]... [--no-remember] [--policy FILE]",
 	  "replay the whole ledger and check every signature, rule, root and checkpoint" },

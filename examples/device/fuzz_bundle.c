@@ -2,7 +2,7 @@
  * fuzz_bundle.c: libFuzzer target for the device's parsers (kbv.c):
  * a proof bundle (and, when it parses, the checks past the signatures:
  * the checkpoint body, both inclusion proofs, the consistency proof, the
- * entries), then the same bytes as a policy and as a state file.
+ * entries, a status bundle's map proof and leaf), then the same bytes as a policy and as a state file.
  * `make fuzz` runs it under clang -fsanitize=fuzzer,address; built with
  * -DKBV_FUZZ_MAIN it is a plain program that runs each file given once
  * (`make test`: the corpus as a regression test).
@@ -24,35 +24,38 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	static struct kbv_bundle b;
 	static struct kbv_policy p;
 	struct kbv_state st;
-	struct checkpoint c;
+	struct checkpoint c = { 0 };
 	struct config e;
+	struct kbv_ask ask;
 	char why[KBV_WHY_MAX];
-	uint8_t leaf[KBV_HASH];
 
+	memset(&ask, 0, sizeof(ask));
 	if (kbv_bundle_parse((const char *)data, len, scratch, sizeof(scratch),
 	    &b, why, sizeof(why)) == 0) {
 		/* what the parser returns points inside data or scratch */
 		if (b.note.p < (const char *)data ||
 		    b.note.p + b.note.len > (const char *)data + len ||
-		    b.entry.p < (const char *)scratch ||
+		    (b.entry.p != NULL && (b.entry.p < (const char *)scratch ||
 		    b.entry.p + b.entry.len > (const char *)scratch +
-		    sizeof(scratch) || b.nproof > KBV_PROOF_MAX)
+		    sizeof(scratch))) || b.nproof > KBV_PROOF_MAX ||
+		    b.nsib > KBV_MAP_DEPTH)
 			__builtin_trap();
 		memset(&p, 0, sizeof(p));
 		p.origin[0] = '\0';
 		if (parse_checkpoint(&p, b.note, &c, why, sizeof(why)) == 0 ||
 		    (c.size = b.index + 1 + b.nproof) != 0) {
-			leaf_hash(&b.entry, leaf);
-			(void)inclusion(leaf, b.index, c.size,
+			(void)inclusion(&b.entry, b.index, c.size,
 			    (const uint8_t (*)[KBV_HASH])b.proof, b.nproof,
-			    leaf);
-			(void)inclusion(leaf, b.latest, c.size,
+			    c.root);
+			(void)inclusion(&b.latest_entry, b.latest, c.size,
 			    (const uint8_t (*)[KBV_HASH])b.lproof, b.nlproof,
-			    leaf);
-			(void)consistency(b.since, c.size, leaf, leaf,
+			    c.root);
+			(void)consistency(b.since, c.size, c.root, c.root,
 			    (const uint8_t (*)[KBV_HASH])b.cons, b.ncons);
+			(void)map_proof(&b, c.root);
 			(void)parse_config(&b.entry, &e);
 			(void)parse_config(&b.latest_entry, &e);
+			(void)check_status(&b, &ask, &c, why, sizeof(why));
 		}
 	}
 	(void)kbv_policy_parse((const char *)data, len, &p, why, sizeof(why));

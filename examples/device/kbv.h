@@ -1,11 +1,10 @@
 /*
  * kbv.h: the device-side verifier of keybridge proof bundles (issue 15,
- * examples/device/README.md): kbv.c parses a verification policy
- * (`keybridge policy`) and a proof bundle (docs/api.md "Proof bundles":
- * C2SP tlog-proof with keybridge's extra) and checks them.  Its only
- * cryptography is libsodium's SHA-256 and Ed25519; no I/O, no allocation:
- * parsed items point into the caller's text, decoded bytes into the
- * caller's scratch buffer.
+ * examples/device/README.md): a verification policy (`keybridge policy`)
+ * and a bundle (docs/api.md "Proof bundles", "Status proofs": C2SP
+ * tlog-proof with keybridge's extra), parsed and checked with libsodium's
+ * SHA-256 and Ed25519 only; no I/O, no allocation: parsed items point
+ * into the caller's text, decoded bytes into the caller's scratch.
  */
 #ifndef KBV_H
 #define KBV_H
@@ -15,6 +14,8 @@
 
 #define KBV_HASH	32
 #define KBV_PROOF_MAX	64		/* hashes in a proof (tree < 2^64) */
+#define KBV_MAP_DEPTH	256		/* the status map's (ledger/smt.h) */
+#define KBV_ID_MAX	64		/* a key id or serial */
 #define KBV_NAME_MAX	64
 #define KBV_ORIGIN_MAX	255
 #define KBV_COSIGNERS_MAX 32
@@ -22,6 +23,8 @@
 #define KBV_SCRATCH_MAX	(2 * KBV_BUNDLE_MAX)	/* decoded extra, entries */
 #define KBV_WHY_MAX	256
 
+/* Also kbverify's exit codes.  SUPERSEDED: a genuine older file, or a
+ * key or certificate proven revoked or never registered. */
 enum kbv_verdict { KBV_CURRENT = 0, KBV_FAIL = 1, KBV_SUPERSEDED = 2 };
 
 struct kbv_span { const char *p; size_t len; };
@@ -40,34 +43,39 @@ struct kbv_policy {
 	unsigned quorum;
 };
 
+/* A file's bundle (status 0) or a status bundle (1: id, a serial with
+ * cert; value, len 0 when absent; bitmap and siblings of ledger/smt.h). */
 struct kbv_bundle {
 	uint64_t index, since, latest;
-	int has_since, has_latest;
-	struct kbv_span entry, note, latest_entry;
+	int has_since, has_latest, status, cert;
+	struct kbv_span entry, note, latest_entry, id, value;
 	uint8_t proof[KBV_PROOF_MAX][KBV_HASH], cons[KBV_PROOF_MAX][KBV_HASH];
-	uint8_t lproof[KBV_PROOF_MAX][KBV_HASH];
-	size_t nproof, ncons, nlproof;
+	uint8_t lproof[KBV_PROOF_MAX][KBV_HASH], bitmap[KBV_MAP_DEPTH / 8];
+	uint8_t sib[KBV_MAP_DEPTH][KBV_HASH];
+	size_t nproof, ncons, nlproof, nsib;
 };
 
 /* The last checkpoint a device accepted (its state file). */
 struct kbv_state { uint64_t size; uint8_t root[KBV_HASH]; };
 
-/* The file's SHA-256, the group expected (NULL any), the state (NULL). */
+/* What to check: a file (its SHA-256, the group or NULL), or a status
+ * (the key id, or serial with cert, expected or NULL); the state or
+ * NULL. */
 struct kbv_ask {
 	uint8_t sha256[KBV_HASH];
-	const char *group;
+	const char *group, *id;
+	int status, cert;
 	const struct kbv_state *state;
 };
 
-/* Policy text[0..len) into p.  0, or -1 with why. */
+/* Policy, bundle (decoded parts into scratch[0..cap)), state file text
+ * [0..len): 0, or -1 (with why). */
 int kbv_policy_parse(const char *text, size_t len, struct kbv_policy *p,
     char *why, size_t whylen);
-/* Bundle text[0..len) into b, entries decoded into scratch[0..cap).  0,
- * or -1 with why. */
 int kbv_bundle_parse(const char *text, size_t len, uint8_t *scratch,
     size_t cap, struct kbv_bundle *b, char *why, size_t whylen);
-/* A state file's text: parse (0 or -1), format (its length, or -1). */
 int kbv_state_parse(const char *text, size_t len, struct kbv_state *s);
+/* The state file's text of s into out: its length, or -1. */
 int kbv_state_format(const struct kbv_state *s, char *out, size_t outlen);
 /* Checks b for ask against p: KBV_CURRENT or KBV_SUPERSEDED with *next
  * the checkpoint to remember, or KBV_FAIL; msg gets the line to print. */

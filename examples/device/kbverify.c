@@ -1,15 +1,17 @@
 /*
- * kbverify: checks a configuration file a device downloaded against its
- * proof bundle and the verification policy (examples/device/README.md).
+ * kbverify: checks a file a device downloaded, or a key's or
+ * certificate's status, against its proof bundle and the verification
+ * policy (examples/device/README.md).
  *
- *   kbverify --policy POLICY --bundle BUNDLE --file FILE
- *            [--state STATEFILE] [--group G]
+ *   kbverify --policy P --bundle B --file F [--group G] [--state S]
+ *   kbverify --status --policy P --bundle B [--key ID | --serial N]
+ *            [--state S]
  *
- * One line out; exit 0 the current version, 2 a valid superseded one,
+ * One line out; exit 0 the current version (an active key, a good
+ * certificate), 2 a valid superseded one (revoked, never registered),
  * 1 anything else.  Memory: one static buffer, bounded.
  */
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,59 +23,34 @@
 #define POLICY_MAX	16384
 #define STATE_MAX	256
 #define CHUNK		4096
+#define NOPT		7
 
 /* The one buffer: the policy, the bundle, the bundle's decoded parts. */
 static uint8_t mem[POLICY_MAX + KBV_BUNDLE_MAX + KBV_SCRATCH_MAX];
 
-static int __attribute__((format(printf, 2, 3)))
-out(int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	printf("kbverify: ");
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-	return rc;
-}
-
-/* Reads all of path into buf[0..cap); its length, -1 (unreadable), -2
- * (larger than cap). */
+/* Reads path into buf[0..cap), or with cap 0 hashes it in chunks into h.
+ * The length read, -1 unreadable, -2 larger than cap. */
 static long
-read_all(const char *path, uint8_t *buf, size_t cap)
-{
-	size_t len = 0;
-	ssize_t n = 0;
-	uint8_t more;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY)) < 0)
-		return -1;
-	while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
-		len += (size_t)n;
-	if (n >= 0 && len == cap && read(fd, &more, 1) > 0)
-		n = -2;
-	close(fd);
-	return n < 0 ? (long)n : (long)len;
-}
-
-static int
-file_sha256(const char *path, uint8_t out_h[KBV_HASH])
+read_all(const char *path, uint8_t *buf, size_t cap, uint8_t h[KBV_HASH])
 {
 	crypto_hash_sha256_state st;
 	uint8_t chunk[CHUNK];
-	ssize_t n;
-	int fd;
+	size_t len = 0;
+	ssize_t n = 0;
+	int fd = open(path, O_RDONLY);
 
-	if ((fd = open(path, O_RDONLY)) < 0)
-		return -1;
 	crypto_hash_sha256_init(&st);
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+	while (fd >= 0 && cap == 0 && (n = read(fd, chunk, CHUNK)) > 0)
 		crypto_hash_sha256_update(&st, chunk, (size_t)n);
-	close(fd);
-	crypto_hash_sha256_final(&st, out_h);
-	return n < 0 ? -1 : 0;
+	while (fd >= 0 && len < cap && (n = read(fd, buf + len, cap - len)) > 0)
+		len += (size_t)n;
+	if (fd >= 0 && n >= 0 && cap > 0 && len == cap && read(fd, chunk, 1) > 0)
+		n = -2;
+	if (fd < 0 || close(fd) != 0)
+		n = -1;
+	if (cap == 0)
+		crypto_hash_sha256_final(&st, h);
+	return n < 0 ? (long)n : (long)len;
 }
 
 /* Writes the state atomically: a temporary file beside it, fsync,
@@ -81,78 +58,88 @@ file_sha256(const char *path, uint8_t out_h[KBV_HASH])
 static int
 state_write(const char *path, const struct kbv_state *st)
 {
-	char text[STATE_MAX], tmp[4096], dir[4096];
+	char text[STATE_MAX], tmp[4096];
 	const char *slash = strrchr(path, '/');
 	int n, fd, rc = -1;
 
 	if ((n = kbv_state_format(st, text, sizeof(text))) < 0 ||
-	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -1;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0)
+	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp) ||
+	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0)
 		return -1;
 	if (write(fd, text, (size_t)n) == n && fsync(fd) == 0)
 		rc = 0;
-	if (close(fd) != 0 || rc != 0 || rename(tmp, path) != 0) {
-		unlink(tmp);
-		return -1;
-	}
-	snprintf(dir, sizeof(dir), "%.*s", slash == NULL ? 1 :
-	    slash == path ? 1 : (int)(slash - path), slash == NULL ? "." : path);
-	if ((fd = open(dir, O_RDONLY)) >= 0) {
-		fsync(fd);
-		close(fd);
-	}
+	if (close(fd) != 0 || rc != 0 || rename(tmp, path) != 0)
+		return unlink(tmp), -1;
+	snprintf(tmp, sizeof(tmp), "%.*s", slash == NULL ? 1 : slash == path ?
+	    1 : (int)(slash - path), slash == NULL ? "." : path);
+	if ((fd = open(tmp, O_RDONLY)) >= 0)
+		fsync(fd), close(fd);
 	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
-	const char *opt[5] = { NULL }, *names[5] = { "--policy", "--bundle",
-	    "--file", "--state", "--group" };
+	const char *opt[NOPT] = { NULL }, *names[NOPT] = { "--policy",
+	    "--bundle", "--file", "--state", "--group", "--key", "--serial" };
 	static struct kbv_bundle b;
 	struct kbv_policy p;
 	struct kbv_state st, next;
-	struct kbv_ask ask = { { 0 }, NULL, NULL };
+	struct kbv_ask ask = { { 0 }, NULL, NULL, 0, 0, NULL };
 	char why[KBV_WHY_MAX], msg[2 * KBV_WHY_MAX], stext[STATE_MAX];
 	uint8_t *btext = mem + POLICY_MAX, *scratch = btext + KBV_BUNDLE_MAX;
-	long plen, blen, slen = -1;
-	enum kbv_verdict v;
-	int i, k;
+	long plen, blen, slen;
+	int i, k, rc = 1;
 
-	for (i = 1; i + 1 < argc; i += 2) {
-		for (k = 0; k < 5 && strcmp(argv[i], names[k]) != 0; k++)
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--status") == 0) {
+			ask.status = 1;
+			continue;
+		}
+		for (k = 0; k < NOPT && strcmp(argv[i], names[k]) != 0; k++)
 			;
-		if (k == 5)
+		if (k == NOPT || i + 1 == argc)
 			break;
-		opt[k] = argv[i + 1];
+		opt[k] = argv[++i];
 	}
 	ask.group = opt[4];
-	if (i != argc || opt[0] == NULL || opt[1] == NULL || opt[2] == NULL)
-		return out(1, "usage: kbverify --policy POLICY --bundle BUNDLE "
-		    "--file FILE [--state STATEFILE] [--group G]");
-	if (sodium_init() < 0)
-		return out(1, "libsodium did not start");
-	if ((plen = read_all(opt[0], mem, POLICY_MAX)) < 0 ||
+	ask.id = opt[5] != NULL ? opt[5] : opt[6];
+	ask.cert = opt[6] != NULL;
+	if (i != argc || opt[0] == NULL || opt[1] == NULL || (ask.status ?
+	    opt[2] != NULL || opt[4] != NULL || (opt[5] != NULL &&
+	    opt[6] != NULL) : opt[2] == NULL || ask.id != NULL))
+		snprintf(msg, sizeof(msg), "usage: kbverify --policy POLICY "
+		    "--bundle BUNDLE (--file FILE [--group G] | --status "
+		    "[--key KEYID | --serial S]) [--state STATEFILE]");
+	else if (sodium_init() < 0)
+		snprintf(msg, sizeof(msg), "libsodium did not start");
+	else if ((plen = read_all(opt[0], mem, POLICY_MAX, NULL)) < 0 ||
 	    kbv_policy_parse((const char *)mem, (size_t)plen, &p, why,
 	    sizeof(why)) != 0)
-		return out(1, "refused: policy %s: %s", opt[0], plen < 0 ?
-		    "unreadable or too large" : why);
-	if ((blen = read_all(opt[1], btext, KBV_BUNDLE_MAX)) < 0)
-		return out(1, "refused: cannot read the bundle %s", opt[1]);
-	if (kbv_bundle_parse((const char *)btext, (size_t)blen, scratch,
+		snprintf(msg, sizeof(msg), "refused: policy %s: %s", opt[0],
+		    plen < 0 ? "unreadable or too large" : why);
+	else if ((blen = read_all(opt[1], btext, KBV_BUNDLE_MAX, NULL)) < 0)
+		snprintf(msg, sizeof(msg), "refused: cannot read the bundle %s",
+		    opt[1]);
+	else if (kbv_bundle_parse((const char *)btext, (size_t)blen, scratch,
 	    KBV_SCRATCH_MAX, &b, why, sizeof(why)) != 0)
-		return out(1, "refused: %s", why);
-	if (file_sha256(opt[2], ask.sha256) != 0)
-		return out(1, "refused: cannot read the file %s", opt[2]);
-	if (opt[3] != NULL && (slen = read_all(opt[3], (uint8_t *)stext,
-	    sizeof(stext))) != -1) {
-		if (slen < 0 || kbv_state_parse(stext, (size_t)slen, &st) != 0)
-			return out(1, "refused: the state %s is damaged", opt[3]);
-		ask.state = &st;
+		snprintf(msg, sizeof(msg), "refused: %s", why);
+	else if (!ask.status && read_all(opt[2], NULL, 0, ask.sha256) < 0)
+		snprintf(msg, sizeof(msg), "refused: cannot read the file %s",
+		    opt[2]);
+	else if (opt[3] != NULL && (slen = read_all(opt[3], (uint8_t *)stext,
+	    sizeof(stext), NULL)) != -1 && (slen < 0 ||
+	    kbv_state_parse(stext, (size_t)slen, &st) != 0))
+		snprintf(msg, sizeof(msg), "refused: the state %s is damaged",
+		    opt[3]);
+	else {
+		ask.state = opt[3] != NULL && slen >= 0 ? &st : NULL;
+		rc = (int)kbv_verify(&p, &b, &ask, &next, msg, sizeof(msg));
+		if (rc != KBV_FAIL && opt[3] != NULL &&
+		    state_write(opt[3], &next) != 0)
+			rc = 1, snprintf(msg, sizeof(msg), "refused: cannot "
+			    "write the state %s", opt[3]);
 	}
-	v = kbv_verify(&p, &b, &ask, &next, msg, sizeof(msg));
-	if (v != KBV_FAIL && opt[3] != NULL && state_write(opt[3], &next) != 0)
-		return out(1, "refused: cannot write the state %s", opt[3]);
-	return out((int)v, "%s", msg);
+	printf("kbverify: %s\n", msg);
+	return rc;
 }

@@ -110,13 +110,19 @@ tv_abort(void *arg)
 	ledger_replay_abort(((struct tv *)arg)->r);
 }
 
+static int
+tv_map_root(void *arg, uint8_t root[LEDGER_HASH_LEN])
+{
+	return ledger_replay_map_root(((struct tv *)arg)->r, root);
+}
+
 /* POST /add-block and /add-checkpoint: the core's answer. */
 static void
 tv_handle(struct evhttp_request *req, void *arg)
 {
 	struct tv *v = arg;
 	struct vcore_ops ops = { tv_sign, tv_log_verify, tv_stage, tv_abort,
-	    v };
+	    v, tv_map_root };
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	struct evbuffer *out = evbuffer_new();
 	struct vcore_request rq;

@@ -246,6 +246,180 @@ test_only_config_publications_are_configs(void **state)
 	}
 }
 
+/* ---- status bundles (the status map) ---------------------------------- */
+
+/* The device's verdict on a status bundle for id (a serial with cert). */
+static enum kbv_verdict
+status_check(struct fx *f, const char *text, size_t len, const char *id,
+    int cert, char *msg, size_t msglen)
+{
+	static struct kbv_bundle b;
+	struct kbv_policy p;
+	struct kbv_ask ask;
+	struct kbv_state next;
+	char why[KBV_WHY_MAX];
+
+	policy_of(f, &p);
+	memset(&ask, 0, sizeof(ask));
+	ask.status = 1;
+	ask.id = id;
+	ask.cert = cert;
+	if (kbv_bundle_parse(text, len, scratch, sizeof(scratch), &b, why,
+	    sizeof(why)) != 0) {
+		snprintf(msg, msglen, "refused: %s", why);
+		return KBV_FAIL;
+	}
+	return kbv_verify(&p, &b, &ask, &next, msg, msglen);
+}
+
+/* The status bundle of id (malloc'd) into *text, *len. */
+static void
+status_of(struct fx *f, enum ledger_map_kind kind, const char *id,
+    char **text, size_t *len)
+{
+	char why[256];
+
+	*text = NULL;
+	assert_int_equal(ledger_bundle_status(f->l, kind, id, text, len, why,
+	    sizeof(why)), 0);
+	assert_int_equal(*len, strlen(*text));
+}
+
+/* A key registered (a), one revoked (b), a certificate of a, and ids
+ * never registered: each one's status verifies as what it is. */
+static void
+test_status_of_active_revoked_and_absent_verifies(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_field rv[2];
+	struct reg a, b;
+	struct cert c;
+	time_t now = time(NULL);
+	uint64_t bseq = make_bridge(f);
+	char msg[1024], *text;
+	size_t len;
+
+	reg_fields(&a, NULL, now - 60, now + 86400);
+	reg_fields(&b, NULL, now - 60, now + 86400);
+	assert_int_equal(register_as_admin(f, &a), LEDGER_OK);
+	assert_int_equal(register_as_admin(f, &b), LEDGER_OK);
+	cert_fields(&c, "1f2e3d", a.id, now, now + 3600);
+	assert_int_equal(put(f, LEDGER_CERT_ISSUED, "bridge", bseq, now,
+	    &f->bridge, 1, c.fl, 7, NULL), LEDGER_OK);
+	rv[0] = (struct ledger_field){ "key-id", b.id };
+	rv[1] = (struct ledger_field){ "reason", "keyCompromise" };
+	assert_int_equal(put(f, LEDGER_KEY_REVOKE, "admin", f->seq_admin++,
+	    now, &f->admin, 1, rv, 2, NULL), LEDGER_OK);
+
+	status_of(f, LEDGER_MAP_KEY, a.id, &text, &len);
+	assert_int_equal(status_check(f, text, len, a.id, 0, msg, sizeof(msg)),
+	    KBV_CURRENT);
+	assert_non_null(strstr(msg, "active: key "));
+	/* asked for another key: refused */
+	assert_int_equal(status_check(f, text, len, b.id, 0, msg, sizeof(msg)),
+	    KBV_FAIL);
+	free(text);
+	status_of(f, LEDGER_MAP_KEY, b.id, &text, &len);
+	assert_int_equal(status_check(f, text, len, b.id, 0, msg, sizeof(msg)),
+	    KBV_SUPERSEDED);
+	assert_non_null(strstr(msg, "revoked: key "));
+	assert_non_null(strstr(msg, "reason keyCompromise at "));
+	free(text);
+	status_of(f, LEDGER_MAP_CERT, "1f2e3d", &text, &len);
+	assert_int_equal(status_check(f, text, len, "1f2e3d", 1, msg,
+	    sizeof(msg)), KBV_CURRENT);
+	assert_non_null(strstr(msg, "good: certificate 1f2e3d"));
+	free(text);
+	status_of(f, LEDGER_MAP_KEY, SHA_A, &text, &len);
+	assert_int_equal(status_check(f, text, len, SHA_A, 0, msg, sizeof(msg)),
+	    KBV_SUPERSEDED);
+	assert_non_null(strstr(msg, "absent: key " SHA_A " was never "
+	    "registered"));
+	/* a proof of absence is not a status for a file, nor a cert's */
+	assert_int_equal(status_check(f, text, len, SHA_A, 1, msg, sizeof(msg)),
+	    KBV_FAIL);
+	free(text);
+}
+
+/* text with its first line "KEY ..." replaced by "KEY val" into out. */
+static void
+replace_line(const char *text, const char *key, const char *val, char *out,
+    size_t cap)
+{
+	const char *p = strstr(text, key), *e;
+
+	assert_non_null(p);
+	e = strchr(p, '\n');
+	assert_non_null(e);
+	assert_true((size_t)snprintf(out, cap, "%.*s%s %s%s", (int)(p - text),
+	    text, key, val, e) < cap);
+}
+
+/* base64 of text[0..len) into out. */
+static void
+b64_of(const char *text, size_t len, char *out, size_t cap)
+{
+	assert_true(sodium_base64_encoded_len(len,
+	    sodium_base64_VARIANT_ORIGINAL) <= cap);
+	sodium_bin2base64(out, cap, (const uint8_t *)text, len,
+	    sodium_base64_VARIANT_ORIGINAL);
+}
+
+/* The revoked key's bundle with its leaf rewritten "active" (the extra
+ * re-encoded, the index line the forged leaf's), and every single bit
+ * of it flipped: refused. */
+static void
+test_forged_status_and_every_flipped_bit_are_refused(void **state)
+{
+	enum { BIG = 65536 };
+	struct fx *f = *state;
+	struct ledger_field rv[2];
+	struct reg r;
+	time_t now = time(NULL);
+	char msg[1024], *bundle, *x = malloc(BIG), *v = malloc(BIG);
+	char *y = malloc(BIG), *forged = malloc(2 * BIG);
+	const char *p;
+	size_t len, i, n;
+
+	assert_true(x != NULL && v != NULL && y != NULL && forged != NULL);
+	reg_fields(&r, NULL, now - 60, now + 86400);
+	assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+	rv[0] = (struct ledger_field){ "key-id", r.id };
+	rv[1] = (struct ledger_field){ "reason", "keyCompromise" };
+	assert_int_equal(put(f, LEDGER_KEY_REVOKE, "admin", f->seq_admin++,
+	    now, &f->admin, 1, rv, 2, NULL), LEDGER_OK);
+	status_of(f, LEDGER_MAP_KEY, r.id, &bundle, &len);
+	p = strstr(bundle, "\nextra ") + 7;
+	assert_int_equal(sodium_base642bin((uint8_t *)x, BIG - 1, p,
+	    strcspn(p, "\n"), NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL),
+	    0);
+	x[n] = '\0';
+	snprintf(v, BIG, "keybridge-status v1\nkey %s\nstatus active\n"
+	    "not-before 1\nnot-after 2\nindex 3\n", r.id);
+	b64_of(v, strlen(v), msg, sizeof(msg));
+	replace_line(x, "value", msg, y, BIG);		/* the extra */
+	b64_of(y, strlen(y), x, BIG);
+	replace_line(bundle, "extra", x, y, BIG);	/* the bundle */
+	replace_line(y, "index", "3", forged, 2 * BIG);
+	assert_int_equal(status_check(f, forged, strlen(forged), r.id, 0, msg,
+	    sizeof(msg)), KBV_FAIL);
+	assert_non_null(strstr(msg, "refused: tampered: the status of key"));
+	for (i = 0; i < len; i++) {
+		bundle[i] ^= 1;
+		if (status_check(f, bundle, len, r.id, 0, msg, sizeof(msg)) !=
+		    KBV_FAIL)
+			fail_msg("byte %zu flipped: %s", i, msg);
+		bundle[i] ^= 1;
+	}
+	assert_int_equal(status_check(f, bundle, len, r.id, 0, msg,
+	    sizeof(msg)), KBV_SUPERSEDED);
+	free(bundle);
+	free(x);
+	free(v);
+	free(y);
+	free(forged);
+}
+
 static int
 run_suite(const struct backend *be)
 {
@@ -256,6 +430,8 @@ run_suite(const struct backend *be)
 		T(test_every_flipped_bit_of_a_bundle_is_refused),
 		T(test_latest_of_another_group_is_refused),
 		T(test_only_config_publications_are_configs),
+		T(test_status_of_active_revoked_and_absent_verifies),
+		T(test_forged_status_and_every_flipped_bit_are_refused),
 	};
 	char name[64];
 

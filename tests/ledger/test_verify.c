@@ -392,6 +392,36 @@ test_checkpoint_signed_by_a_foreign_key_is_refused(void **state)
 	free(note);
 }
 
+/* The node re-signs block 5's checkpoint with another status map root
+ * (hiding key 2's registration from status proofs): the replay's own map
+ * catches it. */
+static void
+test_checkpoint_with_another_map_root_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_verify_report rep;
+	uint8_t root[LEDGER_HASH_LEN], map[LEDGER_HASH_LEN];
+	char cp[1024], body[512], line[256], origin[64];
+	uint64_t size;
+	time_t t;
+
+	expect_ok(f, NULL, 0);
+	assert_int_equal(ledger_checkpoint(f->l, cp, sizeof(cp), &size), 0);
+	assert_int_equal(ledger_checkpoint_parse(cp, strlen(cp), origin,
+	    sizeof(origin), &size, root, &t), 0);
+	assert_int_equal(ledger_checkpoint_map_root(cp, strlen(cp), map), 0);
+	map[0] ^= 1;
+	assert_int_equal(ledger_checkpoint_body_map(ORIGIN, size, root, t, map,
+	    body, sizeof(body)), 0);
+	assert_int_equal(ledger_note_sign_line(body, strlen(body), NODE,
+	    f->node, line, sizeof(line)), 0);
+	snprintf(cp, sizeof(cp), "%s\n%s", body, line);
+	set_block(f, 5, root, cp, t);
+	expect_broken(f, f->vkey, NULL, 0, "block 5: the checkpoint's status "
+	    "map root is not the one of the replayed registry", &rep);
+	assert_int_equal(rep.bad_block, 5);
+}
+
 /* A well-formed verifier key of another Ed25519 key (with the node's
  * name): the first block's checkpoint already fails. */
 static void
@@ -648,6 +678,7 @@ run_suite(const struct backend *be)
 		T(test_rewritten_entry_is_caught_by_the_block_root),
 		T(test_rewritten_block_root_is_caught_by_its_checkpoint),
 		T(test_checkpoint_signed_by_a_foreign_key_is_refused),
+		T(test_checkpoint_with_another_map_root_is_refused),
 		T(test_foreign_verifier_key_fails_every_checkpoint),
 		T(test_stored_columns_must_match_the_entry_text),
 		T(test_ledger_time_going_backwards_is_refused),

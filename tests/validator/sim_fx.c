@@ -166,6 +166,33 @@ op_abort(void *arg)
 	((struct node *)arg)->nstaged = 0;
 }
 
+void
+sim_map_root(const uint8_t (*a)[LEDGER_HASH_LEN], size_t na,
+    const uint8_t (*b)[LEDGER_HASH_LEN], size_t nb,
+    uint8_t out[LEDGER_HASH_LEN])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+	if (c == NULL || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(c, "simmap", 6) != 1 ||
+	    (na > 0 && EVP_DigestUpdate(c, a, na * LEDGER_HASH_LEN) != 1) ||
+	    (nb > 0 && EVP_DigestUpdate(c, b, nb * LEDGER_HASH_LEN) != 1) ||
+	    EVP_DigestFinal_ex(c, out, NULL) != 1)
+		abort();
+	EVP_MD_CTX_free(c);
+}
+
+/* The map root of the registry with what is staged (vcore_ops). */
+static int
+op_map_root(void *arg, uint8_t root[LEDGER_HASH_LEN])
+{
+	struct node *n = arg;
+
+	sim_map_root((const uint8_t (*)[LEDGER_HASH_LEN])n->reg, n->nreg,
+	    (const uint8_t (*)[LEDGER_HASH_LEN])n->staged, n->nstaged, root);
+	return 0;
+}
+
 /* ---- the validators ----------------------------------------------------------- */
 
 static void
@@ -181,7 +208,7 @@ node_init(struct sim *s, int i)
 	    VCORE_WITNESS : VCORE_VALIDATOR, sim_policy[i].name, ORIGIN, 600, 60);
 	n->saved = n->st;
 	n->ops = (struct vcore_ops){ op_sign, op_log_verify, op_stage,
-	    op_abort, n };
+	    op_abort, n, op_map_root };
 }
 
 /* The honest validator: the core, then persist, then answer. */

@@ -38,6 +38,8 @@
 #define PCT_BAD		8		/* fork: a rule-breaking entry */
 #define PCT_SWAP	5		/* fork: entries not the checkpoint's */
 #define PCT_FUTURE	3		/* fork: a checkpoint dated far ahead */
+#define PCT_MAPLIE	4		/* fork: a status map root not its
+					 * entries' */
 #define MAX_DELAY	6
 
 enum msg_kind { MSG_REQ, MSG_ANS };
@@ -58,6 +60,7 @@ struct cp {
 	char note[NOTE_LEN];
 	struct vgather g;
 	int final;
+	int map_lie;			/* its map line is not its entries' */
 };
 
 struct branch {

@@ -26,6 +26,12 @@ void sim_fail(struct sim *s, const char *fmt, ...)
 /* The stand-in signature's check (vgather's verify). */
 int sim_fake_verify(void *arg, const struct ledger_cosigner *c,
     const char *msg, size_t len, const uint8_t sig[64]);
+/* The simulation's status map root (docs/design.md "The status map",
+ * standing in: a hash of every leaf, in order) of leaves a[0..na) then
+ * b[0..nb). */
+void sim_map_root(const uint8_t (*a)[LEDGER_HASH_LEN], size_t na,
+    const uint8_t (*b)[LEDGER_HASH_LEN], size_t nb,
+    uint8_t out[LEDGER_HASH_LEN]);
 /* The log's own signature line over body. */
 void sim_log_line(const char *body, size_t len, char *line, size_t linelen);
 

@@ -180,6 +180,7 @@ seal(struct sim *s, int b)
 	struct branch *br = &s->br[b];
 	struct cp *cp;
 	char body[NOTE_LEN], line[LEDGER_COSIGN_LINE_MAX];
+	uint8_t (*leaves)[LEDGER_HASH_LEN], map[LEDGER_HASH_LEN];
 	int64_t t;
 
 	if (br->ncp == MAX_CPS)
@@ -189,8 +190,19 @@ seal(struct sim *s, int b)
 	cp->final = 0;
 	/* the forking sequencer now and then dates a checkpoint far ahead */
 	t = s->now + (s->fork && s->faults && sim_pct(s, PCT_FUTURE) ? 1000 : 0);
+	/* the status map of its entries; the forking sequencer now and
+	 * then writes another (one that hides a revocation) */
+	if ((leaves = calloc(br->n + 1, LEDGER_HASH_LEN)) == NULL)
+		sim_fail(s, "out of memory");
+	for (size_t i = 0; leaves != NULL && i < br->n; i++)
+		ledger_merkle_leaf(br->tree, i, leaves[i]);
+	sim_map_root((const uint8_t (*)[LEDGER_HASH_LEN])leaves, br->n, NULL,
+	    0, map);
+	free(leaves);
+	cp->map_lie = s->fork && s->faults && sim_pct(s, PCT_MAPLIE);
+	map[0] ^= (uint8_t)cp->map_lie;
 	if (ledger_merkle_root(br->tree, br->n, cp->root) == -1 ||
-	    ledger_checkpoint_body(ORIGIN, br->n, cp->root, t, body,
+	    ledger_checkpoint_body_map(ORIGIN, br->n, cp->root, t, map, body,
 	    sizeof(body)) == -1) {
 		sim_fail(s, "sequencer: cannot seal");
 		return;
@@ -270,6 +282,10 @@ became_final(struct sim *s, int b, size_t c)
 
 	cp->final = 1;
 	sim_trace(s, "FINAL branch %d size %" PRIu64, b, cp->size);
+	if (cp->map_lie)
+		sim_fail(s, "final checkpoint of size %" PRIu64 " (branch %d) "
+		    "with a status map root that is not its entries'",
+		    cp->size, b);
 	if (s->br[b].first_bad >= 0 && (uint64_t)s->br[b].first_bad <
 	    cp->size)
 		sim_fail(s, "final checkpoint of size %" PRIu64 " (branch %d) "
@@ -317,9 +333,11 @@ sim_seq_answer(struct sim *s, struct msg *m)
 		if (!cp->final && vgather_final(&cp->g))
 			became_final(s, m->branch, m->cp);
 	} else if (m->status == 422 &&
-	    strncmp(m->text, "time-out-of-bounds", 18) == 0) {
-		/* a checkpoint dated out of bounds stays so: catch up past
-		 * it (a later checkpoint carries its entries) */
+	    (strncmp(m->text, "time-out-of-bounds", 18) == 0 ||
+	    strncmp(m->text, "map-mismatch", 12) == 0)) {
+		/* a checkpoint dated out of bounds, or with a lying map
+		 * line, stays so: catch up past it (a later checkpoint
+		 * carries its entries) */
 		if (!s->bad_time[m->node][m->branch][m->cp])
 			s->moved++;
 		s->bad_time[m->node][m->branch][m->cp] = 1;

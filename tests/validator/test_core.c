@@ -130,7 +130,7 @@ tval_init(struct tval *v, int i, enum vcore_mode mode, const char *log_vkey)
 	    0);
 	v->log_vkey = log_vkey;
 	v->ops = (struct vcore_ops){ op_sign, op_log_verify, op_stage,
-	    op_abort, v };
+	    op_abort, v, NULL };
 }
 
 static void

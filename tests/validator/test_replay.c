@@ -44,6 +44,8 @@ struct ctx {
 	struct ledger_replay *r;
 	struct ledger_merkle *tree;	/* the sequencer's, for proofs */
 	struct vcore_state st;
+	int check_map;			/* the map_root callback given */
+	const uint8_t *map;		/* the checkpoint's map line, or none */
 };
 
 static int
@@ -80,6 +82,12 @@ abort_cb(void *arg)
 	ledger_replay_abort(((struct ctx *)arg)->r);
 }
 
+static int
+map_cb(void *arg, uint8_t root[LEDGER_HASH_LEN])
+{
+	return ledger_replay_map_root(((struct ctx *)arg)->r, root);
+}
+
 /* Offers entries [from, to) of e as one block of time t; the answer. */
 static void
 offer(struct ctx *c, struct entries *e, size_t from, size_t to, time_t t,
@@ -87,7 +95,7 @@ offer(struct ctx *c, struct entries *e, size_t from, size_t to, time_t t,
 {
 	static char text[MAX_E * (E_LEN + 16) + 4096];
 	struct vcore_ops ops = { sign_cb, log_verify_cb, stage_cb, abort_cb,
-	    c };
+	    c, NULL };
 	struct vcore_entry ents[MAX_E];
 	struct vcore_request req;
 	uint8_t root[LEDGER_HASH_LEN], leaf[LEDGER_HASH_LEN];
@@ -106,8 +114,10 @@ offer(struct ctx *c, struct entries *e, size_t from, size_t to, time_t t,
 	if (from > 0)
 		assert_int_equal(ledger_merkle_consistency(c->tree, from, to,
 		    proof, &np), 0);
-	assert_int_equal(ledger_checkpoint_body(TEST_ORIGIN, to, root, t, body,
-	    sizeof(body)), 0);
+	if (c->check_map)
+		ops.map_root = map_cb;
+	assert_int_equal(ledger_checkpoint_body_map(TEST_ORIGIN, to, root, t,
+	    c->map, body, sizeof(body)), 0);
 	assert_int_equal(ledger_note_sign_line(body, strlen(body), LOG_NAME,
 	    c->log, line, sizeof(line)), 0);
 	snprintf(note, sizeof(note), "%s\n%s", body, line);
@@ -199,6 +209,97 @@ test_validator_replays_real_entries_through_the_rules(void **state)
 	free(e);
 }
 
+/* The status map root of the fixture ledger's latest checkpoint. */
+static void
+ledger_map(struct fx *f, uint8_t map[LEDGER_HASH_LEN])
+{
+	char note[LEDGER_NOTE_MAX];
+
+	assert_int_equal(ledger_checkpoint(f->l, note, sizeof(note), NULL), 0);
+	assert_int_equal(ledger_checkpoint_map_root(note, strlen(note), map),
+	    0);
+}
+
+static void
+test_validator_refuses_a_checkpoint_whose_map_root_differs(void **state)
+{
+	struct fx *f = *state;
+	struct entries *e = calloc(1, sizeof(*e));
+	struct vcore_answer ans;
+	struct ledger_cosigner pub;
+	struct reg reg;
+	struct ctx c;
+	uint8_t before[LEDGER_HASH_LEN], after[LEDGER_HASH_LEN], ours[32];
+	char err[256];
+	time_t now = time(NULL);
+
+	assert_non_null(e);
+	memset(&c, 0, sizeof(c));
+	assert_non_null(c.key = ledger_key_generate("ed25519"));
+	assert_non_null(c.log = ledger_key_generate("ed25519"));
+	assert_int_equal(ledger_note_vkey_format(c.log, LOG_NAME, c.log_vkey,
+	    sizeof(c.log_vkey)), 0);
+	assert_int_equal(ledger_cosigner_from_key("v0.test", c.key, &pub), 0);
+	memcpy(c.kid, pub.key_id, sizeof(c.kid));
+	assert_non_null(c.tree = ledger_merkle_new());
+	assert_non_null(c.r = ledger_replay_open(":memory:", TEST_ORIGIN, err,
+	    sizeof(err)));
+	assert_int_equal(vcore_state_init(&c.st, VCORE_VALIDATOR, "v0.test",
+	    TEST_ORIGIN, 600, 60), 0);
+	c.check_map = 1;
+
+	/* the three accounts: the bridge's map root (empty), cosigned */
+	ledger_map(f, before);
+	assert_int_equal(ledger_entries(f->l, 0, MAX_E, collect, e), 0);
+	assert_int_equal(e->n, 3);
+	c.map = before;
+	offer(&c, e, 0, 3, now, &ans);
+	assert_int_equal(ans.status, 200);
+
+	/* a key registered: the bridge's root changes */
+	reg_fields(&reg, NULL, now - 60, now + 86400);
+	assert_int_equal(register_as_admin(f, &reg), LEDGER_OK);
+	ledger_map(f, after);
+	assert_memory_not_equal(before, after, LEDGER_HASH_LEN);
+	e->n = 0;
+	assert_int_equal(ledger_entries(f->l, 0, MAX_E, collect, e), 0);
+	assert_int_equal(e->n, 4);
+
+	/* the old root with the new entry (a sequencer hiding the key):
+	 * refused, nothing kept, the replay's map as before */
+	offer(&c, e, 3, 4, now + 1, &ans);
+	assert_int_equal(ans.status, 422);
+	assert_int_equal(ans.refusal, VCORE_MAP_MISMATCH);
+	assert_int_equal(ledger_replay_size(c.r), 3);
+	assert_int_equal(ledger_replay_map_root(c.r, ours), 0);
+	assert_memory_equal(ours, before, LEDGER_HASH_LEN);
+
+	/* the bridge's own root: cosigned, the replay's map is the same */
+	c.map = after;
+	offer(&c, e, 3, 4, now + 2, &ans);
+	assert_int_equal(ans.status, 200);
+	assert_int_equal(ledger_replay_size(c.r), 4);
+	assert_int_equal(ledger_replay_map_root(c.r, ours), 0);
+	assert_memory_equal(ours, after, LEDGER_HASH_LEN);
+
+	/* a checkpoint without a map line claims no status: cosigned */
+	reg_fields(&reg, NULL, now - 60, now + 86400);
+	assert_int_equal(register_as_admin(f, &reg), LEDGER_OK);
+	e->n = 0;
+	assert_int_equal(ledger_entries(f->l, 0, MAX_E, collect, e), 0);
+	c.map = NULL;
+	offer(&c, e, 4, 5, now + 3, &ans);
+	assert_int_equal(ans.status, 200);
+	assert_int_equal(ledger_replay_size(c.r), 5);
+
+	ledger_replay_close(c.r);
+	ledger_merkle_free(c.tree);
+	ledger_cosigner_clear(&pub);
+	EVP_PKEY_free(c.key);
+	EVP_PKEY_free(c.log);
+	free(e);
+}
+
 int
 main(void)
 {
@@ -206,6 +307,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_prestate_setup_teardown(
 		    test_validator_replays_real_entries_through_the_rules,
+		    setup, teardown, &sqlite_be),
+		cmocka_unit_test_prestate_setup_teardown(
+		    test_validator_refuses_a_checkpoint_whose_map_root_differs,
 		    setup, teardown, &sqlite_be),
 	};
 

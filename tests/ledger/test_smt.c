@@ -1,0 +1,301 @@
+/*
+ * test_smt.c: ledger/smt.c, the sparse Merkle tree of the status map,
+ * against a plain recursive reference written from smt.h's definition,
+ * property-style: seeded random inserts and updates; after each round
+ * every held path's proof of presence and random paths' proofs of
+ * absence verify, and every tampered proof (a sibling's bit, the bitmap,
+ * the value, the root, a sibling more or less) fails.  Also the "map"
+ * line of a checkpoint body.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <openssl/sha.h>
+
+#include "ledger/ledger_int.h"
+
+#define H		LEDGER_SMT_HASH
+#define N_KEYS		300	/* distinct paths */
+#define ROUNDS		6	/* insert/update rounds, all checked */
+#define N_ABSENT	50	/* absent paths proven per round */
+
+struct ref_leaf {
+	uint8_t path[H];
+	char value[64];
+	size_t len;
+	int set;
+};
+
+static uint64_t rng_state;
+static uint8_t ref_empty[257][H];	/* empty subtrees, made once */
+static int ref_empty_made;
+
+static uint32_t
+rng(void)
+{
+	rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (uint32_t)(rng_state >> 33);
+}
+
+static void
+rng_bytes(uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)rng();
+}
+
+static void
+ref_node(const uint8_t *l, const uint8_t *r, uint8_t out[H])
+{
+	uint8_t in[1 + 2 * H];
+
+	in[0] = 0x11;
+	memcpy(in + 1, l, H);
+	memcpy(in + 1 + H, r, H);
+	SHA256(in, sizeof(in), out);
+}
+
+static int
+ref_bit(const uint8_t *p, int d)
+{
+	return (p[d / 8] >> (7 - d % 8)) & 1;
+}
+
+/* The reference: the root of the leaves v[0..n) under prefix at depth,
+ * straight from the definition, nothing cached. */
+static void
+ref_root(struct ref_leaf **v, size_t n, int depth, uint8_t out[H])
+{
+	struct ref_leaf **left, **right;
+	uint8_t l[H], r[H], in[1 + 64];
+	size_t nl = 0, nr = 0;
+
+	if (n == 0) {
+		if (!ref_empty_made) {
+			memset(ref_empty[256], 0, H);
+			for (int d = 255; d >= 0; d--)
+				ref_node(ref_empty[d + 1], ref_empty[d + 1],
+				    ref_empty[d]);
+			ref_empty_made = 1;
+		}
+		memcpy(out, ref_empty[depth], H);
+		return;
+	}
+	if (depth == 256) {
+		in[0] = 0x10;
+		memcpy(in + 1, v[0]->value, v[0]->len);
+		SHA256(in, 1 + v[0]->len, out);
+		return;
+	}
+	left = malloc(n * sizeof(*left));
+	right = malloc(n * sizeof(*right));
+	assert_non_null(left);
+	assert_non_null(right);
+	for (size_t i = 0; i < n; i++) {
+		if (ref_bit(v[i]->path, depth))
+			right[nr++] = v[i];
+		else
+			left[nl++] = v[i];
+	}
+	ref_root(left, nl, depth + 1, l);
+	ref_root(right, nr, depth + 1, r);
+	ref_node(l, r, out);
+	free(left);
+	free(right);
+}
+
+/* Every tampering of a good proof p of (path, value) against root that
+ * must fail. */
+static void
+check_tampered(const uint8_t path[H], const char *value, size_t len,
+    const struct ledger_smt_proof *p, const uint8_t root[H])
+{
+	struct ledger_smt_proof *t = malloc(sizeof(*t));
+	uint8_t r2[H];
+	int d;
+
+	assert_non_null(t);
+	if (p->nsib > 0) {
+		*t = *p;
+		t->sib[rng() % t->nsib][rng() % H] ^= (uint8_t)(1 << rng() % 8);
+		assert_int_equal(ledger_smt_verify(path, value, len, t, root), -1);
+		*t = *p;
+		t->nsib--;	/* a sibling less */
+		assert_int_equal(ledger_smt_verify(path, value, len, t, root), -1);
+	}
+	*t = *p;
+	memset(t->sib[t->nsib++], 0xab, H);	/* a sibling more */
+	assert_int_equal(ledger_smt_verify(path, value, len, t, root), -1);
+	*t = *p;
+	d = (int)(rng() % 256);		/* one bit of the bitmap */
+	t->bitmap[d / 8] ^= (uint8_t)(0x80 >> d % 8);
+	assert_int_equal(ledger_smt_verify(path, value, len, t, root), -1);
+	memcpy(r2, root, H);
+	r2[rng() % H] ^= 1;
+	assert_int_equal(ledger_smt_verify(path, value, len, p, r2), -1);
+	if (value != NULL) {	/* another value; present said absent */
+		*t = *p;
+		assert_int_equal(ledger_smt_verify(path, "forged", 6, t, root),
+		    -1);
+		memset(t->leaf, 0, H);
+		assert_int_equal(ledger_smt_verify(path, NULL, 0, t, root), -1);
+		assert_int_equal(ledger_smt_verify(path, NULL, 0, p, root), -1);
+	} else {		/* absent said present */
+		*t = *p;
+		ledger_smt_leaf_hash("active", 6, t->leaf);
+		assert_int_equal(ledger_smt_verify(path, "active", 6, t, root),
+		    -1);
+	}
+	free(t);
+}
+
+static void
+test_random_updates_prove_and_tampering_fails(void **state)
+{
+	static struct ref_leaf keys[N_KEYS];
+	struct ref_leaf *held[N_KEYS];
+	struct ledger_smt_proof *p = malloc(sizeof(*p));
+	struct ledger_smt *m = ledger_smt_new();
+	uint8_t root[H], want[H], path[H];
+	const char *v;
+	size_t n, len, count = 0;
+
+	(void)state;
+	assert_non_null(p);
+	assert_non_null(m);
+	rng_state = 15;
+	for (size_t i = 0; i < N_KEYS; i++)
+		rng_bytes(keys[i].path, H);
+	/* two paths that part only at the last bit, and at the first */
+	memcpy(keys[1].path, keys[0].path, H);
+	keys[1].path[H - 1] ^= 1;
+	memcpy(keys[3].path, keys[2].path, H);
+	keys[3].path[0] ^= 0x80;
+	for (int round = 0; round < ROUNDS; round++) {
+		for (size_t j = 0; j < N_KEYS / 3; j++) {
+			struct ref_leaf *k = &keys[rng() % N_KEYS];
+
+			if (round == 0 && j < 4)
+				k = &keys[j];
+			k->len = (size_t)snprintf(k->value, sizeof(k->value),
+			    "status %u round %d", rng() % 3, round);
+			count += !k->set;
+			k->set = 1;
+			assert_int_equal(ledger_smt_set(m, k->path, k->value,
+			    k->len), 0);
+		}
+		assert_int_equal(ledger_smt_count(m), count);
+		for (n = 0, len = 0; len < N_KEYS; len++)
+			if (keys[len].set)
+				held[n++] = &keys[len];
+		ref_root(held, n, 0, want);
+		ledger_smt_root(m, root);
+		assert_memory_equal(root, want, H);
+		for (size_t i = 0; i < N_KEYS; i++) {
+			assert_int_equal(ledger_smt_prove(m, keys[i].path, p, &v,
+			    &len), 0);
+			if (!keys[i].set) {
+				assert_null(v);
+				assert_int_equal(ledger_smt_verify(keys[i].path,
+				    NULL, 0, p, root), 0);
+				continue;
+			}
+			assert_non_null(v);
+			assert_int_equal(len, keys[i].len);
+			assert_memory_equal(v, keys[i].value, len);
+			assert_int_equal(ledger_smt_verify(keys[i].path,
+			    keys[i].value, keys[i].len, p, root), 0);
+			check_tampered(keys[i].path, keys[i].value,
+			    keys[i].len, p, root);
+		}
+		for (int i = 0; i < N_ABSENT; i++) {
+			rng_bytes(path, H);
+			assert_int_equal(ledger_smt_prove(m, path, p, &v,
+			    &len), 0);
+			assert_null(v);
+			assert_int_equal(ledger_smt_verify(path, NULL, 0, p,
+			    root), 0);
+			check_tampered(path, NULL, 0, p, root);
+		}
+	}
+	/* the same value again changes nothing */
+	ledger_smt_root(m, want);
+	assert_int_equal(ledger_smt_set(m, keys[0].path, keys[0].value,
+	    keys[0].len), 0);
+	ledger_smt_root(m, root);
+	assert_memory_equal(root, want, H);
+	ledger_smt_free(m);
+	free(p);
+}
+
+static void
+test_empty_map_proves_absence(void **state)
+{
+	struct ledger_smt_proof p;
+	struct ledger_smt *m = ledger_smt_new();
+	struct ref_leaf *none[1];
+	uint8_t root[H], want[H], path[H] = { 1, 2, 3 };
+	const char *v;
+	size_t len;
+
+	(void)state;
+	ledger_smt_root(m, root);
+	ref_root(none, 0, 0, want);
+	assert_memory_equal(root, want, H);
+	assert_int_equal(ledger_smt_prove(m, path, &p, &v, &len), 0);
+	assert_null(v);
+	assert_int_equal(p.nsib, 0);
+	assert_int_equal(ledger_smt_verify(path, NULL, 0, &p, root), 0);
+	assert_int_equal(ledger_smt_verify(path, "x", 1, &p, root), -1);
+	assert_int_equal(ledger_smt_set(m, path, "", 0), -1);
+	ledger_smt_free(m);
+}
+
+static void
+test_checkpoint_map_line(void **state)
+{
+	uint8_t root[32] = { 0 }, map[32], got[32];
+	char body[512];
+
+	(void)state;
+	memset(map, 0x5a, sizeof(map));
+	assert_int_equal(ledger_checkpoint_body_map("o", 3, root, 10, map,
+	    body, sizeof(body)), 0);
+	assert_int_equal(ledger_checkpoint_map_root(body, strlen(body), got),
+	    0);
+	assert_memory_equal(got, map, 32);
+	assert_int_equal(ledger_checkpoint_body("o", 3, root, 10, body,
+	    sizeof(body)), 0);
+	assert_int_equal(ledger_checkpoint_map_root(body, strlen(body), got),
+	    1);
+	/* two map lines, or a short one: malformed */
+	snprintf(body, sizeof(body), "o\n3\n%s\ntime 10\nmap %s\nmap %s\n",
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+	assert_int_equal(ledger_checkpoint_map_root(body, strlen(body), got),
+	    -1);
+	snprintf(body, sizeof(body), "o\n3\n%s\nmap AAAA\n",
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+	assert_int_equal(ledger_checkpoint_map_root(body, strlen(body), got),
+	    -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_random_updates_prove_and_tampering_fails),
+		cmocka_unit_test(test_empty_map_proves_absence),
+		cmocka_unit_test(test_checkpoint_map_line),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
