@@ -46,7 +46,7 @@
  * - Each kind of warning goes through a ratelog: one line per
  *   LIMITS_LOG_INTERVAL with a count.
  * - After a storm (the count fell to a quarter of a peak of at least
- *   LIMITS_TRIM_PEAK), malloc_trim() gives the freed connections' memory
+ *   LIMITS_TRIM_PEAK and stayed there a tick), malloc_trim() gives the freed connections' memory
  *   back to the system: glibc keeps it otherwise.
  */
 #include <sys/queue.h>
@@ -145,6 +145,7 @@ struct limits {
 	struct limits_conn **byfd;	/* attached, by descriptor */
 	size_t nbyfd;
 	size_t nconns, peak;
+	int trim_armed;			/* the count fell: trim next tick */
 	struct event *attach, *tick;
 	struct ratelog rl[LW_N];
 	struct limits_listener lis[LIMITS_LISTENERS_MAX];
@@ -726,12 +727,19 @@ limits_tick(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < l->nlis; i++)
 		if (l->lis[i].lev != NULL)
 			ratelog_flush(&l->lis[i].rl);
-	if (l->peak >= LIMITS_TRIM_PEAK && l->nconns <= l->peak / 4) {
-		/* The storm's connections are gone but glibc keeps their
-		 * memory (the heap's top rarely frees); give it back. */
-		log_info("http: %zu connections at the peak, %zu now: "
-		    "returning freed memory", l->peak, l->nconns);
+	/* The storm's connections are gone but glibc keeps their memory
+	 * (freed chunks below a live one at the heap's top stay mapped):
+	 * give it back, one tick after the count fell, when the last of
+	 * them have closed too. */
+	if (l->peak < LIMITS_TRIM_PEAK || l->nconns > l->peak / 4)
+		l->trim_armed = 0;
+	else if (!l->trim_armed)
+		l->trim_armed = 1;
+	else {
+		l->trim_armed = 0;
 		(void)malloc_trim(0);
+		log_info("http: %zu connections at the peak, %zu now: "
+		    "returned freed memory", l->peak, l->nconns);
 		l->peak = l->nconns;
 	}
 }

@@ -445,9 +445,9 @@ def phase_storms(a, ctx, d, rounds=5, n=600):
         peak = max(peak, d.rss_kb())
         for c in conns:
             c.close()
-        end = time.monotonic() + 3
+        end = time.monotonic() + 4
         while time.monotonic() < end and not any(
-                b"returning freed memory" in x for x in d.log_tail(log0)):
+                b"returned freed memory" in x for x in d.log_tail(log0)):
             time.sleep(0.05)
         rss.append(d.rss_kb())
         print("storm %d: %d connections, RSS %d kB" % (r + 1, len(conns),
