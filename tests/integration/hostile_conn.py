@@ -453,11 +453,18 @@ def phase_storms(a, ctx, d, rounds=5, n=600):
         print("storm %d: %d connections, RSS %d kB" % (r + 1, len(conns),
                                                       rss[-1]), flush=True)
     grew = rss[-1] - rss[1]
-    case("rss_after_storms", grew < 4096 and rss[-1] < peak,
-         "RSS before %d kB, peak %d kB, after storms 1..%d: %s kB "
-         "(%+d kB from the first)" % (rss[0], peak, rounds,
-                                       " ".join(str(x) for x in rss[1:]),
-                                       grew))
+    back = (peak - rss[-1]) / max(1, peak - rss[0])
+    what = ("RSS before %d kB, peak %d kB, after storms 1..%d: %s kB (%+d kB "
+            "from the first; %.0f%% of the storm's growth returned)" %
+            (rss[0], peak, rounds, " ".join(str(x) for x in rss[1:]), grew,
+             100 * back))
+    if a.sanitized:
+        # ASan's allocator and quarantine, not glibc's malloc: what
+        # malloc_trim returns is not what this build measures
+        case("rss_after_storms", True, what + " (sanitizer build: not "
+             "asserted)")
+    else:
+        case("rss_after_storms", grew < 4096 and back >= 0.3, what)
     health(a, ctx, "storms")
     return {"phase": "storms", "rss_kb": rss, "peak_kb": peak}
 
@@ -535,12 +542,12 @@ def phase_emfile(a, ctx, d):
     nacc = tail.count(b"accept() on")
     nlines = len([x for x in d.log_tail(log0) if b" warn: " in x or
                   b" error: " in x])
-    case("emfile_paused", b"Too many open files" in tail and
-         1 <= nacc <= 3,
-         "%d log lines say accept() failed (Too many open files) for %d "
-         "connections" % (nacc, len(conns)))
     case("emfile_cpu", cpu < 0.3,
          "daemon CPU %.0f%% of a core while accept() fails" % (cpu * 100))
+    case("emfile_paused", b"Too many open files" in tail and
+         1 <= nacc <= 3 and nlines <= 10,
+         "%d log lines say accept() failed (Too many open files) for %d "
+         "connections; %d warning lines in all" % (nacc, len(conns), nlines))
     for c in conns:
         c.close()
     # served again once the descriptors are back
@@ -575,6 +582,7 @@ def main():
     ap.add_argument("--cap", type=int, default=0)
     ap.add_argument("--nofile", type=int, default=0)
     ap.add_argument("--results")
+    ap.add_argument("--sanitized", action="store_true")
     a = ap.parse_args()
     ctx = ssl.create_default_context(cafile=a.ca)
     d = Daemon(a.pid, a.log)

@@ -32,8 +32,14 @@ start_limited() {
 	KEYBRIDGE=$real
 }
 
+# the sanitizer build: its allocator is not glibc's (RSS not asserted)
+SAN=()
+if nm "$KEYBRIDGE" 2>/dev/null | grep -q __asan_init; then
+	SAN=(--sanitized)
+fi
+
 hc() {
-	python3 "$HC" "$1" --pid "$KB_SERVE_PID" --tls-port "$KB_EST_PORT" \
+	python3 "$HC" "$1" "${SAN[@]}" --pid "$KB_SERVE_PID" --tls-port "$KB_EST_PORT" \
 	    --http-port "$KB_HTTP_PORT" --ca "$DIR/ca/root.pem" \
 	    --log "$OUT/serve.log" --deadline "$DL" --results "$RES" "${@:2}" |
 	    tee -a "$OUT/cases.txt"
