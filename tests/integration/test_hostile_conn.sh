@@ -75,8 +75,9 @@ import json, sys
 for line in open(sys.argv[1]):
     r = json.loads(line)
     p = r.get("probe") or {}
+    b = r.get("reference") or {}
     print("summary %-9s cases %2d%s%s%s%s" % (r["phase"], r["cases"],
-          "  probe n %s p50 %s ms p99 %s ms max %s ms errors %s" % (p["n"], p.get("p50_ms"), p.get("p99_ms"), p.get("max_ms"), p["errors"]) if p else "",
+          "  probe n %s p50 %s ms p99 %s ms max %s ms errors %s (reference p50 %s p99 %s ms)" % (p["n"], p.get("p50_ms"), p.get("p99_ms"), p.get("max_ms"), p["errors"], b.get("p50_ms"), b.get("p99_ms")) if p else "",
           "  cpu %.0f%%" % (100 * r["cpu"]) if "cpu" in r else "",
           "  log lines %d" % r["log_lines"] if "log_lines" in r else "",
           "  rss kB %s peak %s" % (r["rss_kb"], r["peak_kb"]) if "rss_kb" in r else ""))
