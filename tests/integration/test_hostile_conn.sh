@@ -34,7 +34,7 @@ start_limited() {
 
 # the sanitizer build: its allocator is not glibc's (RSS not asserted)
 SAN=()
-if nm "$KEYBRIDGE" 2>/dev/null | grep -q __asan_init; then
+if nm "$KEYBRIDGE" 2>/dev/null | grep __asan_init >/dev/null; then
 	SAN=(--sanitized)
 fi
 
