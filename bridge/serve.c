@@ -480,6 +480,7 @@ serve_routes(struct serve *s, const struct bridge_config *cfg,
 	msrc.status = s->sc.status;
 	msrc.https = s->https;
 	msrc.http = s->http;
+	msrc.limits = s->limits;
 	msrc.signer = s->signer;
 	msrc.started = api->started;
 	msrc.validators = api->validators = s->validators;

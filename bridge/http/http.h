@@ -202,6 +202,19 @@ void limits_req_done(struct limits *l, struct evhttp_connection *evcon);
 /* Connections counted now. */
 size_t limits_conns(const struct limits *l);
 
+/* Why limits closed connections (limits_stats' closed[]). */
+#define LIMITS_NWHY	6
+/* What l has done, for /metrics. */
+struct limits_stats {
+	size_t conns;			/* open now */
+	long max_conns;			/* the cap */
+	unsigned long closed[LIMITS_NWHY];
+	unsigned long accept_pauses;
+};
+void limits_stats(const struct limits *l, struct limits_stats *st);
+/* The /metrics label of closed[i]: "tls_handshake_timeout", ... */
+const char *limits_why_name(int i);
+
 /* The end of a request head (an empty line after the request line, CRLF
  * or bare LF as evhttp reads them) in n more bytes at p: the offset just
  * past it, or -1 when not yet; *st carries the state between calls (0 at

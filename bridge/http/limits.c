@@ -90,20 +90,22 @@ enum limits_why { LW_TLS, LW_HEAD, LW_BODY, LW_IDLE, LW_ADDR, LW_FULL,
 static const struct {
 	const char *pre, *post, *key;	/* "pre VALUE post (key)" */
 	enum log_level level;
+	const char *metric;		/* /metrics label */
 } limits_whys[LW_N] = {
 	[LW_TLS] = { "TLS handshake not done within", "s",
-	    "http_tls_handshake_timeout", LOGL_WARN },
+	    "http_tls_handshake_timeout", LOGL_WARN, "tls_handshake_timeout" },
 	[LW_HEAD] = { "request head not complete within", "s",
-	    "http_header_timeout", LOGL_WARN },
+	    "http_header_timeout", LOGL_WARN, "header_timeout" },
 	[LW_BODY] = { "request body slower than", "bytes/s after its grace",
-	    "http_body_min_rate", LOGL_WARN },
+	    "http_body_min_rate", LOGL_WARN, "body_min_rate" },
 	[LW_IDLE] = { "idle between requests for", "s",
-	    "http_keepalive_timeout", LOGL_DEBUG },
+	    "http_keepalive_timeout", LOGL_DEBUG, "keepalive_timeout" },
 	[LW_ADDR] = { "over", "connections from its address",
-	    "http_max_conns_per_addr", LOGL_WARN },
+	    "http_max_conns_per_addr", LOGL_WARN, "max_conns_per_addr" },
 	[LW_FULL] = { "closed to make room for a new one:",
-	    "connections in all", "http_max_conns", LOGL_WARN },
+	    "connections in all", "http_max_conns", LOGL_WARN, "max_conns" },
 };
+_Static_assert(LW_N == LIMITS_NWHY, "limits_stats' closed[] is by why");
 
 struct limits_conn {
 	TAILQ_ENTRY(limits_conn) next;	/* in pending or waiting */
@@ -148,6 +150,8 @@ struct limits {
 	int trim_armed;			/* the count fell: trim next tick */
 	struct event *attach, *tick;
 	struct ratelog rl[LW_N];
+	unsigned long closed[LW_N];	/* limits_stats */
+	unsigned long pauses;
 	struct limits_listener lis[LIMITS_LISTENERS_MAX];
 	size_t nlis;
 };
@@ -288,6 +292,7 @@ limits_close(struct limits_conn *c, enum limits_why why, long value)
 	struct limits *l = c->l;
 	int fd = c->fd;
 
+	l->closed[why]++;
 	ratelog_msg(&l->rl[why], limits_whys[why].level,
 	    "http: closed a connection from %s: %s %ld %s (%s)", c->addr,
 	    limits_whys[why].pre, value, limits_whys[why].post,
@@ -640,6 +645,22 @@ limits_conns(const struct limits *l)
 	return l->nconns;
 }
 
+void
+limits_stats(const struct limits *l, struct limits_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->conns = l->nconns;
+	st->max_conns = l->c.max_conns;
+	memcpy(st->closed, l->closed, sizeof(st->closed));
+	st->accept_pauses = l->pauses;
+}
+
+const char *
+limits_why_name(int i)
+{
+	return i >= 0 && i < LW_N ? limits_whys[i].metric : "?";
+}
+
 /* ---- accept errors ------------------------------------------------------ */
 
 static void
@@ -667,6 +688,7 @@ limits_accept_error(struct evconnlistener *lev, void *arg)
 		return;
 	evconnlistener_disable(lev);
 	evtimer_add(ll->resume, &pause);
+	ll->l->pauses++;
 	ratelog_msg(&ll->rl, LOGL_WARN, "http: accept() on %s failed: %s "
 	    "(%zu connections open); accepts paused %d ms", ll->name,
 	    strerror(err), ll->l->nconns, LIMITS_ACCEPT_PAUSE_MS);

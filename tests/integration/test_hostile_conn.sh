@@ -38,6 +38,19 @@ if nm "$KEYBRIDGE" 2>/dev/null | grep __asan_init >/dev/null; then
 	SAN=(--sanitized)
 fi
 
+# metric NAME: its value in /metrics
+metric() {
+	curl -sS --max-time 10 "$KB_HTTP_URL/metrics" | awk -v k="$1" '$1 == k { print $2 }'
+}
+
+# at_least NAME MIN: the metric is MIN or more (a case)
+at_least() {
+	local v
+	v=$(metric "$1")
+	[ -n "$v" ] && [ "$v" -ge "$2" ] || fail "metrics: $1 is '$v', want at least $2"
+	echo "case metric_$3: $1 $v (at least $2)" | tee -a "$OUT/cases.txt"
+}
+
 hc() {
 	python3 "$HC" "$1" "${SAN[@]}" --pid "$KB_SERVE_PID" --tls-port "$KB_EST_PORT" \
 	    --http-port "$KB_HTTP_PORT" --ca "$DIR/ca/root.pem" \
@@ -53,6 +66,12 @@ assert_eq 1024 "$(awk '/^Max open files/ { print $4 }' "/proc/$KB_SERVE_PID/limi
 echo "case nofile_raised_to_hard: 256 -> 1024, cap 960" | tee -a "$OUT/cases.txt"
 hc deadlines; log "phase deadlines done"
 hc caps --per-addr 64; log "phase caps done"
+at_least 'keybridge_http_connections_closed_total{reason="header_timeout"}' 40 header_timeout
+at_least 'keybridge_http_connections_closed_total{reason="tls_handshake_timeout"}' 6 tls_handshake
+at_least 'keybridge_http_connections_closed_total{reason="body_min_rate"}' 2 body_min_rate
+at_least 'keybridge_http_connections_closed_total{reason="keepalive_timeout"}' 2 keepalive
+at_least 'keybridge_http_connections_closed_total{reason="max_conns_per_addr"}' 2 per_addr
+assert_eq 960 "$(metric keybridge_http_connections_max)" "keybridge_http_connections_max"
 hc storms
 kb_stop
 
@@ -60,12 +79,14 @@ kb_stop
 start_limited 256 256
 assert_contains "$(grep 'http: at most' "$OUT/serve.log" | tail -n 1)" "at most 192 connections (descriptor limit 256, 64 kept)" "the limits line under ulimit -n 256"
 hc pressure --cap 192 --nofile 256
+at_least 'keybridge_http_connections_closed_total{reason="max_conns"}' 40 max_conns
 kb_stop
 
 # 3. no reserve: accept() itself runs out of descriptors
 kb_conf_set "$DIR" http_fd_reserve 0
 start_limited 256 256
 hc emfile --nofile 256
+at_least keybridge_http_accept_pauses_total 1 accept_pauses
 kb_stop
 
 n=$(grep -c '^case ' "$OUT/cases.txt")
