@@ -42,7 +42,7 @@
  * - max_conns is kept below RLIMIT_NOFILE (limits_fd_budget), so accept()
  *   does not run out of descriptors; when it still fails (ENFILE, ENOMEM,
  *   or another part of the process took them), the listener pauses
- *   LIMITS_ACCEPT_PAUSE_MS instead of spinning.
+ *   LIMITS_ACCEPT_PAUSE_MS instead of spinning (both in limits_fd.c).
  * - Each kind of warning goes through a ratelog: one line per
  *   LIMITS_LOG_INTERVAL with a count.
  * - After a storm (the count fell to a quarter of a peak of at least
@@ -50,12 +50,10 @@
  *   back to the system: glibc keeps it otherwise.
  */
 #include <sys/queue.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,18 +64,14 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <event2/listener.h>
 #include <openssl/ssl.h>
 
 #include "common/log.h"
 #include "common/ratelog.h"
-#include "bridge/http/http.h"
+#include "bridge/http/limits_int.h"
 
-#define LIMITS_ACCEPT_PAUSE_MS	250	/* accepts paused after an error */
-#define LIMITS_LOG_INTERVAL	10.0	/* s between two lines of a kind */
 #define LIMITS_TICK_MS		1000	/* flushes and trims */
 #define LIMITS_TRIM_PEAK	256	/* connections: a storm worth a trim */
-#define LIMITS_LISTENERS_MAX	8	/* listeners paused on accept errors */
 #define LIMITS_EVHTTP_MIN	30	/* s: evhttp's own (write) timeout */
 #define LIMITS_PEEK_VECS	8
 
@@ -128,73 +122,9 @@ struct limits_conn {
 	unsigned char key[ADDRTAB_KEY];
 	char addr[INET6_ADDRSTRLEN];
 };
-TAILQ_HEAD(limits_connq, limits_conn);
 
-struct limits_listener {
-	struct limits *l;
-	struct evconnlistener *lev;	/* borrowed */
-	struct event *resume;
-	struct ratelog rl;
-	char name[32];
-};
 
-struct limits {
-	struct event_base *base;	/* borrowed */
-	struct limits_config c;
-	struct addrtab *addrs;
-	struct limits_connq pending;	/* accepted, not yet attached */
-	struct limits_connq waiting;	/* not BUSY: oldest first */
-	struct limits_conn **byfd;	/* attached, by descriptor */
-	size_t nbyfd;
-	size_t nconns, peak;
-	int trim_armed;			/* the count fell: trim next tick */
-	struct event *attach, *tick;
-	struct ratelog rl[LW_N];
-	unsigned long closed[LW_N];	/* limits_stats */
-	unsigned long pauses;
-	struct limits_listener lis[LIMITS_LISTENERS_MAX];
-	size_t nlis;
-};
 
-/*
- * libevent calls a listener's error callback with the listener and its
- * user pointer, which evhttp_bind_listener has made the evhttp: there is
- * no way to reach our state from it but this table of the listeners
- * paused on errors (loop thread only).  The one mutable static of the
- * front door, forced by that signature.
- */
-static struct limits_listener *limits_registry[LIMITS_LISTENERS_MAX];
-
-/* ---- descriptors ------------------------------------------------------- */
-
-long
-limits_cap_for(long nofile, long reserve, long configured)
-{
-	long cap = nofile - reserve;
-
-	if (configured > 0 && configured < cap)
-		cap = configured;
-	return cap > 0 ? cap : 1;
-}
-
-long
-limits_fd_budget(long configured, long reserve, long *nofile)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		return -1;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-			(void)getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	/* "unlimited" and the huge hard limits of some containers: what
-	 * the process can really open is bounded by the kernel's nr_open */
-	*nofile = rl.rlim_cur > (rlim_t)(1L << 30) ? (1L << 30) :
-	    (long)rl.rlim_cur;
-	return limits_cap_for(*nofile, reserve, configured);
-}
 
 /* ---- the head's end ---------------------------------------------------- */
 
@@ -659,80 +589,6 @@ const char *
 limits_why_name(int i)
 {
 	return i >= 0 && i < LW_N ? limits_whys[i].metric : "?";
-}
-
-/* ---- accept errors ------------------------------------------------------ */
-
-static void
-limits_resume(evutil_socket_t fd, short what, void *arg)
-{
-	struct limits_listener *ll = arg;
-
-	evconnlistener_enable(ll->lev);
-}
-
-/* libevent's listener error callback (arg: evhttp's, unused). */
-static void
-limits_accept_error(struct evconnlistener *lev, void *arg)
-{
-	struct timeval pause = { 0, LIMITS_ACCEPT_PAUSE_MS * 1000 };
-	struct limits_listener *ll = NULL;
-	int err = errno;
-	size_t i;
-
-	for (i = 0; i < LIMITS_LISTENERS_MAX; i++)
-		if (limits_registry[i] != NULL &&
-		    limits_registry[i]->lev == lev)
-			ll = limits_registry[i];
-	if (ll == NULL)
-		return;
-	evconnlistener_disable(lev);
-	evtimer_add(ll->resume, &pause);
-	ll->l->pauses++;
-	ratelog_msg(&ll->rl, LOGL_WARN, "http: accept() on %s failed: %s "
-	    "(%zu connections open); accepts paused %d ms", ll->name,
-	    strerror(err), ll->l->nconns, LIMITS_ACCEPT_PAUSE_MS);
-}
-
-int
-limits_listen(struct limits *l, struct evconnlistener *lev, const char *name)
-{
-	struct limits_listener *ll;
-	size_t i;
-
-	if (l->nlis >= LIMITS_LISTENERS_MAX)
-		return -1;
-	for (i = 0; i < LIMITS_LISTENERS_MAX && limits_registry[i] != NULL;
-	    i++)
-		;
-	if (i == LIMITS_LISTENERS_MAX)
-		return -1;
-	ll = &l->lis[l->nlis];
-	if ((ll->resume = evtimer_new(l->base, limits_resume, ll)) == NULL)
-		return -1;
-	ll->l = l;
-	ll->lev = lev;
-	ratelog_init(&ll->rl, LIMITS_LOG_INTERVAL);
-	snprintf(ll->name, sizeof(ll->name), "%s", name);
-	limits_registry[i] = ll;
-	l->nlis++;
-	evconnlistener_set_error_cb(lev, limits_accept_error);
-	return 0;
-}
-
-void
-limits_unlisten(struct limits *l, struct evconnlistener *lev)
-{
-	size_t i;
-
-	for (i = 0; i < LIMITS_LISTENERS_MAX; i++)
-		if (limits_registry[i] != NULL &&
-		    limits_registry[i]->lev == lev) {
-			event_free(limits_registry[i]->resume);
-			limits_registry[i]->resume = NULL;
-			limits_registry[i]->lev = NULL;
-			limits_registry[i] = NULL;
-		}
 }
 
 /* ---- the whole -------------------------------------------------------- */
