@@ -238,15 +238,20 @@ def baseline(a, ctx):
     return p.finish()
 
 
+SANITIZED = False   # --sanitized: ASan makes the daemon's TLS ~3x slower
+
+
 def p99_ok(stats, base):
-    """The issue's target, p99 under 50 ms; on a machine so loaded that
-    the probe's own reference p99 is over 25 ms, within twice that plus
-    25 ms (the integration runner runs this test alone; a developer's
-    machine may not be)."""
+    """The issue's target, p99 under 50 ms (150 ms in the sanitizer
+    build, whose handshakes for the attackers take the loop ~3x longer);
+    on a machine so loaded that the probe's own reference p99 is over
+    25 ms, within twice that plus the target's half (the integration
+    runner runs this test alone; a developer's machine may not be)."""
     p99, ref = stats.get("p99_ms", 1e9), base.get("p99_ms", 0)
+    target = 150 if SANITIZED else 50
     if stats["errors"] != 0:
         return False
-    return p99 < 50 or (ref >= 25 and p99 < 2 * ref + 25)
+    return p99 < target or (ref >= 25 and p99 < 2 * ref + target / 2)
 
 
 def health(a, ctx, what):
@@ -618,6 +623,8 @@ def main():
     a = ap.parse_args()
     ctx = ssl.create_default_context(cafile=a.ca)
     d = Daemon(a.pid, a.log)
+    global SANITIZED
+    SANITIZED = a.sanitized
     if a.phase == "deadlines":
         res = phase_deadlines(a, ctx, d)
     elif a.phase == "caps":
