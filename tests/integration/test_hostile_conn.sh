@@ -7,7 +7,8 @@
 # 127.0.0.2..., while a probe on 127.0.0.1 measures latency.  Every case
 # asserts the close (and when) or the status; a health probe follows each
 # group.  Short deadlines (2 s) keep it under a minute.
-# kb-test: alone (the probe's p99, the daemon's CPU and RSS are measured)
+# The probe's p99, the daemon's CPU and its RSS are measured:
+# kb-test: alone
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
