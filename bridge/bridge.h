@@ -69,6 +69,7 @@ struct metrics_sources {
 	struct ledger *ledger;
 	struct status_ctx *status;
 	struct server *https, *http;
+	struct limits *limits;		/* the listeners' (issue 16), or NULL */
 	struct signer *signer;		/* the key process's client */
 	time_t started;
 	/* The validators consensus (bridge/validators.h: bval_peers,

@@ -185,6 +185,32 @@ static const struct config_field config_table[] = {
 	CLONG(validator_wait_ms, 100, 600000, 5000,
 	    "Validators: how long a block waits for a quorum before its "
 	    "writes are answered 503 with Retry-After (milliseconds)."),
+	/* CONN16: the front door's limits (docs/operations.md "Connection
+	 * limits") */
+	CLONG(http_header_timeout, 1, 300, 10,
+	    "Seconds a client has to send a whole request head (from its "
+	    "connection's start, or a kept-alive request's first byte)."),
+	CLONG(http_body_timeout, 1, 300, 10,
+	    "Seconds a request body has before http_body_min_rate counts."),
+	CLONG(http_body_min_rate, 0, 1L << 30, 1024,
+	    "Bytes per second a body must keep up after its grace: it has "
+	    "http_body_timeout seconds plus one per this many bytes (0: the "
+	    "whole body within http_body_timeout)."),
+	CLONG(http_tls_handshake_timeout, 1, 300, 5,
+	    "Seconds a TLS handshake may take."),
+	CLONG(http_keepalive_timeout, 1, 3600, 30,
+	    "Seconds an idle kept-alive connection waits for its next "
+	    "request."),
+	CLONG(http_max_conns_per_addr, 1, 1000000, 64,
+	    "Connections from one client address (IPv6: one /64), loopback "
+	    "included; more are closed at once."),
+	CLONG(http_max_conns, 0, 1000000, 0,
+	    "Connections in all (0: the descriptor limit, raised to its hard "
+	    "limit, less http_fd_reserve); past it the one waiting longest "
+	    "for a request is closed."),
+	CLONG(http_fd_reserve, 0, 65536, 64,
+	    "Descriptors kept from the connections for the store, the key "
+	    "process and the logs (two more per validator line)."),
 	/* BLOBS15: published configuration and firmware bytes */
 	CSTR(blob_dir, "blobs",
 	    "Folder of published configuration and firmware bytes, named by "

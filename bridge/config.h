@@ -73,6 +73,15 @@ struct bridge_config {
 	size_t nvalidators;
 	long quorum;			/* 0: 2f+1 of nvalidators */
 	long validator_wait_ms;		/* seal() waits this long for quorum */
+	/* issue 16: the front door's limits (bridge/http/limits.c) */
+	long http_header_timeout;	/* s: a whole request head */
+	long http_body_timeout;		/* s: a body's grace */
+	long http_body_min_rate;	/* bytes/s after the grace; 0: none */
+	long http_tls_handshake_timeout;	/* s */
+	long http_keepalive_timeout;	/* s idle between requests */
+	long http_max_conns_per_addr;	/* from one client address */
+	long http_max_conns;		/* in all; 0: from RLIMIT_NOFILE */
+	long http_fd_reserve;		/* descriptors kept for the rest */
 };
 
 /* Fills c with the defaults for data directory dir. */

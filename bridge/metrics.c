@@ -161,6 +161,35 @@ metrics_hist_out(struct evbuffer *b, const char *name, const char *labels,
 	    "{" : "", labels, labels[0] ? "}" : "", (unsigned long long)count);
 }
 
+/* The front door's limits (bridge/http/limits.c): connections, the cap,
+ * and the connections it closed, by why. */
+static void
+metrics_limits_out(const struct metrics *m, struct evbuffer *b)
+{
+	struct limits_stats st;
+	int i;
+
+	if (m->src.limits == NULL)
+		return;
+	limits_stats(m->src.limits, &st);
+	metrics_head(b, "keybridge_http_connections", "gauge",
+	    "Connections the front door counts, both listeners.");
+	evbuffer_add_printf(b, "keybridge_http_connections %zu\n", st.conns);
+	metrics_head(b, "keybridge_http_connections_max", "gauge",
+	    "The cap of connections (http_max_conns, below RLIMIT_NOFILE).");
+	evbuffer_add_printf(b, "keybridge_http_connections_max %ld\n",
+	    st.max_conns);
+	metrics_head(b, "keybridge_http_connections_closed_total", "counter",
+	    "Connections closed by a deadline or a cap, by why.");
+	for (i = 0; i < LIMITS_NWHY; i++)
+		evbuffer_add_printf(b, "keybridge_http_connections_closed_total{"
+		    "reason=\"%s\"} %lu\n", limits_why_name(i), st.closed[i]);
+	metrics_head(b, "keybridge_http_accept_pauses_total", "counter",
+	    "Times accept() failed (EMFILE, ENFILE, ...) and accepts paused.");
+	evbuffer_add_printf(b, "keybridge_http_accept_pauses_total %lu\n",
+	    st.accept_pauses);
+}
+
 static void
 metrics_http(struct metrics *m, struct evbuffer *b)
 {
@@ -187,6 +216,7 @@ metrics_http(struct metrics *m, struct evbuffer *b)
 		    m->latency[g].bucket, m->latency[g].count,
 		    m->latency[g].sum);
 	}
+	metrics_limits_out(m, b);
 	metrics_head(b, "keybridge_http_open_connections", "gauge",
 	    "Established TCP connections on each listener.");
 	if (m->src.https != NULL)

@@ -42,6 +42,8 @@
  * a rename per block would cost more than the block under the EST and
  * ledger benchmarks (README "The remembered checkpoint"). */
 #define SERVE_TRUST_SEC 1
+/* Fewer connections than this left by the descriptor limit: warned. */
+#define SERVE_MIN_CONNS 64
 
 struct serve_ctx {
 	struct event_base *base;
@@ -289,6 +291,7 @@ struct serve {
 	struct serve_ctx sc;
 	struct api_ctx api;
 	struct server *https, *http;
+	struct limits *limits;		/* both listeners' (issue 16) */
 	struct event *sigterm, *sigint, *sigchld;
 	SSL_CTX *tls;
 	struct ledger_consensus *cons;
@@ -361,6 +364,45 @@ serve_open_ledger(struct serve *s, const struct bridge_config *cfg)
 	return serve_trust_start(&s->sc, cfg, signer_vkey(s->signer));
 }
 
+/* The front door's limits from cfg: RLIMIT_NOFILE raised to its hard
+ * limit, the connections kept below it (docs/operations.md "Connection
+ * limits").  0, or -1 after a message. */
+static int
+serve_limits(struct serve *s, const struct bridge_config *cfg)
+{
+	struct limits_config lc;
+	long nofile = 0, reserve;
+
+	reserve = cfg->http_fd_reserve + 2 * (long)cfg->nvalidators;
+	memset(&lc, 0, sizeof(lc));
+	lc.header_timeout = cfg->http_header_timeout;
+	lc.body_timeout = cfg->http_body_timeout;
+	lc.body_min_rate = cfg->http_body_min_rate;
+	lc.tls_timeout = cfg->http_tls_handshake_timeout;
+	lc.keepalive_timeout = cfg->http_keepalive_timeout;
+	lc.max_per_addr = cfg->http_max_conns_per_addr;
+	if ((lc.max_conns = limits_fd_budget(cfg->http_max_conns, reserve,
+	    &nofile)) < 0) {
+		log_err("cannot read RLIMIT_NOFILE: %s", strerror(errno));
+		return -1;
+	}
+	if (nofile - reserve < SERVE_MIN_CONNS)
+		log_warn("http: only %ld descriptors (ulimit -n) for %ld "
+		    "kept by http_fd_reserve: at most %ld connections",
+		    nofile, reserve, lc.max_conns);
+	if ((s->limits = limits_new(s->sc.base, &lc)) == NULL) {
+		log_err("out of memory for the connection limits");
+		return -1;
+	}
+	log_info("http: at most %ld connections (descriptor limit %ld, %ld "
+	    "kept), %ld per address; deadlines: TLS %ld s, head %ld s, body "
+	    "%ld s + 1 s per %ld bytes, keep-alive %ld s", lc.max_conns,
+	    nofile, reserve, lc.max_per_addr, lc.tls_timeout,
+	    lc.header_timeout, lc.body_timeout, lc.body_min_rate,
+	    lc.keepalive_timeout);
+	return 0;
+}
+
 /* EST, OCSP and CRLs, and both listeners.  0, or -1 after a message. */
 static int
 serve_open_listeners(struct serve *s, const struct bridge_config *cfg)
@@ -380,9 +422,13 @@ serve_open_listeners(struct serve *s, const struct bridge_config *cfg)
 		log_err("TLS: %s", err);
 		return -1;
 	}
+	if (serve_limits(s, cfg) != 0)
+		return -1;
 	if ((s->https = server_new(s->sc.base, cfg->est_listen, s->tls, hard,
-	    err, sizeof(err))) == NULL) {
-		log_err("%s", err);
+	    err, sizeof(err))) == NULL ||
+	    server_set_limits(s->https, s->limits, cfg->est_listen) != 0) {
+		log_err("%s", s->https == NULL ? err : "cannot limit "
+		    "est_listen's connections");
 		return -1;
 	}
 	if ((s->sc.status = status_new(s->sc.base, s->sc.ledger, s->signer,
@@ -391,8 +437,10 @@ serve_open_listeners(struct serve *s, const struct bridge_config *cfg)
 		return -1;
 	}
 	if ((s->http = server_new(s->sc.base, cfg->http_listen, NULL, hard,
-	    err, sizeof(err))) == NULL) {
-		log_err("%s", err);
+	    err, sizeof(err))) == NULL ||
+	    server_set_limits(s->http, s->limits, cfg->http_listen) != 0) {
+		log_err("%s", s->http == NULL ? err : "cannot limit "
+		    "http_listen's connections");
 		return -1;
 	}
 	server_set_quiet(s->http, 1);
@@ -434,6 +482,7 @@ serve_routes(struct serve *s, const struct bridge_config *cfg,
 	msrc.status = s->sc.status;
 	msrc.https = s->https;
 	msrc.http = s->http;
+	msrc.limits = s->limits;
 	msrc.signer = s->signer;
 	msrc.started = api->started;
 	msrc.validators = api->validators = s->validators;
@@ -500,6 +549,7 @@ serve_close(struct serve *s)
 	events_free(s->sc.events);
 	server_free(s->https);
 	server_free(s->http);
+	limits_free(s->limits);		/* after its servers */
 	metrics_free(s->metrics);
 	enroll_free(s->enroll);
 	signer_free(s->signer);

@@ -127,4 +127,106 @@ int server_query_str(struct evhttp_request *req, const char *name, char *buf,
 int server_query_u64(struct evhttp_request *req, const char *name,
     uint64_t min, uint64_t max, uint64_t *v);
 
+/* ---- addrtab.c: connections per client address ------------------------ */
+
+#define ADDRTAB_KEY	16	/* bytes of a key: an IPv6 address (or /64) */
+
+struct sockaddr;
+struct addrtab;
+/* A table for at most max_addrs distinct addresses.  NULL on error. */
+struct addrtab *addrtab_new(size_t max_addrs);
+void addrtab_free(struct addrtab *t);
+/* The key of a peer: IPv4 as IPv4-mapped IPv6, IPv6 by its /64 (an
+ * IPv4-mapped one whole).  0, or -1 for another family. */
+int addrtab_key(const struct sockaddr *sa, unsigned char key[ADDRTAB_KEY]);
+/* One more connection from key: its new count, or 0 when key is new and
+ * the table already holds max_addrs addresses. */
+unsigned addrtab_add(struct addrtab *t, const unsigned char key[ADDRTAB_KEY]);
+/* One less: 0, or -1 when key holds none (an internal error). */
+int addrtab_del(struct addrtab *t, const unsigned char key[ADDRTAB_KEY]);
+/* Connections counted for key (0: none). */
+unsigned addrtab_count(const struct addrtab *t,
+    const unsigned char key[ADDRTAB_KEY]);
+/* Distinct addresses held. */
+size_t addrtab_size(const struct addrtab *t);
+
+/* ---- limits.c: deadlines and connection caps of the listeners --------- */
+
+/* The front door's limits (keybridge.conf's http_* keys, docs/operations.md
+ * "Connection limits"). */
+struct limits_config {
+	long header_timeout;	/* s: a request head, whole */
+	long body_timeout;	/* s: a body's grace before the rate counts */
+	long body_min_rate;	/* bytes/s a body must keep up; 0: none */
+	long tls_timeout;	/* s: a TLS handshake */
+	long keepalive_timeout;	/* s: idle between two requests */
+	long max_per_addr;	/* connections from one client address */
+	long max_conns;		/* connections in all (limits_fd_budget) */
+};
+
+struct limits;
+struct bufferevent;
+struct evconnlistener;
+struct evhttp_connection;
+
+/* Raises RLIMIT_NOFILE to its hard limit and returns the global cap: the
+ * limit less reserve descriptors (the store, the key process, the
+ * validators), and at most configured when configured > 0; at least 1.
+ * The raised limit is in *nofile.  -1 when the limit cannot be read. */
+long limits_fd_budget(long configured, long reserve, long *nofile);
+/* The cap of limits_fd_budget for a descriptor limit nofile. */
+long limits_cap_for(long nofile, long reserve, long configured);
+
+/* Limits on base with the settings of c (copied).  NULL on error. */
+struct limits *limits_new(struct event_base *base,
+    const struct limits_config *c);
+/* After every server using l is freed. */
+void limits_free(struct limits *l);
+/* evhttp_set_timeout's value: above every deadline of l, so evhttp's own
+ * idle timeout (reset by each byte) is only the write side's. */
+int limits_evhttp_timeout(const struct limits *l);
+/* Pauses lev's accepts briefly on accept errors (EMFILE, ENFILE, ENOMEM,
+ * ENOBUFS) instead of libevent's retry-at-once; name is for the log.
+ * lev is borrowed until limits_unlisten.  0 or -1. */
+int limits_listen(struct limits *l, struct evconnlistener *lev,
+    const char *name);
+void limits_unlisten(struct limits *l, struct evconnlistener *lev);
+/* From an evhttp bevcb: bev is the new connection's (borrowed; evhttp
+ * gives it its socket right after).  The connection is counted and timed
+ * from the loop's next turn on; closecb(evcon, arg) is set on it then and
+ * must call limits_conn_closed.  0, or -1 (not tracked). */
+int limits_conn_new(struct limits *l, struct bufferevent *bev, int tls,
+    void (*closecb)(struct evhttp_connection *, void *), void *arg);
+/* evcon closes (its close callback): forget it. */
+void limits_conn_closed(struct limits *l, struct evhttp_connection *evcon);
+/* A request of evcon reached its handler: no deadline while it runs. */
+void limits_req_started(struct limits *l, struct evhttp_connection *evcon);
+/* Its reply is written: the keep-alive deadline runs. */
+void limits_req_done(struct limits *l, struct evhttp_connection *evcon);
+/* Connections counted now. */
+size_t limits_conns(const struct limits *l);
+
+/* Why limits closed connections (limits_stats' closed[]). */
+#define LIMITS_NWHY	6
+/* What l has done, for /metrics. */
+struct limits_stats {
+	size_t conns;			/* open now */
+	long max_conns;			/* the cap */
+	unsigned long closed[LIMITS_NWHY];
+	unsigned long accept_pauses;
+};
+void limits_stats(const struct limits *l, struct limits_stats *st);
+/* The /metrics label of closed[i]: "tls_handshake_timeout", ... */
+const char *limits_why_name(int i);
+
+/* The end of a request head (an empty line after the request line, CRLF
+ * or bare LF as evhttp reads them) in n more bytes at p: the offset just
+ * past it, or -1 when not yet; *st carries the state between calls (0 at
+ * a request's start). */
+long limits_head_scan(unsigned *st, const unsigned char *p, size_t n);
+
+/* Lets s's connections be counted and timed by l (borrowed; it outlives
+ * s).  0 or -1. */
+int server_set_limits(struct server *s, struct limits *l, const char *name);
+
 #endif

@@ -100,7 +100,10 @@ struct server {
 	char *root_redirect;		/* server_set_root_redirect */
 	void *observe_arg;
 	TAILQ_HEAD(, server_reqlog) inflight;
+	struct limits *limits;		/* borrowed; NULL: none */
 };
+
+static void server_conn_closed(struct evhttp_connection *evcon, void *arg);
 
 /* ---- TLS (server_tls_ctx is in server_tls.c) --------------------------- */
 
@@ -126,12 +129,41 @@ server_bevcb(struct event_base *base, void *arg)
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL)
 		goto fail;
+	/* not tracked: limits_conn_new logged nothing; no memory for a
+	 * connection's record is like none for its SSL */
+	if (s->limits != NULL && limits_conn_new(s->limits, bev, 1,
+	    server_conn_closed, s) != 0) {
+		bufferevent_free(bev);
+		bev = NULL;
+		ssl = NULL;
+		goto fail;
+	}
 	return bev;			/* owns ssl now */
 fail:
 	SSL_free(ssl);
 	log_openssl("server: cannot set up TLS for a connection");
 	log_err("server: out of memory accepting a TLS connection");
 	abort();
+}
+
+/* evhttp's bevcb of the plain listener when it has limits: the socket
+ * bufferevent evhttp would make, seen by limits.c.  NULL makes evhttp
+ * make its own (untracked, logged). */
+static struct bufferevent *
+server_bevcb_plain(struct event_base *base, void *arg)
+{
+	struct server *s = arg;
+	struct bufferevent *bev;
+
+	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (bev != NULL && limits_conn_new(s->limits, bev, 0,
+	    server_conn_closed, s) != 0) {
+		bufferevent_free(bev);
+		bev = NULL;
+	}
+	if (bev == NULL)
+		log_warn("server: out of memory tracking a connection");
+	return bev;
 }
 
 /* ---- request log ------------------------------------------------------- */
@@ -199,6 +231,9 @@ server_log_complete(struct evhttp_request *req, void *arg)
 	struct server_reqlog *rl = arg;
 	const char *cl;
 
+	if (rl->s->limits != NULL && evhttp_request_get_connection(req))
+		limits_req_done(rl->s->limits,
+		    evhttp_request_get_connection(req));
 	if (rl->s->observe != NULL)
 		rl->s->observe(rl->s->observe_arg, rl->group,
 		    evhttp_request_get_response_code(req),
@@ -226,6 +261,8 @@ server_conn_closed(struct evhttp_connection *evcon, void *arg)
 	struct server *s = arg;
 	struct server_reqlog *rl, *tmp;
 
+	if (s->limits != NULL)
+		limits_conn_closed(s->limits, evcon);
 	for (rl = TAILQ_FIRST(&s->inflight); rl != NULL; rl = tmp) {
 		tmp = TAILQ_NEXT(rl, next);
 		if (rl->evcon != evcon)
@@ -240,9 +277,19 @@ server_conn_closed(struct evhttp_connection *evcon, void *arg)
 	}
 }
 
-/* Starts the log record of req.  Without memory the request is served
- * unlogged. */
+/* On-complete callback of a request that has no log record. */
 static void
+server_req_done(struct evhttp_request *req, void *arg)
+{
+	struct server *s = arg;
+
+	if (evhttp_request_get_connection(req) != NULL)
+		limits_req_done(s->limits, evhttp_request_get_connection(req));
+}
+
+/* Starts the log record of req.  Without memory the request is served
+ * unlogged.  0 when req has its on-complete callback, -1 when not. */
+static int
 server_reqlog_start(struct server *s, struct evhttp_request *req,
     const char *path, int group, int log)
 {
@@ -252,9 +299,9 @@ server_reqlog_start(struct server *s, struct evhttp_request *req,
 	ev_uint16_t port = 0;
 
 	if ((evcon = evhttp_request_get_connection(req)) == NULL)
-		return;
+		return -1;
 	if ((rl = calloc(1, sizeof(*rl))) == NULL)
-		return;
+		return -1;
 	rl->s = s;
 	rl->evcon = evcon;
 	rl->req = req;
@@ -270,6 +317,7 @@ server_reqlog_start(struct server *s, struct evhttp_request *req,
 	TAILQ_INSERT_TAIL(&s->inflight, rl, next);
 	evhttp_request_set_on_complete_cb(req, server_log_complete, rl);
 	evhttp_connection_set_closecb(evcon, server_conn_closed, s);
+	return 0;
 }
 
 /* ---- routing ----------------------------------------------------------- */
@@ -308,14 +356,21 @@ server_dispatch(struct evhttp_request *req, void *arg)
 	struct server *s = arg;
 	const struct server_route_ent *r;
 	const char *path = server_req_path(req);
-	int log = !s->quiet || log_verbosity >= LOGL_DEBUG;
+	int log = !s->quiet || log_verbosity >= LOGL_DEBUG, done = -1;
 
+	/* The head and body are in: no deadline while the handler runs
+	 * (limits.c), the keep-alive one once the reply is written. */
+	if (s->limits != NULL && evhttp_request_get_connection(req) != NULL)
+		limits_req_started(s->limits,
+		    evhttp_request_get_connection(req));
 	r = server_match(s, path);
 	/* A record per request for the log line and the observer; a quiet
 	 * listener without an observer needs none. */
 	if (log || s->observe != NULL)
-		server_reqlog_start(s, req, path, r != NULL ? r->group :
-		    SERVER_OTHER, log);
+		done = server_reqlog_start(s, req, path, r != NULL ?
+		    r->group : SERVER_OTHER, log);
+	if (done != 0 && s->limits != NULL)
+		evhttp_request_set_on_complete_cb(req, server_req_done, s);
 	if (r == NULL && s->root_redirect != NULL && strcmp(path, "/") == 0 &&
 	    (evhttp_request_get_command(req) == EVHTTP_REQ_GET ||
 	    evhttp_request_get_command(req) == EVHTTP_REQ_HEAD)) {
@@ -552,6 +607,9 @@ server_free(struct server *s)
 
 	if (s == NULL)
 		return;
+	if (s->limits != NULL && s->bound != NULL)
+		limits_unlisten(s->limits,
+		    evhttp_bound_socket_get_listener(s->bound));
 	/* evhttp_free closes the connections (running server_conn_closed). */
 	if (s->http != NULL)
 		evhttp_free(s->http);
@@ -561,6 +619,19 @@ server_free(struct server *s)
 		free(s->routes[i].path);
 	free(s->root_redirect);
 	free(s);
+}
+
+int
+server_set_limits(struct server *s, struct limits *l, const char *name)
+{
+	if (limits_listen(l, evhttp_bound_socket_get_listener(s->bound),
+	    name) != 0)
+		return -1;
+	s->limits = l;
+	evhttp_set_timeout(s->http, limits_evhttp_timeout(l));
+	if (s->tls == NULL)
+		evhttp_set_bevcb(s->http, server_bevcb_plain, s);
+	return 0;
 }
 
 int

@@ -70,6 +70,10 @@ server_tls_ctx(const char *cert_chain, const char *key, const char *client_ca,
 	 * let the client pick among our (all strong) suites. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_NO_COMPRESSION);
+	/* A connection waiting for its client (a slow or idle one) holds no
+	 * 16 KiB read and write buffers: OpenSSL frees them between
+	 * records (nginx does the same); issue 16's storms. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_chain) != 1) {
 		server_ssl_err(err, errlen, "cannot load TLS certificate chain",
 		    cert_chain);
