@@ -53,6 +53,7 @@
 #include <openssl/ssl.h>
 
 #include "common/log.h"
+#include "bridge/http/front.h"
 #include "bridge/http/http.h"
 
 #define SERVER_MAX_HEADERS	(16 * 1024)	/* bytes of request headers */
@@ -60,6 +61,7 @@
 #define SERVER_MAX_ROUTES	64
 #define SERVER_LOG_PATH		256		/* bytes of path kept for the log */
 #define SERVER_ERRMSG		512		/* bytes of an error message */
+#define SERVER_ECHO_PATH	200		/* bytes of a path echoed back */
 
 struct server_route_ent {
 	char *path;
@@ -67,6 +69,7 @@ struct server_route_ent {
 	int prefix;		/* path ends in '/': match as a prefix */
 	int group;		/* server_family_of(path) */
 	int head;		/* answers HEAD itself (server_route_head) */
+	size_t max_body;	/* declared body limit; 0: the server's */
 	server_handler h;
 	void *arg;
 };
@@ -99,6 +102,9 @@ struct server {
 	void (*observe)(void *, int, int, double);
 	void *observe_arg;
 	TAILQ_HEAD(, server_reqlog) inflight;
+	struct front *front;		/* the strict check (front.c) */
+	size_t max_body;		/* evhttp's hard body limit */
+	size_t body_limit;		/* routes' default declared limit */
 };
 
 /* ---- TLS (server_tls_ctx is in server_tls.c) --------------------------- */
@@ -125,12 +131,35 @@ server_bevcb(struct event_base *base, void *arg)
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL)
 		goto fail;
-	return bev;			/* owns ssl now */
+	/* owns ssl now; the front check reads ahead of evhttp */
+	if (front_watch(s->front, bev) != 0) {
+		bufferevent_free(bev);
+		ssl = NULL;
+		goto fail;
+	}
+	return bev;
 fail:
 	SSL_free(ssl);
 	log_openssl("server: cannot set up TLS for a connection");
 	log_err("server: out of memory accepting a TLS connection");
 	abort();
+}
+
+/* evhttp's bevcb on the plain listener: a socket bufferevent that the
+ * front check reads ahead of evhttp.  Never NULL (evhttp would make an
+ * unchecked one): without memory the process stops, as in server_bevcb. */
+static struct bufferevent *
+server_bevcb_plain(struct event_base *base, void *arg)
+{
+	struct server *s = arg;
+	struct bufferevent *bev;
+
+	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) ==
+	    NULL || front_watch(s->front, bev) != 0) {
+		log_err("server: out of memory accepting a connection");
+		abort();
+	}
+	return bev;
 }
 
 /* ---- request log ------------------------------------------------------- */
@@ -308,7 +337,18 @@ server_dispatch(struct evhttp_request *req, void *arg)
 	const struct server_route_ent *r;
 	const char *path = server_req_path(req);
 	int log = !s->quiet || log_verbosity >= LOGL_DEBUG;
+	enum http_strict_reason why;
+	char echo[SERVER_ECHO_PATH];
 
+	/* A request the front check refused (logged there, once). */
+	if (front_standin(s->front, req, &why)) {
+		if (s->observe != NULL)
+			server_reqlog_start(s, req, path, SERVER_OTHER, 0);
+		server_reply_error(req, http_strict_reason_status(why),
+		    http_strict_reason_name(why), "%s",
+		    http_strict_reason_text(why));
+		return;
+	}
 	r = server_match(s, path);
 	/* A record per request for the log line and the observer; a quiet
 	 * listener without an observer needs none. */
@@ -316,8 +356,9 @@ server_dispatch(struct evhttp_request *req, void *arg)
 		server_reqlog_start(s, req, path, r != NULL ? r->group :
 		    SERVER_OTHER, log);
 	if (r == NULL) {
+		server_escape(echo, sizeof(echo), path, strlen(path));
 		server_reply_error(req, HTTP_NOTFOUND, "not_found",
-		    "no route for %.200s", path);
+		    "no route for %s", echo);
 		return;
 	}
 	/* evhttp 2.1 sends a HEAD reply's body (and no Content-Length):
@@ -410,6 +451,64 @@ server_route_head(struct server *s, const char *path, server_handler h,
 	return 0;
 }
 
+/* ---- strict framing's hooks (front.c) ---------------------------------- */
+
+/* front_limit_fn: the declared body limit of path's route. */
+static int
+server_limit_of(void *arg, const char *path, uint64_t *max)
+{
+	struct server *s = arg;
+	const struct server_route_ent *r = server_match(s, path);
+
+	*max = r != NULL && r->max_body > 0 ? r->max_body : s->body_limit;
+	return 0;
+}
+
+/* evhttp's own limit stays at least every route's, so that a body the
+ * front passed is never cut by evhttp's HTML 413. */
+static void
+server_raise_hard_limit(struct server *s, size_t max)
+{
+	if (max > s->max_body) {
+		s->max_body = max;
+		evhttp_set_max_body_size(s->http, (ev_ssize_t)max);
+	}
+}
+
+void
+server_set_body_limit(struct server *s, size_t max)
+{
+	s->body_limit = max;
+	server_raise_hard_limit(s, max);
+}
+
+int
+server_route_limit(struct server *s, const char *path, size_t max)
+{
+	size_t i;
+
+	for (i = 0; i < s->nroutes; i++)
+		if (strcmp(s->routes[i].path, path) == 0) {
+			s->routes[i].max_body = max;
+			server_raise_hard_limit(s, max);
+			return 0;
+		}
+	return -1;
+}
+
+uint64_t
+server_refused(const struct server *s, int r)
+{
+	return front_count(s->front, (enum http_strict_reason)r);
+}
+
+const char *
+server_refusal_name(int r)
+{
+	return r > HTTP_STRICT_NONE && r < HTTP_STRICT_NREASONS ?
+	    http_strict_reason_name((enum http_strict_reason)r) : NULL;
+}
+
 /* ---- listener ---------------------------------------------------------- */
 
 /*
@@ -469,7 +568,13 @@ server_new(struct event_base *base, const char *listen, SSL_CTX *tls,
 	}
 	s->base = base;
 	s->tls = tls;
+	s->max_body = s->body_limit = max_body;
 	TAILQ_INIT(&s->inflight);
+	if ((s->front = front_new(base, tls != NULL ? "https" : "http",
+	    server_limit_of, s)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	if ((s->http = evhttp_new(base)) == NULL) {
 		snprintf(err, errlen, "cannot create HTTP server");
 		goto out;
@@ -488,8 +593,8 @@ server_new(struct event_base *base, const char *listen, SSL_CTX *tls,
 	 * client is not reset mid-upload and actually sees the 413. */
 	evhttp_set_flags(s->http, EVHTTP_SERVER_LINGERING_CLOSE);
 	evhttp_set_gencb(s->http, server_dispatch, s);
-	if (tls != NULL)
-		evhttp_set_bevcb(s->http, server_bevcb, s);
+	evhttp_set_bevcb(s->http, tls != NULL ? server_bevcb :
+	    server_bevcb_plain, s);
 
 	lev = evconnlistener_new_bind(base, NULL, NULL,
 	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
@@ -536,6 +641,7 @@ server_free(struct server *s)
 		server_reqlog_free(rl);
 	for (i = 0; i < s->nroutes; i++)
 		free(s->routes[i].path);
+	front_free(s->front);
 	free(s);
 }
 
@@ -697,15 +803,19 @@ server_reply_error(struct evhttp_request *req, int status, const char *code,
     const char *fmt, ...)
 {
 	char msg[SERVER_ERRMSG];
+
+	char safe[SERVER_ERRMSG];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	/* "s?" would make a NULL message null; json_pack fails (NULL) on
-	 * invalid UTF-8, which server_reply_json turns into a 500. */
+	/* json_pack fails (NULL) on invalid UTF-8, which server_reply_json
+	 * would turn into a 500: a message that echoes client bytes, or
+	 * that vsnprintf cut inside a character, is escaped first. */
+	server_escape(safe, sizeof(safe), msg, strlen(msg));
 	server_reply_json(req, status, json_pack("{s:{s:s,s:s}}", "error",
-	    "code", code, "message", msg));
+	    "code", code, "message", safe));
 }
 
 int

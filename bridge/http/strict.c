@@ -59,7 +59,8 @@ static const struct strict_reason_ent strict_reasons[HTTP_STRICT_NREASONS] = {
 	[HTTP_STRICT_BODY_TOO_LARGE] = { "body_too_large", 413,
 	    "the request body is over this resource's limit" },
 	[HTTP_STRICT_CHUNKED] = { "chunked_body", 400,
-	    "the chunked body is malformed" },
+	    "the chunked body is malformed, or has chunk extensions or "
+	    "trailer fields" },
 };
 
 const char *
@@ -474,13 +475,49 @@ http_strict_head(const char *buf, size_t len,
 
 /* ---- chunked bodies ----------------------------------------------------- */
 
+/* A chunk extension (";name=value") in the framing bytes from c->cursor
+ * up to end: evhttp 2.1 cannot parse them (it answers 413), so they are
+ * refused as malformed.  The chunk data itself is skipped by the caller,
+ * so a ';' in these bytes can only start an extension. */
+static int
+strict_chunk_ext(struct http_strict_chunked *c, const char *end)
+{
+	int ext = c->cursor != NULL && end > c->cursor &&
+	    memchr(c->cursor, ';', (size_t)(end - c->cursor)) != NULL;
+
+	c->cursor = end;
+	return ext;
+}
+
 static int
 strict_on_body(http_parser *p, const char *at, size_t len)
 {
 	struct http_strict_chunked *c = p->data;
 
+	if (strict_chunk_ext(c, at))
+		return -1;
+	c->cursor = at + len;
 	c->body += len;
 	return c->body > c->max ? -1 : 0;
+}
+
+/* A trailer field: evhttp 2.1 answers a chunked body with trailers 413
+ * (HTML), so they are refused here, as malformed. */
+static int
+strict_on_trailer(http_parser *p, const char *at, size_t len)
+{
+	struct http_strict_chunked *c = p->data;
+
+	return c->in_body ? -1 : 0;
+}
+
+static int
+strict_on_chunked_head(http_parser *p)
+{
+	struct http_strict_chunked *c = p->data;
+
+	c->in_body = 1;
+	return 0;
 }
 
 static int
@@ -498,6 +535,8 @@ strict_chunked_settings(http_parser_settings *st)
 {
 	http_parser_settings_init(st);
 	st->on_body = strict_on_body;
+	st->on_header_field = strict_on_trailer;
+	st->on_headers_complete = strict_on_chunked_head;
 	st->on_message_complete = strict_on_complete;
 }
 
@@ -533,9 +572,17 @@ http_strict_chunked_feed(struct http_strict_chunked *c, const char *buf,
 	if (c->done)
 		return HTTP_STRICT_PASS;
 	strict_chunked_settings(&st);
+	c->cursor = buf;
 	n = http_parser_execute(&c->p, &st, buf, len);
 	c->raw += n;
 	*used = n;
+	if (strict_chunk_ext(c, buf + n) || (c->body <= c->max &&
+	    HTTP_PARSER_ERRNO(&c->p) == HPE_CB_body)) {
+		c->cursor = NULL;
+		*reason = HTTP_STRICT_CHUNKED;
+		return HTTP_STRICT_REFUSE;
+	}
+	c->cursor = NULL;
 	if (c->done)
 		return HTTP_STRICT_PASS;	/* paused at the end */
 	if (c->body > c->max) {

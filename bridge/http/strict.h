@@ -140,6 +140,8 @@ struct http_strict_chunked {
 	uint64_t body;			/* decoded bytes so far */
 	uint64_t raw;			/* bytes fed since the head */
 	uint64_t max;			/* decoded bytes allowed */
+	int in_body;			/* past the head */
+	const char *cursor;		/* during a feed: framing bytes from */
 	int done;
 };
 
@@ -151,7 +153,8 @@ int http_strict_chunked_init(struct http_strict_chunked *c, const char *head,
 /*
  * Feeds len bytes of the body.  MORE: all taken, the body goes on.  PASS:
  * the body ended after *used bytes (the rest is the next request).
- * REFUSE: *reason is HTTP_STRICT_CHUNKED (bad framing) or
+ * REFUSE: *reason is HTTP_STRICT_CHUNKED (bad framing, or a chunk
+ * extension or trailer field, which evhttp 2.1 cannot take) or
  * HTTP_STRICT_BODY_TOO_LARGE.
  */
 enum http_strict_verdict http_strict_chunked_feed(struct http_strict_chunked *c,

@@ -404,7 +404,7 @@ static const char chunk_head[] = "POST /x HTTP/1.1\r\nHost: x\r\n"
 static void
 test_chunked_body_end_is_found_and_the_rest_left(void **state)
 {
-	static const char body[] = "5;ext=1\r\nhello\r\n0\r\nTrailer: x\r\n"
+	static const char body[] = "5\r\nhello\r\n0\r\n"
 	    "\r\nGET / HTTP/1.1\r\n";
 	struct http_strict_chunked c;
 	enum http_strict_reason why;
@@ -449,6 +449,53 @@ test_chunked_body_bad_size_is_refused(void **state)
 }
 
 static void
+test_chunk_extensions_are_refused_but_not_semicolons_in_data(void **state)
+{
+	static const char ext[] = "5;a=b\r\nhello\r\n0\r\n\r\n";
+	static const char last[] = "5\r\nhello\r\n0;a\r\n\r\n";
+	static const char data[] = "5\r\nh;l;o\r\n0\r\n\r\n";
+	struct http_strict_chunked c;
+	enum http_strict_reason why;
+	size_t used, i;
+
+	(void)state;
+	assert_int_equal(http_strict_chunked_init(&c, chunk_head,
+	    sizeof(chunk_head) - 1, 1000), 0);
+	assert_int_equal(http_strict_chunked_feed(&c, ext, sizeof(ext) - 1,
+	    &used, &why), HTTP_STRICT_REFUSE);
+	assert_int_equal(why, HTTP_STRICT_CHUNKED);
+	assert_int_equal(http_strict_chunked_init(&c, chunk_head,
+	    sizeof(chunk_head) - 1, 1000), 0);
+	assert_int_equal(http_strict_chunked_feed(&c, last, sizeof(last) - 1,
+	    &used, &why), HTTP_STRICT_REFUSE);
+	assert_int_equal(why, HTTP_STRICT_CHUNKED);
+	/* byte by byte, the data's ';' is data */
+	assert_int_equal(http_strict_chunked_init(&c, chunk_head,
+	    sizeof(chunk_head) - 1, 1000), 0);
+	for (i = 0; i + 1 < sizeof(data) - 1; i++)
+		assert_int_equal(http_strict_chunked_feed(&c, data + i, 1,
+		    &used, &why), HTTP_STRICT_MORE);
+	assert_int_equal(http_strict_chunked_feed(&c, data + i, 1, &used,
+	    &why), HTTP_STRICT_PASS);
+}
+
+static void
+test_chunked_trailer_fields_are_refused(void **state)
+{
+	static const char body[] = "5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n";
+	struct http_strict_chunked c;
+	enum http_strict_reason why;
+	size_t used;
+
+	(void)state;
+	assert_int_equal(http_strict_chunked_init(&c, chunk_head,
+	    sizeof(chunk_head) - 1, 1000), 0);
+	assert_int_equal(http_strict_chunked_feed(&c, body, sizeof(body) - 1,
+	    &used, &why), HTTP_STRICT_REFUSE);
+	assert_int_equal(why, HTTP_STRICT_CHUNKED);
+}
+
+static void
 test_chunked_body_over_the_limit_is_413(void **state)
 {
 	static const char body[] = "20\r\n0123456789abcdef0123456789abcdef"
@@ -479,10 +526,10 @@ test_chunked_framing_overhead_is_bounded(void **state)
 	char ext[1024];
 
 	(void)state;
-	/* empty-bodied chunks never end: a chunk extension, over and over */
-	memset(ext, 'e', sizeof(ext));
-	memcpy(ext, "1;", 2);
-	memcpy(ext + sizeof(ext) - 5, "\r\nx\r\n", 5);
+	/* one data byte per 1 KiB of chunk size written with leading
+	 * zeros, over and over */
+	memset(ext, '0', sizeof(ext));
+	memcpy(ext + sizeof(ext) - 6, "1\r\nx\r\n", 6);
 	assert_int_equal(http_strict_chunked_init(&c, chunk_head,
 	    sizeof(chunk_head) - 1, 1 << 20), 0);
 	for (i = 0; i < 64 && v == HTTP_STRICT_MORE; i++)
@@ -544,6 +591,9 @@ main(void)
 		cmocka_unit_test(
 		    test_chunked_body_end_is_found_and_the_rest_left),
 		cmocka_unit_test(test_chunked_body_bad_size_is_refused),
+		cmocka_unit_test(test_chunked_trailer_fields_are_refused),
+		cmocka_unit_test(
+		    test_chunk_extensions_are_refused_but_not_semicolons_in_data),
 		cmocka_unit_test(test_chunked_body_over_the_limit_is_413),
 		cmocka_unit_test(test_chunked_framing_overhead_is_bounded),
 		cmocka_unit_test(
