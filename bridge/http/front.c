@@ -102,6 +102,9 @@ struct front_conn {
 	uint64_t left;			/* FRONT_LENGTH: body bytes to pass */
 	struct http_strict_chunked chunked;
 	size_t held;			/* FRONT_CHUNKED: bytes checked */
+	int routed;			/* the head's route is known: */
+	int plain;			/*   its errors are text */
+	uint64_t limit;			/*   its body limit */
 };
 
 uint64_t
@@ -160,44 +163,7 @@ front_log(struct front *f, const struct front_conn *c,
 	    http_strict_reason_text(r));
 }
 
-/* Refuses the request at the front of src: counts and logs it, hands
- * evhttp its stand-in, drops the rest.  0, or -1 without memory. */
-static int
-front_refuse(struct front_conn *c, struct evbuffer *src, struct evbuffer *dst,
-    enum http_strict_reason r)
-{
-	struct front *f = c->f;
-
-	f->count[r]++;
-	front_log(f, c, r);
-	c->state = FRONT_DEAD;
-	evbuffer_drain(src, evbuffer_get_length(src));
-	return evbuffer_add_printf(dst, "GET /.keybridge/refused HTTP/1.1\r\n"
-	    "Host: keybridge\r\nConnection: close\r\n" FRONT_HEADER
-	    ": %s-%d\r\n\r\n", f->token, (int)r) < 0 ? -1 : 0;
-}
-
-int
-front_standin(const struct front *f, struct evhttp_request *req,
-    enum http_strict_reason *reason)
-{
-	const char *v = evhttp_find_header(evhttp_request_get_input_headers(
-	    req), FRONT_HEADER);
-	long r;
-	char *end;
-
-	if (v == NULL || strlen(v) < FRONT_TOKEN_HEX + 2 ||
-	    v[FRONT_TOKEN_HEX] != '-' ||
-	    CRYPTO_memcmp(v, f->token, FRONT_TOKEN_HEX) != 0)
-		return 0;
-	r = strtol(v + FRONT_TOKEN_HEX + 1, &end, 10);
-	if (*end != '\0' || r <= HTTP_STRICT_NONE || r >= HTTP_STRICT_NREASONS)
-		return 0;
-	*reason = (enum http_strict_reason)r;
-	return 1;
-}
-
-/* ---- the filter --------------------------------------------------------- */
+/* ---- refusals, and what comes before them ------------------------------- */
 
 /* strict.h's body_limit: the route of target by evhttp's own reading of
  * it (the path the dispatcher routes on); a target evhttp would not
@@ -205,7 +171,8 @@ front_standin(const struct front *f, struct evhttp_request *req,
 static int
 front_body_limit(void *arg, const char *target, size_t len, uint64_t *max)
 {
-	struct front *f = arg;
+	struct front_conn *c = arg;
+	struct front *f = c->f;
 	struct evhttp_uri *u = NULL;
 	const char *path;
 	char *t = NULL;
@@ -220,12 +187,62 @@ front_body_limit(void *arg, const char *target, size_t len, uint64_t *max)
 		goto out;
 	path = evhttp_uri_get_path(u);
 	ret = f->limit(f->arg, path != NULL && *path != '\0' ? path : "/",
-	    max);
+	    max, &c->plain);
+	c->limit = *max;
+	c->routed = 1;
 out:
 	if (u != NULL)
 		evhttp_uri_free(u);
 	free(t);
 	return ret;
+}
+
+/* Refuses the request at the front of src: counts and logs it, hands
+ * evhttp its stand-in, drops the rest.  0, or -1 without memory. */
+static int
+front_refuse(struct front_conn *c, struct evbuffer *src, struct evbuffer *dst,
+    enum http_strict_reason r)
+{
+	struct front *f = c->f;
+	uint64_t max;
+
+	f->count[r]++;
+	front_log(f, c, r);
+	/* the route, when the request line was read, for the answer's form
+	 * (the target points into src, still whole here) */
+	if (!c->routed && c->head.target != NULL)
+		(void)front_body_limit(c, c->head.target, c->head.target_len,
+		    &max);
+	c->state = FRONT_DEAD;
+	evbuffer_drain(src, evbuffer_get_length(src));
+	return evbuffer_add_printf(dst, "GET /.keybridge/refused HTTP/1.1\r\n"
+	    "Host: keybridge\r\nConnection: close\r\n" FRONT_HEADER
+	    ": %s %d %d %llu\r\n\r\n", f->token, (int)r, c->routed && c->plain,
+	    c->routed && c->limit != UINT64_MAX ?
+	    (unsigned long long)c->limit : 0ULL) < 0 ? -1 : 0;
+}
+
+int
+front_standin(const struct front *f, struct evhttp_request *req,
+    struct front_refusal *fr)
+{
+	const char *v = evhttp_find_header(evhttp_request_get_input_headers(
+	    req), FRONT_HEADER);
+	unsigned long long limit;
+	int r, plain, n = 0;
+
+	if (v == NULL || strlen(v) < FRONT_TOKEN_HEX + 2 ||
+	    v[FRONT_TOKEN_HEX] != ' ' ||
+	    CRYPTO_memcmp(v, f->token, FRONT_TOKEN_HEX) != 0)
+		return 0;
+	if (sscanf(v + FRONT_TOKEN_HEX, " %d %d %llu%n", &r, &plain, &limit,
+	    &n) != 3 || v[FRONT_TOKEN_HEX + n] != '\0' ||
+	    r <= HTTP_STRICT_NONE || r >= HTTP_STRICT_NREASONS)
+		return 0;
+	fr->reason = (enum http_strict_reason)r;
+	fr->plain = plain != 0;
+	fr->limit = limit;
+	return 1;
 }
 
 /* FRONT_HEAD: checks the head at the front of src; a clean one goes to
@@ -235,7 +252,7 @@ static int
 front_head(struct front_conn *c, struct evbuffer *src, struct evbuffer *dst)
 {
 	struct http_strict_limits lim = {
-		.body_limit = front_body_limit, .arg = c->f,
+		.body_limit = front_body_limit, .arg = c,
 	};
 	size_t n = evbuffer_get_length(src), take, hlen;
 	enum http_strict_verdict v;
@@ -268,6 +285,7 @@ front_head(struct front_conn *c, struct evbuffer *src, struct evbuffer *dst)
 	    c->head.content_length : 0;
 	c->state = c->left > 0 ? FRONT_LENGTH : FRONT_HEAD;
 	memset(&c->head, 0, sizeof(c->head));
+	c->routed = 0;
 	return 1;
 }
 
@@ -297,6 +315,7 @@ front_chunked(struct front_conn *c, struct evbuffer *src, struct evbuffer *dst)
 	c->held = 0;
 	c->state = FRONT_HEAD;
 	memset(&c->head, 0, sizeof(c->head));
+	c->routed = 0;
 	return 1;
 }
 

@@ -107,6 +107,8 @@ struct server {
 	size_t body_limit;		/* routes' default declared limit */
 };
 
+static const char *server_reason(int status);
+
 /* ---- TLS (server_tls_ctx is in server_tls.c) --------------------------- */
 
 /*
@@ -330,6 +332,38 @@ server_match(const struct server *s, const char *p)
 	return best;
 }
 
+/* The answer to a request the front check refused: the API's JSON error,
+ * or one line of text on the routes that answer so (EST, OCSP, CRLs). */
+static void
+server_reply_refusal(struct evhttp_request *req, const struct front_refusal *fr)
+{
+	int status = http_strict_reason_status(fr->reason);
+	struct evbuffer *b;
+	char msg[SERVER_ERRMSG];
+
+	if (fr->limit > 0 && fr->reason == HTTP_STRICT_BODY_TOO_LARGE)
+		snprintf(msg, sizeof(msg), "%s (%llu bytes)",
+		    http_strict_reason_text(fr->reason),
+		    (unsigned long long)fr->limit);
+	else
+		snprintf(msg, sizeof(msg), "%s",
+		    http_strict_reason_text(fr->reason));
+	if (!fr->plain) {
+		server_reply_error(req, status,
+		    http_strict_reason_name(fr->reason), "%s", msg);
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; charset=utf-8");
+	if ((b = evbuffer_new()) == NULL ||
+	    evbuffer_add_printf(b, "%s\n", msg) < 0)
+		server_send_reply(req, status, server_reason(status), NULL);
+	else
+		server_send_reply(req, status, server_reason(status), b);
+	if (b != NULL)
+		evbuffer_free(b);
+}
+
 static void
 server_dispatch(struct evhttp_request *req, void *arg)
 {
@@ -337,16 +371,14 @@ server_dispatch(struct evhttp_request *req, void *arg)
 	const struct server_route_ent *r;
 	const char *path = server_req_path(req);
 	int log = !s->quiet || log_verbosity >= LOGL_DEBUG;
-	enum http_strict_reason why;
+	struct front_refusal fr;
 	char echo[SERVER_ECHO_PATH];
 
 	/* A request the front check refused (logged there, once). */
-	if (front_standin(s->front, req, &why)) {
+	if (front_standin(s->front, req, &fr)) {
 		if (s->observe != NULL)
 			server_reqlog_start(s, req, path, SERVER_OTHER, 0);
-		server_reply_error(req, http_strict_reason_status(why),
-		    http_strict_reason_name(why), "%s",
-		    http_strict_reason_text(why));
+		server_reply_refusal(req, &fr);
 		return;
 	}
 	r = server_match(s, path);
@@ -453,14 +485,17 @@ server_route_head(struct server *s, const char *path, server_handler h,
 
 /* ---- strict framing's hooks (front.c) ---------------------------------- */
 
-/* front_limit_fn: the declared body limit of path's route. */
+/* front_limit_fn: the declared body limit of path's route, and whether
+ * the route answers errors as text (EST, OCSP and CRLs do). */
 static int
-server_limit_of(void *arg, const char *path, uint64_t *max)
+server_limit_of(void *arg, const char *path, uint64_t *max, int *plain)
 {
 	struct server *s = arg;
 	const struct server_route_ent *r = server_match(s, path);
 
 	*max = r != NULL && r->max_body > 0 ? r->max_body : s->body_limit;
+	*plain = r != NULL && (r->group == SERVER_EST ||
+	    r->group == SERVER_OCSP || r->group == SERVER_CRL);
 	return 0;
 }
 
@@ -674,6 +709,7 @@ server_reason(int status)
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Content";
 	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
 	case 503: return "Service Unavailable";
 	}
 	return NULL;		/* evhttp's own phrase */

@@ -20,6 +20,7 @@ import time
 
 READ_TIMEOUT = 5.0      # seconds for an answer that should come
 CLOSE_WAIT = 3.0        # seconds for a close that should come
+OPEN_WAIT = 0.1         # seconds a kept-alive connection must stay open
 
 
 class Listener:
@@ -131,11 +132,15 @@ class Case:
     json: every error answer must be the API's JSON error shape;
     code: the JSON error code of the last answer, when given;
     cont: a 100 Continue must precede the final answer (True) or must
-    not (False), then body is sent (None: do not check)."""
+    not (False), then body is sent (None: do not check); text: the last
+    answer is one line of text/plain (EST's and OCSP's errors), not JSON."""
 
     def __init__(self, name, data, expect, close=None, json=True, code=None,
-                 cont=None, body=b"", pause=0.05, head=False):
+                 cont=None, body=b"", pause=0.05, head=False, text=False):
         self.name, self.data, self.expect = name, data, list(expect)
+        self.text = text
+        if text:
+            json = False
         self.close, self.json, self.code, self.cont = close, json, code, cont
         self.body, self.pause, self.head = body, pause, head
 
@@ -167,7 +172,7 @@ def run_case(listener, case):
             if a.status >= 400 and case.json and a.json_error() is None:
                 why = "answer %d is not a JSON error: %r" % (a.status, a.body[:120])
         statuses = [a.status for a in got]
-        closed = c.closed(CLOSE_WAIT if case.close else 0.3)
+        closed = c.closed(CLOSE_WAIT if case.close else OPEN_WAIT)
         if why is None and statuses != case.expect:
             why = "statuses %s, want %s" % (statuses, case.expect)
         elif why is None and case.close is True and not closed:
@@ -176,6 +181,10 @@ def run_case(listener, case):
             why = "connection closed"
         elif why is None and case.code is not None and got[-1].json_error() != case.code:
             why = "error code %r, want %r" % (got[-1].json_error(), case.code)
+        elif why is None and case.text and not (
+                got[-1].headers.get("content-type", "").startswith("text/plain")
+                and got[-1].body.count(b"\n") == 1 and got[-1].body.endswith(b"\n")):
+            why = "not one line of text: %r %r" % (got[-1].headers.get("content-type"), got[-1].body[:120])
         elif why is None and case.cont is not None and saw_continue != case.cont:
             why = "100 Continue %s" % ("missing" if case.cont else "sent")
         for a in got:

@@ -60,14 +60,14 @@ def limits(L):
     """Declared bodies over the route's limit, 100-continue, long heads."""
     P, N = L.post_limited, L.limit
     return [
-        Case("cl_over_limit_no_body_sent", req(b"POST", P, [b"Content-Length: %d" % (N + 1)]), [413], close=True, code="body_too_large"),
-        Case("cl_huge_no_body_sent", req(b"POST", P, [b"Content-Length: 1000000000000000"]), [413], close=True, code="body_too_large"),
-        Case("cl_over_limit_body_follows", req(b"POST", P, [b"Content-Length: %d" % (N + 1)], b"x" * 1000), [413], close=True, code="body_too_large"),
+        Case("cl_over_limit_no_body_sent", req(b"POST", P, [b"Content-Length: %d" % (N + 1)]), [413], close=True, text=True),
+        Case("cl_huge_no_body_sent", req(b"POST", P, [b"Content-Length: 1000000000000000"]), [413], close=True, text=True),
+        Case("cl_over_limit_body_follows", req(b"POST", P, [b"Content-Length: %d" % (N + 1)], b"x" * 1000), [413], close=True, text=True),
         Case("expect_100_within_limit", req(b"POST", L.post, [b"Content-Length: 5", b"Expect: 100-continue"]), [405], close=False, cont=True, body=b"hello"),
-        Case("expect_100_over_limit", req(b"POST", P, [b"Content-Length: %d" % (N + 1), b"Expect: 100-continue"]), [413], close=True, cont=False, code="body_too_large"),
+        Case("expect_100_over_limit", req(b"POST", P, [b"Content-Length: %d" % (N + 1), b"Expect: 100-continue"]), [413], close=True, cont=False, text=True),
         Case("expect_other", req(b"POST", L.post, [b"Content-Length: 5", b"Expect: 200-ok"], b"hello"), [417], close=True, code="expect"),
         Case("expect_repeated", req(b"POST", L.post, [b"Content-Length: 5", b"Expect: 100-continue", b"Expect: 100-continue"], b"hello"), [417], close=True, code="expect"),
-        Case("chunked_over_limit", req(b"POST", P, [b"Transfer-Encoding: chunked"], (b"%x\r\n" % (N + 1)) + b"x" * (N + 1) + b"\r\n0\r\n\r\n"), [413], close=True, code="body_too_large"),
+        Case("chunked_over_limit", req(b"POST", P, [b"Transfer-Encoding: chunked"], (b"%x\r\n" % (N + 1)) + b"x" * (N + 1) + b"\r\n0\r\n\r\n"), [413], close=True, text=True),
         Case("head_over_16k", req(b"GET", L.get, [b"X-Pad-%d: %s" % (i, b"p" * 100) for i in range(170)]), [431], close=True, code="head_too_large"),
         Case("one_header_over_16k", req(b"GET", L.get, [b"X-Big: " + b"b" * 17000]), [431], close=True, code="head_too_large"),
         Case("many_small_headers_ok", req(b"GET", L.get, [b"X-%d: 1" % i for i in range(300)]), [200], close=False),
@@ -129,7 +129,8 @@ def lines(L):
         Case("double_space", b"GET  " + G + b" HTTP/1.1\r\nHost: t\r\n\r\n", [400], close=True, code="request_line"),
         Case("tab_separator", b"GET\t" + G + b" HTTP/1.1\r\nHost: t\r\n\r\n", [400], close=True, code="request_line"),
         Case("trailing_space", b"GET " + G + b" HTTP/1.1 \r\nHost: t\r\n\r\n", [400], close=True, code="request_line"),
-        Case("space_in_target", b"GET /a b HTTP/1.1\r\nHost: t\r\n\r\n", [400], close=True, code="request_line"),
+        Case("space_in_target", b"GET " + G + b"?a b HTTP/1.1\r\nHost: t\r\n\r\n", [400], close=True, code="request_line"),
+        Case("space_in_ocsp_target_text", b"GET /ocsp/a b HTTP/1.1\r\nHost: t\r\n\r\n", [400], close=True, **({"text": True} if L.name == "http" else {"code": "request_line"})),
         Case("http09_no_version", b"GET " + G + b"\r\n\r\n", [400], close=True, code="request_line"),
         Case("version_2_0", req(b"GET", G, version=b"HTTP/2.0"), [505], close=True, code="version"),
         Case("version_1_2", req(b"GET", G, version=b"HTTP/1.2"), [505], close=True, code="version"),
@@ -211,7 +212,8 @@ def smuggling(L):
         Case("pipelined_chunked_then_good", req(b"POST", P, [b"Transfer-Encoding: chunked"], b"5\r\nhello\r\n0\r\n\r\n") + good, [405, 200], close=False),
         Case("pipelined_chunk_body_looks_like_request", req(b"POST", P, [b"Transfer-Encoding: chunked"], b"%x\r\n" % len(inner) + inner + b"\r\n0\r\n\r\n") + good, [405, 200], close=False),
         Case("pipelined_good_then_bad_cl", good + req(b"POST", P, [b"Content-Length: 1", b"Content-Length: 2"], b"xx"), [200, 400], close=True, code="content_length"),
-        Case("pipelined_good_then_over_limit", good + req(b"POST", L.post_limited, [b"Content-Length: %d" % (L.limit + 1)]), [200, 413], close=True, code="body_too_large"),
+        Case("pipelined_good_then_over_limit", good + req(b"POST", L.post_limited, [b"Content-Length: %d" % (L.limit + 1)]), [200, 413], close=True, text=True),
+        Case("api_body_over_limit_json", req(b"POST", L.post, [b"Content-Length: %d" % (L.post_max + 1)]), [413], close=True, code="body_too_large"),
         Case("head_in_three_pieces", [good[:7], good[7:20], good[20:]], [200], close=False),
         Case("head_byte_by_byte", [good[i:i + 1] for i in range(len(good))], [200], close=False, pause=0.002),
         Case("bare_lf_in_second_piece", [b"GET " + G + b" HTTP/1.1\r\n", b"Host: t\n\r\n"], [400], close=True, code="bare_lf"),
@@ -221,8 +223,9 @@ def smuggling(L):
 
 
 class Side(Listener):
-    def __init__(self, name, port, cafile, get, post, post_limited, limit, query_refused):
+    def __init__(self, name, port, cafile, get, post, post_limited, limit, query_refused, post_max):
         Listener.__init__(self, name, "127.0.0.1", port, cafile)
+        self.post_max = post_max
         self.get, self.post = get, post
         self.post_limited, self.limit = post_limited, limit
         self.query_refused = query_refused
@@ -232,9 +235,9 @@ def main():
     https_port, http_port, cafile = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     sides = [
         Side("https", https_port, cafile, b"/api/v1/status", b"/api/v1/status",
-             b"/.well-known/est/simpleenroll", EST_MAX_BODY, 1),
+             b"/.well-known/est/simpleenroll", EST_MAX_BODY, 1, API_MAX_BODY),
         Side("http", http_port, None, b"/metrics", b"/metrics",
-             b"/ocsp", OCSPR_MAX_BODY, 0),
+             b"/ocsp", OCSPR_MAX_BODY, 0, OCSPR_MAX_BODY),
     ]
     failed = []
     for group in (framing, limits, headers, lines, payloads, smuggling):
