@@ -12,18 +12,15 @@
  * logged once, after its reply has been written (evhttp's on-complete
  * callback), or when its connection closes before that.
  *
- * Framing limits are evhttp's own: a body over max_body is answered 413 by
- * evhttp before any handler runs, headers over SERVER_MAX_HEADERS 400, a
- * method other than GET, POST and HEAD 501.  Those answers come from inside
- * evhttp (libevent 2.1 has no per-request hook before the handler) and are
- * therefore not in the request log, and they are evhttp's HTML, not our
- * JSON error: evhttp_send_error() writes its fixed page, and the hook that
- * replaces it (evhttp_set_errorcb, libevent pull request 323) came with
- * libevent 2.2, not with the 2.1 that Debian 12 ships.  Serving them as
- * JSON would mean lifting evhttp's limit and buffering every oversized
- * body up to the handler, which is what the limit is there to prevent:
- * serve.c therefore sets it well above the handlers' own limits (which
- * answer 413 in JSON), so only bodies far too large see the HTML.
+ * Every byte a client sends is checked before evhttp parses it, by the
+ * strict front check (front.c, strict.c; docs/design.md "Front door:
+ * strict framing"): a request it refuses reaches the dispatcher as a
+ * stand-in (front_standin) that is answered here, with the API's JSON
+ * error or, on EST, OCSP and CRL routes, one line of text, so evhttp's
+ * own HTML error pages (libevent 2.1 has no evhttp_set_errorcb) are not
+ * reached by anything the front knows of: methods, versions, header
+ * sizes, declared bodies over a route's limit (server_route_limit),
+ * chunk extensions and trailers, targets evhttp's URI parser refuses.
  *
  * Query strings are parsed here, strictly (http.h), for every handler.
  */
