@@ -223,9 +223,9 @@ def smuggling(L):
 
 
 class Side(Listener):
-    def __init__(self, name, port, cafile, get, post, post_limited, limit, query_refused, post_max):
+    def __init__(self, name, port, cafile, get, post, post_limited, limit, query_refused, post_max, probe):
         Listener.__init__(self, name, "127.0.0.1", port, cafile)
-        self.post_max = post_max
+        self.post_max, self.probe = post_max, probe
         self.get, self.post = get, post
         self.post_limited, self.limit = post_limited, limit
         self.query_refused = query_refused
@@ -235,16 +235,18 @@ def main():
     https_port, http_port, cafile = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     sides = [
         Side("https", https_port, cafile, b"/api/v1/status", b"/api/v1/status",
-             b"/.well-known/est/simpleenroll", EST_MAX_BODY, 1, API_MAX_BODY),
+             b"/.well-known/est/simpleenroll", EST_MAX_BODY, 1, API_MAX_BODY,
+             "/api/v1/status"),
         Side("http", http_port, None, b"/metrics", b"/metrics",
-             b"/ocsp", OCSPR_MAX_BODY, 0, OCSPR_MAX_BODY),
+             b"/ocsp", OCSPR_MAX_BODY, 0, OCSPR_MAX_BODY,
+             "/ca/issuing.der"),
     ]
     failed = []
     for group in (framing, limits, headers, lines, payloads, smuggling):
         for L in sides:
             failed += [(L.name, n, w) for n, w in run_cases(L, group(L))]
         for L in sides:
-            ms = probe(L, L.get.decode()) * 1000
+            ms = probe(L, L.probe) * 1000
             print("probe  %-6s after %-10s %.1f ms" % (L.name, group.__name__, ms))
     summary()
     print("%d cases, %d failed" % (len(RESULTS), len(failed)))
