@@ -27,12 +27,14 @@
  * gone, at the next accepted connection or at the next sweep
  * (FRONT_SWEEP_MS), whichever comes first.
  *
- * A refused request never reaches evhttp.  In its place the filter hands
+ * A refused request never reaches evhttp.  In its place the front hands
  * evhttp a stand-in, a clean "GET" with "Connection: close" that carries
  * the reason and this listener's random token in X-Keybridge-Refused.
  * evhttp dispatches it in order, after the answers to the requests before
  * it on the connection, and server.c answers it with the JSON error of
- * the reason, then evhttp closes the connection.  Everything the client
+ * the reason (one line of text on the routes that answer so: the
+ * stand-in says whether, and the route's body limit), then evhttp closes
+ * the connection.  Everything the client
  * sends after a refusal is read and dropped.  A client cannot forge a
  * stand-in: it does not know the token (CRYPTO_memcmp).
  *
@@ -67,7 +69,7 @@
 #define FRONT_HEADER		"X-Keybridge-Refused"
 #define FRONT_LOG_BURST		10	/* refusal lines a second */
 #define FRONT_PEER		64
-#define FRONT_SWEEP_MS		500	/* closed connections freed */
+#define FRONT_SWEEP_MS		100	/* closed connections freed */
 
 struct front {
 	const char *name;
@@ -426,10 +428,22 @@ front_sweep(struct front *f)
 	}
 }
 
+/* Arms the sweep while there are connections (an idle bridge sleeps). */
+static void
+front_arm(struct front *f)
+{
+	struct timeval tv = { 0, FRONT_SWEEP_MS * 1000 };
+
+	if (!TAILQ_EMPTY(&f->conns) && !event_pending(f->sweep, EV_TIMEOUT,
+	    NULL))
+		(void)event_add(f->sweep, &tv);
+}
+
 static void
 front_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	front_sweep(arg);
+	front_arm(arg);
 }
 
 int
@@ -451,6 +465,7 @@ front_watch(struct front *f, struct bufferevent *bev)
 		front_conn_free(c);
 		return -1;
 	}
+	front_arm(f);
 	return 0;
 }
 
@@ -460,15 +475,13 @@ front_new(struct event_base *base, const char *name, front_limit_fn limit,
 {
 	struct front *f;
 	unsigned char raw[FRONT_TOKEN_BYTES];
-	struct timeval tv = { 0, FRONT_SWEEP_MS * 1000 };
 	size_t i;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return NULL;
 	TAILQ_INIT(&f->conns);
-	if (RAND_bytes(raw, sizeof(raw)) != 1 || (f->sweep = event_new(base,
-	    -1, EV_PERSIST, front_sweep_cb, f)) == NULL ||
-	    event_add(f->sweep, &tv) != 0) {
+	if (RAND_bytes(raw, sizeof(raw)) != 1 || (f->sweep = evtimer_new(base,
+	    front_sweep_cb, f)) == NULL) {
 		front_free(f);
 		return NULL;
 	}
