@@ -15,6 +15,11 @@ DIR="$OUT/data"
 kb_init "$DIR"
 kb_start "$DIR"
 
+# descriptors of the bridge: the front check holds each connection's
+# bufferevent until evhttp is done with it, then must let it go
+fds() { find "/proc/$KB_SERVE_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
+fd0=$(fds)
+
 log "hostile framing cases on https:$KB_EST_PORT and http:$KB_HTTP_PORT"
 rc=0
 PYTHONPATH="$KB_LIB_DIR" python3 "$KB_LIB_DIR/hostile_framing.py" \
@@ -23,6 +28,14 @@ cat "$OUT/cases.log"
 [ "$rc" -eq 0 ] || fail "hostile framing cases failed (see above)"
 n=$(grep -c '^\(https\|http\) ' "$OUT/cases.log" || true)
 [ "$n" -ge 120 ] || fail "only $n cases ran, want at least 120"
+
+deadline=$((SECONDS + 5))
+until [ "$(fds)" -le $((fd0 + 2)) ]; do
+	[ "$SECONDS" -lt "$deadline" ] ||
+		fail "the bridge holds $(fds) descriptors 5 s after the cases, $fd0 before"
+	sleep 0.1
+done
+log "descriptors: $fd0 before the cases, $(fds) after"
 
 # Every refusal counted by listener and reason, and logged once.
 curl -sS --max-time 10 "$KB_HTTP_URL/metrics" >"$OUT/metrics.txt"
