@@ -571,9 +571,15 @@ http_strict_chunked_feed(struct http_strict_chunked *c, const char *buf,
 	*reason = HTTP_STRICT_NONE;
 	if (c->done)
 		return HTTP_STRICT_PASS;
+	/* http_parser_execute takes 0 bytes as the end of the stream, and
+	 * answers it 1 in a chunked body (found by fuzzing) */
+	if (len == 0)
+		return HTTP_STRICT_MORE;
 	strict_chunked_settings(&st);
 	c->cursor = buf;
 	n = http_parser_execute(&c->p, &st, buf, len);
+	if (n > len)
+		n = len;
 	c->raw += n;
 	*used = n;
 	if (strict_chunk_ext(c, buf + n) || (c->body <= c->max &&

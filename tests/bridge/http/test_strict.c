@@ -434,6 +434,23 @@ test_chunked_body_end_is_found_and_the_rest_left(void **state)
 }
 
 static void
+test_chunked_feed_of_nothing_needs_more(void **state)
+{
+	struct http_strict_chunked c;
+	enum http_strict_reason why;
+	size_t used = 7;
+
+	(void)state;
+	/* 0 bytes is the end of the stream to http-parser, which then
+	 * answered 1 byte used: past the buffer */
+	assert_int_equal(http_strict_chunked_init(&c, chunk_head,
+	    sizeof(chunk_head) - 1, 1000), 0);
+	assert_int_equal(http_strict_chunked_feed(&c, chunk_head +
+	    sizeof(chunk_head) - 1, 0, &used, &why), HTTP_STRICT_MORE);
+	assert_int_equal(used, 0);
+}
+
+static void
 test_chunked_body_bad_size_is_refused(void **state)
 {
 	struct http_strict_chunked c;
@@ -590,6 +607,7 @@ main(void)
 		    test_reason_names_and_statuses_cover_every_reason),
 		cmocka_unit_test(
 		    test_chunked_body_end_is_found_and_the_rest_left),
+		cmocka_unit_test(test_chunked_feed_of_nothing_needs_more),
 		cmocka_unit_test(test_chunked_body_bad_size_is_refused),
 		cmocka_unit_test(test_chunked_trailer_fields_are_refused),
 		cmocka_unit_test(
