@@ -41,7 +41,8 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wformat=2 -Wimplicit-fallthroug
            -Wshadow -Wno-unused-parameter $(WERROR) $(SANFLAGS) $(PKG_CFLAGS) \
            -I. -MMD -MP
 LDFLAGS += $(SANFLAGS)
-LDLIBS  += $(PKG_LIBS) -lpthread
+# Debian's http-parser ships no pkg-config file (bridge/http/strict.c).
+LDLIBS  += $(PKG_LIBS) -lhttp_parser -lpthread
 
 LIB_SRC := $(wildcard common/*.c ledger/*.c est/*.c ocsp/*.c validator/*.c) \
            $(filter-out bridge/cli/main.c,$(wildcard bridge/*.c bridge/*/*.c))

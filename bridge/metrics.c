@@ -190,6 +190,22 @@ metrics_limits_out(const struct metrics *m, struct evbuffer *b)
 	    st.accept_pauses);
 }
 
+/* One listener's refusals, every reason (zeros too: a rate needs them). */
+static void
+metrics_refused(struct evbuffer *b, const char *listener,
+    const struct server *s)
+{
+	const char *name;
+	int r;
+
+	if (s == NULL)
+		return;
+	for (r = 1; (name = server_refusal_name(r)) != NULL; r++)
+		evbuffer_add_printf(b, "keybridge_http_refused_total{listener="
+		    "\"%s\",reason=\"%s\"} %llu\n", listener, name,
+		    (unsigned long long)server_refused(s, r));
+}
+
 static void
 metrics_http(struct metrics *m, struct evbuffer *b)
 {
@@ -217,6 +233,11 @@ metrics_http(struct metrics *m, struct evbuffer *b)
 		    m->latency[g].sum);
 	}
 	metrics_limits_out(m, b);
+	metrics_head(b, "keybridge_http_refused_total", "counter",
+	    "Requests the strict front check refused before evhttp, by "
+	    "listener and reason (docs/operations.md).");
+	metrics_refused(b, "https", m->src.https);
+	metrics_refused(b, "http", m->src.http);
 	metrics_head(b, "keybridge_http_open_connections", "gauge",
 	    "Established TCP connections on each listener.");
 	if (m->src.https != NULL)

@@ -510,6 +510,16 @@ serve_routes(struct serve *s, const struct bridge_config *cfg,
 		log_err("cannot add the routes");
 		return -1;
 	}
+	/* Declared bodies over these are answered 413 before they are read
+	 * (bridge/http/front.c): the API's entries, EST's CSRs, OCSP's
+	 * requests (the only bodies of the plain listener). */
+	server_set_body_limit(s->https, (size_t)cfg->max_body);
+	server_set_body_limit(s->http, OCSPR_MAX_BODY);
+	if (server_route_limit(s->https, "/.well-known/est/",
+	    EST_MAX_BODY) != 0) {
+		log_err("cannot set EST's body limit");
+		return -1;
+	}
 	return 0;
 }
 

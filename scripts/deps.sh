@@ -31,6 +31,8 @@ PACKAGES="$PACKAGES libseccomp-dev"
 PACKAGES="$PACKAGES python3-cryptography"
 # test_heal_unsigned stops the key process at one operation with gdb.
 PACKAGES="$PACKAGES gdb"
+# The strict request-head check in front of evhttp (bridge/http/strict.c).
+PACKAGES="$PACKAGES libhttp-parser-dev"
 # The dashboard: xxd embeds its files at build time; its browser test runs
 # Debian's Chromium under Node.js (playwright-core from npm).  NodeSource's
 # nodejs carries its own npm, which Debian's npm package (made for

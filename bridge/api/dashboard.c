@@ -32,6 +32,7 @@
 #include "bridge/api/api.h"
 #include "bridge/api/dashboard.h"
 
+#define DASHBOARD_ECHO		200	/* bytes of a path echoed in a 404 */
 #define DASHBOARD_ROOT		"/dashboard"
 #define DASHBOARD_PREFIX	"/dashboard/"
 #define DASHBOARD_INDEX		"index.html"
@@ -151,6 +152,7 @@ dashboard_handle(struct evhttp_request *req, void *arg)
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	const struct dashboard_file *f = NULL;
 	const char *name;
+	char echo[DASHBOARD_ECHO];
 
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
@@ -179,8 +181,10 @@ dashboard_handle(struct evhttp_request *req, void *arg)
 			f = dashboard_find(name);
 	}
 	if (f == NULL) {
+		/* client bytes: escaped, cut between characters */
+		server_escape(echo, sizeof(echo), path, strlen(path));
 		server_reply_error(req, HTTP_NOTFOUND, "not_found",
-		    "no such file in the dashboard: %.200s", path);
+		    "no such file in the dashboard: %s", echo);
 		return;
 	}
 	dashboard_send(req, f);

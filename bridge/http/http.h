@@ -100,6 +100,29 @@ int server_route_head(struct server *s, const char *path, server_handler h,
 /* The bound port (useful with port 0). */
 int server_port(struct server *s);
 
+/* ---- strict framing (front.c, strict.c) -------------------------------- */
+
+/* The declared body limit of requests to routes without their own
+ * (default: server_new's max_body).  A Content-Length over a route's limit
+ * is answered 413 before the body is read, and a chunked body past it is
+ * refused as soon as it passes it (docs/design.md "Front door"). */
+void server_set_body_limit(struct server *s, size_t max);
+/* The body limit of the route registered at path (server_route's path).
+ * 0, or -1 when there is no such route. */
+int server_route_limit(struct server *s, const char *path, size_t max);
+/* Requests s's front check refused for reason number r (0 ..), or 0. */
+uint64_t server_refused(const struct server *s, int r);
+/* The label of refusal reason r ("bare_lf"), NULL past the last one: the
+ * metrics loop over r = 1, 2, ... until NULL. */
+const char *server_refusal_name(int r);
+
+/* Copies srclen bytes of client input into dst (dstlen bytes, always
+ * NUL-terminated) for an error message: well-formed UTF-8 kept, other
+ * bytes and control characters as %XX, cut between characters when dst
+ * is full.  Returns the bytes written. */
+size_t server_escape(char *dst, size_t dstlen, const char *src,
+    size_t srclen);
+
 /* Replies with a JSON body (body is stolen: json_decref'd here). */
 void server_reply_json(struct evhttp_request *req, int status, json_t *body);
 /* The same with the JSON already as text (len bytes; a newline is added). */

@@ -12,18 +12,15 @@
  * logged once, after its reply has been written (evhttp's on-complete
  * callback), or when its connection closes before that.
  *
- * Framing limits are evhttp's own: a body over max_body is answered 413 by
- * evhttp before any handler runs, headers over SERVER_MAX_HEADERS 400, a
- * method other than GET, POST and HEAD 501.  Those answers come from inside
- * evhttp (libevent 2.1 has no per-request hook before the handler) and are
- * therefore not in the request log, and they are evhttp's HTML, not our
- * JSON error: evhttp_send_error() writes its fixed page, and the hook that
- * replaces it (evhttp_set_errorcb, libevent pull request 323) came with
- * libevent 2.2, not with the 2.1 that Debian 12 ships.  Serving them as
- * JSON would mean lifting evhttp's limit and buffering every oversized
- * body up to the handler, which is what the limit is there to prevent:
- * serve.c therefore sets it well above the handlers' own limits (which
- * answer 413 in JSON), so only bodies far too large see the HTML.
+ * Every byte a client sends is checked before evhttp parses it, by the
+ * strict front check (front.c, strict.c; docs/design.md "Front door:
+ * strict framing"): a request it refuses reaches the dispatcher as a
+ * stand-in (front_standin) that is answered here, with the API's JSON
+ * error or, on EST, OCSP and CRL routes, one line of text, so evhttp's
+ * own HTML error pages (libevent 2.1 has no evhttp_set_errorcb) are not
+ * reached by anything the front knows of: methods, versions, header
+ * sizes, declared bodies over a route's limit (server_route_limit),
+ * chunk extensions and trailers, targets evhttp's URI parser refuses.
  *
  * Query strings are parsed here, strictly (http.h), for every handler.
  */
@@ -53,6 +50,7 @@
 #include <openssl/ssl.h>
 
 #include "common/log.h"
+#include "bridge/http/front.h"
 #include "bridge/http/http.h"
 
 #define SERVER_MAX_HEADERS	(16 * 1024)	/* bytes of request headers */
@@ -60,6 +58,7 @@
 #define SERVER_MAX_ROUTES	64
 #define SERVER_LOG_PATH		256		/* bytes of path kept for the log */
 #define SERVER_ERRMSG		512		/* bytes of an error message */
+#define SERVER_ECHO_PATH	200		/* bytes of a path echoed back */
 
 struct server_route_ent {
 	char *path;
@@ -67,6 +66,7 @@ struct server_route_ent {
 	int prefix;		/* path ends in '/': match as a prefix */
 	int group;		/* server_family_of(path) */
 	int head;		/* answers HEAD itself (server_route_head) */
+	size_t max_body;	/* declared body limit; 0: the server's */
 	server_handler h;
 	void *arg;
 };
@@ -101,9 +101,13 @@ struct server {
 	void *observe_arg;
 	TAILQ_HEAD(, server_reqlog) inflight;
 	struct limits *limits;		/* borrowed; NULL: none */
+	struct front *front;		/* the strict check (front.c) */
+	size_t max_body;		/* evhttp's hard body limit */
+	size_t body_limit;		/* routes' default declared limit */
 };
 
 static void server_conn_closed(struct evhttp_connection *evcon, void *arg);
+static const char *server_reason(int status);
 
 /* ---- TLS (server_tls_ctx is in server_tls.c) --------------------------- */
 
@@ -129,16 +133,17 @@ server_bevcb(struct event_base *base, void *arg)
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL)
 		goto fail;
-	/* not tracked: limits_conn_new logged nothing; no memory for a
-	 * connection's record is like none for its SSL */
-	if (s->limits != NULL && limits_conn_new(s->limits, bev, 1,
-	    server_conn_closed, s) != 0) {
+	/* owns ssl now; the front check reads ahead of evhttp, then
+	 * limits.c times the connection (not tracked: limits_conn_new
+	 * logged nothing; no memory for its record is like none for its
+	 * SSL) */
+	if (front_watch(s->front, bev) != 0 || (s->limits != NULL &&
+	    limits_conn_new(s->limits, bev, 1, server_conn_closed, s) != 0)) {
 		bufferevent_free(bev);
-		bev = NULL;
 		ssl = NULL;
 		goto fail;
 	}
-	return bev;			/* owns ssl now */
+	return bev;
 fail:
 	SSL_free(ssl);
 	log_openssl("server: cannot set up TLS for a connection");
@@ -146,23 +151,22 @@ fail:
 	abort();
 }
 
-/* evhttp's bevcb of the plain listener when it has limits: the socket
- * bufferevent evhttp would make, seen by limits.c.  NULL makes evhttp
- * make its own (untracked, logged). */
+/* evhttp's bevcb on the plain listener: a socket bufferevent that the
+ * front check reads ahead of evhttp and limits.c times.  Never NULL (evhttp
+ * would make an unchecked one): without memory the process stops, as in
+ * server_bevcb. */
 static struct bufferevent *
 server_bevcb_plain(struct event_base *base, void *arg)
 {
 	struct server *s = arg;
 	struct bufferevent *bev;
 
-	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (bev != NULL && limits_conn_new(s->limits, bev, 0,
-	    server_conn_closed, s) != 0) {
-		bufferevent_free(bev);
-		bev = NULL;
+	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) ==
+	    NULL || front_watch(s->front, bev) != 0 || (s->limits != NULL &&
+	    limits_conn_new(s->limits, bev, 0, server_conn_closed, s) != 0)) {
+		log_err("server: out of memory accepting a connection");
+		abort();
 	}
-	if (bev == NULL)
-		log_warn("server: out of memory tracking a connection");
 	return bev;
 }
 
@@ -350,6 +354,38 @@ server_match(const struct server *s, const char *p)
 	return best;
 }
 
+/* The answer to a request the front check refused: the API's JSON error,
+ * or one line of text on the routes that answer so (EST, OCSP, CRLs). */
+static void
+server_reply_refusal(struct evhttp_request *req, const struct front_refusal *fr)
+{
+	int status = http_strict_reason_status(fr->reason);
+	struct evbuffer *b;
+	char msg[SERVER_ERRMSG];
+
+	if (fr->limit > 0 && fr->reason == HTTP_STRICT_BODY_TOO_LARGE)
+		snprintf(msg, sizeof(msg), "%s (%llu bytes)",
+		    http_strict_reason_text(fr->reason),
+		    (unsigned long long)fr->limit);
+	else
+		snprintf(msg, sizeof(msg), "%s",
+		    http_strict_reason_text(fr->reason));
+	if (!fr->plain) {
+		server_reply_error(req, status,
+		    http_strict_reason_name(fr->reason), "%s", msg);
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; charset=utf-8");
+	if ((b = evbuffer_new()) == NULL ||
+	    evbuffer_add_printf(b, "%s\n", msg) < 0)
+		server_send_reply(req, status, server_reason(status), NULL);
+	else
+		server_send_reply(req, status, server_reason(status), b);
+	if (b != NULL)
+		evbuffer_free(b);
+}
+
 static void
 server_dispatch(struct evhttp_request *req, void *arg)
 {
@@ -357,12 +393,22 @@ server_dispatch(struct evhttp_request *req, void *arg)
 	const struct server_route_ent *r;
 	const char *path = server_req_path(req);
 	int log = !s->quiet || log_verbosity >= LOGL_DEBUG, done = -1;
+	struct front_refusal fr;
+	char echo[SERVER_ECHO_PATH];
 
 	/* The head and body are in: no deadline while the handler runs
 	 * (limits.c), the keep-alive one once the reply is written. */
 	if (s->limits != NULL && evhttp_request_get_connection(req) != NULL)
 		limits_req_started(s->limits,
 		    evhttp_request_get_connection(req));
+	/* A request the front check refused (logged there, once); its
+	 * connection closes after the answer. */
+	if (front_standin(s->front, req, &fr)) {
+		if (s->observe != NULL)
+			server_reqlog_start(s, req, path, SERVER_OTHER, 0);
+		server_reply_refusal(req, &fr);
+		return;
+	}
 	r = server_match(s, path);
 	/* A record per request for the log line and the observer; a quiet
 	 * listener without an observer needs none. */
@@ -382,8 +428,9 @@ server_dispatch(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (r == NULL) {
+		server_escape(echo, sizeof(echo), path, strlen(path));
 		server_reply_error(req, HTTP_NOTFOUND, "not_found",
-		    "no route for %.200s", path);
+		    "no route for %s", echo);
 		return;
 	}
 	/* evhttp 2.1 sends a HEAD reply's body (and no Content-Length):
@@ -488,6 +535,67 @@ server_route_head(struct server *s, const char *path, server_handler h,
 	return 0;
 }
 
+/* ---- strict framing's hooks (front.c) ---------------------------------- */
+
+/* front_limit_fn: the declared body limit of path's route, and whether
+ * the route answers errors as text (EST, OCSP and CRLs do). */
+static int
+server_limit_of(void *arg, const char *path, uint64_t *max, int *plain)
+{
+	struct server *s = arg;
+	const struct server_route_ent *r = server_match(s, path);
+
+	*max = r != NULL && r->max_body > 0 ? r->max_body : s->body_limit;
+	*plain = r != NULL && (r->group == SERVER_EST ||
+	    r->group == SERVER_OCSP || r->group == SERVER_CRL);
+	return 0;
+}
+
+/* evhttp's own limit stays at least every route's, so that a body the
+ * front passed is never cut by evhttp's HTML 413. */
+static void
+server_raise_hard_limit(struct server *s, size_t max)
+{
+	if (max > s->max_body) {
+		s->max_body = max;
+		evhttp_set_max_body_size(s->http, (ev_ssize_t)max);
+	}
+}
+
+void
+server_set_body_limit(struct server *s, size_t max)
+{
+	s->body_limit = max;
+	server_raise_hard_limit(s, max);
+}
+
+int
+server_route_limit(struct server *s, const char *path, size_t max)
+{
+	size_t i;
+
+	for (i = 0; i < s->nroutes; i++)
+		if (strcmp(s->routes[i].path, path) == 0) {
+			s->routes[i].max_body = max;
+			server_raise_hard_limit(s, max);
+			return 0;
+		}
+	return -1;
+}
+
+uint64_t
+server_refused(const struct server *s, int r)
+{
+	return front_count(s->front, (enum http_strict_reason)r);
+}
+
+const char *
+server_refusal_name(int r)
+{
+	return r > HTTP_STRICT_NONE && r < HTTP_STRICT_NREASONS ?
+	    http_strict_reason_name((enum http_strict_reason)r) : NULL;
+}
+
 /* ---- listener ---------------------------------------------------------- */
 
 /*
@@ -547,7 +655,13 @@ server_new(struct event_base *base, const char *listen, SSL_CTX *tls,
 	}
 	s->base = base;
 	s->tls = tls;
+	s->max_body = s->body_limit = max_body;
 	TAILQ_INIT(&s->inflight);
+	if ((s->front = front_new(base, tls != NULL ? "https" : "http",
+	    server_limit_of, s)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	if ((s->http = evhttp_new(base)) == NULL) {
 		snprintf(err, errlen, "cannot create HTTP server");
 		goto out;
@@ -566,8 +680,8 @@ server_new(struct event_base *base, const char *listen, SSL_CTX *tls,
 	 * client is not reset mid-upload and actually sees the 413. */
 	evhttp_set_flags(s->http, EVHTTP_SERVER_LINGERING_CLOSE);
 	evhttp_set_gencb(s->http, server_dispatch, s);
-	if (tls != NULL)
-		evhttp_set_bevcb(s->http, server_bevcb, s);
+	evhttp_set_bevcb(s->http, tls != NULL ? server_bevcb :
+	    server_bevcb_plain, s);
 
 	lev = evconnlistener_new_bind(base, NULL, NULL,
 	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
@@ -618,6 +732,7 @@ server_free(struct server *s)
 	for (i = 0; i < s->nroutes; i++)
 		free(s->routes[i].path);
 	free(s->root_redirect);
+	front_free(s->front);
 	free(s);
 }
 
@@ -629,8 +744,6 @@ server_set_limits(struct server *s, struct limits *l, const char *name)
 		return -1;
 	s->limits = l;
 	evhttp_set_timeout(s->http, limits_evhttp_timeout(l));
-	if (s->tls == NULL)
-		evhttp_set_bevcb(s->http, server_bevcb_plain, s);
 	return 0;
 }
 
@@ -663,6 +776,7 @@ server_reason(int status)
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Content";
 	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
 	case 503: return "Service Unavailable";
 	}
 	return NULL;		/* evhttp's own phrase */
@@ -792,15 +906,19 @@ server_reply_error(struct evhttp_request *req, int status, const char *code,
     const char *fmt, ...)
 {
 	char msg[SERVER_ERRMSG];
+
+	char safe[SERVER_ERRMSG];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	/* "s?" would make a NULL message null; json_pack fails (NULL) on
-	 * invalid UTF-8, which server_reply_json turns into a 500. */
+	/* json_pack fails (NULL) on invalid UTF-8, which server_reply_json
+	 * would turn into a 500: a message that echoes client bytes, or
+	 * that vsnprintf cut inside a character, is escaped first. */
+	server_escape(safe, sizeof(safe), msg, strlen(msg));
 	server_reply_json(req, status, json_pack("{s:{s:s,s:s}}", "error",
-	    "code", code, "message", msg));
+	    "code", code, "message", safe));
 }
 
 int
