@@ -17,6 +17,9 @@ CT=(-H 'Content-Type: application/pkcs10')
 NSLOW=300
 
 kb_init "$DIR"
+# The slow clients below all come from 127.0.0.1: above the default cap
+# of 64 connections per address (test_hostile_conn tests the cap).
+kb_conf_set "$DIR" http_max_conns_per_addr $((NSLOW + 64))
 kb_start "$DIR"
 
 # register NAME TYPE: a device key on the ledger (must succeed).
