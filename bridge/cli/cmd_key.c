@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -97,15 +98,23 @@ key_resolve_prefix(struct cli *c, struct ledger *l, const char *prefix,
  * ledger's rules allow repeats (a replacement key may be registered before
  * the old one is revoked), so this is the command line's check, not a
  * rule.  self is the key being registered (its own row is not another).
+ * Through a running bridge (--remote, or one holds the lock) the API
+ * checks it (409 name_in_use), and the command reads no database: it may
+ * be one only the bridge can reach, or one that is down (the API's 503).
  * 0 when the name is free or allowed, 1 after a message. */
 static int
 key_check_name(struct cli *c, const char *self)
 {
 	char id[LEDGER_KEYID_LEN + 1];
 	struct ledger *l;
-	int rc = 0, r;
+	int rc = 0, r, fd = -1;
 
-	if (c->o.allow_same_name)
+	if (c->o.allow_same_name || c->remote)
+		return 0;
+	r = config_lock(&c->cfg, &fd);
+	if (fd >= 0)
+		close(fd);
+	if (r == 1)
 		return 0;
 	if ((l = cli_ledger_open(c, 0)) == NULL)
 		return 1;

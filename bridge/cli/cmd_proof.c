@@ -226,9 +226,11 @@ cmd_proof(struct cli *c, const char *sub)
 	int rc = 1;
 
 	c->cmd = "proof";
-	if (cli_load_config(c) != 0 || cli_only(c, "group file sha256 "
-	    "version key-id serial since out db") != 0 ||
-	    proof_since(c, &since) != 0)
+	/* status proves a state as of the final checkpoint: no file, no
+	 * consistency proof */
+	if (cli_load_config(c) != 0 || cli_only(c, strcmp(sub, "status") == 0 ?
+	    "key-id serial out db" : "group file sha256 version key-id "
+	    "serial since out db") != 0 || proof_since(c, &since) != 0)
 		return 1;
 	if (c->o.out == NULL)
 		return cli_fail("usage", "proof needs -o FILE");

@@ -177,7 +177,7 @@ reenroll_refused 403 not_same_device a2 dev-a dev-b
 assert_contains "$(cat "$API_BODY")" "another name" "reason for the rekey onto dev-b"
 still_good a2
 # The same name but other names (a DNS name more): refused too.
-register dev-a-dns dev-a --dns dev-a.example
+register dev-a-dns dev-a --dns dev-a.example --allow-same-name
 reenroll_refused 403 not_same_device a2 dev-a dev-a-dns
 assert_contains "$(cat "$API_BODY")" "other DNS names" "reason for the rekey onto dev-a-dns"
 still_good a2
