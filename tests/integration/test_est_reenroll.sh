@@ -29,13 +29,15 @@ OCSP_URL="http://127.0.0.1:$KB_HTTP_PORT/ocsp"
 declare -A KID
 
 # register KEYNAME DEVICENAME [KEY REGISTER ARGS...]: a P-256 device key
-# OUT/keys/KEYNAME.key registered with the name DEVICENAME.
+# OUT/keys/KEYNAME.key registered with the name DEVICENAME (a rekey
+# registers the new key under the device's name while the old one is
+# still active: --allow-same-name).
 register() {
 	local key=$1 name=$2 r
 	shift 2
 	new_key "$key" p256
 	r=$(kb_ok key register -d "$DIR" --pubkey "$OUT/keys/$key.pub" --name "$name" \
-	    --profile device --json "$@")
+	    --profile device --json --allow-same-name "$@")
 	KID[$key]=$(jq -er .key_id <<<"$r")
 }
 
@@ -177,7 +179,7 @@ reenroll_refused 403 not_same_device a2 dev-a dev-b
 assert_contains "$(cat "$API_BODY")" "another name" "reason for the rekey onto dev-b"
 still_good a2
 # The same name but other names (a DNS name more): refused too.
-register dev-a-dns dev-a --dns dev-a.example --allow-same-name
+register dev-a-dns dev-a --dns dev-a.example
 reenroll_refused 403 not_same_device a2 dev-a dev-a-dns
 assert_contains "$(cat "$API_BODY")" "other DNS names" "reason for the rekey onto dev-a-dns"
 still_good a2
