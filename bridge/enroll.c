@@ -480,7 +480,7 @@ enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
 	    (status = est_authorize(&reg, &e->asked, why, sizeof(why))) != 0)
 		goto refuse;
 	snprintf(j->key_id, sizeof(j->key_id), "%s", e->key_id);
-	if ((status = enroll_cert_entry(ctx, X509_REQ_get0_pubkey(e->csr),
+	if ((status = enroll_cert_entry(ctx, e->pubkey,
 	    X509_REQ_get_X509_PUBKEY(e->csr), e->key_id, &reg, profile, now,
 	    j, 0, why, sizeof(why))) != 0)
 		goto refuse;
