@@ -542,8 +542,8 @@ enroll_handle(struct evhttp_request *req, void *arg)
 }
 
 struct enroll_ctx *
-enroll_new(struct ledger *l, struct signer *s, const struct bridge_config *cfg,
-    char *err, size_t errlen)
+enroll_new(struct ledger *l, struct signer *s, struct event_base *base,
+    const struct bridge_config *cfg, char *err, size_t errlen)
 {
 	struct enroll_ctx *ctx = calloc(1, sizeof(*ctx));
 	char path[PATH_MAX];
@@ -600,6 +600,11 @@ enroll_new(struct ledger *l, struct signer *s, const struct bridge_config *cfg,
 	ctx->ops.cacerts = enroll_cacerts;
 	ctx->ops.basic_auth = enroll_basic_auth;
 	ctx->ops.enroll = enroll_start;
+	if (enroll_sign_init(ctx, base) != 0) {
+		snprintf(err, errlen, "cannot watch the key process's "
+		    "certificate channel");
+		goto fail;
+	}
 	sk_X509_INFO_pop_free(infos, X509_INFO_free);
 	BIO_free(bio);
 	return ctx;
@@ -611,10 +616,20 @@ fail:
 }
 
 void
+enroll_flush(struct enroll_ctx *ctx)
+{
+	if (ctx != NULL)
+		enroll_sign_flush(ctx);
+}
+
+void
 enroll_free(struct enroll_ctx *ctx)
 {
 	if (ctx == NULL)
 		return;
+	enroll_sign_flush(ctx);		/* nothing left after serve's */
+	if (ctx->cert_ev != NULL)
+		event_free(ctx->cert_ev);
 	sk_X509_pop_free(ctx->cacerts, X509_free);
 	free(ctx);
 }

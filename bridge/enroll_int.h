@@ -41,6 +41,14 @@ struct enroll_ctx {
 		char serial[41];
 	} doubt[ENROLL_DOUBT_MAX];
 	size_t doubt_next;
+	/* Certificates being signed (enroll_sign.c): SIGN_CERT requests in
+	 * flight on the key process's certificate channel (nsent of them,
+	 * oldest first) and jobs waiting for room among them.  cert_ev: the
+	 * channel's read event (NULL: no event loop, blocking calls). */
+	struct event *cert_ev;
+	struct enroll_job *sent_head, **sent_tail;
+	struct enroll_job *wait_head, **wait_tail;
+	int nsent;
 };
 
 /* Look up the TBS an enrollment of key_id answered no_quorum left
@@ -66,6 +74,11 @@ struct enroll_job {
 	 * reg_index once the entry is committed. */
 	char *reg;
 	uint64_t reg_index;
+	/* Once committed: the entry's index, the block's checkpoint and its
+	 * tree size; the next job in the signing queue (enroll_sign.c). */
+	uint64_t index, tree_size;
+	char *checkpoint;
+	struct enroll_job *next;
 };
 
 /* Frees j and what it holds. */
@@ -81,5 +94,11 @@ char *enroll_note(struct enroll_ctx *ctx, enum ledger_entry_type type,
  * answered (enroll_sign.c).  0 or -1. */
 int enroll_submit(struct enroll_ctx *ctx, const char *const *notes,
     size_t n, struct enroll_job *j);
+/* The signing queue of ctx (enroll_sign.c) on base's loop (NULL:
+ * blocking calls).  0 or -1. */
+int enroll_sign_init(struct enroll_ctx *ctx, struct event_base *base);
+/* Waits for every certificate being signed and answers its enrollment
+ * (at shutdown, while the connections still exist). */
+void enroll_sign_flush(struct enroll_ctx *ctx);
 
 #endif

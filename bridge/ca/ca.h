@@ -80,6 +80,18 @@ struct keyproc *signer_keyproc(struct signer *s);
  * the key process is unavailable. */
 int signer_sign_committed(struct signer *s, const struct ca_cert_req *r,
     X509 **cert, char *why, size_t whylen);
+/* signer_sign_committed in two halves on the key process's certificate
+ * channel, for the event loop alone (bridge/enroll_sign.c):
+ * signer_cert_send writes r's request without waiting for the answer;
+ * signer_cert_recv reads the oldest answer (blocking: call it when
+ * signer_cert_fd is readable), the signature spliced into unsigned_cert
+ * when that is r->cert.  At most KEYPROC_CERT_PIPELINE requests in
+ * flight.  Both return as signer_sign_committed. */
+int signer_cert_send(struct signer *s, const struct ca_cert_req *r,
+    char *why, size_t whylen);
+int signer_cert_recv(struct signer *s, X509 *unsigned_cert, X509 **cert,
+    char *why, size_t whylen);
+int signer_cert_fd(struct signer *s);
 /* Appends the bridge account's signature line to an entry body (as
  * ledger_entry_sign does).  Returns the new malloc'd note (note is freed)
  * or NULL (refused, or the key process is gone). */
