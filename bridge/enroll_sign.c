@@ -111,12 +111,22 @@ enroll_refused(struct enroll_job *j, enum ledger_status st, const char *why)
 /* The bridge account's entry of type with seq ctx->next_seq + k, signed:
  * a malloc'd note, or NULL. */
 char *
+enroll_body(struct enroll_ctx *ctx, enum ledger_entry_type type,
+    const struct ledger_field *f, size_t n, uint64_t k)
+{
+	return ledger_entry_body(type, ctx->cfg->bridge_account,
+	    ctx->next_seq + k, time(NULL), ctx->cfg->origin, f, n);
+}
+
+char *
 enroll_note(struct enroll_ctx *ctx, enum ledger_entry_type type,
     const struct ledger_field *f, size_t n, uint64_t k)
 {
-	char *note = ledger_entry_body(type, ctx->cfg->bridge_account,
-	    ctx->next_seq + k, time(NULL), ctx->cfg->origin, f, n);
+	char *note;
 
+	/* The loop's channel: the answers due first, and their seqs. */
+	enroll_entries_drain(ctx);
+	note = enroll_body(ctx, type, f, n, k);
 	return note != NULL ? signer_sign_entry(ctx->signer, note) : NULL;
 }
 
@@ -348,6 +358,7 @@ enroll_cert_ready(evutil_socket_t fd, short what, void *arg)
 void
 enroll_sign_flush(struct enroll_ctx *ctx)
 {
+	enroll_entries_drain(ctx);
 	if (ctx->sent_tail == NULL)	/* enroll_new failed before init */
 		return;
 	while (ctx->nsent > 0 || ctx->wait_head != NULL) {
@@ -475,11 +486,22 @@ enroll_committed(enum ledger_status st, const struct ledger_receipt *r,
 		enroll_sign(j, r);
 }
 
-/* Submits notes[0..n) (from enroll_note, seqs next_seq on) to commit
- * together or not at all; enroll_committed answers j.  0 or -1. */
+/* See enroll_int.h. */
 int
 enroll_submit(struct enroll_ctx *ctx, const char *const *notes, size_t n,
     struct enroll_job *j)
+{
+	if (enroll_submit_group(ctx, notes, n, j) != 0)
+		return -1;
+	ctx->next_seq += n;
+	return 0;
+}
+
+/* Submits notes[0..n) to commit together or not at all;
+ * enroll_committed answers j.  0 or -1. */
+int
+enroll_submit_group(struct enroll_ctx *ctx, const char *const *notes,
+    size_t n, struct enroll_job *j)
 {
 	const char *t[LEDGER_GROUP_MAX];
 	size_t len[LEDGER_GROUP_MAX];
@@ -491,6 +513,5 @@ enroll_submit(struct enroll_ctx *ctx, const char *const *notes, size_t n,
 	if (ledger_submit_group(ctx->ledger, t, len, n, enroll_committed,
 	    j) != 0)
 		return -1;
-	ctx->next_seq += n;
 	return 0;
 }

@@ -96,6 +96,18 @@ int signer_cert_fd(struct signer *s);
  * ledger_entry_sign does).  Returns the new malloc'd note (note is freed)
  * or NULL (refused, or the key process is gone). */
 char *signer_sign_entry(struct signer *s, char *note);
+/* signer_sign_entry in two halves on the loop's channel, for the event
+ * loop alone (bridge/enroll_entry.c): signer_entry_send writes the
+ * request for note without waiting; signer_entry_recv reads the oldest
+ * answer, note being the body it was for, into *out (malloc'd).  No
+ * blocking call may use the loop's channel while answers are due (the
+ * caller drains them first).  At most KEYPROC_ENTRY_PIPELINE in flight.
+ * 0, -1 (refused) or -2 (the key process is gone), with why. */
+int signer_entry_send(struct signer *s, const char *note, char *why,
+    size_t whylen);
+int signer_entry_recv(struct signer *s, const char *note, char **out,
+    char *why, size_t whylen);
+int signer_loop_fd(struct signer *s);
 /* Signs the OCSP basic response *bs as the delegated responder (SHA-256,
  * responderID byKey, its certificate in certs): *bs is replaced by the
  * signed one (the old freed).  OCSP worker thread.  0 or -1. */

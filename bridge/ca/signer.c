@@ -8,6 +8,8 @@
  * call into one typed request on the calling thread's channel:
  *
  *	signer_sign_entry      loop    entry body -> signature line
+ *	signer_entry_send/recv loop    the same in two halves, pipelined
+ *	                               from the event loop (enroll_entry.c)
  *	signer_sign_committed  loop    struct ca_cert_req -> certificate
  *	signer_cert_send/recv  cert    the same in two halves, pipelined
  *	                               from the event loop (enroll_sign.c)
@@ -230,37 +232,89 @@ signer_call(struct signer *s, enum keyproc_chan ch, enum keyproc_op op,
 	return rc;
 }
 
+/* The signed note of SIGN_ENTRY's answer ans[0..len) for note: note,
+ * the blank line and the signature line (as ledger_entry_sign makes it),
+ * malloc'd; or NULL. */
+static char *
+signer_entry_ans(const char *note, const uint8_t *ans, size_t len)
+{
+	struct keyproc_rd r = { ans, len, 0, 0 };
+	char line[256], *out;
+	size_t nlen = strlen(note);
+
+	if (keyproc_get_str(&r, line, sizeof(line)) != 0)
+		return NULL;
+	if ((out = malloc(nlen + strlen(line) + 2)) != NULL)
+		snprintf(out, nlen + strlen(line) + 2, "%s\n%s", note, line);
+	return out;
+}
+
 /* See ca.h.  note is freed in every case (ledger_entry_sign's
  * contract). */
 char *
 signer_sign_entry(struct signer *s, char *note)
 {
 	struct keyproc_buf req = { 0 };
-	char why[KEYPROC_WHY_MAX], line[256];
+	char why[KEYPROC_WHY_MAX];
 	uint8_t *ans = NULL;
-	size_t len, nlen;
+	size_t len;
 	char *out = NULL;
 
 	if (s == NULL || note == NULL)
 		goto out;
-	nlen = strlen(note);
-	keyproc_put_bytes(&req, note, nlen);
+	keyproc_put_bytes(&req, note, strlen(note));
 	if (signer_call(s, KEYPROC_CHAN_LOOP, KEYPROC_OP_SIGN_ENTRY, &req,
 	    &ans, &len, why, sizeof(why)) != 0)
 		goto out;
-	{
-		struct keyproc_rd r = { ans, len, 0, 0 };
-
-		if (keyproc_get_str(&r, line, sizeof(line)) != 0)
-			goto out;
-	}
-	/* As ledger_entry_sign: the blank line, then the signature line. */
-	if ((out = malloc(nlen + strlen(line) + 2)) != NULL)
-		snprintf(out, nlen + strlen(line) + 2, "%s\n%s", note, line);
+	out = signer_entry_ans(note, ans, len);
 out:
 	free(ans);
 	free(note);
 	return out;
+}
+
+/* See ca.h. */
+int
+signer_entry_send(struct signer *s, const char *note, char *why,
+    size_t whylen)
+{
+	struct keyproc_buf req = { 0 };
+	int rc;
+
+	keyproc_put_bytes(&req, note, strlen(note));
+	rc = keyproc_send_req(s->kp, KEYPROC_CHAN_LOOP, KEYPROC_OP_SIGN_ENTRY,
+	    &req, why, whylen);
+	keyproc_buf_free(&req);
+	return rc;
+}
+
+/* See ca.h. */
+int
+signer_entry_recv(struct signer *s, const char *note, char **out, char *why,
+    size_t whylen)
+{
+	uint8_t *ans = NULL;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	rc = keyproc_recv_ans(s->kp, KEYPROC_CHAN_LOOP, KEYPROC_OP_SIGN_ENTRY,
+	    &ans, &len, why, whylen);
+	if (rc == -1)
+		signer_refused(s, KEYPROC_OP_SIGN_ENTRY, why);
+	else if (rc == 0 && (*out = signer_entry_ans(note, ans, len)) == NULL) {
+		snprintf(why, whylen, "the key process's answer is malformed");
+		rc = -1;
+	}
+	free(ans);
+	return rc;
+}
+
+/* See ca.h. */
+int
+signer_loop_fd(struct signer *s)
+{
+	return s->kp != NULL ? keyproc_fd(s->kp, KEYPROC_CHAN_LOOP) : -1;
 }
 
 /* time_t of an ASN1_TIME, or -1. */

@@ -47,6 +47,10 @@
  * LEDGER_CERT_DER_MAX bytes, or a refusal), fit the smallest AF_UNIX
  * socket buffer, so neither side ever blocks writing. */
 #define KEYPROC_CERT_PIPELINE	8
+/* SIGN_ENTRY requests the event loop keeps in flight on KEYPROC_CHAN_LOOP
+ * (bridge/enroll_entry.c): an entry body is at most a few KiB, its
+ * answer one line. */
+#define KEYPROC_ENTRY_PIPELINE	8
 /* After the key process died, serve keeps answering (EST 503, OCSP from
  * its cache) this long, then exits non-zero for its supervisor. */
 #define KEYPROC_DEATH_GRACE_SEC	5
