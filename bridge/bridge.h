@@ -31,9 +31,16 @@
 struct enroll_ctx;
 
 /* The EST side of the bridge over ledger l and signer s (both borrowed;
- * cfg too).  Reads the CA chain for cacerts.  NULL with err set. */
+ * cfg too).  Reads the CA chain for cacerts.  Certificates are signed
+ * without blocking base's loop (the key process's answers are a read
+ * event on it; base NULL: blocking calls).  NULL with err set. */
 struct enroll_ctx *enroll_new(struct ledger *l, struct signer *s,
-    const struct bridge_config *cfg, char *err, size_t errlen);
+    struct event_base *base, const struct bridge_config *cfg, char *err,
+    size_t errlen);
+/* Answers every enrollment whose certificate is still being signed,
+ * waiting for the key process: once the ledger's writer has stopped,
+ * before the listeners and their connections are freed. */
+void enroll_flush(struct enroll_ctx *ctx);
 void enroll_free(struct enroll_ctx *ctx);
 /* server_handler for "/.well-known/est/". */
 void enroll_handle(struct evhttp_request *req, void *arg);

@@ -190,15 +190,17 @@ enroll_params(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
 /*
  * Builds the certificate for a registration, unsigned, and its cert-issued
  * entry carrying the TBS (seq ctx->next_seq + k; `supersedes`
- * j->old_serial when set) into j->entry (malloc'd), its serial into
- * j->serial.  Nothing is signed by the CA and nothing is submitted.  0, or
- * the HTTP status with why.
+ * j->old_serial when set) into j->entry (malloc'd; signed by the bridge
+ * account when sign, a blocking call, else its body for
+ * enroll_entry_queue), its serial into j->serial.  Nothing is signed by
+ * the CA and nothing is submitted.  0, or the HTTP status with why.
  */
 static int
 enroll_cert_entry(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
     const X509_PUBKEY *spki, const char *key_id,
     const struct est_registration *reg, enum est_profile profile,
-    time_t now, struct enroll_job *j, uint64_t k, char *why, size_t whylen)
+    time_t now, struct enroll_job *j, uint64_t k, int sign, char *why,
+    size_t whylen)
 {
 	struct issue_params ip;
 	struct ledger_field f[9];
@@ -255,7 +257,8 @@ enroll_cert_entry(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
 	 * committed, and anyone can check the certificate against them. */
 	f[n++] = (struct ledger_field){ "tbs", b64 };
 	snprintf(why, whylen, "the entry could not be signed; retry");
-	if ((j->entry = enroll_note(ctx, LEDGER_CERT_ISSUED, f, n, k)) == NULL)
+	if ((j->entry = sign ? enroll_note(ctx, LEDGER_CERT_ISSUED, f, n, k) :
+	    enroll_body(ctx, LEDGER_CERT_ISSUED, f, n, k)) == NULL)
 		goto out;
 	j->unsigned_cert = cert;	/* its TBS is the entry's */
 	cert = NULL;
@@ -386,7 +389,7 @@ enroll_keygen(struct enroll_ctx *ctx, const struct est_enroll *e, time_t now,
 	if ((j->reg = enroll_note(ctx, LEDGER_KEY_REGISTER, f, n, 0)) == NULL)
 		goto out;
 	if ((rc = enroll_cert_entry(ctx, j->key, NULL, id, &reg, profile, now,
-	    j, 1, why, whylen)) != 0) {
+	    j, 1, 1, why, whylen)) != 0) {
 		log_warn("serverkeygen: pre-authorisation %s: %s", pa->id,
 		    why);
 		goto out;
@@ -417,7 +420,7 @@ enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
 	struct enroll_job *j = NULL;
 	enum est_profile profile = e->profile, cur = 0;
 	char why[ENROLL_WHY_MAX] = "";
-	const char *note, *doubt;
+	const char *doubt;
 	time_t now = time(NULL);
 	int status;
 
@@ -482,16 +485,13 @@ enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
 	    (status = est_authorize(&reg, &e->asked, why, sizeof(why))) != 0)
 		goto refuse;
 	snprintf(j->key_id, sizeof(j->key_id), "%s", e->key_id);
-	if ((status = enroll_cert_entry(ctx, X509_REQ_get0_pubkey(e->csr),
+	if ((status = enroll_cert_entry(ctx, e->pubkey,
 	    X509_REQ_get_X509_PUBKEY(e->csr), e->key_id, &reg, profile, now,
-	    j, 0, why, sizeof(why))) != 0)
+	    j, 0, 0, why, sizeof(why))) != 0)
 		goto refuse;
-	note = j->entry;
-	if (enroll_submit(ctx, &note, 1, j) != 0) {
-		status = 503;
-		snprintf(why, sizeof(why), "the ledger is busy; retry");
-		goto refuse;
-	}
+	/* Signed by the bridge account without blocking the loop, then
+	 * submitted (enroll_entry.c). */
+	enroll_entry_queue(ctx, j);
 	return;
 refuse:
 	done(token, status, why, status == 503 ? ENROLL_RETRY_AFTER : 0, NULL,
@@ -544,8 +544,8 @@ enroll_handle(struct evhttp_request *req, void *arg)
 }
 
 struct enroll_ctx *
-enroll_new(struct ledger *l, struct signer *s, const struct bridge_config *cfg,
-    char *err, size_t errlen)
+enroll_new(struct ledger *l, struct signer *s, struct event_base *base,
+    const struct bridge_config *cfg, char *err, size_t errlen)
 {
 	struct enroll_ctx *ctx = calloc(1, sizeof(*ctx));
 	char path[PATH_MAX];
@@ -602,6 +602,12 @@ enroll_new(struct ledger *l, struct signer *s, const struct bridge_config *cfg,
 	ctx->ops.cacerts = enroll_cacerts;
 	ctx->ops.basic_auth = enroll_basic_auth;
 	ctx->ops.enroll = enroll_start;
+	if (enroll_sign_init(ctx, base) != 0 ||
+	    enroll_entry_init(ctx, base) != 0) {
+		snprintf(err, errlen, "cannot watch the key process's "
+		    "certificate channel");
+		goto fail;
+	}
 	sk_X509_INFO_pop_free(infos, X509_INFO_free);
 	BIO_free(bio);
 	return ctx;
@@ -613,10 +619,22 @@ fail:
 }
 
 void
+enroll_flush(struct enroll_ctx *ctx)
+{
+	if (ctx != NULL)
+		enroll_sign_flush(ctx);
+}
+
+void
 enroll_free(struct enroll_ctx *ctx)
 {
 	if (ctx == NULL)
 		return;
+	enroll_sign_flush(ctx);		/* nothing left after serve's */
+	if (ctx->cert_ev != NULL)
+		event_free(ctx->cert_ev);
+	if (ctx->entry_ev != NULL)
+		event_free(ctx->entry_ev);
 	sk_X509_pop_free(ctx->cacerts, X509_free);
 	free(ctx);
 }

@@ -41,6 +41,20 @@ struct enroll_ctx {
 		char serial[41];
 	} doubt[ENROLL_DOUBT_MAX];
 	size_t doubt_next;
+	/* Certificates being signed (enroll_sign.c): SIGN_CERT requests in
+	 * flight on the key process's certificate channel (nsent of them,
+	 * oldest first) and jobs waiting for room among them.  cert_ev: the
+	 * channel's read event (NULL: no event loop, blocking calls). */
+	struct event *cert_ev;
+	struct enroll_job *sent_head, **sent_tail;
+	struct enroll_job *wait_head, **wait_tail;
+	int nsent;
+	/* Entries being signed (enroll_entry.c), the same way on the loop's
+	 * channel: ensent SIGN_ENTRY requests in flight, then the queued. */
+	struct event *entry_ev;
+	struct enroll_job *esent_head, **esent_tail;
+	struct enroll_job *ewait_head, **ewait_tail;
+	int ensent;
 };
 
 /* Look up the TBS an enrollment of key_id answered no_quorum left
@@ -66,20 +80,50 @@ struct enroll_job {
 	 * reg_index once the entry is committed. */
 	char *reg;
 	uint64_t reg_index;
+	/* Once committed: the entry's index, the block's checkpoint and its
+	 * tree size; the next job in the signing queue (enroll_sign.c). */
+	uint64_t index, tree_size;
+	char *checkpoint;
+	struct enroll_job *next;
 };
 
 /* Frees j and what it holds. */
 void enroll_job_free(struct enroll_job *j);
 /* The EST status of a ledger refusal: 403, 409 or 503. */
 int enroll_status(enum ledger_status st);
-/* The bridge account's entry of type with seq ctx->next_seq + k, signed:
- * a malloc'd note, or NULL. */
+/* The bridge account's entry of type with seq ctx->next_seq + k, signed
+ * by a blocking call (after enroll_entries_drain): a malloc'd note, or
+ * NULL. */
 char *enroll_note(struct enroll_ctx *ctx, enum ledger_entry_type type,
+    const struct ledger_field *f, size_t n, uint64_t k);
+/* The same entry's body, unsigned (malloc'd), or NULL. */
+char *enroll_body(struct enroll_ctx *ctx, enum ledger_entry_type type,
     const struct ledger_field *f, size_t n, uint64_t k);
 /* Submits notes[0..n) (from enroll_note, seqs next_seq on) to commit
  * together or not at all; once committed the CA signs j's TBS and j is
  * answered (enroll_sign.c).  0 or -1. */
 int enroll_submit(struct enroll_ctx *ctx, const char *const *notes,
     size_t n, struct enroll_job *j);
+/* enroll_submit for notes whose seqs were reserved already (next_seq
+ * unchanged).  0 or -1. */
+int enroll_submit_group(struct enroll_ctx *ctx, const char *const *notes,
+    size_t n, struct enroll_job *j);
+/* Queues j, whose j->entry is the unsigned body of seq ctx->next_seq
+ * (which it reserves), to be signed without blocking the loop and then
+ * submitted (enroll_entry.c); j is answered on any failure. */
+void enroll_entry_queue(struct enroll_ctx *ctx, struct enroll_job *j);
+/* Reads every SIGN_ENTRY answer due on the loop's channel and submits
+ * those entries (blocking): before a blocking call on that channel, and
+ * at shutdown. */
+void enroll_entries_drain(struct enroll_ctx *ctx);
+/* The entry queue of ctx on base's loop (NULL: blocking calls).  0 or
+ * -1. */
+int enroll_entry_init(struct enroll_ctx *ctx, struct event_base *base);
+/* The signing queue of ctx (enroll_sign.c) on base's loop (NULL:
+ * blocking calls).  0 or -1. */
+int enroll_sign_init(struct enroll_ctx *ctx, struct event_base *base);
+/* Waits for every certificate being signed and answers its enrollment
+ * (at shutdown, while the connections still exist). */
+void enroll_sign_flush(struct enroll_ctx *ctx);
 
 #endif

@@ -8,7 +8,16 @@
  * then, and the certificate is kept beside its row in the writer's next
  * transaction.  A TBS the CA does not sign is revoked by the bridge, so
  * that the key can enroll again; a ledger refusal maps to EST's status.
+ *
+ * The event loop does not wait for the CA's signature: the SIGN_CERT
+ * request goes out on the key process's certificate channel (at most
+ * KEYPROC_CERT_PIPELINE in flight, the rest queued), the loop goes back
+ * to its connections, and the answer, a read event on that channel,
+ * finishes the enrollment.  The key process answers a channel's requests
+ * in order, so answers are matched to jobs by order.  If it dies, every
+ * job in flight or queued is answered 503 at once.
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +25,7 @@
 #include <openssl/x509.h>
 
 #include "bridge/enroll_int.h"
+#include "bridge/keyproc/keyproc.h"
 
 
 void
@@ -28,6 +38,7 @@ enroll_job_free(struct enroll_job *j)
 	EVP_PKEY_free(j->key);
 	free(j->entry);
 	free(j->reg);
+	free(j->checkpoint);
 	free(j);
 }
 
@@ -100,12 +111,22 @@ enroll_refused(struct enroll_job *j, enum ledger_status st, const char *why)
 /* The bridge account's entry of type with seq ctx->next_seq + k, signed:
  * a malloc'd note, or NULL. */
 char *
+enroll_body(struct enroll_ctx *ctx, enum ledger_entry_type type,
+    const struct ledger_field *f, size_t n, uint64_t k)
+{
+	return ledger_entry_body(type, ctx->cfg->bridge_account,
+	    ctx->next_seq + k, time(NULL), ctx->cfg->origin, f, n);
+}
+
+char *
 enroll_note(struct enroll_ctx *ctx, enum ledger_entry_type type,
     const struct ledger_field *f, size_t n, uint64_t k)
 {
-	char *note = ledger_entry_body(type, ctx->cfg->bridge_account,
-	    ctx->next_seq + k, time(NULL), ctx->cfg->origin, f, n);
+	char *note;
 
+	/* The loop's channel: the answers due first, and their seqs. */
+	enroll_entries_drain(ctx);
+	note = enroll_body(ctx, type, f, n, k);
 	return note != NULL ? signer_sign_entry(ctx->signer, note) : NULL;
 }
 
@@ -181,11 +202,194 @@ enroll_reg_cb(const struct ledger_entry_info *ei, void *arg)
 	return 1;
 }
 
+/* The job's certificate, signed: kept in the writer's next transaction,
+ * without waiting for it (a second commit in every enrollment's latency
+ * would halve what kept-alive clients get), and answered.  Until then
+ * the API has no PEM for it and its cert_sha256 is empty.  Frees j. */
+static void
+enroll_keep(struct enroll_job *j)
+{
+	unsigned char *der = NULL;
+	char *serial;
+	int len;
+
+	if ((serial = strdup(j->serial)) == NULL ||
+	    (len = i2d_X509(j->cert, &der)) <= 0 ||
+	    ledger_cert_store(j->ctx->ledger, serial, der, (size_t)len,
+	    enroll_stored, serial) != 0) {
+		log_warn("enroll: certificate %s: cannot be kept beside the "
+		    "ledger (busy)", j->serial);
+		free(serial);
+	}
+	OPENSSL_free(der);
+	enroll_answer(j);
+}
+
+/* The signer's outcome for j (signer_sign_committed's rc and why):
+ * keeps and answers the certificate; or answers 500 with the CA's
+ * refusal, or 503 when the key process cannot answer, and the bridge
+ * revokes the TBS the CA did not sign.  Frees j. */
+static void
+enroll_signed(struct enroll_job *j, int rc, const char *why)
+{
+	struct enroll_ctx *ctx = j->ctx;
+
+	if (rc == 0) {
+		enroll_keep(j);
+		return;
+	}
+	if (rc == -1) {
+		/* The ledger holds a TBS the CA refused: a bug, or someone
+		 * else's hand in the network process.  Never a certificate. */
+		log_warn("enroll: the CA refused the committed TBS %s: %s",
+		    j->serial, why);
+		enroll_give_up(ctx, j->serial);
+		j->done(j->token, 500, why, 0, NULL, NULL);
+	} else {
+		log_warn("enroll: certificate %s: the CA cannot sign now",
+		    j->serial);
+		enroll_give_up(ctx, j->serial);
+		j->done(j->token, 503, "the certificate was recorded but could "
+		    "not be signed; retry", ENROLL_RETRY_AFTER, NULL, NULL);
+	}
+	enroll_job_free(j);
+}
+
 /*
- * The cert-issued entry is committed (r): shows the signer the entry,
- * the key-register entry, their inclusion proofs in r's checkpoint and
- * the checkpoint, keeps the signed certificate beside its row and
- * answers.  Frees j, one way or another.
+ * The request that shows the signer j's committed entry: the entry, the
+ * key-register entry, their inclusion proofs in the checkpoint's tree
+ * (j->tree_size, into ep and rp) and the checkpoint.  0, or -1 (the
+ * ledger cannot give them: 503).
+ */
+static int
+enroll_cert_req(struct enroll_job *j, struct ca_cert_req *req,
+    uint8_t (*ep)[LEDGER_HASH_LEN], uint8_t (*rp)[LEDGER_HASH_LEN])
+{
+	struct enroll_ctx *ctx = j->ctx;
+
+	memset(req, 0, sizeof(*req));
+	req->checkpoint = j->checkpoint;
+	req->entry = j->entry;
+	req->entry_index = j->index;
+	req->reg = j->reg;
+	req->reg_index = j->reg_index;
+	req->cert = j->unsigned_cert;	/* the signer may sign it in place */
+	req->entry_proof = (const uint8_t (*)[LEDGER_HASH_LEN])ep;
+	req->reg_proof = (const uint8_t (*)[LEDGER_HASH_LEN])rp;
+	if (ledger_inclusion_proof(ctx->ledger, j->index, j->tree_size, ep,
+	    &req->entry_nproof) != 0 || ledger_inclusion_proof(ctx->ledger,
+	    j->reg_index, j->tree_size, rp, &req->reg_nproof) != 0)
+		return -1;
+	return 0;
+}
+
+/* Sends the SIGN_CERT of queued jobs while fewer than
+ * KEYPROC_CERT_PIPELINE are in flight; a job whose request cannot be
+ * made or sent is answered at once. */
+static void
+enroll_pump(struct enroll_ctx *ctx)
+{
+	uint8_t ep[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
+	uint8_t rp[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
+	struct ca_cert_req req;
+	char why[ENROLL_WHY_MAX];
+	struct enroll_job *j;
+	int rc;
+
+	while (ctx->nsent < KEYPROC_CERT_PIPELINE && ctx->wait_head != NULL) {
+		j = ctx->wait_head;
+		if ((ctx->wait_head = j->next) == NULL)
+			ctx->wait_tail = &ctx->wait_head;
+		j->next = NULL;
+		why[0] = '\0';
+		rc = enroll_cert_req(j, &req, ep, rp) != 0 ? -2 :
+		    signer_cert_send(ctx->signer, &req, why, sizeof(why));
+		if (rc != 0) {
+			enroll_signed(j, rc, why);
+			continue;
+		}
+		*ctx->sent_tail = j;
+		ctx->sent_tail = &j->next;
+		ctx->nsent++;
+	}
+	if (ctx->cert_ev != NULL && ctx->nsent > 0)
+		(void)event_add(ctx->cert_ev, NULL);
+}
+
+/* Reads the answer to the oldest request in flight (blocking: call it
+ * when the channel is readable, or to flush) and finishes its job. */
+static void
+enroll_recv_one(struct enroll_ctx *ctx)
+{
+	struct enroll_job *j = ctx->sent_head;
+	char why[ENROLL_WHY_MAX] = "";
+	int rc;
+
+	if ((ctx->sent_head = j->next) == NULL)
+		ctx->sent_tail = &ctx->sent_head;
+	j->next = NULL;
+	ctx->nsent--;
+	rc = signer_cert_recv(ctx->signer, j->unsigned_cert, &j->cert, why,
+	    sizeof(why));
+	enroll_signed(j, rc, why);
+}
+
+/* The certificate channel is readable: every answer already there, in
+ * order (after the key process's death, each at once: 503), then more
+ * requests out. */
+static void
+enroll_cert_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct enroll_ctx *ctx = arg;
+	struct pollfd pfd = { fd, POLLIN, 0 };
+
+	(void)what;
+	while (ctx->nsent > 0) {
+		enroll_recv_one(ctx);
+		if (signer_available(ctx->signer) && poll(&pfd, 1, 0) <= 0)
+			break;
+	}
+	enroll_pump(ctx);
+	if (ctx->nsent == 0 && ctx->cert_ev != NULL)
+		(void)event_del(ctx->cert_ev);
+}
+
+/* See enroll_int.h. */
+void
+enroll_sign_flush(struct enroll_ctx *ctx)
+{
+	enroll_entries_drain(ctx);
+	if (ctx->sent_tail == NULL)	/* enroll_new failed before init */
+		return;
+	while (ctx->nsent > 0 || ctx->wait_head != NULL) {
+		enroll_pump(ctx);
+		if (ctx->nsent > 0)
+			enroll_recv_one(ctx);
+	}
+	if (ctx->cert_ev != NULL)
+		(void)event_del(ctx->cert_ev);
+}
+
+/* See enroll_int.h. */
+int
+enroll_sign_init(struct enroll_ctx *ctx, struct event_base *base)
+{
+	ctx->sent_tail = &ctx->sent_head;
+	ctx->wait_tail = &ctx->wait_head;
+	if (base == NULL || signer_cert_fd(ctx->signer) < 0)
+		return 0;
+	ctx->cert_ev = event_new(base, signer_cert_fd(ctx->signer),
+	    EV_READ | EV_PERSIST, enroll_cert_ready, ctx);
+	return ctx->cert_ev != NULL ? 0 : -1;
+}
+
+/*
+ * The cert-issued entry is committed (r): the signer is to be shown the
+ * entry, the key-register entry, their inclusion proofs in r's
+ * checkpoint and the checkpoint.  With an event loop the job joins the
+ * signing queue (enroll_pump) and the answer finishes it when it arrives
+ * (enroll_cert_ready); without one the call blocks.  Frees j, one way or
+ * another.
  */
 static void
 enroll_sign(struct enroll_job *j, const struct ledger_receipt *r)
@@ -194,63 +398,32 @@ enroll_sign(struct enroll_job *j, const struct ledger_receipt *r)
 	uint8_t ep[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
 	uint8_t rp[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
 	struct ca_cert_req req;
-	char why[ENROLL_WHY_MAX] = "", *serial = NULL;
-	unsigned char *der = NULL;
-	int rc, len;
+	char why[ENROLL_WHY_MAX] = "";
+	int rc;
 
-	memset(&req, 0, sizeof(req));
-	req.checkpoint = r->checkpoint;
-	req.entry = j->entry;
-	req.entry_index = r->index;
+	j->index = r->index;
+	j->tree_size = r->tree_size;
 	if (j->reg != NULL)		/* serverkeygen: just before */
 		j->reg_index = r->index - 1;
 	else if (ledger_entries(ctx->ledger, j->reg_index, 1, enroll_reg_cb,
-	    &j->reg) != 0 || j->reg == NULL)
-		goto unavailable;
-	req.reg = j->reg;
-	req.reg_index = j->reg_index;
-	req.cert = j->unsigned_cert;	/* the signer may sign it in place */
-	req.entry_proof = (const uint8_t (*)[LEDGER_HASH_LEN])ep;
-	req.reg_proof = (const uint8_t (*)[LEDGER_HASH_LEN])rp;
-	if (ledger_inclusion_proof(ctx->ledger, r->index, r->tree_size, ep,
-	    &req.entry_nproof) != 0 || ledger_inclusion_proof(ctx->ledger,
-	    j->reg_index, r->tree_size, rp, &req.reg_nproof) != 0)
-		goto unavailable;
-	rc = signer_sign_committed(ctx->signer, &req, &j->cert, why,
-	    sizeof(why));
-	if (rc == -2)
-		goto unavailable;
-	if (rc != 0) {
-		/* The ledger holds a TBS the CA refused: a bug, or someone
-		 * else's hand in the network process.  Never a certificate. */
-		log_warn("enroll: the CA refused the committed TBS %s: %s",
-		    j->serial, why);
-		enroll_give_up(ctx, j->serial);
-		j->done(j->token, 500, why, 0, NULL, NULL);
-		enroll_job_free(j);
+	    &j->reg) != 0 || j->reg == NULL) {
+		enroll_signed(j, -2, why);
 		return;
 	}
-	/* Kept in the writer's next transaction, without waiting for it:
-	 * the answer leaves now (a second commit in every enrollment's
-	 * latency would halve what kept-alive clients get).  Until then the
-	 * API has no PEM for it and its cert_sha256 is empty. */
-	if ((serial = strdup(j->serial)) == NULL ||
-	    (len = i2d_X509(j->cert, &der)) <= 0 ||
-	    ledger_cert_store(ctx->ledger, serial, der, (size_t)len,
-	    enroll_stored, serial) != 0) {
-		log_warn("enroll: certificate %s: cannot be kept beside the "
-		    "ledger (busy)", j->serial);
-		free(serial);
+	if ((j->checkpoint = strdup(r->checkpoint)) == NULL) {
+		enroll_signed(j, -2, why);
+		return;
 	}
-	OPENSSL_free(der);
-	enroll_answer(j);
-	return;
-unavailable:
-	log_warn("enroll: certificate %s: the CA cannot sign now", j->serial);
-	enroll_give_up(ctx, j->serial);
-	j->done(j->token, 503, "the certificate was recorded but could not "
-	    "be signed; retry", ENROLL_RETRY_AFTER, NULL, NULL);
-	enroll_job_free(j);
+	if (ctx->cert_ev != NULL) {
+		*ctx->wait_tail = j;
+		ctx->wait_tail = &j->next;
+		enroll_pump(ctx);
+		return;
+	}
+	rc = enroll_cert_req(j, &req, ep, rp) != 0 ? -2 :
+	    signer_sign_committed(ctx->signer, &req, &j->cert, why,
+	    sizeof(why));
+	enroll_signed(j, rc, why);
 }
 
 /*
@@ -313,11 +486,22 @@ enroll_committed(enum ledger_status st, const struct ledger_receipt *r,
 		enroll_sign(j, r);
 }
 
-/* Submits notes[0..n) (from enroll_note, seqs next_seq on) to commit
- * together or not at all; enroll_committed answers j.  0 or -1. */
+/* See enroll_int.h. */
 int
 enroll_submit(struct enroll_ctx *ctx, const char *const *notes, size_t n,
     struct enroll_job *j)
+{
+	if (enroll_submit_group(ctx, notes, n, j) != 0)
+		return -1;
+	ctx->next_seq += n;
+	return 0;
+}
+
+/* Submits notes[0..n) to commit together or not at all;
+ * enroll_committed answers j.  0 or -1. */
+int
+enroll_submit_group(struct enroll_ctx *ctx, const char *const *notes,
+    size_t n, struct enroll_job *j)
 {
 	const char *t[LEDGER_GROUP_MAX];
 	size_t len[LEDGER_GROUP_MAX];
@@ -329,6 +513,5 @@ enroll_submit(struct enroll_ctx *ctx, const char *const *notes, size_t n,
 	if (ledger_submit_group(ctx->ledger, t, len, n, enroll_committed,
 	    j) != 0)
 		return -1;
-	ctx->next_seq += n;
 	return 0;
 }

@@ -410,8 +410,8 @@ serve_open_listeners(struct serve *s, const struct bridge_config *cfg)
 	char err[512], p1[PATH_MAX], p2[PATH_MAX], p3[PATH_MAX];
 	size_t hard = (size_t)cfg->max_body * SERVE_HARD_BODY_FACTOR;
 
-	if ((s->enroll = enroll_new(s->sc.ledger, s->signer, cfg, err,
-	    sizeof(err))) == NULL) {
+	if ((s->enroll = enroll_new(s->sc.ledger, s->signer, s->sc.base,
+	    cfg, err, sizeof(err))) == NULL) {
 		log_err("EST: %s", err);
 		return -1;
 	}
@@ -552,6 +552,9 @@ serve_close(struct serve *s)
 		ledger_writer_stop(s->sc.ledger);
 		serve_trust_save(&s->sc);
 	}
+	/* Certificates still being signed: answered while their
+	 * connections exist. */
+	enroll_flush(s->enroll);
 	/* The responder first: requests waiting for a signature are
 	 * answered while their connections still exist. */
 	status_free(s->sc.status);

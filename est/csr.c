@@ -20,12 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/asn1t.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/params.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -38,42 +40,50 @@
 #define EST_CSR_IPV6_LEN       16
 #define EST_CSR_BITS_ALIGN     8	/* RSA modulus: whole bytes */
 
-/* Decodes base64 (blanks allowed) of exactly one DER PKCS#10; see est.h. */
-X509_REQ *
-est_csr_decode(const char *body, size_t len, enum est_csr_status *st,
-    char *why, size_t whylen)
+/* The DER of an EST body (base64, blanks allowed) into *der (malloc'd,
+ * *derlen bytes).  0, or -1 with why (EST_CSR_BAD_BASE64). */
+static int
+est_csr_der(const char *body, size_t len, unsigned char **der,
+    size_t *derlen, char *why, size_t whylen)
 {
-	enum est_csr_status dummy;
-	unsigned char *der = NULL;
-	const unsigned char *p;
-	X509_REQ *req = NULL;
-	size_t derlen = 0, cap;
+	size_t cap;
 
-	if (st == NULL)
-		st = &dummy;
-	*st = EST_CSR_BAD_BASE64;
+	*der = NULL;
+	*derlen = 0;
 	if (body == NULL || len == 0) {
 		est_why(why, whylen, "the body is empty: it must be a "
 		    "base64 PKCS#10 request");
-		goto out;
+		return -1;
 	}
 	if (len > EST_MAX_BODY) {
 		est_why(why, whylen, "the body is %zu bytes, at most %d "
 		    "are accepted", len, EST_MAX_BODY);
-		goto out;
+		return -1;
 	}
 	cap = len / 4 * 3 + 3;
-	if ((der = malloc(cap)) == NULL) {
+	if ((*der = malloc(cap)) == NULL) {
 		est_why(why, whylen, "out of memory");
-		goto out;
+		return -1;
 	}
-	if (est_b64_decode(body, len, 1, der, cap, &derlen) != 0) {
+	if (est_b64_decode(body, len, 1, *der, cap, derlen) != 0) {
 		est_why(why, whylen, "the body is not base64 (RFC 7030 "
 		    "4.2.1: a base64 DER PKCS#10 request, not PEM or binary)");
-		goto out;
+		free(*der);
+		*der = NULL;
+		return -1;
 	}
+	return 0;
+}
+
+/* One DER PKCS#10 in der[0..derlen), its key decoded (d2i_X509_REQ). */
+static X509_REQ *
+est_csr_d2i(const unsigned char *der, size_t derlen, enum est_csr_status *st,
+    char *why, size_t whylen)
+{
+	const unsigned char *p = der;
+	X509_REQ *req;
+
 	*st = EST_CSR_NOT_CSR;
-	p = der;
 	if ((req = d2i_X509_REQ(NULL, &p, (long)derlen)) == NULL) {
 		est_why(why, whylen, "the decoded body is not a DER "
 		    "PKCS#10 certification request");
@@ -88,11 +98,30 @@ est_csr_decode(const char *body, size_t len, enum est_csr_status *st,
 	}
 	*st = EST_CSR_OK;
 out:
-	free(der);
 	if (req == NULL)
 		ERR_clear_error();	/* bad input, not a fault: no log */
 	return req;
 }
+
+/* Decodes base64 (blanks allowed) of exactly one DER PKCS#10; see est.h. */
+X509_REQ *
+est_csr_decode(const char *body, size_t len, enum est_csr_status *st,
+    char *why, size_t whylen)
+{
+	enum est_csr_status dummy;
+	unsigned char *der = NULL;
+	X509_REQ *req = NULL;
+	size_t derlen = 0;
+
+	if (st == NULL)
+		st = &dummy;
+	*st = EST_CSR_BAD_BASE64;
+	if (est_csr_der(body, len, &der, &derlen, why, whylen) == 0)
+		req = est_csr_d2i(der, derlen, st, why, whylen);
+	free(der);
+	return req;
+}
+
 
 /* RSA: EST_MIN_RSA_BITS..EST_MAX_RSA_BITS, whole bytes.  EC: P-256 or
  * P-384, named and uncompressed.  Anything else is refused. */
@@ -254,6 +283,214 @@ est_csr_check(X509_REQ *req, char *why, size_t whylen)
 out:
 	if (st != EST_CSR_OK)
 		ERR_clear_error();
+	return st;
+}
+
+/*
+ * The event loop's reader (est_csr_read): OpenSSL 3.0's d2i_X509_REQ
+ * decodes the request's key through its decoder chain (a fifth of the
+ * loop's time per enrollment, docs/benchmarks.md "EST13").  For the keys
+ * devices send, EC P-256 or P-384 on a named curve with an uncompressed
+ * point, the request is read with a template of its own that keeps the
+ * SubjectPublicKeyInfo as bytes, the key is made from the point with
+ * EVP_PKEY_fromdata (which refuses a point off the curve), and the
+ * signature is verified over the CertificationRequestInfo exactly as
+ * received, as X509_REQ_verify does.  Anything else, or any check that
+ * fails, is read and judged by est_csr_decode and est_csr_check, so a
+ * refusal is always theirs, word for word.
+ */
+struct csr_spki {
+	X509_ALGOR *alg;
+	ASN1_BIT_STRING *key;
+};
+
+/* CertificationRequestInfo (RFC 2986 4.1), X509_REQ_INFO's template but
+ * for the key; enc keeps the bytes the signature is over. */
+struct csr_info {
+	ASN1_ENCODING enc;
+	ASN1_INTEGER *version;
+	X509_NAME *subject;
+	struct csr_spki *spki;
+	STACK_OF(X509_ATTRIBUTE) *attrs;	/* [0] IMPLICIT */
+};
+
+struct csr_req {
+	struct csr_info *info;
+	X509_ALGOR *sigalg;
+	ASN1_BIT_STRING *sig;
+};
+
+typedef struct csr_spki EST_CSR_SPKI;
+typedef struct csr_info EST_CSR_INFO;
+typedef struct csr_req EST_CSR_REQ;
+
+ASN1_SEQUENCE(EST_CSR_SPKI) = {
+	ASN1_SIMPLE(EST_CSR_SPKI, alg, X509_ALGOR),
+	ASN1_SIMPLE(EST_CSR_SPKI, key, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END(EST_CSR_SPKI)
+
+ASN1_SEQUENCE_enc(EST_CSR_INFO, enc, 0) = {
+	ASN1_SIMPLE(EST_CSR_INFO, version, ASN1_INTEGER),
+	ASN1_SIMPLE(EST_CSR_INFO, subject, X509_NAME),
+	ASN1_SIMPLE(EST_CSR_INFO, spki, EST_CSR_SPKI),
+	/* X509_REQ_INFO's: not OPTIONAL in RFC 2986, tolerated absent */
+	ASN1_IMP_SET_OF_OPT(EST_CSR_INFO, attrs, X509_ATTRIBUTE, 0),
+} static_ASN1_SEQUENCE_END_ref(EST_CSR_INFO, EST_CSR_INFO)
+
+ASN1_SEQUENCE(EST_CSR_REQ) = {
+	ASN1_SIMPLE(EST_CSR_REQ, info, EST_CSR_INFO),
+	ASN1_SIMPLE(EST_CSR_REQ, sigalg, X509_ALGOR),
+	ASN1_SIMPLE(EST_CSR_REQ, sig, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END(EST_CSR_REQ)
+
+/* The key of k when it is EC P-256 or P-384, a named curve, an
+ * uncompressed point on it and no unused bits; else NULL. */
+static EVP_PKEY *
+est_csr_ec_key(const struct csr_spki *k)
+{
+	const ASN1_OBJECT *obj = NULL;
+	const void *pval = NULL;
+	EVP_PKEY_CTX *c = NULL;
+	EVP_PKEY *pk = NULL;
+	OSSL_PARAM prm[3];
+	int ptype = V_ASN1_UNDEF, curve, plen;
+
+	X509_ALGOR_get0(&obj, &ptype, &pval, k->alg);
+	if (OBJ_obj2nid(obj) != NID_X9_62_id_ecPublicKey ||
+	    ptype != V_ASN1_OBJECT)
+		return NULL;
+	curve = OBJ_obj2nid(pval);
+	plen = curve == NID_X9_62_prime256v1 ? 65 :
+	    curve == NID_secp384r1 ? 97 : 0;
+	if (plen == 0 || k->key->length != plen || k->key->data[0] != 0x04 ||
+	    ((k->key->flags & ASN1_STRING_FLAG_BITS_LEFT) != 0 &&
+	    (k->key->flags & 0x07) != 0))
+		return NULL;
+	prm[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+	    (char *)OBJ_nid2sn(curve), 0);
+	prm[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+	    k->key->data, (size_t)plen);
+	prm[2] = OSSL_PARAM_construct_end();
+	if ((c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(c) != 1 ||
+	    EVP_PKEY_fromdata(c, &pk, EVP_PKEY_PUBLIC_KEY, prm) != 1) {
+		EVP_PKEY_free(pk);
+		pk = NULL;
+	}
+	EVP_PKEY_CTX_free(c);
+	return pk;
+}
+
+/* An X509_REQ of t's parts, its key as bytes only (never decoded: for
+ * est_csr_key_id, est_csr_names, the subject and the signature's
+ * algorithm).  NULL when a part cannot be set. */
+static X509_REQ *
+est_csr_build(const struct csr_req *t)
+{
+	const ASN1_OBJECT *obj = NULL;
+	const void *pval = NULL;
+	X509_REQ *req = X509_REQ_new();
+	ASN1_OBJECT *alg = NULL, *prm = NULL;
+	ASN1_BIT_STRING *sig = NULL;
+	unsigned char *bits = NULL;
+	int ok, ptype = V_ASN1_UNDEF;
+
+	X509_ALGOR_get0(&obj, &ptype, &pval, t->info->spki->alg);
+	ok = req != NULL &&
+	    X509_REQ_set_version(req, ASN1_INTEGER_get(t->info->version)) ==
+	    1 && X509_REQ_set_subject_name(req, t->info->subject) == 1 &&
+	    (alg = OBJ_dup(obj)) != NULL && (prm = OBJ_dup(pval)) != NULL &&
+	    (bits = OPENSSL_memdup(t->info->spki->key->data,
+	    (size_t)t->info->spki->key->length)) != NULL &&
+	    X509_PUBKEY_set0_param(X509_REQ_get_X509_PUBKEY(req), alg,
+	    V_ASN1_OBJECT, prm, bits, t->info->spki->key->length) == 1;
+	if (!ok) {
+		ASN1_OBJECT_free(alg);
+		ASN1_OBJECT_free(prm);
+		OPENSSL_free(bits);
+	}
+	for (int i = 0; ok && i < sk_X509_ATTRIBUTE_num(t->info->attrs); i++)
+		ok = X509_REQ_add1_attr(req,
+		    sk_X509_ATTRIBUTE_value(t->info->attrs, i)) == 1;
+	ok = ok && X509_REQ_set1_signature_algo(req, t->sigalg) == 1 &&
+	    (sig = ASN1_STRING_dup(t->sig)) != NULL;
+	if (ok)
+		X509_REQ_set0_signature(req, sig);
+	if (!ok) {
+		X509_REQ_free(req);
+		req = NULL;
+	}
+	return req;
+}
+
+/* The fast reading of der[0..derlen): EST_CSR_OK with *req and *pk, or
+ * -1 when the request is not of that kind or fails a check. */
+static int
+est_csr_fast(const unsigned char *der, size_t derlen, X509_REQ **req,
+    EVP_PKEY **pk, char *why, size_t whylen)
+{
+	const unsigned char *p = der;
+	struct csr_req *t;
+	int rc = -1;
+
+	if ((t = (struct csr_req *)ASN1_item_d2i(NULL, &p, (long)derlen,
+	    ASN1_ITEM_rptr(EST_CSR_REQ))) == NULL || p != der + derlen ||
+	    (*pk = est_csr_ec_key(t->info->spki)) == NULL)
+		goto out;
+	/* RFC 7030 3.4: the request is signed by the key it certifies,
+	 * over the bytes it was sent in. */
+	if (ASN1_item_verify(ASN1_ITEM_rptr(EST_CSR_INFO), t->sigalg, t->sig,
+	    t->info, *pk) != 1 || (*req = est_csr_build(t)) == NULL ||
+	    est_csr_check_key(*pk, why, whylen) != EST_CSR_OK ||
+	    est_csr_check_hash(*req, why, whylen) != EST_CSR_OK ||
+	    X509_NAME_entry_count(X509_REQ_get_subject_name(*req)) == 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0) {
+		X509_REQ_free(*req);
+		EVP_PKEY_free(*pk);
+		*req = NULL;
+		*pk = NULL;
+	}
+	ASN1_item_free((ASN1_VALUE *)t, ASN1_ITEM_rptr(EST_CSR_REQ));
+	ERR_clear_error();
+	return rc;
+}
+
+/* See est.h. */
+enum est_csr_status
+est_csr_read(const char *body, size_t len, X509_REQ **req, EVP_PKEY **pk,
+    char *why, size_t whylen)
+{
+	enum est_csr_status st = EST_CSR_BAD_BASE64;
+	unsigned char *der = NULL;
+	size_t derlen = 0;
+
+	*req = NULL;
+	*pk = NULL;
+	if (est_csr_der(body, len, &der, &derlen, why, whylen) != 0)
+		goto out;
+	if (est_csr_fast(der, derlen, req, pk, why, whylen) == 0) {
+		st = EST_CSR_OK;
+		goto out;
+	}
+	/* The general reader decides, and says why. */
+	if ((*req = est_csr_d2i(der, derlen, &st, why, whylen)) == NULL)
+		goto out;
+	if ((st = est_csr_check(*req, why, whylen)) != EST_CSR_OK ||
+	    (*pk = X509_REQ_get0_pubkey(*req)) == NULL ||
+	    EVP_PKEY_up_ref(*pk) != 1) {
+		if (st == EST_CSR_OK) {
+			st = EST_CSR_NOT_CSR;
+			est_why(why, whylen, "out of memory");
+		}
+		*pk = NULL;
+		X509_REQ_free(*req);
+		*req = NULL;
+	}
+out:
+	free(der);
 	return st;
 }
 

@@ -63,6 +63,14 @@ X509_REQ *est_csr_decode(const char *body, size_t len,
 /* Proof of possession, key policy, signature hash, subject.  Returns
  * EST_CSR_OK or the first failure with `why` (one line). */
 enum est_csr_status est_csr_check(X509_REQ *req, char *why, size_t whylen);
+/* est_csr_decode and est_csr_check in one, the event loop's reader: the
+ * same verdict and reason for every body, but a P-256 or P-384 request is
+ * read without OpenSSL's decoder chain (csr.c).  EST_CSR_OK with *req (its
+ * key may be held as bytes only: X509_REQ_get0_pubkey may give NULL; the
+ * names, key id, subject and signature algorithm are there) and *pk, the
+ * request's key (both get1); or the refusal with why and both NULL. */
+enum est_csr_status est_csr_read(const char *body, size_t len,
+    X509_REQ **req, EVP_PKEY **pk, char *why, size_t whylen);
 /* Hex SHA-256 of the CSR's SubjectPublicKeyInfo DER (the ledger key id);
  * out holds 65 bytes.  0 or -1. */
 int est_csr_key_id(X509_REQ *req, char out[65]);
@@ -141,6 +149,7 @@ struct est_enroll {
 	enum est_op op;
 	enum est_profile profile;	/* from the label; 0: no label */
 	X509_REQ *csr;			/* checked: PoP, policy */
+	EVP_PKEY *pubkey;		/* its key (csr's may be bytes only) */
 	char key_id[65];
 	struct est_names asked;
 	X509 *client_cert;		/* TLS client certificate, or NULL */

@@ -43,6 +43,7 @@ static const struct {
 struct est_pending {
 	struct evhttp_request *req;
 	X509_REQ *csr;
+	EVP_PKEY *pubkey;		/* csr's key */
 	X509 *client_cert;
 	struct est_enroll e;
 };
@@ -123,6 +124,7 @@ est_pending_free(struct est_pending *p)
 	if (p == NULL)
 		return;
 	X509_REQ_free(p->csr);
+	EVP_PKEY_free(p->pubkey);
 	X509_free(p->client_cert);
 	free(p);
 }
@@ -213,9 +215,8 @@ est_enroll_start(struct evhttp_request *req, const struct est_ops *ops,
 	p->req = req;
 	p->e.op = op;
 	p->e.profile = profile;
-	if ((p->csr = est_csr_decode(body, len, &st, why, sizeof(why))) ==
-	    NULL || (st = est_csr_check(p->csr, why, sizeof(why))) !=
-	    EST_CSR_OK) {
+	if ((st = est_csr_read(body, len, &p->csr, &p->pubkey, why,
+	    sizeof(why))) != EST_CSR_OK) {
 		est_refuse(req, 400, 0, "malformed CSR: %s", why);
 		goto out;
 	}
@@ -233,6 +234,7 @@ est_enroll_start(struct evhttp_request *req, const struct est_ops *ops,
 		goto out;
 	}
 	p->e.csr = p->csr;
+	p->e.pubkey = p->pubkey;
 	p->e.client_cert = p->client_cert;
 	if (op == EST_OP_SERVERKEYGEN) {
 		/* Borrowed from the request, which outlives the enrollment. */

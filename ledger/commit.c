@@ -618,11 +618,22 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t nall)
 	if (ledger_commit_sign_last(l, s) != 0) {
 		l->seal_failed = 1;
 		l->seal_status = commit_seal_status(l);
-		commit_refuse(subs, nall, 0, l->seal_status, l->seal_status ==
+		commit_refuse(subs, n, 0, l->seal_status, l->seal_status ==
 		    LEDGER_ERR_NO_QUORUM ? "no quorum: the block before this "
 		    "one is not final yet (its validators did not cosign in "
 		    "time); retry later" : "the last block's checkpoint is "
 		    "not signed yet");
+		/* Kept certificates make no block (their TBS is in a sealed
+		 * one: the CA signed it against its checkpoint) and their
+		 * clients have them: kept all the same, in a transaction of
+		 * their own, so a restart's heal never revokes them. */
+		if (ncerts > 0 && (s->ops->begin(s) != 0 ||
+		    commit_signed(s, certs, ncerts) != 0 ||
+		    s->ops->commit(s) != 0)) {
+			s->ops->rollback(s);
+			commit_fail(certs, ncerts, 0, "cannot keep the "
+			    "certificates", s);
+		}
 		goto out;
 	}
 	if ((es = calloc(n + 1, sizeof(*es))) == NULL ||

@@ -673,6 +673,14 @@ int ledger_tbs_of_cert(const uint8_t *der, size_t len, const uint8_t **tbs,
  * its outer signature is empty: never to be used as a certificate), or
  * NULL when it does not parse as exactly one TBSCertificate. */
 X509 *ledger_tbs_x509(const uint8_t *tbs, size_t len);
+/* The same TBS, read without decoding its public key (the rules' reader,
+ * tbs.c): *x as ledger_tbs_x509's but for its key, which stays unread,
+ * and the SubjectPublicKeyInfo re-encoded in *spki[0..*spkilen)
+ * (OPENSSL_malloc'd; the bytes i2d_X509_PUBKEY gives for *x of
+ * ledger_tbs_x509).  0, or -1 when tbs does not parse as exactly one
+ * TBSCertificate. */
+int ledger_tbs_read(const uint8_t *tbs, size_t len, X509 **x, uint8_t **spki,
+    int *spkilen);
 
 /* ---- keys ------------------------------------------------------------- */
 

@@ -64,21 +64,20 @@ out:
 /*
  * What a recorded certificate or TBS says must be exactly what the entry
  * says: its serial (lowercase hex, no leading zeros) serial, its validity
- * not-before/not-after, its public key the key's registered SPKI, and its
- * authority key identifier the issuer.  NULL, or what it fails.
+ * not-before/not-after, its public key (its SubjectPublicKeyInfo DER
+ * kd[0..kn)) the key's registered SPKI, and its authority key identifier
+ * the issuer.  NULL, or what it fails.
  */
 static const char *
-rules_cert_fields(X509 *x, const struct ledger_entry *e,
-    const struct ledger_key_info *k)
+rules_cert_fields(X509 *x, const uint8_t *kd, int kn,
+    const struct ledger_entry *e, const struct ledger_key_info *k)
 {
 	uint8_t spki[1600];
-	unsigned char *kd = NULL;
 	char hex[65];
 	const ASN1_OCTET_STRING *aki;
-	const char *fail = NULL;
 	time_t nb, na;
 	struct tm tm;
-	int sn, kn;
+	int sn;
 
 	if (rules_serial_hex(x, hex) != 0)
 		return "has no readable serial";
@@ -92,12 +91,9 @@ rules_cert_fields(X509 *x, const struct ledger_entry *e,
 	    timegm(&tm) != na)
 		return "has another validity than not-before/not-after";
 	sn = ledger_b64_decode(k->spki, strlen(k->spki), spki, sizeof(spki));
-	kn = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &kd);
-	if (sn <= 0 || kn != sn || memcmp(kd, spki, (size_t)sn) != 0)
-		fail = "is not for the registered key";
-	OPENSSL_free(kd);
-	if (fail != NULL)
-		return fail;
+	if (sn <= 0 || kd == NULL || kn != sn ||
+	    memcmp(kd, spki, (size_t)sn) != 0)
+		return "is not for the registered key";
 	aki = X509_get0_authority_key_id(x);
 	if (aki == NULL || aki->length <= 0 || aki->length > 32)
 		return "has no authority key identifier";
@@ -214,12 +210,12 @@ rules_cert_der(const struct ledger_entry *e, const struct ledger_key_info *k,
 	const char *sha = ledger_entry_get(e, "cert-sha256");
 	const char *b64 = tbs != NULL ? tbs : cert;
 	const char *what = tbs != NULL ? "TBS" : "certificate";
-	uint8_t *der = NULL, md[32];
+	uint8_t *der = NULL, *kd = NULL, md[32];
 	const unsigned char *p;
 	const char *fail = NULL;
 	char hex[65];
 	X509 *x = NULL;
-	int n;
+	int n, kn = 0;
 
 	if ((tbs == NULL) == (sha == NULL) || (tbs != NULL && cert != NULL)) {
 		snprintf(why, whylen, "a cert-issued entry carries either "
@@ -238,7 +234,8 @@ rules_cert_der(const struct ledger_entry *e, const struct ledger_key_info *k,
 		goto out;
 	}
 	if (tbs != NULL) {
-		if ((x = ledger_tbs_x509(der, (size_t)n)) == NULL) {
+		/* Read without decoding its key: its SPKI as bytes. */
+		if (ledger_tbs_read(der, (size_t)n, &x, &kd, &kn) != 0) {
 			fail = "is not one DER TBSCertificate";
 			goto out;
 		}
@@ -248,6 +245,7 @@ rules_cert_der(const struct ledger_entry *e, const struct ledger_key_info *k,
 			fail = "is not one DER certificate";
 			goto out;
 		}
+		kn = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &kd);
 		SHA256(der, (size_t)n, md);
 		ledger_hex(md, sizeof(md), hex);
 		if (strcmp(hex, sha) != 0) {
@@ -255,12 +253,13 @@ rules_cert_der(const struct ledger_entry *e, const struct ledger_key_info *k,
 			goto out;
 		}
 	}
-	if ((fail = rules_cert_fields(x, e, k)) == NULL && tbs != NULL)
+	if ((fail = rules_cert_fields(x, kd, kn, e, k)) == NULL && tbs != NULL)
 		fail = rules_tbs_names(x, e, k);
 out:
 	if (fail != NULL)
 		snprintf(why, whylen, "the recorded %s %s", what, fail);
 	free(der);
+	OPENSSL_free(kd);
 	X509_free(x);
 	return fail != NULL ? LEDGER_ERR_MALFORMED : LEDGER_OK;
 }

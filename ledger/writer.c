@@ -119,23 +119,30 @@ writer_wait_for_entries(struct ledger *l)
 }
 
 /*
- * Under l->mu, after a block could not be sealed: every submission still
+ * Under l->mu, after a block could not be sealed: every entry still
  * queued is answered now with the same status (503: no quorum), not
  * after a seal wait of its own per batch, so none waits longer than
  * about two seal waits (the one in progress when it came, and the one
  * that failed).  The next submission tries the unsealed block again.
+ * Signed certificates to keep stay queued: they make no block, and
+ * ledger_commit keeps them even while the last block is unsealed (their
+ * client has the certificate already).
  */
 static void
 writer_refuse_queue(struct ledger *l)
 {
-	struct ledger_sub *sub;
+	struct ledger_sub *sub, *keep = NULL, **keep_tail = &keep;
 
 	l->seal_failed = 0;
 	while ((sub = l->pending) != NULL) {
 		l->pending = sub->next;
+		if (sub->signed_cert) {
+			sub->next = NULL;
+			*keep_tail = sub;
+			keep_tail = &sub->next;
+			continue;
+		}
 		l->npending--;
-		if (sub->signed_cert)
-			l->nkept--;
 		sub->st = l->seal_status;
 		snprintf(sub->why, LEDGER_WHY_MAX, "%s", l->seal_status ==
 		    LEDGER_ERR_NO_QUORUM ? "no quorum: the ledger's last block "
@@ -146,7 +153,8 @@ writer_refuse_queue(struct ledger *l)
 		*l->done_tail = sub;
 		l->done_tail = &sub->next;
 	}
-	l->pending_tail = &l->pending;
+	l->pending = keep;
+	l->pending_tail = keep != NULL ? keep_tail : &l->pending;
 }
 
 /*

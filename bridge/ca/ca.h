@@ -80,10 +80,34 @@ struct keyproc *signer_keyproc(struct signer *s);
  * the key process is unavailable. */
 int signer_sign_committed(struct signer *s, const struct ca_cert_req *r,
     X509 **cert, char *why, size_t whylen);
+/* signer_sign_committed in two halves on the key process's certificate
+ * channel, for the event loop alone (bridge/enroll_sign.c):
+ * signer_cert_send writes r's request without waiting for the answer;
+ * signer_cert_recv reads the oldest answer (blocking: call it when
+ * signer_cert_fd is readable), the signature spliced into unsigned_cert
+ * when that is r->cert.  At most KEYPROC_CERT_PIPELINE requests in
+ * flight.  Both return as signer_sign_committed. */
+int signer_cert_send(struct signer *s, const struct ca_cert_req *r,
+    char *why, size_t whylen);
+int signer_cert_recv(struct signer *s, X509 *unsigned_cert, X509 **cert,
+    char *why, size_t whylen);
+int signer_cert_fd(struct signer *s);
 /* Appends the bridge account's signature line to an entry body (as
  * ledger_entry_sign does).  Returns the new malloc'd note (note is freed)
  * or NULL (refused, or the key process is gone). */
 char *signer_sign_entry(struct signer *s, char *note);
+/* signer_sign_entry in two halves on the loop's channel, for the event
+ * loop alone (bridge/enroll_entry.c): signer_entry_send writes the
+ * request for note without waiting; signer_entry_recv reads the oldest
+ * answer, note being the body it was for, into *out (malloc'd).  No
+ * blocking call may use the loop's channel while answers are due (the
+ * caller drains them first).  At most KEYPROC_ENTRY_PIPELINE in flight.
+ * 0, -1 (refused) or -2 (the key process is gone), with why. */
+int signer_entry_send(struct signer *s, const char *note, char *why,
+    size_t whylen);
+int signer_entry_recv(struct signer *s, const char *note, char **out,
+    char *why, size_t whylen);
+int signer_loop_fd(struct signer *s);
 /* Signs the OCSP basic response *bs as the delegated responder (SHA-256,
  * responderID byKey, its certificate in certs): *bs is replaced by the
  * signed one (the old freed).  OCSP worker thread.  0 or -1. */

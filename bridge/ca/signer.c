@@ -8,7 +8,11 @@
  * call into one typed request on the calling thread's channel:
  *
  *	signer_sign_entry      loop    entry body -> signature line
+ *	signer_entry_send/recv loop    the same in two halves, pipelined
+ *	                               from the event loop (enroll_entry.c)
  *	signer_sign_committed  loop    struct ca_cert_req -> certificate
+ *	signer_cert_send/recv  cert    the same in two halves, pipelined
+ *	                               from the event loop (enroll_sign.c)
  *	signer_sign_cert       loop    legacy: X509 -> signed X509
  *	signer_sign_ocsp       OCSP    the responses' typed fields -> signed
  *	                               BasicOCSPResponse (certs added here)
@@ -228,37 +232,89 @@ signer_call(struct signer *s, enum keyproc_chan ch, enum keyproc_op op,
 	return rc;
 }
 
+/* The signed note of SIGN_ENTRY's answer ans[0..len) for note: note,
+ * the blank line and the signature line (as ledger_entry_sign makes it),
+ * malloc'd; or NULL. */
+static char *
+signer_entry_ans(const char *note, const uint8_t *ans, size_t len)
+{
+	struct keyproc_rd r = { ans, len, 0, 0 };
+	char line[256], *out;
+	size_t nlen = strlen(note);
+
+	if (keyproc_get_str(&r, line, sizeof(line)) != 0)
+		return NULL;
+	if ((out = malloc(nlen + strlen(line) + 2)) != NULL)
+		snprintf(out, nlen + strlen(line) + 2, "%s\n%s", note, line);
+	return out;
+}
+
 /* See ca.h.  note is freed in every case (ledger_entry_sign's
  * contract). */
 char *
 signer_sign_entry(struct signer *s, char *note)
 {
 	struct keyproc_buf req = { 0 };
-	char why[KEYPROC_WHY_MAX], line[256];
+	char why[KEYPROC_WHY_MAX];
 	uint8_t *ans = NULL;
-	size_t len, nlen;
+	size_t len;
 	char *out = NULL;
 
 	if (s == NULL || note == NULL)
 		goto out;
-	nlen = strlen(note);
-	keyproc_put_bytes(&req, note, nlen);
+	keyproc_put_bytes(&req, note, strlen(note));
 	if (signer_call(s, KEYPROC_CHAN_LOOP, KEYPROC_OP_SIGN_ENTRY, &req,
 	    &ans, &len, why, sizeof(why)) != 0)
 		goto out;
-	{
-		struct keyproc_rd r = { ans, len, 0, 0 };
-
-		if (keyproc_get_str(&r, line, sizeof(line)) != 0)
-			goto out;
-	}
-	/* As ledger_entry_sign: the blank line, then the signature line. */
-	if ((out = malloc(nlen + strlen(line) + 2)) != NULL)
-		snprintf(out, nlen + strlen(line) + 2, "%s\n%s", note, line);
+	out = signer_entry_ans(note, ans, len);
 out:
 	free(ans);
 	free(note);
 	return out;
+}
+
+/* See ca.h. */
+int
+signer_entry_send(struct signer *s, const char *note, char *why,
+    size_t whylen)
+{
+	struct keyproc_buf req = { 0 };
+	int rc;
+
+	keyproc_put_bytes(&req, note, strlen(note));
+	rc = keyproc_send_req(s->kp, KEYPROC_CHAN_LOOP, KEYPROC_OP_SIGN_ENTRY,
+	    &req, why, whylen);
+	keyproc_buf_free(&req);
+	return rc;
+}
+
+/* See ca.h. */
+int
+signer_entry_recv(struct signer *s, const char *note, char **out, char *why,
+    size_t whylen)
+{
+	uint8_t *ans = NULL;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	rc = keyproc_recv_ans(s->kp, KEYPROC_CHAN_LOOP, KEYPROC_OP_SIGN_ENTRY,
+	    &ans, &len, why, whylen);
+	if (rc == -1)
+		signer_refused(s, KEYPROC_OP_SIGN_ENTRY, why);
+	else if (rc == 0 && (*out = signer_entry_ans(note, ans, len)) == NULL) {
+		snprintf(why, whylen, "the key process's answer is malformed");
+		rc = -1;
+	}
+	free(ans);
+	return rc;
+}
+
+/* See ca.h. */
+int
+signer_loop_fd(struct signer *s)
+{
+	return s->kp != NULL ? keyproc_fd(s->kp, KEYPROC_CHAN_LOOP) : -1;
 }
 
 /* time_t of an ASN1_TIME, or -1. */
@@ -593,39 +649,38 @@ out:
 	return rc;
 }
 
-/* See ca.h. */
-int
-signer_sign_committed(struct signer *s, const struct ca_cert_req *q,
+/* The SIGN_CERT request for q into req. */
+static void
+signer_cert_req(const struct ca_cert_req *q, struct keyproc_buf *req)
+{
+	keyproc_put_str(req, q->checkpoint);
+	keyproc_put_str(req, q->entry);
+	keyproc_put_u64(req, q->entry_index);
+	signer_put_proof(req, q->entry_proof, q->entry_nproof);
+	keyproc_put_str(req, q->reg);
+	keyproc_put_u64(req, q->reg_index);
+	signer_put_proof(req, q->reg_proof, q->reg_nproof);
+}
+
+/* The certificate of SIGN_CERT's answer ans[0..len): the signature
+ * spliced into unsigned_cert when its TBS is the same (get1), else the
+ * answer parsed.  0, or -1 with why set. */
+static int
+signer_cert_ans(X509 *unsigned_cert, const uint8_t *ans, size_t len,
     X509 **cert, char *why, size_t whylen)
 {
-	struct keyproc_buf req = { 0 };
-	uint8_t *ans = NULL;
+	struct keyproc_rd r = { ans, len, 0, 0 };
 	const uint8_t *p;
-	size_t len;
-	int rc;
+	int rc = -1;
 
-	*cert = NULL;
-	keyproc_put_str(&req, q->checkpoint);
-	keyproc_put_str(&req, q->entry);
-	keyproc_put_u64(&req, q->entry_index);
-	signer_put_proof(&req, q->entry_proof, q->entry_nproof);
-	keyproc_put_str(&req, q->reg);
-	keyproc_put_u64(&req, q->reg_index);
-	signer_put_proof(&req, q->reg_proof, q->reg_nproof);
-	if ((rc = signer_call(s, KEYPROC_CHAN_LOOP, KEYPROC_OP_SIGN_CERT, &req,
-	    &ans, &len, why, whylen)) != 0)
+	p = keyproc_get_bytes(&r, &len);
+	if (r.err) {
+		snprintf(why, whylen, "the key process's answer is malformed");
 		goto out;
-	rc = -1;
-	{
-		struct keyproc_rd r = { ans, len, 0, 0 };
-
-		p = keyproc_get_bytes(&r, &len);
-		if (r.err)
-			goto out;
 	}
-	if (q->cert != NULL && signer_splice(q->cert, p, len) == 0 &&
-	    X509_up_ref(q->cert) == 1) {
-		*cert = q->cert;
+	if (unsigned_cert != NULL && signer_splice(unsigned_cert, p,
+	    len) == 0 && X509_up_ref(unsigned_cert) == 1) {
+		*cert = unsigned_cert;
 	} else if ((*cert = d2i_X509(NULL, &p, (long)len)) == NULL) {
 		snprintf(why, whylen, "the key process's certificate does "
 		    "not parse");
@@ -633,9 +688,70 @@ signer_sign_committed(struct signer *s, const struct ca_cert_req *q,
 	}
 	rc = 0;
 out:
-	free(ans);
 	ERR_clear_error();
 	return rc;
+}
+
+/* See ca.h. */
+int
+signer_sign_committed(struct signer *s, const struct ca_cert_req *q,
+    X509 **cert, char *why, size_t whylen)
+{
+	struct keyproc_buf req = { 0 };
+	uint8_t *ans = NULL;
+	size_t len;
+	int rc;
+
+	*cert = NULL;
+	signer_cert_req(q, &req);
+	if ((rc = signer_call(s, KEYPROC_CHAN_LOOP, KEYPROC_OP_SIGN_CERT, &req,
+	    &ans, &len, why, whylen)) == 0)
+		rc = signer_cert_ans(q->cert, ans, len, cert, why, whylen);
+	free(ans);
+	return rc;
+}
+
+/* See ca.h. */
+int
+signer_cert_send(struct signer *s, const struct ca_cert_req *q, char *why,
+    size_t whylen)
+{
+	struct keyproc_buf req = { 0 };
+	int rc;
+
+	signer_cert_req(q, &req);
+	rc = keyproc_send_req(s->kp, KEYPROC_CHAN_CERT, KEYPROC_OP_SIGN_CERT,
+	    &req, why, whylen);
+	keyproc_buf_free(&req);
+	return rc;
+}
+
+/* See ca.h. */
+int
+signer_cert_recv(struct signer *s, X509 *unsigned_cert, X509 **cert,
+    char *why, size_t whylen)
+{
+	uint8_t *ans = NULL;
+	size_t len;
+	int rc;
+
+	*cert = NULL;
+	rc = keyproc_recv_ans(s->kp, KEYPROC_CHAN_CERT, KEYPROC_OP_SIGN_CERT,
+	    &ans, &len, why, whylen);
+	if (rc == -1)
+		signer_refused(s, KEYPROC_OP_SIGN_CERT, why);
+	else if (rc == 0)
+		rc = signer_cert_ans(unsigned_cert, ans, len, cert, why,
+		    whylen);
+	free(ans);
+	return rc;
+}
+
+/* See ca.h. */
+int
+signer_cert_fd(struct signer *s)
+{
+	return s->kp != NULL ? keyproc_fd(s->kp, KEYPROC_CHAN_CERT) : -1;
 }
 
 X509 *

@@ -43,6 +43,7 @@ static const char *const chan_name[KEYPROC_NCHAN] = {
 	[KEYPROC_CHAN_LOOP] = "LOOP",
 	[KEYPROC_CHAN_OCSP] = "OCSP",
 	[KEYPROC_CHAN_WRITER] = "WRITER",
+	[KEYPROC_CHAN_CERT] = "CERT",
 	[KEYPROC_CHAN_SPARE] = "SPARE",
 };
 

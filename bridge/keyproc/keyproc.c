@@ -67,18 +67,22 @@ close_others(const int *keep, size_t n)
 	closedir(d);
 }
 
-/* The operations a channel with a thread of its own answers: a bit per
- * operation; 0 for the main thread's channels, which answer all. */
+/* The operations a channel answers: a bit per operation; 0 for the loop's
+ * and the spare channel, which answer all.  The main thread answers the
+ * loop's, the certificate and the spare channel, the others have a thread
+ * of their own. */
 #define OP_BIT(op)	(1u << (op))
 static const unsigned chan_ops[KEYPROC_NCHAN] = {
 	[KEYPROC_CHAN_OCSP] = OP_BIT(KEYPROC_OP_SIGN_OCSP) |
 	    OP_BIT(KEYPROC_OP_SIGN_CRL),
 	[KEYPROC_CHAN_WRITER] = OP_BIT(KEYPROC_OP_SIGN_CHECKPOINT),
+	[KEYPROC_CHAN_CERT] = OP_BIT(KEYPROC_OP_SIGN_CERT),
 };
 static const char *const chan_name[KEYPROC_NCHAN] = {
 	[KEYPROC_CHAN_LOOP] = "loop's",
 	[KEYPROC_CHAN_OCSP] = "OCSP worker's",
 	[KEYPROC_CHAN_WRITER] = "writer's",
+	[KEYPROC_CHAN_CERT] = "certificate",
 	[KEYPROC_CHAN_SPARE] = "spare",
 };
 
@@ -154,8 +158,8 @@ serve_loop(struct keyproc_keys *k, int *fds, size_t n)
 			i = (start + c) % n;
 			if (fds[i] < 0 || pfd[i].revents == 0)
 				continue;
-			if (serve_one(k, fds[i], (enum keyproc_chan)i, 0) !=
-			    0) {
+			if (serve_one(k, fds[i], (enum keyproc_chan)i,
+			    chan_ops[i]) != 0) {
 				close(fds[i]);
 				fds[i] = -1;
 			}

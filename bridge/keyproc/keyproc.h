@@ -41,6 +41,16 @@
  * the smallest AF_UNIX socket buffer. */
 #define KEYPROC_PIPELINE	2
 #define KEYPROC_PIPELINE_MAX	(32u << 10)
+/* SIGN_CERT requests the event loop keeps in flight on KEYPROC_CHAN_CERT
+ * (bridge/enroll_sign.c): at most this many requests of at most
+ * KEYPROC_PIPELINE_MAX bytes, and their answers (a certificate of at most
+ * LEDGER_CERT_DER_MAX bytes, or a refusal), fit the smallest AF_UNIX
+ * socket buffer, so neither side ever blocks writing. */
+#define KEYPROC_CERT_PIPELINE	8
+/* SIGN_ENTRY requests the event loop keeps in flight on KEYPROC_CHAN_LOOP
+ * (bridge/enroll_entry.c): an entry body is at most a few KiB, its
+ * answer one line. */
+#define KEYPROC_ENTRY_PIPELINE	8
 /* After the key process died, serve keeps answering (EST 503, OCSP from
  * its cache) this long, then exits non-zero for its supervisor. */
 #define KEYPROC_DEATH_GRACE_SEC	5
@@ -91,6 +101,7 @@ enum keyproc_chan {
 	KEYPROC_CHAN_LOOP,		/* event loop: entries, certificates */
 	KEYPROC_CHAN_OCSP,		/* OCSP worker: responses, CRLs */
 	KEYPROC_CHAN_WRITER,		/* ledger writer: checkpoints */
+	KEYPROC_CHAN_CERT,		/* event loop, pipelined: SIGN_CERT */
 	KEYPROC_CHAN_SPARE,		/* tools and tests */
 	KEYPROC_NCHAN
 };

@@ -154,6 +154,34 @@ b64(const unsigned char *der, size_t len, int cols, const char *eol)
 	return out;
 }
 
+/* est_csr_read, the event loop's reader, gives the verdict and reason
+ * est_csr_decode and est_csr_check gave (st, why), and for an accepted
+ * request the same key id and a key. */
+static void
+same_as_read(const char *text, enum est_csr_status st, const char *why,
+    X509_REQ *req)
+{
+	char why2[WHY_MAX] = "", id[65], id2[65];
+	X509_REQ *r2 = NULL;
+	EVP_PKEY *pk2 = NULL;
+
+	assert_int_equal(est_csr_read(text, strlen(text), &r2, &pk2, why2,
+	    WHY_MAX), st);
+	if (st != EST_CSR_OK) {
+		assert_string_equal(why2, why);
+		assert_null(r2);
+		assert_null(pk2);
+		return;
+	}
+	assert_non_null(pk2);
+	assert_int_equal(est_csr_key_id(req, id), 0);
+	assert_int_equal(est_csr_key_id(r2, id2), 0);
+	assert_string_equal(id, id2);
+	assert_int_equal(EVP_PKEY_eq(pk2, X509_REQ_get0_pubkey(req)), 1);
+	X509_REQ_free(r2);
+	EVP_PKEY_free(pk2);
+}
+
 /* Decodes text and runs the policy; returns the first failure. */
 static enum est_csr_status
 decode_and_check(const char *text, char *why)
@@ -166,10 +194,12 @@ decode_and_check(const char *text, char *why)
 	if (req == NULL) {
 		assert_int_not_equal(st, EST_CSR_OK);
 		assert_true(why[0] != '\0');
+		same_as_read(text, st, why, NULL);
 		return st;
 	}
 	assert_int_equal(st, EST_CSR_OK);
 	st = est_csr_check(req, why, WHY_MAX);
+	same_as_read(text, st, why, req);
 	X509_REQ_free(req);
 	return st;
 }

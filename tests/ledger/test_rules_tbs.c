@@ -156,6 +156,90 @@ test_ledgers_of_both_forms_replay_and_verify(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* t with its TBS's bytes der[0..len) in the tbs field. */
+static void
+tbs_set_der(struct fx_tbs *t, const uint8_t *der, size_t len)
+{
+	memcpy(t->der, der, len);
+	t->len = len;
+	assert_int_equal(ledger_b64_encode(der, len, t->b64, sizeof(t->b64)),
+	    0);
+	t->fl[6] = (struct ledger_field){ "tbs", t->b64 };
+}
+
+/* The offset of key's SubjectPublicKeyInfo DER in t's TBS; its length in
+ * *n. */
+static size_t
+tbs_spki_at(const struct fx_tbs *t, EVP_PKEY *key, int *n)
+{
+	unsigned char *spki = NULL;
+	const uint8_t *at;
+
+	assert_true((*n = i2d_PUBKEY(key, &spki)) > 0);
+	assert_non_null(at = memmem(t->der, t->len, spki, (size_t)*n));
+	OPENSSL_free(spki);
+	return (size_t)(at - t->der);
+}
+
+/* The rules read a TBS's public key as bytes (ledger/tbs.c, never
+ * decoded): a TBS whose key is not a valid point, whose SPKI does not
+ * parse, or that carries another key of the same length is refused as
+ * before, and the right one still passes. */
+static void
+test_tbs_with_a_malformed_or_other_key_is_refused(void **state)
+{
+	struct fx *f = *state;
+	EVP_PKEY *cakey = ledger_key_generate("ec-p256");
+	EVP_PKEY *k = ledger_key_generate("ec-p256");
+	EVP_PKEY *k2 = ledger_key_generate("ec-p256");
+	X509 *ca = fx_tbs_ca(cakey);
+	struct ledger_cert_info ci;
+	struct fx_tbs t;
+	struct reg r;
+	uint8_t der[4096];
+	unsigned char *other = NULL;
+	size_t at, len;
+	int n, n2;
+	uint64_t bseq = make_bridge(f);
+	time_t now = tbs_now = time(NULL);
+
+	reg_fields(&r, k, now - 60, now + 86400);
+	r.fl[2] = (struct ledger_field){ "name", "cam-1" };
+	assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+	tbs_fields(&t, ca, k, r.id, "cam-1", EST_PROFILE_DEVICE, NULL);
+	at = tbs_spki_at(&t, k, &n);
+	len = t.len;
+	memcpy(der, t.der, len);
+
+	der[at + (size_t)n - 1] ^= 0x01;	/* the point's last byte */
+	tbs_set_der(&t, der, len);
+	assert_int_equal(tbs_put(f, bseq, &t, 7), LEDGER_ERR_MALFORMED);
+	der[at + (size_t)n - 1] ^= 0x01;
+	der[at + (size_t)n - 65] = 0x05;	/* 04: no uncompressed point */
+	tbs_set_der(&t, der, len);
+	assert_int_equal(tbs_put(f, bseq, &t, 7), LEDGER_ERR_MALFORMED);
+	der[at + (size_t)n - 65] = 0x04;
+	assert_int_equal(der[at + (size_t)n - 68], V_ASN1_BIT_STRING);
+	der[at + (size_t)n - 68] = V_ASN1_OCTET_STRING;	/* no SPKI */
+	tbs_set_der(&t, der, len);
+	assert_int_equal(tbs_put(f, bseq, &t, 7), LEDGER_ERR_MALFORMED);
+	der[at + (size_t)n - 68] = V_ASN1_BIT_STRING;
+	assert_true((n2 = i2d_PUBKEY(k2, &other)) == n);	/* another key */
+	memcpy(der + at, other, (size_t)n2);
+	tbs_set_der(&t, der, len);
+	assert_int_equal(tbs_put(f, bseq, &t, 7), LEDGER_ERR_MALFORMED);
+	assert_int_equal(ledger_cert_get(f->l, t.serial, &ci), 1);
+
+	tbs_fields(&t, ca, k, r.id, "cam-1", EST_PROFILE_DEVICE, NULL);
+	assert_int_equal(tbs_put(f, bseq, &t, 7), LEDGER_OK);
+	assert_int_equal(ledger_cert_get(f->l, t.serial, &ci), 0);
+	OPENSSL_free(other);
+	X509_free(ca);
+	EVP_PKEY_free(cakey);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(k2);
+}
+
 static void
 stored_cb(enum ledger_status st, const struct ledger_receipt *r,
     const char *why, void *arg)
@@ -265,6 +349,7 @@ run_suite(const struct backend *be)
 	const struct CMUnitTest tests[] = {
 		T(test_recorded_tbs_must_match_its_entry_and_registration),
 		T(test_ledgers_of_both_forms_replay_and_verify),
+		T(test_tbs_with_a_malformed_or_other_key_is_refused),
 		T(test_kept_certificates_are_verified_against_their_tbs),
 	};
 	char name[64];

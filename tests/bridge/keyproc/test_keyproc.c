@@ -405,6 +405,31 @@ test_the_ocsp_and_writer_channels_answer_their_operations_only(
 	assert_int_equal(keyproc_fx_cp_call(f, 10, NULL, 8, 1, 0, NULL), 0);
 }
 
+/* The event loop's pipelined channel (bridge/enroll_sign.c) answers
+ * SIGN_CERT only: an entry, INFO or a checkpoint sent there is refused, and the same entry on the loop's channel is signed. */
+static void
+test_the_certificate_channel_answers_sign_cert_only(void **state)
+{
+	struct keyproc_fx_kp *f = *state;
+	struct keyproc_buf b;
+
+	f->chan = KEYPROC_CHAN_CERT;
+	b = entry_req(LEDGER_CERT_ISSUED, f->cfg.bridge_account,
+	    f->cfg.origin);
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_SIGN_ENTRY, &b,
+	    "not answered on the certificate channel"), -1);
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_INFO, &b,
+	    "not answered on the certificate channel"), -1);
+	assert_int_equal(keyproc_fx_cp_call(f, 8, NULL, 0, 0, 0,
+	    "not answered on the certificate channel"), -1);
+	f->chan = KEYPROC_CHAN_LOOP;
+	b = entry_req(LEDGER_CERT_ISSUED, f->cfg.bridge_account,
+	    f->cfg.origin);
+	assert_int_equal(keyproc_fx_call(f, KEYPROC_OP_SIGN_ENTRY, &b, NULL),
+	    0);
+}
+
 /* The promise survives a new key process on the same data directory. */
 static void
 test_restart_keeps_the_promise(void **state)
@@ -596,6 +621,7 @@ main(void)
 		T(test_crl_for_another_issuer_is_refused),
 		T(test_crl_number_not_above_the_last_is_refused),
 		T(test_the_ocsp_and_writer_channels_answer_their_operations_only),
+		T(test_the_certificate_channel_answers_sign_cert_only),
 		T(test_restart_keeps_the_promise),
 		T(test_committed_issuance_goes_through_ca_cert_admit),
 		T(test_oversize_message_is_refused),
