@@ -30,6 +30,7 @@
 
 
 #define RENDER_HEX_LEN		(2 * LEDGER_HASH_LEN + 1)
+#define API_ENTRY_MSG_MAX	256	/* bytes of a refusal's message */
 
 /* ---- submitting -------------------------------------------------------- */
 
@@ -104,15 +105,58 @@ api_ctype_is(const char *ct, const char *type)
 	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/* See api_int.h. */
+int
+api_entry_of(const char *ct, const char *body, size_t len,
+    const char **entry, size_t *elen, json_t **json, const char **code,
+    char *msg, size_t msglen)
+{
+	json_error_t jerr;
+	json_t *e;
+
+	*json = NULL;
+	*entry = body;
+	*elen = len;
+	if (ct != NULL && !api_ctype_is(ct, "text/plain") &&
+	    !api_ctype_is(ct, "application/json")) {
+		*code = "unsupported_media_type";
+		snprintf(msg, msglen, "send the entry as text/plain or as "
+		    "application/json {\"entry\": ...}");
+		return 415;
+	}
+	if (ct != NULL && api_ctype_is(ct, "application/json")) {
+		if ((*json = json_loadb(body, len, JSON_REJECT_DUPLICATES,
+		    &jerr)) == NULL) {
+			*code = "invalid_json";
+			snprintf(msg, msglen, "line %d column %d: %s",
+			    jerr.line, jerr.column, jerr.text);
+			return 400;
+		}
+		if (!json_is_string(e = json_object_get(*json, "entry"))) {
+			*code = "bad_request";
+			snprintf(msg, msglen, "the JSON body needs a string "
+			    "field \"entry\"");
+			return 400;
+		}
+		*entry = json_string_value(e);
+		*elen = json_string_length(e);
+	}
+	if (*elen == 0) {
+		*code = "bad_request";
+		snprintf(msg, msglen, "the body is empty: send a signed entry");
+		return 400;
+	}
+	return 0;
+}
+
 void
 api_submit(struct evhttp_request *req, void *arg)
 {
 	struct api_ctx *ctx = arg;
-	const char *ct, *entry;
-	char *body = NULL;
+	const char *ct, *entry, *code;
+	char *body = NULL, msg[API_ENTRY_MSG_MAX];
 	size_t len = 0, elen;
-	json_t *j = NULL, *e;
-	json_error_t jerr;
+	json_t *j = NULL;
 	int rc;
 
 	if (api_method(req, API_POST) != 0 || api_params(req, NULL) != 0)
@@ -135,27 +179,9 @@ api_submit(struct evhttp_request *req, void *arg)
 		server_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	entry = body;
-	elen = len;
-	if (ct != NULL && api_ctype_is(ct, "application/json")) {
-		if ((j = json_loadb(body, len, JSON_REJECT_DUPLICATES,
-		    &jerr)) == NULL) {
-			server_reply_error(req, 400, "invalid_json",
-			    "line %d column %d: %s", jerr.line, jerr.column,
-			    jerr.text);
-			goto out;
-		}
-		if (!json_is_string(e = json_object_get(j, "entry"))) {
-			server_reply_error(req, 400, "bad_request", "the JSON "
-			    "body needs a string field \"entry\"");
-			goto out;
-		}
-		entry = json_string_value(e);
-		elen = json_string_length(e);
-	}
-	if (elen == 0) {
-		server_reply_error(req, 400, "bad_request", "the body is empty: "
-		    "send a signed entry");
+	if ((rc = api_entry_of(ct, body, len, &entry, &elen, &j, &code, msg,
+	    sizeof(msg))) != 0) {
+		server_reply_error(req, rc, code, "%s", msg);
 		goto out;
 	}
 	/* The ledger copies the entry; req is answered in api_submit_done. */
@@ -168,4 +194,3 @@ out:
 	json_decref(j);
 	free(body);
 }
-

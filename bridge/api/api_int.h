@@ -136,5 +136,15 @@ void api_account(struct evhttp_request *req, void *arg);
 void api_keys(struct evhttp_request *req, void *arg);
 void api_key(struct evhttp_request *req, void *arg);
 void api_submit(struct evhttp_request *req, void *arg);
+/* The signed entry a POST /api/v1/entries body carries: the body itself
+ * (text/plain, or no Content-Type), or the string field "entry" of a
+ * JSON object (application/json).  *entry points into body or into
+ * *json (a new reference the caller decrefs; NULL for text).  Returns 0,
+ * or the HTTP status of the refusal (415, 400) with its error code
+ * (static) in *code and a one-line message in msg.  A pure function:
+ * tests/fuzz/fuzz_entry.c drives it. */
+int api_entry_of(const char *ctype, const char *body, size_t len,
+    const char **entry, size_t *elen, json_t **json, const char **code,
+    char *msg, size_t msglen);
 
 #endif
