@@ -40,6 +40,7 @@ api_http_status(enum ledger_status st)
 	switch (st) {
 	case LEDGER_OK:			return 201;
 	case LEDGER_ERR_MALFORMED:
+	case LEDGER_ERR_DUPLICATE_SIGNATURE:
 	case LEDGER_ERR_KEY_NOT_CANONICAL:
 	case LEDGER_ERR_WRONG_ORIGIN:	return 400;
 	case LEDGER_ERR_TOO_LARGE:	return 413;
