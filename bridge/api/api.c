@@ -262,6 +262,14 @@ out:
 	return ok;
 }
 
+/* See api_int.h. */
+int
+api_caller_known(const struct api_ctx *ctx, struct evhttp_request *req)
+{
+	return !ctx->need_token || api_bearer_ok(ctx, req) ||
+	    api_admin_cert_ok(ctx, req);
+}
+
 /* Every API route goes through here: reads need the bearer token or an
  * admin client certificate when the configuration asks for it (writes
  * are signed entries, checked by the ledger's rules whoever sends them). */

@@ -71,18 +71,42 @@ api_http_status(enum ledger_status st)
 	return 500;
 }
 
+/* An entry in the ledger's queue: its request, and whether the caller
+ * may learn that an account does not exist. */
+struct api_submission {
+	struct evhttp_request *req;
+	int blind;		/* no token: account_not_found not told */
+};
+
+/* The one answer an unauthenticated caller gets for an entry of an
+ * account that does not exist and for one whose signatures do not
+ * verify (with api_auth = token the account list is not public, and
+ * POST /api/v1/entries must not tell it either). */
+#define API_BLIND_SIGNATURE_MSG "the entry's signatures do not verify " \
+	"with its account's keys"
+
 /*
  * ledger_submit's completion, on the event loop thread (ledger_drain).
- * arg is the deferred request: libevent 2.1 keeps it alive even when the
- * client has gone (req->evcon = NULL) and frees it in the reply, so it is
- * answered exactly once here and not touched after.
+ * arg is the submission: libevent 2.1 keeps its deferred request alive
+ * even when the client has gone (req->evcon = NULL) and frees it in the
+ * reply, so it is answered exactly once here and not touched after.
  */
 static void
 api_submit_done(enum ledger_status st, const struct ledger_receipt *r,
     const char *why, void *arg)
 {
-	struct evhttp_request *req = arg;
+	struct api_submission *sub = arg;
+	struct evhttp_request *req = sub->req;
+	int blind = sub->blind;
 
+	free(sub);
+	if (blind && (st == LEDGER_ERR_UNKNOWN_ACCOUNT ||
+	    st == LEDGER_ERR_SIGNATURE)) {
+		server_reply_error(req, api_http_status(LEDGER_ERR_SIGNATURE),
+		    ledger_status_code(LEDGER_ERR_SIGNATURE), "%s",
+		    API_BLIND_SIGNATURE_MSG);
+		return;
+	}
 	if (st != LEDGER_OK) {
 		server_reply_error(req, api_http_status(st),
 		    ledger_status_code(st), "%s",
@@ -156,6 +180,7 @@ api_submit(struct evhttp_request *req, void *arg)
 	struct api_ctx *ctx = arg;
 	const char *ct, *entry, *code;
 	char *body = NULL, msg[API_ENTRY_MSG_MAX];
+	struct api_submission *sub;
 	size_t len = 0, elen;
 	json_t *j = NULL;
 	int rc;
@@ -185,12 +210,23 @@ api_submit(struct evhttp_request *req, void *arg)
 		server_reply_error(req, rc, code, "%s", msg);
 		goto out;
 	}
-	/* The ledger copies the entry; req is answered in api_submit_done. */
+	if ((sub = malloc(sizeof(*sub))) == NULL) {
+		server_reply_error(req, 503,
+		    ledger_status_code(LEDGER_ERR_UNAVAILABLE), "out of "
+		    "memory; retry");
+		goto out;
+	}
+	sub->req = req;
+	sub->blind = !api_caller_known(ctx, req);
+	/* The ledger copies the entry; req is answered in api_submit_done,
+	 * which frees sub. */
 	if (ledger_submit(ctx->ledger, entry, elen, api_submit_done,
-	    req) != 0)
+	    sub) != 0) {
+		free(sub);
 		server_reply_error(req, 503,
 		    ledger_status_code(LEDGER_ERR_UNAVAILABLE), "the ledger "
 		    "is not accepting entries right now; retry");
+	}
 out:
 	json_decref(j);
 	free(body);
