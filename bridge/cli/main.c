@@ -23,7 +23,7 @@ enum {
 	O_VALIDATOR, O_QUORUM, O_POLICY,
 	O_LISTEN, O_LEDGER, O_LEDGER_CA, O_ORIGIN, O_WITNESS, O_LOG_VKEY,
 	O_SINCE, O_SERIAL, O_SHA256,
-	O_NOTE,
+	O_NOTE, O_WAIT,
 	O_HELP,
 };
 
@@ -33,6 +33,7 @@ static struct option long_opts[] = {
 	{ "account", required_argument, NULL, O_ACCOUNT },
 	{ "json", no_argument, NULL, O_JSON },
 	{ "remote", no_argument, NULL, O_REMOTE },
+	{ "wait", required_argument, NULL, O_WAIT },
 	{ "name", required_argument, NULL, O_NAME },
 	{ "hostname", required_argument, NULL, O_HOSTNAME },
 	{ "key-type", required_argument, NULL, O_KEY_TYPE },
@@ -134,7 +135,9 @@ static const char usage[] =
 "  validator status -d VDIR   (exit 0, 1 error, 2 equivocation evidence,\n"
 "           3 ledger unreachable)\n"
 "signing options (commands that write): --as ACCOUNT (default admin),\n"
-"  --account KEYFILE (repeatable; default DIR/admin.key), --json, --remote\n"
+"  --account KEYFILE (repeatable; default DIR/admin.key), --json, --remote,\n"
+"  --wait SECONDS (a bridge that holds DIR's lock but does not listen yet:\n"
+"  wait that long for it, default 10, or KEYBRIDGE_WAIT)\n"
 "database: --db PATH|URL (every -d DIR command): an sqlite file, or a\n"
 "  postgresql://user@host:port/dbname URL (default: db in keybridge.conf)\n"
 "times are RFC 3339 UTC: 2026-11-21T14:07:08Z\n";
@@ -142,6 +145,7 @@ static const char usage[] =
 static const char *const opt_names[] = {
 	[O_AS - 256] = "as", [O_ACCOUNT - 256] = "account",
 	[O_JSON - 256] = "json", [O_REMOTE - 256] = "remote",
+	[O_WAIT - 256] = "wait",
 	[O_NAME - 256] = "name", [O_HOSTNAME - 256] = "hostname",
 	[O_KEY_TYPE - 256] = "key-type", [O_EST_LISTEN - 256] = "est-listen",
 	[O_HTTP_LISTEN - 256] = "http-listen", [O_DB - 256] = "db",
@@ -177,13 +181,16 @@ int
 cli_only(struct cli *c, const char *allowed)
 {
 	for (int o = O_AS; o < O_HELP; o++) {
-		const char *n = opt_names[o - 256], *p;
-		size_t len = strlen(n);
+		/* --wait (for a starting bridge) goes with --remote: every
+		 * command that may write through the bridge takes both */
+		const char *n = opt_names[o - 256], *p, *m = o == O_WAIT ?
+		    opt_names[O_REMOTE - 256] : n;
+		size_t len = strlen(m);
 		int ok = 0;
 
 		if (!(c->o.seen & (1ULL << (o - 256))))
 			continue;
-		for (p = allowed; (p = strstr(p, n)) != NULL; p += len)
+		for (p = allowed; (p = strstr(p, m)) != NULL; p += len)
 			if ((p == allowed || p[-1] == ' ') &&
 			    (p[len] == ' ' || p[len] == '\0'))
 				ok = 1;
@@ -268,6 +275,7 @@ parse_opts(struct cli *c, int argc, char **argv)
 			/* FALLTHROUGH */
 		case O_OUT: o->out = optarg; break;
 		case O_NOTE: o->note = optarg; break;
+		case O_WAIT: o->wait = optarg; break;
 		case O_TYPE: o->type = optarg; break;
 		case O_GROUP: o->group = optarg; break;
 		case O_FILE: o->file = optarg; break;
