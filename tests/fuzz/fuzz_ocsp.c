@@ -3,11 +3,13 @@
  * path's decoding (ocspr_get_decode: %-escapes, '+' as a space, missing
  * padding) or a POSTed body, then the DER of an OCSPRequest, then what
  * the responder reads of it: every CertID's issuer against one issuing
- * CA (made in LLVMFuzzerInitialize), its serial as the ledger writes
- * it, and the unsigned BasicOCSPResponse built over the request's own
- * CertIDs and nonce, encoded.  The first input byte picks GET (even) or
- * POST (odd).  Properties: a decoded path fits its buffer; a serial
- * that converts is lowercase hex without leading zeros.
+ * CA (made in LLVMFuzzerInitialize, the same in every run), its serial
+ * as the ledger writes it, and the unsigned BasicOCSPResponse built over
+ * the request's own CertIDs and nonce, encoded.  The first input byte
+ * picks GET (even) or POST (odd).  FUZZ_OCSP_SEEDS=DIR writes requests
+ * for that CA's certificates as seeds (tests/fuzz/seeds.sh).
+ * Properties: a decoded path fits its buffer; a serial that converts is
+ * lowercase hex without leading zeros.
  */
 #include "tests/fuzz/fuzz.h"
 
@@ -22,11 +24,15 @@
 
 static struct ocspr fuzz_r;
 
-/* A self-signed P-256 CA certificate, or NULL. */
+/* A self-signed CA certificate of a fixed Ed25519 key and name, or NULL:
+ * its CertID hashes (name and key) are the same in every run, so that
+ * seeds written once name it. */
 static X509 *
 fuzz_issuer(void)
 {
-	EVP_PKEY *k = EVP_EC_gen("P-256");
+	static const unsigned char seed[32] = "keybridge fuzz OCSP issuer key.";
+	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL,
+	    seed, sizeof(seed));
 	X509 *x = X509_new();
 	X509_NAME *n;
 
@@ -38,7 +44,7 @@ fuzz_issuer(void)
 	    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
 	    (const unsigned char *)"fuzz issuing CA", -1, -1, 0) != 1 ||
 	    X509_set_issuer_name(x, n) != 1 || X509_set_pubkey(x, k) != 1 ||
-	    X509_sign(x, k, EVP_sha256()) <= 0) {
+	    X509_sign(x, k, NULL) <= 0) {
 		X509_free(x);
 		x = NULL;
 	}
@@ -46,10 +52,52 @@ fuzz_issuer(void)
 	return x;
 }
 
+/* A request for serials[0..n) of the issuer with hash md, a nonce or
+ * not, written to DIR/name as POST (DER) and as GET (base64). */
+static void
+fuzz_seed(const char *dir, const char *name, const EVP_MD *md,
+    const long *serials, int n, int nonce)
+{
+	OCSP_REQUEST *req = OCSP_REQUEST_new();
+	ASN1_INTEGER *ai;
+	OCSP_CERTID *cid;
+	unsigned char *der = NULL;
+	char path[4096], b64[4096];
+	FILE *f;
+	int i, len;
+
+	FUZZ_CHECK(req != NULL);
+	for (i = 0; i < n; i++) {
+		FUZZ_CHECK((ai = ASN1_INTEGER_new()) != NULL &&
+		    ASN1_INTEGER_set(ai, serials[i]) == 1);
+		FUZZ_CHECK((cid = OCSP_cert_id_new(md, X509_get_subject_name(
+		    fuzz_r.issuers[0].cert), X509_get0_pubkey_bitstr(
+		    fuzz_r.issuers[0].cert), ai)) != NULL);
+		FUZZ_CHECK(OCSP_request_add0_id(req, cid) != NULL);
+		ASN1_INTEGER_free(ai);
+	}
+	if (nonce)
+		FUZZ_CHECK(OCSP_request_add1_nonce(req, NULL, 16) == 1);
+	FUZZ_CHECK((len = i2d_OCSP_REQUEST(req, &der)) > 0);
+	snprintf(path, sizeof(path), "%s/post-%s", dir, name);
+	FUZZ_CHECK((f = fopen(path, "w")) != NULL);
+	fputc(1, f);
+	fwrite(der, 1, (size_t)len, f);
+	fclose(f);
+	FUZZ_CHECK(EVP_EncodeBlock((unsigned char *)b64, der, len) > 0);
+	snprintf(path, sizeof(path), "%s/get-%s", dir, name);
+	FUZZ_CHECK((f = fopen(path, "w")) != NULL);
+	fprintf(f, "%c%s", 0, b64);
+	fclose(f);
+	OPENSSL_free(der);
+	OCSP_REQUEST_free(req);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct ocspr_issuer *is = &fuzz_r.issuers[0];
+	const char *dir;
 
 	FUZZ_CHECK((is->cert = fuzz_issuer()) != NULL);
 	strcpy(is->id, "fuzz");
@@ -59,6 +107,15 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    is->cert)) != NULL);
 	fuzz_r.nissuers = 1;
 	fuzz_r.cfg.validity = 3600;
+	if ((dir = getenv("FUZZ_OCSP_SEEDS")) != NULL) {
+		static const long one[] = { 0x1234abcd }, many[] = { 1, 0x7fff,
+		    -5, 0, 0x10 };
+
+		fuzz_seed(dir, "ours-sha1", EVP_sha1(), one, 1, 0);
+		fuzz_seed(dir, "ours-sha256-nonce", EVP_sha256(), one, 1, 1);
+		fuzz_seed(dir, "ours-many", EVP_sha1(), many, 5, 1);
+		fuzz_seed(dir, "ours-sha384", EVP_sha384(), one, 1, 0);
+	}
 	return 0;
 }
 

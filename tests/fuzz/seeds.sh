@@ -84,6 +84,8 @@ for n in dev dev3 rsa; do
 done
 
 # ---- OCSP requests: GET paths and POSTed DER ------------------------------
+# for the harness's own issuer (its CertIDs match), then for another CA's
+FUZZ_OCSP_SEEDS=$c/ocsp "$fz/fuzz_ocsp" -runs=0 >/dev/null 2>&1
 ca=d/ca/issuing.pem
 openssl ocsp -issuer $ca -serial 0x1234abcd -no_nonce -reqout r1.der >/dev/null 2>&1
 openssl ocsp -issuer $ca -serial 0x1234abcd -reqout r2.der >/dev/null 2>&1
