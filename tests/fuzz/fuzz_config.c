@@ -16,6 +16,23 @@
 
 static char fuzz_dir[PATH_MAX], fuzz_dir2[PATH_MAX];
 
+/* Removes the two directories and their files when the run ends. */
+static void
+fuzz_cleanup(void)
+{
+	static const char *const files[] = { "keybridge.conf", "keybridge.conf.2", NULL };
+	char path[PATH_MAX + 32];
+
+	for (size_t i = 0; files[i] != NULL; i++) {
+		snprintf(path, sizeof(path), "%s/%s", fuzz_dir, files[i]);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/%s", fuzz_dir2, files[i]);
+		unlink(path);
+	}
+	rmdir(fuzz_dir);
+	rmdir(fuzz_dir2);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -25,6 +42,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(fuzz_dir2, sizeof(fuzz_dir2), "%s/kb-fuzz-config.XXXXXX",
 	    base);
 	FUZZ_CHECK(mkdtemp(fuzz_dir) != NULL && mkdtemp(fuzz_dir2) != NULL);
+	atexit(fuzz_cleanup);
 	return 0;
 }
 
