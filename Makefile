@@ -1,6 +1,6 @@
 # keybridge: one GNU Makefile (docs/design.md "Components and layout").
 #   make            build build/keybridge
-#   make test       unit + integration tests, then the sanitizer build's tests
+#   make test       unit + integration tests, the fuzz targets, then the sanitizer build's tests
 #   make run        build, initialise ./data if missing, serve on loopback
 #   make deps       install missing Debian packages (apt-get as root)
 #   make bench      benchmarks beside their same-run references
@@ -128,6 +128,8 @@ sanitize:
 test:
 	@$(MAKE) --no-print-directory -j2 test-bins
 	@$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory -j2 fuzz-build
+	@$(MAKE) --no-print-directory fuzz-test
 	@$(MAKE) --no-print-directory sanitize
 
 run: all
@@ -193,12 +195,15 @@ help:
 	@echo '                     under DESTDIR + PREFIX (/usr/local); make uninstall removes them'
 	@echo 'make deps            install the missing Debian packages (apt-get, as root)'
 	@echo 'make clean           remove build/, build-san/ and tests/out/'
-	@echo 'make fuzz            the device bundle parser under libFuzzer for FUZZ_SECONDS (60)'
+	@echo 'make fuzz            every libFuzzer target (build/fuzz/fuzz_*) for FUZZ_SECONDS (60), FUZZ="csr entry" some'
+	@echo 'make fuzz-test       each target over its corpus + FUZZ_TEST_SECONDS (20) of fuzzing, two at a time'
 	@echo 'make help            this list'
 	@echo 'make SANITIZE=address,undefined unit   (or integration, ...) the same with ASan + UBSan, in build-san/'
 
 # The device-side verifier, its fuzz target (issue 15).
 include examples/device/device.mk
+# The libFuzzer targets of every parser of untrusted input (issue 16).
+include tests/fuzz/fuzz.mk
 
 # Every binary `make unit integration` runs (after the include: it names
 # the device verifier's fuzz driver).

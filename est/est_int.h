@@ -37,6 +37,17 @@ void est_b64_lines_free(char *b64);
 int est_b64_decode(const char *in, size_t inlen, int skip_ws,
     unsigned char *out, size_t outcap, size_t *outlen);
 
+/* routes.c: the operation a request path names
+ * ("/.well-known/est/[label/]op"): its index in routes.c's table of
+ * operations, with the label (NUL-terminated, "" for none) in label,
+ * labellen bytes; -1 when the path names none (a 404).  A pure function,
+ * so that tests/fuzz/fuzz_est_route.c reaches it without a request. */
+#define EST_LABEL_MAX  32
+int est_route_parse(const char *path, char *label, size_t labellen);
+/* 1 when a Content-Type value is application/pkcs10 (RFC 7030 4.2.1;
+ * parameters allowed), else 0; NULL is 0. */
+int est_route_is_pkcs10(const char *ctype);
+
 /* Formats a refusal's reason into why (whylen bytes, truncated); nothing
  * when why is NULL or whylen 0.  One place for every check of est/. */
 void est_why(char *why, size_t whylen, const char *fmt, ...)

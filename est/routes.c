@@ -21,10 +21,10 @@
 #include <openssl/ssl.h>
 
 #include "est/est.h"
+#include "est/est_int.h"
 
 #define EST_PREFIX     "/.well-known/est/"
 #define EST_REALM      "Basic realm=\"keybridge EST\""
-#define EST_LABEL_MAX  32
 #define EST_WHY_MAX    256
 
 static const struct {
@@ -172,9 +172,10 @@ out:
 	est_pending_free(p);
 }
 
-/* RFC 7030 4.2.1: the body is application/pkcs10; parameters allowed. */
-static int
-est_is_pkcs10(const char *ctype)
+/* RFC 7030 4.2.1: the body is application/pkcs10; parameters allowed.
+ * See est_int.h. */
+int
+est_route_is_pkcs10(const char *ctype)
 {
 	size_t n = strlen("application/pkcs10");
 
@@ -194,7 +195,7 @@ est_enroll_start(struct evhttp_request *req, const struct est_ops *ops,
 	char why[EST_WHY_MAX], *body = NULL;
 	size_t len = evbuffer_get_length(in);
 
-	if (!est_is_pkcs10(evhttp_find_header(
+	if (!est_route_is_pkcs10(evhttp_find_header(
 	    evhttp_request_get_input_headers(req), "Content-Type"))) {
 		est_refuse(req, 415, 0, "the body must be application/pkcs10 "
 		    "(a base64 PKCS#10 request)");
@@ -254,13 +255,17 @@ out:
 	est_pending_free(p);
 }
 
-/* Splits "label/op" or "op"; returns the op's index or -1 (404). */
-static int
-est_parse_path(const char *rest, char *label, size_t labellen)
+/* See est_int.h: splits "label/op" or "op" after the prefix. */
+int
+est_route_parse(const char *path, char *label, size_t labellen)
 {
-	const char *slash = strchr(rest, '/'), *op = rest;
+	const char *rest, *slash, *op;
 
 	label[0] = '\0';
+	if (path == NULL || strncmp(path, EST_PREFIX, strlen(EST_PREFIX)) != 0)
+		return -1;
+	rest = op = path + strlen(EST_PREFIX);
+	slash = strchr(rest, '/');
 	if (slash != NULL) {
 		size_t n = (size_t)(slash - rest);
 
@@ -288,9 +293,7 @@ est_handle(struct evhttp_request *req, const struct est_ops *ops)
 	int i, profile = 0;
 	size_t len;
 
-	if (path == NULL || strncmp(path, EST_PREFIX, strlen(EST_PREFIX)) != 0 ||
-	    (i = est_parse_path(path + strlen(EST_PREFIX), label,
-	    sizeof(label))) < 0) {
+	if ((i = est_route_parse(path, label, sizeof(label))) < 0) {
 		est_refuse(req, 404, 0, "no such EST operation");
 		return;
 	}

@@ -162,6 +162,7 @@ static const char *const status_codes[] = {
 	[LEDGER_ERR_CERT_CURRENT] = "current_cert_exists",
 	[LEDGER_ERR_NOT_SAME_DEVICE] = "not_same_device",
 	[LEDGER_ERR_NO_QUORUM] = "no_quorum",
+	[LEDGER_ERR_DUPLICATE_SIGNATURE] = "duplicate_signature",
 };
 
 static const struct {

@@ -96,6 +96,7 @@ enum ledger_status {
 					 * registered as another device */
 	LEDGER_ERR_NO_QUORUM,		/* validators: no quorum cosigned the
 					 * block in time; retry (503) */
+	LEDGER_ERR_DUPLICATE_SIGNATURE,	/* two signature lines by one key */
 };
 
 /* RFC 5280 5.3.1 CRLReason values used by key and certificate revocation. */

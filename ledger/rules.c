@@ -7,7 +7,8 @@
  * the three can never disagree.  The rules (docs/design.md "The trust rule"):
  *
  *  - the entry is signed by at least `threshold` distinct keys of its
- *    account, and every signature line by that account verifies;
+ *    account, and every signature line by that account verifies; a key
+ *    signs one line only (wave-2 entries: duplicate_signature);
  *  - seq is greater than the account's last seq (a replayed or older entry
  *    fails; gaps are allowed so a submitter may have several entries in
  *    flight and one refusal does not invalidate the rest);
@@ -79,6 +80,17 @@ rules_signatures(struct ledger_store *s, const struct ledger_entry *e,
 			if (ledger_keycache_verify(s->keys, name, keys[i],
 			    e->text, e->body_len, sig) == 0) {
 				matched = 1;
+				/* One line per key (wave-2 entries): a second
+				 * line of the same key, the same bytes again or
+				 * another ECDSA signature, would store the same
+				 * content under another leaf hash. */
+				if (used[i] && ledger_rules_v2(e)) {
+					snprintf(why, whylen, "signature line "
+					    "%zu is a second signature by key "
+					    "%d of account %s: one line per "
+					    "key", n + 1, i + 1, name);
+					return LEDGER_ERR_DUPLICATE_SIGNATURE;
+				}
 				if (!used[i]) {
 					used[i] = 1;
 					valid++;

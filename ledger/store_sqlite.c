@@ -8,13 +8,22 @@
  * prepared once with bind parameters; no SQL is ever built from data.
  * The schema is versioned in meta('schema') and migrated forward on open.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ledger/store_sqlite_int.h"
 
 #define SQLITE_BUSY_MS 10000
 #define STORE_SYNC_FULL 2	/* PRAGMA synchronous: 0 OFF, 1 NORMAL, 2 FULL */
+#define STORE_DB_MODE	0600	/* the database and its -wal and -shm */
+#define STORE_DB_GROUP_OTHER 0077
 
 /* Returns the prepared (and reset) statement id, or NULL. */
 sqlite3_stmt *
@@ -218,6 +227,53 @@ ledger_store_sqlite_synchronous(struct ledger_store *s)
 	return v;
 }
 
+/*
+ * The database file and its -wal and -shm companions are the writer's
+ * alone (issue 16): a new database is created 0600 before SQLite opens it
+ * (SQLite gives the -wal and -shm files the database file's mode), and a
+ * writer refuses a database, -wal or -shm that group or others may use,
+ * with the chmod that fixes it.  Readers (verify, the API's reader) take
+ * any mode.  ":memory:" and URI names are left to SQLite.  0, or -1 with
+ * err set.
+ */
+static int
+store_sqlite_mode(const char *path, int flags, char *err, size_t errlen)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	char p[PATH_MAX];
+	struct stat st;
+	size_t i;
+	int fd;
+
+	if ((flags & LEDGER_STORE_READONLY) || strcmp(path, ":memory:") == 0 ||
+	    strncmp(path, "file:", 5) == 0)
+		return 0;
+	if ((flags & LEDGER_STORE_CREATE) && (fd = open(path, O_RDWR |
+	    O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, STORE_DB_MODE)) >= 0)
+		close(fd);
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		if ((size_t)snprintf(p, sizeof(p), "%s%s", path, sfx[i]) >=
+		    sizeof(p)) {
+			snprintf(err, errlen, "%s: path too long", path);
+			return -1;
+		}
+		if (stat(p, &st) != 0) {
+			if (errno == ENOENT)
+				continue;
+			snprintf(err, errlen, "%s: %s", p, strerror(errno));
+			return -1;
+		}
+		if ((st.st_mode & STORE_DB_GROUP_OTHER) != 0) {
+			snprintf(err, errlen, "%s is open to group or others "
+			    "(mode %04o): run chmod 600 %s %s-wal %s-shm (the "
+			    "database must be 0600)", p,
+			    (unsigned)(st.st_mode & 07777), path, path, path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 struct ledger_store *
 ledger_store_sqlite_open(const char *path, int flags, char *err,
     size_t errlen)
@@ -239,6 +295,8 @@ ledger_store_sqlite_open(const char *path, int flags, char *err,
 	oflags = (flags & LEDGER_STORE_READONLY) ? SQLITE_OPEN_READONLY :
 	    SQLITE_OPEN_READWRITE | ((flags & LEDGER_STORE_CREATE) ?
 	    SQLITE_OPEN_CREATE : 0);
+	if (store_sqlite_mode(path, flags, err, errlen) != 0)
+		goto fail;
 	if (sqlite3_open_v2(path, &ss->db, oflags | SQLITE_OPEN_NOMUTEX,
 	    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s: %s", path,

@@ -215,6 +215,17 @@ api_bearer_ok(const struct api_ctx *ctx, struct evhttp_request *req)
 	return got == want && CRYPTO_memcmp(h, ctx->token, want) == 0;
 }
 
+/* See api_int.h: the callers who may read the account list (the token,
+ * or a client certificate that may read /api/v1/entries: an admin's). */
+int
+api_caller_known(const struct api_ctx *ctx, struct evhttp_request *req)
+{
+	char why[256];
+
+	return !ctx->need_token || api_bearer_ok(ctx, req) ||
+	    api_access_cert(ctx, req, why, sizeof(why)) == API_ACCESS_OK;
+}
+
 /* Every API route goes through here: reads need the bearer token, an
  * admin client certificate, or a device's for what a device may read
  * (api_access.c), when the configuration asks for it (writes are signed

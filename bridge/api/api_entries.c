@@ -30,6 +30,7 @@
 
 
 #define RENDER_HEX_LEN		(2 * LEDGER_HASH_LEN + 1)
+#define API_ENTRY_MSG_MAX	256	/* bytes of a refusal's message */
 
 /* ---- submitting -------------------------------------------------------- */
 
@@ -39,6 +40,7 @@ api_http_status(enum ledger_status st)
 	switch (st) {
 	case LEDGER_OK:			return 201;
 	case LEDGER_ERR_MALFORMED:
+	case LEDGER_ERR_DUPLICATE_SIGNATURE:
 	case LEDGER_ERR_KEY_NOT_CANONICAL:
 	case LEDGER_ERR_WRONG_ORIGIN:	return 400;
 	case LEDGER_ERR_TOO_LARGE:	return 413;
@@ -69,18 +71,42 @@ api_http_status(enum ledger_status st)
 	return 500;
 }
 
+/* An entry in the ledger's queue: its request, and whether the caller
+ * may learn that an account does not exist. */
+struct api_submission {
+	struct evhttp_request *req;
+	int blind;		/* no token: account_not_found not told */
+};
+
+/* The one answer an unauthenticated caller gets for an entry of an
+ * account that does not exist and for one whose signatures do not
+ * verify (with api_auth = token the account list is not public, and
+ * POST /api/v1/entries must not tell it either). */
+#define API_BLIND_SIGNATURE_MSG "the entry's signatures do not verify " \
+	"with its account's keys"
+
 /*
  * ledger_submit's completion, on the event loop thread (ledger_drain).
- * arg is the deferred request: libevent 2.1 keeps it alive even when the
- * client has gone (req->evcon = NULL) and frees it in the reply, so it is
- * answered exactly once here and not touched after.
+ * arg is the submission: libevent 2.1 keeps its deferred request alive
+ * even when the client has gone (req->evcon = NULL) and frees it in the
+ * reply, so it is answered exactly once here and not touched after.
  */
 static void
 api_submit_done(enum ledger_status st, const struct ledger_receipt *r,
     const char *why, void *arg)
 {
-	struct evhttp_request *req = arg;
+	struct api_submission *sub = arg;
+	struct evhttp_request *req = sub->req;
+	int blind = sub->blind;
 
+	free(sub);
+	if (blind && (st == LEDGER_ERR_UNKNOWN_ACCOUNT ||
+	    st == LEDGER_ERR_SIGNATURE)) {
+		server_reply_error(req, api_http_status(LEDGER_ERR_SIGNATURE),
+		    ledger_status_code(LEDGER_ERR_SIGNATURE), "%s",
+		    API_BLIND_SIGNATURE_MSG);
+		return;
+	}
 	if (st != LEDGER_OK) {
 		server_reply_error(req, api_http_status(st),
 		    ledger_status_code(st), "%s",
@@ -104,15 +130,59 @@ api_ctype_is(const char *ct, const char *type)
 	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/* See api_int.h. */
+int
+api_entry_of(const char *ct, const char *body, size_t len,
+    const char **entry, size_t *elen, json_t **json, const char **code,
+    char *msg, size_t msglen)
+{
+	json_error_t jerr;
+	json_t *e;
+
+	*json = NULL;
+	*entry = body;
+	*elen = len;
+	if (ct != NULL && !api_ctype_is(ct, "text/plain") &&
+	    !api_ctype_is(ct, "application/json")) {
+		*code = "unsupported_media_type";
+		snprintf(msg, msglen, "send the entry as text/plain or as "
+		    "application/json {\"entry\": ...}");
+		return 415;
+	}
+	if (ct != NULL && api_ctype_is(ct, "application/json")) {
+		if ((*json = json_loadb(body, len, JSON_REJECT_DUPLICATES,
+		    &jerr)) == NULL) {
+			*code = "invalid_json";
+			snprintf(msg, msglen, "line %d column %d: %s",
+			    jerr.line, jerr.column, jerr.text);
+			return 400;
+		}
+		if (!json_is_string(e = json_object_get(*json, "entry"))) {
+			*code = "bad_request";
+			snprintf(msg, msglen, "the JSON body needs a string "
+			    "field \"entry\"");
+			return 400;
+		}
+		*entry = json_string_value(e);
+		*elen = json_string_length(e);
+	}
+	if (*elen == 0) {
+		*code = "bad_request";
+		snprintf(msg, msglen, "the body is empty: send a signed entry");
+		return 400;
+	}
+	return 0;
+}
+
 void
 api_submit(struct evhttp_request *req, void *arg)
 {
 	struct api_ctx *ctx = arg;
-	const char *ct, *entry;
-	char *body = NULL;
+	const char *ct, *entry, *code;
+	char *body = NULL, msg[API_ENTRY_MSG_MAX];
+	struct api_submission *sub;
 	size_t len = 0, elen;
-	json_t *j = NULL, *e;
-	json_error_t jerr;
+	json_t *j = NULL;
 	int rc;
 
 	static const char *const params[] = { "allow_same_name", NULL };
@@ -137,39 +207,31 @@ api_submit(struct evhttp_request *req, void *arg)
 		server_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	entry = body;
-	elen = len;
-	if (ct != NULL && api_ctype_is(ct, "application/json")) {
-		if ((j = json_loadb(body, len, JSON_REJECT_DUPLICATES,
-		    &jerr)) == NULL) {
-			server_reply_error(req, 400, "invalid_json",
-			    "line %d column %d: %s", jerr.line, jerr.column,
-			    jerr.text);
-			goto out;
-		}
-		if (!json_is_string(e = json_object_get(j, "entry"))) {
-			server_reply_error(req, 400, "bad_request", "the JSON "
-			    "body needs a string field \"entry\"");
-			goto out;
-		}
-		entry = json_string_value(e);
-		elen = json_string_length(e);
-	}
-	if (elen == 0) {
-		server_reply_error(req, 400, "bad_request", "the body is empty: "
-		    "send a signed entry");
+	if ((rc = api_entry_of(ct, body, len, &entry, &elen, &j, &code, msg,
+	    sizeof(msg))) != 0) {
+		server_reply_error(req, rc, code, "%s", msg);
 		goto out;
 	}
 	if (api_name_check(ctx, req, entry, elen) != 0)
 		goto out;
-	/* The ledger copies the entry; req is answered in api_submit_done. */
+	if ((sub = malloc(sizeof(*sub))) == NULL) {
+		server_reply_error(req, 503,
+		    ledger_status_code(LEDGER_ERR_UNAVAILABLE), "out of "
+		    "memory; retry");
+		goto out;
+	}
+	sub->req = req;
+	sub->blind = !api_caller_known(ctx, req);
+	/* The ledger copies the entry; req is answered in api_submit_done,
+	 * which frees sub. */
 	if (ledger_submit(ctx->ledger, entry, elen, api_submit_done,
-	    req) != 0)
+	    sub) != 0) {
+		free(sub);
 		server_reply_error(req, 503,
 		    ledger_status_code(LEDGER_ERR_UNAVAILABLE), "the ledger "
 		    "is not accepting entries right now; retry");
+	}
 out:
 	json_decref(j);
 	free(body);
 }
-

@@ -158,5 +158,20 @@ void api_account(struct evhttp_request *req, void *arg);
 void api_keys(struct evhttp_request *req, void *arg);
 void api_key(struct evhttp_request *req, void *arg);
 void api_submit(struct evhttp_request *req, void *arg);
+/* 1 when the caller of req may read the API: the API is open (no
+ * api_auth = token), or req carries the bearer token or an admin client
+ * certificate.  Who may not is told nothing about accounts
+ * (api_entries.c: account_not_found is answered as signature_invalid). */
+int api_caller_known(const struct api_ctx *ctx, struct evhttp_request *req);
+/* The signed entry a POST /api/v1/entries body carries: the body itself
+ * (text/plain, or no Content-Type), or the string field "entry" of a
+ * JSON object (application/json).  *entry points into body or into
+ * *json (a new reference the caller decrefs; NULL for text).  Returns 0,
+ * or the HTTP status of the refusal (415, 400) with its error code
+ * (static) in *code and a one-line message in msg.  A pure function:
+ * tests/fuzz/fuzz_entry.c drives it. */
+int api_entry_of(const char *ctype, const char *body, size_t len,
+    const char **entry, size_t *elen, json_t **json, const char **code,
+    char *msg, size_t msglen);
 
 #endif

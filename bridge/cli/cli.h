@@ -44,6 +44,9 @@ struct client_req {
  * TLS failed (err says which, with what to do). */
 int client_send(const struct client_req *q, struct client_response *r,
     char *err, size_t errlen);
+/* 0 when base_url's host and port accept a TCP connection now, else the
+ * errno of the attempt (ECONNREFUSED: nothing listens there). */
+int client_reachable(const char *base_url);
 
 /* ---- cli.c, serve.c: the command line ---------------------------------- */
 
@@ -94,6 +97,7 @@ struct cli_opts {
 	const char *args[CLI_MAX_ARGS];	/* config diff V1 V2 */
 	int nargs;
 	unsigned long long seen;	/* bit per option given */
+	const char *wait;		/* --wait SECONDS (cli.c) */
 };
 
 /* What every command has: the loaded config and the signing options. */

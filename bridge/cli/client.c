@@ -463,6 +463,18 @@ client_build(const struct client_req *q, const struct client_target *t,
 
 /* See cli.h. */
 int
+client_reachable(const char *base_url)
+{
+	struct client_target t;
+	char err[256];
+
+	if (client_target(base_url, "/", &t, err, sizeof(err)) != 0)
+		return EINVAL;
+	return client_probe(t.host, t.port);
+}
+
+/* See cli.h. */
+int
 client_send(const struct client_req *q, struct client_response *r,
     char *err, size_t errlen)
 {

@@ -109,6 +109,7 @@ static const struct help_opt {
 	{ NULL, "account", "KEYFILE", "a key of that account (repeatable; default DIR/admin.key)" },
 	{ NULL, "json", NULL, "print JSON instead of text" },
 	{ NULL, "remote", NULL, "go through the running bridge's API even when not needed" },
+	{ NULL, "wait", "SECONDS", "wait that long for a starting bridge that holds the lock (default 10, or KEYBRIDGE_WAIT)" },
 	{ NULL, "name", "NAME", "the name (account, key, bridge or validator)" },
 	{ "init", "name", "NAME", "the bridge's name, prefix of its CA names (default keybridge)" },
 	{ "account create", "name", "NAME", "the account's name" },
@@ -345,7 +346,7 @@ help_overview(FILE *f)
 	    "keybridge -V, --version: the version.\n"
 	    "signing options (commands that write): --as ACCOUNT (default "
 	    "admin),\n  --account KEYFILE (repeatable; default DIR/admin.key), "
-	    "--json, --remote\n"
+	    "--json, --remote,\n  --wait SECONDS\n"
 	    "database: --db PATH|URL (every -d DIR command): an sqlite file, "
 	    "or a\n  postgresql://user@host:port/dbname URL (default: db in "
 	    "keybridge.conf)\n"

@@ -24,7 +24,7 @@ enum {
 	O_LISTEN, O_LEDGER, O_LEDGER_CA, O_ORIGIN, O_WITNESS, O_LOG_VKEY,
 	O_SINCE, O_SERIAL, O_SHA256,
 	O_NOTE, O_CONFIG_GROUP,
-	O_ALLOW_SAME_NAME,
+	O_ALLOW_SAME_NAME, O_WAIT,
 	O_HELP,
 };
 
@@ -34,6 +34,7 @@ static struct option long_opts[] = {
 	{ "account", required_argument, NULL, O_ACCOUNT },
 	{ "json", no_argument, NULL, O_JSON },
 	{ "remote", no_argument, NULL, O_REMOTE },
+	{ "wait", required_argument, NULL, O_WAIT },
 	{ "name", required_argument, NULL, O_NAME },
 	{ "hostname", required_argument, NULL, O_HOSTNAME },
 	{ "key-type", required_argument, NULL, O_KEY_TYPE },
@@ -97,6 +98,7 @@ static struct option long_opts[] = {
 static const char *const opt_names[] = {
 	[O_AS - 256] = "as", [O_ACCOUNT - 256] = "account",
 	[O_JSON - 256] = "json", [O_REMOTE - 256] = "remote",
+	[O_WAIT - 256] = "wait",
 	[O_NAME - 256] = "name", [O_HOSTNAME - 256] = "hostname",
 	[O_KEY_TYPE - 256] = "key-type", [O_EST_LISTEN - 256] = "est-listen",
 	[O_HTTP_LISTEN - 256] = "http-listen", [O_DB - 256] = "db",
@@ -141,13 +143,16 @@ cli_only(struct cli *c, const char *allowed)
 		exit(0);
 	}
 	for (int o = O_AS; o < O_HELP; o++) {
-		const char *n = opt_names[o - 256], *p;
-		size_t len = strlen(n);
+		/* --wait (for a starting bridge) goes with --remote: every
+		 * command that may write through the bridge takes both */
+		const char *n = opt_names[o - 256], *p, *m = o == O_WAIT ?
+		    opt_names[O_REMOTE - 256] : n;
+		size_t len = strlen(m);
 		int ok = 0;
 
 		if (!(c->o.seen & (1ULL << (o - 256))))
 			continue;
-		for (p = allowed; (p = strstr(p, n)) != NULL; p += len)
+		for (p = allowed; (p = strstr(p, m)) != NULL; p += len)
 			if ((p == allowed || p[-1] == ' ') &&
 			    (p[len] == ' ' || p[len] == '\0'))
 				ok = 1;
@@ -239,6 +244,7 @@ parse_opts(struct cli *c, int argc, char **argv)
 			    "config-group") != 0)
 				return 1;
 			break;
+		case O_WAIT: o->wait = optarg; break;
 		case O_TYPE: o->type = optarg; break;
 		case O_GROUP: o->group = optarg; break;
 		case O_FILE: o->file = optarg; break;

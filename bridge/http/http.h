@@ -41,6 +41,11 @@
  */
 int server_query_check(struct evhttp_request *req, const char *const *names,
     char *msg, size_t msglen);
+/* The same check of a raw query string (the part after '?', still
+ * %-encoded; NULL: no query), without a request: what the fuzz target
+ * tests/fuzz/fuzz_query.c drives. */
+int server_query_check_str(const char *query, const char *const *names,
+    char *msg, size_t msglen);
 
 /* Strict unsigned decimal: digits only, at least one, no sign, no
  * overflow.  Returns 0 with *v set, or -1. */

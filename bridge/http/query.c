@@ -109,14 +109,22 @@ server_qshow(const char *s, size_t n, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-/* Splits and decodes req's query into q (http.h has the rules).
- * Returns 0, or -1 with a message naming the offending pair in msg. */
-static int
-server_query_parse(struct evhttp_request *req, struct server_query *q,
-    char *msg, size_t msglen)
+/* req's raw query string, or NULL when it has none. */
+static const char *
+server_query_of(struct evhttp_request *req)
 {
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
-	const char *s = u != NULL ? evhttp_uri_get_query(u) : NULL;
+
+	return u != NULL ? evhttp_uri_get_query(u) : NULL;
+}
+
+/* Splits and decodes the raw query s (NULL: none) into q (http.h has the
+ * rules).  Returns 0, or -1 with a message naming the offending pair in
+ * msg. */
+static int
+server_query_parse(const char *s, struct server_query *q, char *msg,
+    size_t msglen)
+{
 	const char *end, *eq, *amp;
 	char show[SERVER_QSHOW + 4];
 	struct server_qpair *p;
@@ -185,12 +193,21 @@ int
 server_query_check(struct evhttp_request *req, const char *const *names,
     char *msg, size_t msglen)
 {
+	return server_query_check_str(server_query_of(req), names, msg,
+	    msglen);
+}
+
+/* See http.h. */
+int
+server_query_check_str(const char *query, const char *const *names,
+    char *msg, size_t msglen)
+{
 	struct server_query q;
 	char show[SERVER_QSHOW + 4], takes[256];
 	size_t i, j, o;
 	int known;
 
-	if (server_query_parse(req, &q, msg, msglen) != 0)
+	if (server_query_parse(query, &q, msg, msglen) != 0)
 		return -1;
 	for (i = 0; i < q.n; i++) {
 		server_qshow(q.p[i].name, strlen(q.p[i].name), show,
@@ -229,7 +246,8 @@ server_query_str(struct evhttp_request *req, const char *name, char *buf,
 	char msg[QUERY_ERRMSG];
 	size_t i;
 
-	if (server_query_parse(req, &q, msg, sizeof(msg)) != 0)
+	if (server_query_parse(server_query_of(req), &q, msg,
+	    sizeof(msg)) != 0)
 		return -1;
 	for (i = 0; i < q.n; i++) {
 		if (strcmp(q.p[i].name, name) != 0)

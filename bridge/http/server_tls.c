@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 
 #include "common/log.h"
+#include "ledger/ledger.h"
 #include "bridge/http/http.h"
 
 #define SERVER_SESSION_CTX	"keybridge"	/* TLS session id context */
@@ -51,6 +52,8 @@ server_tls_ctx(const char *cert_chain, const char *key, const char *client_ca,
 {
 	STACK_OF(X509_NAME) *names = NULL;
 	SSL_CTX *ctx = NULL, *ret = NULL;
+	EVP_PKEY *pkey = NULL;
+	char why[512];
 
 	ERR_clear_error();
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
@@ -79,7 +82,14 @@ server_tls_ctx(const char *cert_chain, const char *key, const char *client_ca,
 		    cert_chain);
 		goto out;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+	/* The key through ledger_key_load, as every other key file: a
+	 * regular file of mode 0600 (group or others may not read it),
+	 * checked on the open descriptor. */
+	if ((pkey = ledger_key_load(key, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "cannot load TLS key: %s", why);
+		goto out;
+	}
+	if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1) {
 		server_ssl_err(err, errlen, "cannot load TLS key", key);
 		goto out;
 	}
@@ -115,6 +125,7 @@ server_tls_ctx(const char *cert_chain, const char *key, const char *client_ca,
 	ret = ctx;
 	ctx = NULL;
 out:
+	EVP_PKEY_free(pkey);	/* the context holds its own reference */
 	SSL_CTX_free(ctx);
 	return ret;
 }

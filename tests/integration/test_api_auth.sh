@@ -38,6 +38,30 @@ assert_eq 200 "$code" "the registered key, read with the token"
 openssl ocsp -issuer "$DIR/ca/issuing.pem" -cert "$OUT/dev1.pem" -url "http://127.0.0.1:$KB_HTTP_PORT/ocsp" \
     -CAfile "$DIR/ca/root.pem" >"$OUT/ocsp.txt" 2>&1
 assert_contains "$(cat "$OUT/ocsp.txt")" "dev1.pem: good" "OCSP without a token"
+
+# writes without the token tell nothing about accounts: an entry of an
+# account that does not exist and one of admin signed by a stranger's key
+# get the same answer, byte for byte; with the token, the first is
+# account_not_found (the positive control)
+MKENTRY="$(cd "$(dirname "$0")" && pwd)/mkentry.py"
+new_key stranger ed25519
+for who in nobody-here admin; do
+	python3 "$MKENTRY" "$OUT/keys/stranger.key" "$who" 7 keybridge/ledger key-revoke \
+	    "key-id=$KB_KEY_ID" reason=keyCompromise >"$OUT/entry-$who" ||
+		fail "mkentry.py could not build the entry of $who"
+	api_expect_error 403 signature_invalid POST /api/v1/entries -H 'Content-Type: text/plain' \
+	    --data-binary @"$OUT/entry-$who"
+	cp "$API_BODY" "$OUT/answer-$who"
+done
+assert_eq "$(cat "$OUT/answer-nobody-here")" "$(cat "$OUT/answer-admin")" \
+    "the answers to a missing account and to a bad signature without a token"
+api_expect_error 403 account_not_found POST /api/v1/entries -H 'Content-Type: text/plain' \
+    -H "Authorization: Bearer $TOKEN" --data-binary @"$OUT/entry-nobody-here"
+api_expect_error 403 signature_invalid POST /api/v1/entries -H 'Content-Type: text/plain' \
+    -H "Authorization: Bearer $TOKEN" --data-binary @"$OUT/entry-admin"
+assert_ne "$(cat "$OUT/answer-admin")" "$(cat "$API_BODY")" \
+    "the answer to a bad signature with the token (it names the line)"
+log "no token: account_not_found and signature_invalid answered alike"
 kb_stop
 
 # ---- configurations that would leave the API open are refused -------------------------------------

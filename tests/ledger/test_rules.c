@@ -83,11 +83,52 @@ test_multisig_below_threshold_is_refused(void **state)
 	reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
 	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "ops", f->seq_ops,
 	    time(NULL), &f->ops[0], 1, r.fl, 6, NULL), LEDGER_ERR_THRESHOLD);
-	/* the same key twice counts once */
+	/* the same key twice never counts twice (it is refused outright:
+	 * test_one_signature_line_per_key) */
 	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "ops", f->seq_ops,
-	    time(NULL), dup, 2, r.fl, 6, NULL), LEDGER_ERR_THRESHOLD);
+	    time(NULL), dup, 2, r.fl, 6, NULL),
+	    LEDGER_ERR_DUPLICATE_SIGNATURE);
 	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "ops", f->seq_ops,
 	    time(NULL), two, 2, r.fl, 6, NULL), LEDGER_OK);
+}
+
+/* A second signature line by a key already used (the same line again, or
+ * another ECDSA signature of the same key) is refused, even when the
+ * threshold is met without it: the same content under another leaf hash
+ * would be a second entry. */
+static void
+test_one_signature_line_per_key(void **state)
+{
+	struct fx *f = *state;
+	struct reg r;
+	EVP_PKEY *ecdsa_twice[3] = { f->ops[0], f->ops[1], f->ops[1] };
+	char why[256], *note, *twice;
+	const char *line;
+	uint64_t size = ledger_size(f->l);
+
+	reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
+	note = ledger_entry_body(LEDGER_KEY_REGISTER, "admin", f->seq_admin,
+	    time(NULL), TEST_ORIGIN, r.fl, 6);
+	note = ledger_entry_sign(note, "admin", f->admin);
+	assert_non_null(note);
+	line = strstr(note, "\n\n") + 2;	/* its one signature line */
+	assert_non_null(twice = malloc(strlen(note) + strlen(line) + 1));
+	sprintf(twice, "%s%s", note, line);
+	assert_int_equal(ledger_append(f->l, twice, strlen(twice), NULL, why,
+	    sizeof(why)), LEDGER_ERR_DUPLICATE_SIGNATURE);
+	assert_string_equal(ledger_status_code(LEDGER_ERR_DUPLICATE_SIGNATURE),
+	    "duplicate_signature");
+	assert_non_null(strstr(why, "one line per key"));
+	/* 2 of 3 met by ops[0] and ops[1], ops[1] (P-256) signing twice */
+	assert_int_equal(put(f, LEDGER_KEY_REGISTER, "ops", f->seq_ops,
+	    time(NULL), ecdsa_twice, 3, r.fl, 6, NULL),
+	    LEDGER_ERR_DUPLICATE_SIGNATURE);
+	assert_int_equal(ledger_size(f->l), size);
+	/* positive control: the entry with its line once */
+	assert_int_equal(ledger_append(f->l, note, strlen(note), NULL, why,
+	    sizeof(why)), LEDGER_OK);
+	free(twice);
+	free(note);
 }
 
 static void
@@ -471,6 +512,7 @@ test_entry_for_another_ledger_is_refused(void **state)
 	T(test_registered_key_gets_a_receipt_that_proves_inclusion), \
 	T(test_wrong_signature_is_refused), \
 	T(test_multisig_below_threshold_is_refused), \
+	T(test_one_signature_line_per_key), \
 	T(test_replayed_sequence_is_refused), \
 	T(test_windows_and_times_are_checked_against_ledger_time), \
 	T(test_roles_limit_entry_types), \

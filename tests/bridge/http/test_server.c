@@ -4,6 +4,7 @@
  * thread talks to it with client_request() and with raw OpenSSL clients.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -79,7 +80,8 @@ make_cert(const char *cert_path, const char *key_path, const char *cn)
 		f = NULL;
 		goto out;
 	}
-	if ((f = fopen(key_path, "w")) == NULL ||
+	/* a key file is 0600, or server_tls_ctx refuses it */
+	if ((f = fopen(key_path, "w")) == NULL || fchmod(fileno(f), 0600) != 0 ||
 	    PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL) != 1 ||
 	    fclose(f) != 0) {
 		f = NULL;
@@ -575,6 +577,31 @@ test_tls_ctx_reports_bad_files(void **state)
 	assert_non_null(strstr(err, "mismatch"));
 }
 
+/* The TLS key is loaded as every key file: refused when group or others
+ * may read it (it used to be taken at 0644 while the CA keys were not). */
+static void
+test_tls_ctx_refuses_a_key_others_can_read(void **state)
+{
+	struct fixture *fx = *state;
+	char err[512] = "";
+	SSL_CTX *ctx;
+
+	assert_int_equal(chmod(fx->key, 0644), 0);
+	ctx = server_tls_ctx(fx->cert, fx->key, NULL, err, sizeof(err));
+	assert_int_equal(chmod(fx->key, 0600), 0);
+	assert_null(ctx);
+	assert_non_null(strstr(err, "mode 0644"));
+	assert_non_null(strstr(err, "chmod 600"));
+	assert_int_equal(chmod(fx->key, 0640), 0);
+	ctx = server_tls_ctx(fx->cert, fx->key, NULL, err, sizeof(err));
+	assert_int_equal(chmod(fx->key, 0600), 0);
+	assert_null(ctx);
+	/* positive control: 0600 loads */
+	assert_non_null(ctx = server_tls_ctx(fx->cert, fx->key, NULL, err,
+	    sizeof(err)));
+	SSL_CTX_free(ctx);
+}
+
 static void
 test_server_new_parses_listen_addresses(void **state)
 {
@@ -618,6 +645,7 @@ main(void)
 		cmocka_unit_test(test_client_checks_host_name),
 		cmocka_unit_test(test_query_u64_is_strict),
 		cmocka_unit_test(test_tls_ctx_reports_bad_files),
+		cmocka_unit_test(test_tls_ctx_refuses_a_key_others_can_read),
 		cmocka_unit_test(test_server_new_parses_listen_addresses),
 	};
 
