@@ -136,7 +136,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	static const struct vcore_ops ops = { fuzz_sign, fuzz_log_verify,
-	    fuzz_stage, fuzz_abort, NULL };
+	    fuzz_stage, fuzz_abort, NULL, NULL /* no map root: the map line unchecked */ };
 	static struct vcore_answer ans;
 	struct vcore_request req;
 	char why[256];
