@@ -114,7 +114,8 @@ prefix_checks() {
 	kb_fail key_not_found key show -d "$dir" --key-id "$p"
 	kb_fail usage key show -d "$dir" --key-id "${t1:0:3}"
 	kb_fail usage key show -d "$dir" --key-id "${t1:0:4}'%"
-	kb_fail usage key show -d "$dir" --key-id "$(tr a-f A-F <<<"${t1:0:6}")"
+	# upper case (the whole id: a short prefix may hold no letter at all)
+	kb_fail usage key show -d "$dir" --key-id "$(tr a-f A-F <<<"$t1")"
 	log "key show prefixes on $be: unique, whole, ambiguous (both listed), none, too short, not hex"
 }
 kb_init "$OUT/data"
