@@ -128,6 +128,14 @@ const char *server_refusal_name(int r);
 size_t server_escape(char *dst, size_t dstlen, const char *src,
     size_t srclen);
 
+/* ---- reply.c ------------------------------------------------------------ */
+
+#define SERVER_ERRMSG	512	/* bytes of an error message */
+
+
+/* The reason phrase of status that evhttp 2.1 does not know (it says
+ * "Unknown Status"), or NULL for evhttp's own. */
+const char *server_reason(int status);
 /* Replies with a JSON body (body is stolen: json_decref'd here). */
 void server_reply_json(struct evhttp_request *req, int status, json_t *body);
 /* The same with the JSON already as text (len bytes; a newline is added). */
