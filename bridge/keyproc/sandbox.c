@@ -111,6 +111,7 @@ static const struct sandbox_call sandbox_keyproc_calls[] = {
 	{ "rt_sigreturn", "returning from a signal handler (SIGTERM)" },
 	{ "restart_syscall", "a poll interrupted by SIGSTOP and SIGCONT" },
 	{ "exit", "a thread's end" },
+	{ "sched_yield", "AddressSanitizer's allocator lock when two channel threads contend (make sanitize)" },
 	{ "rseq", "glibc unregisters a thread's restartable sequences at its end (the writer channel's thread)" },
 };
 #define SANDBOX_NCALLS \
