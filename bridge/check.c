@@ -548,13 +548,25 @@ check_db(struct check *ck)
 {
 	const struct bridge_config *c = ck->cfg;
 	struct ledger_reader *rd;
+	static const char *const sfx[] = { "", "-wal", "-shm" };
 	char db[PATH_MAX], err[PATH_MAX + 512];
+	struct stat st;
+	size_t i;
 
 	config_path(c, c->db, db, sizeof(db));
 	if (!ledger_db_is_postgres(db) && access(db, F_OK) != 0) {
 		check_emit(ck->r, 1, "%s: the database: %s (db)", db,
 		    strerror(errno));
 		return;
+	}
+	/* as serve's writable open refuses them (a read-only open does
+	 * not look) */
+	for (i = 0; !ledger_db_is_postgres(db) && i < 3; i++) {
+		snprintf(err, sizeof(err), "%s%s", db, sfx[i]);
+		if (stat(err, &st) == 0 && (st.st_mode & 077) != 0)
+			check_emit(ck->r, 1, "%s is open to group or others "
+			    "(mode %04o): run chmod 600 %s (db)", err,
+			    (unsigned)(st.st_mode & 07777), err);
 	}
 	if ((rd = ledger_reader_open(db, err, sizeof(err))) == NULL) {
 		/* a URL may hold a password: name the setting, not it */
