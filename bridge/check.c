@@ -56,6 +56,7 @@ struct check {
 	char conf[PATH_MAX + 32];	/* DIR/keybridge.conf */
 	X509 *root, *issuing, *ocsp, *tls;	/* first of each file */
 	STACK_OF(X509) *tls_chain;	/* the rest of tls_cert */
+	int token_failed;		/* a token key did not load */
 };
 
 /* Reports one finding (problem 1, warning 0). */
@@ -304,7 +305,10 @@ check_ca_certs(struct check *ck)
 	if ((ck->ocsp = check_read_cert(ck, c->ocsp_cert, "ocsp_cert",
 	    "OCSP signer certificate")) != NULL) {
 		check_times(ck, ck->ocsp, p, "OCSP signer certificate");
-		if (!(X509_get_extended_key_usage(ck->ocsp) & XKU_OCSP_SIGN))
+		/* RFC 6960 4.2.2.2: the extension must be there (without
+		 * it OpenSSL answers "any usage") */
+		if (!(X509_get_extension_flags(ck->ocsp) & EXFLAG_XKUSAGE) ||
+		    !(X509_get_extended_key_usage(ck->ocsp) & XKU_OCSP_SIGN))
 			check_emit(ck->r, 1, "%s: the OCSP signer certificate "
 			    "lacks extendedKeyUsage OCSPSigning", p);
 		if (ck->issuing != NULL && !check_signed_by(ck->ocsp,
@@ -404,8 +408,13 @@ check_key(struct check *ck, const char *key, const char *value,
 		return;
 	if (keyproc && !(ck->flags & CHECK_KEYS))
 		return;
+	/* one failed login is enough: a token may lock itself after a few
+	 * wrong PINs */
+	if (token && ck->token_failed)
+		return;
 	if ((pk = ca_key_load(ck->cfg, value, what, err, sizeof(err))) ==
 	    NULL) {
+		ck->token_failed |= token;
 		check_emit(ck->r, 1, "%s: %s %s", token ? value : path, err,
 		    check_where(ck, key, where, sizeof(where)));
 		goto out;

@@ -20,9 +20,10 @@
 # - a keybridge.conf with two bad lines: SIGHUP logs both with their line
 #   numbers and "keeping the running configuration", the bridge answers
 #   on with the new certificate, no "reload: done";
-# - `keybridge check` on a copy with two bad lines, the TLS key at 0644
-#   and an OCSP key that is not its certificate's: exit 1, each problem
-#   with its path (and line), "4 problems"; `serve -n` says the same.
+# - `keybridge check` on a copy with two bad lines, the TLS key at 0644,
+#   an expired TLS certificate and an OCSP key that is not its
+#   certificate's: exit 1, each problem with its path (and line), "5
+#   problems"; `serve -n` says the same.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -175,6 +176,22 @@ openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
     openssl pkcs8 -topk8 -nocrypt -out "$B/ca/ocsp.key.new"
 mv "$B/ca/ocsp.key.new" "$B/ca/ocsp.key"
 chmod 600 "$B/ca/ocsp.key"
+# an expired TLS certificate (its key, the issuing CA's signature)
+python3 - "$B/tls/server.key" "$B/ca/issuing.pem" "$B/ca/issuing.key" "$B/tls/server.pem" <<'EOF'
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
+key = serialization.load_pem_private_key(open(sys.argv[1], "rb").read(), None)
+ca = x509.load_pem_x509_certificate(open(sys.argv[2], "rb").read())
+cakey = serialization.load_pem_private_key(open(sys.argv[3], "rb").read(), None)
+t = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
+cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "expired")]))
+    .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+    .not_valid_before(t).not_valid_after(t + datetime.timedelta(days=1))
+    .sign(cakey, hashes.SHA256()))
+open(sys.argv[4], "wb").write(cert.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM))
+EOF
 for cmd in check "serve -n"; do
 	# shellcheck disable=SC2086 # cmd is "serve -n"
 	kb_run $cmd -d "$B"
@@ -184,9 +201,10 @@ for cmd in check "serve -n"; do
 	assert_contains "$E" "$B/keybridge.conf:$((n + 2)): unknown key \"no_such_key\"" "$cmd: the second bad line"
 	assert_contains "$E" "$B/tls/server.key: key file is accessible by group or others (mode 0644)" "$cmd: the TLS key at 0644"
 	assert_contains "$E" "$B/ca/ocsp.key: the OCSP signer key does not match the certificate $B/ca/ocsp.pem" "$cmd: a key not its certificate's"
-	assert_contains "$E" "$B: 4 problems" "$cmd: the count"
+	assert_contains "$E" "$B/tls/server.pem: the TLS certificate expired on 2020-01-02 00:00:00 UTC" "$cmd: an expired certificate"
+	assert_contains "$E" "$B: 5 problems" "$cmd: the count"
 done
-log "check and serve -n: 4 problems, each with its file (and line), exit 1"
+log "check and serve -n: 5 problems, each with its file (and line), exit 1"
 
 kb_stop
 log "PASS"
