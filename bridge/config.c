@@ -446,6 +446,8 @@ config_read(struct bridge_config *c, const char *dir,
 	size_t cap = 0;
 	unsigned long lineno = 0;
 	FILE *fp = NULL;
+	const struct config_field *q;
+	char why[CONFIG_STR * 2];
 	int n, rc = -1, bad = 0;
 
 	if (dir == NULL || strlen(dir) >= sizeof(c->dir)) {
@@ -483,8 +485,16 @@ config_read(struct bridge_config *c, const char *dir,
 		snprintf(err, errlen, "%s: read error", path);
 		goto out;
 	}
-	if (config_validators_check(c, err, errlen) != 0)
+	if (config_validators_check(c, why, sizeof(why)) != 0) {
+		/* at the quorum line when there is one */
+		q = config_find("quorum");
+		if (q != NULL && seen[q - config_table] != 0)
+			snprintf(err, errlen, "%s:%lu: %s", path,
+			    seen[q - config_table], why);
+		else
+			snprintf(err, errlen, "%s: %s", path, why);
 		goto out;
+	}
 	rc = 0;
 out:
 	free(line);
