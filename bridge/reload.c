@@ -197,6 +197,18 @@ reload_tls(struct reload *rl, const struct bridge_config *nc)
 	return ctx;
 }
 
+/* The log's settings of nc from now on: the level (one aligned int the
+ * other threads read as they log).  The one place the log is switched:
+ * with issue 17's log_format and log_target, this is where their
+ * log_configure goes (before reload_apply then, since opening a file
+ * may fail). */
+static void
+reload_log(const struct bridge_config *nc, int level)
+{
+	(void)nc;
+	__atomic_store_n(&log_verbosity, level, __ATOMIC_RELAXED);
+}
+
 /* Takes nc's reloadable settings (everything checked: nothing fails
  * from here) and ctx (owned from now on). */
 static void
@@ -299,8 +311,7 @@ reload_run(struct reload *rl)
 	log_info("reload: done (%u setting%s changed, %u need%s a restart)",
 	    d.changed, d.changed == 1 ? "" : "s", d.restart, d.restart == 1 ?
 	    "s" : "");
-	/* one aligned int the other threads read as they log */
-	__atomic_store_n(&log_verbosity, level, __ATOMIC_RELAXED);
+	reload_log(nc, level);
 out:
 	if (r.problems > 0 && geteuid() != 0 && reload_unreadable(rl, nc)) {
 		pw = getpwuid(geteuid());
