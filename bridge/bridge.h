@@ -64,6 +64,12 @@ int heal_unsigned(struct ledger *l, struct signer *sg,
  * SIGINT, committing what is queued before it returns.  The exit status:
  * 0 after a clean stop, 1 when it could not start (logged). */
 int serve_run(const struct bridge_config *cfg);
+/* serve_run, ov (borrowed, for its lifetime; NULL: none) being the
+ * command line's settings over keybridge.conf's, which SIGHUP keeps when
+ * it rereads the file (bridge/reload.c). */
+struct config_overrides;
+int serve_run_with(const struct bridge_config *cfg,
+    const struct config_overrides *ov);
 
 /* ---- metrics.c: /metrics in the Prometheus text format ----------------- */
 

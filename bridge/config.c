@@ -342,6 +342,9 @@ config_blank(int ch)
 	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
 }
 
+static int config_read(struct bridge_config *c, const char *dir,
+    void (*each)(void *, const char *), void *arg, char *err, size_t errlen);
+
 /* Parses one line (modified in place) into c.  seen[] holds the line on
  * which each field was set, 0 when it was not.  Returns 0, or -1 with err
  * set to "path:lineno: ...". */
@@ -416,13 +419,36 @@ int
 config_load(struct bridge_config *c, const char *dir, char *err,
     size_t errlen)
 {
+	return config_read(c, dir, NULL, NULL, err, errlen) == 0 ? 0 : -1;
+}
+
+/* See config.h. */
+int
+config_load_each(struct bridge_config *c, const char *dir,
+    void (*each)(void *arg, const char *why), void *arg)
+{
+	char err[PATH_MAX + CONFIG_STR];
+
+	return config_read(c, dir, each, arg, err, sizeof(err));
+}
+
+/* config_load, and with each set config_load_each: every bad line is
+ * given to each (err is its buffer) and the load goes on with the next.
+ * Returns the number of problems (0: c is good), or with each NULL 0 or
+ * -1 at the first. */
+static int
+config_read(struct bridge_config *c, const char *dir,
+    void (*each)(void *, const char *), void *arg, char *err, size_t errlen)
+{
 	unsigned long seen[CONFIG_NFIELDS] = { 0 };
 	char path[PATH_MAX];
 	char *line = NULL;
 	size_t cap = 0;
 	unsigned long lineno = 0;
 	FILE *fp = NULL;
-	int n, rc = -1;
+	const struct config_field *q;
+	char why[CONFIG_STR * 2];
+	int n, rc = -1, bad = 0;
 
 	if (dir == NULL || strlen(dir) >= sizeof(c->dir)) {
 		snprintf(err, errlen, "data directory name is too long");
@@ -448,21 +474,39 @@ config_load(struct bridge_config *c, const char *dir, char *err,
 	while (getline(&line, &cap, fp) != -1) {
 		lineno++;
 		if (config_parse_line(c, line, path, lineno, seen, err,
-		    errlen) == -1)
-			goto out;
+		    errlen) == -1) {
+			if (each == NULL)
+				goto out;
+			each(arg, err);
+			bad++;
+		}
 	}
 	if (ferror(fp) != 0) {
 		snprintf(err, errlen, "%s: read error", path);
 		goto out;
 	}
-	if (config_validators_check(c, err, errlen) != 0)
+	if (config_validators_check(c, why, sizeof(why)) != 0) {
+		/* at the quorum line when there is one */
+		q = config_find("quorum");
+		if (q != NULL && seen[q - config_table] != 0)
+			snprintf(err, errlen, "%s:%lu: %s", path,
+			    seen[q - config_table], why);
+		else
+			snprintf(err, errlen, "%s: %s", path, why);
 		goto out;
+	}
 	rc = 0;
 out:
 	free(line);
 	if (fp != NULL)
 		fclose(fp);
-	return rc;
+	if (each == NULL)
+		return rc;
+	if (rc != 0) {
+		each(arg, err);
+		bad++;
+	}
+	return bad;
 }
 
 /* Writes every setting of c to fp, each under its help comment.  Returns
@@ -599,4 +643,78 @@ config_lock(const struct bridge_config *cfg, int *fd)
 		return busy ? 1 : -1;
 	}
 	return 0;
+}
+
+/* Settings whose values are never written to a log (config_changes). */
+static const char *const config_secrets[] = {
+	"api_token", "est_basic_auth", "est_device_basic_auth",
+	"est_server_basic_auth",
+};
+
+static int
+config_is_secret(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(config_secrets) / sizeof(config_secrets[0]);
+	    i++)
+		if (strcmp(config_secrets[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* The `validator =` and `witness =` lines of c as one text, for
+ * config_changes: "NAME URL, NAME URL (witness)", or "none". */
+static void
+config_validators_text(const struct bridge_config *c, char *out,
+    size_t outlen)
+{
+	size_t i, off = 0;
+	int n;
+
+	snprintf(out, outlen, "none");
+	for (i = 0; i < c->nvalidators && off < outlen; i++) {
+		n = snprintf(out + off, outlen - off, "%s%s %s%s", i > 0 ?
+		    ", " : "", c->validators[i].name, c->validators[i].url,
+		    c->validators[i].witness ? " (witness)" : "");
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
+/* See config.h. */
+void
+config_changes(const struct bridge_config *a, const struct bridge_config *b,
+    void (*cb)(void *arg, const char *key, const char *old,
+    const char *new_, int secret), void *arg)
+{
+	const struct config_field *f;
+	char va[CONFIG_STR * 2], vb[CONFIG_STR * 2];
+	size_t i;
+	int same;
+
+	for (i = 0; i < CONFIG_NFIELDS; i++) {
+		f = &config_table[i];
+		if (f->type == CONFIG_T_LONG) {
+			snprintf(va, sizeof(va), "%ld", *(const long *)(const void *)
+			    config_cstr(a, f));
+			snprintf(vb, sizeof(vb), "%ld", *(const long *)(const void *)
+			    config_cstr(b, f));
+		} else {
+			snprintf(va, sizeof(va), "%s", config_cstr(a, f));
+			snprintf(vb, sizeof(vb), "%s", config_cstr(b, f));
+		}
+		if (strcmp(va, vb) != 0)
+			cb(arg, f->name, va, vb, config_is_secret(f->name));
+	}
+	same = a->nvalidators == b->nvalidators;
+	for (i = 0; same && i < a->nvalidators; i++)
+		same = memcmp(&a->validators[i], &b->validators[i],
+		    sizeof(a->validators[i])) == 0;
+	if (!same) {
+		config_validators_text(a, va, sizeof(va));
+		config_validators_text(b, vb, sizeof(vb));
+		cb(arg, "validator", va, vb, 0);
+	}
 }

@@ -90,6 +90,20 @@ void config_defaults(struct bridge_config *c, const char *dir);
  * bounds and malformed lines are errors naming the line.  0 or -1. */
 int config_load(struct bridge_config *c, const char *dir, char *err,
     size_t errlen);
+/* config_load that goes on past a bad line: each(arg, why) is called for
+ * every problem ("DIR/keybridge.conf:7: batch_max must be ...", or the
+ * file that cannot be read), and c holds what the good lines set.
+ * Returns the number of problems: 0 when c is good (keybridge check). */
+int config_load_each(struct bridge_config *c, const char *dir,
+    void (*each)(void *arg, const char *why), void *arg);
+/* Calls cb for every setting whose value differs from a to b, in the
+ * table's order: its key, both values as text, and secret = 1 for the
+ * keys whose values must not be logged (api_token, the basic-auth
+ * passwords).  The validator and witness lines come as one key,
+ * "validator" (SIGHUP's log of what changed). */
+void config_changes(const struct bridge_config *a, const struct bridge_config *b,
+    void (*cb)(void *arg, const char *key, const char *old,
+    const char *new_, int secret), void *arg);
 /* Writes c to path (mode 0644).  0 or -1. */
 int config_write(const struct bridge_config *c, const char *path);
 /* The default quorum of n cosigners (validator and witness lines): the

@@ -13,6 +13,11 @@
  * the key process dies, this one answers EST with 503 and OCSP from its
  * cache for KEYPROC_DEATH_GRACE_SEC, then stops and exits non-zero so
  * its supervisor restarts both (docs/design.md "Processes").
+ *
+ * SIGHUP rereads keybridge.conf and reloads what can change without a
+ * restart (bridge/reload.c); SIGUSR1 reopens the log.  Both are ignored
+ * until the loop runs, so that a log rotation during start-up does not
+ * kill the bridge (the default action of either).
  */
 #include <errno.h>
 #include <signal.h>
@@ -28,7 +33,9 @@
 #include <sqlite3.h>
 
 #include "bridge/bridge.h"
+#include "bridge/check.h"
 #include "bridge/config_blob.h"
+#include "bridge/reload.h"
 #include "bridge/keyproc/sandbox.h"
 #include "bridge/keyproc/keyproc.h"
 #include "bridge/validators.h"
@@ -154,35 +161,6 @@ serve_trust_start(struct serve_ctx *sc, const struct bridge_config *cfg,
 	return 0;
 }
 
-/* Whether API reads need the bearer token (api_auth: auto = unless
- * est_listen is loopback).  -1 after a message when the configuration
- * cannot be served safely. */
-static int
-serve_api_auth(const struct bridge_config *cfg, int *need)
-{
-	if (strcmp(cfg->api_auth, "open") == 0)
-		*need = 0;
-	else if (strcmp(cfg->api_auth, "token") == 0)
-		*need = 1;
-	else if (strcmp(cfg->api_auth, "auto") == 0)
-		*need = !api_listen_is_loopback(cfg->est_listen);
-	else {
-		log_err("api_auth must be auto, token or open, not \"%s\"",
-		    cfg->api_auth);
-		return -1;
-	}
-	if (*need && cfg->api_token[0] == '\0') {
-		log_err("est_listen %s %s: set api_token in %s/keybridge.conf "
-		    "(reads of /api/v1 then need \"Authorization: Bearer "
-		    "<api_token>\"), or api_auth = open behind a proxy that "
-		    "authenticates", cfg->est_listen,
-		    strcmp(cfg->api_auth, "token") == 0 ? "with api_auth = "
-		    "token" : "is not a loopback address", cfg->dir);
-		return -1;
-	}
-	return 0;
-}
-
 /* The first certificate of a PEM file, or NULL (the status shows what it
  * can). */
 static X509 *
@@ -292,7 +270,7 @@ struct serve {
 	struct api_ctx api;
 	struct server *https, *http;
 	struct limits *limits;		/* both listeners' (issue 16) */
-	struct event *sigterm, *sigint, *sigchld;
+	struct event *sigterm, *sigint, *sigchld, *sighup, *sigusr1;
 	SSL_CTX *tls;
 	struct ledger_consensus *cons;
 	struct bval *validators;	/* in cons, or NULL: solo */
@@ -301,6 +279,7 @@ struct serve {
 	struct metrics *metrics;
 	X509 *root;
 	int lockfd;
+	struct reload rl;		/* SIGHUP: the running configuration */
 };
 
 /* The consensus: solo (the checkpoints signed by the key process), or
@@ -373,16 +352,7 @@ serve_limits(struct serve *s, const struct bridge_config *cfg)
 	struct limits_config lc;
 	long nofile = 0, reserve;
 
-	reserve = cfg->http_fd_reserve + 2 * (long)cfg->nvalidators;
-	memset(&lc, 0, sizeof(lc));
-	lc.header_timeout = cfg->http_header_timeout;
-	lc.body_timeout = cfg->http_body_timeout;
-	lc.body_min_rate = cfg->http_body_min_rate;
-	lc.tls_timeout = cfg->http_tls_handshake_timeout;
-	lc.keepalive_timeout = cfg->http_keepalive_timeout;
-	lc.max_per_addr = cfg->http_max_conns_per_addr;
-	if ((lc.max_conns = limits_fd_budget(cfg->http_max_conns, reserve,
-	    &nofile)) < 0) {
+	if (reload_limits_config(cfg, &lc, &nofile, &reserve) != 0) {
 		log_err("cannot read RLIMIT_NOFILE: %s", strerror(errno));
 		return -1;
 	}
@@ -472,7 +442,7 @@ serve_routes(struct serve *s, const struct bridge_config *cfg,
 	    "sqlite";
 	api->consensus = s->cons->ops->name;
 	api->need_token = need_token;
-	api->token = cfg->api_token;
+	api->token = s->rl.cur.api_token;	/* SIGHUP replaces it */
 	api->issuer = signer_issuer(s->signer);
 	api->issuer_id = signer_issuer_id(s->signer);
 	api->root = s->root = serve_read_cert(config_path(cfg, cfg->ca_root,
@@ -523,21 +493,51 @@ serve_routes(struct serve *s, const struct bridge_config *cfg,
 	return 0;
 }
 
+/* SIGHUP: reload keybridge.conf (bridge/reload.c), on the loop. */
+static void
+serve_sighup(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve *s = arg;
+
+	if (!s->sc.stopping)
+		reload_run(&s->rl);
+}
+
+/* SIGUSR1: reopen the log (a rotated log file). */
+static void
+serve_sigusr1(evutil_socket_t sig, short what, void *arg)
+{
+	if (log_reopen() != 0)
+		log_warn("SIGUSR1: cannot reopen the log");
+}
+
 /* SIGTERM and SIGINT stop the loop cleanly; SIGCHLD is the key
- * process's death.  0 or -1. */
+ * process's death; SIGHUP reloads, SIGUSR1 reopens the log.  0 or -1. */
 static int
 serve_signals(struct serve *s)
 {
 	s->sigterm = evsignal_new(s->sc.base, SIGTERM, serve_signal, &s->sc);
 	s->sigint = evsignal_new(s->sc.base, SIGINT, serve_signal, &s->sc);
 	s->sigchld = evsignal_new(s->sc.base, SIGCHLD, serve_sigchld, &s->sc);
+	s->sighup = evsignal_new(s->sc.base, SIGHUP, serve_sighup, s);
+	s->sigusr1 = evsignal_new(s->sc.base, SIGUSR1, serve_sigusr1, s);
 	if (s->sigterm == NULL || s->sigint == NULL || s->sigchld == NULL ||
+	    s->sighup == NULL || s->sigusr1 == NULL ||
 	    evsignal_add(s->sigterm, NULL) != 0 ||
 	    evsignal_add(s->sigint, NULL) != 0 ||
-	    evsignal_add(s->sigchld, NULL) != 0) {
-		log_err("cannot catch SIGTERM, SIGINT and SIGCHLD");
+	    evsignal_add(s->sigchld, NULL) != 0 ||
+	    evsignal_add(s->sighup, NULL) != 0 ||
+	    evsignal_add(s->sigusr1, NULL) != 0) {
+		log_err("cannot catch SIGTERM, SIGINT, SIGCHLD, SIGHUP and "
+		    "SIGUSR1");
 		return -1;
 	}
+	s->rl.https = s->https;
+	s->rl.http = s->http;
+	s->rl.limits = s->limits;
+	s->rl.api = &s->api;
+	s->rl.tls = &s->tls;
+	s->rl.root = s->root;
 	/* It may have died before the handler was there. */
 	serve_sigchld(SIGCHLD, 0, &s->sc);
 	return 0;
@@ -572,6 +572,10 @@ serve_close(struct serve *s)
 		event_free(s->sigint);
 	if (s->sigchld != NULL)
 		event_free(s->sigchld);
+	if (s->sighup != NULL)
+		event_free(s->sighup);
+	if (s->sigusr1 != NULL)
+		event_free(s->sigusr1);
 	if (s->sc.kp_grace != NULL)
 		event_free(s->sc.kp_grace);
 	if (s->sc.wake != NULL)
@@ -594,19 +598,34 @@ serve_close(struct serve *s)
 int
 serve_run(const struct bridge_config *cfg)
 {
+	return serve_run_with(cfg, NULL);
+}
+
+/* See bridge.h. */
+int
+serve_run_with(const struct bridge_config *cfg,
+    const struct config_overrides *ov)
+{
 	struct serve *s;
 	char err[1024];
 	int rc = 1, need_token = 0;
 
 	signal(SIGPIPE, SIG_IGN);
-	if (serve_api_auth(cfg, &need_token) != 0)
+	/* until the loop catches them (serve_signals); the key process,
+	 * forked next, keeps ignoring them */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	if (check_api_auth(cfg, &need_token, err, sizeof(err)) != 0) {
+		log_err("%s", err);
 		return 1;
+	}
 	/* ~9 KiB of answers kept by the status endpoint: not on the stack */
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_err("out of memory");
 		return 1;
 	}
 	s->lockfd = -1;
+	reload_init(&s->rl, cfg, ov);
 	if (config_lock(cfg, &s->lockfd) != 0) {
 		log_err("%s is in use by another keybridge serve (or cannot "
 		    "be locked)", cfg->dir);

@@ -21,6 +21,10 @@ void log_msg(enum log_level lv, const char *fmt, ...)
 #define log_warn(...)  log_msg(LOGL_WARN, __VA_ARGS__)
 #define log_info(...)  log_msg(LOGL_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOGL_DEBUG, __VA_ARGS__)
+/* SIGUSR1: reopens the log's file (a rotated one).  0 or -1.  Logging to
+ * stderr, there is nothing to reopen (the log_target work of issue 17
+ * replaces this). */
+int log_reopen(void);
 /* Logs the OpenSSL error queue at LOGL_WARN (with a prefix) and clears it. */
 void log_openssl(const char *prefix);
 /* Sets err to "what: <the first OpenSSL reason queued>" (or just what, when

@@ -116,6 +116,7 @@ struct cli {
 	char admin[PATH_MAX];		/* resolved default --account */
 	int help;			/* --help, -h, `help COMMAND` */
 	const char *help_cmd, *help_sub;	/* the command as typed */
+	int check_only;			/* serve -n (bridge/check.c) */
 };
 
 int cmd_init(struct cli *c);

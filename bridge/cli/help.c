@@ -31,9 +31,13 @@ static const struct help_cmd {
 	  "[--pkcs11-module SO --pkcs11-token LABEL --pkcs11-pin-file FILE] "
 	  "[--validator NAME=VKEY@URL]... [--witness NAME=VKEY@URL]... [--quorum N]",
 	  "create a data directory: keys, CA, TLS certificate, ledger, keybridge.conf" },
-	{ "serve", NULL, "-d DIR [--est-listen ADDR:PORT] [--http-listen ADDR:PORT] "
+	{ "serve", NULL, "-d DIR [-n] [--est-listen ADDR:PORT] [--http-listen ADDR:PORT] "
 	  "[--db PATH|URL] [--log-level error|warn|info|debug]",
-	  "run the bridge in the foreground (EST, OCSP, CRLs, the JSON API) until SIGTERM" },
+	  "run the bridge in the foreground (EST, OCSP, CRLs, the JSON API) until SIGTERM; "
+	  "SIGHUP reloads keybridge.conf" },
+	{ "check", NULL, "-d DIR [--db PATH|URL]",
+	  "check the configuration, every key and certificate and the database; start nothing "
+	  "(exit 0 good, 1 problems)" },
 	{ "account", "keygen", "--out FILE [--type ed25519|ec-p256]",
 	  "make an account key pair: FILE (0600) and FILE.pub" },
 	{ "account", "create", "-d DIR --name N --pubkey FILE... [--threshold M] "
@@ -171,6 +175,7 @@ static const struct help_opt {
 	{ NULL, "note", "TEXT", "a note recorded with the publication" },
 	{ NULL, "config-group", "G", "a configuration group its device may read (repeatable, at most 16)" },
 	{ NULL, "allow-same-name", NULL, "register even when an active key already has the name" },
+	{ "serve", "n", NULL, "check DIR as keybridge check does, start nothing, exit 0 or 1" },
 	{ NULL, "help", NULL, "print this help" },
 };
 #define HELP_NOPTS (sizeof(help_opts) / sizeof(help_opts[0]))
@@ -270,9 +275,11 @@ help_option_line(FILE *f, const char *full, const char *name)
 	const struct help_opt *o = help_option(full, name);
 	char left[64];
 
-	snprintf(left, sizeof(left), "%s--%s%s%s",
+	snprintf(left, sizeof(left), "%s%s%s%s%s",
 	    strcmp(name, "dir") == 0 ? "-d, " : strcmp(name, "out") == 0 ?
-	    "-o, " : strcmp(name, "help") == 0 ? "-h, " : "", name, o != NULL && o->arg != NULL ? " " : "",
+	    "-o, " : strcmp(name, "help") == 0 ? "-h, " : "",
+	    name[1] == '\0' ? "-" : "--",	/* -n: no long form */
+	    name, o != NULL && o->arg != NULL ? " " : "",
 	    o != NULL && o->arg != NULL ? o->arg : "");
 	fprintf(f, "  %-*s %s\n", HELP_OPT_COL - 3, left, o != NULL ?
 	    o->what : "(no description: add one to bridge/cli/help.c)");

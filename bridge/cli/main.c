@@ -10,6 +10,7 @@
 
 #include <openssl/err.h>
 
+#include "bridge/check.h"
 #include "bridge/cli/cli.h"
 
 enum {
@@ -134,6 +135,20 @@ static const char *const opt_names[] = {
 /* c->o.seen has a bit per option */
 _Static_assert(O_HELP - 256 <= 64, "more options than bits in cli_opts.seen");
 
+/* 1 when word is one of the blank-separated words of allowed. */
+static int
+cli_allows(const char *allowed, const char *word)
+{
+	size_t len = strlen(word);
+	const char *p;
+
+	for (p = allowed; (p = strstr(p, word)) != NULL; p += len)
+		if ((p == allowed || p[-1] == ' ') &&
+		    (p[len] == ' ' || p[len] == '\0'))
+			return 1;
+	return 0;
+}
+
 int
 cli_only(struct cli *c, const char *allowed)
 {
@@ -142,21 +157,19 @@ cli_only(struct cli *c, const char *allowed)
 		help_command(c->help_cmd, c->help_sub, allowed);
 		exit(0);
 	}
+	/* -n (serve -n) has no long form, nor a bit in seen: "n" in
+	 * allowed takes it */
+	if (c->check_only && !cli_allows(allowed, "n"))
+		return cli_fail("usage", "%s does not take -n", c->cmd);
 	for (int o = O_AS; o < O_HELP; o++) {
 		/* --wait (for a starting bridge) goes with --remote: every
 		 * command that may write through the bridge takes both */
-		const char *n = opt_names[o - 256], *p, *m = o == O_WAIT ?
+		const char *n = opt_names[o - 256], *m = o == O_WAIT ?
 		    opt_names[O_REMOTE - 256] : n;
-		size_t len = strlen(m);
-		int ok = 0;
 
 		if (!(c->o.seen & (1ULL << (o - 256))))
 			continue;
-		for (p = allowed; (p = strstr(p, m)) != NULL; p += len)
-			if ((p == allowed || p[-1] == ' ') &&
-			    (p[len] == ' ' || p[len] == '\0'))
-				ok = 1;
-		if (!ok)
+		if (!cli_allows(allowed, m))
 			return cli_fail("usage", "%s does not take --%s", c->cmd,
 			    n);
 	}
@@ -183,7 +196,7 @@ parse_opts(struct cli *c, int argc, char **argv)
 	int ch;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "d:ho:", long_opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:hno:", long_opts, NULL)) != -1) {
 		if (c->help && ch == '?')
 			continue;	/* --help wins over a bad option */
 		if (ch >= 256 && ch < O_HELP)
@@ -289,6 +302,9 @@ parse_opts(struct cli *c, int argc, char **argv)
 		case O_SINCE: o->since = optarg; break;
 		case O_SERIAL: o->serial = optarg; break;
 		case O_SHA256: o->sha256 = optarg; break;
+		case 'n':	/* serve -n: check, start nothing */
+			c->check_only = 1;
+			break;
 		case 'h':
 		case O_HELP:
 			c->help = 1;	/* cli_only prints the command's usage */
@@ -299,6 +315,28 @@ parse_opts(struct cli *c, int argc, char **argv)
 		}
 	}
 	return 0;
+}
+
+/* `serve [-n]` and `check`: the daemon, or the check of its data
+ * directory (bridge/check.c) that starts nothing.  The exit status. */
+static int
+cmd_serve(struct cli *c)
+{
+	struct config_overrides ov = { c->o.est_listen, c->o.http_listen,
+	    c->o.db, c->o.log_level };
+	int check = strcmp(c->cmd, "check") == 0;
+
+	if (cli_only(c, check ? "db" : "n est-listen http-listen db "
+	    "log-level") != 0)
+		return 1;
+	if (check || c->check_only) {
+		if (c->o.dir == NULL)
+			return cli_fail("usage", "%s needs -d DIR (the data "
+			    "directory)", c->cmd);
+		return check_run(check ? "check" : "serve -n", c->o.dir, &ov,
+		    CHECK_ALL);
+	}
+	return cli_load_config(c) ? 1 : serve_run_with(&c->cfg, &ov);
 }
 
 int
@@ -390,9 +428,8 @@ main(int argc, char **argv)
 	c.cmd = cmd;
 	if (strcmp(cmd, "init") == 0)
 		rc = cmd_init(&c);
-	else if (strcmp(cmd, "serve") == 0)
-		rc = cli_only(&c, "est-listen http-listen db log-level") ? 1 :
-		    cli_load_config(&c) ? 1 : serve_run(&c.cfg);
+	else if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "check") == 0)
+		rc = cmd_serve(&c);
 	else if (strcmp(cmd, "account") == 0)
 		rc = cmd_account(&c, sub);
 	else if (strcmp(cmd, "key") == 0)

@@ -71,6 +71,11 @@ typedef void (*server_handler)(struct evhttp_request *req, void *arg);
  * in SSL_get_verify_result().  NULL with err set on failure. */
 SSL_CTX *server_tls_ctx(const char *cert_chain, const char *key,
     const char *client_ca, char *err, size_t errlen);
+/* SIGHUP: server_tls_ctx for another certificate and key, with like's
+ * client CAs and their store (shared, up-ref'd) in place of a client_ca
+ * file.  NULL with err set. */
+SSL_CTX *server_tls_ctx_like(SSL_CTX *like, const char *cert_chain,
+    const char *key, char *err, size_t errlen);
 /* Listens on "ADDR:PORT" ("[::1]:PORT" for IPv6).  With tls non-NULL every
  * connection is TLS through bufferevent_openssl (tls is borrowed; the SSL
  * objects are owned by their bufferevents).  NULL with err set. */
@@ -218,6 +223,10 @@ struct limits *limits_new(struct event_base *base,
     const struct limits_config *c);
 /* After every server using l is freed. */
 void limits_free(struct limits *l);
+/* SIGHUP: c's deadlines, body rate and per-address cap from now on;
+ * max_conns stays (the address table is sized for it).  Loop thread;
+ * then server_limits_changed for each server of l. */
+void limits_reconfigure(struct limits *l, const struct limits_config *c);
 /* evhttp_set_timeout's value: above every deadline of l, so evhttp's own
  * idle timeout (reset by each byte) is only the write side's. */
 int limits_evhttp_timeout(const struct limits *l);
@@ -264,5 +273,12 @@ long limits_head_scan(unsigned *st, const unsigned char *p, size_t n);
 /* Lets s's connections be counted and timed by l (borrowed; it outlives
  * s).  0 or -1. */
 int server_set_limits(struct server *s, struct limits *l, const char *name);
+/* After limits_reconfigure: evhttp's timeout above s's new deadlines. */
+void server_limits_changed(struct server *s);
+/* SIGHUP: new TLS connections of s use tls (borrowed, as server_new's);
+ * established ones keep the context they were made with, since each SSL
+ * holds a reference to its SSL_CTX: the caller may SSL_CTX_free the old
+ * one at once.  Loop thread. */
+void server_set_tls(struct server *s, SSL_CTX *tls);
 
 #endif

@@ -689,3 +689,14 @@ limits_evhttp_timeout(const struct limits *l)
 		t = l->c.tls_timeout + 1;
 	return (int)t;
 }
+
+/* See http.h.  Connections already timed keep the deadlines they have;
+ * their next ones (a kept-alive connection's next request) are c's. */
+void
+limits_reconfigure(struct limits *l, const struct limits_config *c)
+{
+	long max_conns = l->c.max_conns;	/* sizes addrs: kept */
+
+	l->c = *c;
+	l->c.max_conns = max_conns;
+}

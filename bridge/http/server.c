@@ -745,6 +745,19 @@ server_set_limits(struct server *s, struct limits *l, const char *name)
 	return 0;
 }
 
+void
+server_limits_changed(struct server *s)
+{
+	if (s->limits != NULL)
+		evhttp_set_timeout(s->http, limits_evhttp_timeout(s->limits));
+}
+
+void
+server_set_tls(struct server *s, SSL_CTX *tls)
+{
+	s->tls = tls;
+}
+
 int
 server_port(struct server *s)
 {

@@ -129,3 +129,32 @@ out:
 	SSL_CTX_free(ctx);
 	return ret;
 }
+
+/* See http.h. */
+SSL_CTX *
+server_tls_ctx_like(SSL_CTX *like, const char *cert_chain, const char *key,
+    char *err, size_t errlen)
+{
+	STACK_OF(X509_NAME) *names = NULL;
+	SSL_CTX *ctx;
+	X509_STORE *st;
+
+	if ((ctx = server_tls_ctx(cert_chain, key, NULL, err, errlen)) == NULL)
+		return NULL;
+	if (SSL_CTX_get_verify_mode(like) == SSL_VERIFY_NONE)
+		return ctx;
+	/* shared, refcounted: read-only once the listener runs */
+	st = SSL_CTX_get_cert_store(like);
+	if (st == NULL || X509_STORE_up_ref(st) != 1 ||
+	    (names = SSL_dup_CA_list(SSL_CTX_get_client_CA_list(like))) ==
+	    NULL) {
+		server_ssl_err(err, errlen, "cannot copy the client CAs",
+		    NULL);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_cert_store(ctx, st);	/* takes the reference */
+	SSL_CTX_set_client_CA_list(ctx, names);	/* takes names */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, server_verify_cb);
+	return ctx;
+}

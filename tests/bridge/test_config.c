@@ -328,6 +328,107 @@ test_example_config_loads(void **state)
 	assert_configs_equal(&c, &d);
 }
 
+/* config_load_each's findings, kept in order. */
+struct each_log {
+	char lines[8][ERRLEN];
+	int n;
+};
+
+static void
+each_keep(void *arg, const char *why)
+{
+	struct each_log *l = arg;
+
+	if (l->n < 8)
+		snprintf(l->lines[l->n], sizeof(l->lines[0]), "%s", why);
+	l->n++;
+}
+
+static void
+test_load_each_reports_every_bad_line_and_keeps_the_good_ones(void **state)
+{
+	const char *dir = *state;
+	struct bridge_config c;
+	struct each_log l;
+	char want[PATH_MAX + 64];
+
+	memset(&l, 0, sizeof(l));
+	write_conf(dir,
+	    "name = acme\n"
+	    "batch_max = 0\n"
+	    "no_such_key = 1\n"
+	    "queue_max = 32\n"
+	    "name = again\n");
+	assert_int_equal(config_load_each(&c, dir, each_keep, &l), 3);
+	assert_int_equal(l.n, 3);
+	snprintf(want, sizeof(want), "%s/%s:2: batch_max must be between",
+	    dir, CONFIG_FILE);
+	assert_int_equal(strncmp(l.lines[0], want, strlen(want)), 0);
+	snprintf(want, sizeof(want), "%s/%s:3: unknown key \"no_such_key\"",
+	    dir, CONFIG_FILE);
+	assert_string_equal(l.lines[1], want);
+	snprintf(want, sizeof(want), "%s/%s:5: name is already set on line 1",
+	    dir, CONFIG_FILE);
+	assert_string_equal(l.lines[2], want);
+	/* the lines around the bad ones were read */
+	assert_string_equal(c.name, "acme");
+	assert_int_equal(c.queue_max, 32);
+	assert_int_equal(c.batch_max, 1024);	/* the default stays */
+
+	/* a good file: no finding */
+	memset(&l, 0, sizeof(l));
+	write_conf(dir, "name = acme\n");
+	assert_int_equal(config_load_each(&c, dir, each_keep, &l), 0);
+	assert_int_equal(l.n, 0);
+	/* config_load still stops at the first */
+	write_conf(dir, "batch_max = 0\nno_such_key = 1\n");
+	assert_int_equal(config_load(&c, dir, want, sizeof(want)), -1);
+	assert_non_null(strstr(want, ":1: batch_max"));
+}
+
+struct change_log {
+	char lines[8][3 * CONFIG_STR];
+	int n;
+};
+
+static void
+change_keep(void *arg, const char *key, const char *old, const char *new_,
+    int secret)
+{
+	struct change_log *l = arg;
+
+	if (l->n < 8)
+		snprintf(l->lines[l->n], sizeof(l->lines[0]), "%s %s %s %d",
+		    key, old, new_, secret);
+	l->n++;
+}
+
+static void
+test_changes_lists_each_changed_key_and_flags_secrets(void **state)
+{
+	struct bridge_config a, b;
+	struct change_log l;
+
+	memset(&l, 0, sizeof(l));
+	config_defaults(&a, "/d");
+	config_defaults(&b, "/d");
+	config_changes(&a, &b, change_keep, &l);
+	assert_int_equal(l.n, 0);
+	snprintf(b.log_level, sizeof(b.log_level), "debug");
+	snprintf(b.api_token, sizeof(b.api_token), "s3cret");
+	b.http_keepalive_timeout = 99;
+	b.nvalidators = 1;
+	snprintf(b.validators[0].name, sizeof(b.validators[0].name), "v1");
+	snprintf(b.validators[0].url, sizeof(b.validators[0].url),
+	    "http://10.0.0.5:7001");
+	config_changes(&a, &b, change_keep, &l);
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.lines[0], "api_token  s3cret 1");
+	assert_string_equal(l.lines[1], "log_level info debug 0");
+	assert_string_equal(l.lines[2], "http_keepalive_timeout 30 99 0");
+	assert_string_equal(l.lines[3], "validator none v1 http://10.0.0.5:7001 0");
+}
+
 static void
 test_log_level_parse(void **state)
 {
@@ -372,6 +473,11 @@ main(void)
 		    test_config_path_joins_relative_and_keeps_absolute),
 		cmocka_unit_test(test_example_config_loads),
 		cmocka_unit_test(test_log_level_parse),
+		cmocka_unit_test_setup_teardown(
+		    test_load_each_reports_every_bad_line_and_keeps_the_good_ones,
+		    setup_dir, teardown_dir),
+		cmocka_unit_test(
+		    test_changes_lists_each_changed_key_and_flags_secrets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -207,7 +207,7 @@ comp=$(PATH="$(dirname "$KEYBRIDGE"):$PATH" bash -c '
 	c keybridge serve --
 ' _ "$REPO/examples/bash-completion/keybridge" 2>&1)
 assert_contains "$comp" "complete -F _keybridge keybridge" "complete -p keybridge"
-assert_contains "$comp" "[keybridge ] account ca config init key ledger policy proof serve validator help" "completion of the commands"
+assert_contains "$comp" "[keybridge ] account ca check config init key ledger policy proof serve validator help" "completion of the commands"
 assert_contains "$comp" "[keybridge ke] key" "completion of ke"
 assert_contains "$comp" "[keybridge key ] register revoke preauth show list" "completion of key's subcommands"
 assert_contains "$comp" "[keybridge key register --al] --allow-same-name" "completion of a register option"

@@ -28,6 +28,14 @@ assert_eq 7 "$(psql_q "SELECT v FROM meta WHERE k = 'schema'")" "schema version"
 kb_fail init init "$OUT/other" --db "$DB"
 assert_contains "$(cat "$KB_STDERR")" "already holds a ledger" "second init on one database"
 
+# keybridge check reaches PostgreSQL and knows its schema (issue 17); a
+# database that is not there is a problem, its URL's password not shown
+out=$(kb_ok check -d "$DIR")
+assert_contains "$out" "$DIR: OK (configuration, certificates, keys, database)" "check on PostgreSQL"
+kb_run check -d "$DIR" --db "${DB%/*}/nosuchdb"
+assert_eq 1 "$KB_RC" "check with a database that does not exist"
+assert_contains "$(cat "$KB_STDERR")" "db (postgresql://...): the database:" "check: the database unreachable"
+
 kb_start "$DIR"
 st=$(api GET /api/v1/status)
 assert_eq postgresql "$(jq -r .storage <<<"$st")" "storage in /api/v1/status"

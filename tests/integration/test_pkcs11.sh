@@ -133,6 +133,26 @@ assert_guarded kbt ocsp-signer
 # the certificates carry the token's public keys
 openssl verify -CAfile "$DIR/ca/root.pem" -untrusted "$DIR/ca/issuing.pem" "$DIR/ca/ocsp.pem" >/dev/null ||
 	fail "the OCSP signer certificate does not chain to the root"
+# keybridge check opens the token and matches its keys (issue 17): good,
+# then the OCSP signer's key against another certificate, then a wrong
+# PIN (one login tried: a token may lock itself)
+out=$(kb_ok check -d "$DIR")
+assert_contains "$out" "$DIR: OK" "check with the keys in a token"
+cp "$DIR/ca/ocsp.pem" "$OUT/ocsp.pem.good"
+cp "$DIR/ca/issuing.pem" "$DIR/ca/ocsp.pem"
+kb_run check -d "$DIR"
+assert_eq 1 "$KB_RC" "check with the OCSP certificate replaced"
+assert_contains "$(cat "$KB_STDERR")" "pkcs11:token=kbt;object=ocsp-signer;type=private: the OCSP signer key does not match the certificate $DIR/ca/ocsp.pem" "check: a token key not its certificate's"
+cp "$OUT/ocsp.pem.good" "$DIR/ca/ocsp.pem"
+(umask 077 && echo 0000000 >"$OUT/badpin")
+sed -i "s|^pkcs11_pin_file = .*|pkcs11_pin_file = $OUT/badpin|" "$DIR/keybridge.conf"
+kb_run check -d "$DIR"
+assert_eq 1 "$KB_RC" "check with a wrong PIN"
+assert_contains "$(cat "$KB_STDERR")" "$DIR: 1 problem" "check with a wrong PIN: one login"
+assert_contains "$(cat "$KB_STDERR")" "PIN incorrect" "check with a wrong PIN"
+sed -i "s|^pkcs11_pin_file = .*|pkcs11_pin_file = $(realpath "$KB_P11_PINFILE")|" "$DIR/keybridge.conf"
+kb_ok check -d "$DIR" >/dev/null
+log "check: the token's keys matched, a mismatch and a wrong PIN reported"
 kb_fail pkcs11 init "$OUT/again" "${INIT_P11[@]}"
 assert_contains "$(cat "$KB_STDERR")" "already holds 2 object(s) labelled issuing-ca" "a second init into the same token"
 

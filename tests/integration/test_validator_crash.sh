@@ -86,6 +86,10 @@ vd_stop w1
 
 python3 "$BYZSEQ" feed "${FEED[@]}"
 assert_eq "$TOTAL" "$(curl -sf "${VD_URL[v1]}/status" | jq -r .size)" "cosigned size after feeding it all"
+# a log rotation's SIGHUP and SIGUSR1 do not end it (issue 17)
+kill -HUP "${VD_PID[v1]}"
+kill -USR1 "${VD_PID[v1]}"
+curl -sf -o /dev/null "${VD_URL[v1]}/status" || fail "validator v1 stopped answering after SIGHUP and SIGUSR1"
 vd_stop v1
 
 # ---- refusals to start --------------------------------------------------------------
