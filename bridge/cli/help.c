@@ -93,6 +93,10 @@ static const struct help_cmd {
 	  "create a validator's directory and key" },
 	{ "validator", "serve", "-d VDIR [--log-level error|warn|info|debug]",
 	  "run a validator in the foreground until SIGTERM" },
+	{ "backup", NULL, "-d DIR -o FILE [--with-keys] [--progress]",
+	  "a consistent online backup of DIR (ledger, configuration, certificates) into FILE" },
+	{ "restore", NULL, "-i FILE -d NEWDIR",
+	  "a new data directory from a backup, its manifest checked and its ledger verified" },
 	{ "validator", "status", "-d VDIR",
 	  "a validator's state and lag (exit 0, 1 error, 2 equivocation, 3 unreachable)" },
 };
@@ -171,6 +175,10 @@ static const struct help_opt {
 	{ NULL, "note", "TEXT", "a note recorded with the publication" },
 	{ NULL, "config-group", "G", "a configuration group its device may read (repeatable, at most 16)" },
 	{ NULL, "allow-same-name", NULL, "register even when an active key already has the name" },
+	{ "backup", "out", "FILE", "the archive to write (also -o; refused when it exists)" },
+	{ "restore", "file", "FILE", "the archive of keybridge backup to restore (also -i)" },
+	{ NULL, "with-keys", NULL, "add the private keys (the archive holds them: keep it as the keys)" },
+	{ NULL, "progress", NULL, "show the ledger pages copied on stderr (default: when it is a terminal)" },
 	{ NULL, "help", NULL, "print this help" },
 };
 #define HELP_NOPTS (sizeof(help_opts) / sizeof(help_opts[0]))
@@ -272,7 +280,9 @@ help_option_line(FILE *f, const char *full, const char *name)
 
 	snprintf(left, sizeof(left), "%s--%s%s%s",
 	    strcmp(name, "dir") == 0 ? "-d, " : strcmp(name, "out") == 0 ?
-	    "-o, " : strcmp(name, "help") == 0 ? "-h, " : "", name, o != NULL && o->arg != NULL ? " " : "",
+	    "-o, " : strcmp(name, "help") == 0 ? "-h, " :
+	    strcmp(name, "file") == 0 && strcmp(full, "restore") == 0 ?
+	    "-i, " : "", name, o != NULL && o->arg != NULL ? " " : "",
 	    o != NULL && o->arg != NULL ? o->arg : "");
 	fprintf(f, "  %-*s %s\n", HELP_OPT_COL - 3, left, o != NULL ?
 	    o->what : "(no description: add one to bridge/cli/help.c)");
