@@ -213,11 +213,60 @@ restore_manifest(const char *stage)
 	return man;
 }
 
+/* The --checkpoint files (checkpoints this node signed, kept elsewhere:
+ * a validator's, an auditor's checkpoint.trusted, a device's bundle),
+ * each signed by the restored configuration's node key: those the
+ * backed-up ledger (tree size have) must extend stay in c->o.checkpoint
+ * for verify; of those past it, the largest is the fence f (size 0:
+ * none).  c->cfg is the restored configuration.  0, or 1 after a message. */
+struct restore_fence {
+	uint64_t size;			/* 0: none */
+	uint8_t root[LEDGER_HASH_LEN];
+	const char *path;		/* its --checkpoint file */
+};
+
+static int
+restore_checkpoints(struct cli *c, uint64_t have, struct restore_fence *f)
+{
+	char note[TRUST_NOTE_MAX], err[PATH_MAX + 128], origin[CONFIG_STR];
+	uint8_t root[LEDGER_HASH_LEN];
+	uint64_t size;
+	int keep = 0, r;
+
+	f->size = 0;
+	for (int i = 0; i < c->o.ncheckpoint; i++) {
+		const char *p = c->o.checkpoint[i];
+
+		if ((r = trust_read(p, note, sizeof(note), err,
+		    sizeof(err))) != 0)
+			return cli_fail("checkpoint", "%s", r == 1 ?
+			    "no such file" : err);
+		if (ledger_checkpoint_read(note, strlen(note), origin,
+		    sizeof(origin), &size, root) != 0 ||
+		    strcmp(origin, c->cfg.origin) != 0 ||
+		    ledger_checkpoint_verify(note, strlen(note),
+		    c->cfg.validator_vkey) != 0)
+			return cli_fail("checkpoint", "%s is not a checkpoint "
+			    "of %s signed by its node key (%s)", p,
+			    c->cfg.origin, c->cfg.validator_name);
+		if (size <= have)
+			c->o.checkpoint[keep++] = p;
+		else if (size > f->size) {
+			f->size = size;
+			memcpy(f->root, root, LEDGER_HASH_LEN);
+			f->path = p;
+		}
+	}
+	c->o.ncheckpoint = keep;
+	return 0;
+}
+
 /* The restored ledger: verified as `ledger verify` does, then its
  * checkpoint compared with the manifest's and printed; the promise
  * checked against it.  0, or 1 after a message. */
 static int
-restore_verify(struct cli *c, const char *dir, json_t *man)
+restore_verify(struct cli *c, const char *dir, json_t *man,
+    const struct restore_fence *f)
 {
 	json_t *lg = json_object_get(man, "ledger");
 	const char *db = json_string_value(json_object_get(man, "db"));
@@ -292,23 +341,31 @@ restore_verify(struct cli *c, const char *dir, json_t *man)
 		    "the restored ledger's %llu (or another root): the "
 		    "archive was not made by keybridge backup", path,
 		    (unsigned long long)psize, (unsigned long long)size);
+	if (f->size > 0) {
+		if (keyproc_promise_raise(path, f->size, f->root, err,
+		    sizeof(err)) != 0)
+			return cli_fail("restore", "%s", err);
+		fprintf(stderr, "restore: fenced: %s (tree size %llu) is "
+		    "past the restored ledger's %llu; %s now promises it, so "
+		    "the key process signs no checkpoint that does not extend "
+		    "it: a bridge on %s answers OCSP, CRLs and reads and "
+		    "refuses every write (503) until entries %llu to %llu are "
+		    "back (docs/operations.md \"Backup and restore\")\n", f->path,
+		    (unsigned long long)f->size, (unsigned long long)size, path,
+		    dir, (unsigned long long)size, (unsigned long long)f->size -
+		    1);
+	}
 	return 0;
 }
 
-/* What the operator must know before serving: the node's promise, the
- * keys left out. */
+/* The node's promise, when no --checkpoint fenced it: what a restored
+ * node must not do, and how to fence it. */
 static void
-restore_advice(const char *dir, json_t *man)
+restore_promise_advice(const char *dir, json_int_t size, json_int_t created)
 {
-	json_t *left = json_object_get(man, "keys_left_out"), *k;
-	json_int_t created = json_integer_value(json_object_get(man,
-	    "created"));
-	json_int_t size = json_integer_value(json_object_get(
-	    json_object_get(man, "ledger"), "tree_size"));
 	char when[32];
 	time_t t = (time_t)created;
 	struct tm tm;
-	size_t i;
 
 	if (gmtime_r(&t, &tm) == NULL ||
 	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
@@ -319,10 +376,27 @@ restore_advice(const char *dir, json_t *man)
 	    "validators cosigned them, devices and auditors may hold them), "
 	    "and a bridge started on %s would sign a different tree of those "
 	    "sizes: a fork. Before serve, copy that bridge's keyproc.state "
-	    "and checkpoint.trusted into %s if they survived (its key process "
-	    "then signs nothing that forks: the bridge answers OCSP, CRLs and "
-	    "reads, and appends nothing); see docs/operations.md \"Backup and "
-	    "restore\"\n", (long long)size, when, dir, dir);
+	    "and checkpoint.trusted into %s if they survived, or restore again "
+	    "with --checkpoint FILE, the latest checkpoint it signed (a "
+	    "validator's, a monitor's): its key process then signs nothing "
+	    "that forks, and the bridge answers OCSP, CRLs and reads and "
+	    "refuses writes; see docs/operations.md \"Backup and restore\"\n",
+	    (long long)size, when, dir, dir);
+}
+
+/* What the operator must know before serving: the node's promise, the
+ * keys left out. */
+static void
+restore_advice(const char *dir, json_t *man, int fenced)
+{
+	json_t *left = json_object_get(man, "keys_left_out"), *k;
+	size_t i;
+
+	if (!fenced)
+		restore_promise_advice(dir, json_integer_value(
+		    json_object_get(json_object_get(man, "ledger"),
+		    "tree_size")), json_integer_value(json_object_get(man,
+		    "created")));
 	if (json_array_size(left) > 0) {
 		fprintf(stderr, "restore: the backup holds no private keys: %s "
 		    "verifies and answers the read-only commands; before serve, "
@@ -342,10 +416,11 @@ cmd_restore(struct cli *c)
 	char stage[PATH_MAX], err[PATH_MAX + 128];
 	json_t *man = NULL, *index = NULL;
 	const char *dir = c->o.dir;
+	struct restore_fence fence;
 	int rc = 1, placed = 0;
 
 	stage[0] = '\0';
-	if (cli_only(c, "file") != 0)
+	if (cli_only(c, "file checkpoint") != 0)
 		return 1;
 	if (dir == NULL || c->o.file == NULL)
 		return cli_fail("usage", "restore needs -i FILE (the archive) "
@@ -371,6 +446,15 @@ cmd_restore(struct cli *c)
 	    restore_check_files(stage, man, index) != 0 ||
 	    restore_only_listed(stage, index) != 0)
 		goto out;
+	/* --checkpoint against the restored configuration, before NEWDIR
+	 * is made: a bad one leaves nothing behind */
+	memset(&fence, 0, sizeof(fence));
+	c->o.dir = stage;
+	if (c->o.ncheckpoint > 0 && (cli_load_config(c) != 0 ||
+	    restore_checkpoints(c, (uint64_t)json_integer_value(
+	    json_object_get(json_object_get(man, "ledger"), "tree_size")),
+	    &fence) != 0))
+		goto out;
 	snprintf(err, sizeof(err), "%s/%s", stage, RESTORE_MANIFEST);
 	if (unlink(err) != 0 || chmod(stage, 0700) != 0 ||
 	    (rmdir(dir) != 0 && errno != ENOENT) || rename(stage, dir) != 0) {
@@ -378,9 +462,9 @@ cmd_restore(struct cli *c)
 		goto out;
 	}
 	placed = 1;
-	if (restore_verify(c, dir, man) != 0)
+	if (restore_verify(c, dir, man, &fence) != 0)
 		goto out;
-	restore_advice(dir, man);
+	restore_advice(dir, man, fence.size > 0);
 	rc = 0;
 out:
 	if (!placed && stage[0] != '\0' && archive_rmtree(stage) != 0)

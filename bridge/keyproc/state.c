@@ -241,6 +241,27 @@ keyproc_promise_read(const char *path, int *have, uint64_t *size,
 
 /* See keyproc.h. */
 int
+keyproc_promise_raise(const char *path, uint64_t size,
+    const uint8_t root[32], char *err, size_t errlen)
+{
+	struct keyproc_state st;
+	int fd = -1, rc;
+
+	if (keyproc_state_read(path, &st, err, errlen) != 0)
+		return -1;
+	if (st.have_cp && st.cp_size >= size)
+		return 0;
+	st.have_cp = 1;
+	st.cp_size = size;
+	memcpy(st.cp_root, root, LEDGER_HASH_LEN);
+	rc = keyproc_state_write(path, &fd, &st, err, errlen);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* See keyproc.h. */
+int
 keyproc_state_write(const char *path, int *fd, struct keyproc_state *st,
     char *err, size_t errlen)
 {

@@ -107,6 +107,36 @@ assert_contains "$(cat "$OUT/ocsp.txt")" "Response verify OK" "OCSP for dev1 fro
 kb_stop
 log "the restored bridge answered: status, OCSP good for a certificate of before the backup"
 
+# ---- fenced by a later checkpoint of the node: reads yes, writes no --------------------
+kb_ok ledger checkpoint -d "$D" >"$OUT/latest.cp"
+LATEST=$(sed -n 2p "$OUT/latest.cp")
+[ "$LATEST" -gt "$SIZE" ] || fail "the load did not go on past the backup ($LATEST <= $SIZE)"
+kb_fail checkpoint restore -i "$OUT/full.tar" -d "$OUT/r-badcp" --checkpoint "$OUT/dev1.pem"
+[ ! -e "$OUT/r-badcp/ledger.db" ] || fail "restore with a bad --checkpoint made a ledger"
+F="$OUT/fenced"
+kb_ok restore -i "$OUT/full.tar" -d "$F" --checkpoint "$OUT/latest.cp" >/dev/null
+assert_contains "$(cat "$KB_STDERR")" "fenced: $OUT/latest.cp (tree size $LATEST)" "restore --checkpoint past the backup"
+ports=$(kb_free_ports 2)
+kb_conf_set "$F" est_listen "127.0.0.1:${ports% *}"
+kb_conf_set "$F" public_https_url "https://127.0.0.1:${ports% *}"
+kb_conf_set "$F" http_listen "127.0.0.1:${ports#* }"
+kb_start "$F"
+timeout 20 openssl ocsp -issuer "$F/ca/issuing.pem" -cert "$OUT/dev1.pem" -CAfile "$F/ca/root.pem" \
+    -url "http://127.0.0.1:${ports#* }/ocsp" >"$OUT/ocsp-f.txt" 2>&1 || fail "openssl ocsp: $(cat "$OUT/ocsp-f.txt")"
+assert_contains "$(cat "$OUT/ocsp-f.txt")" "$OUT/dev1.pem: good" "OCSP for dev1 from the fenced bridge"
+new_key fencedkey p256
+kb_run key register -d "$F" --pubkey "$OUT/keys/fencedkey.pub" --name fencedkey
+assert_ne 0 "$KB_RC" "a write to the fenced bridge"
+assert_contains "$(cat "$OUT/serve.log")" "smaller than the last signed one ($LATEST)" "the fenced key process's refusal"
+kb_stop
+# the refused block stays stored, unsigned: no checkpoint past the backup's
+# was signed, and the promise is still the fence
+out=$(kb_ok ledger verify -d "$F" --no-remember)
+assert_contains "$out" "committed but not signed yet" "ledger verify of the fenced directory"
+assert_eq "$LATEST" "$(tr -c '[:print:]\n' '\n' <"$F/keyproc.state" | awk '$1 == "checkpoint" { print $3 }' | sort -n | tail -n 1)" \
+    "the fenced keyproc.state's promise"
+log "fenced at $LATEST: OCSP good, a write refused, still at tree size $SIZE"
+
 # ---- without keys: verifies, says what to put back -------------------------------------
 out=$(kb_ok restore -i "$OUT/nokeys.tar" -d "$OUT/nokeys")
 assert_contains "$out" "ledger OK" "restore of nokeys.tar"
