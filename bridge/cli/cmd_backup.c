@@ -62,6 +62,7 @@ struct backup {
 	char out[PATH_MAX], part[PATH_MAX];	/* realpath-ish of -o */
 	json_t *keyset;			/* rel paths of the keys copied */
 	json_t *left_out;		/* rel paths of the keys left out */
+	json_t *dirs;			/* {path, mode} of every directory */
 	int progress;			/* show pages copied on stderr */
 	int postgres;
 };
@@ -188,8 +189,18 @@ backup_files(struct backup *b)
 		if (e->fts_level == 0)
 			continue;
 		if (e->fts_info == FTS_D) {
-			if (strncmp(e->fts_name, ".keybridge-", 11) == 0)
+			char mode[8];
+
+			if (strncmp(e->fts_name, ".keybridge-", 11) == 0) {
 				(void)fts_set(fts, e, FTS_SKIP);
+				continue;
+			}
+			/* ca/ and tls/ are 0700, blobs/ 0755: restore makes
+			 * them so (the stage's are 0700) */
+			snprintf(mode, sizeof(mode), "%04o", (unsigned)
+			    (e->fts_statp->st_mode & 0755));
+			json_array_append_new(b->dirs, json_pack("{s:s, s:s}",
+			    "path", rel, "mode", mode));
 			continue;
 		}
 		if (e->fts_info == FTS_DP)
@@ -247,7 +258,10 @@ backup_promise(struct backup *b, int *have, uint64_t *size,
 		snprintf(dst, sizeof(dst), "%s/%s", b->stage, files[i]);
 		if (access(src, F_OK) != 0)
 			continue;
-		if (archive_copy(src, dst, 0600, err, sizeof(err)) != 0)
+		/* a checkpoint is public (0644); the promise is the key
+		 * process's (0600) */
+		if (archive_copy(src, dst, i == 0 ? 0600 : 0644, err,
+		    sizeof(err)) != 0)
 			return cli_fail("backup", "%s", err);
 	}
 	snprintf(dst, sizeof(dst), "%s/%s", b->stage, KEYPROC_STATE_FILE);
@@ -472,9 +486,11 @@ cmd_backup(struct cli *c)
 	b->progress = c->o.progress || isatty(STDERR_FILENO);
 	b->keyset = json_object();
 	b->left_out = json_array();
+	b->dirs = json_array();
 	man = json_object();
 	files = json_array();
-	if (b->keyset == NULL || b->left_out == NULL || man == NULL ||
+	if (b->keyset == NULL || b->left_out == NULL || b->dirs == NULL ||
+	    man == NULL ||
 	    files == NULL) {
 		cli_fail("backup", "out of memory");
 		goto out;
@@ -532,6 +548,7 @@ cmd_backup(struct cli *c)
 	json_object_set_new(man, "with_keys", json_boolean(c->o.with_keys));
 	json_object_set(man, "keys_left_out", b->left_out);
 	json_object_set(man, "files", files);
+	json_object_set(man, "dirs", b->dirs);
 	if (backup_write(b, man) != 0)
 		goto out;
 	printf("backup: %s: %zu files", b->out, json_array_size(files));
@@ -557,6 +574,7 @@ out:
 	if (b != NULL) {
 		json_decref(b->keyset);
 		json_decref(b->left_out);
+		json_decref(b->dirs);
 	}
 	json_decref(files);
 	json_decref(man);

@@ -173,6 +173,36 @@ restore_check_files(const char *stage, json_t *man, json_t *index)
 	return 0;
 }
 
+/* The directories' modes of the manifest (at most 0755; those of an
+ * older manifest without them stay 0700).  0, or 1 after a message. */
+static int
+restore_dir_modes(const char *stage, json_t *man)
+{
+	json_t *dirs = json_object_get(man, "dirs"), *d;
+	char path[PATH_MAX];
+	struct stat st;
+	size_t i;
+
+	json_array_foreach(dirs, i, d) {
+		const char *p = NULL, *mode = NULL;
+		unsigned long m;
+		char *end;
+
+		if (json_unpack(d, "{s:s, s:s}", "path", &p, "mode", &mode) !=
+		    0 || !restore_path_ok(p) || (m = strtoul(mode, &end, 8),
+		    *end != '\0') || m > 0777)
+			return cli_fail("damaged", "the manifest's directory "
+			    "%zu is malformed", i);
+		snprintf(path, sizeof(path), "%s/%s", stage, p);
+		if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+			continue;	/* an empty one: not in the archive */
+		if (chmod(path, (mode_t)(m & 0755)) != 0)
+			return cli_fail("restore", "%s: %s", path,
+			    strerror(errno));
+	}
+	return 0;
+}
+
 /* The manifest of the stage, checked for its format.  NULL after a
  * message. */
 static json_t *
@@ -444,7 +474,8 @@ cmd_restore(struct cli *c)
 	    (man = restore_manifest(stage)) == NULL ||
 	    (index = json_object()) == NULL ||
 	    restore_check_files(stage, man, index) != 0 ||
-	    restore_only_listed(stage, index) != 0)
+	    restore_only_listed(stage, index) != 0 ||
+	    restore_dir_modes(stage, man) != 0)
 		goto out;
 	/* --checkpoint against the restored configuration, before NEWDIR
 	 * is made: a bad one leaves nothing behind */

@@ -88,6 +88,9 @@ for f in ledger.db keybridge.conf node.key bridge.key ca/issuing.key ca/ocsp.key
 	assert_file_mode "$R/$f" 600
 done
 assert_file_mode "$R/ca/root.pem" 644
+assert_file_mode "$R/checkpoint.trusted" 644
+assert_file_mode "$R/ca" 700
+assert_file_mode "$R/blobs" 755
 [ ! -e "$R/manifest.json" ] || fail "restore left manifest.json in $R"
 out=$(kb_ok ledger verify -d "$R")
 assert_contains "$out" "ledger OK" "ledger verify of the restored directory"
