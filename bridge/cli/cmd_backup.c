@@ -474,7 +474,7 @@ cmd_backup(struct cli *c)
 	uint64_t psize;
 	int have, rc = 1;
 
-	if (cli_only(c, "out with-keys progress") != 0 ||
+	if (cli_only(c, "out with-keys progress db") != 0 ||
 	    cli_load_config(c) != 0)
 		return 1;
 	if (c->o.out == NULL)
