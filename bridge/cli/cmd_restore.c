@@ -422,7 +422,8 @@ restore_advice(const char *dir, json_t *man, int fenced)
 	json_t *left = json_object_get(man, "keys_left_out"), *k;
 	size_t i;
 
-	if (!fenced)
+	/* (PostgreSQL: the promise is the database's restore's to keep) */
+	if (!fenced && json_is_string(json_object_get(man, "db")))
 		restore_promise_advice(dir, json_integer_value(
 		    json_object_get(json_object_get(man, "ledger"),
 		    "tree_size")), json_integer_value(json_object_get(man,

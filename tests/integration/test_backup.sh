@@ -115,7 +115,13 @@ kb_ok ledger checkpoint -d "$D" >"$OUT/latest.cp"
 LATEST=$(sed -n 2p "$OUT/latest.cp")
 [ "$LATEST" -gt "$SIZE" ] || fail "the load did not go on past the backup ($LATEST <= $SIZE)"
 kb_fail checkpoint restore -i "$OUT/full.tar" -d "$OUT/r-badcp" --checkpoint "$OUT/dev1.pem"
-[ ! -e "$OUT/r-badcp/ledger.db" ] || fail "restore with a bad --checkpoint made a ledger"
+[ ! -e "$OUT/r-badcp" ] || fail "restore with a bad --checkpoint made $OUT/r-badcp"
+# a checkpoint of another node (same origin, another node key)
+kb_ok init "$OUT/other" --est-listen 127.0.0.1:1 --http-listen 127.0.0.1:2 >/dev/null
+kb_ok ledger checkpoint -d "$OUT/other" >"$OUT/other.cp"
+kb_fail checkpoint restore -i "$OUT/full.tar" -d "$OUT/r-badcp" --checkpoint "$OUT/other.cp"
+assert_contains "$(cat "$KB_STDERR")" "signed by its node key" "restore --checkpoint of another node"
+[ ! -e "$OUT/r-badcp" ] || fail "restore with another node's --checkpoint made $OUT/r-badcp"
 F="$OUT/fenced"
 kb_ok restore -i "$OUT/full.tar" -d "$F" --checkpoint "$OUT/latest.cp" >/dev/null
 assert_contains "$(cat "$KB_STDERR")" "fenced: $OUT/latest.cp (tree size $LATEST)" "restore --checkpoint past the backup"
