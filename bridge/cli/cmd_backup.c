@@ -140,6 +140,34 @@ backup_key_paths(struct backup *b)
 		    "directory)\n", cfg->pkcs11_module);
 }
 
+/* Says which configured files live outside the directory: the walk
+ * does not reach them, so the archive does not hold them. */
+static void
+backup_outside(struct backup *b)
+{
+	const struct bridge_config *cfg = &b->c->cfg;
+	const char *f[] = { cfg->tls_cert, cfg->ca_root, cfg->ca_issuing,
+	    cfg->ocsp_cert, cfg->ca_chain, cfg->blob_dir };
+	char p[PATH_MAX], real[PATH_MAX];
+	size_t n = strlen(b->dir);
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (f[i][0] == '\0' || (i == 5 && b->postgres) ||
+		    realpath(config_path(cfg, f[i], p, sizeof(p)), real) ==
+		    NULL)
+			continue;
+		if (strncmp(real, b->dir, n) != 0 || real[n] != '/')
+			fprintf(stderr, "backup: %s is outside %s: not in the "
+			    "backup (back it up beside it)\n", real, b->dir);
+	}
+	for (int i = 0; b->c->o.with_keys && i < BACKUP_NKEYS; i++)
+		if (b->keys[i][0] != '\0' && (strncmp(b->keys[i], b->dir,
+		    n) != 0 || b->keys[i][n] != '/'))
+			fprintf(stderr, "backup: %s is outside %s: not in the "
+			    "backup (back it up beside it)\n", b->keys[i],
+			    b->dir);
+}
+
 /* 1 when walk entry rel (relative to the directory) stays out: the
  * database and its companions (copied by step 2), the lock, the promise
  * files (step 1), temporaries, our staging and output files. */
@@ -513,6 +541,7 @@ cmd_backup(struct cli *c)
 	    b->db[strlen(b->dir)] == '/' ? b->db + strlen(b->dir) + 1 :
 	    "ledger.db");
 	backup_key_paths(b);
+	backup_outside(b);
 	if (archive_staging(b->out, "backup", b->stage, sizeof(b->stage), err,
 	    sizeof(err)) != 0) {
 		cli_fail("backup", "%s", err);
