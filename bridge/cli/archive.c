@@ -21,6 +21,7 @@
 #include "bridge/cli/cli.h"
 
 #define ARCHIVE_BUF	65536	/* copy and hash buffer */
+#define ARCHIVE_SYSTEM_TAR "/usr/bin/tar"	/* Debian's GNU tar */
 
 extern char **environ;
 
@@ -188,8 +189,10 @@ archive_tar(const char *const argv[], int stdout_fd, char *err,
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if ((r = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv,
-	    environ)) != 0) {
+	/* the system's tar, not one an operator's PATH puts first */
+	if ((r = posix_spawnp(&pid, strcmp(argv[0], "tar") == 0 &&
+	    access(ARCHIVE_SYSTEM_TAR, X_OK) == 0 ? ARCHIVE_SYSTEM_TAR :
+	    argv[0], &fa, NULL, (char *const *)argv, environ)) != 0) {
 		snprintf(err, errlen, "cannot run %s: %s (install it: apt-get "
 		    "install tar)", argv[0], strerror(r));
 		goto out;
