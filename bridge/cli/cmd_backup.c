@@ -9,15 +9,16 @@
  * 1. keyproc.state (the key process's promise: the last checkpoint it
  *    signed) and checkpoint.trusted (the last one serve and verify saw)
  *    are copied first.  Both only ever grow, and each is written after
- *    the ledger it describes... almost: the key process persists a
- *    checkpoint it signs just before the writer commits that block.
+ *    the ledger it describes, with one exception: the key process
+ *    persists a checkpoint it signs before the writer stores that
+ *    signature beside the block.
  * 2. then the ledger, through SQLite's online backup API from one read
  *    snapshot (ledger/snapshot.c), never a file copy;
  * 3. then the snapshot's checkpoint is compared with the promise copied
  *    in 1: the backup's keyproc.state must never claim a checkpoint the
  *    backed-up ledger does not hold (a restored key process would then
  *    refuse to sign its own ledger's next block).  When the copy caught
- *    the instant in 1's "almost" (signed, not yet committed), the
+ *    1's exception (signed, the signature not stored yet), the
  *    snapshot is taken again, a few times, until it holds the promise.
  * 4. then every other file of the directory: the configuration, ca/ and
  *    tls/ certificates, the blob folder, and private keys only with
@@ -367,14 +368,17 @@ backup_ledger(struct backup *b, int have, uint64_t psize,
 				    size, b->dir);
 			break;
 		}
-		/* signed, not committed yet: take the snapshot again */
+		/* signed, the signature not stored yet: take it again */
 		size = 0;
 	}
 	if (have && psize > size)
 		return cli_fail("backup", "the key process signed tree size "
-		    "%llu but the ledger holds %llu after %d tries: is the "
-		    "bridge's writer stuck?", (unsigned long long)psize,
-		    (unsigned long long)size, BACKUP_SNAPSHOT_TRIES);
+		    "%llu but the ledger's latest signed checkpoint is %llu "
+		    "after %d tries: a writer that cannot store its "
+		    "signatures, or a node fenced by restore --checkpoint "
+		    "(docs/operations.md \"Backup and restore\")",
+		    (unsigned long long)psize, (unsigned long long)size,
+		    BACKUP_SNAPSHOT_TRIES);
 	ledger_hex(root, LEDGER_HASH_LEN, hex);
 	json_object_set_new(man, "ledger", json_pack("{s:I, s:s, s:s}",
 	    "tree_size", (json_int_t)size, "root", hex, "checkpoint", note));
