@@ -796,6 +796,20 @@ int ledger_status_proof(struct ledger *l, enum ledger_map_kind kind,
     const char *id, char *note, size_t notelen, uint64_t *size,
     struct ledger_smt_proof *p, char *value, size_t vcap, size_t *vlen);
 
+/* ---- backup (snapshot.c, issue 17) ------------------------------------ */
+
+/* Pages copied so far of total (SQLite pages). */
+typedef void (*ledger_snapshot_progress_fn)(uint64_t done, uint64_t total,
+    void *arg);
+/* Copies the SQLite ledger src, while others write to it, into the new
+ * file dst (0600; refused when it exists): one consistent snapshot,
+ * through SQLite's online backup API from a read transaction held for
+ * the whole copy, progress (may be NULL) after each step.  0, or -1
+ * with err set (dst removed). */
+int ledger_snapshot(const char *src, const char *dst,
+    ledger_snapshot_progress_fn progress, void *arg, char *err,
+    size_t errlen);
+
 /* The auditor's side (ledger verify, trusted checkpoints): verify.h. */
 #include "ledger/verify.h"
 

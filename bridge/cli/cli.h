@@ -98,6 +98,7 @@ struct cli_opts {
 	int nargs;
 	unsigned long long seen;	/* bit per option given */
 	const char *wait;		/* --wait SECONDS (cli.c) */
+	int with_keys, progress;	/* backup (issue 17) */
 };
 
 /* What every command has: the loaded config and the signing options. */
@@ -128,6 +129,43 @@ int cmd_ca(struct cli *c, const char *sub);
 /* cmd_proof.c (issue 15): `proof config|key|cert` and `config bundle`. */
 int cmd_proof(struct cli *c, const char *sub);
 int cmd_config_bundle(struct cli *c);
+/* ---- backup and restore (issue 17): cmd_backup.c, cmd_restore.c ------- */
+/* `keybridge backup -d DIR -o FILE [--with-keys] [--progress]`: a
+ * consistent online backup of DIR into the tar archive FILE (0600).
+ * 0, or 1 after a message. */
+int cmd_backup(struct cli *c);
+/* `keybridge restore -i FILE -d NEWDIR`: a new data directory from a
+ * backup, its manifest checked and its ledger verified.  0, or 1 after
+ * a message. */
+int cmd_restore(struct cli *c);
+/* `ledger verify` of c's data directory (cmd_ledger.c): prints its
+ * report; 0 when the ledger holds, 1 otherwise (after a message). */
+int cli_ledger_verify(struct cli *c);
+/* ---- archive.c: what backup and restore share ------------------------- */
+/* Removes path and everything under it, links not followed.  0, or -1
+ * when something stayed. */
+int archive_rmtree(const char *path);
+/* Makes the directories (0700) of relative file path rel under root.
+ * 0, or -1 with err set. */
+int archive_mkparents(const char *root, const char *rel, char *err,
+    size_t errlen);
+/* Copies the regular file src (not a link) into the new file dst with
+ * mode.  0, or -1 with err set. */
+int archive_copy(const char *src, const char *dst, mode_t mode, char *err,
+    size_t errlen);
+/* The SHA-256 (hex) and size of the regular file path (not a link).
+ * 0, or -1 with err set. */
+int archive_sha256(const char *path, char hex[2 * LEDGER_HASH_LEN + 1],
+    uint64_t *size, char *err, size_t errlen);
+/* Runs argv (argv[0] found in PATH: tar) with no shell, its stdout on
+ * stdout_fd (-1: ours), and waits.  0 when it exited 0, else -1 with
+ * err set (its own message went to our stderr). */
+int archive_tar(const char *const argv[], int stdout_fd, char *err,
+    size_t errlen);
+/* Makes a private (0700) directory ".keybridge-WHAT-XXXXXX" beside the
+ * file or directory next_to, into out.  0, or -1 with err set. */
+int archive_staging(const char *next_to, const char *what, char *out,
+    size_t outlen, char *err, size_t errlen);
 /* ---- help.c: usage texts (issue 17) ------------------------------------ */
 /* 1 when cmd is a command of the table / has subcommands. */
 int help_is_command(const char *cmd);

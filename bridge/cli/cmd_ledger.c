@@ -347,6 +347,13 @@ out:
 	return rc;
 }
 
+/* See cli.h. */
+int
+cli_ledger_verify(struct cli *c)
+{
+	return ledger_cmd_verify(c);
+}
+
 static int
 log_entry(const struct ledger_entry_info *e, void *arg)
 {

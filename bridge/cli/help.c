@@ -97,6 +97,10 @@ static const struct help_cmd {
 	  "create a validator's directory and key" },
 	{ "validator", "serve", "-d VDIR [--log-level error|warn|info|debug]",
 	  "run a validator in the foreground until SIGTERM" },
+	{ "backup", NULL, "-d DIR -o FILE [--with-keys] [--progress]",
+	  "a consistent online backup of DIR (ledger, configuration, certificates) into FILE" },
+	{ "restore", NULL, "-i FILE -d NEWDIR [--checkpoint FILE]...",
+	  "a new data directory from a backup, its manifest checked and its ledger verified" },
 	{ "validator", "status", "-d VDIR",
 	  "a validator's state and lag (exit 0, 1 error, 2 equivocation, 3 unreachable)" },
 };
@@ -176,6 +180,12 @@ static const struct help_opt {
 	{ NULL, "config-group", "G", "a configuration group its device may read (repeatable, at most 16)" },
 	{ NULL, "allow-same-name", NULL, "register even when an active key already has the name" },
 	{ "serve", "n", NULL, "check DIR as keybridge check does, start nothing, exit 0 or 1" },
+	{ "backup", "out", "FILE", "the archive to write (refused when it exists)" },
+	{ "restore", "checkpoint", "FILE", "a checkpoint this node signed after the backup: the restored key process is fenced at it (repeatable)" },
+	{ "restore", "file", "FILE", "the archive of keybridge backup to restore" },
+	{ "restore", "dir", "NEWDIR", "the data directory to make (new, or empty)" },
+	{ NULL, "with-keys", NULL, "add the private keys (the archive holds them: keep it as the keys)" },
+	{ NULL, "progress", NULL, "show the ledger pages copied on stderr (default: when it is a terminal)" },
 	{ NULL, "help", NULL, "print this help" },
 };
 #define HELP_NOPTS (sizeof(help_opts) / sizeof(help_opts[0]))
@@ -277,7 +287,9 @@ help_option_line(FILE *f, const char *full, const char *name)
 
 	snprintf(left, sizeof(left), "%s%s%s%s%s",
 	    strcmp(name, "dir") == 0 ? "-d, " : strcmp(name, "out") == 0 ?
-	    "-o, " : strcmp(name, "help") == 0 ? "-h, " : "",
+	    "-o, " : strcmp(name, "help") == 0 ? "-h, " :
+	    strcmp(name, "file") == 0 && strcmp(full, "restore") == 0 ?
+	    "-i, " : "",
 	    name[1] == '\0' ? "-" : "--",	/* -n: no long form */
 	    name, o != NULL && o->arg != NULL ? " " : "",
 	    o != NULL && o->arg != NULL ? o->arg : "");

@@ -26,6 +26,7 @@ enum {
 	O_SINCE, O_SERIAL, O_SHA256,
 	O_NOTE, O_CONFIG_GROUP,
 	O_ALLOW_SAME_NAME, O_WAIT,
+	O_WITH_KEYS, O_PROGRESS,
 	O_HELP,
 };
 
@@ -90,6 +91,8 @@ static struct option long_opts[] = {
 	{ "note", required_argument, NULL, O_NOTE },
 	{ "config-group", required_argument, NULL, O_CONFIG_GROUP },
 	{ "allow-same-name", no_argument, NULL, O_ALLOW_SAME_NAME },
+	{ "with-keys", no_argument, NULL, O_WITH_KEYS },
+	{ "progress", no_argument, NULL, O_PROGRESS },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -131,6 +134,7 @@ static const char *const opt_names[] = {
 	[O_NOTE - 256] = "note",
 	[O_CONFIG_GROUP - 256] = "config-group",
 	[O_ALLOW_SAME_NAME - 256] = "allow-same-name",
+	[O_WITH_KEYS - 256] = "with-keys", [O_PROGRESS - 256] = "progress",
 };
 /* c->o.seen has a bit per option */
 _Static_assert(O_HELP - 256 <= 64, "more options than bits in cli_opts.seen");
@@ -196,7 +200,7 @@ parse_opts(struct cli *c, int argc, char **argv)
 	int ch;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "d:hno:", long_opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:hi:no:", long_opts, NULL)) != -1) {
 		if (c->help && ch == '?')
 			continue;	/* --help wins over a bad option */
 		if (ch >= 256 && ch < O_HELP)
@@ -252,6 +256,12 @@ parse_opts(struct cli *c, int argc, char **argv)
 			/* FALLTHROUGH */
 		case O_OUT: o->out = optarg; break;
 		case O_NOTE: o->note = optarg; break;
+		case 'i':	/* -i FILE: --file (restore's archive) */
+			o->seen |= 1ULL << (O_FILE - 256);
+			o->file = optarg;
+			break;
+		case O_WITH_KEYS: o->with_keys = 1; break;
+		case O_PROGRESS: o->progress = 1; break;
 		case O_CONFIG_GROUP:
 			if (add_repeat(o->groups, &o->ngroups, optarg,
 			    "config-group") != 0)
@@ -448,6 +458,10 @@ main(int argc, char **argv)
 		rc = cmd_policy(&c);
 	else if (strcmp(cmd, "validator") == 0)
 		rc = cmd_validator(&c, sub);
+	else if (strcmp(cmd, "backup") == 0)
+		rc = cmd_backup(&c);
+	else if (strcmp(cmd, "restore") == 0)
+		rc = cmd_restore(&c);
 	else
 		rc = cli_fail("usage", "unknown command \"%s\" (see keybridge "
 		    "--help)", cmd);

@@ -204,6 +204,18 @@ void keyproc_free(struct keyproc *kp);
  * -1 with err set (a damaged file). */
 int keyproc_signed_size(const struct bridge_config *cfg, uint64_t *size,
     char *err, size_t errlen);
+/* The last checkpoint the key process whose state file is path signed
+ * (backup and restore, issue 17): *have 0 when none (or no file), else
+ * its size and root.  0, or -1 with err set (a damaged file). */
+int keyproc_promise_read(const char *path, int *have, uint64_t *size,
+    uint8_t root[32], char *err, size_t errlen);
+/* Raises the promise in the state file path (restore --checkpoint, issue
+ * 17) to the checkpoint (size, root) the node signed elsewhere, keeping
+ * the CRL number: its key process then signs no checkpoint that does not
+ * extend it.  A promise already at size or beyond is kept.  Not while a
+ * key process runs on path.  0, or -1 with err set. */
+int keyproc_promise_raise(const char *path, uint64_t size,
+    const uint8_t root[32], char *err, size_t errlen);
 /* The raw descriptor of a channel (tests: malformed messages). */
 int keyproc_fd(const struct keyproc *kp, enum keyproc_chan ch);
 

@@ -225,6 +225,43 @@ keyproc_signed_size(const struct bridge_config *cfg, uint64_t *size,
 
 /* See keyproc.h. */
 int
+keyproc_promise_read(const char *path, int *have, uint64_t *size,
+    uint8_t root[32], char *err, size_t errlen)
+{
+	struct keyproc_state st;
+
+	_Static_assert(LEDGER_HASH_LEN == 32, "a promise's root is SHA-256");
+	if (keyproc_state_read(path, &st, err, errlen) != 0)
+		return -1;
+	*have = st.have_cp;
+	*size = st.have_cp ? st.cp_size : 0;
+	memcpy(root, st.cp_root, LEDGER_HASH_LEN);
+	return 0;
+}
+
+/* See keyproc.h. */
+int
+keyproc_promise_raise(const char *path, uint64_t size,
+    const uint8_t root[32], char *err, size_t errlen)
+{
+	struct keyproc_state st;
+	int fd = -1, rc;
+
+	if (keyproc_state_read(path, &st, err, errlen) != 0)
+		return -1;
+	if (st.have_cp && st.cp_size >= size)
+		return 0;
+	st.have_cp = 1;
+	st.cp_size = size;
+	memcpy(st.cp_root, root, LEDGER_HASH_LEN);
+	rc = keyproc_state_write(path, &fd, &st, err, errlen);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* See keyproc.h. */
+int
 keyproc_state_write(const char *path, int *fd, struct keyproc_state *st,
     char *err, size_t errlen)
 {

@@ -205,14 +205,18 @@ comp=$(PATH="$(dirname "$KEYBRIDGE"):$PATH" bash -c '
 	c keybridge key register -d /tmp --pub
 	c keybridge help val
 	c keybridge serve --
+	c keybridge backup -d /tmp --wi
+	c keybridge restore -i x.tar -d /tmp --ch
 ' _ "$REPO/examples/bash-completion/keybridge" 2>&1)
 assert_contains "$comp" "complete -F _keybridge keybridge" "complete -p keybridge"
-assert_contains "$comp" "[keybridge ] account ca check config init key ledger policy proof serve validator help" "completion of the commands"
+assert_contains "$comp" "[keybridge ] account backup ca check config init key ledger policy proof restore serve validator help" "completion of the commands"
 assert_contains "$comp" "[keybridge ke] key" "completion of ke"
 assert_contains "$comp" "[keybridge key ] register revoke preauth show list" "completion of key's subcommands"
 assert_contains "$comp" "[keybridge key register --al] --allow-same-name" "completion of a register option"
 assert_contains "$comp" "[keybridge key register -d /tmp --pub] --pubkey" "completion after -d DIR"
 assert_contains "$comp" "[keybridge help val] validator" "completion after help"
+assert_contains "$comp" "[keybridge backup -d /tmp --wi] --with-keys" "completion of a backup option"
+assert_contains "$comp" "[keybridge restore -i x.tar -d /tmp --ch] --checkpoint" "completion after restore -i FILE"
 assert_contains "$comp" "[keybridge serve --] --dir --est-listen --http-listen --db --log-level --help" "completion of serve's options"
 log "bash completion: $(wc -l <<<"$comp") checks"
 log "PASS"

@@ -39,11 +39,11 @@ missing=""
 for o in $opts; do
 	grep -qE "Fl -$o( |$)" "$M8" || missing="$missing --$o"
 done
-for s in d h n o V; do
+for s in d h i n o V; do
 	grep -qE "Fl $s( |$)" "$M8" || missing="$missing -$s"
 done
 [ -z "$missing" ] || fail "options of the binary missing from keybridge(8):$missing"
-log "keybridge(8) has all $n long options of main.c and -d -h -n -o -V"
+log "keybridge(8) has all $n long options of main.c and -d -h -i -n -o -V"
 
 # ---- every command's options in its own entry ------------------------------------------
 # the commands: the first words of keybridge --help's synopses

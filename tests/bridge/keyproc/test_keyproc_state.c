@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "bridge/keyproc/keyproc_int.h"
+#include "bridge/keyproc/keyproc.h"
 
 #define ERRLEN		512
 #define SLOT		4096	/* state.c's STATE_SLOT */
@@ -225,6 +226,51 @@ test_a_v1_file_is_read_and_rewritten_as_v2(void **state)
 	    -1);
 }
 
+/* restore --checkpoint (issue 17): a later checkpoint raises the
+ * promise, keeping the CRL number; an earlier one never lowers it; the
+ * raised file reads back through the public reader. */
+static void
+test_a_restore_fence_raises_the_promise_and_never_lowers_it(void **state)
+{
+	struct fx *f = *state;
+	struct keyproc_state st;
+	char err[ERRLEN] = "";
+	uint8_t root[LEDGER_HASH_LEN], got[LEDGER_HASH_LEN];
+	uint64_t size;
+	int have;
+
+	memset(&st, 0, sizeof(st));
+	write_promises(f, &st, 5);
+	close(f->fd);
+	f->fd = -1;
+	memset(root, 0x77, sizeof(root));
+	assert_int_equal(keyproc_promise_raise(f->path, 9, root, err,
+	    sizeof(err)), 0);
+	assert_int_equal(keyproc_state_read(f->path, &st, err, sizeof(err)),
+	    0);
+	assert_int_equal(st.cp_size, 9);
+	assert_memory_equal(st.cp_root, root, sizeof(root));
+	assert_int_equal(st.crl_number, 5);
+	/* an older checkpoint: the promise stays */
+	memset(root, 0x11, sizeof(root));
+	assert_int_equal(keyproc_promise_raise(f->path, 7, root, err,
+	    sizeof(err)), 0);
+	assert_int_equal(keyproc_promise_read(f->path, &have, &size, got, err,
+	    sizeof(err)), 0);
+	assert_int_equal(have, 1);
+	assert_int_equal(size, 9);
+	memset(root, 0x77, sizeof(root));
+	assert_memory_equal(got, root, sizeof(root));
+	/* no file yet: the fence makes one */
+	(void)unlink(f->path);
+	assert_int_equal(keyproc_promise_raise(f->path, 3, root, err,
+	    sizeof(err)), 0);
+	assert_int_equal(keyproc_promise_read(f->path, &have, &size, got, err,
+	    sizeof(err)), 0);
+	assert_int_equal(have, 1);
+	assert_int_equal(size, 3);
+}
+
 int
 main(void)
 {
@@ -240,6 +286,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_a_v1_file_is_read_and_rewritten_as_v2, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_restore_fence_raises_the_promise_and_never_lowers_it,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
