@@ -293,6 +293,7 @@ struct serve {
 	struct server *https, *http;
 	struct limits *limits;		/* both listeners' (issue 16) */
 	struct event *sigterm, *sigint, *sigchld;
+	struct event *sigusr1;		/* log_reopen (logrotate) */
 	SSL_CTX *tls;
 	struct ledger_consensus *cons;
 	struct bval *validators;	/* in cons, or NULL: solo */
@@ -523,6 +524,14 @@ serve_routes(struct serve *s, const struct bridge_config *cfg,
 	return 0;
 }
 
+/* SIGUSR1: the log file and the access log are reopened under their
+ * names (docs/operations.md "Logs"). */
+static void
+serve_sigusr1(evutil_socket_t sig, short what, void *arg)
+{
+	(void)log_reopen();
+}
+
 /* SIGTERM and SIGINT stop the loop cleanly; SIGCHLD is the key
  * process's death.  0 or -1. */
 static int
@@ -536,6 +545,12 @@ serve_signals(struct serve *s)
 	    evsignal_add(s->sigint, NULL) != 0 ||
 	    evsignal_add(s->sigchld, NULL) != 0) {
 		log_err("cannot catch SIGTERM, SIGINT and SIGCHLD");
+		return -1;
+	}
+	/* SIGUSR1: reopen the log files (logrotate's postrotate) */
+	if ((s->sigusr1 = evsignal_new(s->sc.base, SIGUSR1, serve_sigusr1,
+	    NULL)) == NULL || evsignal_add(s->sigusr1, NULL) != 0) {
+		log_err("cannot catch SIGUSR1");
 		return -1;
 	}
 	/* It may have died before the handler was there. */
@@ -572,6 +587,8 @@ serve_close(struct serve *s)
 		event_free(s->sigint);
 	if (s->sigchld != NULL)
 		event_free(s->sigchld);
+	if (s->sigusr1 != NULL)
+		event_free(s->sigusr1);
 	if (s->sc.kp_grace != NULL)
 		event_free(s->sc.kp_grace);
 	if (s->sc.wake != NULL)
@@ -599,6 +616,12 @@ serve_run(const struct bridge_config *cfg)
 	int rc = 1, need_token = 0;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* The log first, so every later line goes where it is configured;
+	 * the level is serve --log-level's or log_level's (cli.c) */
+	if (logconf_apply(cfg, log_verbosity, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		return 1;
+	}
 	if (serve_api_auth(cfg, &need_token) != 0)
 		return 1;
 	/* ~9 KiB of answers kept by the status endpoint: not on the stack */
