@@ -59,11 +59,12 @@ struct log_sink {
 	char path[PATH_MAX];		/* of the file, LOG_TO_FILE */
 	char access_path[PATH_MAX];
 	char ident[LOG_IDENT_MAX];	/* openlog() keeps the pointer */
+	const char *component;		/* of lines naming none */
 };
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct log_sink log_sink = {
 	LOG_FORMAT_TEXT, LOG_TO_STDERR, STDERR_FILENO, -1, "", "",
-	LOG_DEFAULT_IDENT,
+	LOG_DEFAULT_IDENT, LOG_NO_COMPONENT,
 };
 
 /* Indexed by enum log_level; also the names log_level_parse() accepts. */
@@ -160,11 +161,13 @@ const char *
 log_component(const char *msg, size_t *skip)
 {
 	const char *colon = strchr(msg, ':');
+	const char *none = __atomic_load_n(&log_sink.component,
+	    __ATOMIC_RELAXED);
 	size_t i, n;
 
 	*skip = 0;
 	if (colon == NULL || colon[1] != ' ')
-		return LOG_NO_COMPONENT;
+		return none;
 	n = (size_t)(colon - msg);
 	for (i = 0; i < LOG_NCOMPONENTS; i++)
 		if (strlen(log_components[i].prefix) == n &&
@@ -172,7 +175,7 @@ log_component(const char *msg, size_t *skip)
 			*skip = n + 2;
 			return log_components[i].component;
 		}
-	return LOG_NO_COMPONENT;
+	return none;
 }
 
 /* See log_int.h. */
@@ -432,6 +435,8 @@ log_configure(const struct log_config *lc, char *err, size_t errlen)
 	snprintf(log_sink.access_path, sizeof(log_sink.access_path), "%s",
 	    access ? lc->access_log : "");
 	__atomic_store_n(&log_sink.format, (int)lc->format, __ATOMIC_RELAXED);
+	__atomic_store_n(&log_sink.component, lc->component != NULL ?
+	    lc->component : LOG_NO_COMPONENT, __ATOMIC_RELAXED);
 	log_verbosity = lc->level;
 	pthread_mutex_unlock(&log_mu);
 	fd = afd = -1;		/* the sink's now */

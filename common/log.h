@@ -17,7 +17,8 @@
  *	access_log = /a/file	one line per HTTP request, in the same format
  *
  * The component of a line is the "component: " prefix of its message
- * when that names a known part (log_component()), "keybridge" otherwise.
+ * when that names a known part (log_component()), else the configured
+ * default ("keybridge"; the validator daemon's: "validator").
  */
 #ifndef KEYBRIDGE_COMMON_LOG_H
 #define KEYBRIDGE_COMMON_LOG_H
@@ -41,6 +42,9 @@ struct log_config {
 	const char *target;		/* "stderr", "syslog" or a file path */
 	const char *access_log;		/* a file path; NULL or "": none */
 	const char *ident;		/* syslog's ident; NULL: "keybridge" */
+	/* the component of a line whose message names none (static
+	 * storage: kept as a pointer); NULL: "keybridge" */
+	const char *component;
 };
 
 /* Parses "error|warn|info|debug"; returns the level or -1. */
@@ -90,7 +94,7 @@ void log_openssl(const char *prefix);
  * as it is. */
 void log_openssl_why(char *err, size_t errlen, const char *what);
 /* The component msg names by its "component: " prefix and the length of
- * that prefix (to skip), or "keybridge" and 0.  Known components only
+ * that prefix (to skip), or the default component and 0.  Known components only
  * (http, est, ocsp, keyproc, writer, validators, ...): "signal 15: ..." or
  * "/etc/x: No such file" name none. */
 const char *log_component(const char *msg, size_t *skip);

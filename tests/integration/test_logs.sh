@@ -142,6 +142,31 @@ kill -0 "$KB_SERVE_PID" || fail "the bridge died on SIGUSR1"
 kb_stop
 log "rotation: the request after SIGUSR1 is in the new access log only"
 
+# ---- the validator daemon: the same keys in validator.conf --------------
+. "$(dirname "$0")/vlib.sh"
+vd_init v1 "$DIR"
+printf 'log_format = json\nlog_target = v1.log\n' >>"$OUT/v1/validator.conf"
+vd_start v1
+VLOG="$OUT/v1/v1.log"
+python3 - "$VLOG" <<'EOF' || fail "the validator's JSON log $VLOG"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+if not lines or not all(set(o) >= {'time', 'level', 'component', 'message', 'pid'} for o in lines):
+    sys.exit("lines without their fields: %r" % lines[:3])
+if not any(o['component'] == 'validator' for o in lines):
+    sys.exit("no line of the validator component: %r" % lines[:3])
+EOF
+mv "$VLOG" "$VLOG.1"
+kill -USR1 "${VD_PID[v1]}"
+deadline=$((SECONDS + 5))
+until [ -s "$VLOG" ] && grep -q '"message":"reopened' "$VLOG"; do
+	[ "$SECONDS" -lt "$deadline" ] || fail "the validator wrote no new $VLOG within 5 s of SIGUSR1"
+	sleep 0.05
+done
+vd_stop v1
+grep -q '"message":"signal 15, stopping"' "$VLOG" || fail "the validator's last line is not in its new log"
+log "validator: JSON lines in log_target, reopened on SIGUSR1"
+
 # ---- syslog --------------------------------------------------------------
 if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then
 	log "SKIP syslog: needs root and unshare(1) for a private /dev/log"
