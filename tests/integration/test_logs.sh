@@ -116,6 +116,27 @@ if grep -q "$(cat "$OUT/api.id")" "$MAIN"; then
 	fail "a request line went to the main log beside the access log"
 fi
 
+# ---- a warning a client can repeat is rate-limited ------------------------
+# a published version whose stored bytes were altered: every GET is a 500
+# with a warning, which is written once per interval, not once per GET
+printf 'mode = day\n' >"$OUT/cams.conf"
+kb_ok config publish -d "$DIR" --group cams --file "$OUT/cams.conf" --version 1 >/dev/null
+BLOB=$(find "$DIR/blobs" -type f | head -n 1)
+[ -n "$BLOB" ] || fail "config publish stored no blob under $DIR/blobs"
+printf 'altered' >>"$BLOB"
+for i in $(seq 1 20); do
+	req blob$i "$KB_URL/api/v1/configs/cams/versions/1/content"
+	assert_eq 500 "$(cat "$OUT/blob$i.code")" "GET of an altered blob ($i)"
+done
+deadline=$((SECONDS + 5))
+until grep -q "$(cat "$OUT/blob20.id")" "$ACCESS" 2>/dev/null; do
+	[ "$SECONDS" -lt "$deadline" ] || fail "no access line for the 20th GET of the altered blob"
+	sleep 0.05
+done
+n=$(grep -c '"level":"warn".*its entry says' "$MAIN" || true)
+assert_eq 1 "$n" "warnings written for 20 GETs of an altered blob (rate-limited)"
+log "20 GETs of an altered blob: 20 answers 500, 1 warning line"
+
 # ---- logrotate: mv, SIGUSR1, new files -----------------------------------
 mv "$MAIN" "$MAIN.1"
 mv "$ACCESS" "$ACCESS.1"
