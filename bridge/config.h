@@ -125,5 +125,10 @@ int config_lock(const struct bridge_config *cfg, int *fd);
  * On failure nothing changes.  0, or -1 with err. */
 int logconf_apply(const struct bridge_config *cfg, int level, char *err,
     size_t errlen);
+/* logconf.c: cfg's log keys checked and its log files opened (created
+ * when absent) and closed, without switching the log (`keybridge
+ * check`).  0, or -1 with err naming the key, the path and why. */
+int logconf_check(const struct bridge_config *cfg, char *err,
+    size_t errlen);
 
 #endif

@@ -381,36 +381,72 @@ log_open(const char *path, const char *what, char *err, size_t errlen)
 	return fd;
 }
 
-/* See log.h. */
-int
-log_configure(const struct log_config *lc, char *err, size_t errlen)
+/* Checks lc and opens its files into *fd and *afd (-1: none).  The kind
+ * of target in *kind.  0, or -1 with err (nothing left open). */
+static int
+log_config_open(const struct log_config *lc, enum log_kind *kind, int *fd,
+    int *afd, char *err, size_t errlen)
 {
-	enum log_kind kind = LOG_TO_FILE;
 	const char *ident = lc->ident != NULL ? lc->ident : LOG_DEFAULT_IDENT;
-	int fd = -1, afd = -1, oldfd = -1, oldafd = -1, rc = -1;
 	int access = lc->access_log != NULL && lc->access_log[0] != '\0';
 
+	*fd = *afd = -1;
+	*kind = LOG_TO_FILE;
 	if (lc->level < LOGL_ERR || lc->level > LOGL_DEBUG ||
 	    (lc->format != LOG_FORMAT_TEXT && lc->format != LOG_FORMAT_JSON)) {
 		snprintf(err, errlen, "log: bad level or format");
-		goto out;
+		return -1;
 	}
 	if (log_target_check(lc->target) != 0 ||
 	    (access && log_target_check(lc->access_log) != 0) ||
 	    strlen(ident) >= LOG_IDENT_MAX) {
 		snprintf(err, errlen, "log: bad log_target or access_log");
-		goto out;
+		return -1;
 	}
 	if (strcmp(lc->target, LOG_TARGET_STDERR) == 0)
-		kind = LOG_TO_STDERR;
+		*kind = LOG_TO_STDERR;
 	else if (strcmp(lc->target, LOG_TARGET_SYSLOG) == 0)
-		kind = LOG_TO_SYSLOG;
-	/* Both opened before anything changes: a failure keeps the old. */
-	if (kind == LOG_TO_FILE &&
-	    (fd = log_open(lc->target, "log_target", err, errlen)) < 0)
-		goto out;
+		*kind = LOG_TO_SYSLOG;
+	if (*kind == LOG_TO_FILE &&
+	    (*fd = log_open(lc->target, "log_target", err, errlen)) < 0)
+		return -1;
 	if (access &&
-	    (afd = log_open(lc->access_log, "access_log", err, errlen)) < 0)
+	    (*afd = log_open(lc->access_log, "access_log", err, errlen)) < 0) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/* See log.h. */
+int
+log_config_check(const struct log_config *lc, char *err, size_t errlen)
+{
+	enum log_kind kind;
+	int fd, afd;
+
+	if (log_config_open(lc, &kind, &fd, &afd, err, errlen) != 0)
+		return -1;
+	if (fd >= 0)
+		close(fd);
+	if (afd >= 0)
+		close(afd);
+	return 0;
+}
+
+/* See log.h. */
+int
+log_configure(const struct log_config *lc, char *err, size_t errlen)
+{
+	enum log_kind kind;
+	const char *ident = lc->ident != NULL ? lc->ident : LOG_DEFAULT_IDENT;
+	int fd = -1, afd = -1, oldfd = -1, oldafd = -1, rc = -1;
+	int access = lc->access_log != NULL && lc->access_log[0] != '\0';
+
+	/* Both opened before anything changes: a failure keeps the old. */
+	if (log_config_open(lc, &kind, &fd, &afd, err, errlen) != 0)
 		goto out;
 
 	pthread_mutex_lock(&log_mu);

@@ -63,6 +63,10 @@ int log_target_check(const char *s);
  * reopened, so a reload is also a reopen.  0 or -1.  Thread-safe.
  */
 int log_configure(const struct log_config *lc, char *err, size_t errlen);
+/* What log_configure(lc) would check and open, without switching: the
+ * files are opened (created when absent) and closed again (`keybridge
+ * check`, `serve -n`).  0, or -1 with err. */
+int log_config_check(const struct log_config *lc, char *err, size_t errlen);
 /*
  * Reopens the log file and the access log under their paths (SIGUSR1,
  * after logrotate moved them away); the descriptors keep their numbers,

@@ -45,7 +45,7 @@ t_teardown(void **state)
 {
 	struct t_dir *t = *state;
 	struct log_config lc = { LOGL_INFO, LOG_FORMAT_TEXT, "stderr", NULL,
-	    NULL };
+	    NULL, NULL };
 	char err[256], cmd[128];
 
 	assert_int_equal(log_configure(&lc, err, sizeof(err)), 0);
@@ -83,7 +83,7 @@ t_free(char **lines, int n)
 static void
 t_configure(const char *target, const char *access, enum log_format fmt)
 {
-	struct log_config lc = { LOGL_INFO, fmt, target, access, NULL };
+	struct log_config lc = { LOGL_INFO, fmt, target, access, NULL, NULL };
 	char err[256];
 
 	assert_int_equal(log_configure(&lc, err, sizeof(err)), 0);
@@ -174,7 +174,7 @@ test_file_is_created_0640_and_symlinks_refused(void **state)
 {
 	struct t_dir *t = *state;
 	struct log_config lc = { LOGL_INFO, LOG_FORMAT_TEXT, t->moved, NULL,
-	    NULL };
+	    NULL, NULL };
 	struct stat st;
 	char err[256];
 	mode_t old = umask(022);
@@ -193,7 +193,7 @@ test_failed_switch_keeps_the_old_target(void **state)
 {
 	struct t_dir *t = *state;
 	struct log_config lc = { LOGL_DEBUG, LOG_FORMAT_JSON,
-	    "/nonexistent/dir/x.log", NULL, NULL };
+	    "/nonexistent/dir/x.log", NULL, NULL, NULL };
 	char err[256], *lines[T_LINES];
 	int n;
 
@@ -211,6 +211,32 @@ test_failed_switch_keeps_the_old_target(void **state)
 	assert_non_null(strstr(lines[0], "info: still text"));
 	assert_int_equal(log_access_on(), 0);
 	t_free(lines, n);
+}
+
+static void
+test_check_opens_without_switching(void **state)
+{
+	struct t_dir *t = *state;
+	struct log_config lc = { LOGL_DEBUG, LOG_FORMAT_JSON, t->moved,
+	    t->access, NULL, NULL };
+	char err[256], *lines[T_LINES];
+	struct stat st;
+	int n;
+
+	t_configure(t->main, NULL, LOG_FORMAT_TEXT);
+	assert_int_equal(log_config_check(&lc, err, sizeof(err)), 0);
+	assert_int_equal(stat(t->moved, &st), 0);	/* created */
+	assert_int_equal(stat(t->access, &st), 0);
+	log_debug("not at debug: the level did not change");
+	log_info("still text, still here");
+	assert_int_equal(log_access_on(), 0);
+	n = t_read(t->main, lines);
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(lines[0], "info: still text, still here"));
+	t_free(lines, n);
+	lc.access_log = "/nonexistent/a.log";
+	assert_int_equal(log_config_check(&lc, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "access_log /nonexistent/a.log"));
 }
 
 static void
@@ -320,6 +346,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_failed_switch_keeps_the_old_target, t_setup,
 		    t_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_check_opens_without_switching, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_follows_a_rename,
 		    t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(
