@@ -58,6 +58,7 @@ enum config_type {
 	CONFIG_T_STR,		/* char[]; min/max bound the length */
 	CONFIG_T_LONG,		/* long; min/max bound the value */
 	CONFIG_T_LOGLEVEL,	/* char[]; one of log_level_parse()'s names */
+	CONFIG_T_LOGFORMAT,	/* char[]; one of log_format_parse()'s names */
 };
 
 struct config_field {
@@ -84,6 +85,9 @@ struct config_field {
 	offsetof(struct bridge_config, f), CONFIG_FSIZE(f), \
 	lo, hi, NULL, def, help }
 #define CLEVEL(f, def, help) { #f, CONFIG_T_LOGLEVEL, \
+	offsetof(struct bridge_config, f), CONFIG_FSIZE(f), \
+	0, 0, def, 0, help }
+#define CLOGFMT(f, def, help) { #f, CONFIG_T_LOGFORMAT, \
 	offsetof(struct bridge_config, f), CONFIG_FSIZE(f), \
 	0, 0, def, 0, help }
 
@@ -159,6 +163,19 @@ static const struct config_field config_table[] = {
 	    "on: serve the dashboard at /dashboard/ on est_listen; off: not."),
 	CLEVEL(log_level, "info",
 	    "error, warn, info or debug."),
+	/* LOG17: docs/operations.md "Logs" */
+	CLOGFMT(log_format, "text",
+	    "text: one line per message; json: one JSON object per line "
+	    "(time, level, component, message; requests: request_id, client, "
+	    "method, route, status, bytes, duration_ms)."),
+	CSTR(log_target, "stderr",
+	    "stderr, syslog (syslog(3), facility daemon) or a file (appended "
+	    "to, created 0640, reopened on SIGUSR1; relative to the data "
+	    "directory)."),
+	CSTR0(access_log, "",
+	    "A file for one line per HTTP request of both listeners (created "
+	    "0640, reopened on SIGUSR1); empty: request lines go to the main "
+	    "log at info (OCSP's and CRLs' at debug)."),
 	CSTR(user, "keybridge",
 	    "Started as root, serve drops to this user once its keys are "
 	    "read and its ports bound (create it: useradd --system "
@@ -272,6 +289,11 @@ config_check_str(const struct config_field *f, const char *v, char *why,
 	if (f->type == CONFIG_T_LOGLEVEL) {
 		if (log_level_parse(v) < 0)
 			return "must be one of error, warn, info, debug";
+		return NULL;
+	}
+	if (f->type == CONFIG_T_LOGFORMAT) {
+		if (log_format_parse(v) < 0)
+			return "must be text or json";
 		return NULL;
 	}
 	if ((long)len < f->min)

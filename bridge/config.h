@@ -57,6 +57,10 @@ struct bridge_config {
 	char est_device_basic_auth[CONFIG_STR];
 	char est_server_basic_auth[CONFIG_STR];
 	char log_level[16];
+	char log_format[8];		/* "text" or "json" (common/log.h) */
+	char log_target[CONFIG_STR];	/* "stderr", "syslog" or a file */
+	char access_log[CONFIG_STR];	/* a file, or "": request lines in
+					 * the main log */
 	char user[CONFIG_STR];		/* unprivileged user a root start drops to */
 	long batch_max;			/* entries per block */
 	long max_body;			/* bytes of a request body */
@@ -128,5 +132,17 @@ const char *config_path(const struct bridge_config *c, const char *p,
  * 0 locked (the caller closes *fd), 1 when another process holds it (a
  * bridge is running), -1 on error. */
 int config_lock(const struct bridge_config *cfg, int *fd);
+
+/* logconf.c: the log keys of cfg applied (log_configure): level, or
+ * cfg->log_level when level < 0 (serve --log-level passes its own),
+ * log_format, log_target and access_log, relative paths against cfg->dir.
+ * On failure nothing changes.  0, or -1 with err. */
+int logconf_apply(const struct bridge_config *cfg, int level, char *err,
+    size_t errlen);
+/* logconf.c: cfg's log keys checked and its log files opened (created
+ * when absent) and closed, without switching the log (`keybridge
+ * check`).  0, or -1 with err naming the key, the path and why. */
+int logconf_check(const struct bridge_config *cfg, char *err,
+    size_t errlen);
 
 #endif

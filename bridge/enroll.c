@@ -60,8 +60,8 @@ enroll_ask(struct enroll_ctx *ctx, const struct ledger_issue_ask *a,
 	if (st == LEDGER_OK)
 		return 0;
 	if (status == 503) {
-		log_warn("enroll: the ledger cannot answer: %s: %s",
-		    ledger_status_code(st), lwhy);
+		ratelog_msg(&ctx->rl_ledger, LOGL_WARN, "enroll: the ledger "
+		    "cannot answer: %s: %s", ledger_status_code(st), lwhy);
 		snprintf(why, whylen, "the ledger cannot be read; retry");
 	} else
 		snprintf(why, whylen, "%s: %s", ledger_status_code(st), lwhy);
@@ -390,8 +390,8 @@ enroll_keygen(struct enroll_ctx *ctx, const struct est_enroll *e, time_t now,
 		goto out;
 	if ((rc = enroll_cert_entry(ctx, j->key, NULL, id, &reg, profile, now,
 	    j, 1, 1, why, whylen)) != 0) {
-		log_warn("serverkeygen: pre-authorisation %s: %s", pa->id,
-		    why);
+		ratelog_msg(&ctx->rl_keygen, LOGL_WARN, "serverkeygen: "
+		    "pre-authorisation %s: %s", pa->id, why);
 		goto out;
 	}
 	rc = 503;
@@ -557,6 +557,9 @@ enroll_new(struct ledger *l, struct signer *s, struct event_base *base,
 	ctx->ledger = l;
 	ctx->signer = s;
 	ctx->cfg = cfg;
+	ratelog_init(&ctx->rl_ledger, ENROLL_LOG_INTERVAL);
+	ratelog_init(&ctx->rl_sign, ENROLL_LOG_INTERVAL);
+	ratelog_init(&ctx->rl_keygen, ENROLL_LOG_INTERVAL);
 	ctx->next_seq = ledger_next_seq(l, cfg->bridge_account);
 	if (ctx->next_seq == 0) {
 		snprintf(err, errlen, "the ledger has no account %s for the "

@@ -8,8 +8,10 @@
 #define KEYBRIDGE_BRIDGE_ENROLL_INT_H
 
 #include "bridge/bridge.h"
+#include "common/ratelog.h"
 
 #define ENROLL_RETRY_AFTER 1	/* seconds, on 503 */
+#define ENROLL_LOG_INTERVAL 10	/* s between two rate-limited warnings */
 #define ENROLL_WHY_MAX     320	/* a refusal line: code, then why */
 #define ENROLL_LEDGER_WHY  256	/* the why, as the ledger says it */
 #define ENROLL_DOUBT_MAX   256	/* no_quorum TBSs remembered (see below) */
@@ -31,6 +33,11 @@ struct enroll_ctx {
 	/* HTTP Basic per label: none, device, server; user "" = none. */
 	char auth_user[3][CONFIG_STR], auth_pass[3][CONFIG_STR];
 	struct est_ops ops;
+	/* Warnings of a 503 that clients retry every ENROLL_RETRY_AFTER
+	 * (the ledger cannot answer, the CA cannot sign, a server-keygen
+	 * pre-authorisation fails): one line per ENROLL_LOG_INTERVAL and
+	 * kind, with the count of the others (common/ratelog.h). */
+	struct ratelog rl_ledger, rl_sign, rl_keygen;
 	/* Enrollments answered no_quorum (enroll_sign.c enroll_doubt_add):
 	 * their TBS may be in the block the validators had not cosigned,
 	 * and so become the key's current certificate although no one got

@@ -246,8 +246,8 @@ enroll_signed(struct enroll_job *j, int rc, const char *why)
 		enroll_give_up(ctx, j->serial);
 		j->done(j->token, 500, why, 0, NULL, NULL);
 	} else {
-		log_warn("enroll: certificate %s: the CA cannot sign now",
-		    j->serial);
+		ratelog_msg(&ctx->rl_sign, LOGL_WARN, "enroll: certificate "
+		    "%s: the CA cannot sign now", j->serial);
 		enroll_give_up(ctx, j->serial);
 		j->done(j->token, 503, "the certificate was recorded but could "
 		    "not be signed; retry", ENROLL_RETRY_AFTER, NULL, NULL);

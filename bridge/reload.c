@@ -53,7 +53,7 @@ static const char *const reload_keys[] = {
 	"log_level", "api_token", "api_auth", "tls_cert", "tls_key",
 	"http_header_timeout", "http_body_timeout", "http_body_min_rate",
 	"http_tls_handshake_timeout", "http_keepalive_timeout",
-	"http_max_conns_per_addr",
+	"http_max_conns_per_addr", "log_format", "log_target", "access_log",
 };
 
 /* One reload's tally (config_changes's callback). */
@@ -197,11 +197,9 @@ reload_tls(struct reload *rl, const struct bridge_config *nc)
 	return ctx;
 }
 
-/* The log's settings of nc from now on: the level (one aligned int the
- * other threads read as they log).  The one place the log is switched:
- * with issue 17's log_format and log_target, this is where their
- * log_configure goes (before reload_apply then, since opening a file
- * may fail). */
+/* The log's level of nc from now on (one aligned int the other threads
+ * read as they log); its format and target were switched before
+ * reload_apply (logconf_apply), since opening a file may fail. */
 static void
 reload_log(const struct bridge_config *nc, int level)
 {
@@ -257,7 +255,7 @@ reload_run(struct reload *rl)
 	struct limits_config lc;
 	struct reload_diff d;
 	SSL_CTX *ctx = NULL;
-	char why[PATH_MAX + 512], listen[CONFIG_STR];
+	char why[PATH_MAX + 512], listen[CONFIG_STR], lerr[PATH_MAX + 256];
 	long nofile, reserve;
 	int need_token = 0, rc, level;
 	struct passwd *pw;
@@ -302,8 +300,15 @@ reload_run(struct reload *rl)
 	}
 	/* the reload's own lines at the more verbose of both levels */
 	level = log_level_parse(nc->log_level);
-	if (level > log_verbosity)
-		__atomic_store_n(&log_verbosity, level, __ATOMIC_RELAXED);
+	/* the new format and target (opening a file may fail: then the
+	 * whole reload is refused), the reload's own lines at the more
+	 * verbose of both levels */
+	if (logconf_apply(nc, level > log_verbosity ? level : log_verbosity,
+	    lerr, sizeof(lerr)) != 0) {
+		log_err("reload: %s", lerr);
+		r.problems++;
+		goto out;
+	}
 	config_changes(&rl->cur, nc, reload_changed, &d);
 	reload_apply(rl, nc, ctx, &lc, need_token);
 	ctx = NULL;

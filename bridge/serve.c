@@ -615,6 +615,12 @@ serve_run_with(const struct bridge_config *cfg,
 	 * forked next, keeps ignoring them */
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGUSR1, SIG_IGN);
+	/* The log first, so every later line goes where it is configured;
+	 * the level is serve --log-level's or log_level's (cli.c) */
+	if (logconf_apply(cfg, log_verbosity, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		return 1;
+	}
 	if (check_api_auth(cfg, &need_token, err, sizeof(err)) != 0) {
 		log_err("%s", err);
 		return 1;

@@ -370,6 +370,13 @@ vd_on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+/* SIGUSR1: the log file reopened (logrotate). */
+static void
+vd_on_usr1(evutil_socket_t sig, short what, void *arg)
+{
+	(void)log_reopen();
+}
+
 /* d->sk from d->key (its 32-byte seed).  0 or -1. */
 static int
 vd_sodium_key(struct vd *d)
@@ -499,7 +506,7 @@ int
 vd_serve(const struct vd_config *c)
 {
 	static struct vd d;	/* large (the state): off the stack */
-	struct event *sigterm = NULL, *sigint = NULL;
+	struct event *sigterm = NULL, *sigint = NULL, *sigusr1 = NULL;
 	int rc = 1;
 
 	memset(&d, 0, sizeof(d));
@@ -511,7 +518,9 @@ vd_serve(const struct vd_config *c)
 	if ((sigterm = evsignal_new(d.base, SIGTERM, vd_on_signal, &d)) ==
 	    NULL || (sigint = evsignal_new(d.base, SIGINT, vd_on_signal,
 	    &d)) == NULL || event_add(sigterm, NULL) != 0 ||
-	    event_add(sigint, NULL) != 0)
+	    event_add(sigint, NULL) != 0 || (sigusr1 = evsignal_new(d.base,
+	    SIGUSR1, vd_on_usr1, NULL)) == NULL || event_add(sigusr1,
+	    NULL) != 0)
 		goto out;
 	log_info("validator %s (%s) of %s listening on %s, cosigned size %"
 	    PRIu64, c->name, c->mode == VCORE_WITNESS ? "witness" :
@@ -526,6 +535,8 @@ out:
 		event_free(sigterm);
 	if (sigint != NULL)
 		event_free(sigint);
+	if (sigusr1 != NULL)
+		event_free(sigusr1);
 	if (d.http != NULL)
 		evhttp_free(d.http);
 	if (d.base != NULL)

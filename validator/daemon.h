@@ -56,6 +56,11 @@ struct vd_config {
 	size_t max_body;
 	char key_path[PATH_MAX];	/* resolved: dir/validator.key */
 	char db_path[PATH_MAX];		/* resolved: dir/validator.db */
+	/* LOG17: as keybridge.conf's (docs/operations.md "Logs") */
+	char log_level[16];		/* error, warn, info, debug */
+	char log_format[8];		/* text or json */
+	char log_target[PATH_MAX];	/* stderr, syslog or a file,
+					 * resolved against dir */
 };
 
 /* ---- vconf.c ------------------------------------------------------------ */
@@ -64,6 +69,10 @@ struct vd_config {
 void vd_config_defaults(struct vd_config *c, const char *dir);
 /* Reads dir/validator.conf into c.  0, or -1 with why in err (the line). */
 int vd_config_load(const char *dir, struct vd_config *c, char *err,
+    size_t errlen);
+/* The log set up from c (log_configure): level (or c->log_level when
+ * level < 0), log_format, log_target.  0, or -1 with why in err. */
+int vd_config_log(const struct vd_config *c, int level, char *err,
     size_t errlen);
 /* Writes c->dir/validator.conf (refuses to overwrite).  0 or -1. */
 int vd_config_write(const struct vd_config *c, char *err, size_t errlen);

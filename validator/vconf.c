@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "validator/daemon.h"
 
 #define CONF_LINE_MAX	1024
@@ -30,6 +31,9 @@ vd_config_defaults(struct vd_config *c, const char *dir)
 	c->max_body = VD_BODY_MAX_DEFAULT;
 	snprintf(c->key_path, sizeof(c->key_path), "%s/%s", dir, VD_KEY_FILE);
 	snprintf(c->db_path, sizeof(c->db_path), "%s/%s", dir, VD_DB_FILE);
+	snprintf(c->log_level, sizeof(c->log_level), "info");
+	snprintf(c->log_format, sizeof(c->log_format), "text");
+	snprintf(c->log_target, sizeof(c->log_target), LOG_TARGET_STDERR);
 }
 
 /* A decimal in [lo, hi].  0 or -1. */
@@ -104,9 +108,50 @@ conf_set(struct vd_config *c, const char *k, const char *v, char *err,
 			return ERR("max_body must be bytes, 1024 to %u",
 			    VD_BODY_MAX_LIMIT), -1;
 		c->max_body = (size_t)n;
+	} else if (strcmp(k, "log_level") == 0) {
+		if (log_level_parse(v) < 0)
+			return ERR("log_level must be error, warn, info or "
+			    "debug"), -1;
+		snprintf(c->log_level, sizeof(c->log_level), "%s", v);
+	} else if (strcmp(k, "log_format") == 0) {
+		if (log_format_parse(v) < 0)
+			return ERR("log_format must be text or json"), -1;
+		snprintf(c->log_format, sizeof(c->log_format), "%s", v);
+	} else if (strcmp(k, "log_target") == 0) {
+		if (log_target_check(v) != 0 || conf_str(c->log_target,
+		    sizeof(c->log_target), v) != 0)
+			return ERR("log_target must be stderr, syslog or a "
+			    "file"), -1;
 	} else
 		return ERR("unknown key \"%s\"", k), -1;
 	return 0;
+}
+
+int
+vd_config_log(const struct vd_config *c, int level, char *err,
+    size_t errlen)
+{
+	struct log_config lc;
+	char target[PATH_MAX];
+	int n;
+
+	memset(&lc, 0, sizeof(lc));
+	lc.level = level >= 0 ? level : log_level_parse(c->log_level);
+	lc.format = (enum log_format)log_format_parse(c->log_format);
+	/* a file relative to VDIR, as the key and the database are */
+	if (strcmp(c->log_target, LOG_TARGET_STDERR) == 0 ||
+	    strcmp(c->log_target, LOG_TARGET_SYSLOG) == 0 ||
+	    c->log_target[0] == '/')
+		n = snprintf(target, sizeof(target), "%s", c->log_target);
+	else
+		n = snprintf(target, sizeof(target), "%s/%s", c->dir,
+		    c->log_target);
+	if (n < 0 || (size_t)n >= sizeof(target))
+		return ERR("log_target: path too long"), -1;
+	lc.target = target;
+	lc.ident = "keybridge-validator";
+	lc.component = "validator";
+	return log_configure(&lc, err, errlen);
 }
 
 /* Trims spaces at both ends of s in place; returns s. */

@@ -310,6 +310,7 @@ api_register(struct server *s, struct api_ctx *ctx)
 	};
 	size_t i, n = sizeof(routes) / sizeof(routes[0]);
 
+	ratelog_init(&ctx->rl_blob, API_LOG_INTERVAL);
 	if (n > sizeof(ctx->routes) / sizeof(ctx->routes[0]))
 		return -1;
 	ctx->server = s;

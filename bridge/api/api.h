@@ -7,6 +7,8 @@
 #ifndef KEYBRIDGE_API_H
 #define KEYBRIDGE_API_H
 
+#define API_LOG_INTERVAL	10	/* s between two rate-limited warnings */
+
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -16,6 +18,7 @@
 #include <jansson.h>
 #include <openssl/x509.h>
 
+#include "common/ratelog.h"
 #include "ledger/ledger.h"
 #include "bridge/http/http.h"
 
@@ -59,6 +62,10 @@ struct api_ctx {
 	 * bval_stats), or NULL when solo.  Borrowed. */
 	struct bval *validators;
 	const char *blob_dir;		/* published bytes (ledger/blob.h) */
+	/* A stored blob that cannot be read or does not match its entry
+	 * is warned at every GET a client repeats: at most one line per
+	 * API_LOG_INTERVAL (api_register initialises it). */
+	struct ratelog rl_blob;
 	struct server *server;		/* the HTTPS listener (api_register) */
 	/* The last status answer, reused while the tree size and the second
 	 * are the same (every field is a function of those two). */

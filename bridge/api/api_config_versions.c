@@ -176,7 +176,7 @@ api_version_content(struct evhttp_request *req, struct api_ctx *ctx,
 	if (ctx->blob_dir == NULL ||
 	    (r = blob_reader_open(&br, ctx->blob_dir, v->info.sha256, err,
 	    sizeof(err))) < 0) {
-		log_warn("api: %s", err);
+		ratelog_msg(&ctx->rl_blob, LOGL_WARN, "api: %s", err);
 		api_reply_storage(req, "the published bytes");
 		return;
 	}
@@ -190,7 +190,8 @@ api_version_content(struct evhttp_request *req, struct api_ctx *ctx,
 	}
 	if (v->info.size >= 0 && size != v->info.size) {
 		blob_reader_close(&br);
-		log_warn("api: blob %s is %" PRId64 " bytes, its entry says %"
+		ratelog_msg(&ctx->rl_blob, LOGL_WARN, "api: blob %s is %"
+		    PRId64 " bytes, its entry says %"
 		    PRId64 " (run keybridge ledger verify)", v->info.sha256,
 		    size, v->info.size);
 		server_reply_error(req, 500, "blob_altered", "the stored bytes "

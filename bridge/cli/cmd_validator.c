@@ -251,6 +251,10 @@ validator_serve(struct cli *c)
 		return cli_fail("usage", "validator serve -d VDIR");
 	if (vd_config_load(c->o.dir, &v, err, sizeof(err)) != 0)
 		return cli_fail("config", "%s", err);
+	/* --log-level, when given, over validator.conf's log_level */
+	if (vd_config_log(&v, c->o.log_level != NULL ? log_verbosity : -1,
+	    err, sizeof(err)) != 0)
+		return cli_fail("config", "%s", err);
 	return vd_serve(&v);
 }
 

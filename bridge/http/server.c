@@ -8,9 +8,11 @@
  *
  * Routing is a small table with longest-prefix match, served from one
  * evhttp "generic" callback so that an unknown path gets our JSON 404 rather
- * than evhttp's HTML one.  Every request that reaches the dispatcher is
- * logged once, after its reply has been written (evhttp's on-complete
- * callback), or when its connection closes before that.
+ * than evhttp's HTML one.  Every request that reaches the dispatcher gets
+ * a request id, returned in X-Request-Id, and is logged once with it
+ * (log_request: the main log or the access log), after its reply has been
+ * written (evhttp's on-complete callback), or when its connection closes
+ * before that.
  *
  * Every byte a client sends is checked before evhttp parses it, by the
  * strict front check (front.c, strict.c; docs/design.md "Front door:
@@ -77,6 +79,7 @@ struct server_reqlog {
 	struct evhttp_connection *evcon;	/* to sweep on close */
 	struct timespec t0;
 	const char *method;			/* static string */
+	const char *route;			/* the route's path, or NULL */
 	int group;				/* the route's family */
 	int log;				/* write the request line */
 	struct evhttp_request *req;
@@ -84,6 +87,7 @@ struct server_reqlog {
 	void *on_close_arg;
 	char path[SERVER_LOG_PATH];
 	char peer[64];
+	char id[LOG_REQID_MAX];			/* X-Request-Id */
 };
 
 struct server {
@@ -91,6 +95,7 @@ struct server {
 	struct evhttp *http;
 	struct evhttp_bound_socket *bound;	/* owned by http */
 	SSL_CTX *tls;			/* borrowed */
+	const char *name;		/* "https" or "http", for the log */
 	struct server_route_ent routes[SERVER_MAX_ROUTES];
 	size_t nroutes;
 	int quiet;			/* request lines at debug only */
@@ -208,14 +213,25 @@ server_elapsed_s(const struct timespec *t0)
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static long
-server_elapsed_ms(const struct timespec *t0)
+/* The request line of rl: status 0 when its connection closed before
+ * the reply; bytes the Content-Length sent (NULL: none).  At info, or at
+ * debug on a quiet listener (OCSP's and CRLs', issue 13). */
+static void
+server_log_request(const struct server_reqlog *rl, int status,
+    const char *bytes)
 {
-	struct timespec t1;
+	struct log_request lr;
 
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (long)(t1.tv_sec - t0->tv_sec) * 1000 +
-	    (t1.tv_nsec - t0->tv_nsec) / 1000000;
+	lr.id = rl->id;
+	lr.client = rl->peer;
+	lr.listener = rl->s->name;
+	lr.method = rl->method;
+	lr.path = rl->path;
+	lr.route = rl->route;
+	lr.status = status;
+	lr.bytes = bytes;
+	lr.ms = server_elapsed_s(&rl->t0) * 1000;
+	log_request(rl->s->quiet ? LOGL_DEBUG : LOGL_INFO, &lr);
 }
 
 static void
@@ -243,9 +259,8 @@ server_log_complete(struct evhttp_request *req, void *arg)
 	if (rl->log) {
 		cl = evhttp_find_header(evhttp_request_get_output_headers(req),
 		    "Content-Length");
-		log_info("%s \"%s %s\" %d %s bytes %ld ms", rl->peer,
-		    rl->method, rl->path, evhttp_request_get_response_code(req),
-		    cl ? cl : "0", server_elapsed_ms(&rl->t0));
+		server_log_request(rl, evhttp_request_get_response_code(req),
+		    cl);
 	}
 	server_reqlog_free(rl);
 }
@@ -272,9 +287,7 @@ server_conn_closed(struct evhttp_connection *evcon, void *arg)
 		if (rl->on_close != NULL)
 			rl->on_close(rl->on_close_arg);
 		if (rl->log)
-			log_info("%s \"%s %s\" - connection closed before "
-			    "reply, %ld ms", rl->peer, rl->method, rl->path,
-			    server_elapsed_ms(&rl->t0));
+			server_log_request(rl, 0, NULL);
 		server_reqlog_free(rl);
 	}
 }
@@ -289,11 +302,13 @@ server_req_done(struct evhttp_request *req, void *arg)
 		limits_req_done(s->limits, evhttp_request_get_connection(req));
 }
 
-/* Starts the log record of req.  Without memory the request is served
- * unlogged.  0 when req has its on-complete callback, -1 when not. */
+/* Starts the log record of req, whose id is id and matched route r
+ * (NULL: none).  Without memory the request is served unlogged.  0 when
+ * req has its on-complete callback, -1 when not. */
 static int
 server_reqlog_start(struct server *s, struct evhttp_request *req,
-    const char *path, int group, int log)
+    const char *path, const char *id, const struct server_route_ent *r,
+    int log)
 {
 	struct server_reqlog *rl;
 	struct evhttp_connection *evcon;
@@ -308,8 +323,10 @@ server_reqlog_start(struct server *s, struct evhttp_request *req,
 	rl->evcon = evcon;
 	rl->req = req;
 	clock_gettime(CLOCK_MONOTONIC, &rl->t0);
-	rl->group = group;
+	rl->group = r != NULL ? r->group : SERVER_OTHER;
+	rl->route = r != NULL ? r->path : NULL;
 	rl->log = log;
+	memcpy(rl->id, id, sizeof(rl->id));
 	rl->method = server_method_name(evhttp_request_get_command(req));
 	if (log) {
 		server_log_copy(rl->path, sizeof(rl->path), path);
@@ -390,20 +407,28 @@ server_dispatch(struct evhttp_request *req, void *arg)
 	struct server *s = arg;
 	const struct server_route_ent *r;
 	const char *path = server_req_path(req);
-	int log = !s->quiet || log_verbosity >= LOGL_DEBUG, done = -1;
+	int log, done = -1;
 	struct front_refusal fr;
-	char echo[SERVER_ECHO_PATH];
+	char echo[SERVER_ECHO_PATH], id[LOG_REQID_MAX];
+
+	/* Every answer carries its id: a client's complaint quoting it
+	 * finds the request's log line. */
+	log_request_id(id, sizeof(id));
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "X-Request-Id", id);
+	log = log_access_on() || !s->quiet || log_verbosity >= LOGL_DEBUG;
 
 	/* The head and body are in: no deadline while the handler runs
 	 * (limits.c), the keep-alive one once the reply is written. */
 	if (s->limits != NULL && evhttp_request_get_connection(req) != NULL)
 		limits_req_started(s->limits,
 		    evhttp_request_get_connection(req));
-	/* A request the front check refused (logged there, once); its
-	 * connection closes after the answer. */
+	/* A request the front check refused (logged there, once, and in
+	 * the access log); its connection closes after the answer. */
 	if (front_standin(s->front, req, &fr)) {
-		if (s->observe != NULL)
-			server_reqlog_start(s, req, path, SERVER_OTHER, 0);
+		if (s->observe != NULL || log_access_on())
+			server_reqlog_start(s, req, path, id, NULL,
+			    log_access_on());
 		server_reply_refusal(req, &fr);
 		return;
 	}
@@ -411,8 +436,7 @@ server_dispatch(struct evhttp_request *req, void *arg)
 	/* A record per request for the log line and the observer; a quiet
 	 * listener without an observer needs none. */
 	if (log || s->observe != NULL)
-		done = server_reqlog_start(s, req, path, r != NULL ?
-		    r->group : SERVER_OTHER, log);
+		done = server_reqlog_start(s, req, path, id, r, log);
 	if (done != 0 && s->limits != NULL)
 		evhttp_request_set_on_complete_cb(req, server_req_done, s);
 	if (r == NULL && s->root_redirect != NULL && strcmp(path, "/") == 0 &&
@@ -653,6 +677,7 @@ server_new(struct event_base *base, const char *listen, SSL_CTX *tls,
 	}
 	s->base = base;
 	s->tls = tls;
+	s->name = tls != NULL ? "https" : "http";
 	s->max_body = s->body_limit = max_body;
 	TAILQ_INIT(&s->inflight);
 	if ((s->front = front_new(base, tls != NULL ? "https" : "http",

@@ -269,7 +269,13 @@ keyproc_main(const struct bridge_config *cfg, int flags, int *fds, size_t n)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	/* logrotate's reopen, which `systemctl kill -s USR1` sends to every
+	 * process of the unit: the network process's business */
+	signal(SIGUSR1, SIG_IGN);
 	memset(ct, 0, sizeof(ct));
+	/* The log file and syslog's socket are about to be closed: never
+	 * write to a number close_others() frees for the state file. */
+	log_detach();
 	close_others(fds, n);
 	if ((k = calloc(1, sizeof(*k))) == NULL) {
 		log_err("keyproc: out of memory");
