@@ -17,6 +17,11 @@
 #define H LEDGER_SMT_HASH
 #define SMT_CHK 32	/* a leaf keeps its fold at every 32nd depth */
 
+/* set()'s outcomes */
+#define SET_REPLACED	0	/* a leaf's value changed */
+#define SET_ADDED	1	/* a new leaf */
+#define SET_SAME	2	/* the leaf held that value: nothing rehashed */
+
 struct smt_node {
 	struct smt_node *child[2];	/* both NULL: a leaf */
 	uint8_t path[H];		/* a leaf's; a branching: one below */
@@ -48,6 +53,25 @@ struct ledger_smt {
 /* empty[d]: the hash of an empty subtree at depth d (constant once made). */
 static uint8_t empty[LEDGER_SMT_DEPTH + 1][H];
 static pthread_once_t empty_once = PTHREAD_ONCE_INIT;
+
+/* SHA-256 fetched once for ledger_smt_sha256 (shared: an EVP_MD is). */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+sha256_init(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+void
+ledger_smt_sha256(const void *in, size_t len, uint8_t out[H])
+{
+	pthread_once(&sha256_once, sha256_init);
+	if (sha256_md == NULL || EVP_Digest(in, len, out, NULL, sha256_md,
+	    NULL) != 1)
+		SHA256(in, len, out);	/* out of memory at the fetch */
+}
 
 static int
 hasher_open(struct smt_hasher *hs)
@@ -161,7 +185,7 @@ ledger_smt_leaf_hash(const char *value, size_t len, uint8_t out[H])
 		len = LEDGER_SMT_VALUE_MAX;	/* never: callers check */
 	in[0] = LEDGER_SMT_PREFIX_LEAF;
 	memcpy(in + 1, value, len);
-	SHA256(in, 1 + len, out);
+	ledger_smt_sha256(in, 1 + len, out);
 }
 
 static void
@@ -232,8 +256,10 @@ branch_rehash(struct smt_hasher *hs, struct smt_node *n, int top)
  * Sets path to value in the subtree *np seen from depth top: a new leaf
  * where there is none; beside a node whose path parts from ours above
  * its depth, a new branching there; the same leaf, a new value; else
- * down the branching's side.  Every node on the way is rehashed.  1 a
- * leaf was added, 0 replaced, -1 out of memory (nothing changed).
+ * down the branching's side.  Every node on the way is rehashed, unless
+ * the leaf held that value already (a block that sets a leaf twice: a
+ * key and its certificate).  SET_ADDED, SET_REPLACED, SET_SAME, or -1
+ * out of memory (nothing changed).
  */
 static int
 set(struct smt_hasher *hs, struct smt_node **np, const uint8_t path[H],
@@ -245,7 +271,7 @@ set(struct smt_hasher *hs, struct smt_node **np, const uint8_t path[H],
 
 	if (n == NULL)
 		return (*np = leaf_new(hs, path, value, len, top)) == NULL ?
-		    -1 : 1;
+		    -1 : SET_ADDED;
 	d = parting(path, n->path, top, n->depth);
 	if (d < n->depth) {
 		if ((b = calloc(1, sizeof(*b))) == NULL ||
@@ -260,9 +286,11 @@ set(struct smt_hasher *hs, struct smt_node **np, const uint8_t path[H],
 		b->depth = d;
 		branch_rehash(hs, b, top);
 		*np = b;
-		return 1;
+		return SET_ADDED;
 	}
 	if (n->child[0] == NULL) {
+		if (n->len == len && memcmp(n->value, value, len) == 0)
+			return SET_SAME;
 		if ((v = malloc(len)) == NULL)
 			return -1;
 		memcpy(v, value, len);
@@ -272,10 +300,10 @@ set(struct smt_hasher *hs, struct smt_node **np, const uint8_t path[H],
 		ledger_smt_leaf_hash(value, len, n->hash);
 		n->chk_min = LEDGER_SMT_DEPTH;
 		up_of(hs, n, top, n->up, n);
-		return 0;
+		return SET_REPLACED;
 	}
 	if ((rc = set(hs, &n->child[bit(path, n->depth)], path, value, len,
-	    n->depth + 1)) >= 0)
+	    n->depth + 1)) == SET_ADDED || rc == SET_REPLACED)
 		branch_rehash(hs, n, top);
 	return rc;
 }
@@ -290,7 +318,8 @@ ledger_smt_set(struct ledger_smt *m, const uint8_t path[H], const char *value,
 	    len > LEDGER_SMT_VALUE_MAX || (rc = set(&m->hs, &m->root, path,
 	    value, len, 0)) < 0)
 		return -1;
-	m->count += (size_t)rc;
+	if (rc == SET_ADDED)
+		m->count++;
 	return 0;
 }
 
