@@ -5,11 +5,16 @@
  * empty siblings on the way, so it keeps `up`, its hash folded up to the
  * depth just below its parent (the `top` the recursion passes down).
  */
+/* SHA256_Init/Update/Final (deprecated in OpenSSL 3, kept through 3.x):
+ * a change hashes ~256 times 65 bytes, and the low-level calls take 100
+ * ns of CPU each here against 140 ns through EVP_DigestInit_ex2 with a
+ * fetched EVP_MD and 450 ns through SHA256(), which fetches every time
+ * (tests/bench/map.sh; docs/benchmarks.md). */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "ledger/smt.h"
@@ -37,11 +42,10 @@ struct smt_node {
 	int chk_min;
 };
 
-/* SHA-256 with its implementation fetched once: a change hashes 256
- * times, and SHA256() fetches on every call (4x slower, measured). */
+/* A map's SHA-256 context (the writer's, under its lock; prove and
+ * verify make their own). */
 struct smt_hasher {
-	EVP_MD *md;
-	EVP_MD_CTX *ctx;
+	SHA256_CTX c;
 };
 
 struct ledger_smt {
@@ -54,38 +58,27 @@ struct ledger_smt {
 static uint8_t empty[LEDGER_SMT_DEPTH + 1][H];
 static pthread_once_t empty_once = PTHREAD_ONCE_INIT;
 
-/* SHA-256 fetched once for ledger_smt_sha256 (shared: an EVP_MD is). */
-static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void
-sha256_init(void)
-{
-	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
 void
 ledger_smt_sha256(const void *in, size_t len, uint8_t out[H])
 {
-	pthread_once(&sha256_once, sha256_init);
-	if (sha256_md == NULL || EVP_Digest(in, len, out, NULL, sha256_md,
-	    NULL) != 1)
-		SHA256(in, len, out);	/* out of memory at the fetch */
+	SHA256_CTX c;
+
+	if (SHA256_Init(&c) != 1 || SHA256_Update(&c, in, len) != 1 ||
+	    SHA256_Final(out, &c) != 1)
+		abort();	/* the built-in SHA-256 does not fail */
 }
 
 static int
 hasher_open(struct smt_hasher *hs)
 {
-	hs->md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	hs->ctx = EVP_MD_CTX_new();
-	return hs->md != NULL && hs->ctx != NULL ? 0 : -1;
+	memset(hs, 0, sizeof(*hs));
+	return 0;
 }
 
 static void
 hasher_close(struct smt_hasher *hs)
 {
-	EVP_MD_CTX_free(hs->ctx);
-	EVP_MD_free(hs->md);
+	(void)hs;
 }
 
 static void
@@ -97,10 +90,9 @@ node_hash(struct smt_hasher *hs, const uint8_t *l, const uint8_t *r,
 	in[0] = LEDGER_SMT_PREFIX_NODE;
 	memcpy(in + 1, l, H);
 	memcpy(in + 1 + H, r, H);
-	if (EVP_DigestInit_ex2(hs->ctx, hs->md, NULL) != 1 ||
-	    EVP_DigestUpdate(hs->ctx, in, sizeof(in)) != 1 ||
-	    EVP_DigestFinal_ex(hs->ctx, out, NULL) != 1)
-		abort();	/* a fetched SHA-256 does not fail */
+	if (SHA256_Init(&hs->c) != 1 || SHA256_Update(&hs->c, in,
+	    sizeof(in)) != 1 || SHA256_Final(out, &hs->c) != 1)
+		abort();	/* the built-in SHA-256 does not fail */
 }
 
 static void
@@ -353,7 +345,7 @@ ledger_smt_prove(const struct ledger_smt *m, const uint8_t path[H],
 	static const uint8_t none[H];
 	uint8_t (*bydepth)[H];
 	const struct smt_node *n;
-	struct smt_hasher hs = { NULL, NULL };
+	struct smt_hasher hs;
 	int top = 0, d;
 
 	if (m == NULL || p == NULL || hasher_open(&hs) != 0 ||
@@ -397,7 +389,7 @@ int
 ledger_smt_verify(const uint8_t path[H], const char *value, size_t len,
     const struct ledger_smt_proof *p, const uint8_t root[H])
 {
-	struct smt_hasher hs = { NULL, NULL };
+	struct smt_hasher hs;
 	uint8_t x[H];
 	const uint8_t *s;
 	size_t k = 0;
