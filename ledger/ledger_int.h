@@ -188,9 +188,12 @@ struct ledger_store_ops {
 	    int (*cb)(const struct ledger_entry_info *, void *), void *arg);
 	int (*block_put)(struct ledger_store *, const struct ledger_block_row *);
 	/* Sets the signed checkpoint of a block stored without one, in a
-	 * transaction of its own (durable like every other: a signature
-	 * lost with a database crash while the bridge runs on would leave
-	 * a block in the middle of the log unsigned). */
+	 * transaction of its own.  PostgreSQL: durable like every other (a
+	 * signature lost with a database crash while the bridge runs on
+	 * would leave a block in the middle of the log unsigned).  SQLite,
+	 * in the bridge's own process: durable with the next block's
+	 * commit (ss_block_sign), since a power cut that loses it stops
+	 * the bridge too, and its start signs the last block again. */
 	int (*block_sign)(struct ledger_store *, uint64_t height,
 	    const char *checkpoint);
 	int (*block_last)(struct ledger_store *, struct ledger_block_row *);

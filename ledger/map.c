@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/sha.h>
-
 #include "ledger/ledger_int.h"
 
 #define MAP_TOUCH_MIN	16
@@ -29,7 +27,7 @@ ledger_map_path(enum ledger_map_kind kind, const char *id,
 	    LEDGER_MAP_KEY_DOMAIN : LEDGER_MAP_CERT_DOMAIN, id);
 	if (n < 0 || (size_t)n >= sizeof(in))
 		n = 0;		/* never: ids are bounded */
-	SHA256((const unsigned char *)in, (size_t)n, path);
+	ledger_smt_sha256(in, (size_t)n, path);
 }
 
 /* The revocation lines of a leaf: "revoked-at", "reason",
@@ -195,6 +193,18 @@ map_update_one(struct ledger_smt *m, struct ledger_store *s,
 	return rc;
 }
 
+/* Whether t->v[i] was touched before in the same block: its rows were
+ * read and its leaves set once already (with the block's last state). */
+static int
+map_touched_before(const struct ledger_map_touch *t, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (t->v[j].kind == t->v[i].kind &&
+		    strcmp(t->v[j].id, t->v[i].id) == 0)
+			return 1;
+	return 0;
+}
+
 int
 ledger_map_update(struct ledger_smt *m, struct ledger_store *s,
     struct ledger_map_touch *t)
@@ -204,7 +214,8 @@ ledger_map_update(struct ledger_smt *m, struct ledger_store *s,
 	if (t->failed)
 		rc = -1;
 	for (size_t i = 0; i < t->n && rc == 0; i++)
-		if (map_update_one(m, s, &t->v[i]) != 0)
+		if (!map_touched_before(t, i) &&
+		    map_update_one(m, s, &t->v[i]) != 0)
 			rc = -1;
 	t->n = 0;
 	t->failed = 0;

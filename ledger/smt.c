@@ -5,17 +5,27 @@
  * empty siblings on the way, so it keeps `up`, its hash folded up to the
  * depth just below its parent (the `top` the recursion passes down).
  */
+/* SHA256_Init/Update/Final (deprecated in OpenSSL 3, kept through 3.x):
+ * a change hashes ~256 times 65 bytes, and the low-level calls take 100
+ * ns of CPU each here against 140 ns through EVP_DigestInit_ex2 with a
+ * fetched EVP_MD and 450 ns through SHA256(), which fetches every time
+ * (tests/bench/map.sh; docs/benchmarks.md). */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "ledger/smt.h"
 
 #define H LEDGER_SMT_HASH
 #define SMT_CHK 32	/* a leaf keeps its fold at every 32nd depth */
+
+/* set()'s outcomes */
+#define SET_REPLACED	0	/* a leaf's value changed */
+#define SET_ADDED	1	/* a new leaf */
+#define SET_SAME	2	/* the leaf held that value: nothing rehashed */
 
 struct smt_node {
 	struct smt_node *child[2];	/* both NULL: a leaf */
@@ -32,11 +42,10 @@ struct smt_node {
 	int chk_min;
 };
 
-/* SHA-256 with its implementation fetched once: a change hashes 256
- * times, and SHA256() fetches on every call (4x slower, measured). */
+/* A map's SHA-256 context (the writer's, under its lock; prove and
+ * verify make their own). */
 struct smt_hasher {
-	EVP_MD *md;
-	EVP_MD_CTX *ctx;
+	SHA256_CTX c;
 };
 
 struct ledger_smt {
@@ -49,19 +58,27 @@ struct ledger_smt {
 static uint8_t empty[LEDGER_SMT_DEPTH + 1][H];
 static pthread_once_t empty_once = PTHREAD_ONCE_INIT;
 
+void
+ledger_smt_sha256(const void *in, size_t len, uint8_t out[H])
+{
+	SHA256_CTX c;
+
+	if (SHA256_Init(&c) != 1 || SHA256_Update(&c, in, len) != 1 ||
+	    SHA256_Final(out, &c) != 1)
+		abort();	/* the built-in SHA-256 does not fail */
+}
+
 static int
 hasher_open(struct smt_hasher *hs)
 {
-	hs->md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	hs->ctx = EVP_MD_CTX_new();
-	return hs->md != NULL && hs->ctx != NULL ? 0 : -1;
+	memset(hs, 0, sizeof(*hs));
+	return 0;
 }
 
 static void
 hasher_close(struct smt_hasher *hs)
 {
-	EVP_MD_CTX_free(hs->ctx);
-	EVP_MD_free(hs->md);
+	(void)hs;
 }
 
 static void
@@ -73,10 +90,9 @@ node_hash(struct smt_hasher *hs, const uint8_t *l, const uint8_t *r,
 	in[0] = LEDGER_SMT_PREFIX_NODE;
 	memcpy(in + 1, l, H);
 	memcpy(in + 1 + H, r, H);
-	if (EVP_DigestInit_ex2(hs->ctx, hs->md, NULL) != 1 ||
-	    EVP_DigestUpdate(hs->ctx, in, sizeof(in)) != 1 ||
-	    EVP_DigestFinal_ex(hs->ctx, out, NULL) != 1)
-		abort();	/* a fetched SHA-256 does not fail */
+	if (SHA256_Init(&hs->c) != 1 || SHA256_Update(&hs->c, in,
+	    sizeof(in)) != 1 || SHA256_Final(out, &hs->c) != 1)
+		abort();	/* the built-in SHA-256 does not fail */
 }
 
 static void
@@ -161,7 +177,7 @@ ledger_smt_leaf_hash(const char *value, size_t len, uint8_t out[H])
 		len = LEDGER_SMT_VALUE_MAX;	/* never: callers check */
 	in[0] = LEDGER_SMT_PREFIX_LEAF;
 	memcpy(in + 1, value, len);
-	SHA256(in, 1 + len, out);
+	ledger_smt_sha256(in, 1 + len, out);
 }
 
 static void
@@ -232,8 +248,10 @@ branch_rehash(struct smt_hasher *hs, struct smt_node *n, int top)
  * Sets path to value in the subtree *np seen from depth top: a new leaf
  * where there is none; beside a node whose path parts from ours above
  * its depth, a new branching there; the same leaf, a new value; else
- * down the branching's side.  Every node on the way is rehashed.  1 a
- * leaf was added, 0 replaced, -1 out of memory (nothing changed).
+ * down the branching's side.  Every node on the way is rehashed, unless
+ * the leaf held that value already (a block that sets a leaf twice: a
+ * key and its certificate).  SET_ADDED, SET_REPLACED, SET_SAME, or -1
+ * out of memory (nothing changed).
  */
 static int
 set(struct smt_hasher *hs, struct smt_node **np, const uint8_t path[H],
@@ -245,7 +263,7 @@ set(struct smt_hasher *hs, struct smt_node **np, const uint8_t path[H],
 
 	if (n == NULL)
 		return (*np = leaf_new(hs, path, value, len, top)) == NULL ?
-		    -1 : 1;
+		    -1 : SET_ADDED;
 	d = parting(path, n->path, top, n->depth);
 	if (d < n->depth) {
 		if ((b = calloc(1, sizeof(*b))) == NULL ||
@@ -260,9 +278,11 @@ set(struct smt_hasher *hs, struct smt_node **np, const uint8_t path[H],
 		b->depth = d;
 		branch_rehash(hs, b, top);
 		*np = b;
-		return 1;
+		return SET_ADDED;
 	}
 	if (n->child[0] == NULL) {
+		if (n->len == len && memcmp(n->value, value, len) == 0)
+			return SET_SAME;
 		if ((v = malloc(len)) == NULL)
 			return -1;
 		memcpy(v, value, len);
@@ -272,10 +292,10 @@ set(struct smt_hasher *hs, struct smt_node **np, const uint8_t path[H],
 		ledger_smt_leaf_hash(value, len, n->hash);
 		n->chk_min = LEDGER_SMT_DEPTH;
 		up_of(hs, n, top, n->up, n);
-		return 0;
+		return SET_REPLACED;
 	}
 	if ((rc = set(hs, &n->child[bit(path, n->depth)], path, value, len,
-	    n->depth + 1)) >= 0)
+	    n->depth + 1)) == SET_ADDED || rc == SET_REPLACED)
 		branch_rehash(hs, n, top);
 	return rc;
 }
@@ -290,7 +310,8 @@ ledger_smt_set(struct ledger_smt *m, const uint8_t path[H], const char *value,
 	    len > LEDGER_SMT_VALUE_MAX || (rc = set(&m->hs, &m->root, path,
 	    value, len, 0)) < 0)
 		return -1;
-	m->count += (size_t)rc;
+	if (rc == SET_ADDED)
+		m->count++;
 	return 0;
 }
 
@@ -324,7 +345,7 @@ ledger_smt_prove(const struct ledger_smt *m, const uint8_t path[H],
 	static const uint8_t none[H];
 	uint8_t (*bydepth)[H];
 	const struct smt_node *n;
-	struct smt_hasher hs = { NULL, NULL };
+	struct smt_hasher hs;
 	int top = 0, d;
 
 	if (m == NULL || p == NULL || hasher_open(&hs) != 0 ||
@@ -368,7 +389,7 @@ int
 ledger_smt_verify(const uint8_t path[H], const char *value, size_t len,
     const struct ledger_smt_proof *p, const uint8_t root[H])
 {
-	struct smt_hasher hs = { NULL, NULL };
+	struct smt_hasher hs;
 	uint8_t x[H];
 	const uint8_t *s;
 	size_t k = 0;

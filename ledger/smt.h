@@ -47,7 +47,8 @@ struct ledger_smt_proof {
 struct ledger_smt *ledger_smt_new(void);
 void ledger_smt_free(struct ledger_smt *m);
 /* Sets the leaf at path to value[0..len) (copied; 0 < len <=
- * LEDGER_SMT_VALUE_MAX), inserting or replacing.  0 or -1. */
+ * LEDGER_SMT_VALUE_MAX), inserting or replacing (a leaf that holds that
+ * value already costs a walk, not a rehash).  0 or -1. */
 int ledger_smt_set(struct ledger_smt *m, const uint8_t path[LEDGER_SMT_HASH],
     const char *value, size_t len);
 /* The root (empty[0] for an empty map). */
@@ -64,6 +65,9 @@ int ledger_smt_prove(const struct ledger_smt *m,
 int ledger_smt_verify(const uint8_t path[LEDGER_SMT_HASH], const char *value,
     size_t len, const struct ledger_smt_proof *p,
     const uint8_t root[LEDGER_SMT_HASH]);
+/* SHA-256 of in[0..len), through OpenSSL's low-level calls (SHA256()
+ * fetches its implementation on every call: 4x slower). */
+void ledger_smt_sha256(const void *in, size_t len, uint8_t out[LEDGER_SMT_HASH]);
 /* The leaf hash of value[0..len). */
 void ledger_smt_leaf_hash(const char *value, size_t len,
     uint8_t out[LEDGER_SMT_HASH]);

@@ -104,13 +104,38 @@ run_id(struct ledger_store *s, enum stmt_id id)
 	return ss_run(ss_stmt(s, id));
 }
 
-/* See ledger_int.h. */
+/* The connection's PRAGMA synchronous back to FULL after ss_block_sign.
+ * 0, or -1 (it stays marked, and no write transaction begins). */
+static int
+ss_sync_full(struct ledger_store *s)
+{
+	if (SS(s)->sync_normal && run_id(s, ST_SYNC_FULL) == 0)
+		SS(s)->sync_normal = 0;
+	return SS(s)->sync_normal ? -1 : 0;
+}
+
+/*
+ * See ledger_int.h.  The signature's transaction runs with PRAGMA
+ * synchronous=NORMAL, FULL again after: its commit writes the log
+ * without an fsync of its own (one of the three a block waited for,
+ * with the block's commit and the key process's promise), and the next
+ * block's commit, whose fsync covers everything written to the log
+ * before it, makes it durable.  So a power cut can lose only the last
+ * block's signature, never a block's; that block is then stored
+ * without its signature, as after a crash between the two commits,
+ * and the writer has the same signer sign it again when it starts
+ * (ledger_commit_sign_last: the same size, root and time).  A killed
+ * process loses nothing: the write is in the page cache.
+ */
 int
 ss_block_sign(struct ledger_store *s, uint64_t height, const char *checkpoint)
 {
 	sqlite3_stmt *q;
 	int rc = -1;
 
+	if (run_id(s, ST_SYNC_NORMAL) != 0)
+		return -1;
+	SS(s)->sync_normal = 1;
 	if (run_id(s, ST_BEGIN) == 0) {
 		if ((q = ss_stmt(s, ST_BLOCK_SIGN)) != NULL) {
 			sqlite3_bind_int64(q, 1, (sqlite3_int64)height);
@@ -122,13 +147,17 @@ ss_block_sign(struct ledger_store *s, uint64_t height, const char *checkpoint)
 			rc = -1;
 		}
 	}
+	if (ss_sync_full(s) != 0)
+		rc = -1;
 	return rc;
 }
 
 static int
 ss_begin(struct ledger_store *s)
 {
-	return run_id(s, SS(s)->readonly ? ST_BEGIN_READ : ST_BEGIN);
+	if (SS(s)->readonly)
+		return run_id(s, ST_BEGIN_READ);
+	return ss_sync_full(s) != 0 ? -1 : run_id(s, ST_BEGIN);
 }
 
 static int ss_commit(struct ledger_store *s) { return run_id(s, ST_COMMIT); }

@@ -28,7 +28,8 @@ enum stmt_id {
 	ST_KEY_REVOKE, ST_KEYS, ST_CERT_GET, ST_CERT_PUT, ST_CERT_REVOKE,
 	ST_KEY_CERTS, ST_CONFIG_GET, ST_CONFIG_PUT, ST_PREAUTH_GET,
 	ST_PREAUTH_PUT, ST_PREAUTH_USE, ST_CERTS, ST_CERTS_REVOKED, ST_CONFIGS,
-	ST_CONFIGS_GROUP, ST_CERT_SIGNED_PUT, ST_CERT_SIGNED_GET, ST_CERTS_UNSIGNED, ST_REG_FIRST,
+	ST_CONFIGS_GROUP, ST_CERT_SIGNED_PUT, ST_CERT_SIGNED_GET, ST_CERTS_UNSIGNED,
+	ST_SYNC_NORMAL, ST_SYNC_FULL, ST_REG_FIRST,
 	ST_COUNT = ST_REG_FIRST + LEDGER_REG_N
 };
 
@@ -38,6 +39,9 @@ struct store_sqlite {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
 	int readonly;			/* LEDGER_STORE_READONLY */
+	int sync_normal;		/* synchronous=NORMAL not undone yet
+					 * (ss_block_sign): no write
+					 * transaction begins so */
 };
 
 #define SS(s) ((struct store_sqlite *)(s))

@@ -164,6 +164,9 @@ const char *const ss_stmt_sql[ST_COUNT] = {
 	[ST_BLOCK_PUT] = "INSERT INTO blocks(height, first, size, time, root,"
 	    " checkpoint) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_BLOCK_SIGN] = "UPDATE blocks SET checkpoint = ?2 WHERE height = ?1",
+	/* ss_block_sign: a signature's own transaction, without its fsync */
+	[ST_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
+	[ST_SYNC_FULL] = "PRAGMA synchronous=FULL",
 	[ST_BLOCK_LAST] = "SELECT height, first, size, time, root, checkpoint"
 	    " FROM blocks ORDER BY height DESC LIMIT 1",
 	[ST_BLOCKS] = "SELECT height, first, size, time, root, checkpoint"

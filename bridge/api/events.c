@@ -182,6 +182,14 @@ events_sync(struct events *ev)
 
 	if (size <= ev->seen)
 		return;
+	/* No stream open: nothing to read or format (each new entry read
+	 * back and dumped as JSON, ~3% of the event loop's work per EST
+	 * enrollment, for no reader); a stream opened later reads its
+	 * backlog itself (events_handle). */
+	if (TAILQ_EMPTY(&ev->subs)) {
+		ev->seen = size;
+		return;
+	}
 	if ((b = evbuffer_new()) == NULL ||
 	    events_format(ev, ev->seen, size, b) != 0) {
 		log_warn("events: cannot read ledger entries from %llu",

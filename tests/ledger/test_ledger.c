@@ -22,6 +22,31 @@ done_cb(enum ledger_status st, const struct ledger_receipt *r,
 		(*ok)++;
 }
 
+/* The last checkpoint's status map root is the root of the map built
+ * afresh from the stored registry (ledger_map_build): the writer's
+ * per-block updates (ledger_map_update, which verify's replay shares)
+ * left no leaf behind. */
+static void
+assert_map_matches_a_rebuild(struct fx *f)
+{
+	struct ledger_store *s;
+	struct ledger_smt *m;
+	uint8_t want[LEDGER_SMT_HASH], got[LEDGER_SMT_HASH];
+	char cp[LEDGER_NOTE_MAX], err[256];
+	uint64_t size;
+
+	assert_int_equal(ledger_checkpoint(f->l, cp, sizeof(cp), &size), 0);
+	assert_int_equal(ledger_checkpoint_map_root(cp, strlen(cp), got), 0);
+	s = ledger_store_open(f->db, LEDGER_STORE_READONLY, err, sizeof(err));
+	if (s == NULL)
+		fail_msg("%s", err);
+	assert_non_null(m = ledger_map_build(s));
+	ledger_smt_root(m, want);
+	assert_memory_equal(got, want, LEDGER_SMT_HASH);
+	ledger_smt_free(m);
+	s->ops->close(s);
+}
+
 /* Many submissions queued at once land in few blocks (group commit), all
  * acknowledged, and the result verifies. */
 static void
@@ -54,6 +79,7 @@ test_group_commit_batches_submissions(void **state)
 	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
 	assert_true(rep.ok);
 	assert_int_equal(rep.entries, 3 + N);
+	assert_map_matches_a_rebuild(f);
 }
 
 struct block_results {
@@ -233,6 +259,8 @@ test_group_commits_together_or_not_at_all(void **state)
 	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
 	if (!rep.ok)
 		fail_msg("verify: %s", rep.what);
+	/* the key and its certificate, set in one block */
+	assert_map_matches_a_rebuild(f);
 }
 
 /* ---- verify finds what was edited -------------------------------------- */

@@ -235,6 +235,44 @@ test_random_updates_prove_and_tampering_fails(void **state)
 	free(p);
 }
 
+/* A leaf set again: to the value it holds, nothing changes (set() skips
+ * the rehash); to a prefix of it or another value of its length, the
+ * root is the reference's for the new value (the skip compares the
+ * whole value, length too). */
+static void
+test_setting_a_leaf_again_changes_the_root_only_for_another_value(
+    void **state)
+{
+	static struct ref_leaf k[2];
+	static const char *const values[] = {
+		"status good", "status good", "status goo", "status goX",
+		"status good",
+	};
+	struct ref_leaf *held[2] = { &k[0], &k[1] };
+	struct ledger_smt *m = ledger_smt_new();
+	uint8_t root[H], want[H];
+
+	(void)state;
+	assert_non_null(m);
+	rng_state = 42;
+	rng_bytes(k[0].path, H);
+	rng_bytes(k[1].path, H);
+	k[1].len = (size_t)snprintf(k[1].value, sizeof(k[1].value), "other");
+	assert_int_equal(ledger_smt_set(m, k[1].path, k[1].value, k[1].len),
+	    0);
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		k[0].len = (size_t)snprintf(k[0].value, sizeof(k[0].value),
+		    "%s", values[i]);
+		assert_int_equal(ledger_smt_set(m, k[0].path, k[0].value,
+		    k[0].len), 0);
+		assert_int_equal(ledger_smt_count(m), 2);
+		ref_root(held, 2, 0, want);
+		ledger_smt_root(m, root);
+		assert_memory_equal(root, want, H);
+	}
+	ledger_smt_free(m);
+}
+
 static void
 test_empty_map_proves_absence(void **state)
 {
@@ -293,6 +331,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_updates_prove_and_tampering_fails),
+		cmocka_unit_test(
+		    test_setting_a_leaf_again_changes_the_root_only_for_another_value),
 		cmocka_unit_test(test_empty_map_proves_absence),
 		cmocka_unit_test(test_checkpoint_map_line),
 	};

@@ -616,7 +616,9 @@ test_receipt_must_name_the_stored_entry(void **state)
 
 /* docs/design.md "Storage": synchronous=FULL on every SQLite connection the
  * store opens, writer, reader and verify's read-only one (a missing fsync
- * shows only in a power cut, so the setting itself is asserted). */
+ * shows only in a power cut, so the setting itself is asserted), and on
+ * the writer's again after a block's signature was saved (its own
+ * transaction runs with NORMAL: ss_block_sign). */
 static void
 test_every_sqlite_connection_runs_synchronous_full(void **state)
 {
@@ -624,6 +626,7 @@ test_every_sqlite_connection_runs_synchronous_full(void **state)
 	static const int flags[] = { LEDGER_STORE_CREATE, 0,
 	    LEDGER_STORE_READONLY };
 	struct ledger_store *s;
+	struct ledger_block_row b, again;
 	char err[256];
 
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
@@ -631,6 +634,14 @@ test_every_sqlite_connection_runs_synchronous_full(void **state)
 		if (s == NULL)
 			fail_msg("open with flags %d: %s", flags[i], err);
 		assert_int_equal(ledger_store_sqlite_synchronous(s), 2);
+		if (flags[i] != LEDGER_STORE_READONLY) {
+			assert_int_equal(s->ops->block_last(s, &b), 0);
+			assert_int_equal(s->ops->block_sign(s, b.height,
+			    b.checkpoint), 0);
+			assert_int_equal(ledger_store_sqlite_synchronous(s), 2);
+			assert_int_equal(s->ops->block_last(s, &again), 0);
+			assert_string_equal(again.checkpoint, b.checkpoint);
+		}
 		s->ops->close(s);
 	}
 }
