@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,6 +409,37 @@ config_parse_line(struct bridge_config *c, char *line, const char *path,
 	return 0;
 }
 
+/* Reads the lines of fp over c (already holding its defaults), errors
+ * naming `name` and the line, then checks the validator lines.  0 or -1
+ * with err set. */
+static int
+config_read_lines(struct bridge_config *c, FILE *fp, const char *name,
+    char *err, size_t errlen)
+{
+	unsigned long seen[CONFIG_NFIELDS] = { 0 };
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned long lineno = 0;
+	int rc = -1;
+
+	while (getline(&line, &cap, fp) != -1) {
+		lineno++;
+		if (config_parse_line(c, line, name, lineno, seen, err,
+		    errlen) == -1)
+			goto out;
+	}
+	if (ferror(fp) != 0) {
+		snprintf(err, errlen, "%s: read error", name);
+		goto out;
+	}
+	if (config_validators_check(c, err, errlen) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(line);
+	return rc;
+}
+
 /* Fills c with the defaults for dir, then reads dir/keybridge.conf over
  * them.  The first bad line stops the load.  Returns 0, or -1 with err set
  * to one line ("DIR/keybridge.conf:7: batch_max must be between 1 and
@@ -416,11 +448,7 @@ int
 config_load(struct bridge_config *c, const char *dir, char *err,
     size_t errlen)
 {
-	unsigned long seen[CONFIG_NFIELDS] = { 0 };
 	char path[PATH_MAX];
-	char *line = NULL;
-	size_t cap = 0;
-	unsigned long lineno = 0;
 	FILE *fp = NULL;
 	int n, rc = -1;
 
@@ -445,29 +473,43 @@ config_load(struct bridge_config *c, const char *dir, char *err,
 			    strerror(errno));
 		goto out;
 	}
-	while (getline(&line, &cap, fp) != -1) {
-		lineno++;
-		if (config_parse_line(c, line, path, lineno, seen, err,
-		    errlen) == -1)
-			goto out;
-	}
-	if (ferror(fp) != 0) {
-		snprintf(err, errlen, "%s: read error", path);
-		goto out;
-	}
-	if (config_validators_check(c, err, errlen) != 0)
-		goto out;
-	rc = 0;
+	rc = config_read_lines(c, fp, path, err, errlen);
 out:
-	free(line);
 	if (fp != NULL)
 		fclose(fp);
 	return rc;
 }
 
+/* config_load's parse of a file's bytes held in memory (text[0..len), NULs
+ * and all, read line by line as the file is): the same settings and the
+ * same errors, named `name`. */
+int
+config_load_mem(struct bridge_config *c, const char *dir, const char *text,
+    size_t len, const char *name, char *err, size_t errlen)
+{
+	static char empty[1];
+	FILE *fp;
+	int rc;
+
+	if (dir == NULL || strlen(dir) >= sizeof(c->dir)) {
+		snprintf(err, errlen, "data directory name is too long");
+		return -1;
+	}
+	config_defaults(c, dir);
+	/* read-only ("r"): fmemopen never writes to the buffer */
+	if ((fp = fmemopen(len > 0 ? (void *)(uintptr_t)text : empty, len,
+	    "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", name, strerror(errno));
+		return -1;
+	}
+	rc = config_read_lines(c, fp, name, err, errlen);
+	fclose(fp);
+	return rc;
+}
+
 /* Writes every setting of c to fp, each under its help comment.  Returns
  * 0, or -1 (logged) when a value would not read back the same. */
-static int
+int
 config_emit(const struct bridge_config *c, FILE *fp)
 {
 	const struct config_field *f;

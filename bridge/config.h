@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define CONFIG_FILE "keybridge.conf"
 #define CONFIG_STR  256
@@ -90,6 +91,14 @@ void config_defaults(struct bridge_config *c, const char *dir);
  * bounds and malformed lines are errors naming the line.  0 or -1. */
 int config_load(struct bridge_config *c, const char *dir, char *err,
     size_t errlen);
+/* config_load over a file's bytes in memory, text[0..len) (the fuzz
+ * target's entry point): the same parse, errors naming `name`. */
+int config_load_mem(struct bridge_config *c, const char *dir,
+    const char *text, size_t len, const char *name, char *err,
+    size_t errlen);
+/* Writes every setting of c to fp as config_write does (a stream).  0, or
+ * -1 (logged) when a value would not read back the same. */
+int config_emit(const struct bridge_config *c, FILE *fp);
 /* Writes c to path (mode 0644).  0 or -1. */
 int config_write(const struct bridge_config *c, const char *path);
 /* The default quorum of n cosigners (validator and witness lines): the

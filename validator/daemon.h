@@ -26,6 +26,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "ledger/cosign.h"
@@ -67,6 +68,12 @@ int vd_config_load(const char *dir, struct vd_config *c, char *err,
     size_t errlen);
 /* Writes c->dir/validator.conf (refuses to overwrite).  0 or -1. */
 int vd_config_write(const struct vd_config *c, char *err, size_t errlen);
+/* vd_config_load over the file's bytes in memory, text[0..len) (the fuzz
+ * target's entry point): the same parse, errors naming `name`. */
+int vd_config_load_mem(const char *dir, const char *text, size_t len,
+    const char *name, struct vd_config *c, char *err, size_t errlen);
+/* The settings of c as validator.conf's lines, to f. */
+void vd_config_emit(const struct vd_config *c, FILE *f);
 /* Splits "ADDR:PORT" or "[V6]:PORT" into host and port.  0 or -1. */
 int vd_listen_split(const char *listen, char *host, size_t hostlen,
     unsigned short *port);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,69 +125,86 @@ trim(char *s)
 	return s;
 }
 
-int
-vd_config_load(const char *dir, struct vd_config *c, char *err,
+/* Reads the lines of f over c (already holding its defaults), errors
+ * naming `name` and the line.  0, or -1 with err set. */
+static int
+vd_config_read(FILE *f, const char *name, struct vd_config *c, char *err,
     size_t errlen)
 {
-	char path[PATH_MAX + sizeof(VD_CONF_FILE) + 1], line[CONF_LINE_MAX];
-	char why[256], *k, *v, *eq;
-	FILE *f = NULL;
-	int rc = -1, n = 0;
+	char line[CONF_LINE_MAX], why[256], *k, *v, *eq;
+	int n = 0;
 
-	vd_config_defaults(c, dir);
-	snprintf(path, sizeof(path), "%s/%s", dir, VD_CONF_FILE);
-	if ((f = fopen(path, "r")) == NULL) {
-		ERR("cannot read %s: %s", path, strerror(errno));
-		goto out;
-	}
 	while (fgets(line, sizeof(line), f) != NULL) {
 		n++;
 		if (strchr(line, '\n') == NULL && !feof(f)) {
-			ERR("%s:%d: line too long", path, n);
-			goto out;
+			ERR("%s:%d: line too long", name, n);
+			return -1;
 		}
 		k = trim(line);
 		if (*k == '\0' || *k == '#')
 			continue;
 		if ((eq = strchr(k, '=')) == NULL) {
-			ERR("%s:%d: not \"key = value\"", path, n);
-			goto out;
+			ERR("%s:%d: not \"key = value\"", name, n);
+			return -1;
 		}
 		*eq = '\0';
 		k = trim(k);
 		v = trim(eq + 1);
 		if (conf_set(c, k, v, why, sizeof(why)) != 0) {
-			ERR("%s:%d: %s", path, n, why);
-			goto out;
+			ERR("%s:%d: %s", name, n, why);
+			return -1;
 		}
 	}
 	if (c->name[0] == '\0' || c->listen[0] == '\0' ||
 	    c->origin[0] == '\0' || c->log_vkey[0] == '\0') {
-		ERR("%s: name, listen, origin and log_vkey are required", path);
-		goto out;
+		ERR("%s: name, listen, origin and log_vkey are required", name);
+		return -1;
 	}
-	rc = 0;
-out:
-	if (f != NULL)
-		fclose(f);
+	return 0;
+}
+
+int
+vd_config_load(const char *dir, struct vd_config *c, char *err,
+    size_t errlen)
+{
+	char path[PATH_MAX + sizeof(VD_CONF_FILE) + 1];
+	FILE *f;
+	int rc;
+
+	vd_config_defaults(c, dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, VD_CONF_FILE);
+	if ((f = fopen(path, "r")) == NULL) {
+		ERR("cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = vd_config_read(f, path, c, err, errlen);
+	fclose(f);
 	return rc;
 }
 
 int
-vd_config_write(const struct vd_config *c, char *err, size_t errlen)
+vd_config_load_mem(const char *dir, const char *text, size_t len,
+    const char *name, struct vd_config *c, char *err, size_t errlen)
 {
-	char path[PATH_MAX + sizeof(VD_CONF_FILE) + 1];
-	FILE *f = NULL;
-	int fd, rc = -1;
+	static char empty[1];
+	FILE *f;
+	int rc;
 
-	snprintf(path, sizeof(path), "%s/%s", c->dir, VD_CONF_FILE);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    CONF_MODE)) < 0 || (f = fdopen(fd, "w")) == NULL) {
-		ERR("cannot create %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	vd_config_defaults(c, dir);
+	/* read-only ("r"): fmemopen never writes to the buffer */
+	if ((f = fmemopen(len > 0 ? (void *)(uintptr_t)text : empty, len,
+	    "r")) == NULL) {
+		ERR("cannot read %s: %s", name, strerror(errno));
 		return -1;
 	}
+	rc = vd_config_read(f, name, c, err, errlen);
+	fclose(f);
+	return rc;
+}
+
+void
+vd_config_emit(const struct vd_config *c, FILE *f)
+{
 	fprintf(f, "# keybridge validator (docs/operations.md \"Running a "
 	    "validator\")\n"
 	    "name = %s\n"
@@ -207,6 +225,24 @@ vd_config_write(const struct vd_config *c, char *err, size_t errlen)
 	    c->name, c->mode == VCORE_WITNESS ? "witness" : "validator",
 	    c->listen, c->ledger, c->ledger_ca, c->origin, c->log_vkey,
 	    c->max_past, c->max_future, c->max_body);
+}
+
+int
+vd_config_write(const struct vd_config *c, char *err, size_t errlen)
+{
+	char path[PATH_MAX + sizeof(VD_CONF_FILE) + 1];
+	FILE *f = NULL;
+	int fd, rc = -1;
+
+	snprintf(path, sizeof(path), "%s/%s", c->dir, VD_CONF_FILE);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    CONF_MODE)) < 0 || (f = fdopen(fd, "w")) == NULL) {
+		ERR("cannot create %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	vd_config_emit(c, f);
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
 		ERR("cannot write %s: %s", path, strerror(errno));
 		goto out;
