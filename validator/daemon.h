@@ -55,6 +55,10 @@ struct vd_config {
 	char log_vkey[VD_STR];		/* the bridge node's signed-note vkey */
 	int64_t max_past, max_future;
 	size_t max_body;
+	/* the front door's limits (bridge/http/limits.c), keybridge.conf's
+	 * keys of the same names and defaults */
+	long http_header_timeout, http_body_timeout, http_body_min_rate;
+	long http_keepalive_timeout, http_max_conns_per_addr, http_max_conns;
 	char key_path[PATH_MAX];	/* resolved: dir/validator.key */
 	char db_path[PATH_MAX];		/* resolved: dir/validator.db */
 };

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -20,6 +21,46 @@
 
 #define ERR(...)	snprintf(err, errlen, __VA_ARGS__)
 
+/* The front door's limits: the bridge's keys, bounds and defaults
+ * (bridge/config.c), for the same code (bridge/http/limits.c). */
+static const struct conf_long {
+	const char *key;
+	size_t off;
+	long lo, hi, def;
+	const char *help;
+} conf_longs[] = {
+	{ "http_header_timeout", offsetof(struct vd_config,
+	    http_header_timeout), 1, 300, 10, "seconds for a whole request "
+	    "head" },
+	{ "http_body_timeout", offsetof(struct vd_config, http_body_timeout),
+	    1, 300, 10, "seconds a body has before http_body_min_rate counts" },
+	{ "http_body_min_rate", offsetof(struct vd_config, http_body_min_rate),
+	    0, 1L << 30, 1024, "bytes per second a body keeps up after that "
+	    "(0: the whole body within http_body_timeout)" },
+	{ "http_keepalive_timeout", offsetof(struct vd_config,
+	    http_keepalive_timeout), 1, 3600, 30, "seconds an idle kept-alive "
+	    "connection waits" },
+	{ "http_max_conns_per_addr", offsetof(struct vd_config,
+	    http_max_conns_per_addr), 1, 1000000, 64, "connections from one "
+	    "client address (loopback included)" },
+	{ "http_max_conns", offsetof(struct vd_config, http_max_conns), 0,
+	    1000000, 0, "connections in all (0: the descriptor limit less a "
+	    "reserve)" },
+};
+#define CONF_NLONGS	(sizeof(conf_longs) / sizeof(conf_longs[0]))
+
+static long *
+conf_long_at(struct vd_config *c, const struct conf_long *l)
+{
+	return (long *)(void *)((char *)c + l->off);
+}
+
+static long
+conf_long_get(const struct vd_config *c, const struct conf_long *l)
+{
+	return *(const long *)(const void *)((const char *)c + l->off);
+}
+
 void
 vd_config_defaults(struct vd_config *c, const char *dir)
 {
@@ -29,6 +70,8 @@ vd_config_defaults(struct vd_config *c, const char *dir)
 	c->max_past = VD_MAX_PAST_DEFAULT;
 	c->max_future = VD_MAX_FUTURE_DEFAULT;
 	c->max_body = VD_BODY_MAX_DEFAULT;
+	for (size_t i = 0; i < CONF_NLONGS; i++)
+		*conf_long_at(c, &conf_longs[i]) = conf_longs[i].def;
 	snprintf(c->key_path, sizeof(c->key_path), "%s/%s", dir, VD_KEY_FILE);
 	snprintf(c->db_path, sizeof(c->db_path), "%s/%s", dir, VD_DB_FILE);
 }
@@ -105,8 +148,19 @@ conf_set(struct vd_config *c, const char *k, const char *v, char *err,
 			return ERR("max_body must be bytes, 1024 to %u",
 			    VD_BODY_MAX_LIMIT), -1;
 		c->max_body = (size_t)n;
-	} else
+	} else {
+		for (size_t i = 0; i < CONF_NLONGS; i++) {
+			if (strcmp(k, conf_longs[i].key) != 0)
+				continue;
+			if (conf_int(v, conf_longs[i].lo, conf_longs[i].hi,
+			    &n) != 0)
+				return ERR("%s must be %ld to %ld", k,
+				    conf_longs[i].lo, conf_longs[i].hi), -1;
+			*conf_long_at(c, &conf_longs[i]) = (long)n;
+			return 0;
+		}
 		return ERR("unknown key \"%s\"", k), -1;
+	}
 	return 0;
 }
 
@@ -225,6 +279,12 @@ vd_config_emit(const struct vd_config *c, FILE *f)
 	    c->name, c->mode == VCORE_WITNESS ? "witness" : "validator",
 	    c->listen, c->ledger, c->ledger_ca, c->origin, c->log_vkey,
 	    c->max_past, c->max_future, c->max_body);
+	fprintf(f, "# the front door (keybridge.conf's keys of the same "
+	    "names)\n");
+	for (size_t i = 0; i < CONF_NLONGS; i++)
+		fprintf(f, "# %s\n%s = %ld\n", conf_longs[i].help,
+		    conf_longs[i].key,
+		    conf_long_get(c, &conf_longs[i]));
 }
 
 int

@@ -46,6 +46,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	    strcmp(c.log_vkey, c2.log_vkey) == 0 &&
 	    c.max_past == c2.max_past && c.max_future == c2.max_future &&
 	    c.max_body == c2.max_body &&
+	    c.http_header_timeout == c2.http_header_timeout &&
+	    c.http_body_timeout == c2.http_body_timeout &&
+	    c.http_body_min_rate == c2.http_body_min_rate &&
+	    c.http_keepalive_timeout == c2.http_keepalive_timeout &&
+	    c.http_max_conns_per_addr == c2.http_max_conns_per_addr &&
+	    c.http_max_conns == c2.http_max_conns &&
 	    strcmp(c.key_path, c2.key_path) == 0 &&
 	    strcmp(c.db_path, c2.db_path) == 0);
 	free(text);
