@@ -185,6 +185,10 @@ fuzz_rebuild(const struct vcore_request *req, uint64_t size,
 	memcpy(note + off, req->note + body_len, req->note_len - body_len);
 	off += req->note_len - body_len;
 	note[off] = '\0';
+	/* a longer size or root line can take a note past the limit: no
+	 * request (found by the fuzzer: the parser refuses it, rightly) */
+	if (off >= VCORE_NOTE_MAX)
+		return NULL;
 
 	cap = off + 64;
 	for (size_t i = 0; i < req->nentries; i++)
