@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -433,6 +434,54 @@ config_parse_line(struct bridge_config *c, char *line, const char *path,
 	return 0;
 }
 
+/* Reads the lines of fp over c (already holding its defaults), errors
+ * naming `name` and the line, then checks the validator lines (the error
+ * at the quorum line when there is one).  With each NULL: 0, or -1 at the
+ * first problem with err set.  With each set, every bad line is given to
+ * each (err is its buffer), counted in *bad, and the read goes on: 0, or
+ * -1 when the file cannot be read or the validator lines are wrong. */
+static int
+config_read_lines(struct bridge_config *c, FILE *fp, const char *name,
+    void (*each)(void *, const char *), void *arg, int *bad, char *err,
+    size_t errlen)
+{
+	unsigned long seen[CONFIG_NFIELDS] = { 0 };
+	const struct config_field *q;
+	char why[CONFIG_STR * 2];
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned long lineno = 0;
+	int rc = -1;
+
+	while (getline(&line, &cap, fp) != -1) {
+		lineno++;
+		if (config_parse_line(c, line, name, lineno, seen, err,
+		    errlen) == -1) {
+			if (each == NULL)
+				goto out;
+			each(arg, err);
+			(*bad)++;
+		}
+	}
+	if (ferror(fp) != 0) {
+		snprintf(err, errlen, "%s: read error", name);
+		goto out;
+	}
+	if (config_validators_check(c, why, sizeof(why)) != 0) {
+		q = config_find("quorum");
+		if (q != NULL && seen[q - config_table] != 0)
+			snprintf(err, errlen, "%s:%lu: %s", name,
+			    seen[q - config_table], why);
+		else
+			snprintf(err, errlen, "%s: %s", name, why);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(line);
+	return rc;
+}
+
 /* Fills c with the defaults for dir, then reads dir/keybridge.conf over
  * them.  The first bad line stops the load.  Returns 0, or -1 with err set
  * to one line ("DIR/keybridge.conf:7: batch_max must be between 1 and
@@ -462,14 +511,8 @@ static int
 config_read(struct bridge_config *c, const char *dir,
     void (*each)(void *, const char *), void *arg, char *err, size_t errlen)
 {
-	unsigned long seen[CONFIG_NFIELDS] = { 0 };
 	char path[PATH_MAX];
-	char *line = NULL;
-	size_t cap = 0;
-	unsigned long lineno = 0;
 	FILE *fp = NULL;
-	const struct config_field *q;
-	char why[CONFIG_STR * 2];
 	int n, rc = -1, bad = 0;
 
 	if (dir == NULL || strlen(dir) >= sizeof(c->dir)) {
@@ -493,33 +536,8 @@ config_read(struct bridge_config *c, const char *dir,
 			    strerror(errno));
 		goto out;
 	}
-	while (getline(&line, &cap, fp) != -1) {
-		lineno++;
-		if (config_parse_line(c, line, path, lineno, seen, err,
-		    errlen) == -1) {
-			if (each == NULL)
-				goto out;
-			each(arg, err);
-			bad++;
-		}
-	}
-	if (ferror(fp) != 0) {
-		snprintf(err, errlen, "%s: read error", path);
-		goto out;
-	}
-	if (config_validators_check(c, why, sizeof(why)) != 0) {
-		/* at the quorum line when there is one */
-		q = config_find("quorum");
-		if (q != NULL && seen[q - config_table] != 0)
-			snprintf(err, errlen, "%s:%lu: %s", path,
-			    seen[q - config_table], why);
-		else
-			snprintf(err, errlen, "%s: %s", path, why);
-		goto out;
-	}
-	rc = 0;
+	rc = config_read_lines(c, fp, path, each, arg, &bad, err, errlen);
 out:
-	free(line);
 	if (fp != NULL)
 		fclose(fp);
 	if (each == NULL)
@@ -531,9 +549,36 @@ out:
 	return bad;
 }
 
+/* config_load's parse of a file's bytes held in memory (text[0..len), NULs
+ * and all, read line by line as the file is): the same settings and the
+ * same errors, named `name`. */
+int
+config_load_mem(struct bridge_config *c, const char *dir, const char *text,
+    size_t len, const char *name, char *err, size_t errlen)
+{
+	static char empty[1];
+	FILE *fp;
+	int rc;
+
+	if (dir == NULL || strlen(dir) >= sizeof(c->dir)) {
+		snprintf(err, errlen, "data directory name is too long");
+		return -1;
+	}
+	config_defaults(c, dir);
+	/* read-only ("r"): fmemopen never writes to the buffer */
+	if ((fp = fmemopen(len > 0 ? (void *)(uintptr_t)text : empty, len,
+	    "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", name, strerror(errno));
+		return -1;
+	}
+	rc = config_read_lines(c, fp, name, NULL, NULL, NULL, err, errlen);
+	fclose(fp);
+	return rc;
+}
+
 /* Writes every setting of c to fp, each under its help comment.  Returns
  * 0, or -1 (logged) when a value would not read back the same. */
-static int
+int
 config_emit(const struct bridge_config *c, FILE *fp)
 {
 	const struct config_field *f;

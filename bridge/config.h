@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define CONFIG_FILE "keybridge.conf"
 #define CONFIG_STR  256
@@ -108,6 +109,14 @@ int config_load_each(struct bridge_config *c, const char *dir,
 void config_changes(const struct bridge_config *a, const struct bridge_config *b,
     void (*cb)(void *arg, const char *key, const char *old,
     const char *new_, int secret), void *arg);
+/* config_load over a file's bytes in memory, text[0..len) (the fuzz
+ * target's entry point): the same parse, errors naming `name`. */
+int config_load_mem(struct bridge_config *c, const char *dir,
+    const char *text, size_t len, const char *name, char *err,
+    size_t errlen);
+/* Writes every setting of c to fp as config_write does (a stream).  0, or
+ * -1 (logged) when a value would not read back the same. */
+int config_emit(const struct bridge_config *c, FILE *fp);
 /* Writes c to path (mode 0644).  0 or -1. */
 int config_write(const struct bridge_config *c, const char *path);
 /* The default quorum of n cosigners (validator and witness lines): the

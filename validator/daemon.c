@@ -1,6 +1,9 @@
 /*
- * daemon.c: `keybridge validator serve` (daemon.h): libevent's evhttp at
- * the edge, vcore_add in the middle, SQLite underneath.
+ * daemon.c: `keybridge validator serve` (daemon.h): the bridge's front
+ * door at the edge (bridge/http/: server.c on libevent's evhttp, with the
+ * strict framing check of front.c and strict.c and the deadlines and
+ * connection caps of limits.c, the same code as the bridge's listeners),
+ * vcore_add in the middle, SQLite underneath.
  *
  * One request at a time: evhttp runs on one thread and a request goes
  * through vcore_add, the registry's commit and the answer before the next
@@ -29,11 +32,12 @@
 
 #include "common/log.h"
 #include "common/notify.h"
+#include "bridge/http/http.h"
 #include "ledger/replay.h"
 #include "validator/daemon.h"
 
-#define VD_HEADERS_MAX		8192
-#define VD_TIMEOUT_S		30
+#define VD_FD_RESERVE		32	/* descriptors kept from the
+					 * connections: the registry, logs */
 #define VD_TOO_MANY_PREFIX	"more than"	/* vcore_request_parse's why */
 #define VD_STORAGE_CODE		"storage_error"	/* ledger_status_code() */
 #define CT_TEXT			"text/plain; charset=utf-8"
@@ -43,7 +47,8 @@
 struct vd {
 	const struct vd_config *cfg;
 	struct event_base *base;
-	struct evhttp *http;
+	struct server *srv;		/* the listener (bridge/http/) */
+	struct limits *limits;		/* its deadlines and caps */
 	struct ledger_replay *r;
 	EVP_PKEY *key;
 	struct ledger_vkey *log_key;	/* cfg->log_vkey, parsed once */
@@ -465,38 +470,69 @@ out:
 	return rc;
 }
 
+/* The front door's limits from the configuration: RLIMIT_NOFILE raised
+ * to its hard limit, the connections kept below it (limits.c).  0, or -1
+ * after a message. */
+static int
+vd_limits(struct vd *d)
+{
+	const struct vd_config *c = d->cfg;
+	struct limits_config lc;
+	long nofile = 0;
+
+	memset(&lc, 0, sizeof(lc));
+	lc.header_timeout = c->http_header_timeout;
+	lc.body_timeout = c->http_body_timeout;
+	lc.body_min_rate = c->http_body_min_rate;
+	lc.tls_timeout = c->http_header_timeout;	/* no TLS here */
+	lc.keepalive_timeout = c->http_keepalive_timeout;
+	lc.max_per_addr = c->http_max_conns_per_addr;
+	if ((lc.max_conns = limits_fd_budget(c->http_max_conns, VD_FD_RESERVE,
+	    &nofile)) < 0) {
+		log_err("validator: cannot read RLIMIT_NOFILE: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if ((d->limits = limits_new(d->base, &lc)) == NULL) {
+		log_err("validator: out of memory for the connection limits");
+		return -1;
+	}
+	log_info("validator: at most %ld connections, %ld per address; "
+	    "deadlines: head %ld s, body %ld s + 1 s per %ld bytes, "
+	    "keep-alive %ld s", lc.max_conns, lc.max_per_addr,
+	    lc.header_timeout, lc.body_timeout, lc.body_min_rate,
+	    lc.keepalive_timeout);
+	return 0;
+}
+
 /* Binds the listener and the routes.  0 or -1 after a message. */
 static int
 vd_listen(struct vd *d)
 {
-	char host[VD_STR];
-	unsigned short port;
+	char err[512];
 
-	if (vd_listen_split(d->cfg->listen, host, sizeof(host), &port) != 0) {
-		log_err("validator: listen \"%s\" is not ADDR:PORT",
-		    d->cfg->listen);
+	if ((d->srv = server_new(d->base, d->cfg->listen, NULL,
+	    d->cfg->max_body, err, sizeof(err))) == NULL) {
+		log_err("validator: %s", err);
 		return -1;
 	}
-	if ((d->http = evhttp_new(d->base)) == NULL)
+	/* requests logged at debug; refusals of the front check (logged
+	 * there) answered as one line of text, as ours are */
+	server_set_quiet(d->srv, 1);
+	server_set_plain(d->srv, 1);
+	/* every method reaches the handlers (a wrong one is 405), and any
+	 * other path gets our 404 ("/" matches every path, last) */
+	if (server_route(d->srv, "/add-checkpoint", vd_add, d) != 0 ||
+	    server_route(d->srv, "/add-block", vd_add, d) != 0 ||
+	    server_route(d->srv, "/status", vd_status, d) != 0 ||
+	    server_route(d->srv, "/evidence", vd_evidence, d) != 0 ||
+	    server_route(d->srv, "/", vd_notfound, d) != 0) {
+		log_err("validator: out of memory for the routes");
 		return -1;
-	evhttp_set_max_body_size(d->http, (ev_ssize_t)d->cfg->max_body);
-	evhttp_set_max_headers_size(d->http, VD_HEADERS_MAX);
-	evhttp_set_timeout(d->http, VD_TIMEOUT_S);
-	/* every method reaches us (evhttp would answer 501 to the others):
-	 * a wrong one is the client's error, 405 */
-	evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
-	    EVHTTP_REQ_PATCH);
-	if (evhttp_set_cb(d->http, "/add-checkpoint", vd_add, d) != 0 ||
-	    evhttp_set_cb(d->http, "/add-block", vd_add, d) != 0 ||
-	    evhttp_set_cb(d->http, "/status", vd_status, d) != 0 ||
-	    evhttp_set_cb(d->http, "/evidence", vd_evidence, d) != 0)
-		return -1;
-	evhttp_set_gencb(d->http, vd_notfound, d);
-	if (evhttp_bind_socket(d->http, host, port) != 0) {
-		log_err("validator: cannot listen on %s: %s", d->cfg->listen,
-		    strerror(errno));
+	}
+	if (vd_limits(d) != 0 ||
+	    server_set_limits(d->srv, d->limits, d->cfg->listen) != 0) {
+		log_err("validator: cannot set the connection limits");
 		return -1;
 	}
 	return 0;
@@ -537,8 +573,11 @@ out:
 		event_free(sigint);
 	if (sigusr1 != NULL)
 		event_free(sigusr1);
-	if (d.http != NULL)
-		evhttp_free(d.http);
+	/* the server before its limits (limits_free: after every server
+	 * using them) */
+	server_free(d.srv);
+	if (d.limits != NULL)
+		limits_free(d.limits);
 	if (d.base != NULL)
 		event_base_free(d.base);
 	ledger_replay_close(d.r);

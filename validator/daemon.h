@@ -26,6 +26,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "ledger/cosign.h"
@@ -54,6 +55,10 @@ struct vd_config {
 	char log_vkey[VD_STR];		/* the bridge node's signed-note vkey */
 	int64_t max_past, max_future;
 	size_t max_body;
+	/* the front door's limits (bridge/http/limits.c), keybridge.conf's
+	 * keys of the same names and defaults */
+	long http_header_timeout, http_body_timeout, http_body_min_rate;
+	long http_keepalive_timeout, http_max_conns_per_addr, http_max_conns;
 	char key_path[PATH_MAX];	/* resolved: dir/validator.key */
 	char db_path[PATH_MAX];		/* resolved: dir/validator.db */
 	/* LOG17: as keybridge.conf's (docs/operations.md "Logs") */
@@ -76,6 +81,12 @@ int vd_config_log(const struct vd_config *c, int level, char *err,
     size_t errlen);
 /* Writes c->dir/validator.conf (refuses to overwrite).  0 or -1. */
 int vd_config_write(const struct vd_config *c, char *err, size_t errlen);
+/* vd_config_load over the file's bytes in memory, text[0..len) (the fuzz
+ * target's entry point): the same parse, errors naming `name`. */
+int vd_config_load_mem(const char *dir, const char *text, size_t len,
+    const char *name, struct vd_config *c, char *err, size_t errlen);
+/* The settings of c as validator.conf's lines, to f. */
+void vd_config_emit(const struct vd_config *c, FILE *f);
 /* Splits "ADDR:PORT" or "[V6]:PORT" into host and port.  0 or -1. */
 int vd_listen_split(const char *listen, char *host, size_t hostlen,
     unsigned short *port);

@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,46 @@
 
 #define ERR(...)	snprintf(err, errlen, __VA_ARGS__)
 
+/* The front door's limits: the bridge's keys, bounds and defaults
+ * (bridge/config.c), for the same code (bridge/http/limits.c). */
+static const struct conf_long {
+	const char *key;
+	size_t off;
+	long lo, hi, def;
+	const char *help;
+} conf_longs[] = {
+	{ "http_header_timeout", offsetof(struct vd_config,
+	    http_header_timeout), 1, 300, 10, "seconds for a whole request "
+	    "head" },
+	{ "http_body_timeout", offsetof(struct vd_config, http_body_timeout),
+	    1, 300, 10, "seconds a body has before http_body_min_rate counts" },
+	{ "http_body_min_rate", offsetof(struct vd_config, http_body_min_rate),
+	    0, 1L << 30, 1024, "bytes per second a body keeps up after that "
+	    "(0: the whole body within http_body_timeout)" },
+	{ "http_keepalive_timeout", offsetof(struct vd_config,
+	    http_keepalive_timeout), 1, 3600, 30, "seconds an idle kept-alive "
+	    "connection waits" },
+	{ "http_max_conns_per_addr", offsetof(struct vd_config,
+	    http_max_conns_per_addr), 1, 1000000, 64, "connections from one "
+	    "client address (loopback included)" },
+	{ "http_max_conns", offsetof(struct vd_config, http_max_conns), 0,
+	    1000000, 0, "connections in all (0: the descriptor limit less a "
+	    "reserve)" },
+};
+#define CONF_NLONGS	(sizeof(conf_longs) / sizeof(conf_longs[0]))
+
+static long *
+conf_long_at(struct vd_config *c, const struct conf_long *l)
+{
+	return (long *)(void *)((char *)c + l->off);
+}
+
+static long
+conf_long_get(const struct vd_config *c, const struct conf_long *l)
+{
+	return *(const long *)(const void *)((const char *)c + l->off);
+}
+
 void
 vd_config_defaults(struct vd_config *c, const char *dir)
 {
@@ -29,6 +71,8 @@ vd_config_defaults(struct vd_config *c, const char *dir)
 	c->max_past = VD_MAX_PAST_DEFAULT;
 	c->max_future = VD_MAX_FUTURE_DEFAULT;
 	c->max_body = VD_BODY_MAX_DEFAULT;
+	for (size_t i = 0; i < CONF_NLONGS; i++)
+		*conf_long_at(c, &conf_longs[i]) = conf_longs[i].def;
 	snprintf(c->key_path, sizeof(c->key_path), "%s/%s", dir, VD_KEY_FILE);
 	snprintf(c->db_path, sizeof(c->db_path), "%s/%s", dir, VD_DB_FILE);
 	snprintf(c->log_level, sizeof(c->log_level), "info");
@@ -122,8 +166,19 @@ conf_set(struct vd_config *c, const char *k, const char *v, char *err,
 		    sizeof(c->log_target), v) != 0)
 			return ERR("log_target must be stderr, syslog or a "
 			    "file"), -1;
-	} else
+	} else {
+		for (size_t i = 0; i < CONF_NLONGS; i++) {
+			if (strcmp(k, conf_longs[i].key) != 0)
+				continue;
+			if (conf_int(v, conf_longs[i].lo, conf_longs[i].hi,
+			    &n) != 0)
+				return ERR("%s must be %ld to %ld", k,
+				    conf_longs[i].lo, conf_longs[i].hi), -1;
+			*conf_long_at(c, &conf_longs[i]) = (long)n;
+			return 0;
+		}
 		return ERR("unknown key \"%s\"", k), -1;
+	}
 	return 0;
 }
 
@@ -169,69 +224,86 @@ trim(char *s)
 	return s;
 }
 
-int
-vd_config_load(const char *dir, struct vd_config *c, char *err,
+/* Reads the lines of f over c (already holding its defaults), errors
+ * naming `name` and the line.  0, or -1 with err set. */
+static int
+vd_config_read(FILE *f, const char *name, struct vd_config *c, char *err,
     size_t errlen)
 {
-	char path[PATH_MAX + sizeof(VD_CONF_FILE) + 1], line[CONF_LINE_MAX];
-	char why[256], *k, *v, *eq;
-	FILE *f = NULL;
-	int rc = -1, n = 0;
+	char line[CONF_LINE_MAX], why[256], *k, *v, *eq;
+	int n = 0;
 
-	vd_config_defaults(c, dir);
-	snprintf(path, sizeof(path), "%s/%s", dir, VD_CONF_FILE);
-	if ((f = fopen(path, "r")) == NULL) {
-		ERR("cannot read %s: %s", path, strerror(errno));
-		goto out;
-	}
 	while (fgets(line, sizeof(line), f) != NULL) {
 		n++;
 		if (strchr(line, '\n') == NULL && !feof(f)) {
-			ERR("%s:%d: line too long", path, n);
-			goto out;
+			ERR("%s:%d: line too long", name, n);
+			return -1;
 		}
 		k = trim(line);
 		if (*k == '\0' || *k == '#')
 			continue;
 		if ((eq = strchr(k, '=')) == NULL) {
-			ERR("%s:%d: not \"key = value\"", path, n);
-			goto out;
+			ERR("%s:%d: not \"key = value\"", name, n);
+			return -1;
 		}
 		*eq = '\0';
 		k = trim(k);
 		v = trim(eq + 1);
 		if (conf_set(c, k, v, why, sizeof(why)) != 0) {
-			ERR("%s:%d: %s", path, n, why);
-			goto out;
+			ERR("%s:%d: %s", name, n, why);
+			return -1;
 		}
 	}
 	if (c->name[0] == '\0' || c->listen[0] == '\0' ||
 	    c->origin[0] == '\0' || c->log_vkey[0] == '\0') {
-		ERR("%s: name, listen, origin and log_vkey are required", path);
-		goto out;
+		ERR("%s: name, listen, origin and log_vkey are required", name);
+		return -1;
 	}
-	rc = 0;
-out:
-	if (f != NULL)
-		fclose(f);
+	return 0;
+}
+
+int
+vd_config_load(const char *dir, struct vd_config *c, char *err,
+    size_t errlen)
+{
+	char path[PATH_MAX + sizeof(VD_CONF_FILE) + 1];
+	FILE *f;
+	int rc;
+
+	vd_config_defaults(c, dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, VD_CONF_FILE);
+	if ((f = fopen(path, "r")) == NULL) {
+		ERR("cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = vd_config_read(f, path, c, err, errlen);
+	fclose(f);
 	return rc;
 }
 
 int
-vd_config_write(const struct vd_config *c, char *err, size_t errlen)
+vd_config_load_mem(const char *dir, const char *text, size_t len,
+    const char *name, struct vd_config *c, char *err, size_t errlen)
 {
-	char path[PATH_MAX + sizeof(VD_CONF_FILE) + 1];
-	FILE *f = NULL;
-	int fd, rc = -1;
+	static char empty[1];
+	FILE *f;
+	int rc;
 
-	snprintf(path, sizeof(path), "%s/%s", c->dir, VD_CONF_FILE);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    CONF_MODE)) < 0 || (f = fdopen(fd, "w")) == NULL) {
-		ERR("cannot create %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	vd_config_defaults(c, dir);
+	/* read-only ("r"): fmemopen never writes to the buffer */
+	if ((f = fmemopen(len > 0 ? (void *)(uintptr_t)text : empty, len,
+	    "r")) == NULL) {
+		ERR("cannot read %s: %s", name, strerror(errno));
 		return -1;
 	}
+	rc = vd_config_read(f, name, c, err, errlen);
+	fclose(f);
+	return rc;
+}
+
+void
+vd_config_emit(const struct vd_config *c, FILE *f)
+{
 	fprintf(f, "# keybridge validator (docs/operations.md \"Running a "
 	    "validator\")\n"
 	    "name = %s\n"
@@ -252,6 +324,30 @@ vd_config_write(const struct vd_config *c, char *err, size_t errlen)
 	    c->name, c->mode == VCORE_WITNESS ? "witness" : "validator",
 	    c->listen, c->ledger, c->ledger_ca, c->origin, c->log_vkey,
 	    c->max_past, c->max_future, c->max_body);
+	fprintf(f, "# the front door (keybridge.conf's keys of the same "
+	    "names)\n");
+	for (size_t i = 0; i < CONF_NLONGS; i++)
+		fprintf(f, "# %s\n%s = %ld\n", conf_longs[i].help,
+		    conf_longs[i].key,
+		    conf_long_get(c, &conf_longs[i]));
+}
+
+int
+vd_config_write(const struct vd_config *c, char *err, size_t errlen)
+{
+	char path[PATH_MAX + sizeof(VD_CONF_FILE) + 1];
+	FILE *f = NULL;
+	int fd, rc = -1;
+
+	snprintf(path, sizeof(path), "%s/%s", c->dir, VD_CONF_FILE);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    CONF_MODE)) < 0 || (f = fdopen(fd, "w")) == NULL) {
+		ERR("cannot create %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	vd_config_emit(c, f);
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
 		ERR("cannot write %s: %s", path, strerror(errno));
 		goto out;

@@ -14,6 +14,8 @@
  * checkpoint verifies under that key and takes the origin from it.
  */
 #include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -183,6 +185,7 @@ validator_init(struct cli *c)
 {
 	struct vd_config v;
 	char vkey[LEDGER_COSIGN_VKEY_MAX], host[VD_STR];
+	struct in6_addr addr;
 	unsigned short port;
 
 	if (cli_only(c, "name listen ledger ledger-ca origin witness "
@@ -200,8 +203,13 @@ validator_init(struct cli *c)
 	    strpbrk(c->o.name, " +\t\n") != NULL)
 		return cli_fail("usage", "--name must be 1 to %d characters, "
 		    "no space or '+'", LEDGER_NAME_MAX);
-	if (vd_listen_split(c->o.listen, host, sizeof(host), &port) != 0)
-		return cli_fail("usage", "--listen must be ADDR:PORT");
+	/* a numeric address: serve's listener takes no host name (the
+	 * bridge's server_new) */
+	if (vd_listen_split(c->o.listen, host, sizeof(host), &port) != 0 ||
+	    (inet_pton(AF_INET, host, &addr) != 1 &&
+	    inet_pton(AF_INET6, host, &addr) != 1))
+		return cli_fail("usage", "--listen must be ADDR:PORT or "
+		    "[V6ADDR]:PORT with a numeric address");
 	if (strncmp(c->o.ledger, "https://", 8) != 0 &&
 	    strncmp(c->o.ledger, "http://", 7) != 0)
 		return cli_fail("usage", "--ledger must be an http(s):// URL");

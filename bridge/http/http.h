@@ -86,6 +86,10 @@ void server_free(struct server *s);
 /* With quiet set, requests are logged only at log level debug (the OCSP
  * listener: tens of thousands of lines a second say nothing useful). */
 void server_set_quiet(struct server *s, int quiet);
+/* With plain set, every request the front check refuses is answered with
+ * one line of text, on every route (a validator's listener: its protocol
+ * is text), not only on EST, OCSP and CRL routes. */
+void server_set_plain(struct server *s, int plain);
 /* A GET or HEAD of "/" that no route takes is answered 302 Found to
  * location (copied; NULL: the 404 as before).  The dashboard's redirect
  * of https://HOST:PORT/ (issue 17).  0 or -1. */

@@ -99,6 +99,7 @@ struct server {
 	struct server_route_ent routes[SERVER_MAX_ROUTES];
 	size_t nroutes;
 	int quiet;			/* request lines at debug only */
+	int plain;			/* every refusal as text */
 	/* server_set_observer: told of every answered request */
 	void (*observe)(void *, int, int, double);
 	char *root_redirect;		/* server_set_root_redirect */
@@ -429,6 +430,7 @@ server_dispatch(struct evhttp_request *req, void *arg)
 		if (s->observe != NULL || log_access_on())
 			server_reqlog_start(s, req, path, id, NULL,
 			    log_access_on());
+		fr.plain = fr.plain || s->plain;	/* unrouted too */
 		server_reply_refusal(req, &fr);
 		return;
 	}
@@ -474,6 +476,12 @@ void
 server_set_quiet(struct server *s, int quiet)
 {
 	s->quiet = quiet;
+}
+
+void
+server_set_plain(struct server *s, int plain)
+{
+	s->plain = plain;
 }
 
 int
@@ -568,8 +576,8 @@ server_limit_of(void *arg, const char *path, uint64_t *max, int *plain)
 	const struct server_route_ent *r = server_match(s, path);
 
 	*max = r != NULL && r->max_body > 0 ? r->max_body : s->body_limit;
-	*plain = r != NULL && (r->group == SERVER_EST ||
-	    r->group == SERVER_OCSP || r->group == SERVER_CRL);
+	*plain = s->plain || (r != NULL && (r->group == SERVER_EST ||
+	    r->group == SERVER_OCSP || r->group == SERVER_CRL));
 	return 0;
 }
 

@@ -429,6 +429,74 @@ test_changes_lists_each_changed_key_and_flags_secrets(void **state)
 	assert_string_equal(l.lines[3], "validator none v1 http://10.0.0.5:7001 0");
 }
 
+/* Writes len bytes of text as dir/keybridge.conf (NULs included). */
+static void
+write_conf_bytes(const char *dir, const char *text, size_t len)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/keybridge.conf", dir);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* config_load_mem (the fuzz target's entry point) is config_load without
+ * the file: the same settings, the same errors, a NUL inside a line cut
+ * the same way; and config_emit is config_write's text. */
+static void
+test_loading_from_memory_is_loading_the_file(void **state)
+{
+	static const struct { const char *text; size_t len; } cases[] = {
+#define T(s) { s, sizeof(s) - 1 }
+		T(""),
+		T("# only a comment\n\n"),
+		T("batch_max = 7\n  origin = x/y  \r\n"),
+		T("batch_max = 7\nbatch_max = 8\n"),
+		T("batch_max = 0\n"),
+		T("no equals sign\n"),
+		T("origin = a\0b\nbatch_max = 9"),
+		T("nope = 1\n"),
+		T("validator = v1 bad\n"),
+#undef T
+	};
+	const char *dir = *state;
+	struct bridge_config a, b;
+	char ea[ERRLEN], eb[ERRLEN], path[PATH_MAX], *text = NULL;
+	char *file = NULL;
+	size_t i, n = 0, fn = 0;
+	FILE *f;
+	int ra, rb;
+
+	snprintf(path, sizeof(path), "%s/keybridge.conf", dir);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		write_conf_bytes(dir, cases[i].text, cases[i].len);
+		ea[0] = eb[0] = '\0';
+		ra = config_load(&a, dir, ea, sizeof(ea));
+		rb = config_load_mem(&b, dir, cases[i].text, cases[i].len,
+		    path, eb, sizeof(eb));
+		assert_int_equal(ra, rb);
+		assert_string_equal(ea, eb);
+		if (ra == 0)
+			assert_configs_equal(&a, &b);
+	}
+	/* the emitted text is the written file */
+	config_defaults(&a, dir);
+	assert_int_equal(config_write(&a, path), 0);
+	assert_non_null(f = open_memstream(&text, &n));
+	assert_int_equal(config_emit(&a, f), 0);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(f = fopen(path, "r"));
+	assert_non_null(file = malloc(n + 2));
+	fn = fread(file, 1, n + 2, f);
+	fclose(f);
+	assert_int_equal(fn, n);
+	assert_memory_equal(file, text, n);
+	free(file);
+	free(text);
+}
+
 static void
 test_log_level_parse(void **state)
 {
@@ -472,6 +540,9 @@ main(void)
 		cmocka_unit_test(
 		    test_config_path_joins_relative_and_keeps_absolute),
 		cmocka_unit_test(test_example_config_loads),
+		cmocka_unit_test_setup_teardown(
+		    test_loading_from_memory_is_loading_the_file, setup_dir,
+		    teardown_dir),
 		cmocka_unit_test(test_log_level_parse),
 		cmocka_unit_test_setup_teardown(
 		    test_load_each_reports_every_bad_line_and_keeps_the_good_ones,

@@ -68,6 +68,12 @@ def limits(L):
         Case("expect_other", req(b"POST", L.post, [b"Content-Length: 5", b"Expect: 200-ok"], b"hello"), [417], close=True, code="expect"),
         Case("expect_repeated", req(b"POST", L.post, [b"Content-Length: 5", b"Expect: 100-continue", b"Expect: 100-continue"], b"hello"), [417], close=True, code="expect"),
         Case("chunked_over_limit", req(b"POST", P, [b"Transfer-Encoding: chunked"], (b"%x\r\n" % (N + 1)) + b"x" * (N + 1) + b"\r\n0\r\n\r\n"), [413], close=True, text=True),
+        # the 413 as soon as the body passes the limit, not at its end: a
+        # chunk declared 4 N long with N + 1 of its bytes sent, or small
+        # chunks past N, and never the last chunk (held whole, the
+        # answer would never come)
+        Case("chunked_over_limit_unfinished", req(b"POST", P, [b"Transfer-Encoding: chunked"], (b"%x\r\n" % (4 * N)) + b"x" * (N + 1)), [413], close=True, text=True),
+        Case("chunked_small_chunks_over_limit_unfinished", req(b"POST", P, [b"Transfer-Encoding: chunked"], (b"400\r\n" + b"y" * 1024 + b"\r\n") * (N // 1024 + 1)), [413], close=True, text=True),
         Case("head_over_16k", req(b"GET", L.get, [b"X-Pad-%d: %s" % (i, b"p" * 100) for i in range(170)]), [431], close=True, code="head_too_large"),
         Case("one_header_over_16k", req(b"GET", L.get, [b"X-Big: " + b"b" * 17000]), [431], close=True, code="head_too_large"),
         Case("many_small_headers_ok", req(b"GET", L.get, [b"X-%d: 1" % i for i in range(300)]), [200], close=False),

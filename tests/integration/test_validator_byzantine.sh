@@ -13,7 +13,10 @@
 # input; each honest validator refuses each with its status and reason,
 # keeps the equivocation evidence (GET /evidence, `validator status`
 # exit 2) and no two conflicting checkpoints gather three valid
-# cosignatures.
+# cosignatures.  Then the validator's front door (the bridge's, issue
+# 16): a slowloris, the per-address cap and bad framing against v2
+# (tests/integration/vd_front.py) while a probe from 127.0.0.1 is
+# answered.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vlib.sh"
@@ -41,6 +44,12 @@ vd_init w1 "$B" --witness
 assert_contains "$(cat "$OUT/w1/validator.conf")" "mode = witness" "w1's config"
 # v1 takes small requests only (the 413 of a body over max_body)
 sed -i 's/^max_body = .*/max_body = 65536/' "$OUT/v1/validator.conf"
+# v2: short front-door limits for vd_front.py below
+VD_DL=2
+VD_PER_ADDR=4
+sed -i "s/^http_header_timeout = .*/http_header_timeout = $VD_DL/; s/^http_max_conns_per_addr = .*/http_max_conns_per_addr = $VD_PER_ADDR/" \
+    "$OUT/v2/validator.conf"
+assert_contains "$(cat "$OUT/v2/validator.conf")" "http_header_timeout = $VD_DL" "v2's config"
 for v in v1 v2 v3 w1; do
 	vd_start "$v"
 done
@@ -91,6 +100,17 @@ for v in v1 v2 v3; do
 done
 kb_run validator status -d "$OUT/w1"
 assert_eq 2 "$KB_RC" "validator status -d w1 exit status (evidence kept)"
+
+# ---- the front door: the bridge's deadlines, caps and strict framing -----------------
+log "+ vd_front.py against v2"
+rc=0
+python3 "$KB_LIB_DIR/vd_front.py" "${VD_URL[v2]##*:}" "$VD_DL" "$VD_PER_ADDR" \
+    >"$OUT/front.log" 2>&1 || rc=$?
+cat "$OUT/front.log"
+assert_eq 0 "$rc" "vd_front.py exit status (see FAIL lines above)"
+assert_eq 8 "$(grep -c '^case ' "$OUT/front.log")" "vd_front.py cases"
+grep -q 'http: 127.0.0.2 refused: ' "$OUT/v2.log" ||
+	fail "v2.log has no line for the refused requests"
 # the refusals were logged with their reasons
 grep -q 'refused (422 rule-broken): rule-broken: entry [0-9]* breaks key_revoked' "$OUT/v1.log" ||
 	fail "v1.log has no key_revoked refusal"

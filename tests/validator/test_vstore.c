@@ -188,6 +188,52 @@ test_config_round_trip_and_bad_lines(void **unused)
 	write_conf(dir, "name = v\n");
 	assert_int_equal(vd_config_load(dir, &b, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "required"));
+	/* the front door's keys: the bridge's names, bounds and defaults */
+	vd_config_defaults(&b, dir);
+	assert_int_equal(b.http_header_timeout, 10);
+	assert_int_equal(b.http_max_conns_per_addr, 64);
+	write_conf(dir, "name = v\nlisten = 1:2\norigin = o\nlog_vkey = k\n"
+	    "http_header_timeout = 2\nhttp_max_conns_per_addr = 4\n");
+	assert_int_equal(vd_config_load(dir, &b, err, sizeof(err)), 0);
+	assert_int_equal(b.http_header_timeout, 2);
+	assert_int_equal(b.http_max_conns_per_addr, 4);
+	write_conf(dir, "name = v\nhttp_header_timeout = 0\n");
+	assert_int_equal(vd_config_load(dir, &b, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":2: http_header_timeout must be 1 to 300"));
+	rmrf(dir);
+}
+
+/* vd_config_load_mem (the fuzz target's entry point) is vd_config_load
+ * without the file: the same settings and the same errors. */
+static void
+test_config_from_memory_is_the_file(void **unused)
+{
+	static const char *const texts[] = {
+		"name = v\nlisten = 1:2\norigin = o\nlog_vkey = k\n",
+		"name = v\nlisten = 1:2\norigin = o\nlog_vkey = k\n"
+		    "mode = witness\nmax_body = 2048",
+		"name = v\nmax_body = 10\n",
+		"name = v\ncolour = blue\n",
+		"# nothing\n",
+		"",
+	};
+	struct vd_config a, b;
+	char dir[64], ea[512], eb[512], path[128];
+	size_t i;
+	int ra, rb;
+
+	tmpdir(dir);
+	snprintf(path, sizeof(path), "%s/validator.conf", dir);
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		write_conf(dir, texts[i]);
+		ea[0] = eb[0] = '\0';
+		ra = vd_config_load(dir, &a, ea, sizeof(ea));
+		rb = vd_config_load_mem(dir, texts[i], strlen(texts[i]), path,
+		    &b, eb, sizeof(eb));
+		assert_int_equal(ra, rb);
+		assert_string_equal(ea, eb);
+		assert_memory_equal(&a, &b, sizeof(a));
+	}
 	rmrf(dir);
 }
 
@@ -241,6 +287,7 @@ main(void)
 		cmocka_unit_test(test_damaged_state_is_refused),
 		cmocka_unit_test(test_state_commits_without_a_refused_block),
 		cmocka_unit_test(test_config_round_trip_and_bad_lines),
+		cmocka_unit_test(test_config_from_memory_is_the_file),
 		cmocka_unit_test(test_listen_addresses),
 		cmocka_unit_test(test_key_file_others_may_touch_is_refused),
 	};
