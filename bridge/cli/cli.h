@@ -98,6 +98,8 @@ struct cli_opts {
 	int nargs;
 	unsigned long long seen;	/* bit per option given */
 	const char *wait;		/* --wait SECONDS (cli.c) */
+	/* init --subject-o ORG --subject-c CC --subject-ou OU (PROF17) */
+	const char *subject_o, *subject_c, *subject_ou;
 };
 
 /* What every command has: the loaded config and the signing options. */

@@ -25,6 +25,7 @@ enum {
 	O_SINCE, O_SERIAL, O_SHA256,
 	O_NOTE, O_CONFIG_GROUP,
 	O_ALLOW_SAME_NAME, O_WAIT,
+	O_SUBJECT_O, O_SUBJECT_C, O_SUBJECT_OU,
 	O_HELP,
 };
 
@@ -89,6 +90,9 @@ static struct option long_opts[] = {
 	{ "note", required_argument, NULL, O_NOTE },
 	{ "config-group", required_argument, NULL, O_CONFIG_GROUP },
 	{ "allow-same-name", no_argument, NULL, O_ALLOW_SAME_NAME },
+	{ "subject-o", required_argument, NULL, O_SUBJECT_O },
+	{ "subject-c", required_argument, NULL, O_SUBJECT_C },
+	{ "subject-ou", required_argument, NULL, O_SUBJECT_OU },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -130,6 +134,8 @@ static const char *const opt_names[] = {
 	[O_NOTE - 256] = "note",
 	[O_CONFIG_GROUP - 256] = "config-group",
 	[O_ALLOW_SAME_NAME - 256] = "allow-same-name",
+	[O_SUBJECT_O - 256] = "subject-o", [O_SUBJECT_C - 256] = "subject-c",
+	[O_SUBJECT_OU - 256] = "subject-ou",
 };
 /* c->o.seen has a bit per option */
 _Static_assert(O_HELP - 256 <= 64, "more options than bits in cli_opts.seen");
@@ -289,6 +295,9 @@ parse_opts(struct cli *c, int argc, char **argv)
 		case O_SINCE: o->since = optarg; break;
 		case O_SERIAL: o->serial = optarg; break;
 		case O_SHA256: o->sha256 = optarg; break;
+		case O_SUBJECT_O: o->subject_o = optarg; break;
+		case O_SUBJECT_C: o->subject_c = optarg; break;
+		case O_SUBJECT_OU: o->subject_ou = optarg; break;
 		case 'h':
 		case O_HELP:
 			c->help = 1;	/* cli_only prints the command's usage */
