@@ -19,6 +19,8 @@
 #include "ledger/ledger.h"
 #include "bridge/config.h"
 
+struct ca_profile;			/* profile.c */
+
 /* ---- pki.c: the CA chain, OCSP signer and TLS certificate for init ----- */
 
 struct pki_init_opts {
@@ -224,6 +226,10 @@ struct ca_lint_want {
 	const char *ocsp_url;		/* AIA OCSP */
 	const char *ca_issuers_url;	/* AIA caIssuers */
 	const char *crl_url;		/* CRL distribution point */
+	/* The profile's options (ca_profile_get; borrowed); NULL: its
+	 * defaults.  With no_rev_avail, ocsp_url and crl_url must not be
+	 * in the certificate and noRevAvail must. */
+	const struct ca_profile *prof;
 };
 
 /* Pre-issuance lint of a DER TBSCertificate: 0, or -1 with why naming
@@ -291,6 +297,9 @@ struct ca_admit_ctx {
 	/* Entries below this index were signed (or given up) before: each
 	 * committed TBS is signed at most once. */
 	uint64_t min_index;
+	/* The configuration whose profile options (ca_profile_get) the
+	 * certificate must keep to; NULL: the profiles' defaults. */
+	const struct bridge_config *cfg;
 };
 
 /* Checks r all the way (checkpoint, both inclusion proofs, entry types
@@ -387,13 +396,18 @@ struct issue_params {
 	const char *ocsp_url;		/* AIA OCSP */
 	const char *ca_issuers_url;	/* AIA caIssuers */
 	const char *crl_url;		/* CRL distribution point */
+	/* The profile's options (borrowed); NULL: its defaults. */
+	const struct ca_profile *prof;
 };
 
 /* Builds the unsigned certificate: v3, a fresh 128-bit positive serial
- * from the CSPRNG, validity [now - ISSUE_BACKDATE, now + profile days]
- * capped to the key's window, basicConstraints CA:FALSE (critical),
- * keyUsage and extendedKeyUsage from the profile (device: clientAuth,
- * server: serverAuth), SKI, AKI, SAN, AIA, CRL DP.  Returns a new X509
+ * from the CSPRNG, validity [now - ISSUE_BACKDATE, now + the profile's
+ * validity] capped to the key's window, basicConstraints CA:FALSE
+ * (critical), keyUsage and extendedKeyUsage from the profile (device:
+ * clientAuth, server: serverAuth), SKI, AKI, SAN, AIA, CRL DP, and the
+ * profile's certificatePolicies and noRevAvail (which drops the OCSP URL
+ * and the CRL DP).  The key is EC or RSA, or Ed25519 in the device
+ * profile (RFC 8410).  Returns a new X509
  * (get1) or NULL with err set. */
 X509 *issue_build(const struct issue_params *p, char *err, size_t errlen);
 /* Lowercase hex of a certificate's serial without leading zeros (the
