@@ -473,6 +473,33 @@ test_ed25519_outside_the_device_profile_is_refused(void **state)
 	    "keyEncipherment, want digitalSignature for an Ed25519 key");
 }
 
+/* The ledger refuses an Ed25519 device key no private key has (the
+ * identity point, small order: it verifies forged signatures under a lax
+ * verifier), as it does an account key; a real one passes. */
+static void
+test_ledger_refuses_a_small_order_ed25519_device_key(void **state)
+{
+	struct fx *f = *state;
+	unsigned char raw[32] = { 0x01 }, *der = NULL;
+	char why[WHYLEN] = "";
+	EVP_PKEY *bad;
+	int n;
+
+	assert_non_null(bad = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519,
+	    NULL, raw, sizeof(raw)));
+	assert_true((n = i2d_PUBKEY(bad, &der)) > 0);
+	assert_int_equal(ledger_spki_check(bad, der, (size_t)n, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "small order"));
+	OPENSSL_free(der);
+	der = NULL;
+	assert_true((n = i2d_PUBKEY(f->ed, &der)) > 0);
+	assert_int_equal(ledger_spki_check(f->ed, der, (size_t)n, why,
+	    sizeof(why)), 0);
+	OPENSSL_free(der);
+	EVP_PKEY_free(bad);
+}
+
 /* ---- the configuration's checks ----------------------------------------- */
 
 static void
@@ -647,6 +674,8 @@ main(void)
 		    test_ed25519_device_key_is_issued_with_digital_signature_only),
 		cmocka_unit_test(
 		    test_ed25519_outside_the_device_profile_is_refused),
+		cmocka_unit_test(
+		    test_ledger_refuses_a_small_order_ed25519_device_key),
 		cmocka_unit_test(test_oid_check),
 		cmocka_unit_test(test_subject_check),
 		cmocka_unit_test(test_subject_name_is_c_o_ou_cn),
