@@ -154,25 +154,33 @@ openssl verify -CAfile "$DIR/ca/root.pem" -untrusted "$DIR/ca/issuing.pem" "$OUT
 
 # TLS 1.3 mutual authentication with the Ed25519 certificate as the client's:
 # s_server (the bridge's own TLS certificate) demands and verifies it.
-port=$(kb_free_ports 1)
-openssl s_server -accept "127.0.0.1:$port" -tls1_3 -cert "$DIR/tls/server.pem" -key "$DIR/tls/server.key" -cert_chain "$DIR/ca/issuing.pem" \
-    -CAfile "$DIR/ca/root.pem" -Verify 2 -verify_return_error -naccept 1 -www >"$OUT/s_server.log" 2>&1 &
-srv_pid=$!
-kb_track "$srv_pid"
-# (no probe connection: -naccept 1 would spend itself on it) s_server
-# prints ACCEPT once it listens
-deadline=$((SECONDS + 10))
-until grep -q '^ACCEPT' "$OUT/s_server.log"; do
-	kill -0 "$srv_pid" 2>/dev/null || fail "openssl s_server exited: $(cat "$OUT/s_server.log")"
-	[ "$SECONDS" -lt "$deadline" ] || fail "openssl s_server does not listen after 10 s"
-	sleep 0.05
-done
-printf 'GET / HTTP/1.0\r\n\r\n' | timeout 20 openssl s_client -connect "127.0.0.1:$port" -tls1_3 -ign_eof \
+# s_server_start NAME: one s_server for one connection, log OUT/NAME.log;
+# sets SRV_PORT and SRV_PID once it listens.
+s_server_start() {
+	local deadline
+	SRV_PORT=$(kb_free_ports 1)
+	KB_USED_PORTS="$KB_USED_PORTS $SRV_PORT"
+	openssl s_server -accept "127.0.0.1:$SRV_PORT" -tls1_3 -cert "$DIR/tls/server.pem" \
+	    -key "$DIR/tls/server.key" -cert_chain "$DIR/ca/issuing.pem" -CAfile "$DIR/ca/root.pem" \
+	    -Verify 2 -verify_return_error -naccept 1 -www >"$OUT/$1.log" 2>&1 &
+	SRV_PID=$!
+	kb_track "$SRV_PID"
+	# (no probe connection: -naccept 1 would spend itself on it) s_server
+	# prints ACCEPT once it listens
+	deadline=$((SECONDS + 10))
+	until grep -q '^ACCEPT' "$OUT/$1.log"; do
+		kill -0 "$SRV_PID" 2>/dev/null || fail "openssl s_server exited: $(cat "$OUT/$1.log")"
+		[ "$SECONDS" -lt "$deadline" ] || fail "openssl s_server does not listen after 10 s"
+		sleep 0.05
+	done
+}
+s_server_start s_server
+printf 'GET / HTTP/1.0\r\n\r\n' | timeout 20 openssl s_client -connect "127.0.0.1:$SRV_PORT" -tls1_3 -ign_eof \
     -cert "$OUT/ed.pem" -key "$OUT/keys/ed.key" -cert_chain "$DIR/ca/issuing.pem" \
     -CAfile "$DIR/ca/root.pem" -verify_return_error -servername localhost >"$OUT/s_client.log" 2>&1 ||
 	fail "openssl s_client with the Ed25519 certificate failed: $(tail -n 20 "$OUT/s_client.log")"
-wait "$srv_pid" || true
-kb_untrack "$srv_pid"
+wait "$SRV_PID" || true
+kb_untrack "$SRV_PID"
 assert_contains "$(cat "$OUT/s_client.log")" "New, TLSv1.3," "s_client's protocol"
 # the page comes only after the server checked the client's certificate
 # (TLS 1.3: after the client's Finished; -verify_return_error)
@@ -182,6 +190,32 @@ assert_contains "$(cat "$OUT/s_client.log")" "Peer signature type: ECDSA" "s_cli
 assert_contains "$(cat "$OUT/s_server.log")" "CN = ed-dev" "s_server verified the Ed25519 client certificate"
 assert_not_contains "$(cat "$OUT/s_server.log")" "verify error" "s_server's verification"
 log "Ed25519 device certificate: TLS 1.3 mutual authentication with openssl"
+# control: without a client certificate the same server gives no page
+s_server_start s_server_nocert
+printf 'GET / HTTP/1.0\r\n\r\n' | timeout 20 openssl s_client -connect "127.0.0.1:$SRV_PORT" -tls1_3 -ign_eof \
+    -CAfile "$DIR/ca/root.pem" -servername localhost >"$OUT/s_client_nocert.log" 2>&1 || true
+wait "$SRV_PID" || true
+kb_untrack "$SRV_PID"
+assert_not_contains "$(cat "$OUT/s_client_nocert.log")" "HTTP/1.0 200 ok" "s_client without a certificate (control)"
+
+# GnuTLS, when scripts/deps.sh or the operator installed gnutls-bin: the
+# same handshake with gnutls-cli as the client.
+if command -v gnutls-cli >/dev/null 2>&1; then
+	cat "$OUT/ed.pem" "$DIR/ca/issuing.pem" >"$OUT/ed-chain.pem"
+	s_server_start s_server_gnutls
+	printf 'GET / HTTP/1.0\r\n\r\n' | timeout 20 gnutls-cli -p "$SRV_PORT" 127.0.0.1 \
+	    --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.3' --x509cafile "$DIR/ca/root.pem" \
+	    --x509certfile "$OUT/ed-chain.pem" --x509keyfile "$OUT/keys/ed.key" \
+	    >"$OUT/gnutls-cli.log" 2>&1 || fail "gnutls-cli with the Ed25519 certificate failed: $(tail -n 20 "$OUT/gnutls-cli.log")"
+	wait "$SRV_PID" || true
+	kb_untrack "$SRV_PID"
+	assert_contains "$(cat "$OUT/gnutls-cli.log")" "(TLS1.3-X.509)" "gnutls-cli's protocol"
+	assert_contains "$(cat "$OUT/gnutls-cli.log")" "HTTP/1.0 200 ok" "s_server's page to gnutls-cli"
+	assert_contains "$(cat "$OUT/s_server_gnutls.log")" "CN = ed-dev" "s_server verified gnutls-cli's Ed25519 certificate"
+	log "Ed25519 device certificate: TLS 1.3 mutual authentication with gnutls-cli $(gnutls-cli --version | head -1)"
+else
+	log "gnutls-cli is not installed: the GnuTLS handshake is not tried"
+fi
 
 kb_stop
 kb_ok ledger verify -d "$DIR" >/dev/null
