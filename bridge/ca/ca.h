@@ -312,9 +312,10 @@ int ca_cert_admit(const struct ca_cert_req *r, const struct ca_admit_ctx *c,
 /* ---- profile.c, subject.c: profile options, CA names (PROF17) --------- */
 
 #define CA_HOUR_SECS		((time_t)60 * 60)
-#define CA_DEVICE_HOURS_MAX	(365L * 24)	/* = ISSUE_DEVICE_DAYS */
-#define CA_SERVER_HOURS_MAX	(90L * 24)	/* = ISSUE_SERVER_DAYS */
-#define CA_ADMIN_HOURS_MAX	(30L * 24)	/* = ISSUE_ADMIN_DAYS */
+/* The profiles' days (ISSUE_*_DAYS, issue.c's section) in hours. */
+#define CA_DEVICE_HOURS_MAX	(ISSUE_DEVICE_DAYS * 24L)
+#define CA_SERVER_HOURS_MAX	(ISSUE_SERVER_DAYS * 24L)
+#define CA_ADMIN_HOURS_MAX	(ISSUE_ADMIN_DAYS * 24L)
 /* RFC 9608 noRevAvail only on a short-lived certificate: the CA/Browser
  * Forum's Baseline Requirements 4.9.1.1 / 7.1.2.11.2 allow a subscriber
  * certificate without OCSP and CRL pointers when it lives at most 7

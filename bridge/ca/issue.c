@@ -41,8 +41,8 @@ struct issue_ext {
 };
 
 /* notBefore = max(now - ISSUE_BACKDATE, key window start), notAfter =
- * min(now + the profile's validity, key window end).  0, or -1 with err set when
- * nothing of the window is left or it begins later than
+ * min(now + the profile's validity, key window end).  0, or -1 with err
+ * set when nothing of the window is left or it begins later than
  * ISSUE_FUTURE_MAX. */
 static int
 issue_validity(X509 *x, const struct issue_params *p,
@@ -355,10 +355,9 @@ out:
 }
 
 /* Adds the profile's fixed extensions, then SAN, AIA, CRL DP, policy
- * and noRevAvail (prof).  The
- * subject key must be set (SKI "hash" is computed from it) and the issuer
- * must carry an SKI (AKI keyid:always copies it; RFC 5280 4.2.1.1).
- * 0, or -1 with err set. */
+ * and noRevAvail (prof).  The subject key must be set (SKI "hash" is
+ * computed from it) and the issuer must carry an SKI (AKI keyid:always
+ * copies it; RFC 5280 4.2.1.1).  0, or -1 with err set. */
 static int
 issue_exts(X509 *x, const struct issue_params *p,
     const struct ca_profile *prof, int rsa, char *err, size_t errlen)
