@@ -139,6 +139,15 @@ log "short-lived certificate: 24 h, noRevAvail, no OCSP/CRL pointers; OCSP good 
 new_key ed-srv ed25519
 kb_fail bad_key key register -d "$DIR" --pubkey "$OUT/keys/ed-srv.pub" --name ed-srv.example --profile server \
     --dns ed-srv.example
+# csrattrs under the device label name id-Ed25519 (RFC 8410), the server's not
+csrattrs_text() {
+	local code
+	code=$(est_call GET "$EST/$1/csrattrs")
+	assert_eq 200 "$code" "GET $EST/$1/csrattrs"
+	tr -d '\r' <"$API_BODY" | base64 -d | openssl asn1parse -inform DER
+}
+assert_contains "$(csrattrs_text device)" ":ED25519" "csrattrs of the device label"
+assert_not_contains "$(csrattrs_text server)" ":ED25519" "csrattrs of the server label"
 new_key ed ed25519
 kb_ok key register -d "$DIR" --pubkey "$OUT/keys/ed.pub" --name ed-dev --profile device >/dev/null
 est_enroll "$EST/device/simpleenroll" "$(est_csr ed ed)" "$OUT/ed.pem"
