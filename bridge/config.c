@@ -36,6 +36,7 @@
 #include "common/version.h"
 #include "ledger/ledger.h"
 #include "bridge/config.h"
+#include "bridge/ca/ca.h"
 #include "bridge/keyproc/sandbox.h"
 #include "bridge/config_int.h"
 
@@ -238,6 +239,39 @@ static const struct config_field config_table[] = {
 	    "dashboard, bytes."),
 	CLONG(blob_max_bytes, 1024, CONFIG_BLOB_MAX, 1L << 30,
 	    "Largest file config publish stores, bytes."),
+	/* PROF17: CA names and the certificate profiles' options
+	 * (bridge/ca/profile.c checks them once the file is read) */
+	CSTR0(ca_subject_o, "",
+	    "organizationName of the CA certificates (init --subject-o): at "
+	    "most 64 characters, or empty."),
+	CSTR0(ca_subject_c, "",
+	    "countryName of the CA certificates (init --subject-c): an ISO "
+	    "3166 alpha-2 code such as DE, or empty."),
+	CSTR0(ca_subject_ou, "",
+	    "organizationalUnitName of the CA certificates (init "
+	    "--subject-ou): at most 64 characters, or empty."),
+	CLONG(device_validity_hours, 0, CA_DEVICE_HOURS_MAX, 0,
+	    "Validity of device certificates in hours (0: 365 days)."),
+	CLONG(server_validity_hours, 0, CA_SERVER_HOURS_MAX, 0,
+	    "Validity of server certificates in hours, at most 2160 (0: 90 "
+	    "days)."),
+	CLONG(admin_validity_hours, 0, CA_ADMIN_HOURS_MAX, 0,
+	    "Validity of admin certificates in hours, at most 720 (0: 30 "
+	    "days)."),
+	CLONG(device_no_rev_avail, 0, 1, 0,
+	    "1: device certificates carry no OCSP URL and no CRL point but "
+	    "noRevAvail (RFC 9608); needs device_validity_hours 1..168."),
+	CLONG(server_no_rev_avail, 0, 1, 0,
+	    "1: as device_no_rev_avail, for server certificates."),
+	CLONG(admin_no_rev_avail, 0, 1, 0,
+	    "1: as device_no_rev_avail, for admin certificates."),
+	CSTR0(device_policy_oid, "",
+	    "Certificate policy OID of device certificates "
+	    "(certificatePolicies), dotted (1.3.6.1.4.1.N...), or empty."),
+	CSTR0(server_policy_oid, "",
+	    "Certificate policy OID of server certificates, or empty."),
+	CSTR0(admin_policy_oid, "",
+	    "Certificate policy OID of admin certificates, or empty."),
 };
 #define CONFIG_NFIELDS (sizeof(config_table) / sizeof(config_table[0]))
 
@@ -447,6 +481,7 @@ config_read_lines(struct bridge_config *c, FILE *fp, const char *name,
 {
 	unsigned long seen[CONFIG_NFIELDS] = { 0 };
 	const struct config_field *q;
+	const char *bad_key = "";
 	char why[CONFIG_STR * 2];
 	char *line = NULL;
 	size_t cap = 0;
@@ -474,6 +509,17 @@ config_read_lines(struct bridge_config *c, FILE *fp, const char *name,
 			    seen[q - config_table], why);
 		else
 			snprintf(err, errlen, "%s: %s", name, why);
+		goto out;
+	}
+	/* Bounds that tie keys together (noRevAvail needs a short
+	 * validity) or need more than a length (an OID, a country code). */
+	if (ca_profile_config_check(c, &bad_key, why, sizeof(why)) != 0) {
+		q = config_find(bad_key);
+		if (q != NULL && seen[q - config_table] != 0)
+			snprintf(err, errlen, "%s:%lu: %s %s", name,
+			    seen[q - config_table], bad_key, why);
+		else
+			snprintf(err, errlen, "%s: %s %s", name, bad_key, why);
 		goto out;
 	}
 	rc = 0;

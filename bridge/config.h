@@ -87,6 +87,20 @@ struct bridge_config {
 	long http_max_conns_per_addr;	/* from one client address */
 	long http_max_conns;		/* in all; 0: from RLIMIT_NOFILE */
 	long http_fd_reserve;		/* descriptors kept for the rest */
+	/* PROF17: the CA names (init --subject-o/-c/-ou; "" none) and the
+	 * certificate profiles' options (bridge/ca/profile.c) */
+	char ca_subject_o[CONFIG_STR];	/* organizationName */
+	char ca_subject_c[CONFIG_STR];	/* countryName, ISO 3166 alpha-2 */
+	char ca_subject_ou[CONFIG_STR];	/* organizationalUnitName */
+	long device_validity_hours;	/* 0: the profile's default days */
+	long server_validity_hours;
+	long admin_validity_hours;
+	long device_no_rev_avail;	/* 1: no OCSP/CRL pointers, noRevAvail */
+	long server_no_rev_avail;
+	long admin_no_rev_avail;
+	char device_policy_oid[CONFIG_STR];	/* certificatePolicies, or "" */
+	char server_policy_oid[CONFIG_STR];
+	char admin_policy_oid[CONFIG_STR];
 };
 
 /* Fills c with the defaults for data directory dir. */

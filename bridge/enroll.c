@@ -170,9 +170,15 @@ enroll_client_cert(struct enroll_ctx *ctx, X509 *cert, time_t now,
 static void
 enroll_params(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
     const X509_PUBKEY *spki, const struct est_registration *reg,
-    enum est_profile profile, time_t now, struct issue_params *ip)
+    enum est_profile profile, time_t now, struct ca_profile *prof,
+    struct issue_params *ip)
 {
 	memset(ip, 0, sizeof(*ip));
+	/* The profile's configured options (the key process lints against
+	 * its own copy of the same configuration); out of bounds, the
+	 * defaults, which the key process then refuses to sign. */
+	if (ca_profile_get(ctx->cfg, profile, prof) == 0)
+		ip->prof = prof;
 	ip->profile = profile;
 	ip->cn = reg->name;
 	ip->names = &reg->names;
@@ -203,6 +209,7 @@ enroll_cert_entry(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
     size_t whylen)
 {
 	struct issue_params ip;
+	struct ca_profile prof;
 	struct ledger_field f[9];
 	char nb[21], na[21], *b64 = NULL;
 	uint8_t *tbs = NULL;
@@ -213,7 +220,7 @@ enroll_cert_entry(struct enroll_ctx *ctx, EVP_PKEY *pubkey,
 	time_t tnb, tna;
 	int rc = 503;
 
-	enroll_params(ctx, pubkey, spki, reg, profile, now, &ip);
+	enroll_params(ctx, pubkey, spki, reg, profile, now, &prof, &ip);
 	if ((cert = issue_build(&ip, why, whylen)) == NULL)
 		return 403;
 	snprintf(why, whylen, "the certificate could not be encoded");

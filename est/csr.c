@@ -6,7 +6,8 @@
  * strict on the content: the DER must be one CertificationRequest and
  * nothing after it, the signature must verify with the request's own key
  * (proof of possession, RFC 7030 3.4), the key must be RSA of 2048 to 8192
- * bits or EC on P-256 / P-384 in the one encoding the ledger registers (a
+ * bits, Ed25519 (RFC 8410; read by the general reader, not the fast
+ * path) or EC on P-256 / P-384 in the one encoding the ledger registers (a
  * named curve and an uncompressed point: the certificate copies the CSR's
  * SubjectPublicKeyInfo, and the ledger records it only when it is the
  * registered one), and the signature hash SHA-256 or stronger.
@@ -188,9 +189,15 @@ est_csr_check_key(EVP_PKEY *pk, char *why, size_t whylen)
 			return EST_CSR_KEY_ENCODING;
 		}
 		return EST_CSR_OK;
+	case EVP_PKEY_ED25519:
+		/* RFC 8410: its one encoding is the raw 32-byte key; the
+		 * ledger refuses a small-order or non-canonical point when
+		 * the key is registered (ledger_spki_check), and only the
+		 * device profile issues for it (issue_build). */
+		return EST_CSR_OK;
 	default:
 		est_why(why, whylen, "%s key: use RSA (2048 bits or "
-		    "more) or EC P-256 / P-384",
+		    "more), EC P-256 / P-384, or Ed25519 (device profile)",
 		    EVP_PKEY_get0_type_name(pk) != NULL ?
 		    EVP_PKEY_get0_type_name(pk) : "unknown");
 		return EST_CSR_BAD_KEY_TYPE;
@@ -226,12 +233,27 @@ est_csr_pss_md(X509_REQ *req)
 	return md;
 }
 
-/* The signature's hash must be SHA-256, SHA-384 or SHA-512. */
+/* The signature's hash must be SHA-256, SHA-384 or SHA-512 (or the
+ * SHA-512 inside Ed25519). */
 static enum est_csr_status
 est_csr_check_hash(X509_REQ *req, char *why, size_t whylen)
 {
 	int sig = X509_REQ_get_signature_nid(req), md = NID_undef, pk;
+	const X509_ALGOR *alg = NULL;
+	int ptype = V_ASN1_UNDEF;
 
+	/* RFC 8410 6, RFC 8032 5.1: PureEdDSA hashes with SHA-512 inside
+	 * the signature; its AlgorithmIdentifier has no parameters. */
+	if (sig == NID_ED25519) {
+		X509_REQ_get0_signature(req, NULL, &alg);
+		if (alg != NULL)
+			X509_ALGOR_get0(NULL, &ptype, NULL, alg);
+		if (ptype == V_ASN1_UNDEF)
+			return EST_CSR_OK;
+		est_why(why, whylen, "Ed25519 signature algorithm with "
+		    "parameters (RFC 8410 3: they must be absent)");
+		return EST_CSR_WEAK_HASH;
+	}
 	if (sig == NID_rsassaPss)
 		md = est_csr_pss_md(req);
 	else if (OBJ_find_sigid_algs(sig, &md, &pk) != 1)

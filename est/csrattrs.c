@@ -12,7 +12,8 @@
  *     secp256r1 (the form of RFC 7030 4.5.2's example): a P-256 key signed
  *     with SHA-256 is preferred;
  *   - sha256WithRSAEncryption: RSA keys are accepted too (csr.c's policy);
- *   - server only: the subjectAltName OID, as the names are wanted.
+ *   - server only: the subjectAltName OID, as the names are wanted;
+ *   - device only: id-Ed25519 (RFC 8410), an Ed25519 key is accepted too.
  */
 #include <stdlib.h>
 
@@ -129,6 +130,11 @@ est_csrattrs_b64(enum est_profile p, size_t *len)
 		goto out;
 	if (p == EST_PROFILE_SERVER &&
 	    est_csrattrs_add_oid(attrs, NID_subject_alt_name) != 0)
+		goto out;
+	/* RFC 8410 3: id-Ed25519 names the key and the signature; only the
+	 * device profile issues for it (issue_build). */
+	if (p == EST_PROFILE_DEVICE &&
+	    est_csrattrs_add_oid(attrs, NID_ED25519) != 0)
 		goto out;
 	if ((derlen = ASN1_item_i2d((const ASN1_VALUE *)attrs, &der,
 	    ASN1_ITEM_rptr(EST_CSRATTRS))) <= 0)

@@ -361,6 +361,14 @@ ledger_spki_check(EVP_PKEY *key, const uint8_t *der, size_t len, char *why,
 	char s[CRYPTO_GROUP_NAME_MAX];
 	int n, rc = -1;
 
+	/* A device's Ed25519 key (RFC 8410): a point a private key can
+	 * have, as for an account key (pubkey_is_valid_ed25519). */
+	if (EVP_PKEY_is_a(key, "ED25519") == 1 &&
+	    !pubkey_is_valid_ed25519(key)) {
+		snprintf(why, whylen, "the Ed25519 key is of small order or in "
+		    "a non-canonical encoding (no private key has it)");
+		goto out;
+	}
 	if (EVP_PKEY_is_a(key, "EC") == 1) {
 		if (!spki_ec_curve_ok(key, why, whylen))
 			goto out;

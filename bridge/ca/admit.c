@@ -21,7 +21,8 @@
  *      tbs field, and a key-register entry of the same key id;
  *   5. the TBS passes the pre-issuance lint (ca_lint_tbs, lint.c) against
  *      what the registration says: its name, SANs, SPKI, window and
- *      profile, with the configured URLs; nothing comes from the
+ *      profile, with the configured URLs and the profile's configured
+ *      options (validity, policy, noRevAvail); nothing comes from the
  *      requester.
  *
  * Revocation after the commit is not re-checked here: the key process has
@@ -33,7 +34,8 @@
 
 #include "bridge/ca/ca.h"
 
-#define ADMIT_SPKI_MAX 1600	/* registered keys: EC P-256/P-384, RSA */
+#define ADMIT_SPKI_MAX 1600	/* registered keys: EC P-256/P-384, RSA,
+				 * Ed25519 */
 
 /* 0 when the first line of checkpoint note is exactly origin. */
 static int
@@ -49,8 +51,8 @@ admit_origin(const char *note, const char *origin)
  * SANs, window, SPKI (into spki[0..ADMIT_SPKI_MAX)).  0, or -1 with why. */
 static int
 admit_want(const struct ledger_entry *reg, const struct ca_admit_ctx *c,
-    struct est_names *names, uint8_t *spki, struct ca_lint_want *w,
-    char *why, size_t whylen)
+    struct est_names *names, uint8_t *spki, struct ca_profile *prof,
+    struct ca_lint_want *w, char *why, size_t whylen)
 {
 	const char *dns[EST_MAX_NAMES], *ip[EST_MAX_NAMES], *b64;
 	int n, profile;
@@ -75,6 +77,14 @@ admit_want(const struct ledger_entry *reg, const struct ca_admit_ctx *c,
 		    "unreadable");
 		return -1;
 	}
+	/* The profile's options from the key process's configuration:
+	 * validity, policy OID, noRevAvail (bridge/ca/profile.c). */
+	if (ca_profile_get(c->cfg, (enum est_profile)profile, prof) != 0) {
+		snprintf(why, whylen, "admit: the %s profile's options are "
+		    "out of bounds", est_profile_name(profile));
+		return -1;
+	}
+	w->prof = prof;
 	w->issuer = c->issuer;
 	w->profile = (enum est_profile)profile;
 	w->cn = ledger_entry_get(reg, "name");
@@ -130,6 +140,7 @@ ca_cert_admit(const struct ca_cert_req *r, const struct ca_admit_ctx *c,
 {
 	struct ledger_entry *e = NULL, *reg = NULL;
 	struct ca_lint_want w;
+	struct ca_profile prof;
 	struct est_names *names = NULL;
 	uint8_t root[LEDGER_HASH_LEN], *spki = NULL, *der = NULL;
 	uint64_t size = 0;
@@ -190,7 +201,7 @@ ca_cert_admit(const struct ca_cert_req *r, const struct ca_admit_ctx *c,
 		snprintf(why, whylen, "admit: out of memory");
 		goto out;
 	}
-	if (admit_want(reg, c, names, spki, &w, why, whylen) != 0 ||
+	if (admit_want(reg, c, names, spki, &prof, &w, why, whylen) != 0 ||
 	    ca_lint_tbs(der, (size_t)n, &w, why, whylen) != 0)
 		goto out;
 	*tbs = der;

@@ -19,6 +19,8 @@
 #include "ledger/ledger.h"
 #include "bridge/config.h"
 
+struct ca_profile;			/* profile.c */
+
 /* ---- pki.c: the CA chain, OCSP signer and TLS certificate for init ----- */
 
 struct pki_init_opts {
@@ -224,6 +226,10 @@ struct ca_lint_want {
 	const char *ocsp_url;		/* AIA OCSP */
 	const char *ca_issuers_url;	/* AIA caIssuers */
 	const char *crl_url;		/* CRL distribution point */
+	/* The profile's options (ca_profile_get; borrowed); NULL: its
+	 * defaults.  With no_rev_avail, ocsp_url and crl_url must not be
+	 * in the certificate and noRevAvail must. */
+	const struct ca_profile *prof;
 };
 
 /* Pre-issuance lint of a DER TBSCertificate: 0, or -1 with why naming
@@ -291,6 +297,9 @@ struct ca_admit_ctx {
 	/* Entries below this index were signed (or given up) before: each
 	 * committed TBS is signed at most once. */
 	uint64_t min_index;
+	/* The configuration whose profile options (ca_profile_get) the
+	 * certificate must keep to; NULL: the profiles' defaults. */
+	const struct bridge_config *cfg;
 };
 
 /* Checks r all the way (checkpoint, both inclusion proofs, entry types
@@ -299,6 +308,68 @@ struct ca_admit_ctx {
  * refusal. */
 int ca_cert_admit(const struct ca_cert_req *r, const struct ca_admit_ctx *c,
     uint8_t **tbs, size_t *tbslen, char *why, size_t whylen);
+
+/* ---- profile.c, subject.c: profile options, CA names (PROF17) --------- */
+
+#define CA_HOUR_SECS		((time_t)60 * 60)
+/* The profiles' days (ISSUE_*_DAYS, issue.c's section) in hours. */
+#define CA_DEVICE_HOURS_MAX	(ISSUE_DEVICE_DAYS * 24L)
+#define CA_SERVER_HOURS_MAX	(ISSUE_SERVER_DAYS * 24L)
+#define CA_ADMIN_HOURS_MAX	(ISSUE_ADMIN_DAYS * 24L)
+/* RFC 9608 noRevAvail only on a short-lived certificate: the CA/Browser
+ * Forum's Baseline Requirements 4.9.1.1 / 7.1.2.11.2 allow a subscriber
+ * certificate without OCSP and CRL pointers when it lives at most 7
+ * days (the 2026 bound; 10 before). */
+#define CA_NOREVAVAIL_HOURS_MAX	(7L * 24)
+#define CA_OID_MAX		128	/* bytes of a dotted OID we accept */
+#define CA_NAME_CHARS_MAX	64	/* X.520 ub-organization-name, ub-
+					 * organizational-unit-name */
+
+/* What the configuration says one profile's certificates are (the
+ * <profile>_validity_hours, _no_rev_avail and _policy_oid keys).  The
+ * same answer on both sides of the signature: issue_build writes it,
+ * the pre-issuance lint (in the key process) demands it. */
+struct ca_profile {
+	time_t validity;		/* s from notBefore's now to notAfter */
+	time_t max;			/* s: the profile's longest (its days) */
+	const char *policy_oid;		/* dotted OID (borrowed) or NULL */
+	int no_rev_avail;		/* 1: no OCSP URL, no CRL point, and
+					 * noRevAvail (2.5.29.56, NULL) */
+};
+
+/* Fills out for profile p from c (NULL: the profile's defaults: its
+ * days, no policy, revocation pointers).  0, or -1 for an unknown
+ * profile or an option out of its bounds (config_load refuses those
+ * already; the key process refuses to sign then). */
+int ca_profile_get(const struct bridge_config *c, enum est_profile p,
+    struct ca_profile *out);
+/* The profile options of c against their bounds: validity 1 hour to the
+ * profile's days, noRevAvail only with a validity of at most
+ * CA_NOREVAVAIL_HOURS_MAX, each policy a dotted OID (ca_oid_check), and
+ * the CA names (ca_subject_check).  0, or -1 with *key the setting at
+ * fault and why the complaint (to follow "<key> "). */
+int ca_profile_config_check(const struct bridge_config *c, const char **key,
+    char *why, size_t whylen);
+/* 0 when s is a certificate policy OID we put in an end-entity
+ * certificate: dotted decimal of at least two arcs (X.660: the first 0,
+ * 1 or 2; the second at most 39 under 0 and 1), no leading zeros, at
+ * most CA_OID_MAX bytes, not anyPolicy (2.5.29.32.0, for CAs).  Else -1
+ * with why. */
+int ca_oid_check(const char *s, char *why, size_t whylen);
+/* 0 when v may be the CA names' countryName (country: an ISO 3166-1
+ * alpha-2 code, two upper-case letters, X.520 PrintableString) or
+ * organizationName / organizationalUnitName (UTF-8 without control
+ * characters or blanks at either end, 1 to CA_NAME_CHARS_MAX
+ * characters, X.520's bounds).  Else -1 with why (to follow the
+ * setting's name). */
+int ca_subject_check(const char *v, int country, char *why, size_t whylen);
+/* The subject of a CA certificate keybridge makes (root, issuing CA,
+ * OCSP signer; init and rollover): C, O, OU as configured in c (each
+ * only when set) then CN cn, the RDNs in that order, C a
+ * PrintableString, the rest UTF8Strings.  A new X509_NAME (the caller
+ * frees it), or NULL with err set. */
+X509_NAME *ca_subject_name(const struct bridge_config *c, const char *cn,
+    char *err, size_t errlen);
 
 /* ---- issue.c: certificates from a registration ------------------------- */
 
@@ -326,13 +397,18 @@ struct issue_params {
 	const char *ocsp_url;		/* AIA OCSP */
 	const char *ca_issuers_url;	/* AIA caIssuers */
 	const char *crl_url;		/* CRL distribution point */
+	/* The profile's options (borrowed); NULL: its defaults. */
+	const struct ca_profile *prof;
 };
 
 /* Builds the unsigned certificate: v3, a fresh 128-bit positive serial
- * from the CSPRNG, validity [now - ISSUE_BACKDATE, now + profile days]
- * capped to the key's window, basicConstraints CA:FALSE (critical),
- * keyUsage and extendedKeyUsage from the profile (device: clientAuth,
- * server: serverAuth), SKI, AKI, SAN, AIA, CRL DP.  Returns a new X509
+ * from the CSPRNG, validity [now - ISSUE_BACKDATE, now + the profile's
+ * validity] capped to the key's window, basicConstraints CA:FALSE
+ * (critical), keyUsage and extendedKeyUsage from the profile (device:
+ * clientAuth, server: serverAuth), SKI, AKI, SAN, AIA, CRL DP, and the
+ * profile's certificatePolicies and noRevAvail (which drops the OCSP URL
+ * and the CRL DP).  The key is EC or RSA, or Ed25519 in the device
+ * profile (RFC 8410).  Returns a new X509
  * (get1) or NULL with err set. */
 X509 *issue_build(const struct issue_params *p, char *err, size_t errlen);
 /* Lowercase hex of a certificate's serial without leading zeros (the

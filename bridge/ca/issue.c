@@ -29,7 +29,6 @@
 #include "common/log.h"
 #include "bridge/ca/ca.h"
 
-#define ISSUE_DAY_SECS	((time_t)24 * 60 * 60)
 #define ISSUE_IP4_LEN	4
 #define ISSUE_IP6_LEN	16
 #define ISSUE_URI_MAX	CONFIG_STR	/* URLs come from the config */
@@ -42,22 +41,19 @@ struct issue_ext {
 };
 
 /* notBefore = max(now - ISSUE_BACKDATE, key window start), notAfter =
- * min(now + profile days, key window end).  0, or -1 with err set when
- * nothing of the window is left or it begins later than
+ * min(now + the profile's validity, key window end).  0, or -1 with err
+ * set when nothing of the window is left or it begins later than
  * ISSUE_FUTURE_MAX. */
 static int
-issue_validity(X509 *x, const struct issue_params *p, char *err,
-    size_t errlen)
+issue_validity(X509 *x, const struct issue_params *p,
+    const struct ca_profile *prof, char *err, size_t errlen)
 {
-	time_t days, nb, na;
+	time_t nb, na;
 
-	days = p->profile == EST_PROFILE_SERVER ? ISSUE_SERVER_DAYS :
-	    p->profile == EST_PROFILE_ADMIN ? ISSUE_ADMIN_DAYS :
-	    ISSUE_DEVICE_DAYS;
 	nb = p->now - ISSUE_BACKDATE;
 	if (nb < p->key_not_before)
 		nb = p->key_not_before;
-	na = p->now + days * ISSUE_DAY_SECS;
+	na = p->now + prof->validity;
 	if (na > p->key_not_after)
 		na = p->key_not_after;
 	if (na <= nb) {
@@ -251,13 +247,18 @@ fail:
  * cRLDistributionPoints (4.2.1.13: one point, fullName URI) for the URLs
  * of p that are set.  0, or -1 with err set. */
 static int
-issue_urls(X509 *x, const struct issue_params *p, char *err, size_t errlen)
+issue_urls(X509 *x, const struct issue_params *p,
+    const struct ca_profile *prof, char *err, size_t errlen)
 {
 	AUTHORITY_INFO_ACCESS *aia = NULL;
 	CRL_DIST_POINTS *cdp = NULL;
 	DIST_POINT *dp = NULL;
 	GENERAL_NAMES *full = NULL;
-	const char *urls[] = { p->ocsp_url, p->ca_issuers_url, p->crl_url };
+	/* RFC 9608 2: a certificate saying noRevAvail points at no
+	 * revocation information; caIssuers stays (chain building). */
+	const char *ocsp = prof->no_rev_avail ? NULL : p->ocsp_url;
+	const char *crl = prof->no_rev_avail ? NULL : p->crl_url;
+	const char *urls[] = { ocsp, p->ca_issuers_url, crl };
 	size_t i;
 	int rc = -1;
 
@@ -267,23 +268,22 @@ issue_urls(X509 *x, const struct issue_params *p, char *err, size_t errlen)
 			    "empty, too long or not printable ASCII", i + 1);
 			goto out;
 		}
-	if (p->ocsp_url != NULL || p->ca_issuers_url != NULL) {
+	if (ocsp != NULL || p->ca_issuers_url != NULL) {
 		if ((aia = AUTHORITY_INFO_ACCESS_new()) == NULL ||
-		    (p->ocsp_url != NULL && issue_aia_add(aia, NID_ad_OCSP,
-		    p->ocsp_url) != 0) ||
+		    (ocsp != NULL && issue_aia_add(aia, NID_ad_OCSP,
+		    ocsp) != 0) ||
 		    (p->ca_issuers_url != NULL && issue_aia_add(aia,
 		    NID_ad_ca_issuers, p->ca_issuers_url) != 0) ||
 		    X509_add1_ext_i2d(x, NID_info_access, aia, 0,
 		    X509V3_ADD_DEFAULT) != 1)
 			goto fail;
 	}
-	if (p->crl_url != NULL) {
+	if (crl != NULL) {
 		if ((cdp = sk_DIST_POINT_new_null()) == NULL ||
 		    (dp = DIST_POINT_new()) == NULL ||
 		    (dp->distpoint = DIST_POINT_NAME_new()) == NULL ||
 		    (full = GENERAL_NAMES_new()) == NULL ||
-		    issue_push(full, issue_ia5_name(GEN_URI,
-		    p->crl_url)) != 0)
+		    issue_push(full, issue_ia5_name(GEN_URI, crl)) != 0)
 			goto fail;
 		dp->distpoint->type = 0;	/* fullName [0] */
 		dp->distpoint->name.fullname = full;
@@ -308,13 +308,59 @@ out:
 	return rc;
 }
 
-/* Adds the profile's fixed extensions, then SAN, AIA and CRL DP.  The
- * subject key must be set (SKI "hash" is computed from it) and the issuer
- * must carry an SKI (AKI keyid:always copies it; RFC 5280 4.2.1.1).
- * 0, or -1 with err set. */
+/* The DER of ASN.1 NULL: noRevAvail's value (RFC 9608 2). */
+static const unsigned char issue_null_der[] = { 0x05, 0x00 };
+
+/* Adds the profile's certificatePolicies (RFC 5280 4.2.1.4: one
+ * PolicyInformation, its OID alone, no qualifiers, not critical) and
+ * noRevAvail (RFC 9608 2: not critical, NULL; OpenSSL 3.0 has the OID
+ * but no method for it, so it is built from its DER).  0 or -1. */
 static int
-issue_exts(X509 *x, const struct issue_params *p, int rsa, char *err,
-    size_t errlen)
+issue_profile_exts(X509 *x, const struct ca_profile *prof)
+{
+	CERTIFICATEPOLICIES *cp = NULL;
+	POLICYINFO *pi = NULL;
+	ASN1_OCTET_STRING *val = NULL;
+	X509_EXTENSION *ex = NULL;
+	int rc = -1;
+
+	if (prof->policy_oid != NULL) {
+		if ((cp = sk_POLICYINFO_new_null()) == NULL ||
+		    (pi = POLICYINFO_new()) == NULL)
+			goto out;
+		ASN1_OBJECT_free(pi->policyid);
+		if ((pi->policyid = OBJ_txt2obj(prof->policy_oid, 1)) == NULL ||
+		    sk_POLICYINFO_push(cp, pi) <= 0)
+			goto out;
+		pi = NULL;
+		if (X509_add1_ext_i2d(x, NID_certificate_policies, cp, 0,
+		    X509V3_ADD_DEFAULT) != 1)
+			goto out;
+	}
+	if (prof->no_rev_avail) {
+		if ((val = ASN1_OCTET_STRING_new()) == NULL ||
+		    ASN1_OCTET_STRING_set(val, issue_null_der,
+		    sizeof(issue_null_der)) != 1 ||
+		    (ex = X509_EXTENSION_create_by_NID(NULL, NID_no_rev_avail,
+		    0, val)) == NULL || X509_add_ext(x, ex, -1) != 1)
+			goto out;
+	}
+	rc = 0;
+out:
+	POLICYINFO_free(pi);
+	CERTIFICATEPOLICIES_free(cp);
+	ASN1_OCTET_STRING_free(val);
+	X509_EXTENSION_free(ex);
+	return rc;
+}
+
+/* Adds the profile's fixed extensions, then SAN, AIA, CRL DP, policy
+ * and noRevAvail (prof).  The subject key must be set (SKI "hash" is
+ * computed from it) and the issuer must carry an SKI (AKI keyid:always
+ * copies it; RFC 5280 4.2.1.1).  0, or -1 with err set. */
+static int
+issue_exts(X509 *x, const struct issue_params *p,
+    const struct ca_profile *prof, int rsa, char *err, size_t errlen)
 {
 	/* RFC 5280 4.2.1.3: keyEncipherment only where a TLS 1.2 RSA key
 	 * exchange may use it; 4.2.1.12: one purpose per profile. */
@@ -353,8 +399,10 @@ issue_exts(X509 *x, const struct issue_params *p, int rsa, char *err,
 	if (sk_GENERAL_NAME_num(san) > 0 && X509_add1_ext_i2d(x,
 	    NID_subject_alt_name, san, 0, X509V3_ADD_DEFAULT) != 1)
 		goto fail;
-	if (issue_urls(x, p, err, errlen) != 0)
+	if (issue_urls(x, p, prof, err, errlen) != 0)
 		goto out;
+	if (issue_profile_exts(x, prof) != 0)
+		goto fail;
 	rc = 0;
 	goto out;
 fail:
@@ -441,8 +489,16 @@ issue_check_params(const struct issue_params *p, int *rsa, char *err,
 		return -1;
 	}
 	type = EVP_PKEY_get_base_id(p->pubkey);
-	if (type != EVP_PKEY_EC && type != EVP_PKEY_RSA) {
-		snprintf(err, errlen, "the key is neither EC nor RSA");
+	if (type == EVP_PKEY_ED25519 && p->profile != EST_PROFILE_DEVICE) {
+		snprintf(err, errlen, "an Ed25519 key gets a certificate in "
+		    "the device profile only (TLS servers and API clients "
+		    "keep to EC or RSA, which every TLS stack accepts)");
+		return -1;
+	}
+	if (type != EVP_PKEY_EC && type != EVP_PKEY_RSA &&
+	    type != EVP_PKEY_ED25519) {
+		snprintf(err, errlen, "the key is neither EC, RSA nor "
+		    "Ed25519");
 		return -1;
 	}
 	if (X509_get0_subject_key_id(p->issuer) == NULL) {
@@ -458,12 +514,21 @@ issue_check_params(const struct issue_params *p, int *rsa, char *err,
 X509 *
 issue_build(const struct issue_params *p, char *err, size_t errlen)
 {
+	struct ca_profile defprof;
+	const struct ca_profile *prof;
 	X509_NAME *subj = NULL;
 	X509 *x = NULL, *ret = NULL;
 	int rsa = 0;
 
 	if (issue_check_params(p, &rsa, err, errlen) != 0)
 		goto out;
+	if ((prof = p->prof) == NULL) {
+		if (ca_profile_get(NULL, p->profile, &defprof) != 0) {
+			snprintf(err, errlen, "unknown profile");
+			goto out;
+		}
+		prof = &defprof;
+	}
 	if ((x = X509_new()) == NULL ||
 	    X509_set_version(x, X509_VERSION_3) != 1 ||
 	    pki_serial(X509_get_serialNumber(x)) != 0) {
@@ -480,14 +545,14 @@ issue_build(const struct issue_params *p, char *err, size_t errlen)
 		log_openssl_why(err, errlen, "cannot set the subject name");
 		goto out;
 	}
-	if (issue_validity(x, p, err, errlen) != 0)
+	if (issue_validity(x, p, prof, err, errlen) != 0)
 		goto out;
 	if (p->spki != NULL ? issue_copy_spki(x, p->spki) != 0 :
 	    X509_set_pubkey(x, p->pubkey) != 1) {
 		log_openssl_why(err, errlen, "cannot set the public key");
 		goto out;
 	}
-	if (issue_exts(x, p, rsa, err, errlen) != 0)
+	if (issue_exts(x, p, prof, rsa, err, errlen) != 0)
 		goto out;
 	ret = x;
 	x = NULL;

@@ -46,7 +46,7 @@
 #define LINT_FUTURE_MAX		ISSUE_FUTURE_MAX	/* notBefore ahead */
 #define LINT_SERIAL_MIN		8	/* octets: at least 2^56, not small */
 #define LINT_SERIAL_MAX		20	/* octets, RFC 5280 4.1.2.2 */
-#define LINT_DAY_SECS		((time_t)24 * 60 * 60)
+#define LINT_ED25519_LEN	32	/* RFC 8410 3: the public key */
 #define LINT_UTC_LEN		13	/* YYMMDDHHMMSSZ */
 #define LINT_GEN_LEN		15	/* YYYYMMDDHHMMSSZ */
 #define LINT_GEN_FIRST_YEAR	2050	/* RFC 5280 4.1.2.5 */
@@ -302,27 +302,12 @@ lint_time(struct lint_ctx *c, const ASN1_TIME *at, const char *which,
 	return 0;
 }
 
-/* The profile's longest validity in seconds, 0 for no profile. */
-static time_t
-lint_profile_secs(enum est_profile p)
-{
-	switch (p) {
-	case EST_PROFILE_DEVICE:
-		return ISSUE_DEVICE_DAYS * LINT_DAY_SECS;
-	case EST_PROFILE_SERVER:
-		return ISSUE_SERVER_DAYS * LINT_DAY_SECS;
-	case EST_PROFILE_ADMIN:
-		return ISSUE_ADMIN_DAYS * LINT_DAY_SECS;
-	default:
-		return 0;
-	}
-}
-
 /*
  * The validity issue_build gives: inside the key's ledger window, no
- * longer than the profile's days plus the ISSUE_BACKDATE that notBefore
- * goes back for clock skew, notBefore not more than LINT_FUTURE_MAX
- * ahead of the key process's clock.
+ * longer than the profile's validity (its days, or the configured hours:
+ * ca_profile_get) plus the ISSUE_BACKDATE that notBefore goes back for
+ * clock skew, notBefore not more than LINT_FUTURE_MAX ahead of the key
+ * process's clock.
  */
 static int
 lint_validity(struct lint_ctx *c)
@@ -346,12 +331,13 @@ lint_validity(struct lint_ctx *c)
 	if (na > w->key_not_after)
 		return lint_refuse(c->why, c->whylen, "validity", "notAfter "
 		    "is after the key's window");
-	if (na - nb > lint_profile_secs(w->profile) + ISSUE_BACKDATE)
+	if (na - nb > c->prof->validity + ISSUE_BACKDATE)
 		return lint_refuse(c->why, c->whylen, "validity", "longer "
 		    "than the %s profile's maximum (%lld s, at most %lld)",
 		    est_profile_name(w->profile), (long long)(na - nb),
-		    (long long)(lint_profile_secs(w->profile) +
-		    ISSUE_BACKDATE));
+		    (long long)(c->prof->validity + ISSUE_BACKDATE));
+	c->nb = nb;
+	c->na = na;
 	return 0;
 }
 
@@ -404,13 +390,14 @@ out:
 }
 
 /* The SubjectPublicKeyInfo is the registered key's canonical DER
- * (ledger_spki_canonical), byte for byte; notes whether it is RSA. */
+ * (ledger_spki_canonical), byte for byte, EC, RSA, or Ed25519 in the
+ * device profile (RFC 8410 3: no parameters, 32 octets); notes which. */
 static int
 lint_spki(struct lint_ctx *c)
 {
 	const ASN1_OBJECT *alg = NULL;
 	unsigned char *der = NULL;
-	int len, rc = -1, nid;
+	int len, rc = -1, nid, ptype = V_ASN1_UNDEF;
 
 	if ((len = ASN1_item_i2d((ASN1_VALUE *)c->t->spki, &der,
 	    ASN1_ITEM_rptr(LINT_SPKI))) <= 0 ||
@@ -420,13 +407,29 @@ lint_spki(struct lint_ctx *c)
 		    "key");
 		goto out;
 	}
-	X509_ALGOR_get0(&alg, NULL, NULL, c->t->spki->alg);
-	if ((nid = OBJ_obj2nid(alg)) != NID_rsaEncryption &&
+	X509_ALGOR_get0(&alg, &ptype, NULL, c->t->spki->alg);
+	if ((nid = OBJ_obj2nid(alg)) == NID_ED25519) {
+		if (c->w->profile != EST_PROFILE_DEVICE) {
+			lint_refuse(c->why, c->whylen, "spki", "an Ed25519 "
+			    "key in the %s profile (device only)",
+			    est_profile_name(c->w->profile));
+			goto out;
+		}
+		if (ptype != V_ASN1_UNDEF ||
+		    ASN1_STRING_length(c->t->spki->key) != LINT_ED25519_LEN) {
+			lint_refuse(c->why, c->whylen, "spki", "an Ed25519 "
+			    "key with parameters or not of %d octets (RFC "
+			    "8410 3)", LINT_ED25519_LEN);
+			goto out;
+		}
+	} else if (nid != NID_rsaEncryption &&
 	    nid != NID_X9_62_id_ecPublicKey) {
-		lint_refuse(c->why, c->whylen, "spki", "neither EC nor RSA");
+		lint_refuse(c->why, c->whylen, "spki", "neither EC, RSA nor "
+		    "Ed25519");
 		goto out;
 	}
 	c->rsa = nid == NID_rsaEncryption;
+	c->ed25519 = nid == NID_ED25519;
 	rc = 0;
 out:
 	OPENSSL_free(der);
@@ -448,14 +451,27 @@ int
 ca_lint_tbs(const uint8_t *tbs, size_t len, const struct ca_lint_want *w,
     char *why, size_t whylen)
 {
-	struct lint_ctx c = { w, NULL, 0, why, whylen };
+	struct lint_ctx c = { .w = w, .why = why, .whylen = whylen };
+	struct ca_profile defprof;
 	long version;
 	int rc = -1;
 
 	if (w == NULL || w->issuer == NULL || w->cn == NULL ||
-	    w->spki == NULL || lint_profile_secs(w->profile) == 0) {
+	    w->spki == NULL || ca_profile_get(NULL, w->profile,
+	    &defprof) != 0) {
 		lint_refuse(why, whylen, "want", "no issuer, name, key or "
 		    "profile to check against");
+		goto out;
+	}
+	/* The profile's options as configured, never beyond its days nor
+	 * noRevAvail on a long life (ca_profile_get's bounds again: the
+	 * want is the key process's, but cheap to hold to). */
+	c.prof = w->prof != NULL ? w->prof : &defprof;
+	if (c.prof->validity <= 0 || c.prof->validity > defprof.max ||
+	    (c.prof->no_rev_avail && c.prof->validity >
+	    CA_NOREVAVAIL_HOURS_MAX * CA_HOUR_SECS)) {
+		lint_refuse(why, whylen, "want", "the %s profile's options "
+		    "are out of bounds", est_profile_name(w->profile));
 		goto out;
 	}
 	if ((c.t = lint_parse(tbs, len, why, whylen)) == NULL)

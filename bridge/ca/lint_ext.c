@@ -32,7 +32,24 @@ struct lint_ext {
 	/* The parsed value (raw: its DER) against the want.  0 or -1. */
 	int (*check)(struct lint_ctx *c, void *val,
 	    const ASN1_OCTET_STRING *raw);
+	/* The value's ASN.1 type when OpenSSL has no method for the
+	 * extension (noRevAvail in 3.0); NULL: the method's. */
+	const ASN1_ITEM *(*item)(void);
 };
+
+/* The OCSP and CRL URLs the certificate must carry: none under
+ * noRevAvail (RFC 9608 2). */
+static const char *
+lint_ocsp_url(const struct lint_ctx *c)
+{
+	return c->prof->no_rev_avail ? NULL : c->w->ocsp_url;
+}
+
+static const char *
+lint_crl_url(const struct lint_ctx *c)
+{
+	return c->prof->no_rev_avail ? NULL : c->w->crl_url;
+}
 
 static const char *
 lint_san_absent(const struct lint_ctx *c)
@@ -47,14 +64,30 @@ lint_san_absent(const struct lint_ctx *c)
 static const char *
 lint_aia_absent(const struct lint_ctx *c)
 {
-	return c->w->ocsp_url == NULL && c->w->ca_issuers_url == NULL ?
+	return lint_ocsp_url(c) == NULL && c->w->ca_issuers_url == NULL ?
 	    "no OCSP or caIssuers URL configured" : NULL;
 }
 
 static const char *
 lint_cdp_absent(const struct lint_ctx *c)
 {
+	if (c->prof->no_rev_avail)
+		return "the profile says noRevAvail: no CRL point";
 	return c->w->crl_url == NULL ? "no CRL URL configured" : NULL;
+}
+
+static const char *
+lint_cp_absent(const struct lint_ctx *c)
+{
+	return c->prof->policy_oid == NULL ? "the profile has no policy OID" :
+	    NULL;
+}
+
+static const char *
+lint_nra_absent(const struct lint_ctx *c)
+{
+	return !c->prof->no_rev_avail ? "the profile has revocation "
+	    "pointers (noRevAvail only on a short-lived certificate)" : NULL;
 }
 
 /* RFC 5280 4.2.1.9: CA:FALSE written as the DEFAULT (absent), no path
@@ -102,7 +135,9 @@ lint_ku_names(const ASN1_BIT_STRING *ku, char *out, size_t outlen)
 
 /* RFC 5280 4.2.1.3, as issue_build sets it: digitalSignature, and
  * keyEncipherment for an RSA key (TLS 1.2 RSA key transport); an EC key
- * signs only (no keyAgreement: issue_build sets none).  Compared as DER,
+ * signs only (no keyAgreement: issue_build sets none), and so does an
+ * Ed25519 key (RFC 8410 5: digitalSignature, nonRepudiation, keyCertSign,
+ * cRLSign only; never keyEncipherment).  Compared as DER,
  * which also refuses trailing zero bits (X.690 11.2.2). */
 static int
 lint_ku(struct lint_ctx *c, void *val, const ASN1_OCTET_STRING *raw)
@@ -131,7 +166,7 @@ lint_ku(struct lint_ctx *c, void *val, const ASN1_OCTET_STRING *raw)
 	if (strcmp(gn, wn) != 0)
 		lint_refuse(c->why, c->whylen, "keyUsage", "%s, want %s for "
 		    "an %s key", gn[0] ? gn : "none", wn, c->rsa ? "RSA" :
-		    "EC");
+		    c->ed25519 ? "Ed25519" : "EC");
 	else
 		lint_refuse(c->why, c->whylen, "keyUsage", "not in DER "
 		    "(trailing zero bits)");
@@ -294,7 +329,7 @@ lint_aia(struct lint_ctx *c, void *val, const ASN1_OCTET_STRING *raw)
 {
 	const AUTHORITY_INFO_ACCESS *aia = val;
 	const struct { int nid; const char *url, *what; } want[] = {
-		{ NID_ad_OCSP, c->w->ocsp_url, "OCSP" },
+		{ NID_ad_OCSP, lint_ocsp_url(c), "OCSP" },
 		{ NID_ad_ca_issuers, c->w->ca_issuers_url, "caIssuers" },
 	};
 	const ACCESS_DESCRIPTION *ad;
@@ -342,10 +377,59 @@ lint_cdp(struct lint_ctx *c, void *val, const ASN1_OCTET_STRING *raw)
 		return lint_refuse(c->why, c->whylen, "crlDistributionPoints",
 		    "not one fullName URI without reasons or cRLIssuer");
 	if (!lint_ia5_is(sk_GENERAL_NAME_value(dp->distpoint->name.fullname,
-	    0), GEN_URI, c->w->crl_url))
+	    0), GEN_URI, lint_crl_url(c)))
 		return lint_refuse(c->why, c->whylen, "crlDistributionPoints",
-		    "the URL is not the configured %s", c->w->crl_url);
+		    "the URL is not the configured %s", lint_crl_url(c));
 	return 0;
+}
+
+/* RFC 5280 4.2.1.4, as issue_build writes it: one PolicyInformation,
+ * the profile's OID, no qualifiers (the CA/Browser Forum's 7.1.2.7.9
+ * wants none in subscriber certificates but the CPS URI, which we do
+ * not write). */
+static int
+lint_cp(struct lint_ctx *c, void *val, const ASN1_OCTET_STRING *raw)
+{
+	const CERTIFICATEPOLICIES *cp = val;
+	const POLICYINFO *pi;
+	char got[LINT_NAME_MAX] = "";
+
+	if (sk_POLICYINFO_num(cp) != 1)
+		return lint_refuse(c->why, c->whylen, "certificatePolicies",
+		    "%d policies, want %s alone", sk_POLICYINFO_num(cp),
+		    c->prof->policy_oid);
+	pi = sk_POLICYINFO_value(cp, 0);
+	OBJ_obj2txt(got, sizeof(got), pi->policyid, 1);
+	if (strcmp(got, c->prof->policy_oid) != 0)
+		return lint_refuse(c->why, c->whylen, "certificatePolicies",
+		    "%s, want the profile's %s", got, c->prof->policy_oid);
+	if (pi->qualifiers != NULL)
+		return lint_refuse(c->why, c->whylen, "certificatePolicies",
+		    "policy qualifiers present");
+	return 0;
+}
+
+/* RFC 9608 2: noRevAvail's value is NULL (lint_ext_one checked its DER,
+ * 05 00), and it goes only on a certificate that lives at most
+ * CA_NOREVAVAIL_HOURS_MAX (the CA/Browser Forum's short-lived bound),
+ * whatever the configuration says. */
+static int
+lint_nra(struct lint_ctx *c, void *val, const ASN1_OCTET_STRING *raw)
+{
+	if (c->na - c->nb > CA_NOREVAVAIL_HOURS_MAX * CA_HOUR_SECS +
+	    ISSUE_BACKDATE)
+		return lint_refuse(c->why, c->whylen, "noRevAvail", "on a "
+		    "certificate of %lld s, at most %lld (short-lived only)",
+		    (long long)(c->na - c->nb),
+		    (long long)(CA_NOREVAVAIL_HOURS_MAX * CA_HOUR_SECS +
+		    ISSUE_BACKDATE));
+	return 0;
+}
+
+static const ASN1_ITEM *
+lint_null_item(void)
+{
+	return ASN1_ITEM_rptr(ASN1_NULL);
 }
 
 /*
@@ -358,19 +442,25 @@ lint_cdp(struct lint_ctx *c, void *val, const ASN1_OCTET_STRING *raw)
  * (4.2.1.13 SHOULD), EKU non-critical as issue_build writes it.
  */
 static const struct lint_ext lint_exts_profile[] = {
-	{ NID_basic_constraints, "basicConstraints", 1, NULL, lint_bc },
-	{ NID_key_usage, "keyUsage", 1, NULL, lint_ku },
-	{ NID_ext_key_usage, "extKeyUsage", 0, NULL, lint_eku },
+	{ NID_basic_constraints, "basicConstraints", 1, NULL, lint_bc, NULL },
+	{ NID_key_usage, "keyUsage", 1, NULL, lint_ku, NULL },
+	{ NID_ext_key_usage, "extKeyUsage", 0, NULL, lint_eku, NULL },
 	{ NID_subject_key_identifier, "subjectKeyIdentifier", 0, NULL,
-	    lint_ski },
+	    lint_ski, NULL },
 	{ NID_authority_key_identifier, "authorityKeyIdentifier", 0, NULL,
-	    lint_aki },
+	    lint_aki, NULL },
 	{ NID_subject_alt_name, "subjectAltName", 0, lint_san_absent,
-	    lint_san },
+	    lint_san, NULL },
 	{ NID_info_access, "authorityInfoAccess", 0, lint_aia_absent,
-	    lint_aia },
+	    lint_aia, NULL },
 	{ NID_crl_distribution_points, "crlDistributionPoints", 0,
-	    lint_cdp_absent, lint_cdp },
+	    lint_cdp_absent, lint_cdp, NULL },
+	/* RFC 5280 4.2.1.4 (non-critical as the CA/B Forum's 7.1.2.7.9
+	 * wants), RFC 9608 2 (MUST NOT be critical) */
+	{ NID_certificate_policies, "certificatePolicies", 0, lint_cp_absent,
+	    lint_cp, NULL },
+	{ NID_no_rev_avail, "noRevAvail", 0, lint_nra_absent, lint_nra,
+	    lint_null_item },
 };
 #define LINT_NEXTS (sizeof(lint_exts_profile) / sizeof(lint_exts_profile[0]))
 
@@ -429,12 +519,15 @@ lint_ext_one(struct lint_ctx *c, const struct lint_ext *e,
 		    "not DER", e->name);
 		goto out;
 	}
-	if (m == NULL || m->it == NULL) {
+	if (e->item != NULL)
+		it = e->item();
+	else if (m != NULL && m->it != NULL)
+		it = ASN1_ITEM_ptr(m->it);
+	else {
 		lint_refuse(c->why, c->whylen, e->name, "OpenSSL cannot "
 		    "parse it");
 		goto out;
 	}
-	it = ASN1_ITEM_ptr(m->it);
 	if ((val = ASN1_item_d2i(NULL, &p, ASN1_STRING_length(raw), it)) ==
 	    NULL) {
 		lint_refuse(c->why, c->whylen, e->name, "the value does not "

@@ -46,6 +46,10 @@ struct lint_ctx {
 	int rsa;			/* the subject key is RSA (else EC) */
 	char *why;
 	size_t whylen;
+	/* PROF17 */
+	const struct ca_profile *prof;	/* w's, or the profile's defaults */
+	int ed25519;			/* the subject key is Ed25519 */
+	time_t nb, na;			/* the validity, once checked */
 };
 
 /* Writes "lint: <check>: <detail>" into why; returns -1. */

@@ -101,6 +101,9 @@ struct pki_cert_spec {
 	const struct pki_ext *exts;
 	size_t nexts;
 	GENERAL_NAMES *san;		/* NULL: none */
+	/* A CA name (ca_subject_name: C, O, OU from cfg, then the CN);
+	 * NULL: the CN alone (the TLS server certificate). */
+	const struct bridge_config *ca_names;
 };
 
 /* A new key of type key_type, or NULL with err set. */
@@ -203,9 +206,12 @@ pki_cert_new(const struct pki_cert_spec *s, char *err, size_t errlen)
 	    X509_set_version(x, X509_VERSION_3) != 1 ||
 	    pki_serial(X509_get_serialNumber(x)) == -1)
 		goto fail;
-	if ((subj = X509_NAME_new()) == NULL ||
+	if (s->ca_names != NULL &&
+	    (subj = ca_subject_name(s->ca_names, cn, err, errlen)) == NULL)
+		goto out;
+	if ((subj == NULL && ((subj = X509_NAME_new()) == NULL ||
 	    X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8,
-	    (const unsigned char *)cn, -1, -1, 0) != 1 ||
+	    (const unsigned char *)cn, -1, -1, 0) != 1)) ||
 	    X509_set_subject_name(x, subj) != 1 ||
 	    X509_set_issuer_name(x, s->issuer != NULL ?
 	    X509_get_subject_name(s->issuer) : subj) != 1)
@@ -535,9 +541,11 @@ pki_set_free(struct pki_set *p)
 	X509_free(p->tls);
 }
 
-/* Generates the keys and certificates of p.  0, or -1 with err set. */
+/* Generates the keys and certificates of p, the CA names from c.  0, or
+ * -1 with err set. */
 static int
-pki_make(struct pki_set *p, const char *name, const char *key_type,
+pki_make(struct pki_set *p, const struct bridge_config *c, const char *name,
+    const char *key_type,
     EVP_PKEY *iss_key, EVP_PKEY *ocsp_key, GENERAL_NAMES *san, char *err,
     size_t errlen)
 {
@@ -589,7 +597,7 @@ pki_make(struct pki_set *p, const char *name, const char *key_type,
 #define PKI_SPEC(w, sfx, k, iss, isk, d, e, sans) (struct pki_cert_spec){ \
 	.what = (w), .name = name, .cn_suffix = (sfx), .key = (k), \
 	.issuer = (iss), .issuer_key = (isk), .days = (d), .exts = (e), \
-	.nexts = sizeof(e) / sizeof((e)[0]), .san = (sans) }
+	.nexts = sizeof(e) / sizeof((e)[0]), .san = (sans), .ca_names = c }
 	s = PKI_SPEC("root CA", " Root CA", p->root_key, NULL, p->root_key,
 	    PKI_ROOT_DAYS, root_exts, NULL);
 	if ((p->root = pki_cert_new(&s, err, errlen)) == NULL)
@@ -604,6 +612,7 @@ pki_make(struct pki_set *p, const char *name, const char *key_type,
 		return -1;
 	s = PKI_SPEC("TLS server", " bridge", p->tls_key, p->iss, p->iss_key,
 	    PKI_TLS_DAYS, tls_exts, san);
+	s.ca_names = NULL;		/* the bridge's name: CN alone */
 #undef PKI_SPEC
 	if ((p->tls = pki_cert_new(&s, err, errlen)) == NULL)
 		return -1;
@@ -649,6 +658,7 @@ pki_init_token(const struct bridge_config *c, const struct pki_init_opts *o,
 	struct pki_set set = { 0 };
 	struct pki_files *pf = NULL;
 	GENERAL_NAMES *san = NULL;
+	X509_NAME *probe = NULL;
 	const char *name, *key_type;
 	int i, rc = -1;
 
@@ -666,7 +676,9 @@ pki_init_token(const struct bridge_config *c, const struct pki_init_opts *o,
 		goto out;
 	}
 	/* Everything that can be refused is checked before anything is
-	 * generated or written. */
+	 * generated or written: the CA names too. */
+	if ((probe = ca_subject_name(c, "CA", err, errlen)) == NULL)
+		goto out;
 	if ((san = pki_tls_sans(o, err, errlen)) == NULL)
 		goto out;
 	if ((pf = calloc(1, sizeof(*pf))) == NULL) {
@@ -681,7 +693,7 @@ pki_init_token(const struct bridge_config *c, const struct pki_init_opts *o,
 		    "by its pkcs11: URI");
 		goto out;
 	}
-	if (pki_make(&set, name, key_type, iss_key, ocsp_key, san, err,
+	if (pki_make(&set, c, name, key_type, iss_key, ocsp_key, san, err,
 	    errlen) == -1)
 		goto out;
 	if (pki_dirs(c, err, errlen) == -1)
@@ -701,6 +713,7 @@ out:
 	else
 		ERR_clear_error();
 	free(pf);
+	X509_NAME_free(probe);
 	GENERAL_NAMES_free(san);
 	pki_set_free(&set);
 	return rc;

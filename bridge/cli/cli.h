@@ -99,6 +99,8 @@ struct cli_opts {
 	unsigned long long seen;	/* bit per option given */
 	const char *wait;		/* --wait SECONDS (cli.c) */
 	int with_keys, progress;	/* backup (issue 17) */
+	/* init --subject-o ORG --subject-c CC --subject-ou OU (PROF17) */
+	const char *subject_o, *subject_c, *subject_ou;
 };
 
 /* What every command has: the loaded config and the signing options. */

@@ -342,6 +342,44 @@ init_settings(struct cli *c)
 		init_url(cfg->public_http_url, sizeof(cfg->public_http_url),
 		    "http", c->o.http_listen);
 	}
+	/* The CA names, kept for a later issuing CA (init_subject_check
+	 * bounded them). */
+	if (c->o.subject_o != NULL)
+		snprintf(cfg->ca_subject_o, sizeof(cfg->ca_subject_o), "%s",
+		    c->o.subject_o);
+	if (c->o.subject_c != NULL)
+		snprintf(cfg->ca_subject_c, sizeof(cfg->ca_subject_c), "%s",
+		    c->o.subject_c);
+	if (c->o.subject_ou != NULL)
+		snprintf(cfg->ca_subject_ou, sizeof(cfg->ca_subject_ou), "%s",
+		    c->o.subject_ou);
+	return 0;
+}
+
+/* --subject-o, --subject-c, --subject-ou against X.520's bounds (and
+ * ISO 3166 for C), before anything is created.  0, or 1 after a
+ * message. */
+static int
+init_subject_check(struct cli *c)
+{
+	const struct { const char *v, *opt; int country; } s[] = {
+		{ c->o.subject_o, "subject-o", 0 },
+		{ c->o.subject_c, "subject-c", 1 },
+		{ c->o.subject_ou, "subject-ou", 0 },
+	};
+	char why[CONFIG_STR];
+	size_t i;
+
+	for (i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		if (s[i].v != NULL && (strlen(s[i].v) >= CONFIG_STR ||
+		    ca_subject_check(s[i].v, s[i].country, why,
+		    sizeof(why)) != 0))
+			return cli_fail("usage", "--%s %s", s[i].opt,
+			    strlen(s[i].v) >= CONFIG_STR ? "is too long" :
+			    why);
+	if (c->o.subject_ou != NULL && c->o.subject_o == NULL)
+		return cli_fail("usage", "--subject-ou needs --subject-o (a "
+		    "unit of which organisation?)");
 	return 0;
 }
 
@@ -359,7 +397,7 @@ cmd_init(struct cli *c)
 	memset(&po, 0, sizeof(po));
 	if (cli_only(c, "name hostname key-type est-listen http-listen db "
 	    "pkcs11-module pkcs11-token pkcs11-pin-file validator witness "
-	    "quorum") != 0)
+	    "quorum subject-o subject-c subject-ou") != 0)
 		return 1;
 	if (c->o.dir == NULL)
 		return cli_fail("usage", "keybridge init DIR");
@@ -371,6 +409,8 @@ cmd_init(struct cli *c)
 	    strcmp(c->o.key_type, "rsa-3072") != 0)
 		return cli_fail("usage", "--key-type must be ec-p256 or "
 		    "rsa-3072");
+	if (init_subject_check(c) != 0)
+		return 1;
 	if (cli_token_check(c, pin) != 0)
 		return 1;
 	if (mkdir(c->o.dir, 0700) != 0) {

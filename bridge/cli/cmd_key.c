@@ -183,6 +183,15 @@ key_read(struct cli *c, uint8_t **der, int *derlen, char **csr_b64)
 		rc = cli_fail("bad_key", "%s: %s", path, why);
 		goto out;
 	}
+	/* RFC 8410 keys get device certificates only (issue_build): TLS
+	 * servers and API clients keep to keys every stack accepts. */
+	if (EVP_PKEY_is_a(pk, "ED25519") == 1 && c->o.profile != NULL &&
+	    strcmp(c->o.profile, "device") != 0) {
+		rc = cli_fail("bad_key", "%s is an Ed25519 key: the %s profile "
+		    "takes EC or RSA keys (Ed25519 is for devices)", path,
+		    c->o.profile);
+		goto out;
+	}
 	rc = 0;
 out:
 	if (rc != 0 && *csr_b64 != NULL) {

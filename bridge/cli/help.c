@@ -29,7 +29,8 @@ static const struct help_cmd {
 	{ "init", NULL, "DIR [--name NAME] [--hostname H]... [--key-type ec-p256|rsa-3072] "
 	  "[--est-listen ADDR:PORT] [--http-listen ADDR:PORT] [--db PATH|URL] "
 	  "[--pkcs11-module SO --pkcs11-token LABEL --pkcs11-pin-file FILE] "
-	  "[--validator NAME=VKEY@URL]... [--witness NAME=VKEY@URL]... [--quorum N]",
+	  "[--validator NAME=VKEY@URL]... [--witness NAME=VKEY@URL]... [--quorum N] "
+	  "[--subject-o ORG] [--subject-c CC] [--subject-ou OU]",
 	  "create a data directory: keys, CA, TLS certificate, ledger, keybridge.conf" },
 	{ "serve", NULL, "-d DIR [-n] [--est-listen ADDR:PORT] [--http-listen ADDR:PORT] "
 	  "[--db PATH|URL] [--log-level error|warn|info|debug]",
@@ -128,6 +129,9 @@ static const struct help_opt {
 	{ "validator init", "name", "NAME", "the cosigner name (1-64 characters, no space or +)" },
 	{ NULL, "hostname", "H", "a name of the TLS certificate (repeatable)" },
 	{ NULL, "key-type", "TYPE", "the CA keys: ec-p256 (default) or rsa-3072" },
+	{ NULL, "subject-o", "ORG", "the CA names' organizationName (at most 64 characters)" },
+	{ NULL, "subject-c", "CC", "the CA names' countryName, ISO 3166 alpha-2 (DE, US, ...)" },
+	{ NULL, "subject-ou", "OU", "the CA names' organizationalUnitName (with --subject-o)" },
 	{ NULL, "est-listen", "ADDR:PORT", "HTTPS listener: EST, the API, the dashboard" },
 	{ NULL, "http-listen", "ADDR:PORT", "plain-HTTP listener: OCSP, CRLs, /metrics" },
 	{ NULL, "db", "PATH|URL", "the ledger: an SQLite file or a postgresql:// URL (default: db of keybridge.conf)" },

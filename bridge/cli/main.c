@@ -27,6 +27,7 @@ enum {
 	O_NOTE, O_CONFIG_GROUP,
 	O_ALLOW_SAME_NAME, O_WAIT,
 	O_WITH_KEYS, O_PROGRESS,
+	O_SUBJECT_O, O_SUBJECT_C, O_SUBJECT_OU,
 	O_HELP,
 };
 
@@ -93,6 +94,9 @@ static struct option long_opts[] = {
 	{ "allow-same-name", no_argument, NULL, O_ALLOW_SAME_NAME },
 	{ "with-keys", no_argument, NULL, O_WITH_KEYS },
 	{ "progress", no_argument, NULL, O_PROGRESS },
+	{ "subject-o", required_argument, NULL, O_SUBJECT_O },
+	{ "subject-c", required_argument, NULL, O_SUBJECT_C },
+	{ "subject-ou", required_argument, NULL, O_SUBJECT_OU },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -135,6 +139,8 @@ static const char *const opt_names[] = {
 	[O_CONFIG_GROUP - 256] = "config-group",
 	[O_ALLOW_SAME_NAME - 256] = "allow-same-name",
 	[O_WITH_KEYS - 256] = "with-keys", [O_PROGRESS - 256] = "progress",
+	[O_SUBJECT_O - 256] = "subject-o", [O_SUBJECT_C - 256] = "subject-c",
+	[O_SUBJECT_OU - 256] = "subject-ou",
 };
 /* c->o.seen has a bit per option */
 _Static_assert(O_HELP - 256 <= 64, "more options than bits in cli_opts.seen");
@@ -315,6 +321,9 @@ parse_opts(struct cli *c, int argc, char **argv)
 		case 'n':	/* serve -n: check, start nothing */
 			c->check_only = 1;
 			break;
+		case O_SUBJECT_O: o->subject_o = optarg; break;
+		case O_SUBJECT_C: o->subject_c = optarg; break;
+		case O_SUBJECT_OU: o->subject_ou = optarg; break;
 		case 'h':
 		case O_HELP:
 			c->help = 1;	/* cli_only prints the command's usage */

@@ -715,6 +715,7 @@ op_sign_cert(struct keyproc_keys *k, struct keyproc_rd *r,
 	c.ca_issuers_url = k->ca_issuers_url;
 	c.crl_url = k->crl_url;
 	c.account = k->cfg.bridge_account;
+	c.cfg = &k->cfg;		/* the profiles' options */
 	c.now = time(NULL);
 	c.min_index = k->min_index;
 	if (ca_cert_admit(&q, &c, &tbs, &tbslen, why, whylen) != 0)

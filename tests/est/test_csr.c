@@ -430,12 +430,26 @@ test_ec_key_not_named_and_uncompressed_is_refused(void **state)
 	EVP_PKEY_free(pk);
 }
 
+/* RFC 8410: an Ed25519 device key is read (the general reader's path)
+ * and accepted; its profile is the registration's business. */
 static void
-test_ed25519_is_an_unsupported_key_type(void **state)
+test_ed25519_key_is_accepted(void **state)
 {
 	struct keys *k = *state;
 
-	expect(k->ed25519, NULL, "x", EST_CSR_BAD_KEY_TYPE, "ED25519");
+	expect(k->ed25519, NULL, "x", EST_CSR_OK, NULL);
+}
+
+/* Ed448 stays an unsupported key type: Ed25519 alone is allowed. */
+static void
+test_ed448_is_an_unsupported_key_type(void **state)
+{
+	EVP_PKEY *ed448 = EVP_PKEY_Q_keygen(NULL, NULL, "ED448");
+
+	(void)state;
+	assert_non_null(ed448);
+	expect(ed448, NULL, "x", EST_CSR_BAD_KEY_TYPE, "ED448");
+	EVP_PKEY_free(ed448);
 }
 
 static void
@@ -643,7 +657,8 @@ main(void)
 		    test_secp256k1_and_p521_are_unsupported_curves),
 		cmocka_unit_test(
 		    test_ec_key_not_named_and_uncompressed_is_refused),
-		cmocka_unit_test(test_ed25519_is_an_unsupported_key_type),
+		cmocka_unit_test(test_ed25519_key_is_accepted),
+		cmocka_unit_test(test_ed448_is_an_unsupported_key_type),
 		cmocka_unit_test(test_sha1_and_md5_signatures_are_weak_hashes),
 		cmocka_unit_test(test_empty_subject_is_refused),
 		cmocka_unit_test(test_text_that_is_not_base64_is_refused),

@@ -322,7 +322,8 @@ test_device_csrattrs_ask_for_p256_sha256_or_rsa(void **state)
 	assert_non_null(strstr(text, ":prime256v1"));
 	assert_non_null(strstr(text, ":sha256WithRSAEncryption"));
 	assert_null(strstr(text, "Subject Alternative Name"));
-	assert_int_equal(sk_TEST_ATTR_OR_OID_num(a), 3);
+	assert_non_null(strstr(text, ":ED25519"));
+	assert_int_equal(sk_TEST_ATTR_OR_OID_num(a), 4);
 	assert_oid(a, 0, NID_ecdsa_with_SHA256);
 	e = sk_TEST_ATTR_OR_OID_value(a, 1);
 	assert_int_equal(e->type, 1);
@@ -333,6 +334,7 @@ test_device_csrattrs_ask_for_p256_sha256_or_rsa(void **state)
 	assert_int_equal(ASN1_TYPE_get(v), V_ASN1_OBJECT);
 	assert_int_equal(OBJ_obj2nid(v->value.object), NID_X9_62_prime256v1);
 	assert_oid(a, 2, NID_sha256WithRSAEncryption);
+	assert_oid(a, 3, NID_ED25519);		/* RFC 8410: devices only */
 	TEST_CSRATTRS_free(a);
 	free(text);
 }
@@ -345,6 +347,7 @@ test_server_csrattrs_also_ask_for_subject_alt_names(void **state)
 
 	a = csrattrs_decode(EST_PROFILE_SERVER, &text);
 	assert_non_null(strstr(text, ":X509v3 Subject Alternative Name"));
+	assert_null(strstr(text, ":ED25519"));	/* not for servers */
 	assert_int_equal(sk_TEST_ATTR_OR_OID_num(a), 4);
 	assert_oid(a, 3, NID_subject_alt_name);
 	TEST_CSRATTRS_free(a);
