@@ -29,7 +29,8 @@ static const struct help_cmd {
 	{ "init", NULL, "DIR [--name NAME] [--hostname H]... [--key-type ec-p256|rsa-3072] "
 	  "[--est-listen ADDR:PORT] [--http-listen ADDR:PORT] [--db PATH|URL] "
 	  "[--pkcs11-module SO --pkcs11-token LABEL --pkcs11-pin-file FILE] "
-	  "[--validator NAME=VKEY@URL]... [--witness NAME=VKEY@URL]... [--quorum N]",
+	  "[--validator NAME=VKEY@URL]... [--witness NAME=VKEY@URL]... [--quorum N] "
+	  "[--root-key-out FILE]",
 	  "create a data directory: keys, CA, TLS certificate, ledger, keybridge.conf" },
 	{ "serve", NULL, "-d DIR [--est-listen ADDR:PORT] [--http-listen ADDR:PORT] "
 	  "[--db PATH|URL] [--log-level error|warn|info|debug]",
@@ -88,6 +89,8 @@ static const struct help_cmd {
 	{ "ca", "move-to-token", "-d DIR --pkcs11-module SO --pkcs11-token LABEL "
 	  "--pkcs11-pin-file FILE [--shred]",
 	  "move the CA, OCSP, bridge and node keys into a PKCS#11 token" },
+	{ "ca", "rollover", "-d DIR --root-key FILE",
+	  "make a new issuing CA and OCSP signer under the root; serve takes it at its next start" },
 	{ "validator", "init", "VDIR --name NAME --listen ADDR:PORT --ledger URL "
 	  "--log-vkey VKEY [--ledger-ca FILE] [--origin ORIGIN] [--witness]",
 	  "create a validator's directory and key" },
@@ -171,6 +174,8 @@ static const struct help_opt {
 	{ NULL, "note", "TEXT", "a note recorded with the publication" },
 	{ NULL, "config-group", "G", "a configuration group its device may read (repeatable, at most 16)" },
 	{ NULL, "allow-same-name", NULL, "register even when an active key already has the name" },
+	{ NULL, "root-key", "FILE", "the root CA's key (kept offline; init wrote it)" },
+	{ NULL, "root-key-out", "FILE", "write the root CA's key there, not DIR/ca/root.key (then move it offline)" },
 	{ NULL, "help", NULL, "print this help" },
 };
 #define HELP_NOPTS (sizeof(help_opts) / sizeof(help_opts[0]))

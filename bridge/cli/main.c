@@ -25,6 +25,7 @@ enum {
 	O_SINCE, O_SERIAL, O_SHA256,
 	O_NOTE, O_CONFIG_GROUP,
 	O_ALLOW_SAME_NAME, O_WAIT,
+	O_ROOT_KEY, O_ROOT_KEY_OUT,
 	O_HELP,
 };
 
@@ -89,6 +90,8 @@ static struct option long_opts[] = {
 	{ "note", required_argument, NULL, O_NOTE },
 	{ "config-group", required_argument, NULL, O_CONFIG_GROUP },
 	{ "allow-same-name", no_argument, NULL, O_ALLOW_SAME_NAME },
+	{ "root-key", required_argument, NULL, O_ROOT_KEY },
+	{ "root-key-out", required_argument, NULL, O_ROOT_KEY_OUT },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -130,6 +133,8 @@ static const char *const opt_names[] = {
 	[O_NOTE - 256] = "note",
 	[O_CONFIG_GROUP - 256] = "config-group",
 	[O_ALLOW_SAME_NAME - 256] = "allow-same-name",
+	[O_ROOT_KEY - 256] = "root-key",
+	[O_ROOT_KEY_OUT - 256] = "root-key-out",
 };
 /* c->o.seen has a bit per option */
 _Static_assert(O_HELP - 256 <= 64, "more options than bits in cli_opts.seen");
@@ -268,6 +273,8 @@ parse_opts(struct cli *c, int argc, char **argv)
 		case O_PKCS11_TOKEN: o->pkcs11_token = optarg; break;
 		case O_PKCS11_PIN_FILE: o->pkcs11_pin_file = optarg; break;
 		case O_SHRED: o->shred = 1; break;
+		case O_ROOT_KEY: o->root_key = optarg; break;
+		case O_ROOT_KEY_OUT: o->root_key_out = optarg; break;
 		case O_VALIDATOR:
 			if (add_repeat(o->validator, &o->nvalidator, optarg,
 			    "validator") != 0)

@@ -129,3 +129,14 @@ out:
 	SSL_CTX_free(ctx);
 	return ret;
 }
+
+/* See http.h. */
+int
+server_tls_add_client_ca(SSL_CTX *ctx, X509 *x)
+{
+	int rc = X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), x) == 1 &&
+	    SSL_CTX_add_client_CA(ctx, x) == 1 ? 0 : -1;
+
+	ERR_clear_error();
+	return rc;
+}
