@@ -416,7 +416,7 @@ cmd_init(struct cli *c)
 	po.hostnames = c->o.hostname;
 	po.nhostnames = (size_t)c->o.nhostname;
 	po.key_type = c->o.key_type != NULL ? c->o.key_type : "ec-p256";
-	po.root_key_out = root_key;
+	po.root_key_out = root_key[0] != '\0' ? root_key : NULL;
 	if (pki_init_token(cfg, &po, iss, ocsp, err, sizeof(err)) != 0) {
 		cli_fail("init", "%s", err);
 		goto out;
