@@ -60,6 +60,10 @@ int pki_init_token(const struct bridge_config *c, const struct pki_init_opts *o,
 #define CA_ISSUER_KEY		"issuing.key"
 #define CA_ISSUER_OCSP_CERT	"ocsp.pem"
 #define CA_ISSUER_OCSP_KEY	"ocsp.key"
+/* Instead of the key files: the pkcs11: URIs of keys a rollover made in
+ * the PKCS#11 token of the current issuer's keys. */
+#define CA_ISSUER_KEY_URI	"issuing.uri"
+#define CA_ISSUER_OCSP_URI	"ocsp.uri"
 /* A rolled issuer's last CRL number (the key process's promise, as
  * keyproc.state holds the original's), in the data directory: the
  * directory a dropped `serve` owns (sandbox_hand_over). */
@@ -95,10 +99,22 @@ void ca_issuer_urls(const char *base, const char *id, int original,
 /* `keybridge ca rollover`: a new issuing CA and its OCSP signer, signed
  * by the root (cfg->ca_root and the key file root_key, which must
  * match), of the current issuer's key type, written under
- * DIR/ca/issuers/<id>/ and made current.  The issuer id into id.  0, or
- * -1 with err set (nothing is left behind then). */
+ * DIR/ca/issuers/<id>/ and made current.  When the current issuing CA
+ * key is in a PKCS#11 token the new keys are made in that token
+ * (rollover_token.c) and their URIs written instead of key files.  The
+ * issuer id into id.  0, or -1 with err set (nothing is left behind
+ * then, but keys already made in a token). */
 int ca_rollover(const struct bridge_config *cfg, const char *root_key,
     char id[CA_ISSUER_ID_MAX + 1], char *err, size_t errlen);
+
+/* rollover_token.c: the new issuing CA and OCSP signer keys made in the
+ * token of the URI cur (the current issuing CA key's), of key_type,
+ * labelled CA_LABEL_ISSUING / CA_LABEL_OCSP with a "-" and 8 hex digits
+ * of their CKA_ID; their URIs into iuri / ouri and the keys (through
+ * libp11) into *ikey / *okey.  0, or -1 with err set. */
+int ca_rollover_token_keys(const struct bridge_config *cfg, const char *cur,
+    const char *key_type, EVP_PKEY **ikey, EVP_PKEY **okey,
+    char iuri[CONFIG_STR], char ouri[CONFIG_STR], char *err, size_t errlen);
 
 /* ---- signer.c: the key process's client ------------------------------- */
 
@@ -273,6 +289,9 @@ int p11make_uri(const struct p11make *m, const char *label, char *out,
     size_t outlen);
 /* A fresh CKA_ID from the CSPRNG.  0 or -1. */
 int p11make_new_id(unsigned char id[CA_TOKEN_ID_LEN]);
+/* The token label an RFC 7512 URI names (token=...), into label.  0, or
+ * -1 (no such attribute, not a URI, too long). */
+int p11make_uri_token(const char *uri, char *label, size_t labellen);
 
 /* ---- lint.c: checks before the CA key signs a certificate ---------------- */
 

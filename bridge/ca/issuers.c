@@ -8,6 +8,8 @@
  *
  *	DIR/ca/issuers/<issuer id>/issuing.pem issuing.key ocsp.pem ocsp.key
  *
+ * (with keys in a PKCS#11 token: issuing.uri and ocsp.uri, each a
+ * pkcs11: URI, instead of the key files)
  * (the id: lowercase hex of the new CA's subjectKeyIdentifier) and names
  * it in DIR/ca/issuers/current, replaced by a rename.  The current issuer
  * signs new certificates; every other one still answers OCSP and CRLs for
@@ -39,9 +41,36 @@ ca_issuer_id_ok(const char *name)
 	return 1;
 }
 
+/* A key made in a token: the URI the file dir/id/name holds replaces
+ * key (a path).  0 (also when there is no such file), or -1. */
+static int
+issuer_uri(const struct bridge_config *cfg, const char *id, const char *name,
+    char key[CONFIG_STR])
+{
+	char rel[CONFIG_STR], path[PATH_MAX], buf[CONFIG_STR + 2];
+	FILE *fp;
+	size_t n;
+
+	if ((size_t)snprintf(rel, sizeof(rel), "%s/%s/%s", CA_ISSUERS_DIR, id,
+	    name) >= sizeof(rel) || config_path(cfg, rel, path,
+	    sizeof(path))[0] == '\0')
+		return -1;
+	if ((fp = fopen(path, "re")) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (!ca_is_token_uri(buf) || strlen(buf) >= CONFIG_STR)
+		return -1;
+	memcpy(key, buf, strlen(buf) + 1);
+	return 0;
+}
+
 /* Fills f for the rolled issuer id (paths relative to the data dir). */
 static int
-issuer_rolled(struct ca_issuer_files *f, const char *id)
+issuer_rolled(const struct bridge_config *cfg, struct ca_issuer_files *f,
+    const char *id)
 {
 	memset(f, 0, sizeof(*f));
 	if ((size_t)snprintf(f->id, sizeof(f->id), "%s", id) >= sizeof(f->id) ||
@@ -55,6 +84,9 @@ issuer_rolled(struct ca_issuer_files *f, const char *id)
 	    CA_ISSUERS_DIR, id, CA_ISSUER_OCSP_KEY) >= sizeof(f->ocsp_key) ||
 	    (size_t)snprintf(f->crl_state, sizeof(f->crl_state),
 	    CA_ISSUER_CRL_STATE, id) >= sizeof(f->crl_state))
+		return -1;
+	if (issuer_uri(cfg, id, CA_ISSUER_KEY_URI, f->key) != 0 ||
+	    issuer_uri(cfg, id, CA_ISSUER_OCSP_URI, f->ocsp_key) != 0)
 		return -1;
 	return 0;
 }
@@ -134,9 +166,10 @@ ca_issuers_scan(const struct bridge_config *cfg, struct ca_issuer_files *out,
 			    path);
 			goto out;
 		}
-		if (issuer_rolled(&out[1 + nrolled], de->d_name) != 0) {
-			snprintf(err, errlen, "%s/%s: path too long", path,
-			    de->d_name);
+		if (issuer_rolled(cfg, &out[1 + nrolled], de->d_name) != 0) {
+			snprintf(err, errlen, "%s/%s: path too long, or a "
+			    "damaged %s or %s", path, de->d_name,
+			    CA_ISSUER_KEY_URI, CA_ISSUER_OCSP_URI);
 			goto out;
 		}
 		nrolled++;

@@ -17,8 +17,9 @@
  * rename: a crash leaves either the old state or the new one (and maybe
  * a dot-directory, which nothing reads).
  *
- * Only file keys: when the current issuing CA key is in a PKCS#11 token
- * the command refuses (docs/operations.md says what to do).
+ * When the current issuing CA key is in a PKCS#11 token, the new keys are
+ * made in that token (rollover_token.c) and the issuer's directory holds
+ * their URIs (issuing.uri, ocsp.uri) instead of key files.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -208,11 +209,12 @@ fail:
 	return NULL;
 }
 
-/* Writes a key (mode 0600) or a certificate (0644) to dir/name, O_EXCL,
- * fsync'd.  0, or -1 with err set. */
+/* Writes a key (mode 0600), a certificate or a line of text (a key's
+ * pkcs11: URI; 0644) to dir/name, O_EXCL, fsync'd.  0, or -1 with err
+ * set. */
 static int
 ro_write(const char *dir, const char *name, EVP_PKEY *key, X509 *cert,
-    char *err, size_t errlen)
+    const char *text, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 	mode_t mode = key != NULL ? RO_KEY_MODE : RO_CERT_MODE;
@@ -233,8 +235,13 @@ ro_write(const char *dir, const char *name, EVP_PKEY *key, X509 *cert,
 			close(fd);
 		return -1;
 	}
-	ok = key != NULL ? PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL,
-	    NULL) == 1 : PEM_write_X509(fp, cert) == 1;
+	if (key != NULL)
+		ok = PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL,
+		    NULL) == 1;
+	else if (cert != NULL)
+		ok = PEM_write_X509(fp, cert) == 1;
+	else
+		ok = fprintf(fp, "%s\n", text) > 0;
 	ok = ok && fflush(fp) == 0 && fsync(fileno(fp)) == 0;
 	if (fclose(fp) != 0)
 		ok = 0;
@@ -287,7 +294,8 @@ static void
 ro_cleanup(const char *dir)
 {
 	static const char *const names[] = { CA_ISSUER_CERT, CA_ISSUER_KEY,
-	    CA_ISSUER_OCSP_CERT, CA_ISSUER_OCSP_KEY };
+	    CA_ISSUER_OCSP_CERT, CA_ISSUER_OCSP_KEY, CA_ISSUER_KEY_URI,
+	    CA_ISSUER_OCSP_URI };
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -309,8 +317,9 @@ ca_rollover(const struct bridge_config *cfg, const char *root_key,
 	EVP_PKEY *rkey = NULL, *ikey = NULL, *okey = NULL;
 	const ASN1_OCTET_STRING *ski;
 	char issuers[PATH_MAX], tmpdir[PATH_MAX], final[PATH_MAX];
+	char iuri[CONFIG_STR] = "", ouri[CONFIG_STR] = "";
 	size_t n;
-	int rc = -1, made = 0;
+	int rc = -1, made = 0, token;
 
 	id[0] = '\0';
 	if ((f = calloc(CA_ISSUERS_MAX, sizeof(*f))) == NULL) {
@@ -325,13 +334,7 @@ ca_rollover(const struct bridge_config *cfg, const char *root_key,
 		    CA_ISSUERS_DIR);
 		goto out;
 	}
-	if (ca_is_token_uri(f[0].key) || ca_is_token_uri(f[0].ocsp_key)) {
-		snprintf(err, errlen, "the current issuing CA's keys are in a "
-		    "PKCS#11 token; ca rollover makes file keys only (see "
-		    "docs/operations.md \"CA rollover\": roll over with file "
-		    "keys, then move them into the token by hand)");
-		goto out;
-	}
+	token = ca_is_token_uri(f[0].key);
 	if ((rkey = ledger_key_load(root_key, err, errlen)) == NULL)
 		goto out;
 	if ((root = ro_read_cert(cfg, cfg->ca_root, err, errlen)) == NULL ||
@@ -344,9 +347,15 @@ ca_rollover(const struct bridge_config *cfg, const char *root_key,
 		    root_key, cfg->ca_root);
 		goto out;
 	}
-	if ((ikey = ro_keygen(X509_get0_pubkey(cur), err, errlen)) == NULL ||
-	    (okey = ro_keygen(X509_get0_pubkey(cur), err, errlen)) == NULL ||
-	    (iss_name = ro_subject(X509_get_subject_name(cur), (int)n + 1,
+	/* In the token of the current key, or files as the current. */
+	if (token ? ca_rollover_token_keys(cfg, f[0].key,
+	    EVP_PKEY_get_base_id(X509_get0_pubkey(cur)) == EVP_PKEY_RSA ?
+	    "rsa-3072" : "ec-p256", &ikey, &okey, iuri, ouri, err,
+	    errlen) != 0 :
+	    ((ikey = ro_keygen(X509_get0_pubkey(cur), err, errlen)) == NULL ||
+	    (okey = ro_keygen(X509_get0_pubkey(cur), err, errlen)) == NULL))
+		goto out;
+	if ((iss_name = ro_subject(X509_get_subject_name(cur), (int)n + 1,
 	    err, errlen)) == NULL ||
 	    (ocsp_name = ro_subject(X509_get_subject_name(cur_ocsp),
 	    (int)n + 1, err, errlen)) == NULL)
@@ -385,12 +394,17 @@ ca_rollover(const struct bridge_config *cfg, const char *root_key,
 		goto out;
 	}
 	made = 1;
-	if (ro_write(tmpdir, CA_ISSUER_CERT, NULL, iss, err, errlen) != 0 ||
-	    ro_write(tmpdir, CA_ISSUER_KEY, ikey, NULL, err, errlen) != 0 ||
-	    ro_write(tmpdir, CA_ISSUER_OCSP_CERT, NULL, ocsp, err,
+	if (ro_write(tmpdir, CA_ISSUER_CERT, NULL, iss, NULL, err,
 	    errlen) != 0 ||
-	    ro_write(tmpdir, CA_ISSUER_OCSP_KEY, okey, NULL, err,
+	    ro_write(tmpdir, CA_ISSUER_OCSP_CERT, NULL, ocsp, NULL, err,
 	    errlen) != 0)
+		goto out;
+	if (token ? ro_write(tmpdir, CA_ISSUER_KEY_URI, NULL, NULL, iuri, err,
+	    errlen) != 0 || ro_write(tmpdir, CA_ISSUER_OCSP_URI, NULL, NULL,
+	    ouri, err, errlen) != 0 :
+	    ro_write(tmpdir, CA_ISSUER_KEY, ikey, NULL, NULL, err,
+	    errlen) != 0 || ro_write(tmpdir, CA_ISSUER_OCSP_KEY, okey, NULL,
+	    NULL, err, errlen) != 0)
 		goto out;
 	if (ro_fsync_dir(tmpdir) != 0 || rename(tmpdir, final) != 0 ||
 	    ro_fsync_dir(issuers) != 0) {

@@ -74,7 +74,7 @@ enroll srv1 server --dns localhost --ip 127.0.0.1
 assert_eq "$OLD_ID" "$(issuer_id "$OUT/old1.pem")" "issuer of old1 (init's CA)"
 
 # ---- the rollover: prepared while the bridge runs ------------------------------------
-kb_fail "ca rollover" ca rollover -d "$DIR" --root-key "$DIR/ca/issuing.key"
+kb_fail "ca rollover" ca rollover -d "$DIR" --root-key "$DIR/node.key"
 assert_contains "$(cat "$KB_STDERR")" "is not the key of the root CA" "rollover with another key"
 kb_fail usage ca rollover -d "$DIR"
 [ ! -e "$DIR/ca/issuers/current" ] || fail "a refused rollover left ca/issuers/current"
@@ -83,7 +83,14 @@ G2_ID=$(cat "$DIR/ca/issuers/current")
 G2="$DIR/ca/issuers/$G2_ID/issuing.pem"
 log "rolled over to $G2_ID ($(openssl x509 -in "$G2" -noout -subject))"
 openssl verify -CAfile "$ROOT" "$G2" >/dev/null || fail "the new issuing CA does not verify under the root"
-assert_file_mode "$DIR/ca/issuers/$G2_ID/issuing.key" 600
+if [ "${KB_TEST_PKCS11:-0}" = 1 ]; then
+	# the new keys are in the token of the old ones: URIs, no key file
+	assert_match "$(cat "$DIR/ca/issuers/$G2_ID/issuing.uri")" '^pkcs11:token=kb[0-9]+;object=issuing-ca-[0-9a-f]{8};type=private$' "G2's issuing key URI"
+	assert_match "$(cat "$DIR/ca/issuers/$G2_ID/ocsp.uri")" '^pkcs11:token=kb[0-9]+;object=ocsp-signer-[0-9a-f]{8};type=private$' "G2's OCSP key URI"
+	[ ! -e "$DIR/ca/issuers/$G2_ID/issuing.key" ] || fail "a key file beside the token's URI"
+else
+	assert_file_mode "$DIR/ca/issuers/$G2_ID/issuing.key" 600
+fi
 # the running bridge keeps its issuer until it restarts
 enroll before_restart device
 assert_eq "$OLD_ID" "$(issuer_id "$OUT/before_restart.pem")" "issuer of an enrollment before the restart"
@@ -212,12 +219,20 @@ for p in "$P1:srv1" "$P2:srv2"; do
 done
 stop_pid "$N_PID" nginx
 
+if [ "${KB_TEST_PKCS11:-0}" = 1 ]; then
+	# (test_pkcs11_ca_rollover: the overlap with token keys; the
+	# retirement below is the same code with file keys)
+	kb_stop
+	log "PASS"
+	exit 0
+fi
+
 # ---- retirement: G3 issues one short-lived certificate, G4 takes over ---------------------
 kb_ok ca rollover -d "$DIR" --root-key "$RKEY" >/dev/null
 G3_ID=$(cat "$DIR/ca/issuers/current")
 kb_stop
 kb_start "$DIR"
-end=$(($(date +%s) + 4))
+end=$(($(date +%s) + 3))
 enroll brief device --not-after "$(date -u -d "@$end" +%Y-%m-%dT%H:%M:%SZ)"
 assert_eq "$G3_ID" "$(issuer_id "$OUT/brief.pem")" "issuer of brief"
 kb_ok ca rollover -d "$DIR" --root-key "$RKEY" >/dev/null
