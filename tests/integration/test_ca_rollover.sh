@@ -178,6 +178,15 @@ out=$(openssl verify -crl_check -CAfile "$ROOT" -untrusted "$G2" -CRLfile "$OUT/
 	fail "openssl verify -crl_check of new1 with G2's CRL: $out"
 assert_contains "$(openssl crl -in "$OUT/g2.crl" -noout -issuer)" "G2" "issuer of G2's CRL"
 
+if [ "${KB_TEST_PKCS11:-0}" = 1 ]; then
+	# (test_pkcs11_ca_rollover: the overlap with token keys, signed in
+	# the token; nginx and the retirement below are the same code with
+	# file keys, and the two tests' budget is 40 s)
+	kb_stop
+	log "PASS"
+	exit 0
+fi
+
 # ---- nginx staples for a server certificate of each issuer ------------------------------
 enroll srv2 server --dns localhost --ip 127.0.0.1
 PORTS=$(kb_free_ports 2)
@@ -218,14 +227,6 @@ for p in "$P1:srv1" "$P2:srv2"; do
 	log "nginx staples a good response for $name ($(issuer_id "$OUT/$name.pem"))"
 done
 stop_pid "$N_PID" nginx
-
-if [ "${KB_TEST_PKCS11:-0}" = 1 ]; then
-	# (test_pkcs11_ca_rollover: the overlap with token keys; the
-	# retirement below is the same code with file keys)
-	kb_stop
-	log "PASS"
-	exit 0
-fi
 
 # ---- retirement: G3 issues one short-lived certificate, G4 takes over ---------------------
 kb_ok ca rollover -d "$DIR" --root-key "$RKEY" >/dev/null
