@@ -490,6 +490,14 @@ serve_routes(struct serve *s, const struct bridge_config *cfg,
 	api->token = cfg->api_token;
 	api->issuer = signer_issuer(s->signer);
 	api->issuer_id = signer_issuer_id(s->signer);
+	for (size_t i = 1; i < signer_nissuers(s->signer) &&
+	    api->nold_issuers < sizeof(api->old_issuers) /
+	    sizeof(api->old_issuers[0]); i++) {
+		api->old_issuers[api->nold_issuers] = signer_issuer_at(
+		    s->signer, i);
+		api->old_issuer_ids[api->nold_issuers++] =
+		    signer_issuer_id_at(s->signer, i);
+	}
 	api->root = s->root = serve_read_cert(config_path(cfg, cfg->ca_root,
 	    p1, sizeof(p1)));
 	memset(&msrc, 0, sizeof(msrc));

@@ -253,6 +253,11 @@ assert_eq 404 "$code" "GET the retired G3's CRL"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/crl/$G2_ID.crl")
 assert_eq 200 "$code" "GET G2's CRL (new1 still current)"
 enroll new4 device
+api GET /api/v1/status >"$OUT/status.json"
+assert_eq "issuing $G4_ID issuing-previous issuing-previous root" \
+    "$(jq -r '[.issuers[] | .role, (.id // empty)] | join(" ")' "$OUT/status.json" |
+    sed "s/ $G2_ID//; s/ $OLD_ID//")" "issuers of /api/v1/status"
+assert_contains "$(jq -r '[.issuers[].id] | join(" ")' "$OUT/status.json")" "$G2_ID" "G2 among the status's issuers"
 assert_eq "$G4_ID" "$(issuer_id "$OUT/new4.pem")" "issuer of new4"
 assert_contains "$(ocsp_status old1 "$OLD")" ": good" "OCSP for old1 beside three issuers"
 assert_contains "$(ocsp_status new1 "$G2")" ": good" "OCSP for new1 beside three issuers"
