@@ -550,6 +550,20 @@ enroll_handle(struct evhttp_request *req, void *arg)
 	est_handle(req, &((struct enroll_ctx *)arg)->ops);
 }
 
+/* 1 when x is one of the key process's issuing CAs (served or not: a
+ * retired one is left out of cacerts). */
+static int
+enroll_is_issuer(struct signer *s, X509 *x)
+{
+	for (size_t i = 0; i < signer_nissuers(s); i++)
+		if (X509_cmp(x, signer_issuer_at(s, i)) == 0)
+			return 1;
+	/* init's CA retired (signer_retire_expired dropped it): chain.pem
+	 * still holds it; a CA certificate that is not self-signed is an
+	 * issuing CA here, never the root. */
+	return X509_check_issued(x, x) != X509_V_OK;
+}
+
 struct enroll_ctx *
 enroll_new(struct ledger *l, struct signer *s, struct event_base *base,
     const struct bridge_config *cfg, char *err, size_t errlen)
@@ -575,23 +589,36 @@ enroll_new(struct ledger *l, struct signer *s, struct event_base *base,
 	}
 	snprintf(ctx->ocsp_url, sizeof(ctx->ocsp_url), "%s/ocsp",
 	    cfg->public_http_url);
-	snprintf(ctx->ca_issuers_url, sizeof(ctx->ca_issuers_url),
-	    "%s/ca/issuing.der", cfg->public_http_url);
-	snprintf(ctx->crl_url, sizeof(ctx->crl_url), "%s/crl/%s.crl",
-	    cfg->public_http_url, signer_issuer_id(s));
-	/* cacerts: issuing then root, as ca/chain.pem holds them. */
+	/* The current issuer's URLs (issue 17: a rolled-over CA's
+	 * caIssuers is /ca/<id>.der), as the key process's lint wants. */
+	ca_issuer_urls(cfg->public_http_url, signer_issuer_id(s),
+	    signer_issuer_original(s, 0), ctx->ca_issuers_url,
+	    sizeof(ctx->ca_issuers_url), ctx->crl_url, sizeof(ctx->crl_url));
+	/* cacerts: every served issuing CA, the current one first (issue
+	 * 17: both chains during a rollover's overlap), then the rest of
+	 * ca/chain.pem (the root).  init's chain.pem is issuing then root. */
+	for (size_t i = 0; i < signer_nissuers(s); i++) {
+		X509 *x = signer_issuer_at(s, i);
+
+		if ((ctx->cacerts == NULL && (ctx->cacerts =
+		    sk_X509_new_null()) == NULL) || X509_up_ref(x) != 1)
+			goto fail;
+		if (sk_X509_push(ctx->cacerts, x) <= 0) {
+			X509_free(x);
+			goto fail;
+		}
+	}
 	if ((bio = BIO_new_file(config_path(cfg, cfg->ca_chain, path,
 	    sizeof(path)), "r")) == NULL ||
-	    (infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL)) == NULL ||
-	    (ctx->cacerts = sk_X509_new_null()) == NULL) {
+	    (infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL)) == NULL) {
 		snprintf(err, errlen, "cannot read the CA chain %s", path);
 		goto fail;
 	}
 	for (int i = 0; i < sk_X509_INFO_num(infos); i++) {
 		X509_INFO *xi = sk_X509_INFO_value(infos, i);
 
-		if (xi->x509 != NULL && sk_X509_push(ctx->cacerts,
-		    xi->x509) > 0)
+		if (xi->x509 != NULL && !enroll_is_issuer(s, xi->x509) &&
+		    sk_X509_push(ctx->cacerts, xi->x509) > 0)
 			xi->x509 = NULL;	/* moved */
 	}
 	if (sk_X509_num(ctx->cacerts) < 2) {

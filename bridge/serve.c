@@ -380,6 +380,14 @@ serve_open_listeners(struct serve *s, const struct bridge_config *cfg)
 	char err[512], p1[PATH_MAX], p2[PATH_MAX], p3[PATH_MAX];
 	size_t hard = (size_t)cfg->max_body * SERVE_HARD_BODY_FACTOR;
 
+	/* Issue 17: an issuer rolled over from is served (OCSP, CRL,
+	 * cacerts, client certificates) until its last certificate has
+	 * expired; the current one always. */
+	if (signer_retire_expired(s->signer, s->sc.ledger, time(NULL)) != 0) {
+		log_err("cannot read the ledger's certificates of the old "
+		    "issuers");
+		return -1;
+	}
 	if ((s->enroll = enroll_new(s->sc.ledger, s->signer, s->sc.base,
 	    cfg, err, sizeof(err))) == NULL) {
 		log_err("EST: %s", err);
@@ -392,6 +400,13 @@ serve_open_listeners(struct serve *s, const struct bridge_config *cfg)
 		log_err("TLS: %s", err);
 		return -1;
 	}
+	for (size_t i = 1; i < signer_nissuers(s->signer); i++)
+		if (server_tls_add_client_ca(s->tls, signer_issuer_at(
+		    s->signer, i)) != 0) {
+			log_err("TLS: cannot trust issuer %s for client "
+			    "certificates", signer_issuer_id_at(s->signer, i));
+			return -1;
+		}
 	if (serve_limits(s, cfg) != 0)
 		return -1;
 	if ((s->https = server_new(s->sc.base, cfg->est_listen, s->tls, hard,
@@ -445,6 +460,14 @@ serve_routes(struct serve *s, const struct bridge_config *cfg,
 	api->token = s->rl.cur.api_token;	/* SIGHUP replaces it */
 	api->issuer = signer_issuer(s->signer);
 	api->issuer_id = signer_issuer_id(s->signer);
+	for (size_t i = 1; i < signer_nissuers(s->signer) &&
+	    api->nold_issuers < sizeof(api->old_issuers) /
+	    sizeof(api->old_issuers[0]); i++) {
+		api->old_issuers[api->nold_issuers] = signer_issuer_at(
+		    s->signer, i);
+		api->old_issuer_ids[api->nold_issuers++] =
+		    signer_issuer_id_at(s->signer, i);
+	}
 	api->root = s->root = serve_read_cert(config_path(cfg, cfg->ca_root,
 	    p1, sizeof(p1)));
 	memset(&msrc, 0, sizeof(msrc));

@@ -33,9 +33,34 @@ struct status_ctx {
 	void *on_change_arg;
 	char cursor[41];		/* pre-signing: last serial queued */
 	struct event *presign;
-	unsigned char *issuing_der;	/* GET /ca/issuing.der */
-	size_t issuing_len;
+	/* The served issuers' DER (issue 17: the signer's, after
+	 * signer_retire_expired; ocspr's issuer i is the signer's i):
+	 * GET /ca/<id>.der, and /ca/issuing.der for init's CA. */
+	unsigned char *der[OCSPR_MAX_ISSUERS];
+	size_t der_len[OCSPR_MAX_ISSUERS];
+	int original;			/* the index of init's CA, or -1 */
 };
+
+/* The served issuer index of issuer id id, or -1. */
+static int
+status_index(struct status_ctx *sc, const char *id)
+{
+	for (size_t i = 0; i < signer_nissuers(sc->signer); i++)
+		if (strcmp(id, signer_issuer_id_at(sc->signer, i)) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The served issuer index of the certificate serial, or -1. */
+static int
+status_serial_index(struct status_ctx *sc, const char *serial)
+{
+	struct ledger_cert_info c;
+
+	if (ledger_cert_get(sc->ledger, serial, &c) != 0)
+		return -1;
+	return status_index(sc, c.issuer);
+}
 
 static int
 status_lookup(void *arg, int issuer, const char *serial,
@@ -48,7 +73,8 @@ status_lookup(void *arg, int issuer, const char *serial,
 	memset(st, 0, sizeof(*st));
 	if ((rc = ledger_cert_get(sc->ledger, serial, &c)) < 0)
 		return -1;
-	if (rc == 1 || strcmp(c.issuer, signer_issuer_id(sc->signer)) != 0) {
+	if (rc == 1 || strcmp(c.issuer, signer_issuer_id_at(sc->signer,
+	    (size_t)issuer)) != 0) {
 		st->state = OCSPR_NOT_ISSUED;
 		return 0;
 	}
@@ -83,8 +109,8 @@ status_revoked(void *arg, int issuer,
 	struct status_ctx *sc = arg;
 	struct status_revoked_arg a = { add, add_arg };
 
-	return ledger_certs_revoked(sc->ledger, signer_issuer_id(sc->signer),
-	    time(NULL), status_revoked_one, &a);
+	return ledger_certs_revoked(sc->ledger, signer_issuer_id_at(sc->signer,
+	    (size_t)issuer), time(NULL), status_revoked_one, &a);
 }
 
 static int
@@ -116,53 +142,66 @@ status_sign_crl(void *arg, int issuer, X509_CRL **crl)
 {
 	struct status_ctx *sc = arg;
 
-	return signer_sign_crl(sc->signer, crl);
+	return signer_sign_crl_of(sc->signer, (size_t)issuer, crl);
 }
 
 static int
 status_key_cert(const struct ledger_cert_info *c, void *arg)
 {
 	struct status_ctx *sc = arg;
+	int i = status_index(sc, c->issuer);
 
-	ocspr_refresh(sc->r, 0, c->serial);
+	if (i >= 0) {
+		ocspr_refresh(sc->r, i, c->serial);
+		ocspr_crl_changed(sc->r, i);
+	}
 	if (sc->on_change != NULL)
 		sc->on_change(sc->on_change_arg, c->serial);
 	return 0;
+}
+
+/* A certificate's status changed: its issuer's responses, and its CRL
+ * when crl is set. */
+static void
+status_changed(struct status_ctx *sc, const char *serial, int crl)
+{
+	int i = status_serial_index(sc, serial);
+
+	if (i >= 0) {
+		ocspr_refresh(sc->r, i, serial);
+		if (crl)
+			ocspr_crl_changed(sc->r, i);
+	}
+	if (sc->on_change != NULL)
+		sc->on_change(sc->on_change_arg, serial);
 }
 
 static int
 status_change(const struct ledger_change *ch, void *arg)
 {
 	struct status_ctx *sc = arg;
+	int i;
 
 	switch (ch->type) {
 	case LEDGER_CERT_ISSUED:
-		if (strcmp(ch->issuer, signer_issuer_id(sc->signer)) == 0)
-			ocspr_refresh(sc->r, 0, ch->serial);
+		if ((i = status_index(sc, ch->issuer)) >= 0)
+			ocspr_refresh(sc->r, i, ch->serial);
 		if (sc->on_change != NULL)
 			sc->on_change(sc->on_change_arg, ch->serial);
 		/* A renewal or rekey revokes the certificate it supersedes
-		 * in the same entry: a revocation like cert-revoked's. */
-		if (ch->supersedes[0] != '\0') {
-			ocspr_refresh(sc->r, 0, ch->supersedes);
-			ocspr_crl_changed(sc->r, 0);
-			if (sc->on_change != NULL)
-				sc->on_change(sc->on_change_arg,
-				    ch->supersedes);
-		}
+		 * in the same entry: a revocation like cert-revoked's (of
+		 * its own issuer, maybe one rolled over from). */
+		if (ch->supersedes[0] != '\0')
+			status_changed(sc, ch->supersedes, 1);
 		break;
 	case LEDGER_CERT_REVOKED:
-		ocspr_refresh(sc->r, 0, ch->serial);
-		ocspr_crl_changed(sc->r, 0);
-		if (sc->on_change != NULL)
-			sc->on_change(sc->on_change_arg, ch->serial);
+		status_changed(sc, ch->serial, 1);
 		break;
 	case LEDGER_KEY_REVOKE:
 		if (ledger_key_certs(sc->ledger, ch->key_id, status_key_cert,
 		    sc) != 0)
 			log_warn("status: cannot read the certificates of "
 			    "key %s", ch->key_id);
-		ocspr_crl_changed(sc->r, 0);
 		break;
 	default:
 		break;
@@ -194,10 +233,13 @@ status_presign_one(const struct ledger_cert_info *c, void *arg)
 	time_t at;
 	int reason;
 
+	int i = status_index(sc, c->issuer);
+
 	snprintf(sc->cursor, sizeof(sc->cursor), "%s", c->serial);
 	/* Expired ones are answered on demand only. */
-	if (c->not_after > time(NULL) || ledger_cert_revoked(c, &at, &reason))
-		ocspr_refresh(sc->r, 0, c->serial);
+	if (i >= 0 && (c->not_after > time(NULL) ||
+	    ledger_cert_revoked(c, &at, &reason)))
+		ocspr_refresh(sc->r, i, c->serial);
 	return 0;
 }
 
@@ -221,11 +263,10 @@ status_presign(evutil_socket_t fd, short what, void *arg)
 		    "certificate");
 }
 
-/* GET /ca/issuing.der: the AIA caIssuers URL of issued certificates. */
+/* Answers GET/HEAD with issuer i's certificate (DER). */
 static void
-status_issuing(struct evhttp_request *req, void *arg)
+status_send_der(struct evhttp_request *req, struct status_ctx *sc, int i)
 {
-	struct status_ctx *sc = arg;
 	struct evbuffer *body = NULL;
 	enum evhttp_cmd_type m = evhttp_request_get_command(req);
 
@@ -233,7 +274,7 @@ status_issuing(struct evhttp_request *req, void *arg)
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", "GET");
 		server_reply_error(req, 405, "method_not_allowed",
-		    "use GET on /ca/issuing.der");
+		    "use GET on /ca/");
 		return;
 	}
 	body = evbuffer_new();
@@ -241,13 +282,52 @@ status_issuing(struct evhttp_request *req, void *arg)
 	    "Content-Type", "application/pkix-cert");
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Cache-Control", "max-age=86400, public");
-	if (body == NULL || evbuffer_add(body, sc->issuing_der,
-	    sc->issuing_len) != 0)
+	if (body == NULL || evbuffer_add(body, sc->der[i],
+	    sc->der_len[i]) != 0)
 		evhttp_send_error(req, 500, "out of memory");
 	else
 		evhttp_send_reply(req, 200, "OK", body);
 	if (body != NULL)
 		evbuffer_free(body);
+}
+
+/* GET /ca/issuing.der: the AIA caIssuers URL of the certificates of
+ * init's CA (the current one once that is retired). */
+static void
+status_issuing(struct evhttp_request *req, void *arg)
+{
+	struct status_ctx *sc = arg;
+
+	status_send_der(req, sc, sc->original >= 0 ? sc->original : 0);
+}
+
+/* GET /ca/<issuer id>.der: the AIA caIssuers URL of the certificates of
+ * a CA made by `ca rollover` (any served issuer answers). */
+static void
+status_ca_der(struct evhttp_request *req, void *arg)
+{
+	struct status_ctx *sc = arg;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(
+	    req));
+	char id[OCSPR_ISSUER_ID_MAX + 1];
+	size_t len;
+	int i;
+
+	if (path == NULL || strncmp(path, "/ca/", 4) != 0 ||
+	    (len = strlen(path + 4)) <= 4 || len - 4 > OCSPR_ISSUER_ID_MAX ||
+	    strcmp(path + 4 + len - 4, ".der") != 0) {
+		server_reply_error(req, 404, "not_found", "GET /ca/<issuer "
+		    "id>.der, the URL in issued certificates");
+		return;
+	}
+	memcpy(id, path + 4, len - 4);
+	id[len - 4] = '\0';
+	if ((i = status_index(sc, id)) < 0) {
+		server_reply_error(req, 404, "not_found", "no issuer of that "
+		    "id is served here");
+		return;
+	}
+	status_send_der(req, sc, i);
 }
 
 /* See bridge.h. */
@@ -257,7 +337,6 @@ status_new(struct event_base *base, struct ledger *l, struct signer *s,
 {
 	struct status_ctx *sc = calloc(1, sizeof(*sc));
 	struct ocspr_config oc;
-	int len;
 
 	if (sc == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -268,9 +347,23 @@ status_new(struct event_base *base, struct ledger *l, struct signer *s,
 	sc->seen = ledger_size(l);
 	memset(&oc, 0, sizeof(oc));
 	oc.base = base;
-	oc.issuers[0] = signer_issuer(s);
-	oc.issuer_ids[0] = signer_issuer_id(s);
-	oc.nissuers = 1;
+	/* Every served issuer (issue 17): the current one first. */
+	sc->original = -1;
+	for (size_t i = 0; i < signer_nissuers(s) && i < OCSPR_MAX_ISSUERS;
+	    i++) {
+		int len;
+
+		oc.issuers[i] = signer_issuer_at(s, i);
+		oc.issuer_ids[i] = signer_issuer_id_at(s, i);
+		oc.nissuers++;
+		if (signer_issuer_original(s, i))
+			sc->original = (int)i;
+		if ((len = i2d_X509(oc.issuers[i], &sc->der[i])) <= 0) {
+			snprintf(err, errlen, "cannot encode an issuing CA");
+			goto fail;
+		}
+		sc->der_len[i] = (size_t)len;
+	}
 	oc.validity = cfg->ocsp_validity;
 	oc.max_age = cfg->ocsp_max_age;
 	oc.crl_validity = cfg->crl_validity;
@@ -281,11 +374,6 @@ status_new(struct event_base *base, struct ledger *l, struct signer *s,
 	oc.ops.sign_ocsp_send = status_sign_ocsp_send;
 	oc.ops.sign_ocsp_recv = status_sign_ocsp_recv;
 	oc.ops.arg = sc;
-	if ((len = i2d_X509(signer_issuer(s), &sc->issuing_der)) <= 0) {
-		snprintf(err, errlen, "cannot encode the issuing CA");
-		goto fail;
-	}
-	sc->issuing_len = (size_t)len;
 	if ((sc->r = ocspr_new(&oc, err, errlen)) == NULL)
 		goto fail;
 	if ((sc->presign = event_new(base, -1, 0, status_presign, sc)) ==
@@ -317,7 +405,8 @@ status_free(struct status_ctx *sc)
 	if (sc->presign != NULL)
 		event_free(sc->presign);
 	ocspr_free(sc->r);
-	OPENSSL_free(sc->issuing_der);
+	for (int i = 0; i < OCSPR_MAX_ISSUERS; i++)
+		OPENSSL_free(sc->der[i]);
 	free(sc);
 }
 
@@ -329,7 +418,8 @@ status_register(struct status_ctx *sc, struct server *http)
 	    server_route(http, "/ocsp/", ocspr_handle, sc->r) != 0 ||
 	    server_route(http, "/", ocspr_handle, sc->r) != 0 ||
 	    server_route(http, "/crl/", ocspr_crl_handle, sc->r) != 0 ||
-	    server_route(http, STATUS_ISSUING_DER, status_issuing, sc) != 0)
+	    server_route(http, STATUS_ISSUING_DER, status_issuing, sc) != 0 ||
+	    server_route(http, "/ca/", status_ca_der, sc) != 0)
 		return -1;
 	return 0;
 }

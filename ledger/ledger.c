@@ -572,6 +572,22 @@ ledger_certs_revoked(struct ledger *l, const char *issuer, time_t now,
 	return l->r->ops->certs_revoked(l->r, issuer, now, cb, arg);
 }
 
+static int
+ledger_latest_cb(const struct ledger_cert_info *c, void *arg)
+{
+	*(time_t *)arg = c->not_after;
+	return 0;
+}
+
+int
+ledger_issuer_last_expiry(struct ledger *l, const char *issuer, time_t *t)
+{
+	*t = (time_t)-1;
+	if (l->r->ops->certs_latest(l->r, issuer, ledger_latest_cb, t) != 0)
+		return -1;
+	return *t == (time_t)-1 ? 1 : 0;
+}
+
 int
 ledger_certs_unsigned(struct ledger *l, const char *account, time_t now,
     uint64_t below, int (*cb)(const struct ledger_cert_info *, void *),

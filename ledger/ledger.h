@@ -423,6 +423,12 @@ int ledger_certs(struct ledger *l, const char *after, size_t limit,
 int ledger_certs_revoked(struct ledger *l, const char *issuer, time_t now,
     int (*cb)(const struct ledger_cert_info *, void *), void *arg);
 
+/* The notAfter of issuer's certificate that expires last (issue 17: an
+ * old issuer is retired once it has passed) into *t: 0, 1 when issuer
+ * has no certificate, -1 on error. */
+int ledger_issuer_last_expiry(struct ledger *l, const char *issuer,
+    time_t *t);
+
 /* The current certificates (not revoked, not_after > now) that account's
  * cert-issued entries below index `below` recorded as a TBS, and whose
  * signed certificate was never kept beside the row (ledger_cert_store):

@@ -241,6 +241,9 @@ struct ledger_store_ops {
 	/* Current TBS certificates recorded by account's entries below index
 	 * `below` with no signed certificate kept (ledger_certs_unsigned),
 	 * oldest first; cb stops by returning non-zero.  0 or -1. */
+	/* The certificate of issuer that expires last (issue 17). */
+	int (*certs_latest)(struct ledger_store *, const char *issuer,
+	    int (*cb)(const struct ledger_cert_info *, void *), void *arg);
 	int (*certs_unsigned)(struct ledger_store *, const char *account,
 	    time_t now, uint64_t below,
 	    int (*cb)(const struct ledger_cert_info *, void *), void *arg);

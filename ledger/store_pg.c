@@ -233,6 +233,7 @@ static const struct ledger_store_ops pg_ops = {
 	.certs = sp_certs,
 	.certs_revoked = sp_certs_revoked,
 	.certs_unsigned = sp_certs_unsigned,
+	.certs_latest = sp_certs_latest,
 	.config_exists = sp_config_exists,
 	.config_put = sp_config_put,
 	.configs = sp_configs,

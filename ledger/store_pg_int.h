@@ -43,7 +43,7 @@ enum stmt_id {
 	ST_KEY_REVOKE, ST_KEYS, ST_CERT_GET, ST_CERT_PUT, ST_CERT_REVOKE,
 	ST_KEY_CERTS, ST_CONFIG_GET, ST_CONFIG_PUT, ST_PREAUTH_GET,
 	ST_PREAUTH_PUT, ST_PREAUTH_USE, ST_CERTS, ST_CERTS_REVOKED, ST_CONFIGS,
-	ST_CONFIGS_GROUP, ST_CERT_SIGNED_PUT, ST_CERT_SIGNED_GET, ST_CERTS_UNSIGNED, ST_COUNTERS, ST_COUNT_AGG, ST_NOTIFY, ST_REG_FIRST,
+	ST_CONFIGS_GROUP, ST_CERT_SIGNED_PUT, ST_CERT_SIGNED_GET, ST_CERTS_UNSIGNED, ST_CERTS_LATEST, ST_COUNTERS, ST_COUNT_AGG, ST_NOTIFY, ST_REG_FIRST,
 	ST_COUNT = ST_REG_FIRST + LEDGER_REG_N
 };
 
@@ -238,6 +238,8 @@ int sp_cert_get(struct ledger_store *s, const char *serial,
 int sp_key_certs(struct ledger_store *s, const char *key_id,
     int (*cb)(const struct ledger_cert_info *, void *), void *arg);
 int sp_certs(struct ledger_store *s, const char *after, size_t limit,
+    int (*cb)(const struct ledger_cert_info *, void *), void *arg);
+int sp_certs_latest(struct ledger_store *s, const char *issuer,
     int (*cb)(const struct ledger_cert_info *, void *), void *arg);
 int sp_certs_unsigned(struct ledger_store *s, const char *account,
     time_t now, uint64_t below,

@@ -256,6 +256,16 @@ sp_certs_revoked(struct ledger_store *s, const char *issuer, time_t now,
 }
 
 int
+sp_certs_latest(struct ledger_store *s, const char *issuer,
+    int (*cb)(const struct ledger_cert_info *, void *), void *arg)
+{
+	struct pg_params p = { 0 };
+
+	p_text(&p, issuer);
+	return cert_rows(s, ST_CERTS_LATEST, &p, cb, arg);
+}
+
+int
 sp_certs_unsigned(struct ledger_store *s, const char *account, time_t now,
     uint64_t below, int (*cb)(const struct ledger_cert_info *, void *),
     void *arg)

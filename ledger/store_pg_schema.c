@@ -236,6 +236,10 @@ const char *const pg_stmt_sql[ST_COUNT] = {
 	 * kept.  The condition matches the partial index
 	 * certs_good_by_expiry (current certificates, at most one per key);
 	 * certs_signed and entries by their primary keys. */
+	/* Issue 17: the issuer's certificate that expires last (the old
+	 * issuer retires after it); a scan, once per old issuer at start. */
+	[ST_CERTS_LATEST] = CERT_COLS " WHERE c.issuer = $1"
+	    " ORDER BY c.not_after DESC LIMIT 1",
 	[ST_CERTS_UNSIGNED] = CERT_COLS " WHERE c.revoked = 0 AND"
 	    " c.not_after > $2 AND c.cert_sha256 = '' AND s.serial IS NULL"
 	    " AND c.issued_idx < $3 AND EXISTS (SELECT 1 FROM entries e"

@@ -232,6 +232,7 @@ static const struct ledger_store_ops sqlite_ops = {
 	.certs = ss_certs,
 	.certs_revoked = ss_certs_revoked,
 	.certs_unsigned = ss_certs_unsigned,
+	.certs_latest = ss_certs_latest,
 	.config_exists = ss_config_exists,
 	.config_put = ss_config_put,
 	.configs = ss_configs,

@@ -29,7 +29,7 @@ enum stmt_id {
 	ST_KEY_CERTS, ST_CONFIG_GET, ST_CONFIG_PUT, ST_PREAUTH_GET,
 	ST_PREAUTH_PUT, ST_PREAUTH_USE, ST_CERTS, ST_CERTS_REVOKED, ST_CONFIGS,
 	ST_CONFIGS_GROUP, ST_CERT_SIGNED_PUT, ST_CERT_SIGNED_GET, ST_CERTS_UNSIGNED,
-	ST_SYNC_NORMAL, ST_SYNC_FULL, ST_REG_FIRST,
+	ST_SYNC_NORMAL, ST_SYNC_FULL, ST_CERTS_LATEST, ST_REG_FIRST,
 	ST_COUNT = ST_REG_FIRST + LEDGER_REG_N
 };
 
@@ -115,6 +115,8 @@ int ss_cert_get(struct ledger_store *s, const char *serial,
 int ss_key_certs(struct ledger_store *s, const char *key_id,
     int (*cb)(const struct ledger_cert_info *, void *), void *arg);
 int ss_certs(struct ledger_store *s, const char *after, size_t limit,
+    int (*cb)(const struct ledger_cert_info *, void *), void *arg);
+int ss_certs_latest(struct ledger_store *s, const char *issuer,
     int (*cb)(const struct ledger_cert_info *, void *), void *arg);
 int ss_certs_unsigned(struct ledger_store *s, const char *account,
     time_t now, uint64_t below,

@@ -276,6 +276,18 @@ ss_certs_revoked(struct ledger_store *s, const char *issuer, time_t now,
 }
 
 int
+ss_certs_latest(struct ledger_store *s, const char *issuer,
+    int (*cb)(const struct ledger_cert_info *, void *), void *arg)
+{
+	sqlite3_stmt *q = ss_stmt(s, ST_CERTS_LATEST);
+
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, issuer, -1, SQLITE_STATIC);
+	return cert_rows(q, cb, arg);
+}
+
+int
 ss_certs_unsigned(struct ledger_store *s, const char *account, time_t now,
     uint64_t below, int (*cb)(const struct ledger_cert_info *, void *),
     void *arg)

@@ -145,20 +145,25 @@ static void
 ocspr_presign(struct ocspr_job **js, size_t n)
 {
 	OCSP_BASICRESP *bs[OCSPR_PRESIGN_BATCH * OCSPR_NMD];
-	struct ocspr_slice sl[(OCSPR_PRESIGN_BATCH + OCSPR_PRESIGN_SLICE - 1) /
-	    OCSPR_PRESIGN_SLICE];
+	/* A slice is of one issuer (each issuer's responder signs its own
+	 * CertIDs only): at most one slice per job. */
+	struct ocspr_slice sl[OCSPR_PRESIGN_BATCH];
 	struct ocspr *r = js[0]->r;
-	size_t ns = (n + OCSPR_PRESIGN_SLICE - 1) / OCSPR_PRESIGN_SLICE, s;
+	size_t ns = 0, s, lo;
 	int pipe = r->cfg.ops.sign_ocsp_send != NULL &&
 	    r->cfg.ops.sign_ocsp_recv != NULL, cnt;
 
 	memset(bs, 0, sizeof(bs));
+	for (lo = 0; lo < n && ns < OCSPR_PRESIGN_BATCH; ns++) {
+		sl[ns].lo = lo;
+		while (++lo < n && lo - sl[ns].lo < OCSPR_PRESIGN_SLICE &&
+		    js[lo]->issuer == js[sl[ns].lo]->issuer)
+			;
+		sl[ns].hi = lo;
+		sl[ns].sent = 0;
+	}
 	for (s = 0; s <= ns; s++) {
 		if (s < ns) {
-			sl[s].lo = s * OCSPR_PRESIGN_SLICE;
-			sl[s].hi = sl[s].lo + OCSPR_PRESIGN_SLICE < n ?
-			    sl[s].lo + OCSPR_PRESIGN_SLICE : n;
-			sl[s].sent = 0;
 			cnt = (int)((sl[s].hi - sl[s].lo) * OCSPR_NMD);
 			if (ocspr_slice_build(js, &sl[s], bs) != 0)
 				ocspr_slice_fail(js, &sl[s]);

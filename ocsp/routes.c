@@ -292,7 +292,11 @@ ocspr_classify(struct ocspr *r, OCSP_REQUEST *oreq, struct ocspr_job *j,
 		return OCSP_RESPONSE_STATUS_MALFORMEDREQUEST;
 	for (i = 0; i < j->ncid; i++) {
 		cid = OCSP_onereq_get0_id(OCSP_request_onereq_get0(oreq, i));
-		if ((j->cid_issuer[i] = ocspr_issuer_of(r, cid, &md)) < 0)
+		/* One response is signed by one issuer's responder (issue
+		 * 17): CertIDs of two issuers in one request are not ours
+		 * to answer together (RFC 6960 2.3 unauthorized). */
+		if ((j->cid_issuer[i] = ocspr_issuer_of(r, cid, &md)) < 0 ||
+		    j->cid_issuer[i] != j->cid_issuer[0])
 			return OCSP_RESPONSE_STATUS_UNAUTHORIZED;
 		if (OCSP_id_get0_info(NULL, NULL, NULL, &serial, cid) != 1)
 			return OCSP_RESPONSE_STATUS_MALFORMEDREQUEST;

@@ -53,6 +53,10 @@ struct api_ctx {
 	const char *consensus;		/* "solo" */
 	X509 *issuer, *root;		/* borrowed: the CA chain, or NULL */
 	const char *issuer_id;
+	/* Issue 17: issuers rolled over from, still served (borrowed). */
+	X509 *old_issuers[8];
+	const char *old_issuer_ids[8];
+	size_t nold_issuers;
 	/* Reads need "Authorization: Bearer <token>" when need_token. */
 	int need_token;
 	const char *token;

@@ -61,6 +61,11 @@ api_issuers_json(const struct api_ctx *ctx, time_t now)
 	if (ctx->issuer != NULL)
 		json_array_append_new(arr, api_ca_json(ctx->issuer, "issuing",
 		    ctx->issuer_id, now));
+	/* After a CA rollover: the older issuers still served (their
+	 * certificates' OCSP and CRLs) until their last one expires. */
+	for (size_t i = 0; i < ctx->nold_issuers; i++)
+		json_array_append_new(arr, api_ca_json(ctx->old_issuers[i],
+		    "issuing-previous", ctx->old_issuer_ids[i], now));
 	if (ctx->root != NULL)
 		json_array_append_new(arr, api_ca_json(ctx->root, "root", NULL,
 		    now));

@@ -28,6 +28,10 @@ struct pki_init_opts {
 	const char *const *hostnames;	/* extra TLS SANs (DNS or IP) */
 	size_t nhostnames;
 	const char *key_type;		/* "ec-p256" (default) or "rsa-3072" */
+	/* Where the root CA's key goes (issue 17: the operator's choice,
+	 * to be moved offline; `ca rollover --root-key` reads it back);
+	 * NULL: DIR/ca/root.key. */
+	const char *root_key_out;
 };
 
 /* Sets serial to PKI_SERIAL_BYTES (16) from the CSPRNG with the top bit
@@ -49,6 +53,70 @@ int pki_init(const struct bridge_config *c, const struct pki_init_opts *o,
  * is written for them.  0, or -1 with err set. */
 int pki_init_token(const struct bridge_config *c, const struct pki_init_opts *o,
     EVP_PKEY *iss_key, EVP_PKEY *ocsp_key, char *err, size_t errlen);
+
+/* ---- issuers.c, rollover.c: the issuing CAs and their rollover ---------- */
+
+#define CA_ISSUERS_DIR		"ca/issuers"	/* one directory per rollover */
+#define CA_ISSUERS_CURRENT	"current"	/* names the current one's id */
+#define CA_ISSUER_CERT		"issuing.pem"
+#define CA_ISSUER_KEY		"issuing.key"
+#define CA_ISSUER_OCSP_CERT	"ocsp.pem"
+#define CA_ISSUER_OCSP_KEY	"ocsp.key"
+/* Instead of the key files: the pkcs11: URIs of keys a rollover made in
+ * the PKCS#11 token of the current issuer's keys. */
+#define CA_ISSUER_KEY_URI	"issuing.uri"
+#define CA_ISSUER_OCSP_URI	"ocsp.uri"
+/* A rolled issuer's last CRL number (the key process's promise, as
+ * keyproc.state holds the original's), in the data directory: the
+ * directory a dropped `serve` owns (sandbox_hand_over). */
+#define CA_ISSUER_CRL_STATE	"keyproc-crl.%s.state"
+#define CA_ISSUERS_MAX		8	/* OCSPR_MAX_ISSUERS */
+#define CA_ISSUER_ID_MAX	64	/* hex of an SKI (KEYPROC_SKI_MAX) */
+
+/* The files of one issuing CA, as configuration values (relative paths
+ * resolve against the data directory; a key may be a pkcs11: URI). */
+struct ca_issuer_files {
+	int original;			/* init's CA: the configured paths */
+	char id[CA_ISSUER_ID_MAX + 1];	/* its directory's name; "" original */
+	char cert[CONFIG_STR], key[CONFIG_STR];
+	char ocsp_cert[CONFIG_STR], ocsp_key[CONFIG_STR];
+	char crl_state[CONFIG_STR];	/* "" original: keyproc.state's */
+};
+
+/* The issuing CAs of cfg's data directory into out[0..*n): the current
+ * one first (the one DIR/ca/issuers/current names, else the original),
+ * then the rolled ones by id, then the original.  0, or -1 with err set
+ * (a damaged ca/issuers, more than max). */
+int ca_issuers_scan(const struct bridge_config *cfg,
+    struct ca_issuer_files *out, size_t max, size_t *n, char *err,
+    size_t errlen);
+/* 1 when name is a well-formed issuer id (even-length lowercase hex). */
+int ca_issuer_id_ok(const char *name);
+/* The AIA caIssuers and CRL DP URLs of the certificates of issuer id
+ * under the public base URL: the original's caIssuers is
+ * /ca/issuing.der (as before any rollover), a rolled one's /ca/<id>.der;
+ * every CRL is /crl/<id>.crl. */
+void ca_issuer_urls(const char *base, const char *id, int original,
+    char *cai, size_t cailen, char *crl, size_t crllen);
+/* `keybridge ca rollover`: a new issuing CA and its OCSP signer, signed
+ * by the root (cfg->ca_root and the key file root_key, which must
+ * match), of the current issuer's key type, written under
+ * DIR/ca/issuers/<id>/ and made current.  When the current issuing CA
+ * key is in a PKCS#11 token the new keys are made in that token
+ * (rollover_token.c) and their URIs written instead of key files.  The
+ * issuer id into id.  0, or -1 with err set (nothing is left behind
+ * then, but keys already made in a token). */
+int ca_rollover(const struct bridge_config *cfg, const char *root_key,
+    char id[CA_ISSUER_ID_MAX + 1], char *err, size_t errlen);
+
+/* rollover_token.c: the new issuing CA and OCSP signer keys made in the
+ * token of the URI cur (the current issuing CA key's), of key_type,
+ * labelled CA_LABEL_ISSUING / CA_LABEL_OCSP with a "-" and 8 hex digits
+ * of their CKA_ID; their URIs into iuri / ouri and the keys (through
+ * libp11) into *ikey / *okey.  0, or -1 with err set. */
+int ca_rollover_token_keys(const struct bridge_config *cfg, const char *cur,
+    const char *key_type, EVP_PKEY **ikey, EVP_PKEY **okey,
+    char iuri[CONFIG_STR], char ouri[CONFIG_STR], char *err, size_t errlen);
 
 /* ---- signer.c: the key process's client ------------------------------- */
 
@@ -110,7 +178,8 @@ int signer_entry_send(struct signer *s, const char *note, char *why,
 int signer_entry_recv(struct signer *s, const char *note, char **out,
     char *why, size_t whylen);
 int signer_loop_fd(struct signer *s);
-/* Signs the OCSP basic response *bs as the delegated responder (SHA-256,
+/* Signs the OCSP basic response *bs as the delegated responder of the
+ * issuer its first CertID names (issue 17: each issuer its own; SHA-256,
  * responderID byKey, its certificate in certs): *bs is replaced by the
  * signed one (the old freed).  OCSP worker thread.  0 or -1. */
 int signer_sign_ocsp(struct signer *s, OCSP_BASICRESP **bs);
@@ -139,6 +208,21 @@ X509 *signer_issuer(struct signer *s);
 const char *signer_issuer_id(struct signer *s);
 /* The node's signed-note verifier key (checkpoints). */
 const char *signer_vkey(struct signer *s);
+/* Issue 17: every issuing CA the key process holds, [0] the current
+ * one (signer_issuer's) then those rolled over from; i out of range
+ * gives NULL.  original: the CA init made (its caIssuers URL is
+ * /ca/issuing.der, ca_issuer_urls). */
+size_t signer_nissuers(struct signer *s);
+X509 *signer_issuer_at(struct signer *s, size_t i);
+X509 *signer_ocsp_cert_at(struct signer *s, size_t i);
+const char *signer_issuer_id_at(struct signer *s, size_t i);
+int signer_issuer_original(struct signer *s, size_t i);
+/* Drops from s the issuers but the current one whose last certificate
+ * on ledger l expired before now (or that issued none): they are
+ * retired, no longer served.  Logs each.  0, or -1 (the ledger). */
+int signer_retire_expired(struct signer *s, struct ledger *l, time_t now);
+/* signer_sign_crl for issuer i (signer_sign_crl: i = 0).  0 or -1. */
+int signer_sign_crl_of(struct signer *s, size_t i, X509_CRL **crl);
 
 /* ---- token.c: where a private key lives -------------------------------- */
 
@@ -207,6 +291,9 @@ int p11make_uri(const struct p11make *m, const char *label, char *out,
     size_t outlen);
 /* A fresh CKA_ID from the CSPRNG.  0 or -1. */
 int p11make_new_id(unsigned char id[CA_TOKEN_ID_LEN]);
+/* The token label an RFC 7512 URI names (token=...), into label.  0, or
+ * -1 (no such attribute, not a URI, too long). */
+int p11make_uri_token(const char *uri, char *label, size_t labellen);
 
 /* ---- lint.c: checks before the CA key signs a certificate ---------------- */
 

@@ -494,3 +494,30 @@ p11make_new_id(unsigned char id[CA_TOKEN_ID_LEN])
 {
 	return RAND_bytes(id, CA_TOKEN_ID_LEN) == 1 ? 0 : -1;
 }
+
+/* See ca.h. */
+int
+p11make_uri_token(const char *text, char *label, size_t labellen)
+{
+	CK_TOKEN_INFO *ti;
+	P11KitUri *uri;
+	size_t n;
+	int rc = -1;
+
+	if ((uri = p11_kit_uri_new()) == NULL)
+		return -1;
+	if (p11_kit_uri_parse(text, P11_KIT_URI_FOR_ANY, uri) !=
+	    P11_KIT_URI_OK || (ti = p11_kit_uri_get_token_info(uri)) == NULL)
+		goto out;
+	/* CK_TOKEN_INFO's label: blank-padded, not NUL-terminated. */
+	for (n = sizeof(ti->label); n > 0 && ti->label[n - 1] == ' '; n--)
+		;
+	if (n == 0 || n >= labellen)
+		goto out;
+	memcpy(label, ti->label, n);
+	label[n] = '\0';
+	rc = 0;
+out:
+	p11_kit_uri_free(uri);
+	return rc;
+}

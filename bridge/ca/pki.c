@@ -8,9 +8,10 @@
  *
  * The paths are the configured ones (struct bridge_config); the root key
  * and the chain file have no setting and live at PKI_ROOT_KEY and PKI_CHAIN
- * under the data directory.  The root key is written once so that a new
- * issuing CA can be made later; an operator may move it offline, nothing in
- * the daemon reads it.
+ * under the data directory.  The root key is written once (at PKI_ROOT_KEY,
+ * or where init --root-key-out says) so that a new issuing CA can be made
+ * later (`ca rollover`, rollover.c); the operator moves it offline,
+ * nothing in the daemon reads it.
  *
  * Everything is built with OpenSSL's X509 and X509V3 APIs (docs/design.md: no
  * hand-written DER).  Extensions use the X509V3_set_ctx() +
@@ -386,11 +387,11 @@ fail:
 /* Resolves the paths of every file of one init and checks that none of
  * them exists yet.  Returns 0, or -1 with err set. */
 static int
-pki_files_plan(const struct bridge_config *c, struct pki_files *pf,
-    char *err, size_t errlen)
+pki_files_plan(const struct bridge_config *c, const char *root_key,
+    struct pki_files *pf, char *err, size_t errlen)
 {
 	const char *conf[PF_COUNT] = {
-		[PF_ROOT_CERT] = c->ca_root, [PF_ROOT_KEY] = PKI_ROOT_KEY,
+		[PF_ROOT_CERT] = c->ca_root, [PF_ROOT_KEY] = root_key,
 		[PF_ISS_CERT] = c->ca_issuing,
 		[PF_ISS_KEY] = c->ca_issuing_key, [PF_CHAIN] = PKI_CHAIN,
 		[PF_OCSP_CERT] = c->ocsp_cert, [PF_OCSP_KEY] = c->ocsp_key,
@@ -685,7 +686,8 @@ pki_init_token(const struct bridge_config *c, const struct pki_init_opts *o,
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (pki_files_plan(c, pf, err, errlen) == -1)
+	if (pki_files_plan(c, o != NULL && o->root_key_out != NULL ?
+	    o->root_key_out : PKI_ROOT_KEY, pf, err, errlen) == -1)
 		goto out;
 	if ((iss_key == NULL) != !ca_is_token_uri(c->ca_issuing_key) ||
 	    (ocsp_key == NULL) != !ca_is_token_uri(c->ocsp_key)) {

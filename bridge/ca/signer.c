@@ -44,24 +44,7 @@
 #include "bridge/ca/ca.h"
 #include "bridge/keyproc/keyproc.h"
 
-struct signer {
-	struct keyproc *kp;
-	int own_kp;			/* signer_open started it */
-	X509 *issuer;			/* issuing CA certificate */
-	X509 *ocsp_cert;		/* the delegated OCSP responder */
-	uint8_t responder[SHA_DIGEST_LENGTH];	/* its key hash */
-	EVP_PKEY *placeholder;		/* throwaway, see above */
-	char issuer_id[LEDGER_NAME_MAX + 1];
-	char vkey[512];
-	char account[LEDGER_NAME_MAX + 1];
-	char account_pub[512];
-	/* The last checkpoint the key process signed (writer thread). */
-	uint64_t cp_size;
-	uint8_t cp_root[LEDGER_HASH_LEN];
-	/* Requests the key process refused, per operation (any thread;
-	 * /metrics reads them). */
-	atomic_uint_least64_t refused[KEYPROC_OP_MAX];
-};
+#include "bridge/ca/signer_int.h"
 
 /* Reads INFO's answer into s.  0, or -1 with err set. */
 static int
@@ -69,30 +52,36 @@ signer_info(struct signer *s, const uint8_t *p, size_t len, char *err,
     size_t errlen)
 {
 	struct keyproc_rd r = { p, len, 0, 0 };
-	const ASN1_BIT_STRING *bits;
-	const uint8_t *der, *root;
-	size_t dlen, rlen;
+	char id[LEDGER_NAME_MAX + 1];
+	const uint8_t *root;
+	size_t rlen;
+	uint64_t n;
 
-	der = keyproc_get_bytes(&r, &dlen);
-	if (r.err || (s->issuer = d2i_X509(NULL, &der, (long)dlen)) == NULL)
+	s->niss = 1;
+	if (signer_info_iss(&s->iss[0], &r) != 0)
 		goto bad;
-	der = keyproc_get_bytes(&r, &dlen);
-	if (r.err || (s->ocsp_cert = d2i_X509(NULL, &der, (long)dlen)) ==
-	    NULL)
-		goto bad;
-	if (keyproc_get_str(&r, s->issuer_id, sizeof(s->issuer_id)) != 0 ||
+	if (keyproc_get_str(&r, id, sizeof(id)) != 0 ||
+	    strcmp(id, s->iss[0].issuer_id) != 0 ||
 	    keyproc_get_str(&r, s->vkey, sizeof(s->vkey)) != 0 ||
 	    keyproc_get_str(&r, s->account, sizeof(s->account)) != 0 ||
 	    keyproc_get_str(&r, s->account_pub, sizeof(s->account_pub)) != 0)
 		goto bad;
 	s->cp_size = keyproc_get_u64(&r);
 	root = keyproc_get_bytes(&r, &rlen);
-	if (r.err || rlen != LEDGER_HASH_LEN || r.off != r.len)
+	if (r.err || rlen != LEDGER_HASH_LEN)
 		goto bad;
 	memcpy(s->cp_root, root, LEDGER_HASH_LEN);
-	bits = X509_get0_pubkey_bitstr(s->ocsp_cert);
-	if (bits == NULL || EVP_Digest(bits->data, (size_t)bits->length,
-	    s->responder, NULL, EVP_sha1(), NULL) != 1)
+	s->iss[0].original = keyproc_get_u64(&r) != 0;
+	n = keyproc_get_u64(&r);
+	if (r.err || n > CA_ISSUERS_MAX - 1)
+		goto bad;
+	for (uint64_t i = 0; i < n; i++) {
+		s->niss++;
+		if (signer_info_iss(&s->iss[s->niss - 1], &r) != 0)
+			goto bad;
+		s->iss[s->niss - 1].original = keyproc_get_u64(&r) != 0;
+	}
+	if (r.err || r.off != r.len)
 		goto bad;
 	return 0;
 bad:
@@ -161,8 +150,12 @@ signer_free(struct signer *s)
 {
 	if (s == NULL)
 		return;
-	X509_free(s->issuer);
-	X509_free(s->ocsp_cert);
+	for (size_t i = 0; i < s->niss; i++) {
+		X509_free(s->iss[i].issuer);
+		X509_free(s->iss[i].ocsp_cert);
+		OCSP_CERTID_free(s->iss[i].cid[0]);
+		OCSP_CERTID_free(s->iss[i].cid[1]);
+	}
 	EVP_PKEY_free(s->placeholder);
 	if (s->own_kp)
 		keyproc_free(s->kp);
@@ -391,9 +384,12 @@ static int
 signer_ocsp_req(struct signer *s, OCSP_BASICRESP **bs, int n,
     struct keyproc_buf *req)
 {
-	if (s == NULL || n <= 0 || n > KEYPROC_OCSP_BATCH_MAX)
+	const struct signer_iss *is;
+
+	if (s == NULL || n <= 0 || n > KEYPROC_OCSP_BATCH_MAX ||
+	    (is = signer_ocsp_issuer(s, bs[0])) == NULL)
 		return -1;
-	keyproc_put_bytes(req, s->responder, sizeof(s->responder));
+	keyproc_put_bytes(req, is->responder, sizeof(is->responder));
 	keyproc_put_u64(req, (uint64_t)n);
 	for (int i = 0; i < n; i++)
 		if (signer_put_ocsp(req, bs[i]) != 0)
@@ -410,18 +406,21 @@ signer_ocsp_ans(struct signer *s, const uint8_t *ans, size_t len,
 {
 	struct keyproc_rd r = { ans, len, 0, 0 };
 	OCSP_BASICRESP *out[KEYPROC_OCSP_BATCH_MAX];
+	const struct signer_iss *is = signer_ocsp_issuer(s, bs[0]);
 	const uint8_t *p;
 	size_t dlen;
 	int i, rc = -1;
 
 	memset(out, 0, sizeof(out));
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && is != NULL; i++) {
 		p = keyproc_get_bytes(&r, &dlen);
 		if (r.err || (out[i] = d2i_OCSP_BASICRESP(NULL, &p,
 		    (long)dlen)) == NULL ||
-		    OCSP_basic_add1_cert(out[i], s->ocsp_cert) != 1)
+		    OCSP_basic_add1_cert(out[i], is->ocsp_cert) != 1)
 			goto out;
 	}
+	if (is == NULL)
+		goto out;
 	for (i = 0; i < n; i++) {
 		OCSP_BASICRESP_free(bs[i]);
 		bs[i] = out[i];
@@ -502,9 +501,16 @@ signer_sign_ocsp(struct signer *s, OCSP_BASICRESP **bs)
 	    signer_sign_ocsp_batch(s, bs, 1);
 }
 
-/* See ca.h.  *crl is replaced by the signed CRL. */
+/* See ca.h. */
 int
 signer_sign_crl(struct signer *s, X509_CRL **crl)
+{
+	return signer_sign_crl_of(s, 0, crl);
+}
+
+/* See ca.h.  *crl is replaced by the signed CRL. */
+int
+signer_sign_crl_of(struct signer *s, size_t i, X509_CRL **crl)
 {
 	struct keyproc_buf req = { 0 };
 	char why[KEYPROC_WHY_MAX];
@@ -515,11 +521,11 @@ signer_sign_crl(struct signer *s, X509_CRL **crl)
 	size_t len;
 	int dlen, rc = -1;
 
-	if (s == NULL || crl == NULL || *crl == NULL ||
+	if (s == NULL || i >= s->niss || crl == NULL || *crl == NULL ||
 	    X509_CRL_sign(*crl, s->placeholder, NULL) <= 0 ||
 	    (dlen = i2d_X509_CRL(*crl, &der)) <= 0)
 		goto out;
-	keyproc_put_str(&req, s->issuer_id);
+	keyproc_put_str(&req, s->iss[i].issuer_id);
 	keyproc_put_bytes(&req, der, (size_t)dlen);
 	if (signer_call(s, KEYPROC_CHAN_OCSP, KEYPROC_OP_SIGN_CRL, &req, &ans,
 	    &len, why, sizeof(why)) != 0)
@@ -752,24 +758,6 @@ int
 signer_cert_fd(struct signer *s)
 {
 	return s->kp != NULL ? keyproc_fd(s->kp, KEYPROC_CHAN_CERT) : -1;
-}
-
-X509 *
-signer_ocsp_cert(struct signer *s)
-{
-	return s->ocsp_cert;
-}
-
-X509 *
-signer_issuer(struct signer *s)
-{
-	return s->issuer;
-}
-
-const char *
-signer_issuer_id(struct signer *s)
-{
-	return s->issuer_id;
 }
 
 const char *

@@ -69,6 +69,8 @@ struct cli_opts {
 	int witness;
 	const char *pkcs11_module, *pkcs11_token, *pkcs11_pin_file;
 	int shred;			/* ca move-to-token --shred */
+	/* issue 17: ca rollover --root-key, init --root-key-out */
+	const char *root_key, *root_key_out;
 	const char *hostname[CLI_MAX_REPEAT];
 	int nhostname;
 	const char *pubkey[CLI_MAX_REPEAT];

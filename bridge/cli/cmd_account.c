@@ -391,13 +391,14 @@ cmd_init(struct cli *c)
 	EVP_PKEY *node = NULL, *admin = NULL, *bridge = NULL;
 	EVP_PKEY *iss = NULL, *ocsp = NULL;	/* keys in a PKCS#11 token */
 	char err[512], path[PATH_MAX], pin[CA_PIN_MAX + 1] = "";
+	static char root_key[PATH_MAX + 256];	/* --root-key-out, absolute */
 	struct stat st;
 	int rc = 1;
 
 	memset(&po, 0, sizeof(po));
 	if (cli_only(c, "name hostname key-type est-listen http-listen db "
 	    "pkcs11-module pkcs11-token pkcs11-pin-file validator witness "
-	    "quorum subject-o subject-c subject-ou") != 0)
+	    "quorum subject-o subject-c subject-ou root-key-out") != 0)
 		return 1;
 	if (c->o.dir == NULL)
 		return cli_fail("usage", "keybridge init DIR");
@@ -413,6 +414,21 @@ cmd_init(struct cli *c)
 		return 1;
 	if (cli_token_check(c, pin) != 0)
 		return 1;
+	/* --root-key-out FILE: relative to where init runs, not to DIR. */
+	if (c->o.root_key_out != NULL) {
+		char cwd[PATH_MAX];
+
+		if (c->o.root_key_out[0] == '/')
+			snprintf(root_key, sizeof(root_key), "%s",
+			    c->o.root_key_out);
+		else if (getcwd(cwd, sizeof(cwd)) == NULL ||
+		    (size_t)snprintf(root_key, sizeof(root_key), "%s/%s", cwd,
+		    c->o.root_key_out) >= sizeof(root_key)) {
+			OPENSSL_cleanse(pin, sizeof(pin));
+			return cli_fail("usage", "--root-key-out %s: the path "
+			    "is too long", c->o.root_key_out);
+		}
+	}
 	if (mkdir(c->o.dir, 0700) != 0) {
 		OPENSSL_cleanse(pin, sizeof(pin));
 		return cli_fail("init", "cannot create %s: %s", c->o.dir,
@@ -440,6 +456,7 @@ cmd_init(struct cli *c)
 	po.hostnames = c->o.hostname;
 	po.nhostnames = (size_t)c->o.nhostname;
 	po.key_type = c->o.key_type != NULL ? c->o.key_type : "ec-p256";
+	po.root_key_out = root_key[0] != '\0' ? root_key : NULL;
 	if (pki_init_token(cfg, &po, iss, ocsp, err, sizeof(err)) != 0) {
 		cli_fail("init", "%s", err);
 		goto out;
@@ -467,6 +484,15 @@ cmd_init(struct cli *c)
 	    "start it:    keybridge serve -d %s\n",
 	    c->o.dir, cfg->db, cfg->bridge_account, c->o.dir, cfg->admin_key,
 	    c->o.dir, cfg->ca_root, cfg->validator_vkey, c->o.dir);
+	/* Issue 17: the root key is for `ca rollover` only. */
+	if (root_key[0] != '\0')
+		printf("root key:    %s (mode 0600): move it offline; `keybridge "
+		    "ca rollover --root-key` needs it, serve never reads it\n",
+		    root_key);
+	else
+		printf("root key:    %s/ca/root.key (mode 0600): move it "
+		    "offline; `keybridge ca rollover --root-key` needs it, "
+		    "serve never reads it\n", c->o.dir);
 	if (cfg->nvalidators > 0)
 		printf("cosigners:   %zu, quorum %ld (`keybridge policy -d %s` "
 		    "prints the verification policy)\n", cfg->nvalidators,

@@ -384,10 +384,38 @@ out:
 	return rc;
 }
 
+/* `ca rollover -d DIR --root-key FILE` (issue 17): a new issuing CA and
+ * OCSP signer, current from the bridge's next start. */
+static int
+ca_rollover_cmd(struct cli *c)
+{
+	char err[512], id[CA_ISSUER_ID_MAX + 1];
+
+	if (cli_only(c, "root-key") != 0 || cli_load_config(c) != 0)
+		return 1;
+	if (c->o.root_key == NULL)
+		return cli_fail("usage", "ca rollover needs --root-key FILE, "
+		    "the root CA's key init wrote (DIR/ca/root.key unless "
+		    "--root-key-out said otherwise)");
+	if (ca_rollover(&c->cfg, c->o.root_key, id, err, sizeof(err)) != 0)
+		return cli_fail("ca rollover", "%s", err);
+	printf("new issuing CA %s\n"
+	    "  files      %s/%s/%s/ (issuing.pem, ocsp.pem, their keys)\n"
+	    "  current    from the next start of serve: restart the bridge "
+	    "(new certificates then come from it)\n"
+	    "  old CA     still served (OCSP, CRL, cacerts) until its last "
+	    "certificate expires\n"
+	    "  root key   %s: move it offline again\n", id, c->cfg.dir,
+	    CA_ISSUERS_DIR, id, c->o.root_key);
+	return 0;
+}
+
 int
 cmd_ca(struct cli *c, const char *sub)
 {
 	if (strcmp(sub, "move-to-token") == 0)
 		return ca_move_to_token(c);
-	return cli_fail("usage", "ca move-to-token");
+	if (strcmp(sub, "rollover") == 0)
+		return ca_rollover_cmd(c);
+	return cli_fail("usage", "ca move-to-token | ca rollover");
 }

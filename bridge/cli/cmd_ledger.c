@@ -147,20 +147,40 @@ static int
 verify_kept_certs(struct cli *c, const char *db)
 {
 	struct ledger_verify_report rep;
-	char path[PATH_MAX];
+	struct ca_issuer_files f[CA_ISSUERS_MAX];
+	char path[PATH_MAX], err[512];
 	uint64_t n = 0;
-	X509 *iss = NULL;
+	X509 *iss[CA_ISSUERS_MAX];
+	size_t niss = 0, nf = 0;
 	FILE *fp;
 	int rc = -1;
 
-	/* Without the issuing CA (an auditor's copy of the database), the
-	 * TBS is still compared; the signatures are not. */
-	if ((fp = fopen(config_path(&c->cfg, c->cfg.ca_issuing, path,
-	    sizeof(path)), "r")) != NULL) {
-		iss = PEM_read_X509(fp, NULL, NULL, NULL);
-		fclose(fp);
+	/* Every issuing CA of the data directory (issue 17: those rolled
+	 * over from too).  Without them (an auditor's copy of the
+	 * database), the TBS is still compared; the signatures are not. */
+	if (ca_issuers_scan(&c->cfg, f, CA_ISSUERS_MAX, &nf, err,
+	    sizeof(err)) != 0)
+		fprintf(stderr, "keybridge: warning: %s\n", err);
+	for (size_t i = 0; i < nf; i++)
+		if ((fp = fopen(config_path(&c->cfg, f[i].cert, path,
+		    sizeof(path)), "r")) != NULL) {
+			if ((iss[niss] = PEM_read_X509(fp, NULL, NULL,
+			    NULL)) != NULL)
+				niss++;
+			fclose(fp);
+		}
+	/* All or none: a certificate of an issuer left out would read as
+	 * "names an issuer not given to verify". */
+	if (niss != nf) {
+		if (niss > 0)
+			fprintf(stderr, "keybridge: warning: cannot read every "
+			    "issuing CA certificate of %s: the certificates' "
+			    "signatures are not checked\n", c->cfg.dir);
+		for (size_t i = 0; i < niss; i++)
+			X509_free(iss[i]);
+		niss = 0;
 	}
-	if (ledger_verify_certs(db, &iss, iss != NULL ? 1 : 0, &rep, &n) != 0) {
+	if (ledger_verify_certs(db, iss, niss, &rep, &n) != 0) {
 		cli_fail("verify", "%s", rep.what);
 		goto out;
 	}
@@ -171,12 +191,14 @@ verify_kept_certs(struct cli *c, const char *db)
 		goto out;
 	}
 	printf("%llu kept certificate%s: each its entry's TBS%s\n",
-	    (unsigned long long)n, n == 1 ? "" : "s", iss != NULL ?
+	    (unsigned long long)n, n == 1 ? "" : "s", niss > 1 ?
+	    ", signed by its issuing CA" : niss == 1 ?
 	    ", signed by the issuing CA" : " (no issuing CA to check the "
 	    "signatures)");
 	rc = 0;
 out:
-	X509_free(iss);
+	for (size_t i = 0; i < niss; i++)
+		X509_free(iss[i]);
 	return rc;
 }
 

@@ -30,7 +30,8 @@ static const struct help_cmd {
 	  "[--est-listen ADDR:PORT] [--http-listen ADDR:PORT] [--db PATH|URL] "
 	  "[--pkcs11-module SO --pkcs11-token LABEL --pkcs11-pin-file FILE] "
 	  "[--validator NAME=VKEY@URL]... [--witness NAME=VKEY@URL]... [--quorum N] "
-	  "[--subject-o ORG] [--subject-c CC] [--subject-ou OU]",
+	  "[--subject-o ORG] [--subject-c CC] [--subject-ou OU] "
+	  "[--root-key-out FILE]",
 	  "create a data directory: keys, CA, TLS certificate, ledger, keybridge.conf" },
 	{ "serve", NULL, "-d DIR [-n] [--est-listen ADDR:PORT] [--http-listen ADDR:PORT] "
 	  "[--db PATH|URL] [--log-level error|warn|info|debug]",
@@ -93,6 +94,8 @@ static const struct help_cmd {
 	{ "ca", "move-to-token", "-d DIR --pkcs11-module SO --pkcs11-token LABEL "
 	  "--pkcs11-pin-file FILE [--shred]",
 	  "move the CA, OCSP, bridge and node keys into a PKCS#11 token" },
+	{ "ca", "rollover", "-d DIR --root-key FILE",
+	  "make a new issuing CA and OCSP signer under the root; serve takes it at its next start" },
 	{ "validator", "init", "VDIR --name NAME --listen ADDR:PORT --ledger URL "
 	  "--log-vkey VKEY [--ledger-ca FILE] [--origin ORIGIN] [--witness]",
 	  "create a validator's directory and key" },
@@ -190,6 +193,8 @@ static const struct help_opt {
 	{ "restore", "dir", "NEWDIR", "the data directory to make (new, or empty)" },
 	{ NULL, "with-keys", NULL, "add the private keys (the archive holds them: keep it as the keys)" },
 	{ NULL, "progress", NULL, "show the ledger pages copied on stderr (default: when it is a terminal)" },
+	{ NULL, "root-key", "FILE", "the root CA's key (kept offline; init wrote it)" },
+	{ NULL, "root-key-out", "FILE", "write the root CA's key there, not DIR/ca/root.key (then move it offline)" },
 	{ NULL, "help", NULL, "print this help" },
 };
 #define HELP_NOPTS (sizeof(help_opts) / sizeof(help_opts[0]))

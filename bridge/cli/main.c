@@ -28,6 +28,7 @@ enum {
 	O_ALLOW_SAME_NAME, O_WAIT,
 	O_WITH_KEYS, O_PROGRESS,
 	O_SUBJECT_O, O_SUBJECT_C, O_SUBJECT_OU,
+	O_ROOT_KEY, O_ROOT_KEY_OUT,
 	O_HELP,
 };
 
@@ -97,6 +98,8 @@ static struct option long_opts[] = {
 	{ "subject-o", required_argument, NULL, O_SUBJECT_O },
 	{ "subject-c", required_argument, NULL, O_SUBJECT_C },
 	{ "subject-ou", required_argument, NULL, O_SUBJECT_OU },
+	{ "root-key", required_argument, NULL, O_ROOT_KEY },
+	{ "root-key-out", required_argument, NULL, O_ROOT_KEY_OUT },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -141,6 +144,8 @@ static const char *const opt_names[] = {
 	[O_WITH_KEYS - 256] = "with-keys", [O_PROGRESS - 256] = "progress",
 	[O_SUBJECT_O - 256] = "subject-o", [O_SUBJECT_C - 256] = "subject-c",
 	[O_SUBJECT_OU - 256] = "subject-ou",
+	[O_ROOT_KEY - 256] = "root-key",
+	[O_ROOT_KEY_OUT - 256] = "root-key-out",
 };
 /* c->o.seen has a bit per option */
 _Static_assert(O_HELP - 256 <= 64, "more options than bits in cli_opts.seen");
@@ -297,6 +302,8 @@ parse_opts(struct cli *c, int argc, char **argv)
 		case O_PKCS11_TOKEN: o->pkcs11_token = optarg; break;
 		case O_PKCS11_PIN_FILE: o->pkcs11_pin_file = optarg; break;
 		case O_SHRED: o->shred = 1; break;
+		case O_ROOT_KEY: o->root_key = optarg; break;
+		case O_ROOT_KEY_OUT: o->root_key_out = optarg; break;
 		case O_VALIDATOR:
 			if (add_repeat(o->validator, &o->nvalidator, optarg,
 			    "validator") != 0)

@@ -76,6 +76,10 @@ SSL_CTX *server_tls_ctx(const char *cert_chain, const char *key,
  * file.  NULL with err set. */
 SSL_CTX *server_tls_ctx_like(SSL_CTX *like, const char *cert_chain,
     const char *key, char *err, size_t errlen);
+/* Trusts x (a CA certificate) for client certificates too and names it
+ * in the CertificateRequest (issue 17: every served issuing CA, so a
+ * device of an issuer rolled over from still re-enrolls).  0 or -1. */
+int server_tls_add_client_ca(SSL_CTX *ctx, X509 *x);
 /* Listens on "ADDR:PORT" ("[::1]:PORT" for IPv6).  With tls non-NULL every
  * connection is TLS through bufferevent_openssl (tls is borrowed; the SSL
  * objects are owned by their bufferevents).  NULL with err set. */

@@ -158,3 +158,13 @@ server_tls_ctx_like(SSL_CTX *like, const char *cert_chain, const char *key,
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, server_verify_cb);
 	return ctx;
 }
+
+int
+server_tls_add_client_ca(SSL_CTX *ctx, X509 *x)
+{
+	int rc = X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), x) == 1 &&
+	    SSL_CTX_add_client_CA(ctx, x) == 1 ? 0 : -1;
+
+	ERR_clear_error();
+	return rc;
+}

@@ -4,7 +4,8 @@
  *
  * `keybridge serve` forks the key process first, before any thread, any
  * listener or the ledger.  The key process loads the issuing CA key, the
- * OCSP signer key, the bridge account's ledger key and the node's
+ * OCSP signer key (of every issuing CA of the data directory after a
+ * rollover: bridge/ca/issuers.c), the bridge account's ledger key and the node's
  * checkpoint key (ca_key_load), closes every other descriptor, narrows
  * itself (sandbox_keyproc) and answers requests on socketpairs, one per
  * signing thread of the network process, as OpenBSD acme-client's keyproc
@@ -60,7 +61,11 @@
 enum keyproc_op {
 	/* -> nothing.  <- issuer certificate DER, OCSP signer certificate
 	 * DER, issuer id, the node's vkey, bridge account name, its public
-	 * key (base64 SPKI), last signed checkpoint size and root. */
+	 * key (base64 SPKI), last signed checkpoint size and root; then
+	 * (issue 17) whether that issuer is init's (u64 0/1), how many
+	 * other issuers it holds (rolled over from), and each one's CA
+	 * DER, OCSP signer DER and init's flag.  The first issuer is the
+	 * current one. */
 	KEYPROC_OP_INFO = 1,
 	/* -> unsigned entry body.  <- its signature line ("— bridge ...\n").
 	 * Refused: not an entry body, a type the bridge account may not sign
@@ -70,12 +75,16 @@ enum keyproc_op {
 	/* -> responder key hash (SHA-1, RFC 6960 ResponderID byKey), then a
 	 * batch of responses, each its single responses (CertID, status,
 	 * times) and extensions.  <- each BasicOCSPResponse DER, signed,
-	 * without certs.  Refused: another responder, a CertID of another
-	 * issuer, an extension other than nonce and extended-revoke. */
+	 * without certs.  The responder names the issuer (each issuer has
+	 * its own delegated responder).  Refused: a responder of no issuer
+	 * held, a CertID of another issuer than the responder's, an
+	 * extension other than nonce and extended-revoke. */
 	KEYPROC_OP_SIGN_OCSP,
-	/* -> issuer id, CRL number, CRL DER (placeholder signature).
-	 * <- CRL DER.  Refused: another issuer, a number not above the last
-	 * signed one (persisted). */
+	/* -> issuer id, CRL DER (placeholder signature, its CRL number).
+	 * <- CRL DER.  Refused: an id of no issuer held, a CRL name not
+	 * that issuer's, a number not above that issuer's last signed one
+	 * (persisted per issuer: init's CA in keyproc.state, a rolled one
+	 * in DIR/keyproc-crl.<id>.state). */
 	KEYPROC_OP_SIGN_CRL,
 	/* -> checkpoint body, the size of the last one the key process signed
 	 * and an RFC 9162 consistency proof from it.  <- signature line.
@@ -84,8 +93,10 @@ enum keyproc_op {
 	 * before the answer). */
 	KEYPROC_OP_SIGN_CHECKPOINT,
 	/* -> struct ca_cert_req.  <- certificate DER.  Refused unless
-	 * ca_cert_admit() and ca_sign_tbs_der() accept it.  The only way
-	 * to the issuing CA key's signature on a certificate. */
+	 * ca_cert_admit() and ca_sign_tbs_der() accept it, for the current
+	 * issuer only (an entry naming an issuer rolled over from is
+	 * refused).  The only way to an issuing CA key's signature on a
+	 * certificate. */
 	KEYPROC_OP_SIGN_CERT,
 	KEYPROC_OP_MAX
 };

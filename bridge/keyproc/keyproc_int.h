@@ -18,6 +18,7 @@
 
 #define KEYPROC_VKEY_MAX	512
 #define KEYPROC_SKI_MAX		(LEDGER_NAME_MAX / 2)
+#define KEYPROC_ISSUERS_MAX	8	/* CA_ISSUERS_MAX */
 
 /* What the key process has promised: persisted in KEYPROC_STATE_FILE
  * before any answer that depends on it. */
@@ -29,21 +30,37 @@ struct keyproc_state {
 	uint64_t seq;			/* writes so far (state.c's slots) */
 };
 
-struct keyproc_keys {
-	struct bridge_config cfg;	/* a copy: the parent's may change */
+/* One issuing CA the key process holds (issue 17: after a rollover,
+ * the current one and those whose certificates still need OCSP and
+ * CRLs).  Every check of SIGN_OCSP and SIGN_CRL holds per issuer. */
+struct keyproc_issuer {
 	X509 *issuer;
 	EVP_PKEY *ca_key;
-	X509 *ocsp_cert;
+	X509 *ocsp_cert;		/* its own delegated responder */
 	EVP_PKEY *ocsp_key;
 	uint8_t responder[SHA_DIGEST_LENGTH];	/* SHA-1 of its key bits */
-	OCSP_CERTID *ours[2];		/* our issuer's, SHA-1 and SHA-256 */
+	OCSP_CERTID *ours[2];		/* its CertID hashes, SHA-1, SHA-256 */
+	char issuer_id[LEDGER_NAME_MAX + 1];
+	int original;			/* init's CA (keyproc.state's CRL) */
+	char cert_name[CONFIG_STR];	/* its certificate file, messages */
+	char ca_issuers_url[CONFIG_STR + 96];
+	char crl_url[CONFIG_STR + 96];
+	/* A rolled issuer's last CRL number, in its own state file
+	 * (CA_ISSUER_CRL_STATE); the original's is st.crl_number. */
+	struct keyproc_state crl_st;
+	char crl_path[PATH_MAX + 32];
+	int crl_fd;
+};
+
+struct keyproc_keys {
+	struct bridge_config cfg;	/* a copy: the parent's may change */
+	/* iss[0] is the current issuer: the only one SIGN_CERT signs for. */
+	struct keyproc_issuer iss[KEYPROC_ISSUERS_MAX];
+	size_t niss;
 	EVP_PKEY *ledger_key;
 	EVP_PKEY *node_key;
 	char vkey[KEYPROC_VKEY_MAX];
-	char issuer_id[LEDGER_NAME_MAX + 1];
 	char ocsp_url[CONFIG_STR + 16];
-	char ca_issuers_url[CONFIG_STR + 32];
-	char crl_url[CONFIG_STR + 96];
 	char state_path[PATH_MAX + 32];
 	/* The promise: SIGN_CHECKPOINT's (the writer channel's thread),
 	 * SIGN_CRL's and INFO's (the main thread), under state_mu.  The
@@ -75,6 +92,18 @@ int keyproc_handle(struct keyproc_keys *k, uint16_t op, const uint8_t *req,
 int keyproc_keys_load(struct keyproc_keys *k, const struct bridge_config *cfg,
     char *err, size_t errlen);
 void keyproc_keys_clear(struct keyproc_keys *k);
+
+/* issuers.c: loads every issuing CA of the data directory
+ * (ca_issuers_scan) into k->iss, each checked as keys_check did for the
+ * one CA, and its CRL promise.  0, or -1 with err set. */
+int keyproc_issuers_load(struct keyproc_keys *k, char *err, size_t errlen);
+void keyproc_issuers_clear(struct keyproc_keys *k);
+/* The issuer whose responder key hash is rid / whose id is id, or
+ * NULL. */
+struct keyproc_issuer *keyproc_issuer_by_responder(struct keyproc_keys *k,
+    const uint8_t *rid, size_t len);
+struct keyproc_issuer *keyproc_issuer_by_id(struct keyproc_keys *k,
+    const char *id);
 
 /* state.c: reads path into st (all zero when the file does not exist).
  * 0, or -1 with err set (a damaged file: nothing is signed then). */

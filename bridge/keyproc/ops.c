@@ -29,86 +29,6 @@
 
 /* ---- loading -------------------------------------------------------------- */
 
-static X509 *
-read_cert(const struct bridge_config *cfg, const char *value, const char *what,
-    char *err, size_t errlen)
-{
-	char path[PATH_MAX];
-	X509 *x = NULL;
-	FILE *fp;
-
-	if (config_path(cfg, value, path, sizeof(path))[0] == '\0' ||
-	    (fp = fopen(path, "re")) == NULL) {
-		snprintf(err, errlen, "cannot open the %s %s", what, value);
-		return NULL;
-	}
-	if ((x = PEM_read_X509(fp, NULL, NULL, NULL)) == NULL)
-		snprintf(err, errlen, "%s holds no PEM certificate", path);
-	fclose(fp);
-	return x;
-}
-
-/* The issuing CA fits its key, is a CA, and has an SKI that names it on
- * the ledger; the OCSP signer is issued by it for OCSPSigning (RFC 6960
- * 4.2.2.2) and fits its key.  0, or -1 with err set. */
-static int
-keys_check(struct keyproc_keys *k, char *err, size_t errlen)
-{
-	const ASN1_OCTET_STRING *ski;
-	const ASN1_BIT_STRING *bits;
-	int type = EVP_PKEY_get_base_id(k->ca_key);
-
-	if (type != EVP_PKEY_EC && type != EVP_PKEY_RSA) {
-		snprintf(err, errlen, "the issuing CA key is neither EC nor "
-		    "RSA");
-		return -1;
-	}
-	if (X509_check_private_key(k->issuer, k->ca_key) != 1) {
-		snprintf(err, errlen, "the issuing CA key does not match the "
-		    "certificate %s", k->cfg.ca_issuing);
-		return -1;
-	}
-	/* 1: CA:TRUE (3, 4, 5 are v1 / keyUsage-only / Netscape forms). */
-	if (X509_check_ca(k->issuer) != 1) {
-		snprintf(err, errlen, "%s is not a CA certificate "
-		    "(basicConstraints CA:TRUE)", k->cfg.ca_issuing);
-		return -1;
-	}
-	ski = X509_get0_subject_key_id(k->issuer);
-	if (ski == NULL || ASN1_STRING_length(ski) <= 0 ||
-	    ASN1_STRING_length(ski) > KEYPROC_SKI_MAX) {
-		snprintf(err, errlen, "the issuing CA has no subjectKey"
-		    "Identifier of 1 to %d bytes", KEYPROC_SKI_MAX);
-		return -1;
-	}
-	ledger_hex(ASN1_STRING_get0_data(ski), (size_t)ASN1_STRING_length(ski),
-	    k->issuer_id);
-	if (X509_check_issued(k->issuer, k->ocsp_cert) != X509_V_OK ||
-	    !(X509_get_extended_key_usage(k->ocsp_cert) & XKU_OCSP_SIGN) ||
-	    X509_check_private_key(k->ocsp_cert, k->ocsp_key) != 1) {
-		snprintf(err, errlen, "the OCSP signer is not an OCSPSigning "
-		    "certificate of the issuing CA for the OCSP key");
-		return -1;
-	}
-	/* The issuer part of our CertIDs in the two hashes clients use
-	 * (RFC 5019 2.1.1 SHA-1, and SHA-256), computed once. */
-	if ((k->ours[0] = OCSP_cert_to_id(EVP_sha1(), NULL, k->issuer)) ==
-	    NULL || (k->ours[1] = OCSP_cert_to_id(EVP_sha256(), NULL,
-	    k->issuer)) == NULL) {
-		snprintf(err, errlen, "cannot hash the issuing CA's name and "
-		    "key");
-		return -1;
-	}
-	/* RFC 6960 4.2.2.3: ResponderID byKey, SHA-1 of the key's bits. */
-	bits = X509_get0_pubkey_bitstr(k->ocsp_cert);
-	if (bits == NULL || EVP_Digest(bits->data, (size_t)bits->length,
-	    k->responder, NULL, EVP_sha1(), NULL) != 1) {
-		snprintf(err, errlen, "cannot hash the OCSP signer's key");
-		return -1;
-	}
-	return 0;
-}
-
 /* The validators' policy from the `validator =` lines (issue 14): parsed
  * here, at start-up, before the sandbox.  0, or -1 with err set. */
 static int
@@ -145,20 +65,11 @@ keyproc_keys_load(struct keyproc_keys *k, const struct bridge_config *cfg,
 	k->cfg = *cfg;
 	k->state_fd = -1;		/* keyproc_keys_clear may close it */
 	pthread_mutex_init(&k->state_mu, NULL);
-	if ((k->issuer = read_cert(c, c->ca_issuing, "issuing CA certificate",
-	    err, errlen)) == NULL ||
-	    (k->ocsp_cert = read_cert(c, c->ocsp_cert, "OCSP signer "
-	    "certificate", err, errlen)) == NULL ||
-	    (k->ca_key = ca_key_load(c, c->ca_issuing_key, "issuing CA key",
-	    err, errlen)) == NULL ||
-	    (k->ocsp_key = ca_key_load(c, c->ocsp_key, "OCSP signer key", err,
-	    errlen)) == NULL ||
+	if (keyproc_issuers_load(k, err, errlen) != 0 ||
 	    (k->ledger_key = ca_key_load(c, c->bridge_key, "bridge account "
 	    "key", err, errlen)) == NULL ||
 	    (k->node_key = ca_key_load(c, c->validator_key, "validator key",
 	    err, errlen)) == NULL)
-		return -1;
-	if (keys_check(k, err, errlen) != 0)
 		return -1;
 	if (ledger_key_vkey(k->node_key, c->validator_name, k->vkey,
 	    sizeof(k->vkey)) != 0) {
@@ -168,10 +79,6 @@ keyproc_keys_load(struct keyproc_keys *k, const struct bridge_config *cfg,
 	}
 	snprintf(k->ocsp_url, sizeof(k->ocsp_url), "%s/ocsp",
 	    c->public_http_url);
-	snprintf(k->ca_issuers_url, sizeof(k->ca_issuers_url),
-	    "%s/ca/issuing.der", c->public_http_url);
-	snprintf(k->crl_url, sizeof(k->crl_url), "%s/crl/%s.crl",
-	    c->public_http_url, k->issuer_id);
 	snprintf(k->state_path, sizeof(k->state_path), "%s/%s", c->dir,
 	    KEYPROC_STATE_FILE);
 	if (keyproc_state_read(k->state_path, &k->st, err, errlen) != 0)
@@ -183,13 +90,8 @@ keyproc_keys_load(struct keyproc_keys *k, const struct bridge_config *cfg,
 void
 keyproc_keys_clear(struct keyproc_keys *k)
 {
-	X509_free(k->issuer);
-	X509_free(k->ocsp_cert);
-	OCSP_CERTID_free(k->ours[0]);
-	OCSP_CERTID_free(k->ours[1]);
+	keyproc_issuers_clear(k);
 	/* EVP_PKEY_free cleanses the key material. */
-	EVP_PKEY_free(k->ca_key);
-	EVP_PKEY_free(k->ocsp_key);
 	EVP_PKEY_free(k->ledger_key);
 	EVP_PKEY_free(k->node_key);
 	free(k->cp_ok);
@@ -203,33 +105,53 @@ keyproc_keys_clear(struct keyproc_keys *k)
 
 /* ---- INFO ------------------------------------------------------------------- */
 
+/* One issuer's certificates: the CA's DER, its OCSP signer's DER. */
+static int
+info_issuer(const struct keyproc_issuer *is, struct keyproc_buf *ans)
+{
+	unsigned char *der = NULL;
+	int len;
+
+	if ((len = i2d_X509(is->issuer, &der)) <= 0)
+		return -1;
+	keyproc_put_bytes(ans, der, (size_t)len);
+	OPENSSL_free(der);
+	der = NULL;
+	if ((len = i2d_X509(is->ocsp_cert, &der)) <= 0)
+		return -1;
+	keyproc_put_bytes(ans, der, (size_t)len);
+	OPENSSL_free(der);
+	return 0;
+}
+
 static int
 op_info(struct keyproc_keys *k, struct keyproc_buf *ans, char *why,
     size_t whylen)
 {
-	unsigned char *der = NULL;
 	char pub[512];
-	int len, rc = -1;
+	int rc = -1;
 
-	if ((len = i2d_X509(k->issuer, &der)) <= 0)
-		REFUSE("cannot encode the issuing CA certificate");
-	keyproc_put_bytes(ans, der, (size_t)len);
-	OPENSSL_free(der);
-	der = NULL;
-	if ((len = i2d_X509(k->ocsp_cert, &der)) <= 0)
-		REFUSE("cannot encode the OCSP signer certificate");
-	keyproc_put_bytes(ans, der, (size_t)len);
+	if (info_issuer(&k->iss[0], ans) != 0)
+		REFUSE("cannot encode the issuing CA's certificates");
 	if (ledger_pubkey_to_b64(k->ledger_key, pub, sizeof(pub)) != 0)
 		REFUSE("cannot encode the bridge account's public key");
-	keyproc_put_str(ans, k->issuer_id);
+	keyproc_put_str(ans, k->iss[0].issuer_id);
 	keyproc_put_str(ans, k->vkey);
 	keyproc_put_str(ans, k->cfg.bridge_account);
 	keyproc_put_str(ans, pub);
 	keyproc_put_u64(ans, k->st.have_cp ? k->st.cp_size : 0);
 	keyproc_put_bytes(ans, k->st.cp_root, LEDGER_HASH_LEN);
+	/* Issue 17: whether the current issuer is init's, then the other
+	 * issuers (rolled over from), each its certificates and that flag. */
+	keyproc_put_u64(ans, (uint64_t)k->iss[0].original);
+	keyproc_put_u64(ans, (uint64_t)(k->niss - 1));
+	for (size_t i = 1; i < k->niss; i++) {
+		if (info_issuer(&k->iss[i], ans) != 0)
+			REFUSE("cannot encode an issuing CA's certificates");
+		keyproc_put_u64(ans, (uint64_t)k->iss[i].original);
+	}
 	rc = 0;
 out:
-	OPENSSL_free(der);
 	return rc;
 }
 
@@ -284,7 +206,7 @@ out:
 /* 0 when cid names our issuing CA under its own hash algorithm (RFC 6960
  * 4.1.1: issuerNameHash and issuerKeyHash). */
 static int
-certid_ours(struct keyproc_keys *k, OCSP_CERTID *cid)
+certid_ours(const struct keyproc_issuer *k, OCSP_CERTID *cid)
 {
 	ASN1_OBJECT *alg = NULL;
 	OCSP_CERTID *ours = NULL;
@@ -310,7 +232,8 @@ out:
  * revocation time, reason + 1 (0: no reason), thisUpdate, nextUpdate (0:
  * none).  0 or -1. */
 static int
-ocsp_single(struct keyproc_keys *k, struct keyproc_rd *r, OCSP_BASICRESP *bs,
+ocsp_single(const struct keyproc_issuer *k, struct keyproc_rd *r,
+    OCSP_BASICRESP *bs,
     char *why, size_t whylen)
 {
 	static const int states[] = { V_OCSP_CERTSTATUS_GOOD,
@@ -381,7 +304,7 @@ out:
  * BasicOCSPResponse DER without certs (the network process adds the
  * signer's certificate: certs are not under the signature). */
 static int
-ocsp_one(struct keyproc_keys *k, struct keyproc_rd *r,
+ocsp_one(const struct keyproc_issuer *k, struct keyproc_rd *r,
     struct keyproc_buf *ans, char *why, size_t whylen)
 {
 	OCSP_BASICRESP *bs = NULL;
@@ -421,6 +344,7 @@ static int
 op_sign_ocsp(struct keyproc_keys *k, struct keyproc_rd *r,
     struct keyproc_buf *ans, char *why, size_t whylen)
 {
+	const struct keyproc_issuer *is;
 	const uint8_t *rid;
 	size_t len;
 	uint64_t n;
@@ -428,13 +352,15 @@ op_sign_ocsp(struct keyproc_keys *k, struct keyproc_rd *r,
 
 	rid = keyproc_get_bytes(r, &len);
 	n = keyproc_get_u64(r);
-	if (r->err || len != sizeof(k->responder) || n == 0 ||
+	if (r->err || len != SHA_DIGEST_LENGTH || n == 0 ||
 	    n > KEYPROC_OCSP_BATCH_MAX)
 		REFUSE("malformed SIGN_OCSP request");
-	if (memcmp(rid, k->responder, len) != 0)
+	/* The responder names the issuer: each issuer's own OCSP signer
+	 * answers for that issuer's CertIDs only (ocsp_single). */
+	if ((is = keyproc_issuer_by_responder(k, rid, len)) == NULL)
 		REFUSE("OCSP response of another responder");
 	for (uint64_t i = 0; i < n; i++)
-		if (ocsp_one(k, r, ans, why, whylen) != 0)
+		if (ocsp_one(is, r, ans, why, whylen) != 0)
 			goto out;
 	if (r->off != r->len)
 		REFUSE("malformed SIGN_OCSP request: trailing bytes");
@@ -466,7 +392,8 @@ static int
 op_sign_crl(struct keyproc_keys *k, struct keyproc_rd *r,
     struct keyproc_buf *ans, char *why, size_t whylen)
 {
-	struct keyproc_state st = k->st;
+	struct keyproc_issuer *is;
+	struct keyproc_state st, *sp;
 	X509_CRL *crl = NULL;
 	unsigned char *out = NULL;
 	char issuer[LEDGER_NAME_MAX + 1], err[512];
@@ -481,24 +408,29 @@ op_sign_crl(struct keyproc_keys *k, struct keyproc_rd *r,
 	if (r->err || r->off != r->len ||
 	    (crl = d2i_X509_CRL(NULL, &der, (long)len)) == NULL)
 		REFUSE("malformed SIGN_CRL request");
-	if (strcmp(issuer, k->issuer_id) != 0 ||
+	/* Each issuer signs its own CRL only, its number above its own
+	 * last one: init's in keyproc.state, a rolled one's in its file. */
+	if ((is = keyproc_issuer_by_id(k, issuer)) == NULL ||
 	    X509_NAME_cmp(X509_CRL_get_issuer(crl),
-	    X509_get_subject_name(k->issuer)) != 0)
+	    X509_get_subject_name(is->issuer)) != 0)
 		REFUSE("CRL of another issuer");
+	sp = is->original ? &k->st : &is->crl_st;
+	st = *sp;
 	if (crl_number(crl, &num) != 0)
 		REFUSE("CRL without a CRL number");
-	if (num <= k->st.crl_number)
+	if (num <= sp->crl_number)
 		REFUSE("CRL number %llu is not above the last signed one "
 		    "(%llu)", (unsigned long long)num,
-		    (unsigned long long)k->st.crl_number);
+		    (unsigned long long)sp->crl_number);
 	st.crl_number = num;
-	if (keyproc_state_write(k->state_path, &k->state_fd, &st, err,
+	if (keyproc_state_write(is->original ? k->state_path : is->crl_path,
+	    is->original ? &k->state_fd : &is->crl_fd, &st, err,
 	    sizeof(err)) != 0) {
 		log_err("keyproc: %s", err);
 		REFUSE("cannot persist the CRL number");
 	}
-	k->st = st;
-	if (X509_CRL_sign(crl, k->ca_key, EVP_sha256()) <= 0 ||
+	*sp = st;
+	if (X509_CRL_sign(crl, is->ca_key, EVP_sha256()) <= 0 ||
 	    (olen = i2d_X509_CRL(crl, &out)) <= 0)
 		REFUSE("cannot sign the CRL");
 	keyproc_put_bytes(ans, out, (size_t)olen);
@@ -706,14 +638,16 @@ op_sign_cert(struct keyproc_keys *k, struct keyproc_rd *r,
 	if (r->err || r->off != r->len)
 		REFUSE("malformed SIGN_CERT request");
 	memset(&c, 0, sizeof(c));
-	c.issuer = k->issuer;
-	c.issuer_id = k->issuer_id;
+	/* Only the current issuer signs certificates (issue 17): an entry
+	 * naming an older one is refused by ca_cert_admit. */
+	c.issuer = k->iss[0].issuer;
+	c.issuer_id = k->iss[0].issuer_id;
 	c.origin = k->cfg.origin;
 	c.checkpoint_ok = cert_checkpoint_ok;
 	c.checkpoint_arg = k;
 	c.ocsp_url = k->ocsp_url;
-	c.ca_issuers_url = k->ca_issuers_url;
-	c.crl_url = k->crl_url;
+	c.ca_issuers_url = k->iss[0].ca_issuers_url;
+	c.crl_url = k->iss[0].crl_url;
 	c.account = k->cfg.bridge_account;
 	c.cfg = &k->cfg;		/* the profiles' options */
 	c.now = time(NULL);
@@ -726,7 +660,7 @@ op_sign_cert(struct keyproc_keys *k, struct keyproc_rd *r,
 		k->min_index = q.entry_index + 1;
 	/* The DER as signed, never parsed again here (d2i_X509 decodes the
 	 * subject's key: more than the signature costs). */
-	if (ca_sign_tbs_der(tbs, tbslen, k->ca_key, &out, &olen, why,
+	if (ca_sign_tbs_der(tbs, tbslen, k->iss[0].ca_key, &out, &olen, why,
 	    whylen) != 0)
 		goto out;
 	keyproc_put_bytes(ans, out, olen);

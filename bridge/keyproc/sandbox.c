@@ -112,6 +112,7 @@ static const struct sandbox_call sandbox_keyproc_calls[] = {
 	{ "restart_syscall", "a poll interrupted by SIGSTOP and SIGCONT" },
 	{ "exit", "a thread's end" },
 	{ "sched_yield", "AddressSanitizer's allocator lock when two channel threads contend (make sanitize)" },
+	{ "getdents64", "SoftHSM2 lists its token directory again when another process (ca rollover, issue 17) added objects to the token" },
 	{ "rseq", "glibc unregisters a thread's restartable sequences at its end (the writer channel's thread)" },
 };
 #define SANDBOX_NCALLS \

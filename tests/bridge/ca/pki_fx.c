@@ -17,7 +17,7 @@
 int
 fx_pki_dir(struct bridge_config *cfg, char dir[PATH_MAX], const char *tag)
 {
-	struct pki_init_opts o = { "keybridge", NULL, 0, NULL };
+	struct pki_init_opts o = { .name = "keybridge" };
 	char err[PKI_FX_ERRLEN] = "";
 
 	snprintf(dir, PATH_MAX, "/tmp/kb-test-%s-XXXXXX", tag);

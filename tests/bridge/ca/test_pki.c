@@ -61,7 +61,8 @@ new_dir(struct fixture *f)
 static int
 group_setup(void **state)
 {
-	struct pki_init_opts o = { "keybridge", extra_hosts, 2, NULL };
+	struct pki_init_opts o = { .name = "keybridge",
+	    .hostnames = extra_hosts, .nhostnames = 2 };
 	struct fixture *f = calloc(1, sizeof(*f));
 	char err[ERRLEN] = "";
 
@@ -447,7 +448,8 @@ test_refused_options_leave_no_files(void **state)
 	static const char *const bad_hosts[] = { "ok.example",
 	    "evil.example,IP:1.2.3.4" };
 	static const char *const bad_ip[] = { "10.1.2" };
-	struct pki_init_opts o = { "keybridge", bad_hosts, 2, NULL };
+	struct pki_init_opts o = { .name = "keybridge",
+	    .hostnames = bad_hosts, .nhostnames = 2 };
 	struct fixture f;
 	char err[ERRLEN] = "", path[PATH_MAX];
 
@@ -508,7 +510,8 @@ static void
 test_rsa3072_chain_verifies(void **state)
 {
 	struct fixture *ec = *state;
-	struct pki_init_opts o = { "acme", extra_hosts, 2, "rsa-3072" };
+	struct pki_init_opts o = { .name = "acme",
+	    .hostnames = extra_hosts, .nhostnames = 2, .key_type = "rsa-3072" };
 	struct fixture f;
 	char err[ERRLEN] = "";
 	X509 *root, *iss, *ocsp, *ec_root;

@@ -147,7 +147,8 @@ static int
 setup(void **state)
 {
 	/* the prestate: the CA's key type (NULL: EC P-256) */
-	struct pki_init_opts o = { "keybridge", NULL, 0, *state };
+	struct pki_init_opts o = { .name = "keybridge",
+	    .key_type = *state };
 	struct sfx *f = calloc(1, sizeof(*f));
 	struct ledger_config lc;
 	struct ledger_field fl[4];

@@ -53,7 +53,8 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 static int
 dir_init(struct dir *d, const char *key_type)
 {
-	struct pki_init_opts o = { "keybridge", NULL, 0, key_type };
+	struct pki_init_opts o = { .name = "keybridge",
+	    .key_type = key_type };
 	char err[ERRLEN] = "", path[PATH_MAX];
 	EVP_PKEY *k;
 	int rc;

@@ -118,7 +118,8 @@ keyproc_fx_cert(struct keyproc_fx *k, const struct tbs_fx_tbs *t, const char *id
 	ledger_time_format(t->want.now, nb);
 	ledger_time_format(t->want.key_not_after, na);
 	fl[0] = (struct ledger_field){ "serial", KL_SERIAL };
-	fl[1] = (struct ledger_field){ "issuer", signer_issuer_id(k->s) };
+	fl[1] = (struct ledger_field){ "issuer", k->issuer_id != NULL ?
+	    k->issuer_id : signer_issuer_id(k->s) };
 	fl[2] = (struct ledger_field){ "key-id", id };
 	fl[3] = (struct ledger_field){ "profile",
 	    est_profile_name(t->want.profile) };
@@ -208,7 +209,7 @@ save_key(struct keyproc_fx_kp *f, const char *rel)
 int
 keyproc_fx_group_setup(void **state)
 {
-	struct pki_init_opts o = { "keybridge", NULL, 0, NULL };
+	struct pki_init_opts o = { .name = "keybridge" };
 	struct keyproc_fx_kp *f = calloc(1, sizeof(*f));
 	char err[KL_ERRLEN] = "", path[PATH_MAX];
 	uint8_t leaf[LEDGER_HASH_LEN];

@@ -38,6 +38,9 @@ struct keyproc_fx {
 	struct signer *s;
 	char crl_url[CONFIG_STR + 96];
 	char ocsp_url[CONFIG_STR + 16], cai_url[CONFIG_STR + 32];
+	/* The cert-issued entry's issuer; NULL: the signer's (issue 17:
+	 * a test names an issuer rolled over from). */
+	const char *issuer_id;
 };
 
 /* tbs_fx_setup, the want's public URL, the bridge and node keys saved

@@ -1,0 +1,439 @@
+/*
+ * rollover.c: `keybridge ca rollover -d DIR --root-key FILE` (issue 17;
+ * docs/operations.md "CA rollover").
+ *
+ * Makes a new issuing CA signed by the root and its delegated OCSP signer,
+ * with new keys of the current issuer's type, and makes it the current
+ * issuer of the data directory (issuers.c).  The old issuers stay: the
+ * bridge keeps answering OCSP and CRLs for their certificates until the
+ * last one has expired.  A running bridge is not touched: it takes the
+ * new issuer at its next start.
+ *
+ * The new CA's subject is the current one's with its CN given a
+ * generation suffix (" G2", " G3", ...), so that the two issuers' names
+ * differ: OCSP CertIDs, CRLs and chain building tell them apart by name
+ * as well as by key.  Everything is written into a dot-directory first
+ * and renamed into place, then DIR/ca/issuers/current is replaced by a
+ * rename: a crash leaves either the old state or the new one (and maybe
+ * a dot-directory, which nothing reads).
+ *
+ * When the current issuing CA key is in a PKCS#11 token, the new keys are
+ * made in that token (rollover_token.c) and the issuer's directory holds
+ * their URIs (issuing.uri, ocsp.uri) instead of key files.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "common/log.h"
+#include "bridge/ca/ca.h"
+
+#define RO_DAY_SECS	(24L * 60 * 60)
+#define RO_ISSUING_DAYS	(10L * 365 + 3)	/* as pki.c's issuing CA */
+#define RO_OCSP_DAYS	(2L * 365 + 1)
+#define RO_BACKDATE	(5L * 60)
+#define RO_CN_MAX	64		/* RFC 5280 ub-common-name */
+#define RO_RSA_BITS	((size_t)3072)
+#define RO_DIR_MODE	0700
+#define RO_KEY_MODE	0600
+#define RO_CERT_MODE	0644
+
+struct ro_ext {
+	int nid;
+	const char *value;
+};
+
+/* RFC 5280 4.2.1.9: the issuing CA signs end entities only (pki.c's). */
+static const struct ro_ext ro_iss_exts[] = {
+	{ NID_basic_constraints, "critical,CA:TRUE,pathlen:0" },
+	{ NID_key_usage, "critical,keyCertSign,cRLSign" },
+	{ NID_subject_key_identifier, "hash" },
+	{ NID_authority_key_identifier, "keyid:always" },
+};
+/* RFC 6960 4.2.2.2: the delegated responder (pki.c's). */
+static const struct ro_ext ro_ocsp_exts[] = {
+	{ NID_basic_constraints, "critical,CA:FALSE" },
+	{ NID_key_usage, "critical,digitalSignature" },
+	{ NID_ext_key_usage, "OCSPSigning" },
+	{ NID_id_pkix_OCSP_noCheck, "ignored" },
+	{ NID_subject_key_identifier, "hash" },
+	{ NID_authority_key_identifier, "keyid:always" },
+};
+
+static X509 *
+ro_read_cert(const struct bridge_config *cfg, const char *value, char *err,
+    size_t errlen)
+{
+	char path[PATH_MAX];
+	X509 *x = NULL;
+	FILE *fp;
+
+	if ((fp = fopen(config_path(cfg, value, path, sizeof(path)), "re")) ==
+	    NULL) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+		    strerror(errno));
+		return NULL;
+	}
+	if ((x = PEM_read_X509(fp, NULL, NULL, NULL)) == NULL)
+		snprintf(err, errlen, "%s holds no PEM certificate", path);
+	fclose(fp);
+	return x;
+}
+
+/* A key of the type of pub (EC P-256 or RSA 3072).  NULL with err set. */
+static EVP_PKEY *
+ro_keygen(EVP_PKEY *pub, char *err, size_t errlen)
+{
+	EVP_PKEY *k = NULL;
+
+	if (EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", RO_RSA_BITS);
+	else if (EVP_PKEY_get_base_id(pub) == EVP_PKEY_EC)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	else
+		snprintf(err, errlen, "the current issuing CA's key is "
+		    "neither EC nor RSA");
+	if (k == NULL && EVP_PKEY_get_base_id(pub) != EVP_PKEY_NONE)
+		log_openssl_why(err, errlen, "cannot generate a key");
+	return k;
+}
+
+/* old's subject with its CN's generation suffix set to gen: "X Issuing
+ * CA" -> "X Issuing CA G2", "X Issuing CA G2" -> "X Issuing CA G3".
+ * NULL with err set. */
+static X509_NAME *
+ro_subject(const X509_NAME *old, int gen, char *err, size_t errlen)
+{
+	X509_NAME *n = X509_NAME_dup(old);
+	X509_NAME_ENTRY *e;
+	char cn[RO_CN_MAX + 1], *sp;
+	int i, len;
+
+	if (n == NULL || (i = X509_NAME_get_index_by_NID(n, NID_commonName,
+	    -1)) < 0 || (len = X509_NAME_get_text_by_NID(n, NID_commonName,
+	    cn, sizeof(cn))) <= 0) {
+		snprintf(err, errlen, "the current CA's subject has no CN");
+		goto fail;
+	}
+	/* Strip an earlier " G<digits>". */
+	if ((sp = strrchr(cn, ' ')) != NULL && sp[1] == 'G' && sp[2] != '\0' &&
+	    strspn(sp + 2, "0123456789") == strlen(sp + 2))
+		*sp = '\0';
+	len = (int)strlen(cn);
+	if (len + 12 > RO_CN_MAX) {
+		snprintf(err, errlen, "the CA's CN is too long for a "
+		    "generation suffix");
+		goto fail;
+	}
+	snprintf(cn + len, sizeof(cn) - (size_t)len, " G%d", gen);
+	e = X509_NAME_delete_entry(n, i);
+	X509_NAME_ENTRY_free(e);
+	if (X509_NAME_add_entry_by_NID(n, NID_commonName, MBSTRING_UTF8,
+	    (const unsigned char *)cn, -1, i, 0) != 1) {
+		snprintf(err, errlen, "cannot set the CN");
+		goto fail;
+	}
+	return n;
+fail:
+	X509_NAME_free(n);
+	return NULL;
+}
+
+/* A certificate of subject for key, issued by issuer (issuer_key), valid
+ * days (capped at the issuer's notAfter), with exts.  NULL with err. */
+static X509 *
+ro_cert(X509_NAME *subject, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
+    long days, const struct ro_ext *exts, size_t nexts, char *err,
+    size_t errlen)
+{
+	X509V3_CTX ctx;
+	X509 *x = NULL;
+	time_t now = time(NULL), end = now + days * RO_DAY_SECS;
+	int pday, psec;
+
+	if ((x = X509_new()) == NULL ||
+	    X509_set_version(x, X509_VERSION_3) != 1 ||
+	    pki_serial(X509_get_serialNumber(x)) != 0 ||
+	    X509_set_subject_name(x, subject) != 1 ||
+	    X509_set_issuer_name(x, X509_get_subject_name(issuer)) != 1 ||
+	    X509_set_pubkey(x, key) != 1)
+		goto fail;
+	/* Never past the issuer's own notAfter. */
+	{
+		ASN1_TIME *t = ASN1_TIME_set(NULL, end);
+
+		if (t == NULL || ASN1_TIME_diff(&pday, &psec, t,
+		    X509_get0_notAfter(issuer)) != 1) {
+			ASN1_TIME_free(t);
+			goto fail;
+		}
+		ASN1_TIME_free(t);
+		if (pday < 0 || psec < 0)
+			end = now + (days + pday) * RO_DAY_SECS + psec;
+	}
+	if (end <= now) {
+		snprintf(err, errlen, "the root CA expires too soon");
+		X509_free(x);
+		return NULL;
+	}
+	if (X509_time_adj_ex(X509_getm_notBefore(x), 0, -RO_BACKDATE,
+	    &now) == NULL || ASN1_TIME_set(X509_getm_notAfter(x), end) ==
+	    NULL)
+		goto fail;
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+	for (size_t i = 0; i < nexts; i++) {
+		X509_EXTENSION *ex = X509V3_EXT_conf_nid(NULL, &ctx,
+		    exts[i].nid, exts[i].value);
+		int ok = ex != NULL && X509_add_ext(x, ex, -1) == 1;
+
+		X509_EXTENSION_free(ex);
+		if (!ok)
+			goto fail;
+	}
+	if (X509_sign(x, issuer_key, EVP_sha256()) <= 0)
+		goto fail;
+	return x;
+fail:
+	log_openssl_why(err, errlen, "cannot make the certificate");
+	X509_free(x);
+	return NULL;
+}
+
+/* Writes a key (mode 0600), a certificate or a line of text (a key's
+ * pkcs11: URI; 0644) to dir/name, O_EXCL, fsync'd.  0, or -1 with err
+ * set. */
+static int
+ro_write(const char *dir, const char *name, EVP_PKEY *key, X509 *cert,
+    const char *text, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	mode_t mode = key != NULL ? RO_KEY_MODE : RO_CERT_MODE;
+	FILE *fp = NULL;
+	int fd = -1, ok;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    sizeof(path)) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		return -1;
+	}
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, mode)) < 0 || fchmod(fd, mode) != 0 ||
+	    (fp = fdopen(fd, "w")) == NULL) {
+		snprintf(err, errlen, "cannot create %s: %s", path,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (key != NULL)
+		ok = PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL,
+		    NULL) == 1;
+	else if (cert != NULL)
+		ok = PEM_write_X509(fp, cert) == 1;
+	else
+		ok = fprintf(fp, "%s\n", text) > 0;
+	ok = ok && fflush(fp) == 0 && fsync(fileno(fp)) == 0;
+	if (fclose(fp) != 0)
+		ok = 0;
+	if (!ok)
+		snprintf(err, errlen, "cannot write %s", path);
+	return ok ? 0 : -1;
+}
+
+static int
+ro_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* Makes id current: DIR/ca/issuers/current replaced by a rename. */
+static int
+ro_set_current(const char *issuers, const char *id, char *err, size_t errlen)
+{
+	char tmp[PATH_MAX], path[PATH_MAX];
+	int fd;
+	size_t len = strlen(id);
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.%ld", issuers,
+	    CA_ISSUERS_CURRENT, (long)getpid()) >= sizeof(tmp) ||
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", issuers,
+	    CA_ISSUERS_CURRENT) >= sizeof(path)) {
+		snprintf(err, errlen, "%s: path too long", issuers);
+		return -1;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    RO_CERT_MODE)) < 0 || write(fd, id, len) != (ssize_t)len ||
+	    write(fd, "\n", 1) != 1 || fsync(fd) != 0 || close(fd) != 0 ||
+	    rename(tmp, path) != 0 || ro_fsync_dir(issuers) != 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path,
+		    strerror(errno));
+		(void)unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Removes the files of a failed rollover's dot-directory. */
+static void
+ro_cleanup(const char *dir)
+{
+	static const char *const names[] = { CA_ISSUER_CERT, CA_ISSUER_KEY,
+	    CA_ISSUER_OCSP_CERT, CA_ISSUER_OCSP_KEY, CA_ISSUER_KEY_URI,
+	    CA_ISSUER_OCSP_URI };
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+		    names[i]) < sizeof(path))
+			(void)unlink(path);
+	(void)rmdir(dir);
+}
+
+/* See ca.h. */
+int
+ca_rollover(const struct bridge_config *cfg, const char *root_key,
+    char id[CA_ISSUER_ID_MAX + 1], char *err, size_t errlen)
+{
+	struct ca_issuer_files *f = NULL;
+	X509 *root = NULL, *cur = NULL, *cur_ocsp = NULL, *iss = NULL,
+	    *ocsp = NULL;
+	X509_NAME *iss_name = NULL, *ocsp_name = NULL;
+	EVP_PKEY *rkey = NULL, *ikey = NULL, *okey = NULL;
+	const ASN1_OCTET_STRING *ski;
+	char issuers[PATH_MAX], tmpdir[PATH_MAX], final[PATH_MAX];
+	char iuri[CONFIG_STR] = "", ouri[CONFIG_STR] = "";
+	size_t n;
+	int rc = -1, made = 0, token;
+
+	id[0] = '\0';
+	if ((f = calloc(CA_ISSUERS_MAX, sizeof(*f))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (ca_issuers_scan(cfg, f, CA_ISSUERS_MAX, &n, err, errlen) != 0)
+		goto out;
+	if (n + 1 > CA_ISSUERS_MAX - 1) {
+		snprintf(err, errlen, "already %zu issuing CAs: remove the "
+		    "directory of a retired one under %s first", n,
+		    CA_ISSUERS_DIR);
+		goto out;
+	}
+	token = ca_is_token_uri(f[0].key);
+	if ((rkey = ledger_key_load(root_key, err, errlen)) == NULL)
+		goto out;
+	if ((root = ro_read_cert(cfg, cfg->ca_root, err, errlen)) == NULL ||
+	    (cur = ro_read_cert(cfg, f[0].cert, err, errlen)) == NULL ||
+	    (cur_ocsp = ro_read_cert(cfg, f[0].ocsp_cert, err, errlen)) ==
+	    NULL)
+		goto out;
+	if (X509_check_private_key(root, rkey) != 1) {
+		snprintf(err, errlen, "%s is not the key of the root CA %s",
+		    root_key, cfg->ca_root);
+		goto out;
+	}
+	/* In the token of the current key, or files as the current. */
+	if (token ? ca_rollover_token_keys(cfg, f[0].key,
+	    EVP_PKEY_get_base_id(X509_get0_pubkey(cur)) == EVP_PKEY_RSA ?
+	    "rsa-3072" : "ec-p256", &ikey, &okey, iuri, ouri, err,
+	    errlen) != 0 :
+	    ((ikey = ro_keygen(X509_get0_pubkey(cur), err, errlen)) == NULL ||
+	    (okey = ro_keygen(X509_get0_pubkey(cur), err, errlen)) == NULL))
+		goto out;
+	if ((iss_name = ro_subject(X509_get_subject_name(cur), (int)n + 1,
+	    err, errlen)) == NULL ||
+	    (ocsp_name = ro_subject(X509_get_subject_name(cur_ocsp),
+	    (int)n + 1, err, errlen)) == NULL)
+		goto out;
+	if ((iss = ro_cert(iss_name, ikey, root, rkey, RO_ISSUING_DAYS,
+	    ro_iss_exts, sizeof(ro_iss_exts) / sizeof(ro_iss_exts[0]), err,
+	    errlen)) == NULL ||
+	    (ocsp = ro_cert(ocsp_name, okey, iss, ikey, RO_OCSP_DAYS,
+	    ro_ocsp_exts, sizeof(ro_ocsp_exts) / sizeof(ro_ocsp_exts[0]),
+	    err, errlen)) == NULL)
+		goto out;
+	if ((ski = X509_get0_subject_key_id(iss)) == NULL ||
+	    ASN1_STRING_length(ski) <= 0 ||
+	    ASN1_STRING_length(ski) > CA_ISSUER_ID_MAX / 2) {
+		snprintf(err, errlen, "the new CA has no usable key id");
+		goto out;
+	}
+	ledger_hex(ASN1_STRING_get0_data(ski), (size_t)ASN1_STRING_length(ski),
+	    id);
+	config_path(cfg, CA_ISSUERS_DIR, issuers, sizeof(issuers));
+	if (mkdir(issuers, RO_DIR_MODE) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", issuers,
+		    strerror(errno));
+		goto out;
+	}
+	if ((size_t)snprintf(tmpdir, sizeof(tmpdir), "%s/.new.%ld", issuers,
+	    (long)getpid()) >= sizeof(tmpdir) ||
+	    (size_t)snprintf(final, sizeof(final), "%s/%s", issuers, id) >=
+	    sizeof(final)) {
+		snprintf(err, errlen, "%s: path too long", issuers);
+		goto out;
+	}
+	if (mkdir(tmpdir, RO_DIR_MODE) != 0) {
+		snprintf(err, errlen, "cannot create %s: %s", tmpdir,
+		    strerror(errno));
+		goto out;
+	}
+	made = 1;
+	if (ro_write(tmpdir, CA_ISSUER_CERT, NULL, iss, NULL, err,
+	    errlen) != 0 ||
+	    ro_write(tmpdir, CA_ISSUER_OCSP_CERT, NULL, ocsp, NULL, err,
+	    errlen) != 0)
+		goto out;
+	if (token ? ro_write(tmpdir, CA_ISSUER_KEY_URI, NULL, NULL, iuri, err,
+	    errlen) != 0 || ro_write(tmpdir, CA_ISSUER_OCSP_URI, NULL, NULL,
+	    ouri, err, errlen) != 0 :
+	    ro_write(tmpdir, CA_ISSUER_KEY, ikey, NULL, NULL, err,
+	    errlen) != 0 || ro_write(tmpdir, CA_ISSUER_OCSP_KEY, okey, NULL,
+	    NULL, err, errlen) != 0)
+		goto out;
+	if (ro_fsync_dir(tmpdir) != 0 || rename(tmpdir, final) != 0 ||
+	    ro_fsync_dir(issuers) != 0) {
+		snprintf(err, errlen, "cannot move %s to %s: %s", tmpdir,
+		    final, strerror(errno));
+		goto out;
+	}
+	made = 0;
+	if (ro_set_current(issuers, id, err, errlen) != 0) {
+		ro_cleanup(final);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (made)
+		ro_cleanup(tmpdir);
+	if (rc != 0)
+		id[0] = '\0';
+	ERR_clear_error();
+	free(f);
+	X509_free(root);
+	X509_free(cur);
+	X509_free(cur_ocsp);
+	X509_free(iss);
+	X509_free(ocsp);
+	X509_NAME_free(iss_name);
+	X509_NAME_free(ocsp_name);
+	EVP_PKEY_free(rkey);
+	EVP_PKEY_free(ikey);
+	EVP_PKEY_free(okey);
+	return rc;
+}
