@@ -25,6 +25,9 @@ python3 wrk clang libclang-rt-14-dev nginx prometheus postgresql libsodium-dev v
 PACKAGES="$PACKAGES libp11-dev libp11-kit-dev softhsm2 opensc \
 libengine-pkcs11-openssl"
 # The key process's seccomp filter (bridge/keyproc/sandbox.c).
+# A second TLS stack for the Ed25519 device certificates (test_profiles:
+# gnutls-cli with TLS 1.3 mutual authentication).
+PACKAGES="$PACKAGES gnutls-bin"
 PACKAGES="$PACKAGES libseccomp-dev"
 # The validators' independent cosignature checker (tests/validator/
 # verify_cosig.py: Ed25519 from Python's cryptography).
