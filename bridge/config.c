@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,7 +36,6 @@
 #include "ledger/ledger.h"
 #include "bridge/config.h"
 #include "bridge/ca/ca.h"
-#include "bridge/keyproc/sandbox.h"
 #include "bridge/config_int.h"
 
 /* Bounds of the numeric settings. */
@@ -710,54 +708,6 @@ out:
 	return rc;
 }
 
-/* Resolves p against c->dir into out (outlen bytes): an absolute p is
- * copied, a relative one becomes "dir/p", an empty one stays empty.  When
- * the result does not fit, out is set to "" (so that opening it fails
- * rather than opening a truncated path).  Returns out. */
-const char *
-config_path(const struct bridge_config *c, const char *p, char *out,
-    size_t outlen)
-{
-	int n;
-
-	if (out == NULL || outlen == 0)
-		return out;
-	if (p == NULL || p[0] == '\0')
-		n = snprintf(out, outlen, "%s", "");
-	else if (p[0] == '/' || ledger_db_is_postgres(p))	/* db URL */
-		n = snprintf(out, outlen, "%s", p);
-	else
-		n = snprintf(out, outlen, "%s/%s", c->dir, p);
-	if (n < 0 || (size_t)n >= outlen)
-		out[0] = '\0';
-	return out;
-}
-
-/* See config.h. */
-int
-config_lock(const struct bridge_config *cfg, int *fd)
-{
-	char path[PATH_MAX + 32];
-
-	char why[PATH_MAX + 64];
-
-	snprintf(path, sizeof(path), "%s/keybridge.lock", cfg->dir);
-	if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
-		return -1;
-	/* Created by a root command, it stays openable by the user a
-	 * dropped `serve` runs as (the data directory's owner). */
-	if (sandbox_adopt_dir_owner(*fd, cfg->dir, why, sizeof(why)) != 0)
-		log_warn("%s", why);
-	if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
-		int busy = errno == EWOULDBLOCK;
-
-		close(*fd);
-		*fd = -1;
-		return busy ? 1 : -1;
-	}
-	return 0;
-}
-
 /* Settings whose values are never written to a log (config_changes). */
 static const char *const config_secrets[] = {
 	"api_token", "est_basic_auth", "est_device_basic_auth",
@@ -774,26 +724,6 @@ config_is_secret(const char *name)
 		if (strcmp(config_secrets[i], name) == 0)
 			return 1;
 	return 0;
-}
-
-/* The `validator =` and `witness =` lines of c as one text, for
- * config_changes: "NAME URL, NAME URL (witness)", or "none". */
-static void
-config_validators_text(const struct bridge_config *c, char *out,
-    size_t outlen)
-{
-	size_t i, off = 0;
-	int n;
-
-	snprintf(out, outlen, "none");
-	for (i = 0; i < c->nvalidators && off < outlen; i++) {
-		n = snprintf(out + off, outlen - off, "%s%s %s%s", i > 0 ?
-		    ", " : "", c->validators[i].name, c->validators[i].url,
-		    c->validators[i].witness ? " (witness)" : "");
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
 }
 
 /* See config.h. */

@@ -1,5 +1,5 @@
 /*
- * config_int.h: between config.c and config_validators.c only.
+ * config_int.h: between config.c, config_validators.c and config_dir.c only.
  */
 #ifndef KEYBRIDGE_CONFIG_INT_H
 #define KEYBRIDGE_CONFIG_INT_H
@@ -10,5 +10,10 @@
 
 /* Writes the validator and witness lines of c to fp.  0 or -1 (logged). */
 int config_validators_emit(const struct bridge_config *c, FILE *fp);
+
+/* The `validator =` and `witness =` lines of c as one text, for
+ * config_changes: "NAME URL, NAME URL (witness)", or "none". */
+void config_validators_text(const struct bridge_config *c, char *out,
+    size_t outlen);
 
 #endif

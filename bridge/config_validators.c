@@ -195,3 +195,22 @@ config_validators_emit(const struct bridge_config *c, FILE *fp)
 	}
 	return 0;
 }
+
+/* See config_int.h. */
+void
+config_validators_text(const struct bridge_config *c, char *out,
+    size_t outlen)
+{
+	size_t i, off = 0;
+	int n;
+
+	snprintf(out, outlen, "none");
+	for (i = 0; i < c->nvalidators && off < outlen; i++) {
+		n = snprintf(out + off, outlen - off, "%s%s %s%s", i > 0 ?
+		    ", " : "", c->validators[i].name, c->validators[i].url,
+		    c->validators[i].witness ? " (witness)" : "");
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+}
