@@ -7,11 +7,14 @@
  * by a "%.200s", turned a 404 into a 500.  Here every well-formed UTF-8
  * character (RFC 3629: shortest form, no surrogates, at most U+10FFFF) is
  * kept, every other byte and every control character becomes %XX, and
- * the copy stops between characters when the room runs out.
+ * the copy stops between characters when the room runs out.  Also the
+ * request log's copies (server_log_copy) and method names.
  */
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <event2/http.h>
 
 #include "bridge/http/http.h"
 
@@ -78,4 +81,33 @@ server_escape(char *dst, size_t dstlen, const char *src, size_t srclen)
 	}
 	dst[o] = '\0';
 	return o;
+}
+
+/* See http.h. */
+const char *
+server_method_name(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET:	 return "GET";
+	case EVHTTP_REQ_POST:	 return "POST";
+	case EVHTTP_REQ_HEAD:	 return "HEAD";
+	case EVHTTP_REQ_PUT:	 return "PUT";
+	case EVHTTP_REQ_DELETE:	 return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_TRACE:	 return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
+	case EVHTTP_REQ_PATCH:	 return "PATCH";
+	}
+	return "?";
+}
+
+/* See http.h. */
+void
+server_log_copy(char *dst, size_t dstlen, const char *src)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < dstlen && src[i] != '\0'; i++)
+		dst[i] = (src[i] > 0x20 && src[i] < 0x7f) ? src[i] : '?';
+	dst[i] = '\0';
 }

@@ -140,6 +140,10 @@ const char *server_refusal_name(int r);
  * is full.  Returns the bytes written. */
 size_t server_escape(char *dst, size_t dstlen, const char *src,
     size_t srclen);
+/* Copies src into dst for a log line: printable ASCII only, truncated. */
+void server_log_copy(char *dst, size_t dstlen, const char *src);
+/* "GET", "POST", ... of cmd ("?" for another). */
+const char *server_method_name(enum evhttp_cmd_type cmd);
 
 /* ---- reply.c ------------------------------------------------------------ */
 

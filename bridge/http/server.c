@@ -176,34 +176,6 @@ server_bevcb_plain(struct event_base *base, void *arg)
 
 /* ---- request log ------------------------------------------------------- */
 
-static const char *
-server_method_name(enum evhttp_cmd_type cmd)
-{
-	switch (cmd) {
-	case EVHTTP_REQ_GET:	 return "GET";
-	case EVHTTP_REQ_POST:	 return "POST";
-	case EVHTTP_REQ_HEAD:	 return "HEAD";
-	case EVHTTP_REQ_PUT:	 return "PUT";
-	case EVHTTP_REQ_DELETE:	 return "DELETE";
-	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-	case EVHTTP_REQ_TRACE:	 return "TRACE";
-	case EVHTTP_REQ_CONNECT: return "CONNECT";
-	case EVHTTP_REQ_PATCH:	 return "PATCH";
-	}
-	return "?";
-}
-
-/* Copies s into dst for a log line: printable ASCII only, truncated. */
-static void
-server_log_copy(char *dst, size_t dstlen, const char *src)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < dstlen && src[i] != '\0'; i++)
-		dst[i] = (src[i] > 0x20 && src[i] < 0x7f) ? src[i] : '?';
-	dst[i] = '\0';
-}
-
 static double
 server_elapsed_s(const struct timespec *t0)
 {
