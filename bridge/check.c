@@ -113,9 +113,12 @@ static const char *
 check_where(const struct check *ck, const char *key, char *out,
     size_t outlen)
 {
-	unsigned long n = check_conf_line(ck, key);
+	unsigned long n = strchr(key, '/') != NULL ? 0 :
+	    check_conf_line(ck, key);
 
-	if (n > 0)
+	if (strchr(key, '/') != NULL)	/* a file no setting names */
+		snprintf(out, outlen, "(%s)", key);
+	else if (n > 0)
 		snprintf(out, outlen, "(%s, %s:%lu)", key, CONFIG_FILE, n);
 	else
 		snprintf(out, outlen, "(%s, by default)", key);
@@ -482,6 +485,54 @@ check_keys(struct check *ck)
 	OPENSSL_cleanse(pin, sizeof(pin));
 }
 
+/* Every issuing CA a rollover made (ca/issuers/, issue 17): its
+ * certificate current, a CA issued by the root, its OCSP signer issued
+ * by it with OCSPSigning, and both keys 0600 and matching (loaded with
+ * CHECK_KEYS).  The original is the configured one, checked above. */
+static void
+check_rolled_issuers(struct check *ck)
+{
+	struct ca_issuer_files f[CA_ISSUERS_MAX];
+	char err[PATH_MAX + 128], cp[PATH_MAX], op[PATH_MAX];
+	char where[CA_ISSUER_ID_MAX + 16];
+	X509 *ca = NULL, *ocsp = NULL;
+	size_t i, n = 0;
+
+	if (ca_issuers_scan(ck->cfg, f, CA_ISSUERS_MAX, &n, err,
+	    sizeof(err)) != 0) {
+		check_emit(ck->r, 1, "%s/ca/issuers: %s", ck->cfg->dir, err);
+		return;
+	}
+	for (i = 0; i < n; i++, X509_free(ca), X509_free(ocsp)) {
+		ca = ocsp = NULL;
+		if (f[i].original)
+			continue;
+		snprintf(where, sizeof(where), "ca/issuers/%s", f[i].id);
+		config_path(ck->cfg, f[i].cert, cp, sizeof(cp));
+		config_path(ck->cfg, f[i].ocsp_cert, op, sizeof(op));
+		if ((ca = check_read_cert(ck, f[i].cert, where,
+		    "rolled issuing CA certificate")) != NULL) {
+			check_times(ck, ca, cp, "issuing CA certificate");
+			if (X509_check_ca(ca) != 1 || ck->root == NULL ||
+			    !check_signed_by(ca, ck->root))
+				check_emit(ck->r, 1, "%s: not a CA issued by "
+				    "the root CA", cp);
+		}
+		if ((ocsp = check_read_cert(ck, f[i].ocsp_cert, where,
+		    "rolled OCSP signer certificate")) != NULL) {
+			check_times(ck, ocsp, op, "OCSP signer certificate");
+			if (!(X509_get_extended_key_usage(ocsp) &
+			    XKU_OCSP_SIGN) || ca == NULL ||
+			    !check_signed_by(ocsp, ca))
+				check_emit(ck->r, 1, "%s: not an OCSP signer "
+				    "(OCSPSigning) issued by %s", op, cp);
+		}
+		check_key(ck, where, f[i].key, "issuing CA key", ca, cp, 1);
+		check_key(ck, where, f[i].ocsp_key, "OCSP signer key", ocsp,
+		    op, 1);
+	}
+}
+
 /* ---- the rest ---------------------------------------------------------- */
 
 /* See check.h. */
@@ -607,6 +658,8 @@ check_config(const struct bridge_config *cfg, unsigned flags, X509 *root,
 		ck.root = root;
 	check_tls_certs(&ck);
 	check_keys(&ck);
+	if (flags & CHECK_CA)
+		check_rolled_issuers(&ck);
 	if (flags & CHECK_DB)
 		check_db(&ck);
 	X509_free(ck.root);

@@ -90,7 +90,14 @@ if [ "${KB_TEST_PKCS11:-0}" = 1 ]; then
 	[ ! -e "$DIR/ca/issuers/$G2_ID/issuing.key" ] || fail "a key file beside the token's URI"
 else
 	assert_file_mode "$DIR/ca/issuers/$G2_ID/issuing.key" 600
+	# keybridge check looks at every issuer, the rolled one too
+	chmod 644 "$DIR/ca/issuers/$G2_ID/ocsp.key"
+	kb_run check -d "$DIR"
+	assert_eq 1 "$KB_RC" "exit status of check with a rolled key at 0644"
+	assert_contains "$(cat "$KB_STDERR")" "$DIR/ca/issuers/$G2_ID/ocsp.key: key file is accessible by group or others (mode 0644)" "check names the rolled OCSP key at 0644"
+	chmod 600 "$DIR/ca/issuers/$G2_ID/ocsp.key"
 fi
+kb_ok check -d "$DIR" >/dev/null
 # the running bridge keeps its issuer until it restarts
 enroll before_restart device
 assert_eq "$OLD_ID" "$(issuer_id "$OUT/before_restart.pem")" "issuer of an enrollment before the restart"
