@@ -548,6 +548,9 @@ vd_serve(const struct vd_config *c)
 	memset(&d, 0, sizeof(d));
 	d.cfg = c;
 	signal(SIGPIPE, SIG_IGN);
+	/* a log rotation's or systemd's HUP must not kill it: a validator
+	 * reloads nothing (restart it to read validator.conf again) */
+	signal(SIGHUP, SIG_IGN);
 	if (vd_open(&d) != 0 || (d.base = event_base_new()) == NULL ||
 	    vd_listen(&d) != 0)
 		goto out;
