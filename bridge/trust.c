@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "common/file.h"
 #include "bridge/bridge.h"
 #include "bridge/keyproc/sandbox.h"
 
@@ -31,30 +32,16 @@ int
 trust_read(const char *path, char *note, size_t notelen, char *err,
     size_t errlen)
 {
-	FILE *fp = NULL;
 	size_t n;
-	int rc = -1;
+	int r;
 
-	if ((fp = fopen(path, "re")) == NULL) {
-		if (errno == ENOENT)
-			return 1;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((r = file_read_small(path, note, notelen, &n, err, errlen)) != 0)
+		return r;
+	if (n == 0 || memchr(note, '\0', n) != NULL) {
+		snprintf(err, errlen, "%s: empty, or not text", path);
 		return -1;
 	}
-	n = fread(note, 1, notelen, fp);
-	if (ferror(fp))
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	else if (n == notelen)
-		snprintf(err, errlen, "%s: larger than a checkpoint note (%zu "
-		    "bytes at most)", path, notelen - 1);
-	else if (n == 0 || memchr(note, '\0', n) != NULL)
-		snprintf(err, errlen, "%s: empty, or not text", path);
-	else {
-		note[n] = '\0';
-		rc = 0;
-	}
-	fclose(fp);
-	return rc;
+	return 0;
 }
 
 int

@@ -14,6 +14,7 @@
 
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "est/est.h"
 #include "ledger/ledger.h"
@@ -82,6 +83,24 @@ struct ca_issuer_files {
 	char ocsp_cert[CONFIG_STR], ocsp_key[CONFIG_STR];
 	char crl_state[CONFIG_STR];	/* "" original: keyproc.state's */
 };
+
+/* One X.509v3 extension in openssl.cnf syntax. */
+struct ca_ext {
+	int nid;
+	const char *value;
+};
+
+/* The extensions of the issuing CA and of the OCSP signer (pki.c):
+ * `init` and a rollover make the same two certificates. */
+extern const struct ca_ext ca_iss_exts[];
+extern const size_t ca_iss_nexts;
+extern const struct ca_ext ca_ocsp_exts[];
+extern const size_t ca_ocsp_nexts;
+
+/* Adds the n extensions exts to x in the issuer context ctx.  0, or -1
+ * with OpenSSL's error queue set. */
+int ca_add_exts(X509 *x, X509V3_CTX *ctx, const struct ca_ext *exts,
+    size_t n);
 
 /* The issuing CAs of cfg's data directory into out[0..*n): the current
  * one first (the one DIR/ca/issuers/current names, else the original),

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/file.h"
 #include "bridge/ca/ca.h"
 
 /* 1 when name is an issuer id: 2..CA_ISSUER_ID_MAX lowercase hex digits. */
@@ -47,19 +48,17 @@ static int
 issuer_uri(const struct bridge_config *cfg, const char *id, const char *name,
     char key[CONFIG_STR])
 {
-	char rel[CONFIG_STR], path[PATH_MAX], buf[CONFIG_STR + 2];
-	FILE *fp;
+	char rel[CONFIG_STR], path[PATH_MAX], buf[CONFIG_STR + 2], why[CONFIG_STR];
 	size_t n;
+	int r;
 
 	if ((size_t)snprintf(rel, sizeof(rel), "%s/%s/%s", CA_ISSUERS_DIR, id,
 	    name) >= sizeof(rel) || config_path(cfg, rel, path,
 	    sizeof(path))[0] == '\0')
 		return -1;
-	if ((fp = fopen(path, "re")) == NULL)
-		return errno == ENOENT ? 0 : -1;
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
+	if ((r = file_read_small(path, buf, sizeof(buf), &n, why,
+	    sizeof(why))) != 0)
+		return r == 1 ? 0 : -1;
 	buf[strcspn(buf, "\n")] = '\0';
 	if (!ca_is_token_uri(buf) || strlen(buf) >= CONFIG_STR)
 		return -1;
@@ -105,21 +104,14 @@ issuers_current(const struct bridge_config *cfg,
     char id[CA_ISSUER_ID_MAX + 1], char *err, size_t errlen)
 {
 	char path[PATH_MAX], buf[CA_ISSUER_ID_MAX + 4];
-	FILE *fp;
 	size_t n;
+	int r;
 
 	id[0] = '\0';
 	config_path(cfg, CA_ISSUERS_DIR "/" CA_ISSUERS_CURRENT, path,
 	    sizeof(path));
-	if ((fp = fopen(path, "re")) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
+	if ((r = file_read_small(path, buf, sizeof(buf), &n, err, errlen)) != 0)
+		return r == 1 ? 0 : -1;
 	buf[strcspn(buf, "\n")] = '\0';
 	if (!ca_issuer_id_ok(buf)) {
 		snprintf(err, errlen, "%s does not name an issuer id", path);

@@ -84,12 +84,6 @@ struct pki_files {
 	int created[PF_COUNT];
 };
 
-/* One X.509v3 extension in openssl.cnf syntax. */
-struct pki_ext {
-	int nid;
-	const char *value;
-};
-
 /* What pki_cert_new() makes. */
 struct pki_cert_spec {
 	const char *what;		/* for error messages */
@@ -99,7 +93,7 @@ struct pki_cert_spec {
 	X509 *issuer;			/* NULL: self-signed */
 	EVP_PKEY *issuer_key;
 	long days;
-	const struct pki_ext *exts;
+	const struct ca_ext *exts;
 	size_t nexts;
 	GENERAL_NAMES *san;		/* NULL: none */
 	/* A CA name (ca_subject_name: C, O, OU from cfg, then the CN);
@@ -161,17 +155,41 @@ out:
 	return rc;
 }
 
-/* Adds the extensions of s to x with issuer context ctx.  0 or -1. */
-static int
-pki_add_exts(X509 *x, X509V3_CTX *ctx, const struct pki_cert_spec *s)
+/* pathlen:0: the issuing CA signs end entities only (RFC 5280 4.2.1.9,
+ * 4.2.1.3: a CA that signs certificates and CRLs). */
+const struct ca_ext ca_iss_exts[] = {
+	{ NID_basic_constraints, "critical,CA:TRUE,pathlen:0" },
+	{ NID_key_usage, "critical,keyCertSign,cRLSign" },
+	{ NID_subject_key_identifier, "hash" },
+	{ NID_authority_key_identifier, "keyid:always" },
+};
+const size_t ca_iss_nexts = sizeof(ca_iss_exts) / sizeof(ca_iss_exts[0]);
+
+/* RFC 6960 4.2.2.2: a delegated responder carries id-kp-OCSPSigning;
+ * 4.2.2.2.1: id-pkix-ocsp-nocheck tells clients not to check the signer's
+ * own status (its value is NULL; "ignored" is the conf syntax's
+ * placeholder). */
+const struct ca_ext ca_ocsp_exts[] = {
+	{ NID_basic_constraints, "critical,CA:FALSE" },
+	{ NID_key_usage, "critical,digitalSignature" },
+	{ NID_ext_key_usage, "OCSPSigning" },
+	{ NID_id_pkix_OCSP_noCheck, "ignored" },
+	{ NID_subject_key_identifier, "hash" },
+	{ NID_authority_key_identifier, "keyid:always" },
+};
+const size_t ca_ocsp_nexts = sizeof(ca_ocsp_exts) / sizeof(ca_ocsp_exts[0]);
+
+/* See ca.h. */
+int
+ca_add_exts(X509 *x, X509V3_CTX *ctx, const struct ca_ext *exts, size_t n)
 {
 	X509_EXTENSION *ex;
 	size_t i;
 	int ok;
 
-	for (i = 0; i < s->nexts; i++) {
-		ex = X509V3_EXT_conf_nid(NULL, ctx, s->exts[i].nid,
-		    s->exts[i].value);
+	for (i = 0; i < n; i++) {
+		ex = X509V3_EXT_conf_nid(NULL, ctx, exts[i].nid,
+		    exts[i].value);
 		if (ex == NULL)
 			return -1;
 		ok = X509_add_ext(x, ex, -1);
@@ -179,6 +197,15 @@ pki_add_exts(X509 *x, X509V3_CTX *ctx, const struct pki_cert_spec *s)
 		if (ok != 1)
 			return -1;
 	}
+	return 0;
+}
+
+/* Adds the extensions of s to x with issuer context ctx.  0 or -1. */
+static int
+pki_add_exts(X509 *x, X509V3_CTX *ctx, const struct pki_cert_spec *s)
+{
+	if (ca_add_exts(x, ctx, s->exts, s->nexts) != 0)
+		return -1;
 	if (s->san != NULL && X509_add1_ext_i2d(x, NID_subject_alt_name,
 	    s->san, 0, X509V3_ADD_DEFAULT) != 1)
 		return -1;
@@ -551,33 +578,14 @@ pki_make(struct pki_set *p, const struct bridge_config *c, const char *name,
     size_t errlen)
 {
 	/* RFC 5280 4.2.1.9, 4.2.1.3: a CA that signs certificates and CRLs. */
-	static const struct pki_ext root_exts[] = {
+	static const struct ca_ext root_exts[] = {
 		{ NID_basic_constraints, "critical,CA:TRUE" },
 		{ NID_key_usage, "critical,keyCertSign,cRLSign" },
 		{ NID_subject_key_identifier, "hash" },
 	};
-	/* pathlen:0: the issuing CA signs end entities only. */
-	static const struct pki_ext iss_exts[] = {
-		{ NID_basic_constraints, "critical,CA:TRUE,pathlen:0" },
-		{ NID_key_usage, "critical,keyCertSign,cRLSign" },
-		{ NID_subject_key_identifier, "hash" },
-		{ NID_authority_key_identifier, "keyid:always" },
-	};
-	/* RFC 6960 4.2.2.2: a delegated responder carries id-kp-OCSPSigning;
-	 * 4.2.2.2.1: id-pkix-ocsp-nocheck tells clients not to check the
-	 * signer's own status (its value is NULL; "ignored" is the conf
-	 * syntax's placeholder). */
-	static const struct pki_ext ocsp_exts[] = {
-		{ NID_basic_constraints, "critical,CA:FALSE" },
-		{ NID_key_usage, "critical,digitalSignature" },
-		{ NID_ext_key_usage, "OCSPSigning" },
-		{ NID_id_pkix_OCSP_noCheck, "ignored" },
-		{ NID_subject_key_identifier, "hash" },
-		{ NID_authority_key_identifier, "keyid:always" },
-	};
 	/* keyEncipherment only where a TLS 1.2 RSA key exchange may use it. */
 	const int rsa = strcmp(key_type, PKI_KEY_RSA) == 0;
-	const struct pki_ext tls_exts[] = {
+	const struct ca_ext tls_exts[] = {
 		{ NID_basic_constraints, "critical,CA:FALSE" },
 		{ NID_key_usage, rsa ? "critical,digitalSignature,"
 		    "keyEncipherment" : "critical,digitalSignature" },
@@ -604,11 +612,11 @@ pki_make(struct pki_set *p, const struct bridge_config *c, const char *name,
 	if ((p->root = pki_cert_new(&s, err, errlen)) == NULL)
 		return -1;
 	s = PKI_SPEC("issuing CA", " Issuing CA", p->iss_key, p->root,
-	    p->root_key, PKI_ISSUING_DAYS, iss_exts, NULL);
+	    p->root_key, PKI_ISSUING_DAYS, ca_iss_exts, NULL);
 	if ((p->iss = pki_cert_new(&s, err, errlen)) == NULL)
 		return -1;
 	s = PKI_SPEC("OCSP signer", " OCSP Signer", p->ocsp_key, p->iss,
-	    p->iss_key, PKI_OCSP_DAYS, ocsp_exts, NULL);
+	    p->iss_key, PKI_OCSP_DAYS, ca_ocsp_exts, NULL);
 	if ((p->ocsp = pki_cert_new(&s, err, errlen)) == NULL)
 		return -1;
 	s = PKI_SPEC("TLS server", " bridge", p->tls_key, p->iss, p->iss_key,

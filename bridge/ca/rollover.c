@@ -47,28 +47,6 @@
 #define RO_KEY_MODE	0600
 #define RO_CERT_MODE	0644
 
-struct ro_ext {
-	int nid;
-	const char *value;
-};
-
-/* RFC 5280 4.2.1.9: the issuing CA signs end entities only (pki.c's). */
-static const struct ro_ext ro_iss_exts[] = {
-	{ NID_basic_constraints, "critical,CA:TRUE,pathlen:0" },
-	{ NID_key_usage, "critical,keyCertSign,cRLSign" },
-	{ NID_subject_key_identifier, "hash" },
-	{ NID_authority_key_identifier, "keyid:always" },
-};
-/* RFC 6960 4.2.2.2: the delegated responder (pki.c's). */
-static const struct ro_ext ro_ocsp_exts[] = {
-	{ NID_basic_constraints, "critical,CA:FALSE" },
-	{ NID_key_usage, "critical,digitalSignature" },
-	{ NID_ext_key_usage, "OCSPSigning" },
-	{ NID_id_pkix_OCSP_noCheck, "ignored" },
-	{ NID_subject_key_identifier, "hash" },
-	{ NID_authority_key_identifier, "keyid:always" },
-};
-
 static X509 *
 ro_read_cert(const struct bridge_config *cfg, const char *value, char *err,
     size_t errlen)
@@ -152,7 +130,7 @@ fail:
  * days (capped at the issuer's notAfter), with exts.  NULL with err. */
 static X509 *
 ro_cert(X509_NAME *subject, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
-    long days, const struct ro_ext *exts, size_t nexts, char *err,
+    long days, const struct ca_ext *exts, size_t nexts, char *err,
     size_t errlen)
 {
 	X509V3_CTX ctx;
@@ -191,15 +169,8 @@ ro_cert(X509_NAME *subject, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
 		goto fail;
 	X509V3_set_ctx_nodb(&ctx);
 	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-	for (size_t i = 0; i < nexts; i++) {
-		X509_EXTENSION *ex = X509V3_EXT_conf_nid(NULL, &ctx,
-		    exts[i].nid, exts[i].value);
-		int ok = ex != NULL && X509_add_ext(x, ex, -1) == 1;
-
-		X509_EXTENSION_free(ex);
-		if (!ok)
-			goto fail;
-	}
+	if (ca_add_exts(x, &ctx, exts, nexts) != 0)
+		goto fail;
 	if (X509_sign(x, issuer_key, EVP_sha256()) <= 0)
 		goto fail;
 	return x;
@@ -361,10 +332,10 @@ ca_rollover(const struct bridge_config *cfg, const char *root_key,
 	    (int)n + 1, err, errlen)) == NULL)
 		goto out;
 	if ((iss = ro_cert(iss_name, ikey, root, rkey, RO_ISSUING_DAYS,
-	    ro_iss_exts, sizeof(ro_iss_exts) / sizeof(ro_iss_exts[0]), err,
+	    ca_iss_exts, ca_iss_nexts, err,
 	    errlen)) == NULL ||
 	    (ocsp = ro_cert(ocsp_name, okey, iss, ikey, RO_OCSP_DAYS,
-	    ro_ocsp_exts, sizeof(ro_ocsp_exts) / sizeof(ro_ocsp_exts[0]),
+	    ca_ocsp_exts, ca_ocsp_nexts,
 	    err, errlen)) == NULL)
 		goto out;
 	if ((ski = X509_get0_subject_key_id(iss)) == NULL ||

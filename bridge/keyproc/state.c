@@ -35,6 +35,7 @@
 
 #include <openssl/sha.h>
 
+#include "common/file.h"
 #include "bridge/keyproc/keyproc_int.h"
 
 #define STATE_MAGIC_V1	"keybridge-keyproc-state v1"
@@ -115,20 +116,12 @@ keyproc_state_read(const char *path, struct keyproc_state *st, char *err,
 {
 	char buf[STATE_NSLOTS * STATE_SLOT + 1];
 	struct keyproc_state s[STATE_NSLOTS];
-	int ok[STATE_NSLOTS], i;
-	FILE *fp;
+	int ok[STATE_NSLOTS], i, r;
 	size_t n;
 
 	memset(st, 0, sizeof(*st));
-	if ((fp = fopen(path, "re")) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
+	if ((r = file_read_small(path, buf, sizeof(buf), &n, err, errlen)) != 0)
+		return r == 1 ? 0 : -1;
 	if (strncmp(buf, STATE_MAGIC_V1 "\n", strlen(STATE_MAGIC_V1) + 1) ==
 	    0) {
 		if (state_parse_v1(buf, st) != 0)
