@@ -53,6 +53,7 @@ int client_reachable(const char *base_url);
 #define CLI_MAX_KEYS 16			/* --account files */
 
 #define CLI_MAX_REPEAT 32		/* --dns, --ip, --pubkey, --hostname */
+#define CLI_MAX_OPTS	128	/* long options main.c can tell apart */
 
 #define CLI_MAX_ARGS 2			/* positional arguments (config diff) */
 
@@ -98,7 +99,7 @@ struct cli_opts {
 	int ngroups;
 	const char *args[CLI_MAX_ARGS];	/* config diff V1 V2 */
 	int nargs;
-	unsigned long long seen;	/* bit per option given */
+	unsigned char seen[CLI_MAX_OPTS];	/* 1 per option given */
 	const char *wait;		/* --wait SECONDS (cli.c) */
 	int with_keys, progress;	/* backup (issue 17) */
 	/* init --subject-o ORG --subject-c CC --subject-ou OU (PROF17) */

@@ -310,7 +310,7 @@ restore_verify(struct cli *c, const char *dir, json_t *man,
 	int have;
 
 	c->o.dir = dir;
-	c->o.seen = 0;		/* restore's options are not verify's */
+	memset(c->o.seen, 0, sizeof(c->o.seen));	/* restore's, not verify's */
 	if (cli_load_config(c) != 0)
 		return 1;
 	if (db == NULL) {

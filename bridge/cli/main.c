@@ -147,8 +147,9 @@ static const char *const opt_names[] = {
 	[O_ROOT_KEY - 256] = "root-key",
 	[O_ROOT_KEY_OUT - 256] = "root-key-out",
 };
-/* c->o.seen has a bit per option */
-_Static_assert(O_HELP - 256 <= 64, "more options than bits in cli_opts.seen");
+/* c->o.seen has a byte per option */
+_Static_assert(O_HELP - 256 <= CLI_MAX_OPTS,
+    "more options than cli_opts.seen holds");
 
 /* 1 when word is one of the blank-separated words of allowed. */
 static int
@@ -182,7 +183,7 @@ cli_only(struct cli *c, const char *allowed)
 		const char *n = opt_names[o - 256], *m = o == O_WAIT ?
 		    opt_names[O_REMOTE - 256] : n;
 
-		if (!(c->o.seen & (1ULL << (o - 256))))
+		if (!c->o.seen[o - 256])
 			continue;
 		if (!cli_allows(allowed, m))
 			return cli_fail("usage", "%s does not take --%s", c->cmd,
@@ -215,7 +216,7 @@ parse_opts(struct cli *c, int argc, char **argv)
 		if (c->help && ch == '?')
 			continue;	/* --help wins over a bad option */
 		if (ch >= 256 && ch < O_HELP)
-			o->seen |= 1ULL << (ch - 256);
+			o->seen[ch - 256] = 1;
 		switch (ch) {
 		case O_DIR: o->dir = optarg; break;
 		case O_AS: c->as = optarg; break;
@@ -263,12 +264,12 @@ parse_opts(struct cli *c, int argc, char **argv)
 		case O_THRESHOLD: o->threshold = optarg; break;
 		case O_ROLE: o->role = optarg; break;
 		case 'o':	/* -o FILE: --out */
-			o->seen |= 1ULL << (O_OUT - 256);
+			o->seen[O_OUT - 256] = 1;
 			/* FALLTHROUGH */
 		case O_OUT: o->out = optarg; break;
 		case O_NOTE: o->note = optarg; break;
 		case 'i':	/* -i FILE: --file (restore's archive) */
-			o->seen |= 1ULL << (O_FILE - 256);
+			o->seen[O_FILE - 256] = 1;
 			o->file = optarg;
 			break;
 		case O_WITH_KEYS: o->with_keys = 1; break;
