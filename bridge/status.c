@@ -180,12 +180,18 @@ static int
 status_change(const struct ledger_change *ch, void *arg)
 {
 	struct status_ctx *sc = arg;
-	int i;
 
 	switch (ch->type) {
 	case LEDGER_CERT_ISSUED:
-		if ((i = status_index(sc, ch->issuer)) >= 0)
-			ocspr_refresh(sc->r, i, ch->serial);
+		/* A new certificate is not pre-signed here: two OCSP
+		 * signatures per enrollment were a tenth of its CPU
+		 * (docs/benchmarks.md "EST18"), for answers most
+		 * certificates are never asked.  Its first request is
+		 * signed live with the ledger's status of that moment and
+		 * queues the pre-signing (ocsp/routes.c ocspr_live).
+		 * Nothing stale can be cached for it: a serial not issued
+		 * is never pre-signed (ocspr_feed) and live answers are
+		 * not kept.  Revocations, below, still refresh at once. */
 		if (sc->on_change != NULL)
 			sc->on_change(sc->on_change_arg, ch->serial);
 		/* A renewal or rekey revokes the certificate it supersedes
