@@ -179,6 +179,13 @@ struct ledger_store_ops {
 	int (*savepoint)(struct ledger_store *);
 	int (*release)(struct ledger_store *);
 	int (*rollback_to)(struct ledger_store *);
+	/* One read transaction around a caller's several reads
+	 * (ledger_read_begin): SQLite starts a snapshot at its first read
+	 * and ends it at read_end, instead of one per statement, each of
+	 * which after another connection's commit re-maps the file.  NULL:
+	 * each read stays on its own (PostgreSQL).  0 or -1. */
+	int (*read_begin)(struct ledger_store *);
+	int (*read_end)(struct ledger_store *);
 	/* meta */
 	int (*meta_get)(struct ledger_store *, const char *k, char *v, size_t);
 	int (*meta_set)(struct ledger_store *, const char *k, const char *v);
