@@ -232,7 +232,7 @@ BEGIN {
 	r1 = get(ka, "enrollments_per_second")
 	r2 = get(nc, "enrollments_per_second")
 	printf "RESULT est keepalive: %.0f enrollments/s (p50 %s ms, p99 %s ms) = %.3f x ECDSA P-256 sign rate (%.0f/s; verify %.0f/s); target >= 1000/s\n", r1, get(ka, "p50_ms"), get(ka, "p99_ms"), r1 / sign, sign, verify
-	# Issue 18's bound: two cores' worth of one P-256 verify (the CSR),
+	# The bound of issue 18: two cores over one P-256 verify (the CSR),
 	# one P-256 sign (the certificate), one Ed25519 sign and one verify
 	# (the cert-issued entry) per enrollment.
 	bound = 2 / (1 / verify + 1 / sign + 1 / edsign + 1 / edverify)
