@@ -50,11 +50,25 @@ policy_of(struct fx *f, struct kbv_policy *p)
 	    sizeof(why)), 0);
 }
 
-/* The device's verdict on the bundle of a for a file of hash hex. */
+/* A device's state file: the text of the checkpoint (size, root). */
+static const char *
+state_text(uint64_t size, const uint8_t root[KBV_HASH], char *out,
+    size_t cap)
+{
+	char r[64];
+
+	sodium_bin2base64(r, sizeof(r), root, KBV_HASH,
+	    sodium_base64_VARIANT_ORIGINAL);
+	assert_true((size_t)snprintf(out, cap, "keybridge-state v1\nsize %llu\n"
+	    "root %s\n", (unsigned long long)size, r) < cap);
+	return out;
+}
+
+/* The device's verdict on the bundle of a for a file of hash hex, with
+ * the state text st (or NULL); the new state's text into next. */
 static enum kbv_verdict
 device_check(struct fx *f, const char *text, size_t len, const char *hex,
-    const struct kbv_state *st, struct kbv_state *next, char *msg,
-    size_t msglen)
+    const char *st, char next[KBV_STATE_MAX], char *msg, size_t msglen)
 {
 	static struct kbv_bundle b;
 	struct kbv_policy p;
@@ -67,13 +81,14 @@ device_check(struct fx *f, const char *text, size_t len, const char *hex,
 	assert_int_equal(sodium_hex2bin(ask.sha256, KBV_HASH, hex, 64, NULL,
 	    &n, NULL), 0);
 	ask.group = "g";
-	ask.state = st;
+	if (st != NULL)
+		ask.state = (struct kbv_span){ st, strlen(st) };
 	if (kbv_bundle_parse(text, len, scratch, sizeof(scratch), &b, why,
 	    sizeof(why)) != 0) {
 		snprintf(msg, msglen, "refused: %s", why);
 		return KBV_FAIL;
 	}
-	return kbv_verify(&p, &b, &ask, next, msg, msglen);
+	return kbv_verify(&p, &b, &ask, next, KBV_STATE_MAX, msg, msglen);
 }
 
 static char *
@@ -94,18 +109,20 @@ static void
 test_current_publication_verifies_as_current(void **state)
 {
 	struct fx *f = *state;
-	struct kbv_state next;
-	char msg[512], *text;
+	char next[KBV_STATE_MAX], want[KBV_STATE_MAX], msg[512], *text;
+	uint8_t root[KBV_HASH];
 	size_t len;
 
 	publish_two(f);
 	text = bundle_of(f, SHA_B, 0, &len);
-	assert_int_equal(device_check(f, text, len, SHA_B, NULL, &next, msg,
+	assert_int_equal(device_check(f, text, len, SHA_B, NULL, next, msg,
 	    sizeof(msg)), KBV_CURRENT);
 	assert_non_null(strstr(msg, "current: g version 2"));
-	assert_int_equal(next.size, ledger_size(f->l));
+	assert_int_equal(ledger_root(f->l, ledger_size(f->l), root), 0);
+	assert_string_equal(next, state_text(ledger_size(f->l), root, want,
+	    sizeof(want)));
 	/* the same bundle for another file's hash */
-	assert_int_equal(device_check(f, text, len, SHA_A, NULL, &next, msg,
+	assert_int_equal(device_check(f, text, len, SHA_A, NULL, next, msg,
 	    sizeof(msg)), KBV_FAIL);
 	free(text);
 }
@@ -114,13 +131,12 @@ static void
 test_older_publication_is_superseded_naming_the_current(void **state)
 {
 	struct fx *f = *state;
-	struct kbv_state next;
-	char msg[512], *text;
+	char next[KBV_STATE_MAX], msg[512], *text;
 	size_t len;
 
 	publish_two(f);
 	text = bundle_of(f, SHA_A, 0, &len);
-	assert_int_equal(device_check(f, text, len, SHA_A, NULL, &next, msg,
+	assert_int_equal(device_check(f, text, len, SHA_A, NULL, next, msg,
 	    sizeof(msg)), KBV_SUPERSEDED);
 	assert_non_null(strstr(msg, "current is version 2 (sha256 " SHA_B));
 	free(text);
@@ -131,8 +147,8 @@ test_consistency_from_every_earlier_size_verifies(void **state)
 {
 	struct fx *f = *state;
 	struct ledger_bundle_ask a;
-	struct kbv_state st, next;
-	char msg[512], why[256], *text;
+	char st[KBV_STATE_MAX], next[KBV_STATE_MAX], msg[512], why[256], *text;
+	uint8_t root[KBV_HASH];
 	uint64_t m, size;
 	size_t len;
 
@@ -150,14 +166,13 @@ test_consistency_from_every_earlier_size_verifies(void **state)
 	size = ledger_size(f->l);
 	for (m = 1; m <= size; m++) {
 		text = bundle_of(f, SHA_B, m, &len);
-		st.size = m;
-		assert_int_equal(ledger_root(f->l, m, st.root), 0);
-		assert_int_equal(device_check(f, text, len, SHA_B, &st, &next,
-		    msg, sizeof(msg)), KBV_CURRENT);
+		assert_int_equal(ledger_root(f->l, m, root), 0);
+		assert_int_equal(device_check(f, text, len, SHA_B, state_text(m,
+		    root, st, sizeof(st)), next, msg, sizeof(msg)), KBV_CURRENT);
 		/* the state of another tree of size m is not extended */
-		st.root[0] ^= 1;
-		assert_int_equal(device_check(f, text, len, SHA_B, &st, &next,
-		    msg, sizeof(msg)), KBV_FAIL);
+		root[0] ^= 1;
+		assert_int_equal(device_check(f, text, len, SHA_B, state_text(m,
+		    root, st, sizeof(st)), next, msg, sizeof(msg)), KBV_FAIL);
 		free(text);
 	}
 	/* since above the checkpoint, an entry not in it: refused */
@@ -177,20 +192,19 @@ static void
 test_every_flipped_bit_of_a_bundle_is_refused(void **state)
 {
 	struct fx *f = *state;
-	struct kbv_state next;
-	char msg[512], *text;
+	char next[KBV_STATE_MAX], msg[512], *text;
 	size_t len, i;
 
 	publish_two(f);
 	text = bundle_of(f, SHA_A, 0, &len);
 	for (i = 0; i < len; i++) {
 		text[i] ^= 1;
-		if (device_check(f, text, len, SHA_A, NULL, &next, msg,
+		if (device_check(f, text, len, SHA_A, NULL, next, msg,
 		    sizeof(msg)) != KBV_FAIL)
 			fail_msg("byte %zu flipped: %s", i, msg);
 		text[i] ^= 1;
 	}
-	assert_int_equal(device_check(f, text, len, SHA_A, NULL, &next, msg,
+	assert_int_equal(device_check(f, text, len, SHA_A, NULL, next, msg,
 	    sizeof(msg)), KBV_SUPERSEDED);
 	free(text);
 }
@@ -202,8 +216,7 @@ test_latest_of_another_group_is_refused(void **state)
 	struct ledger_field fl[3] = { { "group", "h" }, { "version", "9" },
 	    { "sha256", SHA_B } };
 	struct ledger_bundle_ask a;
-	struct kbv_state next;
-	char msg[512], why[256], *text = NULL;
+	char next[KBV_STATE_MAX], msg[512], why[256], *text = NULL;
 	size_t len;
 
 	publish_two(f);
@@ -214,7 +227,7 @@ test_latest_of_another_group_is_refused(void **state)
 	a.latest = ledger_size(f->l) - 1;
 	assert_int_equal(ledger_bundle(f->l, &a, &text, &len, why, sizeof(why)),
 	    0);
-	assert_int_equal(device_check(f, text, len, SHA_A, NULL, &next, msg,
+	assert_int_equal(device_check(f, text, len, SHA_A, NULL, next, msg,
 	    sizeof(msg)), KBV_FAIL);
 	assert_non_null(strstr(msg, "latest publication does not check"));
 	free(text);
@@ -232,17 +245,16 @@ test_only_config_publications_are_configs(void **state)
 		    "sha256 abc\n\n",
 	};
 	struct kbv_span e = { "keybridge-entry v1\ntype config-publish\n"
-	    "group g\nversion 1\nsha256 " SHA_A "\n\n", 0 };
-	struct config c;
+	    "group g\nversion 1\nsha256 " SHA_A "\n\n", 0 }, c[F_N];
 	size_t i;
 
 	(void)state;
 	e.len = strlen(e.p);
-	assert_int_equal(parse_config(&e, &c), 0);
+	assert_int_equal(parse_config(e, c), 0);
 	for (i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
 		e.p = entries[i];
 		e.len = strlen(e.p);
-		assert_int_equal(parse_config(&e, &c), -1);
+		assert_int_equal(parse_config(e, c), -1);
 	}
 }
 
@@ -256,8 +268,7 @@ status_check(struct fx *f, const char *text, size_t len, const char *id,
 	static struct kbv_bundle b;
 	struct kbv_policy p;
 	struct kbv_ask ask;
-	struct kbv_state next;
-	char why[KBV_WHY_MAX];
+	char next[KBV_STATE_MAX], why[KBV_WHY_MAX];
 
 	policy_of(f, &p);
 	memset(&ask, 0, sizeof(ask));
@@ -269,7 +280,7 @@ status_check(struct fx *f, const char *text, size_t len, const char *id,
 		snprintf(msg, msglen, "refused: %s", why);
 		return KBV_FAIL;
 	}
-	return kbv_verify(&p, &b, &ask, &next, msg, msglen);
+	return kbv_verify(&p, &b, &ask, next, sizeof(next), msg, msglen);
 }
 
 /* The status bundle of id (malloc'd) into *text, *len. */
