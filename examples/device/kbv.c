@@ -1,7 +1,5 @@
-/*
- * kbv.c: parsing and checking keybridge proof bundles on a device (kbv.h).
- * Every length is bounded; nothing is allocated.
- */
+/* kbv.c: parsing and checking keybridge proof bundles on a device (kbv.h).
+ * Every length is bounded; nothing is allocated. */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,13 +15,12 @@
 #define P256_SPKI	91		/* a P-256 key's SubjectPublicKeyInfo */
 #define BODY_MAX	4096		/* a checkpoint body */
 #define SIGS_MAX	64		/* signature lines looked at */
-/* Hash prefixes: RFC 6962's, the status map's (ledger/smt.h). */
-#define LOG_LEAF	"\x00", 1
+#define LOG_LEAF	"\x00", 1	/* hash prefixes: RFC 6962's, */
 #define LOG_NODE	"\x01", 1
-#define MAP_LEAF	"\x10", 1
+#define MAP_LEAF	"\x10", 1	/* the status map's (ledger/smt.h) */
 #define MAP_NODE	"\x11", 1
 #define HALVE(a, b)	((a) >>= 1, (b) >>= 1)
-/* The reason of a refusal into the caller's why[0..whylen). */
+/* A refusal's reason into the caller's why[0..whylen). */
 #define WHY(...)	(snprintf(why, whylen, __VA_ARGS__), -1)
 #define REFUSE(...)	(snprintf(why, whylen, __VA_ARGS__), KBV_FAIL)
 #define SPAN(s)		(int)(s).len, (s).p	/* for "%.*s" */
@@ -77,12 +74,12 @@ parse_dec(struct kbv_span v, unsigned long long *out)
 }
 
 /* Strict base64 (one text per value) of v into out[0..cap): its length. */
-static long
+static int
 b64(struct kbv_span v, uint8_t *out, size_t cap)
 {
 	size_t n;
 	return v.len > 0 && sodium_base642bin(out, cap, v.p, v.len, NULL, &n,
-	    NULL, sodium_base64_VARIANT_ORIGINAL) == 0 ? (long)n : -1;
+	    NULL, sodium_base64_VARIANT_ORIGINAL) == 0 ? (int)n : -1;
 }
 
 /* The hash of v appended to l, if l holds fewer than max.  0 or -1. */
@@ -106,17 +103,16 @@ sha(uint8_t out[KBV_HASH], const void *a, size_t alen, const void *b,
 	crypto_hash_sha256_final(&st, out);
 }
 
-/* A verifier key "NAME+HEX8+base64(alg || key)" into k, with its key ID
- * SHA-256(NAME || '\n' || alg || key)[:4]: a 32-byte key of alg or, for the
- * log (alg Ed25519), keybridge's P-256 key (kept with ed25519 0).  The
- * decoded length is checked before any byte of it is used.  0 or -1. */
+/* A verifier key "NAME+HEX8+base64(alg || key)" (key ID SHA-256(NAME || '\n'
+ * || alg || key)[:4]) into k: a 32-byte key of alg or, for the log, a P-256
+ * key (ed25519 0).  The decoded length is checked before use.  0 or -1. */
 static int
 parse_vkey(struct kbv_span v, uint8_t alg, struct kbv_key *k)
 {
 	const char *p1 = memchr(v.p, '+', v.len), *end = v.p + v.len;
 	uint8_t raw[1 + P256_SPKI], h[KBV_HASH];
 	char hex[9];
-	long n = -1;
+	int n = -1;
 	memset(k, 0, sizeof(*k));
 	if (p1 != NULL && p1 != v.p && p1 - v.p <= KBV_NAME_MAX &&
 	    end - p1 > 10 && p1[9] == '+')
@@ -192,17 +188,16 @@ kbv_policy_parse(const char *text, size_t len, struct kbv_policy *p,
 			    "keybridge-policy v1 has there");
 	}
 	if (s.len != 0 || stage < 3 || (p->ncos > 0 && stage != 4))
-		return WHY("the policy is incomplete (it needs its format line, "
-		    "origin, log%s)", p->ncos > 0 ? " and quorum" : "");
+		return WHY("the policy is incomplete (it needs its format "
+		    "line, origin, log%s)", p->ncos > 0 ? " and quorum" : "");
 	p->quorum = (unsigned)q;
 	return 0;
 }
 
-/* See kbv.h.  C2SP tlog-proof: header, extra, index, proof, "", note.  The
- * extra's keys (docs/api.md "Proof bundles", "Status proofs"): a file's
- * bundle has the first six, a status bundle the last five, each once but
- * the hash lists.  Nothing here is trusted: kbv_verify checks what it uses,
- * and a part left out fails there. */
+/* See kbv.h.  C2SP tlog-proof (header, extra, index, proof, "", note); the
+ * extra's keys (docs/api.md): a file's bundle has the first six, a status
+ * bundle the last five, each once but the hash lists.  Nothing here is
+ * trusted: kbv_verify checks what it uses; a part left out fails there. */
 enum { X_ENTRY, X_SINCE, X_LATEST, X_LENTRY, X_CONS, X_LPROOF, X_KEY,
     X_CERT, X_VALUE, X_BITMAP, X_SIB, X_N };
 static const char *const xnames[X_N] = { "entry", "since", "latest",
@@ -213,15 +208,13 @@ int
 kbv_bundle_parse(const char *text, size_t len, uint8_t *scratch, size_t cap,
     struct kbv_bundle *b, char *why, size_t whylen)
 {
-	struct kbv_span s = { text, len }, line, v, x, *dst[X_N] = {
-	    [X_ENTRY] = &b->entry, [X_LENTRY] = &b->latest_entry,
-	    [X_VALUE] = &b->value };
+	struct kbv_span s = { text, len }, line, v, x, *dst[X_N] = { &b->entry,
+	    [X_LENTRY] = &b->latest_entry, [X_VALUE] = &b->value };
 	struct kbv_hashes *list[X_N + 1] = { [X_CONS] = &b->cons,
 	    [X_LPROOF] = &b->lproof, [X_SIB] = &b->sib };
 	unsigned seen = 0, once;
 	size_t off;
-	long n = 0;
-	int k;
+	int n = 0, k;
 	memset(b, 0, sizeof(*b));
 	if (len > KBV_BUNDLE_MAX || next_line(&s, &line) != 0 ||
 	    !same(line, STR("c2sp.org/tlog-proof@v1")))
@@ -257,11 +250,9 @@ kbv_bundle_parse(const char *text, size_t len, uint8_t *scratch, size_t cap,
 			n = parse_dec(v, k == X_SINCE ? &b->since : &b->latest);
 		else if (k == X_BITMAP)
 			n = b64(v, b->bitmap, sizeof(b->bitmap)) == 32 ? 0 : -1;
-		else if (k == X_KEY || k == X_CERT) {
-			b->id = v;
-			b->cert = k == X_CERT;
-			n = v.len <= KBV_ID_MAX ? 0 : -1;
-		} else if ((n = b64(v, scratch + off, cap - off)) > 0) {
+		else if (k == X_KEY || k == X_CERT)
+			b->id = v, b->cert = k == X_CERT;
+		else if ((n = b64(v, scratch + off, cap - off)) > 0) {
 			*dst[k] = (struct kbv_span){ (char *)scratch + off,
 			    (size_t)n };
 			off += (size_t)n;
@@ -269,16 +260,14 @@ kbv_bundle_parse(const char *text, size_t len, uint8_t *scratch, size_t cap,
 			n = -1;
 		seen |= once;
 	}
-	b->has_since = (seen >> X_SINCE & 1) && b->since > 0;
-	b->has_latest = seen >> X_LATEST & 1;
-	if (n < 0 || x.len != 0 || (b->status ? b->id.p : b->entry.p) == NULL)
-		return WHY("malformed bundle: its keybridge extra");
-	return 0;
+	b->has_latest = seen >> X_LATEST & 1;	/* since 0: none */
+	return n < 0 || x.len != 0 || b->id.len > KBV_ID_MAX || (b->status ?
+	    b->id.p : b->entry.p) == NULL ? WHY("malformed bundle: its "
+	    "keybridge extra") : 0;
 }
 
-/* RFC 9162 2.1.3.2 and 2.1.4.2 share this walk: from node fn of a tree
- * whose last node is sn, fr and sr climb with p[0..n).  0 when it ends at
- * the root. */
+/* RFC 9162 2.1.3.2 and 2.1.4.2 share this walk: from node fn of a tree whose
+ * last node is sn, fr and sr climb with p[0..n).  0 when it ends there. */
 static int
 walk(unsigned long long fn, unsigned long long sn, uint8_t fr[KBV_HASH],
     uint8_t sr[KBV_HASH], const uint8_t (*p)[KBV_HASH], size_t n)
@@ -317,10 +306,10 @@ consistency(unsigned long long m, unsigned long long n, const uint8_t *r1,
 	uint8_t fr[KBV_HASH], sr[KBV_HASH];
 	unsigned long long fn = m - 1, sn = n - 1;
 	size_t i = 0;
-	if (m == 0 || m > n || (m < n && l->n == 0))
+	if (m == 0 || m > n || (m < n) != (l->n > 0))
 		return -1;
-	if (m == n)
-		return l->n == 0 && sodium_memcmp(r1, r2, KBV_HASH) == 0 ? 0 : -1;
+	if (m == n)	/* no proof: the same tree */
+		return sodium_memcmp(r1, r2, KBV_HASH) == 0 ? 0 : -1;
 	while (fn & 1)
 		HALVE(fn, sn);
 	/* m a power of two: the path starts with r1 itself */
@@ -357,8 +346,7 @@ map_proof(const struct kbv_bundle *b, const uint8_t *root)
 	return k == b->sib.n && sodium_memcmp(x, root, KBV_HASH) == 0 ? 0 : -1;
 }
 
-/* A checkpoint: body (with its last '\n'), size, root, map line (has_map),
- * and how many distinct cosigners of the policy signed it. */
+/* A checkpoint's body (with its last '\n'), size, root, map, cosigners. */
 struct checkpoint {
 	struct kbv_span body;
 	unsigned long long size;
@@ -366,13 +354,12 @@ struct checkpoint {
 	unsigned has_map, nvalid;
 };
 
-/* 1 when a signature line's name and raw[0..n) (key ID || [timestamp ||]
- * signature; its length checked first) verify with k over body: a signed-
- * note Ed25519 signature or, with cosig, a C2SP cosignature/v1 (Ed25519 over
- * "cosignature/v1\ntime T\n" || body). */
+/* 1 when name and raw[0..n) (key ID || [time ||] signature, length checked
+ * first) are k's signed-note Ed25519 signature of body or, with cosig, its
+ * C2SP cosignature/v1 (Ed25519 over "cosignature/v1\ntime T\n" || body). */
 static int
 signed_by(const struct kbv_key *k, int cosig, struct kbv_span name,
-    const uint8_t *raw, long n, struct kbv_span body)
+    const uint8_t *raw, int n, struct kbv_span body)
 {
 	uint8_t msg[64 + BODY_MAX];
 	unsigned long long ts = 0;
@@ -401,8 +388,7 @@ check_checkpoint(const struct kbv_policy *p, struct kbv_span note,
 	uint8_t raw[128];
 	uint32_t seen = 0;
 	size_t k, lines = 0;
-	int log_ok = 0;
-	long n;
+	int log_ok = 0, n;
 	memset(c, 0, sizeof(*c));
 	if (end == NULL || end + 1 - note.p > BODY_MAX)
 		return WHY("malformed checkpoint: no signatures");
@@ -441,8 +427,7 @@ check_checkpoint(const struct kbv_policy *p, struct kbv_span note,
 	return 0;
 }
 
-/* The "KEY VALUE" lines of an entry's body, a status leaf or a state file:
- * the first value of each key into f. */
+/* "KEY VALUE" lines (an entry's body, a status leaf, a state): each first. */
 enum { F_TYPE, F_GROUP, F_VERSION, F_SHA, F_KEY, F_CERT, F_STATUS, F_INDEX,
     F_AT, F_REASON, F_RINDEX, F_NB, F_NA, F_SIZE, F_ROOT, F_N };
 static const char *const fnames[F_N] = { "type", "group", "version", "sha256",
@@ -546,9 +531,9 @@ check_status(const struct kbv_bundle *b, const struct kbv_ask *ask,
 	    STR("good")) ? KBV_CURRENT : KBV_SUPERSEDED;
 }
 
-/* See kbv.h.  The state, "keybridge-state v1\nsize N\nroot BASE64\n", is
- * checked first; the checkpoint against it last: not older, not another tree
- * of the same size, consistent when the bundle proves it. */
+/* See kbv.h.  The state ("keybridge-state v1\nsize N\nroot BASE64\n") is
+ * read first; last, the checkpoint must not be older, another tree of its
+ * size, or inconsistent with it when the bundle proves it. */
 enum kbv_verdict
 kbv_verify(const struct kbv_policy *p, const struct kbv_bundle *b,
     const struct kbv_ask *ask, char *state, size_t statelen, char *msg,
@@ -582,10 +567,10 @@ kbv_verify(const struct kbv_policy *p, const struct kbv_bundle *b,
 	    KBV_HASH) != 0)
 		v = REFUSE("fork: checkpoint size %llu has another root than "
 		    "the remembered one", m);
-	else if (m > 0 && b->has_since && b->since != m)
+	else if (m > 0 && b->since > 0 && b->since != m)
 		v = REFUSE("the consistency proof starts at %llu, the "
 		    "remembered checkpoint is %llu", b->since, m);
-	else if (m > 0 && b->has_since && consistency(m, c.size, root, c.root,
+	else if (m > 0 && b->since > 0 && consistency(m, c.size, root, c.root,
 	    &b->cons) != 0)
 		v = REFUSE("inconsistent: checkpoint %llu does not extend the "
 		    "remembered %llu", c.size, m);

@@ -1,9 +1,7 @@
-/*
- * kbv.h: the device-side verifier (README.md) of keybridge proof bundles
+/* kbv.h: the device-side verifier (README.md) of keybridge proof bundles
  * (docs/api.md "Proof bundles", "Status proofs") against a `keybridge
  * policy`, with libsodium's SHA-256 and Ed25519 only.  No I/O, no
- * allocation: what is parsed points into the caller's text or scratch.
- */
+ * allocation: what is parsed points into the caller's text or scratch. */
 #ifndef KBV_H
 #define KBV_H
 
@@ -36,7 +34,6 @@ struct kbv_key {
 	uint8_t id[4], pub[32];
 	int ed25519;
 };
-
 struct kbv_policy {
 	char origin[KBV_ORIGIN_MAX + 1];
 	struct kbv_key log, cos[KBV_COSIGNERS_MAX];	/* cosigners */
@@ -48,15 +45,14 @@ struct kbv_policy {
  * value, len 0 when absent; bitmap and sib of ledger/smt.h). */
 struct kbv_bundle {
 	unsigned long long index, since, latest;
-	int has_since, has_latest, status, cert;
+	int has_latest, status, cert;
 	struct kbv_span entry, note, latest_entry, id, value;
 	struct kbv_hashes proof, cons, lproof, sib;
 	uint8_t bitmap[KBV_MAP_DEPTH / 8];
 };
 
-/* What to check: a file (its SHA-256, the group or NULL), or a status (the
- * key id, or serial with cert, expected or NULL); the state file's text
- * (the last checkpoint accepted; p NULL: none yet). */
+/* What to check: a file (its SHA-256, group or NULL) or a status (key id,
+ * or serial with cert, or NULL); the state file's text (p NULL: none yet). */
 struct kbv_ask {
 	uint8_t sha256[KBV_HASH];
 	const char *group, *id;
@@ -69,9 +65,8 @@ int kbv_policy_parse(const char *text, size_t len, struct kbv_policy *p,
     char *why, size_t whylen);
 int kbv_bundle_parse(const char *text, size_t len, uint8_t *scratch,
     size_t cap, struct kbv_bundle *b, char *why, size_t whylen);
-/* Checks b for ask against p: KBV_CURRENT or KBV_SUPERSEDED with the new
- * state file's text in state[0..statelen), or KBV_FAIL; msg gets the line
- * to print. */
+/* Checks b for ask against p: KBV_CURRENT or KBV_SUPERSEDED (the new state
+ * file's text in state[0..statelen)), or KBV_FAIL; msg: the line to print. */
 enum kbv_verdict kbv_verify(const struct kbv_policy *p,
     const struct kbv_bundle *b, const struct kbv_ask *ask, char *state,
     size_t statelen, char *msg, size_t msglen);

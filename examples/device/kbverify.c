@@ -1,7 +1,5 @@
-/*
- * kbverify: checks a downloaded file, or a key's or certificate's status,
- * against its proof bundle and the verification policy (README.md).
- */
+/* kbverify: checks a downloaded file, or a key's or certificate's status,
+ * against its proof bundle and the verification policy (README.md). */
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -18,8 +16,9 @@
 enum { POLICY, BUNDLE, FILE_, STATE, GROUP, KEY, SERIAL, NOPT };
 static const char *const names[NOPT] = { "--policy", "--bundle", "--file",
     "--state", "--group", "--key", "--serial" };
-/* The one buffer, bounded: the policy, the bundle, its decoded parts. */
-static uint8_t mem[POLICY_MAX + KBV_BUNDLE_MAX + KBV_SCRATCH_MAX];
+/* The buffers, bounded: the policy, the bundle, its decoded parts. */
+static uint8_t ptext[POLICY_MAX], btext[KBV_BUNDLE_MAX],
+    scratch[KBV_SCRATCH_MAX];
 
 /* Reads path into buf[0..cap), or with cap 0 hashes it in chunks into h.
  * The length read, -1 unreadable, -2 larger than cap. */
@@ -76,7 +75,6 @@ main(int argc, char **argv)
 	struct kbv_ask ask = { .group = NULL };
 	char why[KBV_WHY_MAX], msg[2 * KBV_WHY_MAX], stext[KBV_STATE_MAX];
 	char next[KBV_STATE_MAX];
-	uint8_t *btext = mem + POLICY_MAX, *scratch = btext + KBV_BUNDLE_MAX;
 	long plen, blen, slen = -1;
 	int i, k, rc = 1;
 	for (i = 1; i < argc; i++) {
@@ -92,16 +90,15 @@ main(int argc, char **argv)
 	ask.group = o[GROUP];
 	ask.id = o[KEY] != NULL ? o[KEY] : o[SERIAL];
 	ask.cert = o[SERIAL] != NULL;
-	if (i != argc || o[POLICY] == NULL || o[BUNDLE] == NULL || (ask.status ?
-	    o[FILE_] != NULL || o[GROUP] != NULL || (ask.cert && o[KEY] != NULL) :
-	    o[FILE_] == NULL || ask.id != NULL))
-		SAY("usage: kbverify --policy POLICY --bundle BUNDLE (--file FILE "
-		    "[--group G] | --status [--key KEYID | --serial S]) "
-		    "[--state STATEFILE]");
+	if (i != argc || o[POLICY] == NULL || o[BUNDLE] == NULL ||
+	    (o[FILE_] != NULL) == ask.status || (ask.status ? o[GROUP] :
+	    ask.id) != NULL || (o[KEY] != NULL && o[SERIAL] != NULL))
+		SAY("usage: kbverify --policy P --bundle B (--file F [--group "
+		    "G] | --status [--key ID | --serial N]) [--state S]");
 	else if (sodium_init() < 0)
 		SAY("libsodium did not start");
-	else if ((plen = read_all(o[POLICY], mem, POLICY_MAX, NULL)) < 0 ||
-	    kbv_policy_parse((char *)mem, (size_t)plen, &p, why,
+	else if ((plen = read_all(o[POLICY], ptext, POLICY_MAX, NULL)) < 0 ||
+	    kbv_policy_parse((char *)ptext, (size_t)plen, &p, why,
 	    sizeof(why)) != 0)
 		SAY("refused: policy %s: %s", o[POLICY], plen < 0 ?
 		    "unreadable or too large" : why);
