@@ -431,6 +431,138 @@ test_forged_status_and_every_flipped_bit_are_refused(void **state)
 	free(forged);
 }
 
+/* ---- policies: the device's trust anchor -------------------------------- */
+
+/* "name+HEX8+base64(raw)" of raw[0..n) (alg || key), its key ID as
+ * signed-note computes it, into out. */
+static void
+vkey_of(const char *name, const uint8_t *raw, size_t n, char *out, size_t cap)
+{
+	crypto_hash_sha256_state st;
+	uint8_t h[KBV_HASH];
+	char b[256];
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const uint8_t *)name, strlen(name));
+	crypto_hash_sha256_update(&st, (const uint8_t *)"\n", 1);
+	crypto_hash_sha256_update(&st, raw, n);
+	crypto_hash_sha256_final(&st, h);
+	sodium_bin2base64(b, sizeof(b), raw, n, sodium_base64_VARIANT_ORIGINAL);
+	assert_true((size_t)snprintf(out, cap, "%s+%02x%02x%02x%02x+%s", name,
+	    h[0], h[1], h[2], h[3], b) < cap);
+}
+
+/* The vkey of name's key: alg, then n bytes of key (from a fresh Ed25519
+ * key, zeros past its 32 bytes). */
+static void
+vkey_alg(const char *name, uint8_t alg, size_t n, char *out, size_t cap)
+{
+	uint8_t raw[1 + 128] = { alg }, sk[crypto_sign_SECRETKEYBYTES];
+
+	assert_true(n <= 128);
+	crypto_sign_keypair(raw + 1, sk);
+	vkey_of(name, raw, 1 + n, out, cap);
+}
+
+/* kbv_policy_parse of a policy of origin o, log key log, then rest. */
+static int
+policy_with(const char *log, const char *rest, struct kbv_policy *p,
+    char *why, size_t whylen)
+{
+	char text[4096];
+
+	assert_true((size_t)snprintf(text, sizeof(text), "keybridge-policy "
+	    "v1\norigin o\nlog %s\n%s", log, rest) < sizeof(text));
+	return kbv_policy_parse(text, strlen(text), p, why, whylen);
+}
+
+/* A verifier key's decoded bytes are only used at the length of their
+ * algorithm: 32 for Ed25519 (0x01) and cosignature/v1 (0x04) keys, and a
+ * P-256 SubjectPublicKeyInfo (91) for keybridge's ECDSA (0x02) node key,
+ * the one other kind a policy's log line may name. */
+static void
+test_a_verifier_key_of_the_wrong_length_is_refused(void **state)
+{
+	static const struct { uint8_t alg; size_t n; } bad[] = {
+		{ 0x01, 31 }, { 0x01, 33 }, { 0x01, 0 }, { 0x02, 1 },
+		{ 0x02, 32 }, { 0x02, 90 }, { 0x02, 92 }, { 0x04, 32 },
+		{ 0x05, 32 }, { 0x00, 32 }, { 0x02, 127 },
+	};
+	static struct kbv_policy p;
+	char log[512], cos[512], rest[1024], why[KBV_WHY_MAX];
+	EVP_PKEY *ec = EVP_EC_gen("P-256");
+	size_t i;
+
+	(void)state;
+	assert_non_null(ec);
+	assert_int_equal(ledger_note_vkey_format(ec, "node", log, sizeof(log)),
+	    0);
+	EVP_PKEY_free(ec);
+	assert_int_equal(policy_with(log, "", &p, why, sizeof(why)), 0);
+	assert_int_equal(p.log.ed25519, 0);	/* kept, never trusted solo */
+	vkey_alg("node", 0x01, 32, log, sizeof(log));
+	assert_int_equal(policy_with(log, "", &p, why, sizeof(why)), 0);
+	assert_int_equal(p.log.ed25519, 1);
+	vkey_alg("v1", 0x04, 32, cos, sizeof(cos));
+	snprintf(rest, sizeof(rest), "validator v1 %s\nquorum 1\n", cos);
+	assert_int_equal(policy_with(log, rest, &p, why, sizeof(why)), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		vkey_alg("node", bad[i].alg, bad[i].n, log, sizeof(log));
+		if (policy_with(log, "", &p, why, sizeof(why)) != -1)
+			fail_msg("log key alg %#x, %zu bytes: kept", bad[i].alg,
+			    bad[i].n);
+		assert_non_null(strstr(why, "policy line 3 is not"));
+	}
+	vkey_alg("node", 0x01, 32, log, sizeof(log));
+	for (i = 31; i <= 33; i += 2) {		/* a cosigner's, 31 or 33 */
+		vkey_alg("v1", 0x04, i, cos, sizeof(cos));
+		snprintf(rest, sizeof(rest), "validator v1 %s\nquorum 1\n",
+		    cos);
+		assert_int_equal(policy_with(log, rest, &p, why, sizeof(why)),
+		    -1);
+	}
+}
+
+/* A cosigner listed twice, by name or by key, would count twice toward
+ * the quorum: the policy is refused. */
+static void
+test_a_cosigner_listed_twice_is_refused(void **state)
+{
+	static struct kbv_policy p;
+	uint8_t pk1[32], pk2[32], sk[crypto_sign_SECRETKEYBYTES];
+	uint8_t raw[33] = { 0x04 };
+	char log[256], v1[256], v2[256], v2_key1[256], v1_key2[256];
+	char rest[2048], why[KBV_WHY_MAX];
+	const char *twice[][2] = { { v1, v1 }, { v1, v2_key1 }, { v1, v1_key2 } };
+	size_t i;
+
+	(void)state;
+	vkey_alg("node", 0x01, 32, log, sizeof(log));
+	crypto_sign_keypair(pk1, sk);
+	crypto_sign_keypair(pk2, sk);
+	memcpy(raw + 1, pk1, 32);
+	vkey_of("v1", raw, 33, v1, sizeof(v1));
+	vkey_of("v2", raw, 33, v2_key1, sizeof(v2_key1));
+	memcpy(raw + 1, pk2, 32);
+	vkey_of("v2", raw, 33, v2, sizeof(v2));
+	vkey_of("v1", raw, 33, v1_key2, sizeof(v1_key2));
+	snprintf(rest, sizeof(rest), "validator v1 %s\nwitness v2 %s -\n"
+	    "quorum 2\n", v1, v2);
+	assert_int_equal(policy_with(log, rest, &p, why, sizeof(why)), 0);
+	assert_int_equal(p.ncos, 2);
+	assert_int_equal(p.quorum, 2);
+	for (i = 0; i < sizeof(twice) / sizeof(twice[0]); i++) {
+		snprintf(rest, sizeof(rest), "validator %.2s %s\nwitness %.2s "
+		    "%s\nquorum 2\n", twice[i][0], twice[i][0], twice[i][1],
+		    twice[i][1]);
+		if (policy_with(log, rest, &p, why, sizeof(why)) != -1)
+			fail_msg("listed twice (%zu), kept: quorum %u of %zu", i,
+			    p.quorum, p.ncos);
+		assert_non_null(strstr(why, "policy line 5 lists a cosigner's "
+		    "name or key twice"));
+	}
+}
+
 static int
 run_suite(const struct backend *be)
 {
@@ -443,6 +575,8 @@ run_suite(const struct backend *be)
 		T(test_only_config_publications_are_configs),
 		T(test_status_of_active_revoked_and_absent_verifies),
 		T(test_forged_status_and_every_flipped_bit_are_refused),
+		T(test_a_verifier_key_of_the_wrong_length_is_refused),
+		T(test_a_cosigner_listed_twice_is_refused),
 	};
 	char name[64];
 
