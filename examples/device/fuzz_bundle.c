@@ -57,7 +57,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		}
 	}
 	(void)kbv_policy_parse((const char *)data, len, &p, why, sizeof(why));
-	/* as a state file, checked before anything else of the bundle */
+	/* as a state file, checked before anything else of the bundle (one
+	 * that parsed: kbv_verify is given no other) */
+	if (b.note.p == NULL)
+		b.note = (struct kbv_span){ "", 0 };
 	memset(&ask, 0, sizeof(ask));
 	ask.state = (struct kbv_span){ (const char *)data, len };
 	(void)kbv_verify(&p, &b, &ask, state, sizeof(state), msg, sizeof(msg));

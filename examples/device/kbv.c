@@ -260,7 +260,7 @@ kbv_bundle_parse(const char *text, size_t len, uint8_t *scratch, size_t cap,
 			n = -1;
 		seen |= once;
 	}
-	b->has_latest = seen >> X_LATEST & 1;	/* since 0: none */
+	b->has_latest = seen >> X_LATEST & 1;	/* since 0: no proof */
 	return n < 0 || x.len != 0 || b->id.len > KBV_ID_MAX || (b->status ?
 	    b->id.p : b->entry.p) == NULL ? WHY("malformed bundle: its "
 	    "keybridge extra") : 0;
