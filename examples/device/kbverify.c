@@ -1,5 +1,6 @@
 /* kbverify: checks a downloaded file, or a key's or certificate's status,
  * against its proof bundle and the verification policy (README.md). */
+#include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -110,9 +111,10 @@ main(int argc, char **argv)
 	else if (!ask.status && read_all(o[FILE_], NULL, 0, ask.sha256) < 0)
 		SAY("refused: cannot read the file %s", o[FILE_]);
 	else if (o[STATE] != NULL && (slen = read_all(o[STATE],
-	    (uint8_t *)stext, sizeof(stext), NULL)) == -2)
-		SAY("refused: the state %s is damaged", o[STATE]);
-	else {	/* no state file yet (slen -1): the first checkpoint seen */
+	    (uint8_t *)stext, sizeof(stext), NULL)) < 0 &&
+	    (slen == -2 || errno != ENOENT))	/* only absent means "none yet" */
+		SAY("refused: the state %s is damaged or unreadable", o[STATE]);
+	else {	/* no state file yet: the first checkpoint seen */
 		if (slen >= 0)
 			ask.state = (struct kbv_span){ stext, (size_t)slen };
 		rc = (int)kbv_verify(&p, &b, &ask, next, sizeof(next), msg,
