@@ -21,6 +21,31 @@ verify_progress(uint64_t done, uint64_t total, void *arg)
 		    (unsigned long long)done, (unsigned long long)total);
 }
 
+/* KEYBRIDGE_VERIFY_THREADS: the threads that check signatures ahead of
+ * the replay, 1 to VERIFY_THREADS_MAX (1: the replay alone); unset or
+ * empty, one per online CPU (0).  0, or -1 told when it is not a count. */
+#define VERIFY_THREADS_MAX 64
+static int
+verify_threads(unsigned *threads)
+{
+	const char *e = getenv("KEYBRIDGE_VERIFY_THREADS");
+	char *end;
+	unsigned long n;
+
+	*threads = 0;
+	if (e == NULL || e[0] == '\0')
+		return 0;
+	n = strtoul(e, &end, 10);
+	if (*end != '\0' || e[0] == '-' || n < 1 ||
+	    n > VERIFY_THREADS_MAX) {
+		cli_fail("usage", "KEYBRIDGE_VERIFY_THREADS must be 1 to %d",
+		    VERIFY_THREADS_MAX);
+		return -1;
+	}
+	*threads = (unsigned)n;
+	return 0;
+}
+
 /* Trusted checkpoints of one verify: --checkpoint, --receipt and the
  * remembered one. */
 #define VERIFY_TRUSTED_MAX (2 * CLI_MAX_REPEAT + 1)
@@ -272,9 +297,10 @@ ledger_cmd_verify(struct cli *c)
 	    c->cfg.validator_vkey;
 	char db[PATH_MAX], path[PATH_MAX + 32], err[PATH_MAX + 128];
 	int remember, r, rc = 1, have_policy = 0;
+	unsigned threads;
 
 	if (cli_only(c, "vkey db json checkpoint receipt no-remember "
-	    "policy") != 0)
+	    "policy") != 0 || verify_threads(&threads) != 0)
 		return 1;
 	if ((pol = calloc(1, sizeof(*pol))) == NULL)
 		return cli_fail("verify", "out of memory");
@@ -312,8 +338,8 @@ ledger_cmd_verify(struct cli *c)
 		vt->t[vt->n].note = vt->note[vt->n];
 		vt->remembered = (int)vt->n++;
 	}
-	if (ledger_verify_policy(db, vkey, have_policy ? pol : NULL, vt->t,
-	    vt->n, &rep, verify_progress, NULL) != 0) {
+	if (ledger_verify_threads(db, vkey, have_policy ? pol : NULL, vt->t,
+	    vt->n, threads, &rep, verify_progress, NULL) != 0) {
 		if (rep.bad_trusted >= 0 && rep.bad_trusted == vt->remembered)
 			cli_fail("trusted_checkpoint", "%s %s", rep.what,
 			    VERIFY_TRUST_HINT);
@@ -322,6 +348,11 @@ ledger_cmd_verify(struct cli *c)
 			    "verify", "%s", rep.what);
 		goto out;
 	}
+	if (getenv("KEYBRIDGE_VERIFY_THREADS") != NULL)
+		fprintf(stderr, "verify: signatures of %llu entries checked "
+		    "ahead by worker threads, %llu by the replay\n",
+		    (unsigned long long)rep.sigs_ahead,
+		    (unsigned long long)rep.sigs_here);
 	if (!rep.ok) {
 		if (rep.bad_index >= 0)
 			printf("ledger BROKEN at entry %lld (block %lld): %s\n",
