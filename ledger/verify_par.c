@@ -165,8 +165,11 @@ vp_job_prepare(struct verify_par *p, struct vp_job *j)
 		for (k = p->dir[vp_hash(sig->name)]; k != NULL &&
 		    ln->n < VP_CANDS; k = k->next)
 			if (strcmp(k->name, sig->name) == 0 &&
-			    memcmp(k->kh, sig->key_hash, 4) == 0)
+			    memcmp(k->kh, sig->key_hash, 4) == 0) {
+				/* not known until a worker checks it */
+				ln->verdict[ln->n] = 1;
 				ln->b64[ln->n++] = k->b64;
+			}
 	}
 }
 
