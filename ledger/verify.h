@@ -106,9 +106,11 @@ int ledger_verify_threads(const char *db, const char *vkey,
  * signature that verifies under the one the entry names.  *checked counts
  * those that hold.  0 when the check ran (see report->ok, report->what and
  * report->bad_index: the entry of the first that fails), -1 when it could
- * not. */
+ * not.  The certificates are checked on `threads` threads (0: one per
+ * online CPU); the first that fails is the same on any count. */
 int ledger_verify_certs(const char *db, X509 *const *issuers, size_t n,
-    struct ledger_verify_report *report, uint64_t *checked);
+    unsigned threads, struct ledger_verify_report *report,
+    uint64_t *checked);
 /* The same checks of one trusted checkpoint against the open ledger l
  * (`serve` before it replaces the remembered checkpoint).  0 when it
  * holds, -1 with the reason in why. */
