@@ -326,12 +326,12 @@ config_check_cb(const struct config_version *v, void *arg)
 	}
 	k->bad++;
 	fprintf(k->out, "ledger BROKEN at entry %llu: the bytes of %s "
-	    "version %s "
-	    "(sha256 %s) are %s in %s\n", (unsigned long long)v->info.index,
-	    v->info.group, v->info.version, v->info.sha256,
-	    s == BLOB_MISSING ? "missing" : s == BLOB_ALTERED ? "altered" :
-	    "unreadable", ledger_db_is_postgres(k->dir) ? "the database's "
-	    "large objects" : k->dir);
+	    "version %s (sha256 %s) are %s in %s\n",
+	    (unsigned long long)v->info.index, v->info.group,
+	    v->info.version, v->info.sha256, s == BLOB_MISSING ? "missing" :
+	    s == BLOB_ALTERED ? "altered" : "unreadable",
+	    ledger_db_is_postgres(k->dir) ? "the database's large objects" :
+	    k->dir);
 	return 0;
 }
 
@@ -362,13 +362,11 @@ config_verify_blobs(struct cli *c, FILE *out)
 	if (k.bad > 0)
 		return 1;
 	fprintf(out, "%llu published file%s: each its entry's SHA-256 and "
-	    "size in "
-	    "%s", (unsigned long long)k.ok, k.ok == 1 ? "" : "s",
+	    "size in %s", (unsigned long long)k.ok, k.ok == 1 ? "" : "s",
 	    ledger_db_is_postgres(dir) ? "the database's large objects" : dir);
 	if (k.unstored > 0)
 		fprintf(out, " (%llu published before the blob folder, hash "
-		    "only)",
-		    (unsigned long long)k.unstored);
+		    "only)", (unsigned long long)k.unstored);
 	fputc('\n', out);
 	return 0;
 }
