@@ -35,6 +35,8 @@
 #include "ledger/verify_par.h"
 
 #define VP_RING		512	/* entries read ahead of the replay */
+#define VP_REFILL	128	/* a full ring waits for this much room:
+				 * not one wake-up of the reader per entry */
 #define VP_CHUNK	1024	/* entries per read of the reader */
 #define VP_CANDS	4	/* keys tried per line (same name, key hash) */
 #define VP_DIR_BUCKETS	4096	/* power of two */
@@ -193,8 +195,10 @@ vp_read_cb(const struct ledger_entry_info *info, void *arg)
 	int stop;
 
 	pthread_mutex_lock(&p->mu);
-	while (!p->stop && p->produced - p->consumed >= VP_RING)
-		pthread_cond_wait(&p->space, &p->mu);
+	if (p->produced - p->consumed >= VP_RING)
+		while (!p->stop &&
+		    p->produced - p->consumed > VP_RING - VP_REFILL)
+			pthread_cond_wait(&p->space, &p->mu);
 	stop = p->stop;
 	pthread_mutex_unlock(&p->mu);
 	if (stop)
@@ -331,13 +335,27 @@ verify_par_enter(struct verify_par *p, const struct ledger_entry_info *info)
 		return;
 	}
 	j = &p->ring[p->consumed % VP_RING];
-	/* No worker took it yet: rather than wait, check it here. */
-	if (p->claimed == p->consumed) {
-		p->claimed++;
-		mine = 1;
-	}
-	while (!mine && !j->done)
+	while (!j->done) {
+		/* No worker took it yet: rather than wait, check it here. */
+		if (p->claimed == p->consumed) {
+			p->claimed++;
+			mine = 1;
+			break;
+		}
+		/* A worker has it: check a later one meanwhile rather than
+		 * sleep (a sleep and a wake-up per entry otherwise, when
+		 * the workers are just ahead). */
+		if (p->claimed < p->produced) {
+			struct vp_job *k = &p->ring[p->claimed++ % VP_RING];
+
+			pthread_mutex_unlock(&p->mu);
+			vp_check(k, p->hkc);
+			pthread_mutex_lock(&p->mu);
+			k->done = 1;
+			continue;
+		}
 		pthread_cond_wait(&p->ready, &p->mu);
+	}
 	pthread_mutex_unlock(&p->mu);
 	if (mine)
 		vp_check(j, p->hkc);
@@ -360,7 +378,8 @@ verify_par_leave(struct verify_par *p)
 	p->taken = 0;
 	pthread_mutex_lock(&p->mu);
 	p->consumed++;
-	pthread_cond_signal(&p->space);
+	if (p->produced - p->consumed == VP_RING - VP_REFILL)
+		pthread_cond_signal(&p->space);
 	pthread_mutex_unlock(&p->mu);
 }
 
