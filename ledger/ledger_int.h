@@ -359,6 +359,15 @@ EVP_PKEY *ledger_keycache_get(struct ledger_keycache *kc, const char *name,
 int ledger_keycache_verify(struct ledger_keycache *kc, const char *name,
     const char *b64, const char *body, size_t len,
     const struct ledger_note_sig *sig);
+/* A verdict already computed by ledger_keycache_verify on another thread
+ * for exactly (name, b64, body[0..len), sig): 0 valid, -1 invalid, 1 not
+ * known (then kc verifies itself).  The parallel replay of ledger verify
+ * (verify_par.c) installs one on its replay store's cache; borrowed. */
+typedef int (*ledger_keycache_memo_fn)(void *arg, const char *name,
+    const char *b64, const char *body, size_t len,
+    const struct ledger_note_sig *sig);
+void ledger_keycache_set_memo(struct ledger_keycache *kc,
+    ledger_keycache_memo_fn memo, void *arg);
 
 /* ---- store.c, store_sqlite.c, store_pg.c: opening a store -------------- */
 
