@@ -37,6 +37,35 @@ mkdir -p "$OUT"
 # shellcheck source=common.bash
 . "$root/tests/bench/common.bash"
 
+# run_wrk as common.bash's, except that wrk's timeouts (no answer within
+# 2 s, which a machine at load 10 gives the bridge and nginx alike) are
+# counted in OUT/timeouts-NAME.txt and reported, not fatal; other socket
+# errors and non-2xx answers still are.
+run_wrk() {
+	local name=$1 f="$OUT/wrk-$1.txt"
+	shift
+	wrk "$@" >"$f" 2>&1 || fail "wrk $* failed: $(tail -n 5 "$f")"
+	if grep -Eq 'Non-2xx|Socket errors: connect [1-9]|read [1-9]|write [1-9]' "$f"; then
+		fail "wrk against $name: errors: $(grep -E 'Socket errors|Non-2xx' "$f")"
+	fi
+	sed -n 's/.*timeout \([0-9]*\).*/\1/p' "$f" >"$OUT/timeouts-$name.txt"
+	awk '
+	function ms(v) {
+		if (v ~ /us$/) return v * 0.001
+		if (v ~ /ms$/) return v + 0
+		if (v ~ /m$/) return v * 60000
+		if (v ~ /s$/) return v * 1000
+		return v
+	}
+	/^Requests\/sec:/ { rate = $2 }
+	$1 == "50%" { p50 = ms($2) }
+	$1 == "99%" { p99 = ms($2) }
+	END {
+		if (rate == "" || p99 == "") exit 1
+		printf "%.0f %.3f %.3f\n", rate, p50, p99
+	}' "$f" || fail "wrk against $name: no rate or latency in $f: $(tail -n 12 "$f")"
+}
+
 sizes=${BENCH_SCALE_SIZES:-10000 100000}
 secs=${BENCH_SCALE_SECONDS:-5}
 rounds=${BENCH_SCALE_ROUNDS:-3}
@@ -233,7 +262,8 @@ for N in $sizes; do
 	stop_pid "$NGX_PID"
 	rs=$(rss_kb "$KB_SERVE_PID")
 	rk=$(rss_kb "$(keyproc_pid)")
-	echo "RESULT scale $N: OCSP GET random serials $MED_B req/s (p50 $MED_B50 ms, p99 $MED_B99 ms, $misses misses) = $MED_RATIO x nginx one file ($MED_N req/s, p99 $MED_N99 ms); CPU/answer bridge $MED_BCPU us, nginx $MED_NCPU us"
+	tmo=$(cat "$OUT"/timeouts-scale-"$N"-bridge.txt 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+	echo "RESULT scale $N: OCSP GET random serials $MED_B req/s (p50 $MED_B50 ms, p99 $MED_B99 ms, $misses misses, $tmo wrk timeouts in the last round) = $MED_RATIO x nginx one file ($MED_N req/s, p99 $MED_N99 ms); CPU/answer bridge $MED_BCPU us, nginx $MED_NCPU us"
 	echo "RESULT scale $N: start (no store) first OCSP answer $T_FIRST ms, all $mem_all ms pre-signed; RSS serve $((rs / 1024)) MiB after load ($((rss0 / 1024)) MiB after start), key process $((rk / 1024)) MiB; $(((rs * 1024) / N)) bytes of serve RSS per certificate"
 	csv "$N" load ocsp_rate "$MED_B"; csv "$N" load ocsp_p50_ms "$MED_B50"; csv "$N" load ocsp_p99_ms "$MED_B99"
 	csv "$N" load nginx_rate "$MED_N"; csv "$N" load ratio "$MED_RATIO"; csv "$N" load misses "$misses"
