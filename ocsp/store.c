@@ -1,8 +1,10 @@
 /*
  * store.c: the persistent OCSP store in SQLite (store.h).  Every value
  * goes through bind parameters; the schema has one table, keyed by the
- * CertID (issuer id, hash, serial), and an index on nextUpdate for the
- * background re-signing, which goes soonest-expiring first.
+ * CertID (issuer id, serial, hash: in that order, so that dropping a
+ * serial's hashes is one range of the key, not a scan of the issuer's
+ * rows, which made a cold start quadratic), and an index on nextUpdate
+ * for the background re-signing, which goes soonest-expiring first.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +23,7 @@
 	" reason INTEGER NOT NULL, not_after INTEGER NOT NULL," \
 	" this_update INTEGER NOT NULL, next_update INTEGER NOT NULL," \
 	" sha256 BLOB NOT NULL, der BLOB NOT NULL," \
-	" PRIMARY KEY (issuer, md, serial)) WITHOUT ROWID;" \
+	" PRIMARY KEY (issuer, serial, md)) WITHOUT ROWID;" \
 	"CREATE INDEX IF NOT EXISTS ocsp_answers_next" \
 	" ON ocsp_answers (next_update);"
 
