@@ -66,7 +66,7 @@ BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all test test-bins unit integration sanitize run deps bench clean help install uninstall
+.PHONY: all test test-bins unit integration sanitize run deps bench bench-scale clean help install uninstall
 all: $(BIN) $(TOOL_BIN)
 
 deps:
@@ -138,6 +138,11 @@ run: all
 bench: all $(BENCH_BIN)
 	@KEYBRIDGE=$(abspath $(BIN)) BENCH=$(abspath $(BUILD)/bench) scripts/bench.sh
 
+# Issue 18: 10k and 100k certificates (BENCH_SCALE_SIZES="10000 100000
+# 1000000" for a million); up to 20 minutes, so not part of bench.
+bench-scale: all $(BENCH_BIN)
+	@KEYBRIDGE=$(abspath $(BIN)) BENCH=$(abspath $(BUILD)/bench) bash tests/bench/scale.sh
+
 clean:
 	rm -rf build build-san tests/out
 
@@ -191,6 +196,7 @@ help:
 	@echo 'make integration     the integration tests; T="readme ocsp" runs some of them'
 	@echo 'make sanitize        unit + integration tests of the ASan + UBSan build (build-san/)'
 	@echo 'make bench           benchmarks, each beside a reference measured in the same run'
+	@echo 'make bench-scale     10k and 100k certificates: start-up, memory, OCSP, API, revocation (20 min)'
 	@echo 'make install         binary, man pages, systemd units, bash completion, example config'
 	@echo '                     under DESTDIR + PREFIX (/usr/local); make uninstall removes them'
 	@echo 'make deps            install the missing Debian packages (apt-get, as root)'
