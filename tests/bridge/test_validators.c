@@ -402,9 +402,13 @@ test_every_block_is_final_with_a_quorum_of_cosignatures(void **state)
 			fail_msg("block %d: %zu cosignatures:\n%s", i,
 			    cosigned_by(f, r.checkpoint), r.checkpoint);
 	}
-	/* the fourth answers by the next block at the latest */
-	for (int i = 0; i < NV; i++)
+	/* the fourth answers too, by the next block or soon after it (its
+	 * request is in flight; a loaded machine may hold its thread back) */
+	for (int i = 0; i < NV; i++) {
+		for (int ms = 0; ms < 10000 && tv_size(&f->v[i]) < 29; ms += 10)
+			usleep(10000);
 		assert_true(tv_size(&f->v[i]) >= 29);
+	}
 	bval_stats(f->bv, &st);
 	assert_int_equal(st.npeers, NV);
 	assert_int_equal(st.quorum, 3);
