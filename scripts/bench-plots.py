@@ -329,13 +329,15 @@ def fmt(v):
 def table(rows, latest, runs):
     """The latest run as a Markdown section."""
     sel = [r for r in rows if r["run_id"] == latest]
-    run = next((x for x in runs if x["run_id"] == latest), None)
+    parts = [x for x in runs if x["run_id"] == latest]
     out = ["Run `%s`, started %s." % (latest, min(r["date"] for r in sel))]
-    if run:
-        out.append("Machine: %s cores (`nproc`), %s (`/proc/cpuinfo` model name); "
+    for i, run in enumerate(parts):
+        out.append("%s: %s cores (`nproc`), %s (`/proc/cpuinfo` model name); "
                    "1-minute load %s at the start, %s at the end (other work shares the machine). "
-                   "Command: `%s`%s." % (run["nproc"], run["cpu_model"], run["load_start"], run["load_end"],
-                                        run["command"], "; failed: " + run["failed"] if run["failed"] else ""))
+                   "Command: `%s`, started %s%s." % (
+                       "Machine" if i == 0 else "Then, continuing the run", run["nproc"], run["cpu_model"],
+                       run["load_start"], run["load_end"], run["command"], run["date"],
+                       "; failed: " + run["failed"] if run["failed"] else ""))
     out += ["", "| Bench | Figure | Value | Reference (same run) | Ratio | Ledger size | Load |",
             "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in sel:

@@ -14,6 +14,10 @@
 #                          rows of the scripts that passed) and
 #                          docs/bench/runs.csv (committed: the history
 #                          `make bench-plots` draws)
+#   BENCH_RUN_ID=ID        continues run ID instead of starting one: with
+#                          BENCH_ONLY, the scripts that failed in it run
+#                          again and their rows join it (runs.csv gets a
+#                          line of its own for that part, with its load)
 # Exit 1 when a benchmark script failed.
 set -uo pipefail
 
@@ -42,9 +46,18 @@ HEADER="run_id,date,bench,metric,value,unit,reference_metric,reference_value,rat
 RUNS_HEADER="run_id,date,nproc,cpu_model,load_start,load_end,benches,failed,command"
 all="$root/tests/out/bench"
 mkdir -p "$all"
-hash=$(git rev-parse --short HEAD 2>/dev/null || echo nogit)
-[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || hash="$hash+"
-BENCH_RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)-$hash"
+if [ -n "${BENCH_RUN_ID:-}" ]; then
+	if ! [[ "$BENCH_RUN_ID" =~ ^[0-9]{8}T[0-9]{6}Z-[0-9a-z]+[+]?$ ]]; then
+		echo "bench: BENCH_RUN_ID=$BENCH_RUN_ID is not a run id (YYYYMMDDTHHMMSSZ-HASH)" >&2
+		exit 1
+	fi
+	echo "bench: continuing run $BENCH_RUN_ID"
+	continued="BENCH_RUN_ID=$BENCH_RUN_ID "
+else
+	hash=$(git rev-parse --short HEAD 2>/dev/null || echo nogit)
+	[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || hash="$hash+"
+	BENCH_RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)-$hash"
+fi
 export BENCH_RUN_ID
 start_date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 load_start=$(cut -d' ' -f1 /proc/loadavg)
@@ -76,6 +89,8 @@ done
 load_end=$(cut -d' ' -f1 /proc/loadavg)
 command="make bench"
 [ -z "${BENCH_ONLY:-}" ] || command="BENCH_ONLY=\"$BENCH_ONLY\" make bench"
+[ -z "${BENCH_RECORD:-}" ] || command="BENCH_RECORD=$BENCH_RECORD $command"
+command="${continued:-}$command"
 {
 	echo "$RUNS_HEADER"
 	printf '%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$BENCH_RUN_ID" "$start_date" "$(nproc)" "$model" \
