@@ -292,7 +292,9 @@ def ratios_script(rows, latest, png):
         return None
     lines = ["set terminal pngcairo size %d,%d noenhanced font 'sans,9'" % (WIDTH, 200 + 18 * len(sel)),
              "set output %s" % q(png), "set grid x",
-             "set title %s" % q("ratio to the same-run reference, run %s (1 = the reference)" % latest),
+             "set tmargin 3", "set rmargin 8",
+             "set label 1 %s at screen 0.5, screen 0.985 center" % q(
+                 "ratio to the same-run reference, run %s (dashed: 1 = the reference)" % latest),
              "set style fill solid 0.6", "set yrange [-0.6:%g]" % (len(sel) - 0.4),
              "set xrange [0:*]", "unset key", "$r << EOD"]
     for i, r in enumerate(sel):
@@ -300,7 +302,8 @@ def ratios_script(rows, latest, png):
         lines.append("%d %r %s" % (i, r["ratio"], q("%s %s%s / %s" % (
             r["bench"], r["metric"], size, r["reference_metric"]))))
     lines += ["EOD", "set arrow from 1, graph 0 to 1, graph 1 nohead dt 2",
-              "plot $r using (0):1:(0):($2):($1 - 0.35):($1 + 0.35):ytic(3) with boxxyerror"]
+              "plot $r using (0):1:(0):($2):($1 - 0.35):($1 + 0.35):ytic(3) with boxxyerror, \\",
+              "     $r using ($2 > 1 ? $2 : 1):1:(sprintf('%.3g', $2)) with labels left offset 0.5,0"]
     return "\n".join(lines) + "\n"
 
 
@@ -330,7 +333,7 @@ def table(rows, latest, runs):
     """The latest run as a Markdown section."""
     sel = [r for r in rows if r["run_id"] == latest]
     parts = [x for x in runs if x["run_id"] == latest]
-    out = ["Run `%s`, started %s." % (latest, min(r["date"] for r in sel))]
+    out = ["Run `%s`, first figure written %s." % (latest, min(r["date"] for r in sel))]
     for i, run in enumerate(parts):
         out.append("%s: %s cores (`nproc`), %s (`/proc/cpuinfo` model name); "
                    "1-minute load %s at the start, %s at the end (other work shares the machine). "
@@ -344,7 +347,7 @@ def table(rows, latest, runs):
         ref = "%s %s" % (r["reference_metric"], fmt(r["reference_value"])) if r["reference_metric"] else ""
         out.append("| %s | %s | %s %s | %s | %s | %s | %s |" % (
             r["bench"], r["metric"], fmt(r["value"]), r["unit"], ref,
-            "%.2f" % r["ratio"] if r["ratio"] is not None else "",
+            "%.3g" % r["ratio"] if r["ratio"] is not None else "",
             "{:,}".format(r["ledger_size"]) if r["ledger_size"] is not None else "",
             fmt(r["load"])))
     return "\n".join(out) + "\n"

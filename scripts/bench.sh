@@ -90,7 +90,11 @@ load_end=$(cut -d' ' -f1 /proc/loadavg)
 command="make bench"
 [ -z "${BENCH_ONLY:-}" ] || command="BENCH_ONLY=\"$BENCH_ONLY\" make bench"
 [ -z "${BENCH_RECORD:-}" ] || command="BENCH_RECORD=$BENCH_RECORD $command"
-command="${continued:-}$command"
+# the benchmarks' own settings (BENCH_API_CERTS=..., tests/bench/*.sh
+# headers), so the command says what was measured
+settings=$(env | grep -E '^BENCH_[A-Z0-9_]+=' | grep -Ev '^BENCH_(RUN_ID|ONLY|RECORD)=|^BENCH=' |
+    sort | tr '\n' ' ' | tr -d ',"')
+command="${continued:-}$settings$command"
 {
 	echo "$RUNS_HEADER"
 	printf '%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$BENCH_RUN_ID" "$start_date" "$(nproc)" "$model" \

@@ -96,7 +96,7 @@ assert_contains "$doc" "| fixture | rss_serve | 512 MiB |" "latest run's memory 
 # the fixture's last run is not the latest any more: drawn alone, it is
 plots "$fixture/history.csv" || fail "make bench-plots on the fixture alone: $(cat "$OUT/plots.err")"
 assert_contains "$(cat "$OUT/doc.md")" "2 cores (\`nproc\`), Fixture CPU" "machine line of the fixture's latest run (runs.csv)"
-assert_contains "$(cat "$OUT/doc.md")" "| scale | ocsp_get_rate | 41,000 answers/s | nginx_rate 60,000 | 0.68 | 1,000,000 |" "the scale row at a million"
+assert_contains "$(cat "$OUT/doc.md")" "| scale | ocsp_get_rate | 41,000 answers/s | nginx_rate 60,000 | 0.683 | 1,000,000 |" "the scale row at a million"
 
 # ---- 3. malformed CSVs: a clear error, nothing drawn --------------------------------------
 # bad NAME LINE-NUMBER EXPECTED: the fixture changed by the sed script in
