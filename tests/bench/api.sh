@@ -40,6 +40,7 @@ rm -rf "$dir"
 
 echo "setup: $ncerts device keys and certificates on the ledger (bench_fill)"
 kb_init "$dir" >/dev/null
+bench_loopback_conns "$dir"
 s=$(date +%s)
 "$BENCH/bench_fill" "$dir" "$ncerts" certs >"$OUT/fill.txt" 2>&1 ||
 	fail "bench_fill: $(tail -n 5 "$OUT/fill.txt")"

@@ -151,3 +151,14 @@ rss_mib() {
 	awk '$1 == "VmRSS:" { printf "%.1f\n", $2 / 1024; found = 1 } END { if (!found) print 0 }' \
 	    "/proc/$1/status"
 }
+
+# bench_loopback_conns DIR: lets the one load client past the bridge's
+# per-address connection limit (http_max_conns_per_addr, 64 by default,
+# both listeners together): wrk's 64 connections from 127.0.0.1 plus the
+# script's own probes make 65, the bridge closes one at once, and wrk
+# counts a socket error that fails the benchmark.
+bench_loopback_conns() {
+	sed -i 's/^http_max_conns_per_addr = .*/http_max_conns_per_addr = 1024/' "$1/keybridge.conf"
+	grep -q '^http_max_conns_per_addr = 1024$' "$1/keybridge.conf" ||
+		fail "no http_max_conns_per_addr line to raise in $1/keybridge.conf"
+}

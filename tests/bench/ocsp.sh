@@ -46,6 +46,7 @@ command -v nginx >/dev/null || fail "nginx is not installed (scripts/deps.sh ins
 # ---- the bridge and one certificate --------------------------------------------------------
 echo "setup: a bridge, one enrolled device certificate"
 kb_init "$dir" >/dev/null
+bench_loopback_conns "$dir"
 kb_start "$dir" >/dev/null
 ROOT="$dir/ca/root.pem"
 ISSUING="$dir/ca/issuing.pem"

@@ -87,8 +87,10 @@ entries() {
 }
 
 kb_init "$OUT/sqlite" >/dev/null
+bench_loopback_conns "$OUT/sqlite"
 start_bridge sqlite "$OUT/sqlite"
 kb_init "$OUT/pg1" --db "$DB1" >/dev/null
+bench_loopback_conns "$OUT/pg1"
 start_bridge pg1 "$OUT/pg1"
 
 # ---- 1. one bridge: PostgreSQL beside SQLite ---------------------------------------------
