@@ -66,7 +66,7 @@ BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all test test-bins unit integration sanitize run deps bench clean help install uninstall
+.PHONY: all test test-bins unit integration sanitize run deps bench bench-scale clean help install uninstall
 all: $(BIN) $(TOOL_BIN)
 
 deps:
@@ -138,6 +138,11 @@ run: all
 bench: all $(BENCH_BIN)
 	@KEYBRIDGE=$(abspath $(BIN)) BENCH=$(abspath $(BUILD)/bench) scripts/bench.sh
 
+# Issue 18: 10k and 100k certificates (BENCH_SCALE_SIZES="10000 100000
+# 1000000" for a million); up to 20 minutes, so not part of bench.
+bench-scale: all $(BENCH_BIN)
+	@KEYBRIDGE=$(abspath $(BIN)) BENCH=$(abspath $(BUILD)/bench) bash tests/bench/scale.sh
+
 # The recorded history (BENCH_RECORD=1 make bench) drawn as PNGs in
 # docs/bench/, and its latest run's table put in docs/benchmarks.md
 # (docs/benchmarks.md "Latest run").  BENCH_CSV="docs/bench/history.csv
@@ -206,6 +211,7 @@ help:
 	@echo 'make bench           benchmarks, each beside a reference measured in the same run'
 	@echo '                     BENCH_ONLY="est ocsp" some; BENCH_RECORD=1 appends the run to docs/bench/history.csv'
 	@echo 'make bench-plots     docs/bench/*.png (gnuplot) and the latest-run table of docs/benchmarks.md from the history'
+	@echo 'make bench-scale     10k and 100k certificates: start-up, memory, OCSP, API, revocation (20 min)'
 	@echo 'make install         binary, man pages, systemd units, bash completion, example config'
 	@echo '                     under DESTDIR + PREFIX (/usr/local); make uninstall removes them'
 	@echo 'make deps            install the missing Debian packages (apt-get, as root)'

@@ -196,6 +196,13 @@ static const struct config_field config_table[] = {
 	    "Most seconds HTTP caches may keep an OCSP response or CRL."),
 	CLONG(crl_validity, 7200, 30 * 86400, 86400,
 	    "Seconds from a CRL's thisUpdate to its nextUpdate."),
+	/* issue 18: docs/operations.md "OCSP at scale" */
+	CSTR(ocsp_store, "off",
+	    "SQLite file keeping signed OCSP answers across restarts "
+	    "(relative to the data directory), or off."),
+	CLONG(ocsp_cache_max, 0, 100000000, 0,
+	    "Signed OCSP answers kept in memory (two per certificate), the "
+	    "least recently used evicted first; 0: every one."),
 	CLONG(quorum, 0, CONFIG_VALIDATORS_MAX, 0,
 	    "Validators: cosignatures that make a checkpoint final (0: 2f+1 "
 	    "of the validator and witness lines, n = 3f+1)."),

@@ -415,10 +415,10 @@ out:
 	return rc;
 }
 
-/* est_ops.enroll: authenticate, ask the ledger, check the names, issue,
- * record, answer. */
+/* enroll_start's work: authenticate, ask the ledger, check the names,
+ * issue, record, answer. */
 static void
-enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
+enroll_start_read(void *arg, const struct est_enroll *e, est_done_fn done,
     void *token)
 {
 	struct enroll_ctx *ctx = arg;
@@ -504,6 +504,20 @@ refuse:
 	done(token, status, why, status == 503 ? ENROLL_RETRY_AFTER : 0, NULL,
 	    NULL);
 	enroll_job_free(j);
+}
+
+/* est_ops.enroll: enroll_start_read with its reads of the ledger (the
+ * client certificate, the registration, the trust rule's) in one read
+ * transaction (docs/design.md "EST18"). */
+static void
+enroll_start(void *arg, const struct est_enroll *e, est_done_fn done,
+    void *token)
+{
+	struct enroll_ctx *ctx = arg;
+
+	ledger_read_begin(ctx->ledger);
+	enroll_start_read(arg, e, done, token);
+	ledger_read_end(ctx->ledger);
 }
 
 static STACK_OF(X509) *

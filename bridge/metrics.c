@@ -284,6 +284,25 @@ metrics_ocsp(struct metrics *m, struct evbuffer *b)
 	    st.pending);
 	metrics_one(b, "keybridge_crls_made_total", "counter",
 	    "CRLs made and signed.", st.crls);
+	/* issue 18: the bounded cache and the persistent store */
+	metrics_one(b, "keybridge_ocsp_cache_evictions_total", "counter",
+	    "OCSP answers evicted from memory (ocsp_cache_max).",
+	    st.evictions);
+	metrics_one(b, "keybridge_ocsp_store_hits_total", "counter",
+	    "OCSP answers read from the persistent store on a memory miss.",
+	    st.store_hits);
+	metrics_one(b, "keybridge_ocsp_store_misses_total", "counter",
+	    "Persistent store reads that found no sound, fresh answer.",
+	    st.store_misses);
+	metrics_one(b, "keybridge_ocsp_store_stale_total", "counter",
+	    "Stored answers refused: the ledger says another status.",
+	    st.store_stale);
+	metrics_one(b, "keybridge_ocsp_store_writes_total", "counter",
+	    "OCSP answers written to the persistent store.",
+	    st.store_writes);
+	metrics_one(b, "keybridge_ocsp_store_errors_total", "counter",
+	    "Persistent store reads or writes that failed.",
+	    st.store_errors);
 }
 
 static void

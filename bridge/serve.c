@@ -83,7 +83,12 @@ serve_drain(evutil_socket_t fd, short what, void *arg)
 {
 	struct serve_ctx *sc = arg;
 
+	/* The callbacks' reads (the key-register entries SIGN_CERT proves)
+	 * in one read transaction; status_sync reads up to the size the
+	 * writer set since, which a snapshot taken before may not hold. */
+	ledger_read_begin(sc->ledger);
 	ledger_drain(sc->ledger);
+	ledger_read_end(sc->ledger);
 	if (sc->status != NULL)
 		status_sync(sc->status);
 	if (sc->events != NULL)

@@ -180,12 +180,18 @@ static int
 status_change(const struct ledger_change *ch, void *arg)
 {
 	struct status_ctx *sc = arg;
-	int i;
 
 	switch (ch->type) {
 	case LEDGER_CERT_ISSUED:
-		if ((i = status_index(sc, ch->issuer)) >= 0)
-			ocspr_refresh(sc->r, i, ch->serial);
+		/* A new certificate is not pre-signed here: two OCSP
+		 * signatures per enrollment were a tenth of its CPU
+		 * (docs/benchmarks.md "EST18"), for answers most
+		 * certificates are never asked.  Its first request is
+		 * signed live with the ledger's status of that moment and
+		 * queues the pre-signing (ocsp/routes.c ocspr_live).
+		 * Nothing stale can be cached for it: a serial not issued
+		 * is never pre-signed (ocspr_feed) and live answers are
+		 * not kept.  Revocations, below, still refresh at once. */
 		if (sc->on_change != NULL)
 			sc->on_change(sc->on_change_arg, ch->serial);
 		/* A renewal or rekey revokes the certificate it supersedes
@@ -236,10 +242,12 @@ status_presign_one(const struct ledger_cert_info *c, void *arg)
 	int i = status_index(sc, c->issuer);
 
 	snprintf(sc->cursor, sizeof(sc->cursor), "%s", c->serial);
-	/* Expired ones are answered on demand only. */
+	/* Expired ones are answered on demand only; with a store, those
+	 * whose stored answers are fresh and right are not signed again
+	 * (issue 18). */
 	if (i >= 0 && (c->not_after > time(NULL) ||
 	    ledger_cert_revoked(c, &at, &reason)))
-		ocspr_refresh(sc->r, i, c->serial);
+		ocspr_warm(sc->r, i, c->serial);
 	return 0;
 }
 
@@ -337,6 +345,7 @@ status_new(struct event_base *base, struct ledger *l, struct signer *s,
 {
 	struct status_ctx *sc = calloc(1, sizeof(*sc));
 	struct ocspr_config oc;
+	char store_path[PATH_MAX];
 
 	if (sc == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -367,6 +376,10 @@ status_new(struct event_base *base, struct ledger *l, struct signer *s,
 	oc.validity = cfg->ocsp_validity;
 	oc.max_age = cfg->ocsp_max_age;
 	oc.crl_validity = cfg->crl_validity;
+	oc.cache_max = (size_t)cfg->ocsp_cache_max;
+	if (strcmp(cfg->ocsp_store, "off") != 0)
+		oc.store_path = config_path(cfg, cfg->ocsp_store, store_path,
+		    sizeof(store_path));
 	oc.ops.status = status_lookup;
 	oc.ops.revoked = status_revoked;
 	oc.ops.sign_ocsp = status_sign_ocsp;

@@ -35,6 +35,8 @@ struct keycache_slot {
 
 struct ledger_keycache {
 	struct keycache_slot slot[KEYCACHE_SLOTS];
+	ledger_keycache_memo_fn memo;	/* NULL: none (see ledger_int.h) */
+	void *memo_arg;
 };
 
 struct ledger_keycache *
@@ -131,9 +133,15 @@ ledger_keycache_verify(struct ledger_keycache *kc, const char *name,
     const struct ledger_note_sig *sig)
 {
 	struct keycache_slot *s = keycache_slot(kc, name, b64);
+	int memo;
 
 	if (s == NULL || memcmp(s->key_hash, sig->key_hash, 4) != 0)
 		return -1;
+	/* Answered already by another thread (ledger/verify_par.c), for
+	 * exactly this key, body and signature. */
+	if (kc->memo != NULL && (memo = kc->memo(kc->memo_arg, name, b64,
+	    body, len, sig)) != 1)
+		return memo;
 	if (!s->ed25519)
 		return ledger_note_verify_sig(body, len, sig, s->pk);
 	if (sig->siglen != crypto_sign_BYTES ||
@@ -141,4 +149,12 @@ ledger_keycache_verify(struct ledger_keycache *kc, const char *name,
 	    len, s->raw) != 0)
 		return -1;
 	return 0;
+}
+
+void
+ledger_keycache_set_memo(struct ledger_keycache *kc,
+    ledger_keycache_memo_fn memo, void *arg)
+{
+	kc->memo = memo;
+	kc->memo_arg = arg;
 }

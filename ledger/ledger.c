@@ -3,6 +3,7 @@
  * are committed by writer.c (group commit, the writer thread, the
  * follower of other processes' blocks).
  */
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,6 +321,28 @@ ledger_entries(struct ledger *l, uint64_t from, size_t limit,
 	if (limit > committed - from)
 		limit = (size_t)(committed - from);
 	return l->r->ops->entries(l->r, from, limit, cb, arg);
+}
+
+/* See ledger.h. */
+void
+ledger_read_begin(struct ledger *l)
+{
+	if (l->read_depth++ > 0 || l->r->ops->read_begin == NULL)
+		return;
+	l->read_open = l->r->ops->read_begin(l->r) == 0;
+}
+
+/* See ledger.h. */
+void
+ledger_read_end(struct ledger *l)
+{
+	assert(l->read_depth > 0);
+	if (--l->read_depth > 0 || !l->read_open)
+		return;
+	l->read_open = 0;
+	/* Never left open: it would hide every later commit. */
+	if (l->r->ops->read_end(l->r) != 0)
+		(void)l->r->ops->rollback(l->r);
 }
 
 int

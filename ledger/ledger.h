@@ -272,6 +272,15 @@ int ledger_submit_group(struct ledger *l, const char *const *entries,
     const size_t *lens, size_t n, ledger_done_cb cb, void *arg);
 /* Runs the callbacks of completed submissions on the caller's thread. */
 void ledger_drain(struct ledger *l);
+/* The caller thread's reads between ledger_read_begin and the matching
+ * ledger_read_end (nested pairs count) share one read transaction, on
+ * SQLite: one snapshot, and one re-mapping of the file after the
+ * writer's commit instead of one per statement.  Begin and end within
+ * one event callback: a transaction left open would hide every later
+ * commit from the caller.  When the transaction cannot start, each read
+ * goes on alone, as without the pair; PostgreSQL: no-ops. */
+void ledger_read_begin(struct ledger *l);
+void ledger_read_end(struct ledger *l);
 /* Commits everything queued, stops and joins the writer, runs callbacks. */
 void ledger_writer_stop(struct ledger *l);
 

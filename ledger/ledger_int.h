@@ -179,6 +179,13 @@ struct ledger_store_ops {
 	int (*savepoint)(struct ledger_store *);
 	int (*release)(struct ledger_store *);
 	int (*rollback_to)(struct ledger_store *);
+	/* One read transaction around a caller's several reads
+	 * (ledger_read_begin): SQLite starts a snapshot at its first read
+	 * and ends it at read_end, instead of one per statement, each of
+	 * which after another connection's commit re-maps the file.  NULL:
+	 * each read stays on its own (PostgreSQL).  0 or -1. */
+	int (*read_begin)(struct ledger_store *);
+	int (*read_end)(struct ledger_store *);
 	/* meta */
 	int (*meta_get)(struct ledger_store *, const char *k, char *v, size_t);
 	int (*meta_set)(struct ledger_store *, const char *k, const char *v);
@@ -352,6 +359,15 @@ EVP_PKEY *ledger_keycache_get(struct ledger_keycache *kc, const char *name,
 int ledger_keycache_verify(struct ledger_keycache *kc, const char *name,
     const char *b64, const char *body, size_t len,
     const struct ledger_note_sig *sig);
+/* A verdict already computed by ledger_keycache_verify on another thread
+ * for exactly (name, b64, body[0..len), sig): 0 valid, -1 invalid, 1 not
+ * known (then kc verifies itself).  The parallel replay of ledger verify
+ * (verify_par.c) installs one on its replay store's cache; borrowed. */
+typedef int (*ledger_keycache_memo_fn)(void *arg, const char *name,
+    const char *b64, const char *body, size_t len,
+    const struct ledger_note_sig *sig);
+void ledger_keycache_set_memo(struct ledger_keycache *kc,
+    ledger_keycache_memo_fn memo, void *arg);
 
 /* ---- store.c, store_sqlite.c, store_pg.c: opening a store -------------- */
 

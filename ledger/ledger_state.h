@@ -55,6 +55,8 @@ struct ledger {
 	size_t batch_max;
 	struct ledger_store *w;		/* writer's connection */
 	struct ledger_store *r;		/* caller thread's connection */
+	int read_depth;			/* ledger_read_begin nesting */
+	int read_open;			/* a read transaction is open on r */
 	struct ledger_store *f;		/* follower's connection, or NULL */
 
 	/* The tree and the last commit, read by the caller thread. */

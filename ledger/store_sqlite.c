@@ -177,6 +177,25 @@ ss_rollback(struct ledger_store *s)
 	return run_id(s, ST_ROLLBACK);
 }
 
+/* See ledger_int.h: a deferred BEGIN, whose snapshot starts at the
+ * first read; nothing is written in it. */
+static int
+ss_read_begin(struct ledger_store *s)
+{
+	if (!sqlite3_get_autocommit(SS(s)->db))
+		return -1;
+	return run_id(s, ST_BEGIN_READ);
+}
+
+static int
+ss_read_end(struct ledger_store *s)
+{
+	/* A statement's error may have ended it already. */
+	if (sqlite3_get_autocommit(SS(s)->db))
+		return 0;
+	return run_id(s, ST_COMMIT);
+}
+
 static const char *
 ss_errmsg(struct ledger_store *s)
 {
@@ -206,6 +225,8 @@ static const struct ledger_store_ops sqlite_ops = {
 	.savepoint = ss_savepoint,
 	.release = ss_release,
 	.rollback_to = ss_rollback_to,
+	.read_begin = ss_read_begin,
+	.read_end = ss_read_end,
 	.meta_get = ss_meta_get,
 	.meta_set = ss_meta_set,
 	.entry_put = ss_entry_put,

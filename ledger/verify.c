@@ -25,6 +25,7 @@
 
 #include "ledger/ledger_int.h"
 #include "ledger/policy.h"
+#include "ledger/verify_par.h"
 
 #define VERIFY_PROGRESS_EVERY 10000
 
@@ -46,6 +47,7 @@ struct verify_ctx {
 	void (*progress)(uint64_t, uint64_t, void *);
 	void *arg;
 	int broken;
+	struct verify_par *par;		/* NULL: signatures checked here */
 };
 
 #define VERIFY_BREAK(ctx_, idx_, blk_, ...) do {			\
@@ -94,8 +96,12 @@ verify_entry(const struct ledger_entry_info *info, void *arg)
 	}
 	if (rs->ops->savepoint(rs) != 0)
 		goto storage;
+	if (v->par != NULL)
+		verify_par_enter(v->par, info);
 	st = ledger_rules_apply(rs, &e, info->index, v->block->time, why,
 	    sizeof(why));
+	if (v->par != NULL)
+		verify_par_leave(v->par);
 	ledger_entry_clear(&e);
 	if (st != LEDGER_OK)
 		VERIFY_BREAK(v, idx, blk, "entry %lld: %s: %s", (long long)idx,
@@ -608,6 +614,16 @@ ledger_verify_policy(const char *db, const char *vkey,
     size_t ntrusted, struct ledger_verify_report *rep,
     void (*progress)(uint64_t, uint64_t, void *), void *arg)
 {
+	return ledger_verify_threads(db, vkey, policy, trusted, ntrusted, 1,
+	    rep, progress, arg);
+}
+
+int
+ledger_verify_threads(const char *db, const char *vkey,
+    const struct ledger_policy *policy, const struct ledger_trusted *trusted,
+    size_t ntrusted, unsigned threads, struct ledger_verify_report *rep,
+    void (*progress)(uint64_t, uint64_t, void *), void *arg)
+{
 	struct verify_ctx v;
 	char name[LEDGER_NAME_MAX + 1];
 	EVP_PKEY *pk = NULL;
@@ -639,7 +655,20 @@ ledger_verify_policy(const char *db, const char *vkey,
 		rc = rc < 0 ? -1 : 0;
 		goto done;
 	}
-	if (verify_replay(&v) != 0)
+	/* The signatures ahead on other threads; without them (one CPU,
+	 * threads 1, no memory) the same replay checks them itself. */
+	if ((v.par = verify_par_start(db, threads)) != NULL)
+		ledger_keycache_set_memo(v.replay->keys, verify_par_memo,
+		    v.par);
+	rc = verify_replay(&v);
+	verify_par_stats(v.par, &rep->sigs_ahead, &rep->sigs_here);
+	if (v.par == NULL)
+		rep->sigs_here = rep->entries;
+	if (v.par != NULL) {
+		ledger_keycache_set_memo(v.replay->keys, NULL, NULL);
+		verify_par_stop(v.par);
+	}
+	if (rc != 0)
 		goto out;
 	/* No final checkpoint at all: the latest solo one is the point. */
 	if (policy != NULL && policy->ncosigners > 0 &&

@@ -27,6 +27,10 @@ struct ledger_verify_report {
 	 * those before the first final one signed by the node alone (the
 	 * genesis `init` writes, a ledger from before its validators). */
 	uint64_t final_blocks, solo_blocks;
+	/* ledger_verify_threads: entries whose signatures worker threads
+	 * had checked before the replay reached them, and those the replay
+	 * checked itself (all of them with one thread). */
+	uint64_t sigs_ahead, sigs_here;
 };
 
 /*
@@ -84,15 +88,29 @@ int ledger_verify_policy(const char *db, const char *vkey,
     const struct ledger_policy *policy, const struct ledger_trusted *trusted,
     size_t ntrusted, struct ledger_verify_report *report,
     void (*progress)(uint64_t done, uint64_t total, void *), void *arg);
+/*
+ * ledger_verify_policy with the entries' signatures checked ahead of the
+ * replay on `threads` worker threads (ledger/verify_par.c; 0: one per
+ * online CPU, 1: none, the replay checks each itself).  The report is the
+ * serial one in every field but sigs_ahead and sigs_here: the replay
+ * still applies every entry in order and names the same first broken
+ * point, whichever thread checked the bad signature.
+ */
+int ledger_verify_threads(const char *db, const char *vkey,
+    const struct ledger_policy *policy, const struct ledger_trusted *trusted,
+    size_t ntrusted, unsigned threads, struct ledger_verify_report *report,
+    void (*progress)(uint64_t done, uint64_t total, void *), void *arg);
 /* The signed certificates kept beside the ledger (ledger_cert_store):
  * each must be exactly its cert-issued entry's TBS, and, when issuers[0..n)
  * are given (the issuing CA certificates; n 0 skips this), carry a
  * signature that verifies under the one the entry names.  *checked counts
  * those that hold.  0 when the check ran (see report->ok, report->what and
  * report->bad_index: the entry of the first that fails), -1 when it could
- * not. */
+ * not.  The certificates are checked on `threads` threads (0: one per
+ * online CPU); the first that fails is the same on any count. */
 int ledger_verify_certs(const char *db, X509 *const *issuers, size_t n,
-    struct ledger_verify_report *report, uint64_t *checked);
+    unsigned threads, struct ledger_verify_report *report,
+    uint64_t *checked);
 /* The same checks of one trusted checkpoint against the open ledger l
  * (`serve` before it replaces the remembered checkpoint).  0 when it
  * holds, -1 with the reason in why. */

@@ -2,6 +2,13 @@
  * cache.c: the pre-signed responses, one per (issuer, CertID hash,
  * serial), in an OpenSSL LHASH.  Only the event loop's thread touches it:
  * the worker hands finished entries back through the loop.
+ *
+ * Bounded (issue 18: memory must not grow with the fleet) when made with
+ * max > 0: the entries also sit in a ring of max slots swept by a clock
+ * hand (the CLOCK approximation of LRU): a hit sets an entry's reference
+ * bit, the hand clears set bits as it passes and evicts the first entry
+ * whose bit is clear.  An evicted answer is still in the store, or is
+ * signed again on demand.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +21,9 @@
 struct ocspr_cache {
 	LHASH_OF(ocspr_entry) *lh;
 	LHASH_OF(ocspr_alias) *aliases;
+	struct ocspr_entry **ring;	/* max slots, or NULL: unbounded */
+	size_t max, hand;
+	uint64_t evictions;
 };
 
 static unsigned long
@@ -97,17 +107,20 @@ ocspr_entry_free(struct ocspr_entry *e)
 }
 
 struct ocspr_cache *
-ocspr_cache_new(void)
+ocspr_cache_new(size_t max)
 {
 	struct ocspr_cache *c = calloc(1, sizeof(*c));
 
 	if (c == NULL)
 		return NULL;
-	if ((c->lh = lh_ocspr_entry_new(ocspr_entry_hash,
+	c->max = max;
+	if ((max > 0 && (c->ring = calloc(max, sizeof(*c->ring))) == NULL) ||
+	    (c->lh = lh_ocspr_entry_new(ocspr_entry_hash,
 	    ocspr_entry_cmp)) == NULL ||
 	    (c->aliases = lh_ocspr_alias_new(ocspr_alias_hash,
 	    ocspr_alias_cmp)) == NULL) {
 		lh_ocspr_entry_free(c->lh);
+		free(c->ring);
 		free(c);
 		return NULL;
 	}
@@ -129,13 +142,14 @@ ocspr_cache_free(struct ocspr_cache *c)
 	lh_ocspr_entry_free(c->lh);
 	lh_ocspr_alias_doall(c->aliases, ocspr_alias_free);
 	lh_ocspr_alias_free(c->aliases);
+	free(c->ring);
 	free(c);
 }
 
 const struct ocspr_entry *
 ocspr_cache_get(struct ocspr_cache *c, int issuer, int md, const char *serial)
 {
-	struct ocspr_entry key;
+	struct ocspr_entry key, *e;
 
 	memset(&key, 0, sizeof(key));
 	key.issuer = issuer;
@@ -143,7 +157,35 @@ ocspr_cache_get(struct ocspr_cache *c, int issuer, int md, const char *serial)
 	if (strlen(serial) > OCSPR_SERIAL_MAX)
 		return NULL;
 	strcpy(key.serial, serial);
-	return lh_ocspr_entry_retrieve(c->lh, &key);
+	e = lh_ocspr_entry_retrieve(c->lh, &key);
+	if (e != NULL)
+		e->clock_ref = 1;
+	return e;
+}
+
+/* The ring slot for a new entry: the hand's first empty slot or first
+ * entry not used since the hand last passed, which is evicted.  Ends
+ * within two turns: the first turn clears every bit. */
+static size_t
+ocspr_cache_victim(struct ocspr_cache *c)
+{
+	struct ocspr_entry *v;
+	size_t slot;
+
+	for (;;) {
+		slot = c->hand;
+		c->hand = (c->hand + 1) % c->max;
+		if ((v = c->ring[slot]) == NULL)
+			return slot;
+		if (v->clock_ref) {
+			v->clock_ref = 0;
+			continue;
+		}
+		c->ring[slot] = NULL;
+		ocspr_entry_free(lh_ocspr_entry_delete(c->lh, v));
+		c->evictions++;
+		return slot;
+	}
 }
 
 int
@@ -155,6 +197,11 @@ ocspr_cache_put(struct ocspr_cache *c, struct ocspr_entry *e)
 	if (old == NULL && lh_ocspr_entry_error(c->lh) > 0) {
 		ocspr_entry_free(e);
 		return -1;
+	}
+	if (c->ring != NULL) {
+		/* The replaced entry's slot, else one the hand frees. */
+		e->slot = old != NULL ? old->slot : ocspr_cache_victim(c);
+		c->ring[e->slot] = e;
 	}
 	ocspr_entry_free(old);
 	return 0;
@@ -170,8 +217,19 @@ ocspr_cache_drop(struct ocspr_cache *c, int issuer, const char *serial)
 	if (strlen(serial) > OCSPR_SERIAL_MAX)
 		return;
 	strcpy(key.serial, serial);
-	for (key.md = 0; key.md < OCSPR_NMD; key.md++)
-		ocspr_entry_free(lh_ocspr_entry_delete(c->lh, &key));
+	for (key.md = 0; key.md < OCSPR_NMD; key.md++) {
+		struct ocspr_entry *e = lh_ocspr_entry_delete(c->lh, &key);
+
+		if (e != NULL && c->ring != NULL)
+			c->ring[e->slot] = NULL;
+		ocspr_entry_free(e);
+	}
+}
+
+uint64_t
+ocspr_cache_evictions(struct ocspr_cache *c)
+{
+	return c->evictions;
 }
 
 size_t

@@ -16,6 +16,7 @@
 #include <event2/event.h>
 #include <openssl/err.h>
 
+#include "common/log.h"
 #include "ocsp/ocsp_int.h"
 
 #define OCSPR_DEFAULT_LIVE_MAX 256
@@ -23,9 +24,10 @@
 static void ocspr_work(struct ocspr_job **js, size_t n);
 static void ocspr_done(struct ocspr_job *j);
 
-static struct ocspr_entry *
-ocspr_entry_new(const struct ocspr_job *j, int md, unsigned char *der,
-    size_t len)
+/* See ocsp_int.h. */
+struct ocspr_entry *
+ocspr_entry_make(struct ocspr *r, int issuer, int md, const char *serial,
+    unsigned char *der, size_t len, time_t this_update, time_t next_update)
 {
 	struct ocspr_entry *e = calloc(1, sizeof(*e));
 	unsigned char h[EVP_MAX_MD_SIZE];
@@ -36,19 +38,19 @@ ocspr_entry_new(const struct ocspr_job *j, int md, unsigned char *der,
 		OPENSSL_free(der);
 		return NULL;
 	}
-	e->issuer = j->issuer;
+	e->issuer = issuer;
 	e->md = md;
-	memcpy(e->serial, j->serial, sizeof(e->serial));
+	snprintf(e->serial, sizeof(e->serial), "%s", serial);
 	e->der = der;
 	e->len = len;
 	e->refs = 1;
-	e->this_update = j->now;
-	e->next_update = j->now + j->r->cfg.validity;
+	e->this_update = this_update;
+	e->next_update = next_update;
 	ocspr_http_date(e->this_update, e->last_modified,
 	    sizeof(e->last_modified));
 	ocspr_http_date(e->next_update, e->expires, sizeof(e->expires));
 	snprintf(e->cache_control, sizeof(e->cache_control), "max-age=%ld, "
-	    "public, no-transform, must-revalidate", j->r->cfg.max_age);
+	    "public, no-transform, must-revalidate", r->cfg.max_age);
 	/* ETag: a strong validator of these exact bytes (RFC 9110 8.8.3). */
 	EVP_Digest(der, len, h, &hl, EVP_sha256(), NULL);
 	p = e->etag;
@@ -58,6 +60,14 @@ ocspr_entry_new(const struct ocspr_job *j, int md, unsigned char *der,
 	*p++ = '"';
 	*p = '\0';
 	return e;
+}
+
+static struct ocspr_entry *
+ocspr_entry_new(const struct ocspr_job *j, int md, unsigned char *der,
+    size_t len)
+{
+	return ocspr_entry_make(j->r, j->issuer, md, j->serial, der, len,
+	    j->now, j->now + j->r->cfg.validity);
 }
 
 /* Jobs per SIGN_OCSP request when pre-signing (two answers each). */
@@ -278,7 +288,18 @@ ocspr_done(struct ocspr_job *j)
 			}
 		}
 		for (int md = 0; md < OCSPR_NMD; md++) {
-			ocspr_cache_put(r->cache, j->out[md]);
+			struct ocspr_entry *e = j->out[md];
+
+			if (r->store != NULL) {
+				if (ocspr_store_put(r->store,
+				    r->issuers[j->issuer].id, md, j->serial,
+				    &j->st, e->der, e->len, e->this_update,
+				    e->next_update) != 0)
+					r->stats.store_errors++;
+				else
+					r->stats.store_writes++;
+			}
+			ocspr_cache_put(r->cache, e);
 			j->out[md] = NULL;
 		}
 		r->stats.signatures += OCSPR_NMD;
@@ -304,6 +325,40 @@ ocspr_done(struct ocspr_job *j)
 		ocspr_feed(r);
 }
 
+/* The issuer index of issuer id id, or -1. */
+static int
+ocspr_issuer_index(struct ocspr *r, const char *id)
+{
+	for (int i = 0; i < r->nissuers; i++)
+		if (strcmp(r->issuers[i].id, id) == 0)
+			return i;
+	return -1;
+}
+
+static void
+ocspr_due_cb(const char *issuer, const char *serial, void *arg)
+{
+	struct ocspr *r = arg;
+	int i = ocspr_issuer_index(r, issuer);
+
+	/* An issuer no longer served: its rows wait for their expiry. */
+	if (i >= 0)
+		ocspr_pend(r, i, serial);
+}
+
+/* With a store and nothing else to sign, at most once a second: the
+ * stored answers past half their validity, soonest to expire first. */
+static void
+ocspr_due(struct ocspr *r, time_t now)
+{
+	if (r->store == NULL || r->npending > 0 || now < r->due_next ||
+	    ocspr_worker_load(r->worker, OCSPR_JOB_PRESIGN) > 0)
+		return;
+	r->due_next = now + 1;
+	if (ocspr_store_due(r->store, now, OCSPR_DUE_MAX, ocspr_due_cb, r) < 0)
+		r->stats.store_errors++;
+}
+
 /* See ocsp_int.h.  The status is read here, on the loop, just before the
  * job goes to the worker. */
 void
@@ -313,6 +368,7 @@ ocspr_feed(struct ocspr *r)
 	struct ocspr_job *j;
 	time_t now = time(NULL);
 
+	ocspr_due(r, now);
 	while ((p = TAILQ_FIRST(&r->pending)) != NULL &&
 	    ocspr_worker_load(r->worker, OCSPR_JOB_PRESIGN) < OCSPR_FEED_MAX) {
 		TAILQ_REMOVE(&r->pending, p, link);
@@ -333,6 +389,9 @@ ocspr_feed(struct ocspr *r)
 		    &j->st) != 0 || j->st.state == OCSPR_NOT_ISSUED ||
 		    j->st.not_after + r->cfg.validity < now) {
 			ocspr_cache_drop(r->cache, j->issuer, j->serial);
+			if (r->store != NULL)
+				ocspr_store_drop(r->store,
+				    r->issuers[j->issuer].id, j->serial);
 			ocspr_job_free(j);
 			continue;
 		}
@@ -350,6 +409,11 @@ ocspr_refresh(struct ocspr *r, int issuer, const char *serial)
 		return -1;
 	r->epoch++;
 	ocspr_cache_drop(r->cache, issuer, serial);
+	/* A revocation must never meet its good answer again, even after a
+	 * restart: the stored one goes with the cached one. */
+	if (r->store != NULL && ocspr_store_drop(r->store,
+	    r->issuers[issuer].id, serial) != 0)
+		r->stats.store_errors++;
 	ocspr_pend(r, issuer, serial);
 	ocspr_feed(r);
 	return 0;
@@ -368,8 +432,88 @@ ocspr_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct ocspr *r = arg;
 
-	ocspr_cache_stale(r->cache, time(NULL), ocspr_stale_cb, r);
+	/* With a store every signed answer is in it: ocspr_due finds them. */
+	if (r->store == NULL)
+		ocspr_cache_stale(r->cache, time(NULL), ocspr_stale_cb, r);
 	ocspr_feed(r);
+}
+
+/* Every OCSPR_STORE_FLUSH_MS: the store's open transaction is committed,
+ * and stored answers due for re-signing are looked for. */
+static void
+ocspr_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct ocspr *r = arg;
+
+	if (ocspr_store_flush(r->store) != 0)
+		r->stats.store_errors++;
+	ocspr_feed(r);
+}
+
+/* See ocsp_int.h. */
+const struct ocspr_entry *
+ocspr_from_store(struct ocspr *r, int issuer, int md, const char *serial)
+{
+	struct ocspr_stored row;
+	struct ocspr_status now;
+	struct ocspr_entry *e;
+	unsigned char *der;
+	time_t t = time(NULL);
+	int rc;
+
+	if (r->store == NULL)
+		return NULL;
+	if ((rc = ocspr_store_get(r->store, r->issuers[issuer].id, md,
+	    serial, t, &row)) <= 0) {
+		if (rc < 0)
+			r->stats.store_errors++;
+		r->stats.store_misses++;
+		return NULL;
+	}
+	/* Checked against the ledger on every read: a certificate revoked
+	 * while the bridge was down (or by another node) has a good answer
+	 * in the store that must never be served. */
+	if (r->cfg.ops.status(r->cfg.ops.arg, issuer, serial, &now) != 0)
+		return NULL;
+	if (!ocspr_same_status(&now, &row.st)) {
+		r->stats.store_stale++;
+		ocspr_refresh(r, issuer, serial);
+		return NULL;
+	}
+	if ((der = OPENSSL_memdup(row.der, row.len)) == NULL ||
+	    (e = ocspr_entry_make(r, issuer, md, serial, der, row.len,
+	    row.this_update, row.next_update)) == NULL ||
+	    ocspr_cache_put(r->cache, e) != 0)
+		return NULL;
+	r->stats.store_hits++;
+	return e;
+}
+
+/* See ocsp.h. */
+int
+ocspr_warm(struct ocspr *r, int issuer, const char *serial)
+{
+	struct ocspr_stored row;
+	time_t t = time(NULL);
+
+	if (issuer < 0 || issuer >= r->nissuers || serial == NULL ||
+	    strlen(serial) > OCSPR_SERIAL_MAX)
+		return -1;
+	/* The status is not compared here: every read of the store does
+	 * it (ocspr_from_store), the one guard a revocation made while the
+	 * bridge was down has to pass. */
+	if (r->store != NULL && ocspr_store_get(r->store,
+	    r->issuers[issuer].id, 0, serial, t, &row) == 1 &&
+	    2 * t < row.this_update + row.next_update)
+		return 0;
+	return ocspr_refresh(r, issuer, serial);
+}
+
+/* See ocsp.h. */
+int
+ocspr_has_store(const struct ocspr *r)
+{
+	return r->store != NULL;
 }
 
 /* See ocsp.h. */
@@ -378,6 +522,7 @@ ocspr_new(const struct ocspr_config *cfg, char *err, size_t errlen)
 {
 	struct ocspr *r = calloc(1, sizeof(*r));
 	struct timeval tv = { OCSPR_SWEEP_SEC, 0 };
+	struct timeval flush_tv = { 0, OCSPR_STORE_FLUSH_MS * 1000 };
 	int i, md;
 
 	if (r == NULL) {
@@ -416,8 +561,23 @@ ocspr_new(const struct ocspr_config *cfg, char *err, size_t errlen)
 			}
 		r->nissuers++;
 	}
+	if (cfg->store_path != NULL && cfg->store_path[0] != '\0') {
+		int rebuilt;
+
+		if ((r->store = ocspr_store_open(cfg->store_path, &rebuilt,
+		    err, errlen)) == NULL)
+			goto fail;
+		if (rebuilt)
+			log_warn("%s", err);
+		if ((r->flush = event_new(cfg->base, -1, EV_PERSIST,
+		    ocspr_flush, r)) == NULL || event_add(r->flush,
+		    &flush_tv) != 0) {
+			snprintf(err, errlen, "OCSP: out of memory");
+			goto fail;
+		}
+	}
 	if (ocspr_errors_init(r) != 0 ||
-	    (r->cache = ocspr_cache_new()) == NULL ||
+	    (r->cache = ocspr_cache_new(cfg->cache_max)) == NULL ||
 	    (r->crls = ocspr_crls_new(r)) == NULL ||
 	    (r->sweep = event_new(cfg->base, -1, EV_PERSIST, ocspr_sweep,
 	    r)) == NULL || event_add(r->sweep, &tv) != 0 ||
@@ -451,6 +611,9 @@ ocspr_free(struct ocspr *r)
 	}
 	if (r->sweep != NULL)
 		event_free(r->sweep);
+	if (r->flush != NULL)
+		event_free(r->flush);
+	ocspr_store_close(r->store);
 	ocspr_crls_free(r->crls);
 	ocspr_cache_free(r->cache);
 	for (int i = 0; i < r->nissuers; i++)
@@ -466,4 +629,5 @@ ocspr_stats(struct ocspr *r, struct ocspr_stats *st)
 	*st = r->stats;
 	st->cached = ocspr_cache_count(r->cache);
 	st->pending = r->npending;
+	st->evictions = ocspr_cache_evictions(r->cache);
 }

@@ -86,6 +86,10 @@ struct ocspr_config {
 	long max_age;		/* s, cap of HTTP Cache-Control max-age */
 	long crl_validity;	/* s from a CRL's thisUpdate to nextUpdate */
 	size_t live_max;	/* signatures queued for waiting clients */
+	/* Issue 18: answers kept in memory (0: every one, as before), and
+	 * the persistent store's SQLite file (NULL or "": none). */
+	size_t cache_max;
+	const char *store_path;
 	struct ocspr_ops ops;
 };
 
@@ -109,6 +113,13 @@ void ocspr_crl_handle(struct evhttp_request *req, void *arg);
  * issued: its cached responses are dropped and signed again in the
  * background.  0, or -1 on a malformed serial. */
 int ocspr_refresh(struct ocspr *r, int issuer, const char *serial);
+/* At start, for every certificate: queues it for pre-signing unless the
+ * store holds an answer that is still fresh (before half its validity;
+ * its status is checked when it is read).  0, or -1 on a malformed
+ * serial. */
+int ocspr_warm(struct ocspr *r, int issuer, const char *serial);
+/* Whether a persistent store is in use. */
+int ocspr_has_store(const struct ocspr *r);
 /* Issuer i's revoked set changed: a new CRL is made within a second. */
 void ocspr_crl_changed(struct ocspr *r, int issuer);
 
@@ -118,6 +129,11 @@ struct ocspr_stats {
 	uint64_t malformed, unauthorized, try_later;
 	uint64_t cached, pending;	/* responses kept; queued re-signs */
 	uint64_t crls;			/* CRLs made */
+	/* Issue 18: the bounded cache and the persistent store. */
+	uint64_t evictions;		/* answers evicted from memory */
+	uint64_t store_hits, store_misses;	/* reads on a memory miss */
+	uint64_t store_writes, store_errors;
+	uint64_t store_stale;		/* store answers refused: status changed */
 };
 void ocspr_stats(struct ocspr *r, struct ocspr_stats *st);
 

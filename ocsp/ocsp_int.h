@@ -11,6 +11,7 @@
 #include <openssl/lhash.h>
 
 #include "ocsp/ocsp.h"
+#include "ocsp/store.h"
 
 #define OCSPR_NSTATUS        7		/* OCSPResponseStatus 0..6 */
 #define OCSPR_NMD            2		/* CertID hashes kept: SHA-1, SHA-256 */
@@ -23,6 +24,7 @@
 #define OCSPR_ALIAS_PATH_MAX 512
 #define OCSPR_FEED_MAX       64		/* background jobs in the worker */
 #define OCSPR_SWEEP_SEC      30		/* re-sign check interval */
+#define OCSPR_DUE_MAX        8192	/* store rows queued per due check */
 #define OCSPR_CRL_DELAY_USEC 100000	/* coalesce revocations into a CRL */
 #define OCSPR_CRL_MIN_SEC    3600	/* a CRL is remade at least this often */
 
@@ -41,6 +43,10 @@ struct ocspr_entry {
 	/* References: the cache's, plus one per reply whose body still
 	 * points at der (evbuffer_add_reference).  Loop thread only. */
 	int refs;
+	/* A bounded cache's ring slot, and the CLOCK reference bit set by
+	 * every get. */
+	size_t slot;
+	int clock_ref;
 };
 
 /* OpenSSL's LHASH macros paste the element type's name: a typedef is
@@ -50,9 +56,12 @@ DEFINE_LHASH_OF(ocspr_entry);
 
 struct ocspr_cache;
 
-struct ocspr_cache *ocspr_cache_new(void);
+/* max > 0: at most max entries, the least recently used evicted first
+ * (CLOCK); 0: unbounded. */
+struct ocspr_cache *ocspr_cache_new(size_t max);
 void ocspr_cache_free(struct ocspr_cache *c);
-/* The entry for the key (get0; valid until the next put/drop), or NULL. */
+/* The entry for the key (get0; valid until the next put/drop), or NULL;
+ * marks it used. */
 const struct ocspr_entry *ocspr_cache_get(struct ocspr_cache *c, int issuer,
     int md, const char *serial);
 /* Takes e (add0): replaces any entry of its key.  0 or -1 (e freed). */
@@ -60,6 +69,8 @@ int ocspr_cache_put(struct ocspr_cache *c, struct ocspr_entry *e);
 /* Drops both hashes' entries of (issuer, serial). */
 void ocspr_cache_drop(struct ocspr_cache *c, int issuer, const char *serial);
 size_t ocspr_cache_count(struct ocspr_cache *c);
+/* Entries evicted to keep within max. */
+uint64_t ocspr_cache_evictions(struct ocspr_cache *c);
 /* Calls fn for every entry whose re-sign time (half its validity) has
  * come by now, once per (issuer, serial). */
 void ocspr_cache_stale(struct ocspr_cache *c, time_t now,
@@ -186,6 +197,9 @@ struct ocspr {
 	struct ocspr_issuer issuers[OCSPR_MAX_ISSUERS];
 	int nissuers;
 	struct ocspr_cache *cache;
+	struct ocspr_store *store;	/* NULL: none */
+	struct event *flush;		/* commits the store's writes */
+	time_t due_next;		/* next look for store rows to re-sign */
 	struct ocspr_worker *worker;
 	struct ocspr_crls *crls;
 	uint64_t epoch;			/* bumped by every refresh */
@@ -208,6 +222,17 @@ void ocspr_reply_der(struct evhttp_request *req, const unsigned char *der,
 /* An HTTP-level refusal: status code, reason and one line of text. */
 void ocspr_http_refuse(struct evhttp_request *req, int code,
     const char *reason, const char *line);
+
+/* ocsp.c: a cache entry of der (taken) for (issuer, md, serial) signed
+ * from this_update to next_update, headers made; NULL (der freed) when
+ * out of memory. */
+struct ocspr_entry *ocspr_entry_make(struct ocspr *r, int issuer, int md,
+    const char *serial, unsigned char *der, size_t len, time_t this_update,
+    time_t next_update);
+/* ocsp.c: the store's answer for (issuer, md, serial), put in the cache
+ * (get0), when it states the ledger's status; NULL otherwise. */
+const struct ocspr_entry *ocspr_from_store(struct ocspr *r, int issuer,
+    int md, const char *serial);
 
 /* Moves pending serials into the worker while it has room. */
 void ocspr_feed(struct ocspr *r);

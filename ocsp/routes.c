@@ -343,6 +343,10 @@ ocspr_cached(struct ocspr *r, struct evhttp_request *req, OCSP_REQUEST *oreq,
 			ocspr_cache_alias_put(r->cache, ocspr_raw_path(req), is,
 			    md, serial);
 		e = ocspr_cache_get(r->cache, is, md, serial);
+		/* Not in memory (evicted, or not read since start): the
+		 * persistent store's answer, checked against the ledger. */
+		if (e == NULL || e->next_update <= time(NULL))
+			e = ocspr_from_store(r, is, md, serial);
 	}
 	return e != NULL && e->next_update > time(NULL) ? e : NULL;
 }

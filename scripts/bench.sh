@@ -10,6 +10,8 @@
 # them into tests/out/bench/results.csv and the run's machine, load and
 # command into tests/out/bench/run.csv.
 #   BENCH_ONLY="est ocsp"  runs only those scripts
+#   BENCH_SKIP="scale"     scripts left out when BENCH_ONLY is not given
+#                          (default: scale, which is `make bench-scale`)
 #   BENCH_RECORD=1         appends the run to docs/bench/history.csv (the
 #                          rows of the scripts that passed) and
 #                          docs/bench/runs.csv (committed: the history
@@ -35,7 +37,12 @@ if [ -n "${BENCH_ONLY:-}" ]; then
 		scripts+=("tests/bench/$name.sh")
 	done
 else
-	scripts=(tests/bench/*.sh)
+	for f in tests/bench/*.sh; do
+		case " ${BENCH_SKIP-scale} " in
+		*" $(basename "$f" .sh) "*) ;;
+		*) scripts+=("$f") ;;
+		esac
+	done
 fi
 if [ ${#scripts[@]} -eq 0 ]; then
 	echo "bench: no benchmarks in tests/bench/"

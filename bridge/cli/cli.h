@@ -201,8 +201,9 @@ int cli_config_policy(const struct bridge_config *cfg, const char *log_vkey,
 int cmd_validator(struct cli *c, const char *sub);
 /* ledger verify: every published file's bytes in the blob folder against
  * its entry's SHA-256 and size (cmd_config.c); 0 all hold, 1 one does not
- * (each printed with its entry index), -1 after a message. */
-int config_verify_blobs(struct cli *c);
+ * (each printed with its entry index), -1 after a message.  Its report
+ * goes to out (stdout, or a buffer when it runs beside the replay). */
+int config_verify_blobs(struct cli *c, FILE *out);
 /* init --pkcs11-*: checks the three options (all or none) and reads the
  * PIN file before anything is created.  0 (pin set when the options were
  * given, "" otherwise), or 1 after a message. */

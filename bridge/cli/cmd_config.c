@@ -304,6 +304,7 @@ cmd_config(struct cli *c, const char *sub)
 
 struct config_check {
 	const char *dir;
+	FILE *out;
 	uint64_t ok, bad, unstored;
 };
 
@@ -324,18 +325,19 @@ config_check_cb(const struct config_version *v, void *arg)
 		return 0;
 	}
 	k->bad++;
-	printf("ledger BROKEN at entry %llu: the bytes of %s version %s "
-	    "(sha256 %s) are %s in %s\n", (unsigned long long)v->info.index,
-	    v->info.group, v->info.version, v->info.sha256,
-	    s == BLOB_MISSING ? "missing" : s == BLOB_ALTERED ? "altered" :
-	    "unreadable", ledger_db_is_postgres(k->dir) ? "the database's "
-	    "large objects" : k->dir);
+	fprintf(k->out, "ledger BROKEN at entry %llu: the bytes of %s "
+	    "version %s (sha256 %s) are %s in %s\n",
+	    (unsigned long long)v->info.index, v->info.group,
+	    v->info.version, v->info.sha256, s == BLOB_MISSING ? "missing" :
+	    s == BLOB_ALTERED ? "altered" : "unreadable",
+	    ledger_db_is_postgres(k->dir) ? "the database's large objects" :
+	    k->dir);
 	return 0;
 }
 
 /* See cli.h. */
 int
-config_verify_blobs(struct cli *c)
+config_verify_blobs(struct cli *c, FILE *out)
 {
 	struct config_check k;
 	char dir[PATH_MAX];
@@ -348,6 +350,7 @@ config_verify_blobs(struct cli *c)
 		return -1;
 	}
 	k.dir = dir;
+	k.out = out;
 	if ((l = cli_ledger_open(c, 0)) == NULL)
 		return -1;
 	rc = config_versions(l, NULL, config_check_cb, &k);
@@ -358,12 +361,12 @@ config_verify_blobs(struct cli *c)
 	}
 	if (k.bad > 0)
 		return 1;
-	printf("%llu published file%s: each its entry's SHA-256 and size in "
-	    "%s", (unsigned long long)k.ok, k.ok == 1 ? "" : "s",
+	fprintf(out, "%llu published file%s: each its entry's SHA-256 and "
+	    "size in %s", (unsigned long long)k.ok, k.ok == 1 ? "" : "s",
 	    ledger_db_is_postgres(dir) ? "the database's large objects" : dir);
 	if (k.unstored > 0)
-		printf(" (%llu published before the blob folder, hash only)",
-		    (unsigned long long)k.unstored);
-	putchar('\n');
+		fprintf(out, " (%llu published before the blob folder, hash "
+		    "only)", (unsigned long long)k.unstored);
+	fputc('\n', out);
 	return 0;
 }

@@ -2,7 +2,9 @@
  * cmd_ledger.c: `keybridge ledger verify|log|checkpoint`.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +21,109 @@ verify_progress(uint64_t done, uint64_t total, void *arg)
 	if (isatty(STDERR_FILENO) || done == total)
 		fprintf(stderr, "verify: %llu of %llu entries replayed\n",
 		    (unsigned long long)done, (unsigned long long)total);
+}
+
+/* KEYBRIDGE_VERIFY_THREADS: the threads that check signatures ahead of
+ * the replay, 1 to VERIFY_THREADS_MAX (1: the replay alone); unset or
+ * empty, one per online CPU (0).  0, or -1 told when it is not a count. */
+#define VERIFY_THREADS_MAX 64
+static int
+verify_threads(unsigned *threads)
+{
+	const char *e = getenv("KEYBRIDGE_VERIFY_THREADS");
+	char *end;
+	unsigned long n;
+
+	*threads = 0;
+	if (e == NULL || e[0] == '\0')
+		return 0;
+	n = strtoul(e, &end, 10);
+	if (*end != '\0' || e[0] == '-' || n < 1 ||
+	    n > VERIFY_THREADS_MAX) {
+		cli_fail("usage", "KEYBRIDGE_VERIFY_THREADS must be 1 to %d",
+		    VERIFY_THREADS_MAX);
+		return -1;
+	}
+	*threads = (unsigned)n;
+	return 0;
+}
+
+/*
+ * The published files' check (config_verify_blobs) beside the replay, on
+ * a thread of its own with its report in a buffer: it reads the ledger
+ * on its own connection and does not depend on the replay, and after the
+ * replay it would leave one core idle (about a second for 100,000
+ * entries).  Its report is printed where the serial path prints it, after
+ * the kept certificates', and only when those hold.
+ */
+struct verify_blobs {
+	struct cli *c;
+	FILE *out;
+	char *buf;
+	size_t len;
+	int rc, started;
+	pthread_t th;
+};
+
+static void *
+verify_blobs_run(void *arg)
+{
+	struct verify_blobs *b = arg;
+
+	b->rc = config_verify_blobs(b->c, b->out);
+	return NULL;
+}
+
+/* Starts the check on a thread when threads (0: the online CPUs) is
+ * more than one; else, or when it cannot, verify_blobs_finish runs it. */
+static void
+verify_blobs_start(struct verify_blobs *b, struct cli *c, unsigned threads)
+{
+	memset(b, 0, sizeof(*b));
+	b->c = c;
+	if (threads == 0 && sysconf(_SC_NPROCESSORS_ONLN) > 1)
+		threads = 2;
+	if (threads < 2 || (b->out = open_memstream(&b->buf, &b->len)) ==
+	    NULL)
+		return;
+	if (pthread_create(&b->th, NULL, verify_blobs_run, b) != 0) {
+		fclose(b->out);
+		free(b->buf);
+		b->out = NULL;
+		b->buf = NULL;
+		return;
+	}
+	b->started = 1;
+}
+
+/* The check's result (config_verify_blobs'), its report printed when
+ * print is set; without print only waits for it (the ledger is broken). */
+static int
+verify_blobs_finish(struct verify_blobs *b, int print)
+{
+	int rc;
+
+	if (!b->started)
+		return print ? config_verify_blobs(b->c, stdout) : 0;
+	pthread_join(b->th, NULL);
+	b->started = 0;
+	fclose(b->out);
+	if (print && b->len > 0)
+		fwrite(b->buf, 1, b->len, stdout);
+	free(b->buf);
+	b->buf = NULL;
+	rc = b->rc;
+	return rc;
+}
+
+/* Seconds of the monotonic clock, for the phases' times. */
+static double
+verify_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Trusted checkpoints of one verify: --checkpoint, --receipt and the
@@ -144,7 +249,7 @@ verify_remember(const char *path, const struct verify_trust *vt,
  * they hold (printing how many), 1 when one does not (printed), -1 when
  * they cannot be read. */
 static int
-verify_kept_certs(struct cli *c, const char *db)
+verify_kept_certs(struct cli *c, const char *db, unsigned threads)
 {
 	struct ledger_verify_report rep;
 	struct ca_issuer_files f[CA_ISSUERS_MAX];
@@ -180,7 +285,7 @@ verify_kept_certs(struct cli *c, const char *db)
 			X509_free(iss[i]);
 		niss = 0;
 	}
-	if (ledger_verify_certs(db, iss, niss, &rep, &n) != 0) {
+	if (ledger_verify_certs(db, iss, niss, threads, &rep, &n) != 0) {
 		cli_fail("verify", "%s", rep.what);
 		goto out;
 	}
@@ -272,9 +377,12 @@ ledger_cmd_verify(struct cli *c)
 	    c->cfg.validator_vkey;
 	char db[PATH_MAX], path[PATH_MAX + 32], err[PATH_MAX + 128];
 	int remember, r, rc = 1, have_policy = 0;
+	unsigned threads;
+	double t[4];
+	struct verify_blobs blobs = { .started = 0 };
 
 	if (cli_only(c, "vkey db json checkpoint receipt no-remember "
-	    "policy") != 0)
+	    "policy") != 0 || verify_threads(&threads) != 0)
 		return 1;
 	if ((pol = calloc(1, sizeof(*pol))) == NULL)
 		return cli_fail("verify", "out of memory");
@@ -312,8 +420,10 @@ ledger_cmd_verify(struct cli *c)
 		vt->t[vt->n].note = vt->note[vt->n];
 		vt->remembered = (int)vt->n++;
 	}
-	if (ledger_verify_policy(db, vkey, have_policy ? pol : NULL, vt->t,
-	    vt->n, &rep, verify_progress, NULL) != 0) {
+	t[0] = verify_clock();
+	verify_blobs_start(&blobs, c, threads);
+	if (ledger_verify_threads(db, vkey, have_policy ? pol : NULL, vt->t,
+	    vt->n, threads, &rep, verify_progress, NULL) != 0) {
 		if (rep.bad_trusted >= 0 && rep.bad_trusted == vt->remembered)
 			cli_fail("trusted_checkpoint", "%s %s", rep.what,
 			    VERIFY_TRUST_HINT);
@@ -322,6 +432,11 @@ ledger_cmd_verify(struct cli *c)
 			    "verify", "%s", rep.what);
 		goto out;
 	}
+	if (getenv("KEYBRIDGE_VERIFY_THREADS") != NULL)
+		fprintf(stderr, "verify: signatures of %llu entries checked "
+		    "ahead by worker threads, %llu by the replay\n",
+		    (unsigned long long)rep.sigs_ahead,
+		    (unsigned long long)rep.sigs_here);
 	if (!rep.ok) {
 		if (rep.bad_index >= 0)
 			printf("ledger BROKEN at entry %lld (block %lld): %s\n",
@@ -337,8 +452,19 @@ ledger_cmd_verify(struct cli *c)
 			    "ledger otherwise\n", path);
 		goto out;
 	}
-	if (verify_kept_certs(c, db) != 0 || config_verify_blobs(c) != 0)
+	t[1] = verify_clock();
+	if (verify_kept_certs(c, db, threads) != 0)
 		goto out;
+	t[2] = verify_clock();
+	if (verify_blobs_finish(&blobs, 1) != 0)
+		goto out;
+	t[3] = verify_clock();
+	/* The phases' times, for the benchmark (tests/bench/verify.sh);
+	 * the files' is the wait for them after the certificates. */
+	if (getenv("KEYBRIDGE_VERIFY_THREADS") != NULL)
+		fprintf(stderr, "verify: replay %.3f s, kept certificates %.3f "
+		    "s, published files %.3f s more\n", t[1] - t[0],
+		    t[2] - t[1], t[3] - t[2]);
 	printf("ledger OK: %llu entries in %llu blocks replayed; every "
 	    "signature, rule, root and checkpoint holds and the registry "
 	    "matches", (unsigned long long)rep.entries,
@@ -362,6 +488,8 @@ ledger_cmd_verify(struct cli *c)
 		verify_remember(path, vt, &rep);
 	rc = 0;
 out:
+	if (blobs.started)
+		verify_blobs_finish(&blobs, 0);
 	if (have_policy)
 		ledger_policy_clear(pol);
 	free(pol);

@@ -85,7 +85,8 @@ static const struct help_cmd {
 	  "a key's or certificate's status with its map proof (or its absence)" },
 	{ "ledger", "verify", "-d DIR [--vkey VKEY] [--checkpoint FILE]... "
 	  "[--receipt FILE]... [--no-remember] [--policy FILE]",
-	  "replay the whole ledger and check every signature, rule, root and checkpoint" },
+	  "replay the whole ledger and check every signature, rule, root and checkpoint "
+	  "(on KEYBRIDGE_VERIFY_THREADS threads, default one per CPU)" },
 	{ "ledger", "log", "-d DIR [--from N] [--limit N] [--json]",
 	  "list entries in log order" },
 	{ "ledger", "checkpoint", "-d DIR", "print the latest signed checkpoint" },

@@ -23,11 +23,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	static struct kbv_bundle b;
 	static struct kbv_policy p;
-	struct kbv_state st;
 	struct checkpoint c = { 0 };
-	struct config e;
+	struct kbv_span e[F_N];
 	struct kbv_ask ask;
-	char why[KBV_WHY_MAX];
+	char why[KBV_WHY_MAX], state[KBV_STATE_MAX], msg[2 * KBV_WHY_MAX];
 
 	memset(&ask, 0, sizeof(ask));
 	if (kbv_bundle_parse((const char *)data, len, scratch, sizeof(scratch),
@@ -37,29 +36,34 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		    b.note.p + b.note.len > (const char *)data + len ||
 		    (b.entry.p != NULL && (b.entry.p < (const char *)scratch ||
 		    b.entry.p + b.entry.len > (const char *)scratch +
-		    sizeof(scratch))) || b.nproof > KBV_PROOF_MAX ||
-		    b.nsib > KBV_MAP_DEPTH)
+		    sizeof(scratch))) || b.proof.n > KBV_PROOF_MAX ||
+		    b.cons.n > KBV_PROOF_MAX || b.lproof.n > KBV_PROOF_MAX ||
+		    b.sib.n > KBV_MAP_DEPTH)
 			__builtin_trap();
 		memset(&p, 0, sizeof(p));
 		p.origin[0] = '\0';
-		if (parse_checkpoint(&p, b.note, &c, why, sizeof(why)) == 0 ||
-		    (c.size = b.index + 1 + b.nproof) != 0) {
-			(void)inclusion(&b.entry, b.index, c.size,
-			    (const uint8_t (*)[KBV_HASH])b.proof, b.nproof,
+		if (check_checkpoint(&p, b.note, &c, why, sizeof(why)) == 0 ||
+		    (c.size = b.index + 1 + b.proof.n) != 0) {
+			(void)inclusion(b.entry, b.index, c.size, &b.proof,
 			    c.root);
-			(void)inclusion(&b.latest_entry, b.latest, c.size,
-			    (const uint8_t (*)[KBV_HASH])b.lproof, b.nlproof,
-			    c.root);
+			(void)inclusion(b.latest_entry, b.latest, c.size,
+			    &b.lproof, c.root);
 			(void)consistency(b.since, c.size, c.root, c.root,
-			    (const uint8_t (*)[KBV_HASH])b.cons, b.ncons);
+			    &b.cons);
 			(void)map_proof(&b, c.root);
-			(void)parse_config(&b.entry, &e);
-			(void)parse_config(&b.latest_entry, &e);
+			(void)parse_config(b.entry, e);
+			(void)parse_config(b.latest_entry, e);
 			(void)check_status(&b, &ask, &c, why, sizeof(why));
 		}
 	}
 	(void)kbv_policy_parse((const char *)data, len, &p, why, sizeof(why));
-	(void)kbv_state_parse((const char *)data, len, &st);
+	/* as a state file, checked before anything else of the bundle (one
+	 * that parsed: kbv_verify is given no other) */
+	if (b.note.p == NULL)
+		b.note = (struct kbv_span){ "", 0 };
+	memset(&ask, 0, sizeof(ask));
+	ask.state = (struct kbv_span){ (const char *)data, len };
+	(void)kbv_verify(&p, &b, &ask, state, sizeof(state), msg, sizeof(msg));
 	return 0;
 }
 

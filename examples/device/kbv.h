@@ -1,11 +1,7 @@
-/*
- * kbv.h: the device-side verifier of keybridge proof bundles (issue 15,
- * examples/device/README.md): a verification policy (`keybridge policy`)
- * and a bundle (docs/api.md "Proof bundles", "Status proofs": C2SP
- * tlog-proof with keybridge's extra), parsed and checked with libsodium's
- * SHA-256 and Ed25519 only; no I/O, no allocation: parsed items point
- * into the caller's text, decoded bytes into the caller's scratch.
- */
+/* kbv.h: the device-side verifier (README.md) of keybridge proof bundles
+ * (docs/api.md "Proof bundles", "Status proofs") against a `keybridge
+ * policy`, with libsodium's SHA-256 and Ed25519 only.  No I/O, no
+ * allocation: what is parsed points into the caller's text or scratch. */
 #ifndef KBV_H
 #define KBV_H
 
@@ -22,12 +18,15 @@
 #define KBV_BUNDLE_MAX	(128 * 1024)	/* as LEDGER_BUNDLE_MAX */
 #define KBV_SCRATCH_MAX	(2 * KBV_BUNDLE_MAX)	/* decoded extra, entries */
 #define KBV_WHY_MAX	256
+#define KBV_STATE_MAX	128		/* a state file's text */
 
-/* Also kbverify's exit codes.  SUPERSEDED: a genuine older file, or a
- * key or certificate proven revoked or never registered. */
+/* Also kbverify's exit codes.  SUPERSEDED: a genuine older file, or a key
+ * or certificate proven revoked or never registered. */
 enum kbv_verdict { KBV_CURRENT = 0, KBV_FAIL = 1, KBV_SUPERSEDED = 2 };
 
 struct kbv_span { const char *p; size_t len; };
+/* Proof hashes: inclusion, consistency (KBV_PROOF_MAX), map siblings. */
+struct kbv_hashes { size_t n; uint8_t h[KBV_MAP_DEPTH][KBV_HASH]; };
 
 /* A signed-note key: name, key ID, Ed25519 key (ed25519 0: a P-256 log). */
 struct kbv_key {
@@ -35,7 +34,6 @@ struct kbv_key {
 	uint8_t id[4], pub[32];
 	int ed25519;
 };
-
 struct kbv_policy {
 	char origin[KBV_ORIGIN_MAX + 1];
 	struct kbv_key log, cos[KBV_COSIGNERS_MAX];	/* cosigners */
@@ -43,44 +41,34 @@ struct kbv_policy {
 	unsigned quorum;
 };
 
-/* A file's bundle (status 0) or a status bundle (1: id, a serial with
- * cert; value, len 0 when absent; bitmap and siblings of ledger/smt.h). */
+/* A file's bundle (status 0) or a status bundle (1: id, a serial with cert;
+ * value, len 0 when absent; bitmap and sib of ledger/smt.h). */
 struct kbv_bundle {
-	uint64_t index, since, latest;
-	int has_since, has_latest, status, cert;
+	unsigned long long index, since, latest;
+	int has_latest, status, cert;
 	struct kbv_span entry, note, latest_entry, id, value;
-	uint8_t proof[KBV_PROOF_MAX][KBV_HASH], cons[KBV_PROOF_MAX][KBV_HASH];
-	uint8_t lproof[KBV_PROOF_MAX][KBV_HASH], bitmap[KBV_MAP_DEPTH / 8];
-	uint8_t sib[KBV_MAP_DEPTH][KBV_HASH];
-	size_t nproof, ncons, nlproof, nsib;
+	struct kbv_hashes proof, cons, lproof, sib;
+	uint8_t bitmap[KBV_MAP_DEPTH / 8];
 };
 
-/* The last checkpoint a device accepted (its state file). */
-struct kbv_state { uint64_t size; uint8_t root[KBV_HASH]; };
-
-/* What to check: a file (its SHA-256, the group or NULL), or a status
- * (the key id, or serial with cert, expected or NULL); the state or
- * NULL. */
+/* What to check: a file (its SHA-256, group or NULL) or a status (key id,
+ * or serial with cert, or NULL); the state file's text (p NULL: none yet). */
 struct kbv_ask {
 	uint8_t sha256[KBV_HASH];
 	const char *group, *id;
 	int status, cert;
-	const struct kbv_state *state;
+	struct kbv_span state;
 };
 
-/* Policy, bundle (decoded parts into scratch[0..cap)), state file text
- * [0..len): 0, or -1 (with why). */
+/* Policy, bundle (decoded parts into scratch[0..cap)): 0, or -1 (why). */
 int kbv_policy_parse(const char *text, size_t len, struct kbv_policy *p,
     char *why, size_t whylen);
 int kbv_bundle_parse(const char *text, size_t len, uint8_t *scratch,
     size_t cap, struct kbv_bundle *b, char *why, size_t whylen);
-int kbv_state_parse(const char *text, size_t len, struct kbv_state *s);
-/* The state file's text of s into out: its length, or -1. */
-int kbv_state_format(const struct kbv_state *s, char *out, size_t outlen);
-/* Checks b for ask against p: KBV_CURRENT or KBV_SUPERSEDED with *next
- * the checkpoint to remember, or KBV_FAIL; msg gets the line to print. */
+/* Checks b for ask against p: KBV_CURRENT or KBV_SUPERSEDED (the new state
+ * file's text in state[0..statelen)), or KBV_FAIL; msg: the line to print. */
 enum kbv_verdict kbv_verify(const struct kbv_policy *p,
-    const struct kbv_bundle *b, const struct kbv_ask *ask,
-    struct kbv_state *next, char *msg, size_t msglen);
+    const struct kbv_bundle *b, const struct kbv_ask *ask, char *state,
+    size_t statelen, char *msg, size_t msglen);
 
 #endif

@@ -10,6 +10,11 @@
  *                              would write it (2N entries; the API
  *                              benchmark).  Prints the serials, one a line,
  *                              to DIR/fill-serials.txt.
+ *   bench_fill DIR N certs P   the same, and P percent of the certificates
+ *                              (every (100/P)th) revoked by a cert-revoked
+ *                              entry of the bridge (keyCompromise), their
+ *                              serials in DIR/fill-revoked.txt (the scale
+ *                              benchmark, issue 18).
  * Then the writer's statistics (its commit time, the status map's share)
  * and the time the map takes to build from the whole registry.
  */
@@ -54,7 +59,7 @@ submit(struct ledger *l, char *note, long *ok)
 static void
 fill_cert(struct ledger *l, struct signer *sg, EVP_PKEY *admin,
     const char *origin, const char *bridge_account, uint64_t *aseq, uint64_t *bseq, long i,
-    FILE *out, long *ok)
+    FILE *out, FILE *rout, long *ok)
 {
 	struct ledger_field f[7];
 	EVP_PKEY *k;
@@ -103,6 +108,13 @@ fill_cert(struct ledger *l, struct signer *sg, EVP_PKEY *admin,
 	submit(l, signer_sign_entry(sg, ledger_entry_body(LEDGER_CERT_ISSUED,
 	    bridge_account, (*bseq)++, now, origin, f, 7)), ok);
 	fprintf(out, "%s\n", serial);
+	if (rout == NULL)
+		return;
+	f[0] = (struct ledger_field){ "serial", serial };
+	f[1] = (struct ledger_field){ "reason", "keyCompromise" };
+	submit(l, signer_sign_entry(sg, ledger_entry_body(LEDGER_CERT_REVOKED,
+	    bridge_account, (*bseq)++, now, origin, f, 2)), ok);
+	fprintf(rout, "%s\n", serial);
 }
 
 int
@@ -118,18 +130,23 @@ main(int argc, char **argv)
 	    ver[32], *note;
 	uint8_t rnd[32];
 	uint64_t seq, bseq;
-	long n, ok = 0, want;
+	long n, ok = 0, want, pct = 0, every = 0, nrev = 0;
 	int certs;
 	struct signer *sg = NULL;
-	FILE *out = NULL;
+	FILE *out = NULL, *rout = NULL;
 
-	if ((argc != 3 && argc != 4) || (n = atol(argv[2])) < 1 ||
-	    (argc == 4 && strcmp(argv[3], "certs") != 0)) {
-		fprintf(stderr, "usage: bench_fill DIR N [certs]\n");
+	if (argc < 3 || argc > 5 || (n = atol(argv[2])) < 1 ||
+	    (argc >= 4 && strcmp(argv[3], "certs") != 0) ||
+	    (argc == 5 && ((pct = atol(argv[4])) < 1 || pct > 100))) {
+		fprintf(stderr, "usage: bench_fill DIR N [certs [REVOKED%%]]\n");
 		return 1;
 	}
-	certs = argc == 4;
-	want = certs ? 2 * n : n;
+	certs = argc >= 4;
+	if (pct > 0) {
+		every = 100 / pct;
+		nrev = (n + every - 1) / every;
+	}
+	want = certs ? 2 * n + nrev : n;
 	if (config_load(&cfg, argv[1], err, sizeof(err)) != 0 ||
 	    (node = ledger_key_load(config_path(&cfg, cfg.validator_key, p1,
 	    sizeof(p1)), err, sizeof(err))) == NULL ||
@@ -157,10 +174,17 @@ main(int argc, char **argv)
 			    "cannot write fill-serials.txt");
 			return 1;
 		}
+		snprintf(p1, sizeof(p1), "%s/fill-revoked.txt", argv[1]);
+		if (every > 0 && (rout = fopen(p1, "w")) == NULL) {
+			fprintf(stderr, "bench_fill: cannot write "
+			    "fill-revoked.txt\n");
+			return 1;
+		}
 		bseq = ledger_next_seq(l, cfg.bridge_account);
 		for (long i = 0; i < n; i++) {
 			fill_cert(l, sg, admin, cfg.origin, cfg.bridge_account, &seq,
-			    &bseq, i, out, &ok);
+			    &bseq, i, out, every > 0 && i % every == 0 ? rout :
+			    NULL, &ok);
 			if (i % 2048 == 0)
 				ledger_drain(l);
 			if (i > 0 && i % 20000 == 0)
@@ -203,6 +227,8 @@ main(int argc, char **argv)
 	printf("map_build_seconds %.6f\n", st.map_build_seconds);
 	ledger_close(l);
 	if (out != NULL && fclose(out) != 0)
+		ok = -1;
+	if (rout != NULL && fclose(rout) != 0)
 		ok = -1;
 	signer_free(sg);
 	EVP_PKEY_free(node);

@@ -182,6 +182,15 @@ kb_run ledger verify -d "$DIR"
 assert_eq 1 "$KB_RC" "ledger verify exit status with an altered blob"
 assert_contains "$(cat "$KB_STDOUT")" "BROKEN at entry $idx2: the bytes of cams version 2.0" "verify names the altered entry"
 assert_contains "$(cat "$KB_STDOUT")" "are altered" "verify says altered"
+# the same report on one thread and on two (the files checked beside the
+# replay there, their report buffered: issue 18), and a thread count that
+# is not one refused
+out1=$(KEYBRIDGE_VERIFY_THREADS=1 "$KEYBRIDGE" ledger verify -d "$DIR" 2>/dev/null || true)
+out2=$(KEYBRIDGE_VERIFY_THREADS=2 "$KEYBRIDGE" ledger verify -d "$DIR" 2>/dev/null || true)
+assert_eq "$out1" "$out2" "ledger verify's report on 1 and on 2 threads"
+assert_contains "$out2" "BROKEN at entry $idx2" "verify on 2 threads names the altered entry"
+KEYBRIDGE_VERIFY_THREADS=0 kb_fail usage ledger verify -d "$DIR"
+assert_contains "$(cat "$KB_STDERR")" "KEYBRIDGE_VERIFY_THREADS must be 1 to 64" "a thread count of 0"
 kb_fail blob config get -d "$DIR" --group cams --version 2.0 -o "$OUT/x"
 [ ! -e "$OUT/x" ] || fail "config get wrote an altered blob"
 cp "$OUT/v2.conf" "$blob2"

@@ -108,6 +108,12 @@ device 1 "refused: no quorum: 2 valid cosignatures of the 3" noquorum/cams.conf
 # an older checkpoint after the newer one was seen
 device 1 "refused: rollback: checkpoint size" early/cams.conf
 assert_eq "$S2" "$(state_size)" "the state after the refusals"
+# a state that exists but cannot be read is not "no state yet": the rename
+# would replace it and forget the newest checkpoint seen (a symlink loop)
+mv "$DEV/state" "$DEV/state.kept" && ln -s state "$DEV/state"
+device 1 "refused: the state" cams.conf
+[ -L "$DEV/state" ] || fail "an unreadable state was replaced"
+rm -f "$DEV/state" && mv "$DEV/state.kept" "$DEV/state"
 cmp -s "$DEV/cams.conf" "$OUT/src2/cams.conf" || fail "a refusal replaced the installed file"
 # every file came from nginx
 grep -q '"GET /early/cams.conf.tlog-proof HTTP' "$OUT/nginx/access.log" ||

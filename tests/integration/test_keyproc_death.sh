@@ -35,8 +35,18 @@ check_good() {
 code=$(curl -sS -o "$OUT/before.der" -w '%{http_code}' --max-time 10 "$BASE/ocsp/$ENC")
 assert_eq 200 "$code" "OCSP GET before the kill"
 check_good "$OUT/before.der" "OCSP GET before the kill"
-code=$(curl -sS -o "$OUT/before2.der" -w '%{http_code}' --max-time 10 "$BASE/ocsp/$ENC")
-cmp -s "$OUT/before.der" "$OUT/before2.der" || fail "the OCSP answer is not cached (two GETs differ)"
+# dev1 was not pre-signed at its enrollment (docs/design.md "EST18"): the
+# first GET was signed live and queued the pre-signing; the cached answer
+# follows within a moment, the same bytes from then on
+deadline=$((SECONDS + 10))
+until code=$(curl -sS -o "$OUT/before.der" -w '%{http_code}' --max-time 10 "$BASE/ocsp/$ENC") &&
+    [ "$code" = 200 ] &&
+    code=$(curl -sS -o "$OUT/before2.der" -w '%{http_code}' --max-time 10 "$BASE/ocsp/$ENC") &&
+    cmp -s "$OUT/before.der" "$OUT/before2.der"; do
+	[ "$SECONDS" -lt "$deadline" ] || fail "the OCSP answer is not cached (two GETs differ) 10 s after the first"
+	sleep 0.1
+done
+check_good "$OUT/before.der" "OCSP GET before the kill, cached"
 
 # A second key registered, its CSR ready: the enrollment to try.
 new_key dev2 p256

@@ -50,11 +50,25 @@ policy_of(struct fx *f, struct kbv_policy *p)
 	    sizeof(why)), 0);
 }
 
-/* The device's verdict on the bundle of a for a file of hash hex. */
+/* A device's state file: the text of the checkpoint (size, root). */
+static const char *
+state_text(uint64_t size, const uint8_t root[KBV_HASH], char *out,
+    size_t cap)
+{
+	char r[64];
+
+	sodium_bin2base64(r, sizeof(r), root, KBV_HASH,
+	    sodium_base64_VARIANT_ORIGINAL);
+	assert_true((size_t)snprintf(out, cap, "keybridge-state v1\nsize %llu\n"
+	    "root %s\n", (unsigned long long)size, r) < cap);
+	return out;
+}
+
+/* The device's verdict on the bundle of a for a file of hash hex, with
+ * the state text st (or NULL); the new state's text into next. */
 static enum kbv_verdict
 device_check(struct fx *f, const char *text, size_t len, const char *hex,
-    const struct kbv_state *st, struct kbv_state *next, char *msg,
-    size_t msglen)
+    const char *st, char next[KBV_STATE_MAX], char *msg, size_t msglen)
 {
 	static struct kbv_bundle b;
 	struct kbv_policy p;
@@ -67,13 +81,14 @@ device_check(struct fx *f, const char *text, size_t len, const char *hex,
 	assert_int_equal(sodium_hex2bin(ask.sha256, KBV_HASH, hex, 64, NULL,
 	    &n, NULL), 0);
 	ask.group = "g";
-	ask.state = st;
+	if (st != NULL)
+		ask.state = (struct kbv_span){ st, strlen(st) };
 	if (kbv_bundle_parse(text, len, scratch, sizeof(scratch), &b, why,
 	    sizeof(why)) != 0) {
 		snprintf(msg, msglen, "refused: %s", why);
 		return KBV_FAIL;
 	}
-	return kbv_verify(&p, &b, &ask, next, msg, msglen);
+	return kbv_verify(&p, &b, &ask, next, KBV_STATE_MAX, msg, msglen);
 }
 
 static char *
@@ -94,18 +109,20 @@ static void
 test_current_publication_verifies_as_current(void **state)
 {
 	struct fx *f = *state;
-	struct kbv_state next;
-	char msg[512], *text;
+	char next[KBV_STATE_MAX], want[KBV_STATE_MAX], msg[512], *text;
+	uint8_t root[KBV_HASH];
 	size_t len;
 
 	publish_two(f);
 	text = bundle_of(f, SHA_B, 0, &len);
-	assert_int_equal(device_check(f, text, len, SHA_B, NULL, &next, msg,
+	assert_int_equal(device_check(f, text, len, SHA_B, NULL, next, msg,
 	    sizeof(msg)), KBV_CURRENT);
 	assert_non_null(strstr(msg, "current: g version 2"));
-	assert_int_equal(next.size, ledger_size(f->l));
+	assert_int_equal(ledger_root(f->l, ledger_size(f->l), root), 0);
+	assert_string_equal(next, state_text(ledger_size(f->l), root, want,
+	    sizeof(want)));
 	/* the same bundle for another file's hash */
-	assert_int_equal(device_check(f, text, len, SHA_A, NULL, &next, msg,
+	assert_int_equal(device_check(f, text, len, SHA_A, NULL, next, msg,
 	    sizeof(msg)), KBV_FAIL);
 	free(text);
 }
@@ -114,13 +131,12 @@ static void
 test_older_publication_is_superseded_naming_the_current(void **state)
 {
 	struct fx *f = *state;
-	struct kbv_state next;
-	char msg[512], *text;
+	char next[KBV_STATE_MAX], msg[512], *text;
 	size_t len;
 
 	publish_two(f);
 	text = bundle_of(f, SHA_A, 0, &len);
-	assert_int_equal(device_check(f, text, len, SHA_A, NULL, &next, msg,
+	assert_int_equal(device_check(f, text, len, SHA_A, NULL, next, msg,
 	    sizeof(msg)), KBV_SUPERSEDED);
 	assert_non_null(strstr(msg, "current is version 2 (sha256 " SHA_B));
 	free(text);
@@ -131,8 +147,8 @@ test_consistency_from_every_earlier_size_verifies(void **state)
 {
 	struct fx *f = *state;
 	struct ledger_bundle_ask a;
-	struct kbv_state st, next;
-	char msg[512], why[256], *text;
+	char st[KBV_STATE_MAX], next[KBV_STATE_MAX], msg[512], why[256], *text;
+	uint8_t root[KBV_HASH];
 	uint64_t m, size;
 	size_t len;
 
@@ -150,14 +166,13 @@ test_consistency_from_every_earlier_size_verifies(void **state)
 	size = ledger_size(f->l);
 	for (m = 1; m <= size; m++) {
 		text = bundle_of(f, SHA_B, m, &len);
-		st.size = m;
-		assert_int_equal(ledger_root(f->l, m, st.root), 0);
-		assert_int_equal(device_check(f, text, len, SHA_B, &st, &next,
-		    msg, sizeof(msg)), KBV_CURRENT);
+		assert_int_equal(ledger_root(f->l, m, root), 0);
+		assert_int_equal(device_check(f, text, len, SHA_B, state_text(m,
+		    root, st, sizeof(st)), next, msg, sizeof(msg)), KBV_CURRENT);
 		/* the state of another tree of size m is not extended */
-		st.root[0] ^= 1;
-		assert_int_equal(device_check(f, text, len, SHA_B, &st, &next,
-		    msg, sizeof(msg)), KBV_FAIL);
+		root[0] ^= 1;
+		assert_int_equal(device_check(f, text, len, SHA_B, state_text(m,
+		    root, st, sizeof(st)), next, msg, sizeof(msg)), KBV_FAIL);
 		free(text);
 	}
 	/* since above the checkpoint, an entry not in it: refused */
@@ -177,20 +192,19 @@ static void
 test_every_flipped_bit_of_a_bundle_is_refused(void **state)
 {
 	struct fx *f = *state;
-	struct kbv_state next;
-	char msg[512], *text;
+	char next[KBV_STATE_MAX], msg[512], *text;
 	size_t len, i;
 
 	publish_two(f);
 	text = bundle_of(f, SHA_A, 0, &len);
 	for (i = 0; i < len; i++) {
 		text[i] ^= 1;
-		if (device_check(f, text, len, SHA_A, NULL, &next, msg,
+		if (device_check(f, text, len, SHA_A, NULL, next, msg,
 		    sizeof(msg)) != KBV_FAIL)
 			fail_msg("byte %zu flipped: %s", i, msg);
 		text[i] ^= 1;
 	}
-	assert_int_equal(device_check(f, text, len, SHA_A, NULL, &next, msg,
+	assert_int_equal(device_check(f, text, len, SHA_A, NULL, next, msg,
 	    sizeof(msg)), KBV_SUPERSEDED);
 	free(text);
 }
@@ -202,8 +216,7 @@ test_latest_of_another_group_is_refused(void **state)
 	struct ledger_field fl[3] = { { "group", "h" }, { "version", "9" },
 	    { "sha256", SHA_B } };
 	struct ledger_bundle_ask a;
-	struct kbv_state next;
-	char msg[512], why[256], *text = NULL;
+	char next[KBV_STATE_MAX], msg[512], why[256], *text = NULL;
 	size_t len;
 
 	publish_two(f);
@@ -214,7 +227,7 @@ test_latest_of_another_group_is_refused(void **state)
 	a.latest = ledger_size(f->l) - 1;
 	assert_int_equal(ledger_bundle(f->l, &a, &text, &len, why, sizeof(why)),
 	    0);
-	assert_int_equal(device_check(f, text, len, SHA_A, NULL, &next, msg,
+	assert_int_equal(device_check(f, text, len, SHA_A, NULL, next, msg,
 	    sizeof(msg)), KBV_FAIL);
 	assert_non_null(strstr(msg, "latest publication does not check"));
 	free(text);
@@ -232,17 +245,16 @@ test_only_config_publications_are_configs(void **state)
 		    "sha256 abc\n\n",
 	};
 	struct kbv_span e = { "keybridge-entry v1\ntype config-publish\n"
-	    "group g\nversion 1\nsha256 " SHA_A "\n\n", 0 };
-	struct config c;
+	    "group g\nversion 1\nsha256 " SHA_A "\n\n", 0 }, c[F_N];
 	size_t i;
 
 	(void)state;
 	e.len = strlen(e.p);
-	assert_int_equal(parse_config(&e, &c), 0);
+	assert_int_equal(parse_config(e, c), 0);
 	for (i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
 		e.p = entries[i];
 		e.len = strlen(e.p);
-		assert_int_equal(parse_config(&e, &c), -1);
+		assert_int_equal(parse_config(e, c), -1);
 	}
 }
 
@@ -256,8 +268,7 @@ status_check(struct fx *f, const char *text, size_t len, const char *id,
 	static struct kbv_bundle b;
 	struct kbv_policy p;
 	struct kbv_ask ask;
-	struct kbv_state next;
-	char why[KBV_WHY_MAX];
+	char next[KBV_STATE_MAX], why[KBV_WHY_MAX];
 
 	policy_of(f, &p);
 	memset(&ask, 0, sizeof(ask));
@@ -269,7 +280,7 @@ status_check(struct fx *f, const char *text, size_t len, const char *id,
 		snprintf(msg, msglen, "refused: %s", why);
 		return KBV_FAIL;
 	}
-	return kbv_verify(&p, &b, &ask, &next, msg, msglen);
+	return kbv_verify(&p, &b, &ask, next, sizeof(next), msg, msglen);
 }
 
 /* The status bundle of id (malloc'd) into *text, *len. */
@@ -420,6 +431,138 @@ test_forged_status_and_every_flipped_bit_are_refused(void **state)
 	free(forged);
 }
 
+/* ---- policies: the device's trust anchor -------------------------------- */
+
+/* "name+HEX8+base64(raw)" of raw[0..n) (alg || key), its key ID as
+ * signed-note computes it, into out. */
+static void
+vkey_of(const char *name, const uint8_t *raw, size_t n, char *out, size_t cap)
+{
+	crypto_hash_sha256_state st;
+	uint8_t h[KBV_HASH];
+	char b[256];
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const uint8_t *)name, strlen(name));
+	crypto_hash_sha256_update(&st, (const uint8_t *)"\n", 1);
+	crypto_hash_sha256_update(&st, raw, n);
+	crypto_hash_sha256_final(&st, h);
+	sodium_bin2base64(b, sizeof(b), raw, n, sodium_base64_VARIANT_ORIGINAL);
+	assert_true((size_t)snprintf(out, cap, "%s+%02x%02x%02x%02x+%s", name,
+	    h[0], h[1], h[2], h[3], b) < cap);
+}
+
+/* The vkey of name's key: alg, then n bytes of key (from a fresh Ed25519
+ * key, zeros past its 32 bytes). */
+static void
+vkey_alg(const char *name, uint8_t alg, size_t n, char *out, size_t cap)
+{
+	uint8_t raw[1 + 128] = { alg }, sk[crypto_sign_SECRETKEYBYTES];
+
+	assert_true(n <= 128);
+	crypto_sign_keypair(raw + 1, sk);
+	vkey_of(name, raw, 1 + n, out, cap);
+}
+
+/* kbv_policy_parse of a policy of origin o, log key log, then rest. */
+static int
+policy_with(const char *log, const char *rest, struct kbv_policy *p,
+    char *why, size_t whylen)
+{
+	char text[4096];
+
+	assert_true((size_t)snprintf(text, sizeof(text), "keybridge-policy "
+	    "v1\norigin o\nlog %s\n%s", log, rest) < sizeof(text));
+	return kbv_policy_parse(text, strlen(text), p, why, whylen);
+}
+
+/* A verifier key's decoded bytes are only used at the length of their
+ * algorithm: 32 for Ed25519 (0x01) and cosignature/v1 (0x04) keys, and a
+ * P-256 SubjectPublicKeyInfo (91) for keybridge's ECDSA (0x02) node key,
+ * the one other kind a policy's log line may name. */
+static void
+test_a_verifier_key_of_the_wrong_length_is_refused(void **state)
+{
+	static const struct { uint8_t alg; size_t n; } bad[] = {
+		{ 0x01, 31 }, { 0x01, 33 }, { 0x01, 0 }, { 0x02, 1 },
+		{ 0x02, 32 }, { 0x02, 90 }, { 0x02, 92 }, { 0x04, 32 },
+		{ 0x05, 32 }, { 0x00, 32 }, { 0x02, 127 },
+	};
+	static struct kbv_policy p;
+	char log[512], cos[512], rest[1024], why[KBV_WHY_MAX];
+	EVP_PKEY *ec = EVP_EC_gen("P-256");
+	size_t i;
+
+	(void)state;
+	assert_non_null(ec);
+	assert_int_equal(ledger_note_vkey_format(ec, "node", log, sizeof(log)),
+	    0);
+	EVP_PKEY_free(ec);
+	assert_int_equal(policy_with(log, "", &p, why, sizeof(why)), 0);
+	assert_int_equal(p.log.ed25519, 0);	/* kept, never trusted solo */
+	vkey_alg("node", 0x01, 32, log, sizeof(log));
+	assert_int_equal(policy_with(log, "", &p, why, sizeof(why)), 0);
+	assert_int_equal(p.log.ed25519, 1);
+	vkey_alg("v1", 0x04, 32, cos, sizeof(cos));
+	snprintf(rest, sizeof(rest), "validator v1 %s\nquorum 1\n", cos);
+	assert_int_equal(policy_with(log, rest, &p, why, sizeof(why)), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		vkey_alg("node", bad[i].alg, bad[i].n, log, sizeof(log));
+		if (policy_with(log, "", &p, why, sizeof(why)) != -1)
+			fail_msg("log key alg %#x, %zu bytes: kept", bad[i].alg,
+			    bad[i].n);
+		assert_non_null(strstr(why, "policy line 3 is not"));
+	}
+	vkey_alg("node", 0x01, 32, log, sizeof(log));
+	for (i = 31; i <= 33; i += 2) {		/* a cosigner's, 31 or 33 */
+		vkey_alg("v1", 0x04, i, cos, sizeof(cos));
+		snprintf(rest, sizeof(rest), "validator v1 %s\nquorum 1\n",
+		    cos);
+		assert_int_equal(policy_with(log, rest, &p, why, sizeof(why)),
+		    -1);
+	}
+}
+
+/* A cosigner listed twice, by name or by key, would count twice toward
+ * the quorum: the policy is refused. */
+static void
+test_a_cosigner_listed_twice_is_refused(void **state)
+{
+	static struct kbv_policy p;
+	uint8_t pk1[32], pk2[32], sk[crypto_sign_SECRETKEYBYTES];
+	uint8_t raw[33] = { 0x04 };
+	char log[256], v1[256], v2[256], v2_key1[256], v1_key2[256];
+	char rest[2048], why[KBV_WHY_MAX];
+	const char *twice[][2] = { { v1, v1 }, { v1, v2_key1 }, { v1, v1_key2 } };
+	size_t i;
+
+	(void)state;
+	vkey_alg("node", 0x01, 32, log, sizeof(log));
+	crypto_sign_keypair(pk1, sk);
+	crypto_sign_keypair(pk2, sk);
+	memcpy(raw + 1, pk1, 32);
+	vkey_of("v1", raw, 33, v1, sizeof(v1));
+	vkey_of("v2", raw, 33, v2_key1, sizeof(v2_key1));
+	memcpy(raw + 1, pk2, 32);
+	vkey_of("v2", raw, 33, v2, sizeof(v2));
+	vkey_of("v1", raw, 33, v1_key2, sizeof(v1_key2));
+	snprintf(rest, sizeof(rest), "validator v1 %s\nwitness v2 %s -\n"
+	    "quorum 2\n", v1, v2);
+	assert_int_equal(policy_with(log, rest, &p, why, sizeof(why)), 0);
+	assert_int_equal(p.ncos, 2);
+	assert_int_equal(p.quorum, 2);
+	for (i = 0; i < sizeof(twice) / sizeof(twice[0]); i++) {
+		snprintf(rest, sizeof(rest), "validator %.2s %s\nwitness %.2s "
+		    "%s\nquorum 2\n", twice[i][0], twice[i][0], twice[i][1],
+		    twice[i][1]);
+		if (policy_with(log, rest, &p, why, sizeof(why)) != -1)
+			fail_msg("listed twice (%zu), kept: quorum %u of %zu", i,
+			    p.quorum, p.ncos);
+		assert_non_null(strstr(why, "policy line 5 lists a cosigner's "
+		    "name or key twice"));
+	}
+}
+
 static int
 run_suite(const struct backend *be)
 {
@@ -432,6 +575,8 @@ run_suite(const struct backend *be)
 		T(test_only_config_publications_are_configs),
 		T(test_status_of_active_revoked_and_absent_verifies),
 		T(test_forged_status_and_every_flipped_bit_are_refused),
+		T(test_a_verifier_key_of_the_wrong_length_is_refused),
+		T(test_a_cosigner_listed_twice_is_refused),
 	};
 	char name[64];
 

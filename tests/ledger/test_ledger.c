@@ -150,6 +150,64 @@ test_rows_written_in_a_block_are_read_again(void **state)
 	assert_true(one_block);
 }
 
+/* ---- one read transaction for several reads (EST18) -------------------- */
+
+/* Submits a key-register of a new key and waits for its commit; its key
+ * id into id. */
+static void
+register_one(struct fx *f, char id[LEDGER_KEYID_LEN + 1])
+{
+	struct reg r;
+	char *note;
+	int ok = 0;
+
+	reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
+	memcpy(id, r.id, LEDGER_KEYID_LEN + 1);
+	note = ledger_entry_sign(ledger_entry_body(LEDGER_KEY_REGISTER,
+	    "admin", f->seq_admin++, time(NULL), TEST_ORIGIN, r.fl, 6),
+	    "admin", f->admin);
+	assert_non_null(note);
+	assert_int_equal(ledger_writer_start(f->l, NULL, NULL), 0);
+	assert_int_equal(ledger_submit(f->l, note, strlen(note), done_cb,
+	    &ok), 0);
+	ledger_writer_stop(f->l);
+	free(note);
+	assert_int_equal(ok, 1);
+}
+
+/* Reads between ledger_read_begin and ledger_read_end (nested) see one
+ * state on SQLite, and the outermost end ends it: a later read sees the
+ * writer's later commit (a transaction left open would hide it). */
+static void
+test_read_transaction_ends_and_sees_later_commits(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_key_info *k = malloc(sizeof(*k));
+	char id1[LEDGER_KEYID_LEN + 1], id2[LEDGER_KEYID_LEN + 1];
+
+	assert_non_null(k);
+	register_one(f, id1);
+	ledger_read_begin(f->l);
+	ledger_read_begin(f->l);
+	assert_int_equal(ledger_key_get(f->l, id1, k), 0);
+	register_one(f, id2);
+	/* SQLite: the snapshot began at the first read, before id2; each
+	 * read on its own (PostgreSQL) sees it. */
+	assert_int_equal(ledger_key_get(f->l, id2, k),
+	    f->be->pg_url == NULL ? 1 : 0);
+	ledger_read_end(f->l);
+	assert_int_equal(ledger_key_get(f->l, id2, k),
+	    f->be->pg_url == NULL ? 1 : 0);
+	ledger_read_end(f->l);
+	assert_int_equal(ledger_key_get(f->l, id2, k), 0);
+	/* and a new pair reads the present again */
+	ledger_read_begin(f->l);
+	assert_int_equal(ledger_key_get(f->l, id1, k), 0);
+	assert_int_equal(ledger_key_get(f->l, id2, k), 0);
+	ledger_read_end(f->l);
+	free(k);
+}
+
 /* ---- groups that commit together --------------------------------------- */
 
 struct group_result {
@@ -683,6 +741,7 @@ test_writers_share_one_tree(void **state)
 #define LEDGER_TESTS \
 	T(test_group_commit_batches_submissions), \
 	T(test_rows_written_in_a_block_are_read_again), \
+	T(test_read_transaction_ends_and_sees_later_commits), \
 	T(test_group_commits_together_or_not_at_all), \
 	T(test_verify_names_the_tampered_entry), \
 	T(test_verify_finds_a_missing_entry_and_edited_state), \

@@ -310,7 +310,7 @@ test_kept_certificates_are_verified_against_their_tbs(void **state)
 	    0);
 	assert_int_equal(len, (size_t)dlen);
 	assert_memory_equal(got, der, len);
-	assert_int_equal(ledger_verify_certs(f->db, &ca, 1, &rep, &n), 0);
+	assert_int_equal(ledger_verify_certs(f->db, &ca, 1, 1, &rep, &n), 0);
 	if (!rep.ok)
 		fail_msg("verify: %s", rep.what);
 	assert_int_equal(n, 1);
@@ -319,18 +319,18 @@ test_kept_certificates_are_verified_against_their_tbs(void **state)
 	assert_non_null(forged = ca_sign_tbs(t.der, t.len, forger, why,
 	    sizeof(why)));
 	kept_replace(f, t.serial, forged);
-	assert_int_equal(ledger_verify_certs(f->db, &ca, 1, &rep, &n), 0);
+	assert_int_equal(ledger_verify_certs(f->db, &ca, 1, 1, &rep, &n), 0);
 	assert_false(rep.ok);
 	assert_non_null(strstr(rep.what, "does not verify under its issuer"));
 	/* without the issuer, only the TBS is compared: it holds */
-	assert_int_equal(ledger_verify_certs(f->db, NULL, 0, &rep, &n), 0);
+	assert_int_equal(ledger_verify_certs(f->db, NULL, 0, 1, &rep, &n), 0);
 	assert_true(rep.ok);
 	/* another TBS, properly signed by the CA, kept under this serial */
 	tbs_fields(&u, ca, k, r.id, "cam-1", EST_PROFILE_DEVICE, NULL);
 	assert_non_null(other = ca_sign_tbs(u.der, u.len, cakey, why,
 	    sizeof(why)));
 	kept_replace(f, t.serial, other);
-	assert_int_equal(ledger_verify_certs(f->db, &ca, 1, &rep, &n), 0);
+	assert_int_equal(ledger_verify_certs(f->db, &ca, 1, 1, &rep, &n), 0);
 	assert_false(rep.ok);
 	assert_non_null(strstr(rep.what, "is not the TBS its entry recorded"));
 	OPENSSL_free(der);
@@ -343,6 +343,108 @@ test_kept_certificates_are_verified_against_their_tbs(void **state)
 	EVP_PKEY_free(k);
 }
 
+#define NKEPT 7
+
+struct kept {
+	char serial[41];
+	uint8_t tbs[4096];
+	size_t len;
+};
+
+static int
+kept_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct kept *)a)->serial,
+	    ((const struct kept *)b)->serial);
+}
+
+/* Kept certificates checked on several threads (each takes every n-th
+ * of a page): with the 2nd and 5th (in serial order, the check's order)
+ * forged, 1, 2 and 3 threads all name the 2nd, count the same, and say
+ * the same; with 2 threads the 2nd is another thread's. */
+static void
+test_kept_certificates_on_threads_name_the_first_forged(void **state)
+{
+	struct fx *f = *state;
+	EVP_PKEY *cakey = ledger_key_generate("ec-p256");
+	EVP_PKEY *forger = ledger_key_generate("ec-p256");
+	X509 *ca = fx_tbs_ca(cakey), *cert;
+	struct ledger_verify_report rep, first;
+	enum ledger_status st;
+	struct fx_tbs t;
+	struct reg r;
+	struct kept *kp = calloc(NKEPT, sizeof(*kp));
+	char why[256];
+	unsigned char *der;
+	uint64_t n, n1 = 0, bseq = make_bridge(f);
+	time_t now = tbs_now = time(NULL);
+	int dlen;
+
+	assert_int_equal(ledger_writer_start(f->l, NULL, NULL), 0);
+	for (int i = 0; i < NKEPT; i++) {
+		EVP_PKEY *k = ledger_key_generate("ec-p256");
+
+		reg_fields(&r, k, now - 60, now + 86400);
+		assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+		tbs_fields(&t, ca, k, r.id, "cam-1", EST_PROFILE_DEVICE, NULL);
+		assert_int_equal(tbs_put(f, bseq++, &t, 7), LEDGER_OK);
+		assert_non_null(cert = ca_sign_tbs(t.der, t.len, cakey, why,
+		    sizeof(why)));
+		der = NULL;
+		assert_true((dlen = i2d_X509(cert, &der)) > 0);
+		st = LEDGER_ERR_UNAVAILABLE;
+		assert_int_equal(ledger_cert_store(f->l, t.serial, der,
+		    (size_t)dlen, stored_cb, &st), 0);
+		ledger_writer_stop(f->l);
+		assert_int_equal(st, LEDGER_OK);
+		assert_int_equal(ledger_writer_start(f->l, NULL, NULL), 0);
+		snprintf(kp[i].serial, sizeof(kp[i].serial), "%s", t.serial);
+		memcpy(kp[i].tbs, t.der, t.len);
+		kp[i].len = t.len;
+		OPENSSL_free(der);
+		X509_free(cert);
+		EVP_PKEY_free(k);
+	}
+	ledger_writer_stop(f->l);
+	qsort(kp, NKEPT, sizeof(*kp), kept_cmp);
+	for (unsigned th = 1; th <= 3; th++) {
+		assert_int_equal(ledger_verify_certs(f->db, &ca, 1, th, &rep,
+		    &n), 0);
+		if (!rep.ok)
+			fail_msg("verify on %u threads: %s", th, rep.what);
+		assert_int_equal(n, NKEPT);
+	}
+	for (int i = 1; i < NKEPT; i += 3) {
+		X509 *forged;
+
+		assert_non_null(forged = ca_sign_tbs(kp[i].tbs, kp[i].len,
+		    forger, why, sizeof(why)));
+		kept_replace(f, kp[i].serial, forged);
+		X509_free(forged);
+	}
+	for (unsigned th = 1; th <= 3; th++) {
+		assert_int_equal(ledger_verify_certs(f->db, &ca, 1, th, &rep,
+		    &n), 0);
+		assert_false(rep.ok);
+		assert_non_null(strstr(rep.what, kp[1].serial));
+		assert_non_null(strstr(rep.what, "does not verify under its "
+		    "issuer"));
+		if (th == 1) {
+			first = rep;
+			n1 = n;
+			assert_int_equal(n1, 1);
+			continue;
+		}
+		assert_int_equal(rep.bad_index, first.bad_index);
+		assert_string_equal(rep.what, first.what);
+		assert_int_equal(n, n1);
+	}
+	free(kp);
+	X509_free(ca);
+	EVP_PKEY_free(cakey);
+	EVP_PKEY_free(forger);
+}
+
 static int
 run_suite(const struct backend *be)
 {
@@ -351,6 +453,7 @@ run_suite(const struct backend *be)
 		T(test_ledgers_of_both_forms_replay_and_verify),
 		T(test_tbs_with_a_malformed_or_other_key_is_refused),
 		T(test_kept_certificates_are_verified_against_their_tbs),
+		T(test_kept_certificates_on_threads_name_the_first_forged),
 	};
 	char name[64];
 

@@ -1,0 +1,347 @@
+#!/usr/bin/env bash
+# tests/bench/scale.sh: `make bench-scale` (issue 18, "A million
+# certificates"; not part of `make bench`: it takes up to 20 minutes).
+#
+# For each size N of BENCH_SCALE_SIZES (default "10000 100000"; add 1000000
+# by hand): a ledger of N device keys with a certificate each, 10% of them
+# revoked (bench_fill DIR N certs 10, through the group-commit writer), and:
+#   1. `serve` with today's settings (no store, every answer in memory):
+#      time from the process's start to the first OCSP answer (HTTP 200 to a
+#      GET for a random serial) and to every certificate answerable from a
+#      pre-signed answer (2N answers in memory, nothing pending); RSS
+#      (VmRSS of serve and of its key process) at that point;
+#   2. cached OCSP GETs for random serials (a wrk Lua script picks one of
+#      BENCH_SCALE_PATHS pre-encoded requests per request) beside nginx
+#      serving one file, ROUNDS alternating rounds, p50/p99, CPU per answer;
+#      RSS after the load, bytes per certificate;
+#   3. GET /api/v1/status and /api/v1/certs/SERIAL latency (one curl,
+#      keep-alive, sequential requests, p50/p99);
+#   4. `key revoke` of a good certificate's key: time until a GET shows it
+#      revoked, and until the CRL lists it; the CRL's size;
+#   5. `ledger verify` time beside one core's Ed25519 verify rate
+#      (openssl speed, same run);
+#   6. restarts with the persistent store (ocsp_store, ocsp_cache_max =
+#      BENCH_SCALE_CACHE): the first start fills the store, the second
+#      answers from it; time to first answer and to all answerable, RSS,
+#      compared with the restart without the store of step 1.
+# BENCH_SCALE_REUSE=1 keeps a ledger an earlier run of the same OUT filled.
+# Prints RESULT lines; figures also in OUT/scale.csv.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+: "${OUT:=$root/tests/out/bench/scale}"
+: "${KEYBRIDGE:=$root/build/keybridge}"
+: "${BENCH:=$root/build/bench}"
+mkdir -p "$OUT"
+# shellcheck source=../integration/lib.sh
+. "$root/tests/integration/lib.sh"
+# shellcheck source=common.bash
+. "$root/tests/bench/common.bash"
+
+# run_wrk as common.bash's, except that wrk's timeouts (no answer within
+# 2 s, which a machine at load 10 gives the bridge and nginx alike) are
+# counted in OUT/timeouts-NAME.txt and reported, not fatal; other socket
+# errors and non-2xx answers still are.
+run_wrk() {
+	local name=$1 f="$OUT/wrk-$1.txt"
+	shift
+	wrk "$@" >"$f" 2>&1 || fail "wrk $* failed: $(tail -n 5 "$f")"
+	if grep -Eq 'Non-2xx|Socket errors: connect [1-9]|read [1-9]|write [1-9]' "$f"; then
+		fail "wrk against $name: errors: $(grep -E 'Socket errors|Non-2xx' "$f")"
+	fi
+	sed -n 's/.*timeout \([0-9]*\).*/\1/p' "$f" >"$OUT/timeouts-$name.txt"
+	awk '
+	function ms(v) {
+		if (v ~ /us$/) return v * 0.001
+		if (v ~ /ms$/) return v + 0
+		if (v ~ /m$/) return v * 60000
+		if (v ~ /s$/) return v * 1000
+		return v
+	}
+	/^Requests\/sec:/ { rate = $2 }
+	$1 == "50%" { p50 = ms($2) }
+	$1 == "99%" { p99 = ms($2) }
+	END {
+		if (rate == "" || p99 == "") exit 1
+		printf "%.0f %.3f %.3f\n", rate, p50, p99
+	}' "$f" || fail "wrk against $name: no rate or latency in $f: $(tail -n 12 "$f")"
+}
+
+sizes=${BENCH_SCALE_SIZES:-10000 100000}
+secs=${BENCH_SCALE_SECONDS:-5}
+rounds=${BENCH_SCALE_ROUNDS:-3}
+npaths=${BENCH_SCALE_PATHS:-5000}
+cache_max=${BENCH_SCALE_CACHE:-20000}
+command -v wrk >/dev/null || fail "wrk is not installed (scripts/deps.sh installs it)"
+command -v nginx >/dev/null || fail "nginx is not installed (scripts/deps.sh installs it)"
+echo "scale: sizes $sizes; $(date -u +%FT%TZ); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+[ ! -f "$OUT/scale.csv" ] || mv "$OUT/scale.csv" "$OUT/scale.csv.prev"
+echo "size,phase,metric,value" >"$OUT/scale.csv"
+
+now_us() { local t=$EPOCHREALTIME; echo "${t/./}"; }
+metric() { awk -v m="$1" '$1 == m { print $2 }' <<<"$2"; }
+csv() { echo "$1,$2,$3,$4" >>"$OUT/scale.csv"; }
+# rss_kb PID: VmRSS of PID in kB.
+rss_kb() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+# keyproc_pid: the key process, serve's child.
+keyproc_pid() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(awk '{ print $4 }' "$p/stat" 2>/dev/null)" = "$KB_SERVE_PID" ] && { echo "${p#/proc/}"; return; }
+	done
+	echo 0
+}
+
+# make_paths DIR N: N random serials of DIR's fill-serials.txt as GET paths
+# (/ocsp/<URL-encoded base64 of a SHA-1 CertID request>) into DIR/paths.txt,
+# and a wrk script picking one at random per request into DIR/paths.lua.
+make_paths() {
+	shuf -n "$2" "$1/fill-serials.txt" >"$1/sample.txt"
+	python3 - "$1/ca/issuing.pem" "$1/sample.txt" "$1/paths.txt" <<'PY'
+import base64, sys, urllib.parse
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.ocsp import OCSPRequestBuilder
+iss = x509.load_pem_x509_certificate(open(sys.argv[1], 'rb').read())
+name_hash = hashes.Hash(hashes.SHA1()); name_hash.update(iss.subject.public_bytes())
+key = iss.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+key_hash = hashes.Hash(hashes.SHA1()); key_hash.update(key)
+nh, kh = name_hash.finalize(), key_hash.finalize()
+with open(sys.argv[3], 'w') as out:
+    for line in open(sys.argv[2]):
+        req = OCSPRequestBuilder().add_certificate_by_hash(nh, kh, int(line, 16), hashes.SHA1()).build()
+        der = req.public_bytes(serialization.Encoding.DER)
+        out.write('/ocsp/' + urllib.parse.quote(base64.b64encode(der).decode(), safe='') + '\n')
+PY
+	cat >"$1/paths.lua" <<LUA
+local paths = {}
+for l in io.lines("$1/paths.txt") do paths[#paths + 1] = l end
+math.randomseed(os.time())
+request = function()
+	return wrk.format("GET", paths[math.random(#paths)])
+end
+LUA
+}
+
+# wait_answerable DIR MODE T0: waits (polling every 20 ms) for the first
+# OCSP answer (a GET of one sampled serial answered 200) and for every
+# certificate answerable from a signed answer: MODE mem: 2N answers in
+# memory and nothing pending; MODE fill: 2N written to the store and
+# nothing pending; MODE store: the start-up pass over the certificates
+# done (its log line) and nothing pending.  Sets T_FIRST and T_ALL (ms
+# from T0, in us).
+wait_answerable() {
+	local dir=$1 mode=$2 t0=$3 m c p w path deadline=$((SECONDS + 900)) code
+	path=$(awk 'NR == 1' "$dir/paths.txt")
+	T_FIRST="" T_ALL=""
+	while [ -z "$T_FIRST" ]; do
+		kill -0 "$KB_SERVE_PID" 2>/dev/null || fail "serve exited while starting: $(tail -n 5 "$OUT/serve.log")"
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$KB_HTTP_URL$path" || true)
+		[ "$code" != 200 ] || T_FIRST=$((($(now_us) - t0) / 1000))
+		[ "$SECONDS" -lt "$deadline" ] || fail "no OCSP answer after 900 s"
+		[ -n "$T_FIRST" ] || sleep 0.02
+	done
+	while :; do
+		m=$(curl -sS --max-time 10 "$KB_HTTP_URL/metrics") || fail "GET /metrics: no answer"
+		c=$(metric keybridge_ocsp_responses_cached "$m")
+		p=$(metric keybridge_ocsp_resign_pending "$m")
+		w=$(metric keybridge_ocsp_store_writes_total "$m")
+		if [ "${p:-1}" -eq 0 ] && grep -q "queued for every certificate" "$OUT/serve.log"; then
+			case $mode in
+			mem) [ "${c:-0}" -lt "$WANT" ] || break ;;
+			fill) [ "${w:-0}" -lt "$WANT" ] || break ;;
+			store) break ;;
+			esac
+		fi
+		[ "$SECONDS" -lt "$deadline" ] || fail "not every certificate answerable after 900 s ($c cached, $w stored, $p pending)"
+		sleep 0.02
+	done
+	T_ALL=$((($(now_us) - t0) / 1000))
+}
+
+# scale_start DIR: serve in the background, as kb_start but without its
+# 20 s deadline (at 100k the ledger's open alone takes ~14 s);
+# wait_answerable does the waiting.
+scale_start() {
+	KB_DIR=$1
+	KB_URL="https://$(kb_conf_get "$1" est_listen)"
+	KB_HTTP_URL="http://$(kb_conf_get "$1" http_listen)"
+	"$KEYBRIDGE" serve -d "$1" --log-level info >>"$OUT/serve.log" 2>&1 &
+	KB_SERVE_PID=$!
+	kb_track "$KB_SERVE_PID"
+}
+
+# start_measured DIR MODE TAG: starts serve and reports start-up figures.
+start_measured() {
+	local dir=$1 mode=$2 tag=$3 t0 kp rs rk
+	: >"$OUT/serve.log"
+	t0=$(now_us)
+	scale_start "$dir"
+	wait_answerable "$dir" "$mode" "$t0"
+	kp=$(keyproc_pid)
+	rs=$(rss_kb "$KB_SERVE_PID")
+	rk=$(rss_kb "$kp")
+	RSS_SERVE=$rs RSS_KEYPROC=$rk
+	echo "  $tag: first OCSP answer ${T_FIRST} ms, every certificate answerable ${T_ALL} ms; RSS serve $((rs / 1024)) MiB, key process $((rk / 1024)) MiB"
+	csv "$N" "$tag" first_answer_ms "$T_FIRST"
+	csv "$N" "$tag" all_answerable_ms "$T_ALL"
+	csv "$N" "$tag" rss_serve_kb "$rs"
+	csv "$N" "$tag" rss_keyproc_kb "$rk"
+}
+
+# seq_latency NAME URL COUNT [CURL ARGS]: COUNT sequential GETs in one curl
+# (keep-alive); prints "p50_ms p99_ms".
+seq_latency() {
+	local name=$1 url=$2 count=$3 cfg="$OUT/seq-$1.cfg"
+	shift 3
+	{
+		printf 'write-out = "%%{http_code} %%{time_total}\\n"\n'
+		for ((i = 0; i < count; i++)); do
+			printf 'url = "%s"\noutput = "/dev/null"\n' "$url"
+		done
+	} >"$cfg"
+	curl -s --max-time 300 "$@" -K "$cfg" >"$OUT/seq-$name.txt" || true
+	awk '$1 == 200 { print $2 * 1000 }' "$OUT/seq-$name.txt" | sort -n | awk -v n="$count" -v w="$name" '
+		{ v[NR] = $1 }
+		END { if (NR != n) { print "only " NR " of " n " answered 200 (" w ")" > "/dev/stderr"; exit 1 }
+		      printf "%.3f %.3f\n", v[int((50 * NR + 99) / 100)], v[int((99 * NR + 99) / 100)] }' ||
+		fail "$name: not every request answered 200"
+}
+
+ed_rate=$(openssl speed -seconds 2 ed25519 2>/dev/null | awk '$1 == "253" && $4 == "(Ed25519)" { print $NF }')
+echo "reference: openssl speed ed25519 verify, one core: ${ed_rate:-?} /s"
+
+for N in $sizes; do
+	dir="$OUT/n$N"
+	WANT=$((2 * N))
+	echo "== $N certificates (10% revoked)"
+	if [ -n "${BENCH_SCALE_REUSE:-}" ] && [ -f "$dir/fill-revoked.txt" ] && [ -f "$OUT/fill-$N.txt" ]; then
+		# a ledger bench_fill made in an earlier run (its fill figures kept)
+		echo "  reusing $dir"
+		kb_conf_set "$dir" ocsp_store off >/dev/null
+		kb_conf_set "$dir" ocsp_cache_max 0 >/dev/null
+		rm -f "$dir"/ocsp-store.db*
+		fill_ms=$(awk -F, -v n="$N" '$1 == n && $2 == "fill" && $3 == "ms" { print $4 }' "$OUT/scale.csv.prev" 2>/dev/null)
+	else
+		rm -rf "$dir"
+		kb_init "$dir" >/dev/null
+		# request lines at info would fill the log the start-up is read from
+		kb_conf_set "$dir" access_log access.log >/dev/null
+		t=$(now_us)
+		"$BENCH/bench_fill" "$dir" "$N" certs 10 >"$OUT/fill-$N.txt" 2>&1 ||
+			fail "bench_fill: $(tail -n 5 "$OUT/fill-$N.txt")"
+		fill_ms=$((($(now_us) - t) / 1000))
+	fi
+	echo "  bench_fill: ${fill_ms} ms ($(grep -h map_build_seconds "$OUT/fill-$N.txt"))"
+	csv "$N" fill ms "$fill_ms"
+	make_paths "$dir" "$npaths"
+	db_kb=$(du -k "$dir/ledger.db"* | awk '{ s += $1 } END { print s }')
+	csv "$N" fill ledger_kb "$db_kb"
+
+	# 1. today's settings
+	start_measured "$dir" mem mem
+	mem_all=$T_ALL
+	rss0=$RSS_SERVE
+
+	# 2. cached GETs of random serials beside nginx serving one file
+	ports=$(kb_free_ports 1)
+	KB_USED_PORTS="$KB_USED_PORTS $ports"
+	NGX="$OUT/nginx-$N"
+	rm -rf "$NGX"
+	mkdir -p "$NGX/www"
+	curl -sS -o "$NGX/www/resp" "$KB_HTTP_URL$(awk 'NR == 1' "$dir/paths.txt")"
+	nginx_start "$NGX" "        listen 127.0.0.1:$ports;
+        default_type application/ocsp-response;
+        location /ocsp/ { try_files /resp =404; }"
+	wait_url "http://127.0.0.1:$ports/ocsp/x" "$NGX_PID" nginx
+	ngx_worker=$(pgrep -P "$NGX_PID" | awk 'NR == 1')
+	m0=$(curl -sS "$KB_HTTP_URL/metrics")
+	WRK_SCRIPT="$dir/paths.lua" CPU_PIDS="$KB_SERVE_PID $ngx_worker" \
+	    wrk_rounds "scale-$N" "$rounds" "$secs" "$KB_HTTP_URL/" "http://127.0.0.1:$ports/"
+	m1=$(curl -sS "$KB_HTTP_URL/metrics")
+	misses=$(($(metric keybridge_ocsp_cache_misses_total "$m1") - $(metric keybridge_ocsp_cache_misses_total "$m0")))
+	stop_pid "$NGX_PID"
+	rs=$(rss_kb "$KB_SERVE_PID")
+	rk=$(rss_kb "$(keyproc_pid)")
+	tmo=$(cat "$OUT"/timeouts-scale-"$N"-bridge.txt 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+	echo "RESULT scale $N: OCSP GET random serials $MED_B req/s (p50 $MED_B50 ms, p99 $MED_B99 ms, $misses misses, $tmo wrk timeouts in the last round) = $MED_RATIO x nginx one file ($MED_N req/s, p99 $MED_N99 ms); CPU/answer bridge $MED_BCPU us, nginx $MED_NCPU us"
+	echo "RESULT scale $N: start (no store) first OCSP answer $T_FIRST ms, all $mem_all ms pre-signed; RSS serve $((rs / 1024)) MiB after load ($((rss0 / 1024)) MiB after start), key process $((rk / 1024)) MiB; $(((rs * 1024) / N)) bytes of serve RSS per certificate"
+	csv "$N" load ocsp_rate "$MED_B"; csv "$N" load ocsp_p50_ms "$MED_B50"; csv "$N" load ocsp_p99_ms "$MED_B99"
+	csv "$N" load nginx_rate "$MED_N"; csv "$N" load ratio "$MED_RATIO"; csv "$N" load misses "$misses"
+	csv "$N" load rss_serve_kb "$rs"; csv "$N" load rss_keyproc_kb "$rk"
+	csv "$N" load cpu_us_bridge "$MED_BCPU"; csv "$N" load cpu_us_nginx "$MED_NCPU"
+
+	# 3. API latency
+	serial=$(sed -n 2p "$dir/sample.txt")
+	read -r s50 s99 <<<"$(seq_latency status "$KB_URL/api/v1/status" 200 --cacert "$dir/ca/root.pem")"
+	read -r c50 c99 <<<"$(seq_latency cert "$KB_URL/api/v1/certs/$serial" 500 --cacert "$dir/ca/root.pem")"
+	echo "RESULT scale $N: /api/v1/status p50 $s50 ms p99 $s99 ms; /api/v1/certs/SERIAL p50 $c50 ms p99 $c99 ms (sequential, keep-alive)"
+	csv "$N" api status_p50_ms "$s50"; csv "$N" api status_p99_ms "$s99"
+	csv "$N" api cert_p50_ms "$c50"; csv "$N" api cert_p99_ms "$c99"
+
+	# 4. revocation to OCSP and CRL
+	grep -vxFf "$dir/fill-revoked.txt" "$dir/sample.txt" | awk 'NR == 1' >"$OUT/victim.txt"
+	victim=$(cat "$OUT/victim.txt")
+	vpath=$(sed -n "$(grep -nxF "$victim" "$dir/sample.txt" | cut -d: -f1)p" "$dir/paths.txt")
+	curl -sS --cacert "$dir/ca/root.pem" -o "$OUT/victim.json" "$KB_URL/api/v1/certs/$victim"
+	kid=$(jq -er .key_id "$OUT/victim.json") || fail "no key_id for $victim"
+	crl_url="$KB_HTTP_URL/crl/$(jq -er .issuer "$OUT/victim.json").crl"
+	curl -sS -o "$OUT/crl-before.crl" "$crl_url"
+	"$KEYBRIDGE" key revoke -d "$dir" --key-id "$kid" --reason keyCompromise >/dev/null
+	t0=$(now_us)
+	ocsp_ms="" crl_ms=""
+	while [ -z "$ocsp_ms" ] || [ -z "$crl_ms" ]; do
+		if [ -z "$ocsp_ms" ]; then
+			curl -sS -o "$OUT/v.der" "$KB_HTTP_URL$vpath"
+			# grep -c reads everything: -q would leave openssl a
+			# SIGPIPE that pipefail turns into a miss on big CRLs
+			[ "$(openssl ocsp -respin "$OUT/v.der" -resp_text -noverify 2>/dev/null | grep -c "Cert Status: revoked")" = 0 ] ||
+				ocsp_ms=$((($(now_us) - t0) / 1000))
+		fi
+		if [ -z "$crl_ms" ]; then
+			curl -sS -o "$OUT/crl.crl" "$crl_url"
+			[ "$(openssl crl -inform DER -in "$OUT/crl.crl" -noout -text 2>/dev/null | tr -d ' :' | grep -cix "serialnumber${victim}")" = 0 ] ||
+				crl_ms=$((($(now_us) - t0) / 1000))
+		fi
+		[ $((($(now_us) - t0) / 1000000)) -lt 60 ] || fail "revocation of $victim not visible after 60 s (ocsp '$ocsp_ms' crl '$crl_ms')"
+	done
+	crl_bytes=$(wc -c <"$OUT/crl.crl")
+	nrev=$(openssl crl -inform DER -in "$OUT/crl.crl" -noout -text | grep -c "Serial Number")
+	echo "RESULT scale $N: revocation visible in OCSP after $ocsp_ms ms, in the CRL after $crl_ms ms; CRL $crl_bytes bytes for $nrev revoked ($((crl_bytes / nrev)) bytes each)"
+	csv "$N" revoke ocsp_ms "$ocsp_ms"; csv "$N" revoke crl_ms "$crl_ms"
+	csv "$N" revoke crl_bytes "$crl_bytes"; csv "$N" revoke crl_entries "$nrev"
+	kb_stop >/dev/null
+
+	# 5. ledger verify
+	t=$(now_us)
+	"$KEYBRIDGE" ledger verify -d "$dir" >"$OUT/verify-$N.txt" 2>&1 || fail "ledger verify: $(tail -n 3 "$OUT/verify-$N.txt")"
+	v_ms=$((($(now_us) - t) / 1000))
+	entries=$((2 * N + N / 10 + 2))
+	echo "RESULT scale $N: ledger verify $v_ms ms for ~$entries entries ($(awk -v e="$entries" -v ms="$v_ms" -v r="${ed_rate:-0}" 'BEGIN { x = e / (ms / 1000); printf "%.0f entries/s = %.2f x one core Ed25519 verify %.0f/s", x, (r > 0 ? x / r : 0), r }'))"
+	csv "$N" verify ms "$v_ms"
+
+	# 6. restarts: without the store (step 1's figure), with it cold, then warm
+	kb_conf_set "$dir" ocsp_store ocsp-store.db >/dev/null
+	kb_conf_set "$dir" ocsp_cache_max "$cache_max" >/dev/null
+	start_measured "$dir" fill store-cold
+	cold_all=$T_ALL
+	kb_stop >/dev/null
+	sleep 1
+	start_measured "$dir" store store-warm
+	warm_first=$T_FIRST warm_all=$T_ALL warm_rss=$RSS_SERVE
+	m0=$(curl -sS "$KB_HTTP_URL/metrics")
+	run_wrk "store-$N" -t2 -c64 -d"${secs}s" --latency -s "$dir/paths.lua" "$KB_HTTP_URL/" >"$OUT/store-wrk-$N.txt"
+	read -r st_rate st_p50 st_p99 <"$OUT/store-wrk-$N.txt"
+	m1=$(curl -sS "$KB_HTTP_URL/metrics")
+	sigs=$(metric keybridge_ocsp_signatures_total "$m1")
+	hits=$(metric keybridge_ocsp_store_hits_total "$m1")
+	rs=$(rss_kb "$KB_SERVE_PID")
+	store_kb=$(du -k "$dir/ocsp-store.db"* | awk '{ s += $1 } END { print s }')
+	kb_stop >/dev/null
+	echo "RESULT scale $N: restart to every certificate answerable: without the store $mem_all ms (all re-signed), with the store $warm_all ms (first answer $warm_first ms, $sigs signatures); filling the store at the first start $cold_all ms; store file $((store_kb / 1024)) MiB ($((store_kb * 1024 / N)) bytes per certificate)"
+	echo "RESULT scale $N: with the store and ocsp_cache_max $cache_max: OCSP GET random serials $st_rate req/s (p50 $st_p50 ms, p99 $st_p99 ms; $hits store reads), RSS serve $((warm_rss / 1024)) MiB after start, $((rs / 1024)) MiB after load"
+	csv "$N" store cold_all_ms "$cold_all"; csv "$N" store warm_all_ms "$warm_all"
+	csv "$N" store warm_first_ms "$warm_first"; csv "$N" store signatures "$sigs"
+	csv "$N" store file_kb "$store_kb"; csv "$N" store rss_after_load_kb "$rs"
+	csv "$N" store ocsp_rate "$st_rate"; csv "$N" store ocsp_p99_ms "$st_p99"
+done
+echo "scale: done $(date -u +%FT%TZ); load: $(cut -d' ' -f1-3 /proc/loadavg)"
