@@ -143,6 +143,19 @@ bench: all $(BENCH_BIN)
 bench-scale: all $(BENCH_BIN)
 	@KEYBRIDGE=$(abspath $(BIN)) BENCH=$(abspath $(BUILD)/bench) bash tests/bench/scale.sh
 
+# The recorded history (BENCH_RECORD=1 make bench) drawn as PNGs in
+# docs/bench/, and its latest run's table put in docs/benchmarks.md
+# (docs/benchmarks.md "Latest run").  BENCH_CSV="docs/bench/history.csv
+# tests/out/bench/results.csv" draws an unrecorded run too; the others
+# are for tests (test_bench_plots draws a fixture into a temporary folder).
+BENCH_CSV ?= docs/bench/history.csv
+BENCH_RUNS ?= docs/bench/runs.csv
+BENCH_PLOTS ?= docs/bench
+BENCH_DOC ?= docs/benchmarks.md
+.PHONY: bench-plots
+bench-plots:
+	@python3 scripts/bench-plots.py --out $(BENCH_PLOTS) --runs $(BENCH_RUNS) --doc $(BENCH_DOC) $(BENCH_CSV)
+
 clean:
 	rm -rf build build-san tests/out
 
@@ -196,6 +209,8 @@ help:
 	@echo 'make integration     the integration tests; T="readme ocsp" runs some of them'
 	@echo 'make sanitize        unit + integration tests of the ASan + UBSan build (build-san/)'
 	@echo 'make bench           benchmarks, each beside a reference measured in the same run'
+	@echo '                     BENCH_ONLY="est ocsp" some; BENCH_RECORD=1 appends the run to docs/bench/history.csv'
+	@echo 'make bench-plots     docs/bench/*.png (gnuplot) and the latest-run table of docs/benchmarks.md from the history'
 	@echo 'make bench-scale     10k and 100k certificates: start-up, memory, OCSP, API, revocation (20 min)'
 	@echo 'make install         binary, man pages, systemd units, bash completion, example config'
 	@echo '                     under DESTDIR + PREFIX (/usr/local); make uninstall removes them'

@@ -29,6 +29,8 @@ libengine-pkcs11-openssl"
 # gnutls-cli with TLS 1.3 mutual authentication).
 PACKAGES="$PACKAGES gnutls-bin"
 PACKAGES="$PACKAGES libseccomp-dev"
+# make bench-plots draws the benchmarks' figures (scripts/bench-plots.py).
+PACKAGES="$PACKAGES gnuplot-nox"
 # The validators' independent cosignature checker (tests/validator/
 # verify_cosig.py: Ed25519 from Python's cryptography).
 PACKAGES="$PACKAGES python3-cryptography"

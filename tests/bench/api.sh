@@ -40,6 +40,7 @@ rm -rf "$dir"
 
 echo "setup: $ncerts device keys and certificates on the ledger (bench_fill)"
 kb_init "$dir" >/dev/null
+bench_loopback_conns "$dir"
 s=$(date +%s)
 "$BENCH/bench_fill" "$dir" "$ncerts" certs >"$OUT/fill.txt" 2>&1 ||
 	fail "bench_fill: $(tail -n 5 "$OUT/fill.txt")"
@@ -137,6 +138,11 @@ for what in status cert; do
 	    -v nr="$MED_N" -v n99="$MED_N99" -v bc="$MED_BCPU" -v nc="$MED_NCPU" 'BEGIN {
 		printf "RESULT api GET %s with %d certificates: %.0f answers/s (p50 %.2f ms, p99 %.2f ms, wrk 64 keep-alive HTTPS connections) = %.2f x nginx serving the same bytes over the same TLS (%.0f/s, p99 %.2f ms); CPU per answer (medians) bridge %.1f us, nginx %.1f us = %.2f; target >= 0.5, p99 < 10 ms\n", w, n, b, b50, b99, r, nr, n99, bc, nc, nc / bc
 	}' | tee -a "$OUT/result.txt"
+	bench_csv "${what}_rate" "$MED_B" answers/s nginx_rate "$MED_N" "$ncerts"
+	bench_csv "${what}_p50" "$MED_B50" ms nginx_p50 "$MED_N50" "$ncerts"
+	bench_csv "${what}_p99" "$MED_B99" ms nginx_p99 "$MED_N99" "$ncerts"
+	bench_csv "${what}_cpu_per_answer" "$MED_BCPU" us nginx_cpu_per_answer "$MED_NCPU" "$ncerts"
 done
+bench_csv rss_serve_after_load "$(rss_mib "$KB_SERVE_PID")" MiB "" "" "$ncerts"
 stop_pid "$NGX_PID"
 kb_stop

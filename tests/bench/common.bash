@@ -101,3 +101,64 @@ $body
 	NGX_PID=$!
 	kb_track "$NGX_PID"
 }
+
+# ---- figures as CSV (docs/benchmarks.md "CSV contract") ------------------------------------
+# Sourcing this file starts a fresh OUT/results.csv: every benchmark
+# writes its figures there beside its text report, one row per figure,
+# with bench_csv; scripts/bench.sh gathers them into
+# tests/out/bench/results.csv and, with BENCH_RECORD=1, docs/bench/history.csv.
+BENCH_CSV_HEADER="run_id,date,bench,metric,value,unit,reference_metric,reference_value,ratio,ledger_size,load"
+BENCH_CSV="$OUT/results.csv"
+# The run: scripts/bench.sh exports one id for all its scripts; a script
+# run alone makes its own (UTC time and the commit, "+" when the tree has
+# uncommitted changes).
+if [ -z "${BENCH_RUN_ID:-}" ]; then
+	BENCH_RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)-$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo nogit)"
+	[ -z "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ] || BENCH_RUN_ID="$BENCH_RUN_ID+"
+fi
+BENCH_NAME=${BENCH_NAME:-$(basename "$0" .sh)}
+echo "$BENCH_CSV_HEADER" >"$BENCH_CSV"
+
+# bench_csv METRIC VALUE UNIT [REF_METRIC REF_VALUE [LEDGER_SIZE]]: one row
+# in OUT/results.csv.  METRIC and REF_METRIC are names of lower-case
+# letters, digits and _ . - (the bridge's figure, and what it is set
+# beside: "nginx_rate", "ed25519_verify_rate"); VALUE and REF_VALUE
+# numbers; UNIT one of the units the contract lists ("entries/s", "ms",
+# "us", "MiB", "s", "x", ...); ratio = VALUE / REF_VALUE, computed here;
+# LEDGER_SIZE the certificates (or entries) on the ledger measured, empty
+# when it does not apply.  The date is the row's (UTC), the load the
+# 1-minute load average when it was written.  A malformed row fails the
+# benchmark rather than poison the history.
+bench_csv() {
+	local metric=$1 value=$2 unit=$3 refm=${4:-} refv=${5:-} size=${6:-} ratio="" num='^-?[0-9]+([.][0-9]+)?([eE][-+]?[0-9]+)?$'
+	[[ "$metric" =~ ^[a-z0-9_.-]+$ ]] || fail "bench_csv: bad metric name '$metric'"
+	[[ "$value" =~ $num ]] || fail "bench_csv $metric: value '$value' is not a number"
+	[[ "$unit" =~ ^[A-Za-z0-9/%_.-]+$ ]] || fail "bench_csv $metric: bad unit '$unit'"
+	if [ -n "$refm$refv" ]; then
+		[[ "$refm" =~ ^[a-z0-9_.-]+$ ]] || fail "bench_csv $metric: bad reference name '$refm'"
+		[[ "$refv" =~ $num ]] || fail "bench_csv $metric: reference value '$refv' is not a number"
+		ratio=$(awk -v a="$value" -v b="$refv" 'BEGIN { if (b != 0) printf "%.4f", a / b }')
+	fi
+	[ -z "$size" ] || [[ "$size" =~ ^[0-9]+$ ]] || fail "bench_csv $metric: ledger size '$size' is not a count"
+	printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$BENCH_RUN_ID" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+	    "$BENCH_NAME" "$metric" "$value" "$unit" "$refm" "$refv" "$ratio" "$size" \
+	    "$(cut -d' ' -f1 /proc/loadavg)" >>"$BENCH_CSV"
+}
+
+# rss_mib PID: the resident memory of PID in MiB (VmRSS), 0 when it is gone.
+rss_mib() {
+	[ -r "/proc/$1/status" ] || { echo 0; return 0; }
+	awk '$1 == "VmRSS:" { printf "%.1f\n", $2 / 1024; found = 1 } END { if (!found) print 0 }' \
+	    "/proc/$1/status"
+}
+
+# bench_loopback_conns DIR: lets the one load client past the bridge's
+# per-address connection limit (http_max_conns_per_addr, 64 by default,
+# both listeners together): wrk's 64 connections from 127.0.0.1 plus the
+# script's own probes make 65, the bridge closes one at once, and wrk
+# counts a socket error that fails the benchmark.
+bench_loopback_conns() {
+	sed -i 's/^http_max_conns_per_addr = .*/http_max_conns_per_addr = 1024/' "$1/keybridge.conf"
+	grep -q '^http_max_conns_per_addr = 1024$' "$1/keybridge.conf" ||
+		fail "no http_max_conns_per_addr line to raise in $1/keybridge.conf"
+}

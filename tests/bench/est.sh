@@ -42,12 +42,16 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$OUT"
 # shellcheck source=../integration/lib.sh
 . "$root/tests/integration/lib.sh"
+# shellcheck source=common.bash
+. "$root/tests/bench/common.bash"
 
 clients=${BENCH_EST_CLIENTS:-16}
 per=${BENCH_EST_PER_CLIENT:-250}
 half=$((clients * per))
 nkeys=$((2 * half))
 dir="$OUT/est"
+# a run again starts from empty data directories
+rm -rf "$dir" "$OUT/est-p11" "$OUT/csrs" "$OUT/csrs-p11"
 
 # ECDSA P-256 "sign/s verify/s" of one core.
 ecdsa_rates() {
@@ -243,3 +247,29 @@ BEGIN {
 		printf "RESULT est keepalive, CA and OCSP keys in SoftHSM2: %.0f enrollments/s (p50 %s ms, p99 %s ms) = %.2f x the file-key rate (%.0f/s); CPU per enrollment: serve %s us, key process %s us\n", r3, get(kp, "p50_ms"), get(kp, "p99_ms"), r3 / r1, r1, get(kp, "serve_cpu_us"), get(kp, "keyproc_cpu_us")
 	printf "RESULT est newconn: %.0f enrollments/s (p50 %s ms, p99 %s ms) = %.2f x TLS handshake rate (%.0f/s: openssl s_time -new against the bridge; %.0f/s against openssl s_server)\n", r2, get(nc, "p50_ms"), get(nc, "p99_ms"), r2 / hs, hs, hss
 }' | tee "$OUT/result.txt"
+# kv FILE KEY: the value after KEY in a bench_enroll output file.
+kv() { awk -v k="$2" '$1 == k { v = $2 } END { print (v == "" ? 0 : v) }' "$1"; }
+sign=$(awk -v a="$sign1" -v b="$sign2" 'BEGIN { printf "%.0f", (a + b) / 2 }')
+r1=$(kv "$OUT/keepalive.txt" enrollments_per_second)
+bench_csv keepalive_rate "$r1" enrollments/s ecdsa_p256_sign_rate "$sign"
+# issue 18's bound: 2 cores / (P-256 verify + sign, Ed25519 sign + verify)
+bound=$(awk -v s="$sign" -v v="$(awk -v a="$verify1" -v b="$verify2" 'BEGIN { print (a + b) / 2 }')" \
+    -v es="$edsign" -v ev="$edverify" 'BEGIN { printf "%.0f", 2 / (1 / v + 1 / s + 1 / es + 1 / ev) }')
+bench_csv keepalive_rate_vs_bound "$r1" enrollments/s two_core_bound_rate "$bound"
+bench_csv keepalive_p50 "$(kv "$OUT/keepalive.txt" p50_ms)" ms
+bench_csv keepalive_p99 "$(kv "$OUT/keepalive.txt" p99_ms)" ms
+bench_csv keepalive_cpu_serve "$(kv "$OUT/keepalive.txt" serve_cpu_us)" us
+bench_csv keepalive_cpu_keyproc "$(kv "$OUT/keepalive.txt" keyproc_cpu_us)" us
+bench_csv keepalive_cpu_client "$(kv "$OUT/keepalive.txt" client_cpu_us)" us
+bench_csv keepalive_loop_wait "$loop_us" us
+r3=$(kv "$OUT/keepalive-p11.txt" enrollments_per_second)
+if [ "$r3" != 0 ]; then
+	bench_csv keepalive_softhsm_rate "$r3" enrollments/s keepalive_rate "$r1"
+	bench_csv keepalive_softhsm_p99 "$(kv "$OUT/keepalive-p11.txt" p99_ms)" ms
+	bench_csv keepalive_softhsm_cpu_serve "$(kv "$OUT/keepalive-p11.txt" serve_cpu_us)" us
+	bench_csv keepalive_softhsm_cpu_keyproc "$(kv "$OUT/keepalive-p11.txt" keyproc_cpu_us)" us
+fi
+bench_csv newconn_rate "$(kv "$OUT/newconn.txt" enrollments_per_second)" enrollments/s tls_handshake_rate "$hs_bridge"
+bench_csv newconn_p50 "$(kv "$OUT/newconn.txt" p50_ms)" ms
+bench_csv newconn_p99 "$(kv "$OUT/newconn.txt" p99_ms)" ms
+bench_csv tls_handshake_rate "$hs_bridge" handshakes/s s_server_handshake_rate "$hs_sserver"

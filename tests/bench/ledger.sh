@@ -16,6 +16,10 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$OUT"
 # shellcheck source=../integration/lib.sh
 . "$root/tests/integration/lib.sh"
+# shellcheck source=common.bash
+. "$root/tests/bench/common.bash"
+# a run again starts from empty data directories
+rm -rf "$OUT/append" "$OUT/verify"
 
 clients=${BENCH_CLIENTS:-16}
 per=${BENCH_PER_CLIENT:-1000}
@@ -34,6 +38,7 @@ echo "append: $clients clients x $per entries through POST /api/v1/entries"
 kb_init "$OUT/append" >/dev/null
 kb_start "$OUT/append"
 "$BENCH/bench_entries" "$OUT/append" "$clients" "$per" | tee "$OUT/append.txt"
+append_rss=$(rss_mib "$KB_SERVE_PID")
 kb_stop
 rate=$(awk '/^entries_per_second/ { print $2 }' "$OUT/append.txt")
 "$KEYBRIDGE" ledger verify -d "$OUT/append" >/dev/null 2>&1 ||
@@ -56,3 +61,11 @@ BEGIN {
 	printf "RESULT append: %.0f entries/s = %.2f x single-core Ed25519 verify rate (%.0f/s); target >= 0.50\n", rate, rate / ref, ref
 	printf "RESULT verify: %d entries in %.2f s = %.0f entries/s = %.2f x Ed25519 verify rate (signature checks alone would take %.2f s)\n", n, secs, n / secs, (n / secs) / ref, n / ref
 }' | tee "$OUT/result.txt"
+entries_field() { awk -v k="$1" '$1 == k { print $2 }' "$OUT/append.txt"; }
+verify_rate=$(awk -v n="$nverify" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", n / (e - s) }')
+bench_csv append_rate "$rate" entries/s ed25519_verify_rate "$ref" "$((clients * per))"
+bench_csv append_p50 "$(entries_field p50_ms)" ms "" "" "$((clients * per))"
+bench_csv append_p99 "$(entries_field p99_ms)" ms "" "" "$((clients * per))"
+bench_csv rss_serve_after_append "$append_rss" MiB "" "" "$((clients * per))"
+bench_csv verify_rate "$verify_rate" entries/s ed25519_verify_rate "$ref" "$nverify"
+bench_csv verify_seconds "$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }')" s "" "" "$nverify"

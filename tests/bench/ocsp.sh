@@ -40,11 +40,13 @@ rounds=${BENCH_OCSP_ROUNDS:-5}
 nrev=${BENCH_OCSP_REVOKES:-20}
 seq_n=${BENCH_OCSP_SEQ:-2000}
 dir="$OUT/ocsp"
+rm -rf "$dir"	# a run again starts from an empty data directory
 command -v wrk >/dev/null || fail "wrk is not installed (scripts/deps.sh installs it)"
 command -v nginx >/dev/null || fail "nginx is not installed (scripts/deps.sh installs it)"
 # ---- the bridge and one certificate --------------------------------------------------------
 echo "setup: a bridge, one enrolled device certificate"
 kb_init "$dir" >/dev/null
+bench_loopback_conns "$dir"
 kb_start "$dir" >/dev/null
 ROOT="$dir/ca/root.pem"
 ISSUING="$dir/ca/issuing.pem"
@@ -307,3 +309,17 @@ BEGIN {
 	printf "RESULT ocsp p99 at 64 connections: %.2f ms; target < 5 ms\n", b99
 	printf "RESULT revocation latency (key revoke return to first revoked answer, %d revocations, nearest rank): OCSP p50 %d ms p99 %d ms; CRL p50 %d ms p99 %d ms; target p99 < 1000 ms\n", n, o50l, o99l, c50l, c99l
 }' | tee "$OUT/result.txt"
+bench_csv get_rate "$b_rate" answers/s nginx_rate "$n_rate"
+bench_csv get_p50 "$b_p50" ms nginx_p50 "$n_p50"
+bench_csv get_p99 "$b_p99" ms nginx_p99 "$n_p99"
+if [ "$o_rate" != 0 ]; then
+	bench_csv seq_rate "$s_rate" answers/s openssl_ocsp_rate "$o_rate"
+	bench_csv seq_p99 "$s_p99" ms openssl_ocsp_p99 "$o_p99"
+else
+	bench_csv seq_rate "$s_rate" answers/s
+	bench_csv seq_p99 "$s_p99" ms
+fi
+bench_csv revoke_ocsp_p50 "$o50" ms
+bench_csv revoke_ocsp_p99 "$o99" ms
+bench_csv revoke_crl_p50 "$c50" ms
+bench_csv revoke_crl_p99 "$c99" ms

@@ -44,6 +44,8 @@ rounds=${BENCH_PG_ROUNDS:-3}
 secs=${BENCH_PG_SECONDS:-5}
 window=${BENCH_PG_WINDOW:-25}
 NBRIDGES=4
+# a run again starts from empty data directories
+rm -rf "$OUT/sqlite" "$OUT/pg1" "$OUT"/b[0-9]
 command -v wrk >/dev/null || fail "wrk is not installed (scripts/deps.sh installs it)"
 
 echo "setup: PostgreSQL 15 (scripts/pg.sh) in $OUT/pg, databases kb1 and kb$NBRIDGES"
@@ -85,8 +87,10 @@ entries() {
 }
 
 kb_init "$OUT/sqlite" >/dev/null
+bench_loopback_conns "$OUT/sqlite"
 start_bridge sqlite "$OUT/sqlite"
 kb_init "$OUT/pg1" --db "$DB1" >/dev/null
+bench_loopback_conns "$OUT/pg1"
 start_bridge pg1 "$OUT/pg1"
 
 # ---- 1. one bridge: PostgreSQL beside SQLite ---------------------------------------------
@@ -214,3 +218,8 @@ BEGIN {
 	printf "RESULT pg append, %d bridges on one database: %.0f entries/s summed (%d x %d clients x %d entries; setups one after the other) = %.2f x SQLite; %.0f entries/s while all %d loaded (%s s) = %.2f x SQLite\n", n, sum4, n, c, per4, sum4 / as, all, n, win, all / as
 	printf "RESULT pg ocsp GET cached: %.0f answers/s (p99 %.2f ms, wrk 64 connections) = %.2f x the bridge on SQLite (%.0f/s, p99 %.2f ms; median of the round ratios %s); target 1.0 within noise\n", op, op99, orr, os, os99, oall
 }' | tee "$OUT/result.txt"
+bench_csv append_rate "$A_PG" entries/s sqlite_append_rate "$A_SQ"
+bench_csv append_4bridges_sum_rate "$sum4" entries/s sqlite_append_rate "$A_SQ"
+bench_csv append_4bridges_all_loaded_rate "$rate_all" entries/s sqlite_append_rate "$A_SQ"
+bench_csv ocsp_get_rate "$O_PG" answers/s sqlite_ocsp_get_rate "$O_SQ"
+bench_csv ocsp_get_p99 "$O_PG99" ms sqlite_ocsp_get_p99 "$O_SQ99"

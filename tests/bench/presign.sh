@@ -58,6 +58,7 @@ one_round() {
 		[ "$SECONDS" -lt "$deadline" ] || fail "pre-signing not done after 300 s ($c cached, $p pending)"
 		sleep 0.02
 	done
+	echo "$1 $(rss_mib "$KB_SERVE_PID")" >>"$OUT/rss.txt"
 	kb_stop >/dev/null
 	[ "$t" -gt "$t0" ] || fail "pre-signing finished before the first reading"
 	awk -v n=$((c - c0)) -v us=$((t - t0)) 'BEGIN { printf "%.0f\n", n / (us / 1e6) }'
@@ -65,6 +66,7 @@ one_round() {
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 : >"$OUT/after.txt"
+: >"$OUT/rss.txt"
 : >"$OUT/before.txt"
 echo "load: $rounds rounds, $want answers pre-signed at each start"
 for ((i = 0; i < rounds; i++)); do
@@ -87,3 +89,10 @@ else
 	echo "RESULT ocsp start-up pre-signing: $a answers/s ($want answers, median round); no KEYBRIDGE_BEFORE to compare with" |
 	    tee "$OUT/result.txt"
 fi
+rss=$(awk -v b="$KEYBRIDGE" '$1 == b { v = $2 } END { print (v == "" ? 0 : v) }' "$OUT/rss.txt")
+if [ -n "${KEYBRIDGE_BEFORE:-}" ]; then
+	bench_csv presign_rate "$a" answers/s before_binary_rate "$b" "$ncerts"
+else
+	bench_csv presign_rate "$a" answers/s "" "" "$ncerts"
+fi
+bench_csv rss_serve_after_presign "$rss" MiB "" "" "$ncerts"

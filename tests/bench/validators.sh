@@ -127,3 +127,12 @@ kb_stop >/dev/null
 for n in v1 v2 v3 v4; do
 	vd_stop "$n" >/dev/null
 done
+bench_csv append_rate "$v_rate" entries/s solo_append_rate "$s_rate"
+bench_csv finality_p50 "$v50" ms solo_p50 "$s50"
+bench_csv finality_p99 "$v99" ms solo_p99 "$s99"
+# us_per_entry TICKS: CPU clock ticks over the validators' rounds, per entry
+us_per_entry() { awk -v t="$1" -v hz="$hz" -v n="$ventries" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }'; }
+for i in 0 1 2 3; do
+	bench_csv "v$((i + 1))_cpu_per_entry" "$(us_per_entry "${cpu_sum[i]}")" us
+done
+bench_csv bridge_cpu_per_entry "$(us_per_entry "$vb_sum")" us solo_bridge_cpu_per_entry "$(us_per_entry "$sb_sum")"
