@@ -64,6 +64,11 @@ wait_stored() {
 }
 
 # ---- running: a bounded cache over the store -----------------------------------
+# a new certificate is not pre-signed at its enrollment: its first request
+# is signed live and queues the pre-signing of both of its answers
+for n in $NAMES; do
+	assert_eq good "$(status_of "$n")" "first status of $n"
+done
 wait_stored 12
 for n in $NAMES; do
 	assert_eq good "$(status_of "$n")" "status of $n"
