@@ -1,8 +1,16 @@
 /*
  * cache.c: the pre-signed responses, one per (issuer, CertID hash,
- * serial), in an OpenSSL LHASH.  Only the event loop's thread touches it:
- * the worker hands finished entries back through the loop.
+ * serial), in an OpenSSL LHASH.  The main event loop's thread is its
+ * one writer (the worker hands finished entries back through the loop) and
+ * reads it without a lock; with ocsp_loops > 1 the other OCSP loops read
+ * it too (ocspr_cache_get1), under a read-write lock that only put and
+ * drop take for writing: lookups, hundreds of thousands a second, share
+ * it; revocations and re-signs, a few a second, wait for the readers
+ * of the moment.  Writers are preferred, so a revocation is never held
+ * back by a stream of lookups.  The alias memory is not locked: each loop
+ * has its own (an ocspr_cache of its own used for its aliases only).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +20,7 @@
 #include "ocsp/ocsp_int.h"
 
 struct ocspr_cache {
+	pthread_rwlock_t lock;		/* lh: written by the main loop */
 	LHASH_OF(ocspr_entry) *lh;
 	LHASH_OF(ocspr_alias) *aliases;
 };
@@ -100,14 +109,28 @@ struct ocspr_cache *
 ocspr_cache_new(void)
 {
 	struct ocspr_cache *c = calloc(1, sizeof(*c));
+	pthread_rwlockattr_t ra;
 
 	if (c == NULL)
 		return NULL;
+	if (pthread_rwlockattr_init(&ra) != 0) {
+		free(c);
+		return NULL;
+	}
+	(void)pthread_rwlockattr_setkind_np(&ra,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	if (pthread_rwlock_init(&c->lock, &ra) != 0) {
+		pthread_rwlockattr_destroy(&ra);
+		free(c);
+		return NULL;
+	}
+	pthread_rwlockattr_destroy(&ra);
 	if ((c->lh = lh_ocspr_entry_new(ocspr_entry_hash,
 	    ocspr_entry_cmp)) == NULL ||
 	    (c->aliases = lh_ocspr_alias_new(ocspr_alias_hash,
 	    ocspr_alias_cmp)) == NULL) {
 		lh_ocspr_entry_free(c->lh);
+		pthread_rwlock_destroy(&c->lock);
 		free(c);
 		return NULL;
 	}
@@ -129,6 +152,7 @@ ocspr_cache_free(struct ocspr_cache *c)
 	lh_ocspr_entry_free(c->lh);
 	lh_ocspr_alias_doall(c->aliases, ocspr_alias_free);
 	lh_ocspr_alias_free(c->aliases);
+	pthread_rwlock_destroy(&c->lock);
 	free(c);
 }
 
@@ -146,13 +170,34 @@ ocspr_cache_get(struct ocspr_cache *c, int issuer, int md, const char *serial)
 	return lh_ocspr_entry_retrieve(c->lh, &key);
 }
 
+struct ocspr_entry *
+ocspr_cache_get1(struct ocspr_cache *c, int issuer, int md,
+    const char *serial)
+{
+	struct ocspr_entry *e;
+
+	pthread_rwlock_rdlock(&c->lock);
+	/* LHASH lookups may run side by side (OpenSSL counts them with
+	 * atomics); the reference is taken before a put or drop can free
+	 * the entry. */
+	if ((e = (struct ocspr_entry *)ocspr_cache_get(c, issuer, md,
+	    serial)) != NULL)
+		e->refs++;
+	pthread_rwlock_unlock(&c->lock);
+	return e;
+}
+
 int
 ocspr_cache_put(struct ocspr_cache *c, struct ocspr_entry *e)
 {
 	struct ocspr_entry *old;
+	int err;
 
+	pthread_rwlock_wrlock(&c->lock);
 	old = lh_ocspr_entry_insert(c->lh, e);
-	if (old == NULL && lh_ocspr_entry_error(c->lh) > 0) {
+	err = old == NULL && lh_ocspr_entry_error(c->lh) > 0;
+	pthread_rwlock_unlock(&c->lock);
+	if (err) {
 		ocspr_entry_free(e);
 		return -1;
 	}
@@ -163,15 +208,19 @@ ocspr_cache_put(struct ocspr_cache *c, struct ocspr_entry *e)
 void
 ocspr_cache_drop(struct ocspr_cache *c, int issuer, const char *serial)
 {
-	struct ocspr_entry key;
+	struct ocspr_entry key, *gone;
 
 	memset(&key, 0, sizeof(key));
 	key.issuer = issuer;
 	if (strlen(serial) > OCSPR_SERIAL_MAX)
 		return;
 	strcpy(key.serial, serial);
-	for (key.md = 0; key.md < OCSPR_NMD; key.md++)
-		ocspr_entry_free(lh_ocspr_entry_delete(c->lh, &key));
+	for (key.md = 0; key.md < OCSPR_NMD; key.md++) {
+		pthread_rwlock_wrlock(&c->lock);
+		gone = lh_ocspr_entry_delete(c->lh, &key);
+		pthread_rwlock_unlock(&c->lock);
+		ocspr_entry_free(gone);
+	}
 }
 
 size_t
