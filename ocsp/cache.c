@@ -11,6 +11,7 @@
  * has its own (an ocspr_cache of its own used for its aliases only).
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 struct ocspr_cache {
 	pthread_rwlock_t lock;		/* lh: written by the main loop */
+	_Atomic uint64_t gen;		/* ocspr_cache_gen */
 	LHASH_OF(ocspr_entry) *lh;
 	LHASH_OF(ocspr_alias) *aliases;
 };
@@ -42,6 +44,7 @@ ocspr_alias_free(struct ocspr_alias *a)
 {
 	if (a == NULL)
 		return;
+	ocspr_entry_free(a->memo);
 	free(a->path);
 	free(a);
 }
@@ -170,6 +173,12 @@ ocspr_cache_get(struct ocspr_cache *c, int issuer, int md, const char *serial)
 	return lh_ocspr_entry_retrieve(c->lh, &key);
 }
 
+uint64_t
+ocspr_cache_gen(struct ocspr_cache *c)
+{
+	return atomic_load_explicit(&c->gen, memory_order_acquire);
+}
+
 struct ocspr_entry *
 ocspr_cache_get1(struct ocspr_cache *c, int issuer, int md,
     const char *serial)
@@ -196,6 +205,7 @@ ocspr_cache_put(struct ocspr_cache *c, struct ocspr_entry *e)
 	pthread_rwlock_wrlock(&c->lock);
 	old = lh_ocspr_entry_insert(c->lh, e);
 	err = old == NULL && lh_ocspr_entry_error(c->lh) > 0;
+	atomic_fetch_add_explicit(&c->gen, 1, memory_order_release);
 	pthread_rwlock_unlock(&c->lock);
 	if (err) {
 		ocspr_entry_free(e);
@@ -218,6 +228,7 @@ ocspr_cache_drop(struct ocspr_cache *c, int issuer, const char *serial)
 	for (key.md = 0; key.md < OCSPR_NMD; key.md++) {
 		pthread_rwlock_wrlock(&c->lock);
 		gone = lh_ocspr_entry_delete(c->lh, &key);
+		atomic_fetch_add_explicit(&c->gen, 1, memory_order_release);
 		pthread_rwlock_unlock(&c->lock);
 		ocspr_entry_free(gone);
 	}

@@ -8,9 +8,14 @@
  * bulk of OCSP traffic: a GET whose exact bytes it has seen before (its
  * own alias memory, so no lock), or a request of one CertID without a
  * nonce whose answer is cached and fresh.  The cache is the responder's,
- * read under its read lock with a reference taken (ocspr_cache_get1), so
- * a revocation, which drops the entries under the write lock before the
- * status API or EST is answered, is seen by every loop at once.
+ * read under its read lock with a reference taken (ocspr_cache_get1).  A
+ * GET alias also remembers the entry it led to and the cache's
+ * generation then (ocspr_cache_gen): while no put or drop has happened
+ * since, the entry is the one a lookup would find, and the lock and the
+ * lookup are skipped.  A revocation drops the entries and moves the
+ * generation before the main loop goes on, so it is seen by every loop
+ * at once.  The price: an alias pins its entry (a reference) until it is
+ * asked for again or forgotten, at most OCSPR_ALIAS_MAX per loop.
  *
  * Everything else goes to the main loop, which owns the ledger, the
  * worker and the statistics: the loop's thread waits while the main
@@ -235,10 +240,24 @@ ocspr_loop_answer(struct ocspr_loop *l, struct evhttp_request *req)
 	if (r == NULL)
 		return 0;
 	get = evhttp_request_get_command(req) == EVHTTP_REQ_GET;
-	/* The fastest path, as the main loop's: these exact GET bytes. */
+	/* The fastest path, as the main loop's: these exact GET bytes, and
+	 * the entry found for them last time while the cache has not moved
+	 * since (one load of a line the other loops only read: no lock, no
+	 * lookup); else a lookup, remembered. */
 	if (get && (a = ocspr_cache_alias_get(l->aliases,
-	    ocspr_raw_path(req))) != NULL)
-		e = ocspr_cache_get1(r->cache, a->issuer, a->md, a->serial);
+	    ocspr_raw_path(req))) != NULL) {
+		struct ocspr_alias *m = (struct ocspr_alias *)a;	/* ours */
+		uint64_t gen = ocspr_cache_gen(r->cache);
+
+		if (m->memo == NULL || m->memo_gen != gen) {
+			ocspr_entry_free(m->memo);
+			m->memo = ocspr_cache_get1(r->cache, a->issuer, a->md,
+			    a->serial);
+			m->memo_gen = gen;
+		}
+		if ((e = m->memo) != NULL)
+			e->refs++;	/* released below, as a get1's */
+	}
 	if (e == NULL && ocspr_loop_der(req, buf, sizeof(buf), &len) == 0 &&
 	    (oreq = d2i_OCSP_REQUEST(NULL, &p, (long)len)) != NULL &&
 	    p == buf + len)

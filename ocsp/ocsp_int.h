@@ -63,6 +63,10 @@ const struct ocspr_entry *ocspr_cache_get(struct ocspr_cache *c, int issuer,
  * NULL.  A put or drop that returned is seen by every later get1. */
 struct ocspr_entry *ocspr_cache_get1(struct ocspr_cache *c, int issuer,
     int md, const char *serial);
+/* The cache's generation: moves with every put and drop (which bump it
+ * before they return).  Any thread.  An entry found at generation g is
+ * still the one a lookup would find while the generation is g. */
+uint64_t ocspr_cache_gen(struct ocspr_cache *c);
 /* Takes e (add0): replaces any entry of its key.  0 or -1 (e freed).
  * Main loop only; under the write lock. */
 int ocspr_cache_put(struct ocspr_cache *c, struct ocspr_entry *e);
@@ -85,6 +89,11 @@ struct ocspr_alias {
 	char *path;
 	int issuer, md;
 	char serial[OCSPR_SERIAL_MAX + 1];
+	/* An OCSP loop's (ocsp/loops.c): the entry last found for it (a
+	 * reference, released with the alias) and the cache's generation
+	 * then; NULL in the main loop's aliases. */
+	struct ocspr_entry *memo;
+	uint64_t memo_gen;
 };
 typedef struct ocspr_alias ocspr_alias;
 DEFINE_LHASH_OF(ocspr_alias);
