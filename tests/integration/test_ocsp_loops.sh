@@ -10,8 +10,9 @@
 # here); an empty GET gets 400 and a bare-LF request 400 on both loops,
 # counted once each in /metrics; garbage DER gets malformedRequest;
 # /metrics, the CRL and the issuing CA's certificate, which the main loop
-# answers for the other one, answer on every connection; the bridge stops
-# cleanly.
+# answers for the other one, answer on every connection; SIGHUP's new
+# keep-alive deadline closes idle connections on both loops; the bridge
+# stops cleanly.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -238,6 +239,66 @@ for i in $(seq 1 "$N"); do
 	    fail "CRL $i does not parse"
 done
 log "/metrics, the CRL and the CA certificate: $N each, all 200"
+
+# ---- SIGHUP's deadlines reach every loop -----------------------------------------
+# The bridge dropped to its user: what a reload rereads must be its.
+give() {
+	if [ "$(id -u)" = 0 ] && id keybridge >/dev/null 2>&1; then
+		chown keybridge: "$@"
+	fi
+}
+kb_conf_set "$DIR" http_keepalive_timeout 1
+give "$DIR/keybridge.conf" "$DIR/tls" "$DIR/tls/server.pem" "$DIR/tls/server.key"
+kill -HUP "$KB_SERVE_PID"
+deadline=$((SECONDS + 10))
+until grep -q 'reload: done' "$OUT/serve.log"; do
+	[ "$SECONDS" -lt "$deadline" ] || fail "no reload within 10 s: $(tail -n 5 "$OUT/serve.log")"
+	sleep 0.05
+done
+sleep 0.2
+c0=$(metric 'keybridge_http_connections_closed_total{reason="keepalive_timeout"}')
+l0=$(loop_req 0); l1=$(loop_req 1)
+# N kept-alive connections, one GET each, then idle: every one closed
+# after the new 1 s, whichever loop holds it (the old deadline was 30 s)
+python3 - "$KB_HTTP_PORT" "$N" "${GET1#"$BASE"}" <<'EOF' || fail "idle connections after SIGHUP: see above"
+import socket, sys, time
+port, n, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+socks = []
+for i in range(n):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += s.recv(4096)
+    head, body = data.split(b"\r\n\r\n", 1)
+    cl = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
+    while len(body) < cl:
+        body += s.recv(4096)
+    if not head.startswith(b"HTTP/1.1 200"):
+        print("connection %d: %r" % (i, head[:40]))
+        sys.exit(1)
+    socks.append(s)
+time.sleep(4)
+still = 0
+for s in socks:
+    s.settimeout(0.5)
+    try:
+        if s.recv(1) != b"":
+            still += 1
+    except socket.timeout:
+        still += 1
+    except OSError:
+        pass
+if still:
+    print("%d of %d idle connections still open 4 s after their answer (http_keepalive_timeout 1 s after SIGHUP)" % (still, n))
+    sys.exit(1)
+EOF
+sleep 1.2	# the other loop's figures are copied every second
+d0=$(( $(loop_req 0) - l0 )); d1=$(( $(loop_req 1) - l1 ))
+[ "$d0" -gt 0 ] && [ "$d1" -gt 0 ] || fail "the idle connections did not reach both loops: $d0, $d1"
+assert_eq "$N" "$(( $(metric 'keybridge_http_connections_closed_total{reason="keepalive_timeout"}') - c0 ))" \
+    "keep-alive closes counted over both loops"
+log "SIGHUP: http_keepalive_timeout 1 s on both loops ($d0 and $d1 connections closed idle)"
 
 kb_stop
 log "PASS"
