@@ -71,6 +71,43 @@ struct config_overrides;
 int serve_run_with(const struct bridge_config *cfg,
     const struct config_overrides *ov);
 
+/* ---- serve_loops.c: ocsp_loops, more loops for the plain listener ------ */
+
+struct serve_loops;
+struct metrics;
+/* Loops 1 .. nloops - 1 for main_http (the main loop's plain listener,
+ * all its routes registered; borrowed), each with its own socket on
+ * http_listen's address and main_http's port (main_http must have been
+ * made with server_new_reuseport), its own front door with
+ * serve_loops_share of lc's max_conns, the routes of main_http (OCSP
+ * answered by ocsp/loops.c over r, the rest by the main loop), evhttp's
+ * hard body limit hard.  Not running yet.  NULL with err set. */
+struct serve_loops *serve_loops_new(struct event_base *main_base,
+    struct server *main_http, struct ocspr *r, const char *http_listen,
+    int nloops, size_t hard, const struct limits_config *lc, char *err,
+    size_t errlen);
+/* Each loop's connections cap for max_conns in all over nloops loops;
+ * the main loop's (both listeners) in *main_share. */
+long serve_loops_share(long max_conns, long nloops, long *main_share);
+/* Starts the loops' threads, their requests counted in m's slot of
+ * their index (metrics_observer_arg).  0 or -1. */
+int serve_loops_start(struct serve_loops *ls, struct metrics *m);
+/* SIGHUP: the loops' front doors take lc's deadlines and caps (their
+ * share of max_conns kept).  NULL-safe. */
+void serve_loops_reconfigure(struct serve_loops *ls,
+    const struct limits_config *lc);
+/* Adds the loops' limits figures (as of the last second) to *sum and
+ * their front checks' refusals, by reason, to refused[0 .. the strict
+ * check's number of reasons).  NULL-safe. */
+void serve_loops_stats(struct serve_loops *ls, struct limits_stats *sum,
+    uint64_t *refused);
+/* Stops the loops' threads: a request waiting for the main loop gets a
+ * 503.  Main thread, before the responder is freed.  NULL-safe. */
+void serve_loops_stop(struct serve_loops *ls);
+/* Stops them if need be, sends the answers signed for them, frees
+ * everything.  After the responder.  NULL-safe. */
+void serve_loops_free(struct serve_loops *ls);
+
 /* ---- metrics.c: /metrics in the Prometheus text format ----------------- */
 
 struct metrics;
@@ -88,13 +125,21 @@ struct metrics_sources {
 	/* The validators consensus (bridge/validators.h: bval_peers,
 	 * bval_stats), or NULL when solo.  Borrowed. */
 	struct bval *validators;
+	/* ocsp_loops > 1: the other loops (their front doors' figures), or
+	 * NULL.  Borrowed; may be set after metrics_new (metrics_set_loops). */
+	struct serve_loops *loops;
 };
 
 struct metrics *metrics_new(const struct metrics_sources *src);
+void metrics_set_loops(struct metrics *m, struct serve_loops *loops);
+/* The observer argument of loop i's server (0: the main loop's, the one
+ * metrics_observe took before ocsp_loops): each loop counts in a slot of
+ * its own, summed at scrape time. */
+void *metrics_observer_arg(struct metrics *m, int i);
 void metrics_free(struct metrics *m);
 /* One answered request of a route family (enum server_family), on the
- * loop thread: a server observer (server_set_observer, arg: the struct
- * metrics). */
+ * loop thread: a server observer (server_set_observer, arg: a
+ * metrics_observer_arg). */
 void metrics_observe(void *m, int family, int code, double seconds);
 /* server_handler for GET /metrics (arg: the struct metrics). */
 void metrics_handle(struct evhttp_request *req, void *arg);

@@ -37,6 +37,7 @@
 #include "bridge/config.h"
 #include "bridge/ca/ca.h"
 #include "bridge/config_int.h"
+#include "ocsp/ocsp.h"		/* OCSPR_MAX_LOOPS */
 
 /* Bounds of the numeric settings. */
 #define CONFIG_BATCH_MIN	1L
@@ -203,6 +204,11 @@ static const struct config_field config_table[] = {
 	CLONG(ocsp_cache_max, 0, 100000000, 0,
 	    "Signed OCSP answers kept in memory (two per certificate), the "
 	    "least recently used evicted first; 0: every one."),
+	/* LOOPS18: event loops of the plain listener (docs/operations.md
+	 * "OCSP loops") */
+	CLONG(ocsp_loops, 1, OCSPR_MAX_LOOPS, 1,
+	    "Event loops (threads) answering OCSP on http_listen, each with "
+	    "its own socket (SO_REUSEPORT); 2 on a 2-core machine."),
 	CLONG(quorum, 0, CONFIG_VALIDATORS_MAX, 0,
 	    "Validators: cosignatures that make a checkpoint final (0: 2f+1 "
 	    "of the validator and witness lines, n = 3f+1)."),

@@ -3,7 +3,9 @@
  * (version 0.0.4), on the plain-HTTP listener.
  *
  * Request counters and latency histograms are kept here, fed by server.c
- * when a reply has been written (the loop's thread only, so no locks);
+ * when a reply has been written: one slot per event loop (ocsp_loops),
+ * each written by its loop only (relaxed atomics, no locked instruction:
+ * one writer) and summed when /metrics is read;
  * everything else is read at scrape time from its owner: the ledger's
  * writer statistics and registry counts, the OCSP responder's counters,
  * the kernel's table of established TCP connections per listener
@@ -17,7 +19,10 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
+#include <stdatomic.h>
+
 #include "bridge/bridge.h"
+#include "bridge/http/strict.h"
 #include "bridge/keyproc/keyproc.h"
 #include "bridge/validators.h"
 
@@ -44,11 +49,25 @@ struct metrics_hist {
 	double sum;
 };
 
+/* One loop's counters (its server's observer argument); written by that
+ * loop only, read by the scrape on the main loop. */
+struct metrics_slot {
+	_Atomic uint64_t requests[SERVER_NFAMILIES][METRICS_CODES];
+	_Atomic uint64_t bucket[SERVER_NFAMILIES][METRICS_NBUCKETS + 1];
+	_Atomic uint64_t count[SERVER_NFAMILIES];
+	_Atomic double sum[SERVER_NFAMILIES];
+};
+
 struct metrics {
 	struct metrics_sources src;
-	uint64_t requests[SERVER_NFAMILIES][METRICS_CODES];
-	struct metrics_hist latency[SERVER_NFAMILIES];
+	struct metrics_slot slot[OCSPR_MAX_LOOPS];
 };
+
+/* One more on a counter one thread writes: no locked instruction. */
+#define METRICS_ADD(a, v) atomic_store_explicit(&(a), \
+	atomic_load_explicit(&(a), memory_order_relaxed) + (v), \
+	memory_order_relaxed)
+#define METRICS_GET(a) atomic_load_explicit(&(a), memory_order_relaxed)
 
 struct metrics *
 metrics_new(const struct metrics_sources *src)
@@ -67,22 +86,45 @@ metrics_free(struct metrics *m)
 }
 
 void
+metrics_set_loops(struct metrics *m, struct serve_loops *loops)
+{
+	m->src.loops = loops;
+}
+
+void *
+metrics_observer_arg(struct metrics *m, int i)
+{
+	return i >= 0 && i < OCSPR_MAX_LOOPS ? &m->slot[i] : NULL;
+}
+
+void
 metrics_observe(void *arg, int group, int code, double seconds)
 {
-	struct metrics *m = arg;
-	struct metrics_hist *h;
+	struct metrics_slot *sl = arg;
 	size_t i;
 
 	if (group < 0 || group >= SERVER_NFAMILIES)
 		group = SERVER_OTHER;
 	if (code >= 100 && code < 100 + METRICS_CODES)
-		m->requests[group][code - 100]++;
-	h = &m->latency[group];
+		METRICS_ADD(sl->requests[group][code - 100], 1);
 	for (i = 0; i < METRICS_NBUCKETS && seconds > metrics_bounds[i]; i++)
 		;
-	h->bucket[i]++;
-	h->count++;
-	h->sum += seconds;
+	METRICS_ADD(sl->bucket[group][i], 1);
+	METRICS_ADD(sl->count[group], 1);
+	METRICS_ADD(sl->sum[group], seconds);
+}
+
+/* The loops' slots summed: family g's histogram into h. */
+static void
+metrics_hist_sum(const struct metrics *m, int g, struct metrics_hist *h)
+{
+	memset(h, 0, sizeof(*h));
+	for (int k = 0; k < OCSPR_MAX_LOOPS; k++) {
+		for (int i = 0; i <= METRICS_NBUCKETS; i++)
+			h->bucket[i] += METRICS_GET(m->slot[k].bucket[g][i]);
+		h->count += METRICS_GET(m->slot[k].count[g]);
+		h->sum += METRICS_GET(m->slot[k].sum[g]);
+	}
 }
 
 /* Established TCP connections whose local port is port (IPv4 and IPv6),
@@ -172,6 +214,9 @@ metrics_limits_out(const struct metrics *m, struct evbuffer *b)
 	if (m->src.limits == NULL)
 		return;
 	limits_stats(m->src.limits, &st);
+	/* ocsp_loops: the other loops' front doors, as of their last
+	 * second */
+	serve_loops_stats(m->src.loops, &st, NULL);
 	metrics_head(b, "keybridge_http_connections", "gauge",
 	    "Connections the front door counts, both listeners.");
 	evbuffer_add_printf(b, "keybridge_http_connections %zu\n", st.conns);
@@ -193,7 +238,7 @@ metrics_limits_out(const struct metrics *m, struct evbuffer *b)
 /* One listener's refusals, every reason (zeros too: a rate needs them). */
 static void
 metrics_refused(struct evbuffer *b, const char *listener,
-    const struct server *s)
+    const struct server *s, const uint64_t *more)
 {
 	const char *name;
 	int r;
@@ -203,41 +248,53 @@ metrics_refused(struct evbuffer *b, const char *listener,
 	for (r = 1; (name = server_refusal_name(r)) != NULL; r++)
 		evbuffer_add_printf(b, "keybridge_http_refused_total{listener="
 		    "\"%s\",reason=\"%s\"} %llu\n", listener, name,
-		    (unsigned long long)server_refused(s, r));
+		    (unsigned long long)(server_refused(s, r) +
+		    (more != NULL && r < HTTP_STRICT_NREASONS ? more[r] : 0)));
 }
 
 static void
 metrics_http(struct metrics *m, struct evbuffer *b)
 {
+	struct metrics_hist h;
+	struct limits_stats lst;
+	uint64_t more[HTTP_STRICT_NREASONS];
 	char labels[64];
+	uint64_t n;
 	int g, c;
 
 	metrics_head(b, "keybridge_http_requests_total", "counter",
 	    "HTTP requests answered, by endpoint group and status code.");
 	for (g = 0; g < SERVER_NFAMILIES; g++)
-		for (c = 0; c < METRICS_CODES; c++)
-			if (m->requests[g][c] != 0)
+		for (c = 0; c < METRICS_CODES; c++) {
+			n = 0;
+			for (int k = 0; k < OCSPR_MAX_LOOPS; k++)
+				n += METRICS_GET(m->slot[k].requests[g][c]);
+			if (n != 0)
 				evbuffer_add_printf(b, "keybridge_http_requests_"
 				    "total{endpoint=\"%s\",code=\"%d\"} %llu\n",
 				    metrics_group_names[g], c + 100,
-				    (unsigned long long)m->requests[g][c]);
+				    (unsigned long long)n);
+		}
 	metrics_head(b, "keybridge_http_request_duration_seconds",
 	    "histogram", "Time from a request's dispatch to its reply "
 	    "written, by endpoint group.");
 	for (g = 0; g < SERVER_NFAMILIES; g++) {
 		snprintf(labels, sizeof(labels), "endpoint=\"%s\"",
 		    metrics_group_names[g]);
+		metrics_hist_sum(m, g, &h);
 		metrics_hist_out(b, "keybridge_http_request_duration_seconds",
 		    labels, metrics_bounds, NULL, METRICS_NBUCKETS,
-		    m->latency[g].bucket, m->latency[g].count,
-		    m->latency[g].sum);
+		    h.bucket, h.count, h.sum);
 	}
 	metrics_limits_out(m, b);
 	metrics_head(b, "keybridge_http_refused_total", "counter",
 	    "Requests the strict front check refused before evhttp, by "
 	    "listener and reason (docs/operations.md).");
-	metrics_refused(b, "https", m->src.https);
-	metrics_refused(b, "http", m->src.http);
+	memset(&lst, 0, sizeof(lst));
+	memset(more, 0, sizeof(more));
+	serve_loops_stats(m->src.loops, &lst, more);
+	metrics_refused(b, "https", m->src.https, NULL);
+	metrics_refused(b, "http", m->src.http, more);
 	metrics_head(b, "keybridge_http_open_connections", "gauge",
 	    "Established TCP connections on each listener.");
 	if (m->src.https != NULL)
@@ -303,6 +360,13 @@ metrics_ocsp(struct metrics *m, struct evbuffer *b)
 	metrics_one(b, "keybridge_ocsp_store_errors_total", "counter",
 	    "Persistent store reads or writes that failed.",
 	    st.store_errors);
+	metrics_head(b, "keybridge_ocsp_loop_requests_total", "counter",
+	    "OCSP requests each event loop received (ocsp_loops; 0: the "
+	    "main loop).");
+	for (int i = 0; i < st.nloops && i < OCSPR_MAX_LOOPS; i++)
+		evbuffer_add_printf(b, "keybridge_ocsp_loop_requests_total{"
+		    "loop=\"%d\"} %llu\n", i,
+		    (unsigned long long)st.loop_requests[i]);
 }
 
 static void

@@ -1,7 +1,9 @@
 /*
  * serve.c: `keybridge serve`, the daemon.
  *
- * One libevent loop serves every listener.  The ledger's writer thread
+ * One libevent loop serves every listener (with ocsp_loops > 1 more
+ * loops share the plain listener's address: bridge/serve_loops.c).  The
+ * ledger's writer thread
  * commits blocks and wakes the loop through an event made active from
  * that thread (libevent is set up for pthreads), and the loop answers the
  * waiting requests.  SIGTERM/SIGINT: the writer commits what is queued, the
@@ -275,6 +277,8 @@ struct serve {
 	struct api_ctx api;
 	struct server *https, *http;
 	struct limits *limits;		/* both listeners' (issue 16) */
+	struct serve_loops *loops;	/* ocsp_loops > 1, or NULL */
+	struct limits_config loops_lc;	/* the front door's, unsplit */
 	struct event *sigterm, *sigint, *sigchld, *sighup, *sigusr1;
 	SSL_CTX *tls;
 	struct ledger_consensus *cons;
@@ -365,6 +369,11 @@ serve_limits(struct serve *s, const struct bridge_config *cfg)
 		log_warn("http: only %ld descriptors (ulimit -n) for %ld "
 		    "kept by http_fd_reserve: at most %ld connections",
 		    nofile, reserve, lc.max_conns);
+	/* ocsp_loops: the other loops take their shares of the cap */
+	s->loops_lc = lc;
+	if (cfg->ocsp_loops > 1)
+		(void)serve_loops_share(s->loops_lc.max_conns, cfg->ocsp_loops,
+		    &lc.max_conns);
 	if ((s->limits = limits_new(s->sc.base, &lc)) == NULL) {
 		log_err("out of memory for the connection limits");
 		return -1;
@@ -426,8 +435,9 @@ serve_open_listeners(struct serve *s, const struct bridge_config *cfg)
 		log_err("OCSP: %s", err);
 		return -1;
 	}
-	if ((s->http = server_new(s->sc.base, cfg->http_listen, NULL, hard,
-	    err, sizeof(err))) == NULL ||
+	if ((s->http = (cfg->ocsp_loops > 1 ? server_new_reuseport :
+	    server_new)(s->sc.base, cfg->http_listen, NULL, hard, err,
+	    sizeof(err))) == NULL ||
 	    server_set_limits(s->http, s->limits, cfg->http_listen) != 0) {
 		log_err("%s", s->http == NULL ? err : "cannot limit "
 		    "http_listen's connections");
@@ -490,8 +500,10 @@ serve_routes(struct serve *s, const struct bridge_config *cfg,
 		log_err("out of memory for the metrics and event streams");
 		return -1;
 	}
-	server_set_observer(s->https, metrics_observe, s->metrics);
-	server_set_observer(s->http, metrics_observe, s->metrics);
+	server_set_observer(s->https, metrics_observe,
+	    metrics_observer_arg(s->metrics, 0));
+	server_set_observer(s->http, metrics_observe,
+	    metrics_observer_arg(s->metrics, 0));
 	api->events = s->sc.events;
 	if (cfg->api_cache_entries > 0 && (api->certs =
 	    api_cert_cache_new((size_t)cfg->api_cache_entries)) == NULL) {
@@ -521,14 +533,46 @@ serve_routes(struct serve *s, const struct bridge_config *cfg,
 	return 0;
 }
 
-/* SIGHUP: reload keybridge.conf (bridge/reload.c), on the loop. */
+/* ocsp_loops > 1: loops 1 .. ocsp_loops - 1 on the plain listener's
+ * address, once its routes are all there.  0, or -1 after a message. */
+static int
+serve_open_loops(struct serve *s, const struct bridge_config *cfg)
+{
+	char err[512];
+	size_t hard = (size_t)cfg->max_body * SERVE_HARD_BODY_FACTOR;
+
+	if (cfg->ocsp_loops <= 1)
+		return 0;
+	if ((s->loops = serve_loops_new(s->sc.base, s->http,
+	    status_responder(s->sc.status), cfg->http_listen,
+	    (int)cfg->ocsp_loops, hard, &s->loops_lc, err,
+	    sizeof(err))) == NULL) {
+		log_err("%s", err);
+		return -1;
+	}
+	metrics_set_loops(s->metrics, s->loops);
+	if (serve_loops_start(s->loops, s->metrics) != 0)
+		return -1;
+	log_info("http: %ld event loops answer OCSP on %s (SO_REUSEPORT)",
+	    cfg->ocsp_loops, cfg->http_listen);
+	return 0;
+}
+
+/* SIGHUP: reload keybridge.conf (bridge/reload.c), on the loop; the
+ * other OCSP loops take the new deadlines on their own threads. */
 static void
 serve_sighup(evutil_socket_t sig, short what, void *arg)
 {
 	struct serve *s = arg;
+	struct limits_config lc;
+	long nofile, reserve;
 
-	if (!s->sc.stopping)
-		reload_run(&s->rl);
+	if (s->sc.stopping)
+		return;
+	reload_run(&s->rl);
+	if (s->loops != NULL && reload_limits_config(&s->rl.cur, &lc,
+	    &nofile, &reserve) == 0)
+		serve_loops_reconfigure(s->loops, &lc);
 }
 
 /* SIGUSR1: reopen the log (a rotated log file). */
@@ -583,9 +627,13 @@ serve_close(struct serve *s)
 	/* Certificates still being signed: answered while their
 	 * connections exist. */
 	enroll_flush(s->enroll);
-	/* The responder first: requests waiting for a signature are
-	 * answered while their connections still exist. */
+	/* The other OCSP loops' threads end first (they read the
+	 * responder's cache); then the responder: requests waiting for a
+	 * signature are answered while their connections still exist, the
+	 * other loops' ones by serve_loops_free. */
+	serve_loops_stop(s->loops);
 	status_free(s->sc.status);
+	serve_loops_free(s->loops);
 	api_cert_cache_free(s->api.certs);
 	events_free(s->sc.events);
 	server_free(s->https);
@@ -691,7 +739,8 @@ serve_run_with(const struct bridge_config *cfg,
 	if (serve_open_ledger(s, cfg) != 0 ||
 	    heal_unsigned(s->sc.ledger, s->signer, cfg) != 0 ||
 	    serve_open_listeners(s, cfg) != 0 ||
-	    serve_routes(s, cfg, need_token) != 0 || serve_signals(s) != 0)
+	    serve_routes(s, cfg, need_token) != 0 ||
+	    serve_open_loops(s, cfg) != 0 || serve_signals(s) != 0)
 		goto out;
 	/* Ports bound and every key read: undumpable, and root no more. */
 	if (sandbox_network(cfg, err, sizeof(err)) != 0) {

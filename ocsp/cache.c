@@ -1,15 +1,25 @@
 /*
  * cache.c: the pre-signed responses, one per (issuer, CertID hash,
- * serial), in an OpenSSL LHASH.  Only the event loop's thread touches it:
- * the worker hands finished entries back through the loop.
+ * serial), in an OpenSSL LHASH.  The main event loop's thread is its
+ * one writer (the worker hands finished entries back through the loop) and
+ * reads it without a lock; with ocsp_loops > 1 the other OCSP loops read
+ * it too (ocspr_cache_get1), under a read-write lock that only put and
+ * drop take for writing: lookups, hundreds of thousands a second, share
+ * it; revocations and re-signs, a few a second, wait for the readers
+ * of the moment.  Writers are preferred, so a revocation is never held
+ * back by a stream of lookups.  The alias memory is not locked: each loop
+ * has its own (an ocspr_cache of its own used for its aliases only).
  *
  * Bounded (issue 18: memory must not grow with the fleet) when made with
  * max > 0: the entries also sit in a ring of max slots swept by a clock
  * hand (the CLOCK approximation of LRU): a hit sets an entry's reference
- * bit, the hand clears set bits as it passes and evicts the first entry
- * whose bit is clear.  An evicted answer is still in the store, or is
- * signed again on demand.
+ * bit (atomic: the loops' lookups set it under the read lock), the hand
+ * clears set bits as it passes and evicts the first entry whose bit is
+ * clear, under the write lock.  An evicted answer is still in the store,
+ * or is signed again on demand.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +29,8 @@
 #include "ocsp/ocsp_int.h"
 
 struct ocspr_cache {
+	pthread_rwlock_t lock;		/* lh: written by the main loop */
+	_Atomic uint64_t gen;		/* ocspr_cache_gen */
 	LHASH_OF(ocspr_entry) *lh;
 	LHASH_OF(ocspr_alias) *aliases;
 	struct ocspr_entry **ring;	/* max slots, or NULL: unbounded */
@@ -43,6 +55,7 @@ ocspr_alias_free(struct ocspr_alias *a)
 {
 	if (a == NULL)
 		return;
+	ocspr_entry_free(a->memo);
 	free(a->path);
 	free(a);
 }
@@ -110,17 +123,36 @@ struct ocspr_cache *
 ocspr_cache_new(size_t max)
 {
 	struct ocspr_cache *c = calloc(1, sizeof(*c));
+	pthread_rwlockattr_t ra;
 
 	if (c == NULL)
 		return NULL;
 	c->max = max;
-	if ((max > 0 && (c->ring = calloc(max, sizeof(*c->ring))) == NULL) ||
-	    (c->lh = lh_ocspr_entry_new(ocspr_entry_hash,
+	if (max > 0 && (c->ring = calloc(max, sizeof(*c->ring))) == NULL) {
+		free(c);
+		return NULL;
+	}
+	if (pthread_rwlockattr_init(&ra) != 0) {
+		free(c->ring);
+		free(c);
+		return NULL;
+	}
+	(void)pthread_rwlockattr_setkind_np(&ra,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	if (pthread_rwlock_init(&c->lock, &ra) != 0) {
+		pthread_rwlockattr_destroy(&ra);
+		free(c->ring);
+		free(c);
+		return NULL;
+	}
+	pthread_rwlockattr_destroy(&ra);
+	if ((c->lh = lh_ocspr_entry_new(ocspr_entry_hash,
 	    ocspr_entry_cmp)) == NULL ||
 	    (c->aliases = lh_ocspr_alias_new(ocspr_alias_hash,
 	    ocspr_alias_cmp)) == NULL) {
 		lh_ocspr_entry_free(c->lh);
 		free(c->ring);
+		pthread_rwlock_destroy(&c->lock);
 		free(c);
 		return NULL;
 	}
@@ -143,6 +175,7 @@ ocspr_cache_free(struct ocspr_cache *c)
 	lh_ocspr_alias_doall(c->aliases, ocspr_alias_free);
 	lh_ocspr_alias_free(c->aliases);
 	free(c->ring);
+	pthread_rwlock_destroy(&c->lock);
 	free(c);
 }
 
@@ -158,8 +191,8 @@ ocspr_cache_get(struct ocspr_cache *c, int issuer, int md, const char *serial)
 		return NULL;
 	strcpy(key.serial, serial);
 	e = lh_ocspr_entry_retrieve(c->lh, &key);
-	if (e != NULL)
-		e->clock_ref = 1;
+	if (e != NULL && !e->clock_ref)
+		e->clock_ref = 1;	/* atomic; written only when clear */
 	return e;
 }
 
@@ -188,20 +221,49 @@ ocspr_cache_victim(struct ocspr_cache *c)
 	}
 }
 
+uint64_t
+ocspr_cache_gen(struct ocspr_cache *c)
+{
+	return atomic_load_explicit(&c->gen, memory_order_acquire);
+}
+
+struct ocspr_entry *
+ocspr_cache_get1(struct ocspr_cache *c, int issuer, int md,
+    const char *serial)
+{
+	struct ocspr_entry *e;
+
+	pthread_rwlock_rdlock(&c->lock);
+	/* LHASH lookups may run side by side (OpenSSL counts them with
+	 * atomics); the reference is taken before a put or drop can free
+	 * the entry. */
+	if ((e = (struct ocspr_entry *)ocspr_cache_get(c, issuer, md,
+	    serial)) != NULL)
+		e->refs++;
+	pthread_rwlock_unlock(&c->lock);
+	return e;
+}
+
 int
 ocspr_cache_put(struct ocspr_cache *c, struct ocspr_entry *e)
 {
 	struct ocspr_entry *old;
+	int err;
 
+	pthread_rwlock_wrlock(&c->lock);
 	old = lh_ocspr_entry_insert(c->lh, e);
-	if (old == NULL && lh_ocspr_entry_error(c->lh) > 0) {
-		ocspr_entry_free(e);
-		return -1;
-	}
-	if (c->ring != NULL) {
-		/* The replaced entry's slot, else one the hand frees. */
+	err = old == NULL && lh_ocspr_entry_error(c->lh) > 0;
+	if (!err && c->ring != NULL) {
+		/* The replaced entry's slot, else one the hand frees (the
+		 * victim leaves the hash under this same write lock). */
 		e->slot = old != NULL ? old->slot : ocspr_cache_victim(c);
 		c->ring[e->slot] = e;
+	}
+	atomic_fetch_add_explicit(&c->gen, 1, memory_order_release);
+	pthread_rwlock_unlock(&c->lock);
+	if (err) {
+		ocspr_entry_free(e);
+		return -1;
 	}
 	ocspr_entry_free(old);
 	return 0;
@@ -210,7 +272,7 @@ ocspr_cache_put(struct ocspr_cache *c, struct ocspr_entry *e)
 void
 ocspr_cache_drop(struct ocspr_cache *c, int issuer, const char *serial)
 {
-	struct ocspr_entry key;
+	struct ocspr_entry key, *gone;
 
 	memset(&key, 0, sizeof(key));
 	key.issuer = issuer;
@@ -218,11 +280,13 @@ ocspr_cache_drop(struct ocspr_cache *c, int issuer, const char *serial)
 		return;
 	strcpy(key.serial, serial);
 	for (key.md = 0; key.md < OCSPR_NMD; key.md++) {
-		struct ocspr_entry *e = lh_ocspr_entry_delete(c->lh, &key);
-
-		if (e != NULL && c->ring != NULL)
-			c->ring[e->slot] = NULL;
-		ocspr_entry_free(e);
+		pthread_rwlock_wrlock(&c->lock);
+		if ((gone = lh_ocspr_entry_delete(c->lh, &key)) != NULL &&
+		    c->ring != NULL)
+			c->ring[gone->slot] = NULL;
+		atomic_fetch_add_explicit(&c->gen, 1, memory_order_release);
+		pthread_rwlock_unlock(&c->lock);
+		ocspr_entry_free(gone);
 	}
 }
 

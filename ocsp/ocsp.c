@@ -267,6 +267,18 @@ ocspr_pend(struct ocspr *r, int issuer, const char *serial)
 	r->npending++;
 }
 
+/* A live job's answer, on the thread of the loop its request came in on
+ * (ocsp/loops.c): a request of another loop is not this thread's to
+ * write. */
+static void
+ocspr_answer(struct ocspr_job *j, const unsigned char *der, size_t len)
+{
+	if (j->relay != NULL)
+		ocspr_loop_reply(j->relay, j->req, der, len);
+	else
+		ocspr_reply_der(j->req, der, len, NULL, 0);
+}
+
 /* Loop thread: a job is finished (or failed at shutdown). */
 static void
 ocspr_done(struct ocspr_job *j)
@@ -307,12 +319,11 @@ ocspr_done(struct ocspr_job *j)
 	case OCSPR_JOB_LIVE:
 		if (j->failed) {
 			r->stats.try_later++;
-			ocspr_reply_der(j->req, r->errder[
-			    OCSP_RESPONSE_STATUS_TRYLATER], r->errlen[
-			    OCSP_RESPONSE_STATUS_TRYLATER], NULL, 0);
+			ocspr_answer(j, r->errder[OCSP_RESPONSE_STATUS_TRYLATER],
+			    r->errlen[OCSP_RESPONSE_STATUS_TRYLATER]);
 		} else {
 			r->stats.signatures++;
-			ocspr_reply_der(j->req, j->der, j->len, NULL, 0);
+			ocspr_answer(j, j->der, j->len);
 		}
 		j->req = NULL;
 		break;
@@ -600,8 +611,9 @@ ocspr_free(struct ocspr *r)
 
 	if (r == NULL)
 		return;
-	/* Jobs still queued come back through ocspr_done; nothing new is
-	 * fed once worker is NULL. */
+	/* Jobs still queued come back through ocspr_done (answers for the
+	 * other loops queued to them); nothing new is fed once worker is
+	 * NULL. */
 	w = r->worker;
 	r->worker = NULL;
 	ocspr_worker_free(w);
@@ -614,6 +626,9 @@ ocspr_free(struct ocspr *r)
 	if (r->flush != NULL)
 		event_free(r->flush);
 	ocspr_store_close(r->store);
+	for (int i = 1; i < OCSPR_MAX_LOOPS; i++)
+		if (r->loops[i] != NULL)
+			ocspr_loop_detach(r->loops[i]);
 	ocspr_crls_free(r->crls);
 	ocspr_cache_free(r->cache);
 	for (int i = 0; i < r->nissuers; i++)
@@ -626,8 +641,23 @@ ocspr_free(struct ocspr *r)
 void
 ocspr_stats(struct ocspr *r, struct ocspr_stats *st)
 {
+	uint64_t req, local;
+
 	*st = r->stats;
 	st->cached = ocspr_cache_count(r->cache);
 	st->pending = r->npending;
 	st->evictions = ocspr_cache_evictions(r->cache);
+	/* The main loop counted the requests it answered for the others
+	 * (relayed): the others count the ones they answered themselves. */
+	st->loop_requests[0] = r->stats.requests - r->relayed;
+	st->nloops = 1;
+	for (int i = 1; i < OCSPR_MAX_LOOPS; i++) {
+		if (r->loops[i] == NULL)
+			continue;
+		ocspr_loop_counts(r->loops[i], &req, &local);
+		st->loop_requests[i] = req;
+		st->requests += local;
+		st->cache_hits += local;
+		st->nloops = i + 1;
+	}
 }

@@ -29,6 +29,7 @@
 #define OCSPR_MAX_ISSUERS   8		/* issuing CAs one responder serves */
 #define OCSPR_ISSUER_ID_MAX 64		/* hex of the issuer's SKI */
 #define OCSPR_SERIAL_MAX    40		/* hex digits of a serial we issue */
+#define OCSPR_MAX_LOOPS     8		/* event loops answering OCSP */
 
 /* What the ledger says of one serial of one of our issuers. */
 enum ocspr_state {
@@ -134,8 +135,37 @@ struct ocspr_stats {
 	uint64_t store_hits, store_misses;	/* reads on a memory miss */
 	uint64_t store_writes, store_errors;
 	uint64_t store_stale;		/* store answers refused: status changed */
+	/* Requests each OCSP loop received (0: the main loop); nloops: 1
+	 * plus the loops made by ocspr_loop_new. */
+	uint64_t loop_requests[OCSPR_MAX_LOOPS];
+	int nloops;
 };
 void ocspr_stats(struct ocspr *r, struct ocspr_stats *st);
+
+/*
+ * More event loops answering OCSP (keybridge.conf ocsp_loops, ocsp/loops.c):
+ * each on its own thread with its own listening socket; they answer from
+ * the pre-signed cache themselves and hand everything else (a miss, a
+ * nonce, several CertIDs, a malformed request) to the main loop, which
+ * answers it with ocspr_handle while the loop waits.
+ */
+struct ocspr_loop;
+
+/* Loop index (1 .. OCSPR_MAX_LOOPS - 1) of r, whose thread runs base
+ * (thread-enabled).  Main thread, before that loop runs.  NULL on
+ * error. */
+struct ocspr_loop *ocspr_loop_new(struct ocspr *r, struct event_base *base,
+    int index);
+/* Loop thread: answers req from the cache when it can: 1, or 0 when the
+ * main loop must (req untouched: its body is still unread). */
+int ocspr_loop_answer(struct ocspr_loop *l, struct evhttp_request *req);
+/* Main thread, while l's thread waits for it: ocspr_handle for req, a
+ * request of l; an answer signed later is handed back to l's thread. */
+void ocspr_loop_relayed(struct ocspr_loop *l, struct evhttp_request *req);
+/* After l's thread has ended (and before its server is freed): live
+ * answers still queued for it are sent, then l is freed.  NULL-safe;
+ * before or after ocspr_free of its responder. */
+void ocspr_loop_free(struct ocspr_loop *l);
 
 /* ---- parts exposed for the unit tests ---------------------------------- */
 

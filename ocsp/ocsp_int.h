@@ -41,12 +41,13 @@ struct ocspr_entry {
 	char last_modified[OCSPR_DATE_MAX], expires[OCSPR_DATE_MAX];
 	char cache_control[80];		/* with max-age = the configured cap */
 	/* References: the cache's, plus one per reply whose body still
-	 * points at der (evbuffer_add_reference).  Loop thread only. */
-	int refs;
+	 * points at der (evbuffer_add_reference).  Atomic: with ocsp_loops
+	 * > 1 the OCSP loops' replies hold references too (ocsp/loops.c). */
+	_Atomic int refs;
 	/* A bounded cache's ring slot, and the CLOCK reference bit set by
-	 * every get. */
+	 * every get (atomic: the loops' lookups set it side by side). */
 	size_t slot;
-	int clock_ref;
+	_Atomic int clock_ref;
 };
 
 /* OpenSSL's LHASH macros paste the element type's name: a typedef is
@@ -61,12 +62,24 @@ struct ocspr_cache;
 struct ocspr_cache *ocspr_cache_new(size_t max);
 void ocspr_cache_free(struct ocspr_cache *c);
 /* The entry for the key (get0; valid until the next put/drop), or NULL;
- * marks it used. */
+ * marks it used.  The main loop's thread only: it is the one writer, so
+ * it reads without the lock. */
 const struct ocspr_entry *ocspr_cache_get(struct ocspr_cache *c, int issuer,
     int md, const char *serial);
-/* Takes e (add0): replaces any entry of its key.  0 or -1 (e freed). */
+/* The same from any thread (an OCSP loop, ocsp/loops.c): the entry with
+ * a reference taken under the read lock (get1: ocspr_entry_free it), or
+ * NULL.  A put or drop that returned is seen by every later get1. */
+struct ocspr_entry *ocspr_cache_get1(struct ocspr_cache *c, int issuer,
+    int md, const char *serial);
+/* The cache's generation: moves with every put and drop (which bump it
+ * before they return).  Any thread.  An entry found at generation g is
+ * still the one a lookup would find while the generation is g. */
+uint64_t ocspr_cache_gen(struct ocspr_cache *c);
+/* Takes e (add0): replaces any entry of its key.  0 or -1 (e freed).
+ * Main loop only; under the write lock. */
 int ocspr_cache_put(struct ocspr_cache *c, struct ocspr_entry *e);
-/* Drops both hashes' entries of (issuer, serial). */
+/* Drops both hashes' entries of (issuer, serial).  Main loop only; under
+ * the write lock. */
 void ocspr_cache_drop(struct ocspr_cache *c, int issuer, const char *serial);
 size_t ocspr_cache_count(struct ocspr_cache *c);
 /* Entries evicted to keep within max. */
@@ -86,6 +99,11 @@ struct ocspr_alias {
 	char *path;
 	int issuer, md;
 	char serial[OCSPR_SERIAL_MAX + 1];
+	/* An OCSP loop's (ocsp/loops.c): the entry last found for it (a
+	 * reference, released with the alias) and the cache's generation
+	 * then; NULL in the main loop's aliases. */
+	struct ocspr_entry *memo;
+	uint64_t memo_gen;
 };
 typedef struct ocspr_alias ocspr_alias;
 DEFINE_LHASH_OF(ocspr_alias);
@@ -113,8 +131,10 @@ struct ocspr_job {
 	char serial[OCSPR_SERIAL_MAX + 1];
 	struct ocspr_status st;
 	struct ocspr_entry *out[OCSPR_NMD];
-	/* LIVE: a waiting request answered by a fresh signature. */
+	/* LIVE: a waiting request answered by a fresh signature; relay:
+	 * the OCSP loop whose request it is (NULL: the main loop's). */
 	struct evhttp_request *req;
+	struct ocspr_loop *relay;
 	OCSP_REQUEST *oreq;
 	int ncid;
 	int cid_issuer[OCSPR_MAX_CERTIDS];
@@ -208,11 +228,32 @@ struct ocspr {
 	size_t npending;
 	struct event *sweep;
 	struct ocspr_stats stats;
+	/* ocsp_loops > 1 (ocsp/loops.c): the other loops (index 1..), the
+	 * one whose request the main loop is answering for it now, and how
+	 * many it answered so (counted in stats.requests too). */
+	struct ocspr_loop *loops[OCSPR_MAX_LOOPS];
+	struct ocspr_loop *relay;
+	uint64_t relayed;
 	unsigned char errder[OCSPR_NSTATUS][8];
 	size_t errlen[OCSPR_NSTATUS];
 };
 
+/* ---- loops.c ------------------------------------------------------------- */
+
+/* Main loop: the live answer to a request of loop l (der copied), sent
+ * by l's thread. */
+void ocspr_loop_reply(struct ocspr_loop *l, struct evhttp_request *req,
+    const unsigned char *der, size_t len);
+/* r is being freed: l forgets it. */
+void ocspr_loop_detach(struct ocspr_loop *l);
+/* What loop l counted: requests it received, answered itself. */
+void ocspr_loop_counts(struct ocspr_loop *l, uint64_t *requests,
+    uint64_t *local);
+
 /* ---- routes.c ------------------------------------------------------------ */
+
+/* The path part of the request-URI (absolute-form taken too), raw. */
+const char *ocspr_raw_path(struct evhttp_request *req);
 
 /* Sends an application/ocsp-response 200 with der (copied); with e set
  * (a cached response to a GET) the RFC 5019 6.2 caching headers too. */

@@ -208,8 +208,8 @@ ocspr_http_refuse(struct evhttp_request *req, int code, const char *reason,
 		evbuffer_free(body);
 }
 
-/* The path part of the request-URI (absolute-form taken too), raw. */
-static const char *
+/* See ocsp_int.h. */
+const char *
 ocspr_raw_path(struct evhttp_request *req)
 {
 	const char *u = evhttp_request_get_uri(req), *p;
@@ -389,6 +389,7 @@ ocspr_live(struct ocspr *r, struct evhttp_request *req, OCSP_REQUEST *oreq)
 	    ocspr_cache_get(r->cache, j->cid_issuer[0], 0, serial) == NULL)
 		ocspr_refresh(r, j->cid_issuer[0], serial);
 	j->req = req;
+	j->relay = r->relay;	/* answered on its own loop's thread */
 	j->oreq = oreq;
 	oreq = NULL;
 	ocspr_worker_push(r->worker, j);

@@ -85,6 +85,13 @@ int server_tls_add_client_ca(SSL_CTX *ctx, X509 *x);
  * objects are owned by their bufferevents).  NULL with err set. */
 struct server *server_new(struct event_base *base, const char *listen,
     SSL_CTX *tls, size_t max_body, char *err, size_t errlen);
+/* server_new with SO_REUSEPORT on the listening socket: several servers
+ * (one per event loop, ocsp_loops) listen on one address and the kernel
+ * spreads the connections among them.  Every socket on the address must
+ * be made so, by the same user (Linux refuses another's). */
+struct server *server_new_reuseport(struct event_base *base,
+    const char *listen, SSL_CTX *tls, size_t max_body, char *err,
+    size_t errlen);
 /* Stops accepting and frees the listener and its connections. */
 void server_free(struct server *s);
 /* With quiet set, requests are logged only at log level debug (the OCSP
@@ -115,6 +122,13 @@ int server_route(struct server *s, const char *path, server_handler h,
  * server_send_reply); HEAD elsewhere is a 405. */
 int server_route_head(struct server *s, const char *path, server_handler h,
     void *arg);
+/* Runs the handler of s's route for req's path, as s's dispatch would
+ * after its checks (no log line, no limits: req is another server's,
+ * which did those; bridge/serve_loops.c hands the main loop the requests
+ * of the other OCSP loops so).  0, or -1 when no route matches. */
+int server_route_run(struct server *s, struct evhttp_request *req);
+/* The path of s's i-th route (server_route's), NULL past the last. */
+const char *server_route_at(const struct server *s, size_t i);
 /* The bound port (useful with port 0). */
 int server_port(struct server *s);
 

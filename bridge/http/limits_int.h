@@ -14,7 +14,8 @@
 
 #define LIMITS_ACCEPT_PAUSE_MS	250	/* accepts paused after an error */
 #define LIMITS_LOG_INTERVAL	10.0	/* s between two lines of a kind */
-#define LIMITS_LISTENERS_MAX	8	/* listeners paused on accept errors */
+#define LIMITS_LISTENERS_MAX	16	/* listeners paused on accept errors:
+					 * https, http and 7 more OCSP loops */
 
 struct limits_conn;
 TAILQ_HEAD(limits_connq, limits_conn);

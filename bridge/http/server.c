@@ -444,6 +444,24 @@ server_dispatch(struct evhttp_request *req, void *arg)
 	r->h(req, r->arg);
 }
 
+int
+server_route_run(struct server *s, struct evhttp_request *req)
+{
+	const struct server_route_ent *r = server_match(s,
+	    server_req_path(req));
+
+	if (r == NULL)
+		return -1;
+	r->h(req, r->arg);
+	return 0;
+}
+
+const char *
+server_route_at(const struct server *s, size_t i)
+{
+	return i < s->nroutes ? s->routes[i].path : NULL;
+}
+
 void
 server_set_quiet(struct server *s, int quiet)
 {
@@ -637,9 +655,11 @@ server_parse_listen(const char *listen, struct sockaddr_storage *ss,
 	return 0;
 }
 
-struct server *
-server_new(struct event_base *base, const char *listen, SSL_CTX *tls,
-    size_t max_body, char *err, size_t errlen)
+/* server_new, with SO_REUSEPORT on the listening socket when reuseport
+ * is set. */
+static struct server *
+server_new_opt(struct event_base *base, const char *listen, SSL_CTX *tls,
+    size_t max_body, int reuseport, char *err, size_t errlen)
 {
 	struct server *s = NULL, *ret = NULL;
 	struct evconnlistener *lev = NULL;
@@ -687,8 +707,9 @@ server_new(struct event_base *base, const char *listen, SSL_CTX *tls,
 	    server_bevcb_plain, s);
 
 	lev = evconnlistener_new_bind(base, NULL, NULL,
-	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-	    -1, (struct sockaddr *)&ss, sslen);
+	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+	    (reuseport ? LEV_OPT_REUSEABLE_PORT : 0), -1,
+	    (struct sockaddr *)&ss, sslen);
 	if (lev == NULL) {
 		snprintf(err, errlen, "cannot listen on %s: %s", listen,
 		    strerror(errno));
@@ -714,6 +735,20 @@ out:
 		evconnlistener_free(lev);
 	server_free(s);
 	return ret;
+}
+
+struct server *
+server_new(struct event_base *base, const char *listen, SSL_CTX *tls,
+    size_t max_body, char *err, size_t errlen)
+{
+	return server_new_opt(base, listen, tls, max_body, 0, err, errlen);
+}
+
+struct server *
+server_new_reuseport(struct event_base *base, const char *listen,
+    SSL_CTX *tls, size_t max_body, char *err, size_t errlen)
+{
+	return server_new_opt(base, listen, tls, max_body, 1, err, errlen);
 }
 
 void

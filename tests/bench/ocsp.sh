@@ -25,6 +25,10 @@
 # benchmark), and the answers are checked with `openssl ocsp -respin`.
 # Env: BENCH_OCSP_SECONDS (5 per wrk run), BENCH_OCSP_ROUNDS (5),
 # BENCH_OCSP_REVOKES (20), BENCH_OCSP_SEQ (2000).
+# BENCH_OCSP_LOOPS=2: instead of all that, the two-loop mode (issue 18, see
+# "ocsp_loops" below): a second bridge with ocsp_loops = 2 beside nginx
+# with worker_processes 2, and the first one (one loop) beside nginx with
+# one worker, in alternating rounds of the same wrk; with CPU per answer.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 : "${OUT:=$root/tests/out/bench/ocsp}"
@@ -104,6 +108,123 @@ code=$(curl -sS -o "$OUT/resp-nginx.der" -w '%{http_code}' --max-time 10 "http:/
 	fail "GET from nginx: no answer"
 assert_eq 200 "$code" "GET $PATH_Q from nginx"
 cmp -s "$OUT/resp.der" "$OUT/resp-nginx.der" || fail "nginx does not serve the same bytes"
+
+# ---- ocsp_loops: two event loops against two nginx workers (issue 18) -------------------------------
+# BENCH_OCSP_LOOPS=2.  Every round runs, with the same wrk (-t2 -c64,
+# keep-alive, the same GET), the one-loop bridge, nginx with one worker,
+# a second bridge with ocsp_loops = 2, nginx with two workers (each nginx
+# serving its bridge's answer bytes), in that order; ROUNDS rounds, the
+# medians reported.  On a 2-core machine wrk shares the cores with the
+# server, so the rates say little about two cores' worth: the CPU each
+# server spent per answer (from /proc: the bridge process's threads, the
+# nginx workers) is the steadier figure.
+if [ "${BENCH_OCSP_LOOPS:-1}" = 2 ]; then
+	echo "ocsp_loops: a second bridge with ocsp_loops = 2, nginx with 2 workers"
+	dir2="$OUT/ocsp2"
+	KB_SERVE_PID1=$KB_SERVE_PID
+	KB_SERVE_PID=""
+	kb_init "$dir2" >/dev/null
+	kb_conf_set "$dir2" ocsp_loops 2
+	kb_conf_set "$dir2" http_max_conns_per_addr 256	# as the first's
+	kb_start "$dir2" >/dev/null
+	KB_SERVE_PID2=$KB_SERVE_PID
+	HTTP2=$(kb_conf_get "$dir2" http_listen)
+	kb_enroll bench2 >/dev/null
+	openssl ocsp -issuer "$dir2/ca/issuing.pem" -cert "$OUT/bench2.pem" -no_nonce \
+	    -reqout "$OUT/req2.der" 2>/dev/null
+	PATH_Q2="/ocsp/$(base64 -w0 "$OUT/req2.der" | sed 's/+/%2B/g; s/\//%2F/g; s/=/%3D/g')"
+	for _ in 1 2 3; do curl -sS -o "$OUT/resp-2loops.der" --max-time 10 "http://$HTTP2$PATH_Q2"; done
+	out=$(openssl ocsp -respin "$OUT/resp-2loops.der" -issuer "$dir2/ca/issuing.pem" \
+	    -cert "$OUT/bench2.pem" -CAfile "$dir2/ca/root.pem" 2>&1) ||
+		fail "the two-loop bridge's answer does not verify: $out"
+	assert_contains "$out" "$OUT/bench2.pem: good" "the two-loop bridge's answer"
+	[ "$(ss -Hltn "sport = :${HTTP2##*:}" | wc -l)" = 2 ] ||
+		fail "the two-loop bridge does not have two listening sockets"
+	ports2=$(kb_free_ports 1)
+	KB_USED_PORTS="$KB_USED_PORTS $ports2"
+	NGX2="$OUT/nginx2"
+	mkdir -p "$NGX2/www"
+	cp "$OUT/resp-2loops.der" "$NGX2/www/resp"
+	NGX_ERROR_LEVEL=warn nginx_conf "$NGX2" "    access_log off;
+    keepalive_requests 1000000;
+    types { }
+    server {
+        root $NGX2/www;
+        listen 127.0.0.1:$ports2;
+        default_type application/ocsp-response;
+        location /ocsp/ { try_files /resp =404; }
+    }"
+	sed -i 's/^worker_processes 1;/worker_processes 2;/' "$NGX2/nginx.conf"
+	nginx -p "$NGX2" -c "$NGX2/nginx.conf" -e "$NGX2/error.log" >"$NGX2/stdout.log" 2>&1 &
+	ngx2_pid=$!
+	kb_track "$ngx2_pid"
+	wait_url "http://127.0.0.1:$ports2/ocsp/x" "$ngx2_pid" nginx
+	sleep 0.5
+	# ticks PID...: user + system clock ticks of the processes (all their
+	# threads) summed
+	ticks() { local t=0 p; for p in "$@"; do t=$((t + $(cpu_ticks "$p"))); done; echo "$t"; }
+	hz=$(getconf CLK_TCK)
+	# one NAME URL PIDS...: a wrk run; prints "rate p99_ms cpu_us_per_answer"
+	one() {
+		local name=$1 url=$2 t0 r rate p50 p99
+		shift 2
+		t0=$(ticks "$@")
+		r=$(run_wrk "loops-$name" -t2 -c64 -d"${secs}s" --latency "$url") || exit 1
+		read -r rate p50 p99 <<<"$r"
+		awk -v a="$t0" -v b="$(ticks "$@")" -v hz="$hz" -v r="$rate" -v s="$secs" -v p="$p99" \
+		    'BEGIN { printf "%s %s %.1f\n", r, p, (b - a) / hz * 1e6 / (r * s) }'
+	}
+	n1w=$(pgrep -P "$ngx_pid" | tr '\n' ' ')
+	n2w=$(pgrep -P "$ngx2_pid" | tr '\n' ' ')
+	[ "$(wc -w <<<"$n2w")" = 2 ] || fail "nginx with worker_processes 2 has workers: $n2w"
+	echo "  load: $(uptime)"
+	: >"$OUT/rounds-loops.txt"
+	for ((k = 1; k <= rounds; k++)); do
+		r=$(one b1 "$BASE$PATH_Q" "$KB_SERVE_PID1") || fail "wrk against the one-loop bridge"
+		read -r b1 b1p b1c <<<"$r"
+		# shellcheck disable=SC2086
+		r=$(one n1 "http://127.0.0.1:$nport$PATH_Q" $n1w) || fail "wrk against nginx"
+		read -r g1 g1p g1c <<<"$r"
+		r=$(one b2 "http://$HTTP2$PATH_Q2" "$KB_SERVE_PID2") || fail "wrk against the two-loop bridge"
+		read -r b2 b2p b2c <<<"$r"
+		# shellcheck disable=SC2086
+		r=$(one n2 "http://127.0.0.1:$ports2$PATH_Q2" $n2w) || fail "wrk against nginx (2 workers)"
+		read -r g2 g2p g2c <<<"$r"
+		echo "  round $k: 1 loop $b1/s (p99 $b1p ms, $b1c us CPU/answer) vs nginx 1 worker $g1/s ($g1c us): $(awk -v a="$b1" -v b="$g1" 'BEGIN { printf "%.2f", a / b }');" \
+		    "2 loops $b2/s (p99 $b2p ms, $b2c us) vs nginx 2 workers $g2/s ($g2c us): $(awk -v a="$b2" -v b="$g2" 'BEGIN { printf "%.2f", a / b }')"
+		echo "$b1 $g1 $b2 $g2 $b1c $g1c $b2c $g2c $b1p $g1p $b2p $g2p" >>"$OUT/rounds-loops.txt"
+	done
+	echo "  load: $(uptime)"
+	curl -sS --max-time 10 "http://$HTTP2/metrics" | grep '^keybridge_ocsp_loop_requests_total' |
+	    sed 's/^/  two-loop bridge: /'
+	stop_pid "$ngx2_pid"
+	stop_pid "$ngx_pid"
+	KB_SERVE_PID=$KB_SERVE_PID2
+	kb_stop >/dev/null
+	KB_SERVE_PID=$KB_SERVE_PID1
+	kb_stop >/dev/null
+	# med COLUMN: the median of a column of rounds-loops.txt
+	med() { awk -v c="$1" '{ print $c }' "$OUT/rounds-loops.txt" | sort -g | awk -v m=$(((rounds + 1) / 2)) 'NR == m'; }
+	# medrow A B: the round (its line) whose ratio column A / column B is
+	# the median one, the ratio first
+	medrow() { awk -v a="$1" -v b="$2" '{ printf "%.4f %s\n", $a / $b, $0 }' "$OUT/rounds-loops.txt" |
+	    sort -g | awk -v m=$(((rounds + 1) / 2)) 'NR == m'; }
+	read -r r1 b1 g1 _ <<<"$(medrow 1 2)"
+	read -r r2 _ _ b2 g2 _ <<<"$(medrow 3 4)"
+	awk -v b1="$b1" -v g1="$g1" -v b2="$b2" -v g2="$g2" -v r1="$r1" -v r2="$r2" \
+	    -v b1c="$(med 5)" -v g1c="$(med 6)" -v b2c="$(med 7)" -v g2c="$(med 8)" \
+	    -v s21="$(awk '{ printf "%.4f\n", $3 / $1 }' "$OUT/rounds-loops.txt" | sort -g | awk -v m=$(((rounds + 1) / 2)) 'NR == m')" \
+	    -v n="$rounds" '
+	BEGIN {
+		printf "RESULT ocsp one loop: %.0f answers/s = %.2f x nginx 1 worker (%.0f/s) in the median round of %d; CPU per answer (medians) %.1f us vs nginx %.1f us (bridge/nginx %.2f); target >= 0.85\n", b1, r1, g1, n, b1c, g1c, b1c / g1c
+		printf "RESULT ocsp two loops (ocsp_loops = 2): %.0f answers/s = %.2f x nginx 2 workers (%.0f/s) in the median round of %d; CPU per answer (medians) %.1f us vs nginx %.1f us (bridge/nginx %.2f); %.2f x the one-loop bridge (median); target >= 1.0\n", b2, r2, g2, n, b2c, g2c, b2c / g2c, s21
+	}' | tee "$OUT/result-loops.txt"
+	bench_csv loops1_rate "$b1" answers/s nginx1_rate "$g1"
+	bench_csv loops2_rate "$b2" answers/s nginx2_rate "$g2"
+	bench_csv loops1_cpu_per_answer "$(med 5)" us nginx1_cpu_per_answer "$(med 6)"
+	bench_csv loops2_cpu_per_answer "$(med 7)" us nginx2_cpu_per_answer "$(med 8)"
+	exit 0
+fi
 
 # ---- openssl ocsp as a responder ---------------------------------------------------------------------
 # `openssl ocsp -port` (OpenSSL 3.0) serves one connection at a time, answers

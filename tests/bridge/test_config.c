@@ -251,6 +251,34 @@ test_out_of_range_value_names_file_line_and_key(void **state)
 	    "keybridge.conf:1: queue_max must be between 16 and 1048576");
 }
 
+/* ocsp_loops (issue 18): 1 by default, 1 .. OCSPR_MAX_LOOPS (8). */
+static void
+test_ocsp_loops_is_one_by_default_and_bounded(void **state)
+{
+	const char *dir = *state;
+	struct bridge_config c;
+	char err[ERRLEN];
+
+	write_conf(dir, "name = a\n");
+	assert_int_equal(config_load(&c, dir, err, sizeof(err)), 0);
+	assert_int_equal(c.ocsp_loops, 1);
+	write_conf(dir, "ocsp_loops = 2\n");
+	assert_int_equal(config_load(&c, dir, err, sizeof(err)), 0);
+	assert_int_equal(c.ocsp_loops, 2);
+	write_conf(dir, "ocsp_loops = 8\n");
+	assert_int_equal(config_load(&c, dir, err, sizeof(err)), 0);
+	assert_int_equal(c.ocsp_loops, OCSPR_MAX_LOOPS);
+	assert_load_fails(dir, "ocsp_loops = 0\n",
+	    "keybridge.conf:1: ocsp_loops must be between 1 and 8");
+	assert_load_fails(dir, "ocsp_loops = 9\n",
+	    "keybridge.conf:1: ocsp_loops must be between 1 and 8");
+	assert_load_fails(dir, "ocsp_loops = -1\n",
+	    "keybridge.conf:1: ocsp_loops must be between 1 and 8");
+	assert_load_fails(dir, "ocsp_loops = two\n",
+	    "keybridge.conf:1: ocsp_loops must be a whole number between 1 "
+	    "and 8");
+}
+
 static void
 test_malformed_values_and_lines_are_errors(void **state)
 {
@@ -530,6 +558,9 @@ main(void)
 		    setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(
 		    test_malformed_values_and_lines_are_errors, setup_dir,
+		    teardown_dir),
+		cmocka_unit_test_setup_teardown(
+		    test_ocsp_loops_is_one_by_default_and_bounded, setup_dir,
 		    teardown_dir),
 		cmocka_unit_test_setup_teardown(
 		    test_value_longer_than_its_field_is_an_error, setup_dir,
