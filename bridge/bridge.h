@@ -71,6 +71,12 @@ struct config_overrides;
 int serve_run_with(const struct bridge_config *cfg,
     const struct config_overrides *ov);
 
+/* An event base for a serving loop (serve.c; the main loop and the
+ * OCSP loops): epoll's changelist, so a descriptor evhttp disables and
+ * enables again within one turn costs no epoll_ctl.  Falls back to the
+ * default base. */
+struct event_base *serve_event_base(void);
+
 /* ---- serve_loops.c: ocsp_loops, more loops for the plain listener ------ */
 
 struct serve_loops;

@@ -188,8 +188,8 @@ serve_read_cert(const char *path)
 /* The loop's base: with epoll's changelist, a descriptor that evhttp
  * disables and enables again within one loop turn (every request) costs
  * no epoll_ctl call.  Falls back to the default base. */
-static struct event_base *
-serve_base(void)
+struct event_base *
+serve_event_base(void)
 {
 	struct event_config *ec = event_config_new();
 	struct event_base *b = NULL;
@@ -340,7 +340,7 @@ serve_open_ledger(struct serve *s, const struct bridge_config *cfg)
 		log_err("ledger: %s", err);
 		return -1;
 	}
-	if ((s->sc.base = serve_base()) == NULL || (s->sc.wake =
+	if ((s->sc.base = serve_event_base()) == NULL || (s->sc.wake =
 	    event_new(s->sc.base, -1, 0, serve_drain, &s->sc)) == NULL) {
 		log_err("cannot set up the event loop");
 		return -1;

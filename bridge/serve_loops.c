@@ -224,21 +224,6 @@ serve_loops_drain(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* The loop's base: as the main loop's, epoll's changelist. */
-static struct event_base *
-serve_loops_base(void)
-{
-	struct event_config *ec = event_config_new();
-	struct event_base *b = NULL;
-
-	if (ec != NULL && event_config_set_flag(ec,
-	    EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST) == 0)
-		b = event_base_new_with_config(ec);
-	if (ec != NULL)
-		event_config_free(ec);
-	return b != NULL ? b : event_base_new();
-}
-
 /* Loop lp: base, listener on listen (the main one's address and bound
  * port), its front door and routes.  0, or -1 with err set. */
 static int
@@ -250,7 +235,7 @@ serve_loop_open(struct serve_loops *ls, struct serve_loop *lp,
 	const char *path;
 	size_t i;
 
-	if ((lp->base = serve_loops_base()) == NULL ||
+	if ((lp->base = serve_event_base()) == NULL ||
 	    (lp->limits = limits_new(lp->base, lc)) == NULL ||
 	    (lp->ol = ocspr_loop_new(r, lp->base, lp->index)) == NULL ||
 	    (lp->stop = event_new(lp->base, -1, 0, serve_loop_stop,

@@ -204,18 +204,9 @@ ocspr_loop_lookup(struct ocspr_loop *l, struct ocspr *r,
     struct evhttp_request *req, OCSP_REQUEST *oreq, int get)
 {
 	char serial[OCSPR_SERIAL_MAX + 1];
-	ASN1_INTEGER *ai = NULL;
-	OCSP_CERTID *cid;
-	int is, md = -1;
+	int is, md;
 
-	if (OCSP_REQUEST_get_ext_by_NID(oreq, NID_id_pkix_OCSP_Nonce, -1) >=
-	    0 || OCSP_request_onereq_count(oreq) != 1)
-		return NULL;
-	cid = OCSP_onereq_get0_id(OCSP_request_onereq_get0(oreq, 0));
-	/* r's issuers are set before any loop runs and never change */
-	if ((is = ocspr_issuer_of(r, cid, &md)) < 0 || md < 0 ||
-	    OCSP_id_get0_info(NULL, NULL, NULL, &ai, cid) != 1 ||
-	    ocspr_serial_hex(ai, serial) != 0)
+	if (ocspr_fast_key(r, oreq, &is, &md, serial) != 0)
 		return NULL;
 	if (get)
 		ocspr_cache_alias_put(l->aliases, ocspr_raw_path(req), is, md,

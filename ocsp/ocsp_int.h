@@ -279,5 +279,10 @@ const struct ocspr_entry *ocspr_from_store(struct ocspr *r, int issuer,
 void ocspr_feed(struct ocspr *r);
 /* The issuer index a CertID names, or -1. */
 int ocspr_issuer_of(struct ocspr *r, OCSP_CERTID *cid, int *md);
+/* The cache key of oreq when the fast path may answer it (one CertID of
+ * one of r's issuers, no nonce): issuer *is, hash *md, serial.  0, or -1
+ * (sign it live).  Any thread: r's issuers never change once loops run. */
+int ocspr_fast_key(struct ocspr *r, OCSP_REQUEST *oreq, int *is, int *md,
+    char serial[OCSPR_SERIAL_MAX + 1]);
 
 #endif

@@ -318,6 +318,27 @@ ocspr_classify(struct ocspr *r, OCSP_REQUEST *oreq, struct ocspr_job *j,
 	return 0;
 }
 
+/* See ocsp_int.h. */
+int
+ocspr_fast_key(struct ocspr *r, OCSP_REQUEST *oreq, int *is, int *md,
+    char serial[OCSPR_SERIAL_MAX + 1])
+{
+	ASN1_INTEGER *ai = NULL;
+	OCSP_CERTID *cid;
+
+	*md = -1;
+	if (OCSP_REQUEST_get_ext_by_NID(oreq, NID_id_pkix_OCSP_Nonce, -1) >=
+	    0 || OCSP_request_onereq_count(oreq) != 1)
+		return -1;
+	cid = OCSP_onereq_get0_id(OCSP_request_onereq_get0(oreq, 0));
+	/* r's issuers are set before any loop runs and never change */
+	if ((*is = ocspr_issuer_of(r, cid, md)) < 0 || *md < 0 ||
+	    OCSP_id_get0_info(NULL, NULL, NULL, &ai, cid) != 1 ||
+	    ocspr_serial_hex(ai, serial) != 0)
+		return -1;
+	return 0;
+}
+
 /* The fast path: the pre-signed answer for oreq's one CertID (SHA-1 or
  * SHA-256) when oreq has no nonce and the answer is fresh, remembering a
  * GET's exact bytes for next time; NULL when it must be signed live. */
@@ -327,27 +348,18 @@ ocspr_cached(struct ocspr *r, struct evhttp_request *req, OCSP_REQUEST *oreq,
 {
 	const struct ocspr_entry *e = NULL;
 	char serial[OCSPR_SERIAL_MAX + 1];
-	ASN1_INTEGER *ai = NULL;
-	OCSP_CERTID *cid;
-	int is, md = -1;
+	int is, md;
 
-	if (OCSP_REQUEST_get_ext_by_NID(oreq, NID_id_pkix_OCSP_Nonce, -1) >=
-	    0 || OCSP_request_onereq_count(oreq) != 1)
+	if (ocspr_fast_key(r, oreq, &is, &md, serial) != 0)
 		return NULL;
-	cid = OCSP_onereq_get0_id(OCSP_request_onereq_get0(oreq, 0));
-	is = ocspr_issuer_of(r, cid, &md);
-	if (is >= 0 && md >= 0 &&
-	    OCSP_id_get0_info(NULL, NULL, NULL, &ai, cid) == 1 &&
-	    ocspr_serial_hex(ai, serial) == 0) {
-		if (get)
-			ocspr_cache_alias_put(r->cache, ocspr_raw_path(req), is,
-			    md, serial);
-		e = ocspr_cache_get(r->cache, is, md, serial);
-		/* Not in memory (evicted, or not read since start): the
-		 * persistent store's answer, checked against the ledger. */
-		if (e == NULL || e->next_update <= time(NULL))
-			e = ocspr_from_store(r, is, md, serial);
-	}
+	if (get)
+		ocspr_cache_alias_put(r->cache, ocspr_raw_path(req), is, md,
+		    serial);
+	e = ocspr_cache_get(r->cache, is, md, serial);
+	/* Not in memory (evicted, or not read since start): the persistent
+	 * store's answer, checked against the ledger. */
+	if (e == NULL || e->next_update <= time(NULL))
+		e = ocspr_from_store(r, is, md, serial);
 	return e != NULL && e->next_update > time(NULL) ? e : NULL;
 }
 
