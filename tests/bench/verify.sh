@@ -21,6 +21,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$OUT"
 # shellcheck source=../integration/lib.sh
 . "$root/tests/integration/lib.sh"
+# shellcheck source=common.bash
+. "$root/tests/bench/common.bash"
 
 n=${BENCH_VERIFY_N:-100000}
 rounds=${BENCH_VERIFY_ROUNDS:-2}
@@ -95,3 +97,18 @@ END {
 	}
 	printf "RESULT target: 2 threads >= 0.90 x two cores\n"
 }' "$OUT/verify.csv" | tee "$OUT/result.txt"
+# the CSV rows (docs/benchmarks.md "CSV contract"): each thread count's rate
+# beside the reference of as many cores, and its CPU per entry
+for t in 1 2; do
+	line=$(grep "^RESULT verify $t thread" "$OUT/result.txt")
+	rate=$(awk '{ print $5 }' <<<"$line")
+	ref1=$(sed -n 's/.*one core (\([0-9.]*\)\/s).*/\1/p' <<<"$line")
+	ref2=$(sed -n 's/.*two cores (\([0-9.]*\)\/s).*/\1/p' <<<"$line")
+	cpu=$(sed -n 's/.* = \([0-9.]*\) us\/entry.*/\1/p' <<<"$line")
+	if [ "$t" = 1 ]; then
+		bench_csv verify_1thread_rate "$rate" entries/s ed25519_verify_rate_1core "$ref1" "$n"
+	else
+		bench_csv verify_2threads_rate "$rate" entries/s ed25519_verify_rate_2cores "$ref2" "$n"
+	fi
+	bench_csv "verify_${t}thread_cpu_per_entry" "$cpu" us "" "" "$n"
+done
