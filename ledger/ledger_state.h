@@ -50,6 +50,7 @@ struct ledger_doubt {
 struct ledger {
 	char *origin;
 	char *db;			/* the db string, for the follower */
+	char *map_snap;			/* the map's snapshot file, or NULL */
 	int store_flags;		/* LEDGER_STORE_ASYNC_OK or 0 */
 	struct ledger_consensus *cons;	/* borrowed; NULL: read-only */
 	size_t batch_max;
