@@ -52,6 +52,7 @@ ledger_map_open(struct ledger *l, char *err, size_t errlen)
 	    (l->map = ledger_map_snapshot_read(l->map_snap, l->committed, want,
 	    why, sizeof(why))) != NULL) {
 		l->stats.map_loaded = 1;
+		l->map_from_snap = 1;
 		l->stats.map_load_seconds = seconds_since(&t0);
 		log_info("ledger: status map of %zu leaves read from %s in "
 		    "%.3f s", ledger_smt_count(l->map), l->map_snap,
@@ -265,6 +266,7 @@ ledger_map_reload(struct ledger *l, struct ledger_store *s)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ledger_smt_free(l->map);
 	l->map = m;
+	l->map_from_snap = 0;
 	pthread_mutex_lock(&l->mu);
 	l->stats.map_build_seconds = (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -305,6 +307,11 @@ ledger_status_proof(struct ledger *l, enum ledger_map_kind kind,
 	rc = -1;
 	if (ledger_smt_prove(l->map, path, p, &v, &len) != 0 ||
 	    (v != NULL && len >= vcap))
+		goto out;
+	/* A leaf read from the snapshot: its value against its stored up
+	 * (~256 hashes), so that a value changed in the file is refused
+	 * here rather than served with a proof a device rejects. */
+	if (l->map_from_snap && ledger_smt_verify(path, v, len, p, ours) != 0)
 		goto out;
 	memcpy(value, v != NULL ? v : "", v != NULL ? len : 0);
 	value[v != NULL ? len : 0] = '\0';

@@ -51,6 +51,10 @@ struct ledger {
 	char *origin;
 	char *db;			/* the db string, for the follower */
 	char *map_snap;			/* the map's snapshot file, or NULL */
+	/* The map was read from its snapshot, whose leaves' values the
+	 * root does not cover (their ups are trusted): every proof is
+	 * verified before it is served (ledger_status_proof). */
+	int map_from_snap;
 	int store_flags;		/* LEDGER_STORE_ASYNC_OK or 0 */
 	struct ledger_consensus *cons;	/* borrowed; NULL: read-only */
 	size_t batch_max;
