@@ -17,6 +17,7 @@
 
 #define N_KEYS		24
 #define N_FLIPS		300
+#define N_DEEP		1000000	/* branchings in a misshapen chain */
 #define SNAP_NAME	"map.snap"
 
 static uint64_t rng_state = 18;
@@ -326,6 +327,57 @@ test_snapshot_with_a_changed_value_serves_no_proof_of_it(void **state)
 	assert_int_equal(refused, 1);
 }
 
+/* The parser refuses a trie whose shape is wrong, whatever the digest
+ * says: a branching whose children do not part at its depth, or one
+ * above its parent (which also bounds the recursion); the intact body
+ * parses. */
+static void
+test_misshapen_trie_is_refused_by_the_parser(void **state)
+{
+	struct fx *f = *state;
+	uint8_t digest[LEDGER_SMT_HASH], *b;
+	struct ledger_smt *m;
+	char p[128];
+	size_t len, o = LEDGER_MAP_SNAP_HEAD;
+	FILE *fp;
+
+	register_keys(f, N_KEYS, NULL);
+	assert_int_equal(reopen(f, 1), 0);
+	assert_int_equal(reopen(f, 0), 0);
+	snap_path(f, p, sizeof(p));
+	b = slurp(p, &len);
+	assert_int_equal(b[o], 'B');
+	assert_int_equal(b[o + 2], 'B');	/* 24 leaves: two levels */
+	for (int k = 0; k < 3; k++) {
+		if (k == 1)
+			b[o + 1]++;		/* parts below its depth */
+		if (k == 2) {
+			b[o + 1]--;
+			b[o + 3] = b[o + 1];	/* as deep as its parent */
+		}
+		assert_non_null(fp = fmemopen(b + o, len - o, "rb"));
+		m = ledger_smt_load(fp, digest);
+		fclose(fp);
+		if (k == 0)
+			assert_non_null(m);
+		else
+			assert_null(m);
+		ledger_smt_free(m);
+	}
+	free(b);
+	/* a chain of branchings all at depth 0: refused at the second,
+	 * not followed a million frames deep */
+	assert_non_null(b = malloc(2 * N_DEEP));
+	for (size_t i = 0; i < N_DEEP; i++) {
+		b[2 * i] = 'B';
+		b[2 * i + 1] = 0;
+	}
+	assert_non_null(fp = fmemopen(b, 2 * N_DEEP, "rb"));
+	assert_null(ledger_smt_load(fp, digest));
+	fclose(fp);
+	free(b);
+}
+
 /* Every truncation and N_FLIPS seeded byte flips (one to three bytes):
  * the reader refuses each, without crashing. */
 static void
@@ -377,6 +429,7 @@ run_suite(const struct backend *be)
 		T(test_snapshot_of_another_size_is_ignored),
 		T(test_snapshot_with_a_changed_hash_or_truncated_is_refused),
 		T(test_snapshot_with_a_changed_value_serves_no_proof_of_it),
+		T(test_misshapen_trie_is_refused_by_the_parser),
 		T(test_damaged_snapshots_are_never_read),
 	};
 	char name[64];
