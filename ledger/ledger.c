@@ -8,9 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "common/log.h"
 #include "ledger/ledger_state.h"
 
 static int
@@ -21,53 +19,6 @@ load_leaf(uint64_t idx, const uint8_t *h, void *arg)
 	if (idx != ledger_merkle_size(t))
 		return -1;
 	return ledger_merkle_append(t, h);
-}
-
-static double
-seconds_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) +
-	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-/* The status map at open: its snapshot when that is of the committed
- * size and gives the latest signed checkpoint's map root (mapsnap.c),
- * else built from the registry, as it is without a snapshot, after one
- * line saying why.  0, or -1 with err. */
-static int
-ledger_map_open(struct ledger *l, char *err, size_t errlen)
-{
-	uint8_t want[LEDGER_SMT_HASH];
-	struct timespec t0;
-	char why[256];
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	snprintf(why, sizeof(why), "no signed checkpoint of the last block");
-	if (l->map_snap != NULL && l->final_size == l->committed &&
-	    l->checkpoint[0] != '\0' && ledger_checkpoint_map_root(
-	    l->checkpoint, strlen(l->checkpoint), want) == 0 &&
-	    (l->map = ledger_map_snapshot_read(l->map_snap, l->committed, want,
-	    why, sizeof(why))) != NULL) {
-		l->stats.map_loaded = 1;
-		l->map_from_snap = 1;
-		l->stats.map_load_seconds = seconds_since(&t0);
-		log_info("ledger: status map of %zu leaves read from %s in "
-		    "%.3f s", ledger_smt_count(l->map), l->map_snap,
-		    l->stats.map_load_seconds);
-		return 0;
-	}
-	if (l->map_snap != NULL)
-		log_info("ledger: status map snapshot %s not used (%s): "
-		    "building the map from the registry", l->map_snap, why);
-	if (ledger_map_reload(l, l->r) != 0) {
-		snprintf(err, errlen, "reading the registry for the status "
-		    "map: %s", l->r->ops->errmsg(l->r));
-		return -1;
-	}
-	return 0;
 }
 
 /* Loads the tree from the stored leaf hashes and checks it against the
@@ -196,34 +147,6 @@ ledger_open(const struct ledger_config *cfg, char *err, size_t errlen)
 fail:
 	ledger_close(l);
 	return NULL;
-}
-
-/* At close, after the writer stopped: the map's snapshot, when the map is
- * the committed block's (its root the one the signed checkpoint of it
- * carries; a ledger that failed to open or a map left behind by a
- * failed block writes none, and the next open rebuilds). */
-static void
-ledger_map_snapshot_close(struct ledger *l)
-{
-	uint8_t want[LEDGER_SMT_HASH], ours[LEDGER_SMT_HASH];
-	struct timespec t0;
-	char err[512];
-
-	if (l->map_snap == NULL || l->map == NULL || l->committed == 0 ||
-	    l->final_size != l->committed || ledger_checkpoint_map_root(
-	    l->checkpoint, strlen(l->checkpoint), want) != 0)
-		return;
-	ledger_smt_root(l->map, ours);
-	if (memcmp(ours, want, LEDGER_SMT_HASH) != 0)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (ledger_map_snapshot_write(l->map, l->committed, l->map_snap, err,
-	    sizeof(err)) != 0)
-		log_warn("ledger: status map snapshot: %s", err);
-	else
-		log_info("ledger: status map snapshot of size %llu written to "
-		    "%s in %.3f s", (unsigned long long)l->committed,
-		    l->map_snap, seconds_since(&t0));
 }
 
 void

@@ -120,5 +120,11 @@ int ledger_commit_sign_last(struct ledger *l, struct ledger_store *s);
 int64_t ledger_catch_up(struct ledger *l, struct ledger_store *s);
 /* Under tree_lock (write): the map made again from s's registry.  0/-1. */
 int ledger_map_reload(struct ledger *l, struct ledger_store *s);
+/* mapsnap.c: the map at open, read from its snapshot when that matches
+ * (docs/design.md "Status map snapshot") or else built (after a log line
+ * saying why): 0, or -1 with err.  At close, after the writer stopped,
+ * the snapshot written when the map is the final checkpoint's. */
+int ledger_map_open(struct ledger *l, char *err, size_t errlen);
+void ledger_map_snapshot_close(struct ledger *l);
 
 #endif

@@ -9,7 +9,9 @@
  * big-endian), then ledger_smt_save's body, then nothing.  It is used
  * only when its size is the ledger's, its body is the one digested, and
  * the root recomputed from its nodes is both the recorded one and the
- * latest signed checkpoint's map root; else the caller rebuilds.
+ * latest signed checkpoint's map root; else the caller rebuilds.  Also
+ * the ledger's side: ledger_map_open at open, ledger_map_snapshot_close
+ * at close.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,9 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <sys/stat.h>
 
-#include "ledger/ledger_int.h"
+#include "common/log.h"
+#include "ledger/ledger_state.h"
 
 #define SNAP_MAGIC	"keybridge-map-snapshot 1\n"
 #define SNAP_MAGIC_LEN	(sizeof(SNAP_MAGIC) - 1)
@@ -175,4 +179,80 @@ ledger_map_snapshot_read(const char *path, uint64_t size,
 	ledger_smt_free(m);
 	fclose(f);
 	return NULL;
+}
+
+/* ---- at open and at close (ledger.c) ---------------------------------- */
+
+static double
+seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* See ledger_state.h.  The map as it is without a snapshot, unless the
+ * snapshot is of the committed size and gives the map root of the
+ * latest signed checkpoint, which must be of that size. */
+int
+ledger_map_open(struct ledger *l, char *err, size_t errlen)
+{
+	uint8_t want[LEDGER_SMT_HASH];
+	struct timespec t0;
+	char why[256];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	snprintf(why, sizeof(why), "no signed checkpoint of the last block");
+	if (l->map_snap != NULL && l->final_size == l->committed &&
+	    l->checkpoint[0] != '\0' && ledger_checkpoint_map_root(
+	    l->checkpoint, strlen(l->checkpoint), want) == 0 &&
+	    (l->map = ledger_map_snapshot_read(l->map_snap, l->committed, want,
+	    why, sizeof(why))) != NULL) {
+		l->stats.map_loaded = 1;
+		l->map_from_snap = 1;
+		l->stats.map_load_seconds = seconds_since(&t0);
+		log_info("ledger: status map of %zu leaves read from %s in "
+		    "%.3f s", ledger_smt_count(l->map), l->map_snap,
+		    l->stats.map_load_seconds);
+		return 0;
+	}
+	if (l->map_snap != NULL)
+		log_info("ledger: status map snapshot %s not used (%s): "
+		    "building the map from the registry", l->map_snap, why);
+	if (ledger_map_reload(l, l->r) != 0) {
+		snprintf(err, errlen, "reading the registry for the status "
+		    "map: %s", l->r->ops->errmsg(l->r));
+		return -1;
+	}
+	return 0;
+}
+
+/* See ledger_state.h.  Only when the map is the committed block's (its
+ * root the one the signed checkpoint of it carries; a ledger that failed
+ * to open or a map left behind by a failed block writes none, and the
+ * next open rebuilds). */
+void
+ledger_map_snapshot_close(struct ledger *l)
+{
+	uint8_t want[LEDGER_SMT_HASH], ours[LEDGER_SMT_HASH];
+	struct timespec t0;
+	char err[512];
+
+	if (l->map_snap == NULL || l->map == NULL || l->committed == 0 ||
+	    l->final_size != l->committed || ledger_checkpoint_map_root(
+	    l->checkpoint, strlen(l->checkpoint), want) != 0)
+		return;
+	ledger_smt_root(l->map, ours);
+	if (memcmp(ours, want, LEDGER_SMT_HASH) != 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (ledger_map_snapshot_write(l->map, l->committed, l->map_snap, err,
+	    sizeof(err)) != 0)
+		log_warn("ledger: status map snapshot: %s", err);
+	else
+		log_info("ledger: status map snapshot of size %llu written to "
+		    "%s in %.3f s", (unsigned long long)l->committed,
+		    l->map_snap, seconds_since(&t0));
 }
