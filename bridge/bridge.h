@@ -178,6 +178,9 @@ struct ocspr *status_responder(struct status_ctx *st);
 /* ---- trust.c: the checkpoint remembered beside the data directory ------ */
 
 #define TRUST_FILE      "checkpoint.trusted"
+/* The status map's snapshot (issue 18): written at a clean stop, read at
+ * start when it matches; never backed up (a start without it rebuilds). */
+#define MAP_SNAP_FILE   "map.snap"
 #define TRUST_FILE_MODE 0644	/* public, as the API serves it */
 #define TRUST_NOTE_MAX  LEDGER_NOTE_MAX	/* a checkpoint note (ledger_receipt's) */
 

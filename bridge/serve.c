@@ -326,7 +326,7 @@ static int
 serve_open_ledger(struct serve *s, const struct bridge_config *cfg)
 {
 	struct ledger_config lc;
-	char err[512], p2[PATH_MAX];
+	char err[512], p2[PATH_MAX], p3[PATH_MAX];
 
 	if (serve_consensus(s, cfg) != 0)
 		return -1;
@@ -336,6 +336,7 @@ serve_open_ledger(struct serve *s, const struct bridge_config *cfg)
 	lc.consensus = s->cons;
 	lc.batch_max = (size_t)cfg->batch_max;
 	lc.allow_async_commit = cfg->db_allow_async_commit != 0;
+	lc.map_snapshot = config_path(cfg, MAP_SNAP_FILE, p3, sizeof(p3));
 	if ((s->sc.ledger = ledger_open(&lc, err, sizeof(err))) == NULL) {
 		log_err("ledger: %s", err);
 		return -1;

@@ -40,17 +40,12 @@ ledger_load_state(struct ledger *l, char *err, size_t errlen)
 		    l->r->ops->errmsg(l->r));
 		return -1;
 	}
-	if (ledger_map_reload(l, l->r) != 0) {
-		snprintf(err, errlen, "reading the registry for the status "
-		    "map: %s", l->r->ops->errmsg(l->r));
-		return -1;
-	}
 	if (rc == 1) {
 		if (ledger_merkle_size(l->tree) != 0) {
 			snprintf(err, errlen, "entries without a block");
 			return -1;
 		}
-		return 0;
+		return ledger_map_open(l, err, errlen);
 	}
 	if (b.size != ledger_merkle_size(l->tree) ||
 	    ledger_merkle_root(l->tree, b.size, root) != 0 ||
@@ -71,7 +66,7 @@ ledger_load_state(struct ledger *l, char *err, size_t errlen)
 		l->unsigned_blk = b;
 		l->has_unsigned = 1;
 	}
-	return 0;
+	return ledger_map_open(l, err, errlen);
 }
 
 /* ledger_load_state inside one transaction: the log and the last block
@@ -127,6 +122,8 @@ ledger_open(const struct ledger_config *cfg, char *err, size_t errlen)
 	if ((l->origin = strdup(cfg->origin != NULL ? cfg->origin :
 	    "keybridge/ledger")) == NULL ||
 	    (l->db = strdup(cfg->db != NULL ? cfg->db : "")) == NULL ||
+	    (cfg->map_snapshot != NULL &&
+	    (l->map_snap = strdup(cfg->map_snapshot)) == NULL) ||
 	    (l->tree = ledger_merkle_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -158,6 +155,7 @@ ledger_close(struct ledger *l)
 	if (l == NULL)
 		return;
 	ledger_writer_stop(l);
+	ledger_map_snapshot_close(l);
 	if (l->r != NULL)
 		l->r->ops->close(l->r);
 	if (l->w != NULL)
@@ -174,6 +172,7 @@ ledger_close(struct ledger *l)
 	free(l->doubt);
 	free(l->origin);
 	free(l->db);
+	free(l->map_snap);
 	free(l);
 }
 
@@ -190,6 +189,7 @@ ledger_map_reload(struct ledger *l, struct ledger_store *s)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ledger_smt_free(l->map);
 	l->map = m;
+	l->map_from_snap = 0;
 	pthread_mutex_lock(&l->mu);
 	l->stats.map_build_seconds = (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -230,6 +230,11 @@ ledger_status_proof(struct ledger *l, enum ledger_map_kind kind,
 	rc = -1;
 	if (ledger_smt_prove(l->map, path, p, &v, &len) != 0 ||
 	    (v != NULL && len >= vcap))
+		goto out;
+	/* A leaf read from the snapshot: its value against its stored up
+	 * (~256 hashes), so that a value changed in the file is refused
+	 * here rather than served with a proof a device rejects. */
+	if (l->map_from_snap && ledger_smt_verify(path, v, len, p, ours) != 0)
 		goto out;
 	memcpy(value, v != NULL ? v : "", v != NULL ? len : 0);
 	value[v != NULL ? len : 0] = '\0';

@@ -222,6 +222,10 @@ struct ledger_config {
 	 * fsync is off (acknowledged entries may then be lost in a crash);
 	 * without it ledger_open refuses such a server. */
 	int allow_async_commit;
+	/* The status map's snapshot file (docs/design.md "Status map
+	 * snapshot"): read at open when it matches, written at close.
+	 * NULL: none (the map is built from the registry). */
+	const char *map_snapshot;
 };
 
 /* 1 when db names a PostgreSQL database (a postgresql:// or postgres://
@@ -613,6 +617,10 @@ struct ledger_stats {
 	 * catch-up or a failed block). */
 	double map_seconds_sum, map_build_seconds;
 	uint64_t map_leaves;
+	/* 1 when the map was read from its snapshot at open (instead of a
+	 * build), and how long that took. */
+	int map_loaded;
+	double map_load_seconds;
 };
 /* A consistent copy of the writer's statistics (any thread). */
 void ledger_stats(struct ledger *l, struct ledger_stats *st);

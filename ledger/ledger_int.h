@@ -345,6 +345,21 @@ int ledger_map_update(struct ledger_smt *m, struct ledger_store *s,
 /* A new map of every key and certificate of s, or NULL. */
 struct ledger_smt *ledger_map_build(struct ledger_store *s);
 
+/* ---- mapsnap.c: the map's snapshot (docs/design.md "Status map
+ * snapshot", issue 18) ---- */
+#define LEDGER_MAP_SNAP_HEAD	(25 + 16 + 2 * LEDGER_SMT_HASH)	/* bytes */
+#define LEDGER_MAP_SNAP_PATH_MAX	4096
+/* Writes m, the map of a ledger of size entries, to path atomically
+ * (a 0600 temporary file, fsync, rename, the directory's fsync).  0, or
+ * -1 with err. */
+int ledger_map_snapshot_write(const struct ledger_smt *m, uint64_t size,
+    const char *path, char *err, size_t errlen);
+/* The map read from the snapshot at path when it is of size and gives
+ * the root want (the signed checkpoint's); else NULL with why (one line;
+ * "none": no file), and the caller rebuilds. */
+struct ledger_smt *ledger_map_snapshot_read(const char *path, uint64_t size,
+    const uint8_t want[LEDGER_SMT_HASH], char *why, size_t whylen);
+
 /* ---- keycache.c: parsed account keys ----------------------------------- */
 
 struct ledger_keycache *ledger_keycache_new(void);

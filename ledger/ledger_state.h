@@ -50,6 +50,11 @@ struct ledger_doubt {
 struct ledger {
 	char *origin;
 	char *db;			/* the db string, for the follower */
+	char *map_snap;			/* the map's snapshot file, or NULL */
+	/* The map was read from its snapshot, whose leaves' values the
+	 * root does not cover (their ups are trusted): every proof is
+	 * verified before it is served (ledger_status_proof). */
+	int map_from_snap;
 	int store_flags;		/* LEDGER_STORE_ASYNC_OK or 0 */
 	struct ledger_consensus *cons;	/* borrowed; NULL: read-only */
 	size_t batch_max;
@@ -115,5 +120,11 @@ int ledger_commit_sign_last(struct ledger *l, struct ledger_store *s);
 int64_t ledger_catch_up(struct ledger *l, struct ledger_store *s);
 /* Under tree_lock (write): the map made again from s's registry.  0/-1. */
 int ledger_map_reload(struct ledger *l, struct ledger_store *s);
+/* mapsnap.c: the map at open, read from its snapshot when that matches
+ * (docs/design.md "Status map snapshot") or else built (after a log line
+ * saying why): 0, or -1 with err.  At close, after the writer stopped,
+ * the snapshot written when the map is the final checkpoint's. */
+int ledger_map_open(struct ledger *l, char *err, size_t errlen);
+void ledger_map_snapshot_close(struct ledger *l);
 
 #endif

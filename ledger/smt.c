@@ -422,3 +422,168 @@ out:
 	hasher_close(&hs);
 	return rc;
 }
+
+/* ---- the snapshot stream (smt.h) ------------------------------------- */
+
+#define SNAP_EMPTY	'E'
+#define SNAP_BRANCH	'B'
+#define SNAP_LEAF	'L'
+
+/* A stream and the SHA-256 of what went through it. */
+struct smt_io {
+	FILE *f;
+	SHA256_CTX c;
+	int err;
+};
+
+static void
+io_put(struct smt_io *io, const void *p, size_t n)
+{
+	if (io->err || fwrite(p, 1, n, io->f) != n ||
+	    SHA256_Update(&io->c, p, n) != 1)
+		io->err = 1;
+}
+
+static int
+io_get(struct smt_io *io, void *p, size_t n)
+{
+	if (io->err || fread(p, 1, n, io->f) != n ||
+	    SHA256_Update(&io->c, p, n) != 1)
+		io->err = 1;
+	return io->err ? -1 : 0;
+}
+
+static void
+save_node(struct smt_io *io, const struct smt_node *n)
+{
+	uint8_t tag, len[2];
+
+	if (n->child[0] != NULL) {
+		tag = SNAP_BRANCH;
+		len[0] = (uint8_t)n->depth;	/* < 256 */
+		io_put(io, &tag, 1);
+		io_put(io, len, 1);
+		save_node(io, n->child[0]);
+		save_node(io, n->child[1]);
+		return;
+	}
+	tag = SNAP_LEAF;
+	len[0] = (uint8_t)(n->len >> 8);
+	len[1] = (uint8_t)n->len;
+	io_put(io, &tag, 1);
+	io_put(io, n->path, H);
+	io_put(io, n->up, H);
+	io_put(io, len, 2);
+	io_put(io, n->value, n->len);
+}
+
+int
+ledger_smt_save(const struct ledger_smt *m, FILE *f, uint8_t digest[H])
+{
+	struct smt_io io = { .f = f };
+	uint8_t tag = SNAP_EMPTY;
+
+	if (m == NULL || SHA256_Init(&io.c) != 1)
+		return -1;
+	if (m->root == NULL)
+		io_put(&io, &tag, 1);
+	else
+		save_node(&io, m->root);
+	if (SHA256_Final(digest, &io.c) != 1)
+		io.err = 1;
+	return io.err ? -1 : 0;
+}
+
+/* A leaf read after its tag, seen from top (its stored up trusted: the
+ * root checks it); NULL. */
+static struct smt_node *
+load_leaf(struct smt_io *io)
+{
+	struct smt_node *n;
+	uint8_t len[2];
+	size_t vlen;
+
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		return NULL;
+	if (io_get(io, n->path, H) != 0 || io_get(io, n->up, H) != 0 ||
+	    io_get(io, len, 2) != 0 ||
+	    (vlen = (size_t)len[0] << 8 | len[1]) == 0 ||
+	    vlen > LEDGER_SMT_VALUE_MAX || (n->value = malloc(vlen)) == NULL ||
+	    io_get(io, n->value, vlen) != 0) {
+		free(n->value);
+		free(n);
+		return NULL;
+	}
+	n->len = vlen;
+	n->depth = LEDGER_SMT_DEPTH;
+	n->chk_min = LEDGER_SMT_DEPTH;	/* no kept folds: a split refolds */
+	ledger_smt_leaf_hash(n->value, vlen, n->hash);
+	return n;
+}
+
+/*
+ * The subtree read from io, seen from depth top, into *np; *count its
+ * leaves.  A branching's depth is >= top and < 256 (so the recursion is
+ * at most 256 deep), its children's paths part exactly there, left 0,
+ * right 1: by induction every leaf under it shares its path above its
+ * depth, the trie set() and prove() walk.  Its hash and up are
+ * recomputed.  0 or -1 (*np NULL or a tree for the caller to free).
+ */
+static int
+load_node(struct smt_io *io, struct smt_hasher *hs, struct smt_node **np,
+    int top, size_t *count)
+{
+	struct smt_node *n;
+	uint8_t tag, d;
+
+	*np = NULL;
+	if (io_get(io, &tag, 1) != 0)
+		return -1;
+	if (tag == SNAP_LEAF) {
+		if ((*np = load_leaf(io)) == NULL)
+			return -1;
+		(*count)++;
+		return 0;
+	}
+	if (tag != SNAP_BRANCH || io_get(io, &d, 1) != 0 || d < top ||
+	    (n = calloc(1, sizeof(*n))) == NULL)
+		return -1;
+	*np = n;
+	n->depth = d;
+	if (load_node(io, hs, &n->child[0], d + 1, count) != 0 ||
+	    n->child[0] == NULL ||
+	    load_node(io, hs, &n->child[1], d + 1, count) != 0 ||
+	    n->child[1] == NULL ||
+	    parting(n->child[0]->path, n->child[1]->path, 0,
+	    LEDGER_SMT_DEPTH) != d || bit(n->child[0]->path, d) != 0)
+		return -1;
+	memcpy(n->path, n->child[0]->path, H);
+	branch_rehash(hs, n, top);
+	return 0;
+}
+
+struct ledger_smt *
+ledger_smt_load(FILE *f, uint8_t digest[H])
+{
+	struct smt_io io = { .f = f };
+	struct ledger_smt *m;
+	uint8_t tag;
+	int rc = -1;
+
+	if ((m = ledger_smt_new()) == NULL || SHA256_Init(&io.c) != 1)
+		goto out;
+	if (io_get(&io, &tag, 1) != 0)
+		goto out;
+	if (tag == SNAP_EMPTY)
+		rc = 0;
+	else if (ungetc(tag, f) == tag && SHA256_Init(&io.c) == 1)
+		rc = load_node(&io, &m->hs, &m->root, 0, &m->count);
+	if (SHA256_Final(digest, &io.c) != 1)
+		rc = -1;
+out:
+	if (rc != 0) {
+		ledger_smt_free(m);
+		m = NULL;
+	}
+	return m;
+}

@@ -26,6 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define LEDGER_SMT_HASH		32
 #define LEDGER_SMT_DEPTH	256
@@ -65,6 +66,23 @@ int ledger_smt_prove(const struct ledger_smt *m,
 int ledger_smt_verify(const uint8_t path[LEDGER_SMT_HASH], const char *value,
     size_t len, const struct ledger_smt_proof *p,
     const uint8_t root[LEDGER_SMT_HASH]);
+/*
+ * A map's nodes as a byte stream (the snapshot of map.c, issue 18), in
+ * preorder: 'E' an empty map; 'B' depth(1 byte) then the two children,
+ * left first; 'L' path(32) up(32) len(2, big-endian) value(len), up
+ * being the leaf's hash as seen from its parent (its ~256 hashes, the
+ * cost of a build).  A branching's hash is never stored: a load
+ * recomputes it from its children's ups, so the root it gives vouches
+ * for every stored up (docs/design.md "Status map snapshot").
+ */
+/* Writes m to f; digest: SHA-256 of the bytes written.  0 or -1. */
+int ledger_smt_save(const struct ledger_smt *m, FILE *f,
+    uint8_t digest[LEDGER_SMT_HASH]);
+/* A map read from f as ledger_smt_save wrote it, with digest the
+ * SHA-256 of the bytes read; NULL when they are not a well-formed trie
+ * (a depth out of order, children that do not part at their branching,
+ * a length out of bounds, a short read) or out of memory. */
+struct ledger_smt *ledger_smt_load(FILE *f, uint8_t digest[LEDGER_SMT_HASH]);
 /* SHA-256 of in[0..len), through OpenSSL's low-level calls (SHA256()
  * fetches its implementation on every call: 4x slower). */
 void ledger_smt_sha256(const void *in, size_t len, uint8_t out[LEDGER_SMT_HASH]);

@@ -1,0 +1,445 @@
+/*
+ * test_mapsnap.c: ledger/mapsnap.c, the status map's snapshot (issue 18):
+ * written when the ledger closes and read at the next open instead of a
+ * build (map_loaded), with the root and the proofs of a build; and in
+ * every other case refused with the map built as without it: a snapshot
+ * of another tree size, one whose leaf hash was changed (its digest made
+ * right again: its recorded root catches it; and that root made right
+ * too: the signed checkpoint's catches it), a truncated one, and, fuzz-ish,
+ * every truncation and seeded byte flips (the reader never crashes and
+ * never returns a map).  On both storage backends (rules_fx.h).
+ */
+#include <sys/stat.h>
+
+#include <openssl/sha.h>
+
+#include "rules_fx.h"
+
+#define N_KEYS		24
+#define N_FLIPS		300
+#define N_DEEP		1000000	/* branchings in a misshapen chain */
+#define SNAP_NAME	"map.snap"
+
+static uint64_t rng_state = 18;
+
+static uint32_t
+rng(void)
+{
+	rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (uint32_t)(rng_state >> 33);
+}
+
+static void
+snap_path(struct fx *f, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s/%s", f->dir, SNAP_NAME);
+}
+
+/* Closes f's ledger (writing its snapshot when it had one) and opens it
+ * again with the snapshot file (snap) or without; its map_loaded. */
+static int
+reopen(struct fx *f, int snap)
+{
+	struct ledger_config lc;
+	struct ledger_stats st;
+	char err[256], p[128];
+
+	ledger_close(f->l);
+	snap_path(f, p, sizeof(p));
+	memset(&lc, 0, sizeof(lc));
+	lc.db = f->db;
+	lc.origin = TEST_ORIGIN;
+	lc.consensus = f->cons;
+	lc.map_snapshot = snap ? p : NULL;
+	if ((f->l = ledger_open(&lc, err, sizeof(err))) == NULL)
+		fail_msg("ledger_open: %s", err);
+	ledger_stats(f->l, &st);
+	return st.map_loaded;
+}
+
+static void
+register_keys(struct fx *f, int n, char ids[][LEDGER_KEYID_LEN + 1])
+{
+	struct reg r;
+
+	for (int i = 0; i < n; i++) {
+		reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
+		assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
+		if (ids != NULL)
+			memcpy(ids[i], r.id, sizeof(r.id));
+	}
+}
+
+/* A map built afresh from f's registry. */
+static struct ledger_smt *
+rebuild(struct fx *f)
+{
+	struct ledger_store *s;
+	struct ledger_smt *m;
+	char err[256];
+
+	s = ledger_store_open(f->db, LEDGER_STORE_READONLY, err, sizeof(err));
+	if (s == NULL)
+		fail_msg("%s", err);
+	m = ledger_map_build(s);
+	s->ops->close(s);
+	assert_non_null(m);
+	return m;
+}
+
+/* The latest checkpoint's map root is the root of a build. */
+static void
+assert_root_is_a_builds(struct fx *f)
+{
+	struct ledger_smt *m = rebuild(f);
+	uint8_t want[LEDGER_SMT_HASH], got[LEDGER_SMT_HASH];
+	char cp[LEDGER_NOTE_MAX];
+	uint64_t size;
+
+	assert_int_equal(ledger_checkpoint(f->l, cp, sizeof(cp), &size), 0);
+	assert_int_equal(ledger_checkpoint_map_root(cp, strlen(cp), got), 0);
+	ledger_smt_root(m, want);
+	assert_memory_equal(got, want, LEDGER_SMT_HASH);
+	ledger_smt_free(m);
+}
+
+/* The ledger's proof of key id is a build's, and verifies. */
+static void
+assert_proof_is_a_builds(struct fx *f, struct ledger_smt *m, const char *id)
+{
+	static struct ledger_smt_proof p, q;
+	char note[LEDGER_NOTE_MAX], value[LEDGER_SMT_VALUE_MAX + 1];
+	uint8_t path[LEDGER_SMT_HASH], root[LEDGER_SMT_HASH];
+	const char *v;
+	size_t vlen, len;
+	uint64_t size;
+
+	assert_int_equal(ledger_status_proof(f->l, LEDGER_MAP_KEY, id, note,
+	    sizeof(note), &size, &p, value, sizeof(value), &vlen), 0);
+	ledger_map_path(LEDGER_MAP_KEY, id, path);
+	assert_int_equal(ledger_smt_prove(m, path, &q, &v, &len), 0);
+	assert_int_equal(p.nsib, q.nsib);
+	assert_memory_equal(p.leaf, q.leaf, LEDGER_SMT_HASH);
+	assert_memory_equal(p.bitmap, q.bitmap, LEDGER_SMT_BITMAP);
+	assert_memory_equal(p.sib, q.sib, p.nsib * LEDGER_SMT_HASH);
+	assert_int_equal(vlen, v != NULL ? len : 0);
+	ledger_smt_root(m, root);
+	assert_int_equal(ledger_smt_verify(path, v, len, &p, root), 0);
+}
+
+static uint8_t *
+slurp(const char *p, size_t *len)
+{
+	FILE *fp = fopen(p, "rb");
+	uint8_t *b;
+	long n;
+
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	n = ftell(fp);
+	assert_true(n > 0);
+	rewind(fp);
+	b = malloc((size_t)n);
+	assert_non_null(b);
+	assert_int_equal(fread(b, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	*len = (size_t)n;
+	return b;
+}
+
+static void
+spill(const char *p, const uint8_t *b, size_t len)
+{
+	FILE *fp = fopen(p, "wb");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(b, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* A snapshot written at close is read at the next open (not built), 0600,
+ * with a build's root and proofs, and the writer's updates go on from it. */
+static void
+test_snapshot_written_at_close_and_read_at_open(void **state)
+{
+	struct fx *f = *state;
+	char ids[N_KEYS][LEDGER_KEYID_LEN + 1], p[128];
+	struct ledger_smt *m;
+	struct stat sb;
+
+	register_keys(f, N_KEYS, ids);
+	assert_int_equal(reopen(f, 1), 0);	/* none yet: built */
+	assert_int_equal(reopen(f, 1), 1);	/* written at close: read */
+	snap_path(f, p, sizeof(p));
+	assert_int_equal(stat(p, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_root_is_a_builds(f);
+	m = rebuild(f);
+	for (int i = 0; i < N_KEYS; i++)
+		assert_proof_is_a_builds(f, m, ids[i]);
+	assert_proof_is_a_builds(f, m, "absent");
+	ledger_smt_free(m);
+	register_keys(f, 3, NULL);		/* on the loaded trie */
+	assert_root_is_a_builds(f);
+	assert_int_equal(reopen(f, 1), 1);
+	assert_root_is_a_builds(f);
+}
+
+/* A snapshot of an earlier tree size is not used: the map is built. */
+static void
+test_snapshot_of_another_size_is_ignored(void **state)
+{
+	struct fx *f = *state;
+	char p[128];
+	uint8_t *b;
+	size_t len;
+
+	register_keys(f, N_KEYS, NULL);
+	assert_int_equal(reopen(f, 1), 0);
+	assert_int_equal(reopen(f, 0), 0);	/* writes it; opens without */
+	snap_path(f, p, sizeof(p));
+	b = slurp(p, &len);
+	register_keys(f, 1, NULL);
+	assert_int_equal(reopen(f, 1), 0);	/* of 27, the ledger 28 */
+	assert_int_equal(reopen(f, 0), 0);	/* that of 28 written */
+	spill(p, b, len);			/* the older one back */
+	assert_int_equal(reopen(f, 1), 0);
+	assert_root_is_a_builds(f);
+	free(b);
+}
+
+/* The offset of the first leaf's up in a snapshot (b, len). */
+static size_t
+first_up(const uint8_t *b, size_t len)
+{
+	size_t o = LEDGER_MAP_SNAP_HEAD;
+
+	while (o + 2 < len && b[o] == 'B')
+		o += 2;
+	assert_int_equal(b[o], 'L');
+	return o + 1 + LEDGER_SMT_HASH;
+}
+
+/* Makes a snapshot's recorded root and digest those of its body. */
+static void
+remake_root(uint8_t *b, size_t len)
+{
+	uint8_t digest[LEDGER_SMT_HASH];
+	struct ledger_smt *m;
+	FILE *fp = fmemopen(b + LEDGER_MAP_SNAP_HEAD,
+	    len - LEDGER_MAP_SNAP_HEAD, "rb");
+
+	assert_non_null(fp);
+	assert_non_null(m = ledger_smt_load(fp, digest));
+	fclose(fp);
+	ledger_smt_root(m, b + LEDGER_MAP_SNAP_HEAD - 2 * LEDGER_SMT_HASH);
+	memcpy(b + LEDGER_MAP_SNAP_HEAD - LEDGER_SMT_HASH, digest,
+	    LEDGER_SMT_HASH);
+	ledger_smt_free(m);
+}
+
+/* A changed leaf hash, its body's digest made right again, is refused by
+ * the root check, and so is a truncated file: the map is built. */
+static void
+test_snapshot_with_a_changed_hash_or_truncated_is_refused(void **state)
+{
+	struct fx *f = *state;
+	char p[128];
+	uint8_t *b;
+	size_t len;
+
+	register_keys(f, N_KEYS, NULL);
+	assert_int_equal(reopen(f, 1), 0);
+	assert_int_equal(reopen(f, 0), 0);
+	snap_path(f, p, sizeof(p));
+	b = slurp(p, &len);
+	b[first_up(b, len) + 5] ^= 0x20;
+	SHA256(b + LEDGER_MAP_SNAP_HEAD, len - LEDGER_MAP_SNAP_HEAD,
+	    b + LEDGER_MAP_SNAP_HEAD - LEDGER_SMT_HASH);
+	spill(p, b, len);
+	assert_int_equal(reopen(f, 1), 0);
+	assert_root_is_a_builds(f);
+	/* and with its recorded root made the changed nodes' too: the
+	 * signed checkpoint's map root refuses it */
+	assert_int_equal(reopen(f, 0), 0);	/* its own, written again */
+	free(b);
+	b = slurp(p, &len);
+	b[first_up(b, len) + 5] ^= 0x20;
+	remake_root(b, len);
+	spill(p, b, len);
+	assert_int_equal(reopen(f, 1), 0);
+	assert_root_is_a_builds(f);
+	assert_int_equal(reopen(f, 0), 0);
+	free(b);
+	b = slurp(p, &len);
+	spill(p, b, len - 40);
+	assert_int_equal(reopen(f, 1), 0);
+	assert_root_is_a_builds(f);
+	free(b);
+}
+
+/* The trie parser alone on a damaged body (no digest to stop it first):
+ * it returns a map or NULL, and never reads out of bounds (ASan). */
+static void
+load_body(const uint8_t *b, size_t len)
+{
+	uint8_t digest[LEDGER_SMT_HASH];
+	FILE *fp = fmemopen((void *)(b + LEDGER_MAP_SNAP_HEAD),
+	    len - LEDGER_MAP_SNAP_HEAD, "rb");
+
+	assert_non_null(fp);
+	ledger_smt_free(ledger_smt_load(fp, digest));
+	fclose(fp);
+}
+
+/* A leaf's value changed in the file, its digest made right again: the
+ * root does not cover values (the stored ups stand for them), so the map
+ * is read, but that leaf's proof is refused, never served, and every
+ * other leaf's is. */
+static void
+test_snapshot_with_a_changed_value_serves_no_proof_of_it(void **state)
+{
+	struct fx *f = *state;
+	static struct ledger_smt_proof pr;
+	char ids[N_KEYS][LEDGER_KEYID_LEN + 1], p[128], note[LEDGER_NOTE_MAX],
+	    value[LEDGER_SMT_VALUE_MAX + 1];
+	size_t len, vlen;
+	uint64_t size;
+	uint8_t *b;
+	int refused = 0;
+
+	register_keys(f, N_KEYS, ids);
+	assert_int_equal(reopen(f, 1), 0);
+	assert_int_equal(reopen(f, 0), 0);
+	snap_path(f, p, sizeof(p));
+	b = slurp(p, &len);
+	/* the first leaf's value: "...\nstatus active" -> "...\nstatus activf" */
+	b[first_up(b, len) + LEDGER_SMT_HASH + 2 + 5] ^= 0x01;
+	SHA256(b + LEDGER_MAP_SNAP_HEAD, len - LEDGER_MAP_SNAP_HEAD,
+	    b + LEDGER_MAP_SNAP_HEAD - LEDGER_SMT_HASH);
+	spill(p, b, len);
+	free(b);
+	assert_int_equal(reopen(f, 1), 1);
+	for (int i = 0; i < N_KEYS; i++)
+		if (ledger_status_proof(f->l, LEDGER_MAP_KEY, ids[i], note,
+		    sizeof(note), &size, &pr, value, sizeof(value), &vlen) != 0)
+			refused++;
+	assert_int_equal(refused, 1);
+}
+
+/* The parser refuses a trie whose shape is wrong, whatever the digest
+ * says: a branching whose children do not part at its depth, or one
+ * above its parent (which also bounds the recursion); the intact body
+ * parses. */
+static void
+test_misshapen_trie_is_refused_by_the_parser(void **state)
+{
+	struct fx *f = *state;
+	uint8_t digest[LEDGER_SMT_HASH], *b;
+	struct ledger_smt *m;
+	char p[128];
+	size_t len, o = LEDGER_MAP_SNAP_HEAD;
+	FILE *fp;
+
+	register_keys(f, N_KEYS, NULL);
+	assert_int_equal(reopen(f, 1), 0);
+	assert_int_equal(reopen(f, 0), 0);
+	snap_path(f, p, sizeof(p));
+	b = slurp(p, &len);
+	assert_int_equal(b[o], 'B');
+	assert_int_equal(b[o + 2], 'B');	/* 24 leaves: two levels */
+	for (int k = 0; k < 3; k++) {
+		if (k == 1)
+			b[o + 1]++;		/* parts below its depth */
+		if (k == 2) {
+			b[o + 1]--;
+			b[o + 3] = b[o + 1];	/* as deep as its parent */
+		}
+		assert_non_null(fp = fmemopen(b + o, len - o, "rb"));
+		m = ledger_smt_load(fp, digest);
+		fclose(fp);
+		if (k == 0)
+			assert_non_null(m);
+		else
+			assert_null(m);
+		ledger_smt_free(m);
+	}
+	free(b);
+	/* a chain of branchings all at depth 0: refused at the second,
+	 * not followed a million frames deep */
+	assert_non_null(b = malloc(2 * N_DEEP));
+	for (size_t i = 0; i < N_DEEP; i++) {
+		b[2 * i] = 'B';
+		b[2 * i + 1] = 0;
+	}
+	assert_non_null(fp = fmemopen(b, 2 * N_DEEP, "rb"));
+	assert_null(ledger_smt_load(fp, digest));
+	fclose(fp);
+	free(b);
+}
+
+/* Every truncation and N_FLIPS seeded byte flips (one to three bytes):
+ * the reader refuses each, without crashing. */
+static void
+test_damaged_snapshots_are_never_read(void **state)
+{
+	struct fx *f = *state;
+	uint8_t want[LEDGER_SMT_HASH], *b, *c;
+	struct ledger_smt *m;
+	char p[128], q[160], why[256], cp[LEDGER_NOTE_MAX];
+	uint64_t size;
+	size_t len;
+
+	register_keys(f, N_KEYS, NULL);
+	assert_int_equal(reopen(f, 1), 0);
+	assert_int_equal(reopen(f, 0), 0);
+	assert_int_equal(ledger_checkpoint(f->l, cp, sizeof(cp), &size), 0);
+	assert_int_equal(ledger_checkpoint_map_root(cp, strlen(cp), want), 0);
+	snap_path(f, p, sizeof(p));
+	snprintf(q, sizeof(q), "%s.fuzz", p);
+	b = slurp(p, &len);
+	assert_non_null(c = malloc(len));
+	m = ledger_map_snapshot_read(p, size, want, why, sizeof(why));
+	assert_non_null(m);			/* the intact one is read */
+	ledger_smt_free(m);
+	for (size_t n = 0; n < len; n++) {
+		spill(q, b, n);
+		assert_null(ledger_map_snapshot_read(q, size, want, why,
+		    sizeof(why)));
+	}
+	for (int i = 0; i < N_FLIPS; i++) {
+		memcpy(c, b, len);
+		for (uint32_t k = 0, nk = 1 + rng() % 3; k < nk; k++)
+			c[rng() % len] ^= (uint8_t)(1 + rng() % 255);
+		spill(q, c, len);
+		assert_null(ledger_map_snapshot_read(q, size, want, why,
+		    sizeof(why)));
+		load_body(c, len);
+	}
+	unlink(q);
+	free(b);
+	free(c);
+}
+
+static int
+run_suite(const struct backend *be)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_snapshot_written_at_close_and_read_at_open),
+		T(test_snapshot_of_another_size_is_ignored),
+		T(test_snapshot_with_a_changed_hash_or_truncated_is_refused),
+		T(test_snapshot_with_a_changed_value_serves_no_proof_of_it),
+		T(test_misshapen_trie_is_refused_by_the_parser),
+		T(test_damaged_snapshots_are_never_read),
+	};
+	char name[64];
+
+	snprintf(name, sizeof(name), "ledger/mapsnap (%s)", be->name);
+	return cmocka_run_group_tests_name(name, tests, NULL, NULL);
+}
+
+int
+main(void)
+{
+	return fx_main("test_mapsnap", run_suite, NULL);
+}
