@@ -82,6 +82,10 @@ kb_stop
 
 # ---- restart: every answer from the store, none signed --------------------------
 kb_start "$DIR"
+# the status map came from the snapshot the clean stop wrote (issue 18), not
+# from a rebuild over the registry
+grep -q "status map of 12 leaves read from $DIR/map.snap" "$OUT/serve.log" ||
+	fail "the restart did not load the status map snapshot: $(grep 'status map' "$OUT/serve.log" | tail -n 3)"
 for n in $NAMES; do
 	assert_eq good "$(status_of "$n")" "status of $n after a restart"
 	assert_eq good "$(status_of "$n" -sha256)" "status of $n (SHA-256) after a restart"
