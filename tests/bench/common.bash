@@ -22,6 +22,13 @@ run_wrk() {
 	if grep -Eq 'Socket errors|Non-2xx' "$f"; then
 		fail "wrk against $name: errors: $(grep -E 'Socket errors|Non-2xx' "$f")"
 	fi
+	wrk_figures "$name" "$f"
+}
+
+# wrk_figures NAME FILE: "rate p50_ms p99_ms" from wrk's --latency output
+# in FILE; fails the benchmark when FILE has no rate or latency.
+wrk_figures() {
+	local name=$1 f=$2
 	awk '
 	function ms(v) {
 		if (v ~ /us$/) return v * 0.001

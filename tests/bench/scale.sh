@@ -49,21 +49,7 @@ run_wrk() {
 		fail "wrk against $name: errors: $(grep -E 'Socket errors|Non-2xx' "$f")"
 	fi
 	sed -n 's/.*timeout \([0-9]*\).*/\1/p' "$f" >"$OUT/timeouts-$name.txt"
-	awk '
-	function ms(v) {
-		if (v ~ /us$/) return v * 0.001
-		if (v ~ /ms$/) return v + 0
-		if (v ~ /m$/) return v * 60000
-		if (v ~ /s$/) return v * 1000
-		return v
-	}
-	/^Requests\/sec:/ { rate = $2 }
-	$1 == "50%" { p50 = ms($2) }
-	$1 == "99%" { p99 = ms($2) }
-	END {
-		if (rate == "" || p99 == "") exit 1
-		printf "%.0f %.3f %.3f\n", rate, p50, p99
-	}' "$f" || fail "wrk against $name: no rate or latency in $f: $(tail -n 12 "$f")"
+	wrk_figures "$name" "$f"
 }
 
 sizes=${BENCH_SCALE_SIZES:-10000 100000}
