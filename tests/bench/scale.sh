@@ -16,6 +16,9 @@
 #      RSS after the load, bytes per certificate;
 #   3. GET /api/v1/status and /api/v1/certs/SERIAL latency (one curl,
 #      keep-alive, sequential requests, p50/p99);
+#   3b. enrollment: BENCH_SCALE_ENROLL keys (default 4000) registered after
+#      the fill are enrolled over BENCH_SCALE_ENROLL_CLIENTS kept-alive
+#      connections (bench_enroll): rate, p50/p99, CPU per enrollment;
 #   4. `key revoke` of a good certificate's key: time until a GET shows it
 #      revoked, and until the CRL lists it; the CRL's size;
 #   5. `ledger verify` time beside one core's Ed25519 verify rate
@@ -53,6 +56,8 @@ run_wrk() {
 }
 
 sizes=${BENCH_SCALE_SIZES:-10000 100000}
+enroll_n=${BENCH_SCALE_ENROLL:-4000}
+enroll_clients=${BENCH_SCALE_ENROLL_CLIENTS:-16}
 secs=${BENCH_SCALE_SECONDS:-5}
 rounds=${BENCH_SCALE_ROUNDS:-3}
 npaths=${BENCH_SCALE_PATHS:-5000}
@@ -174,6 +179,27 @@ start_measured() {
 	csv "$N" "$tag" rss_keyproc_kb "$rk"
 }
 
+# enroll_at_scale DIR: bench_enroll's keepalive round (enroll_clients
+# connections) over the keys step 0 registered, on the running bridge;
+# reports the rate, p50/p99 and serve's and the key process's CPU per
+# enrollment (from /proc: steadier than the rate on a shared machine).
+enroll_at_scale() {
+	local dir=$1 kp s0 k0 s1 k1 f="$OUT/enroll-$N.txt"
+	kp=$(keyproc_pid)
+	s0=$(cpu_ticks "$KB_SERVE_PID") k0=$(cpu_ticks "$kp")
+	"$BENCH/bench_enroll" "$dir" "$enroll_clients" $((enroll_n / enroll_clients)) \
+	    "$OUT/csrs-$N/csrs.txt" keepalive >"$f" 2>&1 || fail "bench_enroll: $(tail -n 5 "$f")"
+	s1=$(cpu_ticks "$KB_SERVE_PID") k1=$(cpu_ticks "$kp")
+	read -r e_ok e_rate e50 e99 <<<"$(awk '$1 == "enrollments_ok" { n = $2 } $1 == "enrollments_per_second" { r = $2 }
+	    $1 == "p50_ms" { a = $2 } $1 == "p99_ms" { b = $2 } END { print n + 0, r + 0, a + 0, b + 0 }' "$f")"
+	[ "$e_ok" -gt 0 ] || fail "bench_enroll: no enrollment answered 200: $(tail -n 5 "$f")"
+	read -r e_scpu e_kcpu <<<"$(awk -v s=$((s1 - s0)) -v k=$((k1 - k0)) -v n="$e_ok" -v t="$(getconf CLK_TCK)" \
+	    'BEGIN { printf "%.0f %.0f", s * 1e6 / t / n, k * 1e6 / t / n }')"
+	echo "RESULT scale $N: enrollment keep-alive ($enroll_clients connections) $e_rate/s for $e_ok enrollments (p50 $e50 ms, p99 $e99 ms); CPU per enrollment serve $e_scpu us, key process $e_kcpu us"
+	csv "$N" enroll rate "$e_rate"; csv "$N" enroll p50_ms "$e50"; csv "$N" enroll p99_ms "$e99"
+	csv "$N" enroll cpu_us_serve "$e_scpu"; csv "$N" enroll cpu_us_keyproc "$e_kcpu"
+}
+
 # seq_latency NAME URL COUNT [CURL ARGS]: COUNT sequential GETs in one curl
 # (keep-alive); prints "p50_ms p99_ms".
 seq_latency() {
@@ -218,6 +244,10 @@ for N in $sizes; do
 		fill_ms=$((($(now_us) - t) / 1000))
 	fi
 	echo "  bench_fill: ${fill_ms} ms ($(grep -h map_build_seconds "$OUT/fill-$N.txt"))"
+	# keys registered after the fill, without a certificate: step 3b enrolls them
+	rm -rf "$OUT/csrs-$N"
+	"$BENCH/bench_register" "$dir" "$enroll_n" "$OUT/csrs-$N" >"$OUT/register-$N.txt" 2>&1 ||
+		fail "bench_register: $(tail -n 5 "$OUT/register-$N.txt")"
 	csv "$N" fill ms "$fill_ms"
 	make_paths "$dir" "$npaths"
 	db_kb=$(du -k "$dir/ledger.db"* | awk '{ s += $1 } END { print s }')
@@ -264,6 +294,9 @@ for N in $sizes; do
 	csv "$N" api status_p50_ms "$s50"; csv "$N" api status_p99_ms "$s99"
 	csv "$N" api cert_p50_ms "$c50"; csv "$N" api cert_p99_ms "$c99"
 
+	# 3b. enrollment over kept-alive connections on the full ledger
+	enroll_at_scale "$dir"
+
 	# 4. revocation to OCSP and CRL
 	grep -vxFf "$dir/fill-revoked.txt" "$dir/sample.txt" | awk 'NR == 1' >"$OUT/victim.txt"
 	victim=$(cat "$OUT/victim.txt")
@@ -301,7 +334,7 @@ for N in $sizes; do
 	t=$(now_us)
 	"$KEYBRIDGE" ledger verify -d "$dir" >"$OUT/verify-$N.txt" 2>&1 || fail "ledger verify: $(tail -n 3 "$OUT/verify-$N.txt")"
 	v_ms=$((($(now_us) - t) / 1000))
-	entries=$((2 * N + N / 10 + 2))
+	entries=$((2 * N + N / 10 + 2 + enroll_n + e_ok))
 	echo "RESULT scale $N: ledger verify $v_ms ms for ~$entries entries ($(awk -v e="$entries" -v ms="$v_ms" -v r="${ed_rate:-0}" 'BEGIN { x = e / (ms / 1000); printf "%.0f entries/s = %.2f x one core Ed25519 verify %.0f/s", x, (r > 0 ? x / r : 0), r }'))"
 	csv "$N" verify ms "$v_ms"
 
