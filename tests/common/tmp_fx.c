@@ -1,6 +1,9 @@
 /*
  * tmp_fx.c: temporary directories for tests (tmp_fx.h).
  */
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,6 +36,11 @@ rmtree_one(const char *path, const struct stat *sb, int flag,
 void
 fx_rmtree(const char *dir)
 {
+	struct stat sb;
+
 	assert_int_equal(nftw(dir, rmtree_one, FX_RMTREE_FDS,
 	    FTW_DEPTH | FTW_PHYS), 0);
+	/* gone, not merely walked */
+	assert_int_equal(lstat(dir, &sb), -1);
+	assert_int_equal(errno, ENOENT);
 }
