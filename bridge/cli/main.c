@@ -388,18 +388,7 @@ cmd_serve(struct cli *c)
 	return cli_load_config(c) ? 1 : serve_run_with(&c->cfg, &ov);
 }
 
-static int
-run_init(struct cli *c, const char *sub)
-{
-	return cmd_init(c);
-}
-
-static int
-run_serve(struct cli *c, const char *sub)
-{
-	return cmd_serve(c);
-}
-
+/* config bundle is cmd_proof.c's; config's other subcommands cmd_config's. */
 static int
 run_config(struct cli *c, const char *sub)
 {
@@ -407,42 +396,26 @@ run_config(struct cli *c, const char *sub)
 	    cmd_config(c, sub);
 }
 
-static int
-run_policy(struct cli *c, const char *sub)
-{
-	return cmd_policy(c);
-}
-
-static int
-run_backup(struct cli *c, const char *sub)
-{
-	return cmd_backup(c);
-}
-
-static int
-run_restore(struct cli *c, const char *sub)
-{
-	return cmd_restore(c);
-}
-
-/* The commands, by their first word. */
+/* The commands, by their first word: with a subcommand (run_sub) or
+ * without (run). */
 static const struct {
 	const char *name;
-	int (*run)(struct cli *c, const char *sub);
+	int (*run_sub)(struct cli *c, const char *sub);
+	int (*run)(struct cli *c);
 } commands[] = {
-	{ "init", run_init },
-	{ "serve", run_serve },
-	{ "check", run_serve },
-	{ "account", cmd_account },
-	{ "key", cmd_key },
-	{ "config", run_config },
-	{ "proof", cmd_proof },
-	{ "ledger", cmd_ledger },
-	{ "ca", cmd_ca },
-	{ "policy", run_policy },
-	{ "validator", cmd_validator },
-	{ "backup", run_backup },
-	{ "restore", run_restore },
+	{ "init", NULL, cmd_init },
+	{ "serve", NULL, cmd_serve },
+	{ "check", NULL, cmd_serve },
+	{ "account", cmd_account, NULL },
+	{ "key", cmd_key, NULL },
+	{ "config", run_config, NULL },
+	{ "proof", cmd_proof, NULL },
+	{ "ledger", cmd_ledger, NULL },
+	{ "ca", cmd_ca, NULL },
+	{ "policy", NULL, cmd_policy },
+	{ "validator", cmd_validator, NULL },
+	{ "backup", NULL, cmd_backup },
+	{ "restore", NULL, cmd_restore },
 };
 
 /* Runs command cmd (subcommand sub, or NULL); the exit status. */
@@ -451,7 +424,8 @@ run_command(struct cli *c, const char *cmd, const char *sub)
 {
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(cmd, commands[i].name) == 0)
-			return commands[i].run(c, sub);
+			return commands[i].run_sub != NULL ?
+			    commands[i].run_sub(c, sub) : commands[i].run(c);
 	return cli_fail("usage", "unknown command \"%s\" (see keybridge "
 	    "--help)", cmd);
 }
