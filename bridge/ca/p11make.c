@@ -329,6 +329,23 @@ p11make_bn(EVP_PKEY *key, const char *name, int len, CK_ULONG *outlen)
 	return buf;
 }
 
+/* Creates the private then the public object of a key pair from their
+ * templates.  0, or -1 with err. */
+static int
+p11make_create_pair(struct p11make *m, CK_ATTRIBUTE *priv, CK_ULONG npriv,
+    CK_ATTRIBUTE *pub, CK_ULONG npub, char *err, size_t errlen)
+{
+	CK_OBJECT_HANDLE h;
+	CK_RV rv;
+
+	if ((rv = m->fl->C_CreateObject(m->sh, priv, npriv, &h)) != CKR_OK ||
+	    (rv = m->fl->C_CreateObject(m->sh, pub, npub, &h)) != CKR_OK) {
+		p11make_rv(err, errlen, "C_CreateObject", rv);
+		return -1;
+	}
+	return 0;
+}
+
 /* Imports the private and public halves of an RSA key.  0 or -1. */
 static int
 p11make_put_rsa(struct p11make *m, EVP_PKEY *key, CK_ATTRIBUTE *priv,
@@ -346,8 +363,6 @@ p11make_put_rsa(struct p11make *m, EVP_PKEY *key, CK_ATTRIBUTE *priv,
 		{ CKA_COEFFICIENT, OSSL_PKEY_PARAM_RSA_COEFFICIENT1 },
 	};
 	CK_ATTRIBUTE vals[P11MAKE_RSA_PARTS];
-	CK_OBJECT_HANDLE h;
-	CK_RV rv = CKR_OK;
 	size_t i;
 	int rc = -1;
 
@@ -363,11 +378,8 @@ p11make_put_rsa(struct p11make *m, EVP_PKEY *key, CK_ATTRIBUTE *priv,
 	}
 	pub[npub++] = vals[0];
 	pub[npub++] = vals[1];
-	if ((rv = m->fl->C_CreateObject(m->sh, priv, npriv, &h)) != CKR_OK ||
-	    (rv = m->fl->C_CreateObject(m->sh, pub, npub, &h)) != CKR_OK) {
-		p11make_rv(err, errlen, "C_CreateObject", rv);
+	if (p11make_create_pair(m, priv, npriv, pub, npub, err, errlen) != 0)
 		goto out;
-	}
 	rc = 0;
 out:
 	for (i = 0; i < P11MAKE_RSA_PARTS; i++)
@@ -387,11 +399,9 @@ p11make_put_ec(struct p11make *m, EVP_PKEY *key, CK_ATTRIBUTE *priv,
 	unsigned char params[P11MAKE_EC_PARAMS_MAX], pt[P11MAKE_POINT_MAX];
 	unsigned char *d = NULL, *der = NULL;
 	ASN1_OCTET_STRING *os = NULL;
-	CK_OBJECT_HANDLE h;
 	CK_ULONG dlen = 0;
 	size_t ptlen = 0;
 	int plen, derlen, rc = -1;
-	CK_RV rv;
 
 	if ((plen = p11make_ec_params(NID_X9_62_prime256v1, params)) <= 0 ||
 	    (d = p11make_bn(key, OSSL_PKEY_PARAM_PRIV_KEY,
@@ -410,11 +420,8 @@ p11make_put_ec(struct p11make *m, EVP_PKEY *key, CK_ATTRIBUTE *priv,
 	/* PKCS#11 v2.40 2.3.3: CKA_EC_POINT is the DER of an OCTET STRING
 	 * holding the X9.62 point. */
 	pub[npub++] = (CK_ATTRIBUTE){ CKA_EC_POINT, der, (CK_ULONG)derlen };
-	if ((rv = m->fl->C_CreateObject(m->sh, priv, npriv, &h)) != CKR_OK ||
-	    (rv = m->fl->C_CreateObject(m->sh, pub, npub, &h)) != CKR_OK) {
-		p11make_rv(err, errlen, "C_CreateObject", rv);
+	if (p11make_create_pair(m, priv, npriv, pub, npub, err, errlen) != 0)
 		goto out;
-	}
 	rc = 0;
 out:
 	if (d != NULL) {

@@ -276,76 +276,155 @@ ro_cleanup(const char *dir)
 	(void)rmdir(dir);
 }
 
-/* See ca.h. */
-int
-ca_rollover(const struct bridge_config *cfg, const char *root_key,
-    char id[CA_ISSUER_ID_MAX + 1], char *err, size_t errlen)
-{
-	struct ca_issuer_files *f = NULL;
-	X509 *root = NULL, *cur = NULL, *cur_ocsp = NULL, *iss = NULL,
-	    *ocsp = NULL;
-	X509_NAME *iss_name = NULL, *ocsp_name = NULL;
-	EVP_PKEY *rkey = NULL, *ikey = NULL, *okey = NULL;
-	const ASN1_OCTET_STRING *ski;
-	char issuers[PATH_MAX], tmpdir[PATH_MAX], final[PATH_MAX];
-	char iuri[CONFIG_STR] = "", ouri[CONFIG_STR] = "";
-	size_t n;
-	int rc = -1, made = 0, token;
+/* What a rollover holds from its checks to its install (ca_rollover). */
+struct ro_state {
+	struct ca_issuer_files *f;	/* the data directory's issuers */
+	size_t n;			/* how many */
+	int token;			/* the current key is in a token */
+	X509 *root, *cur, *cur_ocsp;	/* the root, the current issuer's */
+	EVP_PKEY *rkey;			/* the root's key */
+	X509 *iss, *ocsp;		/* the new issuer and OCSP signer */
+	EVP_PKEY *ikey, *okey;		/* their keys */
+	char iuri[CONFIG_STR], ouri[CONFIG_STR];	/* in a token: theirs */
+};
 
-	id[0] = '\0';
-	if ((f = calloc(CA_ISSUERS_MAX, sizeof(*f))) == NULL) {
+static void
+ro_state_free(struct ro_state *st)
+{
+	free(st->f);
+	X509_free(st->root);
+	X509_free(st->cur);
+	X509_free(st->cur_ocsp);
+	X509_free(st->iss);
+	X509_free(st->ocsp);
+	EVP_PKEY_free(st->rkey);
+	EVP_PKEY_free(st->ikey);
+	EVP_PKEY_free(st->okey);
+}
+
+/* Step 1: the issuers of cfg's data directory (room for one more), the
+ * root key at root_key and the certificates of the root and the current
+ * issuer, checked to belong together.  0, or -1 with err. */
+static int
+ro_load(const struct bridge_config *cfg, const char *root_key,
+    struct ro_state *st, char *err, size_t errlen)
+{
+	if ((st->f = calloc(CA_ISSUERS_MAX, sizeof(*st->f))) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		goto out;
+		return -1;
 	}
-	if (ca_issuers_scan(cfg, f, CA_ISSUERS_MAX, &n, err, errlen) != 0)
-		goto out;
-	if (n + 1 > CA_ISSUERS_MAX - 1) {
+	if (ca_issuers_scan(cfg, st->f, CA_ISSUERS_MAX, &st->n, err,
+	    errlen) != 0)
+		return -1;
+	if (st->n + 1 > CA_ISSUERS_MAX - 1) {
 		snprintf(err, errlen, "already %zu issuing CAs: remove the "
-		    "directory of a retired one under %s first", n,
+		    "directory of a retired one under %s first", st->n,
 		    CA_ISSUERS_DIR);
-		goto out;
+		return -1;
 	}
-	token = ca_is_token_uri(f[0].key);
-	if ((rkey = ledger_key_load(root_key, err, errlen)) == NULL)
-		goto out;
-	if ((root = ro_read_cert(cfg, cfg->ca_root, err, errlen)) == NULL ||
-	    (cur = ro_read_cert(cfg, f[0].cert, err, errlen)) == NULL ||
-	    (cur_ocsp = ro_read_cert(cfg, f[0].ocsp_cert, err, errlen)) ==
-	    NULL)
-		goto out;
-	if (X509_check_private_key(root, rkey) != 1) {
+	st->token = ca_is_token_uri(st->f[0].key);
+	if ((st->rkey = ledger_key_load(root_key, err, errlen)) == NULL)
+		return -1;
+	if ((st->root = ro_read_cert(cfg, cfg->ca_root, err, errlen)) ==
+	    NULL ||
+	    (st->cur = ro_read_cert(cfg, st->f[0].cert, err, errlen)) ==
+	    NULL ||
+	    (st->cur_ocsp = ro_read_cert(cfg, st->f[0].ocsp_cert, err,
+	    errlen)) == NULL)
+		return -1;
+	if (X509_check_private_key(st->root, st->rkey) != 1) {
 		snprintf(err, errlen, "%s is not the key of the root CA %s",
 		    root_key, cfg->ca_root);
-		goto out;
+		return -1;
 	}
-	/* In the token of the current key, or files as the current. */
-	if (token ? ca_rollover_token_keys(cfg, f[0].key,
-	    EVP_PKEY_get_base_id(X509_get0_pubkey(cur)) == EVP_PKEY_RSA ?
-	    "rsa-3072" : "ec-p256", &ikey, &okey, iuri, ouri, err,
-	    errlen) != 0 :
-	    ((ikey = ro_keygen(X509_get0_pubkey(cur), err, errlen)) == NULL ||
-	    (okey = ro_keygen(X509_get0_pubkey(cur), err, errlen)) == NULL))
+	return 0;
+}
+
+/* Step 2: the new keys (in the token of the current key, or files of its
+ * type), and the new issuer signed by the root and its OCSP signer, named
+ * as the current ones with the next generation.  0, or -1 with err. */
+static int
+ro_make(const struct bridge_config *cfg, struct ro_state *st, char *err,
+    size_t errlen)
+{
+	X509_NAME *iss_name = NULL, *ocsp_name = NULL;
+	EVP_PKEY *cur_pub = X509_get0_pubkey(st->cur);
+	int gen = (int)st->n + 1, rc = -1;
+
+	if (st->token ? ca_rollover_token_keys(cfg, st->f[0].key,
+	    EVP_PKEY_get_base_id(cur_pub) == EVP_PKEY_RSA ?
+	    "rsa-3072" : "ec-p256", &st->ikey, &st->okey, st->iuri, st->ouri,
+	    err, errlen) != 0 :
+	    ((st->ikey = ro_keygen(cur_pub, err, errlen)) == NULL ||
+	    (st->okey = ro_keygen(cur_pub, err, errlen)) == NULL))
 		goto out;
-	if ((iss_name = ro_subject(X509_get_subject_name(cur), (int)n + 1,
+	if ((iss_name = ro_subject(X509_get_subject_name(st->cur), gen,
 	    err, errlen)) == NULL ||
-	    (ocsp_name = ro_subject(X509_get_subject_name(cur_ocsp),
-	    (int)n + 1, err, errlen)) == NULL)
+	    (ocsp_name = ro_subject(X509_get_subject_name(st->cur_ocsp),
+	    gen, err, errlen)) == NULL)
 		goto out;
-	if ((iss = ro_cert(iss_name, ikey, root, rkey, RO_ISSUING_DAYS,
-	    ca_iss_exts, ca_iss_nexts, err,
+	if ((st->iss = ro_cert(iss_name, st->ikey, st->root, st->rkey,
+	    RO_ISSUING_DAYS, ca_iss_exts, ca_iss_nexts, err,
 	    errlen)) == NULL ||
-	    (ocsp = ro_cert(ocsp_name, okey, iss, ikey, RO_OCSP_DAYS,
-	    ca_ocsp_exts, ca_ocsp_nexts,
-	    err, errlen)) == NULL)
+	    (st->ocsp = ro_cert(ocsp_name, st->okey, st->iss, st->ikey,
+	    RO_OCSP_DAYS, ca_ocsp_exts, ca_ocsp_nexts, err, errlen)) == NULL)
 		goto out;
+	rc = 0;
+out:
+	X509_NAME_free(iss_name);
+	X509_NAME_free(ocsp_name);
+	return rc;
+}
+
+/* Step 3: the new issuer's id, the hex of its subject key id.  0, or -1
+ * with err. */
+static int
+ro_key_id(X509 *iss, char id[CA_ISSUER_ID_MAX + 1], char *err,
+    size_t errlen)
+{
+	const ASN1_OCTET_STRING *ski;
+
 	if ((ski = X509_get0_subject_key_id(iss)) == NULL ||
 	    ASN1_STRING_length(ski) <= 0 ||
 	    ASN1_STRING_length(ski) > CA_ISSUER_ID_MAX / 2) {
 		snprintf(err, errlen, "the new CA has no usable key id");
-		goto out;
+		return -1;
 	}
 	ledger_hex(ASN1_STRING_get0_data(ski), (size_t)ASN1_STRING_length(ski),
 	    id);
+	return 0;
+}
+
+/* Writes the new issuer's certificates and keys (or key URIs) into dir. */
+static int
+ro_write_all(const char *dir, const struct ro_state *st, char *err,
+    size_t errlen)
+{
+	if (ro_write(dir, CA_ISSUER_CERT, NULL, st->iss, NULL, err,
+	    errlen) != 0 ||
+	    ro_write(dir, CA_ISSUER_OCSP_CERT, NULL, st->ocsp, NULL, err,
+	    errlen) != 0)
+		return -1;
+	if (st->token ? ro_write(dir, CA_ISSUER_KEY_URI, NULL, NULL, st->iuri,
+	    err, errlen) != 0 || ro_write(dir, CA_ISSUER_OCSP_URI, NULL, NULL,
+	    st->ouri, err, errlen) != 0 :
+	    ro_write(dir, CA_ISSUER_KEY, st->ikey, NULL, NULL, err,
+	    errlen) != 0 || ro_write(dir, CA_ISSUER_OCSP_KEY, st->okey, NULL,
+	    NULL, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+/* Step 4: the new issuer written into a dot-directory, renamed to
+ * DIR/ca/issuers/ID and made the current one.  On failure nothing of it
+ * is left.  0, or -1 with err. */
+static int
+ro_install(const struct bridge_config *cfg, const struct ro_state *st,
+    const char *id, char *err, size_t errlen)
+{
+	char issuers[PATH_MAX], tmpdir[PATH_MAX], final[PATH_MAX];
+	int rc = -1, made = 0;
+
 	config_path(cfg, CA_ISSUERS_DIR, issuers, sizeof(issuers));
 	if (mkdir(issuers, RO_DIR_MODE) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", issuers,
@@ -365,17 +444,7 @@ ca_rollover(const struct bridge_config *cfg, const char *root_key,
 		goto out;
 	}
 	made = 1;
-	if (ro_write(tmpdir, CA_ISSUER_CERT, NULL, iss, NULL, err,
-	    errlen) != 0 ||
-	    ro_write(tmpdir, CA_ISSUER_OCSP_CERT, NULL, ocsp, NULL, err,
-	    errlen) != 0)
-		goto out;
-	if (token ? ro_write(tmpdir, CA_ISSUER_KEY_URI, NULL, NULL, iuri, err,
-	    errlen) != 0 || ro_write(tmpdir, CA_ISSUER_OCSP_URI, NULL, NULL,
-	    ouri, err, errlen) != 0 :
-	    ro_write(tmpdir, CA_ISSUER_KEY, ikey, NULL, NULL, err,
-	    errlen) != 0 || ro_write(tmpdir, CA_ISSUER_OCSP_KEY, okey, NULL,
-	    NULL, err, errlen) != 0)
+	if (ro_write_all(tmpdir, st, err, errlen) != 0)
 		goto out;
 	if (ro_fsync_dir(tmpdir) != 0 || rename(tmpdir, final) != 0 ||
 	    ro_fsync_dir(issuers) != 0) {
@@ -392,19 +461,29 @@ ca_rollover(const struct bridge_config *cfg, const char *root_key,
 out:
 	if (made)
 		ro_cleanup(tmpdir);
+	return rc;
+}
+
+/* See ca.h. */
+int
+ca_rollover(const struct bridge_config *cfg, const char *root_key,
+    char id[CA_ISSUER_ID_MAX + 1], char *err, size_t errlen)
+{
+	struct ro_state st;
+	int rc = -1;
+
+	memset(&st, 0, sizeof(st));
+	id[0] = '\0';
+	if (ro_load(cfg, root_key, &st, err, errlen) != 0 ||
+	    ro_make(cfg, &st, err, errlen) != 0 ||
+	    ro_key_id(st.iss, id, err, errlen) != 0 ||
+	    ro_install(cfg, &st, id, err, errlen) != 0)
+		goto out;
+	rc = 0;
+out:
 	if (rc != 0)
 		id[0] = '\0';
 	ERR_clear_error();
-	free(f);
-	X509_free(root);
-	X509_free(cur);
-	X509_free(cur_ocsp);
-	X509_free(iss);
-	X509_free(ocsp);
-	X509_NAME_free(iss_name);
-	X509_NAME_free(ocsp_name);
-	EVP_PKEY_free(rkey);
-	EVP_PKEY_free(ikey);
-	EVP_PKEY_free(okey);
+	ro_state_free(&st);
 	return rc;
 }

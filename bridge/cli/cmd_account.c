@@ -383,19 +383,13 @@ init_subject_check(struct cli *c)
 	return 0;
 }
 
-int
-cmd_init(struct cli *c)
+/* init's checks of its options, before anything is made; the token's
+ * PIN into pin when it takes one.  0, or 1 after a message. */
+static int
+init_check(struct cli *c, char pin[CA_PIN_MAX + 1])
 {
-	struct bridge_config *cfg = &c->cfg;
-	struct pki_init_opts po;
-	EVP_PKEY *node = NULL, *admin = NULL, *bridge = NULL;
-	EVP_PKEY *iss = NULL, *ocsp = NULL;	/* keys in a PKCS#11 token */
-	char err[512], path[PATH_MAX], pin[CA_PIN_MAX + 1] = "";
-	static char root_key[PATH_MAX + 256];	/* --root-key-out, absolute */
 	struct stat st;
-	int rc = 1;
 
-	memset(&po, 0, sizeof(po));
 	if (cli_only(c, "name hostname key-type est-listen http-listen db "
 	    "pkcs11-module pkcs11-token pkcs11-pin-file validator witness "
 	    "quorum subject-o subject-c subject-ou root-key-out") != 0)
@@ -414,26 +408,43 @@ cmd_init(struct cli *c)
 		return 1;
 	if (cli_token_check(c, pin) != 0)
 		return 1;
-	/* --root-key-out FILE: relative to where init runs, not to DIR. */
-	if (c->o.root_key_out != NULL) {
-		char cwd[PATH_MAX];
+	return 0;
+}
 
-		if (c->o.root_key_out[0] == '/')
-			snprintf(root_key, sizeof(root_key), "%s",
-			    c->o.root_key_out);
-		else if (getcwd(cwd, sizeof(cwd)) == NULL ||
-		    (size_t)snprintf(root_key, sizeof(root_key), "%s/%s", cwd,
-		    c->o.root_key_out) >= sizeof(root_key)) {
-			OPENSSL_cleanse(pin, sizeof(pin));
-			return cli_fail("usage", "--root-key-out %s: the path "
-			    "is too long", c->o.root_key_out);
-		}
-	}
-	if (mkdir(c->o.dir, 0700) != 0) {
-		OPENSSL_cleanse(pin, sizeof(pin));
-		return cli_fail("init", "cannot create %s: %s", c->o.dir,
-		    strerror(errno));
-	}
+/* --root-key-out FILE, made absolute into root_key (relative to where
+ * init runs, not to DIR); "" without it.  0, or 1 after a message. */
+static int
+init_root_key_out(struct cli *c, char *root_key, size_t len)
+{
+	char cwd[PATH_MAX];
+
+	root_key[0] = '\0';
+	if (c->o.root_key_out == NULL)
+		return 0;
+	if (c->o.root_key_out[0] == '/')
+		snprintf(root_key, len, "%s", c->o.root_key_out);
+	else if (getcwd(cwd, sizeof(cwd)) == NULL ||
+	    (size_t)snprintf(root_key, len, "%s/%s", cwd,
+	    c->o.root_key_out) >= len)
+		return cli_fail("usage", "--root-key-out %s: the path "
+		    "is too long", c->o.root_key_out);
+	return 0;
+}
+
+/* Everything init makes in the new directory c->o.dir: the settings, the
+ * keys (in the token when pin is set), the PKI, config file and genesis.
+ * 0, or 1 after a message. */
+static int
+init_make(struct cli *c, const char *pin, const char *root_key)
+{
+	struct bridge_config *cfg = &c->cfg;
+	struct pki_init_opts po;
+	EVP_PKEY *node = NULL, *admin = NULL, *bridge = NULL;
+	EVP_PKEY *iss = NULL, *ocsp = NULL;	/* keys in a PKCS#11 token */
+	char err[512], path[PATH_MAX];
+	int rc = 1;
+
+	memset(&po, 0, sizeof(po));
 	if (init_settings(c) != 0)
 		goto out;
 	if (cli_init_validators(c) != 0) {
@@ -470,12 +481,22 @@ cmd_init(struct cli *c)
 		cli_fail("init", "%s", err);
 		goto out;
 	}
-	/* Run as root: the directory and the database become the bridge's
-	 * user's; the keys stay root's (serve reads them before it drops). */
-	if (sandbox_hand_over(cfg, err, sizeof(err)) != 0)
-		fprintf(stderr, "keybridge: warning: %s; until then %s stays "
-		    "root's (serve hands it over when it starts)\n", err,
-		    c->o.dir);
+	rc = 0;
+out:
+	EVP_PKEY_free(iss);
+	EVP_PKEY_free(ocsp);
+	EVP_PKEY_free(node);
+	EVP_PKEY_free(admin);
+	EVP_PKEY_free(bridge);
+	return rc;
+}
+
+/* What init made, and where the root key is (root_key, or DIR's). */
+static void
+init_report(struct cli *c, const char *root_key)
+{
+	const struct bridge_config *cfg = &c->cfg;
+
 	printf("initialised %s\n"
 	    "  ledger     %s (genesis: accounts admin and %s)\n"
 	    "  admin key  %s/%s (mode 0600: keep it safe)\n"
@@ -497,13 +518,34 @@ cmd_init(struct cli *c)
 		printf("cosigners:   %zu, quorum %ld (`keybridge policy -d %s` "
 		    "prints the verification policy)\n", cfg->nvalidators,
 		    cfg->quorum, c->o.dir);
+}
+
+int
+cmd_init(struct cli *c)
+{
+	char err[512], pin[CA_PIN_MAX + 1] = "";
+	static char root_key[PATH_MAX + 256];	/* --root-key-out, absolute */
+	int rc = 1;
+
+	if (init_check(c, pin) != 0 ||
+	    init_root_key_out(c, root_key, sizeof(root_key)) != 0)
+		goto out;
+	if (mkdir(c->o.dir, 0700) != 0) {
+		cli_fail("init", "cannot create %s: %s", c->o.dir,
+		    strerror(errno));
+		goto out;
+	}
+	if (init_make(c, pin, root_key) != 0)
+		goto out;
+	/* Run as root: the directory and the database become the bridge's
+	 * user's; the keys stay root's (serve reads them before it drops). */
+	if (sandbox_hand_over(&c->cfg, err, sizeof(err)) != 0)
+		fprintf(stderr, "keybridge: warning: %s; until then %s stays "
+		    "root's (serve hands it over when it starts)\n", err,
+		    c->o.dir);
+	init_report(c, root_key);
 	rc = 0;
 out:
 	OPENSSL_cleanse(pin, sizeof(pin));
-	EVP_PKEY_free(iss);
-	EVP_PKEY_free(ocsp);
-	EVP_PKEY_free(node);
-	EVP_PKEY_free(admin);
-	EVP_PKEY_free(bridge);
 	return rc;
 }

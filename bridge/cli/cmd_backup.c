@@ -495,13 +495,86 @@ backup_out_path(struct backup *b, const char *out)
 	return 0;
 }
 
+/* Where backup reads and writes: the data directory and the ledger's
+ * database (their real paths), the archive, the database's name in it,
+ * the key files and what lies outside the directory.  0, or -1 after a
+ * message. */
+static int
+backup_locate(struct backup *b)
+{
+	struct cli *c = b->c;
+	char p[PATH_MAX];
+
+	if (realpath(c->o.dir, b->dir) == NULL) {
+		cli_fail("backup", "%s: %s", c->o.dir, strerror(errno));
+		return -1;
+	}
+	if (backup_out_path(b, c->o.out) != 0)
+		return -1;
+	config_path(&c->cfg, c->cfg.db, p, sizeof(p));
+	b->postgres = ledger_db_is_postgres(p);
+	if (!b->postgres && realpath(p, b->db) == NULL) {
+		cli_fail("backup", "the ledger %s: %s", p, strerror(errno));
+		return -1;
+	}
+	/* the database keeps its name when it is inside the directory */
+	snprintf(b->db_rel, sizeof(b->db_rel), "%s", !b->postgres &&
+	    strncmp(b->db, b->dir, strlen(b->dir)) == 0 &&
+	    b->db[strlen(b->dir)] == '/' ? b->db + strlen(b->dir) + 1 :
+	    "ledger.db");
+	backup_key_paths(b);
+	backup_outside(b);
+	return 0;
+}
+
+/* The manifest's first fields: its format, who wrote it when, the
+ * storage, and the ledger's promise (tree size and root; null without). */
+static void
+backup_manifest_head(const struct backup *b, json_t *man, int have,
+    uint64_t psize, const uint8_t proot[LEDGER_HASH_LEN])
+{
+	char hex[2 * LEDGER_HASH_LEN + 1];
+
+	json_object_set_new(man, "format", json_string(BACKUP_FORMAT));
+	json_object_set_new(man, "version", json_integer(BACKUP_VERSION));
+	json_object_set_new(man, "keybridge", json_string(KEYBRIDGE_VERSION));
+	json_object_set_new(man, "created", json_integer((json_int_t)
+	    time(NULL)));
+	json_object_set_new(man, "storage", json_string(b->postgres ?
+	    "postgresql" : "sqlite"));
+	ledger_hex(proot, LEDGER_HASH_LEN, hex);
+	json_object_set_new(man, "promise", have ? json_pack("{s:I, s:s}",
+	    "tree_size", (json_int_t)psize, "root", hex) : json_null());
+}
+
+/* The lines of a backup written: what it holds, and about its keys. */
+static void
+backup_report(const struct backup *b, json_t *man, json_t *files)
+{
+	printf("backup: %s: %zu files", b->out, json_array_size(files));
+	if (!b->postgres)
+		printf(", the ledger at tree size %lld, root %s",
+		    (long long)json_integer_value(json_object_get(
+		    json_object_get(man, "ledger"), "tree_size")),
+		    json_string_value(json_object_get(json_object_get(man,
+		    "ledger"), "root")));
+	putchar('\n');
+	if (b->c->o.with_keys)
+		fprintf(stderr, "backup: %s holds private keys (mode 0600): "
+		    "keep it as you keep the keys\n", b->out);
+	else if (json_array_size(b->left_out) > 0)
+		fprintf(stderr, "backup: private keys left out (--with-keys "
+		    "adds them): %zu files, listed in the manifest's "
+		    "keys_left_out\n", json_array_size(b->left_out));
+}
+
 /* See cli.h. */
 int
 cmd_backup(struct cli *c)
 {
 	struct backup *b = NULL;
 	json_t *man = NULL, *files = NULL;
-	char err[PATH_MAX + 128], p[PATH_MAX], hex[2 * LEDGER_HASH_LEN + 1];
+	char err[PATH_MAX + 128];
 	uint8_t proot[LEDGER_HASH_LEN];
 	uint64_t psize;
 	int have, rc = 1;
@@ -527,25 +600,8 @@ cmd_backup(struct cli *c)
 		cli_fail("backup", "out of memory");
 		goto out;
 	}
-	if (realpath(c->o.dir, b->dir) == NULL) {
-		cli_fail("backup", "%s: %s", c->o.dir, strerror(errno));
+	if (backup_locate(b) != 0)
 		goto out;
-	}
-	if (backup_out_path(b, c->o.out) != 0)
-		goto out;
-	config_path(&c->cfg, c->cfg.db, p, sizeof(p));
-	b->postgres = ledger_db_is_postgres(p);
-	if (!b->postgres && realpath(p, b->db) == NULL) {
-		cli_fail("backup", "the ledger %s: %s", p, strerror(errno));
-		goto out;
-	}
-	/* the database keeps its name when it is inside the directory */
-	snprintf(b->db_rel, sizeof(b->db_rel), "%s", !b->postgres &&
-	    strncmp(b->db, b->dir, strlen(b->dir)) == 0 &&
-	    b->db[strlen(b->dir)] == '/' ? b->db + strlen(b->dir) + 1 :
-	    "ledger.db");
-	backup_key_paths(b);
-	backup_outside(b);
 	if (archive_staging(b->out, "backup", b->stage, sizeof(b->stage), err,
 	    sizeof(err)) != 0) {
 		cli_fail("backup", "%s", err);
@@ -553,16 +609,7 @@ cmd_backup(struct cli *c)
 	}
 	if (backup_promise(b, &have, &psize, proot) != 0)
 		goto out;
-	json_object_set_new(man, "format", json_string(BACKUP_FORMAT));
-	json_object_set_new(man, "version", json_integer(BACKUP_VERSION));
-	json_object_set_new(man, "keybridge", json_string(KEYBRIDGE_VERSION));
-	json_object_set_new(man, "created", json_integer((json_int_t)
-	    time(NULL)));
-	json_object_set_new(man, "storage", json_string(b->postgres ?
-	    "postgresql" : "sqlite"));
-	ledger_hex(proot, LEDGER_HASH_LEN, hex);
-	json_object_set_new(man, "promise", have ? json_pack("{s:I, s:s}",
-	    "tree_size", (json_int_t)psize, "root", hex) : json_null());
+	backup_manifest_head(b, man, have, psize, proot);
 	if (b->postgres) {
 		fprintf(stderr, "backup: the ledger and the published files are "
 		    "in PostgreSQL: this backup holds the data directory's "
@@ -584,21 +631,7 @@ cmd_backup(struct cli *c)
 	json_object_set(man, "dirs", b->dirs);
 	if (backup_write(b, man) != 0)
 		goto out;
-	printf("backup: %s: %zu files", b->out, json_array_size(files));
-	if (!b->postgres)
-		printf(", the ledger at tree size %lld, root %s",
-		    (long long)json_integer_value(json_object_get(
-		    json_object_get(man, "ledger"), "tree_size")),
-		    json_string_value(json_object_get(json_object_get(man,
-		    "ledger"), "root")));
-	putchar('\n');
-	if (c->o.with_keys)
-		fprintf(stderr, "backup: %s holds private keys (mode 0600): "
-		    "keep it as you keep the keys\n", b->out);
-	else if (json_array_size(b->left_out) > 0)
-		fprintf(stderr, "backup: private keys left out (--with-keys "
-		    "adds them): %zu files, listed in the manifest's "
-		    "keys_left_out\n", json_array_size(b->left_out));
+	backup_report(b, man, files);
 	rc = 0;
 out:
 	if (b != NULL && b->stage[0] != '\0' && archive_rmtree(b->stage) != 0)

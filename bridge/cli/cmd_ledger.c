@@ -364,6 +364,133 @@ out:
 	return rc;
 }
 
+/* The checkpoints verify trusts, into vt: --checkpoint, --receipt, and
+ * when *remember (set here: verify reads DIR's own database) the one
+ * remembered at path (trust_path).  0, or 1 after a message. */
+static int
+verify_trust_load(struct cli *c, struct verify_trust *vt, const char *db,
+    char *path, size_t pathlen, int *remember)
+{
+	char err[PATH_MAX + 128];
+	int r;
+
+	*remember = 0;
+	vt->remembered = -1;
+	for (int i = 0; i < c->o.ncheckpoint; i++)
+		if (verify_add_checkpoint(vt, c->o.checkpoint[i]) != 0)
+			return 1;
+	for (int i = 0; i < c->o.nreceipt; i++)
+		if (verify_add_receipt(vt, c->o.receipt[i]) != 0)
+			return 1;
+	/* Read before the database: serve writes it only after a commit,
+	 * so it never runs ahead of the snapshot verify reads. */
+	*remember = !c->o.no_remember && verify_db_is_dirs(c, db);
+	trust_path(&c->cfg, path, pathlen);
+	if (*remember && (r = trust_read(path, vt->note[vt->n],
+	    TRUST_NOTE_MAX, err, sizeof(err))) != 1) {
+		if (r < 0)
+			return cli_fail("trusted_checkpoint", "%s %s", err,
+			    VERIFY_TRUST_HINT);
+		vt->t[vt->n].source = path;
+		vt->t[vt->n].note = vt->note[vt->n];
+		vt->remembered = (int)vt->n++;
+	}
+	return 0;
+}
+
+/* The report of a ledger that does not hold (rep.ok 0); path is the
+ * remembered checkpoint's file. */
+static void
+verify_print_broken(const struct ledger_verify_report *rep,
+    const struct verify_trust *vt, const char *path)
+{
+	if (rep->bad_index >= 0)
+		printf("ledger BROKEN at entry %lld (block %lld): %s\n",
+		    (long long)rep->bad_index, (long long)rep->bad_block,
+		    rep->what);
+	else
+		printf("ledger BROKEN: %s\n", rep->what);
+	if (rep->bad_trusted >= 0 && rep->bad_trusted == vt->remembered)
+		fprintf(stderr, "keybridge: %s is the checkpoint this "
+		    "ledger was last seen at (by serve or verify); if "
+		    "the database was restored from a backup on "
+		    "purpose, move it away once you have checked the "
+		    "ledger otherwise\n", path);
+}
+
+/* The line of a ledger that holds: its size, the trusted checkpoints it
+ * extends, and with a policy (pol, or NULL) its final checkpoints. */
+static void
+verify_print_ok(const struct cli *c, const struct ledger_verify_report *rep,
+    const struct verify_trust *vt, const struct ledger_policy *pol)
+{
+	printf("ledger OK: %llu entries in %llu blocks replayed; every "
+	    "signature, rule, root and checkpoint holds and the registry "
+	    "matches", (unsigned long long)rep->entries,
+	    (unsigned long long)rep->blocks);
+	if (vt->n > 0)
+		printf("; it extends %zu trusted checkpoint%s", vt->n,
+		    vt->n == 1 ? "" : "s");
+	if (rep->unsigned_blocks > 0)
+		printf("; %llu block%s committed but not signed yet",
+		    (unsigned long long)rep->unsigned_blocks,
+		    rep->unsigned_blocks == 1 ? " is" : "s are");
+	if (pol != NULL && pol->ncosigners > 0)
+		printf("; %llu checkpoint%s final, with a quorum of %zu of the "
+		    "%zu cosigners of %s, the first after %llu signed by the "
+		    "node alone", (unsigned long long)rep->final_blocks,
+		    rep->final_blocks == 1 ? " is" : "s are", pol->quorum,
+		    pol->ncosigners, c->o.policy != NULL ? c->o.policy :
+		    "keybridge.conf", (unsigned long long)rep->solo_blocks);
+	putchar('\n');
+}
+
+/* Replays the ledger at db with vkey (and pol, or NULL) against vt's
+ * checkpoints into *rep, then checks the kept certificates and waits for
+ * blobs' files.  0 when it all holds, 1 after a message or a report. */
+static int
+verify_run(struct cli *c, const char *db, const char *vkey,
+    const struct ledger_policy *pol, struct verify_trust *vt,
+    const char *path, unsigned threads, struct verify_blobs *blobs,
+    struct ledger_verify_report *rep)
+{
+	double t[4];
+
+	t[0] = verify_clock();
+	verify_blobs_start(blobs, c, threads);
+	if (ledger_verify_threads(db, vkey, pol, vt->t, vt->n, threads, rep,
+	    verify_progress, NULL) != 0) {
+		if (rep->bad_trusted >= 0 && rep->bad_trusted == vt->remembered)
+			return cli_fail("trusted_checkpoint", "%s %s",
+			    rep->what, VERIFY_TRUST_HINT);
+		return cli_fail(rep->bad_trusted >= 0 ? "checkpoint" :
+		    "verify", "%s", rep->what);
+	}
+	if (getenv("KEYBRIDGE_VERIFY_THREADS") != NULL)
+		fprintf(stderr, "verify: signatures of %llu entries checked "
+		    "ahead by worker threads, %llu by the replay\n",
+		    (unsigned long long)rep->sigs_ahead,
+		    (unsigned long long)rep->sigs_here);
+	if (!rep->ok) {
+		verify_print_broken(rep, vt, path);
+		return 1;
+	}
+	t[1] = verify_clock();
+	if (verify_kept_certs(c, db, threads) != 0)
+		return 1;
+	t[2] = verify_clock();
+	if (verify_blobs_finish(blobs, 1) != 0)
+		return 1;
+	t[3] = verify_clock();
+	/* The phases' times, for the benchmark (tests/bench/verify.sh);
+	 * the files' is the wait for them after the certificates. */
+	if (getenv("KEYBRIDGE_VERIFY_THREADS") != NULL)
+		fprintf(stderr, "verify: replay %.3f s, kept certificates %.3f "
+		    "s, published files %.3f s more\n", t[1] - t[0],
+		    t[2] - t[1], t[3] - t[2]);
+	return 0;
+}
+
 /* Replays the whole ledger and checks it against the trusted checkpoints;
  * exit 0 when it all holds, 1 at the first broken point, named by entry
  * index and block, or by the checkpoint it breaks. */
@@ -375,10 +502,9 @@ ledger_cmd_verify(struct cli *c)
 	struct ledger_policy *pol = NULL;
 	const char *vkey = c->o.vkey != NULL ? c->o.vkey :
 	    c->cfg.validator_vkey;
-	char db[PATH_MAX], path[PATH_MAX + 32], err[PATH_MAX + 128];
-	int remember, r, rc = 1, have_policy = 0;
+	char db[PATH_MAX], path[PATH_MAX + 32];
+	int remember = 0, rc = 1, have_policy = 0;
 	unsigned threads;
-	double t[4];
 	struct verify_blobs blobs = { .started = 0 };
 
 	if (cli_only(c, "vkey db json checkpoint receipt no-remember "
@@ -387,103 +513,24 @@ ledger_cmd_verify(struct cli *c)
 	if ((pol = calloc(1, sizeof(*pol))) == NULL)
 		return cli_fail("verify", "out of memory");
 	if (verify_policy_load(c, c->o.vkey != NULL ? c->o.vkey :
-	    c->o.policy != NULL ? NULL : vkey, pol, &have_policy) != 0) {
-		free(pol);
-		return 1;
-	}
+	    c->o.policy != NULL ? NULL : vkey, pol, &have_policy) != 0)
+		goto out;
 	if (have_policy)
 		vkey = pol->log_vkey;
 	config_path(&c->cfg, c->cfg.db, db, sizeof(db));
-	if (!ledger_db_is_postgres(db) && access(db, R_OK) != 0)
-		return cli_fail("verify", "cannot read %s", db);
-	if ((vt = calloc(1, sizeof(*vt))) == NULL)
-		return cli_fail("verify", "out of memory");
-	vt->remembered = -1;
-	for (int i = 0; i < c->o.ncheckpoint; i++)
-		if (verify_add_checkpoint(vt, c->o.checkpoint[i]) != 0)
-			goto out;
-	for (int i = 0; i < c->o.nreceipt; i++)
-		if (verify_add_receipt(vt, c->o.receipt[i]) != 0)
-			goto out;
-	/* Read before the database: serve writes it only after a commit,
-	 * so it never runs ahead of the snapshot verify reads. */
-	remember = !c->o.no_remember && verify_db_is_dirs(c, db);
-	trust_path(&c->cfg, path, sizeof(path));
-	if (remember && (r = trust_read(path, vt->note[vt->n],
-	    TRUST_NOTE_MAX, err, sizeof(err))) != 1) {
-		if (r < 0) {
-			cli_fail("trusted_checkpoint", "%s %s", err,
-			    VERIFY_TRUST_HINT);
-			goto out;
-		}
-		vt->t[vt->n].source = path;
-		vt->t[vt->n].note = vt->note[vt->n];
-		vt->remembered = (int)vt->n++;
-	}
-	t[0] = verify_clock();
-	verify_blobs_start(&blobs, c, threads);
-	if (ledger_verify_threads(db, vkey, have_policy ? pol : NULL, vt->t,
-	    vt->n, threads, &rep, verify_progress, NULL) != 0) {
-		if (rep.bad_trusted >= 0 && rep.bad_trusted == vt->remembered)
-			cli_fail("trusted_checkpoint", "%s %s", rep.what,
-			    VERIFY_TRUST_HINT);
-		else
-			cli_fail(rep.bad_trusted >= 0 ? "checkpoint" :
-			    "verify", "%s", rep.what);
+	if (!ledger_db_is_postgres(db) && access(db, R_OK) != 0) {
+		cli_fail("verify", "cannot read %s", db);
 		goto out;
 	}
-	if (getenv("KEYBRIDGE_VERIFY_THREADS") != NULL)
-		fprintf(stderr, "verify: signatures of %llu entries checked "
-		    "ahead by worker threads, %llu by the replay\n",
-		    (unsigned long long)rep.sigs_ahead,
-		    (unsigned long long)rep.sigs_here);
-	if (!rep.ok) {
-		if (rep.bad_index >= 0)
-			printf("ledger BROKEN at entry %lld (block %lld): %s\n",
-			    (long long)rep.bad_index, (long long)rep.bad_block,
-			    rep.what);
-		else
-			printf("ledger BROKEN: %s\n", rep.what);
-		if (rep.bad_trusted >= 0 && rep.bad_trusted == vt->remembered)
-			fprintf(stderr, "keybridge: %s is the checkpoint this "
-			    "ledger was last seen at (by serve or verify); if "
-			    "the database was restored from a backup on "
-			    "purpose, move it away once you have checked the "
-			    "ledger otherwise\n", path);
+	if ((vt = calloc(1, sizeof(*vt))) == NULL) {
+		cli_fail("verify", "out of memory");
 		goto out;
 	}
-	t[1] = verify_clock();
-	if (verify_kept_certs(c, db, threads) != 0)
+	if (verify_trust_load(c, vt, db, path, sizeof(path), &remember) != 0 ||
+	    verify_run(c, db, vkey, have_policy ? pol : NULL, vt, path,
+	    threads, &blobs, &rep) != 0)
 		goto out;
-	t[2] = verify_clock();
-	if (verify_blobs_finish(&blobs, 1) != 0)
-		goto out;
-	t[3] = verify_clock();
-	/* The phases' times, for the benchmark (tests/bench/verify.sh);
-	 * the files' is the wait for them after the certificates. */
-	if (getenv("KEYBRIDGE_VERIFY_THREADS") != NULL)
-		fprintf(stderr, "verify: replay %.3f s, kept certificates %.3f "
-		    "s, published files %.3f s more\n", t[1] - t[0],
-		    t[2] - t[1], t[3] - t[2]);
-	printf("ledger OK: %llu entries in %llu blocks replayed; every "
-	    "signature, rule, root and checkpoint holds and the registry "
-	    "matches", (unsigned long long)rep.entries,
-	    (unsigned long long)rep.blocks);
-	if (vt->n > 0)
-		printf("; it extends %zu trusted checkpoint%s", vt->n,
-		    vt->n == 1 ? "" : "s");
-	if (rep.unsigned_blocks > 0)
-		printf("; %llu block%s committed but not signed yet",
-		    (unsigned long long)rep.unsigned_blocks,
-		    rep.unsigned_blocks == 1 ? " is" : "s are");
-	if (have_policy && pol->ncosigners > 0)
-		printf("; %llu checkpoint%s final, with a quorum of %zu of the "
-		    "%zu cosigners of %s, the first after %llu signed by the "
-		    "node alone", (unsigned long long)rep.final_blocks,
-		    rep.final_blocks == 1 ? " is" : "s are", pol->quorum,
-		    pol->ncosigners, c->o.policy != NULL ? c->o.policy :
-		    "keybridge.conf", (unsigned long long)rep.solo_blocks);
-	putchar('\n');
+	verify_print_ok(c, &rep, vt, have_policy ? pol : NULL);
 	if (remember)
 		verify_remember(path, vt, &rep);
 	rc = 0;

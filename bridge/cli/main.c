@@ -204,142 +204,164 @@ add_repeat(const char **arr, int *n, const char *v, const char *opt)
 	return 0;
 }
 
+/* The options that take one value, into their field of o.  1 when ch is
+ * one of them, 0 when not. */
+static int
+opt_set_str(struct cli_opts *o, int ch, const char *v)
+{
+	switch (ch) {
+	case O_DIR: o->dir = v; break;
+	case O_NAME: o->name = v; break;
+	case O_KEY_TYPE: o->key_type = v; break;
+	case O_EST_LISTEN: o->est_listen = v; break;
+	case O_HTTP_LISTEN: o->http_listen = v; break;
+	case O_DB: o->db = v; break;
+	case O_LOG_LEVEL: o->log_level = v; break;
+	case O_CSR: o->csr = v; break;
+	case O_PROFILE: o->profile = v; break;
+	case O_NOT_BEFORE: o->not_before = v; break;
+	case O_NOT_AFTER: o->not_after = v; break;
+	case O_DAYS: o->days = v; break;
+	case O_KEY_ID: o->key_id = v; break;
+	case O_REASON: o->reason = v; break;
+	case O_STATUS: o->status = v; break;
+	case O_LIMIT: o->limit = v; break;
+	case O_AFTER: o->after = v; break;
+	case O_THRESHOLD: o->threshold = v; break;
+	case O_ROLE: o->role = v; break;
+	case O_OUT: o->out = v; break;
+	case O_NOTE: o->note = v; break;
+	case O_WAIT: o->wait = v; break;
+	case O_TYPE: o->type = v; break;
+	case O_GROUP: o->group = v; break;
+	case O_FILE: o->file = v; break;
+	case O_VERSION: o->version = v; break;
+	case O_FROM: o->from = v; break;
+	case O_VKEY: o->vkey = v; break;
+	case O_EXPIRES: o->expires = v; break;
+	case O_PKCS11_MODULE: o->pkcs11_module = v; break;
+	case O_PKCS11_TOKEN: o->pkcs11_token = v; break;
+	case O_PKCS11_PIN_FILE: o->pkcs11_pin_file = v; break;
+	case O_ROOT_KEY: o->root_key = v; break;
+	case O_ROOT_KEY_OUT: o->root_key_out = v; break;
+	case O_QUORUM: o->quorum = v; break;
+	case O_POLICY: o->policy = v; break;
+	case O_LISTEN: o->listen = v; break;
+	case O_LEDGER: o->ledger = v; break;
+	case O_LEDGER_CA: o->ledger_ca = v; break;
+	case O_ORIGIN: o->origin = v; break;
+	case O_LOG_VKEY: o->log_vkey = v; break;
+	case O_SINCE: o->since = v; break;
+	case O_SERIAL: o->serial = v; break;
+	case O_SHA256: o->sha256 = v; break;
+	case O_SUBJECT_O: o->subject_o = v; break;
+	case O_SUBJECT_C: o->subject_c = v; break;
+	case O_SUBJECT_OU: o->subject_ou = v; break;
+	default: return 0;
+	}
+	return 1;
+}
+
+/* The options that may be given again and again (up to CLI_MAX_REPEAT),
+ * added to their list in o.  0 when added, -1 after a message, 1 when ch
+ * is not one of them. */
+static int
+opt_add_repeat(struct cli_opts *o, int ch, const char *v)
+{
+	switch (ch) {
+	case O_HOSTNAME:
+		return add_repeat(o->hostname, &o->nhostname, v, "hostname");
+	case O_PUBKEY:
+		return add_repeat(o->pubkey, &o->npubkey, v, "pubkey");
+	case O_DNS:
+		return add_repeat(o->dns, &o->ndns, v, "dns");
+	case O_IP:
+		return add_repeat(o->ip, &o->nip, v, "ip");
+	case O_CONFIG_GROUP:
+		return add_repeat(o->groups, &o->ngroups, v, "config-group");
+	case O_CHECKPOINT:
+		return add_repeat(o->checkpoint, &o->ncheckpoint, v,
+		    "checkpoint");
+	case O_RECEIPT:
+		return add_repeat(o->receipt, &o->nreceipt, v, "receipt");
+	case O_VALIDATOR:
+		return add_repeat(o->validator, &o->nvalidator, v,
+		    "validator");
+	default:
+		return 1;
+	}
+}
+
+/* The options that are neither one value nor a list: flags, short forms
+ * and --account.  0, or 1 after a message (an unknown option). */
+static int
+opt_other(struct cli *c, int ch, const char *v, char **argv)
+{
+	struct cli_opts *o = &c->o;
+
+	switch (ch) {
+	case O_AS: c->as = v; break;
+	case O_ACCOUNT:
+		if (c->nkeyfiles >= CLI_MAX_KEYS)
+			return cli_fail("usage", "too many --account");
+		c->keyfiles[c->nkeyfiles++] = v;
+		break;
+	case O_JSON: c->json = 1; break;
+	case O_REMOTE: c->remote = 1; break;
+	case 'o':	/* -o FILE: --out */
+		o->seen[O_OUT - 256] = 1;
+		o->out = v;
+		break;
+	case 'i':	/* -i FILE: --file (restore's archive) */
+		o->seen[O_FILE - 256] = 1;
+		o->file = v;
+		break;
+	case O_WITH_KEYS: o->with_keys = 1; break;
+	case O_PROGRESS: o->progress = 1; break;
+	case O_NO_REMEMBER: o->no_remember = 1; break;
+	case O_ALLOW_SAME_NAME: o->allow_same_name = 1; break;
+	case O_SHRED: o->shred = 1; break;
+	case O_WITNESS:
+		o->witness = 1;
+		if (v != NULL && add_repeat(o->witnesses, &o->nwitnesses, v,
+		    "witness") != 0)
+			return 1;
+		break;
+	case 'n':	/* serve -n: check, start nothing */
+		c->check_only = 1;
+		break;
+	case 'h':
+	case O_HELP:
+		c->help = 1;	/* cli_only prints the command's usage */
+		break;
+	default:
+		return cli_fail("usage", "unknown option %s (see "
+		    "keybridge --help)", argv[optind - 1]);
+	}
+	return 0;
+}
+
 /* Parses every option into c->o; returns 0, or 1 after a message. */
 static int
 parse_opts(struct cli *c, int argc, char **argv)
 {
-	struct cli_opts *o = &c->o;
-	int ch;
+	int ch, r;
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "d:hi:no:", long_opts, NULL)) != -1) {
 		if (c->help && ch == '?')
 			continue;	/* --help wins over a bad option */
 		if (ch >= 256 && ch < O_HELP)
-			o->seen[ch - 256] = 1;
-		switch (ch) {
-		case O_DIR: o->dir = optarg; break;
-		case O_AS: c->as = optarg; break;
-		case O_ACCOUNT:
-			if (c->nkeyfiles >= CLI_MAX_KEYS)
-				return cli_fail("usage", "too many --account");
-			c->keyfiles[c->nkeyfiles++] = optarg;
-			break;
-		case O_JSON: c->json = 1; break;
-		case O_REMOTE: c->remote = 1; break;
-		case O_NAME: o->name = optarg; break;
-		case O_HOSTNAME:
-			if (add_repeat(o->hostname, &o->nhostname, optarg,
-			    "hostname") != 0)
+			c->o.seen[ch - 256] = 1;
+		if (opt_set_str(&c->o, ch, optarg))
+			continue;
+		if ((r = opt_add_repeat(&c->o, ch, optarg)) != 1) {
+			if (r != 0)
 				return 1;
-			break;
-		case O_KEY_TYPE: o->key_type = optarg; break;
-		case O_EST_LISTEN: o->est_listen = optarg; break;
-		case O_HTTP_LISTEN: o->http_listen = optarg; break;
-		case O_DB: o->db = optarg; break;
-		case O_LOG_LEVEL: o->log_level = optarg; break;
-		case O_PUBKEY:
-			if (add_repeat(o->pubkey, &o->npubkey, optarg,
-			    "pubkey") != 0)
-				return 1;
-			break;
-		case O_CSR: o->csr = optarg; break;
-		case O_PROFILE: o->profile = optarg; break;
-		case O_DNS:
-			if (add_repeat(o->dns, &o->ndns, optarg, "dns") != 0)
-				return 1;
-			break;
-		case O_IP:
-			if (add_repeat(o->ip, &o->nip, optarg, "ip") != 0)
-				return 1;
-			break;
-		case O_NOT_BEFORE: o->not_before = optarg; break;
-		case O_NOT_AFTER: o->not_after = optarg; break;
-		case O_DAYS: o->days = optarg; break;
-		case O_KEY_ID: o->key_id = optarg; break;
-		case O_REASON: o->reason = optarg; break;
-		case O_STATUS: o->status = optarg; break;
-		case O_LIMIT: o->limit = optarg; break;
-		case O_AFTER: o->after = optarg; break;
-		case O_THRESHOLD: o->threshold = optarg; break;
-		case O_ROLE: o->role = optarg; break;
-		case 'o':	/* -o FILE: --out */
-			o->seen[O_OUT - 256] = 1;
-			/* FALLTHROUGH */
-		case O_OUT: o->out = optarg; break;
-		case O_NOTE: o->note = optarg; break;
-		case 'i':	/* -i FILE: --file (restore's archive) */
-			o->seen[O_FILE - 256] = 1;
-			o->file = optarg;
-			break;
-		case O_WITH_KEYS: o->with_keys = 1; break;
-		case O_PROGRESS: o->progress = 1; break;
-		case O_CONFIG_GROUP:
-			if (add_repeat(o->groups, &o->ngroups, optarg,
-			    "config-group") != 0)
-				return 1;
-			break;
-		case O_WAIT: o->wait = optarg; break;
-		case O_TYPE: o->type = optarg; break;
-		case O_GROUP: o->group = optarg; break;
-		case O_FILE: o->file = optarg; break;
-		case O_VERSION: o->version = optarg; break;
-		case O_FROM: o->from = optarg; break;
-		case O_VKEY: o->vkey = optarg; break;
-		case O_EXPIRES: o->expires = optarg; break;
-		case O_CHECKPOINT:
-			if (add_repeat(o->checkpoint, &o->ncheckpoint, optarg,
-			    "checkpoint") != 0)
-				return 1;
-			break;
-		case O_RECEIPT:
-			if (add_repeat(o->receipt, &o->nreceipt, optarg,
-			    "receipt") != 0)
-				return 1;
-			break;
-		case O_NO_REMEMBER: o->no_remember = 1; break;
-		case O_ALLOW_SAME_NAME: o->allow_same_name = 1; break;
-		case O_PKCS11_MODULE: o->pkcs11_module = optarg; break;
-		case O_PKCS11_TOKEN: o->pkcs11_token = optarg; break;
-		case O_PKCS11_PIN_FILE: o->pkcs11_pin_file = optarg; break;
-		case O_SHRED: o->shred = 1; break;
-		case O_ROOT_KEY: o->root_key = optarg; break;
-		case O_ROOT_KEY_OUT: o->root_key_out = optarg; break;
-		case O_VALIDATOR:
-			if (add_repeat(o->validator, &o->nvalidator, optarg,
-			    "validator") != 0)
-				return 1;
-			break;
-		case O_QUORUM: o->quorum = optarg; break;
-		case O_POLICY: o->policy = optarg; break;
-		case O_LISTEN: o->listen = optarg; break;
-		case O_LEDGER: o->ledger = optarg; break;
-		case O_LEDGER_CA: o->ledger_ca = optarg; break;
-		case O_ORIGIN: o->origin = optarg; break;
-		case O_WITNESS:
-			o->witness = 1;
-			if (optarg != NULL && add_repeat(o->witnesses,
-			    &o->nwitnesses, optarg, "witness") != 0)
-				return 1;
-			break;
-		case O_LOG_VKEY: o->log_vkey = optarg; break;
-		case O_SINCE: o->since = optarg; break;
-		case O_SERIAL: o->serial = optarg; break;
-		case O_SHA256: o->sha256 = optarg; break;
-		case 'n':	/* serve -n: check, start nothing */
-			c->check_only = 1;
-			break;
-		case O_SUBJECT_O: o->subject_o = optarg; break;
-		case O_SUBJECT_C: o->subject_c = optarg; break;
-		case O_SUBJECT_OU: o->subject_ou = optarg; break;
-		case 'h':
-		case O_HELP:
-			c->help = 1;	/* cli_only prints the command's usage */
-			break;
-		default:
-			return cli_fail("usage", "unknown option %s (see "
-			    "keybridge --help)", argv[optind - 1]);
+			continue;
 		}
+		if (opt_other(c, ch, optarg, argv) != 0)
+			return 1;
 	}
 	return 0;
 }
@@ -366,48 +388,102 @@ cmd_serve(struct cli *c)
 	return cli_load_config(c) ? 1 : serve_run_with(&c->cfg, &ov);
 }
 
-int
-main(int argc, char **argv)
+/* config bundle is cmd_proof.c's; config's other subcommands cmd_config's. */
+static int
+run_config(struct cli *c, const char *sub)
 {
-	static struct cli c;	/* large: keep it off the stack */
-	const char *cmd, *sub = NULL;
-	int rc;
+	return strcmp(sub, "bundle") == 0 ? cmd_config_bundle(c) :
+	    cmd_config(c, sub);
+}
 
-	/* A bridge that hangs up must not kill the CLI mid-request. */
-	signal(SIGPIPE, SIG_IGN);
+/* The commands, by their first word: with a subcommand (run_sub) or
+ * without (run). */
+static const struct {
+	const char *name;
+	int (*run_sub)(struct cli *c, const char *sub);
+	int (*run)(struct cli *c);
+} commands[] = {
+	{ "init", NULL, cmd_init },
+	{ "serve", NULL, cmd_serve },
+	{ "check", NULL, cmd_serve },
+	{ "account", cmd_account, NULL },
+	{ "key", cmd_key, NULL },
+	{ "config", run_config, NULL },
+	{ "proof", cmd_proof, NULL },
+	{ "ledger", cmd_ledger, NULL },
+	{ "ca", cmd_ca, NULL },
+	{ "policy", NULL, cmd_policy },
+	{ "validator", cmd_validator, NULL },
+	{ "backup", NULL, cmd_backup },
+	{ "restore", NULL, cmd_restore },
+};
+
+/* Runs command cmd (subcommand sub, or NULL); the exit status. */
+static int
+run_command(struct cli *c, const char *cmd, const char *sub)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			return commands[i].run_sub != NULL ?
+			    commands[i].run_sub(c, sub) : commands[i].run(c);
+	return cli_fail("usage", "unknown command \"%s\" (see keybridge "
+	    "--help)", cmd);
+}
+
+/* `keybridge`, `--help`, `help`, `--version`: answered before any command
+ * is looked at.  1 with *rc set when argv was one of them, 0 when not. */
+static int
+main_early(int argc, char **argv, int *rc)
+{
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0 ||
 	    (strcmp(argv[1], "help") == 0 && argc == 2)) {
 		help_overview(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 1 : 0;
+		*rc = argc < 2 ? 1 : 0;
+		return 1;
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
 		printf("keybridge %s\n", KEYBRIDGE_VERSION);
-		return 0;
+		*rc = 0;
+		return 1;
 	}
+	return 0;
+}
+
+/* Takes the command word, its subcommand and the positional directory
+ * off *argc, *argv ("help COMMAND" becomes "COMMAND --help").  -1 to go
+ * on, or the exit status. */
+static int
+take_command(struct cli *c, int *argcp, char ***argvp, const char **cmdp,
+    const char **subp)
+{
+	int argc = *argcp;
+	char **argv = *argvp;
+	const char *cmd, *sub = NULL;
+
 	/* "help COMMAND [SUBCOMMAND]" is "COMMAND [SUBCOMMAND] --help" */
 	if (strcmp(argv[1], "help") == 0) {
 		if (!help_is_command(argv[2]))
 			return cli_fail("usage", "no command \"%s\" (keybridge "
 			    "--help lists them)", argv[2]);
-		c.help = 1;
+		c->help = 1;
 		argc--;
 		argv++;
 	}
 	cmd = argv[1];
 	argc--;
 	argv++;
-	for (int i = 1; i < argc && !c.help; i++)
+	for (int i = 1; i < argc && !c->help; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			c.help = 1;
+			c->help = 1;
 	/* "init DIR": the directory is positional. */
 	if (strcmp(cmd, "init") == 0 && argc > 1 && argv[1][0] != '-') {
-		c.o.dir = argv[1];
+		c->o.dir = argv[1];
 		argc--;
 		argv++;
 	} else if (help_has_subcommands(cmd)) {
 		if (argc < 2 || argv[1][0] == '-') {
-			if (c.help) {
+			if (c->help) {
 				help_subcommands(stdout, cmd);
 				return 0;
 			}
@@ -421,11 +497,53 @@ main(int argc, char **argv)
 		/* "validator init VDIR": positional too */
 		if (strcmp(cmd, "validator") == 0 && strcmp(sub, "init") == 0 &&
 		    argc > 1 && argv[1][0] != '-') {
-			c.o.dir = argv[1];
+			c->o.dir = argv[1];
 			argc--;
 			argv++;
 		}
 	}
+	*argcp = argc;
+	*argvp = argv;
+	*cmdp = cmd;
+	*subp = sub;
+	return -1;
+}
+
+/* After the options: the positional words config takes, none for the
+ * others, and --log-level.  0, or 1 after a message. */
+static int
+take_rest(struct cli *c, const char *cmd, int argc, char **argv)
+{
+	if (c->help && !help_is_command(cmd))
+		return cli_fail("usage", "unknown command \"%s\" (see keybridge "
+		    "--help)", cmd);
+	/* "config diff V1 V2": the two versions are positional. */
+	while (strcmp(cmd, "config") == 0 && optind < argc &&
+	    c->o.nargs < CLI_MAX_ARGS)
+		c->o.args[c->o.nargs++] = argv[optind++];
+	if (optind < argc)
+		return cli_fail("usage", "unexpected argument \"%s\"",
+		    argv[optind]);
+	if (c->o.log_level != NULL &&
+	    (log_verbosity = log_level_parse(c->o.log_level)) < 0)
+		return cli_fail("usage", "--log-level must be error, warn, info "
+		    "or debug");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct cli c;	/* large: keep it off the stack */
+	const char *cmd = NULL, *sub = NULL;
+	int rc;
+
+	/* A bridge that hangs up must not kill the CLI mid-request. */
+	signal(SIGPIPE, SIG_IGN);
+	if (main_early(argc, argv, &rc))
+		return rc;
+	if ((rc = take_command(&c, &argc, &argv, &cmd, &sub)) >= 0)
+		return rc;
 	c.help_cmd = cmd;
 	c.help_sub = sub;
 	/* `validator init --witness` is a flag; `init --witness` takes
@@ -434,54 +552,13 @@ main(int argc, char **argv)
 		for (struct option *lo = long_opts; lo->name != NULL; lo++)
 			if (lo->val == O_WITNESS)
 				lo->has_arg = no_argument;
-	if (parse_opts(&c, argc, argv) != 0)
+	if (parse_opts(&c, argc, argv) != 0 ||
+	    take_rest(&c, cmd, argc, argv) != 0)
 		return 1;
-	if (c.help && !help_is_command(cmd))
-		return cli_fail("usage", "unknown command \"%s\" (see keybridge "
-		    "--help)", cmd);
-	/* "config diff V1 V2": the two versions are positional. */
-	while (strcmp(cmd, "config") == 0 && optind < argc &&
-	    c.o.nargs < CLI_MAX_ARGS)
-		c.o.args[c.o.nargs++] = argv[optind++];
-	if (optind < argc)
-		return cli_fail("usage", "unexpected argument \"%s\"",
-		    argv[optind]);
-	if (c.o.log_level != NULL &&
-	    (log_verbosity = log_level_parse(c.o.log_level)) < 0)
-		return cli_fail("usage", "--log-level must be error, warn, info "
-		    "or debug");
 	if (c.as == NULL)
 		c.as = "admin";
 	c.cmd = cmd;
-	if (strcmp(cmd, "init") == 0)
-		rc = cmd_init(&c);
-	else if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "check") == 0)
-		rc = cmd_serve(&c);
-	else if (strcmp(cmd, "account") == 0)
-		rc = cmd_account(&c, sub);
-	else if (strcmp(cmd, "key") == 0)
-		rc = cmd_key(&c, sub);
-	else if (strcmp(cmd, "config") == 0 && strcmp(sub, "bundle") == 0)
-		rc = cmd_config_bundle(&c);
-	else if (strcmp(cmd, "config") == 0)
-		rc = cmd_config(&c, sub);
-	else if (strcmp(cmd, "proof") == 0)
-		rc = cmd_proof(&c, sub);
-	else if (strcmp(cmd, "ledger") == 0)
-		rc = cmd_ledger(&c, sub);
-	else if (strcmp(cmd, "ca") == 0)
-		rc = cmd_ca(&c, sub);
-	else if (strcmp(cmd, "policy") == 0)
-		rc = cmd_policy(&c);
-	else if (strcmp(cmd, "validator") == 0)
-		rc = cmd_validator(&c, sub);
-	else if (strcmp(cmd, "backup") == 0)
-		rc = cmd_backup(&c);
-	else if (strcmp(cmd, "restore") == 0)
-		rc = cmd_restore(&c);
-	else
-		rc = cli_fail("usage", "unknown command \"%s\" (see keybridge "
-		    "--help)", cmd);
+	rc = run_command(&c, cmd, sub);
 	ERR_clear_error();
 	return rc;
 }

@@ -1,9 +1,9 @@
 /*
  * http.h: the HTTP front door (bridge/http/): listeners, TLS, routing,
- * limits, replies (server.c) and the strict query strings (query.c).  The
- * one place where connections are accepted and timed.  It knows nothing of
- * the ledger, the API or the metrics: a server reports each answered
- * request to an observer (server_set_observer).
+ * limits, replies (server.c, server_route.c) and the strict query strings
+ * (query.c).  The one place where connections are accepted and timed.
+ * It knows nothing of the ledger, the API or the metrics: a server reports
+ * each answered request to an observer (server_set_observer).
  *
  * Query strings:
  * A query is application/x-www-form-urlencoded (WHATWG URL, "urlencoded
@@ -51,7 +51,7 @@ int server_query_check_str(const char *query, const char *const *names,
  * overflow.  Returns 0 with *v set, or -1. */
 int server_parse_u64(const char *s, uint64_t *v);
 
-/* ---- server.c: HTTP(S) listeners on libevent evhttp -------------------- */
+/* ---- server.c, server_route.c: HTTP(S) listeners on libevent evhttp --- */
 
 /* The families of routes, by path (server_family_of): what the metrics
  * label a request with, and which methods a route takes. */

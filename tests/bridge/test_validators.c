@@ -38,6 +38,7 @@
 #include "ledger/ledger_int.h"
 #include "ledger/replay.h"
 #include "validator/core.h"
+#include "tests/common/tmp_fx.h"
 
 #define ORIGIN		"test/ledger"
 #define NODE		"test-node"
@@ -294,8 +295,7 @@ setup(void **state)
 
 	assert_non_null(f);
 	log_verbosity = LOGL_ERR;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kb-test-bval-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	fx_tmpdir(f->dir, sizeof(f->dir), "kb-test-bval");
 	assert_non_null(f->node = ledger_key_generate("ed25519"));
 	assert_non_null(f->admin = ledger_key_generate("ed25519"));
 	assert_int_equal(ledger_note_vkey_format(f->node, NODE, f->node_vkey,
@@ -356,7 +356,6 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
 	ledger_close(f->l);
 	ledger_consensus_free(f->cons);
@@ -368,8 +367,7 @@ teardown(void **state)
 	}
 	EVP_PKEY_free(f->node);
 	EVP_PKEY_free(f->admin);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	fx_rmtree(f->dir);
 	free(f);
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "common/log.h"
+#include "tests/common/tmp_fx.h"
 
 #define T_LINES	16
 
@@ -31,8 +32,7 @@ t_setup(void **state)
 	struct t_dir *t = calloc(1, sizeof(*t));
 
 	assert_non_null(t);
-	snprintf(t->dir, sizeof(t->dir), "/tmp/test_log.XXXXXX");
-	assert_non_null(mkdtemp(t->dir));
+	fx_tmpdir(t->dir, sizeof(t->dir), "test_log");
 	snprintf(t->main, sizeof(t->main), "%s/main.log", t->dir);
 	snprintf(t->access, sizeof(t->access), "%s/access.log", t->dir);
 	snprintf(t->moved, sizeof(t->moved), "%s/main.log.1", t->dir);
@@ -46,11 +46,10 @@ t_teardown(void **state)
 	struct t_dir *t = *state;
 	struct log_config lc = { LOGL_INFO, LOG_FORMAT_TEXT, "stderr", NULL,
 	    NULL, NULL };
-	char err[256], cmd[128];
+	char err[256];
 
 	assert_int_equal(log_configure(&lc, err, sizeof(err)), 0);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", t->dir);
-	assert_int_equal(system(cmd), 0);
+	fx_rmtree(t->dir);
 	free(t);
 	return 0;
 }

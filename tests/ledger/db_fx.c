@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <libpq-fe.h>
 
+#include "tests/common/tmp_fx.h"
 #include "tests/ledger/db_fx.h"
 
 void
@@ -58,8 +59,7 @@ fx_db_free(const char *pg_url, const char *dir, const char *schema)
 {
 	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	fx_rmtree(dir);
 	if (pg_url != NULL && schema[0] != '\0') {
 		snprintf(cmd, sizeof(cmd), "DROP SCHEMA %s CASCADE", schema);
 		fx_pg_exec(pg_url, cmd);

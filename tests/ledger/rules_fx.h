@@ -35,6 +35,7 @@
 
 #include "ledger/ledger_int.h"
 #include "tests/ledger/db_fx.h"
+#include "tests/ledger/ledger_fx.h"
 
 #define TEST_ORIGIN "test/ledger"	/* the origin of every test ledger */
 
@@ -83,9 +84,8 @@ static inline int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct ledger_config lc;
 	struct ledger_field fl[6];
-	char k[4][256], err[256];
+	char k[4][256];
 
 	f->be = *state;
 	fx_db_new(f->be->pg_url, "test", f->dir, f->db, f->schema);
@@ -96,14 +96,8 @@ setup(void **state)
 		f->ops[i] = ledger_key_generate(i == 1 ? "ec-p256" : "ed25519");
 	assert_int_equal(ledger_key_vkey(f->node, "test-node", f->vkey,
 	    sizeof(f->vkey)), 0);
-	memset(&lc, 0, sizeof(lc));
-	lc.db = f->db;
-	lc.origin = TEST_ORIGIN;
-	f->cons = ledger_consensus_solo_new(f->node, "test-node");
-	lc.consensus = f->cons;
-	f->l = ledger_open(&lc, err, sizeof(err));
-	if (f->l == NULL)
-		fail_msg("ledger_open(%s): %s", f->be->name, err);
+	f->l = fx_ledger_solo(f->be->name, f->db, TEST_ORIGIN, f->node,
+	    "test-node", 0, &f->cons);
 
 	b64key(f->admin, k[0]);
 	fl[0] = (struct ledger_field){ "name", "admin" };
@@ -201,15 +195,7 @@ register_as_admin(struct fx *f, struct reg *r)
 static inline void
 db_exec(struct fx *f, const char *sqlite, const char *pg)
 {
-	sqlite3 *h;
-
-	if (f->be->pg_url != NULL) {
-		fx_pg_exec(f->db, pg);
-		return;
-	}
-	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(h, sqlite, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(h);
+	fx_db_exec(f->be->pg_url, f->db, sqlite, pg);
 }
 
 /* ---- certificates ------------------------------------------------------ */

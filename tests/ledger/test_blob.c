@@ -29,6 +29,7 @@
 
 #include "ledger/blob.h"
 #include "ledger/ledger.h"
+#include "tests/common/tmp_fx.h"
 #include "tests/ledger/db_fx.h"
 
 #define BIG_LEN	(3 * BLOB_CHUNK + 17)	/* spans several chunks */
@@ -44,11 +45,8 @@ setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	if (f == NULL)
-		return -1;
-	snprintf(f->root, sizeof(f->root), "/tmp/test_blob-XXXXXX");
-	if (mkdtemp(f->root) == NULL)
-		return -1;
+	assert_non_null(f);
+	fx_tmpdir(f->root, sizeof(f->root), "test_blob");
 	snprintf(f->dir, sizeof(f->dir), "%s/blobs", f->root);
 	snprintf(f->src, sizeof(f->src), "%s/src", f->root);
 	*state = f;
@@ -59,11 +57,8 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->root);
-	if (system(cmd) != 0)
-		return -1;
+	fx_rmtree(f->root);
 	free(f);
 	return 0;
 }

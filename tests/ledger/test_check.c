@@ -21,6 +21,7 @@
 
 #include "ledger/ledger.h"
 #include "tests/ledger/db_fx.h"
+#include "tests/ledger/ledger_fx.h"
 
 #define TEST_ORIGIN "test/check"
 #define WHY_MAX     256
@@ -82,8 +83,6 @@ static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct ledger_config lc;
-	char err[256];
 
 	assert_non_null(f);
 	f->be = *state;
@@ -91,13 +90,8 @@ setup(void **state)
 	f->node = ledger_key_generate("ed25519");
 	f->admin = ledger_key_generate("ed25519");
 	f->bridge = ledger_key_generate("ed25519");
-	f->cons = ledger_consensus_solo_new(f->node, "test-node");
-	memset(&lc, 0, sizeof(lc));
-	lc.db = f->db;
-	lc.origin = TEST_ORIGIN;
-	lc.consensus = f->cons;
-	if ((f->l = ledger_open(&lc, err, sizeof(err))) == NULL)
-		fail_msg("ledger_open(%s): %s", f->be->name, err);
+	f->l = fx_ledger_solo(f->be->name, f->db, TEST_ORIGIN, f->node,
+	    "test-node", 0, &f->cons);
 	f->seq_admin = f->seq_bridge = 1;
 	account(f, "admin", "admin", f->admin);
 	account(f, "bridge", "bridge", f->bridge);

@@ -26,6 +26,7 @@
 
 #include "ledger/ledger_int.h"
 #include "tests/ledger/db_fx.h"
+#include "tests/ledger/ledger_fx.h"
 
 #define ORIGIN "test/ledger"
 #define NODE   "test-node"
@@ -53,17 +54,7 @@ struct fx {
 static void
 db_exec(struct fx *f, const char *sqlite, const char *pg)
 {
-	sqlite3 *h;
-	char *msg = NULL;
-
-	if (f->be->pg_url != NULL) {
-		fx_pg_exec(f->db, pg);
-		return;
-	}
-	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
-	if (sqlite3_exec(h, sqlite, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", sqlite, msg);
-	sqlite3_close(h);
+	fx_db_exec(f->be->pg_url, f->db, sqlite, pg);
 }
 
 /* Signs and appends an entry; returns the status. */
@@ -112,9 +103,8 @@ static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct ledger_config lc;
 	struct ledger_field fl[4];
-	char k[256], err[256], why[256];
+	char k[256], why[256];
 	uint8_t der[256];
 	int len;
 
@@ -125,13 +115,8 @@ setup(void **state)
 	f->foreign = ledger_key_generate("ed25519");
 	assert_int_equal(ledger_key_vkey(f->node, NODE, f->vkey,
 	    sizeof(f->vkey)), 0);
-	memset(&lc, 0, sizeof(lc));
-	lc.db = f->db;
-	lc.origin = ORIGIN;
-	f->cons = ledger_consensus_solo_new(f->node, NODE);
-	lc.consensus = f->cons;
-	if ((f->l = ledger_open(&lc, err, sizeof(err))) == NULL)
-		fail_msg("ledger_open(%s): %s", f->be->name, err);
+	f->l = fx_ledger_solo(f->be->name, f->db, ORIGIN, f->node, NODE, 0,
+	    &f->cons);
 	assert_int_equal(ledger_pubkey_to_b64(f->admin, k, sizeof(k)), 0);
 	fl[0] = (struct ledger_field){ "name", "admin" };
 	fl[1] = (struct ledger_field){ "role", "admin" };

@@ -22,6 +22,8 @@
 
 #include "ledger/ledger_int.h"
 #include "ledger/policy.h"
+#include "tests/common/tmp_fx.h"
+#include "tests/ledger/ledger_fx.h"
 
 #define ORIGIN	"test/ledger"
 #define NODE	"test-node"
@@ -105,27 +107,19 @@ static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct ledger_config lc;
 	struct ledger_consensus *cons;
 	struct ledger *l;
 	char err[256], vk[LEDGER_COSIGN_VKEY_MAX], name[16], q[128];
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kbvcos.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	fx_tmpdir(f->dir, sizeof(f->dir), "kbvcos");
 	snprintf(f->db, sizeof(f->db), "%s/ledger.db", f->dir);
 	f->node = ledger_key_generate("ed25519");
 	f->admin = ledger_key_generate("ed25519");
 	f->foreign = seed_key(200);
 	assert_int_equal(ledger_key_vkey(f->node, NODE, f->vkey,
 	    sizeof(f->vkey)), 0);
-	memset(&lc, 0, sizeof(lc));
-	lc.db = f->db;
-	lc.origin = ORIGIN;
-	assert_non_null(cons = ledger_consensus_solo_new(f->node, NODE));
-	lc.consensus = cons;
-	if ((l = ledger_open(&lc, err, sizeof(err))) == NULL)
-		fail_msg("ledger_open: %s", err);
+	l = fx_ledger_solo("sqlite", f->db, ORIGIN, f->node, NODE, 0, &cons);
 	put_account(l, f->admin, 1, "admin");
 	put_account(l, f->admin, 2, "ops");
 	put_account(l, f->admin, 3, "other");
@@ -158,7 +152,6 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
 	ledger_policy_clear(&f->policy);
 	EVP_PKEY_free(f->node);
@@ -166,8 +159,7 @@ teardown(void **state)
 	EVP_PKEY_free(f->foreign);
 	for (int i = 0; i < NVAL; i++)
 		EVP_PKEY_free(f->val[i]);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	fx_rmtree(f->dir);
 	free(f);
 	return 0;
 }

@@ -21,6 +21,7 @@
 
 #include "ledger/ledger_int.h"
 #include "tests/ledger/db_fx.h"
+#include "tests/ledger/ledger_fx.h"
 
 #define ORIGIN "test/ledger"
 #define NODE   "test-node"
@@ -87,9 +88,8 @@ static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct ledger_config lc;
 	struct ledger_field fl[3];
-	char err[256], ver[32], hex[65];
+	char ver[32], hex[65];
 	uint64_t aseq = 1, oseq = 1;
 	long ok = 0;
 
@@ -100,15 +100,10 @@ setup(void **state)
 	f->ops = ledger_key_generate("ed25519");
 	assert_int_equal(ledger_key_vkey(f->node, NODE, f->vkey,
 	    sizeof(f->vkey)), 0);
-	memset(&lc, 0, sizeof(lc));
-	lc.db = f->db;
-	lc.origin = ORIGIN;
-	lc.batch_max = 256;
-	f->cons = ledger_consensus_solo_new(f->node, NODE);
-	lc.consensus = f->cons;
-	if ((f->l = ledger_open(&lc, err, sizeof(err))) == NULL ||
-	    ledger_writer_start(f->l, NULL, NULL) != 0)
-		fail_msg("ledger_open(%s): %s", f->be->name, err);
+	f->l = fx_ledger_solo(f->be->name, f->db, ORIGIN, f->node, NODE, 256,
+	    &f->cons);
+	if (ledger_writer_start(f->l, NULL, NULL) != 0)
+		fail_msg("ledger_writer_start(%s)", f->be->name);
 	create_account(f, "admin", f->admin, aseq++, &ok);
 	create_account(f, "ops", f->ops, aseq++, &ok);
 	for (int i = 0; i < NFILL; i++) {
@@ -150,17 +145,7 @@ teardown(void **state)
 static void
 db_exec(struct fx *f, const char *sqlite, const char *pg)
 {
-	sqlite3 *h;
-	char *msg = NULL;
-
-	if (f->be->pg_url != NULL) {
-		fx_pg_exec(f->db, pg);
-		return;
-	}
-	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
-	if (sqlite3_exec(h, sqlite, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", sqlite, msg);
-	sqlite3_close(h);
+	fx_db_exec(f->be->pg_url, f->db, sqlite, pg);
 }
 
 static int

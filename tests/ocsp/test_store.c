@@ -18,6 +18,7 @@
 
 #include "ocsp/ocsp_int.h"
 #include "ocsp/store.h"
+#include "tests/common/tmp_fx.h"
 
 #define ISS "0782cb266780c19f2cb7cc53aef20a2a1d9e0b63"
 #define NOW ((time_t)1800000000)
@@ -32,8 +33,7 @@ setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_store.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	fx_tmpdir(f->dir, sizeof(f->dir), "test_store");
 	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
 	*state = f;
 	return 0;
@@ -43,10 +43,8 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[256];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	fx_rmtree(f->dir);
 	free(f);
 	return 0;
 }

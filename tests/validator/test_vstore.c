@@ -20,6 +20,7 @@
 
 #include "ledger/replay.h"
 #include "validator/daemon.h"
+#include "tests/common/tmp_fx.h"
 
 #define ORIGIN	"keybridge.test/ledger"
 
@@ -27,17 +28,13 @@
 static void
 tmpdir(char dir[64])
 {
-	snprintf(dir, 64, "/tmp/test_vstore.XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	fx_tmpdir(dir, 64, "test_vstore");
 }
 
 static void
 rmrf(const char *dir)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	fx_rmtree(dir);
 }
 
 /* A state with something in every field. */
