@@ -203,6 +203,11 @@ struct ledger_store_ops {
 	 * the bridge too, and its start signs the last block again. */
 	int (*block_sign)(struct ledger_store *, uint64_t height,
 	    const char *checkpoint);
+	/* The same inside the open transaction (durable with it: the
+	 * pipelined seal saves block N's in block N+1's, ledger/pipe.c);
+	 * NULL: the store has none (then blocks are sealed serially). */
+	int (*block_sign_in)(struct ledger_store *, uint64_t height,
+	    const char *checkpoint);
 	int (*block_last)(struct ledger_store *, struct ledger_block_row *);
 	int (*blocks)(struct ledger_store *, uint64_t from_height,
 	    int (*cb)(const struct ledger_block_row *, void *), void *arg);

@@ -152,6 +152,20 @@ ss_block_sign(struct ledger_store *s, uint64_t height, const char *checkpoint)
 	return rc;
 }
 
+/* See ledger_int.h: the block's UPDATE in the open transaction. */
+static int
+ss_block_sign_in(struct ledger_store *s, uint64_t height,
+    const char *checkpoint)
+{
+	sqlite3_stmt *q;
+
+	if ((q = ss_stmt(s, ST_BLOCK_SIGN)) == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)height);
+	sqlite3_bind_text(q, 2, checkpoint, -1, SQLITE_STATIC);
+	return ss_run(q);
+}
+
 static int
 ss_begin(struct ledger_store *s)
 {
@@ -233,6 +247,7 @@ static const struct ledger_store_ops sqlite_ops = {
 	.entries = ss_entries,
 	.block_put = ss_block_put,
 	.block_sign = ss_block_sign,
+	.block_sign_in = ss_block_sign_in,
 	.block_last = ss_block_last,
 	.blocks = ss_blocks,
 	.leaf_hashes = ss_leaf_hashes,
