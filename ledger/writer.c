@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "ledger/ledger_state.h"
 
 #define LEDGER_QUEUE_MAX 65536		/* submissions waiting */
@@ -497,6 +498,14 @@ ledger_writer_stop(struct ledger *l)
 	l->running = l->following = 0;
 	ledger_pipe_stop(l);
 	ledger_drain(l);
+	if (l->ing != NULL) {
+		uint64_t ahead, self;
+
+		ledger_ingest_stats(l->ing, &ahead, &self);
+		log_info("ledger: %llu entries' signatures checked ahead by "
+		    "the ingest pool, %llu by the writer itself",
+		    (unsigned long long)ahead, (unsigned long long)self);
+	}
 	ledger_ingest_stop(l->ing, l->w->keys);
 	l->ing = NULL;
 }
