@@ -196,6 +196,7 @@ main(int argc, char **argv)
 	EVP_PKEY *admin;
 	int nclients, per;
 	double t0, t1;
+	const char *acks;
 
 	if (argc != 4 || (nclients = atoi(argv[2])) < 1 ||
 	    nclients > BENCH_MAX_CLIENTS || (per = atoi(argv[3])) < 1) {
@@ -218,9 +219,9 @@ main(int argc, char **argv)
 	b.port = evhttp_uri_get_port(uri);
 	evhttp_uri_free(uri);
 	b.lat = calloc((size_t)nclients * (size_t)per, sizeof(double));
-	if (getenv("BENCH_ACKS") != NULL &&
-	    (b.acks = fopen(getenv("BENCH_ACKS"), "w")) == NULL) {
-		fprintf(stderr, "bench: cannot write %s\n", getenv("BENCH_ACKS"));
+	if ((acks = getenv("BENCH_ACKS")) != NULL && *acks != '\0' &&
+	    (b.acks = fopen(acks, "w")) == NULL) {
+		fprintf(stderr, "bench: cannot write %s\n", acks);
 		return 1;
 	}
 	b.base = event_base_new();
