@@ -56,6 +56,10 @@ one_run() {
 	    END { printf "%s %.0f entries/s p50 %s ms p99 %s ms; ed25519 verify %.0f/s: ratio %.3f; serve %.1f us/entry, client %.1f us/entry\n",
 		tag, rate, p50, p99, ref, rate / ref, s / hz / n * 1e6, c / n * 1e6 }' \
 	    "$OUT/$tag.time" "$OUT/$tag.txt" | tee -a "$OUT/result.txt"
+	# the pool's share (a binary without the pipeline logs nothing)
+	grep -a "checked ahead" "$OUT/serve.log" | tail -n 1 |
+	    sed 's/.*ledger: /  /' | tee -a "$OUT/result.txt" || true
+	: >"$OUT/serve.log"
 }
 
 : >"$OUT/result.txt"
