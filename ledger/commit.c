@@ -472,7 +472,8 @@ static int
 commit_sign(struct ledger *l, struct ledger_store *s,
     struct ledger_block_row *b)
 {
-	if (b->checkpoint[0] == '\0' && ledger_commit_seal(l, b) != 0) {
+	if (b->checkpoint[0] == '\0' && (ledger_pipe_durable(l) != 0 ||
+	    ledger_commit_seal(l, b) != 0)) {
 		b->checkpoint[0] = '\0';
 		return -1;
 	}
@@ -756,6 +757,10 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t nall,
 	if (rc < 0)
 		ledger_commit_seal_failed(l, subs, n);
 out:
+	/* Answered in place: what this call committed (kept certificates)
+	 * durable first, when the pipe fsyncs the log itself. */
+	if (!held && ledger_pipe_durable(l) != 0)
+		commit_fail(subs, nall, 1, "the log cannot be made durable", s);
 	pthread_mutex_unlock(&l->commit_mu);
 	/* parsed entries, whether or not the block got that far */
 	for (size_t i = 0; es != NULL && i < n; i++)

@@ -156,6 +156,10 @@ void ledger_ingest_stats(struct ledger_ingest *ing, uint64_t *ahead,
 int ledger_pipe_start(struct ledger *l);
 /* Joins the sealer; nothing may be outstanding (ledger_pipe_sync). */
 void ledger_pipe_stop(struct ledger *l);
+/* Writer: what the writer's last commits wrote made durable, when the
+ * pipe fsyncs the store's log itself (sync_defer); before answering in
+ * place.  0, or -1. */
+int ledger_pipe_durable(struct ledger *l);
 /* Under l->mu: whether a block is held, and its seal done. */
 enum { LEDGER_PIPE_EMPTY, LEDGER_PIPE_SEALING, LEDGER_PIPE_SEALED };
 int ledger_pipe_state(struct ledger *l);

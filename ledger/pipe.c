@@ -41,6 +41,8 @@ struct ledger_pipe {
 	int busy;			/* its seal runs */
 	int stop;
 	int rc;				/* its seal's result */
+	int sync;			/* the store's log fsynced here
+					 * (sync_defer), not by its commit */
 	struct ledger_block_row b;
 	struct ledger_sub **subs;
 	size_t nall, n;
@@ -92,7 +94,11 @@ pipe_main(void *arg)
 		pthread_mutex_unlock(&l->mu);
 		/* The writer touches neither the tree nor the map until
 		 * it synced with this seal. */
-		if ((rc = ledger_commit_seal(l, &p->b)) == 0)
+		/* Durable first: the key process never signs a block the
+		 * database may lose (commit.c commit_sign). */
+		if (p->sync && l->w->ops->sync_log(l->w) != 0)
+			rc = -1;
+		else if ((rc = ledger_commit_seal(l, &p->b)) == 0)
 			pipe_publish(l, p);
 		pthread_mutex_lock(&l->mu);
 		p->rc = rc;
@@ -123,9 +129,15 @@ ledger_pipe_start(struct ledger *l)
 		return -1;
 	}
 	pthread_cond_init(&p->cv, NULL);
+	/* The block's fsync on the sealer's thread too, when the store
+	 * can (else its commit fsyncs, as without the pipe). */
+	p->sync = l->w->ops->sync_defer != NULL &&
+	    l->w->ops->sync_defer(l->w, 1) == 0;
 	l->pipe = p;
 	if (pthread_create(&p->th, NULL, pipe_main, l) != 0) {
 		l->pipe = NULL;
+		if (p->sync)
+			(void)l->w->ops->sync_defer(l->w, 0);
 		pthread_cond_destroy(&p->cv);
 		free(p->subs);
 		free(p);
@@ -146,10 +158,20 @@ ledger_pipe_stop(struct ledger *l)
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&l->mu);
 	pthread_join(p->th, NULL);
+	if (p->sync)	/* every commit fsyncs again */
+		(void)l->w->ops->sync_defer(l->w, 0);
 	pthread_cond_destroy(&p->cv);
 	free(p->subs);
 	free(p);
 	l->pipe = NULL;
+}
+
+int
+ledger_pipe_durable(struct ledger *l)
+{
+	if (l->pipe == NULL || !l->pipe->sync)
+		return 0;
+	return l->w->ops->sync_log(l->w);
 }
 
 int
