@@ -7,7 +7,10 @@
 # client, from /proc (utime + stime of every thread).
 #
 #   KEYBRIDGE=new REF_KEYBRIDGE=old ROUNDS=3 bash tests/bench/ingest.sh
-# Env: BENCH_CLIENTS (16), BENCH_PER_CLIENT (1000), ROUNDS (3).
+# Env: BENCH_CLIENTS (16), BENCH_PER_CLIENT (1000), ROUNDS (3); ABLATE=1
+# adds two runs of the new binary per round, without the signature pool
+# (KEYBRIDGE_INGEST_THREADS=0) and without the pipelined seal
+# (KEYBRIDGE_INGEST_PIPE=0).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 : "${OUT:=$root/tests/out/bench/ingest}"
@@ -67,5 +70,9 @@ echo "$(date -u +%FT%TZ) load: $(cut -d' ' -f1-3 /proc/loadavg); $clients client
 for r in $(seq 1 "$rounds"); do
 	one_run "new-$r" "$new"
 	one_run "main-$r" "$REF_KEYBRIDGE"
+	if [ "${ABLATE:-0}" = 1 ]; then
+		KEYBRIDGE_INGEST_THREADS=0 one_run "nopool-$r" "$new"
+		KEYBRIDGE_INGEST_PIPE=0 one_run "nopipe-$r" "$new"
+	fi
 done
 echo "$(date -u +%FT%TZ) load: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/result.txt"
