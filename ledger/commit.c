@@ -88,17 +88,25 @@ ledger_catch_up(struct ledger *l, struct ledger_store *s)
 	uint8_t root[LEDGER_HASH_LEN];
 	uint64_t base = l->committed;
 	int64_t rc = -1;
-	int st;
+	int st, behind = 0;
 
 	if ((st = s->ops->block_last(s, &b)) != 0)
 		return st == 1 ? 0 : -1;
-	/* The last block we know, signed since by its writer. */
+	/* The last block we know, signed since by its writer (under the
+	 * tree lock: the pipe's sealer publishes too, ledger/pipe.c). */
 	if (b.height + 1 == l->height && b.size == l->committed &&
-	    l->final_size < b.size && b.checkpoint[0] != '\0') {
+	    b.checkpoint[0] != '\0') {
+		pthread_rwlock_rdlock(&l->tree_lock);
+		behind = l->final_size < b.size;
+		pthread_rwlock_unlock(&l->tree_lock);
+	}
+	if (behind) {
 		pthread_rwlock_wrlock(&l->tree_lock);
-		snprintf(l->checkpoint, sizeof(l->checkpoint), "%s",
-		    b.checkpoint);
-		l->final_size = b.size;
+		if (l->final_size < b.size) {
+			snprintf(l->checkpoint, sizeof(l->checkpoint), "%s",
+			    b.checkpoint);
+			l->final_size = b.size;
+		}
 		pthread_rwlock_unlock(&l->tree_lock);
 	}
 	if (b.height < l->height)

@@ -7,6 +7,7 @@
  * (PostgreSQL: the pool alone; its seal stays on the writer's thread).
  */
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "rules_fx.h"
 #include "ledger/ledger_state.h"
@@ -71,7 +72,7 @@ publish_note(struct fx *f, uint64_t seq, int tampered)
  * the event loop does on the writer's wake), not all at the stop. */
 struct drainer {
 	struct ledger *l;
-	volatile int stop;
+	atomic_int stop;
 	pthread_t th;
 };
 
@@ -80,7 +81,7 @@ drainer_main(void *arg)
 {
 	struct drainer *d = arg;
 
-	while (!d->stop) {
+	while (!atomic_load(&d->stop)) {
 		ledger_drain(d->l);
 		usleep(100);
 	}
@@ -111,7 +112,7 @@ test_entries_checked_ahead_are_answered_as_serially(void **state)
 	struct answers good = { 0 }, bad = { 0 };
 	uint64_t ahead = 0, self = 0;
 
-	struct drainer d = { f->l, 0, 0 };
+	struct drainer d = { .l = f->l };
 
 	assert_int_equal(ledger_writer_start(f->l, NULL, NULL), 0);
 	assert_non_null(f->l->ing);
@@ -134,7 +135,7 @@ test_entries_checked_ahead_are_answered_as_serially(void **state)
 	} while (st.entries + st.refused + st.failed < 2 * INGEST_ROUNDS + 1);
 	usleep(20000);	/* the last seal's answers, drained */
 	ledger_ingest_stats(f->l->ing, &ahead, &self);
-	d.stop = 1;
+	atomic_store(&d.stop, 1);
 	pthread_join(d.th, NULL);
 	ledger_writer_stop(f->l);
 	assert_int_equal(good.ok, INGEST_ROUNDS + 1);
