@@ -653,6 +653,31 @@ commit_advance(struct ledger *l, const struct ledger_block_row *b)
 	pthread_rwlock_unlock(&l->tree_lock);
 }
 
+/* Block b of subs[0..nall) (n entries first) is committed: held for the
+ * pipe's sealer (with defer and a pipe: 1, the sealer answers), or
+ * sealed here and published (0, answered in place). */
+static int
+commit_seal_or_hold(struct ledger *l, struct ledger_store *s,
+    struct ledger_sub **subs, size_t nall, size_t n,
+    struct ledger_block_row *b, int defer)
+{
+	int rc;
+
+	if (defer && l->pipe != NULL) {
+		commit_advance(l, b);
+		ledger_pipe_hold(l, subs, nall, n, b);
+		return 1;
+	}
+	if ((rc = commit_sign(l, s, b)) != 0) {
+		l->unsigned_blk = *b;
+		l->has_unsigned = 1;
+	}
+	commit_publish(l, subs, n, b);
+	if (rc < 0)
+		ledger_commit_seal_failed(l, subs, n);
+	return 0;
+}
+
 /* See ledger_state.h.  Stored, not final: answered 503; they become
  * final with the block, and a byte-identical resubmission then gets its
  * receipt (commit_doubt_match). */
@@ -699,7 +724,7 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t nall,
 	size_t n = commit_partition(subs, nall), ncerts = nall - n;
 	struct ledger_sub **certs = subs + n;
 	time_t now;
-	int rc, held = 0, saved = 0;
+	int held = 0, saved = 0;
 
 	pthread_mutex_lock(&l->commit_mu);
 	if (!defer)
@@ -751,19 +776,7 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t nall,
 		commit_publish_resolved(l, subs, n);
 		goto out;
 	}
-	if (defer && l->pipe != NULL) {
-		commit_advance(l, &b);
-		ledger_pipe_hold(l, subs, nall, n, &b);
-		held = 1;
-		goto out;
-	}
-	if ((rc = commit_sign(l, s, &b)) != 0) {
-		l->unsigned_blk = b;
-		l->has_unsigned = 1;
-	}
-	commit_publish(l, subs, n, &b);
-	if (rc < 0)
-		ledger_commit_seal_failed(l, subs, n);
+	held = commit_seal_or_hold(l, s, subs, nall, n, &b, defer);
 out:
 	/* Answered in place: what this call committed (kept certificates)
 	 * durable first, when the pipe fsyncs the log itself. */
