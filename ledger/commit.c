@@ -88,17 +88,25 @@ ledger_catch_up(struct ledger *l, struct ledger_store *s)
 	uint8_t root[LEDGER_HASH_LEN];
 	uint64_t base = l->committed;
 	int64_t rc = -1;
-	int st;
+	int st, behind = 0;
 
 	if ((st = s->ops->block_last(s, &b)) != 0)
 		return st == 1 ? 0 : -1;
-	/* The last block we know, signed since by its writer. */
+	/* The last block we know, signed since by its writer (under the
+	 * tree lock: the pipe's sealer publishes too, ledger/pipe.c). */
 	if (b.height + 1 == l->height && b.size == l->committed &&
-	    l->final_size < b.size && b.checkpoint[0] != '\0') {
+	    b.checkpoint[0] != '\0') {
+		pthread_rwlock_rdlock(&l->tree_lock);
+		behind = l->final_size < b.size;
+		pthread_rwlock_unlock(&l->tree_lock);
+	}
+	if (behind) {
 		pthread_rwlock_wrlock(&l->tree_lock);
-		snprintf(l->checkpoint, sizeof(l->checkpoint), "%s",
-		    b.checkpoint);
-		l->final_size = b.size;
+		if (l->final_size < b.size) {
+			snprintf(l->checkpoint, sizeof(l->checkpoint), "%s",
+			    b.checkpoint);
+			l->final_size = b.size;
+		}
 		pthread_rwlock_unlock(&l->tree_lock);
 	}
 	if (b.height < l->height)
@@ -241,8 +249,10 @@ ledger_apply(struct ledger *l, struct ledger_store *s, struct ledger_sub *sub,
 {
 	struct ledger_entry_info info;
 
+	ledger_ingest_enter(l->ing, sub);
 	sub->st = ledger_rules_apply(s, e, *size, now, sub->why,
 	    LEDGER_WHY_MAX);
+	ledger_ingest_leave(l->ing);
 	if (sub->st != LEDGER_OK)
 		return;
 	memset(&info, 0, sizeof(info));
@@ -432,8 +442,8 @@ commit_map(struct ledger *l, struct ledger_store *s)
 /* Signs committed block b's checkpoint through the consensus into
  * b->checkpoint: its body carries the status map's root (the map is the
  * last committed block's, which b is).  0 or -1. */
-static int
-commit_seal(struct ledger *l, struct ledger_block_row *b)
+int
+ledger_commit_seal(struct ledger *l, struct ledger_block_row *b)
 {
 	struct ledger_seal sl;
 	uint8_t map[LEDGER_SMT_HASH];
@@ -470,7 +480,8 @@ static int
 commit_sign(struct ledger *l, struct ledger_store *s,
     struct ledger_block_row *b)
 {
-	if (b->checkpoint[0] == '\0' && commit_seal(l, b) != 0) {
+	if (b->checkpoint[0] == '\0' && (ledger_pipe_durable(l) != 0 ||
+	    ledger_commit_seal(l, b) != 0)) {
 		b->checkpoint[0] = '\0';
 		return -1;
 	}
@@ -591,6 +602,106 @@ commit_signed(struct ledger_store *s, struct ledger_sub **certs, size_t n)
 	return 0;
 }
 
+/* Kept certificates make no block (their TBS is in a sealed one: the CA
+ * signed it against its checkpoint) and their clients have them: when
+ * the block cannot be made, they are kept all the same, in a transaction
+ * of their own, so a restart's heal never revokes them. */
+static void
+commit_keep_certs(struct ledger_store *s, struct ledger_sub **certs,
+    size_t ncerts)
+{
+	if (ncerts > 0 && (s->ops->begin(s) != 0 ||
+	    commit_signed(s, certs, ncerts) != 0 ||
+	    s->ops->commit(s) != 0)) {
+		s->ops->rollback(s);
+		commit_fail(certs, ncerts, 0, "cannot keep the certificates",
+		    s);
+	}
+}
+
+/* Inside the block's transaction, before it touches the tree and the
+ * map: the pipe's outstanding block sealed and its signature saved in
+ * this transaction (*saved: 1 then).  0, or -1 when that block is not
+ * final: this one is rolled back and answered as when the last block is
+ * unsigned (ledger_commit's first step). */
+static int
+commit_sync(struct ledger *l, struct ledger_store *s,
+    struct ledger_sub **subs, size_t n, size_t ncerts, int *saved)
+{
+	int rc = ledger_pipe_sync(l, s, 1);
+
+	*saved = rc == 1;
+	if (rc >= 0)
+		return 0;
+	s->ops->rollback(s);
+	l->touch.n = 0;
+	commit_refuse(subs, n, 1, l->seal_status, "the block before this "
+	    "one was stored but its checkpoint could not be signed");
+	commit_keep_certs(s, subs + n, ncerts);
+	return -1;
+}
+
+/* The committed block b is the ledger's last; its checkpoint comes with
+ * its seal (the pipe's). */
+static void
+commit_advance(struct ledger *l, const struct ledger_block_row *b)
+{
+	pthread_rwlock_wrlock(&l->tree_lock);
+	l->committed = b->size;
+	l->height++;
+	l->last_time = b->time;
+	pthread_rwlock_unlock(&l->tree_lock);
+}
+
+/* Block b of subs[0..nall) (n entries first) is committed: held for the
+ * pipe's sealer (with defer and a pipe: 1, the sealer answers), or
+ * sealed here and published (0, answered in place). */
+static int
+commit_seal_or_hold(struct ledger *l, struct ledger_store *s,
+    struct ledger_sub **subs, size_t nall, size_t n,
+    struct ledger_block_row *b, int defer)
+{
+	int rc;
+
+	if (defer && l->pipe != NULL) {
+		commit_advance(l, b);
+		ledger_pipe_hold(l, subs, nall, n, b);
+		return 1;
+	}
+	if ((rc = commit_sign(l, s, b)) != 0) {
+		l->unsigned_blk = *b;
+		l->has_unsigned = 1;
+	}
+	commit_publish(l, subs, n, b);
+	if (rc < 0)
+		ledger_commit_seal_failed(l, subs, n);
+	return 0;
+}
+
+/* See ledger_state.h.  Stored, not final: answered 503; they become
+ * final with the block, and a byte-identical resubmission then gets its
+ * receipt (commit_doubt_match). */
+void
+ledger_commit_seal_failed(struct ledger *l, struct ledger_sub **subs,
+    size_t n)
+{
+	if (!commit_keeps_final(l)) {
+		pthread_rwlock_wrlock(&l->tree_lock);
+		l->checkpoint[0] = '\0';
+		l->final_size = 0;
+		pthread_rwlock_unlock(&l->tree_lock);
+	}
+	commit_doubt_add(l, subs, n);
+	l->seal_failed = 1;
+	l->seal_status = commit_seal_status(l);
+	commit_refuse(subs, n, 1, l->seal_status, l->seal_status ==
+	    LEDGER_ERR_NO_QUORUM ? "no quorum: the block is stored "
+	    "but its validators did not cosign it in time; it becomes "
+	    "final when they do (resubmit the same entry to get its "
+	    "receipt then)" : "the block was stored but its "
+	    "checkpoint could not be signed");
+}
+
 /*
  * Commits subs[0..n) as one block: parses each, applies the rules inside a
  * savepoint (a refused entry leaves no trace), appends the accepted ones to
@@ -601,8 +712,9 @@ commit_signed(struct ledger_store *s, struct ledger_sub **certs, size_t n)
  * signed is answered LEDGER_ERR_STORAGE too (its entries are on the
  * ledger; the writer builds nothing on it until it is signed).
  */
-void
-ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t nall)
+int
+ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t nall,
+    int defer)
 {
 	struct ledger_store *s = l->w;
 	struct ledger_entry *es = NULL;
@@ -612,9 +724,11 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t nall)
 	size_t n = commit_partition(subs, nall), ncerts = nall - n;
 	struct ledger_sub **certs = subs + n;
 	time_t now;
-	int rc;
+	int held = 0, saved = 0;
 
 	pthread_mutex_lock(&l->commit_mu);
+	if (!defer)
+		(void)ledger_pipe_sync(l, s, 0);
 	if (ledger_commit_sign_last(l, s) != 0) {
 		l->seal_failed = 1;
 		l->seal_status = commit_seal_status(l);
@@ -623,17 +737,7 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t nall)
 		    "one is not final yet (its validators did not cosign in "
 		    "time); retry later" : "the last block's checkpoint is "
 		    "not signed yet");
-		/* Kept certificates make no block (their TBS is in a sealed
-		 * one: the CA signed it against its checkpoint) and their
-		 * clients have them: kept all the same, in a transaction of
-		 * their own, so a restart's heal never revokes them. */
-		if (ncerts > 0 && (s->ops->begin(s) != 0 ||
-		    commit_signed(s, certs, ncerts) != 0 ||
-		    s->ops->commit(s) != 0)) {
-			s->ops->rollback(s);
-			commit_fail(certs, ncerts, 0, "cannot keep the "
-			    "certificates", s);
-		}
+		commit_keep_certs(s, certs, ncerts);
 		goto out;
 	}
 	if ((es = calloc(n + 1, sizeof(*es))) == NULL ||
@@ -655,6 +759,8 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t nall)
 		commit_publish_resolved(l, subs, n);
 		goto out;
 	}
+	if (commit_sync(l, s, subs, n, ncerts, &saved) != 0)
+		goto out;
 	/* The kept certificates ride in the block's transaction; a
 	 * transaction of kept certificates alone makes no block. */
 	if (commit_signed(s, certs, ncerts) != 0 || (size > base &&
@@ -662,38 +768,27 @@ ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t nall)
 	    commit_tree(l, subs, n, base, size, now, &b) != 0 ||
 	    s->ops->block_put(s, &b) != 0)) || s->ops->commit(s) != 0) {
 		commit_undo(l, s, subs, nall, base);
+		if (saved)	/* its signature was in this transaction */
+			l->has_unsigned = 1;
 		goto out;
 	}
 	if (size == base) {
 		commit_publish_resolved(l, subs, n);
 		goto out;
 	}
-	if ((rc = commit_sign(l, s, &b)) != 0) {
-		l->unsigned_blk = b;
-		l->has_unsigned = 1;
-	}
-	commit_publish(l, subs, n, &b);
-	if (rc < 0) {
-		/* Stored, not final: answered 503; they become final with
-		 * the block, and a byte-identical resubmission then gets
-		 * its receipt (commit_doubt_match). */
-		commit_doubt_add(l, subs, n);
-		l->seal_failed = 1;
-		l->seal_status = commit_seal_status(l);
-		commit_refuse(subs, n, 1, l->seal_status, l->seal_status ==
-		    LEDGER_ERR_NO_QUORUM ? "no quorum: the block is stored "
-		    "but its validators did not cosign it in time; it becomes "
-		    "final when they do (resubmit the same entry to get its "
-		    "receipt then)" : "the block was stored but its "
-		    "checkpoint could not be signed");
-	}
+	held = commit_seal_or_hold(l, s, subs, nall, n, &b, defer);
 out:
+	/* Answered in place: what this call committed (kept certificates)
+	 * durable first, when the pipe fsyncs the log itself. */
+	if (!held && ledger_pipe_durable(l) != 0)
+		commit_fail(subs, nall, 1, "the log cannot be made durable", s);
 	pthread_mutex_unlock(&l->commit_mu);
 	/* parsed entries, whether or not the block got that far */
 	for (size_t i = 0; es != NULL && i < n; i++)
 		ledger_entry_clear(&es[i]);
 	free(es);
 	free(parsed);
+	return held;
 }
 
 enum ledger_status
@@ -709,7 +804,7 @@ ledger_append(struct ledger *l, const char *entry, size_t len,
 	}
 	sub.text = (char *)entry;
 	sub.len = len;
-	ledger_commit(l, &p, 1);
+	(void)ledger_commit(l, &p, 1, 0);
 	if (r != NULL)
 		*r = sub.r;
 	snprintf(why, whylen, "%s", sub.why);

@@ -21,6 +21,34 @@ load_leaf(uint64_t idx, const uint8_t *h, void *arg)
 	return ledger_merkle_append(t, h);
 }
 
+/* load_latest_signed's callback: the last signed block seen. */
+static int
+load_signed_cb(const struct ledger_block_row *b, void *arg)
+{
+	struct ledger_block_row *last = arg;
+
+	if (b->checkpoint[0] != '\0')
+		*last = *b;
+	return 0;
+}
+
+/* The checkpoint of the latest signed block among the few before height
+ * (LEDGER_SIGNED_LOOKBACK), when there is one. */
+#define LEDGER_SIGNED_LOOKBACK 4
+static void
+load_latest_signed(struct ledger *l, uint64_t height)
+{
+	struct ledger_block_row last;
+
+	memset(&last, 0, sizeof(last));
+	if (height == 0 || l->r->ops->blocks(l->r, height >
+	    LEDGER_SIGNED_LOOKBACK ? height - LEDGER_SIGNED_LOOKBACK : 0,
+	    load_signed_cb, &last) != 0 || last.checkpoint[0] == '\0')
+		return;
+	snprintf(l->checkpoint, sizeof(l->checkpoint), "%s", last.checkpoint);
+	l->final_size = last.size;
+}
+
 /* Loads the tree from the stored leaf hashes and checks it against the
  * last block: a database whose log and blocks disagree is not served. */
 static int
@@ -65,6 +93,14 @@ ledger_load_state(struct ledger *l, char *err, size_t errlen)
 	if (b.checkpoint[0] == '\0') {
 		l->unsigned_blk = b;
 		l->has_unsigned = 1;
+		/* A reader (no consensus: a backup's copy, `ledger
+		 * checkpoint`) of a database a bridge writes: with the
+		 * pipelined seal the last block's signature is stored with
+		 * the next block (ledger/pipe.c), so under load the last
+		 * block is mostly unsigned; the latest signed one is the
+		 * ledger's checkpoint here. */
+		if (l->cons == NULL)
+			load_latest_signed(l, b.height);
 	}
 	return ledger_map_open(l, err, errlen);
 }

@@ -203,6 +203,17 @@ struct ledger_store_ops {
 	 * the bridge too, and its start signs the last block again. */
 	int (*block_sign)(struct ledger_store *, uint64_t height,
 	    const char *checkpoint);
+	/* The same inside the open transaction (durable with it: the
+	 * pipelined seal saves block N's in block N+1's, ledger/pipe.c);
+	 * NULL: the store has none (then blocks are sealed serially). */
+	int (*block_sign_in)(struct ledger_store *, uint64_t height,
+	    const char *checkpoint);
+	/* on: the writer's commits no longer fsync the log; sync_log does
+	 * it, from any thread, and nothing is acknowledged or signed
+	 * before it returned 0 (ledger/pipe.c).  off: every commit fsyncs
+	 * again.  0/-1; NULL: the store has none (commits fsync). */
+	int (*sync_defer)(struct ledger_store *, int on);
+	int (*sync_log)(struct ledger_store *);
 	int (*block_last)(struct ledger_store *, struct ledger_block_row *);
 	int (*blocks)(struct ledger_store *, uint64_t from_height,
 	    int (*cb)(const struct ledger_block_row *, void *), void *arg);

@@ -35,6 +35,11 @@ struct ledger_sub {
 	 * since (commit_doubt_match): answered with its receipt, not
 	 * applied again. */
 	int resolved;
+	/* ingest.c: the verdicts of its signature lines checked ahead by
+	 * the pool (owned; NULL: none), its place in the pool (under the
+	 * pool's lock). */
+	struct ledger_preverdict *pv;
+	int pv_state, pv_inring;
 	struct ledger_sub *next;
 };
 
@@ -109,13 +114,84 @@ struct ledger {
 
 	/* Statistics, under mu. */
 	struct ledger_stats stats;
+
+	/* The ingest pipeline (docs/design.md "Ingest pipeline"): the pool
+	 * checking signatures ahead of the writer, and the thread sealing
+	 * block N while the writer makes block N+1.  NULL: serial. */
+	struct ledger_ingest *ing;
+	struct ledger_pipe *pipe;
 };
 
+/* ---- ingest.c: signature checks ahead of the writer --------------------- */
+
+#define LEDGER_INGEST_QUEUE_MAX 65536	/* more: the writer checks them */
+/* The pool's thread count for `threads` (0: the online CPUs). */
+unsigned ledger_ingest_threads(unsigned threads);
+/* Starts the pool and makes it the memo of writer_kc (the writer store's
+ * key cache); NULL on failure (then everything is checked serially). */
+struct ledger_ingest *ledger_ingest_start(struct ledger_keycache *writer_kc,
+    unsigned threads);
+/* Joins the pool, after every sub queued to it was forgotten. */
+void ledger_ingest_stop(struct ledger_ingest *ing,
+    struct ledger_keycache *writer_kc);
+/* Queues n subs from first on (linked by next) for checking. */
+void ledger_ingest_queue(struct ledger_ingest *ing, struct ledger_sub *first,
+    size_t n);
+/* Writer: about to apply sub's rules: its verdicts become the memo
+ * (waits for a worker checking it; takes it back when none took it). */
+void ledger_ingest_enter(struct ledger_ingest *ing, struct ledger_sub *sub);
+void ledger_ingest_leave(struct ledger_ingest *ing);
+/* Before sub is freed: out of the pool, its verdicts freed. */
+void ledger_ingest_forget(struct ledger_ingest *ing, struct ledger_sub *sub);
+void ledger_preverdict_free(struct ledger_preverdict *pv);
+/* Entries checked by the pool, and by the writer itself. */
+void ledger_ingest_stats(struct ledger_ingest *ing, uint64_t *ahead,
+    uint64_t *self);
+
+/* ---- pipe.c: sealing block N while the writer makes block N+1 ----------- */
+
+/* Starts the sealer thread when the consensus and the store allow it
+ * (solo, a store that saves a signature inside a transaction): 0, or -1
+ * (l->pipe stays NULL: blocks are sealed on the writer's thread). */
+int ledger_pipe_start(struct ledger *l);
+/* Joins the sealer; nothing may be outstanding (ledger_pipe_sync). */
+void ledger_pipe_stop(struct ledger *l);
+/* Writer: what the writer's last commits wrote made durable, when the
+ * pipe fsyncs the store's log itself (sync_defer); before answering in
+ * place.  0, or -1. */
+int ledger_pipe_durable(struct ledger *l);
+/* Under l->mu: whether a block is held, and its seal done. */
+enum { LEDGER_PIPE_EMPTY, LEDGER_PIPE_SEALING, LEDGER_PIPE_SEALED };
+int ledger_pipe_state(struct ledger *l);
+/* Under commit_mu: block b, committed, with subs[0..nall) (its n entries
+ * first) is held for the sealer (copied; the subs now belong to the
+ * pipe, which answers them).  ledger_pipe_go starts its seal. */
+void ledger_pipe_hold(struct ledger *l, struct ledger_sub **subs, size_t nall,
+    size_t n, const struct ledger_block_row *b);
+void ledger_pipe_go(struct ledger *l);
+/* Under commit_mu: waits for the outstanding block's seal and saves its
+ * signature in s (in_tx: inside the open transaction).  0: nothing was
+ * outstanding; 1: saved, the block copied to l->unsigned_blk (with
+ * has_unsigned still 0: the caller sets it when that transaction is
+ * rolled back); -1: the seal (or the save) failed, the block is stored
+ * unsigned (has_unsigned), seal_failed is set, and a failed seal's
+ * entries were answered like ledger_commit's. */
+int ledger_pipe_sync(struct ledger *l, struct ledger_store *s, int in_tx);
+
+/* commit.c, for pipe.c: the checkpoint of committed block b signed
+ * through the consensus (0/-1); the answer of a block that could not be
+ * sealed (its entries remembered, seal_failed set). */
+int ledger_commit_seal(struct ledger *l, struct ledger_block_row *b);
+void ledger_commit_seal_failed(struct ledger *l, struct ledger_sub **subs,
+    size_t n);
+
 /* commit.c, for writer.c: commits subs[0..n) as one block and seals it
- * (every sub answered in place); seals our last block if it is stored
+ * (every sub answered in place; with defer and a pipe, 1: the block is
+ * held for the pipe's sealer, which answers them); seals our last block if it is stored
  * without its signature (0 when none is left, else -1); loads the blocks
  * other processes committed (entries added, or -1).  Under commit_mu. */
-void ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n);
+int ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n,
+    int defer);
 int ledger_commit_sign_last(struct ledger *l, struct ledger_store *s);
 int64_t ledger_catch_up(struct ledger *l, struct ledger_store *s);
 /* Under tree_lock (write): the map made again from s's registry.  0/-1. */

@@ -109,6 +109,11 @@ run_id(struct ledger_store *s, enum stmt_id id)
 static int
 ss_sync_full(struct ledger_store *s)
 {
+	if (SS(s)->sync_deferred) {	/* ss_sync_defer: NORMAL stays */
+		if (!SS(s)->sync_normal && run_id(s, ST_SYNC_NORMAL) == 0)
+			SS(s)->sync_normal = 1;
+		return SS(s)->sync_normal ? 0 : -1;
+	}
 	if (SS(s)->sync_normal && run_id(s, ST_SYNC_FULL) == 0)
 		SS(s)->sync_normal = 0;
 	return SS(s)->sync_normal ? -1 : 0;
@@ -150,6 +155,61 @@ ss_block_sign(struct ledger_store *s, uint64_t height, const char *checkpoint)
 	if (ss_sync_full(s) != 0)
 		rc = -1;
 	return rc;
+}
+
+/* See ledger_int.h: the block's UPDATE in the open transaction. */
+static int
+ss_block_sign_in(struct ledger_store *s, uint64_t height,
+    const char *checkpoint)
+{
+	sqlite3_stmt *q;
+
+	if ((q = ss_stmt(s, ST_BLOCK_SIGN)) == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)height);
+	sqlite3_bind_text(q, 2, checkpoint, -1, SQLITE_STATIC);
+	return ss_run(q);
+}
+
+/*
+ * See ledger_int.h.  The pipelined seal's fsync (ledger/pipe.c): with
+ * synchronous=NORMAL a WAL commit writes its frames without an fsync;
+ * fdatasync of the -wal file afterwards, from the sealer's thread, makes
+ * every frame written before it durable, while the writer goes on with
+ * the next transaction.  A checkpoint in between (NORMAL syncs the log
+ * before it and the database after it) leaves the frames in the synced
+ * database; the log is rewritten from its start only after such a
+ * checkpoint.  The -wal file stays while the bridge's connections are
+ * open (only the last one to close deletes it).
+ */
+static int
+ss_sync_defer(struct ledger_store *s, int on)
+{
+	struct store_sqlite *ss = SS(s);
+	const char *db;
+	char wal[PATH_MAX];
+
+	if (!on) {
+		ss->sync_deferred = 0;
+		return ss_sync_full(s);
+	}
+	if (ss->readonly)
+		return -1;
+	if (ss->wal_fd < 0) {
+		if ((db = sqlite3_db_filename(ss->db, "main")) == NULL ||
+		    *db == '\0' || (size_t)snprintf(wal, sizeof(wal),
+		    "%s-wal", db) >= sizeof(wal) ||
+		    (ss->wal_fd = open(wal, O_RDONLY | O_CLOEXEC)) < 0)
+			return -1;
+	}
+	ss->sync_deferred = 1;
+	return 0;
+}
+
+static int
+ss_sync_log(struct ledger_store *s)
+{
+	return SS(s)->wal_fd >= 0 && fdatasync(SS(s)->wal_fd) == 0 ? 0 : -1;
 }
 
 static int
@@ -213,6 +273,8 @@ ss_close(struct ledger_store *s)
 		sqlite3_finalize(ss->st[i]);
 	ledger_keycache_free(ss->base.keys);
 	sqlite3_close(ss->db);
+	if (ss->wal_fd >= 0)
+		close(ss->wal_fd);
 	free(ss);
 }
 
@@ -233,6 +295,9 @@ static const struct ledger_store_ops sqlite_ops = {
 	.entries = ss_entries,
 	.block_put = ss_block_put,
 	.block_sign = ss_block_sign,
+	.block_sign_in = ss_block_sign_in,
+	.sync_defer = ss_sync_defer,
+	.sync_log = ss_sync_log,
 	.block_last = ss_block_last,
 	.blocks = ss_blocks,
 	.leaf_hashes = ss_leaf_hashes,
@@ -337,6 +402,7 @@ ledger_store_sqlite_open(const char *path, int flags, char *err,
 		return NULL;
 	}
 	ss->base.ops = &sqlite_ops;
+	ss->wal_fd = -1;
 	ss->readonly = (flags & LEDGER_STORE_READONLY) != 0;
 	if ((ss->base.keys = ledger_keycache_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");

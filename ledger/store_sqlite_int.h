@@ -42,6 +42,9 @@ struct store_sqlite {
 	int sync_normal;		/* synchronous=NORMAL not undone yet
 					 * (ss_block_sign): no write
 					 * transaction begins so */
+	int sync_deferred;		/* ss_sync_defer: NORMAL kept, the
+					 * log fsynced by ss_sync_log */
+	int wal_fd;			/* the -wal file, or -1 */
 };
 
 #define SS(s) ((struct store_sqlite *)(s))

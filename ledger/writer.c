@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "ledger/ledger_state.h"
 
 #define LEDGER_QUEUE_MAX 65536		/* submissions waiting */
@@ -185,12 +186,52 @@ writer_idle(struct ledger *l)
 	}
 }
 
+/* Not under l->mu: the pipe's outstanding block synced (its signature
+ * saved in a transaction of its own, as commit_sign does); a seal that
+ * failed refuses the queue. */
+static void
+writer_flush(struct ledger *l)
+{
+	pthread_mutex_lock(&l->commit_mu);
+	(void)ledger_pipe_sync(l, l->w, 0);
+	pthread_mutex_unlock(&l->commit_mu);
+	pthread_mutex_lock(&l->mu);
+	if (l->seal_failed)
+		writer_refuse_queue(l);
+	pthread_mutex_unlock(&l->mu);
+}
+
+/*
+ * Under l->mu, nothing queued: with a block at the pipe's sealer, waits
+ * for a submission (block N+1 starts at once, while N is sealed) or for
+ * the seal (then saves its signature: nothing came to carry it);
+ * otherwise idles.
+ */
+static void
+writer_wait(struct ledger *l)
+{
+	int st = ledger_pipe_state(l);
+
+	if (st == LEDGER_PIPE_EMPTY) {
+		writer_idle(l);
+		return;
+	}
+	if (st == LEDGER_PIPE_SEALING) {
+		pthread_cond_wait(&l->cv, &l->mu);
+		return;
+	}
+	pthread_mutex_unlock(&l->mu);
+	writer_flush(l);
+	pthread_mutex_lock(&l->mu);
+}
+
 static void *
 ledger_writer_main(void *arg)
 {
 	struct ledger *l = arg;
 	struct ledger_sub **batch;
 	struct timespec t0, t1;
+	int held;
 
 	/* A group is taken whole: it may run past batch_max. */
 	if ((batch = calloc(l->batch_max + LEDGER_GROUP_MAX,
@@ -201,7 +242,7 @@ ledger_writer_main(void *arg)
 		size_t n = 0;
 
 		while (l->pending == NULL && !l->stopping)
-			writer_idle(l);
+			writer_wait(l);
 		if (l->pending == NULL && l->stopping)
 			break;
 		writer_wait_for_entries(l);
@@ -224,7 +265,7 @@ ledger_writer_main(void *arg)
 		pthread_mutex_unlock(&l->mu);
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		ledger_commit(l, batch, n);
+		held = ledger_commit(l, batch, n, 1);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 
 		pthread_mutex_lock(&l->mu);
@@ -232,6 +273,13 @@ ledger_writer_main(void *arg)
 			writer_refuse_queue(l);
 		ledger_count_block(l, batch, n, (uint64_t)((t1.tv_sec -
 		    t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
+		if (held) {
+			/* counted first: the sealer answers (and frees) them */
+			pthread_mutex_unlock(&l->mu);
+			ledger_pipe_go(l);
+			pthread_mutex_lock(&l->mu);
+			continue;
+		}
 		for (size_t i = 0; i < n; i++) {
 			batch[i]->next = NULL;
 			*l->done_tail = batch[i];
@@ -241,6 +289,7 @@ ledger_writer_main(void *arg)
 			l->wake(l->wake_arg);
 	}
 	pthread_mutex_unlock(&l->mu);
+	writer_flush(l);
 	free(batch);
 	return NULL;
 }
@@ -276,10 +325,32 @@ ledger_follower_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The ingest pipeline's switches (docs/operations.md), read when the
+ * writer starts, as `ledger verify` reads KEYBRIDGE_VERIFY_THREADS:
+ * KEYBRIDGE_INGEST_THREADS, the signature-checking pool's threads (0:
+ * none, the writer checks every signature; default one per online CPU,
+ * at most 8); KEYBRIDGE_INGEST_PIPE=0 seals each block on the writer's
+ * thread.  Unset or not a number from 0 to 64: def.
+ */
+static unsigned
+writer_env_uint(const char *name, unsigned def)
+{
+	const char *e = getenv(name);
+	char *end;
+	unsigned long v;
+
+	if (e == NULL || *e == '\0')
+		return def;
+	v = strtoul(e, &end, 10);
+	return *end != '\0' || v > 64 ? def : (unsigned)v;
+}
+
 int
 ledger_writer_start(struct ledger *l, void (*wake)(void *), void *wake_arg)
 {
 	char err[256];
+	unsigned nth;
 
 	if (l->cons == NULL || l->running)
 		return -1;
@@ -296,8 +367,19 @@ ledger_writer_start(struct ledger *l, void (*wake)(void *), void *wake_arg)
 	    (l->f = ledger_store_open(l->db, LEDGER_STORE_READONLY |
 	    l->store_flags, err, sizeof(err))) == NULL)
 		return -1;
-	if (pthread_create(&l->thread, NULL, ledger_writer_main, l) != 0)
+	/* The ingest pipeline; without it, the same answers serially. */
+	if ((nth = writer_env_uint("KEYBRIDGE_INGEST_THREADS",
+	    ledger_ingest_threads(0))) > 0)
+		l->ing = ledger_ingest_start(l->w->keys,
+		    ledger_ingest_threads(nth));
+	if (writer_env_uint("KEYBRIDGE_INGEST_PIPE", 1) != 0)
+		(void)ledger_pipe_start(l);
+	if (pthread_create(&l->thread, NULL, ledger_writer_main, l) != 0) {
+		ledger_pipe_stop(l);
+		ledger_ingest_stop(l->ing, l->w->keys);
+		l->ing = NULL;
 		return -1;
+	}
 	l->running = 1;
 	if (l->f != NULL) {
 		if (pthread_create(&l->follower, NULL, ledger_follower_main,
@@ -311,8 +393,9 @@ ledger_writer_start(struct ledger *l, void (*wake)(void *), void *wake_arg)
 }
 
 static void
-ledger_sub_free(struct ledger_sub *sub)
+ledger_sub_free(struct ledger *l, struct ledger_sub *sub)
 {
+	ledger_ingest_forget(l->ing, sub);
 	free(sub->text);
 	free(sub);
 }
@@ -354,6 +437,9 @@ ledger_submit_group(struct ledger *l, const char *const *entries,
 		*l->pending_tail = subs[0];
 		l->pending_tail = &subs[n - 1]->next;
 		l->npending += n;
+		/* Under l->mu: the pool sees them in the writer's order. */
+		if (l->ing != NULL)
+			ledger_ingest_queue(l->ing, subs[0], n);
 		pthread_cond_signal(&l->cv);
 		rc = 0;
 	}
@@ -362,7 +448,7 @@ out:
 	if (rc != 0)
 		for (i = 0; i < n; i++)
 			if (subs[i] != NULL)
-				ledger_sub_free(subs[i]);
+				ledger_sub_free(l, subs[i]);
 	return rc;
 }
 
@@ -400,7 +486,7 @@ ledger_cert_store(struct ledger *l, const char *serial, const uint8_t *der,
 	pthread_mutex_unlock(&l->mu);
 out:
 	if (rc != 0 && sub != NULL)
-		ledger_sub_free(sub);
+		ledger_sub_free(l, sub);
 	return rc;
 }
 
@@ -419,7 +505,7 @@ ledger_drain(struct ledger *l)
 		if (list->cb != NULL)
 			list->cb(list->st, list->st == LEDGER_OK ? &list->r :
 			    NULL, list->why, list->arg);
-		ledger_sub_free(list);
+		ledger_sub_free(l, list);
 	}
 }
 
@@ -432,9 +518,20 @@ ledger_writer_stop(struct ledger *l)
 	l->stopping = 1;
 	pthread_cond_signal(&l->cv);
 	pthread_mutex_unlock(&l->mu);
-	pthread_join(l->thread, NULL);
+	pthread_join(l->thread, NULL);	/* its pipe synced */
 	if (l->following)
 		pthread_join(l->follower, NULL);
 	l->running = l->following = 0;
+	ledger_pipe_stop(l);
 	ledger_drain(l);
+	if (l->ing != NULL) {
+		uint64_t ahead, self;
+
+		ledger_ingest_stats(l->ing, &ahead, &self);
+		log_info("ledger: %llu entries' signatures checked ahead by "
+		    "the ingest pool, %llu by the writer itself",
+		    (unsigned long long)ahead, (unsigned long long)self);
+	}
+	ledger_ingest_stop(l->ing, l->w->keys);
+	l->ing = NULL;
 }

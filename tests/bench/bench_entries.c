@@ -9,6 +9,10 @@
  * 1..N, and posts them one after the other on one connection; every answer
  * must be 201 (acknowledged = committed with synchronous=FULL).  Prints
  * "entries_per_second N" and latency percentiles on stdout.
+ *
+ * With BENCH_ACKS=FILE (the crash tests): each acknowledged entry is
+ * written to FILE at once as "account seq index leaf_hash", and a client
+ * stops at its first failure (the bridge killed under the load).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +38,7 @@ struct bclient {
 	int next, n;
 	double sent_at;
 	int nodelay;
+	char name[48];
 };
 
 struct bench {
@@ -43,7 +48,28 @@ struct bench {
 	int port, running, failures;
 	double *lat;
 	size_t nlat;
+	FILE *acks;		/* BENCH_ACKS, or NULL */
 };
+
+/* BENCH_ACKS: one line for the entry c->next, acknowledged by req. */
+static void
+bclient_ack(struct bclient *c, struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	char buf[1024] = "";
+	json_t *j;
+	json_int_t idx = -1;
+	const char *lh = "missing";
+
+	evbuffer_copyout(in, buf, sizeof(buf) - 1);
+	if ((j = json_loads(buf, 0, NULL)) != NULL)
+		(void)json_unpack(j, "{s:I, s:s}", "index", &idx, "leaf_hash",
+		    &lh);
+	fprintf(c->b->acks, "%s %d %lld %s\n", c->name, c->next + 1,
+	    (long long)idx, lh);
+	fflush(c->b->acks);
+	json_decref(j);
+}
 
 static double
 now_s(void)
@@ -72,8 +98,16 @@ bclient_done(struct evhttp_request *req, void *arg)
 			fprintf(stderr, "bench: answer %d: %s\n", req != NULL ?
 			    evhttp_request_get_response_code(req) : -1, buf);
 		}
-	} else
+		if (b->acks != NULL) {	/* the crash: this client stops */
+			if (--b->running == 0)
+				event_base_loopbreak(b->base);
+			return;
+		}
+	} else {
 		b->lat[b->nlat++] = now_s() - c->sent_at;
+		if (b->acks != NULL)
+			bclient_ack(c, req);
+	}
 	/* The socket exists once connected: no Nagle wait on our request's
 	 * header and body records from now on. */
 	if (!c->nodelay) {
@@ -162,6 +196,7 @@ main(int argc, char **argv)
 	EVP_PKEY *admin;
 	int nclients, per;
 	double t0, t1;
+	const char *acks;
 
 	if (argc != 4 || (nclients = atoi(argv[2])) < 1 ||
 	    nclients > BENCH_MAX_CLIENTS || (per = atoi(argv[3])) < 1) {
@@ -184,6 +219,11 @@ main(int argc, char **argv)
 	b.port = evhttp_uri_get_port(uri);
 	evhttp_uri_free(uri);
 	b.lat = calloc((size_t)nclients * (size_t)per, sizeof(double));
+	if ((acks = getenv("BENCH_ACKS")) != NULL && *acks != '\0' &&
+	    (b.acks = fopen(acks, "w")) == NULL) {
+		fprintf(stderr, "bench: cannot write %s\n", acks);
+		return 1;
+	}
 	b.base = event_base_new();
 	b.ctx = SSL_CTX_new(TLS_client_method());
 	SSL_CTX_load_verify_locations(b.ctx, ca, NULL);
@@ -205,6 +245,7 @@ main(int argc, char **argv)
 		post_admin(&cfg, ca, admin, LEDGER_ACCOUNT_CREATE, f, 4);
 		cl[i].b = &b;
 		cl[i].n = per;
+		snprintf(cl[i].name, sizeof(cl[i].name), "%s", name);
 		cl[i].notes = calloc((size_t)per, sizeof(char *));
 		snprintf(grp, sizeof(grp), "g-%s", name);
 		for (int s = 0; s < per; s++) {
@@ -247,5 +288,7 @@ main(int argc, char **argv)
 	SSL_CTX_free(b.ctx);
 	EVP_PKEY_free(admin);
 	free(b.lat);
+	if (b.acks != NULL)
+		fclose(b.acks);
 	return b.failures != 0;
 }
