@@ -194,6 +194,9 @@ int ledger_commit(struct ledger *l, struct ledger_sub **subs, size_t n,
     int defer);
 int ledger_commit_sign_last(struct ledger *l, struct ledger_store *s);
 int64_t ledger_catch_up(struct ledger *l, struct ledger_store *s);
+/* Whether an unsealed block leaves the last final checkpoint published
+ * (with validators: yes; solo: no). */
+int ledger_commit_keeps_final(const struct ledger *l);
 /* Under tree_lock (write): the map made again from s's registry.  0/-1. */
 int ledger_map_reload(struct ledger *l, struct ledger_store *s);
 /* mapsnap.c: the map at open, read from its snapshot when that matches
