@@ -45,6 +45,7 @@
 
 #include "bridge/enroll_int.h"
 #include "bridge/keyproc/keyproc.h"
+#include "common/workq.h"
 
 /* Asks the ledger's trust rule (ledger_check_issue) before issuance: 0,
  * or the EST status with "code: why". */
@@ -659,6 +660,14 @@ enroll_new(struct ledger *l, struct signer *s, struct event_base *base,
 		    "certificate channel");
 		goto fail;
 	}
+	/* The CSR's decoding and signature check on worker threads, so
+	 * the loop only does I/O and routing (docs/design.md "Enrollment
+	 * on two cores"). */
+	if (base != NULL && (ctx->ops.workers = ctx->workers = workq_new(base,
+	    workq_default_threads())) == NULL) {
+		snprintf(err, errlen, "cannot start the enrollment workers");
+		goto fail;
+	}
 	sk_X509_INFO_pop_free(infos, X509_INFO_free);
 	BIO_free(bio);
 	return ctx;
@@ -672,8 +681,10 @@ fail:
 void
 enroll_flush(struct enroll_ctx *ctx)
 {
-	if (ctx != NULL)
-		enroll_sign_flush(ctx);
+	if (ctx == NULL)
+		return;
+	workq_drain(ctx->workers);	/* CSRs being checked: on to enroll */
+	enroll_sign_flush(ctx);
 }
 
 void
@@ -681,6 +692,7 @@ enroll_free(struct enroll_ctx *ctx)
 {
 	if (ctx == NULL)
 		return;
+	workq_free(ctx->workers);	/* drained: its jobs call enroll */
 	enroll_sign_flush(ctx);		/* nothing left after serve's */
 	if (ctx->cert_ev != NULL)
 		event_free(ctx->cert_ev);
