@@ -88,6 +88,19 @@ enroll_view(struct est_registration *reg, const char *name,
 		    sizeof(reg->names.ip[0]), "%s", ip[i]);
 }
 
+/* ledger_entries: copies the one entry's text into *(char **)arg. */
+static int
+enroll_reg_cb(const struct ledger_entry_info *ei, void *arg)
+{
+	char **out = arg;
+
+	if ((*out = malloc(ei->len + 1)) != NULL) {
+		memcpy(*out, ei->text, ei->len);
+		(*out)[ei->len] = '\0';
+	}
+	return 1;
+}
+
 /* The ledger's view of a key, for est_authorize and issue_build, and the
  * index of its key-register entry; left empty when the key is not
  * registered (ledger_check_issue says so). */
@@ -493,6 +506,16 @@ enroll_start_read(void *arg, const struct est_enroll *e, est_done_fn done,
 	    (status = est_authorize(&reg, &e->asked, why, sizeof(why))) != 0)
 		goto refuse;
 	snprintf(j->key_id, sizeof(j->key_id), "%s", e->key_id);
+	/* The key-register entry SIGN_CERT proves, read now, in this read
+	 * transaction, rather than in a transaction of its own once the
+	 * entry is committed (issue 18: a fresh snapshot after each commit
+	 * cost the loop ~7% of its time per enrollment).  Entries never
+	 * change once committed. */
+	status = 503;
+	snprintf(why, sizeof(why), "the ledger cannot be read; retry");
+	if (ledger_entries(ctx->ledger, j->reg_index, 1, enroll_reg_cb,
+	    &j->reg) != 0 || j->reg == NULL)
+		goto refuse;
 	if ((status = enroll_cert_entry(ctx, e->pubkey,
 	    X509_REQ_get_X509_PUBKEY(e->csr), e->key_id, &reg, profile, now,
 	    j, 0, 0, why, sizeof(why))) != 0)
