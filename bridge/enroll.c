@@ -686,8 +686,9 @@ enroll_new(struct ledger *l, struct signer *s, struct event_base *base,
 	/* The CSR's decoding and signature check on worker threads, so
 	 * the loop only does I/O and routing (docs/design.md "Enrollment
 	 * on two cores"). */
-	if (base != NULL && (ctx->ops.workers = ctx->workers = workq_new(base,
-	    workq_default_threads())) == NULL) {
+	if (base != NULL && cfg->est_workers > 0 &&
+	    (ctx->ops.workers = ctx->workers = workq_new(base,
+	    (int)cfg->est_workers)) == NULL) {
 		snprintf(err, errlen, "cannot start the enrollment workers");
 		goto fail;
 	}

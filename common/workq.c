@@ -11,7 +11,6 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "common/workq.h"
 
@@ -110,18 +109,6 @@ wq_main(void *arg)
 	}
 	pthread_mutex_unlock(&q->mu);
 	return NULL;
-}
-
-int
-workq_default_threads(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	if (n < 1)
-		n = 1;
-	if (n > WORKQ_MAX_THREADS)
-		n = WORKQ_MAX_THREADS;
-	return (int)n;
 }
 
 struct workq *

@@ -33,10 +33,6 @@ typedef void (*workq_fn)(void *arg);
  * run on base's loop (base borrowed, outlives the pool).  NULL on error. */
 struct workq *workq_new(struct event_base *base, int nthreads);
 
-/* The number of threads a pool of the loop's helpers should have: the
- * online CPUs, within 1..WORKQ_MAX_THREADS. */
-int workq_default_threads(void);
-
 /* Queues work(arg) then done(arg).  0, or -1 when the pool is full or
  * stopped (nothing runs: the caller still owns arg). */
 int workq_push(struct workq *q, workq_fn work, workq_fn done, void *arg);

@@ -6,8 +6,10 @@
 # /proc/PID/task/*/stat) and of the bench client, so that two builds can
 # be compared in the same minutes on a shared machine (issue 18).
 #
-#   bash tests/bench/est_threads.sh ROUNDS BINARY...
+#   bash tests/bench/est_threads.sh ROUNDS BINARY[,KEY=VALUE...]...
 #
+# (KEY=VALUE: keybridge.conf settings for that binary's bridge, e.g.
+# build/keybridge,est_workers=0.)
 # One line per binary and round:
 #   RUN <binary> <rate>/s p50 p99 | <thread>=<us> ... | total=<us>
 # With PERF=1 each round also records `perf record -g` of serve and its key
@@ -43,12 +45,17 @@ round=0
 while [ "$round" -lt "$rounds" ]; do
 	round=$((round + 1))
 	i=0
-	for bin in "$@"; do
+	for arg in "$@"; do
 		i=$((i + 1))
+		IFS=, read -r -a parts <<<"$arg"
+		bin=${parts[0]}
 		KEYBRIDGE=$bin
 		dir="$OUT/d$i"
 		rm -rf "$dir" "$OUT/csrs$i"
 		kb_init "$dir" >/dev/null
+		for kv in "${parts[@]:1}"; do
+			kb_conf_set "$dir" "${kv%%=*}" "${kv#*=}"
+		done
 		"$BENCH/bench_register" "$dir" "$n" "$OUT/csrs$i" >/dev/null
 		kb_start "$dir"
 		kp=$(cat /proc/"$KB_SERVE_PID"/task/*/children | tr ' ' '\n' | grep -m 1 '[0-9]')
@@ -65,7 +72,7 @@ while [ "$round" -lt "$rounds" ]; do
 			wait "$perf_pid" || true
 		fi
 		kb_stop
-		awk -v tck="$(getconf CLK_TCK)" -v bin="$bin" -v load="$(cut -d' ' -f1 /proc/loadavg)" '
+		awk -v tck="$(getconf CLK_TCK)" -v bin="$arg" -v load="$(cut -d' ' -f1 /proc/loadavg)" '
 		    FILENAME == ARGV[1] { a[$1] = $2; next }
 		    FILENAME == ARGV[2] { if ($1 in a) d[$1] = $2 - a[$1]; else d[$1] = $2; next }
 		    /^enrollments_ok/ { ok = $2 } /^enrollments_per_second/ { r = $2 }
