@@ -542,10 +542,11 @@ out:
 
 /*
  * 1 when the note's tree head (its size and root) is one this process
- * signed (SIGN_CHECKPOINT) and the trust is the node's key alone (no
- * validator_vkey, no validators): then the node's signature on it is
- * this process's own, and checking it again proves nothing more.  0
- * otherwise (the signature is checked).
+ * signed (SIGN_CHECKPOINT) and the trust is the node's key alone (the
+ * verifier key is this process's own node key, as `keybridge init`
+ * writes validator_vkey, and no validators): then the node's signature
+ * on it is this process's own, and checking it again proves nothing
+ * more.  0 otherwise (the signature is checked).
  */
 static int
 cert_checkpoint_signed_here(struct keyproc_keys *k, const char *note)
@@ -555,7 +556,8 @@ cert_checkpoint_signed_here(struct keyproc_keys *k, const char *note)
 	uint64_t size;
 	int found = 0;
 
-	if (k->cfg.validator_vkey[0] != '\0' || k->ncosigners > 0 ||
+	if ((k->cfg.validator_vkey[0] != '\0' &&
+	    strcmp(k->cfg.validator_vkey, k->vkey) != 0) || k->ncosigners > 0 ||
 	    ledger_checkpoint_read(note, strlen(note), origin, sizeof(origin),
 	    &size, root) != 0)
 		return 0;

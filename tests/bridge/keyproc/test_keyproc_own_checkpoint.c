@@ -29,15 +29,20 @@
 
 struct own {
 	struct keyproc_fx kp;
-	EVP_PKEY *other;		/* not the node's key */
+	EVP_PKEY *other;		/* not the node's key: the forged line */
+	EVP_PKEY *third;		/* OWN_VKEY_OTHER's verifier key */
 	EVP_PKEY *validator;
 	/* SIGN_CHECKPOINT first: 1 the body shown, 2 another tree head
 	 * (of one leaf), 0 none. */
 	int sign_first;
 };
 
+/* validator_vkey of own_setup: none, the node's own (as `keybridge
+ * init` writes it), another key's. */
+enum own_vkey { OWN_VKEY_NONE, OWN_VKEY_NODE, OWN_VKEY_OTHER };
+
 static int
-own_setup(struct own **out, int with_validator)
+own_setup(struct own **out, int with_validator, enum own_vkey vk)
 {
 	struct own *o = calloc(1, sizeof(*o));
 	struct config_validator *cv;
@@ -46,6 +51,12 @@ own_setup(struct own **out, int with_validator)
 	assert_non_null(o);
 	keyproc_fx_init(&o->kp);
 	assert_non_null(o->other = ledger_key_generate("ed25519"));
+	assert_non_null(o->third = ledger_key_generate("ed25519"));
+	if (vk != OWN_VKEY_NONE)
+		assert_int_equal(ledger_key_vkey(vk == OWN_VKEY_NODE ?
+		    o->kp.node : o->third, o->kp.fx.cfg.validator_name,
+		    o->kp.fx.cfg.validator_vkey,
+		    sizeof(o->kp.fx.cfg.validator_vkey)), 0);
 	if (with_validator) {
 		assert_non_null(o->validator = ledger_key_generate("ed25519"));
 		cv = &o->kp.fx.cfg.validators[0];
@@ -64,13 +75,25 @@ own_setup(struct own **out, int with_validator)
 static int
 setup_solo(void **state)
 {
-	return own_setup((struct own **)state, 0);
+	return own_setup((struct own **)state, 0, OWN_VKEY_NONE);
+}
+
+static int
+setup_solo_init_vkey(void **state)
+{
+	return own_setup((struct own **)state, 0, OWN_VKEY_NODE);
+}
+
+static int
+setup_solo_other_vkey(void **state)
+{
+	return own_setup((struct own **)state, 0, OWN_VKEY_OTHER);
 }
 
 static int
 setup_validators(void **state)
 {
-	return own_setup((struct own **)state, 1);
+	return own_setup((struct own **)state, 1, OWN_VKEY_NONE);
 }
 
 static int
@@ -80,6 +103,7 @@ teardown(void **state)
 
 	keyproc_fx_fini(&o->kp);
 	EVP_PKEY_free(o->other);
+	EVP_PKEY_free(o->third);
 	EVP_PKEY_free(o->validator);
 	free(o);
 	return 0;
@@ -163,6 +187,24 @@ test_a_tree_head_it_did_not_sign_is_checked_and_refused(void **state)
 		fail_msg("refused for another reason: %s", why);
 }
 
+/* validator_vkey naming another key: that key's signature is what
+ * counts, not this process's; checked (and refused: the line is not
+ * that key's) as before. */
+static void
+test_with_another_verifier_key_its_own_tree_head_is_checked(void **state)
+{
+	struct own *o = *state;
+	char why[ERRLEN] = "";
+	X509 *cert = NULL;
+
+	o->sign_first = 1;
+	assert_int_equal(keyproc_fx_sign(&o->kp, TBS_FX_GOOD_DEVICE_EC,
+	    own_note, o, &cert, why, sizeof(why)), -1);
+	assert_null(cert);
+	if (strstr(why, "checkpoint: the checkpoint is not signed by") == NULL)
+		fail_msg("refused for another reason: %s", why);
+}
+
 /* With validators the node's own signature is not what makes the
  * checkpoint final: always checked, even on a tree head it signed. */
 static void
@@ -188,8 +230,17 @@ main(void)
 		    test_a_tree_head_it_signed_needs_no_second_check,
 		    setup_solo, teardown),
 		cmocka_unit_test_setup_teardown(
+		    test_a_tree_head_it_signed_needs_no_second_check,
+		    setup_solo_init_vkey, teardown),
+		cmocka_unit_test_setup_teardown(
 		    test_a_tree_head_it_did_not_sign_is_checked_and_refused,
 		    setup_solo, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_tree_head_it_did_not_sign_is_checked_and_refused,
+		    setup_solo_init_vkey, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_with_another_verifier_key_its_own_tree_head_is_checked,
+		    setup_solo_other_vkey, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_with_validators_its_own_tree_head_is_still_checked,
 		    setup_validators, teardown),
