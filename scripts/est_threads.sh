@@ -1,27 +1,29 @@
 #!/usr/bin/env bash
-# tests/bench/est_threads.sh: the keepalive round of tests/bench/est.sh
+# scripts/est_threads.sh: the keepalive round of tests/bench/est.sh
 # (BENCH_EST_CLIENTS clients x BENCH_EST_PER_CLIENT enrollments, one TLS
 # connection each) for several binaries in turn, with the CPU time per
 # enrollment of every thread of `serve` and of its key process (from
 # /proc/PID/task/*/stat) and of the bench client, so that two builds can
 # be compared in the same minutes on a shared machine (issue 18).
 #
-#   bash tests/bench/est_threads.sh ROUNDS BINARY[,KEY=VALUE...]...
+#   bash scripts/est_threads.sh ROUNDS BINARY[,KEY=VALUE...]...
 #
 # (KEY=VALUE: keybridge.conf settings for that binary's bridge, e.g.
 # build/keybridge,est_workers=0.)
 # One line per binary and round:
 #   RUN <binary> <rate>/s p50 p99 | <thread>=<us> ... | total=<us>
 # With PERF=1 each round also records `perf record -g` of serve and its key
-# process into OUT/perf-<round>-<n>.data.  Not part of `make bench`
-# (scripts/bench.sh runs *.sh: ROUNDS is required, so it fails fast there).
+# process into OUT/perf-<round>-<n>.data (perf record --call-graph dwarf).
+# Not part of `make bench`; needs `make all build/bench/bench_enroll
+# build/bench/bench_register`.
+
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
+root=$(cd "$(dirname "$0")/.." && pwd)
 : "${OUT:=$root/tests/out/bench/est_threads}"
 : "${BENCH:=$root/build/bench}"
 KEYBRIDGE=${KEYBRIDGE:-$root/build/keybridge}
 mkdir -p "$OUT"
-# shellcheck source=../integration/lib.sh
+# shellcheck source=tests/integration/lib.sh
 . "$root/tests/integration/lib.sh"
 
 rounds=${1:?usage: est_threads.sh ROUNDS BINARY...}
