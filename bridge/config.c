@@ -38,6 +38,7 @@
 #include "bridge/ca/ca.h"
 #include "bridge/config_int.h"
 #include "ocsp/ocsp.h"		/* OCSPR_MAX_LOOPS */
+#include "common/workq.h"	/* WORKQ_MAX_THREADS */
 
 /* Bounds of the numeric settings. */
 #define CONFIG_BATCH_MIN	1L
@@ -209,6 +210,10 @@ static const struct config_field config_table[] = {
 	CLONG(ocsp_loops, 1, OCSPR_MAX_LOOPS, 1,
 	    "Event loops (threads) answering OCSP on http_listen, each with "
 	    "its own socket (SO_REUSEPORT); 2 on a 2-core machine."),
+	/* issue 18: docs/design.md "Enrollment on two cores" */
+	CLONG(est_workers, 0, WORKQ_MAX_THREADS, 2,
+	    "Threads that decode and check enrollment CSRs off the event "
+	    "loop; 0: on the loop."),
 	CLONG(quorum, 0, CONFIG_VALIDATORS_MAX, 0,
 	    "Validators: cosignatures that make a checkpoint final (0: 2f+1 "
 	    "of the validator and witness lines, n = 3f+1)."),

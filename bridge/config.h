@@ -90,6 +90,7 @@ struct bridge_config {
 	long http_max_conns;		/* in all; 0: from RLIMIT_NOFILE */
 	long http_fd_reserve;		/* descriptors kept for the rest */
 	long ocsp_loops;		/* event loops on http_listen (LOOPS18) */
+	long est_workers;		/* CSR-checking threads; 0: the loop */
 	/* PROF17: the CA names (init --subject-o/-c/-ou; "" none) and the
 	 * certificate profiles' options (bridge/ca/profile.c) */
 	char ca_subject_o[CONFIG_STR];	/* organizationName */

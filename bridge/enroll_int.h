@@ -62,6 +62,9 @@ struct enroll_ctx {
 	struct enroll_job *esent_head, **esent_tail;
 	struct enroll_job *ewait_head, **ewait_tail;
 	int ensent;
+	/* The threads that check CSRs off the loop (issue 18; ops.workers;
+	 * NULL without an event loop). */
+	struct workq *workers;
 };
 
 /* Look up the TBS an enrollment of key_id answered no_quorum left

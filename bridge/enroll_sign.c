@@ -189,19 +189,6 @@ enroll_give_up(struct enroll_ctx *ctx, const char *serial)
 	free(note);
 }
 
-/* ledger_entries: copies the one entry's text into *(char **)arg. */
-static int
-enroll_reg_cb(const struct ledger_entry_info *ei, void *arg)
-{
-	char **out = arg;
-
-	if ((*out = malloc(ei->len + 1)) != NULL) {
-		memcpy(*out, ei->text, ei->len);
-		(*out)[ei->len] = '\0';
-	}
-	return 1;
-}
-
 /* The job's certificate, signed: kept in the writer's next transaction,
  * without waiting for it (a second commit in every enrollment's latency
  * would halve what kept-alive clients get), and answered.  Until then
@@ -403,10 +390,12 @@ enroll_sign(struct enroll_job *j, const struct ledger_receipt *r)
 
 	j->index = r->index;
 	j->tree_size = r->tree_size;
-	if (j->reg != NULL)		/* serverkeygen: just before */
+	/* The key-register entry: read by enroll_start (its index and text,
+	 * in the read transaction it had open), or serverkeygen's own,
+	 * committed just before. */
+	if (j->key != NULL)
 		j->reg_index = r->index - 1;
-	else if (ledger_entries(ctx->ledger, j->reg_index, 1, enroll_reg_cb,
-	    &j->reg) != 0 || j->reg == NULL) {
+	if (j->reg == NULL) {
 		enroll_signed(j, -2, why);
 		return;
 	}

@@ -85,9 +85,10 @@ serve_drain(evutil_socket_t fd, short what, void *arg)
 {
 	struct serve_ctx *sc = arg;
 
-	/* The callbacks' reads (the key-register entries SIGN_CERT proves)
-	 * in one read transaction; status_sync reads up to the size the
-	 * writer set since, which a snapshot taken before may not hold. */
+	/* The callbacks' reads in one read transaction (enrollments read
+	 * the key-register entry SIGN_CERT proves earlier, in enroll_start,
+	 * since issue 18); status_sync reads up to the size the writer set
+	 * since, which a snapshot taken before may not hold. */
 	ledger_read_begin(sc->ledger);
 	ledger_drain(sc->ledger);
 	ledger_read_end(sc->ledger);

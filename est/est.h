@@ -20,6 +20,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+struct workq;
+
 #define EST_MAX_BODY     65536	/* bytes of a request body (base64 CSR) */
 #define EST_MIN_RSA_BITS 2048
 #define EST_MAX_RSA_BITS 8192
@@ -177,6 +179,11 @@ struct est_ops {
 	 * from the event loop (after the ledger commit). */
 	void (*enroll)(void *arg, const struct est_enroll *e,
 	    est_done_fn done, void *token);
+	/* Threads that decode and check a CSR (its signature: a P-256
+	 * verify) off the event loop (common/workq.h; borrowed, outlives
+	 * every request), or NULL: on the loop, before est_handle
+	 * returns.  enroll is called on the loop either way. */
+	struct workq *workers;
 };
 
 /* Handles one request under /.well-known/est/ (RFC 7030 3.2.2): parses

@@ -20,6 +20,7 @@
 #include <event2/keyvalq_struct.h>
 #include <openssl/ssl.h>
 
+#include "common/workq.h"
 #include "est/est.h"
 #include "est/est_int.h"
 
@@ -39,9 +40,21 @@ static const struct {
 	{ "serverkeygen", EST_OP_SERVERKEYGEN, 1 },
 };
 
+/* The CSR check's verdicts (est_csr_work). */
+enum est_csr_verdict {
+	EST_CHECK_OK,
+	EST_CHECK_MALFORMED,		/* est_csr_read refused it: why */
+	EST_CHECK_NAMES,		/* its key id or names unreadable */
+};
+
 /* One enrollment in flight: lives until ops->enroll calls est_done. */
 struct est_pending {
 	struct evhttp_request *req;
+	const struct est_ops *ops;
+	char *body;			/* the CSR as received, until checked */
+	size_t len;
+	enum est_csr_verdict verdict;
+	char why[EST_WHY_MAX];		/* EST_CHECK_MALFORMED's reason */
 	X509_REQ *csr;
 	EVP_PKEY *pubkey;		/* csr's key */
 	X509 *client_cert;
@@ -126,6 +139,7 @@ est_pending_free(struct est_pending *p)
 	X509_REQ_free(p->csr);
 	EVP_PKEY_free(p->pubkey);
 	X509_free(p->client_cert);
+	free(p->body);
 	free(p);
 }
 
@@ -184,45 +198,45 @@ est_route_is_pkcs10(const char *ctype)
 	    ctype[n] == ' ');
 }
 
-/* POST simpleenroll / simplereenroll / serverkeygen. */
+/*
+ * The CPU part of an enrollment's request: decode the CSR, check its
+ * signature (est_csr_read), read its key id and the names it asks for.
+ * Touches only p's own fields, so it runs on a worker thread when
+ * ops->workers is set (issue 18), else on the loop.
+ */
 static void
-est_enroll_start(struct evhttp_request *req, const struct est_ops *ops,
-    enum est_op op, enum est_profile profile)
+est_csr_work(void *arg)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	struct est_pending *p = NULL;
-	enum est_csr_status st;
-	char why[EST_WHY_MAX], *body = NULL;
-	size_t len = evbuffer_get_length(in);
+	struct est_pending *p = arg;
 
-	if (!est_route_is_pkcs10(evhttp_find_header(
-	    evhttp_request_get_input_headers(req), "Content-Type"))) {
-		est_refuse(req, 415, 0, "the body must be application/pkcs10 "
-		    "(a base64 PKCS#10 request)");
-		goto out;
-	}
-	if (len > EST_MAX_BODY) {
-		est_refuse(req, 413, 0, "the request is %zu bytes, at most %d "
-		    "are accepted", len, EST_MAX_BODY);
-		goto out;
-	}
-	if ((p = calloc(1, sizeof(*p))) == NULL ||
-	    (body = malloc(len + 1)) == NULL) {
-		est_refuse(req, 503, 1, "out of memory");
-		goto out;
-	}
-	evbuffer_copyout(in, body, len);
-	body[len] = '\0';
-	p->req = req;
-	p->e.op = op;
-	p->e.profile = profile;
-	if ((st = est_csr_read(body, len, &p->csr, &p->pubkey, why,
-	    sizeof(why))) != EST_CSR_OK) {
-		est_refuse(req, 400, 0, "malformed CSR: %s", why);
-		goto out;
-	}
+	p->verdict = EST_CHECK_MALFORMED;
+	if (est_csr_read(p->body, p->len, &p->csr, &p->pubkey, p->why,
+	    sizeof(p->why)) != EST_CSR_OK)
+		return;
+	p->verdict = EST_CHECK_NAMES;
 	if (est_csr_key_id(p->csr, p->e.key_id) != 0 ||
-	    est_csr_names(p->csr, &p->e.asked) != 0) {
+	    est_csr_names(p->csr, &p->e.asked) != 0)
+		return;
+	p->verdict = EST_CHECK_OK;
+}
+
+/* Back on the loop after est_csr_work: a refusal, or the rest of the
+ * checks (the TLS client certificate, serverkeygen's credentials) and
+ * ops->enroll. */
+static void
+est_csr_checked(void *arg)
+{
+	struct est_pending *p = arg;
+	struct evhttp_request *req = p->req;
+	enum est_op op = p->e.op;
+
+	free(p->body);
+	p->body = NULL;
+	if (p->verdict == EST_CHECK_MALFORMED) {
+		est_refuse(req, 400, 0, "malformed CSR: %s", p->why);
+		goto out;
+	}
+	if (p->verdict != EST_CHECK_OK) {
 		est_refuse(req, 400, 0, "malformed CSR: its subjectAltName "
 		    "request is unreadable or asks for names that cannot be "
 		    "granted");
@@ -247,11 +261,57 @@ est_enroll_start(struct evhttp_request *req, const struct est_ops *ops,
 			goto out;
 		}
 	}
-	free(body);
-	ops->enroll(ops->arg, &p->e, est_done, p);
+	p->ops->enroll(p->ops->arg, &p->e, est_done, p);
 	return;
 out:
-	free(body);
+	est_pending_free(p);
+}
+
+/* POST simpleenroll / simplereenroll / serverkeygen: the framing checks
+ * here, the CSR's on a worker (or here), the rest in est_csr_checked. */
+static void
+est_enroll_start(struct evhttp_request *req, const struct est_ops *ops,
+    enum est_op op, enum est_profile profile)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	struct est_pending *p = NULL;
+	size_t len = evbuffer_get_length(in);
+
+	if (!est_route_is_pkcs10(evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Content-Type"))) {
+		est_refuse(req, 415, 0, "the body must be application/pkcs10 "
+		    "(a base64 PKCS#10 request)");
+		goto out;
+	}
+	if (len > EST_MAX_BODY) {
+		est_refuse(req, 413, 0, "the request is %zu bytes, at most %d "
+		    "are accepted", len, EST_MAX_BODY);
+		goto out;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->body = malloc(len + 1)) == NULL) {
+		est_refuse(req, 503, 1, "out of memory");
+		goto out;
+	}
+	evbuffer_copyout(in, p->body, len);
+	p->body[len] = '\0';
+	p->len = len;
+	p->req = req;
+	p->ops = ops;
+	p->e.op = op;
+	p->e.profile = profile;
+	if (ops->workers == NULL) {
+		est_csr_work(p);
+		est_csr_checked(p);
+		return;
+	}
+	if (workq_push(ops->workers, est_csr_work, est_csr_checked, p) != 0) {
+		est_refuse(req, 503, 1, "too many enrollments in progress; "
+		    "retry");
+		goto out;
+	}
+	return;
+out:
 	est_pending_free(p);
 }
 

@@ -279,6 +279,24 @@ test_ocsp_loops_is_one_by_default_and_bounded(void **state)
 	    "and 8");
 }
 
+/* est_workers (issue 18): 2 by default, 0 (the loop) .. 8. */
+static void
+test_est_workers_is_two_by_default_and_bounded(void **state)
+{
+	const char *dir = *state;
+	struct bridge_config c;
+	char err[ERRLEN];
+
+	write_conf(dir, "name = a\n");
+	assert_int_equal(config_load(&c, dir, err, sizeof(err)), 0);
+	assert_int_equal(c.est_workers, 2);
+	write_conf(dir, "est_workers = 0\n");
+	assert_int_equal(config_load(&c, dir, err, sizeof(err)), 0);
+	assert_int_equal(c.est_workers, 0);
+	assert_load_fails(dir, "est_workers = 9\n",
+	    "keybridge.conf:1: est_workers must be between 0 and 8");
+}
+
 static void
 test_malformed_values_and_lines_are_errors(void **state)
 {
@@ -561,6 +579,9 @@ main(void)
 		    teardown_dir),
 		cmocka_unit_test_setup_teardown(
 		    test_ocsp_loops_is_one_by_default_and_bounded, setup_dir,
+		    teardown_dir),
+		cmocka_unit_test_setup_teardown(
+		    test_est_workers_is_two_by_default_and_bounded, setup_dir,
 		    teardown_dir),
 		cmocka_unit_test_setup_teardown(
 		    test_value_longer_than_its_field_is_an_error, setup_dir,
