@@ -18,6 +18,11 @@
 # OUT/crl_scale.csv.
 #   BENCH_CRL_N (100000), BENCH_CRL_PARTS (16), BENCH_CRL_ROUNDS (3),
 #   BENCH_CRL_REUSE=1 keeps the ledger of an earlier run of the same OUT.
+#   BENCH_CRL_FROM=DIR copies a data directory bench_fill filled elsewhere
+#   (e.g. a million certificates) to OUT/n$N instead of filling one, on
+#   ports of this run; BENCH_CRL_SETTLE=0 times the revocation as soon as
+#   the CRLs are served, while the pre-signing still runs (a start at a
+#   million certificates signs 2,000,000 OCSP answers first).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 : "${OUT:=$root/tests/out/bench/crl_scale}"
@@ -72,14 +77,25 @@ crl_start() {
 		[ $((SECONDS - t0)) -lt 600 ] || fail "serve not settled after 600 s"
 		pend=$(curl -s --max-time 5 "$KB_HTTP_URL/metrics" | awk '$1 == "keybridge_ocsp_resign_pending" { print $2 }' || true)
 		[ "${pend:-x}" != 0 ] || break
+		[ "${BENCH_CRL_SETTLE:-1}" != 0 ] || [ -z "$pend" ] || break
 		sleep 1
 	done
-	echo "  serve settled after $((SECONDS - t0)) s"
+	echo "  serve settled after $((SECONDS - t0)) s (OCSP re-signs pending: $pend)"
 }
 
 echo "crl_scale: N=$N P=$P rounds=$ROUNDS; $(date -u +%FT%TZ); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "size,mode,metric,value" >"$OUT/crl_scale.csv"
-if [ -z "${BENCH_CRL_REUSE:-}" ] || [ ! -f "$dir/fill-revoked.txt" ]; then
+if [ -n "${BENCH_CRL_FROM:-}" ] && [ ! -f "$dir/fill-revoked.txt" ]; then
+	rm -rf "$dir"
+	cp -a "$BENCH_CRL_FROM" "$dir"
+	rm -f "$dir"/ocsp-store.db*
+	ports=$(kb_free_ports 2)
+	KB_USED_PORTS="$KB_USED_PORTS $ports"
+	kb_conf_set "$dir" est_listen "127.0.0.1:${ports% *}" >/dev/null
+	kb_conf_set "$dir" http_listen "127.0.0.1:${ports#* }" >/dev/null
+	kb_conf_set "$dir" public_http_url "http://127.0.0.1:${ports#* }" >/dev/null
+	echo "  copied $BENCH_CRL_FROM"
+elif [ -z "${BENCH_CRL_REUSE:-}" ] || [ ! -f "$dir/fill-revoked.txt" ]; then
 	rm -rf "$dir"
 	kb_init "$dir" >/dev/null
 	kb_conf_set "$dir" access_log access.log >/dev/null
