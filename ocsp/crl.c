@@ -508,12 +508,16 @@ ocspr_crl_find(struct ocspr *r, const char *p)
 		return NULL;
 	p += n;
 	if (p[0] == '/') {
-		/* "/<n>/<p>": the configured n only, p below it */
+		/* "/<n>/<p>": decimal without leading zeros, the one
+		 * spelling crlurl.c writes; the configured n only, p below
+		 * it */
 		dn = strspn(p + 1, "0123456789");
-		if (dn == 0 || dn > OCSPR_CRL_DIGITS || p[1 + dn] != '/')
+		if (dn == 0 || dn > OCSPR_CRL_DIGITS || p[1 + dn] != '/' ||
+		    (dn > 1 && p[1] == '0'))
 			return NULL;
 		dp = strspn(p + 2 + dn, "0123456789");
-		if (dp == 0 || dp > OCSPR_CRL_DIGITS)
+		if (dp == 0 || dp > OCSPR_CRL_DIGITS ||
+		    (dp > 1 && p[2 + dn] == '0'))
 			return NULL;
 		parts = strtol(p + 1, NULL, 10);
 		part = strtol(p + 2 + dn, NULL, 10);

@@ -337,7 +337,8 @@ test_other_partition_urls_are_404(void **state)
 	struct fixture *f = *state;
 	const char *id = signer_issuer_id(f->signer);
 	const char *tail[] = { "/8/1.crl", "/4/4.crl", "/4/1.delta",
-	    "/4/1.crl/", "//1.crl", "/4/0001.crl", "/4.crl", ".delta" };
+	    "/4/1.crl/", "//1.crl", "/4/0001.crl", "/4/01.crl", "/04/1.crl",
+	    "/4.crl", ".delta" };
 	unsigned char *body;
 	size_t blen;
 	char path[256];
