@@ -280,7 +280,8 @@ ocspr_crl_start(evutil_socket_t fd, short what, void *arg)
 
 	if (ci->cs->r->worker == NULL)
 		return;
-	ocspr_crl_start_bases(ci);
+	/* deltas first: the worker signs in queue order, and a base of
+	 * the full CRL takes seconds at a million certificates */
 	for (int i = 0; ci->cs->parts > 1 && i < ci->nscope; i++) {
 		c = &ci->scope[i];
 		if (c->delta_dirty && !c->delta_building && c->base.der !=
@@ -289,6 +290,7 @@ ocspr_crl_start(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 	}
+	ocspr_crl_start_bases(ci);
 }
 
 static struct ocspr_crl_issuer *
