@@ -94,6 +94,7 @@ if [ -n "${BENCH_CRL_FROM:-}" ] && [ ! -f "$dir/fill-revoked.txt" ]; then
 	kb_conf_set "$dir" est_listen "127.0.0.1:${ports% *}" >/dev/null
 	kb_conf_set "$dir" http_listen "127.0.0.1:${ports#* }" >/dev/null
 	kb_conf_set "$dir" public_http_url "http://127.0.0.1:${ports#* }" >/dev/null
+	kb_conf_set "$dir" public_https_url "https://127.0.0.1:${ports% *}" >/dev/null
 	echo "  copied $BENCH_CRL_FROM"
 elif [ -z "${BENCH_CRL_REUSE:-}" ] || [ ! -f "$dir/fill-revoked.txt" ]; then
 	rm -rf "$dir"
