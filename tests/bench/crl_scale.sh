@@ -85,7 +85,9 @@ crl_start() {
 
 echo "crl_scale: N=$N P=$P rounds=$ROUNDS; $(date -u +%FT%TZ); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "size,mode,metric,value" >"$OUT/crl_scale.csv"
-if [ -n "${BENCH_CRL_FROM:-}" ] && [ ! -f "$dir/fill-revoked.txt" ]; then
+if [ -n "${BENCH_CRL_FROM:-}" ] && [ -f "$dir/fill-revoked.txt" ]; then
+	echo "  reusing $dir (copied from $BENCH_CRL_FROM before)"
+elif [ -n "${BENCH_CRL_FROM:-}" ]; then
 	rm -rf "$dir"
 	cp -a "$BENCH_CRL_FROM" "$dir"
 	rm -f "$dir"/ocsp-store.db*
