@@ -83,6 +83,15 @@ crl_start() {
 	echo "  serve settled after $((SECONDS - t0)) s (OCSP re-signs pending: $pend)"
 }
 
+# crl_stop: SIGTERM and wait (a clean stop at a million certificates
+# writes the status map snapshot, ~6 s, which the next start loads).
+crl_stop() {
+	kill -TERM "$KB_SERVE_PID"
+	kb_wait_gone "$KB_SERVE_PID" 120 || fail "serve did not stop within 120 s"
+	kb_untrack "$KB_SERVE_PID"
+	KB_SERVE_PID=""
+}
+
 echo "crl_scale: N=$N P=$P rounds=$ROUNDS; $(date -u +%FT%TZ); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "size,mode,metric,value" >"$OUT/crl_scale.csv"
 if [ -n "${BENCH_CRL_FROM:-}" ] && [ -f "$dir/fill-revoked.txt" ]; then
@@ -150,7 +159,7 @@ for r in $(seq 1 "$ROUNDS"); do
 			csv "$N" "$mode" part_bytes "$pb"; csv "$N" "$mode" delta_bytes "$wb"
 		fi
 		csv "$N" "$mode" visible_ms "$ms"; csv "$N" "$mode" cpu_ms "$cpu"; csv "$N" "$mode" full_bytes "$fb"
-		kb_stop >/dev/null
+		crl_stop
 	done
 done
 uptime
