@@ -165,7 +165,6 @@ ocspr_crl_job(struct ocspr_crl_issuer *ci, const struct ocspr_crl *c,
 
 /* The base jobs of one read of the revoked set, by scope. */
 struct ocspr_crl_read {
-	struct ocspr_crl_issuer *ci;
 	struct ocspr_job *job[1 + OCSPR_CRL_PARTS_MAX];
 	int parts;
 };
@@ -195,10 +194,9 @@ ocspr_crl_start_bases(struct ocspr_crl_issuer *ci)
 	struct ocspr *r = ci->cs->r;
 	struct ocspr_crl_read rd;
 	struct ocspr_crl *c;
-	int i, any = 0, rc;
+	int i, any = 0;
 
 	memset(&rd, 0, sizeof(rd));
-	rd.ci = ci;
 	rd.parts = ci->cs->parts;
 	for (i = 0; i < ci->nscope; i++) {
 		c = &ci->scope[i];
@@ -210,9 +208,8 @@ ocspr_crl_start_bases(struct ocspr_crl_issuer *ci)
 	}
 	if (!any)
 		return;
-	rc = r->cfg.ops.revoked(r->cfg.ops.arg, ci->issuer, ocspr_crl_route,
-	    &rd);
-	if (rc != 0)
+	if (r->cfg.ops.revoked(r->cfg.ops.arg, ci->issuer, ocspr_crl_route,
+	    &rd) != 0)
 		goto fail;
 	for (i = 0; i < ci->nscope; i++) {
 		if (rd.job[i] == NULL)
