@@ -198,6 +198,10 @@ static const struct config_field config_table[] = {
 	    "Most seconds HTTP caches may keep an OCSP response or CRL."),
 	CLONG(crl_validity, 7200, 30 * 86400, 86400,
 	    "Seconds from a CRL's thisUpdate to its nextUpdate."),
+	/* issue 18: docs/operations.md "CRL partitions and delta CRLs" */
+	CLONG(crl_partitions, 1, 256, 1,
+	    "CRL partitions per issuer (a power of two; 1: one full CRL). "
+	    "More: partition and delta CRLs, named by new certificates."),
 	/* issue 18: docs/operations.md "OCSP at scale" */
 	CSTR(ocsp_store, "off",
 	    "SQLite file keeping signed OCSP answers across restarts "

@@ -70,6 +70,7 @@ struct bridge_config {
 	long ocsp_validity;		/* s, thisUpdate to nextUpdate */
 	long ocsp_max_age;		/* s, HTTP max-age cap */
 	long crl_validity;		/* s, CRL thisUpdate to nextUpdate */
+	long crl_partitions;		/* issue 18: CRL partitions, 1: none */
 	char ocsp_store[CONFIG_STR];	/* SQLite file of signed answers, or "off" */
 	long ocsp_cache_max;		/* answers kept in memory, 0: all */
 	char blob_dir[CONFIG_STR];	/* published bytes (ledger/blob.h) */

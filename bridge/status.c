@@ -39,6 +39,9 @@ struct status_ctx {
 	unsigned char *der[OCSPR_MAX_ISSUERS];
 	size_t der_len[OCSPR_MAX_ISSUERS];
 	int original;			/* the index of init's CA, or -1 */
+	/* Each issuer's full CRL URL, as its certificates name it (the
+	 * partitions' are made from it, ocsp/crlurl.c). */
+	char crl_url[OCSPR_MAX_ISSUERS][OCSPR_URL_MAX];
 };
 
 /* The served issuer index of issuer id id, or -1. */
@@ -153,7 +156,7 @@ status_key_cert(const struct ledger_cert_info *c, void *arg)
 
 	if (i >= 0) {
 		ocspr_refresh(sc->r, i, c->serial);
-		ocspr_crl_changed(sc->r, i);
+		ocspr_crl_revoked(sc->r, i, c->serial);
 	}
 	if (sc->on_change != NULL)
 		sc->on_change(sc->on_change_arg, c->serial);
@@ -170,7 +173,7 @@ status_changed(struct status_ctx *sc, const char *serial, int crl)
 	if (i >= 0) {
 		ocspr_refresh(sc->r, i, serial);
 		if (crl)
-			ocspr_crl_changed(sc->r, i);
+			ocspr_crl_revoked(sc->r, i, serial);
 	}
 	if (sc->on_change != NULL)
 		sc->on_change(sc->on_change_arg, serial);
@@ -360,6 +363,7 @@ status_new(struct event_base *base, struct ledger *l, struct signer *s,
 	sc->original = -1;
 	for (size_t i = 0; i < signer_nissuers(s) && i < OCSPR_MAX_ISSUERS;
 	    i++) {
+		char cai[OCSPR_URL_MAX];
 		int len;
 
 		oc.issuers[i] = signer_issuer_at(s, i);
@@ -367,6 +371,10 @@ status_new(struct event_base *base, struct ledger *l, struct signer *s,
 		oc.nissuers++;
 		if (signer_issuer_original(s, i))
 			sc->original = (int)i;
+		ca_issuer_urls(cfg->public_http_url, oc.issuer_ids[i],
+		    signer_issuer_original(s, i), cai, sizeof(cai),
+		    sc->crl_url[i], sizeof(sc->crl_url[i]));
+		oc.crl_urls[i] = sc->crl_url[i];
 		if ((len = i2d_X509(oc.issuers[i], &sc->der[i])) <= 0) {
 			snprintf(err, errlen, "cannot encode an issuing CA");
 			goto fail;
@@ -376,6 +384,7 @@ status_new(struct event_base *base, struct ledger *l, struct signer *s,
 	oc.validity = cfg->ocsp_validity;
 	oc.max_age = cfg->ocsp_max_age;
 	oc.crl_validity = cfg->crl_validity;
+	oc.crl_partitions = (int)cfg->crl_partitions;
 	oc.cache_max = (size_t)cfg->ocsp_cache_max;
 	if (strcmp(cfg->ocsp_store, "off") != 0)
 		oc.store_path = config_path(cfg, cfg->ocsp_store, store_path,

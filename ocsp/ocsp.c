@@ -552,6 +552,19 @@ ocspr_new(const struct ocspr_config *cfg, char *err, size_t errlen)
 	}
 	if (r->cfg.live_max == 0)
 		r->cfg.live_max = OCSPR_DEFAULT_LIVE_MAX;
+	if (cfg->crl_partitions > 1) {
+		char url[OCSPR_URL_MAX];
+
+		for (i = 0; i < cfg->nissuers; i++)
+			if (ocspr_crlurl_make(cfg->crl_urls[i],
+			    cfg->crl_partitions, cfg->crl_partitions - 1, 1,
+			    url, sizeof(url)) != 0) {
+				snprintf(err, errlen, "OCSP: CRL partitions "
+				    "need a power of two up to %d and every "
+				    "issuer's CRL URL", OCSPR_CRL_PARTS_MAX);
+				goto fail;
+			}
+	}
 	for (i = 0; i < cfg->nissuers; i++) {
 		struct ocspr_issuer *is = &r->issuers[i];
 

@@ -30,6 +30,8 @@
 #define OCSPR_ISSUER_ID_MAX 64		/* hex of the issuer's SKI */
 #define OCSPR_SERIAL_MAX    40		/* hex digits of a serial we issue */
 #define OCSPR_MAX_LOOPS     8		/* event loops answering OCSP */
+#define OCSPR_CRL_PARTS_MAX 256		/* CRL partitions per issuer */
+#define OCSPR_URL_MAX       512		/* bytes of a CRL URL */
 
 /* What the ledger says of one serial of one of our issuers. */
 enum ocspr_state {
@@ -92,6 +94,15 @@ struct ocspr_config {
 	size_t cache_max;
 	const char *store_path;
 	struct ocspr_ops ops;
+	/* Issue 18, CRLs at scale: the full CRL URL of each issuer as
+	 * certificates carry it (".../crl/<id>.crl"), and the partitions
+	 * (crlurl.c).  crl_partitions 0 or 1: one full CRL per issuer,
+	 * remade at every revocation, no delta (as before).  More: the
+	 * partition CRLs (RFC 5280 5.2.5 issuing distribution point) and a
+	 * delta CRL of every base (5.2.4), the full CRL kept for the
+	 * certificates that name it; crl_urls must be set. */
+	const char *crl_urls[OCSPR_MAX_ISSUERS];
+	int crl_partitions;
 };
 
 struct ocspr;
@@ -123,6 +134,25 @@ int ocspr_warm(struct ocspr *r, int issuer, const char *serial);
 int ocspr_has_store(const struct ocspr *r);
 /* Issuer i's revoked set changed: a new CRL is made within a second. */
 void ocspr_crl_changed(struct ocspr *r, int issuer);
+/* serial of issuer i was revoked: with partitions its partition's and
+ * the full CRL's deltas list it within a second, their bases later
+ * (OCSPR_CRL_BASE_SEC, OCSPR_CRL_DELTA_MAX); without, as
+ * ocspr_crl_changed.  0, or -1 on a malformed serial. */
+int ocspr_crl_revoked(struct ocspr *r, int issuer, const char *serial);
+
+/* ---- crlurl.c: CRL partitions and their URLs --------------------------- */
+
+/* 1 when n partitions are allowed: a power of two, 1 to
+ * OCSPR_CRL_PARTS_MAX. */
+int ocspr_crlurl_parts_ok(long n);
+/* The partition (0 .. n - 1) of serial (lowercase hex without leading
+ * zeros): its low byte modulo n.  -1 for a malformed serial or n. */
+int ocspr_crlurl_partition(const char *serial, int n);
+/* The URL of a CRL from the issuer's full CRL URL full (ending ".crl"):
+ * partition p of n (p < 0: the full CRL), its delta when delta is set.
+ * 0, or -1 when full is malformed or out is too small. */
+int ocspr_crlurl_make(const char *full, int n, int p, int delta, char *out,
+    size_t outlen);
 
 /* Counters for the status API and metrics. */
 struct ocspr_stats {

@@ -27,6 +27,10 @@
 #define OCSPR_DUE_MAX        8192	/* store rows queued per due check */
 #define OCSPR_CRL_DELAY_USEC 100000	/* coalesce revocations into a CRL */
 #define OCSPR_CRL_MIN_SEC    3600	/* a CRL is remade at least this often */
+/* With partitions (issue 18): a base whose delta lists revocations is
+ * remade after this long, or at once when its delta lists this many. */
+#define OCSPR_CRL_BASE_SEC   300
+#define OCSPR_CRL_DELTA_MAX  1024
 
 /* ---- cache.c: pre-signed responses -------------------------------------- */
 
@@ -141,10 +145,13 @@ struct ocspr_job {
 	struct ocspr_status cid_st[OCSPR_MAX_CERTIDS];
 	unsigned char *der;
 	size_t len;
-	/* CRL: the revoked set of issuer, its number. */
+	/* CRL: the revoked set of issuer, its number; the partition
+	 * (-1: the full CRL), and for a delta the number of its base. */
 	struct ocspr_revoked *revoked;
 	size_t nrevoked, caprevoked;
 	uint64_t crl_number;
+	int crl_part, crl_delta;
+	uint64_t crl_base;
 };
 
 TAILQ_HEAD(ocspr_jobq, ocspr_job);
@@ -193,7 +200,8 @@ long ocspr_validity(const struct ocspr *r);
 struct ocspr_crls;
 struct ocspr_crls *ocspr_crls_new(struct ocspr *r);
 void ocspr_crls_free(struct ocspr_crls *c);
-/* Worker thread: builds and signs the CRL of job j.  0 or -1. */
+/* crlbuild.c, worker thread: builds and signs the CRL of job j (into
+ * j->der).  0 or -1. */
 int ocspr_crl_build(struct ocspr *r, struct ocspr_job *j);
 /* Loop thread: the CRL job is done. */
 void ocspr_crl_done(struct ocspr_crls *c, struct ocspr_job *j);

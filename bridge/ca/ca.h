@@ -19,6 +19,7 @@
 #include "est/est.h"
 #include "ledger/ledger.h"
 #include "bridge/config.h"
+#include "ocsp/ocsp.h"
 
 struct ca_profile;			/* profile.c */
 
@@ -441,6 +442,10 @@ struct ca_profile {
 	const char *policy_oid;		/* dotted OID (borrowed) or NULL */
 	int no_rev_avail;		/* 1: no OCSP URL, no CRL point, and
 					 * noRevAvail (2.5.29.56, NULL) */
+	/* Issue 18: crl_partitions.  > 1: the CRL point is the serial's
+	 * partition of the configured CRL URL and freshestCRL names its
+	 * delta (ocsp/crlurl.c); else the CRL URL as configured. */
+	int crl_partitions;
 };
 
 /* Fills out for profile p from c (NULL: the profile's defaults: its
@@ -520,5 +525,13 @@ X509 *issue_build(const struct issue_params *p, char *err, size_t errlen);
 /* Lowercase hex of a certificate's serial without leading zeros (the
  * ledger's form).  out holds 41 bytes.  0 or -1. */
 int issue_serial_hex(const X509 *cert, char out[41]);
+/* Issue 18: the CRL distribution point of the certificate of serial
+ * (lowercase hex, the ledger's form) for the configured CRL URL
+ * crl_url, and its freshestCRL ("" when none):
+ * with partitions > 1 its partition's and that one's delta
+ * (ocsp/crlurl.c), else crl_url and none.  0, or -1 when crl_url cannot
+ * be partitioned. */
+int ca_crl_urls(const char *serial, const char *crl_url, int partitions,
+    char cdp[OCSPR_URL_MAX], char freshest[OCSPR_URL_MAX]);
 
 #endif

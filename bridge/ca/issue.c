@@ -243,22 +243,78 @@ fail:
 	return -1;
 }
 
-/* Adds authorityInfoAccess (RFC 5280 4.2.2.1: OCSP, then caIssuers) and
- * cRLDistributionPoints (4.2.1.13: one point, fullName URI) for the URLs
- * of p that are set.  0, or -1 with err set. */
+/* Adds a CRLDistributionPoints-shaped extension nid (RFC 5280
+ * 4.2.1.13 cRLDistributionPoints, 4.2.1.15 freshestCRL): one point, a
+ * fullName URI, not critical.  0 or -1. */
+static int
+issue_dp_ext(X509 *x, int nid, const char *url)
+{
+	CRL_DIST_POINTS *cdp = NULL;
+	DIST_POINT *dp = NULL;
+	GENERAL_NAMES *full = NULL;
+	int rc = -1;
+
+	if ((cdp = sk_DIST_POINT_new_null()) == NULL ||
+	    (dp = DIST_POINT_new()) == NULL ||
+	    (dp->distpoint = DIST_POINT_NAME_new()) == NULL ||
+	    (full = GENERAL_NAMES_new()) == NULL ||
+	    issue_push(full, issue_ia5_name(GEN_URI, url)) != 0)
+		goto out;
+	dp->distpoint->type = 0;	/* fullName [0] */
+	dp->distpoint->name.fullname = full;
+	full = NULL;
+	if (sk_DIST_POINT_push(cdp, dp) <= 0)
+		goto out;
+	dp = NULL;
+	if (X509_add1_ext_i2d(x, nid, cdp, 0, X509V3_ADD_DEFAULT) != 1)
+		goto out;
+	rc = 0;
+out:
+	GENERAL_NAMES_free(full);
+	DIST_POINT_free(dp);
+	CRL_DIST_POINTS_free(cdp);
+	return rc;
+}
+
+/* See ca.h. */
+int
+ca_crl_urls(const char *serial, const char *crl_url, int partitions,
+    char cdp[OCSPR_URL_MAX], char freshest[OCSPR_URL_MAX])
+{
+	int p;
+
+	freshest[0] = '\0';
+	if (partitions <= 1) {
+		if (snprintf(cdp, OCSPR_URL_MAX, "%s", crl_url) >=
+		    OCSPR_URL_MAX)
+			return -1;
+		return 0;
+	}
+	if ((p = ocspr_crlurl_partition(serial, partitions)) < 0 ||
+	    ocspr_crlurl_make(crl_url, partitions, p, 0, cdp,
+	    OCSPR_URL_MAX) != 0 ||
+	    ocspr_crlurl_make(crl_url, partitions, p, 1, freshest,
+	    OCSPR_URL_MAX) != 0)
+		return -1;
+	return 0;
+}
+
+/* Adds authorityInfoAccess (RFC 5280 4.2.2.1: OCSP, then caIssuers),
+ * cRLDistributionPoints (4.2.1.13: one point, fullName URI: with CRL
+ * partitions the serial's partition) and with partitions freshestCRL
+ * (4.2.1.15: its delta CRL) for the URLs of p that are set.  0, or -1
+ * with err set. */
 static int
 issue_urls(X509 *x, const struct issue_params *p,
     const struct ca_profile *prof, char *err, size_t errlen)
 {
 	AUTHORITY_INFO_ACCESS *aia = NULL;
-	CRL_DIST_POINTS *cdp = NULL;
-	DIST_POINT *dp = NULL;
-	GENERAL_NAMES *full = NULL;
 	/* RFC 9608 2: a certificate saying noRevAvail points at no
 	 * revocation information; caIssuers stays (chain building). */
 	const char *ocsp = prof->no_rev_avail ? NULL : p->ocsp_url;
 	const char *crl = prof->no_rev_avail ? NULL : p->crl_url;
 	const char *urls[] = { ocsp, p->ca_issuers_url, crl };
+	char cdp[OCSPR_URL_MAX], fresh[OCSPR_URL_MAX], serial[41];
 	size_t i;
 	int rc = -1;
 
@@ -279,20 +335,15 @@ issue_urls(X509 *x, const struct issue_params *p,
 			goto fail;
 	}
 	if (crl != NULL) {
-		if ((cdp = sk_DIST_POINT_new_null()) == NULL ||
-		    (dp = DIST_POINT_new()) == NULL ||
-		    (dp->distpoint = DIST_POINT_NAME_new()) == NULL ||
-		    (full = GENERAL_NAMES_new()) == NULL ||
-		    issue_push(full, issue_ia5_name(GEN_URI, crl)) != 0)
-			goto fail;
-		dp->distpoint->type = 0;	/* fullName [0] */
-		dp->distpoint->name.fullname = full;
-		full = NULL;
-		if (sk_DIST_POINT_push(cdp, dp) <= 0)
-			goto fail;
-		dp = NULL;
-		if (X509_add1_ext_i2d(x, NID_crl_distribution_points, cdp, 0,
-		    X509V3_ADD_DEFAULT) != 1)
+		if (issue_serial_hex(x, serial) != 0 || ca_crl_urls(serial,
+		    crl, prof->crl_partitions, cdp, fresh) != 0) {
+			snprintf(err, errlen, "the CRL URL %s cannot be "
+			    "partitioned (it must end in .crl)", crl);
+			goto out;
+		}
+		if (issue_dp_ext(x, NID_crl_distribution_points, cdp) != 0 ||
+		    (fresh[0] != '\0' && issue_dp_ext(x, NID_freshest_crl,
+		    fresh) != 0))
 			goto fail;
 	}
 	rc = 0;
@@ -301,9 +352,6 @@ fail:
 	log_openssl_why(err, errlen, "cannot build the AIA or CRL distribution "
 	    "point");
 out:
-	GENERAL_NAMES_free(full);
-	DIST_POINT_free(dp);
-	CRL_DIST_POINTS_free(cdp);
 	AUTHORITY_INFO_ACCESS_free(aia);
 	return rc;
 }

@@ -76,6 +76,18 @@ lint_cdp_absent(const struct lint_ctx *c)
 	return c->w->crl_url == NULL ? "no CRL URL configured" : NULL;
 }
 
+/* Issue 18: freshestCRL only with CRL partitions (ca_crl_urls). */
+static const char *
+lint_fresh_absent(const struct lint_ctx *c)
+{
+	const char *why = lint_cdp_absent(c);
+
+	if (why != NULL)
+		return why;
+	return c->prof->crl_partitions <= 1 ? "no CRL partitions "
+	    "configured" : NULL;
+}
+
 static const char *
 lint_cp_absent(const struct lint_ctx *c)
 {
@@ -359,28 +371,69 @@ lint_aia(struct lint_ctx *c, void *val, const ASN1_OCTET_STRING *raw)
 	return 0;
 }
 
-/* RFC 5280 4.2.1.13: one distribution point, a fullName of the one
- * configured URL, no reasons, no cRLIssuer. */
+/* The CRL point and freshestCRL the certificate's serial gets
+ * (ca_crl_urls, as issue_build writes them).  0, or -1 with why set. */
 static int
-lint_cdp(struct lint_ctx *c, void *val, const ASN1_OCTET_STRING *raw)
+lint_crl_want(struct lint_ctx *c, const char *check, char cdp[OCSPR_URL_MAX],
+    char fresh[OCSPR_URL_MAX])
 {
-	const CRL_DIST_POINTS *cdp = val;
+	char serial[OCSPR_SERIAL_MAX + 1];
+
+	if (ocspr_serial_hex(c->t->serial, serial) != 0 ||
+	    ca_crl_urls(serial, lint_crl_url(c), c->prof->crl_partitions,
+	    cdp, fresh) != 0)
+		return lint_refuse(c->why, c->whylen, check, "no partition "
+		    "URL for this serial and %s", lint_crl_url(c));
+	return 0;
+}
+
+/* One distribution point, a fullName of the one URL want, no reasons,
+ * no cRLIssuer: cRLDistributionPoints and freshestCRL alike. */
+static int
+lint_dp_one(struct lint_ctx *c, const char *check, const CRL_DIST_POINTS *cdp,
+    const char *want)
+{
 	const DIST_POINT *dp;
 
 	if (sk_DIST_POINT_num(cdp) != 1)
-		return lint_refuse(c->why, c->whylen, "crlDistributionPoints",
+		return lint_refuse(c->why, c->whylen, check,
 		    "%d points, want 1", sk_DIST_POINT_num(cdp));
 	dp = sk_DIST_POINT_value(cdp, 0);
 	if (dp->reasons != NULL || dp->CRLissuer != NULL ||
 	    dp->distpoint == NULL || dp->distpoint->type != 0 ||
 	    sk_GENERAL_NAME_num(dp->distpoint->name.fullname) != 1)
-		return lint_refuse(c->why, c->whylen, "crlDistributionPoints",
+		return lint_refuse(c->why, c->whylen, check,
 		    "not one fullName URI without reasons or cRLIssuer");
 	if (!lint_ia5_is(sk_GENERAL_NAME_value(dp->distpoint->name.fullname,
-	    0), GEN_URI, lint_crl_url(c)))
-		return lint_refuse(c->why, c->whylen, "crlDistributionPoints",
-		    "the URL is not the configured %s", lint_crl_url(c));
+	    0), GEN_URI, want))
+		return lint_refuse(c->why, c->whylen, check,
+		    "the URL is not the configured %s", want);
 	return 0;
+}
+
+/* RFC 5280 4.2.1.13: one distribution point, a fullName of the one
+ * configured URL (with partitions: the serial's partition of it), no
+ * reasons, no cRLIssuer. */
+static int
+lint_cdp(struct lint_ctx *c, void *val, const ASN1_OCTET_STRING *raw)
+{
+	char cdp[OCSPR_URL_MAX], fresh[OCSPR_URL_MAX];
+
+	if (lint_crl_want(c, "crlDistributionPoints", cdp, fresh) != 0)
+		return -1;
+	return lint_dp_one(c, "crlDistributionPoints", val, cdp);
+}
+
+/* RFC 5280 4.2.1.15: freshestCRL, the delta CRL of the serial's
+ * partition, in the same shape. */
+static int
+lint_fresh(struct lint_ctx *c, void *val, const ASN1_OCTET_STRING *raw)
+{
+	char cdp[OCSPR_URL_MAX], fresh[OCSPR_URL_MAX];
+
+	if (lint_crl_want(c, "freshestCRL", cdp, fresh) != 0)
+		return -1;
+	return lint_dp_one(c, "freshestCRL", val, fresh);
 }
 
 /* RFC 5280 4.2.1.4, as issue_build writes it: one PolicyInformation,
@@ -439,7 +492,8 @@ lint_null_item(void)
  * Forum make it critical), keyUsage critical (4.2.1.3 SHOULD), SKI and AKI
  * non-critical (4.2.1.1, 4.2.1.2 MUST), SAN non-critical with a subject
  * (4.2.1.6), AIA non-critical (4.2.2.1 MUST), CRL DP non-critical
- * (4.2.1.13 SHOULD), EKU non-critical as issue_build writes it.
+ * (4.2.1.13 SHOULD), freshestCRL non-critical (4.2.1.15 SHOULD; with CRL
+ * partitions only), EKU non-critical as issue_build writes it.
  */
 static const struct lint_ext lint_exts_profile[] = {
 	{ NID_basic_constraints, "basicConstraints", 1, NULL, lint_bc, NULL },
@@ -455,6 +509,9 @@ static const struct lint_ext lint_exts_profile[] = {
 	    lint_aia, NULL },
 	{ NID_crl_distribution_points, "crlDistributionPoints", 0,
 	    lint_cdp_absent, lint_cdp, NULL },
+	/* RFC 5280 4.2.1.15: "SHOULD be non-critical" */
+	{ NID_freshest_crl, "freshestCRL", 0, lint_fresh_absent, lint_fresh,
+	    NULL },
 	/* RFC 5280 4.2.1.4 (non-critical as the CA/B Forum's 7.1.2.7.9
 	 * wants), RFC 9608 2 (MUST NOT be critical) */
 	{ NID_certificate_policies, "certificatePolicies", 0, lint_cp_absent,

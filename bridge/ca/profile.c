@@ -27,6 +27,7 @@
 #include <openssl/objects.h>
 
 #include "bridge/ca/ca.h"
+#include "ocsp/ocsp.h"
 
 #define PROFILE_ANY_POLICY	"2.5.29.32.0"	/* RFC 5280 4.2.1.4 */
 #define PROFILE_ARC2_MAX	39	/* X.690 8.19.4: under arcs 0 and 1 */
@@ -150,6 +151,9 @@ ca_profile_get(const struct bridge_config *c, enum est_profile p,
 	out->validity = hours > 0 ? (time_t)hours * CA_HOUR_SECS : out->max;
 	out->no_rev_avail = norev != 0;
 	out->policy_oid = oid[0] != '\0' ? oid : NULL;
+	out->crl_partitions = c != NULL ? (int)c->crl_partitions : 1;
+	if (!ocspr_crlurl_parts_ok(out->crl_partitions))
+		return -1;
 	if (hours < 0 || hours > max || (norev != 0 && norev != 1) ||
 	    (out->no_rev_avail && (hours == 0 ||
 	    hours > CA_NOREVAVAIL_HOURS_MAX)) ||
@@ -191,6 +195,12 @@ ca_profile_config_check(const struct bridge_config *c, const char **key,
 			*key = k->oid_key;
 			return -1;
 		}
+	}
+	if (!ocspr_crlurl_parts_ok(c->crl_partitions)) {
+		*key = "crl_partitions";
+		snprintf(why, whylen, "must be a power of two from 1 to %d",
+		    OCSPR_CRL_PARTS_MAX);
+		return -1;
 	}
 	if (c->ca_subject_c[0] != '\0' && ca_subject_check(
 	    c->ca_subject_c, 1, why, whylen) != 0) {

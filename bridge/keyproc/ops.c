@@ -386,6 +386,39 @@ crl_number(X509_CRL *crl, uint64_t *num)
 	return rc;
 }
 
+/* Issue 18: a partition CRL's issuingDistributionPoint and a delta
+ * CRL's deltaCRLIndicator are critical (RFC 5280 5.2.5, 5.2.4: a client
+ * that does not know them must not take the CRL for complete), and a
+ * delta completes a base of a smaller number of the same sequence.  0, or
+ * -1 with why set. */
+static int
+crl_scope_ok(X509_CRL *crl, uint64_t num, char *why, size_t whylen)
+{
+	int i, rc = -1;
+	uint64_t base;
+	ASN1_INTEGER *ai = NULL;
+
+	if ((i = X509_CRL_get_ext_by_NID(crl, NID_issuing_distribution_point,
+	    -1)) >= 0 && !X509_EXTENSION_get_critical(X509_CRL_get_ext(crl, i)))
+		REFUSE("CRL with a non-critical issuing distribution point");
+	if ((i = X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1)) >= 0) {
+		if (!X509_EXTENSION_get_critical(X509_CRL_get_ext(crl, i)))
+			REFUSE("delta CRL with a non-critical indicator");
+		if ((ai = X509_CRL_get_ext_d2i(crl, NID_delta_crl, NULL,
+		    NULL)) == NULL || ASN1_INTEGER_get_uint64(&base, ai) != 1)
+			REFUSE("delta CRL with a malformed indicator");
+		if (base >= num)
+			REFUSE("delta CRL number %llu is not above its base's "
+			    "%llu", (unsigned long long)num,
+			    (unsigned long long)base);
+	}
+	rc = 0;
+out:
+	ASN1_INTEGER_free(ai);
+	ERR_clear_error();
+	return rc;
+}
+
 /* Request: issuer id, CRL DER with a placeholder signature.  The number
  * is persisted before the answer. */
 static int
@@ -422,6 +455,8 @@ op_sign_crl(struct keyproc_keys *k, struct keyproc_rd *r,
 		REFUSE("CRL number %llu is not above the last signed one "
 		    "(%llu)", (unsigned long long)num,
 		    (unsigned long long)sp->crl_number);
+	if (crl_scope_ok(crl, num, why, whylen) != 0)
+		goto out;
 	st.crl_number = num;
 	if (keyproc_state_write(is->original ? k->state_path : is->crl_path,
 	    is->original ? &k->state_fd : &is->crl_fd, &st, err,

@@ -297,6 +297,29 @@ test_est_workers_is_two_by_default_and_bounded(void **state)
 	    "keybridge.conf:1: est_workers must be between 0 and 8");
 }
 
+/* crl_partitions (issue 18): 1 by default, a power of two up to 256. */
+static void
+test_crl_partitions_is_one_by_default_and_a_power_of_two(void **state)
+{
+	const char *dir = *state;
+	struct bridge_config c;
+	char err[ERRLEN];
+
+	write_conf(dir, "name = a\n");
+	assert_int_equal(config_load(&c, dir, err, sizeof(err)), 0);
+	assert_int_equal(c.crl_partitions, 1);
+	write_conf(dir, "crl_partitions = 16\n");
+	assert_int_equal(config_load(&c, dir, err, sizeof(err)), 0);
+	assert_int_equal(c.crl_partitions, 16);
+	assert_load_fails(dir, "crl_partitions = 12\n",
+	    "keybridge.conf:1: crl_partitions must be a power of two from 1 "
+	    "to 256");
+	assert_load_fails(dir, "crl_partitions = 512\n",
+	    "keybridge.conf:1: crl_partitions must be between 1 and 256");
+	assert_load_fails(dir, "crl_partitions = 0\n",
+	    "keybridge.conf:1: crl_partitions must be between 1 and 256");
+}
+
 static void
 test_malformed_values_and_lines_are_errors(void **state)
 {
@@ -577,6 +600,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_malformed_values_and_lines_are_errors, setup_dir,
 		    teardown_dir),
+		cmocka_unit_test_setup_teardown(
+		    test_crl_partitions_is_one_by_default_and_a_power_of_two,
+		    setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(
 		    test_ocsp_loops_is_one_by_default_and_bounded, setup_dir,
 		    teardown_dir),

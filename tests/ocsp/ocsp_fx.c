@@ -82,8 +82,21 @@ loop_thread(void *arg)
 	return NULL;
 }
 
-int
-ofx_setup(void **state)
+/* "/crl/" of whichever responder f holds now (ofx_do_restart). */
+static void
+fx_crl_handle(struct evhttp_request *req, void *arg)
+{
+	ocspr_crl_handle(req, ((struct fixture *)arg)->r);
+}
+
+static void
+fx_ocsp_handle(struct evhttp_request *req, void *arg)
+{
+	ocspr_handle(req, ((struct fixture *)arg)->r);
+}
+
+static int
+setup(void **state, int parts)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct ocspr_config oc;
@@ -126,13 +139,18 @@ ofx_setup(void **state)
 	oc.crl_validity = 86400;
 	oc.ops = (struct ocspr_ops){ fx_status, fx_revoked, fx_sign_ocsp,
 	    fx_sign_crl, f, NULL, NULL };
+	snprintf(f->crl_url, sizeof(f->crl_url), "http://crl.test/crl/%s.crl",
+	    oc.issuer_ids[0]);
+	oc.crl_urls[0] = f->crl_url;
+	oc.crl_partitions = parts;
+	f->oc = oc;
 	if ((f->r = ocspr_new(&oc, err, sizeof(err))) == NULL ||
 	    (f->http = server_new(f->base, "127.0.0.1:0", NULL, 4 * 10240,
 	    err, sizeof(err))) == NULL ||
-	    server_route(f->http, "/ocsp", ocspr_handle, f->r) != 0 ||
-	    server_route(f->http, "/ocsp/", ocspr_handle, f->r) != 0 ||
-	    server_route(f->http, "/", ocspr_handle, f->r) != 0 ||
-	    server_route(f->http, "/crl/", ocspr_crl_handle, f->r) != 0) {
+	    server_route(f->http, "/ocsp", fx_ocsp_handle, f) != 0 ||
+	    server_route(f->http, "/ocsp/", fx_ocsp_handle, f) != 0 ||
+	    server_route(f->http, "/", fx_ocsp_handle, f) != 0 ||
+	    server_route(f->http, "/crl/", fx_crl_handle, f) != 0) {
 		fprintf(stderr, "setup: %s\n", err);
 		return -1;
 	}
@@ -142,6 +160,18 @@ ofx_setup(void **state)
 		return -1;
 	*state = f;
 	return 0;
+}
+
+int
+ofx_setup(void **state)
+{
+	return setup(state, 1);
+}
+
+int
+ofx_setup_parts(void **state)
+{
+	return setup(state, OFX_PARTS);
 }
 
 static void
@@ -217,6 +247,24 @@ void
 ofx_do_stats(struct fixture *f, void *arg)
 {
 	ocspr_stats(f->r, arg);
+}
+
+void
+ofx_do_crl_revoked(struct fixture *f, void *serial)
+{
+	assert_int_equal(ocspr_crl_revoked(f->r, 0, serial), 0);
+}
+
+void
+ofx_do_restart(struct fixture *f, void *arg)
+{
+	char err[ERRLEN] = "";
+
+	ocspr_free(f->r);
+	f->r = ocspr_new(&f->oc, err, sizeof(err));
+	if (f->r == NULL)
+		fprintf(stderr, "ocspr_new: %s\n", err);
+	assert_non_null(f->r);
 }
 
 /* ---- requests and responses -------------------------------------------- */

@@ -55,6 +55,9 @@ struct fixture {
 	pthread_mutex_t mu;		/* rows: read on the loop thread */
 	struct row rows[NSERIALS];
 	int status_calls;
+	/* the responder's configuration (ofx_do_restart makes it again) */
+	struct ocspr_config oc;
+	char crl_url[128];		/* the issuer's full CRL URL */
 };
 
 /* Row i of the ledger's stand-in: serial with state s (revoked at
@@ -65,6 +68,10 @@ void ofx_set_row(struct fixture *f, int i, const char *serial,
  * responder on a loop thread; and its tear-down. */
 int ofx_setup(void **state);
 int ofx_teardown(void **state);
+/* ofx_setup with crl_partitions = 4 and the CRL URL
+ * http://crl.test/crl/<issuer id>.crl (issue 18). */
+#define OFX_PARTS 4
+int ofx_setup_parts(void **state);
 /* Runs fn(f, arg) on the loop thread and waits for it. */
 void ofx_run_on_loop(struct fixture *f,
     void (*fn)(struct fixture *, void *), void *arg);
@@ -73,6 +80,10 @@ void ofx_run_on_loop(struct fixture *f,
 void ofx_do_refresh(struct fixture *f, void *serial);
 void ofx_do_crl_changed(struct fixture *f, void *arg);
 void ofx_do_stats(struct fixture *f, void *arg);
+/* For ofx_run_on_loop: ocspr_crl_revoked of serial; the responder freed
+ * and made again from f->oc, as a restart of the bridge does. */
+void ofx_do_crl_revoked(struct fixture *f, void *serial);
+void ofx_do_restart(struct fixture *f, void *arg);
 /* The CertID of serial under our issuer with hash md. */
 OCSP_CERTID *ofx_certid(const struct fixture *f, const EVP_MD *md,
     const char *serial);

@@ -354,6 +354,48 @@ test_crl_number_not_above_the_last_is_refused(void **state)
 	assert_int_equal(sign_crl(f, ours, 101), 0);
 }
 
+/* Issue 18: sign_crl of a CRL with a deltaCRLIndicator of base (crit)
+ * or, base 0, an issuingDistributionPoint (crit). */
+static int
+sign_scoped_crl(struct keyproc_fx_kp *f, uint64_t num, uint64_t base,
+    int crit)
+{
+	X509_CRL *crl = crl_new(X509_get_subject_name(signer_issuer(f->s)),
+	    num);
+	ASN1_INTEGER *n = ASN1_INTEGER_new();
+	ISSUING_DIST_POINT *idp = ISSUING_DIST_POINT_new();
+	int rc;
+
+	assert_non_null(n);
+	assert_non_null(idp);
+	idp->onlyuser = 0xff;
+	assert_int_equal(ASN1_INTEGER_set_uint64(n, base), 1);
+	if (base > 0)
+		assert_int_equal(X509_CRL_add1_ext_i2d(crl, NID_delta_crl, n,
+		    crit, 0), 1);
+	else
+		assert_int_equal(X509_CRL_add1_ext_i2d(crl,
+		    NID_issuing_distribution_point, idp, crit, 0), 1);
+	rc = signer_sign_crl(f->s, &crl);
+	ASN1_INTEGER_free(n);
+	ISSUING_DIST_POINT_free(idp);
+	X509_CRL_free(crl);
+	return rc;
+}
+
+static void
+test_delta_and_partition_crls_must_be_marked_critical(void **state)
+{
+	struct keyproc_fx_kp *f = *state;
+
+	assert_int_equal(sign_scoped_crl(f, 1000, 999, 1), 0);
+	assert_int_equal(sign_scoped_crl(f, 1001, 999, 0), -1);
+	assert_int_equal(sign_scoped_crl(f, 1002, 1002, 1), -1);
+	assert_int_equal(sign_scoped_crl(f, 1003, 5000, 1), -1);
+	assert_int_equal(sign_scoped_crl(f, 1004, 0, 0), -1);
+	assert_int_equal(sign_scoped_crl(f, 1005, 0, 1), 0);
+}
+
 /* ---- SIGN_CHECKPOINT ------------------------------------------------------------------------ */
 
 /* The OCSP worker's and the writer's channels each have a thread of
@@ -620,6 +662,7 @@ main(void)
 		T(test_ocsp_response_is_signed_by_the_delegated_responder),
 		T(test_crl_for_another_issuer_is_refused),
 		T(test_crl_number_not_above_the_last_is_refused),
+		T(test_delta_and_partition_crls_must_be_marked_critical),
 		T(test_the_ocsp_and_writer_channels_answer_their_operations_only),
 		T(test_the_certificate_channel_answers_sign_cert_only),
 		T(test_restart_keeps_the_promise),
