@@ -88,10 +88,13 @@ revoked_serials() {
 }
 
 # ledger_time TYPE LINE...: the revocation time the registry records for
-# the one ledger entry of TYPE (key-revoke or cert-revoked) with every LINE
-# ("key-id ID" or "serial S" first), as openssl prints times ("Dec  1
+# the one ledger entry of TYPE (key-revoke, cert-revoked, or cert-issued
+# for the certificate it supersedes) with every LINE ("key-id ID",
+# "serial S" or "supersedes S" first), as openssl prints times ("Dec  1
 # 21:41:32 2026 GMT").  That is the time of the block that took the entry:
-# the time written in the entry or at most 5 s later (checked).
+# the time written in the entry or at most 5 s later (checked).  It runs
+# in $(...), where fail only ends the subshell: callers check its status
+# (revocation_date).
 ledger_time() {
 	local type=$1 idx t r e l
 	shift
@@ -101,11 +104,20 @@ ledger_time() {
 	t=$(jq -r --argjson i "$idx" '.[] | select(.index == $i) | .entry' "$OUT/entries.json" | sed -n 's/^time //p')
 	case "$type" in
 	key-revoke) r=$(api GET "/api/v1/keys/${1#key-id }" | jq -r .revoked_at) ;;
+	cert-issued) r=$(api GET "/api/v1/certs/${1#supersedes }" | jq -r .revoked_at) ;;
 	*) r=$(api GET "/api/v1/certs/${1#serial }" | jq -r .revoked_at) ;;
 	esac
 	e=$(date -u -d "$t" +%s) && l=$(date -u -d "$r" +%s) || fail "$type: times '$t' / '$r'"
 	[ "$l" -ge "$e" ] && [ "$l" -le $((e + 5)) ] || fail "$type: registry time $r, entry written at $t"
 	date -u -d "$r" '+%b %e %H:%M:%S %Y GMT'
+}
+
+# revocation_date TYPE LINE...: "Revocation Date: " and ledger_time's
+# answer, failing the test when ledger_time fails.
+revocation_date() {
+	local d
+	d=$(ledger_time "$@") || fail "the ledger's revocation time of the $1 entry with $*"
+	echo "Revocation Date: $d"
 }
 
 cat "$ISSUING" "$ROOT" >"$OUT/chain.pem"
@@ -181,7 +193,8 @@ log "dev2 listed in the CRL ${lat} ms after key revoke returned ($n fetches)"
 [ "$lat" -le 1000 ] || fail "revocation listed in the CRL after $lat ms, expected within 1000 ms"
 e=$(crl_entry c1 "$(cert_serial_hex "$OUT/dev2.pem")")
 assert_contains "$e" "Key Compromise" "CRL entry of dev2 (reason)"
-assert_contains "$e" "Revocation Date: $(ledger_time key-revoke "key-id ${KID[dev2]}")" "CRL entry of dev2 (the ledger's time)"
+d=$(revocation_date key-revoke "key-id ${KID[dev2]}") || exit 1
+assert_contains "$e" "$d" "CRL entry of dev2 (the ledger's time)"
 assert_eq "$(cert_serial_hex "$OUT/dev2.pem")" "$(revoked_serials c1)" "serials in the CRL after revoking dev2"
 N1=$(crl_number c1)
 [ "$N1" -gt "$N0" ] || fail "CRL Number did not increase: $N0 -> $N1"
@@ -198,8 +211,9 @@ done
 log "superseded dev3 listed $(ms_since "$t0") ms after the re-enrollment answer"
 e=$(crl_entry c2 "$(cert_serial_hex "$OUT/dev3.pem")")
 assert_contains "$e" "Superseded" "CRL entry of the superseded dev3 (reason)"
-assert_contains "$e" "Revocation Date: $(ledger_time cert-revoked "serial $(cert_serial_hex "$OUT/dev3.pem")" "reason superseded")" \
-    "CRL entry of the superseded dev3 (the ledger's time)"
+# the re-enrollment's cert-issued entry revokes its predecessor (supersedes)
+d=$(revocation_date cert-issued "supersedes $(cert_serial_hex "$OUT/dev3.pem")") || exit 1
+assert_contains "$e" "$d" "CRL entry of the superseded dev3 (the ledger's time)"
 assert_contains "$(crl_entry c2 "$(cert_serial_hex "$OUT/dev2.pem")")" "Key Compromise" "CRL entry of dev2, still there"
 assert_eq "$(printf '%s\n' "$(cert_serial_hex "$OUT/dev2.pem")" "$(cert_serial_hex "$OUT/dev3.pem")" | sort)" \
     "$(revoked_serials c2)" "serials in the CRL (dev2, old dev3; not dev1, dev4, the new dev3)"
