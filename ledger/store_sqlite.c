@@ -284,7 +284,8 @@ ledger_store_sqlite_synchronous(struct ledger_store *s)
  * (SQLite gives the -wal and -shm files the database file's mode), and a
  * writer refuses a database, -wal or -shm that group or others may use,
  * with the chmod that fixes it.  Readers (verify, the API's reader) take
- * any mode.  ":memory:" and URI names are left to SQLite.  0, or -1 with
+ * any mode.  ":memory:", "" (a temporary file, verify's replay) and URI
+ * names are left to SQLite.  0, or -1 with
  * err set.
  */
 static int
@@ -297,7 +298,7 @@ store_sqlite_mode(const char *path, int flags, char *err, size_t errlen)
 	int fd;
 
 	if ((flags & LEDGER_STORE_READONLY) || strcmp(path, ":memory:") == 0 ||
-	    strncmp(path, "file:", 5) == 0)
+	    path[0] == '\0' || strncmp(path, "file:", 5) == 0)
 		return 0;
 	if ((flags & LEDGER_STORE_CREATE) && (fd = open(path, O_RDWR |
 	    O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, STORE_DB_MODE)) >= 0)
