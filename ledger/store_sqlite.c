@@ -360,7 +360,7 @@ ledger_store_sqlite_open(const char *path, int flags, char *err,
 	/* Registry reads are point lookups anywhere in the file (the API,
 	 * OCSP's misses): the file is mapped rather than read() a page at a
 	 * time through a 2 MB cache.  Best effort: plain reads otherwise. */
-	(void)sqlite3_exec(ss->db, "PRAGMA mmap_size=1073741824", NULL, NULL,
+	(void)sqlite3_exec(ss->db, SS_MMAP_PRAGMA, NULL, NULL,
 	    NULL);
 	(void)sqlite3_exec(ss->db, "PRAGMA cache_size=-16384", NULL, NULL,
 	    NULL);
