@@ -46,6 +46,7 @@ echo "warmstart: $dir, $N certificates, ocsp_cache_max $cache_max; $(date -u +%F
 kb_conf_set "$dir" ocsp_store ocsp-store.db >/dev/null
 kb_conf_set "$dir" ocsp_cache_max "$cache_max" >/dev/null
 kb_conf_set "$dir" access_log access.log >/dev/null
+kb_conf_set "$dir" http_max_conns_per_addr 256 >/dev/null	# wrk -c64 and curl
 [ -s "$dir/paths.txt" ] || make_paths "$dir" 5000
 
 mode=store
