@@ -44,10 +44,14 @@ static const char *const ocspr_store_sql[Q_N] = {
 	[Q_DROP] = "DELETE FROM ocsp_answers WHERE issuer = ?1 AND"
 	    " serial = ?2",
 	/* Half the validity passed: this_update + (next - this) / 2 <= now,
-	 * written as 2 * now >= this + next to stay in integers. */
+	 * written as 2 * now >= this + next to stay in integers.  The
+	 * bound on next_update (?3, now + half the validity) makes it a
+	 * range of the index: without it, when nothing was due, SQLite
+	 * walked every row (4.9 s at a million certificates, once a second
+	 * on the loop: issue 18). */
 	[Q_DUE] = "SELECT issuer, serial FROM ocsp_answers WHERE md = 0 AND"
-	    " this_update + next_update <= 2 * ?1 ORDER BY next_update"
-	    " LIMIT ?2",
+	    " next_update <= ?3 AND this_update + next_update <= 2 * ?1"
+	    " ORDER BY next_update LIMIT ?2",
 	[Q_EXPIRE] = "DELETE FROM ocsp_answers WHERE next_update <= ?1",
 	[Q_COUNT] = "SELECT count(*) FROM ocsp_answers",
 };
@@ -369,7 +373,8 @@ ocspr_store_get(struct ocspr_store *s, const char *issuer, int md,
 
 /* See store.h. */
 int
-ocspr_store_due(struct ocspr_store *s, time_t now, int max,
+ocspr_store_due(struct ocspr_store *s, time_t now, time_t horizon,
+    int max,
     void (*fn)(const char *issuer, const char *serial, void *), void *arg)
 {
 	sqlite3_stmt *q = s->q[Q_DUE], *x = s->q[Q_EXPIRE];
@@ -382,6 +387,7 @@ ocspr_store_due(struct ocspr_store *s, time_t now, int max,
 		return -1;
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)now);
 	sqlite3_bind_int(q, 2, max);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)horizon);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *is = (const char *)sqlite3_column_text(q, 0);
 		const char *se = (const char *)sqlite3_column_text(q, 1);

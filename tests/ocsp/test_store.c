@@ -222,15 +222,28 @@ test_due_is_soonest_expiry_first(void **state)
 	put(s, 1, "03", 0x30, &GOOD, NOW - 2000, NOW + 1600);
 	put(s, 0, "04", 0x30, &GOOD, NOW - 3300, NOW + 300);
 	put(s, 0, "05", 0x30, &GOOD, NOW - 3700, NOW - 100);	/* expired */
-	assert_int_equal(ocspr_store_due(s, NOW, 8, due_cb, &d), 3);
+	assert_int_equal(ocspr_store_due(s, NOW, NOW + 1800, 8, due_cb, &d),
+	    3);
 	assert_string_equal(d.serial[0], "04");
 	assert_string_equal(d.serial[1], "02");
 	assert_string_equal(d.serial[2], "03");
 	/* the expired row is gone; the limit holds */
 	assert_int_equal(ocspr_store_count(s), 5);
 	d.n = 0;
-	assert_int_equal(ocspr_store_due(s, NOW, 1, due_cb, &d), 1);
+	assert_int_equal(ocspr_store_due(s, NOW, NOW + 1800, 1, due_cb, &d),
+	    1);
 	assert_string_equal(d.serial[0], "04");
+	/* the horizon bounds the rows looked at (an index range, not a walk
+	 * of the whole store): a row due but with a later nextUpdate (a
+	 * longer validity) waits until it is inside */
+	put(s, 0, "06", 0x30, &GOOD, NOW - 7200, NOW + 7100);
+	d.n = 0;
+	assert_int_equal(ocspr_store_due(s, NOW, NOW + 1800, 8, due_cb, &d),
+	    3);
+	d.n = 0;
+	assert_int_equal(ocspr_store_due(s, NOW, NOW + 7200, 8, due_cb, &d),
+	    4);
+	assert_string_equal(d.serial[3], "06");
 	ocspr_store_close(s);
 }
 
