@@ -40,6 +40,13 @@ rss_parts() {
 	awk '$1 == "VmRSS:" { r = $2 } $1 == "RssAnon:" { a = $2 }
 	    $1 == "RssFile:" { f = $2 } END { print r + 0, a + 0, f + 0 }' "/proc/$1/status"
 }
+# ws_stop: SIGTERM and wait for serve's clean stop, which at a million
+# writes a 500 MB map snapshot (kb_stop allows 10 s).
+ws_stop() {
+	kill -TERM "$KB_SERVE_PID" 2>/dev/null || true
+	kb_wait_gone "$KB_SERVE_PID" 120 || fail "serve did not stop within 120 s"
+	wait "$KB_SERVE_PID" 2>/dev/null || true
+}
 sigs() { metric keybridge_ocsp_signatures_total "$(curl -sS "$KB_HTTP_URL/metrics")"; }
 
 echo "warmstart: $dir, $N certificates, ocsp_cache_max $cache_max; $(date -u +%FT%TZ); load: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -54,7 +61,7 @@ mode=store
 start_measured "$dir" "$mode" "first-$mode"
 echo "RESULT warmstart $N: first start ($mode) first answer $T_FIRST ms, all answerable $T_ALL ms, $(sigs) signatures, RSS serve $((RSS_SERVE / 1024)) MiB"
 t=$(now_us)
-kb_stop >/dev/null
+ws_stop
 echo "  stop (writes map.snap): $((($(now_us) - t) / 1000)) ms"
 
 for ((k = 1; k <= rounds; k++)); do
@@ -67,7 +74,7 @@ for ((k = 1; k <= rounds; k++)); do
 	csv "$N" "warm$k" signatures "$s"
 	csv "$N" "warm$k" rss_anon_kb "$a"
 	csv "$N" "warm$k" rss_file_kb "$f"
-	[ "$k" -eq "$rounds" ] || kb_stop >/dev/null
+	[ "$k" -eq "$rounds" ] || ws_stop
 done
 
 # cold serials: the first GET of each, sequential, one keep-alive curl
@@ -104,7 +111,7 @@ WRK_SCRIPT="$dir/paths.lua" CPU_PIDS="$KB_SERVE_PID $ngx_worker" \
 stop_pid "$NGX_PID"
 read -r r a f <<<"$(rss_parts "$KB_SERVE_PID")"
 s=$(sigs)
-kb_stop >/dev/null
+ws_stop
 echo "RESULT warmstart $N: OCSP GET random serials $MED_B req/s (p50 $MED_B50 ms, p99 $MED_B99 ms) = $MED_RATIO x nginx one file ($MED_N req/s, p99 $MED_N99 ms); CPU/answer bridge $MED_BCPU us, nginx $MED_NCPU us; RSS serve after load $((r / 1024)) MiB (anon $((a / 1024)), file $((f / 1024))); $s signatures since the start"
 csv "$N" load ocsp_p99_ms "$MED_B99"; csv "$N" load rss_anon_kb "$a"; csv "$N" load rss_file_kb "$f"
 echo "warmstart: done $(date -u +%FT%TZ); load: $(cut -d' ' -f1-3 /proc/loadavg)"
