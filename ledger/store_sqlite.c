@@ -360,8 +360,9 @@ ledger_store_sqlite_open(const char *path, int flags, char *err,
 	/* Registry reads are point lookups anywhere in the file (the API,
 	 * OCSP's misses): the file is mapped rather than read() a page at a
 	 * time through a 2 MB cache.  Best effort: plain reads otherwise. */
-	(void)sqlite3_exec(ss->db, SS_MMAP_PRAGMA, NULL, NULL,
-	    NULL);
+	if (path[0] != '\0')	/* verify's temporary registry: not mapped */
+		(void)sqlite3_exec(ss->db, SS_MMAP_PRAGMA, NULL, NULL,
+		    NULL);
 	(void)sqlite3_exec(ss->db, "PRAGMA cache_size=-16384", NULL, NULL,
 	    NULL);
 	if (!(flags & LEDGER_STORE_READONLY) &&
