@@ -254,10 +254,16 @@ status_presign_one(const struct ledger_cert_info *c, void *arg)
 	return 0;
 }
 
-/* One page of certificates into the pre-signing queue per loop turn. */
+/* One page of certificates into the pre-signing queue per loop turn.
+ * The next page is a zero timer, not event_active: libevent runs an
+ * event activated from a callback in the same pass, before it polls the
+ * sockets again, so the whole pass ran as one turn and no OCSP request
+ * was answered until it ended (4.5 s at 100,000 certificates with the
+ * store, ~45 s at a million: issue 18).  A timer waits for the poll. */
 static void
 status_presign(evutil_socket_t fd, short what, void *arg)
 {
+	static const struct timeval next_page = { 0, 0 };
 	struct status_ctx *sc = arg;
 	char before[41];
 
@@ -267,9 +273,10 @@ status_presign(evutil_socket_t fd, short what, void *arg)
 		log_warn("status: cannot list certificates to pre-sign");
 		return;
 	}
-	if (strcmp(before, sc->cursor) != 0)
-		event_active(sc->presign, EV_TIMEOUT, 0);
-	else
+	if (strcmp(before, sc->cursor) != 0) {
+		if (event_add(sc->presign, &next_page) != 0)
+			log_warn("status: cannot schedule pre-signing");
+	} else
 		log_info("status: OCSP responses queued for every "
 		    "certificate");
 }

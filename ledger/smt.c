@@ -12,6 +12,7 @@
  * (tests/bench/map.sh; docs/benchmarks.md). */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,26 +21,46 @@
 #include "ledger/smt.h"
 
 #define H LEDGER_SMT_HASH
-#define SMT_CHK 32	/* a leaf keeps its fold at every 32nd depth */
+#define SMT_CHK 32	/* a leaf keeps one fold, at a multiple of 32 */
 
 /* set()'s outcomes */
 #define SET_REPLACED	0	/* a leaf's value changed */
 #define SET_ADDED	1	/* a new leaf */
 #define SET_SAME	2	/* the leaf held that value: nothing rehashed */
 
-struct smt_node {
-	struct smt_node *child[2];	/* both NULL: a leaf */
-	uint8_t path[H];		/* a leaf's; a branching: one below */
-	int depth;			/* 256 for a leaf */
-	uint8_t hash[H];		/* at depth */
+/*
+ * Memory (issue 18, docs/design.md "Status map memory"): two nodes a
+ * certificate (a leaf and, on average, one branching) make most of a
+ * bridge's heap at a million, so a branching carries only its children
+ * and what set() and prove() compare (path, depth, up), and a leaf keeps
+ * its value inline and one folded checkpoint.  Hashes that can be
+ * recomputed are not kept: a branching's own hash (one hash of its
+ * children's ups, needed only when a split above it moves its top) and
+ * a leaf's (one hash of its value).
+ */
+struct smt_node {		/* the head of a leaf or of a branching */
 	uint8_t up[H];			/* at the top its parent gives */
-	char *value;			/* a leaf's */
-	size_t len;
-	/* A leaf's hash folded up to depth SMT_CHK * i, for those depths
-	 * >= chk_min: a new sibling far below its top, which moves the top
-	 * down, then costs < SMT_CHK hashes instead of ~256. */
-	uint8_t chk[LEDGER_SMT_DEPTH / SMT_CHK][H];
-	int chk_min;
+	uint8_t path[H];		/* a leaf's; a branching: one below */
+	uint16_t depth;			/* LEDGER_SMT_DEPTH: a smt_leaf */
+};
+
+struct smt_branch {
+	struct smt_node n;
+	struct smt_node *child[2];
+};
+
+struct smt_leaf {
+	struct smt_node n;
+	uint16_t len;
+	/* The leaf's hash folded up to depth chk_d, the first multiple of
+	 * SMT_CHK at or below the last top it was folded to (chk_d 256:
+	 * none): a new sibling below its top but above chk_d, which moves
+	 * the top down, then costs < SMT_CHK hashes instead of ~256.  A
+	 * trie of n random paths parts near depth log2(n) (21 at 2M
+	 * leaves), so one checkpoint at 32 serves nearly every split. */
+	uint16_t chk_d;
+	uint8_t chk[H];
+	char value[];			/* len bytes */
 };
 
 /* A map's SHA-256 context (the writer's, under its lock; prove and
@@ -115,10 +136,12 @@ bit(const uint8_t path[H], int d)
 }
 
 /* h, the hash of the subtree at depth `from` on path, as seen at depth
- * `to` (<= from) with empty siblings between, into out. */
+ * `to` (<= from) with empty siblings between, into out; keep (a leaf, or
+ * NULL) records the fold at the first multiple of SMT_CHK at or below
+ * `to` on the way. */
 static void
 fold(struct smt_hasher *hs, const uint8_t path[H], const uint8_t h[H],
-    int from, int to, uint8_t out[H], struct smt_node *keep)
+    int from, int to, uint8_t out[H], struct smt_leaf *keep)
 {
 	uint8_t x[H];
 
@@ -129,28 +152,41 @@ fold(struct smt_hasher *hs, const uint8_t path[H], const uint8_t h[H],
 		else
 			node_hash(hs, x, empty[d], x);
 		if (keep != NULL && (d - 1) % SMT_CHK == 0) {
-			memcpy(keep->chk[(d - 1) / SMT_CHK], x, H);
-			if (d - 1 < keep->chk_min)
-				keep->chk_min = d - 1;
+			memcpy(keep->chk, x, H);
+			keep->chk_d = (uint16_t)(d - 1);
 		}
 	}
 	memcpy(out, x, H);
 }
 
-/* n's hash as seen from depth `to` (<= its depth) into out: a leaf's
- * from its kept fold at the first multiple of SMT_CHK at or below `to`
- * when it has it; keep (n, or NULL) records a leaf's folds on the way. */
+static int
+is_leaf(const struct smt_node *n)
+{
+	return n->depth == LEDGER_SMT_DEPTH;
+}
+
+/* n's hash as seen from depth `to` (<= its depth) into out: a
+ * branching's from its children's ups; a leaf's from its checkpoint
+ * when that sits at the first multiple of SMT_CHK at or below `to`,
+ * else from its value, recording the checkpoint in keep (n, or NULL). */
 static void
 up_of(struct smt_hasher *hs, const struct smt_node *n, int to,
-    uint8_t out[H], struct smt_node *keep)
+    uint8_t out[H], struct smt_leaf *keep)
 {
+	const struct smt_branch *b = (const struct smt_branch *)n;
+	const struct smt_leaf *lf = (const struct smt_leaf *)n;
+	uint8_t h[H];
 	int c = (to + SMT_CHK - 1) / SMT_CHK * SMT_CHK;
 
-	if (n->child[0] == NULL && c < n->depth && c >= n->chk_min)
-		fold(hs, n->path, n->chk[c / SMT_CHK], c, to, out, NULL);
-	else
-		fold(hs, n->path, n->hash, n->depth, to, out,
-		    n->child[0] == NULL ? keep : NULL);
+	if (!is_leaf(n)) {
+		node_hash(hs, b->child[0]->up, b->child[1]->up, h);
+		fold(hs, n->path, h, n->depth, to, out, NULL);
+	} else if (c < LEDGER_SMT_DEPTH && c == lf->chk_d)
+		fold(hs, n->path, lf->chk, c, to, out, NULL);
+	else {
+		ledger_smt_leaf_hash(lf->value, lf->len, h);
+		fold(hs, n->path, h, LEDGER_SMT_DEPTH, to, out, keep);
+	}
 }
 
 /* The first depth in [from, to) where a and b part, or to. */
@@ -185,9 +221,10 @@ node_free(struct smt_node *n)
 {
 	if (n == NULL)
 		return;
-	node_free(n->child[0]);
-	node_free(n->child[1]);
-	free(n->value);
+	if (!is_leaf(n)) {
+		node_free(((struct smt_branch *)n)->child[0]);
+		node_free(((struct smt_branch *)n)->child[1]);
+	}
 	free(n);
 }
 
@@ -215,33 +252,49 @@ ledger_smt_free(struct ledger_smt *m)
 	free(m);
 }
 
+/* A leaf of len value bytes (path, depth and value for the caller). */
+static struct smt_leaf *
+leaf_alloc(struct smt_leaf *old, size_t len)
+{
+	return realloc(old, offsetof(struct smt_leaf, value) + len);
+}
+
 /* A new leaf of path and value, seen from depth top; NULL (memory). */
-static struct smt_node *
+static struct smt_leaf *
 leaf_new(struct smt_hasher *hs, const uint8_t path[H], const char *value,
     size_t len, int top)
 {
-	struct smt_node *n = calloc(1, sizeof(*n));
+	struct smt_leaf *n = leaf_alloc(NULL, len);
 
-	if (n == NULL || (n->value = malloc(len)) == NULL) {
-		free(n);
+	if (n == NULL)
 		return NULL;
-	}
-	memcpy(n->path, path, H);
+	memcpy(n->n.path, path, H);
+	n->n.depth = LEDGER_SMT_DEPTH;
+	n->len = (uint16_t)len;		/* <= LEDGER_SMT_VALUE_MAX */
+	n->chk_d = LEDGER_SMT_DEPTH;
 	memcpy(n->value, value, len);
-	n->len = len;
-	n->depth = LEDGER_SMT_DEPTH;
-	ledger_smt_leaf_hash(value, len, n->hash);
-	n->chk_min = LEDGER_SMT_DEPTH;
-	up_of(hs, n, top, n->up, n);
+	up_of(hs, &n->n, top, n->n.up, n);
 	return n;
 }
 
-/* A branching's hash from its children's, and its up from top. */
-static void
-branch_rehash(struct smt_hasher *hs, struct smt_node *n, int top)
+/* Leaf *np's value set to value[0..len), seen from top: SET_SAME,
+ * SET_REPLACED (*np may have moved), or -1 (memory; nothing changed). */
+static int
+leaf_replace(struct smt_hasher *hs, struct smt_node **np, const char *value,
+    size_t len, int top)
 {
-	node_hash(hs, n->child[0]->up, n->child[1]->up, n->hash);
-	up_of(hs, n, top, n->up, NULL);
+	struct smt_leaf *lf = (struct smt_leaf *)*np;
+
+	if (lf->len == len && memcmp(lf->value, value, len) == 0)
+		return SET_SAME;
+	if (lf->len != len && (lf = leaf_alloc(lf, len)) == NULL)
+		return -1;
+	*np = &lf->n;
+	memcpy(lf->value, value, len);
+	lf->len = (uint16_t)len;
+	lf->chk_d = LEDGER_SMT_DEPTH;	/* the old value's fold */
+	up_of(hs, &lf->n, top, lf->n.up, lf);
+	return SET_REPLACED;
 }
 
 /*
@@ -257,46 +310,40 @@ static int
 set(struct smt_hasher *hs, struct smt_node **np, const uint8_t path[H],
     const char *value, size_t len, int top)
 {
-	struct smt_node *n = *np, *b, *leaf;
-	char *v;
+	struct smt_node *n = *np;
+	struct smt_branch *b = NULL;
+	struct smt_leaf *leaf;
 	int d, rc;
 
-	if (n == NULL)
-		return (*np = leaf_new(hs, path, value, len, top)) == NULL ?
-		    -1 : SET_ADDED;
+	if (n == NULL) {
+		if ((leaf = leaf_new(hs, path, value, len, top)) == NULL)
+			return -1;
+		*np = &leaf->n;
+		return SET_ADDED;
+	}
 	d = parting(path, n->path, top, n->depth);
 	if (d < n->depth) {
-		if ((b = calloc(1, sizeof(*b))) == NULL ||
+		if ((b = malloc(sizeof(*b))) == NULL ||
 		    (leaf = leaf_new(hs, path, value, len, d + 1)) == NULL) {
 			free(b);
 			return -1;
 		}
-		up_of(hs, n, d + 1, n->up, n);
-		b->child[bit(path, d)] = leaf;
+		up_of(hs, n, d + 1, n->up, is_leaf(n) ?
+		    (struct smt_leaf *)n : NULL);
+		b->child[bit(path, d)] = &leaf->n;
 		b->child[!bit(path, d)] = n;
-		memcpy(b->path, path, H);
-		b->depth = d;
-		branch_rehash(hs, b, top);
-		*np = b;
+		memcpy(b->n.path, path, H);
+		b->n.depth = (uint16_t)d;
+		up_of(hs, &b->n, top, b->n.up, NULL);
+		*np = &b->n;
 		return SET_ADDED;
 	}
-	if (n->child[0] == NULL) {
-		if (n->len == len && memcmp(n->value, value, len) == 0)
-			return SET_SAME;
-		if ((v = malloc(len)) == NULL)
-			return -1;
-		memcpy(v, value, len);
-		free(n->value);
-		n->value = v;
-		n->len = len;
-		ledger_smt_leaf_hash(value, len, n->hash);
-		n->chk_min = LEDGER_SMT_DEPTH;
-		up_of(hs, n, top, n->up, n);
-		return SET_REPLACED;
-	}
-	if ((rc = set(hs, &n->child[bit(path, n->depth)], path, value, len,
+	if (is_leaf(n))
+		return leaf_replace(hs, np, value, len, top);
+	b = (struct smt_branch *)n;
+	if ((rc = set(hs, &b->child[bit(path, n->depth)], path, value, len,
 	    n->depth + 1)) == SET_ADDED || rc == SET_REPLACED)
-		branch_rehash(hs, n, top);
+		up_of(hs, n, top, n->up, NULL);
 	return rc;
 }
 
@@ -345,6 +392,8 @@ ledger_smt_prove(const struct ledger_smt *m, const uint8_t path[H],
 	static const uint8_t none[H];
 	uint8_t (*bydepth)[H];
 	const struct smt_node *n;
+	const struct smt_branch *b;
+	const struct smt_leaf *lf;
 	struct smt_hasher hs;
 	int top = 0, d;
 
@@ -364,16 +413,18 @@ ledger_smt_prove(const struct ledger_smt *m, const uint8_t path[H],
 			sib_at(p, bydepth, d + 1, bydepth[d]);
 			break;
 		}
-		if (n->child[0] == NULL) {
-			memcpy(p->leaf, n->hash, H);
-			*value = n->value;
-			*len = n->len;
+		if (is_leaf(n)) {
+			lf = (const struct smt_leaf *)n;
+			ledger_smt_leaf_hash(lf->value, lf->len, p->leaf);
+			*value = lf->value;
+			*len = lf->len;
 			break;
 		}
+		b = (const struct smt_branch *)n;
 		sib_at(p, bydepth, n->depth + 1,
-		    n->child[!bit(path, n->depth)]->up);
+		    b->child[!bit(path, n->depth)]->up);
 		top = n->depth + 1;
-		n = n->child[bit(path, n->depth)];
+		n = b->child[bit(path, n->depth)];
 	}
 	if (*value == NULL)
 		memcpy(p->leaf, none, H);
@@ -456,25 +507,26 @@ io_get(struct smt_io *io, void *p, size_t n)
 static void
 save_node(struct smt_io *io, const struct smt_node *n)
 {
+	const struct smt_leaf *lf = (const struct smt_leaf *)n;
 	uint8_t tag, len[2];
 
-	if (n->child[0] != NULL) {
+	if (!is_leaf(n)) {
 		tag = SNAP_BRANCH;
 		len[0] = (uint8_t)n->depth;	/* < 256 */
 		io_put(io, &tag, 1);
 		io_put(io, len, 1);
-		save_node(io, n->child[0]);
-		save_node(io, n->child[1]);
+		save_node(io, ((const struct smt_branch *)n)->child[0]);
+		save_node(io, ((const struct smt_branch *)n)->child[1]);
 		return;
 	}
 	tag = SNAP_LEAF;
-	len[0] = (uint8_t)(n->len >> 8);
-	len[1] = (uint8_t)n->len;
+	len[0] = (uint8_t)(lf->len >> 8);
+	len[1] = (uint8_t)lf->len;
 	io_put(io, &tag, 1);
 	io_put(io, n->path, H);
 	io_put(io, n->up, H);
 	io_put(io, len, 2);
-	io_put(io, n->value, n->len);
+	io_put(io, lf->value, lf->len);
 }
 
 int
@@ -499,26 +551,24 @@ ledger_smt_save(const struct ledger_smt *m, FILE *f, uint8_t digest[H])
 static struct smt_node *
 load_leaf(struct smt_io *io)
 {
-	struct smt_node *n;
-	uint8_t len[2];
+	struct smt_leaf *n = NULL;
+	uint8_t path[H], up[H], len[2];
 	size_t vlen;
 
-	if ((n = calloc(1, sizeof(*n))) == NULL)
-		return NULL;
-	if (io_get(io, n->path, H) != 0 || io_get(io, n->up, H) != 0 ||
+	if (io_get(io, path, H) != 0 || io_get(io, up, H) != 0 ||
 	    io_get(io, len, 2) != 0 ||
 	    (vlen = (size_t)len[0] << 8 | len[1]) == 0 ||
-	    vlen > LEDGER_SMT_VALUE_MAX || (n->value = malloc(vlen)) == NULL ||
+	    vlen > LEDGER_SMT_VALUE_MAX || (n = leaf_alloc(NULL, vlen)) == NULL ||
 	    io_get(io, n->value, vlen) != 0) {
-		free(n->value);
 		free(n);
 		return NULL;
 	}
-	n->len = vlen;
-	n->depth = LEDGER_SMT_DEPTH;
-	n->chk_min = LEDGER_SMT_DEPTH;	/* no kept folds: a split refolds */
-	ledger_smt_leaf_hash(n->value, vlen, n->hash);
-	return n;
+	memcpy(n->n.path, path, H);
+	memcpy(n->n.up, up, H);
+	n->n.depth = LEDGER_SMT_DEPTH;
+	n->len = (uint16_t)vlen;
+	n->chk_d = LEDGER_SMT_DEPTH;	/* no checkpoint: a split refolds */
+	return &n->n;
 }
 
 /*
@@ -526,14 +576,14 @@ load_leaf(struct smt_io *io)
  * leaves.  A branching's depth is >= top and < 256 (so the recursion is
  * at most 256 deep), its children's paths part exactly there, left 0,
  * right 1: by induction every leaf under it shares its path above its
- * depth, the trie set() and prove() walk.  Its hash and up are
- * recomputed.  0 or -1 (*np NULL or a tree for the caller to free).
+ * depth, the trie set() and prove() walk.  Its up is recomputed from its
+ * children's.  0 or -1 (*np NULL or a tree for the caller to free).
  */
 static int
 load_node(struct smt_io *io, struct smt_hasher *hs, struct smt_node **np,
     int top, size_t *count)
 {
-	struct smt_node *n;
+	struct smt_branch *n;
 	uint8_t tag, d;
 
 	*np = NULL;
@@ -548,8 +598,8 @@ load_node(struct smt_io *io, struct smt_hasher *hs, struct smt_node **np,
 	if (tag != SNAP_BRANCH || io_get(io, &d, 1) != 0 || d < top ||
 	    (n = calloc(1, sizeof(*n))) == NULL)
 		return -1;
-	*np = n;
-	n->depth = d;
+	*np = &n->n;
+	n->n.depth = d;
 	if (load_node(io, hs, &n->child[0], d + 1, count) != 0 ||
 	    n->child[0] == NULL ||
 	    load_node(io, hs, &n->child[1], d + 1, count) != 0 ||
@@ -557,8 +607,8 @@ load_node(struct smt_io *io, struct smt_hasher *hs, struct smt_node **np,
 	    parting(n->child[0]->path, n->child[1]->path, 0,
 	    LEDGER_SMT_DEPTH) != d || bit(n->child[0]->path, d) != 0)
 		return -1;
-	memcpy(n->path, n->child[0]->path, H);
-	branch_rehash(hs, n, top);
+	memcpy(n->n.path, n->child[0]->path, H);
+	up_of(hs, &n->n, top, n->n.up, NULL);
 	return 0;
 }
 

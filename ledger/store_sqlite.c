@@ -349,7 +349,8 @@ ledger_store_sqlite_synchronous(struct ledger_store *s)
  * (SQLite gives the -wal and -shm files the database file's mode), and a
  * writer refuses a database, -wal or -shm that group or others may use,
  * with the chmod that fixes it.  Readers (verify, the API's reader) take
- * any mode.  ":memory:" and URI names are left to SQLite.  0, or -1 with
+ * any mode.  ":memory:", "" (a temporary file, verify's replay) and URI
+ * names are left to SQLite.  0, or -1 with
  * err set.
  */
 static int
@@ -362,7 +363,7 @@ store_sqlite_mode(const char *path, int flags, char *err, size_t errlen)
 	int fd;
 
 	if ((flags & LEDGER_STORE_READONLY) || strcmp(path, ":memory:") == 0 ||
-	    strncmp(path, "file:", 5) == 0)
+	    path[0] == '\0' || strncmp(path, "file:", 5) == 0)
 		return 0;
 	if ((flags & LEDGER_STORE_CREATE) && (fd = open(path, O_RDWR |
 	    O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, STORE_DB_MODE)) >= 0)
@@ -425,8 +426,9 @@ ledger_store_sqlite_open(const char *path, int flags, char *err,
 	/* Registry reads are point lookups anywhere in the file (the API,
 	 * OCSP's misses): the file is mapped rather than read() a page at a
 	 * time through a 2 MB cache.  Best effort: plain reads otherwise. */
-	(void)sqlite3_exec(ss->db, "PRAGMA mmap_size=1073741824", NULL, NULL,
-	    NULL);
+	if (path[0] != '\0')	/* verify's temporary registry: not mapped */
+		(void)sqlite3_exec(ss->db, SS_MMAP_PRAGMA, NULL, NULL,
+		    NULL);
 	(void)sqlite3_exec(ss->db, "PRAGMA cache_size=-16384", NULL, NULL,
 	    NULL);
 	if (!(flags & LEDGER_STORE_READONLY) &&

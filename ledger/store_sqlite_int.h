@@ -48,6 +48,9 @@ struct store_sqlite {
 };
 
 #define SS(s) ((struct store_sqlite *)(s))
+/* The file mapped for point reads (store_sqlite.c); a scan of the whole
+ * log turns it off (ss_leaf_hashes). */
+#define SS_MMAP_PRAGMA "PRAGMA mmap_size=1073741824"
 
 /* A text column ("" for NULL) into out. */
 static inline void

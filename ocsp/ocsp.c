@@ -366,7 +366,10 @@ ocspr_due(struct ocspr *r, time_t now)
 	    ocspr_worker_load(r->worker, OCSPR_JOB_PRESIGN) > 0)
 		return;
 	r->due_next = now + 1;
-	if (ocspr_store_due(r->store, now, OCSPR_DUE_MAX, ocspr_due_cb, r) < 0)
+	/* Rows signed with a longer validity than today's are found later,
+	 * at today's half-validity before their nextUpdate: still fresh. */
+	if (ocspr_store_due(r->store, now, now + r->cfg.validity / 2,
+	    OCSPR_DUE_MAX, ocspr_due_cb, r) < 0)
 		r->stats.store_errors++;
 }
 

@@ -273,6 +273,60 @@ test_setting_a_leaf_again_changes_the_root_only_for_another_value(
 	ledger_smt_free(m);
 }
 
+/* A leaf keeps one folded checkpoint (smt.c, issue 18): neighbours that
+ * part from it ever deeper (at depths 10, 40, 70, 200: below, at and
+ * past the checkpoint's multiples of 32) move its top down each time,
+ * and a new value drops the checkpoint; the root is the reference's
+ * after every step, and every proof verifies. */
+static void
+test_deeper_and_deeper_neighbours_keep_the_root_right(void **state)
+{
+	static struct ref_leaf k[5];
+	static const int flip[5] = { -1, 10, 40, 70, 200 };
+	struct ref_leaf *held[5];
+	struct ledger_smt_proof *p = malloc(sizeof(*p));
+	struct ledger_smt *m = ledger_smt_new();
+	uint8_t root[H], want[H];
+	const char *v;
+	size_t len;
+
+	(void)state;
+	assert_non_null(p);
+	assert_non_null(m);
+	rng_state = 77;
+	rng_bytes(k[0].path, H);
+	for (int i = 0; i < 5; i++) {
+		if (i > 0) {
+			memcpy(k[i].path, k[0].path, H);
+			k[i].path[flip[i] / 8] ^= (uint8_t)(0x80 >> flip[i] % 8);
+		}
+		k[i].len = (size_t)snprintf(k[i].value, sizeof(k[i].value),
+		    "leaf %d", i);
+		assert_int_equal(ledger_smt_set(m, k[i].path, k[i].value,
+		    k[i].len), 0);
+		held[i] = &k[i];
+		ref_root(held, (size_t)i + 1, 0, want);
+		ledger_smt_root(m, root);
+		assert_memory_equal(root, want, H);
+		/* the first leaf's value changes: its checkpoint goes */
+		k[0].len = (size_t)snprintf(k[0].value, sizeof(k[0].value),
+		    "leaf 0 round %d", i);
+		assert_int_equal(ledger_smt_set(m, k[0].path, k[0].value,
+		    k[0].len), 0);
+		ref_root(held, (size_t)i + 1, 0, want);
+		ledger_smt_root(m, root);
+		assert_memory_equal(root, want, H);
+	}
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(ledger_smt_prove(m, k[i].path, p, &v, &len), 0);
+		assert_int_equal(len, k[i].len);
+		assert_int_equal(ledger_smt_verify(k[i].path, k[i].value,
+		    k[i].len, p, root), 0);
+	}
+	ledger_smt_free(m);
+	free(p);
+}
+
 static void
 test_empty_map_proves_absence(void **state)
 {
@@ -333,6 +387,8 @@ main(void)
 		cmocka_unit_test(test_random_updates_prove_and_tampering_fails),
 		cmocka_unit_test(
 		    test_setting_a_leaf_again_changes_the_root_only_for_another_value),
+		cmocka_unit_test(
+		    test_deeper_and_deeper_neighbours_keep_the_root_right),
 		cmocka_unit_test(test_empty_map_proves_absence),
 		cmocka_unit_test(test_checkpoint_map_line),
 	};
