@@ -132,6 +132,7 @@ for N in $sizes; do
 		kb_init "$dir" >/dev/null
 		# request lines at info would fill the log the start-up is read from
 		kb_conf_set "$dir" access_log access.log >/dev/null
+		bench_loopback_conns "$dir"	# wrk -c64 and the probes
 		t=$(now_us)
 		"$BENCH/bench_fill" "$dir" "$N" certs 10 >"$OUT/fill-$N.txt" 2>&1 ||
 			fail "bench_fill: $(tail -n 5 "$OUT/fill-$N.txt")"
