@@ -146,8 +146,7 @@ ss_leaf_hashes(struct ledger_store *s, uint64_t from,
 	 * 18).  read() them through the page cache instead, then map again
 	 * for the point reads. */
 	if (from == 0)
-		(void)sqlite3_exec(SS(s)->db, "PRAGMA mmap_size=0", NULL, NULL,
-		    NULL);
+		ss_scan_map(s, 0);
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)from);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		if (sqlite3_column_bytes(q, 1) != LEDGER_HASH_LEN ||
@@ -159,6 +158,6 @@ ss_leaf_hashes(struct ledger_store *s, uint64_t from,
 	}
 	sqlite3_reset(q);
 	if (from == 0)
-		(void)sqlite3_exec(SS(s)->db, SS_MMAP_PRAGMA, NULL, NULL, NULL);
+		ss_scan_map(s, 1);
 	return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -220,6 +220,19 @@ cert_rows(sqlite3_stmt *q, int (*cb)(const struct ledger_cert_info *, void *),
 	return ss_each(q, &e);
 }
 
+/* cert_rows for a scan over many certificates (ss_scan_map). */
+static int
+cert_scan(struct ledger_store *s, sqlite3_stmt *q,
+    int (*cb)(const struct ledger_cert_info *, void *), void *arg)
+{
+	int rc;
+
+	ss_scan_map(s, 0);
+	rc = cert_rows(q, cb, arg);
+	ss_scan_map(s, 1);
+	return rc;
+}
+
 int
 ss_cert_get(struct ledger_store *s, const char *serial,
     struct ledger_cert_info *c)
@@ -259,7 +272,7 @@ ss_certs(struct ledger_store *s, const char *after, size_t limit,
 		return -1;
 	sqlite3_bind_text(q, 1, after, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)limit);
-	return cert_rows(q, cb, arg);
+	return cert_scan(s, q, cb, arg);
 }
 
 int
@@ -272,7 +285,7 @@ ss_certs_revoked(struct ledger_store *s, const char *issuer, time_t now,
 		return -1;
 	sqlite3_bind_text(q, 1, issuer, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)now);
-	return cert_rows(q, cb, arg);
+	return cert_scan(s, q, cb, arg);
 }
 
 int
