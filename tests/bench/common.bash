@@ -46,9 +46,20 @@ wrk_figures() {
 	}' "$f" || fail "wrk against $name: no rate or latency in $f: $(tail -n 12 "$f")"
 }
 
-# cpu_ticks PID: user + system clock ticks PID (all its threads) used.
+# cpu_ticks PID: user + system clock ticks PID (all its threads) used
+# (fields 14 and 15 of /proc/PID/stat, counted after the command's name,
+# which may hold spaces); 0 when PID is gone.
 cpu_ticks() {
-	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+	{ sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null || echo; } |
+	    awk '{ print $12 + $13 }'
+}
+
+# keyproc_pid: the running bridge's key process (serve's one child).
+keyproc_pid() {
+	local p
+	p=$(cat /proc/"$KB_SERVE_PID"/task/*/children 2>/dev/null | tr ' ' '\n' |
+	    grep -m 1 '[0-9]') || fail "no key process under serve $KB_SERVE_PID"
+	echo "$p"
 }
 
 # wrk_rounds TAG ROUNDS SECS URL_BRIDGE URL_REF: ROUNDS alternating wrk

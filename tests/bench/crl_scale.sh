@@ -31,22 +31,16 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$OUT"
 # shellcheck source=../integration/lib.sh
 . "$root/tests/integration/lib.sh"
+# shellcheck source=common.bash
+. "$root/tests/bench/common.bash"
 
 N=${BENCH_CRL_N:-100000}
 P=${BENCH_CRL_PARTS:-16}
 ROUNDS=${BENCH_CRL_ROUNDS:-3}
 dir="$OUT/n$N"
 now_us() { local t=$EPOCHREALTIME; echo "${t/./}"; }
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 hz=$(getconf CLK_TCK)
 csv() { echo "$1,$2,$3,$4" >>"$OUT/crl_scale.csv"; }
-keyproc_pid() {
-	local p
-	for p in /proc/[0-9]*; do
-		[ "$(awk '{ print $4 }' "$p/stat" 2>/dev/null)" = "$KB_SERVE_PID" ] && { echo "${p#/proc/}"; return; }
-	done
-	echo 0
-}
 # lists FILE SERIAL: the DER CRL FILE lists SERIAL (lowercase hex)
 lists() {
 	[ "$(openssl crl -inform DER -in "$1" -noout -text 2>/dev/null | tr -d ' :' | grep -cix "serialnumber$2")" != 0 ]
@@ -139,7 +133,7 @@ for r in $(seq 1 "$ROUNDS"); do
 		fi
 		sleep 2		# the first CRLs made and served
 		kp=$(keyproc_pid)
-		c0=$(($(ticks "$KB_SERVE_PID") + $(ticks "$kp")))
+		c0=$(($(cpu_ticks "$KB_SERVE_PID") + $(cpu_ticks "$kp")))
 		load=$(cut -d' ' -f1 /proc/loadavg)
 		"$KEYBRIDGE" key revoke -d "$dir" --key-id "$kid" --reason keyCompromise >/dev/null
 		t0=$(now_us)
@@ -147,7 +141,7 @@ for r in $(seq 1 "$ROUNDS"); do
 			[ $((($(now_us) - t0) / 1000000)) -lt 60 ] || fail "$victim not in $url after 60 s"
 		done
 		ms=$((($(now_us) - t0) / 1000))
-		c1=$(($(ticks "$KB_SERVE_PID") + $(ticks "$kp")))
+		c1=$(($(cpu_ticks "$KB_SERVE_PID") + $(cpu_ticks "$kp")))
 		cpu=$(((c1 - c0) * 1000 / hz))
 		fb=$(wc -c <"$OUT/full.crl"); wb=$(wc -c <"$OUT/watch.crl")
 		if [ "$mode" = 1 ]; then

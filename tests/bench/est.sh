@@ -83,20 +83,6 @@ handshake_rate() {
 	    fail "openssl s_time -connect $1: no connection count: $(printf '%s' "$out" | tail -n 3)"
 }
 
-# proc_cpu PID: the process's user + system CPU time, in clock ticks
-# (fields 14 and 15 of /proc/PID/stat, counted after the command's name).
-proc_cpu() {
-	sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
-}
-
-# keyproc_pid: the running bridge's key process (serve's one child).
-keyproc_pid() {
-	local p
-	p=$(cat /proc/"$KB_SERVE_PID"/task/*/children 2>/dev/null | tr ' ' '\n' |
-	    grep -m 1 '[0-9]') || fail "no key process under serve $KB_SERVE_PID"
-	echo "$p"
-}
-
 # keepalive_cpu LABEL OUTFILE: runs bench_enroll's keepalive round (ARGS
 # after OUTFILE) on the running bridge and appends to OUTFILE its CPU
 # time per enrollment of serve, the key process and the client, in us.
@@ -105,11 +91,11 @@ keepalive_cpu() {
 	shift 2
 	tck=$(getconf CLK_TCK)
 	kp=$(keyproc_pid)
-	s0=$(proc_cpu "$KB_SERVE_PID")
-	k0=$(proc_cpu "$kp")
+	s0=$(cpu_ticks "$KB_SERVE_PID")
+	k0=$(cpu_ticks "$kp")
 	"$BENCH/bench_enroll" "$@" keepalive | tee "$out"
-	s1=$(proc_cpu "$KB_SERVE_PID")
-	k1=$(proc_cpu "$kp")
+	s1=$(cpu_ticks "$KB_SERVE_PID")
+	k1=$(cpu_ticks "$kp")
 	awk -v s="$((s1 - s0))" -v k="$((k1 - k0))" -v tck="$tck" \
 	    -v label="$label" '
 	    /^enrollments_ok/ { n = $2 }

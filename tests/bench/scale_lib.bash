@@ -8,14 +8,6 @@ metric() { awk -v m="$1" '$1 == m { print $2 }' <<<"$2"; }
 csv() { echo "$1,$2,$3,$4" >>"$OUT/scale.csv"; }
 # rss_kb PID: VmRSS of PID in kB.
 rss_kb() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-# keyproc_pid: the key process, serve's child.
-keyproc_pid() {
-	local p
-	for p in /proc/[0-9]*; do
-		[ "$(awk '{ print $4 }' "$p/stat" 2>/dev/null)" = "$KB_SERVE_PID" ] && { echo "${p#/proc/}"; return; }
-	done
-	echo 0
-}
 
 # make_paths DIR N: N random serials of DIR's fill-serials.txt as GET paths
 # (/ocsp/<URL-encoded base64 of a SHA-1 CertID request>) into DIR/paths.txt,
