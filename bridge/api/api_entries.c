@@ -207,8 +207,15 @@ api_submit(struct evhttp_request *req, void *arg)
 		server_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	if ((rc = api_entry_of(ct, body, len, &entry, &elen, &j, &code, msg,
-	    sizeof(msg))) != 0) {
+	rc = api_entry_of(ct, body, len, &entry, &elen, &j, &code, msg,
+	    sizeof(msg));
+	/* {"entries": [...]}: a batch (api_batch.c), which also refuses an
+	 * object with both "entry" and "entries" */
+	if (j != NULL && json_object_get(j, "entries") != NULL) {
+		api_batch_submit(ctx, req, j);
+		goto out;
+	}
+	if (rc != 0) {
 		server_reply_error(req, rc, code, "%s", msg);
 		goto out;
 	}

@@ -61,6 +61,14 @@ const char *api_path_rest(struct evhttp_request *req, const char *prefix);
  * -1 answered. */
 int api_name_check(struct api_ctx *ctx, struct evhttp_request *req,
     const char *entry, size_t len);
+/* ?allow_same_name of req: *allow 1 when it is "1", 0 when absent;
+ * -1 (answered 400) for another value. */
+int api_name_allowed(struct evhttp_request *req, int *allow);
+/* api_name_check's verdict without answering: 0 go on, or the HTTP
+ * status (409 name_in_use, 503 storage_error) with its code (static) in
+ * *code and a one-line message in msg (a batch answers it per entry). */
+int api_name_verdict(struct api_ctx *ctx, const char *entry, size_t len,
+    const char **code, char *msg, size_t msglen);
 /* 503 storage_error: the ledger could not be read. */
 void api_reply_storage(struct evhttp_request *req, const char *what);
 /* A new JSON array of the hex of proof[0..n). */
@@ -158,6 +166,18 @@ void api_account(struct evhttp_request *req, void *arg);
 void api_keys(struct evhttp_request *req, void *arg);
 void api_key(struct evhttp_request *req, void *arg);
 void api_submit(struct evhttp_request *req, void *arg);
+/* POST /api/v1/entries with {"entries": [...]} (api_batch.c): json is
+ * the parsed body (borrowed); each entry queued as one submission, req
+ * answered 200 {"accepted", "refused", "results"} once all have their
+ * outcome, or 400 for a malformed batch. */
+void api_batch_submit(struct api_ctx *ctx, struct evhttp_request *req,
+    json_t *json);
+/* The entries of a batch body: 0 with entries[i], lens[i] pointing into
+ * json (borrowed) and *n set, or 400 with its code (static) and a
+ * one-line message.  entries and lens hold API_BATCH_MAX.  Pure. */
+#define API_BATCH_MAX	1024	/* entries in one POST /api/v1/entries */
+int api_batch_of(json_t *json, const char **entries, size_t *lens,
+    size_t *n, const char **code, char *msg, size_t msglen);
 /* 1 when the caller of req may read the API: the API is open (no
  * api_auth = token), or req carries the bearer token or an admin client
  * certificate.  Who may not is told nothing about accounts

@@ -10,6 +10,11 @@
  * must be 201 (acknowledged = committed with synchronous=FULL).  Prints
  * "entries_per_second N" and latency percentiles on stdout.
  *
+ * With BENCH_BATCH=K (issue 18, batch ingest): each request carries K
+ * entries as {"entries": [...]} (the last one of a client fewer), and
+ * must be answered 200 with "refused": 0; the latencies are per request,
+ * the rate per entry.  The bodies are built before the clock starts.
+ *
  * With BENCH_ACKS=FILE (the crash tests): each acknowledged entry is
  * written to FILE at once as "account seq index leaf_hash", and a client
  * stops at its first failure (the bridge killed under the load).
@@ -35,6 +40,7 @@ struct bclient {
 	struct bench *b;
 	struct evhttp_connection *conn;
 	char **notes;
+	char **bodies;		/* BENCH_BATCH: the JSON bodies, or NULL */
 	int next, n;
 	double sent_at;
 	int nodelay;
@@ -48,8 +54,52 @@ struct bench {
 	int port, running, failures;
 	double *lat;
 	size_t nlat;
+	size_t nacked;		/* entries acknowledged */
 	FILE *acks;		/* BENCH_ACKS, or NULL */
+	int batch;		/* BENCH_BATCH: entries per request (1: text) */
 };
+
+/* The answer to a batch, parsed; NULL unless 200 with "refused": 0 and
+ * one result per entry sent. */
+static json_t *
+bclient_batch_answer(struct bclient *c, struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	json_t *j;
+	json_int_t refused = -1;
+	int k = c->n - c->next < c->b->batch ? c->n - c->next : c->b->batch;
+
+	j = json_loadb((const char *)evbuffer_pullup(in, -1),
+	    evbuffer_get_length(in), 0, NULL);
+	if (j == NULL || json_unpack(j, "{s:I}", "refused", &refused) != 0 ||
+	    refused != 0 || json_array_size(json_object_get(j, "results")) !=
+	    (size_t)k) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* BENCH_ACKS in batch mode: one line per acknowledged entry of req. */
+static void
+bclient_ack_batch(struct bclient *c, struct evhttp_request *req)
+{
+	json_t *j = bclient_batch_answer(c, req), *r;
+	json_int_t idx;
+	const char *lh;
+	size_t i;
+
+	json_array_foreach(json_object_get(j, "results"), i, r) {
+		idx = -1;
+		lh = "missing";
+		(void)json_unpack(r, "{s:I, s:s}", "index", &idx, "leaf_hash",
+		    &lh);
+		fprintf(c->b->acks, "%s %d %lld %s\n", c->name,
+		    c->next + (int)i + 1, (long long)idx, lh);
+	}
+	fflush(c->b->acks);
+	json_decref(j);
+}
 
 /* BENCH_ACKS: one line for the entry c->next, acknowledged by req. */
 static void
@@ -88,7 +138,18 @@ bclient_done(struct evhttp_request *req, void *arg)
 	struct bclient *c = arg;
 	struct bench *b = c->b;
 
-	if (req == NULL || evhttp_request_get_response_code(req) != 201) {
+	json_t *ans = NULL;
+	int ok, k = c->n - c->next < b->batch ? c->n - c->next : b->batch;
+
+	if (req == NULL)
+		ok = 0;
+	else if (b->batch > 1)
+		ok = evhttp_request_get_response_code(req) == 200 &&
+		    (ans = bclient_batch_answer(c, req)) != NULL;
+	else
+		ok = evhttp_request_get_response_code(req) == 201;
+	json_decref(ans);
+	if (!ok) {
 		if (b->failures++ < 5) {
 			char buf[256] = "";
 
@@ -105,7 +166,10 @@ bclient_done(struct evhttp_request *req, void *arg)
 		}
 	} else {
 		b->lat[b->nlat++] = now_s() - c->sent_at;
-		if (b->acks != NULL)
+		b->nacked += (size_t)k;
+		if (b->acks != NULL && b->batch > 1)
+			bclient_ack_batch(c, req);
+		else if (b->acks != NULL)
 			bclient_ack(c, req);
 	}
 	/* The socket exists once connected: no Nagle wait on our request's
@@ -119,7 +183,7 @@ bclient_done(struct evhttp_request *req, void *arg)
 			    sizeof(int));
 		c->nodelay = 1;
 	}
-	if (++c->next < c->n)
+	if ((c->next += k) < c->n)
 		bclient_send(c);
 	else if (--b->running == 0)
 		event_base_loopbreak(b->base);
@@ -132,15 +196,44 @@ bclient_send(struct bclient *c)
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
 	evhttp_add_header(h, "Host", c->b->host);
-	evhttp_add_header(h, "Content-Type", "text/plain");
-	evbuffer_add(evhttp_request_get_output_buffer(req), c->notes[c->next],
-	    strlen(c->notes[c->next]));
+	const char *body = c->bodies != NULL ?
+	    c->bodies[c->next / c->b->batch] : c->notes[c->next];
+
+	evhttp_add_header(h, "Content-Type", c->bodies != NULL ?
+	    "application/json" : "text/plain");
+	evbuffer_add(evhttp_request_get_output_buffer(req), body,
+	    strlen(body));
 	c->sent_at = now_s();
 	if (evhttp_make_request(c->conn, req, EVHTTP_REQ_POST,
 	    "/api/v1/entries") != 0) {
 		fprintf(stderr, "bench: cannot send\n");
 		exit(1);
 	}
+}
+
+/* The JSON bodies {"entries": [...]} of notes[0..n) by k; exits on
+ * failure. */
+static char **
+bench_bodies(char **notes, int n, int k)
+{
+	char **bodies = calloc((size_t)(n + k - 1) / (size_t)k, sizeof(char *));
+	json_t *arr, *j;
+
+	for (int s = 0; bodies != NULL && s * k < n; s++) {
+		arr = json_array();
+		for (int e = s * k; e < n && e < (s + 1) * k; e++)
+			json_array_append_new(arr, json_string(notes[e]));
+		j = json_pack("{s:o}", "entries", arr);
+		bodies[s] = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+		if (bodies[s] == NULL) {
+			fprintf(stderr, "bench: cannot build a batch\n");
+			exit(1);
+		}
+	}
+	if (bodies == NULL)
+		exit(1);
+	return bodies;
 }
 
 static int
@@ -196,7 +289,7 @@ main(int argc, char **argv)
 	EVP_PKEY *admin;
 	int nclients, per;
 	double t0, t1;
-	const char *acks;
+	const char *acks, *batch;
 
 	if (argc != 4 || (nclients = atoi(argv[2])) < 1 ||
 	    nclients > BENCH_MAX_CLIENTS || (per = atoi(argv[3])) < 1) {
@@ -222,6 +315,12 @@ main(int argc, char **argv)
 	if ((acks = getenv("BENCH_ACKS")) != NULL && *acks != '\0' &&
 	    (b.acks = fopen(acks, "w")) == NULL) {
 		fprintf(stderr, "bench: cannot write %s\n", acks);
+		return 1;
+	}
+	b.batch = 1;
+	if ((batch = getenv("BENCH_BATCH")) != NULL && *batch != '\0' &&
+	    ((b.batch = atoi(batch)) < 1 || b.batch > 1024)) {
+		fprintf(stderr, "bench: BENCH_BATCH must be 1..1024\n");
 		return 1;
 	}
 	b.base = event_base_new();
@@ -260,6 +359,8 @@ main(int argc, char **argv)
 			    time(NULL), cfg.origin, f, 3), name, k);
 		}
 		EVP_PKEY_free(k);
+		if (b.batch > 1)
+			cl[i].bodies = bench_bodies(cl[i].notes, per, b.batch);
 		cl[i].conn = evhttp_connection_base_bufferevent_new(b.base, NULL,
 		    bufferevent_openssl_socket_new(b.base, -1, SSL_new(b.ctx),
 		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE |
@@ -274,14 +375,18 @@ main(int argc, char **argv)
 	t1 = now_s();
 	qsort(b.lat, b.nlat, sizeof(double), cmp_double);
 	printf("entries_acknowledged %zu\nfailures %d\nseconds %.3f\n"
-	    "entries_per_second %.0f\np50_ms %.2f\np99_ms %.2f\n", b.nlat,
-	    b.failures, t1 - t0, (double)b.nlat / (t1 - t0),
+	    "entries_per_second %.0f\np50_ms %.2f\np99_ms %.2f\n", b.nacked,
+	    b.failures, t1 - t0, (double)b.nacked / (t1 - t0),
 	    b.nlat ? b.lat[b.nlat / 2] * 1e3 : 0.0,
 	    b.nlat ? b.lat[(size_t)((double)b.nlat * 0.99)] * 1e3 : 0.0);
 	for (int i = 0; i < nclients; i++) {
 		evhttp_connection_free(cl[i].conn);
 		for (int s = 0; s < per; s++)
 			free(cl[i].notes[s]);
+		for (int s = 0; cl[i].bodies != NULL && s * b.batch < per;
+		    s++)
+			free(cl[i].bodies[s]);
+		free(cl[i].bodies);
 		free(cl[i].notes);
 	}
 	event_base_free(b.base);

@@ -10,7 +10,9 @@
 # Env: BENCH_CLIENTS (16), BENCH_PER_CLIENT (1000), ROUNDS (3); ABLATE=1
 # adds two runs of the new binary per round, without the signature pool
 # (KEYBRIDGE_INGEST_THREADS=0) and without the pipelined seal
-# (KEYBRIDGE_INGEST_PIPE=0).
+# (KEYBRIDGE_INGEST_PIPE=0).  BATCH="64 256" (default "64"; "" for none)
+# adds per round and size K a run of the new binary with K entries per
+# request ({"entries": [...]}, bench_entries BENCH_BATCH=K; max_body 1 MiB).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 : "${OUT:=$root/tests/out/bench/ingest}"
@@ -41,6 +43,7 @@ one_run() {
 	dir="$OUT/$tag"
 	rm -rf "$dir"
 	kb_init "$dir" >/dev/null
+	[ -z "${BENCH_BATCH:-}" ] || kb_conf_set "$dir" max_body 1048576
 	kb_start "$dir"
 	s0=$(cpu_ticks "$KB_SERVE_PID")
 	/usr/bin/time -f "client_cpu_s %U %S" -o "$OUT/$tag.time" \
@@ -74,5 +77,8 @@ for r in $(seq 1 "$rounds"); do
 		KEYBRIDGE_INGEST_THREADS=0 one_run "nopool-$r" "$new"
 		KEYBRIDGE_INGEST_PIPE=0 one_run "nopipe-$r" "$new"
 	fi
+	for k in ${BATCH-64}; do
+		BENCH_BATCH=$k one_run "batch$k-$r" "$new"
+	done
 done
 echo "$(date -u +%FT%TZ) load: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/result.txt"

@@ -62,6 +62,15 @@ api_expect_error 403 signature_invalid POST /api/v1/entries -H 'Content-Type: te
 assert_ne "$(cat "$OUT/answer-admin")" "$(cat "$API_BODY")" \
     "the answer to a bad signature with the token (it names the line)"
 log "no token: account_not_found and signature_invalid answered alike"
+# the same two in one batch (api_batch.c): alike without the token
+for f in nobody-here admin; do jq -Rs . "$OUT/entry-$f"; done | jq -s '{entries: .}' >"$OUT/batch.json"
+code=$(api_call POST /api/v1/entries -H 'Content-Type: application/json' --data-binary @"$OUT/batch.json")
+assert_eq "200 signature_invalid" "$code $(jq -r .results[0].error.code "$API_BODY")" "a batch without the token"
+assert_eq "$(jq -c .results[0] "$API_BODY")" "$(jq -c .results[1] "$API_BODY")" \
+    "the batch's answers to a missing account and to a bad signature without a token"
+code=$(api_call POST /api/v1/entries -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $TOKEN" --data-binary @"$OUT/batch.json")
+assert_eq "200 account_not_found" "$code $(jq -r .results[0].error.code "$API_BODY")" "a batch with the token"
 kb_stop
 
 # ---- configurations that would leave the API open are refused -------------------------------------
