@@ -90,6 +90,11 @@ assert_file_mode() {
 	assert_eq "$2" "$(stat -c %a "$1")" "mode of $1"
 }
 
+# ms_since T0: milliseconds since T0 (a `date +%s%N` reading).
+ms_since() {
+	echo $((($(date +%s%N) - $1) / 1000000))
+}
+
 # ---- processes -------------------------------------------------------------
 
 # kb_track PID: stop PID (by PID) when the test ends.

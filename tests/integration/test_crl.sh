@@ -29,10 +29,6 @@ BASE="http://127.0.0.1:$KB_HTTP_PORT"
 declare -A KID
 
 
-ms_since() {
-	echo $((($(date +%s%N) - $1) / 1000000))
-}
-
 # fetch NAME URL: GET URL into OUT/crl/NAME.der (headers NAME.h); prints the
 # HTTP status.
 fetch() {

@@ -29,10 +29,6 @@ ISSUING="$DIR/ca/issuing.pem"
 BASE="http://127.0.0.1:$KB_HTTP_PORT"
 declare -A KID
 
-ms_since() {
-	echo $((($(date +%s%N) - $1) / 1000000))
-}
-
 # get NAME URL: the CRL at URL into OUT/crl/NAME.der, .pem and .txt, waiting
 # out the 503 of the first moments (3 s at most); checks its signature.
 get() {

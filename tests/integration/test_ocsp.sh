@@ -46,10 +46,6 @@ assert_time_near() {
 	[ "$l" -ge "$e" ] && [ "$l" -le $((e + 5)) ] || fail "$3: $2, entry written at $1"
 }
 
-ms_since() {
-	echo $((($(date +%s%N) - $1) / 1000000))
-}
-
 # hexof FILE: the bytes of FILE as lowercase hex, one line.
 hexof() {
 	od -An -tx1 -v "$1" | tr -d ' \n'

@@ -15,10 +15,6 @@ A="$OUT/a"
 B="$OUT/b"
 mkdir -p "$OUT/q"
 
-ms_since() {
-	echo $((($(date +%s%N) - $1) / 1000000))
-}
-
 kb_pg_start kb
 
 # ---- two bridges, one identity, one database ---------------------------------------
