@@ -171,20 +171,29 @@ test_a_tree_head_it_signed_needs_no_second_check(void **state)
 	X509_free(cert);
 }
 
-/* The negative control: the same note, a tree head it never signed. */
+/* The key process, having signed sign_first tree heads, refuses to sign
+ * a certificate whose checkpoint it checked and found not signed by the
+ * verifier key. */
 static void
-test_a_tree_head_it_did_not_sign_is_checked_and_refused(void **state)
+assert_checked_and_refused(struct own *o, int sign_first)
 {
-	struct own *o = *state;
 	char why[ERRLEN] = "";
 	X509 *cert = NULL;
 
-	o->sign_first = 2;	/* it signed one, but not this one */
+	o->sign_first = sign_first;
 	assert_int_equal(keyproc_fx_sign(&o->kp, TBS_FX_GOOD_DEVICE_EC,
 	    own_note, o, &cert, why, sizeof(why)), -1);
 	assert_null(cert);
 	if (strstr(why, "checkpoint: the checkpoint is not signed by") == NULL)
 		fail_msg("refused for another reason: %s", why);
+}
+
+/* The negative control: the same note, a tree head it never signed. */
+static void
+test_a_tree_head_it_did_not_sign_is_checked_and_refused(void **state)
+{
+	/* it signed one, but not this one */
+	assert_checked_and_refused(*state, 2);
 }
 
 /* validator_vkey naming another key: that key's signature is what
@@ -193,16 +202,7 @@ test_a_tree_head_it_did_not_sign_is_checked_and_refused(void **state)
 static void
 test_with_another_verifier_key_its_own_tree_head_is_checked(void **state)
 {
-	struct own *o = *state;
-	char why[ERRLEN] = "";
-	X509 *cert = NULL;
-
-	o->sign_first = 1;
-	assert_int_equal(keyproc_fx_sign(&o->kp, TBS_FX_GOOD_DEVICE_EC,
-	    own_note, o, &cert, why, sizeof(why)), -1);
-	assert_null(cert);
-	if (strstr(why, "checkpoint: the checkpoint is not signed by") == NULL)
-		fail_msg("refused for another reason: %s", why);
+	assert_checked_and_refused(*state, 1);
 }
 
 /* With validators the node's own signature is not what makes the
@@ -210,16 +210,7 @@ test_with_another_verifier_key_its_own_tree_head_is_checked(void **state)
 static void
 test_with_validators_its_own_tree_head_is_still_checked(void **state)
 {
-	struct own *o = *state;
-	char why[ERRLEN] = "";
-	X509 *cert = NULL;
-
-	o->sign_first = 1;
-	assert_int_equal(keyproc_fx_sign(&o->kp, TBS_FX_GOOD_DEVICE_EC,
-	    own_note, o, &cert, why, sizeof(why)), -1);
-	assert_null(cert);
-	if (strstr(why, "checkpoint: the checkpoint is not signed by") == NULL)
-		fail_msg("refused for another reason: %s", why);
+	assert_checked_and_refused(*state, 1);
 }
 
 int
