@@ -154,20 +154,10 @@ for N in $sizes; do
 	rss0=$RSS_SERVE
 
 	# 2. cached GETs of random serials beside nginx serving one file
-	ports=$(kb_free_ports 1)
-	KB_USED_PORTS="$KB_USED_PORTS $ports"
-	NGX="$OUT/nginx-$N"
-	rm -rf "$NGX"
-	mkdir -p "$NGX/www"
-	curl -sS -o "$NGX/www/resp" "$KB_HTTP_URL$(awk 'NR == 1' "$dir/paths.txt")"
-	nginx_start "$NGX" "        listen 127.0.0.1:$ports;
-        default_type application/ocsp-response;
-        location /ocsp/ { try_files /resp =404; }"
-	wait_url "http://127.0.0.1:$ports/ocsp/x" "$NGX_PID" nginx
-	ngx_worker=$(pgrep -P "$NGX_PID" | awk 'NR == 1')
+	nginx_one_file "$OUT/nginx-$N" "$dir"
 	m0=$(curl -sS "$KB_HTTP_URL/metrics")
-	WRK_SCRIPT="$dir/paths.lua" CPU_PIDS="$KB_SERVE_PID $ngx_worker" \
-	    wrk_rounds "scale-$N" "$rounds" "$secs" "$KB_HTTP_URL/" "http://127.0.0.1:$ports/"
+	WRK_SCRIPT="$dir/paths.lua" CPU_PIDS="$KB_SERVE_PID $NGX_WORKER" \
+	    wrk_rounds "scale-$N" "$rounds" "$secs" "$KB_HTTP_URL/" "http://127.0.0.1:$NGX_PORT/"
 	m1=$(curl -sS "$KB_HTTP_URL/metrics")
 	misses=$(($(metric keybridge_ocsp_cache_misses_total "$m1") - $(metric keybridge_ocsp_cache_misses_total "$m0")))
 	stop_pid "$NGX_PID"

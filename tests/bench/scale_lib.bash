@@ -9,6 +9,24 @@ csv() { echo "$1,$2,$3,$4" >>"$OUT/scale.csv"; }
 # rss_kb PID: VmRSS of PID in kB.
 rss_kb() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
+# nginx_one_file NGXDIR DIR: nginx (one worker) on a free port serving
+# the bridge's answer to DIR's first sampled path for every /ocsp/ GET,
+# the reference of the random-serial rounds; sets NGX_PORT and
+# NGX_WORKER (stop it with stop_pid "$NGX_PID").
+nginx_one_file() {
+	NGX=$1
+	NGX_PORT=$(kb_free_ports 1)
+	KB_USED_PORTS="$KB_USED_PORTS $NGX_PORT"
+	rm -rf "$NGX"
+	mkdir -p "$NGX/www"
+	curl -sS -o "$NGX/www/resp" "$KB_HTTP_URL$(awk 'NR == 1' "$2/paths.txt")"
+	nginx_start "$NGX" "        listen 127.0.0.1:$NGX_PORT;
+        default_type application/ocsp-response;
+        location /ocsp/ { try_files /resp =404; }"
+	wait_url "http://127.0.0.1:$NGX_PORT/ocsp/x" "$NGX_PID" nginx
+	NGX_WORKER=$(pgrep -P "$NGX_PID" | awk 'NR == 1')
+}
+
 # make_paths DIR N: N random serials of DIR's fill-serials.txt as GET paths
 # (/ocsp/<URL-encoded base64 of a SHA-1 CertID request>) into DIR/paths.txt,
 # and a wrk script picking one at random per request into DIR/paths.lua.

@@ -95,19 +95,9 @@ echo "RESULT warmstart $N: cold serials (first GET each, sequential): p50 $c50 m
 csv "$N" cold p50_ms "$c50"; csv "$N" cold p99_ms "$c99"; csv "$N" cold store_reads "$hits"
 
 # random serials under load beside nginx serving one file
-ports=$(kb_free_ports 1)
-KB_USED_PORTS="$KB_USED_PORTS $ports"
-NGX="$OUT/nginx"
-rm -rf "$NGX"
-mkdir -p "$NGX/www"
-curl -sS -o "$NGX/www/resp" "$KB_HTTP_URL$(awk 'NR == 1' "$dir/paths.txt")"
-nginx_start "$NGX" "        listen 127.0.0.1:$ports;
-        default_type application/ocsp-response;
-        location /ocsp/ { try_files /resp =404; }"
-wait_url "http://127.0.0.1:$ports/ocsp/x" "$NGX_PID" nginx
-ngx_worker=$(pgrep -P "$NGX_PID" | awk 'NR == 1')
-WRK_SCRIPT="$dir/paths.lua" CPU_PIDS="$KB_SERVE_PID $ngx_worker" \
-    wrk_rounds "warm-$N" 3 "$secs" "$KB_HTTP_URL/" "http://127.0.0.1:$ports/"
+nginx_one_file "$OUT/nginx" "$dir"
+WRK_SCRIPT="$dir/paths.lua" CPU_PIDS="$KB_SERVE_PID $NGX_WORKER" \
+    wrk_rounds "warm-$N" 3 "$secs" "$KB_HTTP_URL/" "http://127.0.0.1:$NGX_PORT/"
 stop_pid "$NGX_PID"
 read -r r a f <<<"$(rss_parts "$KB_SERVE_PID")"
 s=$(sigs)
