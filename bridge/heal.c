@@ -95,7 +95,9 @@ heal_submit(struct ledger *l, struct signer *sg,
     const struct bridge_config *cfg, uint64_t seq, struct heal_one *o)
 {
 	struct ledger_field f[2];
+	const char *t;
 	char *note;
+	size_t len;
 	int rc;
 
 	f[0] = (struct ledger_field){ "serial", o->serial };
@@ -107,7 +109,9 @@ heal_submit(struct ledger *l, struct signer *sg,
 		    "process did not sign its revocation", o->serial);
 		return -1;
 	}
-	rc = ledger_submit(l, note, strlen(note), heal_done, o);
+	t = note;
+	len = strlen(note);
+	rc = ledger_submit_own(l, &t, &len, 1, heal_done, o);
 	if (rc != 0)
 		log_warn("heal: the unsigned TBS %s stays current: the ledger "
 		    "is busy", o->serial);

@@ -20,6 +20,12 @@
  *     that took it (or takes it back when none did yet) and installs the
  *     verdicts as the memo of its key cache (ledger_ingest_enter).
  *
+ * Entries the process made and signed itself (ledger_submit_own: the
+ * bridge's cert-issued entries) are never queued: checking them ahead
+ * would only add a parse and two thread hand-offs to every enrollment,
+ * for a signature the key process made a moment before.  The writer
+ * checks them as it checks everything the pool did not.
+ *
  * The directory is filled by the writer itself: every key its rules ask
  * to verify with (so the keys of accounts as the registry has them, old
  * ones included).  An account's first entry is checked by the writer,
@@ -85,6 +91,7 @@ struct ledger_ingest {
 	size_t ndir;
 	struct ledger_sub *cur;		/* the writer's entry */
 	uint64_t ahead, self;		/* checked by the pool / writer */
+	uint64_t own;			/* of self: ledger_submit_own's */
 };
 
 static size_t
@@ -340,9 +347,10 @@ ledger_ingest_queue(struct ledger_ingest *ing, struct ledger_sub *first,
 
 	pthread_mutex_lock(&ing->mu);
 	for (size_t i = 0; i < n && sub != NULL; i++, sub = sub->next) {
-		if (ing->qn == ing->qcap) {
-			sub->pv_state = PV_WRITER;	/* full: the writer
-							 * checks it */
+		if (sub->own || ing->qn == ing->qcap) {
+			/* the process's own entry, or the ring full: the
+			 * writer checks it */
+			sub->pv_state = PV_WRITER;
 			continue;
 		}
 		sub->pv_state = PV_QUEUED;
@@ -364,8 +372,10 @@ ledger_ingest_enter(struct ledger_ingest *ing, struct ledger_sub *sub)
 		sub->pv_state = PV_WRITER;
 	while (sub->pv_state == PV_CLAIMED)
 		pthread_cond_wait(&ing->done, &ing->mu);
-	if (sub->pv_state == PV_WRITER)
+	if (sub->pv_state == PV_WRITER) {
 		ing->self++;
+		ing->own += sub->own != 0;
+	}
 	pthread_mutex_unlock(&ing->mu);
 	ing->cur = sub;
 }
@@ -400,13 +410,14 @@ ledger_ingest_leave(struct ledger_ingest *ing)
 
 void
 ledger_ingest_stats(struct ledger_ingest *ing, uint64_t *ahead,
-    uint64_t *self)
+    uint64_t *self, uint64_t *own)
 {
-	*ahead = *self = 0;
+	*ahead = *self = *own = 0;
 	if (ing == NULL)
 		return;
 	pthread_mutex_lock(&ing->mu);
 	*ahead = ing->ahead;
 	*self = ing->self;
+	*own = ing->own;
 	pthread_mutex_unlock(&ing->mu);
 }

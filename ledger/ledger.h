@@ -274,6 +274,15 @@ int ledger_submit(struct ledger *l, const char *entry, size_t len,
 #define LEDGER_GROUP_MAX 4
 int ledger_submit_group(struct ledger *l, const char *const *entries,
     const size_t *lens, size_t n, ledger_done_cb cb, void *arg);
+/* As ledger_submit_group, for entries this process made and signed just
+ * before (the bridge's cert-issued, key-register and cert-revoked
+ * entries): kept out of the ingest pool (docs/design.md "Ingest
+ * pipeline"), whose check ahead would parse them once more and hand them
+ * across two threads for a signature no one else made.  The writer
+ * applies exactly the same rules to them, its own Ed25519 check
+ * included: a bad one is refused as from anyone. */
+int ledger_submit_own(struct ledger *l, const char *const *entries,
+    const size_t *lens, size_t n, ledger_done_cb cb, void *arg);
 /* Runs the callbacks of completed submissions on the caller's thread. */
 void ledger_drain(struct ledger *l);
 /* The caller thread's reads between ledger_read_begin and the matching

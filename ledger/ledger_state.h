@@ -40,6 +40,8 @@ struct ledger_sub {
 	 * pool's lock). */
 	struct ledger_preverdict *pv;
 	int pv_state, pv_inring;
+	/* ledger_submit_own: never queued to the pool. */
+	int own;
 	struct ledger_sub *next;
 };
 
@@ -144,9 +146,10 @@ void ledger_ingest_leave(struct ledger_ingest *ing);
 /* Before sub is freed: out of the pool, its verdicts freed. */
 void ledger_ingest_forget(struct ledger_ingest *ing, struct ledger_sub *sub);
 void ledger_preverdict_free(struct ledger_preverdict *pv);
-/* Entries checked by the pool, and by the writer itself. */
+/* Entries checked by the pool, by the writer itself, and of those the
+ * process's own (ledger_submit_own, never queued to the pool). */
 void ledger_ingest_stats(struct ledger_ingest *ing, uint64_t *ahead,
-    uint64_t *self);
+    uint64_t *self, uint64_t *own);
 
 /* ---- pipe.c: sealing block N while the writer makes block N+1 ----------- */
 

@@ -407,9 +407,10 @@ ledger_submit(struct ledger *l, const char *entry, size_t len,
 	return ledger_submit_group(l, &entry, &len, 1, cb, arg);
 }
 
-int
-ledger_submit_group(struct ledger *l, const char *const *entries,
-    const size_t *lens, size_t n, ledger_done_cb cb, void *arg)
+/* ledger_submit_group, with own: ledger_submit_own's (out of the pool). */
+static int
+writer_submit(struct ledger *l, const char *const *entries,
+    const size_t *lens, size_t n, ledger_done_cb cb, void *arg, int own)
 {
 	struct ledger_sub *subs[LEDGER_GROUP_MAX] = { NULL };
 	size_t i;
@@ -424,6 +425,7 @@ ledger_submit_group(struct ledger *l, const char *const *entries,
 		memcpy(subs[i]->text, entries[i], lens[i]);
 		subs[i]->text[lens[i]] = '\0';
 		subs[i]->len = lens[i];
+		subs[i]->own = own;
 		if (i > 0)
 			subs[i - 1]->next = subs[i];
 	}
@@ -450,6 +452,20 @@ out:
 			if (subs[i] != NULL)
 				ledger_sub_free(l, subs[i]);
 	return rc;
+}
+
+int
+ledger_submit_group(struct ledger *l, const char *const *entries,
+    const size_t *lens, size_t n, ledger_done_cb cb, void *arg)
+{
+	return writer_submit(l, entries, lens, n, cb, arg, 0);
+}
+
+int
+ledger_submit_own(struct ledger *l, const char *const *entries,
+    const size_t *lens, size_t n, ledger_done_cb cb, void *arg)
+{
+	return writer_submit(l, entries, lens, n, cb, arg, 1);
 }
 
 /* See ledger.h. */
@@ -525,12 +541,13 @@ ledger_writer_stop(struct ledger *l)
 	ledger_pipe_stop(l);
 	ledger_drain(l);
 	if (l->ing != NULL) {
-		uint64_t ahead, self;
+		uint64_t ahead, self, own;
 
-		ledger_ingest_stats(l->ing, &ahead, &self);
+		ledger_ingest_stats(l->ing, &ahead, &self, &own);
 		log_info("ledger: %llu entries' signatures checked ahead by "
-		    "the ingest pool, %llu by the writer itself",
-		    (unsigned long long)ahead, (unsigned long long)self);
+		    "the ingest pool, %llu by the writer itself (%llu of them "
+		    "the bridge's own)", (unsigned long long)ahead,
+		    (unsigned long long)self, (unsigned long long)own);
 	}
 	ledger_ingest_stop(l->ing, l->w->keys);
 	l->ing = NULL;

@@ -110,7 +110,7 @@ test_entries_checked_ahead_are_answered_as_serially(void **state)
 	struct ledger_verify_report rep;
 	struct ledger_stats st;
 	struct answers good = { 0 }, bad = { 0 };
-	uint64_t ahead = 0, self = 0;
+	uint64_t ahead = 0, self = 0, own = 0;
 
 	struct drainer d = { .l = f->l };
 
@@ -134,7 +134,7 @@ test_entries_checked_ahead_are_answered_as_serially(void **state)
 		ledger_stats(f->l, &st);
 	} while (st.entries + st.refused + st.failed < 2 * INGEST_ROUNDS + 1);
 	usleep(20000);	/* the last seal's answers, drained */
-	ledger_ingest_stats(f->l->ing, &ahead, &self);
+	ledger_ingest_stats(f->l->ing, &ahead, &self, &own);
 	atomic_store(&d.stop, 1);
 	pthread_join(d.th, NULL);
 	ledger_writer_stop(f->l);
@@ -146,6 +146,71 @@ test_entries_checked_ahead_are_answered_as_serially(void **state)
 	assert_string_equal(bad.why, "signature line 1 does not verify with "
 	    "any key of account admin");
 	assert_true(ahead > 0);
+	assert_int_equal(own, 0);
+	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
+	if (!rep.ok)
+		fail_msg("verify: %s", rep.what);
+}
+
+static void
+submit_own(struct fx *f, char *note, struct answers *a)
+{
+	const char *t = note;
+	size_t len = strlen(note);
+
+	assert_int_equal(ledger_submit_own(f->l, &t, &len, 1, answer_cb, a),
+	    0);
+	free(note);
+}
+
+/*
+ * The process's own entries (ledger_submit_own) never go through the
+ * pool, yet get the same rules from the writer: good ones are answered
+ * with their block's checkpoint, tampered ones refused with the serial
+ * writer's reason, and the pool checked none of them (all counted as
+ * the writer's own).
+ */
+static void
+test_own_entries_skip_the_pool_and_keep_the_rules(void **state)
+{
+	struct fx *f = *state;
+	struct ledger_verify_report rep;
+	struct ledger_stats st;
+	struct answers good = { 0 }, bad = { 0 };
+	uint64_t ahead = 0, self = 0, own = 0;
+	struct drainer d = { .l = f->l };
+
+	assert_int_equal(ledger_writer_start(f->l, NULL, NULL), 0);
+	assert_non_null(f->l->ing);
+	assert_int_equal(pthread_create(&d.th, NULL, drainer_main, &d), 0);
+	/* as above: the directory knows admin's key after this one */
+	submit(f, publish_note(f, f->seq_admin++, 0), &good);
+	do {
+		usleep(1000);
+		ledger_stats(f->l, &st);
+	} while (st.entries < 1);
+	for (int i = 0; i < INGEST_ROUNDS; i++) {
+		submit_own(f, publish_note(f, f->seq_admin + 1000000 +
+		    (uint64_t)i, 1), &bad);
+		submit_own(f, publish_note(f, f->seq_admin++, 0), &good);
+	}
+	do {
+		usleep(1000);
+		ledger_stats(f->l, &st);
+	} while (st.entries + st.refused + st.failed < 2 * INGEST_ROUNDS + 1);
+	usleep(20000);
+	ledger_ingest_stats(f->l->ing, &ahead, &self, &own);
+	atomic_store(&d.stop, 1);
+	pthread_join(d.th, NULL);
+	ledger_writer_stop(f->l);
+	assert_int_equal(good.ok, INGEST_ROUNDS + 1);
+	assert_int_equal(good.unsealed, 0);
+	assert_int_equal(bad.ok, 0);
+	assert_int_equal(bad.refused, INGEST_ROUNDS);
+	assert_string_equal(bad.why, "signature line 1 does not verify with "
+	    "any key of account admin");
+	assert_int_equal(ahead, 0);
+	assert_int_equal(own, 2 * INGEST_ROUNDS);
 	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
 	if (!rep.ok)
 		fail_msg("verify: %s", rep.what);
@@ -172,6 +237,7 @@ run_suite(const struct backend *be)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_entries_checked_ahead_are_answered_as_serially),
+		T(test_own_entries_skip_the_pool_and_keep_the_rules),
 		T(test_serial_append_gives_the_same_reason),
 	};
 	char name[64];
