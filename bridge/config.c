@@ -218,6 +218,13 @@ static const struct config_field config_table[] = {
 	CLONG(est_workers, 0, WORKQ_MAX_THREADS, 2,
 	    "Threads that decode and check enrollment CSRs off the event "
 	    "loop; 0: on the loop."),
+	/* issue 18: docs/operations.md "Ingest pipeline" */
+	CLONG(ingest_threads, 0, LEDGER_INGEST_THREADS_MAX, 2,
+	    "Threads checking submitted entries' signatures ahead of the "
+	    "ledger writer; 0: the writer checks every one."),
+	CLONG(ingest_pipeline, 0, 1, 1,
+	    "1: a block is sealed (its checkpoint signed) while the writer "
+	    "makes the next; 0: on the writer's thread."),
 	CLONG(quorum, 0, CONFIG_VALIDATORS_MAX, 0,
 	    "Validators: cosignatures that make a checkpoint final (0: 2f+1 "
 	    "of the validator and witness lines, n = 3f+1)."),

@@ -92,6 +92,8 @@ struct bridge_config {
 	long http_fd_reserve;		/* descriptors kept for the rest */
 	long ocsp_loops;		/* event loops on http_listen (LOOPS18) */
 	long est_workers;		/* CSR-checking threads; 0: the loop */
+	long ingest_threads;		/* signature checks ahead; 0: none */
+	long ingest_pipeline;		/* 1: pipelined seal, 0: serial */
 	/* PROF17: the CA names (init --subject-o/-c/-ou; "" none) and the
 	 * certificate profiles' options (bridge/ca/profile.c) */
 	char ca_subject_o[CONFIG_STR];	/* organizationName */

@@ -338,6 +338,9 @@ serve_open_ledger(struct serve *s, const struct bridge_config *cfg)
 	lc.batch_max = (size_t)cfg->batch_max;
 	lc.allow_async_commit = cfg->db_allow_async_commit != 0;
 	lc.map_snapshot = config_path(cfg, MAP_SNAP_FILE, p3, sizeof(p3));
+	lc.ingest_threads = cfg->ingest_threads > 0 ?
+	    (int)cfg->ingest_threads : LEDGER_INGEST_NONE;
+	lc.serial_seal = cfg->ingest_pipeline == 0;
 	if ((s->sc.ledger = ledger_open(&lc, err, sizeof(err))) == NULL) {
 		log_err("ledger: %s", err);
 		return -1;

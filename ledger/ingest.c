@@ -45,7 +45,7 @@
 
 #include "ledger/ledger_state.h"
 
-#define INGEST_THREADS_MAX 8
+#define INGEST_THREADS_MAX LEDGER_INGEST_THREADS_MAX
 #define INGEST_CANDS	4		/* keys tried per line */
 #define INGEST_DIR_BUCKETS 4096		/* power of two */
 #define INGEST_DIR_MAX	65536		/* keys noted; more: checked by
@@ -420,4 +420,10 @@ ledger_ingest_stats(struct ledger_ingest *ing, uint64_t *ahead,
 	*self = ing->self;
 	*own = ing->own;
 	pthread_mutex_unlock(&ing->mu);
+}
+
+unsigned
+ledger_ingest_nthreads(const struct ledger_ingest *ing)
+{
+	return ing->nth;
 }

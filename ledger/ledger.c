@@ -141,6 +141,8 @@ ledger_open(const struct ledger_config *cfg, char *err, size_t errlen)
 	l->cons = cfg->consensus;
 	l->batch_max = cfg->batch_max > 0 && cfg->batch_max <= LEDGER_BATCH_MAX
 	    ? cfg->batch_max : LEDGER_BATCH_MAX;
+	l->ingest_threads = cfg->ingest_threads;
+	l->serial_seal = cfg->serial_seal != 0;
 	/* Every entry carries the origin on an "origin" line (rules.c):
 	 * one token of printable ASCII, as C2SP asks of checkpoint origins. */
 	for (const char *p = cfg->origin; p != NULL && *p != '\0'; p++)

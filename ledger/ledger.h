@@ -226,7 +226,18 @@ struct ledger_config {
 	 * snapshot"): read at open when it matches, written at close.
 	 * NULL: none (the map is built from the registry). */
 	const char *map_snapshot;
+	/* The ingest pipeline (docs/design.md "Ingest pipeline"), started
+	 * with the writer: ingest_threads threads checking signatures
+	 * ahead (LEDGER_INGEST_AUTO, as in a zeroed config: one per online
+	 * CPU, at most LEDGER_INGEST_THREADS_MAX; LEDGER_INGEST_NONE: the
+	 * writer checks every signature), and serial_seal 1 to seal each
+	 * block on the writer's thread instead of the pipelined sealer's. */
+	int ingest_threads;
+	int serial_seal;
 };
+#define LEDGER_INGEST_AUTO	0
+#define LEDGER_INGEST_NONE	(-1)
+#define LEDGER_INGEST_THREADS_MAX 8
 
 /* 1 when db names a PostgreSQL database (a postgresql:// or postgres://
  * URL), 0 when it is an sqlite file path. */

@@ -122,6 +122,8 @@ struct ledger {
 	 * block N while the writer makes block N+1.  NULL: serial. */
 	struct ledger_ingest *ing;
 	struct ledger_pipe *pipe;
+	int ingest_threads;		/* ledger_config's */
+	int serial_seal;
 };
 
 /* ---- ingest.c: signature checks ahead of the writer --------------------- */
@@ -129,6 +131,8 @@ struct ledger {
 #define LEDGER_INGEST_QUEUE_MAX 65536	/* more: the writer checks them */
 /* The pool's thread count for `threads` (0: the online CPUs). */
 unsigned ledger_ingest_threads(unsigned threads);
+/* The threads the running pool has. */
+unsigned ledger_ingest_nthreads(const struct ledger_ingest *ing);
 /* Starts the pool and makes it the memo of writer_kc (the writer store's
  * key cache); NULL on failure (then everything is checked serially). */
 struct ledger_ingest *ledger_ingest_start(struct ledger_keycache *writer_kc,

@@ -325,32 +325,10 @@ ledger_follower_main(void *arg)
 	return NULL;
 }
 
-/*
- * The ingest pipeline's switches (docs/operations.md), read when the
- * writer starts, as `ledger verify` reads KEYBRIDGE_VERIFY_THREADS:
- * KEYBRIDGE_INGEST_THREADS, the signature-checking pool's threads (0:
- * none, the writer checks every signature; default one per online CPU,
- * at most 8); KEYBRIDGE_INGEST_PIPE=0 seals each block on the writer's
- * thread.  Unset or not a number from 0 to 64: def.
- */
-static unsigned
-writer_env_uint(const char *name, unsigned def)
-{
-	const char *e = getenv(name);
-	char *end;
-	unsigned long v;
-
-	if (e == NULL || *e == '\0')
-		return def;
-	v = strtoul(e, &end, 10);
-	return *end != '\0' || v > 64 ? def : (unsigned)v;
-}
-
 int
 ledger_writer_start(struct ledger *l, void (*wake)(void *), void *wake_arg)
 {
 	char err[256];
-	unsigned nth;
 
 	if (l->cons == NULL || l->running)
 		return -1;
@@ -367,13 +345,18 @@ ledger_writer_start(struct ledger *l, void (*wake)(void *), void *wake_arg)
 	    (l->f = ledger_store_open(l->db, LEDGER_STORE_READONLY |
 	    l->store_flags, err, sizeof(err))) == NULL)
 		return -1;
-	/* The ingest pipeline; without it, the same answers serially. */
-	if ((nth = writer_env_uint("KEYBRIDGE_INGEST_THREADS",
-	    ledger_ingest_threads(0))) > 0)
+	/* The ingest pipeline (ledger_config); without it, the same
+	 * answers serially. */
+	if (l->ingest_threads != LEDGER_INGEST_NONE)
 		l->ing = ledger_ingest_start(l->w->keys,
-		    ledger_ingest_threads(nth));
-	if (writer_env_uint("KEYBRIDGE_INGEST_PIPE", 1) != 0)
+		    ledger_ingest_threads(l->ingest_threads > 0 ?
+		    (unsigned)l->ingest_threads : 0));
+	if (!l->serial_seal)
 		(void)ledger_pipe_start(l);
+	log_info("ledger: ingest pipeline: %u threads checking signatures "
+	    "ahead of the writer, blocks sealed %s", l->ing != NULL ?
+	    ledger_ingest_nthreads(l->ing) : 0, l->pipe != NULL ?
+	    "while the writer makes the next" : "on the writer's thread");
 	if (pthread_create(&l->thread, NULL, ledger_writer_main, l) != 0) {
 		ledger_pipe_stop(l);
 		ledger_ingest_stop(l->ing, l->w->keys);

@@ -9,8 +9,8 @@
 #   KEYBRIDGE=new REF_KEYBRIDGE=old ROUNDS=3 bash tests/bench/ingest.sh
 # Env: BENCH_CLIENTS (16), BENCH_PER_CLIENT (1000), ROUNDS (3); ABLATE=1
 # adds two runs of the new binary per round, without the signature pool
-# (KEYBRIDGE_INGEST_THREADS=0) and without the pipelined seal
-# (KEYBRIDGE_INGEST_PIPE=0).  BATCH="64 256" (default "64"; "" for none)
+# (keybridge.conf ingest_threads = 0) and without the pipelined seal
+# (ingest_pipeline = 0).  BATCH="64 256" (default "64"; "" for none)
 # adds per round and size K a run of the new binary with K entries per
 # request ({"entries": [...]}, bench_entries BENCH_BATCH=K; max_body 1 MiB).
 set -euo pipefail
@@ -44,6 +44,8 @@ one_run() {
 	rm -rf "$dir"
 	kb_init "$dir" >/dev/null
 	[ -z "${BENCH_BATCH:-}" ] || kb_conf_set "$dir" max_body 1048576
+	# RUN_CONF="key=value": one keybridge.conf setting for this run
+	[ -z "${RUN_CONF:-}" ] || kb_conf_set "$dir" "${RUN_CONF%%=*}" "${RUN_CONF#*=}"
 	kb_start "$dir"
 	s0=$(cpu_ticks "$KB_SERVE_PID")
 	/usr/bin/time -f "client_cpu_s %U %S" -o "$OUT/$tag.time" \
@@ -74,8 +76,8 @@ for r in $(seq 1 "$rounds"); do
 	one_run "new-$r" "$new"
 	one_run "main-$r" "$REF_KEYBRIDGE"
 	if [ "${ABLATE:-0}" = 1 ]; then
-		KEYBRIDGE_INGEST_THREADS=0 one_run "nopool-$r" "$new"
-		KEYBRIDGE_INGEST_PIPE=0 one_run "nopipe-$r" "$new"
+		RUN_CONF=ingest_threads=0 one_run "nopool-$r" "$new"
+		RUN_CONF=ingest_pipeline=0 one_run "nopipe-$r" "$new"
 	fi
 	for k in ${BATCH-64}; do
 		BENCH_BATCH=$k one_run "batch$k-$r" "$new"

@@ -297,6 +297,40 @@ test_est_workers_is_two_by_default_and_bounded(void **state)
 	    "keybridge.conf:1: est_workers must be between 0 and 8");
 }
 
+/* ingest_threads and ingest_pipeline (issue 18): 2 and 1 by default, a
+ * value out of bounds or not a number is an error naming the key. */
+static void
+test_ingest_settings_default_and_bounds(void **state)
+{
+	const char *dir = *state;
+	struct bridge_config c;
+	char err[ERRLEN];
+
+	write_conf(dir, "name = a\n");
+	assert_int_equal(config_load(&c, dir, err, sizeof(err)), 0);
+	assert_int_equal(c.ingest_threads, 2);
+	assert_int_equal(c.ingest_pipeline, 1);
+	write_conf(dir, "ingest_threads = 0\ningest_pipeline = 0\n");
+	assert_int_equal(config_load(&c, dir, err, sizeof(err)), 0);
+	assert_int_equal(c.ingest_threads, 0);
+	assert_int_equal(c.ingest_pipeline, 0);
+	write_conf(dir, "ingest_threads = 8\n");
+	assert_int_equal(config_load(&c, dir, err, sizeof(err)), 0);
+	assert_int_equal(c.ingest_threads, 8);
+	assert_load_fails(dir, "ingest_threads = 9\n",
+	    "keybridge.conf:1: ingest_threads must be between 0 and 8");
+	assert_load_fails(dir, "ingest_threads = -1\n",
+	    "keybridge.conf:1: ingest_threads must be between 0 and 8");
+	assert_load_fails(dir, "ingest_threads = auto\n",
+	    "keybridge.conf:1: ingest_threads must be a whole number between "
+	    "0 and 8");
+	assert_load_fails(dir, "ingest_pipeline = 2\n",
+	    "keybridge.conf:1: ingest_pipeline must be between 0 and 1");
+	assert_load_fails(dir, "ingest_pipeline = on\n",
+	    "keybridge.conf:1: ingest_pipeline must be a whole number between "
+	    "0 and 1");
+}
+
 /* crl_partitions (issue 18): 1 by default, a power of two up to 256. */
 static void
 test_crl_partitions_is_one_by_default_and_a_power_of_two(void **state)
@@ -608,6 +642,9 @@ main(void)
 		    teardown_dir),
 		cmocka_unit_test_setup_teardown(
 		    test_est_workers_is_two_by_default_and_bounded, setup_dir,
+		    teardown_dir),
+		cmocka_unit_test_setup_teardown(
+		    test_ingest_settings_default_and_bounds, setup_dir,
 		    teardown_dir),
 		cmocka_unit_test_setup_teardown(
 		    test_value_longer_than_its_field_is_an_error, setup_dir,

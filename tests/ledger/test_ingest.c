@@ -177,7 +177,7 @@ test_own_entries_skip_the_pool_and_keep_the_rules(void **state)
 	struct ledger_verify_report rep;
 	struct ledger_stats st;
 	struct answers good = { 0 }, bad = { 0 };
-	uint64_t ahead = 0, self = 0, own = 0;
+	uint64_t ahead = 0, self = 0, own = 0, ahead0 = 0;
 	struct drainer d = { .l = f->l };
 
 	assert_int_equal(ledger_writer_start(f->l, NULL, NULL), 0);
@@ -189,6 +189,8 @@ test_own_entries_skip_the_pool_and_keep_the_rules(void **state)
 		usleep(1000);
 		ledger_stats(f->l, &st);
 	} while (st.entries < 1);
+	/* the first one may have been checked ahead (self, own unused) */
+	ledger_ingest_stats(f->l->ing, &ahead0, &self, &own);
 	for (int i = 0; i < INGEST_ROUNDS; i++) {
 		submit_own(f, publish_note(f, f->seq_admin + 1000000 +
 		    (uint64_t)i, 1), &bad);
@@ -209,7 +211,7 @@ test_own_entries_skip_the_pool_and_keep_the_rules(void **state)
 	assert_int_equal(bad.refused, INGEST_ROUNDS);
 	assert_string_equal(bad.why, "signature line 1 does not verify with "
 	    "any key of account admin");
-	assert_int_equal(ahead, 0);
+	assert_int_equal(ahead, ahead0);
 	assert_int_equal(own, 2 * INGEST_ROUNDS);
 	assert_int_equal(ledger_verify(f->db, f->vkey, &rep, NULL, NULL), 0);
 	if (!rep.ok)
