@@ -156,6 +156,41 @@ test_a_request_signed_by_another_key_is_refused(void **state)
 	EVP_PKEY_free(k2);
 }
 
+/* The fast reader's keys share their curve's group (est/csr.c), never
+ * a key: three requests of three keys on each curve read one after the
+ * other and held together are each their own key, not the last one's. */
+static void
+test_keys_read_together_are_each_their_own(void **state)
+{
+	const char *curve[] = { "P-256", "P-384" };
+	EVP_PKEY *k[3], *pk[3];
+	X509_REQ *r[3];
+	char why[WHY_MAX], *text;
+	unsigned char *der;
+	int len;
+
+	(void)state;
+	for (size_t c = 0; c < 2; c++) {
+		for (int i = 0; i < 3; i++) {
+			assert_non_null(k[i] = EVP_EC_gen(curve[c]));
+			der = csr_der(k[i], k[i], EVP_sha256(), &len);
+			text = b64(der, len);
+			assert_int_equal(est_csr_read(text, strlen(text), &r[i],
+			    &pk[i], why, WHY_MAX), EST_CSR_OK);
+			assert_null(X509_REQ_get0_pubkey(r[i]));	/* fast */
+			free(text);
+			OPENSSL_free(der);
+		}
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(EVP_PKEY_eq(pk[i], k[i]), 1);
+			assert_int_not_equal(EVP_PKEY_eq(pk[i], k[(i + 1) % 3]), 1);
+			X509_REQ_free(r[i]);
+			EVP_PKEY_free(pk[i]);
+			EVP_PKEY_free(k[i]);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -163,6 +198,7 @@ main(void)
 		cmocka_unit_test(
 		    test_reads_as_decode_and_check_did_byte_for_byte),
 		cmocka_unit_test(test_a_request_signed_by_another_key_is_refused),
+		cmocka_unit_test(test_keys_read_together_are_each_their_own),
 	};
 
 	return cmocka_run_group_tests_name("est/csr_read", tests, NULL, NULL);
