@@ -122,6 +122,8 @@ struct ledger {
 	 * block N while the writer makes block N+1.  NULL: serial. */
 	struct ledger_ingest *ing;
 	struct ledger_pipe *pipe;
+	int wait_entries;		/* under mu: the writer waits for
+					 * entries to keep certificates with */
 	int ingest_threads;		/* ledger_config's */
 	int serial_seal;
 };

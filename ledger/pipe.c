@@ -37,6 +37,11 @@
 struct ledger_pipe {
 	pthread_t th;
 	pthread_cond_t cv;		/* the sealer's; with l->mu */
+	pthread_cond_t sealed;		/* ledger_pipe_sync's; with l->mu:
+					 * not l->cv, which every submission
+					 * signals (a wake-up for nothing
+					 * while the writer waits for a
+					 * seal) */
 	/* Under l->mu: */
 	int has;			/* a block is held */
 	int busy;			/* its seal runs */
@@ -115,7 +120,8 @@ pipe_main(void *arg)
 		if (rc == 0)
 			pipe_answer(l, p->subs, p->nall);
 		p->busy = 0;
-		pthread_cond_broadcast(&l->cv);
+		pthread_cond_broadcast(&l->cv);	/* writer_wait */
+		pthread_cond_signal(&p->sealed);
 	}
 	pthread_mutex_unlock(&l->mu);
 	return NULL;
@@ -137,6 +143,7 @@ ledger_pipe_start(struct ledger *l)
 		return -1;
 	}
 	pthread_cond_init(&p->cv, NULL);
+	pthread_cond_init(&p->sealed, NULL);
 	/* The block's fsync on the sealer's thread too, when the store
 	 * can (else its commit fsyncs, as without the pipe). */
 	p->sync = l->w->ops->sync_defer != NULL &&
@@ -147,6 +154,7 @@ ledger_pipe_start(struct ledger *l)
 		if (p->sync)
 			(void)l->w->ops->sync_defer(l->w, 0);
 		pthread_cond_destroy(&p->cv);
+		pthread_cond_destroy(&p->sealed);
 		free(p->subs);
 		free(p);
 		return -1;
@@ -169,6 +177,7 @@ ledger_pipe_stop(struct ledger *l)
 	if (p->sync)	/* every commit fsyncs again */
 		(void)l->w->ops->sync_defer(l->w, 0);
 	pthread_cond_destroy(&p->cv);
+	pthread_cond_destroy(&p->sealed);
 	free(p->subs);
 	free(p);
 	l->pipe = NULL;
@@ -233,7 +242,7 @@ ledger_pipe_sync(struct ledger *l, struct ledger_store *s, int in_tx)
 		return 0;
 	}
 	while (p->busy)
-		pthread_cond_wait(&l->cv, &l->mu);
+		pthread_cond_wait(&p->sealed, &l->mu);
 	p->has = 0;
 	rc = p->rc;
 	pthread_mutex_unlock(&l->mu);
