@@ -30,6 +30,7 @@
  * larger.  The worker signs jobs in the order they were queued, so the
  * key process sees them rising too.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -38,6 +39,7 @@
 #include <event2/event.h>
 #include <openssl/crypto.h>
 
+#include "common/log.h"
 #include "ocsp/ocsp_int.h"
 
 #define OCSPR_CRL_PREFIX "/crl/"
@@ -83,6 +85,7 @@ struct ocspr_crls {
 	struct ocspr *r;
 	int parts;			/* > 1: partitions and deltas */
 	char *dir;			/* crl_dir, or NULL */
+	int save_failing;		/* the last write to dir failed */
 	struct ocspr_crl_issuer is[OCSPR_MAX_ISSUERS];
 	struct event *refresh, *basetick;
 };
@@ -529,9 +532,20 @@ ocspr_crl_keep(struct ocspr_crls *cs, struct ocspr_crl_issuer *ci,
 	d->this_update = j->now;
 	d->next_update = j->now + cs->r->cfg.crl_validity;
 	cs->r->stats.crls++;
-	if (cs->dir != NULL && ocspr_crl_file(ci, c, j->crl_delta, name,
-	    sizeof(name)) == 0)
-		(void)ocspr_crlsave_write(cs->dir, name, d->der, d->len);
+	if (cs->dir == NULL || ocspr_crl_file(ci, c, j->crl_delta, name,
+	    sizeof(name)) != 0)
+		return;
+	if (ocspr_crlsave_write(cs->dir, name, d->der, d->len) == 0) {
+		if (cs->save_failing)
+			log_info("CRL: kept in %s again", cs->dir);
+		cs->save_failing = 0;
+	} else if (!cs->save_failing) {
+		/* once per run of failures: CRLs are made every revocation */
+		log_warn("CRL: cannot keep %s/%s: %s (a restart will answer "
+		    "503 for the CRLs not kept until they are made again)",
+		    cs->dir, name, strerror(errno));
+		cs->save_failing = 1;
+	}
 }
 
 /* See ocsp_int.h. */

@@ -100,11 +100,11 @@ out:
 	if (fd != -1)
 		close(fd);
 	if (rc != 0) {
-		log_warn("CRL: cannot keep %s/%s: %s (a restart will answer "
-		    "503 for it until it is made again)", dir, name,
-		    strerror(errno));
+		int e = errno;
+
 		if (tmp[0] != '\0')
 			unlink(tmp);
+		errno = e;
 	}
 	return rc;
 }

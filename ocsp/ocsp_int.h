@@ -212,7 +212,7 @@ struct ocspr_crlsave_doc {
 int ocspr_crlsave_name(const char *id, int n, int p, int delta, char *out,
     size_t len);
 /* Writes der to dir/name, 0600, through a temporary file and a rename;
- * makes dir (0700) if needed.  0, or -1 (logged). */
+ * makes dir (0700) if needed.  0, or -1 with errno set. */
 int ocspr_crlsave_write(const char *dir, const char *name,
     const unsigned char *der, size_t len);
 /* Reads dir/name into d when it holds a CRL of issuer with a good

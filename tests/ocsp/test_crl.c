@@ -437,7 +437,8 @@ test_kept_crls_are_served_at_once_after_a_restart(void **state)
 
 /* A kept file that does not prove itself is not served: a flipped byte
  * of the base's signature (its delta goes with it); read past its
- * nextUpdate, as a delta, or as another issuer's. */
+ * nextUpdate, as a delta, or as another issuer's.  A crl_dir that cannot
+ * be written costs nothing but the keeping. */
 static void
 test_kept_crls_that_fail_their_checks_are_not_served(void **state)
 {
@@ -487,6 +488,13 @@ test_kept_crls_that_fail_their_checks_are_not_served(void **state)
 	    &d), -1);
 	assert_int_equal(ocspr_crlsave_read(dir, file, f->root, 0, time(NULL),
 	    &d), -1);
+	/* a directory that cannot be made: the CRLs are served all the same */
+	restart(f, "/dev/null/crls", 0);
+	for (int i = 0; i < KEPT_N; i++) {
+		kept_path(f, i, path, sizeof(path));
+		crl = get_crl(f, path, NULL);
+		X509_CRL_free(crl);
+	}
 	restart(f, dir, 0);
 }
 
