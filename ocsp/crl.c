@@ -403,36 +403,47 @@ ocspr_crl_doc_take(struct ocspr_crl_doc *d, struct ocspr_crlsave_doc *s)
 
 /* At start: the CRLs of ci served before the stop, read back; a delta
  * only with the very base it completes.  The crlNumbers given go on
- * above theirs whatever the clock says. */
+ * above theirs whatever the clock says.  One log line for the issuer:
+ * a long stop leaves every file past its nextUpdate. */
 static void
 ocspr_crl_load(struct ocspr_crl_issuer *ci, time_t now)
 {
 	struct ocspr_crls *cs = ci->cs;
-	X509 *issuer = cs->r->issuers[ci->issuer].cert;
-	struct ocspr_crlsave_doc b, d;
+	struct ocspr_issuer *is = &cs->r->issuers[ci->issuer];
+	struct ocspr_crlsave_doc doc;
 	struct ocspr_crl *c;
+	const char *why, *first = NULL;
 	char name[OCSPR_URL_MAX];
+	int served = 0, refused = 0;
 
-	for (int k = 0; k < ci->nscope; k++) {
-		c = &ci->scope[k];
-		if (ocspr_crl_file(ci, c, 0, name, sizeof(name)) != 0 ||
-		    ocspr_crlsave_read(cs->dir, name, issuer, 0, now, &b) != 0)
+	for (int k = 0; k < 2 * ci->nscope; k++) {
+		c = &ci->scope[k / 2];
+		if ((k % 2 == 1 && (cs->parts <= 1 || !c->base_loaded)) ||
+		    ocspr_crl_file(ci, c, k % 2, name, sizeof(name)) != 0)
 			continue;
-		if (b.number > ci->number)
-			ci->number = b.number;
-		ocspr_crl_doc_take(&c->base, &b);
-		c->base_loaded = 1;
-		if (cs->parts <= 1 || ocspr_crl_file(ci, c, 1, name,
-		    sizeof(name)) != 0 || ocspr_crlsave_read(cs->dir, name,
-		    issuer, 1, now, &d) != 0)
+		if (ocspr_crlsave_read(cs->dir, name, is->cert, k % 2, now,
+		    &doc, &why) != 0) {
+			refused += why != NULL;
+			first = first != NULL ? first : why;
 			continue;
-		if (d.base == c->base.number) {
-			if (d.number > ci->number)
-				ci->number = d.number;
-			ocspr_crl_doc_take(&c->delta, &d);
 		}
-		OPENSSL_free(d.der);
+		if (k % 2 == 1 && doc.base != c->base.number) {
+			refused++;
+			first = first != NULL ? first : "a delta of another base";
+			OPENSSL_free(doc.der);
+			continue;
+		}
+		if (doc.number > ci->number)
+			ci->number = doc.number;
+		ocspr_crl_doc_take(k % 2 ? &c->delta : &c->base, &doc);
+		c->base_loaded |= k % 2 == 0;
+		served++;
 	}
+	if (served > 0 || refused > 0)
+		log_info("CRL: issuer %s: %d kept CRLs served again, %d refused"
+		    "%s%s%s", is->id, served, refused, first != NULL ?
+		    " (first: " : "", first != NULL ? first : "",
+		    first != NULL ? ")" : "");
 }
 
 /* See ocsp_int.h. */

@@ -30,7 +30,6 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#include "common/log.h"
 #include "ocsp/ocsp_int.h"
 
 #define OCSPR_CRLSAVE_MAX (256L * 1024 * 1024)	/* bytes of one CRL file */
@@ -210,23 +209,23 @@ ocspr_crlsave_check(const X509_CRL *crl, X509 *issuer, int delta,
 /* See ocsp_int.h.  Loop thread, at start. */
 int
 ocspr_crlsave_read(const char *dir, const char *name, X509 *issuer,
-    int delta, time_t now, struct ocspr_crlsave_doc *d)
+    int delta, time_t now, struct ocspr_crlsave_doc *d, const char **why)
 {
 	const unsigned char *p;
-	const char *why = "not a DER CRL";
 	X509_CRL *crl = NULL;
 	int rc = -1;
 
 	memset(d, 0, sizeof(*d));
+	*why = NULL;
 	if ((d->der = ocspr_crlsave_slurp(dir, name, &d->len)) == NULL)
 		goto out;		/* absent: a first start */
+	*why = "not a DER CRL";
 	p = d->der;
 	if ((crl = d2i_X509_CRL(NULL, &p, (long)d->len)) == NULL ||
 	    p != d->der + d->len ||
-	    ocspr_crlsave_check(crl, issuer, delta, now, d, &why) != 0) {
-		log_warn("CRL: %s/%s not served again: %s", dir, name, why);
+	    ocspr_crlsave_check(crl, issuer, delta, now, d, why) != 0)
 		goto out;
-	}
+	*why = NULL;
 	rc = 0;
 out:
 	if (rc != 0) {

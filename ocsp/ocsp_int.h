@@ -217,9 +217,10 @@ int ocspr_crlsave_write(const char *dir, const char *name,
     const unsigned char *der, size_t len);
 /* Reads dir/name into d when it holds a CRL of issuer with a good
  * signature, unexpired at now, with a crlNumber, and a delta exactly when
- * delta is set.  0, or -1 (absent, or logged why; d->der NULL). */
+ * delta is set.  0, or -1 with d->der NULL and *why NULL when the file is
+ * absent or unreadable, else what it failed (a static string). */
 int ocspr_crlsave_read(const char *dir, const char *name, X509 *issuer,
-    int delta, time_t now, struct ocspr_crlsave_doc *d);
+    int delta, time_t now, struct ocspr_crlsave_doc *d, const char **why);
 
 /* ---- crl.c --------------------------------------------------------------- */
 

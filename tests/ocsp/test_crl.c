@@ -450,6 +450,7 @@ test_kept_crls_that_fail_their_checks_are_not_served(void **state)
 	X509_CRL *crl;
 	FILE *fp;
 	struct ocspr_crlsave_doc d;
+	const char *why;
 	int c;
 
 	snprintf(dir, sizeof(dir), "%s/crls", f->dir);
@@ -479,15 +480,22 @@ test_kept_crls_that_fail_their_checks_are_not_served(void **state)
 	 * a delta */
 	snprintf(file, sizeof(file), "%s.crl", signer_issuer_id(f->signer));
 	assert_int_equal(ocspr_crlsave_read(dir, file, f->iss, 0, time(NULL),
-	    &d), 0);
+	    &d, &why), 0);
+	assert_null(why);
 	OPENSSL_free(d.der);
 	assert_int_equal(ocspr_crlsave_read(dir, file, f->iss, 0, time(NULL) +
-	    f->oc.crl_validity + 1, &d), -1);
+	    f->oc.crl_validity + 1, &d, &why), -1);
 	assert_null(d.der);
+	assert_string_equal(why, "past its nextUpdate");
 	assert_int_equal(ocspr_crlsave_read(dir, file, f->iss, 1, time(NULL),
-	    &d), -1);
+	    &d, &why), -1);
+	assert_non_null(why);
 	assert_int_equal(ocspr_crlsave_read(dir, file, f->root, 0, time(NULL),
-	    &d), -1);
+	    &d, &why), -1);
+	assert_non_null(why);
+	assert_int_equal(ocspr_crlsave_read(dir, "absent.crl", f->iss, 0,
+	    time(NULL), &d, &why), -1);
+	assert_null(why);
 	/* a directory that cannot be made: the CRLs are served all the same */
 	restart(f, "/dev/null/crls", 0);
 	for (int i = 0; i < KEPT_N; i++) {
