@@ -2,9 +2,9 @@
 # CRL partitions (crl_partitions = 4) with the ledger in PostgreSQL and
 # across a CA rollover (issue 18 follow-up; test_crl_partitions covers the
 # CRLs themselves on SQLite).  A certificate of the original CA is revoked
-# and listed in its partition's delta; `ca rollover` and a restart: the
-# original CA's partition CRL and delta are served at the first GET (kept
-# in data/crls, no 503), list it between them, and `openssl verify
+# and listed in its partition's delta; `ca rollover` and a restart after
+# SIGKILL: the original CA's partition CRL and delta are served at the
+# first GET (kept in data/crls, no 503), list it between them, and `openssl verify
 # -crl_check -extended_crl -use_deltas -crl_download` refuses it and
 # accepts a good one of the same CA.  A certificate of the new CA names
 # the new CA's partition CRL and delta, signed by the new CA, with its own
@@ -85,12 +85,13 @@ FR1=$(uri "$OUT/old1.pem" freshestCRL)
 kb_ok key revoke -d "$DIR" --key-id "${KID[old1]}" --reason keyCompromise >/dev/null
 wait_listed od1 "$FR1" "$S1"
 
-# ---- rollover and restart: the old CA's partition CRLs at once ---------------
+# ---- rollover and a crash: the old CA's partition CRLs at once ----------------
 kb_ok ca rollover -d "$DIR" --root-key "$RKEY" >/dev/null
 G2_ID=$(cat "$DIR/ca/issuers/current")
 G2="$DIR/ca/issuers/$G2_ID/issuing.pem"
 [ "$G2_ID" != "$OLD_ID" ] || fail "ca rollover made no new issuer"
-kb_stop
+# a crash, not a clean stop: the CRLs were kept when they were served
+kb_kill9
 kb_start "$DIR"
 get rd1 "$FR1" no503
 get rb1 "$CDP1" no503
