@@ -387,6 +387,47 @@ test_unsound_older_snapshot_is_refused(void **state)
 	free(cur);
 }
 
+/* An older snapshot whose own block is unsigned (its checkpoint lost)
+ * has only the last block's signed checkpoint to answer to: used when
+ * the replay gives that root, refused when a leaf's up was changed (its
+ * root and digest made right), and refused when the last block is
+ * unsigned too (nothing signed vouches for it). */
+static void
+test_older_snapshot_of_an_unsigned_block_answers_to_the_last(void **state)
+{
+	struct fx *f = *state;
+	char ids[N_KEYS][LEDGER_KEYID_LEN + 1], p[128], sql[160];
+	uint64_t size, last;
+	uint8_t *b, *c;
+	size_t len;
+
+	size = stale_snapshot(f, ids, &b, &len);
+	last = ledger_size(f->l);
+	snap_path(f, p, sizeof(p));
+	snprintf(sql, sizeof(sql), "UPDATE blocks SET checkpoint = '' WHERE "
+	    "size = %llu", (unsigned long long)size);
+	db_exec(f, sql, sql);
+	assert_int_equal(reopen(f, 1), 1);
+	assert_int_equal(reopen(f, 0), 0);
+	assert_non_null(c = malloc(len));
+	memcpy(c, b, len);
+	c[first_up(c, len) + 5] ^= 0x20;
+	remake_root(c, len);
+	spill(p, c, len);
+	assert_int_equal(reopen(f, 1), 0);
+	assert_root_is_a_builds(f);
+	assert_int_equal(reopen(f, 0), 0);
+	spill(p, b, len);
+	snprintf(sql, sizeof(sql), "UPDATE blocks SET checkpoint = '' WHERE "
+	    "size = %llu", (unsigned long long)last);
+	db_exec(f, sql, sql);
+	assert_int_equal(reopen(f, 1), 0);
+	register_keys(f, 1, NULL);	/* the writer signs the last again */
+	assert_root_is_a_builds(f);
+	free(b);
+	free(c);
+}
+
 /* A changed leaf hash, its body's digest made right again, is refused by
  * the root check, and so is a truncated file: the map is built. */
 static void
@@ -577,6 +618,7 @@ run_suite(const struct backend *be)
 		T(test_snapshot_written_at_close_and_read_at_open),
 		T(test_older_snapshot_is_replayed_onto),
 		T(test_unsound_older_snapshot_is_refused),
+		T(test_older_snapshot_of_an_unsigned_block_answers_to_the_last),
 		T(test_snapshot_with_a_changed_hash_or_truncated_is_refused),
 		T(test_snapshot_with_a_changed_value_serves_no_proof_of_it),
 		T(test_misshapen_trie_is_refused_by_the_parser),
