@@ -211,7 +211,7 @@ static const struct config_field config_table[] = {
 	    "least recently used evicted first; 0: every one."),
 	/* issue 18: docs/operations.md "Status map snapshot while
 	 * serving" */
-	CLONG(map_snapshot_entries, 0, 1000000000, 100000,
+	CLONG(map_snapshot_entries, 0, 1000000000, 50000,
 	    "Write the status map snapshot while serving once this many "
 	    "entries were committed since the last one; 0: not by count."),
 	CLONG(map_snapshot_seconds, 0, 86400, 300,
