@@ -32,6 +32,11 @@
 #define SNAP_MAGIC_LEN	(sizeof(SNAP_MAGIC) - 1)
 #define SNAP_MODE	0600
 #define H		LEDGER_SMT_HASH
+/* A replay of K entries costs ~50 us of CPU an entry, a build ~30 us a
+ * leaf (docs/benchmarks.md "Crash restart"): beyond half the snapshot's
+ * leaves (and this many, which replay in well under a second) the build
+ * is the cheaper. */
+#define SNAP_REPLAY_MIN	1024
 
 struct snap_head {
 	uint64_t size, count;
@@ -304,6 +309,12 @@ map_from_snapshot(struct ledger *l, char *why, size_t whylen)
 		snprintf(why, whylen, "neither the block of its tree size "
 		    "%llu nor the last block is signed",
 		    (unsigned long long)size);
+	else if (l->committed - size > SNAP_REPLAY_MIN &&
+	    l->committed - size > ledger_smt_count(m) / 2)
+		snprintf(why, whylen, "%llu entries after it, more than half "
+		    "its %zu leaves: a build is cheaper",
+		    (unsigned long long)(l->committed - size),
+		    ledger_smt_count(m));
 	else if (size < l->committed && ledger_map_replay(m, l->r, size,
 	    l->committed) != 0)
 		snprintf(why, whylen, "replaying entries %llu to %llu onto it "

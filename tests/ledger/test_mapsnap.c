@@ -363,6 +363,32 @@ test_older_snapshot_is_replayed_onto(void **state)
 	assert_true(st.map_replayed == 0);
 }
 
+/* A snapshot more than SNAP_REPLAY_MIN (1024) entries and half its
+ * leaves behind is not replayed: the map is built (cheaper); 1,024
+ * behind is. */
+static void
+test_far_older_snapshot_is_not_replayed(void **state)
+{
+	struct fx *f = *state;
+	char ids[N_KEYS][LEDGER_KEYID_LEN + 1], p[128];
+	struct ledger_stats st;
+	uint8_t *b;
+	size_t len;
+
+	(void)stale_snapshot(f, ids, &b, &len);	/* 7 entries behind */
+	snap_path(f, p, sizeof(p));
+	register_keys(f, 1024 - 7, NULL);
+	assert_int_equal(reopen(f, 1), 1);
+	ledger_stats(f->l, &st);
+	assert_true(st.map_replayed == 1024);
+	assert_int_equal(reopen(f, 0), 0);	/* a current one written */
+	spill(p, b, len);			/* the old one back */
+	register_keys(f, 1, NULL);
+	assert_int_equal(reopen(f, 1), 0);	/* 1,025 behind: built */
+	assert_root_is_a_builds(f);
+	free(b);
+}
+
 /* An older snapshot that is not sound is refused and the map built: its
  * tree size beyond the ledger's, its body not the one digested, its
  * recorded root not its nodes', a leaf's up changed with its root and
@@ -650,6 +676,7 @@ run_suite(const struct backend *be)
 		T(test_snapshot_written_at_close_and_read_at_open),
 		T(test_older_snapshot_is_replayed_onto),
 		T(test_unsound_older_snapshot_is_refused),
+		T(test_far_older_snapshot_is_not_replayed),
 		T(test_older_snapshot_of_an_unsigned_block_answers_to_the_last),
 		T(test_snapshot_with_a_changed_hash_or_truncated_is_refused),
 		T(test_snapshot_with_a_changed_value_serves_no_proof_of_it),
