@@ -209,6 +209,14 @@ static const struct config_field config_table[] = {
 	CLONG(ocsp_cache_max, 0, 100000000, 0,
 	    "Signed OCSP answers kept in memory (two per certificate), the "
 	    "least recently used evicted first; 0: every one."),
+	/* issue 18: docs/operations.md "Status map snapshot while
+	 * serving" */
+	CLONG(map_snapshot_entries, 0, 1000000000, 50000,
+	    "Write the status map snapshot while serving once this many "
+	    "entries were committed since the last one; 0: not by count."),
+	CLONG(map_snapshot_seconds, 0, 86400, 300,
+	    "Write it when idle this many seconds after the last one, if "
+	    "entries came since; 0: not by time."),
 	/* LOOPS18: event loops of the plain listener (docs/operations.md
 	 * "OCSP loops") */
 	CLONG(ocsp_loops, 1, OCSPR_MAX_LOOPS, 1,

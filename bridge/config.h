@@ -73,6 +73,8 @@ struct bridge_config {
 	long crl_partitions;		/* issue 18: CRL partitions, 1: none */
 	char ocsp_store[CONFIG_STR];	/* SQLite file of signed answers, or "off" */
 	long ocsp_cache_max;		/* answers kept in memory, 0: all */
+	long map_snapshot_entries;	/* snapshot every N entries, 0: no */
+	long map_snapshot_seconds;	/* or when idle after N s, 0: no */
 	char blob_dir[CONFIG_STR];	/* published bytes (ledger/blob.h) */
 	long config_max_bytes;		/* largest version diffed as text */
 	long blob_max_bytes;		/* largest file published */

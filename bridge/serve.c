@@ -338,6 +338,8 @@ serve_open_ledger(struct serve *s, const struct bridge_config *cfg)
 	lc.batch_max = (size_t)cfg->batch_max;
 	lc.allow_async_commit = cfg->db_allow_async_commit != 0;
 	lc.map_snapshot = config_path(cfg, MAP_SNAP_FILE, p3, sizeof(p3));
+	lc.map_snapshot_entries = (uint64_t)cfg->map_snapshot_entries;
+	lc.map_snapshot_seconds = (unsigned)cfg->map_snapshot_seconds;
 	lc.ingest_threads = cfg->ingest_threads > 0 ?
 	    (int)cfg->ingest_threads : LEDGER_INGEST_NONE;
 	lc.serial_seal = cfg->ingest_pipeline == 0;

@@ -166,6 +166,8 @@ ledger_open(const struct ledger_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	l->snap_every = cfg->map_snapshot_entries;
+	l->snap_seconds = cfg->map_snapshot_seconds;
 	if (l->cons == NULL)
 		wflags = LEDGER_STORE_READONLY;
 	if (cfg->allow_async_commit)

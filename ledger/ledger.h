@@ -226,6 +226,13 @@ struct ledger_config {
 	 * snapshot"): read at open when it matches, written at close.
 	 * NULL: none (the map is built from the registry). */
 	const char *map_snapshot;
+	/* While serving, the writer writes it again (docs/design.md
+	 * "Status map snapshot while serving"): after a block that leaves
+	 * it map_snapshot_entries or more entries behind, and when idle
+	 * map_snapshot_seconds after the last one with entries since.
+	 * 0: not on that ground. */
+	uint64_t map_snapshot_entries;
+	unsigned map_snapshot_seconds;
 	/* The ingest pipeline (docs/design.md "Ingest pipeline"), started
 	 * with the writer: ingest_threads threads checking signatures
 	 * ahead (LEDGER_INGEST_AUTO, as in a zeroed config: one per online
@@ -641,6 +648,12 @@ struct ledger_stats {
 	 * build), and how long that took. */
 	int map_loaded;
 	double map_load_seconds;
+	/* Of it: the snapshot's tree size and the entries after it
+	 * replayed onto it at open (a snapshot older than the ledger). */
+	uint64_t map_snap_size, map_replayed;
+	/* Snapshots written while serving (map_snapshot_entries,
+	 * map_snapshot_seconds), and the last one's tree size. */
+	uint64_t map_snaps_written, map_snap_last;
 };
 /* A consistent copy of the writer's statistics (any thread). */
 void ledger_stats(struct ledger *l, struct ledger_stats *st);

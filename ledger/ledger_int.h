@@ -355,6 +355,12 @@ int ledger_map_update(struct ledger_smt *m, struct ledger_store *s,
     struct ledger_map_touch *t);
 /* A new map of every key and certificate of s, or NULL. */
 struct ledger_smt *ledger_map_build(struct ledger_store *s);
+/* Replays the log's entries [from, to) onto m, the map of s's registry
+ * when the ledger was of size from: the leaves they changed set from s's
+ * rows (the registry of size to).  0, or -1 (a read failed, an entry is
+ * missing or does not parse; m is then partly updated: drop it). */
+int ledger_map_replay(struct ledger_smt *m, struct ledger_store *s,
+    uint64_t from, uint64_t to);
 
 /* ---- mapsnap.c: the map's snapshot (docs/design.md "Status map
  * snapshot", issue 18) ---- */
@@ -370,6 +376,14 @@ int ledger_map_snapshot_write(const struct ledger_smt *m, uint64_t size,
  * "none": no file), and the caller rebuilds. */
 struct ledger_smt *ledger_map_snapshot_read(const char *path, uint64_t size,
     const uint8_t want[LEDGER_SMT_HASH], char *why, size_t whylen);
+/* The map read from the snapshot at path when it is well formed, its
+ * body the one digested, its leaf count and recomputed root the recorded
+ * ones, and its tree size (*size) at most max_size (never beyond the
+ * ledger); root: that root.  Whether the root is a signed one is the
+ * caller's to check.  Else NULL with why. */
+struct ledger_smt *ledger_map_snapshot_load(const char *path,
+    uint64_t max_size, uint64_t *size, uint8_t root[LEDGER_SMT_HASH],
+    char *why, size_t whylen);
 
 /* ---- keycache.c: parsed account keys ----------------------------------- */
 

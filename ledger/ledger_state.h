@@ -62,6 +62,16 @@ struct ledger {
 	 * root does not cover (their ups are trusted): every proof is
 	 * verified before it is served (ledger_status_proof). */
 	int map_from_snap;
+	/* Writing it while serving (mapsnap.c, the writer's thread): the
+	 * settings, the tree size of the file on disk and when it was
+	 * written or read (CLOCK_MONOTONIC seconds); snap_size is also
+	 * that of the last attempt (the next is due from it), snap_disk
+	 * only of one that succeeded (ledger_close skips that size). */
+	uint64_t snap_every;
+	unsigned snap_seconds;
+	uint64_t snap_size, snap_disk;
+	uint64_t snap_seen;		/* committed, at the last tick */
+	double snap_time;
 	int store_flags;		/* LEDGER_STORE_ASYNC_OK or 0 */
 	struct ledger_consensus *cons;	/* borrowed; NULL: read-only */
 	size_t batch_max;
@@ -214,5 +224,13 @@ int ledger_map_reload(struct ledger *l, struct ledger_store *s);
  * the snapshot written when the map is the final checkpoint's. */
 int ledger_map_open(struct ledger *l, char *err, size_t errlen);
 void ledger_map_snapshot_close(struct ledger *l);
+/* The writer's thread, not under l->mu: writes the snapshot when one is
+ * due (idle: the writer has nothing queued and no block at the sealer,
+ * the time bound counts; else only the entries bound).  Never fails the
+ * writer: a failure is logged and tried again at the next bound. */
+void ledger_map_snapshot_tick(struct ledger *l, int idle);
+/* Under l->mu, idle: 1 with *until (CLOCK_REALTIME) when a snapshot
+ * will be due by time, for the writer's timed wait; else 0. */
+int ledger_map_snapshot_deadline(struct ledger *l, struct timespec *until);
 
 #endif

@@ -84,11 +84,11 @@ ledger_map_cert_value(const struct ledger_cert_info *c, char *out,
 	return n + m;
 }
 
-void
-ledger_store_touch(struct ledger_store *s, enum ledger_map_kind kind,
+/* Adds kind/id to t (NULL: not tracked); a lost one marks t failed. */
+static void
+map_touch_add(struct ledger_map_touch *t, enum ledger_map_kind kind,
     const char *id)
 {
-	struct ledger_map_touch *t = s->touch;
 	struct ledger_map_id *v;
 	size_t cap;
 
@@ -106,6 +106,13 @@ ledger_store_touch(struct ledger_store *s, enum ledger_map_kind kind,
 	t->v[t->n].kind = kind;
 	snprintf(t->v[t->n].id, sizeof(t->v[t->n].id), "%s", id);
 	t->n++;
+}
+
+void
+ledger_store_touch(struct ledger_store *s, enum ledger_map_kind kind,
+    const char *id)
+{
+	map_touch_add(s->touch, kind, id);
 }
 
 void
@@ -252,4 +259,86 @@ ledger_map_build(struct ledger_store *s)
 		return NULL;
 	}
 	return w.m;
+}
+
+/* ---- replaying a stretch of the log onto a map (mapsnap.c) ------------ */
+
+/* Entries read and noted per ledger_map_update: its repeat check is
+ * quadratic in the ids noted, ~2 an entry. */
+#define MAP_REPLAY_CHUNK	256
+
+struct map_replay {
+	struct ledger_entry *e;		/* one parse buffer, reused */
+	struct ledger_map_touch t;
+	uint64_t next;			/* the index expected next */
+	int failed;
+};
+
+/* What an entry's rules changed in the map, as they note it
+ * (ledger_store_touch in rules.c and rules_cert.c): a key registered or
+ * revoked (its leaf and its certificates'), a certificate issued (and
+ * the one it supersedes) or revoked.  Every entry on the log was
+ * applied: its rules passed. */
+static int
+replay_note(const struct ledger_entry_info *ei, void *arg)
+{
+	struct map_replay *r = arg;
+	const char *v;
+	char why[256];
+
+	if (ei->index != r->next++) {
+		r->failed = 1;		/* a gap: the log is not whole */
+		return 1;
+	}
+	if (ei->type != LEDGER_KEY_REGISTER && ei->type != LEDGER_KEY_REVOKE &&
+	    ei->type != LEDGER_CERT_ISSUED && ei->type != LEDGER_CERT_REVOKED)
+		return 0;
+	if (ledger_entry_parse(ei->text, ei->len, r->e, why, sizeof(why)) !=
+	    LEDGER_OK) {
+		r->failed = 1;
+		return 1;
+	}
+	if (ei->type == LEDGER_KEY_REGISTER || ei->type == LEDGER_KEY_REVOKE) {
+		if ((v = ledger_entry_get(r->e, "key-id")) != NULL)
+			map_touch_add(&r->t, LEDGER_MAP_KEY, v);
+	} else {
+		if ((v = ledger_entry_get(r->e, "supersedes")) != NULL)
+			map_touch_add(&r->t, LEDGER_MAP_CERT, v);
+		if ((v = ledger_entry_get(r->e, "serial")) != NULL)
+			map_touch_add(&r->t, LEDGER_MAP_CERT, v);
+	}
+	ledger_entry_clear(r->e);
+	return 0;
+}
+
+/* See ledger_int.h.  Sets every leaf the entries [from, to) changed from
+ * s's rows as they are now: the map of a registry at size `from`, with
+ * those leaves set, is the map of the registry at size `to` (a leaf is
+ * never removed; the last value of each touched one is the row's). */
+int
+ledger_map_replay(struct ledger_smt *m, struct ledger_store *s,
+    uint64_t from, uint64_t to)
+{
+	struct map_replay r;
+	uint64_t start;
+	size_t n;
+	int rc = 0;
+
+	memset(&r, 0, sizeof(r));
+	if ((r.e = calloc(1, sizeof(*r.e))) == NULL)
+		return -1;
+	r.next = from;
+	while (rc == 0 && r.next < to) {
+		start = r.next;
+		n = to - start < MAP_REPLAY_CHUNK ? (size_t)(to - start) :
+		    MAP_REPLAY_CHUNK;
+		/* fewer than n: entries missing, the log is not whole */
+		if (s->ops->entries(s, start, n, replay_note, &r) != 0 ||
+		    r.failed || r.next != start + n ||
+		    ledger_map_update(m, s, &r.t) != 0)
+			rc = -1;
+	}
+	ledger_map_touch_clear(&r.t);
+	free(r.e);
+	return rc;
 }

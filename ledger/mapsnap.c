@@ -23,6 +23,8 @@
 #include <time.h>
 #include <sys/stat.h>
 
+#include <pthread.h>
+
 #include "common/log.h"
 #include "ledger/ledger_state.h"
 
@@ -30,6 +32,11 @@
 #define SNAP_MAGIC_LEN	(sizeof(SNAP_MAGIC) - 1)
 #define SNAP_MODE	0600
 #define H		LEDGER_SMT_HASH
+/* A replay of K entries costs ~50 us of CPU an entry, a build ~30 us a
+ * leaf (docs/benchmarks.md "Crash restart"): beyond half the snapshot's
+ * leaves (and this many, which replay in well under a second) the build
+ * is the cheaper. */
+#define SNAP_REPLAY_MIN	1024
 
 struct snap_head {
 	uint64_t size, count;
@@ -144,12 +151,12 @@ ledger_map_snapshot_write(const struct ledger_smt *m, uint64_t size,
 
 /* See ledger_int.h. */
 struct ledger_smt *
-ledger_map_snapshot_read(const char *path, uint64_t size,
-    const uint8_t want[LEDGER_SMT_HASH], char *why, size_t whylen)
+ledger_map_snapshot_load(const char *path, uint64_t max_size, uint64_t *size,
+    uint8_t root[LEDGER_SMT_HASH], char *why, size_t whylen)
 {
 	struct ledger_smt *m = NULL;
 	struct snap_head h;
-	uint8_t digest[H], root[H];
+	uint8_t digest[H];
 	FILE *f;
 
 	if ((f = fopen(path, "rb")) == NULL) {
@@ -159,9 +166,10 @@ ledger_map_snapshot_read(const char *path, uint64_t size,
 	}
 	if (head_get(f, &h) != 0)
 		snprintf(why, whylen, "not a snapshot, or another version");
-	else if (h.size != size)
-		snprintf(why, whylen, "of tree size %llu, the ledger's is %llu",
-		    (unsigned long long)h.size, (unsigned long long)size);
+	else if (h.size > max_size)
+		snprintf(why, whylen, "of tree size %llu, beyond the ledger's "
+		    "%llu", (unsigned long long)h.size,
+		    (unsigned long long)max_size);
 	else if ((m = ledger_smt_load(f, digest)) == NULL)
 		snprintf(why, whylen, "damaged or truncated");
 	else if (fgetc(f) != EOF || memcmp(digest, h.digest, H) != 0)
@@ -170,14 +178,36 @@ ledger_map_snapshot_read(const char *path, uint64_t size,
 		snprintf(why, whylen, "its leaf count differs");
 	else if (ledger_smt_root(m, root), memcmp(root, h.root, H) != 0)
 		snprintf(why, whylen, "its nodes do not give its root");
-	else if (memcmp(root, want, H) != 0)
-		snprintf(why, whylen, "its root is not the signed checkpoint's");
 	else {
+		*size = h.size;
 		fclose(f);
 		return m;
 	}
 	ledger_smt_free(m);
 	fclose(f);
+	return NULL;
+}
+
+/* See ledger_int.h. */
+struct ledger_smt *
+ledger_map_snapshot_read(const char *path, uint64_t size,
+    const uint8_t want[LEDGER_SMT_HASH], char *why, size_t whylen)
+{
+	struct ledger_smt *m;
+	uint8_t root[H];
+	uint64_t got = 0;
+
+	if ((m = ledger_map_snapshot_load(path, size, &got, root, why,
+	    whylen)) == NULL)
+		return NULL;
+	if (got != size)
+		snprintf(why, whylen, "of tree size %llu, the ledger's is %llu",
+		    (unsigned long long)got, (unsigned long long)size);
+	else if (memcmp(root, want, H) != 0)
+		snprintf(why, whylen, "its root is not the signed checkpoint's");
+	else
+		return m;
+	ledger_smt_free(m);
 	return NULL;
 }
 
@@ -193,40 +223,242 @@ seconds_since(const struct timespec *t0)
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* first_block's callback: the first block row, then stop. */
+struct first_block {
+	struct ledger_block_row b;
+	int found;
+};
+
+static int
+first_block_cb(const struct ledger_block_row *b, void *arg)
+{
+	struct first_block *fb = arg;
+
+	fb->b = *b;
+	fb->found = 1;
+	return 1;
+}
+
+/* The first block at height h or above into fb (fb->found 0: none).
+ * 0 or -1. */
+static int
+first_block(struct ledger *l, uint64_t h, struct first_block *fb)
+{
+	fb->found = 0;
+	return l->r->ops->blocks(l->r, h, first_block_cb, fb);
+}
+
+/* The map root of the signed checkpoint of the block that ends at tree
+ * size `size`, found by bisection on heights (sizes grow with them): 0,
+ * or -1 when there is no such block, it is unsigned, or a read failed. */
+static int
+signed_root_at(struct ledger *l, uint64_t size, uint8_t want[H])
+{
+	struct first_block *fb;
+	uint64_t lo = 0, hi = l->height, mid;
+	int rc = -1;
+
+	if ((fb = malloc(sizeof(*fb))) == NULL)
+		return -1;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (first_block(l, mid, fb) != 0)
+			goto out;
+		if (fb->found && fb->b.size < size)
+			lo = fb->b.height + 1;
+		else
+			hi = mid;
+	}
+	if (first_block(l, lo, fb) == 0 && fb->found && fb->b.size == size &&
+	    fb->b.checkpoint[0] != '\0' && ledger_checkpoint_map_root(
+	    fb->b.checkpoint, strlen(fb->b.checkpoint), want) == 0)
+		rc = 0;
+out:
+	free(fb);
+	return rc;
+}
+
+/*
+ * The map from the snapshot, brought to the committed size: read (never
+ * beyond the ledger's size; its digest and recomputed root checked), its
+ * root checked against the signed checkpoint of the block it is of when
+ * that block is signed, the entries after it replayed from the registry
+ * (ledger_map_replay), and the result checked against the signed
+ * checkpoint of the last block when that one is signed.  One of the two
+ * signed roots must be there.  0 with l->map, or -1 with why.
+ */
+static int
+map_from_snapshot(struct ledger *l, char *why, size_t whylen)
+{
+	uint8_t root[H], anchor[H], want[H];
+	struct ledger_smt *m;
+	uint64_t size = 0;
+	int anchored, final;
+
+	final = l->final_size == l->committed && l->checkpoint[0] != '\0' &&
+	    ledger_checkpoint_map_root(l->checkpoint, strlen(l->checkpoint),
+	    want) == 0;
+	if ((m = ledger_map_snapshot_load(l->map_snap, l->committed, &size,
+	    root, why, whylen)) == NULL)
+		return -1;
+	anchored = signed_root_at(l, size, anchor) == 0;
+	if (anchored && memcmp(root, anchor, H) != 0)
+		snprintf(why, whylen, "its root is not the signed checkpoint's "
+		    "of its tree size %llu", (unsigned long long)size);
+	else if (!anchored && !final)
+		snprintf(why, whylen, "neither the block of its tree size "
+		    "%llu nor the last block is signed",
+		    (unsigned long long)size);
+	else if (l->committed - size > SNAP_REPLAY_MIN &&
+	    l->committed - size > ledger_smt_count(m) / 2)
+		snprintf(why, whylen, "%llu entries after it, more than half "
+		    "its %zu leaves: a build is cheaper",
+		    (unsigned long long)(l->committed - size),
+		    ledger_smt_count(m));
+	else if (size < l->committed && ledger_map_replay(m, l->r, size,
+	    l->committed) != 0)
+		snprintf(why, whylen, "replaying entries %llu to %llu onto it "
+		    "failed", (unsigned long long)size,
+		    (unsigned long long)l->committed);
+	else if (final && (ledger_smt_root(m, root), memcmp(root, want,
+	    H) != 0))
+		snprintf(why, whylen, "its root after replaying %llu entries "
+		    "is not the signed checkpoint's",
+		    (unsigned long long)(l->committed - size));
+	else {
+		l->map = m;
+		l->snap_size = l->snap_disk = size;
+		return 0;
+	}
+	ledger_smt_free(m);
+	return -1;
+}
+
 /* See ledger_state.h.  The map as it is without a snapshot, unless the
- * snapshot is of the committed size and gives the map root of the
- * latest signed checkpoint, which must be of that size. */
+ * snapshot passes map_from_snapshot. */
 int
 ledger_map_open(struct ledger *l, char *err, size_t errlen)
 {
-	uint8_t want[LEDGER_SMT_HASH];
 	struct timespec t0;
 	char why[256];
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	snprintf(why, sizeof(why), "no signed checkpoint of the last block");
-	if (l->map_snap != NULL && l->final_size == l->committed &&
-	    l->checkpoint[0] != '\0' && ledger_checkpoint_map_root(
-	    l->checkpoint, strlen(l->checkpoint), want) == 0 &&
-	    (l->map = ledger_map_snapshot_read(l->map_snap, l->committed, want,
-	    why, sizeof(why))) != NULL) {
+	l->snap_time = (double)t0.tv_sec + (double)t0.tv_nsec / 1e9;
+	l->snap_size = l->snap_disk = 0;
+	if (l->map_snap != NULL && l->committed > 0 &&
+	    map_from_snapshot(l, why, sizeof(why)) == 0) {
 		l->stats.map_loaded = 1;
 		l->map_from_snap = 1;
 		l->stats.map_load_seconds = seconds_since(&t0);
+		l->stats.map_snap_size = l->snap_size;
+		l->stats.map_replayed = l->committed - l->snap_size;
 		log_info("ledger: status map of %zu leaves read from %s in "
-		    "%.3f s", ledger_smt_count(l->map), l->map_snap,
-		    l->stats.map_load_seconds);
+		    "%.3f s: replayed %llu entries onto a snapshot of size "
+		    "%llu", ledger_smt_count(l->map), l->map_snap,
+		    l->stats.map_load_seconds,
+		    (unsigned long long)l->stats.map_replayed,
+		    (unsigned long long)l->snap_size);
 		return 0;
 	}
 	if (l->map_snap != NULL)
 		log_info("ledger: status map snapshot %s not used (%s): "
-		    "building the map from the registry", l->map_snap, why);
+		    "building the map from the registry", l->map_snap,
+		    l->committed > 0 ? why : "an empty ledger");
 	if (ledger_map_reload(l, l->r) != 0) {
 		snprintf(err, errlen, "reading the registry for the status "
 		    "map: %s", l->r->ops->errmsg(l->r));
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- while serving (writer.c) ----------------------------------------- */
+
+static double
+now_mono(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Whether a snapshot of the committed size (read under tree_lock) is
+ * due: by entries, or when idle by time. */
+static int
+snap_due(struct ledger *l, uint64_t committed, int idle)
+{
+	if (l->map_snap == NULL || committed <= l->snap_size)
+		return 0;
+	if (l->snap_every > 0 && committed - l->snap_size >= l->snap_every)
+		return 1;
+	return idle && l->snap_seconds > 0 &&
+	    now_mono() - l->snap_time >= (double)l->snap_seconds;
+}
+
+/* See ledger_state.h.  The writer is the map's only writer but for a
+ * follower's catch-up (PostgreSQL, catchup.c), so without a follower the
+ * map is read here without tree_lock: readers (status proofs) never wait
+ * for it, nor does the sealer's publication of the block being signed
+ * (pipe.c); only the writer's next block does. */
+void
+ledger_map_snapshot_tick(struct ledger *l, int idle)
+{
+	struct timespec t0;
+	uint64_t committed;
+	char err[512];
+	int locked = l->f != NULL, due, rc;
+
+	pthread_rwlock_rdlock(&l->tree_lock);
+	committed = l->snap_seen = l->committed;
+	due = snap_due(l, committed, idle);
+	if (!due || !locked)
+		pthread_rwlock_unlock(&l->tree_lock);
+	if (!due)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = ledger_map_snapshot_write(l->map, committed, l->map_snap, err,
+	    sizeof(err));
+	if (locked)
+		pthread_rwlock_unlock(&l->tree_lock);
+	/* tried again only at the next bound, not after every block */
+	l->snap_size = committed;
+	l->snap_time = now_mono();
+	if (rc != 0) {
+		log_warn("ledger: status map snapshot: %s", err);
+		return;
+	}
+	l->snap_disk = committed;
+	pthread_mutex_lock(&l->mu);
+	l->stats.map_snaps_written++;
+	l->stats.map_snap_last = committed;
+	pthread_mutex_unlock(&l->mu);
+	log_info("ledger: status map snapshot of size %llu written to %s in "
+	    "%.3f s (while serving)", (unsigned long long)committed,
+	    l->map_snap, seconds_since(&t0));
+}
+
+/* See ledger_state.h.  From the committed size the last tick saw (the
+ * writer calls one first): l->committed is tree_lock's, not l->mu's. */
+int
+ledger_map_snapshot_deadline(struct ledger *l, struct timespec *until)
+{
+	double wait;
+
+	if (l->map_snap == NULL || l->snap_seconds == 0 ||
+	    l->snap_seen <= l->snap_size)
+		return 0;
+	wait = l->snap_time + (double)l->snap_seconds - now_mono();
+	if (wait < 0)
+		wait = 0;
+	clock_gettime(CLOCK_REALTIME, until);
+	until->tv_sec += (time_t)wait;
+	until->tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
+	if (until->tv_nsec >= 1000000000L) {
+		until->tv_sec++;
+		until->tv_nsec -= 1000000000L;
+	}
+	return 1;
 }
 
 /* See ledger_state.h.  Only when the map is the committed block's (its
@@ -240,7 +472,9 @@ ledger_map_snapshot_close(struct ledger *l)
 	struct timespec t0;
 	char err[512];
 
+	/* written while serving already (the same map) */
 	if (l->map_snap == NULL || l->map == NULL || l->committed == 0 ||
+	    l->committed == l->snap_disk ||
 	    l->final_size != l->committed || ledger_checkpoint_map_root(
 	    l->checkpoint, strlen(l->checkpoint), want) != 0)
 		return;

@@ -170,10 +170,21 @@ writer_refuse_queue(struct ledger *l)
 static void
 writer_idle(struct ledger *l)
 {
-	struct timespec until;
+	struct timespec until, snap;
+	int has_snap;
 
+	/* the status map's snapshot, when due by time (mapsnap.c) */
+	pthread_mutex_unlock(&l->mu);
+	ledger_map_snapshot_tick(l, 1);
+	pthread_mutex_lock(&l->mu);
+	if (l->pending != NULL || l->stopping)
+		return;
+	has_snap = ledger_map_snapshot_deadline(l, &snap);
 	if (l->cons == NULL || l->cons->ops->idle == NULL) {
-		pthread_cond_wait(&l->cv, &l->mu);
+		if (has_snap)
+			(void)pthread_cond_timedwait(&l->cv, &l->mu, &snap);
+		else
+			pthread_cond_wait(&l->cv, &l->mu);
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &until);
@@ -182,6 +193,9 @@ writer_idle(struct ledger *l)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
+	if (has_snap && (snap.tv_sec < until.tv_sec || (snap.tv_sec ==
+	    until.tv_sec && snap.tv_nsec < until.tv_nsec)))
+		until = snap;
 	if (pthread_cond_timedwait(&l->cv, &l->mu, &until) == ETIMEDOUT &&
 	    l->pending == NULL && !l->stopping) {
 		pthread_mutex_unlock(&l->mu);
@@ -271,6 +285,7 @@ ledger_writer_main(void *arg)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		held = ledger_commit(l, batch, n, 1);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ledger_map_snapshot_tick(l, 0);	/* due by entries */
 
 		pthread_mutex_lock(&l->mu);
 		if (l->seal_failed)
