@@ -57,7 +57,7 @@ run_wrk() {
 
 sizes=${BENCH_SCALE_SIZES:-10000 100000}
 enroll_n=${BENCH_SCALE_ENROLL:-4000}
-enroll_clients=${BENCH_SCALE_ENROLL_CLIENTS:-16}
+enroll_clients=${BENCH_SCALE_ENROLL_CLIENTS:-64}	# as est.sh (the per-address limit)
 secs=${BENCH_SCALE_SECONDS:-5}
 rounds=${BENCH_SCALE_ROUNDS:-3}
 npaths=${BENCH_SCALE_PATHS:-5000}
