@@ -209,6 +209,10 @@ static const struct config_field config_table[] = {
 	CLONG(ocsp_cache_max, 0, 100000000, 0,
 	    "Signed OCSP answers kept in memory (two per certificate), the "
 	    "least recently used evicted first; 0: every one."),
+	/* issue 18: docs/design.md "Re-signing at a pace" */
+	CLONG(ocsp_resign_rate, 0, 10000000, 2000,
+	    "Stored OCSP answers re-signed per second while not urgent (more "
+	    "than a quarter of their validity left); 0: as fast as they go."),
 	/* LOOPS18: event loops of the plain listener (docs/operations.md
 	 * "OCSP loops") */
 	CLONG(ocsp_loops, 1, OCSPR_MAX_LOOPS, 1,

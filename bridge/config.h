@@ -73,6 +73,7 @@ struct bridge_config {
 	long crl_partitions;		/* issue 18: CRL partitions, 1: none */
 	char ocsp_store[CONFIG_STR];	/* SQLite file of signed answers, or "off" */
 	long ocsp_cache_max;		/* answers kept in memory, 0: all */
+	long ocsp_resign_rate;		/* answers/s re-signed when not urgent */
 	char blob_dir[CONFIG_STR];	/* published bytes (ledger/blob.h) */
 	long config_max_bytes;		/* largest version diffed as text */
 	long blob_max_bytes;		/* largest file published */

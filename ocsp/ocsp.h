@@ -93,6 +93,9 @@ struct ocspr_config {
 	 * the persistent store's SQLite file (NULL or "": none). */
 	size_t cache_max;
 	const char *store_path;
+	/* Stored answers due for re-signing but not urgent are signed at
+	 * most this many a second (ocsp/pace.c); 0: as fast as they go. */
+	long resign_rate;
 	struct ocspr_ops ops;
 	/* Issue 18, CRLs at scale: the full CRL URL of each issuer as
 	 * certificates carry it (".../crl/<id>.crl"), and the partitions

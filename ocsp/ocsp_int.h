@@ -30,6 +30,11 @@
 /* With partitions (issue 18): a base whose delta lists revocations is
  * remade after this long, or at once when its delta lists this many. */
 #define OCSPR_CRL_BASE_SEC   300
+/* pace.c: an answer with at most validity / OCSPR_PACE_URGENT_DIV left is
+ * re-signed at once; the token bucket holds OCSPR_PACE_BURST_MS worth of
+ * cfg.resign_rate. */
+#define OCSPR_PACE_URGENT_DIV 4
+#define OCSPR_PACE_BURST_MS   50
 #define OCSPR_CRL_DELTA_MAX  1024
 
 /* ---- cache.c: pre-signed responses -------------------------------------- */
@@ -82,6 +87,10 @@ uint64_t ocspr_cache_gen(struct ocspr_cache *c);
 /* Takes e (add0): replaces any entry of its key.  0 or -1 (e freed).
  * Main loop only; under the write lock. */
 int ocspr_cache_put(struct ocspr_cache *c, struct ocspr_entry *e);
+/* Takes e (add0): replaces the entry of its key, keeping its place and
+ * its use.  0, or 1 when there was none (e freed: nothing is added, so
+ * nothing is evicted).  Main loop only; under the write lock. */
+int ocspr_cache_replace(struct ocspr_cache *c, struct ocspr_entry *e);
 /* Drops both hashes' entries of (issuer, serial).  Main loop only; under
  * the write lock. */
 void ocspr_cache_drop(struct ocspr_cache *c, int issuer, const char *serial);
@@ -211,6 +220,8 @@ void ocspr_crl_done(struct ocspr_crls *c, struct ocspr_job *j);
 struct ocspr_pend {
 	TAILQ_ENTRY(ocspr_pend) link;
 	int issuer;
+	int paced;			/* in r->paced: waits for a token */
+	time_t next_update;		/* paced: the stored answer's */
 	char serial[OCSPR_SERIAL_MAX + 1];
 };
 
@@ -231,9 +242,13 @@ struct ocspr {
 	struct ocspr_worker *worker;
 	struct ocspr_crls *crls;
 	uint64_t epoch;			/* bumped by every refresh */
-	/* Serials waiting to be (re-)signed in the background. */
+	/* Serials waiting to be (re-)signed in the background: at once, and
+	 * (pace.c) at cfg.resign_rate; npending counts both. */
 	TAILQ_HEAD(, ocspr_pend) pending;
+	TAILQ_HEAD(, ocspr_pend) paced;
 	size_t npending;
+	double pace_tokens, pace_at;	/* answers; monotonic s */
+	struct event *pace;		/* wakes the feed when tokens are back */
 	struct event *sweep;
 	struct ocspr_stats stats;
 	/* ocsp_loops > 1 (ocsp/loops.c): the other loops (index 1..), the
@@ -245,6 +260,15 @@ struct ocspr {
 	unsigned char errder[OCSPR_NSTATUS][8];
 	size_t errlen[OCSPR_NSTATUS];
 };
+
+/* ---- pace.c: the pace of re-signing answers not yet urgent -------------- */
+
+/* 1 when an answer expiring at next_update must be signed at once (or
+ * there is no pace), 0 when it can wait for a token. */
+int ocspr_pace_urgent(const struct ocspr *r, time_t next_update, time_t now);
+/* Takes one job's tokens (OCSPR_NMD answers): 1, or 0 with r->pace armed
+ * to call the feed again when they are there.  Loop thread. */
+int ocspr_pace_take(struct ocspr *r);
 
 /* ---- loops.c ------------------------------------------------------------- */
 

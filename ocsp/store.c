@@ -49,7 +49,8 @@ static const char *const ocspr_store_sql[Q_N] = {
 	 * range of the index: without it, when nothing was due, SQLite
 	 * walked every row (4.9 s at a million certificates, once a second
 	 * on the loop: issue 18). */
-	[Q_DUE] = "SELECT issuer, serial FROM ocsp_answers WHERE md = 0 AND"
+	[Q_DUE] = "SELECT issuer, serial, next_update FROM ocsp_answers"
+	    " WHERE md = 0 AND"
 	    " next_update <= ?3 AND this_update + next_update <= 2 * ?1"
 	    " ORDER BY next_update LIMIT ?2",
 	[Q_EXPIRE] = "DELETE FROM ocsp_answers WHERE next_update <= ?1",
@@ -375,7 +376,8 @@ ocspr_store_get(struct ocspr_store *s, const char *issuer, int md,
 int
 ocspr_store_due(struct ocspr_store *s, time_t now, time_t horizon,
     int max,
-    void (*fn)(const char *issuer, const char *serial, void *), void *arg)
+    void (*fn)(const char *issuer, const char *serial, time_t next_update,
+    void *), void *arg)
 {
 	sqlite3_stmt *q = s->q[Q_DUE], *x = s->q[Q_EXPIRE];
 	int n = 0, rc;
@@ -393,7 +395,7 @@ ocspr_store_due(struct ocspr_store *s, time_t now, time_t horizon,
 		const char *se = (const char *)sqlite3_column_text(q, 1);
 
 		if (is != NULL && se != NULL) {
-			fn(is, se, arg);
+			fn(is, se, (time_t)sqlite3_column_int64(q, 2), arg);
 			n++;
 		}
 	}
