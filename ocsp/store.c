@@ -53,7 +53,13 @@ static const char *const ocspr_store_sql[Q_N] = {
 	    " WHERE md = 0 AND"
 	    " next_update <= ?3 AND this_update + next_update <= 2 * ?1"
 	    " ORDER BY next_update LIMIT ?2",
-	[Q_EXPIRE] = "DELETE FROM ocsp_answers WHERE next_update <= ?1",
+	/* At most ?2 rows a call: after a downtime longer than the
+	 * validity every row is expired, and one statement deleting 2M
+	 * rows held the loop for seconds (issue 18).  The rest go on the
+	 * next calls, once a second. */
+	[Q_EXPIRE] = "DELETE FROM ocsp_answers WHERE (issuer, serial, md) IN"
+	    " (SELECT issuer, serial, md FROM ocsp_answers"
+	    " WHERE next_update <= ?1 ORDER BY next_update LIMIT ?2)",
 	[Q_COUNT] = "SELECT count(*) FROM ocsp_answers",
 };
 
@@ -385,6 +391,7 @@ ocspr_store_due(struct ocspr_store *s, time_t now, time_t horizon,
 	if (ocspr_store_txn(s) != 0)
 		return -1;
 	sqlite3_bind_int64(x, 1, (sqlite3_int64)now);
+	sqlite3_bind_int(x, 2, OCSPR_STORE_EXPIRE_MAX);
 	if (ocspr_store_run(x) != 0)
 		return -1;
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)now);

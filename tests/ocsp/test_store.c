@@ -249,6 +249,34 @@ test_due_is_soonest_expiry_first(void **state)
 	ocspr_store_close(s);
 }
 
+/* After a long downtime every row is expired: each due call deletes a
+ * bounded number of them (one statement over 2M rows held the loop). */
+static void
+test_expired_rows_go_a_bounded_number_a_call(void **state)
+{
+	struct fx *f = *state;
+	struct ocspr_store *s = open_ok(f, 0);
+	struct due d = { .n = 0 };
+	const int n = OCSPR_STORE_EXPIRE_MAX + 100;
+	char x[16];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(x, sizeof(x), "%x", i + 1);
+		put(s, 0, x, 0x30, &GOOD, NOW - 3600 - n + i, NOW - n + i);
+	}
+	put(s, 0, "ffff0", 0x30, &GOOD, NOW - 2000, NOW + 1600);
+	assert_int_equal(ocspr_store_count(s), n + 1);
+	assert_int_equal(ocspr_store_due(s, NOW, NOW + 1800, 8, due_cb, &d),
+	    8);
+	assert_int_equal(ocspr_store_count(s), n + 1 - OCSPR_STORE_EXPIRE_MAX);
+	d.n = 0;
+	assert_int_equal(ocspr_store_due(s, NOW, NOW + 1800, 8, due_cb, &d),
+	    1);
+	assert_string_equal(d.serial[0], "ffff0");
+	assert_int_equal(ocspr_store_count(s), 1);
+	ocspr_store_close(s);
+}
+
 static void
 write_file(const char *path, const void *buf, size_t len)
 {
@@ -534,6 +562,9 @@ main(void)
 		    test_drop_removes_every_hash, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_due_is_soonest_expiry_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_expired_rows_go_a_bounded_number_a_call, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_drop_is_a_key_range_not_a_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(
