@@ -7,11 +7,12 @@
  * due together, half a validity later, and again every half validity:
  * at a million certificates with the default hour, 2,000,000 answers
  * every 30 minutes.  Signed as fast as the worker and the key process
- * go (13,000-19,000 a second on this 2-core machine), such a wave takes
- * both cores for two to three minutes, and the event loop answering
- * OCSP waits for a core: the random-GET p99 at 1M went from 6 ms to
- * 122 ms during one.  Nothing needs that speed: a due answer stays valid
- * for the other half of its validity.
+ * go (about 10,000 a second on this 2-core machine), such a wave takes
+ * both cores for three to four minutes, and the event loop answering
+ * OCSP waits for a core: random-serial GETs at 1M fell from 37,000 to
+ * 3,000-14,000 a second with a p99 of 81-657 ms during one
+ * (docs/benchmarks.md "OCSP p99 at a million").  Nothing needs that
+ * speed: a due answer stays valid for the other half of its validity.
  *
  * So an answer that is due but not urgent (more than a quarter of its
  * validity left) is signed at most at cfg.resign_rate answers a second,
