@@ -270,9 +270,10 @@ ocspr_pend(struct ocspr *r, int issuer, const char *serial,
 	p->paced = paced;
 	p->next_update = next_update;
 	snprintf(p->serial, sizeof(p->serial), "%s", serial);
-	if (paced)
+	if (paced) {
 		TAILQ_INSERT_TAIL(&r->paced, p, link);
-	else
+		r->npaced++;
+	} else
 		TAILQ_INSERT_TAIL(&r->pending, p, link);
 	r->npending++;
 }
@@ -293,6 +294,7 @@ ocspr_pend_next(struct ocspr *r)
 		    !ocspr_pace_take(r))
 			return NULL;
 		TAILQ_REMOVE(&r->paced, p, link);
+		r->npaced--;
 	}
 	if (p != NULL)
 		r->npending--;
@@ -718,7 +720,10 @@ ocspr_stats(struct ocspr *r, struct ocspr_stats *st)
 
 	*st = r->stats;
 	st->cached = ocspr_cache_count(r->cache);
-	st->pending = r->npending;
+	/* pending: what an answer may wait for (urgent, refreshes); paced:
+	 * due answers still valid, answered from the store meanwhile. */
+	st->pending = r->npending - r->npaced;
+	st->paced = r->npaced;
 	st->evictions = ocspr_cache_evictions(r->cache);
 	/* The main loop counted the requests it answered for the others
 	 * (relayed): the others count the ones they answered themselves. */

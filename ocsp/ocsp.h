@@ -162,6 +162,7 @@ struct ocspr_stats {
 	uint64_t requests, cache_hits, cache_misses, signatures;
 	uint64_t malformed, unauthorized, try_later;
 	uint64_t cached, pending;	/* responses kept; queued re-signs */
+	uint64_t paced;			/* due re-signs held to the pace */
 	uint64_t crls;			/* CRLs made */
 	/* Issue 18: the bounded cache and the persistent store. */
 	uint64_t evictions;		/* answers evicted from memory */

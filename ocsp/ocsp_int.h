@@ -246,7 +246,7 @@ struct ocspr {
 	 * (pace.c) at cfg.resign_rate; npending counts both. */
 	TAILQ_HEAD(, ocspr_pend) pending;
 	TAILQ_HEAD(, ocspr_pend) paced;
-	size_t npending;
+	size_t npending, npaced;
 	double pace_tokens, pace_at;	/* answers; monotonic s */
 	struct event *pace;		/* wakes the feed when tokens are back */
 	struct event *sweep;
