@@ -25,6 +25,7 @@
 #define OCSPR_FEED_MAX       64		/* background jobs in the worker */
 #define OCSPR_SWEEP_SEC      30		/* re-sign check interval */
 #define OCSPR_DUE_MAX        8192	/* store rows queued per due check */
+#define OCSPR_DUE_MIN        64		/* ... at least, when paced */
 #define OCSPR_CRL_DELAY_USEC 100000	/* coalesce revocations into a CRL */
 #define OCSPR_CRL_MIN_SEC    3600	/* a CRL is remade at least this often */
 /* With partitions (issue 18): a base whose delta lists revocations is
@@ -239,6 +240,7 @@ struct ocspr {
 	struct ocspr_store *store;	/* NULL: none */
 	struct event *flush;		/* commits the store's writes */
 	time_t due_next;		/* next look for store rows to re-sign */
+	int due_urgent;			/* the last look found an urgent row */
 	struct ocspr_worker *worker;
 	struct ocspr_crls *crls;
 	uint64_t epoch;			/* bumped by every refresh */
