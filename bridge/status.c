@@ -355,7 +355,7 @@ status_new(struct event_base *base, struct ledger *l, struct signer *s,
 {
 	struct status_ctx *sc = calloc(1, sizeof(*sc));
 	struct ocspr_config oc;
-	char store_path[PATH_MAX];
+	char store_path[PATH_MAX], crl_dir[PATH_MAX];
 
 	if (sc == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -397,6 +397,8 @@ status_new(struct event_base *base, struct ledger *l, struct signer *s,
 	if (strcmp(cfg->ocsp_store, "off") != 0)
 		oc.store_path = config_path(cfg, cfg->ocsp_store, store_path,
 		    sizeof(store_path));
+	/* the CRLs served, read back at the next start (ocsp/crlsave.c) */
+	oc.crl_dir = config_path(cfg, "crls", crl_dir, sizeof(crl_dir));
 	oc.ops.status = status_lookup;
 	oc.ops.revoked = status_revoked;
 	oc.ops.sign_ocsp = status_sign_ocsp;

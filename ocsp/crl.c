@@ -30,6 +30,7 @@
  * larger.  The worker signs jobs in the order they were queued, so the
  * key process sees them rising too.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -38,6 +39,7 @@
 #include <event2/event.h>
 #include <openssl/crypto.h>
 
+#include "common/log.h"
 #include "ocsp/ocsp_int.h"
 
 #define OCSPR_CRL_PREFIX "/crl/"
@@ -63,6 +65,10 @@ struct ocspr_crl {
 	int part;
 	struct ocspr_crl_doc base, delta;
 	int base_dirty, delta_dirty, base_building, delta_building;
+	/* base read back at start (crlsave.c): served until the first
+	 * base is made, never the base of a new delta (the revocations its
+	 * old delta listed would be lost) */
+	int base_loaded;
 	struct ocspr_since since, next;
 };
 
@@ -78,6 +84,8 @@ struct ocspr_crl_issuer {
 struct ocspr_crls {
 	struct ocspr *r;
 	int parts;			/* > 1: partitions and deltas */
+	char *dir;			/* crl_dir, or NULL */
+	int save_failing;		/* the last write to dir failed */
 	struct ocspr_crl_issuer is[OCSPR_MAX_ISSUERS];
 	struct event *refresh, *basetick;
 };
@@ -282,7 +290,8 @@ ocspr_crl_start(evutil_socket_t fd, short what, void *arg)
 	for (int i = 0; ci->cs->parts > 1 && i < ci->nscope; i++) {
 		c = &ci->scope[i];
 		if (c->delta_dirty && !c->delta_building && c->base.der !=
-		    NULL && ocspr_crl_start_delta(ci, c) != 0) {
+		    NULL && !c->base_loaded && ocspr_crl_start_delta(ci, c) !=
+		    0) {
 			ocspr_crl_kick(ci);
 			break;
 		}
@@ -371,6 +380,72 @@ ocspr_crl_basetick(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The file name of scope c of ci, its delta when delta is set. */
+static int
+ocspr_crl_file(const struct ocspr_crl_issuer *ci, const struct ocspr_crl *c,
+    int delta, char *out, size_t len)
+{
+	return ocspr_crlsave_name(ci->cs->r->issuers[ci->issuer].id,
+	    ci->cs->parts, c->part, delta, out, len);
+}
+
+/* d as served from what the file held (taking its DER). */
+static void
+ocspr_crl_doc_take(struct ocspr_crl_doc *d, struct ocspr_crlsave_doc *s)
+{
+	d->der = s->der;
+	d->len = s->len;
+	d->number = s->number;
+	d->this_update = s->this_update;
+	d->next_update = s->next_update;
+	s->der = NULL;
+}
+
+/* At start: the CRLs of ci served before the stop, read back; a delta
+ * only with the very base it completes.  The crlNumbers given go on
+ * above theirs whatever the clock says.  One log line for the issuer:
+ * a long stop leaves every file past its nextUpdate. */
+static void
+ocspr_crl_load(struct ocspr_crl_issuer *ci, time_t now)
+{
+	struct ocspr_crls *cs = ci->cs;
+	struct ocspr_issuer *is = &cs->r->issuers[ci->issuer];
+	struct ocspr_crlsave_doc doc;
+	struct ocspr_crl *c;
+	const char *why, *first = NULL;
+	char name[OCSPR_URL_MAX];
+	int served = 0, refused = 0;
+
+	for (int k = 0; k < 2 * ci->nscope; k++) {
+		c = &ci->scope[k / 2];
+		if ((k % 2 == 1 && (cs->parts <= 1 || !c->base_loaded)) ||
+		    ocspr_crl_file(ci, c, k % 2, name, sizeof(name)) != 0)
+			continue;
+		if (ocspr_crlsave_read(cs->dir, name, is->cert, k % 2, now,
+		    &doc, &why) != 0) {
+			refused += why != NULL;
+			first = first != NULL ? first : why;
+			continue;
+		}
+		if (k % 2 == 1 && doc.base != c->base.number) {
+			refused++;
+			first = first != NULL ? first : "a delta of another base";
+			OPENSSL_free(doc.der);
+			continue;
+		}
+		if (doc.number > ci->number)
+			ci->number = doc.number;
+		ocspr_crl_doc_take(k % 2 ? &c->delta : &c->base, &doc);
+		c->base_loaded |= k % 2 == 0;
+		served++;
+	}
+	if (served > 0 || refused > 0)
+		log_info("CRL: issuer %s: %d kept CRLs served again, %d refused"
+		    "%s%s%s", is->id, served, refused, first != NULL ?
+		    " (first: " : "", first != NULL ? first : "",
+		    first != NULL ? ")" : "");
+}
+
 /* See ocsp_int.h. */
 struct ocspr_crls *
 ocspr_crls_new(struct ocspr *r)
@@ -396,6 +471,12 @@ ocspr_crls_new(struct ocspr *r)
 			goto fail;
 		for (int k = 0; k < ci->nscope; k++)
 			ci->scope[k].part = k - 1;
+	}
+	if (r->cfg.crl_dir != NULL && r->cfg.crl_dir[0] != '\0') {
+		if ((cs->dir = strdup(r->cfg.crl_dir)) == NULL)
+			goto fail;
+		for (int i = 0; i < r->nissuers; i++)
+			ocspr_crl_load(&cs->is[i], time(NULL));
 	}
 	if ((cs->refresh = event_new(r->cfg.base, -1, EV_PERSIST,
 	    ocspr_crl_refresh, cs)) == NULL ||
@@ -439,14 +520,21 @@ ocspr_crls_free(struct ocspr_crls *cs)
 		event_free(cs->refresh);
 	if (cs->basetick != NULL)
 		event_free(cs->basetick);
+	free(cs->dir);
 	free(cs);
 }
 
-/* Serves what job j made (taking its DER). */
+/* Serves what job j made (taking its DER), and keeps it in its file.
+ * (On the loop: a partition's CRL is kilobytes; the full CRL at a
+ * million certificates megabytes, written to the page cache once per
+ * OCSPR_CRL_BASE_SEC at most.) */
 static void
-ocspr_crl_keep(struct ocspr_crls *cs, struct ocspr_crl_doc *d,
-    struct ocspr_job *j)
+ocspr_crl_keep(struct ocspr_crls *cs, struct ocspr_crl_issuer *ci,
+    struct ocspr_crl *c, struct ocspr_job *j)
 {
+	struct ocspr_crl_doc *d = j->crl_delta ? &c->delta : &c->base;
+	char name[OCSPR_URL_MAX];
+
 	OPENSSL_free(d->der);
 	d->der = j->der;
 	d->len = j->len;
@@ -455,6 +543,20 @@ ocspr_crl_keep(struct ocspr_crls *cs, struct ocspr_crl_doc *d,
 	d->this_update = j->now;
 	d->next_update = j->now + cs->r->cfg.crl_validity;
 	cs->r->stats.crls++;
+	if (cs->dir == NULL || ocspr_crl_file(ci, c, j->crl_delta, name,
+	    sizeof(name)) != 0)
+		return;
+	if (ocspr_crlsave_write(cs->dir, name, d->der, d->len) == 0) {
+		if (cs->save_failing)
+			log_info("CRL: kept in %s again", cs->dir);
+		cs->save_failing = 0;
+	} else if (!cs->save_failing) {
+		/* once per run of failures: CRLs are made every revocation */
+		log_warn("CRL: cannot keep %s/%s: %s (a restart will answer "
+		    "503 for the CRLs not kept until they are made again)",
+		    cs->dir, name, strerror(errno));
+		cs->save_failing = 1;
+	}
 }
 
 /* See ocsp_int.h. */
@@ -468,13 +570,14 @@ ocspr_crl_done(struct ocspr_crls *cs, struct ocspr_job *j)
 		c->delta_building = 0;
 		/* a delta of a base no longer served is made again */
 		if (!j->failed && j->crl_base == c->base.number)
-			ocspr_crl_keep(cs, &c->delta, j);
+			ocspr_crl_keep(cs, ci, c, j);
 		else
 			c->delta_dirty = 1;
 	} else {
 		c->base_building = 0;
 		if (!j->failed) {
-			ocspr_crl_keep(cs, &c->base, j);
+			ocspr_crl_keep(cs, ci, c, j);
+			c->base_loaded = 0;
 			ocspr_since_swap(&c->since, &c->next);
 			c->next.n = 0;
 			c->delta_dirty = cs->parts > 1;

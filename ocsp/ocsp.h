@@ -106,6 +106,10 @@ struct ocspr_config {
 	 * certificates that name it; crl_urls must be set. */
 	const char *crl_urls[OCSPR_MAX_ISSUERS];
 	int crl_partitions;
+	/* The directory where every CRL served is kept (crlsave.c) and
+	 * read back at start, so that a restart serves the last ones at
+	 * once instead of 503; NULL or "": none (copied). */
+	const char *crl_dir;
 };
 
 struct ocspr;

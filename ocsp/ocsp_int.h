@@ -205,6 +205,33 @@ OCSP_CERTID *ocspr_certid(struct ocspr *r, int issuer, int md,
 int ocspr_errors_init(struct ocspr *r);
 long ocspr_validity(const struct ocspr *r);
 
+/* ---- crlsave.c ----------------------------------------------------------- */
+
+#define OCSPR_PATH_MAX 4096		/* bytes of a CRL file's path */
+
+/* A CRL read back from its file: der (OPENSSL_malloc, the caller's),
+ * its crlNumber, its deltaCRLIndicator (0 for a base), its times. */
+struct ocspr_crlsave_doc {
+	unsigned char *der;
+	size_t len;
+	uint64_t number, base;
+	time_t this_update, next_update;
+};
+/* The file name of issuer id's CRL: partition p of n (p < 0: the full
+ * CRL), its delta when delta is set.  0, or -1 when out is too small. */
+int ocspr_crlsave_name(const char *id, int n, int p, int delta, char *out,
+    size_t len);
+/* Writes der to dir/name, 0600, through a temporary file and a rename;
+ * makes dir (0700) if needed.  0, or -1 with errno set. */
+int ocspr_crlsave_write(const char *dir, const char *name,
+    const unsigned char *der, size_t len);
+/* Reads dir/name into d when it holds a CRL of issuer with a good
+ * signature, unexpired at now, with a crlNumber, and a delta exactly when
+ * delta is set.  0, or -1 with d->der NULL and *why NULL when the file is
+ * absent or unreadable, else what it failed (a static string). */
+int ocspr_crlsave_read(const char *dir, const char *name, X509 *issuer,
+    int delta, time_t now, struct ocspr_crlsave_doc *d, const char **why);
+
 /* ---- crl.c --------------------------------------------------------------- */
 
 struct ocspr_crls;

@@ -197,11 +197,15 @@ api_batch_submit(struct api_ctx *ctx, struct evhttp_request *req,
 	const char **entries = NULL, *code;
 	char msg[API_BATCH_MSG_MAX];
 	struct api_batch *b = NULL;
-	size_t *lens = NULL, n, i;
+	size_t *lens = NULL, n, i, cap;
 	int st, allow;
 
-	if ((entries = calloc(API_BATCH_MAX, sizeof(*entries))) == NULL ||
-	    (lens = calloc(API_BATCH_MAX, sizeof(*lens))) == NULL) {
+	/* Sized by the request's array (api_batch_of refuses one above
+	 * API_BATCH_MAX before it writes a slot). */
+	cap = json_array_size(json_object_get(json, "entries"));
+	cap = cap == 0 ? 1 : cap > API_BATCH_MAX ? API_BATCH_MAX : cap;
+	if ((entries = calloc(cap, sizeof(*entries))) == NULL ||
+	    (lens = calloc(cap, sizeof(*lens))) == NULL) {
 		server_reply_error(req, 503, ledger_status_code(
 		    LEDGER_ERR_UNAVAILABLE), "out of memory; retry");
 		goto out;

@@ -382,6 +382,30 @@ kb_kill9() {
 	kb_check_sanitizers
 }
 
+# ---- entries built outside keybridge (mkentry.py, openssl) --------------------
+
+# kb_mkentry_setup DIR: inits and starts a bridge in DIR for a test that
+# POSTs entries built by mkentry.py; sets MKENTRY, ORIGIN (the ledger's
+# origin) and NB/NA (a validity from now to 30 days on).
+kb_mkentry_setup() {
+	MKENTRY="$KB_LIB_DIR/mkentry.py"
+	kb_init "$1"
+	kb_start "$1"
+	ORIGIN=$(kb_conf_get "$1" origin)
+	ORIGIN=${ORIGIN:-keybridge/ledger}
+	NB=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	NA=$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)
+}
+
+# kb_mkentry DIR SEQ OUTFILE TYPE KEY=VALUE...: an entry of TYPE by DIR's
+# admin account with sequence number SEQ, for this ledger's origin.
+kb_mkentry() {
+	local dir=$1 seq=$2 out=$3
+	shift 3
+	python3 "$MKENTRY" "$dir/admin.key" admin "$seq" "$ORIGIN" "$@" >"$out" ||
+		fail "mkentry.py could not build $out"
+}
+
 # ---- the command line ----------------------------------------------------------
 
 # kb_run ARGS...: runs keybridge; stdout in $KB_STDOUT, stderr in $KB_STDERR,

@@ -10,21 +10,12 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-MKENTRY="$(cd "$(dirname "$0")" && pwd)/mkentry.py"
 DIR="$OUT/data"
-kb_init "$DIR"
-kb_start "$DIR"
-ORIGIN=$(kb_conf_get "$DIR" origin)
-ORIGIN=${ORIGIN:-keybridge/ledger}
-NB=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-NA=$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)
+kb_mkentry_setup "$DIR"
 
 # mk SEQ OUTFILE TYPE KEY=VALUE...: an entry by admin with seq SEQ.
 mk() {
-	local seq=$1 out=$2
-	shift 2
-	python3 "$MKENTRY" "$DIR/admin.key" admin "$seq" "$ORIGIN" "$@" >"$out" ||
-		fail "mkentry.py could not build $out"
+	kb_mkentry "$DIR" "$@"
 }
 
 # mk_conf SEQ OUTFILE VERSION: a config-publish of group batch-g by admin.

@@ -11,14 +11,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-MKENTRY="$(cd "$(dirname "$0")" && pwd)/mkentry.py"
 DIR="$OUT/data"
-kb_init "$DIR"
-kb_start "$DIR"
-ORIGIN=$(kb_conf_get "$DIR" origin)
-ORIGIN=${ORIGIN:-keybridge/ledger}
-NB=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-NA=$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)
+kb_mkentry_setup "$DIR"
 
 # next_seq ACCOUNT: the account's next sequence number, from the bridge.
 next_seq() {
@@ -30,8 +24,7 @@ next_seq() {
 mk_admin() {
 	local out=$1
 	shift
-	python3 "$MKENTRY" "$DIR/admin.key" admin "$(next_seq admin)" "$ORIGIN" "$@" >"$out" ||
-		fail "mkentry.py could not build $out"
+	kb_mkentry "$DIR" "$(next_seq admin)" "$out" "$@"
 }
 
 # post_refused FILE STATUS CODE TEXT: POST /api/v1/entries of FILE must be

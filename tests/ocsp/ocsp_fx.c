@@ -31,6 +31,8 @@ fx_revoked(void *arg, int issuer,
 	int rc = 0;
 
 	pthread_mutex_lock(&f->mu);
+	if (f->revoked_fail)
+		rc = -1;
 	for (int i = 0; i < NSERIALS && rc == 0; i++) {
 		if (f->rows[i].st.state != OCSPR_REVOKED)
 			continue;

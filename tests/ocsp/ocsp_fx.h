@@ -55,6 +55,7 @@ struct fixture {
 	pthread_mutex_t mu;		/* rows: read on the loop thread */
 	struct row rows[NSERIALS];
 	int status_calls;
+	int revoked_fail;		/* the revoked set cannot be read */
 	/* the responder's configuration (ofx_do_restart makes it again) */
 	struct ocspr_config oc;
 	char crl_url[128];		/* the issuer's full CRL URL */

@@ -3,10 +3,12 @@
  * crlurl.c; RFC 5280 5.2.4-5.2.6) from a real responder with
  * crl_partitions = 4, signed by the real key process, fetched over HTTP
  * (ocsp_fx.h).  The rows: a1 (partition 1) and b2 (partition 2) revoked
- * at start; c1 (partition 1) revoked during the tests.
+ * at start; c1 (partition 1) revoked during the tests.  The last two
+ * tests keep the CRLs in files across restarts (ocsp/crlsave.c).
  */
 #include <sys/time.h>
 
+#include "ocsp/ocsp_int.h"
 #include "tests/ocsp/ocsp_fx.h"
 
 #define PART_A1 1
@@ -350,6 +352,160 @@ test_other_partition_urls_are_404(void **state)
 	}
 }
 
+/* ---- CRLs kept across a restart (ocsp/crlsave.c) ---------------------- */
+
+/* The three CRLs test_kept_crls_* look at: partition PART_A1's base and
+ * delta, the full CRL. */
+#define KEPT_N 3
+
+static void
+kept_path(struct fixture *f, int i, char *out, size_t len)
+{
+	crl_path(f, i == 2 ? -1 : PART_A1, i == 1, out, len);
+}
+
+/* The responder made again (as a restart) with the revoked set readable
+ * or not: when not, no CRL can be made and what is served is what was
+ * read back from crl_dir. */
+static void
+restart(struct fixture *f, const char *crl_dir, int revoked_fail)
+{
+	pthread_mutex_lock(&f->mu);
+	f->revoked_fail = revoked_fail;
+	pthread_mutex_unlock(&f->mu);
+	f->oc.crl_dir = crl_dir;
+	ofx_run_on_loop(f, ofx_do_restart, NULL);
+}
+
+/* A restart serves the CRLs served before it at once, byte for byte,
+ * while no new one can be made yet; without crl_dir (or a first start)
+ * they are 503 until made. */
+static void
+test_kept_crls_are_served_at_once_after_a_restart(void **state)
+{
+	struct fixture *f = *state;
+	static char dir[PATH_MAX + 8];
+	unsigned char *before[KEPT_N], *body;
+	size_t blen[KEPT_N], len;
+	char path[256];
+	X509_CRL *crl;
+
+	snprintf(dir, sizeof(dir), "%s/crls", f->dir);
+	restart(f, dir, 0);
+	for (int i = 0; i < KEPT_N; i++) {
+		kept_path(f, i, path, sizeof(path));
+		crl = get_crl(f, path, NULL);
+		X509_CRL_free(crl);
+	}
+	/* e1 (partition 1) in the delta only */
+	ofx_set_row(f, 3, "e1", OCSPR_REVOKED, OCSP_REVOKED_STATUS_KEYCOMPROMISE);
+	ofx_run_on_loop(f, ofx_do_crl_revoked, "e1");
+	kept_path(f, 1, path, sizeof(path));
+	crl = get_crl(f, path, "e1");
+	X509_CRL_free(crl);
+	for (int i = 0; i < KEPT_N; i++) {
+		kept_path(f, i, path, sizeof(path));
+		assert_int_equal(ofx_get(f, path, &before[i], &blen[i]), 200);
+	}
+	restart(f, dir, 1);
+	for (int i = 0; i < KEPT_N; i++) {
+		kept_path(f, i, path, sizeof(path));
+		assert_int_equal(ofx_get(f, path, &body, &len), 200);
+		assert_int_equal(len, blen[i]);
+		assert_memory_equal(body, before[i], len);
+		free(body);
+	}
+	/* a revocation before the first base is made: no delta of the
+	 * read-back base (it would list f1 and lose e1); the kept one stays */
+	ofx_set_row(f, 2, "f1", OCSPR_REVOKED, OCSP_REVOKED_STATUS_KEYCOMPROMISE);
+	ofx_run_on_loop(f, ofx_do_crl_revoked, "f1");
+	usleep(10 * WAIT_USEC);
+	kept_path(f, 1, path, sizeof(path));
+	crl = get_crl(f, path, NULL);
+	assert_true(lists(crl, "e1"));
+	X509_CRL_free(crl);
+	/* negative control: the same restart without the kept files */
+	restart(f, NULL, 1);
+	for (int i = 0; i < KEPT_N; i++) {
+		kept_path(f, i, path, sizeof(path));
+		assert_int_equal(ofx_get(f, path, &body, &len), 503);
+		free(body);
+		free(before[i]);
+	}
+	restart(f, dir, 0);
+}
+
+/* A kept file that does not prove itself is not served: a flipped byte
+ * of the base's signature (its delta goes with it); read past its
+ * nextUpdate, as a delta, or as another issuer's.  A crl_dir that cannot
+ * be written costs nothing but the keeping. */
+static void
+test_kept_crls_that_fail_their_checks_are_not_served(void **state)
+{
+	struct fixture *f = *state;
+	static char dir[PATH_MAX + 8];
+	char path[256], file[PATH_MAX + 128];
+	unsigned char *body;
+	size_t len;
+	X509_CRL *crl;
+	FILE *fp;
+	struct ocspr_crlsave_doc d;
+	const char *why;
+	int c;
+
+	snprintf(dir, sizeof(dir), "%s/crls", f->dir);
+	restart(f, dir, 0);
+	for (int i = 0; i < KEPT_N; i++) {
+		kept_path(f, i, path, sizeof(path));
+		crl = get_crl(f, path, NULL);
+		X509_CRL_free(crl);
+	}
+	/* the last byte of the base's file is its signature's */
+	snprintf(file, sizeof(file), "%s/%s-%d-%d.crl", dir,
+	    signer_issuer_id(f->signer), OFX_PARTS, PART_A1);
+	assert_non_null(fp = fopen(file, "r+b"));
+	assert_int_equal(fseek(fp, -1, SEEK_END), 0);
+	assert_true((c = fgetc(fp)) != EOF);
+	assert_int_equal(fseek(fp, -1, SEEK_END), 0);
+	assert_int_equal(fputc(c ^ 0x01, fp), c ^ 0x01);
+	assert_int_equal(fclose(fp), 0);
+	restart(f, dir, 1);
+	for (int i = 0; i < KEPT_N; i++) {
+		kept_path(f, i, path, sizeof(path));
+		assert_int_equal(ofx_get(f, path, &body, &len), i < 2 ? 503 :
+		    200);
+		free(body);
+	}
+	/* the full CRL's file, read at a time past its nextUpdate, or as
+	 * a delta */
+	snprintf(file, sizeof(file), "%s.crl", signer_issuer_id(f->signer));
+	assert_int_equal(ocspr_crlsave_read(dir, file, f->iss, 0, time(NULL),
+	    &d, &why), 0);
+	assert_null(why);
+	OPENSSL_free(d.der);
+	assert_int_equal(ocspr_crlsave_read(dir, file, f->iss, 0, time(NULL) +
+	    f->oc.crl_validity + 1, &d, &why), -1);
+	assert_null(d.der);
+	assert_string_equal(why, "past its nextUpdate");
+	assert_int_equal(ocspr_crlsave_read(dir, file, f->iss, 1, time(NULL),
+	    &d, &why), -1);
+	assert_non_null(why);
+	assert_int_equal(ocspr_crlsave_read(dir, file, f->root, 0, time(NULL),
+	    &d, &why), -1);
+	assert_non_null(why);
+	assert_int_equal(ocspr_crlsave_read(dir, "absent.crl", f->iss, 0,
+	    time(NULL), &d, &why), -1);
+	assert_null(why);
+	/* a directory that cannot be made: the CRLs are served all the same */
+	restart(f, "/dev/null/crls", 0);
+	for (int i = 0; i < KEPT_N; i++) {
+		kept_path(f, i, path, sizeof(path));
+		crl = get_crl(f, path, NULL);
+		X509_CRL_free(crl);
+	}
+	restart(f, dir, 0);
+}
+
 int
 main(void)
 {
@@ -360,6 +516,10 @@ main(void)
 		cmocka_unit_test(test_delta_lists_a_revocation_since_its_base),
 		cmocka_unit_test(test_crl_numbers_rise_across_restarts),
 		cmocka_unit_test(test_other_partition_urls_are_404),
+		cmocka_unit_test(
+		    test_kept_crls_are_served_at_once_after_a_restart),
+		cmocka_unit_test(
+		    test_kept_crls_that_fail_their_checks_are_not_served),
 	};
 
 	return cmocka_run_group_tests(tests, ofx_setup_parts, ofx_teardown);

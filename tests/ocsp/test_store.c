@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include <openssl/crypto.h>
@@ -308,25 +309,32 @@ test_garbage_file_is_set_aside_and_rebuilt(void **state)
 	ocspr_store_close(s);
 }
 
-static void
-test_truncated_store_is_set_aside(void **state)
+/* Fills a new store with 3,000 good answers, closes it cleanly and
+ * returns the file's size (more than 100 KB: pages to damage). */
+static long
+fill_3000_closed(struct fx *f)
 {
-	struct fx *f = *state;
 	struct ocspr_store *s = open_ok(f, 0);
+	struct stat st;
 	char serial[16];
-	long size;
-	FILE *fp;
 
 	for (int i = 0; i < 3000; i++) {
 		snprintf(serial, sizeof(serial), "%x", i + 1);
 		put(s, 0, serial, 0x30, &GOOD, NOW, NOW + 3600);
 	}
 	ocspr_store_close(s);
-	assert_non_null(fp = fopen(f->path, "r"));
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	size = ftell(fp);
-	fclose(fp);
-	assert_true(size > 100000);
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_true(st.st_size > 100000);
+	return (long)st.st_size;
+}
+
+static void
+test_truncated_store_is_set_aside(void **state)
+{
+	struct fx *f = *state;
+	struct ocspr_store *s;
+	long size = fill_3000_closed(f);
+
 	assert_int_equal(truncate(f->path, size / 2), 0);
 	s = open_ok(f, 1);
 	assert_int_equal(ocspr_store_count(s), 0);
@@ -386,23 +394,15 @@ static void
 test_clean_store_is_not_rechecked_and_damage_is_never_served(void **state)
 {
 	struct fx *f = *state;
-	struct ocspr_store *s = open_ok(f, 0);
+	struct ocspr_store *s;
 	struct ocspr_stored row;
 	unsigned char junk[4096];
 	char serial[16];
 	int refused = 0, rc;
-	long size;
+	long size = fill_3000_closed(f);
 	FILE *fp;
 
-	for (int i = 0; i < 3000; i++) {
-		snprintf(serial, sizeof(serial), "%x", i + 1);
-		put(s, 0, serial, 0x30, &GOOD, NOW, NOW + 3600);
-	}
-	ocspr_store_close(s);
 	assert_non_null(fp = fopen(f->path, "r+"));
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	size = ftell(fp);
-	assert_true(size > 100000);
 	memset(junk, 0xc3, sizeof(junk));
 	assert_int_equal(fseek(fp, size / 2 / 4096 * 4096, SEEK_SET), 0);
 	assert_int_equal(fwrite(junk, 1, sizeof(junk), fp), sizeof(junk));
