@@ -33,6 +33,7 @@ rounds=${BENCH_P99_ROUNDS:-5}
 secs=${BENCH_SCALE_SECONDS:-5}
 cache_max=${BENCH_WARM_CACHE:-200000}
 echo "size,round,server,metric,value" >"$OUT/p99scale.csv"
+PID_big="" PID_small="" URL_big="" URL_small=""	# set by p99_start
 
 # p99_start DIR TAG: serve on DIR with free ports; waits until a sampled
 # serial is answered, the start-up pass logged its end and nothing is
