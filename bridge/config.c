@@ -217,6 +217,10 @@ static const struct config_field config_table[] = {
 	CLONG(map_snapshot_seconds, 0, 86400, 300,
 	    "Write it when idle this many seconds after the last one, if "
 	    "entries came since; 0: not by time."),
+	/* issue 18: docs/design.md "Re-signing at a pace" */
+	CLONG(ocsp_resign_rate, 0, 10000000, 2000,
+	    "Stored OCSP answers re-signed per second while not urgent (more "
+	    "than a quarter of their validity left); 0: as fast as they go."),
 	/* LOOPS18: event loops of the plain listener (docs/operations.md
 	 * "OCSP loops") */
 	CLONG(ocsp_loops, 1, OCSPR_MAX_LOOPS, 1,

@@ -75,6 +75,7 @@ struct bridge_config {
 	long ocsp_cache_max;		/* answers kept in memory, 0: all */
 	long map_snapshot_entries;	/* snapshot every N entries, 0: no */
 	long map_snapshot_seconds;	/* or when idle after N s, 0: no */
+	long ocsp_resign_rate;		/* answers/s re-signed when not urgent */
 	char blob_dir[CONFIG_STR];	/* published bytes (ledger/blob.h) */
 	long config_max_bytes;		/* largest version diffed as text */
 	long blob_max_bytes;		/* largest file published */

@@ -393,6 +393,7 @@ status_new(struct event_base *base, struct ledger *l, struct signer *s,
 	oc.crl_validity = cfg->crl_validity;
 	oc.crl_partitions = (int)cfg->crl_partitions;
 	oc.cache_max = (size_t)cfg->ocsp_cache_max;
+	oc.resign_rate = cfg->ocsp_resign_rate;
 	if (strcmp(cfg->ocsp_store, "off") != 0)
 		oc.store_path = config_path(cfg, cfg->ocsp_store, store_path,
 		    sizeof(store_path));

@@ -269,6 +269,29 @@ ocspr_cache_put(struct ocspr_cache *c, struct ocspr_entry *e)
 	return 0;
 }
 
+int
+ocspr_cache_replace(struct ocspr_cache *c, struct ocspr_entry *e)
+{
+	struct ocspr_entry *old;
+	int rc = 1;
+
+	pthread_rwlock_wrlock(&c->lock);
+	if ((old = lh_ocspr_entry_retrieve(c->lh, e)) != NULL) {
+		/* Same key, so the same hash slot: insert replaces old. */
+		(void)lh_ocspr_entry_insert(c->lh, e);
+		if (c->ring != NULL) {
+			e->slot = old->slot;
+			c->ring[e->slot] = e;
+		}
+		e->clock_ref = old->clock_ref;
+		atomic_fetch_add_explicit(&c->gen, 1, memory_order_release);
+		rc = 0;
+	}
+	pthread_rwlock_unlock(&c->lock);
+	ocspr_entry_free(rc == 0 ? old : e);
+	return rc;
+}
+
 void
 ocspr_cache_drop(struct ocspr_cache *c, int issuer, const char *serial)
 {

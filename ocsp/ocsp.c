@@ -253,18 +253,52 @@ ocspr_same_status(const struct ocspr_status *a, const struct ocspr_status *b)
 	    (a->revoked_at == b->revoked_at && a->reason == b->reason));
 }
 
-/* Queues (issuer, serial) for background signing. */
+/* Queues (issuer, serial) for background signing: at once (next_update
+ * 0), or at the pace of cfg.resign_rate until its stored answer, expiring
+ * at next_update, turns urgent (pace.c). */
 static void
-ocspr_pend(struct ocspr *r, int issuer, const char *serial)
+ocspr_pend(struct ocspr *r, int issuer, const char *serial,
+    time_t next_update)
 {
 	struct ocspr_pend *p = calloc(1, sizeof(*p));
+	int paced = next_update != 0 && !ocspr_pace_urgent(r, next_update,
+	    time(NULL));
 
 	if (p == NULL)
 		return;
 	p->issuer = issuer;
+	p->paced = paced;
+	p->next_update = next_update;
 	snprintf(p->serial, sizeof(p->serial), "%s", serial);
-	TAILQ_INSERT_TAIL(&r->pending, p, link);
+	if (paced) {
+		TAILQ_INSERT_TAIL(&r->paced, p, link);
+		r->npaced++;
+	} else
+		TAILQ_INSERT_TAIL(&r->pending, p, link);
 	r->npending++;
+}
+
+/* The next serial to sign: the first one waiting to go at once, else the
+ * first paced one (the soonest to expire: the due query's order) when a
+ * token is there or it has turned urgent meanwhile; NULL when none may go
+ * now. */
+static struct ocspr_pend *
+ocspr_pend_next(struct ocspr *r)
+{
+	struct ocspr_pend *p;
+
+	if ((p = TAILQ_FIRST(&r->pending)) != NULL)
+		TAILQ_REMOVE(&r->pending, p, link);
+	else if ((p = TAILQ_FIRST(&r->paced)) != NULL) {
+		if (!ocspr_pace_urgent(r, p->next_update, time(NULL)) &&
+		    !ocspr_pace_take(r))
+			return NULL;
+		TAILQ_REMOVE(&r->paced, p, link);
+		r->npaced--;
+	}
+	if (p != NULL)
+		r->npending--;
+	return p;
 }
 
 /* A live job's answer, on the thread of the loop its request came in on
@@ -295,7 +329,7 @@ ocspr_done(struct ocspr_job *j)
 			    j->serial, &now) != 0)
 				break;
 			if (!ocspr_same_status(&now, &j->st)) {
-				ocspr_pend(r, j->issuer, j->serial);
+				ocspr_pend(r, j->issuer, j->serial, 0);
 				break;
 			}
 		}
@@ -311,7 +345,14 @@ ocspr_done(struct ocspr_job *j)
 				else
 					r->stats.store_writes++;
 			}
-			ocspr_cache_put(r->cache, e);
+			/* Issue 18: with the store holding every answer, a
+			 * bounded cache keeps the answers asked for; a
+			 * background signature of another one (a re-signing
+			 * wave: 2M answers at a million) would evict them. */
+			if (r->store != NULL && r->cfg.cache_max > 0)
+				ocspr_cache_replace(r->cache, e);
+			else
+				ocspr_cache_put(r->cache, e);
 			j->out[md] = NULL;
 		}
 		r->stats.signatures += OCSPR_NMD;
@@ -347,14 +388,17 @@ ocspr_issuer_index(struct ocspr *r, const char *id)
 }
 
 static void
-ocspr_due_cb(const char *issuer, const char *serial, void *arg)
+ocspr_due_cb(const char *issuer, const char *serial, time_t next_update,
+    void *arg)
 {
 	struct ocspr *r = arg;
 	int i = ocspr_issuer_index(r, issuer);
 
 	/* An issuer no longer served: its rows wait for their expiry. */
 	if (i >= 0)
-		ocspr_pend(r, i, serial);
+		ocspr_pend(r, i, serial, next_update);
+	if (ocspr_pace_urgent(r, next_update, time(NULL)))
+		r->due_urgent = 1;
 }
 
 /* With a store and nothing else to sign, at most once a second: the
@@ -362,14 +406,27 @@ ocspr_due_cb(const char *issuer, const char *serial, void *arg)
 static void
 ocspr_due(struct ocspr *r, time_t now)
 {
+	int max;
+
 	if (r->store == NULL || r->npending > 0 || now < r->due_next ||
 	    ocspr_worker_load(r->worker, OCSPR_JOB_PRESIGN) > 0)
 		return;
 	r->due_next = now + 1;
+	/* Paced (pace.c), two seconds' worth of rows is enough (the look
+	 * comes once a second at most): each costs the query a lookup in
+	 * the table (8,192 took 25-35 ms at 1M, on the loop).  Urgent rows
+	 * come first (nextUpdate order): after a batch with one, the next
+	 * is full-sized. */
+	max = OCSPR_DUE_MAX;
+	if (r->cfg.resign_rate > 0 && !r->due_urgent &&
+	    r->cfg.resign_rate < OCSPR_DUE_MAX)
+		max = r->cfg.resign_rate < OCSPR_DUE_MIN ? OCSPR_DUE_MIN :
+		    (int)r->cfg.resign_rate;
+	r->due_urgent = 0;
 	/* Rows signed with a longer validity than today's are found later,
 	 * at today's half-validity before their nextUpdate: still fresh. */
 	if (ocspr_store_due(r->store, now, now + r->cfg.validity / 2,
-	    OCSPR_DUE_MAX, ocspr_due_cb, r) < 0)
+	    max, ocspr_due_cb, r) < 0)
 		r->stats.store_errors++;
 }
 
@@ -383,10 +440,8 @@ ocspr_feed(struct ocspr *r)
 	time_t now = time(NULL);
 
 	ocspr_due(r, now);
-	while ((p = TAILQ_FIRST(&r->pending)) != NULL &&
-	    ocspr_worker_load(r->worker, OCSPR_JOB_PRESIGN) < OCSPR_FEED_MAX) {
-		TAILQ_REMOVE(&r->pending, p, link);
-		r->npending--;
+	while (ocspr_worker_load(r->worker, OCSPR_JOB_PRESIGN) <
+	    OCSPR_FEED_MAX && (p = ocspr_pend_next(r)) != NULL) {
 		if ((j = calloc(1, sizeof(*j))) == NULL) {
 			free(p);
 			break;
@@ -428,7 +483,7 @@ ocspr_refresh(struct ocspr *r, int issuer, const char *serial)
 	if (r->store != NULL && ocspr_store_drop(r->store,
 	    r->issuers[issuer].id, serial) != 0)
 		r->stats.store_errors++;
-	ocspr_pend(r, issuer, serial);
+	ocspr_pend(r, issuer, serial, 0);
 	ocspr_feed(r);
 	return 0;
 }
@@ -436,7 +491,7 @@ ocspr_refresh(struct ocspr *r, int issuer, const char *serial)
 static void
 ocspr_stale_cb(int issuer, const char *serial, void *arg)
 {
-	ocspr_pend(arg, issuer, serial);
+	ocspr_pend(arg, issuer, serial, 0);
 }
 
 /* Every OCSPR_SWEEP_SEC: responses past half their validity are signed
@@ -450,6 +505,13 @@ ocspr_sweep(evutil_socket_t fd, short what, void *arg)
 	if (r->store == NULL)
 		ocspr_cache_stale(r->cache, time(NULL), ocspr_stale_cb, r);
 	ocspr_feed(r);
+}
+
+/* The pace's timer (pace.c): tokens are back for a paced serial. */
+static void
+ocspr_pace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	ocspr_feed(arg);
 }
 
 /* Every OCSPR_STORE_FLUSH_MS: the store's open transaction is committed,
@@ -515,10 +577,14 @@ ocspr_warm(struct ocspr *r, int issuer, const char *serial)
 		return -1;
 	/* The status is not compared here: every read of the store does
 	 * it (ocspr_from_store), the one guard a revocation made while the
-	 * bridge was down has to pass. */
+	 * bridge was down has to pass.  With a pace, a stored answer still
+	 * valid but due is left to the due query (ocspr_due), which signs
+	 * it at that pace: a restart after downtime does not sign every
+	 * due answer at once (pace.c). */
 	if (r->store != NULL && ocspr_store_get(r->store,
 	    r->issuers[issuer].id, 0, serial, t, &row) == 1 &&
-	    2 * t < row.this_update + row.next_update)
+	    (2 * t < row.this_update + row.next_update ||
+	    !ocspr_pace_urgent(r, row.next_update, t)))
 		return 0;
 	return ocspr_refresh(r, issuer, serial);
 }
@@ -545,6 +611,7 @@ ocspr_new(const struct ocspr_config *cfg, char *err, size_t errlen)
 	}
 	r->cfg = *cfg;
 	TAILQ_INIT(&r->pending);
+	TAILQ_INIT(&r->paced);
 	if (cfg->nissuers < 1 || cfg->nissuers > OCSPR_MAX_ISSUERS ||
 	    cfg->validity < 60 || cfg->max_age < 0 ||
 	    cfg->crl_validity < 60 || cfg->ops.status == NULL ||
@@ -598,7 +665,8 @@ ocspr_new(const struct ocspr_config *cfg, char *err, size_t errlen)
 			log_warn("%s", err);
 		if ((r->flush = event_new(cfg->base, -1, EV_PERSIST,
 		    ocspr_flush, r)) == NULL || event_add(r->flush,
-		    &flush_tv) != 0) {
+		    &flush_tv) != 0 || (r->pace = evtimer_new(cfg->base,
+		    ocspr_pace_cb, r)) == NULL) {
 			snprintf(err, errlen, "OCSP: out of memory");
 			goto fail;
 		}
@@ -637,10 +705,16 @@ ocspr_free(struct ocspr *r)
 		TAILQ_REMOVE(&r->pending, p, link);
 		free(p);
 	}
+	while ((p = TAILQ_FIRST(&r->paced)) != NULL) {
+		TAILQ_REMOVE(&r->paced, p, link);
+		free(p);
+	}
 	if (r->sweep != NULL)
 		event_free(r->sweep);
 	if (r->flush != NULL)
 		event_free(r->flush);
+	if (r->pace != NULL)
+		event_free(r->pace);
 	ocspr_store_close(r->store);
 	for (int i = 1; i < OCSPR_MAX_LOOPS; i++)
 		if (r->loops[i] != NULL)
@@ -661,7 +735,10 @@ ocspr_stats(struct ocspr *r, struct ocspr_stats *st)
 
 	*st = r->stats;
 	st->cached = ocspr_cache_count(r->cache);
-	st->pending = r->npending;
+	/* pending: what an answer may wait for (urgent, refreshes); paced:
+	 * due answers still valid, answered from the store meanwhile. */
+	st->pending = r->npending - r->npaced;
+	st->paced = r->npaced;
 	st->evictions = ocspr_cache_evictions(r->cache);
 	/* The main loop counted the requests it answered for the others
 	 * (relayed): the others count the ones they answered themselves. */

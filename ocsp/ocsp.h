@@ -93,6 +93,9 @@ struct ocspr_config {
 	 * the persistent store's SQLite file (NULL or "": none). */
 	size_t cache_max;
 	const char *store_path;
+	/* Stored answers due for re-signing but not urgent are signed at
+	 * most this many a second (ocsp/pace.c); 0: as fast as they go. */
+	long resign_rate;
 	struct ocspr_ops ops;
 	/* Issue 18, CRLs at scale: the full CRL URL of each issuer as
 	 * certificates carry it (".../crl/<id>.crl"), and the partitions
@@ -163,6 +166,7 @@ struct ocspr_stats {
 	uint64_t requests, cache_hits, cache_misses, signatures;
 	uint64_t malformed, unauthorized, try_later;
 	uint64_t cached, pending;	/* responses kept; queued re-signs */
+	uint64_t paced;			/* due re-signs held to the pace */
 	uint64_t crls;			/* CRLs made */
 	/* Issue 18: the bounded cache and the persistent store. */
 	uint64_t evictions;		/* answers evicted from memory */

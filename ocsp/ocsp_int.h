@@ -25,11 +25,17 @@
 #define OCSPR_FEED_MAX       64		/* background jobs in the worker */
 #define OCSPR_SWEEP_SEC      30		/* re-sign check interval */
 #define OCSPR_DUE_MAX        8192	/* store rows queued per due check */
+#define OCSPR_DUE_MIN        64		/* ... at least, when paced */
 #define OCSPR_CRL_DELAY_USEC 100000	/* coalesce revocations into a CRL */
 #define OCSPR_CRL_MIN_SEC    3600	/* a CRL is remade at least this often */
 /* With partitions (issue 18): a base whose delta lists revocations is
  * remade after this long, or at once when its delta lists this many. */
 #define OCSPR_CRL_BASE_SEC   300
+/* pace.c: an answer with at most validity / OCSPR_PACE_URGENT_DIV left is
+ * re-signed at once; the token bucket holds OCSPR_PACE_BURST_MS worth of
+ * cfg.resign_rate. */
+#define OCSPR_PACE_URGENT_DIV 4
+#define OCSPR_PACE_BURST_MS   50
 #define OCSPR_CRL_DELTA_MAX  1024
 
 /* ---- cache.c: pre-signed responses -------------------------------------- */
@@ -82,6 +88,10 @@ uint64_t ocspr_cache_gen(struct ocspr_cache *c);
 /* Takes e (add0): replaces any entry of its key.  0 or -1 (e freed).
  * Main loop only; under the write lock. */
 int ocspr_cache_put(struct ocspr_cache *c, struct ocspr_entry *e);
+/* Takes e (add0): replaces the entry of its key, keeping its place and
+ * its use.  0, or 1 when there was none (e freed: nothing is added, so
+ * nothing is evicted).  Main loop only; under the write lock. */
+int ocspr_cache_replace(struct ocspr_cache *c, struct ocspr_entry *e);
 /* Drops both hashes' entries of (issuer, serial).  Main loop only; under
  * the write lock. */
 void ocspr_cache_drop(struct ocspr_cache *c, int issuer, const char *serial);
@@ -238,6 +248,8 @@ void ocspr_crl_done(struct ocspr_crls *c, struct ocspr_job *j);
 struct ocspr_pend {
 	TAILQ_ENTRY(ocspr_pend) link;
 	int issuer;
+	int paced;			/* in r->paced: waits for a token */
+	time_t next_update;		/* paced: the stored answer's */
 	char serial[OCSPR_SERIAL_MAX + 1];
 };
 
@@ -255,12 +267,17 @@ struct ocspr {
 	struct ocspr_store *store;	/* NULL: none */
 	struct event *flush;		/* commits the store's writes */
 	time_t due_next;		/* next look for store rows to re-sign */
+	int due_urgent;			/* the last look found an urgent row */
 	struct ocspr_worker *worker;
 	struct ocspr_crls *crls;
 	uint64_t epoch;			/* bumped by every refresh */
-	/* Serials waiting to be (re-)signed in the background. */
+	/* Serials waiting to be (re-)signed in the background: at once, and
+	 * (pace.c) at cfg.resign_rate; npending counts both. */
 	TAILQ_HEAD(, ocspr_pend) pending;
-	size_t npending;
+	TAILQ_HEAD(, ocspr_pend) paced;
+	size_t npending, npaced;
+	double pace_tokens, pace_at;	/* answers; monotonic s */
+	struct event *pace;		/* wakes the feed when tokens are back */
 	struct event *sweep;
 	struct ocspr_stats stats;
 	/* ocsp_loops > 1 (ocsp/loops.c): the other loops (index 1..), the
@@ -272,6 +289,15 @@ struct ocspr {
 	unsigned char errder[OCSPR_NSTATUS][8];
 	size_t errlen[OCSPR_NSTATUS];
 };
+
+/* ---- pace.c: the pace of re-signing answers not yet urgent -------------- */
+
+/* 1 when an answer expiring at next_update must be signed at once (or
+ * there is no pace), 0 when it can wait for a token. */
+int ocspr_pace_urgent(const struct ocspr *r, time_t next_update, time_t now);
+/* Takes one job's tokens (OCSPR_NMD answers): 1, or 0 with r->pace armed
+ * to call the feed again when they are there.  Loop thread. */
+int ocspr_pace_take(struct ocspr *r);
 
 /* ---- loops.c ------------------------------------------------------------- */
 

@@ -49,10 +49,17 @@ static const char *const ocspr_store_sql[Q_N] = {
 	 * range of the index: without it, when nothing was due, SQLite
 	 * walked every row (4.9 s at a million certificates, once a second
 	 * on the loop: issue 18). */
-	[Q_DUE] = "SELECT issuer, serial FROM ocsp_answers WHERE md = 0 AND"
+	[Q_DUE] = "SELECT issuer, serial, next_update FROM ocsp_answers"
+	    " WHERE md = 0 AND"
 	    " next_update <= ?3 AND this_update + next_update <= 2 * ?1"
 	    " ORDER BY next_update LIMIT ?2",
-	[Q_EXPIRE] = "DELETE FROM ocsp_answers WHERE next_update <= ?1",
+	/* At most ?2 rows a call: after a downtime longer than the
+	 * validity every row is expired, and one statement deleting 2M
+	 * rows held the loop for seconds (issue 18).  The rest go on the
+	 * next calls, once a second. */
+	[Q_EXPIRE] = "DELETE FROM ocsp_answers WHERE (issuer, serial, md) IN"
+	    " (SELECT issuer, serial, md FROM ocsp_answers"
+	    " WHERE next_update <= ?1 ORDER BY next_update LIMIT ?2)",
 	[Q_COUNT] = "SELECT count(*) FROM ocsp_answers",
 };
 
@@ -375,7 +382,8 @@ ocspr_store_get(struct ocspr_store *s, const char *issuer, int md,
 int
 ocspr_store_due(struct ocspr_store *s, time_t now, time_t horizon,
     int max,
-    void (*fn)(const char *issuer, const char *serial, void *), void *arg)
+    void (*fn)(const char *issuer, const char *serial, time_t next_update,
+    void *), void *arg)
 {
 	sqlite3_stmt *q = s->q[Q_DUE], *x = s->q[Q_EXPIRE];
 	int n = 0, rc;
@@ -383,6 +391,7 @@ ocspr_store_due(struct ocspr_store *s, time_t now, time_t horizon,
 	if (ocspr_store_txn(s) != 0)
 		return -1;
 	sqlite3_bind_int64(x, 1, (sqlite3_int64)now);
+	sqlite3_bind_int(x, 2, OCSPR_STORE_EXPIRE_MAX);
 	if (ocspr_store_run(x) != 0)
 		return -1;
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)now);
@@ -393,7 +402,7 @@ ocspr_store_due(struct ocspr_store *s, time_t now, time_t horizon,
 		const char *se = (const char *)sqlite3_column_text(q, 1);
 
 		if (is != NULL && se != NULL) {
-			fn(is, se, arg);
+			fn(is, se, (time_t)sqlite3_column_int64(q, 2), arg);
 			n++;
 		}
 	}

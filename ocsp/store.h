@@ -29,6 +29,9 @@
  * for ocspr_store_flush (the loop calls it every OCSPR_STORE_FLUSH_MS). */
 #define OCSPR_STORE_TXN_MAX  4096
 #define OCSPR_STORE_FLUSH_MS 500
+/* Expired rows deleted per ocspr_store_due call (a bounded piece of loop
+ * work). */
+#define OCSPR_STORE_EXPIRE_MAX 4096
 /* Largest answer kept: ours are well under 2 KB. */
 #define OCSPR_STORE_DER_MAX  8192
 
@@ -68,13 +71,15 @@ int ocspr_store_drop(struct ocspr_store *s, const char *issuer,
 /* Commits the open transaction, if any.  0 or -1. */
 int ocspr_store_flush(struct ocspr_store *s);
 /* Calls fn for at most max serials whose answers are due for re-signing
- * at now (past half their validity), soonest nextUpdate first, among
+ * at now (past half their validity), with the stored answer's nextUpdate
+ * (how urgent it is), soonest nextUpdate first, among
  * those whose nextUpdate is at most horizon (now + half the validity
  * answers are signed with: the index range the query reads); rows
- * already expired are deleted first.  The number reported, or -1. */
+ * already expired are deleted first, OCSPR_STORE_EXPIRE_MAX at most.  The number reported, or -1. */
 int ocspr_store_due(struct ocspr_store *s, time_t now, time_t horizon,
     int max,
-    void (*fn)(const char *issuer, const char *serial, void *), void *arg);
+    void (*fn)(const char *issuer, const char *serial, time_t next_update,
+    void *), void *arg);
 /* Rows in the store (SHA-1 and SHA-256 ones each count), or -1. */
 long ocspr_store_count(struct ocspr_store *s);
 

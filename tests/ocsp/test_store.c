@@ -195,15 +195,16 @@ test_drop_is_a_key_range_not_a_scan(void **state)
 	assert_non_null(strstr(plan, "(issuer=? AND serial=?)"));
 }
 
-struct due { char serial[8][8]; int n; };
+struct due { char serial[8][8]; time_t next[8]; int n; };
 
 static void
-due_cb(const char *issuer, const char *serial, void *arg)
+due_cb(const char *issuer, const char *serial, time_t next_update, void *arg)
 {
 	struct due *d = arg;
 
 	assert_string_equal(issuer, ISS);
 	assert_true(d->n < 8);
+	d->next[d->n] = next_update;
 	snprintf(d->serial[d->n++], sizeof(d->serial[0]), "%s", serial);
 }
 
@@ -226,6 +227,9 @@ test_due_is_soonest_expiry_first(void **state)
 	assert_string_equal(d.serial[0], "04");
 	assert_string_equal(d.serial[1], "02");
 	assert_string_equal(d.serial[2], "03");
+	/* with each its nextUpdate: how urgent it is (the pacing's input) */
+	assert_int_equal(d.next[0], NOW + 300);
+	assert_int_equal(d.next[2], NOW + 1600);
 	/* the expired row is gone; the limit holds */
 	assert_int_equal(ocspr_store_count(s), 5);
 	d.n = 0;
@@ -243,6 +247,34 @@ test_due_is_soonest_expiry_first(void **state)
 	assert_int_equal(ocspr_store_due(s, NOW, NOW + 7200, 8, due_cb, &d),
 	    4);
 	assert_string_equal(d.serial[3], "06");
+	ocspr_store_close(s);
+}
+
+/* After a long downtime every row is expired: each due call deletes a
+ * bounded number of them (one statement over 2M rows held the loop). */
+static void
+test_expired_rows_go_a_bounded_number_a_call(void **state)
+{
+	struct fx *f = *state;
+	struct ocspr_store *s = open_ok(f, 0);
+	struct due d = { .n = 0 };
+	const int n = OCSPR_STORE_EXPIRE_MAX + 100;
+	char x[16];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(x, sizeof(x), "%x", i + 1);
+		put(s, 0, x, 0x30, &GOOD, NOW - 3600 - n + i, NOW - n + i);
+	}
+	put(s, 0, "ffff0", 0x30, &GOOD, NOW - 2000, NOW + 1600);
+	assert_int_equal(ocspr_store_count(s), n + 1);
+	assert_int_equal(ocspr_store_due(s, NOW, NOW + 1800, 8, due_cb, &d),
+	    8);
+	assert_int_equal(ocspr_store_count(s), n + 1 - OCSPR_STORE_EXPIRE_MAX);
+	d.n = 0;
+	assert_int_equal(ocspr_store_due(s, NOW, NOW + 1800, 8, due_cb, &d),
+	    1);
+	assert_string_equal(d.serial[0], "ffff0");
+	assert_int_equal(ocspr_store_count(s), 1);
 	ocspr_store_close(s);
 }
 
@@ -460,6 +492,46 @@ test_clock_evicts_the_unused_and_keeps_the_bound(void **state)
 	(void)s;
 }
 
+/* A background re-signing (issue 18's waves) replaces the answers that
+ * are in memory and adds none: the answers asked for stay. */
+static void
+test_replace_keeps_the_asked_for_and_adds_nothing(void **state)
+{
+	struct ocspr_cache *c = ocspr_cache_new(4);
+	struct ocspr_entry *e;
+	char x[8];
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		snprintf(x, sizeof(x), "e%d", i);
+		assert_int_equal(ocspr_cache_put(c, entry(x)), 0);
+	}
+	for (int i = 0; i < 100; i++) {
+		snprintf(x, sizeof(x), "w%d", i);
+		assert_int_equal(ocspr_cache_replace(c, entry(x)), 1);
+	}
+	assert_int_equal(ocspr_cache_count(c), 4);
+	assert_int_equal(ocspr_cache_evictions(c), 0);
+	assert_null(ocspr_cache_get(c, 0, 0, "w1"));
+	/* the one in memory is replaced in place: the new bytes served */
+	e = entry("e2");
+	e->len = 7;
+	assert_int_equal(ocspr_cache_replace(c, e), 0);
+	assert_ptr_equal(ocspr_cache_get(c, 0, 0, "e2"), e);
+	assert_int_equal(ocspr_cache_get(c, 0, 0, "e2")->len, 7);
+	for (int i = 0; i < 4; i++) {
+		snprintf(x, sizeof(x), "e%d", i);
+		assert_non_null(ocspr_cache_get(c, 0, 0, x));
+	}
+	/* its ring slot is its own: later puts evict within the bound */
+	for (int i = 0; i < 20; i++) {
+		snprintf(x, sizeof(x), "p%d", i);
+		assert_int_equal(ocspr_cache_put(c, entry(x)), 0);
+		assert_true(ocspr_cache_count(c) <= 4);
+	}
+	ocspr_cache_free(c);
+}
+
 static void
 test_unbounded_cache_evicts_nothing(void **state)
 {
@@ -491,6 +563,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_due_is_soonest_expiry_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(
+		    test_expired_rows_go_a_bounded_number_a_call, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
 		    test_drop_is_a_key_range_not_a_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_garbage_file_is_set_aside_and_rebuilt, setup,
@@ -507,6 +582,8 @@ main(void)
 		cmocka_unit_test(
 		    test_clock_evicts_the_unused_and_keeps_the_bound),
 		cmocka_unit_test(test_unbounded_cache_evicts_nothing),
+		cmocka_unit_test(
+		    test_replace_keeps_the_asked_for_and_adds_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,82 @@
+/*
+ * pace.c: the pace of background re-signing (issue 18, docs/design.md
+ * "Re-signing at a pace").
+ *
+ * Every stored answer is re-signed once half its validity has passed.
+ * Answers signed together (a first start, a restart after downtime) fall
+ * due together, half a validity later, and again every half validity:
+ * at a million certificates with the default hour, 2,000,000 answers
+ * every 30 minutes.  Signed as fast as the worker and the key process
+ * go (about 10,000 a second on this 2-core machine), such a wave takes
+ * both cores for three to four minutes, and the event loop answering
+ * OCSP waits for a core: random-serial GETs at 1M fell from 37,000 to
+ * 3,000-14,000 a second with a p99 of 81-657 ms during one
+ * (docs/benchmarks.md "OCSP p99 at a million").  Nothing needs that
+ * speed: a due answer stays valid for the other half of its validity.
+ *
+ * So an answer that is due but not urgent (more than a quarter of its
+ * validity left) is signed at most at cfg.resign_rate answers a second,
+ * from a token bucket refilled by the monotonic clock; an urgent one
+ * (a quarter or less left), a refresh (a revocation, an answer missing)
+ * and everything with resign_rate 0 go at once, as before.  The wave is
+ * spread over the quarter of the validity before the first of its
+ * answers turns urgent, the rest of it going at full speed: never later
+ * than before.
+ */
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "ocsp/ocsp_int.h"
+
+static double
+ocspr_pace_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* See ocsp_int.h. */
+int
+ocspr_pace_urgent(const struct ocspr *r, time_t next_update, time_t now)
+{
+	return r->cfg.resign_rate <= 0 ||
+	    next_update - now <= r->cfg.validity / OCSPR_PACE_URGENT_DIV;
+}
+
+/* See ocsp_int.h. */
+int
+ocspr_pace_take(struct ocspr *r)
+{
+	double now = ocspr_pace_now(), burst, wait;
+	struct timeval tv;
+
+	burst = (double)r->cfg.resign_rate * OCSPR_PACE_BURST_MS / 1000.0;
+	if (burst < OCSPR_NMD)
+		burst = OCSPR_NMD;
+	if (r->pace_at == 0 || now < r->pace_at)
+		r->pace_tokens = burst;		/* first use */
+	else
+		r->pace_tokens += (now - r->pace_at) *
+		    (double)r->cfg.resign_rate;
+	if (r->pace_tokens > burst)
+		r->pace_tokens = burst;
+	r->pace_at = now;
+	if (r->pace_tokens >= OCSPR_NMD) {
+		r->pace_tokens -= OCSPR_NMD;
+		return 1;
+	}
+	/* Out of tokens: the feed is woken when one job's worth is back
+	 * (the store's flush and finished jobs wake it too). */
+	if (r->pace != NULL && !evtimer_pending(r->pace, NULL)) {
+		wait = (OCSPR_NMD - r->pace_tokens) /
+		    (double)r->cfg.resign_rate;
+		tv.tv_sec = (time_t)wait;
+		tv.tv_usec = (suseconds_t)((wait - (double)tv.tv_sec) * 1e6) +
+		    1;
+		evtimer_add(r->pace, &tv);
+	}
+	return 0;
+}
