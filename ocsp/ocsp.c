@@ -663,6 +663,12 @@ ocspr_new(const struct ocspr_config *cfg, char *err, size_t errlen)
 			goto fail;
 		if (rebuilt)
 			log_warn("%s", err);
+		else if (ocspr_store_opened(r->store) != OCSPR_OPEN_CLEAN)
+			log_info("OCSP store %s was not closed cleanly: %s",
+			    cfg->store_path, ocspr_store_opened(r->store) ==
+			    OCSPR_OPEN_SAME_BOOT ? "the bridge stopped on this "
+			    "boot, no quick_check (each row is checked by its "
+			    "SHA-256)" : "PRAGMA quick_check passed");
 		if ((r->flush = event_new(cfg->base, -1, EV_PERSIST,
 		    ocspr_flush, r)) == NULL || event_add(r->flush,
 		    &flush_tv) != 0 || (r->pace = evtimer_new(cfg->base,

@@ -52,6 +52,12 @@ struct ocspr_stored {
  * set).  NULL with err set when neither works. */
 struct ocspr_store *ocspr_store_open(const char *path, int *rebuilt,
     char *err, size_t errlen);
+/* How the open found the file: closed cleanly (no quick_check), left
+ * open by a process that died on this boot (no quick_check: only a
+ * system crash tears pages under SQLite's log), or left open before the
+ * system restarted, or of unknown origin (read by a quick_check). */
+enum { OCSPR_OPEN_CLEAN, OCSPR_OPEN_SAME_BOOT, OCSPR_OPEN_CHECKED };
+int ocspr_store_opened(const struct ocspr_store *s);
 /* Commits what is pending and closes.  NULL-safe. */
 void ocspr_store_close(struct ocspr_store *s);
 

@@ -11,6 +11,8 @@
 #     a revocation made while running is kept in the store as revoked;
 #   - a stored answer whose bytes were altered inside a sound database is
 #     not served (the answer still verifies);
+#   - after kill -9 on this boot the store is not re-read by a quick_check,
+#     after another boot's it is;
 #   - a truncated store file and a file of garbage: serve starts, logs that
 #     the file was set aside, and answers correctly.
 set -euo pipefail
@@ -124,6 +126,30 @@ for n in $NAMES; do
 	case $n in dev2 | dev3) want=revoked ;; *) want=good ;; esac
 	assert_eq "$want" "$(status_of "$n")" "status of $n with one stored answer altered"
 done
+kb_stop
+
+# ---- killed: no quick_check on this boot, one after another ----------------------------
+# A kill -9 leaves the file marked with this boot (a hash of the kernel's
+# boot id): the next start skips the whole-file check, which only a
+# system crash can need; another boot's mark gets the check.
+kb_start "$DIR"
+assert_eq good "$(status_of dev1)" "dev1 before the kill"
+kb_kill9
+mark=$(sqlite3 "$STORE" "PRAGMA user_version")
+[ "$mark" -ge 2 ] || fail "a killed bridge left the store's mark $mark, expected this boot's (2 or more)"
+kb_start "$DIR"
+grep -q "OCSP store .* was not closed cleanly: the bridge stopped on this boot, no quick_check" "$OUT/serve.log" ||
+	fail "the start after kill -9 did not skip the quick_check: $(grep 'OCSP store' "$OUT/serve.log" | tail -n 3)"
+for n in $NAMES; do
+	case $n in dev2 | dev3) want=revoked ;; *) want=good ;; esac
+	assert_eq "$want" "$(status_of "$n")" "status of $n after kill -9 and a restart"
+done
+kb_kill9
+sqlite3 "$STORE" "PRAGMA user_version = $((mark == 2 ? 3 : mark - 1))" >/dev/null
+kb_start "$DIR"
+grep -q "OCSP store .* was not closed cleanly: PRAGMA quick_check passed" "$OUT/serve.log" ||
+	fail "a store left open on another boot was not checked: $(grep 'OCSP store' "$OUT/serve.log" | tail -n 3)"
+assert_eq good "$(status_of dev1)" "dev1 after the check"
 kb_stop
 
 # ---- a truncated store, then garbage -----------------------------------------------

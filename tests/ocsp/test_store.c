@@ -364,22 +364,63 @@ mark_of(const char *path, const char *set)
 }
 
 /* The clean mark that lets an open skip the quick_check is there only
- * between a close and the next open: a crash leaves it cleared. */
+ * between a close and the next open: a crash leaves this boot's mark
+ * (2 or more), never the clean one. */
 static void
 test_clean_close_is_marked_and_an_open_clears_the_mark(void **state)
 {
 	struct fx *f = *state;
 	struct ocspr_store *s = open_ok(f, 0);
+	long long boot;
 
+	assert_int_equal(ocspr_store_opened(s), OCSPR_OPEN_CLEAN); /* new */
 	put(s, 0, "ab", 0x30, &GOOD, NOW, NOW + 3600);
 	assert_int_equal(ocspr_store_flush(s), 0);
-	assert_int_equal(mark_of(f->path, NULL), 0);
+	assert_true((boot = mark_of(f->path, NULL)) >= 2);
 	ocspr_store_close(s);
 	assert_int_equal(mark_of(f->path, NULL), 1);
 	s = open_ok(f, 0);
-	assert_int_equal(mark_of(f->path, NULL), 0);
+	assert_int_equal(ocspr_store_opened(s), OCSPR_OPEN_CLEAN);
+	assert_int_equal(mark_of(f->path, NULL), boot);
 	ocspr_store_close(s);
 	assert_int_equal(mark_of(f->path, NULL), 1);
+}
+
+/*
+ * A store left open by a bridge that died (kill -9) on this boot is not
+ * read by a quick_check at the next open: SQLite's log keeps it whole
+ * across a process's death (issue 18: 1.4 s of a crash restart at a
+ * million certificates).  Left open before the system restarted (another
+ * boot's mark) or by an unknown writer (0), it is checked, and a damaged
+ * page sets it aside.
+ */
+static void
+test_crash_on_this_boot_is_not_rechecked_another_boot_is(void **state)
+{
+	struct fx *f = *state;
+	struct ocspr_store *s = open_ok(f, 0);
+	char set[64];
+	long long boot = mark_of(f->path, NULL);
+
+	ocspr_store_close(s);
+	(void)fill_3000_closed(f);
+	snprintf(set, sizeof(set), "PRAGMA user_version=%lld", boot);
+	assert_int_equal(mark_of(f->path, set), boot);	/* as a kill -9 */
+	s = open_ok(f, 0);
+	assert_int_equal(ocspr_store_opened(s), OCSPR_OPEN_SAME_BOOT);
+	assert_int_equal(ocspr_store_count(s), 3000);
+	ocspr_store_close(s);
+	snprintf(set, sizeof(set), "PRAGMA user_version=%lld",
+	    boot == 2 ? 3 : boot - 1);	/* another boot's */
+	(void)mark_of(f->path, set);
+	s = open_ok(f, 0);
+	assert_int_equal(ocspr_store_opened(s), OCSPR_OPEN_CHECKED);
+	assert_int_equal(ocspr_store_count(s), 3000);
+	ocspr_store_close(s);
+	(void)mark_of(f->path, "PRAGMA user_version=0");
+	s = open_ok(f, 0);
+	assert_int_equal(ocspr_store_opened(s), OCSPR_OPEN_CHECKED);
+	ocspr_store_close(s);
 }
 
 /*
@@ -572,6 +613,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_truncated_store_is_set_aside, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_crash_on_this_boot_is_not_rechecked_another_boot_is,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_clean_close_is_marked_and_an_open_clears_the_mark,
 		    setup, teardown),
