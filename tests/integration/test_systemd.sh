@@ -152,11 +152,21 @@ assert_contains "$ready" "pid=$pid " "sender of READY=1 (the main process, Notif
 assert_contains "$ready" "probes=OK" "both listeners accepting when READY=1 arrived"
 assert_not_contains "$(cat "$OUT/notify.log")" "STOPPING=1" "notifications before SIGTERM"
 curl -sf -o /dev/null --cacert "$DATA/ca/root.pem" "$KB_URL/api/v1/status" || fail "the API after READY=1"
+# notify_wait TEXT: until the listener has logged TEXT (it writes a
+# datagram a moment after the sender has exited), at most 5 s; the
+# assertion that follows reports a miss.
+notify_wait() {
+	local deadline=$((SECONDS + 5))
+	until grep -qF -- "$1" "$OUT/notify.log" || [ "$SECONDS" -ge "$deadline" ]; do
+		sleep 0.05
+	done
+}
 kill -TERM "$pid"
 rc=0
 wait "$pid" || rc=$?
 kb_untrack "$pid"
 assert_eq 0 "$rc" "exit status of serve after SIGTERM"
+notify_wait 'STOPPING=1'
 stopping=$(grep 'STOPPING=1' "$OUT/notify.log" || true)
 assert_contains "$stopping" "pid=$pid " "STOPPING=1 from serve at SIGTERM"
 log "serve: $(grep -c . "$OUT/notify.log") lines: $(tail -n 2 "$OUT/notify.log" | paste -sd' ')"
@@ -194,5 +204,6 @@ rc=0
 wait "$pid" || rc=$?
 kb_untrack "$pid"
 assert_eq 0 "$rc" "exit status of validator serve after SIGTERM"
+notify_wait "pid=$pid probes=- msg=STOPPING=1"
 assert_contains "$(cat "$OUT/notify.log")" "pid=$pid probes=- msg=STOPPING=1" "the validator's STOPPING=1"
 log "PASS"
