@@ -117,7 +117,9 @@ ledger_load(struct ledger *l, char *err, size_t errlen)
 		    l->r->ops->errmsg(l->r));
 		return -1;
 	}
+	ledger_map_prefetch(l);
 	rc = ledger_load_state(l, err, errlen);
+	ledger_map_prefetch_end(l);	/* when the open did not take it */
 	l->r->ops->rollback(l->r);
 	return rc;
 }

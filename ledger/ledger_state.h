@@ -71,6 +71,9 @@ struct ledger {
 	unsigned snap_seconds;
 	uint64_t snap_size, snap_disk;
 	uint64_t snap_seen;		/* committed, at the last tick */
+	/* The snapshot read on a thread of its own while the open reads
+	 * the log's leaf hashes (ledger_map_prefetch), or NULL. */
+	struct ledger_snap_pre *snap_pre;
 	double snap_time;
 	int store_flags;		/* LEDGER_STORE_ASYNC_OK or 0 */
 	struct ledger_consensus *cons;	/* borrowed; NULL: read-only */
@@ -224,6 +227,13 @@ int ledger_map_reload(struct ledger *l, struct ledger_store *s);
  * the snapshot written when the map is the final checkpoint's. */
 int ledger_map_open(struct ledger *l, char *err, size_t errlen);
 void ledger_map_snapshot_close(struct ledger *l);
+/* At open, before the log's leaf hashes are read: starts reading the
+ * map's snapshot file on a thread, for ledger_map_open (both are most of
+ * a large ledger's open, and they do not depend on each other).  Without
+ * a thread, ledger_map_open reads it itself.  ledger_map_prefetch_end
+ * joins and drops what ledger_map_open did not take. */
+void ledger_map_prefetch(struct ledger *l);
+void ledger_map_prefetch_end(struct ledger *l);
 /* The writer's thread, not under l->mu: writes the snapshot when one is
  * due (idle: the writer has nothing queued and no block at the sealer,
  * the time bound counts; else only the entries bound).  Never fails the

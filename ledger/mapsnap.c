@@ -213,6 +213,97 @@ ledger_map_snapshot_read(const char *path, uint64_t size,
 
 /* ---- at open and at close (ledger.c) ---------------------------------- */
 
+/* A snapshot read ahead (ledger_map_prefetch): the load's outcome. */
+struct ledger_snap_pre {
+	pthread_t th;
+	const char *path;
+	struct ledger_smt *m;
+	uint64_t size;
+	uint8_t root[H];
+	char why[256];
+};
+
+static void *
+prefetch_main(void *arg)
+{
+	struct ledger_snap_pre *p = arg;
+
+	/* no bound on its size yet: map_from_snapshot checks it */
+	p->m = ledger_map_snapshot_load(p->path, UINT64_MAX, &p->size,
+	    p->root, p->why, sizeof(p->why));
+	return NULL;
+}
+
+/* See ledger_state.h. */
+void
+ledger_map_prefetch(struct ledger *l)
+{
+	struct ledger_snap_pre *p;
+
+	if (l->map_snap == NULL || l->snap_pre != NULL ||
+	    (p = calloc(1, sizeof(*p))) == NULL)
+		return;
+	p->path = l->map_snap;
+	if (pthread_create(&p->th, NULL, prefetch_main, p) != 0) {
+		free(p);
+		return;
+	}
+	l->snap_pre = p;
+}
+
+/* The prefetched load's outcome (joined), or NULL when none was started;
+ * the caller owns the result.  Clears l->snap_pre. */
+static struct ledger_snap_pre *
+prefetch_take(struct ledger *l)
+{
+	struct ledger_snap_pre *p = l->snap_pre;
+
+	if (p != NULL)
+		(void)pthread_join(p->th, NULL);
+	l->snap_pre = NULL;
+	return p;
+}
+
+/* See ledger_state.h. */
+void
+ledger_map_prefetch_end(struct ledger *l)
+{
+	struct ledger_snap_pre *p = prefetch_take(l);
+
+	if (p != NULL)
+		ledger_smt_free(p->m);
+	free(p);
+}
+
+/* The snapshot as ledger_map_snapshot_load gives it, bounded by the
+ * committed size: from the prefetch when one ran, else read now. */
+static struct ledger_smt *
+snapshot_at_open(struct ledger *l, uint64_t *size, uint8_t root[H],
+    char *why, size_t whylen)
+{
+	struct ledger_snap_pre *p = prefetch_take(l);
+	struct ledger_smt *m;
+
+	if (p == NULL)
+		return ledger_map_snapshot_load(l->map_snap, l->committed,
+		    size, root, why, whylen);
+	m = p->m;
+	if (m == NULL)
+		snprintf(why, whylen, "%s", p->why);
+	else if (p->size > l->committed) {
+		snprintf(why, whylen, "of tree size %llu, beyond the ledger's "
+		    "%llu", (unsigned long long)p->size,
+		    (unsigned long long)l->committed);
+		ledger_smt_free(m);
+		m = NULL;
+	} else {
+		*size = p->size;
+		memcpy(root, p->root, H);
+	}
+	free(p);
+	return m;
+}
+
 static double
 seconds_since(const struct timespec *t0)
 {
@@ -298,8 +389,7 @@ map_from_snapshot(struct ledger *l, char *why, size_t whylen)
 	final = l->final_size == l->committed && l->checkpoint[0] != '\0' &&
 	    ledger_checkpoint_map_root(l->checkpoint, strlen(l->checkpoint),
 	    want) == 0;
-	if ((m = ledger_map_snapshot_load(l->map_snap, l->committed, &size,
-	    root, why, whylen)) == NULL)
+	if ((m = snapshot_at_open(l, &size, root, why, whylen)) == NULL)
 		return -1;
 	anchored = signed_root_at(l, size, anchor) == 0;
 	if (anchored && memcmp(root, anchor, H) != 0)
