@@ -382,6 +382,46 @@ kb_kill9() {
 	kb_check_sanitizers
 }
 
+# ---- OCSP answers and metrics ---------------------------------------------------
+
+# kb_metric NAME: NAME's value on the running bridge's /metrics (empty
+# when it has none).
+kb_metric() {
+	curl -sS --max-time 10 "$KB_HTTP_URL/metrics" | awk -v m="$1" '$1 == m { print $2 }'
+}
+
+# kb_ocsp_status NAME [ARGS]: the verified OCSP status (good, revoked) of
+# $OUT/NAME.pem, asked by openssl ocsp (ARGS added, e.g. -sha256) of the
+# responder its certificate names, with $ISSUING as the issuer and $ROOT
+# as the trust anchor; the answer's text is kept in $OUT/q/NAME.txt.
+# Fails when the answer does not verify.
+kb_ocsp_status() {
+	local n=$1 f="$OUT/q/$1.txt" url
+	shift
+	mkdir -p "$OUT/q"
+	url=$(openssl x509 -in "$OUT/$n.pem" -noout -ocsp_uri)
+	timeout 20 openssl ocsp -issuer "$ISSUING" -url "$url" -CAfile "$ROOT" \
+	    -timeout 10 -no_nonce "$@" -cert "$OUT/$n.pem" >"$f" 2>&1 ||
+		fail "openssl ocsp for $n failed: $(head -c 1500 "$f")"
+	assert_contains "$(cat "$f")" "Response verify OK" "OCSP answer for $n"
+	awk -v c="$OUT/$n.pem: " 'index($0, c) == 1 { print substr($0, length(c) + 1); exit }' "$f"
+}
+
+# kb_store_bridge: inits and starts a bridge in $OUT/data with the OCSP
+# store on (ocsp-store.db) and ocsp_cache_max = 4 answers; sets DIR,
+# STORE, ROOT and ISSUING.
+kb_store_bridge() {
+	DIR="$OUT/data"
+	STORE="$DIR/ocsp-store.db"
+	mkdir -p "$OUT/q"
+	kb_init "$DIR"
+	kb_conf_set "$DIR" ocsp_store ocsp-store.db
+	kb_conf_set "$DIR" ocsp_cache_max 4
+	kb_start "$DIR"
+	ROOT="$DIR/ca/root.pem"
+	ISSUING="$DIR/ca/issuing.pem"
+}
+
 # ---- entries built outside keybridge (mkentry.py, openssl) --------------------
 
 # kb_mkentry_setup DIR: inits and starts a bridge in DIR for a test that

@@ -40,9 +40,7 @@ if nm "$KEYBRIDGE" 2>/dev/null | grep __asan_init >/dev/null; then
 fi
 
 # metric NAME: its value in /metrics
-metric() {
-	curl -sS --max-time 10 "$KB_HTTP_URL/metrics" | awk -v k="$1" '$1 == k { print $2 }'
-}
+metric() { kb_metric "$1"; }
 
 # at_least NAME MIN: the metric is MIN or more (a case)
 at_least() {

@@ -39,16 +39,8 @@ last_snap() {
 	    "$OUT/serve.log" | tail -n 1
 }
 
-# status_of NAME: the verified OCSP status of NAME's certificate.
-status_of() {
-	local n=$1 f="$OUT/q/$1.txt" url
-	url=$(openssl x509 -in "$OUT/$n.pem" -noout -ocsp_uri)
-	timeout 20 openssl ocsp -issuer "$ISSUING" -url "$url" -CAfile "$ROOT" \
-	    -timeout 10 -no_nonce -cert "$OUT/$n.pem" >"$f" 2>&1 ||
-		fail "openssl ocsp for $n failed: $(head -c 1500 "$f")"
-	assert_contains "$(cat "$f")" "Response verify OK" "OCSP answer for $n"
-	awk -v c="$OUT/$n.pem: " 'index($0, c) == 1 { print substr($0, length(c) + 1); exit }' "$f"
-}
+# status_of NAME: kb_ocsp_status (lib.sh).
+status_of() { kb_ocsp_status "$@"; }
 
 # map_status PATH: the "status" line of the status map's leaf at
 # /api/v1/proofs/status/PATH (retried while the last block is not final).

@@ -18,34 +18,17 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-DIR="$OUT/data"
-STORE="$DIR/ocsp-store.db"
-mkdir -p "$OUT/q"
-kb_init "$DIR"
-kb_conf_set "$DIR" ocsp_store ocsp-store.db
-kb_conf_set "$DIR" ocsp_cache_max 4
-kb_start "$DIR"
-ROOT="$DIR/ca/root.pem"
-ISSUING="$DIR/ca/issuing.pem"
+kb_store_bridge
 NAMES="dev1 dev2 dev3 dev4 dev5 dev6"
 for n in $NAMES; do
 	kb_enroll "$n"
 done
 OCSP_URL=$(openssl x509 -in "$OUT/dev1.pem" -noout -ocsp_uri)
 
-metric() {
-	curl -sS --max-time 10 "$KB_HTTP_URL/metrics" | awk -v m="$1" '$1 == m { print $2 }'
-}
+metric() { kb_metric "$1"; }
 
-# status_of NAME: the verified OCSP status of NAME's certificate.
-status_of() {
-	local f="$OUT/q/$1.txt"
-	timeout 20 openssl ocsp -issuer "$ISSUING" -url "$OCSP_URL" -CAfile "$ROOT" \
-	    -timeout 10 -no_nonce -cert "$OUT/$1.pem" >"$f" 2>&1 ||
-		fail "openssl ocsp for $1 failed: $(head -c 1500 "$f")"
-	assert_contains "$(cat "$f")" "Response verify OK" "OCSP answer for $1"
-	awk -v c="$OUT/$1.pem: " 'index($0, c) == 1 { print substr($0, length(c) + 1); exit }' "$f"
-}
+# status_of NAME [ARGS]: kb_ocsp_status (lib.sh).
+status_of() { kb_ocsp_status "$@"; }
 
 # signatures_within SECS N: waits up to SECS for N signatures and nothing
 # pending or paced; prints the seconds it took (fails past SECS).

@@ -18,15 +18,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-DIR="$OUT/data"
-STORE="$DIR/ocsp-store.db"
-mkdir -p "$OUT/q"
-kb_init "$DIR"
-kb_conf_set "$DIR" ocsp_store ocsp-store.db
-kb_conf_set "$DIR" ocsp_cache_max 4
-kb_start "$DIR"
-ROOT="$DIR/ca/root.pem"
-ISSUING="$DIR/ca/issuing.pem"
+kb_store_bridge
 declare -A KID
 NAMES="dev1 dev2 dev3 dev4 dev5 dev6"
 for n in $NAMES; do
@@ -35,22 +27,10 @@ for n in $NAMES; do
 done
 OCSP_URL=$(openssl x509 -in "$OUT/dev1.pem" -noout -ocsp_uri)
 
-# metric NAME: its value on the running bridge's /metrics.
-metric() {
-	curl -sS --max-time 10 "$KB_HTTP_URL/metrics" | awk -v m="$1" '$1 == m { print $2 }'
-}
+metric() { kb_metric "$1"; }
 
-# status_of NAME [ARGS]: the verified OCSP status of NAME's certificate
-# (good, revoked); fails when the answer does not verify.
-status_of() {
-	local n=$1 f="$OUT/q/$1.txt"
-	shift
-	timeout 20 openssl ocsp -issuer "$ISSUING" -url "$OCSP_URL" -CAfile "$ROOT" \
-	    -timeout 10 -no_nonce "$@" -cert "$OUT/$n.pem" >"$f" 2>&1 ||
-		fail "openssl ocsp for $n failed: $(head -c 1500 "$f")"
-	assert_contains "$(cat "$f")" "Response verify OK" "OCSP answer for $n"
-	awk -v c="$OUT/$n.pem: " 'index($0, c) == 1 { print substr($0, length(c) + 1); exit }' "$f"
-}
+# status_of NAME [ARGS]: kb_ocsp_status (lib.sh).
+status_of() { kb_ocsp_status "$@"; }
 
 # wait_stored N: until the store has written N answers and nothing waits.
 wait_stored() {

@@ -96,6 +96,44 @@ submit(struct fx *f, char *note, struct answers *a)
 	free(note);
 }
 
+/* Starts the writer (with its pool) and the drainer, and appends one
+ * good entry, the writer's own check of admin's key: after it the pool
+ * knows the key. */
+static void
+start_with_admin_known(struct fx *f, struct drainer *d, struct answers *good)
+{
+	struct ledger_stats st;
+
+	d->l = f->l;
+	assert_int_equal(ledger_writer_start(f->l, NULL, NULL), 0);
+	assert_non_null(f->l->ing);
+	assert_int_equal(pthread_create(&d->th, NULL, drainer_main, d), 0);
+	submit(f, publish_note(f, f->seq_admin++, 0), good);
+	do {
+		usleep(1000);
+		ledger_stats(f->l, &st);
+	} while (st.entries < 1);
+}
+
+/* Waits for the first entry and INGEST_ROUNDS pairs to be answered, reads
+ * the pool's counts and stops the drainer and the writer. */
+static void
+stop_after_rounds(struct fx *f, struct drainer *d, uint64_t *ahead,
+    uint64_t *self, uint64_t *own)
+{
+	struct ledger_stats st;
+
+	do {
+		usleep(1000);
+		ledger_stats(f->l, &st);
+	} while (st.entries + st.refused + st.failed < 2 * INGEST_ROUNDS + 1);
+	usleep(20000);	/* the last seal's answers, drained */
+	ledger_ingest_stats(f->l->ing, ahead, self, own);
+	atomic_store(&d->stop, 1);
+	pthread_join(d->th, NULL);
+	ledger_writer_stop(f->l);
+}
+
 /*
  * Good and tampered entries interleaved, many in flight: every good one
  * is answered OK with its block's checkpoint, every tampered one is
@@ -108,36 +146,19 @@ test_entries_checked_ahead_are_answered_as_serially(void **state)
 {
 	struct fx *f = *state;
 	struct ledger_verify_report rep;
-	struct ledger_stats st;
 	struct answers good = { 0 }, bad = { 0 };
 	uint64_t ahead = 0, self = 0, own = 0;
+	struct drainer d = { 0 };
 
-	struct drainer d = { .l = f->l };
-
-	assert_int_equal(ledger_writer_start(f->l, NULL, NULL), 0);
-	assert_non_null(f->l->ing);
-	assert_int_equal(pthread_create(&d.th, NULL, drainer_main, &d), 0);
 	/* the first entry teaches the pool admin's key */
-	submit(f, publish_note(f, f->seq_admin++, 0), &good);
-	do {
-		usleep(1000);
-		ledger_stats(f->l, &st);
-	} while (st.entries < 1);
+	start_with_admin_known(f, &d, &good);
 	for (int i = 0; i < INGEST_ROUNDS; i++) {
 		/* a tampered entry at a seq no good one uses */
 		submit(f, publish_note(f, f->seq_admin + 1000000 + (uint64_t)i,
 		    1), &bad);
 		submit(f, publish_note(f, f->seq_admin++, 0), &good);
 	}
-	do {
-		usleep(1000);
-		ledger_stats(f->l, &st);
-	} while (st.entries + st.refused + st.failed < 2 * INGEST_ROUNDS + 1);
-	usleep(20000);	/* the last seal's answers, drained */
-	ledger_ingest_stats(f->l->ing, &ahead, &self, &own);
-	atomic_store(&d.stop, 1);
-	pthread_join(d.th, NULL);
-	ledger_writer_stop(f->l);
+	stop_after_rounds(f, &d, &ahead, &self, &own);
 	assert_int_equal(good.ok, INGEST_ROUNDS + 1);
 	assert_int_equal(good.refused, 0);
 	assert_int_equal(good.unsealed, 0);
@@ -175,20 +196,12 @@ test_own_entries_skip_the_pool_and_keep_the_rules(void **state)
 {
 	struct fx *f = *state;
 	struct ledger_verify_report rep;
-	struct ledger_stats st;
 	struct answers good = { 0 }, bad = { 0 };
 	uint64_t ahead = 0, self = 0, own = 0, ahead0 = 0;
-	struct drainer d = { .l = f->l };
+	struct drainer d = { 0 };
 
-	assert_int_equal(ledger_writer_start(f->l, NULL, NULL), 0);
-	assert_non_null(f->l->ing);
-	assert_int_equal(pthread_create(&d.th, NULL, drainer_main, &d), 0);
 	/* as above: the directory knows admin's key after this one */
-	submit(f, publish_note(f, f->seq_admin++, 0), &good);
-	do {
-		usleep(1000);
-		ledger_stats(f->l, &st);
-	} while (st.entries < 1);
+	start_with_admin_known(f, &d, &good);
 	/* the first one may have been checked ahead (self, own unused) */
 	ledger_ingest_stats(f->l->ing, &ahead0, &self, &own);
 	for (int i = 0; i < INGEST_ROUNDS; i++) {
@@ -196,15 +209,7 @@ test_own_entries_skip_the_pool_and_keep_the_rules(void **state)
 		    (uint64_t)i, 1), &bad);
 		submit_own(f, publish_note(f, f->seq_admin++, 0), &good);
 	}
-	do {
-		usleep(1000);
-		ledger_stats(f->l, &st);
-	} while (st.entries + st.refused + st.failed < 2 * INGEST_ROUNDS + 1);
-	usleep(20000);
-	ledger_ingest_stats(f->l->ing, &ahead, &self, &own);
-	atomic_store(&d.stop, 1);
-	pthread_join(d.th, NULL);
-	ledger_writer_stop(f->l);
+	stop_after_rounds(f, &d, &ahead, &self, &own);
 	assert_int_equal(good.ok, INGEST_ROUNDS + 1);
 	assert_int_equal(good.unsealed, 0);
 	assert_int_equal(bad.ok, 0);
