@@ -114,6 +114,10 @@ assert_eq "$(value b keybridge_ledger_blocks_total)" \
     "$(value b 'keybridge_ledger_block_entries_bucket{le="+Inf"}')" "block histogram +Inf vs blocks"
 conns=$(value b 'keybridge_http_open_connections{listener="http"}')
 [ "$conns" -ge 2 ] || fail "open connections on the HTTP listener while one is held and one scrapes: $conns"
+# counted by listener port: the API's curls have all ended (a count of
+# every established socket on the machine would be here too)
+tconns=$(value b 'keybridge_http_open_connections{listener="https"}')
+[ "$tconns" -ge 0 ] && [ "$tconns" -le 1 ] || fail "open connections on the HTTPS listener with none held: $tconns"
 age=$(value b keybridge_checkpoint_age_seconds)
 [ "$age" -ge 0 ] && [ "$age" -lt 60 ] || fail "checkpoint age after a commit: $age"
 
