@@ -422,6 +422,17 @@ kb_store_bridge() {
 	ISSUING="$DIR/ca/issuing.pem"
 }
 
+# kb_crl_num TEXT EXT: the decimal value of the INTEGER extension EXT ("CRL
+# Number", "Delta CRL Indicator") in TEXT, a file of `openssl crl -text`;
+# empty when absent.  (openssl prints them in decimal, or in hex with 0x
+# when long; `-crlnumber` always prints hex.)
+kb_crl_num() {
+	local v
+	v=$(awk -v e="X509v3 $2:" 'index($0, e) { getline; gsub(/[ \t]/, ""); print; exit }' "$1")
+	[ -n "$v" ] || return 0
+	python3 -c 'import sys; v = sys.argv[1]; print(int(v, 16) if v.lower().startswith("0x") else int(v))' "$v"
+}
+
 # ---- entries built outside keybridge (mkentry.py, openssl) --------------------
 
 # kb_mkentry_setup DIR: inits and starts a bridge in DIR for a test that

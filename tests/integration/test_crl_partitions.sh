@@ -56,10 +56,7 @@ get() {
 # num NAME EXT: the decimal value of the INTEGER extension EXT ("CRL Number",
 # "Delta CRL Indicator") of CRL NAME, empty when absent.
 num() {
-	local v
-	v=$(awk -v e="X509v3 $2:" 'index($0, e) { getline; gsub(/[ \t]/, ""); print; exit }' "$OUT/crl/$1.txt")
-	[ -n "$v" ] || return 0
-	python3 -c 'import sys; v = sys.argv[1]; print(int(v, 16) if v.lower().startswith("0x") else int(v))' "$v"
+	kb_crl_num "$OUT/crl/$1.txt" "$2"
 }
 
 # listed NAME SERIALHEX: succeeds when CRL NAME lists the serial.
