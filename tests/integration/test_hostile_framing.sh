@@ -54,6 +54,14 @@ got=$(sed -n 's/^keybridge_http_refused_total{listener="http",reason="bare_lf"} 
 got_https=$(sed -n 's/^keybridge_http_refused_total{listener="https",reason="bare_lf"} //p' "$OUT/metrics.txt")
 assert_eq "$got" "$got_https" "bare_lf refusals counted alike on both listeners"
 assert_eq 6 "$got" "bare_lf refusals on the plain listener (4 bare_lf cases, the pipelined one and the one in pieces)"
+# The log keeps 10 refusal lines a second per listener, and the cases
+# above refuse hundreds: the two logged here run again alone, in a second
+# of their own, so their lines are there whatever the timing.
+PYTHONPATH="$KB_LIB_DIR" python3 "$KB_LIB_DIR/hostile_framing.py" \
+    "$KB_EST_PORT" "$KB_HTTP_PORT" "$DIR/ca/root.pem" \
+    bare_lf_in_second_piece,api_body_over_limit_json >"$OUT/logged.log" 2>&1 ||
+	{ cat "$OUT/logged.log"; fail "the logged refusal cases failed"; }
+grep -q "^4 cases, 0 failed" "$OUT/logged.log" || fail "want the two logged cases on each listener"
 grep -q 'https: 127.0.0.1 refused: bare_lf (400,' "$OUT/serve.log" ||
 	fail "no log line for a bare_lf refusal on https"
 grep -q 'http: 127.0.0.1 refused: body_too_large (413,' "$OUT/serve.log" ||
