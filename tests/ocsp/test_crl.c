@@ -377,6 +377,21 @@ restart(struct fixture *f, const char *crl_dir, int revoked_fail)
 	ofx_run_on_loop(f, ofx_do_restart, NULL);
 }
 
+/* A restart with CRLs kept in <dir>/crls (dir: PATH_MAX + 8 bytes), and
+ * each kept CRL fetched once, so that every one is on disk. */
+static void
+restart_keeping(struct fixture *f, char *dir, size_t dirlen)
+{
+	char path[256];
+
+	snprintf(dir, dirlen, "%s/crls", f->dir);
+	restart(f, dir, 0);
+	for (int i = 0; i < KEPT_N; i++) {
+		kept_path(f, i, path, sizeof(path));
+		X509_CRL_free(get_crl(f, path, NULL));
+	}
+}
+
 /* A restart serves the CRLs served before it at once, byte for byte,
  * while no new one can be made yet; without crl_dir (or a first start)
  * they are 503 until made. */
@@ -390,13 +405,7 @@ test_kept_crls_are_served_at_once_after_a_restart(void **state)
 	char path[256];
 	X509_CRL *crl;
 
-	snprintf(dir, sizeof(dir), "%s/crls", f->dir);
-	restart(f, dir, 0);
-	for (int i = 0; i < KEPT_N; i++) {
-		kept_path(f, i, path, sizeof(path));
-		crl = get_crl(f, path, NULL);
-		X509_CRL_free(crl);
-	}
+	restart_keeping(f, dir, sizeof(dir));
 	/* e1 (partition 1) in the delta only */
 	ofx_set_row(f, 3, "e1", OCSPR_REVOKED, OCSP_REVOKED_STATUS_KEYCOMPROMISE);
 	ofx_run_on_loop(f, ofx_do_crl_revoked, "e1");
@@ -453,13 +462,7 @@ test_kept_crls_that_fail_their_checks_are_not_served(void **state)
 	const char *why;
 	int c;
 
-	snprintf(dir, sizeof(dir), "%s/crls", f->dir);
-	restart(f, dir, 0);
-	for (int i = 0; i < KEPT_N; i++) {
-		kept_path(f, i, path, sizeof(path));
-		crl = get_crl(f, path, NULL);
-		X509_CRL_free(crl);
-	}
+	restart_keeping(f, dir, sizeof(dir));
 	/* the last byte of the base's file is its signature's */
 	snprintf(file, sizeof(file), "%s/%s-%d-%d.crl", dir,
 	    signer_issuer_id(f->signer), OFX_PARTS, PART_A1);
