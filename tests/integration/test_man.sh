@@ -7,7 +7,7 @@
 # option table (long_opts) is in keybridge(8), and every option each
 # command's --help lists (the command's own cli_only list) is in that
 # command's entry of COMMANDS or in COMMON OPTIONS; every key of
-# bridge/config.c's table, every `validator`/`witness` line key, and every
+# bridge/config_table.c, every `validator`/`witness` line key, and every
 # key `keybridge init` writes is an entry of keybridge.conf(5).  The
 # lists come from the sources and the binary, never from a list kept
 # here: an option or key added without its man entry fails this test.
@@ -76,12 +76,12 @@ done
 log "keybridge(8): every option of each of ${#cmds[@]} commands' --help in its entry"
 
 # ---- every configuration key in keybridge.conf(5) -----------------------------------------
-keys=$(grep -oE '^\s*C(STR0?|LONG|LEVEL)\([a-z_0-9]+' "$REPO/bridge/config.c" | grep -oE '[a-z_0-9]+$')
+keys=$(grep -oE '^\s*C(STR0?|LONG|LEVEL)\([a-z_0-9]+' "$REPO/bridge/config_table.c" | grep -oE '[a-z_0-9]+$')
 # and the keys config.c's parser takes outside the table (the repeatable
 # validator and witness lines)
 keys="$keys $(grep -ohE 'strcmp\(key, "[a-z_0-9]+"\)' "$REPO"/bridge/config*.c | grep -oE '"[a-z_0-9]+"' | tr -d '"')"
 n=$(wc -w <<<"$keys")
-[ "$n" -gt 40 ] || fail "only $n keys read from bridge/config.c: $keys"
+[ "$n" -gt 40 ] || fail "only $n keys read from bridge/config_table.c: $keys"
 kb_init "$OUT/data"
 written=$(grep -oE '^[a-z_0-9]+ =' "$OUT/data/keybridge.conf" | grep -oE '^[a-z_0-9]+')
 missing=""
