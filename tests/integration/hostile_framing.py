@@ -12,7 +12,7 @@ from hostile import Case, Listener, probe, run_cases, summary, RESULTS
 
 EST_MAX_BODY = 65536        # est/est.h
 OCSPR_MAX_BODY = 10240      # ocsp/ocsp.h
-API_MAX_BODY = 65536        # the default max_body (bridge/config.c)
+API_MAX_BODY = 65536        # the default max_body (bridge/config_table.c)
 
 
 def req(method, path, headers=(), body=b"", version=b"HTTP/1.1", host=True):
