@@ -17,7 +17,6 @@
 #include <sys/socket.h>
 
 #include <ctype.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,15 +24,14 @@
 #include <openssl/asn1t.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
-#include <openssl/params.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "common/spki.h"
 #include "est/est.h"
 #include "est/est_int.h"
 
@@ -366,107 +364,6 @@ ASN1_SEQUENCE(EST_CSR_REQ) = {
 	ASN1_SIMPLE(EST_CSR_REQ, sig, ASN1_BIT_STRING),
 } static_ASN1_SEQUENCE_END(EST_CSR_REQ)
 
-/*
- * The fast reader's two groups, as parameters-only keys made once.
- * EVP_PKEY_fromdata with a group name builds the EC_GROUP anew for every
- * key, Montgomery constants and all (BN_mod_inverse): 12% of a CSR's
- * check on the enrollment workers (perf, issue 18).  A key duplicated
- * from one of these shares the group's constants; its point goes through
- * the same EC_KEY_oct2key (on the curve, or refused) as with fromdata.
- * Set once under pthread_once, read-only after, as ledger/smt.c's
- * empty-subtree hashes.
- */
-static pthread_once_t csr_groups_once = PTHREAD_ONCE_INIT;
-static EVP_PKEY *csr_group_p256, *csr_group_p384;
-
-static EVP_PKEY *
-csr_group_new(const char *name)
-{
-	OSSL_PARAM prm[2];
-	EVP_PKEY_CTX *c;
-	EVP_PKEY *pk = NULL;
-
-	prm[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-	    (char *)name, 0);
-	prm[1] = OSSL_PARAM_construct_end();
-	if ((c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(c) != 1 || EVP_PKEY_fromdata(c, &pk,
-	    EVP_PKEY_KEY_PARAMETERS, prm) != 1) {
-		EVP_PKEY_free(pk);
-		pk = NULL;
-	}
-	EVP_PKEY_CTX_free(c);
-	ERR_clear_error();
-	return pk;
-}
-
-static void
-csr_groups_init(void)
-{
-	/* NULL on failure: est_csr_ec_key then builds each key alone */
-	csr_group_p256 = csr_group_new(SN_X9_62_prime256v1);
-	csr_group_p384 = csr_group_new(SN_secp384r1);
-}
-
-/* A public key on group tmpl's curve from the uncompressed point
- * pt[0..len), or NULL (not on the curve, or out of memory). */
-static EVP_PKEY *
-csr_ec_key_on(const EVP_PKEY *tmpl, const unsigned char *pt, size_t len)
-{
-	EVP_PKEY *pk;
-
-	if ((pk = EVP_PKEY_dup((EVP_PKEY *)tmpl)) != NULL &&
-	    EVP_PKEY_set1_encoded_public_key(pk, pt, len) != 1) {
-		EVP_PKEY_free(pk);
-		pk = NULL;
-	}
-	return pk;
-}
-
-/* The key of k when it is EC P-256 or P-384, a named curve, an
- * uncompressed point on it and no unused bits; else NULL. */
-static EVP_PKEY *
-est_csr_ec_key(const struct csr_spki *k)
-{
-	const ASN1_OBJECT *obj = NULL;
-	const void *pval = NULL;
-	EVP_PKEY_CTX *c = NULL;
-	EVP_PKEY *pk = NULL;
-	const EVP_PKEY *tmpl;
-	OSSL_PARAM prm[3];
-	int ptype = V_ASN1_UNDEF, curve, plen;
-
-	X509_ALGOR_get0(&obj, &ptype, &pval, k->alg);
-	if (OBJ_obj2nid(obj) != NID_X9_62_id_ecPublicKey ||
-	    ptype != V_ASN1_OBJECT)
-		return NULL;
-	curve = OBJ_obj2nid(pval);
-	plen = curve == NID_X9_62_prime256v1 ? 65 :
-	    curve == NID_secp384r1 ? 97 : 0;
-	if (plen == 0 || k->key->length != plen || k->key->data[0] != 0x04 ||
-	    ((k->key->flags & ASN1_STRING_FLAG_BITS_LEFT) != 0 &&
-	    (k->key->flags & 0x07) != 0))
-		return NULL;
-	pthread_once(&csr_groups_once, csr_groups_init);
-	tmpl = curve == NID_X9_62_prime256v1 ? csr_group_p256 :
-	    csr_group_p384;
-	if (tmpl != NULL)
-		return csr_ec_key_on(tmpl, k->key->data, (size_t)plen);
-	prm[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-	    (char *)OBJ_nid2sn(curve), 0);
-	prm[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
-	    k->key->data, (size_t)plen);
-	prm[2] = OSSL_PARAM_construct_end();
-	if ((c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(c) != 1 ||
-	    EVP_PKEY_fromdata(c, &pk, EVP_PKEY_PUBLIC_KEY, prm) != 1) {
-		EVP_PKEY_free(pk);
-		pk = NULL;
-	}
-	EVP_PKEY_CTX_free(c);
-	return pk;
-}
-
 /* An X509_REQ of t's parts, its key as bytes only (never decoded: for
  * est_csr_key_id, est_csr_names, the subject and the signature's
  * algorithm).  NULL when a part cannot be set. */
@@ -521,7 +418,8 @@ est_csr_fast(const unsigned char *der, size_t derlen, X509_REQ **req,
 
 	if ((t = (struct csr_req *)ASN1_item_d2i(NULL, &p, (long)derlen,
 	    ASN1_ITEM_rptr(EST_CSR_REQ))) == NULL || p != der + derlen ||
-	    (*pk = est_csr_ec_key(t->info->spki)) == NULL)
+	    (*pk = spki_ec_key(t->info->spki->alg,
+	    t->info->spki->key)) == NULL)
 		goto out;
 	/* RFC 7030 3.4: the request is signed by the key it certifies,
 	 * over the bytes it was sent in. */
