@@ -58,11 +58,11 @@ submit(struct ledger *l, char *note, long *ok)
  * it by the bridge; the serial goes to out. */
 static void
 fill_cert(struct ledger *l, struct signer *sg, EVP_PKEY *admin,
-    const char *origin, const char *bridge_account, uint64_t *aseq, uint64_t *bseq, long i,
+    EVP_PKEY_CTX *gen, const char *origin, const char *bridge_account, uint64_t *aseq, uint64_t *bseq, long i,
     FILE *out, FILE *rout, long *ok)
 {
 	struct ledger_field f[7];
-	EVP_PKEY *k;
+	EVP_PKEY *k = NULL;
 	unsigned char *der = NULL;
 	char id[LEDGER_KEYID_LEN + 1], spki[256], name[32], nb[21], na[21],
 	    serial[33], sha[65];
@@ -70,7 +70,9 @@ fill_cert(struct ledger *l, struct signer *sg, EVP_PKEY *admin,
 	time_t now = time(NULL);
 	int len;
 
-	if ((k = EVP_EC_gen("P-256")) == NULL ||
+	/* one context for every key: EVP_EC_gen fetches the algorithm and
+	 * builds the group anew each time (twice the cost) */
+	if (EVP_PKEY_keygen(gen, &k) != 1 ||
 	    (len = i2d_PUBKEY(k, &der)) <= 0 ||
 	    ledger_b64_encode(der, (size_t)len, spki, sizeof(spki)) != 0) {
 		fprintf(stderr, "bench_fill: key generation failed\n");
@@ -134,6 +136,7 @@ main(int argc, char **argv)
 	int certs;
 	struct signer *sg = NULL;
 	FILE *out = NULL, *rout = NULL;
+	EVP_PKEY_CTX *gen = NULL;
 
 	if (argc < 3 || argc > 5 || (n = atol(argv[2])) < 1 ||
 	    (argc >= 4 && strcmp(argv[3], "certs") != 0) ||
@@ -180,9 +183,15 @@ main(int argc, char **argv)
 			    "fill-revoked.txt\n");
 			return 1;
 		}
+		if ((gen = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) ==
+		    NULL || EVP_PKEY_keygen_init(gen) != 1 ||
+		    EVP_PKEY_CTX_set_group_name(gen, "P-256") != 1) {
+			fprintf(stderr, "bench_fill: no P-256 key generator\n");
+			return 1;
+		}
 		bseq = ledger_next_seq(l, cfg.bridge_account);
 		for (long i = 0; i < n; i++) {
-			fill_cert(l, sg, admin, cfg.origin, cfg.bridge_account, &seq,
+			fill_cert(l, sg, admin, gen, cfg.origin, cfg.bridge_account, &seq,
 			    &bseq, i, out, every > 0 && i % every == 0 ? rout :
 			    NULL, &ok);
 			if (i % 2048 == 0)
@@ -231,6 +240,7 @@ main(int argc, char **argv)
 	if (rout != NULL && fclose(rout) != 0)
 		ok = -1;
 	signer_free(sg);
+	EVP_PKEY_CTX_free(gen);
 	EVP_PKEY_free(node);
 	EVP_PKEY_free(admin);
 	return ok == want ? 0 : 1;
