@@ -74,6 +74,11 @@ struct ledger {
 	/* The snapshot read on a thread of its own while the open reads
 	 * the log's leaf hashes (ledger_map_prefetch), or NULL. */
 	struct ledger_snap_pre *snap_pre;
+	/* The snapshot being written on a thread of its own, of a frozen
+	 * view of the map (mapsnap.c), or NULL; the writer's thread's. */
+	struct ledger_snap_job *snap_job;
+	void (*snap_hook)(void *arg);	/* tests only: ledger_int.h */
+	void *snap_hook_arg;
 	double snap_time;
 	int store_flags;		/* LEDGER_STORE_ASYNC_OK or 0 */
 	struct ledger_consensus *cons;	/* borrowed; NULL: read-only */
@@ -239,6 +244,10 @@ void ledger_map_prefetch_end(struct ledger *l);
  * the time bound counts; else only the entries bound).  Never fails the
  * writer: a failure is logged and tried again at the next bound. */
 void ledger_map_snapshot_tick(struct ledger *l, int idle);
+/* The writer's thread, under tree_lock (write), the map being replaced
+ * (ledger_map_reload): frees l->map, or leaves it to the snapshot being
+ * written of it, which frees it when done; l->map is NULL after. */
+void ledger_map_snapshot_drop(struct ledger *l);
 /* Under l->mu, idle: 1 with *until (CLOCK_REALTIME) when a snapshot
  * will be due by time, for the writer's timed wait; else 0. */
 int ledger_map_snapshot_deadline(struct ledger *l, struct timespec *until);
