@@ -66,7 +66,7 @@ one_run() {
 	lat=$(sort -n "$OUT/lat-$tag.txt" | awk '{ v[NR] = $1 } $1 > 100 { slow++ }
 	    END { printf "median %d ms, p99 %d ms, max %d ms, %d over 100 ms", v[int(NR / 2) + 1], v[int(NR * 0.99)], v[NR], slow }')
 	n=$(grep -c "status map snapshot of size .* written .*while serving" "$OUT/serve.log" || true)
-	ms=$(grep -o "status map snapshot of size [0-9]* written to [^ ]* in [0-9.]* s" "$OUT/serve.log" | awk '{ print $NF }' | paste -sd, -)
+	ms=$(grep -o "status map snapshot of size [0-9]* written to [^ ]* in [0-9.]* s" "$OUT/serve.log" | awk '{ print $(NF - 1) }' | paste -sd, -)
 	echo "RESULT snappause $N: $tag: $K revocations: $lat; $n snapshots while serving ($ms s); serve CPU $(((c1 - c0) * 1000 / K)) us/revocation; load $(cut -d' ' -f1-3 /proc/loadavg)"
 	csv "$N" "$tag" max_ms "$(sort -n "$OUT/lat-$tag.txt" | tail -n 1)"
 	kb_stop
