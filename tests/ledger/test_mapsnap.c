@@ -19,6 +19,7 @@
 #include <openssl/sha.h>
 
 #include "rules_fx.h"
+#include "ledger/ledger_state.h"
 
 #define N_KEYS		24
 #define N_FLIPS		300
@@ -795,9 +796,8 @@ submit_keys(struct fx *f, struct hold *h, int n,
  * root, and an open from it replays the entries after it.
  */
 static void
-test_writer_commits_while_a_snapshot_is_written(void **state)
+writer_commits_while_a_snapshot_is_written(struct fx *f, int reload)
 {
-	struct fx *f = *state;
 	char ids[N_DURING][LEDGER_KEYID_LEN + 1], p[128], why[256];
 	char cp[LEDGER_NOTE_MAX];
 	struct hold h = { .started = 0 };
@@ -819,6 +819,11 @@ test_writer_commits_while_a_snapshot_is_written(void **state)
 	assert_int_equal(ledger_writer_start(f->l, hold_wake, &h), 0);
 	assert_int_equal(hold_wait(&h, &h.started, 0), 1);
 	submit_keys(f, &h, N_DURING, ids);	/* the writer, not paused */
+	if (reload) {	/* as a follower's catch-up does (catchup.c) */
+		pthread_rwlock_wrlock(&f->l->tree_lock);
+		assert_int_equal(ledger_map_reload(f->l, f->l->r), 0);
+		pthread_rwlock_unlock(&f->l->tree_lock);
+	}
 	for (int i = 0; i < N_DURING; i++)
 		assert_value_has(f, LEDGER_MAP_KEY, ids[i], "status active");
 	assert_root_is_a_builds(f);
@@ -862,6 +867,21 @@ test_writer_commits_while_a_snapshot_is_written(void **state)
 	pthread_mutex_destroy(&h.mu);
 }
 
+static void
+test_writer_commits_while_a_snapshot_is_written(void **state)
+{
+	writer_commits_while_a_snapshot_is_written(*state, 0);
+}
+
+/* The same with the map replaced while the snapshot is held (a
+ * follower's catch-up, a failed block's reload): the snapshot is still
+ * of the map it froze, which is freed after it (ASan: not before). */
+static void
+test_map_replaced_while_a_snapshot_is_written(void **state)
+{
+	writer_commits_while_a_snapshot_is_written(*state, 1);
+}
+
 static int
 run_suite(const struct backend *be)
 {
@@ -876,6 +896,7 @@ run_suite(const struct backend *be)
 		T(test_misshapen_trie_is_refused_by_the_parser),
 		T(test_damaged_snapshots_are_never_read),
 		T(test_writer_commits_while_a_snapshot_is_written),
+		T(test_map_replaced_while_a_snapshot_is_written),
 	};
 	char name[64];
 
