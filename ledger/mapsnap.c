@@ -581,8 +581,8 @@ job_reap(struct ledger *l, int wait)
 		l->stats.map_snap_last = j->size;
 		pthread_mutex_unlock(&l->mu);
 		log_info("ledger: status map snapshot of size %llu written to "
-		    "%s in %.3f s (while serving, the writer not paused; %zu "
-		    "nodes copied meanwhile)", (unsigned long long)j->size,
+		    "%s in %.3f s on a thread of its own, %zu nodes copied "
+		    "meanwhile (while serving)", (unsigned long long)j->size,
 		    j->path, seconds_since(&j->t0), retired);
 	}
 	free(j);
