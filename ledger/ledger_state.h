@@ -252,7 +252,8 @@ void ledger_map_snapshot_tick(struct ledger *l, int idle);
  * it when done; l->map is NULL after. */
 void ledger_map_snapshot_drop(struct ledger *l);
 /* Under l->mu, idle: 1 with *until (CLOCK_REALTIME) when a snapshot
- * will be due by time, for the writer's timed wait; else 0. */
+ * will be due by time, or now when the one written on its own thread is
+ * done (the next tick reaps it), for the writer's timed wait; else 0. */
 int ledger_map_snapshot_deadline(struct ledger *l, struct timespec *until);
 
 #endif

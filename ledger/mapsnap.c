@@ -672,6 +672,15 @@ ledger_map_snapshot_deadline(struct ledger *l, struct timespec *until)
 {
 	double wait;
 
+	/* One being written: done, reaped at once (a tick); else its end
+	 * wakes the writer (job_main broadcasts under l->mu, which the
+	 * writer holds from this check to its wait). */
+	if (l->snap_job != NULL) {
+		if (!atomic_load(&l->snap_job->done))
+			return 0;
+		clock_gettime(CLOCK_REALTIME, until);
+		return 1;
+	}
 	if (l->map_snap == NULL || l->snap_seconds == 0 ||
 	    l->snap_seen <= l->snap_size)
 		return 0;
