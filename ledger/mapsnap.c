@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <pthread.h>
@@ -38,6 +39,8 @@
  * leaves (and this many, which replay in well under a second) the build
  * is the cheaper. */
 #define SNAP_REPLAY_MIN	1024
+/* The nice of the thread that writes a snapshot while serving. */
+#define SNAP_NICE	10
 
 struct snap_head {
 	uint64_t size, count;
@@ -537,6 +540,11 @@ job_main(void *arg)
 {
 	struct ledger_snap_job *j = arg;
 
+	/* Below the writer, the sealer and the OCSP loops on a machine of
+	 * few cores: the snapshot may take longer, they should not (a
+	 * thread's own nice on Linux; failing, it runs at theirs). */
+	if (!j->unjoinable)
+		(void)setpriority(PRIO_PROCESS, (id_t)gettid(), SNAP_NICE);
 	if (j->hook != NULL)
 		j->hook(j->hook_arg);
 	j->rc = snap_write(NULL, j->v, j->size, j->path, j->err,
