@@ -229,7 +229,7 @@ ledger_map_reload(struct ledger *l, struct ledger_store *s)
 	if ((m = ledger_map_build(s)) == NULL)
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ledger_smt_free(l->map);
+	ledger_map_snapshot_drop(l);
 	l->map = m;
 	l->map_from_snap = 0;
 	pthread_mutex_lock(&l->mu);

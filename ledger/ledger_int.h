@@ -384,6 +384,11 @@ struct ledger_smt *ledger_map_snapshot_read(const char *path, uint64_t size,
 struct ledger_smt *ledger_map_snapshot_load(const char *path,
     uint64_t max_size, uint64_t *size, uint8_t root[LEDGER_SMT_HASH],
     char *why, size_t whylen);
+/* Tests only, before the first entry: fn(arg) is called on the thread
+ * that writes a snapshot while serving, before it writes (a test holds
+ * it there to see the writer commit meanwhile). */
+void ledger_map_snapshot_set_hook(struct ledger *l, void (*fn)(void *arg),
+    void *arg);
 
 /* ---- keycache.c: parsed account keys ----------------------------------- */
 

@@ -74,6 +74,12 @@ struct ledger {
 	/* The snapshot read on a thread of its own while the open reads
 	 * the log's leaf hashes (ledger_map_prefetch), or NULL. */
 	struct ledger_snap_pre *snap_pre;
+	/* The snapshot being written on a thread of its own, of a frozen
+	 * view of the map (mapsnap.c), or NULL: set and cleared by the
+	 * writer's thread under tree_lock (write). */
+	struct ledger_snap_job *snap_job;
+	void (*snap_hook)(void *arg);	/* tests only: ledger_int.h */
+	void *snap_hook_arg;
 	double snap_time;
 	int store_flags;		/* LEDGER_STORE_ASYNC_OK or 0 */
 	struct ledger_consensus *cons;	/* borrowed; NULL: read-only */
@@ -224,7 +230,8 @@ int ledger_map_reload(struct ledger *l, struct ledger_store *s);
 /* mapsnap.c: the map at open, read from its snapshot when that matches
  * (docs/design.md "Status map snapshot") or else built (after a log line
  * saying why): 0, or -1 with err.  At close, after the writer stopped,
- * the snapshot written when the map is the final checkpoint's. */
+ * once the snapshot being written (if any) is done, the snapshot written
+ * when the map is the final checkpoint's. */
 int ledger_map_open(struct ledger *l, char *err, size_t errlen);
 void ledger_map_snapshot_close(struct ledger *l);
 /* At open, before the log's leaf hashes are read: starts reading the
@@ -239,8 +246,14 @@ void ledger_map_prefetch_end(struct ledger *l);
  * the time bound counts; else only the entries bound).  Never fails the
  * writer: a failure is logged and tried again at the next bound. */
 void ledger_map_snapshot_tick(struct ledger *l, int idle);
+/* Under tree_lock (write), the map being replaced (ledger_map_reload:
+ * the writer's thread, or a follower's catch-up on its own): frees
+ * l->map, or leaves it to the snapshot being written of it, which frees
+ * it when done; l->map is NULL after. */
+void ledger_map_snapshot_drop(struct ledger *l);
 /* Under l->mu, idle: 1 with *until (CLOCK_REALTIME) when a snapshot
- * will be due by time, for the writer's timed wait; else 0. */
+ * will be due by time, or now when the one written on its own thread is
+ * done (the next tick reaps it), for the writer's timed wait; else 0. */
 int ledger_map_snapshot_deadline(struct ledger *l, struct timespec *until);
 
 #endif

@@ -42,6 +42,7 @@ struct smt_node {		/* the head of a leaf or of a branching */
 	uint8_t up[H];			/* at the top its parent gives */
 	uint8_t path[H];		/* a leaf's; a branching: one below */
 	uint16_t depth;			/* LEDGER_SMT_DEPTH: a smt_leaf */
+	uint16_t gen;			/* the map's generation at its making */
 };
 
 struct smt_branch {
@@ -69,10 +70,30 @@ struct smt_hasher {
 	SHA256_CTX c;
 };
 
+/* A frozen view (ledger_smt_freeze): nodes no set changes or frees
+ * until the thaw. */
+struct ledger_smt_view {
+	const struct smt_node *root;
+	size_t count;
+};
+
+/*
+ * Copy-on-write (docs/design.md "Status map snapshot"): while a view is
+ * out (frozen), a node whose gen is not the map's is shared with it, so
+ * set() copies it before changing it (own(); its parents first, which
+ * point at it) and retires the original, freed at the thaw.  A node made
+ * since the freeze (gen the map's) is the live map's alone and changes in
+ * place, as every node does when no view is out.
+ */
 struct ledger_smt {
 	struct smt_node *root;		/* top 0 */
 	size_t count;
 	struct smt_hasher hs;		/* the writer's (under its lock) */
+	uint16_t gen;			/* bumped by each freeze */
+	int frozen;			/* the view is out */
+	struct ledger_smt_view view;
+	struct smt_node **retired;	/* the view's, replaced since */
+	size_t nretired, cap;
 };
 
 /* empty[d]: the hash of an empty subtree at depth d (constant once made). */
@@ -248,6 +269,7 @@ ledger_smt_free(struct ledger_smt *m)
 	if (m == NULL)
 		return;
 	node_free(m->root);
+	ledger_smt_thaw(m);
 	hasher_close(&m->hs);
 	free(m);
 }
@@ -261,7 +283,7 @@ leaf_alloc(struct smt_leaf *old, size_t len)
 
 /* A new leaf of path and value, seen from depth top; NULL (memory). */
 static struct smt_leaf *
-leaf_new(struct smt_hasher *hs, const uint8_t path[H], const char *value,
+leaf_new(struct ledger_smt *m, const uint8_t path[H], const char *value,
     size_t len, int top)
 {
 	struct smt_leaf *n = leaf_alloc(NULL, len);
@@ -270,30 +292,74 @@ leaf_new(struct smt_hasher *hs, const uint8_t path[H], const char *value,
 		return NULL;
 	memcpy(n->n.path, path, H);
 	n->n.depth = LEDGER_SMT_DEPTH;
+	n->n.gen = m->gen;
 	n->len = (uint16_t)len;		/* <= LEDGER_SMT_VALUE_MAX */
 	n->chk_d = LEDGER_SMT_DEPTH;
 	memcpy(n->value, value, len);
-	up_of(hs, &n->n, top, n->n.up, n);
+	up_of(&m->hs, &n->n, top, n->n.up, n);
 	return n;
+}
+
+/* Room for one more retired node.  0 or -1 (memory). */
+static int
+retired_room(struct ledger_smt *m)
+{
+	struct smt_node **r;
+	size_t cap;
+
+	if (m->nretired < m->cap)
+		return 0;
+	cap = m->cap == 0 ? 1024 : 2 * m->cap;
+	if ((r = realloc(m->retired, cap * sizeof(*r))) == NULL)
+		return -1;
+	m->retired = r;
+	m->cap = cap;
+	return 0;
+}
+
+/* *np made the live map's own: a node shared with the frozen view is
+ * copied, the copy put in its place (*np is in a node the caller owns
+ * already, or the root) and the original retired.  0 or -1 (memory;
+ * nothing changed). */
+static int
+own(struct ledger_smt *m, struct smt_node **np)
+{
+	struct smt_node *n = *np, *c;
+	size_t sz;
+
+	if (!m->frozen || n->gen == m->gen)
+		return 0;
+	sz = is_leaf(n) ? offsetof(struct smt_leaf, value) +
+	    ((const struct smt_leaf *)n)->len : sizeof(struct smt_branch);
+	if (retired_room(m) != 0 || (c = malloc(sz)) == NULL)
+		return -1;
+	memcpy(c, n, sz);
+	c->gen = m->gen;
+	m->retired[m->nretired++] = n;
+	*np = c;
+	return 0;
 }
 
 /* Leaf *np's value set to value[0..len), seen from top: SET_SAME,
  * SET_REPLACED (*np may have moved), or -1 (memory; nothing changed). */
 static int
-leaf_replace(struct smt_hasher *hs, struct smt_node **np, const char *value,
+leaf_replace(struct ledger_smt *m, struct smt_node **np, const char *value,
     size_t len, int top)
 {
 	struct smt_leaf *lf = (struct smt_leaf *)*np;
 
 	if (lf->len == len && memcmp(lf->value, value, len) == 0)
 		return SET_SAME;
+	if (own(m, np) != 0)
+		return -1;
+	lf = (struct smt_leaf *)*np;
 	if (lf->len != len && (lf = leaf_alloc(lf, len)) == NULL)
 		return -1;
 	*np = &lf->n;
 	memcpy(lf->value, value, len);
 	lf->len = (uint16_t)len;
 	lf->chk_d = LEDGER_SMT_DEPTH;	/* the old value's fold */
-	up_of(hs, &lf->n, top, lf->n.up, lf);
+	up_of(&m->hs, &lf->n, top, lf->n.up, lf);
 	return SET_REPLACED;
 }
 
@@ -303,11 +369,13 @@ leaf_replace(struct smt_hasher *hs, struct smt_node **np, const char *value,
  * its depth, a new branching there; the same leaf, a new value; else
  * down the branching's side.  Every node on the way is rehashed, unless
  * the leaf held that value already (a block that sets a leaf twice: a
- * key and its certificate).  SET_ADDED, SET_REPLACED, SET_SAME, or -1
- * out of memory (nothing changed).
+ * key and its certificate).  A node shared with a frozen view is
+ * copied first (own()).  SET_ADDED, SET_REPLACED, SET_SAME, or -1 out of
+ * memory (the map's leaves and root unchanged; a copy made on the way
+ * stays, equal to its original).
  */
 static int
-set(struct smt_hasher *hs, struct smt_node **np, const uint8_t path[H],
+set(struct ledger_smt *m, struct smt_node **np, const uint8_t path[H],
     const char *value, size_t len, int top)
 {
 	struct smt_node *n = *np;
@@ -316,34 +384,39 @@ set(struct smt_hasher *hs, struct smt_node **np, const uint8_t path[H],
 	int d, rc;
 
 	if (n == NULL) {
-		if ((leaf = leaf_new(hs, path, value, len, top)) == NULL)
+		if ((leaf = leaf_new(m, path, value, len, top)) == NULL)
 			return -1;
 		*np = &leaf->n;
 		return SET_ADDED;
 	}
 	d = parting(path, n->path, top, n->depth);
 	if (d < n->depth) {
-		if ((b = malloc(sizeof(*b))) == NULL ||
-		    (leaf = leaf_new(hs, path, value, len, d + 1)) == NULL) {
+		if ((b = malloc(sizeof(*b))) == NULL || own(m, np) != 0 ||
+		    (leaf = leaf_new(m, path, value, len, d + 1)) == NULL) {
 			free(b);
 			return -1;
 		}
-		up_of(hs, n, d + 1, n->up, is_leaf(n) ?
+		n = *np;
+		up_of(&m->hs, n, d + 1, n->up, is_leaf(n) ?
 		    (struct smt_leaf *)n : NULL);
 		b->child[bit(path, d)] = &leaf->n;
 		b->child[!bit(path, d)] = n;
 		memcpy(b->n.path, path, H);
 		b->n.depth = (uint16_t)d;
-		up_of(hs, &b->n, top, b->n.up, NULL);
+		b->n.gen = m->gen;
+		up_of(&m->hs, &b->n, top, b->n.up, NULL);
 		*np = &b->n;
 		return SET_ADDED;
 	}
 	if (is_leaf(n))
-		return leaf_replace(hs, np, value, len, top);
+		return leaf_replace(m, np, value, len, top);
+	if (own(m, np) != 0)
+		return -1;
+	n = *np;
 	b = (struct smt_branch *)n;
-	if ((rc = set(hs, &b->child[bit(path, n->depth)], path, value, len,
+	if ((rc = set(m, &b->child[bit(path, n->depth)], path, value, len,
 	    n->depth + 1)) == SET_ADDED || rc == SET_REPLACED)
-		up_of(hs, n, top, n->up, NULL);
+		up_of(&m->hs, n, top, n->up, NULL);
 	return rc;
 }
 
@@ -354,7 +427,7 @@ ledger_smt_set(struct ledger_smt *m, const uint8_t path[H], const char *value,
 	int rc;
 
 	if (m == NULL || value == NULL || len == 0 ||
-	    len > LEDGER_SMT_VALUE_MAX || (rc = set(&m->hs, &m->root, path,
+	    len > LEDGER_SMT_VALUE_MAX || (rc = set(m, &m->root, path,
 	    value, len, 0)) < 0)
 		return -1;
 	if (rc == SET_ADDED)
@@ -373,6 +446,75 @@ size_t
 ledger_smt_count(const struct ledger_smt *m)
 {
 	return m == NULL ? 0 : m->count;
+}
+
+/* Every node under n of generation 0 (the generation wraps). */
+static void
+gen_reset(struct smt_node *n)
+{
+	if (n == NULL)
+		return;
+	n->gen = 0;
+	if (!is_leaf(n)) {
+		gen_reset(((struct smt_branch *)n)->child[0]);
+		gen_reset(((struct smt_branch *)n)->child[1]);
+	}
+}
+
+/* See smt.h.  Every node there is becomes the view's: after the bump no
+ * node has the map's generation.  At the wrap (every 65,535 freezes) the
+ * nodes are renumbered 0 first, so that none made 65,536 freezes ago
+ * passes for a new one. */
+const struct ledger_smt_view *
+ledger_smt_freeze(struct ledger_smt *m)
+{
+	if (m == NULL || m->frozen)
+		return NULL;
+	if (m->gen == UINT16_MAX) {
+		gen_reset(m->root);
+		m->gen = 0;
+	}
+	m->gen++;
+	m->frozen = 1;
+	m->view.root = m->root;
+	m->view.count = m->count;
+	return &m->view;
+}
+
+/* See smt.h.  The retired nodes only: the view's others are the live
+ * map's too (each retired node's parent was retired with it, up to the
+ * view's root, so nothing live points at one). */
+void
+ledger_smt_thaw(struct ledger_smt *m)
+{
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->nretired; i++)
+		free(m->retired[i]);
+	free(m->retired);
+	m->retired = NULL;
+	m->nretired = m->cap = 0;
+	m->frozen = 0;
+	memset(&m->view, 0, sizeof(m->view));
+}
+
+size_t
+ledger_smt_retired(const struct ledger_smt *m)
+{
+	return m == NULL ? 0 : m->nretired;
+}
+
+void
+ledger_smt_view_root(const struct ledger_smt_view *v, uint8_t root[H])
+{
+	pthread_once(&empty_once, empty_init);
+	memcpy(root, v->root == NULL ? empty[0] : v->root->up, H);
+}
+
+size_t
+ledger_smt_view_count(const struct ledger_smt_view *v)
+{
+	return v->count;
 }
 
 /* Records the sibling at depth d (not empty) into the proof's by-depth
@@ -529,21 +671,35 @@ save_node(struct smt_io *io, const struct smt_node *n)
 	io_put(io, lf->value, lf->len);
 }
 
-int
-ledger_smt_save(const struct ledger_smt *m, FILE *f, uint8_t digest[H])
+/* The trie under root (NULL: empty) to f.  0 or -1. */
+static int
+save_root(const struct smt_node *root, FILE *f, uint8_t digest[H])
 {
 	struct smt_io io = { .f = f };
 	uint8_t tag = SNAP_EMPTY;
 
-	if (m == NULL || SHA256_Init(&io.c) != 1)
+	if (SHA256_Init(&io.c) != 1)
 		return -1;
-	if (m->root == NULL)
+	if (root == NULL)
 		io_put(&io, &tag, 1);
 	else
-		save_node(&io, m->root);
+		save_node(&io, root);
 	if (SHA256_Final(digest, &io.c) != 1)
 		io.err = 1;
 	return io.err ? -1 : 0;
+}
+
+int
+ledger_smt_save(const struct ledger_smt *m, FILE *f, uint8_t digest[H])
+{
+	return m == NULL ? -1 : save_root(m->root, f, digest);
+}
+
+int
+ledger_smt_view_save(const struct ledger_smt_view *v, FILE *f,
+    uint8_t digest[H])
+{
+	return v == NULL ? -1 : save_root(v->root, f, digest);
 }
 
 /* A leaf read after its tag, seen from top (its stored up trusted: the
@@ -566,6 +722,7 @@ load_leaf(struct smt_io *io)
 	memcpy(n->n.path, path, H);
 	memcpy(n->n.up, up, H);
 	n->n.depth = LEDGER_SMT_DEPTH;
+	n->n.gen = 0;			/* a new map's */
 	n->len = (uint16_t)vlen;
 	n->chk_d = LEDGER_SMT_DEPTH;	/* no checkpoint: a split refolds */
 	return &n->n;

@@ -83,6 +83,29 @@ int ledger_smt_save(const struct ledger_smt *m, FILE *f,
  * (a depth out of order, children that do not part at their branching,
  * a length out of bounds, a short read) or out of memory. */
 struct ledger_smt *ledger_smt_load(FILE *f, uint8_t digest[LEDGER_SMT_HASH]);
+/*
+ * Copy-on-write, for a snapshot written while the map goes on changing
+ * (docs/design.md "Status map snapshot"): ledger_smt_freeze gives a view
+ * of m as it is (get0, owned by m; NULL when one is out already, one at
+ * a time), whose nodes no later ledger_smt_set changes or frees: a set
+ * copies a node it shares with the view (and the path above it) and
+ * retires the original.  The view may be read (ledger_smt_view_save,
+ * _root, _count) on another thread without the owner's lock while the
+ * owner sets m under it; ledger_smt_thaw, under the owner's lock once
+ * that reader is done, frees the retired nodes and ends the view.
+ * ledger_smt_free frees a frozen map whole (view included).
+ */
+struct ledger_smt_view;
+const struct ledger_smt_view *ledger_smt_freeze(struct ledger_smt *m);
+void ledger_smt_thaw(struct ledger_smt *m);
+/* Nodes retired since the freeze (0: none, or no view out). */
+size_t ledger_smt_retired(const struct ledger_smt *m);
+void ledger_smt_view_root(const struct ledger_smt_view *v,
+    uint8_t root[LEDGER_SMT_HASH]);
+size_t ledger_smt_view_count(const struct ledger_smt_view *v);
+/* As ledger_smt_save, of the view.  0 or -1. */
+int ledger_smt_view_save(const struct ledger_smt_view *v, FILE *f,
+    uint8_t digest[LEDGER_SMT_HASH]);
 /* SHA-256 of in[0..len), through OpenSSL's low-level calls (SHA256()
  * fetches its implementation on every call: 4x slower). */
 void ledger_smt_sha256(const void *in, size_t len, uint8_t out[LEDGER_SMT_HASH]);
