@@ -13,7 +13,10 @@
 #     requests time out, the bridge counts it unreachable): once continued
 #     it is retried while idle and catches up too;
 #  4. nothing is sent to a validator in step while idle: v1's request
-#     count does not move over two seconds of an idle ledger.
+#     count does not move over two seconds of an idle ledger;
+#  5. v4 killed and one more block: while idle it is retried, but with a
+#     backoff (at most 6 failed requests in 4 s, not one per 50 ms idle
+#     step); restarted from its state, it catches up with no new block.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vlib.sh"
@@ -97,6 +100,29 @@ sleep 0.5
 a=$(v1_answers)
 sleep 2
 assert_eq "$a" "$(v1_answers)" "requests answered by v1 (in step) over 2 s of an idle ledger"
+
+# ---- 5. down: retried while idle, not every idle step ----------------------------------
+# (the idle step runs every 50 ms; a request that fails waits 250 ms,
+# doubled up to 8 s: 250+500+1000+2000 ms, so at most 5 in 4 s)
+vd_kill9 v4
+register
+unreachable() {
+	curl -sf --cacert "$B/ca/root.pem" "$KB_URL/api/v1/status" | jq -r '[.validators[]? // .consensus.validators[]? | select(.name == "v4.test")][0].unreachable'
+}
+sleep 0.5
+a=$(unreachable)
+sleep 4
+b=$(unreachable)
+log "v4 down: $((b - a)) failed requests in 4 s of an idle ledger"
+[ "$((b - a))" -ge 1 ] || fail "v4 down and lagging was not retried while idle in 4 s"
+[ "$((b - a))" -le 6 ] || fail "v4 down: $((b - a)) requests in 4 s of an idle ledger (no backoff)"
+size=$(kb_tree_size)
+vd_start v4
+for ((t = 0; t < CATCHUP_S * 10; t++)); do
+	[ "$(vb_status v4 size)" -ge "$size" ] && break
+	sleep 0.1
+done
+assert_eq "$size" "$(vb_status v4 size)" "v4 restarted: its size $CATCHUP_S s later with no new block"
 
 kb_stop
 for n in v1 v2 v3 v4; do
