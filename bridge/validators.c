@@ -25,6 +25,11 @@
  * next step at once while the seal waits (else at the next seal); a step
  * refused is not sent again in the same seal.
  *
+ * Idle catch-up (bval_idle): while the ledger is idle, a peer known to
+ * lag the last final block is sent that block, with its stored note, as
+ * a step of its own (not gathered): a peer busy with an older block when
+ * the last seals started would otherwise wait for the next block.
+ *
  * Example, four validators, quorum 3, v4 killed:
  *   seal(size 120): v1..v3 answer 200 within ~2 ms: final, returns the
  *   note with 3 cosignatures; v4's connection is refused: unreachable.
@@ -144,6 +149,32 @@ bval_entries(struct bval *v, uint64_t from, uint64_t to)
 
 static void bval_answer(struct evhttp_request *req, void *arg);
 
+/* The idle step's pace for p: after progress, at once; else a wait of
+ * BVAL_IDLE_RETRY_MIN_MS, doubled each time up to BVAL_IDLE_RETRY_MAX_MS
+ * (a peer down or refusing is not asked every LEDGER_IDLE_MS). */
+static void
+bval_idle_backoff(struct bval_peer *p, int progress)
+{
+	long ms;
+
+	if (progress) {
+		p->idle_backoff_ms = 0;
+		memset(&p->idle_next, 0, sizeof(p->idle_next));
+		return;
+	}
+	ms = p->idle_backoff_ms == 0 ? BVAL_IDLE_RETRY_MIN_MS :
+	    p->idle_backoff_ms * 2;
+	p->idle_backoff_ms = ms < BVAL_IDLE_RETRY_MAX_MS ? ms :
+	    BVAL_IDLE_RETRY_MAX_MS;
+	clock_gettime(CLOCK_MONOTONIC, &p->idle_next);
+	p->idle_next.tv_sec += p->idle_backoff_ms / 1000;
+	p->idle_next.tv_nsec += (p->idle_backoff_ms % 1000) * 1000000L;
+	if (p->idle_next.tv_nsec >= 1000000000L) {
+		p->idle_next.tv_sec++;
+		p->idle_next.tv_nsec -= 1000000000L;
+	}
+}
+
 /* Under nothing: records a refusal (or a reason it was not asked). */
 static void
 bval_refusal(struct bval_peer *p, const char *why)
@@ -208,7 +239,7 @@ bval_request(struct bval *v, struct bval_peer *p, char **buf, uint64_t *to,
 	struct vcore_entry *es = NULL;
 	size_t nproof = 0, n = 0, cap = BVAL_REQ_SLACK;
 	uint64_t from = p->known ? p->cosigned : v->prev_size;
-	const char *note = v->note;
+	const char *note = v->sl_note;
 	int len = -1, rc;
 
 	*buf = NULL;
@@ -301,7 +332,8 @@ bval_send(struct bval *v, struct bval_peer *p)
 		    PRIu64 " of %" PRIu64 " (%.1f ms to read and format)",
 		    p->st.name, p->known ? p->cosigned : v->prev_size, to,
 		    v->sl->size, bval_ms_since(&t0));
-	p->out_seal = v->seal_id;
+	p->out_seal = v->idling ? BVAL_SEAL_IDLE : v->seal_id;
+	p->out_idle = v->idling;
 	p->out_size = to;
 	clock_gettime(CLOCK_MONOTONIC, &p->out_at);
 	p->inflight = 1;
@@ -355,14 +387,16 @@ bval_answer(struct evhttp_request *req, void *arg)
 	 * gatherer of the seal it answers, the current one or the one
 	 * before, kept until the next seal (an answer after the quorum, or
 	 * during the next seal, is counted too) */
-	int same = v->sl != NULL && p->out_seal == v->seal_id, was_up;
+	int same = v->sl != NULL && !p->out_idle && p->out_seal ==
+	    v->seal_id, was_up;
 	int current = same && !p->out_chunk;
-	struct vgather *g = p->out_chunk || !v->gathering ? NULL :
+	struct vgather *g = p->out_chunk || p->out_idle || !v->gathering ?
+	    NULL :
 	    p->out_seal == v->seal_id ? &v->g :
 	    v->have_prev && p->out_seal == v->prev_id ? &v->gprev : NULL;
 	size_t len = 0;
 	ev_ssize_t got;
-	uint64_t size;
+	uint64_t size, was = p->cosigned;
 
 	p->inflight = 0;
 	body[0] = '\0';
@@ -389,7 +423,11 @@ bval_answer(struct evhttp_request *req, void *arg)
 		goto status;
 	}
 	if (status == 200) {
-		if (p->out_chunk)
+		if (p->out_idle)
+			log_info("validators: %s caught up to %" PRIu64 " while "
+			    "idle%s", p->st.name, p->out_size, p->out_chunk ?
+			    " (a catch-up step)" : "");
+		else if (p->out_chunk)
 			log_info("validators: %s caught up to %" PRIu64 " (a "
 			    "step of at most %zu entries)", p->st.name,
 			    p->out_size, v->chunk_max);
@@ -426,6 +464,9 @@ bval_answer(struct evhttp_request *req, void *arg)
 	else if (p->want && v->sl != NULL)
 		(void)bval_send(v, p);	/* it was busy with an older block */
 status:
+	/* an idle request that moved nothing waits before the next */
+	if (p->out_idle || p->cosigned != was)
+		bval_idle_backoff(p, status != 0 && p->cosigned != was);
 	pthread_mutex_lock(&v->mu);
 	p->st.cosigned_size = p->cosigned;
 	pthread_mutex_unlock(&v->mu);
@@ -488,6 +529,7 @@ bval_seal(struct ledger_consensus *c, const struct ledger_seal *sl,
 	v->seal_id++;
 	v->gathering = 1;
 	v->sl = sl;
+	v->sl_note = v->note;
 	v->timed_out = 0;
 	/* the wait counts from before the requests are built (a catch-up
 	 * step reads and formats up to 4096 entries) */
@@ -512,6 +554,7 @@ bval_seal(struct ledger_consensus *c, const struct ledger_seal *sl,
 	if (final && vgather_note(&v->g, note, notelen) != 0)
 		final = 0;
 	v->sl = NULL;
+	v->sl_note = NULL;
 	if (final)
 		v->prev_size = sl->size;
 	pthread_mutex_lock(&v->mu);
@@ -528,13 +571,68 @@ bval_seal(struct ledger_consensus *c, const struct ledger_seal *sl,
 	return final ? 0 : -1;
 }
 
-/* The writer is idle: the answers that came after the last seal's
- * quorum (the stragglers', a liar's) are taken and counted now, so the
- * peers' status and the discard counts do not wait for the next block. */
-static void
-bval_idle(struct ledger_consensus *c)
+/* Whether p is due an idle step's request for a block of size size. */
+static int
+bval_idle_due(const struct bval_peer *p, uint64_t size,
+    const struct timespec *now)
 {
-	(void)event_base_loop(BVAL(c)->evb, EVLOOP_NONBLOCK);
+	if (!p->known || p->inflight || p->cosigned >= size)
+		return 0;
+	return now->tv_sec > p->idle_next.tv_sec || (now->tv_sec ==
+	    p->idle_next.tv_sec && now->tv_nsec >= p->idle_next.tv_nsec);
+}
+
+/*
+ * The writer is idle: the answers that came after the last seal's
+ * quorum (the stragglers', a liar's) are taken and counted now, so the
+ * peers' status and the discard counts do not wait for the next block.
+ * Then a peer known to lag the last final block is sent it (from its
+ * size, or its next catch-up step) with the block's stored note: a peer
+ * busy with an older block through the last seals (one request out per
+ * peer), stopped, or down is otherwise sent nothing until the next
+ * block, which an idle ledger may not make for hours.  Its answer is
+ * taken at the next idle step (or seal); one that moved nothing makes
+ * it wait (bval_idle_backoff).  A peer in step is sent nothing.
+ *
+ * Example: v4 busy through the seals of 120 and 121, at 119; its 200
+ * for 120 comes while idle; the next idle step sends it 121's entry with
+ * 121's stored note; it cosigns 121: lag 0, no block made.
+ */
+static void
+bval_idle(struct ledger_consensus *c, const struct ledger_seal *last)
+{
+	struct bval *v = BVAL(c);
+	struct timespec now;
+	int sent = 0;
+
+	(void)event_base_loop(v->evb, EVLOOP_NONBLOCK);
+	if (last == NULL || last->note == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	v->sl = last;
+	v->sl_note = last->note;
+	v->idling = 1;
+	for (size_t i = 0; i < v->npeers; i++) {
+		struct bval_peer *p = &v->peers[i];
+
+		p->want = 0;	/* no seal: an answer sends nothing more */
+		if (!bval_idle_due(p, last->size, &now))
+			continue;
+		if (bval_send(v, p) == 0)
+			sent = 1;
+		else
+			bval_idle_backoff(p, 0);
+	}
+	v->idling = 0;
+	v->sl = NULL;
+	v->sl_note = NULL;
+	if (sent)	/* the connections and writes under way */
+		(void)event_base_loop(v->evb, EVLOOP_NONBLOCK);
+	pthread_mutex_lock(&v->mu);
+	for (size_t i = 0; i < v->npeers; i++)
+		v->peers[i].st.lag = last->size > v->peers[i].cosigned ?
+		    last->size - v->peers[i].cosigned : 0;
+	pthread_mutex_unlock(&v->mu);
 }
 
 static time_t

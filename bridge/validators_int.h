@@ -20,6 +20,11 @@
 #define BVAL_PATH_MAX		(BVAL_URL_MAX + 32)
 #define BVAL_CACHE_MAX		(2 * VCORE_ENTRIES_MAX)	/* entries kept */
 #define BVAL_REQ_SLACK		4096	/* request bytes beyond the entries */
+/* An idle step's request that failed or was refused is not sent again
+ * for this long, doubled at each failure up to the most. */
+#define BVAL_IDLE_RETRY_MIN_MS	250
+#define BVAL_IDLE_RETRY_MAX_MS	8000
+#define BVAL_SEAL_IDLE		0	/* out_seal of an idle step's request */
 
 struct bval_peer {
 	struct bval *v;
@@ -36,6 +41,9 @@ struct bval_peer {
 	uint64_t out_seal;		/* the seal it belongs to */
 	uint64_t out_size;		/* the checkpoint size it asks for */
 	int out_chunk;			/* a catch-up step, not the block */
+	int out_idle;			/* sent by the idle step */
+	struct timespec idle_next;	/* no idle request before */
+	long idle_backoff_ms;		/* 0: the last one made progress */
 	struct timespec out_at;
 	int want;			/* the current seal still needs it */
 	int resends;
@@ -59,6 +67,8 @@ struct bval {
 	uint64_t seal_id;
 	int gathering;			/* g holds seal seal_id's answers */
 	const struct ledger_seal *sl;
+	const char *sl_note;		/* sent with sl: note, or idle's stored */
+	int idling;			/* sl is idle's last final block */
 	struct vgather g;
 	struct vgather gprev;		/* the seal before, for late answers */
 	uint64_t prev_id;		/* its seal_id */

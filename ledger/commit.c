@@ -346,6 +346,32 @@ ledger_commit_seal(struct ledger *l, struct ledger_block_row *b)
 	    sizeof(b->checkpoint));
 }
 
+/* See ledger_state.h. */
+int
+ledger_commit_last_final(struct ledger *l, struct ledger_seal *sl,
+    uint8_t root[LEDGER_HASH_LEN], char *note, size_t notelen)
+{
+	int rc = 1;
+
+	memset(sl, 0, sizeof(*sl));
+	pthread_rwlock_rdlock(&l->tree_lock);
+	if (l->checkpoint[0] != '\0' && l->final_size > 0) {
+		rc = ledger_merkle_root(l->tree, l->final_size, root) != 0 ||
+		    (size_t)snprintf(note, notelen, "%s", l->checkpoint) >=
+		    notelen ? -1 : 0;
+		sl->size = l->final_size;
+	}
+	pthread_rwlock_unlock(&l->tree_lock);
+	if (rc != 0)
+		return rc;
+	sl->root = root;
+	sl->note = note;
+	sl->consistency = commit_consistency;
+	sl->consistency_between = commit_consistency_between;
+	sl->tree = l->tree;
+	return 0;
+}
+
 /*
  * Signs committed block b (unless b->checkpoint already holds its
  * signature) and saves the signature in its own transaction.  The block

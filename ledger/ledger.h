@@ -178,6 +178,10 @@ struct ledger_seal {
 	    uint64_t n, uint8_t root_m[LEDGER_HASH_LEN],
 	    uint8_t proof[][LEDGER_HASH_LEN], size_t *nproof);
 	void *tree;			/* the writer's, for consistency */
+	/* idle's last final block only (NULL in seal): its stored
+	 * checkpoint note, signed and cosigned; body and height are then
+	 * unset (NULL, 0) */
+	const char *note;
 };
 
 struct ledger_consensus_ops {
@@ -191,9 +195,13 @@ struct ledger_consensus_ops {
 	/* One line for the status API. */
 	void (*describe)(struct ledger_consensus *, char *buf, size_t len);
 	/* Optional: called on the writer's thread about every
-	 * LEDGER_IDLE_MS while nothing is queued (the validators take the
-	 * answers that came after the last seal's quorum). */
-	void (*idle)(struct ledger_consensus *);
+	 * LEDGER_IDLE_MS while nothing is queued, under commit_mu (the tree
+	 * does not grow meanwhile), with the ledger's last final block
+	 * (last->note its stored checkpoint), or NULL when it has none: the
+	 * validators take the answers that came after the last seal's
+	 * quorum, and send a peer that lags that block without waiting for
+	 * the next one. */
+	void (*idle)(struct ledger_consensus *, const struct ledger_seal *last);
 	void (*free)(struct ledger_consensus *);
 };
 

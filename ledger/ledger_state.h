@@ -210,6 +210,12 @@ int ledger_pipe_sync(struct ledger *l, struct ledger_store *s, int in_tx);
  * through the consensus (0/-1); the answer of a block that could not be
  * sealed (its entries remembered, seal_failed set). */
 int ledger_commit_seal(struct ledger *l, struct ledger_block_row *b);
+/* Under commit_mu: *sl describes the last final block (size, root, the
+ * tree's consistency proofs, its stored checkpoint note copied into
+ * note), for the consensus's idle step; root and note must outlive sl.
+ * 0, 1 when there is none yet, -1 on error. */
+int ledger_commit_last_final(struct ledger *l, struct ledger_seal *sl,
+    uint8_t root[LEDGER_HASH_LEN], char *note, size_t notelen);
 void ledger_commit_seal_failed(struct ledger *l, struct ledger_sub **subs,
     size_t n);
 

@@ -162,6 +162,24 @@ writer_refuse_queue(struct ledger *l)
 	l->pending_tail = keep != NULL ? keep_tail : &l->pending;
 }
 
+/* Not under l->mu: the consensus's idle step, shown the last final block
+ * (a validator that missed the last seals is sent it now, not at the
+ * next block, which an idle ledger may not make for hours).  Under
+ * commit_mu: the block's consistency proofs read the tree unlocked. */
+static void
+writer_idle_step(struct ledger *l)
+{
+	struct ledger_seal sl;
+	uint8_t root[LEDGER_HASH_LEN];
+	char note[LEDGER_NOTE_MAX];
+	int rc;
+
+	pthread_mutex_lock(&l->commit_mu);
+	rc = ledger_commit_last_final(l, &sl, root, note, sizeof(note));
+	l->cons->ops->idle(l->cons, rc == 0 ? &sl : NULL);
+	pthread_mutex_unlock(&l->commit_mu);
+}
+
 /*
  * Under l->mu, nothing queued: waits for a submission; a consensus with
  * an idle step gets it about every LEDGER_IDLE_MS meanwhile (outside the
@@ -199,7 +217,7 @@ writer_idle(struct ledger *l)
 	if (pthread_cond_timedwait(&l->cv, &l->mu, &until) == ETIMEDOUT &&
 	    l->pending == NULL && !l->stopping) {
 		pthread_mutex_unlock(&l->mu);
-		l->cons->ops->idle(l->cons);
+		writer_idle_step(l);
 		pthread_mutex_lock(&l->mu);
 	}
 }
