@@ -714,13 +714,15 @@ ocspr_new(const struct ocspr_config *cfg, char *err, size_t errlen)
 			    "SHA-256)" : "PRAGMA quick_check passed");
 		if ((r->flush = event_new(cfg->base, -1, EV_PERSIST,
 		    ocspr_flush, r)) == NULL || event_add(r->flush,
-		    &flush_tv) != 0 || (r->pace = evtimer_new(cfg->base,
-		    ocspr_pace_cb, r)) == NULL) {
+		    &flush_tv) != 0) {
 			snprintf(err, errlen, "OCSP: out of memory");
 			goto fail;
 		}
 	}
+	/* The pace's timer: with a store or without (the sweep's answers
+	 * are paced too). */
 	if (ocspr_errors_init(r) != 0 ||
+	    (r->pace = evtimer_new(cfg->base, ocspr_pace_cb, r)) == NULL ||
 	    (r->cache = ocspr_cache_new(cfg->cache_max)) == NULL ||
 	    (r->crls = ocspr_crls_new(r)) == NULL ||
 	    (r->sweep = event_new(cfg->base, -1, EV_PERSIST, ocspr_sweep,
