@@ -379,7 +379,8 @@ metrics_ocsp(struct metrics *m, struct evbuffer *b)
 	    st.pending);
 	metrics_one(b, "keybridge_ocsp_resign_paced", "gauge",
 	    "Certificates whose due answers wait for ocsp_resign_rate "
-	    "(still valid, answered from the store).", st.paced);
+	    "(still valid, answered from the store; or expired after a "
+	    "long downtime, signed on demand).", st.paced);
 	metrics_one(b, "keybridge_crls_made_total", "counter",
 	    "CRLs made and signed.", st.crls);
 	/* issue 18: the bounded cache and the persistent store */

@@ -327,7 +327,7 @@ ocspr_cache_count(struct ocspr_cache *c)
 
 struct ocspr_stale_arg {
 	time_t now;
-	void (*fn)(int, const char *, void *);
+	void (*fn)(struct ocspr_entry *, void *);
 	void *arg;
 };
 
@@ -337,15 +337,16 @@ ocspr_cache_stale_one(struct ocspr_entry *e, void *arg)
 	struct ocspr_stale_arg *a = arg;
 
 	/* RFC 5019 and docs/design.md: re-signed when half the validity has
-	 * passed.  Both hashes are signed together: report the SHA-1 one. */
-	if (e->md == 0 && a->now >= e->this_update +
+	 * passed.  Both hashes are signed together: report the SHA-1 one,
+	 * unless it is queued already. */
+	if (e->md == 0 && !e->queued && a->now >= e->this_update +
 	    (e->next_update - e->this_update) / 2)
-		a->fn(e->issuer, e->serial, a->arg);
+		a->fn(e, a->arg);
 }
 
 void
 ocspr_cache_stale(struct ocspr_cache *c, time_t now,
-    void (*fn)(int issuer, const char *serial, void *), void *arg)
+    void (*fn)(struct ocspr_entry *, void *), void *arg)
 {
 	struct ocspr_stale_arg a = { now, fn, arg };
 

@@ -322,8 +322,15 @@ ocspr_done(struct ocspr_job *j)
 
 	switch (j->kind) {
 	case OCSPR_JOB_PRESIGN:
-		if (j->failed)
+		if (j->failed) {
+			/* the next sweep queues it again */
+			struct ocspr_entry *e = (struct ocspr_entry *)
+			    ocspr_cache_get(r->cache, j->issuer, 0, j->serial);
+
+			if (e != NULL)
+				e->queued = 0;
 			break;
+		}
 		if (j->epoch != r->epoch) {
 			if (r->cfg.ops.status(r->cfg.ops.arg, j->issuer,
 			    j->serial, &now) != 0)
@@ -394,9 +401,14 @@ ocspr_due_cb(const char *issuer, const char *serial, time_t next_update,
 	struct ocspr *r = arg;
 	int i = ocspr_issuer_index(r, issuer);
 
-	/* An issuer no longer served: its rows wait for their expiry. */
-	if (i >= 0)
-		ocspr_pend(r, i, serial, next_update);
+	/* An issuer no longer served: its rows are never read nor signed
+	 * again, and, kept expired, they would come first in every due
+	 * batch: they go after the query (ocspr_due). */
+	if (i < 0) {
+		snprintf(r->due_gone, sizeof(r->due_gone), "%s", issuer);
+		return;
+	}
+	ocspr_pend(r, i, serial, next_update);
 	if (ocspr_pace_urgent(r, next_update, time(NULL)))
 		r->due_urgent = 1;
 }
@@ -425,8 +437,12 @@ ocspr_due(struct ocspr *r, time_t now)
 	r->due_urgent = 0;
 	/* Rows signed with a longer validity than today's are found later,
 	 * at today's half-validity before their nextUpdate: still fresh. */
+	r->due_gone[0] = '\0';
 	if (ocspr_store_due(r->store, now, now + r->cfg.validity / 2,
 	    max, ocspr_due_cb, r) < 0)
+		r->stats.store_errors++;
+	if (r->due_gone[0] != '\0' && ocspr_store_drop_issuer(r->store,
+	    r->due_gone, OCSPR_STORE_GONE_MAX) != 0)
 		r->stats.store_errors++;
 }
 
@@ -488,10 +504,25 @@ ocspr_refresh(struct ocspr *r, int issuer, const char *serial)
 	return 0;
 }
 
+/* Without a store: a cached answer past half its validity is queued, at
+ * the pace of cfg.resign_rate while it is not urgent (pace.c), as the
+ * store's due query queues them; OCSPR_SWEEP_PACED sweeps' worth of
+ * paced serials at most, so that answers signed together (2M at a
+ * million, every half validity) never sit in the queue all at once. */
 static void
-ocspr_stale_cb(int issuer, const char *serial, void *arg)
+ocspr_stale_cb(struct ocspr_entry *e, void *arg)
 {
-	ocspr_pend(arg, issuer, serial, 0);
+	struct ocspr *r = arg;
+	time_t now = time(NULL);
+	double cap = (double)r->cfg.resign_rate * OCSPR_SWEEP_SEC *
+	    OCSPR_SWEEP_PACED / OCSPR_NMD;
+	size_t before = r->npending;
+
+	if (!ocspr_pace_urgent(r, e->next_update, now) &&
+	    (double)r->npaced >= cap)
+		return;
+	ocspr_pend(r, e->issuer, e->serial, e->next_update);
+	e->queued = r->npending > before;
 }
 
 /* Every OCSPR_SWEEP_SEC: responses past half their validity are signed
@@ -570,7 +601,9 @@ int
 ocspr_warm(struct ocspr *r, int issuer, const char *serial)
 {
 	struct ocspr_stored row;
+	struct ocspr_status now;
 	time_t t = time(NULL);
+	int rc;
 
 	if (issuer < 0 || issuer >= r->nissuers || serial == NULL ||
 	    strlen(serial) > OCSPR_SERIAL_MAX)
@@ -581,10 +614,20 @@ ocspr_warm(struct ocspr *r, int issuer, const char *serial)
 	 * valid but due is left to the due query (ocspr_due), which signs
 	 * it at that pace: a restart after downtime does not sign every
 	 * due answer at once (pace.c). */
-	if (r->store != NULL && ocspr_store_get(r->store,
-	    r->issuers[issuer].id, 0, serial, t, &row) == 1 &&
-	    (2 * t < row.this_update + row.next_update ||
+	if (r->store == NULL || (rc = ocspr_store_get(r->store,
+	    r->issuers[issuer].id, 0, serial, t, &row)) < 0)
+		return ocspr_refresh(r, issuer, serial);
+	if (rc == 1 && (2 * t < row.this_update + row.next_update ||
 	    !ocspr_pace_urgent(r, row.next_update, t)))
+		return 0;
+	/* Expired (a downtime longer than the validity): the row stays
+	 * for the due query, which re-signs it at the pace, soonest first,
+	 * a batch at a time, not a million at once (issue 18); a request
+	 * meanwhile is signed on demand.  Unless its status changed while
+	 * the bridge was down: a revocation goes at once, never paced. */
+	if (rc == 0 && row.expired && r->cfg.resign_rate > 0 &&
+	    r->cfg.ops.status(r->cfg.ops.arg, issuer, serial, &now) == 0 &&
+	    ocspr_same_status(&now, &row.st))
 		return 0;
 	return ocspr_refresh(r, issuer, serial);
 }
@@ -671,13 +714,15 @@ ocspr_new(const struct ocspr_config *cfg, char *err, size_t errlen)
 			    "SHA-256)" : "PRAGMA quick_check passed");
 		if ((r->flush = event_new(cfg->base, -1, EV_PERSIST,
 		    ocspr_flush, r)) == NULL || event_add(r->flush,
-		    &flush_tv) != 0 || (r->pace = evtimer_new(cfg->base,
-		    ocspr_pace_cb, r)) == NULL) {
+		    &flush_tv) != 0) {
 			snprintf(err, errlen, "OCSP: out of memory");
 			goto fail;
 		}
 	}
+	/* The pace's timer: with a store or without (the sweep's answers
+	 * are paced too). */
 	if (ocspr_errors_init(r) != 0 ||
+	    (r->pace = evtimer_new(cfg->base, ocspr_pace_cb, r)) == NULL ||
 	    (r->cache = ocspr_cache_new(cfg->cache_max)) == NULL ||
 	    (r->crls = ocspr_crls_new(r)) == NULL ||
 	    (r->sweep = event_new(cfg->base, -1, EV_PERSIST, ocspr_sweep,

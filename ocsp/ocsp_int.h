@@ -24,6 +24,10 @@
 #define OCSPR_ALIAS_PATH_MAX 512
 #define OCSPR_FEED_MAX       64		/* background jobs in the worker */
 #define OCSPR_SWEEP_SEC      30		/* re-sign check interval */
+/* Without a store, serials the sweep queues at the pace at most: two
+ * sweeps' worth of cfg.resign_rate (the rest wait for the next sweep;
+ * urgent ones are queued whatever the count). */
+#define OCSPR_SWEEP_PACED    2
 #define OCSPR_DUE_MAX        8192	/* store rows queued per due check */
 #define OCSPR_DUE_MIN        64		/* ... at least, when paced */
 #define OCSPR_CRL_DELAY_USEC 100000	/* coalesce revocations into a CRL */
@@ -58,6 +62,9 @@ struct ocspr_entry {
 	 * every get (atomic: the loops' lookups set it side by side). */
 	size_t slot;
 	_Atomic int clock_ref;
+	/* Without a store: queued for re-signing by the sweep (main loop
+	 * only; a re-signed answer is a new entry, without it). */
+	int queued;
 };
 
 /* OpenSSL's LHASH macros paste the element type's name: a typedef is
@@ -99,9 +106,10 @@ size_t ocspr_cache_count(struct ocspr_cache *c);
 /* Entries evicted to keep within max. */
 uint64_t ocspr_cache_evictions(struct ocspr_cache *c);
 /* Calls fn for every entry whose re-sign time (half its validity) has
- * come by now, once per (issuer, serial). */
+ * come by now and that is not queued, once per (issuer, serial): the
+ * SHA-1 entry (get0; fn may set its queued). */
 void ocspr_cache_stale(struct ocspr_cache *c, time_t now,
-    void (*fn)(int issuer, const char *serial, void *), void *arg);
+    void (*fn)(struct ocspr_entry *, void *), void *arg);
 /* Drops a reference; frees e with the last.  NULL-safe. */
 void ocspr_entry_free(struct ocspr_entry *e);
 /* The HTTP-date of t (RFC 9110 5.6.7) into buf. */
@@ -268,6 +276,8 @@ struct ocspr {
 	struct event *flush;		/* commits the store's writes */
 	time_t due_next;		/* next look for store rows to re-sign */
 	int due_urgent;			/* the last look found an urgent row */
+	/* the last look found a row of this issuer id, no longer served */
+	char due_gone[OCSPR_ISSUER_ID_MAX + 1];
 	struct ocspr_worker *worker;
 	struct ocspr_crls *crls;
 	uint64_t epoch;			/* bumped by every refresh */

@@ -22,6 +22,12 @@
  * spread over the quarter of the validity before the first of its
  * answers turns urgent, the rest of it going at full speed: never later
  * than before.
+ *
+ * An answer already expired goes at the pace too (ocspr_pace_urgent):
+ * after a downtime longer than the validity, the stored answers are
+ * re-signed soonest-expired first at cfg.resign_rate, a batch of the
+ * store at a time (ocspr_due), while a request for any of them is signed
+ * on demand.
  */
 #include <time.h>
 
@@ -38,12 +44,20 @@ ocspr_pace_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* See ocsp_int.h. */
+/*
+ * See ocsp_int.h.  An answer already expired is not urgent: there is no
+ * deadline left to meet.  After a downtime longer than the validity
+ * every stored answer is expired (2M at a million certificates); signed
+ * at once they took both cores and, queued all together, the memory
+ * (issue 18).  Each stays answerable meanwhile: a request for one finds
+ * no fresh answer and is signed on demand, at once (routes.c,
+ * ocspr_live), like any cold miss.
+ */
 int
 ocspr_pace_urgent(const struct ocspr *r, time_t next_update, time_t now)
 {
-	return r->cfg.resign_rate <= 0 ||
-	    next_update - now <= r->cfg.validity / OCSPR_PACE_URGENT_DIV;
+	return r->cfg.resign_rate <= 0 || (next_update > now &&
+	    next_update - now <= r->cfg.validity / OCSPR_PACE_URGENT_DIV);
 }
 
 /* See ocsp_int.h. */

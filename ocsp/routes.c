@@ -370,6 +370,7 @@ static void
 ocspr_live(struct ocspr *r, struct evhttp_request *req, OCSP_REQUEST *oreq)
 {
 	char serial[OCSPR_SERIAL_MAX + 1] = "";
+	const struct ocspr_entry *e;
 	struct ocspr_job *j;
 	int md = -1, st;
 
@@ -395,10 +396,13 @@ ocspr_live(struct ocspr *r, struct evhttp_request *req, OCSP_REQUEST *oreq)
 		goto out;
 	}
 	/* A known certificate missing from the cache (just issued, or the
-	 * bridge just started): pre-sign it too, for the next request. */
+	 * bridge just started), or whose answer expired (a downtime longer
+	 * than the validity: the rest wait for the pace, issue 18): pre-sign
+	 * it too, at once, for the next request. */
 	if (j->ncid == 1 && serial[0] != '\0' &&
 	    j->cid_st[0].state != OCSPR_NOT_ISSUED &&
-	    ocspr_cache_get(r->cache, j->cid_issuer[0], 0, serial) == NULL)
+	    ((e = ocspr_cache_get(r->cache, j->cid_issuer[0], 0, serial)) ==
+	    NULL || e->next_update <= time(NULL)))
 		ocspr_refresh(r, j->cid_issuer[0], serial);
 	j->req = req;
 	j->relay = r->relay;	/* answered on its own loop's thread */

@@ -36,7 +36,7 @@
 #define OCSPR_STORE_CLEAN_TEXT	"1"
 #define OCSPR_BOOT_ID		"/proc/sys/kernel/random/boot_id"
 
-enum { Q_GET, Q_PUT, Q_DROP, Q_DUE, Q_EXPIRE, Q_COUNT, Q_N };
+enum { Q_GET, Q_PUT, Q_DROP, Q_DUE, Q_GONE, Q_COUNT, Q_N };
 
 static const char *const ocspr_store_sql[Q_N] = {
 	[Q_GET] = "SELECT state, revoked_at, reason, not_after, this_update,"
@@ -56,13 +56,13 @@ static const char *const ocspr_store_sql[Q_N] = {
 	    " WHERE md = 0 AND"
 	    " next_update <= ?3 AND this_update + next_update <= 2 * ?1"
 	    " ORDER BY next_update LIMIT ?2",
-	/* At most ?2 rows a call: after a downtime longer than the
-	 * validity every row is expired, and one statement deleting 2M
-	 * rows held the loop for seconds (issue 18).  The rest go on the
-	 * next calls, once a second. */
-	[Q_EXPIRE] = "DELETE FROM ocsp_answers WHERE (issuer, serial, md) IN"
+	/* An issuer no longer served: its rows are never signed again nor
+	 * read (a request names a served issuer), so they go, at most ?2 a
+	 * call (one statement deleting 2M rows held the loop for seconds:
+	 * issue 18).  A range of the primary key. */
+	[Q_GONE] = "DELETE FROM ocsp_answers WHERE (issuer, serial, md) IN"
 	    " (SELECT issuer, serial, md FROM ocsp_answers"
-	    " WHERE next_update <= ?1 ORDER BY next_update LIMIT ?2)",
+	    " WHERE issuer = ?1 LIMIT ?2)",
 	[Q_COUNT] = "SELECT count(*) FROM ocsp_answers",
 };
 
@@ -384,7 +384,8 @@ ocspr_store_drop(struct ocspr_store *s, const char *issuer,
 	return ocspr_store_run(q);
 }
 
-/* Checks the current row of Q_GET and fills out: 1 sound, 0 not. */
+/* Checks the current row of Q_GET and fills out: 1 sound and fresh, 0
+ * not (out->expired set when it is sound but past its nextUpdate). */
 static int
 ocspr_store_row(sqlite3_stmt *q, time_t now, struct ocspr_stored *out)
 {
@@ -400,16 +401,21 @@ ocspr_store_row(sqlite3_stmt *q, time_t now, struct ocspr_stored *out)
 	out->st.not_after = (time_t)sqlite3_column_int64(q, 3);
 	out->this_update = (time_t)sqlite3_column_int64(q, 4);
 	out->next_update = (time_t)sqlite3_column_int64(q, 5);
+	out->expired = 0;
 	if (out->der == NULL || out->len == 0 ||
 	    out->len > OCSPR_STORE_DER_MAX || want == NULL ||
 	    sqlite3_column_bytes(q, 6) != (int)sizeof(h) ||
 	    (state != OCSPR_GOOD && state != OCSPR_REVOKED) ||
-	    out->next_update <= now || out->this_update > out->next_update)
+	    out->this_update > out->next_update)
 		return 0;
 	/* A damaged page would hand a client bytes nobody signed. */
 	if (EVP_Digest(out->der, out->len, h, NULL, EVP_sha256(), NULL) != 1 ||
 	    CRYPTO_memcmp(h, want, sizeof(h)) != 0)
 		return 0;
+	if (out->next_update <= now) {
+		out->expired = 1;
+		return 0;
+	}
 	return 1;
 }
 
@@ -421,6 +427,7 @@ ocspr_store_get(struct ocspr_store *s, const char *issuer, int md,
 	sqlite3_stmt *q = s->q[Q_GET];
 	int rc, ret;
 
+	out->expired = 0;
 	/* A previous get's row stays readable until this reset. */
 	sqlite3_reset(q);
 	sqlite3_bind_text(q, 1, issuer, -1, SQLITE_TRANSIENT);
@@ -433,7 +440,11 @@ ocspr_store_get(struct ocspr_store *s, const char *issuer, int md,
 		ret = -1;
 	else if ((ret = ocspr_store_row(q, now, out)) == 0) {
 		sqlite3_reset(q);
-		ocspr_store_drop(s, issuer, serial);
+		/* A damaged row goes; an expired one stays: it says the
+		 * certificate is known, and the due query re-signs it at
+		 * the pace (ocspr_store_due, issue 18). */
+		if (!out->expired)
+			ocspr_store_drop(s, issuer, serial);
 	}
 	if (ret != 1)
 		sqlite3_reset(q);
@@ -447,15 +458,9 @@ ocspr_store_due(struct ocspr_store *s, time_t now, time_t horizon,
     void (*fn)(const char *issuer, const char *serial, time_t next_update,
     void *), void *arg)
 {
-	sqlite3_stmt *q = s->q[Q_DUE], *x = s->q[Q_EXPIRE];
+	sqlite3_stmt *q = s->q[Q_DUE];
 	int n = 0, rc;
 
-	if (ocspr_store_txn(s) != 0)
-		return -1;
-	sqlite3_bind_int64(x, 1, (sqlite3_int64)now);
-	sqlite3_bind_int(x, 2, OCSPR_STORE_EXPIRE_MAX);
-	if (ocspr_store_run(x) != 0)
-		return -1;
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)now);
 	sqlite3_bind_int(q, 2, max);
 	sqlite3_bind_int64(q, 3, (sqlite3_int64)horizon);
@@ -471,6 +476,19 @@ ocspr_store_due(struct ocspr_store *s, time_t now, time_t horizon,
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
 	return rc == SQLITE_DONE ? n : -1;
+}
+
+/* See store.h. */
+int
+ocspr_store_drop_issuer(struct ocspr_store *s, const char *issuer, int max)
+{
+	sqlite3_stmt *q = s->q[Q_GONE];
+
+	if (ocspr_store_txn(s) != 0)
+		return -1;
+	sqlite3_bind_text(q, 1, issuer, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, max);
+	return ocspr_store_run(q);
 }
 
 /* See store.h. */

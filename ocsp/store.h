@@ -29,21 +29,23 @@
  * for ocspr_store_flush (the loop calls it every OCSPR_STORE_FLUSH_MS). */
 #define OCSPR_STORE_TXN_MAX  4096
 #define OCSPR_STORE_FLUSH_MS 500
-/* Expired rows deleted per ocspr_store_due call (a bounded piece of loop
- * work). */
-#define OCSPR_STORE_EXPIRE_MAX 4096
+/* Rows of an issuer no longer served deleted per call (a bounded piece
+ * of loop work). */
+#define OCSPR_STORE_GONE_MAX 4096
 /* Largest answer kept: ours are well under 2 KB. */
 #define OCSPR_STORE_DER_MAX  8192
 
 struct ocspr_store;
 
 /* One row: the answer's bytes (a borrowed pointer into the statement,
- * valid until the next call on the store) and what it says. */
+ * valid until the next call on the store) and what it says; expired set
+ * by ocspr_store_get when the row is intact but past its nextUpdate. */
 struct ocspr_stored {
 	const unsigned char *der;
 	size_t len;
 	time_t this_update, next_update;
 	struct ocspr_status st;
+	int expired;
 };
 
 /* Opens (creating) the store at path.  A file that is not an SQLite
@@ -62,8 +64,10 @@ int ocspr_store_opened(const struct ocspr_store *s);
 void ocspr_store_close(struct ocspr_store *s);
 
 /* The row of (issuer id, md, serial) into *out: 1 found, intact (its
- * bytes' hash matches) and not past its nextUpdate at now; 0 none (or
- * expired, or damaged: the row is then deleted); -1 on a read error. */
+ * bytes' hash matches) and not past its nextUpdate at now; 0 none, or
+ * damaged (the row is then deleted), or expired (out->expired set, the
+ * row kept: the certificate is known, and ocspr_store_due finds it to
+ * be re-signed at the pace); -1 on a read error. */
 int ocspr_store_get(struct ocspr_store *s, const char *issuer, int md,
     const char *serial, time_t now, struct ocspr_stored *out);
 /* Writes (replaces) one row, in the open transaction.  0 or -1. */
@@ -80,12 +84,17 @@ int ocspr_store_flush(struct ocspr_store *s);
  * at now (past half their validity), with the stored answer's nextUpdate
  * (how urgent it is), soonest nextUpdate first, among
  * those whose nextUpdate is at most horizon (now + half the validity
- * answers are signed with: the index range the query reads); rows
- * already expired are deleted first, OCSPR_STORE_EXPIRE_MAX at most.  The number reported, or -1. */
+ * answers are signed with: the index range the query reads).  Expired
+ * rows are due too, first of all (after a downtime longer than the
+ * validity, every row: issue 18).  The number reported, or -1. */
 int ocspr_store_due(struct ocspr_store *s, time_t now, time_t horizon,
     int max,
     void (*fn)(const char *issuer, const char *serial, time_t next_update,
     void *), void *arg);
+/* Deletes at most max rows of issuer id (one no longer served), in the
+ * open transaction.  0 or -1. */
+int ocspr_store_drop_issuer(struct ocspr_store *s, const char *issuer,
+    int max);
 /* Rows in the store (SHA-1 and SHA-256 ones each count), or -1. */
 long ocspr_store_count(struct ocspr_store *s);
 

@@ -110,8 +110,11 @@ test_stored_answer_comes_back_whole(void **state)
 	ocspr_store_close(s);
 }
 
+/* An expired answer is never served, but its row stays (the certificate
+ * is known: it is re-signed at the pace, issue 18); a fresh read finds it
+ * again. */
 static void
-test_expired_answer_is_not_returned(void **state)
+test_expired_answer_is_not_returned_but_kept(void **state)
 {
 	struct fx *f = *state;
 	struct ocspr_store *s = open_ok(f, 0);
@@ -119,9 +122,14 @@ test_expired_answer_is_not_returned(void **state)
 
 	put(s, 0, "aa", 0x30, &GOOD, NOW - 3600, NOW);
 	assert_int_equal(ocspr_store_get(s, ISS, 0, "aa", NOW, &row), 0);
-	assert_int_equal(ocspr_store_get(s, ISS, 0, "aa", NOW - 1, &row), 0);
-	put(s, 0, "aa", 0x30, &GOOD, NOW - 3600, NOW);
+	assert_int_equal(row.expired, 1);
+	assert_int_equal(row.st.state, OCSPR_GOOD);
+	assert_int_equal(ocspr_store_count(s), 1);
 	assert_int_equal(ocspr_store_get(s, ISS, 0, "aa", NOW - 1, &row), 1);
+	assert_int_equal(row.expired, 0);
+	/* none at all: not expired */
+	assert_int_equal(ocspr_store_get(s, ISS, 0, "ab", NOW, &row), 0);
+	assert_int_equal(row.expired, 0);
 	ocspr_store_close(s);
 }
 
@@ -223,19 +231,23 @@ test_due_is_soonest_expiry_first(void **state)
 	put(s, 0, "04", 0x30, &GOOD, NOW - 3300, NOW + 300);
 	put(s, 0, "05", 0x30, &GOOD, NOW - 3700, NOW - 100);	/* expired */
 	assert_int_equal(ocspr_store_due(s, NOW, NOW + 1800, 8, due_cb, &d),
-	    3);
-	assert_string_equal(d.serial[0], "04");
-	assert_string_equal(d.serial[1], "02");
-	assert_string_equal(d.serial[2], "03");
+	    4);
+	/* the expired row first: it is due most of all (issue 18) */
+	assert_string_equal(d.serial[0], "05");
+	assert_string_equal(d.serial[1], "04");
+	assert_string_equal(d.serial[2], "02");
+	assert_string_equal(d.serial[3], "03");
 	/* with each its nextUpdate: how urgent it is (the pacing's input) */
-	assert_int_equal(d.next[0], NOW + 300);
-	assert_int_equal(d.next[2], NOW + 1600);
-	/* the expired row is gone; the limit holds */
-	assert_int_equal(ocspr_store_count(s), 5);
+	assert_int_equal(d.next[0], NOW - 100);
+	assert_int_equal(d.next[1], NOW + 300);
+	assert_int_equal(d.next[3], NOW + 1600);
+	/* nothing deleted; the limit holds */
+	assert_int_equal(ocspr_store_count(s), 6);
 	d.n = 0;
 	assert_int_equal(ocspr_store_due(s, NOW, NOW + 1800, 1, due_cb, &d),
 	    1);
-	assert_string_equal(d.serial[0], "04");
+	assert_string_equal(d.serial[0], "05");
+	ocspr_store_drop(s, ISS, "05");
 	/* the horizon bounds the rows looked at (an index range, not a walk
 	 * of the whole store): a row due but with a later nextUpdate (a
 	 * longer validity) waits until it is inside */
@@ -250,15 +262,16 @@ test_due_is_soonest_expiry_first(void **state)
 	ocspr_store_close(s);
 }
 
-/* After a long downtime every row is expired: each due call deletes a
- * bounded number of them (one statement over 2M rows held the loop). */
+/* After a long downtime every row is expired: the due query hands them
+ * out a bounded batch at a time, soonest first, none deleted (each is a
+ * known certificate to re-sign at the pace, issue 18). */
 static void
-test_expired_rows_go_a_bounded_number_a_call(void **state)
+test_expired_rows_come_due_a_bounded_batch_a_call(void **state)
 {
 	struct fx *f = *state;
 	struct ocspr_store *s = open_ok(f, 0);
 	struct due d = { .n = 0 };
-	const int n = OCSPR_STORE_EXPIRE_MAX + 100;
+	const int n = 5000;
 	char x[16];
 
 	for (int i = 0; i < n; i++) {
@@ -269,12 +282,31 @@ test_expired_rows_go_a_bounded_number_a_call(void **state)
 	assert_int_equal(ocspr_store_count(s), n + 1);
 	assert_int_equal(ocspr_store_due(s, NOW, NOW + 1800, 8, due_cb, &d),
 	    8);
-	assert_int_equal(ocspr_store_count(s), n + 1 - OCSPR_STORE_EXPIRE_MAX);
-	d.n = 0;
-	assert_int_equal(ocspr_store_due(s, NOW, NOW + 1800, 8, due_cb, &d),
-	    1);
-	assert_string_equal(d.serial[0], "ffff0");
-	assert_int_equal(ocspr_store_count(s), 1);
+	assert_string_equal(d.serial[0], "1");
+	assert_string_equal(d.serial[7], "8");
+	assert_int_equal(ocspr_store_count(s), n + 1);
+	ocspr_store_close(s);
+}
+
+/* The rows of an issuer no longer served go, a bounded number a call,
+ * and only that issuer's. */
+static void
+test_drop_issuer_is_bounded_and_of_one_issuer(void **state)
+{
+	struct fx *f = *state;
+	struct ocspr_store *s = open_ok(f, 0);
+	char x[16];
+
+	for (int i = 0; i < 10; i++) {
+		snprintf(x, sizeof(x), "%x", i + 1);
+		put(s, 0, x, 0x30, &GOOD, NOW - 7200, NOW - 3600);
+	}
+	assert_int_equal(ocspr_store_put(s, "ffff", 0, "1", &GOOD,
+	    (const unsigned char *)"0", 1, NOW - 7200, NOW - 3600), 0);
+	assert_int_equal(ocspr_store_drop_issuer(s, "ffff", 4), 0);
+	assert_int_equal(ocspr_store_count(s), 10);
+	assert_int_equal(ocspr_store_drop_issuer(s, ISS, 4), 0);
+	assert_int_equal(ocspr_store_count(s), 6);
 	ocspr_store_close(s);
 }
 
@@ -596,7 +628,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_stored_answer_comes_back_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_expired_answer_is_not_returned, setup, teardown),
+		    test_expired_answer_is_not_returned_but_kept, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_altered_bytes_are_refused_and_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(
@@ -604,7 +637,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_due_is_soonest_expiry_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_expired_rows_go_a_bounded_number_a_call, setup,
+		    test_expired_rows_come_due_a_bounded_batch_a_call, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_drop_issuer_is_bounded_and_of_one_issuer, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_drop_is_a_key_range_not_a_scan, setup, teardown),
