@@ -142,7 +142,7 @@ ss_leaf_hashes(struct ledger_store *s, uint64_t from,
 		return -1;
 	/* A scan from the start (the open's, verify's count) reads every
 	 * entry's row, most of the file: through the map those pages would
-	 * stay in the resident set (1 GB at a million certificates, issue
+	 * stay in the resident set (the whole map at a million, issue
 	 * 18).  read() them through the page cache instead, then map again
 	 * for the point reads. */
 	if (from == 0)

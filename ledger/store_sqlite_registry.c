@@ -313,8 +313,9 @@ ss_certs_unsigned(struct ledger_store *s, const char *account, time_t now,
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)now);
 	sqlite3_bind_int64(q, 3, (sqlite3_int64)below);
 	/* A scan of every good certificate's row (bridge/heal.c at the
-	 * start): through the map it put the whole 1 GB in serve's resident
-	 * set for a second, VmHWM 1.98 GB at a million (issue 18). */
+	 * start): through the map (1 GiB then) it put all of the map in
+	 * serve's resident set for a second, VmHWM 1.98 GB at a million
+	 * (issue 18). */
 	return cert_scan(s, q, cb, arg);
 }
 

@@ -422,6 +422,21 @@ kb_store_bridge() {
 	ISSUING="$DIR/ca/issuing.pem"
 }
 
+# kb_ocsp_settled N: waits (60 s at most) until the running bridge has
+# signed N OCSP answers and none waits, pending or paced; then 0.7 s more
+# (a store's transaction is committed every 500 ms).
+kb_ocsp_settled() {
+	local deadline=$((SECONDS + 60)) s p
+	while :; do
+		s=$(kb_metric keybridge_ocsp_signatures_total)
+		p=$(($(kb_metric keybridge_ocsp_resign_pending) + $(kb_metric keybridge_ocsp_resign_paced)))
+		[ "${s:-0}" -lt "$1" ] || [ "$p" -ne 0 ] || break
+		[ "$SECONDS" -lt "$deadline" ] || fail "$s of $1 OCSP signatures after 60 s ($p waiting)"
+		sleep 0.2
+	done
+	sleep 0.7
+}
+
 # kb_crl_num TEXT EXT: the decimal value of the INTEGER extension EXT ("CRL
 # Number", "Delta CRL Indicator") in TEXT, a file of `openssl crl -text`;
 # empty when absent.  (openssl prints them in decimal, or in hex with 0x

@@ -19,9 +19,8 @@
 #   - at the end every certificate has a fresh stored answer, the whole
 #     catch-up having taken about 2N / RATE seconds;
 #   - the negative control: with ocsp_resign_rate = 0 the same catch-up
-#     is over within a few seconds (what the pace holds back);
-#   - without a store, the sweep of the cache queues its due answers at
-#     the pace too (paced gauge > 0, signatures bounded by the rate).
+#     is over within a few seconds (what the pace holds back).
+# Without a store, the sweep's pace: test_ocsp_sweep_pace.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -40,20 +39,6 @@ log "enrolled $N certificates"
 
 metric() { kb_metric "$1"; }
 status_of() { kb_ocsp_status "$@"; }
-
-# settled N: waits (60 s at most) until N answers are signed and nothing
-# waits, pending or paced.
-settled() {
-	local deadline=$((SECONDS + 60)) s p
-	while :; do
-		s=$(metric keybridge_ocsp_signatures_total)
-		p=$(($(metric keybridge_ocsp_resign_pending) + $(metric keybridge_ocsp_resign_paced)))
-		[ "${s:-0}" -lt "$1" ] || [ "$p" -ne 0 ] || break
-		[ "$SECONDS" -lt "$deadline" ] || fail "$s of $1 signatures after 60 s ($p waiting)"
-		sleep 0.2
-	done
-	sleep 0.7	# the store's transaction is committed every 500 ms
-}
 
 # caught_up: waits (60 s at most) until every stored answer was signed in
 # the last two minutes and nothing waits, pending or paced.
@@ -98,7 +83,7 @@ fresh() {
 # ---- every certificate pre-signed and stored -------------------------------------
 kb_stop
 kb_start "$DIR"
-settled $((2 * N))
+kb_ocsp_settled $((2 * N))
 kb_stop
 assert_eq $((2 * N)) "$(sqlite3 "$STORE" "SELECT count(*) FROM ocsp_answers")" "answers stored"
 
@@ -198,35 +183,4 @@ took=$((SECONDS - t0))
 [ "$took" -lt $((2 * N / RATE / 2)) ] || fail "without a pace the catch-up took $took s"
 log "no pace: caught up in $took s"
 kb_stop
-# ---- without a store: the cache's sweep paces its due answers too ---------------
-# Every answer signed at the start (no store: nothing to read back) falls
-# due after half of ocsp_validity = 300 s (the least) and turns urgent with
-# 75 s left: the sweep (every 30 s from the start) finds them due at 150
-# or 180 s, with 120 s or more left, and queues them at the pace, not at
-# once.
-kb_conf_set "$DIR" ocsp_store off
-kb_conf_set "$DIR" ocsp_cache_max 0
-kb_conf_set "$DIR" ocsp_validity 300
-kb_conf_set "$DIR" ocsp_resign_rate "$RATE"
-kb_start "$DIR"
-t0=$SECONDS
-settled $((2 * N - 4))	# at least (the two revoked ones are signed too)
-s1=$(metric keybridge_ocsp_signatures_total)
-while [ "$(metric keybridge_ocsp_resign_paced)" -eq 0 ]; do
-	[ $((SECONDS - t0)) -lt 200 ] || fail "no answer held to the pace by the sweep 200 s after the start ($(metric keybridge_ocsp_signatures_total) signatures, $(metric keybridge_ocsp_resign_pending) pending)"
-	sleep 0.2
-done
-s2=$(metric keybridge_ocsp_signatures_total)
-sleep 3
-s3=$(metric keybridge_ocsp_signatures_total)
-p=$(metric keybridge_ocsp_resign_paced)
-d=$((s3 - s1))
-[ "$d" -le $((RATE * 4 + 8)) ] || fail "$d signatures in the 3 s after the sweep at ocsp_resign_rate = $RATE: not paced"
-# ... but going: the pace's timer wakes the queue, not the next sweep
-[ "$d" -ge "$RATE" ] || fail "$d signatures in the 3 s after the sweep at ocsp_resign_rate = $RATE: the paced queue does not move"
-[ "$p" -gt 0 ] || fail "keybridge_ocsp_resign_paced $p 3 s after the sweep"
-log "no store: the sweep holds $p certificates to the pace ($d signatures in 3 s)"
-assert_eq good "$(status_of c1)" "c1 while the sweep's answers are paced"
-kb_stop
-
 log "OK: after a downtime longer than the validity, expired answers are re-signed at ocsp_resign_rate while each certificate is answered at once and revocations go at once"
