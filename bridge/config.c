@@ -34,6 +34,7 @@
 #include "common/log.h"
 #include "common/version.h"
 #include "bridge/config.h"
+#include "bridge/ca/ca.h"
 #include "bridge/config_int.h"
 
 /* 0600: the file may hold secrets (est_*_basic_auth passwords,

@@ -19,12 +19,11 @@
 #include <openssl/sha.h>
 
 #include "rules_fx.h"
+#include "mapsnap_fx.h"
 #include "ledger/ledger_state.h"
 
-#define N_KEYS		24
 #define N_FLIPS		300
 #define N_DEEP		1000000	/* branchings in a misshapen chain */
-#define SNAP_NAME	"map.snap"
 
 static uint64_t rng_state = 18;
 
@@ -35,141 +34,6 @@ rng(void)
 	return (uint32_t)(rng_state >> 33);
 }
 
-static void
-snap_path(struct fx *f, char *out, size_t outlen)
-{
-	snprintf(out, outlen, "%s/%s", f->dir, SNAP_NAME);
-}
-
-/* Closes f's ledger (writing its snapshot when it had one) and opens it
- * again with the snapshot file (snap) or without, written while serving
- * every `every` entries (0: only at close); its map_loaded. */
-static int
-reopen_every(struct fx *f, int snap, uint64_t every)
-{
-	struct ledger_config lc;
-	struct ledger_stats st;
-	char err[256], p[128];
-
-	ledger_close(f->l);
-	snap_path(f, p, sizeof(p));
-	memset(&lc, 0, sizeof(lc));
-	lc.db = f->db;
-	lc.origin = TEST_ORIGIN;
-	lc.consensus = f->cons;
-	lc.map_snapshot = snap ? p : NULL;
-	lc.map_snapshot_entries = every;
-	if ((f->l = ledger_open(&lc, err, sizeof(err))) == NULL)
-		fail_msg("ledger_open: %s", err);
-	ledger_stats(f->l, &st);
-	return st.map_loaded;
-}
-
-static int
-reopen(struct fx *f, int snap)
-{
-	return reopen_every(f, snap, 0);
-}
-
-static void
-register_keys(struct fx *f, int n, char ids[][LEDGER_KEYID_LEN + 1])
-{
-	struct reg r;
-
-	for (int i = 0; i < n; i++) {
-		reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
-		assert_int_equal(register_as_admin(f, &r), LEDGER_OK);
-		if (ids != NULL)
-			memcpy(ids[i], r.id, sizeof(r.id));
-	}
-}
-
-/* A map built afresh from f's registry. */
-static struct ledger_smt *
-rebuild(struct fx *f)
-{
-	struct ledger_store *s;
-	struct ledger_smt *m;
-	char err[256];
-
-	s = ledger_store_open(f->db, LEDGER_STORE_READONLY, err, sizeof(err));
-	if (s == NULL)
-		fail_msg("%s", err);
-	m = ledger_map_build(s);
-	s->ops->close(s);
-	assert_non_null(m);
-	return m;
-}
-
-/* The latest checkpoint's map root is the root of a build. */
-static void
-assert_root_is_a_builds(struct fx *f)
-{
-	struct ledger_smt *m = rebuild(f);
-	uint8_t want[LEDGER_SMT_HASH], got[LEDGER_SMT_HASH];
-	char cp[LEDGER_NOTE_MAX];
-	uint64_t size;
-
-	assert_int_equal(ledger_checkpoint(f->l, cp, sizeof(cp), &size), 0);
-	assert_int_equal(ledger_checkpoint_map_root(cp, strlen(cp), got), 0);
-	ledger_smt_root(m, want);
-	assert_memory_equal(got, want, LEDGER_SMT_HASH);
-	ledger_smt_free(m);
-}
-
-/* The ledger's proof of key id is a build's, and verifies. */
-static void
-assert_proof_is_a_builds(struct fx *f, struct ledger_smt *m, const char *id)
-{
-	static struct ledger_smt_proof p, q;
-	char note[LEDGER_NOTE_MAX], value[LEDGER_SMT_VALUE_MAX + 1];
-	uint8_t path[LEDGER_SMT_HASH], root[LEDGER_SMT_HASH];
-	const char *v;
-	size_t vlen, len;
-	uint64_t size;
-
-	assert_int_equal(ledger_status_proof(f->l, LEDGER_MAP_KEY, id, note,
-	    sizeof(note), &size, &p, value, sizeof(value), &vlen), 0);
-	ledger_map_path(LEDGER_MAP_KEY, id, path);
-	assert_int_equal(ledger_smt_prove(m, path, &q, &v, &len), 0);
-	assert_int_equal(p.nsib, q.nsib);
-	assert_memory_equal(p.leaf, q.leaf, LEDGER_SMT_HASH);
-	assert_memory_equal(p.bitmap, q.bitmap, LEDGER_SMT_BITMAP);
-	assert_memory_equal(p.sib, q.sib, p.nsib * LEDGER_SMT_HASH);
-	assert_int_equal(vlen, v != NULL ? len : 0);
-	ledger_smt_root(m, root);
-	assert_int_equal(ledger_smt_verify(path, v, len, &p, root), 0);
-}
-
-static uint8_t *
-slurp(const char *p, size_t *len)
-{
-	FILE *fp = fopen(p, "rb");
-	uint8_t *b;
-	long n;
-
-	assert_non_null(fp);
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	n = ftell(fp);
-	assert_true(n > 0);
-	rewind(fp);
-	b = malloc((size_t)n);
-	assert_non_null(b);
-	assert_int_equal(fread(b, 1, (size_t)n, fp), (size_t)n);
-	fclose(fp);
-	*len = (size_t)n;
-	return b;
-}
-
-static void
-spill(const char *p, const uint8_t *b, size_t len)
-{
-	FILE *fp = fopen(p, "wb");
-
-	assert_non_null(fp);
-	assert_int_equal(fwrite(b, 1, len, fp), len);
-	assert_int_equal(fclose(fp), 0);
-}
 
 /* A snapshot written at close is read at the next open (not built), 0600,
  * with a build's root and proofs, and the writer's updates go on from it. */
@@ -287,24 +151,6 @@ revoke_one(struct fx *f, uint64_t *bseq, const char *serial, const char *id)
 		assert_int_equal(put(f, LEDGER_KEY_REVOKE, "admin",
 		    f->seq_admin++, time(NULL), &f->admin, 1, rv, 2, NULL),
 		    LEDGER_OK);
-}
-
-/* The ledger's (in-memory) map value of kind/id contains want. */
-static void
-assert_value_has(struct fx *f, enum ledger_map_kind kind, const char *id,
-    const char *want)
-{
-	static struct ledger_smt_proof pr;
-	char note[LEDGER_NOTE_MAX], value[LEDGER_SMT_VALUE_MAX + 1];
-	uint64_t size;
-	size_t vlen;
-
-	assert_int_equal(ledger_status_proof(f->l, kind, id, note,
-	    sizeof(note), &size, &pr, value, sizeof(value), &vlen), 0);
-	assert_true(vlen > 0 && vlen < sizeof(value));
-	value[vlen] = '\0';
-	if (strstr(value, want) == NULL)
-		fail_msg("%s: %s not in:\n%s", id, want, value);
 }
 
 /* A ledger with N_KEYS keys, three certificates and a snapshot of it
@@ -681,206 +527,7 @@ test_damaged_snapshots_are_never_read(void **state)
 	free(c);
 }
 
-/* ---- written while serving: the writer not paused (issue 18) -------- */
 
-#define HOLD_MAX	20	/* seconds the hook holds the snapshot at most */
-#define N_DURING	6	/* keys registered while it is held */
-#define HOLD_ALL	1000	/* released: every snapshot */
-
-/* The snapshot's thread held in the test's hook until released (the
- * n-th snapshot by released >= n), or HOLD_MAX seconds, then timed_out: a writer paused by the snapshot
- * could not commit before that); the writer's wake-ups and answers. */
-struct hold {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int started, released, timed_out, woken;
-	int ok;				/* answered LEDGER_OK (drain) */
-};
-
-static void
-hold_hook(void *arg)
-{
-	struct hold *h = arg;
-	struct timespec until;
-	int n;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += HOLD_MAX;
-	pthread_mutex_lock(&h->mu);
-	n = ++h->started;
-	pthread_cond_broadcast(&h->cv);
-	while (h->released < n && !h->timed_out)
-		if (pthread_cond_timedwait(&h->cv, &h->mu, &until) == ETIMEDOUT)
-			h->timed_out = 1;
-	pthread_mutex_unlock(&h->mu);
-}
-
-static void
-hold_wake(void *arg)
-{
-	struct hold *h = arg;
-
-	pthread_mutex_lock(&h->mu);
-	h->woken = 1;
-	pthread_cond_broadcast(&h->cv);
-	pthread_mutex_unlock(&h->mu);
-}
-
-static void
-hold_done(enum ledger_status st, const struct ledger_receipt *r,
-    const char *why, void *arg)
-{
-	struct hold *h = arg;
-
-	(void)r;
-	(void)why;
-	if (st == LEDGER_OK)
-		h->ok++;	/* the caller's thread (ledger_drain) */
-}
-
-/* Waits (at most HOLD_MAX seconds) for *flag under h->mu; 1 when set
- * (then clears it when clear). */
-static int
-hold_wait(struct hold *h, int *flag, int clear)
-{
-	struct timespec until;
-	int v;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += HOLD_MAX;
-	pthread_mutex_lock(&h->mu);
-	while (*flag == 0 && pthread_cond_timedwait(&h->cv, &h->mu,
-	    &until) != ETIMEDOUT)
-		;
-	v = *flag != 0;
-	if (clear)
-		*flag = 0;
-	pthread_mutex_unlock(&h->mu);
-	return v;
-}
-
-/* n keys registered through the writer (ledger_submit), their ids in
- * ids; waits for their answers, at most HOLD_MAX seconds between two. */
-static void
-submit_keys(struct fx *f, struct hold *h, int n,
-    char ids[][LEDGER_KEYID_LEN + 1])
-{
-	int want = h->ok + n;
-	struct reg r;
-	char *note;
-
-	for (int i = 0; i < n; i++) {
-		reg_fields(&r, NULL, time(NULL), time(NULL) + 86400);
-		note = ledger_entry_body(LEDGER_KEY_REGISTER, "admin",
-		    f->seq_admin++, time(NULL), TEST_ORIGIN, r.fl, 6);
-		note = ledger_entry_sign(note, "admin", f->admin);
-		assert_non_null(note);
-		assert_int_equal(ledger_submit(f->l, note, strlen(note),
-		    hold_done, h), 0);
-		free(note);
-		memcpy(ids[i], r.id, sizeof(r.id));
-	}
-	while (h->ok < want && hold_wait(h, &h->woken, 1))
-		ledger_drain(f->l);
-	assert_int_equal(h->ok, want);
-}
-
-/*
- * A snapshot due while serving is written on a thread of its own: held
- * there (the hook), the writer commits N_DURING more keys, each readable
- * (status proofs) and the root a build's, before it is released (not
- * timed: the hook holds it until the test releases it, and a writer that
- * waited for the snapshot would make the hook time out first).  Once
- * released, the file is the map of the size at which it was due (the
- * writer's first idle tick: every entry is due), with that checkpoint's
- * root, and an open from it replays the entries after it.
- */
-static void
-writer_commits_while_a_snapshot_is_written(struct fx *f, int reload)
-{
-	char ids[N_DURING][LEDGER_KEYID_LEN + 1], p[128], why[256];
-	char cp[LEDGER_NOTE_MAX];
-	struct hold h = { .started = 0 };
-	struct ledger_stats st;
-	struct ledger_smt *m;
-	uint8_t want[LEDGER_SMT_HASH], root[LEDGER_SMT_HASH];
-	uint64_t size0, size;
-	uint8_t *held;
-	size_t len;
-
-	pthread_mutex_init(&h.mu, NULL);
-	pthread_cond_init(&h.cv, NULL);
-	register_keys(f, N_KEYS, NULL);		/* a trie to copy from */
-	(void)reopen_every(f, 1, 1);
-	assert_int_equal(ledger_checkpoint(f->l, cp, sizeof(cp), &size0), 0);
-	assert_int_equal(ledger_checkpoint_map_root(cp, strlen(cp), want), 0);
-	assert_true(size0 > 0 && size0 == ledger_size(f->l));
-	ledger_map_snapshot_set_hook(f->l, hold_hook, &h);
-	assert_int_equal(ledger_writer_start(f->l, hold_wake, &h), 0);
-	assert_int_equal(hold_wait(&h, &h.started, 0), 1);
-	submit_keys(f, &h, N_DURING, ids);	/* the writer, not paused */
-	if (reload) {	/* as a follower's catch-up does (catchup.c) */
-		pthread_rwlock_wrlock(&f->l->tree_lock);
-		assert_int_equal(ledger_map_reload(f->l, f->l->r), 0);
-		pthread_rwlock_unlock(&f->l->tree_lock);
-	}
-	for (int i = 0; i < N_DURING; i++)
-		assert_value_has(f, LEDGER_MAP_KEY, ids[i], "status active");
-	assert_root_is_a_builds(f);
-	ledger_stats(f->l, &st);
-	assert_true(st.map_snaps_written == 0);	/* still in flight */
-	pthread_mutex_lock(&h.mu);
-	assert_int_equal(h.timed_out, 0);
-	assert_int_equal(h.started, 1);		/* one at a time */
-	h.released = 1;
-	pthread_cond_broadcast(&h.cv);
-	pthread_mutex_unlock(&h.mu);
-	for (int i = 0; i < HOLD_MAX * 100 && st.map_snaps_written == 0; i++) {
-		usleep(10000);
-		ledger_stats(f->l, &st);
-	}
-	assert_true(st.map_snaps_written == 1);	/* the next one held */
-	assert_true(st.map_snap_last == size0);
-	snap_path(f, p, sizeof(p));
-	m = ledger_map_snapshot_load(p, UINT64_MAX, &size, root, why,
-	    sizeof(why));
-	if (m == NULL)
-		fail_msg("%s", why);
-	assert_true(size == size0);
-	assert_memory_equal(root, want, LEDGER_SMT_HASH);
-	ledger_smt_free(m);
-	assert_true(ledger_size(f->l) == size0 + N_DURING);
-	held = slurp(p, &len);
-	pthread_mutex_lock(&h.mu);
-	h.released = HOLD_ALL;		/* the next ones (due after it) */
-	pthread_cond_broadcast(&h.cv);
-	pthread_mutex_unlock(&h.mu);
-	assert_int_equal(reopen(f, 0), 0);	/* writes a current one */
-	spill(p, held, len);			/* the one written while held */
-	free(held);
-	assert_int_equal(reopen(f, 1), 1);
-	ledger_stats(f->l, &st);
-	assert_true(st.map_snap_size == size0);
-	assert_true(st.map_replayed == N_DURING);
-	assert_root_is_a_builds(f);
-	pthread_cond_destroy(&h.cv);
-	pthread_mutex_destroy(&h.mu);
-}
-
-static void
-test_writer_commits_while_a_snapshot_is_written(void **state)
-{
-	writer_commits_while_a_snapshot_is_written(*state, 0);
-}
-
-/* The same with the map replaced while the snapshot is held (a
- * follower's catch-up, a failed block's reload): the snapshot is still
- * of the map it froze, which is freed after it (ASan: not before). */
-static void
-test_map_replaced_while_a_snapshot_is_written(void **state)
-{
-	writer_commits_while_a_snapshot_is_written(*state, 1);
-}
 
 static int
 run_suite(const struct backend *be)
@@ -895,8 +542,6 @@ run_suite(const struct backend *be)
 		T(test_snapshot_with_a_changed_value_serves_no_proof_of_it),
 		T(test_misshapen_trie_is_refused_by_the_parser),
 		T(test_damaged_snapshots_are_never_read),
-		T(test_writer_commits_while_a_snapshot_is_written),
-		T(test_map_replaced_while_a_snapshot_is_written),
 	};
 	char name[64];
 
