@@ -368,6 +368,29 @@ bval_size_answer(const char *body, uint64_t *size)
 	return errno == 0 && (*end == '\n' || *end == '\0') ? 0 : -1;
 }
 
+
+/* Takes p's answer into gatherer g: counted as accepted or discarded by
+ * reason (p's status and /metrics), and a 200 that did not count is p's
+ * last refusal.  The verdict. */
+static enum vgather_verdict
+bval_gather(struct bval *v, struct bval_peer *p, struct vgather *g,
+    int status, const char *body, size_t len)
+{
+	struct vgather_counts before = g->counts;
+	char why[BVAL_REASON_MAX];
+	enum vgather_verdict r;
+
+	r = vgather_answer(g, p->idx, status, body, len, why, sizeof(why));
+	pthread_mutex_lock(&v->mu);
+	p->st.accepted += g->counts.accepted - before.accepted;
+	for (size_t i = 0; i < LEDGER_COSIGN_VERDICTS; i++)
+		p->st.discarded[i] += g->counts.discarded[i] -
+		    before.discarded[i];
+	pthread_mutex_unlock(&v->mu);
+	if (status == 200 && g->counts.accepted == before.accepted)
+		bval_refusal(p, why);	/* a 200 that did not count */
+	return r;
+}
 /* Peer p's answer (req NULL or status 0: no answer).  Updates its status;
  * when it answers the block being sealed, gathers it (a 409 with a size:
  * sent again from there); an answer to an older block, or a catch-up
@@ -379,7 +402,6 @@ bval_answer(struct evhttp_request *req, void *arg)
 	struct bval_peer *p = arg;
 	struct bval *v = p->v;
 	struct evbuffer *in;
-	struct vgather_counts before;
 	char body[VCORE_ANSWER_MAX], why[BVAL_REASON_MAX], *nl;
 	int status = req != NULL ? evhttp_request_get_response_code(req) : 0;
 	/* same: the seal in progress asked it (resends and `want`);
@@ -390,10 +412,12 @@ bval_answer(struct evhttp_request *req, void *arg)
 	int same = v->sl != NULL && !p->out_idle && p->out_seal ==
 	    v->seal_id, was_up;
 	int current = same && !p->out_chunk;
-	struct vgather *g = p->out_chunk || p->out_idle || !v->gathering ?
-	    NULL :
+	struct vgather *g = p->out_chunk ? NULL : p->out_idle ?
+	    (v->have_idle && v->gidle.size == p->out_size ? &v->gidle :
+	    NULL) : !v->gathering ? NULL :
 	    p->out_seal == v->seal_id ? &v->g :
 	    v->have_prev && p->out_seal == v->prev_id ? &v->gprev : NULL;
+	int counted = 0;
 	size_t len = 0;
 	ev_ssize_t got;
 	uint64_t size, was = p->cosigned;
@@ -422,6 +446,17 @@ bval_answer(struct evhttp_request *req, void *arg)
 		(void)bval_send(v, p);
 		goto status;
 	}
+	/* An idle answer moves the peer only when its cosignature verifies
+	 * over the block sent (a liar's 200 is counted as discarded, as in
+	 * a seal, and leaves it behind). */
+	if (status == 200 && p->out_idle && g != NULL) {
+		counted = 1;
+		if (bval_gather(v, p, g, status, body, len) !=
+		    VGATHER_ACCEPTED) {
+			p->idle_lied = 1;
+			goto status;
+		}
+	}
 	if (status == 200) {
 		if (p->out_idle)
 			log_info("validators: %s caught up to %" PRIu64 " while "
@@ -446,19 +481,8 @@ bval_answer(struct evhttp_request *req, void *arg)
 		snprintf(why, sizeof(why), "%d %s", status, body);
 		bval_refusal(p, why);
 	}
-	if (g != NULL && status != 0) {
-		before = g->counts;
-		(void)vgather_answer(g, p->idx, status, body, len, why,
-		    sizeof(why));
-		pthread_mutex_lock(&v->mu);
-		p->st.accepted += g->counts.accepted - before.accepted;
-		for (size_t i = 0; i < LEDGER_COSIGN_VERDICTS; i++)
-			p->st.discarded[i] += g->counts.discarded[i] -
-			    before.discarded[i];
-		pthread_mutex_unlock(&v->mu);
-		if (status == 200 && g->counts.accepted == before.accepted)
-			bval_refusal(p, why);	/* a 200 that did not count */
-	}
+	if (g != NULL && status != 0 && !counted)
+		(void)bval_gather(v, p, g, status, body, len);
 	if (current || (same && status != 200))
 		p->want = 0;
 	else if (p->want && v->sl != NULL)
@@ -539,6 +563,7 @@ bval_seal(struct ledger_consensus *c, const struct ledger_seal *sl,
 		v->timed_out = 1;
 	for (size_t i = 0; i < v->npeers; i++) {
 		v->peers[i].want = 1;
+		v->peers[i].idle_lied = 0;
 		v->peers[i].resends = 0;
 		if (!v->peers[i].inflight)
 			(void)bval_send(v, &v->peers[i]);
@@ -576,7 +601,7 @@ static int
 bval_idle_due(const struct bval_peer *p, uint64_t size,
     const struct timespec *now)
 {
-	if (!p->known || p->inflight || p->cosigned >= size)
+	if (!p->known || p->inflight || p->cosigned >= size || p->idle_lied)
 		return 0;
 	return now->tv_sec > p->idle_next.tv_sec || (now->tv_sec ==
 	    p->idle_next.tv_sec && now->tv_nsec >= p->idle_next.tv_nsec);
@@ -592,7 +617,10 @@ bval_idle_due(const struct bval_peer *p, uint64_t size,
  * peer), stopped, or down is otherwise sent nothing until the next
  * block, which an idle ledger may not make for hours.  Its answer is
  * taken at the next idle step (or seal); one that moved nothing makes
- * it wait (bval_idle_backoff).  A peer in step is sent nothing.
+ * it wait (bval_idle_backoff).  A peer in step is sent nothing.  The
+ * answer is checked as a seal's (gidle, the block sent): a cosignature
+ * that does not verify is counted as discarded, does not move the peer,
+ * and the peer is sent nothing more until the next seal (idle_lied).
  *
  * Example: v4 busy through the seals of 120 and 121, at 119; its 200
  * for 120 comes while idle; the next idle step sends it 121's entry with
@@ -609,6 +637,10 @@ bval_idle(struct ledger_consensus *c, const struct ledger_seal *last)
 	if (last == NULL || last->note == NULL)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	/* the answers to what is sent now are checked against this block */
+	if (!v->have_idle || v->gidle.size != last->size)
+		v->have_idle = vgather_init(&v->gidle, last->note,
+		    strlen(last->note), v->policy, v->npeers, v->quorum) == 0;
 	v->sl = last;
 	v->sl_note = last->note;
 	v->idling = 1;

@@ -44,6 +44,8 @@ struct bval_peer {
 	int out_idle;			/* sent by the idle step */
 	struct timespec idle_next;	/* no idle request before */
 	long idle_backoff_ms;		/* 0: the last one made progress */
+	int idle_lied;			/* its idle answer did not verify:
+					 * none more until the next seal */
 	struct timespec out_at;
 	int want;			/* the current seal still needs it */
 	int resends;
@@ -71,6 +73,9 @@ struct bval {
 	int idling;			/* sl is idle's last final block */
 	struct vgather g;
 	struct vgather gprev;		/* the seal before, for late answers */
+	struct vgather gidle;		/* idle's last final block: its
+					 * answers checked and counted too */
+	int have_idle;
 	uint64_t prev_id;		/* its seal_id */
 	int have_prev;
 	char note[VCORE_NOTE_MAX];

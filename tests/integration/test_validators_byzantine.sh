@@ -80,9 +80,11 @@ while :; do
 	for r in malformed wrong-key bad-signature stale; do
 		GOT=$((GOT + $(disc byz.test "$r")))
 	done
-	[ "$GOT" -lt "$SENT" ] || break
+	# and no answer more since the last look (a late one, an idle one)
+	[ "$GOT" -lt "$SENT" ] || [ "$SENT" != "${LAST_SENT:-}" ] || break
+	LAST_SENT=$SENT
 	[ "$SECONDS" -lt "$deadline" ] || fail "the bridge counted $GOT of the $SENT Byzantine answers"
-	sleep 0.2
+	sleep 0.5
 done
 if command -v promtool >/dev/null; then
 	promtool check metrics <"$OUT/metrics.txt" >"$OUT/promtool.txt" 2>&1 ||
@@ -152,6 +154,47 @@ jq -e '.validators[] | select(.name == "v3.test") | .up and .lag == 0' \
     "$OUT/status2.json" >/dev/null ||
 	fail "v3 did not catch up: $(jq -c .validators "$OUT/status2.json")"
 kb_ok ledger verify -d "$DIR" --no-remember >/dev/null
+
+# ---- the liar behind on an idle ledger ---------------------------------------------
+# Stopped through two blocks (the first one's request waits in its socket,
+# the second is not sent: one request out per validator), then continued
+# with no new block: its late answer to the first is counted, and the idle
+# step sends it the last block, once.  That answer is a lie too: counted
+# as discarded, and it stays behind (lag 1); it is not "caught up", and is
+# sent nothing more until the next seal.
+byz_discards() {
+	curl -sS --max-time 10 "$KB_HTTP_URL/metrics" >"$OUT/metrics.txt"
+	local n=0 r
+	for r in malformed wrong-key bad-signature stale; do
+		n=$((n + $(disc byz.test "$r")))
+	done
+	echo "$n"
+}
+kill -STOP "$BPID"
+for n in idle1 idle2; do
+	new_key "$n" ed25519
+	kb_ok account create -d "$DIR" --name "$n" --pubkey "$OUT/keys/$n.pub" >/dev/null
+done
+SIZE=$(kb_tree_size)
+D0=$(byz_discards)
+kill -CONT "$BPID"
+deadline=$((SECONDS + 5))
+until [ "$(byz_discards)" -ge $((D0 + 2)) ]; do
+	[ "$SECONDS" -lt "$deadline" ] || fail "no lie of the Byzantine validator counted 5 s after it was continued behind an idle ledger ($D0 discards)"
+	sleep 0.2
+done
+sleep 1
+api GET /api/v1/status >"$OUT/status3.json"
+jq -e --argjson s "$SIZE" '.validators[] | select(.name == "byz.test") |
+    .cosigned_size < $s and .lag >= 1' "$OUT/status3.json" >/dev/null ||
+	fail "the Byzantine validator counted as caught up by a lie: $(jq -c '.validators[] | select(.name == "byz.test")' "$OUT/status3.json")"
+if grep -q 'byz.test caught up to .* while idle' "$OUT/serve.log"; then
+	fail "the Byzantine validator logged as caught up while idle: $(grep 'byz.test caught up' "$OUT/serve.log")"
+fi
+D1=$(byz_discards)
+sleep 2
+assert_eq "$D1" "$(byz_discards)" "discards of the liar 2 s later (no idle request after its lie)"
+log "the liar behind an idle ledger: its idle answer counted as discarded ($D0 -> $D1), lag kept"
 
 kb_stop
 for v in v1 v2 v3; do
