@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# kb-test: beside (waits ~150 s for answers to fall due; its bounds hold under load)
 # Without an OCSP store, the cache's sweep (every 30 s) re-signs the
 # answers falling due at ocsp_resign_rate too (issue 18, docs/operations.md
 # "After a long downtime"): the answers signed at the start all fall due
