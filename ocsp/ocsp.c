@@ -253,54 +253,6 @@ ocspr_same_status(const struct ocspr_status *a, const struct ocspr_status *b)
 	    (a->revoked_at == b->revoked_at && a->reason == b->reason));
 }
 
-/* Queues (issuer, serial) for background signing: at once (next_update
- * 0), or at the pace of cfg.resign_rate until its stored answer, expiring
- * at next_update, turns urgent (pace.c). */
-static void
-ocspr_pend(struct ocspr *r, int issuer, const char *serial,
-    time_t next_update)
-{
-	struct ocspr_pend *p = calloc(1, sizeof(*p));
-	int paced = next_update != 0 && !ocspr_pace_urgent(r, next_update,
-	    time(NULL));
-
-	if (p == NULL)
-		return;
-	p->issuer = issuer;
-	p->paced = paced;
-	p->next_update = next_update;
-	snprintf(p->serial, sizeof(p->serial), "%s", serial);
-	if (paced) {
-		TAILQ_INSERT_TAIL(&r->paced, p, link);
-		r->npaced++;
-	} else
-		TAILQ_INSERT_TAIL(&r->pending, p, link);
-	r->npending++;
-}
-
-/* The next serial to sign: the first one waiting to go at once, else the
- * first paced one (the soonest to expire: the due query's order) when a
- * token is there or it has turned urgent meanwhile; NULL when none may go
- * now. */
-static struct ocspr_pend *
-ocspr_pend_next(struct ocspr *r)
-{
-	struct ocspr_pend *p;
-
-	if ((p = TAILQ_FIRST(&r->pending)) != NULL)
-		TAILQ_REMOVE(&r->pending, p, link);
-	else if ((p = TAILQ_FIRST(&r->paced)) != NULL) {
-		if (!ocspr_pace_urgent(r, p->next_update, time(NULL)) &&
-		    !ocspr_pace_take(r))
-			return NULL;
-		TAILQ_REMOVE(&r->paced, p, link);
-		r->npaced--;
-	}
-	if (p != NULL)
-		r->npending--;
-	return p;
-}
-
 /* A live job's answer, on the thread of the loop its request came in on
  * (ocsp/loops.c): a request of another loop is not this thread's to
  * write. */

@@ -308,6 +308,16 @@ int ocspr_pace_urgent(const struct ocspr *r, time_t next_update, time_t now);
 /* Takes one job's tokens (OCSPR_NMD answers): 1, or 0 with r->pace armed
  * to call the feed again when they are there.  Loop thread. */
 int ocspr_pace_take(struct ocspr *r);
+/* Queues (issuer, serial) for background signing: at once (next_update
+ * 0), or at the pace of cfg.resign_rate until its stored answer, expiring
+ * at next_update, turns urgent.  Loop thread. */
+void ocspr_pend(struct ocspr *r, int issuer, const char *serial,
+    time_t next_update);
+/* The next serial to sign (the caller frees it): the first one waiting to
+ * go at once, else the first paced one (the soonest to expire: the due
+ * query's order) when a token is there or it has turned urgent
+ * meanwhile; NULL when none may go now. */
+struct ocspr_pend *ocspr_pend_next(struct ocspr *r);
 
 /* ---- loops.c ------------------------------------------------------------- */
 

@@ -1,6 +1,6 @@
 /*
- * pace.c: the pace of background re-signing (issue 18, docs/design.md
- * "Re-signing at a pace").
+ * pace.c: the pace of background re-signing, and its queue (issue 18,
+ * docs/design.md "Re-signing at a pace").
  *
  * Every stored answer is re-signed once half its validity has passed.
  * Answers signed together (a first start, a restart after downtime) fall
@@ -29,6 +29,8 @@
  * store at a time (ocspr_due), while a request for any of them is signed
  * on demand.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -93,4 +95,47 @@ ocspr_pace_take(struct ocspr *r)
 		evtimer_add(r->pace, &tv);
 	}
 	return 0;
+}
+
+/* See ocsp_int.h. */
+void
+ocspr_pend(struct ocspr *r, int issuer, const char *serial,
+    time_t next_update)
+{
+	struct ocspr_pend *p = calloc(1, sizeof(*p));
+	int paced = next_update != 0 && !ocspr_pace_urgent(r, next_update,
+	    time(NULL));
+
+	if (p == NULL)
+		return;
+	p->issuer = issuer;
+	p->paced = paced;
+	p->next_update = next_update;
+	snprintf(p->serial, sizeof(p->serial), "%s", serial);
+	if (paced) {
+		TAILQ_INSERT_TAIL(&r->paced, p, link);
+		r->npaced++;
+	} else
+		TAILQ_INSERT_TAIL(&r->pending, p, link);
+	r->npending++;
+}
+
+/* See ocsp_int.h. */
+struct ocspr_pend *
+ocspr_pend_next(struct ocspr *r)
+{
+	struct ocspr_pend *p;
+
+	if ((p = TAILQ_FIRST(&r->pending)) != NULL)
+		TAILQ_REMOVE(&r->pending, p, link);
+	else if ((p = TAILQ_FIRST(&r->paced)) != NULL) {
+		if (!ocspr_pace_urgent(r, p->next_update, time(NULL)) &&
+		    !ocspr_pace_take(r))
+			return NULL;
+		TAILQ_REMOVE(&r->paced, p, link);
+		r->npaced--;
+	}
+	if (p != NULL)
+		r->npending--;
+	return p;
 }

@@ -119,6 +119,62 @@ fill_cert(struct ledger *l, struct signer *sg, EVP_PKEY *admin,
 	fprintf(rout, "%s\n", serial);
 }
 
+/* N device keys and their certificates (every every-th revoked: 0,
+ * none), their serials in DIR/fill-serials.txt and DIR/fill-revoked.txt.
+ * 0, or -1 with the reason on stderr. */
+static int
+fill_certs(struct ledger *l, const struct bridge_config *cfg, EVP_PKEY *admin,
+    const char *dir, long n, long every, uint64_t *seq, long *ok)
+{
+	char p1[PATH_MAX], err[512];
+	uint64_t bseq;
+	struct signer *sg = NULL;
+	FILE *out = NULL, *rout = NULL;
+	EVP_PKEY_CTX *gen = NULL;
+	int rc = -1;
+
+	snprintf(p1, sizeof(p1), "%s/fill-serials.txt", dir);
+	if ((sg = signer_open(cfg, err, sizeof(err))) == NULL ||
+	    (out = fopen(p1, "w")) == NULL) {
+		fprintf(stderr, "bench_fill: %s\n", sg == NULL ? err :
+		    "cannot write fill-serials.txt");
+		goto out;
+	}
+	snprintf(p1, sizeof(p1), "%s/fill-revoked.txt", dir);
+	if (every > 0 && (rout = fopen(p1, "w")) == NULL) {
+		fprintf(stderr, "bench_fill: cannot write fill-revoked.txt\n");
+		goto out;
+	}
+	/* one context for every key: EVP_EC_gen fetches the algorithm and
+	 * builds the group anew each time (twice the cost) */
+	if ((gen = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+	    EVP_PKEY_keygen_init(gen) != 1 ||
+	    EVP_PKEY_CTX_set_group_name(gen, "P-256") != 1) {
+		fprintf(stderr, "bench_fill: no P-256 key generator\n");
+		goto out;
+	}
+	bseq = ledger_next_seq(l, cfg->bridge_account);
+	for (long i = 0; i < n; i++) {
+		fill_cert(l, sg, admin, gen, cfg->origin, cfg->bridge_account,
+		    seq, &bseq, i, out, every > 0 && i % every == 0 ? rout :
+		    NULL, ok);
+		if (i % 2048 == 0)
+			ledger_drain(l);
+		if (i > 0 && i % 20000 == 0)
+			fprintf(stderr, "bench_fill: %ld of %ld keys and "
+			    "certificates\n", i, n);
+	}
+	rc = 0;
+out:
+	if (out != NULL && fclose(out) != 0)
+		rc = -1;
+	if (rout != NULL && fclose(rout) != 0)
+		rc = -1;
+	signer_free(sg);
+	EVP_PKEY_CTX_free(gen);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -131,12 +187,9 @@ main(int argc, char **argv)
 	char err[512], p1[PATH_MAX], p2[PATH_MAX], p3[PATH_MAX], hex[65],
 	    ver[32], *note;
 	uint8_t rnd[32];
-	uint64_t seq, bseq;
+	uint64_t seq;
 	long n, ok = 0, want, pct = 0, every = 0, nrev = 0;
 	int certs;
-	struct signer *sg = NULL;
-	FILE *out = NULL, *rout = NULL;
-	EVP_PKEY_CTX *gen = NULL;
 
 	if (argc < 3 || argc > 5 || (n = atol(argv[2])) < 1 ||
 	    (argc >= 4 && strcmp(argv[3], "certs") != 0) ||
@@ -170,36 +223,9 @@ main(int argc, char **argv)
 	}
 	seq = ledger_next_seq(l, "admin");
 	if (certs) {
-		snprintf(p1, sizeof(p1), "%s/fill-serials.txt", argv[1]);
-		if ((sg = signer_open(&cfg, err, sizeof(err))) == NULL ||
-		    (out = fopen(p1, "w")) == NULL) {
-			fprintf(stderr, "bench_fill: %s\n", sg == NULL ? err :
-			    "cannot write fill-serials.txt");
+		if (fill_certs(l, &cfg, admin, argv[1], n, every, &seq, &ok) !=
+		    0)
 			return 1;
-		}
-		snprintf(p1, sizeof(p1), "%s/fill-revoked.txt", argv[1]);
-		if (every > 0 && (rout = fopen(p1, "w")) == NULL) {
-			fprintf(stderr, "bench_fill: cannot write "
-			    "fill-revoked.txt\n");
-			return 1;
-		}
-		if ((gen = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) ==
-		    NULL || EVP_PKEY_keygen_init(gen) != 1 ||
-		    EVP_PKEY_CTX_set_group_name(gen, "P-256") != 1) {
-			fprintf(stderr, "bench_fill: no P-256 key generator\n");
-			return 1;
-		}
-		bseq = ledger_next_seq(l, cfg.bridge_account);
-		for (long i = 0; i < n; i++) {
-			fill_cert(l, sg, admin, gen, cfg.origin, cfg.bridge_account, &seq,
-			    &bseq, i, out, every > 0 && i % every == 0 ? rout :
-			    NULL, &ok);
-			if (i % 2048 == 0)
-				ledger_drain(l);
-			if (i > 0 && i % 20000 == 0)
-				fprintf(stderr, "bench_fill: %ld of %ld keys "
-				    "and certificates\n", i, n);
-		}
 		n = 0;			/* skip the config entries */
 	}
 	for (long i = 0; i < n; i++) {
@@ -235,12 +261,6 @@ main(int argc, char **argv)
 	ledger_stats(l, &st);
 	printf("map_build_seconds %.6f\n", st.map_build_seconds);
 	ledger_close(l);
-	if (out != NULL && fclose(out) != 0)
-		ok = -1;
-	if (rout != NULL && fclose(rout) != 0)
-		ok = -1;
-	signer_free(sg);
-	EVP_PKEY_CTX_free(gen);
 	EVP_PKEY_free(node);
 	EVP_PKEY_free(admin);
 	return ok == want ? 0 : 1;
