@@ -435,6 +435,8 @@ struct ledger_store *ledger_store_sqlite_open(const char *path, int flags,
  * open (docs/design.md "Storage": an acknowledged entry survives a power
  * cut). */
 int ledger_store_sqlite_synchronous(struct ledger_store *s);
+/* PRAGMA name's integer value on s's connection, -1 when unread (tests). */
+int ledger_store_sqlite_pragma(struct ledger_store *s, const char *name);
 struct ledger_store *ledger_store_pg_open(const char *url, int flags,
     char *err, size_t errlen);
 

@@ -603,7 +603,9 @@ test_receipt_must_name_the_stored_entry(void **state)
  * store opens, writer, reader and verify's read-only one (a missing fsync
  * shows only in a power cut, so the setting itself is asserted), and on
  * the writer's again after a block's signature was saved (its own
- * transaction runs with NORMAL: ss_block_sign). */
+ * transaction runs with NORMAL: ss_block_sign); and temp_store=MEMORY,
+ * verify's replay registry too (the per-entry savepoint's journal was a
+ * temporary file rewritten at every entry). */
 static void
 test_every_sqlite_connection_runs_synchronous_full(void **state)
 {
@@ -619,6 +621,9 @@ test_every_sqlite_connection_runs_synchronous_full(void **state)
 		if (s == NULL)
 			fail_msg("open with flags %d: %s", flags[i], err);
 		assert_int_equal(ledger_store_sqlite_synchronous(s), 2);
+		/* each entry's savepoint journal in memory, not a file */
+		assert_int_equal(ledger_store_sqlite_pragma(s, "temp_store"),
+		    2);
 		if (flags[i] != LEDGER_STORE_READONLY) {
 			assert_int_equal(s->ops->block_last(s, &b), 0);
 			assert_int_equal(s->ops->block_sign(s, b.height,
@@ -629,6 +634,13 @@ test_every_sqlite_connection_runs_synchronous_full(void **state)
 		}
 		s->ops->close(s);
 	}
+	/* verify's replay registry, SQLite's temporary file */
+	s = ledger_store_sqlite_open("", LEDGER_STORE_CREATE, err,
+	    sizeof(err));
+	if (s == NULL)
+		fail_msg("open the temporary store: %s", err);
+	assert_int_equal(ledger_store_sqlite_pragma(s, "temp_store"), 2);
+	s->ops->close(s);
 }
 
 /* PostgreSQL: a writer refuses a session with synchronous_commit = off,
