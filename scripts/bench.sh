@@ -18,6 +18,7 @@
 #                          rows of the scripts that passed) and
 #                          docs/bench/runs.csv (committed: the history
 #                          `make bench-plots` draws)
+#   BENCH_COMMAND=TEXT     the command runs.csv names (make bench-scale)
 #   BENCH_RUN_ID=ID        continues run ID instead of starting one: with
 #                          BENCH_ONLY, the scripts that failed in it run
 #                          again and their rows join it (runs.csv gets a
@@ -98,10 +99,11 @@ done
 load_end=$(cut -d' ' -f1 /proc/loadavg)
 command="make bench"
 [ -z "${BENCH_ONLY:-}" ] || command="BENCH_ONLY=\"$BENCH_ONLY\" make bench"
+[ -z "${BENCH_COMMAND:-}" ] || command=$BENCH_COMMAND	# make bench-scale
 [ -z "${BENCH_RECORD:-}" ] || command="BENCH_RECORD=$BENCH_RECORD $command"
 # the benchmarks' own settings (BENCH_API_CERTS=..., tests/bench/*.sh
 # headers), so the command says what was measured
-settings=$(env | grep -E '^BENCH_[A-Z0-9_]+=' | grep -Ev '^BENCH_(RUN_ID|ONLY|RECORD)=|^BENCH=' |
+settings=$(env | grep -E '^BENCH_[A-Z0-9_]+=' | grep -Ev '^BENCH_(RUN_ID|ONLY|RECORD|COMMAND|CRL_FROM)=|^BENCH=' |
     sort | tr '\n' ' ' | tr -d ',"')
 command="${continued:-}$settings$command"
 {

@@ -14,13 +14,15 @@
 #   P > 1: the delta of its partition lists it (and the full CRL's delta);
 # with the CPU time serve and its key process spent meanwhile (utime +
 # stime from /proc/PID/stat), and the sizes of the full CRL, of a
-# partition CRL and of the delta.  Prints RESULT lines; figures also in
-# OUT/crl_scale.csv.
+# partition CRL and of the delta.  Prints RESULT lines; each mode's median
+# over the rounds as rows of the CSV contract (OUT/results.csv, with the
+# ledger size), every round also in OUT/crl_scale.csv.
 #   BENCH_CRL_N (100000), BENCH_CRL_PARTS (16), BENCH_CRL_ROUNDS (3),
 #   BENCH_CRL_REUSE=1 keeps the ledger of an earlier run of the same OUT.
 #   BENCH_CRL_FROM=DIR copies a data directory bench_fill filled elsewhere
-#   (e.g. a million certificates) to OUT/n$N instead of filling one, on
-#   ports of this run; BENCH_CRL_SETTLE=0 times the revocation as soon as
+#   (e.g. a million certificates; `make bench-scale`: scale.sh's 100,000)
+#   to OUT/n$N instead of filling one, on ports of this run (a DIR without
+#   bench_fill's fill-revoked.txt is not used: a ledger is filled); BENCH_CRL_SETTLE=0 times the revocation as soon as
 #   the CRLs are served, while the pre-signing still runs (a start at a
 #   million certificates signs 2,000,000 OCSP answers first).
 set -euo pipefail
@@ -90,10 +92,12 @@ echo "crl_scale: N=$N P=$P rounds=$ROUNDS; $(date -u +%FT%TZ); load: $(cut -d' '
 echo "size,mode,metric,value" >"$OUT/crl_scale.csv"
 if [ -n "${BENCH_CRL_FROM:-}" ] && [ -f "$dir/fill-revoked.txt" ]; then
 	echo "  reusing $dir (copied from $BENCH_CRL_FROM before)"
-elif [ -n "${BENCH_CRL_FROM:-}" ]; then
+elif [ -n "${BENCH_CRL_FROM:-}" ] && [ -f "$BENCH_CRL_FROM/fill-revoked.txt" ]; then
 	rm -rf "$dir"
 	cp -a "$BENCH_CRL_FROM" "$dir"
 	rm -f "$dir"/ocsp-store.db*
+	kb_conf_set "$dir" ocsp_store off >/dev/null
+	kb_conf_set "$dir" ocsp_cache_max 0 >/dev/null
 	ports=$(kb_free_ports 2)
 	KB_USED_PORTS="$KB_USED_PORTS $ports"
 	kb_conf_set "$dir" est_listen "127.0.0.1:${ports% *}" >/dev/null
@@ -156,4 +160,17 @@ for r in $(seq 1 "$ROUNDS"); do
 		crl_stop
 	done
 done
+# median VAR MODE: the median over the rounds of MODE's METRIC
+median() {
+	awk -F, -v m="$2" -v k="$1" '$2 == m && $3 == k { print $4 }' "$OUT/crl_scale.csv" | sort -n |
+	    awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+full_ms=$(median visible_ms 1)
+bench_csv revoke_to_full_crl "$full_ms" ms "" "" "$N"
+bench_csv revoke_to_delta_crl "$(median visible_ms "$P")" ms revoke_to_full_crl "$full_ms" "$N"
+bench_csv revoke_cpu_full_crl "$(median cpu_ms 1)" ms "" "" "$N"
+bench_csv revoke_cpu_delta_crl "$(median cpu_ms "$P")" ms "" "" "$N"
+bench_csv crl_full_bytes "$(median full_bytes 1)" bytes "" "" "$N"
+bench_csv crl_partition_bytes "$(median part_bytes "$P")" bytes "" "" "$N"
+bench_csv crl_delta_bytes "$(median delta_bytes "$P")" bytes "" "" "$N"
 uptime

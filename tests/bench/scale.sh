@@ -2,14 +2,20 @@
 # tests/bench/scale.sh: `make bench-scale` (issue 18, "A million
 # certificates"; not part of `make bench`: it takes up to 20 minutes).
 #
-# For each size N of BENCH_SCALE_SIZES (default "10000 100000"; add 1000000
-# by hand): a ledger of N device keys with a certificate each, 10% of them
-# revoked (bench_fill DIR N certs 10, through the group-commit writer), and:
-#   1. `serve` with today's settings (no store, every answer in memory):
-#      time from the process's start to the first OCSP answer (HTTP 200 to a
-#      GET for a random serial) and to every certificate answerable from a
-#      pre-signed answer (2N answers in memory, nothing pending); RSS
-#      (VmRSS of serve and of its key process) at that point;
+# For each size N of BENCH_SCALE_SIZES (default "10000 100000 1000000"): a
+# ledger of N device keys with a certificate each, 10% of them revoked
+# (bench_fill DIR N certs 10, through the group-commit writer), and:
+#   1. `serve` with the default settings (no store, every answer in
+#      memory): time from the process's start to the first OCSP answer
+#      (HTTP 200 to a GET for a random serial) and to every certificate
+#      answerable from a pre-signed answer (2N answers in memory, nothing
+#      pending); RSS (VmRSS of serve and of its key process) at that point.
+#      From BENCH_SCALE_STORE_FROM certificates on (default 1000000) the
+#      bridge runs as docs/operations.md advises for big fleets from its
+#      first start instead: ocsp_store, ocsp_cache_max = BENCH_SCALE_CACHE
+#      and crl_partitions = BENCH_SCALE_PARTS (16), set before the fill so
+#      that each certificate names its partition; step 1 is then the start
+#      that fills the store (2N answers written);
 #   2. cached OCSP GETs for random serials (a wrk Lua script picks one of
 #      BENCH_SCALE_PATHS pre-encoded requests per request) beside nginx
 #      serving one file, ROUNDS alternating rounds, p50/p99, CPU per answer;
@@ -20,15 +26,20 @@
 #      the fill are enrolled over BENCH_SCALE_ENROLL_CLIENTS kept-alive
 #      connections (bench_enroll): rate, p50/p99, CPU per enrollment;
 #   4. `key revoke` of a good certificate's key: time until a GET shows it
-#      revoked, and until the CRL lists it; the CRL's size;
+#      revoked, and until the CRL lists it (with partitions: its
+#      partition's delta CRL); the CRL's size;
 #   5. `ledger verify` time beside one core's Ed25519 verify rate
 #      (openssl speed, same run);
 #   6. restarts with the persistent store (ocsp_store, ocsp_cache_max =
-#      BENCH_SCALE_CACHE): the first start fills the store, the second
-#      answers from it; time to first answer and to all answerable, RSS,
-#      compared with the restart without the store of step 1.
+#      BENCH_SCALE_CACHE): the first start fills the store (step 1 did at
+#      BENCH_SCALE_STORE_FROM), the second answers from it; time to first
+#      answer and to all answerable, RSS, compared with the start without
+#      the store of step 1.
 # BENCH_SCALE_REUSE=1 keeps a ledger an earlier run of the same OUT filled.
-# Prints RESULT lines; figures also in OUT/scale.csv.
+# Prints RESULT lines; the figures as rows of the CSV contract with the
+# ledger size (OUT/results.csv, docs/benchmarks.md "CSV contract": what
+# `make bench-plots` draws against the ledger size), and every measurement
+# also in OUT/scale.csv.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 : "${OUT:=$root/tests/out/bench/scale}"
@@ -55,7 +66,15 @@ run_wrk() {
 	wrk_figures "$name" "$f"
 }
 
-sizes=${BENCH_SCALE_SIZES:-10000 100000}
+# row METRIC VALUE UNIT [REF_METRIC REF_VALUE]: a contract row at size N
+row() { bench_csv "$1" "$2" "$3" "${4:-}" "${5:-}" "$N"; }
+# secs_of MS: MS milliseconds in seconds
+secs_of() { awk -v m="$1" 'BEGIN { printf "%.3f", m / 1000 }'; }
+mib_of() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+sizes=${BENCH_SCALE_SIZES:-10000 100000 1000000}
+store_from=${BENCH_SCALE_STORE_FROM:-1000000}
+parts=${BENCH_SCALE_PARTS:-16}
 enroll_n=${BENCH_SCALE_ENROLL:-4000}
 enroll_clients=${BENCH_SCALE_ENROLL_CLIENTS:-64}	# as est.sh (the per-address limit)
 secs=${BENCH_SCALE_SECONDS:-5}
@@ -92,6 +111,8 @@ enroll_at_scale() {
 	echo "RESULT scale $N: enrollment keep-alive ($enroll_clients connections) $e_rate/s for $e_ok enrollments (p50 $e50 ms, p99 $e99 ms); CPU per enrollment serve $e_scpu us, key process $e_kcpu us"
 	csv "$N" enroll rate "$e_rate"; csv "$N" enroll p50_ms "$e50"; csv "$N" enroll p99_ms "$e99"
 	csv "$N" enroll cpu_us_serve "$e_scpu"; csv "$N" enroll cpu_us_keyproc "$e_kcpu"
+	row enroll_rate "$e_rate" enrollments/s; row enroll_p99 "$e99" ms
+	row enroll_cpu_serve "$e_scpu" us; row enroll_cpu_keyproc "$e_kcpu" us
 }
 
 # seq_latency NAME URL COUNT [CURL ARGS]: COUNT sequential GETs in one curl
@@ -123,8 +144,6 @@ for N in $sizes; do
 	if [ -n "${BENCH_SCALE_REUSE:-}" ] && [ -f "$dir/fill-revoked.txt" ] && [ -f "$OUT/fill-$N.txt" ]; then
 		# a ledger bench_fill made in an earlier run (its fill figures kept)
 		echo "  reusing $dir"
-		kb_conf_set "$dir" ocsp_store off >/dev/null
-		kb_conf_set "$dir" ocsp_cache_max 0 >/dev/null
 		rm -f "$dir"/ocsp-store.db*
 		fill_ms=$(awk -F, -v n="$N" '$1 == n && $2 == "fill" && $3 == "ms" { print $4 }' "$OUT/scale.csv.prev" 2>/dev/null)
 	else
@@ -133,6 +152,9 @@ for N in $sizes; do
 		# request lines at info would fill the log the start-up is read from
 		kb_conf_set "$dir" access_log access.log >/dev/null
 		bench_loopback_conns "$dir"	# wrk -c64 and the probes
+		if [ "$N" -ge "$store_from" ]; then
+			kb_conf_set "$dir" crl_partitions "$parts" >/dev/null
+		fi
 		t=$(now_us)
 		"$BENCH/bench_fill" "$dir" "$N" certs 10 >"$OUT/fill-$N.txt" 2>&1 ||
 			fail "bench_fill: $(tail -n 5 "$OUT/fill-$N.txt")"
@@ -144,12 +166,23 @@ for N in $sizes; do
 	"$BENCH/bench_register" "$dir" "$enroll_n" "$OUT/csrs-$N" >"$OUT/register-$N.txt" 2>&1 ||
 		fail "bench_register: $(tail -n 5 "$OUT/register-$N.txt")"
 	csv "$N" fill ms "$fill_ms"
+	[ -z "$fill_ms" ] || row fill_seconds "$(secs_of "$fill_ms")" s
 	make_paths "$dir" "$npaths"
 	db_kb=$(du -k "$dir/ledger.db"* | awk '{ s += $1 } END { print s }')
 	csv "$N" fill ledger_kb "$db_kb"
 
-	# 1. today's settings
-	start_measured "$dir" mem mem
+	# 1. the default settings, or at scale the store from the first start
+	if [ "$N" -ge "$store_from" ]; then
+		big=1 setting="store, ocsp_cache_max $cache_max, crl_partitions $parts"
+		kb_conf_set "$dir" ocsp_store ocsp-store.db >/dev/null
+		kb_conf_set "$dir" ocsp_cache_max "$cache_max" >/dev/null
+		start_measured "$dir" fill store-cold
+	else
+		big="" setting="no store"
+		kb_conf_set "$dir" ocsp_store off >/dev/null
+		kb_conf_set "$dir" ocsp_cache_max 0 >/dev/null
+		start_measured "$dir" mem mem
+	fi
 	mem_all=$T_ALL
 	rss0=$RSS_SERVE
 
@@ -165,11 +198,29 @@ for N in $sizes; do
 	rk=$(rss_kb "$(keyproc_pid)")
 	tmo=$(cat "$OUT"/timeouts-scale-"$N"-bridge.txt 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
 	echo "RESULT scale $N: OCSP GET random serials $MED_B req/s (p50 $MED_B50 ms, p99 $MED_B99 ms, $misses misses, $tmo wrk timeouts in the last round) = $MED_RATIO x nginx one file ($MED_N req/s, p99 $MED_N99 ms); CPU/answer bridge $MED_BCPU us, nginx $MED_NCPU us"
-	echo "RESULT scale $N: start (no store) first OCSP answer $T_FIRST ms, all $mem_all ms pre-signed; RSS serve $((rs / 1024)) MiB after load ($((rss0 / 1024)) MiB after start), key process $((rk / 1024)) MiB; $(((rs * 1024) / N)) bytes of serve RSS per certificate"
+	echo "RESULT scale $N: start ($setting) first OCSP answer $T_FIRST ms, all $mem_all ms pre-signed${big:+ into the store}; RSS serve $((rs / 1024)) MiB after load ($((rss0 / 1024)) MiB after start), key process $((rk / 1024)) MiB; $(((rs * 1024) / N)) bytes of serve RSS per certificate"
 	csv "$N" load ocsp_rate "$MED_B"; csv "$N" load ocsp_p50_ms "$MED_B50"; csv "$N" load ocsp_p99_ms "$MED_B99"
 	csv "$N" load nginx_rate "$MED_N"; csv "$N" load ratio "$MED_RATIO"; csv "$N" load misses "$misses"
 	csv "$N" load rss_serve_kb "$rs"; csv "$N" load rss_keyproc_kb "$rk"
 	csv "$N" load cpu_us_bridge "$MED_BCPU"; csv "$N" load cpu_us_nginx "$MED_NCPU"
+	row first_start_first_answer "$(secs_of "$T_FIRST")" s
+	# at scale the first start is the store's fill, and memory that of
+	# the store and the bounded cache: series of their own
+	if [ -n "$big" ]; then
+		row store_fill_seconds "$(secs_of "$mem_all")" s
+		row rss_serve_store_after_start "$(mib_of "$rss0")" MiB
+		row rss_serve_store_after_load "$(mib_of "$rs")" MiB
+	else
+		row first_start_all_answerable "$(secs_of "$mem_all")" s
+		row rss_serve_after_start "$(mib_of "$rss0")" MiB
+		row rss_serve_after_load "$(mib_of "$rs")" MiB
+	fi
+	row rss_keyproc "$(mib_of "$rk")" MiB
+	row ocsp_get_rate "$MED_B" answers/s nginx_rate "$MED_N"
+	row ocsp_get_p50 "$MED_B50" ms
+	row ocsp_get_p99 "$MED_B99" ms nginx_p99 "$MED_N99"
+	row ocsp_cpu_per_answer "$MED_BCPU" us nginx_cpu_per_answer "$MED_NCPU"
+	row serve_bytes_per_cert $(((rs * 1024) / N)) bytes
 
 	# 3. API latency
 	serial=$(sed -n 2p "$dir/sample.txt")
@@ -178,6 +229,8 @@ for N in $sizes; do
 	echo "RESULT scale $N: /api/v1/status p50 $s50 ms p99 $s99 ms; /api/v1/certs/SERIAL p50 $c50 ms p99 $c99 ms (sequential, keep-alive)"
 	csv "$N" api status_p50_ms "$s50"; csv "$N" api status_p99_ms "$s99"
 	csv "$N" api cert_p50_ms "$c50"; csv "$N" api cert_p99_ms "$c99"
+	row api_status_p50 "$s50" ms; row api_status_p99 "$s99" ms
+	row api_cert_p50 "$c50" ms; row api_cert_p99 "$c99" ms
 
 	# 3b. enrollment over kept-alive connections on the full ledger
 	enroll_at_scale "$dir"
@@ -188,7 +241,12 @@ for N in $sizes; do
 	vpath=$(sed -n "$(grep -nxF "$victim" "$dir/sample.txt" | cut -d: -f1)p" "$dir/paths.txt")
 	curl -sS --cacert "$dir/ca/root.pem" -o "$OUT/victim.json" "$KB_URL/api/v1/certs/$victim"
 	kid=$(jq -er .key_id "$OUT/victim.json") || fail "no key_id for $victim"
-	crl_url="$KB_HTTP_URL/crl/$(jq -er .issuer "$OUT/victim.json").crl"
+	iss=$(jq -er .issuer "$OUT/victim.json")
+	full_url="$KB_HTTP_URL/crl/$iss.crl" crl_url="$KB_HTTP_URL/crl/$iss.crl" crl_what="the CRL"
+	if [ -n "$big" ]; then	# the partition the certificate's CRL DP names (crl_scale.sh)
+		crl_url="$KB_HTTP_URL/crl/$iss/$parts/$((16#${victim: -2} % parts)).delta.crl"
+		crl_what="its partition's delta CRL"
+	fi
 	curl -sS -o "$OUT/crl-before.crl" "$crl_url"
 	"$KEYBRIDGE" key revoke -d "$dir" --key-id "$kid" --reason keyCompromise >/dev/null
 	t0=$(now_us)
@@ -208,11 +266,15 @@ for N in $sizes; do
 		fi
 		[ $((($(now_us) - t0) / 1000000)) -lt 60 ] || fail "revocation of $victim not visible after 60 s (ocsp '$ocsp_ms' crl '$crl_ms')"
 	done
+	watch_bytes=$(wc -c <"$OUT/crl.crl")
+	curl -sS -o "$OUT/crl.crl" "$full_url"
 	crl_bytes=$(wc -c <"$OUT/crl.crl")
 	nrev=$(openssl crl -inform DER -in "$OUT/crl.crl" -noout -text | grep -c "Serial Number")
-	echo "RESULT scale $N: revocation visible in OCSP after $ocsp_ms ms, in the CRL after $crl_ms ms; CRL $crl_bytes bytes for $nrev revoked ($((crl_bytes / nrev)) bytes each)"
+	echo "RESULT scale $N: revocation visible in OCSP after $ocsp_ms ms, in $crl_what after $crl_ms ms ($watch_bytes bytes); full CRL $crl_bytes bytes for $nrev revoked ($((crl_bytes / nrev)) bytes each)"
 	csv "$N" revoke ocsp_ms "$ocsp_ms"; csv "$N" revoke crl_ms "$crl_ms"
 	csv "$N" revoke crl_bytes "$crl_bytes"; csv "$N" revoke crl_entries "$nrev"
+	row revoke_to_ocsp "$ocsp_ms" ms; row revoke_to_crl "$crl_ms" ms
+	row crl_full_bytes "$crl_bytes" bytes; row crl_watched_bytes "$watch_bytes" bytes
 	kb_stop >/dev/null
 
 	# 5. ledger verify
@@ -222,14 +284,22 @@ for N in $sizes; do
 	entries=$((2 * N + N / 10 + 2 + enroll_n + e_ok))
 	echo "RESULT scale $N: ledger verify $v_ms ms for ~$entries entries ($(awk -v e="$entries" -v ms="$v_ms" -v r="${ed_rate:-0}" 'BEGIN { x = e / (ms / 1000); printf "%.0f entries/s = %.2f x one core Ed25519 verify %.0f/s", x, (r > 0 ? x / r : 0), r }'))"
 	csv "$N" verify ms "$v_ms"
+	row verify_seconds "$(secs_of "$v_ms")" s
+	[ -z "$ed_rate" ] || row verify_rate "$(awk -v e="$entries" -v ms="$v_ms" 'BEGIN { printf "%.0f", e / (ms / 1000) }')" \
+	    entries/s ed25519_verify_rate "$ed_rate"
 
-	# 6. restarts: without the store (step 1's figure), with it cold, then warm
-	kb_conf_set "$dir" ocsp_store ocsp-store.db >/dev/null
-	kb_conf_set "$dir" ocsp_cache_max "$cache_max" >/dev/null
-	start_measured "$dir" fill store-cold
-	cold_all=$T_ALL
-	kb_stop >/dev/null
-	sleep 1
+	# 6. restarts: without the store (step 1's figure), with it cold, then
+	# warm; at scale step 1 was the cold one
+	if [ -z "$big" ]; then
+		kb_conf_set "$dir" ocsp_store ocsp-store.db >/dev/null
+		kb_conf_set "$dir" ocsp_cache_max "$cache_max" >/dev/null
+		start_measured "$dir" fill store-cold
+		cold_all=$T_ALL
+		kb_stop >/dev/null
+		sleep 1
+	else
+		cold_all=$mem_all
+	fi
 	start_measured "$dir" store store-warm
 	warm_first=$T_FIRST warm_all=$T_ALL warm_rss=$RSS_SERVE
 	m0=$(curl -sS "$KB_HTTP_URL/metrics")
@@ -241,11 +311,21 @@ for N in $sizes; do
 	rs=$(rss_kb "$KB_SERVE_PID")
 	store_kb=$(du -k "$dir/ocsp-store.db"* | awk '{ s += $1 } END { print s }')
 	kb_stop >/dev/null
-	echo "RESULT scale $N: restart to every certificate answerable: without the store $mem_all ms (all re-signed), with the store $warm_all ms (first answer $warm_first ms, $sigs signatures); filling the store at the first start $cold_all ms; store file $((store_kb / 1024)) MiB ($((store_kb * 1024 / N)) bytes per certificate)"
+	nostore="without the store $mem_all ms (all re-signed), "
+	[ -z "$big" ] || nostore=""
+	echo "RESULT scale $N: restart to every certificate answerable: ${nostore}with the store $warm_all ms (first answer $warm_first ms, $sigs signatures); filling the store at the first start $cold_all ms; store file $((store_kb / 1024)) MiB ($((store_kb * 1024 / N)) bytes per certificate)"
 	echo "RESULT scale $N: with the store and ocsp_cache_max $cache_max: OCSP GET random serials $st_rate req/s (p50 $st_p50 ms, p99 $st_p99 ms; $hits store reads), RSS serve $((warm_rss / 1024)) MiB after start, $((rs / 1024)) MiB after load"
 	csv "$N" store cold_all_ms "$cold_all"; csv "$N" store warm_all_ms "$warm_all"
 	csv "$N" store warm_first_ms "$warm_first"; csv "$N" store signatures "$sigs"
 	csv "$N" store file_kb "$store_kb"; csv "$N" store rss_after_load_kb "$rs"
 	csv "$N" store ocsp_rate "$st_rate"; csv "$N" store ocsp_p99_ms "$st_p99"
+	[ -n "$big" ] || row store_fill_seconds "$(secs_of "$cold_all")" s
+	row warm_start_first_answer "$(secs_of "$warm_first")" s
+	row warm_start_all_answerable "$(secs_of "$warm_all")" s
+	row warm_start_signatures "$sigs" answers
+	row rss_serve_warm_after_start "$(mib_of "$warm_rss")" MiB
+	row rss_serve_warm_after_load "$(mib_of "$rs")" MiB
+	row warm_ocsp_get_rate "$st_rate" answers/s; row warm_ocsp_get_p99 "$st_p99" ms
+	row store_file_bytes $((store_kb * 1024)) bytes
 done
 echo "scale: done $(date -u +%FT%TZ); load: $(cut -d' ' -f1-3 /proc/loadavg)"
