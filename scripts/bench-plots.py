@@ -11,14 +11,16 @@ scripts that gnuplot (Debian's gnuplot-nox) draws into DIR (docs/bench):
 
   BENCH.png    per benchmark, one panel each when it has such figures:
                rates (unit ".../s") and p99 latencies (ms), against the
-               ledger size when the latest run measured a figure at more
+               ledger size when its latest run measured a figure at more
                than one size, else across runs; CPU per operation (us)
                across runs; the ratio to the same-run reference across runs;
   memory.png   resident memory (MiB) against the ledger size, the latest
                run that measured each point;
-  ratios.png   every ratio to its reference in the latest run, one bar each.
+  ratios.png   every ratio to its reference in each benchmark's latest
+               run, one bar each.
 
---table FILE writes the latest run as a Markdown section (date, machine,
+--table FILE writes each benchmark's latest run (`make bench` and `make
+bench-scale` are separate runs) as a Markdown section (date, machine,
 load and command from --runs, then one row per figure); --doc FILE puts
 that section between the "<!-- latest-run:begin -->" and
 "<!-- latest-run:end -->" lines of FILE.  A malformed row stops it with
@@ -285,16 +287,16 @@ def memory_script(rows, png):
     return "\n".join(lines) + "\n"
 
 
-def ratios_script(rows, latest, png):
-    """The latest run's ratios to their references, one bar each."""
-    sel = [r for r in rows if r["run_id"] == latest and r["ratio"] is not None]
+def ratios_script(rows, blatest, png):
+    """Each benchmark's latest run's ratios to their references, one bar each."""
+    sel = [r for r in rows if r["run_id"] == blatest[r["bench"]] and r["ratio"] is not None]
     if not sel:
         return None
     lines = ["set terminal pngcairo size %d,%d noenhanced font 'sans,9'" % (WIDTH, 200 + 18 * len(sel)),
              "set output %s" % q(png), "set grid x",
              "set tmargin 3", "set rmargin 8",
              "set label 1 %s at screen 0.5, screen 0.985 center" % q(
-                 "ratio to the same-run reference, run %s (dashed: 1 = the reference)" % latest),
+                 "ratio to the same-run reference, each benchmark's latest run (dashed: 1 = the reference)"),
              "set style fill solid 0.6", "set yrange [-0.6:%g]" % (len(sel) - 0.4),
              "set xrange [0:*]", "unset key", "$r << EOD"]
     for i, r in enumerate(sel):
@@ -329,19 +331,28 @@ def fmt(v):
     return "{:.3g}".format(v)
 
 
-def table(rows, latest, runs):
-    """The latest run as a Markdown section."""
-    sel = [r for r in rows if r["run_id"] == latest]
-    parts = [x for x in runs if x["run_id"] == latest]
-    out = ["Run `%s`, first figure written %s." % (latest, min(r["date"] for r in sel))]
-    for i, run in enumerate(parts):
-        out.append("%s: %s cores (`nproc`), %s (`/proc/cpuinfo` model name); "
-                   "1-minute load %s at the start, %s at the end (other work shares the machine). "
-                   "Command: `%s`, started %s%s." % (
-                       "Machine" if i == 0 else "Then, continuing the run", run["nproc"], run["cpu_model"],
-                       run["load_start"], run["load_end"], run["command"], run["date"],
-                       "; failed: " + run["failed"] if run["failed"] else ""))
-    out += ["", "| Bench | Figure | Value | Reference (same run) | Ratio | Ledger size | Load |",
+def table(rows, blatest, order, runs):
+    """Each benchmark's latest run as a Markdown section: `make bench` and
+    `make bench-scale` are separate runs, and the later one must not hide
+    the other's figures."""
+    used = sorted(set(blatest.values()), key=order.index, reverse=True)
+    sel = [r for r in rows if r["run_id"] == blatest[r["bench"]]]
+    sel.sort(key=lambda r: (used.index(r["run_id"]), r["bench"]))
+    out = []
+    for run_id in used:
+        mine = [r for r in sel if r["run_id"] == run_id]
+        benches = sorted({r["bench"] for r in mine})
+        out.append("Run `%s` (%s), first figure written %s." % (
+            run_id, ", ".join(benches), min(r["date"] for r in mine)))
+        for i, run in enumerate(x for x in runs if x["run_id"] == run_id):
+            out.append("%s: %s cores (`nproc`), %s (`/proc/cpuinfo` model name); "
+                       "1-minute load %s at the start, %s at the end (other work shares the machine). "
+                       "Command: `%s`, started %s%s." % (
+                           "Machine" if i == 0 else "Then, continuing the run", run["nproc"], run["cpu_model"],
+                           run["load_start"], run["load_end"], run["command"], run["date"],
+                           "; failed: " + run["failed"] if run["failed"] else ""))
+        out.append("")
+    out += ["| Bench | Figure | Value | Reference (same run) | Ratio | Ledger size | Load |",
             "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in sel:
         ref = "%s %s" % (r["reference_metric"], fmt(r["reference_value"])) if r["reference_metric"] else ""
@@ -379,20 +390,26 @@ def main(argv):
     runs = read_csv(a.runs, RUNS_HEADER, lambda f, w: dict(zip(RUNS_HEADER, f))) if a.runs else []
     order, first = run_order(rows)
     latest = order[-1]
+    # each benchmark's latest run: what its figure and its table rows show
+    blatest = {}
+    for r in rows:
+        b = r["bench"]
+        if b not in blatest or order.index(r["run_id"]) > order.index(blatest[b]):
+            blatest[b] = r["run_id"]
     os.makedirs(a.out, exist_ok=True)
     made = []
     with tempfile.TemporaryDirectory(prefix="bench-plots.") as work:
-        jobs = [(b, bench_script(b, [r for r in rows if r["bench"] == b], order, first, latest,
+        jobs = [(b, bench_script(b, [r for r in rows if r["bench"] == b], order, first, blatest[b],
                                  os.path.join(a.out, b + ".png")))
                 for b in sorted({r["bench"] for r in rows})]
         jobs.append(("memory", memory_script(rows, os.path.join(a.out, "memory.png"))))
-        jobs.append(("ratios", ratios_script(rows, latest, os.path.join(a.out, "ratios.png"))))
+        jobs.append(("ratios", ratios_script(rows, blatest, os.path.join(a.out, "ratios.png"))))
         for name, script in jobs:
             if script is not None:
                 png = os.path.join(a.out, name + ".png")
                 draw(script, png, work)
                 made.append(png)
-    section = table(rows, latest, runs)
+    section = table(rows, blatest, order, runs)
     if a.table:
         with open(a.table, "w", encoding="utf-8") as fh:
             fh.write(section)

@@ -93,6 +93,10 @@ assert_contains "$doc" "after" "text after the markers kept"
 case $doc in *"old table"*) fail "the old table is still in the doc" ;; esac
 assert_contains "$doc" "| fixture | get_rate | 41,000 answers/s | nginx_rate 50,000 | 0.82 | 100,000 |" "latest run's rate row"
 assert_contains "$doc" "| fixture | rss_serve | 512 MiB |" "latest run's memory row"
+# each benchmark's latest run: the scale figures of the run before stay
+# (make bench-scale and make bench are separate runs)
+assert_contains "$doc" "| scale | ocsp_get_rate | 41,000 answers/s | nginx_rate 60,000 | 0.683 | 1,000,000 |" "the scale row of its own latest run"
+assert_contains "$doc" "Run \`20261203T100000Z-3333333+\` (api, est, ocsp, scale)" "the earlier run named with its benchmarks"
 # the fixture's last run is not the latest any more: drawn alone, it is
 plots "$fixture/history.csv" || fail "make bench-plots on the fixture alone: $(cat "$OUT/plots.err")"
 assert_contains "$(cat "$OUT/doc.md")" "2 cores (\`nproc\`), Fixture CPU" "machine line of the fixture's latest run (runs.csv)"
