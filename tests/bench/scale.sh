@@ -156,11 +156,14 @@ for N in $sizes; do
 			kb_conf_set "$dir" crl_partitions "$parts" >/dev/null
 		fi
 		t=$(now_us)
-		"$BENCH/bench_fill" "$dir" "$N" certs 10 >"$OUT/fill-$N.txt" 2>&1 ||
+		# the map's build from the whole registry is timed below the
+		# store's size only: its cost per leaf is the same (90 s at 1M)
+		BENCH_FILL_MAP_BUILD=$([ "$N" -lt "$store_from" ] && echo 1 || echo 0) \
+		    "$BENCH/bench_fill" "$dir" "$N" certs 10 >"$OUT/fill-$N.txt" 2>&1 ||
 			fail "bench_fill: $(tail -n 5 "$OUT/fill-$N.txt")"
 		fill_ms=$((($(now_us) - t) / 1000))
 	fi
-	echo "  bench_fill: ${fill_ms} ms ($(grep -h map_build_seconds "$OUT/fill-$N.txt"))"
+	echo "  bench_fill: ${fill_ms} ms ($(grep -h map_build_seconds "$OUT/fill-$N.txt" || echo "map build not timed"))"
 	# keys registered after the fill, without a certificate: step 3b enrolls them
 	rm -rf "$OUT/csrs-$N"
 	"$BENCH/bench_register" "$dir" "$enroll_n" "$OUT/csrs-$N" >"$OUT/register-$N.txt" 2>&1 ||
