@@ -139,8 +139,8 @@ bench: all $(BENCH_BIN)
 	@KEYBRIDGE=$(abspath $(BIN)) BENCH=$(abspath $(BUILD)/bench) scripts/bench.sh
 
 # Issue 18: 10k, 100k and 1M certificates (BENCH_SCALE_SIZES), then the
-# partitioned and delta CRLs on scale.sh's 100k ledger (BENCH_CRL_N); about
-# 25 minutes, so not part of bench.  One run of scripts/bench.sh: its
+# partitioned and delta CRLs on scale.sh's 100k ledger (BENCH_CRL_N); 26-29
+# minutes on two cores (docs/benchmarks.md), so not part of bench.  One run of scripts/bench.sh: its
 # figures in tests/out/bench/results.csv, BENCH_RECORD=1 records them.
 bench-scale: all $(BENCH_BIN)
 	@BENCH_ONLY="scale crl_scale" BENCH_COMMAND="make bench-scale" \
@@ -215,7 +215,7 @@ help:
 	@echo 'make bench           benchmarks, each beside a reference measured in the same run'
 	@echo '                     BENCH_ONLY="est ocsp" some; BENCH_RECORD=1 appends the run to docs/bench/history.csv'
 	@echo 'make bench-plots     docs/bench/*.png (gnuplot) and the latest-run table of docs/benchmarks.md from the history'
-	@echo 'make bench-scale     10k, 100k and 1M certificates: start-up, memory, OCSP, API, revocation, CRLs (~25 min)'
+	@echo 'make bench-scale     10k, 100k and 1M certificates: start-up, memory, OCSP, API, revocation, CRLs (~26 min)'
 	@echo 'make install         binary, man pages, systemd units, bash completion, example config'
 	@echo '                     under DESTDIR + PREFIX (/usr/local); make uninstall removes them'
 	@echo 'make deps            install the missing Debian packages (apt-get, as root)'

@@ -391,10 +391,11 @@ def main(argv):
     order, first = run_order(rows)
     latest = order[-1]
     # each benchmark's latest run: what its figure and its table rows show
+    at = {k: i for i, k in enumerate(order)}
     blatest = {}
     for r in rows:
         b = r["bench"]
-        if b not in blatest or order.index(r["run_id"]) > order.index(blatest[b]):
+        if b not in blatest or at[r["run_id"]] > at[blatest[b]]:
             blatest[b] = r["run_id"]
     os.makedirs(a.out, exist_ok=True)
     made = []
